@@ -1,0 +1,185 @@
+//! Linux flag words ↔ host flag words on a Linux host.
+//!
+//! Most values coincide, but not all (`O_LARGEFILE` is 0 in glibc's x86_64
+//! headers), so every word crosses through a row table.
+
+use crate::abi::{Errno, Timespec};
+use crate::host::{HostFlock, HostResult, Prot};
+use linux_raw_sys::general as g;
+
+/// (Linux bit, host bit). A host bit of 0 means the host needs no flag for it.
+const OPEN_FLAGS: &[(u32, i32)] = &[
+    (g::O_WRONLY, libc::O_WRONLY),
+    (g::O_RDWR, libc::O_RDWR),
+    (g::O_CREAT, libc::O_CREAT),
+    (g::O_EXCL, libc::O_EXCL),
+    (g::O_NOCTTY, libc::O_NOCTTY),
+    (g::O_TRUNC, libc::O_TRUNC),
+    (g::O_APPEND, libc::O_APPEND),
+    (g::O_NONBLOCK, libc::O_NONBLOCK),
+    (g::O_DSYNC, libc::O_DSYNC),
+    (g::FASYNC, libc::O_ASYNC),
+    (g::O_DIRECT, libc::O_DIRECT),
+    // The host is 64-bit: large files need no flag (glibc defines it as 0).
+    (g::O_LARGEFILE, 0),
+    (g::O_DIRECTORY, libc::O_DIRECTORY),
+    (g::O_NOFOLLOW, libc::O_NOFOLLOW),
+    (g::O_NOATIME, libc::O_NOATIME),
+    (g::O_CLOEXEC, libc::O_CLOEXEC),
+    // O_SYNC includes the O_DSYNC bit; __O_SYNC is the remaining bit.
+    (g::O_SYNC & !g::O_DSYNC, libc::O_SYNC & !libc::O_DSYNC),
+    (g::O_PATH, libc::O_PATH),
+    (g::O_TMPFILE & !g::O_DIRECTORY, libc::O_TMPFILE & !libc::O_DIRECTORY),
+];
+
+/// Linux `open` flags to host flags. Unknown bits are ignored, as Linux does.
+pub fn open_to_host(linux: u32) -> HostResult<i32> {
+    Ok(OPEN_FLAGS.iter().filter(|(l, _)| linux & l != 0).fold(0, |acc, (_, h)| acc | h))
+}
+
+/// Host status flags (`F_GETFL`) back to Linux flags.
+pub fn open_from_host(host: i32) -> u32 {
+    let mut out = OPEN_FLAGS
+        .iter()
+        .filter(|(_, h)| *h != 0 && host & h == *h)
+        .fold(0, |acc, (l, _)| acc | l);
+    // Linux reports O_LARGEFILE on every 64-bit open file description.
+    out |= g::O_LARGEFILE;
+    out
+}
+
+/// The `F_SETFL` bits Linux lets a caller change.
+pub fn setfl_to_host(linux: u32) -> i32 {
+    let settable = g::O_APPEND | g::O_NONBLOCK | g::FASYNC | g::O_DIRECT | g::O_NOATIME;
+    open_to_host(linux & settable).unwrap_or(0)
+}
+
+pub fn whence_to_host(w: u32) -> HostResult<i32> {
+    Ok(match w {
+        g::SEEK_SET => libc::SEEK_SET,
+        g::SEEK_CUR => libc::SEEK_CUR,
+        g::SEEK_END => libc::SEEK_END,
+        g::SEEK_DATA => libc::SEEK_DATA,
+        g::SEEK_HOLE => libc::SEEK_HOLE,
+        _ => return Err(Errno::EINVAL),
+    })
+}
+
+pub fn access_to_host(mode: u32) -> HostResult<i32> {
+    const ROWS: &[(u32, i32)] = &[(g::R_OK, libc::R_OK), (g::W_OK, libc::W_OK), (g::X_OK, libc::X_OK)];
+    if mode & !(g::R_OK | g::W_OK | g::X_OK) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    Ok(ROWS.iter().filter(|(l, _)| mode & l != 0).fold(libc::F_OK, |a, (_, h)| a | h))
+}
+
+pub fn prot_to_host(p: Prot) -> i32 {
+    (if p.read { libc::PROT_READ } else { 0 })
+        | (if p.write { libc::PROT_WRITE } else { 0 })
+        | (if p.exec { libc::PROT_EXEC } else { 0 })
+}
+
+pub fn msync_to_host(linux: u32) -> HostResult<i32> {
+    const ROWS: &[(u32, i32)] =
+        &[(g::MS_ASYNC, libc::MS_ASYNC), (g::MS_SYNC, libc::MS_SYNC), (g::MS_INVALIDATE, libc::MS_INVALIDATE)];
+    Ok(ROWS.iter().filter(|(l, _)| linux & l != 0).fold(0, |a, (_, h)| a | h))
+}
+
+/// `None` = UTIME_OMIT, `Some(None)` = UTIME_NOW.
+pub fn utime_to_host(t: Option<Option<Timespec>>) -> libc::timespec {
+    match t {
+        None => libc::timespec { tv_sec: 0, tv_nsec: libc::UTIME_OMIT },
+        Some(None) => libc::timespec { tv_sec: 0, tv_nsec: libc::UTIME_NOW },
+        Some(Some(ts)) => libc::timespec { tv_sec: ts.sec, tv_nsec: ts.nsec },
+    }
+}
+
+pub fn lock_cmd_to_host(cmd: u32) -> HostResult<i32> {
+    Ok(match cmd {
+        g::F_GETLK => libc::F_GETLK,
+        g::F_SETLK => libc::F_SETLK,
+        g::F_SETLKW => libc::F_SETLKW,
+        g::F_OFD_GETLK => libc::F_OFD_GETLK,
+        g::F_OFD_SETLK => libc::F_OFD_SETLK,
+        g::F_OFD_SETLKW => libc::F_OFD_SETLKW,
+        _ => return Err(Errno::EINVAL),
+    })
+}
+
+fn lock_type_to_host(t: i16) -> HostResult<i16> {
+    Ok(match t as u32 {
+        g::F_RDLCK => libc::F_RDLCK as i16,
+        g::F_WRLCK => libc::F_WRLCK as i16,
+        g::F_UNLCK => libc::F_UNLCK as i16,
+        _ => return Err(Errno::EINVAL),
+    })
+}
+
+pub fn flock_to_host(l: &HostFlock) -> HostResult<libc::flock> {
+    Ok(libc::flock {
+        l_type: lock_type_to_host(l.l_type)?,
+        l_whence: whence_to_host(l.whence as u32)? as i16,
+        l_start: l.start,
+        l_len: l.len,
+        l_pid: l.pid,
+    })
+}
+
+pub fn flock_from_host(f: &libc::flock) -> HostFlock {
+    let l_type = match f.l_type as i32 {
+        libc::F_RDLCK => g::F_RDLCK,
+        libc::F_WRLCK => g::F_WRLCK,
+        _ => g::F_UNLCK,
+    } as i16;
+    HostFlock { l_type, whence: f.l_whence, start: f.l_start, len: f.l_len, pid: f.l_pid }
+}
+
+/// The kernel's `struct termios` (what TCGETS/TCSETS carry), 36 bytes.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct LinuxTermios {
+    pub iflag: u32,
+    pub oflag: u32,
+    pub cflag: u32,
+    pub lflag: u32,
+    pub line: u8,
+    pub cc: [u8; 19],
+}
+
+/// On a Linux host the flag bits and the first 19 control characters coincide
+/// with glibc's `struct termios`; only the layout differs.
+pub fn termios_from_host(t: &libc::termios) -> LinuxTermios {
+    let mut cc = [0u8; 19];
+    cc.copy_from_slice(&t.c_cc[..19]);
+    LinuxTermios { iflag: t.c_iflag, oflag: t.c_oflag, cflag: t.c_cflag, lflag: t.c_lflag, line: t.c_line, cc }
+}
+
+pub fn termios_to_host(l: &LinuxTermios, t: &mut libc::termios) {
+    t.c_iflag = l.iflag;
+    t.c_oflag = l.oflag;
+    t.c_cflag = l.cflag;
+    t.c_lflag = l.lflag;
+    t.c_line = l.line;
+    t.c_cc[..19].copy_from_slice(&l.cc);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn open_flags_round_trip() {
+        for (l, h) in OPEN_FLAGS {
+            if *h != 0 && *l != g::O_CLOEXEC {
+                assert_eq!(open_from_host(open_to_host(*l).unwrap()) & l, *l, "flag {l:#x}");
+            }
+        }
+        assert_eq!(open_to_host(g::O_LARGEFILE | g::O_RDONLY).unwrap(), 0);
+    }
+
+    #[test]
+    fn access_rejects_unknown_bits() {
+        assert_eq!(access_to_host(8), Err(Errno::EINVAL));
+        assert_eq!(access_to_host(g::R_OK | g::X_OK).unwrap(), libc::R_OK | libc::X_OK);
+    }
+}

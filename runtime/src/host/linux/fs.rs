@@ -1,0 +1,172 @@
+//! File calls that differ between hosts (Linux side).
+
+use crate::abi::{Errno, Timespec};
+use crate::host::{HostDirent, HostFd, HostResult, HostStat, HostStatfs};
+use std::ffi::CStr;
+
+fn check(r: libc::c_int) -> HostResult<()> {
+    if r < 0 { Err(super::errno::last()) } else { Ok(()) }
+}
+
+fn from_host_stat(s: &libc::stat) -> HostStat {
+    HostStat {
+        dev: s.st_dev,
+        ino: s.st_ino,
+        mode: s.st_mode,
+        nlink: s.st_nlink,
+        uid: s.st_uid,
+        gid: s.st_gid,
+        rdev: s.st_rdev,
+        size: s.st_size,
+        blksize: s.st_blksize,
+        blocks: s.st_blocks,
+        atime: Timespec { sec: s.st_atime, nsec: s.st_atime_nsec },
+        mtime: Timespec { sec: s.st_mtime, nsec: s.st_mtime_nsec },
+        ctime: Timespec { sec: s.st_ctime, nsec: s.st_ctime_nsec },
+        btime: None,
+    }
+}
+
+pub fn fstat(fd: HostFd) -> HostResult<HostStat> {
+    // SAFETY: zeroed stat is a valid out-parameter.
+    let mut s: libc::stat = unsafe { core::mem::zeroed() };
+    // SAFETY: `s` is valid for writes.
+    check(unsafe { libc::fstat(fd, &mut s) })?;
+    Ok(from_host_stat(&s))
+}
+
+pub fn stat(path: &CStr, follow: bool) -> HostResult<HostStat> {
+    // SAFETY: zeroed stat is a valid out-parameter.
+    let mut s: libc::stat = unsafe { core::mem::zeroed() };
+    // SAFETY: valid C string and out-parameter.
+    let r = unsafe { if follow { libc::stat(path.as_ptr(), &mut s) } else { libc::lstat(path.as_ptr(), &mut s) } };
+    check(r)?;
+    Ok(from_host_stat(&s))
+}
+
+/// Birth time where the host records it (statx on Linux).
+pub fn birth_time(path: &CStr) -> Option<Timespec> {
+    // SAFETY: zeroed statx is a valid out-parameter.
+    let mut sx: libc::statx = unsafe { core::mem::zeroed() };
+    // SAFETY: valid C string and out-parameter.
+    let r = unsafe { libc::statx(libc::AT_FDCWD, path.as_ptr(), libc::AT_SYMLINK_NOFOLLOW, libc::STATX_BTIME, &mut sx) };
+    (r == 0 && sx.stx_mask & libc::STATX_BTIME != 0)
+        .then(|| Timespec { sec: sx.stx_btime.tv_sec, nsec: i64::from(sx.stx_btime.tv_nsec) })
+}
+
+fn from_host_statfs(s: &libc::statfs) -> HostStatfs {
+    // SAFETY: fsid_t is two ints on Linux.
+    let fsid: [i32; 2] = unsafe { core::mem::transmute(s.f_fsid) };
+    HostStatfs {
+        fs_type: s.f_type,
+        bsize: s.f_bsize,
+        blocks: s.f_blocks,
+        bfree: s.f_bfree,
+        bavail: s.f_bavail,
+        files: s.f_files,
+        ffree: s.f_ffree,
+        fsid,
+        namelen: s.f_namelen,
+        frsize: s.f_frsize,
+        flags: 0,
+    }
+}
+
+pub fn statfs(path: &CStr) -> HostResult<HostStatfs> {
+    // SAFETY: zeroed statfs is a valid out-parameter.
+    let mut s: libc::statfs = unsafe { core::mem::zeroed() };
+    // SAFETY: valid C string and out-parameter.
+    check(unsafe { libc::statfs(path.as_ptr(), &mut s) })?;
+    Ok(from_host_statfs(&s))
+}
+
+pub fn fstatfs(fd: HostFd) -> HostResult<HostStatfs> {
+    // SAFETY: zeroed statfs is a valid out-parameter.
+    let mut s: libc::statfs = unsafe { core::mem::zeroed() };
+    // SAFETY: out-parameter valid.
+    check(unsafe { libc::fstatfs(fd, &mut s) })?;
+    Ok(from_host_statfs(&s))
+}
+
+/// Reads directory entries from the host directory fd's current position.
+/// Returns an empty vector at the end.
+pub fn read_dir(fd: HostFd) -> HostResult<Vec<HostDirent>> {
+    let mut buf = vec![0u8; 32 * 1024];
+    // SAFETY: getdents64 writes at most buf.len() bytes into buf.
+    let n = unsafe { libc::syscall(libc::SYS_getdents64, fd, buf.as_mut_ptr(), buf.len()) };
+    if n < 0 {
+        return Err(super::errno::last());
+    }
+    let mut out = Vec::new();
+    let mut off = 0usize;
+    while off + 19 <= n as usize {
+        let ino = u64::from_ne_bytes(buf[off..off + 8].try_into().unwrap_or_default());
+        let next = i64::from_ne_bytes(buf[off + 8..off + 16].try_into().unwrap_or_default());
+        let reclen = usize::from(u16::from_ne_bytes([buf[off + 16], buf[off + 17]]));
+        let d_type = buf[off + 18];
+        if reclen == 0 || off + reclen > n as usize {
+            break;
+        }
+        let name_bytes = &buf[off + 19..off + reclen];
+        let len = name_bytes.iter().position(|&b| b == 0).unwrap_or(name_bytes.len());
+        out.push(HostDirent { ino, d_type, name: name_bytes[..len].to_vec(), next });
+        off += reclen;
+    }
+    Ok(out)
+}
+
+/// Positions a directory fd at a cookie a previous [`read_dir`] returned.
+pub fn seek_dir(fd: HostFd, cookie: i64) -> HostResult<()> {
+    // SAFETY: plain lseek.
+    if unsafe { libc::lseek(fd, cookie, libc::SEEK_SET) } < 0 { Err(super::errno::last()) } else { Ok(()) }
+}
+
+pub fn fdatasync(fd: HostFd) -> HostResult<()> {
+    // SAFETY: plain call.
+    check(unsafe { libc::fdatasync(fd) })
+}
+
+/// `fallocate` with Linux mode bits.
+pub fn fallocate(fd: HostFd, mode: u32, off: i64, len: i64) -> HostResult<()> {
+    // The FALLOC_FL_* values are the same on the Linux host.
+    // SAFETY: plain call.
+    check(unsafe { libc::fallocate(fd, mode as i32, off, len) })
+}
+
+/// `renameat2` semantics: `noreplace` fails with EEXIST, `exchange` swaps.
+pub fn rename2(from: &CStr, to: &CStr, noreplace: bool, exchange: bool) -> HostResult<()> {
+    let mut fl = 0u32;
+    if noreplace {
+        fl |= libc::RENAME_NOREPLACE;
+    }
+    if exchange {
+        fl |= libc::RENAME_EXCHANGE;
+    }
+    // SAFETY: valid C strings.
+    let r = unsafe { libc::renameat2(libc::AT_FDCWD, from.as_ptr(), libc::AT_FDCWD, to.as_ptr(), fl) };
+    if r < 0 {
+        let e = super::errno::last();
+        // Some host filesystems lack RENAME_NOREPLACE; emulate it there.
+        if e == Errno::EINVAL && noreplace && !exchange {
+            if stat(to, false).is_ok() {
+                return Err(Errno::EEXIST);
+            }
+            return crate::host::fs::rename(from, to);
+        }
+        return Err(e);
+    }
+    Ok(())
+}
+
+/// The guest-visible name of an inherited host fd (a terminal's device path,
+/// or the file's path when it lies under the guest root).
+pub fn fd_guest_name(fd: HostFd) -> Option<String> {
+    let link = std::fs::read_link(format!("/proc/self/fd/{fd}")).ok()?;
+    let s = link.to_string_lossy().into_owned();
+    let root = crate::task::current().config.root.to_string_lossy().into_owned();
+    let root = root.trim_end_matches('/');
+    if root.is_empty() || s.starts_with("/dev/") {
+        return Some(s);
+    }
+    s.strip_prefix(root).filter(|r| r.starts_with('/')).map(str::to_string).or(Some(s))
+}

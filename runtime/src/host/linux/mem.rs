@@ -1,0 +1,60 @@
+//! Memory calls that differ between hosts (Linux side).
+
+use crate::host::HostResult;
+
+/// Maps `size` bytes of read-write memory aligned to `size` (a power of two).
+pub fn map_aligned(size: u64) -> HostResult<u64> {
+    let len = (size * 2) as usize;
+    // SAFETY: anonymous private mapping at an address of the host's choice.
+    let p = unsafe {
+        libc::mmap(core::ptr::null_mut(), len, libc::PROT_READ | libc::PROT_WRITE, libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE, -1, 0)
+    };
+    if p == libc::MAP_FAILED {
+        return Err(super::errno::last());
+    }
+    let start = p as u64;
+    let aligned = (start + size - 1) & !(size - 1);
+    // SAFETY: trimming the parts of our own fresh mapping outside the aligned window.
+    unsafe {
+        if aligned > start {
+            libc::munmap(p, (aligned - start) as usize);
+        }
+        let end = start + size * 2;
+        if end > aligned + size {
+            libc::munmap((aligned + size) as *mut libc::c_void, (end - aligned - size) as usize);
+        }
+    }
+    Ok(aligned)
+}
+
+/// Moves or resizes a mapping (`mremap`); `may_move` is MREMAP_MAYMOVE.
+pub fn remap(old: u64, old_len: u64, new_len: u64, may_move: bool, fixed_to: Option<u64>) -> HostResult<u64> {
+    let mut fl = if may_move { libc::MREMAP_MAYMOVE } else { 0 };
+    let new_addr = match fixed_to {
+        Some(a) => {
+            fl |= libc::MREMAP_FIXED;
+            a
+        }
+        None => 0,
+    };
+    // SAFETY: the caller checked that the old range is guest memory.
+    let p = unsafe { libc::mremap(old as *mut libc::c_void, old_len as usize, new_len as usize, fl, new_addr as *mut libc::c_void) };
+    if p == libc::MAP_FAILED { Err(super::errno::last()) } else { Ok(p as u64) }
+}
+
+/// `madvise` with a Linux advice value; advice the host cannot act on is accepted and ignored.
+pub fn advise(addr: u64, len: u64, linux_advice: u32) -> HostResult<()> {
+    use linux_raw_sys::general as g;
+    let host = match linux_advice {
+        g::MADV_NORMAL => libc::MADV_NORMAL,
+        g::MADV_RANDOM => libc::MADV_RANDOM,
+        g::MADV_SEQUENTIAL => libc::MADV_SEQUENTIAL,
+        g::MADV_WILLNEED => libc::MADV_WILLNEED,
+        g::MADV_DONTNEED => libc::MADV_DONTNEED,
+        g::MADV_FREE => libc::MADV_FREE,
+        _ => return Ok(()),
+    };
+    // SAFETY: the caller checked the range is guest memory.
+    let r = unsafe { libc::madvise(addr as *mut libc::c_void, len as usize, host) };
+    if r < 0 { Err(super::errno::last()) } else { Ok(()) }
+}

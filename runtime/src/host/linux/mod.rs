@@ -1,0 +1,11 @@
+//! The Linux host: Syscall User Dispatch for the trap, `wrfsbase` for TLS.
+
+pub mod errno;
+pub mod flags;
+pub mod fs;
+pub mod mem;
+pub mod process;
+pub mod signal;
+pub mod time;
+pub mod tls;
+pub mod trap;

@@ -1,0 +1,124 @@
+//! The host process: exit, identity, limits, system figures (Linux side).
+
+use crate::abi::signal::Signal;
+use crate::abi::{Errno, Timeval};
+use crate::host::HostResult;
+
+pub use crate::host::posix_process::*;
+
+/// Linux resource numbers are the host's on a Linux host.
+pub fn rlimit_resource_to_host(res: u32) -> Option<i32> {
+    use linux_raw_sys::general as g;
+    let host = match res {
+        g::RLIMIT_CPU => libc::RLIMIT_CPU,
+        g::RLIMIT_FSIZE => libc::RLIMIT_FSIZE,
+        g::RLIMIT_DATA => libc::RLIMIT_DATA,
+        g::RLIMIT_STACK => libc::RLIMIT_STACK,
+        g::RLIMIT_CORE => libc::RLIMIT_CORE,
+        g::RLIMIT_RSS => libc::RLIMIT_RSS,
+        g::RLIMIT_NPROC => libc::RLIMIT_NPROC,
+        g::RLIMIT_NOFILE => libc::RLIMIT_NOFILE,
+        g::RLIMIT_MEMLOCK => libc::RLIMIT_MEMLOCK,
+        g::RLIMIT_AS => libc::RLIMIT_AS,
+        g::RLIMIT_LOCKS => libc::RLIMIT_LOCKS,
+        g::RLIMIT_SIGPENDING => libc::RLIMIT_SIGPENDING,
+        g::RLIMIT_MSGQUEUE => libc::RLIMIT_MSGQUEUE,
+        g::RLIMIT_NICE => libc::RLIMIT_NICE,
+        g::RLIMIT_RTPRIO => libc::RLIMIT_RTPRIO,
+        g::RLIMIT_RTTIME => libc::RLIMIT_RTTIME,
+        _ => return None,
+    };
+    Some(host as i32)
+}
+
+/// Total, free and available memory and buffers/cache, in bytes.
+pub struct MemInfo {
+    pub total: u64,
+    pub free: u64,
+    pub available: u64,
+    pub buffers: u64,
+    pub cached: u64,
+    pub swap_total: u64,
+    pub swap_free: u64,
+}
+
+pub fn mem_info() -> MemInfo {
+    // SAFETY: zeroed sysinfo is a valid out-parameter.
+    let mut si: libc::sysinfo = unsafe { core::mem::zeroed() };
+    // SAFETY: valid out-parameter.
+    unsafe { libc::sysinfo(&mut si) };
+    let unit = u64::from(si.mem_unit.max(1));
+    let free = si.freeram * unit;
+    let buffers = si.bufferram * unit;
+    MemInfo {
+        total: si.totalram * unit,
+        free,
+        available: free + buffers,
+        buffers,
+        cached: 0,
+        swap_total: si.totalswap * unit,
+        swap_free: si.freeswap * unit,
+    }
+}
+
+/// Seconds since the host booted, and the 1/5/15-minute load averages.
+pub fn uptime_and_load() -> (f64, [f64; 3]) {
+    // SAFETY: zeroed sysinfo is a valid out-parameter.
+    let mut si: libc::sysinfo = unsafe { core::mem::zeroed() };
+    // SAFETY: valid out-parameter.
+    unsafe { libc::sysinfo(&mut si) };
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: valid out-parameter.
+    unsafe { libc::clock_gettime(libc::CLOCK_BOOTTIME, &mut ts) };
+    let load = si.loads.map(|l| l as f64 / 65536.0);
+    (ts.tv_sec as f64 + ts.tv_nsec as f64 / 1e9, load)
+}
+
+/// Fills `buf` with random bytes from the host kernel.
+pub fn random(buf: &mut [u8]) -> HostResult<()> {
+    let mut done = 0;
+    while done < buf.len() {
+        // SAFETY: writes within buf.
+        let n = unsafe { libc::getrandom(buf[done..].as_mut_ptr().cast(), buf.len() - done, 0) };
+        if n < 0 {
+            let e = super::errno::last();
+            if e == Errno::EINTR {
+                continue;
+            }
+            return Err(e);
+        }
+        done += n as usize;
+    }
+    Ok(())
+}
+
+/// The CPU the calling thread runs on, if the host says.
+pub fn current_cpu() -> u32 {
+    // SAFETY: plain call.
+    let c = unsafe { libc::sched_getcpu() };
+    c.max(0) as u32
+}
+
+/// Resource usage of the whole host process.
+pub fn rusage_self() -> (Timeval, Timeval, i64, i64, i64, i64, i64) {
+    // SAFETY: zeroed rusage is a valid out-parameter.
+    let mut ru: libc::rusage = unsafe { core::mem::zeroed() };
+    // SAFETY: valid out-parameter.
+    unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut ru) };
+    (
+        Timeval { sec: ru.ru_utime.tv_sec, usec: ru.ru_utime.tv_usec },
+        Timeval { sec: ru.ru_stime.tv_sec, usec: ru.ru_stime.tv_usec },
+        ru.ru_maxrss,
+        ru.ru_minflt,
+        ru.ru_majflt,
+        ru.ru_nvcsw,
+        ru.ru_nivcsw,
+    )
+}
+
+/// Ends the process the way the given Linux signal's default action would.
+pub fn die_by_signal(sig: Signal) -> ! {
+    let host = super::signal::to_host(sig).unwrap_or(libc::SIGKILL);
+    raise_default(host);
+    exit(128 + i32::from(sig.0))
+}

@@ -1,0 +1,264 @@
+//! The trap on a Linux host: Syscall User Dispatch.
+//!
+//! Guest code runs with the SUD selector at BLOCK, so every `syscall` it
+//! executes raises SIGSYS. The entry trampoline below sets the selector to
+//! ALLOW and restores the host fs base before any Rust runs; on the way out it
+//! puts fs back to 0 (the guest's value, see `tls.rs`), re-arms the selector
+//! and issues `rt_sigreturn` itself from `mactux_sigreturn_insn`, the one
+//! address range SUD lets through (the kernel tests the address *after* the
+//! `syscall` instruction against it; see kernel/entry/syscall_user_dispatch.c).
+//! glibc's own restorer cannot be used: it would trap.
+
+use crate::abi::signal::Signal;
+use crate::host::HostResult;
+use crate::trap::{
+    GuestRegs, ThreadCtl, TrapKind, ALT_REGION_SIZE, OFF_HOST_TLS, OFF_IN_GUEST, OFF_SELECTOR, SELECTOR_BLOCK,
+};
+use core::ffi::c_void;
+
+core::arch::global_asm!(
+    ".pushsection .text.mactux_trap,\"ax\",@progbits",
+    ".globl mactux_sig_entry",
+    ".type mactux_sig_entry,@function",
+    ".p2align 4",
+    "mactux_sig_entry:",
+    // rdi = signo, rsi = siginfo, rdx = ucontext; rsp is on the alt stack.
+    "    mov rax, rsp",
+    "    and rax, {align_mask}",
+    "    mov byte ptr [rax + {sel}], 0",
+    "    mov r8, [rax + {in_guest}]",
+    "    push r8",
+    "    test r8, r8",
+    "    jz 2f",
+    "    mov qword ptr [rax + {in_guest}], 0",
+    "    mov r9, [rax + {host_tls}]",
+    "    wrfsbase r9",
+    "2:",
+    "    mov rcx, rdx",
+    "    mov rdx, rsi",
+    "    mov esi, edi",
+    "    mov rdi, rax",
+    "    call {dispatch}",
+    "    pop r8",
+    "    mov rax, rsp",
+    "    and rax, {align_mask}",
+    "    test r8, r8",
+    "    jz 3f",
+    "    mov qword ptr [rax + {in_guest}], 1",
+    "    xor ecx, ecx",
+    "    wrfsbase rcx",
+    "    mov byte ptr [rax + {sel}], {block}",
+    "3:",
+    // Skip the restorer address the kernel pushed: rsp now points at the ucontext.
+    "    add rsp, 8",
+    "    mov eax, {nr_rt_sigreturn}",
+    ".globl mactux_sigreturn_insn",
+    "mactux_sigreturn_insn:",
+    "    syscall",
+    "    ud2",
+    ".size mactux_sig_entry, . - mactux_sig_entry",
+    "",
+    ".globl mactux_enter_guest",
+    ".type mactux_enter_guest,@function",
+    ".p2align 4",
+    "mactux_enter_guest:",
+    // rdi = ctl, rsi = entry, rdx = stack pointer
+    "    mov rsp, rdx",
+    "    mov qword ptr [rdi + {in_guest}], 1",
+    "    xor eax, eax",
+    "    wrfsbase rax",
+    "    mov byte ptr [rdi + {sel}], {block}",
+    "    mov r11, rsi",
+    "    xor ebx, ebx",
+    "    xor ecx, ecx",
+    "    xor edx, edx",
+    "    xor esi, esi",
+    "    xor edi, edi",
+    "    xor ebp, ebp",
+    "    xor r8d, r8d",
+    "    xor r9d, r9d",
+    "    xor r10d, r10d",
+    "    xor r12d, r12d",
+    "    xor r13d, r13d",
+    "    xor r14d, r14d",
+    "    xor r15d, r15d",
+    "    cld",
+    "    jmp r11",
+    ".size mactux_enter_guest, . - mactux_enter_guest",
+    ".popsection",
+    align_mask = const !(ALT_REGION_SIZE - 1),
+    sel = const OFF_SELECTOR,
+    in_guest = const OFF_IN_GUEST,
+    host_tls = const OFF_HOST_TLS,
+    block = const SELECTOR_BLOCK,
+    nr_rt_sigreturn = const linux_raw_sys::general::__NR_rt_sigreturn,
+    dispatch = sym crate::trap::dispatch,
+);
+
+extern "C" {
+    fn mactux_sig_entry();
+    fn mactux_enter_guest(ctl: *mut ThreadCtl, entry: u64, sp: u64) -> !;
+    static mactux_sigreturn_insn: u8;
+}
+
+/// Length of the SUD-allowed range starting at `mactux_sigreturn_insn`: the
+/// 2-byte `syscall` plus the byte after it, which is the address the kernel tests.
+const ALLOWED_LEN: u64 = 3;
+
+const PR_SET_SYSCALL_USER_DISPATCH: i32 = linux_raw_sys::prctl::PR_SET_SYSCALL_USER_DISPATCH as i32;
+const PR_SYS_DISPATCH_ON: u64 = linux_raw_sys::prctl::PR_SYS_DISPATCH_ON as u64;
+
+/// Maps a region of `size` bytes aligned to `size`.
+pub fn alloc_alt_region(size: u64) -> HostResult<u64> {
+    crate::host::mem::map_aligned(size)
+}
+
+/// Host signals whose handler is the trap entry.
+const TRAP_SIGNALS: &[i32] = &[libc::SIGSYS, libc::SIGSEGV, libc::SIGBUS, libc::SIGILL, libc::SIGFPE, libc::SIGTRAP];
+
+static INSTALL: std::sync::Once = std::sync::Once::new();
+
+/// Gives the calling thread its alternate stack, installs the process-wide
+/// handlers once, and enables Syscall User Dispatch for this thread.
+pub fn install_thread(ctl: &mut ThreadCtl, region: u64, size: u64) -> Result<(), String> {
+    let page = crate::abi::PAGE_SIZE;
+    // The control block takes the first page; the second is a guard page.
+    crate::host::mem::protect(region + page, page, crate::host::Prot::NONE)
+        .map_err(|e| format!("guard page: {}", e.text()))?;
+    let ss = libc::stack_t { ss_sp: (region + 2 * page) as *mut c_void, ss_flags: 0, ss_size: (size - 2 * page) as usize };
+    // SAFETY: `ss` describes memory we own for the life of the thread.
+    if unsafe { libc::sigaltstack(&ss, core::ptr::null_mut()) } != 0 {
+        return Err(format!("sigaltstack: {}", super::errno::last().text()));
+    }
+    let mut result = Ok(());
+    INSTALL.call_once(|| {
+        for &sig in TRAP_SIGNALS {
+            // SAFETY: a zeroed sigaction is valid; we fill handler, flags and mask.
+            let mut sa: libc::sigaction = unsafe { core::mem::zeroed() };
+            sa.sa_sigaction = mactux_sig_entry as *const () as usize;
+            sa.sa_flags = libc::SA_SIGINFO | libc::SA_ONSTACK;
+            // SAFETY: sa_mask is a valid sigset.
+            unsafe { libc::sigfillset(&mut sa.sa_mask) };
+            // SAFETY: installing our own handler.
+            if unsafe { libc::sigaction(sig, &sa, core::ptr::null_mut()) } != 0 {
+                result = Err(format!("sigaction({sig}): {}", super::errno::last().text()));
+            }
+        }
+    });
+    result?;
+    // SAFETY: only the address of the label is taken.
+    let allowed = core::ptr::addr_of!(mactux_sigreturn_insn) as u64;
+    // SAFETY: the selector byte lives in the control block for the thread's life.
+    let r = unsafe {
+        libc::prctl(
+            PR_SET_SYSCALL_USER_DISPATCH,
+            PR_SYS_DISPATCH_ON,
+            allowed,
+            ALLOWED_LEN,
+            core::ptr::addr_of_mut!(ctl.selector) as u64,
+        )
+    };
+    if r != 0 {
+        let e = super::errno::last();
+        return Err(format!(
+            "prctl(PR_SET_SYSCALL_USER_DISPATCH): {} (this needs Linux 5.11 or later with CONFIG_GENERIC_ENTRY)",
+            e.text()
+        ));
+    }
+    Ok(())
+}
+
+/// Jumps to guest code with the trap armed and the guest's fs base (0).
+///
+/// # Safety
+/// `entry` must be mapped guest code and `sp` a prepared guest stack.
+pub unsafe fn enter_guest(ctl: &mut ThreadCtl, entry: u64, sp: u64) -> ! {
+    // SAFETY: forwarded from the caller.
+    unsafe { mactux_enter_guest(ctl, entry, sp) }
+}
+
+fn greg(uc: &libc::ucontext_t, r: libc::c_int) -> u64 {
+    uc.uc_mcontext.gregs[r as usize] as u64
+}
+
+/// Reads why the signal came and the interrupted registers.
+///
+/// # Safety
+/// `info` and `uc` must be the kernel's siginfo and ucontext of this signal.
+pub unsafe fn decode(signo: i32, info: *mut c_void, uc: *mut c_void) -> (TrapKind, GuestRegs) {
+    // SAFETY: per the contract, valid for reads.
+    let (uc, info) = unsafe { (&*(uc as *const libc::ucontext_t), &*(info as *const libc::siginfo_t)) };
+    let regs = GuestRegs {
+        rax: greg(uc, libc::REG_RAX),
+        rbx: greg(uc, libc::REG_RBX),
+        rcx: greg(uc, libc::REG_RCX),
+        rdx: greg(uc, libc::REG_RDX),
+        rsi: greg(uc, libc::REG_RSI),
+        rdi: greg(uc, libc::REG_RDI),
+        rbp: greg(uc, libc::REG_RBP),
+        rsp: greg(uc, libc::REG_RSP),
+        r8: greg(uc, libc::REG_R8),
+        r9: greg(uc, libc::REG_R9),
+        r10: greg(uc, libc::REG_R10),
+        r11: greg(uc, libc::REG_R11),
+        r12: greg(uc, libc::REG_R12),
+        r13: greg(uc, libc::REG_R13),
+        r14: greg(uc, libc::REG_R14),
+        r15: greg(uc, libc::REG_R15),
+        rip: greg(uc, libc::REG_RIP),
+        rflags: greg(uc, libc::REG_EFL),
+    };
+    let kind = match signo {
+        libc::SIGSYS => TrapKind::Syscall,
+        libc::SIGSEGV | libc::SIGBUS => {
+            // SAFETY: si_addr is valid for SIGSEGV/SIGBUS.
+            let addr = unsafe { info.si_addr() } as u64;
+            TrapKind::Fault { addr, is_bus: signo == libc::SIGBUS }
+        }
+        other => TrapKind::Other(super::signal::from_host(other).unwrap_or(Signal::SIGILL)),
+    };
+    (kind, regs)
+}
+
+/// Writes the registers back for the return to guest code.
+///
+/// # Safety
+/// `uc` must be the kernel's ucontext of the signal being handled.
+pub unsafe fn store_regs(uc: *mut c_void, r: &GuestRegs) {
+    // SAFETY: per the contract, valid for writes.
+    let g = unsafe { &mut (*(uc as *mut libc::ucontext_t)).uc_mcontext.gregs };
+    for (idx, v) in [
+        (libc::REG_RAX, r.rax),
+        (libc::REG_RBX, r.rbx),
+        (libc::REG_RCX, r.rcx),
+        (libc::REG_RDX, r.rdx),
+        (libc::REG_RSI, r.rsi),
+        (libc::REG_RDI, r.rdi),
+        (libc::REG_RBP, r.rbp),
+        (libc::REG_RSP, r.rsp),
+        (libc::REG_R8, r.r8),
+        (libc::REG_R9, r.r9),
+        (libc::REG_R10, r.r10),
+        (libc::REG_R11, r.r11),
+        (libc::REG_R12, r.r12),
+        (libc::REG_R13, r.r13),
+        (libc::REG_R14, r.r14),
+        (libc::REG_R15, r.r15),
+        (libc::REG_RIP, r.rip),
+        (libc::REG_EFL, r.rflags),
+    ] {
+        g[idx as usize] = v as i64;
+    }
+}
+
+/// Whether this CPU and kernel let user code write fs/gs bases directly,
+/// which the trampoline relies on.
+pub fn check_support() -> Result<(), String> {
+    // SAFETY: getauxval has no preconditions.
+    let hwcap2 = unsafe { libc::getauxval(libc::AT_HWCAP2) };
+    const HWCAP2_FSGSBASE: u64 = 1 << 1;
+    if hwcap2 & HWCAP2_FSGSBASE == 0 {
+        return Err("this CPU or kernel does not enable FSGSBASE, which MacTux needs on Linux hosts (Linux 5.9+ on a CPU with FSGSBASE)".into());
+    }
+    Ok(())
+}

@@ -1,0 +1,174 @@
+//! The host layer: the only place that knows which kernel we run on.
+//!
+//! `linux/` and `macos/` hold the same file names and export the same items; the
+//! code above this module calls them without ever naming a host. POSIX calls that
+//! are spelt the same on both hosts live once in [`posix`], parameterised by the
+//! per-host translation tables (`errno`, `signal`, `flags`).
+//!
+//! Every function here takes and returns *Linux* values (errno, flags, signal
+//! numbers, `struct stat` fields) and translates at the boundary.
+#![allow(unsafe_code)]
+
+#[cfg(target_os = "linux")]
+#[path = "linux/mod.rs"]
+mod imp;
+#[cfg(target_os = "macos")]
+#[path = "macos/mod.rs"]
+mod imp;
+
+mod posix;
+pub(crate) use posix::process as posix_process;
+
+pub use imp::{errno, flags, process, signal, time, tls, trap};
+
+/// The host-specific parts of file and memory handling, completed by [`posix`].
+pub mod fs {
+    pub use super::imp::fs::*;
+    pub use super::posix::fs::*;
+}
+pub mod mem {
+    pub use super::imp::mem::*;
+    pub use super::posix::mem::*;
+}
+
+use crate::abi::{Errno, Timespec};
+
+/// A file descriptor of the host process (never a guest fd number).
+pub type HostFd = i32;
+
+/// Host results carry Linux errno values, already translated.
+pub type HostResult<T> = Result<T, Errno>;
+
+/// File metadata in Linux terms: `st_mode` bits, Linux-encoded device numbers.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct HostStat {
+    pub dev: u64,
+    pub ino: u64,
+    pub mode: u32,
+    pub nlink: u64,
+    pub uid: u32,
+    pub gid: u32,
+    pub rdev: u64,
+    pub size: i64,
+    pub blksize: i64,
+    pub blocks: i64,
+    pub atime: Timespec,
+    pub mtime: Timespec,
+    pub ctime: Timespec,
+    pub btime: Option<Timespec>,
+}
+
+/// `statfs` in Linux terms (`f_type` is a Linux magic number).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct HostStatfs {
+    pub fs_type: i64,
+    pub bsize: i64,
+    pub blocks: u64,
+    pub bfree: u64,
+    pub bavail: u64,
+    pub files: u64,
+    pub ffree: u64,
+    pub fsid: [i32; 2],
+    pub namelen: i64,
+    pub frsize: i64,
+    pub flags: i64,
+}
+
+/// One directory entry as the host reports it.
+#[derive(Clone, Debug)]
+pub struct HostDirent {
+    pub ino: u64,
+    /// Linux `DT_*` type.
+    pub d_type: u8,
+    pub name: Vec<u8>,
+    /// The host cookie that seeks the directory to just after this entry.
+    pub next: i64,
+}
+
+/// What a memory mapping request asks of the host, in host-neutral terms.
+#[derive(Clone, Copy, Debug)]
+pub struct MapRequest {
+    pub addr: u64,
+    pub len: u64,
+    pub prot: Prot,
+    pub is_shared: bool,
+    pub placement: Placement,
+    pub file: Option<(HostFd, u64)>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Placement {
+    /// `addr` is a hint only.
+    Anywhere,
+    /// Exactly at `addr`, replacing whatever the host has there.
+    Replace,
+    /// Exactly at `addr`, failing with EEXIST when anything is mapped there.
+    NoReplace,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Prot {
+    pub read: bool,
+    pub write: bool,
+    pub exec: bool,
+}
+
+impl Prot {
+    pub const NONE: Prot = Prot { read: false, write: false, exec: false };
+    pub const RW: Prot = Prot { read: true, write: true, exec: false };
+}
+
+/// Terminal window size (`struct winsize`, identical on both hosts).
+#[derive(Clone, Copy, Debug, Default)]
+#[repr(C)]
+pub struct Winsize {
+    pub rows: u16,
+    pub cols: u16,
+    pub xpixel: u16,
+    pub ypixel: u16,
+}
+
+/// A POSIX record lock in Linux terms (`struct flock`, `F_RDLCK`...).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct HostFlock {
+    pub l_type: i16,
+    pub whence: i16,
+    pub start: i64,
+    pub len: i64,
+    pub pid: i32,
+}
+
+/// The host CPU, read with `cpuid` (the same instruction on both hosts).
+pub mod cpu {
+    /// `cpuid` leaf/subleaf → [eax, ebx, ecx, edx].
+    pub fn cpuid(leaf: u32, subleaf: u32) -> [u32; 4] {
+        // SAFETY: cpuid is available on every x86_64 CPU and only reads state.
+        #[allow(unused_unsafe)]
+        let r = unsafe { core::arch::x86_64::__cpuid_count(leaf, subleaf) };
+        [r.eax, r.ebx, r.ecx, r.edx]
+    }
+
+    /// The brand string, e.g. "Intel(R) Xeon(R) ...".
+    pub fn model_name() -> String {
+        if cpuid(0x8000_0000, 0)[0] < 0x8000_0004 {
+            return "x86_64 processor".into();
+        }
+        let mut bytes = Vec::with_capacity(48);
+        for leaf in 0x8000_0002..=0x8000_0004u32 {
+            for reg in cpuid(leaf, 0) {
+                bytes.extend_from_slice(&reg.to_le_bytes());
+            }
+        }
+        let s = String::from_utf8_lossy(&bytes).trim_matches(char::from(0)).trim().to_string();
+        s
+    }
+
+    pub fn vendor() -> String {
+        let r = cpuid(0, 0);
+        let mut b = Vec::new();
+        for reg in [r[1], r[3], r[2]] {
+            b.extend_from_slice(&reg.to_le_bytes());
+        }
+        String::from_utf8_lossy(&b).into_owned()
+    }
+}

@@ -1,0 +1,460 @@
+//! POSIX calls spelt the same on Linux and macOS. Values cross through the
+//! per-host tables (`imp::errno`, `imp::flags`), so this file never sees a
+//! host-specific number.
+
+pub mod fs {
+    use crate::abi::{Errno, Timespec};
+    use crate::host::imp::{errno, flags};
+    use crate::host::{HostFd, HostFlock, HostResult, Winsize};
+    use std::ffi::CStr;
+    use std::io::{IoSlice, IoSliceMut};
+
+    fn check(r: libc::c_int) -> HostResult<libc::c_int> {
+        if r < 0 { Err(errno::last()) } else { Ok(r) }
+    }
+
+    fn check_size(r: libc::ssize_t) -> HostResult<usize> {
+        if r < 0 { Err(errno::last()) } else { Ok(r as usize) }
+    }
+
+    fn check_off(r: libc::off_t) -> HostResult<i64> {
+        if r < 0 { Err(errno::last()) } else { Ok(r) }
+    }
+
+    /// Retries a call that the host interrupted to run one of our own handlers.
+    fn retry<T>(mut f: impl FnMut() -> HostResult<T>) -> HostResult<T> {
+        loop {
+            match f() {
+                Err(Errno::EINTR) => continue,
+                r => return r,
+            }
+        }
+    }
+
+    /// Opens `path` with Linux `O_*` flags; the host fd is always close-on-exec,
+    /// the guest's own close-on-exec bit lives in the guest fd table.
+    pub fn open(path: &CStr, linux_flags: u32, mode: u32) -> HostResult<HostFd> {
+        let host_flags = flags::open_to_host(linux_flags)? | libc::O_CLOEXEC;
+        // SAFETY: `path` is a valid NUL-terminated string.
+        retry(|| check(unsafe { libc::open(path.as_ptr(), host_flags, mode as libc::c_uint) }))
+    }
+
+    pub fn close(fd: HostFd) {
+        // SAFETY: closing a host fd we own; errors are meaningless after close.
+        unsafe { libc::close(fd) };
+    }
+
+    pub fn dup(fd: HostFd) -> HostResult<HostFd> {
+        // SAFETY: plain fcntl on an fd.
+        check(unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 0) })
+    }
+
+    pub fn read(fd: HostFd, buf: &mut [u8]) -> HostResult<usize> {
+        // SAFETY: `buf` is a valid writable slice of its length.
+        check_size(unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) })
+    }
+
+    pub fn write(fd: HostFd, buf: &[u8]) -> HostResult<usize> {
+        // SAFETY: `buf` is a valid readable slice of its length.
+        check_size(unsafe { libc::write(fd, buf.as_ptr().cast(), buf.len()) })
+    }
+
+    pub fn pread(fd: HostFd, buf: &mut [u8], off: i64) -> HostResult<usize> {
+        // SAFETY: as `read`.
+        check_size(unsafe { libc::pread(fd, buf.as_mut_ptr().cast(), buf.len(), off) })
+    }
+
+    pub fn pwrite(fd: HostFd, buf: &[u8], off: i64) -> HostResult<usize> {
+        // SAFETY: as `write`.
+        check_size(unsafe { libc::pwrite(fd, buf.as_ptr().cast(), buf.len(), off) })
+    }
+
+    pub fn readv(fd: HostFd, bufs: &mut [IoSliceMut<'_>]) -> HostResult<usize> {
+        let n = bufs.len().min(libc::c_int::MAX as usize) as libc::c_int;
+        // SAFETY: IoSliceMut is ABI-compatible with struct iovec on unix hosts.
+        check_size(unsafe { libc::readv(fd, bufs.as_mut_ptr().cast(), n) })
+    }
+
+    pub fn writev(fd: HostFd, bufs: &[IoSlice<'_>]) -> HostResult<usize> {
+        let n = bufs.len().min(libc::c_int::MAX as usize) as libc::c_int;
+        // SAFETY: IoSlice is ABI-compatible with struct iovec on unix hosts.
+        check_size(unsafe { libc::writev(fd, bufs.as_ptr().cast(), n) })
+    }
+
+    pub fn lseek(fd: HostFd, off: i64, linux_whence: u32) -> HostResult<i64> {
+        let whence = flags::whence_to_host(linux_whence)?;
+        // SAFETY: plain lseek.
+        check_off(unsafe { libc::lseek(fd, off, whence) })
+    }
+
+    pub fn readlink(path: &CStr) -> HostResult<Vec<u8>> {
+        let mut buf = vec![0u8; 4096];
+        // SAFETY: buf is writable for its length.
+        let n = check_size(unsafe { libc::readlink(path.as_ptr(), buf.as_mut_ptr().cast(), buf.len()) })?;
+        buf.truncate(n);
+        Ok(buf)
+    }
+
+    pub fn mkdir(path: &CStr, mode: u32) -> HostResult<()> {
+        // SAFETY: valid C string.
+        check(unsafe { libc::mkdir(path.as_ptr(), mode as libc::mode_t) }).map(drop)
+    }
+
+    pub fn rmdir(path: &CStr) -> HostResult<()> {
+        // SAFETY: valid C string.
+        check(unsafe { libc::rmdir(path.as_ptr()) }).map(drop)
+    }
+
+    pub fn unlink(path: &CStr) -> HostResult<()> {
+        // SAFETY: valid C string.
+        check(unsafe { libc::unlink(path.as_ptr()) }).map(drop)
+    }
+
+    pub fn rename(from: &CStr, to: &CStr) -> HostResult<()> {
+        // SAFETY: valid C strings.
+        check(unsafe { libc::rename(from.as_ptr(), to.as_ptr()) }).map(drop)
+    }
+
+    pub fn link(from: &CStr, to: &CStr) -> HostResult<()> {
+        // SAFETY: valid C strings.
+        check(unsafe { libc::link(from.as_ptr(), to.as_ptr()) }).map(drop)
+    }
+
+    pub fn symlink(target: &CStr, at: &CStr) -> HostResult<()> {
+        // SAFETY: valid C strings.
+        check(unsafe { libc::symlink(target.as_ptr(), at.as_ptr()) }).map(drop)
+    }
+
+    pub fn chmod(path: &CStr, mode: u32) -> HostResult<()> {
+        // SAFETY: valid C string.
+        check(unsafe { libc::chmod(path.as_ptr(), mode as libc::mode_t) }).map(drop)
+    }
+
+    pub fn fchmod(fd: HostFd, mode: u32) -> HostResult<()> {
+        // SAFETY: plain call.
+        check(unsafe { libc::fchmod(fd, mode as libc::mode_t) }).map(drop)
+    }
+
+    /// `uid`/`gid` of `u32::MAX` leave that id unchanged, as in Linux.
+    pub fn chown(path: &CStr, uid: u32, gid: u32, follow: bool) -> HostResult<()> {
+        // SAFETY: valid C string.
+        let r = unsafe {
+            if follow { libc::chown(path.as_ptr(), uid, gid) } else { libc::lchown(path.as_ptr(), uid, gid) }
+        };
+        check(r).map(drop)
+    }
+
+    pub fn fchown(fd: HostFd, uid: u32, gid: u32) -> HostResult<()> {
+        // SAFETY: plain call.
+        check(unsafe { libc::fchown(fd, uid, gid) }).map(drop)
+    }
+
+    /// Times as `utimensat` takes them: `None` means UTIME_OMIT, `Some(None)` UTIME_NOW.
+    pub fn utimens(path: &CStr, times: [Option<Option<Timespec>>; 2], follow: bool) -> HostResult<()> {
+        let ts = times.map(flags::utime_to_host);
+        let fl = if follow { 0 } else { libc::AT_SYMLINK_NOFOLLOW };
+        // SAFETY: valid C string and a two-element timespec array.
+        check(unsafe { libc::utimensat(libc::AT_FDCWD, path.as_ptr(), ts.as_ptr(), fl) }).map(drop)
+    }
+
+    pub fn futimens(fd: HostFd, times: [Option<Option<Timespec>>; 2]) -> HostResult<()> {
+        let ts = times.map(flags::utime_to_host);
+        // SAFETY: two-element timespec array.
+        check(unsafe { libc::futimens(fd, ts.as_ptr()) }).map(drop)
+    }
+
+    pub fn truncate(path: &CStr, len: i64) -> HostResult<()> {
+        // SAFETY: valid C string.
+        check(unsafe { libc::truncate(path.as_ptr(), len) }).map(drop)
+    }
+
+    pub fn ftruncate(fd: HostFd, len: i64) -> HostResult<()> {
+        // SAFETY: plain call.
+        retry(|| check(unsafe { libc::ftruncate(fd, len) })).map(drop)
+    }
+
+    pub fn fsync(fd: HostFd) -> HostResult<()> {
+        // SAFETY: plain call.
+        check(unsafe { libc::fsync(fd) }).map(drop)
+    }
+
+    pub fn access(path: &CStr, linux_mode: u32, use_effective_ids: bool) -> HostResult<()> {
+        let mode = flags::access_to_host(linux_mode)?;
+        let fl = if use_effective_ids { libc::AT_EACCESS } else { 0 };
+        // SAFETY: valid C string.
+        check(unsafe { libc::faccessat(libc::AT_FDCWD, path.as_ptr(), mode, fl) }).map(drop)
+    }
+
+    /// The file status flags (`F_GETFL`) in Linux terms.
+    pub fn get_status_flags(fd: HostFd) -> HostResult<u32> {
+        // SAFETY: plain fcntl.
+        let host = check(unsafe { libc::fcntl(fd, libc::F_GETFL) })?;
+        Ok(flags::open_from_host(host))
+    }
+
+    /// `F_SETFL` with Linux flags; only the bits Linux lets change are passed on.
+    pub fn set_status_flags(fd: HostFd, linux_flags: u32) -> HostResult<()> {
+        let host = flags::setfl_to_host(linux_flags);
+        // SAFETY: plain fcntl.
+        check(unsafe { libc::fcntl(fd, libc::F_SETFL, host) }).map(drop)
+    }
+
+    /// `F_GETLK`/`F_SETLK`/`F_SETLKW` with a Linux-valued lock description.
+    pub fn record_lock(fd: HostFd, linux_cmd: u32, lock: &mut HostFlock) -> HostResult<()> {
+        let cmd = flags::lock_cmd_to_host(linux_cmd)?;
+        let mut fl = flags::flock_to_host(lock)?;
+        // SAFETY: `fl` is a valid struct flock.
+        check(unsafe { libc::fcntl(fd, cmd, &mut fl as *mut libc::flock) })?;
+        *lock = flags::flock_from_host(&fl);
+        Ok(())
+    }
+
+    pub fn isatty(fd: HostFd) -> bool {
+        // SAFETY: plain call.
+        unsafe { libc::isatty(fd) == 1 }
+    }
+
+    pub fn window_size(fd: HostFd) -> HostResult<Winsize> {
+        let mut ws: libc::winsize = libc::winsize { ws_row: 0, ws_col: 0, ws_xpixel: 0, ws_ypixel: 0 };
+        // SAFETY: TIOCGWINSZ writes one struct winsize.
+        check(unsafe { libc::ioctl(fd, libc::TIOCGWINSZ, &mut ws) })?;
+        Ok(Winsize { rows: ws.ws_row, cols: ws.ws_col, xpixel: ws.ws_xpixel, ypixel: ws.ws_ypixel })
+    }
+
+    pub fn set_window_size(fd: HostFd, w: Winsize) -> HostResult<()> {
+        let ws = libc::winsize { ws_row: w.rows, ws_col: w.cols, ws_xpixel: w.xpixel, ws_ypixel: w.ypixel };
+        // SAFETY: TIOCSWINSZ reads one struct winsize.
+        check(unsafe { libc::ioctl(fd, libc::TIOCSWINSZ, &ws) }).map(drop)
+    }
+
+    /// Bytes ready to read (`FIONREAD`).
+    pub fn bytes_readable(fd: HostFd) -> HostResult<i32> {
+        let mut n: libc::c_int = 0;
+        // SAFETY: FIONREAD writes one int.
+        check(unsafe { libc::ioctl(fd, libc::FIONREAD, &mut n) })?;
+        Ok(n)
+    }
+
+    /// Foreground process group of the terminal, as a host pid.
+    pub fn foreground_pgrp(fd: HostFd) -> HostResult<i32> {
+        // SAFETY: plain call.
+        check(unsafe { libc::tcgetpgrp(fd) })
+    }
+
+    /// The terminal attributes, already in Linux `struct termios` layout.
+    pub fn tcgetattr(fd: HostFd) -> HostResult<flags::LinuxTermios> {
+        // SAFETY: zeroed termios is a valid out-parameter.
+        let mut t: libc::termios = unsafe { core::mem::zeroed() };
+        // SAFETY: `t` is a valid termios.
+        check(unsafe { libc::tcgetattr(fd, &mut t) })?;
+        Ok(flags::termios_from_host(&t))
+    }
+
+    /// `when` is 0, 1 or 2 for `TCSETS`, `TCSETSW`, `TCSETSF`.
+    pub fn tcsetattr(fd: HostFd, when: u32, t: &flags::LinuxTermios) -> HostResult<()> {
+        // SAFETY: zeroed termios then filled from the guest value.
+        let mut host: libc::termios = unsafe { core::mem::zeroed() };
+        // SAFETY: `host` is a valid termios.
+        check(unsafe { libc::tcgetattr(fd, &mut host) })?;
+        flags::termios_to_host(t, &mut host);
+        let action = match when {
+            0 => libc::TCSANOW,
+            1 => libc::TCSADRAIN,
+            _ => libc::TCSAFLUSH,
+        };
+        // SAFETY: `host` is a valid termios.
+        check(unsafe { libc::tcsetattr(fd, action, &host) }).map(drop)
+    }
+
+}
+
+pub mod mem {
+    use crate::host::imp::{errno, flags};
+    use crate::host::{HostResult, MapRequest, Placement, Prot};
+
+    /// Maps memory as `req` says; returns the host address (which is the guest address).
+    pub fn map(req: &MapRequest) -> HostResult<u64> {
+        let prot = flags::prot_to_host(req.prot);
+        let mut fl = if req.is_shared { libc::MAP_SHARED } else { libc::MAP_PRIVATE };
+        let (fd, off) = match req.file {
+            Some((fd, off)) => (fd, off as libc::off_t),
+            None => {
+                fl |= libc::MAP_ANON;
+                (-1, 0)
+            }
+        };
+        if req.placement == Placement::Replace {
+            fl |= libc::MAP_FIXED;
+        }
+        // The host has no portable MAP_FIXED_NOREPLACE: ask for the address as a
+        // hint and give it back if the host put the mapping elsewhere.
+        // SAFETY: mmap with validated arguments; a fixed mapping only replaces
+        // guest memory (the caller checked the range against the guest's map).
+        let p = unsafe { libc::mmap(req.addr as *mut libc::c_void, req.len as usize, prot, fl, fd, off) };
+        if p == libc::MAP_FAILED {
+            return Err(errno::last());
+        }
+        let got = p as u64;
+        if req.placement == Placement::NoReplace && got != req.addr {
+            // SAFETY: unmapping what we just mapped.
+            unsafe { libc::munmap(p, req.len as usize) };
+            return Err(crate::abi::Errno::EEXIST);
+        }
+        Ok(got)
+    }
+
+    pub fn unmap(addr: u64, len: u64) -> HostResult<()> {
+        // SAFETY: the caller only unmaps guest memory.
+        let r = unsafe { libc::munmap(addr as *mut libc::c_void, len as usize) };
+        if r < 0 { Err(errno::last()) } else { Ok(()) }
+    }
+
+    pub fn protect(addr: u64, len: u64, prot: Prot) -> HostResult<()> {
+        // SAFETY: the caller only changes guest memory.
+        let r = unsafe { libc::mprotect(addr as *mut libc::c_void, len as usize, flags::prot_to_host(prot)) };
+        if r < 0 { Err(errno::last()) } else { Ok(()) }
+    }
+
+    /// `msync` with Linux `MS_*` flags.
+    pub fn sync(addr: u64, len: u64, linux_flags: u32) -> HostResult<()> {
+        let fl = flags::msync_to_host(linux_flags)?;
+        // SAFETY: the caller only syncs guest memory.
+        let r = unsafe { libc::msync(addr as *mut libc::c_void, len as usize, fl) };
+        if r < 0 { Err(errno::last()) } else { Ok(()) }
+    }
+
+    /// Residency of each page of the range, one byte per page (bit 0 = resident).
+    pub fn residency(addr: u64, len: u64, out: &mut [u8]) -> HostResult<()> {
+        // SAFETY: `out` holds one byte per page of the range (checked by the caller).
+        let r = unsafe { libc::mincore(addr as *mut libc::c_void, len as usize, out.as_mut_ptr().cast()) };
+        if r < 0 { Err(errno::last()) } else { Ok(()) }
+    }
+}
+
+pub mod process {
+    use crate::abi::Errno;
+    use crate::host::imp::{errno, process::rlimit_resource_to_host};
+    use crate::host::HostResult;
+
+    pub fn exit(code: i32) -> ! {
+        // SAFETY: ends the process without running host atexit handlers, as
+        // the guest's exit_group ends a Linux process.
+        unsafe { libc::_exit(code) }
+    }
+
+    /// Raises a host signal with its default action and unblocked.
+    pub fn raise_default(host_sig: i32) {
+        // SAFETY: resetting a disposition and unblocking one signal.
+        unsafe {
+            let mut sa: libc::sigaction = core::mem::zeroed();
+            sa.sa_sigaction = libc::SIG_DFL;
+            libc::sigaction(host_sig, &sa, core::ptr::null_mut());
+            let mut set: libc::sigset_t = core::mem::zeroed();
+            libc::sigemptyset(&mut set);
+            libc::sigaddset(&mut set, host_sig);
+            libc::pthread_sigmask(libc::SIG_UNBLOCK, &set, core::ptr::null_mut());
+            libc::kill(libc::getpid(), host_sig);
+        }
+    }
+
+    /// Writes raw bytes to the host's stderr, for messages from signal context.
+    pub fn write_stderr(msg: &[u8]) {
+        let _ = crate::host::fs::write(2, msg);
+    }
+
+    /// A broken runtime invariant: say so and abort.
+    pub fn fatal(msg: &str) -> ! {
+        write_stderr(format!("mactux: internal error: {msg}\n").as_bytes());
+        // SAFETY: abort has no preconditions.
+        unsafe { libc::abort() }
+    }
+
+    pub fn fatal_fault(what: &str, rip: u64, addr: u64) -> ! {
+        fatal(&format!("{what} at rip {rip:#x} (address {addr:#x}); please report this with `mactux run --trace`"))
+    }
+
+    pub fn host_pid() -> i32 {
+        // SAFETY: plain call.
+        unsafe { libc::getpid() }
+    }
+
+    /// Takes over the process umask: the host's becomes 0 and the old value
+    /// is returned, because the runtime applies the guest's umask itself.
+    pub fn take_umask() -> u32 {
+        // SAFETY: umask is process-wide and changed before any guest code runs.
+        u32::from(unsafe { libc::umask(0) })
+    }
+
+    pub fn parent_host_pid() -> u32 {
+        // SAFETY: plain call.
+        unsafe { libc::getppid() as u32 }
+    }
+
+    pub fn uid() -> u32 {
+        // SAFETY: plain call.
+        unsafe { libc::getuid() }
+    }
+
+    pub fn euid() -> u32 {
+        // SAFETY: plain call.
+        unsafe { libc::geteuid() }
+    }
+
+    pub fn gid() -> u32 {
+        // SAFETY: plain call.
+        unsafe { libc::getgid() }
+    }
+
+    pub fn egid() -> u32 {
+        // SAFETY: plain call.
+        unsafe { libc::getegid() }
+    }
+
+    pub fn groups() -> Vec<u32> {
+        let mut v = vec![0 as libc::gid_t; 256];
+        // SAFETY: v holds 256 entries.
+        let n = unsafe { libc::getgroups(v.len() as i32, v.as_mut_ptr()) };
+        v.truncate(n.max(0) as usize);
+        v
+    }
+
+    pub fn hostname() -> Vec<u8> {
+        let mut buf = [0u8; 256];
+        // SAFETY: buf is writable for its length.
+        unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
+        let n = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+        buf[..n].to_vec()
+    }
+
+    /// `u64::MAX` is RLIM_INFINITY on both sides.
+    pub fn get_rlimit(linux_res: u32) -> HostResult<(u64, u64)> {
+        let res = rlimit_resource_to_host(linux_res).ok_or(Errno::EINVAL)?;
+        let mut rl = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+        // SAFETY: valid out-parameter.
+        if unsafe { libc::getrlimit(res as _, &mut rl) } < 0 {
+            return Err(errno::last());
+        }
+        Ok((rl.rlim_cur as u64, rl.rlim_max as u64))
+    }
+
+    pub fn set_rlimit(linux_res: u32, cur: u64, max: u64) -> HostResult<()> {
+        let res = rlimit_resource_to_host(linux_res).ok_or(Errno::EINVAL)?;
+        let rl = libc::rlimit { rlim_cur: cur as _, rlim_max: max as _ };
+        // SAFETY: valid in-parameter.
+        if unsafe { libc::setrlimit(res as _, &rl) } < 0 {
+            return Err(errno::last());
+        }
+        Ok(())
+    }
+
+    pub fn cpu_count() -> u32 {
+        // SAFETY: plain call.
+        let n = unsafe { libc::sysconf(libc::_SC_NPROCESSORS_ONLN) };
+        n.max(1) as u32
+    }
+
+    pub fn sched_yield() {
+        // SAFETY: plain call.
+        unsafe { libc::sched_yield() };
+    }
+}

@@ -1,0 +1,134 @@
+//! MacTux's in-process Linux personality.
+//!
+//! A Linux x86_64 program runs inside this host process. Its `syscall`
+//! instructions trap (SIGSYS: Syscall User Dispatch on Linux hosts, an
+//! invalid BSD syscall on macOS), and [`trap`] hands them to [`syscall`],
+//! which emulates Linux on top of [`host`]. See docs/architecture.md.
+#![deny(unsafe_code)]
+
+pub mod abi;
+pub mod error;
+pub mod host;
+pub mod loader;
+pub mod mm;
+pub mod signal;
+pub mod syscall;
+pub mod task;
+pub mod trap;
+pub mod uaccess;
+pub mod vfs;
+
+pub use task::{Config, Identity, TraceTarget};
+
+use crate::task::{lock, FsContext, Process, SignalState};
+use crate::vfs::file::{FileKind, OpenFile};
+use std::sync::atomic::AtomicU32;
+use std::sync::{Arc, Mutex};
+
+/// A failure before the guest starts: message and shell-like exit status.
+#[derive(Debug)]
+pub struct StartError {
+    pub status: i32,
+    pub msg: String,
+}
+
+fn start_err(status: i32, msg: impl Into<String>) -> StartError {
+    StartError { status, msg: msg.into() }
+}
+
+/// How the host's standard streams look from inside (/proc/self/fd targets).
+fn describe_host_fd(fd: host::HostFd) -> Option<(String, bool, u32)> {
+    let st = host::fs::fstat(fd).ok()?;
+    let flags = host::fs::get_status_flags(fd).unwrap_or(abi::gen::O_RDWR);
+    let is_dir = st.mode & abi::gen::S_IFMT == abi::gen::S_IFDIR;
+    let name = match st.mode & abi::gen::S_IFMT {
+        abi::gen::S_IFIFO => format!("pipe:[{}]", st.ino),
+        abi::gen::S_IFSOCK => format!("socket:[{}]", st.ino),
+        _ => host::fs::fd_guest_name(fd).unwrap_or_else(|| format!("anon_inode:[{}]", st.ino)),
+    };
+    Some((name, is_dir, flags))
+}
+
+/// Runs `program` as a Linux process in this host process. Returns only if
+/// the program could not be started.
+pub fn run(config: Config, program: &str, args: &[String], envp: Vec<Vec<u8>>) -> StartError {
+    if let Err(e) = host::trap::check_support() {
+        return start_err(70, e);
+    }
+    let trace = match &config.trace {
+        None => None,
+        Some(TraceTarget::Stderr) => match host::fs::dup(2) {
+            Ok(fd) => Some(Mutex::new(syscall::trace::Sink { host_fd: fd })),
+            Err(e) => return start_err(70, format!("cannot duplicate stderr for --trace: {}", e.text())),
+        },
+        Some(TraceTarget::File(p)) => {
+            let c = std::ffi::CString::new(p.as_os_str().to_string_lossy().as_bytes()).unwrap_or_default();
+            let fl = abi::gen::O_WRONLY | abi::gen::O_CREAT | abi::gen::O_TRUNC;
+            match host::fs::open(&c, fl, 0o644) {
+                Ok(fd) => Some(Mutex::new(syscall::trace::Sink { host_fd: fd })),
+                Err(e) => return start_err(70, format!("cannot open trace file {}: {}", p.display(), e.text())),
+            }
+        }
+    };
+    let cwd = std::env::current_dir().ok().and_then(|d| {
+        let root = config.root.canonicalize().ok()?;
+        let rel = d.strip_prefix(&root).ok()?;
+        Some(format!("/{}", rel.to_string_lossy()).trim_end_matches('/').to_string())
+    });
+    let cwd = match cwd {
+        Some(c) if !c.is_empty() => c,
+        _ => "/".to_string(),
+    };
+    let pid = host::process::host_pid() as u32;
+    let umask = host::process::take_umask();
+    let process = Process {
+        config,
+        pid,
+        mm: Mutex::new(mm::Mm::default()),
+        fds: Mutex::new(vfs::fd_table::FdTable::default()),
+        fs: Mutex::new(FsContext { cwd, umask }),
+        sig: Mutex::new(SignalState { actions: [abi::signal::KernelSigaction::default(); 64], mask: 0 }),
+        comm: Mutex::new(Vec::new()),
+        exe: Mutex::new(String::new()),
+        argv: Mutex::new(Vec::new()),
+        envp: Mutex::new(envp.clone()),
+        start_uptime: host::process::uptime_and_load().0,
+        missing: (0..syscall::table::NR_LIMIT).map(|_| AtomicU32::new(0)).collect(),
+        trace,
+        clear_child_tid: Mutex::new(0),
+    };
+    let p = task::init(process);
+
+    // The guest inherits the host's standard streams as fds 0, 1 and 2.
+    {
+        let mut fds = lock(&p.fds);
+        for fd in 0..3 {
+            if let Some((name, is_dir, flags)) = describe_host_fd(fd) {
+                let file = OpenFile::new(name, FileKind::Host { fd, is_dir }, flags);
+                let _ = fds.install_at(fd, Arc::new(file), false);
+            }
+        }
+    }
+
+    let path_var = envp.iter().find_map(|e| e.strip_prefix(b"PATH=")).map(|v| String::from_utf8_lossy(v).into_owned());
+    let prog = match loader::find_program(program, path_var.as_deref()) {
+        Ok(p) => p,
+        Err(e) => return start_err(e.status, e.msg),
+    };
+    let mut argv: Vec<Vec<u8>> = vec![program.as_bytes().to_vec()];
+    argv.extend(args.iter().map(|a| a.as_bytes().to_vec()));
+    let loaded = match loader::load(&prog, argv, &envp) {
+        Ok(l) => l,
+        Err(e) => return start_err(e.status, e.msg),
+    };
+    let comm: Vec<u8> = loaded.exe.rsplit('/').next().unwrap_or("").bytes().take(15).collect();
+    *lock(&p.comm) = comm;
+    *lock(&p.exe) = loaded.exe.clone();
+    *lock(&p.argv) = loaded.argv.clone();
+
+    let ctl = match trap::setup_thread(pid) {
+        Ok(c) => c,
+        Err(e) => return start_err(70, e),
+    };
+    trap::enter_guest(ctl, loaded.entry, loaded.sp)
+}

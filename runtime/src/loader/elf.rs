@@ -1,0 +1,241 @@
+//! ELF parsing (goblin) and mapping of PT_LOAD segments.
+
+use super::LoadError;
+use crate::abi::{gen as g, page_round_down, page_round_up, PAGE_SIZE};
+use crate::host::{self, HostFd, MapRequest, Placement, Prot};
+use crate::mm::{Backing, Vma};
+use crate::task::{current, lock};
+use crate::vfs::{self, Lookup, Node};
+use goblin::elf::header;
+use goblin::elf64::header::{Header, SIZEOF_EHDR};
+use goblin::elf::program_header::{ProgramHeader, PT_INTERP, PT_LOAD, PT_PHDR};
+
+/// An executable opened for loading.
+pub struct ExecFile {
+    pub guest_path: String,
+    pub fd: HostFd,
+    pub size: u64,
+    pub dev: u64,
+    pub ino: u64,
+}
+
+impl Drop for ExecFile {
+    fn drop(&mut self) {
+        host::fs::close(self.fd);
+    }
+}
+
+impl ExecFile {
+    pub fn read_at(&self, off: u64, len: usize) -> Result<Vec<u8>, crate::abi::Errno> {
+        let mut buf = vec![0u8; len];
+        let mut done = 0;
+        while done < len {
+            let n = host::fs::pread(self.fd, &mut buf[done..], (off + done as u64) as i64)?;
+            if n == 0 {
+                break;
+            }
+            done += n;
+        }
+        buf.truncate(done);
+        Ok(buf)
+    }
+}
+
+/// Opens a program for execution with execve's checks.
+pub fn open_exec(path: &str) -> Result<ExecFile, LoadError> {
+    let r = vfs::resolve_at(g::AT_FDCWD, path.as_bytes(), true)
+        .map_err(|e| LoadError::not_found(path, e.errno.text()))?;
+    match r.kind {
+        Lookup::Missing => return Err(LoadError::not_found(path, "No such file or directory")),
+        Lookup::Dir => return Err(LoadError::cannot_run(path, "Is a directory")),
+        _ => {}
+    }
+    let Node::Host(hp) = &r.node else { return Err(LoadError::cannot_run(path, "Permission denied")) };
+    let st = host::fs::stat(hp, true).map_err(|e| LoadError::not_found(path, e.text()))?;
+    if st.mode & g::S_IFMT != g::S_IFREG {
+        return Err(LoadError::cannot_run(path, "Permission denied"));
+    }
+    host::fs::access(hp, g::X_OK, true).map_err(|_| LoadError::cannot_run(path, "Permission denied"))?;
+    let fd = host::fs::open(hp, g::O_RDONLY, 0).map_err(|e| LoadError::cannot_run(path, e.text()))?;
+    Ok(ExecFile { guest_path: r.guest, fd, size: st.size.max(0) as u64, dev: st.dev, ino: st.ino })
+}
+
+/// What the stack builder needs to know about a mapped image.
+pub struct Image {
+    pub base: u64,
+    pub entry: u64,
+    /// First byte past the highest segment (where brk starts).
+    pub end: u64,
+    pub phdr: u64,
+    pub phnum: u64,
+    pub interp: Option<String>,
+}
+
+/// The highest user address on x86_64 with 4-level paging.
+const USER_TOP: u64 = 1 << 47;
+
+fn exec_format(path: &str, why: &str) -> LoadError {
+    LoadError::cannot_run(path, &format!("cannot execute binary file: Exec format error ({why})"))
+}
+
+/// Validates and maps an ELF image; `is_interp` for the dynamic loader.
+pub fn load_elf(path: &str, file: &ExecFile, is_interp: bool) -> Result<Image, LoadError> {
+    let raw = file.read_at(0, SIZEOF_EHDR).map_err(|e| LoadError::cannot_run(path, e.text()))?;
+    if raw.len() < 4 || &raw[..4] != header::ELFMAG {
+        return Err(exec_format(path, "not an ELF file"));
+    }
+    if raw.len() < header::SIZEOF_IDENT {
+        return Err(exec_format(path, "truncated ELF header"));
+    }
+    match raw[header::EI_CLASS] {
+        header::ELFCLASS64 => {}
+        header::ELFCLASS32 => return Err(exec_format(path, "32-bit ELF; MacTux runs x86_64 programs only")),
+        _ => return Err(exec_format(path, "unknown ELF class")),
+    }
+    if raw[header::EI_DATA] != header::ELFDATA2LSB {
+        return Err(exec_format(path, "big-endian ELF"));
+    }
+    if raw.len() < SIZEOF_EHDR {
+        return Err(exec_format(path, "truncated ELF header"));
+    }
+    let raw: &[u8; SIZEOF_EHDR] = raw[..SIZEOF_EHDR].try_into().map_err(|_| exec_format(path, "truncated ELF header"))?;
+    let hdr = Header::from_bytes(raw);
+    if hdr.e_machine != header::EM_X86_64 {
+        let arch = header::machine_to_str(hdr.e_machine);
+        return Err(exec_format(path, &format!("built for {arch}, not x86_64")));
+    }
+    let is_dyn = match hdr.e_type {
+        header::ET_EXEC if !is_interp => false,
+        header::ET_DYN => true,
+        _ => return Err(exec_format(path, "not an executable or shared object")),
+    };
+    if usize::from(hdr.e_phentsize) != goblin::elf64::program_header::SIZEOF_PHDR || hdr.e_phnum == 0 {
+        return Err(exec_format(path, "bad program header table"));
+    }
+    let ph_len = usize::from(hdr.e_phnum) * goblin::elf64::program_header::SIZEOF_PHDR;
+    if hdr.e_phoff.checked_add(ph_len as u64).map_or(true, |end| end > file.size) {
+        return Err(exec_format(path, "program headers lie outside the file"));
+    }
+    let ph_raw = file.read_at(hdr.e_phoff, ph_len).map_err(|e| LoadError::cannot_run(path, e.text()))?;
+    let ctx = goblin::container::Ctx::new(goblin::container::Container::Big, goblin::container::Endian::Little);
+    let phdrs = ProgramHeader::parse(&ph_raw, 0, usize::from(hdr.e_phnum), ctx)
+        .map_err(|_| exec_format(path, "corrupt program headers"))?;
+
+    // Validate the loadable segments before touching memory.
+    let loads: Vec<&ProgramHeader> = phdrs.iter().filter(|p| p.p_type == PT_LOAD).collect();
+    if loads.is_empty() {
+        return Err(exec_format(path, "no loadable segments"));
+    }
+    let mut prev_end = 0u64;
+    for p in &loads {
+        let end = p.p_vaddr.checked_add(p.p_memsz);
+        let file_end = p.p_offset.checked_add(p.p_filesz);
+        if p.p_filesz > p.p_memsz
+            || end.map_or(true, |e| e > USER_TOP)
+            || file_end.map_or(true, |e| e > file.size)
+            || p.p_vaddr % PAGE_SIZE != p.p_offset % PAGE_SIZE
+        {
+            return Err(exec_format(path, "absurd or misaligned segment"));
+        }
+        if page_round_down(p.p_vaddr) < prev_end {
+            return Err(exec_format(path, "overlapping segments"));
+        }
+        prev_end = end.and_then(page_round_up).unwrap_or(USER_TOP);
+    }
+    let lo = page_round_down(loads[0].p_vaddr);
+    let hi = prev_end;
+    let span = hi - lo;
+
+    let interp = match phdrs.iter().find(|p| p.p_type == PT_INTERP) {
+        Some(p) if !is_interp => {
+            if p.p_filesz == 0 || p.p_filesz > 4096 || p.p_offset.checked_add(p.p_filesz).map_or(true, |e| e > file.size) {
+                return Err(exec_format(path, "bad PT_INTERP"));
+            }
+            let mut s = file.read_at(p.p_offset, p.p_filesz as usize).map_err(|e| LoadError::cannot_run(path, e.text()))?;
+            if let Some(n) = s.iter().position(|&b| b == 0) {
+                s.truncate(n);
+            }
+            Some(String::from_utf8(s).map_err(|_| exec_format(path, "bad PT_INTERP"))?)
+        }
+        _ => None,
+    };
+
+    // Reserve the whole span, then map each segment over the reservation.
+    let reserve = MapRequest {
+        addr: if is_dyn { 0 } else { lo },
+        len: span,
+        prot: Prot::NONE,
+        is_shared: false,
+        placement: if is_dyn { Placement::Anywhere } else { Placement::NoReplace },
+        file: None,
+    };
+    let start = host::mem::map(&reserve).map_err(|e| {
+        LoadError::cannot_run(path, &format!("cannot reserve {span:#x} bytes at {lo:#x}: {}", e.text()))
+    })?;
+    let bias = if is_dyn { start - lo } else { 0 };
+    let mut mm_records = vec![(start, Vma { end: start + span, prot: Prot::NONE, is_shared: false, backing: Backing::Anon })];
+
+    for p in &loads {
+        let prot = Prot { read: p.is_read(), write: p.is_write(), exec: p.is_executable() };
+        let hprot = crate::syscall::mm::host_prot(prot, false);
+        let seg_start = page_round_down(p.p_vaddr) + bias;
+        let file_end = p.p_vaddr + p.p_filesz + bias;
+        let mem_end = page_round_up(p.p_vaddr + p.p_memsz).unwrap_or(USER_TOP) + bias;
+        let file_map_end = page_round_up(file_end).unwrap_or(USER_TOP);
+        let fail = |e: crate::abi::Errno| LoadError::cannot_run(path, &format!("cannot map segment: {}", e.text()));
+        if p.p_filesz > 0 {
+            let req = MapRequest {
+                addr: seg_start,
+                len: file_map_end - seg_start,
+                prot: Prot { write: true, ..hprot },
+                is_shared: false,
+                placement: Placement::Replace,
+                file: Some((file.fd, page_round_down(p.p_offset))),
+            };
+            host::mem::map(&req).map_err(fail)?;
+            // Zero the tail of the last file page that belongs to .bss.
+            if p.p_memsz > p.p_filesz && file_map_end > file_end {
+                crate::uaccess::zero_fresh_mapping(file_end, file_map_end - file_end);
+            }
+            if !hprot.write {
+                host::mem::protect(seg_start, file_map_end - seg_start, hprot).map_err(fail)?;
+            }
+            mm_records.push((
+                seg_start,
+                Vma {
+                    end: file_map_end.min(mem_end.max(file_map_end)),
+                    prot,
+                    is_shared: false,
+                    backing: Backing::File { path: file.guest_path.clone(), offset: page_round_down(p.p_offset), dev: file.dev, ino: file.ino },
+                },
+            ));
+        }
+        let anon_start = if p.p_filesz > 0 { file_map_end } else { seg_start };
+        if mem_end > anon_start {
+            let req = MapRequest { addr: anon_start, len: mem_end - anon_start, prot: hprot, is_shared: false, placement: Placement::Replace, file: None };
+            host::mem::map(&req).map_err(fail)?;
+            mm_records.push((anon_start, Vma { end: mem_end, prot, is_shared: false, backing: Backing::Anon }));
+        }
+    }
+    {
+        let mut mm = lock(&current().mm);
+        for (s, v) in mm_records {
+            mm.insert(s, v);
+        }
+    }
+
+    // Where the program headers are in memory: PT_PHDR, or inside the first
+    // segment that maps e_phoff.
+    let phdr = phdrs
+        .iter()
+        .find(|p| p.p_type == PT_PHDR)
+        .map(|p| p.p_vaddr + bias)
+        .or_else(|| {
+            loads
+                .iter()
+                .find(|p| p.p_offset <= hdr.e_phoff && hdr.e_phoff < p.p_offset + p.p_filesz)
+                .map(|p| p.p_vaddr + (hdr.e_phoff - p.p_offset) + bias)
+        })
+        .unwrap_or(0);
+    Ok(Image { base: bias, entry: hdr.e_entry + bias, end: hi + bias, phdr, phnum: u64::from(hdr.e_phnum), interp })
+}

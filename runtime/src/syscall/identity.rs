@@ -1,0 +1,216 @@
+//! Who and where the process is: uname, credentials, limits, usage, system
+//! figures, randomness, CPUs.
+
+use super::{args, Ctx};
+use crate::abi::Timeval;
+use crate::error::{Error, Result};
+use crate::host;
+use crate::task::current;
+use crate::uaccess;
+use crate::{errno, return_errno, return_errno_with_message};
+use linux_raw_sys::general as g;
+
+/// The node name the guest sees: configured, or the host's.
+pub fn nodename() -> String {
+    current()
+        .config
+        .identity
+        .nodename
+        .clone()
+        .unwrap_or_else(|| String::from_utf8_lossy(&host::process::hostname()).into_owned())
+}
+
+fn uts_field(dst: &mut [core::ffi::c_char; 65], s: &str) {
+    for (d, b) in dst.iter_mut().zip(s.bytes().take(64)) {
+        *d = b as core::ffi::c_char;
+    }
+}
+
+pub fn uname(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
+    let id = &current().config.identity;
+    let mut u: linux_raw_sys::system::new_utsname = uaccess::zeroed();
+    uts_field(&mut u.sysname, &id.sysname);
+    uts_field(&mut u.nodename, &nodename());
+    uts_field(&mut u.release, &id.release);
+    uts_field(&mut u.version, &id.version);
+    uts_field(&mut u.machine, &id.machine);
+    uts_field(&mut u.domainname, &id.domainname);
+    uaccess::write(a[0], &u)?;
+    Ok(0)
+}
+
+pub fn getuid(_: &mut Ctx<'_>, _: [u64; 6]) -> Result<u64> {
+    Ok(u64::from(host::process::uid()))
+}
+pub fn geteuid(_: &mut Ctx<'_>, _: [u64; 6]) -> Result<u64> {
+    Ok(u64::from(host::process::euid()))
+}
+pub fn getgid(_: &mut Ctx<'_>, _: [u64; 6]) -> Result<u64> {
+    Ok(u64::from(host::process::gid()))
+}
+pub fn getegid(_: &mut Ctx<'_>, _: [u64; 6]) -> Result<u64> {
+    Ok(u64::from(host::process::egid()))
+}
+
+pub fn getgroups(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
+    let size = args::int(a[0]);
+    if size < 0 {
+        return_errno!(EINVAL);
+    }
+    let groups = host::process::groups();
+    if size == 0 {
+        return Ok(groups.len() as u64);
+    }
+    if (size as usize) < groups.len() {
+        return_errno_with_message!(EINVAL, "list is smaller than the number of groups");
+    }
+    for (i, gid) in groups.iter().enumerate() {
+        uaccess::write(a[1] + 4 * i as u64, gid)?;
+    }
+    Ok(groups.len() as u64)
+}
+
+pub fn getresuid(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
+    let (r, e) = (host::process::uid(), host::process::euid());
+    uaccess::write(a[0], &r)?;
+    uaccess::write(a[1], &e)?;
+    uaccess::write(a[2], &e)?;
+    Ok(0)
+}
+
+pub fn getresgid(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
+    let (r, e) = (host::process::gid(), host::process::egid());
+    uaccess::write(a[0], &r)?;
+    uaccess::write(a[1], &e)?;
+    uaccess::write(a[2], &e)?;
+    Ok(0)
+}
+
+fn get_limit(res: u32) -> Result<(u64, u64)> {
+    host::process::get_rlimit(res).map_err(|e| Error::with_message(e, "unknown resource"))
+}
+
+fn set_limit(res: u32, cur: u64, max: u64) -> Result<()> {
+    if cur > max {
+        return_errno_with_message!(EINVAL, "soft limit above hard limit");
+    }
+    host::process::set_rlimit(res, cur, max).map_err(Error::new)
+}
+
+pub fn getrlimit(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
+    let (cur, max) = get_limit(a[0] as u32)?;
+    uaccess::write(a[1], &[cur, max])?;
+    Ok(0)
+}
+
+pub fn setrlimit(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
+    let [cur, max]: [u64; 2] = uaccess::read(a[1])?;
+    get_limit(a[0] as u32)?;
+    set_limit(a[0] as u32, cur, max)?;
+    Ok(0)
+}
+
+pub fn prlimit64(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
+    let pid = args::int(a[0]);
+    if pid != 0 && pid as u32 != current().pid {
+        return_errno_with_message!(ESRCH, "only the calling process exists until the daemon owns the pid namespace");
+    }
+    let res = a[1] as u32;
+    let old = get_limit(res)?;
+    let new = if a[2] != 0 { Some(uaccess::read::<[u64; 2]>(a[2])?) } else { None };
+    if let Some([cur, max]) = new {
+        set_limit(res, cur, max)?;
+    }
+    if a[3] != 0 {
+        uaccess::write(a[3], &[old.0, old.1])?;
+    }
+    Ok(0)
+}
+
+pub fn getrusage(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
+    let who = args::int(a[0]);
+    let mut ru: g::rusage = uaccess::zeroed();
+    match who {
+        w if w == g::RUSAGE_SELF as i32 || w == g::RUSAGE_THREAD as i32 => {
+            let (ut, st, maxrss, minflt, majflt, nvcsw, nivcsw) = host::process::rusage_self();
+            let tv = |t: Timeval| g::__kernel_old_timeval { tv_sec: t.sec, tv_usec: t.usec };
+            ru.ru_utime = tv(ut);
+            ru.ru_stime = tv(st);
+            ru.ru_maxrss = maxrss;
+            ru.ru_minflt = minflt;
+            ru.ru_majflt = majflt;
+            ru.ru_nvcsw = nvcsw;
+            ru.ru_nivcsw = nivcsw;
+        }
+        w if w == g::RUSAGE_CHILDREN => {}
+        _ => return_errno_with_message!(EINVAL, "who must be RUSAGE_SELF, RUSAGE_CHILDREN or RUSAGE_THREAD"),
+    }
+    uaccess::write(a[1], &ru)?;
+    Ok(0)
+}
+
+pub fn sysinfo(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
+    let m = host::process::mem_info();
+    let (up, load) = host::process::uptime_and_load();
+    let mut si: crate::abi::Sysinfo = uaccess::zeroed();
+    si.uptime = up as _;
+    for (dst, l) in si.loads.iter_mut().zip(load) {
+        *dst = (l * 65536.0) as _;
+    }
+    si.totalram = m.total as _;
+    si.freeram = m.free as _;
+    si.bufferram = m.buffers as _;
+    si.totalswap = m.swap_total as _;
+    si.freeswap = m.swap_free as _;
+    si.procs = 1;
+    si.mem_unit = 1;
+    uaccess::write(a[0], &si)?;
+    Ok(0)
+}
+
+pub fn getrandom(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
+    let flags = args::flags(a[2], g::GRND_NONBLOCK | g::GRND_RANDOM | g::GRND_INSECURE, "unknown getrandom flags")?;
+    if flags & g::GRND_RANDOM != 0 && flags & g::GRND_INSECURE != 0 {
+        return_errno_with_message!(EINVAL, "GRND_RANDOM and GRND_INSECURE exclude each other");
+    }
+    // Linux caps one call at MAX_RW_COUNT bytes and at 33554431 for the random pool.
+    let len = args::len(a[1])?.min(0x01ff_ffff);
+    uaccess::with_slice_mut(a[0], len, |buf| host::process::random(buf))?.map_err(Error::new)?;
+    Ok(len as u64)
+}
+
+pub fn getcpu(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
+    let cpu = host::process::current_cpu();
+    if a[0] != 0 {
+        uaccess::write(a[0], &cpu)?;
+    }
+    if a[1] != 0 {
+        uaccess::write(a[1], &0u32)?;
+    }
+    Ok(0)
+}
+
+pub fn sched_getaffinity(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
+    let pid = args::int(a[0]);
+    if pid != 0 && pid as u32 != current().pid {
+        return_errno!(ESRCH);
+    }
+    let len = args::len(a[1])?;
+    let ncpu = host::process::cpu_count() as usize;
+    // The kernel copies cpumask_size() bytes: whole longs covering nr_cpu_ids.
+    let mask_bytes = ncpu.div_ceil(64) * 8;
+    if len < mask_bytes || len % 8 != 0 {
+        return Err(errno!(EINVAL, "cpusetsize is too small or not a multiple of sizeof(long)"));
+    }
+    let mut mask = vec![0u8; mask_bytes];
+    for cpu in 0..ncpu {
+        mask[cpu / 8] |= 1 << (cpu % 8);
+    }
+    uaccess::write_bytes(a[2], &mask)?;
+    Ok(mask_bytes as u64)
+}
+
+pub fn sched_yield(_: &mut Ctx<'_>, _: [u64; 6]) -> Result<u64> {
+    host::process::sched_yield();
+    Ok(0)
+}

@@ -1,0 +1,129 @@
+//! Syscall dispatch: from the trapped registers to a handler and back.
+//!
+//! Contract of a handler: it receives the six raw argument registers, decodes
+//! and validates them itself (unknown flag bits → EINVAL, bad pointers →
+//! EFAULT through `uaccess`), and returns the value for `rax` or an [`Error`]
+//! whose errno the guest sees negated in `rax`. Handlers run in signal
+//! context (see `trap/mod.rs`).
+
+pub mod fs;
+pub mod identity;
+pub mod mm;
+pub mod process;
+pub mod signal;
+pub mod table;
+pub mod time;
+pub mod trace;
+
+use crate::error::{Error, Result};
+use crate::task::current;
+use crate::trap::{GuestRegs, ThreadCtl};
+use std::sync::atomic::Ordering;
+
+/// What a handler sees of the calling thread.
+pub struct Ctx<'a> {
+    pub ctl: &'a mut ThreadCtl,
+    pub regs: &'a mut GuestRegs,
+}
+
+pub type Handler = fn(&mut Ctx<'_>, [u64; 6]) -> Result<u64>;
+
+/// Encodes a handler result the way the kernel returns it in `rax`.
+fn encode(r: &Result<u64>) -> u64 {
+    match r {
+        Ok(v) => *v,
+        Err(e) => (-i64::from(e.errno.0)) as u64,
+    }
+}
+
+/// Emulates the syscall the guest thread trapped on.
+pub fn handle(ctl: &mut ThreadCtl, regs: &mut GuestRegs) {
+    let nr = regs.rax;
+    let args = [regs.rdi, regs.rsi, regs.rdx, regs.r10, regs.r8, regs.r9];
+    let row = table::row(nr);
+    let p = current();
+    if let (Some(t), Some(r)) = (&p.trace, row) {
+        // Calls that do not return are shown before they run.
+        if r.nr == linux_raw_sys::general::__NR_exit_group || r.nr == linux_raw_sys::general::__NR_exit {
+            trace::record(t, r, &args, None);
+        }
+    }
+    let result = match row.map(|r| r.status) {
+        Some(table::Status::Full(h)) | Some(table::Status::Partial(h, _)) => {
+            let mut ctx = Ctx { ctl, regs };
+            h(&mut ctx, args)
+        }
+        Some(table::Status::Stub(errno, why)) => Err(Error::with_message(errno, why)),
+        Some(table::Status::Missing) | None => {
+            note_missing(nr, row);
+            Err(crate::errno!(ENOSYS, "not implemented by MacTux"))
+        }
+    };
+    regs.rax = encode(&result);
+    if let Some(t) = &p.trace {
+        match row {
+            Some(r) => trace::record(t, r, &args, Some(&result)),
+            None => trace::record_unknown(t, nr, &args),
+        }
+    }
+}
+
+/// Counts an unimplemented call and reports it the first time, when asked to.
+fn note_missing(nr: u64, row: Option<&table::Row>) {
+    let p = current();
+    let first = match usize::try_from(nr).ok().and_then(|i| p.missing.get(i)) {
+        Some(c) => c.fetch_add(1, Ordering::Relaxed) == 0,
+        None => true,
+    };
+    if first && (p.config.log_missing || p.trace.is_some()) {
+        let name = row.map_or("unknown", |r| r.name);
+        let msg = format!("mactux: unimplemented syscall {name} ({nr}) returned ENOSYS\n");
+        match &p.trace {
+            Some(t) => trace::write_line(t, msg.as_bytes()),
+            None => crate::host::process::write_stderr(msg.as_bytes()),
+        }
+    }
+}
+
+/// Argument helpers shared by the handler families.
+pub mod args {
+    use crate::error::Result;
+    use crate::return_errno;
+
+    /// A file descriptor argument (`unsigned int fd` in the kernel).
+    pub fn fd(a: u64) -> i32 {
+        a as u32 as i32
+    }
+
+    /// A dirfd argument (`int dfd`: AT_FDCWD is negative).
+    pub fn dirfd(a: u64) -> i32 {
+        a as u32 as i32
+    }
+
+    /// An `int` argument.
+    pub fn int(a: u64) -> i32 {
+        a as u32 as i32
+    }
+
+    /// A `size_t` length that must fit the host's `usize`.
+    pub fn len(a: u64) -> Result<usize> {
+        match usize::try_from(a) {
+            Ok(v) => Ok(v),
+            Err(_) => return_errno!(EINVAL),
+        }
+    }
+
+    /// Flags argument: fails with EINVAL when bits outside `known` are set.
+    pub fn flags(a: u64, known: u32, msg: &'static str) -> Result<u32> {
+        let v = a as u32;
+        if a > u64::from(u32::MAX) || v & !known != 0 {
+            return Err(crate::errno!(EINVAL, msg));
+        }
+        Ok(v)
+    }
+
+    /// A path argument, read from guest memory.
+    pub fn path(a: u64) -> Result<Vec<u8>> {
+        crate::uaccess::read_cstr(a, crate::vfs::path::PATH_MAX - 1)
+    }
+}

@@ -1,0 +1,179 @@
+//! Process-local calls: ids, exit, thread pointer, prctl, signals to self.
+//!
+//! Divergences from Linux:
+//! - pids are host pids until the daemon owns the PID namespace.
+//! - kill/tkill/tgkill reach only the calling process; a signal whose
+//!   disposition is a guest handler ends the process as the default action
+//!   would, until guest signal delivery exists.
+
+use super::{args, Ctx};
+use crate::abi::signal::{Signal, SIG_DFL, SIG_IGN};
+use crate::error::Result;
+use crate::task::{current, lock};
+use crate::{errno, return_errno, return_errno_with_message};
+use linux_raw_sys::general as g;
+use linux_raw_sys::prctl as pr;
+
+pub fn getpid(_: &mut Ctx<'_>, _: [u64; 6]) -> Result<u64> {
+    Ok(u64::from(current().pid))
+}
+
+pub fn gettid(cx: &mut Ctx<'_>, _: [u64; 6]) -> Result<u64> {
+    Ok(u64::from(cx.ctl.tid))
+}
+
+/// The parent's pid as the guest sees it.
+pub fn parent_pid() -> u32 {
+    crate::host::process::parent_host_pid()
+}
+
+pub fn getppid(_: &mut Ctx<'_>, _: [u64; 6]) -> Result<u64> {
+    Ok(u64::from(parent_pid()))
+}
+
+pub fn exit(cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
+    // The only thread: exiting it ends the process (threads come later).
+    exit_group(cx, a)
+}
+
+pub fn exit_group(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
+    crate::host::process::exit(args::int(a[0]) & 0xff)
+}
+
+pub fn set_tid_address(cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
+    *lock(&current().clear_child_tid) = a[0];
+    Ok(u64::from(cx.ctl.tid))
+}
+
+pub fn set_robust_list(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
+    // sizeof(struct robust_list_head) on x86_64.
+    const ROBUST_LIST_HEAD_LEN: u64 = 24;
+    if a[1] != ROBUST_LIST_HEAD_LEN {
+        return_errno_with_message!(EINVAL, "len must be sizeof(struct robust_list_head)");
+    }
+    Ok(0)
+}
+
+pub fn arch_prctl(cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
+    use crate::abi::{ARCH_GET_FS, ARCH_GET_GS, ARCH_SET_GS};
+    use linux_raw_sys::general::ARCH_SET_FS;
+    match a[0] as u32 {
+        ARCH_SET_FS => {
+            // A non-canonical base would fault on every TLS access; Linux refuses it.
+            if a[1] >= 0x0000_8000_0000_0000 {
+                return_errno_with_message!(EPERM, "fs base must be a user address");
+            }
+            crate::host::tls::set_guest_tls(cx.ctl, a[1]);
+            Ok(0)
+        }
+        ARCH_GET_FS => {
+            crate::uaccess::write(a[1], &cx.ctl.guest_tls)?;
+            Ok(0)
+        }
+        ARCH_GET_GS => {
+            crate::uaccess::write(a[1], &0u64)?;
+            Ok(0)
+        }
+        ARCH_SET_GS => Err(errno!(EINVAL, "the gs base holds the guest's fs value under MacTux")),
+        _ => Err(errno!(EINVAL, "unknown arch_prctl code")),
+    }
+}
+
+pub fn prctl(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
+    const TASK_COMM_LEN: usize = 16;
+    match a[0] as u32 {
+        pr::PR_SET_NAME => {
+            let mut name = crate::uaccess::read_cstr(a[1], usize::MAX).or_else(|_| {
+                crate::uaccess::read_bytes(a[1], TASK_COMM_LEN)
+            })?;
+            if let Some(n) = name.iter().position(|&b| b == 0) {
+                name.truncate(n);
+            }
+            name.truncate(TASK_COMM_LEN - 1);
+            *lock(&current().comm) = name;
+            Ok(0)
+        }
+        pr::PR_GET_NAME => {
+            let mut buf = [0u8; TASK_COMM_LEN];
+            let comm = lock(&current().comm).clone();
+            buf[..comm.len()].copy_from_slice(&comm);
+            crate::uaccess::write_bytes(a[1], &buf)?;
+            Ok(0)
+        }
+        pr::PR_SET_PDEATHSIG => {
+            if a[1] != 0 && Signal::from_raw(a[1]).is_none() {
+                return_errno!(EINVAL);
+            }
+            Ok(0)
+        }
+        pr::PR_GET_PDEATHSIG => {
+            crate::uaccess::write(a[1], &0i32)?;
+            Ok(0)
+        }
+        pr::PR_GET_DUMPABLE => Ok(1),
+        pr::PR_SET_DUMPABLE => {
+            if a[1] > 1 {
+                return_errno!(EINVAL);
+            }
+            Ok(0)
+        }
+        pr::PR_SET_NO_NEW_PRIVS => Ok(0),
+        pr::PR_GET_NO_NEW_PRIVS => Ok(0),
+        pr::PR_CAPBSET_READ => {
+            // CAP_LAST_CAP on current kernels is 40.
+            if a[1] > 40 {
+                return_errno!(EINVAL);
+            }
+            Ok(1)
+        }
+        _ => Err(errno!(EINVAL, "prctl option not emulated")),
+    }
+}
+
+/// Applies a signal sent to this process by itself.
+fn signal_self(sig: u64) -> Result<u64> {
+    if sig == 0 {
+        return Ok(0);
+    }
+    let Some(sig) = Signal::from_raw(sig) else { return_errno!(EINVAL) };
+    let action = lock(&current().sig).actions[usize::from(sig.0 - 1)];
+    if action.handler == SIG_IGN && !sig.is_unblockable() {
+        return Ok(0);
+    }
+    let ignored_by_default = [Signal::SIGCHLD, Signal::SIGURG, Signal::SIGWINCH, Signal::SIGCONT];
+    if action.handler == SIG_DFL && ignored_by_default.contains(&sig) {
+        return Ok(0);
+    }
+    crate::signal::terminate(sig)
+}
+
+pub fn kill(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
+    let pid = args::int(a[0]);
+    let me = current().pid as i32;
+    if pid == me || pid == 0 || pid == -1 || pid == -me {
+        return signal_self(a[1]);
+    }
+    Err(errno!(ESRCH, "only the calling process exists until the daemon owns the pid namespace"))
+}
+
+pub fn tkill(cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
+    if args::int(a[0]) <= 0 {
+        return_errno!(EINVAL);
+    }
+    if args::int(a[0]) as u32 != cx.ctl.tid {
+        return_errno!(ESRCH);
+    }
+    signal_self(a[1])
+}
+
+pub fn tgkill(cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
+    if args::int(a[0]) <= 0 || args::int(a[1]) <= 0 {
+        return_errno!(EINVAL);
+    }
+    if args::int(a[0]) as u32 != current().pid || args::int(a[1]) as u32 != cx.ctl.tid {
+        return_errno!(ESRCH);
+    }
+    signal_self(a[2])
+}
+
+const _: () = assert!(g::SIGRTMIN == 32);

@@ -1,0 +1,564 @@
+//! The syscall table: one row for every x86_64 Linux syscall number.
+//!
+//! This list is the single source of truth. Dispatch, `--trace` decoding,
+//! `mactux syscalls` and docs/compat.md are all derived from it. Numbers come
+//! from `linux_raw_sys::general::__NR_*`; the row's name is derived from that
+//! constant's own name, so a number and its name cannot drift apart. A unit
+//! test checks that the table covers every number linux-raw-sys knows, in
+//! order and without duplicates.
+
+#![allow(non_upper_case_globals)]
+
+use super::{fs, identity, mm, process, signal, time, Handler};
+use crate::abi::Errno;
+use linux_raw_sys::general::*;
+
+/// How far a syscall is implemented.
+#[derive(Clone, Copy)]
+pub enum Status {
+    Full(Handler),
+    /// Implemented, with a note on what is left out.
+    Partial(Handler, &'static str),
+    /// Deliberately answers a fixed errno, for the reason given.
+    Stub(Errno, &'static str),
+    /// Not implemented: ENOSYS, counted and reported once by name.
+    Missing,
+}
+
+impl Status {
+    pub fn label(&self) -> &'static str {
+        match self {
+            Status::Full(_) => "full",
+            Status::Partial(..) => "partial",
+            Status::Stub(..) => "stub",
+            Status::Missing => "missing",
+        }
+    }
+
+    pub fn handler(&self) -> Option<Handler> {
+        match self {
+            Status::Full(h) | Status::Partial(h, _) => Some(*h),
+            _ => None,
+        }
+    }
+
+    pub fn note(&self) -> Option<String> {
+        match self {
+            Status::Partial(_, n) => Some((*n).to_string()),
+            Status::Stub(e, why) => Some(format!("{}: {}", e.name(), why)),
+            _ => None,
+        }
+    }
+}
+
+/// How `--trace` shows an argument.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Arg {
+    Fd,
+    DirFd,
+    Path,
+    /// A buffer the guest passes in (shown as a quoted prefix).
+    InBuf,
+    /// A buffer the call fills (shown as an address).
+    OutBuf,
+    Len,
+    Int,
+    Hex,
+    Octal,
+    /// A file mode (shown in octal).
+    Mode,
+    Ptr,
+    OpenFlags,
+    AtFlags,
+    Prot,
+    MapFlags,
+    Whence,
+    Signal,
+    Clock,
+    Fcntl,
+    Ioctl,
+}
+
+pub struct Row {
+    pub nr: u32,
+    pub name: &'static str,
+    pub status: Status,
+    pub args: &'static [Arg],
+}
+
+/// `"__NR_read"` → `"read"`, at compile time.
+const fn strip_nr(s: &'static str) -> &'static str {
+    let (_, rest) = s.as_bytes().split_at(5);
+    match core::str::from_utf8(rest) {
+        Ok(name) => name,
+        Err(_) => panic!("syscall constant names are ASCII"),
+    }
+}
+
+macro_rules! syscall_table {
+    ($( $nr:ident => $status:ident $( ( $($sarg:tt)* ) )?, [$($arg:ident),*]; )*) => {
+        const NRS: &[u32] = &[$($nr),*];
+        const TABLE_LEN: usize = NRS.len();
+
+        pub static TABLE: &[Row] = &[
+            $( Row {
+                nr: $nr,
+                name: strip_nr(stringify!($nr)),
+                status: syscall_table!(@status $status $( ( $($sarg)* ) )?),
+                args: &[$(Arg::$arg),*],
+            }, )*
+        ];
+    };
+    (@status Full($h:expr)) => { Status::Full($h) };
+    (@status Partial($h:expr, $n:expr)) => { Status::Partial($h, $n) };
+    (@status Stub($e:ident, $why:expr)) => { Status::Stub(Errno::$e, $why) };
+    (@status Missing) => { Status::Missing };
+}
+
+syscall_table! {
+    __NR_read => Full(fs::read), [Fd, OutBuf, Len];
+    __NR_write => Full(fs::write), [Fd, InBuf, Len];
+    __NR_open => Full(fs::open), [Path, OpenFlags, Mode];
+    __NR_close => Full(fs::close), [Fd];
+    __NR_stat => Full(fs::stat), [Path, Ptr];
+    __NR_fstat => Full(fs::fstat), [Fd, Ptr];
+    __NR_lstat => Full(fs::lstat), [Path, Ptr];
+    __NR_poll => Missing, [];
+    __NR_lseek => Full(fs::lseek), [Fd, Int, Whence];
+    __NR_mmap => Partial(mm::mmap, "guest executable mappings are also writable on the host (for the fs→gs patch); MAP_FIXED over memory the guest has not mapped fails with ENOMEM"), [Ptr, Len, Prot, MapFlags, Fd, Hex];
+    __NR_mprotect => Full(mm::mprotect), [Ptr, Len, Prot];
+    __NR_munmap => Full(mm::munmap), [Ptr, Len];
+    __NR_brk => Full(mm::brk), [Ptr];
+    __NR_rt_sigaction => Partial(signal::rt_sigaction, "dispositions are recorded and reported; delivery to guest handlers comes with the signal issue"), [Signal, Ptr, Ptr, Len];
+    __NR_rt_sigprocmask => Partial(signal::rt_sigprocmask, "the mask is recorded and reported; it does not yet hold back host signals"), [Int, Ptr, Ptr, Len];
+    __NR_rt_sigreturn => Missing, [];
+    __NR_ioctl => Partial(fs::ioctl, "terminal requests (TCGETS, TCSETS*, TIOCGWINSZ, TIOCSWINSZ, TIOCGPGRP), FIONREAD, FIOCLEX/FIONCLEX, FIONBIO; others ENOTTY"), [Fd, Ioctl, Hex];
+    __NR_pread64 => Full(fs::pread64), [Fd, OutBuf, Len, Int];
+    __NR_pwrite64 => Full(fs::pwrite64), [Fd, InBuf, Len, Int];
+    __NR_readv => Full(fs::readv), [Fd, Ptr, Int];
+    __NR_writev => Full(fs::writev), [Fd, Ptr, Int];
+    __NR_access => Full(fs::access), [Path, Octal];
+    __NR_pipe => Missing, [];
+    __NR_select => Missing, [];
+    __NR_sched_yield => Full(identity::sched_yield), [];
+    __NR_mremap => Full(mm::mremap), [Ptr, Len, Len, Hex, Ptr];
+    __NR_msync => Full(mm::msync), [Ptr, Len, Hex];
+    __NR_mincore => Full(mm::mincore), [Ptr, Len, Ptr];
+    __NR_madvise => Partial(mm::madvise, "MADV_DONTNEED/FREE and the access-pattern hints reach the host; other advice is accepted and ignored"), [Ptr, Len, Int];
+    __NR_shmget => Missing, [];
+    __NR_shmat => Missing, [];
+    __NR_shmctl => Missing, [];
+    __NR_dup => Full(fs::dup), [Fd];
+    __NR_dup2 => Full(fs::dup2), [Fd, Fd];
+    __NR_pause => Missing, [];
+    __NR_nanosleep => Full(time::nanosleep), [Ptr, Ptr];
+    __NR_getitimer => Missing, [];
+    __NR_alarm => Missing, [];
+    __NR_setitimer => Missing, [];
+    __NR_getpid => Partial(process::getpid, "the host pid until the daemon owns the pid namespace"), [];
+    __NR_sendfile => Partial(fs::sendfile, "copied through the runtime, not in the host kernel"), [Fd, Fd, Ptr, Len];
+    __NR_socket => Missing, [];
+    __NR_connect => Missing, [];
+    __NR_accept => Missing, [];
+    __NR_sendto => Missing, [];
+    __NR_recvfrom => Missing, [];
+    __NR_sendmsg => Missing, [];
+    __NR_recvmsg => Missing, [];
+    __NR_shutdown => Missing, [];
+    __NR_bind => Missing, [];
+    __NR_listen => Missing, [];
+    __NR_getsockname => Missing, [];
+    __NR_getpeername => Missing, [];
+    __NR_socketpair => Missing, [];
+    __NR_setsockopt => Missing, [];
+    __NR_getsockopt => Missing, [];
+    __NR_clone => Missing, [];
+    __NR_fork => Missing, [];
+    __NR_vfork => Missing, [];
+    __NR_execve => Missing, [];
+    __NR_exit => Full(process::exit), [Int];
+    __NR_wait4 => Missing, [];
+    __NR_kill => Partial(process::kill, "only the calling process itself: default actions run, ignored signals are dropped; handlers run from the next issue on"), [Int, Signal];
+    __NR_uname => Full(identity::uname), [Ptr];
+    __NR_semget => Missing, [];
+    __NR_semop => Missing, [];
+    __NR_semctl => Missing, [];
+    __NR_shmdt => Missing, [];
+    __NR_msgget => Missing, [];
+    __NR_msgsnd => Missing, [];
+    __NR_msgrcv => Missing, [];
+    __NR_msgctl => Missing, [];
+    __NR_fcntl => Partial(fs::fcntl, "F_DUPFD*, F_GETFD/SETFD, F_GETFL/SETFL, POSIX and OFD record locks; leases, signals-on-IO and pipe sizes are EINVAL"), [Fd, Fcntl, Hex];
+    __NR_flock => Missing, [];
+    __NR_fsync => Full(fs::fsync), [Fd];
+    __NR_fdatasync => Full(fs::fdatasync), [Fd];
+    __NR_truncate => Full(fs::truncate), [Path, Int];
+    __NR_ftruncate => Full(fs::ftruncate), [Fd, Int];
+    __NR_getdents => Missing, [];
+    __NR_getcwd => Full(fs::getcwd), [Ptr, Len];
+    __NR_chdir => Full(fs::chdir), [Path];
+    __NR_fchdir => Full(fs::fchdir), [Fd];
+    __NR_rename => Full(fs::rename), [Path, Path];
+    __NR_mkdir => Full(fs::mkdir), [Path, Octal];
+    __NR_rmdir => Full(fs::rmdir), [Path];
+    __NR_creat => Full(fs::creat), [Path, Octal];
+    __NR_link => Full(fs::link), [Path, Path];
+    __NR_unlink => Full(fs::unlink), [Path];
+    __NR_symlink => Full(fs::symlink), [Path, Path];
+    __NR_readlink => Full(fs::readlink), [Path, Ptr, Len];
+    __NR_chmod => Full(fs::chmod), [Path, Octal];
+    __NR_fchmod => Full(fs::fchmod), [Fd, Octal];
+    __NR_chown => Full(fs::chown), [Path, Int, Int];
+    __NR_fchown => Full(fs::fchown), [Fd, Int, Int];
+    __NR_lchown => Full(fs::lchown), [Path, Int, Int];
+    __NR_umask => Full(fs::umask), [Octal];
+    __NR_gettimeofday => Full(time::gettimeofday), [Ptr, Ptr];
+    __NR_getrlimit => Full(identity::getrlimit), [Int, Ptr];
+    __NR_getrusage => Partial(identity::getrusage, "RUSAGE_SELF/THREAD report the host process; RUSAGE_CHILDREN reports zero until fork exists"), [Int, Ptr];
+    __NR_sysinfo => Full(identity::sysinfo), [Ptr];
+    __NR_times => Missing, [];
+    __NR_ptrace => Missing, [];
+    __NR_getuid => Full(identity::getuid), [];
+    __NR_syslog => Missing, [];
+    __NR_getgid => Full(identity::getgid), [];
+    __NR_setuid => Missing, [];
+    __NR_setgid => Missing, [];
+    __NR_geteuid => Full(identity::geteuid), [];
+    __NR_getegid => Full(identity::getegid), [];
+    __NR_setpgid => Missing, [];
+    __NR_getppid => Partial(process::getppid, "the host parent pid until the daemon owns the pid namespace"), [];
+    __NR_getpgrp => Missing, [];
+    __NR_setsid => Missing, [];
+    __NR_setreuid => Missing, [];
+    __NR_setregid => Missing, [];
+    __NR_getgroups => Full(identity::getgroups), [Int, Ptr];
+    __NR_setgroups => Missing, [];
+    __NR_setresuid => Missing, [];
+    __NR_getresuid => Full(identity::getresuid), [Ptr, Ptr, Ptr];
+    __NR_setresgid => Missing, [];
+    __NR_getresgid => Full(identity::getresgid), [Ptr, Ptr, Ptr];
+    __NR_getpgid => Missing, [];
+    __NR_setfsuid => Missing, [];
+    __NR_setfsgid => Missing, [];
+    __NR_getsid => Missing, [];
+    __NR_capget => Missing, [];
+    __NR_capset => Missing, [];
+    __NR_rt_sigpending => Missing, [];
+    __NR_rt_sigtimedwait => Missing, [];
+    __NR_rt_sigqueueinfo => Missing, [];
+    __NR_rt_sigsuspend => Missing, [];
+    __NR_sigaltstack => Partial(signal::sigaltstack, "recorded and reported only"), [Ptr, Ptr];
+    __NR_utime => Missing, [];
+    __NR_mknod => Missing, [];
+    __NR_uselib => Missing, [];
+    __NR_personality => Missing, [];
+    __NR_ustat => Missing, [];
+    __NR_statfs => Partial(fs::statfs, "f_type is the host filesystem's Linux magic where known"), [Path, Ptr];
+    __NR_fstatfs => Full(fs::fstatfs), [Fd, Ptr];
+    __NR_sysfs => Missing, [];
+    __NR_getpriority => Missing, [];
+    __NR_setpriority => Missing, [];
+    __NR_sched_setparam => Missing, [];
+    __NR_sched_getparam => Missing, [];
+    __NR_sched_setscheduler => Missing, [];
+    __NR_sched_getscheduler => Missing, [];
+    __NR_sched_get_priority_max => Missing, [];
+    __NR_sched_get_priority_min => Missing, [];
+    __NR_sched_rr_get_interval => Missing, [];
+    __NR_mlock => Missing, [];
+    __NR_munlock => Missing, [];
+    __NR_mlockall => Missing, [];
+    __NR_munlockall => Missing, [];
+    __NR_vhangup => Missing, [];
+    __NR_modify_ldt => Missing, [];
+    __NR_pivot_root => Missing, [];
+    __NR__sysctl => Missing, [];
+    __NR_prctl => Partial(process::prctl, "PR_SET_NAME/PR_GET_NAME, PR_SET_PDEATHSIG bookkeeping, PR_GET_DUMPABLE/SET_DUMPABLE; others EINVAL"), [Int, Hex, Hex, Hex, Hex];
+    __NR_arch_prctl => Partial(process::arch_prctl, "ARCH_SET_FS/ARCH_GET_FS/ARCH_GET_GS; ARCH_SET_GS is EINVAL (gs holds the guest fs value)"), [Hex, Hex];
+    __NR_adjtimex => Missing, [];
+    __NR_setrlimit => Full(identity::setrlimit), [Int, Ptr];
+    __NR_chroot => Missing, [];
+    __NR_sync => Missing, [];
+    __NR_acct => Missing, [];
+    __NR_settimeofday => Missing, [];
+    __NR_mount => Missing, [];
+    __NR_umount2 => Missing, [];
+    __NR_swapon => Missing, [];
+    __NR_swapoff => Missing, [];
+    __NR_reboot => Missing, [];
+    __NR_sethostname => Missing, [];
+    __NR_setdomainname => Missing, [];
+    __NR_iopl => Missing, [];
+    __NR_ioperm => Missing, [];
+    __NR_create_module => Missing, [];
+    __NR_init_module => Missing, [];
+    __NR_delete_module => Missing, [];
+    __NR_get_kernel_syms => Missing, [];
+    __NR_query_module => Missing, [];
+    __NR_quotactl => Missing, [];
+    __NR_nfsservctl => Missing, [];
+    __NR_getpmsg => Missing, [];
+    __NR_putpmsg => Missing, [];
+    __NR_afs_syscall => Missing, [];
+    __NR_tuxcall => Missing, [];
+    __NR_security => Missing, [];
+    __NR_gettid => Full(process::gettid), [];
+    __NR_readahead => Missing, [];
+    __NR_setxattr => Stub(EOPNOTSUPP, "extended attributes are not emulated yet"), [];
+    __NR_lsetxattr => Stub(EOPNOTSUPP, "extended attributes are not emulated yet"), [];
+    __NR_fsetxattr => Stub(EOPNOTSUPP, "extended attributes are not emulated yet"), [];
+    __NR_getxattr => Stub(EOPNOTSUPP, "extended attributes are not emulated yet"), [];
+    __NR_lgetxattr => Stub(EOPNOTSUPP, "extended attributes are not emulated yet"), [];
+    __NR_fgetxattr => Stub(EOPNOTSUPP, "extended attributes are not emulated yet"), [];
+    __NR_listxattr => Stub(EOPNOTSUPP, "extended attributes are not emulated yet"), [];
+    __NR_llistxattr => Stub(EOPNOTSUPP, "extended attributes are not emulated yet"), [];
+    __NR_flistxattr => Stub(EOPNOTSUPP, "extended attributes are not emulated yet"), [];
+    __NR_removexattr => Stub(EOPNOTSUPP, "extended attributes are not emulated yet"), [];
+    __NR_lremovexattr => Stub(EOPNOTSUPP, "extended attributes are not emulated yet"), [];
+    __NR_fremovexattr => Stub(EOPNOTSUPP, "extended attributes are not emulated yet"), [];
+    __NR_tkill => Partial(process::tkill, "only the calling thread, as kill"), [Int, Signal];
+    __NR_time => Full(time::time), [Ptr];
+    __NR_futex => Missing, [];
+    __NR_sched_setaffinity => Missing, [];
+    __NR_sched_getaffinity => Partial(identity::sched_getaffinity, "reports every online host CPU"), [Int, Len, Ptr];
+    __NR_set_thread_area => Missing, [];
+    __NR_io_setup => Missing, [];
+    __NR_io_destroy => Missing, [];
+    __NR_io_getevents => Missing, [];
+    __NR_io_submit => Missing, [];
+    __NR_io_cancel => Missing, [];
+    __NR_get_thread_area => Missing, [];
+    __NR_lookup_dcookie => Missing, [];
+    __NR_epoll_create => Missing, [];
+    __NR_epoll_ctl_old => Missing, [];
+    __NR_epoll_wait_old => Missing, [];
+    __NR_remap_file_pages => Missing, [];
+    __NR_getdents64 => Full(fs::getdents64), [Fd, Ptr, Len];
+    __NR_set_tid_address => Full(process::set_tid_address), [Ptr];
+    __NR_restart_syscall => Missing, [];
+    __NR_semtimedop => Missing, [];
+    __NR_fadvise64 => Partial(fs::fadvise64, "validated and accepted; the host gets no hint"), [Fd, Int, Int, Int];
+    __NR_timer_create => Missing, [];
+    __NR_timer_settime => Missing, [];
+    __NR_timer_gettime => Missing, [];
+    __NR_timer_getoverrun => Missing, [];
+    __NR_timer_delete => Missing, [];
+    __NR_clock_settime => Missing, [];
+    __NR_clock_gettime => Full(time::clock_gettime), [Clock, Ptr];
+    __NR_clock_getres => Full(time::clock_getres), [Clock, Ptr];
+    __NR_clock_nanosleep => Full(time::clock_nanosleep), [Clock, Hex, Ptr, Ptr];
+    __NR_exit_group => Full(process::exit_group), [Int];
+    __NR_epoll_wait => Missing, [];
+    __NR_epoll_ctl => Missing, [];
+    __NR_tgkill => Partial(process::tgkill, "only the calling thread, as kill"), [Int, Int, Signal];
+    __NR_utimes => Missing, [];
+    __NR_vserver => Missing, [];
+    __NR_mbind => Missing, [];
+    __NR_set_mempolicy => Missing, [];
+    __NR_get_mempolicy => Missing, [];
+    __NR_mq_open => Missing, [];
+    __NR_mq_unlink => Missing, [];
+    __NR_mq_timedsend => Missing, [];
+    __NR_mq_timedreceive => Missing, [];
+    __NR_mq_notify => Missing, [];
+    __NR_mq_getsetattr => Missing, [];
+    __NR_kexec_load => Missing, [];
+    __NR_waitid => Missing, [];
+    __NR_add_key => Missing, [];
+    __NR_request_key => Missing, [];
+    __NR_keyctl => Missing, [];
+    __NR_ioprio_set => Missing, [];
+    __NR_ioprio_get => Missing, [];
+    __NR_inotify_init => Missing, [];
+    __NR_inotify_add_watch => Missing, [];
+    __NR_inotify_rm_watch => Missing, [];
+    __NR_migrate_pages => Missing, [];
+    __NR_openat => Full(fs::openat), [DirFd, Path, OpenFlags, Octal];
+    __NR_mkdirat => Full(fs::mkdirat), [DirFd, Path, Octal];
+    __NR_mknodat => Missing, [];
+    __NR_fchownat => Full(fs::fchownat), [DirFd, Path, Int, Int, AtFlags];
+    __NR_futimesat => Missing, [];
+    __NR_newfstatat => Full(fs::newfstatat), [DirFd, Path, Ptr, AtFlags];
+    __NR_unlinkat => Full(fs::unlinkat), [DirFd, Path, AtFlags];
+    __NR_renameat => Full(fs::renameat), [DirFd, Path, DirFd, Path];
+    __NR_linkat => Full(fs::linkat), [DirFd, Path, DirFd, Path, AtFlags];
+    __NR_symlinkat => Full(fs::symlinkat), [Path, DirFd, Path];
+    __NR_readlinkat => Full(fs::readlinkat), [DirFd, Path, Ptr, Len];
+    __NR_fchmodat => Full(fs::fchmodat), [DirFd, Path, Octal];
+    __NR_faccessat => Full(fs::faccessat), [DirFd, Path, Octal];
+    __NR_pselect6 => Missing, [];
+    __NR_ppoll => Missing, [];
+    __NR_unshare => Missing, [];
+    __NR_set_robust_list => Partial(process::set_robust_list, "recorded only; robust futexes come with threads"), [Ptr, Len];
+    __NR_get_robust_list => Missing, [];
+    __NR_splice => Missing, [];
+    __NR_tee => Missing, [];
+    __NR_sync_file_range => Missing, [];
+    __NR_vmsplice => Missing, [];
+    __NR_move_pages => Missing, [];
+    __NR_utimensat => Full(fs::utimensat), [DirFd, Path, Ptr, AtFlags];
+    __NR_epoll_pwait => Missing, [];
+    __NR_signalfd => Missing, [];
+    __NR_timerfd_create => Missing, [];
+    __NR_eventfd => Missing, [];
+    __NR_fallocate => Full(fs::fallocate), [Fd, Hex, Int, Int];
+    __NR_timerfd_settime => Missing, [];
+    __NR_timerfd_gettime => Missing, [];
+    __NR_accept4 => Missing, [];
+    __NR_signalfd4 => Missing, [];
+    __NR_eventfd2 => Missing, [];
+    __NR_epoll_create1 => Missing, [];
+    __NR_dup3 => Full(fs::dup3), [Fd, Fd, OpenFlags];
+    __NR_pipe2 => Missing, [];
+    __NR_inotify_init1 => Missing, [];
+    __NR_preadv => Full(fs::preadv), [Fd, Ptr, Int, Int];
+    __NR_pwritev => Full(fs::pwritev), [Fd, Ptr, Int, Int];
+    __NR_rt_tgsigqueueinfo => Missing, [];
+    __NR_perf_event_open => Missing, [];
+    __NR_recvmmsg => Missing, [];
+    __NR_fanotify_init => Missing, [];
+    __NR_fanotify_mark => Missing, [];
+    __NR_prlimit64 => Full(identity::prlimit64), [Int, Int, Ptr, Ptr];
+    __NR_name_to_handle_at => Missing, [];
+    __NR_open_by_handle_at => Missing, [];
+    __NR_clock_adjtime => Missing, [];
+    __NR_syncfs => Missing, [];
+    __NR_sendmmsg => Missing, [];
+    __NR_setns => Missing, [];
+    __NR_getcpu => Partial(identity::getcpu, "node is always 0"), [Ptr, Ptr, Ptr];
+    __NR_process_vm_readv => Missing, [];
+    __NR_process_vm_writev => Missing, [];
+    __NR_kcmp => Missing, [];
+    __NR_finit_module => Missing, [];
+    __NR_sched_setattr => Missing, [];
+    __NR_sched_getattr => Missing, [];
+    __NR_renameat2 => Full(fs::renameat2), [DirFd, Path, DirFd, Path, Hex];
+    __NR_seccomp => Missing, [];
+    __NR_getrandom => Full(identity::getrandom), [Ptr, Len, Hex];
+    __NR_memfd_create => Missing, [];
+    __NR_kexec_file_load => Missing, [];
+    __NR_bpf => Missing, [];
+    __NR_execveat => Missing, [];
+    __NR_userfaultfd => Missing, [];
+    __NR_membarrier => Stub(ENOSYS, "not emulated; callers fall back to fences"), [];
+    __NR_mlock2 => Missing, [];
+    __NR_copy_file_range => Partial(fs::copy_file_range, "copied through the runtime with pread/pwrite, not in the host kernel"), [Fd, Ptr, Fd, Ptr, Len, Hex];
+    __NR_preadv2 => Missing, [];
+    __NR_pwritev2 => Missing, [];
+    __NR_pkey_mprotect => Missing, [];
+    __NR_pkey_alloc => Stub(ENOSPC, "protection keys are not available to guests"), [];
+    __NR_pkey_free => Missing, [];
+    __NR_statx => Full(fs::statx), [DirFd, Path, AtFlags, Hex, Ptr];
+    __NR_io_pgetevents => Missing, [];
+    __NR_rseq => Stub(ENOSYS, "restartable sequences are not emulated; glibc falls back"), [];
+    __NR_uretprobe => Missing, [];
+    __NR_pidfd_send_signal => Missing, [];
+    __NR_io_uring_setup => Stub(ENOSYS, "io_uring is not emulated; callers fall back to plain I/O"), [];
+    __NR_io_uring_enter => Missing, [];
+    __NR_io_uring_register => Missing, [];
+    __NR_open_tree => Missing, [];
+    __NR_move_mount => Missing, [];
+    __NR_fsopen => Missing, [];
+    __NR_fsconfig => Missing, [];
+    __NR_fsmount => Missing, [];
+    __NR_fspick => Missing, [];
+    __NR_pidfd_open => Missing, [];
+    __NR_clone3 => Missing, [];
+    __NR_close_range => Full(fs::close_range), [Fd, Fd, Hex];
+    __NR_openat2 => Missing, [];
+    __NR_pidfd_getfd => Missing, [];
+    __NR_faccessat2 => Full(fs::faccessat2), [DirFd, Path, Octal, AtFlags];
+    __NR_process_madvise => Missing, [];
+    __NR_epoll_pwait2 => Missing, [];
+    __NR_mount_setattr => Missing, [];
+    __NR_quotactl_fd => Missing, [];
+    __NR_landlock_create_ruleset => Missing, [];
+    __NR_landlock_add_rule => Missing, [];
+    __NR_landlock_restrict_self => Missing, [];
+    __NR_memfd_secret => Missing, [];
+    __NR_process_mrelease => Missing, [];
+    __NR_futex_waitv => Missing, [];
+    __NR_set_mempolicy_home_node => Missing, [];
+    __NR_cachestat => Missing, [];
+    __NR_fchmodat2 => Missing, [];
+    __NR_map_shadow_stack => Missing, [];
+    __NR_futex_wake => Missing, [];
+    __NR_futex_wait => Missing, [];
+    __NR_futex_requeue => Missing, [];
+    __NR_statmount => Missing, [];
+    __NR_listmount => Missing, [];
+    __NR_lsm_get_self_attr => Missing, [];
+    __NR_lsm_set_self_attr => Missing, [];
+    __NR_lsm_list_modules => Missing, [];
+    __NR_mseal => Missing, [];
+    __NR_setxattrat => Missing, [];
+    __NR_getxattrat => Missing, [];
+    __NR_listxattrat => Missing, [];
+    __NR_removexattrat => Missing, [];
+    __NR_open_tree_attr => Missing, [];
+    __NR_file_getattr => Missing, [];
+    __NR_file_setattr => Missing, [];
+}
+
+/// The highest syscall number in the table, plus one.
+pub const NR_LIMIT: usize = __NR_file_setattr as usize + 1;
+
+/// Row index by syscall number (`u16::MAX` for numbers x86_64 does not use).
+static INDEX: [u16; NR_LIMIT] = build_index();
+
+const fn build_index() -> [u16; NR_LIMIT] {
+    let mut idx = [u16::MAX; NR_LIMIT];
+    let mut i = 0;
+    while i < TABLE_LEN {
+        idx[NRS[i] as usize] = i as u16;
+        i += 1;
+    }
+    idx
+}
+
+/// The row for a syscall number, if x86_64 defines it.
+pub fn row(nr: u64) -> Option<&'static Row> {
+    let i = *INDEX.get(usize::try_from(nr).ok()?)?;
+    TABLE.get(usize::from(i))
+}
+
+pub fn by_name(name: &str) -> Option<&'static Row> {
+    TABLE.iter().find(|r| r.name == name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn rows_are_ordered_unique_and_complete() {
+        let mut names = HashSet::new();
+        for w in TABLE.windows(2) {
+            assert!(w[0].nr < w[1].nr, "{} and {} out of order", w[0].name, w[1].name);
+        }
+        for r in TABLE {
+            assert!(names.insert(r.name), "duplicate {}", r.name);
+            assert_eq!(row(u64::from(r.nr)).map(|x| x.name), Some(r.name));
+        }
+        // x86_64 numbers: 0..=335 dense, then the shared range from 424 on.
+        for nr in (0..=__NR_uretprobe).chain(__NR_pidfd_send_signal..=__NR_file_setattr) {
+            assert!(row(u64::from(nr)).is_some(), "syscall {nr} has no row");
+        }
+        assert_eq!(TABLE.len(), 382);
+        assert!(row(400).is_none());
+    }
+
+    #[test]
+    fn partial_and_stub_rows_carry_notes() {
+        for r in TABLE {
+            match r.status {
+                Status::Partial(_, n) | Status::Stub(_, n) => assert!(!n.is_empty(), "{} lacks a note", r.name),
+                _ => {}
+            }
+            if r.status.handler().is_some() {
+                assert!(r.args.len() <= 6, "{}", r.name);
+            }
+        }
+    }
+}

@@ -1,0 +1,95 @@
+//! Clocks and sleeping.
+
+use super::Ctx;
+use crate::abi::{Timespec, Timeval};
+use crate::error::{Error, Result};
+use crate::host;
+use crate::uaccess;
+use crate::return_errno_with_message;
+use linux_raw_sys::general as g;
+
+pub fn clock_gettime(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
+    let ts = host::time::clock_gettime(a[0] as u32).map_err(|e| Error::with_message(e, "unknown clock id"))?;
+    uaccess::write(a[1], &ts)?;
+    Ok(0)
+}
+
+pub fn clock_getres(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
+    let ts = host::time::clock_getres(a[0] as u32).map_err(|e| Error::with_message(e, "unknown clock id"))?;
+    if a[1] != 0 {
+        uaccess::write(a[1], &ts)?;
+    }
+    Ok(0)
+}
+
+pub fn gettimeofday(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
+    if a[0] != 0 {
+        let ts = host::time::clock_gettime(g::CLOCK_REALTIME).map_err(Error::new)?;
+        uaccess::write(a[0], &Timeval { sec: ts.sec, usec: ts.nsec / 1000 })?;
+    }
+    if a[1] != 0 {
+        // The kernel keeps no real timezone; it reports minutes west 0, no DST.
+        uaccess::write(a[1], &[0i32; 2])?;
+    }
+    Ok(0)
+}
+
+pub fn time(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
+    let ts = host::time::clock_gettime(g::CLOCK_REALTIME).map_err(Error::new)?;
+    if a[0] != 0 {
+        uaccess::write(a[0], &ts.sec)?;
+    }
+    Ok(ts.sec as u64)
+}
+
+fn read_timespec(addr: u64) -> Result<Timespec> {
+    let ts: Timespec = uaccess::read(addr)?;
+    if !ts.is_valid() {
+        return_errno_with_message!(EINVAL, "tv_nsec must be in [0, 999999999] and tv_sec non-negative");
+    }
+    Ok(ts)
+}
+
+fn sleep_for(d: Timespec, rem_addr: u64) -> Result<u64> {
+    match host::time::sleep(d) {
+        Ok(()) => Ok(0),
+        Err((e, rem)) => {
+            if rem_addr != 0 {
+                uaccess::write(rem_addr, &rem)?;
+            }
+            Err(Error::new(e))
+        }
+    }
+}
+
+pub fn nanosleep(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
+    let d = read_timespec(a[0])?;
+    sleep_for(d, a[1])
+}
+
+pub fn clock_nanosleep(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
+    let clock = a[0] as u32;
+    let flags = a[1] as u32;
+    if flags & !g::TIMER_ABSTIME != 0 {
+        return_errno_with_message!(EINVAL, "flags must be 0 or TIMER_ABSTIME");
+    }
+    match clock {
+        g::CLOCK_REALTIME | g::CLOCK_MONOTONIC | g::CLOCK_BOOTTIME | g::CLOCK_TAI | g::CLOCK_PROCESS_CPUTIME_ID => {}
+        g::CLOCK_THREAD_CPUTIME_ID => return_errno_with_message!(EINVAL, "cannot sleep on the thread CPU clock"),
+        _ => return_errno_with_message!(EINVAL, "unknown or unsupported clock"),
+    }
+    let t = read_timespec(a[2])?;
+    let d = if flags & g::TIMER_ABSTIME != 0 {
+        let now = host::time::clock_gettime(clock).map_err(Error::new)?;
+        let mut ns = (i128::from(t.sec) - i128::from(now.sec)) * 1_000_000_000 + i128::from(t.nsec - now.nsec);
+        if ns < 0 {
+            ns = 0;
+        }
+        Timespec { sec: (ns / 1_000_000_000) as i64, nsec: (ns % 1_000_000_000) as i64 }
+    } else {
+        t
+    };
+    // An absolute sleep reports no remaining time.
+    let rem = if flags & g::TIMER_ABSTIME != 0 { 0 } else { a[3] };
+    sleep_for(d, rem)
+}

@@ -1,0 +1,108 @@
+//! The one Linux process this host process hosts, and its per-process state.
+//!
+//! Lock order (outer first): `fds` → `fs` → `sig` → `mm`. Handlers clone what
+//! they need out of a lock before any call that may block.
+
+use crate::abi::signal::KernelSigaction;
+use crate::mm::Mm;
+use crate::vfs::fd_table::FdTable;
+use std::sync::atomic::AtomicU32;
+use std::sync::{Mutex, MutexGuard, OnceLock};
+
+/// What the runtime tells the guest about the kernel it runs on (`uname`).
+#[derive(Clone, Debug)]
+pub struct Identity {
+    pub sysname: String,
+    pub nodename: Option<String>,
+    pub release: String,
+    pub version: String,
+    pub machine: String,
+    pub domainname: String,
+}
+
+impl Default for Identity {
+    fn default() -> Identity {
+        Identity {
+            sysname: "Linux".into(),
+            nodename: None,
+            release: format!("6.6.0-mactux-{}", env!("CARGO_PKG_VERSION")),
+            version: "#1 SMP PREEMPT_DYNAMIC MacTux".into(),
+            machine: "x86_64".into(),
+            domainname: "(none)".into(),
+        }
+    }
+}
+
+/// Where `--trace` output goes.
+#[derive(Clone, Debug)]
+pub enum TraceTarget {
+    Stderr,
+    File(std::path::PathBuf),
+}
+
+/// How the user asked the runtime to behave.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// The host directory that is the guest's `/`.
+    pub root: std::path::PathBuf,
+    pub trace: Option<TraceTarget>,
+    /// Report unimplemented syscalls (once each) on stderr.
+    pub log_missing: bool,
+    pub identity: Identity,
+}
+
+pub struct FsContext {
+    /// The guest's working directory, as a normalized guest path.
+    pub cwd: String,
+    pub umask: u32,
+}
+
+pub struct SignalState {
+    pub actions: [KernelSigaction; 64],
+    pub mask: u64,
+}
+
+pub struct Process {
+    pub config: Config,
+    pub pid: u32,
+    pub mm: Mutex<Mm>,
+    pub fds: Mutex<FdTable>,
+    pub fs: Mutex<FsContext>,
+    pub sig: Mutex<SignalState>,
+    /// `comm`, at most 15 bytes.
+    pub comm: Mutex<Vec<u8>>,
+    /// The guest path of the running program (`/proc/self/exe`).
+    pub exe: Mutex<String>,
+    pub argv: Mutex<Vec<Vec<u8>>>,
+    pub envp: Mutex<Vec<Vec<u8>>>,
+    /// Host clock (CLOCK_BOOTTIME-style seconds) when the process started, for /proc.
+    pub start_uptime: f64,
+    /// How often each unimplemented syscall number was called.
+    pub missing: Vec<AtomicU32>,
+    pub trace: Option<Mutex<crate::syscall::trace::Sink>>,
+    /// `set_tid_address` pointer.
+    pub clear_child_tid: Mutex<u64>,
+}
+
+static PROCESS: OnceLock<Process> = OnceLock::new();
+
+/// The current process. Panics only if called before [`init`], which the
+/// runtime does before any guest code runs.
+pub fn current() -> &'static Process {
+    match PROCESS.get() {
+        Some(p) => p,
+        None => crate::host::process::fatal("task state used before initialisation"),
+    }
+}
+
+pub fn init(p: Process) -> &'static Process {
+    if PROCESS.set(p).is_err() {
+        crate::host::process::fatal("task state initialised twice");
+    }
+    current()
+}
+
+/// Locks a mutex, ignoring poisoning (a panic is already fatal to us).
+pub fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}

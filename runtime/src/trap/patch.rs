@@ -1,0 +1,89 @@
+//! The fs→gs patch (DESIGN.md "TLS").
+//!
+//! Guest code runs with fs base 0 and its thread pointer in gs. Its first
+//! `%fs:`-relative access therefore faults; here the faulting instruction is
+//! decoded with a real x86 decoder, and if it carries an FS segment override
+//! that prefix byte (0x64) is rewritten to GS (0x65) with a single atomic
+//! byte store. The instruction then re-executes against the guest's TLS.
+//! Guest code mappings are kept writable on the host for this (see
+//! `syscall/mm.rs`). Any other fault is a genuine guest fault.
+
+use super::GuestRegs;
+use core::sync::atomic::{AtomicU8, Ordering};
+use iced_x86::{Decoder, DecoderOptions, Register};
+
+const PREFIX_FS: u8 = 0x64;
+const PREFIX_GS: u8 = 0x65;
+/// x86 legacy prefixes (Intel SDM vol. 2, 2.1.1).
+const LEGACY_PREFIXES: &[u8] = &[0xf0, 0xf2, 0xf3, 0x2e, 0x36, 0x3e, 0x26, 0x64, 0x65, 0x66, 0x67];
+const MAX_INSN_LEN: usize = 15;
+
+/// Where in `bytes` the FS override that takes effect sits, if the decoded
+/// instruction uses one.
+pub fn fs_prefix_offset(bytes: &[u8], rip: u64) -> Option<usize> {
+    let mut dec = Decoder::with_ip(64, bytes, rip, DecoderOptions::NONE);
+    let insn = dec.decode();
+    if insn.is_invalid() || insn.segment_prefix() != Register::FS {
+        return None;
+    }
+    // The last segment override among the legacy prefixes is the one in force.
+    let mut last_seg = None;
+    for (i, b) in bytes.iter().enumerate().take(insn.len()) {
+        if !LEGACY_PREFIXES.contains(b) {
+            break;
+        }
+        if [0x2e, 0x36, 0x3e, 0x26, PREFIX_FS, PREFIX_GS].contains(b) {
+            last_seg = Some(i);
+        }
+    }
+    last_seg.filter(|&i| bytes[i] == PREFIX_FS)
+}
+
+/// Patches the instruction at `regs.rip` if it is an `%fs:` access.
+/// Returns false for a genuine fault.
+pub fn try_patch_fs(regs: &GuestRegs) -> bool {
+    let rip = regs.rip;
+    // Only guest code is patched: the range must be mapped executable.
+    let (avail, is_exec) = {
+        let mm = crate::task::lock(&crate::task::current().mm);
+        match mm.find(rip) {
+            Some((_, v)) => ((v.end - rip).min(MAX_INSN_LEN as u64) as usize, v.prot.exec),
+            None => (0, false),
+        }
+    };
+    if !is_exec || avail == 0 {
+        return false;
+    }
+    let mut bytes = [0u8; MAX_INSN_LEN];
+    // SAFETY: [rip, rip+avail) lies inside a live guest mapping (checked above).
+    unsafe { core::ptr::copy_nonoverlapping(rip as *const u8, bytes.as_mut_ptr(), avail) };
+    let Some(off) = fs_prefix_offset(&bytes[..avail], rip) else { return false };
+    // SAFETY: the byte is inside guest code, which the host maps writable;
+    // a single-byte atomic store is the only way other threads can observe it.
+    let prefix = unsafe { AtomicU8::from_ptr((rip + off as u64) as *mut u8) };
+    prefix.store(PREFIX_GS, Ordering::SeqCst);
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_fs_prefix() {
+        // mov rax, fs:[0x28]
+        let b = [0x64, 0x48, 0x8b, 0x04, 0x25, 0x28, 0, 0, 0];
+        assert_eq!(fs_prefix_offset(&b, 0x1000), Some(0));
+        // mov eax, fs:[rax] with an operand-size prefix before the override
+        let b = [0x66, 0x64, 0x8b, 0x00];
+        assert_eq!(fs_prefix_offset(&b, 0x1000), Some(1));
+        // mov rax, gs:[0x28] is not ours
+        let b = [0x65, 0x48, 0x8b, 0x04, 0x25, 0x28, 0, 0, 0];
+        assert_eq!(fs_prefix_offset(&b, 0x1000), None);
+        // a plain load whose bytes contain 0x64 elsewhere is not an fs access
+        let b = [0x48, 0x8b, 0x44, 0x24, 0x64];
+        assert_eq!(fs_prefix_offset(&b, 0x1000), None);
+        // truncated instruction
+        assert_eq!(fs_prefix_offset(&[0x64], 0x1000), None);
+    }
+}

@@ -1,0 +1,91 @@
+//! `/dev` as the runtime serves it: the memory devices, the standard streams
+//! and the controlling terminal.
+
+use super::{DirEnt, Synth};
+use crate::abi::gen as g;
+use crate::error::Result;
+use crate::host::HostStat;
+use crate::{errno, return_errno};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DevKind {
+    Null,
+    Zero,
+    Full,
+    Random,
+    URandom,
+}
+
+const DT_CHR: u8 = 2;
+const DT_LNK: u8 = 10;
+
+/// (name, kind, major, minor) as on Linux (Documentation/admin-guide/devices.txt).
+const MEM_DEVICES: &[(&str, DevKind, u64, u64)] = &[
+    ("null", DevKind::Null, 1, 3),
+    ("zero", DevKind::Zero, 1, 5),
+    ("full", DevKind::Full, 1, 7),
+    ("random", DevKind::Random, 1, 8),
+    ("urandom", DevKind::URandom, 1, 9),
+];
+
+const LINKS: &[(&str, &str)] =
+    &[("stdin", "/proc/self/fd/0"), ("stdout", "/proc/self/fd/1"), ("stderr", "/proc/self/fd/2"), ("fd", "/proc/self/fd")];
+
+impl DevKind {
+    pub fn read(self, buf: &mut [u8]) -> Result<usize> {
+        match self {
+            DevKind::Null => Ok(0),
+            DevKind::Zero | DevKind::Full => {
+                buf.fill(0);
+                Ok(buf.len())
+            }
+            DevKind::Random | DevKind::URandom => {
+                crate::host::process::random(buf).map_err(crate::error::Error::new)?;
+                Ok(buf.len())
+            }
+        }
+    }
+
+    pub fn write(self, buf: &[u8]) -> Result<usize> {
+        match self {
+            DevKind::Full => Err(errno!(ENOSPC)),
+            _ => Ok(buf.len()),
+        }
+    }
+
+    pub fn stat(self) -> HostStat {
+        let (name, _, major, minor) = MEM_DEVICES.iter().find(|d| d.1 == self).copied().unwrap_or(MEM_DEVICES[0]);
+        let mut st = super::file::synth_stat(&format!("/dev/{name}"), g::S_IFCHR | 0o666, super::makedev(major, minor));
+        st.blksize = 4096;
+        st
+    }
+}
+
+/// The entry at `/dev/<rel...>`.
+pub fn entry(rel: &[&str]) -> Result<Synth> {
+    match rel {
+        [] => {
+            let mut v: Vec<DirEnt> = MEM_DEVICES
+                .iter()
+                .map(|(n, ..)| DirEnt { name: n.to_string(), d_type: DT_CHR, ino: super::synth_ino(&format!("/dev/{n}")) })
+                .collect();
+            v.extend(LINKS.iter().map(|(n, _)| DirEnt { name: n.to_string(), d_type: DT_LNK, ino: super::synth_ino(n) }));
+            v.push(DirEnt { name: "tty".into(), d_type: DT_CHR, ino: super::synth_ino("/dev/tty") });
+            Ok(Synth::Dir(v))
+        }
+        [name] => {
+            if let Some((_, kind, ..)) = MEM_DEVICES.iter().find(|d| d.0 == *name) {
+                return Ok(Synth::Dev(*kind));
+            }
+            if let Some((_, target)) = LINKS.iter().find(|l| l.0 == *name) {
+                return Ok(Synth::Symlink(target.as_bytes().to_vec()));
+            }
+            if *name == "tty" {
+                // The controlling terminal is the host's.
+                return Ok(Synth::HostPath("/dev/tty".into()));
+            }
+            return_errno!(ENOENT)
+        }
+        _ => return_errno!(ENOENT),
+    }
+}

@@ -1,0 +1,286 @@
+//! Open file descriptions and what each kind does on read, write, seek, stat
+//! and getdents.
+
+use super::dev::DevKind;
+use super::{DirEnt, Synth};
+use crate::abi::gen as g;
+use crate::error::{Error, Result};
+use crate::host::{self, HostFd, HostStat};
+use crate::task::lock;
+use crate::{errno, return_errno};
+use std::sync::Mutex;
+
+pub enum FileKind {
+    /// A file, directory, terminal or pipe of the host.
+    Host { fd: HostFd, is_dir: bool },
+    /// A snapshot of a synthetic file, taken at open (like a seq_file read).
+    Bytes(Vec<u8>),
+    SynthDir(Vec<DirEnt>),
+    Dev(DevKind),
+    /// `O_PATH` descriptor of a synthetic node.
+    SynthPath(Synth),
+}
+
+pub struct OpenFile {
+    /// The guest path this was opened by (for /proc/self/fd and `*at` calls).
+    pub guest_path: String,
+    pub kind: FileKind,
+    /// Linux status flags (`O_ACCMODE`, `O_APPEND`, `O_NONBLOCK`, `O_PATH`...).
+    pub status: Mutex<u32>,
+    /// File position for kinds the host does not track.
+    pub pos: Mutex<u64>,
+    /// Host directory stream position for getdents on host directories:
+    /// entries already fetched but not yet handed to the guest.
+    pub dir_pending: Mutex<Vec<host::HostDirent>>,
+}
+
+impl Drop for OpenFile {
+    fn drop(&mut self) {
+        if let FileKind::Host { fd, .. } = self.kind {
+            host::fs::close(fd);
+        }
+    }
+}
+
+fn herr(e: crate::abi::Errno) -> Error {
+    Error::new(e)
+}
+
+impl OpenFile {
+    pub fn new(guest_path: String, kind: FileKind, status: u32) -> OpenFile {
+        OpenFile { guest_path, kind, status: Mutex::new(status), pos: Mutex::new(0), dir_pending: Mutex::new(Vec::new()) }
+    }
+
+    pub fn host_fd(&self) -> Option<HostFd> {
+        match self.kind {
+            FileKind::Host { fd, .. } => Some(fd),
+            _ => None,
+        }
+    }
+
+    pub fn is_dir(&self) -> bool {
+        match &self.kind {
+            FileKind::Host { is_dir, .. } => *is_dir,
+            FileKind::SynthDir(_) => true,
+            FileKind::SynthPath(Synth::Dir(_)) => true,
+            _ => false,
+        }
+    }
+
+    pub fn status(&self) -> u32 {
+        *lock(&self.status)
+    }
+
+    fn is_path_only(&self) -> bool {
+        self.status() & g::O_PATH != 0
+    }
+
+    fn check_readable(&self) -> Result<()> {
+        let st = self.status();
+        if st & g::O_PATH != 0 || st & g::O_ACCMODE == g::O_WRONLY {
+            return_errno!(EBADF);
+        }
+        if self.is_dir() {
+            return_errno!(EISDIR);
+        }
+        Ok(())
+    }
+
+    fn check_writable(&self) -> Result<()> {
+        let st = self.status();
+        if st & g::O_PATH != 0 || st & g::O_ACCMODE == g::O_RDONLY {
+            return_errno!(EBADF);
+        }
+        Ok(())
+    }
+
+    pub fn read(&self, buf: &mut [u8]) -> Result<usize> {
+        self.check_readable()?;
+        match &self.kind {
+            FileKind::Host { fd, .. } => host::fs::read(*fd, buf).map_err(herr),
+            FileKind::Bytes(data) => {
+                let mut pos = lock(&self.pos);
+                let start = (*pos as usize).min(data.len());
+                let n = buf.len().min(data.len() - start);
+                buf[..n].copy_from_slice(&data[start..start + n]);
+                *pos += n as u64;
+                Ok(n)
+            }
+            FileKind::Dev(d) => d.read(buf),
+            FileKind::SynthDir(_) | FileKind::SynthPath(_) => Err(errno!(EISDIR)),
+        }
+    }
+
+    pub fn write(&self, buf: &[u8]) -> Result<usize> {
+        self.check_writable()?;
+        match &self.kind {
+            FileKind::Host { fd, .. } => host::fs::write(*fd, buf).map_err(herr),
+            FileKind::Dev(d) => d.write(buf),
+            FileKind::Bytes(_) => Err(errno!(EINVAL, "synthetic file is read-only")),
+            FileKind::SynthDir(_) | FileKind::SynthPath(_) => Err(errno!(EBADF)),
+        }
+    }
+
+    pub fn pread(&self, buf: &mut [u8], off: i64) -> Result<usize> {
+        self.check_readable()?;
+        if off < 0 {
+            return_errno!(EINVAL);
+        }
+        match &self.kind {
+            FileKind::Host { fd, .. } => host::fs::pread(*fd, buf, off).map_err(herr),
+            FileKind::Bytes(data) => {
+                let start = (off as u64).min(data.len() as u64) as usize;
+                let n = buf.len().min(data.len() - start);
+                buf[..n].copy_from_slice(&data[start..start + n]);
+                Ok(n)
+            }
+            FileKind::Dev(d) => d.read(buf),
+            _ => Err(errno!(ESPIPE)),
+        }
+    }
+
+    pub fn pwrite(&self, buf: &[u8], off: i64) -> Result<usize> {
+        self.check_writable()?;
+        if off < 0 {
+            return_errno!(EINVAL);
+        }
+        match &self.kind {
+            FileKind::Host { fd, .. } => host::fs::pwrite(*fd, buf, off).map_err(herr),
+            FileKind::Dev(d) => d.write(buf),
+            _ => Err(errno!(EINVAL)),
+        }
+    }
+
+    pub fn seek(&self, off: i64, whence: u32) -> Result<i64> {
+        if self.is_path_only() {
+            return_errno!(EBADF);
+        }
+        match &self.kind {
+            FileKind::Host { fd, .. } => {
+                let r = host::fs::lseek(*fd, off, whence).map_err(herr)?;
+                if self.is_dir() {
+                    lock(&self.dir_pending).clear();
+                }
+                Ok(r)
+            }
+            FileKind::Dev(_) => Ok(0),
+            FileKind::Bytes(_) | FileKind::SynthDir(_) => {
+                let len = match &self.kind {
+                    FileKind::Bytes(d) => d.len() as i64,
+                    FileKind::SynthDir(e) => e.len() as i64,
+                    _ => 0,
+                };
+                let mut pos = lock(&self.pos);
+                let base = match whence {
+                    g::SEEK_SET => 0,
+                    g::SEEK_CUR => *pos as i64,
+                    g::SEEK_END => len,
+                    _ => return_errno!(EINVAL),
+                };
+                let new = base.checked_add(off).ok_or_else(|| errno!(EOVERFLOW))?;
+                if new < 0 {
+                    return_errno!(EINVAL);
+                }
+                *pos = new as u64;
+                Ok(new)
+            }
+            FileKind::SynthPath(_) => Err(errno!(EBADF)),
+        }
+    }
+
+    /// Linux `stat` of this open file.
+    pub fn stat(&self) -> Result<HostStat> {
+        match &self.kind {
+            FileKind::Host { fd, .. } => host::fs::fstat(*fd).map_err(herr),
+            FileKind::Bytes(_) => Ok(synth_stat(&self.guest_path, g::S_IFREG | 0o444, 0)),
+            FileKind::SynthDir(_) => Ok(synth_stat(&self.guest_path, g::S_IFDIR | 0o555, 0)),
+            FileKind::Dev(d) => Ok(d.stat()),
+            FileKind::SynthPath(s) => Ok(synth_node_stat(&self.guest_path, s)),
+        }
+    }
+
+    /// Returns the next directory entries, as many as `fits` accepts.
+    /// `fits(entry)` returns false when the guest buffer is full.
+    pub fn read_dir(&self, fits: &mut dyn FnMut(&DirEnt, i64) -> bool) -> Result<usize> {
+        if self.is_path_only() {
+            return_errno!(EBADF);
+        }
+        match &self.kind {
+            FileKind::Host { fd, is_dir: true } => {
+                let mut pending = lock(&self.dir_pending);
+                let mut count = 0;
+                loop {
+                    if pending.is_empty() {
+                        let mut more = host::fs::read_dir(*fd).map_err(herr)?;
+                        if more.is_empty() {
+                            return Ok(count);
+                        }
+                        more.reverse();
+                        *pending = more;
+                    }
+                    let Some(e) = pending.last() else { return Ok(count) };
+                    let ent = DirEnt { name: String::from_utf8_lossy(&e.name).into_owned(), d_type: e.d_type, ino: e.ino };
+                    if !fits(&ent, e.next) {
+                        return Ok(count);
+                    }
+                    pending.pop();
+                    count += 1;
+                }
+            }
+            FileKind::SynthDir(entries) => {
+                let mut pos = lock(&self.pos);
+                let mut count = 0;
+                while let Some(e) = entries.get(*pos as usize) {
+                    if !fits(e, *pos as i64 + 1) {
+                        break;
+                    }
+                    *pos += 1;
+                    count += 1;
+                }
+                Ok(count)
+            }
+            _ => Err(errno!(ENOTDIR)),
+        }
+    }
+}
+
+/// Metadata for a synthetic node.
+pub fn synth_stat(path: &str, mode: u32, rdev: u64) -> HostStat {
+    let now = crate::host::time::clock_gettime(g::CLOCK_REALTIME).unwrap_or_default();
+    let is_dir = mode & g::S_IFMT == g::S_IFDIR;
+    HostStat {
+        dev: if path.starts_with("/dev") { super::makedev(0, 5) } else { super::makedev(0, 22) },
+        ino: super::synth_ino(path),
+        mode,
+        nlink: if is_dir { 2 } else { 1 },
+        uid: crate::host::process::uid(),
+        gid: crate::host::process::gid(),
+        rdev,
+        size: 0,
+        blksize: 1024,
+        blocks: 0,
+        atime: now,
+        mtime: now,
+        ctime: now,
+        btime: None,
+    }
+}
+
+pub fn synth_node_stat(path: &str, s: &Synth) -> HostStat {
+    match s {
+        Synth::Dir(_) => synth_stat(path, g::S_IFDIR | 0o555, 0),
+        Synth::File(_) => synth_stat(path, g::S_IFREG | 0o444, 0),
+        Synth::Symlink(t) => {
+            let mut st = synth_stat(path, g::S_IFLNK | 0o777, 0);
+            st.size = t.len() as i64;
+            st
+        }
+        Synth::Dev(d) => d.stat(),
+        Synth::HostPath(_) => synth_stat(path, g::S_IFREG | 0o444, 0),
+        Synth::FdLink { target, .. } => {
+            let mut st = synth_stat(path, g::S_IFLNK | 0o700, 0);
+            st.size = target.len() as i64;
+            st
+        }
+    }
+}

@@ -1,0 +1,360 @@
+//! `/proc` as the runtime serves it, in the formats procps and psutil parse
+//! (Documentation/filesystems/proc.rst, fs/proc/array.c).
+//!
+//! Divergences from Linux:
+//! - Contents are generated when the file is opened, not on each read.
+//! - Only the current process is listed until the daemon owns the PID
+//!   namespace; its pid is the host pid.
+//! - CPU time counters in /proc/stat are not available portably; they are
+//!   derived from uptime (idle) and the process's own usage.
+
+use super::{DirEnt, Synth};
+use crate::error::Result;
+use crate::host;
+use crate::task::{current, lock};
+use crate::{errno, return_errno};
+use std::fmt::Write;
+
+const DT_DIR: u8 = 4;
+const DT_REG: u8 = 8;
+const DT_LNK: u8 = 10;
+
+fn dir(base: &str, items: &[(&str, u8)]) -> Synth {
+    Synth::Dir(
+        items
+            .iter()
+            .map(|(n, t)| DirEnt { name: n.to_string(), d_type: *t, ino: super::synth_ino(&format!("{base}/{n}")) })
+            .collect(),
+    )
+}
+
+fn file(with_content: bool, f: impl FnOnce() -> String) -> Result<Synth> {
+    Ok(Synth::File(if with_content { f().into_bytes() } else { Vec::new() }))
+}
+
+fn file_bytes(with_content: bool, f: impl FnOnce() -> Vec<u8>) -> Result<Synth> {
+    Ok(Synth::File(if with_content { f() } else { Vec::new() }))
+}
+
+/// The entry at `/proc/<rel...>`.
+pub fn entry(rel: &[&str], c: bool) -> Result<Synth> {
+    let pid = current().pid;
+    let pid_s = pid.to_string();
+    match rel {
+        [] => {
+            let mut items: Vec<(&str, u8)> = vec![("self", DT_LNK), ("thread-self", DT_LNK), (pid_s.as_str(), DT_DIR)];
+            for n in ["cpuinfo", "meminfo", "version", "uptime", "stat", "filesystems", "loadavg", "cmdline"] {
+                items.push((n, DT_REG));
+            }
+            items.push(("mounts", DT_LNK));
+            items.push(("sys", DT_DIR));
+            Ok(dir("/proc", &items))
+        }
+        ["self", ..] if rel.len() == 1 => Ok(Synth::Symlink(pid_s.into_bytes())),
+        ["thread-self"] => Ok(Synth::Symlink(format!("{pid}/task/{pid}").into_bytes())),
+        ["mounts"] => Ok(Synth::Symlink(b"self/mounts".to_vec())),
+        ["cpuinfo"] => file(c, cpuinfo),
+        ["meminfo"] => file(c, meminfo),
+        ["version"] => file(c, || {
+            let id = &current().config.identity;
+            format!("Linux version {} (mactux@mactux) (rustc) {}\n", id.release, id.version)
+        }),
+        ["uptime"] => file(c, || {
+            let (up, _) = host::process::uptime_and_load();
+            let idle = up * f64::from(host::process::cpu_count());
+            format!("{up:.2} {idle:.2}\n")
+        }),
+        ["loadavg"] => file(c, || {
+            let (_, l) = host::process::uptime_and_load();
+            format!("{:.2} {:.2} {:.2} 1/1 {pid}\n", l[0], l[1], l[2])
+        }),
+        ["stat"] => file(c, stat),
+        ["cmdline"] => file(c, || "BOOT_IMAGE=mactux\n".into()),
+        ["filesystems"] => file(c, || {
+            ["nodev\tsysfs", "nodev\ttmpfs", "nodev\tproc", "nodev\tdevtmpfs", "nodev\tdevpts", "nodev\tpipefs", "\text4", "\tapfs"]
+                .iter()
+                .fold(String::new(), |mut s, l| {
+                    let _ = writeln!(s, "{l}");
+                    s
+                })
+        }),
+        ["sys", rest @ ..] => sys_entry(rest, c),
+        [p, rest @ ..] if *p == pid_s => pid_entry(&format!("/proc/{pid}"), rest, c, true),
+        [p] if *p == "self" => Ok(Synth::Symlink(pid_s.into_bytes())),
+        _ => return_errno!(ENOENT),
+    }
+}
+
+fn sys_entry(rel: &[&str], c: bool) -> Result<Synth> {
+    let id = &current().config.identity;
+    match rel {
+        [] => Ok(dir("/proc/sys", &[("kernel", DT_DIR), ("vm", DT_DIR)])),
+        ["kernel"] => Ok(dir(
+            "/proc/sys/kernel",
+            &[("hostname", DT_REG), ("osrelease", DT_REG), ("ostype", DT_REG), ("version", DT_REG), ("pid_max", DT_REG), ("ngroups_max", DT_REG)],
+        )),
+        ["kernel", "hostname"] => file(c, || format!("{}\n", crate::syscall::identity::nodename())),
+        ["kernel", "osrelease"] => file(c, || format!("{}\n", id.release)),
+        ["kernel", "ostype"] => file(c, || format!("{}\n", id.sysname)),
+        ["kernel", "version"] => file(c, || format!("{}\n", id.version)),
+        ["kernel", "pid_max"] => file(c, || "4194304\n".into()),
+        ["kernel", "ngroups_max"] => file(c, || "65536\n".into()),
+        ["vm"] => Ok(dir("/proc/sys/vm", &[("overcommit_memory", DT_REG)])),
+        ["vm", "overcommit_memory"] => file(c, || "0\n".into()),
+        _ => return_errno!(ENOENT),
+    }
+}
+
+fn fd_target(file: &super::file::OpenFile) -> Vec<u8> {
+    file.guest_path.as_bytes().to_vec()
+}
+
+fn pid_entry(base: &str, rel: &[&str], c: bool, with_task: bool) -> Result<Synth> {
+    let p = current();
+    match rel {
+        [] => {
+            let mut items = vec![
+                ("exe", DT_LNK),
+                ("cwd", DT_LNK),
+                ("root", DT_LNK),
+                ("cmdline", DT_REG),
+                ("comm", DT_REG),
+                ("environ", DT_REG),
+                ("maps", DT_REG),
+                ("stat", DT_REG),
+                ("statm", DT_REG),
+                ("status", DT_REG),
+                ("mounts", DT_REG),
+                ("fd", DT_DIR),
+                ("fdinfo", DT_DIR),
+            ];
+            if with_task {
+                items.push(("task", DT_DIR));
+            }
+            Ok(dir(base, &items))
+        }
+        ["exe"] => Ok(Synth::Symlink(lock(&p.exe).clone().into_bytes())),
+        ["cwd"] => Ok(Synth::Symlink(lock(&p.fs).cwd.clone().into_bytes())),
+        ["root"] => Ok(Synth::Symlink(b"/".to_vec())),
+        ["cmdline"] => file_bytes(c, || nul_joined(&lock(&p.argv))),
+        ["environ"] => file_bytes(c, || nul_joined(&lock(&p.envp))),
+        ["comm"] => file_bytes(c, || {
+            let mut v = lock(&p.comm).clone();
+            v.push(b'\n');
+            v
+        }),
+        ["maps"] => file(c, || lock(&p.mm).render_maps()),
+        ["stat"] => file(c, pid_stat),
+        ["statm"] => file(c, || {
+            let (vsz, rss) = sizes();
+            format!("{} {} 0 0 0 0 0\n", vsz / 4096, rss / 4096)
+        }),
+        ["status"] => file(c, pid_status),
+        ["mounts"] => file(c, mounts),
+        ["fd"] => {
+            let fds = lock(&p.fds);
+            let names: Vec<String> = fds.iter().map(|(fd, _)| fd.to_string()).collect();
+            Ok(Synth::Dir(
+                names.iter().map(|n| DirEnt { name: n.clone(), d_type: DT_LNK, ino: super::synth_ino(&format!("{base}/fd/{n}")) }).collect(),
+            ))
+        }
+        ["fd", n] => {
+            let fd: i32 = n.parse().map_err(|_| errno!(ENOENT))?;
+            let file = lock(&p.fds).get(fd).map_err(|_| errno!(ENOENT))?;
+            Ok(Synth::FdLink { fd, target: fd_target(&file) })
+        }
+        ["fdinfo"] => {
+            let fds = lock(&p.fds);
+            Ok(Synth::Dir(
+                fds.iter()
+                    .map(|(fd, _)| DirEnt { name: fd.to_string(), d_type: DT_REG, ino: super::synth_ino(&format!("{base}/fdinfo/{fd}")) })
+                    .collect(),
+            ))
+        }
+        ["fdinfo", n] => {
+            let fd: i32 = n.parse().map_err(|_| errno!(ENOENT))?;
+            let entry = lock(&p.fds).entry(fd).map_err(|_| errno!(ENOENT))?.clone();
+            file(c, || {
+                let pos = entry.file.seek(0, crate::abi::gen::SEEK_CUR).unwrap_or(0);
+                let mut flags = entry.file.status();
+                if entry.cloexec {
+                    flags |= crate::abi::gen::O_CLOEXEC;
+                }
+                let ino = entry.file.stat().map(|s| s.ino).unwrap_or(0);
+                format!("pos:\t{pos}\nflags:\t0{flags:o}\nmnt_id:\t0\nino:\t{ino}\n")
+            })
+        }
+        ["task"] if with_task => Ok(dir(&format!("{base}/task"), &[(p.pid.to_string().as_str(), DT_DIR)])),
+        ["task", t, rest @ ..] if with_task && *t == p.pid.to_string() => {
+            pid_entry(&format!("{base}/task/{t}"), rest, c, false)
+        }
+        _ => return_errno!(ENOENT),
+    }
+}
+
+fn nul_joined(v: &[Vec<u8>]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for a in v {
+        out.extend_from_slice(a);
+        out.push(0);
+    }
+    out
+}
+
+/// (virtual size, resident size) in bytes; resident is the host's peak RSS
+/// as the closest portable figure.
+fn sizes() -> (u64, u64) {
+    let vsz: u64 = lock(&current().mm).iter().map(|(s, v)| v.end - s).sum();
+    let rss_kib = host::process::rusage_self().2.max(0) as u64;
+    (vsz, rss_kib * 1024)
+}
+
+fn ticks(tv: crate::abi::Timeval) -> u64 {
+    (tv.sec.max(0) as u64) * 100 + (tv.usec.max(0) as u64) / 10_000
+}
+
+fn pid_stat() -> String {
+    let p = current();
+    let comm = String::from_utf8_lossy(&lock(&p.comm)).into_owned();
+    let (ut, st, ..) = host::process::rusage_self();
+    let (vsz, rss) = sizes();
+    let start_ticks = (p.start_uptime * 100.0) as u64;
+    let mm = lock(&p.mm);
+    let (start_code, end_code) = mm
+        .iter()
+        .find(|(_, v)| v.prot.exec)
+        .map(|(s, v)| (s, v.end))
+        .unwrap_or((0, 0));
+    let ppid = crate::syscall::process::parent_pid();
+    format!(
+        "{pid} ({comm}) R {ppid} {pid} {pid} 0 -1 4194304 0 0 0 0 {ut} {st} 0 0 20 0 1 0 {start_ticks} {vsz} {rss_pages} \
+         18446744073709551615 {start_code} {end_code} {stack} 0 0 0 0 0 0 0 0 0 17 {cpu} 0 0 0 0 0 {brk_start} {brk_start} {brk} 0 0 0 0 0\n",
+        pid = p.pid,
+        ut = ticks(ut),
+        st = ticks(st),
+        rss_pages = rss / 4096,
+        stack = mm.stack_top,
+        cpu = host::process::current_cpu(),
+        brk_start = mm.brk_start,
+        brk = mm.brk,
+    )
+}
+
+fn pid_status() -> String {
+    let p = current();
+    let comm = String::from_utf8_lossy(&lock(&p.comm)).into_owned();
+    let (vsz, rss) = sizes();
+    let umask = lock(&p.fs).umask;
+    let (uid, euid, gid, egid) = (host::process::uid(), host::process::euid(), host::process::gid(), host::process::egid());
+    let groups = host::process::groups().iter().map(u32::to_string).collect::<Vec<_>>().join(" ");
+    let sig = lock(&p.sig);
+    let (mut ign, mut cgt) = (0u64, 0u64);
+    for (i, a) in sig.actions.iter().enumerate() {
+        if a.handler == crate::abi::signal::SIG_IGN {
+            ign |= 1 << i;
+        } else if a.handler != crate::abi::signal::SIG_DFL {
+            cgt |= 1 << i;
+        }
+    }
+    let ppid = crate::syscall::process::parent_pid();
+    format!(
+        "Name:\t{comm}\nUmask:\t{umask:04o}\nState:\tR (running)\nTgid:\t{pid}\nNgid:\t0\nPid:\t{pid}\nPPid:\t{ppid}\nTracerPid:\t0\n\
+         Uid:\t{uid}\t{euid}\t{euid}\t{euid}\nGid:\t{gid}\t{egid}\t{egid}\t{egid}\nFDSize:\t64\nGroups:\t{groups}\n\
+         VmPeak:\t{vk:8} kB\nVmSize:\t{vk:8} kB\nVmHWM:\t{rk:8} kB\nVmRSS:\t{rk:8} kB\nThreads:\t1\n\
+         SigQ:\t0/63536\nSigPnd:\t0000000000000000\nShdPnd:\t0000000000000000\nSigBlk:\t{blk:016x}\nSigIgn:\t{ign:016x}\nSigCgt:\t{cgt:016x}\n\
+         CapInh:\t0000000000000000\nCapPrm:\t0000000000000000\nCapEff:\t0000000000000000\nCapBnd:\t000001ffffffffff\nCapAmb:\t0000000000000000\n\
+         NoNewPrivs:\t0\nSeccomp:\t0\nCpus_allowed_list:\t0-{maxcpu}\nvoluntary_ctxt_switches:\t0\nnonvoluntary_ctxt_switches:\t0\n",
+        pid = p.pid,
+        vk = vsz / 1024,
+        rk = rss / 1024,
+        blk = sig.mask,
+        maxcpu = host::process::cpu_count().saturating_sub(1),
+    )
+}
+
+fn mounts() -> String {
+    "/dev/root / ext4 rw,relatime 0 0\nproc /proc proc rw,nosuid,nodev,noexec,relatime 0 0\n\
+     devtmpfs /dev devtmpfs rw,nosuid,relatime 0 0\n"
+        .to_string()
+}
+
+fn stat() -> String {
+    let (up, _) = host::process::uptime_and_load();
+    let n = host::process::cpu_count();
+    let idle = (up * 100.0) as u64;
+    let now = host::time::clock_gettime(crate::abi::gen::CLOCK_REALTIME).map(|t| t.sec).unwrap_or(0);
+    let mut s = format!("cpu  0 0 0 {} 0 0 0 0 0 0\n", idle * u64::from(n));
+    for i in 0..n {
+        let _ = writeln!(s, "cpu{i} 0 0 0 {idle} 0 0 0 0 0 0");
+    }
+    let _ = write!(
+        s,
+        "intr 0\nctxt 0\nbtime {}\nprocesses 1\nprocs_running 1\nprocs_blocked 0\nsoftirq 0 0 0 0 0 0 0 0 0 0 0\n",
+        now - up as i64
+    );
+    s
+}
+
+fn meminfo() -> String {
+    let m = host::process::mem_info();
+    let k = |b: u64| b / 1024;
+    format!(
+        "MemTotal:       {:8} kB\nMemFree:        {:8} kB\nMemAvailable:   {:8} kB\nBuffers:        {:8} kB\nCached:         {:8} kB\n\
+         SwapCached:            0 kB\nActive:                0 kB\nInactive:              0 kB\nSwapTotal:      {:8} kB\nSwapFree:       {:8} kB\n\
+         Shmem:                 0 kB\nSlab:                  0 kB\nCommitLimit:    {:8} kB\nCommitted_AS:          0 kB\nVmallocTotal:   34359738367 kB\n\
+         HugePages_Total:       0\nHugePages_Free:        0\nHugepagesize:       2048 kB\n",
+        k(m.total),
+        k(m.free),
+        k(m.available),
+        k(m.buffers),
+        k(m.cached),
+        k(m.swap_total),
+        k(m.swap_free),
+        k(m.total / 2 + m.swap_total),
+    )
+}
+
+/// Linux's names for the CPUID feature bits of leaf 1 (edx, ecx) and leaf 7 (ebx).
+const FLAGS_1_EDX: &[(u32, &str)] = &[
+    (0, "fpu"), (1, "vme"), (2, "de"), (3, "pse"), (4, "tsc"), (5, "msr"), (6, "pae"), (7, "mce"), (8, "cx8"),
+    (9, "apic"), (11, "sep"), (12, "mtrr"), (13, "pge"), (14, "mca"), (15, "cmov"), (16, "pat"), (17, "pse36"),
+    (19, "clflush"), (23, "mmx"), (24, "fxsr"), (25, "sse"), (26, "sse2"), (28, "ht"),
+];
+const FLAGS_1_ECX: &[(u32, &str)] = &[
+    (0, "pni"), (1, "pclmulqdq"), (9, "ssse3"), (12, "fma"), (13, "cx16"), (19, "sse4_1"), (20, "sse4_2"),
+    (22, "movbe"), (23, "popcnt"), (25, "aes"), (26, "xsave"), (28, "avx"), (29, "f16c"), (30, "rdrand"),
+];
+const FLAGS_7_EBX: &[(u32, &str)] = &[
+    (0, "fsgsbase"), (3, "bmi1"), (5, "avx2"), (8, "bmi2"), (9, "erms"), (16, "avx512f"), (18, "rdseed"),
+    (19, "adx"), (29, "sha_ni"),
+];
+
+fn cpuinfo() -> String {
+    use host::cpu::cpuid;
+    let l1 = cpuid(1, 0);
+    let l7 = if cpuid(0, 0)[0] >= 7 { cpuid(7, 0) } else { [0; 4] };
+    let mut flags = Vec::new();
+    flags.extend(FLAGS_1_EDX.iter().filter(|(b, _)| l1[3] >> b & 1 == 1).map(|(_, n)| *n));
+    flags.extend(FLAGS_1_ECX.iter().filter(|(b, _)| l1[2] >> b & 1 == 1).map(|(_, n)| *n));
+    flags.extend(FLAGS_7_EBX.iter().filter(|(b, _)| l7[1] >> b & 1 == 1).map(|(_, n)| *n));
+    let flags = flags.join(" ");
+    let eax = l1[0];
+    let base_family = (eax >> 8) & 0xf;
+    let family = if base_family == 0xf { base_family + ((eax >> 20) & 0xff) } else { base_family };
+    let model = ((eax >> 4) & 0xf) | if base_family >= 6 { ((eax >> 16) & 0xf) << 4 } else { 0 };
+    let stepping = eax & 0xf;
+    let (vendor, name) = (host::cpu::vendor(), host::cpu::model_name());
+    let n = host::process::cpu_count();
+    let mut s = String::new();
+    for i in 0..n {
+        let _ = write!(
+            s,
+            "processor\t: {i}\nvendor_id\t: {vendor}\ncpu family\t: {family}\nmodel\t\t: {model}\nmodel name\t: {name}\n\
+             stepping\t: {stepping}\ncpu MHz\t\t: 0.000\ncache size\t: 0 KB\nphysical id\t: 0\nsiblings\t: {n}\ncore id\t\t: {i}\n\
+             cpu cores\t: {n}\napicid\t\t: {i}\nfpu\t\t: yes\nfpu_exception\t: yes\ncpuid level\t: {lvl}\nwp\t\t: yes\n\
+             flags\t\t: {flags}\nbogomips\t: 0.00\nclflush size\t: 64\ncache_alignment\t: 64\naddress sizes\t: 48 bits physical, 48 bits virtual\npower management:\n\n",
+            lvl = cpuid(0, 0)[0],
+        );
+    }
+    s
+}

@@ -1,0 +1,50 @@
+/* copy_file_range and sendfile between regular files. */
+#include "../test.h"
+#include <sys/sendfile.h>
+
+int main(void)
+{
+	T_BEGIN();
+	t_tmpdir_begin();
+	char buf[64];
+
+	t_write_file("src", "abcdefghijklmnopqrstuvwxyz");
+	int in = open("src", O_RDONLY);
+	int out = open("dst", O_RDWR | O_CREAT | O_TRUNC, 0644);
+
+	CHECK_EQ("copy_file_range 10", syscall(SYS_copy_file_range, in, NULL, out, NULL, 10, 0), 10);
+	CHECK_EQ("copy_file_range advances in offset", lseek(in, 0, SEEK_CUR), 10);
+	CHECK_EQ("copy_file_range advances out offset", lseek(out, 0, SEEK_CUR), 10);
+	loff_t off_in = 20, off_out = 100;
+	CHECK_EQ("copy_file_range with offsets", syscall(SYS_copy_file_range, in, &off_in, out, &off_out, 100, 0), 6);
+	CHECK_EQ("off_in updated", off_in, 26);
+	CHECK_EQ("off_out updated", off_out, 106);
+	CHECK_EQ("fd offset untouched with explicit offset", lseek(in, 0, SEEK_CUR), 10);
+	CHECK_EQ("copy_file_range at EOF returns 0", syscall(SYS_copy_file_range, in, &off_in, out, NULL, 10, 0), 0);
+	CHECK_ERR("copy_file_range bad flags -> EINVAL", syscall(SYS_copy_file_range, in, NULL, out, NULL, 1, 1), EINVAL);
+	CHECK_ERR("copy_file_range bad fd -> EBADF", syscall(SYS_copy_file_range, 99, NULL, out, NULL, 1, 0), EBADF);
+	memset(buf, 0, sizeof buf);
+	pread(out, buf, 10, 0);
+	CHECK_STR("copied head", buf, "abcdefghij");
+	memset(buf, 0, sizeof buf);
+	pread(out, buf, 6, 100);
+	CHECK_STR("copied tail", buf, "uvwxyz");
+
+	int out2 = open("dst2", O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	lseek(in, 0, SEEK_SET);
+	CHECK_EQ("sendfile 5", sendfile(out2, in, NULL, 5), 5);
+	CHECK_EQ("sendfile advances in offset", lseek(in, 0, SEEK_CUR), 5);
+	off_t off = 23;
+	CHECK_EQ("sendfile with offset, short at EOF", sendfile(out2, in, &off, 10), 3);
+	CHECK_EQ("sendfile offset updated", off, 26);
+	CHECK_EQ("sendfile at EOF returns 0", sendfile(out2, in, &off, 10), 0);
+	CHECK_ERR("sendfile to read-only fd -> EBADF", sendfile(in, in, NULL, 1), EBADF);
+	close(out2);
+	t_read_file("dst2", buf, sizeof buf);
+	CHECK_STR("sendfile result", buf, "abcdexyz");
+
+	close(in);
+	close(out);
+	t_tmpdir_end();
+	T_DONE();
+}

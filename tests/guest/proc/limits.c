@@ -1,0 +1,59 @@
+/* getrlimit/setrlimit/prlimit64, getrusage, sysinfo. */
+#include "../test.h"
+#include <sys/resource.h>
+#include <sys/sysinfo.h>
+
+int main(void)
+{
+	T_BEGIN();
+	struct rlimit rl, back;
+	CHECK_OK("getrlimit NOFILE", getrlimit(RLIMIT_NOFILE, &rl));
+	CHECK("soft <= hard", rl.rlim_cur <= rl.rlim_max);
+	CHECK("soft NOFILE >= 64", rl.rlim_cur >= 64);
+	struct rlimit low = { 64, rl.rlim_max };
+	CHECK_OK("setrlimit lower soft NOFILE", setrlimit(RLIMIT_NOFILE, &low));
+	getrlimit(RLIMIT_NOFILE, &back);
+	CHECK_EQ("soft NOFILE read back", back.rlim_cur, 64);
+	CHECK_EQ("hard NOFILE unchanged", back.rlim_max, rl.rlim_max);
+	CHECK_ERR("dup2 beyond soft NOFILE -> EBADF", dup2(1, 100), EBADF);
+	CHECK_ERR("F_DUPFD beyond soft NOFILE -> EINVAL", fcntl(1, F_DUPFD, 100), EINVAL);
+	struct rlimit bad = { rl.rlim_max, 10 };
+	if (rl.rlim_max > 10)
+		CHECK_ERR("setrlimit soft > hard -> EINVAL", setrlimit(RLIMIT_NOFILE, &bad), EINVAL);
+	else
+		t_ok("setrlimit soft > hard -> EINVAL");
+
+	struct rlimit old, nl = { 128, rl.rlim_max };
+	CHECK_OK("prlimit64 set and get old", syscall(SYS_prlimit64, 0, RLIMIT_NOFILE, &nl, &old));
+	CHECK_EQ("prlimit64 old soft", old.rlim_cur, 64);
+	CHECK_OK("prlimit64 get only", syscall(SYS_prlimit64, getpid(), RLIMIT_NOFILE, NULL, &old));
+	CHECK_EQ("prlimit64 new soft", old.rlim_cur, 128);
+	CHECK_ERR("prlimit64 bad resource -> EINVAL", syscall(SYS_prlimit64, 0, 999, NULL, &old), EINVAL);
+	CHECK_ERR("getrlimit bad resource -> EINVAL", syscall(SYS_getrlimit, 999, &old), EINVAL);
+	setrlimit(RLIMIT_NOFILE, &rl);
+
+	CHECK_OK("getrlimit STACK", getrlimit(RLIMIT_STACK, &rl));
+	CHECK("stack limit >= 1MiB", rl.rlim_cur >= (1 << 20));
+	CHECK_OK("getrlimit AS", getrlimit(RLIMIT_AS, &rl));
+	CHECK_OK("getrlimit CORE", getrlimit(RLIMIT_CORE, &rl));
+
+	struct rusage ru;
+	volatile unsigned long spin = 0;
+	for (unsigned long i = 0; i < 20000000; i++)
+		spin += i;
+	CHECK_OK("getrusage SELF", getrusage(RUSAGE_SELF, &ru));
+	CHECK("some user or system time used", ru.ru_utime.tv_sec + ru.ru_utime.tv_usec + ru.ru_stime.tv_sec + ru.ru_stime.tv_usec > 0);
+	CHECK("maxrss positive", ru.ru_maxrss > 0);
+	CHECK_OK("getrusage CHILDREN", getrusage(RUSAGE_CHILDREN, &ru));
+	CHECK_OK("getrusage THREAD", getrusage(RUSAGE_THREAD, &ru));
+	CHECK_ERR("getrusage bad who -> EINVAL", syscall(SYS_getrusage, 42, &ru), EINVAL);
+
+	struct sysinfo si;
+	CHECK_OK("sysinfo", sysinfo(&si));
+	CHECK("uptime positive", si.uptime > 0);
+	CHECK("totalram positive", si.totalram > 0);
+	CHECK("freeram <= totalram", si.freeram <= si.totalram);
+	CHECK("mem_unit positive", si.mem_unit > 0);
+	CHECK("procs positive", si.procs > 0);
+	T_DONE();
+}

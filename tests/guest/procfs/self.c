@@ -1,0 +1,103 @@
+/* /proc/self: maps, cmdline, environ, fd/, exe, stat, status, cwd. Only booleans are printed. */
+#include "../test.h"
+
+static char big[1 << 16];
+
+int main(int argc, char **argv)
+{
+	T_BEGIN();
+	char exe[512], link[512], path[600], base[64];
+	const char *slash = strrchr(argv[0], '/');
+	snprintf(base, sizeof base, "/%s", slash ? slash + 1 : argv[0]);
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+	CHECK("readlink /proc/self/exe", n > 0);
+	exe[n > 0 ? n : 0] = 0;
+	CHECK("exe is absolute", exe[0] == '/');
+	CHECK("exe ends with the program name", strlen(exe) > strlen(base) && !strcmp(exe + strlen(exe) - strlen(base), base));
+	struct stat a, b;
+	CHECK("exe names this program's file", stat(exe, &a) == 0 && stat("/proc/self/exe", &b) == 0 && a.st_ino == b.st_ino);
+
+	CHECK("read /proc/self/maps", t_read_file("/proc/self/maps", big, sizeof big) > 0);
+	CHECK("maps has [stack]", strstr(big, "[stack]\n") != NULL);
+	snprintf(path, sizeof path, " %s\n", exe);
+	CHECK("maps has a line for the binary", strstr(big, path) != NULL);
+	CHECK("maps lines have r-xp or r--p", strstr(big, " r-xp ") != NULL && strstr(big, " r--p ") != NULL);
+
+	ssize_t len = t_read_file("/proc/self/cmdline", big, sizeof big);
+	ssize_t want = 0;
+	for (int i = 0; i < argc; i++)
+		want += strlen(argv[i]) + 1;
+	CHECK_EQ("cmdline length", len, want);
+	int same = 1;
+	char *p = big;
+	for (int i = 0; i < argc && same; i++) {
+		if (strcmp(p, argv[i]) != 0)
+			same = 0;
+		p += strlen(p) + 1;
+	}
+	CHECK("cmdline equals argv", same);
+
+	len = t_read_file("/proc/self/environ", big, sizeof big);
+	CHECK("read /proc/self/environ", len >= 0);
+	int has_path = 0;
+	for (char *e = big; e < big + len; e += strlen(e) + 1)
+		if (!strncmp(e, "PATH=", 5))
+			has_path = 1;
+	CHECK_EQ("environ has PATH= iff the environment does", has_path, getenv("PATH") != NULL);
+
+	int fd = open("/etc/passwd", O_RDONLY);
+	DIR *d = opendir("/proc/self/fd");
+	CHECK("opendir /proc/self/fd", d != NULL);
+	int seen[4] = { 0 }, seen_fd = 0;
+	struct dirent *e;
+	while (d && (e = readdir(d))) {
+		int v = atoi(e->d_name);
+		if (!strcmp(e->d_name, "0") || (v > 0 && v < 3))
+			seen[v] = 1;
+		if (v == fd)
+			seen_fd = 1;
+	}
+	if (d)
+		closedir(d);
+	CHECK("fd/ lists 0 1 2", seen[0] && seen[1] && seen[2]);
+	CHECK("fd/ lists the opened file", seen_fd);
+	snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+	n = readlink(path, link, sizeof link - 1);
+	link[n > 0 ? n : 0] = 0;
+	CHECK_STR("fd link names the file", link, "/etc/passwd");
+	int fd2 = open(path, O_RDONLY);
+	CHECK("open through /proc/self/fd/N", fd2 >= 0);
+	CHECK("reopened fd reads the file", fd2 >= 0 && read(fd2, link, 4) == 4 && !strncmp(link, "root", 4));
+	close(fd2);
+	close(fd);
+	snprintf(path, sizeof path, "/proc/%d/exe", getpid());
+	n = readlink(path, link, sizeof link - 1);
+	link[n > 0 ? n : 0] = 0;
+	CHECK_STR("/proc/<pid>/exe == /proc/self/exe", link, exe);
+
+	n = readlink("/proc/self/cwd", link, sizeof link - 1);
+	link[n > 0 ? n : 0] = 0;
+	char cwd[512];
+	getcwd(cwd, sizeof cwd);
+	CHECK_STR("/proc/self/cwd == getcwd", link, cwd);
+
+	t_read_file("/proc/self/stat", big, sizeof big);
+	CHECK_EQ("stat field 1 is the pid", atoi(big), getpid());
+	char *close_paren = strrchr(big, ')');
+	CHECK("stat field 2 is (comm)", strchr(big, '(') && close_paren);
+	CHECK("stat state is R", close_paren && close_paren[1] == ' ' && close_paren[2] == 'R');
+	CHECK_EQ("stat field 4 is the ppid", close_paren ? atoi(close_paren + 4) : -1, getppid());
+
+	t_read_file("/proc/self/status", big, sizeof big);
+	CHECK("status has Name:", strstr(big, "Name:\t") == big);
+	snprintf(path, sizeof path, "\nPid:\t%d\n", getpid());
+	CHECK("status has Pid:", strstr(big, path) != NULL);
+	CHECK("status has Uid:", strstr(big, "\nUid:\t") != NULL);
+	CHECK("status has VmRSS:", strstr(big, "\nVmRSS:") != NULL);
+	CHECK("status has Threads:\\t1", strstr(big, "\nThreads:\t1\n") != NULL);
+	t_read_file("/proc/self/comm", big, sizeof big);
+	snprintf(path, sizeof path, "%.15s\n", base + 1);
+	CHECK_STR("comm is the program name", big, path);
+	CHECK("/proc/self is a symlink to the pid", readlink("/proc/self", link, sizeof link) > 0 && atoi(link) == getpid());
+	T_DONE();
+}

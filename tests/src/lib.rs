@@ -1,0 +1,733 @@
+//! Harness for the end-to-end tests: run a Linux program natively and under `mactux run`,
+//! and compare what an observer of the process sees (stdout, stderr, exit status or
+//! terminating signal).
+//!
+//! - The binary under test is `$MACTUX_BIN`, else `<workspace>/target/release/mactux`.
+//! - Guest C programs live in `tests/guest/<area>/<behaviour>.c` and are built on demand
+//!   into `<workspace>/target/guest/<variant>/<area>/<behaviour>` for every [`VARIANTS`]
+//!   entry whose compiler exists. A missing compiler skips its variant with a note, unless
+//!   `MACTUX_REQUIRE_ALL` is set (the scripts set it), in which case it is a failure.
+//! - Both runs get the same fixed environment ([`fixed_env`]), the same working directory,
+//!   core dumps disabled, and a timeout (60 s, `MACTUX_TEST_TIMEOUT` seconds to change it);
+//!   a run that outlives it is killed and reported as [`Termination::Timeout`].
+
+use std::ffi::{OsStr, OsString};
+use std::fmt;
+use std::io::{Read, Write};
+use std::os::unix::process::ExitStatusExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant, SystemTime};
+
+/// How long a single run may take before it is killed.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// After the process exits, how long its output pipes may stay open (held by a descendant
+/// such as a daemon that forgot to close them) before we stop reading.
+const PIPE_GRACE: Duration = Duration::from_secs(5);
+
+/// The workspace root (the parent of this crate's directory).
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ has a parent directory")
+        .to_path_buf()
+}
+
+/// True when every variant, tool and package must be present (set by the scripts and CI),
+/// so nothing is ever skipped silently.
+pub fn require_all() -> bool {
+    std::env::var_os("MACTUX_REQUIRE_ALL").is_some_and(|v| !v.is_empty() && v != "0")
+}
+
+/// The `mactux` binary under test. Panics with instructions when it does not exist.
+pub fn mactux_bin() -> PathBuf {
+    let path = match std::env::var_os("MACTUX_BIN") {
+        Some(p) if !p.is_empty() => PathBuf::from(p),
+        _ => workspace_root().join("target/release/mactux"),
+    };
+    if !path.is_file() {
+        panic!(
+            "the mactux binary was not found at {}: run `cargo build --release -p mactux-cli` \
+             first (scripts/test.sh does this), or point MACTUX_BIN at a built binary",
+            path.display()
+        );
+    }
+    path
+}
+
+fn timeout() -> Duration {
+    std::env::var("MACTUX_TEST_TIMEOUT")
+        .ok()
+        .and_then(|s| s.parse::<u64>().ok())
+        .map(Duration::from_secs)
+        .unwrap_or(DEFAULT_TIMEOUT)
+}
+
+/// The environment both runs get. Passed through from ours: HOME, USER, LOGNAME,
+/// XDG_RUNTIME_DIR (where the runtime may look for its daemon) and every MACTUX_* and
+/// RUST_LOG variable, so the native and emulated runs always see the same environment.
+pub fn fixed_env() -> Vec<(OsString, OsString)> {
+    let mut env: Vec<(OsString, OsString)> = vec![
+        ("PATH".into(), "/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin".into()),
+        ("LC_ALL".into(), "C".into()),
+        ("TZ".into(), "UTC".into()),
+    ];
+    for (key, value) in std::env::vars_os() {
+        let k = key.to_string_lossy();
+        let passed = matches!(&*k, "HOME" | "USER" | "LOGNAME" | "XDG_RUNTIME_DIR" | "RUST_LOG")
+            || k.starts_with("MACTUX_");
+        if passed {
+            env.push((key, value));
+        }
+    }
+    env
+}
+
+/// How a process ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Termination {
+    /// Exited with this status.
+    Exit(i32),
+    /// Killed by this signal number.
+    Signal(i32),
+    /// Outlived the timeout and was killed by the harness.
+    Timeout,
+    /// Could not be started at all.
+    SpawnError(String),
+}
+
+impl fmt::Display for Termination {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Termination::Exit(code) => write!(f, "exit {code}"),
+            Termination::Signal(sig) => write!(f, "killed by signal {sig} ({})", signal_name(*sig)),
+            Termination::Timeout => write!(f, "timed out and was killed"),
+            Termination::SpawnError(e) => write!(f, "could not be started: {e}"),
+        }
+    }
+}
+
+/// Name of a Linux signal number, for messages.
+pub fn signal_name(sig: i32) -> &'static str {
+    const NAMES: [&str; 32] = [
+        "0", "SIGHUP", "SIGINT", "SIGQUIT", "SIGILL", "SIGTRAP", "SIGABRT", "SIGBUS", "SIGFPE",
+        "SIGKILL", "SIGUSR1", "SIGSEGV", "SIGUSR2", "SIGPIPE", "SIGALRM", "SIGTERM", "SIGSTKFLT",
+        "SIGCHLD", "SIGCONT", "SIGSTOP", "SIGTSTP", "SIGTTIN", "SIGTTOU", "SIGURG", "SIGXCPU",
+        "SIGXFSZ", "SIGVTALRM", "SIGPROF", "SIGWINCH", "SIGIO", "SIGPWR", "SIGSYS",
+    ];
+    usize::try_from(sig).ok().and_then(|i| NAMES.get(i)).copied().unwrap_or("real-time or unknown")
+}
+
+/// Everything an observer sees of one run.
+#[derive(Clone, Debug)]
+pub struct Outcome {
+    pub stdout: Vec<u8>,
+    pub stderr: Vec<u8>,
+    pub status: Termination,
+    /// Anything odd the harness noticed (e.g. output pipes held open after exit).
+    pub note: Option<String>,
+    pub elapsed: Duration,
+}
+
+impl Outcome {
+    pub fn stdout_str(&self) -> String {
+        String::from_utf8_lossy(&self.stdout).into_owned()
+    }
+    pub fn stderr_str(&self) -> String {
+        String::from_utf8_lossy(&self.stderr).into_owned()
+    }
+    pub fn is_success(&self) -> bool {
+        self.status == Termination::Exit(0)
+    }
+}
+
+/// One command to run natively and under mactux.
+#[derive(Clone, Debug)]
+pub struct Run {
+    pub program: OsString,
+    pub args: Vec<OsString>,
+    pub stdin: Vec<u8>,
+    pub cwd: Option<PathBuf>,
+    /// Extra environment on top of [`fixed_env`].
+    pub env: Vec<(OsString, OsString)>,
+    /// Options for `mactux run` placed before `--` (e.g. `--trace`).
+    pub mactux_options: Vec<OsString>,
+}
+
+impl Run {
+    pub fn new(program: impl AsRef<OsStr>) -> Run {
+        Run {
+            program: program.as_ref().to_owned(),
+            args: Vec::new(),
+            stdin: Vec::new(),
+            cwd: None,
+            env: Vec::new(),
+            mactux_options: Vec::new(),
+        }
+    }
+    /// `Run::cmd(&["ls", "-la", "/usr/bin"])`.
+    pub fn cmd(argv: &[&str]) -> Run {
+        Run::new(argv[0]).args(&argv[1..])
+    }
+    pub fn arg(mut self, a: impl AsRef<OsStr>) -> Run {
+        self.args.push(a.as_ref().to_owned());
+        self
+    }
+    pub fn args<S: AsRef<OsStr>>(mut self, a: &[S]) -> Run {
+        self.args.extend(a.iter().map(|s| s.as_ref().to_owned()));
+        self
+    }
+    pub fn stdin(mut self, data: impl Into<Vec<u8>>) -> Run {
+        self.stdin = data.into();
+        self
+    }
+    pub fn cwd(mut self, dir: impl Into<PathBuf>) -> Run {
+        self.cwd = Some(dir.into());
+        self
+    }
+    pub fn env(mut self, key: impl AsRef<OsStr>, value: impl AsRef<OsStr>) -> Run {
+        self.env.push((key.as_ref().to_owned(), value.as_ref().to_owned()));
+        self
+    }
+    pub fn mactux_option(mut self, opt: impl AsRef<OsStr>) -> Run {
+        self.mactux_options.push(opt.as_ref().to_owned());
+        self
+    }
+    /// A short printable form for messages.
+    pub fn display(&self) -> String {
+        let mut s = self.program.to_string_lossy().into_owned();
+        for a in &self.args {
+            s.push(' ');
+            s.push_str(&a.to_string_lossy());
+        }
+        s
+    }
+}
+
+/// Run natively.
+pub fn run_native(run: &Run) -> Outcome {
+    let mut argv = vec![run.program.clone()];
+    argv.extend(run.args.iter().cloned());
+    execute(&argv, run)
+}
+
+/// Run under `mactux run [options] -- PROG ARGS...`.
+pub fn run_mactux(run: &Run) -> Outcome {
+    let mut argv: Vec<OsString> = vec![mactux_bin().into(), "run".into()];
+    argv.extend(run.mactux_options.iter().cloned());
+    argv.push("--".into());
+    argv.push(run.program.clone());
+    argv.extend(run.args.iter().cloned());
+    execute(&argv, run)
+}
+
+/// Run `mactux` with arbitrary arguments (no `run --` added), e.g. to test its own errors.
+pub fn run_mactux_raw(args: &[&OsStr], run: &Run) -> Outcome {
+    let mut argv: Vec<OsString> = vec![mactux_bin().into()];
+    argv.extend(args.iter().map(|a| a.to_os_string()));
+    execute(&argv, run)
+}
+
+/// Spawn argv through `sh -c 'ulimit -c 0; exec "$0" "$@"'` (no core files from crashing
+/// guests; exec keeps the pid and the status), feed stdin, collect output, enforce the
+/// timeout.
+fn execute(argv: &[OsString], run: &Run) -> Outcome {
+    let start = Instant::now();
+    let mut cmd = Command::new("/bin/sh");
+    cmd.arg("-c").arg("ulimit -c 0 2>/dev/null; exec \"$0\" \"$@\"").args(argv);
+    cmd.env_clear().envs(fixed_env()).envs(run.env.iter().cloned());
+    if let Some(dir) = &run.cwd {
+        cmd.current_dir(dir);
+    }
+    cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut child = match cmd.spawn() {
+        Ok(c) => c,
+        Err(e) => {
+            return Outcome {
+                stdout: Vec::new(),
+                stderr: Vec::new(),
+                status: Termination::SpawnError(e.to_string()),
+                note: None,
+                elapsed: start.elapsed(),
+            }
+        }
+    };
+
+    let mut stdin = child.stdin.take().expect("stdin is piped");
+    let input = run.stdin.clone();
+    // A program that exits without reading its input gets EPIPE here; that is fine.
+    let writer = thread::spawn(move || {
+        let _ = stdin.write_all(&input);
+    });
+    let out = spawn_reader(child.stdout.take().expect("stdout is piped"));
+    let err = spawn_reader(child.stderr.take().expect("stderr is piped"));
+
+    let deadline = start + timeout();
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(st)) => break Some(st),
+            Ok(None) if Instant::now() >= deadline => {
+                let _ = child.kill();
+                let _ = child.wait();
+                break None;
+            }
+            Ok(None) => thread::sleep(Duration::from_millis(5)),
+            Err(e) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Outcome {
+                    stdout: Vec::new(),
+                    stderr: Vec::new(),
+                    status: Termination::SpawnError(format!("wait failed: {e}")),
+                    note: None,
+                    elapsed: start.elapsed(),
+                };
+            }
+        }
+    };
+    let _ = writer.join();
+
+    let grace_end = Instant::now() + PIPE_GRACE;
+    let out_done = out.wait_until(grace_end);
+    let err_done = err.wait_until(grace_end);
+    let note = (!out_done || !err_done).then(|| {
+        "stdout or stderr was still open 5 s after the process ended (a descendant kept it)"
+            .to_string()
+    });
+    let status = match status {
+        None => Termination::Timeout,
+        Some(st) => match (st.code(), st.signal()) {
+            (Some(code), _) => Termination::Exit(code),
+            (None, Some(sig)) => Termination::Signal(sig),
+            (None, None) => Termination::SpawnError(format!("unknown status {st:?}")),
+        },
+    };
+    Outcome { stdout: out.take(), stderr: err.take(), status, note, elapsed: start.elapsed() }
+}
+
+struct Reader {
+    buf: Arc<Mutex<Vec<u8>>>,
+    done: Arc<Mutex<bool>>,
+}
+
+impl Reader {
+    fn wait_until(&self, end: Instant) -> bool {
+        loop {
+            if *self.done.lock().unwrap() {
+                return true;
+            }
+            if Instant::now() >= end {
+                return false;
+            }
+            thread::sleep(Duration::from_millis(5));
+        }
+    }
+    fn take(&self) -> Vec<u8> {
+        std::mem::take(&mut *self.buf.lock().unwrap())
+    }
+}
+
+fn spawn_reader(mut pipe: impl Read + Send + 'static) -> Reader {
+    let buf = Arc::new(Mutex::new(Vec::new()));
+    let done = Arc::new(Mutex::new(false));
+    let (b, d) = (buf.clone(), done.clone());
+    thread::spawn(move || {
+        let mut chunk = [0u8; 65536];
+        loop {
+            match pipe.read(&mut chunk) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => b.lock().unwrap().extend_from_slice(&chunk[..n]),
+            }
+        }
+        *d.lock().unwrap() = true;
+    });
+    Reader { buf, done }
+}
+
+// ---------------------------------------------------------------------------------------
+// Comparison
+
+/// What to compare between a native and an emulated run.
+#[derive(Clone, Copy, Debug)]
+pub struct Compare {
+    pub stdout: bool,
+    pub stderr: bool,
+    pub status: bool,
+}
+
+impl Compare {
+    /// stdout and exit status/signal (the default for all tests).
+    pub const STDOUT_STATUS: Compare = Compare { stdout: true, stderr: false, status: true };
+    pub const ALL: Compare = Compare { stdout: true, stderr: true, status: true };
+}
+
+/// Differences between a native and an emulated run, one message per aspect; empty when
+/// they agree. `what` names the run in each message.
+pub fn differences(what: &str, native: &Outcome, emulated: &Outcome, cmp: Compare) -> Vec<String> {
+    let mut diffs = Vec::new();
+    if let Termination::Timeout | Termination::SpawnError(_) = native.status {
+        diffs.push(format!("{what}: the native run itself {}", native.status));
+    }
+    if cmp.status && native.status != emulated.status {
+        diffs.push(format!(
+            "{what}: status differs: native {}, mactux {}{}",
+            native.status,
+            emulated.status,
+            stderr_hint(emulated)
+        ));
+    }
+    if cmp.stdout && native.stdout != emulated.stdout {
+        diffs.push(format!(
+            "{what}: stdout differs:\n{}{}",
+            text_diff(&native.stdout, &emulated.stdout),
+            stderr_hint(emulated)
+        ));
+    }
+    if cmp.stderr && native.stderr != emulated.stderr {
+        diffs.push(format!("{what}: stderr differs:\n{}", text_diff(&native.stderr, &emulated.stderr)));
+    }
+    if let Some(note) = &emulated.note {
+        diffs.push(format!("{what}: under mactux {note}"));
+    }
+    diffs
+}
+
+/// Panic with a readable report unless the two runs agree.
+pub fn assert_same(what: &str, native: &Outcome, emulated: &Outcome, cmp: Compare) {
+    let diffs = differences(what, native, emulated, cmp);
+    if !diffs.is_empty() {
+        panic!("{}", diffs.join("\n\n"));
+    }
+}
+
+/// Run natively and under mactux, assert that stdout and status agree, return both.
+pub fn check_same(what: &str, run: &Run) -> (Outcome, Outcome) {
+    let native = run_native(run);
+    let emulated = run_mactux(run);
+    assert_same(what, &native, &emulated, Compare::STDOUT_STATUS);
+    (native, emulated)
+}
+
+fn stderr_hint(o: &Outcome) -> String {
+    if o.stderr.is_empty() {
+        return String::new();
+    }
+    let text = o.stderr_str();
+    let lines: Vec<&str> = text.lines().collect();
+    let shown = lines.len().min(15);
+    let mut s = format!("\n  mactux stderr (first {shown} of {} lines):", lines.len());
+    for line in &lines[..shown] {
+        s.push_str("\n    ");
+        s.push_str(&truncate(line, 200));
+    }
+    s
+}
+
+fn truncate(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        s.to_string()
+    } else {
+        let cut: String = s.chars().take(max).collect();
+        format!("{cut}...")
+    }
+}
+
+/// A compact line diff: the first differing line with some context and the line counts.
+pub fn text_diff(native: &[u8], emulated: &[u8]) -> String {
+    let a = String::from_utf8_lossy(native);
+    let b = String::from_utf8_lossy(emulated);
+    let la: Vec<&str> = a.split_inclusive('\n').collect();
+    let lb: Vec<&str> = b.split_inclusive('\n').collect();
+    let first = la.iter().zip(lb.iter()).take_while(|(x, y)| x == y).count();
+    let mut s = format!(
+        "  native {} bytes / {} lines, mactux {} bytes / {} lines; first difference at line {}\n",
+        native.len(),
+        la.len(),
+        emulated.len(),
+        lb.len(),
+        first + 1
+    );
+    let from = first.saturating_sub(2);
+    for line in &la[from..first] {
+        s.push_str(&format!("    {}\n", truncate(&show(line), 200)));
+    }
+    for line in la.iter().skip(first).take(8) {
+        s.push_str(&format!("  - {}\n", truncate(&show(line), 200)));
+    }
+    for line in lb.iter().skip(first).take(8) {
+        s.push_str(&format!("  + {}\n", truncate(&show(line), 200)));
+    }
+    s.push_str("  (- native, + mactux)");
+    s
+}
+
+/// A line with its newline (or its absence) made visible.
+fn show(line: &str) -> String {
+    match line.strip_suffix('\n') {
+        Some(body) => body.escape_debug().to_string(),
+        None => format!("{}<no newline at end>", line.escape_debug()),
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Guest programs
+
+/// One way of building a guest program.
+#[derive(Clone, Copy, Debug)]
+pub struct Variant {
+    pub name: &'static str,
+    pub compiler: &'static str,
+    pub flags: &'static [&'static str],
+    /// The Debian package that provides the compiler.
+    pub package: &'static str,
+}
+
+/// All build variants: static, static-pie and dynamic glibc; static and dynamic musl.
+pub const VARIANTS: &[Variant] = &[
+    Variant { name: "glibc-static", compiler: "gcc", flags: &["-static"], package: "build-essential" },
+    Variant { name: "glibc-static-pie", compiler: "gcc", flags: &["-static-pie"], package: "build-essential" },
+    Variant { name: "glibc-dynamic", compiler: "gcc", flags: &[], package: "build-essential" },
+    Variant { name: "musl-static", compiler: "musl-gcc", flags: &["-static"], package: "musl-tools" },
+    Variant { name: "musl-dynamic", compiler: "musl-gcc", flags: &[], package: "musl-tools" },
+];
+
+/// The directory of guest sources, `tests/guest`.
+pub fn guest_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("guest")
+}
+
+/// Areas: the subdirectories of `tests/guest`, sorted.
+pub fn guest_areas() -> Vec<String> {
+    let mut areas: Vec<String> = std::fs::read_dir(guest_dir())
+        .expect("tests/guest exists")
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().is_dir())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    areas.sort();
+    areas
+}
+
+/// The `.c` sources of one area, sorted.
+pub fn guest_sources(area: &str) -> Vec<PathBuf> {
+    let dir = guest_dir().join(area);
+    let mut srcs: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", dir.display()))
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "c"))
+        .collect();
+    srcs.sort();
+    srcs
+}
+
+/// `area/name` of a guest source, for messages.
+pub fn guest_label(src: &Path) -> String {
+    let name = src.file_stem().unwrap_or_default().to_string_lossy();
+    let area = src
+        .parent()
+        .and_then(|p| p.file_name())
+        .unwrap_or_default()
+        .to_string_lossy();
+    format!("{area}/{name}")
+}
+
+/// The native outcome a guest program must have: `// expect: exit N` or
+/// `// expect: signal N` on its first line, else exit 0.
+pub fn expected_termination(src: &Path) -> Termination {
+    let text = std::fs::read_to_string(src).unwrap_or_default();
+    let first = text.lines().next().unwrap_or("");
+    let parse = |prefix: &str| first.strip_prefix(prefix).and_then(|n| n.trim().parse::<i32>().ok());
+    if let Some(code) = parse("// expect: exit ") {
+        Termination::Exit(code)
+    } else if let Some(sig) = parse("// expect: signal ") {
+        Termination::Signal(sig)
+    } else {
+        Termination::Exit(0)
+    }
+}
+
+/// Is an executable of this name on PATH?
+pub fn have_program(name: &str) -> bool {
+    let path = std::env::var_os("PATH").unwrap_or_else(|| "/usr/bin:/bin".into());
+    std::env::split_paths(&path).any(|d| d.join(name).is_file())
+}
+
+/// Result of building one guest program in one variant.
+#[derive(Debug)]
+pub enum Built {
+    Binary(PathBuf),
+    /// The variant's compiler is missing and MACTUX_REQUIRE_ALL is not set.
+    Skipped(String),
+}
+
+static UNIQUE: AtomicU64 = AtomicU64::new(0);
+
+fn mtime(p: &Path) -> Option<SystemTime> {
+    std::fs::metadata(p).and_then(|m| m.modified()).ok()
+}
+
+/// Build `src` for `variant` (unless an up-to-date binary exists). Errors are compile
+/// failures, or a missing compiler when everything is required.
+pub fn build_guest(variant: &Variant, src: &Path) -> Result<Built, String> {
+    if !have_program(variant.compiler) {
+        let msg = format!(
+            "variant {} needs `{}`, which is missing (Debian package {}; scripts/install-test-deps.sh installs it)",
+            variant.name, variant.compiler, variant.package
+        );
+        return if require_all() { Err(msg) } else { Ok(Built::Skipped(msg)) };
+    }
+    let label = guest_label(src);
+    let out = workspace_root().join("target/guest").join(variant.name).join(&label);
+    let header = guest_dir().join("test.h");
+    if let (Some(bin), Some(s), Some(h)) = (mtime(&out), mtime(src), mtime(&header)) {
+        if bin >= s && bin >= h {
+            return Ok(Built::Binary(out));
+        }
+    }
+    let dir = out.parent().expect("output has a parent");
+    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    // Build to a unique name and rename, so concurrent tests never see a partial binary.
+    let tmp = dir.join(format!(
+        ".{}.tmp.{}.{}",
+        out.file_name().unwrap().to_string_lossy(),
+        std::process::id(),
+        UNIQUE.fetch_add(1, Ordering::Relaxed)
+    ));
+    let result = Command::new(variant.compiler)
+        .args(variant.flags)
+        .args(["-O1", "-g", "-Wall", "-Wextra", "-o"])
+        .arg(&tmp)
+        .arg(src)
+        .output()
+        .map_err(|e| format!("cannot run {}: {e}", variant.compiler))?;
+    if !result.status.success() {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(format!(
+            "{label} does not compile for {} ({} {}):\n{}",
+            variant.name,
+            variant.compiler,
+            variant.flags.join(" "),
+            String::from_utf8_lossy(&result.stderr)
+        ));
+    }
+    std::fs::rename(&tmp, &out).map_err(|e| format!("cannot rename to {}: {e}", out.display()))?;
+    Ok(Built::Binary(out))
+}
+
+// ---------------------------------------------------------------------------------------
+// Host tools and scratch space
+
+/// Is `path` present? When it is missing: with MACTUX_REQUIRE_ALL, panic naming the Debian
+/// package to install; otherwise print a skip note and return false.
+pub fn require_tool(path: &str, package: &str) -> bool {
+    if Path::new(path).exists() {
+        return true;
+    }
+    let msg = format!(
+        "{path} is missing: install the Debian package `{package}` (scripts/install-test-deps.sh)"
+    );
+    if require_all() {
+        panic!("{msg}");
+    }
+    eprintln!("skipped: {msg}");
+    false
+}
+
+/// A directory under the system temp dir, removed (recursively) on drop.
+pub struct ScratchDir {
+    path: PathBuf,
+}
+
+impl ScratchDir {
+    pub fn new(tag: &str) -> ScratchDir {
+        let path = std::env::temp_dir().join(format!(
+            "mactux-test-{tag}-{}-{}",
+            std::process::id(),
+            UNIQUE.fetch_add(1, Ordering::Relaxed)
+        ));
+        let _ = std::fs::remove_dir_all(&path);
+        std::fs::create_dir_all(&path)
+            .unwrap_or_else(|e| panic!("cannot create {}: {e}", path.display()));
+        ScratchDir { path }
+    }
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+    pub fn join(&self, p: impl AsRef<Path>) -> PathBuf {
+        self.path.join(p)
+    }
+}
+
+impl Drop for ScratchDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.path);
+    }
+}
+
+/// A sorted listing of a tree: one line per entry, `d path`, `f path <contents>` or
+/// `l path -> target`, paths relative to `root`.
+pub fn tree_listing(root: &Path) -> Vec<String> {
+    fn walk(root: &Path, dir: &Path, out: &mut Vec<String>) {
+        let Ok(rd) = std::fs::read_dir(dir) else { return };
+        for entry in rd.flatten() {
+            let p = entry.path();
+            let rel = p.strip_prefix(root).unwrap_or(&p).display().to_string();
+            let Ok(meta) = std::fs::symlink_metadata(&p) else { continue };
+            if meta.file_type().is_symlink() {
+                let target = std::fs::read_link(&p).map(|t| t.display().to_string()).unwrap_or_default();
+                out.push(format!("l {rel} -> {target}"));
+            } else if meta.is_dir() {
+                out.push(format!("d {rel}"));
+                walk(root, &p, out);
+            } else {
+                let data = std::fs::read(&p).unwrap_or_default();
+                out.push(format!("f {rel} {}", String::from_utf8_lossy(&data).escape_debug()));
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(root, root, &mut out);
+    out.sort();
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn native_runner_reports_exit_signal_and_output() {
+        let o = run_native(&Run::cmd(&["sh", "-c", "echo out; echo err >&2; exit 3"]));
+        assert_eq!(o.stdout, b"out\n");
+        assert_eq!(o.stderr, b"err\n");
+        assert_eq!(o.status, Termination::Exit(3));
+        let o = run_native(&Run::cmd(&["sh", "-c", "kill -SEGV $$"]));
+        assert_eq!(o.status, Termination::Signal(11));
+        let o = run_native(&Run::cmd(&["cat"]).stdin("abc"));
+        assert_eq!(o.stdout, b"abc");
+    }
+
+    #[test]
+    fn expectation_comment_is_parsed() {
+        let d = ScratchDir::new("expect");
+        let f = d.join("x.c");
+        std::fs::write(&f, "// expect: signal 11\nint main(void){}\n").unwrap();
+        assert_eq!(expected_termination(&f), Termination::Signal(11));
+        std::fs::write(&f, "// expect: exit 42\n").unwrap();
+        assert_eq!(expected_termination(&f), Termination::Exit(42));
+        std::fs::write(&f, "/* nothing */\n").unwrap();
+        assert_eq!(expected_termination(&f), Termination::Exit(0));
+    }
+
+    #[test]
+    fn diff_names_the_first_differing_line() {
+        let d = text_diff(b"a\nb\nc\n", b"a\nB\nc\n");
+        assert!(d.contains("first difference at line 2"), "{d}");
+        assert!(d.contains("- b") && d.contains("+ B"), "{d}");
+    }
+}

@@ -1,0 +1,369 @@
+//! Debian's own binaries under `mactux run`, compared with running them natively:
+//! same stdout and the same exit status. Also the runtime's emulation tells (`uname -r`,
+//! `/proc/self/exe`), `--trace`, and the loader's errors for files that are not runnable.
+
+use mactux_tests::*;
+use std::ffi::OsStr;
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+
+fn same(argv: &[&str]) -> (Outcome, Outcome) {
+    check_same(&argv.join(" "), &Run::cmd(argv))
+}
+
+fn same_run(run: Run) -> (Outcome, Outcome) {
+    check_same(&run.display(), &run)
+}
+
+fn write_executable(path: &Path, bytes: &[u8]) {
+    std::fs::write(path, bytes).unwrap();
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+const SAMPLE: &str = "pear\napple\nfig\nbanana\napple\ncherry\n";
+
+// --- coreutils and friends -------------------------------------------------------------
+
+#[test]
+fn echo() {
+    same(&["/bin/echo", "hello", "world"]);
+}
+
+#[test]
+fn ls_usr_bin() {
+    let (native, _) = same(&["ls", "-la", "/usr/bin"]);
+    assert!(native.stdout.len() > 1000, "ls -la /usr/bin printed too little natively");
+}
+
+#[test]
+fn cat_file() {
+    let dir = ScratchDir::new("cat");
+    let f = dir.join("in.txt");
+    std::fs::write(&f, SAMPLE.repeat(200)).unwrap();
+    same_run(Run::new("cat").arg(&f));
+    same_run(Run::cmd(&["cat", "-n", "-"]).stdin(SAMPLE));
+}
+
+#[test]
+fn sort_wc_head() {
+    same_run(Run::cmd(&["sort"]).stdin(SAMPLE));
+    same_run(Run::cmd(&["sort", "-u", "-r"]).stdin(SAMPLE));
+    same_run(Run::cmd(&["wc"]).stdin(SAMPLE));
+    same_run(Run::cmd(&["wc", "-l", "/etc/passwd"]));
+    same_run(Run::cmd(&["head", "-n", "3"]).stdin(SAMPLE));
+    same(&["head", "-n", "3", "/etc/passwd"]);
+}
+
+#[test]
+fn cut_passwd() {
+    same(&["cut", "-d:", "-f1", "/etc/passwd"]);
+}
+
+#[test]
+fn sha256sum_of_a_file() {
+    let dir = ScratchDir::new("sha");
+    let f = dir.join("data.bin");
+    let data: Vec<u8> = (0..100_000u32).map(|i| (i * 7 % 251) as u8).collect();
+    std::fs::write(&f, data).unwrap();
+    let (native, _) = same_run(Run::new("sha256sum").arg(&f));
+    assert!(native.stdout_str().starts_with(|c: char| c.is_ascii_hexdigit()));
+}
+
+#[test]
+fn failing_command_status() {
+    let (native, _) = same(&["ls", "/nonexistent-directory-for-mactux-tests"]);
+    assert_eq!(native.status, Termination::Exit(2));
+    same(&["false"]);
+    same(&["true"]);
+}
+
+/// mkdir -p, cp -r, mv and rm -r under mactux build the same tree as natively.
+#[test]
+fn file_tree_commands() {
+    let native_dir = ScratchDir::new("tree-native");
+    let emu_dir = ScratchDir::new("tree-mactux");
+    let steps: &[&[&str]] = &[
+        &["mkdir", "-p", "a/b/c", "x"],
+        &["sh", "-c", "echo one > a/b/c/one.txt"],
+        &["cp", "a/b/c/one.txt", "a/two.txt"],
+        &["cp", "-r", "a", "copy"],
+        &["mv", "copy/two.txt", "x/moved.txt"],
+        &["ln", "-s", "../a/two.txt", "x/link"],
+        &["rm", "-r", "copy/b"],
+        &["mkdir", "-p", "a/b/c"],
+    ];
+    for step in steps {
+        // The file-writing step uses the host shell in both trees: only the commands under
+        // test run under mactux.
+        let run = Run::cmd(step);
+        let native = run_native(&run.clone().cwd(native_dir.path()));
+        assert!(native.is_success(), "native {step:?} failed: {}", native.stderr_str());
+        let emulated = if step[0] == "sh" {
+            run_native(&run.cwd(emu_dir.path()))
+        } else {
+            run_mactux(&run.cwd(emu_dir.path()))
+        };
+        assert_same(&step.join(" "), &native, &emulated, Compare::ALL);
+    }
+    let (want, got) = (tree_listing(native_dir.path()), tree_listing(emu_dir.path()));
+    assert_eq!(got, want, "tree built under mactux differs from the native one");
+    assert!(want.contains(&"f x/moved.txt one\\n".to_string()), "{want:?}");
+}
+
+#[test]
+fn env_minimal() {
+    let (native, _) = same(&["env", "-i", "A=1", "B=2", "/usr/bin/env"]);
+    assert_eq!(native.stdout_str(), "A=1\nB=2\n");
+}
+
+#[test]
+fn date_epoch() {
+    let (native, _) = same(&["date", "-u", "-d", "@0"]);
+    assert_eq!(native.stdout_str(), "Thu Jan  1 00:00:00 UTC 1970\n");
+}
+
+// --- emulation tells ------------------------------------------------------------------
+
+/// uname agrees with the host except the release, which says it is emulated.
+#[test]
+fn uname() {
+    same(&["uname", "-s"]);
+    same(&["uname", "-m"]);
+    same(&["uname", "-o"]);
+    same(&["uname", "-n"]);
+    let native_release = run_native(&Run::cmd(&["uname", "-r"]));
+    assert!(!native_release.stdout_str().trim_end().ends_with("-mactux"));
+    let release = run_mactux(&Run::cmd(&["uname", "-r"]));
+    assert!(release.is_success(), "uname -r under mactux: {}", release.status);
+    assert!(
+        release.stdout_str().trim_end().ends_with("-mactux"),
+        "uname -r under mactux should end in -mactux, got {:?}",
+        release.stdout_str()
+    );
+    let all = run_mactux(&Run::cmd(&["uname", "-a"]));
+    assert!(all.is_success(), "uname -a under mactux: {}", all.status);
+    let text = all.stdout_str();
+    assert!(text.starts_with("Linux "), "uname -a: {text:?}");
+    assert!(text.contains("-mactux ") && text.trim_end().ends_with("x86_64 GNU/Linux"), "uname -a: {text:?}");
+}
+
+#[test]
+fn proc_self_exe_is_the_guest() {
+    let (native, emulated) = same(&["readlink", "/proc/self/exe"]);
+    assert_eq!(native.stdout_str(), "/usr/bin/readlink\n");
+    assert_eq!(emulated.stdout_str(), "/usr/bin/readlink\n");
+}
+
+#[test]
+fn trace_prints_syscalls() {
+    let run = Run::cmd(&["cat", "/etc/hostname"]).mactux_option("--trace");
+    let native = run_native(&run);
+    let emulated = run_mactux(&run);
+    assert_same("cat /etc/hostname with --trace", &native, &emulated, Compare::STDOUT_STATUS);
+    let trace = emulated.stderr_str();
+    assert!(
+        trace.lines().any(|l| l.starts_with("openat(") && l.contains("\"/etc/hostname\"") && l.contains(") = ")),
+        "--trace shows no openat of /etc/hostname with a result:\n{trace}"
+    );
+    assert!(trace.lines().any(|l| l.contains(" = ")), "--trace shows no results:\n{trace}");
+    assert!(trace.lines().any(|l| l.starts_with("exit_group(")), "--trace shows no exit_group:\n{trace}");
+    assert!(
+        trace.lines().any(|l| l.contains(" = -1 E")) || !trace.contains("= -"),
+        "errors should print as `= -1 ENAME (message)`:\n{trace}"
+    );
+}
+
+#[test]
+fn trace_file() {
+    let dir = ScratchDir::new("trace");
+    let log = dir.join("trace.log");
+    let run = Run::cmd(&["cat", "/nonexistent-file-for-mactux"])
+        .mactux_option("--trace-file")
+        .mactux_option(&log);
+    let native = run_native(&run);
+    let emulated = run_mactux(&run);
+    assert_same("cat of a missing file with --trace-file", &native, &emulated, Compare::ALL);
+    let trace = std::fs::read_to_string(&log).expect("--trace-file wrote no file");
+    assert!(
+        trace.lines().any(|l| l.contains("\"/nonexistent-file-for-mactux\"") && l.contains("= -1 ENOENT (")),
+        "the trace file should show the failing open as `= -1 ENOENT (...)`:\n{trace}"
+    );
+}
+
+// --- python3 --------------------------------------------------------------------------
+
+const PYTHON_SCRIPT: &str = r#"
+import hashlib, json, os, sys
+d = sys.argv[1]
+with open(os.path.join(d, "data.json"), "w") as f:
+    json.dump({"b": [1, 2, 3], "a": {"x": None, "y": 1.5}, "s": "caf\u00e9"}, f, sort_keys=True)
+with open(os.path.join(d, "data.json")) as f:
+    obj = json.load(f)
+print(json.dumps(obj, sort_keys=True))
+print(hashlib.sha256(b"mactux" * 1000).hexdigest())
+for i in range(5):
+    open(os.path.join(d, "f%d" % i), "wb").write(bytes(range(i * 10)))
+print(sorted(os.listdir(d)))
+print(sum(os.path.getsize(os.path.join(d, n)) for n in os.listdir(d) if n.startswith("f")))
+print(sys.version_info[0], sys.platform, os.uname().sysname)
+"#;
+
+#[test]
+fn python3_files_json_hashlib() {
+    if !require_tool("/usr/bin/python3", "python3") {
+        return;
+    }
+    let native_dir = ScratchDir::new("py-native");
+    let emu_dir = ScratchDir::new("py-mactux");
+    let run = |dir: &ScratchDir| Run::cmd(&["/usr/bin/python3", "-c", PYTHON_SCRIPT]).arg(dir.path());
+    let native = run_native(&run(&native_dir));
+    let emulated = run_mactux(&run(&emu_dir));
+    assert!(native.is_success(), "python3 natively: {}", native.stderr_str());
+    assert_same("python3 script", &native, &emulated, Compare::STDOUT_STATUS);
+    assert_eq!(tree_listing(native_dir.path()), tree_listing(emu_dir.path()));
+}
+
+#[test]
+fn shebang_with_interpreter_argument() {
+    if !require_tool("/usr/bin/python3", "python3") {
+        return;
+    }
+    let dir = ScratchDir::new("shebang");
+    let script = dir.join("show-argv");
+    write_executable(&script, b"#!/usr/bin/python3 -S\nimport sys\nprint(sys.argv)\nprint('site' in sys.modules)\n");
+    let (native, _) = same_run(Run::new(&script).args(&["one", "two words"]));
+    assert!(native.stdout_str().contains("'two words'"));
+}
+
+// --- busybox (static) -----------------------------------------------------------------
+
+#[test]
+fn busybox_applets() {
+    if !require_tool("/bin/busybox", "busybox-static") {
+        return;
+    }
+    let dir = ScratchDir::new("busybox");
+    let f = dir.join("data.txt");
+    std::fs::write(&f, SAMPLE.repeat(50)).unwrap();
+    let f = f.to_str().unwrap();
+    same(&["/bin/busybox", "echo", "hello", "busybox"]);
+    same(&["/bin/busybox", "ls", "/"]);
+    same_run(Run::cmd(&["/bin/busybox", "wc"]).stdin(SAMPLE));
+    same(&["/bin/busybox", "wc", "-l", f]);
+    same(&["/bin/busybox", "sha256sum", f]);
+    same(&["/bin/busybox", "cat", f]);
+    same(&["/bin/busybox", "seq", "1", "5"]);
+    same(&["/bin/busybox", "uname", "-s"]);
+    same(&["/bin/busybox", "basename", "/a/b/c"]);
+}
+
+// --- sqlite3 --------------------------------------------------------------------------
+
+const SQL: &str = "\
+CREATE TABLE t(id INTEGER PRIMARY KEY, name TEXT, v REAL);
+BEGIN;
+WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100)
+INSERT INTO t(id, name, v) SELECT i, 'row' || i, i * 1.5 FROM n;
+COMMIT;
+SELECT count(*), sum(id), sum(v) FROM t;
+SELECT id, name FROM t ORDER BY v DESC LIMIT 5;
+SELECT name FROM t WHERE id % 17 = 0 ORDER BY name;
+CREATE INDEX t_name ON t(name);
+SELECT count(*) FROM t WHERE name > 'row5';
+PRAGMA integrity_check;
+";
+
+#[test]
+fn sqlite3_database() {
+    if !require_tool("/usr/bin/sqlite3", "sqlite3") {
+        return;
+    }
+    let native_dir = ScratchDir::new("sqlite-native");
+    let emu_dir = ScratchDir::new("sqlite-mactux");
+    let run = |dir: &ScratchDir| Run::cmd(&["sqlite3", "test.db"]).stdin(SQL).cwd(dir.path());
+    let native = run_native(&run(&native_dir));
+    let emulated = run_mactux(&run(&emu_dir));
+    assert!(native.is_success(), "sqlite3 natively: {}", native.stderr_str());
+    assert_same("sqlite3 script", &native, &emulated, Compare::ALL);
+    assert!(native.stdout_str().starts_with("100|5050|7575.0\n"), "{}", native.stdout_str());
+    // The database written under mactux reads back natively.
+    let check = Run::cmd(&["sqlite3", "test.db", "SELECT count(*) FROM t;"]).cwd(emu_dir.path());
+    assert_eq!(run_native(&check).stdout_str(), "100\n");
+}
+
+// --- files that cannot be run ---------------------------------------------------------
+
+/// `mactux run` on something that is not runnable: the shell's status (127 missing,
+/// 126 not executable), one line on stderr naming the file, never a crash.
+fn assert_run_error(path: &OsStr, want_status: i32) {
+    let run = Run::new(path);
+    let o = run_mactux(&run);
+    let name = path.to_string_lossy();
+    assert_eq!(
+        o.status,
+        Termination::Exit(want_status),
+        "mactux run {name}: want exit {want_status}; stderr: {}",
+        o.stderr_str()
+    );
+    let err = o.stderr_str();
+    let lines: Vec<&str> = err.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(lines.len(), 1, "mactux run {name}: want exactly one line on stderr, got:\n{err}");
+    assert!(lines[0].contains(&*name), "mactux run {name}: the error should name the file: {}", lines[0]);
+    assert!(o.stdout.is_empty(), "mactux run {name}: nothing should reach stdout");
+}
+
+/// A minimal ELF header: class, machine, type ET_EXEC, and a program header table that
+/// points nowhere useful. Enough for a loader to decide that it cannot run the file.
+fn elf_header(class64: bool, machine: u16) -> Vec<u8> {
+    let mut h = vec![0u8; 64];
+    h[..4].copy_from_slice(b"\x7fELF");
+    h[4] = if class64 { 2 } else { 1 };
+    h[5] = 1; // little endian
+    h[6] = 1; // EV_CURRENT
+    h[16..18].copy_from_slice(&2u16.to_le_bytes()); // ET_EXEC
+    h[18..20].copy_from_slice(&machine.to_le_bytes());
+    h[20..24].copy_from_slice(&1u32.to_le_bytes());
+    h
+}
+
+#[test]
+fn missing_program_is_127() {
+    assert_run_error(OsStr::new("/nonexistent/mactux-test-program"), 127);
+    assert_run_error(OsStr::new("no-such-program-for-mactux-tests"), 127);
+}
+
+#[test]
+fn directory_is_126() {
+    let dir = ScratchDir::new("isdir");
+    assert_run_error(dir.path().as_os_str(), 126);
+}
+
+#[test]
+fn unrunnable_files_are_126() {
+    let dir = ScratchDir::new("noexec");
+    let text = dir.join("plain-text");
+    write_executable(&text, b"this is not a program\n");
+    assert_run_error(text.as_os_str(), 126);
+
+    let elf32 = dir.join("elf32-i386");
+    write_executable(&elf32, &elf_header(false, 3)); // EM_386
+    assert_run_error(elf32.as_os_str(), 126);
+
+    let arm = dir.join("elf64-aarch64");
+    write_executable(&arm, &elf_header(true, 183)); // EM_AARCH64
+    assert_run_error(arm.as_os_str(), 126);
+
+    let truncated = dir.join("elf-truncated");
+    write_executable(&truncated, &elf_header(true, 62)[..20]); // EM_X86_64, cut short
+    assert_run_error(truncated.as_os_str(), 126);
+
+    let empty = dir.join("empty");
+    write_executable(&empty, b"");
+    assert_run_error(empty.as_os_str(), 126);
+
+    let no_x = dir.join("not-executable");
+    std::fs::copy("/bin/true", &no_x).unwrap();
+    std::fs::set_permissions(&no_x, std::fs::Permissions::from_mode(0o644)).unwrap();
+    // execve needs an x bit even for root.
+    assert_run_error(no_x.as_os_str(), 126);
+}

@@ -1,0 +1,159 @@
+//! Guest C programs (tests/guest/<area>/<behaviour>.c), built in every variant, run natively
+//! and under `mactux run`: stdout and exit status (or terminating signal) must be equal.
+//! `native_guest_programs_pass` checks that every program does what it expects natively,
+//! so a broken test is caught before it is blamed on the runtime.
+
+use mactux_tests::*;
+use std::path::PathBuf;
+use std::thread;
+
+/// One built guest: its label, variant name, binary and expected native outcome.
+type Guest = (String, &'static str, PathBuf, Termination);
+
+/// Build every program of `area` in every variant; returns (label, variant, binary) for the
+/// builds that worked, plus messages for the ones that failed and the ones skipped.
+fn build_area(area: &str) -> (Vec<Guest>, Vec<String>, Vec<String>) {
+    let sources = guest_sources(area);
+    assert!(!sources.is_empty(), "no guest programs in tests/guest/{area}");
+    let mut built = Vec::new();
+    let mut failed = Vec::new();
+    let mut skipped = Vec::new();
+    for src in &sources {
+        let expected = expected_termination(src);
+        for variant in VARIANTS {
+            match build_guest(variant, src) {
+                Ok(Built::Binary(bin)) => built.push((guest_label(src), variant.name, bin, expected.clone())),
+                Ok(Built::Skipped(why)) => {
+                    if !skipped.contains(&why) {
+                        skipped.push(why);
+                    }
+                }
+                Err(e) => failed.push(format!("{} [{}]: build failed: {e}", guest_label(src), variant.name)),
+            }
+        }
+    }
+    for why in &skipped {
+        eprintln!("skipped: {why}");
+    }
+    (built, failed, skipped)
+}
+
+/// Checks run on each variant's thread; messages of every mismatch are collected.
+fn run_all<F>(area: &str, check: F)
+where
+    F: Fn(&str, &str, &PathBuf, &Termination) -> Vec<String> + Sync,
+{
+    let (built, mut failures, _) = build_area(area);
+    assert!(!built.is_empty() || !failures.is_empty(), "nothing was built for area {area}");
+    let results: Vec<Vec<String>> = thread::scope(|s| {
+        let handles: Vec<_> = VARIANTS
+            .iter()
+            .map(|v| {
+                let mine: Vec<_> = built.iter().filter(|b| b.1 == v.name).collect();
+                let check = &check;
+                s.spawn(move || {
+                    let mut out = Vec::new();
+                    for (label, variant, bin, expected) in mine {
+                        out.extend(check(label, variant, bin, expected));
+                    }
+                    out
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().expect("checker thread panicked")).collect()
+    });
+    failures.extend(results.into_iter().flatten());
+    if !failures.is_empty() {
+        let mut summary = format!("{} mismatch(es) in area `{area}`:\n", failures.len());
+        for f in &failures {
+            summary.push_str("\n* ");
+            summary.push_str(f);
+            summary.push('\n');
+        }
+        panic!("{summary}");
+    }
+}
+
+/// Native vs mactux for one area.
+fn compare_area(area: &str) {
+    let _ = mactux_bin(); // fail early, with instructions, when the binary is missing
+    run_all(area, |label, variant, bin, expected| {
+        let what = format!("{label} [{variant}]");
+        let run = Run::new(bin);
+        let native = run_native(&run);
+        let mut diffs = Vec::new();
+        if native.status != *expected {
+            diffs.push(format!("{what}: the native run is broken: {} (expected {expected})", native.status));
+        }
+        let emulated = run_mactux(&run);
+        diffs.extend(differences(&what, &native, &emulated, Compare::STDOUT_STATUS));
+        diffs
+    });
+}
+
+#[test]
+fn native_guest_programs_pass() {
+    for area in guest_areas() {
+        run_all(&area, |label, variant, bin, expected| {
+            let native = run_native(&Run::new(bin));
+            let mut diffs = Vec::new();
+            if native.status != *expected {
+                diffs.push(format!(
+                    "{label} [{variant}]: native run {} but the program expects {expected}\n{}{}",
+                    native.status,
+                    native.stdout_str(),
+                    native.stderr_str()
+                ));
+            }
+            let has_fail_line = native.stdout_str().lines().any(|l| l.starts_with("FAIL"));
+            if has_fail_line && native.status == *expected {
+                diffs.push(format!("{label} [{variant}]: prints FAIL lines yet ends as expected"));
+            }
+            diffs
+        });
+    }
+}
+
+#[test]
+fn guest_fs() {
+    compare_area("fs");
+}
+
+#[test]
+fn guest_mem() {
+    compare_area("mem");
+}
+
+#[test]
+fn guest_time() {
+    compare_area("time");
+}
+
+#[test]
+fn guest_proc() {
+    compare_area("proc");
+}
+
+#[test]
+fn guest_tls() {
+    compare_area("tls");
+}
+
+#[test]
+fn guest_procfs() {
+    compare_area("procfs");
+}
+
+#[test]
+fn guest_signal() {
+    compare_area("signal");
+}
+
+/// Every area directory has its test above (a new area must not go unnoticed).
+#[test]
+fn every_area_has_a_test() {
+    let known = ["fs", "mem", "proc", "procfs", "signal", "time", "tls"];
+    for area in guest_areas() {
+        assert!(known.contains(&area.as_str()), "tests/guest/{area} has no #[test] in tests/guest.rs");
+    }
+}
