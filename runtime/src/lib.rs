@@ -87,7 +87,7 @@ pub fn run(config: Config, program: &str, args: &[String], envp: Vec<Vec<u8>>) -
         mm: Mutex::new(mm::Mm::default()),
         fds: Mutex::new(vfs::fd_table::FdTable::default()),
         fs: Mutex::new(FsContext { cwd, umask }),
-        sig: Mutex::new(SignalState { actions: [abi::signal::KernelSigaction::default(); 64], mask: 0 }),
+        sig: Mutex::new(SignalState { actions: [abi::signal::KernelSigaction::default(); 64], mask: 0, pending: 0 }),
         comm: Mutex::new(Vec::new()),
         exe: Mutex::new(String::new()),
         argv: Mutex::new(Vec::new()),

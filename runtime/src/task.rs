@@ -60,6 +60,8 @@ pub struct FsContext {
 pub struct SignalState {
     pub actions: [KernelSigaction; 64],
     pub mask: u64,
+    /// Signals sent while blocked, waiting for the mask to open.
+    pub pending: u64,
 }
 
 pub struct Process {

@@ -75,9 +75,46 @@ where
 }
 
 /// Native vs mactux for one area.
+/// Entries of tests/known-failures.txt: `area/program [variant]` (or `[*]`),
+/// each with a reason after `#`. A listed program that fails is reported but
+/// does not fail the run; a listed program that passes fails the run, so the
+/// list only ever shrinks.
+fn known_failures() -> Vec<(String, String)> {
+    let path = workspace_root().join("tests/known-failures.txt");
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    text.lines()
+        .filter_map(|l| {
+            let (entry, reason) = l.split_once('#').unwrap_or((l, ""));
+            let entry = entry.trim();
+            (!entry.is_empty()).then(|| (entry.to_string(), reason.trim().to_string()))
+        })
+        .collect()
+}
+
+fn is_known(known: &[(String, String)], label: &str, variant: &str) -> Option<String> {
+    known.iter().find_map(|(e, why)| {
+        (e == &format!("{label} [{variant}]") || e == &format!("{label} [*]")).then(|| why.clone())
+    })
+}
+
 fn compare_area(area: &str) {
     let _ = mactux_bin(); // fail early, with instructions, when the binary is missing
+    let known = known_failures();
     run_all(area, |label, variant, bin, expected| {
+        let diffs = compare_one(label, variant, bin, expected);
+        match is_known(&known, label, variant) {
+            Some(why) if !diffs.is_empty() => {
+                eprintln!("known failure: {label} [{variant}] ({why})");
+                Vec::new()
+            }
+            Some(_) => vec![format!("{label} [{variant}] now matches native: remove it from tests/known-failures.txt")],
+            None => diffs,
+        }
+    });
+}
+
+fn compare_one(label: &str, variant: &str, bin: &PathBuf, expected: &Termination) -> Vec<String> {
+    {
         let what = format!("{label} [{variant}]");
         let run = Run::new(bin);
         let native = run_native(&run);
@@ -88,7 +125,7 @@ fn compare_area(area: &str) {
         let emulated = run_mactux(&run);
         diffs.extend(differences(&what, &native, &emulated, Compare::STDOUT_STATUS));
         diffs
-    });
+    }
 }
 
 #[test]

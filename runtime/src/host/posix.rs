@@ -209,6 +209,18 @@ pub mod fs {
         Ok(())
     }
 
+    /// A host pipe: (read end, write end), both close-on-exec.
+    pub fn pipe() -> HostResult<(HostFd, HostFd)> {
+        let mut fds = [0 as libc::c_int; 2];
+        // SAFETY: `fds` holds two ints.
+        check(unsafe { libc::pipe(fds.as_mut_ptr()) })?;
+        for fd in fds {
+            // SAFETY: fds we just created.
+            unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) };
+        }
+        Ok((fds[0], fds[1]))
+    }
+
     pub fn isatty(fd: HostFd) -> bool {
         // SAFETY: plain call.
         unsafe { libc::isatty(fd) == 1 }
@@ -333,6 +345,7 @@ pub mod mem {
 
 pub mod process {
     use crate::abi::Errno;
+    use crate::host::imp::errno::errno_location as libc_errno;
     use crate::host::imp::{errno, process::rlimit_resource_to_host};
     use crate::host::HostResult;
 
@@ -383,6 +396,41 @@ pub mod process {
     pub fn take_umask() -> u32 {
         // SAFETY: umask is process-wide and changed before any guest code runs.
         u32::from(unsafe { libc::umask(0) })
+    }
+
+    /// The process group of a host pid (0: the caller).
+    pub fn pgid_of(pid: i32) -> HostResult<u32> {
+        // SAFETY: plain call.
+        let r = unsafe { libc::getpgid(pid) };
+        if r < 0 { Err(errno::last()) } else { Ok(r as u32) }
+    }
+
+    /// The session of a host pid (0: the caller).
+    pub fn sid_of(pid: i32) -> HostResult<u32> {
+        // SAFETY: plain call.
+        let r = unsafe { libc::getsid(pid) };
+        if r < 0 { Err(errno::last()) } else { Ok(r as u32) }
+    }
+
+    /// The nice value of the calling process.
+    pub fn nice() -> HostResult<i32> {
+        // getpriority can return -1 legitimately: clear errno first.
+        // SAFETY: plain call; errno is checked below.
+        let r = unsafe {
+            *libc_errno() = 0;
+            libc::getpriority(libc::PRIO_PROCESS, 0)
+        };
+        // SAFETY: reading errno of this thread.
+        if r == -1 && unsafe { *libc_errno() } != 0 {
+            return Err(errno::last());
+        }
+        Ok(r)
+    }
+
+    pub fn set_nice(value: i32) -> HostResult<()> {
+        // SAFETY: plain call.
+        let r = unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, value) };
+        if r < 0 { Err(errno::last()) } else { Ok(()) }
     }
 
     pub fn parent_host_pid() -> u32 {

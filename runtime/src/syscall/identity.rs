@@ -210,6 +210,124 @@ pub fn sched_getaffinity(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     Ok(mask_bytes as u64)
 }
 
+pub fn sched_setaffinity(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
+    let pid = args::int(a[0]);
+    if pid != 0 && pid as u32 != current().pid {
+        return_errno!(ESRCH);
+    }
+    let len = args::len(a[1])?.min(8192);
+    let mask = uaccess::read_bytes(a[2], len)?;
+    let ncpu = host::process::cpu_count() as usize;
+    let any_online = (0..ncpu).any(|c| mask.get(c / 8).is_some_and(|b| b >> (c % 8) & 1 == 1));
+    if !any_online {
+        return_errno_with_message!(EINVAL, "the mask holds no online CPU");
+    }
+    Ok(0)
+}
+
+pub fn sched_getscheduler(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
+    let pid = args::int(a[0]);
+    if pid < 0 {
+        return_errno!(EINVAL);
+    }
+    if pid != 0 && pid as u32 != current().pid {
+        return_errno!(ESRCH);
+    }
+    Ok(u64::from(g::SCHED_NORMAL))
+}
+
+pub fn sched_getparam(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
+    let pid = args::int(a[0]);
+    if pid < 0 || a[1] == 0 {
+        return_errno!(EINVAL);
+    }
+    if pid != 0 && pid as u32 != current().pid {
+        return_errno!(ESRCH);
+    }
+    uaccess::write(a[1], &0i32)?;
+    Ok(0)
+}
+
+/// Changing ids is accepted only when it changes nothing: the guest keeps
+/// the host user's identity (`u32::MAX` is "leave unchanged").
+fn check_ids_unchanged(wanted: &[u64], current: &[u32]) -> Result<u64> {
+    let ok = wanted.iter().all(|&w| w as u32 == u32::MAX || current.contains(&(w as u32)));
+    if ok { Ok(0) } else { Err(errno!(EPERM, "changing user or group ids is not emulated")) }
+}
+
+fn uids() -> [u32; 2] {
+    [host::process::uid(), host::process::euid()]
+}
+
+fn gids() -> [u32; 2] {
+    [host::process::gid(), host::process::egid()]
+}
+
+pub fn setuid(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
+    check_ids_unchanged(&a[..1], &uids())
+}
+pub fn setgid(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
+    check_ids_unchanged(&a[..1], &gids())
+}
+pub fn setreuid(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
+    check_ids_unchanged(&a[..2], &uids())
+}
+pub fn setregid(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
+    check_ids_unchanged(&a[..2], &gids())
+}
+pub fn setresuid(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
+    check_ids_unchanged(&a[..3], &uids())
+}
+pub fn setresgid(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
+    check_ids_unchanged(&a[..3], &gids())
+}
+
+pub fn sched_get_priority_max(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
+    match a[0] as u32 {
+        g::SCHED_FIFO | g::SCHED_RR => Ok(99),
+        g::SCHED_NORMAL | g::SCHED_BATCH | g::SCHED_IDLE | g::SCHED_DEADLINE => Ok(0),
+        _ => Err(errno!(EINVAL, "unknown scheduling policy")),
+    }
+}
+
+pub fn sched_get_priority_min(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
+    match a[0] as u32 {
+        g::SCHED_FIFO | g::SCHED_RR => Ok(1),
+        g::SCHED_NORMAL | g::SCHED_BATCH | g::SCHED_IDLE | g::SCHED_DEADLINE => Ok(0),
+        _ => Err(errno!(EINVAL, "unknown scheduling policy")),
+    }
+}
+
+fn check_priority_target(which: u32, who: i32) -> Result<()> {
+    match which {
+        g::PRIO_PROCESS | g::PRIO_PGRP | g::PRIO_USER => {}
+        _ => return_errno_with_message!(EINVAL, "which must be PRIO_PROCESS, PRIO_PGRP or PRIO_USER"),
+    }
+    let me = match which {
+        g::PRIO_PROCESS => who == 0 || who as u32 == current().pid,
+        g::PRIO_USER => who == 0 || who as u32 == host::process::uid(),
+        _ => who == 0 || host::process::pgid_of(0).is_ok_and(|p| p == who as u32),
+    };
+    if !me {
+        return_errno_with_message!(ESRCH, "only the calling process exists until the daemon owns the pid namespace");
+    }
+    Ok(())
+}
+
+pub fn getpriority(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
+    check_priority_target(a[0] as u32, args::int(a[1]))?;
+    let nice = host::process::nice().map_err(Error::new)?;
+    // The raw syscall returns 20 - nice, so that the result is never negative.
+    Ok((20 - nice) as u64)
+}
+
+pub fn setpriority(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
+    check_priority_target(a[0] as u32, args::int(a[1]))?;
+    let nice = args::int(a[2]).clamp(-20, 19);
+    host::process::set_nice(nice).map_err(Error::new)?;
+    Ok(0)
+}
+
 pub fn sched_yield(_: &mut Ctx<'_>, _: [u64; 6]) -> Result<u64> {
     host::process::sched_yield();
     Ok(0)

@@ -27,6 +27,23 @@ pub fn host_prot(p: Prot, is_shared_file: bool) -> Prot {
     Prot { write: p.write || (p.exec && !is_shared_file), ..p }
 }
 
+/// Flags MAP_SHARED_VALIDATE accepts (LEGACY_MAP_MASK plus MAP_SYNC, mm/mmap.c).
+const MAP_VALIDATED_KNOWN: u32 = g::MAP_TYPE
+    | g::MAP_FIXED
+    | g::MAP_ANONYMOUS
+    | g::MAP_DENYWRITE
+    | g::MAP_EXECUTABLE
+    | g::MAP_UNINITIALIZED
+    | g::MAP_GROWSDOWN
+    | g::MAP_LOCKED
+    | g::MAP_NORESERVE
+    | g::MAP_POPULATE
+    | g::MAP_NONBLOCK
+    | g::MAP_STACK
+    | g::MAP_HUGETLB
+    | g::MAP_SYNC
+    | g::MAP_FIXED_NOREPLACE;
+
 const PROT_KNOWN: u32 = g::PROT_READ | g::PROT_WRITE | g::PROT_EXEC | g::PROT_SEM | g::PROT_GROWSDOWN | g::PROT_GROWSUP;
 
 fn round_len(len: u64) -> Result<u64> {
@@ -54,6 +71,13 @@ pub fn mmap(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     let len = round_len(len)?;
     if off.checked_add(len).is_none() {
         return_errno!(EOVERFLOW);
+    }
+    let is_anon = flags & g::MAP_ANONYMOUS != 0;
+    if is_anon && map_type == g::MAP_SHARED_VALIDATE {
+        return_errno_with_message!(EINVAL, "MAP_SHARED_VALIDATE needs a file");
+    }
+    if map_type == g::MAP_SHARED_VALIDATE && flags & !MAP_VALIDATED_KNOWN != 0 {
+        return_errno_with_message!(EOPNOTSUPP, "unknown flags with MAP_SHARED_VALIDATE");
     }
     let is_shared = map_type != g::MAP_PRIVATE;
     let is_fixed = flags & g::MAP_FIXED != 0;
@@ -110,7 +134,8 @@ pub fn mmap(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
         }
     };
     let req = MapRequest {
-        addr: if placement == Placement::Anywhere { 0 } else { addr },
+        // Without MAP_FIXED the address is a hint, which the host honours when free.
+        addr,
         len,
         prot: host_prot(guest_prot, is_shared && file.is_some()),
         is_shared,
@@ -307,7 +332,22 @@ fn uaccess_write(addr: u64, data: &[u8]) -> Result<()> {
     crate::uaccess::write_bytes(addr, data)
 }
 
+/// Every advice value Linux accepts (include/uapi/asm-generic/mman-common.h).
+const MADV_KNOWN: &[u32] = &[
+    g::MADV_NORMAL, g::MADV_RANDOM, g::MADV_SEQUENTIAL, g::MADV_WILLNEED, g::MADV_DONTNEED, g::MADV_FREE,
+    g::MADV_REMOVE, g::MADV_DONTFORK, g::MADV_DOFORK, g::MADV_MERGEABLE, g::MADV_UNMERGEABLE, g::MADV_HUGEPAGE,
+    g::MADV_NOHUGEPAGE, g::MADV_DONTDUMP, g::MADV_DODUMP, g::MADV_WIPEONFORK, g::MADV_KEEPONFORK, g::MADV_COLD,
+    g::MADV_PAGEOUT, g::MADV_POPULATE_READ, g::MADV_POPULATE_WRITE, g::MADV_DONTNEED_LOCKED, g::MADV_COLLAPSE,
+    g::MADV_GUARD_INSTALL, g::MADV_GUARD_REMOVE,
+];
+
 pub fn madvise(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
+    if a[2] > u64::from(u32::MAX) || !MADV_KNOWN.contains(&(a[2] as u32)) {
+        if a[2] as u32 == g::MADV_HWPOISON || a[2] as u32 == g::MADV_SOFT_OFFLINE {
+            return_errno_with_message!(EPERM, "memory poisoning needs CAP_SYS_ADMIN");
+        }
+        return_errno_with_message!(EINVAL, "unknown advice");
+    }
     if !is_page_aligned(a[0]) {
         return_errno_with_message!(EINVAL, "address must be page aligned");
     }

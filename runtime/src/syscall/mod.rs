@@ -7,8 +7,10 @@
 //! context (see `trap/mod.rs`).
 
 pub mod fs;
+pub mod futex;
 pub mod identity;
 pub mod mm;
+pub mod pipe;
 pub mod process;
 pub mod signal;
 pub mod table;

@@ -7,7 +7,7 @@
 //!   would, until guest signal delivery exists.
 
 use super::{args, Ctx};
-use crate::abi::signal::{Signal, SIG_DFL, SIG_IGN};
+use crate::abi::signal::Signal;
 use crate::error::Result;
 use crate::task::{current, lock};
 use crate::{errno, return_errno, return_errno_with_message};
@@ -29,6 +29,26 @@ pub fn parent_pid() -> u32 {
 
 pub fn getppid(_: &mut Ctx<'_>, _: [u64; 6]) -> Result<u64> {
     Ok(u64::from(parent_pid()))
+}
+
+pub fn getpgrp(_: &mut Ctx<'_>, _: [u64; 6]) -> Result<u64> {
+    crate::host::process::pgid_of(0).map(u64::from).map_err(crate::error::Error::new)
+}
+
+pub fn getpgid(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
+    let pid = args::int(a[0]);
+    if pid < 0 {
+        return_errno!(ESRCH);
+    }
+    crate::host::process::pgid_of(pid).map(u64::from).map_err(crate::error::Error::new)
+}
+
+pub fn getsid(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
+    let pid = args::int(a[0]);
+    if pid < 0 {
+        return_errno!(ESRCH);
+    }
+    crate::host::process::sid_of(pid).map(u64::from).map_err(crate::error::Error::new)
 }
 
 pub fn exit(cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
@@ -136,15 +156,8 @@ fn signal_self(sig: u64) -> Result<u64> {
         return Ok(0);
     }
     let Some(sig) = Signal::from_raw(sig) else { return_errno!(EINVAL) };
-    let action = lock(&current().sig).actions[usize::from(sig.0 - 1)];
-    if action.handler == SIG_IGN && !sig.is_unblockable() {
-        return Ok(0);
-    }
-    let ignored_by_default = [Signal::SIGCHLD, Signal::SIGURG, Signal::SIGWINCH, Signal::SIGCONT];
-    if action.handler == SIG_DFL && ignored_by_default.contains(&sig) {
-        return Ok(0);
-    }
-    crate::signal::terminate(sig)
+    crate::signal::send_self(sig);
+    Ok(0)
 }
 
 pub fn kill(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {

@@ -39,9 +39,25 @@ pub fn rt_sigaction(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
         }
         old
     };
+    if new.is_some_and(|n| crate::signal::is_discarded(sig, n.handler)) {
+        // Setting a disposition that discards a signal drops it if pending.
+        lock(&current().sig).pending &= !sig.mask_bit();
+    }
     if a[2] != 0 {
         uaccess::write(a[2], &old)?;
     }
+    Ok(0)
+}
+
+pub fn rt_sigpending(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
+    if a[1] > SIGSET_SIZE {
+        return_errno_with_message!(EINVAL, "sigsetsize must be at most 8");
+    }
+    let st = lock(&current().sig);
+    let pending = st.pending & st.mask;
+    drop(st);
+    let bytes = pending.to_ne_bytes();
+    uaccess::write_bytes(a[0], &bytes[..a[1] as usize])?;
     Ok(0)
 }
 
@@ -67,6 +83,7 @@ pub fn rt_sigprocmask(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     if a[2] != 0 {
         uaccess::write(a[2], &old)?;
     }
+    crate::signal::deliver_unblocked();
     Ok(0)
 }
 

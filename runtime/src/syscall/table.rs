@@ -9,7 +9,7 @@
 
 #![allow(non_upper_case_globals)]
 
-use super::{fs, identity, mm, process, signal, time, Handler};
+use super::{fs, futex, identity, mm, pipe, process, signal, time, Handler};
 use crate::abi::Errno;
 use linux_raw_sys::general::*;
 
@@ -138,7 +138,7 @@ syscall_table! {
     __NR_readv => Full(fs::readv), [Fd, Ptr, Int];
     __NR_writev => Full(fs::writev), [Fd, Ptr, Int];
     __NR_access => Full(fs::access), [Path, Octal];
-    __NR_pipe => Missing, [];
+    __NR_pipe => Partial(pipe::pipe, "host pipes; pipe:[N] shows the host inode until the daemon registry"), [Ptr];
     __NR_select => Missing, [];
     __NR_sched_yield => Full(identity::sched_yield), [];
     __NR_mremap => Full(mm::mremap), [Ptr, Len, Len, Hex, Ptr];
@@ -221,29 +221,29 @@ syscall_table! {
     __NR_getuid => Full(identity::getuid), [];
     __NR_syslog => Missing, [];
     __NR_getgid => Full(identity::getgid), [];
-    __NR_setuid => Missing, [];
-    __NR_setgid => Missing, [];
+    __NR_setuid => Partial(identity::setuid, "succeeds only when no id changes: the guest keeps the host user's identity"), [Int];
+    __NR_setgid => Partial(identity::setgid, "succeeds only when no id changes: the guest keeps the host user's identity"), [Int];
     __NR_geteuid => Full(identity::geteuid), [];
     __NR_getegid => Full(identity::getegid), [];
     __NR_setpgid => Missing, [];
     __NR_getppid => Partial(process::getppid, "the host parent pid until the daemon owns the pid namespace"), [];
-    __NR_getpgrp => Missing, [];
+    __NR_getpgrp => Partial(process::getpgrp, "the host process group until the daemon owns the pid namespace"), [];
     __NR_setsid => Missing, [];
-    __NR_setreuid => Missing, [];
-    __NR_setregid => Missing, [];
+    __NR_setreuid => Partial(identity::setreuid, "succeeds only when no id changes: the guest keeps the host user's identity"), [Int, Int];
+    __NR_setregid => Partial(identity::setregid, "succeeds only when no id changes: the guest keeps the host user's identity"), [Int, Int];
     __NR_getgroups => Full(identity::getgroups), [Int, Ptr];
     __NR_setgroups => Missing, [];
-    __NR_setresuid => Missing, [];
+    __NR_setresuid => Partial(identity::setresuid, "succeeds only when no id changes: the guest keeps the host user's identity"), [Int, Int, Int];
     __NR_getresuid => Full(identity::getresuid), [Ptr, Ptr, Ptr];
-    __NR_setresgid => Missing, [];
+    __NR_setresgid => Partial(identity::setresgid, "succeeds only when no id changes: the guest keeps the host user's identity"), [Int, Int, Int];
     __NR_getresgid => Full(identity::getresgid), [Ptr, Ptr, Ptr];
-    __NR_getpgid => Missing, [];
+    __NR_getpgid => Partial(process::getpgid, "host process groups until the daemon owns the pid namespace"), [Int];
     __NR_setfsuid => Missing, [];
     __NR_setfsgid => Missing, [];
-    __NR_getsid => Missing, [];
+    __NR_getsid => Partial(process::getsid, "host sessions until the daemon owns the pid namespace"), [Int];
     __NR_capget => Missing, [];
     __NR_capset => Missing, [];
-    __NR_rt_sigpending => Missing, [];
+    __NR_rt_sigpending => Full(signal::rt_sigpending), [Ptr, Len];
     __NR_rt_sigtimedwait => Missing, [];
     __NR_rt_sigqueueinfo => Missing, [];
     __NR_rt_sigsuspend => Missing, [];
@@ -256,14 +256,14 @@ syscall_table! {
     __NR_statfs => Partial(fs::statfs, "f_type is the host filesystem's Linux magic where known"), [Path, Ptr];
     __NR_fstatfs => Full(fs::fstatfs), [Fd, Ptr];
     __NR_sysfs => Missing, [];
-    __NR_getpriority => Missing, [];
-    __NR_setpriority => Missing, [];
+    __NR_getpriority => Partial(identity::getpriority, "the calling process, its group or user only"), [Int, Int];
+    __NR_setpriority => Partial(identity::setpriority, "the calling process, its group or user only; sets the host nice value"), [Int, Int, Int];
     __NR_sched_setparam => Missing, [];
-    __NR_sched_getparam => Missing, [];
+    __NR_sched_getparam => Full(identity::sched_getparam), [Int, Ptr];
     __NR_sched_setscheduler => Missing, [];
-    __NR_sched_getscheduler => Missing, [];
-    __NR_sched_get_priority_max => Missing, [];
-    __NR_sched_get_priority_min => Missing, [];
+    __NR_sched_getscheduler => Full(identity::sched_getscheduler), [Int];
+    __NR_sched_get_priority_max => Full(identity::sched_get_priority_max), [Int];
+    __NR_sched_get_priority_min => Full(identity::sched_get_priority_min), [Int];
     __NR_sched_rr_get_interval => Missing, [];
     __NR_mlock => Missing, [];
     __NR_munlock => Missing, [];
@@ -318,8 +318,8 @@ syscall_table! {
     __NR_fremovexattr => Stub(EOPNOTSUPP, "extended attributes are not emulated yet"), [];
     __NR_tkill => Partial(process::tkill, "only the calling thread, as kill"), [Int, Signal];
     __NR_time => Full(time::time), [Ptr];
-    __NR_futex => Missing, [];
-    __NR_sched_setaffinity => Missing, [];
+    __NR_futex => Partial(futex::futex, "WAIT, WAKE, their BITSET forms, REQUEUE and CMP_REQUEUE; shared futexes stay in-process until the daemon registry; PI and WAKE_OP are ENOSYS"), [Ptr, Hex, Int, Ptr, Ptr, Hex];
+    __NR_sched_setaffinity => Partial(identity::sched_setaffinity, "validated (at least one online CPU) and accepted; the host scheduler is not pinned"), [Int, Len, Ptr];
     __NR_sched_getaffinity => Partial(identity::sched_getaffinity, "reports every online host CPU"), [Int, Len, Ptr];
     __NR_set_thread_area => Missing, [];
     __NR_io_setup => Missing, [];
@@ -343,7 +343,7 @@ syscall_table! {
     __NR_timer_gettime => Missing, [];
     __NR_timer_getoverrun => Missing, [];
     __NR_timer_delete => Missing, [];
-    __NR_clock_settime => Missing, [];
+    __NR_clock_settime => Partial(time::clock_settime, "validated like Linux, then EPERM: a guest never sets the host clock"), [Clock, Ptr];
     __NR_clock_gettime => Full(time::clock_gettime), [Clock, Ptr];
     __NR_clock_getres => Full(time::clock_getres), [Clock, Ptr];
     __NR_clock_nanosleep => Full(time::clock_nanosleep), [Clock, Hex, Ptr, Ptr];
@@ -409,7 +409,7 @@ syscall_table! {
     __NR_eventfd2 => Missing, [];
     __NR_epoll_create1 => Missing, [];
     __NR_dup3 => Full(fs::dup3), [Fd, Fd, OpenFlags];
-    __NR_pipe2 => Missing, [];
+    __NR_pipe2 => Partial(pipe::pipe2, "host pipes; O_DIRECT is recorded but the host pipe stays a byte stream"), [Ptr, OpenFlags];
     __NR_inotify_init1 => Missing, [];
     __NR_preadv => Full(fs::preadv), [Fd, Ptr, Int, Int];
     __NR_pwritev => Full(fs::pwritev), [Fd, Ptr, Int, Int];

@@ -42,6 +42,19 @@ pub fn time(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     Ok(ts.sec as u64)
 }
 
+pub fn clock_settime(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
+    let clock = a[0] as u32;
+    if host::time::clock_to_host(clock).is_none() {
+        return_errno_with_message!(EINVAL, "unknown clock id");
+    }
+    if clock != g::CLOCK_REALTIME {
+        return_errno_with_message!(EINVAL, "only CLOCK_REALTIME can be set");
+    }
+    let ts = read_timespec(a[1])?;
+    let _ = ts;
+    Err(crate::errno!(EPERM, "the guest may not set the host's clock"))
+}
+
 fn read_timespec(addr: u64) -> Result<Timespec> {
     let ts: Timespec = uaccess::read(addr)?;
     if !ts.is_valid() {

@@ -18,6 +18,19 @@ pub enum DevKind {
 
 const DT_CHR: u8 = 2;
 const DT_LNK: u8 = 10;
+const DT_DIR: u8 = 4;
+
+/// The host directory behind /dev/shm: the root's own /dev/shm when it has
+/// one (a Linux host), else the host's temporary directory.
+fn shm_dir() -> String {
+    let root_shm = super::host_path("/dev/shm");
+    let is_dir = crate::host::fs::stat(&root_shm, true).is_ok_and(|s| s.mode & g::S_IFMT == g::S_IFDIR);
+    if is_dir {
+        root_shm.to_string_lossy().into_owned()
+    } else {
+        std::env::temp_dir().to_string_lossy().trim_end_matches('/').to_string()
+    }
+}
 
 /// (name, kind, major, minor) as on Linux (Documentation/admin-guide/devices.txt).
 const MEM_DEVICES: &[(&str, DevKind, u64, u64)] = &[
@@ -71,6 +84,7 @@ pub fn entry(rel: &[&str]) -> Result<Synth> {
                 .collect();
             v.extend(LINKS.iter().map(|(n, _)| DirEnt { name: n.to_string(), d_type: DT_LNK, ino: super::synth_ino(n) }));
             v.push(DirEnt { name: "tty".into(), d_type: DT_CHR, ino: super::synth_ino("/dev/tty") });
+            v.push(DirEnt { name: "shm".into(), d_type: DT_DIR, ino: super::synth_ino("/dev/shm") });
             Ok(Synth::Dir(v))
         }
         [name] => {
@@ -84,7 +98,18 @@ pub fn entry(rel: &[&str]) -> Result<Synth> {
                 // The controlling terminal is the host's.
                 return Ok(Synth::HostPath("/dev/tty".into()));
             }
+            if *name == "shm" {
+                return Ok(Synth::HostPath(shm_dir()));
+            }
             return_errno!(ENOENT)
+        }
+        ["shm", rest @ ..] => {
+            let mut p = shm_dir();
+            for c in rest {
+                p.push('/');
+                p.push_str(c);
+            }
+            Ok(Synth::HostPath(p))
         }
         _ => return_errno!(ENOENT),
     }

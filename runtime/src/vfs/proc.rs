@@ -91,8 +91,11 @@ fn sys_entry(rel: &[&str], c: bool) -> Result<Synth> {
         [] => Ok(dir("/proc/sys", &[("kernel", DT_DIR), ("vm", DT_DIR)])),
         ["kernel"] => Ok(dir(
             "/proc/sys/kernel",
-            &[("hostname", DT_REG), ("osrelease", DT_REG), ("ostype", DT_REG), ("version", DT_REG), ("pid_max", DT_REG), ("ngroups_max", DT_REG)],
+            &[("random", DT_DIR), ("hostname", DT_REG), ("osrelease", DT_REG), ("ostype", DT_REG), ("version", DT_REG), ("pid_max", DT_REG), ("ngroups_max", DT_REG)],
         )),
+        ["kernel", "random"] => Ok(dir("/proc/sys/kernel/random", &[("uuid", DT_REG), ("boot_id", DT_REG)])),
+        ["kernel", "random", "uuid"] => file(c, random_uuid),
+        ["kernel", "random", "boot_id"] => file(c, boot_id),
         ["kernel", "hostname"] => file(c, || format!("{}\n", crate::syscall::identity::nodename())),
         ["kernel", "osrelease"] => file(c, || format!("{}\n", id.release)),
         ["kernel", "ostype"] => file(c, || format!("{}\n", id.sysname)),
@@ -103,6 +106,31 @@ fn sys_entry(rel: &[&str], c: bool) -> Result<Synth> {
         ["vm", "overcommit_memory"] => file(c, || "0\n".into()),
         _ => return_errno!(ENOENT),
     }
+}
+
+/// A version-4 UUID in the kernel's text form (drivers/char/random.c).
+fn format_uuid(mut b: [u8; 16]) -> String {
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let h: Vec<String> = b.iter().map(|x| format!("{x:02x}")).collect();
+    format!("{}-{}-{}-{}-{}\n", h[0..4].concat(), h[4..6].concat(), h[6..8].concat(), h[8..10].concat(), h[10..16].concat())
+}
+
+fn random_uuid() -> String {
+    let mut b = [0u8; 16];
+    let _ = host::process::random(&mut b);
+    format_uuid(b)
+}
+
+/// Stable for the life of the host boot: derived from the boot time.
+fn boot_id() -> String {
+    let (up, _) = host::process::uptime_and_load();
+    let now = host::time::clock_gettime(crate::abi::gen::CLOCK_REALTIME).map(|t| t.sec).unwrap_or(0);
+    let boot = (now - up as i64) as u64;
+    let mut b = [0u8; 16];
+    b[..8].copy_from_slice(&boot.to_le_bytes());
+    b[8..].copy_from_slice(&(boot.rotate_left(17) ^ 0x6d61_6374_7578_0000).to_le_bytes());
+    format_uuid(b)
 }
 
 fn fd_target(file: &super::file::OpenFile) -> Vec<u8> {

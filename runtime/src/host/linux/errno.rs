@@ -157,6 +157,12 @@ table! {
     EHWPOISON,
 }
 
+/// The calling thread's host errno variable.
+pub fn errno_location() -> *mut i32 {
+    // SAFETY: glibc's __errno_location always returns this thread's errno.
+    unsafe { libc::__errno_location() }
+}
+
 /// The host errno left by the last failed libc call, translated.
 pub fn last() -> Errno {
     from_host(std::io::Error::last_os_error().raw_os_error().unwrap_or(libc::EIO))

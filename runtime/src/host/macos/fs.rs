@@ -1,0 +1,287 @@
+//! File calls that differ between hosts (macOS side).
+//!
+//! Directory reading uses `__getdirentries64`, the call macOS's own
+//! `readdir(3)` is built on: like Linux `getdents64` it reads from the fd's
+//! file offset and each record carries the seek cookie of the entry after it,
+//! so the cookie/lseek protocol of [`read_dir`]/[`seek_dir`] is the same on
+//! both hosts (a `DIR*` from `fdopendir` would keep its own buffered position,
+//! and `telldir` cookies are only valid for the `DIR*` that made them).
+
+use crate::abi::{Errno, Timespec};
+use crate::host::{HostDirent, HostFd, HostResult, HostStat, HostStatfs};
+use linux_raw_sys::general as g;
+use std::ffi::CStr;
+
+fn check(r: libc::c_int) -> HostResult<()> {
+    if r < 0 { Err(super::errno::last()) } else { Ok(()) }
+}
+
+/// macOS `dev_t` is `major << 24 | minor` in 32 bits; Linux encodes differently.
+fn dev_from_host(d: libc::dev_t) -> u64 {
+    let major = libc::major(d) as u32;
+    let minor = libc::minor(d) as u32;
+    crate::vfs::makedev(u64::from(major), u64::from(minor))
+}
+
+fn from_host_stat(s: &libc::stat) -> HostStat {
+    HostStat {
+        dev: dev_from_host(s.st_dev),
+        ino: s.st_ino,
+        // The S_IF* type bits and permission bits coincide with Linux.
+        mode: u32::from(s.st_mode),
+        nlink: u64::from(s.st_nlink),
+        uid: s.st_uid,
+        gid: s.st_gid,
+        rdev: dev_from_host(s.st_rdev),
+        size: s.st_size,
+        blksize: i64::from(s.st_blksize),
+        blocks: s.st_blocks,
+        atime: Timespec { sec: s.st_atime, nsec: s.st_atime_nsec },
+        mtime: Timespec { sec: s.st_mtime, nsec: s.st_mtime_nsec },
+        ctime: Timespec { sec: s.st_ctime, nsec: s.st_ctime_nsec },
+        btime: Some(Timespec { sec: s.st_birthtime, nsec: s.st_birthtime_nsec }),
+    }
+}
+
+const _: () = assert!(libc::S_IFMT == 0o170000 && libc::S_IFDIR == 0o040000 && libc::S_IFLNK == 0o120000);
+
+pub fn fstat(fd: HostFd) -> HostResult<HostStat> {
+    // SAFETY: zeroed stat is a valid out-parameter.
+    let mut s: libc::stat = unsafe { core::mem::zeroed() };
+    // SAFETY: `s` is valid for writes.
+    check(unsafe { libc::fstat(fd, &mut s) })?;
+    Ok(from_host_stat(&s))
+}
+
+pub fn stat(path: &CStr, follow: bool) -> HostResult<HostStat> {
+    // SAFETY: zeroed stat is a valid out-parameter.
+    let mut s: libc::stat = unsafe { core::mem::zeroed() };
+    // SAFETY: valid C string and out-parameter.
+    let r = unsafe { if follow { libc::stat(path.as_ptr(), &mut s) } else { libc::lstat(path.as_ptr(), &mut s) } };
+    check(r)?;
+    Ok(from_host_stat(&s))
+}
+
+/// Birth time: every macOS `struct stat` carries `st_birthtime`.
+pub fn birth_time(path: &CStr) -> Option<Timespec> {
+    stat(path, false).ok().and_then(|s| s.btime)
+}
+
+/// `HFSPLUS_SUPER_MAGIC` (Linux fs/hfsplus/hfsplus_raw.h), not exported by linux-raw-sys.
+const HFSPLUS_SUPER_MAGIC: u32 = 0x482b;
+/// APFS container superblock magic "NXSB" (Apple File System Reference, nx_magic).
+const APFS_NX_MAGIC: u32 = 0x4253_584e;
+/// The longest file name component on every macOS filesystem (`NAME_MAX`).
+const HOST_NAME_MAX: i64 = 255;
+
+/// `f_fstypename` → Linux `f_type` magic.
+const FS_TYPES: &[(&[u8], u32)] = &[
+    // lossy: Linux has no in-tree APFS driver; report the APFS on-disk magic.
+    (b"apfs", APFS_NX_MAGIC),
+    (b"hfs", HFSPLUS_SUPER_MAGIC),
+    (b"msdos", g::MSDOS_SUPER_MAGIC),
+    (b"exfat", g::EXFAT_SUPER_MAGIC),
+    (b"cd9660", g::ISOFS_SUPER_MAGIC),
+    (b"nfs", g::NFS_SUPER_MAGIC),
+    (b"smbfs", g::CIFS_SUPER_MAGIC),
+    // lossy: macOS devfs plays the part of Linux devtmpfs, which reports TMPFS_MAGIC.
+    (b"devfs", g::TMPFS_MAGIC),
+    (b"tmpfs", g::TMPFS_MAGIC),
+    (b"macfuse", g::FUSE_SUPER_MAGIC),
+    (b"osxfuse", g::FUSE_SUPER_MAGIC),
+];
+
+fn fs_type_from_host(name: &[libc::c_char; 16]) -> i64 {
+    let bytes: Vec<u8> = name.iter().take_while(|&&c| c != 0).map(|&c| c as u8).collect();
+    let magic = FS_TYPES.iter().find(|(n, _)| *n == bytes.as_slice()).map(|(_, m)| *m);
+    // lossy: any other filesystem reads as ext4, which most guest code treats as
+    // "an ordinary local disk".
+    i64::from(magic.unwrap_or(g::EXT4_SUPER_MAGIC))
+}
+
+fn from_host_statfs(s: &libc::statfs) -> HostStatfs {
+    // SAFETY: fsid_t is two ints on macOS.
+    let fsid: [i32; 2] = unsafe { core::mem::transmute(s.f_fsid) };
+    HostStatfs {
+        fs_type: fs_type_from_host(&s.f_fstypename),
+        bsize: i64::from(s.f_bsize),
+        blocks: s.f_blocks,
+        bfree: s.f_bfree,
+        bavail: s.f_bavail,
+        files: s.f_files,
+        ffree: s.f_ffree,
+        fsid,
+        // lossy: macOS statfs has no name length; every macOS filesystem allows 255 bytes.
+        namelen: HOST_NAME_MAX,
+        frsize: i64::from(s.f_bsize),
+        flags: 0,
+    }
+}
+
+pub fn statfs(path: &CStr) -> HostResult<HostStatfs> {
+    // SAFETY: zeroed statfs is a valid out-parameter.
+    let mut s: libc::statfs = unsafe { core::mem::zeroed() };
+    // SAFETY: valid C string and out-parameter.
+    check(unsafe { libc::statfs(path.as_ptr(), &mut s) })?;
+    Ok(from_host_statfs(&s))
+}
+
+pub fn fstatfs(fd: HostFd) -> HostResult<HostStatfs> {
+    // SAFETY: zeroed statfs is a valid out-parameter.
+    let mut s: libc::statfs = unsafe { core::mem::zeroed() };
+    // SAFETY: out-parameter valid.
+    check(unsafe { libc::fstatfs(fd, &mut s) })?;
+    Ok(from_host_statfs(&s))
+}
+
+extern "C" {
+    /// libsystem_kernel's wrapper of the `getdirentries64` syscall (what
+    /// Libc's `readdir` calls); not in the SDK headers, stable since 10.6.
+    fn __getdirentries64(fd: libc::c_int, buf: *mut libc::c_char, nbytes: libc::size_t, basep: *mut libc::off_t) -> libc::ssize_t;
+}
+
+/// `struct direntry` (sys/dirent.h, 64-bit inodes): d_ino u64, d_seekoff u64,
+/// d_reclen u16, d_namlen u16, d_type u8, then the name.
+const DIRENT_NAME_OFF: usize = 21;
+
+// DT_* values coincide with Linux's; pinned so a row table is not needed.
+const _: () = assert!(libc::DT_REG as u32 == g::DT_REG && libc::DT_DIR as u32 == g::DT_DIR);
+const _: () = assert!(libc::DT_LNK as u32 == g::DT_LNK && libc::DT_CHR as u32 == g::DT_CHR);
+const _: () = assert!(libc::DT_BLK as u32 == g::DT_BLK && libc::DT_FIFO as u32 == g::DT_FIFO);
+const _: () = assert!(libc::DT_SOCK as u32 == g::DT_SOCK && libc::DT_UNKNOWN as u32 == g::DT_UNKNOWN);
+
+/// Reads directory entries from the host directory fd's current position.
+/// Returns an empty vector at the end.
+pub fn read_dir(fd: HostFd) -> HostResult<Vec<HostDirent>> {
+    let mut buf = vec![0u8; 32 * 1024];
+    let mut base: libc::off_t = 0;
+    // SAFETY: the call writes at most buf.len() bytes into buf and one off_t into base.
+    let n = unsafe { __getdirentries64(fd, buf.as_mut_ptr().cast(), buf.len(), &mut base) };
+    if n < 0 {
+        return Err(super::errno::last());
+    }
+    let n = n as usize;
+    let mut out = Vec::new();
+    let mut off = 0usize;
+    while off + DIRENT_NAME_OFF <= n {
+        let ino = u64::from_ne_bytes(buf[off..off + 8].try_into().unwrap_or_default());
+        let next = i64::from_ne_bytes(buf[off + 8..off + 16].try_into().unwrap_or_default());
+        let reclen = usize::from(u16::from_ne_bytes([buf[off + 16], buf[off + 17]]));
+        let namlen = usize::from(u16::from_ne_bytes([buf[off + 18], buf[off + 19]]));
+        let d_type = buf[off + 20];
+        if reclen == 0 || off + reclen > n || DIRENT_NAME_OFF + namlen > reclen {
+            break;
+        }
+        let name = buf[off + DIRENT_NAME_OFF..off + DIRENT_NAME_OFF + namlen].to_vec();
+        // Entries with inode 0 are deleted slots some filesystems still return.
+        if ino != 0 {
+            out.push(HostDirent { ino, d_type, name, next });
+        }
+        off += reclen;
+    }
+    Ok(out)
+}
+
+/// Positions a directory fd at a cookie a previous [`read_dir`] returned.
+pub fn seek_dir(fd: HostFd, cookie: i64) -> HostResult<()> {
+    // SAFETY: plain lseek.
+    if unsafe { libc::lseek(fd, cookie, libc::SEEK_SET) } < 0 { Err(super::errno::last()) } else { Ok(()) }
+}
+
+/// macOS `fsync` does not flush the drive's cache; `F_FULLFSYNC` does, which
+/// is what Linux `fdatasync` promises. Filesystems without it get `fsync`.
+pub fn fdatasync(fd: HostFd) -> HostResult<()> {
+    // SAFETY: plain fcntl.
+    if unsafe { libc::fcntl(fd, libc::F_FULLFSYNC) } == 0 {
+        return Ok(());
+    }
+    // SAFETY: plain call.
+    check(unsafe { libc::fsync(fd) })
+}
+
+/// `fallocate` with Linux mode bits: mode 0 and `FALLOC_FL_KEEP_SIZE` use
+/// `F_PREALLOCATE` (plus `ftruncate` to extend the size for mode 0).
+pub fn fallocate(fd: HostFd, mode: u32, off: i64, len: i64) -> HostResult<()> {
+    if mode & !g::FALLOC_FL_KEEP_SIZE != 0 {
+        // lossy: punch/zero/collapse/insert ranges have no macOS equivalent
+        // here; EOPNOTSUPP is what Linux filesystems without them return.
+        return Err(Errno::EOPNOTSUPP);
+    }
+    if off < 0 || len <= 0 {
+        return Err(Errno::EINVAL);
+    }
+    let end = off.checked_add(len).ok_or(Errno::EFBIG)?;
+    let size = fstat(fd)?.size;
+    if end <= size {
+        return Ok(());
+    }
+    // F_PEOFPOSMODE allocates `fst_length` bytes past the physical end of file.
+    let mut store = libc::fstore_t {
+        fst_flags: libc::F_ALLOCATEALL,
+        fst_posmode: libc::F_PEOFPOSMODE,
+        fst_offset: 0,
+        fst_length: end - size,
+        fst_bytesalloc: 0,
+    };
+    // SAFETY: `store` is a valid fstore_t for F_PREALLOCATE.
+    let r = unsafe { libc::fcntl(fd, libc::F_PREALLOCATE, &mut store as *mut libc::fstore_t) };
+    if r < 0 {
+        let e = super::errno::last();
+        // lossy: filesystems without preallocation still get the size change,
+        // so later writes may fail with ENOSPC where Linux guaranteed space.
+        if e != Errno::EOPNOTSUPP {
+            return Err(e);
+        }
+    }
+    if mode & g::FALLOC_FL_KEEP_SIZE == 0 {
+        crate::host::fs::ftruncate(fd, end)?;
+    }
+    Ok(())
+}
+
+/// `renameat2` semantics via `renameatx_np`: `noreplace` is RENAME_EXCL,
+/// `exchange` is RENAME_SWAP.
+pub fn rename2(from: &CStr, to: &CStr, noreplace: bool, exchange: bool) -> HostResult<()> {
+    if noreplace && exchange {
+        return Err(Errno::EINVAL);
+    }
+    let mut fl: libc::c_uint = 0;
+    if noreplace {
+        fl |= libc::RENAME_EXCL;
+    }
+    if exchange {
+        fl |= libc::RENAME_SWAP;
+    }
+    // SAFETY: valid C strings.
+    let r = unsafe { libc::renameatx_np(libc::AT_FDCWD, from.as_ptr(), libc::AT_FDCWD, to.as_ptr(), fl) };
+    if r < 0 {
+        let e = super::errno::last();
+        // Filesystems without RENAME_EXCL (some network ones) answer ENOTSUP; emulate it.
+        if e == Errno::EOPNOTSUPP && noreplace {
+            if stat(to, false).is_ok() {
+                return Err(Errno::EEXIST);
+            }
+            return crate::host::fs::rename(from, to);
+        }
+        return Err(e);
+    }
+    Ok(())
+}
+
+/// The guest-visible name of an inherited host fd (a terminal's device path,
+/// or the file's path when it lies under the guest root), from `F_GETPATH`.
+pub fn fd_guest_name(fd: HostFd) -> Option<String> {
+    let mut buf = vec![0u8; libc::MAXPATHLEN as usize];
+    // SAFETY: F_GETPATH writes at most MAXPATHLEN bytes, NUL-terminated.
+    if unsafe { libc::fcntl(fd, libc::F_GETPATH, buf.as_mut_ptr()) } < 0 {
+        return None;
+    }
+    let len = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+    let s = String::from_utf8_lossy(&buf[..len]).into_owned();
+    let root = crate::task::current().config.root.to_string_lossy().into_owned();
+    let root = root.trim_end_matches('/');
+    if root.is_empty() || s.starts_with("/dev/") {
+        return Some(s);
+    }
+    s.strip_prefix(root).filter(|r| r.starts_with('/')).map(str::to_string).or(Some(s))
+}

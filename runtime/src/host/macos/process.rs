@@ -1,0 +1,164 @@
+//! The host process: exit, identity, limits, system figures (macOS side).
+
+use crate::abi::signal::Signal;
+use crate::abi::{Errno, Timeval};
+use crate::host::HostResult;
+
+pub use crate::host::posix_process::*;
+
+/// Linux resource numbers → macOS ones (which differ from RLIMIT_AS on).
+pub fn rlimit_resource_to_host(res: u32) -> Option<i32> {
+    use linux_raw_sys::general as g;
+    let host = match res {
+        g::RLIMIT_CPU => libc::RLIMIT_CPU,
+        g::RLIMIT_FSIZE => libc::RLIMIT_FSIZE,
+        g::RLIMIT_DATA => libc::RLIMIT_DATA,
+        g::RLIMIT_STACK => libc::RLIMIT_STACK,
+        g::RLIMIT_CORE => libc::RLIMIT_CORE,
+        // lossy: macOS RLIMIT_RSS is an alias of RLIMIT_AS; Linux ignores RSS anyway.
+        g::RLIMIT_RSS => libc::RLIMIT_RSS,
+        g::RLIMIT_NPROC => libc::RLIMIT_NPROC,
+        g::RLIMIT_NOFILE => libc::RLIMIT_NOFILE,
+        g::RLIMIT_MEMLOCK => libc::RLIMIT_MEMLOCK,
+        g::RLIMIT_AS => libc::RLIMIT_AS,
+        // lossy: LOCKS, SIGPENDING, MSGQUEUE, NICE, RTPRIO and RTTIME are Linux-only.
+        _ => return None,
+    };
+    Some(host)
+}
+
+const _: () = assert!(libc::RLIMIT_AS == 5 && libc::RLIMIT_MEMLOCK == 6 && libc::RLIMIT_NPROC == 7);
+const _: () = assert!(libc::RLIMIT_NOFILE == 8);
+
+/// Total, free and available memory and buffers/cache, in bytes.
+pub struct MemInfo {
+    pub total: u64,
+    pub free: u64,
+    pub available: u64,
+    pub buffers: u64,
+    pub cached: u64,
+    pub swap_total: u64,
+    pub swap_free: u64,
+}
+
+extern "C" {
+    /// The host port of this machine (mach/mach_init.h); the libc crate marks
+    /// its Mach items deprecated.
+    fn mach_host_self() -> libc::mach_port_t;
+}
+
+/// Reads a fixed-size sysctl value by name.
+fn sysctl_value<T: Copy + Default>(name: &core::ffi::CStr) -> Option<T> {
+    let mut v = T::default();
+    let mut len = core::mem::size_of::<T>();
+    // SAFETY: `v` is valid for `len` bytes of writes; no new value is set.
+    let r = unsafe {
+        libc::sysctlbyname(name.as_ptr(), (&mut v as *mut T).cast(), &mut len, core::ptr::null_mut(), 0)
+    };
+    (r == 0 && len == core::mem::size_of::<T>()).then_some(v)
+}
+
+/// `struct xsw_usage` (sys/sysctl.h), the value of `vm.swapusage`.
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+struct XswUsage {
+    total: u64,
+    avail: u64,
+    used: u64,
+    pagesize: u32,
+    encrypted: u32,
+}
+
+pub fn mem_info() -> MemInfo {
+    let total = sysctl_value::<u64>(c"hw.memsize").unwrap_or(0);
+    // SAFETY: plain call.
+    let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) }.max(1) as u64;
+    // SAFETY: a zeroed vm_statistics64 is a valid out-parameter.
+    let mut vm: libc::vm_statistics64 = unsafe { core::mem::zeroed() };
+    let mut count = (core::mem::size_of::<libc::vm_statistics64>() / core::mem::size_of::<libc::integer_t>()) as u32;
+    // SAFETY: `vm` holds `count` integers; mach_host_self is a send right we may leak.
+    let kr = unsafe {
+        libc::host_statistics64(mach_host_self(), libc::HOST_VM_INFO64, (&mut vm as *mut libc::vm_statistics64).cast(), &mut count)
+    };
+    let (free, cached) = if kr == 0 {
+        // lossy: macOS "speculative" pages are free-for-the-taking; count them as free.
+        let free = (u64::from(vm.free_count) + u64::from(vm.speculative_count)) * page;
+        // lossy: file-backed (external) pages play the part of Linux's page cache.
+        (free, u64::from(vm.external_page_count) * page)
+    } else {
+        (0, 0)
+    };
+    let swap = sysctl_value::<XswUsage>(c"vm.swapusage").unwrap_or_default();
+    MemInfo {
+        total,
+        free,
+        // lossy: MemAvailable ≈ free + reclaimable file cache, as Linux estimates it.
+        available: free + cached,
+        buffers: 0,
+        cached,
+        swap_total: swap.total,
+        swap_free: swap.avail,
+    }
+}
+
+/// Seconds since the host booted, and the 1/5/15-minute load averages.
+pub fn uptime_and_load() -> (f64, [f64; 3]) {
+    let boot = sysctl_value::<libc::timeval>(c"kern.boottime");
+    let mut now = libc::timeval { tv_sec: 0, tv_usec: 0 };
+    // SAFETY: valid out-parameter.
+    unsafe { libc::gettimeofday(&mut now, core::ptr::null_mut()) };
+    // lossy: wall-clock difference since boot, so it includes sleep like Linux
+    // CLOCK_BOOTTIME but also jumps when the clock is set.
+    let up = boot.map_or(0.0, |b| {
+        (now.tv_sec - b.tv_sec) as f64 + f64::from(now.tv_usec - b.tv_usec) / 1e6
+    });
+    let mut load = [0f64; 3];
+    // SAFETY: `load` holds three doubles.
+    unsafe { libc::getloadavg(load.as_mut_ptr(), 3) };
+    (up.max(0.0), load)
+}
+
+/// Fills `buf` with random bytes from the host kernel (`getentropy` takes at
+/// most 256 bytes per call).
+pub fn random(buf: &mut [u8]) -> HostResult<()> {
+    const GETENTROPY_MAX: usize = 256;
+    for chunk in buf.chunks_mut(GETENTROPY_MAX) {
+        // SAFETY: writes within chunk.
+        if unsafe { libc::getentropy(chunk.as_mut_ptr().cast(), chunk.len()) } < 0 {
+            let e = super::errno::last();
+            return Err(if e == Errno::EINTR { Errno::EAGAIN } else { e });
+        }
+    }
+    Ok(())
+}
+
+/// The CPU the calling thread runs on, if the host says.
+pub fn current_cpu() -> u32 {
+    // lossy: macOS has no sched_getcpu for x86_64 processes; report CPU 0.
+    0
+}
+
+/// Resource usage of the whole host process.
+pub fn rusage_self() -> (Timeval, Timeval, i64, i64, i64, i64, i64) {
+    // SAFETY: zeroed rusage is a valid out-parameter.
+    let mut ru: libc::rusage = unsafe { core::mem::zeroed() };
+    // SAFETY: valid out-parameter.
+    unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut ru) };
+    (
+        Timeval { sec: ru.ru_utime.tv_sec, usec: i64::from(ru.ru_utime.tv_usec) },
+        Timeval { sec: ru.ru_stime.tv_sec, usec: i64::from(ru.ru_stime.tv_usec) },
+        // macOS reports ru_maxrss in bytes; Linux in KiB.
+        ru.ru_maxrss / 1024,
+        ru.ru_minflt,
+        ru.ru_majflt,
+        ru.ru_nvcsw,
+        ru.ru_nivcsw,
+    )
+}
+
+/// Ends the process the way the given Linux signal's default action would.
+pub fn die_by_signal(sig: Signal) -> ! {
+    let host = super::signal::to_host(sig).unwrap_or(libc::SIGKILL);
+    raise_default(host);
+    exit(128 + i32::from(sig.0))
+}

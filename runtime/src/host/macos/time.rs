@@ -1,0 +1,67 @@
+//! Clocks and sleeping (macOS side).
+//!
+//! macOS clock ids (time.h): REALTIME 0, MONOTONIC_RAW 4, MONOTONIC_RAW_APPROX 5,
+//! MONOTONIC 6, UPTIME_RAW 8, PROCESS_CPUTIME_ID 12, THREAD_CPUTIME_ID 16.
+
+use crate::abi::{Errno, Timespec};
+use crate::host::HostResult;
+use linux_raw_sys::general as g;
+
+const _: () = assert!(libc::CLOCK_REALTIME == 0 && libc::CLOCK_MONOTONIC == 6 && libc::CLOCK_MONOTONIC_RAW == 4);
+const _: () = assert!(libc::CLOCK_PROCESS_CPUTIME_ID == 12 && libc::CLOCK_THREAD_CPUTIME_ID == 16);
+const _: () = assert!(libc::CLOCK_MONOTONIC_RAW_APPROX == 5);
+
+/// Linux clock ids → host clock ids.
+pub fn clock_to_host(clock: u32) -> Option<libc::clockid_t> {
+    Some(match clock {
+        g::CLOCK_REALTIME => libc::CLOCK_REALTIME,
+        // macOS CLOCK_MONOTONIC keeps counting during sleep (it is mach_continuous_time).
+        g::CLOCK_MONOTONIC => libc::CLOCK_MONOTONIC,
+        g::CLOCK_PROCESS_CPUTIME_ID => libc::CLOCK_PROCESS_CPUTIME_ID,
+        g::CLOCK_THREAD_CPUTIME_ID => libc::CLOCK_THREAD_CPUTIME_ID,
+        g::CLOCK_MONOTONIC_RAW => libc::CLOCK_MONOTONIC_RAW,
+        // lossy: macOS has no coarse realtime clock; the precise one is returned.
+        g::CLOCK_REALTIME_COARSE => libc::CLOCK_REALTIME,
+        // lossy: the cached "approx" raw clock is the nearest coarse monotonic clock.
+        g::CLOCK_MONOTONIC_COARSE => libc::CLOCK_MONOTONIC_RAW_APPROX,
+        // lossy: macOS CLOCK_MONOTONIC already includes sleep time, as BOOTTIME does.
+        g::CLOCK_BOOTTIME => libc::CLOCK_MONOTONIC,
+        // lossy: no alarm clocks (they only matter for timers that wake the machine).
+        g::CLOCK_REALTIME_ALARM => libc::CLOCK_REALTIME,
+        g::CLOCK_BOOTTIME_ALARM => libc::CLOCK_MONOTONIC,
+        // lossy: no TAI clock; UTC is off by the leap-second count (37 s in 2024).
+        g::CLOCK_TAI => libc::CLOCK_REALTIME,
+        _ => return None,
+    })
+}
+
+pub fn clock_gettime(clock: u32) -> HostResult<Timespec> {
+    let id = clock_to_host(clock).ok_or(Errno::EINVAL)?;
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: valid out-parameter.
+    if unsafe { libc::clock_gettime(id, &mut ts) } < 0 {
+        return Err(super::errno::last());
+    }
+    Ok(Timespec { sec: ts.tv_sec, nsec: ts.tv_nsec })
+}
+
+pub fn clock_getres(clock: u32) -> HostResult<Timespec> {
+    let id = clock_to_host(clock).ok_or(Errno::EINVAL)?;
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: valid out-parameter.
+    if unsafe { libc::clock_getres(id, &mut ts) } < 0 {
+        return Err(super::errno::last());
+    }
+    Ok(Timespec { sec: ts.tv_sec, nsec: ts.tv_nsec })
+}
+
+/// Sleeps for `d`; on interruption returns EINTR and the time left.
+pub fn sleep(d: Timespec) -> Result<(), (Errno, Timespec)> {
+    let req = libc::timespec { tv_sec: d.sec, tv_nsec: d.nsec };
+    let mut rem = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: valid in/out parameters.
+    if unsafe { libc::nanosleep(&req, &mut rem) } < 0 {
+        return Err((super::errno::last(), Timespec { sec: rem.tv_sec, nsec: rem.tv_nsec }));
+    }
+    Ok(())
+}

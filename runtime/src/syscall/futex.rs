@@ -1,0 +1,173 @@
+//! futex(2): the wait queues behind every lock of the guest's libc.
+//!
+//! Private futexes live in this process: a wait queue keyed by the guest
+//! address, guarded by one lock that is also held while the futex word is
+//! compared, so a wake between the compare and the sleep cannot be lost.
+//!
+//! Divergences from Linux:
+//! - Shared (non-private) futexes are handled in-process too, until the
+//!   daemon registry for cross-process futexes exists.
+//! - PI futexes and FUTEX_WAKE_OP / FUTEX_WAITV are ENOSYS.
+
+use super::{args, Ctx};
+use crate::abi::Timespec;
+use crate::error::Result;
+use crate::{errno, return_errno, return_errno_with_message};
+use linux_raw_sys::general as g;
+use std::sync::{Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+struct Waiter {
+    id: u64,
+    addr: u64,
+    bitset: u32,
+    woken: bool,
+}
+
+#[derive(Default)]
+struct Queue {
+    waiters: Vec<Waiter>,
+    next_id: u64,
+}
+
+static QUEUE: Mutex<Queue> = Mutex::new(Queue { waiters: Vec::new(), next_id: 0 });
+static WAKEUP: Condvar = Condvar::new();
+
+fn lock_queue() -> std::sync::MutexGuard<'static, Queue> {
+    QUEUE.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Blocks while the word at `addr` equals `val`, until woken or `deadline`.
+fn wait(addr: u64, val: u32, bitset: u32, deadline: Option<Instant>) -> Result<u64> {
+    if bitset == 0 {
+        return_errno_with_message!(EINVAL, "bitset must not be 0");
+    }
+    let mut q = lock_queue();
+    let cur: u32 = crate::uaccess::read(addr)?;
+    if cur != val {
+        return_errno!(EAGAIN);
+    }
+    let id = q.next_id;
+    q.next_id += 1;
+    q.waiters.push(Waiter { id, addr, bitset, woken: false });
+    loop {
+        if let Some(i) = q.waiters.iter().position(|w| w.id == id && w.woken) {
+            q.waiters.remove(i);
+            return Ok(0);
+        }
+        match deadline {
+            None => q = WAKEUP.wait(q).unwrap_or_else(|e| e.into_inner()),
+            Some(d) => {
+                let now = Instant::now();
+                if now >= d {
+                    q.waiters.retain(|w| w.id != id);
+                    return_errno!(ETIMEDOUT);
+                }
+                q = WAKEUP.wait_timeout(q, d - now).map(|(g, _)| g).unwrap_or_else(|e| e.into_inner().0);
+            }
+        }
+    }
+}
+
+/// Wakes up to `n` waiters on `addr` whose bitset intersects `bitset`.
+fn wake(addr: u64, n: u32, bitset: u32) -> Result<u64> {
+    if bitset == 0 {
+        return_errno_with_message!(EINVAL, "bitset must not be 0");
+    }
+    let mut q = lock_queue();
+    let mut woken = 0u32;
+    for w in q.waiters.iter_mut().filter(|w| w.addr == addr && !w.woken && w.bitset & bitset != 0) {
+        if woken >= n {
+            break;
+        }
+        w.woken = true;
+        woken += 1;
+    }
+    if woken > 0 {
+        WAKEUP.notify_all();
+    }
+    Ok(u64::from(woken))
+}
+
+/// Wakes `n` waiters on `addr` and moves up to `n2` others to `addr2`.
+fn requeue(addr: u64, n: u32, addr2: u64, n2: u32, expected: Option<u32>) -> Result<u64> {
+    let mut q = lock_queue();
+    if let Some(v) = expected {
+        let cur: u32 = crate::uaccess::read(addr)?;
+        if cur != v {
+            return_errno!(EAGAIN);
+        }
+    }
+    let (mut woken, mut moved) = (0u32, 0u32);
+    for w in q.waiters.iter_mut().filter(|w| w.addr == addr && !w.woken) {
+        if woken < n {
+            w.woken = true;
+            woken += 1;
+        } else if moved < n2 {
+            w.addr = addr2;
+            moved += 1;
+        }
+    }
+    if woken > 0 {
+        WAKEUP.notify_all();
+    }
+    Ok(u64::from(woken + moved))
+}
+
+fn read_timeout(addr: u64) -> Result<Option<Timespec>> {
+    if addr == 0 {
+        return Ok(None);
+    }
+    let ts: Timespec = crate::uaccess::read(addr)?;
+    if !ts.is_valid() {
+        return_errno_with_message!(EINVAL, "invalid timeout");
+    }
+    Ok(Some(ts))
+}
+
+fn duration(ts: Timespec) -> Duration {
+    Duration::new(ts.sec as u64, ts.nsec as u32)
+}
+
+/// An absolute timeout on `clock` turned into an `Instant`.
+fn absolute_deadline(ts: Timespec, clock: u32) -> Result<Instant> {
+    let now = crate::host::time::clock_gettime(clock).map_err(crate::error::Error::new)?;
+    let rel_ns = (i128::from(ts.sec) - i128::from(now.sec)) * 1_000_000_000 + i128::from(ts.nsec - now.nsec);
+    let rel = Duration::from_nanos(rel_ns.clamp(0, i128::from(u64::MAX)) as u64);
+    Ok(Instant::now() + rel)
+}
+
+pub fn futex(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
+    let (addr, op, val) = (a[0], args::int(a[1]) as u32, a[2] as u32);
+    if addr % 4 != 0 {
+        return_errno_with_message!(EINVAL, "futex word must be 4-byte aligned");
+    }
+    let is_realtime = op & g::FUTEX_CLOCK_REALTIME != 0;
+    let cmd = op & !(g::FUTEX_PRIVATE_FLAG | g::FUTEX_CLOCK_REALTIME);
+    if is_realtime && cmd != g::FUTEX_WAIT && cmd != g::FUTEX_WAIT_BITSET {
+        return_errno_with_message!(ENOSYS, "FUTEX_CLOCK_REALTIME only goes with the wait operations");
+    }
+    match cmd {
+        g::FUTEX_WAIT => {
+            let deadline = match read_timeout(a[3])? {
+                // FUTEX_WAIT takes a relative timeout (measured on CLOCK_MONOTONIC).
+                Some(ts) => Some(Instant::now() + duration(ts)),
+                None => None,
+            };
+            wait(addr, val, u32::MAX, deadline)
+        }
+        g::FUTEX_WAIT_BITSET => {
+            let clock = if is_realtime { g::CLOCK_REALTIME } else { g::CLOCK_MONOTONIC };
+            let deadline = match read_timeout(a[3])? {
+                Some(ts) => Some(absolute_deadline(ts, clock)?),
+                None => None,
+            };
+            wait(addr, val, a[5] as u32, deadline)
+        }
+        g::FUTEX_WAKE => wake(addr, val, u32::MAX),
+        g::FUTEX_WAKE_BITSET => wake(addr, val, a[5] as u32),
+        g::FUTEX_REQUEUE => requeue(addr, val, a[4], a[3] as u32, None),
+        g::FUTEX_CMP_REQUEUE => requeue(addr, val, a[4], a[3] as u32, Some(a[5] as u32)),
+        _ => Err(errno!(ENOSYS, "futex operation not emulated")),
+    }
+}

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# The whole test suite, as README.md shows it: installs what the tests need
+# (Debian packages), builds mactux, runs unit and end-to-end tests, and checks
+# that docs/compat.md matches the syscall table.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/install-test-deps.sh
+
+cargo build --release -p mactux-cli
+export MACTUX_BIN="$PWD/target/release/mactux"
+export MACTUX_REQUIRE_ALL=1
+
+# docs/compat.md is generated from the syscall table; a stale copy fails the run.
+if ! diff -u docs/compat.md <("$MACTUX_BIN" syscalls --markdown) >/dev/null; then
+    echo "docs/compat.md is stale: regenerate it with" >&2
+    echo "    ./target/release/mactux syscalls --markdown > docs/compat.md" >&2
+    exit 1
+fi
+
+cargo test --release --workspace
