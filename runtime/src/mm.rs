@@ -31,6 +31,9 @@ pub struct Mm {
     /// The program break: start of the heap and its current end.
     pub brk_start: u64,
     pub brk: u64,
+    /// End of the address range reserved (PROT_NONE, not guest memory) for
+    /// the heap to grow into.
+    pub brk_limit: u64,
     /// Lowest address of the main stack mapping and the initial stack pointer.
     pub stack_top: u64,
     pub exe_end: u64,

@@ -25,7 +25,7 @@ impl Default for Identity {
         Identity {
             sysname: "Linux".into(),
             nodename: None,
-            release: format!("6.6.0-mactux-{}", env!("CARGO_PKG_VERSION")),
+            release: "6.6.0-mactux".into(),
             version: "#1 SMP PREEMPT_DYNAMIC MacTux".into(),
             machine: "x86_64".into(),
             domainname: "(none)".into(),

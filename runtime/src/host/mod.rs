@@ -17,6 +17,17 @@ mod imp;
 mod imp;
 
 mod posix;
+
+/// The macOS errno and signal tables are plain data: their completeness
+/// tests run on Linux too (the libc pins are checked by the darwin check).
+#[cfg(all(test, target_os = "linux"))]
+#[allow(dead_code)]
+#[path = "macos/errno.rs"]
+mod macos_errno_table;
+#[cfg(all(test, target_os = "linux"))]
+#[allow(dead_code)]
+#[path = "macos/signal.rs"]
+mod macos_signal_table;
 pub(crate) use posix::process as posix_process;
 
 pub use imp::{errno, flags, process, signal, time, tls, trap};

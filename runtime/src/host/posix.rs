@@ -173,6 +173,11 @@ pub mod fs {
         retry(|| check(unsafe { libc::ftruncate(fd, len) })).map(drop)
     }
 
+    pub fn sync_all() {
+        // SAFETY: plain call.
+        unsafe { libc::sync() };
+    }
+
     pub fn fsync(fd: HostFd) -> HostResult<()> {
         // SAFETY: plain call.
         check(unsafe { libc::fsync(fd) }).map(drop)

@@ -69,10 +69,20 @@ pub struct Image {
     pub phdr: u64,
     pub phnum: u64,
     pub interp: Option<String>,
+    /// End of the range reserved after the image for brk (== `end` when none).
+    pub brk_limit: u64,
 }
+
+/// Address space kept free after the main program for brk, as Linux keeps
+/// the heap right after it (reserved, not committed).
+const BRK_RESERVE: u64 = 1 << 30;
 
 /// The highest user address on x86_64 with 4-level paging.
 const USER_TOP: u64 = 1 << 47;
+
+fn reserve_error(path: &str, span: u64, lo: u64, e: crate::abi::Errno) -> LoadError {
+    LoadError::cannot_run(path, &format!("cannot reserve {span:#x} bytes at {lo:#x}: {}", e.text()))
+}
 
 fn exec_format(path: &str, why: &str) -> LoadError {
     LoadError::cannot_run(path, &format!("cannot execute binary file: Exec format error ({why})"))
@@ -160,18 +170,22 @@ pub fn load_elf(path: &str, file: &ExecFile, is_interp: bool) -> Result<Image, L
         _ => None,
     };
 
-    // Reserve the whole span, then map each segment over the reservation.
-    let reserve = MapRequest {
+    // Reserve the whole span (plus room for brk after the main program),
+    // then map each segment over the reservation.
+    let reserve_for = |len: u64| MapRequest {
         addr: if is_dyn { 0 } else { lo },
-        len: span,
+        len,
         prot: Prot::NONE,
         is_shared: false,
         placement: if is_dyn { Placement::Anywhere } else { Placement::NoReplace },
         file: None,
     };
-    let start = host::mem::map(&reserve).map_err(|e| {
-        LoadError::cannot_run(path, &format!("cannot reserve {span:#x} bytes at {lo:#x}: {}", e.text()))
-    })?;
+    let tail = if is_interp { 0 } else { BRK_RESERVE };
+    let (start, tail) = match host::mem::map(&reserve_for(span + tail)) {
+        Ok(s) => (s, tail),
+        Err(_) if tail > 0 => (host::mem::map(&reserve_for(span)).map_err(|e| reserve_error(path, span, lo, e))?, 0),
+        Err(e) => return Err(reserve_error(path, span, lo, e)),
+    };
     let bias = if is_dyn { start - lo } else { 0 };
     let mut mm_records = vec![(start, Vma { end: start + span, prot: Prot::NONE, is_shared: false, backing: Backing::Anon })];
 
@@ -237,5 +251,13 @@ pub fn load_elf(path: &str, file: &ExecFile, is_interp: bool) -> Result<Image, L
                 .map(|p| p.p_vaddr + (hdr.e_phoff - p.p_offset) + bias)
         })
         .unwrap_or(0);
-    Ok(Image { base: bias, entry: hdr.e_entry + bias, end: hi + bias, phdr, phnum: u64::from(hdr.e_phnum), interp })
+    Ok(Image {
+        base: bias,
+        entry: hdr.e_entry + bias,
+        end: hi + bias,
+        phdr,
+        phnum: u64::from(hdr.e_phnum),
+        interp,
+        brk_limit: start + span + tail,
+    })
 }

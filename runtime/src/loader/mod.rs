@@ -92,10 +92,12 @@ pub fn load(path: &str, argv: Vec<Vec<u8>>, envp: &[Vec<u8>]) -> Result<Loaded, 
             }
             None => (image.entry, 0),
         };
+        let brk_limit = image.brk_limit;
         {
             let mut mm = lock(&current().mm);
             mm.brk_start = image.end;
             mm.brk = image.end;
+            mm.brk_limit = brk_limit;
             mm.exe_end = image.end;
         }
         let sp = stack::build(&image, interp_base, &argv, envp, &execfn)

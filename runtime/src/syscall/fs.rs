@@ -847,7 +847,7 @@ pub fn getdents64(_cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     let mut out: Vec<u8> = Vec::new();
     let mut too_small = false;
     file.read_dir(&mut |e, next| {
-        let name = e.name.as_bytes();
+        let name = e.name.as_slice();
         let reclen = dirent_reclen(name.len());
         let Ok(reclen16) = u16::try_from(reclen) else { return false };
         if out.len().saturating_add(reclen) > count {
@@ -1353,6 +1353,21 @@ pub fn fsync(_cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
 
 pub fn fdatasync(_cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     sync_fd(a, true)
+}
+
+/// syncfs(2): any open fd names a filesystem; synthetic ones have nothing to flush.
+pub fn syncfs(_cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
+    let file = file_of(args::fd(a[0]))?;
+    if let Some(fd) = file.host_fd() {
+        host::fs::syncfs(fd).map_err(Error::new)?;
+    }
+    Ok(0)
+}
+
+/// sync(2): flush every filesystem the guest can reach (the host's).
+pub fn sync(_cx: &mut Ctx<'_>, _a: [u64; 6]) -> Result<u64> {
+    host::fs::sync_all();
+    Ok(0)
 }
 
 pub fn fallocate(_cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {

@@ -210,24 +210,24 @@ pub fn brk(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
         return Ok(cur);
     }
     let (Some(old_top), Some(new_top)) = (page_round_up(cur), page_round_up(want)) else { return Ok(cur) };
+    // Inside the reservation the runtime owns the range and may replace it;
+    // past it, only free address space may be taken.
+    let limit = mm.brk_limit;
     if new_top > old_top {
         if mm.overlaps(old_top, new_top) {
             return Ok(cur);
         }
-        let req = MapRequest {
-            addr: old_top,
-            len: new_top - old_top,
-            prot: Prot::RW,
-            is_shared: false,
-            placement: Placement::NoReplace,
-            file: None,
-        };
+        let placement = if new_top <= limit { Placement::Replace } else { Placement::NoReplace };
+        let req = MapRequest { addr: old_top, len: new_top - old_top, prot: Prot::RW, is_shared: false, placement, file: None };
         if host::mem::map(&req).is_err() {
             return Ok(cur);
         }
         mm.insert(old_top, Vma { end: new_top, prot: Prot::RW, is_shared: false, backing: Backing::Heap });
     } else if new_top < old_top {
-        if host::mem::unmap(new_top, old_top - new_top).is_err() {
+        // Give the pages back but keep the range reserved for the heap.
+        let req = MapRequest { addr: new_top, len: old_top - new_top, prot: Prot::NONE, is_shared: false, placement: Placement::Replace, file: None };
+        let released = if old_top <= limit { host::mem::map(&req).map(drop) } else { host::mem::unmap(new_top, old_top - new_top) };
+        if released.is_err() {
             return Ok(cur);
         }
         mm.remove(new_top, old_top);

@@ -278,7 +278,7 @@ syscall_table! {
     __NR_adjtimex => Missing, [];
     __NR_setrlimit => Full(identity::setrlimit), [Int, Ptr];
     __NR_chroot => Missing, [];
-    __NR_sync => Missing, [];
+    __NR_sync => Full(fs::sync), [];
     __NR_acct => Missing, [];
     __NR_settimeofday => Missing, [];
     __NR_mount => Missing, [];
@@ -422,7 +422,7 @@ syscall_table! {
     __NR_name_to_handle_at => Missing, [];
     __NR_open_by_handle_at => Missing, [];
     __NR_clock_adjtime => Missing, [];
-    __NR_syncfs => Missing, [];
+    __NR_syncfs => Full(fs::syncfs), [Fd];
     __NR_sendmmsg => Missing, [];
     __NR_setns => Missing, [];
     __NR_getcpu => Partial(identity::getcpu, "node is always 0"), [Ptr, Ptr, Ptr];

@@ -80,9 +80,9 @@ pub fn entry(rel: &[&str]) -> Result<Synth> {
         [] => {
             let mut v: Vec<DirEnt> = MEM_DEVICES
                 .iter()
-                .map(|(n, ..)| DirEnt { name: n.to_string(), d_type: DT_CHR, ino: super::synth_ino(&format!("/dev/{n}")) })
+                .map(|(n, ..)| DirEnt { name: n.as_bytes().to_vec(), d_type: DT_CHR, ino: super::synth_ino(&format!("/dev/{n}")) })
                 .collect();
-            v.extend(LINKS.iter().map(|(n, _)| DirEnt { name: n.to_string(), d_type: DT_LNK, ino: super::synth_ino(n) }));
+            v.extend(LINKS.iter().map(|(n, _)| DirEnt { name: n.as_bytes().to_vec(), d_type: DT_LNK, ino: super::synth_ino(n) }));
             v.push(DirEnt { name: "tty".into(), d_type: DT_CHR, ino: super::synth_ino("/dev/tty") });
             v.push(DirEnt { name: "shm".into(), d_type: DT_DIR, ino: super::synth_ino("/dev/shm") });
             Ok(Synth::Dir(v))

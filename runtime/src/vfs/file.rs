@@ -219,7 +219,7 @@ impl OpenFile {
                         *pending = more;
                     }
                     let Some(e) = pending.last() else { return Ok(count) };
-                    let ent = DirEnt { name: String::from_utf8_lossy(&e.name).into_owned(), d_type: e.d_type, ino: e.ino };
+                    let ent = DirEnt { name: e.name.clone(), d_type: e.d_type, ino: e.ino };
                     if !fits(&ent, e.next) {
                         return Ok(count);
                     }

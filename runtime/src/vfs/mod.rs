@@ -39,7 +39,8 @@ pub enum Synth {
 
 #[derive(Clone, Debug)]
 pub struct DirEnt {
-    pub name: String,
+    /// The name as bytes: Linux names need not be UTF-8.
+    pub name: Vec<u8>,
     /// Linux `DT_*`.
     pub d_type: u8,
     pub ino: u64,
@@ -84,16 +85,31 @@ pub fn synth_ino(path: &str) -> u64 {
 /// `with_content` asks for file contents (skipped during path walks).
 pub fn synth_entry(guest: &str, with_content: bool) -> Option<Result<Synth>> {
     let mount = |m: &str| guest == m || guest.strip_prefix(m).is_some_and(|r| r.starts_with('/'));
-    if mount("/proc") {
+    let entry = if mount("/proc") {
         let rel: Vec<&str> = guest["/proc".len()..].split('/').filter(|c| !c.is_empty()).collect();
-        Some(proc::entry(&rel, with_content))
+        proc::entry(&rel, with_content)
     } else if mount("/dev") {
         let rel: Vec<&str> = guest["/dev".len()..].split('/').filter(|c| !c.is_empty()).collect();
-        Some(dev::entry(&rel))
+        dev::entry(&rel)
     } else {
-        None
-    }
+        return None;
+    };
+    Some(entry.map(|e| match e {
+        // Listings start with `.` and `..`, as on every Linux filesystem.
+        Synth::Dir(list) if with_content => {
+            let parent = guest.rsplit_once('/').map_or("/", |(p, _)| if p.is_empty() { "/" } else { p });
+            let mut all = vec![
+                DirEnt { name: b".".to_vec(), d_type: DT_DIR, ino: synth_ino(guest) },
+                DirEnt { name: b"..".to_vec(), d_type: DT_DIR, ino: synth_ino(parent) },
+            ];
+            all.extend(list);
+            Synth::Dir(all)
+        }
+        other => other,
+    }))
 }
+
+const DT_DIR: u8 = 4;
 
 /// The host path of a guest path under the root.
 pub fn host_path(guest: &str) -> CString {

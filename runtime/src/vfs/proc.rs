@@ -23,7 +23,7 @@ fn dir(base: &str, items: &[(&str, u8)]) -> Synth {
     Synth::Dir(
         items
             .iter()
-            .map(|(n, t)| DirEnt { name: n.to_string(), d_type: *t, ino: super::synth_ino(&format!("{base}/{n}")) })
+            .map(|(n, t)| DirEnt { name: n.as_bytes().to_vec(), d_type: *t, ino: super::synth_ino(&format!("{base}/{n}")) })
             .collect(),
     )
 }
@@ -183,7 +183,7 @@ fn pid_entry(base: &str, rel: &[&str], c: bool, with_task: bool) -> Result<Synth
             let fds = lock(&p.fds);
             let names: Vec<String> = fds.iter().map(|(fd, _)| fd.to_string()).collect();
             Ok(Synth::Dir(
-                names.iter().map(|n| DirEnt { name: n.clone(), d_type: DT_LNK, ino: super::synth_ino(&format!("{base}/fd/{n}")) }).collect(),
+                names.iter().map(|n| DirEnt { name: n.clone().into_bytes(), d_type: DT_LNK, ino: super::synth_ino(&format!("{base}/fd/{n}")) }).collect(),
             ))
         }
         ["fd", n] => {
@@ -195,7 +195,7 @@ fn pid_entry(base: &str, rel: &[&str], c: bool, with_task: bool) -> Result<Synth
             let fds = lock(&p.fds);
             Ok(Synth::Dir(
                 fds.iter()
-                    .map(|(fd, _)| DirEnt { name: fd.to_string(), d_type: DT_REG, ino: super::synth_ino(&format!("{base}/fdinfo/{fd}")) })
+                    .map(|(fd, _)| DirEnt { name: fd.to_string().into_bytes(), d_type: DT_REG, ino: super::synth_ino(&format!("{base}/fdinfo/{fd}")) })
                     .collect(),
             ))
         }

@@ -170,3 +170,9 @@ pub fn fd_guest_name(fd: HostFd) -> Option<String> {
     }
     s.strip_prefix(root).filter(|r| r.starts_with('/')).map(str::to_string).or(Some(s))
 }
+
+/// Flushes the filesystem holding `fd` (`syncfs`).
+pub fn syncfs(fd: HostFd) -> HostResult<()> {
+    // SAFETY: plain call.
+    check(unsafe { libc::syncfs(fd) })
+}

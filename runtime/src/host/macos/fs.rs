@@ -285,3 +285,12 @@ pub fn fd_guest_name(fd: HostFd) -> Option<String> {
     }
     s.strip_prefix(root).filter(|r| r.starts_with('/')).map(str::to_string).or(Some(s))
 }
+
+/// Flushes the filesystem holding `fd`: macOS has no per-filesystem sync.
+pub fn syncfs(fd: HostFd) -> HostResult<()> {
+    // lossy: sync(2) flushes every filesystem, a superset of what Linux does.
+    let _ = fd;
+    // SAFETY: plain call.
+    unsafe { libc::sync() };
+    Ok(())
+}
