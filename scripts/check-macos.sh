@@ -12,7 +12,8 @@ need=()
 [ -d /usr/lib/rustlib/src/rust/library ] || need+=(rust-web-src)
 if [ "${#need[@]}" -gt 0 ]; then
     if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then
-        apt-get install -y rustc-web cargo-web rust-web-src
+        DEBIAN_FRONTEND=noninteractive apt-get update
+        DEBIAN_FRONTEND=noninteractive apt-get install -y rustc-web cargo-web rust-web-src
     else
         echo "check-macos: missing ${need[*]}; install them with: sudo apt-get install -y rustc-web cargo-web rust-web-src" >&2
         exit 1

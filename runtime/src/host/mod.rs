@@ -30,7 +30,7 @@ mod macos_errno_table;
 mod macos_signal_table;
 pub(crate) use posix::process as posix_process;
 
-pub use imp::{errno, flags, process, signal, time, tls, trap};
+pub use imp::{errno, process, signal, tls, trap};
 
 /// The host-specific parts of file and memory handling, completed by [`posix`].
 pub mod fs {
@@ -40,6 +40,14 @@ pub mod fs {
 pub mod mem {
     pub use super::imp::mem::*;
     pub use super::posix::mem::*;
+}
+pub mod flags {
+    pub use super::imp::flags::*;
+    pub use super::posix::flags::*;
+}
+pub mod time {
+    pub use super::imp::time::*;
+    pub use super::posix::time::*;
 }
 
 use crate::abi::{Errno, Timespec};

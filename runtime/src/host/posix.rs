@@ -4,7 +4,8 @@
 
 pub mod fs {
     use crate::abi::{Errno, Timespec};
-    use crate::host::imp::{errno, flags};
+    use crate::host::flags;
+    use crate::host::imp::errno;
     use crate::host::{HostFd, HostFlock, HostResult, Winsize};
     use std::ffi::CStr;
     use std::io::{IoSlice, IoSliceMut};
@@ -285,8 +286,86 @@ pub mod fs {
 
 }
 
+/// Flag rows that read the same on both hosts: Linux constant → libc constant,
+/// with libc supplying each host's own value.
+pub mod flags {
+    use crate::abi::{Errno, Timespec};
+    use crate::host::{HostResult, Prot};
+    use linux_raw_sys::general as g;
+
+    pub fn access_to_host(mode: u32) -> HostResult<i32> {
+        const ROWS: &[(u32, i32)] = &[(g::R_OK, libc::R_OK), (g::W_OK, libc::W_OK), (g::X_OK, libc::X_OK)];
+        if mode & !(g::R_OK | g::W_OK | g::X_OK) != 0 {
+            return Err(Errno::EINVAL);
+        }
+        Ok(ROWS.iter().filter(|(l, _)| mode & l != 0).fold(libc::F_OK, |a, (_, h)| a | h))
+    }
+
+    pub fn prot_to_host(p: Prot) -> i32 {
+        (if p.read { libc::PROT_READ } else { 0 })
+            | (if p.write { libc::PROT_WRITE } else { 0 })
+            | (if p.exec { libc::PROT_EXEC } else { 0 })
+    }
+
+    /// Linux MS_SYNC is 4; macOS's is 0x10.
+    pub fn msync_to_host(linux: u32) -> HostResult<i32> {
+        const ROWS: &[(u32, i32)] =
+            &[(g::MS_ASYNC, libc::MS_ASYNC), (g::MS_SYNC, libc::MS_SYNC), (g::MS_INVALIDATE, libc::MS_INVALIDATE)];
+        Ok(ROWS.iter().filter(|(l, _)| linux & l != 0).fold(0, |a, (_, h)| a | h))
+    }
+
+    /// `None` = UTIME_OMIT, `Some(None)` = UTIME_NOW. Linux uses (1<<30)-2 and
+    /// (1<<30)-1, macOS -2 and -1, so these never pass through unchanged.
+    pub fn utime_to_host(t: Option<Option<Timespec>>) -> libc::timespec {
+        match t {
+            None => libc::timespec { tv_sec: 0, tv_nsec: libc::UTIME_OMIT },
+            Some(None) => libc::timespec { tv_sec: 0, tv_nsec: libc::UTIME_NOW },
+            Some(Some(ts)) => libc::timespec { tv_sec: ts.sec, tv_nsec: ts.nsec },
+        }
+    }
+}
+
+/// Clocks and sleeping; the clock-id table is per host (`imp::time`).
+pub mod time {
+    use crate::abi::{Errno, Timespec};
+    use crate::host::imp::{errno, time::clock_to_host};
+    use crate::host::HostResult;
+
+    pub fn clock_gettime(clock: u32) -> HostResult<Timespec> {
+        let id = clock_to_host(clock).ok_or(Errno::EINVAL)?;
+        let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+        // SAFETY: valid out-parameter.
+        if unsafe { libc::clock_gettime(id, &mut ts) } < 0 {
+            return Err(errno::last());
+        }
+        Ok(Timespec { sec: ts.tv_sec, nsec: ts.tv_nsec })
+    }
+
+    pub fn clock_getres(clock: u32) -> HostResult<Timespec> {
+        let id = clock_to_host(clock).ok_or(Errno::EINVAL)?;
+        let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+        // SAFETY: valid out-parameter.
+        if unsafe { libc::clock_getres(id, &mut ts) } < 0 {
+            return Err(errno::last());
+        }
+        Ok(Timespec { sec: ts.tv_sec, nsec: ts.tv_nsec })
+    }
+
+    /// Sleeps for `d`; on interruption returns EINTR and the time left.
+    pub fn sleep(d: Timespec) -> Result<(), (Errno, Timespec)> {
+        let req = libc::timespec { tv_sec: d.sec, tv_nsec: d.nsec };
+        let mut rem = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+        // SAFETY: valid in/out parameters.
+        if unsafe { libc::nanosleep(&req, &mut rem) } < 0 {
+            return Err((errno::last(), Timespec { sec: rem.tv_sec, nsec: rem.tv_nsec }));
+        }
+        Ok(())
+    }
+}
+
 pub mod mem {
-    use crate::host::imp::{errno, flags};
+    use crate::host::flags;
+    use crate::host::imp::errno;
     use crate::host::{HostResult, MapRequest, Placement, Prot};
 
     /// Maps memory as `req` says; returns the host address (which is the guest address).

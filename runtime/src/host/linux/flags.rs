@@ -3,8 +3,8 @@
 //! Most values coincide, but not all (`O_LARGEFILE` is 0 in glibc's x86_64
 //! headers), so every word crosses through a row table.
 
-use crate::abi::{Errno, Timespec};
-use crate::host::{HostFlock, HostResult, Prot};
+use crate::abi::Errno;
+use crate::host::{HostFlock, HostResult};
 use linux_raw_sys::general as g;
 
 /// (Linux bit, host bit). A host bit of 0 means the host needs no flag for it.
@@ -63,35 +63,6 @@ pub fn whence_to_host(w: u32) -> HostResult<i32> {
         g::SEEK_HOLE => libc::SEEK_HOLE,
         _ => return Err(Errno::EINVAL),
     })
-}
-
-pub fn access_to_host(mode: u32) -> HostResult<i32> {
-    const ROWS: &[(u32, i32)] = &[(g::R_OK, libc::R_OK), (g::W_OK, libc::W_OK), (g::X_OK, libc::X_OK)];
-    if mode & !(g::R_OK | g::W_OK | g::X_OK) != 0 {
-        return Err(Errno::EINVAL);
-    }
-    Ok(ROWS.iter().filter(|(l, _)| mode & l != 0).fold(libc::F_OK, |a, (_, h)| a | h))
-}
-
-pub fn prot_to_host(p: Prot) -> i32 {
-    (if p.read { libc::PROT_READ } else { 0 })
-        | (if p.write { libc::PROT_WRITE } else { 0 })
-        | (if p.exec { libc::PROT_EXEC } else { 0 })
-}
-
-pub fn msync_to_host(linux: u32) -> HostResult<i32> {
-    const ROWS: &[(u32, i32)] =
-        &[(g::MS_ASYNC, libc::MS_ASYNC), (g::MS_SYNC, libc::MS_SYNC), (g::MS_INVALIDATE, libc::MS_INVALIDATE)];
-    Ok(ROWS.iter().filter(|(l, _)| linux & l != 0).fold(0, |a, (_, h)| a | h))
-}
-
-/// `None` = UTIME_OMIT, `Some(None)` = UTIME_NOW.
-pub fn utime_to_host(t: Option<Option<Timespec>>) -> libc::timespec {
-    match t {
-        None => libc::timespec { tv_sec: 0, tv_nsec: libc::UTIME_OMIT },
-        Some(None) => libc::timespec { tv_sec: 0, tv_nsec: libc::UTIME_NOW },
-        Some(Some(ts)) => libc::timespec { tv_sec: ts.sec, tv_nsec: ts.nsec },
-    }
 }
 
 pub fn lock_cmd_to_host(cmd: u32) -> HostResult<i32> {
@@ -179,7 +150,7 @@ mod tests {
 
     #[test]
     fn access_rejects_unknown_bits() {
-        assert_eq!(access_to_host(8), Err(Errno::EINVAL));
-        assert_eq!(access_to_host(g::R_OK | g::X_OK).unwrap(), libc::R_OK | libc::X_OK);
+        assert_eq!(crate::host::flags::access_to_host(8), Err(Errno::EINVAL));
+        assert_eq!(crate::host::flags::access_to_host(g::R_OK | g::X_OK).unwrap(), libc::R_OK | libc::X_OK);
     }
 }

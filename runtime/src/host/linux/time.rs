@@ -1,7 +1,5 @@
 //! Clocks and sleeping (Linux side).
 
-use crate::abi::{Errno, Timespec};
-use crate::host::HostResult;
 use linux_raw_sys::general as g;
 
 /// Linux clock ids → host clock ids (identical values on a Linux host).
@@ -22,33 +20,3 @@ pub fn clock_to_host(clock: u32) -> Option<libc::clockid_t> {
     })
 }
 
-pub fn clock_gettime(clock: u32) -> HostResult<Timespec> {
-    let id = clock_to_host(clock).ok_or(Errno::EINVAL)?;
-    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
-    // SAFETY: valid out-parameter.
-    if unsafe { libc::clock_gettime(id, &mut ts) } < 0 {
-        return Err(super::errno::last());
-    }
-    Ok(Timespec { sec: ts.tv_sec, nsec: ts.tv_nsec })
-}
-
-pub fn clock_getres(clock: u32) -> HostResult<Timespec> {
-    let id = clock_to_host(clock).ok_or(Errno::EINVAL)?;
-    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
-    // SAFETY: valid out-parameter.
-    if unsafe { libc::clock_getres(id, &mut ts) } < 0 {
-        return Err(super::errno::last());
-    }
-    Ok(Timespec { sec: ts.tv_sec, nsec: ts.tv_nsec })
-}
-
-/// Sleeps for `d`; on interruption returns EINTR and the time left.
-pub fn sleep(d: Timespec) -> Result<(), (Errno, Timespec)> {
-    let req = libc::timespec { tv_sec: d.sec, tv_nsec: d.nsec };
-    let mut rem = libc::timespec { tv_sec: 0, tv_nsec: 0 };
-    // SAFETY: valid in/out parameters.
-    if unsafe { libc::nanosleep(&req, &mut rem) } < 0 {
-        return Err((super::errno::last(), Timespec { sec: rem.tv_sec, nsec: rem.tv_nsec }));
-    }
-    Ok(())
-}

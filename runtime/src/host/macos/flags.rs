@@ -7,8 +7,8 @@
 //! <https://github.com/apple-oss-distributions/xnu/blob/main/bsd/sys/fcntl.h>
 //! and `bsd/sys/termios.h`, pinned below against the libc crate.
 
-use crate::abi::{Errno, Timespec};
-use crate::host::{HostFlock, HostResult, Prot};
+use crate::abi::Errno;
+use crate::host::{HostFlock, HostResult};
 use linux_raw_sys::general as g;
 
 // The macOS values this file relies on most, pinned.
@@ -98,37 +98,6 @@ fn whence_from_host(w: i16) -> i16 {
         _ => g::SEEK_SET,
     };
     linux as i16
-}
-
-pub fn access_to_host(mode: u32) -> HostResult<i32> {
-    const ROWS: &[(u32, i32)] = &[(g::R_OK, libc::R_OK), (g::W_OK, libc::W_OK), (g::X_OK, libc::X_OK)];
-    if mode & !(g::R_OK | g::W_OK | g::X_OK) != 0 {
-        return Err(Errno::EINVAL);
-    }
-    Ok(ROWS.iter().filter(|(l, _)| mode & l != 0).fold(libc::F_OK, |a, (_, h)| a | h))
-}
-
-pub fn prot_to_host(p: Prot) -> i32 {
-    (if p.read { libc::PROT_READ } else { 0 })
-        | (if p.write { libc::PROT_WRITE } else { 0 })
-        | (if p.exec { libc::PROT_EXEC } else { 0 })
-}
-
-/// Linux MS_SYNC is 4, macOS's is 0x10.
-pub fn msync_to_host(linux: u32) -> HostResult<i32> {
-    const ROWS: &[(u32, i32)] =
-        &[(g::MS_ASYNC, libc::MS_ASYNC), (g::MS_SYNC, libc::MS_SYNC), (g::MS_INVALIDATE, libc::MS_INVALIDATE)];
-    Ok(ROWS.iter().filter(|(l, _)| linux & l != 0).fold(0, |a, (_, h)| a | h))
-}
-
-/// `None` = UTIME_OMIT, `Some(None)` = UTIME_NOW (macOS: -2 and -1; Linux
-/// uses (1<<30)-2 and (1<<30)-1, so these never pass through unchanged).
-pub fn utime_to_host(t: Option<Option<Timespec>>) -> libc::timespec {
-    match t {
-        None => libc::timespec { tv_sec: 0, tv_nsec: libc::UTIME_OMIT },
-        Some(None) => libc::timespec { tv_sec: 0, tv_nsec: libc::UTIME_NOW },
-        Some(Some(ts)) => libc::timespec { tv_sec: ts.sec, tv_nsec: ts.nsec },
-    }
 }
 
 pub fn lock_cmd_to_host(cmd: u32) -> HostResult<i32> {

@@ -3,8 +3,6 @@
 //! macOS clock ids (time.h): REALTIME 0, MONOTONIC_RAW 4, MONOTONIC_RAW_APPROX 5,
 //! MONOTONIC 6, UPTIME_RAW 8, PROCESS_CPUTIME_ID 12, THREAD_CPUTIME_ID 16.
 
-use crate::abi::{Errno, Timespec};
-use crate::host::HostResult;
 use linux_raw_sys::general as g;
 
 const _: () = assert!(libc::CLOCK_REALTIME == 0 && libc::CLOCK_MONOTONIC == 6 && libc::CLOCK_MONOTONIC_RAW == 4);
@@ -35,33 +33,3 @@ pub fn clock_to_host(clock: u32) -> Option<libc::clockid_t> {
     })
 }
 
-pub fn clock_gettime(clock: u32) -> HostResult<Timespec> {
-    let id = clock_to_host(clock).ok_or(Errno::EINVAL)?;
-    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
-    // SAFETY: valid out-parameter.
-    if unsafe { libc::clock_gettime(id, &mut ts) } < 0 {
-        return Err(super::errno::last());
-    }
-    Ok(Timespec { sec: ts.tv_sec, nsec: ts.tv_nsec })
-}
-
-pub fn clock_getres(clock: u32) -> HostResult<Timespec> {
-    let id = clock_to_host(clock).ok_or(Errno::EINVAL)?;
-    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
-    // SAFETY: valid out-parameter.
-    if unsafe { libc::clock_getres(id, &mut ts) } < 0 {
-        return Err(super::errno::last());
-    }
-    Ok(Timespec { sec: ts.tv_sec, nsec: ts.tv_nsec })
-}
-
-/// Sleeps for `d`; on interruption returns EINTR and the time left.
-pub fn sleep(d: Timespec) -> Result<(), (Errno, Timespec)> {
-    let req = libc::timespec { tv_sec: d.sec, tv_nsec: d.nsec };
-    let mut rem = libc::timespec { tv_sec: 0, tv_nsec: 0 };
-    // SAFETY: valid in/out parameters.
-    if unsafe { libc::nanosleep(&req, &mut rem) } < 0 {
-        return Err((super::errno::last(), Timespec { sec: rem.tv_sec, nsec: rem.tv_nsec }));
-    }
-    Ok(())
-}
