@@ -368,3 +368,67 @@ fn unrunnable_files_are_126() {
     // execve needs an x bit even for root.
     assert_run_error(no_x.as_os_str(), 126);
 }
+
+/// Program headers of a 64-bit ELF image: (offset of the header in the file, p_type).
+fn program_headers(elf: &[u8]) -> Vec<(usize, u32)> {
+    let u16_at = |o: usize| u16::from_le_bytes([elf[o], elf[o + 1]]);
+    let phoff = u64::from_le_bytes(elf[32..40].try_into().unwrap()) as usize;
+    let (phentsize, phnum) = (usize::from(u16_at(54)), usize::from(u16_at(56)));
+    (0..phnum)
+        .map(|i| {
+            let at = phoff + i * phentsize;
+            (at, u32::from_le_bytes(elf[at..at + 4].try_into().unwrap()))
+        })
+        .collect()
+}
+
+const PT_LOAD: u32 = 1;
+const PT_INTERP: u32 = 3;
+
+/// Writes a broken copy of /bin/true and checks that mactux refuses it cleanly.
+fn refuses_broken_copy(dir: &ScratchDir, name: &str, want_status: i32, corrupt: impl Fn(&mut Vec<u8>)) {
+    let mut elf = std::fs::read("/bin/true").expect("read /bin/true");
+    corrupt(&mut elf);
+    let path = dir.join(name);
+    write_executable(&path, &elf);
+    assert_run_error(path.as_os_str(), want_status);
+}
+
+#[test]
+fn broken_elf_images_are_refused() {
+    let dir = ScratchDir::new("broken-elf");
+    // PT_INTERP names a loader that does not exist: Linux's execve fails with ENOENT.
+    refuses_broken_copy(&dir, "missing-interpreter", 127, |elf| {
+        let (at, _) = program_headers(elf).into_iter().find(|p| p.1 == PT_INTERP).expect("dynamic /bin/true");
+        let off = u64::from_le_bytes(elf[at + 8..at + 16].try_into().unwrap()) as usize;
+        let len = u64::from_le_bytes(elf[at + 32..at + 40].try_into().unwrap()) as usize;
+        let missing = b"/nonexistent/ld.so";
+        elf[off..off + len].fill(0);
+        elf[off..off + missing.len()].copy_from_slice(missing);
+    });
+    // The second PT_LOAD starts where the first does.
+    refuses_broken_copy(&dir, "overlapping-segments", 126, |elf| {
+        let loads: Vec<usize> = program_headers(elf).into_iter().filter(|p| p.1 == PT_LOAD).map(|p| p.0).collect();
+        let first_vaddr: [u8; 8] = elf[loads[0] + 16..loads[0] + 24].try_into().unwrap();
+        let first_offset: [u8; 8] = elf[loads[0] + 8..loads[0] + 16].try_into().unwrap();
+        elf[loads[1] + 16..loads[1] + 24].copy_from_slice(&first_vaddr);
+        elf[loads[1] + 8..loads[1] + 16].copy_from_slice(&first_offset);
+    });
+    // A segment whose file part runs far past the end of the file.
+    refuses_broken_copy(&dir, "absurd-filesz", 126, |elf| {
+        let (at, _) = program_headers(elf).into_iter().find(|p| p.1 == PT_LOAD).unwrap();
+        elf[at + 32..at + 40].copy_from_slice(&(1u64 << 40).to_le_bytes());
+        elf[at + 40..at + 48].copy_from_slice(&(1u64 << 40).to_le_bytes());
+    });
+    // A segment above the top of the user address space.
+    refuses_broken_copy(&dir, "kernel-address", 126, |elf| {
+        let (at, _) = program_headers(elf).into_iter().find(|p| p.1 == PT_LOAD).unwrap();
+        elf[at + 16..at + 24].copy_from_slice(&0xffff_8000_0000_0000u64.to_le_bytes());
+    });
+    // The program header table lies outside the file.
+    refuses_broken_copy(&dir, "phdrs-outside", 126, |elf| {
+        elf[32..40].copy_from_slice(&(1u64 << 32).to_le_bytes());
+    });
+    // Cut off in the middle of the program header table.
+    refuses_broken_copy(&dir, "truncated-phdrs", 126, |elf| elf.truncate(100));
+}

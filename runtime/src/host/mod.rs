@@ -137,6 +137,21 @@ impl Prot {
     pub const RW: Prot = Prot { read: true, write: true, exec: false };
 }
 
+/// Memory figures of the host, in bytes (what /proc/meminfo and sysinfo report).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct MemInfo {
+    pub total: u64,
+    pub free: u64,
+    pub available: u64,
+    pub buffers: u64,
+    pub cached: u64,
+    pub swap_total: u64,
+    pub swap_free: u64,
+    pub shmem: u64,
+    /// Reclaimable kernel caches (`SReclaimable`).
+    pub reclaimable: u64,
+}
+
 /// Terminal window size (`struct winsize`, identical on both hosts).
 #[derive(Clone, Copy, Debug, Default)]
 #[repr(C)]

@@ -160,6 +160,7 @@ pub fn sysinfo(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     si.totalram = m.total as _;
     si.freeram = m.free as _;
     si.bufferram = m.buffers as _;
+    si.sharedram = m.shmem as _;
     si.totalswap = m.swap_total as _;
     si.freeswap = m.swap_free as _;
     si.procs = 1;

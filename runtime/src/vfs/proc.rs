@@ -329,7 +329,7 @@ fn meminfo() -> String {
     format!(
         "MemTotal:       {:8} kB\nMemFree:        {:8} kB\nMemAvailable:   {:8} kB\nBuffers:        {:8} kB\nCached:         {:8} kB\n\
          SwapCached:            0 kB\nActive:                0 kB\nInactive:              0 kB\nSwapTotal:      {:8} kB\nSwapFree:       {:8} kB\n\
-         Shmem:                 0 kB\nSlab:                  0 kB\nCommitLimit:    {:8} kB\nCommitted_AS:          0 kB\nVmallocTotal:   34359738367 kB\n\
+         Shmem:          {:8} kB\nSlab:           {:8} kB\nSReclaimable:   {:8} kB\nCommitLimit:    {:8} kB\nCommitted_AS:          0 kB\nVmallocTotal:   34359738367 kB\n\
          HugePages_Total:       0\nHugePages_Free:        0\nHugepagesize:       2048 kB\n",
         k(m.total),
         k(m.free),
@@ -338,6 +338,9 @@ fn meminfo() -> String {
         k(m.cached),
         k(m.swap_total),
         k(m.swap_free),
+        k(m.shmem),
+        k(m.reclaimable),
+        k(m.reclaimable),
         k(m.total / 2 + m.swap_total),
     )
 }

@@ -2,7 +2,7 @@
 
 use crate::abi::signal::Signal;
 use crate::abi::{Errno, Timeval};
-use crate::host::HostResult;
+use crate::host::{HostResult, MemInfo};
 
 pub use crate::host::posix_process::*;
 
@@ -31,33 +31,33 @@ pub fn rlimit_resource_to_host(res: u32) -> Option<i32> {
     Some(host as i32)
 }
 
-/// Total, free and available memory and buffers/cache, in bytes.
-pub struct MemInfo {
-    pub total: u64,
-    pub free: u64,
-    pub available: u64,
-    pub buffers: u64,
-    pub cached: u64,
-    pub swap_total: u64,
-    pub swap_free: u64,
-}
-
 pub fn mem_info() -> MemInfo {
+    // The host kernel's own accounting: /proc/meminfo of the Linux host has
+    // the page-cache and availability figures sysinfo(2) lacks.
+    let text = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
+    let field = |name: &str| -> Option<u64> {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(':'))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+            .map(|kib| kib * 1024)
+    };
     // SAFETY: zeroed sysinfo is a valid out-parameter.
     let mut si: libc::sysinfo = unsafe { core::mem::zeroed() };
     // SAFETY: valid out-parameter.
     unsafe { libc::sysinfo(&mut si) };
     let unit = u64::from(si.mem_unit.max(1));
-    let free = si.freeram * unit;
-    let buffers = si.bufferram * unit;
+    let free = field("MemFree").unwrap_or(si.freeram * unit);
+    let buffers = field("Buffers").unwrap_or(si.bufferram * unit);
     MemInfo {
-        total: si.totalram * unit,
+        total: field("MemTotal").unwrap_or(si.totalram * unit),
         free,
-        available: free + buffers,
+        available: field("MemAvailable").unwrap_or(free + buffers),
         buffers,
-        cached: 0,
-        swap_total: si.totalswap * unit,
-        swap_free: si.freeswap * unit,
+        cached: field("Cached").unwrap_or(0),
+        swap_total: field("SwapTotal").unwrap_or(si.totalswap * unit),
+        swap_free: field("SwapFree").unwrap_or(si.freeswap * unit),
+        shmem: field("Shmem").unwrap_or(si.sharedram * unit),
+        reclaimable: field("SReclaimable").unwrap_or(0),
     }
 }
 

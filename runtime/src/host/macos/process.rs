@@ -2,7 +2,7 @@
 
 use crate::abi::signal::Signal;
 use crate::abi::{Errno, Timeval};
-use crate::host::HostResult;
+use crate::host::{HostResult, MemInfo};
 
 pub use crate::host::posix_process::*;
 
@@ -29,17 +29,6 @@ pub fn rlimit_resource_to_host(res: u32) -> Option<i32> {
 
 const _: () = assert!(libc::RLIMIT_AS == 5 && libc::RLIMIT_MEMLOCK == 6 && libc::RLIMIT_NPROC == 7);
 const _: () = assert!(libc::RLIMIT_NOFILE == 8);
-
-/// Total, free and available memory and buffers/cache, in bytes.
-pub struct MemInfo {
-    pub total: u64,
-    pub free: u64,
-    pub available: u64,
-    pub buffers: u64,
-    pub cached: u64,
-    pub swap_total: u64,
-    pub swap_free: u64,
-}
 
 extern "C" {
     /// The host port of this machine (mach/mach_init.h); the libc crate marks
@@ -98,6 +87,9 @@ pub fn mem_info() -> MemInfo {
         cached,
         swap_total: swap.total,
         swap_free: swap.avail,
+        // lossy: macOS reports neither shared memory nor reclaimable kernel caches this way.
+        shmem: 0,
+        reclaimable: 0,
     }
 }
 
