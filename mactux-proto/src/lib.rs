@@ -1,10 +1,138 @@
 //! The mactuxd protocol.
 //!
-//! This crate will hold the request and response types exchanged between a
-//! `mactux run` process (one Linux task) and the per-user daemon `mactuxd`:
-//! length-prefixed bincode 2 frames over one Unix-socket connection per task,
-//! a version handshake, and a maximum frame size. It is filled in by the
-//! daemon and process-model issue; the runtime does not talk to a daemon yet.
+//! One Unix-socket connection per Linux task carries length-prefixed frames:
+//! a little-endian `u32` byte count, then one bincode-2 encoded message. The
+//! first exchange is the version handshake ([`Request::Hello`] →
+//! [`Response::Welcome`]); a daemon of another version answers
+//! [`Response::VersionMismatch`] and closes. Frames larger than
+//! [`MAX_FRAME`] are refused by both sides.
+//!
+//! The client side ([`client::Client`]) is plain blocking I/O without
+//! allocation-heavy machinery, so the runtime can use it from its syscall
+//! trap; the daemon speaks the same framing over tokio.
 
-/// The protocol version a client and daemon must agree on.
-pub const PROTOCOL_VERSION: u32 = 0;
+pub mod client;
+pub mod frame;
+
+use serde::{Deserialize, Serialize};
+
+/// Bumped whenever a message changes shape or meaning.
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// The largest frame either side sends or accepts.
+pub const MAX_FRAME: usize = 1 << 20;
+
+/// A Linux process id in the daemon's namespace.
+pub type Vpid = i32;
+
+/// What a task tells the daemon about itself (for /proc and `mactux ps`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskInfo {
+    pub comm: String,
+    pub argv: Vec<Vec<u8>>,
+    pub exe: String,
+    pub cwd: String,
+    pub uid: u32,
+    pub gid: u32,
+    /// The controlling terminal's Linux device number (0: none).
+    pub tty: u64,
+}
+
+/// One task as the daemon knows it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TaskEntry {
+    pub pid: Vpid,
+    pub ppid: Vpid,
+    pub pgid: Vpid,
+    pub sid: Vpid,
+    pub host_pid: i32,
+    pub state: TaskState,
+    /// Start time, seconds since the Unix epoch (with fraction).
+    pub start_time: f64,
+    pub info: TaskInfo,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TaskState {
+    Running,
+    /// Exited, not yet reaped: the Linux wait status.
+    Zombie(i32),
+}
+
+/// Which children a wait looks at (Linux `idtype`/`id` of waitid).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum WaitTarget {
+    Any,
+    Pid(Vpid),
+    Pgid(Vpid),
+}
+
+/// What a kill targets (the sign conventions of kill(2)).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum KillTarget {
+    Pid(Vpid),
+    Pgid(Vpid),
+    /// Every task the caller may signal except itself and the subreaper.
+    All,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Request {
+    /// The first frame on every connection.
+    Hello { version: u32 },
+    /// A new task (from `mactux run`): gets a fresh pid, its own session
+    /// and process group unless `parent` is set.
+    Spawn { host_pid: i32, info: TaskInfo },
+    /// Reserves a pid for a child the caller is about to fork.
+    ReserveChild,
+    /// Binds a reserved pid to the forked host process (sent by the child).
+    AttachChild { pid: Vpid, host_pid: i32 },
+    /// Re-attaches an existing task after execve or a daemon restart.
+    Reattach { pid: Vpid, host_pid: i32, ppid: Vpid, pgid: Vpid, sid: Vpid, info: TaskInfo },
+    /// New comm/argv/exe/cwd after execve, prctl or chdir.
+    Update { info: TaskInfo },
+    /// The caller exits with this Linux wait status.
+    Exit { status: i32 },
+    /// A child the caller reaped from the host (its status already consumed).
+    Reaped { pid: Vpid },
+    GetPpid,
+    GetPgid { pid: Vpid },
+    SetPgid { pid: Vpid, pgid: Vpid },
+    GetSid { pid: Vpid },
+    SetSid,
+    /// The host pid of a task, for signals and waits.
+    HostPid { pid: Vpid },
+    /// The pid of a task by host pid (after a host wait).
+    PidOfHost { host_pid: i32 },
+    /// Children of the caller matching `target`, as (pid, host pid).
+    Children { target: WaitTarget },
+    /// The tasks a kill(2) of `target` by the caller reaches, as (pid, host
+    /// pid); the caller sends the host signal itself. Tasks whose host
+    /// process is gone are cleaned up on the way.
+    Resolve { target: KillTarget },
+    /// Every task of the user (for /proc and `mactux ps`).
+    List,
+    Get { pid: Vpid },
+    /// A stable Linux-style inode number for a new pipe.
+    NewPipeIno,
+    /// Daemon administration.
+    Status,
+    Shutdown,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Response {
+    Welcome { version: u32, daemon_pid: i32 },
+    VersionMismatch { daemon_version: u32 },
+    Ok,
+    Pid(Vpid),
+    HostPid(i32),
+    Task(Option<TaskEntry>),
+    Tasks(Vec<TaskEntry>),
+    /// (pid, host pid) pairs (answers `Children` and `Resolve`).
+    Children(Vec<(Vpid, i32)>),
+    Ino(u64),
+    Status { daemon_pid: i32, uptime_secs: f64, socket: String, tasks: u32, version: u32 },
+    /// A Linux errno value with a message.
+    Error { errno: i32, msg: String },
+}

@@ -1,0 +1,78 @@
+//! Length-prefixed bincode frames.
+
+use crate::MAX_FRAME;
+use std::io::{self, Read, Write};
+
+/// bincode's standard configuration with a size limit, so a hostile length
+/// inside a message cannot make the decoder allocate without bound.
+fn config() -> impl bincode::config::Config {
+    bincode::config::standard().with_limit::<MAX_FRAME>()
+}
+
+/// Encodes one message as a frame (length prefix included).
+pub fn encode<T: serde::Serialize>(msg: &T) -> io::Result<Vec<u8>> {
+    let body = bincode::serde::encode_to_vec(msg, config()).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+    if body.len() > MAX_FRAME {
+        return Err(io::Error::new(io::ErrorKind::InvalidData, "message larger than the frame limit"));
+    }
+    let mut out = Vec::with_capacity(4 + body.len());
+    out.extend_from_slice(&(body.len() as u32).to_le_bytes());
+    out.extend_from_slice(&body);
+    Ok(out)
+}
+
+/// Decodes a frame body. Trailing bytes are an error: a frame holds exactly one message.
+pub fn decode<T: serde::de::DeserializeOwned>(body: &[u8]) -> io::Result<T> {
+    let (msg, used) =
+        bincode::serde::decode_from_slice(body, config()).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+    if used != body.len() {
+        return Err(io::Error::new(io::ErrorKind::InvalidData, "trailing bytes after the message"));
+    }
+    Ok(msg)
+}
+
+/// Checks a frame's length prefix.
+pub fn body_len(prefix: [u8; 4]) -> io::Result<usize> {
+    let len = u32::from_le_bytes(prefix) as usize;
+    if len > MAX_FRAME {
+        return Err(io::Error::new(io::ErrorKind::InvalidData, format!("frame of {len} bytes exceeds the limit")));
+    }
+    Ok(len)
+}
+
+pub fn write_frame<T: serde::Serialize>(w: &mut impl Write, msg: &T) -> io::Result<()> {
+    w.write_all(&encode(msg)?)
+}
+
+pub fn read_frame<T: serde::de::DeserializeOwned>(r: &mut impl Read) -> io::Result<T> {
+    let mut prefix = [0u8; 4];
+    r.read_exact(&mut prefix)?;
+    let mut body = vec![0u8; body_len(prefix)?];
+    r.read_exact(&mut body)?;
+    decode(&body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Request, Response, TaskInfo};
+
+    #[test]
+    fn round_trip() {
+        let req = Request::Spawn { host_pid: 7, info: TaskInfo { comm: "sh".into(), ..TaskInfo::default() } };
+        let bytes = encode(&req).unwrap();
+        let back: Request = read_frame(&mut &bytes[..]).unwrap();
+        assert_eq!(back, req);
+    }
+
+    #[test]
+    fn rejects_oversized_truncated_and_garbage() {
+        assert!(body_len(((MAX_FRAME + 1) as u32).to_le_bytes()).is_err());
+        let bytes = encode(&Response::Pid(3)).unwrap();
+        assert!(read_frame::<Response>(&mut &bytes[..bytes.len() - 1]).is_err());
+        assert!(decode::<Request>(&[0xff; 16]).is_err());
+        let mut long = bytes[4..].to_vec();
+        long.push(0);
+        assert!(decode::<Response>(&long).is_err());
+    }
+}
