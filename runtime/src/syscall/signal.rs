@@ -132,3 +132,42 @@ pub fn sigaltstack(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     }
     Ok(0)
 }
+
+// Guest signal delivery (frames, rt_sigreturn, waiting for signals) is being
+// written; these answer ENOSYS until then.
+
+pub fn rt_sigreturn(_: &mut Ctx<'_>, _: [u64; 6]) -> Result<u64> {
+    Err(crate::errno!(ENOSYS, "guest signal frames are not implemented yet"))
+}
+
+pub fn rt_sigsuspend(_: &mut Ctx<'_>, _: [u64; 6]) -> Result<u64> {
+    Err(crate::errno!(ENOSYS, "not implemented yet"))
+}
+
+pub fn pause(_: &mut Ctx<'_>, _: [u64; 6]) -> Result<u64> {
+    Err(crate::errno!(ENOSYS, "not implemented yet"))
+}
+
+pub fn rt_sigtimedwait(_: &mut Ctx<'_>, _: [u64; 6]) -> Result<u64> {
+    Err(crate::errno!(ENOSYS, "not implemented yet"))
+}
+
+pub fn rt_sigqueueinfo(_: &mut Ctx<'_>, _: [u64; 6]) -> Result<u64> {
+    Err(crate::errno!(ENOSYS, "not implemented yet"))
+}
+
+pub fn rt_tgsigqueueinfo(_: &mut Ctx<'_>, _: [u64; 6]) -> Result<u64> {
+    Err(crate::errno!(ENOSYS, "not implemented yet"))
+}
+
+pub fn alarm(_: &mut Ctx<'_>, _: [u64; 6]) -> Result<u64> {
+    Err(crate::errno!(ENOSYS, "not implemented yet"))
+}
+
+pub fn setitimer(_: &mut Ctx<'_>, _: [u64; 6]) -> Result<u64> {
+    Err(crate::errno!(ENOSYS, "not implemented yet"))
+}
+
+pub fn getitimer(_: &mut Ctx<'_>, _: [u64; 6]) -> Result<u64> {
+    Err(crate::errno!(ENOSYS, "not implemented yet"))
+}

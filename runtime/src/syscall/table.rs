@@ -9,7 +9,7 @@
 
 #![allow(non_upper_case_globals)]
 
-use super::{fs, futex, identity, mm, pipe, process, signal, time, Handler};
+use super::{fs, futex, identity, mm, pipe, proc_model, process, signal, time, Handler};
 use crate::abi::Errno;
 use linux_raw_sys::general::*;
 
@@ -131,7 +131,7 @@ syscall_table! {
     __NR_brk => Full(mm::brk), [Ptr];
     __NR_rt_sigaction => Partial(signal::rt_sigaction, "dispositions are recorded and reported; delivery to guest handlers comes with the signal issue"), [Signal, Ptr, Ptr, Len];
     __NR_rt_sigprocmask => Partial(signal::rt_sigprocmask, "the mask is recorded and reported; it does not yet hold back host signals"), [Int, Ptr, Ptr, Len];
-    __NR_rt_sigreturn => Missing, [];
+    __NR_rt_sigreturn => Full(signal::rt_sigreturn), [];
     __NR_ioctl => Partial(fs::ioctl, "terminal requests (TCGETS, TCSETS*, TIOCGWINSZ, TIOCSWINSZ, TIOCGPGRP), FIONREAD, FIOCLEX/FIONCLEX, FIONBIO; others ENOTTY"), [Fd, Ioctl, Hex];
     __NR_pread64 => Full(fs::pread64), [Fd, OutBuf, Len, Int];
     __NR_pwrite64 => Full(fs::pwrite64), [Fd, InBuf, Len, Int];
@@ -150,11 +150,11 @@ syscall_table! {
     __NR_shmctl => Missing, [];
     __NR_dup => Full(fs::dup), [Fd];
     __NR_dup2 => Full(fs::dup2), [Fd, Fd];
-    __NR_pause => Missing, [];
+    __NR_pause => Full(signal::pause), [];
     __NR_nanosleep => Full(time::nanosleep), [Ptr, Ptr];
-    __NR_getitimer => Missing, [];
-    __NR_alarm => Missing, [];
-    __NR_setitimer => Missing, [];
+    __NR_getitimer => Full(signal::getitimer), [Int, Ptr];
+    __NR_alarm => Full(signal::alarm), [Int];
+    __NR_setitimer => Full(signal::setitimer), [Int, Ptr, Ptr];
     __NR_getpid => Partial(process::getpid, "the host pid until the daemon owns the pid namespace"), [];
     __NR_sendfile => Partial(fs::sendfile, "copied through the runtime, not in the host kernel"), [Fd, Fd, Ptr, Len];
     __NR_socket => Missing, [];
@@ -172,12 +172,12 @@ syscall_table! {
     __NR_socketpair => Missing, [];
     __NR_setsockopt => Missing, [];
     __NR_getsockopt => Missing, [];
-    __NR_clone => Missing, [];
-    __NR_fork => Missing, [];
-    __NR_vfork => Missing, [];
-    __NR_execve => Missing, [];
+    __NR_clone => Full(proc_model::clone), [Hex, Ptr, Ptr, Ptr, Hex];
+    __NR_fork => Full(proc_model::fork), [];
+    __NR_vfork => Full(proc_model::vfork), [];
+    __NR_execve => Full(proc_model::execve), [Path, Ptr, Ptr];
     __NR_exit => Full(process::exit), [Int];
-    __NR_wait4 => Missing, [];
+    __NR_wait4 => Full(proc_model::wait4), [Int, Ptr, Hex, Ptr];
     __NR_kill => Partial(process::kill, "only the calling process itself: default actions run, ignored signals are dropped; handlers run from the next issue on"), [Int, Signal];
     __NR_uname => Full(identity::uname), [Ptr];
     __NR_semget => Missing, [];
@@ -225,10 +225,10 @@ syscall_table! {
     __NR_setgid => Partial(identity::setgid, "succeeds only when no id changes: the guest keeps the host user's identity"), [Int];
     __NR_geteuid => Full(identity::geteuid), [];
     __NR_getegid => Full(identity::getegid), [];
-    __NR_setpgid => Missing, [];
+    __NR_setpgid => Full(proc_model::setpgid), [Int, Int];
     __NR_getppid => Partial(process::getppid, "the host parent pid until the daemon owns the pid namespace"), [];
     __NR_getpgrp => Partial(process::getpgrp, "the host process group until the daemon owns the pid namespace"), [];
-    __NR_setsid => Missing, [];
+    __NR_setsid => Full(proc_model::setsid), [];
     __NR_setreuid => Partial(identity::setreuid, "succeeds only when no id changes: the guest keeps the host user's identity"), [Int, Int];
     __NR_setregid => Partial(identity::setregid, "succeeds only when no id changes: the guest keeps the host user's identity"), [Int, Int];
     __NR_getgroups => Full(identity::getgroups), [Int, Ptr];
@@ -244,12 +244,12 @@ syscall_table! {
     __NR_capget => Missing, [];
     __NR_capset => Missing, [];
     __NR_rt_sigpending => Full(signal::rt_sigpending), [Ptr, Len];
-    __NR_rt_sigtimedwait => Missing, [];
-    __NR_rt_sigqueueinfo => Missing, [];
-    __NR_rt_sigsuspend => Missing, [];
+    __NR_rt_sigtimedwait => Full(signal::rt_sigtimedwait), [Ptr, Ptr, Ptr, Len];
+    __NR_rt_sigqueueinfo => Full(signal::rt_sigqueueinfo), [Int, Signal, Ptr];
+    __NR_rt_sigsuspend => Full(signal::rt_sigsuspend), [Ptr, Len];
     __NR_sigaltstack => Partial(signal::sigaltstack, "recorded and reported only"), [Ptr, Ptr];
     __NR_utime => Missing, [];
-    __NR_mknod => Missing, [];
+    __NR_mknod => Full(proc_model::mknod), [Path, Octal, Hex];
     __NR_uselib => Missing, [];
     __NR_personality => Missing, [];
     __NR_ustat => Missing, [];
@@ -363,7 +363,7 @@ syscall_table! {
     __NR_mq_notify => Missing, [];
     __NR_mq_getsetattr => Missing, [];
     __NR_kexec_load => Missing, [];
-    __NR_waitid => Missing, [];
+    __NR_waitid => Full(proc_model::waitid), [Int, Int, Ptr, Hex, Ptr];
     __NR_add_key => Missing, [];
     __NR_request_key => Missing, [];
     __NR_keyctl => Missing, [];
@@ -375,7 +375,7 @@ syscall_table! {
     __NR_migrate_pages => Missing, [];
     __NR_openat => Full(fs::openat), [DirFd, Path, OpenFlags, Octal];
     __NR_mkdirat => Full(fs::mkdirat), [DirFd, Path, Octal];
-    __NR_mknodat => Missing, [];
+    __NR_mknodat => Full(proc_model::mknodat), [DirFd, Path, Octal, Hex];
     __NR_fchownat => Full(fs::fchownat), [DirFd, Path, Int, Int, AtFlags];
     __NR_futimesat => Missing, [];
     __NR_newfstatat => Full(fs::newfstatat), [DirFd, Path, Ptr, AtFlags];
@@ -413,7 +413,7 @@ syscall_table! {
     __NR_inotify_init1 => Missing, [];
     __NR_preadv => Full(fs::preadv), [Fd, Ptr, Int, Int];
     __NR_pwritev => Full(fs::pwritev), [Fd, Ptr, Int, Int];
-    __NR_rt_tgsigqueueinfo => Missing, [];
+    __NR_rt_tgsigqueueinfo => Full(signal::rt_tgsigqueueinfo), [Int, Int, Signal, Ptr];
     __NR_perf_event_open => Missing, [];
     __NR_recvmmsg => Missing, [];
     __NR_fanotify_init => Missing, [];
@@ -438,7 +438,7 @@ syscall_table! {
     __NR_memfd_create => Missing, [];
     __NR_kexec_file_load => Missing, [];
     __NR_bpf => Missing, [];
-    __NR_execveat => Missing, [];
+    __NR_execveat => Full(proc_model::execveat), [DirFd, Path, Ptr, Ptr, AtFlags];
     __NR_userfaultfd => Missing, [];
     __NR_membarrier => Stub(ENOSYS, "not emulated; callers fall back to fences"), [];
     __NR_mlock2 => Missing, [];
@@ -463,7 +463,7 @@ syscall_table! {
     __NR_fsmount => Missing, [];
     __NR_fspick => Missing, [];
     __NR_pidfd_open => Missing, [];
-    __NR_clone3 => Missing, [];
+    __NR_clone3 => Stub(ENOSYS, "clone3 is not emulated; glibc and musl fall back to clone"), [];
     __NR_close_range => Full(fs::close_range), [Fd, Fd, Hex];
     __NR_openat2 => Missing, [];
     __NR_pidfd_getfd => Missing, [];
