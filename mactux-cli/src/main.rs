@@ -1,4 +1,9 @@
-//! `mactux`: run Linux x86_64 programs; inspect the syscall table.
+//! `mactux`: run Linux x86_64 programs; inspect the syscall table; manage
+//! the daemon and the tasks of its virtual PID namespace.
+
+mod daemon;
+mod kill;
+mod ps;
 
 use clap::{Parser, Subcommand};
 use mactux_runtime::syscall::table::{Status, TABLE};
@@ -34,6 +39,12 @@ enum Command {
         #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true, value_name = "PROG [ARGS]...")]
         argv: Vec<String>,
     },
+    /// Continue a Linux task after its execve (used by the runtime itself).
+    #[command(hide = true, name = "__resume")]
+    Resume {
+        /// The host fd holding the task's state.
+        fd: i32,
+    },
     /// Print the syscall table: number, name, status and notes.
     Syscalls {
         /// Machine-readable output.
@@ -42,6 +53,24 @@ enum Command {
         /// Markdown, as docs/compat.md holds it.
         #[arg(long, conflicts_with = "json")]
         markdown: bool,
+    },
+    /// Manage mactuxd, the per-user daemon (start, stop, status, install ...).
+    Daemon {
+        #[command(subcommand)]
+        command: daemon::DaemonCommand,
+    },
+    /// List the Linux tasks of the virtual PID namespace, like `ps -ef`.
+    Ps {
+        /// Machine-readable output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Send a signal to Linux tasks: mactux kill [-s SIG | -SIG | -NUM] PID... | -l [SIG]
+    #[command(disable_help_flag = true)]
+    Kill {
+        /// Options and pids, as kill(1) takes them.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true, num_args = 0.., value_name = "ARGS")]
+        args: Vec<String>,
     },
 }
 
@@ -73,7 +102,15 @@ fn run(trace: bool, trace_file: Option<PathBuf>, root: Option<PathBuf>, release:
     if let Some(r) = release {
         identity.release = r;
     }
-    let config = Config { root, trace, log_missing: log.split(',').any(|w| w == "missing" || w == "all"), identity };
+    let mactux_exe = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("mactux"));
+    let config = Config {
+        root,
+        trace,
+        log_missing: log.split(',').any(|w| w == "missing" || w == "all"),
+        identity,
+        mactux_exe,
+        use_daemon: std::env::var_os("MACTUX_NO_DAEMON").is_none(),
+    };
     let envp: Vec<Vec<u8>> = std::env::vars_os()
         .filter(|(k, _)| k != "MACTUX_LOG")
         .map(|(k, v)| {
@@ -132,5 +169,13 @@ fn main() -> ExitCode {
     match Cli::parse().command {
         Command::Run { trace, trace_file, root, kernel_release, argv } => run(trace, trace_file, root, kernel_release, argv),
         Command::Syscalls { json, markdown } => syscalls(json, markdown),
+        Command::Daemon { command } => daemon::main(command),
+        Command::Ps { json } => ps::main(json),
+        Command::Kill { args } => kill::main(args),
+        Command::Resume { fd } => {
+            let err = mactux_runtime::resume(fd);
+            eprintln!("mactux: {}", err.msg);
+            ExitCode::from(u8::try_from(err.status).unwrap_or(1))
+        }
     }
 }

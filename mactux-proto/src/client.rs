@@ -9,6 +9,10 @@ use crate::{Request, Response, PROTOCOL_VERSION};
 use std::io;
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// How long [`connect_or_start`] waits for a daemon it started to listen.
+pub const START_TIMEOUT: Duration = Duration::from_secs(3);
 
 pub struct Client {
     stream: UnixStream,
@@ -68,14 +72,55 @@ impl Client {
     }
 }
 
-/// The per-user state directory: `$XDG_RUNTIME_DIR/mactux` where set, else
-/// `~/Library/Application Support/MacTux` on macOS, else `/tmp/mactux-<uid>`.
+/// Connects to the user's daemon, starting it when none listens.
+///
+/// `start` launches the daemon detached (the `mactux` binary spawns
+/// `mactux daemon serve --detach`); it may be called by several clients at
+/// once: the daemon's exclusive lock on `state_dir/mactuxd.lock` lets exactly
+/// one of them serve, the others exit quietly. After `start` this retries the
+/// connection with short sleeps for up to [`START_TIMEOUT`]. Blocking, no
+/// threads: safe for the runtime to call.
+pub fn connect_or_start(uid: u32, start: impl Fn() -> io::Result<()>) -> Result<Client, ConnectError> {
+    let socket = socket_path(uid);
+    match Client::connect(&socket) {
+        Err(ConnectError::Unavailable(_)) => {}
+        other => return other,
+    }
+    start().map_err(|e| ConnectError::Unavailable(io::Error::new(e.kind(), format!("starting mactuxd failed: {e}"))))?;
+    let deadline = Instant::now() + START_TIMEOUT;
+    let mut delay = Duration::from_millis(5);
+    loop {
+        match Client::connect(&socket) {
+            Err(ConnectError::Unavailable(e)) => {
+                if Instant::now() >= deadline {
+                    return Err(ConnectError::Unavailable(io::Error::new(
+                        e.kind(),
+                        format!("mactuxd was started but {} did not answer within {:?}: {e}", socket.display(), START_TIMEOUT),
+                    )));
+                }
+                std::thread::sleep(delay);
+                delay = (delay * 2).min(Duration::from_millis(100));
+            }
+            other => return other,
+        }
+    }
+}
+
+/// The per-user state directory (mode 0700; the daemon's socket, lock and log):
+/// `$MACTUX_STATE_DIR` when set (tests), else `$XDG_RUNTIME_DIR/mactux` where
+/// set, else `~/Library/Application Support/MacTux` on macOS (launchd's socket
+/// needs a path that survives /tmp cleaning), else `/tmp/mactux-<uid>`.
 pub fn state_dir(uid: u32) -> PathBuf {
-    if let Some(d) = std::env::var_os("MACTUX_STATE_DIR") {
+    if let Some(d) = std::env::var_os("MACTUX_STATE_DIR").filter(|d| !d.is_empty()) {
         return PathBuf::from(d);
     }
-    if let Some(d) = std::env::var_os("XDG_RUNTIME_DIR") {
+    if let Some(d) = std::env::var_os("XDG_RUNTIME_DIR").filter(|d| !d.is_empty()) {
         return PathBuf::from(d).join("mactux");
+    }
+    if cfg!(target_os = "macos") {
+        if let Some(home) = std::env::var_os("HOME").filter(|h| !h.is_empty()) {
+            return PathBuf::from(home).join("Library/Application Support/MacTux");
+        }
     }
     PathBuf::from(format!("/tmp/mactux-{uid}"))
 }

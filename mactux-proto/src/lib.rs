@@ -80,8 +80,8 @@ pub enum KillTarget {
 pub enum Request {
     /// The first frame on every connection.
     Hello { version: u32 },
-    /// A new task (from `mactux run`): gets a fresh pid, its own session
-    /// and process group unless `parent` is set.
+    /// A new top-level task (from `mactux run`): gets a fresh pid, ppid 1
+    /// (the daemon's subreaper), and its own session and process group.
     Spawn { host_pid: i32, info: TaskInfo },
     /// Reserves a pid for a child the caller is about to fork.
     ReserveChild,

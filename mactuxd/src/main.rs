@@ -1,17 +1,23 @@
-//! mactuxd: the per-user MacTux daemon.
-//!
-//! It will own what Linux tasks share: the virtual PID namespace (pids, the
-//! parent/child tree, process groups, sessions, exit statuses), the /proc
-//! view of every task, and the registries of shared futexes and of pipes and
-//! FIFOs. It is started by launchd at login on macOS (see `launchd/`), by a
-//! systemd user unit or on demand by `mactux` elsewhere. Until the daemon
-//! issue lands, every `mactux run` process is a single self-contained task.
+//! `mactuxd`: the per-user MacTux daemon in the foreground. `mactux daemon
+//! serve` does the same from the single `mactux` binary; this one exists for
+//! service managers that prefer a dedicated executable.
 
 fn main() -> std::process::ExitCode {
-    eprintln!(
-        "mactuxd {}: the daemon is not implemented yet; `mactux run` works without it (protocol version {})",
-        env!("CARGO_PKG_VERSION"),
-        mactux_proto::PROTOCOL_VERSION
-    );
-    std::process::ExitCode::from(69)
+    let mut opts = mactuxd::ServeOpts::for_current_user();
+    if std::env::args().skip(1).any(|a| a == "--detach") {
+        match mactuxd::detach() {
+            Ok(ready) => opts.ready = Some(ready),
+            Err(e) => {
+                eprintln!("mactuxd: {e}");
+                return std::process::ExitCode::FAILURE;
+            }
+        }
+    }
+    match mactuxd::serve(opts) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("mactuxd: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
 }

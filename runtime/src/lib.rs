@@ -7,6 +7,8 @@
 #![deny(unsafe_code)]
 
 pub mod abi;
+pub mod daemon;
+pub mod handover;
 pub mod error;
 pub mod host;
 pub mod loader;
@@ -49,27 +51,99 @@ fn describe_host_fd(fd: host::HostFd) -> Option<(String, bool, u32)> {
     Some((name, is_dir, flags))
 }
 
-/// Runs `program` as a Linux process in this host process. Returns only if
-/// the program could not be started.
-pub fn run(config: Config, program: &str, args: &[String], envp: Vec<Vec<u8>>) -> StartError {
-    if let Err(e) = host::trap::check_support() {
-        return start_err(70, e);
-    }
-    let trace = match &config.trace {
+fn open_trace(target: &Option<TraceTarget>) -> Result<Option<Mutex<syscall::trace::Sink>>, StartError> {
+    Ok(match target {
         None => None,
         Some(TraceTarget::Stderr) => match host::fs::dup(2) {
             Ok(fd) => Some(Mutex::new(syscall::trace::Sink { host_fd: fd })),
-            Err(e) => return start_err(70, format!("cannot duplicate stderr for --trace: {}", e.text())),
+            Err(e) => return Err(start_err(70, format!("cannot duplicate stderr for --trace: {}", e.text()))),
         },
         Some(TraceTarget::File(p)) => {
             let c = std::ffi::CString::new(p.as_os_str().to_string_lossy().as_bytes()).unwrap_or_default();
             let fl = abi::gen::O_WRONLY | abi::gen::O_CREAT | abi::gen::O_TRUNC;
             match host::fs::open(&c, fl, 0o644) {
                 Ok(fd) => Some(Mutex::new(syscall::trace::Sink { host_fd: fd })),
-                Err(e) => return start_err(70, format!("cannot open trace file {}: {}", p.display(), e.text())),
+                Err(e) => return Err(start_err(70, format!("cannot open trace file {}: {}", p.display(), e.text()))),
             }
         }
+        Some(TraceTarget::HostFd(fd)) => {
+            let _ = host::fs::set_host_cloexec(*fd, true);
+            Some(Mutex::new(syscall::trace::Sink { host_fd: *fd }))
+        }
+    })
+}
+
+/// Process state common to a fresh start and a resumed execve.
+struct Start {
+    config: Config,
+    pid: u32,
+    cwd: String,
+    umask: u32,
+    envp: Vec<Vec<u8>>,
+    start_uptime: f64,
+}
+
+fn init_process(st: Start) -> Result<&'static Process, StartError> {
+    if let Err(e) = host::trap::check_support() {
+        return Err(start_err(70, e));
+    }
+    host::process::unblock_trap_signals();
+    let trace = open_trace(&st.config.trace)?;
+    let process = Process {
+        config: st.config,
+        vpid: AtomicU32::new(st.pid),
+        mm: Mutex::new(mm::Mm::default()),
+        fds: Mutex::new(vfs::fd_table::FdTable::default()),
+        fs: Mutex::new(FsContext { cwd: st.cwd, umask: st.umask }),
+        sig: Mutex::new(SignalState { actions: [abi::signal::KernelSigaction::default(); 64], mask: 0, pending: 0 }),
+        comm: Mutex::new(Vec::new()),
+        exe: Mutex::new(String::new()),
+        argv: Mutex::new(Vec::new()),
+        envp: Mutex::new(st.envp),
+        start_uptime: st.start_uptime,
+        missing: (0..syscall::table::NR_LIMIT).map(|_| AtomicU32::new(0)).collect(),
+        trace,
+        clear_child_tid: Mutex::new(0),
     };
+    Ok(task::init(process))
+}
+
+/// The daemon's view of this task.
+pub(crate) fn task_info(p: &Process) -> mactux_proto::TaskInfo {
+    mactux_proto::TaskInfo {
+        comm: String::from_utf8_lossy(&lock(&p.comm)).into_owned(),
+        argv: lock(&p.argv).clone(),
+        exe: lock(&p.exe).clone(),
+        cwd: lock(&p.fs).cwd.clone(),
+        uid: host::process::uid(),
+        gid: host::process::gid(),
+        tty: 0,
+    }
+}
+
+/// Loads `path` into this (fresh) process and jumps to it.
+fn exec_into(p: &'static Process, path: &str, argv: Vec<Vec<u8>>, envp: &[Vec<u8>]) -> StartError {
+    let loaded = match loader::load(path, argv, envp) {
+        Ok(l) => l,
+        Err(e) => return start_err(e.status, e.msg),
+    };
+    let comm: Vec<u8> = loaded.exe.rsplit('/').next().unwrap_or("").bytes().take(15).collect();
+    *lock(&p.comm) = comm;
+    *lock(&p.exe) = loaded.exe.clone();
+    *lock(&p.argv) = loaded.argv.clone();
+    if !daemon::is_standalone() {
+        daemon::update(task_info(p));
+    }
+    let ctl = match trap::setup_thread(p.pid()) {
+        Ok(c) => c,
+        Err(e) => return start_err(70, e),
+    };
+    trap::enter_guest(ctl, loaded.entry, loaded.sp)
+}
+
+/// Runs `program` as a Linux process in this host process. Returns only if
+/// the program could not be started.
+pub fn run(config: Config, program: &str, args: &[String], envp: Vec<Vec<u8>>) -> StartError {
     let cwd = std::env::current_dir().ok().and_then(|d| {
         let root = config.root.canonicalize().ok()?;
         let rel = d.strip_prefix(&root).ok()?;
@@ -79,25 +153,20 @@ pub fn run(config: Config, program: &str, args: &[String], envp: Vec<Vec<u8>>) -
         Some(c) if !c.is_empty() => c,
         _ => "/".to_string(),
     };
-    let pid = host::process::host_pid() as u32;
-    let umask = host::process::take_umask();
-    let process = Process {
+    let host_pid = host::process::host_pid();
+    let use_daemon = config.use_daemon;
+    let start = Start {
         config,
-        pid,
-        mm: Mutex::new(mm::Mm::default()),
-        fds: Mutex::new(vfs::fd_table::FdTable::default()),
-        fs: Mutex::new(FsContext { cwd, umask }),
-        sig: Mutex::new(SignalState { actions: [abi::signal::KernelSigaction::default(); 64], mask: 0, pending: 0 }),
-        comm: Mutex::new(Vec::new()),
-        exe: Mutex::new(String::new()),
-        argv: Mutex::new(Vec::new()),
-        envp: Mutex::new(envp.clone()),
+        pid: host_pid as u32,
+        cwd,
+        umask: host::process::take_umask(),
+        envp: envp.clone(),
         start_uptime: host::process::uptime_and_load().0,
-        missing: (0..syscall::table::NR_LIMIT).map(|_| AtomicU32::new(0)).collect(),
-        trace,
-        clear_child_tid: Mutex::new(0),
     };
-    let p = task::init(process);
+    let p = match init_process(start) {
+        Ok(p) => p,
+        Err(e) => return e,
+    };
 
     // The guest inherits the host's standard streams as fds 0, 1 and 2.
     {
@@ -117,18 +186,72 @@ pub fn run(config: Config, program: &str, args: &[String], envp: Vec<Vec<u8>>) -
     };
     let mut argv: Vec<Vec<u8>> = vec![program.as_bytes().to_vec()];
     argv.extend(args.iter().map(|a| a.as_bytes().to_vec()));
-    let loaded = match loader::load(&prog, argv, &envp) {
-        Ok(l) => l,
-        Err(e) => return start_err(e.status, e.msg),
-    };
-    let comm: Vec<u8> = loaded.exe.rsplit('/').next().unwrap_or("").bytes().take(15).collect();
-    *lock(&p.comm) = comm;
-    *lock(&p.exe) = loaded.exe.clone();
-    *lock(&p.argv) = loaded.argv.clone();
 
-    let ctl = match trap::setup_thread(pid) {
-        Ok(c) => c,
+    if use_daemon {
+        let mut info = task_info(p);
+        info.argv = argv.clone();
+        info.comm = prog.rsplit('/').next().unwrap_or("").chars().take(15).collect();
+        match daemon::spawn(host_pid, info) {
+            Ok(vpid) => p.vpid.store(vpid as u32, std::sync::atomic::Ordering::Relaxed),
+            Err(e) => host::process::write_stderr(format!("mactux: running without the daemon: {e}\n").as_bytes()),
+        }
+    }
+    exec_into(p, &prog, argv, &envp)
+}
+
+/// Continues a task after its execve: the state comes from `fd` (see `handover.rs`).
+pub fn resume(fd: i32) -> StartError {
+    let h = match handover::read(fd) {
+        Ok(h) => h,
         Err(e) => return start_err(70, e),
     };
-    trap::enter_guest(ctl, loaded.entry, loaded.sp)
+    let start = Start {
+        config: h.config,
+        pid: h.pid,
+        cwd: h.cwd,
+        umask: h.umask,
+        envp: h.envp.clone(),
+        start_uptime: h.start_uptime,
+    };
+    // The runtime applies the guest's umask itself.
+    host::process::take_umask();
+    let p = match init_process(start) {
+        Ok(p) => p,
+        Err(e) => return e,
+    };
+    {
+        let mut fds = lock(&p.fds);
+        for f in &h.fds {
+            let file = match f.host_fd {
+                Some(hfd) => {
+                    let _ = host::fs::set_host_cloexec(hfd, true);
+                    OpenFile::new(f.guest_path.clone(), FileKind::Host { fd: hfd, is_dir: f.is_dir }, f.status)
+                }
+                None => match syscall::fs::reopen(&f.guest_path, f.status) {
+                    Ok(file) => file,
+                    Err(_) => continue,
+                },
+            };
+            let _ = fds.install_at(f.guest_fd, Arc::new(file), false);
+        }
+    }
+    {
+        let mut sig = lock(&p.sig);
+        sig.mask = h.sig_mask;
+        for (i, a) in sig.actions.iter_mut().enumerate() {
+            if h.sig_ignored & (1 << i) != 0 {
+                a.handler = abi::signal::SIG_IGN;
+            }
+        }
+    }
+    syscall::proc_model::adopt_children(&h.children);
+    if let Some(d) = h.daemon {
+        let _ = host::fs::set_host_cloexec(d.fd, true);
+        let client = daemon::client_from_fd(d.fd, d.daemon_pid);
+        daemon::adopt(
+            daemon::Identity { pid: d.pid, ppid: d.ppid, pgid: d.pgid, sid: d.sid, info: task_info(p) },
+            Some(client),
+        );
+    }
+    exec_into(p, &h.path, h.argv, &h.envp)
 }

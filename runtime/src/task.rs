@@ -10,7 +10,7 @@ use std::sync::atomic::AtomicU32;
 use std::sync::{Mutex, MutexGuard, OnceLock};
 
 /// What the runtime tells the guest about the kernel it runs on (`uname`).
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct Identity {
     pub sysname: String,
     pub nodename: Option<String>,
@@ -34,14 +34,16 @@ impl Default for Identity {
 }
 
 /// Where `--trace` output goes.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub enum TraceTarget {
     Stderr,
     File(std::path::PathBuf),
+    /// A host fd inherited across execve.
+    HostFd(i32),
 }
 
 /// How the user asked the runtime to behave.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct Config {
     /// The host directory that is the guest's `/`.
     pub root: std::path::PathBuf,
@@ -49,6 +51,11 @@ pub struct Config {
     /// Report unimplemented syscalls (once each) on stderr.
     pub log_missing: bool,
     pub identity: Identity,
+    /// The host path of the mactux binary (re-executed for execve, and to
+    /// start the daemon).
+    pub mactux_exe: std::path::PathBuf,
+    /// Whether to register with the daemon (off only for tests of the runtime alone).
+    pub use_daemon: bool,
 }
 
 pub struct FsContext {
@@ -66,7 +73,8 @@ pub struct SignalState {
 
 pub struct Process {
     pub config: Config,
-    pub pid: u32,
+    /// The Linux pid (from the daemon's namespace); changes in a fork child.
+    pub vpid: AtomicU32,
     pub mm: Mutex<Mm>,
     pub fds: Mutex<FdTable>,
     pub fs: Mutex<FsContext>,
@@ -84,6 +92,13 @@ pub struct Process {
     pub trace: Option<Mutex<crate::syscall::trace::Sink>>,
     /// `set_tid_address` pointer.
     pub clear_child_tid: Mutex<u64>,
+}
+
+impl Process {
+    /// The Linux pid of this process.
+    pub fn pid(&self) -> u32 {
+        self.vpid.load(std::sync::atomic::Ordering::Relaxed)
+    }
 }
 
 static PROCESS: OnceLock<Process> = OnceLock::new();

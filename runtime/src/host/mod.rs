@@ -152,6 +152,15 @@ pub struct MemInfo {
     pub reclaimable: u64,
 }
 
+/// CPU time and memory of a host process, for /proc of other tasks.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct TaskUsage {
+    pub utime_ticks: u64,
+    pub stime_ticks: u64,
+    pub vsize: u64,
+    pub rss_pages: u64,
+}
+
 /// Terminal window size (`struct winsize`, identical on both hosts).
 #[derive(Clone, Copy, Debug, Default)]
 #[repr(C)]

@@ -227,6 +227,55 @@ pub mod fs {
         Ok((fds[0], fds[1]))
     }
 
+    /// Sets or clears the host close-on-exec flag of a host fd.
+    pub fn set_host_cloexec(fd: HostFd, on: bool) -> HostResult<()> {
+        // SAFETY: plain fcntl.
+        let r = unsafe { libc::fcntl(fd, libc::F_SETFD, if on { libc::FD_CLOEXEC } else { 0 }) };
+        check(r).map(drop)
+    }
+
+    /// Takes ownership of a Unix-socket fd handed over across execve.
+    pub fn adopt_unix_stream(fd: HostFd) -> std::os::unix::net::UnixStream {
+        use std::os::fd::FromRawFd;
+        // SAFETY: the caller passes an fd it owns exclusively (inherited
+        // across the host exec by number, referenced by nothing else).
+        unsafe { std::os::unix::net::UnixStream::from_raw_fd(fd) }
+    }
+
+    /// poll(2) over host fds: (fd, Linux events, Linux revents out).
+    pub fn poll(fds: &mut [(HostFd, u32, u32)], timeout_ms: i32) -> HostResult<usize> {
+        let mut p: Vec<libc::pollfd> =
+            fds.iter().map(|(fd, ev, _)| libc::pollfd { fd: *fd, events: flags::poll_to_host(*ev), revents: 0 }).collect();
+        // SAFETY: `p` holds p.len() valid pollfd entries.
+        let n = unsafe { libc::poll(p.as_mut_ptr(), p.len() as libc::nfds_t, timeout_ms) };
+        if n < 0 {
+            return Err(errno::last());
+        }
+        for (slot, hp) in fds.iter_mut().zip(&p) {
+            slot.2 = flags::poll_from_host(hp.revents);
+        }
+        Ok(n as usize)
+    }
+
+    /// Creates a FIFO at `path`.
+    pub fn mkfifo(path: &CStr, mode: u32) -> HostResult<()> {
+        // SAFETY: valid C string.
+        check(unsafe { libc::mkfifo(path.as_ptr(), mode as libc::mode_t) }).map(drop)
+    }
+
+    /// An anonymous temporary file in `dir` (created, then unlinked).
+    pub fn anonymous_file(dir: &std::path::Path) -> HostResult<HostFd> {
+        let template = dir.join("mactux-handover-XXXXXX");
+        let mut bytes = template.as_os_str().as_encoded_bytes().to_vec();
+        bytes.push(0);
+        // SAFETY: `bytes` is a writable NUL-terminated template.
+        let fd = check(unsafe { libc::mkstemp(bytes.as_mut_ptr().cast()) })?;
+        // SAFETY: the same template, now naming the file.
+        unsafe { libc::unlink(bytes.as_ptr().cast()) };
+        set_host_cloexec(fd, true)?;
+        Ok(fd)
+    }
+
     pub fn isatty(fd: HostFd) -> bool {
         // SAFETY: plain call.
         unsafe { libc::isatty(fd) == 1 }
@@ -292,6 +341,29 @@ pub mod flags {
     use crate::abi::{Errno, Timespec};
     use crate::host::{HostResult, Prot};
     use linux_raw_sys::general as g;
+
+    /// poll(2) event bits. macOS's POLLWRNORM equals POLLOUT and its
+    /// POLLRDBAND/WRBAND differ from Linux's, hence the table.
+    const POLL_BITS: &[(u32, i16)] = &[
+        (g::POLLIN, libc::POLLIN),
+        (g::POLLPRI, libc::POLLPRI),
+        (g::POLLOUT, libc::POLLOUT),
+        (g::POLLERR, libc::POLLERR),
+        (g::POLLHUP, libc::POLLHUP),
+        (g::POLLNVAL, libc::POLLNVAL),
+        (g::POLLRDNORM, libc::POLLRDNORM),
+        (g::POLLRDBAND, libc::POLLRDBAND),
+        (g::POLLWRNORM, libc::POLLWRNORM),
+        (g::POLLWRBAND, libc::POLLWRBAND),
+    ];
+
+    pub fn poll_to_host(linux: u32) -> i16 {
+        POLL_BITS.iter().filter(|(l, _)| linux & l != 0).fold(0, |a, (_, h)| a | h)
+    }
+
+    pub fn poll_from_host(host: i16) -> u32 {
+        POLL_BITS.iter().filter(|(_, h)| host & h == *h && *h != 0).fold(0, |a, (l, _)| a | l)
+    }
 
     pub fn access_to_host(mode: u32) -> HostResult<i32> {
         const ROWS: &[(u32, i32)] = &[(g::R_OK, libc::R_OK), (g::W_OK, libc::W_OK), (g::X_OK, libc::X_OK)];
@@ -515,6 +587,114 @@ pub mod process {
         // SAFETY: plain call.
         let r = unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, value) };
         if r < 0 { Err(errno::last()) } else { Ok(()) }
+    }
+
+    /// Unblocks the signals the trap runs on (an execve happens inside a
+    /// signal handler, where everything is blocked, and the host exec keeps
+    /// that mask); the rest of the inherited mask is the guest's to read.
+    pub fn unblock_trap_signals() {
+        // SAFETY: a set built with sigemptyset/sigaddset; changing our own mask.
+        unsafe {
+            let mut set: libc::sigset_t = core::mem::zeroed();
+            libc::sigemptyset(&mut set);
+            for s in [libc::SIGSYS, libc::SIGSEGV, libc::SIGBUS, libc::SIGILL, libc::SIGFPE, libc::SIGTRAP] {
+                libc::sigaddset(&mut set, s);
+            }
+            libc::pthread_sigmask(libc::SIG_UNBLOCK, &set, core::ptr::null_mut());
+        }
+    }
+
+    /// Forks the host process; 0 in the child.
+    pub fn fork() -> HostResult<i32> {
+        // SAFETY: the runtime is single-threaded when it forks (threads come
+        // later); the child only returns into the trap and on to guest code.
+        let r = unsafe { libc::fork() };
+        if r < 0 { Err(errno::last()) } else { Ok(r) }
+    }
+
+    /// A host wait status in Linux encoding (signal numbers translated).
+    pub fn wait_status_to_linux(st: i32) -> i32 {
+        let sig = |h: i32| crate::host::signal::from_host(h).map_or(h, |s| i32::from(s.0));
+        if libc::WIFEXITED(st) {
+            (libc::WEXITSTATUS(st) & 0xff) << 8
+        } else if libc::WIFSIGNALED(st) {
+            sig(libc::WTERMSIG(st)) | if libc::WCOREDUMP(st) { 0x80 } else { 0 }
+        } else if libc::WIFSTOPPED(st) {
+            (sig(libc::WSTOPSIG(st)) << 8) | 0x7f
+        } else if libc::WIFCONTINUED(st) {
+            0xffff
+        } else {
+            st
+        }
+    }
+
+    /// The outcome of a host wait: (host pid, Linux wait status, user and
+    /// system time of the child in microseconds).
+    pub struct Waited {
+        pub host_pid: i32,
+        pub status: i32,
+        pub utime_us: i64,
+        pub stime_us: i64,
+    }
+
+    /// waitpid with Linux option bits (WNOHANG, WUNTRACED, WCONTINUED);
+    /// `Ok(None)` when WNOHANG finds nothing.
+    pub fn wait(host_pid: i32, linux_options: u32) -> HostResult<Option<Waited>> {
+        use linux_raw_sys::general as g;
+        let mut opts = 0;
+        if linux_options & g::WNOHANG != 0 {
+            opts |= libc::WNOHANG;
+        }
+        if linux_options & g::WUNTRACED != 0 {
+            opts |= libc::WUNTRACED;
+        }
+        if linux_options & g::WCONTINUED != 0 {
+            opts |= libc::WCONTINUED;
+        }
+        let mut st = 0;
+        // SAFETY: zeroed rusage is a valid out-parameter.
+        let mut ru: libc::rusage = unsafe { core::mem::zeroed() };
+        // SAFETY: valid out-parameters.
+        let r = unsafe { libc::wait4(host_pid, &mut st, opts, &mut ru) };
+        if r < 0 {
+            return Err(errno::last());
+        }
+        if r == 0 {
+            return Ok(None);
+        }
+        let us = |t: libc::timeval| t.tv_sec as i64 * 1_000_000 + t.tv_usec as i64;
+        Ok(Some(Waited { host_pid: r, status: wait_status_to_linux(st), utime_us: us(ru.ru_utime), stime_us: us(ru.ru_stime) }))
+    }
+
+    /// Sends a host signal (already translated) to a host process.
+    pub fn kill(host_pid: i32, host_sig: i32) -> HostResult<()> {
+        // SAFETY: plain call.
+        let r = unsafe { libc::kill(host_pid, host_sig) };
+        if r < 0 { Err(errno::last()) } else { Ok(()) }
+    }
+
+    pub fn setpgid(host_pid: i32, host_pgid: i32) -> HostResult<()> {
+        // SAFETY: plain call.
+        let r = unsafe { libc::setpgid(host_pid, host_pgid) };
+        if r < 0 { Err(errno::last()) } else { Ok(()) }
+    }
+
+    pub fn setsid() -> HostResult<i32> {
+        // SAFETY: plain call.
+        let r = unsafe { libc::setsid() };
+        if r < 0 { Err(errno::last()) } else { Ok(r) }
+    }
+
+    /// Replaces the host process image; returns only on failure.
+    pub fn exec(path: &std::ffi::CStr, argv: &[std::ffi::CString]) -> Errno {
+        let mut ptrs: Vec<*const libc::c_char> = argv.iter().map(|a| a.as_ptr()).collect();
+        ptrs.push(core::ptr::null());
+        extern "C" {
+            static environ: *const *const libc::c_char;
+        }
+        // SAFETY: NULL-terminated argv of valid C strings; the host environment as is.
+        unsafe { libc::execve(path.as_ptr(), ptrs.as_ptr(), environ) };
+        errno::last()
     }
 
     pub fn parent_host_pid() -> u32 {

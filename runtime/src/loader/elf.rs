@@ -85,7 +85,25 @@ fn reserve_error(path: &str, span: u64, lo: u64, e: crate::abi::Errno) -> LoadEr
 }
 
 fn exec_format(path: &str, why: &str) -> LoadError {
-    LoadError::cannot_run(path, &format!("cannot execute binary file: Exec format error ({why})"))
+    LoadError::bad_format(path, &format!("cannot execute binary file: Exec format error ({why})"))
+}
+
+/// execve's checks before the point of no return: the file can be opened
+/// for execution and its header names a program MacTux can load.
+pub fn probe_elf(path: &str, file: &ExecFile) -> Result<(), LoadError> {
+    let raw = file.read_at(0, SIZEOF_EHDR).map_err(|e| LoadError::cannot_run(path, e.text()))?;
+    if raw.len() < SIZEOF_EHDR || &raw[..4] != header::ELFMAG {
+        return Err(exec_format(path, "not an ELF file"));
+    }
+    if raw[header::EI_CLASS] != header::ELFCLASS64 || raw[header::EI_DATA] != header::ELFDATA2LSB {
+        return Err(exec_format(path, "not a 64-bit little-endian ELF"));
+    }
+    let raw: &[u8; SIZEOF_EHDR] = raw[..SIZEOF_EHDR].try_into().map_err(|_| exec_format(path, "truncated ELF header"))?;
+    let hdr = Header::from_bytes(raw);
+    if hdr.e_machine != header::EM_X86_64 || !matches!(hdr.e_type, header::ET_EXEC | header::ET_DYN) {
+        return Err(exec_format(path, "not an x86_64 executable"));
+    }
+    Ok(())
 }
 
 /// Validates and maps an ELF image; `is_interp` for the dynamic loader.

@@ -17,14 +17,19 @@ use crate::vfs::{self, Lookup};
 pub struct LoadError {
     pub status: i32,
     pub msg: String,
+    /// What execve(2) returns for this failure.
+    pub errno: crate::abi::Errno,
 }
 
 impl LoadError {
     pub fn not_found(path: &str, why: &str) -> LoadError {
-        LoadError { status: 127, msg: format!("{path}: {why}") }
+        LoadError { status: 127, msg: format!("{path}: {why}"), errno: crate::abi::Errno::ENOENT }
     }
     pub fn cannot_run(path: &str, why: &str) -> LoadError {
-        LoadError { status: 126, msg: format!("{path}: {why}") }
+        LoadError { status: 126, msg: format!("{path}: {why}"), errno: crate::abi::Errno::EACCES }
+    }
+    pub fn bad_format(path: &str, why: &str) -> LoadError {
+        LoadError { status: 126, msg: format!("{path}: {why}"), errno: crate::abi::Errno::ENOEXEC }
     }
 }
 
@@ -57,6 +62,23 @@ pub fn find_program(prog: &str, path_var: Option<&str>) -> Result<String, LoadEr
         }
     }
     Err(LoadError::not_found(prog, "command not found"))
+}
+
+/// execve(2)'s checks before the point of no return, so that a failing
+/// execve returns an errno to a task that lives on.
+pub fn probe(path: &str) -> Result<(), LoadError> {
+    let mut path = path.to_string();
+    for _ in 0..=MAX_SCRIPT_DEPTH {
+        let file = elf::open_exec(&path)?;
+        let head = file.read_at(0, BINPRM_BUF_SIZE).map_err(|e| LoadError::cannot_run(&path, e.text()))?;
+        if head.starts_with(b"#!") {
+            let (interp, _) = parse_shebang(&head).ok_or_else(|| LoadError::bad_format(&path, "bad interpreter line"))?;
+            path = interp;
+            continue;
+        }
+        return elf::probe_elf(&path, &file);
+    }
+    Err(LoadError { status: 126, msg: format!("{path}: too many levels of #! interpreters"), errno: crate::abi::Errno::ELOOP })
 }
 
 /// Loads `path` with `argv` and `envp` and returns where to start.

@@ -343,6 +343,24 @@ fn do_open(dirfd: i32, path: &[u8], mut flags: u32, mode: u32) -> Result<u64> {
     install(OpenFile::new(r.guest, kind, status), cloexec)
 }
 
+/// Opens a synthetic or host file again by its guest path, with the status
+/// flags it had (after execve, for fds that had no host fd to inherit).
+pub fn reopen(guest_path: &str, status: u32) -> Result<OpenFile> {
+    let r = resolve_at(g::AT_FDCWD, guest_path.as_bytes(), true)?;
+    let kind = match r.node {
+        Node::Host(ref hp) => {
+            let fd = host::fs::open(hp, status & !(g::O_CREAT | g::O_TRUNC | g::O_EXCL), 0).map_err(host_err)?;
+            let is_dir = host::fs::fstat(fd).is_ok_and(|st| st.mode & g::S_IFMT == g::S_IFDIR);
+            FileKind::Host { fd, is_dir }
+        }
+        Node::Synth(Synth::File(data)) => FileKind::Bytes(data),
+        Node::Synth(Synth::Dir(entries)) => FileKind::SynthDir(entries),
+        Node::Synth(Synth::Dev(d)) => FileKind::Dev(d),
+        Node::Synth(other) => FileKind::SynthPath(other),
+    };
+    Ok(OpenFile::new(r.guest, kind, status))
+}
+
 pub fn open(_cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     let path = args::path(a[0])?;
     do_open(g::AT_FDCWD, &path, uint(a[1]), uint(a[2]))
@@ -940,6 +958,42 @@ pub fn mkdir(_cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
 pub fn mkdirat(_cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     let path = args::path(a[1])?;
     do_mkdirat(args::dirfd(a[0]), &path, uint(a[2]))
+}
+
+/// mknod(2): FIFOs and regular files; device nodes need privileges the
+/// guest does not have on the host (EPERM), sockets are made by bind(2).
+fn do_mknodat(dirfd: i32, path: &[u8], mode: u32, _dev: u64) -> Result<u64> {
+    let kind = mode & g::S_IFMT;
+    match kind {
+        0 | g::S_IFREG | g::S_IFIFO => {}
+        g::S_IFCHR | g::S_IFBLK => return_errno_with_message!(EPERM, "device nodes cannot be created on the host"),
+        g::S_IFSOCK => return_errno_with_message!(EPERM, "socket nodes are created by bind(2), not emulated by mknod"),
+        g::S_IFDIR => return_errno_with_message!(EPERM, "mknod cannot make directories"),
+        _ => return_errno_with_message!(EINVAL, "unknown file type"),
+    }
+    let r = resolve_new(dirfd, path, false)?;
+    if r.kind != Lookup::Missing {
+        return_errno_with_message!(EEXIST, "the name exists");
+    }
+    let hp = host_or_refuse(&r, "cannot create files in a synthetic directory")?;
+    let perm = mode & 0o7777 & !umask_now();
+    if kind == g::S_IFIFO {
+        host::fs::mkfifo(&hp, perm).map_err(host_err)?;
+    } else {
+        let fd = host::fs::open(&hp, g::O_CREAT | g::O_EXCL | g::O_WRONLY, perm).map_err(host_err)?;
+        host::fs::close(fd);
+    }
+    Ok(0)
+}
+
+pub fn mknodat(_cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
+    let path = args::path(a[1])?;
+    do_mknodat(args::dirfd(a[0]), &path, uint(a[2]), a[3])
+}
+
+pub fn mknod(_cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
+    let path = args::path(a[0])?;
+    do_mknodat(g::AT_FDCWD, &path, uint(a[1]), a[2])
 }
 
 fn do_rmdir(dirfd: i32, path: &[u8]) -> Result<u64> {

@@ -112,7 +112,7 @@ pub fn setrlimit(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
 
 pub fn prlimit64(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     let pid = args::int(a[0]);
-    if pid != 0 && pid as u32 != current().pid {
+    if pid != 0 && pid as u32 != current().pid() {
         return_errno_with_message!(ESRCH, "only the calling process exists until the daemon owns the pid namespace");
     }
     let res = a[1] as u32;
@@ -193,7 +193,7 @@ pub fn getcpu(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
 
 pub fn sched_getaffinity(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     let pid = args::int(a[0]);
-    if pid != 0 && pid as u32 != current().pid {
+    if pid != 0 && pid as u32 != current().pid() {
         return_errno!(ESRCH);
     }
     let len = args::len(a[1])?;
@@ -213,7 +213,7 @@ pub fn sched_getaffinity(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
 
 pub fn sched_setaffinity(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     let pid = args::int(a[0]);
-    if pid != 0 && pid as u32 != current().pid {
+    if pid != 0 && pid as u32 != current().pid() {
         return_errno!(ESRCH);
     }
     let len = args::len(a[1])?.min(8192);
@@ -231,7 +231,7 @@ pub fn sched_getscheduler(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     if pid < 0 {
         return_errno!(EINVAL);
     }
-    if pid != 0 && pid as u32 != current().pid {
+    if pid != 0 && pid as u32 != current().pid() {
         return_errno!(ESRCH);
     }
     Ok(u64::from(g::SCHED_NORMAL))
@@ -242,7 +242,7 @@ pub fn sched_getparam(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     if pid < 0 || a[1] == 0 {
         return_errno!(EINVAL);
     }
-    if pid != 0 && pid as u32 != current().pid {
+    if pid != 0 && pid as u32 != current().pid() {
         return_errno!(ESRCH);
     }
     uaccess::write(a[1], &0i32)?;
@@ -305,7 +305,7 @@ fn check_priority_target(which: u32, who: i32) -> Result<()> {
         _ => return_errno_with_message!(EINVAL, "which must be PRIO_PROCESS, PRIO_PGRP or PRIO_USER"),
     }
     let me = match which {
-        g::PRIO_PROCESS => who == 0 || who as u32 == current().pid,
+        g::PRIO_PROCESS => who == 0 || who as u32 == current().pid(),
         g::PRIO_USER => who == 0 || who as u32 == host::process::uid(),
         _ => who == 0 || host::process::pgid_of(0).is_ok_and(|p| p == who as u32),
     };

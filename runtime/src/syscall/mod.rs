@@ -11,6 +11,7 @@ pub mod futex;
 pub mod identity;
 pub mod mm;
 pub mod pipe;
+pub mod poll;
 pub mod proc_model;
 pub mod process;
 pub mod signal;

@@ -17,7 +17,11 @@ pub fn pipe2(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     // Check the destination before creating anything.
     uaccess::with_slice_mut(a[0], 8, |_| ())?;
     let (r, w) = host::fs::pipe().map_err(Error::new)?;
-    let ino = host::fs::fstat(r).map(|s| s.ino).unwrap_or(0);
+    // Linux-style pipe inode numbers come from the daemon's registry.
+    let ino = match crate::daemon::call(&mactux_proto::Request::NewPipeIno) {
+        Ok(mactux_proto::Response::Ino(i)) => i,
+        _ => host::fs::fstat(r).map(|s| s.ino).unwrap_or(0),
+    };
     let keep = flags & (g::O_NONBLOCK | g::O_DIRECT);
     if keep & g::O_NONBLOCK != 0 {
         for fd in [r, w] {

@@ -1,15 +1,527 @@
-//! The process model: fork, vfork, clone, execve, wait, process groups and
-//! sessions (being written; these answer ENOSYS until then).
+//! The process model: fork, vfork, clone, execve, wait4/waitid, process
+//! groups and sessions.
+//!
+//! Every guest process is a host process: fork is a host fork made from
+//! inside the trap (the child returns from the same trap with rax = 0), so
+//! guest children are host children and waits are host waits. The daemon
+//! owns the Linux pid namespace: it hands out the child's pid before the
+//! fork, and the child binds it to its host pid on its own connection.
+//! execve re-executes the mactux binary with the task's state (see
+//! `handover.rs`).
+//!
+//! Divergences from Linux:
+//! - `clone(CLONE_VM|CLONE_VFORK)` (posix_spawn) and vfork give the child a
+//!   copy of memory, not the parent's: the parent is suspended until the
+//!   child execs or exits, as in Linux, but writes the child makes before
+//!   that are not seen by the parent.
+//! - Threads (CLONE_VM without CLONE_VFORK, CLONE_THREAD) and namespaces are
+//!   refused until their own issues.
+//! - Waiting for a process group polls its members.
 
-use super::Ctx;
-use crate::error::Result;
+use super::{args, Ctx};
+use crate::abi::gen as g;
+use crate::abi::signal::Signal;
+use crate::daemon;
+use crate::error::{Error, Result};
+use crate::handover::{self, DaemonState, FdState, Handover};
+use crate::host;
+use crate::task::{current, lock};
+use crate::uaccess;
+use crate::vfs::file::FileKind;
+use crate::{errno, return_errno, return_errno_with_message};
+use mactux_proto::{Request, Response, Vpid, WaitTarget};
+use std::sync::Mutex;
 
-macro_rules! pending {
-    ($($name:ident),* $(,)?) => { $(
-        pub fn $name(_: &mut Ctx<'_>, _: [u64; 6]) -> Result<u64> {
-            Err(crate::errno!(ENOSYS, "not implemented yet"))
-        }
-    )* };
+/// Children not yet reaped: (pid, host pid).
+static CHILDREN: Mutex<Vec<(Vpid, i32)>> = Mutex::new(Vec::new());
+
+fn children() -> std::sync::MutexGuard<'static, Vec<(Vpid, i32)>> {
+    CHILDREN.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-pending!(fork, vfork, clone, execve, execveat, wait4, waitid, setpgid, setsid, mknodat, mknod);
+/// After execve: the children the task had before.
+pub fn adopt_children(list: &[(i32, i32)]) {
+    children().extend_from_slice(list);
+}
+
+pub fn children_snapshot() -> Vec<(Vpid, i32)> {
+    children().clone()
+}
+
+/// Clone flags this emulation understands (besides the exit signal).
+const CLONE_KNOWN: u32 = g::CLONE_VM
+    | g::CLONE_VFORK
+    | g::CLONE_SETTLS
+    | g::CLONE_PARENT_SETTID
+    | g::CLONE_CHILD_SETTID
+    | g::CLONE_CHILD_CLEARTID
+    | g::CLONE_FS
+    | g::CLONE_FILES
+    | g::CLONE_SIGHAND
+    | g::CLONE_THREAD
+    | g::CLONE_SYSVSEM
+    | g::CLONE_PTRACE
+    | g::CLONE_UNTRACED
+    | g::CLONE_PARENT
+    | g::CLONE_IO;
+const CLONE_NAMESPACES: u32 =
+    g::CLONE_NEWNS | g::CLONE_NEWUTS | g::CLONE_NEWIPC | g::CLONE_NEWUSER | g::CLONE_NEWPID | g::CLONE_NEWNET | g::CLONE_NEWCGROUP;
+
+struct CloneArgs {
+    flags: u32,
+    stack: u64,
+    parent_tid: u64,
+    child_tid: u64,
+    tls: u64,
+}
+
+fn do_clone(cx: &mut Ctx<'_>, c: CloneArgs) -> Result<u64> {
+    let flags = c.flags;
+    if flags & CLONE_NAMESPACES != 0 {
+        return_errno_with_message!(EPERM, "namespaces are not emulated");
+    }
+    if flags & !(CLONE_KNOWN | g::CSIGNAL | CLONE_NAMESPACES) != 0 {
+        return_errno_with_message!(EINVAL, "unknown clone flags");
+    }
+    if flags & g::CLONE_THREAD != 0 || (flags & g::CLONE_VM != 0 && flags & g::CLONE_VFORK == 0) {
+        return_errno_with_message!(ENOSYS, "threads are not emulated yet");
+    }
+    if flags & (g::CLONE_SIGHAND | g::CLONE_FILES | g::CLONE_FS) != 0 && flags & g::CLONE_VFORK == 0 {
+        return_errno_with_message!(ENOSYS, "sharing files, fs or handlers with a process is not emulated");
+    }
+    let is_vfork = flags & g::CLONE_VFORK != 0;
+    let reserved = if daemon::is_standalone() { None } else { Some(daemon::call_pid(&Request::ReserveChild)?) };
+    // The vfork parent waits for this pipe to close: on the child's exec
+    // (both ends are close-on-exec) or exit.
+    let vfork_pipe = if is_vfork { Some(host::fs::pipe().map_err(Error::new)?) } else { None };
+    let child = host::process::fork().map_err(|e| Error::with_message(e, "host fork failed"))?;
+    if child == 0 {
+        if let Some((r, _)) = vfork_pipe {
+            host::fs::close(r);
+        }
+        if let Err(e) = host::trap::rearm_after_fork(cx.ctl) {
+            host::process::fatal(&e);
+        }
+        let host_pid = host::process::host_pid();
+        let pid = reserved.unwrap_or(host_pid);
+        current().vpid.store(pid as u32, std::sync::atomic::Ordering::Relaxed);
+        cx.ctl.tid = pid as u32;
+        children().clear();
+        crate::signal::after_fork_child();
+        if reserved.is_some() {
+            daemon::attach_child(pid, host_pid);
+        }
+        if c.stack != 0 {
+            cx.regs.rsp = c.stack;
+        }
+        if flags & g::CLONE_SETTLS != 0 {
+            host::tls::set_guest_tls(cx.ctl, c.tls);
+        }
+        if flags & g::CLONE_CHILD_SETTID != 0 {
+            let _ = uaccess::write(c.child_tid, &pid);
+        }
+        if flags & g::CLONE_CHILD_CLEARTID != 0 {
+            *lock(&current().clear_child_tid) = c.child_tid;
+        }
+        return Ok(0);
+    }
+    let pid = reserved.unwrap_or(child);
+    children().push((pid, child));
+    if flags & g::CLONE_PARENT_SETTID != 0 {
+        let _ = uaccess::write(c.parent_tid, &pid);
+    }
+    if let Some((r, w)) = vfork_pipe {
+        host::fs::close(w);
+        let mut b = [0u8; 1];
+        while let Err(crate::abi::Errno::EINTR) = host::fs::read(r, &mut b) {}
+        host::fs::close(r);
+    }
+    Ok(pid as u64)
+}
+
+pub fn fork(cx: &mut Ctx<'_>, _: [u64; 6]) -> Result<u64> {
+    do_clone(cx, CloneArgs { flags: Signal::SIGCHLD.0.into(), stack: 0, parent_tid: 0, child_tid: 0, tls: 0 })
+}
+
+pub fn vfork(cx: &mut Ctx<'_>, _: [u64; 6]) -> Result<u64> {
+    let flags = g::CLONE_VM | g::CLONE_VFORK | u32::from(Signal::SIGCHLD.0);
+    do_clone(cx, CloneArgs { flags, stack: 0, parent_tid: 0, child_tid: 0, tls: 0 })
+}
+
+/// clone(flags, stack, parent_tid, child_tid, tls) — the x86_64 argument order.
+pub fn clone(cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
+    if a[0] > u64::from(u32::MAX) {
+        return_errno_with_message!(EINVAL, "unknown clone flags");
+    }
+    do_clone(cx, CloneArgs { flags: a[0] as u32, stack: a[1], parent_tid: a[2], child_tid: a[3], tls: a[4] })
+}
+
+/// Linux's limit on argv + envp (MAX_ARG_STRLEN aside): a quarter of an 8 MiB stack.
+const ARG_MAX: usize = 2 << 20;
+
+fn do_execve(dirfd: i32, path_ptr: u64, argv_ptr: u64, envp_ptr: u64, flags: u32) -> Result<u64> {
+    let path = args::path(path_ptr)?;
+    let argv = uaccess::read_cstr_array(argv_ptr, ARG_MAX)?;
+    let envp = uaccess::read_cstr_array(envp_ptr, ARG_MAX)?;
+    if argv.iter().chain(envp.iter()).map(|a| a.len() + 1).sum::<usize>() > ARG_MAX {
+        return_errno!(E2BIG);
+    }
+    // The guest path to execute, absolute.
+    let guest_path = if path.is_empty() {
+        if flags & g::AT_EMPTY_PATH == 0 {
+            return_errno!(ENOENT);
+        }
+        lock(&current().fds).get(dirfd)?.guest_path.clone()
+    } else if path[0] == b'/' {
+        String::from_utf8_lossy(&path).into_owned()
+    } else {
+        let start = crate::vfs::start_dir(dirfd, &path)?;
+        format!("{}/{}", start.trim_end_matches('/'), String::from_utf8_lossy(&path))
+    };
+    if flags & g::AT_SYMLINK_NOFOLLOW != 0 {
+        let r = crate::vfs::resolve_at(dirfd, &path, false)?;
+        if matches!(r.kind, crate::vfs::Lookup::Symlink(_)) {
+            return_errno_with_message!(ELOOP, "AT_SYMLINK_NOFOLLOW and the path is a symlink");
+        }
+    }
+    crate::loader::probe(&guest_path).map_err(|e| Error::new(e.errno))?;
+
+    let p = current();
+    // The fds the new program keeps: their host fds must survive the host exec.
+    let mut fds = Vec::new();
+    let mut kept_host_fds = Vec::new();
+    for (gfd, entry) in lock(&p.fds).iter() {
+        if entry.cloexec {
+            continue;
+        }
+        let host_fd = match entry.file.kind {
+            FileKind::Host { fd, .. } => {
+                kept_host_fds.push(fd);
+                Some(fd)
+            }
+            _ => None,
+        };
+        fds.push(FdState {
+            guest_fd: gfd,
+            host_fd,
+            status: entry.file.status(),
+            guest_path: entry.file.guest_path.clone(),
+            is_dir: entry.file.is_dir(),
+        });
+    }
+    let (sig_ignored, sig_mask) = {
+        let st = lock(&p.sig);
+        let ignored = st
+            .actions
+            .iter()
+            .enumerate()
+            .filter(|(_, a)| a.handler == crate::abi::signal::SIG_IGN)
+            .fold(0u64, |m, (i, _)| m | (1 << i));
+        (ignored, st.mask)
+    };
+    let mut config = p.config.clone();
+    if let Some(t) = &p.trace {
+        let fd = lock(t).host_fd;
+        kept_host_fds.push(fd);
+        config.trace = Some(crate::task::TraceTarget::HostFd(fd));
+    }
+    let daemon_state = match (daemon::identity(), daemon::connection_fd(), daemon::daemon_pid()) {
+        (Some(me), Some(fd), Some(daemon_pid)) => {
+            kept_host_fds.push(fd);
+            Some(DaemonState { fd, daemon_pid, pid: me.pid, ppid: me.ppid, pgid: me.pgid, sid: me.sid })
+        }
+        _ => None,
+    };
+    let (cwd, umask) = {
+        let fs = lock(&p.fs);
+        (fs.cwd.clone(), fs.umask)
+    };
+    let h = Handover {
+        config,
+        pid: p.pid(),
+        path: guest_path,
+        argv,
+        envp,
+        cwd,
+        umask,
+        fds,
+        sig_ignored,
+        sig_mask,
+        daemon: daemon_state,
+        children: children_snapshot(),
+        start_uptime: p.start_uptime,
+    };
+    let state_fd = handover::write(&h).map_err(|_| errno!(ENOMEM, "cannot save the task state for execve"))?;
+    kept_host_fds.push(state_fd);
+    for &fd in &kept_host_fds {
+        let _ = host::fs::set_host_cloexec(fd, false);
+    }
+    let exe = std::ffi::CString::new(p.config.mactux_exe.as_os_str().as_encoded_bytes()).unwrap_or_default();
+    let argv = [
+        std::ffi::CString::new("mactux").unwrap_or_default(),
+        std::ffi::CString::new("__resume").unwrap_or_default(),
+        std::ffi::CString::new(state_fd.to_string()).unwrap_or_default(),
+    ];
+    crate::signal::prepare_exec();
+    let err = host::process::exec(&exe, &argv);
+    // Still here: the host exec failed; the task lives on.
+    crate::signal::init_thread();
+    for &fd in &kept_host_fds {
+        let _ = host::fs::set_host_cloexec(fd, true);
+    }
+    host::fs::close(state_fd);
+    Err(Error::with_message(err, "cannot re-execute the mactux runtime"))
+}
+
+pub fn execve(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
+    do_execve(g::AT_FDCWD, a[0], a[1], a[2], 0)
+}
+
+pub fn execveat(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
+    let flags = args::flags(a[4], g::AT_EMPTY_PATH | g::AT_SYMLINK_NOFOLLOW, "unknown execveat flags")?;
+    do_execve(args::dirfd(a[0]), a[1], a[2], a[3], flags)
+}
+
+/// The host pid of a child, or ECHILD.
+fn host_pid_of_child(pid: Vpid) -> Result<i32> {
+    children().iter().find(|(v, _)| *v == pid).map(|(_, h)| *h).ok_or_else(|| errno!(ECHILD))
+}
+
+/// The pid of a reaped host child.
+fn pid_of_host(host_pid: i32) -> Vpid {
+    if let Some((v, _)) = children().iter().find(|(_, h)| *h == host_pid) {
+        return *v;
+    }
+    match daemon::call(&Request::PidOfHost { host_pid }) {
+        Ok(Response::Pid(p)) => p,
+        _ => host_pid,
+    }
+}
+
+/// Forgets a child that has been reaped.
+fn reaped(pid: Vpid) {
+    children().retain(|(v, _)| *v != pid);
+    if !daemon::is_standalone() {
+        let _ = daemon::call(&Request::Reaped { pid });
+    }
+}
+
+/// Whether a Linux wait status says the child is gone (not stopped/continued).
+fn is_final(status: i32) -> bool {
+    status & 0x7f != 0x7f && status != 0xffff
+}
+
+/// The members of a process group among our children.
+fn group_children(pgid: Vpid) -> Vec<(Vpid, i32)> {
+    match daemon::call(&Request::Children { target: WaitTarget::Pgid(pgid) }) {
+        Ok(Response::Children(v)) => v,
+        _ => Vec::new(),
+    }
+}
+
+/// How long a process-group wait sleeps between polls.
+const GROUP_POLL: crate::abi::Timespec = crate::abi::Timespec { sec: 0, nsec: 5_000_000 };
+
+/// Waits as wait4 does; `Ok(None)` when WNOHANG finds nothing.
+fn wait_for(target: WaitTarget, options: u32) -> Result<Option<(Vpid, host::process::Waited)>> {
+    let found = match target {
+        WaitTarget::Pid(pid) => host::process::wait(host_pid_of_child(pid)?, options).map_err(Error::new)?,
+        WaitTarget::Any => host::process::wait(-1, options).map_err(Error::new)?,
+        WaitTarget::Pgid(pgid) => loop {
+            let members = group_children(pgid);
+            if members.is_empty() {
+                return_errno!(ECHILD);
+            }
+            let mut hit = None;
+            for (_, h) in &members {
+                if let Some(w) = host::process::wait(*h, options | g::WNOHANG).map_err(Error::new)? {
+                    hit = Some(w);
+                    break;
+                }
+            }
+            if hit.is_some() || options & g::WNOHANG != 0 {
+                break hit;
+            }
+            host::time::sleep(GROUP_POLL).map_err(|(e, _)| Error::new(e))?;
+        },
+    };
+    Ok(found.map(|w| {
+        let pid = pid_of_host(w.host_pid);
+        if is_final(w.status) {
+            reaped(pid);
+        }
+        (pid, w)
+    }))
+}
+
+fn own_pgid() -> Result<Vpid> {
+    if daemon::is_standalone() {
+        return host::process::pgid_of(0).map(|p| p as Vpid).map_err(Error::new);
+    }
+    daemon::call_pid(&Request::GetPgid { pid: 0 })
+}
+
+const WAIT4_KNOWN: u32 = g::WNOHANG | g::WUNTRACED | g::WCONTINUED | g::__WNOTHREAD | g::__WALL | g::__WCLONE;
+
+pub fn wait4(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
+    let pid = args::int(a[0]);
+    let options = args::flags(a[2], WAIT4_KNOWN, "unknown wait options")?;
+    if pid == i32::MIN {
+        return_errno!(ESRCH);
+    }
+    let target = match pid {
+        -1 => WaitTarget::Any,
+        0 => WaitTarget::Pgid(own_pgid()?),
+        p if p < 0 => WaitTarget::Pgid(-p),
+        p => WaitTarget::Pid(p),
+    };
+    let Some((vpid, w)) = wait_for(target, options)? else { return Ok(0) };
+    if a[1] != 0 {
+        uaccess::write(a[1], &w.status)?;
+    }
+    if a[3] != 0 {
+        let mut ru: g::rusage = uaccess::zeroed();
+        ru.ru_utime = g::__kernel_old_timeval { tv_sec: w.utime_us / 1_000_000, tv_usec: w.utime_us % 1_000_000 };
+        ru.ru_stime = g::__kernel_old_timeval { tv_sec: w.stime_us / 1_000_000, tv_usec: w.stime_us % 1_000_000 };
+        uaccess::write(a[3], &ru)?;
+    }
+    Ok(vpid as u64)
+}
+
+/// `CLD_*` codes of a SIGCHLD siginfo for a Linux wait status.
+fn cld_code_and_status(status: i32) -> (i32, i32) {
+    const CLD_EXITED: i32 = 1;
+    const CLD_KILLED: i32 = 2;
+    const CLD_DUMPED: i32 = 3;
+    const CLD_STOPPED: i32 = 5;
+    const CLD_CONTINUED: i32 = 6;
+    if status == 0xffff {
+        (CLD_CONTINUED, Signal::SIGCONT.0.into())
+    } else if status & 0x7f == 0x7f {
+        (CLD_STOPPED, (status >> 8) & 0xff)
+    } else if status & 0x7f == 0 {
+        (CLD_EXITED, (status >> 8) & 0xff)
+    } else if status & 0x80 != 0 {
+        (CLD_DUMPED, status & 0x7f)
+    } else {
+        (CLD_KILLED, status & 0x7f)
+    }
+}
+
+pub fn waitid(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
+    let known = g::WNOHANG | g::WSTOPPED | g::WEXITED | g::WCONTINUED | g::WNOWAIT | g::__WNOTHREAD | g::__WALL | g::__WCLONE;
+    let options = args::flags(a[3], known, "unknown waitid options")?;
+    if options & (g::WEXITED | g::WSTOPPED | g::WCONTINUED) == 0 {
+        return_errno_with_message!(EINVAL, "one of WEXITED, WSTOPPED or WCONTINUED is required");
+    }
+    if options & g::WNOWAIT != 0 {
+        return_errno_with_message!(EINVAL, "WNOWAIT is not emulated");
+    }
+    let id = args::int(a[1]);
+    let target = match a[0] as u32 {
+        g::P_ALL => WaitTarget::Any,
+        g::P_PID if id > 0 => WaitTarget::Pid(id),
+        g::P_PGID if id == 0 => WaitTarget::Pgid(own_pgid()?),
+        g::P_PGID if id > 0 => WaitTarget::Pgid(id),
+        g::P_PIDFD => return_errno_with_message!(EINVAL, "pidfds are not emulated"),
+        _ => return_errno!(EINVAL),
+    };
+    // WSTOPPED is waitpid's WUNTRACED; exits are always reported here.
+    let mut wait_opts = options & (g::WNOHANG | g::WCONTINUED);
+    if options & g::WSTOPPED != 0 {
+        wait_opts |= g::WUNTRACED;
+    }
+    let found = wait_for(target, wait_opts)?;
+    // struct siginfo for SIGCHLD (x86_64): signo, errno, code, then
+    // pid, uid, status, utime, stime at offsets 16, 20, 24, 32, 40.
+    let mut info = [0u8; 128];
+    if let Some((pid, w)) = &found {
+        let (code, status) = cld_code_and_status(w.status);
+        info[0..4].copy_from_slice(&i32::from(Signal::SIGCHLD.0).to_ne_bytes());
+        info[8..12].copy_from_slice(&code.to_ne_bytes());
+        info[16..20].copy_from_slice(&pid.to_ne_bytes());
+        info[20..24].copy_from_slice(&host::process::uid().to_ne_bytes());
+        info[24..28].copy_from_slice(&status.to_ne_bytes());
+        info[32..40].copy_from_slice(&(w.utime_us / 10_000).to_ne_bytes());
+        info[40..48].copy_from_slice(&(w.stime_us / 10_000).to_ne_bytes());
+    }
+    if a[2] != 0 {
+        uaccess::write_bytes(a[2], &info)?;
+    }
+    Ok(0)
+}
+
+/// The tasks kill(pid, ...) reaches, as kill(2) reads `pid`.
+pub fn kill_targets(pid: i32) -> Result<Vec<(Vpid, i32)>> {
+    use mactux_proto::KillTarget;
+    let target = match pid {
+        i32::MIN => return_errno!(ESRCH),
+        -1 => KillTarget::All,
+        0 => KillTarget::Pgid(own_pgid()?),
+        p if p < 0 => KillTarget::Pgid(-p),
+        p => KillTarget::Pid(p),
+    };
+    match daemon::call(&Request::Resolve { target })? {
+        Response::Children(v) => Ok(v),
+        _ => Err(errno!(EIO, "unexpected daemon answer")),
+    }
+}
+
+/// Sends Linux signal `sig` (0: probe) to a host process.
+pub fn signal_host(host_pid: i32, sig: u64) -> Result<()> {
+    if host_pid <= 0 {
+        return_errno!(ESRCH);
+    }
+    let host_sig = if sig == 0 {
+        0
+    } else {
+        let s = Signal::from_raw(sig).ok_or_else(|| errno!(EINVAL))?;
+        host::signal::to_host(s).ok_or_else(|| errno!(EINVAL, "this signal has no host counterpart"))?
+    };
+    host::process::kill(host_pid, host_sig).map_err(Error::new)
+}
+
+pub fn setpgid(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
+    let (pid, pgid) = (args::int(a[0]), args::int(a[1]));
+    if pgid < 0 {
+        return_errno_with_message!(EINVAL, "pgid must not be negative");
+    }
+    if daemon::is_standalone() {
+        host::process::setpgid(pid, pgid).map_err(Error::new)?;
+        return Ok(0);
+    }
+    match daemon::call(&Request::SetPgid { pid, pgid })? {
+        Response::Ok => {}
+        other => return Err(Error::with_message(crate::abi::Errno::EIO, "unexpected daemon answer")).map(|_: ()| ()).map(|_| drop(other)).map(|_| 0),
+    }
+    let me = current().pid() as Vpid;
+    let target = if pid == 0 { me } else { pid };
+    let group = if pgid == 0 { target } else { pgid };
+    if target == me {
+        daemon::note_ids(Some(group), None);
+    }
+    // Mirror the group on the host, so terminals and host tools agree.
+    let host_of = |v: Vpid| -> Option<i32> {
+        if v == me {
+            return Some(host::process::host_pid());
+        }
+        match daemon::call(&Request::HostPid { pid: v }) {
+            Ok(Response::HostPid(h)) if h > 0 => Some(h),
+            _ => None,
+        }
+    };
+    if let (Some(h), Some(hg)) = (host_of(target), host_of(group)) {
+        let _ = host::process::setpgid(h, hg);
+    }
+    Ok(0)
+}
+
+pub fn setsid(_: &mut Ctx<'_>, _: [u64; 6]) -> Result<u64> {
+    if daemon::is_standalone() {
+        return host::process::setsid().map(|s| s as u64).map_err(Error::new);
+    }
+    let sid = daemon::call_pid(&Request::SetSid)?;
+    daemon::note_ids(Some(sid), Some(sid));
+    let _ = host::process::setsid();
+    Ok(sid as u64)
+}

@@ -15,24 +15,28 @@ use linux_raw_sys::general as g;
 use linux_raw_sys::prctl as pr;
 
 pub fn getpid(_: &mut Ctx<'_>, _: [u64; 6]) -> Result<u64> {
-    Ok(u64::from(current().pid))
+    Ok(u64::from(current().pid()))
 }
 
 pub fn gettid(cx: &mut Ctx<'_>, _: [u64; 6]) -> Result<u64> {
     Ok(u64::from(cx.ctl.tid))
 }
 
-/// The parent's pid as the guest sees it.
+/// The parent's pid as the guest sees it: from the daemon's namespace, or
+/// the host's when running standalone.
 pub fn parent_pid() -> u32 {
-    crate::host::process::parent_host_pid()
+    if crate::daemon::is_standalone() {
+        return crate::host::process::parent_host_pid();
+    }
+    crate::daemon::call_pid(&mactux_proto::Request::GetPpid).map_or(1, |p| p as u32)
 }
 
 pub fn getppid(_: &mut Ctx<'_>, _: [u64; 6]) -> Result<u64> {
     Ok(u64::from(parent_pid()))
 }
 
-pub fn getpgrp(_: &mut Ctx<'_>, _: [u64; 6]) -> Result<u64> {
-    crate::host::process::pgid_of(0).map(u64::from).map_err(crate::error::Error::new)
+pub fn getpgrp(cx: &mut Ctx<'_>, _: [u64; 6]) -> Result<u64> {
+    getpgid(cx, [0; 6])
 }
 
 pub fn getpgid(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
@@ -40,7 +44,10 @@ pub fn getpgid(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     if pid < 0 {
         return_errno!(ESRCH);
     }
-    crate::host::process::pgid_of(pid).map(u64::from).map_err(crate::error::Error::new)
+    if crate::daemon::is_standalone() {
+        return crate::host::process::pgid_of(pid).map(u64::from).map_err(crate::error::Error::new);
+    }
+    crate::daemon::call_pid(&mactux_proto::Request::GetPgid { pid }).map(|p| p as u64)
 }
 
 pub fn getsid(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
@@ -48,7 +55,10 @@ pub fn getsid(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     if pid < 0 {
         return_errno!(ESRCH);
     }
-    crate::host::process::sid_of(pid).map(u64::from).map_err(crate::error::Error::new)
+    if crate::daemon::is_standalone() {
+        return crate::host::process::sid_of(pid).map(u64::from).map_err(crate::error::Error::new);
+    }
+    crate::daemon::call_pid(&mactux_proto::Request::GetSid { pid }).map(|p| p as u64)
 }
 
 pub fn exit(cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
@@ -57,7 +67,9 @@ pub fn exit(cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
 }
 
 pub fn exit_group(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
-    crate::host::process::exit(args::int(a[0]) & 0xff)
+    let code = args::int(a[0]) & 0xff;
+    crate::daemon::notify_exit(code << 8);
+    crate::host::process::exit(code)
 }
 
 pub fn set_tid_address(cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
@@ -150,43 +162,79 @@ pub fn prctl(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     }
 }
 
-/// Applies a signal sent to this process by itself.
-fn signal_self(sig: u64) -> Result<u64> {
+/// Applies a signal sent to this process by itself, with the siginfo Linux
+/// gives it (`si_code` SI_USER for kill, SI_TKILL for tkill/tgkill).
+fn signal_self(sig: u64, code: i32) -> Result<u64> {
     if sig == 0 {
         return Ok(0);
     }
     let Some(sig) = Signal::from_raw(sig) else { return_errno!(EINVAL) };
-    crate::signal::send_self(sig);
+    let info = crate::signal::SigInfo::kill(sig, code, current().pid() as i32, crate::host::process::uid());
+    crate::signal::send_self(info);
     Ok(0)
 }
 
 pub fn kill(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     let pid = args::int(a[0]);
-    let me = current().pid as i32;
-    if pid == me || pid == 0 || pid == -1 || pid == -me {
-        return signal_self(a[1]);
+    let me = current().pid() as i32;
+    if Signal::from_raw(a[1]).is_none() && a[1] != 0 {
+        return_errno!(EINVAL);
     }
-    Err(errno!(ESRCH, "only the calling process exists until the daemon owns the pid namespace"))
+    if crate::daemon::is_standalone() {
+        if pid == me || pid == 0 || pid == -1 || pid == -me {
+            return signal_self(a[1], g::SI_USER as i32);
+        }
+        return Err(errno!(ESRCH, "running standalone: only the calling process is known"));
+    }
+    // Other tasks get the host signal; this task last, as its own signal
+    // may end it.
+    let mut reached = 0;
+    let mut last_err = None;
+    let mut includes_self = false;
+    for (vpid, host_pid) in crate::syscall::proc_model::kill_targets(pid)? {
+        if vpid == me {
+            includes_self = true;
+            continue;
+        }
+        match crate::syscall::proc_model::signal_host(host_pid, a[1]) {
+            Ok(()) => reached += 1,
+            Err(e) => last_err = Some(e),
+        }
+    }
+    if includes_self {
+        return signal_self(a[1], g::SI_USER as i32);
+    }
+    match (reached, last_err) {
+        (0, Some(e)) => Err(e),
+        (0, None) => Err(errno!(ESRCH)),
+        _ => Ok(0),
+    }
 }
 
 pub fn tkill(cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     if args::int(a[0]) <= 0 {
         return_errno!(EINVAL);
     }
+    if Signal::from_raw(a[1]).is_none() && a[1] != 0 {
+        return_errno!(EINVAL);
+    }
     if args::int(a[0]) as u32 != cx.ctl.tid {
         return_errno!(ESRCH);
     }
-    signal_self(a[1])
+    signal_self(a[1], g::SI_TKILL)
 }
 
 pub fn tgkill(cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     if args::int(a[0]) <= 0 || args::int(a[1]) <= 0 {
         return_errno!(EINVAL);
     }
-    if args::int(a[0]) as u32 != current().pid || args::int(a[1]) as u32 != cx.ctl.tid {
+    if Signal::from_raw(a[2]).is_none() && a[2] != 0 {
+        return_errno!(EINVAL);
+    }
+    if args::int(a[0]) as u32 != current().pid() || args::int(a[1]) as u32 != cx.ctl.tid {
         return_errno!(ESRCH);
     }
-    signal_self(a[2])
+    signal_self(a[2], g::SI_TKILL)
 }
 
 const _: () = assert!(g::SIGRTMIN == 32);

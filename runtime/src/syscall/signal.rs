@@ -1,13 +1,19 @@
-//! Signal bookkeeping: dispositions, the mask, the alternate stack.
+//! Signal calls: dispositions, the mask, the alternate stack, waiting for
+//! signals, sending to self, interval timers. Delivery itself (frames,
+//! default actions) lives in `crate::signal`.
+//! <https://man7.org/linux/man-pages/man7/signal.7.html>
 //!
-//! Divergences from Linux: dispositions and the mask are recorded and
-//! reported back exactly, but guest handlers do not run yet (the
-//! signal-delivery issue); see `signal.rs` for what a signal does meanwhile.
+//! Divergences from Linux:
+//! - rt_sigqueueinfo/rt_tgsigqueueinfo reach only the calling process
+//!   (ESRCH otherwise) until the daemon routes signals between tasks.
+//! - Interval timers are the host's: ITIMER_VIRTUAL and ITIMER_PROF count
+//!   the runtime's CPU time along with the guest's.
 
 use super::Ctx;
 use crate::abi::signal::{KernelSigaction, Signal, SA_KNOWN};
-use crate::error::Result;
-use crate::task::{current, lock};
+use crate::abi::{Timespec, Timeval};
+use crate::error::{Error, Result};
+use crate::signal::{lock_state, SigInfo};
 use crate::uaccess;
 use crate::{return_errno, return_errno_with_message};
 use linux_raw_sys::general as g;
@@ -29,19 +35,26 @@ pub fn rt_sigaction(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
         return_errno_with_message!(EINVAL, "SIGKILL and SIGSTOP cannot be caught or ignored");
     }
     let old = {
-        let mut st = lock(&current().sig);
-        let slot = &mut st.actions[usize::from(sig.0 - 1)];
+        let mut l = lock_state();
+        let slot = &mut l.st.actions[usize::from(sig.0 - 1)];
         let old = *slot;
         if let Some(mut n) = new {
             n.flags &= SA_KNOWN;
             n.mask &= !unblockable_bits();
             *slot = n;
+            // A disposition that discards the signal drops it if pending,
+            // blocked or not (sigaction(2), POSIX).
+            let discards = n.handler == crate::abi::signal::SIG_IGN
+                || (n.handler == crate::abi::signal::SIG_DFL
+                    && crate::signal::default_action(sig) == crate::signal::DefaultAction::Ignore);
+            if discards {
+                l.flush(sig);
+            }
         }
         old
     };
-    if new.is_some_and(|n| crate::signal::is_discarded(sig, n.handler)) {
-        // Setting a disposition that discards a signal drops it if pending.
-        lock(&current().sig).pending &= !sig.mask_bit();
+    if let Some(n) = new {
+        crate::signal::disposition_changed(sig, n.handler);
     }
     if a[2] != 0 {
         uaccess::write(a[2], &old)?;
@@ -53,9 +66,9 @@ pub fn rt_sigpending(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     if a[1] > SIGSET_SIZE {
         return_errno_with_message!(EINVAL, "sigsetsize must be at most 8");
     }
-    let st = lock(&current().sig);
-    let pending = st.pending & st.mask;
-    drop(st);
+    let l = lock_state();
+    let pending = l.st.pending & l.st.mask;
+    drop(l);
     let bytes = pending.to_ne_bytes();
     uaccess::write_bytes(a[0], &bytes[..a[1] as usize])?;
     Ok(0)
@@ -67,107 +80,225 @@ pub fn rt_sigprocmask(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     }
     let set = if a[1] != 0 { Some(uaccess::read::<u64>(a[1])?) } else { None };
     let old = {
-        let mut st = lock(&current().sig);
-        let old = st.mask;
+        let mut l = lock_state();
+        let old = l.st.mask;
         if let Some(set) = set {
-            let set = set & !unblockable_bits();
-            st.mask = match a[0] as u32 {
+            let mask = match a[0] as u32 {
                 g::SIG_BLOCK => old | set,
                 g::SIG_UNBLOCK => old & !set,
                 g::SIG_SETMASK => set,
                 _ => return_errno_with_message!(EINVAL, "how must be SIG_BLOCK, SIG_UNBLOCK or SIG_SETMASK"),
             };
+            l.set_mask(mask);
         }
         old
     };
     if a[2] != 0 {
         uaccess::write(a[2], &old)?;
     }
-    crate::signal::deliver_unblocked();
+    // Signals the new mask lets through are delivered on the way back to the guest.
     Ok(0)
 }
 
-/// The guest's `stack_t` (x86_64 layout: sp, flags + padding, size).
-#[derive(Clone, Copy, Default)]
-struct StackT {
-    sp: u64,
-    flags: i32,
-    size: u64,
-}
+/// The guest's `stack_t`: ss_sp at 0, ss_flags (int) at 8, ss_size at 16.
+const STACK_T_SIZE: usize = 24;
 
-static ALT_STACK: std::sync::Mutex<Option<(u64, u64, i32)>> = std::sync::Mutex::new(None);
-
-pub fn sigaltstack(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
-    const SS_DISABLE: i32 = g::SS_DISABLE as i32;
-    const SS_AUTODISARM: i32 = g::SS_AUTODISARM as i32;
-    // MINSIGSTKSZ on x86_64.
-    const MIN_SIZE: u64 = 2048;
-    let old = *lock(&ALT_STACK);
+pub fn sigaltstack(cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
+    let cur = cx.ctl.altstack;
+    let sp = cx.regs.rsp;
+    if a[0] != 0 {
+        let raw = uaccess::read_bytes(a[0], STACK_T_SIZE)?;
+        let word = |r: std::ops::Range<usize>| raw.get(r).and_then(|b| b.try_into().ok()).map(u64::from_ne_bytes).unwrap_or(0);
+        crate::signal::set_altstack(cx.ctl, sp, word(0..8), word(8..16) as u32, word(16..24))?;
+    }
     if a[1] != 0 {
-        let o = old.map_or(StackT { flags: SS_DISABLE, ..StackT::default() }, |(sp, size, fl)| StackT { sp, flags: fl, size });
-        let mut raw = [0u8; 24];
-        raw[..8].copy_from_slice(&o.sp.to_ne_bytes());
-        raw[8..12].copy_from_slice(&o.flags.to_ne_bytes());
-        raw[16..].copy_from_slice(&o.size.to_ne_bytes());
+        let mut raw = [0u8; STACK_T_SIZE];
+        raw[..8].copy_from_slice(&cur.sp.to_ne_bytes());
+        raw[8..12].copy_from_slice(&(cur.reported_flags(sp) | cur.flags).to_ne_bytes());
+        raw[16..].copy_from_slice(&cur.size.to_ne_bytes());
         uaccess::write_bytes(a[1], &raw)?;
     }
-    if a[0] != 0 {
-        let raw = uaccess::read_bytes(a[0], 24)?;
-        let word = |r: std::ops::Range<usize>| raw.get(r).and_then(|b| b.try_into().ok()).map(u64::from_ne_bytes).unwrap_or(0);
-        let sp = word(0..8);
-        let flags = word(8..16) as u32 as i32;
-        let size = word(16..24);
-        let mode = flags & !SS_AUTODISARM;
-        if mode != 0 && mode != SS_DISABLE && mode != g::SS_ONSTACK as i32 {
-            return_errno_with_message!(EINVAL, "ss_flags must be 0, SS_ONSTACK or SS_DISABLE");
-        }
-        if mode == SS_DISABLE {
-            *lock(&ALT_STACK) = None;
-        } else {
-            if size < MIN_SIZE {
-                return_errno!(ENOMEM);
-            }
-            *lock(&ALT_STACK) = Some((sp, size, flags & SS_AUTODISARM));
-        }
-    }
     Ok(0)
 }
 
-// Guest signal delivery (frames, rt_sigreturn, waiting for signals) is being
-// written; these answer ENOSYS until then.
-
-pub fn rt_sigreturn(_: &mut Ctx<'_>, _: [u64; 6]) -> Result<u64> {
-    Err(crate::errno!(ENOSYS, "guest signal frames are not implemented yet"))
+pub fn rt_sigreturn(cx: &mut Ctx<'_>, _: [u64; 6]) -> Result<u64> {
+    // The registers are restored wholesale; the value returned is the
+    // restored rax, which `handle` writes back unchanged.
+    Ok(crate::signal::sigreturn(cx.ctl, cx.regs))
 }
 
-pub fn rt_sigsuspend(_: &mut Ctx<'_>, _: [u64; 6]) -> Result<u64> {
-    Err(crate::errno!(ENOSYS, "not implemented yet"))
+/// Sleeps until a signal the mask lets through is pending; always EINTR
+/// (the handler runs on the way back; ERESTARTNOHAND).
+fn wait_for_deliverable() -> Result<u64> {
+    while !lock_state().has_deliverable() {
+        crate::host::trap::wait_signal(None);
+    }
+    Err(crate::errno!(EINTR))
+}
+
+pub fn rt_sigsuspend(cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
+    if a[1] != SIGSET_SIZE {
+        return_errno_with_message!(EINVAL, "sigsetsize must be 8");
+    }
+    let mask: u64 = uaccess::read(a[0])?;
+    {
+        let mut l = lock_state();
+        // The frame of the handler that ends the wait records the old mask,
+        // which comes back after it (or at once when no handler runs).
+        cx.ctl.save_mask(l.st.mask);
+        l.set_mask(mask);
+    }
+    wait_for_deliverable()
 }
 
 pub fn pause(_: &mut Ctx<'_>, _: [u64; 6]) -> Result<u64> {
-    Err(crate::errno!(ENOSYS, "not implemented yet"))
+    wait_for_deliverable()
 }
 
-pub fn rt_sigtimedwait(_: &mut Ctx<'_>, _: [u64; 6]) -> Result<u64> {
-    Err(crate::errno!(ENOSYS, "not implemented yet"))
+fn deadline_after(t: Timespec) -> Option<std::time::Instant> {
+    let d = std::time::Duration::new(u64::try_from(t.sec).ok()?, u32::try_from(t.nsec).ok()?);
+    std::time::Instant::now().checked_add(d)
 }
 
-pub fn rt_sigqueueinfo(_: &mut Ctx<'_>, _: [u64; 6]) -> Result<u64> {
-    Err(crate::errno!(ENOSYS, "not implemented yet"))
+pub fn rt_sigtimedwait(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
+    if a[3] != SIGSET_SIZE {
+        return_errno_with_message!(EINVAL, "sigsetsize must be 8");
+    }
+    let set = uaccess::read::<u64>(a[0])? & !unblockable_bits();
+    let deadline = if a[2] != 0 {
+        let ts: Timespec = uaccess::read(a[2])?;
+        if !ts.is_valid() {
+            return_errno_with_message!(EINVAL, "tv_nsec must be in [0, 999999999] and tv_sec non-negative");
+        }
+        Some(deadline_after(ts))
+    } else {
+        None
+    };
+    loop {
+        let (taken, interrupted) = {
+            let mut l = lock_state();
+            match l.next_in(set) {
+                Some(sig) => (l.dequeue(sig), false),
+                None => (None, l.has_deliverable()),
+            }
+        };
+        if let Some(info) = taken {
+            if a[1] != 0 {
+                uaccess::write_bytes(a[1], &info.to_bytes())?;
+            }
+            return Ok(info.signo as u64);
+        }
+        if interrupted {
+            // Another signal's handler runs instead.
+            return Err(crate::errno!(EINTR));
+        }
+        let left = match deadline {
+            None => None,
+            Some(None) => Some(Timespec { sec: i64::MAX, nsec: 0 }),
+            Some(Some(d)) => {
+                let now = std::time::Instant::now();
+                if now >= d {
+                    return_errno!(EAGAIN);
+                }
+                let rest = d - now;
+                Some(Timespec { sec: rest.as_secs() as i64, nsec: i64::from(rest.subsec_nanos()) })
+            }
+        };
+        crate::host::trap::wait_signal(left);
+    }
 }
 
-pub fn rt_tgsigqueueinfo(_: &mut Ctx<'_>, _: [u64; 6]) -> Result<u64> {
-    Err(crate::errno!(ENOSYS, "not implemented yet"))
+/// The guest's siginfo for rt_sigqueueinfo, checked as Linux does for a
+/// signal sent to oneself (any si_code is allowed then).
+fn queued_info(sig: u64, uinfo: u64) -> Result<Option<SigInfo>> {
+    let raw = uaccess::read_bytes(uinfo, crate::signal::SIGINFO_SIZE)?;
+    if sig == 0 {
+        return Ok(None);
+    }
+    let Some(sig) = Signal::from_raw(sig) else { return_errno!(EINVAL) };
+    Ok(Some(SigInfo::from_bytes(sig, &raw)))
 }
 
-pub fn alarm(_: &mut Ctx<'_>, _: [u64; 6]) -> Result<u64> {
-    Err(crate::errno!(ENOSYS, "not implemented yet"))
+pub fn rt_sigqueueinfo(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
+    let info = queued_info(a[1], a[2])?;
+    if super::args::int(a[0]) as u32 != crate::task::current().pid() {
+        return Err(crate::errno!(ESRCH, "only the calling process is reachable until the daemon routes signals"));
+    }
+    if let Some(info) = info {
+        crate::signal::send_self(info);
+    }
+    Ok(0)
 }
 
-pub fn setitimer(_: &mut Ctx<'_>, _: [u64; 6]) -> Result<u64> {
-    Err(crate::errno!(ENOSYS, "not implemented yet"))
+pub fn rt_tgsigqueueinfo(cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
+    if super::args::int(a[0]) <= 0 || super::args::int(a[1]) <= 0 {
+        return_errno!(EINVAL);
+    }
+    let info = queued_info(a[2], a[3])?;
+    if super::args::int(a[0]) as u32 != crate::task::current().pid() || super::args::int(a[1]) as u32 != cx.ctl.tid {
+        return Err(crate::errno!(ESRCH, "only the calling thread is reachable until the daemon routes signals"));
+    }
+    if let Some(info) = info {
+        crate::signal::send_self(info);
+    }
+    Ok(0)
 }
 
-pub fn getitimer(_: &mut Ctx<'_>, _: [u64; 6]) -> Result<u64> {
-    Err(crate::errno!(ENOSYS, "not implemented yet"))
+const USEC_PER_SEC: i64 = 1_000_000;
+
+fn read_itimerval(addr: u64) -> Result<(Timeval, Timeval)> {
+    let raw: [u64; 4] = [uaccess::read(addr)?, uaccess::read(addr + 8)?, uaccess::read(addr + 16)?, uaccess::read(addr + 24)?];
+    let tv = |s: u64, u: u64| Timeval { sec: s as i64, usec: u as i64 };
+    let (interval, value) = (tv(raw[0], raw[1]), tv(raw[2], raw[3]));
+    for t in [interval, value] {
+        if t.sec < 0 || !(0..USEC_PER_SEC).contains(&t.usec) {
+            return_errno_with_message!(EINVAL, "tv_usec must be in [0, 999999] and tv_sec non-negative");
+        }
+    }
+    Ok((interval, value))
+}
+
+fn write_itimerval(addr: u64, (interval, value): (Timeval, Timeval)) -> Result<()> {
+    for (i, v) in [interval.sec, interval.usec, value.sec, value.usec].iter().enumerate() {
+        uaccess::write(addr + 8 * i as u64, v)?;
+    }
+    Ok(())
+}
+
+fn check_which(which: u64) -> Result<u32> {
+    match u32::try_from(which) {
+        Ok(w @ (g::ITIMER_REAL | g::ITIMER_VIRTUAL | g::ITIMER_PROF)) => Ok(w),
+        _ => Err(crate::errno!(EINVAL, "which must be ITIMER_REAL, ITIMER_VIRTUAL or ITIMER_PROF")),
+    }
+}
+
+pub fn setitimer(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
+    let which = check_which(a[0])?;
+    // A NULL new value disarms the timer (kernel/time/itimer.c).
+    let new = if a[1] != 0 { read_itimerval(a[1])? } else { (Timeval::default(), Timeval::default()) };
+    let old = crate::host::trap::set_itimer(which, new).map_err(Error::new)?;
+    if a[2] != 0 {
+        write_itimerval(a[2], old)?;
+    }
+    Ok(0)
+}
+
+pub fn getitimer(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
+    let which = check_which(a[0])?;
+    let cur = crate::host::trap::get_itimer(which).map_err(Error::new)?;
+    write_itimerval(a[1], cur)?;
+    Ok(0)
+}
+
+pub fn alarm(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
+    let secs = a[0] as u32;
+    let new = (Timeval::default(), Timeval { sec: i64::from(secs), usec: 0 });
+    let (_, old) = crate::host::trap::set_itimer(g::ITIMER_REAL, new).map_err(Error::new)?;
+    // alarm_setitimer(): round to the nearest second, and never report 0
+    // for a timer that was still armed.
+    let mut left = old.sec;
+    if (left == 0 && old.usec != 0) || old.usec >= USEC_PER_SEC / 2 {
+        left += 1;
+    }
+    Ok(left as u64)
 }

@@ -9,7 +9,7 @@
 
 #![allow(non_upper_case_globals)]
 
-use super::{fs, futex, identity, mm, pipe, proc_model, process, signal, time, Handler};
+use super::{fs, futex, identity, mm, pipe, poll, proc_model, process, signal, time, Handler};
 use crate::abi::Errno;
 use linux_raw_sys::general::*;
 
@@ -123,7 +123,7 @@ syscall_table! {
     __NR_stat => Full(fs::stat), [Path, Ptr];
     __NR_fstat => Full(fs::fstat), [Fd, Ptr];
     __NR_lstat => Full(fs::lstat), [Path, Ptr];
-    __NR_poll => Missing, [];
+    __NR_poll => Full(poll::poll), [Ptr, Int, Int];
     __NR_lseek => Full(fs::lseek), [Fd, Int, Whence];
     __NR_mmap => Partial(mm::mmap, "guest executable mappings are also writable on the host (for the fs→gs patch); MAP_FIXED over memory the guest has not mapped fails with ENOMEM"), [Ptr, Len, Prot, MapFlags, Fd, Hex];
     __NR_mprotect => Full(mm::mprotect), [Ptr, Len, Prot];
@@ -139,7 +139,7 @@ syscall_table! {
     __NR_writev => Full(fs::writev), [Fd, Ptr, Int];
     __NR_access => Full(fs::access), [Path, Octal];
     __NR_pipe => Partial(pipe::pipe, "host pipes; pipe:[N] shows the host inode until the daemon registry"), [Ptr];
-    __NR_select => Missing, [];
+    __NR_select => Full(poll::select), [Int, Ptr, Ptr, Ptr, Ptr];
     __NR_sched_yield => Full(identity::sched_yield), [];
     __NR_mremap => Full(mm::mremap), [Ptr, Len, Len, Hex, Ptr];
     __NR_msync => Full(mm::msync), [Ptr, Len, Hex];
@@ -155,7 +155,7 @@ syscall_table! {
     __NR_getitimer => Full(signal::getitimer), [Int, Ptr];
     __NR_alarm => Full(signal::alarm), [Int];
     __NR_setitimer => Full(signal::setitimer), [Int, Ptr, Ptr];
-    __NR_getpid => Partial(process::getpid, "the host pid until the daemon owns the pid namespace"), [];
+    __NR_getpid => Partial(process::getpid, "from the daemon's namespace (cached); the host pid when running standalone"), [];
     __NR_sendfile => Partial(fs::sendfile, "copied through the runtime, not in the host kernel"), [Fd, Fd, Ptr, Len];
     __NR_socket => Missing, [];
     __NR_connect => Missing, [];
@@ -226,8 +226,8 @@ syscall_table! {
     __NR_geteuid => Full(identity::geteuid), [];
     __NR_getegid => Full(identity::getegid), [];
     __NR_setpgid => Full(proc_model::setpgid), [Int, Int];
-    __NR_getppid => Partial(process::getppid, "the host parent pid until the daemon owns the pid namespace"), [];
-    __NR_getpgrp => Partial(process::getpgrp, "the host process group until the daemon owns the pid namespace"), [];
+    __NR_getppid => Partial(process::getppid, "from the daemon's namespace; the host parent when running standalone"), [];
+    __NR_getpgrp => Full(process::getpgrp), [];
     __NR_setsid => Full(proc_model::setsid), [];
     __NR_setreuid => Partial(identity::setreuid, "succeeds only when no id changes: the guest keeps the host user's identity"), [Int, Int];
     __NR_setregid => Partial(identity::setregid, "succeeds only when no id changes: the guest keeps the host user's identity"), [Int, Int];
@@ -237,10 +237,10 @@ syscall_table! {
     __NR_getresuid => Full(identity::getresuid), [Ptr, Ptr, Ptr];
     __NR_setresgid => Partial(identity::setresgid, "succeeds only when no id changes: the guest keeps the host user's identity"), [Int, Int, Int];
     __NR_getresgid => Full(identity::getresgid), [Ptr, Ptr, Ptr];
-    __NR_getpgid => Partial(process::getpgid, "host process groups until the daemon owns the pid namespace"), [Int];
+    __NR_getpgid => Full(process::getpgid), [Int];
     __NR_setfsuid => Missing, [];
     __NR_setfsgid => Missing, [];
-    __NR_getsid => Partial(process::getsid, "host sessions until the daemon owns the pid namespace"), [Int];
+    __NR_getsid => Full(process::getsid), [Int];
     __NR_capget => Missing, [];
     __NR_capset => Missing, [];
     __NR_rt_sigpending => Full(signal::rt_sigpending), [Ptr, Len];
@@ -249,7 +249,7 @@ syscall_table! {
     __NR_rt_sigsuspend => Full(signal::rt_sigsuspend), [Ptr, Len];
     __NR_sigaltstack => Partial(signal::sigaltstack, "recorded and reported only"), [Ptr, Ptr];
     __NR_utime => Missing, [];
-    __NR_mknod => Full(proc_model::mknod), [Path, Octal, Hex];
+    __NR_mknod => Partial(fs::mknod, "FIFOs and regular files; device and socket nodes are EPERM"), [Path, Octal, Hex];
     __NR_uselib => Missing, [];
     __NR_personality => Missing, [];
     __NR_ustat => Missing, [];
@@ -375,7 +375,7 @@ syscall_table! {
     __NR_migrate_pages => Missing, [];
     __NR_openat => Full(fs::openat), [DirFd, Path, OpenFlags, Octal];
     __NR_mkdirat => Full(fs::mkdirat), [DirFd, Path, Octal];
-    __NR_mknodat => Full(proc_model::mknodat), [DirFd, Path, Octal, Hex];
+    __NR_mknodat => Partial(fs::mknodat, "FIFOs and regular files; device and socket nodes are EPERM"), [DirFd, Path, Octal, Hex];
     __NR_fchownat => Full(fs::fchownat), [DirFd, Path, Int, Int, AtFlags];
     __NR_futimesat => Missing, [];
     __NR_newfstatat => Full(fs::newfstatat), [DirFd, Path, Ptr, AtFlags];
@@ -386,8 +386,8 @@ syscall_table! {
     __NR_readlinkat => Full(fs::readlinkat), [DirFd, Path, Ptr, Len];
     __NR_fchmodat => Full(fs::fchmodat), [DirFd, Path, Octal];
     __NR_faccessat => Full(fs::faccessat), [DirFd, Path, Octal];
-    __NR_pselect6 => Missing, [];
-    __NR_ppoll => Missing, [];
+    __NR_pselect6 => Full(poll::pselect6), [Int, Ptr, Ptr, Ptr, Ptr, Ptr];
+    __NR_ppoll => Full(poll::ppoll), [Ptr, Int, Ptr, Ptr, Len];
     __NR_unshare => Missing, [];
     __NR_set_robust_list => Partial(process::set_robust_list, "recorded only; robust futexes come with threads"), [Ptr, Len];
     __NR_get_robust_list => Missing, [];

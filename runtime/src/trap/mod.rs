@@ -10,6 +10,17 @@
 //! A thread's control block ([`ThreadCtl`]) sits at the bottom of that
 //! thread's alternate signal stack, which is aligned to its own size, so the
 //! entry finds it from `%rsp` alone, without TLS.
+//!
+//! Host signals a guest can receive from outside (SIGINT, SIGCHLD, SIGALRM...)
+//! enter through the same assembly entry. Every handler of ours runs with all
+//! host signals blocked, so normally they arrive only while guest code runs.
+//! The one exception is the "blocking window" that [`dispatch`] opens around
+//! syscalls that may sleep in the host (read, nanosleep, wait4...): there the
+//! asynchronous signals are unblocked so the host call fails with EINTR, and
+//! their entry runs *nested* on this stack, in runtime state (trap disarmed,
+//! host TLS, `in_guest` = 0). A nested entry only records the signal with
+//! atomic operations (`signal::record_host`): it may have interrupted the
+//! allocator or a lock holder.
 #![allow(unsafe_code)]
 
 pub mod patch;
@@ -43,6 +54,28 @@ pub struct ThreadCtl {
     pub guest_tls: u64,
     /// Linux thread id of the guest thread this host thread runs.
     pub tid: u32,
+    /// The host ucontext of the guest trap being handled (0 outside one):
+    /// signal delivery and `rt_sigreturn` read and write its FP state.
+    pub host_uc: u64,
+    /// The guest thread's `sigaltstack` (per thread, as in Linux).
+    pub altstack: crate::signal::AltStack,
+    /// The mask to restore after `rt_sigsuspend` when no handler ran
+    /// (valid while `has_saved_mask`; plain fields keep the block FFI-safe).
+    saved_mask: u64,
+    has_saved_mask: bool,
+}
+
+impl ThreadCtl {
+    /// Remembers the mask `rt_sigsuspend` replaced.
+    pub fn save_mask(&mut self, mask: u64) {
+        self.saved_mask = mask;
+        self.has_saved_mask = true;
+    }
+
+    pub fn take_saved_mask(&mut self) -> Option<u64> {
+        let had = core::mem::replace(&mut self.has_saved_mask, false);
+        had.then_some(self.saved_mask)
+    }
 }
 
 pub const OFF_HOST_TLS: usize = offset_of!(ThreadCtl, host_tls);
@@ -78,10 +111,41 @@ pub struct GuestRegs {
 pub enum TrapKind {
     /// A guest `syscall` instruction.
     Syscall,
-    /// A memory fault at the given address (host SIGSEGV/SIGBUS).
-    Fault { addr: u64, is_bus: bool },
-    /// An illegal instruction, arithmetic fault or breakpoint in guest code.
-    Other(crate::abi::signal::Signal),
+    /// A memory fault at the given address (host SIGSEGV/SIGBUS); `code` is
+    /// the Linux `si_code` (meaningful for SIGBUS; SIGSEGV's is decided from
+    /// the guest's memory map).
+    Fault { addr: u64, is_bus: bool, code: i32 },
+    /// An illegal instruction, arithmetic fault or breakpoint in guest code,
+    /// with its Linux `si_code`.
+    Other { sig: crate::abi::signal::Signal, code: i32 },
+    /// A signal sent to the process (kill, the terminal, a timer, a child),
+    /// already translated to Linux numbers.
+    Async { sig: crate::abi::signal::Signal, info: HostSigInfo },
+}
+
+/// What the host told us about an asynchronous signal, in Linux terms
+/// (`si_code` translated; `pid` is a host pid).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct HostSigInfo {
+    pub code: i32,
+    pub pid: i32,
+    pub uid: u32,
+    /// `si_status` of SIGCHLD.
+    pub status: i32,
+    /// `si_value` of a queued signal.
+    pub value: u64,
+}
+
+/// How the host process itself disposes of a signal the guest may receive.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HostDisposition {
+    /// Our entry records it for the guest.
+    Catch,
+    /// The host's default action (used where the guest's default is to
+    /// ignore, so the host never interrupts a blocking call for it).
+    Default,
+    /// Ignored by the host kernel (the guest ignores it).
+    Ignore,
 }
 
 /// Allocates and registers the calling thread's control block and alternate
@@ -101,11 +165,16 @@ pub fn setup_thread(tid: u32) -> Result<&'static mut ThreadCtl, String> {
             _pad: [0; 7],
             guest_tls: 0,
             tid,
+            host_uc: 0,
+            altstack: crate::signal::AltStack::default(),
+            saved_mask: 0,
+            has_saved_mask: false,
         });
         &mut *ctl_ptr
     };
     host::trap::install_thread(ctl, region, ALT_REGION_SIZE)
         .map_err(|e| format!("cannot install the syscall trap: {e}"))?;
+    crate::signal::init_thread();
     Ok(ctl)
 }
 
@@ -125,26 +194,64 @@ pub unsafe extern "C" fn dispatch(ctl: *mut ThreadCtl, signo: i32, info: *mut c_
     // SAFETY: `info` and `uc` are the kernel's siginfo and ucontext for this signal.
     let (kind, mut regs) = unsafe { host::trap::decode(signo, info, uc) };
     let from_guest = from_guest != 0;
-    match kind {
-        TrapKind::Syscall => crate::syscall::handle(ctl, &mut regs),
-        TrapKind::Fault { addr, is_bus } => {
-            if !from_guest {
-                host::process::fatal_fault("the runtime itself faulted", regs.rip, addr);
-            }
-            if is_bus || !patch::try_patch_fs(&regs) {
-                crate::signal::deliver_fault(ctl, &mut regs, if is_bus { crate::abi::signal::Signal::SIGBUS } else { crate::abi::signal::Signal::SIGSEGV }, addr);
-            }
-        }
-        TrapKind::Other(sig) => {
-            if !from_guest {
-                host::process::fatal_fault("the runtime itself trapped", regs.rip, 0);
-            }
-            let rip = regs.rip;
-            crate::signal::deliver_fault(ctl, &mut regs, sig, rip);
+    if let TrapKind::Async { sig, info } = kind {
+        // Atomics only: a nested entry may have interrupted anything.
+        crate::signal::record_host(sig, &info);
+        if !from_guest {
+            return;
         }
     }
+    if !from_guest {
+        // A fault or trap inside the runtime itself.
+        let addr = if let TrapKind::Fault { addr, .. } = kind { addr } else { 0 };
+        host::process::fatal_fault("the runtime itself faulted or trapped", regs.rip, addr);
+    }
+    ctl.host_uc = uc as u64;
+    let mut syscall_nr = None;
+    match kind {
+        TrapKind::Syscall => {
+            let nr = regs.rax;
+            // Host calls that may sleep run with the asynchronous signals
+            // unblocked so that a signal interrupts them with EINTR.
+            let may_block = crate::signal::may_block(nr);
+            if may_block {
+                host::trap::set_async_signals_blocked(false);
+            }
+            crate::syscall::handle(ctl, &mut regs);
+            if may_block {
+                host::trap::set_async_signals_blocked(true);
+            }
+            syscall_nr = Some(nr);
+        }
+        TrapKind::Fault { addr, is_bus, code } => {
+            if is_bus || !patch::try_patch_fs(&regs) {
+                crate::signal::deliver_fault(&regs, if is_bus { crate::abi::signal::Signal::SIGBUS } else { crate::abi::signal::Signal::SIGSEGV }, code, addr);
+            }
+        }
+        TrapKind::Other { sig, code } => crate::signal::deliver_fault(&regs, sig, code, regs.rip),
+        TrapKind::Async { .. } => {}
+    }
+    // The return to guest code: act on what became deliverable (a cheap
+    // check of atomic words on the common path).
+    if crate::signal::needs_delivery(syscall_nr, regs.rax) {
+        crate::signal::deliver(ctl, &mut regs, syscall_nr);
+    }
+    ctl.host_uc = 0;
     // SAFETY: writing back into the same ucontext the kernel gave us.
     unsafe { host::trap::store_regs(uc, &regs) };
+}
+
+/// The FP/SSE state of the interrupted guest, as the host saved it in the
+/// signal frame of the trap being handled: an fxsave image, followed on
+/// Linux hosts by the xsave extension (see `host::trap::fp_state`). Writing
+/// it changes what the guest resumes with.
+pub fn guest_fp_state(ctl: &mut ThreadCtl) -> Option<&mut [u8]> {
+    if ctl.host_uc == 0 {
+        return None;
+    }
+    // SAFETY: `host_uc` is the live ucontext of the trap this thread is
+    // handling (set and cleared by `dispatch`), borrowed through `ctl`.
+    unsafe { host::trap::fp_state(ctl.host_uc as *mut c_void) }
 }
 
 /// Enters guest code at `entry` with stack pointer `sp`; never returns.

@@ -38,11 +38,13 @@ fn file_bytes(with_content: bool, f: impl FnOnce() -> Vec<u8>) -> Result<Synth> 
 
 /// The entry at `/proc/<rel...>`.
 pub fn entry(rel: &[&str], c: bool) -> Result<Synth> {
-    let pid = current().pid;
+    let pid = current().pid();
     let pid_s = pid.to_string();
     match rel {
         [] => {
+            let others: Vec<String> = other_tasks().iter().map(|t| t.pid.to_string()).filter(|p| *p != pid_s).collect();
             let mut items: Vec<(&str, u8)> = vec![("self", DT_LNK), ("thread-self", DT_LNK), (pid_s.as_str(), DT_DIR)];
+            items.extend(others.iter().map(|p| (p.as_str(), DT_DIR)));
             for n in ["cpuinfo", "meminfo", "version", "uptime", "stat", "filesystems", "loadavg", "cmdline"] {
                 items.push((n, DT_REG));
             }
@@ -80,6 +82,10 @@ pub fn entry(rel: &[&str], c: bool) -> Result<Synth> {
         }),
         ["sys", rest @ ..] => sys_entry(rest, c),
         [p, rest @ ..] if *p == pid_s => pid_entry(&format!("/proc/{pid}"), rest, c, true),
+        [p, rest @ ..] if p.bytes().all(|b| b.is_ascii_digit()) => match other_task(p) {
+            Some(t) => other_entry(&format!("/proc/{p}"), &t, rest, c, true),
+            None => return_errno!(ENOENT),
+        },
         [p] if *p == "self" => Ok(Synth::Symlink(pid_s.into_bytes())),
         _ => return_errno!(ENOENT),
     }
@@ -212,12 +218,144 @@ fn pid_entry(base: &str, rel: &[&str], c: bool, with_task: bool) -> Result<Synth
                 format!("pos:\t{pos}\nflags:\t0{flags:o}\nmnt_id:\t0\nino:\t{ino}\n")
             })
         }
-        ["task"] if with_task => Ok(dir(&format!("{base}/task"), &[(p.pid.to_string().as_str(), DT_DIR)])),
-        ["task", t, rest @ ..] if with_task && *t == p.pid.to_string() => {
+        ["task"] if with_task => Ok(dir(&format!("{base}/task"), &[(p.pid().to_string().as_str(), DT_DIR)])),
+        ["task", t, rest @ ..] if with_task && *t == p.pid().to_string() => {
             pid_entry(&format!("{base}/task/{t}"), rest, c, false)
         }
         _ => return_errno!(ENOENT),
     }
+}
+
+/// Every task of the user, from the daemon (empty when standalone).
+fn other_tasks() -> Vec<mactux_proto::TaskEntry> {
+    if crate::daemon::is_standalone() {
+        return Vec::new();
+    }
+    match crate::daemon::call(&mactux_proto::Request::List) {
+        Ok(mactux_proto::Response::Tasks(t)) => t,
+        _ => Vec::new(),
+    }
+}
+
+fn other_task(pid_s: &str) -> Option<mactux_proto::TaskEntry> {
+    let pid: i32 = pid_s.parse().ok()?;
+    if crate::daemon::is_standalone() {
+        return None;
+    }
+    match crate::daemon::call(&mactux_proto::Request::Get { pid }) {
+        Ok(mactux_proto::Response::Task(t)) => t,
+        _ => None,
+    }
+}
+
+/// Seconds since the epoch at which the host booted.
+fn boot_time() -> f64 {
+    let (up, _) = host::process::uptime_and_load();
+    let now = host::time::clock_gettime(crate::abi::gen::CLOCK_REALTIME).map(|t| t.sec as f64 + t.nsec as f64 / 1e9).unwrap_or(0.0);
+    now - up
+}
+
+/// /proc/PID for a task of another host process: what the daemon knows of it,
+/// plus the host's figures for its CPU time and memory.
+fn other_entry(base: &str, t: &mactux_proto::TaskEntry, rel: &[&str], c: bool, with_task: bool) -> Result<Synth> {
+    let info = &t.info;
+    match rel {
+        [] => {
+            let mut items = vec![
+                ("exe", DT_LNK),
+                ("cwd", DT_LNK),
+                ("root", DT_LNK),
+                ("cmdline", DT_REG),
+                ("comm", DT_REG),
+                ("environ", DT_REG),
+                ("stat", DT_REG),
+                ("statm", DT_REG),
+                ("status", DT_REG),
+                ("fd", DT_DIR),
+            ];
+            if with_task {
+                items.push(("task", DT_DIR));
+            }
+            Ok(dir(base, &items))
+        }
+        ["exe"] => Ok(Synth::Symlink(info.exe.clone().into_bytes())),
+        ["cwd"] => Ok(Synth::Symlink(info.cwd.clone().into_bytes())),
+        ["root"] => Ok(Synth::Symlink(b"/".to_vec())),
+        ["cmdline"] => file_bytes(c, || if matches!(t.state, mactux_proto::TaskState::Zombie(_)) { Vec::new() } else { nul_joined(&info.argv) }),
+        ["comm"] => file(c, || format!("{}\n", info.comm)),
+        // Divergence: another task's environment is not known to the daemon.
+        ["environ"] => file(c, String::new),
+        ["stat"] => file(c, || other_stat(t)),
+        ["statm"] => file(c, || {
+            let u = host::process::usage_of(t.host_pid).unwrap_or_default();
+            format!("{} {} 0 0 0 0 0\n", u.vsize / 4096, u.rss_pages)
+        }),
+        ["status"] => file(c, || other_status(t)),
+        // Divergence: other tasks' descriptors are not published to the daemon.
+        ["fd"] => Ok(Synth::Dir(Vec::new())),
+        ["task"] if with_task => Ok(dir(&format!("{base}/task"), &[(t.pid.to_string().as_str(), DT_DIR)])),
+        ["task", tid, rest @ ..] if with_task && *tid == t.pid.to_string() => {
+            other_entry(&format!("{base}/task/{tid}"), t, rest, c, false)
+        }
+        _ => return_errno!(ENOENT),
+    }
+}
+
+fn state_char(t: &mactux_proto::TaskEntry) -> (char, &'static str) {
+    match t.state {
+        mactux_proto::TaskState::Running => ('S', "S (sleeping)"),
+        mactux_proto::TaskState::Zombie(_) => ('Z', "Z (zombie)"),
+    }
+}
+
+fn other_stat(t: &mactux_proto::TaskEntry) -> String {
+    let u = host::process::usage_of(t.host_pid).unwrap_or_default();
+    let start_ticks = ((t.start_time - boot_time()).max(0.0) * 100.0) as u64;
+    let (state, _) = state_char(t);
+    format!(
+        "{pid} ({comm}) {state} {ppid} {pgid} {sid} {tty} -1 4194304 0 0 0 0 {ut} {st} 0 0 20 0 1 0 {start_ticks} {vsize} {rss} \
+         18446744073709551615 0 0 0 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n",
+        pid = t.pid,
+        comm = t.info.comm,
+        ppid = t.ppid,
+        pgid = t.pgid,
+        sid = t.sid,
+        tty = t.info.tty,
+        ut = u.utime_ticks,
+        st = u.stime_ticks,
+        vsize = u.vsize,
+        rss = u.rss_pages,
+    )
+}
+
+fn other_status(t: &mactux_proto::TaskEntry) -> String {
+    let u = host::process::usage_of(t.host_pid).unwrap_or_default();
+    let (_, state) = state_char(t);
+    format!(
+        "Name:\t{comm}\nState:\t{state}\nTgid:\t{pid}\nPid:\t{pid}\nPPid:\t{ppid}\nTracerPid:\t0\n\
+         Uid:\t{uid}\t{uid}\t{uid}\t{uid}\nGid:\t{gid}\t{gid}\t{gid}\t{gid}\nVmSize:\t{vk:8} kB\nVmRSS:\t{rk:8} kB\nThreads:\t1\n",
+        comm = t.info.comm,
+        pid = t.pid,
+        ppid = t.ppid,
+        uid = t.info.uid,
+        gid = t.info.gid,
+        vk = u.vsize / 1024,
+        rk = u.rss_pages * 4,
+    )
+}
+
+/// This task's parent, process group and session.
+fn own_ids() -> (u32, u32, u32) {
+    let ppid = crate::syscall::process::parent_pid();
+    let me = current().pid();
+    if crate::daemon::is_standalone() {
+        let pg = host::process::pgid_of(0).unwrap_or(me);
+        let sid = host::process::sid_of(0).unwrap_or(me);
+        return (ppid, pg, sid);
+    }
+    let pg = crate::daemon::call_pid(&mactux_proto::Request::GetPgid { pid: 0 }).map_or(me, |p| p as u32);
+    let sid = crate::daemon::call_pid(&mactux_proto::Request::GetSid { pid: 0 }).map_or(me, |p| p as u32);
+    (ppid, pg, sid)
 }
 
 fn nul_joined(v: &[Vec<u8>]) -> Vec<u8> {
@@ -253,11 +391,11 @@ fn pid_stat() -> String {
         .find(|(_, v)| v.prot.exec)
         .map(|(s, v)| (s, v.end))
         .unwrap_or((0, 0));
-    let ppid = crate::syscall::process::parent_pid();
+    let (ppid, pgid, sid) = own_ids();
     format!(
-        "{pid} ({comm}) R {ppid} {pid} {pid} 0 -1 4194304 0 0 0 0 {ut} {st} 0 0 20 0 1 0 {start_ticks} {vsz} {rss_pages} \
+        "{pid} ({comm}) R {ppid} {pgid} {sid} 0 -1 4194304 0 0 0 0 {ut} {st} 0 0 20 0 1 0 {start_ticks} {vsz} {rss_pages} \
          18446744073709551615 {start_code} {end_code} {stack} 0 0 0 0 0 0 0 0 0 17 {cpu} 0 0 0 0 0 {brk_start} {brk_start} {brk} 0 0 0 0 0\n",
-        pid = p.pid,
+        pid = p.pid(),
         ut = ticks(ut),
         st = ticks(st),
         rss_pages = rss / 4096,
@@ -292,7 +430,7 @@ fn pid_status() -> String {
          SigQ:\t0/63536\nSigPnd:\t0000000000000000\nShdPnd:\t0000000000000000\nSigBlk:\t{blk:016x}\nSigIgn:\t{ign:016x}\nSigCgt:\t{cgt:016x}\n\
          CapInh:\t0000000000000000\nCapPrm:\t0000000000000000\nCapEff:\t0000000000000000\nCapBnd:\t000001ffffffffff\nCapAmb:\t0000000000000000\n\
          NoNewPrivs:\t0\nSeccomp:\t0\nCpus_allowed_list:\t0-{maxcpu}\nvoluntary_ctxt_switches:\t0\nnonvoluntary_ctxt_switches:\t0\n",
-        pid = p.pid,
+        pid = p.pid(),
         vk = vsz / 1024,
         rk = rss / 1024,
         blk = sig.mask,

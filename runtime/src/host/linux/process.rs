@@ -2,7 +2,7 @@
 
 use crate::abi::signal::Signal;
 use crate::abi::{Errno, Timeval};
-use crate::host::{HostResult, MemInfo};
+use crate::host::{HostResult, MemInfo, TaskUsage};
 
 pub use crate::host::posix_process::*;
 
@@ -121,4 +121,15 @@ pub fn die_by_signal(sig: Signal) -> ! {
     let host = super::signal::to_host(sig).unwrap_or(libc::SIGKILL);
     raise_default(host);
     exit(128 + i32::from(sig.0))
+}
+
+/// CPU time and memory of another host process, from the Linux host's /proc.
+pub fn usage_of(host_pid: i32) -> Option<TaskUsage> {
+    let text = std::fs::read_to_string(format!("/proc/{host_pid}/stat")).ok()?;
+    // Fields after the parenthesised comm (which may contain spaces).
+    let rest = &text[text.rfind(')')? + 2..];
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let num = |i: usize| f.get(i).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+    // stat(5): utime is field 14, stime 15, vsize 23, rss 24; `rest` starts at field 3.
+    Some(TaskUsage { utime_ticks: num(11), stime_ticks: num(12), vsize: num(20), rss_pages: num(21) })
 }

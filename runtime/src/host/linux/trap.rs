@@ -9,10 +9,12 @@
 //! `syscall` instruction against it; see kernel/entry/syscall_user_dispatch.c).
 //! glibc's own restorer cannot be used: it would trap.
 
-use crate::abi::signal::Signal;
+use crate::abi::signal::{Signal, NSIG};
+use crate::abi::{Timespec, Timeval};
 use crate::host::HostResult;
 use crate::trap::{
-    GuestRegs, ThreadCtl, TrapKind, ALT_REGION_SIZE, OFF_HOST_TLS, OFF_IN_GUEST, OFF_SELECTOR, SELECTOR_BLOCK,
+    GuestRegs, HostDisposition, HostSigInfo, ThreadCtl, TrapKind, ALT_REGION_SIZE, OFF_HOST_TLS, OFF_IN_GUEST,
+    OFF_SELECTOR, SELECTOR_BLOCK,
 };
 use core::ffi::c_void;
 
@@ -113,6 +115,9 @@ pub fn alloc_alt_region(size: u64) -> HostResult<u64> {
     crate::host::mem::map_aligned(size)
 }
 
+/// `si_code` of a Syscall User Dispatch SIGSYS (include/uapi/asm-generic/siginfo.h).
+const SYS_USER_DISPATCH: i32 = 2;
+
 /// Host signals whose handler is the trap entry.
 const TRAP_SIGNALS: &[i32] = &[libc::SIGSYS, libc::SIGSEGV, libc::SIGBUS, libc::SIGILL, libc::SIGFPE, libc::SIGTRAP];
 
@@ -208,14 +213,26 @@ pub unsafe fn decode(signo: i32, info: *mut c_void, uc: *mut c_void) -> (TrapKin
         rip: greg(uc, libc::REG_RIP),
         rflags: greg(uc, libc::REG_EFL),
     };
+    // SAFETY: the kernel's siginfo is at least 128 bytes.
+    let raw = unsafe { core::slice::from_raw_parts(info as *const libc::siginfo_t as *const u8, 128) };
+    let code = info.si_code;
+    // A signal sent with kill/tgkill/sigqueue (si_code <= 0) is never a trap,
+    // whatever its number.
+    let is_sent = code <= 0;
     let kind = match signo {
-        libc::SIGSYS => TrapKind::Syscall,
-        libc::SIGSEGV | libc::SIGBUS => {
+        libc::SIGSYS if code == SYS_USER_DISPATCH => TrapKind::Syscall,
+        libc::SIGSEGV | libc::SIGBUS if !is_sent => {
             // SAFETY: si_addr is valid for SIGSEGV/SIGBUS.
             let addr = unsafe { info.si_addr() } as u64;
-            TrapKind::Fault { addr, is_bus: signo == libc::SIGBUS }
+            TrapKind::Fault { addr, is_bus: signo == libc::SIGBUS, code }
         }
-        other => TrapKind::Other(super::signal::from_host(other).unwrap_or(Signal::SIGILL)),
+        libc::SIGILL | libc::SIGFPE | libc::SIGTRAP if !is_sent => {
+            TrapKind::Other { sig: super::signal::from_host(signo).unwrap_or(Signal::SIGILL), code }
+        }
+        other => match super::signal::from_host(other) {
+            Some(sig) => TrapKind::Async { sig, info: host_siginfo(signo, raw) },
+            None => TrapKind::Other { sig: Signal::SIGILL, code },
+        },
     };
     (kind, regs)
 }
@@ -261,4 +278,306 @@ pub fn check_support() -> Result<(), String> {
         return Err("this CPU or kernel does not enable FSGSBASE, which MacTux needs on Linux hosts (Linux 5.9+ on a CPU with FSGSBASE)".into());
     }
     Ok(())
+}
+
+/// In a fork child: Syscall User Dispatch is not inherited across fork, so
+/// the child turns it on again (same selector address: the memory is a copy).
+pub fn rearm_after_fork(ctl: &mut ThreadCtl) -> Result<(), String> {
+    let allowed = core::ptr::addr_of!(mactux_sigreturn_insn) as u64;
+    // SAFETY: the selector byte lives in the control block for the thread's life.
+    let r = unsafe {
+        libc::prctl(
+            PR_SET_SYSCALL_USER_DISPATCH,
+            PR_SYS_DISPATCH_ON,
+            allowed,
+            ALLOWED_LEN,
+            core::ptr::addr_of_mut!(ctl.selector) as u64,
+        )
+    };
+    if r != 0 {
+        return Err(format!("prctl(PR_SET_SYSCALL_USER_DISPATCH) in the fork child: {}", super::errno::last().text()));
+    }
+    Ok(())
+}
+
+/// The Linux view of an asynchronous signal's siginfo: on a Linux host the
+/// layouts coincide (si_code at 8; si_pid, si_uid at 16; si_status or
+/// si_value at 24).
+fn host_siginfo(signo: i32, raw: &[u8]) -> HostSigInfo {
+    let i32_at = |o: usize| raw.get(o..o + 4).and_then(|b| b.try_into().ok()).map(i32::from_ne_bytes).unwrap_or(0);
+    let u64_at = |o: usize| raw.get(o..o + 8).and_then(|b| b.try_into().ok()).map(u64::from_ne_bytes).unwrap_or(0);
+    let code = i32_at(8);
+    let (pid, uid) = match code {
+        // Kernel-generated (timers, SIGPIPE, the tty): no sender.
+        c if c == libc::SI_KERNEL => (0, 0),
+        _ => (i32_at(16), i32_at(20) as u32),
+    };
+    HostSigInfo { code, pid, uid, status: if signo == libc::SIGCHLD { i32_at(24) } else { 0 }, value: u64_at(24) }
+}
+
+/// `struct _fpx_sw_bytes` (arch/x86/include/uapi/asm/sigcontext.h) at 464
+/// of the fxsave image says whether an xsave extension follows.
+const FP_XSTATE_MAGIC1: u32 = 0x4650_5853;
+const FXSAVE_SIZE: usize = 512;
+/// Far more than any xsave layout needs (AMX included); a bigger claim is bogus.
+const MAX_XSTATE_SIZE: usize = 64 * 1024;
+
+/// The FP state the kernel saved in this signal's frame, which it reloads on
+/// our `rt_sigreturn`: the fxsave image plus, when present, the xsave
+/// extension and FP_XSTATE_MAGIC2 (exactly the layout a Linux guest's frame
+/// uses).
+///
+/// # Safety
+/// `uc` must be the kernel's ucontext of a signal being handled; the slice
+/// must not outlive that handler.
+pub unsafe fn fp_state<'a>(uc: *mut c_void) -> Option<&'a mut [u8]> {
+    // SAFETY: per the contract, `uc` is a valid ucontext.
+    let fp = unsafe { (*(uc as *mut libc::ucontext_t)).uc_mcontext.fpregs } as *mut u8;
+    if fp.is_null() {
+        return None;
+    }
+    // SAFETY: the kernel's fpstate is at least the 512-byte fxsave image.
+    let legacy = unsafe { core::slice::from_raw_parts(fp, FXSAVE_SIZE) };
+    let word = |o: usize| legacy.get(o..o + 4).and_then(|b| b.try_into().ok()).map(u32::from_ne_bytes).unwrap_or(0);
+    let mut len = FXSAVE_SIZE;
+    if word(464) == FP_XSTATE_MAGIC1 {
+        let ext = word(468) as usize;
+        if (FXSAVE_SIZE + 64 + 4..=MAX_XSTATE_SIZE).contains(&ext) {
+            len = ext;
+        }
+    }
+    // SAFETY: the sw bytes the kernel wrote give the size of its own area.
+    Some(unsafe { core::slice::from_raw_parts_mut(fp, len) })
+}
+
+/// Linux signals the guest may receive from outside, caught by the trap
+/// entry while a guest handler or the guest's mask needs them. Host
+/// real-time signals 32 and 33 belong to the host's libc and stay out.
+pub fn is_async_signal(sig: Signal) -> bool {
+    use Signal as S;
+    matches!(
+        sig,
+        S::SIGHUP
+            | S::SIGINT
+            | S::SIGQUIT
+            | S::SIGUSR1
+            | S::SIGUSR2
+            | S::SIGPIPE
+            | S::SIGALRM
+            | S::SIGTERM
+            | S::SIGSTKFLT
+            | S::SIGCHLD
+            | S::SIGCONT
+            | S::SIGTSTP
+            | S::SIGTTIN
+            | S::SIGTTOU
+            | S::SIGURG
+            | S::SIGXCPU
+            | S::SIGXFSZ
+            | S::SIGVTALRM
+            | S::SIGPROF
+            | S::SIGWINCH
+            | S::SIGIO
+            | S::SIGPWR
+    ) || (i32::from(sig.0) >= libc::SIGRTMIN() && i32::from(sig.0) <= libc::SIGRTMAX())
+}
+
+/// The host disposition last installed per host signal number (+1), to
+/// skip redundant sigaction calls.
+static INSTALLED: [core::sync::atomic::AtomicU8; NSIG as usize + 1] =
+    [const { core::sync::atomic::AtomicU8::new(0) }; NSIG as usize + 1];
+
+fn host_sig(sig: Signal) -> Option<i32> {
+    super::signal::to_host(sig)
+}
+
+/// Makes the host dispose of `sig` as `how` says.
+pub fn set_disposition(sig: Signal, how: HostDisposition) {
+    let Some(h) = host_sig(sig) else { return };
+    let tag = match how {
+        HostDisposition::Catch => 1,
+        HostDisposition::Default => 2,
+        HostDisposition::Ignore => 3,
+    };
+    if let Some(slot) = INSTALLED.get(h as usize) {
+        if slot.swap(tag, core::sync::atomic::Ordering::Relaxed) == tag {
+            return;
+        }
+    }
+    // SAFETY: a zeroed sigaction is valid; we fill handler, flags and mask.
+    let mut sa: libc::sigaction = unsafe { core::mem::zeroed() };
+    sa.sa_sigaction = match how {
+        HostDisposition::Catch => mactux_sig_entry as *const () as usize,
+        HostDisposition::Default => libc::SIG_DFL,
+        HostDisposition::Ignore => libc::SIG_IGN,
+    };
+    // No SA_RESTART: a host call the runtime makes must fail with EINTR.
+    sa.sa_flags = libc::SA_SIGINFO | libc::SA_ONSTACK;
+    // SAFETY: sa_mask is a valid sigset; installing our own handler.
+    unsafe {
+        libc::sigfillset(&mut sa.sa_mask);
+        libc::sigaction(h, &sa, core::ptr::null_mut());
+    }
+}
+
+/// Whether the host ignores `sig` (inherited through exec).
+pub fn host_ignores(sig: Signal) -> bool {
+    let Some(h) = host_sig(sig) else { return false };
+    // SAFETY: a zeroed sigaction is a valid out-parameter; we only query.
+    let mut old: libc::sigaction = unsafe { core::mem::zeroed() };
+    // SAFETY: querying only.
+    unsafe { libc::sigaction(h, core::ptr::null(), &mut old) };
+    old.sa_sigaction == libc::SIG_IGN
+}
+
+fn async_host_set() -> libc::sigset_t {
+    // SAFETY: a zeroed sigset is valid storage; sigemptyset initialises it.
+    let mut set: libc::sigset_t = unsafe { core::mem::zeroed() };
+    // SAFETY: valid sigset.
+    unsafe { libc::sigemptyset(&mut set) };
+    for n in 1..=NSIG {
+        if is_async_signal(Signal(n)) {
+            if let Some(h) = host_sig(Signal(n)) {
+                // SAFETY: valid sigset and signal number.
+                unsafe { libc::sigaddset(&mut set, h) };
+            }
+        }
+    }
+    set
+}
+
+/// Blocks or unblocks, for the calling thread, every signal in the
+/// asynchronous set.
+pub fn set_async_signals_blocked(blocked: bool) {
+    let set = async_host_set();
+    let how = if blocked { libc::SIG_BLOCK } else { libc::SIG_UNBLOCK };
+    // SAFETY: valid sigset; changes only this thread's mask.
+    unsafe { libc::pthread_sigmask(how, &set, core::ptr::null_mut()) };
+}
+
+/// The calling thread's host mask, as a Linux sigset.
+pub fn host_blocked_mask() -> u64 {
+    // SAFETY: zeroed sigset as out-parameter.
+    let mut cur: libc::sigset_t = unsafe { core::mem::zeroed() };
+    // SAFETY: querying only.
+    unsafe { libc::pthread_sigmask(libc::SIG_BLOCK, core::ptr::null(), &mut cur) };
+    let mut mask = 0;
+    for n in 1..=NSIG {
+        if let Some(h) = host_sig(Signal(n)) {
+            // SAFETY: valid sigset and signal number.
+            if unsafe { libc::sigismember(&cur, h) } == 1 {
+                mask |= Signal(n).mask_bit();
+            }
+        }
+    }
+    mask
+}
+
+/// Sets the calling thread's host mask to the Linux sigset `mask` (before
+/// an exec, so the next image inherits it).
+pub fn set_host_blocked_mask(mask: u64) {
+    // SAFETY: zeroed sigset initialised by sigemptyset.
+    let mut set: libc::sigset_t = unsafe { core::mem::zeroed() };
+    // SAFETY: valid sigset.
+    unsafe { libc::sigemptyset(&mut set) };
+    for n in 1..=NSIG {
+        if mask & Signal(n).mask_bit() != 0 {
+            if let Some(h) = host_sig(Signal(n)) {
+                // SAFETY: valid sigset and signal number.
+                unsafe { libc::sigaddset(&mut set, h) };
+            }
+        }
+    }
+    // SAFETY: valid sigset.
+    unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, &set, core::ptr::null_mut()) };
+}
+
+/// Sleeps until an asynchronous signal arrives (and its entry recorded it)
+/// or `timeout` passes. The mask swap is atomic (ppoll), so a signal that
+/// arrived before the call is not missed: it was held blocked until now.
+pub fn wait_signal(timeout: Option<Timespec>) {
+    // SAFETY: zeroed sigset as out-parameter.
+    let mut mask: libc::sigset_t = unsafe { core::mem::zeroed() };
+    // SAFETY: querying only.
+    unsafe { libc::pthread_sigmask(libc::SIG_BLOCK, core::ptr::null(), &mut mask) };
+    for n in 1..=NSIG {
+        if is_async_signal(Signal(n)) {
+            if let Some(h) = host_sig(Signal(n)) {
+                // SAFETY: valid sigset and signal number.
+                unsafe { libc::sigdelset(&mut mask, h) };
+            }
+        }
+    }
+    let ts = timeout.map(|t| libc::timespec { tv_sec: t.sec, tv_nsec: t.nsec });
+    let tsp = ts.as_ref().map_or(core::ptr::null(), |t| t as *const libc::timespec);
+    // SAFETY: no fds; valid timeout (or NULL) and sigset.
+    unsafe { libc::ppoll(core::ptr::null_mut(), 0, tsp, &mask) };
+}
+
+/// Stops the host process the way the default action of `sig` (SIGSTOP,
+/// SIGTSTP, SIGTTIN, SIGTTOU) would, so the parent sees that very signal;
+/// returns once continued. The host discards it for an orphaned process
+/// group, as Linux does.
+pub fn stop_self(sig: Signal) {
+    let Some(h) = host_sig(sig) else { return };
+    if sig == Signal::SIGSTOP {
+        // SAFETY: plain raise; SIGSTOP cannot be caught or blocked.
+        unsafe { libc::raise(h) };
+        return;
+    }
+    let prev = INSTALLED.get(h as usize).map_or(0, |s| s.load(core::sync::atomic::Ordering::Relaxed));
+    set_disposition(sig, HostDisposition::Default);
+    // SAFETY: zeroed sigset initialised by sigemptyset; changes this thread's mask only.
+    unsafe {
+        let mut one: libc::sigset_t = core::mem::zeroed();
+        libc::sigemptyset(&mut one);
+        libc::sigaddset(&mut one, h);
+        libc::pthread_sigmask(libc::SIG_UNBLOCK, &one, core::ptr::null_mut());
+        libc::raise(h);
+        libc::pthread_sigmask(libc::SIG_BLOCK, &one, core::ptr::null_mut());
+    }
+    if prev == 1 {
+        set_disposition(sig, HostDisposition::Catch);
+    }
+}
+
+fn itimer_which(which: u32) -> libc::c_int {
+    use linux_raw_sys::general as g;
+    match which {
+        g::ITIMER_VIRTUAL => libc::ITIMER_VIRTUAL,
+        g::ITIMER_PROF => libc::ITIMER_PROF,
+        _ => libc::ITIMER_REAL,
+    }
+}
+
+fn to_tv(t: Timeval) -> libc::timeval {
+    libc::timeval { tv_sec: t.sec, tv_usec: t.usec }
+}
+
+fn from_tv(t: libc::timeval) -> Timeval {
+    Timeval { sec: t.tv_sec, usec: t.tv_usec }
+}
+
+/// Arms the host interval timer `which` (Linux ITIMER_*) with (interval,
+/// value); returns the previous setting. Its signal reaches the guest
+/// through the trap entry like any other.
+pub fn set_itimer(which: u32, (interval, value): (Timeval, Timeval)) -> HostResult<(Timeval, Timeval)> {
+    let new = libc::itimerval { it_interval: to_tv(interval), it_value: to_tv(value) };
+    // SAFETY: zeroed itimerval as out-parameter.
+    let mut old: libc::itimerval = unsafe { core::mem::zeroed() };
+    // SAFETY: valid in/out parameters.
+    if unsafe { libc::setitimer(itimer_which(which), &new, &mut old) } < 0 {
+        return Err(super::errno::last());
+    }
+    Ok((from_tv(old.it_interval), from_tv(old.it_value)))
+}
+
+pub fn get_itimer(which: u32) -> HostResult<(Timeval, Timeval)> {
+    // SAFETY: zeroed itimerval as out-parameter.
+    let mut cur: libc::itimerval = unsafe { core::mem::zeroed() };
+    // SAFETY: valid out-parameter.
+    if unsafe { libc::getitimer(itimer_which(which), &mut cur) } < 0 {
+        return Err(super::errno::last());
+    }
+    Ok((from_tv(cur.it_interval), from_tv(cur.it_value)))
 }

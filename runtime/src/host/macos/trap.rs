@@ -12,9 +12,13 @@
 //! (see `tls.rs`), Rust code needs the host TSD. Signal context: as described
 //! in `crate::trap`; the assembly below runs before any Rust on the alternate stack.
 
-use crate::abi::signal::Signal;
+use crate::abi::signal::{Signal, NSIG};
+use crate::abi::{Timespec, Timeval};
 use crate::host::HostResult;
-use crate::trap::{GuestRegs, ThreadCtl, TrapKind, ALT_REGION_SIZE, OFF_GUEST_TLS, OFF_HOST_TLS, OFF_IN_GUEST};
+use crate::trap::{
+    GuestRegs, HostDisposition, HostSigInfo, ThreadCtl, TrapKind, ALT_REGION_SIZE, OFF_GUEST_TLS, OFF_HOST_TLS,
+    OFF_IN_GUEST,
+};
 use core::ffi::c_void;
 
 extern "C" {
@@ -224,10 +228,11 @@ const _: () = assert!(core::mem::size_of::<ThreadState64>() == 21 * 8);
 /// # Safety
 /// `info` and `uc` must be the kernel's siginfo and ucontext of this signal.
 pub unsafe fn decode(signo: i32, info: *mut c_void, uc: *mut c_void) -> (TrapKind, GuestRegs) {
-    let _ = info;
     // SAFETY: per the contract, `uc` is a valid ucontext whose uc_mcontext
     // points at the saved machine state.
     let mc = unsafe { &*(*(uc as *const Ucontext64)).uc_mcontext };
+    // SAFETY: the kernel's siginfo is 104 bytes (sys/signal.h `__siginfo`).
+    let raw = unsafe { core::slice::from_raw_parts(info as *const u8, SIGINFO_SIZE) };
     let s = &mc.ss;
     let regs = GuestRegs {
         rax: s.rax,
@@ -249,14 +254,110 @@ pub unsafe fn decode(signo: i32, info: *mut c_void, uc: *mut c_void) -> (TrapKin
         rip: s.rip,
         rflags: s.rflags,
     };
+    let host_code = i32_at(raw, 8);
+    let is_sent = (SI_USER..=SI_MESGQ).contains(&host_code);
     let kind = match signo {
-        libc::SIGSYS => TrapKind::Syscall,
-        libc::SIGSEGV | libc::SIGBUS => {
-            TrapKind::Fault { addr: mc.es.faultvaddr, is_bus: signo == libc::SIGBUS }
+        libc::SIGSYS if !is_sent => TrapKind::Syscall,
+        libc::SIGSEGV | libc::SIGBUS if !is_sent => {
+            // BUS_ADRALN/ADRERR/OBJERR are 1/2/3 on both systems.
+            TrapKind::Fault { addr: mc.es.faultvaddr, is_bus: signo == libc::SIGBUS, code: host_code }
         }
-        other => TrapKind::Other(super::signal::from_host(other).unwrap_or(Signal::SIGILL)),
+        libc::SIGILL | libc::SIGFPE | libc::SIGTRAP if !is_sent => {
+            let sig = super::signal::from_host(signo).unwrap_or(Signal::SIGILL);
+            TrapKind::Other { sig, code: fault_code_to_linux(signo, host_code) }
+        }
+        other => match super::signal::from_host(other) {
+            Some(sig) => TrapKind::Async { sig, info: host_siginfo(signo, raw) },
+            None => TrapKind::Other { sig: Signal::SIGILL, code: host_code },
+        },
     };
     (kind, regs)
+}
+
+/// `sizeof(siginfo_t)` on macOS.
+const SIGINFO_SIZE: usize = 104;
+/// macOS `si_code` values of sent signals (sys/signal.h).
+const SI_USER: i32 = 0x10001;
+const SI_QUEUE: i32 = 0x10002;
+const SI_TIMER: i32 = 0x10003;
+const SI_ASYNCIO: i32 = 0x10004;
+const SI_MESGQ: i32 = 0x10005;
+
+fn i32_at(raw: &[u8], o: usize) -> i32 {
+    raw.get(o..o + 4).and_then(|b| b.try_into().ok()).map(i32::from_ne_bytes).unwrap_or(0)
+}
+
+/// An asynchronous signal's siginfo in Linux terms. macOS layout: si_code
+/// at 8, si_pid 12, si_uid 16, si_status 20, si_addr 24, si_value 32.
+fn host_siginfo(signo: i32, raw: &[u8]) -> HostSigInfo {
+    let host_code = i32_at(raw, 8);
+    let code = match host_code {
+        SI_USER => linux_raw_sys::general::SI_USER as i32,
+        SI_QUEUE => linux_raw_sys::general::SI_QUEUE,
+        SI_TIMER => linux_raw_sys::general::SI_TIMER,
+        SI_ASYNCIO => linux_raw_sys::general::SI_ASYNCIO,
+        SI_MESGQ => linux_raw_sys::general::SI_MESGQ,
+        // CLD_* are 1..=6 on both systems.
+        c if signo == libc::SIGCHLD && (1..=6).contains(&c) => c,
+        // lossy: anything else the kernel generated (timers, SIGPIPE, the tty).
+        _ => linux_raw_sys::general::SI_KERNEL as i32,
+    };
+    let value = raw.get(32..40).and_then(|b| b.try_into().ok()).map(u64::from_ne_bytes).unwrap_or(0);
+    let sent = code <= 0 || signo == libc::SIGCHLD;
+    HostSigInfo {
+        code,
+        pid: if sent { i32_at(raw, 12) } else { 0 },
+        uid: if sent { i32_at(raw, 16) as u32 } else { 0 },
+        status: if signo == libc::SIGCHLD { i32_at(raw, 20) } else { 0 },
+        value,
+    }
+}
+
+/// macOS ILL_/FPE_/TRAP_ codes → Linux (sys/signal.h vs asm-generic/siginfo.h).
+fn fault_code_to_linux(signo: i32, code: i32) -> i32 {
+    match signo {
+        // macOS: ILLOPC 1, ILLTRP 2, PRVOPC 3, ILLOPN 4, ILLADR 5, PRVREG 6, COPROC 7, BADSTK 8.
+        // Linux: ILLOPC 1, ILLOPN 2, ILLADR 3, ILLTRP 4, PRVOPC 5, PRVREG 6, COPROC 7, BADSTK 8.
+        libc::SIGILL => match code {
+            2 => 4,
+            3 => 5,
+            4 => 2,
+            5 => 3,
+            c => c,
+        },
+        // macOS: FLTDIV 1, FLTOVF 2, FLTUND 3, FLTRES 4, FLTINV 5, FLTSUB 6, INTDIV 7, INTOVF 8.
+        // Linux: INTDIV 1, INTOVF 2, FLTDIV 3, FLTOVF 4, FLTUND 5, FLTRES 6, FLTINV 7, FLTSUB 8.
+        libc::SIGFPE => match code {
+            1..=6 => code + 2,
+            7 => 1,
+            8 => 2,
+            c => c,
+        },
+        // TRAP_BRKPT 1 and TRAP_TRACE 2 agree; lossy: Linux reports int3 as SI_KERNEL.
+        _ => code,
+    }
+}
+
+/// The fxsave-layout part of `x86_float_state64`, which follows the thread
+/// state in the machine context after two reserved ints.
+const FLOAT_STATE_FXSAVE_OFF: usize = core::mem::size_of::<Mcontext64>() + 8;
+const FXSAVE_SIZE: usize = 512;
+
+/// The FP state saved in this signal's machine context, which
+/// `_sigtramp`'s sigreturn reloads: the 512-byte fxsave image (no AVX
+/// upper halves; divergence noted in `signal/frame.rs`).
+///
+/// # Safety
+/// `uc` must be the kernel's ucontext of a signal being handled; the slice
+/// must not outlive that handler.
+pub unsafe fn fp_state<'a>(uc: *mut c_void) -> Option<&'a mut [u8]> {
+    // SAFETY: per the contract, `uc` is a valid ucontext.
+    let (mc, size) = unsafe { ((*(uc as *mut Ucontext64)).uc_mcontext, (*(uc as *mut Ucontext64)).uc_mcsize) };
+    if mc.is_null() || size < FLOAT_STATE_FXSAVE_OFF + FXSAVE_SIZE {
+        return None;
+    }
+    // SAFETY: uc_mcsize says the float state is present after the thread state.
+    Some(unsafe { core::slice::from_raw_parts_mut((mc as *mut u8).add(FLOAT_STATE_FXSAVE_OFF), FXSAVE_SIZE) })
 }
 
 /// Writes the registers back for the return to guest code.
@@ -289,4 +390,245 @@ pub unsafe fn store_regs(uc: *mut c_void, r: &GuestRegs) {
 /// Nothing to probe: the trap needs no CPU feature or kernel option on macOS.
 pub fn check_support() -> Result<(), String> {
     Ok(())
+}
+
+/// In a fork child: nothing to re-arm on macOS (every Linux syscall number
+/// traps unconditionally), but the same entry point exists on both hosts.
+pub fn rearm_after_fork(_ctl: &mut ThreadCtl) -> Result<(), String> {
+    Ok(())
+}
+
+/// Linux signals the guest may receive from outside, caught by the trap
+/// entry while a guest handler or the guest's mask needs them. macOS has no
+/// SIGSTKFLT, SIGPWR or real-time signals: those never come from outside.
+pub fn is_async_signal(sig: Signal) -> bool {
+    use Signal as S;
+    matches!(
+        sig,
+        S::SIGHUP
+            | S::SIGINT
+            | S::SIGQUIT
+            | S::SIGUSR1
+            | S::SIGUSR2
+            | S::SIGPIPE
+            | S::SIGALRM
+            | S::SIGTERM
+            | S::SIGSTKFLT
+            | S::SIGCHLD
+            | S::SIGCONT
+            | S::SIGTSTP
+            | S::SIGTTIN
+            | S::SIGTTOU
+            | S::SIGURG
+            | S::SIGXCPU
+            | S::SIGXFSZ
+            | S::SIGVTALRM
+            | S::SIGPROF
+            | S::SIGWINCH
+            | S::SIGIO
+            | S::SIGPWR
+    ) && host_sig(sig).is_some()
+}
+
+/// The host disposition last installed per host signal number (+1), to
+/// skip redundant sigaction calls.
+static INSTALLED: [core::sync::atomic::AtomicU8; NSIG as usize + 1] =
+    [const { core::sync::atomic::AtomicU8::new(0) }; NSIG as usize + 1];
+
+fn host_sig(sig: Signal) -> Option<i32> {
+    super::signal::to_host(sig)
+}
+
+/// Makes the host dispose of `sig` as `how` says.
+pub fn set_disposition(sig: Signal, how: HostDisposition) {
+    let Some(h) = host_sig(sig) else { return };
+    let tag = match how {
+        HostDisposition::Catch => 1,
+        HostDisposition::Default => 2,
+        HostDisposition::Ignore => 3,
+    };
+    if let Some(slot) = INSTALLED.get(h as usize) {
+        if slot.swap(tag, core::sync::atomic::Ordering::Relaxed) == tag {
+            return;
+        }
+    }
+    // SAFETY: a zeroed sigaction is valid; we fill handler, flags and mask.
+    let mut sa: libc::sigaction = unsafe { core::mem::zeroed() };
+    sa.sa_sigaction = match how {
+        HostDisposition::Catch => mactux_sig_entry as *const () as usize,
+        HostDisposition::Default => libc::SIG_DFL,
+        HostDisposition::Ignore => libc::SIG_IGN,
+    };
+    // No SA_RESTART: a host call the runtime makes must fail with EINTR.
+    sa.sa_flags = libc::SA_SIGINFO | libc::SA_ONSTACK;
+    // SAFETY: sa_mask is a valid sigset; installing our own handler.
+    unsafe {
+        libc::sigfillset(&mut sa.sa_mask);
+        libc::sigaction(h, &sa, core::ptr::null_mut());
+    }
+}
+
+/// Whether the host ignores `sig` (inherited through exec).
+pub fn host_ignores(sig: Signal) -> bool {
+    let Some(h) = host_sig(sig) else { return false };
+    // SAFETY: a zeroed sigaction is a valid out-parameter; we only query.
+    let mut old: libc::sigaction = unsafe { core::mem::zeroed() };
+    // SAFETY: querying only.
+    unsafe { libc::sigaction(h, core::ptr::null(), &mut old) };
+    old.sa_sigaction == libc::SIG_IGN
+}
+
+fn async_host_set() -> libc::sigset_t {
+    // SAFETY: a zeroed sigset is valid storage; sigemptyset initialises it.
+    let mut set: libc::sigset_t = unsafe { core::mem::zeroed() };
+    // SAFETY: valid sigset.
+    unsafe { libc::sigemptyset(&mut set) };
+    for n in 1..=NSIG {
+        if is_async_signal(Signal(n)) {
+            if let Some(h) = host_sig(Signal(n)) {
+                // SAFETY: valid sigset and signal number.
+                unsafe { libc::sigaddset(&mut set, h) };
+            }
+        }
+    }
+    set
+}
+
+/// Blocks or unblocks, for the calling thread, every signal in the
+/// asynchronous set.
+pub fn set_async_signals_blocked(blocked: bool) {
+    let set = async_host_set();
+    let how = if blocked { libc::SIG_BLOCK } else { libc::SIG_UNBLOCK };
+    // SAFETY: valid sigset; changes only this thread's mask.
+    unsafe { libc::pthread_sigmask(how, &set, core::ptr::null_mut()) };
+}
+
+/// The calling thread's host mask, as a Linux sigset.
+pub fn host_blocked_mask() -> u64 {
+    // SAFETY: zeroed sigset as out-parameter.
+    let mut cur: libc::sigset_t = unsafe { core::mem::zeroed() };
+    // SAFETY: querying only.
+    unsafe { libc::pthread_sigmask(libc::SIG_BLOCK, core::ptr::null(), &mut cur) };
+    let mut mask = 0;
+    for n in 1..=NSIG {
+        if let Some(h) = host_sig(Signal(n)) {
+            // SAFETY: valid sigset and signal number.
+            if unsafe { libc::sigismember(&cur, h) } == 1 {
+                mask |= Signal(n).mask_bit();
+            }
+        }
+    }
+    mask
+}
+
+/// Sets the calling thread's host mask to the Linux sigset `mask` (before
+/// an exec, so the next image inherits it).
+pub fn set_host_blocked_mask(mask: u64) {
+    // SAFETY: zeroed sigset initialised by sigemptyset.
+    let mut set: libc::sigset_t = unsafe { core::mem::zeroed() };
+    // SAFETY: valid sigset.
+    unsafe { libc::sigemptyset(&mut set) };
+    for n in 1..=NSIG {
+        if mask & Signal(n).mask_bit() != 0 {
+            if let Some(h) = host_sig(Signal(n)) {
+                // SAFETY: valid sigset and signal number.
+                unsafe { libc::sigaddset(&mut set, h) };
+            }
+        }
+    }
+    // SAFETY: valid sigset.
+    unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, &set, core::ptr::null_mut()) };
+}
+
+/// Sleeps until an asynchronous signal arrives (and its entry recorded it)
+/// or `timeout` passes. The mask swap is atomic (pselect), so a signal that
+/// arrived before the call is not missed: it was held blocked until now.
+pub fn wait_signal(timeout: Option<Timespec>) {
+    // SAFETY: zeroed sigset as out-parameter.
+    let mut mask: libc::sigset_t = unsafe { core::mem::zeroed() };
+    // SAFETY: querying only.
+    unsafe { libc::pthread_sigmask(libc::SIG_BLOCK, core::ptr::null(), &mut mask) };
+    for n in 1..=NSIG {
+        if is_async_signal(Signal(n)) {
+            if let Some(h) = host_sig(Signal(n)) {
+                // SAFETY: valid sigset and signal number.
+                unsafe { libc::sigdelset(&mut mask, h) };
+            }
+        }
+    }
+    let ts = timeout.map(|t| libc::timespec { tv_sec: t.sec, tv_nsec: t.nsec });
+    let tsp = ts.as_ref().map_or(core::ptr::null(), |t| t as *const libc::timespec);
+    // SAFETY: no fds; valid timeout (or NULL) and sigset. xnu's pselect
+    // swaps the mask atomically in the kernel.
+    unsafe {
+        libc::pselect(0, core::ptr::null_mut(), core::ptr::null_mut(), core::ptr::null_mut(), tsp, &mask)
+    };
+}
+
+/// Stops the host process the way the default action of `sig` (SIGSTOP,
+/// SIGTSTP, SIGTTIN, SIGTTOU) would, so the parent sees that very signal;
+/// returns once continued. The host discards it for an orphaned process
+/// group, as Linux does.
+pub fn stop_self(sig: Signal) {
+    let Some(h) = host_sig(sig) else { return };
+    if sig == Signal::SIGSTOP {
+        // SAFETY: plain raise; SIGSTOP cannot be caught or blocked.
+        unsafe { libc::raise(h) };
+        return;
+    }
+    let prev = INSTALLED.get(h as usize).map_or(0, |s| s.load(core::sync::atomic::Ordering::Relaxed));
+    set_disposition(sig, HostDisposition::Default);
+    // SAFETY: zeroed sigset initialised by sigemptyset; changes this thread's mask only.
+    unsafe {
+        let mut one: libc::sigset_t = core::mem::zeroed();
+        libc::sigemptyset(&mut one);
+        libc::sigaddset(&mut one, h);
+        libc::pthread_sigmask(libc::SIG_UNBLOCK, &one, core::ptr::null_mut());
+        libc::raise(h);
+        libc::pthread_sigmask(libc::SIG_BLOCK, &one, core::ptr::null_mut());
+    }
+    if prev == 1 {
+        set_disposition(sig, HostDisposition::Catch);
+    }
+}
+
+fn itimer_which(which: u32) -> libc::c_int {
+    use linux_raw_sys::general as g;
+    match which {
+        g::ITIMER_VIRTUAL => libc::ITIMER_VIRTUAL,
+        g::ITIMER_PROF => libc::ITIMER_PROF,
+        _ => libc::ITIMER_REAL,
+    }
+}
+
+fn to_tv(t: Timeval) -> libc::timeval {
+    libc::timeval { tv_sec: t.sec, tv_usec: t.usec as libc::suseconds_t }
+}
+
+fn from_tv(t: libc::timeval) -> Timeval {
+    Timeval { sec: t.tv_sec, usec: i64::from(t.tv_usec) }
+}
+
+/// Arms the host interval timer `which` (Linux ITIMER_*) with (interval,
+/// value); returns the previous setting. Its signal reaches the guest
+/// through the trap entry like any other.
+pub fn set_itimer(which: u32, (interval, value): (Timeval, Timeval)) -> HostResult<(Timeval, Timeval)> {
+    let new = libc::itimerval { it_interval: to_tv(interval), it_value: to_tv(value) };
+    // SAFETY: zeroed itimerval as out-parameter.
+    let mut old: libc::itimerval = unsafe { core::mem::zeroed() };
+    // SAFETY: valid in/out parameters.
+    if unsafe { libc::setitimer(itimer_which(which), &new, &mut old) } < 0 {
+        return Err(super::errno::last());
+    }
+    Ok((from_tv(old.it_interval), from_tv(old.it_value)))
+}
+
+pub fn get_itimer(which: u32) -> HostResult<(Timeval, Timeval)> {
+    // SAFETY: zeroed itimerval as out-parameter.
+    let mut cur: libc::itimerval = unsafe { core::mem::zeroed() };
+    // SAFETY: valid out-parameter.
+    if unsafe { libc::getitimer(itimer_which(which), &mut cur) } < 0 {
+        return Err(super::errno::last());
+    }
+    Ok((from_tv(cur.it_interval), from_tv(cur.it_value)))
 }

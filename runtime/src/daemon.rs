@@ -1,0 +1,227 @@
+//! The runtime's link to mactuxd, the daemon that owns what Linux tasks
+//! share (pids, process groups, sessions, the /proc view of other tasks).
+//!
+//! One connection per task, plain blocking I/O (mactux_proto::client), used
+//! from the syscall trap. If the daemon is not running it is started
+//! (`mactux daemon start`, which guarantees a single instance). If it goes
+//! away while the task runs, process-local calls keep working and the next
+//! call that needs it reconnects — starting a new daemon — and re-registers
+//! the task under its old pid.
+//!
+//! Lock order: `LINK` is a leaf lock; never call into the VFS or take task
+//! locks while holding it.
+
+use crate::abi::Errno;
+use crate::error::{Error, Result};
+use mactux_proto::client::{socket_path, Client, ConnectError};
+use mactux_proto::{Request, Response, TaskInfo, Vpid};
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// What the task knows about itself, to re-register after a daemon restart.
+#[derive(Clone, Debug, Default)]
+pub struct Identity {
+    pub pid: Vpid,
+    pub ppid: Vpid,
+    pub pgid: Vpid,
+    pub sid: Vpid,
+    pub info: TaskInfo,
+}
+
+struct Link {
+    client: Option<Client>,
+    me: Identity,
+}
+
+static LINK: Mutex<Option<Link>> = Mutex::new(None);
+
+/// How long to wait for a freshly started daemon to listen.
+const START_WAIT: Duration = Duration::from_secs(5);
+
+fn lock_link() -> std::sync::MutexGuard<'static, Option<Link>> {
+    LINK.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn socket() -> PathBuf {
+    socket_path(crate::host::process::uid())
+}
+
+/// Starts the daemon through `mactux daemon start` and waits for its socket.
+fn start_daemon(mactux_exe: &std::path::Path) -> std::result::Result<Client, String> {
+    let status = std::process::Command::new(mactux_exe)
+        .args(["daemon", "start"])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::inherit())
+        .status()
+        .map_err(|e| format!("cannot start the MacTux daemon ({} daemon start): {e}", mactux_exe.display()))?;
+    if !status.success() {
+        return Err(format!("`{} daemon start` failed ({status})", mactux_exe.display()));
+    }
+    let deadline = Instant::now() + START_WAIT;
+    loop {
+        match Client::connect(&socket()) {
+            Ok(c) => return Ok(c),
+            Err(ConnectError::Unavailable(e)) if Instant::now() < deadline => {
+                let _ = e;
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            Err(e) => return Err(e.to_string()),
+        }
+    }
+}
+
+/// Connects, starting the daemon when nobody listens.
+fn connect() -> std::result::Result<Client, String> {
+    match Client::connect(&socket()) {
+        Ok(c) => Ok(c),
+        Err(ConnectError::Unavailable(_)) => {
+            let exe = crate::task::current().config.mactux_exe.clone();
+            start_daemon(&exe)
+        }
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+fn response_error(r: Response) -> Error {
+    match r {
+        Response::Error { errno, .. } => Error::new(Errno(errno.clamp(1, 4095) as u16)),
+        _ => Error::with_message(Errno::EIO, "unexpected answer from the MacTux daemon"),
+    }
+}
+
+/// Registers a new top-level task (a fresh `mactux run`).
+pub fn spawn(host_pid: i32, info: TaskInfo) -> std::result::Result<Vpid, String> {
+    let mut client = connect()?;
+    let pid = match client.call(&Request::Spawn { host_pid, info: info.clone() }) {
+        Ok(Response::Pid(p)) => p,
+        Ok(other) => return Err(format!("the MacTux daemon refused the task: {other:?}")),
+        Err(e) => return Err(format!("the MacTux daemon went away: {e}")),
+    };
+    *lock_link() = Some(Link { client: Some(client), me: Identity { pid, ppid: 1, pgid: pid, sid: pid, info } });
+    Ok(pid)
+}
+
+/// Re-registers an existing task on a new connection (after execve, or in
+/// a child after fork via [`attach_child`]).
+pub fn adopt(me: Identity, client: Option<Client>) {
+    *lock_link() = Some(Link { client, me });
+}
+
+/// In a fork child: drops the parent's connection (without using it) and
+/// binds a new one to the reserved pid.
+pub fn attach_child(pid: Vpid, host_pid: i32) {
+    let mut guard = lock_link();
+    let Some(link) = guard.as_mut() else { return };
+    if let Some(parent_conn) = link.client.take() {
+        // The socket is shared with the parent: closing our copy is all we may do.
+        drop(parent_conn);
+    }
+    link.me.ppid = link.me.pid;
+    link.me.pid = pid;
+    if let Ok(mut c) = connect() {
+        if matches!(c.call(&Request::AttachChild { pid, host_pid }), Ok(Response::Ok)) {
+            link.client = Some(c);
+        }
+    }
+}
+
+/// Whether this task runs without a daemon (none could be started).
+pub fn is_standalone() -> bool {
+    lock_link().is_none()
+}
+
+/// One request; reconnects (and re-registers) once if the daemon went away.
+pub fn call(req: &Request) -> Result<Response> {
+    let mut guard = lock_link();
+    let Some(link) = guard.as_mut() else {
+        return Err(Error::with_message(Errno::ENOSYS, "no MacTux daemon: running standalone"));
+    };
+    for attempt in 0..2 {
+        if link.client.is_none() {
+            let mut c = connect().map_err(|_| Error::with_message(Errno::EAGAIN, "the MacTux daemon is not reachable"))?;
+            let me = &link.me;
+            let re = Request::Reattach {
+                pid: me.pid,
+                host_pid: crate::host::process::host_pid(),
+                ppid: me.ppid,
+                pgid: me.pgid,
+                sid: me.sid,
+                info: me.info.clone(),
+            };
+            if !matches!(c.call(&re), Ok(Response::Ok)) {
+                return Err(Error::with_message(Errno::EAGAIN, "the MacTux daemon refused to re-register the task"));
+            }
+            link.client = Some(c);
+        }
+        let Some(c) = link.client.as_mut() else { continue };
+        match c.call(req) {
+            Ok(Response::Error { errno, msg }) => {
+                let _ = msg;
+                return Err(Error::new(Errno(errno.clamp(1, 4095) as u16)));
+            }
+            Ok(r) => return Ok(r),
+            Err(_) if attempt == 0 => link.client = None,
+            Err(_) => break,
+        }
+    }
+    Err(Error::with_message(Errno::EAGAIN, "the MacTux daemon is not reachable"))
+}
+
+/// A request answered by a pid.
+pub fn call_pid(req: &Request) -> Result<Vpid> {
+    match call(req)? {
+        Response::Pid(p) => Ok(p),
+        other => Err(response_error(other)),
+    }
+}
+
+/// Updates what the daemon shows for this task.
+pub fn update(info: TaskInfo) {
+    if let Some(link) = lock_link().as_mut() {
+        link.me.info = info.clone();
+    }
+    let _ = call(&Request::Update { info });
+}
+
+/// Remembers a changed group or session (for re-registration).
+pub fn note_ids(pgid: Option<Vpid>, sid: Option<Vpid>) {
+    if let Some(link) = lock_link().as_mut() {
+        if let Some(g) = pgid {
+            link.me.pgid = g;
+        }
+        if let Some(s) = sid {
+            link.me.sid = s;
+        }
+    }
+}
+
+/// This task's identity as last known.
+pub fn identity() -> Option<Identity> {
+    lock_link().as_ref().map(|l| l.me.clone())
+}
+
+/// The connection's fd, to keep across execve.
+pub fn connection_fd() -> Option<i32> {
+    use std::os::fd::AsRawFd;
+    lock_link().as_ref().and_then(|l| l.client.as_ref().map(|c| c.stream().as_raw_fd()))
+}
+
+/// Rebuilds the connection kept open across execve.
+pub fn client_from_fd(fd: i32, daemon_pid: i32) -> Client {
+    Client::from_stream(crate::host::fs::adopt_unix_stream(fd), daemon_pid)
+}
+
+/// The daemon's pid on the current connection.
+pub fn daemon_pid() -> Option<i32> {
+    lock_link().as_ref().and_then(|l| l.client.as_ref().map(|c| c.daemon_pid))
+}
+
+/// Tells the daemon this task exits with a Linux wait status (best effort:
+/// the process is going away either way).
+pub fn notify_exit(status: i32) {
+    if !is_standalone() {
+        let _ = call(&Request::Exit { status });
+    }
+}

@@ -1,0 +1,95 @@
+//! The state a task carries across execve.
+//!
+//! execve re-executes the mactux binary itself (`mactux __resume FD`) with
+//! the task's state in an anonymous host file: the virtual pid and the
+//! daemon connection, the fds the guest keeps (close-on-exec ones are gone),
+//! cwd, umask, root, ignored signals, the signal mask, the children it may
+//! still wait for, and the program to load with its argv and envp.
+
+use crate::task::Config;
+use serde::{Deserialize, Serialize};
+
+#[derive(Serialize, Deserialize)]
+pub struct FdState {
+    pub guest_fd: i32,
+    /// The host fd, kept open across the host exec (`None`: reopen by path).
+    pub host_fd: Option<i32>,
+    pub status: u32,
+    pub guest_path: String,
+    pub is_dir: bool,
+}
+
+#[derive(Serialize, Deserialize)]
+pub struct DaemonState {
+    pub fd: i32,
+    pub daemon_pid: i32,
+    pub pid: i32,
+    pub ppid: i32,
+    pub pgid: i32,
+    pub sid: i32,
+}
+
+#[derive(Serialize, Deserialize)]
+pub struct Handover {
+    pub config: Config,
+    pub pid: u32,
+    /// The guest path of the program to run, and its argv and envp.
+    pub path: String,
+    pub argv: Vec<Vec<u8>>,
+    pub envp: Vec<Vec<u8>>,
+    pub cwd: String,
+    pub umask: u32,
+    pub fds: Vec<FdState>,
+    pub sig_ignored: u64,
+    pub sig_mask: u64,
+    pub daemon: Option<DaemonState>,
+    /// Children (pid, host pid) the task may still wait for.
+    pub children: Vec<(i32, i32)>,
+    pub start_uptime: f64,
+}
+
+/// argv and envp may together reach Linux's limit (a quarter of the stack
+/// limit); the state file allows more than that.
+const MAX_STATE: usize = 64 << 20;
+
+fn config() -> impl bincode::config::Config {
+    bincode::config::standard().with_limit::<MAX_STATE>()
+}
+
+/// Writes the state to an anonymous host file and returns its fd, positioned at 0.
+pub fn write(h: &Handover) -> Result<i32, String> {
+    let bytes = bincode::serde::encode_to_vec(h, config()).map_err(|e| format!("cannot encode the task state: {e}"))?;
+    let fd = crate::host::fs::anonymous_file(&std::env::temp_dir()).map_err(|e| e.text().to_string())?;
+    let mut done = 0;
+    while done < bytes.len() {
+        match crate::host::fs::write(fd, &bytes[done..]) {
+            Ok(0) | Err(_) => {
+                crate::host::fs::close(fd);
+                return Err("cannot write the task state".into());
+            }
+            Ok(n) => done += n,
+        }
+    }
+    crate::host::fs::lseek(fd, 0, linux_raw_sys::general::SEEK_SET).map_err(|e| e.text().to_string())?;
+    Ok(fd)
+}
+
+/// Reads the state back in the re-executed runtime and closes the fd.
+pub fn read(fd: i32) -> Result<Handover, String> {
+    let mut data = Vec::new();
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        match crate::host::fs::read(fd, &mut buf) {
+            Ok(0) => break,
+            Ok(n) => data.extend_from_slice(&buf[..n]),
+            Err(e) => return Err(format!("cannot read the task state: {}", e.text())),
+        }
+    }
+    crate::host::fs::close(fd);
+    if data.len() > MAX_STATE {
+        return Err("the task state is too large".into());
+    }
+    bincode::serde::decode_from_slice(&data, config())
+        .map(|(h, _)| h)
+        .map_err(|e| format!("the task state is corrupt: {e}"))
+}

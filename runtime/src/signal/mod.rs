@@ -1,0 +1,768 @@
+//! Signals: pending sets and queues, dispositions, and delivery to guest
+//! handlers with genuine Linux frames (see `frame.rs`).
+//!
+//! Model (<https://man7.org/linux/man-pages/man7/signal.7.html>): a signal
+//! sent to the process is *pending* until the mask lets it through; at the
+//! next return to guest code (the end of `trap::dispatch`) it is *delivered*:
+//! discarded, acted on by its default action (terminate, core, stop), or run
+//! as a guest handler on an `rt_sigframe` the guest's `rt_sigreturn` undoes.
+//!
+//! Signal context and locks:
+//! - [`record_host`] runs in a host signal handler that may have interrupted
+//!   the runtime anywhere (inside the blocking window of `trap::dispatch`):
+//!   it touches only the atomics below ([`INBOX`], [`SLOTS`], [`CLASS`],
+//!   [`BLOCKED`]) and may end the process; it never locks or allocates.
+//! - Everything else runs in the trap handler proper and takes
+//!   `Process::sig` then [`QUEUE`] (lock order: `sig` → `QUEUE` → `mm`).
+//!   Host calls that may block are made with no lock held.
+//!
+//! The fast check after every syscall ([`needs_delivery`]) is three relaxed
+//! loads: signals recorded by the host ([`INBOX`]) or queued ([`QUEUED`]) that
+//! the mask ([`BLOCKED`]) does not hold back.
+//!
+//! Divergences from Linux:
+//! - One guest thread: the mask, the pending set and the queue are the
+//!   process's; per-thread mask and thread-directed pending sets come with
+//!   threads (the altstack and the sigsuspend mask are already per thread,
+//!   in `ThreadCtl`).
+//! - The per-signal siginfo queue and the host-facing atomics are statics of
+//!   this module (there is exactly one Linux process per host process) rather
+//!   than fields of `SignalState`, whose constructor lives in `lib.rs`.
+//! - A signal arriving in the few instructions between opening the blocking
+//!   window and the host call entering the kernel is delivered only when that
+//!   call returns.
+//! - Host real-time signals 32 and 33 are reserved by the host's libc and are
+//!   not caught from outside (the guest can still send them to itself).
+//! - si_pid of signals from outside is the sender's host pid.
+
+pub mod frame;
+
+use crate::abi::signal::{KernelSigaction, Signal, NSIG, SIGRTMIN, SIG_DFL, SIG_IGN};
+use crate::host;
+use crate::task::{current, lock};
+use crate::trap::{GuestRegs, HostDisposition, HostSigInfo, ThreadCtl};
+use linux_raw_sys::general as g;
+use std::sync::atomic::{AtomicI32, AtomicU32, AtomicU64, AtomicU8, Ordering::*};
+use std::sync::Mutex;
+
+/// The guest thread's alternate signal stack (`stack_t` contents).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct AltStack {
+    pub sp: u64,
+    pub size: u64,
+    /// Only `SS_AUTODISARM` is kept here; `SS_ONSTACK`/`SS_DISABLE` are computed.
+    pub flags: u32,
+}
+
+impl AltStack {
+    pub fn is_enabled(&self) -> bool {
+        self.size != 0
+    }
+
+    /// Whether `sp` is on this stack (`on_sig_stack`, include/linux/sched/signal.h).
+    pub fn contains(&self, sp: u64) -> bool {
+        if self.flags & g::SS_AUTODISARM != 0 {
+            return false;
+        }
+        sp > self.sp && sp.wrapping_sub(self.sp) <= self.size
+    }
+
+    /// `sas_ss_flags(sp)`: what `sigaltstack` reports.
+    pub fn reported_flags(&self, sp: u64) -> u32 {
+        if !self.is_enabled() {
+            g::SS_DISABLE
+        } else if self.contains(sp) {
+            g::SS_ONSTACK
+        } else {
+            0
+        }
+    }
+}
+
+/// A Linux `siginfo_t` (x86_64, 128 bytes): the three ints, then the union
+/// at offset 16 (include/uapi/asm-generic/siginfo.h).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SigInfo {
+    pub signo: i32,
+    pub errno: i32,
+    pub code: i32,
+    pub fields: [u8; 112],
+}
+
+pub const SIGINFO_SIZE: usize = 128;
+
+impl SigInfo {
+    fn new(sig: Signal, code: i32) -> SigInfo {
+        SigInfo { signo: i32::from(sig.0), errno: 0, code, fields: [0; 112] }
+    }
+
+    fn put(&mut self, off: usize, bytes: &[u8]) {
+        if let Some(dst) = self.fields.get_mut(off..off + bytes.len()) {
+            dst.copy_from_slice(bytes);
+        }
+    }
+
+    /// kill/tkill: `_kill { si_pid, si_uid }`.
+    pub fn kill(sig: Signal, code: i32, pid: i32, uid: u32) -> SigInfo {
+        let mut i = SigInfo::new(sig, code);
+        i.put(0, &pid.to_ne_bytes());
+        i.put(4, &uid.to_ne_bytes());
+        i
+    }
+
+    /// A fault: `_sigfault { si_addr }`.
+    pub fn fault(sig: Signal, code: i32, addr: u64) -> SigInfo {
+        let mut i = SigInfo::new(sig, code);
+        i.put(0, &addr.to_ne_bytes());
+        i
+    }
+
+    /// A signal from outside, as the host reported it.
+    pub fn from_host(sig: Signal, h: &HostSigInfo) -> SigInfo {
+        let mut i = SigInfo::kill(sig, h.code, h.pid, h.uid);
+        if sig == Signal::SIGCHLD {
+            // `_sigchld { si_pid, si_uid, si_status, si_utime, si_stime }`.
+            i.put(8, &h.status.to_ne_bytes());
+        } else if h.code == g::SI_QUEUE || h.code == g::SI_TIMER || h.code == g::SI_MESGQ {
+            // `_rt { si_pid, si_uid, si_sigval }`.
+            i.put(8, &h.value.to_ne_bytes());
+        }
+        i
+    }
+
+    /// A siginfo the guest supplied (rt_sigqueueinfo), with `si_signo` forced.
+    pub fn from_bytes(sig: Signal, raw: &[u8]) -> SigInfo {
+        let int = |o: usize| raw.get(o..o + 4).and_then(|b| b.try_into().ok()).map(i32::from_ne_bytes).unwrap_or(0);
+        let mut i = SigInfo::new(sig, int(8));
+        i.errno = int(4);
+        if let Some(rest) = raw.get(16..SIGINFO_SIZE) {
+            i.fields.copy_from_slice(rest);
+        }
+        i
+    }
+
+    pub fn to_bytes(&self) -> [u8; SIGINFO_SIZE] {
+        let mut b = [0u8; SIGINFO_SIZE];
+        b[0..4].copy_from_slice(&self.signo.to_ne_bytes());
+        b[4..8].copy_from_slice(&self.errno.to_ne_bytes());
+        b[8..12].copy_from_slice(&self.code.to_ne_bytes());
+        b[16..].copy_from_slice(&self.fields);
+        b
+    }
+
+    pub fn signal(&self) -> Signal {
+        Signal(u8::try_from(self.signo).unwrap_or(0))
+    }
+}
+
+/// What a signal does under SIG_DFL (signal(7), "Standard signals").
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DefaultAction {
+    Terminate,
+    Core,
+    Ignore,
+    Stop,
+}
+
+pub fn default_action(sig: Signal) -> DefaultAction {
+    use DefaultAction::*;
+    match sig {
+        Signal::SIGCHLD | Signal::SIGURG | Signal::SIGWINCH | Signal::SIGCONT => Ignore,
+        Signal::SIGSTOP | Signal::SIGTSTP | Signal::SIGTTIN | Signal::SIGTTOU => Stop,
+        Signal::SIGQUIT
+        | Signal::SIGILL
+        | Signal::SIGTRAP
+        | Signal::SIGABRT
+        | Signal::SIGBUS
+        | Signal::SIGFPE
+        | Signal::SIGSEGV
+        | Signal::SIGXCPU
+        | Signal::SIGXFSZ
+        | Signal::SIGSYS => Core,
+        _ => Terminate,
+    }
+}
+
+/// Synchronous (fault) signals are delivered before any other
+/// (`SYNCHRONOUS_MASK`, kernel/signal.c).
+fn synchronous_mask() -> u64 {
+    [Signal::SIGSEGV, Signal::SIGBUS, Signal::SIGILL, Signal::SIGTRAP, Signal::SIGFPE, Signal::SIGSYS]
+        .iter()
+        .fold(0, |m, s| m | s.mask_bit())
+}
+
+fn unblockable_bits() -> u64 {
+    Signal::SIGKILL.mask_bit() | Signal::SIGSTOP.mask_bit()
+}
+
+// ---------------------------------------------------------------------------
+// Lock-free state, shared with the host signal handler.
+
+/// Signals recorded by the host handler and not yet moved into [`QUEUE`].
+static INBOX: AtomicU64 = AtomicU64::new(0);
+/// Mirror of `SignalState::pending`.
+static QUEUED: AtomicU64 = AtomicU64::new(0);
+/// Mirror of `SignalState::mask`.
+static BLOCKED: AtomicU64 = AtomicU64::new(0);
+
+/// The latest host siginfo of each signal, and how many arrived.
+struct Slot {
+    code: AtomicI32,
+    pid: AtomicI32,
+    uid: AtomicU32,
+    status: AtomicI32,
+    value: AtomicU64,
+    count: AtomicU32,
+}
+
+static SLOTS: [Slot; NSIG as usize] = [const {
+    Slot {
+        code: AtomicI32::new(0),
+        pid: AtomicI32::new(0),
+        uid: AtomicU32::new(0),
+        status: AtomicI32::new(0),
+        value: AtomicU64::new(0),
+        count: AtomicU32::new(0),
+    }
+}; NSIG as usize];
+
+/// Class of each guest disposition, for the host handler's decisions.
+const CLASS_HANDLER: u8 = 0;
+const CLASS_IGNORED: u8 = 1;
+const CLASS_FATAL: u8 = 2;
+const CLASS_OTHER: u8 = 3;
+static CLASS: [AtomicU8; NSIG as usize] = [const { AtomicU8::new(CLASS_OTHER) }; NSIG as usize];
+
+/// Queued instances of pending signals, oldest first: at most one per
+/// standard signal, up to [`RT_QUEUE_MAX`] per real-time signal.
+static QUEUE: Mutex<Vec<SigInfo>> = Mutex::new(Vec::new());
+const RT_QUEUE_MAX: usize = 64;
+
+fn index(sig: Signal) -> usize {
+    usize::from(sig.0.saturating_sub(1))
+}
+
+fn classify(sig: Signal, handler: u64) -> u8 {
+    match handler {
+        SIG_IGN => CLASS_IGNORED,
+        SIG_DFL => match default_action(sig) {
+            DefaultAction::Ignore => CLASS_IGNORED,
+            DefaultAction::Terminate | DefaultAction::Core => CLASS_FATAL,
+            DefaultAction::Stop => CLASS_OTHER,
+        },
+        _ => CLASS_HANDLER,
+    }
+}
+
+/// Records a signal the host delivered to us. Async-signal-safe: atomics
+/// only, or the end of the process.
+pub fn record_host(sig: Signal, info: &HostSigInfo) {
+    let i = index(sig);
+    let (Some(slot), Some(class)) = (SLOTS.get(i), CLASS.get(i)) else { return };
+    let class = class.load(Relaxed);
+    let blocked = BLOCKED.load(Relaxed) & sig.mask_bit() != 0;
+    if class == CLASS_IGNORED && !blocked {
+        return;
+    }
+    if class == CLASS_FATAL && !blocked {
+        // A fatal signal ends the process at once, even if the runtime is
+        // waiting somewhere that cannot be interrupted.
+        host::process::die_by_signal(sig);
+    }
+    slot.code.store(info.code, Relaxed);
+    slot.pid.store(info.pid, Relaxed);
+    slot.uid.store(info.uid, Relaxed);
+    slot.status.store(info.status, Relaxed);
+    slot.value.store(info.value, Relaxed);
+    slot.count.fetch_add(1, Relaxed);
+    INBOX.fetch_or(sig.mask_bit(), Release);
+}
+
+/// The cheap check at every return to the guest: is there anything to
+/// deliver, or a syscall interrupted by a signal to restart?
+#[inline]
+pub fn needs_delivery(syscall_nr: Option<u64>, rax: u64) -> bool {
+    let ready = (INBOX.load(Acquire) | QUEUED.load(Relaxed)) & !BLOCKED.load(Relaxed);
+    ready != 0 || (syscall_nr.is_some() && rax == eintr())
+}
+
+fn eintr() -> u64 {
+    (-i64::from(crate::abi::Errno::EINTR.0)) as u64
+}
+
+/// The signal state, with the host inbox drained into the queue.
+pub struct Locked<'a> {
+    pub st: std::sync::MutexGuard<'a, crate::task::SignalState>,
+    pub q: std::sync::MutexGuard<'static, Vec<SigInfo>>,
+}
+
+pub fn lock_state() -> Locked<'static> {
+    let st = lock(&current().sig);
+    let q = lock(&QUEUE);
+    let mut l = Locked { st, q };
+    l.drain_inbox();
+    l
+}
+
+impl Locked<'_> {
+    fn drain_inbox(&mut self) {
+        let bits = INBOX.swap(0, Acquire);
+        if bits == 0 {
+            return;
+        }
+        for n in 1..=NSIG {
+            let sig = Signal(n);
+            if bits & sig.mask_bit() == 0 {
+                continue;
+            }
+            let Some(slot) = SLOTS.get(index(sig)) else { continue };
+            let count = slot.count.swap(0, Relaxed).max(1);
+            let info = HostSigInfo {
+                code: slot.code.load(Relaxed),
+                pid: slot.pid.load(Relaxed),
+                uid: slot.uid.load(Relaxed),
+                status: slot.status.load(Relaxed),
+                value: slot.value.load(Relaxed),
+            };
+            for _ in 0..count.min(RT_QUEUE_MAX as u32) {
+                self.enqueue(SigInfo::from_host(sig, &info));
+            }
+        }
+    }
+
+    fn sync_mirrors(&self) {
+        QUEUED.store(self.st.pending, Relaxed);
+        BLOCKED.store(self.st.mask, Relaxed);
+    }
+
+    /// Makes a signal pending, unless its disposition discards it now
+    /// (`sig_ignored`: a blocked signal is never discarded at send time).
+    pub fn enqueue(&mut self, info: SigInfo) {
+        let sig = info.signal();
+        if Signal::from_raw(u64::from(sig.0)).is_none() {
+            return;
+        }
+        let blocked = self.st.mask & sig.mask_bit() != 0;
+        let handler = self.st.actions[index(sig)].handler;
+        if !blocked && classify(sig, handler) == CLASS_IGNORED && !sig.is_unblockable() {
+            return;
+        }
+        let same = self.q.iter().filter(|i| i.signo == info.signo).count();
+        let room = if sig.0 >= SIGRTMIN { same < RT_QUEUE_MAX } else { same == 0 };
+        if room {
+            self.q.push(info);
+        }
+        self.st.pending |= sig.mask_bit();
+        self.sync_mirrors();
+    }
+
+    /// Takes the oldest instance of `sig` out of the queue.
+    pub fn dequeue(&mut self, sig: Signal) -> Option<SigInfo> {
+        if self.st.pending & sig.mask_bit() == 0 {
+            return None;
+        }
+        let pos = self.q.iter().position(|i| i.signo == i32::from(sig.0));
+        let info = match pos {
+            Some(p) => self.q.remove(p),
+            None => SigInfo::kill(sig, g::SI_KERNEL as i32, 0, 0),
+        };
+        if !self.q.iter().any(|i| i.signo == i32::from(sig.0)) {
+            self.st.pending &= !sig.mask_bit();
+        }
+        self.sync_mirrors();
+        Some(info)
+    }
+
+    /// The next pending signal among `set`: synchronous ones first, then
+    /// the lowest number (`next_signal`, kernel/signal.c).
+    pub fn next_in(&self, set: u64) -> Option<Signal> {
+        let ready = self.st.pending & set;
+        let pick = if ready & synchronous_mask() != 0 { ready & synchronous_mask() } else { ready };
+        (pick != 0).then(|| Signal(pick.trailing_zeros() as u8 + 1))
+    }
+
+    /// Sets the mask (SIGKILL and SIGSTOP can never be blocked).
+    pub fn set_mask(&mut self, mask: u64) {
+        self.st.mask = mask & !unblockable_bits();
+        self.sync_mirrors();
+    }
+
+    /// Drops every pending instance of `sig`.
+    pub fn flush(&mut self, sig: Signal) {
+        self.q.retain(|i| i.signo != i32::from(sig.0));
+        self.st.pending &= !sig.mask_bit();
+        self.sync_mirrors();
+    }
+
+    /// Whether a pending signal would interrupt a wait now.
+    pub fn has_deliverable(&self) -> bool {
+        self.st.pending & !self.st.mask != 0
+    }
+}
+
+/// After a disposition change: the host handler's view and the host's own
+/// disposition follow the guest's.
+pub fn disposition_changed(sig: Signal, handler: u64) {
+    if let Some(c) = CLASS.get(index(sig)) {
+        c.store(classify(sig, handler), Relaxed);
+    }
+    sync_host_disposition(sig, handler);
+}
+
+/// The host disposition that carries a guest disposition.
+fn host_disposition_for(sig: Signal, handler: u64) -> HostDisposition {
+    match handler {
+        // SIGCHLD stays a host default: a host SIG_IGN would have the host
+        // reap our children behind the process model's back.
+        SIG_IGN if sig == Signal::SIGCHLD => HostDisposition::Default,
+        SIG_IGN => HostDisposition::Ignore,
+        SIG_DFL if default_action(sig) == DefaultAction::Ignore => HostDisposition::Default,
+        _ => HostDisposition::Catch,
+    }
+}
+
+fn sync_host_disposition(sig: Signal, handler: u64) {
+    if host::trap::is_async_signal(sig) {
+        host::trap::set_disposition(sig, host_disposition_for(sig, handler));
+    }
+}
+
+/// Sets up this thread's signal handling before guest code first runs: the
+/// dispositions and mask the runtime inherited from whoever executed it
+/// (ignored signals and the mask survive execve on Linux), then the host
+/// handlers for every signal the guest may receive from outside.
+pub fn init_thread() {
+    {
+        let mut l = lock_state();
+        for n in 1..=NSIG {
+            let sig = Signal(n);
+            if host::trap::is_async_signal(sig)
+                && host::trap::host_ignores(sig)
+                && l.st.actions[index(sig)].handler == SIG_DFL
+            {
+                l.st.actions[index(sig)].handler = SIG_IGN;
+            }
+        }
+        let inherited = host::trap::host_blocked_mask();
+        let mask = l.st.mask | inherited;
+        l.set_mask(mask);
+        for n in 1..=NSIG {
+            let sig = Signal(n);
+            let handler = l.st.actions[index(sig)].handler;
+            if let Some(c) = CLASS.get(index(sig)) {
+                c.store(classify(sig, handler), Relaxed);
+            }
+        }
+    }
+    for n in 1..=NSIG {
+        let sig = Signal(n);
+        let handler = lock(&current().sig).actions[index(sig)].handler;
+        sync_host_disposition(sig, handler);
+    }
+    // The guest's mask is virtual; the host thread keeps these unblocked.
+    host::trap::set_async_signals_blocked(false);
+}
+
+/// Hook for execve (before the host exec of the runtime): hands the guest's
+/// ignored signals and mask to the next image through the host's own
+/// exec semantics, which [`init_thread`] reads back.
+pub fn prepare_exec() {
+    let l = lock_state();
+    for n in 1..=NSIG {
+        let sig = Signal(n);
+        if host::trap::is_async_signal(sig) {
+            let ignored = l.st.actions[index(sig)].handler == SIG_IGN;
+            host::trap::set_disposition(sig, if ignored { HostDisposition::Ignore } else { HostDisposition::Default });
+        }
+    }
+    host::trap::set_host_blocked_mask(l.st.mask);
+}
+
+/// Hook for fork (in the child): a child starts with no pending signals
+/// (fork(2)); timers are not inherited by the host child either.
+pub fn after_fork_child() {
+    let mut l = lock_state();
+    l.q.clear();
+    l.st.pending = 0;
+    l.sync_mirrors();
+}
+
+/// Sends `sig` to this process (kill, tgkill, raise, rt_sigqueueinfo); it is
+/// delivered at the return from the current syscall if not blocked.
+pub fn send_self(info: SigInfo) {
+    let sig = info.signal();
+    if sig == Signal::SIGKILL {
+        terminate(sig);
+    }
+    lock_state().enqueue(info);
+}
+
+/// Whether a syscall may sleep in the host and so runs with the
+/// asynchronous signals unblocked (see `trap::dispatch`).
+#[inline]
+pub fn may_block(nr: u64) -> bool {
+    let Ok(nr) = u32::try_from(nr) else { return false };
+    matches!(
+        nr,
+        g::__NR_read
+            | g::__NR_write
+            | g::__NR_readv
+            | g::__NR_writev
+            | g::__NR_pread64
+            | g::__NR_pwrite64
+            | g::__NR_preadv
+            | g::__NR_pwritev
+            | g::__NR_preadv2
+            | g::__NR_pwritev2
+            | g::__NR_open
+            | g::__NR_openat
+            | g::__NR_openat2
+            | g::__NR_nanosleep
+            | g::__NR_clock_nanosleep
+            | g::__NR_wait4
+            | g::__NR_waitid
+            | g::__NR_poll
+            | g::__NR_ppoll
+            | g::__NR_select
+            | g::__NR_pselect6
+            | g::__NR_epoll_wait
+            | g::__NR_epoll_pwait
+            | g::__NR_epoll_pwait2
+            | g::__NR_accept
+            | g::__NR_accept4
+            | g::__NR_connect
+            | g::__NR_recvfrom
+            | g::__NR_recvmsg
+            | g::__NR_sendto
+            | g::__NR_sendmsg
+            | g::__NR_flock
+            | g::__NR_fcntl
+            | g::__NR_sendfile
+            | g::__NR_splice
+            | g::__NR_tee
+            | g::__NR_msgrcv
+            | g::__NR_msgsnd
+            | g::__NR_semop
+            | g::__NR_semtimedop
+    )
+}
+
+/// How an interrupted syscall continues (the kernel's -ERESTART* codes,
+/// include/linux/errno.h).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Restart {
+    /// ERESTARTSYS: restarted unless a handler without SA_RESTART runs.
+    Sys,
+    /// ERESTARTNOHAND / ERESTART_RESTARTBLOCK: EINTR when a handler runs.
+    NoHand,
+}
+
+fn restart_class(nr: u64) -> Restart {
+    let Ok(nr) = u32::try_from(nr) else { return Restart::Sys };
+    match nr {
+        g::__NR_pause
+        | g::__NR_rt_sigsuspend
+        | g::__NR_rt_sigtimedwait
+        | g::__NR_nanosleep
+        | g::__NR_clock_nanosleep
+        | g::__NR_poll
+        | g::__NR_ppoll
+        | g::__NR_select
+        | g::__NR_pselect6
+        | g::__NR_epoll_wait
+        | g::__NR_epoll_pwait
+        | g::__NR_epoll_pwait2
+        | g::__NR_semop
+        | g::__NR_semtimedop
+        | g::__NR_msgrcv
+        | g::__NR_msgsnd
+        | g::__NR_io_getevents => Restart::NoHand,
+        _ => Restart::Sys,
+    }
+}
+
+/// Re-executes the interrupted `syscall` instruction (2 bytes) with its number.
+fn restart_syscall(regs: &mut GuestRegs, nr: u64) {
+    regs.rip = regs.rip.wrapping_sub(2);
+    regs.rax = nr;
+}
+
+/// Delivers what is deliverable at this return to guest code: default
+/// actions, and a frame per handler (several signals nest, the last one
+/// set up runs first, as on Linux). `syscall_nr` is the syscall that just
+/// returned, if any, for the EINTR/restart rules.
+pub fn deliver(ctl: &mut ThreadCtl, regs: &mut GuestRegs, syscall_nr: Option<u64>) {
+    // rt_sigreturn restores rax, which may hold an old -EINTR: never restart
+    // it (the kernel sets orig_ax = -1 there).
+    let mut interrupted = syscall_nr.filter(|&nr| nr != u64::from(g::__NR_rt_sigreturn) && regs.rax == eintr());
+    let mut ran_handler = false;
+    loop {
+        let next = {
+            let mut l = lock_state();
+            let ready = !l.st.mask;
+            match l.next_in(ready) {
+                Some(sig) => {
+                    let act = l.st.actions[index(sig)];
+                    l.dequeue(sig).map(|info| (info, act))
+                }
+                None => None,
+            }
+        };
+        let Some((info, act)) = next else { break };
+        let sig = info.signal();
+        match act.handler {
+            SIG_IGN => {}
+            SIG_DFL => match default_action(sig) {
+                DefaultAction::Ignore => {}
+                DefaultAction::Stop => host::trap::stop_self(sig),
+                DefaultAction::Terminate | DefaultAction::Core => terminate(sig),
+            },
+            _ => {
+                if let Some(nr) = interrupted.take() {
+                    let restart = restart_class(nr) == Restart::Sys && act.flags & u64::from(g::SA_RESTART) != 0;
+                    if restart {
+                        restart_syscall(regs, nr);
+                    }
+                }
+                run_handler(ctl, regs, &info, &act);
+                ran_handler = true;
+            }
+        }
+    }
+    if let Some(nr) = interrupted {
+        // No handler ran: the signal that interrupted the host call was
+        // ignored, blocked or stopped us, so Linux would never have
+        // interrupted the call at all.
+        restart_syscall(regs, nr);
+    }
+    if !ran_handler {
+        if let Some(m) = ctl.take_saved_mask() {
+            lock_state().set_mask(m);
+        }
+    }
+}
+
+/// Builds the frame for one handler and switches the registers to it.
+fn run_handler(ctl: &mut ThreadCtl, regs: &mut GuestRegs, info: &SigInfo, act: &KernelSigaction) {
+    let sig = info.signal();
+    let old_mask = match ctl.take_saved_mask() {
+        Some(m) => m,
+        None => lock(&current().sig).mask,
+    };
+    if frame::setup(ctl, regs, info, act, old_mask).is_err() {
+        // A frame that cannot be written (or no SA_RESTORER): force_sigsegv.
+        terminate(Signal::SIGSEGV);
+    }
+    let mut l = lock_state();
+    let mut mask = l.st.mask | act.mask;
+    if act.flags & u64::from(g::SA_NODEFER) == 0 {
+        mask |= sig.mask_bit();
+    }
+    l.set_mask(mask);
+    if act.flags & u64::from(g::SA_RESETHAND) != 0 {
+        l.st.actions[index(sig)] = KernelSigaction::default();
+        drop(l);
+        disposition_changed(sig, SIG_DFL);
+    }
+}
+
+/// A fault in guest code at `addr` (`force_sig_fault`): a blocked or
+/// ignored fault signal gets its default action, which ends the process.
+pub fn deliver_fault(regs: &GuestRegs, sig: Signal, host_code: i32, addr: u64) {
+    let code = if sig == Signal::SIGSEGV {
+        let mapped = lock(&current().mm).is_mapped(addr, addr.saturating_add(1));
+        if mapped { g::SEGV_ACCERR as i32 } else { g::SEGV_MAPERR as i32 }
+    } else {
+        host_code
+    };
+    let _ = regs;
+    let mut l = lock_state();
+    let act = l.st.actions[index(sig)];
+    let blocked = l.st.mask & sig.mask_bit() != 0;
+    if blocked || act.handler == SIG_IGN || act.handler == SIG_DFL {
+        drop(l);
+        terminate(sig);
+    }
+    // The fault must be taken even if an instance is already queued.
+    l.flush(sig);
+    l.enqueue(SigInfo::fault(sig, code, addr));
+}
+
+/// `sigaltstack`'s setting half (`do_sigaltstack`, kernel/signal.c); `sp`
+/// is the guest's current stack pointer.
+pub fn set_altstack(ctl: &mut ThreadCtl, sp: u64, new_sp: u64, flags: u32, size: u64) -> crate::error::Result<()> {
+    if ctl.altstack.contains(sp) {
+        return Err(crate::errno!(EPERM, "cannot change the alternate stack while running on it"));
+    }
+    let mode = flags & !g::SS_AUTODISARM;
+    if mode != 0 && mode != g::SS_DISABLE && mode != g::SS_ONSTACK {
+        return Err(crate::errno!(EINVAL, "ss_flags must be 0, SS_ONSTACK or SS_DISABLE"));
+    }
+    if mode == g::SS_DISABLE {
+        ctl.altstack = AltStack::default();
+        return Ok(());
+    }
+    if size < u64::from(g::MINSIGSTKSZ) {
+        return Err(crate::errno!(ENOMEM, "the alternate stack is smaller than MINSIGSTKSZ"));
+    }
+    ctl.altstack = AltStack { sp: new_sp, size, flags: flags & g::SS_AUTODISARM };
+    Ok(())
+}
+
+/// `rt_sigreturn`: undoes a handler's frame; the restored rax is the result.
+pub fn sigreturn(ctl: &mut ThreadCtl, regs: &mut GuestRegs) -> u64 {
+    let restored = match frame::restore(ctl, regs) {
+        Ok(r) => r,
+        // A frame the guest broke: Linux forces SIGSEGV.
+        Err(_) => terminate(Signal::SIGSEGV),
+    };
+    lock_state().set_mask(restored.mask);
+    let (ss_sp, ss_flags, ss_size) = restored.altstack;
+    // restore_altstack(): errors are ignored.
+    let _ = set_altstack(ctl, regs.rsp, ss_sp, ss_flags, ss_size);
+    regs.rax
+}
+
+/// Ends the process by `sig`'s default action.
+pub fn terminate(sig: Signal) -> ! {
+    host::process::die_by_signal(sig)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn siginfo_layout() {
+        let i = SigInfo::kill(Signal::SIGUSR1, g::SI_TKILL, 42, 1000);
+        let b = i.to_bytes();
+        assert_eq!(&b[0..4], &10i32.to_ne_bytes());
+        assert_eq!(&b[8..12], &(-6i32).to_ne_bytes());
+        assert_eq!(&b[16..20], &42i32.to_ne_bytes());
+        assert_eq!(&b[20..24], &1000u32.to_ne_bytes());
+        assert_eq!(SigInfo::from_bytes(Signal::SIGUSR1, &b), i);
+        let f = SigInfo::fault(Signal::SIGSEGV, 1, 0x10).to_bytes();
+        assert_eq!(&f[16..24], &0x10u64.to_ne_bytes());
+    }
+
+    #[test]
+    fn defaults_and_restart_classes() {
+        assert_eq!(default_action(Signal::SIGCHLD), DefaultAction::Ignore);
+        assert_eq!(default_action(Signal::SIGTSTP), DefaultAction::Stop);
+        assert_eq!(default_action(Signal::SIGSEGV), DefaultAction::Core);
+        assert_eq!(default_action(Signal(40)), DefaultAction::Terminate);
+        assert!(restart_class(u64::from(g::__NR_read)) == Restart::Sys);
+        assert!(restart_class(u64::from(g::__NR_pause)) == Restart::NoHand);
+        assert!(may_block(u64::from(g::__NR_read)));
+        assert!(!may_block(u64::from(g::__NR_getppid)));
+    }
+
+    #[test]
+    fn altstack_flags() {
+        let s = AltStack { sp: 0x1000, size: 0x1000, flags: 0 };
+        assert_eq!(s.reported_flags(0x1800), g::SS_ONSTACK);
+        assert_eq!(s.reported_flags(0x3000), 0);
+        assert_eq!(AltStack::default().reported_flags(0), g::SS_DISABLE);
+    }
+}

@@ -1,0 +1,285 @@
+//! poll, ppoll, select, pselect6: readiness of several fds at once.
+//!
+//! Host fds are polled by the host; synthetic files (/proc snapshots, /dev
+//! memory devices) are always ready for what they support, as on Linux.
+//!
+//! Divergences from Linux: ppoll/pselect6 swap the guest's signal mask for
+//! the duration of the wait; a signal that arrives is delivered on return.
+
+use super::{args, Ctx};
+use crate::abi::{gen as g, Timespec, Timeval};
+use crate::error::{Error, Result};
+use crate::host;
+use crate::task::{current, lock};
+use crate::uaccess;
+use crate::vfs::file::FileKind;
+use crate::{return_errno, return_errno_with_message};
+
+/// One entry of the guest's `struct pollfd` array.
+#[derive(Clone, Copy)]
+struct PollFd {
+    fd: i32,
+    events: u16,
+    revents: u16,
+}
+
+const POLLFD_SIZE: u64 = 8;
+
+/// Linux's RLIMIT_NOFILE-bound check on nfds (fs/select.c).
+fn check_nfds(n: u64) -> Result<usize> {
+    let limit = host::process::get_rlimit(g::RLIMIT_NOFILE).map(|(cur, _)| cur).unwrap_or(1024);
+    if n > limit.max(1024) {
+        return_errno_with_message!(EINVAL, "nfds exceeds RLIMIT_NOFILE");
+    }
+    Ok(n as usize)
+}
+
+/// Polls `fds` for at most `timeout` (None: forever); fills revents.
+fn do_poll(fds: &mut [PollFd], timeout: Option<Timespec>) -> Result<usize> {
+    // Which entries go to the host, and which are answered here.
+    let mut host_set: Vec<(usize, i32, u16)> = Vec::new();
+    let mut ready = 0;
+    {
+        let table = lock(&current().fds);
+        for (i, p) in fds.iter_mut().enumerate() {
+            p.revents = 0;
+            if p.fd < 0 {
+                continue;
+            }
+            let Ok(file) = table.get(p.fd) else {
+                p.revents = g::POLLNVAL as u16;
+                ready += 1;
+                continue;
+            };
+            match file.kind {
+                FileKind::Host { fd, .. } => host_set.push((i, fd, p.events)),
+                _ => {
+                    // Synthetic files never block.
+                    let mask = (g::POLLIN | g::POLLOUT | g::POLLRDNORM | g::POLLWRNORM) as u16;
+                    p.revents = p.events & mask;
+                    if p.revents != 0 {
+                        ready += 1;
+                    }
+                }
+            }
+        }
+    }
+    let timeout_ms: i32 = if ready > 0 {
+        0
+    } else {
+        match timeout {
+            None => -1,
+            Some(t) => {
+                let ms = t.sec.saturating_mul(1000).saturating_add((t.nsec + 999_999) / 1_000_000);
+                ms.clamp(0, i64::from(i32::MAX)) as i32
+            }
+        }
+    };
+    if host_set.is_empty() {
+        if ready == 0 && timeout_ms != 0 {
+            // Nothing to wait on but time (poll(NULL, 0, t) is a sleep).
+            let d = match timeout {
+                None => Timespec { sec: i64::MAX / 2, nsec: 0 },
+                Some(t) => t,
+            };
+            host::time::sleep(d).map_err(|(e, _)| Error::new(e))?;
+        }
+        return Ok(ready);
+    }
+    let mut req: Vec<(i32, u32, u32)> = host_set.iter().map(|(_, fd, ev)| (*fd, u32::from(*ev), 0)).collect();
+    host::fs::poll(&mut req, timeout_ms).map_err(Error::new)?;
+    for ((i, _, _), (_, _, rev)) in host_set.iter().zip(req.iter()) {
+        fds[*i].revents = *rev as u16;
+        if *rev != 0 {
+            ready += 1;
+        }
+    }
+    Ok(ready)
+}
+
+fn read_pollfds(addr: u64, n: usize) -> Result<Vec<PollFd>> {
+    let raw = uaccess::read_bytes(addr, n * POLLFD_SIZE as usize)?;
+    Ok(raw
+        .chunks_exact(8)
+        .map(|c| PollFd {
+            fd: i32::from_ne_bytes([c[0], c[1], c[2], c[3]]),
+            events: u16::from_ne_bytes([c[4], c[5]]),
+            revents: 0,
+        })
+        .collect())
+}
+
+fn write_revents(addr: u64, fds: &[PollFd]) -> Result<()> {
+    for (i, p) in fds.iter().enumerate() {
+        uaccess::write(addr + i as u64 * POLLFD_SIZE + 6, &p.revents)?;
+    }
+    Ok(())
+}
+
+/// Runs `f` with the guest's signal mask temporarily set to `mask`. As with
+/// sigsuspend, a handler that ends the wait runs under the temporary mask
+/// and its frame records the old one; otherwise the old mask comes back now.
+fn with_mask<T>(ctl: &mut crate::trap::ThreadCtl, mask: Option<u64>, f: impl FnOnce() -> Result<T>) -> Result<T> {
+    let Some(m) = mask else { return f() };
+    {
+        let mut l = crate::signal::lock_state();
+        ctl.save_mask(l.st.mask);
+        l.set_mask(m);
+    }
+    let r = f();
+    let mut l = crate::signal::lock_state();
+    if !l.has_deliverable() {
+        if let Some(old) = ctl.take_saved_mask() {
+            l.set_mask(old);
+        }
+    }
+    r
+}
+
+pub fn poll(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
+    let n = check_nfds(a[1])?;
+    let mut fds = read_pollfds(a[0], n)?;
+    let t = args::int(a[2]);
+    let timeout = if t < 0 { None } else { Some(Timespec { sec: i64::from(t / 1000), nsec: i64::from(t % 1000) * 1_000_000 }) };
+    let ready = do_poll(&mut fds, timeout)?;
+    write_revents(a[0], &fds)?;
+    Ok(ready as u64)
+}
+
+fn read_sigmask(addr: u64, size: u64) -> Result<Option<u64>> {
+    if addr == 0 {
+        return Ok(None);
+    }
+    if size != 8 {
+        return_errno_with_message!(EINVAL, "sigsetsize must be 8");
+    }
+    Ok(Some(uaccess::read::<u64>(addr)?))
+}
+
+fn read_timespec(addr: u64) -> Result<Option<Timespec>> {
+    if addr == 0 {
+        return Ok(None);
+    }
+    let t: Timespec = uaccess::read(addr)?;
+    if !t.is_valid() {
+        return_errno_with_message!(EINVAL, "invalid timeout");
+    }
+    Ok(Some(t))
+}
+
+pub fn ppoll(cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
+    let n = check_nfds(a[1])?;
+    let mut fds = read_pollfds(a[0], n)?;
+    let timeout = read_timespec(a[2])?;
+    let mask = read_sigmask(a[3], a[4])?;
+    let ready = with_mask(cx.ctl, mask, || do_poll(&mut fds, timeout))?;
+    write_revents(a[0], &fds)?;
+    Ok(ready as u64)
+}
+
+/// `FD_SETSIZE`: select's fd sets are 1024 bits.
+const FD_SETSIZE: u64 = 1024;
+
+fn read_set(addr: u64, nfds: usize) -> Result<Option<Vec<u8>>> {
+    if addr == 0 {
+        return Ok(None);
+    }
+    let bytes = nfds.div_ceil(64) * 8;
+    Ok(Some(uaccess::read_bytes(addr, bytes)?))
+}
+
+fn is_set(set: &Option<Vec<u8>>, fd: usize) -> bool {
+    set.as_ref().is_some_and(|s| s[fd / 8] >> (fd % 8) & 1 == 1)
+}
+
+fn do_select(
+    ctl: &mut crate::trap::ThreadCtl,
+    nfds: u64,
+    rd: u64,
+    wr: u64,
+    ex: u64,
+    timeout: Option<Timespec>,
+    mask: Option<u64>,
+) -> Result<u64> {
+    if nfds > FD_SETSIZE.max(1 << 20) {
+        return_errno!(EINVAL);
+    }
+    let n = nfds as usize;
+    let (rs, ws, es) = (read_set(rd, n)?, read_set(wr, n)?, read_set(ex, n)?);
+    let mut fds = Vec::new();
+    for fd in 0..n {
+        let mut events = 0u16;
+        if is_set(&rs, fd) {
+            events |= (g::POLLIN | g::POLLRDNORM | g::POLLHUP | g::POLLERR) as u16;
+        }
+        if is_set(&ws, fd) {
+            events |= (g::POLLOUT | g::POLLWRNORM | g::POLLERR) as u16;
+        }
+        if is_set(&es, fd) {
+            events |= g::POLLPRI as u16;
+        }
+        if events != 0 {
+            fds.push(PollFd { fd: fd as i32, events, revents: 0 });
+        }
+    }
+    with_mask(ctl, mask, || do_poll(&mut fds, timeout))?;
+    if fds.iter().any(|p| p.revents & g::POLLNVAL as u16 != 0) {
+        return_errno!(EBADF);
+    }
+    let bytes = n.div_ceil(64) * 8;
+    let (mut ro, mut wo, mut eo) = (vec![0u8; bytes], vec![0u8; bytes], vec![0u8; bytes]);
+    let mut count = 0u64;
+    for p in &fds {
+        let fd = p.fd as usize;
+        let mut mark = |set: &mut Vec<u8>| {
+            set[fd / 8] |= 1 << (fd % 8);
+            count += 1;
+        };
+        let rev = u32::from(p.revents);
+        if is_set(&rs, fd) && rev & (g::POLLIN | g::POLLRDNORM | g::POLLHUP | g::POLLERR) != 0 {
+            mark(&mut ro);
+        }
+        if is_set(&ws, fd) && rev & (g::POLLOUT | g::POLLWRNORM | g::POLLERR) != 0 {
+            mark(&mut wo);
+        }
+        if is_set(&es, fd) && rev & g::POLLPRI != 0 {
+            mark(&mut eo);
+        }
+    }
+    for (addr, set) in [(rd, &ro), (wr, &wo), (ex, &eo)] {
+        if addr != 0 {
+            uaccess::write_bytes(addr, set)?;
+        }
+    }
+    Ok(count)
+}
+
+pub fn select(cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
+    let timeout = if a[4] == 0 {
+        None
+    } else {
+        let tv: Timeval = uaccess::read(a[4])?;
+        if tv.sec < 0 || !(0..1_000_000).contains(&tv.usec) {
+            return_errno_with_message!(EINVAL, "invalid timeout");
+        }
+        Some(Timespec { sec: tv.sec, nsec: tv.usec * 1000 })
+    };
+    let r = do_select(cx.ctl, a[0], a[1], a[2], a[3], timeout, None)?;
+    if a[4] != 0 && r == 0 {
+        // Linux reports the time left: none, when the wait timed out.
+        uaccess::write(a[4], &Timeval::default())?;
+    }
+    Ok(r)
+}
+
+pub fn pselect6(cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
+    let timeout = read_timespec(a[4])?;
+    // The sixth argument points at { const sigset_t *ss; size_t ss_len; }.
+    let mask = if a[5] == 0 {
+        None
+    } else {
+        let [ptr, len]: [u64; 2] = uaccess::read(a[5])?;
+        read_sigmask(ptr, len)?
+    };
+    do_select(cx.ctl, a[0], a[1], a[2], a[3], timeout, mask)
+}

@@ -1,0 +1,462 @@
+//! mactuxd end to end, through the `mactux` binary: the virtual PID namespace
+//! semantics over the real socket, autostart and single instance, `mactux
+//! daemon status`, `mactux ps --json`, `mactux kill`, the service files, the
+//! peer-uid check and malformed frames.
+//!
+//! Every test runs its own daemon on its own `MACTUX_STATE_DIR` (set only in
+//! the children's environment) and stops it in a Drop guard.
+
+use mactux_proto::client::Client;
+use mactux_proto::frame::encode;
+use mactux_proto::{KillTarget, Request, Response, TaskEntry, TaskInfo, TaskState, Vpid, WaitTarget, PROTOCOL_VERSION};
+use mactux_tests::mactux_bin;
+use std::io::{Read, Write};
+use std::os::unix::net::UnixStream;
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// Linux errno values the daemon answers with.
+const ESRCH: i32 = 3;
+const EPERM: i32 = 1;
+
+fn state_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("mactux-daemon-test-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+fn mactux_in(dir: &Path, args: &[&str]) -> Output {
+    Command::new(mactux_bin()).args(args).env("MACTUX_STATE_DIR", dir).stdin(Stdio::null()).output().expect("run mactux")
+}
+
+fn pid_alive(pid: i32) -> bool {
+    // SAFETY: signal 0 only probes.
+    pid > 0 && unsafe { libc::kill(pid, 0) } == 0
+}
+
+/// A daemon on its own state directory, stopped (and if need be killed) on drop.
+struct Daemon {
+    dir: PathBuf,
+    socket: PathBuf,
+    pid: i32,
+}
+
+impl Daemon {
+    fn start(name: &str) -> Daemon {
+        let dir = state_dir(name);
+        let out = mactux_in(&dir, &["daemon", "start"]);
+        assert!(out.status.success(), "mactux daemon start failed: {}", String::from_utf8_lossy(&out.stderr));
+        let socket = dir.join("mactuxd.sock");
+        let pid = Client::connect(&socket).expect("daemon answers").daemon_pid;
+        Daemon { dir, socket, pid }
+    }
+
+    fn client(&self) -> Client {
+        Client::connect(&self.socket).expect("connect to the test daemon")
+    }
+
+    fn mactux(&self, args: &[&str]) -> Output {
+        mactux_in(&self.dir, args)
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        if let Ok(mut c) = Client::connect(&self.socket) {
+            let _ = c.call(&Request::Shutdown);
+        }
+        let deadline = Instant::now() + Duration::from_secs(3);
+        while pid_alive(self.pid) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        if pid_alive(self.pid) {
+            // SAFETY: the pid is the daemon this test started.
+            unsafe { libc::kill(self.pid, libc::SIGKILL) };
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// A host process standing in for a task's `mactux run` process.
+struct Host(Child);
+
+impl Host {
+    fn new() -> Host {
+        Host(Command::new("sleep").arg("60").spawn().expect("spawn sleep"))
+    }
+    fn pid(&self) -> i32 {
+        self.0.id() as i32
+    }
+}
+
+impl Drop for Host {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn info(comm: &str) -> TaskInfo {
+    TaskInfo {
+        comm: comm.into(),
+        argv: vec![comm.as_bytes().to_vec(), b"-c".to_vec(), b"true".to_vec()],
+        exe: format!("/bin/{comm}"),
+        cwd: "/".into(),
+        // SAFETY: getuid cannot fail.
+        uid: unsafe { libc::getuid() },
+        gid: 0,
+        tty: 0,
+    }
+}
+
+fn pid_of(r: std::io::Result<Response>) -> Vpid {
+    match r {
+        Ok(Response::Pid(p)) => p,
+        other => panic!("expected a pid, got {other:?}"),
+    }
+}
+
+fn errno_of(r: std::io::Result<Response>) -> i32 {
+    match r {
+        Ok(Response::Error { errno, .. }) => errno,
+        other => panic!("expected an error, got {other:?}"),
+    }
+}
+
+fn get(c: &mut Client, pid: Vpid) -> Option<TaskEntry> {
+    match c.call(&Request::Get { pid }) {
+        Ok(Response::Task(t)) => t,
+        other => panic!("Get: {other:?}"),
+    }
+}
+
+fn wait_until(what: &str, mut f: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !f() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn namespace_semantics_over_the_socket() {
+    let d = Daemon::start("ns");
+    let (host_a, host_b, host_c, host_d) = (Host::new(), Host::new(), Host::new(), Host::new());
+
+    // A top-level task: ppid 1, its own session and group.
+    let mut a = d.client();
+    let pa = pid_of(a.call(&Request::Spawn { host_pid: host_a.pid(), info: info("bash") }));
+    assert!(pa >= 2);
+    assert_eq!(pid_of(a.call(&Request::GetPpid)), 1);
+    assert_eq!(pid_of(a.call(&Request::GetPgid { pid: 0 })), pa);
+    assert_eq!(pid_of(a.call(&Request::GetSid { pid: pa })), pa);
+
+    // fork: reserve, then the child attaches from its own connection.
+    let pb = pid_of(a.call(&Request::ReserveChild));
+    let mut b = d.client();
+    assert_eq!(b.call(&Request::AttachChild { pid: pb, host_pid: host_b.pid() }).unwrap(), Response::Ok);
+    assert_eq!(pid_of(b.call(&Request::GetPpid)), pa);
+    assert_eq!(pid_of(b.call(&Request::GetPgid { pid: 0 })), pa);
+    assert_eq!(pid_of(b.call(&Request::GetSid { pid: 0 })), pa);
+    assert_eq!(a.call(&Request::Children { target: WaitTarget::Any }).unwrap(), Response::Children(vec![(pb, host_b.pid())]));
+    assert_eq!(pid_of(a.call(&Request::PidOfHost { host_pid: host_b.pid() })), pb);
+    assert_eq!(a.call(&Request::HostPid { pid: pb }).unwrap(), Response::HostPid(host_b.pid()));
+
+    // setpgid / setsid with Linux's rules.
+    assert_eq!(errno_of(a.call(&Request::SetPgid { pid: 0, pgid: 0 })), EPERM, "a session leader cannot move");
+    assert_eq!(errno_of(b.call(&Request::SetPgid { pid: pa, pgid: 0 })), ESRCH, "not the caller's child");
+    assert_eq!(a.call(&Request::SetPgid { pid: pb, pgid: 0 }).unwrap(), Response::Ok);
+    assert_eq!(pid_of(a.call(&Request::GetPgid { pid: pb })), pb);
+    assert_eq!(errno_of(b.call(&Request::SetSid)), EPERM, "a group leader cannot setsid");
+    let pc = pid_of(a.call(&Request::ReserveChild));
+    let mut c = d.client();
+    assert_eq!(c.call(&Request::AttachChild { pid: pc, host_pid: host_c.pid() }).unwrap(), Response::Ok);
+    assert_eq!(pid_of(c.call(&Request::SetSid)), pc);
+    assert_eq!(errno_of(a.call(&Request::SetPgid { pid: pc, pgid: 0 })), EPERM, "another session");
+
+    // kill(2) targets.
+    assert_eq!(a.call(&Request::Resolve { target: KillTarget::Pgid(pb) }).unwrap(), Response::Children(vec![(pb, host_b.pid())]));
+    assert_eq!(errno_of(a.call(&Request::Resolve { target: KillTarget::Pid(4_000_000) })), ESRCH);
+    match a.call(&Request::Resolve { target: KillTarget::All }).unwrap() {
+        Response::Children(mut v) => {
+            v.sort();
+            assert_eq!(v, vec![(pb, host_b.pid()), (pc, host_c.pid())]);
+        }
+        other => panic!("{other:?}"),
+    }
+
+    // `mactux kill -9 PB` kills the host process; the closed connection of a
+    // dead host process turns the task into a SIGKILL zombie for its parent.
+    let out = d.mactux(&["kill", "-9", &pb.to_string()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let mut host_b = host_b;
+    let st = host_b.0.wait().unwrap();
+    assert_eq!(st.signal(), Some(libc::SIGKILL));
+    drop(b);
+    wait_until("the killed child to become a zombie", || get(&mut a, pb).is_some_and(|t| t.state == TaskState::Zombie(9)));
+    assert_eq!(a.call(&Request::Reaped { pid: pb }).unwrap(), Response::Ok);
+    assert_eq!(get(&mut a, pb), None);
+    let out = d.mactux(&["kill", &pb.to_string()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(String::from_utf8_lossy(&out.stderr).trim(), format!("mactux kill: ({pb}) - No such process"));
+
+    // Exit with a status; the parent reaps it.
+    assert_eq!(c.call(&Request::Exit { status: 7 << 8 }).unwrap(), Response::Ok);
+    assert_eq!(get(&mut a, pc).map(|t| t.state), Some(TaskState::Zombie(7 << 8)));
+    assert_eq!(a.call(&Request::Reaped { pid: pc }).unwrap(), Response::Ok);
+
+    // Orphans go to pid 1; pid 1 reaps its zombies at once.
+    let pd = pid_of(a.call(&Request::ReserveChild));
+    let mut dd = d.client();
+    assert_eq!(dd.call(&Request::AttachChild { pid: pd, host_pid: host_d.pid() }).unwrap(), Response::Ok);
+    assert_eq!(a.call(&Request::Exit { status: 0 }).unwrap(), Response::Ok);
+    let mut admin = d.client();
+    assert_eq!(get(&mut admin, pa), None, "a top-level task is reaped by pid 1");
+    assert_eq!(get(&mut admin, pd).map(|t| t.ppid), Some(1));
+
+    // `mactux ps --json` shows pid 1 and the orphan.
+    let out = d.mactux(&["ps", "--json"]);
+    assert!(out.status.success());
+    let rows: serde_json::Value = serde_json::from_slice(&out.stdout).expect("ps --json is JSON");
+    let rows = rows.as_array().unwrap();
+    let find = |pid: Vpid| rows.iter().find(|r| r["pid"] == pid).cloned();
+    assert_eq!(find(1).unwrap()["ppid"], 0);
+    assert_eq!(find(1).unwrap()["comm"], "mactux-init");
+    let row = find(pd).expect("the orphan is listed");
+    assert_eq!(row["ppid"], 1);
+    assert_eq!(row["cmd"], "bash -c true");
+    let table = String::from_utf8(d.mactux(&["ps"]).stdout).unwrap();
+    assert!(table.starts_with("UID"), "{table}");
+    assert!(table.lines().any(|l| l.split_whitespace().nth(1) == Some(&pd.to_string()) && l.ends_with("bash -c true")), "{table}");
+
+    // A connection that closes while its host process lives (execve) keeps the task...
+    drop(dd);
+    std::thread::sleep(Duration::from_millis(100));
+    assert_eq!(get(&mut admin, pd).map(|t| t.state), Some(TaskState::Running));
+    // ...until the host process is gone: then the next listing cleans it up.
+    drop(host_d);
+    let out = d.mactux(&["ps", "--json"]);
+    let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(rows.as_array().unwrap().len(), 1, "only pid 1 is left: {rows}");
+    drop(host_a);
+}
+
+/// Processes serving the given state directory (Linux /proc only).
+fn daemons_for(dir: &Path) -> Vec<i32> {
+    let needle = format!("MACTUX_STATE_DIR={}", dir.display());
+    let Ok(entries) = std::fs::read_dir("/proc") else { return Vec::new() };
+    entries
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|pid| {
+            let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+            let environ = std::fs::read(format!("/proc/{pid}/environ")).unwrap_or_default();
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+            let is_zombie = stat.rfind(')').is_some_and(|i| stat[i + 1..].trim_start().starts_with('Z'));
+            !is_zombie
+                && cmdline.split(|&b| b == 0).any(|a| a == b"serve")
+                && environ.split(|&b| b == 0).any(|v| v == needle.as_bytes())
+        })
+        .collect()
+}
+
+#[test]
+fn concurrent_starts_leave_exactly_one_daemon() {
+    let dir = state_dir("race");
+    let starts: Vec<_> = (0..4)
+        .map(|_| {
+            Command::new(mactux_bin())
+                .args(["daemon", "start"])
+                .env("MACTUX_STATE_DIR", &dir)
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let outs: Vec<Output> = starts.into_iter().map(|c| c.wait_with_output().unwrap()).collect();
+    let guard = Daemon { socket: dir.join("mactuxd.sock"), pid: Client::connect(&dir.join("mactuxd.sock")).unwrap().daemon_pid, dir: dir.clone() };
+    for o in &outs {
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let text = String::from_utf8_lossy(&o.stdout);
+        assert!(text.contains(&format!("pid {}", guard.pid)), "every start reports the one daemon: {text}");
+    }
+    if Path::new("/proc/self/environ").exists() {
+        wait_until("the losing daemons to exit", || daemons_for(&dir).len() == 1);
+        assert_eq!(daemons_for(&dir), vec![guard.pid]);
+    }
+    // A second start finds it running.
+    let again = guard.mactux(&["daemon", "start"]);
+    assert!(String::from_utf8_lossy(&again.stdout).contains(&format!("pid {}", guard.pid)));
+}
+
+#[test]
+fn status_and_stop() {
+    let d = Daemon::start("status");
+    let out = d.mactux(&["daemon", "status"]);
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    let field = |k: &str| text.lines().find_map(|l| l.strip_prefix(&format!("{k}: "))).map(str::to_string);
+    assert_eq!(field("pid"), Some(d.pid.to_string()), "{text}");
+    assert_eq!(field("socket"), Some(d.socket.display().to_string()));
+    assert_eq!(field("tasks").as_deref(), Some("0"));
+    assert_eq!(field("protocol"), Some(PROTOCOL_VERSION.to_string()));
+    assert!(field("uptime").is_some_and(|u| u.ends_with('s')));
+    // Socket 0600 in a 0700 directory.
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(std::fs::metadata(&d.dir).unwrap().permissions().mode() & 0o777, 0o700);
+    assert_eq!(std::fs::metadata(&d.socket).unwrap().permissions().mode() & 0o777, 0o600);
+
+    let out = d.mactux(&["daemon", "stop"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(!d.socket.exists(), "stop waits until the socket is gone");
+    wait_until("the daemon to exit", || !pid_alive(d.pid) || daemons_for(&d.dir).is_empty());
+    let out = d.mactux(&["daemon", "status"]);
+    assert_eq!(out.status.code(), Some(3), "status of a stopped daemon");
+}
+
+/// Splits `install --dry-run` output into (path, contents) pairs.
+fn dry_run_files(out: &str) -> Vec<(String, String)> {
+    let mut files: Vec<(String, String)> = Vec::new();
+    for line in out.lines() {
+        if let Some(p) = line.strip_prefix("==> write ") {
+            files.push((p.to_string(), String::new()));
+        } else if line.starts_with("==> ") {
+            files.push((String::new(), String::new()));
+        } else if let Some((_, text)) = files.last_mut() {
+            text.push_str(line);
+            text.push('\n');
+        }
+    }
+    files.into_iter().filter(|(p, _)| !p.is_empty()).collect()
+}
+
+#[test]
+fn install_dry_run_writes_valid_service_files() {
+    let home = state_dir("home");
+    std::fs::create_dir_all(&home).unwrap();
+    let run = |manager: &str| {
+        let out = Command::new(mactux_bin())
+            .args(["daemon", "install", "--dry-run", "--manager", manager])
+            .env("HOME", &home)
+            .env_remove("XDG_CONFIG_HOME")
+            .env("MACTUX_STATE_DIR", home.join("state"))
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let exe = mactux_bin().canonicalize().unwrap().display().to_string();
+
+    let launchd = run("launchd");
+    let files = dry_run_files(&launchd);
+    assert_eq!(files.len(), 1, "{launchd}");
+    assert_eq!(files[0].0, home.join("Library/LaunchAgents/com.mactux.mactuxd.plist").display().to_string());
+    let v = plist::Value::from_reader_xml(files[0].1.as_bytes()).expect("the plist parses back");
+    let dict = v.as_dictionary().unwrap();
+    assert_eq!(dict.get("Label").and_then(|v| v.as_string()), Some("com.mactux.mactuxd"));
+    let args: Vec<&str> = dict["ProgramArguments"].as_array().unwrap().iter().filter_map(|v| v.as_string()).collect();
+    assert_eq!(args, [exe.as_str(), "daemon", "serve"]);
+    assert_eq!(dict.get("RunAtLoad").and_then(|v| v.as_boolean()), Some(true));
+    assert_eq!(dict.get("KeepAlive").and_then(|v| v.as_boolean()), Some(true));
+    let listeners = dict["Sockets"].as_dictionary().unwrap()["Listeners"].as_dictionary().unwrap();
+    assert_eq!(listeners["SockPathName"].as_string(), Some(home.join("state/mactuxd.sock").to_str().unwrap()));
+    assert_eq!(listeners["SockPathMode"].as_signed_integer(), Some(384));
+    // SAFETY: geteuid cannot fail.
+    let uid = unsafe { libc::geteuid() };
+    assert!(launchd.lines().any(|l| l == format!("==> run launchctl bootstrap gui/{uid} {}", files[0].0)), "{launchd}");
+
+    let systemd = run("systemd");
+    let files = dry_run_files(&systemd);
+    let unit = |name: &str| files.iter().find(|(p, _)| p.ends_with(name)).map(|(p, t)| (p.clone(), t.clone())).unwrap();
+    let (socket_path, socket) = unit("mactuxd.socket");
+    assert_eq!(socket_path, home.join(".config/systemd/user/mactuxd.socket").display().to_string());
+    for line in ["[Socket]", "ListenStream=%t/mactux/mactuxd.sock", "SocketMode=0600", "DirectoryMode=0700", "WantedBy=sockets.target"] {
+        assert!(socket.lines().any(|l| l == line), "{line} missing:\n{socket}");
+    }
+    let (_, service) = unit("mactuxd.service");
+    assert!(service.lines().any(|l| l == format!("ExecStart={exe} daemon serve")), "{service}");
+    assert!(systemd.lines().any(|l| l == "==> run systemctl --user enable --now mactuxd.socket"), "{systemd}");
+    assert!(!home.join(".config").exists() && !home.join("Library").exists(), "a dry run writes nothing");
+    let _ = std::fs::remove_dir_all(&home);
+}
+
+#[test]
+fn malformed_frames_do_not_hurt_the_daemon() {
+    let d = Daemon::start("garbage");
+    let hello = encode(&Request::Hello { version: PROTOCOL_VERSION }).unwrap();
+    let mut cases: Vec<Vec<u8>> = vec![
+        vec![0xde, 0xad],
+        u32::MAX.to_le_bytes().to_vec(),
+        [&8u32.to_le_bytes()[..], &[0xff; 8]].concat(),
+        [&hello[..], &[0x13, 0x37, 0, 0, 1]].concat(),
+        [&hello[..], &((1u32 << 20) + 1).to_le_bytes()[..]].concat(),
+        encode(&Request::Hello { version: PROTOCOL_VERSION + 7 }).unwrap(),
+    ];
+    cases.extend((1..hello.len()).map(|n| hello[..n].to_vec()));
+    // One connection stays half-sent the whole time.
+    let mut stuck = UnixStream::connect(&d.socket).unwrap();
+    stuck.write_all(&[50, 0, 0, 0, 1]).unwrap();
+    for bytes in cases {
+        let mut s = UnixStream::connect(&d.socket).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+        let _ = s.write_all(&bytes);
+        let _ = s.shutdown(std::net::Shutdown::Write);
+        let _ = s.read_to_end(&mut Vec::new());
+    }
+    match Client::connect(&d.socket) {
+        Err(e) => panic!("the daemon stopped answering: {e}"),
+        Ok(mut c) => assert!(matches!(c.call(&Request::Status), Ok(Response::Status { .. }))),
+    }
+    // A version mismatch is a clear error for the client.
+    let mut s = UnixStream::connect(&d.socket).unwrap();
+    s.write_all(&encode(&Request::Hello { version: PROTOCOL_VERSION + 1 }).unwrap()).unwrap();
+    let resp: Response = mactux_proto::frame::read_frame(&mut s).unwrap();
+    assert_eq!(resp, Response::VersionMismatch { daemon_version: PROTOCOL_VERSION });
+    drop(stuck);
+}
+
+#[test]
+fn another_user_is_refused() {
+    // SAFETY: geteuid cannot fail.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("another_user_is_refused: skipped (needs root to run a daemon as another user)");
+        return;
+    }
+    const NOBODY: u32 = 65534;
+    let dir = state_dir("foreign");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::os::unix::fs::chown(&dir, Some(NOBODY), Some(NOBODY)).unwrap();
+    // The daemon runs as nobody; root can still reach its socket and must be turned away.
+    let mut daemon = Command::new(mactux_bin())
+        .args(["daemon", "serve"])
+        .env("MACTUX_STATE_DIR", &dir)
+        .env("HOME", &dir)
+        .uid(NOBODY)
+        .gid(NOBODY)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let socket = dir.join("mactuxd.sock");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !socket.exists() {
+        if Instant::now() > deadline || daemon.try_wait().unwrap().is_some() {
+            let _ = daemon.kill();
+            let out = daemon.wait_with_output().unwrap();
+            eprintln!("another_user_is_refused: skipped (the daemon cannot run as nobody here: {})", String::from_utf8_lossy(&out.stderr));
+            let _ = std::fs::remove_dir_all(&dir);
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let refused = Client::connect(&socket);
+    let log = std::fs::read_to_string(dir.join("mactuxd.log")).unwrap_or_default();
+    let _ = daemon.kill();
+    let _ = daemon.wait();
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(refused.is_err(), "a connection from uid 0 to nobody's daemon must be refused");
+    assert!(log.contains("refusing a connection from another user"), "{log}");
+}

@@ -1,0 +1,129 @@
+//! The process model end to end: bash scripts with pipelines, subshells,
+//! background jobs and traps, exit statuses of killed children, xargs,
+//! find -exec, make, python3's subprocess, procps `ps`, and kill between
+//! tasks — each compared with its native run.
+
+use mactux_tests::*;
+
+fn same(argv: &[&str]) -> (Outcome, Outcome) {
+    check_same(&argv.join(" "), &Run::cmd(argv))
+}
+
+fn bash(script: &str) -> (Outcome, Outcome) {
+    same(&["/bin/bash", "-c", script])
+}
+
+#[test]
+fn pipelines() {
+    let (native, _) = bash("seq 1 1000 | sort -rn | head -3; echo ${PIPESTATUS[@]}");
+    assert_eq!(native.stdout_str(), "1000\n999\n998\n0 0 0\n");
+}
+
+#[test]
+fn command_substitution_and_subshells() {
+    bash("x=$(echo hi; echo there); echo \"got $x\"; (cd /usr && pwd); pwd; y=$( (exit 7) ); echo $?");
+}
+
+#[test]
+fn exit_status_of_a_script() {
+    let (native, _) = bash("echo out; exit 3");
+    assert_eq!(native.status, Termination::Exit(3));
+}
+
+#[test]
+fn background_jobs_and_wait() {
+    let (native, _) = bash("sleep 0.2 & p=$!; (exit 5) & q=$!; wait $q; echo q=$?; wait $p; echo p=$?; wait; echo all");
+    assert_eq!(native.stdout_str(), "q=5\np=0\nall\n");
+}
+
+#[test]
+fn trap_on_exit() {
+    let (native, _) = bash("trap 'echo bye' EXIT; echo hi; exit 4");
+    assert_eq!(native.stdout_str(), "hi\nbye\n");
+}
+
+#[test]
+fn killed_children_report_128_plus_signal() {
+    let (native, _) = bash("sleep 5 & kill -9 $!; wait $!; echo $?; sleep 5 & kill -TERM $!; wait $!; echo $?");
+    assert_eq!(native.stdout_str(), "137\n143\n");
+}
+
+#[test]
+fn xargs_and_find_exec() {
+    let dir = ScratchDir::new("findexec");
+    for (n, body) in [("a.txt", "alpha\n"), ("b.txt", "beta\n"), ("c.log", "gamma\n")] {
+        std::fs::write(dir.join(n), body).unwrap();
+    }
+    let d = dir.path().to_string_lossy().into_owned();
+    bash(&format!("find {d} -name '*.txt' -exec cat {{}} \\; | sort; printf 'one\\ntwo\\n' | xargs -n1 echo item"));
+}
+
+#[test]
+fn make_builds_a_small_makefile() {
+    let dir = ScratchDir::new("make");
+    std::fs::write(
+        dir.join("Makefile"),
+        "all: out.txt\n\t@cat out.txt\n\nout.txt: in.txt\n\t@tr a-z A-Z < in.txt > out.txt\n\t@echo built\n",
+    )
+    .unwrap();
+    std::fs::write(dir.join("in.txt"), "hello make\n").unwrap();
+    let d = dir.path().to_string_lossy().into_owned();
+    // Native first builds out.txt; remove it so the emulated run builds it too.
+    let run = Run::cmd(&["/bin/bash", "-c", &format!("rm -f {d}/out.txt; make -s -C {d}")]);
+    let (native, _) = check_same("make", &run);
+    assert_eq!(native.stdout_str(), "built\nHELLO MAKE\n");
+}
+
+#[test]
+fn python3_subprocess() {
+    let script = r#"
+import subprocess, sys
+r = subprocess.run(["/bin/echo", "from child"], capture_output=True, text=True)
+print(repr(r.stdout), r.returncode)
+print(subprocess.check_output("echo piped | tr a-z A-Z", shell=True).decode().strip())
+p = subprocess.Popen(["/bin/cat"], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+out, _ = p.communicate(b"through cat\n")
+print(out.decode().strip(), p.returncode)
+k = subprocess.Popen(["/bin/sleep", "5"])
+k.kill()
+print("killed", k.wait())
+print("exit", subprocess.call(["/bin/sh", "-c", "exit 9"]))
+"#;
+    let (native, _) = same(&["/usr/bin/python3", "-c", script]);
+    assert!(native.stdout_str().contains("killed -9"), "{}", native.stdout_str());
+}
+
+#[test]
+fn execve_errors_leave_the_task_alive() {
+    let (native, _) = bash("/nonexistent/prog; echo $?; /etc/passwd; echo $?; /tmp; echo $?");
+    assert_eq!(native.stdout_str(), "127\n126\n126\n");
+}
+
+#[test]
+fn kill_between_tasks() {
+    let (native, _) = bash("sleep 10 & pid=$!; kill -USR1 $pid; wait $pid; echo $?; kill -0 $$ && echo alive");
+    assert_eq!(native.stdout_str(), "138\nalive\n");
+}
+
+/// procps `ps` inside mactux sees the tasks of the daemon's namespace with
+/// their parent links: the shell, its background sleep and ps itself.
+#[test]
+fn procps_ps_sees_the_task_tree() {
+    let script = "sleep 3 & ps -o pid=,ppid=,comm= -p $$ --ppid $$; kill $!";
+    let o = run_mactux(&Run::cmd(&["/bin/bash", "-c", script]));
+    assert!(o.is_success(), "{}", o.stderr_str());
+    let rows: Vec<(i32, i32, String)> = o
+        .stdout_str()
+        .lines()
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            Some((f.first()?.parse().ok()?, f.get(1)?.parse().ok()?, f.get(2)?.to_string()))
+        })
+        .collect();
+    let find = |c: &str| rows.iter().find(|r| r.2 == c).cloned();
+    let (bash_pid, _, _) = find("bash").unwrap_or_else(|| panic!("no bash in ps output:\n{}", o.stdout_str()));
+    let (_, sleep_ppid, _) = find("sleep").expect("sleep listed");
+    let (_, ps_ppid, _) = find("ps").expect("ps listed");
+    assert_eq!(sleep_ppid, bash_pid);
+    assert_eq!(ps_ppid, bash_pid);
+}
