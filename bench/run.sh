@@ -1,8 +1,14 @@
 #!/usr/bin/env bash
-# MacTux benchmark harness: measures the null-syscall cost, start-up time and
-# peak RSS of programs run natively, under `mactux run`, under a bare Syscall
-# User Dispatch trap, under proot and under qemu-x86_64, all in one run, and
-# prints a Markdown report (also written to bench/results/latest.md).
+# MacTux benchmark harness: measures the null-syscall cost, start-up time,
+# peak RSS and the process model (fork, spawn, daemon round trip, `mactux ps`)
+# of programs run natively, under `mactux run`, under a bare Syscall User
+# Dispatch trap, under proot and under qemu-x86_64, all in one run, and prints
+# a Markdown report (also written to bench/results/latest.md).
+#
+# mactux runs against a daemon of the benchmark's own (a private
+# MACTUX_STATE_DIR under /tmp), stopped and removed on exit, so other users of
+# the default daemon neither disturb the figures nor show up in `mactux ps`.
+# Every process the run starts is gone when it exits (trap EXIT).
 #
 # Environment (all optional):
 #   MACTUX_BIN         mactux binary to measure as is (default: <repo>/target/release/mactux,
@@ -17,6 +23,14 @@
 #   BENCH_WARMUP       untimed warm-up runs per start-up figure (default 10)
 #   BENCH_RSS_RUNS     runs per peak-RSS figure, median taken (default 5)
 #   BENCH_TIMEOUT      seconds allowed for any single measured command (default 120)
+#   BENCH_SECTIONS     report sections to measure, any of "a b c d" (default all)
+#   BENCH_FORK_N       fork+wait iterations per run (default 200)
+#   BENCH_SPAWN_N      posix_spawn(/bin/true) iterations per run (default 200)
+#   BENCH_LAT_N        individually timed getppid calls per run (default 20000)
+#   BENCH_PROC_REPS    runs per process-model figure, median taken (default 3)
+#   BENCH_PS_TASKS     live tasks while `mactux ps` is timed (default 500)
+#   BENCH_PS_RUNS      timed `mactux ps` runs (default 10)
+#   BENCH_SHARED_DAEMON=1  use the user's own daemon (MACTUX_STATE_DIR as set) instead of a private one
 #   BENCH_NO_HYPERFINE=1  use the built-in C timer even if hyperfine exists
 set -euo pipefail
 
@@ -35,6 +49,15 @@ WARMUP=${BENCH_WARMUP:-10}
 RSS_RUNS=${BENCH_RSS_RUNS:-5}
 TMO=${BENCH_TIMEOUT:-120}
 read -r -a MACTUX_RUN_WORDS <<<"${MACTUX_RUN:-run}"
+SECTIONS=${BENCH_SECTIONS:-a b c d}
+FORK_N=${BENCH_FORK_N:-200}
+SPAWN_N=${BENCH_SPAWN_N:-200}
+LAT_N=${BENCH_LAT_N:-20000}
+PROC_REPS=${BENCH_PROC_REPS:-3}
+PS_TASKS=${BENCH_PS_TASKS:-500}
+PS_RUNS=${BENCH_PS_RUNS:-10}
+PS_SLEEP=300 # seconds each `mactux ps` sleeper lives at most, should cleanup fail
+want() { [[ " $SECTIONS " == *" $1 "* ]]; }
 
 PY=/usr/bin/python3
 [[ -x $PY ]] || PY=$(command -v python3 || true)
@@ -56,9 +79,13 @@ cc -static -o "$BUILD/true_static" "$SRC/true.c"
 cc -o "$BUILD/true_dynamic" "$SRC/true.c"
 cc -static -o "$BUILD/maxrss" "$SRC/maxrss.c"
 cc -static -o "$BUILD/timerun" "$SRC/timerun.c"
+cc -static -o "$BUILD/fork_wait" "$SRC/fork_wait.c"
+cc -static -o "$BUILD/spawn_true" "$SRC/spawn_true.c"
+cc -static -o "$BUILD/getppid_lat" "$SRC/getppid_lat.c"
 
 NOTES=()
 note() { NOTES+=("$*"); }
+LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo "?")
 
 # mactux binary
 MACTUX=""
@@ -92,6 +119,74 @@ PROOT=""; have proot && PROOT=$(command -v proot) || note "proot not installed (
 QEMU=""; have qemu-x86_64 && QEMU=$(command -v qemu-x86_64) || note "qemu-x86_64 not installed (Debian package \`qemu-user\`): qemu rows skipped."
 HYPERFINE=""
 if [[ -z ${BENCH_NO_HYPERFINE:-} ]] && have hyperfine && [[ -n $PY ]]; then HYPERFINE=$(command -v hyperfine); fi
+
+# ------------------------------------------- private daemon and cleanup ----
+# Host pids of the `mactux ps` sleepers (section d); killed by cleanup if the
+# run stops early.
+SLEEPERS=()
+PRIVATE_STATE=""
+DAEMON_PID=""
+if [[ -n $MACTUX && -z ${BENCH_SHARED_DAEMON:-} ]]; then
+    PRIVATE_STATE=$(mktemp -d /tmp/mactux-bench.XXXXXX)
+    export MACTUX_STATE_DIR=$PRIVATE_STATE
+fi
+# daemon_pid: pid of the daemon mactux talks to, from `mactux daemon status`
+daemon_pid() { timeout 10 "$MACTUX" daemon status 2>/dev/null | awk '$1=="pid:"{print $2; exit}' || true; }
+# host_pids_of_tasks: host pids of every task the daemon lists (pid 1 has none)
+host_pids_of_tasks() {
+    timeout 20 "$MACTUX" ps --json 2>/dev/null | sed -n 's/.*"host_pid": *\([0-9][0-9]*\).*/\1/p' | awk '$1>0' || true
+}
+# proc_alive <pid>: the process exists and is not a zombie (no fork)
+proc_alive() {
+    local line
+    { read -r line <"/proc/$1/stat"; } 2>/dev/null || return 1
+    line=${line##*) }
+    [[ ${line%% *} != Z ]]
+}
+# kill_pids <pid...>: SIGTERM, up to 10 s for them to end (an unreaped child
+# counts as ended), then SIGKILL; reaps those that are children of this shell.
+kill_pids() {
+    [[ $# -gt 0 ]] || return 0
+    kill -TERM "$@" 2>/dev/null || true
+    local deadline=$((SECONDS + 10)) left p
+    while :; do
+        left=()
+        for p in "$@"; do
+            if proc_alive "$p"; then left+=("$p"); fi
+        done
+        [[ ${#left[@]} -gt 0 && $SECONDS -lt $deadline ]] || break
+        sleep 0.2
+    done
+    [[ ${#left[@]} -eq 0 ]] || kill -KILL "${left[@]}" 2>/dev/null || true
+    for p in "$@"; do wait "$p" 2>/dev/null || true; done
+}
+cleanup() {
+    local rc=$?
+    set +e
+    trap - EXIT INT TERM
+    if [[ ${#SLEEPERS[@]} -gt 0 ]]; then
+        say "cleanup: stopping ${#SLEEPERS[@]} sleeping tasks"
+        kill_pids "${SLEEPERS[@]}"
+        SLEEPERS=()
+    fi
+    if [[ -n $PRIVATE_STATE ]]; then
+        # Every task of the private namespace was started by this run.
+        local stray=()
+        mapfile -t stray < <(host_pids_of_tasks)
+        [[ ${#stray[@]} -eq 0 ]] || { say "cleanup: killing ${#stray[@]} leftover task(s): ${stray[*]}"; kill_pids "${stray[@]}"; }
+        [[ -n $DAEMON_PID ]] || DAEMON_PID=$(daemon_pid)
+        timeout 15 "$MACTUX" daemon stop >>"$LOG" 2>&1
+        if [[ -n $DAEMON_PID ]] && kill -0 "$DAEMON_PID" 2>/dev/null &&
+            { tr '\0' '\n' <"/proc/$DAEMON_PID/environ"; } 2>/dev/null | grep -qxF "MACTUX_STATE_DIR=$PRIVATE_STATE"; then
+            kill_pids "$DAEMON_PID"
+        fi
+        rm -rf "$PRIVATE_STATE"
+    fi
+    exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
 # runner prefixes: each is the words put before the program
 runner_words() {
@@ -142,6 +237,8 @@ ratio() { awk -v a="${1:-}" -v b="${2:-}" 'BEGIN{if(a==""||b==""||a=="n/a"||b=="
 diff_() { awk -v a="${1:-}" -v b="${2:-}" -v d="${3:-2}" 'BEGIN{if(a==""||b==""||a=="n/a"||b=="n/a"){print "n/a"}else{printf "%+.*f\n",d,a-b}}'; }
 # "yes"/"NO" for value <= limit, "n/a" otherwise
 meets() { awk -v a="${1:-}" -v l="$2" 'BEGIN{if(a==""||a=="n/a"){print "n/a"}else if(a+0<=l+0){print "yes"}else{print "**NO**"}}'; }
+# "yes"/"NO" for value < limit, "n/a" otherwise
+under() { awk -v a="${1:-}" -v l="$2" 'BEGIN{if(a==""||a=="n/a"){print "n/a"}else if(a+0<l+0){print "yes"}else{print "**NO**"}}'; }
 
 # --------------------------------------------------- (a) null syscall ------
 # ns_per_call <reps> <cmd...>: median ns/call over reps runs, or "n/a"
@@ -159,18 +256,22 @@ ns_per_call() {
     echo "${m:-n/a}"
 }
 
-say "(a) null syscall: getppid loop"
-NS_NATIVE=$(ns_per_call "$REPS" "$BUILD/getppid_loop" "$N")
+if want a; then
+# getpid, not getppid: under mactux getppid is a daemon round trip (section d),
+# getpid is answered in-process, so it shows the trap cost alone.
+say "(a) null syscall: getpid loop"
+NS_NATIVE=$(ns_per_call "$REPS" "$BUILD/getppid_loop" "$N" getpid)
 NS_ALLOW=$(ns_per_call "$REPS" "$BUILD/bare_sud" "$N" allow)
 NS_BARE=$(ns_per_call "$REPS" "$BUILD/bare_sud" "$N")
 [[ $NS_BARE != n/a ]] || note "bare SUD trap failed (kernel without Syscall User Dispatch, or the trap count did not match N; see bench/build/run.log)."
 NS_MACTUX=n/a
 if [[ -n $MACTUX ]]; then
-    NS_MACTUX=$(ns_per_call "$REPS" "$MACTUX" "${MACTUX_RUN_WORDS[@]}" "$BUILD/getppid_loop" "$N")
+    NS_MACTUX=$(ns_per_call "$REPS" "$MACTUX" "${MACTUX_RUN_WORDS[@]}" "$BUILD/getppid_loop" "$N" getpid)
     [[ $NS_MACTUX != n/a ]] || note "\`mactux run getppid_loop\` failed or printed no figure (see bench/build/run.log)."
 fi
-NS_PROOT=n/a; [[ -z $PROOT ]] || NS_PROOT=$(ns_per_call 3 "$PROOT" "$BUILD/getppid_loop" "$N_PROOT")
-NS_QEMU=n/a; [[ -z $QEMU ]] || NS_QEMU=$(ns_per_call 3 "$QEMU" "$BUILD/getppid_loop" "$N_QEMU")
+NS_PROOT=n/a; [[ -z $PROOT ]] || NS_PROOT=$(ns_per_call 3 "$PROOT" "$BUILD/getppid_loop" "$N_PROOT" getpid)
+NS_QEMU=n/a; [[ -z $QEMU ]] || NS_QEMU=$(ns_per_call 3 "$QEMU" "$BUILD/getppid_loop" "$N_QEMU" getpid)
+fi
 
 # ------------------------------------------------------- (b) start-up ------
 # startup_ms <runner> <prog>: median wall time in ms, or "n/a"
@@ -230,23 +331,163 @@ mactux_probe "$BUILD/true_dynamic" 'ns_per_call=' "$BUILD/getppid_loop_dynamic" 
 mactux_probe /bin/true '^mactux-probe$' /bin/echo mactux-probe
 
 declare -A ST RSS
+if want b; then
 say "(b) start-up ($( [[ -n $HYPERFINE ]] && echo "hyperfine" || echo "built-in timer"), $RUNS runs, $WARMUP warm-up)"
 for p in "${PROGS[@]}"; do
     for r in "${RUNNERS[@]}"; do
         ST[$r,$p]=$(startup_ms "$r" "$p")
     done
 done
+fi
+if want c; then
 say "(c) peak RSS"
 for p in "${PROGS[@]}"; do
     for r in "${RUNNERS[@]}"; do
         RSS[$r,$p]=$(rss_kib "$r" "$p")
     done
 done
+fi
 for p in "${PROGS[@]}"; do
-    if [[ -n ${MACTUX_OK[$p]:-} && ( ${ST[mactux,$p]} == n/a || ${RSS[mactux,$p]} == n/a ) ]]; then
+    [[ -n ${MACTUX_OK[$p]:-} ]] || continue
+    if { want b && [[ ${ST[mactux,$p]} == n/a ]]; } || { want c && [[ ${RSS[mactux,$p]} == n/a ]]; }; then
         note "\`mactux run $(basename "$p")\` failed (see bench/build/run.log)."
     fi
 done
+
+# -------------------------------------------------- (d) process model ------
+declare -A PM
+# proc_measure <key> <reps> <fields> <cmd...>: runs cmd reps times and sets
+# PM[key,field] to the median of each "field=<number>" it printed; all n/a if
+# any run fails (the programs check their own results and exit non-zero).
+proc_measure() {
+    local key=$1 reps=$2 fields=$3; shift 3
+    local outs=() out i f v rc
+    for ((i = 0; i < reps; i++)); do
+        printf '== %s\n' "${*//$BUILD/bench/build}" >>"$LOG"
+        if out=$(timeout "$TMO" "$@" 2>>"$LOG"); then
+            outs+=("$out")
+        else
+            rc=$?
+            printf '== failed with status %s\n' "$rc" >>"$LOG"
+            for f in $fields; do PM[$key,$f]=n/a; done
+            return 0
+        fi
+    done
+    for f in $fields; do
+        v=$(printf '%s\n' "${outs[@]}" | sed -n "s/.* $f=\([0-9.]*\).*/\1/p" | median || true)
+        PM[$key,$f]=${v:-n/a}
+    done
+}
+# pm <key> <field>: PM value or n/a
+pm() { echo "${PM[$1,$2]:-n/a}"; }
+# ps_count: tasks other than pid 1 in `mactux ps --json`; empty if it fails
+ps_count() {
+    local j
+    j=$(timeout 30 "$MACTUX" ps --json 2>>"$LOG") || return 0
+    if [[ -n $PY ]]; then
+        "$PY" -c 'import json,sys; print(sum(1 for t in json.load(sys.stdin) if t.get("pid") != 1))' <<<"$j" 2>>"$LOG" || true
+    else
+        grep -c '"ppid":' <<<"$j" | awk '{print $1 - 1}'
+    fi
+}
+# time_ms <tag> <runs> <warmup> <cmd...>: "median min max" wall ms, or "n/a n/a n/a"
+time_ms() {
+    local tag=$1 runs=$2 warm=$3; shift 3
+    if [[ -n $HYPERFINE ]]; then
+        local json=$BUILD/hf-$tag.json qcmd
+        printf -v qcmd '%q ' "$@"
+        if timeout "$TMO" "$HYPERFINE" -N --style none --warmup "$warm" --runs "$runs" \
+            --export-json "$json" "$qcmd" >>"$LOG" 2>&1; then
+            "$PY" -c 'import json,sys; r=json.load(open(sys.argv[1]))["results"][0]; print("%.2f %.2f %.2f" % (r["median"]*1e3, r["min"]*1e3, r["max"]*1e3))' "$json"
+            return 0
+        fi
+    else
+        local out
+        if out=$(timeout "$TMO" "$BUILD/timerun" "$runs" "$warm" "$@" 2>>"$LOG"); then
+            sed -n 's/.*median_ms=\([0-9.]*\).*min_ms=\([0-9.]*\) max_ms=\([0-9.]*\).*/\1 \2 \3/p' <<<"$out"
+            return 0
+        fi
+    fi
+    echo "n/a n/a n/a"
+}
+now_s() { if [[ -n ${EPOCHREALTIME:-} ]]; then echo "${EPOCHREALTIME/,/.}"; else date +%s; fi; }
+secs_since() { awk -v a="$1" -v b="$(now_s)" 'BEGIN{printf "%.1f\n", b-a}'; }
+
+PS_EMPTY=(n/a n/a n/a); PS_FULL=(n/a n/a n/a)
+PS_BASE=n/a; PS_LISTED=n/a; PS_UP_S=n/a; PS_RSS_KIB=n/a; PS_DAEMON_KIB=n/a; PS_AFTER=n/a; PS_CLEAN_S=n/a
+if want d; then
+    say "(d) process model: fork+wait (N=$FORK_N), posix_spawn /bin/true (N=$SPAWN_N), getppid latency (N=$LAT_N)"
+    for r in native mactux proot qemu; do
+        runner_available "$r" || continue
+        words=()
+        mapfile -t words < <(runner_words "$r")
+        proc_measure "fork,$r" "$PROC_REPS" "mean_us p50_us p99_us" "${words[@]}" "$BUILD/fork_wait" "$FORK_N"
+        [[ $(pm "fork,$r" p50_us) != n/a ]] || note "$(runner_label "$r") fork_wait failed (see bench/build/run.log): its fork+wait row is n/a."
+        # qemu-user hands execve to the host kernel (no binfmt_misc here), so
+        # a spawned /bin/true would run natively: no qemu spawn row.
+        [[ $r != qemu ]] || continue
+        proc_measure "spawn,$r" "$PROC_REPS" "mean_ms p50_ms p99_ms" "${words[@]}" "$BUILD/spawn_true" "$SPAWN_N" /bin/true
+        [[ $(pm "spawn,$r" p50_ms) != n/a ]] || note "$(runner_label "$r") spawn_true failed (see bench/build/run.log): its spawn row is n/a."
+        for c in getppid getpid; do
+            [[ $r != proot || $c == getppid ]] || continue
+            proc_measure "lat,$r,$c" "$PROC_REPS" "mean_us p50_us p90_us p99_us p999_us timer_p50_us" \
+                "${words[@]}" "$BUILD/getppid_lat" "$LAT_N" "$c"
+            [[ $(pm "lat,$r,$c" p99_us) != n/a ]] || note "$(runner_label "$r") getppid_lat $c failed (see bench/build/run.log): its latency row is n/a."
+        done
+    done
+
+    if [[ -n $MACTUX ]]; then
+        say "(d) \`mactux ps\` with $PS_TASKS live tasks"
+        PS_BASE=$(ps_count)
+        if [[ -z $PS_BASE ]]; then
+            PS_BASE=n/a
+            note "\`mactux ps --json\` failed (see bench/build/run.log): the \`mactux ps\` figures are n/a."
+        else
+            read -r -a PS_EMPTY <<<"$(time_ms ps-empty "$PS_RUNS" 2 "$MACTUX" ps)"
+            t0=$(now_s)
+            for ((i = 0; i < PS_TASKS; i++)); do
+                "$MACTUX" "${MACTUX_RUN_WORDS[@]}" /bin/sleep "$PS_SLEEP" </dev/null >/dev/null 2>>"$LOG" &
+                SLEEPERS+=("$!")
+            done
+            # Poll until the daemon lists them all: at most 120 s, and not
+            # once a sleeper has died (then they never all show up).
+            deadline=$((SECONDS + 120))
+            while :; do
+                n=$(ps_count); n=${n:-0}
+                ((n - PS_BASE < PS_TASKS && SECONDS < deadline)) || break
+                alive=0
+                for p in "${SLEEPERS[@]}"; do
+                    if proc_alive "$p"; then alive=$((alive + 1)); fi
+                done
+                ((alive == PS_TASKS)) || { note "$((PS_TASKS - alive)) of the $PS_TASKS \`mactux run /bin/sleep\` processes exited early (see bench/build/run.log)."; break; }
+                sleep 0.5
+            done
+            PS_UP_S=$(secs_since "$t0")
+            PS_LISTED=$((n - PS_BASE))
+            if ((PS_LISTED >= PS_TASKS)); then
+                read -r -a PS_FULL <<<"$(time_ms ps-full "$PS_RUNS" 2 "$MACTUX" ps)"
+                [[ ${PS_FULL[0]} != n/a ]] || note "\`mactux ps\` failed with $PS_TASKS tasks (see bench/build/run.log)."
+                PS_RSS_KIB=$(ps -o rss= -p "$(IFS=,; echo "${SLEEPERS[*]}")" 2>/dev/null | awk '{s+=$1} END{print s+0}')
+                DAEMON_PID=$(daemon_pid)
+                [[ -z $DAEMON_PID ]] || PS_DAEMON_KIB=$(ps -o rss= -p "$DAEMON_PID" 2>/dev/null | awk '{print $1+0}')
+            else
+                note "only $PS_LISTED of $PS_TASKS sleeping tasks appeared in \`mactux ps\` within ${PS_UP_S} s: \`mactux ps\` with $PS_TASKS tasks is n/a."
+            fi
+            kill_pids "${SLEEPERS[@]}"
+            SLEEPERS=()
+            t0=$(now_s)
+            deadline=$((SECONDS + 30))
+            while :; do
+                PS_AFTER=$(ps_count)
+                [[ ${PS_AFTER:-x} != "$PS_BASE" && $SECONDS -lt $deadline ]] || break
+                sleep 0.2
+            done
+            PS_CLEAN_S=$(secs_since "$t0")
+            PS_AFTER=${PS_AFTER:-n/a}
+            [[ $PS_AFTER == "$PS_BASE" ]] || note "after the sleepers were killed, \`mactux ps\` still listed $PS_AFTER tasks 30 s later (before: $PS_BASE): tasks leaked in the daemon."
+        fi
+    fi
+fi
 
 # --------------------------------------------------------------- report ----
 cpu_model() { awk -F': *' '/^model name/{print $2; exit}' /proc/cpuinfo 2>/dev/null || true; }
@@ -273,12 +514,14 @@ REPORT=$BUILD/report.md
     echo "- Date: $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
     echo "- CPU: $(cpu_model) ($(nproc) online CPUs)"
     echo "- Kernel: $(uname -srm)"
+    echo "- Load average at start / at the end: $LOAD_START / $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo "?") (other work on the machine inflates every figure)"
     echo "- mactux: $(mactux_desc)"
     echo "- proot: $PROOT_VER"
     echo "- qemu: $QEMU_VER"
     echo "- Timer: $( [[ -n $HYPERFINE ]] && tool_version "$HYPERFINE" --version || echo "bench/src/timerun.c (hyperfine not used)")"
     echo
-    echo "## (a) Null syscall: \`syscall(SYS_getppid)\` in a loop"
+    if want a; then
+    echo "## (a) Null syscall: \`syscall(SYS_getpid)\` in a loop"
     echo
     echo "ns per call, timed inside the program around the loop (start-up excluded); median of $REPS runs (3 for proot and qemu)."
     echo
@@ -296,6 +539,8 @@ REPORT=$BUILD/report.md
     echo "- mactux / bare trap: **$R_BARE** (target ≤ 1.30: $(meets "$R_BARE" 1.30))"
     echo "- mactux / native: **$(ratio "$NS_MACTUX" "$NS_NATIVE")**"
     echo
+    fi
+    if want b; then
     echo "## (b) Start-up: wall time of a program that only returns 0"
     echo
     echo "Median ms over $RUNS runs after $WARMUP warm-up runs."
@@ -307,6 +552,8 @@ REPORT=$BUILD/report.md
         echo "| $(prog_label "$p") | ${ST[native,$p]} | ${ST[mactux,$p]} | $d | $(meets "$d" 5) | ${ST[proot,$p]} | ${ST[qemu,$p]} |"
     done
     echo
+    fi
+    if want c; then
     echo "## (c) Peak RSS (ru_maxrss, KiB)"
     echo
     echo "Median of $RSS_RUNS runs of \`bench/src/maxrss.c\` (wait4 ru_maxrss)."
@@ -317,8 +564,69 @@ REPORT=$BUILD/report.md
         d=$(diff_ "${RSS[mactux,$p]}" "${RSS[native,$p]}" 0)
         echo "| $(prog_label "$p") | ${RSS[native,$p]} | ${RSS[mactux,$p]} | $d | $(meets "$d" 10240) | ${RSS[proot,$p]} | ${RSS[qemu,$p]} |"
     done
+    echo
+    fi
+    if want d; then
+    echo "## (d) Process model"
+    echo
+    echo "The programs time every iteration themselves with \`CLOCK_MONOTONIC\` (start-up excluded); each figure is the median over $PROC_REPS runs."
+    echo
+    echo "### fork + waitpid (\`bench/src/fork_wait.c\`, N = $FORK_N)"
+    echo
+    echo "Child calls \`_exit(0)\` at once; µs per fork + waitpid."
+    echo
+    echo "| Runner | mean µs | p50 µs | p99 µs | × native (p50) |"
+    echo "|---|---:|---:|---:|---:|"
+    for r in native mactux proot qemu; do
+        runner_available "$r" || continue
+        echo "| $(runner_label "$r") | $(pm "fork,$r" mean_us) | $(pm "fork,$r" p50_us) | $(pm "fork,$r" p99_us) | $(ratio "$(pm "fork,$r" p50_us)" "$(pm fork,native p50_us)") |"
+    done
+    echo
+    echo "### posix_spawn(\`/bin/true\`) + waitpid (\`bench/src/spawn_true.c\`, N = $SPAWN_N)"
+    echo
+    echo "glibc's posix_spawn: clone(CLONE_VM | CLONE_VFORK), then execve of a dynamic program; ms per spawn + run + wait. No qemu row: qemu-user hands execve to the host kernel, so the child would run natively."
+    echo
+    echo "| Runner | mean ms | p50 ms | p99 ms | × native (p50) |"
+    echo "|---|---:|---:|---:|---:|"
+    for r in native mactux proot; do
+        runner_available "$r" || continue
+        echo "| $(runner_label "$r") | $(pm "spawn,$r" mean_ms) | $(pm "spawn,$r" p50_ms) | $(pm "spawn,$r" p99_ms) | $(ratio "$(pm "spawn,$r" p50_ms)" "$(pm spawn,native p50_ms)") |"
+    done
+    echo
+    echo "### Daemon round trip: \`syscall(SYS_getppid)\` timed call by call (\`bench/src/getppid_lat.c\`, N = $LAT_N)"
+    echo
+    echo "Under mactux getppid asks the daemon; getpid is answered from the runtime's cache, so it shows the trap and timer cost without the round trip. Each figure includes one \`clock_gettime\` pair (last column: the median of such a pair alone; mactux traps it, there is no vDSO)."
+    echo
+    echo "| Runner | call | p50 µs | p90 µs | p99 µs | p99.9 µs | mean µs | timer pair µs |"
+    echo "|---|---|---:|---:|---:|---:|---:|---:|"
+    for r in native mactux proot; do
+        runner_available "$r" || continue
+        for c in getppid getpid; do
+            [[ $r != proot || $c == getppid ]] || continue
+            k="lat,$r,$c"
+            echo "| $(runner_label "$r") | $c | $(pm "$k" p50_us) | $(pm "$k" p90_us) | $(pm "$k" p99_us) | $(pm "$k" p999_us) | $(pm "$k" mean_us) | $(pm "$k" timer_p50_us) |"
+        done
+    done
+    echo
+    P99=$(pm lat,mactux,getppid p99_us)
+    echo "- mactux getppid p99: **$P99 µs** (target < 30 µs: $(under "$P99" 30))"
+    echo "- round trip alone (mactux getppid − getpid): p50 $(diff_ "$(pm lat,mactux,getppid p50_us)" "$(pm lat,mactux,getpid p50_us)" 2 | tr -d +) µs, p99 $(diff_ "$P99" "$(pm lat,mactux,getpid p99_us)" 2 | tr -d +) µs"
+    echo
+    echo "### \`mactux ps\` with $PS_TASKS live tasks"
+    echo
+    echo "$PS_TASKS × \`mactux run /bin/sleep $PS_SLEEP\` in the background; once \`mactux ps --json\` lists them all, \`mactux ps\` is timed ($( [[ -n $HYPERFINE ]] && echo "hyperfine -N" || echo "bench/src/timerun.c"), $PS_RUNS runs after 2 warm-up runs); then they are killed."
+    echo
+    echo "| Namespace | tasks listed | median ms | min ms | max ms |"
+    echo "|---|---:|---:|---:|---:|"
+    echo "| before the sleepers start | $PS_BASE | ${PS_EMPTY[0]} | ${PS_EMPTY[1]} | ${PS_EMPTY[2]} |"
+    echo "| with $PS_TASKS sleeping tasks | $( [[ $PS_LISTED == n/a || $PS_BASE == n/a ]] && echo n/a || echo $((PS_LISTED + PS_BASE)) ) | ${PS_FULL[0]} | ${PS_FULL[1]} | ${PS_FULL[2]} |"
+    echo
+    echo "- \`mactux ps\` with $PS_TASKS tasks: **${PS_FULL[0]} ms** (target < 100 ms: $(under "${PS_FULL[0]}" 100))"
+    echo "- $( [[ $PS_LISTED != n/a ]] && ((PS_LISTED >= PS_TASKS)) && echo "all $PS_TASKS" || echo "only $PS_LISTED") listed after ${PS_UP_S} s; RSS of the $PS_TASKS \`mactux run\` processes: $(awk -v k="$PS_RSS_KIB" -v n="$PS_TASKS" 'BEGIN{if(k=="n/a")print "n/a"; else printf "%.0f MiB (%.1f MiB each)", k/1024, k/1024/n}'); daemon RSS: $(awk -v k="$PS_DAEMON_KIB" 'BEGIN{if(k=="n/a")print "n/a"; else printf "%.1f MiB", k/1024}')"
+    echo "- after killing them: \`mactux ps\` lists $PS_AFTER tasks (before: $PS_BASE), $( [[ $PS_AFTER == "$PS_BASE" && $PS_AFTER != n/a ]] && echo "back after ${PS_CLEAN_S} s" || echo "**not back** after ${PS_CLEAN_S} s")"
+    echo
+    fi
     if [[ ${#NOTES[@]} -gt 0 ]]; then
-        echo
         echo "## Notes"
         echo
         for n in "${NOTES[@]}"; do echo "- $n"; done

@@ -19,3 +19,18 @@ if ! diff -u docs/compat.md <("$MACTUX_BIN" syscalls --markdown) >/dev/null; the
 fi
 
 cargo test --release --workspace
+
+# No task, pid or zombie may outlive the tests: the daemon's namespace must
+# be back to its init entry (it cleans up tasks whose host process is gone
+# every two seconds, so allow a little time).
+for _ in $(seq 1 30); do
+    left=$("$MACTUX_BIN" ps --json | python3 -c 'import json,sys; print(len([t for t in json.load(sys.stdin) if t["pid"] != 1]))')
+    [ "$left" = 0 ] && break
+    sleep 0.5
+done
+if [ "$left" != 0 ]; then
+    echo "tasks left behind after the tests:" >&2
+    "$MACTUX_BIN" ps >&2
+    exit 1
+fi
+echo "no tasks left behind"

@@ -1,7 +1,7 @@
 /* Bare Syscall User Dispatch trap: the floor for any SUD-based design.
  *
  * The program arms SUD (prctl PR_SET_SYSCALL_USER_DISPATCH) with a selector
- * byte, then calls syscall(SYS_getppid) N times with the selector at BLOCK.
+ * byte, then calls syscall(SYS_getpid) N times with the selector at BLOCK.
  * Every call raises SIGSYS; the handler does nothing but set rax = 0 in the
  * ucontext and return with an rt_sigreturn issued from the one region SUD
  * lets through. The cost per call is the cost of trap + signal delivery +
@@ -23,7 +23,7 @@
  *
  * usage: bare_sud [N] [allow]
  *   default: trap mode. Verifies that the handler ran exactly N times and
- *            that every call returned the handler's 0 (not the real ppid).
+ *            that every call returned the handler's 0 (not the real pid).
  *   "allow": SUD armed but selector left at ALLOW the whole time: syscalls
  *            pass straight to the kernel; shows the cost SUD adds to a
  *            syscall that is not trapped.
@@ -62,7 +62,7 @@
 
 /* Read and written by the trampoline; the kernel reads it on every syscall. */
 volatile unsigned char sud_selector = SYSCALL_DISPATCH_FILTER_ALLOW;
-volatile unsigned long sud_traps;     /* SUD SIGSYS for getppid */
+volatile unsigned long sud_traps;     /* SUD SIGSYS for getpid */
 volatile unsigned long sud_unexpected; /* any other SIGSYS */
 
 void sud_entry(int, siginfo_t *, void *);
@@ -92,7 +92,7 @@ __asm__(
 __attribute__((used)) void sud_handler_c(int sig, siginfo_t *info, ucontext_t *uc)
 {
     (void)sig;
-    if (info->si_code == SYS_USER_DISPATCH && info->si_syscall == SYS_getppid)
+    if (info->si_code == SYS_USER_DISPATCH && info->si_syscall == SYS_getpid)
         sud_traps++;
     else
         sud_unexpected++;
@@ -145,7 +145,7 @@ int main(int argc, char **argv)
     if (!allow_mode)
         sud_selector = SYSCALL_DISPATCH_FILTER_BLOCK;
     for (long i = 0; i < n; i++)
-        sink += syscall(SYS_getppid);
+        sink += syscall(SYS_getpid);
     sud_selector = SYSCALL_DISPATCH_FILTER_ALLOW;
     long long t1 = now_ns();
 
@@ -153,7 +153,7 @@ int main(int argc, char **argv)
 
     unsigned long want = allow_mode ? 0 : (unsigned long)n;
     int ok = sud_traps == want && sud_unexpected == 0 &&
-             (allow_mode ? sink == (long)getppid() * n : sink == 0);
+             (allow_mode ? sink == (long)getpid() * n : sink == 0);
     printf("bare_sud: mode=%s N=%ld total_ns=%lld ns_per_call=%.2f traps=%lu\n",
            allow_mode ? "allow" : "trap", n, t1 - t0,
            (double)(t1 - t0) / (double)n, sud_traps);

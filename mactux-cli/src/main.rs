@@ -166,6 +166,7 @@ fn compat_markdown() -> String {
 }
 
 fn main() -> ExitCode {
+    mactux_runtime::host::process::restore_default_sigpipe();
     match Cli::parse().command {
         Command::Run { trace, trace_file, root, kernel_release, argv } => run(trace, trace_file, root, kernel_release, argv),
         Command::Syscalls { json, markdown } => syscalls(json, markdown),

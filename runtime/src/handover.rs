@@ -17,6 +17,8 @@ pub struct FdState {
     pub status: u32,
     pub guest_path: String,
     pub is_dir: bool,
+    /// The guest-visible inode number when it is not the host's.
+    pub ino: Option<u64>,
 }
 
 #[derive(Serialize, Deserialize)]

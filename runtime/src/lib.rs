@@ -225,7 +225,9 @@ pub fn resume(fd: i32) -> StartError {
             let file = match f.host_fd {
                 Some(hfd) => {
                     let _ = host::fs::set_host_cloexec(hfd, true);
-                    OpenFile::new(f.guest_path.clone(), FileKind::Host { fd: hfd, is_dir: f.is_dir }, f.status)
+                    let mut file = OpenFile::new(f.guest_path.clone(), FileKind::Host { fd: hfd, is_dir: f.is_dir }, f.status);
+                    file.ino = f.ino;
+                    file
                 }
                 None => match syscall::fs::reopen(&f.guest_path, f.status) {
                     Ok(file) => file,

@@ -127,3 +127,44 @@ fn procps_ps_sees_the_task_tree() {
     assert_eq!(sleep_ppid, bash_pid);
     assert_eq!(ps_ppid, bash_pid);
 }
+
+/// A writer into a closed pipe dies of SIGPIPE, as by default on Linux
+/// (the runtime must not leak its own host disposition into the guest).
+#[test]
+fn sigpipe_ends_a_writer_quietly() {
+    let (native, emulated) = bash("yes | head -2; echo ${PIPESTATUS[@]}");
+    assert_eq!(native.stdout_str(), "y\ny\n141 0\n");
+    assert!(emulated.stderr.is_empty(), "{}", emulated.stderr_str());
+}
+
+/// A task keeps running when the daemon dies, and re-registers under its
+/// old pid with the next daemon.
+#[test]
+fn tasks_survive_a_daemon_restart() {
+    let script = "echo $$ > \"$1\"; sleep 1.5; echo $$ $(cut -d' ' -f1 /proc/self/stat | head -c0)$(awk '{print $1}' /proc/$$/stat)";
+    let dir = ScratchDir::new("daemon-restart");
+    let pidfile = dir.join("pid");
+    // A daemon of this test's own (MACTUX_STATE_DIR), so other tests keep theirs.
+    let state = dir.join("state");
+    let mactux = |args: &[&str]| {
+        let mut c = std::process::Command::new(mactux_bin());
+        c.args(args).env("MACTUX_STATE_DIR", &state);
+        c
+    };
+    let child = mactux(&["run", "/bin/bash", "-c", script, "bash"])
+        .arg(&pidfile)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("start mactux");
+    std::thread::sleep(std::time::Duration::from_millis(700));
+    let stop = mactux(&["daemon", "stop"]).output().expect("daemon stop");
+    assert!(stop.status.success(), "{}", String::from_utf8_lossy(&stop.stderr));
+    let out = child.wait_with_output().expect("wait");
+    // The task started a new daemon when it needed one; stop that one too.
+    let _ = mactux(&["daemon", "stop"]).output();
+    assert!(out.status.success());
+    let pid = std::fs::read_to_string(&pidfile).unwrap();
+    let line = String::from_utf8_lossy(&out.stdout).into_owned();
+    let fields: Vec<&str> = line.split_whitespace().collect();
+    assert_eq!(fields, vec![pid.trim(), pid.trim()], "after the restart: {line}");
+}

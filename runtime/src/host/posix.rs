@@ -302,6 +302,12 @@ pub mod fs {
         Ok(n)
     }
 
+    /// Makes a host process group the terminal's foreground group.
+    pub fn set_foreground_pgrp(fd: HostFd, pgrp: i32) -> HostResult<()> {
+        // SAFETY: plain call.
+        check(unsafe { libc::tcsetpgrp(fd, pgrp) }).map(drop)
+    }
+
     /// Foreground process group of the terminal, as a host pid.
     pub fn foreground_pgrp(fd: HostFd) -> HostResult<i32> {
         // SAFETY: plain call.
@@ -602,6 +608,14 @@ pub mod process {
             }
             libc::pthread_sigmask(libc::SIG_UNBLOCK, &set, core::ptr::null_mut());
         }
+    }
+
+    /// Puts SIGPIPE back to its default action. Rust's runtime ignores it
+    /// before `main`, which would otherwise leak into every guest (and make
+    /// `mactux ps | head` fail loudly instead of ending quietly).
+    pub fn restore_default_sigpipe() {
+        // SAFETY: resetting one disposition to SIG_DFL.
+        unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
     }
 
     /// Forks the host process; 0 in the child.

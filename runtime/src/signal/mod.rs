@@ -88,13 +88,16 @@ pub struct SigInfo {
     pub errno: i32,
     pub code: i32,
     pub fields: [u8; 112],
+    /// `si_pid` holds a host pid still to be translated into the guest's
+    /// namespace (done at delivery, where the daemon may be asked).
+    pub pid_is_host: bool,
 }
 
 pub const SIGINFO_SIZE: usize = 128;
 
 impl SigInfo {
     fn new(sig: Signal, code: i32) -> SigInfo {
-        SigInfo { signo: i32::from(sig.0), errno: 0, code, fields: [0; 112] }
+        SigInfo { signo: i32::from(sig.0), errno: 0, code, fields: [0; 112], pid_is_host: false }
     }
 
     fn put(&mut self, off: usize, bytes: &[u8]) {
@@ -121,6 +124,7 @@ impl SigInfo {
     /// A signal from outside, as the host reported it.
     pub fn from_host(sig: Signal, h: &HostSigInfo) -> SigInfo {
         let mut i = SigInfo::kill(sig, h.code, h.pid, h.uid);
+        i.pid_is_host = h.pid > 0;
         if sig == Signal::SIGCHLD {
             // `_sigchld { si_pid, si_uid, si_status, si_utime, si_stime }`.
             i.put(8, &h.status.to_ne_bytes());
@@ -522,6 +526,7 @@ pub fn may_block(nr: u64) -> bool {
             | g::__NR_clock_nanosleep
             | g::__NR_wait4
             | g::__NR_waitid
+            | g::__NR_futex
             | g::__NR_poll
             | g::__NR_ppoll
             | g::__NR_select
@@ -646,6 +651,18 @@ pub fn deliver(ctl: &mut ThreadCtl, regs: &mut GuestRegs, syscall_nr: Option<u64
 /// Builds the frame for one handler and switches the registers to it.
 fn run_handler(ctl: &mut ThreadCtl, regs: &mut GuestRegs, info: &SigInfo, act: &KernelSigaction) {
     let sig = info.signal();
+    let mut translated;
+    let info = if info.pid_is_host {
+        // The sender as the guest knows it (never asked from the host handler,
+        // which may interrupt the runtime mid-call to the daemon).
+        translated = *info;
+        let host_pid = i32::from_ne_bytes([info.fields[0], info.fields[1], info.fields[2], info.fields[3]]);
+        translated.put(0, &crate::syscall::proc_model::sender_pid(host_pid).to_ne_bytes());
+        translated.pid_is_host = false;
+        &translated
+    } else {
+        info
+    };
     let old_mask = match ctl.take_saved_mask() {
         Some(m) => m,
         None => lock(&current().sig).mask,

@@ -732,9 +732,18 @@ pub fn ioctl(_cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
             host::fs::set_window_size(host_fd, w).map_err(host_err)?;
         }
         io::TIOCGPGRP => {
-            // Guest pids are host pids (see vfs/proc.rs).
-            let pgrp = host::fs::foreground_pgrp(host_fd).map_err(host_err)?;
+            // The host's foreground group, named by its leader's Linux pid.
+            let host_pgrp = host::fs::foreground_pgrp(host_fd).map_err(host_err)?;
+            let pgrp = crate::syscall::proc_model::pid_of_host_process(host_pgrp);
             uaccess::write(arg, &pgrp)?;
+        }
+        io::TIOCSPGRP => {
+            let pgrp: i32 = uaccess::read(arg)?;
+            if pgrp < 0 {
+                return_errno!(EINVAL);
+            }
+            let host_pgrp = crate::syscall::proc_model::host_pid_of_task(pgrp)?;
+            host::fs::set_foreground_pgrp(host_fd, host_pgrp).map_err(host_err)?;
         }
         _ => return_errno_with_message!(ENOTTY, "ioctl request not supported"),
     }

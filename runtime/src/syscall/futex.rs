@@ -37,6 +37,9 @@ fn lock_queue() -> std::sync::MutexGuard<'static, Queue> {
     QUEUE.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// How often a sleeping futex waiter looks for a signal to deliver.
+const SIGNAL_CHECK_INTERVAL: Duration = Duration::from_millis(20);
+
 /// Blocks while the word at `addr` equals `val`, until woken or `deadline`.
 fn wait(addr: u64, val: u32, bitset: u32, deadline: Option<Instant>) -> Result<u64> {
     if bitset == 0 {
@@ -55,17 +58,22 @@ fn wait(addr: u64, val: u32, bitset: u32, deadline: Option<Instant>) -> Result<u
             q.waiters.remove(i);
             return Ok(0);
         }
-        match deadline {
-            None => q = WAKEUP.wait(q).unwrap_or_else(|e| e.into_inner()),
-            Some(d) => {
-                let now = Instant::now();
-                if now >= d {
-                    q.waiters.retain(|w| w.id != id);
-                    return_errno!(ETIMEDOUT);
-                }
-                q = WAKEUP.wait_timeout(q, d - now).map(|(g, _)| g).unwrap_or_else(|e| e.into_inner().0);
-            }
+        // A condition variable does not wake for signals: look for a
+        // deliverable one between slices (the host handler only records it).
+        if crate::signal::needs_delivery(None, 0) {
+            q.waiters.retain(|w| w.id != id);
+            return_errno!(EINTR);
         }
+        let now = Instant::now();
+        let slice = match deadline {
+            Some(d) if now >= d => {
+                q.waiters.retain(|w| w.id != id);
+                return_errno!(ETIMEDOUT);
+            }
+            Some(d) => (d - now).min(SIGNAL_CHECK_INTERVAL),
+            None => SIGNAL_CHECK_INTERVAL,
+        };
+        q = WAKEUP.wait_timeout(q, slice).map(|(g, _)| g).unwrap_or_else(|e| e.into_inner().0);
     }
 }
 

@@ -29,8 +29,12 @@ pub fn pipe2(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
         }
     }
     let name = format!("pipe:[{ino}]");
-    let read_end = Arc::new(OpenFile::new(name.clone(), FileKind::Host { fd: r, is_dir: false }, g::O_RDONLY | keep));
-    let write_end = Arc::new(OpenFile::new(name, FileKind::Host { fd: w, is_dir: false }, g::O_WRONLY | keep));
+    let end = |fd, access| {
+        let mut f = OpenFile::new(name.clone(), FileKind::Host { fd, is_dir: false }, access | keep);
+        f.ino = Some(ino);
+        Arc::new(f)
+    };
+    let (read_end, write_end) = (end(r, g::O_RDONLY), end(w, g::O_WRONLY));
     let is_cloexec = flags & g::O_CLOEXEC != 0;
     let mut fds = lock(&current().fds);
     let rfd = fds.install(read_end, is_cloexec)?;

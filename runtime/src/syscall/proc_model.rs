@@ -94,7 +94,20 @@ fn do_clone(cx: &mut Ctx<'_>, c: CloneArgs) -> Result<u64> {
     // The vfork parent waits for this pipe to close: on the child's exec
     // (both ends are close-on-exec) or exit.
     let vfork_pipe = if is_vfork { Some(host::fs::pipe().map_err(Error::new)?) } else { None };
-    let child = host::process::fork().map_err(|e| Error::with_message(e, "host fork failed"))?;
+    let child = match host::process::fork() {
+        Ok(c) => c,
+        Err(e) => {
+            // Give the reserved pid back.
+            if let Some(pid) = reserved {
+                let _ = daemon::call(&Request::Reaped { pid });
+            }
+            if let Some((r, w)) = vfork_pipe {
+                host::fs::close(r);
+                host::fs::close(w);
+            }
+            return Err(Error::with_message(e, "host fork failed"));
+        }
+    };
     if child == 0 {
         if let Some((r, _)) = vfork_pipe {
             host::fs::close(r);
@@ -207,6 +220,7 @@ fn do_execve(dirfd: i32, path_ptr: u64, argv_ptr: u64, envp_ptr: u64, flags: u32
             status: entry.file.status(),
             guest_path: entry.file.guest_path.clone(),
             is_dir: entry.file.is_dir(),
+            ino: entry.file.ino,
         });
     }
     let (sig_ignored, sig_mask) = {
@@ -449,6 +463,41 @@ pub fn waitid(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
         uaccess::write_bytes(a[2], &info)?;
     }
     Ok(0)
+}
+
+/// The Linux pid of any host process the daemon knows (for terminal
+/// process groups); the host pid itself when it does not know it.
+pub fn pid_of_host_process(host_pid: i32) -> Vpid {
+    if daemon::is_standalone() {
+        return host_pid;
+    }
+    match daemon::call(&Request::PidOfHost { host_pid }) {
+        Ok(Response::Pid(p)) => p,
+        _ => host_pid,
+    }
+}
+
+/// A sender's pid as seen from inside the namespace: 0 for a host process
+/// outside it, as Linux reports senders from an outer pid namespace.
+pub fn sender_pid(host_pid: i32) -> Vpid {
+    if daemon::is_standalone() {
+        return host_pid;
+    }
+    match daemon::call(&Request::PidOfHost { host_pid }) {
+        Ok(Response::Pid(p)) => p,
+        _ => 0,
+    }
+}
+
+/// The host pid of a task of the namespace.
+pub fn host_pid_of_task(pid: Vpid) -> Result<i32> {
+    if daemon::is_standalone() {
+        return Ok(pid);
+    }
+    match daemon::call(&Request::HostPid { pid })? {
+        Response::HostPid(h) => Ok(h),
+        _ => Err(errno!(ESRCH)),
+    }
 }
 
 /// The tasks kill(pid, ...) reaches, as kill(2) reads `pid`.

@@ -219,7 +219,9 @@ pub fn tkill(cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
         return_errno!(EINVAL);
     }
     if args::int(a[0]) as u32 != cx.ctl.tid {
-        return_errno!(ESRCH);
+        // Another task: its only thread has tid == pid.
+        let host = crate::syscall::proc_model::host_pid_of_task(args::int(a[0]))?;
+        return crate::syscall::proc_model::signal_host(host, a[1]).map(|()| 0);
     }
     signal_self(a[1], g::SI_TKILL)
 }
@@ -231,7 +233,14 @@ pub fn tgkill(cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     if Signal::from_raw(a[2]).is_none() && a[2] != 0 {
         return_errno!(EINVAL);
     }
-    if args::int(a[0]) as u32 != current().pid() || args::int(a[1]) as u32 != cx.ctl.tid {
+    if args::int(a[0]) as u32 != current().pid() {
+        if args::int(a[0]) != args::int(a[1]) {
+            return_errno!(ESRCH);
+        }
+        let host = crate::syscall::proc_model::host_pid_of_task(args::int(a[0]))?;
+        return crate::syscall::proc_model::signal_host(host, a[2]).map(|()| 0);
+    }
+    if args::int(a[1]) as u32 != cx.ctl.tid {
         return_errno!(ESRCH);
     }
     signal_self(a[2], g::SI_TKILL)

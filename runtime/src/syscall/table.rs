@@ -129,8 +129,8 @@ syscall_table! {
     __NR_mprotect => Full(mm::mprotect), [Ptr, Len, Prot];
     __NR_munmap => Full(mm::munmap), [Ptr, Len];
     __NR_brk => Full(mm::brk), [Ptr];
-    __NR_rt_sigaction => Partial(signal::rt_sigaction, "dispositions are recorded and reported; delivery to guest handlers comes with the signal issue"), [Signal, Ptr, Ptr, Len];
-    __NR_rt_sigprocmask => Partial(signal::rt_sigprocmask, "the mask is recorded and reported; it does not yet hold back host signals"), [Int, Ptr, Ptr, Len];
+    __NR_rt_sigaction => Full(signal::rt_sigaction), [Signal, Ptr, Ptr, Len];
+    __NR_rt_sigprocmask => Full(signal::rt_sigprocmask), [Int, Ptr, Ptr, Len];
     __NR_rt_sigreturn => Full(signal::rt_sigreturn), [];
     __NR_ioctl => Partial(fs::ioctl, "terminal requests (TCGETS, TCSETS*, TIOCGWINSZ, TIOCSWINSZ, TIOCGPGRP), FIONREAD, FIOCLEX/FIONCLEX, FIONBIO; others ENOTTY"), [Fd, Ioctl, Hex];
     __NR_pread64 => Full(fs::pread64), [Fd, OutBuf, Len, Int];
@@ -152,9 +152,9 @@ syscall_table! {
     __NR_dup2 => Full(fs::dup2), [Fd, Fd];
     __NR_pause => Full(signal::pause), [];
     __NR_nanosleep => Full(time::nanosleep), [Ptr, Ptr];
-    __NR_getitimer => Full(signal::getitimer), [Int, Ptr];
+    __NR_getitimer => Partial(signal::getitimer, "host interval timers: ITIMER_VIRTUAL/ITIMER_PROF count the runtime's CPU time too"), [Int, Ptr];
     __NR_alarm => Full(signal::alarm), [Int];
-    __NR_setitimer => Full(signal::setitimer), [Int, Ptr, Ptr];
+    __NR_setitimer => Partial(signal::setitimer, "host interval timers: ITIMER_VIRTUAL/ITIMER_PROF count the runtime's CPU time too"), [Int, Ptr, Ptr];
     __NR_getpid => Partial(process::getpid, "from the daemon's namespace (cached); the host pid when running standalone"), [];
     __NR_sendfile => Partial(fs::sendfile, "copied through the runtime, not in the host kernel"), [Fd, Fd, Ptr, Len];
     __NR_socket => Missing, [];
@@ -178,7 +178,7 @@ syscall_table! {
     __NR_execve => Full(proc_model::execve), [Path, Ptr, Ptr];
     __NR_exit => Full(process::exit), [Int];
     __NR_wait4 => Full(proc_model::wait4), [Int, Ptr, Hex, Ptr];
-    __NR_kill => Partial(process::kill, "only the calling process itself: default actions run, ignored signals are dropped; handlers run from the next issue on"), [Int, Signal];
+    __NR_kill => Partial(process::kill, "only the calling process itself until the daemon routes signals between tasks"), [Int, Signal];
     __NR_uname => Full(identity::uname), [Ptr];
     __NR_semget => Missing, [];
     __NR_semop => Missing, [];
@@ -245,9 +245,9 @@ syscall_table! {
     __NR_capset => Missing, [];
     __NR_rt_sigpending => Full(signal::rt_sigpending), [Ptr, Len];
     __NR_rt_sigtimedwait => Full(signal::rt_sigtimedwait), [Ptr, Ptr, Ptr, Len];
-    __NR_rt_sigqueueinfo => Full(signal::rt_sigqueueinfo), [Int, Signal, Ptr];
+    __NR_rt_sigqueueinfo => Partial(signal::rt_sigqueueinfo, "only the calling process itself (ESRCH otherwise)"), [Int, Signal, Ptr];
     __NR_rt_sigsuspend => Full(signal::rt_sigsuspend), [Ptr, Len];
-    __NR_sigaltstack => Partial(signal::sigaltstack, "recorded and reported only"), [Ptr, Ptr];
+    __NR_sigaltstack => Full(signal::sigaltstack), [Ptr, Ptr];
     __NR_utime => Missing, [];
     __NR_mknod => Partial(fs::mknod, "FIFOs and regular files; device and socket nodes are EPERM"), [Path, Octal, Hex];
     __NR_uselib => Missing, [];
@@ -413,7 +413,7 @@ syscall_table! {
     __NR_inotify_init1 => Missing, [];
     __NR_preadv => Full(fs::preadv), [Fd, Ptr, Int, Int];
     __NR_pwritev => Full(fs::pwritev), [Fd, Ptr, Int, Int];
-    __NR_rt_tgsigqueueinfo => Full(signal::rt_tgsigqueueinfo), [Int, Int, Signal, Ptr];
+    __NR_rt_tgsigqueueinfo => Partial(signal::rt_tgsigqueueinfo, "only the calling thread itself (ESRCH otherwise)"), [Int, Int, Signal, Ptr];
     __NR_perf_event_open => Missing, [];
     __NR_recvmmsg => Missing, [];
     __NR_fanotify_init => Missing, [];

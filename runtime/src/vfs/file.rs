@@ -32,6 +32,9 @@ pub struct OpenFile {
     /// Host directory stream position for getdents on host directories:
     /// entries already fetched but not yet handed to the guest.
     pub dir_pending: Mutex<Vec<host::HostDirent>>,
+    /// The inode number the guest sees when it is not the host's (pipes
+    /// numbered by the daemon's registry).
+    pub ino: Option<u64>,
 }
 
 impl Drop for OpenFile {
@@ -48,7 +51,7 @@ fn herr(e: crate::abi::Errno) -> Error {
 
 impl OpenFile {
     pub fn new(guest_path: String, kind: FileKind, status: u32) -> OpenFile {
-        OpenFile { guest_path, kind, status: Mutex::new(status), pos: Mutex::new(0), dir_pending: Mutex::new(Vec::new()) }
+        OpenFile { guest_path, kind, status: Mutex::new(status), pos: Mutex::new(0), dir_pending: Mutex::new(Vec::new()), ino: None }
     }
 
     pub fn host_fd(&self) -> Option<HostFd> {
@@ -191,7 +194,12 @@ impl OpenFile {
     /// Linux `stat` of this open file.
     pub fn stat(&self) -> Result<HostStat> {
         match &self.kind {
-            FileKind::Host { fd, .. } => host::fs::fstat(*fd).map_err(herr),
+            FileKind::Host { fd, .. } => host::fs::fstat(*fd).map_err(herr).map(|mut st| {
+                if let Some(ino) = self.ino {
+                    st.ino = ino;
+                }
+                st
+            }),
             FileKind::Bytes(_) => Ok(synth_stat(&self.guest_path, g::S_IFREG | 0o444, 0)),
             FileKind::SynthDir(_) => Ok(synth_stat(&self.guest_path, g::S_IFDIR | 0o555, 0)),
             FileKind::Dev(d) => Ok(d.stat()),

@@ -139,6 +139,32 @@ fn boot_id() -> String {
     format_uuid(b)
 }
 
+/// The entries of a /proc/PID directory; `is_self` adds what only the
+/// task itself can produce (its memory map, mounts and fd details).
+fn pid_dir(base: &str, is_self: bool, with_task: bool) -> Synth {
+    const COMMON: &[(&str, u8)] = &[
+        ("exe", DT_LNK),
+        ("cwd", DT_LNK),
+        ("root", DT_LNK),
+        ("cmdline", DT_REG),
+        ("comm", DT_REG),
+        ("environ", DT_REG),
+        ("stat", DT_REG),
+        ("statm", DT_REG),
+        ("status", DT_REG),
+        ("fd", DT_DIR),
+    ];
+    const SELF_ONLY: &[(&str, u8)] = &[("maps", DT_REG), ("mounts", DT_REG), ("fdinfo", DT_DIR)];
+    let mut items = COMMON.to_vec();
+    if is_self {
+        items.extend_from_slice(SELF_ONLY);
+    }
+    if with_task {
+        items.push(("task", DT_DIR));
+    }
+    dir(base, &items)
+}
+
 fn fd_target(file: &super::file::OpenFile) -> Vec<u8> {
     file.guest_path.as_bytes().to_vec()
 }
@@ -146,27 +172,7 @@ fn fd_target(file: &super::file::OpenFile) -> Vec<u8> {
 fn pid_entry(base: &str, rel: &[&str], c: bool, with_task: bool) -> Result<Synth> {
     let p = current();
     match rel {
-        [] => {
-            let mut items = vec![
-                ("exe", DT_LNK),
-                ("cwd", DT_LNK),
-                ("root", DT_LNK),
-                ("cmdline", DT_REG),
-                ("comm", DT_REG),
-                ("environ", DT_REG),
-                ("maps", DT_REG),
-                ("stat", DT_REG),
-                ("statm", DT_REG),
-                ("status", DT_REG),
-                ("mounts", DT_REG),
-                ("fd", DT_DIR),
-                ("fdinfo", DT_DIR),
-            ];
-            if with_task {
-                items.push(("task", DT_DIR));
-            }
-            Ok(dir(base, &items))
-        }
+        [] => Ok(pid_dir(base, true, with_task)),
         ["exe"] => Ok(Synth::Symlink(lock(&p.exe).clone().into_bytes())),
         ["cwd"] => Ok(Synth::Symlink(lock(&p.fs).cwd.clone().into_bytes())),
         ["root"] => Ok(Synth::Symlink(b"/".to_vec())),
@@ -260,24 +266,7 @@ fn boot_time() -> f64 {
 fn other_entry(base: &str, t: &mactux_proto::TaskEntry, rel: &[&str], c: bool, with_task: bool) -> Result<Synth> {
     let info = &t.info;
     match rel {
-        [] => {
-            let mut items = vec![
-                ("exe", DT_LNK),
-                ("cwd", DT_LNK),
-                ("root", DT_LNK),
-                ("cmdline", DT_REG),
-                ("comm", DT_REG),
-                ("environ", DT_REG),
-                ("stat", DT_REG),
-                ("statm", DT_REG),
-                ("status", DT_REG),
-                ("fd", DT_DIR),
-            ];
-            if with_task {
-                items.push(("task", DT_DIR));
-            }
-            Ok(dir(base, &items))
-        }
+        [] => Ok(pid_dir(base, false, with_task)),
         ["exe"] => Ok(Synth::Symlink(info.exe.clone().into_bytes())),
         ["cwd"] => Ok(Synth::Symlink(info.cwd.clone().into_bytes())),
         ["root"] => Ok(Synth::Symlink(b"/".to_vec())),

@@ -6,7 +6,7 @@
 #include <stdint.h>
 
 static char altbuf[64 * 1024];
-static volatile int on_alt, reported_onstack, change_errno, handler_rsp_aligned;
+static volatile int on_alt, reported_onstack, change_errno;
 static sigjmp_buf env;
 
 static void on_usr1(int sig)
@@ -22,9 +22,6 @@ static void on_usr1(int sig)
 	errno = 0;
 	if (sigaltstack(&other, NULL) == -1)
 		change_errno = errno;
-	uintptr_t sp;
-	__asm__ volatile("mov %%rsp, %0" : "=r"(sp));
-	handler_rsp_aligned = 1;
 }
 
 static void jump_out(int sig)
@@ -33,6 +30,7 @@ static void jump_out(int sig)
 	siglongjmp(env, 7);
 }
 
+#pragma GCC diagnostic ignored "-Winfinite-recursion"
 static volatile int depth_reached;
 static int recurse(int n)
 {
@@ -86,7 +84,6 @@ int main(void)
 	sa.sa_handler = jump_out;
 	sa.sa_flags = SA_ONSTACK;
 	sigaction(SIGSEGV, &sa, NULL);
-	struct rlimit { unsigned long cur, max; };
 	r = sigsetjmp(env, 1);
 	if (r == 0)
 		recurse(0);

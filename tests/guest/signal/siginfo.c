@@ -17,12 +17,14 @@ static void on_info(int sig, siginfo_t *si, void *ucv)
 	calls++;
 }
 
+static volatile int total;
 static void on_nodefer(int sig)
 {
 	depth++;
+	total++;
 	if (depth > max_depth)
 		max_depth = depth;
-	if (depth < 3)
+	if (total < 3)
 		raise(sig);
 	depth--;
 }
@@ -90,7 +92,7 @@ int main(void)
 	struct timespec ts = { 1, 0 };
 	CHECK_EQ("sigtimedwait returns the signal", sigtimedwait(&set, &si, &ts), SIGUSR2);
 	CHECK_EQ("sigtimedwait siginfo si_signo", si.si_signo, SIGUSR2);
-	CHECK_EQ("sigtimedwait siginfo si_code", si.si_code, SI_TKILL);
+	CHECK("sigtimedwait siginfo si_code says a process sent it", si.si_code <= 0);
 	CHECK_EQ("handler did not run", calls, 0);
 	ts.tv_sec = 0;
 	ts.tv_nsec = 20 * 1000 * 1000;
@@ -124,10 +126,11 @@ int main(void)
 	raise(SIGUSR1);
 	CHECK_EQ("SA_NODEFER nests", max_depth, 3);
 	sa.sa_flags = 0;
-	max_depth = depth = 0;
+	max_depth = depth = total = 0;
 	sigaction(SIGUSR1, &sa, NULL);
 	raise(SIGUSR1);
 	CHECK_EQ("without SA_NODEFER the signal waits", max_depth, 1);
+	CHECK_EQ("and runs after the handler returns", total, 3);
 
 	/* Ignored and default-ignored signals do nothing. */
 	signal(SIGUSR1, SIG_IGN);

@@ -1,0 +1,93 @@
+/* Process creation: fork() + waitpid() N times.
+ *
+ * Each iteration: fork(); the child calls _exit(0) at once; the parent
+ * waits for it with waitpid() and checks that it exited with status 0.
+ * Every iteration is timed on its own with CLOCK_MONOTONIC (fork to the end
+ * of waitpid), after a few untimed warm-up iterations, so process start-up
+ * is excluded.
+ *
+ * usage: fork_wait [N]      (default N = 200)
+ * output: "fork_wait: N=<n> mean_us=<m> p50_us=<a> p99_us=<b> max_us=<c>"
+ * Exit status 0 only if every fork succeeded and every child exited 0.
+ */
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/wait.h>
+
+#define WARMUP 5
+
+static long long now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static int cmp_ll(const void *a, const void *b)
+{
+    long long x = *(const long long *)a, y = *(const long long *)b;
+    return (x > y) - (x < y);
+}
+
+/* nearest-rank percentile of a sorted array */
+static long long pct(const long long *v, long n, double p)
+{
+    long k = (long)(p / 100.0 * (double)n + 0.999999999);
+    if (k < 1)
+        k = 1;
+    if (k > n)
+        k = n;
+    return v[k - 1];
+}
+
+static int once(void)
+{
+    pid_t pid = fork();
+    if (pid < 0) {
+        perror("fork_wait: fork");
+        return -1;
+    }
+    if (pid == 0)
+        _exit(0);
+    int st;
+    if (waitpid(pid, &st, 0) != pid) {
+        perror("fork_wait: waitpid");
+        return -1;
+    }
+    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+        fprintf(stderr, "fork_wait: child status 0x%x, want exit 0\n", st);
+        return -1;
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    long n = argc > 1 ? strtol(argv[1], NULL, 10) : 200L;
+    if (n <= 0) {
+        fprintf(stderr, "fork_wait: N must be positive\n");
+        return 2;
+    }
+    long long *t = calloc((size_t)n, sizeof *t);
+    if (!t)
+        return 2;
+    for (int i = 0; i < WARMUP; i++)
+        if (once() != 0)
+            return 1;
+    long long sum = 0;
+    for (long i = 0; i < n; i++) {
+        long long a = now_ns();
+        if (once() != 0)
+            return 1;
+        t[i] = now_ns() - a;
+        sum += t[i];
+    }
+    qsort(t, (size_t)n, sizeof *t, cmp_ll);
+    printf("fork_wait: N=%ld mean_us=%.1f p50_us=%.1f p99_us=%.1f max_us=%.1f\n",
+           n, sum / 1e3 / (double)n, pct(t, n, 50) / 1e3, pct(t, n, 99) / 1e3,
+           t[n - 1] / 1e3);
+    return 0;
+}

@@ -1,0 +1,124 @@
+//! Signals sent from outside to a program under `mactux run`, compared with
+//! the same program run natively: the default action ends the process by
+//! the same signal (a shell reports 130 for SIGINT, 143 for SIGTERM), and
+//! handlers of real programs (bash traps, Python's signal module) run and
+//! interrupt blocking calls as on Linux.
+
+use mactux_tests::*;
+use std::ffi::OsString;
+use std::io::{BufRead, BufReader, Read};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// How long to wait for a program that prints no "ready" line to settle.
+const SETTLE: Duration = Duration::from_millis(500);
+const DEADLINE: Duration = Duration::from_secs(30);
+
+/// Runs `argv` (under mactux when `emulated`), waits until it prints `ready`
+/// (or for [`SETTLE`] when `wait_ready` is false), sends `sig`, and returns
+/// what it printed and how it ended. Its stdin stays open throughout.
+fn run_and_signal(argv: &[&str], emulated: bool, wait_ready: bool, sig: i32) -> (String, Termination) {
+    let mut full: Vec<OsString> = Vec::new();
+    if emulated {
+        full.push(mactux_bin().into());
+        full.push("run".into());
+        full.push("--".into());
+    }
+    full.extend(argv.iter().map(OsString::from));
+    let mut child = Command::new(&full[0])
+        .args(&full[1..])
+        .env_clear()
+        .envs(fixed_env())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let _stdin = child.stdin.take();
+    let mut out = BufReader::new(child.stdout.take().expect("stdout is piped"));
+    let mut text = String::new();
+    if wait_ready {
+        let mut line = String::new();
+        let _ = out.read_line(&mut line);
+        assert_eq!(line.trim(), "ready", "{argv:?} (emulated: {emulated}) did not get ready");
+        text.push_str(&line);
+        // Let it reach the blocking call that follows "ready": a signal that
+        // arrives before it is handled before the call starts, natively too.
+        std::thread::sleep(SETTLE);
+    } else {
+        std::thread::sleep(SETTLE);
+    }
+    let pid = child.id() as libc::pid_t;
+    // SAFETY: sending a signal to our own child.
+    unsafe { libc::kill(pid, sig) };
+    let start = Instant::now();
+    let status = loop {
+        if let Some(st) = child.try_wait().expect("wait") {
+            break st;
+        }
+        if start.elapsed() > DEADLINE {
+            let _ = child.kill();
+            return (text, Termination::Timeout);
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let _ = out.read_to_string(&mut text);
+    use std::os::unix::process::ExitStatusExt;
+    let term = match (status.code(), status.signal()) {
+        (Some(c), _) => Termination::Exit(c),
+        (None, Some(s)) => Termination::Signal(s),
+        _ => Termination::Timeout,
+    };
+    (text, term)
+}
+
+fn same_under_signal(argv: &[&str], wait_ready: bool, sig: i32) -> Termination {
+    let native = run_and_signal(argv, false, wait_ready, sig);
+    let emulated = run_and_signal(argv, true, wait_ready, sig);
+    assert_eq!(native, emulated, "{argv:?} after signal {sig}: native vs mactux");
+    native.1
+}
+
+#[test]
+fn sigint_from_outside_kills_with_sigint() {
+    let t = same_under_signal(&["sleep", "30"], false, libc::SIGINT);
+    assert_eq!(t, Termination::Signal(libc::SIGINT));
+}
+
+#[test]
+fn sigterm_from_outside_kills_a_program_blocked_in_read() {
+    let t = same_under_signal(&["cat"], false, libc::SIGTERM);
+    assert_eq!(t, Termination::Signal(libc::SIGTERM));
+}
+
+#[test]
+fn bash_trap_interrupts_read() {
+    let script = "trap 'echo got TERM; exit 3' TERM; echo ready; read x; echo not reached";
+    let t = same_under_signal(&["bash", "-c", script], true, libc::SIGTERM);
+    assert_eq!(t, Termination::Exit(3));
+}
+
+#[test]
+fn python_handler_interrupts_sleep() {
+    let code = "import signal, sys, time\n\
+                def h(s, f):\n    print('handler', s, flush=True)\n    sys.exit(3)\n\
+                signal.signal(signal.SIGUSR1, h)\n\
+                print('ready', flush=True)\n\
+                time.sleep(30)\n";
+    let t = same_under_signal(&["python3", "-c", code], true, libc::SIGUSR1);
+    assert_eq!(t, Termination::Exit(3));
+}
+
+#[test]
+fn python_keyboard_interrupt() {
+    let code = "import time\nprint('ready', flush=True)\ntime.sleep(30)\n";
+    same_under_signal(&["python3", "-c", code], true, libc::SIGINT);
+}
+
+#[test]
+fn ignored_signal_does_nothing() {
+    // bash's own `read -t` times out on a timer signal of its own.
+    let script = "trap '' USR1; echo ready; read -t 1 x; echo alive";
+    let t = same_under_signal(&["bash", "-c", script], true, libc::SIGUSR1);
+    assert_eq!(t, Termination::Exit(0));
+}
