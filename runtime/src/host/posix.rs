@@ -784,3 +784,187 @@ pub mod process {
         unsafe { libc::sched_yield() };
     }
 }
+
+/// Host signal dispositions, masks, stops and interval timers: the same
+/// POSIX calls on both hosts (the trap files re-export them).
+pub mod sigctl {
+    use crate::abi::signal::{Signal, NSIG};
+    use crate::abi::Timeval;
+    use crate::host::HostResult;
+    use crate::trap::HostDisposition;
+
+    extern "C" {
+        /// The trap entry of the host's trap.rs (the same symbol on both hosts).
+        fn mactux_sig_entry();
+    }
+
+    /// The host disposition last installed per host signal number (+1), to
+    /// skip redundant sigaction calls.
+    static INSTALLED: [core::sync::atomic::AtomicU8; NSIG as usize + 1] =
+        [const { core::sync::atomic::AtomicU8::new(0) }; NSIG as usize + 1];
+
+    pub fn host_sig(sig: Signal) -> Option<i32> {
+        crate::host::signal::to_host(sig)
+    }
+
+    /// Makes the host dispose of `sig` as `how` says.
+    pub fn set_disposition(sig: Signal, how: HostDisposition) {
+        let Some(h) = host_sig(sig) else { return };
+        let tag = match how {
+            HostDisposition::Catch => 1,
+            HostDisposition::Default => 2,
+            HostDisposition::Ignore => 3,
+        };
+        if let Some(slot) = INSTALLED.get(h as usize) {
+            if slot.swap(tag, core::sync::atomic::Ordering::Relaxed) == tag {
+                return;
+            }
+        }
+        // SAFETY: a zeroed sigaction is valid; we fill handler, flags and mask.
+        let mut sa: libc::sigaction = unsafe { core::mem::zeroed() };
+        sa.sa_sigaction = match how {
+            HostDisposition::Catch => mactux_sig_entry as *const () as usize,
+            HostDisposition::Default => libc::SIG_DFL,
+            HostDisposition::Ignore => libc::SIG_IGN,
+        };
+        // No SA_RESTART: a host call the runtime makes must fail with EINTR.
+        sa.sa_flags = libc::SA_SIGINFO | libc::SA_ONSTACK;
+        // SAFETY: sa_mask is a valid sigset; installing our own handler.
+        unsafe {
+            libc::sigfillset(&mut sa.sa_mask);
+            libc::sigaction(h, &sa, core::ptr::null_mut());
+        }
+    }
+
+    /// Whether the host ignores `sig` (inherited through exec).
+    pub fn host_ignores(sig: Signal) -> bool {
+        let Some(h) = host_sig(sig) else { return false };
+        // SAFETY: a zeroed sigaction is a valid out-parameter; we only query.
+        let mut old: libc::sigaction = unsafe { core::mem::zeroed() };
+        // SAFETY: querying only.
+        unsafe { libc::sigaction(h, core::ptr::null(), &mut old) };
+        old.sa_sigaction == libc::SIG_IGN
+    }
+
+    fn async_host_set() -> libc::sigset_t {
+        // SAFETY: a zeroed sigset is valid storage; sigemptyset initialises it.
+        let mut set: libc::sigset_t = unsafe { core::mem::zeroed() };
+        // SAFETY: valid sigset.
+        unsafe { libc::sigemptyset(&mut set) };
+        for n in 1..=NSIG {
+            if crate::host::trap::is_async_signal(Signal(n)) {
+                if let Some(h) = host_sig(Signal(n)) {
+                    // SAFETY: valid sigset and signal number.
+                    unsafe { libc::sigaddset(&mut set, h) };
+                }
+            }
+        }
+        set
+    }
+
+    /// Blocks or unblocks, for the calling thread, every signal in the
+    /// asynchronous set.
+    pub fn set_async_signals_blocked(blocked: bool) {
+        let set = async_host_set();
+        let how = if blocked { libc::SIG_BLOCK } else { libc::SIG_UNBLOCK };
+        // SAFETY: valid sigset; changes only this thread's mask.
+        unsafe { libc::pthread_sigmask(how, &set, core::ptr::null_mut()) };
+    }
+
+    /// The calling thread's host mask, as a Linux sigset.
+    pub fn host_blocked_mask() -> u64 {
+        // SAFETY: zeroed sigset as out-parameter.
+        let mut cur: libc::sigset_t = unsafe { core::mem::zeroed() };
+        // SAFETY: querying only.
+        unsafe { libc::pthread_sigmask(libc::SIG_BLOCK, core::ptr::null(), &mut cur) };
+        let mut mask = 0;
+        for n in 1..=NSIG {
+            if let Some(h) = host_sig(Signal(n)) {
+                // SAFETY: valid sigset and signal number.
+                if unsafe { libc::sigismember(&cur, h) } == 1 {
+                    mask |= Signal(n).mask_bit();
+                }
+            }
+        }
+        mask
+    }
+
+    /// Sets the calling thread's host mask to the Linux sigset `mask` (before
+    /// an exec, so the next image inherits it).
+    pub fn set_host_blocked_mask(mask: u64) {
+        // SAFETY: zeroed sigset initialised by sigemptyset.
+        let mut set: libc::sigset_t = unsafe { core::mem::zeroed() };
+        // SAFETY: valid sigset.
+        unsafe { libc::sigemptyset(&mut set) };
+        for n in 1..=NSIG {
+            if mask & Signal(n).mask_bit() != 0 {
+                if let Some(h) = host_sig(Signal(n)) {
+                    // SAFETY: valid sigset and signal number.
+                    unsafe { libc::sigaddset(&mut set, h) };
+                }
+            }
+        }
+        // SAFETY: valid sigset.
+        unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, &set, core::ptr::null_mut()) };
+    }
+
+    /// Stops the host process the way the default action of `sig` (SIGSTOP,
+    /// SIGTSTP, SIGTTIN, SIGTTOU) would, so the parent sees that very signal;
+    /// returns once continued. The host discards it for an orphaned process
+    /// group, as Linux does.
+    pub fn stop_self(sig: Signal) {
+        let Some(h) = host_sig(sig) else { return };
+        if sig == Signal::SIGSTOP {
+            // SAFETY: plain raise; SIGSTOP cannot be caught or blocked.
+            unsafe { libc::raise(h) };
+            return;
+        }
+        let prev = INSTALLED.get(h as usize).map_or(0, |s| s.load(core::sync::atomic::Ordering::Relaxed));
+        set_disposition(sig, HostDisposition::Default);
+        // SAFETY: zeroed sigset initialised by sigemptyset; changes this thread's mask only.
+        unsafe {
+            let mut one: libc::sigset_t = core::mem::zeroed();
+            libc::sigemptyset(&mut one);
+            libc::sigaddset(&mut one, h);
+            libc::pthread_sigmask(libc::SIG_UNBLOCK, &one, core::ptr::null_mut());
+            libc::raise(h);
+            libc::pthread_sigmask(libc::SIG_BLOCK, &one, core::ptr::null_mut());
+        }
+        if prev == 1 {
+            set_disposition(sig, HostDisposition::Catch);
+        }
+    }
+
+    fn itimer_which(which: u32) -> libc::c_int {
+        use linux_raw_sys::general as g;
+        match which {
+            g::ITIMER_VIRTUAL => libc::ITIMER_VIRTUAL,
+            g::ITIMER_PROF => libc::ITIMER_PROF,
+            _ => libc::ITIMER_REAL,
+        }
+    }
+
+    /// Arms the host interval timer `which` (Linux ITIMER_*) with (interval,
+    /// value); returns the previous setting. Its signal reaches the guest
+    /// through the trap entry like any other.
+    pub fn set_itimer(which: u32, (interval, value): (Timeval, Timeval)) -> HostResult<(Timeval, Timeval)> {
+        let new = libc::itimerval { it_interval: crate::host::trap::to_tv(interval), it_value: crate::host::trap::to_tv(value) };
+        // SAFETY: zeroed itimerval as out-parameter.
+        let mut old: libc::itimerval = unsafe { core::mem::zeroed() };
+        // SAFETY: valid in/out parameters.
+        if unsafe { libc::setitimer(itimer_which(which), &new, &mut old) } < 0 {
+            return Err(crate::host::errno::last());
+        }
+        Ok((crate::host::trap::from_tv(old.it_interval), crate::host::trap::from_tv(old.it_value)))
+    }
+
+    pub fn get_itimer(which: u32) -> HostResult<(Timeval, Timeval)> {
+        // SAFETY: zeroed itimerval as out-parameter.
+        let mut cur: libc::itimerval = unsafe { core::mem::zeroed() };
+        // SAFETY: valid out-parameter.
+        if unsafe { libc::getitimer(itimer_which(which), &mut cur) } < 0 {
+            return Err(crate::host::errno::last());
+        }
+        Ok((crate::host::trap::from_tv(cur.it_interval), crate::host::trap::from_tv(cur.it_value)))
+    }
+}

@@ -13,10 +13,13 @@ use crate::abi::signal::{Signal, NSIG};
 use crate::abi::{Timespec, Timeval};
 use crate::host::HostResult;
 use crate::trap::{
-    GuestRegs, HostDisposition, HostSigInfo, ThreadCtl, TrapKind, ALT_REGION_SIZE, OFF_HOST_TLS, OFF_IN_GUEST,
+    GuestRegs, HostSigInfo, ThreadCtl, TrapKind, ALT_REGION_SIZE, OFF_HOST_TLS, OFF_IN_GUEST,
     OFF_SELECTOR, SELECTOR_BLOCK,
 };
 use core::ffi::c_void;
+
+pub use crate::host::posix::sigctl::*;
+
 
 core::arch::global_asm!(
     ".pushsection .text.mactux_trap,\"ax\",@progbits",
@@ -151,7 +154,12 @@ pub fn install_thread(ctl: &mut ThreadCtl, region: u64, size: u64) -> Result<(),
         }
     });
     result?;
-    // SAFETY: only the address of the label is taken.
+    arm_dispatch(ctl).map_err(|e| format!("{e} (this needs Linux 5.11 or later with CONFIG_GENERIC_ENTRY)"))
+}
+
+/// Turns Syscall User Dispatch on for the calling thread, with the
+/// control block's selector byte and the one allowed sigreturn address.
+fn arm_dispatch(ctl: &mut ThreadCtl) -> Result<(), String> {
     let allowed = core::ptr::addr_of!(mactux_sigreturn_insn) as u64;
     // SAFETY: the selector byte lives in the control block for the thread's life.
     let r = unsafe {
@@ -164,11 +172,7 @@ pub fn install_thread(ctl: &mut ThreadCtl, region: u64, size: u64) -> Result<(),
         )
     };
     if r != 0 {
-        let e = super::errno::last();
-        return Err(format!(
-            "prctl(PR_SET_SYSCALL_USER_DISPATCH): {} (this needs Linux 5.11 or later with CONFIG_GENERIC_ENTRY)",
-            e.text()
-        ));
+        return Err(format!("prctl(PR_SET_SYSCALL_USER_DISPATCH): {}", super::errno::last().text()));
     }
     Ok(())
 }
@@ -283,21 +287,7 @@ pub fn check_support() -> Result<(), String> {
 /// In a fork child: Syscall User Dispatch is not inherited across fork, so
 /// the child turns it on again (same selector address: the memory is a copy).
 pub fn rearm_after_fork(ctl: &mut ThreadCtl) -> Result<(), String> {
-    let allowed = core::ptr::addr_of!(mactux_sigreturn_insn) as u64;
-    // SAFETY: the selector byte lives in the control block for the thread's life.
-    let r = unsafe {
-        libc::prctl(
-            PR_SET_SYSCALL_USER_DISPATCH,
-            PR_SYS_DISPATCH_ON,
-            allowed,
-            ALLOWED_LEN,
-            core::ptr::addr_of_mut!(ctl.selector) as u64,
-        )
-    };
-    if r != 0 {
-        return Err(format!("prctl(PR_SET_SYSCALL_USER_DISPATCH) in the fork child: {}", super::errno::last().text()));
-    }
-    Ok(())
+    arm_dispatch(ctl).map_err(|e| format!("in the fork child: {e}"))
 }
 
 /// The Linux view of an asynchronous signal's siginfo: on a Linux host the
@@ -382,116 +372,6 @@ pub fn is_async_signal(sig: Signal) -> bool {
     ) || (i32::from(sig.0) >= libc::SIGRTMIN() && i32::from(sig.0) <= libc::SIGRTMAX())
 }
 
-/// The host disposition last installed per host signal number (+1), to
-/// skip redundant sigaction calls.
-static INSTALLED: [core::sync::atomic::AtomicU8; NSIG as usize + 1] =
-    [const { core::sync::atomic::AtomicU8::new(0) }; NSIG as usize + 1];
-
-fn host_sig(sig: Signal) -> Option<i32> {
-    super::signal::to_host(sig)
-}
-
-/// Makes the host dispose of `sig` as `how` says.
-pub fn set_disposition(sig: Signal, how: HostDisposition) {
-    let Some(h) = host_sig(sig) else { return };
-    let tag = match how {
-        HostDisposition::Catch => 1,
-        HostDisposition::Default => 2,
-        HostDisposition::Ignore => 3,
-    };
-    if let Some(slot) = INSTALLED.get(h as usize) {
-        if slot.swap(tag, core::sync::atomic::Ordering::Relaxed) == tag {
-            return;
-        }
-    }
-    // SAFETY: a zeroed sigaction is valid; we fill handler, flags and mask.
-    let mut sa: libc::sigaction = unsafe { core::mem::zeroed() };
-    sa.sa_sigaction = match how {
-        HostDisposition::Catch => mactux_sig_entry as *const () as usize,
-        HostDisposition::Default => libc::SIG_DFL,
-        HostDisposition::Ignore => libc::SIG_IGN,
-    };
-    // No SA_RESTART: a host call the runtime makes must fail with EINTR.
-    sa.sa_flags = libc::SA_SIGINFO | libc::SA_ONSTACK;
-    // SAFETY: sa_mask is a valid sigset; installing our own handler.
-    unsafe {
-        libc::sigfillset(&mut sa.sa_mask);
-        libc::sigaction(h, &sa, core::ptr::null_mut());
-    }
-}
-
-/// Whether the host ignores `sig` (inherited through exec).
-pub fn host_ignores(sig: Signal) -> bool {
-    let Some(h) = host_sig(sig) else { return false };
-    // SAFETY: a zeroed sigaction is a valid out-parameter; we only query.
-    let mut old: libc::sigaction = unsafe { core::mem::zeroed() };
-    // SAFETY: querying only.
-    unsafe { libc::sigaction(h, core::ptr::null(), &mut old) };
-    old.sa_sigaction == libc::SIG_IGN
-}
-
-fn async_host_set() -> libc::sigset_t {
-    // SAFETY: a zeroed sigset is valid storage; sigemptyset initialises it.
-    let mut set: libc::sigset_t = unsafe { core::mem::zeroed() };
-    // SAFETY: valid sigset.
-    unsafe { libc::sigemptyset(&mut set) };
-    for n in 1..=NSIG {
-        if is_async_signal(Signal(n)) {
-            if let Some(h) = host_sig(Signal(n)) {
-                // SAFETY: valid sigset and signal number.
-                unsafe { libc::sigaddset(&mut set, h) };
-            }
-        }
-    }
-    set
-}
-
-/// Blocks or unblocks, for the calling thread, every signal in the
-/// asynchronous set.
-pub fn set_async_signals_blocked(blocked: bool) {
-    let set = async_host_set();
-    let how = if blocked { libc::SIG_BLOCK } else { libc::SIG_UNBLOCK };
-    // SAFETY: valid sigset; changes only this thread's mask.
-    unsafe { libc::pthread_sigmask(how, &set, core::ptr::null_mut()) };
-}
-
-/// The calling thread's host mask, as a Linux sigset.
-pub fn host_blocked_mask() -> u64 {
-    // SAFETY: zeroed sigset as out-parameter.
-    let mut cur: libc::sigset_t = unsafe { core::mem::zeroed() };
-    // SAFETY: querying only.
-    unsafe { libc::pthread_sigmask(libc::SIG_BLOCK, core::ptr::null(), &mut cur) };
-    let mut mask = 0;
-    for n in 1..=NSIG {
-        if let Some(h) = host_sig(Signal(n)) {
-            // SAFETY: valid sigset and signal number.
-            if unsafe { libc::sigismember(&cur, h) } == 1 {
-                mask |= Signal(n).mask_bit();
-            }
-        }
-    }
-    mask
-}
-
-/// Sets the calling thread's host mask to the Linux sigset `mask` (before
-/// an exec, so the next image inherits it).
-pub fn set_host_blocked_mask(mask: u64) {
-    // SAFETY: zeroed sigset initialised by sigemptyset.
-    let mut set: libc::sigset_t = unsafe { core::mem::zeroed() };
-    // SAFETY: valid sigset.
-    unsafe { libc::sigemptyset(&mut set) };
-    for n in 1..=NSIG {
-        if mask & Signal(n).mask_bit() != 0 {
-            if let Some(h) = host_sig(Signal(n)) {
-                // SAFETY: valid sigset and signal number.
-                unsafe { libc::sigaddset(&mut set, h) };
-            }
-        }
-    }
-    // SAFETY: valid sigset.
-    unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, &set, core::ptr::null_mut()) };
-}
-
 /// Sleeps until an asynchronous signal arrives (and its entry recorded it)
 /// or `timeout` passes. The mask swap is atomic (ppoll), so a signal that
 /// arrived before the call is not missed: it was held blocked until now.
@@ -514,70 +394,11 @@ pub fn wait_signal(timeout: Option<Timespec>) {
     unsafe { libc::ppoll(core::ptr::null_mut(), 0, tsp, &mask) };
 }
 
-/// Stops the host process the way the default action of `sig` (SIGSTOP,
-/// SIGTSTP, SIGTTIN, SIGTTOU) would, so the parent sees that very signal;
-/// returns once continued. The host discards it for an orphaned process
-/// group, as Linux does.
-pub fn stop_self(sig: Signal) {
-    let Some(h) = host_sig(sig) else { return };
-    if sig == Signal::SIGSTOP {
-        // SAFETY: plain raise; SIGSTOP cannot be caught or blocked.
-        unsafe { libc::raise(h) };
-        return;
-    }
-    let prev = INSTALLED.get(h as usize).map_or(0, |s| s.load(core::sync::atomic::Ordering::Relaxed));
-    set_disposition(sig, HostDisposition::Default);
-    // SAFETY: zeroed sigset initialised by sigemptyset; changes this thread's mask only.
-    unsafe {
-        let mut one: libc::sigset_t = core::mem::zeroed();
-        libc::sigemptyset(&mut one);
-        libc::sigaddset(&mut one, h);
-        libc::pthread_sigmask(libc::SIG_UNBLOCK, &one, core::ptr::null_mut());
-        libc::raise(h);
-        libc::pthread_sigmask(libc::SIG_BLOCK, &one, core::ptr::null_mut());
-    }
-    if prev == 1 {
-        set_disposition(sig, HostDisposition::Catch);
-    }
-}
-
-fn itimer_which(which: u32) -> libc::c_int {
-    use linux_raw_sys::general as g;
-    match which {
-        g::ITIMER_VIRTUAL => libc::ITIMER_VIRTUAL,
-        g::ITIMER_PROF => libc::ITIMER_PROF,
-        _ => libc::ITIMER_REAL,
-    }
-}
-
-fn to_tv(t: Timeval) -> libc::timeval {
+pub fn to_tv(t: Timeval) -> libc::timeval {
     libc::timeval { tv_sec: t.sec, tv_usec: t.usec }
 }
 
-fn from_tv(t: libc::timeval) -> Timeval {
+pub fn from_tv(t: libc::timeval) -> Timeval {
     Timeval { sec: t.tv_sec, usec: t.tv_usec }
 }
 
-/// Arms the host interval timer `which` (Linux ITIMER_*) with (interval,
-/// value); returns the previous setting. Its signal reaches the guest
-/// through the trap entry like any other.
-pub fn set_itimer(which: u32, (interval, value): (Timeval, Timeval)) -> HostResult<(Timeval, Timeval)> {
-    let new = libc::itimerval { it_interval: to_tv(interval), it_value: to_tv(value) };
-    // SAFETY: zeroed itimerval as out-parameter.
-    let mut old: libc::itimerval = unsafe { core::mem::zeroed() };
-    // SAFETY: valid in/out parameters.
-    if unsafe { libc::setitimer(itimer_which(which), &new, &mut old) } < 0 {
-        return Err(super::errno::last());
-    }
-    Ok((from_tv(old.it_interval), from_tv(old.it_value)))
-}
-
-pub fn get_itimer(which: u32) -> HostResult<(Timeval, Timeval)> {
-    // SAFETY: zeroed itimerval as out-parameter.
-    let mut cur: libc::itimerval = unsafe { core::mem::zeroed() };
-    // SAFETY: valid out-parameter.
-    if unsafe { libc::getitimer(itimer_which(which), &mut cur) } < 0 {
-        return Err(super::errno::last());
-    }
-    Ok((from_tv(cur.it_interval), from_tv(cur.it_value)))
-}
