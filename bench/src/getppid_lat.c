@@ -56,8 +56,10 @@ int main(int argc, char **argv)
         nr = SYS_getppid;
     else if (strcmp(call, "getpid") == 0)
         nr = SYS_getpid;
+    else if (strcmp(call, "getpgrp") == 0)
+        nr = SYS_getpgrp;
     else {
-        fprintf(stderr, "getppid_lat: unknown call %s (getppid or getpid)\n", call);
+        fprintf(stderr, "getppid_lat: unknown call %s (getppid, getpgrp or getpid)\n", call);
         return 2;
     }
     if (n <= 0) {

@@ -59,7 +59,7 @@ impl Client {
     /// Sends one request and waits for its response.
     pub fn call(&mut self, req: &Request) -> io::Result<Response> {
         write_frame(&mut self.stream, req)?;
-        read_frame(&mut self.stream)
+        read_response(&mut self.stream)
     }
 
     /// The raw fd, so a task can keep its connection across execve.
@@ -70,6 +70,33 @@ impl Client {
     pub fn from_stream(stream: UnixStream, daemon_pid: i32) -> Client {
         Client { stream, daemon_pid }
     }
+}
+
+/// Reads one response frame, usually with a single receive call: the first
+/// read asks for more than the prefix, and the rest of the body (if any)
+/// is read exactly. Requests and responses alternate, so nothing beyond
+/// one frame is ever pending on the socket.
+fn read_response(stream: &mut UnixStream) -> io::Result<Response> {
+    use std::io::Read;
+    const FIRST_READ: usize = 4096;
+    let mut buf = vec![0u8; FIRST_READ];
+    let mut got = 0;
+    while got < 4 {
+        match stream.read(&mut buf[got..]) {
+            Ok(0) => return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "the daemon closed the connection")),
+            Ok(n) => got += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    let len = crate::frame::body_len([buf[0], buf[1], buf[2], buf[3]])?;
+    let total = 4 + len;
+    if got > total {
+        return Err(io::Error::new(io::ErrorKind::InvalidData, "the daemon sent more than one frame"));
+    }
+    buf.resize(total.max(got), 0);
+    stream.read_exact(&mut buf[got..total])?;
+    crate::frame::decode(&buf[4..total])
 }
 
 /// Connects to the user's daemon, starting it when none listens.

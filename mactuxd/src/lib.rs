@@ -138,8 +138,9 @@ fn serve_inner(opts: &ServeOpts, ready: &mut Option<ReadyPipe>) -> Result<(), St
         .unwrap_or_else(|| opts.socket.clone());
     std_listener.set_nonblocking(true).map_err(|e| format!("cannot make the socket non-blocking: {e}"))?;
 
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+    // One thread serves every connection: requests are short, and keeping
+    // them off other cores avoids a cross-core wakeup on each round trip.
+    let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|e| format!("cannot start the async runtime: {e}"))?;
@@ -208,7 +209,11 @@ enum ReadEnd {
     Bad(String),
 }
 
-async fn read_request(stream: &mut UnixStream) -> Result<Request, ReadEnd> {
+/// A connection: reads are buffered so that a frame's prefix and body
+/// usually arrive with one receive call.
+type ConnIo = tokio::io::BufReader<UnixStream>;
+
+async fn read_request(stream: &mut ConnIo) -> Result<Request, ReadEnd> {
     let mut prefix = [0u8; 4];
     let mut got = 0;
     while got < prefix.len() {
@@ -225,7 +230,7 @@ async fn read_request(stream: &mut UnixStream) -> Result<Request, ReadEnd> {
     decode(&body).map_err(|e| ReadEnd::Bad(format!("malformed request: {e}")))
 }
 
-async fn write_response(stream: &mut UnixStream, resp: &Response) -> io::Result<()> {
+async fn write_response(stream: &mut ConnIo, resp: &Response) -> io::Result<()> {
     let bytes = match encode(resp) {
         Ok(b) => b,
         Err(e) => encode(&Response::Error { errno: linux::E2BIG, msg: format!("the answer does not fit in one frame: {e}") })?,
@@ -233,8 +238,10 @@ async fn write_response(stream: &mut UnixStream, resp: &Response) -> io::Result<
     stream.write_all(&bytes).await
 }
 
-async fn serve_conn(shared: Arc<Shared>, mut stream: UnixStream, id: u64) {
-    match stream.peer_cred() {
+async fn serve_conn(shared: Arc<Shared>, stream: UnixStream, id: u64) {
+    let peer = stream.peer_cred();
+    let mut stream = tokio::io::BufReader::new(stream);
+    match peer {
         Ok(cred) if cred.uid() == shared.uid => {}
         Ok(cred) => {
             tracing::warn!(conn = id, peer_uid = cred.uid(), peer_pid = ?cred.pid(), "refusing a connection from another user");

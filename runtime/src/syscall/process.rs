@@ -22,13 +22,33 @@ pub fn gettid(cx: &mut Ctx<'_>, _: [u64; 6]) -> Result<u64> {
     Ok(u64::from(cx.ctl.tid))
 }
 
+/// The last answer of the daemon to getppid, with the host parent it was
+/// valid for: (host ppid, Linux ppid).
+static PPID_CACHE: std::sync::Mutex<Option<(u32, u32)>> = std::sync::Mutex::new(None);
+
 /// The parent's pid as the guest sees it: from the daemon's namespace, or
 /// the host's when running standalone.
+///
+/// A task's Linux parent is its host parent (fork is a host fork), or the
+/// subreaper for a top-level task; either changes only when the host parent
+/// does, so the daemon's answer is kept while the host ppid stays the same.
 pub fn parent_pid() -> u32 {
+    let host_ppid = crate::host::process::parent_host_pid();
     if crate::daemon::is_standalone() {
-        return crate::host::process::parent_host_pid();
+        return host_ppid;
     }
-    crate::daemon::call_pid(&mactux_proto::Request::GetPpid).map_or(1, |p| p as u32)
+    if let Some((h, p)) = *lock(&PPID_CACHE) {
+        if h == host_ppid {
+            return p;
+        }
+    }
+    match crate::daemon::call_pid(&mactux_proto::Request::GetPpid) {
+        Ok(p) => {
+            *lock(&PPID_CACHE) = Some((host_ppid, p as u32));
+            p as u32
+        }
+        Err(_) => 1,
+    }
 }
 
 pub fn getppid(_: &mut Ctx<'_>, _: [u64; 6]) -> Result<u64> {

@@ -226,7 +226,7 @@ syscall_table! {
     __NR_geteuid => Full(identity::geteuid), [];
     __NR_getegid => Full(identity::getegid), [];
     __NR_setpgid => Full(proc_model::setpgid), [Int, Int];
-    __NR_getppid => Partial(process::getppid, "from the daemon's namespace; the host parent when running standalone"), [];
+    __NR_getppid => Partial(process::getppid, "from the daemon's namespace, kept while the host parent stays the same; the host parent when running standalone"), [];
     __NR_getpgrp => Full(process::getpgrp), [];
     __NR_setsid => Full(proc_model::setsid), [];
     __NR_setreuid => Partial(identity::setreuid, "succeeds only when no id changes: the guest keeps the host user's identity"), [Int, Int];

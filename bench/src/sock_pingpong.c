@@ -1,0 +1,119 @@
+/* The floor for a daemon round trip: a ping-pong over a Unix stream socket
+ * between two native processes.
+ *
+ * The parent writes a 16-byte message (about one small request frame) to a
+ * socketpair and reads the child's echo, N times, timing each round trip on
+ * its own with CLOCK_MONOTONIC after 200 untimed ones. Each round trip costs
+ * two wake-ups of a blocked process, as a request to mactuxd does (its
+ * client and its worker thread block on the socket), without any
+ * serialization, trap or async runtime.
+ *
+ * usage: sock_pingpong [N]     (default 20000)
+ * output: "sock_pingpong: N=<n> mean_us=.. p50_us=.. p90_us=.. p99_us=..
+ *          p999_us=.. max_us=.."
+ */
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+
+#define WARMUP 200
+#define MSG 16
+
+static long long now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static int cmp_ll(const void *a, const void *b)
+{
+    long long x = *(const long long *)a, y = *(const long long *)b;
+    return (x > y) - (x < y);
+}
+
+static long long pct(const long long *v, long n, double p)
+{
+    long k = (long)(p / 100.0 * (double)n + 0.999999999);
+    if (k < 1)
+        k = 1;
+    if (k > n)
+        k = n;
+    return v[k - 1];
+}
+
+/* one full message each way; 0 on success */
+static int xfer(int fd, char *buf, int send_first)
+{
+    for (int dir = 0; dir < 2; dir++) {
+        int sending = dir == 0 ? send_first : !send_first;
+        size_t done = 0;
+        while (done < MSG) {
+            ssize_t r = sending ? write(fd, buf + done, MSG - done)
+                                : read(fd, buf + done, MSG - done);
+            if (r <= 0)
+                return -1;
+            done += (size_t)r;
+        }
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    long n = argc > 1 ? strtol(argv[1], NULL, 10) : 20000L;
+    if (n <= 0) {
+        fprintf(stderr, "sock_pingpong: N must be positive\n");
+        return 2;
+    }
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0) {
+        perror("sock_pingpong: socketpair");
+        return 1;
+    }
+    pid_t pid = fork();
+    if (pid < 0) {
+        perror("sock_pingpong: fork");
+        return 1;
+    }
+    if (pid == 0) { /* echo until the parent closes its end */
+        char b[MSG];
+        close(sv[0]);
+        while (xfer(sv[1], b, 0) == 0)
+            ;
+        _exit(0);
+    }
+    close(sv[1]);
+    long long *t = calloc((size_t)n, sizeof *t);
+    if (!t)
+        return 2;
+    char buf[MSG] = "ping";
+    for (int i = 0; i < WARMUP; i++)
+        if (xfer(sv[0], buf, 1) != 0)
+            goto broken;
+    long long sum = 0;
+    for (long i = 0; i < n; i++) {
+        long long a = now_ns();
+        if (xfer(sv[0], buf, 1) != 0)
+            goto broken;
+        t[i] = now_ns() - a;
+        sum += t[i];
+    }
+    close(sv[0]);
+    waitpid(pid, NULL, 0);
+    qsort(t, (size_t)n, sizeof *t, cmp_ll);
+    printf("sock_pingpong: N=%ld mean_us=%.2f p50_us=%.2f p90_us=%.2f p99_us=%.2f "
+           "p999_us=%.2f max_us=%.2f\n",
+           n, sum / 1e3 / (double)n, pct(t, n, 50) / 1e3, pct(t, n, 90) / 1e3,
+           pct(t, n, 99) / 1e3, pct(t, n, 99.9) / 1e3, t[n - 1] / 1e3);
+    return 0;
+broken:
+    fprintf(stderr, "sock_pingpong: the echo process went away\n");
+    close(sv[0]);
+    waitpid(pid, NULL, 0);
+    return 1;
+}
