@@ -168,3 +168,48 @@ fn tasks_survive_a_daemon_restart() {
     let fields: Vec<&str> = line.split_whitespace().collect();
     assert_eq!(fields, vec![pid.trim(), pid.trim()], "after the restart: {line}");
 }
+
+/// procps `ps -e` inside a task and `mactux ps` from the host list the same
+/// tasks (in a namespace of the test's own, so other tests do not interfere).
+#[test]
+fn procps_ps_and_mactux_ps_agree() {
+    let dir = ScratchDir::new("ps-agree");
+    let state = dir.join("state");
+    let inside = dir.join("inside");
+    let mactux = |args: &[&str]| {
+        let mut c = std::process::Command::new(mactux_bin());
+        c.args(args).env("MACTUX_STATE_DIR", &state);
+        c
+    };
+    // Only builtins run after ps: `echo END` marks the listing complete and
+    // `read` waits on a FIFO until the test has taken its own listing.
+    let script = "mkfifo \"$1.fifo\"; sleep 5 & s=$!; { ps -e -o pid=,comm=; echo END; } > \"$1\"; read x < \"$1.fifo\"; kill $s; wait";
+    let mut child = mactux(&["run", "/bin/bash", "-c", script, "bash"]).arg(&inside).spawn().expect("start mactux");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let complete = || std::fs::read_to_string(&inside).is_ok_and(|t| t.ends_with("END\n"));
+    while !complete() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let outside = mactux(&["ps", "--json"]).output().expect("mactux ps");
+    std::fs::write(dir.join("inside.fifo"), b"go\n").expect("release the script");
+    let _ = child.wait();
+    let _ = mactux(&["daemon", "stop"]).output();
+    let parse_inside: std::collections::BTreeSet<(i64, String)> = std::fs::read_to_string(&inside)
+        .expect("ps output")
+        .lines()
+        .filter_map(|l| {
+            let mut f = l.split_whitespace();
+            Some((f.next()?.parse().ok()?, f.next()?.to_string()))
+        })
+        .filter(|(_, comm)| comm != "ps" && comm != "END")
+        .collect();
+    let json: serde_json::Value = serde_json::from_slice(&outside.stdout).expect("mactux ps --json");
+    let parse_outside: std::collections::BTreeSet<(i64, String)> = json
+        .as_array()
+        .expect("a list of tasks")
+        .iter()
+        .filter_map(|t| Some((t["pid"].as_i64()?, t["comm"].as_str()?.to_string())))
+        .collect();
+    assert_eq!(parse_inside, parse_outside, "ps -e inside vs mactux ps outside");
+    assert!(parse_inside.iter().any(|(_, c)| c == "sleep"), "{parse_inside:?}");
+}

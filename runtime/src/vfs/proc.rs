@@ -68,7 +68,11 @@ pub fn entry(rel: &[&str], c: bool) -> Result<Synth> {
         }),
         ["loadavg"] => file(c, || {
             let (_, l) = host::process::uptime_and_load();
-            format!("{:.2} {:.2} {:.2} 1/1 {pid}\n", l[0], l[1], l[2])
+            // Runnable/total tasks of the namespace and its most recent pid.
+            let tasks = other_tasks();
+            let total = tasks.len().max(1);
+            let last = tasks.iter().map(|t| t.pid).max().unwrap_or(pid as i32);
+            format!("{:.2} {:.2} {:.2} 1/{total} {last}\n", l[0], l[1], l[2])
         }),
         ["stat"] => file(c, stat),
         ["cmdline"] => file(c, || "BOOT_IMAGE=mactux\n".into()),
