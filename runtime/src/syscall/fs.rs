@@ -24,6 +24,7 @@
 //! - Synthetic files (/proc, /dev) cannot be created, renamed, removed or
 //!   have their mode, owner or times changed.
 
+use super::args::uint;
 use super::{args, Ctx};
 use crate::abi::gen as g;
 use crate::abi::{Iovec, Timespec, NSEC_PER_SEC, PAGE_SIZE};
@@ -77,10 +78,6 @@ fn rw_count(a: u64) -> usize {
 }
 
 /// An `unsigned int` argument: the kernel reads the low 32 bits.
-fn uint(a: u64) -> u32 {
-    a as u32
-}
-
 /// A `loff_t` (or `long`) argument, as the signed value the kernel sees.
 fn loff(a: u64) -> i64 {
     a as i64

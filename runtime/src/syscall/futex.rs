@@ -146,7 +146,7 @@ fn absolute_deadline(ts: Timespec, clock: u32) -> Result<Instant> {
 }
 
 pub fn futex(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
-    let (addr, op, val) = (a[0], args::int(a[1]) as u32, a[2] as u32);
+    let (addr, op, val) = (a[0], args::uint(a[1]), args::uint(a[2]));
     if addr % 4 != 0 {
         return_errno_with_message!(EINVAL, "futex word must be 4-byte aligned");
     }
@@ -170,12 +170,12 @@ pub fn futex(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
                 Some(ts) => Some(absolute_deadline(ts, clock)?),
                 None => None,
             };
-            wait(addr, val, a[5] as u32, deadline)
+            wait(addr, val, args::uint(a[5]), deadline)
         }
         g::FUTEX_WAKE => wake(addr, val, u32::MAX),
-        g::FUTEX_WAKE_BITSET => wake(addr, val, a[5] as u32),
-        g::FUTEX_REQUEUE => requeue(addr, val, a[4], a[3] as u32, None),
-        g::FUTEX_CMP_REQUEUE => requeue(addr, val, a[4], a[3] as u32, Some(a[5] as u32)),
+        g::FUTEX_WAKE_BITSET => wake(addr, val, args::uint(a[5])),
+        g::FUTEX_REQUEUE => requeue(addr, val, a[4], args::uint(a[3]), None),
+        g::FUTEX_CMP_REQUEUE => requeue(addr, val, a[4], args::uint(a[3]), Some(args::uint(a[5]))),
         _ => Err(errno!(ENOSYS, "futex operation not emulated")),
     }
 }

@@ -98,15 +98,15 @@ fn set_limit(res: u32, cur: u64, max: u64) -> Result<()> {
 }
 
 pub fn getrlimit(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
-    let (cur, max) = get_limit(a[0] as u32)?;
+    let (cur, max) = get_limit(args::uint(a[0]))?;
     uaccess::write(a[1], &[cur, max])?;
     Ok(0)
 }
 
 pub fn setrlimit(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     let [cur, max]: [u64; 2] = uaccess::read(a[1])?;
-    get_limit(a[0] as u32)?;
-    set_limit(a[0] as u32, cur, max)?;
+    get_limit(args::uint(a[0]))?;
+    set_limit(args::uint(a[0]), cur, max)?;
     Ok(0)
 }
 
@@ -115,7 +115,7 @@ pub fn prlimit64(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     if pid != 0 && pid as u32 != current().pid() {
         return_errno_with_message!(ESRCH, "only the calling process exists until the daemon owns the pid namespace");
     }
-    let res = a[1] as u32;
+    let res = args::uint(a[1]);
     let old = get_limit(res)?;
     let new = if a[2] != 0 { Some(uaccess::read::<[u64; 2]>(a[2])?) } else { None };
     if let Some([cur, max]) = new {
@@ -284,7 +284,7 @@ pub fn setresgid(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
 }
 
 pub fn sched_get_priority_max(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
-    match a[0] as u32 {
+    match args::uint(a[0]) {
         g::SCHED_FIFO | g::SCHED_RR => Ok(99),
         g::SCHED_NORMAL | g::SCHED_BATCH | g::SCHED_IDLE | g::SCHED_DEADLINE => Ok(0),
         _ => Err(errno!(EINVAL, "unknown scheduling policy")),
@@ -292,7 +292,7 @@ pub fn sched_get_priority_max(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
 }
 
 pub fn sched_get_priority_min(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
-    match a[0] as u32 {
+    match args::uint(a[0]) {
         g::SCHED_FIFO | g::SCHED_RR => Ok(1),
         g::SCHED_NORMAL | g::SCHED_BATCH | g::SCHED_IDLE | g::SCHED_DEADLINE => Ok(0),
         _ => Err(errno!(EINVAL, "unknown scheduling policy")),
@@ -316,14 +316,14 @@ fn check_priority_target(which: u32, who: i32) -> Result<()> {
 }
 
 pub fn getpriority(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
-    check_priority_target(a[0] as u32, args::int(a[1]))?;
+    check_priority_target(args::uint(a[0]), args::int(a[1]))?;
     let nice = host::process::nice().map_err(Error::new)?;
     // The raw syscall returns 20 - nice, so that the result is never negative.
     Ok((20 - nice) as u64)
 }
 
 pub fn setpriority(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
-    check_priority_target(a[0] as u32, args::int(a[1]))?;
+    check_priority_target(args::uint(a[0]), args::int(a[1]))?;
     let nice = args::int(a[2]).clamp(-20, 19);
     host::process::set_nice(nice).map_err(Error::new)?;
     Ok(0)

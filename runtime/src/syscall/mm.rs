@@ -54,7 +54,7 @@ fn round_len(len: u64) -> Result<u64> {
 }
 
 pub fn mmap(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
-    let (addr, len, prot, flags, fd, off) = (a[0], a[1], a[2] as u32, a[3] as u32, args::fd(a[4]), a[5]);
+    let (addr, len, prot, flags, fd, off) = (a[0], a[1], args::uint(a[2]), args::uint(a[3]), args::fd(a[4]), a[5]);
     if len == 0 {
         return_errno_with_message!(EINVAL, "length must not be 0");
     }
@@ -173,7 +173,7 @@ pub fn munmap(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
 }
 
 pub fn mprotect(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
-    let (addr, prot) = (a[0], a[2] as u32);
+    let (addr, prot) = (a[0], args::uint(a[2]));
     if !is_page_aligned(addr) {
         return_errno_with_message!(EINVAL, "address must be page aligned");
     }
@@ -237,7 +237,7 @@ pub fn brk(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
 }
 
 pub fn mremap(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
-    let (old, flags) = (a[0], a[3] as u32);
+    let (old, flags) = (a[0], args::uint(a[3]));
     const KNOWN: u32 = g::MREMAP_MAYMOVE | g::MREMAP_FIXED | g::MREMAP_DONTUNMAP;
     if a[3] > u64::from(u32::MAX) || flags & !KNOWN != 0 {
         return_errno_with_message!(EINVAL, "unknown mremap flags");
@@ -342,8 +342,8 @@ const MADV_KNOWN: &[u32] = &[
 ];
 
 pub fn madvise(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
-    if a[2] > u64::from(u32::MAX) || !MADV_KNOWN.contains(&(a[2] as u32)) {
-        if a[2] as u32 == g::MADV_HWPOISON || a[2] as u32 == g::MADV_SOFT_OFFLINE {
+    if a[2] > u64::from(u32::MAX) || !MADV_KNOWN.contains(&(args::uint(a[2]))) {
+        if args::uint(a[2]) == g::MADV_HWPOISON || args::uint(a[2]) == g::MADV_SOFT_OFFLINE {
             return_errno_with_message!(EPERM, "memory poisoning needs CAP_SYS_ADMIN");
         }
         return_errno_with_message!(EINVAL, "unknown advice");
@@ -359,6 +359,6 @@ pub fn madvise(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     if !lock(&current().mm).is_mapped(a[0], end) {
         return_errno_with_message!(ENOMEM, "range is not fully mapped");
     }
-    host::mem::advise(a[0], len, a[2] as u32).map_err(Error::new)?;
+    host::mem::advise(a[0], len, args::uint(a[2])).map_err(Error::new)?;
     Ok(0)
 }

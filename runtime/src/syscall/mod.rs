@@ -104,9 +104,14 @@ pub mod args {
         a as u32 as i32
     }
 
-    /// An `int` argument.
+    /// An `int` argument (the kernel ignores the upper 32 bits).
     pub fn int(a: u64) -> i32 {
         a as u32 as i32
+    }
+
+    /// An `unsigned int` argument (the kernel ignores the upper 32 bits).
+    pub fn uint(a: u64) -> u32 {
+        a as u32
     }
 
     /// A `size_t` length that must fit the host's `usize`.

@@ -166,7 +166,7 @@ pub fn clone(cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     if a[0] > u64::from(u32::MAX) {
         return_errno_with_message!(EINVAL, "unknown clone flags");
     }
-    do_clone(cx, CloneArgs { flags: a[0] as u32, stack: a[1], parent_tid: a[2], child_tid: a[3], tls: a[4] })
+    do_clone(cx, CloneArgs { flags: args::uint(a[0]), stack: a[1], parent_tid: a[2], child_tid: a[3], tls: a[4] })
 }
 
 /// Linux's limit on argv + envp (MAX_ARG_STRLEN aside): a quarter of an 8 MiB stack.
@@ -432,7 +432,7 @@ pub fn waitid(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
         return_errno_with_message!(EINVAL, "WNOWAIT is not emulated");
     }
     let id = args::int(a[1]);
-    let target = match a[0] as u32 {
+    let target = match args::uint(a[0]) {
         g::P_ALL => WaitTarget::Any,
         g::P_PID if id > 0 => WaitTarget::Pid(id),
         g::P_PGID if id == 0 => WaitTarget::Pgid(own_pgid()?),

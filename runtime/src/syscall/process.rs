@@ -109,7 +109,7 @@ pub fn set_robust_list(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
 pub fn arch_prctl(cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     use crate::abi::{ARCH_GET_FS, ARCH_GET_GS, ARCH_SET_GS};
     use linux_raw_sys::general::ARCH_SET_FS;
-    match a[0] as u32 {
+    match args::uint(a[0]) {
         ARCH_SET_FS => {
             // A non-canonical base would fault on every TLS access; Linux refuses it.
             if a[1] >= 0x0000_8000_0000_0000 {
@@ -133,7 +133,7 @@ pub fn arch_prctl(cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
 
 pub fn prctl(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     const TASK_COMM_LEN: usize = 16;
-    match a[0] as u32 {
+    match args::uint(a[0]) {
         pr::PR_SET_NAME => {
             let mut name = crate::uaccess::read_cstr(a[1], usize::MAX).or_else(|_| {
                 crate::uaccess::read_bytes(a[1], TASK_COMM_LEN)
@@ -260,7 +260,7 @@ pub fn tgkill(cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
         let host = crate::syscall::proc_model::host_pid_of_task(args::int(a[0]))?;
         return crate::syscall::proc_model::signal_host(host, a[2]).map(|()| 0);
     }
-    if args::int(a[1]) as u32 != cx.ctl.tid {
+    if args::uint(a[1]) != cx.ctl.tid {
         return_errno!(ESRCH);
     }
     signal_self(a[2], g::SI_TKILL)

@@ -9,7 +9,7 @@
 //! - Interval timers are the host's: ITIMER_VIRTUAL and ITIMER_PROF count
 //!   the runtime's CPU time along with the guest's.
 
-use super::Ctx;
+use super::{args, Ctx};
 use crate::abi::signal::{KernelSigaction, Signal, SA_KNOWN};
 use crate::abi::{Timespec, Timeval};
 use crate::error::{Error, Result};
@@ -70,7 +70,8 @@ pub fn rt_sigpending(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     let pending = l.st.pending & l.st.mask;
     drop(l);
     let bytes = pending.to_ne_bytes();
-    uaccess::write_bytes(a[0], &bytes[..a[1] as usize])?;
+    let len = args::len(a[1])?.min(bytes.len());
+    uaccess::write_bytes(a[0], &bytes[..len])?;
     Ok(0)
 }
 
@@ -83,7 +84,7 @@ pub fn rt_sigprocmask(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
         let mut l = lock_state();
         let old = l.st.mask;
         if let Some(set) = set {
-            let mask = match a[0] as u32 {
+            let mask = match args::uint(a[0]) {
                 g::SIG_BLOCK => old | set,
                 g::SIG_UNBLOCK => old & !set,
                 g::SIG_SETMASK => set,
@@ -235,7 +236,7 @@ pub fn rt_tgsigqueueinfo(cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
         return_errno!(EINVAL);
     }
     let info = queued_info(a[2], a[3])?;
-    if super::args::int(a[0]) as u32 != crate::task::current().pid() || super::args::int(a[1]) as u32 != cx.ctl.tid {
+    if super::args::int(a[0]) as u32 != crate::task::current().pid() || super::args::uint(a[1]) != cx.ctl.tid {
         return Err(crate::errno!(ESRCH, "only the calling thread is reachable until the daemon routes signals"));
     }
     if let Some(info) = info {
@@ -291,7 +292,7 @@ pub fn getitimer(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
 }
 
 pub fn alarm(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
-    let secs = a[0] as u32;
+    let secs = args::uint(a[0]);
     let new = (Timeval::default(), Timeval { sec: i64::from(secs), usec: 0 });
     let (_, old) = crate::host::trap::set_itimer(g::ITIMER_REAL, new).map_err(Error::new)?;
     // alarm_setitimer(): round to the nearest second, and never report 0

@@ -1,6 +1,6 @@
 //! Clocks and sleeping.
 
-use super::Ctx;
+use super::{args, Ctx};
 use crate::abi::{Timespec, Timeval};
 use crate::error::{Error, Result};
 use crate::host;
@@ -9,13 +9,13 @@ use crate::return_errno_with_message;
 use linux_raw_sys::general as g;
 
 pub fn clock_gettime(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
-    let ts = host::time::clock_gettime(a[0] as u32).map_err(|e| Error::with_message(e, "unknown clock id"))?;
+    let ts = host::time::clock_gettime(args::uint(a[0])).map_err(|e| Error::with_message(e, "unknown clock id"))?;
     uaccess::write(a[1], &ts)?;
     Ok(0)
 }
 
 pub fn clock_getres(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
-    let ts = host::time::clock_getres(a[0] as u32).map_err(|e| Error::with_message(e, "unknown clock id"))?;
+    let ts = host::time::clock_getres(args::uint(a[0])).map_err(|e| Error::with_message(e, "unknown clock id"))?;
     if a[1] != 0 {
         uaccess::write(a[1], &ts)?;
     }
@@ -43,7 +43,7 @@ pub fn time(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
 }
 
 pub fn clock_settime(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
-    let clock = a[0] as u32;
+    let clock = args::uint(a[0]);
     if host::time::clock_to_host(clock).is_none() {
         return_errno_with_message!(EINVAL, "unknown clock id");
     }
@@ -81,8 +81,8 @@ pub fn nanosleep(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
 }
 
 pub fn clock_nanosleep(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
-    let clock = a[0] as u32;
-    let flags = a[1] as u32;
+    let clock = args::uint(a[0]);
+    let flags = args::uint(a[1]);
     if flags & !g::TIMER_ABSTIME != 0 {
         return_errno_with_message!(EINVAL, "flags must be 0 or TIMER_ABSTIME");
     }

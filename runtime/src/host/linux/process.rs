@@ -127,7 +127,7 @@ pub fn die_by_signal(sig: Signal) -> ! {
 pub fn usage_of(host_pid: i32) -> Option<TaskUsage> {
     let text = std::fs::read_to_string(format!("/proc/{host_pid}/stat")).ok()?;
     // Fields after the parenthesised comm (which may contain spaces).
-    let rest = &text[text.rfind(')')? + 2..];
+    let rest = text.get(text.rfind(')')? + 2..)?;
     let f: Vec<&str> = rest.split_whitespace().collect();
     let num = |i: usize| f.get(i).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
     // stat(5): utime is field 14, stime 15, vsize 23, rss 24; `rest` starts at field 3.
