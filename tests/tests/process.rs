@@ -213,3 +213,11 @@ fn procps_ps_and_mactux_ps_agree() {
     assert_eq!(parse_inside, parse_outside, "ps -e inside vs mactux ps outside");
     assert!(parse_inside.iter().any(|(_, c)| c == "sleep"), "{parse_inside:?}");
 }
+
+/// busybox's shell runs its applets by executing /proc/self/exe, a path
+/// that only means something to the process that executes it.
+#[test]
+fn busybox_sh_runs_applets_through_proc_self_exe() {
+    let (native, _) = same(&["/bin/busybox", "sh", "-c", "echo a | busybox tr a b; x=$(busybox echo hi); echo $x; busybox true && echo ok"]);
+    assert_eq!(native.stdout_str(), "b\nhi\nok\n");
+}

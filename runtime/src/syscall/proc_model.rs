@@ -198,6 +198,11 @@ fn do_execve(dirfd: i32, path_ptr: u64, argv_ptr: u64, envp_ptr: u64, flags: u32
         }
     }
     crate::loader::probe(&guest_path).map_err(|e| Error::new(e.errno))?;
+    // Resolve symlinks now: the path may only mean something to this process
+    // (/proc/self/exe, /dev/fd/N), not to the re-executed runtime.
+    let guest_path = crate::vfs::resolve_existing(g::AT_FDCWD, guest_path.as_bytes(), true)
+        .map(|r| r.guest)
+        .unwrap_or(guest_path);
 
     let p = current();
     // The fds the new program keeps: their host fds must survive the host exec.
