@@ -144,6 +144,8 @@ fn exec_into(p: &'static Process, path: &str, argv: Vec<Vec<u8>>, envp: &[Vec<u8
 /// Runs `program` as a Linux process in this host process. Returns only if
 /// the program could not be started.
 pub fn run(config: Config, program: &str, args: &[String], envp: Vec<Vec<u8>>) -> StartError {
+    // What the guest inherits: every fd open now, before the runtime opens its own.
+    let inherited = host::fs::open_fds();
     let cwd = std::env::current_dir().ok().and_then(|d| {
         let root = config.root.canonicalize().ok()?;
         let rel = d.strip_prefix(&root).ok()?;
@@ -168,11 +170,13 @@ pub fn run(config: Config, program: &str, args: &[String], envp: Vec<Vec<u8>>) -
         Err(e) => return e,
     };
 
-    // The guest inherits the host's standard streams as fds 0, 1 and 2.
+    // The guest inherits the host process's open fds under the same numbers,
+    // as a Linux process inherits its parent's.
     {
         let mut fds = lock(&p.fds);
-        for fd in 0..3 {
+        for fd in inherited {
             if let Some((name, is_dir, flags)) = describe_host_fd(fd) {
+                let _ = host::fs::set_host_cloexec(fd, true);
                 let file = OpenFile::new(name, FileKind::Host { fd, is_dir }, flags);
                 let _ = fds.install_at(fd, Arc::new(file), false);
             }

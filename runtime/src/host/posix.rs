@@ -227,6 +227,36 @@ pub mod fs {
         Ok((fds[0], fds[1]))
     }
 
+    /// flock(2) with Linux `LOCK_*` bits.
+    pub fn whole_file_lock(fd: HostFd, linux_op: u32) -> HostResult<()> {
+        use linux_raw_sys::general as g;
+        let mut op = match linux_op & !g::LOCK_NB {
+            g::LOCK_SH => libc::LOCK_SH,
+            g::LOCK_EX => libc::LOCK_EX,
+            g::LOCK_UN => libc::LOCK_UN,
+            _ => return Err(Errno::EINVAL),
+        };
+        if linux_op & g::LOCK_NB != 0 {
+            op |= libc::LOCK_NB;
+        }
+        // SAFETY: plain call.
+        check(unsafe { libc::flock(fd, op) }).map(drop)
+    }
+
+    /// The host fds open in this process right now (what it inherited, when
+    /// called first thing), in ascending order.
+    pub fn open_fds() -> Vec<HostFd> {
+        let mut fds: Vec<HostFd> = match std::fs::read_dir(crate::host::imp::fs::FD_DIR) {
+            Ok(dir) => dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok()).collect(),
+            Err(_) => (0..3).collect(),
+        };
+        // The listing's own fd is closed by now: keep only fds still open.
+        // SAFETY: F_GETFD only queries.
+        fds.retain(|&fd| unsafe { libc::fcntl(fd, libc::F_GETFD) } >= 0);
+        fds.sort_unstable();
+        fds
+    }
+
     /// Sets or clears the host close-on-exec flag of a host fd.
     pub fn set_host_cloexec(fd: HostFd, on: bool) -> HostResult<()> {
         // SAFETY: plain fcntl.

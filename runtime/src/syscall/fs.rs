@@ -323,7 +323,7 @@ fn do_open(dirfd: i32, path: &[u8], mut flags: u32, mode: u32) -> Result<u64> {
                         }
                         FileKind::Bytes(data)
                     }
-                    Synth::Dir(entries) => FileKind::SynthDir(entries),
+                    Synth::Dir(entries) => FileKind::SynthDir(std::sync::Mutex::new(entries)),
                     Synth::Dev(d) => FileKind::Dev(d),
                     Synth::FdLink { fd, .. } => {
                         // Divergence: Linux reopens the object; we share the description.
@@ -351,7 +351,7 @@ pub fn reopen(guest_path: &str, status: u32) -> Result<OpenFile> {
             FileKind::Host { fd, is_dir }
         }
         Node::Synth(Synth::File(data)) => FileKind::Bytes(data),
-        Node::Synth(Synth::Dir(entries)) => FileKind::SynthDir(entries),
+        Node::Synth(Synth::Dir(entries)) => FileKind::SynthDir(std::sync::Mutex::new(entries)),
         Node::Synth(Synth::Dev(d)) => FileKind::Dev(d),
         Node::Synth(other) => FileKind::SynthPath(other),
     };
@@ -1413,6 +1413,21 @@ pub fn fsync(_cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
 
 pub fn fdatasync(_cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     sync_fd(a, true)
+}
+
+/// flock(2): whole-file advisory locks, held by the open file description
+/// (shared across fork and dup, as on Linux: the host fd is the same).
+pub fn flock(_cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
+    let file = file_of(args::fd(a[0]))?;
+    let op = uint(a[1]);
+    match file.host_fd() {
+        Some(fd) => host::fs::whole_file_lock(fd, op).map_err(host_err)?,
+        // Synthetic files: nothing else can hold a lock on them, but the
+        // operation is still checked.
+        None if matches!(op & !g::LOCK_NB, g::LOCK_SH | g::LOCK_EX | g::LOCK_UN) => {}
+        None => return_errno_with_message!(EINVAL, "operation must be LOCK_SH, LOCK_EX or LOCK_UN"),
+    }
+    Ok(0)
 }
 
 /// syncfs(2): any open fd names a filesystem; synthetic ones have nothing to flush.

@@ -189,7 +189,7 @@ syscall_table! {
     __NR_msgrcv => Missing, [];
     __NR_msgctl => Missing, [];
     __NR_fcntl => Partial(fs::fcntl, "F_DUPFD*, F_GETFD/SETFD, F_GETFL/SETFL, POSIX and OFD record locks; leases, signals-on-IO and pipe sizes are EINVAL"), [Fd, Fcntl, Hex];
-    __NR_flock => Missing, [];
+    __NR_flock => Full(fs::flock), [Fd, Hex];
     __NR_fsync => Full(fs::fsync), [Fd];
     __NR_fdatasync => Full(fs::fdatasync), [Fd];
     __NR_truncate => Full(fs::truncate), [Path, Int];

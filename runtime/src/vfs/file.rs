@@ -15,7 +15,9 @@ pub enum FileKind {
     Host { fd: HostFd, is_dir: bool },
     /// A snapshot of a synthetic file, taken at open (like a seq_file read).
     Bytes(Vec<u8>),
-    SynthDir(Vec<DirEnt>),
+    /// A synthetic directory; its listing is taken again whenever reading
+    /// starts from the beginning, as /proc generates it at readdir time.
+    SynthDir(Mutex<Vec<DirEnt>>),
     Dev(DevKind),
     /// `O_PATH` descriptor of a synthetic node.
     SynthPath(Synth),
@@ -170,7 +172,7 @@ impl OpenFile {
             FileKind::Bytes(_) | FileKind::SynthDir(_) => {
                 let len = match &self.kind {
                     FileKind::Bytes(d) => d.len() as i64,
-                    FileKind::SynthDir(e) => e.len() as i64,
+                    FileKind::SynthDir(e) => lock(e).len() as i64,
                     _ => 0,
                 };
                 let mut pos = lock(&self.pos);
@@ -237,6 +239,14 @@ impl OpenFile {
             }
             FileKind::SynthDir(entries) => {
                 let mut pos = lock(&self.pos);
+                let mut entries = lock(entries);
+                if *pos == 0 {
+                    // (The listing takes only the fd table's lock, which the
+                    // getdents caller has already released.)
+                    if let Some(Ok(super::Synth::Dir(fresh))) = super::synth_entry(&self.guest_path, true) {
+                        *entries = fresh;
+                    }
+                }
                 let mut count = 0;
                 while let Some(e) = entries.get(*pos as usize) {
                     if !fits(e, *pos as i64 + 1) {

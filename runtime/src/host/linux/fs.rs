@@ -4,6 +4,9 @@ use crate::abi::{Errno, Timespec};
 use crate::host::{HostDirent, HostFd, HostResult, HostStat, HostStatfs};
 use std::ffi::CStr;
 
+/// Where the host lists a process's open fds.
+pub const FD_DIR: &str = "/proc/self/fd";
+
 fn check(r: libc::c_int) -> HostResult<()> {
     if r < 0 { Err(super::errno::last()) } else { Ok(()) }
 }

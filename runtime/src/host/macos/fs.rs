@@ -7,6 +7,9 @@
 //! both hosts (a `DIR*` from `fdopendir` would keep its own buffered position,
 //! and `telldir` cookies are only valid for the `DIR*` that made them).
 
+/// Where the host lists a process's open fds (fdesc).
+pub const FD_DIR: &str = "/dev/fd";
+
 use crate::abi::{Errno, Timespec};
 use crate::host::{HostDirent, HostFd, HostResult, HostStat, HostStatfs};
 use linux_raw_sys::general as g;
