@@ -21,6 +21,9 @@ need busybox-static sh -c 'test -x /bin/busybox && file -L /bin/busybox | grep -
 need sqlite3 command -v sqlite3
 need python3 test -x /usr/bin/python3
 need file command -v file
+need procps command -v ps
+need git command -v git
+need make command -v make
 
 if [ -z "$missing" ]; then
 	echo "test dependencies: all present"

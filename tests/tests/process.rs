@@ -236,3 +236,31 @@ fn flock_and_proc_self_fd_listing() {
     assert!(native.stdout_str().starts_with("locked\nfree\n0\n1\n"), "{}", native.stdout_str());
     assert!(native.stdout_str().lines().any(|l| l == "3"));
 }
+
+/// gcc under mactux drives cc1, as and ld (fork, execve, pipes, temp
+/// files); the program it builds runs the same natively and under mactux.
+#[test]
+fn gcc_builds_a_program() {
+    let dir = ScratchDir::new("gcc");
+    std::fs::write(dir.join("hello.c"), "#include <stdio.h>\nint main(void) { puts(\"built under mactux\"); return 3; }\n").unwrap();
+    let out = dir.join("hello");
+    let src = dir.join("hello.c");
+    let build = run_mactux(&Run::cmd(&["/usr/bin/gcc", "-O2", "-o", &out.to_string_lossy(), &src.to_string_lossy()]));
+    assert!(build.is_success(), "gcc under mactux failed: {}", build.stderr_str());
+    let (native, _) = check_same("hello", &Run::new(&out));
+    assert_eq!(native.stdout_str(), "built under mactux\n");
+    assert_eq!(native.status, Termination::Exit(3));
+}
+
+/// git creates a repository, commits and reads its log.
+#[test]
+fn git_commits_and_logs() {
+    let dir = ScratchDir::new("git");
+    let d = dir.path().to_string_lossy().into_owned();
+    let script = format!(
+        "cd {d} && git init -q . && echo hi > f && git add f && git -c user.email=a@b -c user.name=n commit -qm first && git log --format=%s && git status --short | wc -l"
+    );
+    let o = run_mactux(&Run::cmd(&["/bin/bash", "-c", &script]));
+    assert!(o.is_success(), "{}", o.stderr_str());
+    assert_eq!(o.stdout_str(), "first\n0\n");
+}
