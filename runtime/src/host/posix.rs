@@ -6,7 +6,7 @@ pub mod fs {
     use crate::abi::{Errno, Timespec};
     use crate::host::flags;
     use crate::host::imp::errno;
-    use crate::host::{HostFd, HostFlock, HostResult, Winsize};
+    use crate::host::{HostFd, HostFlock, HostResult, HostStat, HostStatfs, Winsize};
     use std::ffi::CStr;
     use std::io::{IoSlice, IoSliceMut};
 
@@ -369,6 +369,45 @@ pub mod fs {
         check(unsafe { libc::tcsetattr(fd, action, &host) }).map(drop)
     }
 
+
+    pub fn fstat(fd: HostFd) -> HostResult<HostStat> {
+        // SAFETY: zeroed stat is a valid out-parameter.
+        let mut s: libc::stat = unsafe { core::mem::zeroed() };
+        // SAFETY: `s` is valid for writes.
+        check(unsafe { libc::fstat(fd, &mut s) })?;
+        Ok(crate::host::imp::fs::from_host_stat(&s))
+    }
+
+    pub fn stat(path: &CStr, follow: bool) -> HostResult<HostStat> {
+        // SAFETY: zeroed stat is a valid out-parameter.
+        let mut s: libc::stat = unsafe { core::mem::zeroed() };
+        // SAFETY: valid C string and out-parameter.
+        let r = unsafe { if follow { libc::stat(path.as_ptr(), &mut s) } else { libc::lstat(path.as_ptr(), &mut s) } };
+        check(r)?;
+        Ok(crate::host::imp::fs::from_host_stat(&s))
+    }
+
+    pub fn statfs(path: &CStr) -> HostResult<HostStatfs> {
+        // SAFETY: zeroed statfs is a valid out-parameter.
+        let mut s: libc::statfs = unsafe { core::mem::zeroed() };
+        // SAFETY: valid C string and out-parameter.
+        check(unsafe { libc::statfs(path.as_ptr(), &mut s) })?;
+        Ok(crate::host::imp::fs::from_host_statfs(&s))
+    }
+
+    pub fn fstatfs(fd: HostFd) -> HostResult<HostStatfs> {
+        // SAFETY: zeroed statfs is a valid out-parameter.
+        let mut s: libc::statfs = unsafe { core::mem::zeroed() };
+        // SAFETY: out-parameter valid.
+        check(unsafe { libc::fstatfs(fd, &mut s) })?;
+        Ok(crate::host::imp::fs::from_host_statfs(&s))
+    }
+
+    /// Positions a directory fd at a cookie a previous [`read_dir`] returned.
+    pub fn seek_dir(fd: HostFd, cookie: i64) -> HostResult<()> {
+        // SAFETY: plain lseek.
+        if unsafe { libc::lseek(fd, cookie, libc::SEEK_SET) } < 0 { Err(crate::host::imp::errno::last()) } else { Ok(()) }
+    }
 }
 
 /// Flag rows that read the same on both hosts: Linux constant → libc constant,
@@ -430,6 +469,35 @@ pub mod flags {
             Some(None) => libc::timespec { tv_sec: 0, tv_nsec: libc::UTIME_NOW },
             Some(Some(ts)) => libc::timespec { tv_sec: ts.sec, tv_nsec: ts.nsec },
         }
+    }
+
+    /// Host status flags (`F_GETFL`) back to Linux flags.
+    pub fn open_from_host(host: i32) -> u32 {
+        let mut out = crate::host::imp::flags::OPEN_FLAGS
+            .iter()
+            .filter(|(_, h)| *h != 0 && host & h == *h)
+            .fold(0, |acc, (l, _)| acc | l);
+        // Linux reports O_LARGEFILE on every 64-bit open file description.
+        out |= g::O_LARGEFILE;
+        out
+    }
+
+    /// The `F_SETFL` bits Linux lets a caller change.
+    pub fn setfl_to_host(linux: u32) -> i32 {
+        let settable = g::O_APPEND | g::O_NONBLOCK | g::FASYNC | g::O_DIRECT | g::O_NOATIME;
+        crate::host::imp::flags::open_to_host(linux & settable).unwrap_or(0)
+    }
+
+    /// macOS numbers SEEK_HOLE 3 and SEEK_DATA 4: the reverse of Linux.
+    pub fn whence_to_host(w: u32) -> HostResult<i32> {
+        Ok(match w {
+            g::SEEK_SET => libc::SEEK_SET,
+            g::SEEK_CUR => libc::SEEK_CUR,
+            g::SEEK_END => libc::SEEK_END,
+            g::SEEK_DATA => libc::SEEK_DATA,
+            g::SEEK_HOLE => libc::SEEK_HOLE,
+            _ => return Err(Errno::EINVAL),
+        })
     }
 }
 
@@ -536,6 +604,7 @@ pub mod mem {
 }
 
 pub mod process {
+    use crate::abi::signal::Signal;
     use crate::abi::Errno;
     use crate::host::imp::errno::errno_location as libc_errno;
     use crate::host::imp::{errno, process::rlimit_resource_to_host};
@@ -812,6 +881,13 @@ pub mod process {
     pub fn sched_yield() {
         // SAFETY: plain call.
         unsafe { libc::sched_yield() };
+    }
+
+    /// Ends the process the way the given Linux signal's default action would.
+    pub fn die_by_signal(sig: Signal) -> ! {
+        let host = crate::host::signal::to_host(sig).unwrap_or(libc::SIGKILL);
+        raise_default(host);
+        exit(128 + i32::from(sig.0))
     }
 }
 

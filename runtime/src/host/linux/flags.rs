@@ -8,7 +8,7 @@ use crate::host::{HostFlock, HostResult};
 use linux_raw_sys::general as g;
 
 /// (Linux bit, host bit). A host bit of 0 means the host needs no flag for it.
-const OPEN_FLAGS: &[(u32, i32)] = &[
+pub(crate) const OPEN_FLAGS: &[(u32, i32)] = &[
     (g::O_WRONLY, libc::O_WRONLY),
     (g::O_RDWR, libc::O_RDWR),
     (g::O_CREAT, libc::O_CREAT),
@@ -37,34 +37,6 @@ pub fn open_to_host(linux: u32) -> HostResult<i32> {
     Ok(OPEN_FLAGS.iter().filter(|(l, _)| linux & l != 0).fold(0, |acc, (_, h)| acc | h))
 }
 
-/// Host status flags (`F_GETFL`) back to Linux flags.
-pub fn open_from_host(host: i32) -> u32 {
-    let mut out = OPEN_FLAGS
-        .iter()
-        .filter(|(_, h)| *h != 0 && host & h == *h)
-        .fold(0, |acc, (l, _)| acc | l);
-    // Linux reports O_LARGEFILE on every 64-bit open file description.
-    out |= g::O_LARGEFILE;
-    out
-}
-
-/// The `F_SETFL` bits Linux lets a caller change.
-pub fn setfl_to_host(linux: u32) -> i32 {
-    let settable = g::O_APPEND | g::O_NONBLOCK | g::FASYNC | g::O_DIRECT | g::O_NOATIME;
-    open_to_host(linux & settable).unwrap_or(0)
-}
-
-pub fn whence_to_host(w: u32) -> HostResult<i32> {
-    Ok(match w {
-        g::SEEK_SET => libc::SEEK_SET,
-        g::SEEK_CUR => libc::SEEK_CUR,
-        g::SEEK_END => libc::SEEK_END,
-        g::SEEK_DATA => libc::SEEK_DATA,
-        g::SEEK_HOLE => libc::SEEK_HOLE,
-        _ => return Err(Errno::EINVAL),
-    })
-}
-
 pub fn lock_cmd_to_host(cmd: u32) -> HostResult<i32> {
     Ok(match cmd {
         g::F_GETLK => libc::F_GETLK,
@@ -89,7 +61,7 @@ fn lock_type_to_host(t: i16) -> HostResult<i16> {
 pub fn flock_to_host(l: &HostFlock) -> HostResult<libc::flock> {
     Ok(libc::flock {
         l_type: lock_type_to_host(l.l_type)?,
-        l_whence: whence_to_host(l.whence as u32)? as i16,
+        l_whence: crate::host::flags::whence_to_host(l.whence as u32)? as i16,
         l_start: l.start,
         l_len: l.len,
         l_pid: l.pid,

@@ -11,7 +11,7 @@ fn check(r: libc::c_int) -> HostResult<()> {
     if r < 0 { Err(super::errno::last()) } else { Ok(()) }
 }
 
-fn from_host_stat(s: &libc::stat) -> HostStat {
+pub(crate) fn from_host_stat(s: &libc::stat) -> HostStat {
     HostStat {
         dev: s.st_dev,
         ino: s.st_ino,
@@ -30,23 +30,6 @@ fn from_host_stat(s: &libc::stat) -> HostStat {
     }
 }
 
-pub fn fstat(fd: HostFd) -> HostResult<HostStat> {
-    // SAFETY: zeroed stat is a valid out-parameter.
-    let mut s: libc::stat = unsafe { core::mem::zeroed() };
-    // SAFETY: `s` is valid for writes.
-    check(unsafe { libc::fstat(fd, &mut s) })?;
-    Ok(from_host_stat(&s))
-}
-
-pub fn stat(path: &CStr, follow: bool) -> HostResult<HostStat> {
-    // SAFETY: zeroed stat is a valid out-parameter.
-    let mut s: libc::stat = unsafe { core::mem::zeroed() };
-    // SAFETY: valid C string and out-parameter.
-    let r = unsafe { if follow { libc::stat(path.as_ptr(), &mut s) } else { libc::lstat(path.as_ptr(), &mut s) } };
-    check(r)?;
-    Ok(from_host_stat(&s))
-}
-
 /// Birth time where the host records it (statx on Linux).
 pub fn birth_time(path: &CStr) -> Option<Timespec> {
     // SAFETY: zeroed statx is a valid out-parameter.
@@ -57,7 +40,7 @@ pub fn birth_time(path: &CStr) -> Option<Timespec> {
         .then(|| Timespec { sec: sx.stx_btime.tv_sec, nsec: i64::from(sx.stx_btime.tv_nsec) })
 }
 
-fn from_host_statfs(s: &libc::statfs) -> HostStatfs {
+pub(crate) fn from_host_statfs(s: &libc::statfs) -> HostStatfs {
     // SAFETY: fsid_t is two ints on Linux.
     let fsid: [i32; 2] = unsafe { core::mem::transmute(s.f_fsid) };
     HostStatfs {
@@ -73,22 +56,6 @@ fn from_host_statfs(s: &libc::statfs) -> HostStatfs {
         frsize: s.f_frsize,
         flags: 0,
     }
-}
-
-pub fn statfs(path: &CStr) -> HostResult<HostStatfs> {
-    // SAFETY: zeroed statfs is a valid out-parameter.
-    let mut s: libc::statfs = unsafe { core::mem::zeroed() };
-    // SAFETY: valid C string and out-parameter.
-    check(unsafe { libc::statfs(path.as_ptr(), &mut s) })?;
-    Ok(from_host_statfs(&s))
-}
-
-pub fn fstatfs(fd: HostFd) -> HostResult<HostStatfs> {
-    // SAFETY: zeroed statfs is a valid out-parameter.
-    let mut s: libc::statfs = unsafe { core::mem::zeroed() };
-    // SAFETY: out-parameter valid.
-    check(unsafe { libc::fstatfs(fd, &mut s) })?;
-    Ok(from_host_statfs(&s))
 }
 
 /// Reads directory entries from the host directory fd's current position.
@@ -118,12 +85,6 @@ pub fn read_dir(fd: HostFd) -> HostResult<Vec<HostDirent>> {
     Ok(out)
 }
 
-/// Positions a directory fd at a cookie a previous [`read_dir`] returned.
-pub fn seek_dir(fd: HostFd, cookie: i64) -> HostResult<()> {
-    // SAFETY: plain lseek.
-    if unsafe { libc::lseek(fd, cookie, libc::SEEK_SET) } < 0 { Err(super::errno::last()) } else { Ok(()) }
-}
-
 pub fn fdatasync(fd: HostFd) -> HostResult<()> {
     // SAFETY: plain call.
     check(unsafe { libc::fdatasync(fd) })
@@ -151,7 +112,7 @@ pub fn rename2(from: &CStr, to: &CStr, noreplace: bool, exchange: bool) -> HostR
         let e = super::errno::last();
         // Some host filesystems lack RENAME_NOREPLACE; emulate it there.
         if e == Errno::EINVAL && noreplace && !exchange {
-            if stat(to, false).is_ok() {
+            if crate::host::fs::stat(to, false).is_ok() {
                 return Err(Errno::EEXIST);
             }
             return crate::host::fs::rename(from, to);

@@ -1,6 +1,5 @@
 //! The host process: exit, identity, limits, system figures (Linux side).
 
-use crate::abi::signal::Signal;
 use crate::abi::{Errno, Timeval};
 use crate::host::{HostResult, MemInfo, TaskUsage};
 
@@ -61,19 +60,6 @@ pub fn mem_info() -> MemInfo {
     }
 }
 
-/// Seconds since the host booted, and the 1/5/15-minute load averages.
-pub fn uptime_and_load() -> (f64, [f64; 3]) {
-    // SAFETY: zeroed sysinfo is a valid out-parameter.
-    let mut si: libc::sysinfo = unsafe { core::mem::zeroed() };
-    // SAFETY: valid out-parameter.
-    unsafe { libc::sysinfo(&mut si) };
-    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
-    // SAFETY: valid out-parameter.
-    unsafe { libc::clock_gettime(libc::CLOCK_BOOTTIME, &mut ts) };
-    let load = si.loads.map(|l| l as f64 / 65536.0);
-    (ts.tv_sec as f64 + ts.tv_nsec as f64 / 1e9, load)
-}
-
 /// Fills `buf` with random bytes from the host kernel.
 pub fn random(buf: &mut [u8]) -> HostResult<()> {
     let mut done = 0;
@@ -116,13 +102,6 @@ pub fn rusage_self() -> (Timeval, Timeval, i64, i64, i64, i64, i64) {
     )
 }
 
-/// Ends the process the way the given Linux signal's default action would.
-pub fn die_by_signal(sig: Signal) -> ! {
-    let host = super::signal::to_host(sig).unwrap_or(libc::SIGKILL);
-    raise_default(host);
-    exit(128 + i32::from(sig.0))
-}
-
 /// CPU time and memory of another host process, from the Linux host's /proc.
 pub fn usage_of(host_pid: i32) -> Option<TaskUsage> {
     let text = std::fs::read_to_string(format!("/proc/{host_pid}/stat")).ok()?;
@@ -132,4 +111,17 @@ pub fn usage_of(host_pid: i32) -> Option<TaskUsage> {
     let num = |i: usize| f.get(i).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
     // stat(5): utime is field 14, stime 15, vsize 23, rss 24; `rest` starts at field 3.
     Some(TaskUsage { utime_ticks: num(11), stime_ticks: num(12), vsize: num(20), rss_pages: num(21) })
+}
+
+/// Seconds since the host booted, and the 1/5/15-minute load averages.
+pub fn uptime_and_load() -> (f64, [f64; 3]) {
+    // SAFETY: zeroed sysinfo is a valid out-parameter.
+    let mut si: libc::sysinfo = unsafe { core::mem::zeroed() };
+    // SAFETY: valid out-parameter.
+    unsafe { libc::sysinfo(&mut si) };
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: valid out-parameter.
+    unsafe { libc::clock_gettime(libc::CLOCK_BOOTTIME, &mut ts) };
+    let load = si.loads.map(|l| l as f64 / 65536.0);
+    (ts.tv_sec as f64 + ts.tv_nsec as f64 / 1e9, load)
 }

@@ -22,7 +22,7 @@ const _: () = assert!(libc::NCCS == 20);
 
 /// (Linux bit, host bit). A host bit of 0 means the host needs no flag for it
 /// or cannot express it.
-const OPEN_FLAGS: &[(u32, i32)] = &[
+pub(crate) const OPEN_FLAGS: &[(u32, i32)] = &[
     (g::O_WRONLY, libc::O_WRONLY),
     (g::O_RDWR, libc::O_RDWR),
     (g::O_CREAT, libc::O_CREAT),
@@ -58,35 +58,6 @@ pub fn open_to_host(linux: u32) -> HostResult<i32> {
         return Err(Errno::EOPNOTSUPP);
     }
     Ok(OPEN_FLAGS.iter().filter(|(l, _)| linux & l != 0).fold(0, |acc, (_, h)| acc | h))
-}
-
-/// Host status flags (`F_GETFL`) back to Linux flags.
-pub fn open_from_host(host: i32) -> u32 {
-    let mut out = OPEN_FLAGS
-        .iter()
-        .filter(|(_, h)| *h != 0 && host & h == *h)
-        .fold(0, |acc, (l, _)| acc | l);
-    // Linux reports O_LARGEFILE on every 64-bit open file description.
-    out |= g::O_LARGEFILE;
-    out
-}
-
-/// The `F_SETFL` bits Linux lets a caller change.
-pub fn setfl_to_host(linux: u32) -> i32 {
-    let settable = g::O_APPEND | g::O_NONBLOCK | g::FASYNC | g::O_DIRECT | g::O_NOATIME;
-    open_to_host(linux & settable).unwrap_or(0)
-}
-
-/// macOS numbers SEEK_HOLE 3 and SEEK_DATA 4: the reverse of Linux.
-pub fn whence_to_host(w: u32) -> HostResult<i32> {
-    Ok(match w {
-        g::SEEK_SET => libc::SEEK_SET,
-        g::SEEK_CUR => libc::SEEK_CUR,
-        g::SEEK_END => libc::SEEK_END,
-        g::SEEK_DATA => libc::SEEK_DATA,
-        g::SEEK_HOLE => libc::SEEK_HOLE,
-        _ => return Err(Errno::EINVAL),
-    })
 }
 
 fn whence_from_host(w: i16) -> i16 {
@@ -126,7 +97,7 @@ fn lock_type_to_host(t: i16) -> HostResult<i16> {
 pub fn flock_to_host(l: &HostFlock) -> HostResult<libc::flock> {
     Ok(libc::flock {
         l_type: lock_type_to_host(l.l_type)?,
-        l_whence: whence_to_host(l.whence as u32)? as i16,
+        l_whence: crate::host::flags::whence_to_host(l.whence as u32)? as i16,
         l_start: l.start,
         l_len: l.len,
         l_pid: l.pid,

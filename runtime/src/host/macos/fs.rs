@@ -26,7 +26,7 @@ fn dev_from_host(d: libc::dev_t) -> u64 {
     crate::vfs::makedev(u64::from(major), u64::from(minor))
 }
 
-fn from_host_stat(s: &libc::stat) -> HostStat {
+pub(crate) fn from_host_stat(s: &libc::stat) -> HostStat {
     HostStat {
         dev: dev_from_host(s.st_dev),
         ino: s.st_ino,
@@ -48,26 +48,9 @@ fn from_host_stat(s: &libc::stat) -> HostStat {
 
 const _: () = assert!(libc::S_IFMT == 0o170000 && libc::S_IFDIR == 0o040000 && libc::S_IFLNK == 0o120000);
 
-pub fn fstat(fd: HostFd) -> HostResult<HostStat> {
-    // SAFETY: zeroed stat is a valid out-parameter.
-    let mut s: libc::stat = unsafe { core::mem::zeroed() };
-    // SAFETY: `s` is valid for writes.
-    check(unsafe { libc::fstat(fd, &mut s) })?;
-    Ok(from_host_stat(&s))
-}
-
-pub fn stat(path: &CStr, follow: bool) -> HostResult<HostStat> {
-    // SAFETY: zeroed stat is a valid out-parameter.
-    let mut s: libc::stat = unsafe { core::mem::zeroed() };
-    // SAFETY: valid C string and out-parameter.
-    let r = unsafe { if follow { libc::stat(path.as_ptr(), &mut s) } else { libc::lstat(path.as_ptr(), &mut s) } };
-    check(r)?;
-    Ok(from_host_stat(&s))
-}
-
 /// Birth time: every macOS `struct stat` carries `st_birthtime`.
 pub fn birth_time(path: &CStr) -> Option<Timespec> {
-    stat(path, false).ok().and_then(|s| s.btime)
+    crate::host::fs::stat(path, false).ok().and_then(|s| s.btime)
 }
 
 /// `HFSPLUS_SUPER_MAGIC` (Linux fs/hfsplus/hfsplus_raw.h), not exported by linux-raw-sys.
@@ -102,7 +85,7 @@ fn fs_type_from_host(name: &[libc::c_char; 16]) -> i64 {
     i64::from(magic.unwrap_or(g::EXT4_SUPER_MAGIC))
 }
 
-fn from_host_statfs(s: &libc::statfs) -> HostStatfs {
+pub(crate) fn from_host_statfs(s: &libc::statfs) -> HostStatfs {
     // SAFETY: fsid_t is two ints on macOS.
     let fsid: [i32; 2] = unsafe { core::mem::transmute(s.f_fsid) };
     HostStatfs {
@@ -119,22 +102,6 @@ fn from_host_statfs(s: &libc::statfs) -> HostStatfs {
         frsize: i64::from(s.f_bsize),
         flags: 0,
     }
-}
-
-pub fn statfs(path: &CStr) -> HostResult<HostStatfs> {
-    // SAFETY: zeroed statfs is a valid out-parameter.
-    let mut s: libc::statfs = unsafe { core::mem::zeroed() };
-    // SAFETY: valid C string and out-parameter.
-    check(unsafe { libc::statfs(path.as_ptr(), &mut s) })?;
-    Ok(from_host_statfs(&s))
-}
-
-pub fn fstatfs(fd: HostFd) -> HostResult<HostStatfs> {
-    // SAFETY: zeroed statfs is a valid out-parameter.
-    let mut s: libc::statfs = unsafe { core::mem::zeroed() };
-    // SAFETY: out-parameter valid.
-    check(unsafe { libc::fstatfs(fd, &mut s) })?;
-    Ok(from_host_statfs(&s))
 }
 
 extern "C" {
@@ -185,12 +152,6 @@ pub fn read_dir(fd: HostFd) -> HostResult<Vec<HostDirent>> {
     Ok(out)
 }
 
-/// Positions a directory fd at a cookie a previous [`read_dir`] returned.
-pub fn seek_dir(fd: HostFd, cookie: i64) -> HostResult<()> {
-    // SAFETY: plain lseek.
-    if unsafe { libc::lseek(fd, cookie, libc::SEEK_SET) } < 0 { Err(super::errno::last()) } else { Ok(()) }
-}
-
 /// macOS `fsync` does not flush the drive's cache; `F_FULLFSYNC` does, which
 /// is what Linux `fdatasync` promises. Filesystems without it get `fsync`.
 pub fn fdatasync(fd: HostFd) -> HostResult<()> {
@@ -214,7 +175,7 @@ pub fn fallocate(fd: HostFd, mode: u32, off: i64, len: i64) -> HostResult<()> {
         return Err(Errno::EINVAL);
     }
     let end = off.checked_add(len).ok_or(Errno::EFBIG)?;
-    let size = fstat(fd)?.size;
+    let size = crate::host::fs::fstat(fd)?.size;
     if end <= size {
         return Ok(());
     }
@@ -261,7 +222,7 @@ pub fn rename2(from: &CStr, to: &CStr, noreplace: bool, exchange: bool) -> HostR
         let e = super::errno::last();
         // Filesystems without RENAME_EXCL (some network ones) answer ENOTSUP; emulate it.
         if e == Errno::EOPNOTSUPP && noreplace {
-            if stat(to, false).is_ok() {
+            if crate::host::fs::stat(to, false).is_ok() {
                 return Err(Errno::EEXIST);
             }
             return crate::host::fs::rename(from, to);

@@ -1,6 +1,5 @@
 //! The host process: exit, identity, limits, system figures (macOS side).
 
-use crate::abi::signal::Signal;
 use crate::abi::{Errno, Timeval};
 use crate::host::{HostResult, MemInfo, TaskUsage};
 
@@ -93,23 +92,6 @@ pub fn mem_info() -> MemInfo {
     }
 }
 
-/// Seconds since the host booted, and the 1/5/15-minute load averages.
-pub fn uptime_and_load() -> (f64, [f64; 3]) {
-    let boot = sysctl_value::<libc::timeval>(c"kern.boottime");
-    let mut now = libc::timeval { tv_sec: 0, tv_usec: 0 };
-    // SAFETY: valid out-parameter.
-    unsafe { libc::gettimeofday(&mut now, core::ptr::null_mut()) };
-    // lossy: wall-clock difference since boot, so it includes sleep like Linux
-    // CLOCK_BOOTTIME but also jumps when the clock is set.
-    let up = boot.map_or(0.0, |b| {
-        (now.tv_sec - b.tv_sec) as f64 + f64::from(now.tv_usec - b.tv_usec) / 1e6
-    });
-    let mut load = [0f64; 3];
-    // SAFETY: `load` holds three doubles.
-    unsafe { libc::getloadavg(load.as_mut_ptr(), 3) };
-    (up.max(0.0), load)
-}
-
 /// Fills `buf` with random bytes from the host kernel (`getentropy` takes at
 /// most 256 bytes per call).
 pub fn random(buf: &mut [u8]) -> HostResult<()> {
@@ -148,16 +130,26 @@ pub fn rusage_self() -> (Timeval, Timeval, i64, i64, i64, i64, i64) {
     )
 }
 
-/// Ends the process the way the given Linux signal's default action would.
-pub fn die_by_signal(sig: Signal) -> ! {
-    let host = super::signal::to_host(sig).unwrap_or(libc::SIGKILL);
-    raise_default(host);
-    exit(128 + i32::from(sig.0))
-}
-
 /// CPU time and memory of another host process.
 // lossy: needs proc_pidinfo(PROC_PIDTASKINFO); until then /proc of other
 // tasks shows zero CPU time and memory on macOS.
 pub fn usage_of(_host_pid: i32) -> Option<TaskUsage> {
     None
+}
+
+/// Seconds since the host booted, and the 1/5/15-minute load averages.
+pub fn uptime_and_load() -> (f64, [f64; 3]) {
+    let boot = sysctl_value::<libc::timeval>(c"kern.boottime");
+    let mut now = libc::timeval { tv_sec: 0, tv_usec: 0 };
+    // SAFETY: valid out-parameter.
+    unsafe { libc::gettimeofday(&mut now, core::ptr::null_mut()) };
+    // lossy: wall-clock difference since boot, so it includes sleep like Linux
+    // CLOCK_BOOTTIME but also jumps when the clock is set.
+    let up = boot.map_or(0.0, |b| {
+        (now.tv_sec - b.tv_sec) as f64 + f64::from(now.tv_usec - b.tv_usec) / 1e6
+    });
+    let mut load = [0f64; 3];
+    // SAFETY: `load` holds three doubles.
+    unsafe { libc::getloadavg(load.as_mut_ptr(), 3) };
+    (up.max(0.0), load)
 }
