@@ -114,7 +114,7 @@ mod tests {
     fn open_flags_round_trip() {
         for (l, h) in OPEN_FLAGS {
             if *h != 0 && *l != g::O_CLOEXEC {
-                assert_eq!(open_from_host(open_to_host(*l).unwrap()) & l, *l, "flag {l:#x}");
+                assert_eq!(crate::host::flags::open_from_host(open_to_host(*l).unwrap()) & l, *l, "flag {l:#x}");
             }
         }
         assert_eq!(open_to_host(g::O_LARGEFILE | g::O_RDONLY).unwrap(), 0);
