@@ -40,6 +40,7 @@
 #include <unistd.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
+#include "timing.h"
 
 #ifndef PR_SET_SYSCALL_USER_DISPATCH
 #define PR_SET_SYSCALL_USER_DISPATCH 59
@@ -97,13 +98,6 @@ __attribute__((used)) void sud_handler_c(int sig, siginfo_t *info, ucontext_t *u
     else
         sud_unexpected++;
     uc->uc_mcontext.gregs[REG_RAX] = 0;
-}
-
-static long long now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
 int main(int argc, char **argv)
