@@ -11,6 +11,16 @@ cargo build --release -p mactux-cli
 export MACTUX_BIN="$PWD/target/release/mactux"
 export MACTUX_REQUIRE_ALL=1
 
+# The tests get a daemon and a pid namespace of their own, so they neither
+# disturb nor depend on a daemon the user already runs.
+MACTUX_STATE_DIR=$(mktemp -d /tmp/mactux-test-state.XXXXXX)
+export MACTUX_STATE_DIR
+cleanup() {
+    "$MACTUX_BIN" daemon stop >/dev/null 2>&1 || true
+    rm -rf "$MACTUX_STATE_DIR"
+}
+trap cleanup EXIT
+
 # docs/compat.md is generated from the syscall table; a stale copy fails the run.
 if ! diff -u docs/compat.md <("$MACTUX_BIN" syscalls --markdown) >/dev/null; then
     echo "docs/compat.md is stale: regenerate it with" >&2
