@@ -904,6 +904,33 @@ pub mod sigctl {
         fn mactux_sig_entry();
     }
 
+    /// The classic signals a guest may receive from outside (sent by another
+    /// process, a terminal or a timer); each host adds what it has beyond.
+    pub const ASYNC_SIGNALS: &[Signal] = &[
+        Signal::SIGHUP,
+        Signal::SIGINT,
+        Signal::SIGQUIT,
+        Signal::SIGUSR1,
+        Signal::SIGUSR2,
+        Signal::SIGPIPE,
+        Signal::SIGALRM,
+        Signal::SIGTERM,
+        Signal::SIGSTKFLT,
+        Signal::SIGCHLD,
+        Signal::SIGCONT,
+        Signal::SIGTSTP,
+        Signal::SIGTTIN,
+        Signal::SIGTTOU,
+        Signal::SIGURG,
+        Signal::SIGXCPU,
+        Signal::SIGXFSZ,
+        Signal::SIGVTALRM,
+        Signal::SIGPROF,
+        Signal::SIGWINCH,
+        Signal::SIGIO,
+        Signal::SIGPWR,
+    ];
+
     /// The host disposition last installed per host signal number (+1), to
     /// skip redundant sigaction calls.
     static INSTALLED: [core::sync::atomic::AtomicU8; NSIG as usize + 1] =

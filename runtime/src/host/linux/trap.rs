@@ -341,35 +341,12 @@ pub unsafe fn fp_state<'a>(uc: *mut c_void) -> Option<&'a mut [u8]> {
 }
 
 /// Linux signals the guest may receive from outside, caught by the trap
-/// entry while a guest handler or the guest's mask needs them. Host
-/// real-time signals 32 and 33 belong to the host's libc and stay out.
+/// entry while a guest handler or the guest's mask needs them: the classic
+/// ones, and the real-time signals except 32 and 33, which belong to the
+/// host's libc.
 pub fn is_async_signal(sig: Signal) -> bool {
-    use Signal as S;
-    matches!(
-        sig,
-        S::SIGHUP
-            | S::SIGINT
-            | S::SIGQUIT
-            | S::SIGUSR1
-            | S::SIGUSR2
-            | S::SIGPIPE
-            | S::SIGALRM
-            | S::SIGTERM
-            | S::SIGSTKFLT
-            | S::SIGCHLD
-            | S::SIGCONT
-            | S::SIGTSTP
-            | S::SIGTTIN
-            | S::SIGTTOU
-            | S::SIGURG
-            | S::SIGXCPU
-            | S::SIGXFSZ
-            | S::SIGVTALRM
-            | S::SIGPROF
-            | S::SIGWINCH
-            | S::SIGIO
-            | S::SIGPWR
-    ) || (i32::from(sig.0) >= libc::SIGRTMIN() && i32::from(sig.0) <= libc::SIGRTMAX())
+    crate::host::posix::sigctl::ASYNC_SIGNALS.contains(&sig)
+        || (i32::from(sig.0) >= libc::SIGRTMIN() && i32::from(sig.0) <= libc::SIGRTMAX())
 }
 
 /// Sleeps until an asynchronous signal arrives (and its entry recorded it)

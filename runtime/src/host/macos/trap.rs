@@ -402,35 +402,10 @@ pub fn rearm_after_fork(_ctl: &mut ThreadCtl) -> Result<(), String> {
 }
 
 /// Linux signals the guest may receive from outside, caught by the trap
-/// entry while a guest handler or the guest's mask needs them. macOS has no
-/// SIGSTKFLT, SIGPWR or real-time signals: those never come from outside.
+/// entry while a guest handler or the guest's mask needs them: the classic
+/// ones the host has (macOS has no real-time signals).
 pub fn is_async_signal(sig: Signal) -> bool {
-    use Signal as S;
-    matches!(
-        sig,
-        S::SIGHUP
-            | S::SIGINT
-            | S::SIGQUIT
-            | S::SIGUSR1
-            | S::SIGUSR2
-            | S::SIGPIPE
-            | S::SIGALRM
-            | S::SIGTERM
-            | S::SIGSTKFLT
-            | S::SIGCHLD
-            | S::SIGCONT
-            | S::SIGTSTP
-            | S::SIGTTIN
-            | S::SIGTTOU
-            | S::SIGURG
-            | S::SIGXCPU
-            | S::SIGXFSZ
-            | S::SIGVTALRM
-            | S::SIGPROF
-            | S::SIGWINCH
-            | S::SIGIO
-            | S::SIGPWR
-    ) && host_sig(sig).is_some()
+    crate::host::posix::sigctl::ASYNC_SIGNALS.contains(&sig) && host_sig(sig).is_some()
 }
 
 /// Sleeps until an asynchronous signal arrives (and its entry recorded it)
