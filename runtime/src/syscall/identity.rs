@@ -130,23 +130,36 @@ pub fn prlimit64(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
 pub fn getrusage(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     let who = args::int(a[0]);
     let mut ru: g::rusage = uaccess::zeroed();
-    match who {
-        w if w == g::RUSAGE_SELF as i32 || w == g::RUSAGE_THREAD as i32 => {
-            let (ut, st, maxrss, minflt, majflt, nvcsw, nivcsw) = host::process::rusage_self();
-            let tv = |t: Timeval| g::__kernel_old_timeval { tv_sec: t.sec, tv_usec: t.usec };
-            ru.ru_utime = tv(ut);
-            ru.ru_stime = tv(st);
-            ru.ru_maxrss = maxrss;
-            ru.ru_minflt = minflt;
-            ru.ru_majflt = majflt;
-            ru.ru_nvcsw = nvcsw;
-            ru.ru_nivcsw = nivcsw;
-        }
-        w if w == g::RUSAGE_CHILDREN => {}
+    let of_children = match who {
+        w if w == g::RUSAGE_SELF as i32 || w == g::RUSAGE_THREAD as i32 => false,
+        w if w == g::RUSAGE_CHILDREN => true,
         _ => return_errno_with_message!(EINVAL, "who must be RUSAGE_SELF, RUSAGE_CHILDREN or RUSAGE_THREAD"),
-    }
+    };
+    let (ut, st, maxrss, minflt, majflt, nvcsw, nivcsw) = host::process::rusage(of_children);
+    let tv = |t: Timeval| g::__kernel_old_timeval { tv_sec: t.sec, tv_usec: t.usec };
+    ru.ru_utime = tv(ut);
+    ru.ru_stime = tv(st);
+    ru.ru_maxrss = maxrss;
+    ru.ru_minflt = minflt;
+    ru.ru_majflt = majflt;
+    ru.ru_nvcsw = nvcsw;
+    ru.ru_nivcsw = nivcsw;
     uaccess::write(a[1], &ru)?;
     Ok(0)
+}
+
+/// times(2): CPU time of the process and of its reaped children in clock
+/// ticks (USER_HZ = 100), returning ticks since boot.
+pub fn times(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
+    const USER_HZ: i64 = 100;
+    let ticks = |t: Timeval| t.sec.saturating_mul(USER_HZ) + t.usec / (1_000_000 / USER_HZ);
+    if a[0] != 0 {
+        let (ut, st, ..) = host::process::rusage(false);
+        let (cut, cst, ..) = host::process::rusage(true);
+        uaccess::write(a[0], &[ticks(ut), ticks(st), ticks(cut), ticks(cst)])?;
+    }
+    let (up, _) = host::process::uptime_and_load();
+    Ok((up * USER_HZ as f64) as u64)
 }
 
 pub fn sysinfo(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {

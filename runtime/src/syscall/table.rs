@@ -138,7 +138,7 @@ syscall_table! {
     __NR_readv => Full(fs::readv), [Fd, Ptr, Int];
     __NR_writev => Full(fs::writev), [Fd, Ptr, Int];
     __NR_access => Full(fs::access), [Path, Octal];
-    __NR_pipe => Partial(pipe::pipe, "host pipes; pipe:[N] shows the host inode until the daemon registry"), [Ptr];
+    __NR_pipe => Full(pipe::pipe), [Ptr];
     __NR_select => Full(poll::select), [Int, Ptr, Ptr, Ptr, Ptr];
     __NR_sched_yield => Full(identity::sched_yield), [];
     __NR_mremap => Full(mm::mremap), [Ptr, Len, Len, Hex, Ptr];
@@ -172,13 +172,13 @@ syscall_table! {
     __NR_socketpair => Missing, [];
     __NR_setsockopt => Missing, [];
     __NR_getsockopt => Missing, [];
-    __NR_clone => Full(proc_model::clone), [Hex, Ptr, Ptr, Ptr, Hex];
+    __NR_clone => Partial(proc_model::clone, "processes only: threads (CLONE_VM without CLONE_VFORK, CLONE_THREAD) are ENOSYS and namespaces EPERM; a CLONE_VM|CLONE_VFORK child works on a copy of memory"), [Hex, Ptr, Ptr, Ptr, Hex];
     __NR_fork => Full(proc_model::fork), [];
-    __NR_vfork => Full(proc_model::vfork), [];
+    __NR_vfork => Partial(proc_model::vfork, "the parent waits for the child's execve or exit, but the child works on a copy of memory"), [];
     __NR_execve => Full(proc_model::execve), [Path, Ptr, Ptr];
     __NR_exit => Full(process::exit), [Int];
-    __NR_wait4 => Full(proc_model::wait4), [Int, Ptr, Hex, Ptr];
-    __NR_kill => Partial(process::kill, "only the calling process itself until the daemon routes signals between tasks"), [Int, Signal];
+    __NR_wait4 => Partial(proc_model::wait4, "waits for a process group poll its members every 5 ms"), [Int, Ptr, Hex, Ptr];
+    __NR_kill => Full(process::kill), [Int, Signal];
     __NR_uname => Full(identity::uname), [Ptr];
     __NR_semget => Missing, [];
     __NR_semop => Missing, [];
@@ -214,9 +214,9 @@ syscall_table! {
     __NR_umask => Full(fs::umask), [Octal];
     __NR_gettimeofday => Full(time::gettimeofday), [Ptr, Ptr];
     __NR_getrlimit => Full(identity::getrlimit), [Int, Ptr];
-    __NR_getrusage => Partial(identity::getrusage, "RUSAGE_SELF/THREAD report the host process; RUSAGE_CHILDREN reports zero until fork exists"), [Int, Ptr];
+    __NR_getrusage => Partial(identity::getrusage, "the host process's (or its reaped children's) usage, which includes the runtime's own work"), [Int, Ptr];
     __NR_sysinfo => Full(identity::sysinfo), [Ptr];
-    __NR_times => Missing, [];
+    __NR_times => Full(identity::times), [Ptr];
     __NR_ptrace => Missing, [];
     __NR_getuid => Full(identity::getuid), [];
     __NR_syslog => Missing, [];
@@ -316,7 +316,7 @@ syscall_table! {
     __NR_removexattr => Stub(EOPNOTSUPP, "extended attributes are not emulated yet"), [];
     __NR_lremovexattr => Stub(EOPNOTSUPP, "extended attributes are not emulated yet"), [];
     __NR_fremovexattr => Stub(EOPNOTSUPP, "extended attributes are not emulated yet"), [];
-    __NR_tkill => Partial(process::tkill, "only the calling thread, as kill"), [Int, Signal];
+    __NR_tkill => Partial(process::tkill, "every task is single-threaded (tid == pid) until threads exist"), [Int, Signal];
     __NR_time => Full(time::time), [Ptr];
     __NR_futex => Partial(futex::futex, "WAIT, WAKE, their BITSET forms, REQUEUE and CMP_REQUEUE; shared futexes stay in-process until the daemon registry; PI and WAKE_OP are ENOSYS"), [Ptr, Hex, Int, Ptr, Ptr, Hex];
     __NR_sched_setaffinity => Partial(identity::sched_setaffinity, "validated (at least one online CPU) and accepted; the host scheduler is not pinned"), [Int, Len, Ptr];
@@ -350,7 +350,7 @@ syscall_table! {
     __NR_exit_group => Full(process::exit_group), [Int];
     __NR_epoll_wait => Missing, [];
     __NR_epoll_ctl => Missing, [];
-    __NR_tgkill => Partial(process::tgkill, "only the calling thread, as kill"), [Int, Int, Signal];
+    __NR_tgkill => Partial(process::tgkill, "every task is single-threaded (tid == pid) until threads exist"), [Int, Int, Signal];
     __NR_utimes => Missing, [];
     __NR_vserver => Missing, [];
     __NR_mbind => Missing, [];
@@ -363,7 +363,7 @@ syscall_table! {
     __NR_mq_notify => Missing, [];
     __NR_mq_getsetattr => Missing, [];
     __NR_kexec_load => Missing, [];
-    __NR_waitid => Full(proc_model::waitid), [Int, Int, Ptr, Hex, Ptr];
+    __NR_waitid => Partial(proc_model::waitid, "P_ALL, P_PID, P_PGID; WNOWAIT and P_PIDFD are EINVAL"), [Int, Int, Ptr, Hex, Ptr];
     __NR_add_key => Missing, [];
     __NR_request_key => Missing, [];
     __NR_keyctl => Missing, [];

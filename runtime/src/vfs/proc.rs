@@ -364,7 +364,7 @@ fn nul_joined(v: &[Vec<u8>]) -> Vec<u8> {
 /// as the closest portable figure.
 fn sizes() -> (u64, u64) {
     let vsz: u64 = lock(&current().mm).iter().map(|(s, v)| v.end - s).sum();
-    let rss_kib = host::process::rusage_self().2.max(0) as u64;
+    let rss_kib = host::process::rusage(false).2.max(0) as u64;
     (vsz, rss_kib * 1024)
 }
 
@@ -375,7 +375,7 @@ fn ticks(tv: crate::abi::Timeval) -> u64 {
 fn pid_stat() -> String {
     let p = current();
     let comm = String::from_utf8_lossy(&lock(&p.comm)).into_owned();
-    let (ut, st, ..) = host::process::rusage_self();
+    let (ut, st, ..) = host::process::rusage(false);
     let (vsz, rss) = sizes();
     let start_ticks = (p.start_uptime * 100.0) as u64;
     let mm = lock(&p.mm);

@@ -113,11 +113,14 @@ pub fn current_cpu() -> u32 {
 }
 
 /// Resource usage of the whole host process.
-pub fn rusage_self() -> (Timeval, Timeval, i64, i64, i64, i64, i64) {
+/// Resource usage of the whole host process, or of its reaped children
+/// (which are the guest's reaped children: every guest process is a host one).
+pub fn rusage(of_children: bool) -> (Timeval, Timeval, i64, i64, i64, i64, i64) {
+    let who = if of_children { libc::RUSAGE_CHILDREN } else { libc::RUSAGE_SELF };
     // SAFETY: zeroed rusage is a valid out-parameter.
     let mut ru: libc::rusage = unsafe { core::mem::zeroed() };
     // SAFETY: valid out-parameter.
-    unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut ru) };
+    unsafe { libc::getrusage(who, &mut ru) };
     (
         Timeval { sec: ru.ru_utime.tv_sec, usec: i64::from(ru.ru_utime.tv_usec) },
         Timeval { sec: ru.ru_stime.tv_sec, usec: i64::from(ru.ru_stime.tv_usec) },
