@@ -17,7 +17,7 @@ pub mod frame;
 use serde::{Deserialize, Serialize};
 
 /// Bumped whenever a message changes shape or meaning.
-pub const PROTOCOL_VERSION: u32 = 1;
+pub const PROTOCOL_VERSION: u32 = 2;
 
 /// The largest frame either side sends or accepts.
 pub const MAX_FRAME: usize = 1 << 20;
@@ -57,6 +57,16 @@ pub enum TaskState {
     Running,
     /// Exited, not yet reaped: the Linux wait status.
     Zombie(i32),
+}
+
+/// What identifies a shared futex word across processes: the object the
+/// shared mapping shows and the word's offset in it (Linux's futex key).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum FutexKey {
+    /// A shared file mapping: device, inode and byte offset in the file.
+    File { dev: u64, ino: u64, offset: u64 },
+    /// Shared anonymous memory (inherited across fork): its region id and offset.
+    Anon { region: u64, offset: u64 },
 }
 
 /// Which children a wait looks at (Linux `idtype`/`id` of waitid).
@@ -115,6 +125,17 @@ pub enum Request {
     Get { pid: Vpid },
     /// A stable Linux-style inode number for a new pipe.
     NewPipeIno,
+    /// Queues the caller on a shared futex; answered at once with a token.
+    /// The caller then compares the futex word itself (so a wake between
+    /// the compare and the sleep is never lost) and sleeps on the token.
+    FutexQueue { key: FutexKey, bitset: u32 },
+    /// Sleeps until the token is woken (`Ok`) or `timeout_ns` passes
+    /// (`Error ETIMEDOUT`, the token stays queued for another sleep).
+    FutexSleep { token: u64, timeout_ns: u64 },
+    /// Leaves the queue (after a failed compare, a timeout or a signal).
+    FutexCancel { token: u64 },
+    /// Wakes up to `count` waiters on `key` whose bitset meets `bitset`.
+    FutexWake { key: FutexKey, count: u32, bitset: u32 },
     /// Daemon administration.
     Status,
     Shutdown,
@@ -132,6 +153,10 @@ pub enum Response {
     /// (pid, host pid) pairs (answers `Children` and `Resolve`).
     Children(Vec<(Vpid, i32)>),
     Ino(u64),
+    /// A futex queue token.
+    Token(u64),
+    /// How many waiters a futex wake woke.
+    Woken(u32),
     Status { daemon_pid: i32, uptime_secs: f64, socket: String, tasks: u32, version: u32 },
     /// A Linux errno value with a message.
     Error { errno: i32, msg: String },

@@ -24,6 +24,7 @@
 //!   connection is its own tokio task.
 #![deny(unsafe_code)]
 
+mod futex;
 mod host;
 pub mod linux;
 pub mod state;
@@ -83,6 +84,9 @@ struct Shared {
     shutdown: watch::Sender<bool>,
     uid: u32,
     next_conn: AtomicU64,
+    /// Wait queues of shared futexes (a lock of their own: a sleeper must
+    /// not hold the task table).
+    futexes: futex::Futexes,
 }
 
 impl Shared {
@@ -158,6 +162,7 @@ fn serve_inner(opts: &ServeOpts, ready: &mut Option<ReadyPipe>) -> Result<(), St
             shutdown,
             uid,
             next_conn: AtomicU64::new(1),
+            futexes: futex::Futexes::default(),
         });
         accept_loop(listener, shared).await;
         Ok::<(), String>(())
@@ -298,11 +303,33 @@ async fn serve_conn(shared: Arc<Shared>, stream: UnixStream, id: u64) {
             break;
         }
     }
+    shared.futexes.disconnect(conn.id);
     shared.state().disconnect(&conn);
 }
 
 /// Answers one request, waiting (up to [`ATTACH_WAIT`]) for reserved children to attach.
+/// The longest single futex sleep a client may ask for.
+const MAX_FUTEX_SLEEP: Duration = Duration::from_secs(1);
+
 async fn dispatch(shared: &Shared, conn: &mut Conn, req: &Request) -> (Response, bool) {
+    match *req {
+        Request::FutexQueue { key, bitset } => return (Response::Token(shared.futexes.queue(conn.id, key, bitset)), false),
+        Request::FutexSleep { token, timeout_ns } => {
+            let timeout = Duration::from_nanos(timeout_ns).min(MAX_FUTEX_SLEEP);
+            let r = match shared.futexes.sleep(conn.id, token, timeout).await {
+                futex::Slept::Woken => Response::Ok,
+                futex::Slept::TimedOut => Response::Error { errno: linux::ETIMEDOUT, msg: "futex sleep timed out".into() },
+                futex::Slept::Unknown => Response::Error { errno: linux::EINVAL, msg: "unknown futex token".into() },
+            };
+            return (r, false);
+        }
+        Request::FutexCancel { token } => {
+            shared.futexes.cancel(conn.id, token);
+            return (Response::Ok, false);
+        }
+        Request::FutexWake { key, count, bitset } => return (Response::Woken(shared.futexes.wake(key, count, bitset)), false),
+        _ => {}
+    }
     let deadline = tokio::time::Instant::now() + ATTACH_WAIT;
     loop {
         let attached = shared.attached.notified();

@@ -382,6 +382,10 @@ impl State {
                 Reply::Send(Response::Tasks(self.tasks.values().map(|t| t.entry.clone()).collect()))
             }
             Request::Get { pid } => Reply::Send(Response::Task(self.tasks.get(&pid).map(|t| t.entry.clone()))),
+            // Answered by the futex queues before the task table is locked.
+            Request::FutexQueue { .. } | Request::FutexSleep { .. } | Request::FutexCancel { .. } | Request::FutexWake { .. } => {
+                err(EPROTO, "futex requests are not task-table requests")
+            }
             Request::NewPipeIno => {
                 let ino = self.next_pipe_ino;
                 self.next_pipe_ino = self.next_pipe_ino.wrapping_add(1).max(FIRST_PIPE_INO);

@@ -14,6 +14,22 @@ pub enum Backing {
     File { path: String, offset: u64, dev: u64, ino: u64 },
     Heap,
     Stack,
+    /// Shared anonymous memory (MAP_SHARED|MAP_ANONYMOUS): a region id that
+    /// fork children share, and this piece's offset in the region. Shared
+    /// futexes on it are keyed by both.
+    SharedAnon { region: u64, offset: u64 },
+}
+
+impl Backing {
+    /// The backing of the part of a mapping that starts `delta` bytes later.
+    fn advanced(&self, delta: u64) -> Backing {
+        let mut b = self.clone();
+        match &mut b {
+            Backing::File { offset, .. } | Backing::SharedAnon { offset, .. } => *offset += delta,
+            _ => {}
+        }
+        b
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -52,9 +68,7 @@ impl Mm {
             }
             if v.end > end {
                 let mut tail = v.clone();
-                if let Backing::File { offset, .. } = &mut tail.backing {
-                    *offset += end - s;
-                }
+                tail.backing = v.backing.advanced(end - s);
                 tail.end = v.end;
                 self.vmas.insert(end, tail);
             }
@@ -80,9 +94,7 @@ impl Mm {
             let mut mid = v.clone();
             mid.end = hi;
             mid.prot = prot;
-            if let Backing::File { offset, .. } = &mut mid.backing {
-                *offset += lo - s;
-            }
+            mid.backing = v.backing.advanced(lo - s);
             self.insert(lo, mid);
         }
         true
@@ -130,6 +142,8 @@ impl Mm {
                 Backing::Heap => (0, 0, 0, "[heap]".to_string()),
                 Backing::Stack => (0, 0, 0, "[stack]".to_string()),
                 Backing::Anon => (0, 0, 0, String::new()),
+                // Linux shows shared anonymous memory as a deleted /dev/zero.
+                Backing::SharedAnon { offset, .. } => (*offset, 0, 0, "/dev/zero (deleted)".to_string()),
             };
             let line = format!(
                 "{:08x}-{:08x} {}{}{}{} {:08x} {:02x}:{:02x} {}",

@@ -4,12 +4,20 @@
 //! address, guarded by one lock that is also held while the futex word is
 //! compared, so a wake between the compare and the sleep cannot be lost.
 //!
+//! Shared futexes (no FUTEX_PRIVATE_FLAG, on a MAP_SHARED mapping) can have
+//! waiters in other tasks: their queues live in the daemon, keyed like
+//! Linux keys them (file and offset, or shared-anonymous region and
+//! offset). A non-private futex on private memory is a private one.
+//!
 //! Divergences from Linux:
-//! - Shared (non-private) futexes are handled in-process too, until the
-//!   daemon registry for cross-process futexes exists.
+//! - FUTEX_REQUEUE/CMP_REQUEUE on shared futexes only see waiters of this
+//!   process (glibc's condition variables no longer requeue).
 //! - PI futexes and FUTEX_WAKE_OP / FUTEX_WAITV are ENOSYS.
 
 use super::{args, Ctx};
+use crate::daemon;
+use crate::mm::Backing;
+use mactux_proto::{FutexKey, Request, Response};
 use crate::abi::Timespec;
 use crate::error::Result;
 use crate::{errno, return_errno, return_errno_with_message};
@@ -145,6 +153,93 @@ fn absolute_deadline(ts: Timespec, clock: u32) -> Result<Instant> {
     Ok(Instant::now() + rel)
 }
 
+/// The daemon's key for a non-private futex word, if it lies in shared memory.
+fn shared_key(addr: u64) -> Option<FutexKey> {
+    if crate::daemon::is_standalone() {
+        return None;
+    }
+    let mm = crate::task::lock(&crate::task::current().mm);
+    let (start, vma) = mm.find(addr)?;
+    if !vma.is_shared {
+        return None;
+    }
+    match vma.backing {
+        Backing::File { offset, dev, ino, .. } => Some(FutexKey::File { dev, ino, offset: offset + (addr - start) }),
+        Backing::SharedAnon { region, offset } => Some(FutexKey::Anon { region, offset: offset + (addr - start) }),
+        _ => None,
+    }
+}
+
+fn token_of(r: Response) -> Result<u64> {
+    match r {
+        Response::Token(t) => Ok(t),
+        _ => Err(errno!(EIO, "unexpected daemon answer")),
+    }
+}
+
+/// How long one sleep at the daemon lasts before the waiter looks for signals.
+const SHARED_SLICE: Duration = Duration::from_millis(50);
+
+/// FUTEX_WAIT on a shared futex: queue at the daemon, compare, then sleep.
+fn shared_wait(key: FutexKey, addr: u64, val: u32, bitset: u32, deadline: Option<Instant>) -> Result<u64> {
+    if bitset == 0 {
+        return_errno_with_message!(EINVAL, "bitset must not be 0");
+    }
+    let token = token_of(daemon::call(&Request::FutexQueue { key, bitset })?)?;
+    let cancel = || {
+        let _ = daemon::call(&Request::FutexCancel { token });
+    };
+    let cur: u32 = match crate::uaccess::read(addr) {
+        Ok(v) => v,
+        Err(e) => {
+            cancel();
+            return Err(e);
+        }
+    };
+    if cur != val {
+        cancel();
+        return_errno!(EAGAIN);
+    }
+    loop {
+        if crate::signal::needs_delivery(None, 0) {
+            cancel();
+            return_errno!(EINTR);
+        }
+        let now = Instant::now();
+        let slice = match deadline {
+            Some(d) if now >= d => {
+                cancel();
+                return_errno!(ETIMEDOUT);
+            }
+            Some(d) => (d - now).min(SHARED_SLICE),
+            None => SHARED_SLICE,
+        };
+        let timeout_ns = u64::try_from(slice.as_nanos()).unwrap_or(u64::MAX);
+        match daemon::call(&Request::FutexSleep { token, timeout_ns }) {
+            Ok(Response::Ok) => return Ok(0),
+            Err(e) if e.errno == crate::abi::Errno::ETIMEDOUT => continue,
+            Ok(_) => {
+                cancel();
+                return Err(errno!(EIO, "unexpected daemon answer"));
+            }
+            Err(e) => {
+                cancel();
+                return Err(e);
+            }
+        }
+    }
+}
+
+fn shared_wake(key: FutexKey, count: u32, bitset: u32) -> Result<u64> {
+    if bitset == 0 {
+        return_errno_with_message!(EINVAL, "bitset must not be 0");
+    }
+    match daemon::call(&Request::FutexWake { key, count, bitset })? {
+        Response::Woken(n) => Ok(u64::from(n)),
+        _ => Err(errno!(EIO, "unexpected daemon answer")),
+    }
+}
+
 pub fn futex(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     let (addr, op, val) = (a[0], args::uint(a[1]), args::uint(a[2]));
     if addr % 4 != 0 {
@@ -152,6 +247,7 @@ pub fn futex(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     }
     let is_realtime = op & g::FUTEX_CLOCK_REALTIME != 0;
     let cmd = op & !(g::FUTEX_PRIVATE_FLAG | g::FUTEX_CLOCK_REALTIME);
+    let shared = if op & g::FUTEX_PRIVATE_FLAG == 0 { shared_key(addr) } else { None };
     if is_realtime && cmd != g::FUTEX_WAIT && cmd != g::FUTEX_WAIT_BITSET {
         return_errno_with_message!(ENOSYS, "FUTEX_CLOCK_REALTIME only goes with the wait operations");
     }
@@ -162,7 +258,10 @@ pub fn futex(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
                 Some(ts) => Some(Instant::now() + duration(ts)),
                 None => None,
             };
-            wait(addr, val, u32::MAX, deadline)
+            match shared {
+                Some(key) => shared_wait(key, addr, val, u32::MAX, deadline),
+                None => wait(addr, val, u32::MAX, deadline),
+            }
         }
         g::FUTEX_WAIT_BITSET => {
             let clock = if is_realtime { g::CLOCK_REALTIME } else { g::CLOCK_MONOTONIC };
@@ -170,10 +269,19 @@ pub fn futex(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
                 Some(ts) => Some(absolute_deadline(ts, clock)?),
                 None => None,
             };
-            wait(addr, val, args::uint(a[5]), deadline)
+            match shared {
+                Some(key) => shared_wait(key, addr, val, args::uint(a[5]), deadline),
+                None => wait(addr, val, args::uint(a[5]), deadline),
+            }
         }
-        g::FUTEX_WAKE => wake(addr, val, u32::MAX),
-        g::FUTEX_WAKE_BITSET => wake(addr, val, args::uint(a[5])),
+        g::FUTEX_WAKE => match shared {
+            Some(key) => shared_wake(key, val, u32::MAX),
+            None => wake(addr, val, u32::MAX),
+        },
+        g::FUTEX_WAKE_BITSET => match shared {
+            Some(key) => shared_wake(key, val, args::uint(a[5])),
+            None => wake(addr, val, args::uint(a[5])),
+        },
         g::FUTEX_REQUEUE => requeue(addr, val, a[4], args::uint(a[3]), None),
         g::FUTEX_CMP_REQUEUE => requeue(addr, val, a[4], args::uint(a[3]), Some(args::uint(a[5]))),
         _ => Err(errno!(ENOSYS, "futex operation not emulated")),

@@ -102,11 +102,15 @@ pub fn mmap(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
                 backing = Backing::File { path: of.guest_path.clone(), offset: off, dev: st.dev, ino: st.ino };
                 file = Some((*hfd, off, of.clone()));
             }
+            // A mapping of /dev/zero is anonymous memory (shared, if asked).
             FileKind::Dev(crate::vfs::dev::DevKind::Zero) => {}
             _ => return_errno_with_message!(ENODEV, "this file cannot be mapped"),
         }
     }
 
+    if file.is_none() && is_shared {
+        backing = Backing::SharedAnon { region: new_region_id()?, offset: 0 };
+    }
     let placement = {
         let mut mm = lock(&current().mm);
         let end = addr.checked_add(len).ok_or_else(|| errno!(ENOMEM))?;
@@ -151,6 +155,14 @@ pub fn mmap(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     };
     lock(&current().mm).insert(got, Vma { end: got + len, prot: guest_prot, is_shared, backing });
     Ok(got)
+}
+
+/// A fresh identity for a shared anonymous region (random, so that no two
+/// tasks of the namespace confuse theirs).
+fn new_region_id() -> Result<u64> {
+    let mut b = [0u8; 8];
+    host::process::random(&mut b).map_err(Error::new)?;
+    Ok(u64::from_ne_bytes(b))
 }
 
 /// The guest-mapped pieces of `[start, end)`.

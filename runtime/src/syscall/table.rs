@@ -318,7 +318,7 @@ syscall_table! {
     __NR_fremovexattr => Stub(EOPNOTSUPP, "extended attributes are not emulated yet"), [];
     __NR_tkill => Partial(process::tkill, "every task is single-threaded (tid == pid) until threads exist"), [Int, Signal];
     __NR_time => Full(time::time), [Ptr];
-    __NR_futex => Partial(futex::futex, "WAIT, WAKE, their BITSET forms, REQUEUE and CMP_REQUEUE; shared futexes stay in-process until the daemon registry; PI and WAKE_OP are ENOSYS"), [Ptr, Hex, Int, Ptr, Ptr, Hex];
+    __NR_futex => Partial(futex::futex, "WAIT, WAKE, their BITSET forms, REQUEUE and CMP_REQUEUE; shared futexes wait in the daemon across processes (REQUEUE of those stays in-process); PI and WAKE_OP are ENOSYS"), [Ptr, Hex, Int, Ptr, Ptr, Hex];
     __NR_sched_setaffinity => Partial(identity::sched_setaffinity, "validated (at least one online CPU) and accepted; the host scheduler is not pinned"), [Int, Len, Ptr];
     __NR_sched_getaffinity => Partial(identity::sched_getaffinity, "reports every online host CPU"), [Int, Len, Ptr];
     __NR_set_thread_area => Missing, [];
