@@ -17,7 +17,7 @@ pub mod frame;
 use serde::{Deserialize, Serialize};
 
 /// Bumped whenever a message changes shape or meaning.
-pub const PROTOCOL_VERSION: u32 = 2;
+pub const PROTOCOL_VERSION: u32 = 3;
 
 /// The largest frame either side sends or accepts.
 pub const MAX_FRAME: usize = 1 << 20;
@@ -36,6 +36,9 @@ pub struct TaskInfo {
     pub gid: u32,
     /// The controlling terminal's Linux device number (0: none).
     pub tty: u64,
+    /// The environment the program started with (`/proc/PID/environ`);
+    /// left empty when it would not fit a frame comfortably.
+    pub environ: Vec<Vec<u8>>,
 }
 
 /// One task as the daemon knows it.

@@ -108,6 +108,16 @@ fn init_process(st: Start) -> Result<&'static Process, StartError> {
     Ok(task::init(process))
 }
 
+/// How much environment a task publishes for /proc/PID/environ of others.
+const MAX_PUBLISHED_ENVIRON: usize = 256 * 1024;
+
+/// The environment as /proc/PID/environ of other tasks shows it: all of it,
+/// or nothing when it is too large to travel in a daemon frame.
+fn published_environ(envp: &[Vec<u8>]) -> Vec<Vec<u8>> {
+    let size: usize = envp.iter().map(|e| e.len() + 1).sum();
+    if size > MAX_PUBLISHED_ENVIRON { Vec::new() } else { envp.to_vec() }
+}
+
 /// The daemon's view of this task.
 pub(crate) fn task_info(p: &Process) -> mactux_proto::TaskInfo {
     mactux_proto::TaskInfo {
@@ -118,6 +128,7 @@ pub(crate) fn task_info(p: &Process) -> mactux_proto::TaskInfo {
         uid: host::process::uid(),
         gid: host::process::gid(),
         tty: 0,
+        environ: published_environ(&lock(&p.envp)),
     }
 }
 
@@ -223,6 +234,15 @@ pub fn resume(fd: i32) -> StartError {
         Ok(p) => p,
         Err(e) => return e,
     };
+    // The daemon first: reopening a /proc file of another task needs it.
+    if let Some(d) = h.daemon {
+        let _ = host::fs::set_host_cloexec(d.fd, true);
+        let client = daemon::client_from_fd(d.fd, d.daemon_pid);
+        daemon::adopt(
+            daemon::Identity { pid: d.pid, ppid: d.ppid, pgid: d.pgid, sid: d.sid, info: task_info(p) },
+            Some(client),
+        );
+    }
     {
         let mut fds = lock(&p.fds);
         for f in &h.fds {
@@ -251,13 +271,5 @@ pub fn resume(fd: i32) -> StartError {
         }
     }
     syscall::proc_model::adopt_children(&h.children);
-    if let Some(d) = h.daemon {
-        let _ = host::fs::set_host_cloexec(d.fd, true);
-        let client = daemon::client_from_fd(d.fd, d.daemon_pid);
-        daemon::adopt(
-            daemon::Identity { pid: d.pid, ppid: d.ppid, pgid: d.pgid, sid: d.sid, info: task_info(p) },
-            Some(client),
-        );
-    }
     exec_into(p, &h.path, h.argv, &h.envp)
 }

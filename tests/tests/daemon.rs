@@ -108,6 +108,7 @@ fn info(comm: &str) -> TaskInfo {
         uid: unsafe { libc::getuid() },
         gid: 0,
         tty: 0,
+        environ: vec![b"PATH=/bin".to_vec()],
     }
 }
 

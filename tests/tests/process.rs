@@ -264,3 +264,12 @@ fn git_commits_and_logs() {
     assert!(o.is_success(), "{}", o.stderr_str());
     assert_eq!(o.stdout_str(), "first\n0\n");
 }
+
+/// /proc/PID/{cmdline,environ,comm} of another task, read through a
+/// redirection that survives the reader's execve.
+#[test]
+fn proc_of_another_task() {
+    let script = "MARK=here sleep 2 & p=$!; sleep 0.3; tr '\\0' ' ' < /proc/$p/cmdline; echo; tr '\\0' '\\n' < /proc/$p/environ | grep '^MARK='; cat /proc/$p/comm; kill $p";
+    let o = run_mactux(&Run::cmd(&["/bin/bash", "-c", script]));
+    assert_eq!(o.stdout_str(), "sleep 2 \nMARK=here\nsleep\n", "{}", o.stderr_str());
+}

@@ -276,8 +276,7 @@ fn other_entry(base: &str, t: &mactux_proto::TaskEntry, rel: &[&str], c: bool, w
         ["root"] => Ok(Synth::Symlink(b"/".to_vec())),
         ["cmdline"] => file_bytes(c, || if matches!(t.state, mactux_proto::TaskState::Zombie(_)) { Vec::new() } else { nul_joined(&info.argv) }),
         ["comm"] => file(c, || format!("{}\n", info.comm)),
-        // Divergence: another task's environment is not known to the daemon.
-        ["environ"] => file(c, String::new),
+        ["environ"] => file_bytes(c, || nul_joined(&info.environ)),
         ["stat"] => file(c, || other_stat(t)),
         ["statm"] => file(c, || {
             let u = host::process::usage_of(t.host_pid).unwrap_or_default();
