@@ -656,6 +656,8 @@ pub mod process {
     /// is returned, because the runtime applies the guest's umask itself.
     pub fn take_umask() -> u32 {
         // SAFETY: umask is process-wide and changed before any guest code runs.
+        // (mode_t is 16 bits on macOS, 32 on Linux.)
+        #[allow(clippy::useless_conversion)]
         u32::from(unsafe { libc::umask(0) })
     }
 
@@ -775,6 +777,8 @@ pub mod process {
         if r == 0 {
             return Ok(None);
         }
+        // tv_usec is 32 bits on macOS, 64 on Linux.
+        #[allow(clippy::unnecessary_cast)]
         let us = |t: libc::timeval| t.tv_sec as i64 * 1_000_000 + t.tv_usec as i64;
         Ok(Some(Waited { host_pid: r, status: wait_status_to_linux(st), utime_us: us(ru.ru_utime), stime_us: us(ru.ru_stime) }))
     }
@@ -859,7 +863,7 @@ pub mod process {
         if unsafe { libc::getrlimit(res as _, &mut rl) } < 0 {
             return Err(errno::last());
         }
-        Ok((rl.rlim_cur as u64, rl.rlim_max as u64))
+        Ok((rl.rlim_cur, rl.rlim_max))
     }
 
     pub fn set_rlimit(linux_res: u32, cur: u64, max: u64) -> HostResult<()> {

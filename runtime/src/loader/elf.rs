@@ -141,7 +141,7 @@ pub fn load_elf(path: &str, file: &ExecFile, is_interp: bool) -> Result<Image, L
         return Err(exec_format(path, "bad program header table"));
     }
     let ph_len = usize::from(hdr.e_phnum) * goblin::elf64::program_header::SIZEOF_PHDR;
-    if hdr.e_phoff.checked_add(ph_len as u64).map_or(true, |end| end > file.size) {
+    if hdr.e_phoff.checked_add(ph_len as u64).is_none_or(|end| end > file.size) {
         return Err(exec_format(path, "program headers lie outside the file"));
     }
     let ph_raw = file.read_at(hdr.e_phoff, ph_len).map_err(|e| LoadError::cannot_run(path, e.text()))?;
@@ -159,8 +159,8 @@ pub fn load_elf(path: &str, file: &ExecFile, is_interp: bool) -> Result<Image, L
         let end = p.p_vaddr.checked_add(p.p_memsz);
         let file_end = p.p_offset.checked_add(p.p_filesz);
         if p.p_filesz > p.p_memsz
-            || end.map_or(true, |e| e > USER_TOP)
-            || file_end.map_or(true, |e| e > file.size)
+            || end.is_none_or(|e| e > USER_TOP)
+            || file_end.is_none_or(|e| e > file.size)
             || p.p_vaddr % PAGE_SIZE != p.p_offset % PAGE_SIZE
         {
             return Err(exec_format(path, "absurd or misaligned segment"));
@@ -176,7 +176,7 @@ pub fn load_elf(path: &str, file: &ExecFile, is_interp: bool) -> Result<Image, L
 
     let interp = match phdrs.iter().find(|p| p.p_type == PT_INTERP) {
         Some(p) if !is_interp => {
-            if p.p_filesz == 0 || p.p_filesz > 4096 || p.p_offset.checked_add(p.p_filesz).map_or(true, |e| e > file.size) {
+            if p.p_filesz == 0 || p.p_filesz > 4096 || p.p_offset.checked_add(p.p_filesz).is_none_or(|e| e > file.size) {
                 return Err(exec_format(path, "bad PT_INTERP"));
             }
             let mut s = file.read_at(p.p_offset, p.p_filesz as usize).map_err(|e| LoadError::cannot_run(path, e.text()))?;

@@ -253,11 +253,8 @@ pub fn futex(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     }
     match cmd {
         g::FUTEX_WAIT => {
-            let deadline = match read_timeout(a[3])? {
-                // FUTEX_WAIT takes a relative timeout (measured on CLOCK_MONOTONIC).
-                Some(ts) => Some(Instant::now() + duration(ts)),
-                None => None,
-            };
+            // FUTEX_WAIT takes a relative timeout (measured on CLOCK_MONOTONIC).
+            let deadline = read_timeout(a[3])?.map(|ts| Instant::now() + duration(ts));
             match shared {
                 Some(key) => shared_wait(key, addr, val, u32::MAX, deadline),
                 None => wait(addr, val, u32::MAX, deadline),

@@ -189,7 +189,7 @@ pub fn getrandom(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     }
     // Linux caps one call at MAX_RW_COUNT bytes and at 33554431 for the random pool.
     let len = args::len(a[1])?.min(0x01ff_ffff);
-    uaccess::with_slice_mut(a[0], len, |buf| host::process::random(buf))?.map_err(Error::new)?;
+    uaccess::with_slice_mut(a[0], len, host::process::random)?.map_err(Error::new)?;
     Ok(len as u64)
 }
 

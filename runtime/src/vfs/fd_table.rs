@@ -53,7 +53,7 @@ impl FdTable {
         if min >= limit {
             return_errno!(EINVAL);
         }
-        let idx = (min..limit).find(|&i| self.slots.get(i).map_or(true, Option::is_none));
+        let idx = (min..limit).find(|&i| self.slots.get(i).is_none_or(Option::is_none));
         let Some(idx) = idx else { return Err(errno!(EMFILE)) };
         if self.slots.len() <= idx {
             self.slots.resize(idx + 1, None);
