@@ -210,6 +210,9 @@ fn shutdown_daemon() -> Result<Option<i32>, String> {
     let mut c = match connect() {
         Ok(c) => c,
         Err(ConnectError::Unavailable(_)) => return Ok(None),
+        // A daemon of another version does not take our Shutdown: ask it
+        // by signal, through the pid it wrote into its lock file.
+        Err(ConnectError::VersionMismatch { .. }) => return stop_by_signal(&socket),
         Err(e) => return Err(e.to_string()),
     };
     let pid = c.daemon_pid;
@@ -219,6 +222,29 @@ fn shutdown_daemon() -> Result<Option<i32>, String> {
         Err(e) => return Err(format!("the daemon did not answer: {e}")),
     }
     drop(c);
+    let deadline = Instant::now() + STOP_TIMEOUT;
+    while socket.exists() && !pid_gone(pid) {
+        if Instant::now() >= deadline {
+            return Err(format!("mactuxd (pid {pid}) did not exit within {STOP_TIMEOUT:?}"));
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Ok(Some(pid))
+}
+
+/// Stops a daemon that does not speak our protocol: SIGTERM to the pid in
+/// its lock file, then wait for it to go.
+fn stop_by_signal(socket: &std::path::Path) -> Result<Option<i32>, String> {
+    let lock = client::state_dir(uid()).join("mactuxd.lock");
+    let pid: i32 = std::fs::read_to_string(&lock)
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .filter(|p| *p > 0)
+        .ok_or_else(|| format!("the running mactuxd speaks another protocol and {} does not name it; stop it by hand", lock.display()))?;
+    // SAFETY: sending SIGTERM to the daemon process named by the lock file.
+    if unsafe { libc::kill(pid, libc::SIGTERM) } != 0 {
+        return Err(format!("cannot signal mactuxd (pid {pid}): {}", std::io::Error::last_os_error()));
+    }
     let deadline = Instant::now() + STOP_TIMEOUT;
     while socket.exists() && !pid_gone(pid) {
         if Instant::now() >= deadline {

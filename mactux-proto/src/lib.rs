@@ -17,7 +17,7 @@ pub mod frame;
 use serde::{Deserialize, Serialize};
 
 /// Bumped whenever a message changes shape or meaning.
-pub const PROTOCOL_VERSION: u32 = 3;
+pub const PROTOCOL_VERSION: u32 = 4;
 
 /// The largest frame either side sends or accepts.
 pub const MAX_FRAME: usize = 1 << 20;
@@ -39,6 +39,11 @@ pub struct TaskInfo {
     /// The environment the program started with (`/proc/PID/environ`);
     /// left empty when it would not fit a frame comfortably.
     pub environ: Vec<Vec<u8>>,
+    /// Open fds and what each names (`/proc/PID/fd`), as of the task's last
+    /// publication (it publishes when it is about to sleep).
+    pub fds: Vec<(i32, Vec<u8>)>,
+    /// The memory map in /proc/PID/maps format, as of the same moment.
+    pub maps: Vec<u8>,
 }
 
 /// One task as the daemon knows it.
@@ -123,7 +128,8 @@ pub enum Request {
     /// pid); the caller sends the host signal itself. Tasks whose host
     /// process is gone are cleaned up on the way.
     Resolve { target: KillTarget },
-    /// Every task of the user (for /proc and `mactux ps`).
+    /// Every task of the user (for /proc and `mactux ps`), without their
+    /// fds, memory maps and environments (`Get` has those).
     List,
     Get { pid: Vpid },
     /// A stable Linux-style inode number for a new pipe.

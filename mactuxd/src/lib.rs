@@ -128,6 +128,13 @@ fn serve_inner(opts: &ServeOpts, ready: &mut Option<ReadyPipe>) -> Result<(), St
         }
         return Ok(());
     }
+    // The lock file names the daemon that holds it, so that a mactux of
+    // another protocol version can still stop it (`mactux daemon stop`).
+    {
+        use std::io::Write;
+        let mut f = &lock;
+        let _ = f.set_len(0).and_then(|()| writeln!(f, "{}", std::process::id()));
+    }
 
     let activated = if opts.use_activation { host::activated_listener() } else { None };
     let is_activated = activated.is_some();

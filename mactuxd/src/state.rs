@@ -71,6 +71,15 @@ pub struct State {
     started: Instant,
 }
 
+/// A task without its heavy per-task details.
+fn summary(e: &TaskEntry) -> TaskEntry {
+    let mut e = e.clone();
+    e.info.fds = Vec::new();
+    e.info.maps = Vec::new();
+    e.info.environ = Vec::new();
+    e
+}
+
 fn err(errno: i32, msg: impl Into<String>) -> Reply {
     Reply::Send(Response::Error { errno, msg: msg.into() })
 }
@@ -379,7 +388,10 @@ impl State {
             Request::Resolve { target } => self.resolve(caller, target, may_wait),
             Request::List => {
                 self.sweep(None);
-                Reply::Send(Response::Tasks(self.tasks.values().map(|t| t.entry.clone()).collect()))
+                // A listing leaves out what only /proc/PID of one task shows
+                // (fds, memory map, environment), so that it stays small
+                // with many tasks; `Get` returns a task whole.
+                Reply::Send(Response::Tasks(self.tasks.values().map(|t| summary(&t.entry)).collect()))
             }
             Request::Get { pid } => Reply::Send(Response::Task(self.tasks.get(&pid).map(|t| t.entry.clone()))),
             // Answered by the futex queues before the task table is locked.

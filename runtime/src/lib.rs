@@ -129,6 +129,8 @@ pub(crate) fn task_info(p: &Process) -> mactux_proto::TaskInfo {
         gid: host::process::gid(),
         tty: 0,
         environ: published_environ(&lock(&p.envp)),
+        fds: lock(&p.fds).iter().map(|(fd, e)| (fd, e.file.guest_path.as_bytes().to_vec())).collect(),
+        maps: lock(&p.mm).render_maps().into_bytes(),
     }
 }
 

@@ -58,6 +58,7 @@ pub struct Mm {
 impl Mm {
     /// Removes `[start, end)` from the map, splitting mappings that straddle it.
     pub fn remove(&mut self, start: u64, end: u64) {
+        crate::task::note_view_changed();
         let overlapping: Vec<u64> = self.vmas.range(..end).filter(|(_, v)| v.end > start).map(|(s, _)| *s).collect();
         for s in overlapping {
             let Some(v) = self.vmas.remove(&s) else { continue };
@@ -77,12 +78,14 @@ impl Mm {
 
     /// Records a new mapping, replacing whatever the range held.
     pub fn insert(&mut self, start: u64, vma: Vma) {
+        crate::task::note_view_changed();
         self.remove(start, vma.end);
         self.vmas.insert(start, vma);
     }
 
     /// Changes the protection of `[start, end)`, which must be fully mapped.
     pub fn protect(&mut self, start: u64, end: u64, prot: Prot) -> bool {
+        crate::task::note_view_changed();
         if !self.is_mapped(start, end) {
             return false;
         }

@@ -103,6 +103,14 @@ impl Process {
 
 static PROCESS: OnceLock<Process> = OnceLock::new();
 
+/// Set when the fd table or the memory map changed since the task last
+/// told the daemon (which shows them in /proc/PID/{fd,maps} to others).
+pub static VIEW_CHANGED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(true);
+
+pub fn note_view_changed() {
+    VIEW_CHANGED.store(true, std::sync::atomic::Ordering::Relaxed);
+}
+
 /// The current process. Panics only if called before [`init`], which the
 /// runtime does before any guest code runs.
 pub fn current() -> &'static Process {

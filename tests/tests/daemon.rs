@@ -109,6 +109,8 @@ fn info(comm: &str) -> TaskInfo {
         gid: 0,
         tty: 0,
         environ: vec![b"PATH=/bin".to_vec()],
+        fds: vec![(0, b"/dev/null".to_vec())],
+        maps: Vec::new(),
     }
 }
 

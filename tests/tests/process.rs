@@ -265,11 +265,17 @@ fn git_commits_and_logs() {
     assert_eq!(o.stdout_str(), "first\n0\n");
 }
 
-/// /proc/PID/{cmdline,environ,comm} of another task, read through a
-/// redirection that survives the reader's execve.
+/// /proc/PID/{cmdline,environ,comm,fd,maps} of another (sleeping) task, read
+/// through redirections that survive the reader's execve.
 #[test]
 fn proc_of_another_task() {
-    let script = "MARK=here sleep 2 & p=$!; sleep 0.3; tr '\\0' ' ' < /proc/$p/cmdline; echo; tr '\\0' '\\n' < /proc/$p/environ | grep '^MARK='; cat /proc/$p/comm; kill $p";
+    let script = "exec 7</etc/hostname; MARK=here sleep 2 & p=$!; sleep 0.3; tr '\\0' ' ' < /proc/$p/cmdline; echo; \
+                  tr '\\0' '\\n' < /proc/$p/environ | grep '^MARK='; cat /proc/$p/comm; readlink /proc/$p/fd/7; \
+                  grep -c ' /usr/bin/sleep$' /proc/$p/maps; kill $p";
     let o = run_mactux(&Run::cmd(&["/bin/bash", "-c", script]));
-    assert_eq!(o.stdout_str(), "sleep 2 \nMARK=here\nsleep\n", "{}", o.stderr_str());
+    let out = o.stdout_str();
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[..4], ["sleep 2 ", "MARK=here", "sleep", "/etc/hostname"], "{out}{}", o.stderr_str());
+    // The sleeping task's memory map names its program's segments.
+    assert!(lines.get(4).and_then(|n| n.parse::<u32>().ok()).is_some_and(|n| n >= 2), "{out}");
 }

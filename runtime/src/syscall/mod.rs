@@ -52,6 +52,9 @@ pub fn handle(ctl: &mut ThreadCtl, regs: &mut GuestRegs) {
             trace::record(t, r, &args, None);
         }
     }
+    if is_sleeping_call(nr, &args) {
+        publish_view();
+    }
     let result = match row.map(|r| r.status) {
         Some(table::Status::Full(h)) | Some(table::Status::Partial(h, _)) => {
             let mut ctx = Ctx { ctl, regs };
@@ -69,6 +72,36 @@ pub fn handle(ctl: &mut ThreadCtl, regs: &mut GuestRegs) {
             Some(r) => trace::record(t, r, &args, Some(&result)),
             None => trace::record_unknown(t, nr, &args),
         }
+    }
+}
+
+/// Calls that put the task to sleep for a while: the moments when another
+/// task is likely to look at its /proc/PID/{fd,maps}.
+fn is_sleeping_call(nr: u64, args: &[u64; 6]) -> bool {
+    use linux_raw_sys::general as g;
+    let Ok(nr) = u32::try_from(nr) else { return false };
+    match nr {
+        g::__NR_wait4
+        | g::__NR_waitid
+        | g::__NR_nanosleep
+        | g::__NR_clock_nanosleep
+        | g::__NR_pause
+        | g::__NR_rt_sigsuspend
+        | g::__NR_rt_sigtimedwait
+        | g::__NR_poll
+        | g::__NR_ppoll
+        | g::__NR_select
+        | g::__NR_pselect6 => true,
+        g::__NR_futex => matches!(args[1] as u32 & !(g::FUTEX_PRIVATE_FLAG | g::FUTEX_CLOCK_REALTIME), g::FUTEX_WAIT | g::FUTEX_WAIT_BITSET),
+        _ => false,
+    }
+}
+
+/// Tells the daemon the task's fds and memory map, if they changed since
+/// it last did, so that other tasks see them in /proc/PID.
+fn publish_view() {
+    if crate::task::VIEW_CHANGED.swap(false, Ordering::Relaxed) && !crate::daemon::is_standalone() {
+        crate::daemon::update(crate::task_info(current()));
     }
 }
 

@@ -59,6 +59,7 @@ impl FdTable {
             self.slots.resize(idx + 1, None);
         }
         self.slots[idx] = Some(FdEntry { file, cloexec });
+        crate::task::note_view_changed();
         Ok(idx as i32)
     }
 
@@ -75,10 +76,12 @@ impl FdTable {
         if self.slots.len() <= idx {
             self.slots.resize(idx + 1, None);
         }
+        crate::task::note_view_changed();
         Ok(self.slots[idx].replace(FdEntry { file, cloexec }))
     }
 
     pub fn remove(&mut self, fd: i32) -> Result<FdEntry> {
+        crate::task::note_view_changed();
         usize::try_from(fd)
             .ok()
             .and_then(|i| self.slots.get_mut(i))

@@ -157,8 +157,9 @@ fn pid_dir(base: &str, is_self: bool, with_task: bool) -> Synth {
         ("statm", DT_REG),
         ("status", DT_REG),
         ("fd", DT_DIR),
+        ("maps", DT_REG),
     ];
-    const SELF_ONLY: &[(&str, u8)] = &[("maps", DT_REG), ("mounts", DT_REG), ("fdinfo", DT_DIR)];
+    const SELF_ONLY: &[(&str, u8)] = &[("mounts", DT_REG), ("fdinfo", DT_DIR)];
     let mut items = COMMON.to_vec();
     if is_self {
         items.extend_from_slice(SELF_ONLY);
@@ -283,8 +284,19 @@ fn other_entry(base: &str, t: &mactux_proto::TaskEntry, rel: &[&str], c: bool, w
             format!("{} {} 0 0 0 0 0\n", u.vsize / 4096, u.rss_pages)
         }),
         ["status"] => file(c, || other_status(t)),
-        // Divergence: other tasks' descriptors are not published to the daemon.
-        ["fd"] => Ok(Synth::Dir(Vec::new())),
+        // What the task published when it last went to sleep.
+        ["fd"] => Ok(Synth::Dir(
+            info.fds
+                .iter()
+                .map(|(fd, _)| DirEnt { name: fd.to_string().into_bytes(), d_type: DT_LNK, ino: super::synth_ino(&format!("{base}/fd/{fd}")) })
+                .collect(),
+        )),
+        ["fd", n] => {
+            let fd: i32 = n.parse().map_err(|_| errno!(ENOENT))?;
+            let (_, target) = info.fds.iter().find(|(f, _)| *f == fd).ok_or_else(|| errno!(ENOENT))?;
+            Ok(Synth::Symlink(target.clone()))
+        }
+        ["maps"] => file_bytes(c, || info.maps.clone()),
         ["task"] if with_task => Ok(dir(&format!("{base}/task"), &[(t.pid.to_string().as_str(), DT_DIR)])),
         ["task", tid, rest @ ..] if with_task && *tid == t.pid.to_string() => {
             other_entry(&format!("{base}/task/{tid}"), t, rest, c, false)
