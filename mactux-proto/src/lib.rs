@@ -17,7 +17,7 @@ pub mod frame;
 use serde::{Deserialize, Serialize};
 
 /// Bumped whenever a message changes shape or meaning.
-pub const PROTOCOL_VERSION: u32 = 4;
+pub const PROTOCOL_VERSION: u32 = 5;
 
 /// The largest frame either side sends or accepts.
 pub const MAX_FRAME: usize = 1 << 20;
@@ -44,6 +44,9 @@ pub struct TaskInfo {
     pub fds: Vec<(i32, Vec<u8>)>,
     /// The memory map in /proc/PID/maps format, as of the same moment.
     pub maps: Vec<u8>,
+    /// The task ignores SIGCHLD: its children never become zombies (Linux
+    /// reaps them at once, and its waits answer ECHILD).
+    pub reaps_children: bool,
 }
 
 /// One task as the daemon knows it.

@@ -140,9 +140,10 @@ impl State {
     }
 
     /// Whether a zombie with this parent is reaped at once: the subreaper
-    /// (pid 1) reaps immediately; a parent we do not know cannot wait for it.
+    /// (pid 1) reaps immediately, a parent that ignores SIGCHLD leaves no
+    /// zombies, and a parent we do not know cannot wait for it.
     fn parent_reaps_at_once(&self, ppid: Vpid) -> bool {
-        ppid == INIT_PID || !self.tasks.contains_key(&ppid)
+        ppid == INIT_PID || self.tasks.get(&ppid).is_none_or(|p| p.entry.info.reaps_children)
     }
 
     /// The task exited (or its host process vanished) with this Linux wait status.

@@ -131,6 +131,7 @@ pub(crate) fn task_info(p: &Process) -> mactux_proto::TaskInfo {
         environ: published_environ(&lock(&p.envp)),
         fds: lock(&p.fds).iter().map(|(fd, e)| (fd, e.file.guest_path.as_bytes().to_vec())).collect(),
         maps: lock(&p.mm).render_maps().into_bytes(),
+        reaps_children: lock(&p.sig).actions[usize::from(abi::signal::Signal::SIGCHLD.0 - 1)].handler == abi::signal::SIG_IGN,
     }
 }
 

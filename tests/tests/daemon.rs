@@ -111,6 +111,7 @@ fn info(comm: &str) -> TaskInfo {
         environ: vec![b"PATH=/bin".to_vec()],
         fds: vec![(0, b"/dev/null".to_vec())],
         maps: Vec::new(),
+        reaps_children: false,
     }
 }
 

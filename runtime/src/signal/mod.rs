@@ -417,9 +417,9 @@ pub fn disposition_changed(sig: Signal, handler: u64) {
 /// The host disposition that carries a guest disposition.
 fn host_disposition_for(sig: Signal, handler: u64) -> HostDisposition {
     match handler {
-        // SIGCHLD stays a host default: a host SIG_IGN would have the host
-        // reap our children behind the process model's back.
-        SIG_IGN if sig == Signal::SIGCHLD => HostDisposition::Default,
+        // An ignored SIGCHLD is ignored on the host too: the host then reaps
+        // the children at once and waits answer ECHILD, as Linux does (the
+        // task tells the daemon, which drops their zombies; see task_info).
         SIG_IGN => HostDisposition::Ignore,
         SIG_DFL if default_action(sig) == DefaultAction::Ignore => HostDisposition::Default,
         _ => HostDisposition::Catch,

@@ -55,6 +55,12 @@ pub fn rt_sigaction(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     };
     if let Some(n) = new {
         crate::signal::disposition_changed(sig, n.handler);
+        let ignores = |h: u64| h == crate::abi::signal::SIG_IGN;
+        if sig == Signal::SIGCHLD && ignores(n.handler) != ignores(old.handler) && !crate::daemon::is_standalone() {
+            // Children of a task that ignores SIGCHLD leave no zombies: the
+            // daemon must know before the next child exits.
+            crate::daemon::update(crate::task_info(crate::task::current()));
+        }
     }
     if a[2] != 0 {
         uaccess::write(a[2], &old)?;
