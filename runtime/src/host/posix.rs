@@ -116,6 +116,15 @@ pub mod fs {
         check(unsafe { libc::rename(from.as_ptr(), to.as_ptr()) }).map(drop)
     }
 
+    /// RENAME_NOREPLACE for filesystems that lack it: refuse when the target
+    /// exists, else rename (not atomic against a concurrent creator).
+    pub fn rename_unless_exists(from: &CStr, to: &CStr) -> HostResult<()> {
+        if stat(to, false).is_ok() {
+            return Err(Errno::EEXIST);
+        }
+        rename(from, to)
+    }
+
     pub fn link(from: &CStr, to: &CStr) -> HostResult<()> {
         // SAFETY: valid C strings.
         check(unsafe { libc::link(from.as_ptr(), to.as_ptr()) }).map(drop)
@@ -414,8 +423,57 @@ pub mod fs {
 /// with libc supplying each host's own value.
 pub mod flags {
     use crate::abi::{Errno, Timespec};
-    use crate::host::{HostResult, Prot};
+    use crate::host::{HostFlock, HostResult, Prot};
     use linux_raw_sys::general as g;
+
+    /// Linux whence values from host ones (macOS numbers SEEK_HOLE and
+    /// SEEK_DATA the other way round).
+    fn whence_from_host(w: i16) -> i16 {
+        let linux = match i32::from(w) {
+            libc::SEEK_CUR => g::SEEK_CUR,
+            libc::SEEK_END => g::SEEK_END,
+            libc::SEEK_DATA => g::SEEK_DATA,
+            libc::SEEK_HOLE => g::SEEK_HOLE,
+            _ => g::SEEK_SET,
+        };
+        linux as i16
+    }
+
+    // The F_*LCK constants are `short` on macOS and `int` on Linux.
+    #[allow(clippy::unnecessary_cast)]
+    fn lock_type_to_host(t: i16) -> HostResult<i16> {
+        Ok(match t as u32 {
+            g::F_RDLCK => libc::F_RDLCK as i16,
+            g::F_WRLCK => libc::F_WRLCK as i16,
+            g::F_UNLCK => libc::F_UNLCK as i16,
+            _ => return Err(Errno::EINVAL),
+        })
+    }
+
+    /// A Linux record lock as the host's `struct flock` (fields set by name:
+    /// macOS orders them differently).
+    pub fn flock_to_host(l: &HostFlock) -> HostResult<libc::flock> {
+        Ok(libc::flock {
+            l_type: lock_type_to_host(l.l_type)?,
+            l_whence: whence_to_host(l.whence as u32)? as i16,
+            l_start: l.start,
+            l_len: l.len,
+            l_pid: l.pid,
+        })
+    }
+
+    #[allow(clippy::unnecessary_cast)]
+    pub fn flock_from_host(f: &libc::flock) -> HostFlock {
+        let t = f.l_type as i32;
+        let l_type = if t == libc::F_RDLCK as i32 {
+            g::F_RDLCK
+        } else if t == libc::F_WRLCK as i32 {
+            g::F_WRLCK
+        } else {
+            g::F_UNLCK
+        } as i16;
+        HostFlock { l_type, whence: whence_from_host(f.l_whence), start: f.l_start, len: f.l_len, pid: f.l_pid }
+    }
 
     /// poll(2) event bits. macOS's POLLWRNORM equals POLLOUT and its
     /// POLLRDBAND/WRBAND differ from Linux's, hence the table.
@@ -997,6 +1055,24 @@ pub mod sigctl {
             }
         }
         set
+    }
+
+    /// The calling thread's mask with the asynchronous signals taken out:
+    /// what a wait for one of them installs atomically (ppoll/pselect).
+    pub fn mask_open_to_async() -> libc::sigset_t {
+        // SAFETY: zeroed sigset as out-parameter.
+        let mut mask: libc::sigset_t = unsafe { core::mem::zeroed() };
+        // SAFETY: querying only.
+        unsafe { libc::pthread_sigmask(libc::SIG_BLOCK, core::ptr::null(), &mut mask) };
+        for n in 1..=NSIG {
+            if crate::host::trap::is_async_signal(Signal(n)) {
+                if let Some(h) = host_sig(Signal(n)) {
+                    // SAFETY: valid sigset and signal number.
+                    unsafe { libc::sigdelset(&mut mask, h) };
+                }
+            }
+        }
+        mask
     }
 
     /// Blocks or unblocks, for the calling thread, every signal in the

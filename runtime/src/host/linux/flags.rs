@@ -4,7 +4,7 @@
 //! headers), so every word crosses through a row table.
 
 use crate::abi::Errno;
-use crate::host::{HostFlock, HostResult};
+use crate::host::HostResult;
 use linux_raw_sys::general as g;
 
 /// (Linux bit, host bit). A host bit of 0 means the host needs no flag for it.
@@ -47,34 +47,6 @@ pub fn lock_cmd_to_host(cmd: u32) -> HostResult<i32> {
         g::F_OFD_SETLKW => libc::F_OFD_SETLKW,
         _ => return Err(Errno::EINVAL),
     })
-}
-
-fn lock_type_to_host(t: i16) -> HostResult<i16> {
-    Ok(match t as u32 {
-        g::F_RDLCK => libc::F_RDLCK as i16,
-        g::F_WRLCK => libc::F_WRLCK as i16,
-        g::F_UNLCK => libc::F_UNLCK as i16,
-        _ => return Err(Errno::EINVAL),
-    })
-}
-
-pub fn flock_to_host(l: &HostFlock) -> HostResult<libc::flock> {
-    Ok(libc::flock {
-        l_type: lock_type_to_host(l.l_type)?,
-        l_whence: crate::host::flags::whence_to_host(l.whence as u32)? as i16,
-        l_start: l.start,
-        l_len: l.len,
-        l_pid: l.pid,
-    })
-}
-
-pub fn flock_from_host(f: &libc::flock) -> HostFlock {
-    let l_type = match f.l_type as i32 {
-        libc::F_RDLCK => g::F_RDLCK,
-        libc::F_WRLCK => g::F_WRLCK,
-        _ => g::F_UNLCK,
-    } as i16;
-    HostFlock { l_type, whence: f.l_whence, start: f.l_start, len: f.l_len, pid: f.l_pid }
 }
 
 /// The kernel's `struct termios` (what TCGETS/TCSETS carry), 36 bytes.

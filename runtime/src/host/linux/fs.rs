@@ -112,10 +112,7 @@ pub fn rename2(from: &CStr, to: &CStr, noreplace: bool, exchange: bool) -> HostR
         let e = super::errno::last();
         // Some host filesystems lack RENAME_NOREPLACE; emulate it there.
         if e == Errno::EINVAL && noreplace && !exchange {
-            if crate::host::fs::stat(to, false).is_ok() {
-                return Err(Errno::EEXIST);
-            }
-            return crate::host::fs::rename(from, to);
+            return crate::host::fs::rename_unless_exists(from, to);
         }
         return Err(e);
     }

@@ -9,7 +9,7 @@
 //! `syscall` instruction against it; see kernel/entry/syscall_user_dispatch.c).
 //! glibc's own restorer cannot be used: it would trap.
 
-use crate::abi::signal::{Signal, NSIG};
+use crate::abi::signal::Signal;
 use crate::abi::{Timespec, Timeval};
 use crate::host::HostResult;
 use crate::trap::{
@@ -353,18 +353,7 @@ pub fn is_async_signal(sig: Signal) -> bool {
 /// or `timeout` passes. The mask swap is atomic (ppoll), so a signal that
 /// arrived before the call is not missed: it was held blocked until now.
 pub fn wait_signal(timeout: Option<Timespec>) {
-    // SAFETY: zeroed sigset as out-parameter.
-    let mut mask: libc::sigset_t = unsafe { core::mem::zeroed() };
-    // SAFETY: querying only.
-    unsafe { libc::pthread_sigmask(libc::SIG_BLOCK, core::ptr::null(), &mut mask) };
-    for n in 1..=NSIG {
-        if is_async_signal(Signal(n)) {
-            if let Some(h) = host_sig(Signal(n)) {
-                // SAFETY: valid sigset and signal number.
-                unsafe { libc::sigdelset(&mut mask, h) };
-            }
-        }
-    }
+    let mask = crate::host::posix::sigctl::mask_open_to_async();
     let ts = timeout.map(|t| libc::timespec { tv_sec: t.sec, tv_nsec: t.nsec });
     let tsp = ts.as_ref().map_or(core::ptr::null(), |t| t as *const libc::timespec);
     // SAFETY: no fds; valid timeout (or NULL) and sigset.

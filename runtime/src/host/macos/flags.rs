@@ -8,7 +8,7 @@
 //! and `bsd/sys/termios.h`, pinned below against the libc crate.
 
 use crate::abi::Errno;
-use crate::host::{HostFlock, HostResult};
+use crate::host::HostResult;
 use linux_raw_sys::general as g;
 
 // The macOS values this file relies on most, pinned.
@@ -60,17 +60,6 @@ pub fn open_to_host(linux: u32) -> HostResult<i32> {
     Ok(OPEN_FLAGS.iter().filter(|(l, _)| linux & l != 0).fold(0, |acc, (_, h)| acc | h))
 }
 
-fn whence_from_host(w: i16) -> i16 {
-    let linux = match i32::from(w) {
-        libc::SEEK_CUR => g::SEEK_CUR,
-        libc::SEEK_END => g::SEEK_END,
-        libc::SEEK_DATA => g::SEEK_DATA,
-        libc::SEEK_HOLE => g::SEEK_HOLE,
-        _ => g::SEEK_SET,
-    };
-    linux as i16
-}
-
 pub fn lock_cmd_to_host(cmd: u32) -> HostResult<i32> {
     Ok(match cmd {
         g::F_GETLK => libc::F_GETLK,
@@ -81,36 +70,6 @@ pub fn lock_cmd_to_host(cmd: u32) -> HostResult<i32> {
         g::F_OFD_GETLK | g::F_OFD_SETLK | g::F_OFD_SETLKW => return Err(Errno::EINVAL),
         _ => return Err(Errno::EINVAL),
     })
-}
-
-fn lock_type_to_host(t: i16) -> HostResult<i16> {
-    Ok(match t as u32 {
-        g::F_RDLCK => libc::F_RDLCK,
-        g::F_WRLCK => libc::F_WRLCK,
-        g::F_UNLCK => libc::F_UNLCK,
-        _ => return Err(Errno::EINVAL),
-    })
-}
-
-/// macOS `struct flock` is `{ l_start, l_len, l_pid, l_type, l_whence }`;
-/// fields are set by name, so the order never matters here.
-pub fn flock_to_host(l: &HostFlock) -> HostResult<libc::flock> {
-    Ok(libc::flock {
-        l_type: lock_type_to_host(l.l_type)?,
-        l_whence: crate::host::flags::whence_to_host(l.whence as u32)? as i16,
-        l_start: l.start,
-        l_len: l.len,
-        l_pid: l.pid,
-    })
-}
-
-pub fn flock_from_host(f: &libc::flock) -> HostFlock {
-    let l_type = match f.l_type {
-        libc::F_RDLCK => g::F_RDLCK,
-        libc::F_WRLCK => g::F_WRLCK,
-        _ => g::F_UNLCK,
-    } as i16;
-    HostFlock { l_type, whence: whence_from_host(f.l_whence), start: f.l_start, len: f.l_len, pid: f.l_pid }
 }
 
 /// The kernel's `struct termios` (what TCGETS/TCSETS carry), 36 bytes.

@@ -222,10 +222,7 @@ pub fn rename2(from: &CStr, to: &CStr, noreplace: bool, exchange: bool) -> HostR
         let e = super::errno::last();
         // Filesystems without RENAME_EXCL (some network ones) answer ENOTSUP; emulate it.
         if e == Errno::EOPNOTSUPP && noreplace {
-            if crate::host::fs::stat(to, false).is_ok() {
-                return Err(Errno::EEXIST);
-            }
-            return crate::host::fs::rename(from, to);
+            return crate::host::fs::rename_unless_exists(from, to);
         }
         return Err(e);
     }
