@@ -222,6 +222,11 @@ fn shutdown_daemon() -> Result<Option<i32>, String> {
         Err(e) => return Err(format!("the daemon did not answer: {e}")),
     }
     drop(c);
+    wait_until_gone(&socket, pid)
+}
+
+/// Waits until the daemon `pid` has exited (or at least removed its socket).
+fn wait_until_gone(socket: &std::path::Path, pid: i32) -> Result<Option<i32>, String> {
     let deadline = Instant::now() + STOP_TIMEOUT;
     while socket.exists() && !pid_gone(pid) {
         if Instant::now() >= deadline {
@@ -245,14 +250,7 @@ fn stop_by_signal(socket: &std::path::Path) -> Result<Option<i32>, String> {
     if unsafe { libc::kill(pid, libc::SIGTERM) } != 0 {
         return Err(format!("cannot signal mactuxd (pid {pid}): {}", std::io::Error::last_os_error()));
     }
-    let deadline = Instant::now() + STOP_TIMEOUT;
-    while socket.exists() && !pid_gone(pid) {
-        if Instant::now() >= deadline {
-            return Err(format!("mactuxd (pid {pid}) did not exit within {STOP_TIMEOUT:?}"));
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    Ok(Some(pid))
+    wait_until_gone(socket, pid)
 }
 
 fn stop() -> ExitCode {
