@@ -11,10 +11,11 @@ int main(void)
 	CHECK_EQ("raw getpid == libc getpid", syscall(SYS_getpid), pid);
 	CHECK("getppid positive", getppid() > 0);
 	CHECK("getppid differs from getpid", getppid() != pid);
-	CHECK("getpgrp positive", getpgrp() > 0);
+	/* 0 when the group leader lives outside the pid namespace (containers). */
+	CHECK("getpgrp >= 0", getpgrp() >= 0);
 	CHECK_EQ("getpgid(0) == getpgrp", getpgid(0), getpgrp());
 	CHECK_EQ("getpgid(self) == getpgrp", getpgid(pid), getpgrp());
-	CHECK("getsid positive", getsid(0) > 0);
+	/* Sessions and groups have their own test: proc/sessions.c. */
 	CHECK_ERR("getpgid of a missing pid -> ESRCH", getpgid(0x3ffffff0), ESRCH);
 
 	uid_t r, e, s;
