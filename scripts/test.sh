@@ -28,7 +28,8 @@ if ! diff -u docs/compat.md <("$MACTUX_BIN" syscalls --markdown) >/dev/null; the
     exit 1
 fi
 
-cargo test --release --workspace
+# --no-fail-fast: one failing test binary must not hide the others.
+cargo test --release --workspace --no-fail-fast
 
 # No task, pid or zombie may outlive the tests: the daemon's namespace must
 # be back to its init entry (it cleans up tasks whose host process is gone
