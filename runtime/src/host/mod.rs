@@ -150,6 +150,26 @@ pub struct MemInfo {
     pub shmem: u64,
     /// Reclaimable kernel caches (`SReclaimable`).
     pub reclaimable: u64,
+    /// Paging counters since boot, as /proc/vmstat names them: KiB paged in
+    /// and out, pages swapped in and out, all and major page faults.
+    pub pgpgin: u64,
+    pub pgpgout: u64,
+    pub pswpin: u64,
+    pub pswpout: u64,
+    pub pgfault: u64,
+    pub pgmajfault: u64,
+}
+
+/// CPU time of the host since boot, for /proc/stat: per CPU, in clock ticks
+/// of 1/100 s, the ten columns Linux prints (user nice system idle iowait irq
+/// softirq steal guest guest_nice), and the context-switch, interrupt and
+/// fork counters (0 where the host keeps none).
+#[derive(Clone, Debug, Default)]
+pub struct CpuStat {
+    pub cpus: Vec<[u64; 10]>,
+    pub ctxt: u64,
+    pub intr: u64,
+    pub forks: u64,
 }
 
 /// CPU time and memory of a host process, for /proc of other tasks.

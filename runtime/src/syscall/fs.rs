@@ -321,7 +321,7 @@ fn do_open(dirfd: i32, path: &[u8], mut flags: u32, mode: u32) -> Result<u64> {
                         if wants_write {
                             return_errno_with_message!(EACCES, "synthetic files are read-only");
                         }
-                        FileKind::Bytes(data)
+                        FileKind::Bytes(std::sync::Mutex::new(crate::vfs::file::Snapshot::new(data)))
                     }
                     Synth::Dir(entries) => FileKind::SynthDir(std::sync::Mutex::new(entries)),
                     Synth::Dev(d) => FileKind::Dev(d),
@@ -350,7 +350,7 @@ pub fn reopen(guest_path: &str, status: u32) -> Result<OpenFile> {
             let is_dir = host::fs::fstat(fd).is_ok_and(|st| st.mode & g::S_IFMT == g::S_IFDIR);
             FileKind::Host { fd, is_dir }
         }
-        Node::Synth(Synth::File(data)) => FileKind::Bytes(data),
+        Node::Synth(Synth::File(data)) => FileKind::Bytes(std::sync::Mutex::new(crate::vfs::file::Snapshot::new(data))),
         Node::Synth(Synth::Dir(entries)) => FileKind::SynthDir(std::sync::Mutex::new(entries)),
         Node::Synth(Synth::Dev(d)) => FileKind::Dev(d),
         Node::Synth(other) => FileKind::SynthPath(other),

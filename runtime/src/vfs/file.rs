@@ -13,14 +13,30 @@ use std::sync::Mutex;
 pub enum FileKind {
     /// A file, directory, terminal or pipe of the host.
     Host { fd: HostFd, is_dir: bool },
-    /// A snapshot of a synthetic file, taken at open (like a seq_file read).
-    Bytes(Vec<u8>),
+    /// A synthetic file: a snapshot taken at open and taken again whenever
+    /// a later read starts from offset 0, as Linux's seq_file generates a
+    /// /proc file anew on each read from the start (top and vmstat keep
+    /// /proc/stat open and read it from the start every interval).
+    Bytes(Mutex<Snapshot>),
     /// A synthetic directory; its listing is taken again whenever reading
     /// starts from the beginning, as /proc generates it at readdir time.
     SynthDir(Mutex<Vec<DirEnt>>),
     Dev(DevKind),
     /// `O_PATH` descriptor of a synthetic node.
     SynthPath(Synth),
+}
+
+pub struct Snapshot {
+    data: Vec<u8>,
+    /// Set once a read has used `data`; the next read from offset 0 takes a
+    /// fresh copy.
+    used: bool,
+}
+
+impl Snapshot {
+    pub fn new(data: Vec<u8>) -> Snapshot {
+        Snapshot { data, used: false }
+    }
 }
 
 pub struct OpenFile {
@@ -103,17 +119,36 @@ impl OpenFile {
         self.check_readable()?;
         match &self.kind {
             FileKind::Host { fd, .. } => host::fs::read(*fd, buf).map_err(herr),
-            FileKind::Bytes(data) => {
+            FileKind::Bytes(snap) => {
                 let mut pos = lock(&self.pos);
-                let start = (*pos as usize).min(data.len());
-                let n = buf.len().min(data.len() - start);
-                buf[..n].copy_from_slice(&data[start..start + n]);
+                let n = self.read_snapshot(snap, buf, *pos)?;
                 *pos += n as u64;
                 Ok(n)
             }
             FileKind::Dev(d) => d.read(buf),
             FileKind::SynthDir(_) | FileKind::SynthPath(_) => Err(errno!(EISDIR)),
         }
+    }
+
+    /// Copies a synthetic file's bytes from `off`, taking a fresh snapshot
+    /// first when a read starts again from the beginning.
+    fn read_snapshot(&self, snap: &Mutex<Snapshot>, buf: &mut [u8], off: u64) -> Result<usize> {
+        let mut snap = lock(snap);
+        if off == 0 && snap.used {
+            // (The content takes only the fd table's lock, which the read
+            // caller has already released.)
+            match super::synth_entry(&self.guest_path, true) {
+                Some(Ok(super::Synth::File(fresh))) => snap.data = fresh,
+                // The task behind /proc/PID has gone: Linux fails the read.
+                Some(Err(_)) => return Err(errno!(ESRCH, "the task of this /proc file has exited")),
+                _ => {}
+            }
+        }
+        snap.used = true;
+        let start = off.min(snap.data.len() as u64) as usize;
+        let n = buf.len().min(snap.data.len() - start);
+        buf[..n].copy_from_slice(&snap.data[start..start + n]);
+        Ok(n)
     }
 
     pub fn write(&self, buf: &[u8]) -> Result<usize> {
@@ -133,12 +168,7 @@ impl OpenFile {
         }
         match &self.kind {
             FileKind::Host { fd, .. } => host::fs::pread(*fd, buf, off).map_err(herr),
-            FileKind::Bytes(data) => {
-                let start = (off as u64).min(data.len() as u64) as usize;
-                let n = buf.len().min(data.len() - start);
-                buf[..n].copy_from_slice(&data[start..start + n]);
-                Ok(n)
-            }
+            FileKind::Bytes(snap) => self.read_snapshot(snap, buf, off as u64),
             FileKind::Dev(d) => d.read(buf),
             _ => Err(errno!(ESPIPE)),
         }
@@ -171,7 +201,7 @@ impl OpenFile {
             FileKind::Dev(_) => Ok(0),
             FileKind::Bytes(_) | FileKind::SynthDir(_) => {
                 let len = match &self.kind {
-                    FileKind::Bytes(d) => d.len() as i64,
+                    FileKind::Bytes(d) => lock(d).data.len() as i64,
                     FileKind::SynthDir(e) => lock(e).len() as i64,
                     _ => 0,
                 };

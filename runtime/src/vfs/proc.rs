@@ -42,14 +42,22 @@ pub fn entry(rel: &[&str], c: bool) -> Result<Synth> {
     let pid_s = pid.to_string();
     match rel {
         [] => {
-            let others: Vec<String> = other_tasks().iter().map(|t| t.pid.to_string()).filter(|p| *p != pid_s).collect();
-            let mut items: Vec<(&str, u8)> = vec![("self", DT_LNK), ("thread-self", DT_LNK), (pid_s.as_str(), DT_DIR)];
-            items.extend(others.iter().map(|p| (p.as_str(), DT_DIR)));
-            for n in ["cpuinfo", "meminfo", "version", "uptime", "stat", "filesystems", "loadavg", "cmdline"] {
+            // Linux lists the fixed entries first, then self, thread-self and
+            // every pid in ascending order (ps and top show tasks in that order).
+            let mut pids: Vec<i32> = other_tasks().iter().map(|t| t.pid).collect();
+            pids.push(pid as i32);
+            pids.sort_unstable();
+            pids.dedup();
+            let pids: Vec<String> = pids.iter().map(i32::to_string).collect();
+            let mut items: Vec<(&str, u8)> = Vec::new();
+            for n in ["cpuinfo", "meminfo", "vmstat", "version", "uptime", "stat", "filesystems", "loadavg", "cmdline"] {
                 items.push((n, DT_REG));
             }
             items.push(("mounts", DT_LNK));
             items.push(("sys", DT_DIR));
+            items.push(("self", DT_LNK));
+            items.push(("thread-self", DT_LNK));
+            items.extend(pids.iter().map(|p| (p.as_str(), DT_DIR)));
             Ok(dir("/proc", &items))
         }
         ["self", ..] if rel.len() == 1 => Ok(Synth::Symlink(pid_s.into_bytes())),
@@ -57,6 +65,7 @@ pub fn entry(rel: &[&str], c: bool) -> Result<Synth> {
         ["mounts"] => Ok(Synth::Symlink(b"self/mounts".to_vec())),
         ["cpuinfo"] => file(c, cpuinfo),
         ["meminfo"] => file(c, meminfo),
+        ["vmstat"] => file(c, vmstat),
         ["version"] => file(c, || {
             let id = &current().config.identity;
             format!("Linux version {} (mactux@mactux) (rustc) {}\n", id.release, id.version)
@@ -450,17 +459,31 @@ fn mounts() -> String {
 
 fn stat() -> String {
     let (up, _) = host::process::uptime_and_load();
-    let n = host::process::cpu_count();
-    let idle = (up * 100.0) as u64;
     let now = host::time::clock_gettime(crate::abi::gen::CLOCK_REALTIME).map(|t| t.sec).unwrap_or(0);
-    let mut s = format!("cpu  0 0 0 {} 0 0 0 0 0 0\n", idle * u64::from(n));
-    for i in 0..n {
-        let _ = writeln!(s, "cpu{i} 0 0 0 {idle} 0 0 0 0 0 0");
+    // The host's CPU accounting; should the host refuse it, all time since
+    // boot counts as idle.
+    let cpu = host::process::cpu_stat().unwrap_or_else(|| {
+        let idle = (up * 100.0) as u64;
+        host::CpuStat { cpus: vec![[0, 0, 0, idle, 0, 0, 0, 0, 0, 0]; host::process::cpu_count() as usize], ..Default::default() }
+    });
+    let mut total = [0u64; 10];
+    for row in &cpu.cpus {
+        for (t, v) in total.iter_mut().zip(row) {
+            *t += v;
+        }
+    }
+    let cols = |r: &[u64; 10]| r.iter().map(u64::to_string).collect::<Vec<_>>().join(" ");
+    let mut s = format!("cpu  {}\n", cols(&total));
+    for (i, row) in cpu.cpus.iter().enumerate() {
+        let _ = writeln!(s, "cpu{i} {}", cols(row));
     }
     let _ = write!(
         s,
-        "intr 0\nctxt 0\nbtime {}\nprocesses 1\nprocs_running 1\nprocs_blocked 0\nsoftirq 0 0 0 0 0 0 0 0 0 0 0\n",
-        now - up as i64
+        "intr {}\nctxt {}\nbtime {}\nprocesses {}\nprocs_running 1\nprocs_blocked 0\nsoftirq 0 0 0 0 0 0 0 0 0 0 0\n",
+        cpu.intr,
+        cpu.ctxt,
+        now - up as i64,
+        cpu.forks.max(1)
     );
     s
 }
@@ -485,6 +508,29 @@ fn meminfo() -> String {
         k(m.reclaimable),
         k(m.total / 2 + m.swap_total),
     )
+}
+
+/// /proc/vmstat: the page counts procps' vmstat and free read, in pages,
+/// and the host's paging counters since boot.
+fn vmstat() -> String {
+    let m = host::process::mem_info();
+    let pages = |b: u64| b / 4096;
+    let mut s = String::new();
+    for (name, v) in [
+        ("nr_free_pages", pages(m.free)),
+        ("nr_file_pages", pages(m.cached + m.buffers)),
+        ("nr_shmem", pages(m.shmem)),
+        ("nr_slab_reclaimable", pages(m.reclaimable)),
+        ("pgpgin", m.pgpgin),
+        ("pgpgout", m.pgpgout),
+        ("pswpin", m.pswpin),
+        ("pswpout", m.pswpout),
+        ("pgfault", m.pgfault),
+        ("pgmajfault", m.pgmajfault),
+    ] {
+        let _ = writeln!(s, "{name} {v}");
+    }
+    s
 }
 
 /// Linux's names for the CPUID feature bits of leaf 1 (edx, ecx) and leaf 7 (ebx).

@@ -99,5 +99,28 @@ int main(int argc, char **argv)
 	snprintf(path, sizeof path, "%.15s\n", base + 1);
 	CHECK_STR("comm is the program name", big, path);
 	CHECK("/proc/self is a symlink to the pid", readlink("/proc/self", link, sizeof link) > 0 && atoi(link) == getpid());
+
+	/* A /proc file read again from offset 0 shows the state of now, not of
+	 * the open (top and vmstat keep their files open between samples). */
+	int f = open("/proc/self/comm", O_RDONLY);
+	snprintf(path, sizeof path, "/proc/self/fdinfo/%d", f);
+	int info = open(path, O_RDONLY);
+	char before[256] = "", after[256] = "", again[256] = "";
+	ssize_t got = read(info, before, sizeof before - 1);
+	before[got > 0 ? got : 0] = 0;
+	CHECK("fdinfo starts at pos 0", strncmp(before, "pos:\t0\n", 7) == 0);
+	lseek(f, 3, SEEK_SET);
+	got = read(info, after, sizeof after - 1);
+	CHECK_EQ("fdinfo read to its end gives 0", got, 0);
+	lseek(info, 0, SEEK_SET);
+	got = read(info, after, sizeof after - 1);
+	after[got > 0 ? got : 0] = 0;
+	CHECK("read again from 0 shows the new pos", strncmp(after, "pos:\t3\n", 7) == 0);
+	lseek(f, 5, SEEK_SET);
+	got = pread(info, again, sizeof again - 1, 0);
+	again[got > 0 ? got : 0] = 0;
+	CHECK("pread at 0 shows the new pos too", strncmp(again, "pos:\t5\n", 7) == 0);
+	close(info);
+	close(f);
 	T_DONE();
 }

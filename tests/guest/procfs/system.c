@@ -1,5 +1,7 @@
-/* System-wide /proc files: cpuinfo, meminfo, version, uptime, loadavg, filesystems, mounts, stat. */
+/* System-wide /proc files: cpuinfo, meminfo, vmstat, version, uptime, loadavg, filesystems, mounts, stat; the order of /proc. */
 #include "../test.h"
+#include <dirent.h>
+#include <sys/wait.h>
 
 static char big[1 << 20];
 
@@ -30,6 +32,53 @@ int main(void)
 	t_read_file("/proc/stat", big, sizeof big);
 	CHECK("stat starts with cpu", strncmp(big, "cpu ", 4) == 0);
 	CHECK("stat has btime", strstr(big, "\nbtime ") != NULL);
+	unsigned long long user, nice_, sys, idle_ticks;
+	CHECK_EQ("stat cpu line has user nice system idle", sscanf(big, "cpu %llu %llu %llu %llu", &user, &nice_, &sys, &idle_ticks), 4);
+	CHECK("some CPU time was spent outside idle", user + nice_ + sys > 0);
+	CHECK("stat has a cpu0 line", strstr(big, "\ncpu0 ") != NULL);
+	CHECK("stat has processes", strstr(big, "\nprocesses ") != NULL);
+	t_read_file("/proc/vmstat", big, sizeof big);
+	CHECK("vmstat starts with nr_free_pages", strncmp(big, "nr_free_pages ", 14) == 0);
+	CHECK("vmstat has pgpgin", strstr(big, "\npgpgin ") != NULL);
+	CHECK("vmstat has pswpout", strstr(big, "\npswpout ") != NULL);
+
+	/* Linux lists the pids of /proc in ascending order: a child forked now
+	 * has the highest pid, and ps shows tasks in this order. */
+	int gate[2];
+	if (pipe(gate) != 0)
+		return 2;
+	pid_t child = fork();
+	if (child == 0) {
+		char c;
+		close(gate[1]);
+		read(gate[0], &c, 1);
+		_exit(0);
+	}
+	close(gate[0]);
+	DIR *d = opendir("/proc");
+	long last = 0, n_pids = 0;
+	int ascending = 1, saw_self = 0, saw_child = 0;
+	struct dirent *e;
+	while (d && (e = readdir(d))) {
+		char *end;
+		long p = strtol(e->d_name, &end, 10);
+		if (*end || end == e->d_name)
+			continue;
+		if (p <= last)
+			ascending = 0;
+		last = p;
+		n_pids++;
+		saw_self |= p == getpid();
+		saw_child |= p == child;
+	}
+	if (d)
+		closedir(d);
+	close(gate[1]);
+	waitpid(child, NULL, 0);
+	CHECK("/proc lists pids", n_pids >= 2);
+	CHECK("/proc lists our pid", saw_self);
+	CHECK("/proc lists the child", saw_child);
+	CHECK("/proc lists pids in ascending order", ascending);
 	struct stat st;
 	CHECK_OK("stat /proc/1", stat("/proc/1", &st));
 	CHECK("/proc/1 is a directory", S_ISDIR(st.st_mode));

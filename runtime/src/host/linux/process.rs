@@ -1,7 +1,7 @@
 //! The host process: exit, identity, limits, system figures (Linux side).
 
 use crate::abi::{Errno, Timeval};
-use crate::host::{HostResult, MemInfo, TaskUsage};
+use crate::host::{CpuStat, HostResult, MemInfo, TaskUsage};
 
 pub use crate::host::posix_process::*;
 
@@ -45,6 +45,15 @@ pub fn mem_info() -> MemInfo {
     // SAFETY: valid out-parameter.
     unsafe { libc::sysinfo(&mut si) };
     let unit = u64::from(si.mem_unit.max(1));
+    // The paging counters are the host kernel's, from /proc/vmstat.
+    let vmstat = std::fs::read_to_string("/proc/vmstat").unwrap_or_default();
+    let event = |name: &str| -> u64 {
+        vmstat
+            .lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(0)
+    };
     let free = field("MemFree").unwrap_or(si.freeram * unit);
     let buffers = field("Buffers").unwrap_or(si.bufferram * unit);
     MemInfo {
@@ -57,6 +66,12 @@ pub fn mem_info() -> MemInfo {
         swap_free: field("SwapFree").unwrap_or(si.freeswap * unit),
         shmem: field("Shmem").unwrap_or(si.sharedram * unit),
         reclaimable: field("SReclaimable").unwrap_or(0),
+        pgpgin: event("pgpgin"),
+        pgpgout: event("pgpgout"),
+        pswpin: event("pswpin"),
+        pswpout: event("pswpout"),
+        pgfault: event("pgfault"),
+        pgmajfault: event("pgmajfault"),
     }
 }
 
@@ -114,6 +129,32 @@ pub fn usage_of(host_pid: i32) -> Option<TaskUsage> {
     let num = |i: usize| f.get(i).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
     // stat(5): utime is field 14, stime 15, vsize 23, rss 24; `rest` starts at field 3.
     Some(TaskUsage { utime_ticks: num(11), stime_ticks: num(12), vsize: num(20), rss_pages: num(21) })
+}
+
+/// The host kernel's CPU accounting, from its /proc/stat (already in
+/// USER_HZ ticks, the unit Linux guests expect).
+pub fn cpu_stat() -> Option<CpuStat> {
+    let text = std::fs::read_to_string("/proc/stat").ok()?;
+    let mut st = CpuStat::default();
+    for line in text.lines() {
+        let mut f = line.split_whitespace();
+        let Some(key) = f.next() else { continue };
+        let first = || line.split_whitespace().nth(1).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+        match key {
+            "ctxt" => st.ctxt = first(),
+            "intr" => st.intr = first(),
+            "processes" => st.forks = first(),
+            k if k.len() > 3 && k.starts_with("cpu") => {
+                let mut row = [0u64; 10];
+                for (slot, v) in row.iter_mut().zip(f) {
+                    *slot = v.parse().unwrap_or(0);
+                }
+                st.cpus.push(row);
+            }
+            _ => {}
+        }
+    }
+    (!st.cpus.is_empty()).then_some(st)
 }
 
 /// Seconds since the host booted, and the 1/5/15-minute load averages.

@@ -1,7 +1,7 @@
 //! The host process: exit, identity, limits, system figures (macOS side).
 
 use crate::abi::{Errno, Timeval};
-use crate::host::{HostResult, MemInfo, TaskUsage};
+use crate::host::{CpuStat, HostResult, MemInfo, TaskUsage};
 
 pub use crate::host::posix_process::*;
 
@@ -68,7 +68,8 @@ pub fn mem_info() -> MemInfo {
     let kr = unsafe {
         libc::host_statistics64(mach_host_self(), libc::HOST_VM_INFO64, (&mut vm as *mut libc::vm_statistics64).cast(), &mut count)
     };
-    let (free, cached) = if kr == 0 {
+    let ok = kr == 0;
+    let (free, cached) = if ok {
         // lossy: macOS "speculative" pages are free-for-the-taking; count them as free.
         let free = (u64::from(vm.free_count) + u64::from(vm.speculative_count)) * page;
         // lossy: file-backed (external) pages play the part of Linux's page cache.
@@ -89,6 +90,15 @@ pub fn mem_info() -> MemInfo {
         // lossy: macOS reports neither shared memory nor reclaimable kernel caches this way.
         shmem: 0,
         reclaimable: 0,
+        // lossy: Mach counts page-ins and page-outs in pages; Linux's pgpgin
+        // and pgpgout are KiB. A page-in is a fault that went to disk, which
+        // is what Linux calls a major fault.
+        pgpgin: if ok { vm.pageins * page / 1024 } else { 0 },
+        pgpgout: if ok { vm.pageouts * page / 1024 } else { 0 },
+        pswpin: if ok { vm.swapins } else { 0 },
+        pswpout: if ok { vm.swapouts } else { 0 },
+        pgfault: if ok { vm.faults } else { 0 },
+        pgmajfault: if ok { vm.pageins } else { 0 },
     }
 }
 
@@ -133,11 +143,64 @@ pub fn rusage(of_children: bool) -> (Timeval, Timeval, i64, i64, i64, i64, i64) 
     )
 }
 
-/// CPU time and memory of another host process.
-// lossy: needs proc_pidinfo(PROC_PIDTASKINFO); until then /proc of other
-// tasks shows zero CPU time and memory on macOS.
-pub fn usage_of(_host_pid: i32) -> Option<TaskUsage> {
-    None
+/// CPU time and memory of another host process, from proc_pidinfo.
+pub fn usage_of(host_pid: i32) -> Option<TaskUsage> {
+    // SAFETY: a zeroed proc_taskinfo is a valid out-parameter.
+    let mut ti: libc::proc_taskinfo = unsafe { core::mem::zeroed() };
+    let size = core::mem::size_of::<libc::proc_taskinfo>() as i32;
+    // SAFETY: `ti` is valid for `size` bytes of writes.
+    let got = unsafe { libc::proc_pidinfo(host_pid, libc::PROC_PIDTASKINFO, 0, (&mut ti as *mut libc::proc_taskinfo).cast(), size) };
+    if got != size {
+        return None;
+    }
+    // lossy: the task times are nanoseconds on Intel Macs (and under Rosetta,
+    // which reports them for the translated process); Linux wants 1/100 s.
+    let ticks = |ns: u64| ns / 10_000_000;
+    Some(TaskUsage {
+        utime_ticks: ticks(ti.pti_total_user),
+        stime_ticks: ticks(ti.pti_total_system),
+        vsize: ti.pti_virtual_size,
+        rss_pages: ti.pti_resident_size / 4096,
+    })
+}
+
+/// The host's per-CPU tick counters, from host_processor_info.
+pub fn cpu_stat() -> Option<CpuStat> {
+    let mut ncpu: libc::natural_t = 0;
+    let mut info: libc::processor_info_array_t = core::ptr::null_mut();
+    let mut count: libc::mach_msg_type_number_t = 0;
+    // SAFETY: out-parameters; on success the kernel hands us `count` integers
+    // at `info`, which we give back with vm_deallocate below.
+    let kr = unsafe { libc::host_processor_info(mach_host_self(), libc::PROCESSOR_CPU_LOAD_INFO, &mut ncpu, &mut info, &mut count) };
+    if kr != 0 || info.is_null() {
+        return None;
+    }
+    let per = libc::CPU_STATE_MAX as usize;
+    let n = (ncpu as usize).min(count as usize / per);
+    // SAFETY: the kernel returned `count` >= n * per integers at `info`.
+    let ticks = unsafe { core::slice::from_raw_parts(info.cast::<u32>(), n * per) };
+    let st = CpuStat {
+        // Mach counts user, system, idle and nice ticks at 100 Hz, Linux's
+        // USER_HZ. lossy: iowait, irq, softirq and steal are not kept apart.
+        cpus: ticks
+            .chunks_exact(per)
+            .map(|t| {
+                let v = |i: i32| u64::from(t[i as usize]);
+                [v(libc::CPU_STATE_USER), v(libc::CPU_STATE_NICE), v(libc::CPU_STATE_SYSTEM), v(libc::CPU_STATE_IDLE), 0, 0, 0, 0, 0, 0]
+            })
+            .collect(),
+        // lossy: macOS exports no context-switch, interrupt or fork counters.
+        ctxt: 0,
+        intr: 0,
+        forks: 0,
+    };
+    // SAFETY: `info` and its size are exactly what host_processor_info returned;
+    // mach_task_self_ is this task's own port.
+    unsafe {
+        #[allow(deprecated)]
+        libc::vm_deallocate(libc::mach_task_self(), info as libc::vm_address_t, count as usize * core::mem::size_of::<libc::integer_t>());
+    }
+    Some(st)
 }
 
 /// Seconds since the host booted, and the 1/5/15-minute load averages.
