@@ -22,6 +22,7 @@ need sqlite3 command -v sqlite3
 need python3 test -x /usr/bin/python3
 need file command -v file
 need procps command -v ps
+need psmisc command -v pstree
 need git command -v git
 need make command -v make
 

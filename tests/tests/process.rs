@@ -279,3 +279,21 @@ fn proc_of_another_task() {
     // The sleeping task's memory map names its program's segments.
     assert!(lines.get(4).and_then(|n| n.parse::<u32>().ok()).is_some_and(|n| n >= 2), "{out}");
 }
+
+/// The other procps tools find the namespace's tasks and read live host
+/// figures: pgrep and pstree see the shell's background job, top lists it,
+/// and vmstat's second sample is a fresh one (a zero-interrupt sample was
+/// the sign of a /proc/stat read once and replayed).
+#[test]
+fn procps_tools_see_tasks_and_live_figures() {
+    let script = "sleep 30 & p=$!; \
+        [ \"$(pgrep -P $$ -x sleep)\" = \"$p\" ] && echo pgrep-ok; \
+        pstree -p $$ | grep -q \"sleep($p)\" && echo pstree-ok; \
+        top -b -n1 -p $p | grep -q ' sleep *$' && echo top-ok; \
+        vmstat 1 2 | tail -1 | awk '{ print (NF == 17 && $11 > 0) ? \"vmstat-ok\" : \"vmstat: \" $0 }'; \
+        free | grep -q '^Mem:' && echo free-ok; \
+        kill $p";
+    let o = run_mactux(&Run::cmd(&["/bin/bash", "-c", script]));
+    assert!(o.is_success(), "{}", o.stderr_str());
+    assert_eq!(o.stdout_str(), "pgrep-ok\npstree-ok\ntop-ok\nvmstat-ok\nfree-ok\n", "stderr: {}", o.stderr_str());
+}
