@@ -23,6 +23,7 @@ need python3 test -x /usr/bin/python3
 need file command -v file
 need procps command -v ps
 need psmisc command -v pstree
+need bsdutils command -v script
 need git command -v git
 need make command -v make
 

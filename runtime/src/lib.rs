@@ -127,7 +127,7 @@ pub(crate) fn task_info(p: &Process) -> mactux_proto::TaskInfo {
         cwd: lock(&p.fs).cwd.clone(),
         uid: host::process::uid(),
         gid: host::process::gid(),
-        tty: 0,
+        tty: host::process::terminal_of(host::process::host_pid()).map_or(0, |(tty, _)| tty),
         environ: published_environ(&lock(&p.envp)),
         fds: lock(&p.fds).iter().map(|(fd, e)| (fd, e.file.guest_path.as_bytes().to_vec())).collect(),
         maps: lock(&p.mm).render_maps().into_bytes(),

@@ -297,3 +297,32 @@ fn procps_tools_see_tasks_and_live_figures() {
     assert!(o.is_success(), "{}", o.stderr_str());
     assert_eq!(o.stdout_str(), "pgrep-ok\npstree-ok\ntop-ok\nvmstat-ok\nfree-ok\n", "stderr: {}", o.stderr_str());
 }
+
+/// On a terminal (a pty from `script`), a task's controlling terminal is
+/// the host's: `tty` names it under /dev/pts, ps shows it with the `+` of
+/// the foreground group, /proc/PID/stat has its device number and the
+/// foreground group, and a new session (setsid) has no terminal.
+#[test]
+fn controlling_terminal_under_a_pty() {
+    if !require_tool("/usr/bin/script", "bsdutils") {
+        return;
+    }
+    let dir = ScratchDir::new("ctty");
+    let body = "tty | sed 's/[0-9]*$/N/'\n\
+        ps -o tty=,stat= -p $$ | sed 's/[0-9][0-9]*/N/' | tr -s ' '\n\
+        set -- $(cut -d' ' -f5,7,8 /proc/$$/stat)\n\
+        echo major $(( $2 >> 8 ))\n\
+        [ \"$1\" = \"$3\" ] && echo foreground\n\
+        setsid sh -c 'cut -d\" \" -f7,8 /proc/self/stat'\n\
+        exit 3\n";
+    let script = dir.join("t.sh");
+    std::fs::write(&script, body).expect("write the script");
+    // exec: the program is the session leader script made, as mactux makes
+    // its first task the leader of a session in the namespace.
+    let inner_native = format!("exec sh {}", script.display());
+    let inner_mactux = format!("exec {} run /bin/sh {}", mactux_bin().display(), script.display());
+    let native = run_native(&Run::cmd(&["script", "-qec", &inner_native, "/dev/null"]));
+    let emulated = run_native(&Run::cmd(&["script", "-qec", &inner_mactux, "/dev/null"]));
+    assert_eq!(native.stdout_str(), "/dev/pts/N\r\npts/N Ss+\r\nmajor 136\r\nforeground\r\n0 -1\r\n", "native: {}", native.stderr_str());
+    assert_same("controlling terminal under script", &native, &emulated, Compare::STDOUT_STATUS);
+}

@@ -34,6 +34,24 @@ pub mod fs {
 
     /// Opens `path` with Linux `O_*` flags; the host fd is always close-on-exec,
     /// the guest's own close-on-exec bit lives in the guest fd table.
+    /// The guest's name for a host path that an inherited fd refers to: a
+    /// pseudo-terminal becomes /dev/pts/N, other devices keep their name, and
+    /// a file under the guest root loses the root prefix.
+    pub fn guest_name_of_host_path(s: String) -> String {
+        if let Some(n) = crate::host::imp::fs::pts_number(&s) {
+            return format!("/dev/pts/{n}");
+        }
+        let root = crate::task::current().config.root.to_string_lossy().into_owned();
+        let root = root.trim_end_matches('/');
+        if root.is_empty() || s.starts_with("/dev/") {
+            return s;
+        }
+        match s.strip_prefix(root).filter(|r| r.starts_with('/')) {
+            Some(r) => r.to_string(),
+            None => s,
+        }
+    }
+
     pub fn open(path: &CStr, linux_flags: u32, mode: u32) -> HostResult<HostFd> {
         let host_flags = flags::open_to_host(linux_flags)? | libc::O_CLOEXEC;
         // SAFETY: `path` is a valid NUL-terminated string.

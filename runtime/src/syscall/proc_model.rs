@@ -472,6 +472,28 @@ pub fn waitid(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
 
 /// The Linux pid of any host process the daemon knows (for terminal
 /// process groups); the host pid itself when it does not know it.
+/// The Linux pid of a host process in the namespace, if it is a task.
+pub fn vpid_of_host(host_pid: i32) -> Option<Vpid> {
+    if daemon::is_standalone() {
+        return Some(host_pid);
+    }
+    match daemon::call(&Request::PidOfHost { host_pid }) {
+        Ok(Response::Pid(p)) => Some(p),
+        _ => None,
+    }
+}
+
+/// A host process's controlling terminal as /proc/PID/stat shows it:
+/// `tty_nr`, and `tpgid`, the foreground process group by its Linux pid
+/// (0 for a group outside the namespace, -1 for no terminal).
+pub fn terminal_of(host_pid: i32) -> (u64, Vpid) {
+    match host::process::terminal_of(host_pid) {
+        None => (0, -1),
+        Some((tty, host_tpgid)) if host_tpgid <= 0 => (tty, -1),
+        Some((tty, host_tpgid)) => (tty, vpid_of_host(host_tpgid).unwrap_or(0)),
+    }
+}
+
 pub fn pid_of_host_process(host_pid: i32) -> Vpid {
     if daemon::is_standalone() {
         return host_pid;
@@ -546,7 +568,7 @@ pub fn setpgid(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     }
     match daemon::call(&Request::SetPgid { pid, pgid })? {
         Response::Ok => {}
-        other => return Err(Error::with_message(crate::abi::Errno::EIO, "unexpected daemon answer")).map(|_: ()| ()).map(|_| drop(other)).map(|_| 0),
+        _ => return_errno_with_message!(EIO, "unexpected daemon answer to setpgid"),
     }
     let me = current().pid() as Vpid;
     let target = if pid == 0 { me } else { pid };

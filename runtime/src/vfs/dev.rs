@@ -1,5 +1,5 @@
-//! `/dev` as the runtime serves it: the memory devices, the standard streams
-//! and the controlling terminal.
+//! `/dev` as the runtime serves it: the memory devices, the standard streams,
+//! the controlling terminal and the host's pseudo-terminals as /dev/pts/N.
 
 use super::{DirEnt, Synth};
 use crate::abi::gen as g;
@@ -85,6 +85,7 @@ pub fn entry(rel: &[&str]) -> Result<Synth> {
             v.extend(LINKS.iter().map(|(n, _)| DirEnt { name: n.as_bytes().to_vec(), d_type: DT_LNK, ino: super::synth_ino(n) }));
             v.push(DirEnt { name: "tty".into(), d_type: DT_CHR, ino: super::synth_ino("/dev/tty") });
             v.push(DirEnt { name: "shm".into(), d_type: DT_DIR, ino: super::synth_ino("/dev/shm") });
+            v.push(DirEnt { name: "pts".into(), d_type: DT_DIR, ino: super::synth_ino("/dev/pts") });
             Ok(Synth::Dir(v))
         }
         [name] => {
@@ -101,8 +102,28 @@ pub fn entry(rel: &[&str]) -> Result<Synth> {
             if *name == "shm" {
                 return Ok(Synth::HostPath(shm_dir()));
             }
+            if *name == "pts" {
+                // ttyname() looks here when /proc/self/fd/N does not match.
+                return Ok(Synth::Dir(
+                    crate::host::fs::pts_numbers()
+                        .into_iter()
+                        .map(|n| {
+                            let name = n.to_string();
+                            let ino = super::synth_ino(&format!("/dev/pts/{name}"));
+                            DirEnt { name: name.into_bytes(), d_type: DT_CHR, ino }
+                        })
+                        .collect(),
+                ));
+            }
             return_errno!(ENOENT)
         }
+        // The host's own device node, so that stat of the name and fstat of
+        // an fd on it agree (ttyname compares the two). Only the canonical
+        // spelling of a number names a terminal, as in Linux's devpts.
+        ["pts", name] => match name.parse::<u32>().ok().filter(|n| n.to_string() == *name) {
+            Some(n) => Ok(Synth::HostPath(crate::host::fs::pts_host_path(n))),
+            None => return_errno!(ENOENT),
+        },
         ["shm", rest @ ..] => {
             let mut p = shm_dir();
             for c in rest {

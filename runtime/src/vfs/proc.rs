@@ -325,15 +325,19 @@ fn other_stat(t: &mactux_proto::TaskEntry) -> String {
     let u = host::process::usage_of(t.host_pid).unwrap_or_default();
     let start_ticks = ((t.start_time - boot_time()).max(0.0) * 100.0) as u64;
     let (state, _) = state_char(t);
+    // A live task's terminal is its host process's; a zombie has none.
+    let (tty, tpgid) = match t.state {
+        mactux_proto::TaskState::Zombie(_) => (0, -1),
+        _ => crate::syscall::proc_model::terminal_of(t.host_pid),
+    };
     format!(
-        "{pid} ({comm}) {state} {ppid} {pgid} {sid} {tty} -1 4194304 0 0 0 0 {ut} {st} 0 0 20 0 1 0 {start_ticks} {vsize} {rss} \
+        "{pid} ({comm}) {state} {ppid} {pgid} {sid} {tty} {tpgid} 4194304 0 0 0 0 {ut} {st} 0 0 20 0 1 0 {start_ticks} {vsize} {rss} \
          18446744073709551615 0 0 0 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n",
         pid = t.pid,
         comm = t.info.comm,
         ppid = t.ppid,
         pgid = t.pgid,
         sid = t.sid,
-        tty = t.info.tty,
         ut = u.utime_ticks,
         st = u.stime_ticks,
         vsize = u.vsize,
@@ -405,8 +409,9 @@ fn pid_stat() -> String {
         .map(|(s, v)| (s, v.end))
         .unwrap_or((0, 0));
     let (ppid, pgid, sid) = own_ids();
+    let (tty, tpgid) = crate::syscall::proc_model::terminal_of(host::process::host_pid());
     format!(
-        "{pid} ({comm}) R {ppid} {pgid} {sid} 0 -1 4194304 0 0 0 0 {ut} {st} 0 0 20 0 1 0 {start_ticks} {vsz} {rss_pages} \
+        "{pid} ({comm}) R {ppid} {pgid} {sid} {tty} {tpgid} 4194304 0 0 0 0 {ut} {st} 0 0 20 0 1 0 {start_ticks} {vsz} {rss_pages} \
          18446744073709551615 {start_code} {end_code} {stack} 0 0 0 0 0 0 0 0 0 17 {cpu} 0 0 0 0 0 {brk_start} {brk_start} {brk} 0 0 0 0 0\n",
         pid = p.pid(),
         ut = ticks(ut),

@@ -58,5 +58,15 @@ int main(void)
 	close(fd);
 	CHECK_OK("stat /dev/tty exists", lstat("/dev/tty", &st));
 	CHECK_OK("/dev/shm is a directory", stat("/dev/shm", &st));
+	CHECK("/dev/pts is a directory", stat("/dev/pts", &st) == 0 && S_ISDIR(st.st_mode));
+	CHECK_ERR("a pty that does not exist -> ENOENT", stat("/dev/pts/999999", &st), ENOENT);
+	/* ttyname() of a terminal names it under /dev/pts; without one, ENOTTY. */
+	if (isatty(0)) {
+		char *name = ttyname(0);
+		CHECK("ttyname(0) is under /dev/pts or a tty", name && (strncmp(name, "/dev/pts/", 9) == 0 || strncmp(name, "/dev/tty", 8) == 0));
+	} else {
+		errno = 0;
+		CHECK("ttyname of a non-terminal is NULL with ENOTTY", ttyname(0) == NULL && errno == ENOTTY);
+	}
 	T_DONE();
 }

@@ -123,13 +123,26 @@ pub fn rename2(from: &CStr, to: &CStr, noreplace: bool, exchange: bool) -> HostR
 /// or the file's path when it lies under the guest root).
 pub fn fd_guest_name(fd: HostFd) -> Option<String> {
     let link = std::fs::read_link(format!("/proc/self/fd/{fd}")).ok()?;
-    let s = link.to_string_lossy().into_owned();
-    let root = crate::task::current().config.root.to_string_lossy().into_owned();
-    let root = root.trim_end_matches('/');
-    if root.is_empty() || s.starts_with("/dev/") {
-        return Some(s);
-    }
-    s.strip_prefix(root).filter(|r| r.starts_with('/')).map(str::to_string).or(Some(s))
+    Some(crate::host::fs::guest_name_of_host_path(link.to_string_lossy().into_owned()))
+}
+
+/// The host device behind the guest's /dev/pts/N: the same name on Linux.
+pub fn pts_host_path(n: u32) -> String {
+    format!("/dev/pts/{n}")
+}
+
+/// N for a host pseudo-terminal path that the guest calls /dev/pts/N.
+pub fn pts_number(host_path: &str) -> Option<u32> {
+    host_path.strip_prefix("/dev/pts/")?.parse().ok()
+}
+
+/// The numbers of the host's pseudo-terminals, in ascending order.
+pub fn pts_numbers() -> Vec<u32> {
+    let mut v: Vec<u32> = std::fs::read_dir("/dev/pts")
+        .map(|d| d.filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok()).collect())
+        .unwrap_or_default();
+    v.sort_unstable();
+    v
 }
 
 /// Flushes the filesystem holding `fd` (`syncfs`).

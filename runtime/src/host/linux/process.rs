@@ -157,6 +157,19 @@ pub fn cpu_stat() -> Option<CpuStat> {
     (!st.cpus.is_empty()).then_some(st)
 }
 
+/// The controlling terminal of a host process: its Linux device number in
+/// /proc/PID/stat's `tty_nr` encoding, and the host process group in the
+/// terminal's foreground (or -1). None when the process has no terminal.
+pub fn terminal_of(host_pid: i32) -> Option<(u64, i32)> {
+    let text = std::fs::read_to_string(format!("/proc/{host_pid}/stat")).ok()?;
+    let rest = text.get(text.rfind(')')? + 2..)?;
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    // stat(5): tty_nr is field 7 and tpgid field 8; `rest` starts at field 3.
+    let tty: u64 = f.get(4)?.parse().ok()?;
+    let tpgid: i32 = f.get(5)?.parse().ok()?;
+    (tty != 0).then_some((tty, tpgid))
+}
+
 /// Seconds since the host booted, and the 1/5/15-minute load averages.
 pub fn uptime_and_load() -> (f64, [f64; 3]) {
     // SAFETY: zeroed sysinfo is a valid out-parameter.

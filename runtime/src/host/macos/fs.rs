@@ -238,13 +238,31 @@ pub fn fd_guest_name(fd: HostFd) -> Option<String> {
         return None;
     }
     let len = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
-    let s = String::from_utf8_lossy(&buf[..len]).into_owned();
-    let root = crate::task::current().config.root.to_string_lossy().into_owned();
-    let root = root.trim_end_matches('/');
-    if root.is_empty() || s.starts_with("/dev/") {
-        return Some(s);
+    Some(crate::host::fs::guest_name_of_host_path(String::from_utf8_lossy(&buf[..len]).into_owned()))
+}
+
+/// The host device behind the guest's /dev/pts/N: macOS names its
+/// pseudo-terminal replicas /dev/ttysNNN.
+pub fn pts_host_path(n: u32) -> String {
+    format!("/dev/ttys{n:03}")
+}
+
+/// N for a host pseudo-terminal path that the guest calls /dev/pts/N.
+pub fn pts_number(host_path: &str) -> Option<u32> {
+    let digits = host_path.strip_prefix("/dev/ttys")?;
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
     }
-    s.strip_prefix(root).filter(|r| r.starts_with('/')).map(str::to_string).or(Some(s))
+    digits.parse().ok()
+}
+
+/// The numbers of the host's pseudo-terminals, in ascending order.
+pub fn pts_numbers() -> Vec<u32> {
+    let mut v: Vec<u32> = std::fs::read_dir("/dev")
+        .map(|d| d.filter_map(|e| pts_number(&format!("/dev/{}", e.ok()?.file_name().to_str()?))).collect())
+        .unwrap_or_default();
+    v.sort_unstable();
+    v
 }
 
 /// Flushes the filesystem holding `fd`: macOS has no per-filesystem sync.

@@ -164,6 +164,38 @@ pub fn usage_of(host_pid: i32) -> Option<TaskUsage> {
     })
 }
 
+/// The controlling terminal of a host process, from proc_pidinfo: the
+/// Linux device number a guest expects for it in /proc/PID/stat's `tty_nr`
+/// encoding (a /dev/ttysN replica is Linux's /dev/pts/N, the console is
+/// /dev/console), and the host process group in its foreground (or -1).
+/// None when the process has no terminal.
+pub fn terminal_of(host_pid: i32) -> Option<(u64, i32)> {
+    // SAFETY: a zeroed proc_bsdinfo is a valid out-parameter.
+    let mut bi: libc::proc_bsdinfo = unsafe { core::mem::zeroed() };
+    let size = core::mem::size_of::<libc::proc_bsdinfo>() as i32;
+    // SAFETY: `bi` is valid for `size` bytes of writes.
+    let got = unsafe { libc::proc_pidinfo(host_pid, libc::PROC_PIDTBSDINFO, 0, (&mut bi as *mut libc::proc_bsdinfo).cast(), size) };
+    // NODEV (-1) when there is no controlling terminal.
+    if got != size || bi.e_tdev == u32::MAX {
+        return None;
+    }
+    // SAFETY: devname returns NULL or a pointer to a static NUL-terminated name.
+    let name = unsafe { libc::devname(bi.e_tdev as libc::dev_t, libc::S_IFCHR) };
+    if name.is_null() {
+        return None;
+    }
+    // SAFETY: non-null, NUL-terminated (above).
+    let name = unsafe { core::ffi::CStr::from_ptr(name) }.to_string_lossy().into_owned();
+    let (major, minor) = match crate::host::fs::pts_number(&format!("/dev/{name}")) {
+        Some(n) => (136 + u64::from(n) / 256, u64::from(n) % 256),
+        None if name == "console" => (5, 1),
+        // lossy: other terminals have no Linux name; they show as tty0.
+        None => (4, 0),
+    };
+    let tpgid = if bi.e_tpgid == 0 { -1 } else { bi.e_tpgid as i32 };
+    Some(((minor & 0xff) | (major << 8) | ((minor & !0xff) << 12), tpgid))
+}
+
 /// The host's per-CPU tick counters, from host_processor_info.
 pub fn cpu_stat() -> Option<CpuStat> {
     let mut ncpu: libc::natural_t = 0;
