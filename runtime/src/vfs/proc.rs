@@ -289,7 +289,7 @@ fn other_entry(base: &str, t: &mactux_proto::TaskEntry, rel: &[&str], c: bool, w
         ["environ"] => file_bytes(c, || nul_joined(&info.environ)),
         ["stat"] => file(c, || other_stat(t)),
         ["statm"] => file(c, || {
-            let u = host::process::usage_of(t.host_pid).unwrap_or_default();
+            let u = usage_of_task(t);
             format!("{} {} 0 0 0 0 0\n", u.vsize / 4096, u.rss_pages)
         }),
         ["status"] => file(c, || other_status(t)),
@@ -321,8 +321,34 @@ fn state_char(t: &mactux_proto::TaskEntry) -> (char, &'static str) {
     }
 }
 
+/// Bytes of address space in a /proc/PID/maps text.
+fn maps_size(maps: &[u8]) -> u64 {
+    maps.split(|&b| b == b'\n')
+        .filter_map(|line| {
+            let range = line.split(|&b| b == b' ').next()?;
+            let range = std::str::from_utf8(range).ok()?;
+            let (a, b) = range.split_once('-')?;
+            let (a, b) = (u64::from_str_radix(a, 16).ok()?, u64::from_str_radix(b, 16).ok()?);
+            b.checked_sub(a)
+        })
+        .sum()
+}
+
+/// CPU time and memory of another task: times and resident memory from its
+/// host process; the address-space size from the guest mappings it last
+/// published, since the host figure also counts the runtime and the space it
+/// keeps in reserve for brk.
+fn usage_of_task(t: &mactux_proto::TaskEntry) -> host::TaskUsage {
+    let mut u = host::process::usage_of(t.host_pid).unwrap_or_default();
+    let guest = maps_size(&t.info.maps);
+    if guest > 0 {
+        u.vsize = guest;
+    }
+    u
+}
+
 fn other_stat(t: &mactux_proto::TaskEntry) -> String {
-    let u = host::process::usage_of(t.host_pid).unwrap_or_default();
+    let u = usage_of_task(t);
     let start_ticks = ((t.start_time - boot_time()).max(0.0) * 100.0) as u64;
     let (state, _) = state_char(t);
     // A live task's terminal is its host process's; a zombie has none.
@@ -346,7 +372,7 @@ fn other_stat(t: &mactux_proto::TaskEntry) -> String {
 }
 
 fn other_status(t: &mactux_proto::TaskEntry) -> String {
-    let u = host::process::usage_of(t.host_pid).unwrap_or_default();
+    let u = usage_of_task(t);
     let (_, state) = state_char(t);
     format!(
         "Name:\t{comm}\nState:\t{state}\nTgid:\t{pid}\nPid:\t{pid}\nPPid:\t{ppid}\nTracerPid:\t0\n\
@@ -388,8 +414,12 @@ fn nul_joined(v: &[Vec<u8>]) -> Vec<u8> {
 /// as the closest portable figure.
 fn sizes() -> (u64, u64) {
     let vsz: u64 = lock(&current().mm).iter().map(|(s, v)| v.end - s).sum();
-    let rss_kib = host::process::rusage(false).2.max(0) as u64;
-    (vsz, rss_kib * 1024)
+    // Resident now; the peak (ru_maxrss) when the host does not say.
+    let rss = match host::process::usage_of(host::process::host_pid()) {
+        Some(u) if u.rss_pages > 0 => u.rss_pages * 4096,
+        _ => host::process::rusage(false).2.max(0) as u64 * 1024,
+    };
+    (vsz, rss)
 }
 
 fn ticks(tv: crate::abi::Timeval) -> u64 {
