@@ -326,3 +326,37 @@ fn controlling_terminal_under_a_pty() {
     assert_eq!(native.stdout_str(), "/dev/pts/N\r\npts/N Ss+\r\nmajor 136\r\nforeground\r\n0 -1\r\n", "native: {}", native.stderr_str());
     assert_same("controlling terminal under script", &native, &emulated, Compare::STDOUT_STATUS);
 }
+
+/// python3's pty module: openpty, the line discipline between the ends,
+/// ttyname, and pty.fork (forkpty: setsid, TIOCSCTTY, the child's output
+/// read through the master), compared with the native run.
+#[test]
+fn python3_pty_module() {
+    let script = r#"
+import os, pty
+m, s = os.openpty()
+print("replica under /dev/pts:", os.ttyname(s).startswith("/dev/pts/"))
+print("both ends are terminals:", os.isatty(s), os.isatty(m))
+os.write(m, b"hello\n")
+print("replica read:", os.read(s, 100))
+os.write(s, b"back\n")
+print("master read:", os.read(m, 100), flush=True)
+pid, fd = pty.fork()
+if pid == 0:
+    print("child on a pty:", os.ttyname(0).startswith("/dev/pts/"), "session leader:", os.getsid(0) == os.getpid(), flush=True)
+    os._exit(7)
+out = b""
+while True:
+    try:
+        d = os.read(fd, 1024)
+    except OSError:
+        break
+    if not d:
+        break
+    out += d
+_, st = os.waitpid(pid, 0)
+print("child said:", out.decode().strip(), "exit:", os.waitstatus_to_exitcode(st))
+"#;
+    let (native, _) = same(&["/usr/bin/python3", "-c", script]);
+    assert!(native.stdout_str().contains("child said: child on a pty: True session leader: True exit: 7"), "{}", native.stdout_str());
+}

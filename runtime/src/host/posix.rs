@@ -359,6 +359,19 @@ pub mod fs {
         Ok(n)
     }
 
+    /// Makes the terminal the caller's controlling terminal (TIOCSCTTY);
+    /// `steal` takes it from another session, as root may.
+    pub fn set_controlling_terminal(fd: HostFd, steal: bool) -> HostResult<()> {
+        // SAFETY: TIOCSCTTY takes an int by value.
+        check(unsafe { libc::ioctl(fd, libc::TIOCSCTTY as _, libc::c_int::from(steal)) }).map(drop)
+    }
+
+    /// Gives up the caller's controlling terminal (TIOCNOTTY).
+    pub fn release_controlling_terminal(fd: HostFd) -> HostResult<()> {
+        // SAFETY: TIOCNOTTY takes no argument.
+        check(unsafe { libc::ioctl(fd, libc::TIOCNOTTY as _, 0) }).map(drop)
+    }
+
     /// Makes a host process group the terminal's foreground group.
     pub fn set_foreground_pgrp(fd: HostFd, pgrp: i32) -> HostResult<()> {
         // SAFETY: plain call.

@@ -667,6 +667,13 @@ pub fn fcntl(_cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     }
 }
 
+/// Tells the daemon this task's controlling terminal changed (for `mactux ps`).
+fn publish_terminal() {
+    if !crate::daemon::is_standalone() {
+        crate::daemon::update(crate::task_info(current()));
+    }
+}
+
 pub fn ioctl(_cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     let fd = args::fd(a[0]);
     let req = uint(a[1]);
@@ -727,6 +734,35 @@ pub fn ioctl(_cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
         io::TIOCSWINSZ => {
             let w: Winsize = uaccess::read(arg)?;
             host::fs::set_window_size(host_fd, w).map_err(host_err)?;
+        }
+        io::TIOCGPTN => {
+            // The replica's number: /dev/pts/N in the guest's /dev.
+            let name = host::fs::pty_replica_path(host_fd).map_err(host_err)?;
+            let n = host::fs::pts_number(&name).ok_or_else(|| errno!(ENOTTY, "not a pseudo-terminal master"))?;
+            uaccess::write(arg, &n)?;
+        }
+        io::TIOCSPTLCK => {
+            let locked: i32 = uaccess::read(arg)?;
+            host::fs::pty_set_lock(host_fd, locked != 0).map_err(host_err)?;
+        }
+        io::TIOCGPTPEER => {
+            // Opens the replica of this master, like open("/dev/pts/N").
+            // Linux opens the peer with the flags as given (drivers/tty/pty.c).
+            let flags = uint(arg) & !(g::O_CREAT | g::O_EXCL | g::O_TRUNC);
+            let name = host::fs::pty_replica_path(host_fd).map_err(host_err)?;
+            let n = host::fs::pts_number(&name).ok_or_else(|| errno!(ENOTTY, "not a pseudo-terminal master"))?;
+            let path = std::ffi::CString::new(name).map_err(|_| errno!(EIO))?;
+            let peer = host::fs::open(&path, flags & !g::O_CLOEXEC, 0).map_err(host_err)?;
+            let file = OpenFile::new(format!("/dev/pts/{n}"), FileKind::Host { fd: peer, is_dir: false }, flags & !g::O_CLOEXEC);
+            return install(file, flags & g::O_CLOEXEC != 0);
+        }
+        io::TIOCSCTTY => {
+            host::fs::set_controlling_terminal(host_fd, arg == 1).map_err(host_err)?;
+            publish_terminal();
+        }
+        io::TIOCNOTTY => {
+            host::fs::release_controlling_terminal(host_fd).map_err(host_err)?;
+            publish_terminal();
         }
         io::TIOCGPGRP => {
             // The host's foreground group, named by its leader's Linux pid.

@@ -132,7 +132,7 @@ syscall_table! {
     __NR_rt_sigaction => Full(signal::rt_sigaction), [Signal, Ptr, Ptr, Len];
     __NR_rt_sigprocmask => Full(signal::rt_sigprocmask), [Int, Ptr, Ptr, Len];
     __NR_rt_sigreturn => Full(signal::rt_sigreturn), [];
-    __NR_ioctl => Partial(fs::ioctl, "terminal requests (TCGETS, TCSETS*, TIOCGWINSZ, TIOCSWINSZ, TIOCGPGRP, TIOCSPGRP), FIONREAD, FIOCLEX/FIONCLEX, FIONBIO; others ENOTTY"), [Fd, Ioctl, Hex];
+    __NR_ioctl => Partial(fs::ioctl, "terminal requests (TCGETS, TCSETS*, TIOCGWINSZ, TIOCSWINSZ, TIOCGPGRP, TIOCSPGRP, TIOCSCTTY, TIOCNOTTY), pseudo-terminal masters (TIOCGPTN, TIOCSPTLCK, TIOCGPTPEER), FIONREAD, FIOCLEX/FIONCLEX, FIONBIO; others ENOTTY"), [Fd, Ioctl, Hex];
     __NR_pread64 => Full(fs::pread64), [Fd, OutBuf, Len, Int];
     __NR_pwrite64 => Full(fs::pwrite64), [Fd, InBuf, Len, Int];
     __NR_readv => Full(fs::readv), [Fd, Ptr, Int];

@@ -143,13 +143,30 @@ fn decode(kind: Arg, v: u64, next: u64) -> String {
             g::F_DUPFD_CLOEXEC => "F_DUPFD_CLOEXEC".into(),
             other => other.to_string(),
         },
-        Arg::Ioctl => match v as u32 {
-            linux_raw_sys::ioctl::TCGETS => "TCGETS".into(),
-            linux_raw_sys::ioctl::TCSETS => "TCSETS".into(),
-            linux_raw_sys::ioctl::TIOCGWINSZ => "TIOCGWINSZ".into(),
-            linux_raw_sys::ioctl::FIONREAD => "FIONREAD".into(),
-            other => format!("{other:#x}"),
-        },
+        Arg::Ioctl => {
+            use linux_raw_sys::ioctl as io;
+            let name = match v as u32 {
+                io::TCGETS => "TCGETS",
+                io::TCSETS => "TCSETS",
+                io::TCSETSW => "TCSETSW",
+                io::TCSETSF => "TCSETSF",
+                io::TIOCGWINSZ => "TIOCGWINSZ",
+                io::TIOCSWINSZ => "TIOCSWINSZ",
+                io::TIOCGPGRP => "TIOCGPGRP",
+                io::TIOCSPGRP => "TIOCSPGRP",
+                io::TIOCSCTTY => "TIOCSCTTY",
+                io::TIOCNOTTY => "TIOCNOTTY",
+                io::TIOCGPTN => "TIOCGPTN",
+                io::TIOCSPTLCK => "TIOCSPTLCK",
+                io::TIOCGPTPEER => "TIOCGPTPEER",
+                io::FIONREAD => "FIONREAD",
+                io::FIONBIO => "FIONBIO",
+                io::FIOCLEX => "FIOCLEX",
+                io::FIONCLEX => "FIONCLEX",
+                other => return format!("{other:#x}"),
+            };
+            name.into()
+        }
     }
 }
 

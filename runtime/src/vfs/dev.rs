@@ -1,5 +1,6 @@
 //! `/dev` as the runtime serves it: the memory devices, the standard streams,
-//! the controlling terminal and the host's pseudo-terminals as /dev/pts/N.
+//! the controlling terminal, /dev/ptmx and the host's pseudo-terminals as
+//! /dev/pts/N.
 
 use super::{DirEnt, Synth};
 use crate::abi::gen as g;
@@ -86,6 +87,7 @@ pub fn entry(rel: &[&str]) -> Result<Synth> {
             v.push(DirEnt { name: "tty".into(), d_type: DT_CHR, ino: super::synth_ino("/dev/tty") });
             v.push(DirEnt { name: "shm".into(), d_type: DT_DIR, ino: super::synth_ino("/dev/shm") });
             v.push(DirEnt { name: "pts".into(), d_type: DT_DIR, ino: super::synth_ino("/dev/pts") });
+            v.push(DirEnt { name: "ptmx".into(), d_type: DT_CHR, ino: super::synth_ino("/dev/ptmx") });
             Ok(Synth::Dir(v))
         }
         [name] => {
@@ -101,6 +103,10 @@ pub fn entry(rel: &[&str]) -> Result<Synth> {
             }
             if *name == "shm" {
                 return Ok(Synth::HostPath(shm_dir()));
+            }
+            if *name == "ptmx" {
+                // Each open makes a new pseudo-terminal pair on the host.
+                return Ok(Synth::HostPath("/dev/ptmx".into()));
             }
             if *name == "pts" {
                 // ttyname() looks here when /proc/self/fd/N does not match.

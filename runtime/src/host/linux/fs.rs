@@ -136,6 +136,25 @@ pub fn pts_number(host_path: &str) -> Option<u32> {
     host_path.strip_prefix("/dev/pts/")?.parse().ok()
 }
 
+/// The host path of a pseudo-terminal master's replica (ptsname_r).
+pub fn pty_replica_path(master: HostFd) -> HostResult<String> {
+    let mut buf = [0u8; 64];
+    // SAFETY: ptsname_r writes at most buf.len() bytes, NUL-terminated.
+    let r = unsafe { libc::ptsname_r(master, buf.as_mut_ptr().cast(), buf.len()) };
+    if r != 0 {
+        return Err(super::errno::from_host(r));
+    }
+    let len = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+    Ok(String::from_utf8_lossy(&buf[..len]).into_owned())
+}
+
+/// Locks or unlocks a pseudo-terminal master's replica (TIOCSPTLCK).
+pub fn pty_set_lock(master: HostFd, locked: bool) -> HostResult<()> {
+    let v: libc::c_int = locked.into();
+    // SAFETY: TIOCSPTLCK reads one int.
+    check(unsafe { libc::ioctl(master, libc::TIOCSPTLCK, &v) })
+}
+
 /// The numbers of the host's pseudo-terminals, in ascending order.
 pub fn pts_numbers() -> Vec<u32> {
     let mut v: Vec<u32> = std::fs::read_dir("/dev/pts")

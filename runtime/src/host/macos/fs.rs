@@ -256,6 +256,29 @@ pub fn pts_number(host_path: &str) -> Option<u32> {
     digits.parse().ok()
 }
 
+/// The host path of a pseudo-terminal master's replica (TIOCPTYGNAME, the
+/// reentrant form of ptsname).
+pub fn pty_replica_path(master: HostFd) -> HostResult<String> {
+    let mut buf = [0u8; 128];
+    // SAFETY: TIOCPTYGNAME writes a NUL-terminated name of at most 128 bytes.
+    check(unsafe { libc::ioctl(master, libc::TIOCPTYGNAME as libc::c_ulong, buf.as_mut_ptr()) })?;
+    let len = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+    Ok(String::from_utf8_lossy(&buf[..len]).into_owned())
+}
+
+/// Unlocks a pseudo-terminal master's replica. macOS first needs the
+/// replica granted to the caller, which Linux's devpts does at open.
+/// lossy: macOS cannot lock a replica again; that request is refused.
+pub fn pty_set_lock(master: HostFd, locked: bool) -> HostResult<()> {
+    if locked {
+        return Err(Errno::EINVAL);
+    }
+    // SAFETY: plain calls on a master fd.
+    check(unsafe { libc::grantpt(master) })?;
+    // SAFETY: as above.
+    check(unsafe { libc::unlockpt(master) })
+}
+
 /// The numbers of the host's pseudo-terminals, in ascending order.
 pub fn pts_numbers() -> Vec<u32> {
     let mut v: Vec<u32> = std::fs::read_dir("/dev")
