@@ -420,6 +420,8 @@ PS_BASE=n/a; PS_LISTED=n/a; PS_UP_S=n/a; PS_RSS_KIB=n/a; PS_DAEMON_KIB=n/a; PS_A
 if want d; then
     say "(d) process model: fork+wait (N=$FORK_N), posix_spawn /bin/true (N=$SPAWN_N), getppid latency (N=$LAT_N)"
     proc_measure "pingpong" "$PROC_REPS" "mean_us p50_us p90_us p99_us p999_us" "$BUILD/sock_pingpong" "$LAT_N"
+    # The daemon's own share: the same request from a plain client, no trap.
+    [[ -z $MACTUX ]] || proc_measure "dping" "$PROC_REPS" "mean_us p50_us p90_us p99_us p999_us" "$MACTUX" daemon ping -n "$LAT_N"
     for r in native mactux proot qemu; do
         runner_available "$r" || continue
         words=()
@@ -598,7 +600,7 @@ REPORT=$BUILD/report.md
     echo
     echo "### Daemon round trip: \`syscall(SYS_getpgrp)\` timed call by call (\`bench/src/getppid_lat.c\`, N = $LAT_N)"
     echo
-    echo "Under mactux getpgrp asks the daemon (a process group can change under the task); getppid is answered from a cache checked against the host parent, and getpid from the runtime's own cache, so those two show the trap and timer cost without the round trip. Each figure includes one \`clock_gettime\` pair (last column: the median of such a pair alone; mactux traps it, there is no vDSO). The last row is a 16-byte echo over a socketpair between two native processes, timed the same way."
+    echo "Under mactux getpgrp asks the daemon (a process group can change under the task); getppid is answered from a cache checked against the host parent, and getpid from the runtime's own cache, so those two show the trap and timer cost without the round trip. Each figure includes one \`clock_gettime\` pair (last column: the median of such a pair alone; mactux traps it, there is no vDSO). The native ping-pong row is a 16-byte echo over a socketpair between two native processes, timed the same way; the last row is the same daemon request sent by `mactux daemon ping` outside any guest."
     echo
     echo "| Runner | call | p50 µs | p90 µs | p99 µs | p99.9 µs | mean µs | timer pair µs |"
     echo "|---|---|---:|---:|---:|---:|---:|---:|"
@@ -611,10 +613,12 @@ REPORT=$BUILD/report.md
         done
     done
     echo "| native | Unix-socket ping-pong, 2 processes (\`bench/src/sock_pingpong.c\`) | $(pm pingpong p50_us) | $(pm pingpong p90_us) | $(pm pingpong p99_us) | $(pm pingpong p999_us) | $(pm pingpong mean_us) | $(pm lat,native,getppid timer_p50_us) |"
+    echo "| \`mactux daemon ping\` | getpgid(1) from a plain client, no trap | $(pm dping p50_us) | $(pm dping p90_us) | $(pm dping p99_us) | $(pm dping p999_us) | $(pm dping mean_us) | — |"
     echo
     P99=$(pm lat,mactux,getpgrp p99_us)
     echo "- mactux getpgrp (a call that needs the daemon) p99: **$P99 µs** (target < 30 µs: $(under "$P99" 30)); getppid p99: $(pm lat,mactux,getppid p99_us) µs"
     echo "- round trip alone (mactux getpgrp − getpid): p50 $(diff_ "$(pm lat,mactux,getpgrp p50_us)" "$(pm lat,mactux,getpid p50_us)" 2 | tr -d +) µs, p99 $(diff_ "$P99" "$(pm lat,mactux,getpid p99_us)" 2 | tr -d +) µs; the native socket ping-pong (the floor for any round trip between two processes on this machine): p50 $(pm pingpong p50_us) µs, p99 $(pm pingpong p99_us) µs"
+    echo "- the daemon's own share, from a plain client without the trap (\`mactux daemon ping\`): p50 $(pm dping p50_us) µs, p99 $(pm dping p99_us) µs; what the round trip costs beyond that is the runtime's client side: the trap and its path run again after each sleep on the socket."
     echo
     echo "### \`mactux ps\` with $PS_TASKS live tasks"
     echo

@@ -34,6 +34,13 @@ pub enum DaemonCommand {
     Stop,
     /// Print the daemon's pid, uptime, socket, number of tasks and protocol version.
     Status,
+    /// Time round trips to the daemon from this process, outside any guest
+    /// (no syscall trap), and print their percentiles in microseconds.
+    Ping {
+        /// How many timed requests (after 200 untimed ones).
+        #[arg(short = 'n', long, default_value_t = 20_000, value_parser = clap::value_parser!(u32).range(1..=10_000_000))]
+        count: u32,
+    },
     /// Install the daemon as a LaunchAgent (macOS) or systemd user units (Linux).
     Install {
         /// Print the files and commands instead of writing and running them.
@@ -74,6 +81,7 @@ pub fn main(cmd: DaemonCommand) -> ExitCode {
         DaemonCommand::Start => start(),
         DaemonCommand::Stop => stop(),
         DaemonCommand::Status => status(),
+        DaemonCommand::Ping { count } => ping(count),
         DaemonCommand::Install { dry_run, manager } => install(manager.unwrap_or_else(Manager::host_default), dry_run),
         DaemonCommand::Uninstall { dry_run, manager } => uninstall(manager.unwrap_or_else(Manager::host_default), dry_run),
     }
@@ -529,4 +537,54 @@ mod tests {
         assert_eq!(format_uptime(3725.0), "1h 2m 5s");
         assert_eq!(format_uptime(90_061.0), "1d 1h 1m 1s");
     }
+}
+
+/// Percentile `p` of sorted `v` (nearest rank).
+fn percentile(v: &[f64], p: f64) -> f64 {
+    let rank = ((p / 100.0) * v.len() as f64).ceil() as usize;
+    v[rank.clamp(1, v.len()) - 1]
+}
+
+/// The daemon's share of a round trip: a getpgid of pid 1 on a connection
+/// of its own, timed request by request, as a task's client sends it but
+/// without the trap and the runtime around it.
+fn ping(count: u32) -> ExitCode {
+    let mut c = match connect() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("mactux daemon ping: {e} (start it with `mactux daemon start`)");
+            return ExitCode::FAILURE;
+        }
+    };
+    let req = Request::GetPgid { pid: 1 };
+    let one = |c: &mut Client| -> Result<f64, String> {
+        let t = Instant::now();
+        match c.call(&req) {
+            Ok(Response::Pid(_)) => Ok(t.elapsed().as_secs_f64() * 1e6),
+            Ok(other) => Err(format!("unexpected answer to getpgid(1): {other:?}")),
+            Err(e) => Err(format!("the daemon did not answer: {e}")),
+        }
+    };
+    let mut times = Vec::with_capacity(count as usize);
+    for i in 0..200 + count {
+        match one(&mut c) {
+            Ok(us) if i >= 200 => times.push(us),
+            Ok(_) => {}
+            Err(e) => {
+                eprintln!("mactux daemon ping: {e}");
+                return ExitCode::FAILURE;
+            }
+        }
+    }
+    times.sort_by(f64::total_cmp);
+    let mean = times.iter().sum::<f64>() / times.len() as f64;
+    println!(
+        "daemon_ping: N={count} mean_us={mean:.2} p50_us={:.2} p90_us={:.2} p99_us={:.2} p999_us={:.2} max_us={:.2}",
+        percentile(&times, 50.0),
+        percentile(&times, 90.0),
+        percentile(&times, 99.0),
+        percentile(&times, 99.9),
+        times[times.len() - 1]
+    );
+    ExitCode::SUCCESS
 }
