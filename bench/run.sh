@@ -600,7 +600,7 @@ REPORT=$BUILD/report.md
     echo
     echo "### Daemon round trip: \`syscall(SYS_getpgrp)\` timed call by call (\`bench/src/getppid_lat.c\`, N = $LAT_N)"
     echo
-    echo "Under mactux getpgrp asks the daemon (a process group can change under the task); getppid is answered from a cache checked against the host parent, and getpid from the runtime's own cache, so those two show the trap and timer cost without the round trip. Each figure includes one \`clock_gettime\` pair (last column: the median of such a pair alone; mactux traps it, there is no vDSO). The native ping-pong row is a 16-byte echo over a socketpair between two native processes, timed the same way; the last row is the same daemon request sent by `mactux daemon ping` outside any guest."
+    echo "Under mactux getpgrp asks the daemon (a process group can change under the task); getppid is answered from a cache checked against the host parent, and getpid from the runtime's own cache, so those two show the trap and timer cost without the round trip. Each figure includes one \`clock_gettime\` pair (last column: the median of such a pair alone; mactux traps it, there is no vDSO). The native ping-pong row is a 16-byte echo over a socketpair between two native processes, timed the same way; the last row is the same daemon request sent by \`mactux daemon ping\` outside any guest."
     echo
     echo "| Runner | call | p50 µs | p90 µs | p99 µs | p99.9 µs | mean µs | timer pair µs |"
     echo "|---|---|---:|---:|---:|---:|---:|---:|"
