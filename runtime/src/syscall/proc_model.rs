@@ -12,8 +12,12 @@
 //! Divergences from Linux:
 //! - `clone(CLONE_VM|CLONE_VFORK)` (posix_spawn) and vfork give the child a
 //!   copy of memory, not the parent's: the parent is suspended until the
-//!   child execs or exits, as in Linux, but writes the child makes before
-//!   that are not seen by the parent.
+//!   child execs or exits, as in Linux. When the child exits without
+//!   exec, what it left in the parent's stack (from the parent's stack
+//!   pointer at the call up to the top of that stack) is copied back before
+//!   the parent resumes: glibc's posix_spawn reports a failed exec through a
+//!   variable there, and a vfork child's stores to its caller's locals land
+//!   there. Writes elsewhere (heap, globals) are not seen by the parent.
 //! - Threads (CLONE_VM without CLONE_VFORK, CLONE_THREAD) and namespaces are
 //!   refused until their own issues.
 //! - Waiting for a process group polls its members.
@@ -90,6 +94,8 @@ fn do_clone(cx: &mut Ctx<'_>, c: CloneArgs) -> Result<u64> {
         return_errno_with_message!(ENOSYS, "sharing files, fs or handlers with a process is not emulated");
     }
     let is_vfork = flags & g::CLONE_VFORK != 0;
+    // The part of the parent's memory a CLONE_VM child's exit hands back.
+    let window = if is_vfork && flags & g::CLONE_VM != 0 { stack_window(cx.regs.rsp) } else { None };
     let reserved = if daemon::is_standalone() { None } else { Some(daemon::call_pid(&Request::ReserveChild)?) };
     // The vfork parent waits for this pipe to close: on the child's exec
     // (both ends are close-on-exec) or exit.
@@ -109,8 +115,16 @@ fn do_clone(cx: &mut Ctx<'_>, c: CloneArgs) -> Result<u64> {
         }
     };
     if child == 0 {
-        if let Some((r, _)) = vfork_pipe {
+        // A vfork child that forks: its own child must neither hold the
+        // pipe its parent waits on nor answer for that window.
+        if let Some(inherited) = lock(&VFORK_RETURN).take() {
+            host::fs::close(inherited.fd);
+        }
+        if let Some((r, w)) = vfork_pipe {
             host::fs::close(r);
+            if let Some((lo, hi)) = window {
+                *lock(&VFORK_RETURN) = Some(VforkReturn { fd: w, lo, hi });
+            }
         }
         if let Err(e) = host::trap::rearm_after_fork(cx.ctl) {
             host::process::fatal(&e);
@@ -145,11 +159,95 @@ fn do_clone(cx: &mut Ctx<'_>, c: CloneArgs) -> Result<u64> {
     }
     if let Some((r, w)) = vfork_pipe {
         host::fs::close(w);
-        let mut b = [0u8; 1];
-        while let Err(crate::abi::Errno::EINTR) = host::fs::read(r, &mut b) {}
+        let handed_back = read_to_eof(r, window.map_or(0, |(lo, hi)| WINDOW_HEADER + (hi - lo) as usize));
         host::fs::close(r);
+        if let (Some((lo, hi)), Some(data)) = (window, handed_back) {
+            take_back_window(lo, hi, &data);
+        }
     }
     Ok(pid as u64)
+}
+
+/// What a vfork child that shares memory with its parent owes it on exit:
+/// the parent's stack window `lo..hi`, sent through `fd`.
+struct VforkReturn {
+    fd: host::HostFd,
+    lo: u64,
+    hi: u64,
+}
+
+/// Set only in a vfork child until it execs (the pipe is close-on-exec)
+/// or exits.
+static VFORK_RETURN: std::sync::Mutex<Option<VforkReturn>> = std::sync::Mutex::new(None);
+
+/// `lo` and `hi` as little-endian u64 in front of the bytes.
+const WINDOW_HEADER: usize = 16;
+
+/// Largest window carried back; a deeper stack is not handed back at all.
+const MAX_WINDOW: u64 = 64 << 20;
+
+/// From the stack pointer to the end of the mapping that holds it.
+fn stack_window(sp: u64) -> Option<(u64, u64)> {
+    let mm = lock(&current().mm);
+    let (_, v) = mm.iter().find(|(start, v)| *start <= sp && sp < v.end)?;
+    (v.prot.write && v.end - sp <= MAX_WINDOW).then_some((sp, v.end))
+}
+
+/// Reads `fd` to its end; the bytes when exactly `want` arrived (a child
+/// that exec'd or died sends nothing).
+fn read_to_eof(fd: host::HostFd, want: usize) -> Option<Vec<u8>> {
+    let mut data = Vec::new();
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        match host::fs::read(fd, &mut buf) {
+            Ok(0) => break,
+            Ok(n) => {
+                // More than the window: not ours to apply; keep draining.
+                if data.len() + n <= want {
+                    data.extend_from_slice(&buf[..n]);
+                } else {
+                    data.clear();
+                    data.push(0);
+                }
+            }
+            Err(crate::abi::Errno::EINTR) => {}
+            Err(_) => return None,
+        }
+    }
+    (want > 0 && data.len() == want).then_some(data)
+}
+
+/// Writes the child's copy of the window into the parent's stack, if it is
+/// the window the parent expects.
+fn take_back_window(lo: u64, hi: u64, data: &[u8]) {
+    let (head, body) = data.split_at(WINDOW_HEADER);
+    let word = |i: usize| u64::from_le_bytes(head[i..i + 8].try_into().unwrap_or([0; 8]));
+    if word(0) == lo && word(8) == hi && body.len() as u64 == hi - lo {
+        // The parent is inside the trap, on the runtime's stack: its guest
+        // stack is not in use until it resumes.
+        let _ = uaccess::write_bytes(lo, body);
+    }
+}
+
+/// Called by a task about to exit: a vfork child that did not exec sends
+/// the parent's stack window back (see `do_clone`).
+pub fn vfork_child_exits() {
+    let Some(ret) = lock(&VFORK_RETURN).take() else { return };
+    let len = (ret.hi - ret.lo) as usize;
+    let mut msg = Vec::with_capacity(WINDOW_HEADER + len);
+    msg.extend_from_slice(&ret.lo.to_le_bytes());
+    msg.extend_from_slice(&ret.hi.to_le_bytes());
+    if uaccess::with_slice(ret.lo, len, |b| msg.extend_from_slice(b)).is_ok() {
+        let mut sent = 0;
+        while sent < msg.len() {
+            match host::fs::write(ret.fd, &msg[sent..]) {
+                Ok(n) if n > 0 => sent += n,
+                Err(crate::abi::Errno::EINTR) => {}
+                _ => break,
+            }
+        }
+    }
+    host::fs::close(ret.fd);
 }
 
 pub fn fork(cx: &mut Ctx<'_>, _: [u64; 6]) -> Result<u64> {

@@ -88,6 +88,7 @@ pub fn exit(cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
 
 pub fn exit_group(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     let code = args::int(a[0]) & 0xff;
+    super::proc_model::vfork_child_exits();
     crate::daemon::notify_exit(code << 8);
     crate::host::process::exit(code)
 }

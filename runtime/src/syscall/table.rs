@@ -172,9 +172,9 @@ syscall_table! {
     __NR_socketpair => Missing, [];
     __NR_setsockopt => Missing, [];
     __NR_getsockopt => Missing, [];
-    __NR_clone => Partial(proc_model::clone, "processes only: threads (CLONE_VM without CLONE_VFORK, CLONE_THREAD) are ENOSYS and namespaces EPERM; a CLONE_VM|CLONE_VFORK child works on a copy of memory"), [Hex, Ptr, Ptr, Ptr, Hex];
+    __NR_clone => Partial(proc_model::clone, "processes only: threads (CLONE_VM without CLONE_VFORK, CLONE_THREAD) are ENOSYS and namespaces EPERM; a CLONE_VM|CLONE_VFORK child works on a copy of memory; what it leaves in the parent's stack comes back if it exits without exec"), [Hex, Ptr, Ptr, Ptr, Hex];
     __NR_fork => Full(proc_model::fork), [];
-    __NR_vfork => Partial(proc_model::vfork, "the parent waits for the child's execve or exit, but the child works on a copy of memory"), [];
+    __NR_vfork => Partial(proc_model::vfork, "the parent waits for the child's execve or exit; the child works on a copy of memory, and what it leaves in the parent's stack comes back if it exits without exec"), [];
     __NR_execve => Full(proc_model::execve), [Path, Ptr, Ptr];
     __NR_exit => Full(process::exit), [Int];
     __NR_wait4 => Partial(proc_model::wait4, "waits for a process group poll its members every 5 ms"), [Int, Ptr, Hex, Ptr];
