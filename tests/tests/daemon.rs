@@ -464,3 +464,67 @@ fn another_user_is_refused() {
     assert!(refused.is_err(), "a connection from uid 0 to nobody's daemon must be refused");
     assert!(log.contains("refusing a connection from another user"), "{log}");
 }
+
+/// Socket activation the way systemd hands a socket over (sd_listen_fds(3)):
+/// the listening socket arrives as fd 3 with LISTEN_PID naming the daemon
+/// and LISTEN_FDS=1. python3 stands in for systemd: it binds, listens, moves
+/// the socket to fd 3 and execs `mactux daemon serve` in its own pid. The
+/// socket is bound at a path other than the state directory's, so only an
+/// adopted listener can answer there.
+#[test]
+fn socket_activation_adopts_the_listener() {
+    let dir = state_dir("activation");
+    std::fs::create_dir_all(&dir).expect("create the state directory");
+    let activated = dir.join("activated.sock");
+    let manager = r#"
+import os, socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.bind(sys.argv[1])
+os.chmod(sys.argv[1], 0o600)
+s.listen(16)
+os.dup2(s.fileno(), 3)
+os.set_inheritable(3, True)
+env = dict(os.environ, LISTEN_PID=str(os.getpid()), LISTEN_FDS="1")
+os.execve(sys.argv[2], [sys.argv[2], "daemon", "serve"], env)
+"#;
+    // Host: killed on drop should an assertion fail first.
+    let mut child = Host(Command::new("python3")
+        .args(["-c", manager])
+        .arg(&activated)
+        .arg(mactux_bin())
+        .env("MACTUX_STATE_DIR", &dir)
+        .stdin(Stdio::null())
+        .spawn()
+        .expect("spawn python3 as the service manager"));
+    let pid = child.pid();
+    // A daemon that ignored fd 3 would leave connections there unanswered:
+    // probe with a timeout so that fails instead of hanging.
+    let answers = || -> bool {
+        let Ok(mut s) = UnixStream::connect(&activated) else { return false };
+        let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
+        let hello = encode(&Request::Hello { version: PROTOCOL_VERSION }).expect("encode hello");
+        let mut prefix = [0u8; 4];
+        s.write_all(&hello).is_ok() && s.read_exact(&mut prefix).is_ok()
+    };
+    wait_until("the activated daemon answers on the handed-over socket", answers);
+    let mut c = Client::connect(&activated).expect("connect to the activated daemon");
+    assert_eq!(c.daemon_pid, pid, "the daemon runs in the pid LISTEN_PID named");
+    assert!(!dir.join("mactuxd.sock").exists(), "an activated daemon must not bind a socket of its own");
+    match c.call(&Request::GetPgid { pid: 1 }) {
+        Ok(Response::Pid(1)) => {}
+        other => panic!("getpgid(1) over the activated socket: {other:?}"),
+    }
+    let _ = c.call(&Request::Shutdown);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let status = loop {
+        if let Some(st) = child.0.try_wait().expect("wait for the daemon") {
+            break Some(st);
+        }
+        if Instant::now() > deadline {
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(status.is_some_and(|s| s.success()), "the activated daemon stops cleanly on Shutdown: {status:?}");
+}
