@@ -122,3 +122,23 @@ fn ignored_signal_does_nothing() {
     let t = same_under_signal(&["bash", "-c", script], true, libc::SIGUSR1);
     assert_eq!(t, Termination::Exit(0));
 }
+
+/// Job control at a terminal: an interactive bash on a pseudo-terminal,
+/// driven as a user would (tests/scripts/job_control.py): ^Z stops the
+/// foreground job (SIGTSTP to its group, WUNTRACED), `bg` continues it
+/// (SIGCONT), `kill %1` ends it (143), ^C interrupts a foreground job (130),
+/// with the terminal's foreground group handed over by tcsetpgrp each time.
+#[test]
+fn job_control_at_a_terminal() {
+    let driver = workspace_root().join("tests/scripts/job_control.py");
+    let driver = driver.to_string_lossy().into_owned();
+    let bin = mactux_bin();
+    let (native, emulated) = (
+        run_native(&Run::cmd(&["python3", &driver, "/bin/bash", "--norc", "-i"])),
+        run_native(&Run::cmd(&["python3", &driver, &bin.to_string_lossy(), "run", "/bin/bash", "--norc", "-i"])),
+    );
+    let expected = "^Z stopped the foreground job\njobs lists it as stopped\nbg resumed it\n\
+                    kill %1 ended it with status 143\n^C interrupted the foreground job: 130\nshell exited with 0\n";
+    assert_eq!(native.stdout_str(), expected, "native run: {}", native.stderr_str());
+    assert_same("job control in bash on a pty", &native, &emulated, Compare::STDOUT_STATUS);
+}
