@@ -197,24 +197,24 @@ fn stack_window(sp: u64) -> Option<(u64, u64)> {
 /// that exec'd or died sends nothing).
 fn read_to_eof(fd: host::HostFd, want: usize) -> Option<Vec<u8>> {
     let mut data = Vec::new();
+    let mut too_long = false;
     let mut buf = vec![0u8; 64 * 1024];
     loop {
         match host::fs::read(fd, &mut buf) {
             Ok(0) => break,
             Ok(n) => {
-                // More than the window: not ours to apply; keep draining.
-                if data.len() + n <= want {
+                // More than the window is not ours to apply; keep draining
+                // so the child is not left blocked on a full pipe.
+                too_long |= data.len() + n > want;
+                if !too_long {
                     data.extend_from_slice(&buf[..n]);
-                } else {
-                    data.clear();
-                    data.push(0);
                 }
             }
             Err(crate::abi::Errno::EINTR) => {}
             Err(_) => return None,
         }
     }
-    (want > 0 && data.len() == want).then_some(data)
+    (want > 0 && !too_long && data.len() == want).then_some(data)
 }
 
 /// Writes the child's copy of the window into the parent's stack, if it is
