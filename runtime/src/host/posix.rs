@@ -457,6 +457,19 @@ pub mod flags {
     use crate::host::{HostFlock, HostResult, Prot};
     use linux_raw_sys::general as g;
 
+    /// The kernel's `struct termios` (what TCGETS/TCSETS carry), 36 bytes;
+    /// each host translates its own `termios` to and from it.
+    #[repr(C)]
+    #[derive(Clone, Copy, Debug, Default)]
+    pub struct LinuxTermios {
+        pub iflag: u32,
+        pub oflag: u32,
+        pub cflag: u32,
+        pub lflag: u32,
+        pub line: u8,
+        pub cc: [u8; 19],
+    }
+
     /// Linux whence values from host ones (macOS numbers SEEK_HOLE and
     /// SEEK_DATA the other way round).
     fn whence_from_host(w: i16) -> i16 {

@@ -4,6 +4,7 @@
 //! headers), so every word crosses through a row table.
 
 use crate::abi::Errno;
+use crate::host::posix::flags::LinuxTermios;
 use crate::host::HostResult;
 use linux_raw_sys::general as g;
 
@@ -47,18 +48,6 @@ pub fn lock_cmd_to_host(cmd: u32) -> HostResult<i32> {
         g::F_OFD_SETLKW => libc::F_OFD_SETLKW,
         _ => return Err(Errno::EINVAL),
     })
-}
-
-/// The kernel's `struct termios` (what TCGETS/TCSETS carry), 36 bytes.
-#[repr(C)]
-#[derive(Clone, Copy, Debug, Default)]
-pub struct LinuxTermios {
-    pub iflag: u32,
-    pub oflag: u32,
-    pub cflag: u32,
-    pub lflag: u32,
-    pub line: u8,
-    pub cc: [u8; 19],
 }
 
 /// On a Linux host the flag bits and the first 19 control characters coincide

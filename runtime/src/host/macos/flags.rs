@@ -8,6 +8,7 @@
 //! and `bsd/sys/termios.h`, pinned below against the libc crate.
 
 use crate::abi::Errno;
+use crate::host::posix::flags::LinuxTermios;
 use crate::host::HostResult;
 use linux_raw_sys::general as g;
 
@@ -70,18 +71,6 @@ pub fn lock_cmd_to_host(cmd: u32) -> HostResult<i32> {
         g::F_OFD_GETLK | g::F_OFD_SETLK | g::F_OFD_SETLKW => return Err(Errno::EINVAL),
         _ => return Err(Errno::EINVAL),
     })
-}
-
-/// The kernel's `struct termios` (what TCGETS/TCSETS carry), 36 bytes.
-#[repr(C)]
-#[derive(Clone, Copy, Debug, Default)]
-pub struct LinuxTermios {
-    pub iflag: u32,
-    pub oflag: u32,
-    pub cflag: u32,
-    pub lflag: u32,
-    pub line: u8,
-    pub cc: [u8; 19],
 }
 
 type Tcflag = libc::tcflag_t;
