@@ -102,12 +102,8 @@ __attribute__((used)) void sud_handler_c(int sig, siginfo_t *info, ucontext_t *u
 
 int main(int argc, char **argv)
 {
-    long n = argc > 1 ? strtol(argv[1], NULL, 10) : 1000000L;
+    long n = arg_n(argc, argv, 1000000L, "bare_sud");
     int allow_mode = argc > 2 && strcmp(argv[2], "allow") == 0;
-    if (n <= 0) {
-        fprintf(stderr, "bare_sud: N must be positive\n");
-        return 2;
-    }
 
     static char altstack[1 << 16] __attribute__((aligned(64)));
     stack_t ss = { .ss_sp = altstack, .ss_size = sizeof altstack, .ss_flags = 0 };

@@ -20,8 +20,9 @@
 
 #define WARMUP 5
 
-static int once(void)
+static int once(void *unused)
 {
+    (void)unused;
     pid_t pid = fork();
     if (pid < 0) {
         perror("fork_wait: fork");
@@ -43,26 +44,13 @@ static int once(void)
 
 int main(int argc, char **argv)
 {
-    long n = argc > 1 ? strtol(argv[1], NULL, 10) : 200L;
-    if (n <= 0) {
-        fprintf(stderr, "fork_wait: N must be positive\n");
-        return 2;
-    }
+    long n = arg_n(argc, argv, 200L, "fork_wait");
     long long *t = calloc((size_t)n, sizeof *t);
     if (!t)
         return 2;
-    for (int i = 0; i < WARMUP; i++)
-        if (once() != 0)
-            return 1;
-    long long sum = 0;
-    for (long i = 0; i < n; i++) {
-        long long a = now_ns();
-        if (once() != 0)
-            return 1;
-        t[i] = now_ns() - a;
-        sum += t[i];
-    }
-    qsort(t, (size_t)n, sizeof *t, cmp_ll);
+    long long sum = time_each(t, n, WARMUP, once, NULL);
+    if (sum < 0)
+        return 1;
     printf("fork_wait: N=%ld mean_us=%.1f p50_us=%.1f p99_us=%.1f max_us=%.1f\n",
            n, sum / 1e3 / (double)n, pct(t, n, 50) / 1e3, pct(t, n, 99) / 1e3,
            t[n - 1] / 1e3);

@@ -27,7 +27,7 @@
 
 int main(int argc, char **argv)
 {
-    long n = argc > 1 ? strtol(argv[1], NULL, 10) : 20000L;
+    long n = arg_n(argc, argv, 20000L, "getppid_lat");
     const char *call = argc > 2 ? argv[2] : "getppid";
     long nr;
     if (strcmp(call, "getppid") == 0)
@@ -38,10 +38,6 @@ int main(int argc, char **argv)
         nr = SYS_getpgrp;
     else {
         fprintf(stderr, "getppid_lat: unknown call %s (getppid, getpgrp or getpid)\n", call);
-        return 2;
-    }
-    if (n <= 0) {
-        fprintf(stderr, "getppid_lat: N must be positive\n");
         return 2;
     }
     long long *t = calloc((size_t)n, sizeof *t);

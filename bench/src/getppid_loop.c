@@ -21,7 +21,7 @@
 
 int main(int argc, char **argv)
 {
-    long n = argc > 1 ? strtol(argv[1], NULL, 10) : 1000000L;
+    long n = arg_n(argc, argv, 1000000L, "getppid_loop");
     const char *call = argc > 2 ? argv[2] : "getppid";
     long nr;
     if (strcmp(call, "getppid") == 0)
@@ -30,10 +30,6 @@ int main(int argc, char **argv)
         nr = SYS_getpid;
     else {
         fprintf(stderr, "getppid_loop: unknown call %s (getppid or getpid)\n", call);
-        return 2;
-    }
-    if (n <= 0) {
-        fprintf(stderr, "getppid_loop: N must be positive\n");
         return 2;
     }
     long sink = 0;

@@ -41,13 +41,16 @@ static int xfer(int fd, char *buf, int send_first)
     return 0;
 }
 
+/* One round trip from the parent's end. */
+static int ping(void *fd)
+{
+    char buf[MSG] = "ping";
+    return xfer(*(int *)fd, buf, 1);
+}
+
 int main(int argc, char **argv)
 {
-    long n = argc > 1 ? strtol(argv[1], NULL, 10) : 20000L;
-    if (n <= 0) {
-        fprintf(stderr, "sock_pingpong: N must be positive\n");
-        return 2;
-    }
+    long n = arg_n(argc, argv, 20000L, "sock_pingpong");
     int sv[2];
     if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0) {
         perror("sock_pingpong: socketpair");
@@ -69,21 +72,11 @@ int main(int argc, char **argv)
     long long *t = calloc((size_t)n, sizeof *t);
     if (!t)
         return 2;
-    char buf[MSG] = "ping";
-    for (int i = 0; i < WARMUP; i++)
-        if (xfer(sv[0], buf, 1) != 0)
-            goto broken;
-    long long sum = 0;
-    for (long i = 0; i < n; i++) {
-        long long a = now_ns();
-        if (xfer(sv[0], buf, 1) != 0)
-            goto broken;
-        t[i] = now_ns() - a;
-        sum += t[i];
-    }
+    long long sum = time_each(t, n, WARMUP, ping, &sv[0]);
+    if (sum < 0)
+        goto broken;
     close(sv[0]);
     waitpid(pid, NULL, 0);
-    qsort(t, (size_t)n, sizeof *t, cmp_ll);
     printf("sock_pingpong: N=%ld mean_us=%.2f p50_us=%.2f p90_us=%.2f p99_us=%.2f "
            "p999_us=%.2f max_us=%.2f\n",
            n, sum / 1e3 / (double)n, pct(t, n, 50) / 1e3, pct(t, n, 90) / 1e3,

@@ -25,8 +25,9 @@
 
 extern char **environ;
 
-static int once(char *prog)
+static int once(void *arg)
 {
+    char *prog = arg;
     char *argv[] = { prog, NULL };
     pid_t pid;
     int rc = posix_spawn(&pid, prog, NULL, NULL, argv, environ);
@@ -48,27 +49,14 @@ static int once(char *prog)
 
 int main(int argc, char **argv)
 {
-    long n = argc > 1 ? strtol(argv[1], NULL, 10) : 200L;
+    long n = arg_n(argc, argv, 200L, "spawn_true");
     char *prog = argc > 2 ? argv[2] : "/bin/true";
-    if (n <= 0) {
-        fprintf(stderr, "spawn_true: N must be positive\n");
-        return 2;
-    }
     long long *t = calloc((size_t)n, sizeof *t);
     if (!t)
         return 2;
-    for (int i = 0; i < WARMUP; i++)
-        if (once(prog) != 0)
-            return 1;
-    long long sum = 0;
-    for (long i = 0; i < n; i++) {
-        long long a = now_ns();
-        if (once(prog) != 0)
-            return 1;
-        t[i] = now_ns() - a;
-        sum += t[i];
-    }
-    qsort(t, (size_t)n, sizeof *t, cmp_ll);
+    long long sum = time_each(t, n, WARMUP, once, prog);
+    if (sum < 0)
+        return 1;
     printf("spawn_true: N=%ld mean_ms=%.3f p50_ms=%.3f p99_ms=%.3f max_ms=%.3f\n",
            n, sum / 1e6 / (double)n, pct(t, n, 50) / 1e6, pct(t, n, 99) / 1e6,
            t[n - 1] / 1e6);
