@@ -27,33 +27,32 @@ def fail(what):
     sys.exit(1)
 
 
-def wait_for(text, what):
-    """Reads until `text` appears after the current mark."""
+def wait_until(done, what):
+    """Collects the terminal's output until done() holds; fails at the deadline."""
     global seen
     end = time.time() + DEADLINE
-    while text not in seen:
+    while not done():
         if time.time() > end:
             fail(what)
-        r, _, _ = select.select([fd], [], [], 0.05)
+        r, _, _ = select.select([fd], [], [], 0.02)
         if r:
             try:
                 seen += os.read(fd, 4096)
             except OSError:
                 fail(what)
+
+
+def wait_for(text, what):
+    """Until `text` appears after the current mark."""
+    global seen
+    wait_until(lambda: text in seen, what)
     # Keep only what came after, so the next step looks at new output.
     seen = seen[seen.index(text) + len(text):]
 
 
 def wait_foreground_job(what):
     """Until a group other than the shell's owns the terminal."""
-    global seen
-    end = time.time() + DEADLINE
-    while os.tcgetpgrp(fd) == pid:
-        if time.time() > end:
-            fail(what)
-        r, _, _ = select.select([fd], [], [], 0.02)
-        if r:
-            seen += os.read(fd, 4096)
+    wait_until(lambda: os.tcgetpgrp(fd) != pid, what)
 
 
 def say(line):
