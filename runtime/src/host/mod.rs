@@ -150,8 +150,12 @@ pub struct MemInfo {
     pub shmem: u64,
     /// Reclaimable kernel caches (`SReclaimable`).
     pub reclaimable: u64,
-    /// Paging counters since boot, as /proc/vmstat names them: KiB paged in
-    /// and out, pages swapped in and out, all and major page faults.
+}
+
+/// Paging counters of the host since boot, as /proc/vmstat names them: KiB
+/// paged in and out, pages swapped in and out, all and major page faults.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct VmEvents {
     pub pgpgin: u64,
     pub pgpgout: u64,
     pub pswpin: u64,

@@ -549,6 +549,7 @@ fn meminfo() -> String {
 /// and the host's paging counters since boot.
 fn vmstat() -> String {
     let m = host::process::mem_info();
+    let e = host::process::vm_events();
     let pages = |b: u64| b / 4096;
     let mut s = String::new();
     for (name, v) in [
@@ -556,12 +557,12 @@ fn vmstat() -> String {
         ("nr_file_pages", pages(m.cached + m.buffers)),
         ("nr_shmem", pages(m.shmem)),
         ("nr_slab_reclaimable", pages(m.reclaimable)),
-        ("pgpgin", m.pgpgin),
-        ("pgpgout", m.pgpgout),
-        ("pswpin", m.pswpin),
-        ("pswpout", m.pswpout),
-        ("pgfault", m.pgfault),
-        ("pgmajfault", m.pgmajfault),
+        ("pgpgin", e.pgpgin),
+        ("pgpgout", e.pgpgout),
+        ("pswpin", e.pswpin),
+        ("pswpout", e.pswpout),
+        ("pgfault", e.pgfault),
+        ("pgmajfault", e.pgmajfault),
     ] {
         let _ = writeln!(s, "{name} {v}");
     }

@@ -1,7 +1,7 @@
 //! The host process: exit, identity, limits, system figures (Linux side).
 
 use crate::abi::{Errno, Timeval};
-use crate::host::{CpuStat, HostResult, MemInfo, TaskUsage};
+use crate::host::{CpuStat, HostResult, MemInfo, TaskUsage, VmEvents};
 
 pub use crate::host::posix_process::*;
 
@@ -45,15 +45,6 @@ pub fn mem_info() -> MemInfo {
     // SAFETY: valid out-parameter.
     unsafe { libc::sysinfo(&mut si) };
     let unit = u64::from(si.mem_unit.max(1));
-    // The paging counters are the host kernel's, from /proc/vmstat.
-    let vmstat = std::fs::read_to_string("/proc/vmstat").unwrap_or_default();
-    let event = |name: &str| -> u64 {
-        vmstat
-            .lines()
-            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
-            .and_then(|v| v.trim().parse().ok())
-            .unwrap_or(0)
-    };
     let free = field("MemFree").unwrap_or(si.freeram * unit);
     let buffers = field("Buffers").unwrap_or(si.bufferram * unit);
     MemInfo {
@@ -66,6 +57,20 @@ pub fn mem_info() -> MemInfo {
         swap_free: field("SwapFree").unwrap_or(si.freeswap * unit),
         shmem: field("Shmem").unwrap_or(si.sharedram * unit),
         reclaimable: field("SReclaimable").unwrap_or(0),
+    }
+}
+
+/// The host kernel's paging counters, from its /proc/vmstat.
+pub fn vm_events() -> VmEvents {
+    let vmstat = std::fs::read_to_string("/proc/vmstat").unwrap_or_default();
+    let event = |name: &str| -> u64 {
+        vmstat
+            .lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(0)
+    };
+    VmEvents {
         pgpgin: event("pgpgin"),
         pgpgout: event("pgpgout"),
         pswpin: event("pswpin"),

@@ -1,7 +1,7 @@
 //! The host process: exit, identity, limits, system figures (macOS side).
 
 use crate::abi::{Errno, Timeval};
-use crate::host::{CpuStat, HostResult, MemInfo, TaskUsage};
+use crate::host::{CpuStat, HostResult, MemInfo, TaskUsage, VmEvents};
 
 pub use crate::host::posix_process::*;
 
@@ -57,8 +57,8 @@ struct XswUsage {
     encrypted: u32,
 }
 
-pub fn mem_info() -> MemInfo {
-    let total = sysctl_value::<u64>(c"hw.memsize").unwrap_or(0);
+/// The host's virtual-memory statistics and its page size.
+fn vm_statistics() -> (Option<libc::vm_statistics64>, u64) {
     // SAFETY: plain call.
     let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) }.max(1) as u64;
     // SAFETY: a zeroed vm_statistics64 is a valid out-parameter.
@@ -68,14 +68,17 @@ pub fn mem_info() -> MemInfo {
     let kr = unsafe {
         libc::host_statistics64(mach_host_self(), libc::HOST_VM_INFO64, (&mut vm as *mut libc::vm_statistics64).cast(), &mut count)
     };
-    let ok = kr == 0;
-    let (free, cached) = if ok {
+    ((kr == 0).then_some(vm), page)
+}
+
+pub fn mem_info() -> MemInfo {
+    let total = sysctl_value::<u64>(c"hw.memsize").unwrap_or(0);
+    let (vm, page) = vm_statistics();
+    let (free, cached) = match vm {
         // lossy: macOS "speculative" pages are free-for-the-taking; count them as free.
-        let free = (u64::from(vm.free_count) + u64::from(vm.speculative_count)) * page;
         // lossy: file-backed (external) pages play the part of Linux's page cache.
-        (free, u64::from(vm.external_page_count) * page)
-    } else {
-        (0, 0)
+        Some(vm) => ((u64::from(vm.free_count) + u64::from(vm.speculative_count)) * page, u64::from(vm.external_page_count) * page),
+        None => (0, 0),
     };
     let swap = sysctl_value::<XswUsage>(c"vm.swapusage").unwrap_or_default();
     MemInfo {
@@ -90,15 +93,22 @@ pub fn mem_info() -> MemInfo {
         // lossy: macOS reports neither shared memory nor reclaimable kernel caches this way.
         shmem: 0,
         reclaimable: 0,
-        // lossy: Mach counts page-ins and page-outs in pages; Linux's pgpgin
-        // and pgpgout are KiB. A page-in is a fault that went to disk, which
-        // is what Linux calls a major fault.
-        pgpgin: if ok { vm.pageins * page / 1024 } else { 0 },
-        pgpgout: if ok { vm.pageouts * page / 1024 } else { 0 },
-        pswpin: if ok { vm.swapins } else { 0 },
-        pswpout: if ok { vm.swapouts } else { 0 },
-        pgfault: if ok { vm.faults } else { 0 },
-        pgmajfault: if ok { vm.pageins } else { 0 },
+    }
+}
+
+/// The host's paging counters, from host_statistics64.
+pub fn vm_events() -> VmEvents {
+    let (Some(vm), page) = vm_statistics() else { return VmEvents::default() };
+    // lossy: Mach counts page-ins and page-outs in pages; Linux's pgpgin and
+    // pgpgout are KiB. A page-in is a fault that went to disk, which is what
+    // Linux calls a major fault.
+    VmEvents {
+        pgpgin: vm.pageins * page / 1024,
+        pgpgout: vm.pageouts * page / 1024,
+        pswpin: vm.swapins,
+        pswpout: vm.swapouts,
+        pgfault: vm.faults,
+        pgmajfault: vm.pageins,
     }
 }
 
