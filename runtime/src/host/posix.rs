@@ -1085,20 +1085,24 @@ pub mod sigctl {
         old.sa_sigaction == libc::SIG_IGN
     }
 
-    fn async_host_set() -> libc::sigset_t {
-        // SAFETY: a zeroed sigset is valid storage; sigemptyset initialises it.
-        let mut set: libc::sigset_t = unsafe { core::mem::zeroed() };
-        // SAFETY: valid sigset.
-        unsafe { libc::sigemptyset(&mut set) };
-        for n in 1..=NSIG {
-            if crate::host::trap::is_async_signal(Signal(n)) {
-                if let Some(h) = host_sig(Signal(n)) {
-                    // SAFETY: valid sigset and signal number.
-                    unsafe { libc::sigaddset(&mut set, h) };
-                }
+    /// The host numbers of the asynchronous signals and their set. The set
+    /// never changes, and blocking calls toggle it around every wait, so it
+    /// is worked out once.
+    fn async_host_signals() -> &'static (Vec<i32>, libc::sigset_t) {
+        static ASYNC: std::sync::OnceLock<(Vec<i32>, libc::sigset_t)> = std::sync::OnceLock::new();
+        ASYNC.get_or_init(|| {
+            let numbers: Vec<i32> =
+                (1..=NSIG).map(Signal).filter(|&s| crate::host::trap::is_async_signal(s)).filter_map(host_sig).collect();
+            // SAFETY: a zeroed sigset is valid storage; sigemptyset initialises it.
+            let mut set: libc::sigset_t = unsafe { core::mem::zeroed() };
+            // SAFETY: valid sigset.
+            unsafe { libc::sigemptyset(&mut set) };
+            for &h in &numbers {
+                // SAFETY: valid sigset and signal number.
+                unsafe { libc::sigaddset(&mut set, h) };
             }
-        }
-        set
+            (numbers, set)
+        })
     }
 
     /// The calling thread's mask with the asynchronous signals taken out:
@@ -1108,13 +1112,9 @@ pub mod sigctl {
         let mut mask: libc::sigset_t = unsafe { core::mem::zeroed() };
         // SAFETY: querying only.
         unsafe { libc::pthread_sigmask(libc::SIG_BLOCK, core::ptr::null(), &mut mask) };
-        for n in 1..=NSIG {
-            if crate::host::trap::is_async_signal(Signal(n)) {
-                if let Some(h) = host_sig(Signal(n)) {
-                    // SAFETY: valid sigset and signal number.
-                    unsafe { libc::sigdelset(&mut mask, h) };
-                }
-            }
+        for &h in &async_host_signals().0 {
+            // SAFETY: valid sigset and signal number.
+            unsafe { libc::sigdelset(&mut mask, h) };
         }
         mask
     }
@@ -1122,10 +1122,10 @@ pub mod sigctl {
     /// Blocks or unblocks, for the calling thread, every signal in the
     /// asynchronous set.
     pub fn set_async_signals_blocked(blocked: bool) {
-        let set = async_host_set();
+        let set = &async_host_signals().1;
         let how = if blocked { libc::SIG_BLOCK } else { libc::SIG_UNBLOCK };
         // SAFETY: valid sigset; changes only this thread's mask.
-        unsafe { libc::pthread_sigmask(how, &set, core::ptr::null_mut()) };
+        unsafe { libc::pthread_sigmask(how, set, core::ptr::null_mut()) };
     }
 
     /// The calling thread's host mask, as a Linux sigset.
