@@ -337,13 +337,11 @@ async fn dispatch(shared: &Shared, conn: &mut Conn, req: &Request) -> (Response,
         Request::FutexWake { key, count, bitset } => return (Response::Woken(shared.futexes.wake(key, count, bitset)), false),
         _ => {}
     }
+    // Most requests are answered at once; only one that names a reserved,
+    // not yet attached child needs the waiter and the deadline.
+    let mut reply = shared.state().handle(conn, req, true);
     let deadline = tokio::time::Instant::now() + ATTACH_WAIT;
     loop {
-        let attached = shared.attached.notified();
-        tokio::pin!(attached);
-        attached.as_mut().enable();
-        let may_wait = tokio::time::Instant::now() < deadline;
-        let reply = shared.state().handle(conn, req, may_wait);
         match reply {
             Reply::Send(r) => {
                 if matches!(req, Request::AttachChild { .. }) && r == Response::Ok {
@@ -353,7 +351,16 @@ async fn dispatch(shared: &Shared, conn: &mut Conn, req: &Request) -> (Response,
             }
             Reply::SendAndClose(r) => return (r, true),
             Reply::WaitAttach => {
-                let _ = tokio::time::timeout_at(deadline, attached).await;
+                // Enabled before the state is asked again, so an attach in
+                // between is not missed.
+                let attached = shared.attached.notified();
+                tokio::pin!(attached);
+                attached.as_mut().enable();
+                reply = shared.state().handle(conn, req, tokio::time::Instant::now() < deadline);
+                if matches!(reply, Reply::WaitAttach) {
+                    let _ = tokio::time::timeout_at(deadline, attached).await;
+                    reply = shared.state().handle(conn, req, tokio::time::Instant::now() < deadline);
+                }
             }
         }
     }
