@@ -73,11 +73,23 @@ pub struct State {
 
 /// A task without its heavy per-task details.
 fn summary(e: &TaskEntry) -> TaskEntry {
-    let mut e = e.clone();
-    e.info.fds = Vec::new();
-    e.info.maps = Vec::new();
-    e.info.environ = Vec::new();
-    e
+    let i = &e.info;
+    TaskEntry {
+        info: TaskInfo {
+            comm: i.comm.clone(),
+            argv: i.argv.clone(),
+            exe: i.exe.clone(),
+            cwd: i.cwd.clone(),
+            uid: i.uid,
+            gid: i.gid,
+            tty: i.tty,
+            environ: Vec::new(),
+            fds: Vec::new(),
+            maps: Vec::new(),
+            reaps_children: i.reaps_children,
+        },
+        ..*e
+    }
 }
 
 fn err(errno: i32, msg: impl Into<String>) -> Reply {
