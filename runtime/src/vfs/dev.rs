@@ -75,8 +75,9 @@ impl DevKind {
     }
 }
 
-/// The entry at `/dev/<rel...>`.
-pub fn entry(rel: &[&str]) -> Result<Synth> {
+/// The entry at `/dev/<rel...>`; `with_content` asks for listings (skipped
+/// during path walks).
+pub fn entry(rel: &[&str], with_content: bool) -> Result<Synth> {
     match rel {
         [] => {
             let mut v: Vec<DirEnt> = MEM_DEVICES
@@ -110,6 +111,9 @@ pub fn entry(rel: &[&str]) -> Result<Synth> {
             }
             if *name == "pts" {
                 // ttyname() looks here when /proc/self/fd/N does not match.
+                if !with_content {
+                    return Ok(Synth::Dir(Vec::new()));
+                }
                 return Ok(Synth::Dir(
                     crate::host::fs::pts_numbers()
                         .into_iter()

@@ -19,7 +19,8 @@ pub enum FileKind {
     /// /proc/stat open and read it from the start every interval).
     Bytes(Mutex<Snapshot>),
     /// A synthetic directory; its listing is taken again whenever reading
-    /// starts from the beginning, as /proc generates it at readdir time.
+    /// starts from the beginning, as /proc generates it at readdir time
+    /// (also the first time: /proc/self/fd must list the fd being read).
     SynthDir(Mutex<Vec<DirEnt>>),
     Dev(DevKind),
     /// `O_PATH` descriptor of a synthetic node.

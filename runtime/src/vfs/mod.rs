@@ -90,7 +90,7 @@ pub fn synth_entry(guest: &str, with_content: bool) -> Option<Result<Synth>> {
         proc::entry(&rel, with_content)
     } else if mount("/dev") {
         let rel: Vec<&str> = guest["/dev".len()..].split('/').filter(|c| !c.is_empty()).collect();
-        dev::entry(&rel)
+        dev::entry(&rel, with_content)
     } else {
         return None;
     };

@@ -44,7 +44,8 @@ pub fn entry(rel: &[&str], c: bool) -> Result<Synth> {
         [] => {
             // Linux lists the fixed entries first, then self, thread-self and
             // every pid in ascending order (ps and top show tasks in that order).
-            let mut pids: Vec<i32> = other_tasks().iter().map(|t| t.pid).collect();
+            // (A path walk only needs to know this is a directory.)
+            let mut pids: Vec<i32> = if c { other_tasks().iter().map(|t| t.pid).collect() } else { Vec::new() };
             pids.push(pid as i32);
             pids.sort_unstable();
             pids.dedup();
