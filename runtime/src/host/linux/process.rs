@@ -125,12 +125,17 @@ pub fn rusage(of_children: bool) -> (Timeval, Timeval, i64, i64, i64, i64, i64) 
     )
 }
 
+/// The fields of a host process's /proc/PID/stat after the parenthesised
+/// comm (which may contain spaces): the first one is field 3, the state.
+fn stat_fields(host_pid: i32) -> Option<Vec<String>> {
+    let text = std::fs::read_to_string(format!("/proc/{host_pid}/stat")).ok()?;
+    let rest = text.get(text.rfind(')')? + 2..)?;
+    Some(rest.split_whitespace().map(str::to_string).collect())
+}
+
 /// CPU time and memory of another host process, from the Linux host's /proc.
 pub fn usage_of(host_pid: i32) -> Option<TaskUsage> {
-    let text = std::fs::read_to_string(format!("/proc/{host_pid}/stat")).ok()?;
-    // Fields after the parenthesised comm (which may contain spaces).
-    let rest = text.get(text.rfind(')')? + 2..)?;
-    let f: Vec<&str> = rest.split_whitespace().collect();
+    let f = stat_fields(host_pid)?;
     let num = |i: usize| f.get(i).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
     // stat(5): utime is field 14, stime 15, vsize 23, rss 24; `rest` starts at field 3.
     Some(TaskUsage { utime_ticks: num(11), stime_ticks: num(12), vsize: num(20), rss_pages: num(21) })
@@ -166,9 +171,7 @@ pub fn cpu_stat() -> Option<CpuStat> {
 /// /proc/PID/stat's `tty_nr` encoding, and the host process group in the
 /// terminal's foreground (or -1). None when the process has no terminal.
 pub fn terminal_of(host_pid: i32) -> Option<(u64, i32)> {
-    let text = std::fs::read_to_string(format!("/proc/{host_pid}/stat")).ok()?;
-    let rest = text.get(text.rfind(')')? + 2..)?;
-    let f: Vec<&str> = rest.split_whitespace().collect();
+    let f = stat_fields(host_pid)?;
     // stat(5): tty_nr is field 7 and tpgid field 8; `rest` starts at field 3.
     let tty: u64 = f.get(4)?.parse().ok()?;
     let tpgid: i32 = f.get(5)?.parse().ok()?;
