@@ -657,7 +657,9 @@ fn run_handler(ctl: &mut ThreadCtl, regs: &mut GuestRegs, info: &SigInfo, act: &
         // which may interrupt the runtime mid-call to the daemon).
         translated = *info;
         let host_pid = i32::from_ne_bytes([info.fields[0], info.fields[1], info.fields[2], info.fields[3]]);
-        translated.put(0, &crate::syscall::proc_model::sender_pid(host_pid).to_ne_bytes());
+        // A sender outside the namespace reads as 0, as from an outer pid namespace.
+        let sender = crate::syscall::proc_model::vpid_of_host(host_pid).unwrap_or(0);
+        translated.put(0, &sender.to_ne_bytes());
         translated.pid_is_host = false;
         &translated
     } else {

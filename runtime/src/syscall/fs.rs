@@ -767,7 +767,7 @@ pub fn ioctl(_cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
         io::TIOCGPGRP => {
             // The host's foreground group, named by its leader's Linux pid.
             let host_pgrp = host::fs::foreground_pgrp(host_fd).map_err(host_err)?;
-            let pgrp = crate::syscall::proc_model::pid_of_host_process(host_pgrp);
+            let pgrp = crate::syscall::proc_model::vpid_of_host(host_pgrp).unwrap_or(host_pgrp);
             uaccess::write(arg, &pgrp)?;
         }
         io::TIOCSPGRP => {

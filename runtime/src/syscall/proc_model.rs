@@ -409,10 +409,7 @@ fn pid_of_host(host_pid: i32) -> Vpid {
     if let Some((v, _)) = children().iter().find(|(_, h)| *h == host_pid) {
         return *v;
     }
-    match daemon::call(&Request::PidOfHost { host_pid }) {
-        Ok(Response::Pid(p)) => p,
-        _ => host_pid,
-    }
+    vpid_of_host(host_pid).unwrap_or(host_pid)
 }
 
 /// Forgets a child that has been reaped.
@@ -568,9 +565,10 @@ pub fn waitid(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     Ok(0)
 }
 
-/// The Linux pid of any host process the daemon knows (for terminal
-/// process groups); the host pid itself when it does not know it.
-/// The Linux pid of a host process in the namespace, if it is a task.
+/// The Linux pid of a host process in the namespace, if it is a task (the
+/// host pid itself when running standalone). Callers choose what an
+/// outsider reads as: its host pid, or 0 as Linux shows a process of an
+/// outer pid namespace.
 pub fn vpid_of_host(host_pid: i32) -> Option<Vpid> {
     if daemon::is_standalone() {
         return Some(host_pid);
@@ -589,28 +587,6 @@ pub fn terminal_of(host_pid: i32) -> (u64, Vpid) {
         None => (0, -1),
         Some((tty, host_tpgid)) if host_tpgid <= 0 => (tty, -1),
         Some((tty, host_tpgid)) => (tty, vpid_of_host(host_tpgid).unwrap_or(0)),
-    }
-}
-
-pub fn pid_of_host_process(host_pid: i32) -> Vpid {
-    if daemon::is_standalone() {
-        return host_pid;
-    }
-    match daemon::call(&Request::PidOfHost { host_pid }) {
-        Ok(Response::Pid(p)) => p,
-        _ => host_pid,
-    }
-}
-
-/// A sender's pid as seen from inside the namespace: 0 for a host process
-/// outside it, as Linux reports senders from an outer pid namespace.
-pub fn sender_pid(host_pid: i32) -> Vpid {
-    if daemon::is_standalone() {
-        return host_pid;
-    }
-    match daemon::call(&Request::PidOfHost { host_pid }) {
-        Ok(Response::Pid(p)) => p,
-        _ => 0,
     }
 }
 
@@ -679,12 +655,12 @@ pub fn setpgid(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
         if v == me {
             return Some(host::process::host_pid());
         }
-        match daemon::call(&Request::HostPid { pid: v }) {
-            Ok(Response::HostPid(h)) if h > 0 => Some(h),
-            _ => None,
-        }
+        host_pid_of_task(v).ok().filter(|&h| h > 0)
     };
-    if let (Some(h), Some(hg)) = (host_of(target), host_of(group)) {
+    let host_target = host_of(target);
+    // setpgid(pid, 0) and setpgid(pid, pid) name one task: ask once.
+    let host_group = if group == target { host_target } else { host_of(group) };
+    if let (Some(h), Some(hg)) = (host_target, host_group) {
         let _ = host::process::setpgid(h, hg);
     }
     Ok(0)
