@@ -62,15 +62,9 @@ fn config() -> impl bincode::config::Config {
 pub fn write(h: &Handover) -> Result<i32, String> {
     let bytes = bincode::serde::encode_to_vec(h, config()).map_err(|e| format!("cannot encode the task state: {e}"))?;
     let fd = crate::host::fs::anonymous_file(&std::env::temp_dir()).map_err(|e| e.text().to_string())?;
-    let mut done = 0;
-    while done < bytes.len() {
-        match crate::host::fs::write(fd, &bytes[done..]) {
-            Ok(0) | Err(_) => {
-                crate::host::fs::close(fd);
-                return Err("cannot write the task state".into());
-            }
-            Ok(n) => done += n,
-        }
+    if let Err(e) = crate::host::fs::write_all(fd, &bytes) {
+        crate::host::fs::close(fd);
+        return Err(format!("cannot write the task state: {}", e.text()));
     }
     crate::host::fs::lseek(fd, 0, linux_raw_sys::general::SEEK_SET).map_err(|e| e.text().to_string())?;
     Ok(fd)
@@ -78,17 +72,10 @@ pub fn write(h: &Handover) -> Result<i32, String> {
 
 /// Reads the state back in the re-executed runtime and closes the fd.
 pub fn read(fd: i32) -> Result<Handover, String> {
-    let mut data = Vec::new();
-    let mut buf = vec![0u8; 64 * 1024];
-    loop {
-        match crate::host::fs::read(fd, &mut buf) {
-            Ok(0) => break,
-            Ok(n) => data.extend_from_slice(&buf[..n]),
-            Err(e) => return Err(format!("cannot read the task state: {}", e.text())),
-        }
-    }
+    let read = crate::host::fs::read_to_end(fd, MAX_STATE);
     crate::host::fs::close(fd);
-    if data.len() > MAX_STATE {
+    let (data, too_large) = read.map_err(|e| format!("cannot read the task state: {}", e.text()))?;
+    if too_large {
         return Err("the task state is too large".into());
     }
     bincode::serde::decode_from_slice(&data, config())

@@ -78,6 +78,37 @@ pub mod fs {
         check_size(unsafe { libc::write(fd, buf.as_ptr().cast(), buf.len()) })
     }
 
+    /// Writes all of `buf`, going on after short writes and EINTR.
+    pub fn write_all(fd: HostFd, mut buf: &[u8]) -> HostResult<()> {
+        while !buf.is_empty() {
+            match retry(|| write(fd, buf))? {
+                0 => return Err(Errno::EIO),
+                n => buf = &buf[n..],
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads `fd` to its end (retrying EINTR), keeping at most `limit`
+    /// bytes; the flag says whether more than that arrived.
+    pub fn read_to_end(fd: HostFd, limit: usize) -> HostResult<(Vec<u8>, bool)> {
+        let mut data = Vec::new();
+        let mut too_long = false;
+        let mut buf = vec![0u8; 64 * 1024];
+        loop {
+            match retry(|| read(fd, &mut buf))? {
+                0 => return Ok((data, too_long)),
+                n => {
+                    // Keep draining, so a writer is never left blocked.
+                    too_long |= data.len() + n > limit;
+                    if !too_long {
+                        data.extend_from_slice(&buf[..n]);
+                    }
+                }
+            }
+        }
+    }
+
     pub fn pread(fd: HostFd, buf: &mut [u8], off: i64) -> HostResult<usize> {
         // SAFETY: as `read`.
         check_size(unsafe { libc::pread(fd, buf.as_mut_ptr().cast(), buf.len(), off) })

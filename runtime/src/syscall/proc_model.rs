@@ -196,25 +196,10 @@ fn stack_window(sp: u64) -> Option<(u64, u64)> {
 /// Reads `fd` to its end; the bytes when exactly `want` arrived (a child
 /// that exec'd or died sends nothing).
 fn read_to_eof(fd: host::HostFd, want: usize) -> Option<Vec<u8>> {
-    let mut data = Vec::new();
-    let mut too_long = false;
-    let mut buf = vec![0u8; 64 * 1024];
-    loop {
-        match host::fs::read(fd, &mut buf) {
-            Ok(0) => break,
-            Ok(n) => {
-                // More than the window is not ours to apply; keep draining
-                // so the child is not left blocked on a full pipe.
-                too_long |= data.len() + n > want;
-                if !too_long {
-                    data.extend_from_slice(&buf[..n]);
-                }
-            }
-            Err(crate::abi::Errno::EINTR) => {}
-            Err(_) => return None,
-        }
+    match host::fs::read_to_end(fd, want) {
+        Ok((data, false)) if want > 0 && data.len() == want => Some(data),
+        _ => None,
     }
-    (want > 0 && !too_long && data.len() == want).then_some(data)
 }
 
 /// Writes the child's copy of the window into the parent's stack, if it is
@@ -238,14 +223,8 @@ pub fn vfork_child_exits() {
     msg.extend_from_slice(&ret.lo.to_le_bytes());
     msg.extend_from_slice(&ret.hi.to_le_bytes());
     if uaccess::with_slice(ret.lo, len, |b| msg.extend_from_slice(b)).is_ok() {
-        let mut sent = 0;
-        while sent < msg.len() {
-            match host::fs::write(ret.fd, &msg[sent..]) {
-                Ok(n) if n > 0 => sent += n,
-                Err(crate::abi::Errno::EINTR) => {}
-                _ => break,
-            }
-        }
+        // A parent that went away has nothing to take back.
+        let _ = host::fs::write_all(ret.fd, &msg);
     }
     host::fs::close(ret.fd);
 }
