@@ -247,6 +247,12 @@ fn index(sig: Signal) -> usize {
     usize::from(sig.0.saturating_sub(1))
 }
 
+/// Whether `handler` discards `sig`: SIG_IGN, or SIG_DFL of a signal whose
+/// default action is to ignore it.
+pub fn is_ignored(sig: Signal, handler: u64) -> bool {
+    classify(sig, handler) == CLASS_IGNORED
+}
+
 fn classify(sig: Signal, handler: u64) -> u8 {
     match handler {
         SIG_IGN => CLASS_IGNORED,
@@ -688,14 +694,13 @@ fn run_handler(ctl: &mut ThreadCtl, regs: &mut GuestRegs, info: &SigInfo, act: &
 
 /// A fault in guest code at `addr` (`force_sig_fault`): a blocked or
 /// ignored fault signal gets its default action, which ends the process.
-pub fn deliver_fault(regs: &GuestRegs, sig: Signal, host_code: i32, addr: u64) {
+pub fn deliver_fault(sig: Signal, host_code: i32, addr: u64) {
     let code = if sig == Signal::SIGSEGV {
         let mapped = lock(&current().mm).is_mapped(addr, addr.saturating_add(1));
         if mapped { g::SEGV_ACCERR as i32 } else { g::SEGV_MAPERR as i32 }
     } else {
         host_code
     };
-    let _ = regs;
     let mut l = lock_state();
     let act = l.st.actions[index(sig)];
     let blocked = l.st.mask & sig.mask_bit() != 0;

@@ -44,10 +44,7 @@ pub fn rt_sigaction(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
             *slot = n;
             // A disposition that discards the signal drops it if pending,
             // blocked or not (sigaction(2), POSIX).
-            let discards = n.handler == crate::abi::signal::SIG_IGN
-                || (n.handler == crate::abi::signal::SIG_DFL
-                    && crate::signal::default_action(sig) == crate::signal::DefaultAction::Ignore);
-            if discards {
+            if crate::signal::is_ignored(sig, n.handler) {
                 l.flush(sig);
             }
         }

@@ -225,10 +225,10 @@ pub unsafe extern "C" fn dispatch(ctl: *mut ThreadCtl, signo: i32, info: *mut c_
         }
         TrapKind::Fault { addr, is_bus, code } => {
             if is_bus || !patch::try_patch_fs(&regs) {
-                crate::signal::deliver_fault(&regs, if is_bus { crate::abi::signal::Signal::SIGBUS } else { crate::abi::signal::Signal::SIGSEGV }, code, addr);
+                crate::signal::deliver_fault(if is_bus { crate::abi::signal::Signal::SIGBUS } else { crate::abi::signal::Signal::SIGSEGV }, code, addr);
             }
         }
-        TrapKind::Other { sig, code } => crate::signal::deliver_fault(&regs, sig, code, regs.rip),
+        TrapKind::Other { sig, code } => crate::signal::deliver_fault(sig, code, regs.rip),
         TrapKind::Async { .. } => {}
     }
     // The return to guest code: act on what became deliverable (a cheap
