@@ -576,9 +576,7 @@ pub fn lseek(_cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
 // fcntl and ioctl
 
 fn fcntl_lock(file: &OpenFile, cmd: u32, arg: u64) -> Result<u64> {
-    if file.status() & g::O_PATH != 0 {
-        return_errno!(EBADF);
-    }
+    file.require_not_path()?;
     let Some(host_fd) = file.host_fd() else {
         return_errno_with_message!(EINVAL, "record locks need a host file");
     };
@@ -635,9 +633,7 @@ pub fn fcntl(_cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
         }
         g::F_SETFL => {
             let file = file_of(fd)?;
-            if file.status() & g::O_PATH != 0 {
-                return_errno!(EBADF);
-            }
+            file.require_not_path()?;
             let requested = uint(arg) & SETFL_MASK;
             if let Some(h) = file.host_fd() {
                 host::fs::set_status_flags(h, requested).map_err(host_err)?;
@@ -687,9 +683,7 @@ pub fn ioctl(_cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
         _ => {}
     }
     let file = file_of(fd)?;
-    if file.status() & g::O_PATH != 0 {
-        return_errno!(EBADF);
-    }
+    file.require_not_path()?;
     if req == io::FIONBIO {
         let on: i32 = uaccess::read(arg)?;
         let mut st = lock(&file.status);
@@ -1279,9 +1273,7 @@ pub fn fchmodat(_cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
 
 /// The host fd of a file for an fd-based attribute change (fchmod, fchown...).
 fn attr_fd(file: &OpenFile) -> Result<Option<host::HostFd>> {
-    if file.status() & g::O_PATH != 0 {
-        return_errno!(EBADF);
-    }
+    file.require_not_path()?;
     match &file.kind {
         FileKind::Host { fd, .. } => Ok(Some(*fd)),
         FileKind::Dev(_) => Ok(None),
@@ -1410,10 +1402,8 @@ pub fn ftruncate(_cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     if len < 0 {
         return_errno_with_message!(EINVAL, "length is negative");
     }
+    file.require_not_path()?;
     let st = file.status();
-    if st & g::O_PATH != 0 {
-        return_errno!(EBADF);
-    }
     // do_ftruncate (fs/open.c): EINVAL unless a regular file open for writing.
     if st & g::O_ACCMODE == g::O_RDONLY {
         return_errno_with_message!(EINVAL, "fd is not open for writing");
@@ -1425,9 +1415,7 @@ pub fn ftruncate(_cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
 
 fn sync_fd(a: [u64; 6], data_only: bool) -> Result<u64> {
     let file = file_of(args::fd(a[0]))?;
-    if file.status() & g::O_PATH != 0 {
-        return_errno!(EBADF);
-    }
+    file.require_not_path()?;
     match &file.kind {
         FileKind::Host { fd, .. } => {
             if data_only {
@@ -1499,10 +1487,7 @@ pub fn fallocate(_cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     if mode & !known != 0 {
         return_errno_with_message!(EOPNOTSUPP, "unknown fallocate mode");
     }
-    let st = file.status();
-    if st & g::O_PATH != 0 || st & g::O_ACCMODE == g::O_RDONLY {
-        return_errno!(EBADF);
-    }
+    file.check_writable()?;
     if off.checked_add(len).is_none() {
         return_errno_with_message!(EFBIG, "offset plus length overflows");
     }
@@ -1513,9 +1498,7 @@ pub fn fallocate(_cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
 
 pub fn fadvise64(_cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     let file = file_of(args::fd(a[0]))?;
-    if file.status() & g::O_PATH != 0 {
-        return_errno!(EBADF);
-    }
+    file.require_not_path()?;
     // generic_fadvise (mm/fadvise.c): pipes first, then length, then advice.
     if file.stat()?.mode & g::S_IFMT == g::S_IFIFO {
         return_errno!(ESPIPE);
@@ -1783,9 +1766,7 @@ pub fn sendfile(_cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     if st_in & g::O_PATH != 0 || st_in & g::O_ACCMODE == g::O_WRONLY {
         return_errno!(EBADF);
     }
-    if st_out & g::O_PATH != 0 || st_out & g::O_ACCMODE == g::O_RDONLY {
-        return_errno!(EBADF);
-    }
+    dst.check_writable()?;
     if st_out & g::O_APPEND != 0 {
         return_errno_with_message!(EINVAL, "output has O_APPEND");
     }

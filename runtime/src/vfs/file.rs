@@ -97,6 +97,14 @@ impl OpenFile {
         self.status() & g::O_PATH != 0
     }
 
+    /// EBADF for an `O_PATH` descriptor, which only names a file.
+    pub fn require_not_path(&self) -> Result<()> {
+        if self.is_path_only() {
+            return_errno!(EBADF);
+        }
+        Ok(())
+    }
+
     fn check_readable(&self) -> Result<()> {
         let st = self.status();
         if st & g::O_PATH != 0 || st & g::O_ACCMODE == g::O_WRONLY {
@@ -108,7 +116,7 @@ impl OpenFile {
         Ok(())
     }
 
-    fn check_writable(&self) -> Result<()> {
+    pub fn check_writable(&self) -> Result<()> {
         let st = self.status();
         if st & g::O_PATH != 0 || st & g::O_ACCMODE == g::O_RDONLY {
             return_errno!(EBADF);
