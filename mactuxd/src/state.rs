@@ -71,6 +71,11 @@ pub struct State {
     started: Instant,
 }
 
+/// The pid after `pid`, wrapping at PID_MAX_LIMIT.
+fn pid_after(pid: Vpid) -> Vpid {
+    if pid + 1 >= PID_MAX_LIMIT { FIRST_PID } else { pid + 1 }
+}
+
 /// A task without its heavy per-task details.
 fn summary(e: &TaskEntry) -> TaskEntry {
     let i = &e.info;
@@ -138,7 +143,7 @@ impl State {
         }
         for _ in FIRST_PID..PID_MAX_LIMIT {
             let pid = self.next_pid;
-            self.next_pid = if pid + 1 >= PID_MAX_LIMIT { FIRST_PID } else { pid + 1 };
+            self.next_pid = pid_after(pid);
             if !self.tasks.contains_key(&pid) && !self.tasks.values().any(|t| t.entry.pgid == pid || t.entry.sid == pid) {
                 return Some(pid);
             }
@@ -182,11 +187,16 @@ impl State {
     fn reparent_children(&mut self, pid: Vpid) {
         let kids: Vec<Vpid> = self.tasks.values().filter(|t| t.entry.ppid == pid && t.entry.pid != pid).map(|t| t.entry.pid).collect();
         for kid in kids {
-            if let Some(t) = self.tasks.get_mut(&kid) {
-                t.entry.ppid = INIT_PID;
-                if matches!(t.entry.state, TaskState::Zombie(_)) {
-                    self.tasks.remove(&kid);
-                }
+            self.adopt(kid);
+        }
+    }
+
+    /// pid 1 becomes the task's parent; as the subreaper it reaps a zombie at once.
+    fn adopt(&mut self, pid: Vpid) {
+        if let Some(t) = self.tasks.get_mut(&pid) {
+            t.entry.ppid = INIT_PID;
+            if matches!(t.entry.state, TaskState::Zombie(_)) {
+                self.tasks.remove(&pid);
             }
         }
     }
@@ -228,12 +238,7 @@ impl State {
             self.make_zombie(pid, STATUS_KILLED_BY_SIGKILL);
         }
         for pid in orphans {
-            if let Some(t) = self.tasks.get_mut(&pid) {
-                t.entry.ppid = INIT_PID;
-                if matches!(t.entry.state, TaskState::Zombie(_)) {
-                    self.tasks.remove(&pid);
-                }
-            }
+            self.adopt(pid);
         }
     }
 
@@ -342,7 +347,7 @@ impl State {
                     }
                 }
                 if pid >= self.next_pid {
-                    self.next_pid = if pid + 1 >= PID_MAX_LIMIT { FIRST_PID } else { pid + 1 };
+                    self.next_pid = pid_after(pid);
                 }
                 conn.bound = Some(pid);
                 Reply::Send(Response::Ok)
