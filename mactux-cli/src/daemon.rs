@@ -88,8 +88,7 @@ pub fn main(cmd: DaemonCommand) -> ExitCode {
 }
 
 pub fn uid() -> u32 {
-    // SAFETY: geteuid cannot fail and touches no memory.
-    unsafe { libc::geteuid() }
+    mactux_runtime::host::process::euid()
 }
 
 /// Spawns `<this exe> daemon serve --detach` and waits for it to report that
@@ -121,23 +120,7 @@ pub fn connect() -> Result<Client, ConnectError> {
 }
 
 fn serve(detach: bool) -> ExitCode {
-    let mut opts = mactuxd::ServeOpts::for_current_user();
-    if detach {
-        match mactuxd::detach() {
-            Ok(ready) => opts.ready = Some(ready),
-            Err(e) => {
-                eprintln!("mactux daemon: {e}");
-                return ExitCode::FAILURE;
-            }
-        }
-    }
-    match mactuxd::serve(opts) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("mactux daemon: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    mactuxd::run(detach, "mactux daemon")
 }
 
 fn query_status(c: &mut Client) -> Result<(i32, f64, String, u32, u32), String> {

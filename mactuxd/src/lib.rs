@@ -96,6 +96,29 @@ impl Shared {
     }
 }
 
+/// The daemon's command line, for `mactuxd` and `mactux daemon serve`: serve
+/// the current user in the foreground, or fork into the background once
+/// listening with `detach`; errors go to stderr prefixed with `prog`.
+pub fn run(detach: bool, prog: &str) -> std::process::ExitCode {
+    let mut opts = ServeOpts::for_current_user();
+    if detach {
+        match self::detach() {
+            Ok(ready) => opts.ready = Some(ready),
+            Err(e) => {
+                eprintln!("{prog}: {e}");
+                return std::process::ExitCode::FAILURE;
+            }
+        }
+    }
+    match serve(opts) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("{prog}: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
 /// Runs the daemon until Shutdown, SIGTERM or SIGINT. Returns `Ok` at once
 /// when another daemon already holds the state directory's lock.
 pub fn serve(mut opts: ServeOpts) -> Result<(), String> {
