@@ -11,13 +11,14 @@ fn config() -> impl bincode::config::Config {
 
 /// Encodes one message as a frame (length prefix included).
 pub fn encode<T: serde::Serialize>(msg: &T) -> io::Result<Vec<u8>> {
-    let body = bincode::serde::encode_to_vec(msg, config()).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
-    if body.len() > MAX_FRAME {
+    // The body is encoded after room for the prefix, which is filled in last.
+    let mut out = vec![0u8; 4];
+    bincode::serde::encode_into_std_write(msg, &mut out, config()).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+    let len = out.len() - 4;
+    if len > MAX_FRAME {
         return Err(io::Error::new(io::ErrorKind::InvalidData, "message larger than the frame limit"));
     }
-    let mut out = Vec::with_capacity(4 + body.len());
-    out.extend_from_slice(&(body.len() as u32).to_le_bytes());
-    out.extend_from_slice(&body);
+    out[..4].copy_from_slice(&(len as u32).to_le_bytes());
     Ok(out)
 }
 
