@@ -447,13 +447,6 @@ fn wait_for(target: WaitTarget, options: u32) -> Result<Option<(Vpid, host::proc
     }))
 }
 
-fn own_pgid() -> Result<Vpid> {
-    if daemon::is_standalone() {
-        return host::process::pgid_of(0).map(|p| p as Vpid).map_err(Error::new);
-    }
-    daemon::call_pid(&Request::GetPgid { pid: 0 })
-}
-
 const WAIT4_KNOWN: u32 = g::WNOHANG | g::WUNTRACED | g::WCONTINUED | g::__WNOTHREAD | g::__WALL | g::__WCLONE;
 
 pub fn wait4(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
@@ -464,7 +457,7 @@ pub fn wait4(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     }
     let target = match pid {
         -1 => WaitTarget::Any,
-        0 => WaitTarget::Pgid(own_pgid()?),
+        0 => WaitTarget::Pgid(super::process::pgid_of(0)?),
         p if p < 0 => WaitTarget::Pgid(-p),
         p => WaitTarget::Pid(p),
     };
@@ -514,7 +507,7 @@ pub fn waitid(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     let target = match args::uint(a[0]) {
         g::P_ALL => WaitTarget::Any,
         g::P_PID if id > 0 => WaitTarget::Pid(id),
-        g::P_PGID if id == 0 => WaitTarget::Pgid(own_pgid()?),
+        g::P_PGID if id == 0 => WaitTarget::Pgid(super::process::pgid_of(0)?),
         g::P_PGID if id > 0 => WaitTarget::Pgid(id),
         g::P_PIDFD => return_errno_with_message!(EINVAL, "pidfds are not emulated"),
         _ => return_errno!(EINVAL),
@@ -586,7 +579,7 @@ pub fn kill_targets(pid: i32) -> Result<Vec<(Vpid, i32)>> {
     let target = match pid {
         i32::MIN => return_errno!(ESRCH),
         -1 => KillTarget::All,
-        0 => KillTarget::Pgid(own_pgid()?),
+        0 => KillTarget::Pgid(super::process::pgid_of(0)?),
         p if p < 0 => KillTarget::Pgid(-p),
         p => KillTarget::Pid(p),
     };

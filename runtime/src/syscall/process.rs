@@ -59,15 +59,29 @@ pub fn getpgrp(cx: &mut Ctx<'_>, _: [u64; 6]) -> Result<u64> {
     getpgid(cx, [0; 6])
 }
 
+/// The process group of `pid` (0: the caller): the daemon's answer, or the
+/// host's when running standalone.
+pub fn pgid_of(pid: i32) -> Result<i32> {
+    if crate::daemon::is_standalone() {
+        return crate::host::process::pgid_of(pid).map(|p| p as i32).map_err(crate::error::Error::new);
+    }
+    crate::daemon::call_pid(&mactux_proto::Request::GetPgid { pid })
+}
+
+/// The session of `pid` (0: the caller), as [`pgid_of`] finds it.
+pub fn sid_of(pid: i32) -> Result<i32> {
+    if crate::daemon::is_standalone() {
+        return crate::host::process::sid_of(pid).map(|p| p as i32).map_err(crate::error::Error::new);
+    }
+    crate::daemon::call_pid(&mactux_proto::Request::GetSid { pid })
+}
+
 pub fn getpgid(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     let pid = args::int(a[0]);
     if pid < 0 {
         return_errno!(ESRCH);
     }
-    if crate::daemon::is_standalone() {
-        return crate::host::process::pgid_of(pid).map(u64::from).map_err(crate::error::Error::new);
-    }
-    crate::daemon::call_pid(&mactux_proto::Request::GetPgid { pid }).map(|p| p as u64)
+    pgid_of(pid).map(|p| p as u64)
 }
 
 pub fn getsid(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
@@ -75,10 +89,7 @@ pub fn getsid(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     if pid < 0 {
         return_errno!(ESRCH);
     }
-    if crate::daemon::is_standalone() {
-        return crate::host::process::sid_of(pid).map(u64::from).map_err(crate::error::Error::new);
-    }
-    crate::daemon::call_pid(&mactux_proto::Request::GetSid { pid }).map(|p| p as u64)
+    sid_of(pid).map(|p| p as u64)
 }
 
 pub fn exit(cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {

@@ -392,13 +392,8 @@ fn other_status(t: &mactux_proto::TaskEntry) -> String {
 fn own_ids() -> (u32, u32, u32) {
     let ppid = crate::syscall::process::parent_pid();
     let me = current().pid();
-    if crate::daemon::is_standalone() {
-        let pg = host::process::pgid_of(0).unwrap_or(me);
-        let sid = host::process::sid_of(0).unwrap_or(me);
-        return (ppid, pg, sid);
-    }
-    let pg = crate::daemon::call_pid(&mactux_proto::Request::GetPgid { pid: 0 }).map_or(me, |p| p as u32);
-    let sid = crate::daemon::call_pid(&mactux_proto::Request::GetSid { pid: 0 }).map_or(me, |p| p as u32);
+    let pg = crate::syscall::process::pgid_of(0).map_or(me, |p| p as u32);
+    let sid = crate::syscall::process::sid_of(0).map_or(me, |p| p as u32);
     (ppid, pg, sid)
 }
 
