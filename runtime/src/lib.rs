@@ -135,8 +135,11 @@ pub(crate) fn task_info(p: &Process) -> mactux_proto::TaskInfo {
     }
 }
 
-/// Loads `path` into this (fresh) process and jumps to it.
-fn exec_into(p: &'static Process, path: &str, argv: Vec<Vec<u8>>, envp: &[Vec<u8>]) -> StartError {
+/// Loads `path` into this (fresh) process and jumps to it. `spawn_as`: a
+/// new task, registered with the daemon as this host process once its
+/// program is loaded; otherwise the task (if it has a daemon) publishes what
+/// it runs now.
+fn exec_into(p: &'static Process, path: &str, argv: Vec<Vec<u8>>, envp: &[Vec<u8>], spawn_as: Option<i32>) -> StartError {
     let loaded = match loader::load(path, argv, envp) {
         Ok(l) => l,
         Err(e) => return start_err(e.status, e.msg),
@@ -145,7 +148,12 @@ fn exec_into(p: &'static Process, path: &str, argv: Vec<Vec<u8>>, envp: &[Vec<u8
     *lock(&p.comm) = comm;
     *lock(&p.exe) = loaded.exe.clone();
     *lock(&p.argv) = loaded.argv.clone();
-    if !daemon::is_standalone() {
+    if let Some(host_pid) = spawn_as {
+        match daemon::spawn(host_pid, task_info(p)) {
+            Ok(vpid) => p.vpid.store(vpid as u32, std::sync::atomic::Ordering::Relaxed),
+            Err(e) => host::process::write_stderr(format!("mactux: running without the daemon: {e}\n").as_bytes()),
+        }
+    } else if !daemon::is_standalone() {
         daemon::update(task_info(p));
     }
     let ctl = match trap::setup_thread(p.pid()) {
@@ -205,16 +213,7 @@ pub fn run(config: Config, program: &str, args: &[String], envp: Vec<Vec<u8>>) -
     let mut argv: Vec<Vec<u8>> = vec![program.as_bytes().to_vec()];
     argv.extend(args.iter().map(|a| a.as_bytes().to_vec()));
 
-    if use_daemon {
-        let mut info = task_info(p);
-        info.argv = argv.clone();
-        info.comm = prog.rsplit('/').next().unwrap_or("").chars().take(15).collect();
-        match daemon::spawn(host_pid, info) {
-            Ok(vpid) => p.vpid.store(vpid as u32, std::sync::atomic::Ordering::Relaxed),
-            Err(e) => host::process::write_stderr(format!("mactux: running without the daemon: {e}\n").as_bytes()),
-        }
-    }
-    exec_into(p, &prog, argv, &envp)
+    exec_into(p, &prog, argv, &envp, use_daemon.then_some(host_pid))
 }
 
 /// Continues a task after its execve: the state comes from `fd` (see `handover.rs`).
@@ -242,7 +241,8 @@ pub fn resume(fd: i32) -> StartError {
         let _ = host::fs::set_host_cloexec(d.fd, true);
         let client = daemon::client_from_fd(d.fd, d.daemon_pid);
         daemon::adopt(
-            daemon::Identity { pid: d.pid, ppid: d.ppid, pgid: d.pgid, sid: d.sid, info: task_info(p) },
+            // What it runs is published once the program is loaded.
+            daemon::Identity { pid: d.pid, ppid: d.ppid, pgid: d.pgid, sid: d.sid, info: mactux_proto::TaskInfo::default() },
             Some(client),
         );
     }
@@ -274,5 +274,5 @@ pub fn resume(fd: i32) -> StartError {
         }
     }
     syscall::proc_model::adopt_children(&h.children);
-    exec_into(p, &h.path, h.argv, &h.envp)
+    exec_into(p, &h.path, h.argv, &h.envp, None)
 }
