@@ -1078,6 +1078,63 @@ pub mod sigctl {
     }
 
     /// Makes the host dispose of `sig` as `how` says.
+    /// The host's sigaction for the trap entry: siginfo, on the alternate
+    /// stack, every signal blocked while it runs, and no SA_RESTART (a host
+    /// call the runtime makes must fail with EINTR).
+    fn trap_entry_action() -> libc::sigaction {
+        // SAFETY: a zeroed sigaction is valid; we fill handler, flags and mask.
+        let mut sa: libc::sigaction = unsafe { core::mem::zeroed() };
+        sa.sa_sigaction = mactux_sig_entry as *const () as usize;
+        sa.sa_flags = libc::SA_SIGINFO | libc::SA_ONSTACK;
+        // SAFETY: sa_mask is a valid sigset.
+        unsafe { libc::sigfillset(&mut sa.sa_mask) };
+        sa
+    }
+
+    fn to_tv(t: Timeval) -> libc::timeval {
+        #[allow(clippy::unnecessary_cast)] // suseconds_t is i32 on macOS
+        libc::timeval { tv_sec: t.sec, tv_usec: t.usec as libc::suseconds_t }
+    }
+
+    fn from_tv(t: libc::timeval) -> Timeval {
+        #[allow(clippy::unnecessary_cast)] // i32 on macOS
+        Timeval { sec: t.tv_sec, usec: t.tv_usec as i64 }
+    }
+
+    /// Host signals whose handler is the trap entry from the start.
+    const TRAP_SIGNALS: &[i32] = &[libc::SIGSYS, libc::SIGSEGV, libc::SIGBUS, libc::SIGILL, libc::SIGFPE, libc::SIGTRAP];
+
+    /// Gives the calling thread its alternate stack in the control region
+    /// (`region`, `size` bytes: the control block, a guard page, the stack)
+    /// and installs the trap entry for the synchronous signals, once per
+    /// process.
+    pub fn install_trap_entry(region: u64, size: u64) -> Result<(), String> {
+        static INSTALL: std::sync::Once = std::sync::Once::new();
+        let page = crate::abi::PAGE_SIZE;
+        // The control block takes the first page; the second is a guard page.
+        crate::host::mem::protect(region + page, page, crate::host::Prot::NONE)
+            .map_err(|e| format!("guard page: {}", e.text()))?;
+        // SAFETY: a zeroed stack_t is valid; we fill its fields.
+        let mut ss: libc::stack_t = unsafe { core::mem::zeroed() };
+        ss.ss_sp = (region + 2 * page) as *mut libc::c_void;
+        ss.ss_size = (size - 2 * page) as usize;
+        // SAFETY: `ss` describes memory we own for the life of the thread.
+        if unsafe { libc::sigaltstack(&ss, core::ptr::null_mut()) } != 0 {
+            return Err(format!("sigaltstack: {}", crate::host::imp::errno::last().text()));
+        }
+        let mut result = Ok(());
+        INSTALL.call_once(|| {
+            let sa = trap_entry_action();
+            for &sig in TRAP_SIGNALS {
+                // SAFETY: installing our own handler.
+                if unsafe { libc::sigaction(sig, &sa, core::ptr::null_mut()) } != 0 {
+                    result = Err(format!("sigaction({sig}): {}", crate::host::imp::errno::last().text()));
+                }
+            }
+        });
+        result
+    }
+
     pub fn set_disposition(sig: Signal, how: HostDisposition) {
         let Some(h) = host_sig(sig) else { return };
         let tag = match how {
@@ -1090,20 +1147,14 @@ pub mod sigctl {
                 return;
             }
         }
-        // SAFETY: a zeroed sigaction is valid; we fill handler, flags and mask.
-        let mut sa: libc::sigaction = unsafe { core::mem::zeroed() };
-        sa.sa_sigaction = match how {
-            HostDisposition::Catch => mactux_sig_entry as *const () as usize,
-            HostDisposition::Default => libc::SIG_DFL,
-            HostDisposition::Ignore => libc::SIG_IGN,
-        };
-        // No SA_RESTART: a host call the runtime makes must fail with EINTR.
-        sa.sa_flags = libc::SA_SIGINFO | libc::SA_ONSTACK;
-        // SAFETY: sa_mask is a valid sigset; installing our own handler.
-        unsafe {
-            libc::sigfillset(&mut sa.sa_mask);
-            libc::sigaction(h, &sa, core::ptr::null_mut());
+        let mut sa = trap_entry_action();
+        match how {
+            HostDisposition::Catch => {}
+            HostDisposition::Default => sa.sa_sigaction = libc::SIG_DFL,
+            HostDisposition::Ignore => sa.sa_sigaction = libc::SIG_IGN,
         }
+        // SAFETY: installing our own handler or a standard disposition.
+        unsafe { libc::sigaction(h, &sa, core::ptr::null_mut()) };
     }
 
     /// Whether the host ignores `sig` (inherited through exec).
@@ -1236,14 +1287,14 @@ pub mod sigctl {
     /// value); returns the previous setting. Its signal reaches the guest
     /// through the trap entry like any other.
     pub fn set_itimer(which: u32, (interval, value): (Timeval, Timeval)) -> HostResult<(Timeval, Timeval)> {
-        let new = libc::itimerval { it_interval: crate::host::trap::to_tv(interval), it_value: crate::host::trap::to_tv(value) };
+        let new = libc::itimerval { it_interval: to_tv(interval), it_value: to_tv(value) };
         // SAFETY: zeroed itimerval as out-parameter.
         let mut old: libc::itimerval = unsafe { core::mem::zeroed() };
         // SAFETY: valid in/out parameters.
         if unsafe { libc::setitimer(itimer_which(which), &new, &mut old) } < 0 {
             return Err(crate::host::errno::last());
         }
-        Ok((crate::host::trap::from_tv(old.it_interval), crate::host::trap::from_tv(old.it_value)))
+        Ok((from_tv(old.it_interval), from_tv(old.it_value)))
     }
 
     pub fn get_itimer(which: u32) -> HostResult<(Timeval, Timeval)> {
@@ -1253,6 +1304,6 @@ pub mod sigctl {
         if unsafe { libc::getitimer(itimer_which(which), &mut cur) } < 0 {
             return Err(crate::host::errno::last());
         }
-        Ok((crate::host::trap::from_tv(cur.it_interval), crate::host::trap::from_tv(cur.it_value)))
+        Ok((from_tv(cur.it_interval), from_tv(cur.it_value)))
     }
 }

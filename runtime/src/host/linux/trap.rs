@@ -10,7 +10,7 @@
 //! glibc's own restorer cannot be used: it would trap.
 
 use crate::abi::signal::Signal;
-use crate::abi::{Timespec, Timeval};
+use crate::abi::Timespec;
 use crate::host::HostResult;
 use crate::trap::{
     GuestRegs, HostSigInfo, ThreadCtl, TrapKind, ALT_REGION_SIZE, OFF_HOST_TLS, OFF_IN_GUEST,
@@ -101,7 +101,6 @@ core::arch::global_asm!(
 );
 
 extern "C" {
-    fn mactux_sig_entry();
     fn mactux_enter_guest(ctl: *mut ThreadCtl, entry: u64, sp: u64) -> !;
     static mactux_sigreturn_insn: u8;
 }
@@ -121,39 +120,10 @@ pub fn alloc_alt_region(size: u64) -> HostResult<u64> {
 /// `si_code` of a Syscall User Dispatch SIGSYS (include/uapi/asm-generic/siginfo.h).
 const SYS_USER_DISPATCH: i32 = 2;
 
-/// Host signals whose handler is the trap entry.
-const TRAP_SIGNALS: &[i32] = &[libc::SIGSYS, libc::SIGSEGV, libc::SIGBUS, libc::SIGILL, libc::SIGFPE, libc::SIGTRAP];
-
-static INSTALL: std::sync::Once = std::sync::Once::new();
-
 /// Gives the calling thread its alternate stack, installs the process-wide
 /// handlers once, and enables Syscall User Dispatch for this thread.
 pub fn install_thread(ctl: &mut ThreadCtl, region: u64, size: u64) -> Result<(), String> {
-    let page = crate::abi::PAGE_SIZE;
-    // The control block takes the first page; the second is a guard page.
-    crate::host::mem::protect(region + page, page, crate::host::Prot::NONE)
-        .map_err(|e| format!("guard page: {}", e.text()))?;
-    let ss = libc::stack_t { ss_sp: (region + 2 * page) as *mut c_void, ss_flags: 0, ss_size: (size - 2 * page) as usize };
-    // SAFETY: `ss` describes memory we own for the life of the thread.
-    if unsafe { libc::sigaltstack(&ss, core::ptr::null_mut()) } != 0 {
-        return Err(format!("sigaltstack: {}", super::errno::last().text()));
-    }
-    let mut result = Ok(());
-    INSTALL.call_once(|| {
-        for &sig in TRAP_SIGNALS {
-            // SAFETY: a zeroed sigaction is valid; we fill handler, flags and mask.
-            let mut sa: libc::sigaction = unsafe { core::mem::zeroed() };
-            sa.sa_sigaction = mactux_sig_entry as *const () as usize;
-            sa.sa_flags = libc::SA_SIGINFO | libc::SA_ONSTACK;
-            // SAFETY: sa_mask is a valid sigset.
-            unsafe { libc::sigfillset(&mut sa.sa_mask) };
-            // SAFETY: installing our own handler.
-            if unsafe { libc::sigaction(sig, &sa, core::ptr::null_mut()) } != 0 {
-                result = Err(format!("sigaction({sig}): {}", super::errno::last().text()));
-            }
-        }
-    });
-    result?;
+    crate::host::posix::sigctl::install_trap_entry(region, size)?;
     arm_dispatch(ctl).map_err(|e| format!("{e} (this needs Linux 5.11 or later with CONFIG_GENERIC_ENTRY)"))
 }
 
@@ -358,13 +328,5 @@ pub fn wait_signal(timeout: Option<Timespec>) {
     let tsp = ts.as_ref().map_or(core::ptr::null(), |t| t as *const libc::timespec);
     // SAFETY: no fds; valid timeout (or NULL) and sigset.
     unsafe { libc::ppoll(core::ptr::null_mut(), 0, tsp, &mask) };
-}
-
-pub fn to_tv(t: Timeval) -> libc::timeval {
-    libc::timeval { tv_sec: t.sec, tv_usec: t.usec }
-}
-
-pub fn from_tv(t: libc::timeval) -> Timeval {
-    Timeval { sec: t.tv_sec, usec: t.tv_usec }
 }
 

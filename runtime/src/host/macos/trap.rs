@@ -13,7 +13,7 @@
 //! in `crate::trap`; the assembly below runs before any Rust on the alternate stack.
 
 use crate::abi::signal::Signal;
-use crate::abi::{Timespec, Timeval};
+use crate::abi::Timespec;
 use crate::host::HostResult;
 use crate::trap::{
     GuestRegs, HostSigInfo, ThreadCtl, TrapKind, ALT_REGION_SIZE, OFF_GUEST_TLS, OFF_HOST_TLS,
@@ -116,7 +116,6 @@ core::arch::global_asm!(
 );
 
 extern "C" {
-    fn mactux_sig_entry();
     fn mactux_enter_guest(ctl: *mut ThreadCtl, entry: u64, sp: u64) -> !;
 }
 
@@ -125,39 +124,10 @@ pub fn alloc_alt_region(size: u64) -> HostResult<u64> {
     crate::host::mem::map_aligned(size)
 }
 
-/// Host signals whose handler is the trap entry.
-const TRAP_SIGNALS: &[i32] = &[libc::SIGSYS, libc::SIGSEGV, libc::SIGBUS, libc::SIGILL, libc::SIGFPE, libc::SIGTRAP];
-
-static INSTALL: std::sync::Once = std::sync::Once::new();
-
 /// Gives the calling thread its alternate stack and installs the
 /// process-wide handlers once. Nothing per-thread needs arming on macOS.
 pub fn install_thread(_ctl: &mut ThreadCtl, region: u64, size: u64) -> Result<(), String> {
-    let page = crate::abi::PAGE_SIZE;
-    // The control block takes the first page; the second is a guard page.
-    crate::host::mem::protect(region + page, page, crate::host::Prot::NONE)
-        .map_err(|e| format!("guard page: {}", e.text()))?;
-    let ss = libc::stack_t { ss_sp: (region + 2 * page) as *mut c_void, ss_size: (size - 2 * page) as usize, ss_flags: 0 };
-    // SAFETY: `ss` describes memory we own for the life of the thread.
-    if unsafe { libc::sigaltstack(&ss, core::ptr::null_mut()) } != 0 {
-        return Err(format!("sigaltstack: {}", super::errno::last().text()));
-    }
-    let mut result = Ok(());
-    INSTALL.call_once(|| {
-        for &sig in TRAP_SIGNALS {
-            // SAFETY: a zeroed sigaction is valid; we fill handler, flags and mask.
-            let mut sa: libc::sigaction = unsafe { core::mem::zeroed() };
-            sa.sa_sigaction = mactux_sig_entry as *const () as usize;
-            sa.sa_flags = libc::SA_SIGINFO | libc::SA_ONSTACK;
-            // SAFETY: sa_mask is a valid sigset.
-            unsafe { libc::sigfillset(&mut sa.sa_mask) };
-            // SAFETY: installing our own handler.
-            if unsafe { libc::sigaction(sig, &sa, core::ptr::null_mut()) } != 0 {
-                result = Err(format!("sigaction({sig}): {}", super::errno::last().text()));
-            }
-        }
-    });
-    result
+    crate::host::posix::sigctl::install_trap_entry(region, size)
 }
 
 /// Jumps to guest code with the guest's gs base installed.
@@ -420,13 +390,5 @@ pub fn wait_signal(timeout: Option<Timespec>) {
     unsafe {
         libc::pselect(0, core::ptr::null_mut(), core::ptr::null_mut(), core::ptr::null_mut(), tsp, &mask)
     };
-}
-
-pub fn to_tv(t: Timeval) -> libc::timeval {
-    libc::timeval { tv_sec: t.sec, tv_usec: t.usec as libc::suseconds_t }
-}
-
-pub fn from_tv(t: libc::timeval) -> Timeval {
-    Timeval { sec: t.tv_sec, usec: i64::from(t.tv_usec) }
 }
 
