@@ -443,7 +443,7 @@ fn sync_host_disposition(sig: Signal, handler: u64) {
 /// (ignored signals and the mask survive execve on Linux), then the host
 /// handlers for every signal the guest may receive from outside.
 pub fn init_thread() {
-    {
+    let handlers = {
         let mut l = lock_state();
         for n in 1..=NSIG {
             let sig = Signal(n);
@@ -457,18 +457,12 @@ pub fn init_thread() {
         let inherited = host::trap::host_blocked_mask();
         let mask = l.st.mask | inherited;
         l.set_mask(mask);
-        for n in 1..=NSIG {
-            let sig = Signal(n);
-            let handler = l.st.actions[index(sig)].handler;
-            if let Some(c) = CLASS.get(index(sig)) {
-                c.store(classify(sig, handler), Relaxed);
-            }
-        }
-    }
-    for n in 1..=NSIG {
-        let sig = Signal(n);
-        let handler = lock(&current().sig).actions[index(sig)].handler;
-        sync_host_disposition(sig, handler);
+        l.st.actions.iter().map(|a| a.handler).collect::<Vec<u64>>()
+    };
+    // As for rt_sigaction: each signal's class is recorded before its host
+    // disposition changes, so the entry never sees one without the other.
+    for (i, &handler) in handlers.iter().enumerate() {
+        disposition_changed(Signal(i as u8 + 1), handler);
     }
     // The guest's mask is virtual; the host thread keeps these unblocked.
     host::trap::set_async_signals_blocked(false);
