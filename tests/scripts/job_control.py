@@ -27,27 +27,54 @@ def fail(what):
     sys.exit(1)
 
 
-def wait_until(done, what):
-    """Collects the terminal's output until done() holds; fails at the deadline."""
+def collect(done, until):
+    """Collects the terminal's output until done() holds or time `until`;
+    says whether done() held."""
     global seen
-    end = time.time() + DEADLINE
     while not done():
-        if time.time() > end:
-            fail(what)
+        if time.time() > until:
+            return False
         r, _, _ = select.select([fd], [], [], 0.02)
         if r:
             try:
                 seen += os.read(fd, 4096)
             except OSError:
-                fail(what)
+                return False
+    return True
+
+
+def wait_until(done, what):
+    """Until done() holds; fails at the deadline."""
+    if not collect(done, time.time() + DEADLINE):
+        fail(what)
+
+
+def mark(text):
+    """Keeps only what came after `text`, so the next step looks at new output."""
+    global seen
+    seen = seen[seen.index(text) + len(text):]
 
 
 def wait_for(text, what):
     """Until `text` appears after the current mark."""
-    global seen
     wait_until(lambda: text in seen, what)
-    # Keep only what came after, so the next step looks at new output.
-    seen = seen[seen.index(text) + len(text):]
+    mark(text)
+
+
+def press(key, text, what):
+    """Types `key` until `text` appears. The shell gives the job's group the
+    terminal as soon as it has forked, and the forked child may not yet have
+    run: until it resets the dispositions it inherited from the interactive
+    shell, it ignores SIGTSTP and catches SIGINT, and a key typed then is lost.
+    Like a user, type it again when nothing happened."""
+    end = time.time() + DEADLINE
+    while True:
+        os.write(fd, key)
+        if collect(lambda: text in seen, min(time.time() + 1.0, end)):
+            mark(text)
+            return
+        if time.time() >= end:
+            fail(what)
 
 
 def wait_foreground_job(what):
@@ -59,29 +86,31 @@ def say(line):
     print(line, flush=True)
 
 
+def command(line, text, what):
+    """Types a command line, waits for `text` in its output, then for the next
+    prompt, so that no step can match what an earlier one printed."""
+    os.write(fd, line)
+    wait_for(text, what)
+    wait_for(b"$ ", "the prompt after " + what)
+
+
 wait_for(b"$ ", "the first prompt")
 os.write(fd, b"sleep 60\n")
 wait_foreground_job("sleep in the foreground")
-os.write(fd, b"\x1a")
-wait_for(b"Stopped", "^Z to stop the job")
+press(b"\x1a", b"Stopped", "^Z to stop the job")
+wait_for(b"$ ", "the prompt after ^Z")
 say("^Z stopped the foreground job")
-os.write(fd, b"jobs -l > /dev/null; jobs\n")
-wait_for(b"Stopped", "jobs to list it as stopped")
+command(b"jobs -l > /dev/null; jobs\n", b"Stopped", "jobs to list it as stopped")
 say("jobs lists it as stopped")
-os.write(fd, b"bg\n")
-wait_for(b"$ ", "bg")
-os.write(fd, b"jobs\n")
-wait_for(b"Running", "jobs to list it as running")
+command(b"bg\n", b"sleep 60 &", "bg")
+command(b"jobs\n", b"Running", "jobs to list it as running")
 say("bg resumed it")
-os.write(fd, b"kill %1; wait %1; echo status=$?\n")
-wait_for(b"status=143", "kill %1 and the status of the job")
+command(b"kill %1; wait %1; echo status=$?\n", b"status=143", "kill %1 and the status of the job")
 say("kill %1 ended it with status 143")
 os.write(fd, b"sleep 60\n")
 wait_foreground_job("a second sleep in the foreground")
-os.write(fd, b"\x03")
-wait_for(b"$ ", "the prompt after ^C")
-os.write(fd, b"echo rc=$?\n")
-wait_for(b"rc=130", "the status after ^C")
+press(b"\x03", b"$ ", "the prompt after ^C")
+command(b"echo rc=$?\n", b"rc=130", "the status after ^C")
 say("^C interrupted the foreground job: 130")
 os.write(fd, b"exit 0\n")
 _, st = os.waitpid(pid, 0)
