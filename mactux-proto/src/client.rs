@@ -58,8 +58,21 @@ impl Client {
 
     /// Sends one request and waits for its response.
     pub fn call(&mut self, req: &Request) -> io::Result<Response> {
+        self.call_with(req, |_, _| Ok(0))
+    }
+
+    /// Like [`call`](Self::call), but `early` may collect the first bytes of
+    /// the response before the client blocks: it gets the stream and a
+    /// buffer, and returns how many bytes it placed there (0: none yet). The
+    /// runtime passes a short bounded spin on a non-blocking receive, which
+    /// saves a sleep and a wake-up when the daemon answers within it.
+    pub fn call_with(
+        &mut self,
+        req: &Request,
+        early: impl FnOnce(&UnixStream, &mut [u8]) -> io::Result<usize>,
+    ) -> io::Result<Response> {
         write_frame(&mut self.stream, req)?;
-        read_response(&mut self.stream)
+        read_response(&mut self.stream, early)
     }
 
     /// The raw fd, so a task can keep its connection across execve.
@@ -72,31 +85,40 @@ impl Client {
     }
 }
 
-/// Reads one response frame, usually with a single receive call: the first
-/// read asks for more than the prefix, and the rest of the body (if any)
-/// is read exactly. Requests and responses alternate, so nothing beyond
-/// one frame is ever pending on the socket.
-fn read_response(stream: &mut UnixStream) -> io::Result<Response> {
+/// Reads one response frame, usually with a single receive call into a
+/// buffer on the stack: the first read asks for more than the prefix, and
+/// the rest of the body (if any) is read exactly. Requests and responses
+/// alternate, so nothing beyond one frame is ever pending on the socket.
+fn read_response(
+    stream: &mut UnixStream,
+    early: impl FnOnce(&UnixStream, &mut [u8]) -> io::Result<usize>,
+) -> io::Result<Response> {
     use std::io::Read;
-    const FIRST_READ: usize = 4096;
-    let mut buf = vec![0u8; FIRST_READ];
-    let mut got = 0;
+    // Most answers (a pid, Ok, an errno with its message) fit here.
+    let mut small = [0u8; 512];
+    let mut got = early(stream, &mut small)?.min(small.len());
     while got < 4 {
-        match stream.read(&mut buf[got..]) {
+        match stream.read(&mut small[got..]) {
             Ok(0) => return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "the daemon closed the connection")),
             Ok(n) => got += n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => return Err(e),
         }
     }
-    let len = crate::frame::body_len([buf[0], buf[1], buf[2], buf[3]])?;
+    let len = crate::frame::body_len([small[0], small[1], small[2], small[3]])?;
     let total = 4 + len;
     if got > total {
         return Err(io::Error::new(io::ErrorKind::InvalidData, "the daemon sent more than one frame"));
     }
-    buf.resize(total.max(got), 0);
-    stream.read_exact(&mut buf[got..total])?;
-    crate::frame::decode(&buf[4..total])
+    if total <= small.len() {
+        stream.read_exact(&mut small[got..total])?;
+        return crate::frame::decode(&small[4..total]);
+    }
+    let mut buf = Vec::with_capacity(total);
+    buf.extend_from_slice(&small[..got]);
+    buf.resize(total, 0);
+    stream.read_exact(&mut buf[got..])?;
+    crate::frame::decode(&buf[4..])
 }
 
 /// Connects to the user's daemon, starting it when none listens.

@@ -15,8 +15,10 @@ use crate::abi::Errno;
 use crate::error::{Error, Result};
 use mactux_proto::client::{socket_path, Client, ConnectError};
 use mactux_proto::{Request, Response, TaskInfo, Vpid};
+use std::os::fd::AsRawFd;
+use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 /// What the task knows about itself, to re-register after a daemon restart.
@@ -35,6 +37,34 @@ struct Link {
 }
 
 static LINK: Mutex<Option<Link>> = Mutex::new(None);
+
+/// How long a call polls for the daemon's answer before it sleeps on the
+/// socket. A round trip takes 10 to 20 µs; collecting the answer without
+/// having slept saves the wake-up, about 4 µs at p50 and 5 at p99 on the
+/// benchmark machine (bench/, section d).
+const SPIN: Duration = Duration::from_micros(30);
+
+/// Polls the socket for the start of the answer for up to [`SPIN`]. Only
+/// where another CPU can run the daemon meanwhile: on one CPU the spin would
+/// only delay it.
+fn spin_for_answer(stream: &UnixStream, buf: &mut [u8]) -> std::io::Result<usize> {
+    static SEVERAL_CPUS: OnceLock<bool> = OnceLock::new();
+    if !*SEVERAL_CPUS.get_or_init(|| std::thread::available_parallelism().is_ok_and(|n| n.get() > 1)) {
+        return Ok(0);
+    }
+    let until = Instant::now() + SPIN;
+    loop {
+        match crate::host::fs::recv_nowait(stream.as_raw_fd(), buf) {
+            Ok(n) => return Ok(n), // 0 (end of stream) is left for the blocking read to report
+            Err(e) if e == Errno::EAGAIN || e == Errno::EINTR => {}
+            Err(_) => return Ok(0),
+        }
+        if Instant::now() >= until {
+            return Ok(0);
+        }
+        std::hint::spin_loop();
+    }
+}
 
 /// How long to wait for a freshly started daemon to listen.
 const START_WAIT: Duration = Duration::from_secs(5);
@@ -156,7 +186,7 @@ pub fn call(req: &Request) -> Result<Response> {
             link.client = Some(c);
         }
         let Some(c) = link.client.as_mut() else { continue };
-        match c.call(req) {
+        match c.call_with(req, spin_for_answer) {
             Ok(Response::Error { errno, msg }) => {
                 let _ = msg;
                 return Err(Error::new(Errno(errno.clamp(1, 4095) as u16)));

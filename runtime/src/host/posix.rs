@@ -322,6 +322,13 @@ pub mod fs {
         check(r).map(drop)
     }
 
+    /// Receives what is already queued on a socket without blocking:
+    /// Err(EAGAIN) when nothing is, Ok(0) at end of stream.
+    pub fn recv_nowait(fd: HostFd, buf: &mut [u8]) -> HostResult<usize> {
+        // SAFETY: `buf` is a valid writable slice of its length.
+        check_size(unsafe { libc::recv(fd, buf.as_mut_ptr().cast(), buf.len(), libc::MSG_DONTWAIT) })
+    }
+
     /// Takes ownership of a Unix-socket fd handed over across execve.
     pub fn adopt_unix_stream(fd: HostFd) -> std::os::unix::net::UnixStream {
         use std::os::fd::FromRawFd;
