@@ -14,7 +14,7 @@
 //!   process (glibc's condition variables no longer requeue).
 //! - PI futexes and FUTEX_WAKE_OP / FUTEX_WAITV are ENOSYS.
 
-use super::{args, Ctx};
+use super::{args, timeout, Ctx};
 use crate::daemon;
 use crate::mm::Backing;
 use mactux_proto::{FutexKey, Request, Response};
@@ -50,9 +50,6 @@ const SIGNAL_CHECK_INTERVAL: Duration = Duration::from_millis(20);
 
 /// Blocks while the word at `addr` equals `val`, until woken or `deadline`.
 fn wait(addr: u64, val: u32, bitset: u32, deadline: Option<Instant>) -> Result<u64> {
-    if bitset == 0 {
-        return_errno_with_message!(EINVAL, "bitset must not be 0");
-    }
     let mut q = lock_queue();
     let cur: u32 = crate::uaccess::read(addr)?;
     if cur != val {
@@ -87,9 +84,6 @@ fn wait(addr: u64, val: u32, bitset: u32, deadline: Option<Instant>) -> Result<u
 
 /// Wakes up to `n` waiters on `addr` whose bitset intersects `bitset`.
 fn wake(addr: u64, n: u32, bitset: u32) -> Result<u64> {
-    if bitset == 0 {
-        return_errno_with_message!(EINVAL, "bitset must not be 0");
-    }
     let mut q = lock_queue();
     let mut woken = 0u32;
     for w in q.waiters.iter_mut().filter(|w| w.addr == addr && !w.woken && w.bitset & bitset != 0) {
@@ -130,27 +124,21 @@ fn requeue(addr: u64, n: u32, addr2: u64, n2: u32, expected: Option<u32>) -> Res
     Ok(u64::from(woken + moved))
 }
 
-fn read_timeout(addr: u64) -> Result<Option<Timespec>> {
-    if addr == 0 {
-        return Ok(None);
+/// The bitset of the *_BITSET operations: no waiter can match an empty one.
+fn nonzero_bitset(a: u64) -> Result<u32> {
+    match args::uint(a) {
+        0 => Err(errno!(EINVAL, "bitset must not be 0")),
+        b => Ok(b),
     }
-    let ts: Timespec = crate::uaccess::read(addr)?;
-    if !ts.is_valid() {
-        return_errno_with_message!(EINVAL, "invalid timeout");
-    }
-    Ok(Some(ts))
 }
 
-fn duration(ts: Timespec) -> Duration {
-    Duration::new(ts.sec as u64, ts.nsec as u32)
-}
-
-/// An absolute timeout on `clock` turned into an `Instant`.
-fn absolute_deadline(ts: Timespec, clock: u32) -> Result<Instant> {
+/// An absolute timeout on `clock` turned into an `Instant` (`None`: beyond
+/// the host clock's range, so never).
+fn absolute_deadline(ts: Timespec, clock: u32) -> Result<Option<Instant>> {
     let now = crate::host::time::clock_gettime(clock).map_err(crate::error::Error::new)?;
     let rel_ns = (i128::from(ts.sec) - i128::from(now.sec)) * 1_000_000_000 + i128::from(ts.nsec - now.nsec);
     let rel = Duration::from_nanos(rel_ns.clamp(0, i128::from(u64::MAX)) as u64);
-    Ok(Instant::now() + rel)
+    Ok(Instant::now().checked_add(rel))
 }
 
 /// The daemon's key for a non-private futex word, if it lies in shared memory.
@@ -182,9 +170,6 @@ const SHARED_SLICE: Duration = Duration::from_millis(50);
 
 /// FUTEX_WAIT on a shared futex: queue at the daemon, compare, then sleep.
 fn shared_wait(key: FutexKey, addr: u64, val: u32, bitset: u32, deadline: Option<Instant>) -> Result<u64> {
-    if bitset == 0 {
-        return_errno_with_message!(EINVAL, "bitset must not be 0");
-    }
     let token = token_of(daemon::call(&Request::FutexQueue { key, bitset })?)?;
     let cancel = || {
         let _ = daemon::call(&Request::FutexCancel { token });
@@ -231,9 +216,6 @@ fn shared_wait(key: FutexKey, addr: u64, val: u32, bitset: u32, deadline: Option
 }
 
 fn shared_wake(key: FutexKey, count: u32, bitset: u32) -> Result<u64> {
-    if bitset == 0 {
-        return_errno_with_message!(EINVAL, "bitset must not be 0");
-    }
     match daemon::call(&Request::FutexWake { key, count, bitset })? {
         Response::Woken(n) => Ok(u64::from(n)),
         _ => Err(errno!(EIO, "unexpected daemon answer")),
@@ -254,31 +236,35 @@ pub fn futex(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     match cmd {
         g::FUTEX_WAIT => {
             // FUTEX_WAIT takes a relative timeout (measured on CLOCK_MONOTONIC).
-            let deadline = read_timeout(a[3])?.map(|ts| Instant::now() + duration(ts));
+            let deadline = timeout::read_optional(a[3])?.and_then(timeout::deadline);
             match shared {
                 Some(key) => shared_wait(key, addr, val, u32::MAX, deadline),
                 None => wait(addr, val, u32::MAX, deadline),
             }
         }
         g::FUTEX_WAIT_BITSET => {
+            let bitset = nonzero_bitset(a[5])?;
             let clock = if is_realtime { g::CLOCK_REALTIME } else { g::CLOCK_MONOTONIC };
-            let deadline = match read_timeout(a[3])? {
-                Some(ts) => Some(absolute_deadline(ts, clock)?),
+            let deadline = match timeout::read_optional(a[3])? {
+                Some(ts) => absolute_deadline(ts, clock)?,
                 None => None,
             };
             match shared {
-                Some(key) => shared_wait(key, addr, val, args::uint(a[5]), deadline),
-                None => wait(addr, val, args::uint(a[5]), deadline),
+                Some(key) => shared_wait(key, addr, val, bitset, deadline),
+                None => wait(addr, val, bitset, deadline),
             }
         }
         g::FUTEX_WAKE => match shared {
             Some(key) => shared_wake(key, val, u32::MAX),
             None => wake(addr, val, u32::MAX),
         },
-        g::FUTEX_WAKE_BITSET => match shared {
-            Some(key) => shared_wake(key, val, args::uint(a[5])),
-            None => wake(addr, val, args::uint(a[5])),
-        },
+        g::FUTEX_WAKE_BITSET => {
+            let bitset = nonzero_bitset(a[5])?;
+            match shared {
+                Some(key) => shared_wake(key, val, bitset),
+                None => wake(addr, val, bitset),
+            }
+        }
         g::FUTEX_REQUEUE => requeue(addr, val, a[4], args::uint(a[3]), None),
         g::FUTEX_CMP_REQUEUE => requeue(addr, val, a[4], args::uint(a[3]), Some(args::uint(a[5]))),
         _ => Err(errno!(ENOSYS, "futex operation not emulated")),

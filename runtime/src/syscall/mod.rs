@@ -17,6 +17,7 @@ pub mod process;
 pub mod signal;
 pub mod table;
 pub mod time;
+pub mod timeout;
 pub mod trace;
 
 use crate::error::{Error, Result};

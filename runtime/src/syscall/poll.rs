@@ -6,8 +6,8 @@
 //! Divergences from Linux: ppoll/pselect6 swap the guest's signal mask for
 //! the duration of the wait; a signal that arrives is delivered on return.
 
-use super::{args, Ctx};
-use crate::abi::{gen as g, Timespec, Timeval};
+use super::{args, timeout, Ctx};
+use crate::abi::{gen as g, Timespec};
 use crate::error::{Error, Result};
 use crate::host;
 use crate::task::{current, lock};
@@ -25,13 +25,12 @@ struct PollFd {
 
 const POLLFD_SIZE: u64 = 8;
 
-/// Linux's RLIMIT_NOFILE-bound check on nfds (fs/select.c).
+/// Linux's check on poll's nfds (fs/select.c): at most RLIMIT_NOFILE.
 fn check_nfds(n: u64) -> Result<usize> {
-    let limit = host::process::get_rlimit(g::RLIMIT_NOFILE).map(|(cur, _)| cur).unwrap_or(1024);
-    if n > limit.max(1024) {
-        return_errno_with_message!(EINVAL, "nfds exceeds RLIMIT_NOFILE");
+    match usize::try_from(n) {
+        Ok(n) if n <= crate::vfs::fd_table::FdTable::limit() => Ok(n),
+        _ => return_errno_with_message!(EINVAL, "nfds exceeds RLIMIT_NOFILE"),
     }
-    Ok(n as usize)
 }
 
 /// Polls `fds` for at most `timeout` (None: forever); fills revents.
@@ -156,23 +155,15 @@ fn read_sigmask(addr: u64, size: u64) -> Result<Option<u64>> {
     Ok(Some(uaccess::read::<u64>(addr)?))
 }
 
-fn read_timespec(addr: u64) -> Result<Option<Timespec>> {
-    if addr == 0 {
-        return Ok(None);
-    }
-    let t: Timespec = uaccess::read(addr)?;
-    if !t.is_valid() {
-        return_errno_with_message!(EINVAL, "invalid timeout");
-    }
-    Ok(Some(t))
-}
-
 pub fn ppoll(cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     let n = check_nfds(a[1])?;
     let mut fds = read_pollfds(a[0], n)?;
-    let timeout = read_timespec(a[2])?;
+    let t = timeout::read_optional(a[2])?;
     let mask = read_sigmask(a[3], a[4])?;
-    let ready = with_mask(cx.ctl, mask, || do_poll(&mut fds, timeout))?;
+    let end = t.and_then(timeout::deadline);
+    let ready = with_mask(cx.ctl, mask, || do_poll(&mut fds, t));
+    timeout::write_back_left(a[2], t, end, false);
+    let ready = ready?;
     write_revents(a[0], &fds)?;
     Ok(ready as u64)
 }
@@ -255,25 +246,15 @@ fn do_select(
 }
 
 pub fn select(cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
-    let timeout = if a[4] == 0 {
-        None
-    } else {
-        let tv: Timeval = uaccess::read(a[4])?;
-        if tv.sec < 0 || !(0..1_000_000).contains(&tv.usec) {
-            return_errno_with_message!(EINVAL, "invalid timeout");
-        }
-        Some(Timespec { sec: tv.sec, nsec: tv.usec * 1000 })
-    };
-    let r = do_select(cx.ctl, a[0], a[1], a[2], a[3], timeout, None)?;
-    if a[4] != 0 && r == 0 {
-        // Linux reports the time left: none, when the wait timed out.
-        uaccess::write(a[4], &Timeval::default())?;
-    }
-    Ok(r)
+    let t = if a[4] == 0 { None } else { Some(timeout::read_timeval(a[4])?) };
+    let end = t.and_then(timeout::deadline);
+    let r = do_select(cx.ctl, a[0], a[1], a[2], a[3], t, None);
+    timeout::write_back_left(a[4], t, end, true);
+    r
 }
 
 pub fn pselect6(cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
-    let timeout = read_timespec(a[4])?;
+    let t = timeout::read_optional(a[4])?;
     // The sixth argument points at { const sigset_t *ss; size_t ss_len; }.
     let mask = if a[5] == 0 {
         None
@@ -281,5 +262,8 @@ pub fn pselect6(cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
         let [ptr, len]: [u64; 2] = uaccess::read(a[5])?;
         read_sigmask(ptr, len)?
     };
-    do_select(cx.ctl, a[0], a[1], a[2], a[3], timeout, mask)
+    let end = t.and_then(timeout::deadline);
+    let r = do_select(cx.ctl, a[0], a[1], a[2], a[3], t, mask);
+    timeout::write_back_left(a[4], t, end, false);
+    r
 }

@@ -589,16 +589,14 @@ pub fn kill_targets(pid: i32) -> Result<Vec<(Vpid, i32)>> {
     }
 }
 
-/// Sends Linux signal `sig` (0: probe) to a host process.
-pub fn signal_host(host_pid: i32, sig: u64) -> Result<()> {
+/// Sends Linux signal `sig` (None: only probe) to a host process.
+pub fn signal_host(host_pid: i32, sig: Option<Signal>) -> Result<()> {
     if host_pid <= 0 {
         return_errno!(ESRCH);
     }
-    let host_sig = if sig == 0 {
-        0
-    } else {
-        let s = Signal::from_raw(sig).ok_or_else(|| errno!(EINVAL))?;
-        host::signal::to_host(s).ok_or_else(|| errno!(EINVAL, "this signal has no host counterpart"))?
+    let host_sig = match sig {
+        None => 0,
+        Some(s) => host::signal::to_host(s).ok_or_else(|| errno!(EINVAL, "this signal has no host counterpart"))?,
     };
     host::process::kill(host_pid, host_sig).map_err(Error::new)
 }

@@ -194,13 +194,19 @@ pub fn prctl(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     }
 }
 
+/// The signal argument of kill, tkill and tgkill: `None` for 0, which only
+/// checks that the target exists; EINVAL for a number that is no signal.
+fn signal_arg(a: u64) -> Result<Option<Signal>> {
+    match a {
+        0 => Ok(None),
+        n => Signal::from_raw(n).map(Some).ok_or_else(|| errno!(EINVAL, "no such signal")),
+    }
+}
+
 /// Applies a signal sent to this process by itself, with the siginfo Linux
 /// gives it (`si_code` SI_USER for kill, SI_TKILL for tkill/tgkill).
-fn signal_self(sig: u64, code: i32) -> Result<u64> {
-    if sig == 0 {
-        return Ok(0);
-    }
-    let Some(sig) = Signal::from_raw(sig) else { return_errno!(EINVAL) };
+fn signal_self(sig: Option<Signal>, code: i32) -> Result<u64> {
+    let Some(sig) = sig else { return Ok(0) };
     let info = crate::signal::SigInfo::kill(sig, code, current().pid() as i32, crate::host::process::uid());
     crate::signal::send_self(info);
     Ok(0)
@@ -209,12 +215,10 @@ fn signal_self(sig: u64, code: i32) -> Result<u64> {
 pub fn kill(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     let pid = args::int(a[0]);
     let me = current().pid() as i32;
-    if Signal::from_raw(a[1]).is_none() && a[1] != 0 {
-        return_errno!(EINVAL);
-    }
+    let sig = signal_arg(a[1])?;
     if crate::daemon::is_standalone() {
         if pid == me || pid == 0 || pid == -1 || pid == -me {
-            return signal_self(a[1], g::SI_USER as i32);
+            return signal_self(sig, g::SI_USER as i32);
         }
         return Err(errno!(ESRCH, "running standalone: only the calling process is known"));
     }
@@ -228,13 +232,13 @@ pub fn kill(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
             includes_self = true;
             continue;
         }
-        match crate::syscall::proc_model::signal_host(host_pid, a[1]) {
+        match crate::syscall::proc_model::signal_host(host_pid, sig) {
             Ok(()) => reached += 1,
             Err(e) => last_err = Some(e),
         }
     }
     if includes_self {
-        return signal_self(a[1], g::SI_USER as i32);
+        return signal_self(sig, g::SI_USER as i32);
     }
     match (reached, last_err) {
         (0, Some(e)) => Err(e),
@@ -247,35 +251,31 @@ pub fn tkill(cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     if args::int(a[0]) <= 0 {
         return_errno!(EINVAL);
     }
-    if Signal::from_raw(a[1]).is_none() && a[1] != 0 {
-        return_errno!(EINVAL);
-    }
+    let sig = signal_arg(a[1])?;
     if args::int(a[0]) as u32 != cx.ctl.tid {
         // Another task: its only thread has tid == pid.
         let host = crate::syscall::proc_model::host_pid_of_task(args::int(a[0]))?;
-        return crate::syscall::proc_model::signal_host(host, a[1]).map(|()| 0);
+        return crate::syscall::proc_model::signal_host(host, sig).map(|()| 0);
     }
-    signal_self(a[1], g::SI_TKILL)
+    signal_self(sig, g::SI_TKILL)
 }
 
 pub fn tgkill(cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     if args::int(a[0]) <= 0 || args::int(a[1]) <= 0 {
         return_errno!(EINVAL);
     }
-    if Signal::from_raw(a[2]).is_none() && a[2] != 0 {
-        return_errno!(EINVAL);
-    }
+    let sig = signal_arg(a[2])?;
     if args::int(a[0]) as u32 != current().pid() {
         if args::int(a[0]) != args::int(a[1]) {
             return_errno!(ESRCH);
         }
         let host = crate::syscall::proc_model::host_pid_of_task(args::int(a[0]))?;
-        return crate::syscall::proc_model::signal_host(host, a[2]).map(|()| 0);
+        return crate::syscall::proc_model::signal_host(host, sig).map(|()| 0);
     }
     if args::uint(a[1]) != cx.ctl.tid {
         return_errno!(ESRCH);
     }
-    signal_self(a[2], g::SI_TKILL)
+    signal_self(sig, g::SI_TKILL)
 }
 
 const _: () = assert!(g::SIGRTMIN == 32);

@@ -9,9 +9,9 @@
 //! - Interval timers are the host's: ITIMER_VIRTUAL and ITIMER_PROF count
 //!   the runtime's CPU time along with the guest's.
 
-use super::{args, Ctx};
+use super::{args, timeout, Ctx};
 use crate::abi::signal::{KernelSigaction, Signal, SA_KNOWN};
-use crate::abi::{Timespec, Timeval};
+use crate::abi::Timeval;
 use crate::error::{Error, Result};
 use crate::signal::{lock_state, SigInfo};
 use crate::uaccess;
@@ -159,25 +159,13 @@ pub fn pause(_: &mut Ctx<'_>, _: [u64; 6]) -> Result<u64> {
     wait_for_deliverable()
 }
 
-fn deadline_after(t: Timespec) -> Option<std::time::Instant> {
-    let d = std::time::Duration::new(u64::try_from(t.sec).ok()?, u32::try_from(t.nsec).ok()?);
-    std::time::Instant::now().checked_add(d)
-}
-
 pub fn rt_sigtimedwait(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     if a[3] != SIGSET_SIZE {
         return_errno_with_message!(EINVAL, "sigsetsize must be 8");
     }
     let set = uaccess::read::<u64>(a[0])? & !unblockable_bits();
-    let deadline = if a[2] != 0 {
-        let ts: Timespec = uaccess::read(a[2])?;
-        if !ts.is_valid() {
-            return_errno_with_message!(EINVAL, "tv_nsec must be in [0, 999999999] and tv_sec non-negative");
-        }
-        Some(deadline_after(ts))
-    } else {
-        None
-    };
+    // None: no timeout, or one beyond the host clock's range.
+    let deadline = timeout::read_optional(a[2])?.and_then(timeout::deadline);
     loop {
         let (taken, interrupted) = {
             let mut l = lock_state();
@@ -198,15 +186,8 @@ pub fn rt_sigtimedwait(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
         }
         let left = match deadline {
             None => None,
-            Some(None) => Some(Timespec { sec: i64::MAX, nsec: 0 }),
-            Some(Some(d)) => {
-                let now = std::time::Instant::now();
-                if now >= d {
-                    return_errno!(EAGAIN);
-                }
-                let rest = d - now;
-                Some(Timespec { sec: rest.as_secs() as i64, nsec: i64::from(rest.subsec_nanos()) })
-            }
+            Some(d) if std::time::Instant::now() >= d => return_errno!(EAGAIN),
+            Some(d) => Some(timeout::left(d)),
         };
         crate::host::trap::wait_signal(left);
     }

@@ -1,6 +1,6 @@
 //! Clocks and sleeping.
 
-use super::{args, Ctx};
+use super::{args, timeout, Ctx};
 use crate::abi::{Timespec, Timeval};
 use crate::error::{Error, Result};
 use crate::host;
@@ -50,17 +50,9 @@ pub fn clock_settime(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     if clock != g::CLOCK_REALTIME {
         return_errno_with_message!(EINVAL, "only CLOCK_REALTIME can be set");
     }
-    let ts = read_timespec(a[1])?;
+    let ts = timeout::read_timespec(a[1])?;
     let _ = ts;
     Err(crate::errno!(EPERM, "the guest may not set the host's clock"))
-}
-
-fn read_timespec(addr: u64) -> Result<Timespec> {
-    let ts: Timespec = uaccess::read(addr)?;
-    if !ts.is_valid() {
-        return_errno_with_message!(EINVAL, "tv_nsec must be in [0, 999999999] and tv_sec non-negative");
-    }
-    Ok(ts)
 }
 
 fn sleep_for(d: Timespec, rem_addr: u64) -> Result<u64> {
@@ -76,7 +68,7 @@ fn sleep_for(d: Timespec, rem_addr: u64) -> Result<u64> {
 }
 
 pub fn nanosleep(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
-    let d = read_timespec(a[0])?;
+    let d = timeout::read_timespec(a[0])?;
     sleep_for(d, a[1])
 }
 
@@ -91,7 +83,7 @@ pub fn clock_nanosleep(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
         g::CLOCK_THREAD_CPUTIME_ID => return_errno_with_message!(EINVAL, "cannot sleep on the thread CPU clock"),
         _ => return_errno_with_message!(EINVAL, "unknown or unsupported clock"),
     }
-    let t = read_timespec(a[2])?;
+    let t = timeout::read_timespec(a[2])?;
     let d = if flags & g::TIMER_ABSTIME != 0 {
         let now = host::time::clock_gettime(clock).map_err(Error::new)?;
         let mut ns = (i128::from(t.sec) - i128::from(now.sec)) * 1_000_000_000 + i128::from(t.nsec - now.nsec);

@@ -21,7 +21,9 @@ pub struct FdTable {
 }
 
 impl FdTable {
-    fn limit() -> usize {
+    /// How many fds a process may have: RLIMIT_NOFILE, which Linux never
+    /// lets exceed fs.nr_open (2^20 by default).
+    pub fn limit() -> usize {
         crate::host::process::get_rlimit(linux_raw_sys::general::RLIMIT_NOFILE)
             .map(|(cur, _)| cur.min(1 << 20) as usize)
             .unwrap_or(1024)

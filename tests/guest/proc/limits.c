@@ -1,5 +1,6 @@
 /* getrlimit/setrlimit/prlimit64, getrusage, sysinfo. */
 #include "../test.h"
+#include <poll.h>
 #include <sys/resource.h>
 #include <sys/sysinfo.h>
 
@@ -17,6 +18,11 @@ int main(void)
 	CHECK_EQ("hard NOFILE unchanged", back.rlim_max, rl.rlim_max);
 	CHECK_ERR("dup2 beyond soft NOFILE -> EBADF", dup2(1, 100), EBADF);
 	CHECK_ERR("F_DUPFD beyond soft NOFILE -> EINVAL", fcntl(1, F_DUPFD, 100), EINVAL);
+	static struct pollfd many[65];
+	for (int i = 0; i < 65; i++)
+		many[i] = (struct pollfd){ .fd = -1 };
+	CHECK_EQ("poll of soft NOFILE entries", poll(many, 64, 0), 0);
+	CHECK_ERR("poll of more than soft NOFILE -> EINVAL", poll(many, 65, 0), EINVAL);
 	struct rlimit bad = { rl.rlim_max, 10 };
 	if (rl.rlim_max > 10)
 		CHECK_ERR("setrlimit soft > hard -> EINVAL", setrlimit(RLIMIT_NOFILE, &bad), EINVAL);
