@@ -9,7 +9,7 @@ use clap::{Subcommand, ValueEnum};
 use mactux_proto::client::{self, Client, ConnectError};
 use mactux_proto::{Request, Response};
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitCode, Stdio};
+use std::process::{Command, ExitCode};
 use std::time::{Duration, Instant};
 
 const PLIST_TEMPLATE: &str = include_str!("../../launchd/com.mactux.mactuxd.plist.in");
@@ -91,27 +91,9 @@ pub fn uid() -> u32 {
     mactux_runtime::host::process::euid()
 }
 
-/// Spawns `<this exe> daemon serve --detach` and waits for it to report that
-/// a daemon listens (or why none can).
-pub fn spawn_daemon() -> std::io::Result<()> {
-    let exe = std::env::current_exe()?;
-    let out = Command::new(exe)
-        .args(["daemon", "serve", "--detach"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .output()?;
-    if out.status.success() {
-        Ok(())
-    } else {
-        let msg = String::from_utf8_lossy(&out.stderr).trim().to_string();
-        Err(std::io::Error::other(if msg.is_empty() { format!("the daemon exited with {}", out.status) } else { msg }))
-    }
-}
-
 /// Connects to the daemon, starting it when none runs.
 pub fn connect_or_start() -> Result<Client, ConnectError> {
-    client::connect_or_start(uid(), spawn_daemon)
+    client::connect_or_start(uid(), || client::spawn_daemon(&std::env::current_exe()?))
 }
 
 /// Connects to a running daemon only.

@@ -121,6 +121,24 @@ fn read_response(
     crate::frame::decode(&buf[4..])
 }
 
+/// Starts `<exe> daemon serve --detach`, which returns once a daemon
+/// listens (this one, or one that won the race to the lock), or fails with
+/// the reason on stderr, which becomes the error's message.
+pub fn spawn_daemon(exe: &Path) -> io::Result<()> {
+    let out = std::process::Command::new(exe)
+        .args(["daemon", "serve", "--detach"])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .output()
+        .map_err(|e| io::Error::new(e.kind(), format!("cannot run {} daemon serve: {e}", exe.display())))?;
+    if out.status.success() {
+        return Ok(());
+    }
+    let msg = String::from_utf8_lossy(&out.stderr).trim().to_string();
+    Err(io::Error::other(if msg.is_empty() { format!("the daemon exited with {}", out.status) } else { msg }))
+}
+
 /// Connects to the user's daemon, starting it when none listens.
 ///
 /// `start` launches the daemon detached (the `mactux` binary spawns

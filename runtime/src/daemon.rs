@@ -13,11 +13,10 @@
 
 use crate::abi::Errno;
 use crate::error::{Error, Result};
-use mactux_proto::client::{socket_path, Client, ConnectError};
+use mactux_proto::client::{self, Client};
 use mactux_proto::{Request, Response, TaskInfo, Vpid};
 use std::os::fd::AsRawFd;
 use std::os::unix::net::UnixStream;
-use std::path::PathBuf;
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -66,52 +65,16 @@ fn spin_for_answer(stream: &UnixStream, buf: &mut [u8]) -> std::io::Result<usize
     }
 }
 
-/// How long to wait for a freshly started daemon to listen.
-const START_WAIT: Duration = Duration::from_secs(5);
-
 fn lock_link() -> std::sync::MutexGuard<'static, Option<Link>> {
     LINK.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-fn socket() -> PathBuf {
-    socket_path(crate::host::process::uid())
-}
-
-/// Starts the daemon through `mactux daemon start` and waits for its socket.
-fn start_daemon(mactux_exe: &std::path::Path) -> std::result::Result<Client, String> {
-    let status = std::process::Command::new(mactux_exe)
-        .args(["daemon", "start"])
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::inherit())
-        .status()
-        .map_err(|e| format!("cannot start the MacTux daemon ({} daemon start): {e}", mactux_exe.display()))?;
-    if !status.success() {
-        return Err(format!("`{} daemon start` failed ({status})", mactux_exe.display()));
-    }
-    let deadline = Instant::now() + START_WAIT;
-    loop {
-        match Client::connect(&socket()) {
-            Ok(c) => return Ok(c),
-            Err(ConnectError::Unavailable(e)) if Instant::now() < deadline => {
-                let _ = e;
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            Err(e) => return Err(e.to_string()),
-        }
-    }
-}
-
-/// Connects, starting the daemon when nobody listens.
+/// Connects, starting the daemon when nobody listens. The socket is named
+/// by the effective uid, as the daemon checks the peer's effective uid and
+/// the CLI names it the same way.
 fn connect() -> std::result::Result<Client, String> {
-    match Client::connect(&socket()) {
-        Ok(c) => Ok(c),
-        Err(ConnectError::Unavailable(_)) => {
-            let exe = crate::task::current().config.mactux_exe.clone();
-            start_daemon(&exe)
-        }
-        Err(e) => Err(e.to_string()),
-    }
+    let start = || client::spawn_daemon(&crate::task::current().config.mactux_exe);
+    client::connect_or_start(crate::host::process::euid(), start).map_err(|e| e.to_string())
 }
 
 fn response_error(r: Response) -> Error {
