@@ -32,8 +32,6 @@ pub mod fs {
         }
     }
 
-    /// Opens `path` with Linux `O_*` flags; the host fd is always close-on-exec,
-    /// the guest's own close-on-exec bit lives in the guest fd table.
     /// The guest's name for a host path that an inherited fd refers to: a
     /// pseudo-terminal becomes /dev/pts/N, other devices keep their name, and
     /// a file under the guest root loses the root prefix.
@@ -52,10 +50,15 @@ pub mod fs {
         }
     }
 
+    /// Opens `path` with Linux `O_*` flags; the host fd is always close-on-exec,
+    /// the guest's own close-on-exec bit lives in the guest fd table.
     pub fn open(path: &CStr, linux_flags: u32, mode: u32) -> HostResult<HostFd> {
         let host_flags = flags::open_to_host(linux_flags)? | libc::O_CLOEXEC;
+        // No retry on EINTR: opening a FIFO or a terminal sleeps, and a guest
+        // signal must interrupt it (trap::dispatch restarts the call when no
+        // guest handler runs, as Linux would never have interrupted it).
         // SAFETY: `path` is a valid NUL-terminated string.
-        retry(|| check(unsafe { libc::open(path.as_ptr(), host_flags, mode as libc::c_uint) }))
+        check(unsafe { libc::open(path.as_ptr(), host_flags, mode as libc::c_uint) })
     }
 
     pub fn close(fd: HostFd) {

@@ -522,6 +522,8 @@ pub fn may_block(nr: u64) -> bool {
             | g::__NR_open
             | g::__NR_openat
             | g::__NR_openat2
+            | g::__NR_creat
+            | g::__NR_ioctl
             | g::__NR_nanosleep
             | g::__NR_clock_nanosleep
             | g::__NR_wait4
@@ -546,6 +548,7 @@ pub fn may_block(nr: u64) -> bool {
             | g::__NR_sendfile
             | g::__NR_splice
             | g::__NR_tee
+            | g::__NR_vmsplice
             | g::__NR_msgrcv
             | g::__NR_msgsnd
             | g::__NR_semop
