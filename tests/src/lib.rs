@@ -665,6 +665,21 @@ impl ScratchDir {
 
 impl Drop for ScratchDir {
     fn drop(&mut self) {
+        if std::fs::remove_dir_all(&self.path).is_ok() {
+            return;
+        }
+        // A guest may have left directories without permissions: give them back first.
+        fn open_up(dir: &Path) {
+            use std::os::unix::fs::PermissionsExt;
+            let _ = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700));
+            let Ok(rd) = std::fs::read_dir(dir) else { return };
+            for entry in rd.flatten() {
+                if entry.file_type().is_ok_and(|t| t.is_dir()) {
+                    open_up(&entry.path());
+                }
+            }
+        }
+        open_up(&self.path);
         let _ = std::fs::remove_dir_all(&self.path);
     }
 }

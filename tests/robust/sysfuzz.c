@@ -1,0 +1,461 @@
+/*
+ * sysfuzz: random system calls with hostile arguments, to show that no guest
+ * input makes the runtime panic, crash or hang. Not a behaviour test: under
+ * mactux the outcome of each call may differ from Linux (a missing call
+ * returns ENOSYS and the state diverges from there), so only termination is
+ * judged. The program must end with status 0 both natively and under mactux.
+ *
+ * usage: sysfuzz SEED [CALLS]     (run it in an empty scratch directory)
+ *
+ * Safety, since the tests may run as root: the calls are drawn from a list
+ * that cannot harm the machine or end this process. Paths are relative
+ * names inside the current directory or read-only /proc files (no "." or
+ * "..", no /dev, no /proc/self/{exe,fd,mem}); memory calls only touch a
+ * scratch region of our own or invalid addresses; file sizes and offsets
+ * stay small; no signal handler can be installed; nothing that changes
+ * identity, limits, scheduling, mounts or the clock. A 20 ms interval timer
+ * whose handler does nothing interrupts any call that would block, and the
+ * signal mask is restored after every call, so SIGALRM is never left blocked.
+ *
+ * Prints one summary line; with SYSFUZZ_LOG=FILE it appends each call to
+ * FILE before making it (reopened per line: the fuzz may close any fd).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+enum kind {
+	K_0,      /* 0 */
+	K_FD,     /* a file descriptor, valid or not */
+	K_PATH,   /* a path: pointer to a name, or a bad pointer */
+	K_BUF,    /* a pointer into our scratch buffer, or a bad pointer */
+	K_LEN,    /* a length: small, page-sized, or absurd */
+	K_FLAGS,  /* random bits, often few */
+	K_INT,    /* an interesting integer */
+	K_MADDR,  /* an address inside the scratch mapping, or an invalid one */
+	K_OFF,    /* a file offset: small, negative or absurd, never a huge valid one */
+	K_SIGSET, /* a pointer to a signal set without SIGALRM, or a bad pointer */
+	K_IOV,    /* a pointer to an iovec array into the buffer, or a bad pointer */
+	K_CMD,    /* an fcntl/ioctl/futex/prctl command, real or not (per call) */
+	K_MMFLAGS, /* mmap flags without MAP_FIXED, MAP_POPULATE, MAP_LOCKED */
+	K_MLEN     /* a length for the memory calls: stays inside the scratch region, or absurd */
+};
+
+struct call {
+	long nr;
+	const char *name;
+	unsigned char k[6];
+};
+
+#define C(nr, ...) {nr, #nr, {__VA_ARGS__}}
+static const struct call calls[] = {
+	C(SYS_read, K_FD, K_BUF, K_LEN),
+	C(SYS_write, K_FD, K_BUF, K_LEN),
+	C(SYS_open, K_PATH, K_FLAGS, K_INT),
+	C(SYS_close, K_FD),
+	C(SYS_stat, K_PATH, K_BUF),
+	C(SYS_fstat, K_FD, K_BUF),
+	C(SYS_lstat, K_PATH, K_BUF),
+	C(SYS_poll, K_BUF, K_INT, K_INT),
+	C(SYS_lseek, K_FD, K_OFF, K_INT),
+	C(SYS_mmap, K_MADDR, K_LEN, K_FLAGS, K_MMFLAGS, K_FD, K_OFF),
+	C(SYS_mprotect, K_MADDR, K_MLEN, K_FLAGS),
+	C(SYS_munmap, K_MADDR, K_MLEN),
+	C(SYS_rt_sigprocmask, K_INT, K_SIGSET, K_BUF, K_LEN),
+	C(SYS_ioctl, K_FD, K_CMD, K_BUF),
+	C(SYS_pread64, K_FD, K_BUF, K_LEN, K_OFF),
+	C(SYS_pwrite64, K_FD, K_BUF, K_LEN, K_OFF),
+	C(SYS_readv, K_FD, K_IOV, K_INT),
+	C(SYS_writev, K_FD, K_IOV, K_INT),
+	C(SYS_access, K_PATH, K_INT),
+	C(SYS_pipe, K_BUF),
+	C(SYS_select, K_INT, K_BUF, K_BUF, K_BUF, K_BUF),
+	C(SYS_sched_yield),
+	C(SYS_mremap, K_MADDR, K_MLEN, K_MLEN, K_FLAGS, K_MADDR),
+	C(SYS_msync, K_MADDR, K_MLEN, K_FLAGS),
+	C(SYS_mincore, K_MADDR, K_MLEN, K_BUF),
+	C(SYS_madvise, K_MADDR, K_MLEN, K_CMD),
+	C(SYS_dup, K_FD),
+	C(SYS_dup2, K_FD, K_FD),
+	C(SYS_pause),
+	C(SYS_nanosleep, K_BUF, K_BUF),
+	C(SYS_getitimer, K_INT, K_BUF),
+	C(SYS_getpid),
+	C(SYS_sendfile, K_FD, K_FD, K_BUF, K_LEN),
+	C(SYS_fcntl, K_FD, K_CMD, K_BUF),
+	C(SYS_flock, K_FD, K_INT),
+	C(SYS_fsync, K_FD),
+	C(SYS_fdatasync, K_FD),
+	C(SYS_truncate, K_PATH, K_OFF),
+	C(SYS_ftruncate, K_FD, K_OFF),
+	C(SYS_getdents64, K_FD, K_BUF, K_LEN),
+	C(SYS_getcwd, K_BUF, K_LEN),
+	C(SYS_rename, K_PATH, K_PATH),
+	C(SYS_mkdir, K_PATH, K_INT),
+	C(SYS_rmdir, K_PATH),
+	C(SYS_creat, K_PATH, K_INT),
+	C(SYS_link, K_PATH, K_PATH),
+	C(SYS_unlink, K_PATH),
+	C(SYS_symlink, K_PATH, K_PATH),
+	C(SYS_readlink, K_PATH, K_BUF, K_LEN),
+	C(SYS_chmod, K_PATH, K_INT),
+	C(SYS_fchmod, K_FD, K_INT),
+	C(SYS_chown, K_PATH, K_INT, K_INT),
+	C(SYS_fchown, K_FD, K_INT, K_INT),
+	C(SYS_lchown, K_PATH, K_INT, K_INT),
+	C(SYS_umask, K_INT),
+	C(SYS_gettimeofday, K_BUF, K_BUF),
+	C(SYS_getrlimit, K_INT, K_BUF),
+	C(SYS_getrusage, K_INT, K_BUF),
+	C(SYS_sysinfo, K_BUF),
+	C(SYS_times, K_BUF),
+	C(SYS_getuid),
+	C(SYS_getgid),
+	C(SYS_geteuid),
+	C(SYS_getegid),
+	C(SYS_setpgid, K_INT, K_INT),
+	C(SYS_getppid),
+	C(SYS_getpgrp),
+	C(SYS_getgroups, K_INT, K_BUF),
+	C(SYS_getresuid, K_BUF, K_BUF, K_BUF),
+	C(SYS_getresgid, K_BUF, K_BUF, K_BUF),
+	C(SYS_getpgid, K_INT),
+	C(SYS_getsid, K_INT),
+	C(SYS_rt_sigpending, K_BUF, K_LEN),
+	C(SYS_rt_sigtimedwait, K_SIGSET, K_BUF, K_BUF, K_LEN),
+	C(SYS_sigaltstack, K_BUF, K_BUF),
+	C(SYS_utime, K_PATH, K_BUF),
+	C(SYS_statfs, K_PATH, K_BUF),
+	C(SYS_fstatfs, K_FD, K_BUF),
+	C(SYS_getpriority, K_INT, K_INT),
+	C(SYS_sched_getparam, K_INT, K_BUF),
+	C(SYS_sched_getscheduler, K_INT),
+	C(SYS_sched_get_priority_max, K_INT),
+	C(SYS_sched_get_priority_min, K_INT),
+	C(SYS_prctl, K_CMD, K_BUF, K_INT, K_INT, K_INT),
+	C(SYS_gettid),
+	C(SYS_time, K_BUF),
+	C(SYS_futex, K_BUF, K_CMD, K_INT, K_BUF, K_BUF, K_INT),
+	C(SYS_sched_getaffinity, K_INT, K_LEN, K_BUF),
+	C(SYS_getdents64, K_FD, K_BUF, K_LEN),
+	C(SYS_fadvise64, K_FD, K_OFF, K_LEN, K_INT),
+	C(SYS_clock_gettime, K_INT, K_BUF),
+	C(SYS_clock_getres, K_INT, K_BUF),
+	C(SYS_clock_nanosleep, K_INT, K_FLAGS, K_BUF, K_BUF),
+	C(SYS_wait4, K_INT, K_BUF, K_FLAGS, K_BUF),
+	C(SYS_waitid, K_INT, K_INT, K_BUF, K_FLAGS, K_BUF),
+	C(SYS_openat, K_FD, K_PATH, K_FLAGS, K_INT),
+	C(SYS_mkdirat, K_FD, K_PATH, K_INT),
+	C(SYS_fchownat, K_FD, K_PATH, K_INT, K_INT, K_FLAGS),
+	C(SYS_newfstatat, K_FD, K_PATH, K_BUF, K_FLAGS),
+	C(SYS_unlinkat, K_FD, K_PATH, K_FLAGS),
+	C(SYS_renameat, K_FD, K_PATH, K_FD, K_PATH),
+	C(SYS_linkat, K_FD, K_PATH, K_FD, K_PATH, K_FLAGS),
+	C(SYS_symlinkat, K_PATH, K_FD, K_PATH),
+	C(SYS_readlinkat, K_FD, K_PATH, K_BUF, K_LEN),
+	C(SYS_fchmodat, K_FD, K_PATH, K_INT),
+	C(SYS_faccessat, K_FD, K_PATH, K_INT),
+	C(SYS_pselect6, K_INT, K_BUF, K_BUF, K_BUF, K_BUF, K_0),
+	C(SYS_ppoll, K_BUF, K_INT, K_BUF, K_SIGSET, K_LEN),
+	C(SYS_utimensat, K_FD, K_PATH, K_BUF, K_FLAGS),
+	C(SYS_dup3, K_FD, K_FD, K_FLAGS),
+	C(SYS_pipe2, K_BUF, K_FLAGS),
+	C(SYS_preadv, K_FD, K_IOV, K_INT, K_OFF),
+	C(SYS_pwritev, K_FD, K_IOV, K_INT, K_OFF),
+	C(SYS_prlimit64, K_INT, K_INT, K_0, K_BUF),
+	C(SYS_getrandom, K_BUF, K_LEN, K_FLAGS),
+	C(SYS_copy_file_range, K_FD, K_BUF, K_FD, K_BUF, K_LEN, K_FLAGS),
+	C(SYS_statx, K_FD, K_PATH, K_FLAGS, K_INT, K_BUF),
+	C(SYS_renameat2, K_FD, K_PATH, K_FD, K_PATH, K_FLAGS),
+	C(SYS_close_range, K_FD, K_FD, K_FLAGS),
+	C(SYS_uname, K_BUF),
+	C(SYS_getcpu, K_BUF, K_BUF, K_BUF),
+	C(SYS_set_robust_list, K_BUF, K_LEN),
+	C(SYS_get_robust_list, K_INT, K_BUF, K_BUF),
+	C(SYS_mknodat, K_FD, K_PATH, K_CMD, K_0), /* FIFOs and regular files only */
+	C(SYS_memfd_create, K_PATH, K_FLAGS),
+	C(SYS_eventfd2, K_INT, K_FLAGS),
+	C(SYS_epoll_create1, K_FLAGS),
+	C(SYS_socket, K_INT, K_INT, K_INT),
+	C(SYS_kcmp, K_INT, K_INT, K_INT, K_INT, K_INT),
+};
+#define NCALLS (sizeof calls / sizeof calls[0])
+
+static uint64_t rng;
+static uint64_t next(void)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return rng;
+}
+static uint64_t pick(uint64_t n) { return next() % n; }
+
+#define BUF_SIZE (64 * 1024)
+#define SCRATCH_SIZE (1024 * 1024)
+static unsigned char *buf;     /* read/write scratch for pointer arguments */
+static unsigned char *scratch; /* memory the memory calls may change */
+static char *names;            /* the path strings, in their own pages */
+static unsigned char *unmapped;
+
+static const char *const name_list[] = {
+	"a", "b", "c", "d", "d/e", "d/e/f", "fifo", "link", "nonexistent/x", "", "a/", "d//e",
+	"/proc/self/stat", "/proc/self/maps", "/proc/self/status",
+};
+#define NNAMES (sizeof name_list / sizeof name_list[0])
+static char *name_ptrs[NNAMES + 1]; /* + a name longer than PATH_MAX */
+
+static uint64_t bad_pointer(void)
+{
+	/* null, low, non-canonical and kernel addresses: never mapped */
+	static const uint64_t bad[] = {0, 1, 4095, 0xffffffffffffffffull, 0x8000000000000000ull,
+				       0xffff800000000000ull, 0x0000800000000000ull};
+	if (pick(3) == 0)
+		return (uint64_t)(uintptr_t)unmapped + pick(4096);
+	return bad[pick(sizeof bad / sizeof bad[0])];
+}
+
+static uint64_t interesting_int(void)
+{
+	static const int64_t v[] = {0, 1, 2, 3, 4, 7, 8, 15, 16, 31, 32, 63, 64, 100, 128, 255, 256, 511, 0644, 0777,
+				    4096, 65535, 65536, -1, -2, -100, 0x7fffffff, (int64_t)0x80000000ull,
+				    (int64_t)0xffffffffull, INT64_MAX, INT64_MIN};
+	if (pick(8) == 0)
+		return next();
+	return (uint64_t)v[pick(sizeof v / sizeof v[0])];
+}
+
+static uint64_t arg(unsigned char k, const struct call *c)
+{
+	switch (k) {
+	case K_0:
+		return 0;
+	case K_FD: {
+		static const int64_t fds[] = {-1, -100, 1023, 1 << 20, 0x7fffffff, -2};
+		if (pick(5) == 0)
+			return (uint64_t)fds[pick(sizeof fds / sizeof fds[0])];
+		return pick(12);
+	}
+	case K_PATH:
+		if (pick(12) == 0)
+			return bad_pointer();
+		return (uint64_t)(uintptr_t)name_ptrs[pick(NNAMES + 1)];
+	case K_BUF:
+		if (pick(6) == 0)
+			return bad_pointer();
+		if (pick(4) == 0)
+			return (uint64_t)(uintptr_t)(buf + BUF_SIZE - 1 - pick(64)); /* runs off the end */
+		return (uint64_t)(uintptr_t)(buf + (pick(BUF_SIZE / 2) & ~7ull));
+	case K_LEN: {
+		static const uint64_t lens[] = {0, 1, 2, 7, 8, 16, 64, 128, 1024, 4096, 8192, 65536, 0x7fffffff,
+						0xffffffffull, 0x7fffffffffffffffull, 0xffffffffffffffffull};
+		if (pick(4) == 0)
+			return pick(4097);
+		return lens[pick(sizeof lens / sizeof lens[0])];
+	}
+	case K_FLAGS:
+		switch (pick(4)) {
+		case 0: return 0;
+		case 1: return 1ull << pick(32);
+		case 2: return next() & 0xffff;
+		default: return next();
+		}
+	case K_INT:
+		return interesting_int();
+	case K_MLEN: {
+		/* The absurd ones wrap around the address space, which every call
+		 * refuses; a large one that does not wrap (2^63 - 1) would make
+		 * mprotect change everything mapped above the scratch region. */
+		static const uint64_t lens[] = {0, 1, 4095, 4096, 8192, 65536, SCRATCH_SIZE / 2,
+						0xffffffffffffffffull, 0xfffffffffffff000ull, 0xffffffffffff0000ull};
+		return lens[pick(sizeof lens / sizeof lens[0])];
+	}
+	case K_MADDR: {
+		if (pick(5) == 0)
+			return bad_pointer();
+		uint64_t off = pick(SCRATCH_SIZE / 2); /* + K_MLEN stays inside */
+		if (pick(2))
+			off &= ~4095ull;
+		return (uint64_t)(uintptr_t)scratch + off;
+	}
+	case K_OFF: {
+		static const int64_t offs[] = {0, 1, 4095, 4096, 65536, 1 << 20, -1, -4096, INT64_MAX, INT64_MIN};
+		return (uint64_t)offs[pick(sizeof offs / sizeof offs[0])];
+	}
+	case K_SIGSET: {
+		if (pick(8) == 0)
+			return pick(2) ? 0 : bad_pointer();
+		uint64_t *set = (uint64_t *)(buf + BUF_SIZE - 64);
+		*set = next() & ~(1ull << (SIGALRM - 1));
+		return (uint64_t)(uintptr_t)set;
+	}
+	case K_IOV: {
+		if (pick(8) == 0)
+			return bad_pointer();
+		uint64_t *iov = (uint64_t *)(buf + BUF_SIZE - 1024);
+		for (int i = 0; i < 32; i++) {
+			iov[2 * i] = pick(6) == 0 ? bad_pointer() : (uint64_t)(uintptr_t)(buf + pick(BUF_SIZE / 2));
+			iov[2 * i + 1] = pick(6) == 0 ? next() : pick(4096);
+		}
+		return (uint64_t)(uintptr_t)iov;
+	}
+	case K_CMD:
+		if (c->nr == SYS_fcntl) {
+			/* never F_SETSIG/F_SETOWN (signals to us), F_NOTIFY */
+			/* never F_SETOWN/F_SETSIG (signals to us), F_SETLEASE (SIGIO on
+			 * a break), F_NOTIFY */
+			static const int64_t cmds[] = {0, 1, 2, 3, 4, 5, 6, 7, 1025, 1030, 1031, 1032, 1033, 1034, 36,
+						       37, 38, 999};
+			return (uint64_t)cmds[pick(sizeof cmds / sizeof cmds[0])];
+		}
+		if (c->nr == SYS_ioctl) {
+			/* terminal, FIONREAD/FIONBIO/FIOCLEX, pty and FS_IOC_GETFLAGS;
+			 * never TIOCSTI or FS_IOC_SETFLAGS */
+			static const uint64_t cmds[] = {0x5401, 0x5402, 0x5403, 0x5404, 0x540f, 0x5413, 0x541b, 0x5421,
+							0x5422, 0x5429, 0x80045430, 0x40045431, 0x5441, 0x5450, 0x5451,
+							0x80086601, 0, 0xffffffff};
+			return cmds[pick(sizeof cmds / sizeof cmds[0])];
+		}
+		if (c->nr == SYS_futex) {
+			uint64_t op = pick(16) == 0 ? next() & 0xffff : pick(13);
+			/* The PI operations restart after a signal (ERESTARTNOINTR), so
+			 * one could wait for a random owner for ever: never those. */
+			switch (op & 127) {
+			case 6: case 7: case 8: case 11: case 12: case 13:
+				op = 1;
+			}
+			if (pick(2))
+				op |= 128; /* FUTEX_PRIVATE_FLAG */
+			if (pick(8) == 0)
+				op |= 256; /* FUTEX_CLOCK_REALTIME */
+			return op;
+		}
+		if (c->nr == SYS_prctl) {
+			/* PR_GET_PDEATHSIG, PR_GET_DUMPABLE, PR_SET_NAME, PR_GET_NAME,
+			 * PR_GET_NO_NEW_PRIVS, PR_CAPBSET_READ, PR_GET_TIMERSLACK, unknown */
+			static const int64_t opts[] = {2, 3, 15, 16, 39, 23, 30, 9999, -1};
+			return (uint64_t)opts[pick(sizeof opts / sizeof opts[0])];
+		}
+		if (c->nr == SYS_madvise) {
+			/* never MADV_HWPOISON (100) or MADV_SOFT_OFFLINE (101) */
+			static const int64_t adv[] = {0, 1, 2, 3, 4, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20,
+						      21, 22, 23, 24, 25, 999, -1};
+			return (uint64_t)adv[pick(sizeof adv / sizeof adv[0])];
+		}
+		if (c->nr == SYS_mknodat) {
+			/* S_IFIFO or S_IFREG with some mode bits, or no type */
+			static const uint64_t modes[] = {0010644, 0100644, 0644, 0010000};
+			return modes[pick(sizeof modes / sizeof modes[0])];
+		}
+		return interesting_int();
+	case K_MMFLAGS: {
+		uint64_t f = pick(2) ? 0x22 /* MAP_PRIVATE|MAP_ANONYMOUS */ : next() & 0xfffff;
+		return f & ~(0x10ull | 0x8000 | 0x2000); /* never MAP_FIXED, MAP_POPULATE, MAP_LOCKED */
+	}
+	}
+	return 0;
+}
+
+static void on_alarm(int sig) { (void)sig; }
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		fprintf(stderr, "usage: sysfuzz SEED [CALLS]\n");
+		return 2;
+	}
+	rng = strtoull(argv[1], NULL, 0) * 0x9e3779b97f4a7c15ull + 1;
+	long n = argc > 2 ? strtol(argv[2], NULL, 0) : 2000;
+	const char *log = getenv("SYSFUZZ_LOG");
+	for (int fd = 0; fd < 3; fd++) {
+		if (isatty(fd)) {
+			fprintf(stderr, "sysfuzz: fd %d is a terminal; run with stdin, stdout and stderr redirected\n", fd);
+			return 2;
+		}
+	}
+
+	buf = mmap(NULL, BUF_SIZE + 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	scratch = mmap(NULL, SCRATCH_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	names = mmap(NULL, 3 * 4096 + 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	unmapped = mmap(NULL, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (buf == MAP_FAILED || scratch == MAP_FAILED || names == MAP_FAILED || unmapped == MAP_FAILED)
+		return 3;
+	munmap(buf + BUF_SIZE, 4096); /* a hole right after the buffer */
+	munmap(unmapped, 4096);
+	char *p = names;
+	for (size_t i = 0; i < NNAMES; i++) {
+		name_ptrs[i] = p;
+		strcpy(p, name_list[i]);
+		p += strlen(name_list[i]) + 1;
+	}
+	/* A name longer than PATH_MAX (ENAMETOOLONG) in the last pages. */
+	name_ptrs[NNAMES] = names + 4096;
+	memset(names + 4096, 'n', 2 * 4096 + 100);
+	names[3 * 4096 + 200] = 0;
+	mkdir("d", 0755);
+	mkdir("d/e", 0755);
+
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_alarm; /* no SA_RESTART: a blocked call returns EINTR */
+	sigaction(SIGALRM, &sa, NULL);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+	sigaction(SIGXFSZ, &sa, NULL);
+	sigaction(SIGTTIN, &sa, NULL);
+	sigaction(SIGTTOU, &sa, NULL);
+	sigaction(SIGIO, &sa, NULL); /* F_SETFL may set O_ASYNC */
+	sigset_t none;
+	sigemptyset(&none);
+
+	long errors = 0;
+	for (long i = 0; i < n; i++) {
+		const struct call *c = &calls[pick(NCALLS)];
+		uint64_t a[6];
+		for (int j = 0; j < 6; j++)
+			a[j] = arg(c->k[j], c);
+		if (pick(16) == 0) /* sometimes garbage in the unused arguments too */
+			for (int j = 0; j < 6; j++)
+				if (c->k[j] == K_0 && c->nr != SYS_prlimit64 && c->nr != SYS_mknodat)
+					a[j] = next();
+		/* Words read as offsets or sizes are small or negative, never a
+		 * huge valid offset that would make a sparse terabyte file. */
+		for (size_t j = 0; j < BUF_SIZE / 2; j += 8 * (1 + pick(64)))
+			*(uint64_t *)(buf + j) = pick(2) ? next() | (1ull << 63) : pick(4096);
+		if (log) {
+			char line[256];
+			int len = snprintf(line, sizeof line, "%ld: %s(%#llx, %#llx, %#llx, %#llx, %#llx, %#llx)\n", i,
+					   c->name, (unsigned long long)a[0], (unsigned long long)a[1],
+					   (unsigned long long)a[2], (unsigned long long)a[3], (unsigned long long)a[4],
+					   (unsigned long long)a[5]);
+			int fd = open(log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+			if (fd >= 0) {
+				if (write(fd, line, len) < 0)
+					i = i; /* nothing to do about it */
+				close(fd);
+			}
+		}
+		struct itimerval it = {{0, 0}, {0, 20000}};
+		setitimer(ITIMER_REAL, &it, NULL);
+		long r = syscall(c->nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+		struct itimerval off = {{0, 0}, {0, 0}};
+		setitimer(ITIMER_REAL, &off, NULL);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		if (r == -1)
+			errors++;
+		if (c->nr == SYS_umask)
+			umask(022);
+	}
+	printf("sysfuzz: seed %s, %ld calls, %ld failed with an errno\n", argv[1], n, errors);
+	return 0;
+}
