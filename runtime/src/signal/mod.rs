@@ -503,7 +503,10 @@ pub fn send_self(info: SigInfo) {
 }
 
 /// Whether a syscall may sleep in the host and so runs with the
-/// asynchronous signals unblocked (see `trap::dispatch`).
+/// asynchronous signals unblocked (see `trap::dispatch`). Not ioctl: with
+/// SIGTTOU unblocked on the host, a tcsetpgrp from a background group that
+/// the guest makes with SIGTTOU blocked (as a job-control shell's child
+/// does) would be interrupted by a host SIGTTOU instead of succeeding.
 #[inline]
 pub fn may_block(nr: u64) -> bool {
     let Ok(nr) = u32::try_from(nr) else { return false };
@@ -523,7 +526,6 @@ pub fn may_block(nr: u64) -> bool {
             | g::__NR_openat
             | g::__NR_openat2
             | g::__NR_creat
-            | g::__NR_ioctl
             | g::__NR_nanosleep
             | g::__NR_clock_nanosleep
             | g::__NR_wait4
