@@ -12,6 +12,9 @@ use serde::{Deserialize, Serialize};
 #[derive(Serialize, Deserialize)]
 pub struct FdState {
     pub guest_fd: i32,
+    /// Fds with the same number here share one open file description
+    /// (dup, inheritance): one file offset, one set of status flags.
+    pub open_file: u32,
     /// The host fd, kept open across the host exec (`None`: reopen by path).
     pub host_fd: Option<i32>,
     pub status: u32,
@@ -35,8 +38,11 @@ pub struct DaemonState {
 pub struct Handover {
     pub config: Config,
     pub pid: u32,
-    /// The guest path of the program to run, and its argv and envp.
+    /// The guest path of the program to run (symlinks resolved), the name
+    /// it was executed by (for a script's interpreter and AT_EXECFN), and
+    /// its argv and envp.
     pub path: String,
+    pub execfn: String,
     pub argv: Vec<Vec<u8>>,
     pub envp: Vec<Vec<u8>>,
     pub cwd: String,

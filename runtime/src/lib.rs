@@ -139,8 +139,8 @@ pub(crate) fn task_info(p: &Process) -> mactux_proto::TaskInfo {
 /// new task, registered with the daemon as this host process once its
 /// program is loaded; otherwise the task (if it has a daemon) publishes what
 /// it runs now.
-fn exec_into(p: &'static Process, path: &str, argv: Vec<Vec<u8>>, envp: &[Vec<u8>], spawn_as: Option<i32>) -> StartError {
-    let loaded = match loader::load(path, argv, envp) {
+fn exec_into(p: &'static Process, path: &str, execfn: &str, argv: Vec<Vec<u8>>, envp: &[Vec<u8>], spawn_as: Option<i32>) -> StartError {
+    let loaded = match loader::load(path, execfn, argv, envp) {
         Ok(l) => l,
         Err(e) => return start_err(e.status, e.msg),
     };
@@ -213,7 +213,7 @@ pub fn run(config: Config, program: &str, args: &[String], envp: Vec<Vec<u8>>) -
     let mut argv: Vec<Vec<u8>> = vec![program.as_bytes().to_vec()];
     argv.extend(args.iter().map(|a| a.as_bytes().to_vec()));
 
-    exec_into(p, &prog, argv, &envp, use_daemon.then_some(host_pid))
+    exec_into(p, &prog, &prog, argv, &envp, use_daemon.then_some(host_pid))
 }
 
 /// Continues a task after its execve: the state comes from `fd` (see `handover.rs`).
@@ -248,7 +248,14 @@ pub fn resume(fd: i32) -> StartError {
     }
     {
         let mut fds = lock(&p.fds);
+        // One OpenFile per open file description, shared again by the fds
+        // that shared it before the exec.
+        let mut open_files: Vec<(u32, Arc<OpenFile>)> = Vec::new();
         for f in &h.fds {
+            if let Some((_, file)) = open_files.iter().find(|(id, _)| *id == f.open_file) {
+                let _ = fds.install_at(f.guest_fd, file.clone(), false);
+                continue;
+            }
             let file = match f.host_fd {
                 Some(hfd) => {
                     let _ = host::fs::set_host_cloexec(hfd, true);
@@ -261,7 +268,9 @@ pub fn resume(fd: i32) -> StartError {
                     Err(_) => continue,
                 },
             };
-            let _ = fds.install_at(f.guest_fd, Arc::new(file), false);
+            let file = Arc::new(file);
+            open_files.push((f.open_file, file.clone()));
+            let _ = fds.install_at(f.guest_fd, file, false);
         }
     }
     {
@@ -274,5 +283,5 @@ pub fn resume(fd: i32) -> StartError {
         }
     }
     syscall::proc_model::adopt_children(&h.children);
-    exec_into(p, &h.path, h.argv, &h.envp, None)
+    exec_into(p, &h.path, &h.execfn, h.argv, &h.envp, None)
 }

@@ -141,7 +141,12 @@ pub fn read_cstr(addr: u64, max: usize) -> Result<Vec<u8>> {
     }
 }
 
-/// Reads a NULL-terminated array of string pointers (argv, envp).
+/// Linux's limit on one argv or envp string, its NUL included (MAX_ARG_STRLEN).
+pub const MAX_ARG_STRLEN: usize = 32 * crate::abi::PAGE_SIZE as usize;
+
+/// Reads a NULL-terminated array of string pointers (argv, envp) as execve
+/// does: E2BIG for a string longer than MAX_ARG_STRLEN or a total beyond
+/// `max_total`.
 pub fn read_cstr_array(addr: u64, max_total: usize) -> Result<Vec<Vec<u8>>> {
     let mut out = Vec::new();
     let mut total = 0usize;
@@ -153,7 +158,9 @@ pub fn read_cstr_array(addr: u64, max_total: usize) -> Result<Vec<Vec<u8>>> {
         if p == 0 {
             break;
         }
-        let s = read_cstr(p, max_total)?;
+        let s = read_cstr(p, MAX_ARG_STRLEN - 1).map_err(|e| {
+            if e.errno == crate::abi::Errno::ENAMETOOLONG { crate::errno!(E2BIG, "an argument or environment string exceeds 128 KiB") } else { e }
+        })?;
         total += s.len() + 1;
         if total > max_total {
             return Err(crate::errno!(E2BIG));

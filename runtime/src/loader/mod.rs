@@ -82,10 +82,15 @@ pub fn probe(path: &str) -> Result<(), LoadError> {
 }
 
 /// Loads `path` with `argv` and `envp` and returns where to start.
-pub fn load(path: &str, argv: Vec<Vec<u8>>, envp: &[Vec<u8>]) -> Result<Loaded, LoadError> {
+/// `execfn` is the name the program was executed by (execve's filename as
+/// given), which Linux puts in AT_EXECFN and hands a `#!` interpreter as
+/// the script's name; `path` is where the file is.
+pub fn load(path: &str, execfn: &str, argv: Vec<Vec<u8>>, envp: &[Vec<u8>]) -> Result<Loaded, LoadError> {
     let mut path = path.to_string();
     let mut argv = argv;
-    let execfn = path.clone();
+    let execfn = execfn.to_string();
+    // What the next interpreter is told it runs (bprm->interp).
+    let mut name = execfn.clone();
     for _ in 0..=MAX_SCRIPT_DEPTH {
         let file = elf::open_exec(&path)?;
         let head = file.read_at(0, BINPRM_BUF_SIZE).map_err(|e| LoadError::cannot_run(&path, e.text()))?;
@@ -95,12 +100,13 @@ pub fn load(path: &str, argv: Vec<Vec<u8>>, envp: &[Vec<u8>]) -> Result<Loaded, 
             if let Some(a) = arg {
                 new_argv.push(a.into_bytes());
             }
-            new_argv.push(path.clone().into_bytes());
+            new_argv.push(name.clone().into_bytes());
             new_argv.extend(argv.into_iter().skip(1));
             argv = new_argv;
             if elf::open_exec(&interp).is_err() {
                 return Err(LoadError::not_found(&path, &format!("bad interpreter {interp}: No such file or directory")));
             }
+            name = interp.clone();
             path = interp;
             continue;
         }

@@ -34,7 +34,7 @@ use crate::uaccess;
 use crate::vfs::file::FileKind;
 use crate::{errno, return_errno, return_errno_with_message};
 use mactux_proto::{Request, Response, Vpid, WaitTarget};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 /// Children not yet reaped: (pid, host pid).
 static CHILDREN: Mutex<Vec<(Vpid, i32)>> = Mutex::new(Vec::new());
@@ -256,6 +256,15 @@ fn do_execve(dirfd: i32, path_ptr: u64, argv_ptr: u64, envp_ptr: u64, flags: u32
     if argv.iter().chain(envp.iter()).map(|a| a.len() + 1).sum::<usize>() > ARG_MAX {
         return_errno!(E2BIG);
     }
+    // The name it is executed by, as the new program will see it
+    // (bprm->filename: the path as given, or /dev/fd/N[/path] for execveat).
+    let execfn = if path.is_empty() {
+        format!("/dev/fd/{dirfd}")
+    } else if path[0] == b'/' || dirfd == g::AT_FDCWD {
+        String::from_utf8_lossy(&path).into_owned()
+    } else {
+        format!("/dev/fd/{dirfd}/{}", String::from_utf8_lossy(&path))
+    };
     // The guest path to execute, absolute.
     let guest_path = if path.is_empty() {
         if flags & g::AT_EMPTY_PATH == 0 {
@@ -285,10 +294,19 @@ fn do_execve(dirfd: i32, path_ptr: u64, argv_ptr: u64, envp_ptr: u64, flags: u32
     // The fds the new program keeps: their host fds must survive the host exec.
     let mut fds = Vec::new();
     let mut kept_host_fds = Vec::new();
+    let mut open_files: Vec<*const crate::vfs::file::OpenFile> = Vec::new();
     for (gfd, entry) in lock(&p.fds).iter() {
         if entry.cloexec {
             continue;
         }
+        let this = Arc::as_ptr(&entry.file);
+        let open_file = match open_files.iter().position(|&f| f == this) {
+            Some(i) => i,
+            None => {
+                open_files.push(this);
+                open_files.len() - 1
+            }
+        } as u32;
         let host_fd = match entry.file.kind {
             FileKind::Host { fd, .. } => {
                 kept_host_fds.push(fd);
@@ -298,6 +316,7 @@ fn do_execve(dirfd: i32, path_ptr: u64, argv_ptr: u64, envp_ptr: u64, flags: u32
         };
         fds.push(FdState {
             guest_fd: gfd,
+            open_file,
             host_fd,
             status: entry.file.status(),
             guest_path: entry.file.guest_path.clone(),
@@ -335,6 +354,7 @@ fn do_execve(dirfd: i32, path_ptr: u64, argv_ptr: u64, envp_ptr: u64, flags: u32
     let h = Handover {
         config,
         pid: p.pid(),
+        execfn,
         path: guest_path,
         argv,
         envp,
