@@ -113,6 +113,9 @@ pub struct MapRequest {
     pub is_shared: bool,
     pub placement: Placement,
     pub file: Option<(HostFd, u64)>,
+    /// MAP_NORESERVE: no swap is set aside, so a mapping larger than the
+    /// host would commit still succeeds (sanitizers' shadow memory).
+    pub noreserve: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -701,6 +701,9 @@ pub mod mem {
         if req.placement == Placement::Replace {
             fl |= libc::MAP_FIXED;
         }
+        if req.noreserve {
+            fl |= libc::MAP_NORESERVE;
+        }
         // The host has no portable MAP_FIXED_NOREPLACE: ask for the address as a
         // hint and give it back if the host put the mapping elsewhere.
         // SAFETY: mmap with validated arguments; a fixed mapping only replaces

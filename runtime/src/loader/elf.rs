@@ -197,6 +197,7 @@ pub fn load_elf(path: &str, file: &ExecFile, is_interp: bool) -> Result<Image, L
         is_shared: false,
         placement: if is_dyn { Placement::Anywhere } else { Placement::NoReplace },
         file: None,
+        noreserve: false,
     };
     let tail = if is_interp { 0 } else { BRK_RESERVE };
     let (start, tail) = match host::mem::map(&reserve_for(span + tail)) {
@@ -223,6 +224,7 @@ pub fn load_elf(path: &str, file: &ExecFile, is_interp: bool) -> Result<Image, L
                 is_shared: false,
                 placement: Placement::Replace,
                 file: Some((file.fd, page_round_down(p.p_offset))),
+                noreserve: false,
             };
             host::mem::map(&req).map_err(fail)?;
             // Zero the tail of the last file page that belongs to .bss.
@@ -244,7 +246,7 @@ pub fn load_elf(path: &str, file: &ExecFile, is_interp: bool) -> Result<Image, L
         }
         let anon_start = if p.p_filesz > 0 { file_map_end } else { seg_start };
         if mem_end > anon_start {
-            let req = MapRequest { addr: anon_start, len: mem_end - anon_start, prot: hprot, is_shared: false, placement: Placement::Replace, file: None };
+            let req = MapRequest { addr: anon_start, len: mem_end - anon_start, prot: hprot, is_shared: false, placement: Placement::Replace, file: None, noreserve: false };
             host::mem::map(&req).map_err(fail)?;
             mm_records.push((anon_start, Vma { end: mem_end, prot, is_shared: false, backing: Backing::Anon }));
         }

@@ -30,7 +30,7 @@ pub fn build(image: &Image, interp_base: u64, argv: &[Vec<u8>], envp: &[Vec<u8>]
         _ => DEFAULT_STACK,
     };
     let size = crate::abi::page_round_up(size).unwrap_or(DEFAULT_STACK);
-    let req = MapRequest { addr: 0, len: size, prot: Prot::RW, is_shared: false, placement: Placement::Anywhere, file: None };
+    let req = MapRequest { addr: 0, len: size, prot: Prot::RW, is_shared: false, placement: Placement::Anywhere, file: None, noreserve: false };
     let base = host::mem::map(&req).map_err(|e| format!("cannot map a {size}-byte stack: {}", e.text()))?;
     let top = base + size;
 

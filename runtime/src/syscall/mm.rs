@@ -145,6 +145,7 @@ pub fn mmap(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
         is_shared,
         placement,
         file: file.as_ref().map(|(fd, off, _)| (*fd, *off)),
+        noreserve: flags & g::MAP_NORESERVE != 0,
     };
     let got = match host::mem::map(&req) {
         Ok(v) => v,
@@ -230,14 +231,14 @@ pub fn brk(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
             return Ok(cur);
         }
         let placement = if new_top <= limit { Placement::Replace } else { Placement::NoReplace };
-        let req = MapRequest { addr: old_top, len: new_top - old_top, prot: Prot::RW, is_shared: false, placement, file: None };
+        let req = MapRequest { addr: old_top, len: new_top - old_top, prot: Prot::RW, is_shared: false, placement, file: None, noreserve: false };
         if host::mem::map(&req).is_err() {
             return Ok(cur);
         }
         mm.insert(old_top, Vma { end: new_top, prot: Prot::RW, is_shared: false, backing: Backing::Heap });
     } else if new_top < old_top {
         // Give the pages back but keep the range reserved for the heap.
-        let req = MapRequest { addr: new_top, len: old_top - new_top, prot: Prot::NONE, is_shared: false, placement: Placement::Replace, file: None };
+        let req = MapRequest { addr: new_top, len: old_top - new_top, prot: Prot::NONE, is_shared: false, placement: Placement::Replace, file: None, noreserve: false };
         let released = if old_top <= limit { host::mem::map(&req).map(drop) } else { host::mem::unmap(new_top, old_top - new_top) };
         if released.is_err() {
             return Ok(cur);

@@ -63,5 +63,15 @@ int main(void)
 	CHECK_ERR("mmap file-backed with bad fd -> EBADF", RAW_MMAP(0, page, PROT_READ, MAP_PRIVATE, 99, 0), EBADF);
 	CHECK_ERR("mmap huge length -> ENOMEM", RAW_MMAP(0, (1UL << 62), PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), ENOMEM);
 
+	/* MAP_NORESERVE sets no swap aside: a writable mapping far beyond memory
+	 * and swap succeeds (sanitizers reserve their shadow memory so). */
+	void *big = mmap(NULL, 1UL << 43, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	CHECK("MAP_NORESERVE of 8 TiB succeeds", big != MAP_FAILED);
+	if (big != MAP_FAILED) {
+		((char *)big)[(1UL << 43) - 1] = 1;
+		CHECK("and its last page can be written", ((char *)big)[(1UL << 43) - 1] == 1);
+		munmap(big, 1UL << 43);
+	}
+
 	T_DONE();
 }
