@@ -50,6 +50,9 @@ pub struct Handover {
     pub fds: Vec<FdState>,
     pub sig_ignored: u64,
     pub sig_mask: u64,
+    /// Pending signals (siginfo bytes, and whether si_pid is still a host
+    /// pid): execve keeps them, as it keeps the mask that holds them.
+    pub sig_pending: Vec<(Vec<u8>, bool)>,
     pub daemon: Option<DaemonState>,
     /// Children (pid, host pid) the task may still wait for.
     pub children: Vec<(i32, i32)>,

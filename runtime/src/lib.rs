@@ -282,6 +282,16 @@ pub fn resume(fd: i32) -> StartError {
             }
         }
     }
+    {
+        let mut l = signal::lock_state();
+        for (raw, pid_is_host) in &h.sig_pending {
+            let signo = raw.get(..4).and_then(|b| b.try_into().ok()).map(i32::from_ne_bytes).unwrap_or(0);
+            let Some(sig) = u64::try_from(signo).ok().and_then(abi::signal::Signal::from_raw) else { continue };
+            let mut info = signal::SigInfo::from_bytes(sig, raw);
+            info.pid_is_host = *pid_is_host;
+            l.enqueue(info);
+        }
+    }
     syscall::proc_model::adopt_children(&h.children);
     exec_into(p, &h.path, &h.execfn, h.argv, &h.envp, None)
 }

@@ -334,6 +334,7 @@ fn do_execve(dirfd: i32, path_ptr: u64, argv_ptr: u64, envp_ptr: u64, flags: u32
             .fold(0u64, |m, (i, _)| m | (1 << i));
         (ignored, st.mask)
     };
+    let sig_pending = crate::signal::lock_state().q.iter().map(|i| (i.to_bytes().to_vec(), i.pid_is_host)).collect();
     let mut config = p.config.clone();
     if let Some(t) = &p.trace {
         let fd = lock(t).host_fd;
@@ -363,6 +364,7 @@ fn do_execve(dirfd: i32, path_ptr: u64, argv_ptr: u64, envp_ptr: u64, flags: u32
         fds,
         sig_ignored,
         sig_mask,
+        sig_pending,
         daemon: daemon_state,
         children: children_snapshot(),
         start_uptime: p.start_uptime,

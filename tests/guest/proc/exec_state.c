@@ -1,9 +1,11 @@
 /* What execve hands the new program: fds that shared an open file before
- * still share it (one offset; closing one leaves the other open), the name
+ * still share it (one offset; closing one leaves the other open), pending
+ * blocked signals with their siginfo, the name
  * it was executed by in AT_EXECFN and as a script's name for the #!
  * interpreter, and E2BIG for an argument longer than MAX_ARG_STRLEN. */
 #include "../test.h"
 #include <limits.h>
+#include <signal.h>
 #include <sys/auxv.h>
 #include <sys/wait.h>
 
@@ -52,6 +54,20 @@ int main(int argc, char **argv)
 		const char *execfn = (const char *)getauxval(AT_EXECFN);
 		return execfn && strcmp(execfn, "/proc/self/exe") == 0 ? 0 : 30;
 	}
+	if (argc == 3 && strcmp(argv[1], "pending") == 0) {
+		sigset_t set;
+		sigpending(&set);
+		if (!sigismember(&set, SIGUSR1))
+			return 40;
+		sigemptyset(&set);
+		sigaddset(&set, SIGUSR1);
+		siginfo_t si;
+		if (sigwaitinfo(&set, &si) != SIGUSR1)
+			return 41;
+		if (si.si_code != SI_USER || si.si_pid != atoi(argv[2]))
+			return 42; /* kill() from the same process, before the exec */
+		return 0;
+	}
 	if (argc > 1)
 		return 1; /* an argument no mode knows */
 
@@ -83,6 +99,21 @@ int main(int argc, char **argv)
 	CHECK_STR("in order, at the shared offset", got, "ABC");
 	close(5);
 	close(6);
+
+	pid = fork();
+	if (pid == 0) {
+		sigset_t set;
+		sigemptyset(&set);
+		sigaddset(&set, SIGUSR1);
+		sigprocmask(SIG_BLOCK, &set, NULL);
+		kill(getpid(), SIGUSR1);
+		char me[16];
+		snprintf(me, sizeof me, "%d", (int)getpid());
+		char *args[] = { self, "pending", me, NULL };
+		execv(self, args);
+		_exit(99);
+	}
+	CHECK_EQ("a blocked pending signal stays pending, with its siginfo", child_status(pid), 0);
 
 	pid = fork();
 	if (pid == 0) {
