@@ -146,6 +146,21 @@ impl SigInfo {
         i
     }
 
+    /// The siginfo as the guest sees it: a host sender's pid becomes its
+    /// Linux pid (0 for a sender outside the namespace, as from an outer pid
+    /// namespace). Asked at delivery or dequeue, never from the host
+    /// handler, which may interrupt the runtime mid-call to the daemon.
+    pub fn for_guest(&self) -> SigInfo {
+        let mut info = *self;
+        if self.pid_is_host {
+            let host_pid = i32::from_ne_bytes([self.fields[0], self.fields[1], self.fields[2], self.fields[3]]);
+            let sender = crate::syscall::proc_model::vpid_of_host(host_pid).unwrap_or(0);
+            info.put(0, &sender.to_ne_bytes());
+            info.pid_is_host = false;
+        }
+        info
+    }
+
     pub fn to_bytes(&self) -> [u8; SIGINFO_SIZE] {
         let mut b = [0u8; SIGINFO_SIZE];
         b[0..4].copy_from_slice(&self.signo.to_ne_bytes());
@@ -394,8 +409,21 @@ impl Locked<'_> {
 
     /// Sets the mask (SIGKILL and SIGSTOP can never be blocked).
     pub fn set_mask(&mut self, mask: u64) {
+        let old = self.st.mask;
         self.st.mask = mask & !unblockable_bits();
         self.sync_mirrors();
+        // A default-ignored signal is caught on the host only while blocked
+        // (see host_disposition_for): follow the bits that changed.
+        let mut changed = old ^ self.st.mask;
+        while changed != 0 {
+            let bit = changed.trailing_zeros();
+            changed &= changed - 1;
+            let sig = Signal(bit as u8 + 1);
+            let handler = self.st.actions[index(sig)].handler;
+            if handler == SIG_DFL && default_action(sig) == DefaultAction::Ignore {
+                sync_host_disposition(sig, handler);
+            }
+        }
     }
 
     /// Drops every pending instance of `sig`.
@@ -427,7 +455,16 @@ fn host_disposition_for(sig: Signal, handler: u64) -> HostDisposition {
         // the children at once and waits answer ECHILD, as Linux does (the
         // task tells the daemon, which drops their zombies; see task_info).
         SIG_IGN => HostDisposition::Ignore,
-        SIG_DFL if default_action(sig) == DefaultAction::Ignore => HostDisposition::Default,
+        // Left at its default, a signal Linux ignores (SIGCHLD, SIGWINCH,
+        // SIGURG) wakes nothing on the host; while the guest blocks it, it
+        // is caught, so that it stays pending (sigpending, sigwaitinfo).
+        SIG_DFL if default_action(sig) == DefaultAction::Ignore => {
+            if BLOCKED.load(Relaxed) & sig.mask_bit() != 0 {
+                HostDisposition::Catch
+            } else {
+                HostDisposition::Default
+            }
+        }
         _ => HostDisposition::Catch,
     }
 }
@@ -656,20 +693,7 @@ pub fn deliver(ctl: &mut ThreadCtl, regs: &mut GuestRegs, syscall_nr: Option<u64
 /// Builds the frame for one handler and switches the registers to it.
 fn run_handler(ctl: &mut ThreadCtl, regs: &mut GuestRegs, info: &SigInfo, act: &KernelSigaction) {
     let sig = info.signal();
-    let mut translated;
-    let info = if info.pid_is_host {
-        // The sender as the guest knows it (never asked from the host handler,
-        // which may interrupt the runtime mid-call to the daemon).
-        translated = *info;
-        let host_pid = i32::from_ne_bytes([info.fields[0], info.fields[1], info.fields[2], info.fields[3]]);
-        // A sender outside the namespace reads as 0, as from an outer pid namespace.
-        let sender = crate::syscall::proc_model::vpid_of_host(host_pid).unwrap_or(0);
-        translated.put(0, &sender.to_ne_bytes());
-        translated.pid_is_host = false;
-        &translated
-    } else {
-        info
-    };
+    let info = &info.for_guest();
     let old_mask = match ctl.take_saved_mask() {
         Some(m) => m,
         None => lock(&current().sig).mask,

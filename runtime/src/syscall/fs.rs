@@ -589,7 +589,8 @@ fn fcntl_lock(file: &OpenFile, cmd: u32, arg: u64) -> Result<u64> {
         out.l_whence = hl.whence;
         out.l_start = hl.start;
         out.l_len = hl.len;
-        out.l_pid = hl.pid;
+        // The holder as the guest knows it (OFD locks report -1, no holder 0).
+        out.l_pid = if hl.pid > 0 { crate::syscall::proc_model::vpid_of_host(hl.pid).unwrap_or(0) } else { hl.pid };
         uaccess::write(arg, &out)?;
     }
     Ok(0)

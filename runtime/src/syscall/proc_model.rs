@@ -43,6 +43,12 @@ fn children() -> std::sync::MutexGuard<'static, Vec<(Vpid, i32)>> {
     CHILDREN.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// The last children reaped: (pid, host pid). A signal a child sent just
+/// before it exited is often delivered after the parent reaped it, when
+/// the daemon no longer knows its host pid; si_pid still names it.
+static REAPED: Mutex<Vec<(Vpid, i32)>> = Mutex::new(Vec::new());
+const REAPED_KEPT: usize = 32;
+
 /// After execve: the children the task had before.
 pub fn adopt_children(list: &[(i32, i32)]) {
     children().extend_from_slice(list);
@@ -407,15 +413,21 @@ fn host_pid_of_child(pid: Vpid) -> Result<i32> {
 
 /// The pid of a reaped host child.
 fn pid_of_host(host_pid: i32) -> Vpid {
-    if let Some((v, _)) = children().iter().find(|(_, h)| *h == host_pid) {
-        return *v;
-    }
     vpid_of_host(host_pid).unwrap_or(host_pid)
 }
 
 /// Forgets a child that has been reaped.
 fn reaped(pid: Vpid) {
-    children().retain(|(v, _)| *v != pid);
+    let mut kids = children();
+    if let Some(i) = kids.iter().position(|(v, _)| *v == pid) {
+        let child = kids.remove(i);
+        let mut gone = REAPED.lock().unwrap_or_else(|e| e.into_inner());
+        if gone.len() == REAPED_KEPT {
+            gone.remove(0);
+        }
+        gone.push(child);
+    }
+    drop(kids);
     if !daemon::is_standalone() {
         let _ = daemon::call(&Request::Reaped { pid });
     }
@@ -567,9 +579,12 @@ pub fn vpid_of_host(host_pid: i32) -> Option<Vpid> {
     if daemon::is_standalone() {
         return Some(host_pid);
     }
+    if let Some(&(v, _)) = children().iter().find(|(_, h)| *h == host_pid) {
+        return Some(v);
+    }
     match daemon::call(&Request::PidOfHost { host_pid }) {
         Ok(Response::Pid(p)) => Some(p),
-        _ => None,
+        _ => REAPED.lock().unwrap_or_else(|e| e.into_inner()).iter().rev().find(|(_, h)| *h == host_pid).map(|&(v, _)| v),
     }
 }
 

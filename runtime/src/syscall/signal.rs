@@ -176,7 +176,7 @@ pub fn rt_sigtimedwait(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
         };
         if let Some(info) = taken {
             if a[1] != 0 {
-                uaccess::write_bytes(a[1], &info.to_bytes())?;
+                uaccess::write_bytes(a[1], &info.for_guest().to_bytes())?;
             }
             return Ok(info.signo as u64);
         }
