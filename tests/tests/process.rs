@@ -298,6 +298,24 @@ fn procps_tools_see_tasks_and_live_figures() {
     assert_eq!(o.stdout_str(), "pgrep-ok\npstree-ok\ntop-ok\nvmstat-ok\nfree-ok\n", "stderr: {}", o.stderr_str());
 }
 
+/// Calls that name another task by its pid reach it (renice, taskset,
+/// prlimit, chrt), and ps shows its nice value and that it is stopped.
+#[test]
+fn tools_that_act_on_another_task() {
+    if !have_program("prlimit") || !have_program("chrt") {
+        assert!(!require_all(), "prlimit and chrt come with util-linux");
+        return;
+    }
+    bash(
+        "sleep 5 & p=$!; renice -n 5 -p $p > /dev/null && echo reniced; \
+         taskset -p $p | sed 's/[0-9]*.s current/PID current/'; \
+         prlimit --pid $p --nofile --noheadings; chrt -p $p | sed 's/[0-9]*.s current/PID current/'; \
+         kill -STOP $p; sleep 0.2; ps -o stat=,ni= -p $p; \
+         kill -CONT $p; sleep 0.2; ps -o stat=,ni= -p $p; \
+         nice -n 3 sh -c 'ps -o ni= -p $$'; kill $p; wait $p; echo $?",
+    );
+}
+
 /// On a terminal (a pty from `script`), a task's controlling terminal is
 /// the host's: `tty` names it under /dev/pts, ps shows it with the `+` of
 /// the foreground group, /proc/PID/stat has its device number and the

@@ -822,12 +822,13 @@ pub mod process {
     }
 
     /// The nice value of the calling process.
-    pub fn nice() -> HostResult<i32> {
+    /// The nice value of a host process (0: this one).
+    pub fn nice(host_pid: i32) -> HostResult<i32> {
         // getpriority can return -1 legitimately: clear errno first.
         // SAFETY: plain call; errno is checked below.
         let r = unsafe {
             *libc_errno() = 0;
-            libc::getpriority(libc::PRIO_PROCESS, 0)
+            libc::getpriority(libc::PRIO_PROCESS, host_pid as libc::id_t)
         };
         // SAFETY: reading errno of this thread.
         if r == -1 && unsafe { *libc_errno() } != 0 {
@@ -836,9 +837,9 @@ pub mod process {
         Ok(r)
     }
 
-    pub fn set_nice(value: i32) -> HostResult<()> {
+    pub fn set_nice(host_pid: i32, value: i32) -> HostResult<()> {
         // SAFETY: plain call.
-        let r = unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, value) };
+        let r = unsafe { libc::setpriority(libc::PRIO_PROCESS, host_pid as libc::id_t, value) };
         if r < 0 { Err(errno::last()) } else { Ok(()) }
     }
 

@@ -110,12 +110,32 @@ pub fn setrlimit(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     Ok(0)
 }
 
-pub fn prlimit64(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
-    let pid = args::int(a[0]);
-    if pid != 0 && pid as u32 != current().pid() {
-        return_errno_with_message!(ESRCH, "only the calling process exists until the daemon owns the pid namespace");
+/// The host process behind a pid argument that may name another task:
+/// host pid 0 for the caller itself (0 or its own pid), ESRCH for no task.
+fn host_target(pid: i32) -> Result<i32> {
+    if pid == 0 || pid as u32 == current().pid() {
+        return Ok(0);
     }
+    if pid < 0 {
+        return_errno!(ESRCH);
+    }
+    crate::syscall::proc_model::host_pid_of_task(pid)
+}
+
+pub fn prlimit64(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     let res = args::uint(a[1]);
+    let host = host_target(args::int(a[0]))?;
+    if host != 0 {
+        let new = if a[2] != 0 { Some(uaccess::read::<[u64; 2]>(a[2]).map(|[c, m]| (c, m))?) } else { None };
+        if new.is_some_and(|(c, m)| c > m) {
+            return_errno_with_message!(EINVAL, "the soft limit exceeds the hard limit");
+        }
+        let old = host::process::prlimit_of(host, res, new).map_err(Error::new)?;
+        if a[3] != 0 {
+            uaccess::write(a[3], &[old.0, old.1])?;
+        }
+        return Ok(0);
+    }
     let old = get_limit(res)?;
     let new = if a[2] != 0 { Some(uaccess::read::<[u64; 2]>(a[2])?) } else { None };
     if let Some([cur, max]) = new {
@@ -204,11 +224,11 @@ pub fn getcpu(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     Ok(0)
 }
 
+// Every task runs on all online CPUs and under SCHED_NORMAL: the sched_*
+// calls answer the same for any task of the namespace, once it exists.
+
 pub fn sched_getaffinity(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
-    let pid = args::int(a[0]);
-    if pid != 0 && pid as u32 != current().pid() {
-        return_errno!(ESRCH);
-    }
+    host_target(args::int(a[0]))?;
     let len = args::len(a[1])?;
     let ncpu = host::process::cpu_count() as usize;
     // The kernel copies cpumask_size() bytes: whole longs covering nr_cpu_ids.
@@ -225,10 +245,7 @@ pub fn sched_getaffinity(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
 }
 
 pub fn sched_setaffinity(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
-    let pid = args::int(a[0]);
-    if pid != 0 && pid as u32 != current().pid() {
-        return_errno!(ESRCH);
-    }
+    host_target(args::int(a[0]))?;
     let len = args::len(a[1])?.min(8192);
     let mask = uaccess::read_bytes(a[2], len)?;
     let ncpu = host::process::cpu_count() as usize;
@@ -244,9 +261,7 @@ pub fn sched_getscheduler(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     if pid < 0 {
         return_errno!(EINVAL);
     }
-    if pid != 0 && pid as u32 != current().pid() {
-        return_errno!(ESRCH);
-    }
+    host_target(pid)?;
     Ok(u64::from(g::SCHED_NORMAL))
 }
 
@@ -255,9 +270,7 @@ pub fn sched_getparam(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     if pid < 0 || a[1] == 0 {
         return_errno!(EINVAL);
     }
-    if pid != 0 && pid as u32 != current().pid() {
-        return_errno!(ESRCH);
-    }
+    host_target(pid)?;
     uaccess::write(a[1], &0i32)?;
     Ok(0)
 }
@@ -312,33 +325,30 @@ pub fn sched_get_priority_min(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     }
 }
 
-fn check_priority_target(which: u32, who: i32) -> Result<()> {
+/// The host process a get/setpriority target names: any task for
+/// PRIO_PROCESS; for PRIO_PGRP and PRIO_USER only the caller's own group
+/// and user, which stand for the caller.
+fn priority_target(which: u32, who: i32) -> Result<i32> {
     match which {
-        g::PRIO_PROCESS | g::PRIO_PGRP | g::PRIO_USER => {}
-        _ => return_errno_with_message!(EINVAL, "which must be PRIO_PROCESS, PRIO_PGRP or PRIO_USER"),
+        g::PRIO_PROCESS => host_target(who),
+        g::PRIO_USER if who == 0 || who as u32 == host::process::uid() => Ok(0),
+        g::PRIO_PGRP if who == 0 || crate::syscall::process::pgid_of(0).is_ok_and(|p| p == who) => Ok(0),
+        g::PRIO_USER | g::PRIO_PGRP => Err(errno!(ESRCH, "other process groups and users are not looked up")),
+        _ => Err(errno!(EINVAL, "which must be PRIO_PROCESS, PRIO_PGRP or PRIO_USER")),
     }
-    let me = match which {
-        g::PRIO_PROCESS => who == 0 || who as u32 == current().pid(),
-        g::PRIO_USER => who == 0 || who as u32 == host::process::uid(),
-        _ => who == 0 || host::process::pgid_of(0).is_ok_and(|p| p == who as u32),
-    };
-    if !me {
-        return_errno_with_message!(ESRCH, "only the calling process exists until the daemon owns the pid namespace");
-    }
-    Ok(())
 }
 
 pub fn getpriority(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
-    check_priority_target(args::uint(a[0]), args::int(a[1]))?;
-    let nice = host::process::nice().map_err(Error::new)?;
+    let host = priority_target(args::uint(a[0]), args::int(a[1]))?;
+    let nice = host::process::nice(host).map_err(Error::new)?;
     // The raw syscall returns 20 - nice, so that the result is never negative.
     Ok((20 - nice) as u64)
 }
 
 pub fn setpriority(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
-    check_priority_target(args::uint(a[0]), args::int(a[1]))?;
+    let host = priority_target(args::uint(a[0]), args::int(a[1]))?;
     let nice = args::int(a[2]).clamp(-20, 19);
-    host::process::set_nice(nice).map_err(Error::new)?;
+    host::process::set_nice(host, nice).map_err(Error::new)?;
     Ok(0)
 }
 

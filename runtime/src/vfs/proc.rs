@@ -317,9 +317,17 @@ fn other_entry(base: &str, t: &mactux_proto::TaskEntry, rel: &[&str], c: bool, w
 
 fn state_char(t: &mactux_proto::TaskEntry) -> (char, &'static str) {
     match t.state {
+        mactux_proto::TaskState::Running if host::process::is_stopped(t.host_pid) => ('T', "T (stopped)"),
         mactux_proto::TaskState::Running => ('S', "S (sleeping)"),
         mactux_proto::TaskState::Zombie(_) => ('Z', "Z (zombie)"),
     }
+}
+
+/// Fields 18 and 19 of /proc/PID/stat: priority (20 + nice for a normal
+/// task) and nice, from the host process.
+fn priority_and_nice(host_pid: i32) -> (i32, i32) {
+    let nice = host::process::nice(host_pid).unwrap_or(0);
+    (20 + nice, nice)
 }
 
 /// Bytes of address space in a /proc/PID/maps text.
@@ -357,8 +365,12 @@ fn other_stat(t: &mactux_proto::TaskEntry) -> String {
         mactux_proto::TaskState::Zombie(_) => (0, -1),
         _ => crate::syscall::proc_model::terminal_of(t.host_pid),
     };
+    let (prio, nice) = match t.state {
+        mactux_proto::TaskState::Zombie(_) => (20, 0),
+        _ => priority_and_nice(t.host_pid),
+    };
     format!(
-        "{pid} ({comm}) {state} {ppid} {pgid} {sid} {tty} {tpgid} 4194304 0 0 0 0 {ut} {st} 0 0 20 0 1 0 {start_ticks} {vsize} {rss} \
+        "{pid} ({comm}) {state} {ppid} {pgid} {sid} {tty} {tpgid} 4194304 0 0 0 0 {ut} {st} 0 0 {prio} {nice} 1 0 {start_ticks} {vsize} {rss} \
          18446744073709551615 0 0 0 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n",
         pid = t.pid,
         comm = t.info.comm,
@@ -436,8 +448,9 @@ fn pid_stat() -> String {
         .unwrap_or((0, 0));
     let (ppid, pgid, sid) = own_ids();
     let (tty, tpgid) = crate::syscall::proc_model::terminal_of(host::process::host_pid());
+    let (prio, nice) = priority_and_nice(0);
     format!(
-        "{pid} ({comm}) R {ppid} {pgid} {sid} {tty} {tpgid} 4194304 0 0 0 0 {ut} {st} 0 0 20 0 1 0 {start_ticks} {vsz} {rss_pages} \
+        "{pid} ({comm}) R {ppid} {pgid} {sid} {tty} {tpgid} 4194304 0 0 0 0 {ut} {st} 0 0 {prio} {nice} 1 0 {start_ticks} {vsz} {rss_pages} \
          18446744073709551615 {start_code} {end_code} {stack} 0 0 0 0 0 0 0 0 0 17 {cpu} 0 0 0 0 0 {brk_start} {brk_start} {brk} 0 0 0 0 0\n",
         pid = p.pid(),
         ut = ticks(ut),

@@ -5,6 +5,18 @@ use crate::host::{CpuStat, HostResult, MemInfo, TaskUsage, VmEvents};
 
 pub use crate::host::posix_process::*;
 
+/// Another host process's limit of resource `res`, set to `new` first if given
+/// (prlimit(2)); returns the limit before.
+pub fn prlimit_of(host_pid: i32, res: u32, new: Option<(u64, u64)>) -> HostResult<(u64, u64)> {
+    let res = rlimit_resource_to_host(res).ok_or(Errno::EINVAL)?;
+    let new = new.map(|(cur, max)| libc::rlimit64 { rlim_cur: cur, rlim_max: max });
+    let mut old = libc::rlimit64 { rlim_cur: 0, rlim_max: 0 };
+    let new_ptr = new.as_ref().map_or(core::ptr::null(), |n| n as *const libc::rlimit64);
+    // SAFETY: valid in/out parameters (the new limit may be null).
+    let r = unsafe { libc::prlimit64(host_pid, res as libc::__rlimit_resource_t, new_ptr, &mut old) };
+    if r < 0 { Err(super::errno::last()) } else { Ok((old.rlim_cur, old.rlim_max)) }
+}
+
 /// Linux resource numbers are the host's on a Linux host.
 pub fn rlimit_resource_to_host(res: u32) -> Option<i32> {
     use linux_raw_sys::general as g;
@@ -131,6 +143,11 @@ fn stat_fields(host_pid: i32) -> Option<Vec<String>> {
     let text = std::fs::read_to_string(format!("/proc/{host_pid}/stat")).ok()?;
     let rest = text.get(text.rfind(')')? + 2..)?;
     Some(rest.split_whitespace().map(str::to_string).collect())
+}
+
+/// Whether a host process is stopped (job control or a tracer).
+pub fn is_stopped(host_pid: i32) -> bool {
+    stat_fields(host_pid).and_then(|f| f.first().map(|s| s == "T" || s == "t")).unwrap_or(false)
 }
 
 /// CPU time and memory of another host process, from the Linux host's /proc.

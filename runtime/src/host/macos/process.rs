@@ -5,6 +5,12 @@ use crate::host::{CpuStat, HostResult, MemInfo, TaskUsage, VmEvents};
 
 pub use crate::host::posix_process::*;
 
+/// Another host process's limits: macOS has no prlimit, so only the
+/// calling process's own limits are reachable.
+pub fn prlimit_of(_host_pid: i32, _res: u32, _new: Option<(u64, u64)>) -> HostResult<(u64, u64)> {
+    Err(Errno::EPERM)
+}
+
 /// Linux resource numbers → macOS ones (which differ from RLIMIT_AS on).
 pub fn rlimit_resource_to_host(res: u32) -> Option<i32> {
     use linux_raw_sys::general as g;
@@ -172,6 +178,16 @@ pub fn usage_of(host_pid: i32) -> Option<TaskUsage> {
         vsize: ti.pti_virtual_size,
         rss_pages: ti.pti_resident_size / 4096,
     })
+}
+
+/// Whether a host process is stopped (SSTOP in its BSD info).
+pub fn is_stopped(host_pid: i32) -> bool {
+    // SAFETY: a zeroed proc_bsdinfo is a valid out-parameter.
+    let mut bi: libc::proc_bsdinfo = unsafe { core::mem::zeroed() };
+    let size = core::mem::size_of::<libc::proc_bsdinfo>() as i32;
+    // SAFETY: `bi` is valid for `size` bytes of writes.
+    let got = unsafe { libc::proc_pidinfo(host_pid, libc::PROC_PIDTBSDINFO, 0, (&mut bi as *mut libc::proc_bsdinfo).cast(), size) };
+    got == size && bi.pbi_status == libc::SSTOP
 }
 
 /// The controlling terminal of a host process, from proc_pidinfo: the
