@@ -53,6 +53,8 @@ pub struct Handover {
     /// Pending signals (siginfo bytes, and whether si_pid is still a host
     /// pid): execve keeps them, as it keeps the mask that holds them.
     pub sig_pending: Vec<(Vec<u8>, bool)>,
+    /// The guest's own RLIMIT_AS, if it set one (never applied to the host).
+    pub as_limit: Option<(u64, u64)>,
     pub daemon: Option<DaemonState>,
     /// Children (pid, host pid) the task may still wait for.
     pub children: Vec<(i32, i32)>,
@@ -67,9 +69,27 @@ fn config() -> impl bincode::config::Config {
     bincode::config::standard().with_limit::<MAX_STATE>()
 }
 
-/// Writes the state to an anonymous host file and returns its fd, positioned at 0.
+/// A state up to this size goes through a pipe, which holds at least this
+/// much on both hosts, so the write never waits for a reader.
+const PIPE_STATE: usize = 16 << 10;
+
+/// Writes the state where the re-executed runtime reads it and returns
+/// that fd. A small state (the usual case) waits in a pipe across the host
+/// exec: no file to create, and the guest's RLIMIT_FSIZE, which this host
+/// process carries, cannot refuse the write (nor raise SIGXFSZ). A larger
+/// one goes to an anonymous file, positioned at 0.
 pub fn write(h: &Handover) -> Result<i32, String> {
     let bytes = bincode::serde::encode_to_vec(h, config()).map_err(|e| format!("cannot encode the task state: {e}"))?;
+    if bytes.len() <= PIPE_STATE {
+        if let Ok((rd, wr)) = crate::host::fs::pipe() {
+            let written = crate::host::fs::write_all(wr, &bytes);
+            crate::host::fs::close(wr);
+            match written {
+                Ok(()) => return Ok(rd),
+                Err(_) => crate::host::fs::close(rd),
+            }
+        }
+    }
     let fd = crate::host::fs::anonymous_file(&std::env::temp_dir()).map_err(|e| e.text().to_string())?;
     if let Err(e) = crate::host::fs::write_all(fd, &bytes) {
         crate::host::fs::close(fd);
