@@ -134,6 +134,11 @@ impl Mm {
         self.vmas.iter().map(|(s, v)| (*s, v))
     }
 
+    /// Bytes mapped in [start, end) (all of the address space: 0, u64::MAX).
+    pub fn mapped_bytes(&self, start: u64, end: u64) -> u64 {
+        self.vmas.range(..end).filter(|(_, v)| v.end > start).map(|(s, v)| v.end.min(end) - (*s).max(start)).sum()
+    }
+
     /// Renders /proc/self/maps.
     pub fn render_maps(&self) -> String {
         use std::fmt::Write;

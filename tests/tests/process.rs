@@ -298,6 +298,23 @@ fn procps_tools_see_tasks_and_live_figures() {
     assert_eq!(o.stdout_str(), "pgrep-ok\npstree-ok\ntop-ok\nvmstat-ok\nfree-ok\n", "stderr: {}", o.stderr_str());
 }
 
+/// Low resource limits bound the guest, never the runtime: `ulimit -f`
+/// (the file size limit, SIGXFSZ and a truncated file) and `ulimit -v`
+/// (MemoryError in python, while small programs still start) across exec.
+#[test]
+fn low_limits_bound_the_guest_only() {
+    let dir = ScratchDir::new("limits");
+    let out = dir.join("out");
+    let script = format!(
+        "ulimit -f 1; /bin/echo small; head -c 5000 /dev/zero > {o}; echo status=$?; wc -c < {o}; \
+         ulimit -v 1000000; /bin/true && echo true-runs; \
+         python3 -c 'import sys\ntry:\n  bytearray(2000 << 20)\nexcept MemoryError:\n  sys.exit(7)'; echo python=$?",
+        o = out.display()
+    );
+    let (native, _) = bash(&script);
+    assert_eq!(native.stdout_str(), "small\nstatus=153\n1024\ntrue-runs\npython=7\n");
+}
+
 /// Calls that name another task by its pid reach it (renice, taskset,
 /// prlimit, chrt), and ps shows its nice value and that it is stopped.
 #[test]

@@ -86,13 +86,60 @@ pub fn getresgid(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     Ok(0)
 }
 
+/// The guest's RLIMIT_AS, once it set one (before: the host's). It is not
+/// applied to the host process, whose address space also holds the runtime
+/// and what it keeps in reserve: a guest's `ulimit -v` made the runtime
+/// itself fail. The runtime enforces it on guest mappings instead
+/// ([`check_address_space`]). Kept across fork (memory) and execve (handover).
+static GUEST_AS: std::sync::Mutex<Option<(u64, u64)>> = std::sync::Mutex::new(None);
+
+fn guest_as() -> std::sync::MutexGuard<'static, Option<(u64, u64)>> {
+    GUEST_AS.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The guest's RLIMIT_AS as set, for the execve handover.
+pub fn guest_as_limit() -> Option<(u64, u64)> {
+    *guest_as()
+}
+
+/// After execve: the RLIMIT_AS the task had set.
+pub fn adopt_guest_as_limit(limit: Option<(u64, u64)>) {
+    *guest_as() = limit;
+}
+
+/// ENOMEM when `extra` more bytes of mappings would take the guest's
+/// address space (`total` now) beyond its RLIMIT_AS (may_expand_vm).
+pub fn check_address_space(total: u64, extra: u64) -> Result<()> {
+    let cur = match *guest_as() {
+        Some((cur, _)) => cur,
+        None => host::process::get_rlimit(g::RLIMIT_AS).map_or(u64::MAX, |(cur, _)| cur),
+    };
+    if cur != u64::MAX && total.saturating_add(extra) > cur {
+        return_errno_with_message!(ENOMEM, "the mapping would exceed RLIMIT_AS");
+    }
+    Ok(())
+}
+
 fn get_limit(res: u32) -> Result<(u64, u64)> {
+    if res == g::RLIMIT_AS {
+        if let Some(l) = *guest_as() {
+            return Ok(l);
+        }
+    }
     host::process::get_rlimit(res).map_err(|e| Error::with_message(e, "unknown resource"))
 }
 
 fn set_limit(res: u32, cur: u64, max: u64) -> Result<()> {
     if cur > max {
         return_errno_with_message!(EINVAL, "soft limit above hard limit");
+    }
+    if res == g::RLIMIT_AS {
+        let (_, old_max) = get_limit(res)?;
+        if max > old_max && host::process::euid() != 0 {
+            return_errno_with_message!(EPERM, "raising a hard limit needs CAP_SYS_RESOURCE");
+        }
+        *guest_as() = Some((cur, max));
+        return Ok(());
     }
     host::process::set_rlimit(res, cur, max).map_err(Error::new)
 }

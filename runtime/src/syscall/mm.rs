@@ -114,6 +114,9 @@ pub fn mmap(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     let placement = {
         let mut mm = lock(&current().mm);
         let end = addr.checked_add(len).ok_or_else(|| errno!(ENOMEM))?;
+        // A fixed mapping replaces what it overlaps; a hint replaces nothing.
+        let replaced = if is_fixed { mm.mapped_bytes(addr, end) } else { 0 };
+        crate::syscall::identity::check_address_space(mm.mapped_bytes(0, u64::MAX) - replaced, len)?;
         if is_noreplace {
             if mm.overlaps(addr, end) {
                 return_errno_with_message!(EEXIST, "range already mapped");
@@ -230,6 +233,9 @@ pub fn brk(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
         if mm.overlaps(old_top, new_top) {
             return Ok(cur);
         }
+        if crate::syscall::identity::check_address_space(mm.mapped_bytes(0, u64::MAX), new_top - old_top).is_err() {
+            return Ok(cur);
+        }
         let placement = if new_top <= limit { Placement::Replace } else { Placement::NoReplace };
         let req = MapRequest { addr: old_top, len: new_top - old_top, prot: Prot::RW, is_shared: false, placement, file: None, noreserve: false };
         if host::mem::map(&req).is_err() {
@@ -272,6 +278,9 @@ pub fn mremap(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
         let mm = lock(&current().mm);
         if old_len == 0 || !mm.is_mapped(old, old_end) {
             return_errno_with_message!(EFAULT, "old range is not mapped");
+        }
+        if new_len > old_len {
+            crate::syscall::identity::check_address_space(mm.mapped_bytes(0, u64::MAX), new_len - old_len)?;
         }
         match mm.find(old) {
             Some((_, v)) => v.clone(),

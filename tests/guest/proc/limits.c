@@ -1,6 +1,7 @@
 /* getrlimit/setrlimit/prlimit64, getrusage, sysinfo. */
 #include "../test.h"
 #include <poll.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/sysinfo.h>
 
@@ -37,6 +38,24 @@ int main(void)
 	CHECK_ERR("prlimit64 bad resource -> EINVAL", syscall(SYS_prlimit64, 0, 999, NULL, &old), EINVAL);
 	CHECK_ERR("getrlimit bad resource -> EINVAL", syscall(SYS_getrlimit, 999, &old), EINVAL);
 	setrlimit(RLIMIT_NOFILE, &rl);
+
+	/* RLIMIT_AS bounds the mappings a process may add. */
+	struct rlimit as_old, as_low;
+	CHECK_OK("getrlimit AS", getrlimit(RLIMIT_AS, &as_old));
+	as_low.rlim_cur = 256UL << 20;
+	as_low.rlim_max = as_old.rlim_max;
+	CHECK_OK("setrlimit AS to 256 MiB", setrlimit(RLIMIT_AS, &as_low));
+	void *big = mmap(NULL, 512UL << 20, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	CHECK("mmap of 512 MiB beyond RLIMIT_AS fails", big == MAP_FAILED);
+	CHECK_EQ("with ENOMEM", errno, ENOMEM);
+	void *small = mmap(NULL, 16UL << 20, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	CHECK("mmap of 16 MiB within it succeeds", small != MAP_FAILED);
+	CHECK("brk growth beyond it fails", sbrk(512L << 20) == (void *)-1);
+	munmap(small, 16UL << 20);
+	CHECK_OK("setrlimit AS back", setrlimit(RLIMIT_AS, &as_old));
+	big = mmap(NULL, 512UL << 20, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	CHECK("the same mmap succeeds again", big != MAP_FAILED);
+	munmap(big, 512UL << 20);
 
 	CHECK_OK("getrlimit STACK", getrlimit(RLIMIT_STACK, &rl));
 	CHECK("stack limit >= 1MiB", rl.rlim_cur >= (1 << 20));
