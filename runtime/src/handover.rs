@@ -55,6 +55,8 @@ pub struct Handover {
     pub sig_pending: Vec<(Vec<u8>, bool)>,
     /// The guest's own RLIMIT_AS, if it set one (never applied to the host).
     pub as_limit: Option<(u64, u64)>,
+    /// personality(2), which execve keeps.
+    pub persona: u32,
     pub daemon: Option<DaemonState>,
     /// Children (pid, host pid) the task may still wait for.
     pub children: Vec<(i32, i32)>,

@@ -890,13 +890,18 @@ pub mod process {
         }
     }
 
-    /// The outcome of a host wait: (host pid, Linux wait status, user and
-    /// system time of the child in microseconds).
+    /// The outcome of a host wait: host pid, Linux wait status, and the
+    /// child's resource usage (times in microseconds, peak RSS in KiB).
     pub struct Waited {
         pub host_pid: i32,
         pub status: i32,
         pub utime_us: i64,
         pub stime_us: i64,
+        pub maxrss_kib: i64,
+        pub minflt: i64,
+        pub majflt: i64,
+        pub nvcsw: i64,
+        pub nivcsw: i64,
     }
 
     /// waitpid with Linux option bits (WNOHANG, WUNTRACED, WCONTINUED);
@@ -927,7 +932,17 @@ pub mod process {
         // tv_usec is 32 bits on macOS, 64 on Linux.
         #[allow(clippy::unnecessary_cast)]
         let us = |t: libc::timeval| t.tv_sec as i64 * 1_000_000 + t.tv_usec as i64;
-        Ok(Some(Waited { host_pid: r, status: wait_status_to_linux(st), utime_us: us(ru.ru_utime), stime_us: us(ru.ru_stime) }))
+        Ok(Some(Waited {
+            host_pid: r,
+            status: wait_status_to_linux(st),
+            utime_us: us(ru.ru_utime),
+            stime_us: us(ru.ru_stime),
+            maxrss_kib: crate::host::imp::process::maxrss_kib(ru.ru_maxrss),
+            minflt: ru.ru_minflt,
+            majflt: ru.ru_majflt,
+            nvcsw: ru.ru_nvcsw,
+            nivcsw: ru.ru_nivcsw,
+        }))
     }
 
     /// Sends a host signal (already translated) to a host process.

@@ -86,6 +86,30 @@ pub fn getresgid(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     Ok(0)
 }
 
+/// The process's persona (personality(2)): PER_LINUX and flags.
+static PERSONA: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+
+/// The persona, for the execve handover (Linux keeps it across execve).
+pub fn persona() -> u32 {
+    PERSONA.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+pub fn adopt_persona(p: u32) {
+    PERSONA.store(p, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// personality(0xffffffff) asks; any other value is set, as Linux sets it,
+/// and the old one returned. `setarch -R` and `setarch x86_64` run their
+/// program; what a persona would change is not emulated.
+pub fn personality(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
+    let old = persona();
+    let new = args::uint(a[0]);
+    if new != u32::MAX {
+        adopt_persona(new);
+    }
+    Ok(u64::from(old))
+}
+
 /// The guest's RLIMIT_AS, once it set one (before: the host's). It is not
 /// applied to the host process, whose address space also holds the runtime
 /// and what it keeps in reserve: a guest's `ulimit -v` made the runtime
@@ -120,7 +144,7 @@ pub fn check_address_space(total: u64, extra: u64) -> Result<()> {
     Ok(())
 }
 
-fn get_limit(res: u32) -> Result<(u64, u64)> {
+pub fn get_limit(res: u32) -> Result<(u64, u64)> {
     if res == g::RLIMIT_AS {
         if let Some(l) = *guest_as() {
             return Ok(l);

@@ -372,6 +372,7 @@ fn do_execve(dirfd: i32, path_ptr: u64, argv_ptr: u64, envp_ptr: u64, flags: u32
         sig_mask,
         sig_pending,
         as_limit: crate::syscall::identity::guest_as_limit(),
+        persona: crate::syscall::identity::persona(),
         daemon: daemon_state,
         children: children_snapshot(),
         start_uptime: p.start_uptime,
@@ -504,6 +505,11 @@ pub fn wait4(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
         let mut ru: g::rusage = uaccess::zeroed();
         ru.ru_utime = g::__kernel_old_timeval { tv_sec: w.utime_us / 1_000_000, tv_usec: w.utime_us % 1_000_000 };
         ru.ru_stime = g::__kernel_old_timeval { tv_sec: w.stime_us / 1_000_000, tv_usec: w.stime_us % 1_000_000 };
+        ru.ru_maxrss = w.maxrss_kib;
+        ru.ru_minflt = w.minflt;
+        ru.ru_majflt = w.majflt;
+        ru.ru_nvcsw = w.nvcsw;
+        ru.ru_nivcsw = w.nivcsw;
         uaccess::write(a[3], &ru)?;
     }
     Ok(vpid as u64)

@@ -251,7 +251,7 @@ syscall_table! {
     __NR_utime => Missing, [];
     __NR_mknod => Partial(fs::mknod, "FIFOs and regular files; device and socket nodes are EPERM"), [Path, Octal, Hex];
     __NR_uselib => Missing, [];
-    __NR_personality => Missing, [];
+    __NR_personality => Partial(identity::personality, "the persona is kept (across fork and execve) and reported; it changes nothing: no 32-bit uname for PER_LINUX32, no effect of ADDR_NO_RANDOMIZE and the other flags"), [Hex];
     __NR_ustat => Missing, [];
     __NR_statfs => Partial(fs::statfs, "f_type is the host filesystem's Linux magic where known"), [Path, Ptr];
     __NR_fstatfs => Full(fs::fstatfs), [Fd, Ptr];

@@ -169,7 +169,7 @@ fn pid_dir(base: &str, is_self: bool, with_task: bool) -> Synth {
         ("fd", DT_DIR),
         ("maps", DT_REG),
     ];
-    const SELF_ONLY: &[(&str, u8)] = &[("mounts", DT_REG), ("fdinfo", DT_DIR)];
+    const SELF_ONLY: &[(&str, u8)] = &[("mounts", DT_REG), ("fdinfo", DT_DIR), ("limits", DT_REG), ("personality", DT_REG)];
     let mut items = COMMON.to_vec();
     if is_self {
         items.extend_from_slice(SELF_ONLY);
@@ -206,6 +206,8 @@ fn pid_entry(base: &str, rel: &[&str], c: bool, with_task: bool) -> Result<Synth
         }),
         ["status"] => file(c, pid_status),
         ["mounts"] => file(c, mounts),
+        ["limits"] => file(c, limits),
+        ["personality"] => file(c, || format!("{:08x}\n", crate::syscall::identity::persona())),
         ["fd"] => {
             let fds = lock(&p.fds);
             let names: Vec<String> = fds.iter().map(|(fd, _)| fd.to_string()).collect();
@@ -432,6 +434,42 @@ fn sizes() -> (u64, u64) {
 
 fn ticks(tv: crate::abi::Timeval) -> u64 {
     (tv.sec.max(0) as u64) * 100 + (tv.usec.max(0) as u64) / 10_000
+}
+
+/// /proc/self/limits, in the kernel's layout (proc_pid_limits).
+fn limits() -> String {
+    use linux_raw_sys::general as g;
+    const ROWS: &[(u32, &str, &str)] = &[
+        (g::RLIMIT_CPU, "Max cpu time", "seconds"),
+        (g::RLIMIT_FSIZE, "Max file size", "bytes"),
+        (g::RLIMIT_DATA, "Max data size", "bytes"),
+        (g::RLIMIT_STACK, "Max stack size", "bytes"),
+        (g::RLIMIT_CORE, "Max core file size", "bytes"),
+        (g::RLIMIT_RSS, "Max resident set", "bytes"),
+        (g::RLIMIT_NPROC, "Max processes", "processes"),
+        (g::RLIMIT_NOFILE, "Max open files", "files"),
+        (g::RLIMIT_MEMLOCK, "Max locked memory", "bytes"),
+        (g::RLIMIT_AS, "Max address space", "bytes"),
+        (g::RLIMIT_LOCKS, "Max file locks", "locks"),
+        (g::RLIMIT_SIGPENDING, "Max pending signals", "signals"),
+        (g::RLIMIT_MSGQUEUE, "Max msgqueue size", "bytes"),
+        (g::RLIMIT_NICE, "Max nice priority", ""),
+        (g::RLIMIT_RTPRIO, "Max realtime priority", ""),
+        (g::RLIMIT_RTTIME, "Max realtime timeout", "us"),
+    ];
+    let value = |v: u64| if v == u64::MAX { "unlimited".to_string() } else { v.to_string() };
+    let mut out = format!("{:<25} {:<20} {:<20} {:<10}\n", "Limit", "Soft Limit", "Hard Limit", "Units");
+    for &(res, name, unit) in ROWS {
+        // A resource the host does not have reads as unlimited.
+        let (cur, max) = crate::syscall::identity::get_limit(res).unwrap_or((u64::MAX, u64::MAX));
+        out.push_str(&format!("{:<25} {:<20} {:<20} ", name, value(cur), value(max)));
+        if unit.is_empty() {
+            out.push('\n');
+        } else {
+            out.push_str(&format!("{unit:<10}\n"));
+        }
+    }
+    out
 }
 
 fn pid_stat() -> String {

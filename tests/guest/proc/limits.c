@@ -4,6 +4,7 @@
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/sysinfo.h>
+#include <sys/wait.h>
 
 int main(void)
 {
@@ -56,6 +57,20 @@ int main(void)
 	big = mmap(NULL, 512UL << 20, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	CHECK("the same mmap succeeds again", big != MAP_FAILED);
 	munmap(big, 512UL << 20);
+
+	/* wait4 reports the child's whole resource usage. */
+	pid_t child = fork();
+	if (child == 0) {
+		char *m = malloc(16 << 20);
+		for (int i = 0; m && i < (16 << 20); i += 4096)
+			m[i] = 1;
+		_exit(0);
+	}
+	struct rusage cru;
+	int st;
+	CHECK_EQ("wait4 with rusage", wait4(child, &st, 0, &cru), child);
+	CHECK("the child's peak RSS covers the 16 MiB it touched", cru.ru_maxrss >= 16 * 1024);
+	CHECK("and its page faults are counted", cru.ru_minflt >= 4096);
 
 	CHECK_OK("getrlimit STACK", getrlimit(RLIMIT_STACK, &rl));
 	CHECK("stack limit >= 1MiB", rl.rlim_cur >= (1 << 20));

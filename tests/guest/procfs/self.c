@@ -1,5 +1,7 @@
 /* /proc/self: maps, cmdline, environ, fd/, exe, stat, status, cwd. Only booleans are printed. */
 #include "../test.h"
+#include <sys/personality.h>
+#include <sys/resource.h>
 
 static char big[1 << 16];
 
@@ -122,5 +124,30 @@ int main(int argc, char **argv)
 	CHECK("pread at 0 shows the new pos too", strncmp(again, "pos:\t5\n", 7) == 0);
 	close(info);
 	close(f);
+
+	/* /proc/self/limits: the kernel's table, with the limits getrlimit reports. */
+	char lim[4096] = { 0 };
+	int lf = open("/proc/self/limits", O_RDONLY);
+	got = read(lf, lim, sizeof lim - 1);
+	close(lf);
+	const char *header = "Limit                     Soft Limit           Hard Limit           Units     \n";
+	CHECK("limits starts with its header", got > 0 && strncmp(lim, header, strlen(header)) == 0);
+	struct rlimit nofile;
+	getrlimit(RLIMIT_NOFILE, &nofile);
+	char row[128];
+	snprintf(row, sizeof row, "Max open files            %-20llu %-20llu files     \n", (unsigned long long)nofile.rlim_cur,
+		 (unsigned long long)nofile.rlim_max);
+	CHECK("limits has the open-files row getrlimit reports", strstr(lim, row) != NULL);
+
+	/* personality(2) and /proc/self/personality. */
+	CHECK_EQ("personality is PER_LINUX", personality(0xffffffff), PER_LINUX);
+	CHECK_EQ("setting ADDR_NO_RANDOMIZE returns the old persona", personality(PER_LINUX | ADDR_NO_RANDOMIZE), PER_LINUX);
+	CHECK_EQ("and it is kept", personality(0xffffffff), PER_LINUX | ADDR_NO_RANDOMIZE);
+	char pers[32] = { 0 };
+	int pf = open("/proc/self/personality", O_RDONLY);
+	got = read(pf, pers, sizeof pers - 1);
+	close(pf);
+	CHECK_STR("/proc/self/personality shows it", pers, "00040000\n");
+	personality(PER_LINUX);
 	T_DONE();
 }

@@ -117,6 +117,11 @@ pub fn current_cpu() -> u32 {
     c.max(0) as u32
 }
 
+/// A host ru_maxrss in KiB (Linux's own unit).
+pub fn maxrss_kib(raw: i64) -> i64 {
+    raw
+}
+
 /// Resource usage of the whole host process.
 /// Resource usage of the whole host process, or of its reaped children
 /// (which are the guest's reaped children: every guest process is a host one).

@@ -138,7 +138,11 @@ pub fn current_cpu() -> u32 {
     0
 }
 
-/// Resource usage of the whole host process.
+/// A host ru_maxrss in KiB, Linux's unit (macOS counts bytes).
+pub fn maxrss_kib(raw: i64) -> i64 {
+    raw / 1024
+}
+
 /// Resource usage of the whole host process, or of its reaped children
 /// (which are the guest's reaped children: every guest process is a host one).
 pub fn rusage(of_children: bool) -> (Timeval, Timeval, i64, i64, i64, i64, i64) {
@@ -150,8 +154,7 @@ pub fn rusage(of_children: bool) -> (Timeval, Timeval, i64, i64, i64, i64, i64) 
     (
         Timeval { sec: ru.ru_utime.tv_sec, usec: i64::from(ru.ru_utime.tv_usec) },
         Timeval { sec: ru.ru_stime.tv_sec, usec: i64::from(ru.ru_stime.tv_usec) },
-        // macOS reports ru_maxrss in bytes; Linux in KiB.
-        ru.ru_maxrss / 1024,
+        maxrss_kib(ru.ru_maxrss),
         ru.ru_minflt,
         ru.ru_majflt,
         ru.ru_nvcsw,
