@@ -61,7 +61,7 @@ int main(void)
 	/* wait4 reports the child's whole resource usage. */
 	pid_t child = fork();
 	if (child == 0) {
-		char *m = malloc(16 << 20);
+		volatile char *m = malloc(16 << 20); /* volatile: the stores must happen */
 		for (int i = 0; m && i < (16 << 20); i += 4096)
 			m[i] = 1;
 		_exit(0);
