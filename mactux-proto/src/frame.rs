@@ -60,7 +60,7 @@ mod tests {
 
     #[test]
     fn round_trip() {
-        let req = Request::Spawn { host_pid: 7, info: TaskInfo { comm: "sh".into(), ..TaskInfo::default() } };
+        let req = Request::Spawn { host_pid: 7, host_pgid: 7, host_sid: 7, info: TaskInfo { comm: "sh".into(), ..TaskInfo::default() } };
         let bytes = encode(&req).unwrap();
         let back: Request = read_frame(&mut &bytes[..]).unwrap();
         assert_eq!(back, req);

@@ -17,7 +17,7 @@ pub mod frame;
 use serde::{Deserialize, Serialize};
 
 /// Bumped whenever a message changes shape or meaning.
-pub const PROTOCOL_VERSION: u32 = 5;
+pub const PROTOCOL_VERSION: u32 = 6;
 
 /// The largest frame either side sends or accepts.
 pub const MAX_FRAME: usize = 1 << 20;
@@ -101,9 +101,13 @@ pub enum KillTarget {
 pub enum Request {
     /// The first frame on every connection.
     Hello { version: u32 },
-    /// A new top-level task (from `mactux run`): gets a fresh pid, ppid 1
-    /// (the daemon's subreaper), and its own session and process group.
-    Spawn { host_pid: i32, info: TaskInfo },
+    /// A new top-level task (from `mactux run`): gets a fresh pid and ppid 1
+    /// (the daemon's subreaper). It joins the session and process group its
+    /// host process is in (`host_sid`, `host_pgid`), as a program a shell
+    /// starts joins the shell's: each host session and group outside the
+    /// namespace stands for one Linux id there. When it leads them on the
+    /// host, it leads its own.
+    Spawn { host_pid: i32, host_pgid: i32, host_sid: i32, info: TaskInfo },
     /// Reserves a pid for a child the caller is about to fork.
     ReserveChild,
     /// Binds a reserved pid to the forked host process (sent by the child).

@@ -64,6 +64,10 @@ pub struct State {
     tasks: BTreeMap<Vpid, Task>,
     next_pid: Vpid,
     next_pipe_ino: u64,
+    /// The ids standing for host sessions and groups outside the namespace:
+    /// (host session or group id, the session a group belongs to, 0 for a
+    /// session) → the Linux id (see `outer_id`).
+    outer_ids: std::collections::HashMap<(i32, Vpid), Vpid>,
     /// Whether a host pid still runs (replaced in tests).
     host_alive: fn(i32) -> bool,
     pub daemon_pid: i32,
@@ -121,7 +125,16 @@ impl State {
         };
         let mut tasks = BTreeMap::new();
         tasks.insert(INIT_PID, Task { entry: init, conn: None, is_reserved: false, did_exec: false, since: Instant::now() });
-        State { tasks, next_pid: FIRST_PID, next_pipe_ino: FIRST_PIPE_INO, host_alive, daemon_pid, socket, started: Instant::now() }
+        State {
+            tasks,
+            next_pid: FIRST_PID,
+            next_pipe_ino: FIRST_PIPE_INO,
+            outer_ids: std::collections::HashMap::new(),
+            host_alive,
+            daemon_pid,
+            socket,
+            started: Instant::now(),
+        }
     }
 
     /// Real tasks (pid 1 excluded).
@@ -137,6 +150,42 @@ impl State {
 
     /// A fresh pid: never one in the table or used as a process group or
     /// session id (Linux does not reuse those either), wrapping at PID_MAX_LIMIT.
+    /// The Linux id standing for a host session or process group outside
+    /// the namespace (`host_id` <= 0: a session whose leader the host does
+    /// not show, as in a pid namespace). Tasks from the same host session
+    /// or group share it for as long as one of them uses it; a group is
+    /// only reused within `session`. 0 when no id is free.
+    fn outer_id(&mut self, host_id: i32, session: Option<Vpid>) -> Vpid {
+        // Led by a task (`mactux run a | mactux run b` from a shell with job
+        // control: a leads the group): that task's own id.
+        let led = self.tasks.values().find(|t| {
+            host_id > 0
+                && t.entry.host_pid == host_id
+                && t.entry.state == TaskState::Running
+                && match session {
+                    None => t.entry.sid == t.entry.pid,
+                    Some(s) => t.entry.pgid == t.entry.pid && t.entry.sid == s,
+                }
+        });
+        if let Some(t) = led {
+            return t.entry.pid;
+        }
+        let key = (host_id.max(0), session.unwrap_or(0));
+        if let Some(&id) = self.outer_ids.get(&key) {
+            // Never a task's own pid: that number was freed and reused.
+            let in_use = !self.tasks.contains_key(&id) && self.tasks.values().any(|t| match session {
+                None => t.entry.sid == id,
+                Some(s) => t.entry.pgid == id && t.entry.sid == s,
+            });
+            if in_use {
+                return id;
+            }
+        }
+        let Some(id) = self.alloc_pid() else { return 0 };
+        self.outer_ids.insert(key, id);
+        id
+    }
+
     fn alloc_pid(&mut self) -> Option<Vpid> {
         if self.tasks.len() >= MAX_TASKS {
             return None;
@@ -259,7 +308,7 @@ impl State {
         let caller = self.caller(conn);
         match *req {
             Request::Hello { .. } => err(EPROTO, "hello sent twice on one connection"),
-            Request::Spawn { host_pid, ref info } => {
+            Request::Spawn { host_pid, host_pgid, host_sid, ref info } => {
                 if caller.is_some() {
                     return err(EBUSY, "this connection is already bound to a task");
                 }
@@ -267,11 +316,17 @@ impl State {
                     return err(EINVAL, "spawn needs the task's host pid");
                 }
                 let Some(pid) = self.alloc_pid() else { return err(EAGAIN, "no free pid in the namespace") };
+                // The session first: a group belongs to one session.
+                let sid = if host_sid == host_pid { pid } else { self.outer_id(host_sid, None) };
+                let pgid = if host_pgid == host_pid { pid } else { self.outer_id(host_pgid, Some(sid)) };
+                let (Some(sid), Some(pgid)) = (Some(sid).filter(|&s| s > 0), Some(pgid).filter(|&g| g > 0)) else {
+                    return err(EAGAIN, "no free pid in the namespace");
+                };
                 let entry = TaskEntry {
                     pid,
                     ppid: INIT_PID,
-                    pgid: pid,
-                    sid: pid,
+                    pgid,
+                    sid,
                     host_pid,
                     state: TaskState::Running,
                     start_time: now_secs(),
@@ -597,7 +652,7 @@ mod tests {
         }
     }
     fn spawn(s: &mut State, c: &mut Conn, host: i32) -> Vpid {
-        pid(send(s, c, Request::Spawn { host_pid: host, info: TaskInfo::default() }))
+        pid(send(s, c, Request::Spawn { host_pid: host, host_pgid: host, host_sid: host, info: TaskInfo::default() }))
     }
     fn fork(s: &mut State, parent: &mut Conn, child: &mut Conn, host: i32) -> Vpid {
         let p = pid(send(s, parent, Request::ReserveChild));
@@ -615,7 +670,30 @@ mod tests {
         assert_eq!(pid(send(&mut s, &mut a, Request::GetPgid { pid: 0 })), p);
         assert_eq!(pid(send(&mut s, &mut a, Request::GetSid { pid: p })), p);
         assert_eq!(errno(send(&mut s, &mut a, Request::GetSid { pid: 77 })), ESRCH);
-        assert_eq!(errno(send(&mut s, &mut a, Request::Spawn { host_pid: 1, info: TaskInfo::default() })), EBUSY);
+        assert_eq!(errno(send(&mut s, &mut a, Request::Spawn { host_pid: 1, host_pgid: 1, host_sid: 1, info: TaskInfo::default() })), EBUSY);
+    }
+
+    #[test]
+    fn spawn_joins_the_host_session_and_group() {
+        let mut s = state();
+        let (mut a, mut b, mut c) = (conn(1), conn(2), conn(3));
+        let spawn_in = |s: &mut State, k: &mut Conn, host: i32, host_pgid: i32, host_sid: i32| {
+            pid(send(s, k, Request::Spawn { host_pid: host, host_pgid, host_sid, info: TaskInfo::default() }))
+        };
+        // Two programs of one pipeline, started by a shell (host session 500, group 600).
+        let pa = spawn_in(&mut s, &mut a, 601, 600, 500);
+        let pb = spawn_in(&mut s, &mut b, 602, 600, 500);
+        let (ga, sa) = (pid(send(&mut s, &mut a, Request::GetPgid { pid: 0 })), pid(send(&mut s, &mut a, Request::GetSid { pid: 0 })));
+        assert!(ga != pa && sa != pa && ga != sa, "neither leader: group {ga}, session {sa}");
+        assert_eq!(pid(send(&mut s, &mut b, Request::GetPgid { pid: 0 })), ga, "one host group, one Linux group");
+        assert_eq!(pid(send(&mut s, &mut b, Request::GetSid { pid: 0 })), sa);
+        // Not a group leader: setpgid(0, 0) and setsid are allowed.
+        assert_eq!(send(&mut s, &mut a, Request::SetPgid { pid: 0, pgid: 0 }), Response::Ok);
+        assert_eq!(pid(send(&mut s, &mut b, Request::SetSid)), pb);
+        // A program that leads its host session leads its own.
+        let pc = spawn_in(&mut s, &mut c, 700, 700, 700);
+        assert_eq!(pid(send(&mut s, &mut c, Request::GetSid { pid: 0 })), pc);
+        assert_eq!(errno(send(&mut s, &mut c, Request::SetSid)), EPERM);
     }
 
     #[test]

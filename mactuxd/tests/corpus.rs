@@ -43,7 +43,7 @@ pub fn corpus() -> Vec<Vec<u8>> {
         out.push(rng.bytes(len));
     }
     // Truncated prefixes and truncated frames.
-    let spawn = encode(&Request::Spawn { host_pid: 1, info: TaskInfo { comm: "x".into(), ..TaskInfo::default() } }).unwrap();
+    let spawn = encode(&Request::Spawn { host_pid: 1, host_pgid: 1, host_sid: 1, info: TaskInfo { comm: "x".into(), ..TaskInfo::default() } }).unwrap();
     for cut in 1..spawn.len() {
         out.push(spawn[..cut].to_vec());
     }

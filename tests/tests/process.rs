@@ -298,6 +298,26 @@ fn procps_tools_see_tasks_and_live_figures() {
     assert_eq!(o.stdout_str(), "pgrep-ok\npstree-ok\ntop-ok\nvmstat-ok\nfree-ok\n", "stderr: {}", o.stderr_str());
 }
 
+/// A program joins the session and process group it was started in, as
+/// under a shell natively: not leading them, it may call setsid() or
+/// setpgid(0, 0); two `mactux run` in one host pipeline share a group.
+#[test]
+fn a_program_joins_the_session_it_was_started_in() {
+    same(&[
+        "python3",
+        "-c",
+        "import os\nprint(os.getpgrp() != os.getpid(), os.getsid(0) != os.getpid())\n\
+         os.setsid()\nprint(os.getsid(0) == os.getpid() == os.getpgrp())",
+    ]);
+    same(&["python3", "-c", "import os\nos.setpgid(0, 0)\nprint(os.getpgrp() == os.getpid(), os.getsid(0) != os.getpid())"]);
+    let m = mactux_bin();
+    let left = "import os; print(os.getpgrp())";
+    let right = "import os, sys; print(sys.stdin.read().strip() == str(os.getpgrp()))";
+    let pipeline = format!("{m} run python3 -c '{left}' | {m} run python3 -c '{right}'", m = m.display());
+    let o = run_native(&Run::cmd(&["/bin/sh", "-c", &pipeline]));
+    assert_eq!(o.stdout_str(), "True\n", "stderr: {}", o.stderr_str());
+}
+
 /// Low resource limits bound the guest, never the runtime: `ulimit -f`
 /// (the file size limit, SIGXFSZ and a truncated file) and `ulimit -v`
 /// (MemoryError in python, while small programs still start) across exec.
