@@ -61,15 +61,16 @@ int main(void)
 	/* wait4 reports the child's whole resource usage. */
 	pid_t child = fork();
 	if (child == 0) {
-		volatile char *m = malloc(16 << 20); /* volatile: the stores must happen */
-		for (int i = 0; m && i < (16 << 20); i += 4096)
+		volatile char *m = malloc(32 << 20); /* volatile: the stores must happen */
+		for (int i = 0; m && i < (32 << 20); i += 4096)
 			m[i] = 1;
 		_exit(0);
 	}
 	struct rusage cru;
 	int st;
 	CHECK_EQ("wait4 with rusage", wait4(child, &st, 0, &cru), child);
-	CHECK("the child's peak RSS covers the 16 MiB it touched", cru.ru_maxrss >= 16 * 1024);
+	/* Half of it: Linux counts RSS lazily (per-CPU counters), so the peak may lag. */
+	CHECK("the child's peak RSS covers much of the 32 MiB it touched", cru.ru_maxrss >= 16 * 1024);
 	CHECK("and its page faults are counted", cru.ru_minflt >= 4096);
 
 	CHECK_OK("getrlimit STACK", getrlimit(RLIMIT_STACK, &rl));
