@@ -37,7 +37,7 @@ enum Command {
         kernel_release: Option<String>,
         /// The program, then its arguments.
         #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true, value_name = "PROG [ARGS]...")]
-        argv: Vec<String>,
+        argv: Vec<std::ffi::OsString>,
     },
     /// Continue a Linux task after its execve (used by the runtime itself).
     #[command(hide = true, name = "__resume")]
@@ -83,7 +83,7 @@ fn default_root() -> PathBuf {
     }
 }
 
-fn run(trace: bool, trace_file: Option<PathBuf>, root: Option<PathBuf>, release: Option<String>, argv: Vec<String>) -> ExitCode {
+fn run(trace: bool, trace_file: Option<PathBuf>, root: Option<PathBuf>, release: Option<String>, argv: Vec<std::ffi::OsString>) -> ExitCode {
     let root = root.unwrap_or_else(default_root);
     match std::fs::metadata(&root) {
         Ok(m) if m.is_dir() => {}
@@ -120,6 +120,8 @@ fn run(trace: bool, trace_file: Option<PathBuf>, root: Option<PathBuf>, release:
             e
         })
         .collect();
+    // Any bytes, as a Linux argv may hold.
+    let argv: Vec<Vec<u8>> = argv.into_iter().map(std::os::unix::ffi::OsStringExt::into_vec).collect();
     let (prog, args) = argv.split_first().expect("clap requires PROG");
     let err = mactux_runtime::run(config, prog, args, envp);
     eprintln!("mactux: {}", err.msg);

@@ -129,7 +129,7 @@ pub(crate) fn task_info(p: &Process) -> mactux_proto::TaskInfo {
         gid: host::process::gid(),
         tty: host::process::terminal_of(host::process::host_pid()).map_or(0, |(tty, _)| tty),
         environ: published_environ(&lock(&p.envp)),
-        fds: lock(&p.fds).iter().map(|(fd, e)| (fd, e.file.guest_path.as_bytes().to_vec())).collect(),
+        fds: lock(&p.fds).iter().map(|(fd, e)| (fd, vfs::path::to_bytes(&e.file.guest_path))).collect(),
         maps: lock(&p.mm).render_maps().into_bytes(),
         reaps_children: lock(&p.sig).actions[usize::from(abi::signal::Signal::SIGCHLD.0 - 1)].handler == abi::signal::SIG_IGN,
     }
@@ -165,7 +165,7 @@ fn exec_into(p: &'static Process, path: &str, execfn: &str, argv: Vec<Vec<u8>>, 
 
 /// Runs `program` as a Linux process in this host process. Returns only if
 /// the program could not be started.
-pub fn run(config: Config, program: &str, args: &[String], envp: Vec<Vec<u8>>) -> StartError {
+pub fn run(config: Config, program: &[u8], args: &[Vec<u8>], envp: Vec<Vec<u8>>) -> StartError {
     // What the guest inherits: every fd open now, before the runtime opens its own.
     let inherited = host::fs::open_fds();
     let cwd = std::env::current_dir().ok().and_then(|d| {
@@ -206,12 +206,12 @@ pub fn run(config: Config, program: &str, args: &[String], envp: Vec<Vec<u8>>) -
     }
 
     let path_var = envp.iter().find_map(|e| e.strip_prefix(b"PATH=")).map(|v| String::from_utf8_lossy(v).into_owned());
-    let prog = match loader::find_program(program, path_var.as_deref()) {
+    let prog = match loader::find_program(&vfs::path::from_bytes(program), path_var.as_deref()) {
         Ok(p) => p,
         Err(e) => return start_err(e.status, e.msg),
     };
-    let mut argv: Vec<Vec<u8>> = vec![program.as_bytes().to_vec()];
-    argv.extend(args.iter().map(|a| a.as_bytes().to_vec()));
+    let mut argv: Vec<Vec<u8>> = vec![program.to_vec()];
+    argv.extend(args.iter().cloned());
 
     exec_into(p, &prog, &prog, argv, &envp, use_daemon.then_some(host_pid))
 }

@@ -39,7 +39,7 @@ pub mod fs {
         if let Some(n) = crate::host::imp::fs::pts_number(&s) {
             return format!("/dev/pts/{n}");
         }
-        let root = crate::task::current().config.root.to_string_lossy().into_owned();
+        let root = crate::vfs::path::from_bytes(crate::task::current().config.root.as_os_str().as_encoded_bytes());
         let root = root.trim_end_matches('/');
         if root.is_empty() || s.starts_with("/dev/") {
             return s;

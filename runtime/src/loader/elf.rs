@@ -43,7 +43,7 @@ impl ExecFile {
 
 /// Opens a program for execution with execve's checks.
 pub fn open_exec(path: &str) -> Result<ExecFile, LoadError> {
-    let r = vfs::resolve_at(g::AT_FDCWD, path.as_bytes(), true)
+    let r = vfs::resolve_at(g::AT_FDCWD, &vfs::path::to_bytes(path), true)
         .map_err(|e| LoadError::not_found(path, e.errno.text()))?;
     match r.kind {
         Lookup::Missing => return Err(LoadError::not_found(path, "No such file or directory")),

@@ -23,13 +23,13 @@ pub struct LoadError {
 
 impl LoadError {
     pub fn not_found(path: &str, why: &str) -> LoadError {
-        LoadError { status: 127, msg: format!("{path}: {why}"), errno: crate::abi::Errno::ENOENT }
+        LoadError { status: 127, msg: format!("{}: {why}", vfs::path::display(path)), errno: crate::abi::Errno::ENOENT }
     }
     pub fn cannot_run(path: &str, why: &str) -> LoadError {
-        LoadError { status: 126, msg: format!("{path}: {why}"), errno: crate::abi::Errno::EACCES }
+        LoadError { status: 126, msg: format!("{}: {why}", vfs::path::display(path)), errno: crate::abi::Errno::EACCES }
     }
     pub fn bad_format(path: &str, why: &str) -> LoadError {
-        LoadError { status: 126, msg: format!("{path}: {why}"), errno: crate::abi::Errno::ENOEXEC }
+        LoadError { status: 126, msg: format!("{}: {why}", vfs::path::display(path)), errno: crate::abi::Errno::ENOEXEC }
     }
 }
 
@@ -55,7 +55,7 @@ pub fn find_program(prog: &str, path_var: Option<&str>) -> Result<String, LoadEr
     for dir in path_var.split(':') {
         let dir = if dir.is_empty() { "." } else { dir };
         let candidate = format!("{dir}/{prog}");
-        if let Ok(r) = vfs::resolve_at(linux_raw_sys::general::AT_FDCWD, candidate.as_bytes(), true) {
+        if let Ok(r) = vfs::resolve_at(linux_raw_sys::general::AT_FDCWD, &vfs::path::to_bytes(&candidate), true) {
             if r.kind == Lookup::File {
                 return Ok(candidate);
             }
@@ -96,11 +96,11 @@ pub fn load(path: &str, execfn: &str, argv: Vec<Vec<u8>>, envp: &[Vec<u8>]) -> R
         let head = file.read_at(0, BINPRM_BUF_SIZE).map_err(|e| LoadError::cannot_run(&path, e.text()))?;
         if head.starts_with(b"#!") {
             let (interp, arg) = parse_shebang(&head).ok_or_else(|| LoadError::cannot_run(&path, "bad interpreter line"))?;
-            let mut new_argv = vec![interp.as_bytes().to_vec()];
+            let mut new_argv = vec![vfs::path::to_bytes(&interp)];
             if let Some(a) = arg {
                 new_argv.push(a.into_bytes());
             }
-            new_argv.push(name.clone().into_bytes());
+            new_argv.push(vfs::path::to_bytes(&name));
             new_argv.extend(argv.into_iter().skip(1));
             argv = new_argv;
             if elf::open_exec(&interp).is_err() {

@@ -44,7 +44,7 @@ pub fn build(image: &Image, interp_base: u64, argv: &[Vec<u8>], envp: &[Vec<u8>]
         blob.len() as u64
     };
     // Offsets from the blob start; converted to addresses once its size is known.
-    let execfn_end = place(execfn.as_bytes(), true);
+    let execfn_end = place(&crate::vfs::path::to_bytes(execfn), true);
     let mut arg_ends = Vec::with_capacity(argv.len());
     for a in argv {
         arg_ends.push(place(a, true));

@@ -199,7 +199,7 @@ fn target_at(dirfd: i32, path: &[u8], empty_path_ok: bool, follow: bool) -> Resu
 
 /// A path for an open file, resolved again from the guest path it was opened by.
 fn reresolve(file: &OpenFile) -> Result<Resolved> {
-    resolve_existing(g::AT_FDCWD, file.guest_path.as_bytes(), false)
+    resolve_existing(g::AT_FDCWD, &vfs::path::to_bytes(&file.guest_path), false)
 }
 
 /// Like [`target_at`], but always a path (for calls the host does by path).
@@ -343,7 +343,7 @@ fn do_open(dirfd: i32, path: &[u8], mut flags: u32, mode: u32) -> Result<u64> {
 /// Opens a synthetic or host file again by its guest path, with the status
 /// flags it had (after execve, for fds that had no host fd to inherit).
 pub fn reopen(guest_path: &str, status: u32) -> Result<OpenFile> {
-    let r = resolve_at(g::AT_FDCWD, guest_path.as_bytes(), true)?;
+    let r = resolve_at(g::AT_FDCWD, &vfs::path::to_bytes(guest_path), true)?;
     let kind = match r.node {
         Node::Host(ref hp) => {
             let fd = host::fs::open(hp, status & !(g::O_CREAT | g::O_TRUNC | g::O_EXCL), 0).map_err(host_err)?;
@@ -933,7 +933,7 @@ pub fn getcwd(_cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
             return_errno_with_message!(ENOENT, "working directory was removed");
         }
     }
-    let mut cwd = cwd.into_bytes();
+    let mut cwd = vfs::path::to_bytes(&cwd);
     cwd.push(0);
     let size = args::len(a[1]).unwrap_or(usize::MAX);
     if size < cwd.len() {

@@ -267,9 +267,9 @@ fn do_execve(dirfd: i32, path_ptr: u64, argv_ptr: u64, envp_ptr: u64, flags: u32
     let execfn = if path.is_empty() {
         format!("/dev/fd/{dirfd}")
     } else if path[0] == b'/' || dirfd == g::AT_FDCWD {
-        String::from_utf8_lossy(&path).into_owned()
+        crate::vfs::path::from_bytes(&path)
     } else {
-        format!("/dev/fd/{dirfd}/{}", String::from_utf8_lossy(&path))
+        format!("/dev/fd/{dirfd}/{}", crate::vfs::path::from_bytes(&path))
     };
     // The guest path to execute, absolute.
     let guest_path = if path.is_empty() {
@@ -278,10 +278,10 @@ fn do_execve(dirfd: i32, path_ptr: u64, argv_ptr: u64, envp_ptr: u64, flags: u32
         }
         lock(&current().fds).get(dirfd)?.guest_path.clone()
     } else if path[0] == b'/' {
-        String::from_utf8_lossy(&path).into_owned()
+        crate::vfs::path::from_bytes(&path)
     } else {
         let start = crate::vfs::start_dir(dirfd, &path)?;
-        format!("{}/{}", start.trim_end_matches('/'), String::from_utf8_lossy(&path))
+        format!("{}/{}", start.trim_end_matches('/'), crate::vfs::path::from_bytes(&path))
     };
     if flags & g::AT_SYMLINK_NOFOLLOW != 0 {
         let r = crate::vfs::resolve_at(dirfd, &path, false)?;
@@ -292,7 +292,7 @@ fn do_execve(dirfd: i32, path_ptr: u64, argv_ptr: u64, envp_ptr: u64, flags: u32
     crate::loader::probe(&guest_path).map_err(|e| Error::new(e.errno))?;
     // Resolve symlinks now: the path may only mean something to this process
     // (/proc/self/exe, /dev/fd/N), not to the re-executed runtime.
-    let guest_path = crate::vfs::resolve_existing(g::AT_FDCWD, guest_path.as_bytes(), true)
+    let guest_path = crate::vfs::resolve_existing(g::AT_FDCWD, &crate::vfs::path::to_bytes(&guest_path), true)
         .map(|r| r.guest)
         .unwrap_or(guest_path);
 

@@ -114,13 +114,13 @@ const DT_DIR: u8 = 4;
 /// The host path of a guest path under the root.
 pub fn host_path(guest: &str) -> CString {
     let root = &current().config.root;
-    let mut s = root.as_os_str().to_string_lossy().into_owned();
-    if s.ends_with('/') {
+    let mut s = root.as_os_str().as_encoded_bytes().to_vec();
+    if s.ends_with(b"/") {
         s.pop();
     }
-    s.push_str(guest);
+    s.extend_from_slice(&path::to_bytes(guest));
     if s.is_empty() {
-        s.push('/');
+        s.push(b'/');
     }
     // Guest path components never contain NUL (they come from C strings).
     CString::new(s).unwrap_or_default()

@@ -26,6 +26,53 @@ pub enum Lookup {
     Missing,
 }
 
+/// Guest paths are kept as `String`s, but a Linux name is any bytes: a byte
+/// that is not part of valid UTF-8 (a Latin-1 name, say) is held as one
+/// character of a private range, U+10FF80 + (byte - 0x80), and becomes that
+/// byte again wherever a path leaves the runtime ([`to_bytes`]: host calls,
+/// and what the guest reads back). No name loses a byte. A name that really
+/// contains one of those 128 private characters would come out as raw bytes.
+const ESCAPE_BASE: u32 = 0x10FF80;
+
+/// A guest name or path as bytes → the `String` the runtime keeps.
+pub fn from_bytes(mut b: &[u8]) -> String {
+    let mut s = String::with_capacity(b.len());
+    loop {
+        match std::str::from_utf8(b) {
+            Ok(rest) => {
+                s.push_str(rest);
+                return s;
+            }
+            Err(e) => {
+                let (valid, bad) = b.split_at(e.valid_up_to());
+                s.push_str(std::str::from_utf8(valid).unwrap_or_default());
+                let n = e.error_len().unwrap_or(bad.len()).max(1);
+                for &byte in &bad[..n] {
+                    s.push(char::from_u32(ESCAPE_BASE + u32::from(byte) - 0x80).unwrap_or('\u{FFFD}'));
+                }
+                b = &bad[n..];
+            }
+        }
+    }
+}
+
+/// The bytes of a path kept by [`from_bytes`].
+pub fn to_bytes(s: &str) -> Vec<u8> {
+    let mut out = Vec::with_capacity(s.len());
+    for c in s.chars() {
+        match u32::from(c).checked_sub(ESCAPE_BASE) {
+            Some(off) if off < 0x80 => out.push(0x80 + off as u8),
+            _ => out.extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes()),
+        }
+    }
+    out
+}
+
+/// A kept path for a message: bytes that are not UTF-8 show as U+FFFD.
+pub fn display(s: &str) -> String {
+    String::from_utf8_lossy(&to_bytes(s)).into_owned()
+}
+
 /// Joins normalized components into an absolute guest path.
 pub fn join(components: &[Vec<u8>]) -> String {
     if components.is_empty() {
@@ -34,14 +81,14 @@ pub fn join(components: &[Vec<u8>]) -> String {
     let mut s = String::new();
     for c in components {
         s.push('/');
-        s.push_str(&String::from_utf8_lossy(c));
+        s.push_str(&from_bytes(c));
     }
     s
 }
 
 /// Splits an absolute, normalized guest path into components.
 pub fn components(abs: &str) -> Vec<Vec<u8>> {
-    abs.split('/').filter(|c| !c.is_empty()).map(|c| c.as_bytes().to_vec()).collect()
+    to_bytes(abs).split(|&b| b == b'/').filter(|c| !c.is_empty()).map(<[u8]>::to_vec).collect()
 }
 
 /// Resolves `path` relative to the absolute guest directory `start`.
@@ -136,6 +183,17 @@ mod tests {
         resolve(start, p.as_bytes(), follow, &mut |s| Ok(m.get(s).cloned().unwrap_or(Lookup::Missing)))
             .map(|(s, _)| s)
             .map_err(|e| e.errno)
+    }
+
+    #[test]
+    fn names_keep_every_byte() {
+        for name in [&b"caf\xe9"[..], b"n\xfe\xff", b"ok", b"\xc3", b"a\xe2\x82b", "d\u{e9}j\u{e0}".as_bytes()] {
+            let kept = from_bytes(name);
+            assert_eq!(to_bytes(&kept), name, "{kept:?}");
+        }
+        assert_eq!(from_bytes("caf\u{e9}".as_bytes()), "caf\u{e9}", "valid UTF-8 is kept as it is");
+        let p = join(&[b"d\xff".to_vec(), b"x".to_vec()]);
+        assert_eq!(components(&p), vec![b"d\xff".to_vec(), b"x".to_vec()]);
     }
 
     #[test]

@@ -181,15 +181,15 @@ fn pid_dir(base: &str, is_self: bool, with_task: bool) -> Synth {
 }
 
 fn fd_target(file: &super::file::OpenFile) -> Vec<u8> {
-    file.guest_path.as_bytes().to_vec()
+    super::path::to_bytes(&file.guest_path)
 }
 
 fn pid_entry(base: &str, rel: &[&str], c: bool, with_task: bool) -> Result<Synth> {
     let p = current();
     match rel {
         [] => Ok(pid_dir(base, true, with_task)),
-        ["exe"] => Ok(Synth::Symlink(lock(&p.exe).clone().into_bytes())),
-        ["cwd"] => Ok(Synth::Symlink(lock(&p.fs).cwd.clone().into_bytes())),
+        ["exe"] => Ok(Synth::Symlink(super::path::to_bytes(&lock(&p.exe)))),
+        ["cwd"] => Ok(Synth::Symlink(super::path::to_bytes(&lock(&p.fs).cwd))),
         ["root"] => Ok(Synth::Symlink(b"/".to_vec())),
         ["cmdline"] => file_bytes(c, || nul_joined(&lock(&p.argv))),
         ["environ"] => file_bytes(c, || nul_joined(&lock(&p.envp))),
@@ -284,8 +284,8 @@ fn other_entry(base: &str, t: &mactux_proto::TaskEntry, rel: &[&str], c: bool, w
     let info = &t.info;
     match rel {
         [] => Ok(pid_dir(base, false, with_task)),
-        ["exe"] => Ok(Synth::Symlink(info.exe.clone().into_bytes())),
-        ["cwd"] => Ok(Synth::Symlink(info.cwd.clone().into_bytes())),
+        ["exe"] => Ok(Synth::Symlink(super::path::to_bytes(&info.exe))),
+        ["cwd"] => Ok(Synth::Symlink(super::path::to_bytes(&info.cwd))),
         ["root"] => Ok(Synth::Symlink(b"/".to_vec())),
         ["cmdline"] => file_bytes(c, || if matches!(t.state, mactux_proto::TaskState::Zombie(_)) { Vec::new() } else { nul_joined(&info.argv) }),
         ["comm"] => file(c, || format!("{}\n", info.comm)),

@@ -123,7 +123,7 @@ pub fn rename2(from: &CStr, to: &CStr, noreplace: bool, exchange: bool) -> HostR
 /// or the file's path when it lies under the guest root).
 pub fn fd_guest_name(fd: HostFd) -> Option<String> {
     let link = std::fs::read_link(format!("/proc/self/fd/{fd}")).ok()?;
-    Some(crate::host::fs::guest_name_of_host_path(link.to_string_lossy().into_owned()))
+    Some(crate::host::fs::guest_name_of_host_path(crate::vfs::path::from_bytes(link.as_os_str().as_encoded_bytes())))
 }
 
 /// The host device behind the guest's /dev/pts/N: the same name on Linux.

@@ -238,7 +238,7 @@ pub fn fd_guest_name(fd: HostFd) -> Option<String> {
         return None;
     }
     let len = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
-    Some(crate::host::fs::guest_name_of_host_path(String::from_utf8_lossy(&buf[..len]).into_owned()))
+    Some(crate::host::fs::guest_name_of_host_path(crate::vfs::path::from_bytes(&buf[..len])))
 }
 
 /// The host device behind the guest's /dev/pts/N: macOS names its
