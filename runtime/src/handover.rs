@@ -57,6 +57,8 @@ pub struct Handover {
     pub as_limit: Option<(u64, u64)>,
     /// personality(2), which execve keeps.
     pub persona: u32,
+    /// sched_setscheduler's policy, which execve keeps.
+    pub sched_policy: u32,
     pub daemon: Option<DaemonState>,
     /// Children (pid, host pid) the task may still wait for.
     pub children: Vec<(i32, i32)>,

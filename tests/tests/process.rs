@@ -318,6 +318,24 @@ fn a_program_joins_the_session_it_was_started_in() {
     assert_eq!(o.stdout_str(), "True\n", "stderr: {}", o.stderr_str());
 }
 
+/// The normal scheduling policies are kept across execve (chrt -b/-i run
+/// their program), setgroups with the groups a process has succeeds, and
+/// an fd of an unlinked file reads " (deleted)" in /proc/self/fd.
+#[test]
+fn scheduling_groups_and_deleted_files() {
+    if !have_program("chrt") {
+        assert!(!require_all(), "chrt comes with util-linux");
+        return;
+    }
+    bash(
+        "chrt -b 0 python3 -c 'import os; print(os.sched_getscheduler(0) == os.SCHED_BATCH)'; \
+         chrt -i 0 /bin/true && echo idle-ok; \
+         python3 -c 'import os; os.setgroups(os.getgroups()); print(\"setgroups ok\")'; \
+         python3 -c 'import os, tempfile; f = tempfile.NamedTemporaryFile(); os.unlink(f.name); \
+         print(os.readlink(\"/proc/self/fd/%d\" % f.fileno()).endswith(\" (deleted)\"))'",
+    );
+}
+
 /// Low resource limits bound the guest, never the runtime: `ulimit -f`
 /// (the file size limit, SIGXFSZ and a truncated file) and `ulimit -v`
 /// (MemoryError in python, while small programs still start) across exec.

@@ -52,6 +52,26 @@ pub fn getegid(_: &mut Ctx<'_>, _: [u64; 6]) -> Result<u64> {
     Ok(u64::from(host::process::egid()))
 }
 
+/// setgroups(2): accepted when it changes nothing (the list the process
+/// has, in any order), like the uid calls; EPERM otherwise.
+pub fn setgroups(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
+    let size = args::int(a[0]);
+    if !(0..=65536).contains(&size) {
+        return_errno_with_message!(EINVAL, "more groups than NGROUPS_MAX");
+    }
+    let raw = uaccess::read_bytes(a[1], size as usize * 4)?;
+    let mut wanted: Vec<u32> = raw.chunks_exact(4).map(|c| u32::from_ne_bytes([c[0], c[1], c[2], c[3]])).collect();
+    let mut have = host::process::groups();
+    wanted.sort_unstable();
+    wanted.dedup();
+    have.sort_unstable();
+    have.dedup();
+    if wanted != have {
+        return_errno_with_message!(EPERM, "changing supplementary groups is not emulated");
+    }
+    Ok(0)
+}
+
 pub fn getgroups(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     let size = args::int(a[0]);
     if size < 0 {
@@ -327,13 +347,64 @@ pub fn sched_setaffinity(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     Ok(0)
 }
 
+/// The caller's scheduling policy as it set it (one of the normal ones).
+static POLICY: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(g::SCHED_NORMAL);
+
+/// The policy, for the execve handover (Linux keeps it across execve).
+pub fn sched_policy() -> u32 {
+    POLICY.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+pub fn adopt_sched_policy(policy: u32) {
+    POLICY.store(policy, std::sync::atomic::Ordering::Relaxed);
+}
+
 pub fn sched_getscheduler(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     let pid = args::int(a[0]);
     if pid < 0 {
         return_errno!(EINVAL);
     }
-    host_target(pid)?;
-    Ok(u64::from(g::SCHED_NORMAL))
+    let host = host_target(pid)?;
+    Ok(u64::from(if host == 0 { POLICY.load(std::sync::atomic::Ordering::Relaxed) } else { g::SCHED_NORMAL }))
+}
+
+/// Checks a policy and its priority as sched_setscheduler does.
+fn check_policy(policy: u32, prio: i32) -> Result<()> {
+    match policy {
+        g::SCHED_NORMAL | g::SCHED_BATCH | g::SCHED_IDLE if prio == 0 => Ok(()),
+        g::SCHED_FIFO | g::SCHED_RR if (1..=99).contains(&prio) => {
+            Err(errno!(EPERM, "real-time scheduling is not emulated"))
+        }
+        _ => Err(errno!(EINVAL, "unknown policy, or a priority it does not take")),
+    }
+}
+
+pub fn sched_setscheduler(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
+    let pid = args::int(a[0]);
+    let policy = args::int(a[1]);
+    if pid < 0 || policy < 0 || a[2] == 0 {
+        return_errno!(EINVAL);
+    }
+    let prio: i32 = uaccess::read(a[2])?;
+    let policy = policy as u32 & !g::SCHED_RESET_ON_FORK;
+    let host = host_target(pid)?;
+    check_policy(policy, prio)?;
+    if host == 0 {
+        POLICY.store(policy, std::sync::atomic::Ordering::Relaxed);
+    }
+    Ok(0)
+}
+
+pub fn sched_setparam(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
+    let pid = args::int(a[0]);
+    if pid < 0 || a[1] == 0 {
+        return_errno!(EINVAL);
+    }
+    let prio: i32 = uaccess::read(a[1])?;
+    let host = host_target(pid)?;
+    let policy = if host == 0 { POLICY.load(std::sync::atomic::Ordering::Relaxed) } else { g::SCHED_NORMAL };
+    check_policy(policy, prio)?;
+    Ok(0)
 }
 
 pub fn sched_getparam(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {

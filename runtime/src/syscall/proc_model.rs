@@ -373,6 +373,7 @@ fn do_execve(dirfd: i32, path_ptr: u64, argv_ptr: u64, envp_ptr: u64, flags: u32
         sig_pending,
         as_limit: crate::syscall::identity::guest_as_limit(),
         persona: crate::syscall::identity::persona(),
+        sched_policy: crate::syscall::identity::sched_policy(),
         daemon: daemon_state,
         children: children_snapshot(),
         start_uptime: p.start_uptime,

@@ -232,7 +232,7 @@ syscall_table! {
     __NR_setreuid => Partial(identity::setreuid, "succeeds only when no id changes: the guest keeps the host user's identity"), [Int, Int];
     __NR_setregid => Partial(identity::setregid, "succeeds only when no id changes: the guest keeps the host user's identity"), [Int, Int];
     __NR_getgroups => Full(identity::getgroups), [Int, Ptr];
-    __NR_setgroups => Missing, [];
+    __NR_setgroups => Partial(identity::setgroups, "succeeds only when the list is the groups the process has (order aside); changing them is EPERM, as for the uid calls"), [Int, Ptr];
     __NR_setresuid => Partial(identity::setresuid, "succeeds only when no id changes: the guest keeps the host user's identity"), [Int, Int, Int];
     __NR_getresuid => Full(identity::getresuid), [Ptr, Ptr, Ptr];
     __NR_setresgid => Partial(identity::setresgid, "succeeds only when no id changes: the guest keeps the host user's identity"), [Int, Int, Int];
@@ -258,9 +258,9 @@ syscall_table! {
     __NR_sysfs => Missing, [];
     __NR_getpriority => Partial(identity::getpriority, "the calling process, its group or user only"), [Int, Int];
     __NR_setpriority => Partial(identity::setpriority, "the calling process, its group or user only; sets the host nice value"), [Int, Int, Int];
-    __NR_sched_setparam => Missing, [];
+    __NR_sched_setparam => Partial(identity::sched_setparam, "priority 0 under the normal policies; real-time priorities are EPERM"), [Int, Ptr];
     __NR_sched_getparam => Full(identity::sched_getparam), [Int, Ptr];
-    __NR_sched_setscheduler => Missing, [];
+    __NR_sched_setscheduler => Partial(identity::sched_setscheduler, "SCHED_OTHER, SCHED_BATCH and SCHED_IDLE are recorded for the caller (kept across fork and execve) and reported by its sched_getscheduler; other tasks read as SCHED_OTHER; the host schedules as before; SCHED_FIFO and SCHED_RR are EPERM"), [Int, Int, Ptr];
     __NR_sched_getscheduler => Full(identity::sched_getscheduler), [Int];
     __NR_sched_get_priority_max => Full(identity::sched_get_priority_max), [Int];
     __NR_sched_get_priority_min => Full(identity::sched_get_priority_min), [Int];

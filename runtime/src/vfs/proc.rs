@@ -180,8 +180,17 @@ fn pid_dir(base: &str, is_self: bool, with_task: bool) -> Synth {
     dir(base, &items)
 }
 
+/// What /proc/PID/fd/N reads: the file's path, with " (deleted)" once
+/// its last name is gone, as Linux's d_path shows an unlinked file.
 fn fd_target(file: &super::file::OpenFile) -> Vec<u8> {
-    super::path::to_bytes(&file.guest_path)
+    let mut target = super::path::to_bytes(&file.guest_path);
+    let unlinked = file.host_fd().and_then(|fd| host::fs::fstat(fd).ok()).is_some_and(|st| {
+        st.nlink == 0 && st.mode & crate::abi::gen::S_IFMT == crate::abi::gen::S_IFREG
+    });
+    if unlinked {
+        target.extend_from_slice(b" (deleted)");
+    }
+    target
 }
 
 fn pid_entry(base: &str, rel: &[&str], c: bool, with_task: bool) -> Result<Synth> {

@@ -139,6 +139,17 @@ int main(int argc, char **argv)
 		 (unsigned long long)nofile.rlim_max);
 	CHECK("limits has the open-files row getrlimit reports", strstr(lim, row) != NULL);
 
+	/* An fd whose file was unlinked reads " (deleted)" after its path. */
+	char gone[] = "/tmp/self_deleted.XXXXXX";
+	int gfd = mkstemp(gone);
+	unlink(gone);
+	char glink[64], gtarget[256] = { 0 }, gwant[256];
+	snprintf(glink, sizeof glink, "/proc/self/fd/%d", gfd);
+	CHECK("readlink of an unlinked file's fd", readlink(glink, gtarget, sizeof gtarget - 1) > 0);
+	snprintf(gwant, sizeof gwant, "%s (deleted)", gone);
+	CHECK_STR("names it with (deleted)", gtarget, gwant);
+	close(gfd);
+
 	/* personality(2) and /proc/self/personality. */
 	CHECK_EQ("personality is PER_LINUX", personality(0xffffffff), PER_LINUX);
 	CHECK_EQ("setting ADDR_NO_RANDOMIZE returns the old persona", personality(PER_LINUX | ADDR_NO_RANDOMIZE), PER_LINUX);
