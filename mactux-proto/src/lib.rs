@@ -107,6 +107,7 @@ pub enum Request {
     /// starts joins the shell's: each host session and group outside the
     /// namespace stands for one Linux id there. When it leads them on the
     /// host, it leads its own.
+    /// Answered by `Spawned`.
     Spawn { host_pid: i32, host_pgid: i32, host_sid: i32, info: TaskInfo },
     /// Reserves a pid for a child the caller is about to fork.
     ReserveChild,
@@ -163,6 +164,8 @@ pub enum Response {
     VersionMismatch { daemon_version: u32 },
     Ok,
     Pid(Vpid),
+    /// A new top-level task's pid, and the group and session it joined.
+    Spawned { pid: Vpid, pgid: Vpid, sid: Vpid },
     HostPid(i32),
     Task(Option<TaskEntry>),
     Tasks(Vec<TaskEntry>),

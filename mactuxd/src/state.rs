@@ -148,44 +148,39 @@ impl State {
         (self.tasks.get(&pid)?.conn == Some(conn.id)).then_some(pid)
     }
 
-    /// A fresh pid: never one in the table or used as a process group or
-    /// session id (Linux does not reuse those either), wrapping at PID_MAX_LIMIT.
     /// The Linux id standing for a host session or process group outside
     /// the namespace (`host_id` <= 0: a session whose leader the host does
     /// not show, as in a pid namespace). Tasks from the same host session
     /// or group share it for as long as one of them uses it; a group is
     /// only reused within `session`. 0 when no id is free.
-    fn outer_id(&mut self, host_id: i32, session: Option<Vpid>) -> Vpid {
+    fn outer_id(&mut self, host_id: i32, session: Option<Vpid>) -> Option<Vpid> {
+        // Whether a task is in session `id`, or in group `id` of `session`.
+        let member = |e: &TaskEntry, id: Vpid| match session {
+            None => e.sid == id,
+            Some(s) => e.pgid == id && e.sid == s,
+        };
         // Led by a task (`mactux run a | mactux run b` from a shell with job
         // control: a leads the group): that task's own id.
         let led = self.tasks.values().find(|t| {
-            host_id > 0
-                && t.entry.host_pid == host_id
-                && t.entry.state == TaskState::Running
-                && match session {
-                    None => t.entry.sid == t.entry.pid,
-                    Some(s) => t.entry.pgid == t.entry.pid && t.entry.sid == s,
-                }
+            host_id > 0 && t.entry.host_pid == host_id && t.entry.state == TaskState::Running && member(&t.entry, t.entry.pid)
         });
         if let Some(t) = led {
-            return t.entry.pid;
+            return Some(t.entry.pid);
         }
         let key = (host_id.max(0), session.unwrap_or(0));
         if let Some(&id) = self.outer_ids.get(&key) {
             // Never a task's own pid: that number was freed and reused.
-            let in_use = !self.tasks.contains_key(&id) && self.tasks.values().any(|t| match session {
-                None => t.entry.sid == id,
-                Some(s) => t.entry.pgid == id && t.entry.sid == s,
-            });
-            if in_use {
-                return id;
+            if !self.tasks.contains_key(&id) && self.tasks.values().any(|t| member(&t.entry, id)) {
+                return Some(id);
             }
         }
-        let Some(id) = self.alloc_pid() else { return 0 };
+        let id = self.alloc_pid()?;
         self.outer_ids.insert(key, id);
-        id
+        Some(id)
     }
 
+    /// A fresh pid: never one in the table or used as a process group or
+    /// session id (Linux does not reuse those either), wrapping at PID_MAX_LIMIT.
     fn alloc_pid(&mut self) -> Option<Vpid> {
         if self.tasks.len() >= MAX_TASKS {
             return None;
@@ -317,9 +312,10 @@ impl State {
                 }
                 let Some(pid) = self.alloc_pid() else { return err(EAGAIN, "no free pid in the namespace") };
                 // The session first: a group belongs to one session.
-                let sid = if host_sid == host_pid { pid } else { self.outer_id(host_sid, None) };
-                let pgid = if host_pgid == host_pid { pid } else { self.outer_id(host_pgid, Some(sid)) };
-                let (Some(sid), Some(pgid)) = (Some(sid).filter(|&s| s > 0), Some(pgid).filter(|&g| g > 0)) else {
+                let Some(sid) = (if host_sid == host_pid { Some(pid) } else { self.outer_id(host_sid, None) }) else {
+                    return err(EAGAIN, "no free pid in the namespace");
+                };
+                let Some(pgid) = (if host_pgid == host_pid { Some(pid) } else { self.outer_id(host_pgid, Some(sid)) }) else {
                     return err(EAGAIN, "no free pid in the namespace");
                 };
                 let entry = TaskEntry {
@@ -334,7 +330,7 @@ impl State {
                 };
                 self.insert(entry, Some(conn.id), false);
                 conn.bound = Some(pid);
-                Reply::Send(Response::Pid(pid))
+                Reply::Send(Response::Spawned { pid, pgid, sid })
             }
             Request::ReserveChild => {
                 let Some(parent) = caller.and_then(|p| self.tasks.get(&p)) else { return err(ESRCH, "reserve needs a bound task") };
@@ -651,8 +647,14 @@ mod tests {
             other => panic!("expected an error, got {other:?}"),
         }
     }
+    fn spawned(r: Response) -> Vpid {
+        match r {
+            Response::Spawned { pid, .. } => pid,
+            other => panic!("expected Spawned, got {other:?}"),
+        }
+    }
     fn spawn(s: &mut State, c: &mut Conn, host: i32) -> Vpid {
-        pid(send(s, c, Request::Spawn { host_pid: host, host_pgid: host, host_sid: host, info: TaskInfo::default() }))
+        spawned(send(s, c, Request::Spawn { host_pid: host, host_pgid: host, host_sid: host, info: TaskInfo::default() }))
     }
     fn fork(s: &mut State, parent: &mut Conn, child: &mut Conn, host: i32) -> Vpid {
         let p = pid(send(s, parent, Request::ReserveChild));
@@ -678,12 +680,13 @@ mod tests {
         let mut s = state();
         let (mut a, mut b, mut c) = (conn(1), conn(2), conn(3));
         let spawn_in = |s: &mut State, k: &mut Conn, host: i32, host_pgid: i32, host_sid: i32| {
-            pid(send(s, k, Request::Spawn { host_pid: host, host_pgid, host_sid, info: TaskInfo::default() }))
+            send(s, k, Request::Spawn { host_pid: host, host_pgid, host_sid, info: TaskInfo::default() })
         };
         // Two programs of one pipeline, started by a shell (host session 500, group 600).
-        let pa = spawn_in(&mut s, &mut a, 601, 600, 500);
-        let pb = spawn_in(&mut s, &mut b, 602, 600, 500);
-        let (ga, sa) = (pid(send(&mut s, &mut a, Request::GetPgid { pid: 0 })), pid(send(&mut s, &mut a, Request::GetSid { pid: 0 })));
+        let Response::Spawned { pid: pa, pgid: ga, sid: sa } = spawn_in(&mut s, &mut a, 601, 600, 500) else { panic!("spawn failed") };
+        let pb = spawned(spawn_in(&mut s, &mut b, 602, 600, 500));
+        assert_eq!(pid(send(&mut s, &mut a, Request::GetPgid { pid: 0 })), ga, "Spawned tells the group");
+        assert_eq!(pid(send(&mut s, &mut a, Request::GetSid { pid: 0 })), sa, "and the session");
         assert!(ga != pa && sa != pa && ga != sa, "neither leader: group {ga}, session {sa}");
         assert_eq!(pid(send(&mut s, &mut b, Request::GetPgid { pid: 0 })), ga, "one host group, one Linux group");
         assert_eq!(pid(send(&mut s, &mut b, Request::GetSid { pid: 0 })), sa);
@@ -691,7 +694,7 @@ mod tests {
         assert_eq!(send(&mut s, &mut a, Request::SetPgid { pid: 0, pgid: 0 }), Response::Ok);
         assert_eq!(pid(send(&mut s, &mut b, Request::SetSid)), pb);
         // A program that leads its host session leads its own.
-        let pc = spawn_in(&mut s, &mut c, 700, 700, 700);
+        let pc = spawned(spawn_in(&mut s, &mut c, 700, 700, 700));
         assert_eq!(pid(send(&mut s, &mut c, Request::GetSid { pid: 0 })), pc);
         assert_eq!(errno(send(&mut s, &mut c, Request::SetSid)), EPERM);
     }

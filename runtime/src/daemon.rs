@@ -90,14 +90,11 @@ pub fn spawn(host_pid: i32, info: TaskInfo) -> std::result::Result<Vpid, String>
     // The host session and group it was started in, which it joins.
     let host_pgid = crate::host::process::pgid_of(0).map_or(host_pid, |g| g as i32);
     let host_sid = crate::host::process::sid_of(0).map_or(host_pid, |s| s as i32);
-    let mut ask = |req: Request| match client.call(&req) {
-        Ok(Response::Pid(p)) => Ok(p),
-        Ok(other) => Err(format!("the MacTux daemon refused the task: {other:?}")),
-        Err(e) => Err(format!("the MacTux daemon went away: {e}")),
+    let (pid, pgid, sid) = match client.call(&Request::Spawn { host_pid, host_pgid, host_sid, info: info.clone() }) {
+        Ok(Response::Spawned { pid, pgid, sid }) => (pid, pgid, sid),
+        Ok(other) => return Err(format!("the MacTux daemon refused the task: {other:?}")),
+        Err(e) => return Err(format!("the MacTux daemon went away: {e}")),
     };
-    let pid = ask(Request::Spawn { host_pid, host_pgid, host_sid, info: info.clone() })?;
-    let pgid = ask(Request::GetPgid { pid: 0 })?;
-    let sid = ask(Request::GetSid { pid: 0 })?;
     *lock_link() = Some(Link { client: Some(client), me: Identity { pid, ppid: 1, pgid, sid, info } });
     Ok(pid)
 }

@@ -151,7 +151,13 @@ fn namespace_semantics_over_the_socket() {
 
     // A top-level task: ppid 1, its own session and group.
     let mut a = d.client();
-    let pa = pid_of(a.call(&Request::Spawn { host_pid: host_a.pid(), host_pgid: host_a.pid(), host_sid: host_a.pid(), info: info("bash") }));
+    let pa = match a.call(&Request::Spawn { host_pid: host_a.pid(), host_pgid: host_a.pid(), host_sid: host_a.pid(), info: info("bash") }) {
+        Ok(Response::Spawned { pid, pgid, sid }) => {
+            assert_eq!((pgid, sid), (pid, pid), "it leads its host session and group, so its own");
+            pid
+        }
+        other => panic!("expected Spawned, got {other:?}"),
+    };
     assert!(pa >= 2);
     assert_eq!(pid_of(a.call(&Request::GetPpid)), 1);
     assert_eq!(pid_of(a.call(&Request::GetPgid { pid: 0 })), pa);
