@@ -53,12 +53,8 @@ pub struct Handover {
     /// Pending signals (siginfo bytes, and whether si_pid is still a host
     /// pid): execve keeps them, as it keeps the mask that holds them.
     pub sig_pending: Vec<(Vec<u8>, bool)>,
-    /// The guest's own RLIMIT_AS, if it set one (never applied to the host).
-    pub as_limit: Option<(u64, u64)>,
-    /// personality(2), which execve keeps.
-    pub persona: u32,
-    /// sched_setscheduler's policy, which execve keeps.
-    pub sched_policy: u32,
+    /// RLIMIT_AS as the guest set it, personality, scheduling policy.
+    pub kept: crate::syscall::identity::KeptAcrossExec,
     pub daemon: Option<DaemonState>,
     /// Children (pid, host pid) the task may still wait for.
     pub children: Vec<(i32, i32)>,

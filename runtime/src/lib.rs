@@ -293,8 +293,6 @@ pub fn resume(fd: i32) -> StartError {
         }
     }
     syscall::proc_model::adopt_children(&h.children);
-    syscall::identity::adopt_guest_as_limit(h.as_limit);
-    syscall::identity::adopt_persona(h.persona);
-    syscall::identity::adopt_sched_policy(h.sched_policy);
+    syscall::identity::adopt_kept(h.kept);
     exec_into(p, &h.path, &h.execfn, h.argv, &h.envp, None)
 }

@@ -109,12 +109,12 @@ pub fn getresgid(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
 /// The process's persona (personality(2)): PER_LINUX and flags.
 static PERSONA: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
 
-/// The persona, for the execve handover (Linux keeps it across execve).
+/// The persona (Linux keeps it across execve).
 pub fn persona() -> u32 {
     PERSONA.load(std::sync::atomic::Ordering::Relaxed)
 }
 
-pub fn adopt_persona(p: u32) {
+fn adopt_persona(p: u32) {
     PERSONA.store(p, std::sync::atomic::Ordering::Relaxed);
 }
 
@@ -141,14 +141,26 @@ fn guest_as() -> std::sync::MutexGuard<'static, Option<(u64, u64)>> {
     GUEST_AS.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// The guest's RLIMIT_AS as set, for the execve handover.
-pub fn guest_as_limit() -> Option<(u64, u64)> {
-    *guest_as()
+/// What this module keeps for the process and execve hands on, as Linux
+/// keeps it: the guest's own RLIMIT_AS (if it set one), the persona and the
+/// scheduling policy.
+#[derive(Clone, Copy, Debug, serde::Serialize, serde::Deserialize)]
+pub struct KeptAcrossExec {
+    pub as_limit: Option<(u64, u64)>,
+    pub persona: u32,
+    pub sched_policy: u32,
 }
 
-/// After execve: the RLIMIT_AS the task had set.
-pub fn adopt_guest_as_limit(limit: Option<(u64, u64)>) {
-    *guest_as() = limit;
+/// For the execve handover.
+pub fn kept_across_exec() -> KeptAcrossExec {
+    KeptAcrossExec { as_limit: *guest_as(), persona: persona(), sched_policy: sched_policy() }
+}
+
+/// After execve: what the task had.
+pub fn adopt_kept(k: KeptAcrossExec) {
+    *guest_as() = k.as_limit;
+    adopt_persona(k.persona);
+    adopt_sched_policy(k.sched_policy);
 }
 
 /// ENOMEM when `extra` more bytes of mappings would take the guest's
@@ -173,10 +185,16 @@ pub fn get_limit(res: u32) -> Result<(u64, u64)> {
     host::process::get_rlimit(res).map_err(|e| Error::with_message(e, "unknown resource"))
 }
 
-fn set_limit(res: u32, cur: u64, max: u64) -> Result<()> {
+/// A new (soft, hard) pair must keep the soft limit under the hard one.
+fn check_soft_hard(cur: u64, max: u64) -> Result<()> {
     if cur > max {
         return_errno_with_message!(EINVAL, "soft limit above hard limit");
     }
+    Ok(())
+}
+
+fn set_limit(res: u32, cur: u64, max: u64) -> Result<()> {
+    check_soft_hard(cur, max)?;
     if res == g::RLIMIT_AS {
         let (_, old_max) = get_limit(res)?;
         if max > old_max && host::process::euid() != 0 {
@@ -218,8 +236,8 @@ pub fn prlimit64(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     let host = host_target(args::int(a[0]))?;
     if host != 0 {
         let new = if a[2] != 0 { Some(uaccess::read::<[u64; 2]>(a[2]).map(|[c, m]| (c, m))?) } else { None };
-        if new.is_some_and(|(c, m)| c > m) {
-            return_errno_with_message!(EINVAL, "the soft limit exceeds the hard limit");
+        if let Some((cur, max)) = new {
+            check_soft_hard(cur, max)?;
         }
         let old = host::process::prlimit_of(host, res, new).map_err(Error::new)?;
         if a[3] != 0 {
@@ -350,13 +368,19 @@ pub fn sched_setaffinity(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
 /// The caller's scheduling policy as it set it (one of the normal ones).
 static POLICY: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(g::SCHED_NORMAL);
 
-/// The policy, for the execve handover (Linux keeps it across execve).
+/// The caller's policy (Linux keeps it across execve).
 pub fn sched_policy() -> u32 {
     POLICY.load(std::sync::atomic::Ordering::Relaxed)
 }
 
-pub fn adopt_sched_policy(policy: u32) {
+fn adopt_sched_policy(policy: u32) {
     POLICY.store(policy, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// The policy of the task behind `host` (0: the caller); others read as
+/// SCHED_OTHER, since only the caller's is recorded.
+fn policy_of(host: i32) -> u32 {
+    if host == 0 { sched_policy() } else { g::SCHED_NORMAL }
 }
 
 pub fn sched_getscheduler(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
@@ -364,8 +388,7 @@ pub fn sched_getscheduler(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     if pid < 0 {
         return_errno!(EINVAL);
     }
-    let host = host_target(pid)?;
-    Ok(u64::from(if host == 0 { POLICY.load(std::sync::atomic::Ordering::Relaxed) } else { g::SCHED_NORMAL }))
+    Ok(u64::from(policy_of(host_target(pid)?)))
 }
 
 /// Checks a policy and its priority as sched_setscheduler does.
@@ -390,7 +413,7 @@ pub fn sched_setscheduler(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     let host = host_target(pid)?;
     check_policy(policy, prio)?;
     if host == 0 {
-        POLICY.store(policy, std::sync::atomic::Ordering::Relaxed);
+        adopt_sched_policy(policy);
     }
     Ok(0)
 }
@@ -401,9 +424,7 @@ pub fn sched_setparam(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
         return_errno!(EINVAL);
     }
     let prio: i32 = uaccess::read(a[1])?;
-    let host = host_target(pid)?;
-    let policy = if host == 0 { POLICY.load(std::sync::atomic::Ordering::Relaxed) } else { g::SCHED_NORMAL };
-    check_policy(policy, prio)?;
+    check_policy(policy_of(host_target(pid)?), prio)?;
     Ok(0)
 }
 

@@ -160,10 +160,7 @@ pub fn ppoll(cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     let mut fds = read_pollfds(a[0], n)?;
     let t = timeout::read_optional(a[2])?;
     let mask = read_sigmask(a[3], a[4])?;
-    let end = t.and_then(timeout::deadline);
-    let ready = with_mask(cx.ctl, mask, || do_poll(&mut fds, t));
-    timeout::write_back_left(a[2], t, end, false);
-    let ready = ready?;
+    let ready = timeout::wait_and_write_back(a[2], t, false, || with_mask(cx.ctl, mask, || do_poll(&mut fds, t)))?;
     write_revents(a[0], &fds)?;
     Ok(ready as u64)
 }
@@ -247,10 +244,7 @@ fn do_select(
 
 pub fn select(cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     let t = if a[4] == 0 { None } else { Some(timeout::read_timeval(a[4])?) };
-    let end = t.and_then(timeout::deadline);
-    let r = do_select(cx.ctl, a[0], a[1], a[2], a[3], t, None);
-    timeout::write_back_left(a[4], t, end, true);
-    r
+    timeout::wait_and_write_back(a[4], t, true, || do_select(cx.ctl, a[0], a[1], a[2], a[3], t, None))
 }
 
 pub fn pselect6(cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
@@ -262,8 +256,5 @@ pub fn pselect6(cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
         let [ptr, len]: [u64; 2] = uaccess::read(a[5])?;
         read_sigmask(ptr, len)?
     };
-    let end = t.and_then(timeout::deadline);
-    let r = do_select(cx.ctl, a[0], a[1], a[2], a[3], t, mask);
-    timeout::write_back_left(a[4], t, end, false);
-    r
+    timeout::wait_and_write_back(a[4], t, false, || do_select(cx.ctl, a[0], a[1], a[2], a[3], t, mask))
 }

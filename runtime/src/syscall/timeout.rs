@@ -56,11 +56,20 @@ pub fn left(deadline: Instant) -> Timespec {
     Timespec { sec: i64::try_from(rest.as_secs()).unwrap_or(i64::MAX), nsec: i64::from(rest.subsec_nanos()) }
 }
 
+/// Runs a wait bounded by `timeout` (read from `addr`) and then writes the
+/// time left back there ([`write_back_left`]), whatever the wait returned.
+pub fn wait_and_write_back<T>(addr: u64, timeout: Option<Timespec>, as_timeval: bool, wait: impl FnOnce() -> Result<T>) -> Result<T> {
+    let end = timeout.and_then(deadline);
+    let r = wait();
+    write_back_left(addr, timeout, end, as_timeval);
+    r
+}
+
 /// What select, pselect6 and ppoll write back into the guest's timeout
 /// (`poll_select_finish`): the time left, unless the timeout was zero. Linux
 /// ignores a failure to write it, so that a timeout in read-only memory does
 /// not turn a completed call into EFAULT.
-pub fn write_back_left(addr: u64, timeout: Option<Timespec>, end: Option<Instant>, as_timeval: bool) {
+fn write_back_left(addr: u64, timeout: Option<Timespec>, end: Option<Instant>, as_timeval: bool) {
     let Some(t) = timeout else { return };
     if addr == 0 || (t.sec == 0 && t.nsec == 0) {
         return;

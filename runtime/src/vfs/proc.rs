@@ -371,14 +371,11 @@ fn other_stat(t: &mactux_proto::TaskEntry) -> String {
     let u = usage_of_task(t);
     let start_ticks = ((t.start_time - boot_time()).max(0.0) * 100.0) as u64;
     let (state, _) = state_char(t);
-    // A live task's terminal is its host process's; a zombie has none.
-    let (tty, tpgid) = match t.state {
-        mactux_proto::TaskState::Zombie(_) => (0, -1),
-        _ => crate::syscall::proc_model::terminal_of(t.host_pid),
-    };
-    let (prio, nice) = match t.state {
-        mactux_proto::TaskState::Zombie(_) => (20, 0),
-        _ => priority_and_nice(t.host_pid),
+    // A live task's terminal and priority are its host process's; a zombie has
+    // neither any more.
+    let ((tty, tpgid), (prio, nice)) = match t.state {
+        mactux_proto::TaskState::Zombie(_) => ((0, -1), (20, 0)),
+        _ => (crate::syscall::proc_model::terminal_of(t.host_pid), priority_and_nice(t.host_pid)),
     };
     format!(
         "{pid} ({comm}) {state} {ppid} {pgid} {sid} {tty} {tpgid} 4194304 0 0 0 0 {ut} {st} 0 0 {prio} {nice} 1 0 {start_ticks} {vsize} {rss} \
