@@ -186,6 +186,8 @@ pub struct TaskUsage {
     pub stime_ticks: u64,
     pub vsize: u64,
     pub rss_pages: u64,
+    /// Stopped (job control or a tracer).
+    pub stopped: bool,
 }
 
 /// Terminal window size (`struct winsize`, identical on both hosts).

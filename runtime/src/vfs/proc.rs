@@ -326,9 +326,11 @@ fn other_entry(base: &str, t: &mactux_proto::TaskEntry, rel: &[&str], c: bool, w
     }
 }
 
-fn state_char(t: &mactux_proto::TaskEntry) -> (char, &'static str) {
+/// The state letter and its /proc/PID/status form, from the task table and
+/// (for a stopped task) its host process's usage `u`.
+fn state_char(t: &mactux_proto::TaskEntry, u: &host::TaskUsage) -> (char, &'static str) {
     match t.state {
-        mactux_proto::TaskState::Running if host::process::is_stopped(t.host_pid) => ('T', "T (stopped)"),
+        mactux_proto::TaskState::Running if u.stopped => ('T', "T (stopped)"),
         mactux_proto::TaskState::Running => ('S', "S (sleeping)"),
         mactux_proto::TaskState::Zombie(_) => ('Z', "Z (zombie)"),
     }
@@ -370,7 +372,7 @@ fn usage_of_task(t: &mactux_proto::TaskEntry) -> host::TaskUsage {
 fn other_stat(t: &mactux_proto::TaskEntry) -> String {
     let u = usage_of_task(t);
     let start_ticks = ((t.start_time - boot_time()).max(0.0) * 100.0) as u64;
-    let (state, _) = state_char(t);
+    let (state, _) = state_char(t, &u);
     // A live task's terminal and priority are its host process's; a zombie has
     // neither any more.
     let ((tty, tpgid), (prio, nice)) = match t.state {
@@ -394,7 +396,7 @@ fn other_stat(t: &mactux_proto::TaskEntry) -> String {
 
 fn other_status(t: &mactux_proto::TaskEntry) -> String {
     let u = usage_of_task(t);
-    let (_, state) = state_char(t);
+    let (_, state) = state_char(t, &u);
     format!(
         "Name:\t{comm}\nState:\t{state}\nTgid:\t{pid}\nPid:\t{pid}\nPPid:\t{ppid}\nTracerPid:\t0\n\
          Uid:\t{uid}\t{uid}\t{uid}\t{uid}\nGid:\t{gid}\t{gid}\t{gid}\t{gid}\nVmSize:\t{vk:8} kB\nVmRSS:\t{rk:8} kB\nThreads:\t1\n",

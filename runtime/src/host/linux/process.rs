@@ -150,17 +150,15 @@ fn stat_fields(host_pid: i32) -> Option<Vec<String>> {
     Some(rest.split_whitespace().map(str::to_string).collect())
 }
 
-/// Whether a host process is stopped (job control or a tracer).
-pub fn is_stopped(host_pid: i32) -> bool {
-    stat_fields(host_pid).and_then(|f| f.first().map(|s| s == "T" || s == "t")).unwrap_or(false)
-}
-
-/// CPU time and memory of another host process, from the Linux host's /proc.
+/// CPU time, memory and stopped state of another host process, from the
+/// Linux host's /proc.
 pub fn usage_of(host_pid: i32) -> Option<TaskUsage> {
     let f = stat_fields(host_pid)?;
     let num = |i: usize| f.get(i).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
     // stat(5): utime is field 14, stime 15, vsize 23, rss 24; `rest` starts at field 3.
-    Some(TaskUsage { utime_ticks: num(11), stime_ticks: num(12), vsize: num(20), rss_pages: num(21) })
+    // The state (field 3) is T or t when stopped.
+    let stopped = f.first().is_some_and(|s| s == "T" || s == "t");
+    Some(TaskUsage { utime_ticks: num(11), stime_ticks: num(12), vsize: num(20), rss_pages: num(21), stopped })
 }
 
 /// The host kernel's CPU accounting, from its /proc/stat (already in

@@ -162,7 +162,7 @@ pub fn rusage(of_children: bool) -> (Timeval, Timeval, i64, i64, i64, i64, i64) 
     )
 }
 
-/// CPU time and memory of another host process, from proc_pidinfo.
+/// CPU time, memory and stopped state of another host process, from proc_pidinfo.
 pub fn usage_of(host_pid: i32) -> Option<TaskUsage> {
     // SAFETY: a zeroed proc_taskinfo is a valid out-parameter.
     let mut ti: libc::proc_taskinfo = unsafe { core::mem::zeroed() };
@@ -180,11 +180,12 @@ pub fn usage_of(host_pid: i32) -> Option<TaskUsage> {
         stime_ticks: ticks(ti.pti_total_system),
         vsize: ti.pti_virtual_size,
         rss_pages: ti.pti_resident_size / 4096,
+        stopped: is_stopped(host_pid),
     })
 }
 
 /// Whether a host process is stopped (SSTOP in its BSD info).
-pub fn is_stopped(host_pid: i32) -> bool {
+fn is_stopped(host_pid: i32) -> bool {
     // SAFETY: a zeroed proc_bsdinfo is a valid out-parameter.
     let mut bi: libc::proc_bsdinfo = unsafe { core::mem::zeroed() };
     let size = core::mem::size_of::<libc::proc_bsdinfo>() as i32;
