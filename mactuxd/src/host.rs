@@ -43,6 +43,20 @@ fn is_host_zombie(host_pid: i32) -> bool {
     n == size && info.pbi_status == SZOMB
 }
 
+/// Unblocks every signal in the calling thread. Whoever starts the daemon
+/// may have signals blocked, and a blocked mask survives fork and exec: a
+/// task that restarts the daemon does so from inside its syscall trap, where
+/// everything is blocked, and such a daemon ignored SIGTERM and SIGINT.
+pub fn unblock_all_signals() {
+    // SAFETY: an empty set is initialised by sigemptyset; only this
+    // thread's mask changes, before the daemon starts any other thread.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::pthread_sigmask(libc::SIG_SETMASK, &set, std::ptr::null_mut());
+    }
+}
+
 pub fn current_uid() -> u32 {
     // SAFETY: geteuid cannot fail.
     unsafe { libc::geteuid() }

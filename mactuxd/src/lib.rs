@@ -131,6 +131,8 @@ pub fn serve(mut opts: ServeOpts) -> Result<(), String> {
 }
 
 fn serve_inner(opts: &ServeOpts, ready: &mut Option<ReadyPipe>) -> Result<(), String> {
+    // Before any thread exists, so that every thread inherits it.
+    host::unblock_all_signals();
     let uid = host::current_uid();
     prepare_state_dir(&opts.state_dir, uid)?;
     init_logging(&opts.state_dir.join("mactuxd.log"))?;

@@ -160,8 +160,25 @@ fn tasks_survive_a_daemon_restart() {
     let stop = mactux(&["daemon", "stop"]).output().expect("daemon stop");
     assert!(stop.status.success(), "{}", String::from_utf8_lossy(&stop.stderr));
     let out = child.wait_with_output().expect("wait");
-    // The task started a new daemon when it needed one; stop that one too.
+    // The task started a new daemon from inside its syscall trap, where every
+    // signal is blocked; that daemon must still stop on SIGTERM.
+    let restarted: i32 = std::fs::read_to_string(state.join("mactuxd.lock"))
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .expect("the restarted daemon's pid in its lock file");
+    // SAFETY: sending a signal to a process of our own test.
+    unsafe { libc::kill(restarted, libc::SIGTERM) };
+    let gone = |pid: i32| {
+        std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .map_or(true, |s| s.rsplit(')').next().is_some_and(|rest| rest.trim_start().starts_with('Z')))
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while !gone(restarted) && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let stopped_by_sigterm = gone(restarted);
     let _ = mactux(&["daemon", "stop"]).output();
+    assert!(stopped_by_sigterm, "the restarted daemon (pid {restarted}) ignored SIGTERM");
     assert!(out.status.success());
     let pid = std::fs::read_to_string(&pidfile).unwrap();
     let line = String::from_utf8_lossy(&out.stdout).into_owned();
