@@ -89,8 +89,16 @@ fn init_process(st: Start) -> Result<&'static Process, StartError> {
     }
     host::process::unblock_trap_signals();
     let trace = open_trace(&st.config.trace)?;
+    let root = match vfs::DirFd::open_root(&st.config.root) {
+        Ok(d) => Arc::new(d),
+        Err(e) => {
+            let msg = format!("cannot open the guest root {}: {}; check --root", st.config.root.display(), e.text());
+            return Err(start_err(70, msg));
+        }
+    };
     let process = Process {
         config: st.config,
+        root,
         vpid: AtomicU32::new(st.pid),
         mm: Mutex::new(mm::Mm::default()),
         fds: Mutex::new(vfs::fd_table::FdTable::default()),

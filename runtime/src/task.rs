@@ -73,6 +73,9 @@ pub struct SignalState {
 
 pub struct Process {
     pub config: Config,
+    /// The host directory `config.root`, held open: every guest path is
+    /// walked from it (vfs/mod.rs), never by its host name.
+    pub root: std::sync::Arc<crate::vfs::DirFd>,
     /// The Linux pid (from the daemon's namespace); changes in a fork child.
     pub vpid: AtomicU32,
     pub mm: Mutex<Mm>,

@@ -140,56 +140,107 @@ pub mod fs {
         check_off(unsafe { libc::lseek(fd, off, whence) })
     }
 
-    pub fn readlink(path: &CStr) -> HostResult<Vec<u8>> {
+    // -----------------------------------------------------------------------
+    // Names inside a held directory.
+    //
+    // The guest's paths are walked by the VFS one component at a time from a
+    // directory fd of the guest root (vfs/walk.rs); every call below acts on
+    // one name inside such a directory fd and never follows a symlink in that
+    // name, so a guest that swaps a directory for a symlink between the walk
+    // and the call gets an error, never a file outside its root. `dir` may be
+    // [`CWD`] for a trusted absolute host path (a terminal under /dev/pts).
+
+    /// The `dir` of a trusted absolute host path.
+    pub const CWD: HostFd = libc::AT_FDCWD;
+
+    /// `name` as the host's *at calls want it: the empty name is the
+    /// directory itself.
+    fn at_name(name: &CStr) -> &CStr {
+        if name.is_empty() { c"." } else { name }
+    }
+
+    /// Opens `name` in `dir` with Linux `O_*` flags. A symlink as the last
+    /// component is not followed (ELOOP; with O_PATH on Linux hosts, the
+    /// link itself). The host fd is always close-on-exec.
+    pub fn open_at(dir: HostFd, name: &CStr, linux_flags: u32, mode: u32) -> HostResult<HostFd> {
+        let host_flags = flags::open_to_host(linux_flags)? | libc::O_CLOEXEC | libc::O_NOFOLLOW;
+        // No retry on EINTR: opening a FIFO or a terminal sleeps, and a guest
+        // signal must interrupt it (see `open`).
+        // SAFETY: `name` is a valid NUL-terminated string.
+        check(unsafe { libc::openat(dir, at_name(name).as_ptr(), host_flags, mode as libc::c_uint) })
+    }
+
+    /// A directory handle for walking further down: `name` must be a
+    /// directory, not a symlink to one (then ENOTDIR or ELOOP).
+    pub fn open_dir_at(dir: HostFd, name: &CStr) -> HostResult<HostFd> {
+        let fl = crate::host::imp::fs::WALK_DIR_FLAGS | libc::O_DIRECTORY | libc::O_NOFOLLOW | libc::O_CLOEXEC;
+        // SAFETY: valid C string.
+        retry(|| check(unsafe { libc::openat(dir, at_name(name).as_ptr(), fl) }))
+    }
+
+    /// Metadata of `name` itself (a symlink is not followed).
+    pub fn stat_at(dir: HostFd, name: &CStr) -> HostResult<HostStat> {
+        // SAFETY: zeroed stat is a valid out-parameter.
+        let mut s: libc::stat = unsafe { core::mem::zeroed() };
+        // SAFETY: valid C string and out-parameter.
+        check(unsafe { libc::fstatat(dir, at_name(name).as_ptr(), &mut s, libc::AT_SYMLINK_NOFOLLOW) })?;
+        Ok(crate::host::imp::fs::from_host_stat(&s))
+    }
+
+    pub fn readlink_at(dir: HostFd, name: &CStr) -> HostResult<Vec<u8>> {
         let mut buf = vec![0u8; 4096];
         // SAFETY: buf is writable for its length.
-        let n = check_size(unsafe { libc::readlink(path.as_ptr(), buf.as_mut_ptr().cast(), buf.len()) })?;
+        let n = check_size(unsafe { libc::readlinkat(dir, at_name(name).as_ptr(), buf.as_mut_ptr().cast(), buf.len()) })?;
         buf.truncate(n);
         Ok(buf)
     }
 
-    pub fn mkdir(path: &CStr, mode: u32) -> HostResult<()> {
+    pub fn mkdir_at(dir: HostFd, name: &CStr, mode: u32) -> HostResult<()> {
         // SAFETY: valid C string.
-        check(unsafe { libc::mkdir(path.as_ptr(), mode as libc::mode_t) }).map(drop)
+        check(unsafe { libc::mkdirat(dir, name.as_ptr(), mode as libc::mode_t) }).map(drop)
     }
 
-    pub fn rmdir(path: &CStr) -> HostResult<()> {
+    pub fn mkfifo_at(dir: HostFd, name: &CStr, mode: u32) -> HostResult<()> {
         // SAFETY: valid C string.
-        check(unsafe { libc::rmdir(path.as_ptr()) }).map(drop)
+        check(unsafe { libc::mkfifoat(dir, name.as_ptr(), mode as libc::mode_t) }).map(drop)
     }
 
-    pub fn unlink(path: &CStr) -> HostResult<()> {
+    pub fn rmdir_at(dir: HostFd, name: &CStr) -> HostResult<()> {
         // SAFETY: valid C string.
-        check(unsafe { libc::unlink(path.as_ptr()) }).map(drop)
+        check(unsafe { libc::unlinkat(dir, name.as_ptr(), libc::AT_REMOVEDIR) }).map(drop)
     }
 
-    pub fn rename(from: &CStr, to: &CStr) -> HostResult<()> {
+    pub fn unlink_at(dir: HostFd, name: &CStr) -> HostResult<()> {
+        // SAFETY: valid C string.
+        check(unsafe { libc::unlinkat(dir, name.as_ptr(), 0) }).map(drop)
+    }
+
+    /// rename(2) between two names; neither is followed if it is a symlink.
+    pub fn rename_at(from: (HostFd, &CStr), to: (HostFd, &CStr)) -> HostResult<()> {
         // SAFETY: valid C strings.
-        check(unsafe { libc::rename(from.as_ptr(), to.as_ptr()) }).map(drop)
+        check(unsafe { libc::renameat(from.0, from.1.as_ptr(), to.0, to.1.as_ptr()) }).map(drop)
     }
 
     /// RENAME_NOREPLACE for filesystems that lack it: refuse when the target
     /// exists, else rename (not atomic against a concurrent creator).
-    pub fn rename_unless_exists(from: &CStr, to: &CStr) -> HostResult<()> {
-        if stat(to, false).is_ok() {
+    pub fn rename_unless_exists(from: (HostFd, &CStr), to: (HostFd, &CStr)) -> HostResult<()> {
+        if stat_at(to.0, to.1).is_ok() {
             return Err(Errno::EEXIST);
         }
-        rename(from, to)
+        rename_at(from, to)
     }
 
-    pub fn link(from: &CStr, to: &CStr) -> HostResult<()> {
+    /// A hard link; `from` is not followed if it is a symlink (linkat without
+    /// AT_SYMLINK_FOLLOW, as link(2) on Linux).
+    pub fn link_at(from: (HostFd, &CStr), to: (HostFd, &CStr)) -> HostResult<()> {
         // SAFETY: valid C strings.
-        check(unsafe { libc::link(from.as_ptr(), to.as_ptr()) }).map(drop)
+        check(unsafe { libc::linkat(from.0, at_name(from.1).as_ptr(), to.0, to.1.as_ptr(), 0) }).map(drop)
     }
 
-    pub fn symlink(target: &CStr, at: &CStr) -> HostResult<()> {
+    /// Creates the symlink `name` in `dir`; `target` is stored as given.
+    pub fn symlink_at(target: &CStr, dir: HostFd, name: &CStr) -> HostResult<()> {
         // SAFETY: valid C strings.
-        check(unsafe { libc::symlink(target.as_ptr(), at.as_ptr()) }).map(drop)
-    }
-
-    pub fn chmod(path: &CStr, mode: u32) -> HostResult<()> {
-        // SAFETY: valid C string.
-        check(unsafe { libc::chmod(path.as_ptr(), mode as libc::mode_t) }).map(drop)
+        check(unsafe { libc::symlinkat(target.as_ptr(), dir, name.as_ptr()) }).map(drop)
     }
 
     pub fn fchmod(fd: HostFd, mode: u32) -> HostResult<()> {
@@ -197,13 +248,11 @@ pub mod fs {
         check(unsafe { libc::fchmod(fd, mode as libc::mode_t) }).map(drop)
     }
 
-    /// `uid`/`gid` of `u32::MAX` leave that id unchanged, as in Linux.
-    pub fn chown(path: &CStr, uid: u32, gid: u32, follow: bool) -> HostResult<()> {
+    /// chown of `name` itself (lchown: a symlink is not followed). `uid`/`gid`
+    /// of `u32::MAX` leave that id unchanged, as in Linux.
+    pub fn chown_at(dir: HostFd, name: &CStr, uid: u32, gid: u32) -> HostResult<()> {
         // SAFETY: valid C string.
-        let r = unsafe {
-            if follow { libc::chown(path.as_ptr(), uid, gid) } else { libc::lchown(path.as_ptr(), uid, gid) }
-        };
-        check(r).map(drop)
+        check(unsafe { libc::fchownat(dir, at_name(name).as_ptr(), uid, gid, libc::AT_SYMLINK_NOFOLLOW) }).map(drop)
     }
 
     pub fn fchown(fd: HostFd, uid: u32, gid: u32) -> HostResult<()> {
@@ -211,12 +260,12 @@ pub mod fs {
         check(unsafe { libc::fchown(fd, uid, gid) }).map(drop)
     }
 
-    /// Times as `utimensat` takes them: `None` means UTIME_OMIT, `Some(None)` UTIME_NOW.
-    pub fn utimens(path: &CStr, times: [Option<Option<Timespec>>; 2], follow: bool) -> HostResult<()> {
+    /// Times of `name` itself, as `utimensat` takes them: `None` means
+    /// UTIME_OMIT, `Some(None)` UTIME_NOW.
+    pub fn utimens_at(dir: HostFd, name: &CStr, times: [Option<Option<Timespec>>; 2]) -> HostResult<()> {
         let ts = times.map(flags::utime_to_host);
-        let fl = if follow { 0 } else { libc::AT_SYMLINK_NOFOLLOW };
         // SAFETY: valid C string and a two-element timespec array.
-        check(unsafe { libc::utimensat(libc::AT_FDCWD, path.as_ptr(), ts.as_ptr(), fl) }).map(drop)
+        check(unsafe { libc::utimensat(dir, at_name(name).as_ptr(), ts.as_ptr(), libc::AT_SYMLINK_NOFOLLOW) }).map(drop)
     }
 
     pub fn futimens(fd: HostFd, times: [Option<Option<Timespec>>; 2]) -> HostResult<()> {
@@ -225,9 +274,18 @@ pub mod fs {
         check(unsafe { libc::futimens(fd, ts.as_ptr()) }).map(drop)
     }
 
-    pub fn truncate(path: &CStr, len: i64) -> HostResult<()> {
-        // SAFETY: valid C string.
-        check(unsafe { libc::truncate(path.as_ptr(), len) }).map(drop)
+    /// truncate(2) of `name`: there is no truncateat, so the file is opened
+    /// for writing (what truncate requires anyway) without following a
+    /// symlink, and truncated through the fd.
+    pub fn truncate_at(dir: HostFd, name: &CStr, len: i64) -> HostResult<()> {
+        use linux_raw_sys::general as g;
+        let fd = open_at(dir, name, g::O_WRONLY | g::O_NONBLOCK | g::O_NOCTTY, 0)?;
+        let r = fstat(fd).and_then(|st| {
+            // do_sys_truncate (fs/open.c): only regular files have a length to set.
+            if st.mode & g::S_IFMT != g::S_IFREG { Err(Errno::EINVAL) } else { ftruncate(fd, len) }
+        });
+        close(fd);
+        r
     }
 
     pub fn ftruncate(fd: HostFd, len: i64) -> HostResult<()> {
@@ -245,11 +303,26 @@ pub mod fs {
         check(unsafe { libc::fsync(fd) }).map(drop)
     }
 
-    pub fn access(path: &CStr, linux_mode: u32, use_effective_ids: bool) -> HostResult<()> {
+    /// access(2) of `name` itself (a symlink is not followed: the VFS has
+    /// already followed the ones the guest asked for).
+    pub fn access_at(dir: HostFd, name: &CStr, linux_mode: u32, use_effective_ids: bool) -> HostResult<()> {
         let mode = flags::access_to_host(linux_mode)?;
-        let fl = if use_effective_ids { libc::AT_EACCESS } else { 0 };
+        let fl = libc::AT_SYMLINK_NOFOLLOW | if use_effective_ids { libc::AT_EACCESS } else { 0 };
         // SAFETY: valid C string.
-        check(unsafe { libc::faccessat(libc::AT_FDCWD, path.as_ptr(), mode, fl) }).map(drop)
+        check(unsafe { libc::faccessat(dir, at_name(name).as_ptr(), mode, fl) }).map(drop)
+    }
+
+    /// statfs of the filesystem holding `name` (a symlink is not followed).
+    pub fn statfs_at(dir: HostFd, name: &CStr) -> HostResult<HostStatfs> {
+        let fd = match open_dir_at(dir, name) {
+            Ok(fd) => fd,
+            // Not a directory: the file's own filesystem, through a handle that cannot follow a link.
+            Err(Errno::ENOTDIR) => crate::host::imp::fs::open_handle_at(dir, at_name(name))?,
+            Err(e) => return Err(e),
+        };
+        let r = fstatfs(fd);
+        close(fd);
+        r
     }
 
     /// The file status flags (`F_GETFL`) in Linux terms.
@@ -353,12 +426,6 @@ pub mod fs {
             slot.2 = flags::poll_from_host(hp.revents);
         }
         Ok(n as usize)
-    }
-
-    /// Creates a FIFO at `path`.
-    pub fn mkfifo(path: &CStr, mode: u32) -> HostResult<()> {
-        // SAFETY: valid C string.
-        check(unsafe { libc::mkfifo(path.as_ptr(), mode as libc::mode_t) }).map(drop)
     }
 
     /// An anonymous temporary file in `dir` (created, then unlinked).
@@ -466,14 +533,6 @@ pub mod fs {
         let r = unsafe { if follow { libc::stat(path.as_ptr(), &mut s) } else { libc::lstat(path.as_ptr(), &mut s) } };
         check(r)?;
         Ok(crate::host::imp::fs::from_host_stat(&s))
-    }
-
-    pub fn statfs(path: &CStr) -> HostResult<HostStatfs> {
-        // SAFETY: zeroed statfs is a valid out-parameter.
-        let mut s: libc::statfs = unsafe { core::mem::zeroed() };
-        // SAFETY: valid C string and out-parameter.
-        check(unsafe { libc::statfs(path.as_ptr(), &mut s) })?;
-        Ok(crate::host::imp::fs::from_host_statfs(&s))
     }
 
     pub fn fstatfs(fd: HostFd) -> HostResult<HostStatfs> {

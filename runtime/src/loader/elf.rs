@@ -51,12 +51,13 @@ pub fn open_exec(path: &str) -> Result<ExecFile, LoadError> {
         _ => {}
     }
     let Node::Host(hp) = &r.node else { return Err(LoadError::cannot_run(path, "Permission denied")) };
-    let st = host::fs::stat(hp, true).map_err(|e| LoadError::not_found(path, e.text()))?;
+    let (dir, name) = hp.at();
+    let st = host::fs::stat_at(dir, name).map_err(|e| LoadError::not_found(path, e.text()))?;
     if st.mode & g::S_IFMT != g::S_IFREG {
         return Err(LoadError::cannot_run(path, "Permission denied"));
     }
-    host::fs::access(hp, g::X_OK, true).map_err(|_| LoadError::cannot_run(path, "Permission denied"))?;
-    let fd = host::fs::open(hp, g::O_RDONLY, 0).map_err(|e| LoadError::cannot_run(path, e.text()))?;
+    host::fs::access_at(dir, name, g::X_OK, true).map_err(|_| LoadError::cannot_run(path, "Permission denied"))?;
+    let fd = host::fs::open_at(dir, name, g::O_RDONLY, 0).map_err(|e| LoadError::cannot_run(path, e.text()))?;
     Ok(ExecFile { guest_path: r.guest, fd, size: st.size.max(0) as u64, dev: st.dev, ino: st.ino })
 }
 

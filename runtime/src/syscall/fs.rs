@@ -33,7 +33,7 @@ use crate::host::{self, HostFlock, HostStat, HostStatfs, Winsize};
 use crate::task::{current, lock};
 use crate::uaccess;
 use crate::vfs::file::{synth_node_stat, FileKind, OpenFile};
-use crate::vfs::{self, Lookup, Node, Resolved, Synth};
+use crate::vfs::{self, HostLoc, Lookup, Node, Resolved, Synth};
 use crate::{errno, return_errno, return_errno_with_message};
 use linux_raw_sys::ioctl as io;
 use std::ffi::CString;
@@ -164,9 +164,9 @@ fn is_proc(guest: &str) -> bool {
 
 /// The host path of `r`, or the refusal Linux gives for its synthetic mount:
 /// proc has no such inode operation (EPERM); /dev is root-owned (EACCES).
-fn host_or_refuse(r: &Resolved, what: &'static str) -> Result<CString> {
+fn host_or_refuse<'a>(r: &'a Resolved, what: &'static str) -> Result<&'a HostLoc> {
     match &r.node {
-        Node::Host(p) => Ok(p.clone()),
+        Node::Host(p) => Ok(p),
         Node::Synth(_) if is_proc(&r.guest) => Err(errno!(EPERM, what)),
         Node::Synth(_) => Err(errno!(EACCES, what)),
     }
@@ -214,7 +214,7 @@ fn path_target_at(dirfd: i32, path: &[u8], empty_path_ok: bool, follow: bool) ->
 /// was followed (a followed `/proc/<pid>/fd/N` link stats the open file).
 fn node_stat(r: &Resolved, followed: bool) -> Result<HostStat> {
     match &r.node {
-        Node::Host(p) => host::fs::stat(p, false).map_err(host_err),
+        Node::Host(p) => host::fs::stat_at(p.dir_fd(), &p.name).map_err(host_err),
         Node::Synth(Synth::FdLink { fd, .. }) if followed => {
             file_of(*fd).map_err(|_| errno!(ENOENT, "fd link target is closed"))?.stat()
         }
@@ -299,7 +299,7 @@ fn do_open(dirfd: i32, path: &[u8], mut flags: u32, mode: u32) -> Result<u64> {
     let kind = match r.node {
         Node::Host(ref hp) => {
             let create_mode = if creating || is_tmpfile { mode & 0o7777 & !umask_now() } else { 0 };
-            let host_fd = host::fs::open(hp, flags & !g::O_CLOEXEC, create_mode).map_err(host_err)?;
+            let host_fd = host::fs::open_at(hp.dir_fd(), &hp.name, flags & !g::O_CLOEXEC, create_mode).map_err(host_err)?;
             let is_dir = match host::fs::fstat(host_fd) {
                 Ok(st) => st.mode & g::S_IFMT == g::S_IFDIR,
                 Err(e) => {
@@ -346,7 +346,8 @@ pub fn reopen(guest_path: &str, status: u32) -> Result<OpenFile> {
     let r = resolve_at(g::AT_FDCWD, &vfs::path::to_bytes(guest_path), true)?;
     let kind = match r.node {
         Node::Host(ref hp) => {
-            let fd = host::fs::open(hp, status & !(g::O_CREAT | g::O_TRUNC | g::O_EXCL), 0).map_err(host_err)?;
+            let fd = host::fs::open_at(hp.dir_fd(), &hp.name, status & !(g::O_CREAT | g::O_TRUNC | g::O_EXCL), 0)
+                .map_err(host_err)?;
             let is_dir = host::fs::fstat(fd).is_ok_and(|st| st.mode & g::S_IFMT == g::S_IFDIR);
             FileKind::Host { fd, is_dir }
         }
@@ -878,7 +879,7 @@ pub fn statx(_cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     let t = target_at(dirfd, &path, flags & g::AT_EMPTY_PATH != 0, follow)?;
     let st = target_stat(&t, follow)?;
     let btime = st.btime.or_else(|| match &t {
-        Target::Path(Resolved { node: Node::Host(p), .. }) => host::fs::birth_time(p),
+        Target::Path(Resolved { node: Node::Host(p), .. }) => host::fs::birth_time_at(p.dir_fd(), &p.name),
         _ => None,
     });
     uaccess::write(a[4], &to_linux_statx(&st, btime))?;
@@ -928,8 +929,8 @@ pub fn getdents64(_cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
 pub fn getcwd(_cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     let cwd = lock(&current().fs).cwd.clone();
     // Linux fails with ENOENT once the working directory has been removed.
-    if vfs::synth_entry(&cwd, false).is_none() {
-        if let Err(crate::abi::Errno::ENOENT) = host::fs::stat(&vfs::host_path(&cwd), true) {
+    if let Err(e) = resolve_existing(g::AT_FDCWD, b".", true) {
+        if e.errno == crate::abi::Errno::ENOENT {
             return_errno_with_message!(ENOENT, "working directory was removed");
         }
     }
@@ -954,7 +955,7 @@ pub fn chdir(_cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
         return_errno_with_message!(ENOTDIR, "not a directory");
     }
     if let Node::Host(p) = &r.node {
-        host::fs::access(p, g::X_OK, true).map_err(host_err)?;
+        host::fs::access_at(p.dir_fd(), &p.name, g::X_OK, true).map_err(host_err)?;
     }
     set_cwd(r.guest);
     Ok(0)
@@ -983,7 +984,7 @@ fn do_mkdirat(dirfd: i32, path: &[u8], mode: u32) -> Result<u64> {
     }
     let hp = vfs::host_only(&r, "cannot create in a synthetic directory")?;
     // S_IRWXUGO | S_ISVTX, then the umask (fs/namei.c do_mkdirat).
-    host::fs::mkdir(&hp, mode & 0o1777 & !umask_now()).map_err(host_err)?;
+    host::fs::mkdir_at(hp.dir_fd(), &hp.name, mode & 0o1777 & !umask_now()).map_err(host_err)?;
     Ok(0)
 }
 
@@ -1015,9 +1016,9 @@ fn do_mknodat(dirfd: i32, path: &[u8], mode: u32, _dev: u64) -> Result<u64> {
     let hp = host_or_refuse(&r, "cannot create files in a synthetic directory")?;
     let perm = mode & 0o7777 & !umask_now();
     if kind == g::S_IFIFO {
-        host::fs::mkfifo(&hp, perm).map_err(host_err)?;
+        host::fs::mkfifo_at(hp.dir_fd(), &hp.name, perm).map_err(host_err)?;
     } else {
-        let fd = host::fs::open(&hp, g::O_CREAT | g::O_EXCL | g::O_WRONLY, perm).map_err(host_err)?;
+        let fd = host::fs::open_at(hp.dir_fd(), &hp.name, g::O_CREAT | g::O_EXCL | g::O_WRONLY, perm).map_err(host_err)?;
         host::fs::close(fd);
     }
     Ok(0)
@@ -1047,7 +1048,7 @@ fn do_rmdir(dirfd: i32, path: &[u8]) -> Result<u64> {
         return_errno_with_message!(EBUSY, "cannot remove the root");
     }
     let hp = host_or_refuse(&r, "cannot remove a synthetic directory")?;
-    host::fs::rmdir(&hp).map_err(host_err)?;
+    host::fs::rmdir_at(hp.dir_fd(), &hp.name).map_err(host_err)?;
     Ok(0)
 }
 
@@ -1057,7 +1058,7 @@ fn do_unlink(dirfd: i32, path: &[u8]) -> Result<u64> {
         return_errno_with_message!(EISDIR, "is a directory");
     }
     let hp = host_or_refuse(&r, "cannot remove a synthetic file")?;
-    host::fs::unlink(&hp).map_err(host_err)?;
+    host::fs::unlink_at(hp.dir_fd(), &hp.name).map_err(host_err)?;
     Ok(0)
 }
 
@@ -1113,9 +1114,9 @@ fn do_renameat2(olddirfd: i32, old: &[u8], newdirfd: i32, new: &[u8], flags: u32
     let hf = host_or_refuse(&from, "cannot rename a synthetic file")?;
     let ht = vfs::host_only(&to, "cannot rename onto a synthetic file")?;
     if noreplace || exchange {
-        host::fs::rename2(&hf, &ht, noreplace, exchange).map_err(host_err)?;
+        host::fs::rename2_at(hf.at(), ht.at(), noreplace, exchange).map_err(host_err)?;
     } else {
-        host::fs::rename(&hf, &ht).map_err(host_err)?;
+        host::fs::rename_at(hf.at(), ht.at()).map_err(host_err)?;
     }
     Ok(0)
 }
@@ -1154,7 +1155,7 @@ fn do_linkat(olddirfd: i32, old: &[u8], newdirfd: i32, new: &[u8], flags: u32) -
     same_mount(&from, &to)?;
     let hf = host_or_refuse(&from, "cannot link a synthetic file")?;
     let ht = vfs::host_only(&to, "cannot create in a synthetic directory")?;
-    host::fs::link(&hf, &ht).map_err(host_err)?;
+    host::fs::link_at(hf.at(), ht.at()).map_err(host_err)?;
     Ok(0)
 }
 
@@ -1184,7 +1185,7 @@ fn do_symlinkat(target: &[u8], newdirfd: i32, linkpath: &[u8]) -> Result<u64> {
     let ht = vfs::host_only(&to, "cannot create in a synthetic directory")?;
     // The target is stored verbatim; the guest resolver interprets it later.
     let target = CString::new(target.to_vec()).map_err(|_| errno!(EINVAL, "NUL in symlink target"))?;
-    host::fs::symlink(&target, &ht).map_err(host_err)?;
+    host::fs::symlink_at(&target, ht.dir_fd(), &ht.name).map_err(host_err)?;
     Ok(0)
 }
 
@@ -1248,9 +1249,9 @@ pub fn readlinkat(_cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
 // ---------------------------------------------------------------------------
 // Mode, owner, times
 
-fn host_path_for_attr(r: &Resolved) -> Result<CString> {
+fn host_path_for_attr(r: &Resolved) -> Result<&HostLoc> {
     match &r.node {
-        Node::Host(p) => Ok(p.clone()),
+        Node::Host(p) => Ok(p),
         Node::Synth(_) => Err(errno!(EPERM, "synthetic files have fixed attributes")),
     }
 }
@@ -1258,7 +1259,7 @@ fn host_path_for_attr(r: &Resolved) -> Result<CString> {
 fn do_fchmodat(dirfd: i32, path: &[u8], mode: u32) -> Result<u64> {
     let r = resolve_existing(dirfd, path, true)?;
     let hp = host_path_for_attr(&r)?;
-    host::fs::chmod(&hp, mode & 0o7777).map_err(host_err)?;
+    host::fs::chmod_at(hp.dir_fd(), &hp.name, mode & 0o7777).map_err(host_err)?;
     Ok(0)
 }
 
@@ -1296,7 +1297,7 @@ fn do_fchownat(dirfd: i32, path: &[u8], uid: u64, gid: u64, flags: u32) -> Resul
     let r = path_target_at(dirfd, path, flags & g::AT_EMPTY_PATH != 0, follow)?;
     let hp = host_path_for_attr(&r)?;
     // -1 leaves an id unchanged, for the host as for Linux.
-    host::fs::chown(&hp, uint(uid), uint(gid), false).map_err(host_err)?;
+    host::fs::chown_at(hp.dir_fd(), &hp.name, uint(uid), uint(gid)).map_err(host_err)?;
     Ok(0)
 }
 
@@ -1372,7 +1373,7 @@ pub fn utimensat(_cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
         return Ok(0);
     }
     match &r.node {
-        Node::Host(p) => host::fs::utimens(p, times, false).map_err(host_err)?,
+        Node::Host(p) => host::fs::utimens_at(p.dir_fd(), &p.name, times).map_err(host_err)?,
         Node::Synth(Synth::Dev(_)) => {}
         Node::Synth(_) => return_errno_with_message!(EPERM, "synthetic files have fixed times"),
     }
@@ -1393,7 +1394,7 @@ pub fn truncate(_cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
         return_errno_with_message!(EISDIR, "is a directory");
     }
     let hp = vfs::host_only(&r, "synthetic files cannot be truncated")?;
-    host::fs::truncate(&hp, len).map_err(host_err)?;
+    host::fs::truncate_at(hp.dir_fd(), &hp.name, len).map_err(host_err)?;
     Ok(0)
 }
 
@@ -1556,7 +1557,7 @@ fn do_faccessat(dirfd: i32, path: &[u8], mode: u64, flags: u32) -> Result<u64> {
     }
     match &r.node {
         Node::Host(p) => {
-            host::fs::access(p, mode, flags & g::AT_EACCESS != 0).map_err(host_err)?;
+            host::fs::access_at(p.dir_fd(), &p.name, mode, flags & g::AT_EACCESS != 0).map_err(host_err)?;
             Ok(0)
         }
         Node::Synth(_) => synth_access(&node_stat(&r, follow)?, mode),
@@ -1611,7 +1612,7 @@ pub fn statfs(_cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     let path = args::path(a[0])?;
     let r = resolve_existing(g::AT_FDCWD, &path, true)?;
     let s = match &r.node {
-        Node::Host(p) => host::fs::statfs(p).map_err(host_err)?,
+        Node::Host(p) => host::fs::statfs_at(p.dir_fd(), &p.name).map_err(host_err)?,
         Node::Synth(_) => synth_statfs(&r.guest),
     };
     uaccess::write(a[1], &to_linux_statfs(&s))?;

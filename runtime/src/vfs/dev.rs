@@ -22,12 +22,16 @@ const DT_LNK: u8 = 10;
 const DT_DIR: u8 = 4;
 
 /// The host directory behind /dev/shm: the root's own /dev/shm when it has
-/// one (a Linux host), else the host's temporary directory.
+/// one (a Linux host), else the host's temporary directory. The guest never
+/// reaches the root's own /dev (this mount hides it), so it cannot swap
+/// these names; what lies below is walked race-free like any guest path.
 fn shm_dir() -> String {
-    let root_shm = super::host_path("/dev/shm");
-    let is_dir = crate::host::fs::stat(&root_shm, true).is_ok_and(|s| s.mode & g::S_IFMT == g::S_IFDIR);
+    let root = crate::task::current().config.root.as_os_str().to_string_lossy().trim_end_matches('/').to_string();
+    let root_shm = format!("{root}/dev/shm");
+    let c = std::ffi::CString::new(root_shm.clone()).unwrap_or_default();
+    let is_dir = crate::host::fs::stat(&c, true).is_ok_and(|s| s.mode & g::S_IFMT == g::S_IFDIR);
     if is_dir {
-        root_shm.to_string_lossy().into_owned()
+        root_shm
     } else {
         std::env::temp_dir().to_string_lossy().trim_end_matches('/').to_string()
     }

@@ -5,6 +5,15 @@
 //! host. Every path is resolved here, component by component (`path.rs`), so
 //! symlinks resolve inside the root and `..` never leaves it.
 //!
+//! The walk is race-free on the host: it starts from a directory fd of the
+//! root opened once ([`task::Process::root`]), enters each directory with an
+//! `openat` that refuses a symlink (`host::fs::open_dir_at`), reads symlinks
+//! itself, and hands the caller the last component as a name inside the
+//! directory fd it holds ([`HostLoc`]). The host calls on that name never
+//! follow a symlink. A guest that swaps a directory for a symlink while
+//! another of its calls walks through it gets an error or a file inside its
+//! root, never one outside (tests/guest/fs/root_race.c).
+//!
 //! Signal context: called from syscall handlers; may block in host calls.
 //! Lock order: see `task.rs`. Resolution takes `fs` (for the cwd) and `fds`
 //! (for dirfds) only briefly, never both at once.
@@ -21,7 +30,8 @@ use crate::host;
 use crate::task::{current, lock};
 use crate::{errno, return_errno};
 pub use path::Lookup;
-use std::ffi::CString;
+use std::ffi::{CStr, CString};
+use std::sync::Arc;
 
 /// What a synthetic path is.
 #[derive(Clone, Debug)]
@@ -46,10 +56,68 @@ pub struct DirEnt {
     pub ino: u64,
 }
 
+/// A host directory fd the runtime holds (the root, or one met on a walk);
+/// closed when the last reference goes.
+#[derive(Debug)]
+pub struct DirFd(host::HostFd);
+
+impl DirFd {
+    /// Opens the host directory that is the guest's `/`. The path comes
+    /// from the user (`--root`), so host symlinks in it are followed.
+    pub fn open_root(host_dir: &std::path::Path) -> std::result::Result<DirFd, crate::abi::Errno> {
+        let c = CString::new(host_dir.as_os_str().as_encoded_bytes()).map_err(|_| crate::abi::Errno::EINVAL)?;
+        host::fs::open_dir_at(host::fs::CWD, &c).or_else(|e| match e {
+            // The root itself may be a symlink to the directory.
+            crate::abi::Errno::ELOOP | crate::abi::Errno::ENOTDIR => {
+                let real = std::fs::canonicalize(host_dir).map_err(|_| e)?;
+                let c = CString::new(real.as_os_str().as_encoded_bytes()).map_err(|_| e)?;
+                host::fs::open_dir_at(host::fs::CWD, &c)
+            }
+            e => Err(e),
+        }).map(DirFd)
+    }
+
+    pub fn host_fd(&self) -> host::HostFd {
+        self.0
+    }
+}
+
+impl Drop for DirFd {
+    fn drop(&mut self) {
+        host::fs::close(self.0);
+    }
+}
+
+/// A host file named race-free: `name` inside a directory fd the runtime
+/// holds. Host calls on it must not follow a symlink in `name`.
+#[derive(Clone, Debug)]
+pub struct HostLoc {
+    /// `None`: `name` is a trusted absolute host path (a terminal device the
+    /// synthetic /dev exposes), not a guest-controlled one.
+    dir: Option<Arc<DirFd>>,
+    /// The last component; empty for the directory itself.
+    pub name: CString,
+}
+
+impl HostLoc {
+    fn trusted(host_path: &str) -> HostLoc {
+        HostLoc { dir: None, name: CString::new(host_path).unwrap_or_default() }
+    }
+
+    pub fn dir_fd(&self) -> host::HostFd {
+        self.dir.as_ref().map_or(host::fs::CWD, |d| d.0)
+    }
+
+    /// (directory fd, name) for the host's *at calls.
+    pub fn at(&self) -> (host::HostFd, &CStr) {
+        (self.dir_fd(), &self.name)
+    }
+}
+
 /// Where a resolved guest path lives.
 #[derive(Clone, Debug)]
 pub enum Node {
-    Host(CString),
+    Host(HostLoc),
     Synth(Synth),
 }
 
@@ -111,45 +179,128 @@ pub fn synth_entry(guest: &str, with_content: bool) -> Option<Result<Synth>> {
 
 const DT_DIR: u8 = 4;
 
-/// The host path of a guest path under the root.
-pub fn host_path(guest: &str) -> CString {
-    let root = &current().config.root;
-    let mut s = root.as_os_str().as_encoded_bytes().to_vec();
-    if s.ends_with(b"/") {
-        s.pop();
-    }
-    s.extend_from_slice(&path::to_bytes(guest));
-    if s.is_empty() {
-        s.push(b'/');
-    }
-    // Guest path components never contain NUL (they come from C strings).
-    CString::new(s).unwrap_or_default()
+/// The synthetic mounts, by mount point: everything at and below one is
+/// served by the runtime.
+const SYNTH_MOUNTS: [&str; 2] = ["/proc", "/dev"];
+
+fn is_mount_point(guest: &str) -> bool {
+    SYNTH_MOUNTS.contains(&guest)
 }
 
-fn lookup_one(guest: &str) -> Result<Lookup> {
-    if let Some(entry) = synth_entry(guest, false) {
-        return Ok(match entry {
-            Ok(Synth::Dir(_)) => Lookup::Dir,
-            Ok(Synth::Symlink(t)) => Lookup::Symlink(t),
-            Ok(Synth::HostPath(p)) => return lookup_host(&CString::new(p).unwrap_or_default()),
-            Ok(Synth::FdLink { target, .. }) if target.first() == Some(&b'/') => Lookup::Symlink(target),
-            Ok(_) => Lookup::File,
-            Err(e) if e.errno == crate::abi::Errno::ENOENT => Lookup::Missing,
-            Err(e) => return Err(e),
+/// A directory a walk holds.
+#[derive(Clone, Debug)]
+pub enum WalkDir {
+    Host(Arc<DirFd>),
+    /// A directory of a synthetic mount (named by its guest path).
+    Synth,
+}
+
+/// The guest's tree: host directories under the root fd, and the synthetic
+/// mounts (whose entries may hand a walk back to a trusted host directory,
+/// as /dev/shm does).
+struct GuestTree<'a> {
+    root: &'a Arc<DirFd>,
+}
+
+/// How often a walk looks a name up again when it changed type between two
+/// host calls (a guest racing its own lookups); after that the walk fails.
+const RACE_RETRIES: u32 = 8;
+
+fn cname(name: &[u8]) -> Result<CString> {
+    CString::new(name).map_err(|_| errno!(ENOENT, "NUL in a path component"))
+}
+
+fn host_err(e: crate::abi::Errno) -> crate::error::Error {
+    crate::error::Error::new(e)
+}
+
+/// What `name` in the host directory `dir` is, a symlink not followed.
+fn host_lookup(dir: host::HostFd, name: &CStr) -> Result<Lookup> {
+    for _ in 0..RACE_RETRIES {
+        let st = match host::fs::stat_at(dir, name) {
+            Ok(st) => st,
+            Err(crate::abi::Errno::ENOENT) => return Ok(Lookup::Missing),
+            Err(e) => return Err(host_err(e)),
+        };
+        return Ok(match st.mode & g::S_IFMT {
+            g::S_IFDIR => Lookup::Dir,
+            g::S_IFLNK => match host::fs::readlink_at(dir, name) {
+                Ok(t) => Lookup::Symlink(t),
+                // No longer a symlink (EINVAL) or gone: look again.
+                Err(crate::abi::Errno::EINVAL | crate::abi::Errno::ENOENT) => continue,
+                Err(e) => return Err(host_err(e)),
+            },
+            _ => Lookup::File,
         });
     }
-    lookup_host(&host_path(guest))
+    Err(errno!(ELOOP, "a path component kept changing during lookup"))
 }
 
-fn lookup_host(host: &CString) -> Result<Lookup> {
-    match host::fs::stat(host, false) {
-        Ok(st) => Ok(match st.mode & g::S_IFMT {
-            g::S_IFDIR => Lookup::Dir,
-            g::S_IFLNK => Lookup::Symlink(host::fs::readlink(host).map_err(crate::error::Error::new)?),
-            _ => Lookup::File,
-        }),
-        Err(crate::abi::Errno::ENOENT) => Ok(Lookup::Missing),
-        Err(e) => Err(crate::error::Error::new(e)),
+/// What a synthetic entry is, for a walk; a trusted host directory it hands
+/// over is opened (`enter`).
+fn synth_lookup(guest: &str, enter: bool) -> Result<std::result::Result<WalkDir, Lookup>> {
+    let Some(entry) = synth_entry(guest, false) else { return Ok(Err(Lookup::Missing)) };
+    Ok(Err(match entry {
+        Ok(Synth::Dir(_)) => return Ok(Ok(WalkDir::Synth)),
+        Ok(Synth::Symlink(t)) => Lookup::Symlink(t),
+        Ok(Synth::HostPath(p)) => {
+            let c = CString::new(p).map_err(|_| errno!(ENOENT, "NUL in a host path"))?;
+            match host::fs::stat(&c, true) {
+                Ok(st) if st.mode & g::S_IFMT == g::S_IFDIR => {
+                    if !enter {
+                        return Ok(Err(Lookup::Dir));
+                    }
+                    let fd = host::fs::open_dir_at(host::fs::CWD, &c).map_err(host_err)?;
+                    return Ok(Ok(WalkDir::Host(Arc::new(DirFd(fd)))));
+                }
+                Ok(_) => Lookup::File,
+                Err(crate::abi::Errno::ENOENT) => Lookup::Missing,
+                Err(e) => return Err(host_err(e)),
+            }
+        }
+        Ok(Synth::FdLink { target, .. }) if target.first() == Some(&b'/') => Lookup::Symlink(target),
+        Ok(_) => Lookup::File,
+        Err(e) if e.errno == crate::abi::Errno::ENOENT => Lookup::Missing,
+        Err(e) => return Err(e),
+    }))
+}
+
+impl path::Tree for GuestTree<'_> {
+    type Dir = WalkDir;
+
+    fn root(&mut self) -> Result<WalkDir> {
+        Ok(WalkDir::Host(self.root.clone()))
+    }
+
+    fn lookup(&mut self, dir: &WalkDir, guest: &str, name: &[u8]) -> Result<Lookup> {
+        match dir {
+            WalkDir::Host(d) if !is_mount_point(guest) => host_lookup(d.0, &cname(name)?),
+            _ => Ok(match synth_lookup(guest, false)? {
+                Ok(_) => Lookup::Dir,
+                Err(kind) => kind,
+            }),
+        }
+    }
+
+    fn enter(&mut self, dir: &WalkDir, guest: &str, name: &[u8]) -> Result<std::result::Result<WalkDir, Lookup>> {
+        let d = match dir {
+            WalkDir::Host(d) if !is_mount_point(guest) => d,
+            _ => return synth_lookup(guest, true),
+        };
+        let name = cname(name)?;
+        for _ in 0..RACE_RETRIES {
+            match host::fs::open_dir_at(d.0, &name) {
+                Ok(fd) => return Ok(Ok(WalkDir::Host(Arc::new(DirFd(fd))))),
+                // Not a directory (or a symlink, refused): say what it is.
+                Err(crate::abi::Errno::ENOTDIR | crate::abi::Errno::ELOOP) => match host_lookup(d.0, &name)? {
+                    Lookup::Dir => continue,
+                    other => return Ok(Err(other)),
+                },
+                Err(crate::abi::Errno::ENOENT) => return Ok(Err(Lookup::Missing)),
+                Err(e) => return Err(host_err(e)),
+            }
+        }
+        Err(errno!(ELOOP, "a path component kept changing during lookup"))
     }
 }
 
@@ -171,15 +322,17 @@ pub fn start_dir(dirfd: i32, path: &[u8]) -> Result<String> {
 /// Resolves a guest path for a `*at` call.
 pub fn resolve_at(dirfd: i32, path: &[u8], follow_last: bool) -> Result<Resolved> {
     let start = start_dir(dirfd, path)?;
-    let (guest, kind) = path::resolve(&start, path, follow_last, &mut lookup_one)?;
-    let node = match synth_entry(&guest, true) {
-        Some(Ok(Synth::HostPath(p))) => Node::Host(CString::new(p).unwrap_or_default()),
-        Some(Ok(s)) => Node::Synth(s),
-        Some(Err(e)) if e.errno == crate::abi::Errno::ENOENT => return Err(e),
-        Some(Err(e)) => return Err(e),
-        None => Node::Host(host_path(&guest)),
+    let w = path::resolve(&mut GuestTree { root: &current().root }, &start, path, follow_last)?;
+    let node = match w.parent {
+        WalkDir::Host(dir) if !is_mount_point(&w.guest) => Node::Host(HostLoc { dir: Some(dir), name: cname(&w.name)? }),
+        _ => match synth_entry(&w.guest, true) {
+            Some(Ok(Synth::HostPath(p))) => Node::Host(HostLoc::trusted(&p)),
+            Some(Ok(s)) => Node::Synth(s),
+            Some(Err(e)) => return Err(e),
+            None => return_errno!(ENOENT),
+        },
     };
-    Ok(Resolved { guest, node, kind })
+    Ok(Resolved { guest: w.guest, node, kind: w.kind })
 }
 
 /// Resolves a path that must exist.
@@ -191,10 +344,10 @@ pub fn resolve_existing(dirfd: i32, path: &[u8], follow_last: bool) -> Result<Re
     Ok(r)
 }
 
-/// The host path of a resolved node, or EROFS-style refusal for synthetic ones.
-pub fn host_only(r: &Resolved, what: &'static str) -> Result<CString> {
+/// The host location of a resolved node, or a refusal for synthetic ones.
+pub fn host_only<'a>(r: &'a Resolved, what: &'static str) -> Result<&'a HostLoc> {
     match &r.node {
-        Node::Host(p) => Ok(p.clone()),
+        Node::Host(p) => Ok(p),
         Node::Synth(_) => Err(errno!(EACCES, what)),
     }
 }

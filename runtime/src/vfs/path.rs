@@ -6,7 +6,7 @@
 //! path ever leaves the root. After [`MAX_SYMLINKS`] links: ELOOP.
 
 use crate::error::Result;
-use crate::return_errno;
+use crate::{return_errno, return_errno_with_message};
 use std::collections::VecDeque;
 
 /// Linux's limit on symlinks followed in one lookup (`MAXSYMLINKS`).
@@ -91,72 +91,137 @@ pub fn components(abs: &str) -> Vec<Vec<u8>> {
     to_bytes(abs).split(|&b| b == b'/').filter(|c| !c.is_empty()).map(<[u8]>::to_vec).collect()
 }
 
+/// A tree the resolver walks: the host filesystem under the guest root with
+/// the synthetic mounts (vfs/mod.rs), or an in-memory one (tests, fuzzing).
+///
+/// A `Dir` is a handle on a directory that stays valid whatever happens to
+/// its name later (an open host directory fd), so the walk never looks a
+/// name up twice and never follows anything the tree itself did not report.
+pub trait Tree {
+    type Dir: Clone;
+    /// The guest's `/`.
+    fn root(&mut self) -> Result<Self::Dir>;
+    /// What `name` in `dir` is, a symlink not followed. `path` is the guest
+    /// path of the name (`dir`'s path and `name`).
+    fn lookup(&mut self, dir: &Self::Dir, path: &str, name: &[u8]) -> Result<Lookup>;
+    /// Enters the directory `name` in `dir`; `Ok(Err(what))` when `name` is
+    /// not a directory (a symlink is reported, never followed).
+    fn enter(&mut self, dir: &Self::Dir, path: &str, name: &[u8]) -> Result<std::result::Result<Self::Dir, Lookup>>;
+}
+
+/// A resolved path: its normalized guest name, and its last component as a
+/// name in a held directory.
+pub struct Walked<D> {
+    pub guest: String,
+    /// The directory holding the last component (the root for `/`).
+    pub parent: D,
+    /// The last component; empty for `/` itself.
+    pub name: Vec<u8>,
+    /// What the last component is (`Missing` is fine: the caller may be
+    /// about to create it).
+    pub kind: Lookup,
+}
+
 /// Resolves `path` relative to the absolute guest directory `start`.
 ///
 /// `follow_last`: whether a symlink in the last component is followed (a
-/// trailing slash always follows). Returns the normalized absolute guest path
-/// and what its last component is (`Missing` is fine for the last one: the
-/// caller may be about to create it).
-pub fn resolve(
-    start: &str,
-    path: &[u8],
-    follow_last: bool,
-    lookup: &mut dyn FnMut(&str) -> Result<Lookup>,
-) -> Result<(String, Lookup)> {
+/// trailing slash or `.` always follows). `..` pops back to the directory
+/// handle the walk came from, and at the root stays there; an absolute
+/// symlink target restarts at the root; so no walk leaves the root, whatever
+/// the tree holds.
+pub fn resolve<T: Tree>(tree: &mut T, start: &str, path: &[u8], follow_last: bool) -> Result<Walked<T::Dir>> {
     if path.is_empty() {
         return_errno!(ENOENT);
     }
     if path.len() >= PATH_MAX {
         return_errno!(ENAMETOOLONG);
     }
-    let mut stack: Vec<Vec<u8>> = if path[0] == b'/' { Vec::new() } else { components(start) };
-    let trailing_slash = path.ends_with(b"/");
+    let root = tree.root()?;
+    // The directories walked through, each with the name it was entered by.
+    let mut stack: Vec<(Vec<u8>, T::Dir)> = Vec::new();
+    if path[0] != b'/' {
+        for c in components(start) {
+            let here = child_path(&stack, &c);
+            let top = stack.last().map_or(&root, |(_, d)| d);
+            match tree.enter(top, &here, &c)? {
+                Ok(d) => stack.push((c, d)),
+                Err(_) => return_errno_with_message!(ENOENT, "the starting directory is gone"),
+            }
+        }
+    }
     let mut todo: VecDeque<Vec<u8>> = path.split(|&b| b == b'/').map(<[u8]>::to_vec).collect();
     let mut links = 0u32;
-    let mut last = Lookup::Dir;
     while let Some(c) = todo.pop_front() {
-        let is_last = todo.iter().all(|c| c.is_empty() || c == b".");
         if c.is_empty() || c == b"." {
             continue;
         }
         if c == b".." {
             stack.pop();
-            last = Lookup::Dir;
             continue;
         }
         if c.len() > NAME_MAX {
             return_errno!(ENAMETOOLONG);
         }
-        stack.push(c);
-        let here = join(&stack);
-        let found = lookup(&here)?;
-        match found {
-            Lookup::Symlink(target) if !is_last || follow_last || trailing_slash => {
-                links += 1;
-                if links > MAX_SYMLINKS {
-                    return_errno!(ELOOP);
-                }
-                stack.pop();
-                if target.is_empty() {
-                    return_errno!(ENOENT);
-                }
-                if target[0] == b'/' {
-                    stack.clear();
-                }
-                for part in target.split(|&b| b == b'/').rev() {
-                    todo.push_front(part.to_vec());
-                }
-                last = Lookup::Dir;
+        let is_last = todo.iter().all(|c| c.is_empty() || c == b".");
+        // `name/` and `name/.` ask for a directory, through a symlink if need be.
+        let needs_dir = is_last && !todo.is_empty();
+        let here = child_path(&stack, &c);
+        let top = stack.last().map_or(&root, |(_, d)| d);
+        let found = if is_last {
+            match tree.lookup(top, &here, &c)? {
+                Lookup::Symlink(t) if follow_last || needs_dir => Lookup::Symlink(t),
+                Lookup::File if needs_dir => return_errno!(ENOTDIR),
+                kind => return Ok(Walked { guest: here, parent: top.clone(), name: c, kind }),
             }
-            Lookup::File if !is_last => return_errno!(ENOTDIR),
-            Lookup::Missing if !is_last => return_errno!(ENOENT),
-            other => last = other,
+        } else {
+            match tree.enter(top, &here, &c)? {
+                Ok(d) => {
+                    stack.push((c, d));
+                    continue;
+                }
+                Err(Lookup::Symlink(t)) => Lookup::Symlink(t),
+                Err(Lookup::File) => return_errno!(ENOTDIR),
+                Err(_) => return_errno!(ENOENT),
+            }
+        };
+        if let Lookup::Symlink(target) = found {
+            links += 1;
+            if links > MAX_SYMLINKS {
+                return_errno!(ELOOP);
+            }
+            if target.is_empty() {
+                return_errno!(ENOENT);
+            }
+            if target[0] == b'/' {
+                stack.clear();
+            }
+            for part in target.split(|&b| b == b'/').rev() {
+                todo.push_front(part.to_vec());
+            }
         }
     }
-    if trailing_slash && last == Lookup::File {
-        return_errno!(ENOTDIR);
+    // The path ended in a directory already entered (`/`, `.`, `..`): name
+    // it in its parent, so that calls on it act on a name like any other.
+    match stack.pop() {
+        None => Ok(Walked { guest: "/".to_string(), parent: root, name: Vec::new(), kind: Lookup::Dir }),
+        Some((name, _)) => {
+            let guest = child_path(&stack, &name);
+            let parent = stack.pop().map_or(root, |(_, d)| d);
+            Ok(Walked { guest, parent, name, kind: Lookup::Dir })
+        }
     }
-    Ok((join(&stack), last))
+}
+
+/// The guest path of `name` inside the directory the stack ends in.
+fn child_path<D>(stack: &[(Vec<u8>, D)], name: &[u8]) -> String {
+    let mut s = String::new();
+    for (c, _) in stack {
+        s.push('/');
+        s.push_str(&from_bytes(c));
+    }
+    s.push('/');
+    s.push_str(&from_bytes(name));
+    s
 }
 
 #[cfg(test)]
@@ -178,11 +243,31 @@ mod tests {
         m
     }
 
+    /// An in-memory tree keyed by guest path; a directory handle is its path.
+    pub(super) struct MapTree(pub HashMap<&'static str, Lookup>);
+
+    impl Tree for MapTree {
+        type Dir = String;
+        fn root(&mut self) -> Result<String> {
+            Ok(String::new())
+        }
+        fn lookup(&mut self, _dir: &String, path: &str, _name: &[u8]) -> Result<Lookup> {
+            Ok(self.0.get(path).cloned().unwrap_or(Lookup::Missing))
+        }
+        fn enter(&mut self, _dir: &String, path: &str, _name: &[u8]) -> Result<std::result::Result<String, Lookup>> {
+            Ok(match self.0.get(path).cloned().unwrap_or(Lookup::Missing) {
+                Lookup::Dir => Ok(path.to_string()),
+                other => Err(other),
+            })
+        }
+    }
+
+    fn walk(start: &str, p: &str, follow: bool) -> std::result::Result<Walked<String>, Errno> {
+        resolve(&mut MapTree(fs()), start, p.as_bytes(), follow).map_err(|e| e.errno)
+    }
+
     fn r(start: &str, p: &str, follow: bool) -> std::result::Result<String, Errno> {
-        let m = fs();
-        resolve(start, p.as_bytes(), follow, &mut |s| Ok(m.get(s).cloned().unwrap_or(Lookup::Missing)))
-            .map(|(s, _)| s)
-            .map_err(|e| e.errno)
+        walk(start, p, follow).map(|w| w.guest)
     }
 
     #[test]
@@ -224,5 +309,20 @@ mod tests {
         assert_eq!(r("/", "/a/new", true).unwrap(), "/a/new");
         let long = format!("/{}", "x".repeat(256));
         assert_eq!(r("/", &long, true), Err(Errno::ENAMETOOLONG));
+    }
+
+    #[test]
+    fn the_last_component_is_a_name_in_its_parent() {
+        let w = walk("/", "/a/abs/", true).unwrap();
+        assert_eq!((w.parent.as_str(), w.name.as_slice(), w.kind), ("/a", &b"b"[..], Lookup::Dir));
+        let w = walk("/a", "f", true).unwrap();
+        assert_eq!((w.parent.as_str(), w.name.as_slice(), w.kind), ("/a", &b"f"[..], Lookup::File));
+        let w = walk("/", "/a/b/..", true).unwrap();
+        assert_eq!((w.guest.as_str(), w.parent.as_str(), w.name.as_slice()), ("/a", "", &b"a"[..]));
+        let w = walk("/a", "../..", true).unwrap();
+        assert_eq!((w.guest.as_str(), w.parent.as_str(), w.name.as_slice()), ("/", "", &b""[..]));
+        assert_eq!(walk("/", "/a/abs/.", false).unwrap().guest, "/a/b", "a trailing . follows the link");
+        assert_eq!(walk("/", "/a/f/.", true).err(), Some(Errno::ENOTDIR));
+        assert_eq!(walk("/gone", "x", true).err(), Some(Errno::ENOENT), "a removed starting directory");
     }
 }

@@ -30,14 +30,56 @@ pub(crate) fn from_host_stat(s: &libc::stat) -> HostStat {
     }
 }
 
-/// Birth time where the host records it (statx on Linux).
-pub fn birth_time(path: &CStr) -> Option<Timespec> {
+/// Birth time of `name` in `dir` where the host records it (statx on Linux).
+pub fn birth_time_at(dir: HostFd, name: &CStr) -> Option<Timespec> {
+    let name = if name.is_empty() { c"." } else { name };
     // SAFETY: zeroed statx is a valid out-parameter.
     let mut sx: libc::statx = unsafe { core::mem::zeroed() };
     // SAFETY: valid C string and out-parameter.
-    let r = unsafe { libc::statx(libc::AT_FDCWD, path.as_ptr(), libc::AT_SYMLINK_NOFOLLOW, libc::STATX_BTIME, &mut sx) };
+    let r = unsafe { libc::statx(dir, name.as_ptr(), libc::AT_SYMLINK_NOFOLLOW, libc::STATX_BTIME, &mut sx) };
     (r == 0 && sx.stx_mask & libc::STATX_BTIME != 0)
         .then(|| Timespec { sec: sx.stx_btime.tv_sec, nsec: i64::from(sx.stx_btime.tv_nsec) })
+}
+
+/// How a directory is opened only to walk through it: O_PATH needs no
+/// permission on the directory itself, as a Linux path walk needs none.
+pub(crate) const WALK_DIR_FLAGS: libc::c_int = libc::O_PATH;
+
+/// A handle on `name` itself that can be fstat'ed or fstatfs'ed, whatever
+/// its type and permissions (O_PATH; a symlink is not followed).
+pub(crate) fn open_handle_at(dir: HostFd, name: &CStr) -> HostResult<HostFd> {
+    let fl = libc::O_PATH | libc::O_NOFOLLOW | libc::O_CLOEXEC;
+    // SAFETY: valid C string.
+    let fd = unsafe { libc::openat(dir, name.as_ptr(), fl) };
+    if fd < 0 { Err(super::errno::last()) } else { Ok(fd) }
+}
+
+/// chmod of `name` itself. fchmodat(2) always follows a symlink in the last
+/// component, so it cannot be used on a name the guest may swap; Linux 6.6+
+/// has fchmodat2 with AT_SYMLINK_NOFOLLOW. Older hosts: chmod through an
+/// O_PATH handle's /proc/self/fd entry, which names the pinned inode.
+pub fn chmod_at(dir: HostFd, name: &CStr, mode: u32) -> HostResult<()> {
+    let at = if name.is_empty() { c"." } else { name };
+    // SAFETY: valid C string; fchmodat2 takes (dirfd, path, mode, flags).
+    let r = unsafe { libc::syscall(libc::SYS_fchmodat2, dir, at.as_ptr(), mode, libc::AT_SYMLINK_NOFOLLOW) };
+    if r == 0 {
+        return Ok(());
+    }
+    let e = super::errno::last();
+    if e != Errno::ENOSYS {
+        return Err(e);
+    }
+    let fd = open_handle_at(dir, at)?;
+    let r = crate::host::fs::fstat(fd).and_then(|st| {
+        if st.mode & libc::S_IFMT == libc::S_IFLNK {
+            return Err(Errno::EOPNOTSUPP);
+        }
+        let proc_path = std::ffi::CString::new(format!("/proc/self/fd/{fd}")).map_err(|_| Errno::EINVAL)?;
+        // SAFETY: valid C string.
+        check(unsafe { libc::chmod(proc_path.as_ptr(), mode as libc::mode_t) })
+    });
+    crate::host::fs::close(fd);
+    r
 }
 
 pub(crate) fn from_host_statfs(s: &libc::statfs) -> HostStatfs {
@@ -98,7 +140,7 @@ pub fn fallocate(fd: HostFd, mode: u32, off: i64, len: i64) -> HostResult<()> {
 }
 
 /// `renameat2` semantics: `noreplace` fails with EEXIST, `exchange` swaps.
-pub fn rename2(from: &CStr, to: &CStr, noreplace: bool, exchange: bool) -> HostResult<()> {
+pub fn rename2_at(from: (HostFd, &CStr), to: (HostFd, &CStr), noreplace: bool, exchange: bool) -> HostResult<()> {
     let mut fl = 0u32;
     if noreplace {
         fl |= libc::RENAME_NOREPLACE;
@@ -107,7 +149,7 @@ pub fn rename2(from: &CStr, to: &CStr, noreplace: bool, exchange: bool) -> HostR
         fl |= libc::RENAME_EXCHANGE;
     }
     // SAFETY: valid C strings.
-    let r = unsafe { libc::renameat2(libc::AT_FDCWD, from.as_ptr(), libc::AT_FDCWD, to.as_ptr(), fl) };
+    let r = unsafe { libc::renameat2(from.0, from.1.as_ptr(), to.0, to.1.as_ptr(), fl) };
     if r < 0 {
         let e = super::errno::last();
         // Some host filesystems lack RENAME_NOREPLACE; emulate it there.

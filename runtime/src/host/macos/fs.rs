@@ -49,8 +49,29 @@ pub(crate) fn from_host_stat(s: &libc::stat) -> HostStat {
 const _: () = assert!(libc::S_IFMT == 0o170000 && libc::S_IFDIR == 0o040000 && libc::S_IFLNK == 0o120000);
 
 /// Birth time: every macOS `struct stat` carries `st_birthtime`.
-pub fn birth_time(path: &CStr) -> Option<Timespec> {
-    crate::host::fs::stat(path, false).ok().and_then(|s| s.btime)
+pub fn birth_time_at(dir: HostFd, name: &CStr) -> Option<Timespec> {
+    crate::host::fs::stat_at(dir, name).ok().and_then(|s| s.btime)
+}
+
+/// How a directory is opened only to walk through it: O_SEARCH (O_EXEC |
+/// O_DIRECTORY) needs search permission only, like a Linux path walk.
+pub(crate) const WALK_DIR_FLAGS: libc::c_int = libc::O_SEARCH;
+
+/// A handle on `name` itself that can be fstat'ed or fstatfs'ed (a symlink
+/// is not followed).
+// lossy: macOS has no O_PATH, so this needs read permission on the file.
+pub(crate) fn open_handle_at(dir: HostFd, name: &CStr) -> HostResult<HostFd> {
+    let fl = libc::O_RDONLY | libc::O_NONBLOCK | libc::O_NOCTTY | libc::O_NOFOLLOW | libc::O_CLOEXEC;
+    // SAFETY: valid C string.
+    let fd = unsafe { libc::openat(dir, name.as_ptr(), fl) };
+    if fd < 0 { Err(super::errno::last()) } else { Ok(fd) }
+}
+
+/// chmod of `name` itself: macOS's fchmodat honours AT_SYMLINK_NOFOLLOW.
+pub fn chmod_at(dir: HostFd, name: &CStr, mode: u32) -> HostResult<()> {
+    let at = if name.is_empty() { c"." } else { name };
+    // SAFETY: valid C string.
+    check(unsafe { libc::fchmodat(dir, at.as_ptr(), mode as libc::mode_t, libc::AT_SYMLINK_NOFOLLOW) })
 }
 
 /// `HFSPLUS_SUPER_MAGIC` (Linux fs/hfsplus/hfsplus_raw.h), not exported by linux-raw-sys.
@@ -205,7 +226,7 @@ pub fn fallocate(fd: HostFd, mode: u32, off: i64, len: i64) -> HostResult<()> {
 
 /// `renameat2` semantics via `renameatx_np`: `noreplace` is RENAME_EXCL,
 /// `exchange` is RENAME_SWAP.
-pub fn rename2(from: &CStr, to: &CStr, noreplace: bool, exchange: bool) -> HostResult<()> {
+pub fn rename2_at(from: (HostFd, &CStr), to: (HostFd, &CStr), noreplace: bool, exchange: bool) -> HostResult<()> {
     if noreplace && exchange {
         return Err(Errno::EINVAL);
     }
@@ -217,7 +238,7 @@ pub fn rename2(from: &CStr, to: &CStr, noreplace: bool, exchange: bool) -> HostR
         fl |= libc::RENAME_SWAP;
     }
     // SAFETY: valid C strings.
-    let r = unsafe { libc::renameatx_np(libc::AT_FDCWD, from.as_ptr(), libc::AT_FDCWD, to.as_ptr(), fl) };
+    let r = unsafe { libc::renameatx_np(from.0, from.1.as_ptr(), to.0, to.1.as_ptr(), fl) };
     if r < 0 {
         let e = super::errno::last();
         // Filesystems without RENAME_EXCL (some network ones) answer ENOTSUP; emulate it.
