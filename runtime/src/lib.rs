@@ -102,7 +102,7 @@ fn init_process(st: Start) -> Result<&'static Process, StartError> {
         vpid: AtomicU32::new(st.pid),
         mm: Mutex::new(mm::Mm::default()),
         fds: Mutex::new(vfs::fd_table::FdTable::default()),
-        fs: Mutex::new(FsContext { cwd: st.cwd, umask: st.umask }),
+        fs: Mutex::new(FsContext::new(st.cwd, st.umask)),
         sig: Mutex::new(SignalState { actions: [abi::signal::KernelSigaction::default(); 64], mask: 0, pending: 0 }),
         comm: Mutex::new(Vec::new()),
         exe: Mutex::new(String::new()),

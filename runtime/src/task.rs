@@ -61,7 +61,23 @@ pub struct Config {
 pub struct FsContext {
     /// The guest's working directory, as a normalized guest path.
     pub cwd: String,
+    /// The directories `cwd` was walked through, held open, so that a
+    /// relative lookup starts there without walking from the root again
+    /// (and, as on Linux, in the directory itself even if it is renamed).
+    /// Filled on first use; `None` after every change of `cwd`.
+    pub cwd_dirs: Option<crate::vfs::path::DirStack<crate::vfs::WalkDir>>,
     pub umask: u32,
+}
+
+impl FsContext {
+    pub fn new(cwd: String, umask: u32) -> FsContext {
+        FsContext { cwd, cwd_dirs: None, umask }
+    }
+
+    pub fn set_cwd(&mut self, cwd: String) {
+        self.cwd = cwd;
+        self.cwd_dirs = None;
+    }
 }
 
 pub struct SignalState {

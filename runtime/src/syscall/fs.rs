@@ -929,10 +929,8 @@ pub fn getdents64(_cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
 pub fn getcwd(_cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     let cwd = lock(&current().fs).cwd.clone();
     // Linux fails with ENOENT once the working directory has been removed.
-    if let Err(e) = resolve_existing(g::AT_FDCWD, b".", true) {
-        if e.errno == crate::abi::Errno::ENOENT {
-            return_errno_with_message!(ENOENT, "working directory was removed");
-        }
+    if vfs::cwd_removed() {
+        return_errno_with_message!(ENOENT, "working directory was removed");
     }
     let mut cwd = vfs::path::to_bytes(&cwd);
     cwd.push(0);
@@ -945,7 +943,7 @@ pub fn getcwd(_cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
 }
 
 fn set_cwd(guest: String) {
-    lock(&current().fs).cwd = guest;
+    lock(&current().fs).set_cwd(guest);
 }
 
 pub fn chdir(_cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {

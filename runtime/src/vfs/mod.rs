@@ -95,7 +95,7 @@ pub struct HostLoc {
     /// `None`: `name` is a trusted absolute host path (a terminal device the
     /// synthetic /dev exposes), not a guest-controlled one.
     dir: Option<Arc<DirFd>>,
-    /// The last component; empty for the directory itself.
+    /// The last component; empty for the directory `dir` itself.
     pub name: CString,
 }
 
@@ -319,10 +319,48 @@ pub fn start_dir(dirfd: i32, path: &[u8]) -> Result<String> {
     Ok(file.guest_path.clone())
 }
 
+/// The directories the working directory was walked through (walked once
+/// after each chdir, then reused).
+fn cwd_dirs(tree: &mut GuestTree<'_>) -> Result<path::DirStack<WalkDir>> {
+    let cwd = {
+        let fs = lock(&current().fs);
+        if let Some(d) = &fs.cwd_dirs {
+            return Ok(d.clone());
+        }
+        fs.cwd.clone()
+    };
+    let dirs = path::walk_dirs(tree, &cwd)?;
+    let mut fs = lock(&current().fs);
+    if fs.cwd == cwd {
+        fs.cwd_dirs = Some(dirs.clone());
+    }
+    Ok(dirs)
+}
+
+/// Whether the working directory has been removed (getcwd's ENOENT).
+pub fn cwd_removed() -> bool {
+    let mut tree = GuestTree { root: &current().root };
+    match cwd_dirs(&mut tree) {
+        Ok(dirs) => match dirs.last() {
+            // A removed directory has no links left; the fd still works.
+            Some((_, WalkDir::Host(d))) => host::fs::fstat(d.0).is_ok_and(|st| st.nlink == 0),
+            _ => false,
+        },
+        Err(e) => e.errno == crate::abi::Errno::ENOENT,
+    }
+}
+
 /// Resolves a guest path for a `*at` call.
 pub fn resolve_at(dirfd: i32, path: &[u8], follow_last: bool) -> Result<Resolved> {
-    let start = start_dir(dirfd, path)?;
-    let w = path::resolve(&mut GuestTree { root: &current().root }, &start, path, follow_last)?;
+    let mut tree = GuestTree { root: &current().root };
+    let start = if path.first() == Some(&b'/') {
+        Vec::new()
+    } else if dirfd == g::AT_FDCWD {
+        cwd_dirs(&mut tree)?
+    } else {
+        path::walk_dirs(&mut tree, &start_dir(dirfd, path)?)?
+    };
+    let w = path::resolve(&mut tree, start, path, follow_last)?;
     let node = match w.parent {
         WalkDir::Host(dir) if !is_mount_point(&w.guest) => Node::Host(HostLoc { dir: Some(dir), name: cname(&w.name)? }),
         _ => match synth_entry(&w.guest, true) {

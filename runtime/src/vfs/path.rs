@@ -113,23 +113,45 @@ pub trait Tree {
 /// name in a held directory.
 pub struct Walked<D> {
     pub guest: String,
-    /// The directory holding the last component (the root for `/`).
+    /// The directory holding the last component; the directory itself when
+    /// `name` is empty (the path ended in `/`, `.` or `..`).
     pub parent: D,
-    /// The last component; empty for `/` itself.
+    /// The last component, or empty.
     pub name: Vec<u8>,
     /// What the last component is (`Missing` is fine: the caller may be
     /// about to create it).
     pub kind: Lookup,
 }
 
-/// Resolves `path` relative to the absolute guest directory `start`.
+/// The directories a walk holds, outermost first, each with the name it
+/// was entered by (the root itself is not in it).
+pub type DirStack<D> = Vec<(Vec<u8>, D)>;
+
+/// Enters every component of the absolute, normalized guest directory
+/// `dir`: the stack a walk relative to it starts from.
+pub fn walk_dirs<T: Tree>(tree: &mut T, dir: &str) -> Result<DirStack<T::Dir>> {
+    let root = tree.root()?;
+    let mut stack: DirStack<T::Dir> = Vec::new();
+    for c in components(dir) {
+        let here = child_path(&stack, &c);
+        let top = stack.last().map_or(&root, |(_, d)| d);
+        match tree.enter(top, &here, &c)? {
+            Ok(d) => stack.push((c, d)),
+            Err(_) => return_errno_with_message!(ENOENT, "the starting directory is gone"),
+        }
+    }
+    Ok(stack)
+}
+
+/// Resolves `path` relative to the directory `start` was walked to
+/// ([`walk_dirs`]; ignored for an absolute path).
 ///
 /// `follow_last`: whether a symlink in the last component is followed (a
 /// trailing slash or `.` always follows). `..` pops back to the directory
 /// handle the walk came from, and at the root stays there; an absolute
 /// symlink target restarts at the root; so no walk leaves the root, whatever
 /// the tree holds.
-pub fn resolve<T: Tree>(tree: &mut T, start: &str, path: &[u8], follow_last: bool) -> Result<Walked<T::Dir>> {
+pub fn resolve<T: Tree>(tree: &mut T, start: DirStack<T::Dir>, path: &[u8], follow_last: bool) -> Result<Walked<T::Dir>> {
     if path.is_empty() {
         return_errno!(ENOENT);
     }
@@ -137,18 +159,7 @@ pub fn resolve<T: Tree>(tree: &mut T, start: &str, path: &[u8], follow_last: boo
         return_errno!(ENAMETOOLONG);
     }
     let root = tree.root()?;
-    // The directories walked through, each with the name it was entered by.
-    let mut stack: Vec<(Vec<u8>, T::Dir)> = Vec::new();
-    if path[0] != b'/' {
-        for c in components(start) {
-            let here = child_path(&stack, &c);
-            let top = stack.last().map_or(&root, |(_, d)| d);
-            match tree.enter(top, &here, &c)? {
-                Ok(d) => stack.push((c, d)),
-                Err(_) => return_errno_with_message!(ENOENT, "the starting directory is gone"),
-            }
-        }
-    }
+    let mut stack = if path[0] == b'/' { Vec::new() } else { start };
     let mut todo: VecDeque<Vec<u8>> = path.split(|&b| b == b'/').map(<[u8]>::to_vec).collect();
     let mut links = 0u32;
     while let Some(c) = todo.pop_front() {
@@ -200,15 +211,12 @@ pub fn resolve<T: Tree>(tree: &mut T, start: &str, path: &[u8], follow_last: boo
             }
         }
     }
-    // The path ended in a directory already entered (`/`, `.`, `..`): name
-    // it in its parent, so that calls on it act on a name like any other.
+    // The path ended in a directory already entered (`/`, `.`, `..`): the
+    // handle itself, not its name, as Linux acts on the directory it
+    // reached (stat(".") of a renamed or removed working directory).
     match stack.pop() {
         None => Ok(Walked { guest: "/".to_string(), parent: root, name: Vec::new(), kind: Lookup::Dir }),
-        Some((name, _)) => {
-            let guest = child_path(&stack, &name);
-            let parent = stack.pop().map_or(root, |(_, d)| d);
-            Ok(Walked { guest, parent, name, kind: Lookup::Dir })
-        }
+        Some((name, dir)) => Ok(Walked { guest: child_path(&stack, &name), parent: dir, name: Vec::new(), kind: Lookup::Dir }),
     }
 }
 
@@ -263,7 +271,9 @@ mod tests {
     }
 
     fn walk(start: &str, p: &str, follow: bool) -> std::result::Result<Walked<String>, Errno> {
-        resolve(&mut MapTree(fs()), start, p.as_bytes(), follow).map_err(|e| e.errno)
+        let mut tree = MapTree(fs());
+        let start = walk_dirs(&mut tree, start).map_err(|e| e.errno)?;
+        resolve(&mut tree, start, p.as_bytes(), follow).map_err(|e| e.errno)
     }
 
     fn r(start: &str, p: &str, follow: bool) -> std::result::Result<String, Errno> {
@@ -318,7 +328,7 @@ mod tests {
         let w = walk("/a", "f", true).unwrap();
         assert_eq!((w.parent.as_str(), w.name.as_slice(), w.kind), ("/a", &b"f"[..], Lookup::File));
         let w = walk("/", "/a/b/..", true).unwrap();
-        assert_eq!((w.guest.as_str(), w.parent.as_str(), w.name.as_slice()), ("/a", "", &b"a"[..]));
+        assert_eq!((w.guest.as_str(), w.parent.as_str(), w.name.as_slice()), ("/a", "/a", &b""[..]));
         let w = walk("/a", "../..", true).unwrap();
         assert_eq!((w.guest.as_str(), w.parent.as_str(), w.name.as_slice()), ("/", "", &b""[..]));
         assert_eq!(walk("/", "/a/abs/.", false).unwrap().guest, "/a/b", "a trailing . follows the link");

@@ -52,7 +52,22 @@ int main(void)
 	chdir("gone");
 	rmdir("../gone");
 	CHECK_ERR("getcwd of removed directory -> ENOENT", syscall(SYS_getcwd, buf, sizeof buf), ENOENT);
+	struct stat st;
+	CHECK_OK("stat . in a removed directory", stat(".", &st));
+	CHECK_EQ("a removed directory has no links", st.st_nlink, 0);
+	CHECK_ERR("creating in a removed directory -> ENOENT", open("new", O_CREAT | O_WRONLY, 0644), ENOENT);
 	chdir(base);
+
+	/* The working directory is the directory, not its name. */
+	mkdir("old", 0755);
+	chdir("old");
+	CHECK_OK("rename the working directory", rename("../old", "../renamed"));
+	CHECK_OK("stat . after the rename", stat(".", &st));
+	CHECK(". is still a directory", S_ISDIR(st.st_mode));
+	t_write_file("made-here", "y");
+	chdir(base);
+	CHECK_OK("a file made in the renamed working directory is there", access("renamed/made-here", F_OK));
+	CHECK_ERR("and not under the old name", access("old/made-here", F_OK), ENOENT);
 
 	t_tmpdir_end();
 	T_DONE();
