@@ -30,9 +30,27 @@ pub enum Lookup {
 /// that is not part of valid UTF-8 (a Latin-1 name, say) is held as one
 /// character of a private range, U+10FF80 + (byte - 0x80), and becomes that
 /// byte again wherever a path leaves the runtime ([`to_bytes`]: host calls,
-/// and what the guest reads back). No name loses a byte. A name that really
-/// contains one of those 128 private characters would come out as raw bytes.
+/// and what the guest reads back). No name loses a byte: a name that really
+/// contains one of those 128 private characters (valid UTF-8) has each of
+/// its four bytes escaped, so it too comes back as it was.
 const ESCAPE_BASE: u32 = 0x10FF80;
+
+fn push_escaped(s: &mut String, byte: u8) {
+    s.push(char::from_u32(ESCAPE_BASE + u32::from(byte) - 0x80).unwrap_or('\u{FFFD}'));
+}
+
+/// Valid UTF-8 kept as it is, but for characters of the escape range.
+fn push_valid(s: &mut String, valid: &str) {
+    for c in valid.chars() {
+        if u32::from(c) >= ESCAPE_BASE {
+            for &byte in c.encode_utf8(&mut [0; 4]).as_bytes() {
+                push_escaped(s, byte);
+            }
+        } else {
+            s.push(c);
+        }
+    }
+}
 
 /// A guest name or path as bytes → the `String` the runtime keeps.
 pub fn from_bytes(mut b: &[u8]) -> String {
@@ -40,15 +58,15 @@ pub fn from_bytes(mut b: &[u8]) -> String {
     loop {
         match std::str::from_utf8(b) {
             Ok(rest) => {
-                s.push_str(rest);
+                push_valid(&mut s, rest);
                 return s;
             }
             Err(e) => {
                 let (valid, bad) = b.split_at(e.valid_up_to());
-                s.push_str(std::str::from_utf8(valid).unwrap_or_default());
+                push_valid(&mut s, std::str::from_utf8(valid).unwrap_or_default());
                 let n = e.error_len().unwrap_or(bad.len()).max(1);
                 for &byte in &bad[..n] {
-                    s.push(char::from_u32(ESCAPE_BASE + u32::from(byte) - 0x80).unwrap_or('\u{FFFD}'));
+                    push_escaped(&mut s, byte);
                 }
                 b = &bad[n..];
             }
@@ -282,7 +300,8 @@ mod tests {
 
     #[test]
     fn names_keep_every_byte() {
-        for name in [&b"caf\xe9"[..], b"n\xfe\xff", b"ok", b"\xc3", b"a\xe2\x82b", "d\u{e9}j\u{e0}".as_bytes()] {
+        let private = "\u{10FFAE}x".as_bytes();
+        for name in [&b"caf\xe9"[..], b"n\xfe\xff", b"ok", b"\xc3", b"a\xe2\x82b", "d\u{e9}j\u{e0}".as_bytes(), private] {
             let kept = from_bytes(name);
             assert_eq!(to_bytes(&kept), name, "{kept:?}");
         }
