@@ -17,7 +17,7 @@ pub mod frame;
 use serde::{Deserialize, Serialize};
 
 /// Bumped whenever a message changes shape or meaning.
-pub const PROTOCOL_VERSION: u32 = 6;
+pub const PROTOCOL_VERSION: u32 = 7;
 
 /// The largest frame either side sends or accepts.
 pub const MAX_FRAME: usize = 1 << 20;
@@ -109,8 +109,12 @@ pub enum Request {
     /// host, it leads its own.
     /// Answered by `Spawned`.
     Spawn { host_pid: i32, host_pgid: i32, host_sid: i32, info: TaskInfo },
-    /// Reserves a pid for a child the caller is about to fork.
-    ReserveChild,
+    /// Reserves a pid for a child the caller is about to fork. `token` is the
+    /// caller's own number for this fork (not 0 for a retry to count): a
+    /// ReserveChild sent again with the same token, because the daemon went
+    /// away before answering, gets the pid the first one reserved if a
+    /// restarted daemon took it over, rather than a second reservation.
+    ReserveChild { token: u64 },
     /// Binds a reserved pid to the forked host process (sent by the child).
     AttachChild { pid: Vpid, host_pid: i32 },
     /// Re-attaches an existing task after execve or a daemon restart.

@@ -8,19 +8,33 @@ use std::fs::File;
 use std::io::{self, Read, Write};
 use std::os::fd::{AsRawFd, FromRawFd, RawFd};
 
-/// Whether a host process still runs: `kill(pid, 0)` does not fail with ESRCH
-/// and the process is not a host zombie (exited, not yet waited for by its
-/// host parent; for us it is gone).
-pub fn host_alive(host_pid: i32) -> bool {
+/// What became of a host process.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HostProc {
+    Running,
+    /// A host zombie: exited, not yet waited for by its host parent (for
+    /// us it is gone).
+    Exited,
+    /// No such process: it exited and its host parent has waited for it
+    /// (or it never existed).
+    Gone,
+}
+
+/// Whether a host process runs, exited, or is gone altogether.
+pub fn host_proc(host_pid: i32) -> HostProc {
     if host_pid <= 0 {
-        return false;
+        return HostProc::Gone;
     }
     // SAFETY: kill with signal 0 only checks for existence and permission.
     let rc = unsafe { libc::kill(host_pid, 0) };
     if rc != 0 && io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH) {
-        return false;
+        return HostProc::Gone;
     }
-    !is_host_zombie(host_pid)
+    if is_host_zombie(host_pid) {
+        HostProc::Exited
+    } else {
+        HostProc::Running
+    }
 }
 
 #[cfg(target_os = "linux")]
@@ -208,4 +222,25 @@ pub fn detach() -> Result<ReadyPipe, String> {
             std::process::exit(1);
         }
     }
+}
+
+/// Names the current boot of the host, so that state saved before a reboot
+/// (whose host pids mean nothing now) is not taken for a live namespace.
+#[cfg(target_os = "linux")]
+pub fn boot_id() -> String {
+    // random(4): a fresh UUID at every boot.
+    std::fs::read_to_string("/proc/sys/kernel/random/boot_id").map(|s| s.trim().to_string()).unwrap_or_default()
+}
+
+#[cfg(target_os = "macos")]
+pub fn boot_id() -> String {
+    // sysctl(3) kern.boottime: when the system booted, fixed until the next boot.
+    let mut tv: libc::timeval = libc::timeval { tv_sec: 0, tv_usec: 0 };
+    let mut size = std::mem::size_of::<libc::timeval>();
+    // SAFETY: the name is NUL-terminated and the buffer holds `size` bytes.
+    let rc = unsafe { libc::sysctlbyname(c"kern.boottime".as_ptr(), (&mut tv as *mut libc::timeval).cast(), &mut size, std::ptr::null_mut(), 0) };
+    if rc != 0 {
+        return String::new();
+    }
+    format!("{}.{:06}", tv.tv_sec, tv.tv_usec)
 }

@@ -27,9 +27,11 @@
 mod futex;
 mod host;
 pub mod linux;
+pub mod persist;
+mod ratelimit;
 pub mod state;
 
-pub use host::{detach, ReadyPipe};
+pub use host::{detach, HostProc, ReadyPipe};
 
 use mactux_proto::frame::{body_len, decode, encode};
 use mactux_proto::{Request, Response, PROTOCOL_VERSION};
@@ -51,6 +53,10 @@ use tokio::sync::{watch, Notify};
 pub const ATTACH_WAIT: Duration = Duration::from_secs(2);
 /// How often tasks whose host process vanished are cleaned up unasked.
 pub const SWEEP_INTERVAL: Duration = Duration::from_secs(2);
+/// How long after a change the task table is saved: changes in between
+/// (a fork is four requests) share one write. What a restart can lose in
+/// this time is bounded by the pid lease (persist.rs).
+pub const SAVE_DELAY: Duration = Duration::from_millis(50);
 
 /// Where and how to serve.
 pub struct ServeOpts {
@@ -87,6 +93,8 @@ struct Shared {
     /// Wait queues of shared futexes (a lock of their own: a sleeper must
     /// not hold the task table).
     futexes: futex::Futexes,
+    /// Woken when the task table changed and should be saved.
+    changed: Notify,
 }
 
 impl Shared {
@@ -181,6 +189,10 @@ fn serve_inner(opts: &ServeOpts, ready: &mut Option<ReadyPipe>) -> Result<(), St
         .build()
         .map_err(|e| format!("cannot start the async runtime: {e}"))?;
     let daemon_pid = i32::try_from(std::process::id()).unwrap_or(0);
+    // Under the lock, before serving: the namespace of a previous daemon,
+    // and a fresh pid lease.
+    let mut state = State::new(daemon_pid, uid, host::current_gid(), socket.display().to_string(), host::host_proc);
+    state.restore(persist::Store::new(&opts.state_dir, host::boot_id()));
     let result = rt.block_on(async {
         let listener = UnixListener::from_std(std_listener).map_err(|e| format!("cannot use the socket: {e}"))?;
         tracing::info!(pid = daemon_pid, socket = %socket.display(), activated = is_activated, "mactuxd {} serving protocol {PROTOCOL_VERSION}", env!("CARGO_PKG_VERSION"));
@@ -189,14 +201,17 @@ fn serve_inner(opts: &ServeOpts, ready: &mut Option<ReadyPipe>) -> Result<(), St
         }
         let (shutdown, _) = watch::channel(false);
         let shared = Arc::new(Shared {
-            state: Mutex::new(State::new(daemon_pid, uid, host::current_gid(), socket.display().to_string(), host::host_alive)),
+            state: Mutex::new(state),
             attached: Notify::new(),
             shutdown,
             uid,
             next_conn: AtomicU64::new(1),
             futexes: futex::Futexes::default(),
+            changed: Notify::new(),
         });
-        accept_loop(listener, shared).await;
+        tokio::spawn(save_changes(shared.clone()));
+        accept_loop(listener, shared.clone()).await;
+        shared.state().flush();
         Ok::<(), String>(())
     });
     rt.shutdown_timeout(Duration::from_millis(500));
@@ -204,9 +219,20 @@ fn serve_inner(opts: &ServeOpts, ready: &mut Option<ReadyPipe>) -> Result<(), St
     if !is_activated {
         let _ = std::fs::remove_file(&socket);
     }
+    ratelimit::summarize(true);
     tracing::info!("mactuxd stopped");
     drop(lock);
     result
+}
+
+/// Saves the task table [`SAVE_DELAY`] after it changed (one write for all
+/// the changes in between); idle, it sleeps.
+async fn save_changes(shared: Arc<Shared>) {
+    loop {
+        shared.changed.notified().await;
+        tokio::time::sleep(SAVE_DELAY).await;
+        shared.state().flush();
+    }
 }
 
 async fn accept_loop(listener: UnixListener, shared: Arc<Shared>) {
@@ -233,7 +259,15 @@ async fn accept_loop(listener: UnixListener, shared: Arc<Shared>) {
                 }
             },
             _ = stop.changed() => break,
-            _ = sweep.tick() => shared.state().sweep(None),
+            _ = sweep.tick() => {
+                let mut state = shared.state();
+                state.sweep(None);
+                if state.is_dirty() {
+                    shared.changed.notify_one();
+                }
+                drop(state);
+                ratelimit::summarize(false);
+            }
             _ = async { term.as_mut()?.recv().await }, if term.is_some() => { tracing::info!("SIGTERM: stopping"); break }
             _ = async { int.as_mut()?.recv().await }, if int.is_some() => { tracing::info!("SIGINT: stopping"); break }
         }
@@ -336,7 +370,11 @@ async fn serve_conn(shared: Arc<Shared>, stream: UnixStream, id: u64) {
         }
     }
     shared.futexes.disconnect(conn.id);
-    shared.state().disconnect(&conn);
+    let mut state = shared.state();
+    state.disconnect(&conn);
+    if state.is_dirty() {
+        shared.changed.notify_one();
+    }
 }
 
 /// Answers one request, waiting (up to [`ATTACH_WAIT`]) for reserved children to attach.
@@ -364,12 +402,13 @@ async fn dispatch(shared: &Shared, conn: &mut Conn, req: &Request) -> (Response,
     }
     // Most requests are answered at once; only one that names a reserved,
     // not yet attached child needs the waiter and the deadline.
-    let mut reply = shared.state().handle(conn, req, true);
+    let mut reply = handle(shared, conn, req, true);
     let deadline = tokio::time::Instant::now() + ATTACH_WAIT;
     loop {
         match reply {
             Reply::Send(r) => {
-                if matches!(req, Request::AttachChild { .. }) && r == Response::Ok {
+                // A Reattach may claim a reservation (its attach was lost with the previous daemon).
+                if matches!(req, Request::AttachChild { .. } | Request::Reattach { .. }) && r == Response::Ok {
                     shared.attached.notify_waiters();
                 }
                 return (r, false);
@@ -381,14 +420,24 @@ async fn dispatch(shared: &Shared, conn: &mut Conn, req: &Request) -> (Response,
                 let attached = shared.attached.notified();
                 tokio::pin!(attached);
                 attached.as_mut().enable();
-                reply = shared.state().handle(conn, req, tokio::time::Instant::now() < deadline);
+                reply = handle(shared, conn, req, tokio::time::Instant::now() < deadline);
                 if matches!(reply, Reply::WaitAttach) {
                     let _ = tokio::time::timeout_at(deadline, attached).await;
-                    reply = shared.state().handle(conn, req, tokio::time::Instant::now() < deadline);
+                    reply = handle(shared, conn, req, tokio::time::Instant::now() < deadline);
                 }
             }
         }
     }
+}
+
+/// One request against the task table; a change schedules a save.
+fn handle(shared: &Shared, conn: &mut Conn, req: &Request, may_wait: bool) -> Reply {
+    let mut state = shared.state();
+    let reply = state.handle(conn, req, may_wait);
+    if state.is_dirty() {
+        shared.changed.notify_one();
+    }
+    reply
 }
 
 /// Creates the state directory with mode 0700, or checks an existing one:

@@ -13,6 +13,7 @@ pub const EAGAIN: i32 = e::EAGAIN as i32;
 pub const EINVAL: i32 = e::EINVAL as i32;
 pub const ETIMEDOUT: i32 = e::ETIMEDOUT as i32;
 pub const EACCES: i32 = e::EACCES as i32;
+pub const EEXIST: i32 = e::EEXIST as i32;
 pub const EBUSY: i32 = e::EBUSY as i32;
 pub const E2BIG: i32 = e::E2BIG as i32;
 pub const EPROTO: i32 = e::EPROTO as i32;

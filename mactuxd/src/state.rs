@@ -5,8 +5,15 @@
 //! synchronous and bounded; nothing may panic on client input. A request is
 //! answered by [`State::handle`], which may ask the caller to wait for a
 //! reserved child to attach ([`Reply::WaitAttach`]) and call again.
+//!
+//! The namespace outlives the daemon: [`State::restore`] takes over what the
+//! previous daemon saved (persist.rs), so no pid a task still holds is handed
+//! out again, and a re-registration never replaces another task's entry.
 
+use crate::host::HostProc;
 use crate::linux::*;
+use crate::persist::{self, Loaded, SavedTask, Store};
+use crate::ratelimit::warn_limited;
 use mactux_proto::{KillTarget, Request, Response, TaskEntry, TaskInfo, TaskState, Vpid, WaitTarget, PROTOCOL_VERSION};
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -20,6 +27,11 @@ pub const MAX_TASKS: usize = 65_536;
 /// A reservation nobody attached to within this time is dropped (its fork failed
 /// and the parent did not say so).
 pub const RESERVATION_TTL: Duration = Duration::from_secs(60);
+/// A reservation taken over from the previous daemon that nobody attached
+/// to within this time is dropped: a fork in flight during the restart
+/// attaches within seconds; one that stays was answered by the previous
+/// daemon too late, and its parent asked again.
+pub const RESTORED_RESERVATION_TTL: Duration = Duration::from_secs(10);
 /// A task whose parent never (re)appeared after a daemon restart is adopted
 /// by pid 1 after this time.
 pub const ORPHAN_GRACE: Duration = Duration::from_secs(10);
@@ -34,11 +46,19 @@ struct Task {
     conn: Option<ConnId>,
     /// Reserved by ReserveChild and not yet attached (host_pid is 0).
     is_reserved: bool,
-    /// The task re-executed itself (a Reattach with the same host pid):
-    /// its parent may no longer change its process group (setpgid EACCES).
+    /// The parent's token for the ReserveChild that made the reservation.
+    token: u64,
+    /// The task re-executed itself: its parent may no longer change its
+    /// process group (setpgid EACCES). Kept across daemon restarts; a
+    /// re-registration does not set it (execve keeps the connection, so a
+    /// task re-registers only when the daemon it spoke to went away).
     did_exec: bool,
     /// When the entry was created or last reattached.
     since: Instant,
+    /// Taken over from the previous daemon's saved table and not heard of
+    /// since: its task may have exited, been reaped or attached while the
+    /// save was pending (see `sweep`).
+    is_restored: bool,
 }
 
 /// What to do with a request's answer.
@@ -68,16 +88,39 @@ pub struct State {
     /// (host session or group id, the session a group belongs to, 0 for a
     /// session) → the Linux id (see `outer_id`).
     outer_ids: std::collections::HashMap<(i32, Vpid), Vpid>,
-    /// Whether a host pid still runs (replaced in tests).
-    host_alive: fn(i32) -> bool,
+    /// What became of a host pid (replaced in tests).
+    host: fn(i32) -> HostProc,
     pub daemon_pid: i32,
     pub socket: String,
     started: Instant,
+    /// Where the namespace is saved (None: not saved, as in unit tests).
+    store: Option<Store>,
+    /// Pids the allocator may still step through before it must save a new
+    /// lease (see persist.rs).
+    pid_budget: u32,
+    /// Pipe inode numbers left in the lease.
+    ino_budget: u64,
+    /// The table changed since it was last saved.
+    dirty: bool,
+    /// The request being answered changed what a task was told in a way
+    /// that must be saved before the answer goes out (see `handle`).
+    must_save: bool,
 }
 
 /// The pid after `pid`, wrapping at PID_MAX_LIMIT.
 fn pid_after(pid: Vpid) -> Vpid {
     if pid + 1 >= PID_MAX_LIMIT { FIRST_PID } else { pid + 1 }
+}
+
+/// The pid `n` steps of the allocator after `pid`, wrapping as [`pid_after`] does.
+fn pid_advanced(pid: Vpid, n: u32) -> Vpid {
+    let span = i64::from(PID_MAX_LIMIT - FIRST_PID);
+    let at = (i64::from(pid.clamp(FIRST_PID, PID_MAX_LIMIT - 1) - FIRST_PID) + i64::from(n)) % span;
+    FIRST_PID + at as Vpid
+}
+
+fn valid_pid(pid: Vpid) -> bool {
+    (FIRST_PID..PID_MAX_LIMIT).contains(&pid)
 }
 
 /// A task without its heavy per-task details.
@@ -111,7 +154,7 @@ fn now_secs() -> f64 {
 
 impl State {
     /// `uid`/`gid`: the daemon's, shown for pid 1.
-    pub fn new(daemon_pid: i32, uid: u32, gid: u32, socket: String, host_alive: fn(i32) -> bool) -> State {
+    pub fn new(daemon_pid: i32, uid: u32, gid: u32, socket: String, host: fn(i32) -> HostProc) -> State {
         let init = TaskEntry {
             pid: INIT_PID,
             ppid: 0,
@@ -124,17 +167,154 @@ impl State {
             info: TaskInfo { comm: "mactux-init".into(), argv: vec![b"mactux-init".to_vec()], uid, gid, ..TaskInfo::default() },
         };
         let mut tasks = BTreeMap::new();
-        tasks.insert(INIT_PID, Task { entry: init, conn: None, is_reserved: false, did_exec: false, since: Instant::now() });
+        tasks.insert(INIT_PID, Task { entry: init, conn: None, is_reserved: false, token: 0, did_exec: false, since: Instant::now(), is_restored: false });
         State {
             tasks,
             next_pid: FIRST_PID,
             next_pipe_ino: FIRST_PIPE_INO,
             outer_ids: std::collections::HashMap::new(),
-            host_alive,
+            host,
             daemon_pid,
             socket,
             started: Instant::now(),
+            store: None,
+            // Without a store nothing is saved, so nothing needs renewing.
+            pid_budget: u32::MAX,
+            ino_budget: u64::MAX,
+            dirty: false,
+            must_save: false,
         }
+    }
+
+    /// Takes over the namespace the previous daemon saved in `store`, then
+    /// claims a fresh lease and saves the table there before any request is
+    /// served. Damaged or missing files are logged, never fatal: the table
+    /// is then rebuilt from the tasks that re-register.
+    pub fn restore(&mut self, store: Store) {
+        let had_lease = match store.load_lease() {
+            Loaded::Found(l) if valid_pid(l.next_pid) => {
+                self.next_pid = l.next_pid;
+                self.next_pipe_ino = l.next_pipe_ino.max(FIRST_PIPE_INO);
+                true
+            }
+            Loaded::Found(l) => {
+                tracing::warn!(next_pid = l.next_pid, "the saved pid lease names no valid pid; ignoring it");
+                false
+            }
+            Loaded::Missing => false,
+            Loaded::OtherBoot => {
+                tracing::info!("the saved pid lease is from before the host booted; starting afresh");
+                false
+            }
+            Loaded::Bad(why) => {
+                tracing::warn!("the saved pid lease is unusable: {why}");
+                false
+            }
+        };
+        let restored = match store.load_table() {
+            Loaded::Found(t) => self.adopt_saved(t.tasks, t.outer_ids),
+            Loaded::Missing => 0,
+            Loaded::OtherBoot => {
+                tracing::info!("the saved task table is from before the host booted; starting afresh");
+                0
+            }
+            Loaded::Bad(why) => {
+                tracing::warn!("the saved task table is unusable, rebuilding it from the tasks that re-register: {why}");
+                0
+            }
+        };
+        if !had_lease && restored > 0 {
+            // Without the lease, pids handed out after the table was saved
+            // are unknown; they followed the highest saved one, so leave
+            // a lease's worth of room after it.
+            let highest = self.tasks.keys().copied().max().unwrap_or(FIRST_PID);
+            self.next_pid = pid_advanced(highest, persist::PID_LEASE + 1);
+        }
+        if restored > 0 || had_lease {
+            tracing::info!(tasks = restored, next_pid = self.next_pid, "took over the namespace of the previous daemon");
+        }
+        self.store = Some(store);
+        self.renew_lease();
+        self.save_table();
+    }
+
+    /// Inserts saved tasks that pass every check a live entry satisfies;
+    /// returns how many.
+    fn adopt_saved(&mut self, saved: Vec<SavedTask>, outer_ids: Vec<((i32, Vpid), Vpid)>) -> usize {
+        let mut count = 0;
+        for SavedTask { entry, is_reserved, token, did_exec } in saved {
+            let e = &entry;
+            let sane = valid_pid(e.pid)
+                && (e.ppid == INIT_PID || valid_pid(e.ppid))
+                && (e.pgid == INIT_PID || valid_pid(e.pgid))
+                && (e.sid == INIT_PID || valid_pid(e.sid))
+                && (if is_reserved { e.host_pid == 0 } else { e.host_pid > 0 })
+                && !self.tasks.contains_key(&e.pid)
+                && self.tasks.len() < MAX_TASKS;
+            if !sane {
+                warn_limited!("persist", pid = e.pid, ppid = e.ppid, pgid = e.pgid, sid = e.sid, host_pid = e.host_pid, "dropping an impossible saved task");
+                continue;
+            }
+            let task = Task { entry, conn: None, is_reserved, token, did_exec, since: Instant::now(), is_restored: true };
+            self.tasks.insert(task.entry.pid, task);
+            count += 1;
+        }
+        self.outer_ids = outer_ids.into_iter().filter(|&(_, id)| valid_pid(id)).collect();
+        count
+    }
+
+    /// Saves where the allocators will stand [`persist::PID_LEASE`] pids
+    /// (and [`persist::INO_LEASE`] inode numbers) from now, before any of
+    /// them is handed out.
+    fn renew_lease(&mut self) {
+        let Some(store) = &self.store else { return };
+        let lease = persist::Lease {
+            boot: store.boot().to_string(),
+            next_pid: pid_advanced(self.next_pid, persist::PID_LEASE),
+            next_pipe_ino: self.next_pipe_ino.saturating_add(persist::INO_LEASE),
+        };
+        if let Err(e) = store.save_lease(&lease) {
+            // Still serve: pids stay unique while this daemon lives; only a
+            // restart could then reuse one.
+            warn_limited!("persist", "cannot save the pid lease: {e}");
+        }
+        self.pid_budget = persist::PID_LEASE;
+        self.ino_budget = persist::INO_LEASE;
+    }
+
+    /// Saves the table (every entry but pid 1, without the heavy details).
+    pub fn save_table(&mut self) {
+        let Some(store) = &self.store else { return };
+        let table = persist::Table {
+            boot: store.boot().to_string(),
+            tasks: self
+                .tasks
+                .values()
+                .filter(|t| t.entry.pid != INIT_PID)
+                .map(|t| SavedTask { entry: summary(&t.entry), is_reserved: t.is_reserved, token: t.token, did_exec: t.did_exec })
+                .collect(),
+            outer_ids: self.outer_ids.iter().map(|(&k, &v)| (k, v)).collect(),
+        };
+        if let Err(e) = store.save_table(&table) {
+            warn_limited!("persist", "cannot save the task table: {e}");
+        }
+        self.dirty = false;
+    }
+
+    /// Whether the table changed since it was last saved.
+    pub fn is_dirty(&self) -> bool {
+        self.dirty
+    }
+
+    /// Saves the table if it changed.
+    pub fn flush(&mut self) {
+        if self.dirty {
+            self.save_table();
+        }
+    }
+
+    fn host_alive(&self, host_pid: i32) -> bool {
+        (self.host)(host_pid) == HostProc::Running
     }
 
     /// Real tasks (pid 1 excluded).
@@ -186,17 +366,23 @@ impl State {
             return None;
         }
         for _ in FIRST_PID..PID_MAX_LIMIT {
+            if self.pid_budget == 0 {
+                self.renew_lease();
+            }
+            self.pid_budget -= 1;
             let pid = self.next_pid;
             self.next_pid = pid_after(pid);
             if !self.tasks.contains_key(&pid) && !self.tasks.values().any(|t| t.entry.pgid == pid || t.entry.sid == pid) {
+                self.dirty = true;
                 return Some(pid);
             }
         }
         None
     }
 
-    fn insert(&mut self, entry: TaskEntry, conn: Option<ConnId>, is_reserved: bool) {
-        let task = Task { entry, conn, is_reserved, did_exec: false, since: Instant::now() };
+    fn insert(&mut self, entry: TaskEntry, conn: Option<ConnId>, is_reserved: bool, token: u64) {
+        self.dirty = true;
+        let task = Task { entry, conn, is_reserved, token, did_exec: false, since: Instant::now(), is_restored: false };
         self.tasks.insert(task.entry.pid, task);
     }
 
@@ -210,6 +396,7 @@ impl State {
     /// The task exited (or its host process vanished) with this Linux wait status.
     fn make_zombie(&mut self, pid: Vpid, status: i32) {
         let Some(t) = self.tasks.get_mut(&pid) else { return };
+        self.dirty = true;
         t.entry.state = TaskState::Zombie(status);
         t.conn = None;
         t.is_reserved = false;
@@ -223,6 +410,7 @@ impl State {
     /// Removes an entry and hands its children to pid 1.
     fn remove(&mut self, pid: Vpid) {
         if pid != INIT_PID && self.tasks.remove(&pid).is_some() {
+            self.dirty = true;
             self.reparent_children(pid);
         }
     }
@@ -238,6 +426,7 @@ impl State {
     /// pid 1 becomes the task's parent; as the subreaper it reaps a zombie at once.
     fn adopt(&mut self, pid: Vpid) {
         if let Some(t) = self.tasks.get_mut(&pid) {
+            self.dirty = true;
             t.entry.ppid = INIT_PID;
             if matches!(t.entry.state, TaskState::Zombie(_)) {
                 self.tasks.remove(&pid);
@@ -249,25 +438,33 @@ impl State {
     /// SIGKILL), reservations nobody attached to, and orphans whose parent
     /// never came back. `only` limits the host-liveness check to those pids.
     pub fn sweep(&mut self, only: Option<&[Vpid]>) {
-        let alive = self.host_alive;
         let mut dead = Vec::new();
         let mut stale = Vec::new();
         let mut orphans = Vec::new();
+        let mut reaped = Vec::new();
         for t in self.tasks.values() {
             let pid = t.entry.pid;
             if pid == INIT_PID {
                 continue;
             }
             if t.is_reserved {
-                if t.since.elapsed() > RESERVATION_TTL {
+                if t.since.elapsed() > if t.is_restored { RESTORED_RESERVATION_TTL } else { RESERVATION_TTL } {
                     stale.push(pid);
                 }
                 continue;
             }
             let checked = !matches!(only, Some(o) if !o.contains(&pid));
             // A bound task has a live connection: its process holds it open.
-            if checked && t.conn.is_none() && t.entry.state == TaskState::Running && !alive(t.entry.host_pid) {
+            if checked && t.conn.is_none() && t.entry.state == TaskState::Running && !self.host_alive(t.entry.host_pid) {
                 dead.push(pid);
+            }
+            // A zombie kept for a parent that is also its host parent (a
+            // fork child): once the host process is gone altogether, the
+            // parent has waited for it. Only a restored zombie can still be
+            // here then: the Reaped that followed went to the previous
+            // daemon after its last save.
+            if checked && t.is_restored && matches!(t.entry.state, TaskState::Zombie(_)) && (self.host)(t.entry.host_pid) == HostProc::Gone {
+                reaped.push(pid);
             }
             if t.entry.ppid != INIT_PID && !self.tasks.contains_key(&t.entry.ppid) && t.since.elapsed() > ORPHAN_GRACE {
                 orphans.push(pid);
@@ -281,6 +478,10 @@ impl State {
             tracing::info!(pid, "host process gone: marking the task killed by SIGKILL");
             self.make_zombie(pid, STATUS_KILLED_BY_SIGKILL);
         }
+        for pid in reaped {
+            tracing::info!(pid, "a zombie of the previous daemon was reaped meanwhile: removing it");
+            self.remove(pid);
+        }
         for pid in orphans {
             self.adopt(pid);
         }
@@ -291,7 +492,7 @@ impl State {
         let Some(pid) = self.caller(conn) else { return };
         let Some(t) = self.tasks.get_mut(&pid) else { return };
         t.conn = None;
-        if t.entry.state == TaskState::Running && !(self.host_alive)(t.entry.host_pid) {
+        if t.entry.state == TaskState::Running && (self.host)(t.entry.host_pid) != HostProc::Running {
             tracing::info!(pid, "connection closed and host process gone: task killed by SIGKILL");
             self.make_zombie(pid, STATUS_KILLED_BY_SIGKILL);
         }
@@ -299,7 +500,28 @@ impl State {
 
     /// Answers one request (after the handshake). `may_wait`: the caller can
     /// still wait for reserved children to attach.
+    ///
+    /// Most changes are saved a moment later, together (lib.rs). Those that
+    /// make a task known or final, or that the task keeps its own copy of,
+    /// are saved before the answer: a new pid (Spawn, ReserveChild), an
+    /// attach, a Reattach the table did not know, an exit status, a group or
+    /// session. Otherwise a task that never calls the daemon again (a child
+    /// that execs `sleep`) would be unknown to the next daemon, a parent's
+    /// kill of the child it just forked would find no such process, a
+    /// zombie would lose its status, and a re-registering task would take
+    /// back a group it has left. A lost Reaped or Update is harmless: the
+    /// zombie is dropped once its host process is gone (`sweep`), the task
+    /// sends its details again.
     pub fn handle(&mut self, conn: &mut Conn, req: &Request, may_wait: bool) -> Reply {
+        self.must_save = false;
+        let reply = self.answer(conn, req, may_wait);
+        if self.must_save {
+            self.save_table();
+        }
+        reply
+    }
+
+    fn answer(&mut self, conn: &mut Conn, req: &Request, may_wait: bool) -> Reply {
         let caller = self.caller(conn);
         match *req {
             Request::Hello { .. } => err(EPROTO, "hello sent twice on one connection"),
@@ -309,6 +531,21 @@ impl State {
                 }
                 if host_pid <= 0 {
                     return err(EINVAL, "spawn needs the task's host pid");
+                }
+                // The same request again: the daemon that registered this
+                // process went away before answering (a host pid names one
+                // live process, and a task's process never spawns again).
+                let again = self.tasks.values_mut().find(|t| {
+                    t.is_restored && t.conn.is_none() && t.entry.host_pid == host_pid && t.entry.state == TaskState::Running && t.entry.ppid == INIT_PID
+                });
+                if let Some(t) = again {
+                    t.conn = Some(conn.id);
+                    t.is_restored = false;
+                    t.entry.info = info.clone();
+                    let (pid, pgid, sid) = (t.entry.pid, t.entry.pgid, t.entry.sid);
+                    conn.bound = Some(pid);
+                    self.dirty = true;
+                    return Reply::Send(Response::Spawned { pid, pgid, sid });
                 }
                 let Some(pid) = self.alloc_pid() else { return err(EAGAIN, "no free pid in the namespace") };
                 // The session first: a group belongs to one session.
@@ -328,14 +565,24 @@ impl State {
                     start_time: now_secs(),
                     info: info.clone(),
                 };
-                self.insert(entry, Some(conn.id), false);
+                self.insert(entry, Some(conn.id), false, 0);
+                self.must_save = true;
                 conn.bound = Some(pid);
                 Reply::Send(Response::Spawned { pid, pgid, sid })
             }
-            Request::ReserveChild => {
+            Request::ReserveChild { token } => {
                 let Some(parent) = caller.and_then(|p| self.tasks.get(&p)) else { return err(ESRCH, "reserve needs a bound task") };
+                // The same request again: the daemon that took it went away
+                // before answering, and this one took its reservation over.
+                let again = self.tasks.values().find(|t| token != 0 && t.is_reserved && t.token == token && t.entry.ppid == parent.entry.pid);
+                if let Some(t) = again {
+                    return Reply::Send(Response::Pid(t.entry.pid));
+                }
                 let template = parent.entry.clone();
                 let Some(pid) = self.alloc_pid() else { return err(EAGAIN, "no free pid in the namespace") };
+                // Saved before the answer: the child is told this pid, and
+                // its parent may signal or wait for it before it attaches.
+                self.must_save = true;
                 let entry = TaskEntry {
                     pid,
                     ppid: template.pid,
@@ -346,7 +593,7 @@ impl State {
                     start_time: now_secs(),
                     info: template.info,
                 };
-                self.insert(entry, None, true);
+                self.insert(entry, None, true, token);
                 Reply::Send(Response::Pid(pid))
             }
             Request::AttachChild { pid, host_pid } => {
@@ -361,9 +608,12 @@ impl State {
                     return err(EBUSY, format!("pid {pid} is not an unattached reservation"));
                 }
                 t.is_reserved = false;
+                t.token = 0;
+                t.is_restored = false;
                 t.entry.host_pid = host_pid;
                 t.conn = Some(conn.id);
                 t.since = Instant::now();
+                self.must_save = true;
                 conn.bound = Some(pid);
                 Reply::Send(Response::Ok)
             }
@@ -377,16 +627,33 @@ impl State {
                 let ppid = if ppid == 0 { INIT_PID } else { ppid };
                 match self.tasks.get_mut(&pid) {
                     Some(t) => {
-                        t.did_exec |= t.entry.host_pid == host_pid;
+                        // The same task: the host process that holds the pid,
+                        // or the forked child of a reservation whose attach
+                        // was lost with the previous daemon. Anything else is
+                        // another task's pid, which must not change hands.
+                        let is_same = t.entry.host_pid == host_pid || (t.is_reserved && t.entry.ppid == ppid);
+                        if !is_same {
+                            let holder = t.entry.host_pid;
+                            let what = match t.entry.state {
+                                TaskState::Zombie(_) => "a zombie not yet reaped",
+                                TaskState::Running if t.is_reserved => "a reservation of another parent",
+                                TaskState::Running => "another running task",
+                            };
+                            warn_limited!("reattach", pid, host_pid, holder_host_pid = holder, "refusing a re-registration: the pid belongs to {what}");
+                            return err(EEXIST, format!("pid {pid} belongs to {what} (host pid {holder})"));
+                        }
+                        // The daemon's parent, group and session stand: the
+                        // task's copies miss what others changed (a parent's
+                        // setpgid, its reparenting to pid 1).
                         t.entry.host_pid = host_pid;
-                        t.entry.ppid = ppid;
-                        t.entry.pgid = pgid;
-                        t.entry.sid = sid;
                         t.entry.info = info.clone();
                         t.entry.state = TaskState::Running;
                         t.is_reserved = false;
+                        t.token = 0;
+                        t.is_restored = false;
                         t.conn = Some(conn.id);
                         t.since = Instant::now();
+                        self.dirty = true;
                     }
                     None => {
                         if self.tasks.len() >= MAX_TASKS {
@@ -394,11 +661,15 @@ impl State {
                         }
                         let entry =
                             TaskEntry { pid, ppid, pgid, sid, host_pid, state: TaskState::Running, start_time: now_secs(), info: info.clone() };
-                        self.insert(entry, Some(conn.id), false);
+                        self.insert(entry, Some(conn.id), false, 0);
+                        self.must_save = true;
+                        if pid >= self.next_pid {
+                            // Pids near a task nobody saved are likely in
+                            // use too; the lease must then be renewed.
+                            self.next_pid = pid_after(pid);
+                            self.pid_budget = 0;
+                        }
                     }
-                }
-                if pid >= self.next_pid {
-                    self.next_pid = pid_after(pid);
                 }
                 conn.bound = Some(pid);
                 Reply::Send(Response::Ok)
@@ -406,6 +677,7 @@ impl State {
             Request::Update { ref info } => match caller.and_then(|p| self.tasks.get_mut(&p)) {
                 Some(t) => {
                     t.entry.info = info.clone();
+                    self.dirty = true;
                     Reply::Send(Response::Ok)
                 }
                 None => err(ESRCH, "update needs a bound task"),
@@ -413,6 +685,7 @@ impl State {
             Request::Exit { status } => {
                 let Some(pid) = caller else { return err(ESRCH, "exit needs a bound task") };
                 self.make_zombie(pid, status);
+                self.must_save = true;
                 conn.bound = None;
                 Reply::SendAndClose(Response::Ok)
             }
@@ -423,7 +696,13 @@ impl State {
             },
             Request::GetPgid { pid } => self.lookup(caller, pid, |e| e.pgid),
             Request::GetSid { pid } => self.lookup(caller, pid, |e| e.sid),
-            Request::SetPgid { pid, pgid } => self.setpgid(caller, pid, pgid),
+            Request::SetPgid { pid, pgid } => {
+                let reply = self.setpgid(caller, pid, pgid);
+                // A task re-registering after a restart keeps the daemon's
+                // group, never its own copy: the daemon's must be current.
+                self.must_save = reply == Reply::Send(Response::Ok);
+                reply
+            }
             Request::SetSid => {
                 let Some(pid) = caller else { return err(ESRCH, "setsid needs a bound task") };
                 // setsid(2): EPERM when any process's group id equals the caller's pid.
@@ -436,6 +715,7 @@ impl State {
                     // A new session has no controlling terminal.
                     t.entry.info.tty = 0;
                 }
+                self.must_save = true;
                 Reply::Send(Response::Pid(pid))
             }
             Request::HostPid { pid } => match self.tasks.get(&pid) {
@@ -468,6 +748,10 @@ impl State {
                 err(EPROTO, "futex requests are not task-table requests")
             }
             Request::NewPipeIno => {
+                if self.ino_budget == 0 {
+                    self.renew_lease();
+                }
+                self.ino_budget -= 1;
                 let ino = self.next_pipe_ino;
                 self.next_pipe_ino = self.next_pipe_ino.wrapping_add(1).max(FIRST_PIPE_INO);
                 Reply::Send(Response::Ino(ino))
@@ -512,7 +796,7 @@ impl State {
         // caller consumed its host exit status) or it never attached (fork failed).
         let is_gone = match t.entry.state {
             TaskState::Zombie(_) => true,
-            TaskState::Running => t.is_reserved || !(self.host_alive)(t.entry.host_pid),
+            TaskState::Running => t.is_reserved || !self.host_alive(t.entry.host_pid),
         };
         if !is_gone {
             return err(EBUSY, format!("pid {pid} is still running"));
@@ -616,15 +900,19 @@ mod tests {
     thread_local! {
         static DEAD: RefCell<Vec<i32>> = const { RefCell::new(Vec::new()) };
     }
-    fn fake_alive(host_pid: i32) -> bool {
-        host_pid > 0 && !DEAD.with(|d| d.borrow().contains(&host_pid))
+    fn fake_host(host_pid: i32) -> HostProc {
+        if host_pid > 0 && !DEAD.with(|d| d.borrow().contains(&host_pid)) {
+            HostProc::Running
+        } else {
+            HostProc::Gone
+        }
     }
     fn kill_host(host_pid: i32) {
         DEAD.with(|d| d.borrow_mut().push(host_pid));
     }
 
     fn state() -> State {
-        State::new(100, 0, 0, "/tmp/sock".into(), fake_alive)
+        State::new(100, 0, 0, "/tmp/sock".into(), fake_host)
     }
     fn conn(id: ConnId) -> Conn {
         Conn { id, bound: None }
@@ -657,7 +945,7 @@ mod tests {
         spawned(send(s, c, Request::Spawn { host_pid: host, host_pgid: host, host_sid: host, info: TaskInfo::default() }))
     }
     fn fork(s: &mut State, parent: &mut Conn, child: &mut Conn, host: i32) -> Vpid {
-        let p = pid(send(s, parent, Request::ReserveChild));
+        let p = pid(send(s, parent, Request::ReserveChild { token: 0 }));
         assert_eq!(send(s, child, Request::AttachChild { pid: p, host_pid: host }), Response::Ok);
         p
     }
@@ -761,8 +1049,9 @@ mod tests {
         let parent = pid(send(&mut s, &mut a, Request::GetPgid { pid: 0 }));
         assert_eq!(send(&mut s, &mut d, Request::Reattach { pid: other, host_pid: 2002, ppid: parent, pgid: parent, sid: parent, info }), Response::Ok);
         assert_eq!(pid(send(&mut s, &mut d, Request::GetPpid)), parent);
-        // After execve the parent may not move it (EACCES).
-        assert_eq!(errno(send(&mut s, &mut a, Request::SetPgid { pid: other, pgid: 0 })), EACCES);
+        // Re-registering is not an execve: the parent may still move it.
+        assert_eq!(send(&mut s, &mut a, Request::SetPgid { pid: other, pgid: 0 }), Response::Ok);
+        assert_eq!(send(&mut s, &mut a, Request::SetPgid { pid: other, pgid: parent }), Response::Ok);
         // Resolve cleans up a task whose host process is gone without a word.
         s.disconnect(&d);
         kill_host(2002);
@@ -809,7 +1098,7 @@ mod tests {
         assert_eq!(errno(send(&mut s, &mut a, Request::Resolve { target: KillTarget::Pid(9999) })), ESRCH);
         assert_eq!(sorted(send(&mut s, &mut a, Request::Resolve { target: KillTarget::Pid(1) })), vec![]);
         // A reservation makes a resolve wait for the attach.
-        let r = pid(send(&mut s, &mut a, Request::ReserveChild));
+        let r = pid(send(&mut s, &mut a, Request::ReserveChild { token: 0 }));
         assert_eq!(s.handle(&mut a, &Request::Resolve { target: KillTarget::Pid(r) }, true), Reply::WaitAttach);
         assert_eq!(s.handle(&mut a, &Request::Children { target: WaitTarget::Any }, true), Reply::WaitAttach);
         assert_eq!(s.handle(&mut a, &Request::HostPid { pid: r }, true), Reply::WaitAttach);
@@ -831,5 +1120,166 @@ mod tests {
         let i1 = send(&mut s, &mut a, Request::NewPipeIno);
         let i2 = send(&mut s, &mut a, Request::NewPipeIno);
         assert_eq!((i1, i2), (Response::Ino(FIRST_PIPE_INO), Response::Ino(FIRST_PIPE_INO + 1)));
+    }
+
+    fn scratch(name: &str) -> std::path::PathBuf {
+        let d = std::env::temp_dir().join(format!("mactuxd-state-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    }
+
+    /// A daemon on `dir`: what serve() does before it serves.
+    fn daemon_on(dir: &std::path::Path) -> State {
+        let mut s = state();
+        s.restore(Store::new(dir, "boot".into()));
+        s
+    }
+
+    fn reattach(s: &mut State, c: &mut Conn, pid: Vpid, host_pid: i32, ppid: Vpid) -> Response {
+        send(s, c, Request::Reattach { pid, host_pid, ppid, pgid: ppid.max(pid), sid: ppid.max(pid), info: TaskInfo::default() })
+    }
+
+    #[test]
+    fn a_restarted_daemon_hands_out_no_pid_a_task_holds() {
+        let dir = scratch("restart");
+        let mut s = daemon_on(&dir);
+        let (mut a, mut b, mut c) = (conn(1), conn(2), conn(3));
+        let parent = spawn(&mut s, &mut a, 7000);
+        let child = fork(&mut s, &mut a, &mut b, 7001);
+        let zombie = fork(&mut s, &mut a, &mut c, 7002);
+        send(&mut s, &mut c, Request::Exit { status: 5 << 8 });
+        s.flush();
+        // A fork in flight: reserved, not yet attached when the daemon dies.
+        let in_flight = pid(send(&mut s, &mut a, Request::ReserveChild { token: 0 }));
+        drop(s); // killed: nothing more is written
+
+        let mut s = daemon_on(&dir);
+        let mut n = conn(10);
+        let fresh = spawn(&mut s, &mut n, 7100);
+        assert!(![parent, child, zombie, in_flight].contains(&fresh), "pid {fresh} was handed out again");
+        // The saved tasks are known before they re-register: kill and ps work.
+        let mut admin = conn(11);
+        assert_eq!(send(&mut s, &mut admin, Request::HostPid { pid: child }), Response::HostPid(7001));
+        assert!(matches!(send(&mut s, &mut admin, Request::Get { pid: zombie }), Response::Task(Some(TaskEntry { state: TaskState::Zombie(0x500), ppid, .. })) if ppid == parent));
+        // Each task re-registers under its pid; the daemon's tree stands.
+        let (mut a2, mut b2, mut d2) = (conn(20), conn(21), conn(22));
+        assert_eq!(reattach(&mut s, &mut a2, parent, 7000, 0), Response::Ok);
+        assert_eq!(reattach(&mut s, &mut b2, child, 7001, 4242), Response::Ok);
+        assert_eq!(pid(send(&mut s, &mut b2, Request::GetPpid)), parent, "the saved parent, not the task's stale copy");
+        // The parent's kill of the child in flight waits for its attach
+        // (rather than finding no such process); then it attaches here.
+        assert_eq!(s.handle(&mut a2, &Request::Resolve { target: KillTarget::Pid(in_flight) }, true), Reply::WaitAttach);
+        assert_eq!(send(&mut s, &mut d2, Request::AttachChild { pid: in_flight, host_pid: 7003 }), Response::Ok);
+        assert_eq!(pid(send(&mut s, &mut d2, Request::GetPpid)), parent);
+        assert_eq!(send(&mut s, &mut a2, Request::Resolve { target: KillTarget::Pid(in_flight) }), Response::Children(vec![(in_flight, 7003)]));
+        // A restored zombie stays while its host process does: the parent
+        // has not waited for it...
+        s.sweep(None);
+        assert!(matches!(send(&mut s, &mut admin, Request::Get { pid: zombie }), Response::Task(Some(_))));
+        // ...and goes when the host process is gone altogether: the parent
+        // waited, and its Reaped went to the daemon that died.
+        kill_host(7002);
+        s.sweep(None);
+        assert_eq!(send(&mut s, &mut admin, Request::Get { pid: zombie }), Response::Task(None));
+        assert_eq!(errno(send(&mut s, &mut a2, Request::Reaped { pid: zombie })), ECHILD);
+        let mut e = conn(23);
+        let next = fork(&mut s, &mut a2, &mut e, 7004);
+        assert!(![parent, child, in_flight, fresh].contains(&next));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_re_registration_never_replaces_another_task() {
+        let dir = scratch("conflict");
+        let mut s = daemon_on(&dir);
+        let (mut a, mut b) = (conn(1), conn(2));
+        let p = spawn(&mut s, &mut a, 8000);
+        let r = pid(send(&mut s, &mut a, Request::ReserveChild { token: 0 }));
+        // Another process claiming a running task's pid, or a reservation of
+        // another parent, is refused; the holder keeps its entry.
+        assert_eq!(errno(reattach(&mut s, &mut b, p, 8999, 0)), EEXIST);
+        assert_eq!(errno(reattach(&mut s, &mut b, r, 8998, 77)), EEXIST);
+        assert_eq!(send(&mut s, &mut a, Request::HostPid { pid: p }), Response::HostPid(8000));
+        assert_eq!(pid(send(&mut s, &mut a, Request::GetPpid)), INIT_PID, "the holder's connection is still bound");
+        // The forked child of the reservation, whose attach was lost, is let in.
+        assert_eq!(reattach(&mut s, &mut b, r, 8001, p), Response::Ok);
+        assert_eq!(send(&mut s, &mut a, Request::Children { target: WaitTarget::Any }), Response::Children(vec![(r, 8001)]));
+        // A zombie holds its pid until its parent reaps it.
+        send(&mut s, &mut b, Request::Exit { status: 0 });
+        let mut c = conn(3);
+        assert_eq!(errno(reattach(&mut s, &mut c, r, 8997, p)), EEXIST);
+        assert_eq!(send(&mut s, &mut a, Request::Reaped { pid: r }), Response::Ok);
+        assert_eq!(reattach(&mut s, &mut c, r, 8997, p), Response::Ok, "free again once reaped");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn damaged_state_files_are_rebuilt_from_re_registrations() {
+        let dir = scratch("damaged");
+        let mut s = daemon_on(&dir);
+        let (mut a, mut b) = (conn(1), conn(2));
+        let p = spawn(&mut s, &mut a, 9000);
+        let k = fork(&mut s, &mut a, &mut b, 9001);
+        s.flush();
+        drop(s);
+        // A damaged table alone: the lease still keeps new pids clear of old ones.
+        let table = dir.join(persist::TABLE_FILE);
+        let bytes = std::fs::read(&table).unwrap();
+        std::fs::write(&table, &bytes[..bytes.len() / 2]).unwrap();
+        let mut s = daemon_on(&dir);
+        assert_eq!(s.task_count(), 0);
+        let mut n = conn(3);
+        let fresh = spawn(&mut s, &mut n, 9100);
+        assert!(fresh != p && fresh != k);
+        assert_eq!(reattach(&mut s, &mut conn(4), p, 9000, 0), Response::Ok);
+        assert_eq!(reattach(&mut s, &mut conn(5), k, 9001, p), Response::Ok);
+        drop(s);
+        // Both files garbage: the daemon still starts, and re-registrations rebuild it.
+        std::fs::write(dir.join(persist::TABLE_FILE), b"garbage").unwrap();
+        std::fs::write(dir.join(persist::LEASE_FILE), b"").unwrap();
+        let mut s = daemon_on(&dir);
+        assert_eq!(s.task_count(), 0);
+        assert_eq!(reattach(&mut s, &mut conn(6), k, 9001, p), Response::Ok);
+        let mut x = conn(7);
+        let after = spawn(&mut s, &mut x, 9200);
+        assert!(after > k, "the allocator moves past re-registered pids");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn the_pid_lease_is_renewed_before_it_runs_out() {
+        let dir = scratch("lease");
+        let mut s = daemon_on(&dir);
+        let mut a = conn(1);
+        let p = spawn(&mut s, &mut a, 9500);
+        let mut last = p;
+        for _ in 0..persist::PID_LEASE + 5 {
+            last = pid(send(&mut s, &mut a, Request::ReserveChild { token: 0 }));
+            assert_eq!(send(&mut s, &mut a, Request::Reaped { pid: last }), Response::Ok);
+        }
+        drop(s);
+        let mut s = daemon_on(&dir);
+        let mut b = conn(2);
+        assert!(spawn(&mut s, &mut b, 9501) > last, "after every pid the old daemon handed out");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn requests_sent_again_after_a_restart_are_answered_once() {
+        let dir = scratch("again");
+        let mut s = daemon_on(&dir);
+        let mut a = conn(1);
+        let p = spawn(&mut s, &mut a, 6000);
+        let r = pid(send(&mut s, &mut a, Request::ReserveChild { token: 7 }));
+        drop(s); // killed before either answer arrived
+        let mut s = daemon_on(&dir);
+        let mut a2 = conn(10);
+        assert_eq!(spawn(&mut s, &mut a2, 6000), p, "the same process spawning again is the same task");
+        assert_eq!(pid(send(&mut s, &mut a2, Request::ReserveChild { token: 7 })), r, "the same fork");
+        let other = pid(send(&mut s, &mut a2, Request::ReserveChild { token: 8 }));
+        assert_ne!(other, r, "another fork");
+        assert_eq!(s.task_count(), 3);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

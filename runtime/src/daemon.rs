@@ -90,7 +90,15 @@ pub fn spawn(host_pid: i32, info: TaskInfo) -> std::result::Result<Vpid, String>
     // The host session and group it was started in, which it joins.
     let host_pgid = crate::host::process::pgid_of(0).map_or(host_pid, |g| g as i32);
     let host_sid = crate::host::process::sid_of(0).map_or(host_pid, |s| s as i32);
-    let (pid, pgid, sid) = match client.call(&Request::Spawn { host_pid, host_pgid, host_sid, info: info.clone() }) {
+    let spawn = Request::Spawn { host_pid, host_pgid, host_sid, info: info.clone() };
+    let mut answer = client.call(&spawn);
+    if answer.is_err() {
+        // The daemon went away before answering (nothing was registered
+        // that this task could ever use): once more, with a new one.
+        client = connect()?;
+        answer = client.call(&spawn);
+    }
+    let (pid, pgid, sid) = match answer {
         Ok(Response::Spawned { pid, pgid, sid }) => (pid, pgid, sid),
         Ok(other) => return Err(format!("the MacTux daemon refused the task: {other:?}")),
         Err(e) => return Err(format!("the MacTux daemon went away: {e}")),
@@ -119,8 +127,14 @@ pub fn attach_child(pid: Vpid, host_pid: i32) {
     if let Ok(mut c) = connect() {
         if matches!(c.call(&Request::AttachChild { pid, host_pid }), Ok(Response::Ok)) {
             link.client = Some(c);
+            return;
         }
     }
+    // The daemon that reserved the pid went away before it saved the
+    // reservation or answered: register under the pid now, not at some
+    // later call, so that the task is known (to kill, ps, its parent) even
+    // if it never calls the daemon again (a child that execs `sleep`).
+    link.client = reconnect(&link.me).ok();
 }
 
 /// Whether this task runs without a daemon (none could be started).
@@ -128,28 +142,49 @@ pub fn is_standalone() -> bool {
     lock_link().is_none()
 }
 
-/// One request; reconnects (and re-registers) once if the daemon went away.
+/// How many times one request is tried on a fresh connection after the
+/// daemon went away. A daemon killed while it answered is restarted by the
+/// first task that notices (every task tries; the daemon's lock lets one
+/// serve); a second loss in a row is still no reason to fail the guest's call.
+const ATTEMPTS: usize = 3;
+
+/// A new connection with this task registered on it under its old pid. The
+/// daemon refuses (EEXIST) when the pid belongs to another task; the next
+/// call tries again, so a refusal lasts only while that task holds the pid.
+fn reconnect(me: &Identity) -> Result<Client> {
+    let mut c = connect().map_err(|_| Error::with_message(Errno::EAGAIN, "the MacTux daemon is not reachable"))?;
+    let re = Request::Reattach {
+        pid: me.pid,
+        host_pid: crate::host::process::host_pid(),
+        ppid: me.ppid,
+        pgid: me.pgid,
+        sid: me.sid,
+        info: me.info.clone(),
+    };
+    match c.call(&re) {
+        Ok(Response::Ok) => Ok(c),
+        Ok(_) => Err(Error::with_message(Errno::EAGAIN, "the MacTux daemon refused to re-register the task")),
+        Err(_) => Err(Error::with_message(Errno::EAGAIN, "the MacTux daemon went away while the task re-registered")),
+    }
+}
+
+/// One request; if the daemon went away, reconnects (starting a new one),
+/// re-registers and sends it again, up to [`ATTEMPTS`] times.
 pub fn call(req: &Request) -> Result<Response> {
     let mut guard = lock_link();
     let Some(link) = guard.as_mut() else {
         return Err(Error::with_message(Errno::ENOSYS, "no MacTux daemon: running standalone"));
     };
-    for attempt in 0..2 {
+    let mut last = Error::with_message(Errno::EAGAIN, "the MacTux daemon is not reachable");
+    for _ in 0..ATTEMPTS {
         if link.client.is_none() {
-            let mut c = connect().map_err(|_| Error::with_message(Errno::EAGAIN, "the MacTux daemon is not reachable"))?;
-            let me = &link.me;
-            let re = Request::Reattach {
-                pid: me.pid,
-                host_pid: crate::host::process::host_pid(),
-                ppid: me.ppid,
-                pgid: me.pgid,
-                sid: me.sid,
-                info: me.info.clone(),
-            };
-            if !matches!(c.call(&re), Ok(Response::Ok)) {
-                return Err(Error::with_message(Errno::EAGAIN, "the MacTux daemon refused to re-register the task"));
+            match reconnect(&link.me) {
+                Ok(c) => link.client = Some(c),
+                Err(e) => {
+                    last = e;
+                    continue;
+                }
             }
-            link.client = Some(c);
         }
         let Some(c) = link.client.as_mut() else { continue };
         match c.call_with(req, spin_for_answer) {
@@ -158,11 +193,23 @@ pub fn call(req: &Request) -> Result<Response> {
                 return Err(Error::new(Errno(errno.clamp(1, 4095) as u16)));
             }
             Ok(r) => return Ok(r),
-            Err(_) if attempt == 0 => link.client = None,
-            Err(_) => break,
+            Err(_) => link.client = None,
         }
     }
-    Err(Error::with_message(Errno::EAGAIN, "the MacTux daemon is not reachable"))
+    Err(last)
+}
+
+/// Reserves the pid of a child about to be forked. The token makes the
+/// request safe to send again (see [`call`]): a daemon that reserved a pid
+/// and died before answering would otherwise leave that reservation behind
+/// in its successor.
+pub fn reserve_child() -> Result<Vpid> {
+    static FORKS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    // Unique per caller: a fork child's pid is new, so it may count on from
+    // its parent's value; after execve counting restarts, which can only
+    // name an old reservation nobody attached to, harmless to hand out again.
+    let token = FORKS.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+    call_pid(&Request::ReserveChild { token })
 }
 
 /// A request answered by a pid.
@@ -198,10 +245,16 @@ pub fn identity() -> Option<Identity> {
     lock_link().as_ref().map(|l| l.me.clone())
 }
 
-/// The connection's fd, to keep across execve.
+/// The connection's fd, to keep across execve. A connection lost with a
+/// previous daemon is made again first: the new program starts with none
+/// otherwise, and would run without the daemon.
 pub fn connection_fd() -> Option<i32> {
-    use std::os::fd::AsRawFd;
-    lock_link().as_ref().and_then(|l| l.client.as_ref().map(|c| c.stream().as_raw_fd()))
+    let mut guard = lock_link();
+    let link = guard.as_mut()?;
+    if link.client.is_none() {
+        link.client = reconnect(&link.me).ok();
+    }
+    link.client.as_ref().map(|c| c.stream().as_raw_fd())
 }
 
 /// Rebuilds the connection kept open across execve.

@@ -64,16 +64,20 @@ impl Daemon {
 
 impl Drop for Daemon {
     fn drop(&mut self) {
+        // The daemon serving now: a task may have started another one.
+        let mut pid = self.pid;
         if let Ok(mut c) = Client::connect(&self.socket) {
+            pid = c.daemon_pid;
             let _ = c.call(&Request::Shutdown);
         }
+        // It writes its state until it exits: only then is the directory ours to remove.
         let deadline = Instant::now() + Duration::from_secs(3);
-        while pid_alive(self.pid) && Instant::now() < deadline {
+        while !host_exited(pid) && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(20));
         }
-        if pid_alive(self.pid) {
-            // SAFETY: the pid is the daemon this test started.
-            unsafe { libc::kill(self.pid, libc::SIGKILL) };
+        if !host_exited(pid) {
+            // SAFETY: the pid is the daemon of this test's state directory.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
         }
         let _ = std::fs::remove_dir_all(&self.dir);
     }
@@ -164,7 +168,7 @@ fn namespace_semantics_over_the_socket() {
     assert_eq!(pid_of(a.call(&Request::GetSid { pid: pa })), pa);
 
     // fork: reserve, then the child attaches from its own connection.
-    let pb = pid_of(a.call(&Request::ReserveChild));
+    let pb = pid_of(a.call(&Request::ReserveChild { token: 1 }));
     let mut b = d.client();
     assert_eq!(b.call(&Request::AttachChild { pid: pb, host_pid: host_b.pid() }).unwrap(), Response::Ok);
     assert_eq!(pid_of(b.call(&Request::GetPpid)), pa);
@@ -180,7 +184,7 @@ fn namespace_semantics_over_the_socket() {
     assert_eq!(a.call(&Request::SetPgid { pid: pb, pgid: 0 }).unwrap(), Response::Ok);
     assert_eq!(pid_of(a.call(&Request::GetPgid { pid: pb })), pb);
     assert_eq!(errno_of(b.call(&Request::SetSid)), EPERM, "a group leader cannot setsid");
-    let pc = pid_of(a.call(&Request::ReserveChild));
+    let pc = pid_of(a.call(&Request::ReserveChild { token: 2 }));
     let mut c = d.client();
     assert_eq!(c.call(&Request::AttachChild { pid: pc, host_pid: host_c.pid() }).unwrap(), Response::Ok);
     assert_eq!(pid_of(c.call(&Request::SetSid)), pc);
@@ -218,7 +222,7 @@ fn namespace_semantics_over_the_socket() {
     assert_eq!(a.call(&Request::Reaped { pid: pc }).unwrap(), Response::Ok);
 
     // Orphans go to pid 1; pid 1 reaps its zombies at once.
-    let pd = pid_of(a.call(&Request::ReserveChild));
+    let pd = pid_of(a.call(&Request::ReserveChild { token: 3 }));
     let mut dd = d.client();
     assert_eq!(dd.call(&Request::AttachChild { pid: pd, host_pid: host_d.pid() }).unwrap(), Response::Ok);
     assert_eq!(a.call(&Request::Exit { status: 0 }).unwrap(), Response::Ok);
@@ -533,4 +537,217 @@ os.execve(sys.argv[2], [sys.argv[2], "daemon", "serve"], env)
     };
     let _ = std::fs::remove_dir_all(&dir);
     assert!(status.is_some_and(|s| s.success()), "the activated daemon stops cleanly on Shutdown: {status:?}");
+}
+
+/// A worker task of the restart test: forks, execs, waits and signals in a
+/// loop until `$out/stop` exists, writing its iteration count to
+/// `$out/iter.$id`; every surprise goes to stderr. At the start it records
+/// its pid and that of a long `sleep` child in `$out/pids.$id`; at the end it
+/// waits for that child, which the test kills from outside.
+const RESTART_WORKER: &str = r#"
+out=$1; id=$2; n=$3
+sleep 60 & s=$!
+echo "$$ $s" > "$out/pids.$id.tmp"; mv "$out/pids.$id.tmp" "$out/pids.$id"
+next=$(( id % n + 1 ))
+while [ ! -e "$out/pids.$next" ]; do sleep 0.05; done
+read other _ < "$out/pids.$next"
+i=0
+while [ ! -e "$out/stop" ]; do
+  i=$((i+1))
+  /bin/sh -c 'exit 7'; r=$?; [ $r = 7 ] || echo "$id/$i: exit status $r, not 7" >&2
+  sleep 5 & c=$!
+  kill -TERM $c || echo "$id/$i: kill -TERM $c failed" >&2
+  wait $c; r=$?; [ $r = 143 ] || echo "$id/$i: the killed child's status is $r, not 143" >&2
+  p=$(/bin/sh -c 'echo $PPID'); [ "$p" = "$$" ] || echo "$id/$i: a child's parent is $p, not $$" >&2
+  kill -0 $other || echo "$id/$i: kill -0 $other (worker $next) failed" >&2
+  kill -0 $s || echo "$id/$i: kill -0 $s (its sleeper) failed" >&2
+  echo $i > "$out/iter.$id"
+done
+echo stopped > "$out/stopped.$id"
+wait $s; r=$?; [ $r = 143 ] || echo "$id: the sleeper's status is $r, not 143" >&2
+echo "done $i"
+"#;
+
+/// The python3 worker: subprocess.run, Popen, kill and wait in a loop, as
+/// the shell workers do.
+const RESTART_PY_WORKER: &str = r#"
+import os, signal, subprocess, sys, time
+out, id, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+s = subprocess.Popen(["/bin/sleep", "60"])
+with open(f"{out}/pids.{id}.tmp", "w") as f:
+    f.write(f"{os.getpid()} {s.pid}\n")
+os.rename(f"{out}/pids.{id}.tmp", f"{out}/pids.{id}")
+nxt = int(id) % n + 1
+while not os.path.exists(f"{out}/pids.{nxt}"):
+    time.sleep(0.05)
+other = int(open(f"{out}/pids.{nxt}").read().split()[0])
+i = 0
+def bad(msg):
+    print(f"{id}/{i}: {msg}", file=sys.stderr, flush=True)
+while not os.path.exists(f"{out}/stop"):
+    i += 1
+    r = subprocess.run(["/bin/sh", "-c", "exit 7"]).returncode
+    if r != 7: bad(f"exit status {r}, not 7")
+    p = subprocess.run(["/bin/sh", "-c", "echo $PPID"], capture_output=True, text=True).stdout.strip()
+    if p != str(os.getpid()): bad(f"a child's parent is {p}, not {os.getpid()}")
+    c = subprocess.Popen(["/bin/sleep", "5"])
+    c.send_signal(signal.SIGTERM)
+    r = c.wait()
+    if r != -signal.SIGTERM: bad(f"the killed child's status is {r}")
+    os.kill(other, 0)
+    os.kill(s.pid, 0)
+    with open(f"{out}/iter.{id}", "w") as f:
+        f.write(f"{i}\n")
+open(f"{out}/stopped.{id}", "w").write("stopped\n")
+r = s.wait()
+if r != -signal.SIGTERM: bad(f"the sleeper's status is {r}")
+print("done", i)
+"#;
+
+/// Worker processes, each in a host process group of its own: whatever
+/// happens, the group (the task and everything it forked) is killed on drop.
+struct Workers(Vec<Child>);
+
+impl Drop for Workers {
+    fn drop(&mut self) {
+        for c in &mut self.0 {
+            // SAFETY: a process group this test created (process_group(0)).
+            unsafe { libc::kill(-(c.id() as i32), libc::SIGKILL) };
+            let _ = c.wait();
+        }
+    }
+}
+
+/// Whether a host process has exited (gone, or a zombie nobody reaps).
+fn host_exited(pid: i32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => stat.rfind(')').is_some_and(|i| stat[i + 1..].trim_start().starts_with('Z')),
+        Err(_) => !pid_alive(pid),
+    }
+}
+
+/// The host parent of a host process (Linux /proc).
+fn host_ppid(pid: i32) -> Option<i32> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    stat[stat.rfind(')')? + 1..].split_whitespace().nth(1)?.parse().ok()
+}
+
+/// `kill -9` of mactuxd, again and again, while a few dozen tasks fork, exec,
+/// wait and signal each other: each time the tasks start a new daemon, which
+/// takes over the saved namespace. Afterwards every task still has its pid
+/// (and the daemon the right host process for it), no pid is held twice,
+/// `mactux ps` shows the tree, `mactux kill` reaches the long-running
+/// children, every wait status was right, and no entry is left over.
+#[test]
+fn the_namespace_survives_kill_9_of_the_daemon() {
+    if !Path::new("/proc/self/stat").exists() {
+        eprintln!("the_namespace_survives_kill_9_of_the_daemon: skipped (needs Linux /proc)");
+        return;
+    }
+    const SHELL_WORKERS: usize = 7;
+    const KILLS: usize = 10;
+    let d = Daemon::start("restart");
+    let out = d.dir.join("out");
+    std::fs::create_dir_all(&out).unwrap();
+    let n = SHELL_WORKERS + 1;
+    let mut workers = Workers(Vec::new());
+    for id in 1..=n {
+        let mut cmd = Command::new(mactux_bin());
+        if id <= SHELL_WORKERS {
+            cmd.args(["run", "/bin/bash", "-c", RESTART_WORKER, "bash"]);
+        } else {
+            cmd.args(["run", "/usr/bin/python3", "-c", RESTART_PY_WORKER]);
+        }
+        cmd.arg(&out).arg(id.to_string()).arg(n.to_string());
+        let child = cmd
+            .env("MACTUX_STATE_DIR", &d.dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .process_group(0)
+            .spawn()
+            .expect("start a worker");
+        workers.0.push(child);
+    }
+    let iterations = |id: usize| -> u64 { std::fs::read_to_string(out.join(format!("iter.{id}"))).ok().and_then(|s| s.trim().parse().ok()).unwrap_or(0) };
+    let wait_for_progress = |what: &str| {
+        let before: Vec<u64> = (1..=n).map(iterations).collect();
+        let deadline = Instant::now() + Duration::from_secs(120);
+        while (1..=n).any(|id| iterations(id) < before[id - 1] + 2) {
+            assert!(Instant::now() < deadline, "no progress {what}: iterations {:?}", (1..=n).map(iterations).collect::<Vec<_>>());
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    };
+    wait_for_progress("before the first kill");
+    let mut killed = Vec::new();
+    for round in 1..=KILLS {
+        // Whichever daemon serves now (a task started it after the last kill).
+        let pid = Client::connect(&d.socket).map(|c| c.daemon_pid).unwrap_or_else(|e| panic!("round {round}: no daemon answers: {e}"));
+        assert!(!killed.contains(&pid), "round {round}: daemon {pid} again");
+        // SAFETY: the daemon of this test's own state directory.
+        unsafe { libc::kill(pid, libc::SIGKILL) };
+        wait_until("the killed daemon to exit", || host_exited(pid));
+        killed.push(pid);
+        wait_for_progress(&format!("after kill {round}"));
+    }
+
+    // Stop the loops; each worker then only waits for its sleeper.
+    std::fs::write(out.join("stop"), b"").unwrap();
+    wait_until("every worker to leave its loop", || (1..=n).all(|id| out.join(format!("stopped.{id}")).exists()));
+    let pids: Vec<(Vpid, Vpid)> = (1..=n)
+        .map(|id| {
+            let text = std::fs::read_to_string(out.join(format!("pids.{id}"))).unwrap();
+            let v: Vec<Vpid> = text.split_whitespace().map(|f| f.parse().unwrap()).collect();
+            (v[0], v[1])
+        })
+        .collect();
+    let mut all: Vec<Vpid> = pids.iter().flat_map(|&(w, s)| [w, s]).collect();
+    all.sort();
+    all.dedup();
+    assert_eq!(all.len(), 2 * n, "a pid was handed out twice: {pids:?}");
+
+    let ps = d.mactux(&["ps", "--json"]);
+    assert!(ps.status.success(), "{}", String::from_utf8_lossy(&ps.stderr));
+    let rows: serde_json::Value = serde_json::from_slice(&ps.stdout).expect("ps --json is JSON");
+    let rows = rows.as_array().unwrap();
+    let brief: String = rows
+        .iter()
+        .map(|r| format!("\n  pid {} ppid {} host {} {} {}", r["pid"], r["ppid"], r["host_pid"], r["state"], r["comm"]))
+        .collect();
+    let row = |pid: Vpid| rows.iter().find(|r| r["pid"] == pid).unwrap_or_else(|| panic!("pid {pid} is missing from mactux ps:{brief}"));
+    for (i, &(w, s)) in pids.iter().enumerate() {
+        let host = workers.0[i].id() as i32;
+        assert_eq!(row(w)["ppid"], 1, "worker {w}");
+        assert_eq!(row(w)["host_pid"], host, "worker {w} is still the process that started as it");
+        assert_eq!(row(s)["ppid"], w, "sleeper {s} of worker {w}");
+        assert_eq!(row(s)["comm"], "sleep");
+        let sleeper_host = row(s)["host_pid"].as_i64().unwrap() as i32;
+        assert_eq!(host_ppid(sleeper_host), Some(host), "sleeper {s}'s host process is a child of worker {w}'s");
+    }
+    let pids_listed: Vec<i64> = rows.iter().filter_map(|r| r["pid"].as_i64()).filter(|&p| p != 1).collect();
+    assert_eq!(pids_listed.len(), 2 * n, "nothing but the workers and their sleepers may be left:{brief}");
+
+    // `mactux kill` reaches every sleeper; each worker's wait sees SIGTERM.
+    for &(_, s) in &pids {
+        let k = d.mactux(&["kill", "-TERM", &s.to_string()]);
+        assert!(k.status.success(), "mactux kill {s}: {}", String::from_utf8_lossy(&k.stderr));
+    }
+    let deadline = Instant::now() + Duration::from_secs(60);
+    for (i, c) in workers.0.iter_mut().enumerate() {
+        while c.try_wait().unwrap().is_none() {
+            assert!(Instant::now() < deadline, "worker {} did not finish", i + 1);
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+    for (i, c) in std::mem::take(&mut workers.0).into_iter().enumerate() {
+        let o = c.wait_with_output().unwrap();
+        let stdout = String::from_utf8_lossy(&o.stdout);
+        assert!(o.status.success() && stdout.starts_with("done "), "worker {}: {:?} {stdout}", i + 1, o.status);
+        assert!(o.stderr.is_empty(), "worker {}:\n{}", i + 1, String::from_utf8_lossy(&o.stderr));
+    }
+    let mut admin = d.client();
+    wait_until("the namespace to be empty again", || match admin.call(&Request::List) {
+        Ok(Response::Tasks(t)) => t.len() == 1,
+        _ => false,
+    });
 }

@@ -102,7 +102,7 @@ fn do_clone(cx: &mut Ctx<'_>, c: CloneArgs) -> Result<u64> {
     let is_vfork = flags & g::CLONE_VFORK != 0;
     // The part of the parent's memory a CLONE_VM child's exit hands back.
     let window = if is_vfork && flags & g::CLONE_VM != 0 { stack_window(cx.regs.rsp) } else { None };
-    let reserved = if daemon::is_standalone() { None } else { Some(daemon::call_pid(&Request::ReserveChild)?) };
+    let reserved = if daemon::is_standalone() { None } else { Some(daemon::reserve_child()?) };
     // The vfork parent waits for this pipe to close: on the child's exec
     // (both ends are close-on-exec) or exit.
     let vfork_pipe = if is_vfork { Some(host::fs::pipe().map_err(Error::new)?) } else { None };

@@ -1,0 +1,285 @@
+//! What survives a daemon restart, kept in the state directory: the lease of
+//! the pid and pipe-inode allocators (`mactuxd.pids`) and the task table
+//! (`mactuxd.tasks`).
+//!
+//! Tasks outlive the daemon (a `kill -9` of mactuxd, a crash, `mactux daemon
+//! stop` while tasks run) and re-register under their old pids with the next
+//! one, each when it next needs the daemon. Until then only the saved table
+//! knows their pids. Two files, because they are written at different times
+//! and each is useful without the other:
+//!
+//! - **The lease** is written *before* the allocator steps past its end: the
+//!   daemon may hand out the next [`PID_LEASE`] pids (and [`INO_LEASE`] pipe
+//!   inode numbers) without writing, and a new daemon starts after the end of
+//!   the last lease. So every pid the old daemon handed out after its last
+//!   table save lies in the old lease, behind the new daemon's allocator,
+//!   and is reached again only after the 4194304 pids of a full wrap.
+//! - **The table** is written a moment after changes (lib.rs batches them),
+//!   at once after setpgid/setsid (a re-registering task's own copy of its
+//!   group and session is never fresher than the daemon's), at the start and
+//!   at a clean stop. It keeps the pids, the tree, groups, sessions and zombie
+//!   statuses of every task the lease does not already protect.
+//!
+//! Files are replaced by writing a temporary file and renaming it over the
+//! old one, so a daemon killed mid-write leaves the previous version. There
+//! is no fsync: a killed process's writes are in the page cache, and a host
+//! crash ends every task anyway. Each file carries a magic, a length and a
+//! checksum, and the boot it was written in: a file that fails any check is
+//! logged, set aside as `<name>.bad`, and the daemon rebuilds the table from
+//! re-registrations instead; a file of an earlier boot is ignored (its host
+//! pids name other processes now).
+
+use mactux_proto::{TaskEntry, Vpid};
+use serde::{Deserialize, Serialize};
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+
+pub const LEASE_FILE: &str = "mactuxd.pids";
+pub const TABLE_FILE: &str = "mactuxd.tasks";
+
+/// How many pids the allocator steps through per lease. A write per this
+/// many forks costs nothing measurable; the gap it leaves after a restart
+/// is far below the pid space.
+pub const PID_LEASE: u32 = 1024;
+/// How many pipe inode numbers one lease covers.
+pub const INO_LEASE: u64 = 1 << 16;
+
+const LEASE_MAGIC: [u8; 8] = *b"MTXPIDS1";
+const TABLE_MAGIC: [u8; 8] = *b"MTXTASK1";
+/// magic, body length (u32 LE), FNV-1a 64 of the body (u64 LE).
+const HEADER: usize = 8 + 4 + 8;
+/// The largest file accepted (and written): far above a table of every
+/// possible task's summary, and a bound on what a damaged length can ask for.
+const MAX_BODY: usize = 64 << 20;
+
+/// Where the allocators continue after a restart.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Lease {
+    pub boot: String,
+    /// The first pid the next daemon may hand out.
+    pub next_pid: Vpid,
+    /// The first pipe inode number the next daemon may hand out.
+    pub next_pipe_ino: u64,
+}
+
+/// One task as saved (its entry without fds, map and environment).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SavedTask {
+    pub entry: TaskEntry,
+    pub is_reserved: bool,
+    /// The token of the ReserveChild that made a reservation.
+    pub token: u64,
+    pub did_exec: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Table {
+    pub boot: String,
+    /// Every task but pid 1.
+    pub tasks: Vec<SavedTask>,
+    /// The ids standing for host sessions and groups (see `State::outer_id`).
+    pub outer_ids: Vec<((i32, Vpid), Vpid)>,
+}
+
+/// What a load found.
+#[derive(Debug, PartialEq)]
+pub enum Loaded<T> {
+    Missing,
+    Found(T),
+    /// Written before the host last booted.
+    OtherBoot,
+    /// Damaged: why (the file has been set aside).
+    Bad(String),
+}
+
+/// The state directory's saved state, for the current boot.
+pub struct Store {
+    dir: PathBuf,
+    boot: String,
+}
+
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3))
+}
+
+fn config() -> impl bincode::config::Config {
+    bincode::config::standard().with_limit::<MAX_BODY>()
+}
+
+impl Store {
+    pub fn new(dir: &Path, boot: String) -> Store {
+        Store { dir: dir.to_path_buf(), boot }
+    }
+
+    pub fn boot(&self) -> &str {
+        &self.boot
+    }
+
+    pub fn save_lease(&self, lease: &Lease) -> Result<(), String> {
+        self.save(LEASE_FILE, LEASE_MAGIC, lease)
+    }
+
+    pub fn save_table(&self, table: &Table) -> Result<(), String> {
+        self.save(TABLE_FILE, TABLE_MAGIC, table)
+    }
+
+    pub fn load_lease(&self) -> Loaded<Lease> {
+        match self.load::<Lease>(LEASE_FILE, LEASE_MAGIC) {
+            Loaded::Found(l) if l.boot != self.boot => Loaded::OtherBoot,
+            other => other,
+        }
+    }
+
+    pub fn load_table(&self) -> Loaded<Table> {
+        match self.load::<Table>(TABLE_FILE, TABLE_MAGIC) {
+            Loaded::Found(t) if t.boot != self.boot => Loaded::OtherBoot,
+            other => other,
+        }
+    }
+
+    fn save<T: Serialize>(&self, name: &str, magic: [u8; 8], value: &T) -> Result<(), String> {
+        let body = bincode::serde::encode_to_vec(value, config()).map_err(|e| format!("cannot encode {name}: {e}"))?;
+        if body.len() > MAX_BODY {
+            return Err(format!("{name} would take {} bytes, more than the {MAX_BODY} allowed", body.len()));
+        }
+        let mut bytes = Vec::with_capacity(HEADER + body.len());
+        bytes.extend_from_slice(&magic);
+        bytes.extend_from_slice(&(body.len() as u32).to_le_bytes());
+        bytes.extend_from_slice(&fnv1a(&body).to_le_bytes());
+        bytes.extend_from_slice(&body);
+        let path = self.dir.join(name);
+        let tmp = self.dir.join(format!("{name}.tmp"));
+        let written = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&tmp)
+            .and_then(|mut f| f.write_all(&bytes));
+        written.map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
+        std::fs::rename(&tmp, &path).map_err(|e| format!("cannot rename {} to {}: {e}", tmp.display(), path.display()))
+    }
+
+    fn load<T: serde::de::DeserializeOwned>(&self, name: &str, magic: [u8; 8]) -> Loaded<T> {
+        let path = self.dir.join(name);
+        let bytes = match std::fs::read(&path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Loaded::Missing,
+            Err(e) => return Loaded::Bad(format!("cannot read {}: {e}", path.display())),
+        };
+        match parse(&bytes, magic) {
+            Ok(v) => Loaded::Found(v),
+            Err(why) => {
+                // Kept for a post-mortem, and out of the next daemon's way.
+                let bad = self.dir.join(format!("{name}.bad"));
+                let _ = std::fs::rename(&path, &bad);
+                Loaded::Bad(format!("{} {why} (set aside as {})", path.display(), bad.display()))
+            }
+        }
+    }
+}
+
+/// Checks a file's header and decodes its body.
+fn parse<T: serde::de::DeserializeOwned>(bytes: &[u8], magic: [u8; 8]) -> Result<T, String> {
+    if bytes.len() < HEADER {
+        return Err(format!("is truncated ({} bytes, the header alone takes {HEADER})", bytes.len()));
+    }
+    if bytes[..8] != magic {
+        return Err("is not a mactuxd state file of this version".into());
+    }
+    let len = u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize;
+    let sum = u64::from_le_bytes([bytes[12], bytes[13], bytes[14], bytes[15], bytes[16], bytes[17], bytes[18], bytes[19]]);
+    let body = &bytes[HEADER..];
+    if len > MAX_BODY || body.len() != len {
+        return Err(format!("is truncated or padded (the header says {len} bytes of body, the file has {})", body.len()));
+    }
+    if fnv1a(body) != sum {
+        return Err("fails its checksum".into());
+    }
+    let (value, used) = bincode::serde::decode_from_slice(body, config()).map_err(|e| format!("does not decode: {e}"))?;
+    if used != len {
+        return Err("has trailing bytes".into());
+    }
+    Ok(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mactux_proto::{TaskInfo, TaskState};
+
+    fn scratch(name: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("mactuxd-persist-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    }
+
+    fn table(boot: &str) -> Table {
+        let entry = TaskEntry {
+            pid: 7,
+            ppid: 1,
+            pgid: 7,
+            sid: 7,
+            host_pid: 4242,
+            state: TaskState::Zombie(3 << 8),
+            start_time: 1.5,
+            info: TaskInfo { comm: "sh".into(), ..TaskInfo::default() },
+        };
+        Table { boot: boot.into(), tasks: vec![SavedTask { entry, is_reserved: false, token: 0, did_exec: true }], outer_ids: vec![((100, 0), 9)] }
+    }
+
+    #[test]
+    fn round_trip_and_other_boot() {
+        let d = scratch("round");
+        let s = Store::new(&d, "boot-a".into());
+        assert_eq!(s.load_table(), Loaded::Missing);
+        s.save_table(&table("boot-a")).unwrap();
+        s.save_lease(&Lease { boot: "boot-a".into(), next_pid: 1030, next_pipe_ino: 170_000 }).unwrap();
+        assert_eq!(s.load_table(), Loaded::Found(table("boot-a")));
+        assert!(matches!(s.load_lease(), Loaded::Found(Lease { next_pid: 1030, .. })));
+        let after_reboot = Store::new(&d, "boot-b".into());
+        assert_eq!(after_reboot.load_table(), Loaded::OtherBoot);
+        assert_eq!(after_reboot.load_lease(), Loaded::OtherBoot);
+        let _ = std::fs::remove_dir_all(&d);
+    }
+
+    #[test]
+    fn damaged_files_are_refused_and_set_aside() {
+        let d = scratch("damaged");
+        let s = Store::new(&d, "b".into());
+        s.save_table(&table("b")).unwrap();
+        let good = std::fs::read(d.join(TABLE_FILE)).unwrap();
+        let mut flipped = good.clone();
+        let last = flipped.len() - 1;
+        flipped[last] ^= 0x40;
+        let mut huge_len = good.clone();
+        huge_len[8..12].copy_from_slice(&u32::MAX.to_le_bytes());
+        let cases: Vec<Vec<u8>> = vec![
+            Vec::new(),
+            good[..5].to_vec(),
+            good[..HEADER].to_vec(),
+            good[..good.len() - 1].to_vec(),
+            [&good[..], &[0]].concat(),
+            flipped,
+            huge_len,
+            [&b"MTXPIDS1"[..], &good[8..]].concat(),
+        ];
+        for (i, bytes) in cases.into_iter().enumerate() {
+            std::fs::write(d.join(TABLE_FILE), &bytes).unwrap();
+            assert!(matches!(s.load_table(), Loaded::Bad(_)), "case {i} was accepted");
+            assert!(!d.join(TABLE_FILE).exists(), "case {i}: a bad file is set aside");
+            assert!(d.join(format!("{TABLE_FILE}.bad")).exists());
+        }
+        // A body that passes the checksum but is not a table.
+        let body = [0xffu8; 12];
+        let mut bytes = TABLE_MAGIC.to_vec();
+        bytes.extend_from_slice(&(body.len() as u32).to_le_bytes());
+        bytes.extend_from_slice(&fnv1a(&body).to_le_bytes());
+        bytes.extend_from_slice(&body);
+        std::fs::write(d.join(TABLE_FILE), &bytes).unwrap();
+        assert!(matches!(s.load_table(), Loaded::Bad(_)));
+        let _ = std::fs::remove_dir_all(&d);
+    }
+}
