@@ -663,22 +663,30 @@ fn the_namespace_survives_kill_9_of_the_daemon() {
             .env("MACTUX_STATE_DIR", &d.dir)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
+            .stderr(std::fs::File::create(out.join(format!("err.{id}"))).expect("create a worker's stderr file"))
             .process_group(0)
             .spawn()
             .expect("start a worker");
         workers.0.push(child);
     }
     let iterations = |id: usize| -> u64 { std::fs::read_to_string(out.join(format!("iter.{id}"))).ok().and_then(|s| s.trim().parse().ok()).unwrap_or(0) };
-    let wait_for_progress = |what: &str| {
+    let errors = |id: usize| std::fs::read_to_string(out.join(format!("err.{id}"))).unwrap_or_default();
+    // Until every worker has done two more rounds (so one whole round since
+    // the last kill); a worker that ends meanwhile failed: say why.
+    let wait_for_progress = |workers: &mut Workers, what: &str| {
         let before: Vec<u64> = (1..=n).map(iterations).collect();
         let deadline = Instant::now() + Duration::from_secs(120);
         while (1..=n).any(|id| iterations(id) < before[id - 1] + 2) {
+            for id in 1..=n {
+                let err = errors(id);
+                let ended = workers.0[id - 1].try_wait().ok().flatten();
+                assert!(err.is_empty() && ended.is_none(), "worker {id} {what}: {ended:?}\n{err}");
+            }
             assert!(Instant::now() < deadline, "no progress {what}: iterations {:?}", (1..=n).map(iterations).collect::<Vec<_>>());
             std::thread::sleep(Duration::from_millis(20));
         }
     };
-    wait_for_progress("before the first kill");
+    wait_for_progress(&mut workers, "before the first kill");
     let mut killed = Vec::new();
     for round in 1..=KILLS {
         // Whichever daemon serves now (a task started it after the last kill).
@@ -688,7 +696,7 @@ fn the_namespace_survives_kill_9_of_the_daemon() {
         unsafe { libc::kill(pid, libc::SIGKILL) };
         wait_until("the killed daemon to exit", || host_exited(pid));
         killed.push(pid);
-        wait_for_progress(&format!("after kill {round}"));
+        wait_for_progress(&mut workers, &format!("after kill {round}"));
     }
 
     // Stop the loops; each worker then only waits for its sleeper.
@@ -743,7 +751,7 @@ fn the_namespace_survives_kill_9_of_the_daemon() {
         let o = c.wait_with_output().unwrap();
         let stdout = String::from_utf8_lossy(&o.stdout);
         assert!(o.status.success() && stdout.starts_with("done "), "worker {}: {:?} {stdout}", i + 1, o.status);
-        assert!(o.stderr.is_empty(), "worker {}:\n{}", i + 1, String::from_utf8_lossy(&o.stderr));
+        assert!(errors(i + 1).is_empty(), "worker {}:\n{}", i + 1, errors(i + 1));
     }
     let mut admin = d.client();
     wait_until("the namespace to be empty again", || match admin.call(&Request::List) {
