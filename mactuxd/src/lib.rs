@@ -34,6 +34,7 @@ pub mod state;
 pub use host::{detach, HostProc, ReadyPipe};
 
 use mactux_proto::frame::{body_len, decode, encode};
+use ratelimit::warn_limited;
 use mactux_proto::{Request, Response, PROTOCOL_VERSION};
 use state::{Conn, Reply, State};
 use std::fs::{File, OpenOptions};
@@ -254,7 +255,7 @@ async fn accept_loop(listener: UnixListener, shared: Arc<Shared>) {
                 }
                 Err(e) => {
                     // EMFILE and friends: back off instead of spinning.
-                    tracing::warn!("accept failed: {e}");
+                    warn_limited!("accept", "accept failed: {e}");
                     tokio::time::sleep(Duration::from_millis(50)).await;
                 }
             },
@@ -315,11 +316,11 @@ async fn serve_conn(shared: Arc<Shared>, stream: UnixStream, id: u64) {
     match peer {
         Ok(cred) if cred.uid() == shared.uid => {}
         Ok(cred) => {
-            tracing::warn!(conn = id, peer_uid = cred.uid(), peer_pid = ?cred.pid(), "refusing a connection from another user");
+            warn_limited!("peer", conn = id, peer_uid = cred.uid(), peer_pid = ?cred.pid(), "refusing a connection from another user");
             return;
         }
         Err(e) => {
-            tracing::warn!(conn = id, "refusing a connection whose peer cannot be identified: {e}");
+            warn_limited!("peer", conn = id, "refusing a connection whose peer cannot be identified: {e}");
             return;
         }
     }
@@ -331,17 +332,17 @@ async fn serve_conn(shared: Arc<Shared>, stream: UnixStream, id: u64) {
             }
         }
         Ok(Request::Hello { version }) => {
-            tracing::warn!(conn = id, client_version = version, "protocol version mismatch");
+            warn_limited!("handshake", conn = id, client_version = version, "protocol version mismatch");
             let _ = write_response(&mut stream, &Response::VersionMismatch { daemon_version: PROTOCOL_VERSION }).await;
             return;
         }
         Ok(other) => {
-            tracing::warn!(conn = id, "first request was not Hello: {other:?}");
+            warn_limited!("handshake", conn = id, "first request was not Hello: {other:?}");
             return;
         }
         Err(ReadEnd::Eof) => return,
         Err(ReadEnd::Bad(e)) => {
-            tracing::warn!(conn = id, "closing: {e}");
+            warn_limited!("handshake", conn = id, "closing: {e}");
             return;
         }
     }
@@ -351,7 +352,7 @@ async fn serve_conn(shared: Arc<Shared>, stream: UnixStream, id: u64) {
             Ok(r) => r,
             Err(ReadEnd::Eof) => break,
             Err(ReadEnd::Bad(e)) => {
-                tracing::warn!(conn = id, pid = ?conn.bound, "closing: {e}");
+                warn_limited!("frame", conn = id, pid = ?conn.bound, "closing: {e}");
                 break;
             }
         };

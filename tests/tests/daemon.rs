@@ -759,3 +759,32 @@ fn the_namespace_survives_kill_9_of_the_daemon() {
         _ => false,
     });
 }
+
+/// A flood of connections that fail the handshake writes a few warnings and
+/// then one summary with the count of the rest, not a line per connection.
+#[test]
+fn handshake_failures_are_rate_limited_in_the_log() {
+    const BAD: usize = 200;
+    let d = Daemon::start("flood");
+    for _ in 0..BAD {
+        let mut s = UnixStream::connect(&d.socket).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+        s.write_all(&[4, 0, 0, 0, 0xff, 0xff, 0xff, 0xff]).unwrap();
+        let _ = s.read_to_end(&mut Vec::new());
+    }
+    // A clean stop writes the summary of what is still counted.
+    let mut c = d.client();
+    let _ = c.call(&Request::Shutdown);
+    wait_until("the daemon to stop", || host_exited(d.pid));
+    let log = std::fs::read_to_string(d.dir.join("mactuxd.log")).unwrap();
+    // One warning per bad connection, until the limit; then counted.
+    let warned = log.lines().filter(|l| l.contains("closing: malformed request")).count();
+    let summaries: Vec<u64> = log
+        .lines()
+        .filter(|l| l.contains("kind=\"handshake\""))
+        .filter_map(|l| l.split_whitespace().find_map(|f| f.strip_prefix("suppressed=")).and_then(|n| n.parse().ok()))
+        .collect();
+    assert!(warned < BAD / 2, "{warned} warnings for {BAD} bad connections:\n{log}");
+    assert_eq!(warned as u64 + summaries.iter().sum::<u64>(), BAD as u64, "every bad connection is counted once:\n{log}");
+    assert!(!summaries.is_empty(), "the suppressed ones are summarised:\n{log}");
+}
