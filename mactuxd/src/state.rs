@@ -190,7 +190,7 @@ impl State {
     /// claims a fresh lease and saves the table there before any request is
     /// served. Damaged or missing files are logged, never fatal: the table
     /// is then rebuilt from the tasks that re-register.
-    pub fn restore(&mut self, store: Store) {
+    pub fn restore(&mut self, mut store: Store) {
         let had_lease = match store.load_lease() {
             Loaded::Found(l) if valid_pid(l.next_pid) => {
                 self.next_pid = l.next_pid;
@@ -284,9 +284,10 @@ impl State {
 
     /// Saves the table (every entry but pid 1, without the heavy details).
     pub fn save_table(&mut self) {
-        let Some(store) = &self.store else { return };
-        let table = persist::Table {
+        let Some(store) = &mut self.store else { return };
+        let mut table = persist::Table {
             boot: store.boot().to_string(),
+            generation: 0,
             tasks: self
                 .tasks
                 .values()
@@ -295,7 +296,7 @@ impl State {
                 .collect(),
             outer_ids: self.outer_ids.iter().map(|(&k, &v)| (k, v)).collect(),
         };
-        if let Err(e) = store.save_table(&table) {
+        if let Err(e) = store.save_table(&mut table) {
             warn_limited!("persist", "cannot save the task table: {e}");
         }
         self.dirty = false;
@@ -1224,9 +1225,11 @@ mod tests {
         s.flush();
         drop(s);
         // A damaged table alone: the lease still keeps new pids clear of old ones.
-        let table = dir.join(persist::TABLE_FILE);
-        let bytes = std::fs::read(&table).unwrap();
-        std::fs::write(&table, &bytes[..bytes.len() / 2]).unwrap();
+        for slot in persist::TABLE_SLOTS {
+            let table = dir.join(slot);
+            let bytes = std::fs::read(&table).unwrap();
+            std::fs::write(&table, &bytes[..bytes.len() / 2]).unwrap();
+        }
         let mut s = daemon_on(&dir);
         assert_eq!(s.task_count(), 0);
         let mut n = conn(3);
@@ -1236,7 +1239,9 @@ mod tests {
         assert_eq!(reattach(&mut s, &mut conn(5), k, 9001, p), Response::Ok);
         drop(s);
         // Both files garbage: the daemon still starts, and re-registrations rebuild it.
-        std::fs::write(dir.join(persist::TABLE_FILE), b"garbage").unwrap();
+        for slot in persist::TABLE_SLOTS {
+            std::fs::write(dir.join(slot), b"garbage").unwrap();
+        }
         std::fs::write(dir.join(persist::LEASE_FILE), b"").unwrap();
         let mut s = daemon_on(&dir);
         assert_eq!(s.task_count(), 0);
