@@ -35,8 +35,11 @@ enum Command {
         /// The kernel release `uname -r` reports.
         #[arg(long, value_name = "RELEASE")]
         kernel_release: Option<String>,
-        /// The program, then its arguments.
-        #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true, value_name = "PROG [ARGS]...")]
+        /// The program, then its arguments. Options for mactux come before
+        /// PROG; everything after PROG is the program's, `--flags` included.
+        /// A PROG that starts with `-` is not taken for a mistyped option
+        /// unless `--` comes before it.
+        #[arg(required = true, trailing_var_arg = true, value_name = "PROG [ARGS]...")]
         argv: Vec<std::ffi::OsString>,
     },
     /// Continue a Linux task after its execve (used by the runtime itself).
@@ -180,5 +183,35 @@ fn main() -> ExitCode {
             eprintln!("mactux: {}", err.msg);
             ExitCode::from(u8::try_from(err.status).unwrap_or(1))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::error::ErrorKind;
+
+    fn run_argv(args: &[&str]) -> Vec<std::ffi::OsString> {
+        match Cli::try_parse_from(args).map(|c| c.command) {
+            Ok(Command::Run { argv, .. }) => argv,
+            Ok(_) => panic!("{args:?} is not parsed as `run`"),
+            Err(e) => panic!("{args:?}: {e}"),
+        }
+    }
+
+    #[test]
+    fn unknown_run_option_is_a_usage_error() {
+        let e = Cli::try_parse_from(["mactux", "run", "--bogus", "/bin/true"]).err().expect("--bogus must be refused");
+        assert_eq!(e.kind(), ErrorKind::UnknownArgument);
+        assert_eq!(e.exit_code(), 2);
+        let e = Cli::try_parse_from(["mactux", "run", "-x", "/bin/true"]).err().expect("-x must be refused");
+        assert_eq!(e.kind(), ErrorKind::UnknownArgument);
+    }
+
+    #[test]
+    fn options_after_the_program_are_the_programs() {
+        assert_eq!(run_argv(&["mactux", "run", "prog", "--flag", "-x", "--", "y"]), ["prog", "--flag", "-x", "--", "y"]);
+        assert_eq!(run_argv(&["mactux", "run", "--trace", "prog", "--trace"]), ["prog", "--trace"]);
+        assert_eq!(run_argv(&["mactux", "run", "--", "-prog", "a"]), ["-prog", "a"]);
     }
 }

@@ -327,6 +327,24 @@ fn elf_header(class64: bool, machine: u16) -> Vec<u8> {
     h
 }
 
+/// An unknown option before the program is a usage error (status 2, as
+/// for every other usage error), not a program named `--bogus`; options
+/// after the program are the program's.
+#[test]
+fn unknown_run_option_is_a_usage_error() {
+    let args = ["run", "--bogus", "/bin/echo", "hi"].map(OsStr::new);
+    let o = run_mactux_raw(&args, &Run::new("mactux"));
+    let err = o.stderr_str();
+    assert_eq!(o.status, Termination::Exit(2), "mactux run --bogus PROG: want the usage status 2; stderr: {err}");
+    assert!(err.contains("'--bogus'") && err.contains("Usage: mactux run"), "the error should name the option and show the usage: {err}");
+    assert!(o.stdout.is_empty(), "nothing should reach stdout: {}", o.stdout_str());
+    // After PROG, options belong to the guest, `--` included.
+    same(&["/bin/echo", "--bogus", "-x", "--", "y"]);
+    // `--` lets a program whose name starts with `-` through as PROG.
+    let o = run_mactux_raw(&["run", "--", "-no-such-program"].map(OsStr::new), &Run::new("mactux"));
+    assert_eq!(o.status, Termination::Exit(127), "mactux run -- -no-such-program: {}", o.stderr_str());
+}
+
 #[test]
 fn missing_program_is_127() {
     assert_run_error(OsStr::new("/nonexistent/mactux-test-program"), 127);
