@@ -5,20 +5,42 @@
  * returns ENOSYS and the state diverges from there), so only termination is
  * judged. The program must end with status 0 both natively and under mactux.
  *
- * usage: sysfuzz SEED [CALLS]     (run it in an empty scratch directory)
+ * usage: sysfuzz SEED [CALLS]     (in a directory of its own: it makes a
+ *                                  private sysfuzz.XXXXXX below it)
  *
- * Safety, since the tests may run as root: the calls are drawn from a list
- * that cannot harm the machine or end this process. Paths are relative
- * names inside the current directory or read-only /proc files (no "." or
- * "..", no /dev, no /proc/self/{exe,fd,mem}); memory calls only touch a
- * scratch region of our own or invalid addresses; file sizes and offsets
- * stay small; no signal handler can be installed; nothing that changes
- * identity, limits, scheduling, mounts or the clock. A 20 ms interval timer
- * whose handler does nothing interrupts any call that would block, and the
- * signal mask is restored after every call, so SIGALRM is never left blocked.
+ * Safety, since the tests run as root. Every fd, path and address the random
+ * calls get is one this program made, so fchmod, fchown, ftruncate, write,
+ * rename, unlink and the rest act only on its own scratch files:
  *
- * Prints one summary line; with SYSFUZZ_LOG=FILE it appends each call to
- * FILE before making it (reopened per line: the fuzz may close any fd).
+ *  - fds: the process that fuzzes is a child that owns no fd it did not open
+ *    itself. The parent closes every inherited fd from 3 up before it forks;
+ *    the child replaces 0, 1 and 2 by files in the scratch directory (the
+ *    inherited ones may be /dev/null, a terminal, or a file of the caller:
+ *    an fchmod(0, ...) as root once left the host's /dev/null at mode 0200).
+ *    The parent keeps its stdin, stdout and stderr only to report, and makes
+ *    no random call.
+ *  - paths: the child works in a new mkdtemp directory (mode 0700) and the
+ *    names are relative ones without "." or ".." components, or a few
+ *    read-only files of /proc/self; symlinks it makes point at those same
+ *    names, so no path, followed through any symlink, leaves the scratch
+ *    directory (or its own /proc/self, where chmod and the like fail).
+ *    Directory fds come only from opening those names. No chdir or fchdir.
+ *  - memory calls only touch a scratch region of our own or invalid addresses.
+ *  - nothing that acts on the rest of the machine: no kill, no identity,
+ *    limit, scheduling, mount or clock changes, no signal handler, no
+ *    sockets of families that talk to the kernel (netlink, packet, key):
+ *    only AF_UNIX, AF_INET and AF_INET6, which send nothing unconnected.
+ *    File sizes and offsets stay small.
+ *
+ * A 20 ms interval timer whose handler does nothing interrupts any call that
+ * would block, and the signal mask is restored after every call, so SIGALRM
+ * is never left blocked.
+ *
+ * The parent prints one summary line; with SYSFUZZ_LOG=FILE the child appends
+ * each call to FILE before making it (reopened per line: the fuzz may close
+ * any fd). When the child ends badly, the parent reports how, shows the end
+ * of the child's stderr file and keeps the scratch directory; otherwise it
+ * removes it.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -32,6 +54,9 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
+#include <sys/wait.h>
+#include <dirent.h>
+#include <limits.h>
 #include <unistd.h>
 
 enum kind {
@@ -186,7 +211,7 @@ static const struct call calls[] = {
 	C(SYS_memfd_create, K_PATH, K_FLAGS),
 	C(SYS_eventfd2, K_INT, K_FLAGS),
 	C(SYS_epoll_create1, K_FLAGS),
-	C(SYS_socket, K_INT, K_INT, K_INT),
+	C(SYS_socket, K_CMD, K_INT, K_INT), /* families that send nothing unconnected */
 	C(SYS_kcmp, K_INT, K_INT, K_INT, K_INT, K_INT),
 };
 #define NCALLS (sizeof calls / sizeof calls[0])
@@ -311,7 +336,6 @@ static uint64_t arg(unsigned char k, const struct call *c)
 	}
 	case K_CMD:
 		if (c->nr == SYS_fcntl) {
-			/* never F_SETSIG/F_SETOWN (signals to us), F_NOTIFY */
 			/* never F_SETOWN/F_SETSIG (signals to us), F_SETLEASE (SIGIO on
 			 * a break), F_NOTIFY */
 			static const int64_t cmds[] = {0, 1, 2, 3, 4, 5, 6, 7, 1025, 1030, 1031, 1032, 1033, 1034, 36,
@@ -352,6 +376,13 @@ static uint64_t arg(unsigned char k, const struct call *c)
 						      21, 22, 23, 24, 25, 999, -1};
 			return (uint64_t)adv[pick(sizeof adv / sizeof adv[0])];
 		}
+		if (c->nr == SYS_socket) {
+			/* AF_UNIX, AF_INET, AF_INET6 and families that do not exist:
+			 * never AF_NETLINK, AF_PACKET or AF_KEY, whose write() talks
+			 * to the kernel or the network without a connect. */
+			static const int64_t families[] = {1, 2, 10, 0, 46, 9999, -1};
+			return (uint64_t)families[pick(sizeof families / sizeof families[0])];
+		}
 		if (c->nr == SYS_mknodat) {
 			/* S_IFIFO or S_IFREG with some mode bits, or no type */
 			static const uint64_t modes[] = {0010644, 0100644, 0644, 0010000};
@@ -368,22 +399,82 @@ static uint64_t arg(unsigned char k, const struct call *c)
 
 static void on_alarm(int sig) { (void)sig; }
 
-int main(int argc, char **argv)
-{
-	if (argc < 2) {
-		fprintf(stderr, "usage: sysfuzz SEED [CALLS]\n");
-		return 2;
-	}
-	rng = strtoull(argv[1], NULL, 0) * 0x9e3779b97f4a7c15ull + 1;
-	long n = argc > 2 ? strtol(argv[2], NULL, 0) : 2000;
-	const char *log = getenv("SYSFUZZ_LOG");
-	for (int fd = 0; fd < 3; fd++) {
-		if (isatty(fd)) {
-			fprintf(stderr, "sysfuzz: fd %d is a terminal; run with stdin, stdout and stderr redirected\n", fd);
-			return 2;
-		}
-	}
+/* What the child hands back: in a shared page mapped before anything else
+ * (so no random address reaches it: the memory calls only get the scratch
+ * region, invalid addresses, and a hole made after it). */
+struct report {
+	long calls;
+	long errors;
+};
 
+/* The fds the child starts with, all its own: 0, 1, 2 are files in the
+ * scratch directory (named like the fuzz's own names, so path calls and fd
+ * calls meet), then a pipe and a directory. */
+static int own_fds(void)
+{
+	static const char *const std_names[3] = {"a", "b", "c"};
+	for (int fd = 0; fd < 3; fd++) {
+		int f = open(std_names[fd], O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+		if (f < 0 || dup2(f, fd) != fd)
+			return -1;
+		if (f != fd)
+			close(f);
+	}
+	int p[2];
+	if (pipe(p) != 0 || open("d", O_RDONLY | O_DIRECTORY) < 0)
+		return -1;
+	return 0;
+}
+
+/* Remove everything below directory fd dirfd, never following a symlink:
+ * the fuzz leaves files of any mode, directories without permissions, and
+ * symlinks to names of the list. */
+static void rm_tree_at(int dirfd)
+{
+	int fd = dup(dirfd);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	struct dirent *e;
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	while ((e = readdir(d))) {
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		if (unlinkat(dirfd, e->d_name, 0) == 0)
+			continue;
+		int sub = openat(dirfd, e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (sub >= 0) {
+			fchmod(sub, 0700);
+			rm_tree_at(sub);
+			close(sub);
+		}
+		unlinkat(dirfd, e->d_name, AT_REMOVEDIR);
+	}
+	closedir(d);
+}
+
+/* The last bytes of the child's stderr file, printable, on our stderr: a
+ * runtime that panics or aborts says why there. */
+static void show_tail(int fd)
+{
+	struct stat st;
+	if (fstat(fd, &st) != 0)
+		return;
+	char tail[2048];
+	off_t from = st.st_size > (off_t)sizeof tail ? st.st_size - (off_t)sizeof tail : 0;
+	ssize_t n = pread(fd, tail, sizeof tail, from);
+	if (n <= 0)
+		return;
+	for (ssize_t i = 0; i < n; i++)
+		if (tail[i] != '\n' && (tail[i] < 0x20 || tail[i] > 0x7e))
+			tail[i] = '.';
+	fprintf(stderr, "sysfuzz: the end of the child's stderr:\n%.*s\n", (int)n, tail);
+}
+
+static int fuzz(long n, const char *log, pid_t parent, struct report *report)
+{
 	buf = mmap(NULL, BUF_SIZE + 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	scratch = mmap(NULL, SCRATCH_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	names = mmap(NULL, 3 * 4096 + 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -402,8 +493,6 @@ int main(int argc, char **argv)
 	name_ptrs[NNAMES] = names + 4096;
 	memset(names + 4096, 'n', 2 * 4096 + 100);
 	names[3 * 4096 + 200] = 0;
-	mkdir("d", 0755);
-	mkdir("d/e", 0755);
 
 	struct sigaction sa;
 	memset(&sa, 0, sizeof sa);
@@ -420,6 +509,9 @@ int main(int argc, char **argv)
 
 	long errors = 0;
 	for (long i = 0; i < n; i++) {
+		/* Should the parent be killed (a harness timeout), stop soon. */
+		if (i % 64 == 0 && getppid() != parent)
+			return 4;
 		const struct call *c = &calls[pick(NCALLS)];
 		uint64_t a[6];
 		for (int j = 0; j < 6; j++)
@@ -456,6 +548,108 @@ int main(int argc, char **argv)
 		if (c->nr == SYS_umask)
 			umask(022);
 	}
-	printf("sysfuzz: seed %s, %ld calls, %ld failed with an errno\n", argv[1], n, errors);
+	report->calls = n;
+	report->errors = errors;
+	return 0;
+}
+
+/* Closes every fd from `from` up: close_range where the kernel has it. */
+static void close_from(int from)
+{
+	if (syscall(SYS_close_range, from, ~0u, 0) == 0)
+		return;
+	long max = sysconf(_SC_OPEN_MAX);
+	if (max < 0 || max > 65536)
+		max = 65536;
+	for (long fd = from; fd < max; fd++)
+		close((int)fd);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		fprintf(stderr, "usage: sysfuzz SEED [CALLS]\n");
+		return 2;
+	}
+	rng = strtoull(argv[1], NULL, 0) * 0x9e3779b97f4a7c15ull + 1;
+	long n = argc > 2 ? strtol(argv[2], NULL, 0) : 2000;
+
+	/* Nothing the caller left open reaches the fuzz. */
+	close_from(3);
+	struct report *report = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (report == MAP_FAILED) {
+		perror("sysfuzz: mmap");
+		return 3;
+	}
+	report->calls = -1;
+
+	/* The log's name is used after the chdir into the scratch directory. */
+	static char log_path[PATH_MAX];
+	const char *log = getenv("SYSFUZZ_LOG");
+	if (log && log[0] != '/') {
+		char cwd[PATH_MAX - 256];
+		if (!getcwd(cwd, sizeof cwd) || strlen(log) > 200) {
+			fprintf(stderr, "sysfuzz: cannot make SYSFUZZ_LOG absolute\n");
+			return 3;
+		}
+		snprintf(log_path, sizeof log_path, "%s/%s", cwd, log);
+		log = log_path;
+	}
+
+	char dir[] = "sysfuzz.XXXXXX";
+	if (!mkdtemp(dir) || chdir(dir) != 0) {
+		perror("sysfuzz: cannot make a scratch directory here");
+		return 3;
+	}
+	int dirfd = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (mkdir("d", 0755) != 0 || mkdir("d/e", 0755) != 0 || dirfd < 0) {
+		perror("sysfuzz: cannot prepare the scratch directory");
+		return 3;
+	}
+	/* The child's stderr, which the parent reads back should the child fail. */
+	int child_err = open("c", O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (child_err < 0) {
+		perror("sysfuzz: cannot create the child's stderr");
+		return 3;
+	}
+	fflush(NULL);
+	pid_t parent = getpid();
+	pid_t child = fork();
+	if (child < 0) {
+		perror("sysfuzz: fork");
+		return 3;
+	}
+	if (child == 0) {
+		/* From here on no fd of the caller's: 0, 1, 2 become scratch files. */
+		close(child_err);
+		close(dirfd);
+		if (own_fds() != 0)
+			_exit(3);
+		_exit(fuzz(n, log, parent, report));
+	}
+	int status;
+	while (waitpid(child, &status, 0) < 0) {
+		if (errno != EINTR) {
+			perror("sysfuzz: waitpid");
+			return 3;
+		}
+	}
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || report->calls != n) {
+		if (WIFSIGNALED(status))
+			fprintf(stderr, "sysfuzz: seed %s: the child was killed by signal %d\n", argv[1], WTERMSIG(status));
+		else
+			fprintf(stderr, "sysfuzz: seed %s: the child exited with %d after %ld of %ld calls\n", argv[1],
+				WIFEXITED(status) ? WEXITSTATUS(status) : -1, report->calls, n);
+		show_tail(child_err);
+		fprintf(stderr, "sysfuzz: its scratch directory %s is kept\n", dir);
+		return 1;
+	}
+	close(child_err);
+	if (chdir("..") == 0) {
+		rm_tree_at(dirfd);
+		rmdir(dir);
+	}
+	close(dirfd);
+	printf("sysfuzz: seed %s, %ld calls, %ld failed with an errno\n", argv[1], n, report->errors);
 	return 0;
 }

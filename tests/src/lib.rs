@@ -156,6 +156,11 @@ pub struct Run {
     pub env: Vec<(OsString, OsString)>,
     /// Options for `mactux run` placed before `--` (e.g. `--trace`).
     pub mactux_options: Vec<OsString>,
+    /// When set, stdin, stdout and stderr are the files `stdin`, `stdout` and
+    /// `stderr` in this directory (made afresh, mode 0600) instead of pipes:
+    /// for programs that change what their fds refer to (a fuzzer's fchmod),
+    /// which must never be a device or a terminal of the host's.
+    pub stdio_dir: Option<PathBuf>,
 }
 
 impl Run {
@@ -167,6 +172,7 @@ impl Run {
             cwd: None,
             env: Vec::new(),
             mactux_options: Vec::new(),
+            stdio_dir: None,
         }
     }
     /// `Run::cmd(&["ls", "-la", "/usr/bin"])`.
@@ -191,6 +197,11 @@ impl Run {
     }
     pub fn env(mut self, key: impl AsRef<OsStr>, value: impl AsRef<OsStr>) -> Run {
         self.env.push((key.as_ref().to_owned(), value.as_ref().to_owned()));
+        self
+    }
+    /// Stdin, stdout and stderr as files in `dir` (see [`Run::stdio_dir`]).
+    pub fn stdio_files(mut self, dir: impl Into<PathBuf>) -> Run {
+        self.stdio_dir = Some(dir.into());
         self
     }
     pub fn mactux_option(mut self, opt: impl AsRef<OsStr>) -> Run {
@@ -243,28 +254,39 @@ fn execute(argv: &[OsString], run: &Run) -> Outcome {
     if let Some(dir) = &run.cwd {
         cmd.current_dir(dir);
     }
-    cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    let spawn_error = |e: String| Outcome {
+        stdout: Vec::new(),
+        stderr: Vec::new(),
+        status: Termination::SpawnError(e),
+        note: None,
+        elapsed: start.elapsed(),
+    };
+    match &run.stdio_dir {
+        None => {
+            cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        }
+        Some(dir) => match stdio_files(dir, &run.stdin) {
+            Ok([i, o, e]) => {
+                cmd.stdin(i).stdout(o).stderr(e);
+            }
+            Err(e) => return spawn_error(e),
+        },
+    }
     let mut child = match cmd.spawn() {
         Ok(c) => c,
-        Err(e) => {
-            return Outcome {
-                stdout: Vec::new(),
-                stderr: Vec::new(),
-                status: Termination::SpawnError(e.to_string()),
-                note: None,
-                elapsed: start.elapsed(),
-            }
-        }
+        Err(e) => return spawn_error(e.to_string()),
     };
 
-    let mut stdin = child.stdin.take().expect("stdin is piped");
-    let input = run.stdin.clone();
-    // A program that exits without reading its input gets EPIPE here; that is fine.
-    let writer = thread::spawn(move || {
-        let _ = stdin.write_all(&input);
+    // With stdio files there is nothing to feed or read until the end.
+    let pipes = child.stdin.take().zip(child.stdout.take()).zip(child.stderr.take());
+    let pipes = pipes.map(|((mut stdin, stdout), stderr)| {
+        let input = run.stdin.clone();
+        // A program that exits without reading its input gets EPIPE here; that is fine.
+        let writer = thread::spawn(move || {
+            let _ = stdin.write_all(&input);
+        });
+        (writer, spawn_reader(stdout), spawn_reader(stderr))
     });
-    let out = spawn_reader(child.stdout.take().expect("stdout is piped"));
-    let err = spawn_reader(child.stderr.take().expect("stderr is piped"));
 
     let deadline = start + timeout();
     let status = loop {
@@ -289,15 +311,24 @@ fn execute(argv: &[OsString], run: &Run) -> Outcome {
             }
         }
     };
-    let _ = writer.join();
-
-    let grace_end = Instant::now() + PIPE_GRACE;
-    let out_done = out.wait_until(grace_end);
-    let err_done = err.wait_until(grace_end);
-    let note = (!out_done || !err_done).then(|| {
-        "stdout or stderr was still open 5 s after the process ended (a descendant kept it)"
-            .to_string()
-    });
+    let (stdout, stderr, note) = match (pipes, &run.stdio_dir) {
+        (Some((writer, out, err)), _) => {
+            let _ = writer.join();
+            let grace_end = Instant::now() + PIPE_GRACE;
+            let out_done = out.wait_until(grace_end);
+            let err_done = err.wait_until(grace_end);
+            let note = (!out_done || !err_done).then(|| {
+                "stdout or stderr was still open 5 s after the process ended (a descendant kept it)"
+                    .to_string()
+            });
+            (out.take(), err.take(), note)
+        }
+        (None, Some(dir)) => {
+            let read = |name: &str| std::fs::read(dir.join(name)).unwrap_or_default();
+            (read("stdout"), read("stderr"), None)
+        }
+        (None, None) => unreachable!("without stdio files, stdin, stdout and stderr are piped"),
+    };
     let status = match status {
         None => Termination::Timeout,
         Some(st) => match (st.code(), st.signal()) {
@@ -306,7 +337,29 @@ fn execute(argv: &[OsString], run: &Run) -> Outcome {
             (None, None) => Termination::SpawnError(format!("unknown status {st:?}")),
         },
     };
-    Outcome { stdout: out.take(), stderr: err.take(), status, note, elapsed: start.elapsed() }
+    Outcome { stdout, stderr, status, note, elapsed: start.elapsed() }
+}
+
+/// Creates `dir/stdin` holding `input`, and empty `dir/stdout` and `dir/stderr`,
+/// all new files of mode 0600 (an existing one is an error: never reuse a file
+/// someone else put there), and opens them for a child's stdin, stdout and stderr.
+fn stdio_files(dir: &Path, input: &[u8]) -> Result<[std::fs::File; 3], String> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let create = |name: &str| {
+        let path = dir.join(name);
+        std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&path)
+            .map_err(|e| format!("cannot create {}: {e}", path.display()))
+    };
+    let mut stdin = create("stdin")?;
+    stdin.write_all(input).map_err(|e| format!("cannot write {}: {e}", dir.join("stdin").display()))?;
+    drop(stdin);
+    let stdin = std::fs::File::open(dir.join("stdin")).map_err(|e| format!("cannot open {}/stdin: {e}", dir.display()))?;
+    Ok([stdin, create("stdout")?, create("stderr")?])
 }
 
 struct Reader {
@@ -638,21 +691,17 @@ pub fn require_tool(path: &str, package: &str) -> bool {
     false
 }
 
-/// A directory under the system temp dir, removed (recursively) on drop.
+/// A private directory under the system temp dir (mode 0700, made afresh like
+/// mkdtemp(3): never one that already exists, which someone else may own or
+/// have planted as a symlink), removed (recursively) on drop.
 pub struct ScratchDir {
     path: PathBuf,
 }
 
 impl ScratchDir {
     pub fn new(tag: &str) -> ScratchDir {
-        let path = std::env::temp_dir().join(format!(
-            "mactux-test-{tag}-{}-{}",
-            std::process::id(),
-            UNIQUE.fetch_add(1, Ordering::Relaxed)
-        ));
-        let _ = std::fs::remove_dir_all(&path);
-        std::fs::create_dir_all(&path)
-            .unwrap_or_else(|e| panic!("cannot create {}: {e}", path.display()));
+        let path = private_temp_dir(&format!("mactux-test-{tag}"))
+            .unwrap_or_else(|e| panic!("cannot create a scratch directory for {tag}: {e}"));
         ScratchDir { path }
     }
     pub fn path(&self) -> &Path {
@@ -682,6 +731,27 @@ impl Drop for ScratchDir {
         open_up(&self.path);
         let _ = std::fs::remove_dir_all(&self.path);
     }
+}
+
+/// Creates a new directory `<temp dir>/<prefix>-<unique>` of mode 0700 and
+/// returns its path. Like mkdtemp(3) it never takes a name that exists.
+pub fn private_temp_dir(prefix: &str) -> std::io::Result<PathBuf> {
+    use std::os::unix::fs::DirBuilderExt;
+    let nanos = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
+    let mut last = None;
+    for _ in 0..100 {
+        let path = std::env::temp_dir().join(format!(
+            "{prefix}-{}-{}-{nanos:08x}",
+            std::process::id(),
+            UNIQUE.fetch_add(1, Ordering::Relaxed)
+        ));
+        match std::fs::DirBuilder::new().mode(0o700).create(&path) {
+            Ok(()) => return Ok(path),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => last = Some(e),
+            Err(e) => return Err(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| std::io::Error::other("no free name")))
 }
 
 /// A sorted listing of a tree: one line per entry, `d path`, `f path <contents>` or
@@ -725,6 +795,34 @@ mod tests {
         assert_eq!(o.status, Termination::Signal(11));
         let o = run_native(&Run::cmd(&["cat"]).stdin("abc"));
         assert_eq!(o.stdout, b"abc");
+    }
+
+    #[test]
+    fn native_runner_with_stdio_files() {
+        let d = ScratchDir::new("stdio");
+        let o = run_native(&Run::cmd(&["sh", "-c", "cat; echo err >&2; ls -l /proc/self/fd/0 >&2; exit 4"]).stdin("in\n").stdio_files(d.path()));
+        assert_eq!(o.stdout, b"in\n");
+        assert!(o.stderr_str().starts_with("err\n") && o.stderr_str().contains(&d.join("stdin").display().to_string()), "{}", o.stderr_str());
+        assert_eq!(o.status, Termination::Exit(4));
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(d.join("stdout")).unwrap().permissions().mode() & 0o7777, 0o600);
+        // A second run into the same directory must not reuse the files.
+        let o = run_native(&Run::cmd(&["true"]).stdio_files(d.path()));
+        assert!(matches!(o.status, Termination::SpawnError(ref e) if e.contains("stdin")), "{:?}", o.status);
+    }
+
+    #[test]
+    fn scratch_dirs_are_private_and_new() {
+        use std::os::unix::fs::PermissionsExt;
+        let a = ScratchDir::new("private");
+        let b = ScratchDir::new("private");
+        assert_ne!(a.path(), b.path());
+        let meta = std::fs::symlink_metadata(a.path()).unwrap();
+        assert!(meta.is_dir(), "a real directory, not a symlink");
+        assert_eq!(meta.permissions().mode() & 0o7777, 0o700);
+        let kept = a.path().to_path_buf();
+        drop(a);
+        assert!(!kept.exists(), "removed on drop");
     }
 
     #[test]
