@@ -9,7 +9,7 @@
 use mactux_proto::client::Client;
 use mactux_proto::frame::encode;
 use mactux_proto::{KillTarget, Request, Response, TaskEntry, TaskInfo, TaskState, Vpid, WaitTarget, PROTOCOL_VERSION};
-use mactux_tests::mactux_bin;
+use mactux_tests::{mactux_bin, private_temp_dir};
 use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
@@ -21,10 +21,10 @@ use std::time::{Duration, Instant};
 const ESRCH: i32 = 3;
 const EPERM: i32 = 1;
 
+/// A new private state directory (mode 0700, never an existing path: one
+/// test chowns it, which must only ever reach a directory of our own).
 fn state_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("mactux-daemon-test-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    dir
+    private_temp_dir(&format!("mactux-daemon-test-{name}")).expect("create a private state directory")
 }
 
 fn mactux_in(dir: &Path, args: &[&str]) -> Output {

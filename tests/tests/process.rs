@@ -344,13 +344,14 @@ fn scheduling_groups_and_deleted_files() {
         assert!(!require_all(), "chrt comes with util-linux");
         return;
     }
-    bash(
-        "chrt -b 0 python3 -c 'import os; print(os.sched_getscheduler(0) == os.SCHED_BATCH)'; \
+    // The temporary file goes to a private directory (TMPDIR), not to /tmp itself.
+    let dir = ScratchDir::new("deleted");
+    let script = "chrt -b 0 python3 -c 'import os; print(os.sched_getscheduler(0) == os.SCHED_BATCH)'; \
          chrt -i 0 /bin/true && echo idle-ok; \
          python3 -c 'import os; os.setgroups(os.getgroups()); print(\"setgroups ok\")'; \
          python3 -c 'import os, tempfile; f = tempfile.NamedTemporaryFile(); os.unlink(f.name); \
-         print(os.readlink(\"/proc/self/fd/%d\" % f.fileno()).endswith(\" (deleted)\"))'",
-    );
+         print(os.readlink(\"/proc/self/fd/%d\" % f.fileno()).endswith(\" (deleted)\"))'";
+    check_same("scheduling, setgroups, a deleted file", &Run::cmd(&["/bin/bash", "-c", script]).env("TMPDIR", dir.path()));
 }
 
 /// Low resource limits bound the guest, never the runtime: `ulimit -f`
@@ -411,10 +412,13 @@ fn controlling_terminal_under_a_pty() {
     // its first task the leader of a session in the namespace.
     let inner_native = format!("exec sh {}", script.display());
     let inner_mactux = format!("exec {} run /bin/sh {}", mactux_bin().display(), script.display());
-    let native = run_native(&Run::cmd(&["script", "-qec", &inner_native, "/dev/null"]));
-    let emulated = run_native(&Run::cmd(&["script", "-qec", &inner_mactux, "/dev/null"]));
+    // The typescripts go to scratch files, not to the host's /dev/null.
+    let (ts_native, ts_mactux) = (dir.join("typescript-native"), dir.join("typescript-mactux"));
+    let native = run_native(&Run::cmd(&["script", "-qec", &inner_native]).arg(&ts_native));
+    let emulated = run_native(&Run::cmd(&["script", "-qec", &inner_mactux]).arg(&ts_mactux));
     assert_eq!(native.stdout_str(), "/dev/pts/N\r\npts/N Ss+\r\nmajor 136\r\nforeground\r\n0 -1\r\n", "native: {}", native.stderr_str());
     assert_same("controlling terminal under script", &native, &emulated, Compare::STDOUT_STATUS);
+    assert!(ts_native.exists() && ts_mactux.exists(), "script wrote its typescripts elsewhere");
 }
 
 /// python3's pty module: openpty, the line discipline between the ends,

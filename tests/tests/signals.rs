@@ -133,12 +133,22 @@ fn job_control_at_a_terminal() {
     let driver = workspace_root().join("tests/scripts/job_control.py");
     let driver = driver.to_string_lossy().into_owned();
     let bin = mactux_bin();
+    // An interactive bash saves its history on exit: to a scratch file, never
+    // to the user's ~/.bash_history.
+    let dir = ScratchDir::new("job-control");
     let (native, emulated) = (
-        run_native(&Run::cmd(&["python3", &driver, "/bin/bash", "--norc", "-i"])),
-        run_native(&Run::cmd(&["python3", &driver, &bin.to_string_lossy(), "run", "/bin/bash", "--norc", "-i"])),
+        run_native(&Run::cmd(&["python3", &driver, "/bin/bash", "--norc", "-i"]).env("HISTFILE", dir.join("history-native"))),
+        run_native(
+            &Run::cmd(&["python3", &driver, &bin.to_string_lossy(), "run", "/bin/bash", "--norc", "-i"])
+                .env("HISTFILE", dir.join("history-mactux")),
+        ),
     );
     let expected = "^Z stopped the foreground job\njobs lists it as stopped\nbg resumed it\n\
                     kill %1 ended it with status 143\n^C interrupted the foreground job: 130\nshell exited with 0\n";
     assert_eq!(native.stdout_str(), expected, "native run: {}", native.stderr_str());
+    for run in ["native", "mactux"] {
+        let history = dir.join(format!("history-{run}"));
+        assert!(history.exists(), "the {run} bash saved its history elsewhere than {}", history.display());
+    }
     assert_same("job control in bash on a pty", &native, &emulated, Compare::STDOUT_STATUS);
 }

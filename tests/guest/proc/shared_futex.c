@@ -102,13 +102,15 @@ int main(void)
 	CHECK_EQ("counter under a process-shared mutex", s->counter, 2 * ROUNDS);
 
 	/* The same through a shared file mapping. */
-	char path[] = "/tmp/mactux-futex-XXXXXX";
-	int fd = mkstemp(path);
-	CHECK("mkstemp", fd >= 0);
-	unlink(path);
+	/* The file lives in a private scratch directory, never in /tmp itself. */
+	t_tmpdir_begin();
+	int fd = open("shared", O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	CHECK("create the file", fd >= 0);
+	unlink("shared");
 	CHECK_OK("ftruncate", ftruncate(fd, 4096));
 	struct shared *f = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	CHECK("mmap shared file", f != MAP_FAILED);
 	raw_futex(f, "raw futex across fork (shared file mapping)");
+	t_tmpdir_end();
 	T_DONE();
 }

@@ -140,8 +140,11 @@ int main(int argc, char **argv)
 	CHECK("limits has the open-files row getrlimit reports", strstr(lim, row) != NULL);
 
 	/* An fd whose file was unlinked reads " (deleted)" after its path. */
-	char gone[] = "/tmp/self_deleted.XXXXXX";
-	int gfd = mkstemp(gone);
+	/* In a private scratch directory, never in /tmp itself. */
+	t_tmpdir_begin();
+	char gone[128];
+	snprintf(gone, sizeof gone, "%s/deleted", t_tmpdir_path);
+	int gfd = open(gone, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	unlink(gone);
 	char glink[64], gtarget[256] = { 0 }, gwant[256];
 	snprintf(glink, sizeof glink, "/proc/self/fd/%d", gfd);
@@ -149,6 +152,7 @@ int main(int argc, char **argv)
 	snprintf(gwant, sizeof gwant, "%s (deleted)", gone);
 	CHECK_STR("names it with (deleted)", gtarget, gwant);
 	close(gfd);
+	t_tmpdir_end();
 
 	/* personality(2) and /proc/self/personality. */
 	CHECK_EQ("personality is PER_LINUX", personality(0xffffffff), PER_LINUX);

@@ -58,8 +58,9 @@ int main(void)
 		usleep(1000);
 	CHECK_EQ("a handler's si_pid is the sender's pid", handler_pid, child);
 
-	char path[] = "/tmp/sender_pid.XXXXXX";
-	int fd = mkstemp(path);
+	/* The lock file lives in a private scratch directory, never in /tmp itself. */
+	t_tmpdir_begin();
+	int fd = open("locked", O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	int ready[2], done[2];
 	if (fd < 0 || pipe(ready) != 0 || pipe(done) != 0)
 		return 2;
@@ -85,6 +86,7 @@ int main(void)
 	int st = 0;
 	waitpid(child, &st, 0);
 	CHECK_EQ("the child held the lock", WEXITSTATUS(st), 0);
-	unlink(path);
+	close(fd);
+	t_tmpdir_end();
 	T_DONE();
 }
