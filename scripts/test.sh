@@ -7,6 +7,13 @@ cd "$(dirname "$0")/.."
 
 bash scripts/install-test-deps.sh
 
+# The binary under test. `cargo test` below builds the dependencies a second
+# time, and not for a different feature set (`cargo build --release
+# --workspace` after this builds nothing new but the tests' library): the
+# release profile has panic = "abort", and cargo always builds test harnesses
+# and everything they link with panic = "unwind" (panic=abort tests need
+# nightly's -Zpanic-abort-tests). Sharing one build would mean an unwinding
+# release profile for the product (see docs/architecture.md, "Decisions").
 cargo build --release -p mactux-cli
 export MACTUX_BIN="$PWD/target/release/mactux"
 export MACTUX_REQUIRE_ALL=1
