@@ -151,9 +151,14 @@ fn tasks_survive_a_daemon_restart() {
         c.args(args).env("MACTUX_STATE_DIR", &state);
         c
     };
+    // A pipe and a scratch file, never the terminal or the files the test
+    // itself inherited.
+    let stderr = std::fs::File::create(dir.join("stderr")).expect("create the task's stderr file");
     let child = mactux(&["run", "/bin/bash", "-c", script, "bash"])
         .arg(&pidfile)
+        .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
+        .stderr(stderr)
         .spawn()
         .expect("start mactux");
     std::thread::sleep(std::time::Duration::from_millis(700));
@@ -201,7 +206,16 @@ fn procps_ps_and_mactux_ps_agree() {
     // Only builtins run after ps: `echo END` marks the listing complete and
     // `read` waits on a FIFO until the test has taken its own listing.
     let script = "mkfifo \"$1.fifo\"; sleep 5 & s=$!; { ps -e -o pid=,comm=; echo END; } > \"$1\"; read x < \"$1.fifo\"; kill $s; wait";
-    let mut child = mactux(&["run", "/bin/bash", "-c", script, "bash"]).arg(&inside).spawn().expect("start mactux");
+    // A pipe and scratch files, never the terminal or the files the test
+    // itself inherited.
+    let output = |name: &str| std::fs::File::create(dir.join(name)).expect("create the task's output file");
+    let mut child = mactux(&["run", "/bin/bash", "-c", script, "bash"])
+        .arg(&inside)
+        .stdin(std::process::Stdio::piped())
+        .stdout(output("stdout"))
+        .stderr(output("stderr"))
+        .spawn()
+        .expect("start mactux");
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     let complete = || std::fs::read_to_string(&inside).is_ok_and(|t| t.ends_with("END\n"));
     while !complete() && std::time::Instant::now() < deadline {
