@@ -444,9 +444,14 @@ static void rm_tree_at(int dirfd)
 			continue;
 		if (unlinkat(dirfd, e->d_name, 0) == 0)
 			continue;
+		/* A directory (never a symlink: nothing else runs here now) may
+		 * have lost its permissions; give them back to read it. */
+		struct stat st;
+		if (fstatat(dirfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISDIR(st.st_mode))
+			continue;
+		fchmodat(dirfd, e->d_name, 0700, 0);
 		int sub = openat(dirfd, e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (sub >= 0) {
-			fchmod(sub, 0700);
 			rm_tree_at(sub);
 			close(sub);
 		}
