@@ -7,15 +7,16 @@ cd "$(dirname "$0")/.."
 
 bash scripts/install-test-deps.sh
 
-# The binary under test. `cargo test` below builds the dependencies a second
-# time, and not for a different feature set (`cargo build --release
-# --workspace` after this builds nothing new but the tests' library): the
-# release profile has panic = "abort", and cargo always builds test harnesses
-# and everything they link with panic = "unwind" (panic=abort tests need
-# nightly's -Zpanic-abort-tests). Sharing one build would mean an unwinding
-# release profile for the product (see docs/architecture.md, "Decisions").
-cargo build --release -p mactux-cli
-export MACTUX_BIN="$PWD/target/release/mactux"
+# The binary under test, and below the tests, share one build of every
+# dependency: the `suite` profile (Cargo.toml) is the release profile with
+# panic=unwind, which is what `cargo test` builds test harnesses and their
+# dependencies with anyway. The binary itself is linked with panic=abort
+# (`cargo rustc` passes the flag to it alone), so a panic aborts as in a
+# release build. (`cargo build --release` then `cargo test --release` built
+# the 52 dependencies twice, once per panic strategy: 69 + 57 crates from a
+# clean target dir; now 69 + 5, the workspace's own test harnesses.)
+cargo rustc --profile suite -p mactux-cli --bin mactux -- -C panic=abort
+export MACTUX_BIN="$PWD/target/suite/mactux"
 export MACTUX_REQUIRE_ALL=1
 
 # The tests get a daemon and a pid namespace of their own, so they neither
@@ -31,12 +32,12 @@ trap cleanup EXIT
 # docs/compat.md is generated from the syscall table; a stale copy fails the run.
 if ! diff -u docs/compat.md <("$MACTUX_BIN" syscalls --markdown) >/dev/null; then
     echo "docs/compat.md is stale: regenerate it with" >&2
-    echo "    ./target/release/mactux syscalls --markdown > docs/compat.md" >&2
+    echo "    $MACTUX_BIN syscalls --markdown > docs/compat.md" >&2
     exit 1
 fi
 
 # --no-fail-fast: one failing test binary must not hide the others.
-cargo test --release --workspace --no-fail-fast
+cargo test --profile suite --workspace --no-fail-fast
 
 # No task, pid or zombie may outlive the tests: the daemon's namespace must
 # be back to its init entry (it cleans up tasks whose host process is gone

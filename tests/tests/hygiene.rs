@@ -1,5 +1,6 @@
 //! The suite's own hygiene: the check `.ci/run` makes around the whole suite
-//! (scripts/host-state.sh) sees a changed mode or owner and names it.
+//! (scripts/host-state.sh) sees a changed mode or owner and names it, and the
+//! binary under test panics the way a release build does.
 
 use mactux_tests::*;
 use std::process::Command;
@@ -43,4 +44,27 @@ fn host_state_check_names_what_changed() {
 
     let out = host_state(&["bogus"]);
     assert_eq!(out.status.code(), Some(2));
+}
+
+/// scripts/test.sh builds the binary under test with dependencies compiled
+/// for unwinding (shared with `cargo test`) and links it with panic=abort: a
+/// panic must abort as in a release build, never unwind through the trap
+/// handler. A binary with the unwinding runtime imports _Unwind_RaiseException.
+#[test]
+fn binary_under_test_aborts_on_panic() {
+    if !have_program("nm") {
+        assert!(!require_all(), "nm comes with binutils (build-essential)");
+        eprintln!("skipped: nm is missing");
+        return;
+    }
+    let bin = mactux_bin();
+    let out = Command::new("nm").arg("-D").arg(&bin).output().expect("run nm");
+    assert!(out.status.success(), "nm -D {}: {}", bin.display(), String::from_utf8_lossy(&out.stderr));
+    let symbols = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        // `U _Unwind_RaiseException@GCC_3.0`
+        !symbols.lines().any(|l| l.split_whitespace().last().and_then(|s| s.split('@').next()) == Some("_Unwind_RaiseException")),
+        "{} links the unwinding panic runtime: build it with `-C panic=abort` (see scripts/test.sh)",
+        bin.display()
+    );
 }
