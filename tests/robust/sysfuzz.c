@@ -23,8 +23,10 @@
  *    names are relative ones without "." or ".." components, or a few
  *    read-only files of /proc/self; symlinks it makes point at those same
  *    names, so no path, followed through any symlink, leaves the scratch
- *    directory (or its own /proc/self, where chmod and the like fail).
- *    Directory fds come only from opening those names. No chdir or fchdir.
+ *    directory (or its own /proc/self, where chmod, rename, unlink and
+ *    truncate fail, and chown or utime change only this process's entries).
+ *    main() refuses to start should an edit break that rule. Directory fds
+ *    come only from opening those names. No chdir or fchdir.
  *  - memory calls only touch a scratch region of our own or invalid addresses.
  *  - nothing that acts on the rest of the machine: no kill, no identity,
  *    limit, scheduling, mount or clock changes, no signal handler, no
@@ -558,6 +560,23 @@ static int fuzz(long n, const char *log, pid_t parent, struct report *report)
 	return 0;
 }
 
+/* The names must never lead out of the scratch directory: no "." or ".."
+ * component, and nothing absolute but this process's own /proc/self. */
+static int names_stay_inside(void)
+{
+	for (size_t i = 0; i < NNAMES; i++) {
+		const char *name = name_list[i];
+		if (name[0] == '/' && strncmp(name, "/proc/self/", 11) != 0)
+			return 0;
+		for (const char *c = name; *c; c++) {
+			int starts = c == name || c[-1] == '/';
+			if (starts && c[0] == '.' && (c[1] == 0 || c[1] == '/' || (c[1] == '.' && (c[2] == 0 || c[2] == '/'))))
+				return 0;
+		}
+	}
+	return 1;
+}
+
 /* Closes every fd from `from` up: close_range where the kernel has it. */
 static void close_from(int from)
 {
@@ -574,6 +593,10 @@ int main(int argc, char **argv)
 {
 	if (argc < 2) {
 		fprintf(stderr, "usage: sysfuzz SEED [CALLS]\n");
+		return 2;
+	}
+	if (!names_stay_inside()) {
+		fprintf(stderr, "sysfuzz: a name of name_list leads out of the scratch directory\n");
 		return 2;
 	}
 	rng = strtoull(argv[1], NULL, 0) * 0x9e3779b97f4a7c15ull + 1;
