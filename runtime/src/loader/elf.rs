@@ -1,14 +1,14 @@
-//! ELF parsing (goblin) and mapping of PT_LOAD segments.
+//! Opening a program for execution, and mapping the PT_LOAD segments of an
+//! ELF file that `check.rs` accepted.
 
 use super::LoadError;
-use crate::abi::{gen as g, page_round_down, page_round_up, PAGE_SIZE};
+use crate::abi::{gen as g, page_round_down, page_round_up};
 use crate::host::{self, HostFd, MapRequest, Placement, Prot};
 use crate::mm::{Backing, Vma};
 use crate::task::{current, lock};
 use crate::vfs::{self, Lookup, Node};
-use goblin::elf::header;
-use goblin::elf64::header::{Header, SIZEOF_EHDR};
-use goblin::elf::program_header::{ProgramHeader, PT_INTERP, PT_LOAD, PT_PHDR};
+use super::check::{check_elf, ExecSource, Role, USER_TOP};
+use goblin::elf::program_header::{ProgramHeader, PT_PHDR};
 
 /// An executable opened for loading.
 pub struct ExecFile {
@@ -78,116 +78,29 @@ pub struct Image {
 /// the heap right after it (reserved, not committed).
 const BRK_RESERVE: u64 = 1 << 30;
 
-/// The highest user address on x86_64 with 4-level paging.
-const USER_TOP: u64 = 1 << 47;
-
 fn reserve_error(path: &str, span: u64, lo: u64, e: crate::abi::Errno) -> LoadError {
     LoadError::cannot_run(path, &format!("cannot reserve {span:#x} bytes at {lo:#x}: {}", e.text()))
 }
 
-fn exec_format(path: &str, why: &str) -> LoadError {
-    LoadError::bad_format(path, &format!("cannot execute binary file: Exec format error ({why})"))
+impl ExecSource for ExecFile {
+    fn size(&self) -> u64 {
+        self.size
+    }
+    fn read_at(&self, off: u64, len: usize) -> Result<Vec<u8>, crate::abi::Errno> {
+        ExecFile::read_at(self, off, len)
+    }
 }
 
-/// execve's checks before the point of no return: the file can be opened
-/// for execution and its header names a program MacTux can load.
-pub fn probe_elf(path: &str, file: &ExecFile) -> Result<(), LoadError> {
-    let raw = file.read_at(0, SIZEOF_EHDR).map_err(|e| LoadError::cannot_run(path, e.text()))?;
-    if raw.len() < SIZEOF_EHDR || &raw[..4] != header::ELFMAG {
-        return Err(exec_format(path, "not an ELF file"));
-    }
-    if raw[header::EI_CLASS] != header::ELFCLASS64 || raw[header::EI_DATA] != header::ELFDATA2LSB {
-        return Err(exec_format(path, "not a 64-bit little-endian ELF"));
-    }
-    let raw: &[u8; SIZEOF_EHDR] = raw[..SIZEOF_EHDR].try_into().map_err(|_| exec_format(path, "truncated ELF header"))?;
-    let hdr = Header::from_bytes(raw);
-    if hdr.e_machine != header::EM_X86_64 || !matches!(hdr.e_type, header::ET_EXEC | header::ET_DYN) {
-        return Err(exec_format(path, "not an x86_64 executable"));
-    }
-    Ok(())
-}
-
-/// Validates and maps an ELF image; `is_interp` for the dynamic loader.
-pub fn load_elf(path: &str, file: &ExecFile, is_interp: bool) -> Result<Image, LoadError> {
-    let raw = file.read_at(0, SIZEOF_EHDR).map_err(|e| LoadError::cannot_run(path, e.text()))?;
-    if raw.len() < 4 || &raw[..4] != header::ELFMAG {
-        return Err(exec_format(path, "not an ELF file"));
-    }
-    if raw.len() < header::SIZEOF_IDENT {
-        return Err(exec_format(path, "truncated ELF header"));
-    }
-    match raw[header::EI_CLASS] {
-        header::ELFCLASS64 => {}
-        header::ELFCLASS32 => return Err(exec_format(path, "32-bit ELF; MacTux runs x86_64 programs only")),
-        _ => return Err(exec_format(path, "unknown ELF class")),
-    }
-    if raw[header::EI_DATA] != header::ELFDATA2LSB {
-        return Err(exec_format(path, "big-endian ELF"));
-    }
-    if raw.len() < SIZEOF_EHDR {
-        return Err(exec_format(path, "truncated ELF header"));
-    }
-    let raw: &[u8; SIZEOF_EHDR] = raw[..SIZEOF_EHDR].try_into().map_err(|_| exec_format(path, "truncated ELF header"))?;
-    let hdr = Header::from_bytes(raw);
-    if hdr.e_machine != header::EM_X86_64 {
-        let arch = header::machine_to_str(hdr.e_machine);
-        return Err(exec_format(path, &format!("built for {arch}, not x86_64")));
-    }
-    let is_dyn = match hdr.e_type {
-        header::ET_EXEC if !is_interp => false,
-        header::ET_DYN => true,
-        _ => return Err(exec_format(path, "not an executable or shared object")),
-    };
-    if usize::from(hdr.e_phentsize) != goblin::elf64::program_header::SIZEOF_PHDR || hdr.e_phnum == 0 {
-        return Err(exec_format(path, "bad program header table"));
-    }
-    let ph_len = usize::from(hdr.e_phnum) * goblin::elf64::program_header::SIZEOF_PHDR;
-    if hdr.e_phoff.checked_add(ph_len as u64).is_none_or(|end| end > file.size) {
-        return Err(exec_format(path, "program headers lie outside the file"));
-    }
-    let ph_raw = file.read_at(hdr.e_phoff, ph_len).map_err(|e| LoadError::cannot_run(path, e.text()))?;
-    let ctx = goblin::container::Ctx::new(goblin::container::Container::Big, goblin::container::Endian::Little);
-    let phdrs = ProgramHeader::parse(&ph_raw, 0, usize::from(hdr.e_phnum), ctx)
-        .map_err(|_| exec_format(path, "corrupt program headers"))?;
-
-    // Validate the loadable segments before touching memory.
-    let loads: Vec<&ProgramHeader> = phdrs.iter().filter(|p| p.p_type == PT_LOAD).collect();
-    if loads.is_empty() {
-        return Err(exec_format(path, "no loadable segments"));
-    }
-    let mut prev_end = 0u64;
-    for p in &loads {
-        let end = p.p_vaddr.checked_add(p.p_memsz);
-        let file_end = p.p_offset.checked_add(p.p_filesz);
-        if p.p_filesz > p.p_memsz
-            || end.is_none_or(|e| e > USER_TOP)
-            || file_end.is_none_or(|e| e > file.size)
-            || p.p_vaddr % PAGE_SIZE != p.p_offset % PAGE_SIZE
-        {
-            return Err(exec_format(path, "absurd or misaligned segment"));
-        }
-        if page_round_down(p.p_vaddr) < prev_end {
-            return Err(exec_format(path, "overlapping segments"));
-        }
-        prev_end = end.and_then(page_round_up).unwrap_or(USER_TOP);
-    }
-    let lo = page_round_down(loads[0].p_vaddr);
-    let hi = prev_end;
+/// Checks (see `check.rs`, the same checks execve made before it
+/// committed) and maps an ELF image; `Role::Interpreter` for the dynamic
+/// loader.
+pub fn load_elf(path: &str, file: &ExecFile, role: Role) -> Result<Image, LoadError> {
+    let plan = check_elf(file, role).map_err(|r| LoadError::refused(path, &r))?;
+    let (hdr, is_dyn, phdrs, lo, hi) = (&plan.hdr, plan.is_dyn, &plan.phdrs, plan.lo, plan.hi);
+    let is_interp = role == Role::Interpreter;
+    let loads: Vec<&ProgramHeader> = plan.loads().collect();
     let span = hi - lo;
-
-    let interp = match phdrs.iter().find(|p| p.p_type == PT_INTERP) {
-        Some(p) if !is_interp => {
-            if p.p_filesz == 0 || p.p_filesz > 4096 || p.p_offset.checked_add(p.p_filesz).is_none_or(|e| e > file.size) {
-                return Err(exec_format(path, "bad PT_INTERP"));
-            }
-            let mut s = file.read_at(p.p_offset, p.p_filesz as usize).map_err(|e| LoadError::cannot_run(path, e.text()))?;
-            if let Some(n) = s.iter().position(|&b| b == 0) {
-                s.truncate(n);
-            }
-            Some(String::from_utf8(s).map_err(|_| exec_format(path, "bad PT_INTERP"))?)
-        }
-        _ => None,
-    };
+    let interp = plan.interp.as_deref().map(vfs::path::from_bytes);
 
     // Reserve the whole span (plus room for brk after the main program),
     // then map each segment over the reservation.
@@ -264,7 +177,7 @@ pub fn load_elf(path: &str, file: &ExecFile, is_interp: bool) -> Result<Image, L
     let phdr = phdrs
         .iter()
         .find(|p| p.p_type == PT_PHDR)
-        .map(|p| p.p_vaddr + bias)
+        .map(|p| p.p_vaddr.wrapping_add(bias))
         .or_else(|| {
             loads
                 .iter()
@@ -274,7 +187,8 @@ pub fn load_elf(path: &str, file: &ExecFile, is_interp: bool) -> Result<Image, L
         .unwrap_or(0);
     Ok(Image {
         base: bias,
-        entry: hdr.e_entry + bias,
+        // A wild entry point faults in the guest, as on Linux.
+        entry: hdr.e_entry.wrapping_add(bias),
         end: hi + bias,
         phdr,
         phnum: u64::from(hdr.e_phnum),

@@ -6,8 +6,11 @@
 //! they name the file and carry the status a shell would report (127 for a
 //! missing program, 126 for one that cannot be run).
 
+pub mod check;
 pub mod elf;
 pub mod stack;
+
+use check::{Refusal, Role, BINPRM_BUF_SIZE};
 
 use crate::task::{current, lock};
 use crate::vfs::{self, Lookup};
@@ -28,15 +31,35 @@ impl LoadError {
     pub fn cannot_run(path: &str, why: &str) -> LoadError {
         LoadError { status: 126, msg: format!("{}: {why}", vfs::path::display(path)), errno: crate::abi::Errno::EACCES }
     }
-    pub fn bad_format(path: &str, why: &str) -> LoadError {
-        LoadError { status: 126, msg: format!("{}: {why}", vfs::path::display(path)), errno: crate::abi::Errno::ENOEXEC }
+    /// A file `check.rs` refused, with its errno.
+    pub fn refused(path: &str, r: &Refusal) -> LoadError {
+        let status = if r.errno == crate::abi::Errno::ENOENT { 127 } else { 126 };
+        let why = match r.errno {
+            crate::abi::Errno::ENOEXEC => format!("cannot execute binary file: Exec format error ({})", r.why),
+            e => format!("{} ({})", e.text(), r.why),
+        };
+        LoadError { status, msg: format!("{}: {why}", vfs::path::display(path)), errno: r.errno }
+    }
+    /// `path`'s ELF interpreter `interp` cannot be opened: its errno.
+    fn interpreter(path: &str, interp: &str, e: LoadError) -> LoadError {
+        let msg = format!("{}: cannot load the ELF interpreter {}: {}", vfs::path::display(path), vfs::path::display(interp), e.errno.text());
+        LoadError { status: e.status, msg, errno: e.errno }
+    }
+    /// `path`'s `#!` interpreter `interp` cannot be opened: its errno.
+    fn script_interpreter(path: &str, interp: &str, e: LoadError) -> LoadError {
+        let msg = format!("{}: bad interpreter {}: {}", vfs::path::display(path), vfs::path::display(interp), e.errno.text());
+        LoadError { status: e.status, msg, errno: e.errno }
     }
 }
 
-/// Linux's limit on nested `#!` interpreters.
-const MAX_SCRIPT_DEPTH: usize = 4;
-/// `BINPRM_BUF_SIZE`: how much of a script's first line Linux reads.
-const BINPRM_BUF_SIZE: usize = 256;
+/// How many `#!` scripts may run one another: `exec_binprm` gives up with
+/// ELOOP when a sixth would be needed.
+const MAX_SCRIPT_DEPTH: usize = 5;
+
+fn too_many_scripts(path: &str) -> LoadError {
+    let msg = format!("{}: too many levels of #! interpreters", vfs::path::display(path));
+    LoadError { status: 126, msg, errno: crate::abi::Errno::ELOOP }
+}
 
 pub struct Loaded {
     pub entry: u64,
@@ -64,21 +87,49 @@ pub fn find_program(prog: &str, path_var: Option<&str>) -> Result<String, LoadEr
     Err(LoadError::not_found(prog, "command not found"))
 }
 
-/// execve(2)'s checks before the point of no return, so that a failing
-/// execve returns an errno to a task that lives on.
+/// What `path` runs as: an ELF file (with the interpreter its PT_INTERP
+/// names, checked too) or, for a `#!` script, the interpreter its first
+/// line names, with that line's one optional argument.
+enum Next {
+    Elf,
+    Script { interp: String, arg: Option<Vec<u8>> },
+}
+
+/// The first look at an opened file (`search_binary_handler`): a script
+/// names what runs next (ENOEXEC when its line does not); an ELF file is
+/// checked whole, its interpreter opened and checked too.
+fn examine(path: &str, file: &elf::ExecFile) -> Result<Next, LoadError> {
+    let head = file.read_at(0, BINPRM_BUF_SIZE).map_err(|e| LoadError::cannot_run(path, e.text()))?;
+    if check::is_script(&head) {
+        let line = check::parse_shebang(&head).map_err(|r| LoadError::refused(path, &r))?;
+        let interp = vfs::path::from_bytes(&line.interp);
+        return Ok(Next::Script { interp, arg: line.arg });
+    }
+    let plan = check::check_elf(file, Role::Program).map_err(|r| LoadError::refused(path, &r))?;
+    if let Some(interp) = &plan.interp {
+        let interp = vfs::path::from_bytes(interp);
+        let ifile = elf::open_exec(&interp).map_err(|e| LoadError::interpreter(path, &interp, e))?;
+        check::check_elf(&ifile, Role::Interpreter).map_err(|r| LoadError::refused(&interp, &r))?;
+    }
+    Ok(Next::Elf)
+}
+
+/// execve(2)'s checks before the point of no return: everything [`load`]
+/// checks, so that a file that cannot run fails execve with Linux's errno
+/// in a task that lives on, rather than after the runtime re-executed.
 pub fn probe(path: &str) -> Result<(), LoadError> {
     let mut path = path.to_string();
     for _ in 0..=MAX_SCRIPT_DEPTH {
         let file = elf::open_exec(&path)?;
-        let head = file.read_at(0, BINPRM_BUF_SIZE).map_err(|e| LoadError::cannot_run(&path, e.text()))?;
-        if head.starts_with(b"#!") {
-            let (interp, _) = parse_shebang(&head).ok_or_else(|| LoadError::bad_format(&path, "bad interpreter line"))?;
-            path = interp;
-            continue;
+        match examine(&path, &file)? {
+            Next::Elf => return Ok(()),
+            Next::Script { interp, .. } => {
+                elf::open_exec(&interp).map_err(|e| LoadError::script_interpreter(&path, &interp, e))?;
+                path = interp;
+            }
         }
-        return elf::probe_elf(&path, &file);
     }
-    Err(LoadError { status: 126, msg: format!("{path}: too many levels of #! interpreters"), errno: crate::abi::Errno::ELOOP })
+    Err(too_many_scripts(&path))
 }
 
 /// Loads `path` with `argv` and `envp` and returns where to start.
@@ -93,29 +144,22 @@ pub fn load(path: &str, execfn: &str, argv: Vec<Vec<u8>>, envp: &[Vec<u8>]) -> R
     let mut name = execfn.clone();
     for _ in 0..=MAX_SCRIPT_DEPTH {
         let file = elf::open_exec(&path)?;
-        let head = file.read_at(0, BINPRM_BUF_SIZE).map_err(|e| LoadError::cannot_run(&path, e.text()))?;
-        if head.starts_with(b"#!") {
-            let (interp, arg) = parse_shebang(&head).ok_or_else(|| LoadError::cannot_run(&path, "bad interpreter line"))?;
+        if let Next::Script { interp, arg } = examine(&path, &file)? {
             let mut new_argv = vec![vfs::path::to_bytes(&interp)];
-            if let Some(a) = arg {
-                new_argv.push(a.into_bytes());
-            }
+            new_argv.extend(arg);
             new_argv.push(vfs::path::to_bytes(&name));
             new_argv.extend(argv.into_iter().skip(1));
             argv = new_argv;
-            if elf::open_exec(&interp).is_err() {
-                return Err(LoadError::not_found(&path, &format!("bad interpreter {interp}: No such file or directory")));
-            }
+            elf::open_exec(&interp).map_err(|e| LoadError::script_interpreter(&path, &interp, e))?;
             name = interp.clone();
             path = interp;
             continue;
         }
-        let image = elf::load_elf(&path, &file, false)?;
+        let image = elf::load_elf(&path, &file, Role::Program)?;
         let (entry, interp_base) = match &image.interp {
             Some(interp_path) => {
-                let ifile = elf::open_exec(interp_path)
-                    .map_err(|_| LoadError::not_found(&path, &format!("cannot load the ELF interpreter {interp_path}")))?;
-                let interp = elf::load_elf(interp_path, &ifile, true)?;
+                let ifile = elf::open_exec(interp_path).map_err(|e| LoadError::interpreter(&path, interp_path, e))?;
+                let interp = elf::load_elf(interp_path, &ifile, Role::Interpreter)?;
                 (interp.entry, interp.base)
             }
             None => (image.entry, 0),
@@ -132,32 +176,5 @@ pub fn load(path: &str, execfn: &str, argv: Vec<Vec<u8>>, envp: &[Vec<u8>]) -> R
             .map_err(|e| LoadError::cannot_run(&path, &e))?;
         return Ok(Loaded { entry, sp, exe: file.guest_path.clone(), argv });
     }
-    Err(LoadError::cannot_run(&execfn, "too many levels of #! interpreters"))
-}
-
-/// `#!interp [one optional argument]`, as fs/binfmt_script.c splits it.
-fn parse_shebang(head: &[u8]) -> Option<(String, Option<String>)> {
-    let line_end = head.iter().position(|&b| b == b'\n').unwrap_or(head.len());
-    let line = std::str::from_utf8(&head[2..line_end]).ok()?;
-    let line = line.trim_matches(|c| c == ' ' || c == '\t');
-    if line.is_empty() {
-        return None;
-    }
-    let (interp, rest) = match line.find([' ', '\t']) {
-        Some(i) => (&line[..i], line[i..].trim_matches(|c| c == ' ' || c == '\t')),
-        None => (line, ""),
-    };
-    Some((interp.to_string(), (!rest.is_empty()).then(|| rest.to_string())))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::parse_shebang;
-
-    #[test]
-    fn shebang_lines() {
-        assert_eq!(parse_shebang(b"#!/bin/sh\necho"), Some(("/bin/sh".into(), None)));
-        assert_eq!(parse_shebang(b"#! /usr/bin/python3 -S -u \n"), Some(("/usr/bin/python3".into(), Some("-S -u".into()))));
-        assert_eq!(parse_shebang(b"#!\n"), None);
-    }
+    Err(too_many_scripts(&execfn))
 }
