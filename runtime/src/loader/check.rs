@@ -224,7 +224,17 @@ fn read_interp(src: &(impl ExecSource + ?Sized), p: &ProgramHeader) -> Result<Ve
     }
     let n = name.iter().position(|&b| b == 0).unwrap_or(name.len());
     name.truncate(n);
+    if name.is_empty() {
+        return Err(empty_name());
+    }
     Ok(name)
+}
+
+/// `open_exec("")` walks no component and opens the working directory,
+/// which cannot be executed: an interpreter named by the empty string (a
+/// PT_INTERP or a `#!` name that starts with a NUL) fails with EACCES.
+fn empty_name() -> Refusal {
+    Refusal::new(Errno::EACCES, "the interpreter's name is empty, which names the working directory")
 }
 
 /// A `#!` line: the interpreter and its one optional argument.
@@ -254,7 +264,8 @@ fn is_terminator(c: u8) -> bool {
 /// the file is refused rather than run with a truncated name, while the
 /// argument may be cut. Blanks around the name and the argument are
 /// dropped; the argument is the rest of the line, blanks included; a NUL
-/// ends either. Refusals are ENOEXEC.
+/// ends either. Refusals are ENOEXEC, but EACCES for a name a NUL cuts to
+/// nothing (`empty_name`).
 pub fn parse_shebang(head: &[u8]) -> Result<Shebang, Refusal> {
     let no = |why: &str| Refusal::new(Errno::ENOEXEC, why.to_string());
     let mut buf = [0u8; BINPRM_BUF_SIZE];
@@ -301,7 +312,11 @@ pub fn parse_shebang(head: &[u8]) -> Result<Shebang, Refusal> {
         (Some(s), Some(_)) => s,
         _ => end,
     };
-    Ok(Shebang { interp: c_str(name, name_end), arg: arg.map(|a| c_str(a, end)) })
+    let interp = c_str(name, name_end);
+    if interp.is_empty() {
+        return Err(empty_name());
+    }
+    Ok(Shebang { interp, arg: arg.map(|a| c_str(a, end)) })
 }
 
 #[cfg(test)]
@@ -325,6 +340,13 @@ mod tests {
         assert_eq!(shebang(b"#!\n"), None);
         assert_eq!(shebang(b"#!  \t\n"), None);
         assert_eq!(shebang(b"echo\n"), None);
+    }
+
+    #[test]
+    fn empty_interpreter_names_are_the_working_directory() {
+        // Found by the elf_check fuzz target: "#! \0" named "" (Linux: EACCES).
+        assert_eq!(parse_shebang(b"#! \0@\xff9").map_err(|r| r.errno), Err(Errno::EACCES));
+        assert_eq!(errno(&elf(Some(b"\0\0")), Role::Program), Some(Errno::EACCES));
     }
 
     #[test]

@@ -187,6 +187,9 @@ int main(void)
 	CHECK_ERR("PT_INTERP not NUL-terminated -> ENOEXEC", try_exec("./interp-nonul"), ENOEXEC);
 	CHECK_OK("write", write_elf("interp-1", ELF(.interp = "", .interp_len = 1)));
 	CHECK_ERR("PT_INTERP of one byte -> ENOEXEC", try_exec("./interp-1"), ENOEXEC);
+	/* An empty name is the working directory to open_exec: a directory. */
+	CHECK_OK("write", write_elf("interp-emptyname", ELF(.interp = "", .interp_len = 2)));
+	CHECK_ERR("PT_INTERP naming the empty path -> EACCES", try_exec("./interp-emptyname"), EACCES);
 	CHECK_OK("write", write_elf("interp-long", ELF(.interp = "./interp", .interp_len = 4097, .pad_to = 8192)));
 	CHECK_ERR("PT_INTERP longer than PATH_MAX -> ENOEXEC", try_exec("./interp-long"), ENOEXEC);
 	CHECK_OK("write", write_elf("interp-off", ELF(.interp = "./interp", .interp_off = 1 << 20)));
@@ -231,6 +234,10 @@ int main(void)
 	CHECK_ERR("#! naming an ELF whose interpreter is missing -> ENOENT", try_exec("./s-interp"), ENOENT);
 	CHECK_OK("write", write_mode("s-empty", "#!\n", 0755));
 	CHECK_ERR("#! with no interpreter -> ENOEXEC", try_exec("./s-empty"), ENOEXEC);
+	int sfd = open("s-nul", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0755);
+	CHECK_EQ("write", write(sfd, "#! \0/bin/sh\n", 12), 12);
+	close(sfd);
+	CHECK_ERR("#! whose name is cut to nothing by a NUL -> EACCES", try_exec("./s-nul"), EACCES);
 	CHECK_OK("write", write_mode("s-blank", "#!  \t \n", 0755));
 	CHECK_ERR("#! with only blanks -> ENOEXEC", try_exec("./s-blank"), ENOEXEC);
 	char line[400];
