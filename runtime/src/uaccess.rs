@@ -25,7 +25,7 @@ macro_rules! pod {
     )* };
 }
 
-pod!(u8, u16, u32, u64, i16, i32, i64, [u8; 16], [u32; 2], [i32; 2], [u64; 2], [i64; 4]);
+pod!(u8, u16, u32, u64, i16, i32, i64, [u8; 16], [u32; 2], [i32; 2], [u64; 2], [u64; 4], [i64; 4]);
 pod!(crate::abi::Timespec, crate::abi::Timeval, crate::abi::Iovec, crate::abi::signal::KernelSigaction);
 pod!(crate::abi::Sysinfo);
 pod!(crate::host::Winsize, crate::host::flags::LinuxTermios);

@@ -41,7 +41,7 @@ use std::sync::Arc;
 
 /// Linux's `MAX_RW_COUNT` (`INT_MAX & PAGE_MASK`, include/linux/fs.h): the most
 /// one read or write transfers.
-const MAX_RW_COUNT: usize = (i32::MAX as usize) & !(PAGE_SIZE as usize - 1);
+pub const MAX_RW_COUNT: usize = (i32::MAX as usize) & !(PAGE_SIZE as usize - 1);
 
 /// `CLOSE_RANGE_UNSHARE` and `CLOSE_RANGE_CLOEXEC` from
 /// include/uapi/linux/close_range.h, which linux-raw-sys does not generate.
@@ -475,28 +475,39 @@ pub fn pwrite64(_cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
 /// most `UIO_MAXIOV` entries, each length a non-negative `ssize_t`, the total
 /// clamped to `MAX_RW_COUNT` by shortening the tail.
 fn read_iovecs(addr: u64, cnt: u64) -> Result<Vec<Iovec>> {
-    let cnt = args::int(cnt);
-    let Ok(n) = u32::try_from(cnt) else { return_errno_with_message!(EINVAL, "iovcnt is negative") };
-    if n > g::UIO_MAXIOV {
-        return_errno_with_message!(EINVAL, "iovcnt exceeds UIO_MAXIOV");
-    }
+    let n = check_iovcnt(cnt)?;
     let mut out = Vec::with_capacity(n as usize);
     let mut total = 0usize;
     for i in 0..u64::from(n) {
         let at = i.checked_mul(core::mem::size_of::<Iovec>() as u64).and_then(|o| addr.checked_add(o));
         let Some(at) = at else { return_errno!(EFAULT) };
-        let mut v: Iovec = uaccess::read(at)?;
-        if i64::try_from(v.len).is_err() {
-            return_errno_with_message!(EINVAL, "iov_len is negative");
-        }
-        let len = usize::try_from(v.len).map_err(|_| errno!(EINVAL, "iov_len too large"))?;
-        let room = MAX_RW_COUNT - total;
-        let len = len.min(room);
-        v.len = len as u64;
-        total += len;
-        out.push(v);
+        out.push(clamp_iovec(uaccess::read(at)?, &mut total)?);
     }
     Ok(out)
+}
+
+/// `iovcnt`: an `int` in [0, UIO_MAXIOV]. Pure, like [`clamp_iovec`]: the
+/// syscall_args fuzz target calls both.
+pub fn check_iovcnt(cnt: u64) -> Result<u32> {
+    let Ok(n) = u32::try_from(args::int(cnt)) else { return_errno_with_message!(EINVAL, "iovcnt is negative") };
+    if n > g::UIO_MAXIOV {
+        return_errno_with_message!(EINVAL, "iovcnt exceeds UIO_MAXIOV");
+    }
+    Ok(n)
+}
+
+/// One iovec of an array whose lengths so far add up to `total` (at most
+/// MAX_RW_COUNT): its length must be a non-negative `ssize_t`, and is cut
+/// to what is left of MAX_RW_COUNT.
+pub fn clamp_iovec(mut v: Iovec, total: &mut usize) -> Result<Iovec> {
+    if i64::try_from(v.len).is_err() {
+        return_errno_with_message!(EINVAL, "iov_len is negative");
+    }
+    let len = usize::try_from(v.len).map_err(|_| errno!(EINVAL, "iov_len too large"))?;
+    let len = len.min(MAX_RW_COUNT.saturating_sub(*total));
+    v.len = len as u64;
+    *total += len;
+    Ok(v)
 }
 
 fn iov_total(iov: &[Iovec]) -> usize {
@@ -1325,7 +1336,8 @@ pub fn fchown(_cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
 }
 
 /// One `utimensat` time: `None` = UTIME_OMIT, `Some(None)` = UTIME_NOW.
-fn utime_arg(t: Timespec) -> Result<Option<Option<Timespec>>> {
+/// Pure: the syscall_args fuzz target calls it.
+pub fn utime_arg(t: Timespec) -> Result<Option<Option<Timespec>>> {
     if t.nsec == i64::from(g::UTIME_OMIT) {
         return Ok(None);
     }

@@ -186,7 +186,8 @@ pub fn get_limit(res: u32) -> Result<(u64, u64)> {
 }
 
 /// A new (soft, hard) pair must keep the soft limit under the hard one.
-fn check_soft_hard(cur: u64, max: u64) -> Result<()> {
+/// Pure: the syscall_args fuzz target calls it.
+pub fn check_soft_hard(cur: u64, max: u64) -> Result<()> {
     if cur > max {
         return_errno_with_message!(EINVAL, "soft limit above hard limit");
     }

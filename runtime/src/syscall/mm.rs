@@ -53,44 +53,66 @@ fn round_len(len: u64) -> Result<u64> {
     }
 }
 
+/// mmap's arguments, checked (`MmapArgs::check`).
+pub struct MmapArgs {
+    /// The length rounded up to whole pages.
+    pub len: u64,
+    pub prot: u32,
+    pub flags: u32,
+    pub is_anon: bool,
+    pub is_shared: bool,
+    pub is_fixed: bool,
+    pub is_noreplace: bool,
+}
+
+impl MmapArgs {
+    /// The checks of `do_mmap` on the arguments alone, in Linux's order
+    /// (pure: the syscall_args fuzz target calls it).
+    pub fn check(addr: u64, len: u64, prot: u64, flags: u64, off: u64) -> Result<MmapArgs> {
+        let (raw_prot, prot, flags) = (prot, args::uint(prot), args::uint(flags));
+        if len == 0 {
+            return_errno_with_message!(EINVAL, "length must not be 0");
+        }
+        if !is_page_aligned(off) {
+            return_errno_with_message!(EINVAL, "offset must be page aligned");
+        }
+        if raw_prot > u64::from(u32::MAX) || prot & !PROT_KNOWN != 0 {
+            return_errno_with_message!(EINVAL, "unknown protection bits");
+        }
+        let map_type = flags & g::MAP_TYPE;
+        if map_type != g::MAP_SHARED && map_type != g::MAP_PRIVATE && map_type != g::MAP_SHARED_VALIDATE {
+            return_errno_with_message!(EINVAL, "one of MAP_SHARED or MAP_PRIVATE is required");
+        }
+        let len = round_len(len)?;
+        if off.checked_add(len).is_none() {
+            return_errno!(EOVERFLOW);
+        }
+        let is_anon = flags & g::MAP_ANONYMOUS != 0;
+        if is_anon && map_type == g::MAP_SHARED_VALIDATE {
+            return_errno_with_message!(EINVAL, "MAP_SHARED_VALIDATE needs a file");
+        }
+        if map_type == g::MAP_SHARED_VALIDATE && flags & !MAP_VALIDATED_KNOWN != 0 {
+            return_errno_with_message!(EOPNOTSUPP, "unknown flags with MAP_SHARED_VALIDATE");
+        }
+        let is_shared = map_type != g::MAP_PRIVATE;
+        let is_fixed = flags & g::MAP_FIXED != 0;
+        let is_noreplace = flags & g::MAP_FIXED_NOREPLACE != 0;
+        if (is_fixed || is_noreplace) && !is_page_aligned(addr) {
+            return_errno_with_message!(EINVAL, "fixed address must be page aligned");
+        }
+        Ok(MmapArgs { len, prot, flags, is_anon, is_shared, is_fixed, is_noreplace })
+    }
+}
+
 pub fn mmap(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
-    let (addr, len, prot, flags, fd, off) = (a[0], a[1], args::uint(a[2]), args::uint(a[3]), args::fd(a[4]), a[5]);
-    if len == 0 {
-        return_errno_with_message!(EINVAL, "length must not be 0");
-    }
-    if !is_page_aligned(off) {
-        return_errno_with_message!(EINVAL, "offset must be page aligned");
-    }
-    if a[2] > u64::from(u32::MAX) || prot & !PROT_KNOWN != 0 {
-        return_errno_with_message!(EINVAL, "unknown protection bits");
-    }
-    let map_type = flags & g::MAP_TYPE;
-    if map_type != g::MAP_SHARED && map_type != g::MAP_PRIVATE && map_type != g::MAP_SHARED_VALIDATE {
-        return_errno_with_message!(EINVAL, "one of MAP_SHARED or MAP_PRIVATE is required");
-    }
-    let len = round_len(len)?;
-    if off.checked_add(len).is_none() {
-        return_errno!(EOVERFLOW);
-    }
-    let is_anon = flags & g::MAP_ANONYMOUS != 0;
-    if is_anon && map_type == g::MAP_SHARED_VALIDATE {
-        return_errno_with_message!(EINVAL, "MAP_SHARED_VALIDATE needs a file");
-    }
-    if map_type == g::MAP_SHARED_VALIDATE && flags & !MAP_VALIDATED_KNOWN != 0 {
-        return_errno_with_message!(EOPNOTSUPP, "unknown flags with MAP_SHARED_VALIDATE");
-    }
-    let is_shared = map_type != g::MAP_PRIVATE;
-    let is_fixed = flags & g::MAP_FIXED != 0;
-    let is_noreplace = flags & g::MAP_FIXED_NOREPLACE != 0;
-    if (is_fixed || is_noreplace) && !is_page_aligned(addr) {
-        return_errno_with_message!(EINVAL, "fixed address must be page aligned");
-    }
+    let (addr, fd, off) = (a[0], args::fd(a[4]), a[5]);
+    let MmapArgs { len, prot, flags, is_anon, is_shared, is_fixed, is_noreplace } = MmapArgs::check(addr, a[1], a[2], a[3], off)?;
     let guest_prot = prot_from_linux(prot);
 
     // What backs the mapping.
     let mut file = None;
     let mut backing = Backing::Anon;
-    if flags & g::MAP_ANONYMOUS == 0 {
+    if !is_anon {
         let of = lock(&current().fds).get(fd)?;
         match &of.kind {
             FileKind::Host { fd: hfd, is_dir: false } => {

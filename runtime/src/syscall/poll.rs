@@ -26,7 +26,8 @@ struct PollFd {
 const POLLFD_SIZE: u64 = 8;
 
 /// Linux's check on poll's nfds (fs/select.c): at most RLIMIT_NOFILE.
-fn check_nfds(n: u64) -> Result<usize> {
+/// Pure but for the fd limit it reads (the syscall_args fuzz target calls it).
+pub fn check_nfds(n: u64) -> Result<usize> {
     match usize::try_from(n) {
         Ok(n) if n <= crate::vfs::fd_table::FdTable::limit() => Ok(n),
         _ => return_errno_with_message!(EINVAL, "nfds exceeds RLIMIT_NOFILE"),
@@ -138,21 +139,34 @@ fn with_mask<T>(ctl: &mut crate::trap::ThreadCtl, mask: Option<u64>, f: impl FnO
 pub fn poll(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     let n = check_nfds(a[1])?;
     let mut fds = read_pollfds(a[0], n)?;
-    let t = args::int(a[2]);
-    let timeout = if t < 0 { None } else { Some(Timespec { sec: i64::from(t / 1000), nsec: i64::from(t % 1000) * 1_000_000 }) };
+    let timeout = poll_timeout(a[2]);
     let ready = do_poll(&mut fds, timeout)?;
     write_revents(a[0], &fds)?;
     Ok(ready as u64)
+}
+
+/// poll's `int timeout` in milliseconds: negative waits forever (pure:
+/// the syscall_args fuzz target calls it).
+pub fn poll_timeout(ms: u64) -> Option<Timespec> {
+    let t = args::int(ms);
+    (t >= 0).then(|| Timespec { sec: i64::from(t / 1000), nsec: i64::from(t % 1000) * 1_000_000 })
 }
 
 fn read_sigmask(addr: u64, size: u64) -> Result<Option<u64>> {
     if addr == 0 {
         return Ok(None);
     }
+    check_sigsetsize(size)?;
+    Ok(Some(uaccess::read::<u64>(addr)?))
+}
+
+/// The sigset size ppoll and pselect6 take: 8 (pure: the syscall_args
+/// fuzz target calls it).
+pub fn check_sigsetsize(size: u64) -> Result<()> {
     if size != 8 {
         return_errno_with_message!(EINVAL, "sigsetsize must be 8");
     }
-    Ok(Some(uaccess::read::<u64>(addr)?))
+    Ok(())
 }
 
 pub fn ppoll(cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {

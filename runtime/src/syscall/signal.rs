@@ -78,6 +78,18 @@ pub fn rt_sigpending(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     Ok(0)
 }
 
+/// The mask `rt_sigprocmask(how, set)` makes of `old` (pure: the
+/// syscall_args fuzz target calls it; SIGKILL and SIGSTOP are dropped when
+/// the mask is set).
+pub fn new_mask(how: u64, old: u64, set: u64) -> Result<u64> {
+    Ok(match args::uint(how) {
+        g::SIG_BLOCK => old | set,
+        g::SIG_UNBLOCK => old & !set,
+        g::SIG_SETMASK => set,
+        _ => return_errno_with_message!(EINVAL, "how must be SIG_BLOCK, SIG_UNBLOCK or SIG_SETMASK"),
+    })
+}
+
 pub fn rt_sigprocmask(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     if a[3] != SIGSET_SIZE {
         return_errno_with_message!(EINVAL, "sigsetsize must be 8");
@@ -87,13 +99,7 @@ pub fn rt_sigprocmask(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
         let mut l = lock_state();
         let old = l.st.mask;
         if let Some(set) = set {
-            let mask = match args::uint(a[0]) {
-                g::SIG_BLOCK => old | set,
-                g::SIG_UNBLOCK => old & !set,
-                g::SIG_SETMASK => set,
-                _ => return_errno_with_message!(EINVAL, "how must be SIG_BLOCK, SIG_UNBLOCK or SIG_SETMASK"),
-            };
-            l.set_mask(mask);
+            l.set_mask(new_mask(a[0], old, set)?);
         }
         old
     };
@@ -232,7 +238,12 @@ pub fn rt_tgsigqueueinfo(cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
 const USEC_PER_SEC: i64 = 1_000_000;
 
 fn read_itimerval(addr: u64) -> Result<(Timeval, Timeval)> {
-    let raw: [u64; 4] = [uaccess::read(addr)?, uaccess::read(addr + 8)?, uaccess::read(addr + 16)?, uaccess::read(addr + 24)?];
+    itimerval_from(uaccess::read::<[u64; 4]>(addr)?)
+}
+
+/// `struct itimerval` as four words, checked (pure: the syscall_args fuzz
+/// target calls it).
+pub fn itimerval_from(raw: [u64; 4]) -> Result<(Timeval, Timeval)> {
     let tv = |s: u64, u: u64| Timeval { sec: s as i64, usec: u as i64 };
     let (interval, value) = (tv(raw[0], raw[1]), tv(raw[2], raw[3]));
     for t in [interval, value] {

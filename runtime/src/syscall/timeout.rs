@@ -13,7 +13,12 @@ use std::time::{Duration, Instant};
 /// A `struct timespec` the call requires (nanosleep): a null pointer fails
 /// with EFAULT in the read, a value outside `timespec64_valid` with EINVAL.
 pub fn read_timespec(addr: u64) -> Result<Timespec> {
-    let t: Timespec = uaccess::read(addr)?;
+    check_timespec(uaccess::read(addr)?)
+}
+
+/// The check of [`read_timespec`] on a value already read (pure: the
+/// syscall_args fuzz target calls it).
+pub fn check_timespec(t: Timespec) -> Result<Timespec> {
     if !t.is_valid() {
         return_errno_with_message!(EINVAL, "tv_nsec must be in [0, 999999999] and tv_sec non-negative");
     }
@@ -32,7 +37,12 @@ pub fn read_optional(addr: u64) -> Result<Option<Timespec>> {
 /// seconds in tv_usec carry into tv_sec, and what results must be a valid
 /// timespec (so only negative times are refused).
 pub fn read_timeval(addr: u64) -> Result<Timespec> {
-    let tv: Timeval = uaccess::read(addr)?;
+    timeval_to_timespec(uaccess::read(addr)?)
+}
+
+/// The normalisation of [`read_timeval`] on a value already read (pure:
+/// the syscall_args fuzz target calls it).
+pub fn timeval_to_timespec(tv: Timeval) -> Result<Timespec> {
     let t = Timespec {
         sec: tv.sec.wrapping_add(tv.usec / 1_000_000),
         nsec: (tv.usec % 1_000_000).wrapping_mul(1000),
