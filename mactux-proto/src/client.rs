@@ -44,7 +44,13 @@ impl std::fmt::Display for ConnectError {
 
 impl Client {
     pub fn connect(socket: &Path) -> Result<Client, ConnectError> {
-        let mut stream = UnixStream::connect(socket).map_err(ConnectError::Unavailable)?;
+        let stream = UnixStream::connect(socket).map_err(ConnectError::Unavailable)?;
+        Client::handshake(stream)
+    }
+
+    /// The version handshake on a connected stream. Public for the fuzz
+    /// target (fuzz/fuzz_targets/frame_decode.rs), which feeds it answers.
+    pub fn handshake(mut stream: UnixStream) -> Result<Client, ConnectError> {
         write_frame(&mut stream, &Request::Hello { version: PROTOCOL_VERSION }).map_err(ConnectError::Unavailable)?;
         match read_frame::<Response>(&mut stream) {
             Ok(Response::Welcome { daemon_pid, .. }) => Ok(Client { stream, daemon_pid }),

@@ -337,6 +337,8 @@ mod tests {
         assert_eq!(shebang(b"#!/bin/sh"), Some(("/bin/sh".into(), None)));
         // A NUL ends the name, and what follows it is no argument.
         assert_eq!(shebang(b"#!/bin/sh\0 -x\n"), Some(("/bin/sh".into(), None)));
+        // A NUL right after the blank: Linux passes an empty argument.
+        assert_eq!(shebang(b"#!/bin/sh \0x\n"), Some(("/bin/sh".into(), Some("".into()))));
         assert_eq!(shebang(b"#!\n"), None);
         assert_eq!(shebang(b"#!  \t\n"), None);
         assert_eq!(shebang(b"echo\n"), None);
