@@ -16,7 +16,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../fuzz"
 
-targets=(frame_decode elf_check syscall_args)
+targets=(frame_decode elf_check syscall_args path_resolve)
 which=${1:-all}
 seconds=${2:-60}
 shift $(( $# > 2 ? 2 : $# ))

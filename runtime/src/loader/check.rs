@@ -6,8 +6,10 @@
 //! slice under the fuzzer, `fuzz/fuzz_targets/elf_check.rs`): nothing is
 //! mapped and no path is opened, so execve runs them before the point of no
 //! return, and the loader runs the very same ones before it maps anything,
-//! so the two cannot disagree. Not signal context; allocates at most the
-//! program header table (64 KiB) and PT_INTERP (4 KiB).
+//! so the two cannot disagree. execve runs them from its handler, in the
+//! trap's signal context, where they allocate as other handlers do: at most
+//! the program header table (64 KiB) and PT_INTERP (4 KiB); they take no
+//! lock, and their only host calls are preads of the opened file.
 //!
 //! The errnos and limits are those of Linux 6.x:
 //! <https://elixir.bootlin.com/linux/v6.12/source/fs/binfmt_elf.c> (`load_elf_binary`,
