@@ -41,7 +41,7 @@ fn sample_requests() -> Vec<Request> {
     let all = vec![
         Request::Hello { version: PROTOCOL_VERSION },
         Request::Spawn { host_pid: 10, host_pgid: 10, host_sid: 9, info: info() },
-        Request::ReserveChild,
+        Request::ReserveChild { token: 0x5eed },
         Request::AttachChild { pid: 3, host_pid: 11 },
         Request::Reattach { pid: 3, host_pid: 12, ppid: 2, pgid: 3, sid: 2, info: info() },
         Request::Update { info: info() },
@@ -70,7 +70,7 @@ fn sample_requests() -> Vec<Request> {
         match r {
             Request::Hello { .. }
             | Request::Spawn { .. }
-            | Request::ReserveChild
+            | Request::ReserveChild { .. }
             | Request::AttachChild { .. }
             | Request::Reattach { .. }
             | Request::Update { .. }
