@@ -44,7 +44,7 @@ impl ExecFile {
 /// Opens a program for execution with execve's checks.
 pub fn open_exec(path: &str) -> Result<ExecFile, LoadError> {
     let r = vfs::resolve_at(g::AT_FDCWD, &vfs::path::to_bytes(path), true)
-        .map_err(|e| LoadError::not_found(path, e.errno.text()))?;
+        .map_err(|e| LoadError::from_errno(path, e.errno))?;
     match r.kind {
         Lookup::Missing => return Err(LoadError::not_found(path, "No such file or directory")),
         Lookup::Dir => return Err(LoadError::cannot_run(path, "Is a directory")),
@@ -52,12 +52,12 @@ pub fn open_exec(path: &str) -> Result<ExecFile, LoadError> {
     }
     let Node::Host(hp) = &r.node else { return Err(LoadError::cannot_run(path, "Permission denied")) };
     let (dir, name) = hp.at();
-    let st = host::fs::stat_at(dir, name).map_err(|e| LoadError::not_found(path, e.text()))?;
+    let st = host::fs::stat_at(dir, name).map_err(|e| LoadError::from_errno(path, e))?;
     if st.mode & g::S_IFMT != g::S_IFREG {
         return Err(LoadError::cannot_run(path, "Permission denied"));
     }
     host::fs::access_at(dir, name, g::X_OK, true).map_err(|_| LoadError::cannot_run(path, "Permission denied"))?;
-    let fd = host::fs::open_at(dir, name, g::O_RDONLY, 0).map_err(|e| LoadError::cannot_run(path, e.text()))?;
+    let fd = host::fs::open_at(dir, name, g::O_RDONLY, 0).map_err(|e| LoadError::from_errno(path, e))?;
     Ok(ExecFile { guest_path: r.guest, fd, size: st.size.max(0) as u64, dev: st.dev, ino: st.ino })
 }
 

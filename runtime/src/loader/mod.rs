@@ -31,6 +31,12 @@ impl LoadError {
     pub fn cannot_run(path: &str, why: &str) -> LoadError {
         LoadError { status: 126, msg: format!("{}: {why}", vfs::path::display(path)), errno: crate::abi::Errno::EACCES }
     }
+    /// The path could not be looked up or opened: the call's errno, and
+    /// a shell's status for it (127 for a missing file, else 126).
+    pub fn from_errno(path: &str, errno: crate::abi::Errno) -> LoadError {
+        let status = if errno == crate::abi::Errno::ENOENT { 127 } else { 126 };
+        LoadError { status, msg: format!("{}: {}", vfs::path::display(path), errno.text()), errno }
+    }
     /// A file `check.rs` refused, with its errno.
     pub fn refused(path: &str, r: &Refusal) -> LoadError {
         let status = if r.errno == crate::abi::Errno::ENOENT { 127 } else { 126 };

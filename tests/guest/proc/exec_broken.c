@@ -268,6 +268,15 @@ int main(void)
 	CHECK_ERR("a file without x -> EACCES", try_exec("./noexec"), EACCES);
 	CHECK_ERR("a missing file -> ENOENT", try_exec("./no-such-file"), ENOENT);
 
+	/* The path lookup's own errors. */
+	CHECK_ERR("a file as a directory -> ENOTDIR", try_exec("./noexec/x"), ENOTDIR);
+	CHECK_OK("symlink", symlink("loop", "loop"));
+	CHECK_ERR("a symlink loop -> ELOOP", try_exec("./loop"), ELOOP);
+	char longname[300];
+	memset(longname, 'n', sizeof longname - 1);
+	longname[sizeof longname - 1] = 0;
+	CHECK_ERR("a component over NAME_MAX -> ENAMETOOLONG", try_exec(longname), ENAMETOOLONG);
+
 	/* Still the same process, with what it had. */
 	struct stat st;
 	CHECK_OK("an fd opened before the failed execs is still open", fstat(kept, &st));
