@@ -672,6 +672,33 @@ pub fn build_guest(variant: &Variant, src: &Path) -> Result<Built, String> {
     Ok(Built::Binary(out))
 }
 
+/// Builds `tests/robust/<source>` statically with `compiler` into
+/// `target/robust/<name>`: the hostile guests, which need no library from a
+/// guest root. `None` (with a skip note) when the compiler is missing and not
+/// everything is required.
+pub fn build_robust(compiler: &str, package: &str, source: &str, name: &str) -> Option<PathBuf> {
+    if !have_program(compiler) {
+        let msg = format!("`{compiler}` is missing (Debian package {package}; scripts/install-test-deps.sh installs it)");
+        assert!(!require_all(), "{msg}");
+        eprintln!("skipped: {msg}");
+        return None;
+    }
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("robust").join(source);
+    let dir = workspace_root().join("target/robust");
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("cannot create {}: {e}", dir.display()));
+    let out = dir.join(name);
+    let tmp = dir.join(format!(".{name}.{}", std::process::id()));
+    let result = Command::new(compiler)
+        .args(["-static", "-O1", "-Wall", "-Wextra", "-Werror", "-o"])
+        .arg(&tmp)
+        .arg(&src)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {compiler}: {e}"));
+    assert!(result.status.success(), "{source} does not compile with {compiler}:\n{}", String::from_utf8_lossy(&result.stderr));
+    std::fs::rename(&tmp, &out).unwrap_or_else(|e| panic!("cannot rename to {}: {e}", out.display()));
+    Some(out)
+}
+
 // ---------------------------------------------------------------------------------------
 // Host tools and scratch space
 

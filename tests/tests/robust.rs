@@ -13,35 +13,11 @@
 //! inherited fd once left the host's /dev/null at mode 0200).
 
 use mactux_tests::*;
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 
 /// Seeds per variant, and calls per run: about 1 s natively per run.
 const SEEDS: u64 = 6;
 const CALLS: &str = "3000";
-
-fn build(compiler: &str, package: &str, name: &str) -> Option<PathBuf> {
-    if !have_program(compiler) {
-        let msg = format!("`{compiler}` is missing (Debian package {package}; scripts/install-test-deps.sh installs it)");
-        assert!(!require_all(), "{msg}");
-        eprintln!("skipped: {msg}");
-        return None;
-    }
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("robust/sysfuzz.c");
-    let dir = workspace_root().join("target/robust");
-    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("cannot create {}: {e}", dir.display()));
-    let out = dir.join(name);
-    let tmp = dir.join(format!(".{name}.{}", std::process::id()));
-    let result = Command::new(compiler)
-        .args(["-static", "-O1", "-Wall", "-Wextra", "-Werror", "-o"])
-        .arg(&tmp)
-        .arg(&src)
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {compiler}: {e}"));
-    assert!(result.status.success(), "sysfuzz.c does not compile with {compiler}:\n{}", String::from_utf8_lossy(&result.stderr));
-    std::fs::rename(&tmp, &out).unwrap_or_else(|e| panic!("cannot rename to {}: {e}", out.display()));
-    Some(out)
-}
 
 /// Mode and owner of a path, for the before/after comparison.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -130,14 +106,14 @@ fn fuzz(bin: &Path) {
 
 #[test]
 fn random_syscalls_glibc() {
-    if let Some(bin) = build("gcc", "build-essential", "sysfuzz-glibc") {
+    if let Some(bin) = build_robust("gcc", "build-essential", "sysfuzz.c", "sysfuzz-glibc") {
         fuzz(&bin);
     }
 }
 
 #[test]
 fn random_syscalls_musl() {
-    if let Some(bin) = build("musl-gcc", "musl-tools", "sysfuzz-musl") {
+    if let Some(bin) = build_robust("musl-gcc", "musl-tools", "sysfuzz.c", "sysfuzz-musl") {
         fuzz(&bin);
     }
 }

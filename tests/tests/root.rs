@@ -6,33 +6,9 @@
 use mactux_tests::*;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 /// Rounds of calls per symlink target; each round is about 40 path calls.
 const ROUNDS: &str = "1500";
-
-fn build_racer() -> Option<PathBuf> {
-    if !have_program("gcc") {
-        let msg = "`gcc` is missing (Debian package build-essential; scripts/install-test-deps.sh installs it)";
-        assert!(!require_all(), "{msg}");
-        eprintln!("skipped: {msg}");
-        return None;
-    }
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("robust/root_race.c");
-    let dir = workspace_root().join("target/robust");
-    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("cannot create {}: {e}", dir.display()));
-    let out = dir.join("root_race");
-    let tmp = dir.join(format!(".root_race.{}", std::process::id()));
-    let result = Command::new("gcc")
-        .args(["-static", "-O1", "-Wall", "-Wextra", "-Werror", "-o"])
-        .arg(&tmp)
-        .arg(&src)
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run gcc: {e}"));
-    assert!(result.status.success(), "root_race.c does not compile:\n{}", String::from_utf8_lossy(&result.stderr));
-    std::fs::rename(&tmp, &out).unwrap_or_else(|e| panic!("cannot rename to {}: {e}", out.display()));
-    Some(out)
-}
 
 /// Everything about a tree that a call could change: type, mode, owner,
 /// size, times, contents and link targets, one line per entry.
@@ -71,7 +47,7 @@ fn snapshot(dir: &Path) -> Vec<String> {
 
 #[test]
 fn a_guest_racing_its_lookups_stays_inside_its_root() {
-    let Some(racer) = build_racer() else { return };
+    let Some(racer) = build_robust("gcc", "build-essential", "root_race.c", "root_race") else { return };
     let scratch = ScratchDir::new("root-race");
     let root = scratch.join("root");
     let outside = scratch.join("outside");
