@@ -24,7 +24,7 @@ pub use task::{Config, Identity, TraceTarget};
 
 use crate::task::{lock, FsContext, Process, SignalState};
 use crate::vfs::file::{FileKind, OpenFile};
-use std::sync::atomic::AtomicU32;
+use std::sync::atomic::{AtomicBool, AtomicU32};
 use std::sync::{Arc, Mutex};
 
 /// A failure before the guest starts: message and shell-like exit status.
@@ -112,6 +112,15 @@ fn init_process(st: Start) -> Result<&'static Process, StartError> {
         missing: (0..syscall::table::NR_LIMIT).map(|_| AtomicU32::new(0)).collect(),
         trace,
         clear_child_tid: Mutex::new(0),
+        persona: AtomicU32::new(0),
+        guest_as: Mutex::new(None),
+        sched_policy: AtomicU32::new(abi::gen::SCHED_NORMAL),
+        children: Mutex::new(Vec::new()),
+        reaped: Mutex::new(Vec::new()),
+        vfork_return: Mutex::new(None),
+        ppid_cache: Mutex::new(None),
+        // A new task has not told the daemon its fds and maps yet.
+        view_changed: AtomicBool::new(true),
     };
     Ok(task::init(process))
 }

@@ -5,7 +5,7 @@ use super::{args, Ctx};
 use crate::abi::Timeval;
 use crate::error::{Error, Result};
 use crate::host;
-use crate::task::current;
+use crate::task::{current, lock};
 use crate::uaccess;
 use crate::{errno, return_errno, return_errno_with_message};
 use linux_raw_sys::general as g;
@@ -106,16 +106,13 @@ pub fn getresgid(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     Ok(0)
 }
 
-/// The process's persona (personality(2)): PER_LINUX and flags.
-static PERSONA: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-
 /// The persona (Linux keeps it across execve).
 pub fn persona() -> u32 {
-    PERSONA.load(std::sync::atomic::Ordering::Relaxed)
+    current().persona.load(std::sync::atomic::Ordering::Relaxed)
 }
 
 fn adopt_persona(p: u32) {
-    PERSONA.store(p, std::sync::atomic::Ordering::Relaxed);
+    current().persona.store(p, std::sync::atomic::Ordering::Relaxed);
 }
 
 /// personality(0xffffffff) asks; any other value is set, as Linux sets it,
@@ -130,15 +127,10 @@ pub fn personality(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     Ok(u64::from(old))
 }
 
-/// The guest's RLIMIT_AS, once it set one (before: the host's). It is not
-/// applied to the host process, whose address space also holds the runtime
-/// and what it keeps in reserve: a guest's `ulimit -v` made the runtime
-/// itself fail. The runtime enforces it on guest mappings instead
-/// ([`check_address_space`]). Kept across fork (memory) and execve (handover).
-static GUEST_AS: std::sync::Mutex<Option<(u64, u64)>> = std::sync::Mutex::new(None);
-
+/// The guest's RLIMIT_AS, once it set one ([`crate::task::Process::guest_as`]),
+/// enforced on guest mappings by [`check_address_space`].
 fn guest_as() -> std::sync::MutexGuard<'static, Option<(u64, u64)>> {
-    GUEST_AS.lock().unwrap_or_else(|e| e.into_inner())
+    lock(&current().guest_as)
 }
 
 /// What this module keeps for the process and execve hands on, as Linux
@@ -366,16 +358,13 @@ pub fn sched_setaffinity(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     Ok(0)
 }
 
-/// The caller's scheduling policy as it set it (one of the normal ones).
-static POLICY: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(g::SCHED_NORMAL);
-
-/// The caller's policy (Linux keeps it across execve).
+/// The caller's policy as it set it (Linux keeps it across execve).
 pub fn sched_policy() -> u32 {
-    POLICY.load(std::sync::atomic::Ordering::Relaxed)
+    current().sched_policy.load(std::sync::atomic::Ordering::Relaxed)
 }
 
 fn adopt_sched_policy(policy: u32) {
-    POLICY.store(policy, std::sync::atomic::Ordering::Relaxed);
+    current().sched_policy.store(policy, std::sync::atomic::Ordering::Relaxed);
 }
 
 /// The policy of the task behind `host` (0: the caller); others read as

@@ -101,7 +101,7 @@ fn is_sleeping_call(nr: u64, args: &[u64; 6]) -> bool {
 /// Tells the daemon the task's fds and memory map, if they changed since
 /// it last did, so that other tasks see them in /proc/PID.
 fn publish_view() {
-    if crate::task::VIEW_CHANGED.swap(false, Ordering::Relaxed) && !crate::daemon::is_standalone() {
+    if current().view_changed.swap(false, Ordering::Relaxed) && !crate::daemon::is_standalone() {
         crate::daemon::update(crate::task_info(current()));
     }
 }

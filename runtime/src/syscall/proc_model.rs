@@ -29,24 +29,19 @@ use crate::daemon;
 use crate::error::{Error, Result};
 use crate::handover::{self, DaemonState, FdState, Handover};
 use crate::host;
-use crate::task::{current, lock};
+use crate::task::{current, lock, VforkReturn};
 use crate::uaccess;
 use crate::vfs::file::FileKind;
 use crate::{errno, return_errno, return_errno_with_message};
 use mactux_proto::{Request, Response, Vpid, WaitTarget};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
-/// Children not yet reaped: (pid, host pid).
-static CHILDREN: Mutex<Vec<(Vpid, i32)>> = Mutex::new(Vec::new());
-
+/// Children not yet reaped ([`crate::task::Process::children`]).
 fn children() -> std::sync::MutexGuard<'static, Vec<(Vpid, i32)>> {
-    CHILDREN.lock().unwrap_or_else(|e| e.into_inner())
+    lock(&current().children)
 }
 
-/// The last children reaped: (pid, host pid). A signal a child sent just
-/// before it exited is often delivered after the parent reaped it, when
-/// the daemon no longer knows its host pid; si_pid still names it.
-static REAPED: Mutex<Vec<(Vpid, i32)>> = Mutex::new(Vec::new());
+/// How many reaped children [`crate::task::Process::reaped`] remembers.
 const REAPED_KEPT: usize = 32;
 
 /// After execve: the children the task had before.
@@ -123,13 +118,13 @@ fn do_clone(cx: &mut Ctx<'_>, c: CloneArgs) -> Result<u64> {
     if child == 0 {
         // A vfork child that forks: its own child must neither hold the
         // pipe its parent waits on nor answer for that window.
-        if let Some(inherited) = lock(&VFORK_RETURN).take() {
+        if let Some(inherited) = lock(&current().vfork_return).take() {
             host::fs::close(inherited.fd);
         }
         if let Some((r, w)) = vfork_pipe {
             host::fs::close(r);
             if let Some((lo, hi)) = window {
-                *lock(&VFORK_RETURN) = Some(VforkReturn { fd: w, lo, hi });
+                *lock(&current().vfork_return) = Some(VforkReturn { fd: w, lo, hi });
             }
         }
         if let Err(e) = host::trap::rearm_after_fork(cx.ctl) {
@@ -174,18 +169,6 @@ fn do_clone(cx: &mut Ctx<'_>, c: CloneArgs) -> Result<u64> {
     Ok(pid as u64)
 }
 
-/// What a vfork child that shares memory with its parent owes it on exit:
-/// the parent's stack window `lo..hi`, sent through `fd`.
-struct VforkReturn {
-    fd: host::HostFd,
-    lo: u64,
-    hi: u64,
-}
-
-/// Set only in a vfork child until it execs (the pipe is close-on-exec)
-/// or exits.
-static VFORK_RETURN: std::sync::Mutex<Option<VforkReturn>> = std::sync::Mutex::new(None);
-
 /// `lo` and `hi` as little-endian u64 in front of the bytes.
 const WINDOW_HEADER: usize = 16;
 
@@ -223,7 +206,7 @@ fn take_back_window(lo: u64, hi: u64, data: &[u8]) {
 /// Called by a task about to exit: a vfork child that did not exec sends
 /// the parent's stack window back (see `do_clone`).
 pub fn vfork_child_exits() {
-    let Some(ret) = lock(&VFORK_RETURN).take() else { return };
+    let Some(ret) = lock(&current().vfork_return).take() else { return };
     let len = (ret.hi - ret.lo) as usize;
     let mut msg = Vec::with_capacity(WINDOW_HEADER + len);
     msg.extend_from_slice(&ret.lo.to_le_bytes());
@@ -422,7 +405,7 @@ fn reaped(pid: Vpid) {
     let mut kids = children();
     if let Some(i) = kids.iter().position(|(v, _)| *v == pid) {
         let child = kids.remove(i);
-        let mut gone = REAPED.lock().unwrap_or_else(|e| e.into_inner());
+        let mut gone = lock(&current().reaped);
         if gone.len() == REAPED_KEPT {
             gone.remove(0);
         }
@@ -590,7 +573,7 @@ pub fn vpid_of_host(host_pid: i32) -> Option<Vpid> {
     }
     match daemon::call(&Request::PidOfHost { host_pid }) {
         Ok(Response::Pid(p)) => Some(p),
-        _ => REAPED.lock().unwrap_or_else(|e| e.into_inner()).iter().rev().find(|(_, h)| *h == host_pid).map(|&(v, _)| v),
+        _ => lock(&current().reaped).iter().rev().find(|(_, h)| *h == host_pid).map(|&(v, _)| v),
     }
 }
 

@@ -22,10 +22,6 @@ pub fn gettid(cx: &mut Ctx<'_>, _: [u64; 6]) -> Result<u64> {
     Ok(u64::from(cx.ctl.tid))
 }
 
-/// The last answer of the daemon to getppid, with the host parent it was
-/// valid for: (host ppid, Linux ppid).
-static PPID_CACHE: std::sync::Mutex<Option<(u32, u32)>> = std::sync::Mutex::new(None);
-
 /// The parent's pid as the guest sees it: from the daemon's namespace, or
 /// the host's when running standalone.
 ///
@@ -37,14 +33,14 @@ pub fn parent_pid() -> u32 {
     if crate::daemon::is_standalone() {
         return host_ppid;
     }
-    if let Some((h, p)) = *lock(&PPID_CACHE) {
+    if let Some((h, p)) = *lock(&current().ppid_cache) {
         if h == host_ppid {
             return p;
         }
     }
     match crate::daemon::call_pid(&mactux_proto::Request::GetPpid) {
         Ok(p) => {
-            *lock(&PPID_CACHE) = Some((host_ppid, p as u32));
+            *lock(&current().ppid_cache) = Some((host_ppid, p as u32));
             p as u32
         }
         Err(_) => 1,

@@ -15,7 +15,7 @@
 //! root, never one outside (tests/guest/fs/root_race.c).
 //!
 //! Signal context: called from syscall handlers; may block in host calls.
-//! Lock order: see `task.rs`. Resolution takes `fs` (for the cwd) and `fds`
+//! Lock order: see `task/mod.rs`. Resolution takes `fs` (for the cwd) and `fds`
 //! (for dirfds) only briefly, never both at once.
 
 pub mod dev;
