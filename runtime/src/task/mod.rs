@@ -3,8 +3,64 @@
 //! [`Process`] (process.rs) is the one home of process state: handler files
 //! keep none of their own. Reach it through [`current`].
 //!
-//! Lock order (outer first): `fds` → `fs` → `sig` → `mm`. Handlers clone what
-//! they need out of a lock before any call that may block.
+//! # Lock order
+//!
+//! Every lock the runtime has, and how they nest today (outer first; an
+//! arrow means "is held while taking"). Found by reading each place that
+//! takes two at once; a lock not under an arrow is never held while another
+//! is taken. A `MutexGuard` in a struct literal or a function's tail
+//! expression lives to the end of it: `task_info` (lib.rs) holds all of its
+//! locks at once.
+//!
+//! ```text
+//! OpenFile.pos (the file being read or listed)
+//! └─ OpenFile Bytes snapshot / SynthDir entries (same file)
+//!    └─ whatever regenerating its /proc content takes, below, and
+//!       fd N's OpenFile pos and status (/proc/self/fdinfo/N)
+//! futex QUEUE (syscall/futex.rs; WAKEUP is its condvar)
+//! └─ mm                            (reads the futex word: uaccess)
+//! comm → argv → exe → fs → envp → fds → mm → sig   (task_info, lib.rs)
+//! fds
+//! └─ OpenFile.status               (build_handover: file.status())
+//! mm
+//! ├─ guest_as                      (mmap, brk, mremap: RLIMIT_AS check)
+//! ├─ children, reaped (one by one) (/proc/self/stat: terminal_of)
+//! ├─ ppid_cache                    (/proc/self/stat: own_ids)
+//! └─ daemon LINK                   (/proc/self/stat: getppid/getpgid/getsid)
+//! sig
+//! ├─ signal QUEUE                  (signal::lock_state, always both)
+//! ├─ ppid_cache                    (/proc/self/status: parent_pid)
+//! └─ daemon LINK                   (/proc/self/status: parent_pid)
+//! children → reaped                (wait: `reaped`)
+//! ```
+//!
+//! - `mm` is also taken, briefly and innermost, by every guest memory access
+//!   (uaccess.rs), so no lock above it may be held while touching guest
+//!   memory except those listed as outer to it.
+//! - Leaves, only ever taken alone: `trace` (the `--trace` sink),
+//!   `clear_child_tid`, `vfork_return`, `OpenFile.dir_pending`, and daemon
+//!   LINK itself (held for a whole round trip; it takes no other lock).
+//! - `fs` and `fds` are never both held by path resolution (vfs/mod.rs);
+//!   only `task_info` holds both, in the order above. `comm`, `argv`,
+//!   `exe` and `envp` are otherwise taken alone.
+//! - One-time initialisation, never held across anything: `PROCESS` below,
+//!   daemon.rs `SEVERAL_CPUS`, host/posix.rs `INSTALL` and `ASYNC`.
+//! - Not locks, but shared state a signal handler touches: signal/mod.rs
+//!   INBOX, QUEUED, BLOCKED, SLOTS and CLASS are atomics, written by the
+//!   host signal handler, which takes no lock.
+//!
+//! Departures from the rule that no lock is held across a daemon round trip
+//! or a host call that sleeps, as the code stands: /proc/self/stat holds
+//! `mm`, /proc/self/status holds `sig`, and a re-read of a synthetic file
+//! holds its `pos` and snapshot, each while asking the daemon. (brk,
+//! mprotect and a fixed mmap also hold `mm` across the host calls that
+//! change the mapping, which do not sleep.) With one thread per process
+//! none of these can deadlock; threads must change them first.
+//!
+//! One nesting is a hang today: re-reading /proc/self/fdinfo/N from offset
+//! 0 when fd N is that same open file (open it, dup2 it onto N) takes its
+//! `pos` a second time while regenerating the content. TODO(threads issue,
+//! state redesign): regenerate without holding `pos`.
 
 mod process;
 
