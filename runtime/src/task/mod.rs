@@ -13,10 +13,12 @@
 //! locks at once.
 //!
 //! ```text
-//! OpenFile.pos (the file being read or listed)
-//! └─ OpenFile Bytes snapshot / SynthDir entries (same file)
-//!    └─ whatever regenerating its /proc content takes, below, and
-//!       fd N's OpenFile pos and status (/proc/self/fdinfo/N)
+//! OpenFile.pos (the directory being listed)
+//! └─ OpenFile SynthDir entries (same file)
+//!    └─ whatever regenerating its /proc listing takes, below
+//! (a synthetic file's content is made again with none of its own locks
+//! held: /proc/self/fdinfo/N reads fd N's `pos` and status, and fd N may be
+//! that very file)
 //! futex QUEUE (syscall/futex.rs; WAKEUP is its condvar)
 //! └─ mm                            (reads the futex word: uaccess)
 //! comm → argv → exe → fs → envp → fds → mm → sig   (task_info, lib.rs)
@@ -51,16 +53,11 @@
 //!
 //! Departures from the rule that no lock is held across a daemon round trip
 //! or a host call that sleeps, as the code stands: /proc/self/stat holds
-//! `mm`, /proc/self/status holds `sig`, and a re-read of a synthetic file
-//! holds its `pos` and snapshot, each while asking the daemon. (brk,
+//! `mm`, /proc/self/status holds `sig`, and a re-listing of a synthetic
+//! directory holds its `pos` and entries, each while asking the daemon. (brk,
 //! mprotect and a fixed mmap also hold `mm` across the host calls that
 //! change the mapping, which do not sleep.) With one thread per process
 //! none of these can deadlock; threads must change them first.
-//!
-//! One nesting is a hang today: re-reading /proc/self/fdinfo/N from offset
-//! 0 when fd N is that same open file (open it, dup2 it onto N) takes its
-//! `pos` a second time while regenerating the content. TODO(threads issue,
-//! state redesign): regenerate without holding `pos`.
 
 mod process;
 

@@ -129,9 +129,12 @@ impl OpenFile {
         match &self.kind {
             FileKind::Host { fd, .. } => host::fs::read(*fd, buf).map_err(herr),
             FileKind::Bytes(snap) => {
-                let mut pos = lock(&self.pos);
-                let n = self.read_snapshot(snap, buf, *pos)?;
-                *pos += n as u64;
+                // `pos` is not held while the content is made again: the
+                // file may describe itself (/proc/self/fdinfo/N of fd N),
+                // and making it reads this very `pos`.
+                let off = *lock(&self.pos);
+                let n = self.read_snapshot(snap, buf, off)?;
+                *lock(&self.pos) = off + n as u64;
                 Ok(n)
             }
             FileKind::Dev(d) => d.read(buf),
@@ -142,16 +145,21 @@ impl OpenFile {
     /// Copies a synthetic file's bytes from `off`, taking a fresh snapshot
     /// first when a read starts again from the beginning.
     fn read_snapshot(&self, snap: &Mutex<Snapshot>, buf: &mut [u8], off: u64) -> Result<usize> {
-        let mut snap = lock(snap);
-        if off == 0 && snap.used {
-            // (The content takes only the fd table's lock, which the read
-            // caller has already released.)
+        // The fresh content is made with no lock of this file held (it may
+        // read this file's own position and flags).
+        let fresh = if off == 0 && lock(snap).used {
             match super::synth_entry(&self.guest_path, true) {
-                Some(Ok(super::Synth::File(fresh))) => snap.data = fresh,
+                Some(Ok(super::Synth::File(fresh))) => Some(fresh),
                 // The task behind /proc/PID has gone: Linux fails the read.
                 Some(Err(_)) => return Err(errno!(ESRCH, "the task of this /proc file has exited")),
-                _ => {}
+                _ => None,
             }
+        } else {
+            None
+        };
+        let mut snap = lock(snap);
+        if let Some(data) = fresh {
+            snap.data = data;
         }
         snap.used = true;
         let start = off.min(snap.data.len() as u64) as usize;

@@ -125,6 +125,21 @@ int main(int argc, char **argv)
 	close(info);
 	close(f);
 
+	/* An fdinfo file that describes itself: made again on a read from 0,
+	 * it reads its own position. */
+	int self_fd = open("/proc/self/comm", O_RDONLY);
+	snprintf(path, sizeof path, "/proc/self/fdinfo/%d", self_fd);
+	info = open(path, O_RDONLY);
+	CHECK_OK("dup2 the fdinfo file onto the fd it describes", dup2(info, self_fd));
+	close(info);
+	while (read(self_fd, after, sizeof after - 1) > 0)
+		;
+	lseek(self_fd, 0, SEEK_SET);
+	got = read(self_fd, after, sizeof after - 1);
+	after[got > 0 ? got : 0] = 0;
+	CHECK("its own fdinfo read again from 0 shows pos 0", strncmp(after, "pos:\t0\n", 7) == 0);
+	close(self_fd);
+
 	/* /proc/self/limits: the kernel's table, with the limits getrlimit reports. */
 	char lim[4096] = { 0 };
 	int lf = open("/proc/self/limits", O_RDONLY);
