@@ -67,6 +67,21 @@ static void write_file(const char *path, const char *text)
 	close(fd);
 }
 
+/* Whether the file at `path` can be opened and holds outside bytes. */
+static int reads_outside(const char *path)
+{
+	char buf[8192];
+	int fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return 0;
+	ssize_t n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = 0;
+	return strstr(buf, "OUTSIDE") != NULL;
+}
+
 /* One round of every path call through arena/sub. */
 static void round_of_calls(int i)
 {
@@ -76,16 +91,8 @@ static void round_of_calls(int i)
 	ssize_t n;
 
 	/* Reading through an intermediate component. */
-	fd = open("arena/sub/secret", O_RDONLY);
-	if (fd >= 0) {
-		n = read(fd, buf, sizeof buf - 1);
-		if (n > 0) {
-			buf[n] = 0;
-			if (strstr(buf, "OUTSIDE"))
-				escape("open+read", "read an outside file");
-		}
-		close(fd);
-	}
+	if (reads_outside("arena/sub/secret"))
+		escape("open+read", "read an outside file");
 	if (stat("arena/sub/secret", &st) == 0 && st.st_size > 100)
 		escape("stat", "saw the outside file's size");
 	if (lstat("arena/sub/secret", &st) == 0 && st.st_size > 100)
@@ -127,16 +134,8 @@ static void round_of_calls(int i)
 	symlink("anything", "arena/sub/newlink");
 	unlink("arena/sub/newlink");
 	if (link("arena/sub/secret", "arena/stolen") == 0) {
-		fd = open("arena/stolen", O_RDONLY);
-		if (fd >= 0) {
-			n = read(fd, buf, sizeof buf - 1);
-			if (n > 0) {
-				buf[n] = 0;
-				if (strstr(buf, "OUTSIDE"))
-					escape("link", "hard-linked an outside file into the root");
-			}
-			close(fd);
-		}
+		if (reads_outside("arena/stolen"))
+			escape("link", "hard-linked an outside file into the root");
 		unlink("arena/stolen");
 	}
 	if (rename("arena/sub/victim", "arena/sub/victim2") == 0)
