@@ -12,7 +12,7 @@
 //! directory fd it holds ([`HostLoc`]). The host calls on that name never
 //! follow a symlink. A guest that swaps a directory for a symlink while
 //! another of its calls walks through it gets an error or a file inside its
-//! root, never one outside (tests/guest/fs/root_race.c).
+//! root, never one outside (tests/robust/root_race.c, tests/tests/root.rs).
 //!
 //! Signal context: called from syscall handlers; may block in host calls.
 //! Lock order: see `task/mod.rs`. Resolution takes `fs` (for the cwd) and `fds`
@@ -75,10 +75,6 @@ impl DirFd {
             }
             e => Err(e),
         }).map(DirFd)
-    }
-
-    pub fn host_fd(&self) -> host::HostFd {
-        self.0
     }
 }
 
