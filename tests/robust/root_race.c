@@ -161,7 +161,35 @@ static void round_of_calls(int i)
 		close(fd);
 	}
 	(void)!chdir("arena/sub");
+	if (access("outside-only", F_OK) == 0)
+		escape("chdir", "the working directory is outside");
+	if (reads_outside("secret"))
+		escape("chdir+open", "read an outside file");
 	(void)!chdir("/");
+
+	/* *at calls through a directory fd opened on the racing name. */
+	int dfd = open("arena/sub", O_RDONLY | O_DIRECTORY);
+	if (dfd >= 0) {
+		fd = openat(dfd, "secret", O_RDONLY);
+		if (fd >= 0) {
+			n = read(fd, buf, sizeof buf - 1);
+			if (n > 0) {
+				buf[n] = 0;
+				if (strstr(buf, "OUTSIDE"))
+					escape("openat", "read an outside file");
+			}
+			close(fd);
+		}
+		if (fstatat(dfd, "secret", &st, 0) == 0 && st.st_size > 100)
+			escape("fstatat", "saw the outside file's size");
+		if (faccessat(dfd, "outside-only", F_OK, 0) == 0)
+			escape("faccessat", "found an outside-only name");
+		unlinkat(dfd, "doomed", 0);
+		mkdirat(dfd, "newdir2", 0755);
+		unlinkat(dfd, "newdir2", AT_REMOVEDIR);
+		fchmodat(dfd, "secret", (i & 1) ? 0600 : 0604, 0);
+		close(dfd);
+	}
 
 	/* Exec through the racing component. */
 	if (i % 16 == 0) {
