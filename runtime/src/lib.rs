@@ -89,7 +89,7 @@ fn init_process(st: Start) -> Result<&'static Process, StartError> {
     }
     host::process::unblock_trap_signals();
     let trace = open_trace(&st.config.trace)?;
-    let root = match vfs::DirFd::open_root(&st.config.root) {
+    let root = match vfs::DirFd::open_trusted(&st.config.root) {
         Ok(d) => Arc::new(d),
         Err(e) => {
             let msg = format!("cannot open the guest root {}: {}; check --root", st.config.root.display(), e.text());

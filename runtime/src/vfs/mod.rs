@@ -25,7 +25,7 @@ pub mod path;
 pub mod proc;
 
 use crate::abi::gen as g;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::host;
 use crate::task::{current, lock};
 use crate::{errno, return_errno};
@@ -62,12 +62,14 @@ pub struct DirEnt {
 pub struct DirFd(host::HostFd);
 
 impl DirFd {
-    /// Opens the host directory that is the guest's `/`. The path comes
-    /// from the user (`--root`), so host symlinks in it are followed.
-    pub fn open_root(host_dir: &std::path::Path) -> std::result::Result<DirFd, crate::abi::Errno> {
+    /// Opens a host directory by a path the guest does not control: the
+    /// root (`--root`, from the user) or what a synthetic mount hands a walk
+    /// to (/dev/shm). Host symlinks in it are followed, the last one too
+    /// (macOS's /tmp is a symlink to /private/tmp).
+    pub fn open_trusted(host_dir: &std::path::Path) -> std::result::Result<DirFd, crate::abi::Errno> {
         let c = CString::new(host_dir.as_os_str().as_encoded_bytes()).map_err(|_| crate::abi::Errno::EINVAL)?;
         host::fs::open_dir_at(host::fs::CWD, &c).or_else(|e| match e {
-            // The root itself may be a symlink to the directory.
+            // The last component is a symlink to the directory.
             crate::abi::Errno::ELOOP | crate::abi::Errno::ENOTDIR => {
                 let real = std::fs::canonicalize(host_dir).map_err(|_| e)?;
                 let c = CString::new(real.as_os_str().as_encoded_bytes()).map_err(|_| e)?;
@@ -206,17 +208,13 @@ fn cname(name: &[u8]) -> Result<CString> {
     CString::new(name).map_err(|_| errno!(ENOENT, "NUL in a path component"))
 }
 
-fn host_err(e: crate::abi::Errno) -> crate::error::Error {
-    crate::error::Error::new(e)
-}
-
 /// What `name` in the host directory `dir` is, a symlink not followed.
 fn host_lookup(dir: host::HostFd, name: &CStr) -> Result<Lookup> {
     for _ in 0..RACE_RETRIES {
         let st = match host::fs::stat_at(dir, name) {
             Ok(st) => st,
             Err(crate::abi::Errno::ENOENT) => return Ok(Lookup::Missing),
-            Err(e) => return Err(host_err(e)),
+            Err(e) => return Err(Error::new(e)),
         };
         return Ok(match st.mode & g::S_IFMT {
             g::S_IFDIR => Lookup::Dir,
@@ -224,7 +222,7 @@ fn host_lookup(dir: host::HostFd, name: &CStr) -> Result<Lookup> {
                 Ok(t) => Lookup::Symlink(t),
                 // No longer a symlink (EINVAL) or gone: look again.
                 Err(crate::abi::Errno::EINVAL | crate::abi::Errno::ENOENT) => continue,
-                Err(e) => return Err(host_err(e)),
+                Err(e) => return Err(Error::new(e)),
             },
             _ => Lookup::File,
         });
@@ -240,18 +238,18 @@ fn synth_lookup(guest: &str, enter: bool) -> Result<std::result::Result<WalkDir,
         Ok(Synth::Dir(_)) => return Ok(Ok(WalkDir::Synth)),
         Ok(Synth::Symlink(t)) => Lookup::Symlink(t),
         Ok(Synth::HostPath(p)) => {
-            let c = CString::new(p).map_err(|_| errno!(ENOENT, "NUL in a host path"))?;
+            let c = CString::new(p.as_str()).map_err(|_| errno!(ENOENT, "NUL in a host path"))?;
             match host::fs::stat(&c, true) {
                 Ok(st) if st.mode & g::S_IFMT == g::S_IFDIR => {
                     if !enter {
                         return Ok(Err(Lookup::Dir));
                     }
-                    let fd = host::fs::open_dir_at(host::fs::CWD, &c).map_err(host_err)?;
-                    return Ok(Ok(WalkDir::Host(Arc::new(DirFd(fd)))));
+                    let dir = DirFd::open_trusted(std::path::Path::new(&p)).map_err(Error::new)?;
+                    return Ok(Ok(WalkDir::Host(Arc::new(dir))));
                 }
                 Ok(_) => Lookup::File,
                 Err(crate::abi::Errno::ENOENT) => Lookup::Missing,
-                Err(e) => return Err(host_err(e)),
+                Err(e) => return Err(Error::new(e)),
             }
         }
         Ok(Synth::FdLink { target, .. }) if target.first() == Some(&b'/') => Lookup::Symlink(target),
@@ -293,7 +291,7 @@ impl path::Tree for GuestTree<'_> {
                     other => return Ok(Err(other)),
                 },
                 Err(crate::abi::Errno::ENOENT) => return Ok(Err(Lookup::Missing)),
-                Err(e) => return Err(host_err(e)),
+                Err(e) => return Err(Error::new(e)),
             }
         }
         Err(errno!(ELOOP, "a path component kept changing during lookup"))
