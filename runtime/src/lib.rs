@@ -103,7 +103,10 @@ fn init_process(st: Start) -> Result<&'static Process, StartError> {
         mm: Mutex::new(mm::Mm::default()),
         fds: Mutex::new(vfs::fd_table::FdTable::default()),
         fs: Mutex::new(FsContext::new(st.cwd, st.umask)),
-        sig: Mutex::new(SignalState { actions: [abi::signal::KernelSigaction::default(); 64], mask: 0, pending: 0 }),
+        sig: Mutex::new(SignalState { actions: [abi::signal::KernelSigaction::default(); 64], shared: Default::default() }),
+        host_sig: Default::default(),
+        threads: Mutex::new(Vec::new()),
+        futexes: Mutex::new(Default::default()),
         comm: Mutex::new(Vec::new()),
         exe: Mutex::new(String::new()),
         argv: Mutex::new(Vec::new()),
@@ -111,7 +114,6 @@ fn init_process(st: Start) -> Result<&'static Process, StartError> {
         start_uptime: st.start_uptime,
         missing: (0..syscall::table::NR_LIMIT).map(|_| AtomicU32::new(0)).collect(),
         trace,
-        clear_child_tid: Mutex::new(0),
         persona: AtomicU32::new(0),
         guest_as: Mutex::new(None),
         sched_policy: AtomicU32::new(abi::gen::SCHED_NORMAL),
@@ -119,10 +121,32 @@ fn init_process(st: Start) -> Result<&'static Process, StartError> {
         reaped: Mutex::new(Vec::new()),
         vfork_return: Mutex::new(None),
         ppid_cache: Mutex::new(None),
+        leader_exit: std::sync::atomic::AtomicI32::new(0),
+        membarrier_registered: AtomicU32::new(0),
         // A new task has not told the daemon its fds and maps yet.
         view_changed: AtomicBool::new(true),
     };
-    Ok(task::init(process))
+    let p = task::init(process);
+    // The first thread: its tid is the pid.
+    let first = Arc::new(task::Thread::new(p.pid(), 0, Vec::new(), all_cpus_mask()));
+    lock(&p.threads).push(first);
+    Ok(p)
+}
+
+/// Every online CPU, one bit each (as far as 64).
+pub(crate) fn all_cpus_mask() -> u64 {
+    match host::process::cpu_count() {
+        n if n >= 64 => u64::MAX,
+        n => (1u64 << n) - 1,
+    }
+}
+
+/// The thread the process started with (before any clone).
+fn first_thread(p: &Process) -> Arc<task::Thread> {
+    match lock(&p.threads).first() {
+        Some(t) => t.clone(),
+        None => host::process::fatal("the process has no thread"),
+    }
 }
 
 /// How much environment a task publishes for /proc/PID/environ of others.
@@ -135,20 +159,30 @@ fn published_environ(envp: &[Vec<u8>]) -> Vec<Vec<u8>> {
     if size > MAX_PUBLISHED_ENVIRON { Vec::new() } else { envp.to_vec() }
 }
 
-/// The daemon's view of this task.
+/// The daemon's view of this task. Each lock is taken alone, one after the
+/// other (another thread may hold any of them meanwhile).
 pub(crate) fn task_info(p: &Process) -> mactux_proto::TaskInfo {
+    let comm = String::from_utf8_lossy(&lock(&p.comm)).into_owned();
+    let argv = lock(&p.argv).clone();
+    let exe = lock(&p.exe).clone();
+    let cwd = lock(&p.fs).cwd.clone();
+    let environ = published_environ(&lock(&p.envp));
+    let fds = lock(&p.fds).iter().map(|(fd, e)| (fd, vfs::path::to_bytes(&e.file.guest_path))).collect();
+    let maps = lock(&p.mm).render_maps().into_bytes();
+    let reaps_children =
+        lock(&p.sig).actions[usize::from(abi::signal::Signal::SIGCHLD.0 - 1)].handler == abi::signal::SIG_IGN;
     mactux_proto::TaskInfo {
-        comm: String::from_utf8_lossy(&lock(&p.comm)).into_owned(),
-        argv: lock(&p.argv).clone(),
-        exe: lock(&p.exe).clone(),
-        cwd: lock(&p.fs).cwd.clone(),
+        comm,
+        argv,
+        exe,
+        cwd,
         uid: host::process::uid(),
         gid: host::process::gid(),
         tty: host::process::terminal_of(host::process::host_pid()).map_or(0, |(tty, _)| tty),
-        environ: published_environ(&lock(&p.envp)),
-        fds: lock(&p.fds).iter().map(|(fd, e)| (fd, vfs::path::to_bytes(&e.file.guest_path))).collect(),
-        maps: lock(&p.mm).render_maps().into_bytes(),
-        reaps_children: lock(&p.sig).actions[usize::from(abi::signal::Signal::SIGCHLD.0 - 1)].handler == abi::signal::SIG_IGN,
+        environ,
+        fds,
+        maps,
+        reaps_children,
     }
 }
 
@@ -162,6 +196,8 @@ fn exec_into(p: &'static Process, path: &str, execfn: &str, argv: Vec<Vec<u8>>, 
         Err(e) => return start_err(e.status, e.msg),
     };
     let comm: Vec<u8> = loaded.exe.rsplit('/').next().unwrap_or("").bytes().take(15).collect();
+    let thread = first_thread(p);
+    *lock(&thread.comm) = comm.clone();
     *lock(&p.comm) = comm;
     *lock(&p.exe) = loaded.exe.clone();
     *lock(&p.argv) = loaded.argv.clone();
@@ -173,11 +209,23 @@ fn exec_into(p: &'static Process, path: &str, execfn: &str, argv: Vec<Vec<u8>>, 
     } else if !daemon::is_standalone() {
         daemon::update(task_info(p));
     }
-    let ctl = match trap::setup_thread(p.pid()) {
+    thread.tid.store(p.pid(), std::sync::atomic::Ordering::Relaxed);
+    let ctl = match trap::setup_thread(thread.clone()) {
         Ok(c) => c,
         Err(e) => return start_err(70, e),
     };
-    trap::enter_guest(ctl, loaded.entry, loaded.sp)
+    *lock(&thread.host) = Some(host::thread::current());
+    signal::init_process(&thread);
+    drop(thread);
+    trap::run_guest(ctl, &trap::start_regs(loaded.entry, loaded.sp));
+    // The first thread ended (exit) while others run on. Its host thread
+    // is the process's main thread, whose end would end them all: it
+    // sleeps instead, with every host signal blocked, until the last
+    // thread ends the process.
+    host::trap::block_all_signals();
+    loop {
+        std::thread::park();
+    }
 }
 
 /// Runs `program` as a Linux process in this host process. Returns only if
@@ -292,7 +340,6 @@ pub fn resume(fd: i32) -> StartError {
     }
     {
         let mut sig = lock(&p.sig);
-        sig.mask = h.sig_mask;
         for (i, a) in sig.actions.iter_mut().enumerate() {
             if h.sig_ignored & (1 << i) != 0 {
                 a.handler = abi::signal::SIG_IGN;
@@ -300,7 +347,9 @@ pub fn resume(fd: i32) -> StartError {
         }
     }
     {
-        let mut l = signal::lock_state();
+        let thread = first_thread(p);
+        let mut l = signal::lock_state(&thread);
+        l.set_mask(h.sig_mask);
         for (raw, pid_is_host) in &h.sig_pending {
             let signo = raw.get(..4).and_then(|b| b.try_into().ok()).map(i32::from_ne_bytes).unwrap_or(0);
             let Some(sig) = u64::try_from(signo).ok().and_then(abi::signal::Signal::from_raw) else { continue };

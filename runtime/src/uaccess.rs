@@ -183,3 +183,36 @@ pub fn copy_to_fresh_mapping(addr: u64, data: &[u8]) {
     // SAFETY: as `zero_fresh_mapping`; the caller keeps within the mapping.
     unsafe { core::ptr::copy_nonoverlapping(data.as_ptr(), addr as *mut u8, data.len()) };
 }
+
+/// The guest's 32-bit word at `addr` as an atomic, after checking that it
+/// is mapped writable. For futex words, which other threads change
+/// concurrently.
+fn atomic_u32(addr: u64) -> Result<&'static core::sync::atomic::AtomicU32> {
+    if addr % 4 != 0 {
+        return Err(crate::errno!(EINVAL, "futex word must be 4-byte aligned"));
+    }
+    check(addr, 4, Access::Write)?;
+    // SAFETY: checked writable and aligned; guest memory outlives the call
+    // as far as the guest's map says (a racing munmap is the guest's own
+    // doing, as with any access here).
+    Ok(unsafe { &*(addr as *const core::sync::atomic::AtomicU32) })
+}
+
+/// Compare-and-exchange on a guest word: stores `new` if it holds `old`;
+/// returns the value it held.
+pub fn cmpxchg_u32(addr: u64, old: u32, new: u32) -> Result<u32> {
+    use core::sync::atomic::Ordering::SeqCst;
+    let w = atomic_u32(addr)?;
+    Ok(match w.compare_exchange(old, new, SeqCst, SeqCst) {
+        Ok(v) | Err(v) => v,
+    })
+}
+
+/// Atomically replaces the guest word with `f(old)`; returns the old value.
+pub fn fetch_update_u32(addr: u64, f: impl Fn(u32) -> u32) -> Result<u32> {
+    use core::sync::atomic::Ordering::SeqCst;
+    let w = atomic_u32(addr)?;
+    Ok(match w.fetch_update(SeqCst, SeqCst, |v| Some(f(v))) {
+        Ok(v) | Err(v) => v,
+    })
+}

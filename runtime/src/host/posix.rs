@@ -1223,6 +1223,28 @@ pub mod sigctl {
         result
     }
 
+    /// Takes the calling thread's alternate stack away (the thread is
+    /// ending; its region is freed next).
+    pub fn drop_alt_stack() {
+        // SAFETY: a zeroed stack_t with SS_DISABLE is a valid request.
+        let mut ss: libc::stack_t = unsafe { core::mem::zeroed() };
+        ss.ss_flags = libc::SS_DISABLE;
+        // SAFETY: valid stack_t; affects only the calling thread.
+        unsafe { libc::sigaltstack(&ss, core::ptr::null_mut()) };
+    }
+
+    /// Blocks every host signal on the calling thread (a thread about to
+    /// end must not be picked for a process signal).
+    pub fn block_all_signals() {
+        // SAFETY: zeroed sigset filled by sigfillset.
+        let mut set: libc::sigset_t = unsafe { core::mem::zeroed() };
+        // SAFETY: valid sigset; changes only this thread's mask.
+        unsafe {
+            libc::sigfillset(&mut set);
+            libc::pthread_sigmask(libc::SIG_SETMASK, &set, core::ptr::null_mut());
+        }
+    }
+
     pub fn set_disposition(sig: Signal, how: HostDisposition) {
         let Some(h) = host_sig(sig) else { return };
         let tag = match how {
@@ -1261,8 +1283,10 @@ pub mod sigctl {
     fn async_host_signals() -> &'static (Vec<i32>, libc::sigset_t) {
         static ASYNC: std::sync::OnceLock<(Vec<i32>, libc::sigset_t)> = std::sync::OnceLock::new();
         ASYNC.get_or_init(|| {
-            let numbers: Vec<i32> =
+            let mut numbers: Vec<i32> =
                 (1..=NSIG).map(Signal).filter(|&s| crate::host::trap::is_async_signal(s)).filter_map(host_sig).collect();
+            // The kick another thread sends must interrupt a wait too.
+            numbers.push(crate::host::thread::KICK_SIGNAL);
             // SAFETY: a zeroed sigset is valid storage; sigemptyset initialises it.
             let mut set: libc::sigset_t = unsafe { core::mem::zeroed() };
             // SAFETY: valid sigset.

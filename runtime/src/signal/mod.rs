@@ -7,27 +7,33 @@
 //! discarded, acted on by its default action (terminate, core, stop), or run
 //! as a guest handler on an `rt_sigframe` the guest's `rt_sigreturn` undoes.
 //!
+//! Threads (signal(7), "Signal mask and pending signals"): each thread has
+//! its own mask and its own pending set (tgkill, faults); a signal sent to
+//! the process waits in the shared pending set until some thread whose
+//! mask lets it through takes it. When the thread that queued it blocks it,
+//! another thread that does not is kicked (`Thread::kick`: its parker is
+//! unparked and its host thread gets the host's kick signal, which
+//! interrupts guest code and host calls alike).
+//!
 //! Signal context and locks:
 //! - [`record_host`] runs in a host signal handler that may have interrupted
 //!   the runtime anywhere (inside the blocking window of `trap::dispatch`):
-//!   it touches only the atomics below ([`INBOX`], [`SLOTS`], [`CLASS`],
-//!   [`BLOCKED`]) and may end the process; it never locks or allocates.
+//!   it touches only the atomics of [`HostSignals`] (the inbox, the slots,
+//!   the class of each disposition, which signals the threads block) and
+//!   may end the process; it never locks or allocates.
 //! - Everything else runs in the trap handler proper and takes
-//!   `Process::sig` then [`QUEUE`] (lock order: `sig` → `QUEUE` → `mm`).
-//!   Host calls that may block are made with no lock held.
+//!   `Process::sig`, then the thread's `pending` (lock order: `sig` →
+//!   `threads` → a thread's `pending` → `mm`). Host calls that may block
+//!   are made with no lock held.
 //!
-//! The fast check after every syscall ([`needs_delivery`]) is three relaxed
-//! loads: signals recorded by the host ([`INBOX`]) or queued ([`QUEUED`]) that
-//! the mask ([`BLOCKED`]) does not hold back.
+//! The fast check after every syscall ([`needs_delivery`]) is a handful of
+//! relaxed loads: host signals not yet sorted, or signals pending for the
+//! process or the thread that the thread's mask does not hold back.
 //!
 //! Divergences from Linux:
-//! - One guest thread: the mask, the pending set and the queue are the
-//!   process's; per-thread mask and thread-directed pending sets come with
-//!   threads (the altstack and the sigsuspend mask are already per thread,
-//!   in `ThreadCtl`).
-//! - The per-signal siginfo queue and the host-facing atomics are statics of
-//!   this module (there is exactly one Linux process per host process) rather
-//!   than fields of `SignalState`, whose constructor lives in `lib.rs`.
+//! - Whether a process-directed signal is discarded on arrival (ignored
+//!   and not blocked) is decided against every thread's mask (blocked by
+//!   any keeps it pending), not the leader's alone.
 //! - A signal arriving in the few instructions between opening the blocking
 //!   window and the host call entering the kernel is delivered only when that
 //!   call returns.
@@ -39,11 +45,10 @@ pub mod frame;
 
 use crate::abi::signal::{KernelSigaction, Signal, NSIG, SIGRTMIN, SIG_DFL, SIG_IGN};
 use crate::host;
-use crate::task::{current, lock};
+use crate::task::{current, lock, Thread, ThreadPending};
 use crate::trap::{GuestRegs, HostDisposition, HostSigInfo, ThreadCtl};
 use linux_raw_sys::general as g;
 use std::sync::atomic::{AtomicI32, AtomicU32, AtomicU64, AtomicU8, Ordering::*};
-use std::sync::Mutex;
 
 /// The guest thread's alternate signal stack (`stack_t` contents).
 #[repr(C)]
@@ -218,13 +223,6 @@ fn unblockable_bits() -> u64 {
 // ---------------------------------------------------------------------------
 // Lock-free state, shared with the host signal handler.
 
-/// Signals recorded by the host handler and not yet moved into [`QUEUE`].
-static INBOX: AtomicU64 = AtomicU64::new(0);
-/// Mirror of `SignalState::pending`.
-static QUEUED: AtomicU64 = AtomicU64::new(0);
-/// Mirror of `SignalState::mask`.
-static BLOCKED: AtomicU64 = AtomicU64::new(0);
-
 /// The latest host siginfo of each signal, and how many arrived.
 struct Slot {
     code: AtomicI32,
@@ -235,27 +233,52 @@ struct Slot {
     count: AtomicU32,
 }
 
-static SLOTS: [Slot; NSIG as usize] = [const {
-    Slot {
-        code: AtomicI32::new(0),
-        pid: AtomicI32::new(0),
-        uid: AtomicU32::new(0),
-        status: AtomicI32::new(0),
-        value: AtomicU64::new(0),
-        count: AtomicU32::new(0),
-    }
-}; NSIG as usize];
-
 /// Class of each guest disposition, for the host handler's decisions.
 const CLASS_HANDLER: u8 = 0;
 const CLASS_IGNORED: u8 = 1;
 const CLASS_FATAL: u8 = 2;
 const CLASS_OTHER: u8 = 3;
-static CLASS: [AtomicU8; NSIG as usize] = [const { AtomicU8::new(CLASS_OTHER) }; NSIG as usize];
 
-/// Queued instances of pending signals, oldest first: at most one per
-/// standard signal, up to [`RT_QUEUE_MAX`] per real-time signal.
-static QUEUE: Mutex<Vec<SigInfo>> = Mutex::new(Vec::new());
+/// What the host signal handler of any thread records and reads without a
+/// lock: a field of `Process` (`host_sig`).
+pub struct HostSignals {
+    /// Signals recorded by the host handler, not yet moved into the shared
+    /// pending queue.
+    inbox: AtomicU64,
+    /// Mirror of `SignalState::shared.set`.
+    shared_set: AtomicU64,
+    /// Signals every live thread blocks, and signals some live thread
+    /// blocks (kept with `Process::sig` held, at each mask change and each
+    /// thread's start and end).
+    blocked_all: AtomicU64,
+    blocked_any: AtomicU64,
+    slots: [Slot; NSIG as usize],
+    class: [AtomicU8; NSIG as usize],
+}
+
+impl Default for HostSignals {
+    fn default() -> HostSignals {
+        HostSignals {
+            inbox: AtomicU64::new(0),
+            shared_set: AtomicU64::new(0),
+            blocked_all: AtomicU64::new(0),
+            blocked_any: AtomicU64::new(0),
+            slots: [const {
+                Slot {
+                    code: AtomicI32::new(0),
+                    pid: AtomicI32::new(0),
+                    uid: AtomicU32::new(0),
+                    status: AtomicI32::new(0),
+                    value: AtomicU64::new(0),
+                    count: AtomicU32::new(0),
+                }
+            }; NSIG as usize],
+            class: [const { AtomicU8::new(CLASS_OTHER) }; NSIG as usize],
+        }
+    }
+}
+
+/// Queued instances per real-time signal, per queue (shared or a thread's).
 const RT_QUEUE_MAX: usize = 64;
 
 fn index(sig: Signal) -> usize {
@@ -280,19 +303,21 @@ fn classify(sig: Signal, handler: u64) -> u8 {
     }
 }
 
-/// Records a signal the host delivered to us. Async-signal-safe: atomics
-/// only, or the end of the process.
+/// Records a signal the host delivered to the process. Async-signal-safe:
+/// atomics only, or the end of the process.
 pub fn record_host(sig: Signal, info: &HostSigInfo) {
+    let Some(p) = crate::task::try_current() else { return };
+    let hs = &p.host_sig;
     let i = index(sig);
-    let (Some(slot), Some(class)) = (SLOTS.get(i), CLASS.get(i)) else { return };
+    let (Some(slot), Some(class)) = (hs.slots.get(i), hs.class.get(i)) else { return };
     let class = class.load(Relaxed);
-    let blocked = BLOCKED.load(Relaxed) & sig.mask_bit() != 0;
-    if class == CLASS_IGNORED && !blocked {
+    let bit = sig.mask_bit();
+    if class == CLASS_IGNORED && hs.blocked_any.load(Relaxed) & bit == 0 {
         return;
     }
-    if class == CLASS_FATAL && !blocked {
-        // A fatal signal ends the process at once, even if the runtime is
-        // waiting somewhere that cannot be interrupted.
+    if class == CLASS_FATAL && hs.blocked_all.load(Relaxed) & bit == 0 {
+        // A fatal signal some thread lets through ends the process at once,
+        // even if the runtime is waiting somewhere that cannot be interrupted.
         host::process::die_by_signal(sig);
     }
     slot.code.store(info.code, Relaxed);
@@ -301,38 +326,90 @@ pub fn record_host(sig: Signal, info: &HostSigInfo) {
     slot.status.store(info.status, Relaxed);
     slot.value.store(info.value, Relaxed);
     slot.count.fetch_add(1, Relaxed);
-    INBOX.fetch_or(sig.mask_bit(), Release);
+    hs.inbox.fetch_or(bit, Release);
 }
 
-/// The cheap check at every return to the guest: is there anything to
-/// deliver, or a syscall interrupted by a signal to restart?
+/// The cheap check at every return to the guest: is there anything for
+/// this thread to deliver, a host signal to sort, or a syscall interrupted
+/// by a signal to restart?
 #[inline]
-pub fn needs_delivery(syscall_nr: Option<u64>, rax: u64) -> bool {
-    let ready = (INBOX.load(Acquire) | QUEUED.load(Relaxed)) & !BLOCKED.load(Relaxed);
-    ready != 0 || (syscall_nr.is_some() && rax == eintr())
+pub fn needs_delivery(thread: &Thread, syscall_nr: Option<u64>, rax: u64) -> bool {
+    let hs = &current().host_sig;
+    let ready = (hs.shared_set.load(Relaxed) | thread.pending_set.load(Relaxed)) & !thread.mask();
+    hs.inbox.load(Acquire) != 0 || ready != 0 || (syscall_nr.is_some() && rax == eintr())
+}
+
+/// Whether a signal is waiting that would interrupt `thread`'s sleep now
+/// (a host signal just recorded is sorted first, which may hand it to
+/// another thread).
+pub fn interrupts(thread: &Thread) -> bool {
+    let hs = &current().host_sig;
+    if hs.inbox.load(Acquire) != 0 {
+        return lock_state(thread).has_deliverable();
+    }
+    (hs.shared_set.load(Relaxed) | thread.pending_set.load(Relaxed)) & !thread.mask() != 0
 }
 
 fn eintr() -> u64 {
     (-i64::from(crate::abi::Errno::EINTR.0)) as u64
 }
 
-/// The signal state, with the host inbox drained into the queue.
+/// The signal state as seen from one thread, with the host inbox drained
+/// into the shared queue. Lock order: `Process::sig`, then the thread's
+/// `pending` (then another thread's, only with `sig` held).
 pub struct Locked<'a> {
     pub st: std::sync::MutexGuard<'a, crate::task::SignalState>,
-    pub q: std::sync::MutexGuard<'static, Vec<SigInfo>>,
+    pub tp: std::sync::MutexGuard<'a, ThreadPending>,
+    pub thread: &'a Thread,
+    p: &'static crate::task::Process,
 }
 
-pub fn lock_state() -> Locked<'static> {
-    let st = lock(&current().sig);
-    let q = lock(&QUEUE);
-    let mut l = Locked { st, q };
+pub fn lock_state(thread: &Thread) -> Locked<'_> {
+    let p = current();
+    let st = lock(&p.sig);
+    let tp = lock(&thread.pending);
+    let mut l = Locked { st, tp, thread, p };
     l.drain_inbox();
     l
 }
 
+/// Adds `info` to a queue unless one of that standard signal is already
+/// there (real-time signals queue up to [`RT_QUEUE_MAX`]).
+fn queue_push(q: &mut ThreadPending, info: SigInfo) {
+    let sig = info.signal();
+    let same = q.queue.iter().filter(|i| i.signo == info.signo).count();
+    let room = if sig.0 >= SIGRTMIN { same < RT_QUEUE_MAX } else { same == 0 };
+    if room {
+        q.queue.push(info);
+    }
+    q.set |= sig.mask_bit();
+}
+
+/// Takes the oldest instance of `sig` from a queue.
+fn queue_take(q: &mut ThreadPending, sig: Signal) -> Option<SigInfo> {
+    if q.set & sig.mask_bit() == 0 {
+        return None;
+    }
+    let pos = q.queue.iter().position(|i| i.signo == i32::from(sig.0));
+    let info = match pos {
+        Some(p) => q.queue.remove(p),
+        None => SigInfo::kill(sig, g::SI_KERNEL as i32, 0, 0),
+    };
+    if !q.queue.iter().any(|i| i.signo == i32::from(sig.0)) {
+        q.set &= !sig.mask_bit();
+    }
+    Some(info)
+}
+
+fn queue_flush(q: &mut ThreadPending, sig: Signal) {
+    q.queue.retain(|i| i.signo != i32::from(sig.0));
+    q.set &= !sig.mask_bit();
+}
+
 impl Locked<'_> {
     fn drain_inbox(&mut self) {
-        let bits = INBOX.swap(0, Acquire);
+        let hs = &self.p.host_sig;
+        let bits = hs.inbox.swap(0, Acquire);
         if bits == 0 {
             return;
         }
@@ -341,7 +418,7 @@ impl Locked<'_> {
             if bits & sig.mask_bit() == 0 {
                 continue;
             }
-            let Some(slot) = SLOTS.get(index(sig)) else { continue };
+            let Some(slot) = hs.slots.get(index(sig)) else { continue };
             let count = slot.count.swap(0, Relaxed).max(1);
             let info = HostSigInfo {
                 code: slot.code.load(Relaxed),
@@ -357,109 +434,212 @@ impl Locked<'_> {
     }
 
     fn sync_mirrors(&self) {
-        QUEUED.store(self.st.pending, Relaxed);
-        BLOCKED.store(self.st.mask, Relaxed);
+        self.p.host_sig.shared_set.store(self.st.shared.set, Relaxed);
+        self.thread.pending_set.store(self.tp.set, Relaxed);
     }
 
-    /// Makes a signal pending, unless its disposition discards it now
-    /// (`sig_ignored`: a blocked signal is never discarded at send time).
+    /// The calling thread's mask.
+    pub fn mask(&self) -> u64 {
+        self.thread.mask()
+    }
+
+    /// Whether the signal would be discarded on sending to a thread whose
+    /// mask is `mask` (`sig_ignored`: a blocked signal never is).
+    fn discards(&self, sig: Signal, blocked: bool) -> bool {
+        let handler = self.st.actions[index(sig)].handler;
+        !blocked && classify(sig, handler) == CLASS_IGNORED && !sig.is_unblockable()
+    }
+
+    /// Makes a signal pending for the process (kill, a host signal), unless
+    /// its disposition discards it now, and has a thread that does not
+    /// block it look at it.
     pub fn enqueue(&mut self, info: SigInfo) {
         let sig = info.signal();
         if Signal::from_raw(u64::from(sig.0)).is_none() {
             return;
         }
-        let blocked = self.st.mask & sig.mask_bit() != 0;
-        let handler = self.st.actions[index(sig)].handler;
-        if !blocked && classify(sig, handler) == CLASS_IGNORED && !sig.is_unblockable() {
+        let blocked = self.p.host_sig.blocked_any.load(Relaxed) & sig.mask_bit() != 0;
+        if self.discards(sig, blocked) {
             return;
         }
-        let same = self.q.iter().filter(|i| i.signo == info.signo).count();
-        let room = if sig.0 >= SIGRTMIN { same < RT_QUEUE_MAX } else { same == 0 };
-        if room {
-            self.q.push(info);
-        }
-        self.st.pending |= sig.mask_bit();
+        queue_push(&mut self.st.shared, info);
         self.sync_mirrors();
+        self.route(sig);
     }
 
-    /// Takes the oldest instance of `sig` out of the queue.
+    /// Makes a signal pending for the thread `target` alone (tgkill, a
+    /// fault) and wakes it if it is another thread.
+    pub fn enqueue_thread(&mut self, target: &Thread, info: SigInfo) {
+        let sig = info.signal();
+        if Signal::from_raw(u64::from(sig.0)).is_none() {
+            return;
+        }
+        if self.discards(sig, target.mask() & sig.mask_bit() != 0) {
+            return;
+        }
+        if core::ptr::eq(target, self.thread) {
+            queue_push(&mut self.tp, info);
+            self.sync_mirrors();
+        } else {
+            let mut tp = lock(&target.pending);
+            queue_push(&mut tp, info);
+            target.pending_set.store(tp.set, Relaxed);
+            drop(tp);
+            if target.mask() & sig.mask_bit() == 0 {
+                target.kick();
+            }
+        }
+    }
+
+    /// After a process-directed `sig` became pending: if this thread
+    /// blocks it, another one that does not is made to look
+    /// (`complete_signal`, kernel/signal.c). The signal stays in the shared
+    /// queue for whichever thread takes it first.
+    fn route(&self, sig: Signal) {
+        let bit = sig.mask_bit();
+        if self.thread.takes(bit) {
+            return;
+        }
+        let threads = self.p.thread_list();
+        if let Some(t) = threads.iter().find(|t| t.takes(bit) && !core::ptr::eq(&***t, self.thread)) {
+            t.kick();
+        }
+    }
+
+    /// Takes the oldest instance of `sig`, the thread's own first.
     pub fn dequeue(&mut self, sig: Signal) -> Option<SigInfo> {
-        if self.st.pending & sig.mask_bit() == 0 {
-            return None;
-        }
-        let pos = self.q.iter().position(|i| i.signo == i32::from(sig.0));
-        let info = match pos {
-            Some(p) => self.q.remove(p),
-            None => SigInfo::kill(sig, g::SI_KERNEL as i32, 0, 0),
+        let info = match queue_take(&mut self.tp, sig) {
+            Some(i) => Some(i),
+            None => queue_take(&mut self.st.shared, sig),
         };
-        if !self.q.iter().any(|i| i.signo == i32::from(sig.0)) {
-            self.st.pending &= !sig.mask_bit();
-        }
         self.sync_mirrors();
-        Some(info)
+        info
+    }
+
+    /// Every pending signal of this thread: its own and the process's.
+    pub fn pending(&self) -> u64 {
+        self.tp.set | self.st.shared.set
     }
 
     /// The next pending signal among `set`: synchronous ones first, then
     /// the lowest number (`next_signal`, kernel/signal.c).
     pub fn next_in(&self, set: u64) -> Option<Signal> {
-        let ready = self.st.pending & set;
+        let ready = self.pending() & set;
         let pick = if ready & synchronous_mask() != 0 { ready & synchronous_mask() } else { ready };
         (pick != 0).then(|| Signal(pick.trailing_zeros() as u8 + 1))
     }
 
-    /// Sets the mask (SIGKILL and SIGSTOP can never be blocked).
+    /// Sets this thread's mask (SIGKILL and SIGSTOP can never be blocked).
     pub fn set_mask(&mut self, mask: u64) {
-        let old = self.st.mask;
-        self.st.mask = mask & !unblockable_bits();
-        self.sync_mirrors();
+        let mask = mask & !unblockable_bits();
+        let old = self.thread.mask.swap(mask, Relaxed);
+        let newly_blocked = mask & !old;
+        self.update_blocked();
         // A default-ignored signal is caught on the host only while blocked
         // (see host_disposition_for): follow the bits that changed.
-        let mut changed = old ^ self.st.mask;
+        let mut changed = old ^ mask;
         while changed != 0 {
             let bit = changed.trailing_zeros();
             changed &= changed - 1;
             let sig = Signal(bit as u8 + 1);
             let handler = self.st.actions[index(sig)].handler;
             if handler == SIG_DFL && default_action(sig) == DefaultAction::Ignore {
-                sync_host_disposition(sig, handler);
+                sync_host_disposition(self.p, sig, handler);
             }
+        }
+        // Shared signals this thread now blocks go to another thread
+        // (`retarget_shared_pending`).
+        let mut moved = newly_blocked & self.st.shared.set;
+        while moved != 0 {
+            let bit = moved.trailing_zeros();
+            moved &= moved - 1;
+            self.route(Signal(bit as u8 + 1));
         }
     }
 
-    /// Drops every pending instance of `sig`.
+    /// Recomputes which signals all and any of the live threads block.
+    pub fn update_blocked(&self) {
+        let (mut all, mut any) = (u64::MAX, 0u64);
+        for t in lock(&self.p.threads).iter() {
+            all &= t.mask();
+            any |= t.mask();
+        }
+        if all == u64::MAX && any == 0 {
+            all = self.thread.mask();
+            any = all;
+        }
+        self.p.host_sig.blocked_all.store(all, Relaxed);
+        self.p.host_sig.blocked_any.store(any, Relaxed);
+    }
+
+    /// Drops every pending instance of `sig`, the process's and every
+    /// thread's.
     pub fn flush(&mut self, sig: Signal) {
-        self.q.retain(|i| i.signo != i32::from(sig.0));
-        self.st.pending &= !sig.mask_bit();
+        queue_flush(&mut self.st.shared, sig);
+        queue_flush(&mut self.tp, sig);
+        for t in self.p.thread_list() {
+            if !core::ptr::eq(&*t, self.thread) {
+                let mut tp = lock(&t.pending);
+                queue_flush(&mut tp, sig);
+                t.pending_set.store(tp.set, Relaxed);
+            }
+        }
         self.sync_mirrors();
     }
 
-    /// Whether a pending signal would interrupt a wait now.
+    /// Whether a pending signal would interrupt this thread's wait now.
     pub fn has_deliverable(&self) -> bool {
-        self.st.pending & !self.st.mask != 0
+        self.pending() & !self.mask() != 0
+    }
+
+    /// In a fork child: no signal is pending (fork(2)).
+    pub fn clear_pending(&mut self) {
+        self.st.shared = ThreadPending::default();
+        *self.tp = ThreadPending::default();
+        self.sync_mirrors();
+    }
+
+    /// The process-directed pending signals (kept across execve).
+    pub fn shared_queue(&self) -> &[SigInfo] {
+        &self.st.shared.queue
+    }
+}
+
+/// After `thread` ended: the signals the process has pending go to the
+/// threads that remain.
+pub fn thread_gone(thread: &Thread) {
+    let l = lock_state(thread);
+    l.update_blocked();
+    let mut set = l.st.shared.set;
+    while set != 0 {
+        let bit = set.trailing_zeros();
+        set &= set - 1;
+        l.route(Signal(bit as u8 + 1));
     }
 }
 
 /// After a disposition change: the host handler's view and the host's own
 /// disposition follow the guest's.
 pub fn disposition_changed(sig: Signal, handler: u64) {
-    if let Some(c) = CLASS.get(index(sig)) {
+    let p = current();
+    if let Some(c) = p.host_sig.class.get(index(sig)) {
         c.store(classify(sig, handler), Relaxed);
     }
-    sync_host_disposition(sig, handler);
+    sync_host_disposition(p, sig, handler);
 }
 
 /// The host disposition that carries a guest disposition.
-fn host_disposition_for(sig: Signal, handler: u64) -> HostDisposition {
+fn host_disposition_for(p: &crate::task::Process, sig: Signal, handler: u64) -> HostDisposition {
     match handler {
         // An ignored SIGCHLD is ignored on the host too: the host then reaps
         // the children at once and waits answer ECHILD, as Linux does (the
         // task tells the daemon, which drops their zombies; see task_info).
         SIG_IGN => HostDisposition::Ignore,
         // Left at its default, a signal Linux ignores (SIGCHLD, SIGWINCH,
-        // SIGURG) wakes nothing on the host; while the guest blocks it, it
+        // SIGURG) wakes nothing on the host; while a thread blocks it, it
         // is caught, so that it stays pending (sigpending, sigwaitinfo).
         SIG_DFL if default_action(sig) == DefaultAction::Ignore => {
-            if BLOCKED.load(Relaxed) & sig.mask_bit() != 0 {
+            if p.host_sig.blocked_any.load(Relaxed) & sig.mask_bit() != 0 {
                 HostDisposition::Catch
             } else {
                 HostDisposition::Default
@@ -469,19 +649,20 @@ fn host_disposition_for(sig: Signal, handler: u64) -> HostDisposition {
     }
 }
 
-fn sync_host_disposition(sig: Signal, handler: u64) {
+fn sync_host_disposition(p: &crate::task::Process, sig: Signal, handler: u64) {
     if host::trap::is_async_signal(sig) {
-        host::trap::set_disposition(sig, host_disposition_for(sig, handler));
+        host::trap::set_disposition(sig, host_disposition_for(p, sig, handler));
     }
 }
 
-/// Sets up this thread's signal handling before guest code first runs: the
-/// dispositions and mask the runtime inherited from whoever executed it
-/// (ignored signals and the mask survive execve on Linux), then the host
-/// handlers for every signal the guest may receive from outside.
-pub fn init_thread() {
+/// Sets up the process's signal handling before guest code first runs, on
+/// its first thread: the dispositions and mask the runtime inherited from
+/// whoever executed it (ignored signals and the mask survive execve on
+/// Linux), then the host handlers for every signal the guest may receive
+/// from outside.
+pub fn init_process(thread: &Thread) {
     let handlers = {
-        let mut l = lock_state();
+        let mut l = lock_state(thread);
         for n in 1..=NSIG {
             let sig = Signal(n);
             if host::trap::is_async_signal(sig)
@@ -492,7 +673,7 @@ pub fn init_thread() {
             }
         }
         let inherited = host::trap::host_blocked_mask();
-        let mask = l.st.mask | inherited;
+        let mask = l.mask() | inherited;
         l.set_mask(mask);
         l.st.actions.iter().map(|a| a.handler).collect::<Vec<u64>>()
     };
@@ -501,15 +682,20 @@ pub fn init_thread() {
     for (i, &handler) in handlers.iter().enumerate() {
         disposition_changed(Signal(i as u8 + 1), handler);
     }
-    // The guest's mask is virtual; the host thread keeps these unblocked.
+    init_thread();
+}
+
+/// The host mask of a thread about to run guest code: the guest's mask is
+/// virtual; the host thread keeps the asynchronous signals unblocked.
+pub fn init_thread() {
     host::trap::set_async_signals_blocked(false);
 }
 
 /// Hook for execve (before the host exec of the runtime): hands the guest's
-/// ignored signals and mask to the next image through the host's own
-/// exec semantics, which [`init_thread`] reads back.
-pub fn prepare_exec() {
-    let l = lock_state();
+/// ignored signals and the calling thread's mask to the next image through
+/// the host's own exec semantics, which [`init_process`] reads back.
+pub fn prepare_exec(thread: &Thread) {
+    let l = lock_state(thread);
     for n in 1..=NSIG {
         let sig = Signal(n);
         if host::trap::is_async_signal(sig) {
@@ -517,26 +703,31 @@ pub fn prepare_exec() {
             host::trap::set_disposition(sig, if ignored { HostDisposition::Ignore } else { HostDisposition::Default });
         }
     }
-    host::trap::set_host_blocked_mask(l.st.mask);
+    host::trap::set_host_blocked_mask(l.mask());
 }
 
-/// Hook for fork (in the child): a child starts with no pending signals
-/// (fork(2)); timers are not inherited by the host child either.
-pub fn after_fork_child() {
-    let mut l = lock_state();
-    l.q.clear();
-    l.st.pending = 0;
-    l.sync_mirrors();
+/// In a fork child, on its one thread (fresh, with nothing pending): the
+/// blocked sets follow its mask.
+pub fn after_fork_child(thread: &Thread) {
+    lock_state(thread).update_blocked();
 }
 
-/// Sends `sig` to this process (kill, tgkill, raise, rt_sigqueueinfo); it is
-/// delivered at the return from the current syscall if not blocked.
-pub fn send_self(info: SigInfo) {
-    let sig = info.signal();
-    if sig == Signal::SIGKILL {
-        terminate(sig);
+/// Sends `sig` to this process (kill, raise, rt_sigqueueinfo) from
+/// `thread`; it is delivered to a thread that does not block it.
+pub fn send_process(thread: &Thread, info: SigInfo) {
+    if info.signal() == Signal::SIGKILL {
+        terminate(Signal::SIGKILL);
     }
-    lock_state().enqueue(info);
+    lock_state(thread).enqueue(info);
+}
+
+/// Sends `sig` to the thread `target` of this process (tgkill, tkill,
+/// rt_tgsigqueueinfo), from `thread`.
+pub fn send_thread(thread: &Thread, target: &Thread, info: SigInfo) {
+    if info.signal() == Signal::SIGKILL {
+        terminate(Signal::SIGKILL);
+    }
+    lock_state(thread).enqueue_thread(target, info);
 }
 
 /// Whether a syscall may sleep in the host and so runs with the
@@ -644,10 +835,11 @@ pub fn deliver(ctl: &mut ThreadCtl, regs: &mut GuestRegs, syscall_nr: Option<u64
     // it (the kernel sets orig_ax = -1 there).
     let mut interrupted = syscall_nr.filter(|&nr| nr != u64::from(g::__NR_rt_sigreturn) && regs.rax == eintr());
     let mut ran_handler = false;
+    let thread = ctl.thread_arc();
     loop {
         let next = {
-            let mut l = lock_state();
-            let ready = !l.st.mask;
+            let mut l = lock_state(&thread);
+            let ready = !l.mask();
             match l.next_in(ready) {
                 Some(sig) => {
                     let act = l.st.actions[index(sig)];
@@ -685,7 +877,7 @@ pub fn deliver(ctl: &mut ThreadCtl, regs: &mut GuestRegs, syscall_nr: Option<u64
     }
     if !ran_handler {
         if let Some(m) = ctl.take_saved_mask() {
-            lock_state().set_mask(m);
+            lock_state(&thread).set_mask(m);
         }
     }
 }
@@ -694,16 +886,17 @@ pub fn deliver(ctl: &mut ThreadCtl, regs: &mut GuestRegs, syscall_nr: Option<u64
 fn run_handler(ctl: &mut ThreadCtl, regs: &mut GuestRegs, info: &SigInfo, act: &KernelSigaction) {
     let sig = info.signal();
     let info = &info.for_guest();
+    let thread = ctl.thread_arc();
     let old_mask = match ctl.take_saved_mask() {
         Some(m) => m,
-        None => lock(&current().sig).mask,
+        None => thread.mask(),
     };
     if frame::setup(ctl, regs, info, act, old_mask).is_err() {
         // A frame that cannot be written (or no SA_RESTORER): force_sigsegv.
         terminate(Signal::SIGSEGV);
     }
-    let mut l = lock_state();
-    let mut mask = l.st.mask | act.mask;
+    let mut l = lock_state(&thread);
+    let mut mask = l.mask() | act.mask;
     if act.flags & u64::from(g::SA_NODEFER) == 0 {
         mask |= sig.mask_bit();
     }
@@ -717,23 +910,24 @@ fn run_handler(ctl: &mut ThreadCtl, regs: &mut GuestRegs, info: &SigInfo, act: &
 
 /// A fault in guest code at `addr` (`force_sig_fault`): a blocked or
 /// ignored fault signal gets its default action, which ends the process.
-pub fn deliver_fault(sig: Signal, host_code: i32, addr: u64) {
+pub fn deliver_fault(thread: &Thread, sig: Signal, host_code: i32, addr: u64) {
     let code = if sig == Signal::SIGSEGV {
         let mapped = lock(&current().mm).is_mapped(addr, addr.saturating_add(1));
         if mapped { g::SEGV_ACCERR as i32 } else { g::SEGV_MAPERR as i32 }
     } else {
         host_code
     };
-    let mut l = lock_state();
+    let mut l = lock_state(thread);
     let act = l.st.actions[index(sig)];
-    let blocked = l.st.mask & sig.mask_bit() != 0;
+    let blocked = l.mask() & sig.mask_bit() != 0;
     if blocked || act.handler == SIG_IGN || act.handler == SIG_DFL {
         drop(l);
         terminate(sig);
     }
-    // The fault must be taken even if an instance is already queued.
-    l.flush(sig);
-    l.enqueue(SigInfo::fault(sig, code, addr));
+    // The fault must be taken even if an instance is already queued; it
+    // goes to the thread that faulted.
+    queue_flush(&mut l.tp, sig);
+    l.enqueue_thread(thread, SigInfo::fault(sig, code, addr));
 }
 
 /// `sigaltstack`'s setting half (`do_sigaltstack`, kernel/signal.c); `sp`
@@ -764,7 +958,7 @@ pub fn sigreturn(ctl: &mut ThreadCtl, regs: &mut GuestRegs) -> u64 {
         // A frame the guest broke: Linux forces SIGSEGV.
         Err(_) => terminate(Signal::SIGSEGV),
     };
-    lock_state().set_mask(restored.mask);
+    lock_state(&ctl.thread_arc()).set_mask(restored.mask);
     let (ss_sp, ss_flags, ss_size) = restored.altstack;
     // restore_altstack(): errors are ignored.
     let _ = set_altstack(ctl, regs.rsp, ss_sp, ss_flags, ss_size);

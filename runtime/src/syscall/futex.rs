@@ -1,8 +1,9 @@
 //! futex(2): the wait queues behind every lock of the guest's libc.
 //!
-//! Private futexes live in this process: a wait queue keyed by the guest
-//! address, guarded by one lock that is also held while the futex word is
-//! compared, so a wake between the compare and the sleep cannot be lost.
+//! Private futexes live in this process (`task::FutexTable`): waiters
+//! queued by guest address under one lock that is also held while the
+//! futex word is compared, so a wake between the compare and the sleep
+//! cannot be lost; a waker unparks the waiting thread directly.
 //!
 //! Shared futexes (no FUTEX_PRIVATE_FLAG, on a MAP_SHARED mapping) can have
 //! waiters in other tasks: their queues live in the daemon, keyed like
@@ -12,7 +13,9 @@
 //! Divergences from Linux:
 //! - FUTEX_REQUEUE/CMP_REQUEUE on shared futexes only see waiters of this
 //!   process (glibc's condition variables no longer requeue).
-//! - PI futexes and FUTEX_WAKE_OP / FUTEX_WAITV are ENOSYS.
+//! - PI futexes and FUTEX_WAITV are ENOSYS.
+//! - A shared futex waiter looks for signals between 50 ms sleeps at the
+//!   daemon.
 
 use super::{args, timeout, Ctx};
 use crate::daemon;
@@ -22,106 +25,125 @@ use crate::abi::Timespec;
 use crate::error::Result;
 use crate::{errno, return_errno, return_errno_with_message};
 use linux_raw_sys::general as g;
-use std::sync::{Condvar, Mutex};
+use crate::error::Error;
+use crate::task::{current, lock, Thread};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-struct Waiter {
-    id: u64,
-    addr: u64,
-    bitset: u32,
-    woken: bool,
-}
-
-#[derive(Default)]
-struct Queue {
-    waiters: Vec<Waiter>,
-    next_id: u64,
-}
-
-static QUEUE: Mutex<Queue> = Mutex::new(Queue { waiters: Vec::new(), next_id: 0 });
-static WAKEUP: Condvar = Condvar::new();
-
-fn lock_queue() -> std::sync::MutexGuard<'static, Queue> {
-    QUEUE.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-/// How often a sleeping futex waiter looks for a signal to deliver.
-const SIGNAL_CHECK_INTERVAL: Duration = Duration::from_millis(20);
-
-/// Blocks while the word at `addr` equals `val`, until woken or `deadline`.
-fn wait(addr: u64, val: u32, bitset: u32, deadline: Option<Instant>) -> Result<u64> {
-    let mut q = lock_queue();
-    let cur: u32 = crate::uaccess::read(addr)?;
-    if cur != val {
-        return_errno!(EAGAIN);
-    }
-    let id = q.next_id;
-    q.next_id += 1;
-    q.waiters.push(Waiter { id, addr, bitset, woken: false });
+/// Blocks `thread` while the word at `addr` equals `val`, until woken,
+/// interrupted by a signal for it, or `deadline`.
+fn wait(thread: &Arc<Thread>, addr: u64, val: u32, bitset: u32, deadline: Option<Instant>) -> Result<u64> {
+    let p = current();
+    let state = {
+        let mut q = lock(&p.futexes);
+        let cur: u32 = crate::uaccess::read(addr)?;
+        if cur != val {
+            return_errno!(EAGAIN);
+        }
+        q.enqueue(addr, bitset, thread.clone())
+    };
+    let give_up = |e: Error| -> Result<u64> {
+        // A waker that took us off the queue first has woken us: that
+        // wake counts (it was reported to the waker).
+        if lock(&p.futexes).cancel(&state) { Err(e) } else { Ok(0) }
+    };
     loop {
-        if let Some(i) = q.waiters.iter().position(|w| w.id == id && w.woken) {
-            q.waiters.remove(i);
+        let seq = thread.parker.seq();
+        if state.is_woken() {
             return Ok(0);
         }
-        // A condition variable does not wake for signals: look for a
-        // deliverable one between slices (the host handler only records it).
-        if crate::signal::needs_delivery(None, 0) {
-            q.waiters.retain(|w| w.id != id);
-            return_errno!(EINTR);
+        if crate::signal::interrupts(thread) {
+            return give_up(errno!(EINTR));
         }
-        let now = Instant::now();
-        let slice = match deadline {
-            Some(d) if now >= d => {
-                q.waiters.retain(|w| w.id != id);
-                return_errno!(ETIMEDOUT);
+        let timeout_ns = match deadline {
+            Some(d) => {
+                let now = Instant::now();
+                if now >= d {
+                    return give_up(errno!(ETIMEDOUT));
+                }
+                Some(u64::try_from((d - now).as_nanos()).unwrap_or(u64::MAX))
             }
-            Some(d) => (d - now).min(SIGNAL_CHECK_INTERVAL),
-            None => SIGNAL_CHECK_INTERVAL,
+            None => None,
         };
-        q = WAKEUP.wait_timeout(q, slice).map(|(g, _)| g).unwrap_or_else(|e| e.into_inner().0);
+        thread.parker.park(seq, timeout_ns);
     }
 }
 
 /// Wakes up to `n` waiters on `addr` whose bitset intersects `bitset`.
 fn wake(addr: u64, n: u32, bitset: u32) -> Result<u64> {
-    let mut q = lock_queue();
-    let mut woken = 0u32;
-    for w in q.waiters.iter_mut().filter(|w| w.addr == addr && !w.woken && w.bitset & bitset != 0) {
-        if woken >= n {
-            break;
-        }
-        w.woken = true;
-        woken += 1;
-    }
-    if woken > 0 {
-        WAKEUP.notify_all();
-    }
-    Ok(u64::from(woken))
+    Ok(u64::from(lock(&current().futexes).wake(addr, n, bitset)))
 }
 
 /// Wakes `n` waiters on `addr` and moves up to `n2` others to `addr2`.
 fn requeue(addr: u64, n: u32, addr2: u64, n2: u32, expected: Option<u32>) -> Result<u64> {
-    let mut q = lock_queue();
+    let mut q = lock(&current().futexes);
     if let Some(v) = expected {
         let cur: u32 = crate::uaccess::read(addr)?;
         if cur != v {
             return_errno!(EAGAIN);
         }
     }
-    let (mut woken, mut moved) = (0u32, 0u32);
-    for w in q.waiters.iter_mut().filter(|w| w.addr == addr && !w.woken) {
-        if woken < n {
-            w.woken = true;
-            woken += 1;
-        } else if moved < n2 {
-            w.addr = addr2;
-            moved += 1;
+    let (woken, moved) = q.requeue(addr, n, addr2, n2);
+    Ok(u64::from(woken + moved))
+}
+
+/// Wakes one waiter on a word whatever kind of futex it is (the exit of a
+/// thread with CLONE_CHILD_CLEARTID, robust-list cleanup): in the daemon
+/// if the word is in shared memory, here otherwise, as Linux's
+/// `futex_wake(uaddr, FLAGS_SHARED, 1)` does.
+pub fn wake_word(addr: u64, n: u32) {
+    match shared_key(addr) {
+        Some(key) => {
+            let _ = shared_wake(key, n, u32::MAX);
+            let _ = wake(addr, n, u32::MAX);
+        }
+        None => {
+            let _ = wake(addr, n, u32::MAX);
         }
     }
-    if woken > 0 {
-        WAKEUP.notify_all();
+}
+
+/// FUTEX_WAKE_OP: `*addr2 = op(*addr2, oparg)` atomically, wake `n` on
+/// `addr`, and `n2` on `addr2` if the old value met the comparison
+/// (futex(2), "FUTEX_WAKE_OP").
+fn wake_op(addr: u64, n: u32, addr2: u64, n2: u32, encoded: u32) -> Result<u64> {
+    let op = (encoded >> 28) & 0x7;
+    let shift_arg = encoded & (g::FUTEX_OP_OPARG_SHIFT << 28) != 0;
+    let cmp = (encoded >> 24) & 0xf;
+    // Both arguments are sign-extended 12-bit fields.
+    let mut oparg = ((encoded << 8) as i32 >> 20) as u32;
+    let cmparg = ((encoded << 20) as i32 >> 20) as u32;
+    if shift_arg {
+        if oparg > 31 {
+            // Linux warns and masks the shift.
+            oparg &= 31;
+        }
+        oparg = 1u32 << oparg;
     }
-    Ok(u64::from(woken + moved))
+    let apply: fn(u32, u32) -> u32 = match op {
+        g::FUTEX_OP_SET => |_, a| a,
+        g::FUTEX_OP_ADD => |v, a| v.wrapping_add(a),
+        g::FUTEX_OP_OR => |v, a| v | a,
+        g::FUTEX_OP_ANDN => |v, a| v & !a,
+        g::FUTEX_OP_XOR => |v, a| v ^ a,
+        _ => return_errno_with_message!(ENOSYS, "unknown FUTEX_WAKE_OP operation"),
+    };
+    let test: fn(i32, i32) -> bool = match cmp {
+        g::FUTEX_OP_CMP_EQ => |a, b| a == b,
+        g::FUTEX_OP_CMP_NE => |a, b| a != b,
+        g::FUTEX_OP_CMP_LT => |a, b| a < b,
+        g::FUTEX_OP_CMP_LE => |a, b| a <= b,
+        g::FUTEX_OP_CMP_GT => |a, b| a > b,
+        g::FUTEX_OP_CMP_GE => |a, b| a >= b,
+        _ => return_errno_with_message!(ENOSYS, "unknown FUTEX_WAKE_OP comparison"),
+    };
+    let mut q = lock(&current().futexes);
+    let old = crate::uaccess::fetch_update_u32(addr2, |v| apply(v, oparg))?;
+    let mut woken = q.wake(addr, n, u32::MAX);
+    if test(old as i32, cmparg as i32) {
+        woken += q.wake(addr2, n2, u32::MAX);
+    }
+    Ok(u64::from(woken))
 }
 
 /// The bitset of the *_BITSET operations: no waiter can match an empty one.
@@ -146,7 +168,7 @@ fn shared_key(addr: u64) -> Option<FutexKey> {
     if crate::daemon::is_standalone() {
         return None;
     }
-    let mm = crate::task::lock(&crate::task::current().mm);
+    let mm = lock(&current().mm);
     let (start, vma) = mm.find(addr)?;
     if !vma.is_shared {
         return None;
@@ -169,7 +191,7 @@ fn token_of(r: Response) -> Result<u64> {
 const SHARED_SLICE: Duration = Duration::from_millis(50);
 
 /// FUTEX_WAIT on a shared futex: queue at the daemon, compare, then sleep.
-fn shared_wait(key: FutexKey, addr: u64, val: u32, bitset: u32, deadline: Option<Instant>) -> Result<u64> {
+fn shared_wait(thread: &Thread, key: FutexKey, addr: u64, val: u32, bitset: u32, deadline: Option<Instant>) -> Result<u64> {
     let token = token_of(daemon::call(&Request::FutexQueue { key, bitset })?)?;
     let cancel = || {
         let _ = daemon::call(&Request::FutexCancel { token });
@@ -186,7 +208,7 @@ fn shared_wait(key: FutexKey, addr: u64, val: u32, bitset: u32, deadline: Option
         return_errno!(EAGAIN);
     }
     loop {
-        if crate::signal::needs_delivery(None, 0) {
+        if crate::signal::interrupts(thread) {
             cancel();
             return_errno!(EINTR);
         }
@@ -222,7 +244,7 @@ fn shared_wake(key: FutexKey, count: u32, bitset: u32) -> Result<u64> {
     }
 }
 
-pub fn futex(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
+pub fn futex(cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     let (addr, op, val) = (a[0], args::uint(a[1]), args::uint(a[2]));
     if addr % 4 != 0 {
         return_errno_with_message!(EINVAL, "futex word must be 4-byte aligned");
@@ -238,8 +260,8 @@ pub fn futex(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
             // FUTEX_WAIT takes a relative timeout (measured on CLOCK_MONOTONIC).
             let deadline = timeout::read_optional(a[3])?.and_then(timeout::deadline);
             match shared {
-                Some(key) => shared_wait(key, addr, val, u32::MAX, deadline),
-                None => wait(addr, val, u32::MAX, deadline),
+                Some(key) => shared_wait(cx.thread(), key, addr, val, u32::MAX, deadline),
+                None => wait(&cx.thread_arc(), addr, val, u32::MAX, deadline),
             }
         }
         g::FUTEX_WAIT_BITSET => {
@@ -250,8 +272,8 @@ pub fn futex(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
                 None => None,
             };
             match shared {
-                Some(key) => shared_wait(key, addr, val, bitset, deadline),
-                None => wait(addr, val, bitset, deadline),
+                Some(key) => shared_wait(cx.thread(), key, addr, val, bitset, deadline),
+                None => wait(&cx.thread_arc(), addr, val, bitset, deadline),
             }
         }
         g::FUTEX_WAKE => match shared {
@@ -267,6 +289,12 @@ pub fn futex(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
         }
         g::FUTEX_REQUEUE => requeue(addr, val, a[4], args::uint(a[3]), None),
         g::FUTEX_CMP_REQUEUE => requeue(addr, val, a[4], args::uint(a[3]), Some(args::uint(a[5]))),
+        g::FUTEX_WAKE_OP => {
+            if a[4] % 4 != 0 {
+                return_errno_with_message!(EINVAL, "futex word must be 4-byte aligned");
+            }
+            wake_op(addr, val, a[4], args::uint(a[3]), args::uint(a[5]))
+        }
         _ => Err(errno!(ENOSYS, "futex operation not emulated")),
     }
 }

@@ -329,8 +329,23 @@ pub fn getcpu(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
 // Every task runs on all online CPUs and under SCHED_NORMAL: the sched_*
 // calls answer the same for any task of the namespace, once it exists.
 
-pub fn sched_getaffinity(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
-    host_target(args::int(a[0]))?;
+/// The thread a sched_*affinity call names: 0 or one of ours by tid;
+/// another task's threads read as all CPUs (their masks are theirs).
+fn affinity_target(cx: &Ctx<'_>, pid: i32) -> Result<Option<std::sync::Arc<crate::task::Thread>>> {
+    if pid == 0 {
+        return Ok(Some(cx.thread_arc()));
+    }
+    if pid > 0 {
+        if let Some(t) = current().thread(pid as u32) {
+            return Ok(Some(t));
+        }
+    }
+    host_target(pid)?;
+    Ok(None)
+}
+
+pub fn sched_getaffinity(cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
+    let target = affinity_target(cx, args::int(a[0]))?;
     let len = args::len(a[1])?;
     let ncpu = host::process::cpu_count() as usize;
     // The kernel copies cpumask_size() bytes: whole longs covering nr_cpu_ids.
@@ -338,23 +353,44 @@ pub fn sched_getaffinity(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     if len < mask_bytes || len % 8 != 0 {
         return Err(errno!(EINVAL, "cpusetsize is too small or not a multiple of sizeof(long)"));
     }
+    let set = target.map_or(u64::MAX, |t| t.affinity.load(std::sync::atomic::Ordering::Relaxed));
     let mut mask = vec![0u8; mask_bytes];
     for cpu in 0..ncpu {
-        mask[cpu / 8] |= 1 << (cpu % 8);
+        if cpu >= 64 || set >> cpu & 1 == 1 {
+            mask[cpu / 8] |= 1 << (cpu % 8);
+        }
     }
     uaccess::write_bytes(a[2], &mask)?;
     Ok(mask_bytes as u64)
 }
 
-pub fn sched_setaffinity(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
-    host_target(args::int(a[0]))?;
+pub fn sched_setaffinity(cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
+    let target = affinity_target(cx, args::int(a[0]))?;
     let len = args::len(a[1])?.min(8192);
     let mask = uaccess::read_bytes(a[2], len)?;
     let ncpu = host::process::cpu_count() as usize;
-    let any_online = (0..ncpu).any(|c| mask.get(c / 8).is_some_and(|b| b >> (c % 8) & 1 == 1));
-    if !any_online {
+    let online = |c: usize| mask.get(c / 8).is_some_and(|b| b >> (c % 8) & 1 == 1);
+    if !(0..ncpu).any(online) {
         return_errno_with_message!(EINVAL, "the mask holds no online CPU");
     }
+    // Recorded, not applied: the host schedules the runtime's threads.
+    let set = (0..ncpu.min(64)).filter(|&c| online(c)).fold(0u64, |m, c| m | 1 << c);
+    if let Some(t) = target {
+        t.affinity.store(set, std::sync::atomic::Ordering::Relaxed);
+    }
+    Ok(0)
+}
+
+/// sched_rr_get_interval(2): the time slice of the target's policy. Linux
+/// reports the fair scheduler's current slice, which depends on the load;
+/// the runtime reports none (0).
+pub fn sched_rr_get_interval(cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
+    let pid = args::int(a[0]);
+    if pid < 0 {
+        return_errno!(EINVAL);
+    }
+    affinity_target(cx, pid)?;
+    uaccess::write(a[1], &crate::abi::Timespec { sec: 0, nsec: 0 })?;
     Ok(0)
 }
 

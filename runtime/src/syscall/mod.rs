@@ -16,6 +16,7 @@ pub mod proc_model;
 pub mod process;
 pub mod signal;
 pub mod table;
+pub mod thread;
 pub mod time;
 pub mod timeout;
 pub mod trace;
@@ -29,6 +30,23 @@ use std::sync::atomic::Ordering;
 pub struct Ctx<'a> {
     pub ctl: &'a mut ThreadCtl,
     pub regs: &'a mut GuestRegs,
+}
+
+impl Ctx<'_> {
+    /// The process (thread group) the caller belongs to.
+    pub fn process(&self) -> &'static crate::task::Process {
+        current()
+    }
+
+    /// The calling thread.
+    pub fn thread(&self) -> &crate::task::Thread {
+        self.ctl.thread()
+    }
+
+    /// The calling thread, counted (to keep while `ctl` is borrowed mutably).
+    pub fn thread_arc(&self) -> std::sync::Arc<crate::task::Thread> {
+        self.ctl.thread_arc()
+    }
 }
 
 pub type Handler = fn(&mut Ctx<'_>, [u64; 6]) -> Result<u64>;

@@ -121,13 +121,14 @@ fn write_revents(addr: u64, fds: &[PollFd]) -> Result<()> {
 /// and its frame records the old one; otherwise the old mask comes back now.
 fn with_mask<T>(ctl: &mut crate::trap::ThreadCtl, mask: Option<u64>, f: impl FnOnce() -> Result<T>) -> Result<T> {
     let Some(m) = mask else { return f() };
+    let thread = ctl.thread_arc();
     {
-        let mut l = crate::signal::lock_state();
-        ctl.save_mask(l.st.mask);
+        let mut l = crate::signal::lock_state(&thread);
+        ctl.save_mask(l.mask());
         l.set_mask(m);
     }
     let r = f();
-    let mut l = crate::signal::lock_state();
+    let mut l = crate::signal::lock_state(&thread);
     if !l.has_deliverable() {
         if let Some(old) = ctl.take_saved_mask() {
             l.set_mask(old);

@@ -68,7 +68,9 @@ const CLONE_KNOWN: u32 = g::CLONE_VM
     | g::CLONE_PTRACE
     | g::CLONE_UNTRACED
     | g::CLONE_PARENT
-    | g::CLONE_IO;
+    | g::CLONE_IO
+    // Ignored by Linux since 2.6.2 (musl still passes it for threads).
+    | g::CLONE_DETACHED;
 const CLONE_NAMESPACES: u32 =
     g::CLONE_NEWNS | g::CLONE_NEWUTS | g::CLONE_NEWIPC | g::CLONE_NEWUSER | g::CLONE_NEWPID | g::CLONE_NEWNET | g::CLONE_NEWCGROUP;
 
@@ -80,16 +82,46 @@ struct CloneArgs {
     tls: u64,
 }
 
+/// The flag combinations Linux refuses before anything else
+/// (`copy_process`, kernel/fork.c).
+fn check_clone_flags(flags: u32) -> Result<()> {
+    let both = |a: u32, b: u32| flags & (a | b) == a | b;
+    if both(g::CLONE_NEWNS, g::CLONE_FS) || both(g::CLONE_NEWUSER, g::CLONE_FS) {
+        return_errno_with_message!(EINVAL, "a new mount or user namespace cannot share the fs context");
+    }
+    if flags & g::CLONE_THREAD != 0 && flags & g::CLONE_SIGHAND == 0 {
+        return_errno_with_message!(EINVAL, "CLONE_THREAD needs CLONE_SIGHAND");
+    }
+    if flags & g::CLONE_SIGHAND != 0 && flags & g::CLONE_VM == 0 {
+        return_errno_with_message!(EINVAL, "CLONE_SIGHAND needs CLONE_VM");
+    }
+    if flags & g::CLONE_THREAD != 0 && flags & (g::CLONE_NEWUSER | g::CLONE_NEWPID) != 0 {
+        return_errno_with_message!(EINVAL, "a thread cannot be in a new user or pid namespace");
+    }
+    Ok(())
+}
+
 fn do_clone(cx: &mut Ctx<'_>, c: CloneArgs) -> Result<u64> {
     let flags = c.flags;
-    if flags & CLONE_NAMESPACES != 0 {
-        return_errno_with_message!(EPERM, "namespaces are not emulated");
-    }
     if flags & !(CLONE_KNOWN | g::CSIGNAL | CLONE_NAMESPACES) != 0 {
         return_errno_with_message!(EINVAL, "unknown clone flags");
     }
-    if flags & g::CLONE_THREAD != 0 || (flags & g::CLONE_VM != 0 && flags & g::CLONE_VFORK == 0) {
-        return_errno_with_message!(ENOSYS, "threads are not emulated yet");
+    check_clone_flags(flags)?;
+    if flags & CLONE_NAMESPACES != 0 {
+        return_errno_with_message!(EPERM, "namespaces are not emulated");
+    }
+    if flags & g::CLONE_THREAD != 0 {
+        let t = super::thread::NewThread {
+            flags,
+            stack: c.stack,
+            parent_tid: c.parent_tid,
+            child_tid: c.child_tid,
+            tls: c.tls,
+        };
+        return super::thread::clone_thread(cx, t);
+    }
+    if flags & g::CLONE_VM != 0 && flags & g::CLONE_VFORK == 0 {
+        return_errno_with_message!(ENOSYS, "a process sharing memory with its parent (CLONE_VM without CLONE_THREAD) is not emulated");
     }
     if flags & (g::CLONE_SIGHAND | g::CLONE_FILES | g::CLONE_FS) != 0 && flags & g::CLONE_VFORK == 0 {
         return_errno_with_message!(ENOSYS, "sharing files, fs or handlers with a process is not emulated");
@@ -101,9 +133,27 @@ fn do_clone(cx: &mut Ctx<'_>, c: CloneArgs) -> Result<u64> {
     // The vfork parent waits for this pipe to close: on the child's exec
     // (both ends are close-on-exec) or exit.
     let vfork_pipe = if is_vfork { Some(host::fs::pipe().map_err(Error::new)?) } else { None };
-    let child = match host::process::fork() {
-        Ok(c) => c,
+    let p = current();
+    // Every runtime lock is held across the host fork, so that the child,
+    // where only this thread lives on, inherits none held by another.
+    let mut guard = p.lock_for_fork();
+    let forked = host::process::fork();
+    let child = match forked {
+        Ok(0) => {
+            let t = cx.thread();
+            let comm = t.comm.try_lock().map(|c| c.clone()).unwrap_or_default();
+            let fresh = Arc::new(crate::task::Thread::new(0, t.mask(), comm, t.affinity.load(std::sync::atomic::Ordering::Relaxed)));
+            guard.after_fork_child(fresh.clone());
+            drop(guard);
+            cx.ctl.replace_thread(fresh);
+            0
+        }
+        Ok(c) => {
+            drop(guard);
+            c
+        }
         Err(e) => {
+            drop(guard);
             // Give the reserved pid back.
             if let Some(pid) = reserved {
                 let _ = daemon::call(&Request::Reaped { pid });
@@ -133,9 +183,9 @@ fn do_clone(cx: &mut Ctx<'_>, c: CloneArgs) -> Result<u64> {
         let host_pid = host::process::host_pid();
         let pid = reserved.unwrap_or(host_pid);
         current().vpid.store(pid as u32, std::sync::atomic::Ordering::Relaxed);
-        cx.ctl.tid = pid as u32;
-        children().clear();
-        crate::signal::after_fork_child();
+        cx.thread().tid.store(pid as u32, std::sync::atomic::Ordering::Relaxed);
+        *lock(&cx.thread().host) = Some(host::thread::current());
+        crate::signal::after_fork_child(cx.thread());
         if reserved.is_some() {
             daemon::attach_child(pid, host_pid);
         }
@@ -149,7 +199,7 @@ fn do_clone(cx: &mut Ctx<'_>, c: CloneArgs) -> Result<u64> {
             let _ = uaccess::write(c.child_tid, &pid);
         }
         if flags & g::CLONE_CHILD_CLEARTID != 0 {
-            *lock(&current().clear_child_tid) = c.child_tid;
+            cx.thread().clear_child_tid.store(c.child_tid, std::sync::atomic::Ordering::Relaxed);
         }
         return Ok(0);
     }
@@ -228,6 +278,61 @@ pub fn vfork(cx: &mut Ctx<'_>, _: [u64; 6]) -> Result<u64> {
 }
 
 /// clone(flags, stack, parent_tid, child_tid, tls) — the x86_64 argument order.
+/// `struct clone_args` up to `cgroup` (CLONE_ARGS_SIZE_VER2) and the
+/// smallest size the kernel accepts (VER0).
+const CLONE_ARGS_SIZE_VER2: usize = 88;
+const CLONE_ARGS_SIZE_VER0: usize = 64;
+/// clone3-only flags (include/uapi/linux/sched.h).
+const CLONE_CLEAR_SIGHAND: u64 = 0x1_0000_0000;
+const CLONE_INTO_CGROUP: u64 = 0x2_0000_0000;
+
+pub fn clone3(cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
+    let size = args::len(a[1])?;
+    if size < CLONE_ARGS_SIZE_VER0 {
+        return_errno_with_message!(EINVAL, "size is smaller than the first struct clone_args");
+    }
+    if size > crate::abi::PAGE_SIZE as usize {
+        return_errno_with_message!(E2BIG, "struct clone_args larger than a page");
+    }
+    let raw = uaccess::read_bytes(a[0], size)?;
+    // Fields this kernel does not know must be zero (copy_struct_from_user).
+    if raw.iter().skip(CLONE_ARGS_SIZE_VER2).any(|&b| b != 0) {
+        return_errno_with_message!(E2BIG, "unknown struct clone_args fields are set");
+    }
+    let field = |i: usize| raw.get(i * 8..i * 8 + 8).and_then(|b| b.try_into().ok()).map(u64::from_ne_bytes).unwrap_or(0);
+    let (flags, _pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls) =
+        (field(0), field(1), field(2), field(3), field(4), field(5), field(6), field(7));
+    let (set_tid, set_tid_size) = (field(8), field(9));
+    let legacy = u64::from(CLONE_KNOWN | CLONE_NAMESPACES);
+    if flags & !(legacy | CLONE_CLEAR_SIGHAND | CLONE_INTO_CGROUP) != 0
+        || flags & u64::from(g::CSIGNAL | g::CLONE_DETACHED) != 0
+    {
+        return_errno_with_message!(EINVAL, "unknown clone3 flags");
+    }
+    if exit_signal & !u64::from(g::CSIGNAL) != 0 || (exit_signal != 0 && Signal::from_raw(exit_signal).is_none()) {
+        return_errno_with_message!(EINVAL, "exit_signal is not a signal");
+    }
+    if flags & u64::from(g::CLONE_THREAD | g::CLONE_PARENT) != 0 && exit_signal != 0 {
+        return_errno_with_message!(EINVAL, "a thread or CLONE_PARENT child takes no exit_signal");
+    }
+    if (stack == 0) != (stack_size == 0) {
+        return_errno_with_message!(EINVAL, "stack and stack_size go together");
+    }
+    if set_tid_size > 32 || (set_tid == 0) != (set_tid_size == 0) {
+        return_errno_with_message!(EINVAL, "bad set_tid array");
+    }
+    if set_tid_size != 0 {
+        return_errno_with_message!(EPERM, "choosing the child's pid (set_tid) needs CAP_SYS_ADMIN");
+    }
+    if flags & (CLONE_CLEAR_SIGHAND | CLONE_INTO_CGROUP) != 0 {
+        return_errno_with_message!(ENOSYS, "CLONE_CLEAR_SIGHAND and CLONE_INTO_CGROUP are not emulated");
+    }
+    let flags = flags as u32 | exit_signal as u32;
+    // clone3's stack is the lowest address of the area.
+    let sp = if stack != 0 { stack.wrapping_add(stack_size) } else { 0 };
+    do_clone(cx, CloneArgs { flags, stack: sp, parent_tid, child_tid, tls })
+}
+
 pub fn clone(cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     if a[0] > u64::from(u32::MAX) {
         return_errno_with_message!(EINVAL, "unknown clone flags");
@@ -238,7 +343,7 @@ pub fn clone(cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
 /// Linux's limit on argv + envp (MAX_ARG_STRLEN aside): a quarter of an 8 MiB stack.
 const ARG_MAX: usize = 2 << 20;
 
-fn do_execve(dirfd: i32, path_ptr: u64, argv_ptr: u64, envp_ptr: u64, flags: u32) -> Result<u64> {
+fn do_execve(thread: &crate::task::Thread, dirfd: i32, path_ptr: u64, argv_ptr: u64, envp_ptr: u64, flags: u32) -> Result<u64> {
     let path = args::path(path_ptr)?;
     let argv = uaccess::read_cstr_array(argv_ptr, ARG_MAX)?;
     let envp = uaccess::read_cstr_array(envp_ptr, ARG_MAX)?;
@@ -321,9 +426,14 @@ fn do_execve(dirfd: i32, path_ptr: u64, argv_ptr: u64, envp_ptr: u64, flags: u32
             .enumerate()
             .filter(|(_, a)| a.handler == crate::abi::signal::SIG_IGN)
             .fold(0u64, |m, (i, _)| m | (1 << i));
-        (ignored, st.mask)
+        (ignored, thread.mask())
     };
-    let sig_pending = crate::signal::lock_state().q.iter().map(|i| (i.to_bytes().to_vec(), i.pid_is_host)).collect();
+    // Linux keeps the process's pending signals and the execing thread's
+    // own across execve (the other threads' die with them).
+    let sig_pending = {
+        let l = crate::signal::lock_state(thread);
+        l.shared_queue().iter().chain(l.tp.queue.iter()).map(|i| (i.to_bytes().to_vec(), i.pid_is_host)).collect()
+    };
     let mut config = p.config.clone();
     if let Some(t) = &p.trace {
         let fd = lock(t).host_fd;
@@ -370,7 +480,7 @@ fn do_execve(dirfd: i32, path_ptr: u64, argv_ptr: u64, envp_ptr: u64, flags: u32
         std::ffi::CString::new("__resume").unwrap_or_default(),
         std::ffi::CString::new(state_fd.to_string()).unwrap_or_default(),
     ];
-    crate::signal::prepare_exec();
+    crate::signal::prepare_exec(thread);
     let err = host::process::exec(&exe, &argv);
     // Still here: the host exec failed; the task lives on.
     crate::signal::init_thread();
@@ -381,13 +491,13 @@ fn do_execve(dirfd: i32, path_ptr: u64, argv_ptr: u64, envp_ptr: u64, flags: u32
     Err(Error::with_message(err, "cannot re-execute the mactux runtime"))
 }
 
-pub fn execve(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
-    do_execve(g::AT_FDCWD, a[0], a[1], a[2], 0)
+pub fn execve(cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
+    do_execve(cx.thread(), g::AT_FDCWD, a[0], a[1], a[2], 0)
 }
 
-pub fn execveat(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
+pub fn execveat(cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     let flags = args::flags(a[4], g::AT_EMPTY_PATH | g::AT_SYMLINK_NOFOLLOW, "unknown execveat flags")?;
-    do_execve(args::dirfd(a[0]), a[1], a[2], a[3], flags)
+    do_execve(cx.thread(), args::dirfd(a[0]), a[1], a[2], a[3], flags)
 }
 
 /// The host pid of a child, or ECHILD.

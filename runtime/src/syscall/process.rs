@@ -18,10 +18,6 @@ pub fn getpid(_: &mut Ctx<'_>, _: [u64; 6]) -> Result<u64> {
     Ok(u64::from(current().pid()))
 }
 
-pub fn gettid(cx: &mut Ctx<'_>, _: [u64; 6]) -> Result<u64> {
-    Ok(u64::from(cx.ctl.tid))
-}
-
 /// The parent's pid as the guest sees it: from the daemon's namespace, or
 /// the host's when running standalone.
 ///
@@ -88,30 +84,13 @@ pub fn getsid(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     sid_of(pid).map(|p| p as u64)
 }
 
-pub fn exit(cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
-    // The only thread: exiting it ends the process (threads come later).
-    exit_group(cx, a)
-}
-
 pub fn exit_group(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
+    // Ends every thread with the process: the host exit ends the host
+    // threads (Linux's zap_other_threads).
     let code = args::int(a[0]) & 0xff;
     super::proc_model::vfork_child_exits();
     crate::daemon::notify_exit(code << 8);
     crate::host::process::exit(code)
-}
-
-pub fn set_tid_address(cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
-    *lock(&current().clear_child_tid) = a[0];
-    Ok(u64::from(cx.ctl.tid))
-}
-
-pub fn set_robust_list(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
-    // sizeof(struct robust_list_head) on x86_64.
-    const ROBUST_LIST_HEAD_LEN: u64 = 24;
-    if a[1] != ROBUST_LIST_HEAD_LEN {
-        return_errno_with_message!(EINVAL, "len must be sizeof(struct robust_list_head)");
-    }
-    Ok(0)
 }
 
 pub fn arch_prctl(cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
@@ -139,7 +118,7 @@ pub fn arch_prctl(cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     }
 }
 
-pub fn prctl(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
+pub fn prctl(cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     const TASK_COMM_LEN: usize = 16;
     match args::uint(a[0]) {
         pr::PR_SET_NAME => {
@@ -150,12 +129,18 @@ pub fn prctl(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
                 name.truncate(n);
             }
             name.truncate(TASK_COMM_LEN - 1);
-            *lock(&current().comm) = name;
+            // The name is the thread's; the leader's is also the process's
+            // (/proc/PID/comm, ps).
+            if cx.thread().tid() == current().pid() {
+                *lock(&current().comm) = name.clone();
+            }
+            *lock(&cx.thread().comm) = name;
+            current().view_changed.store(true, std::sync::atomic::Ordering::Relaxed);
             Ok(0)
         }
         pr::PR_GET_NAME => {
             let mut buf = [0u8; TASK_COMM_LEN];
-            let comm = lock(&current().comm).clone();
+            let comm = lock(&cx.thread().comm).clone();
             buf[..comm.len()].copy_from_slice(&comm);
             crate::uaccess::write_bytes(a[1], &buf)?;
             Ok(0)
@@ -201,20 +186,33 @@ fn signal_arg(a: u64) -> Result<Option<Signal>> {
 
 /// Applies a signal sent to this process by itself, with the siginfo Linux
 /// gives it (`si_code` SI_USER for kill, SI_TKILL for tkill/tgkill).
-fn signal_self(sig: Option<Signal>, code: i32) -> Result<u64> {
+fn signal_self(cx: &Ctx<'_>, sig: Option<Signal>, code: i32) -> Result<u64> {
     let Some(sig) = sig else { return Ok(0) };
     let info = crate::signal::SigInfo::kill(sig, code, current().pid() as i32, crate::host::process::uid());
-    crate::signal::send_self(info);
+    crate::signal::send_process(cx.thread(), info);
     Ok(0)
 }
 
-pub fn kill(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
+/// Sends a signal to the thread `tid` of this process (tkill, tgkill).
+fn signal_thread(cx: &Ctx<'_>, tid: u32, sig: Option<Signal>) -> Result<u64> {
+    let Some(target) = current().thread(tid) else { return_errno_with_message!(ESRCH, "no such thread") };
+    let Some(sig) = sig else { return Ok(0) };
+    let info = crate::signal::SigInfo::kill(sig, g::SI_TKILL, current().pid() as i32, crate::host::process::uid());
+    crate::signal::send_thread(cx.thread(), &target, info);
+    Ok(0)
+}
+
+pub fn kill(cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     let pid = args::int(a[0]);
     let me = current().pid() as i32;
     let sig = signal_arg(a[1])?;
     if crate::daemon::is_standalone() {
         if pid == me || pid == 0 || pid == -1 || pid == -me {
-            return signal_self(sig, g::SI_USER as i32);
+            return signal_self(cx, sig, g::SI_USER as i32);
+        }
+        // A thread of ours, by its tid: the signal goes to the process.
+        if pid > 0 && current().thread(pid as u32).is_some() {
+            return signal_self(cx, sig, g::SI_USER as i32);
         }
         return Err(errno!(ESRCH, "running standalone: only the calling process is known"));
     }
@@ -234,7 +232,7 @@ pub fn kill(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
         }
     }
     if includes_self {
-        return signal_self(sig, g::SI_USER as i32);
+        return signal_self(cx, sig, g::SI_USER as i32);
     }
     match (reached, last_err) {
         (0, Some(e)) => Err(e),
@@ -244,34 +242,34 @@ pub fn kill(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
 }
 
 pub fn tkill(cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
-    if args::int(a[0]) <= 0 {
+    let tid = args::int(a[0]);
+    if tid <= 0 {
         return_errno!(EINVAL);
     }
     let sig = signal_arg(a[1])?;
-    if args::int(a[0]) as u32 != cx.ctl.tid {
-        // Another task: its only thread has tid == pid.
-        let host = crate::syscall::proc_model::host_pid_of_task(args::int(a[0]))?;
-        return crate::syscall::proc_model::signal_host(host, sig).map(|()| 0);
+    if current().thread(tid as u32).is_some() {
+        return signal_thread(cx, tid as u32, sig);
     }
-    signal_self(sig, g::SI_TKILL)
+    // Another task: its thread tid is reached through its process (the
+    // host signal goes to the whole task).
+    let host = crate::syscall::proc_model::host_pid_of_task(tid)?;
+    crate::syscall::proc_model::signal_host(host, sig).map(|()| 0)
 }
 
 pub fn tgkill(cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
-    if args::int(a[0]) <= 0 || args::int(a[1]) <= 0 {
+    let (tgid, tid) = (args::int(a[0]), args::int(a[1]));
+    if tgid <= 0 || tid <= 0 {
         return_errno!(EINVAL);
     }
     let sig = signal_arg(a[2])?;
-    if args::int(a[0]) as u32 != current().pid() {
-        if args::int(a[0]) != args::int(a[1]) {
-            return_errno!(ESRCH);
-        }
-        let host = crate::syscall::proc_model::host_pid_of_task(args::int(a[0]))?;
-        return crate::syscall::proc_model::signal_host(host, sig).map(|()| 0);
+    if tgid as u32 == current().pid() {
+        return signal_thread(cx, tid as u32, sig);
     }
-    if args::uint(a[1]) != cx.ctl.tid {
-        return_errno!(ESRCH);
+    if tgid != tid {
+        return_errno_with_message!(ESRCH, "threads of other tasks are reached through their leader only");
     }
-    signal_self(sig, g::SI_TKILL)
+    let host = crate::syscall::proc_model::host_pid_of_task(tgid)?;
+    crate::syscall::proc_model::signal_host(host, sig).map(|()| 0)
 }
 
 const _: () = assert!(g::SIGRTMIN == 32);

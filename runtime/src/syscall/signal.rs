@@ -25,7 +25,7 @@ fn unblockable_bits() -> u64 {
     Signal::SIGKILL.mask_bit() | Signal::SIGSTOP.mask_bit()
 }
 
-pub fn rt_sigaction(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
+pub fn rt_sigaction(cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     if a[3] != SIGSET_SIZE {
         return_errno_with_message!(EINVAL, "sigsetsize must be 8");
     }
@@ -35,7 +35,7 @@ pub fn rt_sigaction(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
         return_errno_with_message!(EINVAL, "SIGKILL and SIGSTOP cannot be caught or ignored");
     }
     let old = {
-        let mut l = lock_state();
+        let mut l = lock_state(cx.thread());
         let slot = &mut l.st.actions[usize::from(sig.0 - 1)];
         let old = *slot;
         if let Some(mut n) = new {
@@ -65,12 +65,12 @@ pub fn rt_sigaction(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     Ok(0)
 }
 
-pub fn rt_sigpending(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
+pub fn rt_sigpending(cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     if a[1] > SIGSET_SIZE {
         return_errno_with_message!(EINVAL, "sigsetsize must be at most 8");
     }
-    let l = lock_state();
-    let pending = l.st.pending & l.st.mask;
+    let l = lock_state(cx.thread());
+    let pending = l.pending() & l.mask();
     drop(l);
     let bytes = pending.to_ne_bytes();
     let len = args::len(a[1])?.min(bytes.len());
@@ -90,14 +90,14 @@ pub fn new_mask(how: u64, old: u64, set: u64) -> Result<u64> {
     })
 }
 
-pub fn rt_sigprocmask(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
+pub fn rt_sigprocmask(cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     if a[3] != SIGSET_SIZE {
         return_errno_with_message!(EINVAL, "sigsetsize must be 8");
     }
     let set = if a[1] != 0 { Some(uaccess::read::<u64>(a[1])?) } else { None };
     let old = {
-        let mut l = lock_state();
-        let old = l.st.mask;
+        let mut l = lock_state(cx.thread());
+        let old = l.mask();
         if let Some(set) = set {
             l.set_mask(new_mask(a[0], old, set)?);
         }
@@ -139,8 +139,8 @@ pub fn rt_sigreturn(cx: &mut Ctx<'_>, _: [u64; 6]) -> Result<u64> {
 
 /// Sleeps until a signal the mask lets through is pending; always EINTR
 /// (the handler runs on the way back; ERESTARTNOHAND).
-fn wait_for_deliverable() -> Result<u64> {
-    while !lock_state().has_deliverable() {
+fn wait_for_deliverable(thread: &crate::task::Thread) -> Result<u64> {
+    while !lock_state(thread).has_deliverable() {
         crate::host::trap::wait_signal(None);
     }
     Err(crate::errno!(EINTR))
@@ -151,52 +151,65 @@ pub fn rt_sigsuspend(cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
         return_errno_with_message!(EINVAL, "sigsetsize must be 8");
     }
     let mask: u64 = uaccess::read(a[0])?;
+    let thread = cx.thread_arc();
     {
-        let mut l = lock_state();
+        let mut l = lock_state(&thread);
         // The frame of the handler that ends the wait records the old mask,
         // which comes back after it (or at once when no handler runs).
-        cx.ctl.save_mask(l.st.mask);
+        cx.ctl.save_mask(l.mask());
         l.set_mask(mask);
     }
-    wait_for_deliverable()
+    wait_for_deliverable(&thread)
 }
 
-pub fn pause(_: &mut Ctx<'_>, _: [u64; 6]) -> Result<u64> {
-    wait_for_deliverable()
+pub fn pause(cx: &mut Ctx<'_>, _: [u64; 6]) -> Result<u64> {
+    wait_for_deliverable(cx.thread())
 }
 
-pub fn rt_sigtimedwait(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
+pub fn rt_sigtimedwait(cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     if a[3] != SIGSET_SIZE {
         return_errno_with_message!(EINVAL, "sigsetsize must be 8");
     }
     let set = uaccess::read::<u64>(a[0])? & !unblockable_bits();
     // None: no timeout, or one beyond the host clock's range.
     let deadline = timeout::read_optional(a[2])?.and_then(timeout::deadline);
-    loop {
+    let thread = cx.thread();
+    // While it waits, the thread counts as not blocking the signals it
+    // waits for, so a signal sent to the process is routed to it (Linux's
+    // `real_blocked`, kernel/signal.c `do_sigtimedwait`).
+    let real_mask = {
+        let l = lock_state(thread);
+        thread.sigwait_set.store(set, std::sync::atomic::Ordering::Relaxed);
+        l.mask()
+    };
+    let result = loop {
         let (taken, interrupted) = {
-            let mut l = lock_state();
+            let mut l = lock_state(thread);
             match l.next_in(set) {
                 Some(sig) => (l.dequeue(sig), false),
-                None => (None, l.has_deliverable()),
+                None => (None, l.pending() & !real_mask & !set != 0),
             }
         };
         if let Some(info) = taken {
-            if a[1] != 0 {
-                uaccess::write_bytes(a[1], &info.for_guest().to_bytes())?;
-            }
-            return Ok(info.signo as u64);
+            break Ok(info);
         }
         if interrupted {
             // Another signal's handler runs instead.
-            return Err(crate::errno!(EINTR));
+            break Err(crate::errno!(EINTR));
         }
         let left = match deadline {
             None => None,
-            Some(d) if std::time::Instant::now() >= d => return_errno!(EAGAIN),
+            Some(d) if std::time::Instant::now() >= d => break Err(crate::errno!(EAGAIN)),
             Some(d) => Some(timeout::left(d)),
         };
         crate::host::trap::wait_signal(left);
+    };
+    thread.sigwait_set.store(0, std::sync::atomic::Ordering::Relaxed);
+    let info = result?;
+    if a[1] != 0 {
+        uaccess::write_bytes(a[1], &info.for_guest().to_bytes())?;
     }
+    Ok(info.signo as u64)
 }
 
 /// The guest's siginfo for rt_sigqueueinfo, checked as Linux does for a
@@ -210,13 +223,13 @@ fn queued_info(sig: u64, uinfo: u64) -> Result<Option<SigInfo>> {
     Ok(Some(SigInfo::from_bytes(sig, &raw)))
 }
 
-pub fn rt_sigqueueinfo(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
+pub fn rt_sigqueueinfo(cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     let info = queued_info(a[1], a[2])?;
     if super::args::int(a[0]) as u32 != crate::task::current().pid() {
         return Err(crate::errno!(ESRCH, "only the calling process is reachable until the daemon routes signals"));
     }
     if let Some(info) = info {
-        crate::signal::send_self(info);
+        crate::signal::send_process(cx.thread(), info);
     }
     Ok(0)
 }
@@ -226,11 +239,14 @@ pub fn rt_tgsigqueueinfo(cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
         return_errno!(EINVAL);
     }
     let info = queued_info(a[2], a[3])?;
-    if super::args::int(a[0]) as u32 != crate::task::current().pid() || super::args::uint(a[1]) != cx.ctl.tid {
-        return Err(crate::errno!(ESRCH, "only the calling thread is reachable until the daemon routes signals"));
+    if super::args::int(a[0]) as u32 != crate::task::current().pid() {
+        return Err(crate::errno!(ESRCH, "only the calling process is reachable until the daemon routes signals"));
     }
+    let Some(target) = crate::task::current().thread(super::args::uint(a[1])) else {
+        return Err(crate::errno!(ESRCH, "no such thread in this process"));
+    };
     if let Some(info) = info {
-        crate::signal::send_self(info);
+        crate::signal::send_thread(cx.thread(), &target, info);
     }
     Ok(0)
 }

@@ -9,7 +9,7 @@
 
 #![allow(non_upper_case_globals)]
 
-use super::{fs, futex, identity, mm, pipe, poll, proc_model, process, signal, time, Handler};
+use super::{fs, futex, identity, mm, pipe, poll, proc_model, process, signal, thread, time, Handler};
 use crate::abi::Errno;
 use linux_raw_sys::general::*;
 
@@ -172,11 +172,11 @@ syscall_table! {
     __NR_socketpair => Missing, [];
     __NR_setsockopt => Missing, [];
     __NR_getsockopt => Missing, [];
-    __NR_clone => Partial(proc_model::clone, "processes only: threads (CLONE_VM without CLONE_VFORK, CLONE_THREAD) are ENOSYS and namespaces EPERM; a CLONE_VM|CLONE_VFORK child works on a copy of memory; what it leaves in the parent's stack comes back if it exits without exec"), [Hex, Ptr, Ptr, Ptr, Hex];
+    __NR_clone => Partial(proc_model::clone, "processes and threads (CLONE_THREAD with CLONE_VM|CLONE_FS|CLONE_FILES|CLONE_SIGHAND); CLONE_VM without CLONE_THREAD is ENOSYS and namespaces EPERM; a CLONE_VM|CLONE_VFORK child works on a copy of memory; what it leaves in the parent's stack comes back if it exits without exec"), [Hex, Ptr, Ptr, Ptr, Hex];
     __NR_fork => Full(proc_model::fork), [];
     __NR_vfork => Partial(proc_model::vfork, "the parent waits for the child's execve or exit; the child works on a copy of memory, and what it leaves in the parent's stack comes back if it exits without exec"), [];
     __NR_execve => Full(proc_model::execve), [Path, Ptr, Ptr];
-    __NR_exit => Full(process::exit), [Int];
+    __NR_exit => Full(thread::exit), [Int];
     __NR_wait4 => Partial(proc_model::wait4, "waits for a process group poll its members every 5 ms"), [Int, Ptr, Hex, Ptr];
     __NR_kill => Full(process::kill), [Int, Signal];
     __NR_uname => Full(identity::uname), [Ptr];
@@ -264,7 +264,7 @@ syscall_table! {
     __NR_sched_getscheduler => Full(identity::sched_getscheduler), [Int];
     __NR_sched_get_priority_max => Full(identity::sched_get_priority_max), [Int];
     __NR_sched_get_priority_min => Full(identity::sched_get_priority_min), [Int];
-    __NR_sched_rr_get_interval => Missing, [];
+    __NR_sched_rr_get_interval => Partial(identity::sched_rr_get_interval, "reports a zero time slice (the runtime's tasks are SCHED_OTHER to the guest)"), [Int, Ptr];
     __NR_mlock => Missing, [];
     __NR_munlock => Missing, [];
     __NR_mlockall => Missing, [];
@@ -302,7 +302,7 @@ syscall_table! {
     __NR_afs_syscall => Missing, [];
     __NR_tuxcall => Missing, [];
     __NR_security => Missing, [];
-    __NR_gettid => Full(process::gettid), [];
+    __NR_gettid => Full(thread::gettid), [];
     __NR_readahead => Missing, [];
     __NR_setxattr => Stub(EOPNOTSUPP, "extended attributes are not emulated yet"), [];
     __NR_lsetxattr => Stub(EOPNOTSUPP, "extended attributes are not emulated yet"), [];
@@ -316,11 +316,11 @@ syscall_table! {
     __NR_removexattr => Stub(EOPNOTSUPP, "extended attributes are not emulated yet"), [];
     __NR_lremovexattr => Stub(EOPNOTSUPP, "extended attributes are not emulated yet"), [];
     __NR_fremovexattr => Stub(EOPNOTSUPP, "extended attributes are not emulated yet"), [];
-    __NR_tkill => Partial(process::tkill, "every task is single-threaded (tid == pid) until threads exist"), [Int, Signal];
+    __NR_tkill => Partial(process::tkill, "a thread of another task is signalled as its whole task"), [Int, Signal];
     __NR_time => Full(time::time), [Ptr];
-    __NR_futex => Partial(futex::futex, "WAIT, WAKE, their BITSET forms, REQUEUE and CMP_REQUEUE; shared futexes wait in the daemon across processes (REQUEUE of those stays in-process); PI and WAKE_OP are ENOSYS"), [Ptr, Hex, Int, Ptr, Ptr, Hex];
-    __NR_sched_setaffinity => Partial(identity::sched_setaffinity, "validated (at least one online CPU) and accepted; the host scheduler is not pinned"), [Int, Len, Ptr];
-    __NR_sched_getaffinity => Partial(identity::sched_getaffinity, "reports every online host CPU"), [Int, Len, Ptr];
+    __NR_futex => Partial(futex::futex, "WAIT, WAKE, their BITSET forms, REQUEUE, CMP_REQUEUE and WAKE_OP; shared futexes wait in the daemon across processes (REQUEUE and WAKE_OP of those stay in-process); PI operations are ENOSYS"), [Ptr, Hex, Int, Ptr, Ptr, Hex];
+    __NR_sched_setaffinity => Partial(identity::sched_setaffinity, "per thread: validated (at least one online CPU) and recorded for sched_getaffinity; the host scheduler is not pinned"), [Int, Len, Ptr];
+    __NR_sched_getaffinity => Partial(identity::sched_getaffinity, "per thread, what sched_setaffinity recorded (the host is not asked to pin); other tasks read as every online CPU"), [Int, Len, Ptr];
     __NR_set_thread_area => Missing, [];
     __NR_io_setup => Missing, [];
     __NR_io_destroy => Missing, [];
@@ -334,7 +334,7 @@ syscall_table! {
     __NR_epoll_wait_old => Missing, [];
     __NR_remap_file_pages => Missing, [];
     __NR_getdents64 => Full(fs::getdents64), [Fd, Ptr, Len];
-    __NR_set_tid_address => Full(process::set_tid_address), [Ptr];
+    __NR_set_tid_address => Full(thread::set_tid_address), [Ptr];
     __NR_restart_syscall => Missing, [];
     __NR_semtimedop => Missing, [];
     __NR_fadvise64 => Partial(fs::fadvise64, "validated and accepted; the host gets no hint"), [Fd, Int, Int, Int];
@@ -389,8 +389,8 @@ syscall_table! {
     __NR_pselect6 => Full(poll::pselect6), [Int, Ptr, Ptr, Ptr, Ptr, Ptr];
     __NR_ppoll => Full(poll::ppoll), [Ptr, Int, Ptr, Ptr, Len];
     __NR_unshare => Missing, [];
-    __NR_set_robust_list => Partial(process::set_robust_list, "recorded only; robust futexes come with threads"), [Ptr, Len];
-    __NR_get_robust_list => Missing, [];
+    __NR_set_robust_list => Full(thread::set_robust_list), [Ptr, Len];
+    __NR_get_robust_list => Partial(thread::get_robust_list, "threads of the calling process only"), [Int, Ptr, Ptr];
     __NR_splice => Missing, [];
     __NR_tee => Missing, [];
     __NR_sync_file_range => Missing, [];
@@ -440,7 +440,7 @@ syscall_table! {
     __NR_bpf => Missing, [];
     __NR_execveat => Full(proc_model::execveat), [DirFd, Path, Ptr, Ptr, AtFlags];
     __NR_userfaultfd => Missing, [];
-    __NR_membarrier => Stub(ENOSYS, "not emulated; callers fall back to fences"), [];
+    __NR_membarrier => Partial(thread::membarrier, "QUERY, GLOBAL and the PRIVATE_EXPEDITED commands (with SYNC_CORE); the RSEQ and GET_REGISTRATIONS commands are EINVAL"), [Int, Hex, Int];
     __NR_mlock2 => Missing, [];
     __NR_copy_file_range => Partial(fs::copy_file_range, "copied through the runtime with pread/pwrite, not in the host kernel"), [Fd, Ptr, Fd, Ptr, Len, Hex];
     __NR_preadv2 => Missing, [];
@@ -463,7 +463,7 @@ syscall_table! {
     __NR_fsmount => Missing, [];
     __NR_fspick => Missing, [];
     __NR_pidfd_open => Missing, [];
-    __NR_clone3 => Stub(ENOSYS, "clone3 is not emulated; glibc and musl fall back to clone"), [];
+    __NR_clone3 => Partial(proc_model::clone3, "as clone; set_tid is EPERM, CLONE_CLEAR_SIGHAND and CLONE_INTO_CGROUP ENOSYS"), [Ptr, Len];
     __NR_close_range => Full(fs::close_range), [Fd, Fd, Hex];
     __NR_openat2 => Missing, [];
     __NR_pidfd_getfd => Missing, [];

@@ -8,14 +8,62 @@ use crate::uaccess;
 use crate::return_errno_with_message;
 use linux_raw_sys::general as g;
 
-pub fn clock_gettime(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
-    let ts = host::time::clock_gettime(args::uint(a[0])).map_err(|e| Error::with_message(e, "unknown clock id"))?;
+/// A CPU-time clock id made by clock_getcpuclockid/pthread_getcpuclockid
+/// (negative: `~pid << 3 | per_thread << 2 | kind`, include/linux/posix-timers.h),
+/// resolved against this process: the calling thread's clock, another
+/// thread's CPU time, or the process's clock.
+enum CpuClock {
+    Fixed(u32),
+    OtherThread(std::sync::Arc<crate::task::Thread>),
+}
+
+const CPUCLOCK_PERTHREAD: u32 = 4;
+const CPUCLOCK_KIND_MASK: u32 = 3;
+const CPUCLOCK_MAX_KIND: u32 = 3;
+
+fn resolve_clock(cx: &Ctx<'_>, clock: u32) -> Result<CpuClock> {
+    if (clock as i32) >= 0 {
+        return Ok(CpuClock::Fixed(clock));
+    }
+    if clock & CPUCLOCK_KIND_MASK == CPUCLOCK_MAX_KIND {
+        return_errno_with_message!(EINVAL, "no such CPU clock kind");
+    }
+    let id = !((clock as i32) >> 3) as u32;
+    let p = crate::task::current();
+    if clock & CPUCLOCK_PERTHREAD != 0 {
+        if id == 0 || id == cx.thread().tid() {
+            return Ok(CpuClock::Fixed(g::CLOCK_THREAD_CPUTIME_ID));
+        }
+        return match p.thread(id) {
+            Some(t) => Ok(CpuClock::OtherThread(t)),
+            None => Err(crate::errno!(EINVAL, "no such thread in this process")),
+        };
+    }
+    if id == 0 || id == p.pid() {
+        return Ok(CpuClock::Fixed(g::CLOCK_PROCESS_CPUTIME_ID));
+    }
+    Err(crate::errno!(EINVAL, "the CPU clocks of other processes are not readable"))
+}
+
+pub fn clock_gettime(cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
+    let ts = match resolve_clock(cx, args::uint(a[0]))? {
+        CpuClock::Fixed(c) => host::time::clock_gettime(c).map_err(|e| Error::with_message(e, "unknown clock id"))?,
+        CpuClock::OtherThread(t) => {
+            let h = *crate::task::lock(&t.host);
+            let ns = h.and_then(|h| host::thread::cpu_time_of(&h)).ok_or_else(|| crate::errno!(EINVAL, "the thread has ended"))?;
+            Timespec { sec: (ns / 1_000_000_000) as i64, nsec: (ns % 1_000_000_000) as i64 }
+        }
+    };
     uaccess::write(a[1], &ts)?;
     Ok(0)
 }
 
-pub fn clock_getres(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
-    let ts = host::time::clock_getres(args::uint(a[0])).map_err(|e| Error::with_message(e, "unknown clock id"))?;
+pub fn clock_getres(cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
+    let clock = match resolve_clock(cx, args::uint(a[0]))? {
+        CpuClock::Fixed(c) => c,
+        CpuClock::OtherThread(_) => g::CLOCK_THREAD_CPUTIME_ID,
+    };
+    let ts = host::time::clock_getres(clock).map_err(|e| Error::with_message(e, "unknown clock id"))?;
     if a[1] != 0 {
         uaccess::write(a[1], &ts)?;
     }
@@ -81,7 +129,16 @@ pub fn clock_nanosleep(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     match clock {
         g::CLOCK_REALTIME | g::CLOCK_MONOTONIC | g::CLOCK_BOOTTIME | g::CLOCK_TAI | g::CLOCK_PROCESS_CPUTIME_ID => {}
         g::CLOCK_THREAD_CPUTIME_ID => return_errno_with_message!(EINVAL, "cannot sleep on the thread CPU clock"),
-        _ => return_errno_with_message!(EINVAL, "unknown or unsupported clock"),
+        // Clocks without a sleep (`kc->nsleep` unset, kernel/time/posix-timers.c).
+        g::CLOCK_MONOTONIC_RAW
+        | g::CLOCK_REALTIME_COARSE
+        | g::CLOCK_MONOTONIC_COARSE
+        | g::CLOCK_REALTIME_ALARM
+        | g::CLOCK_BOOTTIME_ALARM => return_errno_with_message!(EOPNOTSUPP, "this clock cannot be slept on"),
+        c if (c as i32) < 0 => {
+            return_errno_with_message!(EINVAL, "sleeping on another thread's or process's CPU clock is not emulated")
+        }
+        _ => return_errno_with_message!(EINVAL, "unknown clock"),
     }
     let t = timeout::read_timespec(a[2])?;
     let d = if flags & g::TIMER_ABSTIME != 0 {

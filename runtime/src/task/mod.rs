@@ -1,16 +1,16 @@
-//! The one Linux process this host process hosts, and its per-process state.
+//! The one Linux process this host process hosts, its threads, and the
+//! state they share.
 //!
 //! [`Process`] (process.rs) is the one home of process state: handler files
-//! keep none of their own. Reach it through [`current`].
+//! keep none of their own. [`Thread`] (thread.rs) is what each thread owns;
+//! a handler reaches both through its `Ctx` (`Ctx::process`, `Ctx::thread`).
+//! The private futex queues are in futex.rs.
 //!
 //! # Lock order
 //!
-//! Every lock the runtime has, and how they nest today (outer first; an
-//! arrow means "is held while taking"). Found by reading each place that
-//! takes two at once; a lock not under an arrow is never held while another
-//! is taken. A `MutexGuard` in a struct literal or a function's tail
-//! expression lives to the end of it: `task_info` (lib.rs) holds all of its
-//! locks at once.
+//! Every lock the runtime has, and how they nest (outer first; an arrow
+//! means "is held while taking"). A lock not under an arrow is never held
+//! while another is taken.
 //!
 //! ```text
 //! OpenFile.pos (the directory being listed)
@@ -19,49 +19,60 @@
 //! (a synthetic file's content is made again with none of its own locks
 //! held: /proc/self/fdinfo/N reads fd N's `pos` and status, and fd N may be
 //! that very file)
-//! futex QUEUE (syscall/futex.rs; WAKEUP is its condvar)
+//! futexes                          (syscall/futex.rs)
 //! └─ mm                            (reads the futex word: uaccess)
-//! comm → argv → exe → fs → envp → fds → mm → sig   (task_info, lib.rs)
 //! fds
 //! └─ OpenFile.status               (build_handover: file.status())
 //! mm
 //! ├─ guest_as                      (mmap, brk, mremap: RLIMIT_AS check)
 //! ├─ children, reaped (one by one) (/proc/self/stat: terminal_of)
 //! ├─ ppid_cache                    (/proc/self/stat: own_ids)
-//! └─ daemon LINK                   (/proc/self/stat: getppid/getpgid/getsid)
-//! sig
-//! ├─ signal QUEUE                  (signal::lock_state, always both)
+//! └─ daemon link                   (/proc/self/stat: getppid/getpgid/getsid)
+//! sig                              (the kernel's siglock)
+//! ├─ threads                       (routing a signal, the blocked sets)
+//! ├─ Thread.pending                (its own; another's only with sig held)
+//! ├─ Thread.host                   (kicking the thread that takes a signal)
 //! ├─ ppid_cache                    (/proc/self/status: parent_pid)
-//! └─ daemon LINK                   (/proc/self/status: parent_pid)
+//! └─ daemon link                   (/proc/self/status: parent_pid)
 //! children → reaped                (wait: `reaped`)
 //! ```
+//!
+//! A fork takes every process-wide lock, in this order, which follows the
+//! tree: comm, argv, exe, fs, envp, fds, futexes, mm, guest_as, children,
+//! reaped, sig, threads, ppid_cache, vfork_return, trace
+//! ([`Process::lock_for_fork`]).
 //!
 //! - `mm` is also taken, briefly and innermost, by every guest memory access
 //!   (uaccess.rs), so no lock above it may be held while touching guest
 //!   memory except those listed as outer to it.
 //! - Leaves, only ever taken alone: `trace` (the `--trace` sink),
-//!   `clear_child_tid`, `vfork_return`, `OpenFile.dir_pending`, and daemon
-//!   LINK itself (held for a whole round trip; it takes no other lock).
-//! - `fs` and `fds` are never both held by path resolution (vfs/mod.rs);
-//!   only `task_info` holds both, in the order above. `comm`, `argv`,
-//!   `exe` and `envp` are otherwise taken alone.
+//!   `vfork_return`, `OpenFile.dir_pending`, `Thread.comm`, and the daemon
+//!   link itself (it takes no other lock).
+//! - `fs` and `fds` are never both held by path resolution (vfs/mod.rs).
+//!   `comm`, `argv`, `exe`, `envp` are taken alone (`task_info` takes them
+//!   one after the other).
 //! - One-time initialisation, never held across anything: `PROCESS` below,
 //!   daemon.rs `SEVERAL_CPUS`, host/posix.rs `INSTALL` and `ASYNC`.
-//! - Not locks, but shared state a signal handler touches: signal/mod.rs
-//!   INBOX, QUEUED, BLOCKED, SLOTS and CLASS are atomics, written by the
-//!   host signal handler, which takes no lock.
+//! - Not locks, but shared state a signal handler touches: the atomics of
+//!   `signal::HostSignals` (`Process::host_sig`) and each thread's `mask`
+//!   and `pending_set`, written by the host signal handler or read by it,
+//!   which takes no lock.
 //!
 //! Departures from the rule that no lock is held across a daemon round trip
 //! or a host call that sleeps, as the code stands: /proc/self/stat holds
 //! `mm`, /proc/self/status holds `sig`, and a re-listing of a synthetic
-//! directory holds its `pos` and entries, each while asking the daemon. (brk,
-//! mprotect and a fixed mmap also hold `mm` across the host calls that
-//! change the mapping, which do not sleep.) With one thread per process
-//! none of these can deadlock; threads must change them first.
+//! directory holds its `pos` and entries, each while asking the daemon (a
+//! round trip of about 20 µs, during which another thread's mmap or signal
+//! waits). brk, mprotect and a fixed mmap hold `mm` across the host calls
+//! that change the mapping, which do not sleep.
 
+mod futex;
 mod process;
+mod thread;
 
+pub use futex::*;
 pub use process::*;
+pub use thread::*;
 
 use std::sync::{Mutex, MutexGuard, OnceLock};
 
@@ -83,6 +94,12 @@ pub fn current() -> &'static Process {
         Some(p) => p,
         None => crate::host::process::fatal("task state used before initialisation"),
     }
+}
+
+/// The current process, or `None` before [`init`] (for the host signal
+/// handler, which may run before it).
+pub fn try_current() -> Option<&'static Process> {
+    PROCESS.get()
 }
 
 pub fn init(p: Process) -> &'static Process {

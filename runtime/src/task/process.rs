@@ -13,7 +13,7 @@ use crate::mm::Mm;
 use crate::vfs::fd_table::FdTable;
 use mactux_proto::Vpid;
 use std::sync::atomic::{AtomicBool, AtomicU32};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex, MutexGuard};
 
 /// What the runtime tells the guest about the kernel it runs on (`uname`).
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
@@ -88,9 +88,10 @@ impl FsContext {
 
 pub struct SignalState {
     pub actions: [KernelSigaction; 64],
-    pub mask: u64,
-    /// Signals sent while blocked, waiting for the mask to open.
-    pub pending: u64,
+    /// Signals sent to the process (kill, the terminal, a timer, a child),
+    /// waiting for a thread whose mask lets them through: the shared
+    /// pending set of signal(7). Each thread's own set is in its `Thread`.
+    pub shared: crate::task::ThreadPending,
 }
 
 pub struct Process {
@@ -108,8 +109,16 @@ pub struct Process {
     /// Guards the working directory (and the directories held open for it)
     /// and the umask.
     pub fs: Mutex<FsContext>,
-    /// Guards the signal actions, the signal mask and the blocked-pending set.
+    /// Guards the signal actions and the process-directed pending signals;
+    /// held while any thread's mask or pending set changes (the kernel's
+    /// siglock).
     pub sig: Mutex<SignalState>,
+    /// What the host signal handler records and reads without a lock.
+    pub host_sig: crate::signal::HostSignals,
+    /// Guards the list of live threads, the leader first.
+    pub threads: Mutex<Vec<std::sync::Arc<crate::task::Thread>>>,
+    /// Guards the private futex wait queues (syscall/futex.rs).
+    pub futexes: Mutex<crate::task::FutexTable>,
     /// `comm`, at most 15 bytes.
     pub comm: Mutex<Vec<u8>>,
     /// The guest path of the running program (`/proc/self/exe`).
@@ -124,8 +133,6 @@ pub struct Process {
     pub missing: Vec<AtomicU32>,
     /// Guards the `--trace` sink, so that one call's line is written whole.
     pub trace: Option<Mutex<crate::syscall::trace::Sink>>,
-    /// `set_tid_address` pointer.
-    pub clear_child_tid: Mutex<u64>,
     /// The persona (personality(2)): PER_LINUX and flags. Linux keeps it
     /// across fork and execve.
     pub persona: AtomicU32,
@@ -153,6 +160,11 @@ pub struct Process {
     /// Guards the last answer of the daemon to getppid, with the host
     /// parent it was valid for: (host ppid, Linux ppid).
     pub ppid_cache: Mutex<Option<(u32, u32)>>,
+    /// The leader's exit status once it has exited (bit 16 set), which
+    /// the process ends with if its last thread exits without exit_group.
+    pub leader_exit: std::sync::atomic::AtomicI32,
+    /// The membarrier commands the process registered for.
+    pub membarrier_registered: AtomicU32,
     /// Set when the fd table or the memory map changed since the task last
     /// told the daemon (which shows them in /proc/PID/{fd,maps} to others).
     pub view_changed: AtomicBool,
@@ -171,5 +183,102 @@ impl Process {
     /// The Linux pid of this process.
     pub fn pid(&self) -> u32 {
         self.vpid.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// The live threads, leader first (a snapshot).
+    pub fn thread_list(&self) -> Vec<std::sync::Arc<crate::task::Thread>> {
+        crate::task::lock(&self.threads).clone()
+    }
+
+    /// The live thread with Linux id `tid`.
+    pub fn thread(&self, tid: u32) -> Option<std::sync::Arc<crate::task::Thread>> {
+        crate::task::lock(&self.threads).iter().find(|t| t.tid() == tid).cloned()
+    }
+
+    /// How many threads are alive.
+    pub fn thread_count(&self) -> usize {
+        crate::task::lock(&self.threads).len()
+    }
+}
+
+/// Every process-wide lock of the runtime, held across a host fork by the
+/// thread that forks ([`Process::lock_for_fork`]), so that the child,
+/// where only that thread lives on, inherits none of them held by a thread
+/// that no longer exists. Taken in the order of the tree in task/mod.rs.
+///
+/// A thread's own locks are not among them: its `pending` is only ever
+/// taken with `sig` held, which the forking thread holds; the child gives
+/// its one thread a fresh `Thread` (`after_fork_child`), so the others'
+/// `comm` and `host` locks are left behind with them.
+#[allow(dead_code)] // the guards are held, not read
+pub struct ForkGuard<'a> {
+    comm: MutexGuard<'a, Vec<u8>>,
+    argv: MutexGuard<'a, Vec<Vec<u8>>>,
+    exe: MutexGuard<'a, String>,
+    fs: MutexGuard<'a, FsContext>,
+    envp: MutexGuard<'a, Vec<Vec<u8>>>,
+    fds: MutexGuard<'a, FdTable>,
+    futexes: MutexGuard<'a, crate::task::FutexTable>,
+    mm: MutexGuard<'a, Mm>,
+    guest_as: MutexGuard<'a, Option<(u64, u64)>>,
+    children: MutexGuard<'a, Vec<(Vpid, i32)>>,
+    reaped: MutexGuard<'a, Vec<(Vpid, i32)>>,
+    sig: MutexGuard<'a, SignalState>,
+    threads: MutexGuard<'a, Vec<Arc<crate::task::Thread>>>,
+    ppid_cache: MutexGuard<'a, Option<(u32, u32)>>,
+    vfork_return: MutexGuard<'a, Option<VforkReturn>>,
+    trace: Option<MutexGuard<'a, crate::syscall::trace::Sink>>,
+}
+
+impl ForkGuard<'_> {
+    /// In the fork child, before the locks are released: only `thread`
+    /// lives on, it waits on no futex, and nothing is pending (fork(2)).
+    pub fn after_fork_child(&mut self, thread: Arc<crate::task::Thread>) {
+        self.threads.clear();
+        self.threads.push(thread);
+        self.futexes.clear();
+        self.sig.shared = Default::default();
+        self.children.clear();
+    }
+}
+
+impl Process {
+    /// Takes every lock for a host fork (see [`ForkGuard`]).
+    pub fn lock_for_fork(&self) -> ForkGuard<'_> {
+        use crate::task::lock;
+        let comm = lock(&self.comm);
+        let argv = lock(&self.argv);
+        let exe = lock(&self.exe);
+        let fs = lock(&self.fs);
+        let envp = lock(&self.envp);
+        let fds = lock(&self.fds);
+        let futexes = lock(&self.futexes);
+        let mm = lock(&self.mm);
+        let guest_as = lock(&self.guest_as);
+        let children = lock(&self.children);
+        let reaped = lock(&self.reaped);
+        let sig = lock(&self.sig);
+        let threads = lock(&self.threads);
+        let ppid_cache = lock(&self.ppid_cache);
+        let vfork_return = lock(&self.vfork_return);
+        let trace = self.trace.as_ref().map(lock);
+        ForkGuard {
+            comm,
+            argv,
+            exe,
+            fs,
+            envp,
+            fds,
+            futexes,
+            mm,
+            guest_as,
+            children,
+            reaped,
+            sig,
+            threads,
+            ppid_cache,
+            vfork_return,
+            trace,
+        }
     }
 }

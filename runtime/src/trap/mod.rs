@@ -52,8 +52,12 @@ pub struct ThreadCtl {
     _pad: [u8; 7],
     /// The guest's thread pointer (`ARCH_SET_FS`), installed as the gs base.
     pub guest_tls: u64,
-    /// Linux thread id of the guest thread this host thread runs.
-    pub tid: u32,
+    /// Where the host thread's own stack was when it entered guest code
+    /// (`host::thread::run_guest`): a thread's exit returns there.
+    pub exit_sp: u64,
+    /// The guest thread this host thread runs: an `Arc<Thread>` turned into
+    /// a pointer (`setup_thread`), released when the thread ends.
+    thread: *const core::ffi::c_void,
     /// The host ucontext of the guest trap being handled (0 outside one):
     /// signal delivery and `rt_sigreturn` read and write its FP state.
     pub host_uc: u64,
@@ -66,6 +70,45 @@ pub struct ThreadCtl {
 }
 
 impl ThreadCtl {
+    /// The guest thread this host thread runs.
+    pub fn thread(&self) -> &crate::task::Thread {
+        // SAFETY: `thread` came from `Arc::into_raw` in `setup_thread` and
+        // is released only by `release_thread`, after the last use.
+        unsafe { &*self.thread.cast::<crate::task::Thread>() }
+    }
+
+    /// A counted reference to the guest thread.
+    pub fn thread_arc(&self) -> std::sync::Arc<crate::task::Thread> {
+        // SAFETY: as in `thread`; the count taken here is our own.
+        unsafe {
+            let t = self.thread.cast::<crate::task::Thread>();
+            std::sync::Arc::increment_strong_count(t);
+            std::sync::Arc::from_raw(t)
+        }
+    }
+
+    /// Makes this host thread run `thread` instead (a fork child gives its
+    /// one thread fresh state); the old reference is given back.
+    pub fn replace_thread(&mut self, thread: std::sync::Arc<crate::task::Thread>) {
+        // SAFETY: no reference from `thread()` is live across this call
+        // (it takes `&mut self`), and the old pointer is given back once.
+        unsafe { self.release_thread() };
+        self.thread = std::sync::Arc::into_raw(thread).cast();
+    }
+
+    /// Gives back the reference `setup_thread` took (the thread has ended).
+    ///
+    /// # Safety
+    /// Called once, after the last use of `thread()` on this block.
+    pub unsafe fn release_thread(&mut self) {
+        let t = core::mem::replace(&mut self.thread, core::ptr::null());
+        if !t.is_null() {
+            // SAFETY: per the contract, the pointer from `Arc::into_raw` is
+            // given back exactly once.
+            drop(unsafe { std::sync::Arc::from_raw(t.cast::<crate::task::Thread>()) });
+        }
+    }
+
     /// Remembers the mask `rt_sigsuspend` replaced.
     pub fn save_mask(&mut self, mask: u64) {
         self.saved_mask = mask;
@@ -82,8 +125,11 @@ pub const OFF_HOST_TLS: usize = offset_of!(ThreadCtl, host_tls);
 pub const OFF_IN_GUEST: usize = offset_of!(ThreadCtl, in_guest);
 pub const OFF_SELECTOR: usize = offset_of!(ThreadCtl, selector);
 pub const OFF_GUEST_TLS: usize = offset_of!(ThreadCtl, guest_tls);
+pub const OFF_EXIT_SP: usize = offset_of!(ThreadCtl, exit_sp);
 
-/// The general-purpose registers of the interrupted guest, in Linux names.
+/// The general-purpose registers of the interrupted guest, in Linux names
+/// (read by `host::thread::run_guest`'s assembly by field offset).
+#[repr(C)]
 #[derive(Clone, Copy, Debug, Default)]
 pub struct GuestRegs {
     pub rax: u64,
@@ -121,6 +167,9 @@ pub enum TrapKind {
     /// A signal sent to the process (kill, the terminal, a timer, a child),
     /// already translated to Linux numbers.
     Async { sig: crate::abi::signal::Signal, info: HostSigInfo },
+    /// Another thread of the runtime wants this one to look at its signals
+    /// (`Thread::kick`): nothing to record, only to interrupt.
+    Kick,
 }
 
 /// What the host told us about an asynchronous signal, in Linux terms
@@ -149,8 +198,10 @@ pub enum HostDisposition {
 }
 
 /// Allocates and registers the calling thread's control block and alternate
-/// stack. The block lives for the rest of the thread.
-pub fn setup_thread(tid: u32) -> Result<&'static mut ThreadCtl, String> {
+/// stack for the guest thread `thread`. The block lives until the thread
+/// ends (`host::thread::run_guest` frees it for threads that clone made; the
+/// first thread's lives as long as the process).
+pub fn setup_thread(thread: std::sync::Arc<crate::task::Thread>) -> Result<&'static mut ThreadCtl, String> {
     let region = host::trap::alloc_alt_region(ALT_REGION_SIZE)
         .map_err(|e| format!("cannot allocate the signal stack: {}", e.text()))?;
     let ctl_ptr = region as *mut ThreadCtl;
@@ -164,7 +215,8 @@ pub fn setup_thread(tid: u32) -> Result<&'static mut ThreadCtl, String> {
             selector: SELECTOR_ALLOW,
             _pad: [0; 7],
             guest_tls: 0,
-            tid,
+            exit_sp: 0,
+            thread: std::sync::Arc::into_raw(thread).cast(),
             host_uc: 0,
             altstack: crate::signal::AltStack::default(),
             saved_mask: 0,
@@ -174,7 +226,6 @@ pub fn setup_thread(tid: u32) -> Result<&'static mut ThreadCtl, String> {
     };
     host::trap::install_thread(ctl, region, ALT_REGION_SIZE)
         .map_err(|e| format!("cannot install the syscall trap: {e}"))?;
-    crate::signal::init_thread();
     Ok(ctl)
 }
 
@@ -201,6 +252,11 @@ pub unsafe extern "C" fn dispatch(ctl: *mut ThreadCtl, signo: i32, info: *mut c_
             return;
         }
     }
+    if kind == TrapKind::Kick && !from_guest {
+        // It interrupted a host call in the blocking window, which now
+        // fails with EINTR; the return to the guest looks at the signals.
+        return;
+    }
     if !from_guest {
         // A fault or trap inside the runtime itself.
         let addr = if let TrapKind::Fault { addr, .. } = kind { addr } else { 0 };
@@ -225,15 +281,16 @@ pub unsafe extern "C" fn dispatch(ctl: *mut ThreadCtl, signo: i32, info: *mut c_
         }
         TrapKind::Fault { addr, is_bus, code } => {
             if is_bus || !patch::try_patch_fs(&regs) {
-                crate::signal::deliver_fault(if is_bus { crate::abi::signal::Signal::SIGBUS } else { crate::abi::signal::Signal::SIGSEGV }, code, addr);
+                let sig = if is_bus { crate::abi::signal::Signal::SIGBUS } else { crate::abi::signal::Signal::SIGSEGV };
+                crate::signal::deliver_fault(ctl.thread(), sig, code, addr);
             }
         }
-        TrapKind::Other { sig, code } => crate::signal::deliver_fault(sig, code, regs.rip),
-        TrapKind::Async { .. } => {}
+        TrapKind::Other { sig, code } => crate::signal::deliver_fault(ctl.thread(), sig, code, regs.rip),
+        TrapKind::Async { .. } | TrapKind::Kick => {}
     }
     // The return to guest code: act on what became deliverable (a cheap
     // check of atomic words on the common path).
-    if crate::signal::needs_delivery(syscall_nr, regs.rax) {
+    if crate::signal::needs_delivery(ctl.thread(), syscall_nr, regs.rax) {
         crate::signal::deliver(ctl, &mut regs, syscall_nr);
     }
     ctl.host_uc = 0;
@@ -254,9 +311,41 @@ pub fn guest_fp_state(ctl: &mut ThreadCtl) -> Option<&mut [u8]> {
     unsafe { host::trap::fp_state(ctl.host_uc as *mut c_void) }
 }
 
-/// Enters guest code at `entry` with stack pointer `sp`; never returns.
-pub fn enter_guest(ctl: &mut ThreadCtl, entry: u64, sp: u64) -> ! {
-    // SAFETY: `entry` and `sp` come from the loader, which mapped the guest
-    // image and built its initial stack; the control block is live.
-    unsafe { host::trap::enter_guest(ctl, entry, sp) }
+/// The registers a program starts with: `entry`, stack pointer `sp`,
+/// everything else zero (the psABI leaves them unspecified; rdx = 0 means
+/// no function for atexit), interrupts on.
+pub fn start_regs(entry: u64, sp: u64) -> GuestRegs {
+    GuestRegs { rip: entry, rsp: sp, rflags: RFLAGS_START, ..GuestRegs::default() }
+}
+
+/// IF and the always-one bit 1.
+const RFLAGS_START: u64 = 0x202;
+
+/// Runs guest code from `regs` on the calling host thread, which owns
+/// `ctl`; returns when that guest thread ends ([`leave_guest`]).
+pub fn run_guest(ctl: &mut ThreadCtl, regs: &GuestRegs) {
+    // SAFETY: the registers come from the loader (a mapped image and its
+    // initial stack) or from clone (the parent's, with the stack the guest
+    // chose: a bad one faults in guest code, as on Linux).
+    unsafe { host::thread::run_guest(ctl, regs) }
+}
+
+/// Ends the calling guest thread: leaves the trap handler for the host
+/// thread's [`run_guest`], which returns. Whatever the frames above hold
+/// is abandoned, so the caller drops its own values and locks first.
+pub fn leave_guest(ctl: &mut ThreadCtl) -> ! {
+    // SAFETY: called from the trap handler of the thread owning `ctl`,
+    // which entered guest code through `run_guest`.
+    unsafe { host::thread::leave_guest(ctl) }
+}
+
+/// After [`run_guest`] returned on a thread clone made: turns the trap off
+/// for this host thread, gives back its guest thread and frees the control
+/// block and alternate stack.
+pub fn end_thread(ctl: &'static mut ThreadCtl) {
+    host::trap::block_all_signals();
+    // SAFETY: the guest thread has ended; nothing uses `thread()` after this.
+    unsafe { ctl.release_thread() };
+    let region = ctl as *mut ThreadCtl as u64;
+    host::thread::end_thread(region, ALT_REGION_SIZE);
 }

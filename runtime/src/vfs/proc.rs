@@ -536,7 +536,7 @@ fn pid_status() -> String {
         pid = p.pid(),
         vk = vsz / 1024,
         rk = rss / 1024,
-        blk = sig.mask,
+        blk = p.thread_list().first().map_or(0, |t| t.mask()),
         maxcpu = host::process::cpu_count().saturating_sub(1),
     )
 }

@@ -6,6 +6,7 @@ pub mod fs;
 pub mod mem;
 pub mod process;
 pub mod signal;
+pub mod thread;
 pub mod time;
 pub mod tls;
 pub mod trap;

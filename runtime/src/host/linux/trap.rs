@@ -62,34 +62,6 @@ core::arch::global_asm!(
     "    syscall",
     "    ud2",
     ".size mactux_sig_entry, . - mactux_sig_entry",
-    "",
-    ".globl mactux_enter_guest",
-    ".type mactux_enter_guest,@function",
-    ".p2align 4",
-    "mactux_enter_guest:",
-    // rdi = ctl, rsi = entry, rdx = stack pointer
-    "    mov rsp, rdx",
-    "    mov qword ptr [rdi + {in_guest}], 1",
-    "    xor eax, eax",
-    "    wrfsbase rax",
-    "    mov byte ptr [rdi + {sel}], {block}",
-    "    mov r11, rsi",
-    "    xor ebx, ebx",
-    "    xor ecx, ecx",
-    "    xor edx, edx",
-    "    xor esi, esi",
-    "    xor edi, edi",
-    "    xor ebp, ebp",
-    "    xor r8d, r8d",
-    "    xor r9d, r9d",
-    "    xor r10d, r10d",
-    "    xor r12d, r12d",
-    "    xor r13d, r13d",
-    "    xor r14d, r14d",
-    "    xor r15d, r15d",
-    "    cld",
-    "    jmp r11",
-    ".size mactux_enter_guest, . - mactux_enter_guest",
     ".popsection",
     align_mask = const !(ALT_REGION_SIZE - 1),
     sel = const OFF_SELECTOR,
@@ -101,7 +73,6 @@ core::arch::global_asm!(
 );
 
 extern "C" {
-    fn mactux_enter_guest(ctl: *mut ThreadCtl, entry: u64, sp: u64) -> !;
     static mactux_sigreturn_insn: u8;
 }
 
@@ -147,15 +118,6 @@ fn arm_dispatch(ctl: &mut ThreadCtl) -> Result<(), String> {
     Ok(())
 }
 
-/// Jumps to guest code with the trap armed and the guest's fs base (0).
-///
-/// # Safety
-/// `entry` must be mapped guest code and `sp` a prepared guest stack.
-pub unsafe fn enter_guest(ctl: &mut ThreadCtl, entry: u64, sp: u64) -> ! {
-    // SAFETY: forwarded from the caller.
-    unsafe { mactux_enter_guest(ctl, entry, sp) }
-}
-
 fn greg(uc: &libc::ucontext_t, r: libc::c_int) -> u64 {
     uc.uc_mcontext.gregs[r as usize] as u64
 }
@@ -195,6 +157,11 @@ pub unsafe fn decode(signo: i32, info: *mut c_void, uc: *mut c_void) -> (TrapKin
     let is_sent = code <= 0;
     let kind = match signo {
         libc::SIGSYS if code == SYS_USER_DISPATCH => TrapKind::Syscall,
+        // Another thread of ours (host::thread::kick).
+        // SAFETY: si_pid is valid for a signal sent with tgkill.
+        s if s == super::thread::KICK_SIGNAL && code == libc::SI_TKILL && unsafe { info.si_pid() } == unsafe { libc::getpid() } => {
+            TrapKind::Kick
+        }
         libc::SIGSEGV | libc::SIGBUS if !is_sent => {
             // SAFETY: si_addr is valid for SIGSEGV/SIGBUS.
             let addr = unsafe { info.si_addr() } as u64;

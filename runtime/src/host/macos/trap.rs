@@ -78,35 +78,6 @@ core::arch::global_asm!(
     "    pop rbx",
     "    pop rbp",
     "    ret",
-    "",
-    ".globl _mactux_enter_guest",
-    ".p2align 4",
-    "_mactux_enter_guest:",
-    // rdi = ctl, rsi = entry, rdx = stack pointer
-    "    mov rsp, rdx",
-    "    mov rbx, rsi",
-    "    mov qword ptr [rdi + {in_guest}], 1",
-    "    mov rdi, qword ptr [rdi + {guest_tls}]",
-    // Still on the guest stack with in_guest set: a signal here is taken on the
-    // alt stack and restores the host TSD itself.
-    "    call {set_tsd}",
-    "    mov r11, rbx",
-    "    xor eax, eax",
-    "    xor ebx, ebx",
-    "    xor ecx, ecx",
-    "    xor edx, edx",
-    "    xor esi, esi",
-    "    xor edi, edi",
-    "    xor ebp, ebp",
-    "    xor r8d, r8d",
-    "    xor r9d, r9d",
-    "    xor r10d, r10d",
-    "    xor r12d, r12d",
-    "    xor r13d, r13d",
-    "    xor r14d, r14d",
-    "    xor r15d, r15d",
-    "    cld",
-    "    jmp r11",
     align_mask = const !(ALT_REGION_SIZE - 1),
     in_guest = const OFF_IN_GUEST,
     host_tls = const OFF_HOST_TLS,
@@ -114,10 +85,6 @@ core::arch::global_asm!(
     set_tsd = sym _thread_set_tsd_base,
     dispatch = sym crate::trap::dispatch,
 );
-
-extern "C" {
-    fn mactux_enter_guest(ctl: *mut ThreadCtl, entry: u64, sp: u64) -> !;
-}
 
 /// Maps a region of `size` bytes aligned to `size`.
 pub fn alloc_alt_region(size: u64) -> HostResult<u64> {
@@ -130,13 +97,6 @@ pub fn install_thread(_ctl: &mut ThreadCtl, region: u64, size: u64) -> Result<()
     crate::host::posix::sigctl::install_trap_entry(region, size)
 }
 
-/// Jumps to guest code with the guest's gs base installed.
-///
-/// # Safety
-/// `entry` must be mapped guest code and `sp` a prepared guest stack.
-pub unsafe fn enter_guest(ctl: &mut ThreadCtl, entry: u64, sp: u64) -> ! {
-    // SAFETY: forwarded from the caller.
-    unsafe { mactux_enter_guest(ctl, entry, sp) }
 }
 
 /// `struct __darwin_x86_exception_state64` (mach/i386/_structs.h).
@@ -231,6 +191,11 @@ pub unsafe fn decode(signo: i32, info: *mut c_void, uc: *mut c_void) -> (TrapKin
     let is_sent = (SI_USER..=SI_MESGQ).contains(&host_code);
     let kind = match signo {
         libc::SIGSYS if !is_sent => TrapKind::Syscall,
+        // Another thread of ours (host::thread::kick): sent, by us.
+        // SAFETY: getpid has no preconditions.
+        s if s == super::thread::KICK_SIGNAL && host_code == SI_USER && i32_at(raw, 16) == unsafe { libc::getpid() } => {
+            TrapKind::Kick
+        }
         libc::SIGSEGV | libc::SIGBUS if !is_sent => {
             // BUS_ADRALN/ADRERR/OBJERR are 1/2/3 on both systems.
             TrapKind::Fault { addr: mc.es.faultvaddr, is_bus: signo == libc::SIGBUS, code: host_code }

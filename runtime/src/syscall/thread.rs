@@ -1,0 +1,312 @@
+//! Threads: creating one (clone with CLONE_THREAD), ending one (exit), and
+//! the calls that are per thread: gettid, set_tid_address, the robust futex
+//! list, membarrier.
+//! <https://man7.org/linux/man-pages/man2/clone.2.html>
+//!
+//! A guest thread is a host thread of the runtime's process, started here
+//! with the registers its creator trapped with (rax = 0, the new stack,
+//! the new thread pointer) and entering guest code through
+//! `trap::run_guest`; it shares the `Process` (memory, fds, fs context,
+//! dispositions) and owns a `task::Thread`.
+//!
+//! Divergences from Linux:
+//! - A thread starts with the default FP/SSE state, not a copy of its
+//!   creator's (MXCSR and the x87 control word at their defaults).
+//! - A signal sent to a thread in the moment between its creation and
+//!   its first instruction waits until its first syscall (a signal for
+//!   the process goes to another thread meanwhile).
+//! - CLONE_VM without CLONE_THREAD (a process sharing memory) and a thread
+//!   without CLONE_FS or CLONE_FILES are refused (ENOSYS): the runtime
+//!   keeps one memory map, fd table and fs context per host process.
+
+use super::{args, Ctx};
+use crate::abi::gen as g;
+use crate::error::Result;
+use crate::task::{current, lock, Thread};
+use crate::trap::GuestRegs;
+use crate::{host, return_errno, return_errno_with_message, trap, uaccess};
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::Arc;
+
+/// The flags a thread must share with its creator here.
+pub const THREAD_FLAGS: u32 = g::CLONE_VM | g::CLONE_FS | g::CLONE_FILES | g::CLONE_SIGHAND | g::CLONE_THREAD;
+
+/// Host stack of a thread's host side: it runs only the thread's start and
+/// end (trap handlers run on the alternate stack).
+const HOST_STACK_SIZE: usize = 256 * 1024;
+
+/// What clone and clone3 were asked for, decoded.
+pub struct NewThread {
+    pub flags: u32,
+    pub stack: u64,
+    pub parent_tid: u64,
+    pub child_tid: u64,
+    pub tls: u64,
+}
+
+/// A thread id from the pid namespace.
+fn alloc_tid() -> Result<u32> {
+    if crate::daemon::is_standalone() {
+        return Ok(host::thread::host_tid());
+    }
+    crate::daemon::reserve_child().map(|t| t as u32)
+}
+
+fn release_tid(tid: u32) {
+    if !crate::daemon::is_standalone() {
+        let _ = crate::daemon::call(&mactux_proto::Request::Reaped { pid: tid as i32 });
+    }
+}
+
+/// Creates a thread (clone with CLONE_THREAD): returns its tid.
+pub fn clone_thread(cx: &mut Ctx<'_>, c: NewThread) -> Result<u64> {
+    if c.flags & THREAD_FLAGS != THREAD_FLAGS {
+        return_errno_with_message!(ENOSYS, "a thread that does not share fs and files with its creator is not emulated");
+    }
+    if c.flags & g::CLONE_VFORK != 0 {
+        return_errno_with_message!(ENOSYS, "CLONE_VFORK with CLONE_THREAD is not emulated");
+    }
+    let p = current();
+    let tid = alloc_tid()?;
+    let parent = cx.thread();
+    let comm = lock(&parent.comm).clone();
+    let thread = Arc::new(Thread::new(tid, parent.mask(), comm, parent.affinity.load(Relaxed)));
+    if c.flags & g::CLONE_CHILD_CLEARTID != 0 {
+        thread.clear_child_tid.store(c.child_tid, Relaxed);
+    }
+    let mut regs: GuestRegs = *cx.regs;
+    regs.rax = 0;
+    if c.stack != 0 {
+        regs.rsp = c.stack;
+    }
+    let tls = if c.flags & g::CLONE_SETTLS != 0 { c.tls } else { cx.ctl.guest_tls };
+    // As Linux, failures to store the tid are ignored.
+    if c.flags & g::CLONE_PARENT_SETTID != 0 {
+        let _ = uaccess::write(c.parent_tid, &tid);
+    }
+    if c.flags & g::CLONE_CHILD_SETTID != 0 {
+        let _ = uaccess::write(c.child_tid, &tid);
+    }
+    lock(&p.threads).push(thread.clone());
+    crate::signal::lock_state(parent).update_blocked();
+    let started = thread.clone();
+    if let Err(e) = host::thread::spawn(HOST_STACK_SIZE, Box::new(move || thread_main(started, regs, tls))) {
+        lock(&p.threads).retain(|t| !Arc::ptr_eq(t, &thread));
+        thread.exited.store(true, Relaxed);
+        crate::signal::lock_state(cx.thread()).update_blocked();
+        release_tid(tid);
+        return Err(crate::error::Error::with_message(e, "cannot start a host thread"));
+    }
+    p.view_changed.store(true, Relaxed);
+    Ok(u64::from(tid))
+}
+
+/// The host side of a new thread: sets up its trap, runs its guest code
+/// until it exits, then frees what it held.
+fn thread_main(thread: Arc<Thread>, regs: GuestRegs, tls: u64) {
+    let ctl = match trap::setup_thread(thread.clone()) {
+        Ok(c) => c,
+        Err(e) => host::process::fatal(&format!("a new thread could not start: {e}")),
+    };
+    host::tls::set_guest_tls(ctl, tls);
+    *lock(&thread.host) = Some(host::thread::current());
+    // The host thread started with its creator's mask inside a trap
+    // handler (everything blocked); guest code needs the trap signals and
+    // the asynchronous ones open.
+    host::process::unblock_trap_signals();
+    crate::signal::init_thread();
+    drop(thread);
+    trap::run_guest(ctl, &regs);
+    trap::end_thread(ctl);
+}
+
+pub fn gettid(cx: &mut Ctx<'_>, _: [u64; 6]) -> Result<u64> {
+    Ok(u64::from(cx.thread().tid()))
+}
+
+pub fn set_tid_address(cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
+    cx.thread().clear_child_tid.store(a[0], Relaxed);
+    Ok(u64::from(cx.thread().tid()))
+}
+
+/// sizeof(struct robust_list_head) on x86_64.
+const ROBUST_LIST_HEAD_LEN: u64 = 24;
+
+pub fn set_robust_list(cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
+    if a[1] != ROBUST_LIST_HEAD_LEN {
+        return_errno_with_message!(EINVAL, "len must be sizeof(struct robust_list_head)");
+    }
+    cx.thread().robust_list.store(a[0], Relaxed);
+    Ok(0)
+}
+
+pub fn get_robust_list(cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
+    let pid = args::int(a[0]);
+    let head = if pid == 0 {
+        cx.thread().robust_list.load(Relaxed)
+    } else {
+        match current().thread(pid as u32) {
+            Some(t) => t.robust_list.load(Relaxed),
+            None => return_errno_with_message!(ESRCH, "no such thread in this process"),
+        }
+    };
+    uaccess::write(a[1], &head)?;
+    uaccess::write(a[2], &ROBUST_LIST_HEAD_LEN)?;
+    Ok(0)
+}
+
+/// `exit`: ends the calling thread; the last one to end ends the process.
+pub fn exit(cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
+    let code = args::int(a[0]) & 0xff;
+    let p = current();
+    let thread = cx.thread_arc();
+    let is_last = {
+        let mut threads = lock(&p.threads);
+        threads.retain(|t| !Arc::ptr_eq(t, &thread));
+        thread.exited.store(true, Relaxed);
+        threads.is_empty()
+    };
+    let tid = thread.tid();
+    let is_leader = tid == p.pid();
+    if is_leader {
+        p.leader_exit.store(code | LEADER_EXITED, Relaxed);
+    }
+    if is_last {
+        // The status the parent sees is the leader's (wait_task_zombie
+        // reads the leader's exit code).
+        let leader = p.leader_exit.load(Relaxed);
+        let status = if leader & LEADER_EXITED != 0 { leader & 0xff } else { code };
+        return super::process::exit_group(cx, [status as u64, 0, 0, 0, 0, 0]);
+    }
+    exit_robust_list(&thread);
+    let ctid = thread.clear_child_tid.load(Relaxed);
+    if ctid != 0 && uaccess::write(ctid, &0u32).is_ok() {
+        super::futex::wake_word(ctid, 1);
+    }
+    *lock(&thread.host) = None;
+    // Process signals this thread was picked for go to another one.
+    crate::signal::thread_gone(&thread);
+    if !is_leader {
+        release_tid(tid);
+    }
+    p.view_changed.store(true, Relaxed);
+    drop(thread);
+    trap::leave_guest(cx.ctl)
+}
+
+/// Set in `Process::leader_exit` once the leader has exited.
+pub const LEADER_EXITED: i32 = 1 << 16;
+
+/// Linux's bound on a robust list walk (ROBUST_LIST_LIMIT, futex.h).
+const ROBUST_LIST_LIMIT: usize = 2048;
+const FUTEX_WAITERS: u32 = 0x8000_0000;
+const FUTEX_OWNER_DIED: u32 = 0x4000_0000;
+const FUTEX_TID_MASK: u32 = 0x3fff_ffff;
+
+/// `exit_robust_list` (kernel/futex/core.c): every robust mutex the dying
+/// thread still holds is marked FUTEX_OWNER_DIED and one waiter woken, so
+/// the next locker gets EOWNERDEAD. Bad pointers end the walk quietly.
+fn exit_robust_list(thread: &Thread) {
+    let head = thread.robust_list.load(Relaxed);
+    if head == 0 {
+        return;
+    }
+    let tid = thread.tid();
+    let read_u64 = |addr: u64| uaccess::read::<u64>(addr).ok();
+    let (Some(first), Some(offset), Some(pending)) = (read_u64(head), read_u64(head + 8), read_u64(head + 16)) else {
+        return;
+    };
+    let offset = offset as i64;
+    let mut entry = first & !1;
+    let pending = pending & !1;
+    let mut seen = 0;
+    while entry != head && entry != 0 && seen < ROBUST_LIST_LIMIT {
+        let Some(next) = read_u64(entry) else { return };
+        // The pending entry is handled last, as Linux does.
+        if entry != pending {
+            futex_owner_died(entry.wrapping_add_signed(offset), tid);
+        }
+        entry = next & !1;
+        seen += 1;
+    }
+    if pending != 0 {
+        futex_owner_died(pending.wrapping_add_signed(offset), tid);
+    }
+}
+
+/// `handle_futex_death`: if the word still names `tid` as owner, mark the
+/// owner dead (keeping the waiters bit) and wake one waiter.
+fn futex_owner_died(addr: u64, tid: u32) {
+    if addr % 4 != 0 {
+        return;
+    }
+    loop {
+        let Ok(cur) = uaccess::read::<u32>(addr) else { return };
+        if cur & FUTEX_TID_MASK != tid {
+            return;
+        }
+        let new = (cur & FUTEX_WAITERS) | FUTEX_OWNER_DIED;
+        match uaccess::cmpxchg_u32(addr, cur, new) {
+            Ok(v) if v == cur => {
+                if cur & FUTEX_WAITERS != 0 {
+                    super::futex::wake_word(addr, 1);
+                }
+                return;
+            }
+            Ok(_) => continue,
+            Err(_) => return,
+        }
+    }
+}
+
+/// membarrier(2): the commands glibc, Go and .NET use. Guest threads are
+/// host threads of this process, so the host's own process-wide barrier
+/// (host::thread::membarrier) makes every one of them pass a full memory
+/// barrier before the call returns, as the expedited commands promise.
+pub fn membarrier(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
+    const QUERY: u32 = 0;
+    const GLOBAL: u32 = 1;
+    const GLOBAL_EXPEDITED: u32 = 1 << 1;
+    const REGISTER_GLOBAL_EXPEDITED: u32 = 1 << 2;
+    const PRIVATE_EXPEDITED: u32 = 1 << 3;
+    const REGISTER_PRIVATE_EXPEDITED: u32 = 1 << 4;
+    const PRIVATE_EXPEDITED_SYNC_CORE: u32 = 1 << 5;
+    const REGISTER_PRIVATE_EXPEDITED_SYNC_CORE: u32 = 1 << 6;
+    const SUPPORTED: u32 = GLOBAL
+        | GLOBAL_EXPEDITED
+        | REGISTER_GLOBAL_EXPEDITED
+        | PRIVATE_EXPEDITED
+        | REGISTER_PRIVATE_EXPEDITED
+        | PRIVATE_EXPEDITED_SYNC_CORE
+        | REGISTER_PRIVATE_EXPEDITED_SYNC_CORE;
+    let cmd = args::uint(a[0]);
+    let flags = args::uint(a[1]);
+    if flags != 0 {
+        return_errno_with_message!(EINVAL, "flags must be 0 for these commands");
+    }
+    let p = current();
+    match cmd {
+        QUERY => Ok(u64::from(SUPPORTED)),
+        GLOBAL | GLOBAL_EXPEDITED => {
+            host::thread::membarrier();
+            Ok(0)
+        }
+        REGISTER_GLOBAL_EXPEDITED => Ok(0),
+        REGISTER_PRIVATE_EXPEDITED => {
+            p.membarrier_registered.fetch_or(PRIVATE_EXPEDITED, Relaxed);
+            Ok(0)
+        }
+        REGISTER_PRIVATE_EXPEDITED_SYNC_CORE => {
+            p.membarrier_registered.fetch_or(PRIVATE_EXPEDITED_SYNC_CORE, Relaxed);
+            Ok(0)
+        }
+        PRIVATE_EXPEDITED | PRIVATE_EXPEDITED_SYNC_CORE => {
+            if p.membarrier_registered.load(Relaxed) & cmd == 0 {
+                return_errno_with_message!(EPERM, "the process did not register for this membarrier command");
+            }
+            host::thread::membarrier();
+            Ok(0)
+        }
+        _ => return_errno!(EINVAL),
+    }
+}

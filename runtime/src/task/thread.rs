@@ -1,0 +1,130 @@
+//! What one Linux thread owns: its id, signal mask and thread-directed
+//! pending signals, the futex word the exit wakes, the robust-list head,
+//! its name, CPU affinity, and what wakes it when it sleeps.
+//!
+//! A `Thread` is shared (an `Arc`): the thread itself reaches it through
+//! its `ThreadCtl` (trap/mod.rs, `ThreadCtl::thread`), other threads
+//! through [`Process::threads`](super::Process) to send it a signal, wake
+//! it or list it in /proc. What only the thread itself ever touches while
+//! it runs (its alternate signal stack, the mask rt_sigsuspend saved, the
+//! host ucontext of the trap) stays in the `ThreadCtl`, which is not
+//! shared.
+
+use crate::signal::SigInfo;
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering::*};
+use std::sync::Mutex;
+
+/// Signals sent to one thread (tgkill, a fault, a timer with
+/// SIGEV_THREAD_ID), not yet delivered. Guarded by [`Thread::pending`],
+/// always taken after `Process::sig`.
+#[derive(Default)]
+pub struct ThreadPending {
+    /// One bit per pending signal.
+    pub set: u64,
+    /// Their siginfo, oldest first (at most one per standard signal).
+    pub queue: Vec<SigInfo>,
+}
+
+/// What makes a sleeping thread run again: a counter the sleeper reads
+/// before it looks at its condition, and sleeps on only while unchanged.
+/// Every waker (a futex wake, a signal for the thread) bumps it and wakes
+/// the host thread, so a wake between the look and the sleep is never
+/// lost (host::thread::park).
+#[derive(Default)]
+pub struct Parker {
+    seq: AtomicU32,
+}
+
+impl Parker {
+    /// The value to pass to [`Parker::park`], read before the condition.
+    pub fn seq(&self) -> u32 {
+        self.seq.load(Acquire)
+    }
+
+    /// Sleeps while nothing bumped the counter since `seq` was read, at
+    /// most `timeout_ns`; a host signal also ends the sleep.
+    pub fn park(&self, seq: u32, timeout_ns: Option<u64>) {
+        crate::host::thread::park(&self.seq, seq, timeout_ns);
+    }
+
+    pub fn unpark(&self) {
+        self.seq.fetch_add(1, Release);
+        crate::host::thread::unpark_all(&self.seq);
+    }
+}
+
+pub struct Thread {
+    /// The Linux thread id (from the daemon's pid namespace); the leader's
+    /// equals the pid. Changes only in a fork child and after execve.
+    pub tid: AtomicU32,
+    /// The guest's signal mask for this thread. Written only with
+    /// `Process::sig` held (by the thread itself, or by delivery on it);
+    /// read without a lock by the fast check at each return to the guest
+    /// and by the host signal handler.
+    pub mask: AtomicU64,
+    /// The signals the thread waits for in rt_sigtimedwait (blocked, yet
+    /// a process signal among them is routed to it: Linux's `real_blocked`).
+    pub sigwait_set: AtomicU64,
+    /// Guards the signals sent to this thread alone.
+    pub pending: Mutex<ThreadPending>,
+    /// Mirror of `pending.set`, for the lock-free check.
+    pub pending_set: AtomicU64,
+    /// `set_tid_address` / CLONE_CHILD_CLEARTID: zeroed and woken at exit.
+    pub clear_child_tid: AtomicU64,
+    /// `set_robust_list`: the head of the robust futex list (0: none).
+    pub robust_list: AtomicU64,
+    /// Guards `comm`, at most 15 bytes (prctl PR_SET_NAME, /proc/PID/task/TID/comm).
+    pub comm: Mutex<Vec<u8>>,
+    /// The CPUs it may run on (sched_setaffinity), one bit each; Linux
+    /// keeps this per thread and a new thread inherits its creator's.
+    pub affinity: AtomicU64,
+    /// Wakes the thread from a futex wait or a signal wait.
+    pub parker: Parker,
+    /// The host thread running it, once started: where a signal for it is
+    /// sent to interrupt it (host::thread::kick).
+    pub host: Mutex<Option<crate::host::thread::HostThread>>,
+    /// Set once the thread has exited; it is then out of the thread list.
+    pub exited: AtomicBool,
+}
+
+impl Thread {
+    pub fn new(tid: u32, mask: u64, comm: Vec<u8>, affinity: u64) -> Thread {
+        Thread {
+            tid: AtomicU32::new(tid),
+            mask: AtomicU64::new(mask),
+            sigwait_set: AtomicU64::new(0),
+            pending: Mutex::new(ThreadPending::default()),
+            pending_set: AtomicU64::new(0),
+            clear_child_tid: AtomicU64::new(0),
+            robust_list: AtomicU64::new(0),
+            comm: Mutex::new(comm),
+            affinity: AtomicU64::new(affinity),
+            parker: Parker::default(),
+            host: Mutex::new(None),
+            exited: AtomicBool::new(false),
+        }
+    }
+
+    pub fn tid(&self) -> u32 {
+        self.tid.load(Relaxed)
+    }
+
+    pub fn mask(&self) -> u64 {
+        self.mask.load(Relaxed)
+    }
+
+    /// Whether a signal for the process may be handed to this thread: it
+    /// does not block it, or it waits for it in rt_sigtimedwait.
+    pub fn takes(&self, sig_bit: u64) -> bool {
+        (self.mask() & !self.sigwait_set.load(Relaxed)) & sig_bit == 0 && !self.exited.load(Relaxed)
+    }
+
+    /// Makes the thread look at its signals now: ends a park and
+    /// interrupts guest code or a host call it sleeps in.
+    pub fn kick(&self) {
+        self.parker.unpark();
+        if let Some(h) = super::lock(&self.host).as_ref() {
+            crate::host::thread::kick(h);
+        }
+    }
+}
