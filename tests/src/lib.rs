@@ -8,8 +8,9 @@
 //!   entry whose compiler exists. A missing compiler skips its variant with a note, unless
 //!   `MACTUX_REQUIRE_ALL` is set (the scripts set it), in which case it is a failure.
 //! - Both runs get the same fixed environment ([`fixed_env`]), the same working directory,
-//!   core dumps disabled, and a timeout (60 s, `MACTUX_TEST_TIMEOUT` seconds to change it);
-//!   a run that outlives it is killed and reported as [`Termination::Timeout`].
+//!   core dumps disabled, and a timeout (60 s, or the run's own [`Run::timeout`];
+//!   `MACTUX_TEST_TIMEOUT` seconds overrides both); a run that outlives it is killed and
+//!   reported as [`Termination::Timeout`].
 
 use std::ffi::{OsStr, OsString};
 use std::fmt;
@@ -59,11 +60,14 @@ pub fn mactux_bin() -> PathBuf {
     path
 }
 
-fn timeout() -> Duration {
+/// The run's bound: `MACTUX_TEST_TIMEOUT` seconds when set (to give a slow machine or a
+/// traced run more time), else the run's own, else [`DEFAULT_TIMEOUT`].
+fn timeout(run: &Run) -> Duration {
     std::env::var("MACTUX_TEST_TIMEOUT")
         .ok()
         .and_then(|s| s.parse::<u64>().ok())
         .map(Duration::from_secs)
+        .or(run.timeout)
         .unwrap_or(DEFAULT_TIMEOUT)
 }
 
@@ -161,6 +165,10 @@ pub struct Run {
     /// for programs that change what their fds refer to (a fuzzer's fchmod),
     /// which must never be a device or a terminal of the host's.
     pub stdio_dir: Option<PathBuf>,
+    /// How long the run may take before it is killed, when not [`DEFAULT_TIMEOUT`]: for
+    /// programs that take a second natively but may wait forever under a runtime that
+    /// lacks what they need.
+    pub timeout: Option<Duration>,
 }
 
 impl Run {
@@ -173,6 +181,7 @@ impl Run {
             env: Vec::new(),
             mactux_options: Vec::new(),
             stdio_dir: None,
+            timeout: None,
         }
     }
     /// `Run::cmd(&["ls", "-la", "/usr/bin"])`.
@@ -202,6 +211,11 @@ impl Run {
     /// Stdin, stdout and stderr as files in `dir` (see [`Run::stdio_dir`]).
     pub fn stdio_files(mut self, dir: impl Into<PathBuf>) -> Run {
         self.stdio_dir = Some(dir.into());
+        self
+    }
+    /// Kill the run after `limit` instead of [`DEFAULT_TIMEOUT`] (see [`Run::timeout`]).
+    pub fn timeout(mut self, limit: Duration) -> Run {
+        self.timeout = Some(limit);
         self
     }
     pub fn mactux_option(mut self, opt: impl AsRef<OsStr>) -> Run {
@@ -288,7 +302,7 @@ fn execute(argv: &[OsString], run: &Run) -> Outcome {
         (writer, spawn_reader(stdout), spawn_reader(stderr))
     });
 
-    let deadline = start + timeout();
+    let deadline = start + timeout(run);
     let status = loop {
         match child.try_wait() {
             Ok(Some(st)) => break Some(st),
@@ -822,6 +836,15 @@ mod tests {
         assert_eq!(o.status, Termination::Signal(11));
         let o = run_native(&Run::cmd(&["cat"]).stdin("abc"));
         assert_eq!(o.stdout, b"abc");
+    }
+
+    #[test]
+    fn a_run_outliving_its_own_timeout_is_killed() {
+        if std::env::var_os("MACTUX_TEST_TIMEOUT").is_some() {
+            return; // the variable overrides every run's own bound
+        }
+        let o = run_native(&Run::cmd(&["sleep", "30"]).timeout(Duration::from_millis(200)));
+        assert_eq!(o.status, Termination::Timeout);
     }
 
     #[test]
