@@ -1,6 +1,7 @@
 #!/bin/sh
 # Install what the end-to-end tests (tests/) need on Debian: C compilers for glibc and musl
-# guests, and the distribution programs the distro tests run. Idempotent: installs only
+# guests, the distribution programs the distro tests run, and the multi-threaded programs
+# and toolchains of the thread tests (tests/tests/threads.rs). Idempotent: installs only
 # what is missing. Needs root (or sudo without a password); otherwise prints what to
 # install and exits 1.
 set -eu
@@ -26,6 +27,13 @@ need psmisc command -v pstree
 need bsdutils command -v script
 need git command -v git
 need make command -v make
+# The thread tests: parallel compressors, Debian's Go (its default build uses cgo) and
+# Debian's default JDK, found at /usr/lib/jvm/default-java whichever version that is.
+need xz-utils command -v xz
+need zstd command -v zstd
+need pigz command -v pigz
+need golang-go test -x /usr/bin/go
+need default-jdk-headless test -x /usr/lib/jvm/default-java/bin/javac
 
 if [ -z "$missing" ]; then
 	echo "test dependencies: all present"
