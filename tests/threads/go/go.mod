@@ -1,0 +1,3 @@
+module mactux.test/threads
+
+go 1.19
