@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # MacTux benchmark harness: measures the null-syscall cost, start-up time,
-# peak RSS and the process model (fork, spawn, daemon round trip, `mactux ps`)
-# of programs run natively, under `mactux run`, under a bare Syscall User
+# peak RSS, the process model (fork, spawn, daemon round trip, `mactux ps`)
+# and threads (create + join, futex ping-pong, mutexes) of programs run natively, under `mactux run`, under a bare Syscall User
 # Dispatch trap, under proot and under qemu-x86_64, all in one run, and prints
 # a Markdown report (also written to bench/results/latest.md).
 #
@@ -23,13 +23,18 @@
 #   BENCH_WARMUP       untimed warm-up runs per start-up figure (default 10)
 #   BENCH_RSS_RUNS     runs per peak-RSS figure, median taken (default 5)
 #   BENCH_TIMEOUT      seconds allowed for any single measured command (default 120)
-#   BENCH_SECTIONS     report sections to measure, any of "a b c d" (default all)
+#   BENCH_SECTIONS     report sections to measure, any of "a b c d e" (default all)
 #   BENCH_FORK_N       fork+wait iterations per run (default 200)
 #   BENCH_SPAWN_N      posix_spawn(/bin/true) iterations per run (default 200)
 #   BENCH_LAT_N        individually timed getppid calls per run (default 20000)
 #   BENCH_PROC_REPS    runs per process-model figure, median taken (default 3)
 #   BENCH_PS_TASKS     live tasks while `mactux ps` is timed (default 500)
 #   BENCH_PS_RUNS      timed `mactux ps` runs (default 10)
+#   BENCH_THREAD_N     pthread_create + join iterations per run (default 2000)
+#   BENCH_FUTEX_N      futex ping-pong round trips per run (default 10000)
+#   BENCH_MUTEX_N      uncontended mutex lock/unlock pairs per run (default 10000000)
+#   BENCH_CONTENDED_N  lock/unlock pairs per run, all 4 threads together (default 400000)
+#   BENCH_THREAD_REPS  runs per thread figure, median taken (default 3)
 #   BENCH_SHARED_DAEMON=1  use the user's own daemon (MACTUX_STATE_DIR as set) instead of a private one
 #   BENCH_NO_HYPERFINE=1  use the built-in C timer even if hyperfine exists
 set -euo pipefail
@@ -49,7 +54,7 @@ WARMUP=${BENCH_WARMUP:-10}
 RSS_RUNS=${BENCH_RSS_RUNS:-5}
 TMO=${BENCH_TIMEOUT:-120}
 read -r -a MACTUX_RUN_WORDS <<<"${MACTUX_RUN:-run}"
-SECTIONS=${BENCH_SECTIONS:-a b c d}
+SECTIONS=${BENCH_SECTIONS:-a b c d e}
 FORK_N=${BENCH_FORK_N:-200}
 SPAWN_N=${BENCH_SPAWN_N:-200}
 LAT_N=${BENCH_LAT_N:-20000}
@@ -57,6 +62,11 @@ PROC_REPS=${BENCH_PROC_REPS:-3}
 PS_TASKS=${BENCH_PS_TASKS:-500}
 PS_RUNS=${BENCH_PS_RUNS:-10}
 PS_SLEEP=300 # seconds each `mactux ps` sleeper lives at most, should cleanup fail
+THREAD_N=${BENCH_THREAD_N:-2000}
+FUTEX_N=${BENCH_FUTEX_N:-10000}
+MUTEX_N=${BENCH_MUTEX_N:-10000000}
+CONTENDED_N=${BENCH_CONTENDED_N:-400000}
+THREAD_REPS=${BENCH_THREAD_REPS:-3}
 want() { [[ " $SECTIONS " == *" $1 "* ]]; }
 
 PY=/usr/bin/python3
@@ -83,6 +93,9 @@ cc -static -o "$BUILD/fork_wait" "$SRC/fork_wait.c"
 cc -static -o "$BUILD/spawn_true" "$SRC/spawn_true.c"
 cc -static -o "$BUILD/getppid_lat" "$SRC/getppid_lat.c"
 cc -static -o "$BUILD/sock_pingpong" "$SRC/sock_pingpong.c"
+for t in thread_create futex_pingpong mutex_uncontended mutex_contended; do
+    cc -static -pthread -o "$BUILD/$t" "$SRC/$t.c"
+done
 
 NOTES=()
 note() { NOTES+=("$*"); }
@@ -357,20 +370,29 @@ for p in "${PROGS[@]}"; do
 done
 
 # -------------------------------------------------- (d) process model ------
-declare -A PM
+declare -A PM PM_WHY
 # proc_measure <key> <reps> <fields> <cmd...>: runs cmd reps times and sets
 # PM[key,field] to the median of each "field=<number>" it printed; all n/a if
-# any run fails (the programs check their own results and exit non-zero).
+# any run fails (the programs check their own results and exit non-zero), and
+# PM_WHY[key] says why: the status and the last line the program printed on
+# stderr, or the timeout.
 proc_measure() {
     local key=$1 reps=$2 fields=$3; shift 3
-    local outs=() out i f v rc
+    local outs=() out i f v rc err=$BUILD/last-stderr
     for ((i = 0; i < reps; i++)); do
         printf '== %s\n' "${*//$BUILD/bench/build}" >>"$LOG"
-        if out=$(timeout "$TMO" "$@" 2>>"$LOG"); then
+        if out=$(timeout "$TMO" "$@" 2>"$err"); then
+            cat "$err" >>"$LOG"
             outs+=("$out")
         else
             rc=$?
+            cat "$err" >>"$LOG"
             printf '== failed with status %s\n' "$rc" >>"$LOG"
+            if ((rc == 124)); then
+                PM_WHY[$key]="killed after $TMO s (BENCH_TIMEOUT)"
+            else
+                PM_WHY[$key]="exit $rc: $(grep -v '^[[:space:]]*$' "$err" | tail -n1 | cut -c1-160 | tr '|`' '/'"'")"
+            fi
             for f in $fields; do PM[$key,$f]=n/a; done
             return 0
         fi
@@ -492,6 +514,32 @@ if want d; then
             [[ $PS_AFTER == "$PS_BASE" ]] || note "after the sleepers were killed, \`mactux ps\` still listed $PS_AFTER tasks 30 s later (before: $PS_BASE): tasks leaked in the daemon."
         fi
     fi
+fi
+
+# --------------------------------------------------------------- (e) threads ---
+# Each figure under every runner; a runner whose program fails (mactux until
+# it runs threads) gets n/a cells and a note with the program's own reason,
+# and the run carries on.
+THREAD_FIGS=(
+    "tcreate|thread_create|$THREAD_N|mean_us p50_us p99_us"
+    "futex|futex_pingpong|$FUTEX_N|ns_per_rt rt_per_s sleeps_per_rt"
+    "mutex|mutex_uncontended|$MUTEX_N|ns_per_op"
+    "contended|mutex_contended|$CONTENDED_N|ns_per_op sleeps_per_kop"
+)
+if want e; then
+    say "(e) threads: create+join (N=$THREAD_N), futex ping-pong (N=$FUTEX_N), uncontended mutex (N=$MUTEX_N), 4-thread contended mutex (N=$CONTENDED_N)"
+    for r in native mactux proot qemu; do
+        runner_available "$r" || continue
+        words=()
+        mapfile -t words < <(runner_words "$r")
+        for fig in "${THREAD_FIGS[@]}"; do
+            IFS='|' read -r key prog n fields <<<"$fig"
+            proc_measure "$key,$r" "$THREAD_REPS" "$fields" "${words[@]}" "$BUILD/$prog" "$n"
+            if [[ -n ${PM_WHY[$key,$r]:-} ]]; then
+                note "$(runner_label "$r") $prog failed (${PM_WHY[$key,$r]}; see bench/build/run.log): its (e) figures are n/a."
+            fi
+        done
+    done
 fi
 
 # --------------------------------------------------------------- report ----
@@ -632,6 +680,42 @@ REPORT=$BUILD/report.md
     echo "- \`mactux ps\` with $PS_TASKS tasks: **${PS_FULL[0]} ms** (target < 100 ms: $(under "${PS_FULL[0]}" 100))"
     echo "- $( [[ $PS_LISTED != n/a ]] && ((PS_LISTED >= PS_TASKS)) && echo "all $PS_TASKS" || echo "only $PS_LISTED") listed after ${PS_UP_S} s; RSS of the $PS_TASKS \`mactux run\` processes: $(awk -v k="$PS_RSS_KIB" -v n="$PS_TASKS" 'BEGIN{if(k=="n/a")print "n/a"; else printf "%.0f MiB (%.1f MiB each)", k/1024, k/1024/n}'); daemon RSS: $(awk -v k="$PS_DAEMON_KIB" 'BEGIN{if(k=="n/a")print "n/a"; else printf "%.1f MiB", k/1024}')"
     echo "- after killing them: \`mactux ps\` lists $PS_AFTER tasks (before: $PS_BASE), $( [[ $PS_AFTER == "$PS_BASE" && $PS_AFTER != n/a ]] && echo "back after ${PS_CLEAN_S} s" || echo "**not back** after ${PS_CLEAN_S} s")"
+    echo
+    fi
+    if want e; then
+    echo "## (e) Threads"
+    echo
+    echo "The programs time themselves with \`CLOCK_MONOTONIC\` (start-up excluded) and check their own results; each figure is the median over $THREAD_REPS runs, shown as value (× native)."
+    echo
+    echo "| Figure | native | \`mactux run\` | proot | qemu-x86_64 |"
+    echo "|---|---:|---:|---:|---:|"
+    # tcell <key> <field> <runner>: "value (×ratio)", n/a, or — (runner absent)
+    tcell() {
+        runner_available "$3" || { echo "—"; return; }
+        local v; v=$(pm "$1,$3" "$2")
+        if [[ $v == n/a || $3 == native ]]; then echo "$v"; else echo "$v (×$(ratio "$v" "$(pm "$1,native" "$2")"))"; fi
+    }
+    trow() { # <label> <key> <field>
+        echo "| $1 | $(tcell "$2" "$3" native) | $(tcell "$2" "$3" mactux) | $(tcell "$2" "$3" proot) | $(tcell "$2" "$3" qemu) |"
+    }
+    trow "pthread_create + join, p50 µs (\`thread_create.c\`, N = $THREAD_N)" tcreate p50_us
+    trow "pthread_create + join, mean µs" tcreate mean_us
+    trow "pthread_create + join, p99 µs" tcreate p99_us
+    trow "futex ping-pong, ns per round trip (\`futex_pingpong.c\`, N = $FUTEX_N)" futex ns_per_rt
+    trow "uncontended mutex, ns per lock + unlock (\`mutex_uncontended.c\`, N = $MUTEX_N)" mutex ns_per_op
+    trow "4 threads on one mutex, ns per lock + unlock (\`mutex_contended.c\`, N = $CONTENDED_N)" contended ns_per_op
+    echo
+    tlist() { # <key> <field>: "native X, `mactux run` Y, ..." over the available runners
+        local r out=""
+        for r in native mactux proot qemu; do
+            runner_available "$r" || continue
+            out+="${out:+, }$(runner_label "$r") $(pm "$1,$r" "$2")"
+        done
+        echo "$out"
+    }
+    echo "- futex round trips per second: $(tlist futex rt_per_s)"
+    echo "- futex waits that slept, per round trip (a waiter that finds the word already set does not sleep): $(tlist futex sleeps_per_rt)"
+    echo "- contended mutex, voluntary context switches per 1000 lock + unlock (how often a thread slept on the mutex): $(tlist contended sleeps_per_kop)"
     echo
     fi
     if [[ ${#NOTES[@]} -gt 0 ]]; then
