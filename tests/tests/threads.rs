@@ -13,11 +13,10 @@
 //! writes hs_err_pid*.log there); the JVM runs with `-XX:-UsePerfData` so it leaves no
 //! /tmp/hsperfdata_* file.
 //!
-//! Two cases pass without threads in the runtime, and say so: GNU sort sorts in one thread
-//! when pthread_create fails, and Python's subprocess timeouts poll without threads. The
-//! others are `#[ignore]`d until threads land (issue 8), so the suite stays green; run
-//! them with `cargo test -p mactux-tests --test threads -- --include-ignored`, and drop
-//! each `ignore` as its case starts to pass.
+//! Two cases would pass without threads in the runtime, and say so: GNU sort sorts in one
+//! thread when pthread_create fails, and Python's subprocess timeouts poll without threads.
+//! Go's is `#[ignore]`d until epoll exists (issue 9): run it with
+//! `cargo test -p mactux-tests --test threads -- --include-ignored`.
 
 use mactux_tests::*;
 use std::ffi::OsString;
@@ -91,7 +90,6 @@ fn python(script: &str, want: &[&str]) {
 }
 
 #[test]
-#[ignore = "issue 8: threads are not emulated yet (clone of a thread is ENOSYS)"]
 fn python_threading_lock_event_condition() {
     python(
         "threading_primitives.py",
@@ -107,7 +105,6 @@ fn python_threading_lock_event_condition() {
 }
 
 #[test]
-#[ignore = "issue 8: threads are not emulated yet (clone of a thread is ENOSYS)"]
 fn python_queue_producers_and_consumers() {
     python(
         "queue_producers.py",
@@ -116,7 +113,6 @@ fn python_queue_producers_and_consumers() {
 }
 
 #[test]
-#[ignore = "issue 8: threads are not emulated yet (clone of a thread is ENOSYS)"]
 fn python_thread_and_process_pool_executors() {
     python(
         "futures_pools.py",
@@ -130,7 +126,6 @@ fn python_thread_and_process_pool_executors() {
 }
 
 #[test]
-#[ignore = "issue 8: threads are not emulated yet (clone of a thread is ENOSYS)"]
 fn python_multiprocessing_pool_map() {
     python(
         "multiprocessing_pool.py",
@@ -227,7 +222,6 @@ fn compress_round_trip(tool: &str, package: &str, compress: &[&str], decompress:
 /// Blocks of 1 MiB so that both threads get work (xz's default block is three times the
 /// dictionary, 24 MiB at -6); xz 5.4 decompresses such a stream in threads too.
 #[test]
-#[ignore = "issue 8: threads are not emulated yet (clone of a thread is ENOSYS)"]
 fn xz_two_threads() {
     compress_round_trip(
         "/usr/bin/xz",
@@ -239,14 +233,12 @@ fn xz_two_threads() {
 
 /// `-B1MiB`: jobs of 1 MiB, so both workers compress.
 #[test]
-#[ignore = "issue 8: threads are not emulated yet (clone of a thread is ENOSYS)"]
 fn zstd_two_threads() {
     compress_round_trip("/usr/bin/zstd", "zstd", &["zstd", "-T2", "-B1MiB", "-q", "-c"], &["zstd", "-d", "-q", "-c"]);
 }
 
 /// `-n`: no name or time stamp in the header, so the stream depends on the data alone.
 #[test]
-#[ignore = "issue 8: threads are not emulated yet (clone of a thread is ENOSYS)"]
 fn pigz_two_threads() {
     compress_round_trip("/usr/bin/pigz", "pigz", &["pigz", "-p", "2", "-n", "-c"], &["pigz", "-p", "2", "-d", "-c"]);
 }
@@ -319,7 +311,7 @@ fn compare_variants(what: &str, dir: &ScratchDir, variants: &[(&str, PathBuf, &s
 /// runtime needs epoll: its first timer starts the netpoller (epoll_create1, a pipe,
 /// epoll_ctl; /usr/lib/go-1.19/src/runtime/netpoll_epoll.go), which os/exec's pipes use too.
 #[test]
-#[ignore = "issue 8: threads are not emulated yet (clone of a thread is ENOSYS)"]
+#[ignore = "issue 9: Go's runtime starts its netpoller (epoll) with its first timer; epoll is not emulated yet"]
 fn go_goroutines_static_and_cgo() {
     if !require_tool(GO, "golang-go") {
         return;
@@ -373,7 +365,6 @@ fn go_goroutines_static_and_cgo() {
 /// tests/threads/rust/threads.rs built with the machine's rustc (`$RUSTC`, else the one on
 /// PATH), dynamic as rustc links by default and static-pie with `+crt-static`.
 #[test]
-#[ignore = "issue 8: threads are not emulated yet (clone of a thread is ENOSYS)"]
 fn rust_std_thread_dynamic_and_static_pie() {
     let dir = ScratchDir::new("threads-rust");
     let src = sources().join("rust/threads.rs");
@@ -421,7 +412,6 @@ fn java_run(java: &Path, dir: &ScratchDir) -> Run {
 /// name the same version. The JVM starts a dozen threads (GC, JIT compilers, reference
 /// handler) before it prints anything.
 #[test]
-#[ignore = "issue 8: threads are not emulated yet (clone of a thread is ENOSYS)"]
 fn java_version() {
     let Some(java) = jdk_tool("java") else { return };
     let dir = ScratchDir::new("threads-java-version");
@@ -442,7 +432,6 @@ fn java_version() {
 /// directory: an ExecutorService of four threads, a synchronized counter, Thread.join and
 /// a CountDownLatch.
 #[test]
-#[ignore = "issue 8: threads are not emulated yet (clone of a thread is ENOSYS)"]
 fn java_executor_synchronized_join() {
     let (Some(java), Some(javac)) = (jdk_tool("java"), jdk_tool("javac")) else { return };
     let dir = ScratchDir::new("threads-java");
