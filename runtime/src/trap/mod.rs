@@ -63,6 +63,9 @@ pub struct ThreadCtl {
     pub host_uc: u64,
     /// The guest thread's `sigaltstack` (per thread, as in Linux).
     pub altstack: crate::signal::AltStack,
+    /// The last instruction this thread ran again because another thread
+    /// had just patched it (trap/patch.rs); 0 if none.
+    pub patch_retry: u64,
     /// The mask to restore after `rt_sigsuspend` when no handler ran
     /// (valid while `has_saved_mask`; plain fields keep the block FFI-safe).
     saved_mask: u64,
@@ -216,6 +219,7 @@ pub fn setup_thread(thread: std::sync::Arc<crate::task::Thread>) -> Result<&'sta
             _pad: [0; 7],
             guest_tls: 0,
             exit_sp: 0,
+            patch_retry: 0,
             thread: std::sync::Arc::into_raw(thread).cast(),
             host_uc: 0,
             altstack: crate::signal::AltStack::default(),
@@ -280,7 +284,7 @@ pub unsafe extern "C" fn dispatch(ctl: *mut ThreadCtl, signo: i32, info: *mut c_
             syscall_nr = Some(nr);
         }
         TrapKind::Fault { addr, is_bus, code } => {
-            if is_bus || !patch::try_patch_fs(&regs) {
+            if is_bus || !patch::try_patch_fs(ctl, &regs) {
                 let sig = if is_bus { crate::abi::signal::Signal::SIGBUS } else { crate::abi::signal::Signal::SIGSEGV };
                 crate::signal::deliver_fault(ctl.thread(), sig, code, addr);
             }

@@ -39,9 +39,21 @@ pub fn fs_prefix_offset(bytes: &[u8], rip: u64) -> Option<usize> {
     last_seg.filter(|&i| bytes[i] == PREFIX_FS)
 }
 
+/// Whether the instruction in `bytes` uses a GS override.
+fn uses_gs(bytes: &[u8], rip: u64) -> bool {
+    let insn = Decoder::with_ip(64, bytes, rip, DecoderOptions::NONE).decode();
+    !insn.is_invalid() && insn.segment_prefix() == Register::GS
+}
+
 /// Patches the instruction at `regs.rip` if it is an `%fs:` access.
 /// Returns false for a genuine fault.
-pub fn try_patch_fs(regs: &GuestRegs) -> bool {
+///
+/// Two threads can fault on the same unpatched instruction at once; the
+/// second finds it patched already (a GS override) and must simply run it
+/// again. A GS access that faults a second time in a row at the same
+/// place is a genuine fault (a bad thread pointer, or guest code of its
+/// own using gs), so each thread retries once (`ThreadCtl::patch_retry`).
+pub fn try_patch_fs(ctl: &mut super::ThreadCtl, regs: &GuestRegs) -> bool {
     let rip = regs.rip;
     // Only guest code is patched: the range must be mapped executable.
     let (avail, is_exec) = {
@@ -57,7 +69,14 @@ pub fn try_patch_fs(regs: &GuestRegs) -> bool {
     let mut bytes = [0u8; MAX_INSN_LEN];
     // SAFETY: [rip, rip+avail) lies inside a live guest mapping (checked above).
     unsafe { core::ptr::copy_nonoverlapping(rip as *const u8, bytes.as_mut_ptr(), avail) };
-    let Some(off) = fs_prefix_offset(&bytes[..avail], rip) else { return false };
+    let Some(off) = fs_prefix_offset(&bytes[..avail], rip) else {
+        if uses_gs(&bytes[..avail], rip) && ctl.patch_retry != rip {
+            ctl.patch_retry = rip;
+            return true;
+        }
+        ctl.patch_retry = 0;
+        return false;
+    };
     // SAFETY: the byte is inside guest code, which the host maps writable;
     // a single-byte atomic store is the only way other threads can observe it.
     let prefix = unsafe { AtomicU8::from_ptr((rip + off as u64) as *mut u8) };
