@@ -106,6 +106,8 @@ fn init_process(st: Start) -> Result<&'static Process, StartError> {
         sig: Mutex::new(SignalState { actions: [abi::signal::KernelSigaction::default(); 64], shared: Default::default() }),
         host_sig: Default::default(),
         threads: Mutex::new(Vec::new()),
+        idle_hosts: Mutex::new(Vec::new()),
+        tid_pool: Mutex::new(Default::default()),
         futexes: Mutex::new(Default::default()),
         comm: Mutex::new(Vec::new()),
         exe: Mutex::new(String::new()),

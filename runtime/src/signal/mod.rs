@@ -855,7 +855,10 @@ pub fn deliver(ctl: &mut ThreadCtl, regs: &mut GuestRegs, syscall_nr: Option<u64
             SIG_DFL => match default_action(sig) {
                 DefaultAction::Ignore => {}
                 DefaultAction::Stop => host::trap::stop_self(sig),
-                DefaultAction::Terminate | DefaultAction::Core => terminate(sig),
+                DefaultAction::Terminate | DefaultAction::Core => {
+                    crate::syscall::thread::exit_robust_lists();
+                    terminate(sig)
+                }
             },
             _ => {
                 if let Some(nr) = interrupted.take() {
@@ -922,6 +925,7 @@ pub fn deliver_fault(thread: &Thread, sig: Signal, host_code: i32, addr: u64) {
     let blocked = l.mask() & sig.mask_bit() != 0;
     if blocked || act.handler == SIG_IGN || act.handler == SIG_DFL {
         drop(l);
+        crate::syscall::thread::exit_robust_lists();
         terminate(sig);
     }
     // The fault must be taken even if an instance is already queued; it

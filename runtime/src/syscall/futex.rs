@@ -287,8 +287,19 @@ pub fn futex(cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
                 None => wake(addr, val, bitset),
             }
         }
-        g::FUTEX_REQUEUE => requeue(addr, val, a[4], args::uint(a[3]), None),
-        g::FUTEX_CMP_REQUEUE => requeue(addr, val, a[4], args::uint(a[3]), Some(args::uint(a[5]))),
+        g::FUTEX_REQUEUE | g::FUTEX_CMP_REQUEUE => {
+            // Both counts are ints to the kernel (futex_requeue: EINVAL if
+            // negative); the second travels in the timeout argument.
+            let (nr_wake, nr_requeue) = (args::int(a[2]), args::int(a[3]));
+            if nr_wake < 0 || nr_requeue < 0 {
+                return_errno_with_message!(EINVAL, "negative wake or requeue count");
+            }
+            if a[4] % 4 != 0 {
+                return_errno_with_message!(EINVAL, "futex word must be 4-byte aligned");
+            }
+            let expected = (cmd == g::FUTEX_CMP_REQUEUE).then(|| args::uint(a[5]));
+            requeue(addr, nr_wake as u32, a[4], nr_requeue as u32, expected)
+        }
         g::FUTEX_WAKE_OP => {
             if a[4] % 4 != 0 {
                 return_errno_with_message!(EINVAL, "futex word must be 4-byte aligned");

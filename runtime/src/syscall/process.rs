@@ -87,6 +87,7 @@ pub fn getsid(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
 pub fn exit_group(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     // Ends every thread with the process: the host exit ends the host
     // threads (Linux's zap_other_threads).
+    super::thread::exit_robust_lists();
     let code = args::int(a[0]) & 0xff;
     super::proc_model::vfork_child_exits();
     crate::daemon::notify_exit(code << 8);

@@ -7,7 +7,9 @@
 //! with the registers its creator trapped with (rax = 0, the new stack,
 //! the new thread pointer) and entering guest code through
 //! `trap::run_guest`; it shares the `Process` (memory, fds, fs context,
-//! dispositions) and owns a `task::Thread`.
+//! dispositions) and owns a `task::Thread`. A host thread whose guest
+//! thread exited waits a while for the next one (`Process::idle_hosts`),
+//! so creating threads in a loop costs no host thread creation.
 //!
 //! Divergences from Linux:
 //! - A thread starts with the default FP/SSE state, not a copy of its
@@ -15,6 +17,11 @@
 //! - A signal sent to a thread in the moment between its creation and
 //!   its first instruction waits until its first syscall (a signal for
 //!   the process goes to another thread meanwhile).
+//! - The robust mutexes of a process killed by a signal it does not
+//!   handle, sent from outside while no thread blocks it (SIGKILL, or a
+//!   SIGTERM left at its default), are not released: the host kills the
+//!   process before the runtime can walk the lists. exit, exit_group and
+//!   a fatal signal the runtime delivers itself release them.
 //! - CLONE_VM without CLONE_THREAD (a process sharing memory) and a thread
 //!   without CLONE_FS or CLONE_FILES are refused (ENOSYS): the runtime
 //!   keeps one memory map, fd table and fs context per host process.
@@ -22,7 +29,7 @@
 use super::{args, Ctx};
 use crate::abi::gen as g;
 use crate::error::Result;
-use crate::task::{current, lock, Thread};
+use crate::task::{current, lock, IdleHost, Thread, ThreadStart};
 use crate::trap::GuestRegs;
 use crate::{host, return_errno, return_errno_with_message, trap, uaccess};
 use std::sync::atomic::Ordering::Relaxed;
@@ -44,8 +51,23 @@ pub struct NewThread {
     pub tls: u64,
 }
 
+/// How many tids of ended threads the process keeps before it hands the
+/// oldest to a new thread. The daemon allocates tids for the task and
+/// frees them when the task ends; reusing them here saves two round trips
+/// per thread, and the delay keeps a tid that was just seen to end from
+/// naming a new thread at once (Linux allocates pids cyclically).
+const TID_REUSE_DEPTH: usize = 32;
+
 /// A thread id from the pid namespace.
 fn alloc_tid() -> Result<u32> {
+    {
+        let mut pool = lock(&current().tid_pool);
+        if pool.len() > TID_REUSE_DEPTH {
+            if let Some(t) = pool.pop_front() {
+                return Ok(t);
+            }
+        }
+    }
     if crate::daemon::is_standalone() {
         return Ok(host::thread::host_tid());
     }
@@ -53,9 +75,7 @@ fn alloc_tid() -> Result<u32> {
 }
 
 fn release_tid(tid: u32) {
-    if !crate::daemon::is_standalone() {
-        let _ = crate::daemon::call(&mactux_proto::Request::Reaped { pid: tid as i32 });
-    }
+    lock(&current().tid_pool).push_back(tid);
 }
 
 /// Creates a thread (clone with CLONE_THREAD): returns its tid.
@@ -89,8 +109,23 @@ pub fn clone_thread(cx: &mut Ctx<'_>, c: NewThread) -> Result<u64> {
     }
     lock(&p.threads).push(thread.clone());
     crate::signal::lock_state(parent).update_blocked();
-    let started = thread.clone();
-    if let Err(e) = host::thread::spawn(HOST_STACK_SIZE, Box::new(move || thread_main(started, regs, tls))) {
+    let job = ThreadStart { thread: thread.clone(), regs, tls };
+    // A host thread whose guest thread ended waits for the next one: a
+    // thread starts without a host thread being made (or its control
+    // block and alternate stack mapped) most of the time.
+    let job = match lock(&p.idle_hosts).pop() {
+        Some(idle) => {
+            *lock(&idle.job) = Some(job);
+            idle.parker.unpark();
+            None
+        }
+        None => Some(job),
+    };
+    let spawned = match job {
+        Some(job) => host::thread::spawn(HOST_STACK_SIZE, Box::new(move || thread_main(job))),
+        None => Ok(()),
+    };
+    if let Err(e) = spawned {
         lock(&p.threads).retain(|t| !Arc::ptr_eq(t, &thread));
         thread.exited.store(true, Relaxed);
         crate::signal::lock_state(cx.thread()).update_blocked();
@@ -101,23 +136,73 @@ pub fn clone_thread(cx: &mut Ctx<'_>, c: NewThread) -> Result<u64> {
     Ok(u64::from(tid))
 }
 
-/// The host side of a new thread: sets up its trap, runs its guest code
-/// until it exits, then frees what it held.
-fn thread_main(thread: Arc<Thread>, regs: GuestRegs, tls: u64) {
-    let ctl = match trap::setup_thread(thread.clone()) {
+/// How long a host thread waits for another guest thread before it ends.
+const IDLE_HOST_NS: u64 = 2_000_000_000;
+
+/// The host side of a thread: sets up its trap, runs guest threads (the
+/// first, then whichever `clone_thread` hands it while it waits idle), and
+/// frees what it held when none came for a while.
+fn thread_main(first: ThreadStart) {
+    let ctl = match trap::setup_thread(first.thread.clone()) {
         Ok(c) => c,
         Err(e) => host::process::fatal(&format!("a new thread could not start: {e}")),
     };
-    host::tls::set_guest_tls(ctl, tls);
-    *lock(&thread.host) = Some(host::thread::current());
-    // The host thread started with its creator's mask inside a trap
-    // handler (everything blocked); guest code needs the trap signals and
-    // the asynchronous ones open.
-    host::process::unblock_trap_signals();
-    crate::signal::init_thread();
-    drop(thread);
-    trap::run_guest(ctl, &regs);
+    let mut job = first;
+    loop {
+        host::tls::set_guest_tls(ctl, job.tls);
+        *lock(&job.thread.host) = Some(host::thread::current());
+        // The host thread starts with its creator's mask inside a trap
+        // handler (everything blocked), and waits idle with everything
+        // blocked; guest code needs the trap signals and the asynchronous
+        // ones open.
+        host::process::unblock_trap_signals();
+        crate::signal::init_thread();
+        let regs = job.regs;
+        drop(job);
+        trap::run_guest(ctl, &regs);
+        host::trap::block_all_signals();
+        match wait_for_job() {
+            Some(next) => {
+                ctl.reuse_for(next.thread.clone());
+                job = next;
+            }
+            None => break,
+        }
+    }
     trap::end_thread(ctl);
+}
+
+/// Offers this host thread for the next guest thread; the job, or None
+/// after [`IDLE_HOST_NS`] without one.
+fn wait_for_job() -> Option<ThreadStart> {
+    let p = current();
+    let me = Arc::new(IdleHost::default());
+    lock(&p.idle_hosts).push(me.clone());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_nanos(IDLE_HOST_NS);
+    loop {
+        let seq = me.parker.seq();
+        if let Some(job) = lock(&me.job).take() {
+            return Some(job);
+        }
+        let now = std::time::Instant::now();
+        if now >= deadline {
+            let mut idle = lock(&p.idle_hosts);
+            // Taken off the list: no job can come any more. Still on it
+            // means a creator is handing one over right now.
+            match idle.iter().position(|h| Arc::ptr_eq(h, &me)) {
+                Some(i) => {
+                    idle.remove(i);
+                    return None;
+                }
+                None => {
+                    drop(idle);
+                    me.parker.park(seq, Some(1_000_000));
+                    continue;
+                }
+            }
+        }
+        me.parker.park(seq, Some(u64::try_from((deadline - now).as_nanos()).unwrap_or(u64::MAX)));
+    }
 }
 
 pub fn gettid(cx: &mut Ctx<'_>, _: [u64; 6]) -> Result<u64> {
@@ -171,6 +256,7 @@ pub fn exit(cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     if is_leader {
         p.leader_exit.store(code | LEADER_EXITED, Relaxed);
     }
+    exit_robust_list(&thread);
     if is_last {
         // The status the parent sees is the leader's (wait_task_zombie
         // reads the leader's exit code).
@@ -178,7 +264,6 @@ pub fn exit(cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
         let status = if leader & LEADER_EXITED != 0 { leader & 0xff } else { code };
         return super::process::exit_group(cx, [status as u64, 0, 0, 0, 0, 0]);
     }
-    exit_robust_list(&thread);
     let ctid = thread.clear_child_tid.load(Relaxed);
     if ctid != 0 && uaccess::write(ctid, &0u32).is_ok() {
         super::futex::wake_word(ctid, 1);
@@ -192,6 +277,16 @@ pub fn exit(cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     p.view_changed.store(true, Relaxed);
     drop(thread);
     trap::leave_guest(cx.ctl)
+}
+
+/// When the whole process ends (exit_group, a fatal signal): the robust
+/// mutexes every thread still holds are released as each thread's exit
+/// would (Linux runs `exit_robust_list` for every exiting task), so a
+/// process-shared one is EOWNERDEAD for the next locker in another process.
+pub fn exit_robust_lists() {
+    for t in current().thread_list() {
+        exit_robust_list(&t);
+    }
 }
 
 /// Set in `Process::leader_exit` once the leader has exited.

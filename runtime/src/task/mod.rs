@@ -39,15 +39,17 @@
 //!
 //! A fork takes every process-wide lock, in this order, which follows the
 //! tree: comm, argv, exe, fs, envp, fds, futexes, mm, guest_as, children,
-//! reaped, sig, threads, ppid_cache, vfork_return, trace
+//! reaped, sig, threads, idle_hosts, tid_pool, ppid_cache, vfork_return,
+//! trace
 //! ([`Process::lock_for_fork`]).
 //!
 //! - `mm` is also taken, briefly and innermost, by every guest memory access
 //!   (uaccess.rs), so no lock above it may be held while touching guest
 //!   memory except those listed as outer to it.
 //! - Leaves, only ever taken alone: `trace` (the `--trace` sink),
-//!   `vfork_return`, `OpenFile.dir_pending`, `Thread.comm`, and the daemon
-//!   link itself (it takes no other lock).
+//!   `vfork_return`, `OpenFile.dir_pending`, `Thread.comm`, `idle_hosts`,
+//!   `IdleHost.job`, `tid_pool`, and the daemon link itself (it takes no
+//!   other lock).
 //! - `fs` and `fds` are never both held by path resolution (vfs/mod.rs).
 //!   `comm`, `argv`, `exe`, `envp` are taken alone (`task_info` takes them
 //!   one after the other).

@@ -117,6 +117,12 @@ pub struct Process {
     pub host_sig: crate::signal::HostSignals,
     /// Guards the list of live threads, the leader first.
     pub threads: Mutex<Vec<std::sync::Arc<crate::task::Thread>>>,
+    /// Guards the tids of ended threads, oldest first, kept for new threads
+    /// (syscall/thread.rs); a leaf.
+    pub tid_pool: Mutex<std::collections::VecDeque<u32>>,
+    /// Guards the host threads waiting for a guest thread to run
+    /// (syscall/thread.rs); a leaf. Emptied in a fork child.
+    pub idle_hosts: Mutex<Vec<Arc<crate::task::IdleHost>>>,
     /// Guards the private futex wait queues (syscall/futex.rs).
     pub futexes: Mutex<crate::task::FutexTable>,
     /// `comm`, at most 15 bytes.
@@ -225,6 +231,8 @@ pub struct ForkGuard<'a> {
     reaped: MutexGuard<'a, Vec<(Vpid, i32)>>,
     sig: MutexGuard<'a, SignalState>,
     threads: MutexGuard<'a, Vec<Arc<crate::task::Thread>>>,
+    idle_hosts: MutexGuard<'a, Vec<Arc<crate::task::IdleHost>>>,
+    tid_pool: MutexGuard<'a, std::collections::VecDeque<u32>>,
     ppid_cache: MutexGuard<'a, Option<(u32, u32)>>,
     vfork_return: MutexGuard<'a, Option<VforkReturn>>,
     trace: Option<MutexGuard<'a, crate::syscall::trace::Sink>>,
@@ -236,6 +244,9 @@ impl ForkGuard<'_> {
     pub fn after_fork_child(&mut self, thread: Arc<crate::task::Thread>) {
         self.threads.clear();
         self.threads.push(thread);
+        self.idle_hosts.clear();
+        // Those tids are the parent's.
+        self.tid_pool.clear();
         self.futexes.clear();
         self.sig.shared = Default::default();
         self.children.clear();
@@ -259,6 +270,8 @@ impl Process {
         let reaped = lock(&self.reaped);
         let sig = lock(&self.sig);
         let threads = lock(&self.threads);
+        let idle_hosts = lock(&self.idle_hosts);
+        let tid_pool = lock(&self.tid_pool);
         let ppid_cache = lock(&self.ppid_cache);
         let vfork_return = lock(&self.vfork_return);
         let trace = self.trace.as_ref().map(lock);
@@ -276,6 +289,8 @@ impl Process {
             reaped,
             sig,
             threads,
+            idle_hosts,
+            tid_pool,
             ppid_cache,
             vfork_return,
             trace,

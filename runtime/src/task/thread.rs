@@ -12,7 +12,7 @@
 
 use crate::signal::SigInfo;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering::*};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 /// Signals sent to one thread (tgkill, a fault, a timer with
 /// SIGEV_THREAD_ID), not yet delivered. Guarded by [`Thread::pending`],
@@ -127,4 +127,21 @@ impl Thread {
             crate::host::thread::kick(h);
         }
     }
+}
+
+/// A guest thread for a host thread to run: the thread, its first
+/// registers and its thread pointer.
+pub struct ThreadStart {
+    pub thread: Arc<Thread>,
+    pub regs: crate::trap::GuestRegs,
+    pub tls: u64,
+}
+
+/// A host thread whose guest thread ended, waiting for another
+/// (`Process::idle_hosts`, syscall/thread.rs).
+#[derive(Default)]
+pub struct IdleHost {
+    /// Guards the guest thread handed to it; a leaf.
+    pub job: Mutex<Option<ThreadStart>>,
+    pub parker: Parker,
 }

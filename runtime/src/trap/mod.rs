@@ -99,6 +99,18 @@ impl ThreadCtl {
         self.thread = std::sync::Arc::into_raw(thread).cast();
     }
 
+    /// Readies a block whose guest thread ended for the next guest thread
+    /// this host thread runs: that thread, no alternate stack, nothing
+    /// saved from the last one.
+    pub fn reuse_for(&mut self, thread: std::sync::Arc<crate::task::Thread>) {
+        self.replace_thread(thread);
+        self.guest_tls = 0;
+        self.patch_retry = 0;
+        self.host_uc = 0;
+        self.altstack = crate::signal::AltStack::default();
+        self.has_saved_mask = false;
+    }
+
     /// Gives back the reference `setup_thread` took (the thread has ended).
     ///
     /// # Safety
