@@ -8,10 +8,12 @@
  *
  * Never print pids, addresses, times or random names: only what Linux guarantees.
  *
- * The first line of a guest source may state the expected native outcome:
+ * The leading `//` lines of a guest source may state the expected native outcome
+ * and extra compiler flags (given to every variant):
  *   // expect: exit 42
  *   // expect: signal 11
- * Without it the program must exit 0.
+ *   // build: -pthread
+ * Without an expectation the program must exit 0.
  */
 #ifndef MACTUX_TEST_H
 #define MACTUX_TEST_H

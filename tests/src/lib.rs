@@ -603,19 +603,42 @@ pub fn guest_label(src: &Path) -> String {
     format!("{area}/{name}")
 }
 
-/// The native outcome a guest program must have: `// expect: exit N` or
-/// `// expect: signal N` on its first line, else exit 0.
-pub fn expected_termination(src: &Path) -> Termination {
+/// The directives of a guest source: its leading `// ` lines, each `key: value`.
+fn guest_directives(src: &Path) -> Vec<(String, String)> {
     let text = std::fs::read_to_string(src).unwrap_or_default();
-    let first = text.lines().next().unwrap_or("");
-    let parse = |prefix: &str| first.strip_prefix(prefix).and_then(|n| n.trim().parse::<i32>().ok());
-    if let Some(code) = parse("// expect: exit ") {
-        Termination::Exit(code)
-    } else if let Some(sig) = parse("// expect: signal ") {
-        Termination::Signal(sig)
-    } else {
-        Termination::Exit(0)
+    text.lines()
+        .map_while(|l| l.strip_prefix("// "))
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+        .collect()
+}
+
+/// The native outcome a guest program must have: `// expect: exit N` or
+/// `// expect: signal N` among its leading `//` lines, else exit 0.
+pub fn expected_termination(src: &Path) -> Termination {
+    for (key, value) in guest_directives(src) {
+        if key != "expect" {
+            continue;
+        }
+        let parse = |prefix: &str| value.strip_prefix(prefix).and_then(|n| n.trim().parse::<i32>().ok());
+        if let Some(code) = parse("exit ") {
+            return Termination::Exit(code);
+        }
+        if let Some(sig) = parse("signal ") {
+            return Termination::Signal(sig);
+        }
     }
+    Termination::Exit(0)
+}
+
+/// Extra compiler flags a guest source asks for with `// build: FLAGS` among its
+/// leading `//` lines (e.g. `-pthread`), given to every variant's compiler.
+pub fn guest_build_flags(src: &Path) -> Vec<String> {
+    guest_directives(src)
+        .into_iter()
+        .filter(|(key, _)| key == "build")
+        .flat_map(|(_, value)| value.split_whitespace().map(str::to_string).collect::<Vec<_>>())
+        .collect()
 }
 
 /// Is an executable of this name on PATH?
@@ -665,20 +688,23 @@ pub fn build_guest(variant: &Variant, src: &Path) -> Result<Built, String> {
         std::process::id(),
         UNIQUE.fetch_add(1, Ordering::Relaxed)
     ));
+    let extra = guest_build_flags(src);
     let result = Command::new(variant.compiler)
         .args(variant.flags)
         .args(["-O1", "-g", "-Wall", "-Wextra", "-o"])
         .arg(&tmp)
         .arg(src)
+        .args(&extra)
         .output()
         .map_err(|e| format!("cannot run {}: {e}", variant.compiler))?;
     if !result.status.success() {
         let _ = std::fs::remove_file(&tmp);
         return Err(format!(
-            "{label} does not compile for {} ({} {}):\n{}",
+            "{label} does not compile for {} ({} {} {}):\n{}",
             variant.name,
             variant.compiler,
             variant.flags.join(" "),
+            extra.join(" "),
             String::from_utf8_lossy(&result.stderr)
         ));
     }
@@ -885,6 +911,9 @@ mod tests {
         assert_eq!(expected_termination(&f), Termination::Exit(42));
         std::fs::write(&f, "/* nothing */\n").unwrap();
         assert_eq!(expected_termination(&f), Termination::Exit(0));
+        std::fs::write(&f, "// build: -pthread -lrt\n// expect: exit 3\nint main(void){}\n// build: -lm\n").unwrap();
+        assert_eq!(expected_termination(&f), Termination::Exit(3));
+        assert_eq!(guest_build_flags(&f), ["-pthread", "-lrt"], "only the leading comment lines count");
     }
 
     #[test]

@@ -186,10 +186,15 @@ fn guest_signal() {
     compare_area("signal");
 }
 
+#[test]
+fn guest_threads() {
+    compare_area("threads");
+}
+
 /// Every area directory has its test above (a new area must not go unnoticed).
 #[test]
 fn every_area_has_a_test() {
-    let known = ["fs", "mem", "proc", "procfs", "signal", "time", "tls"];
+    let known = ["fs", "mem", "proc", "procfs", "signal", "threads", "time", "tls"];
     for area in guest_areas() {
         assert!(known.contains(&area.as_str()), "tests/guest/{area} has no #[test] in tests/guest.rs");
     }
