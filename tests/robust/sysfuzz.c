@@ -5,8 +5,15 @@
  * returns ENOSYS and the state diverges from there), so only termination is
  * judged. The program must end with status 0 both natively and under mactux.
  *
- * usage: sysfuzz SEED [CALLS]     (in a directory of its own: it makes a
- *                                  private sysfuzz.XXXXXX below it)
+ * usage: sysfuzz SEED [CALLS [THREADS]]   (in a directory of its own: it
+ *                                  makes a private sysfuzz.XXXXXX below it)
+ *
+ * With THREADS > 1 the child runs THREADS fuzzing threads, each making CALLS
+ * calls at once on the same fds, names and memory, and two more threads
+ * race on one buffer: one read()s a scratch file into it over and over
+ * while the other munmaps it, maps it again and changes its protection, so
+ * a read's copy-out meets memory that is going away. The runtime must
+ * neither crash nor hang on it (natively those reads just fail with EFAULT).
  *
  * Safety, since the tests run as root. Every fd, path and address the random
  * calls get is one this program made, so fchmod, fchown, ftruncate, write,
@@ -36,7 +43,8 @@
  *
  * A 20 ms interval timer whose handler does nothing interrupts any call that
  * would block, and the signal mask is restored after every call, so SIGALRM
- * is never left blocked.
+ * is never left blocked. With threads, the main thread instead sends SIGALRM
+ * to each fuzzing thread every 20 ms (pthread_kill) until all are done.
  *
  * The parent prints one summary line; with SYSFUZZ_LOG=FILE the child appends
  * each call to FILE before making it (reopened per line: the fuzz may close
@@ -59,7 +67,13 @@
 #include <sys/wait.h>
 #include <dirent.h>
 #include <limits.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <unistd.h>
+
+#ifndef MAP_FIXED_NOREPLACE
+#define MAP_FIXED_NOREPLACE 0x100000
+#endif
 
 enum kind {
 	K_0,      /* 0 */
@@ -218,7 +232,8 @@ static const struct call calls[] = {
 };
 #define NCALLS (sizeof calls / sizeof calls[0])
 
-static uint64_t rng;
+/* Per thread, so that each fuzzing thread has its own sequence. */
+static __thread uint64_t rng;
 static uint64_t next(void)
 {
 	rng ^= rng << 13;
@@ -407,6 +422,8 @@ static void on_alarm(int sig) { (void)sig; }
 struct report {
 	long calls;
 	long errors;
+	long race_reads;  /* threaded mode: reads into the raced buffer */
+	long race_faults; /* of which failed with EFAULT */
 };
 
 /* The fds the child starts with, all its own: 0, 1, 2 are files in the
@@ -480,7 +497,9 @@ static void show_tail(int fd)
 	fprintf(stderr, "sysfuzz: the end of the child's stderr:\n%.*s\n", (int)n, tail);
 }
 
-static int fuzz(long n, const char *log, pid_t parent, struct report *report)
+/* Maps the buffers and names and installs the signal dispositions; returns
+ * 0 or an exit status. */
+static int prepare(void)
 {
 	buf = mmap(NULL, BUF_SIZE + 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	scratch = mmap(NULL, SCRATCH_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -511,14 +530,25 @@ static int fuzz(long n, const char *log, pid_t parent, struct report *report)
 	sigaction(SIGTTIN, &sa, NULL);
 	sigaction(SIGTTOU, &sa, NULL);
 	sigaction(SIGIO, &sa, NULL); /* F_SETFL may set O_ASYNC */
+	return 0;
+}
+
+/* Set when the fuzz must end early (the parent is gone). */
+static atomic_int stop_all;
+
+/* n random calls; `who` tags the log lines (-1: the only thread, which arms
+ * its own interval timer around each call). Returns 0 or an exit status. */
+static int fuzz_calls(long n, const char *log, pid_t parent, int who, long *errors_out)
+{
 	sigset_t none;
 	sigemptyset(&none);
-
 	long errors = 0;
 	for (long i = 0; i < n; i++) {
 		/* Should the parent be killed (a harness timeout), stop soon. */
-		if (i % 64 == 0 && getppid() != parent)
+		if (i % 64 == 0 && (getppid() != parent || atomic_load(&stop_all))) {
+			atomic_store(&stop_all, 1);
 			return 4;
+		}
 		const struct call *c = &calls[pick(NCALLS)];
 		uint64_t a[6];
 		for (int j = 0; j < 6; j++)
@@ -533,8 +563,8 @@ static int fuzz(long n, const char *log, pid_t parent, struct report *report)
 			*(uint64_t *)(buf + j) = pick(2) ? next() | (1ull << 63) : pick(4096);
 		if (log) {
 			char line[256];
-			int len = snprintf(line, sizeof line, "%ld: %s(%#llx, %#llx, %#llx, %#llx, %#llx, %#llx)\n", i,
-					   c->name, (unsigned long long)a[0], (unsigned long long)a[1],
+			int len = snprintf(line, sizeof line, "%d %ld: %s(%#llx, %#llx, %#llx, %#llx, %#llx, %#llx)\n",
+					   who, i, c->name, (unsigned long long)a[0], (unsigned long long)a[1],
 					   (unsigned long long)a[2], (unsigned long long)a[3], (unsigned long long)a[4],
 					   (unsigned long long)a[5]);
 			int fd = open(log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
@@ -544,20 +574,209 @@ static int fuzz(long n, const char *log, pid_t parent, struct report *report)
 				close(fd);
 			}
 		}
-		struct itimerval it = {{0, 0}, {0, 20000}};
-		setitimer(ITIMER_REAL, &it, NULL);
+		struct itimerval it = {{0, 0}, {0, 20000}}, off = {{0, 0}, {0, 0}};
+		if (who < 0)
+			setitimer(ITIMER_REAL, &it, NULL);
 		long r = syscall(c->nr, a[0], a[1], a[2], a[3], a[4], a[5]);
-		struct itimerval off = {{0, 0}, {0, 0}};
-		setitimer(ITIMER_REAL, &off, NULL);
-		sigprocmask(SIG_SETMASK, &none, NULL);
+		if (who < 0)
+			setitimer(ITIMER_REAL, &off, NULL);
+		pthread_sigmask(SIG_SETMASK, &none, NULL);
 		if (r == -1)
 			errors++;
 		if (c->nr == SYS_umask)
 			umask(022);
 	}
-	report->calls = n;
-	report->errors = errors;
+	*errors_out = errors;
 	return 0;
+}
+
+static int fuzz(long n, const char *log, pid_t parent, struct report *report)
+{
+	int rc = prepare();
+	long errors = 0;
+	if (rc == 0)
+		rc = fuzz_calls(n, log, parent, -1, &errors);
+	if (rc == 0) {
+		report->calls = n;
+		report->errors = errors;
+	}
+	return rc;
+}
+
+/* ---- threaded mode ---- */
+
+struct fuzzer {
+	pthread_t thread;
+	uint64_t seed;
+	long n;
+	int who;
+	const char *log;
+	pid_t parent;
+	atomic_int done;
+	long errors;
+	int rc;
+};
+
+/* Opened once every thread exists and prepare() has run (see fuzz_threaded). */
+static atomic_int gate;
+static void wait_gate(void)
+{
+	while (!atomic_load(&gate)) {
+		struct timespec ms = {0, 1000000L};
+		nanosleep(&ms, NULL);
+	}
+}
+
+static void *fuzz_thread(void *arg)
+{
+	struct fuzzer *f = arg;
+	wait_gate();
+	rng = f->seed;
+	f->rc = fuzz_calls(f->n, f->log, f->parent, f->who, &f->errors);
+	atomic_store(&f->done, 1);
+	return NULL;
+}
+
+/* The raced buffer: a scratch file of RACE_SIZE bytes is read into it while
+ * another thread unmaps, maps and reprotects it. */
+#define RACE_SIZE (64 * 1024)
+#define RACE_FILE "race" /* not one of name_list: the random calls never name it */
+static unsigned char *race;
+static atomic_int race_stop;
+
+/* An fd of the race file above the fds the random calls use (0..11), so
+ * they rarely close it; reopened when they do (close_range). */
+static int race_fd(void)
+{
+	int fd = open(RACE_FILE, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	int high = fcntl(fd, F_DUPFD_CLOEXEC, 512);
+	if (high < 0)
+		return fd;
+	close(fd);
+	return high;
+}
+
+static void *race_reader(void *arg)
+{
+	struct report *counts = arg;
+	wait_gate();
+	int fd = race_fd();
+	while (!atomic_load(&race_stop)) {
+		ssize_t r = pread(fd, race, RACE_SIZE, 0);
+		if (r < 0 && errno == EBADF)
+			fd = race_fd();
+		counts->race_reads++;
+		counts->race_faults += r < 0 && errno == EFAULT;
+	}
+	return NULL;
+}
+
+static void *race_unmapper(void *arg)
+{
+	long *rounds = arg;
+	wait_gate();
+	while (!atomic_load(&race_stop)) {
+		munmap(race, RACE_SIZE);
+		/* MAP_FIXED_NOREPLACE: should a random mmap have taken the hole, it
+		 * stays; a kernel that ignores the flag may map elsewhere. */
+		void *p = mmap(race, RACE_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE,
+			       -1, 0);
+		if (p != MAP_FAILED && p != (void *)race)
+			munmap(p, RACE_SIZE);
+		if (++*rounds % 4 == 0)
+			mprotect(race, RACE_SIZE, PROT_READ); /* the read's copy-out faults */
+		sched_yield();
+	}
+	return NULL;
+}
+
+/* Static, not mapped: a small mapping made after prepare() would fill one of
+ * the holes that bad_pointer() hands to munmap. */
+static struct fuzzer f[64];
+
+/*
+ * The order matters. Every thread stack (and the race buffer) is mapped
+ * before prepare() maps the fuzz regions and punches the holes that
+ * bad_pointer() hands out: a stack mapped after would fill a hole (the
+ * kernel places new mappings in the highest gap that fits), and the random
+ * calls would then write into a thread's TCB. So the threads are made first
+ * and wait at a gate until prepare() has run. The random memory calls reach
+ * only upwards from the scratch region and the holes, through the fuzz's own
+ * regions, never to the stacks above them.
+ */
+static int fuzz_threaded(long n, int threads, uint64_t seed, const char *log, pid_t parent, struct report *report)
+{
+	race = mmap(NULL, RACE_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (race == MAP_FAILED)
+		return 3;
+	int fd = open(RACE_FILE, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0 || ftruncate(fd, RACE_SIZE) != 0)
+		return 3;
+	close(fd);
+	/* Every thread starts with SIGALRM unblocked (the mask is inherited). */
+	sigset_t none;
+	sigemptyset(&none);
+	pthread_sigmask(SIG_SETMASK, &none, NULL);
+	struct report counts = {0, 0, 0, 0};
+	long rounds = 0;
+	pthread_t reader, unmapper;
+	if (pthread_create(&reader, NULL, race_reader, &counts) != 0 ||
+	    pthread_create(&unmapper, NULL, race_unmapper, &rounds) != 0)
+		return 5;
+	int started = 0;
+	for (int t = 0; t < threads; t++) {
+		f[t].seed = (seed ^ ((uint64_t)(t + 1) * 0xbf58476d1ce4e5b9ull)) | 1; /* never the stuck 0 */
+		f[t].n = n;
+		f[t].who = t;
+		f[t].log = log;
+		f[t].parent = parent;
+		if (pthread_create(&f[t].thread, NULL, fuzz_thread, &f[t]) != 0)
+			break;
+		started++;
+	}
+	int rc = prepare();
+	if (rc != 0) {
+		atomic_store(&stop_all, 1);
+		atomic_store(&race_stop, 1);
+	}
+	atomic_store(&gate, 1);
+	/* The main thread interrupts the fuzzing threads' blocking calls. */
+	for (;;) {
+		int running = 0;
+		for (int t = 0; t < started; t++)
+			if (!atomic_load(&f[t].done)) {
+				running++;
+				pthread_kill(f[t].thread, SIGALRM);
+			}
+		if (!running)
+			break;
+		if (getppid() != parent)
+			atomic_store(&stop_all, 1);
+		struct timespec tick = {0, 20 * 1000000L};
+		nanosleep(&tick, NULL);
+	}
+	long calls = 0, errors = 0;
+	for (int t = 0; t < started; t++) {
+		pthread_join(f[t].thread, NULL);
+		if (f[t].rc != 0)
+			rc = f[t].rc;
+		calls += f[t].n;
+		errors += f[t].errors;
+	}
+	atomic_store(&race_stop, 1);
+	pthread_join(reader, NULL);
+	pthread_join(unmapper, NULL);
+	if (started != threads)
+		return 5;
+	if (rc == 0) {
+		report->calls = calls;
+		report->errors = errors;
+		report->race_reads = counts.race_reads;
+		report->race_faults = counts.race_faults;
+	}
+	return rc;
 }
 
 /* The names must never lead out of the scratch directory: no "." or ".."
@@ -592,7 +811,7 @@ static void close_from(int from)
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
-		fprintf(stderr, "usage: sysfuzz SEED [CALLS]\n");
+		fprintf(stderr, "usage: sysfuzz SEED [CALLS [THREADS]]\n");
 		return 2;
 	}
 	if (!names_stay_inside()) {
@@ -601,6 +820,12 @@ int main(int argc, char **argv)
 	}
 	rng = strtoull(argv[1], NULL, 0) * 0x9e3779b97f4a7c15ull + 1;
 	long n = argc > 2 ? strtol(argv[2], NULL, 0) : 2000;
+	int threads = argc > 3 ? atoi(argv[3]) : 1;
+	if (threads < 1 || threads > 64) {
+		fprintf(stderr, "sysfuzz: THREADS must be 1 to 64\n");
+		return 2;
+	}
+	long total = n * threads;
 
 	/* Nothing the caller left open reaches the fuzz. */
 	close_from(3);
@@ -653,7 +878,7 @@ int main(int argc, char **argv)
 		close(dirfd);
 		if (own_fds() != 0)
 			_exit(3);
-		_exit(fuzz(n, log, parent, report));
+		_exit(threads > 1 ? fuzz_threaded(n, threads, rng, log, parent, report) : fuzz(n, log, parent, report));
 	}
 	int status;
 	while (waitpid(child, &status, 0) < 0) {
@@ -662,12 +887,12 @@ int main(int argc, char **argv)
 			return 3;
 		}
 	}
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || report->calls != n) {
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || report->calls != total) {
 		if (WIFSIGNALED(status))
 			fprintf(stderr, "sysfuzz: seed %s: the child was killed by signal %d\n", argv[1], WTERMSIG(status));
 		else
 			fprintf(stderr, "sysfuzz: seed %s: the child exited with %d after %ld of %ld calls\n", argv[1],
-				WIFEXITED(status) ? WEXITSTATUS(status) : -1, report->calls, n);
+				WIFEXITED(status) ? WEXITSTATUS(status) : -1, report->calls, total);
 		show_tail(child_err);
 		fprintf(stderr, "sysfuzz: its scratch directory %s is kept\n", dir);
 		return 1;
@@ -678,6 +903,10 @@ int main(int argc, char **argv)
 		rmdir(dir);
 	}
 	close(dirfd);
-	printf("sysfuzz: seed %s, %ld calls, %ld failed with an errno\n", argv[1], n, report->errors);
+	printf("sysfuzz: seed %s, %d thread(s), %ld calls, %ld failed with an errno", argv[1], threads, total,
+	       report->errors);
+	if (threads > 1)
+		printf("; %ld reads into the raced buffer, %ld of them EFAULT", report->race_reads, report->race_faults);
+	printf("\n");
 	return 0;
 }

@@ -712,9 +712,9 @@ pub fn build_guest(variant: &Variant, src: &Path) -> Result<Built, String> {
     Ok(Built::Binary(out))
 }
 
-/// Builds `tests/robust/<source>` statically with `compiler` into
-/// `target/robust/<name>`: the hostile guests, which need no library from a
-/// guest root. `None` (with a skip note) when the compiler is missing and not
+/// Builds `tests/robust/<source>` statically (and with `-pthread`: the
+/// fuzzer has a threaded mode) with `compiler` into `target/robust/<name>`:
+/// the hostile guests, which need no library from a guest root. `None` (with a skip note) when the compiler is missing and not
 /// everything is required.
 pub fn build_robust(compiler: &str, package: &str, source: &str, name: &str) -> Option<PathBuf> {
     if !have_program(compiler) {
@@ -729,7 +729,7 @@ pub fn build_robust(compiler: &str, package: &str, source: &str, name: &str) -> 
     let out = dir.join(name);
     let tmp = dir.join(format!(".{name}.{}", std::process::id()));
     let result = Command::new(compiler)
-        .args(["-static", "-O1", "-Wall", "-Wextra", "-Werror", "-o"])
+        .args(["-static", "-pthread", "-O1", "-Wall", "-Wextra", "-Werror", "-o"])
         .arg(&tmp)
         .arg(&src)
         .output()

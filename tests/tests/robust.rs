@@ -5,6 +5,11 @@
 //! run ends as it ends natively, with status 0, and that the daemon still
 //! answers afterwards.
 //!
+//! The threaded runs (`sysfuzz SEED CALLS 4`) make the random calls from four
+//! threads at once, while two more race a read() into a buffer against its
+//! munmap, remap and mprotect: the runtime must neither crash nor hang when
+//! guest memory goes away under a call another thread is in.
+//!
 //! The tests run as root, so the fuzzer must not be able to damage the host:
 //! it fuzzes only fds and paths it made itself (see the top of sysfuzz.c),
 //! and the harness gives it files of a scratch directory as stdin, stdout and
@@ -18,6 +23,12 @@ use std::path::Path;
 /// Seeds per variant, and calls per run: about 1 s natively per run.
 const SEEDS: u64 = 6;
 const CALLS: &str = "3000";
+
+/// The threaded runs: seeds per variant, fuzzing threads, and calls per
+/// thread (about 1 s natively per run).
+const THREADED_SEEDS: u64 = 4;
+const THREADS: &str = "4";
+const THREAD_CALLS: &str = "2000";
 
 /// Mode and owner of a path, for the before/after comparison.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -75,10 +86,11 @@ fn run_checked(what: &str, dir: &ScratchDir, run: &Run, runner: fn(&Run) -> Outc
     outcome
 }
 
-fn fuzz(bin: &Path) {
-    for seed in 1..=SEEDS {
+/// Runs `bin SEED ARGS...` for each seed natively, then under mactux.
+fn fuzz(bin: &Path, seeds: u64, args: &[&str]) {
+    for seed in 1..=seeds {
         let seed = seed.to_string();
-        let run = Run::new(bin).args(&[seed.as_str(), CALLS]);
+        let run = Run::new(bin).arg(&seed).args(args);
         let dir = ScratchDir::new("sysfuzz");
         let native = run_checked("native", &dir, &run, run_native);
         assert_eq!(
@@ -93,10 +105,11 @@ fn fuzz(bin: &Path) {
             emulated.status == Termination::Exit(0) && !err.contains("panicked"),
             "sysfuzz seed {seed} under mactux ended with {:?} (natively: exit 0); reproduce it in a scratch \
              directory, with stdin, stdout and stderr files of its own (never /dev/null or a terminal): \
-             `cd \"$(mktemp -d)\" && : > in && SYSFUZZ_LOG=$PWD/calls mactux run {} {seed} {CALLS} <in >out 2>err`. \
+             `cd \"$(mktemp -d)\" && : > in && SYSFUZZ_LOG=$PWD/calls mactux run {} {seed} {} <in >out 2>err`. \
              stderr:\n{}",
             emulated.status,
             bin.display(),
+            args.join(" "),
             err.chars().take(4000).collect::<String>()
         );
     }
@@ -107,13 +120,27 @@ fn fuzz(bin: &Path) {
 #[test]
 fn random_syscalls_glibc() {
     if let Some(bin) = build_robust("gcc", "build-essential", "sysfuzz.c", "sysfuzz-glibc") {
-        fuzz(&bin);
+        fuzz(&bin, SEEDS, &[CALLS]);
     }
 }
 
 #[test]
 fn random_syscalls_musl() {
     if let Some(bin) = build_robust("musl-gcc", "musl-tools", "sysfuzz.c", "sysfuzz-musl") {
-        fuzz(&bin);
+        fuzz(&bin, SEEDS, &[CALLS]);
+    }
+}
+
+#[test]
+fn random_syscalls_threads_glibc() {
+    if let Some(bin) = build_robust("gcc", "build-essential", "sysfuzz.c", "sysfuzz-threads-glibc") {
+        fuzz(&bin, THREADED_SEEDS, &[THREAD_CALLS, THREADS]);
+    }
+}
+
+#[test]
+fn random_syscalls_threads_musl() {
+    if let Some(bin) = build_robust("musl-gcc", "musl-tools", "sysfuzz.c", "sysfuzz-threads-musl") {
+        fuzz(&bin, THREADED_SEEDS, &[THREAD_CALLS, THREADS]);
     }
 }
