@@ -722,9 +722,13 @@ static int fuzz_threaded(long n, int threads, uint64_t seed, const char *log, pi
 	struct report counts = {0, 0, 0, 0};
 	long rounds = 0;
 	pthread_t reader, unmapper;
-	if (pthread_create(&reader, NULL, race_reader, &counts) != 0 ||
-	    pthread_create(&unmapper, NULL, race_unmapper, &rounds) != 0)
+	int err = pthread_create(&reader, NULL, race_reader, &counts);
+	if (err == 0)
+		err = pthread_create(&unmapper, NULL, race_unmapper, &rounds);
+	if (err != 0) {
+		fprintf(stderr, "sysfuzz: pthread_create: %s\n", strerror(err));
 		return 5;
+	}
 	int started = 0;
 	for (int t = 0; t < threads; t++) {
 		f[t].seed = (seed ^ ((uint64_t)(t + 1) * 0xbf58476d1ce4e5b9ull)) | 1; /* never the stuck 0 */
@@ -732,8 +736,11 @@ static int fuzz_threaded(long n, int threads, uint64_t seed, const char *log, pi
 		f[t].who = t;
 		f[t].log = log;
 		f[t].parent = parent;
-		if (pthread_create(&f[t].thread, NULL, fuzz_thread, &f[t]) != 0)
+		err = pthread_create(&f[t].thread, NULL, fuzz_thread, &f[t]);
+		if (err != 0) {
+			fprintf(stderr, "sysfuzz: pthread_create: %s\n", strerror(err));
 			break;
+		}
 		started++;
 	}
 	int rc = prepare();
