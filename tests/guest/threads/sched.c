@@ -20,11 +20,13 @@ static sem_t step, done;
 
 struct affinity_result {
 	int set_ok, get_ok, only_chosen;
+	pid_t tid;
 };
 
 static void *pins_itself(void *arg)
 {
 	struct affinity_result *r = arg;
+	r->tid = tid();
 	cpu_set_t one, back;
 	CPU_ZERO(&one);
 	CPU_SET(chosen_cpu, &one);
@@ -37,9 +39,11 @@ static void *pins_itself(void *arg)
 	return NULL;
 }
 
+static sem_t pinned_done;
 static void *reads_its_mask(void *arg)
 {
-	(void)arg;
+	if (arg)
+		sem_wait(&pinned_done); /* made before the pin, looks after it */
 	cpu_set_t mine;
 	CPU_ZERO(&mine);
 	sched_getaffinity(0, sizeof mine, &mine);
@@ -93,20 +97,30 @@ int main(void)
 	for (int i = 0; i < CPU_SETSIZE && chosen_cpu < 0; i++)
 		if (CPU_ISSET(i, &initial))
 			chosen_cpu = i;
-	struct affinity_result r = { 0, 0, 0 };
-	pthread_t pinned, other;
+	struct affinity_result r = { 0, 0, 0, 0 };
+	pthread_t pinned, older, other;
+	sem_init(&pinned_done, 0, 0);
+	pthread_create(&older, NULL, reads_its_mask, (void *)1);
 	pthread_create(&pinned, NULL, pins_itself, &r);
 	sem_wait(&done);
+	sem_post(&pinned_done);
 	CHECK_EQ("sched_setaffinity to one CPU in a thread", r.set_ok, 1);
 	CHECK_EQ("sched_getaffinity in that thread", r.get_ok, 1);
 	CHECK_EQ("reads back only that CPU", r.only_chosen, 1);
 	cpu_set_t now;
 	sched_getaffinity(0, sizeof now, &now);
 	CHECK("main's mask is unchanged", CPU_EQUAL(&now, &initial));
-	pthread_create(&other, NULL, reads_its_mask, NULL);
 	void *same = NULL;
+	pthread_join(older, &same);
+	CHECK_EQ("a thread made before the pin keeps its mask", (intptr_t)same, 1);
+	pthread_create(&other, NULL, reads_its_mask, NULL);
+	same = NULL;
 	pthread_join(other, &same);
 	CHECK_EQ("a new thread has main's mask", (intptr_t)same, 1);
+	cpu_set_t pinned_mask;
+	CPU_ZERO(&pinned_mask);
+	CHECK_OK("sched_getaffinity of the pinned thread's tid", sched_getaffinity(r.tid, sizeof pinned_mask, &pinned_mask));
+	CHECK("reads its one CPU", CPU_COUNT(&pinned_mask) == 1 && CPU_ISSET(chosen_cpu, &pinned_mask));
 	sem_post(&step);
 	pthread_join(pinned, NULL);
 
