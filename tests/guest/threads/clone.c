@@ -90,15 +90,20 @@ int main(void)
 		    CLONE_SETTLS | CLONE_PARENT_SETTID | CLONE_CHILD_CLEARTID;
 	int tid = clone(thread_child, stack, flags, NULL, &parent_tid_word, &tls_block, &child_tid_word);
 	CHECK("clone a thread", tid > 0);
-	/* Wait (shared futex: the kernel's CLEARTID wake is a shared one). */
-	for (int i = 0; i < 500; i++) {
+	/* Wait as pthread_join does (a shared futex: the kernel's CLEARTID wake
+	 * is a shared one). Only the wake ends a wait early: a wait that runs
+	 * into its 5 s timeout means the word was cleared without a wake. */
+	int timed_out = 0;
+	for (int i = 0; i < 4; i++) {
 		pid_t v = child_tid_word;
 		if (v == 0)
 			break;
-		struct timespec ts = { 0, 10 * 1000000L };
-		syscall(SYS_futex, &child_tid_word, T_FUTEX_WAIT, v, &ts, NULL, 0);
+		struct timespec ts = { 5, 0 };
+		if (syscall(SYS_futex, &child_tid_word, T_FUTEX_WAIT, v, &ts, NULL, 0) == -1 && errno == ETIMEDOUT)
+			timed_out++;
 	}
 	CHECK_EQ("CLONE_CHILD_CLEARTID zeroed the tid word at the thread's end", child_tid_word, 0);
+	CHECK_EQ("and woke the futex waiter on it", timed_out, 0);
 	CHECK("CLONE_PARENT_SETTID stored the thread's tid", parent_tid_word == tid);
 	CHECK("the thread saw the same tid", seen_tid == tid && seen_ptid == tid);
 	CHECK("the thread's tid differs from the pid", tid != getpid());
