@@ -97,8 +97,6 @@ pub fn install_thread(_ctl: &mut ThreadCtl, region: u64, size: u64) -> Result<()
     crate::host::posix::sigctl::install_trap_entry(region, size)
 }
 
-}
-
 /// `struct __darwin_x86_exception_state64` (mach/i386/_structs.h).
 #[repr(C)]
 struct ExceptionState64 {
