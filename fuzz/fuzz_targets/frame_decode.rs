@@ -15,7 +15,7 @@
 use libfuzzer_sys::fuzz_target;
 use mactux_proto::client::Client;
 use mactux_proto::frame::{decode, encode, read_frame};
-use mactux_proto::{FutexKey, KillTarget, Request, Response, TaskEntry, TaskInfo, TaskState, WaitTarget, MAX_FRAME, PROTOCOL_VERSION};
+use mactux_proto::{FutexKey, KillTarget, Request, Response, TaskEntry, TaskInfo, TaskState, ThreadInfo, WaitTarget, MAX_FRAME, PROTOCOL_VERSION};
 use std::io::Write;
 use std::os::unix::net::UnixStream;
 
@@ -32,6 +32,7 @@ fn info() -> TaskInfo {
         fds: vec![(0, b"/dev/pts/1".to_vec())],
         maps: b"00400000-00401000 r-xp 00000000 00:00 0 /bin/sh\n".to_vec(),
         reaps_children: false,
+        threads: vec![ThreadInfo { tid: 3, comm: "sh".into(), state: b'S' }, ThreadInfo { tid: 5, comm: "worker".into(), state: b'R' }],
     }
 }
 
@@ -65,6 +66,10 @@ fn sample_requests() -> Vec<Request> {
         Request::FutexWake { key, count: 1, bitset: 1 },
         Request::Status,
         Request::Shutdown,
+        Request::Join { pid: 3, host_pid: 12 },
+        Request::NewTid,
+        Request::ReleaseTid { tid: 5 },
+        Request::OwnerOf { tid: 5 },
     ];
     for r in &all {
         match r {
@@ -93,7 +98,11 @@ fn sample_requests() -> Vec<Request> {
             | Request::FutexCancel { .. }
             | Request::FutexWake { .. }
             | Request::Status
-            | Request::Shutdown => {}
+            | Request::Shutdown
+            | Request::Join { .. }
+            | Request::NewTid
+            | Request::ReleaseTid { .. }
+            | Request::OwnerOf { .. } => {}
         }
     }
     all
@@ -117,6 +126,7 @@ fn sample_responses() -> Vec<Response> {
         Response::Woken(2),
         Response::Status { daemon_pid: 100, uptime_secs: 2.5, socket: "/run/user/1000/mactux.sock".into(), tasks: 2, version: PROTOCOL_VERSION },
         Response::Error { errno: 3, msg: "no such process".into() },
+        Response::Owner { pid: 3, host_pid: 10 },
     ];
     for r in &all {
         match r {
@@ -133,7 +143,8 @@ fn sample_responses() -> Vec<Response> {
             | Response::Token(_)
             | Response::Woken(_)
             | Response::Status { .. }
-            | Response::Error { .. } => {}
+            | Response::Error { .. }
+            | Response::Owner { .. } => {}
         }
     }
     all

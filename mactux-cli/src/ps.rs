@@ -1,5 +1,6 @@
 //! `mactux ps [--json]`: the tasks of the virtual PID namespace, as `ps -ef`
-//! shows them (UID PID PPID C STIME TTY TIME CMD).
+//! shows them, with the thread count `ps -eLf` adds (UID PID PPID C NLWP
+//! STIME TTY TIME CMD). `--json` lists each task's threads (tid, comm, state).
 //!
 //! Divergences from procps: C (CPU use) is always 0; STIME is HH:MM even for
 //! tasks started on an earlier day; TTY is the Linux device number
@@ -75,7 +76,19 @@ fn json_row(t: &TaskEntry) -> serde_json::Value {
         "cwd": t.info.cwd,
         "argv": t.info.argv.iter().map(|a| String::from_utf8_lossy(a).into_owned()).collect::<Vec<_>>(),
         "cmd": cmd(t),
+        "nlwp": nlwp(t),
+        "threads": t.info.threads.iter().map(|th| serde_json::json!({
+            "tid": th.tid,
+            "comm": th.comm,
+            "state": char::from(th.state).to_string(),
+        })).collect::<Vec<_>>(),
     })
+}
+
+/// How many threads a task has (a zombie none but its leader, which the
+/// daemon lists as the only one; an older entry without a list, one).
+fn nlwp(t: &TaskEntry) -> usize {
+    t.info.threads.len().max(1)
 }
 
 /// A Linux tty device number as ps names it: pts/N (major 136..143), ttyN (major 4).
@@ -94,7 +107,7 @@ fn tty_name(dev: u64) -> String {
 }
 
 fn table(tasks: &[TaskEntry]) -> String {
-    let mut out = format!("{:<8} {:>7} {:>7} {:>2} {:<5} {:<8} {:>8} {}\n", "UID", "PID", "PPID", "C", "STIME", "TTY", "TIME", "CMD");
+    let mut out = format!("{:<8} {:>7} {:>7} {:>2} {:>4} {:<5} {:<8} {:>8} {}\n", "UID", "PID", "PPID", "C", "NLWP", "STIME", "TTY", "TIME", "CMD");
     for t in tasks {
         let mut command = cmd(t);
         if matches!(t.state, TaskState::Zombie(_)) {
@@ -102,11 +115,12 @@ fn table(tasks: &[TaskEntry]) -> String {
         }
         let cpu = host_cpu_secs(t.host_pid).unwrap_or(0);
         out.push_str(&format!(
-            "{:<8} {:>7} {:>7} {:>2} {:<5} {:<8} {:>8} {}\n",
+            "{:<8} {:>7} {:>7} {:>2} {:>4} {:<5} {:<8} {:>8} {}\n",
             user_name(t.info.uid),
             t.pid,
             t.ppid,
             0,
+            nlwp(t),
             hh_mm(t.start_time),
             tty_name(t.info.tty),
             format!("{:02}:{:02}:{:02}", cpu / 3600, cpu / 60 % 60, cpu % 60),
@@ -179,7 +193,7 @@ fn host_cpu_secs(host_pid: i32) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use mactux_proto::TaskInfo;
+    use mactux_proto::{TaskInfo, ThreadInfo};
 
     #[test]
     fn tty_names() {
@@ -198,13 +212,24 @@ mod tests {
             host_pid: 0,
             state: TaskState::Running,
             start_time: 0.0,
-            info: TaskInfo { comm: "sh".into(), argv: vec![b"sh".to_vec(), b"-c".to_vec(), b"true".to_vec()], ..TaskInfo::default() },
+            info: TaskInfo {
+                comm: "sh".into(),
+                argv: vec![b"sh".to_vec(), b"-c".to_vec(), b"true".to_vec()],
+                threads: [(7, "sh"), (8, "sh"), (9, "worker")]
+                    .iter()
+                    .map(|&(tid, comm)| ThreadInfo { tid, comm: comm.into(), state: b'S' })
+                    .collect(),
+                ..TaskInfo::default()
+            },
         };
-        let out = table(&[t]);
+        let out = table(std::slice::from_ref(&t));
         let mut lines = out.lines();
-        assert_eq!(lines.next().unwrap().split_whitespace().collect::<Vec<_>>(), ["UID", "PID", "PPID", "C", "STIME", "TTY", "TIME", "CMD"]);
+        assert_eq!(lines.next().unwrap().split_whitespace().collect::<Vec<_>>(), ["UID", "PID", "PPID", "C", "NLWP", "STIME", "TTY", "TIME", "CMD"]);
         let row: Vec<&str> = lines.next().unwrap().split_whitespace().collect();
-        assert_eq!(&row[1..4], ["7", "1", "0"]);
-        assert_eq!(&row[5..], ["?", "00:00:00", "sh", "-c", "true"]);
+        assert_eq!(&row[1..5], ["7", "1", "0", "3"]);
+        assert_eq!(&row[6..], ["?", "00:00:00", "sh", "-c", "true"]);
+        let json = json_row(&t);
+        assert_eq!(json["nlwp"], 3);
+        assert_eq!(json["threads"][2], serde_json::json!({"tid": 9, "comm": "worker", "state": "S"}));
     }
 }

@@ -1,4 +1,4 @@
-//! The blocking client the runtime uses: one connection per task.
+//! The blocking client the runtime uses (a task keeps a few: see runtime/src/daemon.rs).
 //!
 //! Plain `std` I/O on a Unix socket, usable from the runtime's syscall trap
 //! (no async runtime, no threads). Every call is one request frame and one

@@ -67,6 +67,31 @@ mod tests {
     }
 
     #[test]
+    fn thread_requests_round_trip() {
+        let info = TaskInfo {
+            comm: "srv".into(),
+            threads: vec![
+                crate::ThreadInfo { tid: 7, comm: "srv".into(), state: b'S' },
+                crate::ThreadInfo { tid: 9, comm: "worker-1".into(), state: b'R' },
+            ],
+            ..TaskInfo::default()
+        };
+        for req in [
+            Request::Join { pid: 7, host_pid: 1234 },
+            Request::NewTid,
+            Request::ReleaseTid { tid: 9 },
+            Request::OwnerOf { tid: 9 },
+            Request::Update { info },
+        ] {
+            let bytes = encode(&req).unwrap();
+            assert_eq!(read_frame::<Request>(&mut &bytes[..]).unwrap(), req);
+        }
+        let owner = Response::Owner { pid: 7, host_pid: 1234 };
+        let bytes = encode(&owner).unwrap();
+        assert_eq!(read_frame::<Response>(&mut &bytes[..]).unwrap(), owner);
+    }
+
+    #[test]
     fn rejects_oversized_truncated_and_garbage() {
         assert!(body_len(((MAX_FRAME + 1) as u32).to_le_bytes()).is_err());
         let bytes = encode(&Response::Pid(3)).unwrap();

@@ -1,6 +1,9 @@
 //! The mactuxd protocol.
 //!
-//! One Unix-socket connection per Linux task carries length-prefixed frames:
+//! A Linux task speaks to the daemon over one or more Unix-socket
+//! connections: the one that registered it (`Spawn`, `AttachChild`,
+//! `Reattach`) and any number joined to it (`Join`), so that each of its
+//! threads can be in a call at once. Each carries length-prefixed frames:
 //! a little-endian `u32` byte count, then one bincode-2 encoded message. The
 //! first exchange is the version handshake ([`Request::Hello`] →
 //! [`Response::Welcome`]); a daemon of another version answers
@@ -17,7 +20,7 @@ pub mod frame;
 use serde::{Deserialize, Serialize};
 
 /// Bumped whenever a message changes shape or meaning.
-pub const PROTOCOL_VERSION: u32 = 7;
+pub const PROTOCOL_VERSION: u32 = 8;
 
 /// The largest frame either side sends or accepts.
 pub const MAX_FRAME: usize = 1 << 20;
@@ -47,6 +50,22 @@ pub struct TaskInfo {
     /// The task ignores SIGCHLD: its children never become zombies (Linux
     /// reaps them at once, and its waits answer ECHILD).
     pub reaps_children: bool,
+    /// The task's threads, the leader (tid = pid) first. A task publishes
+    /// each thread's name and state; the daemon answers with one entry per
+    /// tid it handed out (`NewTid`) and not yet released, taking the name
+    /// and state from what the task published, else the task's `comm` and
+    /// `S` (/proc/PID/task, `ps -L`).
+    pub threads: Vec<ThreadInfo>,
+}
+
+/// One thread of a task, as /proc/PID/task/TID shows it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ThreadInfo {
+    pub tid: Vpid,
+    /// The thread's `comm` (at most 15 bytes on Linux).
+    pub comm: String,
+    /// The state letter of /proc/PID/task/TID/stat (`R`, `S`, `T`, `Z` ...).
+    pub state: u8,
 }
 
 /// One task as the daemon knows it.
@@ -117,7 +136,9 @@ pub enum Request {
     ReserveChild { token: u64 },
     /// Binds a reserved pid to the forked host process (sent by the child).
     AttachChild { pid: Vpid, host_pid: i32 },
-    /// Re-attaches an existing task after execve or a daemon restart.
+    /// Re-attaches an existing task after execve or a daemon restart. Sent
+    /// on a connection already joined to the task, it makes that one the
+    /// task's registering connection and the previous one a joined one.
     Reattach { pid: Vpid, host_pid: i32, ppid: Vpid, pgid: Vpid, sid: Vpid, info: TaskInfo },
     /// New comm/argv/exe/cwd after execve, prctl or chdir.
     Update { info: TaskInfo },
@@ -160,6 +181,22 @@ pub enum Request {
     /// Daemon administration.
     Status,
     Shutdown,
+    /// Joins this connection to the running task `pid` whose host process
+    /// is `host_pid`, so that another thread of it can call the daemon while
+    /// one is in a call. The connection then speaks for the task as the
+    /// registering one does; its closing does not mean that the task is
+    /// gone (only that its host process is, if it is).
+    Join { pid: Vpid, host_pid: i32 },
+    /// A tid for a new thread of the caller: a number of the pid namespace,
+    /// never handed out again while the thread lives (answered by `Pid`).
+    NewTid,
+    /// The caller's thread `tid` has exited. A task's tids are also
+    /// released when it exits or its host process is gone.
+    ReleaseTid { tid: Vpid },
+    /// The task a pid or tid belongs to (answered by `Owner`): for kill(2)
+    /// of a non-leader thread, which signals its thread group, and for
+    /// tgkill(2), which checks that the thread belongs to the group.
+    OwnerOf { tid: Vpid },
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -183,4 +220,8 @@ pub enum Response {
     Status { daemon_pid: i32, uptime_secs: f64, socket: String, tasks: u32, version: u32 },
     /// A Linux errno value with a message.
     Error { errno: i32, msg: String },
+    /// The task a tid belongs to (answers `OwnerOf`): its pid (the thread
+    /// group id) and host pid (0 for a zombie: a valid target nothing is
+    /// sent to).
+    Owner { pid: Vpid, host_pid: i32 },
 }

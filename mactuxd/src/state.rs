@@ -6,6 +6,12 @@
 //! answered by [`State::handle`], which may ask the caller to wait for a
 //! reserved child to attach ([`Reply::WaitAttach`]) and call again.
 //!
+//! Threads: a task's tids come from the same number space as pids
+//! (`NewTid`), are never handed out while their thread lives, and go with
+//! the task (exit, or its host process gone). A task may speak through
+//! several connections, one per thread in a call: the one that registered
+//! it (`conn`) and those joined to it (`Join`).
+//!
 //! The namespace outlives the daemon: [`State::restore`] takes over what the
 //! previous daemon saved (persist.rs), so no pid a task still holds is handed
 //! out again, and a re-registration never replaces another task's entry.
@@ -14,8 +20,8 @@ use crate::host::HostProc;
 use crate::linux::*;
 use crate::persist::{self, Loaded, SavedTask, Store};
 use crate::ratelimit::warn_limited;
-use mactux_proto::{KillTarget, Request, Response, TaskEntry, TaskInfo, TaskState, Vpid, WaitTarget, PROTOCOL_VERSION};
-use std::collections::BTreeMap;
+use mactux_proto::{KillTarget, Request, Response, TaskEntry, TaskInfo, TaskState, ThreadInfo, Vpid, WaitTarget, PROTOCOL_VERSION};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// The daemon's own subreaper entry.
@@ -37,13 +43,25 @@ pub const RESTORED_RESERVATION_TTL: Duration = Duration::from_secs(10);
 pub const ORPHAN_GRACE: Duration = Duration::from_secs(10);
 /// The first pipe inode number handed out (any stable increasing sequence will do).
 pub const FIRST_PIPE_INO: u64 = 100_000;
+/// More threads than this in one task is a runaway client (Linux's default
+/// threads-max is far above; a mactux task is one host process).
+pub const MAX_THREADS_PER_TASK: usize = 16_384;
+/// The state letter of a thread whose task published none for it.
+const THREAD_STATE_SLEEPING: u8 = b'S';
 
 pub type ConnId = u64;
 
 struct Task {
     entry: TaskEntry,
-    /// The connection the task speaks through, if one is bound to it.
+    /// The connection that registered the task (Spawn, AttachChild,
+    /// Reattach), if it is still open.
     conn: Option<ConnId>,
+    /// Further connections of the same host process (`Join`): one per
+    /// thread that was in a call while the others were busy. Their closing
+    /// does not end the task.
+    joined: Vec<ConnId>,
+    /// The tids of the task's threads other than the leader (`NewTid`).
+    tids: BTreeSet<Vpid>,
     /// Reserved by ReserveChild and not yet attached (host_pid is 0).
     is_reserved: bool,
     /// The parent's token for the ReserveChild that made the reservation.
@@ -82,6 +100,8 @@ pub struct Conn {
 
 pub struct State {
     tasks: BTreeMap<Vpid, Task>,
+    /// Every tid handed out and not yet released → the pid of its task.
+    tid_owner: HashMap<Vpid, Vpid>,
     next_pid: Vpid,
     next_pipe_ino: u64,
     /// The ids standing for host sessions and groups outside the namespace:
@@ -139,9 +159,31 @@ fn summary(e: &TaskEntry) -> TaskEntry {
             fds: Vec::new(),
             maps: Vec::new(),
             reaps_children: i.reaps_children,
+            threads: i.threads.clone(),
         },
         ..*e
     }
+}
+
+/// The task's threads as the daemon answers them: the leader, then every
+/// tid it holds, each with the name and state the task last published for
+/// it (else the task's comm, sleeping).
+fn threads_of(t: &Task) -> Vec<ThreadInfo> {
+    let published = &t.entry.info.threads;
+    std::iter::once(t.entry.pid)
+        .chain(t.tids.iter().copied())
+        .map(|tid| match published.iter().find(|p| p.tid == tid) {
+            Some(p) => p.clone(),
+            None => ThreadInfo { tid, comm: t.entry.info.comm.clone(), state: THREAD_STATE_SLEEPING },
+        })
+        .collect()
+}
+
+/// A task's entry as it is answered and saved: with its thread list.
+fn entry_of(t: &Task) -> TaskEntry {
+    let mut e = t.entry.clone();
+    e.info.threads = threads_of(t);
+    e
 }
 
 fn err(errno: i32, msg: impl Into<String>) -> Reply {
@@ -167,9 +209,13 @@ impl State {
             info: TaskInfo { comm: "mactux-init".into(), argv: vec![b"mactux-init".to_vec()], uid, gid, ..TaskInfo::default() },
         };
         let mut tasks = BTreeMap::new();
-        tasks.insert(INIT_PID, Task { entry: init, conn: None, is_reserved: false, token: 0, did_exec: false, since: Instant::now(), is_restored: false });
+        tasks.insert(
+            INIT_PID,
+            Task { entry: init, conn: None, joined: Vec::new(), tids: BTreeSet::new(), is_reserved: false, token: 0, did_exec: false, since: Instant::now(), is_restored: false },
+        );
         State {
             tasks,
+            tid_owner: HashMap::new(),
             next_pid: FIRST_PID,
             next_pipe_ino: FIRST_PIPE_INO,
             outer_ids: std::collections::HashMap::new(),
@@ -255,9 +301,23 @@ impl State {
                 warn_limited!("persist", pid = e.pid, ppid = e.ppid, pgid = e.pgid, sid = e.sid, host_pid = e.host_pid, "dropping an impossible saved task");
                 continue;
             }
-            let task = Task { entry, conn: None, is_reserved, token, did_exec, since: Instant::now(), is_restored: true };
-            self.tasks.insert(task.entry.pid, task);
+            let pid = entry.pid;
+            let saved_tids: Vec<Vpid> = entry.info.threads.iter().map(|t| t.tid).filter(|&tid| tid != pid).collect();
+            let task = Task { entry, conn: None, joined: Vec::new(), tids: BTreeSet::new(), is_reserved, token, did_exec, since: Instant::now(), is_restored: true };
+            self.tasks.insert(pid, task);
+            for tid in saved_tids {
+                self.add_tid(pid, tid);
+            }
             count += 1;
+        }
+        // A tid saved before a task of the same number was: the task wins.
+        let clashes: Vec<Vpid> = self.tid_owner.keys().copied().filter(|tid| self.tasks.contains_key(tid)).collect();
+        for tid in clashes {
+            if let Some(owner) = self.tid_owner.remove(&tid) {
+                if let Some(t) = self.tasks.get_mut(&owner) {
+                    t.tids.remove(&tid);
+                }
+            }
         }
         self.outer_ids = outer_ids.into_iter().filter(|&(_, id)| valid_pid(id)).collect();
         count
@@ -292,7 +352,7 @@ impl State {
                 .tasks
                 .values()
                 .filter(|t| t.entry.pid != INIT_PID)
-                .map(|t| SavedTask { entry: summary(&t.entry), is_reserved: t.is_reserved, token: t.token, did_exec: t.did_exec })
+                .map(|t| SavedTask { entry: summary(&entry_of(t)), is_reserved: t.is_reserved, token: t.token, did_exec: t.did_exec })
                 .collect(),
             outer_ids: self.outer_ids.iter().map(|(&k, &v)| (k, v)).collect(),
         };
@@ -323,10 +383,37 @@ impl State {
         self.tasks.len() - 1
     }
 
-    /// The caller's task, if the connection is bound to a live entry.
+    /// The caller's task, if the connection is bound (registering or
+    /// joined) to a live entry.
     fn caller(&self, conn: &Conn) -> Option<Vpid> {
         let pid = conn.bound?;
-        (self.tasks.get(&pid)?.conn == Some(conn.id)).then_some(pid)
+        let t = self.tasks.get(&pid)?;
+        (t.conn == Some(conn.id) || t.joined.contains(&conn.id)).then_some(pid)
+    }
+
+    /// Records `tid` as a thread of `pid`, if it is free: not a task's pid
+    /// and not another thread's tid. Returns whether it was recorded.
+    fn add_tid(&mut self, pid: Vpid, tid: Vpid) -> bool {
+        if !valid_pid(tid) || tid == pid || self.tasks.contains_key(&tid) || self.tid_owner.get(&tid).is_some_and(|&o| o != pid) {
+            return false;
+        }
+        let Some(t) = self.tasks.get_mut(&pid) else { return false };
+        if t.tids.len() >= MAX_THREADS_PER_TASK && !t.tids.contains(&tid) {
+            return false;
+        }
+        t.tids.insert(tid);
+        self.tid_owner.insert(tid, pid);
+        self.dirty = true;
+        true
+    }
+
+    /// Releases every tid of `pid` (its threads are gone with it).
+    fn release_tids(&mut self, pid: Vpid) {
+        let Some(t) = self.tasks.get_mut(&pid) else { return };
+        for tid in std::mem::take(&mut t.tids) {
+            self.tid_owner.remove(&tid);
+            self.dirty = true;
+        }
     }
 
     /// The Linux id standing for a host session or process group outside
@@ -373,7 +460,10 @@ impl State {
             self.pid_budget -= 1;
             let pid = self.next_pid;
             self.next_pid = pid_after(pid);
-            if !self.tasks.contains_key(&pid) && !self.tasks.values().any(|t| t.entry.pgid == pid || t.entry.sid == pid) {
+            if !self.tasks.contains_key(&pid)
+                && !self.tid_owner.contains_key(&pid)
+                && !self.tasks.values().any(|t| t.entry.pgid == pid || t.entry.sid == pid)
+            {
                 self.dirty = true;
                 return Some(pid);
             }
@@ -383,7 +473,8 @@ impl State {
 
     fn insert(&mut self, entry: TaskEntry, conn: Option<ConnId>, is_reserved: bool, token: u64) {
         self.dirty = true;
-        let task = Task { entry, conn, is_reserved, token, did_exec: false, since: Instant::now(), is_restored: false };
+        let task =
+            Task { entry, conn, joined: Vec::new(), tids: BTreeSet::new(), is_reserved, token, did_exec: false, since: Instant::now(), is_restored: false };
         self.tasks.insert(task.entry.pid, task);
     }
 
@@ -396,10 +487,13 @@ impl State {
 
     /// The task exited (or its host process vanished) with this Linux wait status.
     fn make_zombie(&mut self, pid: Vpid, status: i32) {
+        // A zombie has no threads left (Linux: only the leader lingers).
+        self.release_tids(pid);
         let Some(t) = self.tasks.get_mut(&pid) else { return };
         self.dirty = true;
         t.entry.state = TaskState::Zombie(status);
         t.conn = None;
+        t.joined.clear();
         t.is_reserved = false;
         let ppid = t.entry.ppid;
         self.reparent_children(pid);
@@ -410,6 +504,7 @@ impl State {
 
     /// Removes an entry and hands its children to pid 1.
     fn remove(&mut self, pid: Vpid) {
+        self.release_tids(pid);
         if pid != INIT_PID && self.tasks.remove(&pid).is_some() {
             self.dirty = true;
             self.reparent_children(pid);
@@ -456,7 +551,7 @@ impl State {
             }
             let checked = !matches!(only, Some(o) if !o.contains(&pid));
             // A bound task has a live connection: its process holds it open.
-            if checked && t.conn.is_none() && t.entry.state == TaskState::Running && !self.host_alive(t.entry.host_pid) {
+            if checked && t.conn.is_none() && t.joined.is_empty() && t.entry.state == TaskState::Running && !self.host_alive(t.entry.host_pid) {
                 dead.push(pid);
             }
             // A zombie kept for a parent that is also its host parent (a
@@ -488,11 +583,18 @@ impl State {
         }
     }
 
-    /// The connection closed.
+    /// The connection closed. Whichever of a task's connections it was,
+    /// the task ends only when its host process is gone: a thread's
+    /// connection closes when its thread exits, and the registering one is
+    /// closed by the execve that re-executes the runtime (which keeps
+    /// another open).
     pub fn disconnect(&mut self, conn: &Conn) {
         let Some(pid) = self.caller(conn) else { return };
         let Some(t) = self.tasks.get_mut(&pid) else { return };
-        t.conn = None;
+        if t.conn == Some(conn.id) {
+            t.conn = None;
+        }
+        t.joined.retain(|&c| c != conn.id);
         if t.entry.state == TaskState::Running && (self.host)(t.entry.host_pid) != HostProc::Running {
             tracing::info!(pid, "connection closed and host process gone: task killed by SIGKILL");
             self.make_zombie(pid, STATUS_KILLED_BY_SIGKILL);
@@ -537,7 +639,7 @@ impl State {
                 // process went away before answering (a host pid names one
                 // live process, and a task's process never spawns again).
                 let again = self.tasks.values_mut().find(|t| {
-                    t.is_restored && t.conn.is_none() && t.entry.host_pid == host_pid && t.entry.state == TaskState::Running && t.entry.ppid == INIT_PID
+                    t.is_restored && t.conn.is_none() && t.joined.is_empty() && t.entry.host_pid == host_pid && t.entry.state == TaskState::Running && t.entry.ppid == INIT_PID
                 });
                 if let Some(t) = again {
                     t.conn = Some(conn.id);
@@ -652,6 +754,12 @@ impl State {
                         t.is_reserved = false;
                         t.token = 0;
                         t.is_restored = false;
+                        // Sent on a joined connection (the task made it its
+                        // registering one): the previous one stays joined.
+                        t.joined.retain(|&c| c != conn.id);
+                        if let Some(old) = t.conn.filter(|&c| c != conn.id) {
+                            t.joined.push(old);
+                        }
                         t.conn = Some(conn.id);
                         t.since = Instant::now();
                         self.dirty = true;
@@ -659,6 +767,10 @@ impl State {
                     None => {
                         if self.tasks.len() >= MAX_TASKS {
                             return err(EAGAIN, "too many tasks");
+                        }
+                        if let Some(&owner) = self.tid_owner.get(&pid) {
+                            warn_limited!("reattach", pid, host_pid, "refusing a re-registration: the pid is a thread of task {owner}");
+                            return err(EEXIST, format!("pid {pid} is a thread of task {owner}"));
                         }
                         let entry =
                             TaskEntry { pid, ppid, pgid, sid, host_pid, state: TaskState::Running, start_time: now_secs(), info: info.clone() };
@@ -672,8 +784,70 @@ impl State {
                         }
                     }
                 }
+                // The task knows its threads: after a daemon restart, those
+                // it lists keep their tids (a task re-registering without a
+                // list keeps what the daemon has).
+                if !info.threads.is_empty() {
+                    self.release_tids(pid);
+                    for tid in info.threads.iter().map(|t| t.tid).filter(|&tid| tid != pid) {
+                        if !self.add_tid(pid, tid) {
+                            warn_limited!("reattach", pid, tid, "a thread's tid is held by another task; it is not listed");
+                        }
+                    }
+                }
                 conn.bound = Some(pid);
                 Reply::Send(Response::Ok)
+            }
+            Request::Join { pid, host_pid } => {
+                if let Some(old) = caller {
+                    return err(EBUSY, format!("this connection is already bound to pid {old}"));
+                }
+                let Some(t) = self.tasks.get_mut(&pid) else { return err(ESRCH, format!("no task with pid {pid}")) };
+                if t.is_reserved || t.entry.state != TaskState::Running {
+                    return err(ESRCH, format!("pid {pid} is not a running task"));
+                }
+                if host_pid <= 0 || t.entry.host_pid != host_pid {
+                    return err(EPERM, format!("pid {pid} is not hosted by host pid {host_pid}"));
+                }
+                t.joined.push(conn.id);
+                conn.bound = Some(pid);
+                Reply::Send(Response::Ok)
+            }
+            Request::NewTid => {
+                let Some(pid) = caller else { return err(ESRCH, "a tid needs a bound task") };
+                if self.tasks.get(&pid).is_some_and(|t| t.tids.len() >= MAX_THREADS_PER_TASK) {
+                    return err(EAGAIN, "too many threads in one task");
+                }
+                let Some(tid) = self.alloc_pid() else { return err(EAGAIN, "no free pid in the namespace") };
+                self.add_tid(pid, tid);
+                Reply::Send(Response::Pid(tid))
+            }
+            Request::ReleaseTid { tid } => {
+                let Some(pid) = caller else { return err(ESRCH, "releasing a tid needs a bound task") };
+                if self.tid_owner.get(&tid) != Some(&pid) {
+                    return err(ESRCH, format!("tid {tid} is not a thread of pid {pid}"));
+                }
+                self.tid_owner.remove(&tid);
+                if let Some(t) = self.tasks.get_mut(&pid) {
+                    t.tids.remove(&tid);
+                    // Its published name goes with it.
+                    t.entry.info.threads.retain(|th| th.tid != tid);
+                }
+                self.dirty = true;
+                Reply::Send(Response::Ok)
+            }
+            Request::OwnerOf { tid } => {
+                let pid = self.tid_owner.get(&tid).copied().unwrap_or(tid);
+                match self.tasks.get(&pid) {
+                    Some(t) if pid == INIT_PID => Reply::Send(Response::Owner { pid: t.entry.pid, host_pid: 0 }),
+                    Some(t) if t.is_reserved && may_wait => Reply::WaitAttach,
+                    Some(t) if t.is_reserved => err(EAGAIN, format!("pid {pid} is reserved and not yet attached")),
+                    Some(t) => {
+                        let host_pid = if t.entry.state == TaskState::Running { t.entry.host_pid } else { 0 };
+                        Reply::Send(Response::Owner { pid, host_pid })
+                    }
+                    None => err(ESRCH, format!("no task or thread with id {tid}")),
+                }
             }
             Request::Update { ref info } => match caller.and_then(|p| self.tasks.get_mut(&p)) {
                 Some(t) => {
@@ -741,9 +915,9 @@ impl State {
                 // A listing leaves out what only /proc/PID of one task shows
                 // (fds, memory map, environment), so that it stays small
                 // with many tasks; `Get` returns a task whole.
-                Reply::Send(Response::Tasks(self.tasks.values().map(|t| summary(&t.entry)).collect()))
+                Reply::Send(Response::Tasks(self.tasks.values().map(|t| summary(&entry_of(t))).collect()))
             }
-            Request::Get { pid } => Reply::Send(Response::Task(self.tasks.get(&pid).map(|t| t.entry.clone()))),
+            Request::Get { pid } => Reply::Send(Response::Task(self.tasks.get(&pid).map(entry_of))),
             // Answered by the futex queues before the task table is locked.
             Request::FutexQueue { .. } | Request::FutexSleep { .. } | Request::FutexCancel { .. } | Request::FutexWake { .. } => {
                 err(EPROTO, "futex requests are not task-table requests")
@@ -866,6 +1040,11 @@ impl State {
             },
             KillTarget::Pid(p) if p <= 0 => return err(EINVAL, format!("pid {p} is not a single process")),
             KillTarget::Pgid(g) if g < 0 => return err(EINVAL, format!("process group {g} is negative")),
+            t => t,
+        };
+        // kill(2) of a thread's tid signals its thread group, as Linux does.
+        let target = match target {
+            KillTarget::Pid(p) => KillTarget::Pid(self.tid_owner.get(&p).copied().unwrap_or(p)),
             t => t,
         };
         let selects = |t: &Task| match target {
@@ -1267,6 +1446,129 @@ mod tests {
         let mut s = daemon_on(&dir);
         let mut b = conn(2);
         assert!(spawn(&mut s, &mut b, 9501) > last, "after every pid the old daemon handed out");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    fn owner(r: Response) -> (Vpid, i32) {
+        match r {
+            Response::Owner { pid, host_pid } => (pid, host_pid),
+            other => panic!("expected an owner, got {other:?}"),
+        }
+    }
+    fn tids_listed(s: &mut State, c: &mut Conn, p: Vpid) -> Vec<Vpid> {
+        match send(s, c, Request::Get { pid: p }) {
+            Response::Task(Some(t)) => t.info.threads.iter().map(|t| t.tid).collect(),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn tids_come_from_the_pid_space_and_go_with_the_task() {
+        let mut s = state();
+        let (mut a, mut b, mut admin) = (conn(1), conn(2), conn(3));
+        let p = spawn(&mut s, &mut a, 1100);
+        let t1 = pid(send(&mut s, &mut a, Request::NewTid));
+        let t2 = pid(send(&mut s, &mut a, Request::NewTid));
+        assert!(t1 != p && t2 != p && t1 != t2);
+        assert_eq!(tids_listed(&mut s, &mut admin, p), vec![p, t1, t2], "the leader first, then each tid");
+        // Another task never gets a tid that is in use.
+        let other = spawn(&mut s, &mut b, 1101);
+        assert!(other != t1 && other != t2);
+        // Which task a tid belongs to: for kill(tid) and tgkill(tgid, tid).
+        assert_eq!(owner(send(&mut s, &mut admin, Request::OwnerOf { tid: t1 })), (p, 1100));
+        assert_eq!(owner(send(&mut s, &mut admin, Request::OwnerOf { tid: p })), (p, 1100));
+        assert_eq!(errno(send(&mut s, &mut admin, Request::OwnerOf { tid: 4242 })), ESRCH);
+        // kill(2) of a thread's tid reaches its thread group.
+        assert_eq!(send(&mut s, &mut b, Request::Resolve { target: KillTarget::Pid(t2) }), Response::Children(vec![(p, 1100)]));
+        // Only the owner releases a tid, once.
+        assert_eq!(errno(send(&mut s, &mut b, Request::ReleaseTid { tid: t1 })), ESRCH);
+        assert_eq!(send(&mut s, &mut a, Request::ReleaseTid { tid: t1 }), Response::Ok);
+        assert_eq!(errno(send(&mut s, &mut a, Request::ReleaseTid { tid: t1 })), ESRCH);
+        assert_eq!(errno(send(&mut s, &mut admin, Request::OwnerOf { tid: t1 })), ESRCH);
+        assert_eq!(tids_listed(&mut s, &mut admin, p), vec![p, t2]);
+        // The published names and states show; a tid not published shows the task's comm.
+        let info = TaskInfo {
+            comm: "srv".into(),
+            threads: vec![ThreadInfo { tid: p, comm: "srv".into(), state: b'R' }, ThreadInfo { tid: t2, comm: "worker".into(), state: b'S' }],
+            ..TaskInfo::default()
+        };
+        assert_eq!(send(&mut s, &mut a, Request::Update { info }), Response::Ok);
+        let t3 = pid(send(&mut s, &mut a, Request::NewTid));
+        let Response::Tasks(all) = send(&mut s, &mut admin, Request::List) else { panic!("no list") };
+        let mine = all.iter().find(|t| t.pid == p).unwrap();
+        let shown: Vec<(Vpid, &str, u8)> = mine.info.threads.iter().map(|t| (t.tid, t.comm.as_str(), t.state)).collect();
+        assert_eq!(shown, vec![(p, "srv", b'R'), (t2, "worker", b'S'), (t3, "srv", b'S')]);
+        // A task's tids go when it exits.
+        assert_eq!(send(&mut s, &mut a, Request::Exit { status: 0 }), Response::Ok);
+        assert_eq!(errno(send(&mut s, &mut admin, Request::OwnerOf { tid: t2 })), ESRCH);
+        assert_eq!(errno(send(&mut s, &mut admin, Request::OwnerOf { tid: t3 })), ESRCH);
+        // ...and when its host process vanishes.
+        let t4 = pid(send(&mut s, &mut b, Request::NewTid));
+        kill_host(1101);
+        s.disconnect(&b);
+        assert_eq!(errno(send(&mut s, &mut admin, Request::OwnerOf { tid: t4 })), ESRCH);
+        assert!(s.tid_owner.is_empty());
+    }
+
+    #[test]
+    fn joined_connections_speak_for_the_task_and_close_without_ending_it() {
+        let mut s = state();
+        let (mut a, mut b, mut c, mut d) = (conn(1), conn(2), conn(3), conn(4));
+        let p = spawn(&mut s, &mut a, 1200);
+        assert_eq!(errno(send(&mut s, &mut b, Request::Join { pid: p, host_pid: 9999 })), EPERM, "another host process");
+        assert_eq!(errno(send(&mut s, &mut b, Request::Join { pid: 4242, host_pid: 1200 })), ESRCH);
+        assert_eq!(send(&mut s, &mut b, Request::Join { pid: p, host_pid: 1200 }), Response::Ok);
+        assert_eq!(errno(send(&mut s, &mut b, Request::Join { pid: p, host_pid: 1200 })), EBUSY);
+        assert_eq!(pid(send(&mut s, &mut b, Request::GetPgid { pid: 0 })), p, "the joined connection is the task");
+        let t = pid(send(&mut s, &mut b, Request::NewTid));
+        assert_eq!(send(&mut s, &mut a, Request::ReleaseTid { tid: t }), Response::Ok, "one task, whichever connection");
+        // A joined connection closing while the process lives ends nothing.
+        s.disconnect(&b);
+        assert!(matches!(send(&mut s, &mut d, Request::Get { pid: p }), Response::Task(Some(TaskEntry { state: TaskState::Running, .. }))));
+        assert_eq!(pid(send(&mut s, &mut a, Request::GetPpid)), INIT_PID);
+        // The task makes a joined connection its registering one (its own
+        // was lost): the old one stays joined, and its closing ends nothing.
+        assert_eq!(send(&mut s, &mut c, Request::Join { pid: p, host_pid: 1200 }), Response::Ok);
+        let re = Request::Reattach { pid: p, host_pid: 1200, ppid: 0, pgid: p, sid: p, info: TaskInfo::default() };
+        assert_eq!(send(&mut s, &mut c, re), Response::Ok);
+        assert_eq!(pid(send(&mut s, &mut a, Request::GetPpid)), INIT_PID, "the old registering connection still speaks");
+        s.disconnect(&c);
+        assert_eq!(pid(send(&mut s, &mut a, Request::GetPpid)), INIT_PID);
+        // A joined connection that closes with its host process gone ends the task.
+        let mut e = conn(5);
+        assert_eq!(send(&mut s, &mut e, Request::Join { pid: p, host_pid: 1200 }), Response::Ok);
+        kill_host(1200);
+        s.disconnect(&e);
+        assert!(matches!(send(&mut s, &mut d, Request::Get { pid: p }), Response::Task(None) | Response::Task(Some(TaskEntry { state: TaskState::Zombie(9), .. }))));
+        // Zombies and reservations cannot be joined.
+        let mut f = conn(6);
+        let q = spawn(&mut s, &mut f, 1201);
+        let r = pid(send(&mut s, &mut f, Request::ReserveChild { token: 0 }));
+        assert_eq!(errno(send(&mut s, &mut conn(7), Request::Join { pid: r, host_pid: 1201 })), ESRCH);
+        let _ = q;
+    }
+
+    #[test]
+    fn tids_survive_a_restart() {
+        let dir = scratch("tids");
+        let mut s = daemon_on(&dir);
+        let mut a = conn(1);
+        let p = spawn(&mut s, &mut a, 1300);
+        let t = pid(send(&mut s, &mut a, Request::NewTid));
+        s.flush();
+        // Handed out after the last save: the lease keeps it clear too.
+        let late = pid(send(&mut s, &mut a, Request::NewTid));
+        drop(s);
+        let mut s = daemon_on(&dir);
+        let mut admin = conn(2);
+        assert_eq!(owner(send(&mut s, &mut admin, Request::OwnerOf { tid: t })), (p, 1300));
+        let fresh = spawn(&mut s, &mut conn(3), 1301);
+        assert!(![p, t, late].contains(&fresh));
+        // The task re-registers listing its threads: the late one is known again.
+        let threads = [p, t, late].iter().map(|&tid| ThreadInfo { tid, comm: "x".into(), state: b'S' }).collect();
+        let re = Request::Reattach { pid: p, host_pid: 1300, ppid: 0, pgid: p, sid: p, info: TaskInfo { threads, ..TaskInfo::default() } };
+        assert_eq!(send(&mut s, &mut conn(4), re), Response::Ok);
+        assert_eq!(owner(send(&mut s, &mut admin, Request::OwnerOf { tid: late })), (p, 1300));
         let _ = std::fs::remove_dir_all(&dir);
     }
 

@@ -173,6 +173,16 @@ pub(crate) fn task_info(p: &Process) -> mactux_proto::TaskInfo {
     let maps = lock(&p.mm).render_maps().into_bytes();
     let reaps_children =
         lock(&p.sig).actions[usize::from(abi::signal::Signal::SIGCHLD.0 - 1)].handler == abi::signal::SIG_IGN;
+    // Published when the task is about to sleep: its threads are then
+    // asleep or about to be, as far as another task can tell.
+    let threads = task::thread_list()
+        .into_iter()
+        .map(|(tid, comm)| mactux_proto::ThreadInfo {
+            tid: tid as mactux_proto::Vpid,
+            comm: String::from_utf8_lossy(&comm).into_owned(),
+            state: b'S',
+        })
+        .collect();
     mactux_proto::TaskInfo {
         comm,
         argv,
@@ -185,6 +195,7 @@ pub(crate) fn task_info(p: &Process) -> mactux_proto::TaskInfo {
         fds,
         maps,
         reaps_children,
+        threads,
     }
 }
 

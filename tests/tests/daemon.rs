@@ -116,6 +116,7 @@ fn info(comm: &str) -> TaskInfo {
         fds: vec![(0, b"/dev/null".to_vec())],
         maps: Vec::new(),
         reaps_children: false,
+        threads: Vec::new(),
     }
 }
 
@@ -254,6 +255,73 @@ fn namespace_semantics_over_the_socket() {
     let out = d.mactux(&["ps", "--json"]);
     let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(rows.as_array().unwrap().len(), 1, "only pid 1 is left: {rows}");
+    drop(host_a);
+}
+
+fn owner_of(c: &mut Client, tid: Vpid) -> std::result::Result<(Vpid, i32), i32> {
+    match c.call(&Request::OwnerOf { tid }) {
+        Ok(Response::Owner { pid, host_pid }) => Ok((pid, host_pid)),
+        Ok(Response::Error { errno, .. }) => Err(errno),
+        other => panic!("OwnerOf: {other:?}"),
+    }
+}
+
+#[test]
+fn threads_get_tids_from_the_namespace_over_the_socket() {
+    let d = Daemon::start("threads");
+    let (host_a, host_b) = (Host::new(), Host::new());
+    let mut a = d.client();
+    let pa = match a.call(&Request::Spawn { host_pid: host_a.pid(), host_pgid: host_a.pid(), host_sid: host_a.pid(), info: info("srv") }) {
+        Ok(Response::Spawned { pid, .. }) => pid,
+        other => panic!("expected Spawned, got {other:?}"),
+    };
+    // A second connection of the same process joins the task (a thread in
+    // a call while another one is): it speaks for the task.
+    let mut joined = d.client();
+    assert_eq!(joined.call(&Request::Join { pid: pa, host_pid: host_a.pid() }).unwrap(), Response::Ok);
+    assert_eq!(errno_of(d.client().call(&Request::Join { pid: pa, host_pid: host_b.pid() })), EPERM, "another host process");
+    let t1 = pid_of(a.call(&Request::NewTid));
+    let t2 = pid_of(joined.call(&Request::NewTid));
+    assert!(t1 != pa && t2 != pa && t1 != t2);
+    // No task gets a tid in use.
+    let pb = pid_of(a.call(&Request::ReserveChild { token: 1 }));
+    let mut b = d.client();
+    assert_eq!(b.call(&Request::AttachChild { pid: pb, host_pid: host_b.pid() }).unwrap(), Response::Ok);
+    assert!(pb != t1 && pb != t2);
+    // The owner of a tid: for kill(tid) and tgkill(tgid, tid).
+    let mut admin = d.client();
+    assert_eq!(owner_of(&mut admin, t1), Ok((pa, host_a.pid())));
+    assert_eq!(owner_of(&mut admin, pa), Ok((pa, host_a.pid())));
+    assert_eq!(owner_of(&mut admin, 4_000_000), Err(ESRCH));
+    assert_eq!(b.call(&Request::Resolve { target: KillTarget::Pid(t2) }).unwrap(), Response::Children(vec![(pa, host_a.pid())]));
+    // The thread list, in /proc's order: the leader, then each tid.
+    let tids = |c: &mut Client| get(c, pa).map(|t| t.info.threads.iter().map(|th| th.tid).collect::<Vec<_>>());
+    assert_eq!(tids(&mut admin), Some(vec![pa, t1, t2]));
+    let out = d.mactux(&["ps", "--json"]);
+    let rows: serde_json::Value = serde_json::from_slice(&out.stdout).expect("ps --json is JSON");
+    let row = rows.as_array().unwrap().iter().find(|r| r["pid"] == pa).cloned().expect("the task is listed");
+    assert_eq!(row["nlwp"], 3);
+    assert_eq!(row["threads"].as_array().map(|t| t.iter().map(|th| th["tid"].clone()).collect::<Vec<_>>()), Some(vec![pa.into(), t1.into(), t2.into()]));
+    assert_eq!(row["threads"][1]["comm"], "srv");
+    let table = String::from_utf8(d.mactux(&["ps"]).stdout).unwrap();
+    let line = table.lines().find(|l| l.split_whitespace().nth(1) == Some(&pa.to_string())).expect("a row for the task");
+    assert_eq!(line.split_whitespace().nth(4), Some("3"), "NLWP: {table}");
+    // A released tid names nothing; the joined connection closing ends nothing.
+    assert_eq!(a.call(&Request::ReleaseTid { tid: t1 }).unwrap(), Response::Ok);
+    assert_eq!(owner_of(&mut admin, t1), Err(ESRCH));
+    drop(joined);
+    std::thread::sleep(Duration::from_millis(100));
+    assert_eq!(get(&mut admin, pa).map(|t| t.state), Some(TaskState::Running));
+    assert_eq!(tids(&mut admin), Some(vec![pa, t2]));
+    // The task's tids go with it.
+    assert_eq!(a.call(&Request::Exit { status: 0 }).unwrap(), Response::Ok);
+    assert_eq!(owner_of(&mut admin, t2), Err(ESRCH));
+    // And with a task whose host process is gone.
+    let t3 = pid_of(b.call(&Request::NewTid));
+    assert_eq!(owner_of(&mut admin, t3), Ok((pb, host_b.pid())));
+    drop(host_b);
+    drop(b);
+    wait_until("the dead task's tid to be released", || owner_of(&mut admin, t3) == Err(ESRCH));
     drop(host_a);
 }
 

@@ -115,3 +115,29 @@ pub fn init(p: Process) -> &'static Process {
 pub fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
+
+// ---------------------------------------------------------------------------
+// Thread list: a stub for the single-threaded task of today. The threads work
+// (issue 8) replaces the bodies of these two functions; /proc (vfs/proc.rs)
+// and the task's publication to the daemon (lib.rs `task_info`) call them.
+// ---------------------------------------------------------------------------
+
+/// Every thread of this task as (tid, comm), the leader (tid = pid) first:
+/// /proc/self/task, `Threads:` and what the daemon shows other tasks.
+pub fn thread_list() -> Vec<(u32, Vec<u8>)> {
+    let p = current();
+    vec![(p.pid(), lock(&p.comm).clone())]
+}
+
+/// Sets the `comm` of this task's thread `tid` (a write to
+/// /proc/PID/task/TID/comm, or /proc/PID/comm for the leader): ESRCH when
+/// `tid` is not a thread of this task. `comm` is already cut to 15 bytes.
+pub fn set_thread_comm(tid: u32, comm: Vec<u8>) -> crate::error::Result<()> {
+    let p = current();
+    if tid != p.pid() {
+        crate::return_errno_with_message!(ESRCH, "no such thread in this task");
+    }
+    *lock(&p.comm) = comm;
+    p.view_changed.store(true, std::sync::atomic::Ordering::Relaxed);
+    Ok(())
+}
