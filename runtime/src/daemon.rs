@@ -1,23 +1,47 @@
 //! The runtime's link to mactuxd, the daemon that owns what Linux tasks
-//! share (pids, process groups, sessions, the /proc view of other tasks).
+//! share (pids and tids, process groups, sessions, the /proc view of other
+//! tasks, shared futexes).
 //!
-//! One connection per task, plain blocking I/O (mactux_proto::client), used
-//! from the syscall trap. If the daemon is not running it is started
-//! (`mactux daemon start`, which guarantees a single instance). If it goes
-//! away while the task runs, process-local calls keep working and the next
-//! call that needs it reconnects — starting a new daemon — and re-registers
-//! the task under its old pid.
+//! Plain blocking I/O (mactux_proto::client), used from the syscall trap. If
+//! the daemon is not running it is started (`mactux daemon start`, which
+//! guarantees a single instance). If it goes away while the task runs,
+//! process-local calls keep working and the next call that needs it
+//! reconnects — starting a new daemon — and re-registers the task under its
+//! old pid.
 //!
-//! Lock order: `LINK` is a leaf lock; never call into the VFS or take task
-//! locks while holding it.
+//! # Connections
+//!
+//! A task keeps a small pool of connections, so that each of its threads can
+//! be in a call at once: a thread asleep at the daemon on a shared futex
+//! (`FutexSleep`) must not stall another thread's getppid. A call takes an
+//! idle connection out of the pool, makes its round trip with no lock held,
+//! and puts it back. When none is idle a new one is opened, up to
+//! [`MAX_CONNECTIONS`] (beyond that a call waits for one to come back). The
+//! first connection registers the task (`Spawn`, `AttachChild` or
+//! `Reattach`); the others are joined to it (`Join`), and the daemon treats
+//! their closing as nothing more than a thread gone. When the registering
+//! connection is lost (the daemon died), the next connection opened
+//! registers the task again.
+//!
+//! A fork child must not use its parent's connections: it closes every one
+//! of them, including those other threads of the parent were using when it
+//! forked, which is why every connection's fd is kept in [`Link::fds`] from
+//! the moment it is connected.
+//!
+//! Lock order: `LINK` is a leaf lock held only to take a connection out, put
+//! one back or read the task's identity, never across a round trip. The one
+//! host call made under it is the `connect` of a new socket (no round trip),
+//! so that no fork can copy an fd not yet in the registry. A thread about to
+//! fork takes it with [`lock_for_fork`].
 
 use crate::abi::Errno;
 use crate::error::{Error, Result};
 use mactux_proto::client::{self, Client};
 use mactux_proto::{Request, Response, TaskInfo, Vpid};
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsRawFd, RawFd};
 use std::os::unix::net::UnixStream;
-use std::sync::{Mutex, OnceLock};
+use std::path::PathBuf;
+use std::sync::{Condvar, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 
 /// What the task knows about itself, to re-register after a daemon restart.
@@ -30,12 +54,97 @@ pub struct Identity {
     pub info: TaskInfo,
 }
 
-struct Link {
-    client: Option<Client>,
-    me: Identity,
+/// How many connections one task opens at most: one per thread in a call
+/// at the same moment. A task with more threads than this in calls makes
+/// the rest wait for a connection to come back.
+pub const MAX_CONNECTIONS: usize = 64;
+
+/// One connection of the pool.
+struct Conn {
+    client: Client,
+    /// Numbers connections for the life of the process (fd numbers are reused).
+    serial: u64,
 }
 
-static LINK: Mutex<Option<Link>> = Mutex::new(None);
+impl Conn {
+    fn fd(&self) -> RawFd {
+        self.client.stream().as_raw_fd()
+    }
+}
+
+struct Link {
+    me: Identity,
+    /// Connections no thread is using.
+    idle: Vec<Conn>,
+    /// The fd of every connection this process holds, idle or in a call.
+    fds: Vec<RawFd>,
+    /// Connections that exist or are being opened (at most [`MAX_CONNECTIONS`]).
+    open: usize,
+    /// The connection the task is registered through, while it lives.
+    registered: Option<u64>,
+    /// A thread is registering the task on a new connection.
+    is_registering: bool,
+    /// The daemon the connections speak to (the last one reached).
+    daemon_pid: i32,
+    next_serial: u64,
+}
+
+impl Link {
+    fn new(me: Identity) -> Link {
+        Link { me, idle: Vec::new(), fds: Vec::new(), open: 0, registered: None, is_registering: false, daemon_pid: 0, next_serial: 1 }
+    }
+
+    /// Adds a connection that is already registered or joined.
+    fn add(&mut self, client: Client, is_registration: bool) -> Conn {
+        let conn = Conn { client, serial: self.next_serial };
+        self.next_serial += 1;
+        self.open += 1;
+        // `Pool::connect` registered it already when the pool existed.
+        if !self.fds.contains(&conn.fd()) {
+            self.fds.push(conn.fd());
+        }
+        if is_registration {
+            self.registered = Some(conn.serial);
+        }
+        self.note_daemon(conn.client.daemon_pid);
+        conn
+    }
+
+    /// A connection reached daemon `pid`: idle connections to an earlier
+    /// daemon are dead, and go.
+    fn note_daemon(&mut self, pid: i32) {
+        if pid != self.daemon_pid {
+            self.daemon_pid = pid;
+            let (stale, live): (Vec<Conn>, Vec<Conn>) = std::mem::take(&mut self.idle).into_iter().partition(|c| c.client.daemon_pid != pid);
+            self.idle = live;
+            for c in stale {
+                self.forget(c);
+            }
+        }
+    }
+
+    /// Closes a connection and forgets it.
+    fn forget(&mut self, conn: Conn) {
+        let fd = conn.fd();
+        self.fds.retain(|&f| f != fd);
+        self.open = self.open.saturating_sub(1);
+        if self.registered == Some(conn.serial) {
+            self.registered = None;
+        }
+        drop(conn);
+    }
+}
+
+/// The connection pool and the task's identity (None: standalone).
+struct Pool {
+    link: Mutex<Option<Link>>,
+    /// Signalled when a connection is put back or forgotten.
+    returned: Condvar,
+    /// The socket to use instead of the user's (unit tests).
+    socket: Option<PathBuf>,
+}
+
+static POOL: Pool = Pool { link: Mutex::new(None), returned: Condvar::new(), socket: None };
 
 /// How long a call polls for the daemon's answer before it sleeps on the
 /// socket. A round trip takes 10 to 20 µs; collecting the answer without
@@ -65,18 +174,6 @@ fn spin_for_answer(stream: &UnixStream, buf: &mut [u8]) -> std::io::Result<usize
     }
 }
 
-fn lock_link() -> std::sync::MutexGuard<'static, Option<Link>> {
-    LINK.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-/// Connects, starting the daemon when nobody listens. The socket is named
-/// by the effective uid, as the daemon checks the peer's effective uid and
-/// the CLI names it the same way.
-fn connect() -> std::result::Result<Client, String> {
-    let start = || client::spawn_daemon(&crate::task::current().config.mactux_exe);
-    client::connect_or_start(crate::host::process::euid(), start).map_err(|e| e.to_string())
-}
-
 fn response_error(r: Response) -> Error {
     match r {
         Response::Error { errno, .. } => Error::new(Errno(errno.clamp(1, 4095) as u16)),
@@ -84,62 +181,8 @@ fn response_error(r: Response) -> Error {
     }
 }
 
-/// Registers a new top-level task (a fresh `mactux run`).
-pub fn spawn(host_pid: i32, info: TaskInfo) -> std::result::Result<Vpid, String> {
-    let mut client = connect()?;
-    // The host session and group it was started in, which it joins.
-    let host_pgid = crate::host::process::pgid_of(0).map_or(host_pid, |g| g as i32);
-    let host_sid = crate::host::process::sid_of(0).map_or(host_pid, |s| s as i32);
-    let spawn = Request::Spawn { host_pid, host_pgid, host_sid, info: info.clone() };
-    let mut answer = client.call(&spawn);
-    if answer.is_err() {
-        // The daemon went away before answering (nothing was registered
-        // that this task could ever use): once more, with a new one.
-        client = connect()?;
-        answer = client.call(&spawn);
-    }
-    let (pid, pgid, sid) = match answer {
-        Ok(Response::Spawned { pid, pgid, sid }) => (pid, pgid, sid),
-        Ok(other) => return Err(format!("the MacTux daemon refused the task: {other:?}")),
-        Err(e) => return Err(format!("the MacTux daemon went away: {e}")),
-    };
-    *lock_link() = Some(Link { client: Some(client), me: Identity { pid, ppid: 1, pgid, sid, info } });
-    Ok(pid)
-}
-
-/// Re-registers an existing task on a new connection (after execve, or in
-/// a child after fork via [`attach_child`]).
-pub fn adopt(me: Identity, client: Option<Client>) {
-    *lock_link() = Some(Link { client, me });
-}
-
-/// In a fork child: drops the parent's connection (without using it) and
-/// binds a new one to the reserved pid.
-pub fn attach_child(pid: Vpid, host_pid: i32) {
-    let mut guard = lock_link();
-    let Some(link) = guard.as_mut() else { return };
-    if let Some(parent_conn) = link.client.take() {
-        // The socket is shared with the parent: closing our copy is all we may do.
-        drop(parent_conn);
-    }
-    link.me.ppid = link.me.pid;
-    link.me.pid = pid;
-    if let Ok(mut c) = connect() {
-        if matches!(c.call(&Request::AttachChild { pid, host_pid }), Ok(Response::Ok)) {
-            link.client = Some(c);
-            return;
-        }
-    }
-    // The daemon that reserved the pid went away before it saved the
-    // reservation or answered: register under the pid now, not at some
-    // later call, so that the task is known (to kill, ps, its parent) even
-    // if it never calls the daemon again (a child that execs `sleep`).
-    link.client = reconnect(&link.me).ok();
-}
-
-/// Whether this task runs without a daemon (none could be started).
-pub fn is_standalone() -> bool {
-    lock_link().is_none()
+fn unreachable_daemon() -> Error {
+    Error::with_message(Errno::EAGAIN, "the MacTux daemon is not reachable")
 }
 
 /// How many times one request is tried on a fresh connection after the
@@ -148,55 +191,358 @@ pub fn is_standalone() -> bool {
 /// serve); a second loss in a row is still no reason to fail the guest's call.
 const ATTEMPTS: usize = 3;
 
-/// A new connection with this task registered on it under its old pid. The
-/// daemon refuses (EEXIST) when the pid belongs to another task; the next
-/// call tries again, so a refusal lasts only while that task holds the pid.
-fn reconnect(me: &Identity) -> Result<Client> {
-    let mut c = connect().map_err(|_| Error::with_message(Errno::EAGAIN, "the MacTux daemon is not reachable"))?;
-    let re = Request::Reattach {
-        pid: me.pid,
-        host_pid: crate::host::process::host_pid(),
-        ppid: me.ppid,
-        pgid: me.pgid,
-        sid: me.sid,
-        info: me.info.clone(),
-    };
-    match c.call(&re) {
-        Ok(Response::Ok) => Ok(c),
-        Ok(_) => Err(Error::with_message(Errno::EAGAIN, "the MacTux daemon refused to re-register the task")),
-        Err(_) => Err(Error::with_message(Errno::EAGAIN, "the MacTux daemon went away while the task re-registered")),
-    }
+/// Why no connection could be taken.
+enum NoConn {
+    Standalone,
+    Failed(Error),
 }
 
-/// One request; if the daemon went away, reconnects (starting a new one),
-/// re-registers and sends it again, up to [`ATTEMPTS`] times.
-pub fn call(req: &Request) -> Result<Response> {
-    let mut guard = lock_link();
-    let Some(link) = guard.as_mut() else {
-        return Err(Error::with_message(Errno::ENOSYS, "no MacTux daemon: running standalone"));
-    };
-    let mut last = Error::with_message(Errno::EAGAIN, "the MacTux daemon is not reachable");
-    for _ in 0..ATTEMPTS {
-        if link.client.is_none() {
-            match reconnect(&link.me) {
-                Ok(c) => link.client = Some(c),
-                Err(e) => {
+impl Pool {
+    fn lock(&self) -> MutexGuard<'_, Option<Link>> {
+        self.link.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn socket(&self) -> PathBuf {
+        self.socket.clone().unwrap_or_else(|| client::socket_path(crate::host::process::euid()))
+    }
+
+    /// A new connection, its fd in the registry before any other thread
+    /// can fork. The socket is named by the effective uid, as the daemon
+    /// checks the peer's effective uid and the CLI names it the same way.
+    /// Only when no daemon listens (it is started, which takes a while) is
+    /// the connection made outside the lock, and registered after.
+    fn connect(&self) -> std::result::Result<Client, String> {
+        let stream = {
+            let mut guard = self.lock();
+            match UnixStream::connect(self.socket()) {
+                Ok(s) => {
+                    if let Some(link) = guard.as_mut() {
+                        link.fds.push(s.as_raw_fd());
+                    }
+                    Some(s)
+                }
+                Err(_) => None,
+            }
+        };
+        match stream {
+            Some(s) => {
+                let fd = s.as_raw_fd();
+                let r = Client::handshake(s).map_err(|e| e.to_string());
+                if r.is_err() {
+                    self.unregister_fd(fd);
+                }
+                r
+            }
+            // A test's own daemon is never started here.
+            None if self.socket.is_some() => Err("the test daemon is gone".into()),
+            None => {
+                let start = || client::spawn_daemon(&crate::task::current().config.mactux_exe);
+                let r = client::connect_or_start(crate::host::process::euid(), start).map_err(|e| e.to_string());
+                if let (Ok(c), Some(link)) = (&r, self.lock().as_mut()) {
+                    link.fds.push(c.stream().as_raw_fd());
+                }
+                r
+            }
+        }
+    }
+
+    /// Forgets the fd of a connection that is being dropped before it
+    /// joined the pool.
+    fn unregister_fd(&self, fd: RawFd) {
+        if let Some(link) = self.lock().as_mut() {
+            if let Some(i) = link.fds.iter().position(|&f| f == fd) {
+                link.fds.remove(i);
+            }
+        }
+    }
+
+    /// A new connection with this task registered on it under its old pid.
+    /// The daemon refuses (EEXIST) when the pid belongs to another task; the
+    /// next call tries again, so a refusal lasts only while that task holds
+    /// the pid. Sent on a connection already joined to the task, the
+    /// daemon makes that one the registering connection.
+    fn reattach(&self, c: &mut Client, me: &Identity) -> Result<()> {
+        let re = Request::Reattach {
+            pid: me.pid,
+            host_pid: crate::host::process::host_pid(),
+            ppid: me.ppid,
+            pgid: me.pgid,
+            sid: me.sid,
+            info: me.info.clone(),
+        };
+        match c.call(&re) {
+            Ok(Response::Ok) => Ok(()),
+            Ok(_) => Err(Error::with_message(Errno::EAGAIN, "the MacTux daemon refused to re-register the task")),
+            Err(_) => Err(Error::with_message(Errno::EAGAIN, "the MacTux daemon went away while the task re-registered")),
+        }
+    }
+
+    /// Opens a connection for the task: registering it when no connection
+    /// does (`register`), else joined to it; a join the daemon refuses
+    /// because it does not know the task (its table was lost) registers.
+    /// Returns the client and whether it registered.
+    fn open_for(&self, me: &Identity, register: bool) -> Result<(Client, bool)> {
+        let mut c = self.connect().map_err(|_| unreachable_daemon())?;
+        let fd = c.stream().as_raw_fd();
+        let opened = self.bind(&mut c, me, register);
+        if opened.is_err() {
+            self.unregister_fd(fd);
+        }
+        opened.map(|registered| (c, registered))
+    }
+
+    /// Binds a new connection to the task (see [`open_for`](Self::open_for)).
+    fn bind(&self, c: &mut Client, me: &Identity, register: bool) -> Result<bool> {
+        if !register {
+            let join = Request::Join { pid: me.pid, host_pid: crate::host::process::host_pid() };
+            match c.call(&join) {
+                Ok(Response::Ok) => return Ok(false),
+                Ok(Response::Error { errno, .. }) if errno == i32::from(Errno::ESRCH.0) => {}
+                Ok(_) => return Err(Error::with_message(Errno::EAGAIN, "the MacTux daemon refused another connection for the task")),
+                Err(_) => return Err(Error::with_message(Errno::EAGAIN, "the MacTux daemon went away while the task connected")),
+            }
+        }
+        self.reattach(c, me)?;
+        Ok(true)
+    }
+
+    /// Takes an idle connection, or opens one.
+    fn checkout(&self) -> std::result::Result<Conn, NoConn> {
+        let mut guard = self.lock();
+        loop {
+            let Some(link) = guard.as_mut() else { return Err(NoConn::Standalone) };
+            if let Some(c) = link.idle.pop() {
+                return Ok(c);
+            }
+            if link.open < MAX_CONNECTIONS {
+                link.open += 1;
+                let register = link.registered.is_none() && !link.is_registering;
+                if register {
+                    link.is_registering = true;
+                }
+                let me = link.me.clone();
+                drop(guard);
+                let opened = self.open_for(&me, register);
+                let mut guard = self.lock();
+                let Some(link) = guard.as_mut() else { return Err(NoConn::Standalone) };
+                // `add` counts it again.
+                link.open = link.open.saturating_sub(1);
+                if register {
+                    link.is_registering = false;
+                }
+                self.returned.notify_all();
+                return match opened {
+                    Ok((client, registered)) => Ok(link.add(client, registered)),
+                    Err(e) => Err(NoConn::Failed(e)),
+                };
+            }
+            // Every connection is in a call; each call ends (a futex sleep
+            // is cut into bounded slices), so this wait does too.
+            guard = self.returned.wait(guard).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+
+    fn checkin(&self, conn: Conn) {
+        if let Some(link) = self.lock().as_mut() {
+            if conn.client.daemon_pid == link.daemon_pid {
+                link.idle.push(conn);
+            } else {
+                link.forget(conn);
+            }
+        }
+        self.returned.notify_one();
+    }
+
+    /// A connection failed: its daemon is gone, and so is every idle
+    /// connection to it.
+    fn discard(&self, conn: Conn) {
+        if let Some(link) = self.lock().as_mut() {
+            let dead = conn.client.daemon_pid;
+            link.forget(conn);
+            let (stale, live): (Vec<Conn>, Vec<Conn>) = std::mem::take(&mut link.idle).into_iter().partition(|c| c.client.daemon_pid == dead);
+            link.idle = live;
+            for c in stale {
+                link.forget(c);
+            }
+        }
+        self.returned.notify_all();
+    }
+
+    /// One request; if the daemon went away, reconnects (starting a new
+    /// one), re-registers and sends it again, up to [`ATTEMPTS`] times.
+    /// `after_send` runs once the request is written (tests use it to know
+    /// that a call is in flight).
+    fn call(&self, req: &Request, after_send: &dyn Fn()) -> Result<Response> {
+        let mut last = unreachable_daemon();
+        for _ in 0..ATTEMPTS {
+            let mut conn = match self.checkout() {
+                Ok(c) => c,
+                Err(NoConn::Standalone) => return Err(Error::with_message(Errno::ENOSYS, "no MacTux daemon: running standalone")),
+                Err(NoConn::Failed(e)) => {
                     last = e;
                     continue;
                 }
+            };
+            let answer = conn.client.call_with(req, |s, buf| {
+                after_send();
+                spin_for_answer(s, buf)
+            });
+            match answer {
+                Ok(r) => {
+                    self.checkin(conn);
+                    return match r {
+                        Response::Error { errno, .. } => Err(Error::new(Errno(errno.clamp(1, 4095) as u16))),
+                        r => Ok(r),
+                    };
+                }
+                Err(_) => self.discard(conn),
             }
         }
-        let Some(c) = link.client.as_mut() else { continue };
-        match c.call_with(req, spin_for_answer) {
-            Ok(Response::Error { errno, msg }) => {
-                let _ = msg;
-                return Err(Error::new(Errno(errno.clamp(1, 4095) as u16)));
+        Err(last)
+    }
+
+    /// Starts the pool with the connection that registered the task.
+    fn start(&self, me: Identity, client: Option<Client>) {
+        let mut link = Link::new(me);
+        if let Some(c) = client {
+            let conn = link.add(c, true);
+            link.idle.push(conn);
+        }
+        *self.lock() = Some(link);
+    }
+
+    /// In a fork child: closes every connection of the parent without using
+    /// it (the sockets are shared with the parent), those other threads of
+    /// the parent were in a call on included, and registers the child.
+    fn attach_child(&self, pid: Vpid, host_pid: i32) {
+        let me = {
+            let mut guard = self.lock();
+            let Some(link) = guard.as_mut() else { return };
+            let idle = std::mem::take(&mut link.idle);
+            let idle_fds: Vec<RawFd> = idle.iter().map(Conn::fd).collect();
+            drop(idle);
+            for fd in std::mem::take(&mut link.fds) {
+                // The connections that were in a call belong to threads the
+                // child does not have: nothing else will close them.
+                if !idle_fds.contains(&fd) {
+                    crate::host::fs::close(fd);
+                }
             }
-            Ok(r) => return Ok(r),
-            Err(_) => link.client = None,
+            let mut me = link.me.clone();
+            me.ppid = me.pid;
+            me.pid = pid;
+            // The child's threads: only the one that forked.
+            me.info.threads.clear();
+            let daemon_pid = link.daemon_pid;
+            *link = Link::new(me.clone());
+            link.daemon_pid = daemon_pid;
+            me
+        };
+        let attached = match self.connect() {
+            Ok(mut c) => match c.call(&Request::AttachChild { pid, host_pid }) {
+                Ok(Response::Ok) => Some(c),
+                _ => None,
+            },
+            Err(_) => None,
+        };
+        // The daemon that reserved the pid went away before it saved the
+        // reservation or answered: register under the pid now, not at some
+        // later call, so that the task is known (to kill, ps, its parent) even
+        // if it never calls the daemon again (a child that execs `sleep`).
+        let registered = attached.or_else(|| self.open_for(&me, true).ok().map(|(c, _)| c));
+        if let (Some(c), Some(link)) = (registered, self.lock().as_mut()) {
+            let conn = link.add(c, true);
+            link.idle.push(conn);
         }
     }
-    Err(last)
+
+    /// The fd of a connection to keep across execve, registering the task
+    /// on a new one when none does.
+    fn handover_fd(&self) -> Option<(RawFd, i32)> {
+        {
+            let guard = self.lock();
+            let link = guard.as_ref()?;
+            if let Some(c) = link.idle.iter().find(|c| Some(c.serial) == link.registered) {
+                return Some((c.fd(), c.client.daemon_pid));
+            }
+        }
+        // A connection lost with a previous daemon (or, with threads, one in
+        // use): register on a new one, or the new program starts without
+        // the daemon.
+        let me = self.lock().as_ref()?.me.clone();
+        let (c, _) = self.open_for(&me, true).ok()?;
+        let mut guard = self.lock();
+        let link = guard.as_mut()?;
+        let conn = link.add(c, true);
+        let out = (conn.fd(), conn.client.daemon_pid);
+        link.idle.push(conn);
+        Some(out)
+    }
+}
+
+/// Registers a new top-level task (a fresh `mactux run`).
+pub fn spawn(host_pid: i32, info: TaskInfo) -> std::result::Result<Vpid, String> {
+    spawn_in(&POOL, host_pid, info)
+}
+
+fn spawn_in(pool: &Pool, host_pid: i32, info: TaskInfo) -> std::result::Result<Vpid, String> {
+    let mut client = pool.connect()?;
+    // The host session and group it was started in, which it joins.
+    let host_pgid = crate::host::process::pgid_of(0).map_or(host_pid, |g| g as i32);
+    let host_sid = crate::host::process::sid_of(0).map_or(host_pid, |s| s as i32);
+    let spawn = Request::Spawn { host_pid, host_pgid, host_sid, info: info.clone() };
+    let mut answer = client.call(&spawn);
+    if answer.is_err() {
+        // The daemon went away before answering (nothing was registered
+        // that this task could ever use): once more, with a new one.
+        client = pool.connect()?;
+        answer = client.call(&spawn);
+    }
+    let (pid, pgid, sid) = match answer {
+        Ok(Response::Spawned { pid, pgid, sid }) => (pid, pgid, sid),
+        Ok(other) => return Err(format!("the MacTux daemon refused the task: {other:?}")),
+        Err(e) => return Err(format!("the MacTux daemon went away: {e}")),
+    };
+    pool.start(Identity { pid, ppid: 1, pgid, sid, info }, Some(client));
+    Ok(pid)
+}
+
+/// Re-registers an existing task on a new connection (after execve, or in
+/// a child after fork via [`attach_child`]).
+pub fn adopt(me: Identity, client: Option<Client>) {
+    POOL.start(me, client);
+}
+
+/// Held by a thread about to fork the host process, from just before the
+/// fork until just after it (drop it in parent and child; the child then
+/// calls [`attach_child`]): no other thread is then halfway through taking,
+/// returning or opening a connection, so the child inherits a consistent
+/// pool and a registry that names every connection fd it must close.
+pub struct ForkLock {
+    _guard: MutexGuard<'static, Option<Link>>,
+}
+
+pub fn lock_for_fork() -> ForkLock {
+    ForkLock { _guard: POOL.lock() }
+}
+
+/// In a fork child: closes every connection of the parent (without using
+/// it, those that other threads were in a call on included) and binds a new
+/// one to the reserved pid.
+pub fn attach_child(pid: Vpid, host_pid: i32) {
+    POOL.attach_child(pid, host_pid);
+}
+
+/// Whether this task runs without a daemon (none could be started).
+pub fn is_standalone() -> bool {
+    POOL.lock().is_none()
+}
+
+/// One request; if the daemon went away, reconnects (starting a new one),
+/// re-registers and sends it again, up to [`ATTEMPTS`] times. Several
+/// threads may be in a call at once, each on its own connection.
+pub fn call(req: &Request) -> Result<Response> {
+    POOL.call(req, &|| {})
 }
 
 /// Reserves the pid of a child about to be forked. The token makes the
@@ -220,9 +566,67 @@ pub fn call_pid(req: &Request) -> Result<Vpid> {
     }
 }
 
+/// A tid for a new thread of this task, to call before the thread starts
+/// (clone with CLONE_THREAD). It comes from the daemon's pid namespace: no
+/// task or thread has it, and it is not handed out again until
+/// [`release_tid`] (or the task's exit). Standalone, it is a number unique
+/// in this process (the host pid plus a count), which nothing outside the
+/// process knows.
+///
+/// Errors: EAGAIN when the namespace or the task's thread limit is full or
+/// the daemon cannot be reached (clone(2) fails with EAGAIN then too).
+pub fn new_tid() -> Result<Vpid> {
+    if is_standalone() {
+        static NEXT: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(1);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        return crate::host::process::host_pid()
+            .checked_add(n)
+            .ok_or_else(|| Error::with_message(Errno::EAGAIN, "no tid left for a standalone task"));
+    }
+    match call(&Request::NewTid) {
+        Ok(Response::Pid(tid)) => Ok(tid),
+        Ok(other) => Err(response_error(other)),
+        Err(e) if e.errno == Errno::EAGAIN => Err(e),
+        Err(_) => Err(Error::with_message(Errno::EAGAIN, "the MacTux daemon handed out no tid")),
+    }
+}
+
+/// Gives back the tid of a thread of this task that has exited (best
+/// effort: the daemon also releases every tid of a task when it exits or
+/// its host process is gone). Not needed for the leader's tid, which is the
+/// pid, nor standalone.
+pub fn release_tid(tid: Vpid) {
+    if !is_standalone() {
+        let _ = call(&Request::ReleaseTid { tid });
+    }
+}
+
+/// The task that pid or tid `tid` belongs to: (its pid, i.e. the thread
+/// group id, and its host pid; 0 for a zombie, which a signal reaches as a
+/// no-op). For kill(2) of a non-leader thread (Linux signals the whole
+/// group) and tgkill(2) (ESRCH unless the tid's group is the given tgid).
+/// A tid of this very task is answered too, but the caller knows those.
+///
+/// Errors: ESRCH when nothing has that id; EAGAIN for a child whose fork is
+/// still attaching (after a 2 s wait at the daemon). Standalone: only this
+/// task's own pid is known (ESRCH otherwise).
+pub fn owner_of(tid: Vpid) -> Result<(Vpid, i32)> {
+    if is_standalone() {
+        let me = crate::task::current().pid() as Vpid;
+        if tid == me {
+            return Ok((me, crate::host::process::host_pid()));
+        }
+        crate::return_errno_with_message!(ESRCH, "no such thread (running standalone: other tasks are unknown)");
+    }
+    match call(&Request::OwnerOf { tid })? {
+        Response::Owner { pid, host_pid } => Ok((pid, host_pid)),
+        other => Err(response_error(other)),
+    }
+}
+
 /// Updates what the daemon shows for this task.
 pub fn update(info: TaskInfo) {
-    if let Some(link) = lock_link().as_mut() {
+    if let Some(link) = POOL.lock().as_mut() {
         link.me.info = info.clone();
     }
     let _ = call(&Request::Update { info });
@@ -230,7 +634,7 @@ pub fn update(info: TaskInfo) {
 
 /// Remembers a changed group or session (for re-registration).
 pub fn note_ids(pgid: Option<Vpid>, sid: Option<Vpid>) {
-    if let Some(link) = lock_link().as_mut() {
+    if let Some(link) = POOL.lock().as_mut() {
         if let Some(g) = pgid {
             link.me.pgid = g;
         }
@@ -242,19 +646,15 @@ pub fn note_ids(pgid: Option<Vpid>, sid: Option<Vpid>) {
 
 /// This task's identity as last known.
 pub fn identity() -> Option<Identity> {
-    lock_link().as_ref().map(|l| l.me.clone())
+    POOL.lock().as_ref().map(|l| l.me.clone())
 }
 
-/// The connection's fd, to keep across execve. A connection lost with a
-/// previous daemon is made again first: the new program starts with none
-/// otherwise, and would run without the daemon.
+/// The fd of the connection to keep across execve: the one the task is
+/// registered through. A connection lost with a previous daemon is made
+/// again first: the new program starts with none otherwise, and would run
+/// without the daemon. The others are close-on-exec and go with the exec.
 pub fn connection_fd() -> Option<i32> {
-    let mut guard = lock_link();
-    let link = guard.as_mut()?;
-    if link.client.is_none() {
-        link.client = reconnect(&link.me).ok();
-    }
-    link.client.as_ref().map(|c| c.stream().as_raw_fd())
+    POOL.handover_fd().map(|(fd, _)| fd)
 }
 
 /// Rebuilds the connection kept open across execve.
@@ -262,9 +662,9 @@ pub fn client_from_fd(fd: i32, daemon_pid: i32) -> Client {
     Client::from_stream(crate::host::fs::adopt_unix_stream(fd), daemon_pid)
 }
 
-/// The daemon's pid on the current connection.
+/// The pid of the daemon the task's connections speak to.
 pub fn daemon_pid() -> Option<i32> {
-    lock_link().as_ref().and_then(|l| l.client.as_ref().map(|c| c.daemon_pid))
+    POOL.lock().as_ref().filter(|l| l.daemon_pid != 0).map(|l| l.daemon_pid)
 }
 
 /// Tells the daemon this task exits with a Linux wait status (best effort:
@@ -272,5 +672,155 @@ pub fn daemon_pid() -> Option<i32> {
 pub fn notify_exit(status: i32) {
     if !is_standalone() {
         let _ = call(&Request::Exit { status });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mactux_proto::FutexKey;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+
+    /// A daemon of our own, served by this test process on a private socket.
+    struct TestDaemon {
+        socket: PathBuf,
+        dir: PathBuf,
+        server: Option<std::thread::JoinHandle<std::result::Result<(), String>>>,
+    }
+
+    impl TestDaemon {
+        fn start(name: &str) -> TestDaemon {
+            let dir = std::env::temp_dir().join(format!("mactux-runtime-daemon-{}-{name}", std::process::id()));
+            let _ = std::fs::remove_dir_all(&dir);
+            let socket = dir.join("mactuxd.sock");
+            let opts = mactuxd::ServeOpts { state_dir: dir.clone(), socket: socket.clone(), use_activation: false, ready: None };
+            let server = std::thread::spawn(move || mactuxd::serve(opts));
+            let deadline = Instant::now() + Duration::from_secs(20);
+            while Client::connect(&socket).is_err() {
+                assert!(Instant::now() < deadline, "the test daemon did not start listening");
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            TestDaemon { socket, dir, server: Some(server) }
+        }
+    }
+
+    impl Drop for TestDaemon {
+        fn drop(&mut self) {
+            if let Ok(mut c) = Client::connect(&self.socket) {
+                let _ = c.call(&Request::Shutdown);
+            }
+            if let Some(s) = self.server.take() {
+                let _ = s.join();
+            }
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+
+    fn pool_on(d: &TestDaemon) -> &'static Pool {
+        Box::leak(Box::new(Pool { link: Mutex::new(None), returned: Condvar::new(), socket: Some(d.socket.clone()) }))
+    }
+
+    #[test]
+    fn a_call_is_answered_while_another_thread_sleeps_at_the_daemon() {
+        let d = TestDaemon::start("concurrent");
+        let pool = pool_on(&d);
+        let host_pid = crate::host::process::host_pid();
+        let pid = spawn_in(pool, host_pid, TaskInfo::default()).expect("register with the test daemon");
+        let key = FutexKey::Anon { region: 7, offset: 0 };
+        let Ok(Response::Token(token)) = pool.call(&Request::FutexQueue { key, bitset: u32::MAX }, &|| {}) else {
+            panic!("no futex token")
+        };
+        // A thread sleeps at the daemon (the daemon cuts a sleep at 1 s).
+        let (sent_tx, sent_rx) = std::sync::mpsc::channel();
+        let is_done = Arc::new(AtomicBool::new(false));
+        let sleeper = {
+            let is_done = is_done.clone();
+            std::thread::spawn(move || {
+                let sleep = Request::FutexSleep { token, timeout_ns: 60_000_000_000 };
+                let r = pool.call(&sleep, &|| {
+                    let _ = sent_tx.send(());
+                });
+                is_done.store(true, Ordering::SeqCst);
+                r
+            })
+        };
+        sent_rx.recv_timeout(Duration::from_secs(20)).expect("the sleep request was sent");
+        // Another thread's call is answered while it sleeps...
+        assert_eq!(pool.call(&Request::GetSid { pid }, &|| {}).ok(), pool.call(&Request::GetSid { pid: 0 }, &|| {}).ok());
+        assert_eq!(pool.call(&Request::GetPpid, &|| {}).ok(), Some(Response::Pid(1)));
+        assert!(!is_done.load(Ordering::SeqCst), "the call waited for the other thread's sleep to end");
+        // ...and so is the wake that ends the sleep.
+        assert_eq!(pool.call(&Request::FutexWake { key, count: 1, bitset: u32::MAX }, &|| {}).ok(), Some(Response::Woken(1)));
+        assert_eq!(sleeper.join().expect("sleeper").ok(), Some(Response::Ok), "woken, not timed out");
+        let link = pool.lock();
+        let link = link.as_ref().expect("a link");
+        assert_eq!(link.open, 2, "two connections: the registering one and one joined");
+        assert_eq!(link.fds.len(), 2);
+        assert!(link.registered.is_some());
+    }
+
+    /// The socket object behind an fd, if the fd is open.
+    fn socket_ino(fd: RawFd) -> Option<u64> {
+        crate::host::fs::fstat(fd).ok().map(|st| st.ino)
+    }
+
+    #[test]
+    fn a_fork_child_closes_every_connection_of_its_parent() {
+        let d = TestDaemon::start("fork");
+        let pool = pool_on(&d);
+        let host_pid = crate::host::process::host_pid();
+        let parent = spawn_in(pool, host_pid, TaskInfo::default()).expect("register with the test daemon");
+        let child = match pool.call(&Request::ReserveChild { token: 1 }, &|| {}) {
+            Ok(Response::Pid(p)) => p,
+            other => panic!("no reservation: {other:?}"),
+        };
+        // One connection in a call on another thread when the fork happens
+        // (taken out of the pool here), one idle.
+        let busy = pool.checkout().ok().expect("the registering connection");
+        let idle = pool.checkout().ok().expect("a joined connection");
+        pool.checkin(idle);
+        let old: Vec<(RawFd, u64)> = pool.lock().as_ref().expect("a link").fds.iter().map(|&fd| (fd, socket_ino(fd).expect("open"))).collect();
+        assert_eq!(old.len(), 2);
+        // What the fork child does (here in the same process: the busy
+        // connection's owner is gone in a real child, so it is never dropped).
+        std::mem::forget(busy);
+        pool.attach_child(child, host_pid);
+        for (fd, ino) in old {
+            assert_ne!(socket_ino(fd), Some(ino), "the parent's connection on fd {fd} is still open in the child");
+        }
+        {
+            let guard = pool.lock();
+            let link = guard.as_ref().expect("a link");
+            assert_eq!((link.me.pid, link.me.ppid), (child, parent));
+            assert_eq!((link.fds.len(), link.idle.len(), link.open), (1, 1, 1), "one connection, bound to the child");
+        }
+        assert_eq!(pool.call(&Request::GetPpid, &|| {}).ok(), Some(Response::Pid(parent)));
+    }
+
+    #[test]
+    fn tids_from_the_daemon_and_a_lost_registering_connection() {
+        let d = TestDaemon::start("tids");
+        let pool = pool_on(&d);
+        let host_pid = crate::host::process::host_pid();
+        let pid = spawn_in(pool, host_pid, TaskInfo::default()).expect("register with the test daemon");
+        let tid = match pool.call(&Request::NewTid, &|| {}) {
+            Ok(Response::Pid(t)) => t,
+            other => panic!("no tid: {other:?}"),
+        };
+        assert_ne!(tid, pid);
+        assert_eq!(pool.call(&Request::OwnerOf { tid }, &|| {}).ok(), Some(Response::Owner { pid, host_pid }));
+        // The registering connection's loss: the next call registers the
+        // task again on a new one.
+        {
+            let mut guard = pool.lock();
+            let link = guard.as_mut().expect("a link");
+            let c = link.idle.pop().expect("an idle connection");
+            link.forget(c);
+        }
+        assert_eq!(pool.call(&Request::GetPpid, &|| {}).ok(), Some(Response::Pid(1)));
+        assert!(pool.lock().as_ref().is_some_and(|l| l.registered.is_some() && l.fds.len() == 1));
+        assert_eq!(pool.call(&Request::ReleaseTid { tid }, &|| {}).ok(), Some(Response::Ok));
+        assert!(pool.call(&Request::OwnerOf { tid }, &|| {}).is_err(), "a released tid names nothing");
     }
 }
