@@ -128,6 +128,28 @@ fn procps_ps_sees_the_task_tree() {
     assert_eq!(ps_ppid, bash_pid);
 }
 
+/// The thread view of a single-threaded task, as procps and glibc read it:
+/// `ps -L` and `ps -T` (which list /proc/PID/task and read each thread's
+/// stat, status and cmdline), the task directory itself, `Threads:` and
+/// num_threads (stat field 20), and a write to a thread's comm (what
+/// pthread_setname_np does for another thread) — the same output as natively.
+#[test]
+fn procps_threads_view_of_a_task() {
+    let script = r#"p=$$
+ps -L -o pid=,lwp=,nlwp=,comm= -p $p | while read a b c d; do [ "$a" = "$b" ] && echo "ps -L: lwp is pid, nlwp $c, $d"; done
+ps -T -o pid=,spid=,comm= -p $p | while read a b c; do [ "$a" = "$b" ] && echo "ps -T: spid is pid, $c"; done
+for t in /proc/$p/task/*; do [ "${t##*/}" = "$p" ] && echo "task dir: the leader"; done
+grep '^Threads:' /proc/$p/status
+read -r s < /proc/$p/task/$p/stat; set -- ${s#*) }; shift 17; echo "num_threads $1"
+grep -c '^Pid:' /proc/$p/task/$p/status
+printf renamed > /proc/$p/task/$p/comm; read -r c < /proc/$p/comm; echo "comm $c"
+printf 'a-name-longer-than-fifteen' > /proc/$p/comm; read -r c < /proc/$p/task/$p/comm; echo "comm $c"
+ls -l /proc/$p/task/$p/comm | cut -c1-10"#;
+    let (native, _) = bash(script);
+    assert!(native.stdout_str().contains("ps -L: lwp is pid, nlwp 1, bash"), "{}", native.stdout_str());
+    assert!(native.stdout_str().contains("comm a-name-longer-"), "{}", native.stdout_str());
+}
+
 /// A writer into a closed pipe dies of SIGPIPE, as by default on Linux
 /// (the runtime must not leak its own host disposition into the guest).
 #[test]

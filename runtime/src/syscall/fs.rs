@@ -318,7 +318,7 @@ fn do_open(dirfd: i32, path: &[u8], mut flags: u32, mode: u32) -> Result<u64> {
             } else {
                 match s {
                     Synth::File(data) => {
-                        if wants_write {
+                        if wants_write && !crate::vfs::synth_is_writable(&r.guest) {
                             return_errno_with_message!(EACCES, "synthetic files are read-only");
                         }
                         FileKind::Bytes(std::sync::Mutex::new(crate::vfs::file::Snapshot::new(data)))

@@ -173,7 +173,7 @@ impl OpenFile {
         match &self.kind {
             FileKind::Host { fd, .. } => host::fs::write(*fd, buf).map_err(herr),
             FileKind::Dev(d) => d.write(buf),
-            FileKind::Bytes(_) => Err(errno!(EINVAL, "synthetic file is read-only")),
+            FileKind::Bytes(_) => super::synth_write(&self.guest_path, buf),
             FileKind::SynthDir(_) | FileKind::SynthPath(_) => Err(errno!(EBADF)),
         }
     }
@@ -249,7 +249,7 @@ impl OpenFile {
                 }
                 st
             }),
-            FileKind::Bytes(_) => Ok(synth_stat(&self.guest_path, g::S_IFREG | 0o444, 0)),
+            FileKind::Bytes(_) => Ok(synth_stat(&self.guest_path, g::S_IFREG | synth_file_mode(&self.guest_path), 0)),
             FileKind::SynthDir(_) => Ok(synth_stat(&self.guest_path, g::S_IFDIR | 0o555, 0)),
             FileKind::Dev(d) => Ok(d.stat()),
             FileKind::SynthPath(s) => Ok(synth_node_stat(&self.guest_path, s)),
@@ -310,6 +310,12 @@ impl OpenFile {
 }
 
 /// Metadata for a synthetic node.
+/// The permission bits of a synthetic file: 0644 for the few Linux lets a
+/// task write, 0444 for the rest.
+fn synth_file_mode(path: &str) -> u32 {
+    if super::synth_is_writable(path) { 0o644 } else { 0o444 }
+}
+
 pub fn synth_stat(path: &str, mode: u32, rdev: u64) -> HostStat {
     let now = crate::host::time::clock_gettime(g::CLOCK_REALTIME).unwrap_or_default();
     let is_dir = mode & g::S_IFMT == g::S_IFDIR;
@@ -334,7 +340,7 @@ pub fn synth_stat(path: &str, mode: u32, rdev: u64) -> HostStat {
 pub fn synth_node_stat(path: &str, s: &Synth) -> HostStat {
     match s {
         Synth::Dir(_) => synth_stat(path, g::S_IFDIR | 0o555, 0),
-        Synth::File(_) => synth_stat(path, g::S_IFREG | 0o444, 0),
+        Synth::File(_) => synth_stat(path, g::S_IFREG | synth_file_mode(path), 0),
         Synth::Symlink(t) => {
             let mut st = synth_stat(path, g::S_IFLNK | 0o777, 0);
             st.size = t.len() as i64;

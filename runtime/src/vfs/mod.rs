@@ -177,6 +177,26 @@ pub fn synth_entry(guest: &str, with_content: bool) -> Option<Result<Synth>> {
 
 const DT_DIR: u8 = 4;
 
+/// The path of `guest` inside /proc, if it lies there.
+fn proc_rel(guest: &str) -> Option<Vec<&str>> {
+    let rest = guest.strip_prefix("/proc")?;
+    (rest.is_empty() || rest.starts_with('/')).then(|| rest.split('/').filter(|c| !c.is_empty()).collect())
+}
+
+/// Whether the synthetic file at `guest` may be opened for writing (the
+/// few /proc files Linux lets a task write, such as a thread's `comm`).
+pub fn synth_is_writable(guest: &str) -> bool {
+    proc_rel(guest).is_some_and(|rel| proc::is_writable(&rel))
+}
+
+/// Writes to the synthetic file at `guest` (one [`synth_is_writable`] allows).
+pub fn synth_write(guest: &str, data: &[u8]) -> Result<usize> {
+    match proc_rel(guest) {
+        Some(rel) if proc::is_writable(&rel) => proc::write(&rel, data),
+        _ => Err(crate::errno!(EINVAL, "synthetic file is read-only")),
+    }
+}
+
 /// The synthetic mounts, by mount point: everything at and below one is
 /// served by the runtime.
 const SYNTH_MOUNTS: [&str; 2] = ["/proc", "/dev"];

@@ -7,6 +7,11 @@
 //!   namespace; its pid is the host pid.
 //! - CPU time counters in /proc/stat are not available portably; they are
 //!   derived from uptime (idle) and the process's own usage.
+//! - /proc/PID/task/TID of a thread other than the leader has its own stat,
+//!   status and comm; its other entries are the process's. Another task's
+//!   thread list is what the daemon knows (its tids, and the names and
+//!   states the task last published); per-thread CPU times are the
+//!   process's.
 
 use super::{DirEnt, Synth};
 use crate::error::Result;
@@ -16,6 +21,8 @@ use crate::{errno, return_errno};
 use std::fmt::Write;
 
 const DT_DIR: u8 = 4;
+/// include/linux/sched.h: a comm holds 15 bytes and a NUL.
+const TASK_COMM_LEN: usize = 16;
 const DT_REG: u8 = 8;
 const DT_LNK: u8 = 10;
 
@@ -202,18 +209,20 @@ fn pid_entry(base: &str, rel: &[&str], c: bool, with_task: bool) -> Result<Synth
         ["root"] => Ok(Synth::Symlink(b"/".to_vec())),
         ["cmdline"] => file_bytes(c, || nul_joined(&lock(&p.argv))),
         ["environ"] => file_bytes(c, || nul_joined(&lock(&p.envp))),
-        ["comm"] => file_bytes(c, || {
-            let mut v = lock(&p.comm).clone();
-            v.push(b'\n');
-            v
-        }),
+        ["comm"] => file_bytes(c, || comm_line(&lock(&p.comm))),
         ["maps"] => file(c, || lock(&p.mm).render_maps()),
-        ["stat"] => file(c, pid_stat),
+        ["stat"] => file(c, || {
+            let comm = lock(&p.comm).clone();
+            pid_stat(p.pid(), &comm)
+        }),
         ["statm"] => file(c, || {
             let (vsz, rss) = sizes();
             format!("{} {} 0 0 0 0 0\n", vsz / 4096, rss / 4096)
         }),
-        ["status"] => file(c, pid_status),
+        ["status"] => file(c, || {
+            let comm = lock(&p.comm).clone();
+            pid_status(p.pid(), &comm)
+        }),
         ["mounts"] => file(c, mounts),
         ["limits"] => file(c, limits),
         ["personality"] => file(c, || format!("{:08x}\n", crate::syscall::identity::persona())),
@@ -250,12 +259,73 @@ fn pid_entry(base: &str, rel: &[&str], c: bool, with_task: bool) -> Result<Synth
                 format!("pos:\t{pos}\nflags:\t0{flags:o}\nmnt_id:\t0\nino:\t{ino}\n")
             })
         }
-        ["task"] if with_task => Ok(dir(&format!("{base}/task"), &[(p.pid().to_string().as_str(), DT_DIR)])),
-        ["task", t, rest @ ..] if with_task && *t == p.pid().to_string() => {
-            pid_entry(&format!("{base}/task/{t}"), rest, c, false)
+        ["task"] if with_task => {
+            let tids: Vec<String> = crate::task::thread_list().iter().map(|(tid, _)| tid.to_string()).collect();
+            let items: Vec<(&str, u8)> = tids.iter().map(|t| (t.as_str(), DT_DIR)).collect();
+            Ok(dir(&format!("{base}/task"), &items))
+        }
+        ["task", t, rest @ ..] if with_task => {
+            let threads = crate::task::thread_list();
+            let Some((tid, comm)) = threads.into_iter().find(|(tid, _)| tid.to_string() == *t) else { return_errno!(ENOENT) };
+            let base = format!("{base}/task/{t}");
+            match rest {
+                [] => Ok(thread_dir(&base, true)),
+                ["stat"] => file(c, || pid_stat(tid, &comm)),
+                ["status"] => file(c, || pid_status(tid, &comm)),
+                ["comm"] => file_bytes(c, || comm_line(&comm)),
+                _ => pid_entry(&base, rest, c, false),
+            }
         }
         _ => return_errno!(ENOENT),
     }
+}
+
+/// The entries of /proc/PID/task/TID: those of /proc/PID without `task`.
+fn thread_dir(base: &str, is_self: bool) -> Synth {
+    pid_dir(base, is_self, false)
+}
+
+/// /proc/PID/comm: the name and a newline.
+fn comm_line(comm: &[u8]) -> Vec<u8> {
+    let mut v = comm.to_vec();
+    v.push(b'\n');
+    v
+}
+
+/// Whether `/proc/<rel...>` may be opened for writing: the `comm` of a task
+/// or of one of its threads (mode 0644 on Linux).
+pub fn is_writable(rel: &[&str]) -> bool {
+    let is_id = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    match rel {
+        [p, "comm"] => is_id(p) || *p == "self" || *p == "thread-self",
+        [p, "task", t, "comm"] => (is_id(p) || *p == "self") && is_id(t),
+        _ => false,
+    }
+}
+
+/// A write to `/proc/<rel...>` (one [`is_writable`] allows). Writing a
+/// thread's comm sets it, as fs/proc/base.c `comm_write` does: the first
+/// 15 bytes, up to a NUL, a newline included (`echo name >` leaves one),
+/// and the whole count is reported written. Only the task's own threads
+/// can be renamed: EINVAL for another task's, ESRCH for a thread that is gone.
+pub fn write(rel: &[&str], data: &[u8]) -> Result<usize> {
+    let me = current().pid();
+    let own = |p: &str| p == "self" || p.parse::<u32>().is_ok_and(|n| n == me);
+    let tid = match rel {
+        [p, "comm"] if own(p) => me,
+        ["thread-self", "comm"] => me,
+        [p, "task", t, "comm"] if own(p) => t.parse::<u32>().map_err(|_| errno!(ENOENT))?,
+        [_, "comm"] | [_, "task", _, "comm"] => {
+            return Err(crate::error::Error::with_message(crate::abi::Errno::EINVAL, "only a thread of the writing task can be renamed"))
+        }
+        _ => return_errno!(EACCES),
+    };
+    let mut comm = data[..data.len().min(TASK_COMM_LEN - 1)].to_vec();
+    if let Some(n) = comm.iter().position(|&b| b == 0) {
+        comm.truncate(n);
+    }
+    crate::task::set_thread_comm(tid, comm)?;
+    Ok(data.len())
 }
 
 /// Every task of the user, from the daemon (empty when standalone).
@@ -299,12 +369,12 @@ fn other_entry(base: &str, t: &mactux_proto::TaskEntry, rel: &[&str], c: bool, w
         ["cmdline"] => file_bytes(c, || if matches!(t.state, mactux_proto::TaskState::Zombie(_)) { Vec::new() } else { nul_joined(&info.argv) }),
         ["comm"] => file(c, || format!("{}\n", info.comm)),
         ["environ"] => file_bytes(c, || nul_joined(&info.environ)),
-        ["stat"] => file(c, || other_stat(t)),
+        ["stat"] => file(c, || other_stat(t, &leader_of(t))),
         ["statm"] => file(c, || {
             let u = usage_of_task(t);
             format!("{} {} 0 0 0 0 0\n", u.vsize / 4096, u.rss_pages)
         }),
-        ["status"] => file(c, || other_status(t)),
+        ["status"] => file(c, || other_status(t, &leader_of(t))),
         // What the task published when it last went to sleep.
         ["fd"] => Ok(Synth::Dir(
             info.fds
@@ -318,19 +388,50 @@ fn other_entry(base: &str, t: &mactux_proto::TaskEntry, rel: &[&str], c: bool, w
             Ok(Synth::Symlink(target.clone()))
         }
         ["maps"] => file_bytes(c, || info.maps.clone()),
-        ["task"] if with_task => Ok(dir(&format!("{base}/task"), &[(t.pid.to_string().as_str(), DT_DIR)])),
-        ["task", tid, rest @ ..] if with_task && *tid == t.pid.to_string() => {
-            other_entry(&format!("{base}/task/{tid}"), t, rest, c, false)
+        ["task"] if with_task => {
+            let tids: Vec<String> = threads_of(t).iter().map(|th| th.tid.to_string()).collect();
+            let items: Vec<(&str, u8)> = tids.iter().map(|t| (t.as_str(), DT_DIR)).collect();
+            Ok(dir(&format!("{base}/task"), &items))
+        }
+        ["task", tid, rest @ ..] if with_task => {
+            let Some(th) = threads_of(t).into_iter().find(|th| th.tid.to_string() == *tid) else { return_errno!(ENOENT) };
+            let base = format!("{base}/task/{tid}");
+            match rest {
+                [] => Ok(thread_dir(&base, false)),
+                ["stat"] => file(c, || other_stat(t, &th)),
+                ["status"] => file(c, || other_status(t, &th)),
+                ["comm"] => file(c, || format!("{}\n", th.comm)),
+                _ => other_entry(&base, t, rest, c, false),
+            }
         }
         _ => return_errno!(ENOENT),
     }
 }
 
+/// Another task's threads as the daemon lists them, the leader first (a
+/// task the daemon lists no threads for has just its leader).
+fn threads_of(t: &mactux_proto::TaskEntry) -> Vec<mactux_proto::ThreadInfo> {
+    if t.info.threads.is_empty() {
+        return vec![leader_of(t)];
+    }
+    t.info.threads.clone()
+}
+
+/// The leader thread of another task: its pid, its comm.
+fn leader_of(t: &mactux_proto::TaskEntry) -> mactux_proto::ThreadInfo {
+    t.info.threads.iter().find(|th| th.tid == t.pid).cloned().unwrap_or_else(|| mactux_proto::ThreadInfo {
+        tid: t.pid,
+        comm: t.info.comm.clone(),
+        state: b'S',
+    })
+}
+
 /// The state letter and its /proc/PID/status form, from the task table and
 /// (for a stopped task) its host process's usage `u`.
-fn state_char(t: &mactux_proto::TaskEntry, u: &host::TaskUsage) -> (char, &'static str) {
+fn state_char(t: &mactux_proto::TaskEntry, th: &mactux_proto::ThreadInfo, u: &host::TaskUsage) -> (char, &'static str) {
     match t.state {
         mactux_proto::TaskState::Running if u.stopped => ('T', "T (stopped)"),
+        mactux_proto::TaskState::Running if th.state == b'R' => ('R', "R (running)"),
         mactux_proto::TaskState::Running => ('S', "S (sleeping)"),
         mactux_proto::TaskState::Zombie(_) => ('Z', "Z (zombie)"),
     }
@@ -369,10 +470,11 @@ fn usage_of_task(t: &mactux_proto::TaskEntry) -> host::TaskUsage {
     u
 }
 
-fn other_stat(t: &mactux_proto::TaskEntry) -> String {
+/// /proc/PID/stat of another task, or /proc/PID/task/TID/stat of its thread `th`.
+fn other_stat(t: &mactux_proto::TaskEntry, th: &mactux_proto::ThreadInfo) -> String {
     let u = usage_of_task(t);
     let start_ticks = ((t.start_time - boot_time()).max(0.0) * 100.0) as u64;
-    let (state, _) = state_char(t, &u);
+    let (state, _) = state_char(t, th, &u);
     // A live task's terminal and priority are its host process's; a zombie has
     // neither any more.
     let ((tty, tpgid), (prio, nice)) = match t.state {
@@ -380,10 +482,11 @@ fn other_stat(t: &mactux_proto::TaskEntry) -> String {
         _ => (crate::syscall::proc_model::terminal_of(t.host_pid), priority_and_nice(t.host_pid)),
     };
     format!(
-        "{pid} ({comm}) {state} {ppid} {pgid} {sid} {tty} {tpgid} 4194304 0 0 0 0 {ut} {st} 0 0 {prio} {nice} 1 0 {start_ticks} {vsize} {rss} \
+        "{pid} ({comm}) {state} {ppid} {pgid} {sid} {tty} {tpgid} 4194304 0 0 0 0 {ut} {st} 0 0 {prio} {nice} {nlwp} 0 {start_ticks} {vsize} {rss} \
          18446744073709551615 0 0 0 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n",
-        pid = t.pid,
-        comm = t.info.comm,
+        pid = th.tid,
+        comm = th.comm,
+        nlwp = threads_of(t).len(),
         ppid = t.ppid,
         pgid = t.pgid,
         sid = t.sid,
@@ -394,14 +497,17 @@ fn other_stat(t: &mactux_proto::TaskEntry) -> String {
     )
 }
 
-fn other_status(t: &mactux_proto::TaskEntry) -> String {
+/// /proc/PID/status of another task, or /proc/PID/task/TID/status of its thread `th`.
+fn other_status(t: &mactux_proto::TaskEntry, th: &mactux_proto::ThreadInfo) -> String {
     let u = usage_of_task(t);
-    let (_, state) = state_char(t, &u);
+    let (_, state) = state_char(t, th, &u);
     format!(
-        "Name:\t{comm}\nState:\t{state}\nTgid:\t{pid}\nPid:\t{pid}\nPPid:\t{ppid}\nTracerPid:\t0\n\
-         Uid:\t{uid}\t{uid}\t{uid}\t{uid}\nGid:\t{gid}\t{gid}\t{gid}\t{gid}\nVmSize:\t{vk:8} kB\nVmRSS:\t{rk:8} kB\nThreads:\t1\n",
-        comm = t.info.comm,
-        pid = t.pid,
+        "Name:\t{comm}\nState:\t{state}\nTgid:\t{tgid}\nPid:\t{pid}\nPPid:\t{ppid}\nTracerPid:\t0\n\
+         Uid:\t{uid}\t{uid}\t{uid}\t{uid}\nGid:\t{gid}\t{gid}\t{gid}\t{gid}\nVmSize:\t{vk:8} kB\nVmRSS:\t{rk:8} kB\nThreads:\t{nlwp}\n",
+        comm = th.comm,
+        tgid = t.pid,
+        pid = th.tid,
+        nlwp = threads_of(t).len(),
         ppid = t.ppid,
         uid = t.info.uid,
         gid = t.info.gid,
@@ -480,9 +586,11 @@ fn limits() -> String {
     out
 }
 
-fn pid_stat() -> String {
+/// /proc/self/stat, or /proc/self/task/TID/stat of thread `tid` named `comm`.
+fn pid_stat(tid: u32, comm: &[u8]) -> String {
     let p = current();
-    let comm = String::from_utf8_lossy(&lock(&p.comm)).into_owned();
+    let comm = String::from_utf8_lossy(comm).into_owned();
+    let nlwp = crate::task::thread_list().len();
     let (ut, st, ..) = host::process::rusage(false);
     let (vsz, rss) = sizes();
     let start_ticks = (p.start_uptime * 100.0) as u64;
@@ -496,9 +604,9 @@ fn pid_stat() -> String {
     let (tty, tpgid) = crate::syscall::proc_model::terminal_of(host::process::host_pid());
     let (prio, nice) = priority_and_nice(0);
     format!(
-        "{pid} ({comm}) R {ppid} {pgid} {sid} {tty} {tpgid} 4194304 0 0 0 0 {ut} {st} 0 0 {prio} {nice} 1 0 {start_ticks} {vsz} {rss_pages} \
+        "{pid} ({comm}) R {ppid} {pgid} {sid} {tty} {tpgid} 4194304 0 0 0 0 {ut} {st} 0 0 {prio} {nice} {nlwp} 0 {start_ticks} {vsz} {rss_pages} \
          18446744073709551615 {start_code} {end_code} {stack} 0 0 0 0 0 0 0 0 0 17 {cpu} 0 0 0 0 0 {brk_start} {brk_start} {brk} 0 0 0 0 0\n",
-        pid = p.pid(),
+        pid = tid,
         ut = ticks(ut),
         st = ticks(st),
         rss_pages = rss / 4096,
@@ -509,9 +617,11 @@ fn pid_stat() -> String {
     )
 }
 
-fn pid_status() -> String {
+/// /proc/self/status, or /proc/self/task/TID/status of thread `tid` named `comm`.
+fn pid_status(tid: u32, comm: &[u8]) -> String {
     let p = current();
-    let comm = String::from_utf8_lossy(&lock(&p.comm)).into_owned();
+    let comm = String::from_utf8_lossy(comm).into_owned();
+    let nlwp = crate::task::thread_list().len();
     let (vsz, rss) = sizes();
     let umask = lock(&p.fs).umask;
     let (uid, euid, gid, egid) = (host::process::uid(), host::process::euid(), host::process::gid(), host::process::egid());
@@ -527,13 +637,14 @@ fn pid_status() -> String {
     }
     let ppid = crate::syscall::process::parent_pid();
     format!(
-        "Name:\t{comm}\nUmask:\t{umask:04o}\nState:\tR (running)\nTgid:\t{pid}\nNgid:\t0\nPid:\t{pid}\nPPid:\t{ppid}\nTracerPid:\t0\n\
+        "Name:\t{comm}\nUmask:\t{umask:04o}\nState:\tR (running)\nTgid:\t{tgid}\nNgid:\t0\nPid:\t{pid}\nPPid:\t{ppid}\nTracerPid:\t0\n\
          Uid:\t{uid}\t{euid}\t{euid}\t{euid}\nGid:\t{gid}\t{egid}\t{egid}\t{egid}\nFDSize:\t64\nGroups:\t{groups}\n\
-         VmPeak:\t{vk:8} kB\nVmSize:\t{vk:8} kB\nVmHWM:\t{rk:8} kB\nVmRSS:\t{rk:8} kB\nThreads:\t1\n\
+         VmPeak:\t{vk:8} kB\nVmSize:\t{vk:8} kB\nVmHWM:\t{rk:8} kB\nVmRSS:\t{rk:8} kB\nThreads:\t{nlwp}\n\
          SigQ:\t0/63536\nSigPnd:\t0000000000000000\nShdPnd:\t0000000000000000\nSigBlk:\t{blk:016x}\nSigIgn:\t{ign:016x}\nSigCgt:\t{cgt:016x}\n\
          CapInh:\t0000000000000000\nCapPrm:\t0000000000000000\nCapEff:\t0000000000000000\nCapBnd:\t000001ffffffffff\nCapAmb:\t0000000000000000\n\
          NoNewPrivs:\t0\nSeccomp:\t0\nCpus_allowed_list:\t0-{maxcpu}\nvoluntary_ctxt_switches:\t0\nnonvoluntary_ctxt_switches:\t0\n",
-        pid = p.pid(),
+        tgid = p.pid(),
+        pid = tid,
         vk = vsz / 1024,
         rk = rss / 1024,
         blk = p.thread_list().first().map_or(0, |t| t.mask()),
