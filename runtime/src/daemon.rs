@@ -441,7 +441,12 @@ impl Pool {
         let attached = match self.connect() {
             Ok(mut c) => match c.call(&Request::AttachChild { pid, host_pid }) {
                 Ok(Response::Ok) => Some(c),
-                _ => None,
+                _ => {
+                    // Closed below: its number must not stay in the registry,
+                    // where a later fork child would close whatever reuses it.
+                    self.unregister_fd(c.stream().as_raw_fd());
+                    None
+                }
             },
             Err(_) => None,
         };
@@ -796,6 +801,14 @@ mod tests {
             assert_eq!((link.fds.len(), link.idle.len(), link.open), (1, 1, 1), "one connection, bound to the child");
         }
         assert_eq!(pool.call(&Request::GetPpid, &|| {}).ok(), Some(Response::Pid(parent)));
+        // A child whose attach the daemon refuses (the reservation was lost
+        // with a daemon that died) registers under its pid on a second
+        // connection; the refused one's fd leaves the registry with it.
+        pool.attach_child(4_000_000, host_pid);
+        let guard = pool.lock();
+        let link = guard.as_ref().expect("a link");
+        assert_eq!(link.me.pid, 4_000_000);
+        assert_eq!((link.fds.len(), link.idle.len(), link.open), (1, 1, 1), "only the registering connection is listed");
     }
 
     #[test]
