@@ -137,7 +137,9 @@ fn do_clone(cx: &mut Ctx<'_>, c: CloneArgs) -> Result<u64> {
     // Every runtime lock is held across the host fork, so that the child,
     // where only this thread lives on, inherits none held by another.
     let mut guard = p.lock_for_fork();
+    let link = daemon::lock_for_fork();
     let forked = host::process::fork();
+    drop(link);
     let child = match forked {
         Ok(0) => {
             let t = cx.thread();

@@ -53,9 +53,10 @@ pub struct NewThread {
 
 /// How many tids of ended threads the process keeps before it hands the
 /// oldest to a new thread. The daemon allocates tids for the task and
-/// frees them when the task ends; reusing them here saves two round trips
-/// per thread, and the delay keeps a tid that was just seen to end from
-/// naming a new thread at once (Linux allocates pids cyclically).
+/// frees them all when the task ends (`daemon::new_tid`); reusing them
+/// here saves two round trips per thread, and the delay keeps a tid that
+/// was just seen to end from naming a new thread at once (Linux allocates
+/// pids cyclically).
 const TID_REUSE_DEPTH: usize = 32;
 
 /// A thread id from the pid namespace.
@@ -68,10 +69,7 @@ fn alloc_tid() -> Result<u32> {
             }
         }
     }
-    if crate::daemon::is_standalone() {
-        return Ok(host::thread::host_tid());
-    }
-    crate::daemon::reserve_child().map(|t| t as u32)
+    crate::daemon::new_tid().map(|t| t as u32)
 }
 
 fn release_tid(tid: u32) {

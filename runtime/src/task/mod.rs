@@ -24,23 +24,18 @@
 //! fds
 //! └─ OpenFile.status               (build_handover: file.status())
 //! mm
-//! ├─ guest_as                      (mmap, brk, mremap: RLIMIT_AS check)
-//! ├─ children, reaped (one by one) (/proc/self/stat: terminal_of)
-//! ├─ ppid_cache                    (/proc/self/stat: own_ids)
-//! └─ daemon link                   (/proc/self/stat: getppid/getpgid/getsid)
+//! └─ guest_as                      (mmap, brk, mremap: RLIMIT_AS check)
 //! sig                              (the kernel's siglock)
 //! ├─ threads                       (routing a signal, the blocked sets)
 //! ├─ Thread.pending                (its own; another's only with sig held)
-//! ├─ Thread.host                   (kicking the thread that takes a signal)
-//! ├─ ppid_cache                    (/proc/self/status: parent_pid)
-//! └─ daemon link                   (/proc/self/status: parent_pid)
+//! └─ Thread.host                   (kicking the thread that takes a signal)
 //! children → reaped                (wait: `reaped`)
 //! ```
 //!
 //! A fork takes every process-wide lock, in this order, which follows the
 //! tree: comm, argv, exe, fs, envp, fds, futexes, mm, guest_as, children,
 //! reaped, sig, threads, idle_hosts, tid_pool, ppid_cache, vfork_return,
-//! trace
+//! trace, then the daemon link's pool (`daemon::lock_for_fork`)
 //! ([`Process::lock_for_fork`]).
 //!
 //! - `mm` is also taken, briefly and innermost, by every guest memory access
@@ -61,12 +56,10 @@
 //!   which takes no lock.
 //!
 //! Departures from the rule that no lock is held across a daemon round trip
-//! or a host call that sleeps, as the code stands: /proc/self/stat holds
-//! `mm`, /proc/self/status holds `sig`, and a re-listing of a synthetic
-//! directory holds its `pos` and entries, each while asking the daemon (a
-//! round trip of about 20 µs, during which another thread's mmap or signal
-//! waits). brk, mprotect and a fixed mmap hold `mm` across the host calls
-//! that change the mapping, which do not sleep.
+//! or a host call that sleeps, as the code stands: a re-listing of a
+//! synthetic directory holds its `pos` and entries while asking the daemon
+//! (that open file only). brk, mprotect and a fixed mmap hold `mm` across
+//! the host calls that change the mapping, which do not sleep.
 
 mod futex;
 mod process;
@@ -116,17 +109,17 @@ pub fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-// ---------------------------------------------------------------------------
-// Thread list: a stub for the single-threaded task of today. The threads work
-// (issue 8) replaces the bodies of these two functions; /proc (vfs/proc.rs)
-// and the task's publication to the daemon (lib.rs `task_info`) call them.
-// ---------------------------------------------------------------------------
-
 /// Every thread of this task as (tid, comm), the leader (tid = pid) first:
-/// /proc/self/task, `Threads:` and what the daemon shows other tasks.
+/// /proc/self/task, `Threads:` and what the daemon shows other tasks. A
+/// leader that exited before the others is still listed, as Linux keeps
+/// it (a zombie) until the whole group ends.
 pub fn thread_list() -> Vec<(u32, Vec<u8>)> {
     let p = current();
-    vec![(p.pid(), lock(&p.comm).clone())]
+    let mut list: Vec<(u32, Vec<u8>)> = p.thread_list().iter().map(|t| (t.tid(), lock(&t.comm).clone())).collect();
+    if !list.iter().any(|(tid, _)| *tid == p.pid()) {
+        list.insert(0, (p.pid(), lock(&p.comm).clone()));
+    }
+    list
 }
 
 /// Sets the `comm` of this task's thread `tid` (a write to
@@ -134,10 +127,16 @@ pub fn thread_list() -> Vec<(u32, Vec<u8>)> {
 /// `tid` is not a thread of this task. `comm` is already cut to 15 bytes.
 pub fn set_thread_comm(tid: u32, comm: Vec<u8>) -> crate::error::Result<()> {
     let p = current();
-    if tid != p.pid() {
+    let thread = p.thread(tid);
+    if thread.is_none() && tid != p.pid() {
         crate::return_errno_with_message!(ESRCH, "no such thread in this task");
     }
-    *lock(&p.comm) = comm;
+    if tid == p.pid() {
+        *lock(&p.comm) = comm.clone();
+    }
+    if let Some(t) = thread {
+        *lock(&t.comm) = comm;
+    }
     p.view_changed.store(true, std::sync::atomic::Ordering::Relaxed);
     Ok(())
 }

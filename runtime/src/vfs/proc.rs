@@ -594,15 +594,16 @@ fn pid_stat(tid: u32, comm: &[u8]) -> String {
     let (ut, st, ..) = host::process::rusage(false);
     let (vsz, rss) = sizes();
     let start_ticks = (p.start_uptime * 100.0) as u64;
-    let mm = lock(&p.mm);
-    let (start_code, end_code) = mm
-        .iter()
-        .find(|(_, v)| v.prot.exec)
-        .map(|(s, v)| (s, v.end))
-        .unwrap_or((0, 0));
+    // What the daemon answers first, with no lock held (another thread's
+    // mmap must not wait for a round trip).
     let (ppid, pgid, sid) = own_ids();
     let (tty, tpgid) = crate::syscall::proc_model::terminal_of(host::process::host_pid());
     let (prio, nice) = priority_and_nice(0);
+    let (start_code, end_code, stack_top, brk_start, brk) = {
+        let mm = lock(&p.mm);
+        let (start_code, end_code) = mm.iter().find(|(_, v)| v.prot.exec).map(|(s, v)| (s, v.end)).unwrap_or((0, 0));
+        (start_code, end_code, mm.stack_top, mm.brk_start, mm.brk)
+    };
     format!(
         "{pid} ({comm}) R {ppid} {pgid} {sid} {tty} {tpgid} 4194304 0 0 0 0 {ut} {st} 0 0 {prio} {nice} {nlwp} 0 {start_ticks} {vsz} {rss_pages} \
          18446744073709551615 {start_code} {end_code} {stack} 0 0 0 0 0 0 0 0 0 17 {cpu} 0 0 0 0 0 {brk_start} {brk_start} {brk} 0 0 0 0 0\n",
@@ -610,10 +611,8 @@ fn pid_stat(tid: u32, comm: &[u8]) -> String {
         ut = ticks(ut),
         st = ticks(st),
         rss_pages = rss / 4096,
-        stack = mm.stack_top,
+        stack = stack_top,
         cpu = host::process::current_cpu(),
-        brk_start = mm.brk_start,
-        brk = mm.brk,
     )
 }
 
@@ -626,28 +625,33 @@ fn pid_status(tid: u32, comm: &[u8]) -> String {
     let umask = lock(&p.fs).umask;
     let (uid, euid, gid, egid) = (host::process::uid(), host::process::euid(), host::process::gid(), host::process::egid());
     let groups = host::process::groups().iter().map(u32::to_string).collect::<Vec<_>>().join(" ");
-    let sig = lock(&p.sig);
-    let (mut ign, mut cgt) = (0u64, 0u64);
-    for (i, a) in sig.actions.iter().enumerate() {
-        if a.handler == crate::abi::signal::SIG_IGN {
-            ign |= 1 << i;
-        } else if a.handler != crate::abi::signal::SIG_DFL {
-            cgt |= 1 << i;
-        }
-    }
+    // Asked first, with no lock held.
     let ppid = crate::syscall::process::parent_pid();
+    let (mut ign, mut cgt) = (0u64, 0u64);
+    let (shdpnd, sigpnd, blk) = {
+        let sig = lock(&p.sig);
+        for (i, a) in sig.actions.iter().enumerate() {
+            if a.handler == crate::abi::signal::SIG_IGN {
+                ign |= 1 << i;
+            } else if a.handler != crate::abi::signal::SIG_DFL {
+                cgt |= 1 << i;
+            }
+        }
+        let thread = p.thread(tid);
+        let own = thread.as_ref().map_or(0, |t| t.pending_set.load(std::sync::atomic::Ordering::Relaxed));
+        (sig.shared.set, own, thread.map_or(0, |t| t.mask()))
+    };
     format!(
         "Name:\t{comm}\nUmask:\t{umask:04o}\nState:\tR (running)\nTgid:\t{tgid}\nNgid:\t0\nPid:\t{pid}\nPPid:\t{ppid}\nTracerPid:\t0\n\
          Uid:\t{uid}\t{euid}\t{euid}\t{euid}\nGid:\t{gid}\t{egid}\t{egid}\t{egid}\nFDSize:\t64\nGroups:\t{groups}\n\
          VmPeak:\t{vk:8} kB\nVmSize:\t{vk:8} kB\nVmHWM:\t{rk:8} kB\nVmRSS:\t{rk:8} kB\nThreads:\t{nlwp}\n\
-         SigQ:\t0/63536\nSigPnd:\t0000000000000000\nShdPnd:\t0000000000000000\nSigBlk:\t{blk:016x}\nSigIgn:\t{ign:016x}\nSigCgt:\t{cgt:016x}\n\
+         SigQ:\t0/63536\nSigPnd:\t{sigpnd:016x}\nShdPnd:\t{shdpnd:016x}\nSigBlk:\t{blk:016x}\nSigIgn:\t{ign:016x}\nSigCgt:\t{cgt:016x}\n\
          CapInh:\t0000000000000000\nCapPrm:\t0000000000000000\nCapEff:\t0000000000000000\nCapBnd:\t000001ffffffffff\nCapAmb:\t0000000000000000\n\
          NoNewPrivs:\t0\nSeccomp:\t0\nCpus_allowed_list:\t0-{maxcpu}\nvoluntary_ctxt_switches:\t0\nnonvoluntary_ctxt_switches:\t0\n",
         tgid = p.pid(),
         pid = tid,
         vk = vsz / 1024,
         rk = rss / 1024,
-        blk = p.thread_list().first().map_or(0, |t| t.mask()),
         maxcpu = host::process::cpu_count().saturating_sub(1),
     )
 }

@@ -221,13 +221,6 @@ pub fn membarrier() {
     }
 }
 
-/// A number for a thread when no daemon hands out tids: the host's
-/// thread id, unique among live threads of the host.
-pub fn host_tid() -> u32 {
-    // SAFETY: gettid has no preconditions.
-    unsafe { libc::gettid() as u32 }
-}
-
 /// The CPU time another host thread of ours has used, ns (None once it
 /// ended): its kernel CPU clock (`MAKE_THREAD_CPUCLOCK(tid, SCHED)`).
 pub fn cpu_time_of(h: &HostThread) -> Option<u64> {

@@ -203,16 +203,6 @@ pub fn membarrier() {
     }
 }
 
-/// A number for a thread when no daemon hands out tids: the host's
-/// 64-bit thread id folded into the pid range, unique enough among the
-/// threads of one process.
-pub fn host_tid() -> u32 {
-    let mut id: u64 = 0;
-    // SAFETY: NULL means the calling thread; valid out-parameter.
-    unsafe { libc::pthread_threadid_np(0 as libc::pthread_t, &mut id) };
-    (id % 4_000_000) as u32 + 100_000
-}
-
 /// The CPU time another host thread of ours has used, ns: user plus
 /// system time from `thread_info(THREAD_BASIC_INFO)`.
 pub fn cpu_time_of(h: &HostThread) -> Option<u64> {
