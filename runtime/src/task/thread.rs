@@ -83,6 +83,9 @@ pub struct Thread {
     /// The host thread running it, once started: where a signal for it is
     /// sent to interrupt it (host::thread::kick).
     pub host: Mutex<Option<crate::host::thread::HostThread>>,
+    /// The control region (`ThreadCtl` and alternate stack) of the host
+    /// thread running it, once started (trap::calling_tid).
+    pub alt_region: AtomicU64,
     /// Set once the thread has exited; it is then out of the thread list.
     pub exited: AtomicBool,
 }
@@ -101,6 +104,7 @@ impl Thread {
             affinity: AtomicU64::new(affinity),
             parker: Parker::default(),
             host: Mutex::new(None),
+            alt_region: AtomicU64::new(0),
             exited: AtomicBool::new(false),
         }
     }

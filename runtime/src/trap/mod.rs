@@ -103,6 +103,7 @@ impl ThreadCtl {
     /// this host thread runs: that thread, no alternate stack, nothing
     /// saved from the last one.
     pub fn reuse_for(&mut self, thread: std::sync::Arc<crate::task::Thread>) {
+        thread.alt_region.store(self as *mut ThreadCtl as u64, core::sync::atomic::Ordering::Relaxed);
         self.replace_thread(thread);
         self.guest_tls = 0;
         self.patch_retry = 0;
@@ -242,7 +243,31 @@ pub fn setup_thread(thread: std::sync::Arc<crate::task::Thread>) -> Result<&'sta
     };
     host::trap::install_thread(ctl, region, ALT_REGION_SIZE)
         .map_err(|e| format!("cannot install the syscall trap: {e}"))?;
+    ctl.thread().alt_region.store(region, core::sync::atomic::Ordering::Relaxed);
     Ok(ctl)
+}
+
+/// The Linux tid of the thread whose trap is being handled on this host
+/// thread, found as the assembly entry finds its control block: from the
+/// stack pointer, which lies on the thread's alternate stack while the
+/// runtime handles a trap (for /proc/thread-self, deep below any `Ctx`).
+/// None outside a trap handler.
+pub fn calling_tid() -> Option<u32> {
+    let sp: u64;
+    // SAFETY: reads the stack pointer only.
+    unsafe { core::arch::asm!("mov {}, rsp", out(reg) sp, options(nomem, nostack, preserves_flags)) };
+    let base = sp & !(ALT_REGION_SIZE - 1);
+    let region_is_ours = crate::task::try_current()?
+        .thread_list()
+        .iter()
+        .any(|t| t.alt_region.load(core::sync::atomic::Ordering::Relaxed) == base);
+    if !region_is_ours {
+        return None;
+    }
+    // SAFETY: `base` is the control region of a live thread of ours (just
+    // checked against the thread list), whose block starts there.
+    let ctl = unsafe { &*(base as *const ThreadCtl) };
+    (ctl.magic == CTL_MAGIC).then(|| ctl.thread().tid())
 }
 
 /// Called by the assembly entry with the trap disarmed and host TLS in place;

@@ -69,7 +69,10 @@ pub fn entry(rel: &[&str], c: bool) -> Result<Synth> {
             Ok(dir("/proc", &items))
         }
         ["self", ..] if rel.len() == 1 => Ok(Synth::Symlink(pid_s.into_bytes())),
-        ["thread-self"] => Ok(Synth::Symlink(format!("{pid}/task/{pid}").into_bytes())),
+        ["thread-self"] => {
+            let tid = crate::trap::calling_tid().unwrap_or(pid);
+            Ok(Synth::Symlink(format!("{pid}/task/{tid}").into_bytes()))
+        }
         ["mounts"] => Ok(Synth::Symlink(b"self/mounts".to_vec())),
         ["cpuinfo"] => file(c, cpuinfo),
         ["meminfo"] => file(c, meminfo),
@@ -313,7 +316,7 @@ pub fn write(rel: &[&str], data: &[u8]) -> Result<usize> {
     let own = |p: &str| p == "self" || p.parse::<u32>().is_ok_and(|n| n == me);
     let tid = match rel {
         [p, "comm"] if own(p) => me,
-        ["thread-self", "comm"] => me,
+        ["thread-self", "comm"] => crate::trap::calling_tid().unwrap_or(me),
         [p, "task", t, "comm"] if own(p) => t.parse::<u32>().map_err(|_| errno!(ENOENT))?,
         [_, "comm"] | [_, "task", _, "comm"] => {
             return Err(crate::error::Error::with_message(crate::abi::Errno::EINVAL, "only a thread of the writing task can be renamed"))
