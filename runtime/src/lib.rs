@@ -109,6 +109,7 @@ fn init_process(st: Start) -> Result<&'static Process, StartError> {
         idle_hosts: Mutex::new(Vec::new()),
         tid_pool: Mutex::new(Default::default()),
         futexes: Mutex::new(Default::default()),
+        timers: Default::default(),
         comm: Mutex::new(Vec::new()),
         exe: Mutex::new(String::new()),
         argv: Mutex::new(Vec::new()),

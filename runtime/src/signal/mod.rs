@@ -96,13 +96,25 @@ pub struct SigInfo {
     /// `si_pid` holds a host pid still to be translated into the guest's
     /// namespace (done at delivery, where the daemon may be asked).
     pub pid_is_host: bool,
+    /// The id of the POSIX timer (task/timer.rs) whose expiry this is. A
+    /// guest may queue an SI_TIMER siginfo to itself (rt_sigqueueinfo), so
+    /// the code alone does not say that a timer of ours sent it.
+    pub timer_id: Option<i32>,
+    /// Which setting of that timer (timer_settime) it expired under: a
+    /// delivery re-arms the timer only if it is still the same one
+    /// (Linux's `it_signal_seq`).
+    pub timer_gen: u32,
 }
 
 pub const SIGINFO_SIZE: usize = 128;
 
 impl SigInfo {
     fn new(sig: Signal, code: i32) -> SigInfo {
-        SigInfo { signo: i32::from(sig.0), errno: 0, code, fields: [0; 112], pid_is_host: false }
+        SigInfo { signo: i32::from(sig.0), errno: 0, code, fields: [0; 112], pid_is_host: false, timer_id: None, timer_gen: 0 }
+    }
+
+    fn int_at(&self, off: usize) -> i32 {
+        self.fields.get(off..off + 4).and_then(|b| b.try_into().ok()).map(i32::from_ne_bytes).unwrap_or(0)
     }
 
     fn put(&mut self, off: usize, bytes: &[u8]) {
@@ -117,6 +129,26 @@ impl SigInfo {
         i.put(0, &pid.to_ne_bytes());
         i.put(4, &uid.to_ne_bytes());
         i
+    }
+
+    /// A POSIX timer's expiry (`posix_timer_event`, kernel/time/posix-timers.c):
+    /// `_timer { si_tid, si_overrun, si_sigval }`, si_code SI_TIMER.
+    pub fn timer(sig: Signal, timer_id: i32, timer_gen: u32, value: u64) -> SigInfo {
+        let mut i = SigInfo::new(sig, g::SI_TIMER);
+        i.put(0, &timer_id.to_ne_bytes());
+        i.put(8, &value.to_ne_bytes());
+        i.timer_id = Some(timer_id);
+        i.timer_gen = timer_gen;
+        i
+    }
+
+    /// A timer's `si_overrun`.
+    pub fn overrun(&self) -> i32 {
+        self.int_at(4)
+    }
+
+    pub fn set_overrun(&mut self, n: i32) {
+        self.put(4, &n.to_ne_bytes());
     }
 
     /// A fault: `_sigfault { si_addr }`.
@@ -373,9 +405,17 @@ pub fn lock_state(thread: &Thread) -> Locked<'_> {
     l
 }
 
+/// Whether `sig` is discarded on arrival at a thread that blocks it or not
+/// (`sig_ignored`: a blocked signal never is).
+fn discards(st: &crate::task::SignalState, sig: Signal, blocked: bool) -> bool {
+    let handler = st.actions[index(sig)].handler;
+    !blocked && classify(sig, handler) == CLASS_IGNORED && !sig.is_unblockable()
+}
+
 /// Adds `info` to a queue unless one of that standard signal is already
-/// there (real-time signals queue up to [`RT_QUEUE_MAX`]).
-fn queue_push(q: &mut ThreadPending, info: SigInfo) {
+/// there (real-time signals queue up to [`RT_QUEUE_MAX`]); says whether
+/// `info` itself was queued.
+fn queue_push(q: &mut ThreadPending, info: SigInfo) -> bool {
     let sig = info.signal();
     let same = q.queue.iter().filter(|i| i.signo == info.signo).count();
     let room = if sig.0 >= SIGRTMIN { same < RT_QUEUE_MAX } else { same == 0 };
@@ -383,6 +423,7 @@ fn queue_push(q: &mut ThreadPending, info: SigInfo) {
         q.queue.push(info);
     }
     q.set |= sig.mask_bit();
+    room
 }
 
 /// Takes the oldest instance of `sig` from a queue.
@@ -446,8 +487,7 @@ impl Locked<'_> {
     /// Whether the signal would be discarded on sending to a thread whose
     /// mask is `mask` (`sig_ignored`: a blocked signal never is).
     fn discards(&self, sig: Signal, blocked: bool) -> bool {
-        let handler = self.st.actions[index(sig)].handler;
-        !blocked && classify(sig, handler) == CLASS_IGNORED && !sig.is_unblockable()
+        discards(&self.st, sig, blocked)
     }
 
     /// Makes a signal pending for the process (kill, a host signal), unless
@@ -506,14 +546,22 @@ impl Locked<'_> {
         }
     }
 
-    /// Takes the oldest instance of `sig`, the thread's own first.
+    /// Takes the oldest instance of `sig`, the thread's own first. A
+    /// timer's expiry re-arms the timer and gets its overrun count here, at
+    /// delivery, as on Linux (`posixtimer_rearm`); this takes `timers`.
     pub fn dequeue(&mut self, sig: Signal) -> Option<SigInfo> {
         let info = match queue_take(&mut self.tp, sig) {
             Some(i) => Some(i),
             None => queue_take(&mut self.st.shared, sig),
         };
         self.sync_mirrors();
-        info
+        match info {
+            Some(mut i) if i.timer_id.is_some() => {
+                self.p.timers.delivered(&mut i);
+                Some(i)
+            }
+            other => other,
+        }
     }
 
     /// Every pending signal of this thread: its own and the process's.
@@ -728,6 +776,76 @@ pub fn send_thread(thread: &Thread, target: &Thread, info: SigInfo) {
         terminate(Signal::SIGKILL);
     }
     lock_state(thread).enqueue_thread(target, info);
+}
+
+/// What became of a signal the runtime sent ([`send_from_runtime`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Sent {
+    /// Now pending (or an earlier expiry of the same timer still is, and
+    /// now stands for this setting).
+    Queued,
+    /// Discarded: ignored, a standard signal already pending, or the
+    /// target thread has exited.
+    Dropped,
+}
+
+/// Sends `info` from a runtime thread that is no guest thread (the timer
+/// thread, task/timer.rs), which holds `Process::sig` (`st`): to the
+/// process, or to the thread `target` alone, and kicks a thread that
+/// takes it (`send_sigqueue`, kernel/signal.c). Unlike [`Locked::enqueue`]
+/// it has no calling thread to route from. Takes `threads`, a thread's
+/// `pending` and `host`.
+pub fn send_from_runtime(st: &mut crate::task::SignalState, target: Option<&Thread>, info: SigInfo) -> Sent {
+    let sig = info.signal();
+    if Signal::from_raw(u64::from(sig.0)).is_none() {
+        return Sent::Dropped;
+    }
+    let bit = sig.mask_bit();
+    let p = current();
+    // A timer's signal is queued at most once (Linux preallocates one
+    // sigqueue per timer); an instance from an earlier setting that is
+    // still pending now re-arms this one.
+    let requeue = |q: &mut ThreadPending| {
+        let id = info.timer_id?;
+        let queued = q.queue.iter_mut().find(|i| i.timer_id == Some(id))?;
+        queued.timer_gen = info.timer_gen;
+        Some(Sent::Queued)
+    };
+    match target {
+        Some(t) => {
+            if t.exited.load(Relaxed) || discards(st, sig, t.mask() & bit != 0) {
+                return Sent::Dropped;
+            }
+            let mut tp = lock(&t.pending);
+            if let Some(s) = requeue(&mut tp) {
+                return s;
+            }
+            let queued = queue_push(&mut tp, info);
+            t.pending_set.store(tp.set, Relaxed);
+            drop(tp);
+            // `takes`, not the mask alone: a thread in rt_sigtimedwait for
+            // the signal blocks it and still has to wake.
+            if t.takes(bit) {
+                t.kick();
+            }
+            if queued { Sent::Queued } else { Sent::Dropped }
+        }
+        None => {
+            let blocked = p.host_sig.blocked_any.load(Relaxed) & bit != 0;
+            if discards(st, sig, blocked) {
+                return Sent::Dropped;
+            }
+            if let Some(s) = requeue(&mut st.shared) {
+                return s;
+            }
+            let queued = queue_push(&mut st.shared, info);
+            p.host_sig.shared_set.store(st.shared.set, Relaxed);
+            if let Some(t) = p.thread_list().iter().find(|t| t.takes(bit)) {
+                t.kick();
+            }
+            if queued { Sent::Queued } else { Sent::Dropped }
+        }
+    }
 }
 
 /// Whether a syscall may sleep in the host and so runs with the

@@ -26,21 +26,30 @@
 //! mm
 //! └─ guest_as                      (mmap, brk, mremap: RLIMIT_AS check)
 //! sig                              (the kernel's siglock)
+//! ├─ timers                        (the timer thread; a timer signal's delivery)
+//! │  ├─ threads, Thread.pending, Thread.host
+//! │  │                             (the timer thread sends a signal: send_from_runtime)
+//! │  └─ Thread.host                (reading a thread's CPU clock)
 //! ├─ threads                       (routing a signal, the blocked sets)
 //! ├─ Thread.pending                (its own; another's only with sig held)
 //! └─ Thread.host                   (kicking the thread that takes a signal)
 //! children → reaped                (wait: `reaped`)
+//! timers → Thread.host             (timer_settime, timer_gettime on a thread's CPU clock)
 //! ```
 //!
 //! A fork takes every process-wide lock, in this order, which follows the
 //! tree: comm, argv, exe, fs, envp, fds, futexes, mm, guest_as, children,
-//! reaped, sig, threads, idle_hosts, tid_pool, ppid_cache, vfork_return,
-//! trace, then the daemon link's pool (`daemon::lock_for_fork`)
+//! reaped, sig, timers, threads, idle_hosts, tid_pool, ppid_cache,
+//! vfork_return, trace, then the daemon link's pool (`daemon::lock_for_fork`)
 //! ([`Process::lock_for_fork`]).
 //!
 //! - `mm` is also taken, briefly and innermost, by every guest memory access
 //!   (uaccess.rs), so no lock above it may be held while touching guest
 //!   memory except those listed as outer to it.
+//! - `timers` is taken under `sig` only by the timer thread (which holds
+//!   no thread's `pending`) and by a delivery (which holds its own
+//!   `pending`): both hold `sig` first, so they never wait on each other.
+//!   The timer handlers take it alone and touch no guest memory under it.
 //! - Leaves, only ever taken alone: `trace` (the `--trace` sink),
 //!   `vfork_return`, `OpenFile.dir_pending`, `Thread.comm`, `idle_hosts`,
 //!   `IdleHost.job`, `tid_pool`, and the daemon link itself (it takes no
@@ -64,10 +73,12 @@
 mod futex;
 mod process;
 mod thread;
+mod timer;
 
 pub use futex::*;
 pub use process::*;
 pub use thread::*;
+pub use timer::*;
 
 use std::sync::{Mutex, MutexGuard, OnceLock};
 

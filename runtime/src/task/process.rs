@@ -123,6 +123,10 @@ pub struct Process {
     /// Guards the host threads waiting for a guest thread to run
     /// (syscall/thread.rs); a leaf. Emptied in a fork child.
     pub idle_hosts: Mutex<Vec<Arc<crate::task::IdleHost>>>,
+    /// The POSIX timers (timer_create) and the thread that fires them;
+    /// `timers.table` guards them (task/timer.rs). A fork child has none;
+    /// execve deletes them (the new image starts with an empty table).
+    pub timers: crate::task::Timers,
     /// Guards the private futex wait queues (syscall/futex.rs).
     pub futexes: Mutex<crate::task::FutexTable>,
     /// `comm`, at most 15 bytes.
@@ -230,6 +234,7 @@ pub struct ForkGuard<'a> {
     children: MutexGuard<'a, Vec<(Vpid, i32)>>,
     reaped: MutexGuard<'a, Vec<(Vpid, i32)>>,
     sig: MutexGuard<'a, SignalState>,
+    timers: MutexGuard<'a, crate::task::TimerTable>,
     threads: MutexGuard<'a, Vec<Arc<crate::task::Thread>>>,
     idle_hosts: MutexGuard<'a, Vec<Arc<crate::task::IdleHost>>>,
     tid_pool: MutexGuard<'a, std::collections::VecDeque<u32>>,
@@ -240,7 +245,8 @@ pub struct ForkGuard<'a> {
 
 impl ForkGuard<'_> {
     /// In the fork child, before the locks are released: only `thread`
-    /// lives on, it waits on no futex, and nothing is pending (fork(2)).
+    /// lives on, it waits on no futex, nothing is pending, and it has no
+    /// timers (fork(2)); the timer thread stayed behind with the others.
     pub fn after_fork_child(&mut self, thread: Arc<crate::task::Thread>) {
         self.threads.clear();
         self.threads.push(thread);
@@ -249,6 +255,7 @@ impl ForkGuard<'_> {
         self.tid_pool.clear();
         self.futexes.clear();
         self.sig.shared = Default::default();
+        self.timers.clear();
         self.children.clear();
     }
 }
@@ -269,6 +276,7 @@ impl Process {
         let children = lock(&self.children);
         let reaped = lock(&self.reaped);
         let sig = lock(&self.sig);
+        let timers = lock(&self.timers.table);
         let threads = lock(&self.threads);
         let idle_hosts = lock(&self.idle_hosts);
         let tid_pool = lock(&self.tid_pool);
@@ -288,6 +296,7 @@ impl Process {
             children,
             reaped,
             sig,
+            timers,
             threads,
             idle_hosts,
             tid_pool,
