@@ -19,6 +19,7 @@ pub mod table;
 pub mod thread;
 pub mod time;
 pub mod timeout;
+pub mod timer;
 pub mod trace;
 
 use crate::error::{Error, Result};

@@ -9,7 +9,7 @@
 
 #![allow(non_upper_case_globals)]
 
-use super::{fs, futex, identity, mm, pipe, poll, proc_model, process, signal, thread, time, Handler};
+use super::{fs, futex, identity, mm, pipe, poll, proc_model, process, signal, thread, time, timer, Handler};
 use crate::abi::Errno;
 use linux_raw_sys::general::*;
 
@@ -338,11 +338,11 @@ syscall_table! {
     __NR_restart_syscall => Missing, [];
     __NR_semtimedop => Missing, [];
     __NR_fadvise64 => Partial(fs::fadvise64, "validated and accepted; the host gets no hint"), [Fd, Int, Int, Int];
-    __NR_timer_create => Missing, [];
-    __NR_timer_settime => Missing, [];
-    __NR_timer_gettime => Missing, [];
-    __NR_timer_getoverrun => Missing, [];
-    __NR_timer_delete => Missing, [];
+    __NR_timer_create => Partial(timer::timer_create, "no timers on another process's CPU clock or on the alarm clocks; CPU-time timers fire when the timer thread next looks"), [Clock, Ptr, Ptr];
+    __NR_timer_settime => Full(timer::timer_settime), [Int, Int, Ptr, Ptr];
+    __NR_timer_gettime => Full(timer::timer_gettime), [Int, Ptr];
+    __NR_timer_getoverrun => Full(timer::timer_getoverrun), [Int];
+    __NR_timer_delete => Full(timer::timer_delete), [Int];
     __NR_clock_settime => Partial(time::clock_settime, "validated like Linux, then EPERM: a guest never sets the host clock"), [Clock, Ptr];
     __NR_clock_gettime => Full(time::clock_gettime), [Clock, Ptr];
     __NR_clock_getres => Full(time::clock_getres), [Clock, Ptr];

@@ -12,7 +12,7 @@ use linux_raw_sys::general as g;
 /// (negative: `~pid << 3 | per_thread << 2 | kind`, include/linux/posix-timers.h),
 /// resolved against this process: the calling thread's clock, another
 /// thread's CPU time, or the process's clock.
-enum CpuClock {
+pub(super) enum CpuClock {
     Fixed(u32),
     OtherThread(std::sync::Arc<crate::task::Thread>),
 }
@@ -21,7 +21,7 @@ const CPUCLOCK_PERTHREAD: u32 = 4;
 const CPUCLOCK_KIND_MASK: u32 = 3;
 const CPUCLOCK_MAX_KIND: u32 = 3;
 
-fn resolve_clock(cx: &Ctx<'_>, clock: u32) -> Result<CpuClock> {
+pub(super) fn resolve_clock(cx: &Ctx<'_>, clock: u32) -> Result<CpuClock> {
     if (clock as i32) >= 0 {
         return Ok(CpuClock::Fixed(clock));
     }
