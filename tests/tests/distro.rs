@@ -258,6 +258,52 @@ fn busybox_applets() {
     same(&["/bin/busybox", "basename", "/a/b/c"]);
 }
 
+// --- timers: timeout(1) and flock -w ---------------------------------------------------
+
+/// coreutils `timeout` arms a POSIX timer (timer_create, SIGALRM) and kills
+/// its child when it fires: 124, as natively. (Without timer_create it
+/// quietly falls back to alarm(2), so the trace shows which one it used.)
+#[test]
+fn timeout_kills_a_slow_command() {
+    let dir = ScratchDir::new("timeout");
+    let log = dir.join("trace.log");
+    let run = Run::cmd(&["timeout", "1", "sleep", "5"])
+        .mactux_option("--trace-file")
+        .mactux_option(&log)
+        .timeout(std::time::Duration::from_secs(30));
+    let (native, _) = same_run(run);
+    assert_eq!(native.status, Termination::Exit(124));
+    let trace = std::fs::read_to_string(&log).expect("--trace-file wrote no file");
+    assert!(
+        trace.lines().any(|l| l.starts_with("timer_create(") && l.ends_with(" = 0")),
+        "timeout should arm its POSIX timer:\n{trace}"
+    );
+    same(&["timeout", "5", "true"]);
+}
+
+/// util-linux `flock -w` bounds its wait with a POSIX timer (timer_create on
+/// CLOCK_MONOTONIC, SIGALRM interrupting the blocked flock(2)): with the
+/// lock held elsewhere it gives up with status 1; with the lock free it
+/// runs the command.
+#[test]
+fn flock_wait_gives_up() {
+    let dir = ScratchDir::new("flock");
+    let path = dir.join("lockfile");
+    let holder = std::fs::File::create(&path).unwrap();
+    holder.lock().unwrap();
+    let run = |dir: &ScratchDir| {
+        Run::cmd(&["flock", "-w", "0.3", "lockfile", "-c", "echo ran"])
+            .cwd(dir.path())
+            .timeout(std::time::Duration::from_secs(30))
+    };
+    let (native, _) = same_run(run(&dir));
+    assert_eq!(native.status, Termination::Exit(1));
+    assert_eq!(native.stdout_str(), "");
+    holder.unlock().unwrap();
+    let (native, _) = same_run(run(&dir));
+    assert_eq!(native.stdout_str(), "ran\n");
+}
+
 // --- sqlite3 --------------------------------------------------------------------------
 
 const SQL: &str = "\
