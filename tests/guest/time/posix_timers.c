@@ -10,6 +10,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
+#include <sys/wait.h>
 #include <time.h>
 
 #ifndef SIGEV_THREAD_ID
@@ -444,8 +445,59 @@ static void sigev_thread(void)
 	CHECK_OK("timer_delete SIGEV_THREAD", timer_delete(t));
 }
 
-int main(void)
+/* A fork child has none of its parent's timers, and can make its own;
+ * execve deletes them. The child reports through its exit status. */
+static void fork_and_exec(const char *self)
 {
+	int sig = SIGRTMIN + 6;
+	block(sig);
+	struct k_sigevent ev = {.notify = SIGEV_SIGNAL, .signo = sig};
+	int id;
+	CHECK_OK("create before fork", k_timer_create(CLOCK_MONOTONIC, &ev, &id));
+	struct itimerspec s = spec(2000000, 2000000), cur;
+	CHECK_OK("arm before fork", k_settime(id, 0, &s, NULL));
+	pid_t pid = fork();
+	if (pid == 0) {
+		int status = 0;
+		if (k_gettime(id, &cur) != -1 || errno != EINVAL)
+			status |= 1;
+		if (is_pending(sig))
+			status |= 2;
+		int mine;
+		struct itimerspec once = spec(1000000, 0);
+		siginfo_t si;
+		if (k_timer_create(CLOCK_MONOTONIC, &ev, &mine) != 0 || k_settime(mine, 0, &once, NULL) != 0 ||
+		    wait_for(sig, &si) != sig || si.si_timerid != mine)
+			status |= 4;
+		_exit(status);
+	}
+	int status = -1;
+	waitpid(pid, &status, 0);
+	CHECK_EQ("fork child: no inherited timer, its own one fires", status, 0);
+	CHECK_OK("parent's timer still there", k_gettime(id, &cur));
+	CHECK_EQ("parent's timer still periodic", ns_of(cur.it_interval), 2000000);
+	pid = fork();
+	if (pid == 0) {
+		char arg[16];
+		snprintf(arg, sizeof arg, "%d", id);
+		execl(self, self, "after-exec", arg, (char *)NULL);
+		_exit(99);
+	}
+	status = -1;
+	waitpid(pid, &status, 0);
+	CHECK_EQ("execve deletes the timers", status, 0);
+	CHECK_OK("delete before fork", k_delete(id));
+	drain(sig);
+	unblock(sig);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc == 3 && strcmp(argv[1], "after-exec") == 0) {
+		/* Started by fork_and_exec in a child that had a timer: gone. */
+		struct itimerspec cur;
+		return k_gettime(atoi(argv[2]), &cur) == -1 && errno == EINVAL ? 0 : 1;
+	}
 	T_BEGIN();
 	alarm(60);
 	errors();
@@ -458,5 +510,6 @@ int main(void)
 	default_event();
 	cpu_clocks();
 	sigev_thread();
+	fork_and_exec("/proc/self/exe");
 	T_DONE();
 }
