@@ -525,7 +525,9 @@ impl Locked<'_> {
             queue_push(&mut tp, info);
             target.pending_set.store(tp.set, Relaxed);
             drop(tp);
-            if target.mask() & sig.mask_bit() == 0 {
+            // `takes`, not the mask alone: a thread in rt_sigtimedwait for
+            // the signal blocks it and still has to wake.
+            if target.takes(sig.mask_bit()) {
                 target.kick();
             }
         }
