@@ -41,8 +41,9 @@ use crate::signal::{SigInfo, Sent};
 use linux_raw_sys::general as g;
 use std::sync::{Arc, Mutex};
 
-/// Host stack of the timer thread: it runs only the loop below.
-const TIMER_THREAD_STACK: usize = 128 * 1024;
+/// Host stack of the timer thread, as much as a guest thread's host stack
+/// (syscall/thread.rs): the loop below is shallow, but it calls into std.
+const TIMER_THREAD_STACK: usize = 256 * 1024;
 
 const NSEC_PER_SEC: i128 = 1_000_000_000;
 
@@ -70,13 +71,11 @@ impl TimerClock {
         }
     }
 
-    /// The wall time before which the clock cannot advance by `left_ns`.
-    fn wall_bound_ns(&self, left_ns: i128) -> i128 {
+    /// The wall time before which the clock cannot advance by `left_ns`,
+    /// on a host with `cpus` CPUs.
+    fn wall_bound_ns(&self, left_ns: i128, cpus: i128) -> i128 {
         match self {
-            TimerClock::ProcessCpu => {
-                let cpus = std::thread::available_parallelism().map_or(1, |n| n.get()) as i128;
-                (left_ns + cpus - 1) / cpus
-            }
+            TimerClock::ProcessCpu => (left_ns + cpus - 1) / cpus.max(1),
             _ => left_ns,
         }
     }
@@ -305,12 +304,13 @@ fn timer_thread() {
     // handlers expect a guest thread's control block.
     host::trap::block_all_signals();
     let p = super::current();
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get()) as i128;
     loop {
         let seq = p.timers.wake.seq();
         let timeout_ns = {
             let mut st = lock(&p.sig);
             let mut table = lock(&p.timers.table);
-            fire_due(&mut st, &mut table)
+            fire_due(&mut st, &mut table, cpus)
         };
         p.timers.wake.park(seq, timeout_ns);
     }
@@ -318,7 +318,7 @@ fn timer_thread() {
 
 /// Queues the signal of every signal-notifying timer that expired; returns
 /// how long to sleep before the next may expire (`None`: none is armed).
-fn fire_due(st: &mut super::SignalState, table: &mut TimerTable) -> Option<u64> {
+fn fire_due(st: &mut super::SignalState, table: &mut TimerTable, cpus: i128) -> Option<u64> {
     let mut sleep_ns: Option<i128> = None;
     for t in table.timers.iter_mut() {
         let TimerNotify::Signal { signo, value, thread } = &t.notify else { continue };
@@ -343,7 +343,7 @@ fn fire_due(st: &mut super::SignalState, table: &mut TimerTable) -> Option<u64> 
             t.expiry_ns = Some(expiry.saturating_add(periods.saturating_mul(t.interval_ns)));
         }
         if let Some(next) = t.expiry_ns {
-            let wait = t.clock.wall_bound_ns(next - now).max(1);
+            let wait = t.clock.wall_bound_ns(next - now, cpus).max(1);
             sleep_ns = Some(sleep_ns.map_or(wait, |s| s.min(wait)));
         }
     }
