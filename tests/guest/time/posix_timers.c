@@ -509,7 +509,9 @@ int main(int argc, char **argv)
 	deleted();
 	default_event();
 	cpu_clocks();
-	sigev_thread();
+	/* Before sigev_thread: no other thread may be running while it forks
+	 * (the C library's notify thread may still be ending afterwards). */
 	fork_and_exec("/proc/self/exe");
+	sigev_thread();
 	T_DONE();
 }
