@@ -116,6 +116,7 @@ fn init_process(st: Start) -> Result<&'static Process, StartError> {
         envp: Mutex::new(st.envp),
         start_uptime: st.start_uptime,
         missing: (0..syscall::table::NR_LIMIT).map(|_| AtomicU32::new(0)).collect(),
+        refused: Mutex::new(Vec::new()),
         trace,
         persona: AtomicU32::new(0),
         guest_as: Mutex::new(None),

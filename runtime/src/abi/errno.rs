@@ -18,6 +18,7 @@ macro_rules! errnos {
             pub fn name(self) -> &'static str {
                 match self.0 as u32 {
                     $(e::$name => stringify!($name),)*
+                    _ if self == Errno::ERESTARTNOINTR => "ERESTARTNOINTR",
                     _ => "E?",
                 }
             }
@@ -26,6 +27,7 @@ macro_rules! errnos {
             pub fn text(self) -> &'static str {
                 match self.0 as u32 {
                     $(e::$name => $text,)*
+                    _ if self == Errno::ERESTARTNOINTR => "To be restarted",
                     _ => "Unknown error",
                 }
             }
@@ -171,6 +173,11 @@ errnos! {
 }
 
 impl Errno {
+    /// The kernel's internal -ERESTARTNOINTR (include/linux/errno.h; not
+    /// in the uapi headers linux-raw-sys is made from): a handler never
+    /// sees it; the dispatcher makes the guest issue the call again once
+    /// the signal that interrupted it has been handled, SA_RESTART or not.
+    pub const ERESTARTNOINTR: Errno = Errno(513);
     pub const EWOULDBLOCK: Errno = Errno(e::EWOULDBLOCK as u16);
     pub const EDEADLOCK: Errno = Errno(e::EDEADLOCK as u16);
 }

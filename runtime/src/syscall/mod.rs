@@ -22,6 +22,7 @@ pub mod timeout;
 pub mod timer;
 pub mod trace;
 
+use crate::abi::Errno;
 use crate::error::{Error, Result};
 use crate::task::current;
 use crate::trap::{GuestRegs, ThreadCtl};
@@ -86,7 +87,15 @@ pub fn handle(ctl: &mut ThreadCtl, regs: &mut GuestRegs) {
             Err(crate::errno!(ENOSYS, "not implemented by MacTux"))
         }
     };
-    regs.rax = encode(&result);
+    match &result {
+        Err(e) if e.errno == Errno::ERESTARTNOINTR => {
+            // Issued again after the signal that interrupted it (the
+            // return to the guest delivers it), whatever SA_RESTART says.
+            regs.rip = regs.rip.wrapping_sub(SYSCALL_INSN_LEN);
+            regs.rax = nr;
+        }
+        _ => regs.rax = encode(&result),
+    }
     if let Some(t) = &p.trace {
         match row {
             Some(r) => trace::record(t, r, &args, Some(&result)),
@@ -94,6 +103,10 @@ pub fn handle(ctl: &mut ThreadCtl, regs: &mut GuestRegs) {
         }
     }
 }
+
+/// The length of the `syscall` instruction (0f 05), which a restarted call
+/// returns to.
+const SYSCALL_INSN_LEN: u64 = 2;
 
 /// Calls that put the task to sleep for a while: the moments when another
 /// task is likely to look at its /proc/PID/{fd,maps}.
@@ -112,7 +125,11 @@ fn is_sleeping_call(nr: u64, args: &[u64; 6]) -> bool {
         | g::__NR_ppoll
         | g::__NR_select
         | g::__NR_pselect6 => true,
-        g::__NR_futex => matches!(args[1] as u32 & !(g::FUTEX_PRIVATE_FLAG | g::FUTEX_CLOCK_REALTIME), g::FUTEX_WAIT | g::FUTEX_WAIT_BITSET),
+        g::__NR_futex_wait | g::__NR_futex_waitv => true,
+        g::__NR_futex => matches!(
+            args[1] as u32 & !(g::FUTEX_PRIVATE_FLAG | g::FUTEX_CLOCK_REALTIME),
+            g::FUTEX_WAIT | g::FUTEX_WAIT_BITSET | g::FUTEX_LOCK_PI | g::FUTEX_LOCK_PI2 | g::FUTEX_WAIT_REQUEUE_PI
+        ),
         _ => false,
     }
 }
@@ -140,6 +157,39 @@ fn note_missing(nr: u64, row: Option<&table::Row>) {
             None => crate::host::process::write_stderr(msg.as_bytes()),
         }
     }
+}
+
+/// A variant of an implemented call that the runtime refuses (an
+/// operation, a flag, a kind of memory it does not emulate): the error to
+/// return, with `what` as its message (shown by `--trace`), reported once
+/// per variant like a missing call (MACTUX_LOG=missing, `--trace`).
+/// `variant` tells apart the values of a numbered variant (an unknown
+/// operation's number) that share one message.
+#[track_caller]
+pub fn refuse(call: &'static str, errno: Errno, what: &'static str, variant: Option<u64>) -> Error {
+    let p = current();
+    let first = {
+        let mut seen = crate::task::lock(&p.refused);
+        let key = (what, variant);
+        if seen.contains(&key) {
+            false
+        } else {
+            seen.push(key);
+            true
+        }
+    };
+    if first && (p.config.log_missing || p.trace.is_some()) {
+        let shown = match variant {
+            Some(v) => format!("{what} ({v})"),
+            None => what.to_string(),
+        };
+        let msg = format!("mactux: refused {call} variant: {shown}; returned {}\n", errno.name());
+        match &p.trace {
+            Some(t) => trace::write_line(t, msg.as_bytes()),
+            None => crate::host::process::write_stderr(msg.as_bytes()),
+        }
+    }
+    Error::with_message(errno, what)
 }
 
 /// Argument helpers shared by the handler families.

@@ -19,8 +19,9 @@
 //! (a synthetic file's content is made again with none of its own locks
 //! held: /proc/self/fdinfo/N reads fd N's `pos` and status, and fd N may be
 //! that very file)
-//! futexes                          (syscall/futex.rs)
-//! └─ mm                            (reads the futex word: uaccess)
+//! futexes                          (syscall/futex.rs, task/futex.rs)
+//! ├─ mm                            (reads the futex word: uaccess)
+//! └─ threads                       (is a PI futex's owner alive?)
 //! fds
 //! └─ OpenFile.status               (build_handover: file.status())
 //! mm
@@ -40,7 +41,8 @@
 //! A fork takes every process-wide lock, in this order, which follows the
 //! tree: comm, argv, exe, fs, envp, fds, futexes, mm, guest_as, children,
 //! reaped, sig, timers, threads, idle_hosts, tid_pool, ppid_cache,
-//! vfork_return, trace, then the daemon link's pool (`daemon::lock_for_fork`)
+//! vfork_return, refused, trace, then the daemon link's pool
+//! (`daemon::lock_for_fork`)
 //! ([`Process::lock_for_fork`]).
 //!
 //! - `mm` is also taken, briefly and innermost, by every guest memory access
@@ -51,9 +53,9 @@
 //!   `pending`): both hold `sig` first, so they never wait on each other.
 //!   The timer handlers take it alone and touch no guest memory under it.
 //! - Leaves, only ever taken alone: `trace` (the `--trace` sink),
-//!   `vfork_return`, `OpenFile.dir_pending`, `Thread.comm`, `idle_hosts`,
-//!   `IdleHost.job`, `tid_pool`, and the daemon link itself (it takes no
-//!   other lock).
+//!   `vfork_return`, `refused`, `OpenFile.dir_pending`, `Thread.comm`,
+//!   `idle_hosts`, `IdleHost.job`, `tid_pool`, and the daemon link itself
+//!   (it takes no other lock).
 //! - `fs` and `fds` are never both held by path resolution (vfs/mod.rs).
 //!   `comm`, `argv`, `exe`, `envp` are taken alone (`task_info` takes them
 //!   one after the other).

@@ -141,6 +141,9 @@ pub struct Process {
     pub start_uptime: f64,
     /// How often each unimplemented syscall number was called.
     pub missing: Vec<AtomicU32>,
+    /// Guards the refused variants of implemented calls already reported
+    /// (`syscall::refuse`): message and variant number.
+    pub refused: Mutex<Vec<(&'static str, Option<u64>)>>,
     /// Guards the `--trace` sink, so that one call's line is written whole.
     pub trace: Option<Mutex<crate::syscall::trace::Sink>>,
     /// The persona (personality(2)): PER_LINUX and flags. Linux keeps it
@@ -240,6 +243,7 @@ pub struct ForkGuard<'a> {
     tid_pool: MutexGuard<'a, std::collections::VecDeque<u32>>,
     ppid_cache: MutexGuard<'a, Option<(u32, u32)>>,
     vfork_return: MutexGuard<'a, Option<VforkReturn>>,
+    refused: MutexGuard<'a, Vec<(&'static str, Option<u64>)>>,
     trace: Option<MutexGuard<'a, crate::syscall::trace::Sink>>,
 }
 
@@ -282,6 +286,7 @@ impl Process {
         let tid_pool = lock(&self.tid_pool);
         let ppid_cache = lock(&self.ppid_cache);
         let vfork_return = lock(&self.vfork_return);
+        let refused = lock(&self.refused);
         let trace = self.trace.as_ref().map(lock);
         ForkGuard {
             comm,
@@ -302,6 +307,7 @@ impl Process {
             tid_pool,
             ppid_cache,
             vfork_return,
+            refused,
             trace,
         }
     }
