@@ -318,7 +318,7 @@ syscall_table! {
     __NR_fremovexattr => Stub(EOPNOTSUPP, "extended attributes are not emulated yet"), [];
     __NR_tkill => Partial(process::tkill, "a thread of another task is signalled as its whole task"), [Int, Signal];
     __NR_time => Full(time::time), [Ptr];
-    __NR_futex => Partial(futex::futex, "WAIT, WAKE, their BITSET forms, REQUEUE, CMP_REQUEUE and WAKE_OP; shared futexes wait in the daemon across processes (REQUEUE and WAKE_OP of those stay in-process); PI operations are ENOSYS"), [Ptr, Hex, Int, Ptr, Ptr, Hex];
+    __NR_futex => Partial(futex::futex, "every operation; PI ones hand the lock to the oldest waiter without boosting priorities; on shared futexes (MAP_SHARED memory) waits go through the daemon, REQUEUE and WAKE_OP see only this process's waiters, and the PI operations are refused (ENOSYS, reported)"), [Ptr, Hex, Int, Ptr, Ptr, Hex];
     __NR_sched_setaffinity => Partial(identity::sched_setaffinity, "per thread: validated (at least one online CPU) and recorded for sched_getaffinity; the host scheduler is not pinned"), [Int, Len, Ptr];
     __NR_sched_getaffinity => Partial(identity::sched_getaffinity, "per thread, what sched_setaffinity recorded (the host is not asked to pin); other tasks read as every online CPU"), [Int, Len, Ptr];
     __NR_set_thread_area => Missing, [];
@@ -477,14 +477,14 @@ syscall_table! {
     __NR_landlock_restrict_self => Missing, [];
     __NR_memfd_secret => Missing, [];
     __NR_process_mrelease => Missing, [];
-    __NR_futex_waitv => Missing, [];
+    __NR_futex_waitv => Partial(futex::futex_waitv, "private futexes (and shared ones on private memory); a futex in MAP_SHARED memory is refused (ENOSYS, reported)"), [Ptr, Int, Hex, Ptr, Clock];
     __NR_set_mempolicy_home_node => Missing, [];
     __NR_cachestat => Missing, [];
     __NR_fchmodat2 => Missing, [];
     __NR_map_shadow_stack => Missing, [];
-    __NR_futex_wake => Missing, [];
-    __NR_futex_wait => Missing, [];
-    __NR_futex_requeue => Missing, [];
+    __NR_futex_wake => Full(futex::futex_wake), [Ptr, Hex, Int, Hex];
+    __NR_futex_wait => Full(futex::futex_wait), [Ptr, Hex, Hex, Hex, Ptr, Clock];
+    __NR_futex_requeue => Partial(futex::futex_requeue, "as FUTEX_CMP_REQUEUE; a futex in MAP_SHARED memory is refused (ENOSYS, reported)"), [Ptr, Hex, Int, Int];
     __NR_statmount => Missing, [];
     __NR_listmount => Missing, [];
     __NR_lsm_get_self_attr => Missing, [];
