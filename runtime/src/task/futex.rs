@@ -334,9 +334,9 @@ impl FutexTable {
 
     /// The owner of the PI futex at `addr` died (its robust-list entry, or
     /// its exit with PI waiters queued: the kernel's exit_pi_state_list):
-    /// the oldest PI waiter becomes the owner, the word keeping
-    /// FUTEX_OWNER_DIED if it was set (fixup_pi_state_owner). Returns
-    /// whether there was a PI waiter.
+    /// the oldest PI waiter becomes the owner, and the word says so with
+    /// FUTEX_OWNER_DIED (fixup_pi_state_owner sets it whenever the pi_state
+    /// had lost its owner). Returns whether there was a PI waiter.
     pub fn owner_died(&mut self, addr: u64) -> bool {
         let Some(top) = self.top_waiter(addr) else { return false };
         if self.waiters[top].kind != WaitKind::Pi {
@@ -345,7 +345,7 @@ impl FutexTable {
         let new_tid = self.waiters[top].state.thread.tid();
         loop {
             let Ok(uval) = crate::uaccess::read::<u32>(addr) else { break };
-            let new = (uval & FUTEX_OWNER_DIED) | FUTEX_WAITERS | new_tid;
+            let new = FUTEX_OWNER_DIED | FUTEX_WAITERS | new_tid;
             match crate::uaccess::cmpxchg_u32(addr, uval, new) {
                 Ok(v) if v == uval => break,
                 Ok(_) => continue,
