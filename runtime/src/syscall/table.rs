@@ -77,6 +77,8 @@ pub enum Arg {
     Clock,
     Fcntl,
     Ioctl,
+    /// futex(2)'s operation, named as strace names it.
+    FutexOp,
 }
 
 pub struct Row {
@@ -318,7 +320,7 @@ syscall_table! {
     __NR_fremovexattr => Stub(EOPNOTSUPP, "extended attributes are not emulated yet"), [];
     __NR_tkill => Partial(process::tkill, "a thread of another task is signalled as its whole task"), [Int, Signal];
     __NR_time => Full(time::time), [Ptr];
-    __NR_futex => Partial(futex::futex, "every operation; PI ones hand the lock to the oldest waiter without boosting priorities; on shared futexes (MAP_SHARED memory) waits go through the daemon, REQUEUE and WAKE_OP see only this process's waiters, and the PI operations are refused (ENOSYS, reported)"), [Ptr, Hex, Int, Ptr, Ptr, Hex];
+    __NR_futex => Partial(futex::futex, "every operation; PI ones hand the lock to the oldest waiter without boosting priorities; on shared futexes (MAP_SHARED memory) waits go through the daemon, REQUEUE and WAKE_OP see only this process's waiters, and the PI operations are refused (ENOSYS, reported)"), [Ptr, FutexOp, Int, Ptr, Ptr, Hex];
     __NR_sched_setaffinity => Partial(identity::sched_setaffinity, "per thread: validated (at least one online CPU) and recorded for sched_getaffinity; the host scheduler is not pinned"), [Int, Len, Ptr];
     __NR_sched_getaffinity => Partial(identity::sched_getaffinity, "per thread, what sched_setaffinity recorded (the host is not asked to pin); other tasks read as every online CPU"), [Int, Len, Ptr];
     __NR_set_thread_area => Missing, [];

@@ -143,6 +143,35 @@ fn decode(kind: Arg, v: u64, next: u64) -> String {
             g::F_DUPFD_CLOEXEC => "F_DUPFD_CLOEXEC".into(),
             other => other.to_string(),
         },
+        Arg::FutexOp => {
+            let op = v as u32;
+            let cmd = op & !(g::FUTEX_PRIVATE_FLAG | g::FUTEX_CLOCK_REALTIME);
+            let name = match cmd {
+                g::FUTEX_WAIT => "FUTEX_WAIT",
+                g::FUTEX_WAKE => "FUTEX_WAKE",
+                g::FUTEX_FD => "FUTEX_FD",
+                g::FUTEX_REQUEUE => "FUTEX_REQUEUE",
+                g::FUTEX_CMP_REQUEUE => "FUTEX_CMP_REQUEUE",
+                g::FUTEX_WAKE_OP => "FUTEX_WAKE_OP",
+                g::FUTEX_LOCK_PI => "FUTEX_LOCK_PI",
+                g::FUTEX_UNLOCK_PI => "FUTEX_UNLOCK_PI",
+                g::FUTEX_TRYLOCK_PI => "FUTEX_TRYLOCK_PI",
+                g::FUTEX_WAIT_BITSET => "FUTEX_WAIT_BITSET",
+                g::FUTEX_WAKE_BITSET => "FUTEX_WAKE_BITSET",
+                g::FUTEX_WAIT_REQUEUE_PI => "FUTEX_WAIT_REQUEUE_PI",
+                g::FUTEX_CMP_REQUEUE_PI => "FUTEX_CMP_REQUEUE_PI",
+                g::FUTEX_LOCK_PI2 => "FUTEX_LOCK_PI2",
+                _ => return format!("{op:#x}"),
+            };
+            let mut s = name.to_string();
+            if op & g::FUTEX_PRIVATE_FLAG != 0 {
+                s.push_str("_PRIVATE");
+            }
+            if op & g::FUTEX_CLOCK_REALTIME != 0 {
+                s.push_str("|FUTEX_CLOCK_REALTIME");
+            }
+            s
+        }
         Arg::Ioctl => {
             use linux_raw_sys::ioctl as io;
             let name = match v as u32 {
@@ -207,4 +236,19 @@ pub fn record(t: &Mutex<Sink>, row: &Row, args: &[u64; 6], result: Option<&Resul
 pub fn record_unknown(t: &Mutex<Sink>, nr: u64, args: &[u64; 6]) {
     let line = format!("syscall_{nr}({:#x}, {:#x}, {:#x}) = -1 ENOSYS (no such syscall on x86_64)\n", args[0], args[1], args[2]);
     write_line(t, line.as_bytes());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn futex_operations_are_named() {
+        assert_eq!(decode(Arg::FutexOp, u64::from(g::FUTEX_LOCK_PI | g::FUTEX_PRIVATE_FLAG), 0), "FUTEX_LOCK_PI_PRIVATE");
+        assert_eq!(
+            decode(Arg::FutexOp, u64::from(g::FUTEX_WAIT_BITSET | g::FUTEX_PRIVATE_FLAG | g::FUTEX_CLOCK_REALTIME), 0),
+            "FUTEX_WAIT_BITSET_PRIVATE|FUTEX_CLOCK_REALTIME"
+        );
+        assert_eq!(decode(Arg::FutexOp, 14, 0), "0xe");
+    }
 }
