@@ -191,6 +191,29 @@ fn guest_threads() {
     compare_area("threads");
 }
 
+/// A refused variant of an implemented call (here an unknown futex
+/// operation, which threads/futex_pi makes twice) is reported once by name
+/// under MACTUX_LOG=missing, and shown by name under --trace.
+#[test]
+fn refused_variants_are_reported_once() {
+    let variant = &VARIANTS[0];
+    let src = guest_dir().join("threads/futex_pi.c");
+    let Ok(Built::Binary(bin)) = build_guest(variant, &src) else {
+        eprintln!("skipped: {} does not build for {}", src.display(), variant.name);
+        return;
+    };
+    let line = "mactux: refused futex variant: unknown futex operation (14); returned ENOSYS";
+    let logged = run_mactux(&Run::new(&bin).env("MACTUX_LOG", "missing"));
+    assert_eq!(logged.status, Termination::Exit(0), "{}", logged.stderr_str());
+    let stderr = logged.stderr_str();
+    assert_eq!(stderr.matches(line).count(), 1, "stderr:\n{stderr}");
+    let traced = run_mactux(&Run::new(&bin).mactux_option("--trace"));
+    let trace = traced.stderr_str();
+    assert_eq!(trace.matches(line).count(), 1, "trace:\n{trace}");
+    assert!(trace.contains("FUTEX_LOCK_PI_PRIVATE, 0, NULL, NULL, NULL) = 0"), "trace:\n{trace}");
+    assert!(trace.contains("= -1 ENOSYS (unknown futex operation)"), "trace:\n{trace}");
+}
+
 /// Every area directory has its test above (a new area must not go unnoticed).
 #[test]
 fn every_area_has_a_test() {

@@ -152,6 +152,7 @@ static void raw_protocol(void)
 	CHECK_ERR("UNLOCK_PI with FUTEX_CLOCK_REALTIME",
 		  futex(&w, FUTEX_UNLOCK_PI_PRIVATE | FUTEX_CLOCK_REALTIME, 0, NULL, NULL, 0), ENOSYS);
 	CHECK_ERR("an unknown futex operation", futex(&w, 14 | FUTEX_PRIVATE_FLAG, 0, NULL, NULL, 0), ENOSYS);
+	CHECK_ERR("it again", futex(&w, 14 | FUTEX_PRIVATE_FLAG, 0, NULL, NULL, 0), ENOSYS);
 	char buf[8] __attribute__((aligned(4)));
 	CHECK_ERR("LOCK_PI of an unaligned word",
 		  futex((_Atomic uint32_t *)(buf + 1), FUTEX_LOCK_PI_PRIVATE, 0, NULL, NULL, 0), EINVAL);
