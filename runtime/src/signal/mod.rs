@@ -879,6 +879,8 @@ pub fn may_block(nr: u64) -> bool {
             | g::__NR_wait4
             | g::__NR_waitid
             | g::__NR_futex
+            | g::__NR_futex_waitv
+            | g::__NR_futex_wait
             | g::__NR_poll
             | g::__NR_ppoll
             | g::__NR_select

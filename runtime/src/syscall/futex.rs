@@ -586,17 +586,6 @@ fn futex2_deadline(addr: u64, clockid: u64) -> Result<Option<Instant>> {
     absolute_deadline(ts, clock)
 }
 
-/// Runs a wait with the asynchronous host signals open, so that a signal
-/// from outside the process (kill, a timer) interrupts it. The trap does
-/// this itself for the calls `signal::may_block` lists, which the futex2
-/// calls are not among yet.
-fn interruptible<T>(f: impl FnOnce() -> T) -> T {
-    crate::host::trap::set_async_signals_blocked(false);
-    let r = f();
-    crate::host::trap::set_async_signals_blocked(true);
-    r
-}
-
 /// One entry of a futex_waitv array, checked (`futex_parse_waitv`).
 struct WaitvEntry {
     addr: u64,
@@ -666,7 +655,7 @@ pub fn futex_waitv(cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
             q.enqueue(e.addr, u32::MAX, WaitKind::Plain, i as u32, &state);
         }
     }
-    let woke = interruptible(|| sleep(&thread, &state, deadline));
+    let woke = sleep(&thread, &state, deadline);
     let mut q = lock(&p.futexes);
     q.cancel(&state);
     if let Some(i) = state.woken_index() {
@@ -716,8 +705,8 @@ pub fn futex_wait(cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     }
     let thread = cx.thread_arc();
     match if is_private { None } else { shared_key(addr) } {
-        Some(key) => interruptible(|| shared_wait(&thread, key, addr, val, mask, deadline)),
-        None => interruptible(|| wait(&thread, addr, val, mask, deadline)),
+        Some(key) => shared_wait(&thread, key, addr, val, mask, deadline),
+        None => wait(&thread, addr, val, mask, deadline),
     }
 }
 

@@ -108,7 +108,7 @@ fn do_clone(cx: &mut Ctx<'_>, c: CloneArgs) -> Result<u64> {
     }
     check_clone_flags(flags)?;
     if flags & CLONE_NAMESPACES != 0 {
-        return_errno_with_message!(EPERM, "namespaces are not emulated");
+        return Err(super::refuse("clone", crate::abi::Errno::EPERM, "new namespaces are not emulated", Some(u64::from(flags & CLONE_NAMESPACES))));
     }
     if flags & g::CLONE_THREAD != 0 {
         let t = super::thread::NewThread {
@@ -121,10 +121,10 @@ fn do_clone(cx: &mut Ctx<'_>, c: CloneArgs) -> Result<u64> {
         return super::thread::clone_thread(cx, t);
     }
     if flags & g::CLONE_VM != 0 && flags & g::CLONE_VFORK == 0 {
-        return_errno_with_message!(ENOSYS, "a process sharing memory with its parent (CLONE_VM without CLONE_THREAD) is not emulated");
+        return Err(super::refuse("clone", crate::abi::Errno::ENOSYS, "a process sharing memory with its parent (CLONE_VM without CLONE_THREAD) is not emulated", None));
     }
     if flags & (g::CLONE_SIGHAND | g::CLONE_FILES | g::CLONE_FS) != 0 && flags & g::CLONE_VFORK == 0 {
-        return_errno_with_message!(ENOSYS, "sharing files, fs or handlers with a process is not emulated");
+        return Err(super::refuse("clone", crate::abi::Errno::ENOSYS, "a process sharing files, fs or handlers with its parent is not emulated", None));
     }
     let is_vfork = flags & g::CLONE_VFORK != 0;
     // The part of the parent's memory a CLONE_VM child's exit hands back.
@@ -327,7 +327,7 @@ pub fn clone3(cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
         return_errno_with_message!(EPERM, "choosing the child's pid (set_tid) needs CAP_SYS_ADMIN");
     }
     if flags & (CLONE_CLEAR_SIGHAND | CLONE_INTO_CGROUP) != 0 {
-        return_errno_with_message!(ENOSYS, "CLONE_CLEAR_SIGHAND and CLONE_INTO_CGROUP are not emulated");
+        return Err(super::refuse("clone3", crate::abi::Errno::ENOSYS, "CLONE_CLEAR_SIGHAND and CLONE_INTO_CGROUP are not emulated", None));
     }
     let flags = flags as u32 | exit_signal as u32;
     // clone3's stack is the lowest address of the area.

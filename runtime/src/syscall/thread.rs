@@ -79,10 +79,11 @@ fn release_tid(tid: u32) {
 /// Creates a thread (clone with CLONE_THREAD): returns its tid.
 pub fn clone_thread(cx: &mut Ctx<'_>, c: NewThread) -> Result<u64> {
     if c.flags & THREAD_FLAGS != THREAD_FLAGS {
-        return_errno_with_message!(ENOSYS, "a thread that does not share fs and files with its creator is not emulated");
+        let what = "a thread that does not share fs and files with its creator is not emulated";
+        return Err(super::refuse("clone", crate::abi::Errno::ENOSYS, what, None));
     }
     if c.flags & g::CLONE_VFORK != 0 {
-        return_errno_with_message!(ENOSYS, "CLONE_VFORK with CLONE_THREAD is not emulated");
+        return Err(super::refuse("clone", crate::abi::Errno::ENOSYS, "CLONE_VFORK with CLONE_THREAD is not emulated", None));
     }
     let p = current();
     let tid = alloc_tid()?;
@@ -255,6 +256,9 @@ pub fn exit(cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
         p.leader_exit.store(code | LEADER_EXITED, Relaxed);
     }
     exit_robust_list(&thread);
+    // PI futexes it still owns go to their oldest waiter (the kernel's
+    // exit_pi_state_list).
+    super::futex::exit_pi_state_list(tid);
     if is_last {
         // The status the parent sees is the leader's (wait_task_zombie
         // reads the leader's exit code).
