@@ -30,7 +30,7 @@ mod macos_errno_table;
 mod macos_signal_table;
 pub(crate) use posix::process as posix_process;
 
-pub use imp::{errno, process, signal, thread, tls, trap};
+pub use imp::{errno, process, signal, thread, tls, trap, uaccess};
 
 /// The host-specific parts of file and memory handling, completed by [`posix`].
 pub mod fs {

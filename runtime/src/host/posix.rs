@@ -81,6 +81,44 @@ pub mod fs {
         check_size(unsafe { libc::write(fd, buf.as_ptr().cast(), buf.len()) })
     }
 
+    /// `read` into memory the runtime does not own: a guest buffer, which
+    /// the host kernel checks itself (EFAULT if a racing munmap removed it;
+    /// it never faults the runtime).
+    ///
+    /// # Safety
+    /// `[buf, buf+len)` must not be memory the runtime uses for itself.
+    pub unsafe fn read_raw(fd: HostFd, buf: u64, len: usize) -> HostResult<usize> {
+        // SAFETY: per the contract; the kernel validates the range.
+        check_size(unsafe { libc::read(fd, buf as *mut libc::c_void, len) })
+    }
+
+    /// `write` from a guest buffer, as [`read_raw`].
+    ///
+    /// # Safety
+    /// As [`read_raw`].
+    pub unsafe fn write_raw(fd: HostFd, buf: u64, len: usize) -> HostResult<usize> {
+        // SAFETY: per the contract; the kernel validates the range.
+        check_size(unsafe { libc::write(fd, buf as *const libc::c_void, len) })
+    }
+
+    /// `pread` into a guest buffer, as [`read_raw`].
+    ///
+    /// # Safety
+    /// As [`read_raw`].
+    pub unsafe fn pread_raw(fd: HostFd, buf: u64, len: usize, off: i64) -> HostResult<usize> {
+        // SAFETY: per the contract; the kernel validates the range.
+        check_size(unsafe { libc::pread(fd, buf as *mut libc::c_void, len, off) })
+    }
+
+    /// `pwrite` from a guest buffer, as [`read_raw`].
+    ///
+    /// # Safety
+    /// As [`read_raw`].
+    pub unsafe fn pwrite_raw(fd: HostFd, buf: u64, len: usize, off: i64) -> HostResult<usize> {
+        // SAFETY: per the contract; the kernel validates the range.
+        check_size(unsafe { libc::pwrite(fd, buf as *const libc::c_void, len, off) })
+    }
+
     /// Writes all of `buf`, going on after short writes and EINTR.
     pub fn write_all(fd: HostFd, mut buf: &[u8]) -> HostResult<()> {
         while !buf.is_empty() {
@@ -1117,6 +1155,100 @@ pub mod process {
 }
 
 /// Host signal dispositions, masks, stops and interval timers: the same
+/// The Rust side of the fault-tolerant guest-memory routines whose assembly
+/// is in `host/<os>/uaccess.rs` (the scheme is described there).
+pub mod uaccess {
+    use crate::trap::GuestRegs;
+
+    extern "C" {
+        fn mactux_uaccess_copy(dst: *mut u8, src: *const u8, len: usize) -> usize;
+        fn mactux_uaccess_cmpxchg32(addr: *mut u32, expected: u32, new: u32, found: *mut u32) -> u32;
+        fn mactux_uaccess_cmpxchg8(addr: *mut u8, expected: u8, new: u8, found: *mut u8) -> u32;
+        fn mactux_uaccess_load32(addr: *const u32, out: *mut u32) -> u32;
+        static mactux_uaccess_copy_insn: u8;
+        static mactux_uaccess_copy_fixup: u8;
+        static mactux_uaccess_cmpxchg32_insn: u8;
+        static mactux_uaccess_cmpxchg32_fixup: u8;
+        static mactux_uaccess_cmpxchg8_insn: u8;
+        static mactux_uaccess_cmpxchg8_fixup: u8;
+        static mactux_uaccess_load32_insn: u8;
+        static mactux_uaccess_load32_fixup: u8;
+    }
+
+    /// The exception table: (the one instruction of a routine that may fault
+    /// on a guest address, where to resume when it does).
+    fn table() -> [(u64, u64); 4] {
+        let a = |p: *const u8| p as u64;
+        [
+            (a(&raw const mactux_uaccess_copy_insn), a(&raw const mactux_uaccess_copy_fixup)),
+            (a(&raw const mactux_uaccess_cmpxchg32_insn), a(&raw const mactux_uaccess_cmpxchg32_fixup)),
+            (a(&raw const mactux_uaccess_cmpxchg8_insn), a(&raw const mactux_uaccess_cmpxchg8_fixup)),
+            (a(&raw const mactux_uaccess_load32_insn), a(&raw const mactux_uaccess_load32_fixup)),
+        ]
+    }
+
+    /// Called for a SIGSEGV/SIGBUS that interrupted the runtime itself: if
+    /// it faulted in one of the guest-memory routines, sends it to that
+    /// routine's fixup (which returns failure to the caller) and says so.
+    /// Anything else is a genuine runtime fault.
+    pub fn fixup_fault(regs: &mut GuestRegs) -> bool {
+        match table().iter().find(|(insn, _)| *insn == regs.rip) {
+            Some(&(_, fixup)) => {
+                regs.rip = fixup;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Copies `len` bytes from `src` to `dst`; returns how many bytes at the
+    /// end were *not* copied because an access faulted (0 on success).
+    ///
+    /// # Safety
+    /// One side must be runtime memory valid for `len` bytes; the other a
+    /// guest address the runtime does not use for itself (it may be unmapped
+    /// or protected at any moment: that only makes the copy stop early).
+    pub unsafe fn copy(dst: *mut u8, src: *const u8, len: usize) -> usize {
+        // SAFETY: per the contract; a fault on the guest side is fixed up.
+        unsafe { mactux_uaccess_copy(dst, src, len) }
+    }
+
+    /// An atomic compare-exchange of the 4-byte word at `addr`: the value it
+    /// held (the exchange happened iff that equals `expected`), or None if
+    /// the access faulted.
+    ///
+    /// # Safety
+    /// `addr` must be a 4-byte aligned guest address, as for [`copy`].
+    pub unsafe fn cmpxchg_u32(addr: u64, expected: u32, new: u32) -> Option<u32> {
+        let mut found = 0u32;
+        // SAFETY: per the contract; `found` is our own local.
+        let failed = unsafe { mactux_uaccess_cmpxchg32(addr as *mut u32, expected, new, &mut found) };
+        (failed == 0).then_some(found)
+    }
+
+    /// As [`cmpxchg_u32`] for one byte.
+    ///
+    /// # Safety
+    /// `addr` must be a guest address, as for [`copy`].
+    pub unsafe fn cmpxchg_u8(addr: u64, expected: u8, new: u8) -> Option<u8> {
+        let mut found = 0u8;
+        // SAFETY: per the contract; `found` is our own local.
+        let failed = unsafe { mactux_uaccess_cmpxchg8(addr as *mut u8, expected, new, &mut found) };
+        (failed == 0).then_some(found)
+    }
+
+    /// One atomic load of the 4-byte word at `addr`, or None if it faulted.
+    ///
+    /// # Safety
+    /// `addr` must be a 4-byte aligned guest address, as for [`copy`].
+    pub unsafe fn load_u32(addr: u64) -> Option<u32> {
+        let mut out = 0u32;
+        // SAFETY: per the contract; `out` is our own local.
+        let failed = unsafe { mactux_uaccess_load32(addr as *const u32, &mut out) };
+        (failed == 0).then_some(out)
+    }
+}
+
 /// POSIX calls on both hosts (the trap files re-export them).
 pub mod sigctl {
     use crate::abi::signal::{Signal, NSIG};
@@ -1165,19 +1297,34 @@ pub mod sigctl {
         crate::host::signal::to_host(sig)
     }
 
-    /// Makes the host dispose of `sig` as `how` says.
     /// The host's sigaction for the trap entry: siginfo, on the alternate
-    /// stack, every signal blocked while it runs, and no SA_RESTART (a host
-    /// call the runtime makes must fail with EINTR).
+    /// stack, and no SA_RESTART (a host call the runtime makes must fail
+    /// with EINTR). Every signal is blocked while it runs except the
+    /// synchronous fault signals, and those not even while their own handler
+    /// runs (SA_NODEFER): the runtime's guest-memory copies may fault inside
+    /// any entry (a SIGSYS, or a SIGSEGV building the guest's signal frame)
+    /// and must reach the fixup in `host::uaccess`. Linux kills a thread
+    /// whose synchronous fault signal is blocked instead of running the
+    /// handler (`force_sig_info_to_task`, kernel/signal.c); on macOS a
+    /// blocked fault signal does not reach the handler either, so the rule
+    /// is the same on both hosts.
     fn trap_entry_action() -> libc::sigaction {
         // SAFETY: a zeroed sigaction is valid; we fill handler, flags and mask.
         let mut sa: libc::sigaction = unsafe { core::mem::zeroed() };
         sa.sa_sigaction = mactux_sig_entry as *const () as usize;
-        sa.sa_flags = libc::SA_SIGINFO | libc::SA_ONSTACK;
+        sa.sa_flags = libc::SA_SIGINFO | libc::SA_ONSTACK | libc::SA_NODEFER;
         // SAFETY: sa_mask is a valid sigset.
         unsafe { libc::sigfillset(&mut sa.sa_mask) };
+        for &sig in SYNCHRONOUS_SIGNALS {
+            // SAFETY: valid sigset and signal number.
+            unsafe { libc::sigdelset(&mut sa.sa_mask, sig) };
+        }
         sa
     }
+
+    /// The signals the CPU raises on the faulting instruction itself; never
+    /// blocked in the runtime (see `trap_entry_action`).
+    const SYNCHRONOUS_SIGNALS: &[i32] = &[libc::SIGSEGV, libc::SIGBUS, libc::SIGILL, libc::SIGFPE, libc::SIGTRAP];
 
     fn to_tv(t: Timeval) -> libc::timeval {
         #[allow(clippy::unnecessary_cast)] // suseconds_t is i32 on macOS
@@ -1245,6 +1392,7 @@ pub mod sigctl {
         }
     }
 
+    /// Makes the host dispose of `sig` as `how` says.
     pub fn set_disposition(sig: Signal, how: HostDisposition) {
         let Some(h) = host_sig(sig) else { return };
         let tag = match how {

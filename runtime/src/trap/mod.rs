@@ -299,6 +299,13 @@ pub unsafe extern "C" fn dispatch(ctl: *mut ThreadCtl, signo: i32, info: *mut c_
         return;
     }
     if !from_guest {
+        // A guest buffer unmapped under a copy (another thread's munmap):
+        // the copy routine resumes at its fixup and fails with EFAULT.
+        if matches!(kind, TrapKind::Fault { .. }) && host::uaccess::fixup_fault(&mut regs) {
+            // SAFETY: writing back into the same ucontext the kernel gave us.
+            unsafe { host::trap::store_regs(uc, &regs) };
+            return;
+        }
         // A fault or trap inside the runtime itself.
         let addr = if let TrapKind::Fault { addr, .. } = kind { addr } else { 0 };
         host::process::fatal_fault("the runtime itself faulted or trapped", regs.rip, addr);

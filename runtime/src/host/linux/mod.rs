@@ -10,3 +10,4 @@ pub mod thread;
 pub mod time;
 pub mod tls;
 pub mod trap;
+pub mod uaccess;

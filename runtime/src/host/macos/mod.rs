@@ -15,3 +15,4 @@ pub mod thread;
 pub mod time;
 pub mod tls;
 pub mod trap;
+pub mod uaccess;
