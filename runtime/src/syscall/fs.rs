@@ -447,27 +447,27 @@ pub fn dup3(_cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
 
 pub fn read(_cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     let file = file_of(args::fd(a[0]))?;
-    let n = uaccess::with_slice_mut(a[1], rw_count(a[2]), |buf| file.read(buf))??;
+    let n = file.read_guest(a[1], rw_count(a[2]))?;
     Ok(n as u64)
 }
 
 pub fn write(_cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     let file = file_of(args::fd(a[0]))?;
-    let n = uaccess::with_slice(a[1], rw_count(a[2]), |buf| file.write(buf))??;
+    let n = file.write_guest(a[1], rw_count(a[2]))?;
     Ok(n as u64)
 }
 
 pub fn pread64(_cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     let file = file_of(args::fd(a[0]))?;
     let off = offset(a[3])?;
-    let n = uaccess::with_slice_mut(a[1], rw_count(a[2]), |buf| file.pread(buf, off))??;
+    let n = file.pread_guest(a[1], rw_count(a[2]), off)?;
     Ok(n as u64)
 }
 
 pub fn pwrite64(_cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     let file = file_of(args::fd(a[0]))?;
     let off = offset(a[3])?;
-    let n = uaccess::with_slice(a[1], rw_count(a[2]), |buf| file.pwrite(buf, off))??;
+    let n = file.pwrite_guest(a[1], rw_count(a[2]), off)?;
     Ok(n as u64)
 }
 
@@ -519,7 +519,7 @@ fn iov_total(iov: &[Iovec]) -> usize {
 fn readv_with(iov: &[Iovec], f: impl FnOnce(&mut [u8]) -> Result<usize>) -> Result<u64> {
     // Check every destination first, so a bad one fails before data is consumed.
     for v in iov {
-        uaccess::with_slice_mut(v.base, v.len as usize, |_| ())?;
+        uaccess::check_writable(v.base, v.len as usize)?;
     }
     let mut buf = vec![0u8; iov_total(iov)];
     let n = f(&mut buf)?;
@@ -539,7 +539,7 @@ fn readv_with(iov: &[Iovec], f: impl FnOnce(&mut [u8]) -> Result<usize>) -> Resu
 fn gather(iov: &[Iovec]) -> Result<Vec<u8>> {
     let mut buf = Vec::with_capacity(iov_total(iov));
     for v in iov {
-        uaccess::with_slice(v.base, v.len as usize, |s| buf.extend_from_slice(s))?;
+        buf.extend_from_slice(&uaccess::read_bytes(v.base, v.len as usize)?);
     }
     Ok(buf)
 }

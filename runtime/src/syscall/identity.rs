@@ -311,8 +311,8 @@ pub fn getrandom(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     }
     // Linux caps one call at MAX_RW_COUNT bytes and at 33554431 for the random pool.
     let len = args::len(a[1])?.min(0x01ff_ffff);
-    uaccess::with_slice_mut(a[0], len, host::process::random)?.map_err(Error::new)?;
-    Ok(len as u64)
+    let n = uaccess::fill_guest(a[0], len, |piece| host::process::random(piece).map(|()| piece.len()).map_err(Error::new))?;
+    Ok(n as u64)
 }
 
 pub fn getcpu(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {

@@ -15,7 +15,7 @@ use std::sync::Arc;
 pub fn pipe2(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     let flags = super::args::flags(a[1], g::O_CLOEXEC | g::O_NONBLOCK | g::O_DIRECT, "flags must be O_CLOEXEC, O_NONBLOCK or O_DIRECT")?;
     // Check the destination before creating anything.
-    uaccess::with_slice_mut(a[0], 8, |_| ())?;
+    uaccess::check_writable(a[0], 8)?;
     let (r, w) = host::fs::pipe().map_err(Error::new)?;
     // Linux-style pipe inode numbers come from the daemon's registry.
     let ino = match crate::daemon::call(&mactux_proto::Request::NewPipeIno) {

@@ -4,12 +4,11 @@
 //! `%fs:`-relative access therefore faults; here the faulting instruction is
 //! decoded with a real x86 decoder, and if it carries an FS segment override
 //! that prefix byte (0x64) is rewritten to GS (0x65) with a single atomic
-//! byte store. The instruction then re-executes against the guest's TLS.
+//! byte exchange. The instruction then re-executes against the guest's TLS.
 //! Guest code mappings are kept writable on the host for this (see
 //! `syscall/mm.rs`). Any other fault is a genuine guest fault.
 
 use super::GuestRegs;
-use core::sync::atomic::{AtomicU8, Ordering};
 use iced_x86::{Decoder, DecoderOptions, Register};
 
 const PREFIX_FS: u8 = 0x64;
@@ -67,21 +66,35 @@ pub fn try_patch_fs(ctl: &mut super::ThreadCtl, regs: &GuestRegs) -> bool {
         return false;
     }
     let mut bytes = [0u8; MAX_INSN_LEN];
-    // SAFETY: [rip, rip+avail) lies inside a live guest mapping (checked above).
-    unsafe { core::ptr::copy_nonoverlapping(rip as *const u8, bytes.as_mut_ptr(), avail) };
+    // Another guest thread may unmap the code between the map lookup and
+    // these accesses: both go through the fault-tolerant routines. If the
+    // code went away, the thread runs the instruction again once, and that
+    // faults for real.
+    if !crate::uaccess::copy_code_bytes(&mut bytes[..avail], rip) {
+        return retry_once(ctl, rip);
+    }
     let Some(off) = fs_prefix_offset(&bytes[..avail], rip) else {
-        if uses_gs(&bytes[..avail], rip) && ctl.patch_retry != rip {
-            ctl.patch_retry = rip;
-            return true;
+        if uses_gs(&bytes[..avail], rip) {
+            return retry_once(ctl, rip);
         }
         ctl.patch_retry = 0;
         return false;
     };
-    // SAFETY: the byte is inside guest code, which the host maps writable;
-    // a single-byte atomic store is the only way other threads can observe it.
-    let prefix = unsafe { AtomicU8::from_ptr((rip + off as u64) as *mut u8) };
-    prefix.store(PREFIX_GS, Ordering::SeqCst);
+    // One atomic byte exchange is what other threads observe; if another
+    // thread patched the byte first, it already says GS.
+    let _ = crate::uaccess::cmpxchg_code_byte(rip + off as u64, PREFIX_FS, PREFIX_GS);
     true
+}
+
+/// True (run the instruction again) the first time this thread faults at
+/// `rip` in a row; false, a genuine fault, the second time.
+fn retry_once(ctl: &mut super::ThreadCtl, rip: u64) -> bool {
+    if ctl.patch_retry != rip {
+        ctl.patch_retry = rip;
+        return true;
+    }
+    ctl.patch_retry = 0;
+    false
 }
 
 #[cfg(test)]

@@ -203,6 +203,106 @@ impl OpenFile {
         }
     }
 
+    /// `read` into the guest buffer `[addr, addr+len)`. A host file reads
+    /// straight into it (the host kernel checks the buffer, so a racing
+    /// munmap is EFAULT, and unread data stays in a pipe); data the runtime
+    /// makes itself goes through a runtime buffer and the fault-safe copy.
+    pub fn read_guest(&self, addr: u64, len: usize) -> Result<usize> {
+        self.read_guest_at(addr, len, None)
+    }
+
+    /// `pread` into a guest buffer, as [`Self::read_guest`].
+    pub fn pread_guest(&self, addr: u64, len: usize, off: i64) -> Result<usize> {
+        self.read_guest_at(addr, len, Some(off))
+    }
+
+    fn read_guest_at(&self, addr: u64, len: usize, off: Option<i64>) -> Result<usize> {
+        match (&self.kind, off) {
+            (FileKind::Host { fd, .. }, None) => {
+                self.check_readable()?;
+                crate::uaccess::host_read(*fd, addr, len)
+            }
+            (FileKind::Host { fd, .. }, Some(off)) => {
+                self.check_readable()?;
+                if off < 0 {
+                    return_errno!(EINVAL);
+                }
+                crate::uaccess::host_pread(*fd, addr, len, off)
+            }
+            (FileKind::Dev(d), _) => {
+                self.check_readable()?;
+                if off.is_some_and(|o| o < 0) {
+                    return_errno!(EINVAL);
+                }
+                // /dev/zero and /dev/urandom fill any length, piece by piece.
+                crate::uaccess::fill_guest(addr, len, |piece| d.read(piece))
+            }
+            _ => {
+                // Synthetic files are small: one runtime buffer, then one
+                // copy (the other kinds fail in `read`/`pread` as they should).
+                crate::uaccess::check_writable(addr, len)?;
+                let mut buf = vec![0u8; len.min(self.synthetic_len())];
+                let n = match off {
+                    None => self.read(&mut buf)?,
+                    Some(off) => self.pread(&mut buf, off)?,
+                };
+                crate::uaccess::copy_to_guest(addr, &buf[..n])?;
+                Ok(n)
+            }
+        }
+    }
+
+    /// An upper bound of what one read of a synthetic file returns.
+    fn synthetic_len(&self) -> usize {
+        match &self.kind {
+            // A fresh snapshot taken by the read (from offset 0) may be
+            // larger than the last one: leave room for growth.
+            FileKind::Bytes(snap) => lock(snap).data.len().saturating_mul(2).max(64 * 1024),
+            _ => 0,
+        }
+    }
+
+    /// `write` from the guest buffer `[addr, addr+len)`: a host file takes
+    /// it straight from guest memory, as [`Self::read_guest`].
+    pub fn write_guest(&self, addr: u64, len: usize) -> Result<usize> {
+        self.write_guest_at(addr, len, None)
+    }
+
+    /// `pwrite` from a guest buffer, as [`Self::write_guest`].
+    pub fn pwrite_guest(&self, addr: u64, len: usize, off: i64) -> Result<usize> {
+        self.write_guest_at(addr, len, Some(off))
+    }
+
+    fn write_guest_at(&self, addr: u64, len: usize, off: Option<i64>) -> Result<usize> {
+        match (&self.kind, off) {
+            (FileKind::Host { fd, .. }, None) => {
+                self.check_writable()?;
+                crate::uaccess::host_write(*fd, addr, len)
+            }
+            (FileKind::Host { fd, .. }, Some(off)) => {
+                self.check_writable()?;
+                if off < 0 {
+                    return_errno!(EINVAL);
+                }
+                crate::uaccess::host_pwrite(*fd, addr, len, off)
+            }
+            (FileKind::Dev(d), _) => {
+                self.check_writable()?;
+                if off.is_some_and(|o| o < 0) {
+                    return_errno!(EINVAL);
+                }
+                // The devices keep nothing: the buffer is checked, never copied.
+                crate::uaccess::check_readable(addr, len)?;
+                d.write_len(len)
+            }
+            // Synthetic files and directories refuse every write.
+            _ => match off {
+                None => self.write(&[]),
+                Some(off) => self.pwrite(&[], off),
+            },
+        }
+    }
+
     pub fn seek(&self, off: i64, whence: u32) -> Result<i64> {
         if self.is_path_only() {
             return_errno!(EBADF);
