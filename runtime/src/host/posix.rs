@@ -1247,6 +1247,74 @@ pub mod uaccess {
         let failed = unsafe { mactux_uaccess_load32(addr as *const u32, &mut out) };
         (failed == 0).then_some(out)
     }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+        use core::ffi::c_void;
+
+        /// What the trap does for a fault in the runtime, without the rest
+        /// of the trap: fix up, or die of the signal as by default.
+        extern "C" fn on_fault(signo: i32, info: *mut libc::siginfo_t, uc: *mut c_void) {
+            // SAFETY: the kernel's siginfo and ucontext of this signal.
+            let (_, mut regs) = unsafe { crate::host::trap::decode(signo, info.cast(), uc) };
+            if fixup_fault(&mut regs) {
+                // SAFETY: the same ucontext.
+                unsafe { crate::host::trap::store_regs(uc, &regs) };
+                return;
+            }
+            // SAFETY: restoring the default; the fault recurs and kills us.
+            unsafe { libc::signal(signo, libc::SIG_DFL) };
+        }
+
+        /// The routines on a page that faults: each reports the fault
+        /// instead of killing the process, and the copy says how much of
+        /// it is missing.
+        #[test]
+        fn faults_in_the_routines_resume_at_their_fixups() {
+            let page = crate::abi::PAGE_SIZE as usize;
+            // SAFETY: a test-local mapping and handler, both undone at the end.
+            unsafe {
+                let mut sa: libc::sigaction = core::mem::zeroed();
+                sa.sa_sigaction = on_fault as *const () as usize;
+                sa.sa_flags = libc::SA_SIGINFO | libc::SA_NODEFER;
+                let mut old_segv: libc::sigaction = core::mem::zeroed();
+                let mut old_bus: libc::sigaction = core::mem::zeroed();
+                libc::sigaction(libc::SIGSEGV, &sa, &mut old_segv);
+                libc::sigaction(libc::SIGBUS, &sa, &mut old_bus);
+                let base = libc::mmap(core::ptr::null_mut(), 2 * page, libc::PROT_READ | libc::PROT_WRITE, libc::MAP_PRIVATE | libc::MAP_ANONYMOUS, -1, 0);
+                assert_ne!(base, libc::MAP_FAILED);
+                let base = base as u64;
+                let bad = base + page as u64;
+                assert_eq!(libc::mprotect(bad as *mut c_void, page, libc::PROT_NONE), 0);
+                core::ptr::write_bytes((bad - 16) as *mut u8, 0xab, 16);
+
+                // From guest memory running into the bad page.
+                let mut dst = [0u8; 64];
+                let left = copy(dst.as_mut_ptr(), (bad - 16) as *const u8, 64);
+                assert!((48..=64).contains(&left), "left {left}");
+                assert!(dst[..64 - left].iter().all(|&b| b == 0xab));
+                // Into the bad page.
+                assert_eq!(copy(bad as *mut u8, dst.as_ptr(), 8), 8);
+                assert_eq!(cmpxchg_u32(bad, 0, 1), None);
+                assert_eq!(cmpxchg_u8(bad, 0, 1), None);
+                assert_eq!(load_u32(bad), None);
+
+                // The good page works as plain memory.
+                assert_eq!(copy(base as *mut u8, [1u8, 2, 3, 4].as_ptr(), 4), 0);
+                assert_eq!(load_u32(base), Some(u32::from_ne_bytes([1, 2, 3, 4])));
+                assert_eq!(cmpxchg_u32(base, 0, 9), Some(u32::from_ne_bytes([1, 2, 3, 4])));
+                assert_eq!(cmpxchg_u32(base, u32::from_ne_bytes([1, 2, 3, 4]), 9), Some(u32::from_ne_bytes([1, 2, 3, 4])));
+                assert_eq!(load_u32(base), Some(9));
+                assert_eq!(cmpxchg_u8(base, 9, 0x65), Some(9));
+                assert_eq!(load_u32(base), Some(0x65));
+
+                libc::munmap(base as *mut c_void, 2 * page);
+                libc::sigaction(libc::SIGSEGV, &old_segv, core::ptr::null_mut());
+                libc::sigaction(libc::SIGBUS, &old_bus, core::ptr::null_mut());
+            }
+        }
+    }
 }
 
 /// POSIX calls on both hosts (the trap files re-export them).
