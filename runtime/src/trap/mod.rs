@@ -13,7 +13,9 @@
 //!
 //! Host signals a guest can receive from outside (SIGINT, SIGCHLD, SIGALRM...)
 //! enter through the same assembly entry. Every handler of ours runs with all
-//! host signals blocked, so normally they arrive only while guest code runs.
+//! host signals blocked but the synchronous fault signals (a fault in a
+//! guest-memory copy must reach its fixup, `host::uaccess`), so normally
+//! asynchronous ones arrive only while guest code runs.
 //! The one exception is the "blocking window" that [`dispatch`] opens around
 //! syscalls that may sleep in the host (read, nanosleep, wait4...): there the
 //! asynchronous signals are unblocked so the host call fails with EINTR, and
