@@ -1171,7 +1171,6 @@ pub mod uaccess {
         static mactux_uaccess_cmpxchg32_fixup: u8;
         static mactux_uaccess_cmpxchg8_insn: u8;
         static mactux_uaccess_cmpxchg8_fixup: u8;
-        static mactux_uaccess_load32_insn: u8;
         static mactux_uaccess_load32_fixup: u8;
     }
 
@@ -1183,7 +1182,8 @@ pub mod uaccess {
             (a(&raw const mactux_uaccess_copy_insn), a(&raw const mactux_uaccess_copy_fixup)),
             (a(&raw const mactux_uaccess_cmpxchg32_insn), a(&raw const mactux_uaccess_cmpxchg32_fixup)),
             (a(&raw const mactux_uaccess_cmpxchg8_insn), a(&raw const mactux_uaccess_cmpxchg8_fixup)),
-            (a(&raw const mactux_uaccess_load32_insn), a(&raw const mactux_uaccess_load32_fixup)),
+            // The load is the routine's first instruction.
+            (mactux_uaccess_load32 as *const () as u64, a(&raw const mactux_uaccess_load32_fixup)),
         ]
     }
 

@@ -78,12 +78,12 @@ core::arch::global_asm!(
     "",
     // u32 mactux_uaccess_load32(addr: rdi, out: rsi) -> 0, or 1 if the load
     // faulted: one aligned 4-byte load, atomic as a futex word's read must be.
+    // The load is the routine's first instruction, so the routine's own
+    // symbol marks it.
     ".globl mactux_uaccess_load32",
     ".type mactux_uaccess_load32,@function",
     ".p2align 4",
     "mactux_uaccess_load32:",
-    ".globl mactux_uaccess_load32_insn",
-    "mactux_uaccess_load32_insn:",
     "    mov eax, dword ptr [rdi]",
     "    mov dword ptr [rsi], eax",
     "    xor eax, eax",
