@@ -4,9 +4,10 @@
  * every such call either succeeds or fails with EFAULT (the kernel's
  * exception table catches the fault in its copy); the process never dies.
  * Under MacTux the copies are the runtime's own, inside its signal handler:
- * without the exception-table fixup a racing munmap kills the runtime ("the
- * runtime itself faulted"). Only counts are printed, never which call got
- * which result, so the output is deterministic.
+ * without the exception-table fixup the first copy that meets a protected
+ * or unmapped page kills the whole process with SIGSEGV. Only counts are
+ * printed, never which call got which result, so the output is
+ * deterministic.
  */
 #include "../test.h"
 #include <pthread.h>
@@ -16,8 +17,10 @@
 #include <sys/uio.h>
 #include <time.h>
 
-#define ITERATIONS 3000
-#define BUF_PAGES 2
+#define ITERATIONS 2000
+/* Big enough that filling it takes a while: the copy is then likely to be
+ * running when the mutator strikes. */
+#define BUF_PAGES 256
 
 static char *buf;
 static long buf_len;
@@ -93,12 +96,15 @@ int main(void)
 	if (rc != 0)
 		T_DONE();
 
-	char *mid = buf + page - 8; /* straddles the half the mutator protects */
+	char *mid = buf + buf_len / 2 - 8; /* straddles the half the mutator protects */
 	for (int i = 0; i < ITERATIONS; i++) {
 		struct iovec iov[2] = { { buf, 16 }, { mid, 16 } };
 		(void)!write(p[1], "0123456789abcdef", 16);
 		expect_or(syscall(SYS_read, p[0], mid, 16), "read from a pipe", EAGAIN);
 		expect(syscall(SYS_read, zero, buf, buf_len), "read /dev/zero");
+		int maps = open("/proc/self/maps", O_RDONLY);
+		expect(syscall(SYS_read, maps, buf + buf_len / 2 - 64, 4096), "read /proc/self/maps");
+		close(maps);
 		expect(syscall(SYS_write, null, mid, 64), "write /dev/null");
 		expect(syscall(SYS_write, p[1], mid, 16), "write to a pipe");
 		expect_or(syscall(SYS_readv, p[0], iov, 2), "readv from a pipe", EAGAIN);
