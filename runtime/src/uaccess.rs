@@ -138,6 +138,13 @@ pub fn write_bytes(addr: u64, data: &[u8]) -> Result<()> {
 /// Reads a plain value from guest memory (unaligned is fine).
 pub fn read<T: Pod>(addr: u64) -> Result<T> {
     let mut v = zeroed::<T>();
+    // An aligned 32-bit word (a futex word) is read with one load, as
+    // Linux's get_user does, so a concurrent store is never seen half done
+    // (the byte copy could tear it).
+    if core::mem::size_of::<T>() == 4 && addr % 4 == 0 {
+        bytes_of_mut(&mut v).copy_from_slice(&read_u32_atomic(addr)?.to_ne_bytes());
+        return Ok(v);
+    }
     copy_from_guest(bytes_of_mut(&mut v), addr)?;
     Ok(v)
 }
