@@ -295,11 +295,16 @@ impl OpenFile {
                 crate::uaccess::check_readable(addr, len)?;
                 d.write_len(len)
             }
-            // Synthetic files and directories refuse every write.
-            _ => match off {
-                None => self.write(&[]),
-                Some(off) => self.pwrite(&[], off),
-            },
+            // Synthetic files take small writes (/proc/PID/comm) and
+            // directories none: a copy of the guest's bytes, bounded as
+            // Linux's /proc write handlers bound what they read.
+            _ => {
+                let data = crate::uaccess::read_bytes(addr, len.min(crate::uaccess::BOUNCE_SIZE))?;
+                match off {
+                    None => self.write(&data),
+                    Some(off) => self.pwrite(&data, off),
+                }
+            }
         }
     }
 
