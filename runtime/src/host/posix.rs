@@ -1448,6 +1448,27 @@ pub mod sigctl {
         unsafe { libc::sigaltstack(&ss, core::ptr::null_mut()) };
     }
 
+    /// Starts a host thread running `f` with every host signal blocked: it
+    /// inherits the mask of its creator, which may be inside the blocking
+    /// window of a trap (asynchronous signals open), and a signal taken
+    /// before the thread has a control block and an alternate stack would
+    /// enter the trap on a stack that is not ours. A guest thread opens
+    /// the signals it takes once it is set up.
+    pub fn spawn_blocked(stack_size: usize, f: Box<dyn FnOnce() + Send + 'static>) -> HostResult<()> {
+        // SAFETY: zeroed sigsets filled by sigfillset / written by the call.
+        let mut all: libc::sigset_t = unsafe { core::mem::zeroed() };
+        let mut old: libc::sigset_t = unsafe { core::mem::zeroed() };
+        // SAFETY: valid sigsets; changes only this thread's mask, restored below.
+        unsafe {
+            libc::sigfillset(&mut all);
+            libc::pthread_sigmask(libc::SIG_SETMASK, &all, &mut old);
+        }
+        let r = std::thread::Builder::new().stack_size(stack_size).spawn(f).map(drop).map_err(|_| crate::abi::Errno::EAGAIN);
+        // SAFETY: restores the mask saved above.
+        unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, &old, core::ptr::null_mut()) };
+        r
+    }
+
     /// Blocks every host signal on the calling thread (a thread about to
     /// end must not be picked for a process signal).
     pub fn block_all_signals() {

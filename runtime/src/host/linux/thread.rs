@@ -148,7 +148,7 @@ pub fn kick(h: &HostThread) {
 
 /// Starts a host thread running `f`; `stack_size` bytes of host stack.
 pub fn spawn(stack_size: usize, f: Box<dyn FnOnce() + Send + 'static>) -> HostResult<()> {
-    std::thread::Builder::new().stack_size(stack_size).spawn(f).map(drop).map_err(|_| crate::abi::Errno::EAGAIN)
+    crate::host::posix::sigctl::spawn_blocked(stack_size, f)
 }
 
 /// Sleeps while `word` holds `expected`, at most `timeout_ns`; returns

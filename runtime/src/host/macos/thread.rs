@@ -144,7 +144,7 @@ pub fn kick(h: &HostThread) {
 }
 
 pub fn spawn(stack_size: usize, f: Box<dyn FnOnce() + Send + 'static>) -> HostResult<()> {
-    std::thread::Builder::new().stack_size(stack_size).spawn(f).map(drop).map_err(|_| crate::abi::Errno::EAGAIN)
+    crate::host::posix::sigctl::spawn_blocked(stack_size, f)
 }
 
 pub fn park(word: &AtomicU32, expected: u32, timeout_ns: Option<u64>) {
