@@ -234,4 +234,20 @@ static __attribute__((unused)) ssize_t t_read_file(const char *path, char *buf, 
 	return (ssize_t)got;
 }
 
+
+/* How many threads the process has: the entries of /proc/self/task other
+ * than . and .. (-1 if it cannot be listed). */
+static __attribute__((unused)) int t_task_count(void)
+{
+	DIR *d = opendir("/proc/self/task");
+	if (!d)
+		return -1;
+	int n = 0;
+	struct dirent *e;
+	while ((e = readdir(d)))
+		if (e->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n;
+}
 #endif

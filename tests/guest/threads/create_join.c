@@ -20,30 +20,15 @@ static void pause_ms(long ms)
 	nanosleep(&ts, NULL);
 }
 
-/* Entries of /proc/self/task other than . and .. */
-static int task_count(void)
-{
-	DIR *d = opendir("/proc/self/task");
-	if (!d)
-		return -1;
-	int n = 0;
-	struct dirent *e;
-	while ((e = readdir(d)))
-		if (e->d_name[0] != '.')
-			n++;
-	closedir(d);
-	return n;
-}
-
 /* A joined thread leaves /proc/self/task a moment after pthread_join returns
  * (the kernel clears the tid word, which join waits for, before it reaps the
  * thread), so a count that must drop is polled, for at most 5 s. */
 static int task_count_settled(int want)
 {
-	int n = task_count();
+	int n = t_task_count();
 	for (int i = 0; i < 5000 && n != want; i++) {
 		pause_ms(1);
-		n = task_count();
+		n = t_task_count();
 	}
 	return n;
 }
@@ -173,7 +158,7 @@ int main(void)
 		sem_init(&release[i], 0, 0);
 	for (int i = 0; i < 3; i++)
 		pthread_create(&t[i], NULL, waits_for_release, (void *)(intptr_t)i);
-	CHECK_EQ("/proc/self/task lists four tasks with three threads alive", task_count(), 4);
+	CHECK_EQ("/proc/self/task lists four tasks with three threads alive", t_task_count(), 4);
 	sem_post(&release[0]);
 	pthread_join(t[0], NULL);
 	CHECK_EQ("three tasks after one thread ends", task_count_settled(3), 3);

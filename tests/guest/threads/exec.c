@@ -10,26 +10,12 @@
 
 static pid_t tid(void) { return (pid_t)syscall(SYS_gettid); }
 
-static int task_count(void)
-{
-	DIR *d = opendir("/proc/self/task");
-	if (!d)
-		return -1;
-	int n = 0;
-	struct dirent *e;
-	while ((e = readdir(d)))
-		if (e->d_name[0] != '.')
-			n++;
-	closedir(d);
-	return n;
-}
-
 static int new_image(const char *old_pid, const char *old_tid)
 {
 	CHECK("image: getpid() is the pid before execve", getpid() == atoi(old_pid));
 	CHECK("image: the exec'ing thread's old tid was not the pid", atoi(old_tid) != atoi(old_pid));
 	CHECK("image: gettid() equals getpid()", tid() == getpid());
-	CHECK_EQ("image: /proc/self/task lists one task", task_count(), 1);
+	CHECK_EQ("image: /proc/self/task lists one task", t_task_count(), 1);
 	char path[64], line[256] = "";
 	snprintf(path, sizeof path, "/proc/self/task/%d/stat", getpid());
 	CHECK("image: that task is the pid", t_read_file(path, line, sizeof line) > 0);
@@ -71,7 +57,7 @@ int main(int argc, char **argv)
 	pthread_create(&b, NULL, blocks, NULL);
 	sem_wait(&started);
 	sem_wait(&started);
-	CHECK_EQ("three tasks before execve", task_count(), 3);
+	CHECK_EQ("three tasks before execve", t_task_count(), 3);
 	pthread_t e;
 	pthread_create(&e, NULL, execs, NULL);
 	pthread_join(e, NULL); /* never returns: the execve ends this thread */

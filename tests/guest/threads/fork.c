@@ -45,20 +45,6 @@ static void *holder(void *arg)
 
 static void *child_thread(void *arg) { return arg; }
 
-static int task_count(void)
-{
-	DIR *d = opendir("/proc/self/task");
-	if (!d)
-		return -1;
-	int n = 0;
-	struct dirent *e;
-	while ((e = readdir(d)))
-		if (e->d_name[0] != '.')
-			n++;
-	closedir(d);
-	return n;
-}
-
 int main(void)
 {
 	T_BEGIN();
@@ -71,14 +57,14 @@ int main(void)
 	pthread_create(&h, NULL, holder, NULL);
 	sem_wait(&holding);
 	CHECK_EQ("a thread holds the mutex", pthread_mutex_trylock(&held), EBUSY);
-	CHECK_EQ("two tasks before fork", task_count(), 2);
+	CHECK_EQ("two tasks before fork", t_task_count(), 2);
 
 	fflush(stdout);
 	pid_t pid = fork();
 	if (pid == 0) {
 		/* The child prints while the parent waits for it. */
 		CHECK_STR("child: handlers ran as prepare 2, prepare 1, child 1, child 2", order, "PpcC");
-		CHECK_EQ("child: one task", task_count(), 1);
+		CHECK_EQ("child: one task", t_task_count(), 1);
 		CHECK_EQ("child: the reinitialised mutex locks", pthread_mutex_trylock(&held), 0);
 		CHECK_EQ("child: and unlocks", pthread_mutex_unlock(&held), 0);
 		pthread_t t;
