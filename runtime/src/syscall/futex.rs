@@ -91,19 +91,24 @@ fn give_up(state: &Arc<WaitState>, e: Error, woken: u64) -> Result<u64> {
     if lock(&current().futexes).cancel(state) { Err(e) } else { Ok(woken) }
 }
 
+/// Queues `thread` on `addr` if the word there still holds `val`
+/// (EAGAIN otherwise): compared under the queue lock, so a wake that
+/// follows a change of the word always finds the waiter.
+fn queue_if_equal(thread: &Arc<Thread>, addr: u64, val: u32, bitset: u32, kind: WaitKind) -> Result<Arc<WaitState>> {
+    let state = FutexTable::new_state(thread.clone());
+    let mut q = lock(&current().futexes);
+    let cur: u32 = crate::uaccess::read(addr)?;
+    if cur != val {
+        return_errno!(EAGAIN);
+    }
+    q.enqueue(addr, bitset, kind, 0, &state);
+    Ok(state)
+}
+
 /// Blocks `thread` while the word at `addr` equals `val`, until woken,
 /// interrupted by a signal for it, or `deadline`.
 fn wait(thread: &Arc<Thread>, addr: u64, val: u32, bitset: u32, deadline: Option<Instant>) -> Result<u64> {
-    let p = current();
-    let state = FutexTable::new_state(thread.clone());
-    {
-        let mut q = lock(&p.futexes);
-        let cur: u32 = crate::uaccess::read(addr)?;
-        if cur != val {
-            return_errno!(EAGAIN);
-        }
-        q.enqueue(addr, bitset, WaitKind::Plain, 0, &state);
-    }
+    let state = queue_if_equal(thread, addr, val, bitset, WaitKind::Plain)?;
     match sleep(thread, &state, deadline) {
         Woke::Woken => Ok(0),
         Woke::TimedOut => give_up(&state, errno!(ETIMEDOUT), 0),
@@ -277,15 +282,7 @@ fn wait_requeue_pi(thread: &Arc<Thread>, addr: u64, val: u32, addr2: u64, deadli
         return_errno_with_message!(EINVAL, "futex word must be 4-byte aligned");
     }
     let p = current();
-    let state = FutexTable::new_state(thread.clone());
-    {
-        let mut q = lock(&p.futexes);
-        let cur: u32 = crate::uaccess::read(addr)?;
-        if cur != val {
-            return_errno!(EAGAIN);
-        }
-        q.enqueue(addr, u32::MAX, WaitKind::RequeuePi { pi_addr: addr2 }, 0, &state);
-    }
+    let state = queue_if_equal(thread, addr, val, u32::MAX, WaitKind::RequeuePi { pi_addr: addr2 })?;
     let woke = sleep(thread, &state, deadline);
     if let Woke::Woken = woke {
         return Ok(0);
