@@ -207,11 +207,6 @@ impl Process {
     pub fn thread(&self, tid: u32) -> Option<std::sync::Arc<crate::task::Thread>> {
         crate::task::lock(&self.threads).iter().find(|t| t.tid() == tid).cloned()
     }
-
-    /// How many threads are alive.
-    pub fn thread_count(&self) -> usize {
-        crate::task::lock(&self.threads).len()
-    }
 }
 
 /// Every process-wide lock of the runtime, held across a host fork by the

@@ -187,14 +187,6 @@ pub fn end_thread(region: u64, size: u64) {
     let _ = crate::host::mem::unmap(region, size);
 }
 
-/// The CPU time the calling thread has used (CLOCK_THREAD_CPUTIME_ID), ns.
-pub fn cpu_time_ns() -> u64 {
-    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
-    // SAFETY: valid out-parameter.
-    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
-    (ts.tv_sec as u64).saturating_mul(1_000_000_000).saturating_add(ts.tv_nsec as u64)
-}
-
 /// A full memory barrier on every thread of this process before it
 /// returns: membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED), registered on
 /// first use; where the kernel lacks it, the global (slow) command.
