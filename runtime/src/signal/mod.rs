@@ -367,8 +367,14 @@ pub fn record_host(sig: Signal, info: &HostSigInfo) {
 #[inline]
 pub fn needs_delivery(thread: &Thread, syscall_nr: Option<u64>, rax: u64) -> bool {
     let hs = &current().host_sig;
-    let ready = (hs.shared_set.load(Relaxed) | thread.pending_set.load(Relaxed)) & !thread.mask();
-    hs.inbox.load(Acquire) != 0 || ready != 0 || (syscall_nr.is_some() && rax == eintr())
+    hs.inbox.load(Acquire) != 0 || has_ready(hs, thread) || (syscall_nr.is_some() && rax == eintr())
+}
+
+/// Whether a signal pending for the process or for `thread` is one its
+/// mask lets through, read from the lock-free mirrors.
+#[inline]
+fn has_ready(hs: &HostSignals, thread: &Thread) -> bool {
+    (hs.shared_set.load(Relaxed) | thread.pending_set.load(Relaxed)) & !thread.mask() != 0
 }
 
 /// Whether a signal is waiting that would interrupt `thread`'s sleep now
@@ -379,7 +385,7 @@ pub fn interrupts(thread: &Thread) -> bool {
     if hs.inbox.load(Acquire) != 0 {
         return lock_state(thread).has_deliverable();
     }
-    (hs.shared_set.load(Relaxed) | thread.pending_set.load(Relaxed)) & !thread.mask() != 0
+    has_ready(hs, thread)
 }
 
 fn eintr() -> u64 {
