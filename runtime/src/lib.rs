@@ -23,7 +23,7 @@ pub mod vfs;
 pub use task::{Config, Identity, TraceTarget};
 
 use crate::task::{lock, FsContext, Process, SignalState};
-use crate::vfs::file::{FileKind, OpenFile};
+use crate::vfs::file::{HostFile, OpenFile};
 use std::sync::atomic::{AtomicBool, AtomicU32};
 use std::sync::{Arc, Mutex};
 
@@ -279,7 +279,7 @@ pub fn run(config: Config, program: &[u8], args: &[Vec<u8>], envp: Vec<Vec<u8>>)
         for fd in inherited {
             if let Some((name, is_dir, flags)) = describe_host_fd(fd) {
                 let _ = host::fs::set_host_cloexec(fd, true);
-                let file = OpenFile::new(name, FileKind::Host { fd, is_dir }, flags);
+                let file = OpenFile::new(name, HostFile::new(fd, is_dir), flags);
                 let _ = fds.install_at(fd, Arc::new(file), false);
             }
         }
@@ -339,7 +339,7 @@ pub fn resume(fd: i32) -> StartError {
             let file = match f.host_fd {
                 Some(hfd) => {
                     let _ = host::fs::set_host_cloexec(hfd, true);
-                    let mut file = OpenFile::new(f.guest_path.clone(), FileKind::Host { fd: hfd, is_dir: f.is_dir }, f.status);
+                    let mut file = OpenFile::new(f.guest_path.clone(), HostFile::new(hfd, f.is_dir), f.status);
                     file.ino = f.ino;
                     file
                 }

@@ -32,7 +32,7 @@ use crate::error::{Error, Result};
 use crate::host::{self, HostFlock, HostStat, HostStatfs, Winsize};
 use crate::task::{current, lock};
 use crate::uaccess;
-use crate::vfs::file::{synth_node_stat, FileKind, OpenFile};
+use crate::vfs::file::{synth_node_stat, HostFile, OpenFile, SynthDir, SynthPath, SynthSnapshot};
 use crate::vfs::{self, HostLoc, Lookup, Node, Resolved, Synth};
 use crate::{errno, return_errno, return_errno_with_message};
 use linux_raw_sys::ioctl as io;
@@ -296,7 +296,7 @@ fn do_open(dirfd: i32, path: &[u8], mut flags: u32, mode: u32) -> Result<u64> {
         }
     }
     let status = flags & !(g::O_CREAT | g::O_EXCL | g::O_NOCTTY | g::O_TRUNC | g::O_CLOEXEC);
-    let kind = match r.node {
+    let file = match r.node {
         Node::Host(ref hp) => {
             let create_mode = if creating || is_tmpfile { mode & 0o7777 & !umask_now() } else { 0 };
             let host_fd = host::fs::open_at(hp.dir_fd(), &hp.name, flags & !g::O_CLOEXEC, create_mode).map_err(host_err)?;
@@ -307,24 +307,24 @@ fn do_open(dirfd: i32, path: &[u8], mut flags: u32, mode: u32) -> Result<u64> {
                     return Err(host_err(e));
                 }
             };
-            FileKind::Host { fd: host_fd, is_dir }
+            OpenFile::new(r.guest, HostFile::new(host_fd, is_dir), status)
         }
         Node::Synth(s) => {
             if r.kind == Lookup::Missing || is_tmpfile {
                 return_errno_with_message!(EACCES, "cannot create files in a synthetic directory");
             }
             if flags & g::O_PATH != 0 {
-                FileKind::SynthPath(s)
+                OpenFile::new(r.guest, SynthPath(s), status)
             } else {
                 match s {
                     Synth::File(data) => {
                         if wants_write && !crate::vfs::synth_is_writable(&r.guest) {
                             return_errno_with_message!(EACCES, "synthetic files are read-only");
                         }
-                        FileKind::Bytes(std::sync::Mutex::new(crate::vfs::file::Snapshot::new(data)))
+                        OpenFile::new(r.guest, SynthSnapshot::new(data), status)
                     }
-                    Synth::Dir(entries) => FileKind::SynthDir(std::sync::Mutex::new(entries)),
-                    Synth::Dev(d) => FileKind::Dev(d),
+                    Synth::Dir(entries) => OpenFile::new(r.guest, SynthDir::new(entries), status),
+                    Synth::Dev(d) => OpenFile::new(r.guest, d, status),
                     Synth::FdLink { fd, .. } => {
                         // Divergence: Linux reopens the object; we share the description.
                         let mut fds = lock(&current().fds);
@@ -337,26 +337,25 @@ fn do_open(dirfd: i32, path: &[u8], mut flags: u32, mode: u32) -> Result<u64> {
             }
         }
     };
-    install(OpenFile::new(r.guest, kind, status), cloexec)
+    install(file, cloexec)
 }
 
 /// Opens a synthetic or host file again by its guest path, with the status
 /// flags it had (after execve, for fds that had no host fd to inherit).
 pub fn reopen(guest_path: &str, status: u32) -> Result<OpenFile> {
     let r = resolve_at(g::AT_FDCWD, &vfs::path::to_bytes(guest_path), true)?;
-    let kind = match r.node {
+    Ok(match r.node {
         Node::Host(ref hp) => {
             let fd = host::fs::open_at(hp.dir_fd(), &hp.name, status & !(g::O_CREAT | g::O_TRUNC | g::O_EXCL), 0)
                 .map_err(host_err)?;
             let is_dir = host::fs::fstat(fd).is_ok_and(|st| st.mode & g::S_IFMT == g::S_IFDIR);
-            FileKind::Host { fd, is_dir }
+            OpenFile::new(r.guest, HostFile::new(fd, is_dir), status)
         }
-        Node::Synth(Synth::File(data)) => FileKind::Bytes(std::sync::Mutex::new(crate::vfs::file::Snapshot::new(data))),
-        Node::Synth(Synth::Dir(entries)) => FileKind::SynthDir(std::sync::Mutex::new(entries)),
-        Node::Synth(Synth::Dev(d)) => FileKind::Dev(d),
-        Node::Synth(other) => FileKind::SynthPath(other),
-    };
-    Ok(OpenFile::new(r.guest, kind, status))
+        Node::Synth(Synth::File(data)) => OpenFile::new(r.guest, SynthSnapshot::new(data), status),
+        Node::Synth(Synth::Dir(entries)) => OpenFile::new(r.guest, SynthDir::new(entries), status),
+        Node::Synth(Synth::Dev(d)) => OpenFile::new(r.guest, d, status),
+        Node::Synth(other) => OpenFile::new(r.guest, SynthPath(other), status),
+    })
 }
 
 pub fn open(_cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
@@ -707,15 +706,8 @@ pub fn ioctl(_cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
         *st = new;
         return Ok(0);
     }
-    let host_fd = match (&file.kind, req) {
-        (FileKind::Host { fd, .. }, _) => *fd,
-        (FileKind::Bytes(_), io::FIONREAD) => {
-            // Linux reports i_size - f_pos; synthetic /proc files have size 0.
-            uaccess::write(arg, &0i32)?;
-            return Ok(0);
-        }
-        _ => return_errno_with_message!(ENOTTY, "file does not support this ioctl"),
-    };
+    // What a kind answers itself; a host object's requests go to the host.
+    let Some(host_fd) = file.host_fd() else { return file.ioctl(req, arg) };
     match req {
         io::FIONREAD => {
             let n = host::fs::bytes_readable(host_fd).map_err(host_err)?;
@@ -760,7 +752,7 @@ pub fn ioctl(_cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
             let n = host::fs::pts_number(&name).ok_or_else(|| errno!(ENOTTY, "not a pseudo-terminal master"))?;
             let path = std::ffi::CString::new(name).map_err(|_| errno!(EIO))?;
             let peer = host::fs::open(&path, flags & !g::O_CLOEXEC, 0).map_err(host_err)?;
-            let file = OpenFile::new(format!("/dev/pts/{n}"), FileKind::Host { fd: peer, is_dir: false }, flags & !g::O_CLOEXEC);
+            let file = OpenFile::host(format!("/dev/pts/{n}"), peer, flags & !g::O_CLOEXEC);
             return install(file, flags & g::O_CLOEXEC != 0);
         }
         io::TIOCSCTTY => {
@@ -1227,10 +1219,10 @@ fn do_readlinkat(dirfd: i32, path: &[u8], buf: u64, bufsiz: u64) -> Result<u64> 
     let target = if path.is_empty() && dirfd != g::AT_FDCWD {
         // Since Linux 2.6.39 an empty path reads the link dirfd (O_PATH) names.
         let file = file_of(dirfd)?;
-        match &file.kind {
-            FileKind::SynthPath(Synth::Symlink(t)) => t.clone(),
-            FileKind::SynthPath(Synth::FdLink { target, .. }) => target.clone(),
-            FileKind::Host { .. } => {
+        match file.ops_as::<SynthPath>().map(|p| &p.0) {
+            Some(Synth::Symlink(t)) => t.clone(),
+            Some(Synth::FdLink { target, .. }) => target.clone(),
+            _ if file.ops_as::<HostFile>().is_some() => {
                 let r = reresolve(&file)?;
                 link_target(&r).ok_or_else(|| errno!(ENOENT, "fd does not name a symlink"))?
             }
@@ -1285,10 +1277,10 @@ pub fn fchmodat(_cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
 /// The host fd of a file for an fd-based attribute change (fchmod, fchown...).
 fn attr_fd(file: &OpenFile) -> Result<Option<host::HostFd>> {
     file.require_not_path()?;
-    match &file.kind {
-        FileKind::Host { fd, .. } => Ok(Some(*fd)),
-        FileKind::Dev(_) => Ok(None),
-        _ => Err(errno!(EPERM, "synthetic files have fixed attributes")),
+    match file.host_fd() {
+        Some(fd) => Ok(Some(fd)),
+        None if file.ops_as::<crate::vfs::dev::DevKind>().is_some() => Ok(None),
+        None => Err(errno!(EPERM, "synthetic files have fixed attributes")),
     }
 }
 
@@ -1428,12 +1420,12 @@ pub fn ftruncate(_cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
 fn sync_fd(a: [u64; 6], data_only: bool) -> Result<u64> {
     let file = file_of(args::fd(a[0]))?;
     file.require_not_path()?;
-    match &file.kind {
-        FileKind::Host { fd, .. } => {
+    match file.host_fd() {
+        Some(fd) => {
             if data_only {
-                host::fs::fdatasync(*fd).map_err(host_err)?;
+                host::fs::fdatasync(fd).map_err(host_err)?;
             } else {
-                host::fs::fsync(*fd).map_err(host_err)?;
+                host::fs::fsync(fd).map_err(host_err)?;
             }
             Ok(0)
         }
@@ -1556,9 +1548,9 @@ fn do_faccessat(dirfd: i32, path: &[u8], mode: u64, flags: u32) -> Result<u64> {
     let t = target_at(dirfd, path, flags & g::AT_EMPTY_PATH != 0, follow)?;
     let r = match t {
         Target::Path(r) => r,
-        Target::File(f) => match &f.kind {
-            FileKind::Host { .. } => reresolve(&f)?,
-            _ => return synth_access(&f.stat()?, mode),
+        Target::File(f) => match f.ops_as::<HostFile>() {
+            Some(_) => reresolve(&f)?,
+            None => return synth_access(&f.stat()?, mode),
         },
     };
     if matches!(r.kind, Lookup::Symlink(_)) {

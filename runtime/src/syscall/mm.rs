@@ -13,7 +13,6 @@ use crate::error::{Error, Result};
 use crate::host::{self, MapRequest, Placement, Prot};
 use crate::mm::{Backing, Vma};
 use crate::task::{current, lock};
-use crate::vfs::file::FileKind;
 use crate::{errno, return_errno, return_errno_with_message};
 
 /// Linux protection bits → the guest's protection.
@@ -114,18 +113,18 @@ pub fn mmap(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     let mut backing = Backing::Anon;
     if !is_anon {
         let of = lock(&current().fds).get(fd)?;
-        match &of.kind {
-            FileKind::Host { fd: hfd, is_dir: false } => {
-                let st = host::fs::fstat(*hfd).map_err(Error::new)?;
+        match of.host_fd() {
+            Some(hfd) if !of.is_dir() => {
+                let st = host::fs::fstat(hfd).map_err(Error::new)?;
                 let acc = of.status() & g::O_ACCMODE;
                 if acc == g::O_WRONLY || (is_shared && guest_prot.write && acc != g::O_RDWR) {
                     return_errno_with_message!(EACCES, "file not opened for the requested access");
                 }
                 backing = Backing::File { path: of.guest_path.clone(), offset: off, dev: st.dev, ino: st.ino };
-                file = Some((*hfd, off, of.clone()));
+                file = Some((hfd, off, of.clone()));
             }
             // A mapping of /dev/zero is anonymous memory (shared, if asked).
-            FileKind::Dev(crate::vfs::dev::DevKind::Zero) => {}
+            _ if of.ops_as::<crate::vfs::dev::DevKind>() == Some(&crate::vfs::dev::DevKind::Zero) => {}
             _ => return_errno_with_message!(ENODEV, "this file cannot be mapped"),
         }
     }

@@ -9,7 +9,7 @@ use crate::error::{Error, Result};
 use crate::host;
 use crate::task::{current, lock};
 use crate::uaccess;
-use crate::vfs::file::{FileKind, OpenFile};
+use crate::vfs::file::OpenFile;
 use std::sync::Arc;
 
 pub fn pipe2(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
@@ -30,7 +30,7 @@ pub fn pipe2(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     }
     let name = format!("pipe:[{ino}]");
     let end = |fd, access| {
-        let mut f = OpenFile::new(name.clone(), FileKind::Host { fd, is_dir: false }, access | keep);
+        let mut f = OpenFile::host(name.clone(), fd, access | keep);
         f.ino = Some(ino);
         Arc::new(f)
     };

@@ -1,18 +1,18 @@
 //! poll, ppoll, select, pselect6: readiness of several fds at once.
 //!
-//! Host fds are polled by the host; synthetic files (/proc snapshots, /dev
-//! memory devices) are always ready for what they support, as on Linux.
+//! The waiting itself is `vfs::poll::wait`, shared with epoll: host fds are
+//! polled by the host, files the runtime serves answer for themselves.
 //!
 //! Divergences from Linux: ppoll/pselect6 swap the guest's signal mask for
 //! the duration of the wait; a signal that arrives is delivered on return.
 
 use super::{args, timeout, Ctx};
 use crate::abi::{gen as g, Timespec};
-use crate::error::{Error, Result};
-use crate::host;
+use crate::error::Result;
 use crate::task::{current, lock};
 use crate::uaccess;
-use crate::vfs::file::FileKind;
+use crate::vfs::{self, file::OpenFile, poll::Watch};
+use std::sync::Arc;
 use crate::{return_errno, return_errno_with_message};
 
 /// One entry of the guest's `struct pollfd` array.
@@ -36,63 +36,26 @@ pub fn check_nfds(n: u64) -> Result<usize> {
 
 /// Polls `fds` for at most `timeout` (None: forever); fills revents.
 fn do_poll(fds: &mut [PollFd], timeout: Option<Timespec>) -> Result<usize> {
-    // Which entries go to the host, and which are answered here.
-    let mut host_set: Vec<(usize, i32, u16)> = Vec::new();
-    let mut ready = 0;
-    {
+    let deadline = vfs::poll::deadline_after(timeout);
+    // The files are held for the wait (a close by another thread meanwhile
+    // does not end the wait, as on Linux, where poll holds a reference).
+    let files: Vec<Option<Arc<OpenFile>>> = {
         let table = lock(&current().fds);
-        for (i, p) in fds.iter_mut().enumerate() {
-            p.revents = 0;
-            if p.fd < 0 {
-                continue;
-            }
-            let Ok(file) = table.get(p.fd) else {
-                p.revents = g::POLLNVAL as u16;
-                ready += 1;
-                continue;
-            };
-            match file.kind {
-                FileKind::Host { fd, .. } => host_set.push((i, fd, p.events)),
-                _ => {
-                    // Synthetic files never block.
-                    let mask = (g::POLLIN | g::POLLOUT | g::POLLRDNORM | g::POLLWRNORM) as u16;
-                    p.revents = p.events & mask;
-                    if p.revents != 0 {
-                        ready += 1;
-                    }
-                }
-            }
-        }
-    }
-    let timeout_ms: i32 = if ready > 0 {
-        0
-    } else {
-        match timeout {
-            None => -1,
-            Some(t) => {
-                let ms = t.sec.saturating_mul(1000).saturating_add((t.nsec + 999_999) / 1_000_000);
-                ms.clamp(0, i64::from(i32::MAX)) as i32
-            }
-        }
+        fds.iter().map(|p| if p.fd < 0 { None } else { table.get(p.fd).ok() }).collect()
     };
-    if host_set.is_empty() {
-        if ready == 0 && timeout_ms != 0 {
-            // Nothing to wait on but time (poll(NULL, 0, t) is a sleep).
-            let d = match timeout {
-                None => Timespec { sec: i64::MAX / 2, nsec: 0 },
-                Some(t) => t,
-            };
-            host::time::sleep(d).map_err(|(e, _)| Error::new(e))?;
+    let mut watches: Vec<Watch<'_>> = Vec::with_capacity(fds.len());
+    let mut index = Vec::with_capacity(fds.len());
+    for (i, (p, f)) in fds.iter_mut().zip(&files).enumerate() {
+        p.revents = 0;
+        if p.fd < 0 {
+            continue;
         }
-        return Ok(ready);
+        watches.push(Watch { file: f.as_deref(), events: u32::from(p.events), revents: 0 });
+        index.push(i);
     }
-    let mut req: Vec<(i32, u32, u32)> = host_set.iter().map(|(_, fd, ev)| (*fd, u32::from(*ev), 0)).collect();
-    host::fs::poll(&mut req, timeout_ms).map_err(Error::new)?;
-    for ((i, _, _), (_, _, rev)) in host_set.iter().zip(req.iter()) {
-        fds[*i].revents = *rev as u16;
-        if *rev != 0 {
-            ready += 1;
-        }
+    let ready = vfs::poll::wait(&mut watches, deadline)?;
+    for (w, &i) in watches.iter().zip(&index) {
+        fds[i].revents = w.revents as u16;
     }
     Ok(ready)
 }
@@ -119,7 +82,7 @@ fn write_revents(addr: u64, fds: &[PollFd]) -> Result<()> {
 /// Runs `f` with the guest's signal mask temporarily set to `mask`. As with
 /// sigsuspend, a handler that ends the wait runs under the temporary mask
 /// and its frame records the old one; otherwise the old mask comes back now.
-fn with_mask<T>(ctl: &mut crate::trap::ThreadCtl, mask: Option<u64>, f: impl FnOnce() -> Result<T>) -> Result<T> {
+pub(super) fn with_mask<T>(ctl: &mut crate::trap::ThreadCtl, mask: Option<u64>, f: impl FnOnce() -> Result<T>) -> Result<T> {
     let Some(m) = mask else { return f() };
     let thread = ctl.thread_arc();
     {
@@ -153,7 +116,7 @@ pub fn poll_timeout(ms: u64) -> Option<Timespec> {
     (t >= 0).then(|| Timespec { sec: i64::from(t / 1000), nsec: i64::from(t % 1000) * 1_000_000 })
 }
 
-fn read_sigmask(addr: u64, size: u64) -> Result<Option<u64>> {
+pub(super) fn read_sigmask(addr: u64, size: u64) -> Result<Option<u64>> {
     if addr == 0 {
         return Ok(None);
     }

@@ -31,7 +31,6 @@ use crate::handover::{self, DaemonState, FdState, Handover};
 use crate::host;
 use crate::task::{current, lock, VforkReturn};
 use crate::uaccess;
-use crate::vfs::file::FileKind;
 use crate::{errno, return_errno, return_errno_with_message};
 use mactux_proto::{Request, Response, Vpid, WaitTarget};
 use std::sync::Arc;
@@ -403,13 +402,8 @@ fn do_execve(thread: &crate::task::Thread, dirfd: i32, path_ptr: u64, argv_ptr: 
                 open_files.len() - 1
             }
         } as u32;
-        let host_fd = match entry.file.kind {
-            FileKind::Host { fd, .. } => {
-                kept_host_fds.push(fd);
-                Some(fd)
-            }
-            _ => None,
-        };
+        let host_fd = entry.file.host_fd();
+        kept_host_fds.extend(host_fd);
         fds.push(FdState {
             guest_fd: gfd,
             open_file,

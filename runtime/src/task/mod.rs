@@ -14,7 +14,7 @@
 //!
 //! ```text
 //! OpenFile.pos (the directory being listed)
-//! └─ OpenFile SynthDir entries (same file)
+//! └─ SynthDir entries (same file)
 //!    └─ whatever regenerating its /proc listing takes, below
 //! (a synthetic file's content is made again with none of its own locks
 //! held: /proc/self/fdinfo/N reads fd N's `pos` and status, and fd N may be
@@ -23,7 +23,12 @@
 //! ├─ mm                            (reads the futex word: uaccess)
 //! └─ threads                       (is a PI futex's owner alive?)
 //! fds
-//! └─ OpenFile.status               (build_handover: file.status())
+//! ├─ OpenFile.status               (build_handover: file.status())
+//! └─ a file kind's state           (fork child: `FileOps::after_fork`)
+//!    └─ Notifier                   (vfs/poll.rs: the pipe follows the state)
+//! epoll registrations              (syscall/epoll.rs)
+//! └─ a watched file's kind state   (its readiness, asked for epoll_wait)
+//!    └─ Notifier
 //! mm
 //! └─ guest_as                      (mmap, brk, mremap: RLIMIT_AS check)
 //! sig                              (the kernel's siglock)
@@ -53,7 +58,7 @@
 //!   `pending`): both hold `sig` first, so they never wait on each other.
 //!   The timer handlers take it alone and touch no guest memory under it.
 //! - Leaves, only ever taken alone: `trace` (the `--trace` sink),
-//!   `vfork_return`, `refused`, `OpenFile.dir_pending`, `Thread.comm`,
+//!   `vfork_return`, `refused`, `HostFile.dir_pending`, `Thread.comm`,
 //!   `idle_hosts`, `IdleHost.job`, `tid_pool`, and the daemon link itself
 //!   (it takes no other lock).
 //! - `fs` and `fds` are never both held by path resolution (vfs/mod.rs).

@@ -256,6 +256,10 @@ impl ForkGuard<'_> {
         self.sig.shared = Default::default();
         self.timers.clear();
         self.children.clear();
+        // Files whose state is the runtime's own become the child's copies.
+        for (_, e) in self.fds.iter() {
+            e.file.ops().after_fork();
+        }
     }
 }
 

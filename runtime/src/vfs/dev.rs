@@ -2,11 +2,13 @@
 //! the controlling terminal, /dev/ptmx and the host's pseudo-terminals as
 //! /dev/pts/N.
 
+use super::file::{FileOps, OpenFile};
 use super::{DirEnt, Synth};
 use crate::abi::gen as g;
 use crate::error::Result;
 use crate::host::HostStat;
 use crate::{errno, return_errno};
+use std::any::Any;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DevKind {
@@ -77,7 +79,7 @@ impl DevKind {
         }
     }
 
-    pub fn stat(self) -> HostStat {
+    pub fn node_stat(self) -> HostStat {
         let (name, _, major, minor) = MEM_DEVICES.iter().find(|d| d.1 == self).copied().unwrap_or(MEM_DEVICES[0]);
         let mut st = super::file::synth_stat(&format!("/dev/{name}"), g::S_IFCHR | 0o666, super::makedev(major, minor));
         st.blksize = 4096;
@@ -153,5 +155,48 @@ pub fn entry(rel: &[&str], with_content: bool) -> Result<Synth> {
             Ok(Synth::HostPath(p))
         }
         _ => return_errno!(ENOENT),
+    }
+}
+
+/// The memory devices as open files: positions mean nothing to them (a
+/// seek succeeds and stays at 0), and they are always ready.
+impl FileOps for DevKind {
+    fn stat(&self, _f: &OpenFile) -> Result<HostStat> {
+        Ok(self.node_stat())
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+
+    fn read(&self, _f: &OpenFile, buf: &mut [u8]) -> Result<usize> {
+        DevKind::read(*self, buf)
+    }
+
+    fn write(&self, _f: &OpenFile, buf: &[u8]) -> Result<usize> {
+        DevKind::write(*self, buf)
+    }
+
+    fn pread(&self, _f: &OpenFile, buf: &mut [u8], _off: u64) -> Result<usize> {
+        DevKind::read(*self, buf)
+    }
+
+    fn pwrite(&self, _f: &OpenFile, buf: &[u8], _off: u64) -> Result<usize> {
+        DevKind::write(*self, buf)
+    }
+
+    /// /dev/zero and /dev/urandom fill any length, piece by piece.
+    fn read_guest(&self, _f: &OpenFile, addr: u64, len: usize, _off: Option<u64>) -> Result<usize> {
+        crate::uaccess::fill_guest(addr, len, |piece| DevKind::read(*self, piece))
+    }
+
+    /// The devices keep nothing: the buffer is checked, never copied.
+    fn write_guest(&self, _f: &OpenFile, addr: u64, len: usize, _off: Option<u64>) -> Result<usize> {
+        crate::uaccess::check_readable(addr, len)?;
+        self.write_len(len)
+    }
+
+    fn seek(&self, _f: &OpenFile, _off: i64, _whence: u32) -> Result<i64> {
+        Ok(0)
     }
 }

@@ -1,7 +1,7 @@
 //! The guest's file descriptor table: guest fd numbers → open files.
 //!
 //! Guest fd numbers are the guest's own; host fds are an implementation
-//! detail of `FileKind::Host`. Close-on-exec is a property of the table entry,
+//! detail of host-backed kinds (`vfs::host_file`). Close-on-exec is a property of the table entry,
 //! as in Linux; everything else belongs to the open file description.
 
 use super::file::OpenFile;

@@ -21,8 +21,11 @@
 pub mod dev;
 pub mod fd_table;
 pub mod file;
+pub mod host_file;
 pub mod path;
+pub mod poll;
 pub mod proc;
+pub mod synth_file;
 
 use crate::abi::gen as g;
 use crate::error::{Error, Result};

@@ -61,6 +61,8 @@ int main(void)
 	time_t t2;
 	CHECK("time() after 2020", t1 > Y2020);
 	long r = syscall(SYS_time, &t2);
-	CHECK("raw time returns and stores the same", r == t2 && r >= t1 && r - t1 <= 2);
+	/* time(2) reads the coarse clock, updated once a tick: just after a
+	 * second turns it may still show the one before what t1 read. */
+	CHECK("raw time returns and stores the same", r == t2 && r >= t1 - 1 && r - t1 <= 2);
 	T_DONE();
 }
