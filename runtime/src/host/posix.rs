@@ -987,6 +987,39 @@ pub mod process {
         }
     }
 
+    /// waitid(…, WNOWAIT): the child (`host_pid`, or any with -1) that has
+    /// a state to report and its Linux wait status, leaving it waitable.
+    /// `linux_options` takes WNOHANG, WEXITED, WSTOPPED and WCONTINUED.
+    pub fn peek_wait(host_pid: i32, linux_options: u32) -> HostResult<Option<(i32, i32)>> {
+        use linux_raw_sys::general as g;
+        let (idtype, id) = if host_pid < 0 { (libc::P_ALL, 0) } else { (libc::P_PID, host_pid as libc::id_t) };
+        let mut opts = libc::WNOWAIT;
+        for (l, h) in [(g::WNOHANG, libc::WNOHANG), (g::WEXITED, libc::WEXITED), (g::WSTOPPED, libc::WSTOPPED), (g::WCONTINUED, libc::WCONTINUED)] {
+            if linux_options & l != 0 {
+                opts |= h;
+            }
+        }
+        // SAFETY: a zeroed siginfo_t is a valid out-parameter.
+        let mut info: libc::siginfo_t = unsafe { core::mem::zeroed() };
+        // SAFETY: valid out-parameter.
+        if unsafe { libc::waitid(idtype, id, &mut info, opts) } < 0 {
+            return Err(errno::last());
+        }
+        let (pid, code, status) = crate::host::imp::process::siginfo_child(&info);
+        if pid == 0 {
+            return Ok(None);
+        }
+        let sig = |h: i32| crate::host::signal::from_host(h).map_or(h, |s| i32::from(s.0));
+        let linux = match code {
+            libc::CLD_EXITED => (status & 0xff) << 8,
+            libc::CLD_KILLED => sig(status),
+            libc::CLD_DUMPED => sig(status) | 0x80,
+            libc::CLD_STOPPED | libc::CLD_TRAPPED => (sig(status) << 8) | 0x7f,
+            _ => 0xffff,
+        };
+        Ok(Some((pid, linux)))
+    }
+
     /// The outcome of a host wait: host pid, Linux wait status, and the
     /// child's resource usage (times in microseconds, peak RSS in KiB).
     pub struct Waited {

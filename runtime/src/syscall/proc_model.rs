@@ -571,6 +571,37 @@ fn wait_for(target: WaitTarget, options: u32) -> Result<Option<(Vpid, host::proc
     }))
 }
 
+/// waitid with WNOWAIT: what `wait_for` would find, left waitable.
+fn peek(target: WaitTarget, options: u32) -> Result<Option<(Vpid, host::process::Waited)>> {
+    let opts = options & (g::WNOHANG | g::WEXITED | g::WSTOPPED | g::WCONTINUED);
+    let seen = |host_pid: i32| host::process::peek_wait(host_pid, opts).map_err(Error::new);
+    let found = match target {
+        WaitTarget::Pid(pid) => seen(host_pid_of_child(pid)?)?,
+        WaitTarget::Any => seen(-1)?,
+        WaitTarget::Pgid(pgid) => loop {
+            let members = group_children(pgid);
+            if members.is_empty() {
+                return_errno!(ECHILD);
+            }
+            let mut hit = None;
+            for (_, h) in &members {
+                if let Some(w) = host::process::peek_wait(*h, opts | g::WNOHANG).map_err(Error::new)? {
+                    hit = Some(w);
+                    break;
+                }
+            }
+            if hit.is_some() || options & g::WNOHANG != 0 {
+                break hit;
+            }
+            host::time::sleep(GROUP_POLL).map_err(|(e, _)| Error::new(e))?;
+        },
+    };
+    Ok(found.map(|(host_pid, status)| {
+        let w = host::process::Waited { host_pid, status, utime_us: 0, stime_us: 0, maxrss_kib: 0, minflt: 0, majflt: 0, nvcsw: 0, nivcsw: 0 };
+        (pid_of_host(host_pid), w)
+    }))
+}
+
 const WAIT4_KNOWN: u32 = g::WNOHANG | g::WUNTRACED | g::WCONTINUED | g::__WNOTHREAD | g::__WALL | g::__WCLONE;
 
 pub fn wait4(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
@@ -629,9 +660,6 @@ pub fn waitid(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     if options & (g::WEXITED | g::WSTOPPED | g::WCONTINUED) == 0 {
         return_errno_with_message!(EINVAL, "one of WEXITED, WSTOPPED or WCONTINUED is required");
     }
-    if options & g::WNOWAIT != 0 {
-        return_errno_with_message!(EINVAL, "WNOWAIT is not emulated");
-    }
     let id = args::int(a[1]);
     let target = match args::uint(a[0]) {
         g::P_ALL => WaitTarget::Any,
@@ -646,7 +674,7 @@ pub fn waitid(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     if options & g::WSTOPPED != 0 {
         wait_opts |= g::WUNTRACED;
     }
-    let found = wait_for(target, wait_opts)?;
+    let found = if options & g::WNOWAIT != 0 { peek(target, options)? } else { wait_for(target, wait_opts)? };
     // struct siginfo for SIGCHLD (x86_64): signo, errno, code, then
     // pid, uid, status, utime, stime at offsets 16, 20, 24, 32, 40.
     let mut info = [0u8; 128];

@@ -365,7 +365,7 @@ syscall_table! {
     __NR_mq_notify => Missing, [];
     __NR_mq_getsetattr => Missing, [];
     __NR_kexec_load => Missing, [];
-    __NR_waitid => Partial(proc_model::waitid, "P_ALL, P_PID, P_PGID; WNOWAIT and P_PIDFD are EINVAL"), [Int, Int, Ptr, Hex, Ptr];
+    __NR_waitid => Partial(proc_model::waitid, "P_ALL, P_PID, P_PGID; P_PIDFD is EINVAL; the rusage argument is not filled"), [Int, Int, Ptr, Hex, Ptr];
     __NR_add_key => Missing, [];
     __NR_request_key => Missing, [];
     __NR_keyctl => Missing, [];

@@ -210,3 +210,9 @@ pub fn uptime_and_load() -> (f64, [f64; 3]) {
     let load = si.loads.map(|l| l as f64 / 65536.0);
     (ts.tv_sec as f64 + ts.tv_nsec as f64 / 1e9, load)
 }
+
+/// The child, `si_code` (CLD_*) and status of a waitid siginfo.
+pub fn siginfo_child(info: &libc::siginfo_t) -> (i32, i32, i32) {
+    // SAFETY: the kernel filled a SIGCHLD siginfo (or left it zeroed).
+    unsafe { (info.si_pid(), info.si_code, info.si_status()) }
+}

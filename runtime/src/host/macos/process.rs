@@ -281,3 +281,8 @@ pub fn uptime_and_load() -> (f64, [f64; 3]) {
     unsafe { libc::getloadavg(load.as_mut_ptr(), 3) };
     (up.max(0.0), load)
 }
+
+/// The child, `si_code` (CLD_*) and status of a waitid siginfo.
+pub fn siginfo_child(info: &libc::siginfo_t) -> (i32, i32, i32) {
+    (info.si_pid, info.si_code, info.si_status)
+}
