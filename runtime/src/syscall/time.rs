@@ -104,7 +104,16 @@ pub fn clock_settime(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
 }
 
 fn sleep_for(d: Timespec, rem_addr: u64) -> Result<u64> {
-    match host::time::sleep(d) {
+    // A signal that came just before the sleep (recorded by the runtime, so
+    // invisible to the host call) ends it before it starts, as Linux ends a
+    // sleep with a signal pending; the whole time remains.
+    let pending = d.sec > 0 || d.nsec > 0;
+    let r = if pending && crate::trap::calling_thread_interrupted() {
+        Err((crate::abi::Errno::EINTR, d))
+    } else {
+        host::time::sleep(d)
+    };
+    match r {
         Ok(()) => Ok(0),
         Err((e, rem)) => {
             if rem_addr != 0 {

@@ -249,12 +249,12 @@ pub fn setup_thread(thread: std::sync::Arc<crate::task::Thread>) -> Result<&'sta
     Ok(ctl)
 }
 
-/// The Linux tid of the thread whose trap is being handled on this host
-/// thread, found as the assembly entry finds its control block: from the
-/// stack pointer, which lies on the thread's alternate stack while the
-/// runtime handles a trap (for /proc/thread-self, deep below any `Ctx`).
-/// None outside a trap handler.
-pub fn calling_tid() -> Option<u32> {
+/// The control block of the thread whose trap is being handled on this
+/// host thread, found as the assembly entry finds it: from the stack
+/// pointer, which lies on the thread's alternate stack while the runtime
+/// handles a trap (for calls deep below any `Ctx`). None outside a trap
+/// handler.
+fn calling_ctl() -> Option<&'static ThreadCtl> {
     let sp: u64;
     // SAFETY: reads the stack pointer only.
     unsafe { core::arch::asm!("mov {}, rsp", out(reg) sp, options(nomem, nostack, preserves_flags)) };
@@ -267,9 +267,21 @@ pub fn calling_tid() -> Option<u32> {
         return None;
     }
     // SAFETY: `base` is the control region of a live thread of ours (just
-    // checked against the thread list), whose block starts there.
+    // checked against the thread list), whose block starts there and lives
+    // as long as the thread, which is running this very code.
     let ctl = unsafe { &*(base as *const ThreadCtl) };
-    (ctl.magic == CTL_MAGIC).then(|| ctl.thread().tid())
+    (ctl.magic == CTL_MAGIC).then_some(ctl)
+}
+
+/// The Linux tid of the calling thread (/proc/thread-self).
+pub fn calling_tid() -> Option<u32> {
+    calling_ctl().map(|c| c.thread().tid())
+}
+
+/// Whether a signal is waiting that should end the calling thread's sleep
+/// now (a sleeper below any `Ctx`, as vfs/poll.rs, asks before it sleeps).
+pub fn calling_thread_interrupted() -> bool {
+    calling_ctl().is_some_and(|c| crate::signal::interrupts(c.thread()))
 }
 
 /// Called by the assembly entry with the trap disarmed and host TLS in place;
