@@ -15,8 +15,6 @@
 //!
 //! Two cases would pass without threads in the runtime, and say so: GNU sort sorts in one
 //! thread when pthread_create fails, and Python's subprocess timeouts poll without threads.
-//! Go's is `#[ignore]`d until epoll exists (issue 9): run it with
-//! `cargo test -p mactux-tests --test threads -- --include-ignored`.
 
 use mactux_tests::*;
 use std::ffi::OsString;
@@ -309,9 +307,9 @@ fn compare_variants(what: &str, dir: &ScratchDir, variants: &[(&str, PathBuf, &s
 /// tests/threads/go/cgo.go uses it: dynamic, threads from pthread_create). Go's caches,
 /// its temporary files and $HOME are all in the scratch directory. Besides threads the Go
 /// runtime needs epoll: its first timer starts the netpoller (epoll_create1, a pipe,
-/// epoll_ctl; /usr/lib/go-1.19/src/runtime/netpoll_epoll.go), which os/exec's pipes use too.
+/// epoll_ctl; /usr/lib/go-1.19/src/runtime/netpoll_epoll.go), which os/exec's pipes use
+/// too, and os/exec waits for its child with waitid(WNOWAIT) before it reaps it.
 #[test]
-#[ignore = "issue 9: Go's runtime starts its netpoller (epoll) with its first timer; epoll is not emulated yet"]
 fn go_goroutines_static_and_cgo() {
     if !require_tool(GO, "golang-go") {
         return;

@@ -6,6 +6,8 @@
 //! whose errno the guest sees negated in `rax`. Handlers run in signal
 //! context (see `trap/mod.rs`).
 
+pub mod epoll;
+pub mod eventfd;
 pub mod fs;
 pub mod futex;
 pub mod identity;

@@ -50,7 +50,7 @@ fn do_poll(fds: &mut [PollFd], timeout: Option<Timespec>) -> Result<usize> {
         if p.fd < 0 {
             continue;
         }
-        watches.push(Watch { file: f.as_deref(), events: u32::from(p.events), revents: 0 });
+        watches.push(Watch::new(f.as_deref(), u32::from(p.events)));
         index.push(i);
     }
     let ready = vfs::poll::wait(&mut watches, deadline)?;

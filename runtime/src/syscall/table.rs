@@ -9,7 +9,7 @@
 
 #![allow(non_upper_case_globals)]
 
-use super::{fs, futex, identity, mm, pipe, poll, proc_model, process, signal, thread, time, timer, Handler};
+use super::{epoll, eventfd, fs, futex, identity, mm, pipe, poll, proc_model, process, signal, thread, time, timer, Handler};
 use crate::abi::Errno;
 use linux_raw_sys::general::*;
 
@@ -331,7 +331,7 @@ syscall_table! {
     __NR_io_cancel => Missing, [];
     __NR_get_thread_area => Missing, [];
     __NR_lookup_dcookie => Missing, [];
-    __NR_epoll_create => Missing, [];
+    __NR_epoll_create => Full(epoll::epoll_create), [Int];
     __NR_epoll_ctl_old => Missing, [];
     __NR_epoll_wait_old => Missing, [];
     __NR_remap_file_pages => Missing, [];
@@ -350,8 +350,8 @@ syscall_table! {
     __NR_clock_getres => Full(time::clock_getres), [Clock, Ptr];
     __NR_clock_nanosleep => Full(time::clock_nanosleep), [Clock, Hex, Ptr, Ptr];
     __NR_exit_group => Full(process::exit_group), [Int];
-    __NR_epoll_wait => Missing, [];
-    __NR_epoll_ctl => Missing, [];
+    __NR_epoll_wait => Partial(epoll::epoll_wait, "edge triggering derived from readiness and use; see syscall/epoll.rs"), [Fd, Ptr, Int, Int];
+    __NR_epoll_ctl => Partial(epoll::epoll_ctl, "EPOLLEXCLUSIVE wakes every waiter; EPOLLWAKEUP has no effect"), [Fd, Int, Fd, Ptr];
     __NR_tgkill => Partial(process::tgkill, "every task is single-threaded (tid == pid) until threads exist"), [Int, Int, Signal];
     __NR_utimes => Missing, [];
     __NR_vserver => Missing, [];
@@ -399,17 +399,17 @@ syscall_table! {
     __NR_vmsplice => Missing, [];
     __NR_move_pages => Missing, [];
     __NR_utimensat => Full(fs::utimensat), [DirFd, Path, Ptr, AtFlags];
-    __NR_epoll_pwait => Missing, [];
+    __NR_epoll_pwait => Partial(epoll::epoll_pwait, "as epoll_wait"), [Fd, Ptr, Int, Int, Ptr, Len];
     __NR_signalfd => Missing, [];
     __NR_timerfd_create => Missing, [];
-    __NR_eventfd => Missing, [];
+    __NR_eventfd => Partial(eventfd::eventfd, "not shared with a fork child; not kept across execve"), [Int];
     __NR_fallocate => Full(fs::fallocate), [Fd, Hex, Int, Int];
     __NR_timerfd_settime => Missing, [];
     __NR_timerfd_gettime => Missing, [];
     __NR_accept4 => Missing, [];
     __NR_signalfd4 => Missing, [];
-    __NR_eventfd2 => Missing, [];
-    __NR_epoll_create1 => Missing, [];
+    __NR_eventfd2 => Partial(eventfd::eventfd2, "not shared with a fork child; not kept across execve"), [Int, Hex];
+    __NR_epoll_create1 => Full(epoll::epoll_create1), [Hex];
     __NR_dup3 => Full(fs::dup3), [Fd, Fd, OpenFlags];
     __NR_pipe2 => Partial(pipe::pipe2, "host pipes; O_DIRECT is recorded but the host pipe stays a byte stream"), [Ptr, OpenFlags];
     __NR_inotify_init1 => Missing, [];
@@ -471,7 +471,7 @@ syscall_table! {
     __NR_pidfd_getfd => Missing, [];
     __NR_faccessat2 => Full(fs::faccessat2), [DirFd, Path, Octal, AtFlags];
     __NR_process_madvise => Missing, [];
-    __NR_epoll_pwait2 => Missing, [];
+    __NR_epoll_pwait2 => Partial(epoll::epoll_pwait2, "as epoll_wait"), [Fd, Ptr, Int, Ptr, Ptr, Len];
     __NR_mount_setattr => Missing, [];
     __NR_quotactl_fd => Missing, [];
     __NR_landlock_create_ruleset => Missing, [];

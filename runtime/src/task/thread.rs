@@ -54,6 +54,8 @@ impl Parker {
 }
 
 pub struct Thread {
+    /// See [`Thread::wake_pipe`].
+    wake: std::sync::OnceLock<crate::vfs::poll::Notifier>,
     /// The Linux thread id (from the daemon's pid namespace); the leader's
     /// equals the pid. Changes only in a fork child and after execve.
     pub tid: AtomicU32,
@@ -91,6 +93,16 @@ pub struct Thread {
 }
 
 impl Thread {
+    /// The thread's wake pipe (made on first use): readable when something
+    /// it sleeps in an epoll_wait for has changed (the interest list).
+    pub fn wake_pipe(&self) -> Option<&crate::vfs::poll::Notifier> {
+        if self.wake.get().is_none() {
+            let n = crate::vfs::poll::Notifier::new().ok()?;
+            let _ = self.wake.set(n);
+        }
+        self.wake.get()
+    }
+
     pub fn new(tid: u32, mask: u64, comm: Vec<u8>, affinity: u64) -> Thread {
         Thread {
             tid: AtomicU32::new(tid),
@@ -106,6 +118,7 @@ impl Thread {
             host: Mutex::new(None),
             alt_region: AtomicU64::new(0),
             exited: AtomicBool::new(false),
+            wake: std::sync::OnceLock::new(),
         }
     }
 

@@ -33,6 +33,26 @@ pub struct Watch<'a> {
     pub file: Option<&'a super::file::OpenFile>,
     pub events: u32,
     pub revents: u32,
+    /// Whether a sleeper wakes for this file ([`probe`] leaves its fds out
+    /// of `wake` when not: an edge-triggered epoll registration already
+    /// reported, whose file stays ready, must not end every sleep).
+    pub wakes: bool,
+}
+
+impl<'a> Watch<'a> {
+    pub fn new(file: Option<&'a super::file::OpenFile>, events: u32) -> Watch<'a> {
+        Watch { file, events, revents: 0, wakes: true }
+    }
+}
+
+/// EINTR when a signal the sleeper may take is already pending (one that
+/// came while it was blocked, let through by ppoll's or epoll_pwait's mask):
+/// it would not interrupt the host call, having arrived before it.
+fn check_signals() -> Result<()> {
+    if crate::trap::calling_thread_interrupted() {
+        return Err(crate::errno!(EINTR));
+    }
+    Ok(())
 }
 
 /// Milliseconds until `deadline` for the host's poll (0 once past; -1: no
@@ -62,10 +82,19 @@ pub fn deadline_after(timeout: Option<Timespec>) -> Option<Timespec> {
     Some(Timespec { sec, nsec })
 }
 
+/// A host fd a poller may sleep on: its poll events, the watch it answers
+/// for directly (a host object), and the watch it was named for.
+struct SleepOn {
+    fd: HostFd,
+    events: u32,
+    owner: Option<usize>,
+    source: usize,
+}
+
 /// Fills each watch's `revents` once, without sleeping; the host fds to
-/// sleep on go to `sleep_on` (with the watch each answers for directly, if
-/// any). Returns how many watches are ready among those answered here.
-fn survey(watches: &mut [Watch<'_>], sleep_on: &mut Vec<(HostFd, u32, Option<usize>)>) -> usize {
+/// sleep on go to `sleep_on`. Returns how many watches are ready among
+/// those answered here.
+fn survey(watches: &mut [Watch<'_>], sleep_on: &mut Vec<SleepOn>) -> usize {
     let mut ready = 0;
     let mut wake = Vec::new();
     for (i, w) in watches.iter_mut().enumerate() {
@@ -77,7 +106,7 @@ fn survey(watches: &mut [Watch<'_>], sleep_on: &mut Vec<(HostFd, u32, Option<usi
         };
         wake.clear();
         match file.poll(w.events | ALWAYS, &mut wake) {
-            Ready::Host(fd) => sleep_on.push((fd, w.events, Some(i))),
+            Ready::Host(fd) => sleep_on.push(SleepOn { fd, events: w.events, owner: Some(i), source: i }),
             Ready::Now(ev) => {
                 w.revents = ev & (w.events | ALWAYS);
                 if w.revents != 0 {
@@ -85,7 +114,7 @@ fn survey(watches: &mut [Watch<'_>], sleep_on: &mut Vec<(HostFd, u32, Option<usi
                 }
             }
         }
-        sleep_on.extend(wake.iter().map(|&(fd, ev)| (fd, ev, None)));
+        sleep_on.extend(wake.iter().map(|&(fd, events)| SleepOn { fd, events, owner: None, source: i }));
     }
     ready
 }
@@ -106,15 +135,19 @@ pub fn wait(watches: &mut [Watch<'_>], deadline: Option<Timespec>) -> Result<usi
                 } else {
                     Timespec { sec: i64::from(ms / 1000), nsec: i64::from(ms % 1000) * 1_000_000 }
                 };
+                check_signals()?;
                 host::time::sleep(t).map_err(|(e, _)| Error::new(e))?;
                 continue;
             }
             return Ok(ready);
         }
-        let mut req: Vec<(HostFd, u32, u32)> = sleep_on.iter().map(|&(fd, ev, _)| (fd, ev, 0)).collect();
+        if ms != 0 {
+            check_signals()?;
+        }
+        let mut req: Vec<(HostFd, u32, u32)> = sleep_on.iter().map(|s| (s.fd, s.events, 0)).collect();
         host::fs::poll(&mut req, ms).map_err(Error::new)?;
-        for (&(_, _, owner), &(_, _, rev)) in sleep_on.iter().zip(&req) {
-            if let Some(i) = owner {
+        for (s, &(_, _, rev)) in sleep_on.iter().zip(&req) {
+            if let Some(i) = s.owner {
                 let w = &mut watches[i];
                 w.revents = rev & (w.events | ALWAYS);
                 if w.revents != 0 {
@@ -136,10 +169,10 @@ pub fn wait(watches: &mut [Watch<'_>], deadline: Option<Timespec>) -> Result<usi
 pub fn probe(watches: &mut [Watch<'_>], wake: &mut Vec<(HostFd, u32)>) -> Result<usize> {
     let mut sleep_on = Vec::new();
     let mut ready = survey(watches, &mut sleep_on);
-    let mut req: Vec<(HostFd, u32, u32)> = sleep_on.iter().filter(|s| s.2.is_some()).map(|&(fd, ev, _)| (fd, ev, 0)).collect();
+    let mut req: Vec<(HostFd, u32, u32)> = sleep_on.iter().filter(|s| s.owner.is_some()).map(|s| (s.fd, s.events, 0)).collect();
     if !req.is_empty() {
         host::fs::poll(&mut req, 0).map_err(Error::new)?;
-        let owners = sleep_on.iter().filter_map(|s| s.2);
+        let owners = sleep_on.iter().filter_map(|s| s.owner);
         for (i, &(_, _, rev)) in owners.zip(&req) {
             let w = &mut watches[i];
             w.revents = rev & (w.events | ALWAYS);
@@ -148,7 +181,7 @@ pub fn probe(watches: &mut [Watch<'_>], wake: &mut Vec<(HostFd, u32)>) -> Result
             }
         }
     }
-    wake.extend(sleep_on.iter().map(|&(fd, ev, _)| (fd, ev)));
+    wake.extend(sleep_on.iter().filter(|s| watches[s.source].wakes).map(|s| (s.fd, s.events)));
     Ok(ready)
 }
 
@@ -159,6 +192,7 @@ pub fn sleep_on(wake: &[(HostFd, u32)], deadline: Option<Timespec>) -> Result<bo
     if ms == 0 {
         return Ok(false);
     }
+    check_signals()?;
     if wake.is_empty() {
         let t = if ms < 0 {
             Timespec { sec: i64::MAX / 2, nsec: 0 }
@@ -176,7 +210,7 @@ pub fn sleep_on(wake: &[(HostFd, u32)], deadline: Option<Timespec>) -> Result<bo
 /// Blocks until `file` is ready for `events` (a read of an empty eventfd,
 /// say); EINTR when a signal interrupts.
 pub fn wait_for(file: &super::file::OpenFile, events: u32) -> Result<u32> {
-    let mut w = [Watch { file: Some(file), events, revents: 0 }];
+    let mut w = [Watch::new(Some(file), events)];
     wait(&mut w, None)?;
     Ok(w[0].revents)
 }

@@ -1,0 +1,398 @@
+//! epoll(7): epoll_create, epoll_create1, epoll_ctl, epoll_wait,
+//! epoll_pwait, epoll_pwait2.
+//!
+//! An epoll instance is a file of its own ([`Epoll`]) holding its interest
+//! list. A registration is keyed, as on Linux, by the open file description
+//! and the fd number it was added with; it holds the description weakly, so
+//! it lives on after `close(fd)` while a dup keeps the description open, and
+//! goes when the last reference does. A wait asks every registered file for
+//! its readiness and sleeps in `vfs::poll::wait` until one is ready, so any
+//! kind of fd can be watched, epoll fds included (nesting: ELOOP past
+//! Linux's depth of 5 or on a cycle).
+//!
+//! Level-triggered registrations report for as long as the file is ready.
+//! Edge-triggered ones (EPOLLET) report once, then stay quiet until the
+//! guest has used the file since (a read, write, send, recv or accept on
+//! it), or the file has been seen not ready; EPOLLONESHOT disables the
+//! registration after one report until EPOLL_CTL_MOD re-arms it.
+//!
+//! Divergences from Linux:
+//! - Edge triggering is derived from readiness levels and the guest's own
+//!   use of the file (see above): a new arrival on a file the guest has not
+//!   touched since the last report is not reported while the file stays
+//!   ready; one the guest has touched may be reported though nothing new
+//!   arrived.
+//! - EPOLLEXCLUSIVE wakes every waiter, not one (allowed by epoll_ctl(2):
+//!   "one or more").
+//! - EPOLLWAKEUP is accepted and has no effect (there is no autosleep).
+//! - After fork the child's instance is a copy of the parent's interest
+//!   list, not the same instance; an epoll fd is not kept across execve.
+
+use super::{args, poll as syspoll, timeout, Ctx};
+use crate::abi::{gen as g, Timespec};
+use crate::error::Result;
+use crate::host::{HostFd, HostStat};
+use crate::task::{current, lock};
+use crate::uaccess;
+use crate::vfs::file::{FileOps, OpenFile};
+use crate::task::Thread;
+use crate::vfs::poll::{self, Notifier, Ready, Watch};
+use crate::{errno, return_errno_with_message};
+use std::any::Any;
+use std::sync::{Arc, Mutex, Weak};
+
+const EPOLL_CTL_ADD: u32 = 1;
+const EPOLL_CTL_DEL: u32 = 2;
+const EPOLL_CTL_MOD: u32 = 3;
+
+const EPOLLIN: u32 = 0x1;
+const EPOLLOUT: u32 = 0x4;
+const EPOLLERR: u32 = 0x8;
+const EPOLLHUP: u32 = 0x10;
+const EPOLLEXCLUSIVE: u32 = 1 << 28;
+const EPOLLWAKEUP: u32 = 1 << 29;
+const EPOLLONESHOT: u32 = 1 << 30;
+const EPOLLET: u32 = 1 << 31;
+
+/// The flags of a registration that are not poll events.
+const EP_PRIVATE_BITS: u32 = EPOLLWAKEUP | EPOLLONESHOT | EPOLLET | EPOLLEXCLUSIVE;
+/// What EPOLLEXCLUSIVE may be combined with (fs/eventpoll.c EPOLLEXCLUSIVE_OK_BITS).
+const EXCLUSIVE_OK_BITS: u32 = EPOLLIN | EPOLLOUT | EPOLLERR | EPOLLHUP | EPOLLWAKEUP | EPOLLET | EPOLLEXCLUSIVE;
+/// How deep epoll instances may nest (fs/eventpoll.c EP_MAX_NESTS).
+const EP_MAX_NESTS: usize = 4;
+/// `struct epoll_event` is packed on x86_64: u32 events, u64 data.
+const EVENT_SIZE: usize = 12;
+/// The most events one wait may ask for (fs/eventpoll.c EP_MAX_EVENTS).
+const EP_MAX_EVENTS: i32 = (i32::MAX as usize / EVENT_SIZE) as i32;
+
+struct Reg {
+    fd: i32,
+    file: Weak<OpenFile>,
+    events: u32,
+    data: u64,
+    /// EPOLLONESHOT reported: quiet until EPOLL_CTL_MOD.
+    disabled: bool,
+    /// EPOLLET reported with the file's use count at that moment: quiet
+    /// until the count moves or the file is seen not ready.
+    reported_at: Option<u64>,
+}
+
+impl Reg {
+    fn key(&self) -> *const OpenFile {
+        self.file.as_ptr()
+    }
+}
+
+#[derive(Default)]
+pub struct Epoll {
+    regs: Mutex<Vec<Reg>>,
+    /// Where the next wait starts looking, so that level-triggered files
+    /// ready all the time do not starve the others when maxevents is small.
+    cursor: Mutex<usize>,
+    /// The threads sleeping in a wait on this instance: a change of the
+    /// interest list makes their wake pipes readable, so they look again
+    /// (a file added while they sleep is watched from then on).
+    sleepers: Mutex<Vec<Arc<Thread>>>,
+}
+
+/// One ready registration found by a survey.
+struct Found {
+    index: usize,
+    events: u32,
+    data: u64,
+}
+
+impl Epoll {
+    /// The live registrations that may report (dead ones are dropped).
+    fn live(&self) -> Vec<(usize, Arc<OpenFile>, u32, Option<u64>)> {
+        let mut regs = lock(&self.regs);
+        regs.retain(|r| r.file.strong_count() > 0);
+        regs.iter()
+            .enumerate()
+            .filter(|(_, r)| !r.disabled)
+            .filter_map(|(i, r)| r.file.upgrade().map(|f| (i, f, r.events, r.reported_at)))
+            .collect()
+    }
+
+    /// Asks every registration once; returns those that may report now and
+    /// leaves in `wake` what to sleep on for the rest. An edge registration
+    /// quiet since its last report is armed again once its file is seen
+    /// not ready: the next readiness is a new edge.
+    fn survey(&self, wake: &mut Vec<(HostFd, u32)>) -> Result<Vec<Found>> {
+        let live = self.live();
+        let mut watches: Vec<Watch<'_>> = live
+            .iter()
+            .map(|(_, f, ev, quiet_at)| Watch {
+                file: Some(f),
+                events: ev & !EP_PRIVATE_BITS,
+                revents: 0,
+                // Reported on this edge and not used since: nothing wakes
+                // a sleeper for it until the guest uses the file.
+                wakes: quiet_at.is_none_or(|at| at != f.uses()),
+            })
+            .collect();
+        poll::probe(&mut watches, wake)?;
+        let mut regs = lock(&self.regs);
+        let mut found = Vec::new();
+        for ((i, f, _, _), w) in live.iter().zip(&watches) {
+            let Some(r) = regs.get_mut(*i).filter(|r| r.key() == Arc::as_ptr(f)) else { continue };
+            if w.revents == 0 {
+                r.reported_at = None;
+                continue;
+            }
+            if r.reported_at.is_some_and(|at| at == f.uses()) {
+                continue;
+            }
+            found.push(Found { index: *i, events: w.revents, data: r.data });
+        }
+        Ok(found)
+    }
+
+    /// One pass: the events ready now, at most `max`; marks what it
+    /// reports (EPOLLET: quiet until the file is used; EPOLLONESHOT:
+    /// disabled).
+    fn collect(&self, max: usize, wake: &mut Vec<(HostFd, u32)>) -> Result<Vec<Found>> {
+        let mut found = self.survey(wake)?;
+        if found.is_empty() {
+            return Ok(found);
+        }
+        let mut cursor = lock(&self.cursor);
+        let start = *cursor % found.len();
+        found.rotate_left(start);
+        found.truncate(max);
+        *cursor = start + found.len();
+        drop(cursor);
+        let mut regs = lock(&self.regs);
+        for f in &found {
+            let Some(r) = regs.get_mut(f.index) else { continue };
+            if r.events & EPOLLONESHOT != 0 {
+                r.disabled = true;
+            }
+            if r.events & EPOLLET != 0 {
+                r.reported_at = r.file.upgrade().map(|file| file.uses());
+            }
+        }
+        Ok(found)
+    }
+
+    /// Whether `target` (an epoll instance) is this one or watches it,
+    /// at any depth; and how deep the nesting below this one goes.
+    fn reaches(&self, target: *const Epoll, depth: usize) -> (bool, usize) {
+        if std::ptr::eq(self, target) {
+            return (true, depth);
+        }
+        let inner: Vec<Arc<OpenFile>> = lock(&self.regs).iter().filter_map(|r| r.file.upgrade()).collect();
+        let mut deepest = depth;
+        for f in inner {
+            if let Some(ep) = f.ops_as::<Epoll>() {
+                if depth >= EP_MAX_NESTS + 1 {
+                    return (false, depth + 1);
+                }
+                let (hit, d) = ep.reaches(target, depth + 1);
+                if hit {
+                    return (true, d);
+                }
+                deepest = deepest.max(d);
+            }
+        }
+        (false, deepest)
+    }
+}
+
+impl FileOps for Epoll {
+    fn stat(&self, f: &OpenFile) -> Result<HostStat> {
+        Ok(super::eventfd::anon_stat(&f.guest_path))
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+
+    /// Readable while some registration would report (an epoll inside
+    /// another, or in poll/select).
+    fn poll(&self, _f: &OpenFile, _events: u32, wake: &mut Vec<(HostFd, u32)>) -> Ready {
+        match self.survey(wake) {
+            Ok(found) if !found.is_empty() => Ready::Now(g::POLLIN | g::POLLRDNORM),
+            _ => Ready::Now(0),
+        }
+    }
+
+    fn pollable(&self) -> bool {
+        true
+    }
+}
+
+fn install_epoll(cloexec: bool) -> Result<u64> {
+    let file = OpenFile::new("anon_inode:[eventpoll]".into(), Epoll::default(), g::O_RDWR);
+    let fd = lock(&current().fds).install(Arc::new(file), cloexec)?;
+    Ok(fd as u64)
+}
+
+pub fn epoll_create(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
+    if args::int(a[0]) <= 0 {
+        return_errno_with_message!(EINVAL, "size must be positive");
+    }
+    install_epoll(false)
+}
+
+pub fn epoll_create1(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
+    let flags = args::flags(a[0], g::O_CLOEXEC, "flags must be 0 or EPOLL_CLOEXEC")?;
+    install_epoll(flags != 0)
+}
+
+fn epoll_of(file: &OpenFile) -> Result<&Epoll> {
+    file.ops_as::<Epoll>().ok_or_else(|| errno!(EINVAL, "epfd is not an epoll file descriptor"))
+}
+
+pub fn epoll_ctl(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
+    let (epfd, op, fd) = (args::fd(a[0]), args::uint(a[1]), args::fd(a[2]));
+    // The event is read first, as Linux does (EFAULT before EBADF).
+    let event = if op != EPOLL_CTL_DEL {
+        let raw = uaccess::read_bytes(a[3], EVENT_SIZE)?;
+        let events = u32::from_ne_bytes([raw[0], raw[1], raw[2], raw[3]]);
+        let data = u64::from_ne_bytes([raw[4], raw[5], raw[6], raw[7], raw[8], raw[9], raw[10], raw[11]]);
+        Some((events, data))
+    } else {
+        None
+    };
+    let (ep_file, target) = {
+        let fds = lock(&current().fds);
+        (fds.get(epfd)?, fds.get(fd)?)
+    };
+    if !target.ops().pollable() {
+        return_errno_with_message!(EPERM, "the target file does not support epoll (a regular file or directory?)");
+    }
+    if Arc::ptr_eq(&ep_file, &target) {
+        return_errno_with_message!(EINVAL, "an epoll instance cannot watch itself");
+    }
+    let ep = epoll_of(&ep_file)?;
+    let key = Arc::as_ptr(&target);
+    let find = |regs: &[Reg]| regs.iter().position(|r| r.fd == fd && r.key() == key);
+    match op {
+        EPOLL_CTL_ADD => {
+            let (mut events, data) = event.unwrap_or_default();
+            if events & EPOLLEXCLUSIVE != 0 {
+                if events & !EXCLUSIVE_OK_BITS != 0 {
+                    return_errno_with_message!(EINVAL, "EPOLLEXCLUSIVE with EPOLLONESHOT or other flags");
+                }
+                if target.ops_as::<Epoll>().is_some() {
+                    return_errno_with_message!(EINVAL, "EPOLLEXCLUSIVE on an epoll file descriptor");
+                }
+            }
+            if let Some(inner) = target.ops_as::<Epoll>() {
+                let (cycle, depth) = inner.reaches(ep, 1);
+                if cycle || depth > EP_MAX_NESTS {
+                    return_errno_with_message!(ELOOP, "epoll instances would nest in a cycle or too deep");
+                }
+            }
+            // EPOLLERR and EPOLLHUP are always reported.
+            events |= EPOLLERR | EPOLLHUP;
+            let mut regs = lock(&ep.regs);
+            regs.retain(|r| r.file.strong_count() > 0);
+            if find(&regs).is_some() {
+                return_errno_with_message!(EEXIST, "fd is already registered");
+            }
+            regs.push(Reg { fd, file: Arc::downgrade(&target), events, data, disabled: false, reported_at: None });
+        }
+        EPOLL_CTL_MOD => {
+            let (mut events, data) = event.unwrap_or_default();
+            if events & EPOLLEXCLUSIVE != 0 {
+                return_errno_with_message!(EINVAL, "EPOLLEXCLUSIVE cannot be set by EPOLL_CTL_MOD");
+            }
+            let mut regs = lock(&ep.regs);
+            let i = find(&regs).ok_or_else(|| errno!(ENOENT, "fd is not registered"))?;
+            if regs[i].events & EPOLLEXCLUSIVE != 0 {
+                return_errno_with_message!(EINVAL, "an EPOLLEXCLUSIVE registration cannot be modified");
+            }
+            events |= EPOLLERR | EPOLLHUP;
+            let r = &mut regs[i];
+            r.events = events;
+            r.data = data;
+            r.disabled = false;
+            r.reported_at = None;
+        }
+        EPOLL_CTL_DEL => {
+            let mut regs = lock(&ep.regs);
+            let i = find(&regs).ok_or_else(|| errno!(ENOENT, "fd is not registered"))?;
+            regs.remove(i);
+        }
+        _ => return_errno_with_message!(EINVAL, "op must be EPOLL_CTL_ADD, EPOLL_CTL_MOD or EPOLL_CTL_DEL"),
+    }
+    for t in lock(&ep.sleepers).iter() {
+        if let Some(w) = t.wake_pipe() {
+            w.set(true);
+        }
+    }
+    Ok(0)
+}
+
+/// The wait shared by the three calls: until an event, the deadline, or a
+/// signal (EINTR).
+fn do_wait(thread: &Arc<Thread>, epfd: i32, events_addr: u64, max: i32, timeout: Option<Timespec>) -> Result<u64> {
+    if max <= 0 || max > EP_MAX_EVENTS {
+        return_errno_with_message!(EINVAL, "maxevents must be between 1 and INT_MAX / 12");
+    }
+    // Linux checks only that the buffer lies in user space (access_ok);
+    // an unmapped one fails when events are copied out.
+    let max = max as usize;
+    let file = lock(&current().fds).get(epfd)?;
+    let ep = epoll_of(&file)?;
+    let deadline = poll::deadline_after(timeout);
+    let pipe = thread.wake_pipe().ok_or_else(|| errno!(ENOMEM, "cannot make the thread's wake pipe"))?;
+    lock(&ep.sleepers).push(thread.clone());
+    let r = wait_loop(ep, pipe, events_addr, max, timeout, deadline);
+    let mut sleepers = lock(&ep.sleepers);
+    if let Some(i) = sleepers.iter().position(|t| Arc::ptr_eq(t, thread)) {
+        sleepers.swap_remove(i);
+    }
+    r
+}
+
+fn wait_loop(ep: &Epoll, pipe: &Notifier, events_addr: u64, max: usize, timeout: Option<Timespec>, deadline: Option<Timespec>) -> Result<u64> {
+    loop {
+        // Cleared before looking: a change from here on is seen by the
+        // look, or wakes the sleep below.
+        pipe.set(false);
+        let mut wake = vec![pipe.wake()];
+        let found = ep.collect(max, &mut wake)?;
+        if !found.is_empty() {
+            let mut out = Vec::with_capacity(found.len() * EVENT_SIZE);
+            for f in &found {
+                out.extend_from_slice(&f.events.to_ne_bytes());
+                out.extend_from_slice(&f.data.to_ne_bytes());
+            }
+            uaccess::write_bytes(events_addr, &out)?;
+            return Ok(found.len() as u64);
+        }
+        if timeout.is_some_and(|t| t.sec == 0 && t.nsec == 0) {
+            return Ok(0);
+        }
+        // Sleep until something the registrations depend on changes.
+        if !poll::sleep_on(&wake, deadline)? {
+            return Ok(0);
+        }
+    }
+}
+
+/// epoll_wait's `int timeout` in milliseconds: negative waits forever.
+fn ms_timeout(a: u64) -> Option<Timespec> {
+    syspoll::poll_timeout(a)
+}
+
+pub fn epoll_wait(cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
+    do_wait(&cx.thread_arc(), args::fd(a[0]), a[1], args::int(a[2]), ms_timeout(a[3]))
+}
+
+pub fn epoll_pwait(cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
+    let mask = syspoll::read_sigmask(a[4], a[5])?;
+    let t = ms_timeout(a[3]);
+    let thread = cx.thread_arc();
+    syspoll::with_mask(cx.ctl, mask, || do_wait(&thread, args::fd(a[0]), a[1], args::int(a[2]), t))
+}
+
+pub fn epoll_pwait2(cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
+    let t = timeout::read_optional(a[3])?;
+    let mask = syspoll::read_sigmask(a[4], a[5])?;
+    let thread = cx.thread_arc();
+    syspoll::with_mask(cx.ctl, mask, || do_wait(&thread, args::fd(a[0]), a[1], args::int(a[2]), t))
+}
