@@ -915,16 +915,25 @@ pub fn may_block(nr: u64) -> bool {
 }
 
 /// How an interrupted syscall continues (the kernel's -ERESTART* codes,
-/// include/linux/errno.h).
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Restart {
-    /// ERESTARTSYS: restarted unless a handler without SA_RESTART runs.
+/// include/linux/errno.h): the `restart = ...` marker of its row in the
+/// syscall table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Restart {
+    /// ERESTARTSYS: restarted unless a handler without SA_RESTART runs
+    /// (signal(7)'s first list: read, wait4, accept, flock ...).
     Sys,
-    /// ERESTARTNOHAND / ERESTART_RESTARTBLOCK: EINTR when a handler runs.
+    /// ERESTARTNOHAND / ERESTART_RESTARTBLOCK: EINTR when a handler runs,
+    /// whatever SA_RESTART says; restarted when none runs (signal(7)'s
+    /// "never restarted after being interrupted by a signal handler" list:
+    /// pause, poll, nanosleep, epoll_wait, semop ...).
     NoHand,
+    /// Not an interruptible call at all: what it leaves in rax is never an
+    /// EINTR to act on (rt_sigreturn restores the interrupted rax, which may
+    /// hold an old -EINTR; the kernel sets orig_ax = -1 there).
+    Exempt,
 }
 
-fn restart_class(nr: u64) -> Restart {
+pub(crate) fn restart_class(nr: u64) -> Restart {
     let Ok(nr) = u32::try_from(nr) else { return Restart::Sys };
     match nr {
         g::__NR_pause

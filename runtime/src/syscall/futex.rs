@@ -435,6 +435,12 @@ fn has_timeout(cmd: u32) -> bool {
     matches!(cmd, g::FUTEX_WAIT | g::FUTEX_LOCK_PI | g::FUTEX_LOCK_PI2 | g::FUTEX_WAIT_BITSET | g::FUTEX_WAIT_REQUEUE_PI)
 }
 
+/// Whether a futex(2) call may put the task to sleep: the operations that
+/// wait (the table's `sleeps_if` marker on the futex row).
+pub fn op_sleeps(a: &[u64; 6]) -> bool {
+    has_timeout(super::args::uint(a[1]) & !(g::FUTEX_PRIVATE_FLAG | g::FUTEX_CLOCK_REALTIME))
+}
+
 /// The name of a futex operation, for refusals.
 fn op_name(cmd: u32) -> &'static str {
     match cmd {

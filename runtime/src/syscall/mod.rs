@@ -112,7 +112,7 @@ const SYSCALL_INSN_LEN: u64 = 2;
 
 /// Calls that put the task to sleep for a while: the moments when another
 /// task is likely to look at its /proc/PID/{fd,maps}.
-fn is_sleeping_call(nr: u64, args: &[u64; 6]) -> bool {
+pub(crate) fn is_sleeping_call(nr: u64, args: &[u64; 6]) -> bool {
     use linux_raw_sys::general as g;
     let Ok(nr) = u32::try_from(nr) else { return false };
     match nr {

@@ -6,11 +6,36 @@
 //! constant's own name, so a number and its name cannot drift apart. A unit
 //! test checks that the table covers every number linux-raw-sys knows, in
 //! order and without duplicates.
+//!
+//! A row reads `__NR_name => status, [argument kinds for --trace], markers;`.
+//! The markers, after the argument kinds and separated by commas, are the
+//! per-call properties the runtime around a handler acts on; none of them
+//! is kept in a list elsewhere, so a new blocking call is one row:
+//! - `blocks`: the call may sleep in the host, so `trap::dispatch` runs it
+//!   with the asynchronous host signals unblocked and a signal interrupts
+//!   it with EINTR. Not ioctl: with SIGTTOU unblocked on the host, a
+//!   tcsetpgrp from a background group that the guest makes with SIGTTOU
+//!   blocked (as a job-control shell's child does) would be interrupted by
+//!   a host SIGTTOU instead of succeeding.
+//! - `restart = NoHand` or `restart = Exempt` (`Sys` when not given): what
+//!   an EINTR from the call becomes when a signal is delivered on the way
+//!   back to the guest, after signal(7) "Interruption of system calls and
+//!   library functions by signal handlers" (see [`Restart`]).
+//! - `sleeps`, or `sleeps_if(pred)` when it depends on the arguments: the
+//!   call puts the task to sleep for a while, so the task first publishes
+//!   its fds and maps to the daemon if they changed (for /proc/PID of it
+//!   read by another task).
+//! - `ret = Addr`: `--trace` shows a successful result in hex.
+//! - `noreturn`: `--trace` shows the call before it runs, as ` = ?`.
+//!
+//! Missing rows carry their markers too, so a call being implemented
+//! already blocks, restarts and sleeps as Linux's does.
 
 #![allow(non_upper_case_globals)]
 
 use super::{epoll, eventfd, fs, futex, identity, mm, pipe, poll, proc_model, process, signal, thread, time, timer, Handler};
 use crate::abi::Errno;
+pub use crate::signal::Restart;
 use linux_raw_sys::general::*;
 
 /// How far a syscall is implemented.
@@ -86,6 +111,85 @@ pub struct Row {
     pub name: &'static str,
     pub status: Status,
     pub args: &'static [Arg],
+    pub markers: Markers,
+}
+
+/// What the runtime around a handler needs to know of a call: the row's
+/// markers (see the module header for their syntax).
+#[derive(Clone, Copy)]
+pub struct Markers {
+    /// `blocks`: the call may sleep in the host, so `trap::dispatch` runs it
+    /// with the asynchronous host signals unblocked (the blocking window):
+    /// a signal then interrupts the host call with EINTR.
+    pub blocks: bool,
+    /// `restart = ...`: what an EINTR from the call becomes when a signal is
+    /// delivered on the way back to the guest. `Sys` when not given.
+    pub restart: Restart,
+    /// `sleeps` / `sleeps_if(pred)`: the call puts the task to sleep for a
+    /// while, the moment another task is likely to read its /proc/PID/{fd,
+    /// maps}, so the task publishes them to the daemon first if they changed.
+    pub sleeps: Sleeps,
+    /// `ret = Addr`: how `--trace` shows a successful result.
+    pub ret: Ret,
+    /// `noreturn`: the call does not come back; `--trace` shows it before it
+    /// runs (with ` = ?`, as strace does).
+    pub noreturn: bool,
+}
+
+/// Whether a call puts the task to sleep (see [`Markers::sleeps`]).
+#[derive(Clone, Copy)]
+pub enum Sleeps {
+    Never,
+    Always,
+    /// Depending on the arguments (futex(2)'s operation).
+    If(fn(&[u64; 6]) -> bool),
+}
+
+impl Sleeps {
+    pub fn at(&self, args: &[u64; 6]) -> bool {
+        match self {
+            Sleeps::Never => false,
+            Sleeps::Always => true,
+            Sleeps::If(pred) => pred(args),
+        }
+    }
+}
+
+/// How `--trace` shows a successful result.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ret {
+    /// A signed decimal number.
+    Int,
+    /// An address, in hex (mmap, brk, ...).
+    Addr,
+}
+
+/// One marker of a row, as the macro reads it.
+enum Marker {
+    Blocks,
+    Restart(Restart),
+    Sleeps(Sleeps),
+    Ret(Ret),
+    NoReturn,
+}
+
+impl Markers {
+    /// A row without markers: never blocks or sleeps, restarts as
+    /// ERESTARTSYS, returns a number, returns.
+    const NONE: Markers =
+        Markers { blocks: false, restart: Restart::Sys, sleeps: Sleeps::Never, ret: Ret::Int, noreturn: false };
+
+    /// Adds one marker (at compile time: the table is a static).
+    const fn with(mut self, m: Marker) -> Markers {
+        match m {
+            Marker::Blocks => self.blocks = true,
+            Marker::Restart(r) => self.restart = r,
+            Marker::Sleeps(s) => self.sleeps = s,
+            Marker::Ret(r) => self.ret = r,
+            Marker::NoReturn => self.noreturn = true,
+        }
+        self
+    }
 }
 
 /// `"__NR_read"` → `"read"`, at compile time.
@@ -98,7 +202,8 @@ const fn strip_nr(s: &'static str) -> &'static str {
 }
 
 macro_rules! syscall_table {
-    ($( $nr:ident => $status:ident $( ( $($sarg:tt)* ) )?, [$($arg:ident),*]; )*) => {
+    ($( $nr:ident => $status:ident $( ( $($sarg:tt)* ) )?, [$($arg:ident),*]
+        $(, $mk:ident $(= $mv:ident)? $(($mp:path))? )*; )*) => {
         const NRS: &[u32] = &[$($nr),*];
         const TABLE_LEN: usize = NRS.len();
 
@@ -108,6 +213,7 @@ macro_rules! syscall_table {
                 name: strip_nr(stringify!($nr)),
                 status: syscall_table!(@status $status $( ( $($sarg)* ) )?),
                 args: &[$(Arg::$arg),*],
+                markers: Markers::NONE $( .with(syscall_table!(@marker $mk $(= $mv)? $(($mp))?)) )*,
             }, )*
         ];
     };
@@ -115,35 +221,41 @@ macro_rules! syscall_table {
     (@status Partial($h:expr, $n:expr)) => { Status::Partial($h, $n) };
     (@status Stub($e:ident, $why:expr)) => { Status::Stub(Errno::$e, $why) };
     (@status Missing) => { Status::Missing };
+    (@marker blocks) => { Marker::Blocks };
+    (@marker restart = $r:ident) => { Marker::Restart(Restart::$r) };
+    (@marker sleeps) => { Marker::Sleeps(Sleeps::Always) };
+    (@marker sleeps_if($p:path)) => { Marker::Sleeps(Sleeps::If($p)) };
+    (@marker ret = $r:ident) => { Marker::Ret(Ret::$r) };
+    (@marker noreturn) => { Marker::NoReturn };
 }
 
 syscall_table! {
-    __NR_read => Full(fs::read), [Fd, OutBuf, Len];
-    __NR_write => Full(fs::write), [Fd, InBuf, Len];
-    __NR_open => Full(fs::open), [Path, OpenFlags, Mode];
+    __NR_read => Full(fs::read), [Fd, OutBuf, Len], blocks;
+    __NR_write => Full(fs::write), [Fd, InBuf, Len], blocks;
+    __NR_open => Full(fs::open), [Path, OpenFlags, Mode], blocks;
     __NR_close => Full(fs::close), [Fd];
     __NR_stat => Full(fs::stat), [Path, Ptr];
     __NR_fstat => Full(fs::fstat), [Fd, Ptr];
     __NR_lstat => Full(fs::lstat), [Path, Ptr];
-    __NR_poll => Full(poll::poll), [Ptr, Int, Int];
+    __NR_poll => Full(poll::poll), [Ptr, Int, Int], blocks, sleeps, restart = NoHand;
     __NR_lseek => Full(fs::lseek), [Fd, Int, Whence];
-    __NR_mmap => Partial(mm::mmap, "guest executable mappings are also writable on the host (for the fs→gs patch); MAP_FIXED over memory the guest has not mapped fails with ENOMEM"), [Ptr, Len, Prot, MapFlags, Fd, Hex];
+    __NR_mmap => Partial(mm::mmap, "guest executable mappings are also writable on the host (for the fs→gs patch); MAP_FIXED over memory the guest has not mapped fails with ENOMEM"), [Ptr, Len, Prot, MapFlags, Fd, Hex], ret = Addr;
     __NR_mprotect => Full(mm::mprotect), [Ptr, Len, Prot];
     __NR_munmap => Full(mm::munmap), [Ptr, Len];
-    __NR_brk => Full(mm::brk), [Ptr];
+    __NR_brk => Full(mm::brk), [Ptr], ret = Addr;
     __NR_rt_sigaction => Full(signal::rt_sigaction), [Signal, Ptr, Ptr, Len];
     __NR_rt_sigprocmask => Full(signal::rt_sigprocmask), [Int, Ptr, Ptr, Len];
-    __NR_rt_sigreturn => Full(signal::rt_sigreturn), [];
+    __NR_rt_sigreturn => Full(signal::rt_sigreturn), [], restart = Exempt;
     __NR_ioctl => Partial(fs::ioctl, "terminal requests (TCGETS, TCSETS*, TIOCGWINSZ, TIOCSWINSZ, TIOCGPGRP, TIOCSPGRP, TIOCSCTTY, TIOCNOTTY), pseudo-terminal masters (TIOCGPTN, TIOCSPTLCK, TIOCGPTPEER), FIONREAD, FIOCLEX/FIONCLEX, FIONBIO; others ENOTTY"), [Fd, Ioctl, Hex];
-    __NR_pread64 => Full(fs::pread64), [Fd, OutBuf, Len, Int];
-    __NR_pwrite64 => Full(fs::pwrite64), [Fd, InBuf, Len, Int];
-    __NR_readv => Full(fs::readv), [Fd, Ptr, Int];
-    __NR_writev => Full(fs::writev), [Fd, Ptr, Int];
+    __NR_pread64 => Full(fs::pread64), [Fd, OutBuf, Len, Int], blocks;
+    __NR_pwrite64 => Full(fs::pwrite64), [Fd, InBuf, Len, Int], blocks;
+    __NR_readv => Full(fs::readv), [Fd, Ptr, Int], blocks;
+    __NR_writev => Full(fs::writev), [Fd, Ptr, Int], blocks;
     __NR_access => Full(fs::access), [Path, Octal];
     __NR_pipe => Full(pipe::pipe), [Ptr];
-    __NR_select => Full(poll::select), [Int, Ptr, Ptr, Ptr, Ptr];
+    __NR_select => Full(poll::select), [Int, Ptr, Ptr, Ptr, Ptr], blocks, sleeps, restart = NoHand;
     __NR_sched_yield => Full(identity::sched_yield), [];
-    __NR_mremap => Full(mm::mremap), [Ptr, Len, Len, Hex, Ptr];
+    __NR_mremap => Full(mm::mremap), [Ptr, Len, Len, Hex, Ptr], ret = Addr;
     __NR_msync => Full(mm::msync), [Ptr, Len, Hex];
     __NR_mincore => Full(mm::mincore), [Ptr, Len, Ptr];
     __NR_madvise => Partial(mm::madvise, "MADV_DONTNEED/FREE and the access-pattern hints reach the host; other advice is accepted and ignored"), [Ptr, Len, Int];
@@ -152,20 +264,20 @@ syscall_table! {
     __NR_shmctl => Missing, [];
     __NR_dup => Full(fs::dup), [Fd];
     __NR_dup2 => Full(fs::dup2), [Fd, Fd];
-    __NR_pause => Full(signal::pause), [];
-    __NR_nanosleep => Full(time::nanosleep), [Ptr, Ptr];
+    __NR_pause => Full(signal::pause), [], sleeps, restart = NoHand;
+    __NR_nanosleep => Full(time::nanosleep), [Ptr, Ptr], blocks, sleeps, restart = NoHand;
     __NR_getitimer => Partial(signal::getitimer, "host interval timers: ITIMER_VIRTUAL/ITIMER_PROF count the runtime's CPU time too"), [Int, Ptr];
     __NR_alarm => Full(signal::alarm), [Int];
     __NR_setitimer => Partial(signal::setitimer, "host interval timers: ITIMER_VIRTUAL/ITIMER_PROF count the runtime's CPU time too"), [Int, Ptr, Ptr];
     __NR_getpid => Partial(process::getpid, "from the daemon's namespace (cached); the host pid when running standalone"), [];
-    __NR_sendfile => Partial(fs::sendfile, "copied through the runtime, not in the host kernel"), [Fd, Fd, Ptr, Len];
+    __NR_sendfile => Partial(fs::sendfile, "copied through the runtime, not in the host kernel"), [Fd, Fd, Ptr, Len], blocks;
     __NR_socket => Missing, [];
-    __NR_connect => Missing, [];
-    __NR_accept => Missing, [];
-    __NR_sendto => Missing, [];
-    __NR_recvfrom => Missing, [];
-    __NR_sendmsg => Missing, [];
-    __NR_recvmsg => Missing, [];
+    __NR_connect => Missing, [], blocks;
+    __NR_accept => Missing, [], blocks;
+    __NR_sendto => Missing, [], blocks;
+    __NR_recvfrom => Missing, [], blocks;
+    __NR_sendmsg => Missing, [], blocks;
+    __NR_recvmsg => Missing, [], blocks;
     __NR_shutdown => Missing, [];
     __NR_bind => Missing, [];
     __NR_listen => Missing, [];
@@ -178,20 +290,20 @@ syscall_table! {
     __NR_fork => Full(proc_model::fork), [];
     __NR_vfork => Partial(proc_model::vfork, "the parent waits for the child's execve or exit; the child works on a copy of memory, and what it leaves in the parent's stack comes back if it exits without exec"), [];
     __NR_execve => Full(proc_model::execve), [Path, Ptr, Ptr];
-    __NR_exit => Full(thread::exit), [Int];
-    __NR_wait4 => Partial(proc_model::wait4, "waits for a process group poll its members every 5 ms"), [Int, Ptr, Hex, Ptr];
+    __NR_exit => Full(thread::exit), [Int], noreturn;
+    __NR_wait4 => Partial(proc_model::wait4, "waits for a process group poll its members every 5 ms"), [Int, Ptr, Hex, Ptr], blocks, sleeps;
     __NR_kill => Full(process::kill), [Int, Signal];
     __NR_uname => Full(identity::uname), [Ptr];
     __NR_semget => Missing, [];
-    __NR_semop => Missing, [];
+    __NR_semop => Missing, [], blocks, restart = NoHand;
     __NR_semctl => Missing, [];
     __NR_shmdt => Missing, [];
     __NR_msgget => Missing, [];
-    __NR_msgsnd => Missing, [];
-    __NR_msgrcv => Missing, [];
+    __NR_msgsnd => Missing, [], blocks, restart = NoHand;
+    __NR_msgrcv => Missing, [], blocks, restart = NoHand;
     __NR_msgctl => Missing, [];
-    __NR_fcntl => Partial(fs::fcntl, "F_DUPFD*, F_GETFD/SETFD, F_GETFL/SETFL, POSIX and OFD record locks; leases, signals-on-IO and pipe sizes are EINVAL"), [Fd, Fcntl, Hex];
-    __NR_flock => Full(fs::flock), [Fd, Hex];
+    __NR_fcntl => Partial(fs::fcntl, "F_DUPFD*, F_GETFD/SETFD, F_GETFL/SETFL, POSIX and OFD record locks; leases, signals-on-IO and pipe sizes are EINVAL"), [Fd, Fcntl, Hex], blocks;
+    __NR_flock => Full(fs::flock), [Fd, Hex], blocks;
     __NR_fsync => Full(fs::fsync), [Fd];
     __NR_fdatasync => Full(fs::fdatasync), [Fd];
     __NR_truncate => Full(fs::truncate), [Path, Int];
@@ -203,7 +315,7 @@ syscall_table! {
     __NR_rename => Full(fs::rename), [Path, Path];
     __NR_mkdir => Full(fs::mkdir), [Path, Octal];
     __NR_rmdir => Full(fs::rmdir), [Path];
-    __NR_creat => Full(fs::creat), [Path, Octal];
+    __NR_creat => Full(fs::creat), [Path, Octal], blocks;
     __NR_link => Full(fs::link), [Path, Path];
     __NR_unlink => Full(fs::unlink), [Path];
     __NR_symlink => Full(fs::symlink), [Path, Path];
@@ -246,9 +358,9 @@ syscall_table! {
     __NR_capget => Missing, [];
     __NR_capset => Missing, [];
     __NR_rt_sigpending => Full(signal::rt_sigpending), [Ptr, Len];
-    __NR_rt_sigtimedwait => Full(signal::rt_sigtimedwait), [Ptr, Ptr, Ptr, Len];
+    __NR_rt_sigtimedwait => Full(signal::rt_sigtimedwait), [Ptr, Ptr, Ptr, Len], sleeps, restart = NoHand;
     __NR_rt_sigqueueinfo => Partial(signal::rt_sigqueueinfo, "only the calling process itself (ESRCH otherwise)"), [Int, Signal, Ptr];
-    __NR_rt_sigsuspend => Full(signal::rt_sigsuspend), [Ptr, Len];
+    __NR_rt_sigsuspend => Full(signal::rt_sigsuspend), [Ptr, Len], sleeps, restart = NoHand;
     __NR_sigaltstack => Full(signal::sigaltstack), [Ptr, Ptr];
     __NR_utime => Missing, [];
     __NR_mknod => Partial(fs::mknod, "FIFOs and regular files; device and socket nodes are EPERM"), [Path, Octal, Hex];
@@ -320,13 +432,13 @@ syscall_table! {
     __NR_fremovexattr => Stub(EOPNOTSUPP, "extended attributes are not emulated yet"), [];
     __NR_tkill => Partial(process::tkill, "a thread of another task is signalled as its whole task"), [Int, Signal];
     __NR_time => Full(time::time), [Ptr];
-    __NR_futex => Partial(futex::futex, "every operation; PI ones hand the lock to the oldest waiter without boosting priorities; on shared futexes (MAP_SHARED memory) waits go through the daemon, REQUEUE and WAKE_OP see only this process's waiters, and the PI operations are refused (ENOSYS, reported)"), [Ptr, FutexOp, Int, Ptr, Ptr, Hex];
+    __NR_futex => Partial(futex::futex, "every operation; PI ones hand the lock to the oldest waiter without boosting priorities; on shared futexes (MAP_SHARED memory) waits go through the daemon, REQUEUE and WAKE_OP see only this process's waiters, and the PI operations are refused (ENOSYS, reported)"), [Ptr, FutexOp, Int, Ptr, Ptr, Hex], blocks, sleeps_if(futex::op_sleeps);
     __NR_sched_setaffinity => Partial(identity::sched_setaffinity, "per thread: validated (at least one online CPU) and recorded for sched_getaffinity; the host scheduler is not pinned"), [Int, Len, Ptr];
     __NR_sched_getaffinity => Partial(identity::sched_getaffinity, "per thread, what sched_setaffinity recorded (the host is not asked to pin); other tasks read as every online CPU"), [Int, Len, Ptr];
     __NR_set_thread_area => Missing, [];
     __NR_io_setup => Missing, [];
     __NR_io_destroy => Missing, [];
-    __NR_io_getevents => Missing, [];
+    __NR_io_getevents => Missing, [], restart = NoHand;
     __NR_io_submit => Missing, [];
     __NR_io_cancel => Missing, [];
     __NR_get_thread_area => Missing, [];
@@ -338,7 +450,7 @@ syscall_table! {
     __NR_getdents64 => Full(fs::getdents64), [Fd, Ptr, Len];
     __NR_set_tid_address => Full(thread::set_tid_address), [Ptr];
     __NR_restart_syscall => Missing, [];
-    __NR_semtimedop => Missing, [];
+    __NR_semtimedop => Missing, [], blocks, restart = NoHand;
     __NR_fadvise64 => Partial(fs::fadvise64, "validated and accepted; the host gets no hint"), [Fd, Int, Int, Int];
     __NR_timer_create => Partial(timer::timer_create, "no timers on another process's CPU clock or on the alarm clocks; CPU-time timers fire when the timer thread next looks"), [Clock, Ptr, Ptr];
     __NR_timer_settime => Full(timer::timer_settime), [Int, Int, Ptr, Ptr];
@@ -348,9 +460,9 @@ syscall_table! {
     __NR_clock_settime => Partial(time::clock_settime, "validated like Linux, then EPERM: a guest never sets the host clock"), [Clock, Ptr];
     __NR_clock_gettime => Full(time::clock_gettime), [Clock, Ptr];
     __NR_clock_getres => Full(time::clock_getres), [Clock, Ptr];
-    __NR_clock_nanosleep => Full(time::clock_nanosleep), [Clock, Hex, Ptr, Ptr];
-    __NR_exit_group => Full(process::exit_group), [Int];
-    __NR_epoll_wait => Partial(epoll::epoll_wait, "edge triggering derived from readiness and use; see syscall/epoll.rs"), [Fd, Ptr, Int, Int];
+    __NR_clock_nanosleep => Full(time::clock_nanosleep), [Clock, Hex, Ptr, Ptr], blocks, sleeps, restart = NoHand;
+    __NR_exit_group => Full(process::exit_group), [Int], noreturn;
+    __NR_epoll_wait => Partial(epoll::epoll_wait, "edge triggering derived from readiness and use; see syscall/epoll.rs"), [Fd, Ptr, Int, Int], blocks, restart = NoHand;
     __NR_epoll_ctl => Partial(epoll::epoll_ctl, "EPOLLEXCLUSIVE wakes every waiter; EPOLLWAKEUP has no effect"), [Fd, Int, Fd, Ptr];
     __NR_tgkill => Partial(process::tgkill, "every task is single-threaded (tid == pid) until threads exist"), [Int, Int, Signal];
     __NR_utimes => Missing, [];
@@ -365,7 +477,7 @@ syscall_table! {
     __NR_mq_notify => Missing, [];
     __NR_mq_getsetattr => Missing, [];
     __NR_kexec_load => Missing, [];
-    __NR_waitid => Partial(proc_model::waitid, "P_ALL, P_PID, P_PGID; P_PIDFD is EINVAL; the rusage argument is not filled"), [Int, Int, Ptr, Hex, Ptr];
+    __NR_waitid => Partial(proc_model::waitid, "P_ALL, P_PID, P_PGID; P_PIDFD is EINVAL; the rusage argument is not filled"), [Int, Int, Ptr, Hex, Ptr], blocks, sleeps;
     __NR_add_key => Missing, [];
     __NR_request_key => Missing, [];
     __NR_keyctl => Missing, [];
@@ -375,7 +487,7 @@ syscall_table! {
     __NR_inotify_add_watch => Missing, [];
     __NR_inotify_rm_watch => Missing, [];
     __NR_migrate_pages => Missing, [];
-    __NR_openat => Full(fs::openat), [DirFd, Path, OpenFlags, Octal];
+    __NR_openat => Full(fs::openat), [DirFd, Path, OpenFlags, Octal], blocks;
     __NR_mkdirat => Full(fs::mkdirat), [DirFd, Path, Octal];
     __NR_mknodat => Partial(fs::mknodat, "FIFOs and regular files; device and socket nodes are EPERM"), [DirFd, Path, Octal, Hex];
     __NR_fchownat => Full(fs::fchownat), [DirFd, Path, Int, Int, AtFlags];
@@ -388,33 +500,33 @@ syscall_table! {
     __NR_readlinkat => Full(fs::readlinkat), [DirFd, Path, Ptr, Len];
     __NR_fchmodat => Full(fs::fchmodat), [DirFd, Path, Octal];
     __NR_faccessat => Full(fs::faccessat), [DirFd, Path, Octal];
-    __NR_pselect6 => Full(poll::pselect6), [Int, Ptr, Ptr, Ptr, Ptr, Ptr];
-    __NR_ppoll => Full(poll::ppoll), [Ptr, Int, Ptr, Ptr, Len];
+    __NR_pselect6 => Full(poll::pselect6), [Int, Ptr, Ptr, Ptr, Ptr, Ptr], blocks, sleeps, restart = NoHand;
+    __NR_ppoll => Full(poll::ppoll), [Ptr, Int, Ptr, Ptr, Len], blocks, sleeps, restart = NoHand;
     __NR_unshare => Missing, [];
     __NR_set_robust_list => Full(thread::set_robust_list), [Ptr, Len];
     __NR_get_robust_list => Partial(thread::get_robust_list, "threads of the calling process only"), [Int, Ptr, Ptr];
-    __NR_splice => Missing, [];
-    __NR_tee => Missing, [];
+    __NR_splice => Missing, [], blocks;
+    __NR_tee => Missing, [], blocks;
     __NR_sync_file_range => Missing, [];
-    __NR_vmsplice => Missing, [];
+    __NR_vmsplice => Missing, [], blocks;
     __NR_move_pages => Missing, [];
     __NR_utimensat => Full(fs::utimensat), [DirFd, Path, Ptr, AtFlags];
-    __NR_epoll_pwait => Partial(epoll::epoll_pwait, "as epoll_wait"), [Fd, Ptr, Int, Int, Ptr, Len];
+    __NR_epoll_pwait => Partial(epoll::epoll_pwait, "as epoll_wait"), [Fd, Ptr, Int, Int, Ptr, Len], blocks, restart = NoHand;
     __NR_signalfd => Missing, [];
     __NR_timerfd_create => Missing, [];
     __NR_eventfd => Partial(eventfd::eventfd, "not shared with a fork child; not kept across execve"), [Int];
     __NR_fallocate => Full(fs::fallocate), [Fd, Hex, Int, Int];
     __NR_timerfd_settime => Missing, [];
     __NR_timerfd_gettime => Missing, [];
-    __NR_accept4 => Missing, [];
+    __NR_accept4 => Missing, [], blocks;
     __NR_signalfd4 => Missing, [];
     __NR_eventfd2 => Partial(eventfd::eventfd2, "not shared with a fork child; not kept across execve"), [Int, Hex];
     __NR_epoll_create1 => Full(epoll::epoll_create1), [Hex];
     __NR_dup3 => Full(fs::dup3), [Fd, Fd, OpenFlags];
     __NR_pipe2 => Partial(pipe::pipe2, "host pipes; O_DIRECT is recorded but the host pipe stays a byte stream"), [Ptr, OpenFlags];
     __NR_inotify_init1 => Missing, [];
-    __NR_preadv => Full(fs::preadv), [Fd, Ptr, Int, Int];
-    __NR_pwritev => Full(fs::pwritev), [Fd, Ptr, Int, Int];
+    __NR_preadv => Full(fs::preadv), [Fd, Ptr, Int, Int], blocks;
+    __NR_pwritev => Full(fs::pwritev), [Fd, Ptr, Int, Int], blocks;
     __NR_rt_tgsigqueueinfo => Partial(signal::rt_tgsigqueueinfo, "only the calling thread itself (ESRCH otherwise)"), [Int, Int, Signal, Ptr];
     __NR_perf_event_open => Missing, [];
     __NR_recvmmsg => Missing, [];
@@ -445,8 +557,8 @@ syscall_table! {
     __NR_membarrier => Partial(thread::membarrier, "QUERY, GLOBAL and the PRIVATE_EXPEDITED commands (with SYNC_CORE); the RSEQ and GET_REGISTRATIONS commands are EINVAL"), [Int, Hex, Int];
     __NR_mlock2 => Missing, [];
     __NR_copy_file_range => Partial(fs::copy_file_range, "copied through the runtime with pread/pwrite, not in the host kernel"), [Fd, Ptr, Fd, Ptr, Len, Hex];
-    __NR_preadv2 => Missing, [];
-    __NR_pwritev2 => Missing, [];
+    __NR_preadv2 => Missing, [], blocks;
+    __NR_pwritev2 => Missing, [], blocks;
     __NR_pkey_mprotect => Missing, [];
     __NR_pkey_alloc => Stub(ENOSPC, "protection keys are not available to guests"), [];
     __NR_pkey_free => Missing, [];
@@ -467,11 +579,11 @@ syscall_table! {
     __NR_pidfd_open => Missing, [];
     __NR_clone3 => Partial(proc_model::clone3, "as clone; set_tid is EPERM, CLONE_CLEAR_SIGHAND and CLONE_INTO_CGROUP ENOSYS"), [Ptr, Len];
     __NR_close_range => Full(fs::close_range), [Fd, Fd, Hex];
-    __NR_openat2 => Missing, [];
+    __NR_openat2 => Missing, [], blocks;
     __NR_pidfd_getfd => Missing, [];
     __NR_faccessat2 => Full(fs::faccessat2), [DirFd, Path, Octal, AtFlags];
     __NR_process_madvise => Missing, [];
-    __NR_epoll_pwait2 => Partial(epoll::epoll_pwait2, "as epoll_wait"), [Fd, Ptr, Int, Ptr, Ptr, Len];
+    __NR_epoll_pwait2 => Partial(epoll::epoll_pwait2, "as epoll_wait"), [Fd, Ptr, Int, Ptr, Ptr, Len], blocks, restart = NoHand;
     __NR_mount_setattr => Missing, [];
     __NR_quotactl_fd => Missing, [];
     __NR_landlock_create_ruleset => Missing, [];
@@ -479,13 +591,13 @@ syscall_table! {
     __NR_landlock_restrict_self => Missing, [];
     __NR_memfd_secret => Missing, [];
     __NR_process_mrelease => Missing, [];
-    __NR_futex_waitv => Partial(futex::futex_waitv, "private futexes (and shared ones on private memory); a futex in MAP_SHARED memory is refused (ENOSYS, reported)"), [Ptr, Int, Hex, Ptr, Clock];
+    __NR_futex_waitv => Partial(futex::futex_waitv, "private futexes (and shared ones on private memory); a futex in MAP_SHARED memory is refused (ENOSYS, reported)"), [Ptr, Int, Hex, Ptr, Clock], blocks, sleeps;
     __NR_set_mempolicy_home_node => Missing, [];
     __NR_cachestat => Missing, [];
     __NR_fchmodat2 => Missing, [];
     __NR_map_shadow_stack => Missing, [];
     __NR_futex_wake => Full(futex::futex_wake), [Ptr, Hex, Int, Hex];
-    __NR_futex_wait => Full(futex::futex_wait), [Ptr, Hex, Hex, Hex, Ptr, Clock];
+    __NR_futex_wait => Full(futex::futex_wait), [Ptr, Hex, Hex, Hex, Ptr, Clock], blocks, sleeps;
     __NR_futex_requeue => Partial(futex::futex_requeue, "as FUTEX_CMP_REQUEUE; a futex in MAP_SHARED memory is refused (ENOSYS, reported)"), [Ptr, Hex, Int, Int];
     __NR_statmount => Missing, [];
     __NR_listmount => Missing, [];
@@ -524,6 +636,12 @@ pub fn row(nr: u64) -> Option<&'static Row> {
     TABLE.get(usize::from(i))
 }
 
+/// The markers of a syscall number (none for numbers x86_64 does not use).
+#[inline]
+pub fn markers(nr: u64) -> Markers {
+    row(nr).map_or(Markers::NONE, |r| r.markers)
+}
+
 pub fn by_name(name: &str) -> Option<&'static Row> {
     TABLE.iter().find(|r| r.name == name)
 }
@@ -549,6 +667,80 @@ mod tests {
         }
         assert_eq!(TABLE.len(), 382);
         assert!(row(400).is_none());
+    }
+
+    fn marked(pred: impl Fn(&Markers) -> bool) -> Vec<&'static str> {
+        TABLE.iter().filter(|r| pred(&r.markers)).map(|r| r.name).collect()
+    }
+
+    /// Pins every marker set, in table order: a marker added or lost on a
+    /// row shows up here.
+    #[test]
+    fn marker_sets() {
+        assert_eq!(
+            marked(|m| m.blocks),
+            [
+                "read", "write", "open", "poll", "pread64", "pwrite64", "readv", "writev", "select", "nanosleep",
+                "sendfile", "connect", "accept", "sendto", "recvfrom", "sendmsg", "recvmsg", "wait4", "semop",
+                "msgsnd", "msgrcv", "fcntl", "flock", "creat", "futex", "semtimedop", "clock_nanosleep",
+                "epoll_wait", "waitid", "openat", "pselect6", "ppoll", "splice", "tee", "vmsplice", "epoll_pwait",
+                "accept4", "preadv", "pwritev", "preadv2", "pwritev2", "openat2", "epoll_pwait2", "futex_waitv",
+                "futex_wait",
+            ]
+        );
+        assert_eq!(
+            marked(|m| m.restart == Restart::NoHand),
+            [
+                "poll", "select", "pause", "nanosleep", "semop", "msgsnd", "msgrcv", "rt_sigtimedwait",
+                "rt_sigsuspend", "io_getevents", "semtimedop", "clock_nanosleep", "epoll_wait", "pselect6", "ppoll",
+                "epoll_pwait", "epoll_pwait2",
+            ]
+        );
+        assert_eq!(marked(|m| m.restart == Restart::Exempt), ["rt_sigreturn"]);
+        assert_eq!(
+            marked(|m| matches!(m.sleeps, Sleeps::Always)),
+            [
+                "poll", "select", "pause", "nanosleep", "wait4", "rt_sigtimedwait", "rt_sigsuspend",
+                "clock_nanosleep", "waitid", "pselect6", "ppoll", "futex_waitv", "futex_wait",
+            ]
+        );
+        assert_eq!(marked(|m| matches!(m.sleeps, Sleeps::If(_))), ["futex"]);
+        assert_eq!(marked(|m| m.ret == Ret::Addr), ["mmap", "brk", "mremap"]);
+        assert_eq!(marked(|m| m.noreturn), ["exit", "exit_group"]);
+
+        // futex(2) sleeps in the operations that wait, private or not.
+        let futex = |op: u32| markers(u64::from(__NR_futex)).sleeps.at(&[0, u64::from(op), 0, 0, 0, 0]);
+        for op in [FUTEX_WAIT, FUTEX_WAIT_BITSET, FUTEX_LOCK_PI, FUTEX_LOCK_PI2, FUTEX_WAIT_REQUEUE_PI] {
+            assert!(futex(op) && futex(op | FUTEX_PRIVATE_FLAG), "{op}");
+        }
+        assert!(futex(FUTEX_WAIT_BITSET | FUTEX_PRIVATE_FLAG | FUTEX_CLOCK_REALTIME));
+        for op in [FUTEX_WAKE, FUTEX_REQUEUE, FUTEX_CMP_REQUEUE, FUTEX_WAKE_OP, FUTEX_UNLOCK_PI, FUTEX_TRYLOCK_PI] {
+            assert!(!futex(op) && !futex(op | FUTEX_PRIVATE_FLAG), "{op}");
+        }
+        // Numbers x86_64 does not use have none.
+        let m = markers(400);
+        assert!(!m.blocks && !m.noreturn && m.restart == Restart::Sys && !m.sleeps.at(&[0; 6]) && m.ret == Ret::Int);
+    }
+
+    /// The markers say exactly what the hand lists they replace said, for
+    /// every number (and every futex operation and flag combination).
+    #[test]
+    fn markers_match_the_old_lists() {
+        for nr in 0..NR_LIMIT as u64 + 8 {
+            let m = markers(nr);
+            assert_eq!(m.blocks, crate::signal::may_block(nr), "blocks of {nr}");
+            let restart = if nr == u64::from(__NR_rt_sigreturn) { Restart::Exempt } else { crate::signal::restart_class(nr) };
+            assert_eq!(m.restart, restart, "restart of {nr}");
+            assert_eq!(m.ret == Ret::Addr, row(nr).is_some_and(|r| matches!(r.name, "mmap" | "brk" | "mremap")), "ret of {nr}");
+            assert_eq!(m.noreturn, nr == u64::from(__NR_exit_group) || nr == u64::from(__NR_exit), "noreturn of {nr}");
+            for op in 0..64u64 {
+                let mut args = [0u64; 6];
+                for flags in [0, FUTEX_PRIVATE_FLAG, FUTEX_CLOCK_REALTIME, FUTEX_PRIVATE_FLAG | FUTEX_CLOCK_REALTIME] {
+                    args[1] = op | u64::from(flags);
+                    assert_eq!(m.sleeps.at(&args), super::super::is_sleeping_call(nr, &args), "sleeps of {nr} op {op:#x}");
+                }
+            }
+        }
     }
 
     #[test]
