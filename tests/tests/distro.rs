@@ -168,6 +168,15 @@ fn trace_prints_syscalls() {
     );
     assert!(trace.lines().any(|l| l.contains(" = ")), "--trace shows no results:\n{trace}");
     assert!(trace.lines().any(|l| l.starts_with("exit_group(")), "--trace shows no exit_group:\n{trace}");
+    // The table's markers: `noreturn` shows exit_group before it runs,
+    // `ret = Addr` shows what brk and mmap return in hex.
+    assert!(trace.lines().any(|l| l.starts_with("exit_group(0) = ?")), "exit_group is not shown as `= ?`:\n{trace}");
+    for call in ["brk(", "mmap("] {
+        assert!(
+            trace.lines().any(|l| l.starts_with(call) && l.contains(") = 0x")),
+            "{call}...) does not show its address in hex:\n{trace}"
+        );
+    }
     assert!(
         trace.lines().any(|l| l.contains(" = -1 E")) || !trace.contains("= -"),
         "errors should print as `= -1 ENAME (message)`:\n{trace}"

@@ -365,9 +365,9 @@ pub fn record_host(sig: Signal, info: &HostSigInfo) {
 /// this thread to deliver, a host signal to sort, or a syscall interrupted
 /// by a signal to restart?
 #[inline]
-pub fn needs_delivery(thread: &Thread, syscall_nr: Option<u64>, rax: u64) -> bool {
+pub fn needs_delivery(thread: &Thread, after_syscall: bool, rax: u64) -> bool {
     let hs = &current().host_sig;
-    hs.inbox.load(Acquire) != 0 || has_ready(hs, thread) || (syscall_nr.is_some() && rax == eintr())
+    hs.inbox.load(Acquire) != 0 || has_ready(hs, thread) || (after_syscall && rax == eintr())
 }
 
 /// Whether a signal pending for the process or for `thread` is one its
@@ -856,64 +856,6 @@ pub fn send_from_runtime(st: &mut crate::task::SignalState, target: Option<&Thre
     }
 }
 
-/// Whether a syscall may sleep in the host and so runs with the
-/// asynchronous signals unblocked (see `trap::dispatch`). Not ioctl: with
-/// SIGTTOU unblocked on the host, a tcsetpgrp from a background group that
-/// the guest makes with SIGTTOU blocked (as a job-control shell's child
-/// does) would be interrupted by a host SIGTTOU instead of succeeding.
-#[inline]
-pub fn may_block(nr: u64) -> bool {
-    let Ok(nr) = u32::try_from(nr) else { return false };
-    matches!(
-        nr,
-        g::__NR_read
-            | g::__NR_write
-            | g::__NR_readv
-            | g::__NR_writev
-            | g::__NR_pread64
-            | g::__NR_pwrite64
-            | g::__NR_preadv
-            | g::__NR_pwritev
-            | g::__NR_preadv2
-            | g::__NR_pwritev2
-            | g::__NR_open
-            | g::__NR_openat
-            | g::__NR_openat2
-            | g::__NR_creat
-            | g::__NR_nanosleep
-            | g::__NR_clock_nanosleep
-            | g::__NR_wait4
-            | g::__NR_waitid
-            | g::__NR_futex
-            | g::__NR_futex_waitv
-            | g::__NR_futex_wait
-            | g::__NR_poll
-            | g::__NR_ppoll
-            | g::__NR_select
-            | g::__NR_pselect6
-            | g::__NR_epoll_wait
-            | g::__NR_epoll_pwait
-            | g::__NR_epoll_pwait2
-            | g::__NR_accept
-            | g::__NR_accept4
-            | g::__NR_connect
-            | g::__NR_recvfrom
-            | g::__NR_recvmsg
-            | g::__NR_sendto
-            | g::__NR_sendmsg
-            | g::__NR_flock
-            | g::__NR_fcntl
-            | g::__NR_sendfile
-            | g::__NR_splice
-            | g::__NR_tee
-            | g::__NR_vmsplice
-            | g::__NR_msgrcv
-            | g::__NR_msgsnd
-            | g::__NR_semop
-            | g::__NR_semtimedop
-    )
-}
-
 /// How an interrupted syscall continues (the kernel's -ERESTART* codes,
 /// include/linux/errno.h): the `restart = ...` marker of its row in the
 /// syscall table.
@@ -933,28 +875,12 @@ pub enum Restart {
     Exempt,
 }
 
-pub(crate) fn restart_class(nr: u64) -> Restart {
-    let Ok(nr) = u32::try_from(nr) else { return Restart::Sys };
-    match nr {
-        g::__NR_pause
-        | g::__NR_rt_sigsuspend
-        | g::__NR_rt_sigtimedwait
-        | g::__NR_nanosleep
-        | g::__NR_clock_nanosleep
-        | g::__NR_poll
-        | g::__NR_ppoll
-        | g::__NR_select
-        | g::__NR_pselect6
-        | g::__NR_epoll_wait
-        | g::__NR_epoll_pwait
-        | g::__NR_epoll_pwait2
-        | g::__NR_semop
-        | g::__NR_semtimedop
-        | g::__NR_msgrcv
-        | g::__NR_msgsnd
-        | g::__NR_io_getevents => Restart::NoHand,
-        _ => Restart::Sys,
-    }
+/// The syscall a return to guest code comes back from, for the EINTR and
+/// restart rules: its number and its row's `restart` marker.
+#[derive(Clone, Copy)]
+pub struct SyscallReturn {
+    pub nr: u64,
+    pub restart: Restart,
 }
 
 /// Re-executes the interrupted `syscall` instruction (2 bytes) with its number.
@@ -965,12 +891,12 @@ fn restart_syscall(regs: &mut GuestRegs, nr: u64) {
 
 /// Delivers what is deliverable at this return to guest code: default
 /// actions, and a frame per handler (several signals nest, the last one
-/// set up runs first, as on Linux). `syscall_nr` is the syscall that just
+/// set up runs first, as on Linux). `syscall` is the syscall that just
 /// returned, if any, for the EINTR/restart rules.
-pub fn deliver(ctl: &mut ThreadCtl, regs: &mut GuestRegs, syscall_nr: Option<u64>) {
-    // rt_sigreturn restores rax, which may hold an old -EINTR: never restart
-    // it (the kernel sets orig_ax = -1 there).
-    let mut interrupted = syscall_nr.filter(|&nr| nr != u64::from(g::__NR_rt_sigreturn) && regs.rax == eintr());
+pub fn deliver(ctl: &mut ThreadCtl, regs: &mut GuestRegs, syscall: Option<SyscallReturn>) {
+    // A call marked `restart = Exempt` (rt_sigreturn, which restores an rax
+    // that may hold an old -EINTR) is never restarted.
+    let mut interrupted = syscall.filter(|s| s.restart != Restart::Exempt && regs.rax == eintr());
     let mut ran_handler = false;
     let thread = ctl.thread_arc();
     loop {
@@ -998,10 +924,10 @@ pub fn deliver(ctl: &mut ThreadCtl, regs: &mut GuestRegs, syscall_nr: Option<u64
                 }
             },
             _ => {
-                if let Some(nr) = interrupted.take() {
-                    let restart = restart_class(nr) == Restart::Sys && act.flags & u64::from(g::SA_RESTART) != 0;
+                if let Some(s) = interrupted.take() {
+                    let restart = s.restart == Restart::Sys && act.flags & u64::from(g::SA_RESTART) != 0;
                     if restart {
-                        restart_syscall(regs, nr);
+                        restart_syscall(regs, s.nr);
                     }
                 }
                 run_handler(ctl, regs, &info, &act);
@@ -1009,11 +935,11 @@ pub fn deliver(ctl: &mut ThreadCtl, regs: &mut GuestRegs, syscall_nr: Option<u64
             }
         }
     }
-    if let Some(nr) = interrupted {
+    if let Some(s) = interrupted {
         // No handler ran: the signal that interrupted the host call was
         // ignored, blocked or stopped us, so Linux would never have
         // interrupted the call at all.
-        restart_syscall(regs, nr);
+        restart_syscall(regs, s.nr);
     }
     if !ran_handler {
         if let Some(m) = ctl.take_saved_mask() {
@@ -1129,15 +1055,11 @@ mod tests {
     }
 
     #[test]
-    fn defaults_and_restart_classes() {
+    fn default_actions() {
         assert_eq!(default_action(Signal::SIGCHLD), DefaultAction::Ignore);
         assert_eq!(default_action(Signal::SIGTSTP), DefaultAction::Stop);
         assert_eq!(default_action(Signal::SIGSEGV), DefaultAction::Core);
         assert_eq!(default_action(Signal(40)), DefaultAction::Terminate);
-        assert!(restart_class(u64::from(g::__NR_read)) == Restart::Sys);
-        assert!(restart_class(u64::from(g::__NR_pause)) == Restart::NoHand);
-        assert!(may_block(u64::from(g::__NR_read)));
-        assert!(!may_block(u64::from(g::__NR_getppid)));
     }
 
     #[test]

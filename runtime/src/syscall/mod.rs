@@ -71,11 +71,13 @@ pub fn handle(ctl: &mut ThreadCtl, regs: &mut GuestRegs) {
     let p = current();
     if let (Some(t), Some(r)) = (&p.trace, row) {
         // Calls that do not return are shown before they run.
-        if r.nr == linux_raw_sys::general::__NR_exit_group || r.nr == linux_raw_sys::general::__NR_exit {
+        if r.markers.noreturn {
             trace::record(t, r, &args, None);
         }
     }
-    if is_sleeping_call(nr, &args) {
+    // The moments another task is likely to look at this one's
+    // /proc/PID/{fd,maps}.
+    if row.is_some_and(|r| r.markers.sleeps.at(&args)) {
         publish_view();
     }
     let result = match row.map(|r| r.status) {
@@ -109,32 +111,6 @@ pub fn handle(ctl: &mut ThreadCtl, regs: &mut GuestRegs) {
 /// The length of the `syscall` instruction (0f 05), which a restarted call
 /// returns to.
 const SYSCALL_INSN_LEN: u64 = 2;
-
-/// Calls that put the task to sleep for a while: the moments when another
-/// task is likely to look at its /proc/PID/{fd,maps}.
-pub(crate) fn is_sleeping_call(nr: u64, args: &[u64; 6]) -> bool {
-    use linux_raw_sys::general as g;
-    let Ok(nr) = u32::try_from(nr) else { return false };
-    match nr {
-        g::__NR_wait4
-        | g::__NR_waitid
-        | g::__NR_nanosleep
-        | g::__NR_clock_nanosleep
-        | g::__NR_pause
-        | g::__NR_rt_sigsuspend
-        | g::__NR_rt_sigtimedwait
-        | g::__NR_poll
-        | g::__NR_ppoll
-        | g::__NR_select
-        | g::__NR_pselect6 => true,
-        g::__NR_futex_wait | g::__NR_futex_waitv => true,
-        g::__NR_futex => matches!(
-            args[1] as u32 & !(g::FUTEX_PRIVATE_FLAG | g::FUTEX_CLOCK_REALTIME),
-            g::FUTEX_WAIT | g::FUTEX_WAIT_BITSET | g::FUTEX_LOCK_PI | g::FUTEX_LOCK_PI2 | g::FUTEX_WAIT_REQUEUE_PI
-        ),
-        _ => false,
-    }
-}
 
 /// Tells the daemon the task's fds and memory map, if they changed since
 /// it last did, so that other tasks see them in /proc/PID.

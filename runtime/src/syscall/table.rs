@@ -722,27 +722,6 @@ mod tests {
         assert!(!m.blocks && !m.noreturn && m.restart == Restart::Sys && !m.sleeps.at(&[0; 6]) && m.ret == Ret::Int);
     }
 
-    /// The markers say exactly what the hand lists they replace said, for
-    /// every number (and every futex operation and flag combination).
-    #[test]
-    fn markers_match_the_old_lists() {
-        for nr in 0..NR_LIMIT as u64 + 8 {
-            let m = markers(nr);
-            assert_eq!(m.blocks, crate::signal::may_block(nr), "blocks of {nr}");
-            let restart = if nr == u64::from(__NR_rt_sigreturn) { Restart::Exempt } else { crate::signal::restart_class(nr) };
-            assert_eq!(m.restart, restart, "restart of {nr}");
-            assert_eq!(m.ret == Ret::Addr, row(nr).is_some_and(|r| matches!(r.name, "mmap" | "brk" | "mremap")), "ret of {nr}");
-            assert_eq!(m.noreturn, nr == u64::from(__NR_exit_group) || nr == u64::from(__NR_exit), "noreturn of {nr}");
-            for op in 0..64u64 {
-                let mut args = [0u64; 6];
-                for flags in [0, FUTEX_PRIVATE_FLAG, FUTEX_CLOCK_REALTIME, FUTEX_PRIVATE_FLAG | FUTEX_CLOCK_REALTIME] {
-                    args[1] = op | u64::from(flags);
-                    assert_eq!(m.sleeps.at(&args), super::super::is_sleeping_call(nr, &args), "sleeps of {nr} op {op:#x}");
-                }
-            }
-        }
-    }
-
     #[test]
     fn partial_and_stub_rows_carry_notes() {
         for r in TABLE {

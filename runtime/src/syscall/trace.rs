@@ -3,7 +3,7 @@
 //! `openat(AT_FDCWD, "/etc/passwd", O_RDONLY|O_CLOEXEC) = 3`
 //! `openat(AT_FDCWD, "/nope", O_RDONLY) = -1 ENOENT (No such file or directory)`
 
-use super::table::{Arg, Row};
+use super::table::{Arg, Ret, Row};
 use crate::abi::gen as g;
 use crate::error::Result;
 use crate::host::{self, HostFd};
@@ -222,7 +222,7 @@ pub fn record(t: &Mutex<Sink>, row: &Row, args: &[u64; 6], result: Option<&Resul
     match result {
         None => line.push_str(" = ?"),
         Some(Ok(v)) => {
-            let shown = if matches!(row.name, "mmap" | "brk" | "mremap") { format!("{v:#x}") } else { (*v as i64).to_string() };
+            let shown = if row.markers.ret == Ret::Addr { format!("{v:#x}") } else { (*v as i64).to_string() };
             let _ = write!(line, " = {shown}");
         }
         Some(Err(e)) => {

@@ -17,7 +17,8 @@
 //! guest-memory copy must reach its fixup, `host::uaccess`), so normally
 //! asynchronous ones arrive only while guest code runs.
 //! The one exception is the "blocking window" that [`dispatch`] opens around
-//! syscalls that may sleep in the host (read, nanosleep, wait4...): there the
+//! syscalls that may sleep in the host (rows marked `blocks` in the syscall
+//! table: read, nanosleep, wait4...): there the
 //! asynchronous signals are unblocked so the host call fails with EINTR, and
 //! their entry runs *nested* on this stack, in runtime state (trap disarmed,
 //! host TLS, `in_guest` = 0). A nested entry only records the signal with
@@ -325,21 +326,21 @@ pub unsafe extern "C" fn dispatch(ctl: *mut ThreadCtl, signo: i32, info: *mut c_
         host::process::fatal_fault("the runtime itself faulted or trapped", regs.rip, addr);
     }
     ctl.host_uc = uc as u64;
-    let mut syscall_nr = None;
+    let mut syscall = None;
     match kind {
         TrapKind::Syscall => {
             let nr = regs.rax;
+            let markers = crate::syscall::table::markers(nr);
             // Host calls that may sleep run with the asynchronous signals
             // unblocked so that a signal interrupts them with EINTR.
-            let may_block = crate::signal::may_block(nr);
-            if may_block {
+            if markers.blocks {
                 host::trap::set_async_signals_blocked(false);
             }
             crate::syscall::handle(ctl, &mut regs);
-            if may_block {
+            if markers.blocks {
                 host::trap::set_async_signals_blocked(true);
             }
-            syscall_nr = Some(nr);
+            syscall = Some(crate::signal::SyscallReturn { nr, restart: markers.restart });
         }
         TrapKind::Fault { addr, is_bus, code } => {
             if is_bus || !patch::try_patch_fs(ctl, &regs) {
@@ -352,8 +353,8 @@ pub unsafe extern "C" fn dispatch(ctl: *mut ThreadCtl, signo: i32, info: *mut c_
     }
     // The return to guest code: act on what became deliverable (a cheap
     // check of atomic words on the common path).
-    if crate::signal::needs_delivery(ctl.thread(), syscall_nr, regs.rax) {
-        crate::signal::deliver(ctl, &mut regs, syscall_nr);
+    if crate::signal::needs_delivery(ctl.thread(), syscall.is_some(), regs.rax) {
+        crate::signal::deliver(ctl, &mut regs, syscall);
     }
     ctl.host_uc = 0;
     // SAFETY: writing back into the same ucontext the kernel gave us.
