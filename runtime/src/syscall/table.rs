@@ -230,6 +230,8 @@ macro_rules! syscall_table {
 }
 
 syscall_table! {
+    // read of an eventfd, timerfd, signalfd or inotify fd is read's row:
+    // restarted with SA_RESTART (ERESTARTSYS; inotify since Linux 3.8).
     __NR_read => Full(fs::read), [Fd, OutBuf, Len], blocks;
     __NR_write => Full(fs::write), [Fd, InBuf, Len], blocks;
     __NR_open => Full(fs::open), [Path, OpenFlags, Mode], blocks;
@@ -260,7 +262,7 @@ syscall_table! {
     __NR_mincore => Full(mm::mincore), [Ptr, Len, Ptr];
     __NR_madvise => Partial(mm::madvise, "MADV_DONTNEED/FREE and the access-pattern hints reach the host; other advice is accepted and ignored"), [Ptr, Len, Int];
     __NR_shmget => Missing, [];
-    __NR_shmat => Missing, [];
+    __NR_shmat => Missing, [], ret = Addr;
     __NR_shmctl => Missing, [];
     __NR_dup => Full(fs::dup), [Fd];
     __NR_dup2 => Full(fs::dup2), [Fd, Fd];
@@ -272,6 +274,12 @@ syscall_table! {
     __NR_getpid => Partial(process::getpid, "from the daemon's namespace (cached); the host pid when running standalone"), [];
     __NR_sendfile => Partial(fs::sendfile, "copied through the runtime, not in the host kernel"), [Fd, Fd, Ptr, Len], blocks;
     __NR_socket => Missing, [];
+    // Sockets (accept, accept4, connect, recvfrom, recvmsg, recvmmsg, sendto,
+    // sendmsg, sendmmsg): restarted with SA_RESTART (ERESTARTSYS; signal(7)
+    // lists all but accept4 and sendmmsg, which share their code). With
+    // SO_RCVTIMEO (input) or SO_SNDTIMEO (output) set, and for recvmmsg with
+    // a timeout, Linux fails with EINTR whatever SA_RESTART says
+    // (sock_intr_errno()): the handler's case, not the row's.
     __NR_connect => Missing, [], blocks;
     __NR_accept => Missing, [], blocks;
     __NR_sendto => Missing, [], blocks;
@@ -295,6 +303,11 @@ syscall_table! {
     __NR_kill => Full(process::kill), [Int, Signal];
     __NR_uname => Full(identity::uname), [Ptr];
     __NR_semget => Missing, [];
+    // System V IPC (semop, semtimedop, msgsnd, msgrcv): never restarted after
+    // a handler (signal(7)). msgsnd/msgrcv answer ERESTARTNOHAND; semop a
+    // plain EINTR, which Linux also returns when a stop and SIGCONT end the
+    // wait with no handler. NoHand restarts there: the runtime cannot tell
+    // that from a host signal the guest ignores, which must not end it.
     __NR_semop => Missing, [], blocks, restart = NoHand;
     __NR_semctl => Missing, [];
     __NR_shmdt => Missing, [];
@@ -529,7 +542,7 @@ syscall_table! {
     __NR_pwritev => Full(fs::pwritev), [Fd, Ptr, Int, Int], blocks;
     __NR_rt_tgsigqueueinfo => Partial(signal::rt_tgsigqueueinfo, "only the calling thread itself (ESRCH otherwise)"), [Int, Int, Signal, Ptr];
     __NR_perf_event_open => Missing, [];
-    __NR_recvmmsg => Missing, [];
+    __NR_recvmmsg => Missing, [], blocks;
     __NR_fanotify_init => Missing, [];
     __NR_fanotify_mark => Missing, [];
     __NR_prlimit64 => Full(identity::prlimit64), [Int, Int, Ptr, Ptr];
@@ -537,7 +550,7 @@ syscall_table! {
     __NR_open_by_handle_at => Missing, [];
     __NR_clock_adjtime => Missing, [];
     __NR_syncfs => Full(fs::syncfs), [Fd];
-    __NR_sendmmsg => Missing, [];
+    __NR_sendmmsg => Missing, [], blocks;
     __NR_setns => Missing, [];
     __NR_getcpu => Partial(identity::getcpu, "node is always 0"), [Ptr, Ptr, Ptr];
     __NR_process_vm_readv => Missing, [];
@@ -684,8 +697,8 @@ mod tests {
                 "sendfile", "connect", "accept", "sendto", "recvfrom", "sendmsg", "recvmsg", "wait4", "semop",
                 "msgsnd", "msgrcv", "fcntl", "flock", "creat", "futex", "semtimedop", "clock_nanosleep",
                 "epoll_wait", "waitid", "openat", "pselect6", "ppoll", "splice", "tee", "vmsplice", "epoll_pwait",
-                "accept4", "preadv", "pwritev", "preadv2", "pwritev2", "openat2", "epoll_pwait2", "futex_waitv",
-                "futex_wait",
+                "accept4", "preadv", "pwritev", "recvmmsg", "sendmmsg", "preadv2", "pwritev2", "openat2",
+                "epoll_pwait2", "futex_waitv", "futex_wait",
             ]
         );
         assert_eq!(
@@ -701,11 +714,12 @@ mod tests {
             marked(|m| matches!(m.sleeps, Sleeps::Always)),
             [
                 "poll", "select", "pause", "nanosleep", "wait4", "rt_sigtimedwait", "rt_sigsuspend",
-                "clock_nanosleep", "waitid", "pselect6", "ppoll", "futex_waitv", "futex_wait",
+                "clock_nanosleep", "epoll_wait", "waitid", "pselect6", "ppoll", "epoll_pwait", "epoll_pwait2",
+                "futex_waitv", "futex_wait",
             ]
         );
         assert_eq!(marked(|m| matches!(m.sleeps, Sleeps::If(_))), ["futex"]);
-        assert_eq!(marked(|m| m.ret == Ret::Addr), ["mmap", "brk", "mremap"]);
+        assert_eq!(marked(|m| m.ret == Ret::Addr), ["mmap", "brk", "mremap", "shmat"]);
         assert_eq!(marked(|m| m.noreturn), ["exit", "exit_group"]);
 
         // futex(2) sleeps in the operations that wait, private or not.
