@@ -475,7 +475,7 @@ syscall_table! {
     __NR_clock_getres => Full(time::clock_getres), [Clock, Ptr];
     __NR_clock_nanosleep => Full(time::clock_nanosleep), [Clock, Hex, Ptr, Ptr], blocks, sleeps, restart = NoHand;
     __NR_exit_group => Full(process::exit_group), [Int], noreturn;
-    __NR_epoll_wait => Partial(epoll::epoll_wait, "edge triggering derived from readiness and use; see syscall/epoll.rs"), [Fd, Ptr, Int, Int], blocks, restart = NoHand;
+    __NR_epoll_wait => Partial(epoll::epoll_wait, "edge triggering derived from readiness and use; see syscall/epoll.rs"), [Fd, Ptr, Int, Int], blocks, sleeps, restart = NoHand;
     __NR_epoll_ctl => Partial(epoll::epoll_ctl, "EPOLLEXCLUSIVE wakes every waiter; EPOLLWAKEUP has no effect"), [Fd, Int, Fd, Ptr];
     __NR_tgkill => Partial(process::tgkill, "every task is single-threaded (tid == pid) until threads exist"), [Int, Int, Signal];
     __NR_utimes => Missing, [];
@@ -524,7 +524,7 @@ syscall_table! {
     __NR_vmsplice => Missing, [], blocks;
     __NR_move_pages => Missing, [];
     __NR_utimensat => Full(fs::utimensat), [DirFd, Path, Ptr, AtFlags];
-    __NR_epoll_pwait => Partial(epoll::epoll_pwait, "as epoll_wait"), [Fd, Ptr, Int, Int, Ptr, Len], blocks, restart = NoHand;
+    __NR_epoll_pwait => Partial(epoll::epoll_pwait, "as epoll_wait"), [Fd, Ptr, Int, Int, Ptr, Len], blocks, sleeps, restart = NoHand;
     __NR_signalfd => Missing, [];
     __NR_timerfd_create => Missing, [];
     __NR_eventfd => Partial(eventfd::eventfd, "not shared with a fork child; not kept across execve"), [Int];
@@ -596,7 +596,7 @@ syscall_table! {
     __NR_pidfd_getfd => Missing, [];
     __NR_faccessat2 => Full(fs::faccessat2), [DirFd, Path, Octal, AtFlags];
     __NR_process_madvise => Missing, [];
-    __NR_epoll_pwait2 => Partial(epoll::epoll_pwait2, "as epoll_wait"), [Fd, Ptr, Int, Ptr, Ptr, Len], blocks, restart = NoHand;
+    __NR_epoll_pwait2 => Partial(epoll::epoll_pwait2, "as epoll_wait"), [Fd, Ptr, Int, Ptr, Ptr, Len], blocks, sleeps, restart = NoHand;
     __NR_mount_setattr => Missing, [];
     __NR_quotactl_fd => Missing, [];
     __NR_landlock_create_ruleset => Missing, [];
