@@ -3,9 +3,9 @@
 //!
 //! The counter lives in the runtime; a [`Notifier`] pipe is readable exactly
 //! while the counter is not zero, so poll, select and epoll (and a blocked
-//! read) sleep in the host until a write makes it so. A second notifier,
-//! made when first needed, is readable while a write of 1 would fit, for
-//! the rare writer that waits for room.
+//! read) sleep in the host until a write makes it so. Two more, made when
+//! first needed, serve the rare waits for room: one readable while a write
+//! of 1 fits (POLLOUT), one while the value of some blocked writer fits.
 //!
 //! Divergences from Linux: after fork the child's eventfd is a copy (its
 //! counter no longer shared with the parent's); an eventfd is not kept
@@ -38,13 +38,23 @@ pub struct EventFd {
 
 struct State {
     count: u64,
-    /// Readable while a write of 1 fits; made by the first writer to wait.
+    /// Readable while a write of 1 fits (POLLOUT); made when a poller
+    /// first waits for it.
     room: Option<Notifier>,
+    /// The values blocked writers wait to add, and a pipe readable while
+    /// one of them fits: a writer waits for room for its own value, not
+    /// for POLLOUT.
+    blocked: Vec<u64>,
+    fits: Option<Notifier>,
 }
 
 impl EventFd {
     fn new(init: u64, semaphore: bool) -> Result<EventFd> {
-        let ev = EventFd { state: Mutex::new(State { count: init, room: None }), semaphore, readable: Notifier::new()? };
+        let ev = EventFd {
+            state: Mutex::new(State { count: init, room: None, blocked: Vec::new(), fits: None }),
+            semaphore,
+            readable: Notifier::new()?,
+        };
         ev.readable.set(init > 0);
         Ok(ev)
     }
@@ -54,6 +64,9 @@ impl EventFd {
         self.readable.set(st.count > 0);
         if let Some(room) = &st.room {
             room.set(st.count < MAX);
+        }
+        if let Some(fits) = &st.fits {
+            fits.set(st.blocked.iter().any(|&v| MAX - st.count >= v));
         }
     }
 
@@ -71,16 +84,35 @@ impl EventFd {
     fn try_write(&self, v: u64) -> bool {
         let mut st = lock(&self.state);
         if MAX - st.count < v {
-            if st.room.is_none() {
-                if let Ok(n) = Notifier::new() {
-                    st.room = Some(n);
-                }
-            }
             return false;
         }
         st.count += v;
         self.changed(&st);
         true
+    }
+
+    /// Sleeps until a write of `v` would fit (a read made room); EINTR
+    /// when a signal comes first.
+    fn wait_for_room(&self, v: u64) -> Result<()> {
+        let wake = {
+            let mut st = lock(&self.state);
+            if st.fits.is_none() {
+                st.fits = Some(Notifier::new()?);
+            }
+            st.blocked.push(v);
+            self.changed(&st);
+            st.fits.as_ref().map(Notifier::wake)
+        };
+        let r = match wake {
+            Some(w) => poll::sleep_on(&[w], None).map(drop),
+            None => Ok(()),
+        };
+        let mut st = lock(&self.state);
+        if let Some(i) = st.blocked.iter().position(|&b| b == v) {
+            st.blocked.swap_remove(i);
+        }
+        self.changed(&st);
+        r
     }
 
     /// The value /proc/PID/fdinfo shows.
@@ -136,7 +168,7 @@ impl FileOps for EventFd {
             if f.is_nonblocking() {
                 return Err(errno!(EAGAIN));
             }
-            poll::wait_for(f, g::POLLOUT)?;
+            self.wait_for_room(v)?;
         }
     }
 
@@ -147,7 +179,7 @@ impl FileOps for EventFd {
     }
 
     fn poll(&self, _f: &OpenFile, events: u32, wake: &mut Vec<(HostFd, u32)>) -> Ready {
-        let st = lock(&self.state);
+        let mut st = lock(&self.state);
         let mut ev = 0;
         if st.count > 0 {
             ev |= g::POLLIN | g::POLLRDNORM;
@@ -157,6 +189,10 @@ impl FileOps for EventFd {
         if st.count < MAX {
             ev |= g::POLLOUT | g::POLLWRNORM;
         } else if events & (g::POLLOUT | g::POLLWRNORM) != 0 {
+            if st.room.is_none() {
+                st.room = Notifier::new().ok();
+                self.changed(&st);
+            }
             if let Some(room) = &st.room {
                 wake.push(room.wake());
             }
@@ -171,8 +207,8 @@ impl FileOps for EventFd {
     fn after_fork(&self) {
         let st = lock(&self.state);
         self.readable.renew();
-        if let Some(room) = &st.room {
-            room.renew();
+        for n in [&st.room, &st.fits].into_iter().flatten() {
+            n.renew();
         }
     }
 }

@@ -30,6 +30,16 @@ static void *writer(void *arg)
 
 static void on_alarm(int sig) { (void)sig; }
 
+/* Reads the count down after a pause, making room for a blocked write. */
+static void *reader(void *arg)
+{
+	int fd = *(int *)arg;
+	pause_ms(50);
+	uint64_t v;
+	read(fd, &v, 8);
+	return NULL;
+}
+
 int main(void)
 {
 	T_BEGIN();
@@ -100,6 +110,25 @@ int main(void)
 	struct itimerval it = { { 0, 0 }, { 0, 50000 } };
 	setitimer(ITIMER_REAL, &it, NULL);
 	CHECK_ERR("signal interrupts the read", read(empty, &v, 8), EINTR);
+
+	/* A write that does not fit waits for a read, even while a write of 1
+	 * would fit (POLLOUT), and then adds its whole value. */
+	int big = eventfd(0, 0);
+	v = UINT64_MAX - 10;
+	write(big, &v, 8);
+	p.fd = big;
+	p.events = POLLOUT;
+	CHECK_EQ("room for 1: POLLOUT", poll(&p, 1, 0), 1);
+	pthread_create(&t, NULL, reader, &big);
+	v = 100;
+	CHECK_EQ("a write of 100 waits for the read", write(big, &v, 8), 8);
+	pthread_join(t, NULL);
+	CHECK_EQ("then the count is 100", read(big, &v, 8) == 8 && v == 100, 1);
+	setitimer(ITIMER_REAL, &it, NULL);
+	v = UINT64_MAX - 1;
+	write(big, &v, 8);
+	v = 5;
+	CHECK_ERR("a signal interrupts a blocked write", write(big, &v, 8), EINTR);
 
 	struct stat st;
 	CHECK_OK("fstat", fstat(fd, &st));
