@@ -187,6 +187,9 @@ fn do_clone(cx: &mut Ctx<'_>, c: CloneArgs) -> Result<u64> {
         cx.thread().tid.store(pid as u32, std::sync::atomic::Ordering::Relaxed);
         *lock(&cx.thread().host) = Some(host::thread::current());
         crate::signal::after_fork_child(cx.thread());
+        if !is_vfork {
+            current().timers.after_fork_child();
+        }
         if reserved.is_some() {
             daemon::attach_child(pid, host_pid);
         }

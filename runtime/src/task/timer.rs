@@ -16,10 +16,17 @@
 //! overrun (`posixtimer_rearm`, kernel/time/posix-timers.c), which goes
 //! into si_overrun and timer_getoverrun.
 //!
+//! The same thread drives the timers of files (timerfd, syscall/timerfd.rs),
+//! which notify by making their file readable rather than by a signal:
+//! the table holds them weakly as [`FileTimer`]s, and at each wake the
+//! thread asks every live one to account for what expired (the file sets
+//! its poll notifier) and says when it next expires.
+//!
 //! Lock order: the timer thread takes `Process::sig`, then `timers` (and,
 //! to send, `threads`, a thread's `pending` and `host`); a delivery takes
 //! `timers` under `sig` too; the handlers take `timers` alone, never while
-//! touching guest memory.
+//! touching guest memory. A file timer's own lock is taken with none of
+//! these held (the thread copies the list out first).
 //!
 //! Divergences from Linux:
 //! - CPU-time clocks have no expiry event on the hosts' sleeps: the thread
@@ -114,10 +121,23 @@ pub struct TimerSetting {
     pub interval_ns: i128,
 }
 
+/// A timer of a file (a timerfd), fired by the timer thread.
+pub trait FileTimer: Send + Sync {
+    /// Accounts for the expiries that passed by now (the file turns
+    /// readable) and returns the ns until the next one on the timer's
+    /// clock, `None` while disarmed. Called by the timer thread with no
+    /// lock held.
+    fn fire_due(&self) -> Option<i128>;
+}
+
 /// Guarded by [`Timers::table`].
 #[derive(Default)]
 pub struct TimerTable {
     timers: Vec<PosixTimer>,
+    /// The timers of open files (weakly: a file's timer goes with its last
+    /// reference). Kept in a fork child, whose fds are copies of the
+    /// parent's, and driven there by a thread of its own.
+    files: Vec<std::sync::Weak<dyn FileTimer>>,
     /// The id the next timer_create tries first (Linux hands ids out in
     /// increasing order, `next_posix_timer_id`).
     next_id: i32,
@@ -128,9 +148,34 @@ pub struct TimerTable {
 
 impl TimerTable {
     /// In a fork child: no timer is inherited (fork(2)), and the timer
-    /// thread stayed with the parent.
+    /// thread stayed with the parent. The file timers stay: the child's
+    /// files are copies ([`Timers::after_fork_child`] gives them a thread).
     pub fn clear(&mut self) {
+        let files = std::mem::take(&mut self.files);
         *self = TimerTable::default();
+        self.files = files;
+    }
+
+    /// Starts the process's timer thread unless it runs.
+    fn ensure_thread(&mut self) -> Result<(), CreateError> {
+        if !self.has_thread {
+            host::thread::spawn(TIMER_THREAD_STACK, Box::new(timer_thread)).map_err(|_| CreateError::NoThread)?;
+            self.has_thread = true;
+        }
+        Ok(())
+    }
+
+    /// The file timers still alive (the dead ones are dropped).
+    fn live_files(&mut self) -> Vec<Arc<dyn FileTimer>> {
+        let mut live = Vec::with_capacity(self.files.len());
+        self.files.retain(|w| match w.upgrade() {
+            Some(t) => {
+                live.push(t);
+                true
+            }
+            None => false,
+        });
+        live
     }
 
     fn get(&mut self, id: i32) -> Option<&mut PosixTimer> {
@@ -164,10 +209,7 @@ impl Timers {
     /// timer_create: a new, disarmed timer; its id.
     pub fn create(&self, clock: TimerClock, notify: TimerNotify) -> Result<i32, CreateError> {
         let mut table = lock(&self.table);
-        if !table.has_thread {
-            host::thread::spawn(TIMER_THREAD_STACK, Box::new(timer_thread)).map_err(|_| CreateError::NoThread)?;
-            table.has_thread = true;
-        }
+        table.ensure_thread()?;
         let mut id = table.next_id;
         while table.timers.iter().any(|t| t.id == id) {
             id = id.checked_add(1).unwrap_or(0);
@@ -187,6 +229,32 @@ impl Timers {
             overrun_last: 0,
         });
         Ok(id)
+    }
+
+    /// Hands a file's timer to the timer thread (timerfd_create); the
+    /// file calls [`Timers::file_changed`] after each setting.
+    pub fn add_file(&self, timer: std::sync::Weak<dyn FileTimer>) -> Result<(), CreateError> {
+        let mut table = lock(&self.table);
+        table.ensure_thread()?;
+        table.files.retain(|w| w.strong_count() > 0);
+        table.files.push(timer);
+        Ok(())
+    }
+
+    /// A file timer was set: the thread looks again at when to wake.
+    pub fn file_changed(&self) {
+        self.wake.unpark();
+    }
+
+    /// In a fork child (not a vfork one, which only execs or exits), once
+    /// the fork's locks are released: the file timers it inherited get a
+    /// timer thread of their own. Without a thread they would expire only
+    /// when the child looks at them.
+    pub fn after_fork_child(&self) {
+        let mut table = lock(&self.table);
+        if table.files.iter().any(|w| w.strong_count() > 0) {
+            let _ = table.ensure_thread();
+        }
     }
 
     /// timer_delete; `false` for no such timer. A signal it already
@@ -307,11 +375,17 @@ fn timer_thread() {
     let cpus = std::thread::available_parallelism().map_or(1, |n| n.get()) as i128;
     loop {
         let seq = p.timers.wake.seq();
-        let timeout_ns = {
+        let (mut timeout_ns, files) = {
             let mut st = lock(&p.sig);
             let mut table = lock(&p.timers.table);
-            fire_due(&mut st, &mut table, cpus)
+            (fire_due(&mut st, &mut table, cpus), table.live_files())
         };
+        for f in files {
+            if let Some(left) = f.fire_due() {
+                let ns = u64::try_from(left.max(1)).unwrap_or(u64::MAX);
+                timeout_ns = Some(timeout_ns.map_or(ns, |t| t.min(ns)));
+            }
+        }
         p.timers.wake.park(seq, timeout_ns);
     }
 }
