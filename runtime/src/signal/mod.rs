@@ -30,6 +30,14 @@
 //! relaxed loads: host signals not yet sorted, or signals pending for the
 //! process or the thread that the thread's mask does not hold back.
 //!
+//! Pending watchers: a signalfd must turn readable when a signal it reads
+//! is queued, though that signal is blocked and wakes no thread. The open
+//! signalfds register as [`PendingWatch`]es in `SignalState::watchers`
+//! (weakly); every change of a pending set, the process's or a thread's,
+//! ends with [`tell_watchers`] under `Process::sig`, so each watcher sets
+//! its poll notifiers from the sets as they now are (lock order: `sig` →
+//! the signalfd's readers → its notifiers).
+//!
 //! Divergences from Linux:
 //! - Whether a process-directed signal is discarded on arrival (ignored
 //!   and not blocked) is decided against every thread's mask (blocked by
@@ -310,6 +318,31 @@ impl Default for HostSignals {
     }
 }
 
+/// Something that follows the pending sets: a signalfd (syscall/signalfd.rs).
+pub trait PendingWatch: Send + Sync {
+    /// A pending set changed. `shared` is the process's pending set; each
+    /// thread's own is its `pending_set` mirror, current too. Called with
+    /// `Process::sig` held: no guest memory, no daemon, no sleep.
+    fn pending_changed(&self, shared: u64);
+}
+
+/// Registers a signalfd's watch (with `Process::sig` held); it is dropped
+/// from the list once the signalfd is gone.
+pub fn watch_pending(st: &mut crate::task::SignalState, w: std::sync::Weak<dyn PendingWatch>) {
+    st.watchers.retain(|w| w.strong_count() > 0);
+    st.watchers.push(w);
+}
+
+/// Tells every live watcher that a pending set changed (with `sig` held,
+/// after the mirrors were updated).
+fn tell_watchers(st: &crate::task::SignalState) {
+    for w in &st.watchers {
+        if let Some(w) = w.upgrade() {
+            w.pending_changed(st.shared.set);
+        }
+    }
+}
+
 /// Queued instances per real-time signal, per queue (shared or a thread's).
 const RT_QUEUE_MAX: usize = 64;
 
@@ -483,6 +516,7 @@ impl Locked<'_> {
     fn sync_mirrors(&self) {
         self.p.host_sig.shared_set.store(self.st.shared.set, Relaxed);
         self.thread.pending_set.store(self.tp.set, Relaxed);
+        tell_watchers(&self.st);
     }
 
     /// The calling thread's mask.
@@ -531,6 +565,7 @@ impl Locked<'_> {
             queue_push(&mut tp, info);
             target.pending_set.store(tp.set, Relaxed);
             drop(tp);
+            tell_watchers(&self.st);
             // `takes`, not the mask alone: a thread in rt_sigtimedwait for
             // the signal blocks it and still has to wake.
             if target.takes(sig.mask_bit()) {
@@ -552,6 +587,20 @@ impl Locked<'_> {
         if let Some(t) = threads.iter().find(|t| t.takes(bit) && !core::ptr::eq(&***t, self.thread)) {
             t.kick();
         }
+    }
+
+    /// Takes the next pending signal among `set` as `dequeue_signal`
+    /// (kernel/signal.c) does for a signalfd: from the thread's own
+    /// pending set first, then the process's; synchronous signals first,
+    /// then the lowest number.
+    pub fn dequeue_in(&mut self, set: u64) -> Option<SigInfo> {
+        let next = |pending: u64| {
+            let ready = pending & set;
+            let pick = if ready & synchronous_mask() != 0 { ready & synchronous_mask() } else { ready };
+            (pick != 0).then(|| Signal(pick.trailing_zeros() as u8 + 1))
+        };
+        let sig = next(self.tp.set).or_else(|| next(self.st.shared.set))?;
+        self.dequeue(sig)
     }
 
     /// Takes the oldest instance of `sig`, the thread's own first. A
@@ -831,6 +880,7 @@ pub fn send_from_runtime(st: &mut crate::task::SignalState, target: Option<&Thre
             let queued = queue_push(&mut tp, info);
             t.pending_set.store(tp.set, Relaxed);
             drop(tp);
+            tell_watchers(st);
             // `takes`, not the mask alone: a thread in rt_sigtimedwait for
             // the signal blocks it and still has to wake.
             if t.takes(bit) {
@@ -848,6 +898,7 @@ pub fn send_from_runtime(st: &mut crate::task::SignalState, target: Option<&Thre
             }
             let queued = queue_push(&mut st.shared, info);
             p.host_sig.shared_set.store(st.shared.set, Relaxed);
+            tell_watchers(st);
             if let Some(t) = p.thread_list().iter().find(|t| t.takes(bit)) {
                 t.kick();
             }

@@ -92,6 +92,10 @@ pub struct SignalState {
     /// waiting for a thread whose mask lets them through: the shared
     /// pending set of signal(7). Each thread's own set is in its `Thread`.
     pub shared: crate::task::ThreadPending,
+    /// The open signalfds (weakly), told of every change of a pending set
+    /// (signal/mod.rs, "Pending watchers"). Kept in a fork child, whose
+    /// signalfds are copies that read the child's own signals.
+    pub watchers: Vec<std::sync::Weak<dyn crate::signal::PendingWatch>>,
 }
 
 pub struct Process {
