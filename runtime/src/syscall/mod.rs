@@ -22,6 +22,7 @@ pub mod thread;
 pub mod time;
 pub mod timeout;
 pub mod timer;
+pub mod timerfd;
 pub mod trace;
 
 use crate::abi::Errno;

@@ -128,7 +128,12 @@ pub fn timer_create(cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
 /// A `struct itimerspec` as [interval, value], each checked as
 /// `timespec64_valid`, in ns.
 fn read_itimerspec(addr: u64) -> Result<(i128, i128)> {
-    let [isec, insec, vsec, vnsec] = uaccess::read::<[i64; 4]>(addr)?;
+    itimerspec_ns(uaccess::read::<[i64; 4]>(addr)?)
+}
+
+/// The [interval, value] of a `struct itimerspec` already read, checked
+/// as `timespec64_valid`, in ns (also timerfd_settime's).
+pub(super) fn itimerspec_ns([isec, insec, vsec, vnsec]: [i64; 4]) -> Result<(i128, i128)> {
     let valid = |sec: i64, nsec: i64| sec >= 0 && (0..1_000_000_000).contains(&nsec);
     if !valid(isec, insec) || !valid(vsec, vnsec) {
         return_errno_with_message!(EINVAL, "tv_nsec must be in [0, 999999999] and tv_sec non-negative");
@@ -137,7 +142,7 @@ fn read_itimerspec(addr: u64) -> Result<(i128, i128)> {
     Ok((ns(isec, insec), ns(vsec, vnsec)))
 }
 
-fn write_itimerspec(addr: u64, s: TimerSetting) -> Result<()> {
+pub(super) fn write_itimerspec(addr: u64, s: TimerSetting) -> Result<()> {
     let split = |ns: i128| {
         let sec = i64::try_from(ns / NSEC_PER_SEC).unwrap_or(i64::MAX);
         (sec, (ns % NSEC_PER_SEC) as i64)
