@@ -290,6 +290,29 @@ fn timeout_kills_a_slow_command() {
     same(&["timeout", "5", "true"]);
 }
 
+/// util-linux `script` runs the command on a new pseudo-terminal and waits
+/// for it by reading SIGCHLD (with SIGWINCH, SIGTERM and others, all
+/// blocked) from a signalfd polled beside the terminal: it ends, with the
+/// command's status (-e), when the SIGCHLD sent by the child, another
+/// process, makes the signalfd readable.
+#[test]
+fn script_reads_sigchld_from_a_signalfd() {
+    let dir = ScratchDir::new("script");
+    let log = dir.join("trace.log");
+    let run = Run::cmd(&["script", "-qec", "echo hi; sleep 0.1; exit 3", "typescript"])
+        .cwd(dir.path())
+        .mactux_option("--trace-file")
+        .mactux_option(&log)
+        .timeout(std::time::Duration::from_secs(30));
+    let (native, _) = same_run(run);
+    assert_eq!(native.status, Termination::Exit(3));
+    let trace = std::fs::read_to_string(&log).expect("--trace-file wrote no file");
+    assert!(
+        trace.lines().any(|l| l.starts_with("signalfd4(") && !l.contains(" = -1")),
+        "script should make its signalfd:\n{trace}"
+    );
+}
+
 /// util-linux `flock -w` bounds its wait with a POSIX timer (timer_create on
 /// CLOCK_MONOTONIC, SIGALRM interrupting the blocked flock(2)): with the
 /// lock held elsewhere it gives up with status 1; with the lock free it

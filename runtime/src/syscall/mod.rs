@@ -17,6 +17,7 @@ pub mod poll;
 pub mod proc_model;
 pub mod process;
 pub mod signal;
+pub mod signalfd;
 pub mod table;
 pub mod thread;
 pub mod time;

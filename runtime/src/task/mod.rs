@@ -27,18 +27,23 @@
 //! └─ a file kind's state           (fork child: `FileOps::after_fork`)
 //!    └─ Notifier                   (vfs/poll.rs: the pipe follows the state)
 //! epoll registrations              (syscall/epoll.rs)
-//! └─ a watched file's kind state   (its readiness, asked for epoll_wait)
-//!    └─ Notifier
+//! ├─ a watched file's kind state   (its readiness, asked for epoll_wait)
+//! │  └─ Notifier
+//! └─ threads, then sig → ...       (a watched signalfd's readiness is the
+//!                                   caller's: syscall/signalfd.rs)
 //! mm
 //! └─ guest_as                      (mmap, brk, mremap: RLIMIT_AS check)
 //! sig                              (the kernel's siglock)
 //! ├─ timers                        (the timer thread; a timer signal's delivery)
-//! │  ├─ threads, Thread.pending, Thread.host
+//! │  ├─ threads, Thread.pending, Thread.host, signalfd readers
 //! │  │                             (the timer thread sends a signal: send_from_runtime)
 //! │  └─ Thread.host                (reading a thread's CPU clock)
 //! ├─ threads                       (routing a signal, the blocked sets)
 //! ├─ Thread.pending                (its own; another's only with sig held)
-//! └─ Thread.host                   (kicking the thread that takes a signal)
+//! ├─ Thread.host                   (kicking the thread that takes a signal)
+//! └─ signalfd readers              (every change of a pending set tells the
+//!    │                              signalfds: signal/mod.rs "Pending watchers")
+//!    └─ Notifier
 //! children → reaped                (wait: `reaped`)
 //! timers → Thread.host             (timer_settime, timer_gettime on a thread's CPU clock)
 //! ```
@@ -53,6 +58,11 @@
 //! - `mm` is also taken, briefly and innermost, by every guest memory access
 //!   (uaccess.rs), so no lock above it may be held while touching guest
 //!   memory except those listed as outer to it.
+//! - A timerfd's state (syscall/timerfd.rs) is taken by the timer thread
+//!   with no lock held (it copies the file timers out of `timers` first),
+//!   and by the handlers alone; under it, only its Notifier.
+//! - A signalfd's poll or read finds the calling thread (`threads`, alone)
+//!   and then takes `sig` → the thread's `pending` → its readers.
 //! - `timers` is taken under `sig` only by the timer thread (which holds
 //!   no thread's `pending`) and by a delivery (which holds its own
 //!   `pending`): both hold `sig` first, so they never wait on each other.
