@@ -144,6 +144,10 @@ fn do_clone(cx: &mut Ctx<'_>, c: CloneArgs) -> Result<u64> {
             let t = cx.thread();
             let comm = t.comm.try_lock().map(|c| c.clone()).unwrap_or_default();
             let fresh = Arc::new(crate::task::Thread::new(0, t.mask(), comm, t.affinity.load(std::sync::atomic::Ordering::Relaxed)));
+            // It runs on the same control region, by which the runtime
+            // finds the calling thread deep below a `Ctx`
+            // (`trap::calling_tid`: a signalfd's reader, /proc/thread-self).
+            fresh.alt_region.store(t.alt_region.load(std::sync::atomic::Ordering::Relaxed), std::sync::atomic::Ordering::Relaxed);
             guard.after_fork_child(fresh.clone());
             drop(guard);
             cx.ctl.replace_thread(fresh);

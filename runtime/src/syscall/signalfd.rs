@@ -19,6 +19,7 @@
 //!
 //! Divergences from Linux:
 //! - A signalfd is not kept across execve.
+//! - /proc/PID/fdinfo shows no `sigmask` line.
 //! - A signal from outside the process reaches the pending sets (and so
 //!   the signalfd) when a thread of the process next takes a host signal
 //!   or enters the runtime; a thread asleep in poll on the signalfd is one

@@ -1,6 +1,7 @@
 /* signalfd: reading blocked signals as struct signalfd_siginfo (kill,
  * sigqueue, tgkill, a POSIX timer, a signal from another process while the
- * read blocks), several records in one read, readiness in poll, changing
+ * read blocks), several records in one read, readiness in poll, a fork
+ * child reading its own signals through the inherited fd, changing
  * the set of an existing signalfd, a signal read from the fd never reaching
  * its handler, what the fd looks like, and the EINVAL/EFAULT/EBADF cases. */
 #include "../test.h"
@@ -141,6 +142,22 @@ int main(void)
 	CHECK_EQ("unblocked: the handler ran", handled, 1);
 	CHECK_ERR("unblocked: nothing for the fd", read(fd, si, sizeof si), EAGAIN);
 	sigprocmask(SIG_BLOCK, &block, NULL);
+
+	/* A fork child's signalfd reads the child's own signals. */
+	pid_t c2 = fork();
+	if (c2 == 0) {
+		alarm(20);
+		kill(getpid(), SIGUSR2);
+		struct pollfd cp = {fd, POLLIN, 0};
+		struct signalfd_siginfo csi;
+		int ok = poll(&cp, 1, -1) == 1 && read(fd, &csi, sizeof csi) == sizeof csi &&
+			 csi.ssi_signo == SIGUSR2 && csi.ssi_pid == (uint32_t)getpid();
+		_exit(ok ? 0 : 1);
+	}
+	int status = -1;
+	waitpid(c2, &status, 0);
+	CHECK("a fork child reads its own signal", WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	CHECK_ERR("...which the parent never had", read(fd, si, sizeof si), EAGAIN);
 
 	/* What the fd is. */
 	struct stat st;
