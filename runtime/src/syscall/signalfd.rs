@@ -31,7 +31,7 @@ use crate::abi::signal::Signal;
 use crate::error::Result;
 use crate::host::{HostFd, HostStat};
 use crate::signal::{lock_state, PendingWatch, SigInfo};
-use crate::task::{current, lock, Thread};
+use crate::task::{lock, Thread};
 use crate::uaccess;
 use crate::vfs::file::{FileOps, OpenFile};
 use crate::vfs::poll::{self, Notifier, Ready};
@@ -98,10 +98,7 @@ impl PendingWatch for Watch {
 /// The guest thread making the current call (a file operation has no
 /// `Ctx`): readiness and reads are the caller's.
 fn calling_thread() -> Result<Arc<Thread>> {
-    let p = current();
-    crate::trap::calling_tid()
-        .and_then(|tid| p.thread(tid))
-        .ok_or_else(|| errno!(EINVAL, "a signalfd is used from a thread the runtime does not know"))
+    crate::trap::calling_thread().ok_or_else(|| errno!(EINVAL, "a signalfd is used from a thread the runtime does not know"))
 }
 
 /// A Linux `struct signalfd_siginfo` from a siginfo, field by field as

@@ -279,6 +279,12 @@ pub fn calling_tid() -> Option<u32> {
     calling_ctl().map(|c| c.thread().tid())
 }
 
+/// The calling thread, for a file operation that acts for its caller (a
+/// signalfd's read and readiness).
+pub fn calling_thread() -> Option<std::sync::Arc<crate::task::Thread>> {
+    calling_ctl().map(|c| c.thread_arc())
+}
+
 /// Whether a signal is waiting that should end the calling thread's sleep
 /// now (a sleeper below any `Ctx`, as vfs/poll.rs, asks before it sleeps).
 pub fn calling_thread_interrupted() -> bool {
