@@ -16,11 +16,12 @@
 
 pub mod client;
 pub mod frame;
+pub mod sysv;
 
 use serde::{Deserialize, Serialize};
 
 /// Bumped whenever a message changes shape or meaning.
-pub const PROTOCOL_VERSION: u32 = 8;
+pub const PROTOCOL_VERSION: u32 = 9;
 
 /// The largest frame either side sends or accepts.
 pub const MAX_FRAME: usize = 1 << 20;
@@ -197,6 +198,111 @@ pub enum Request {
     /// of a non-leader thread, which signals its thread group, and for
     /// tgkill(2), which checks that the thread belongs to the group.
     OwnerOf { tid: Vpid },
+    /// A System V IPC call (shared memory, semaphores, message queues) by
+    /// a caller with these credentials; answered by `Ipc` or `Error`.
+    /// A semop, msgsnd or msgrcv that has to wait is answered by
+    /// [`IpcReply::Pending`]: the daemon completes it on the caller's
+    /// behalf when it can, and the caller collects the outcome with
+    /// `IpcSleep` (or gives up with `IpcCancel`).
+    Ipc { cred: IpcCred, op: IpcOp },
+    /// Waits up to `timeout_ns` for a pending IPC call: its answer, or
+    /// `Error ETIMEDOUT` while it still waits (the token stays).
+    IpcSleep { token: u64, timeout_ns: u64 },
+    /// Stops waiting: answered `Ok` when the call was withdrawn, or with
+    /// the call's own answer when it completed first (that outcome stands).
+    IpcCancel { token: u64 },
+}
+
+/// Who makes an IPC call, for the permission checks of ipc/util.c.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IpcCred {
+    pub uid: u32,
+    pub gid: u32,
+    pub groups: Vec<u32>,
+}
+
+/// One operation of semop(2) (`struct sembuf`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SemBuf {
+    pub num: u16,
+    pub op: i16,
+    pub flags: i16,
+}
+
+/// The fields IPC_SET may change (`qbytes`: message queues only).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IpcSet {
+    pub uid: u32,
+    pub gid: u32,
+    pub mode: u32,
+    pub qbytes: u64,
+}
+
+/// The System V IPC calls, with Linux's arguments (flags and commands
+/// are Linux values; the daemon checks them as Linux does).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum IpcOp {
+    ShmGet { key: i32, size: u64, flags: i32 },
+    /// Counts an attach (shmat) and names the segment's backing file.
+    ShmAttach { shmid: i32, flags: i32 },
+    /// A detach (shmdt, or an exec or exit dropping an attach).
+    ShmDetach { shmid: i32 },
+    /// Attaches task `pid` holds without having made them: a fork
+    /// child's inherited ones (sent by the parent before the fork, with the
+    /// child's reserved pid), or the caller's own after a failed exec. One
+    /// entry per attach.
+    ShmInherit { pid: Vpid, shmids: Vec<i32> },
+    ShmCtl { shmid: i32, cmd: i32, set: Option<IpcSet> },
+    SemGet { key: i32, nsems: i32, flags: i32 },
+    SemOp { semid: i32, sops: Vec<SemBuf> },
+    /// semctl: `val` for SETVAL, `vals` for SETALL, `set` for IPC_SET.
+    SemCtl { semid: i32, semnum: i32, cmd: i32, val: i32, vals: Vec<u16>, set: Option<IpcSet> },
+    MsgGet { key: i32, flags: i32 },
+    MsgSnd { msqid: i32, mtype: i64, text: Vec<u8>, flags: i32 },
+    /// `size`: the room for the text in the caller's buffer.
+    MsgRcv { msqid: i32, size: u64, msgtyp: i64, flags: i32 },
+    MsgCtl { msqid: i32, cmd: i32, set: Option<IpcSet> },
+}
+
+/// `struct ipc64_perm`'s fields.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IpcPerm {
+    pub key: i32,
+    pub uid: u32,
+    pub gid: u32,
+    pub cuid: u32,
+    pub cgid: u32,
+    pub mode: u32,
+    pub seq: u16,
+}
+
+/// What IPC_STAT (and SHM_STAT, SEM_STAT, MSG_STAT) report; times are
+/// seconds since the epoch.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum IpcStat {
+    Shm { perm: IpcPerm, segsz: u64, atime: i64, dtime: i64, ctime: i64, cpid: i32, lpid: i32, nattch: u64 },
+    Sem { perm: IpcPerm, otime: i64, ctime: i64, nsems: u64 },
+    Msg { perm: IpcPerm, stime: i64, rtime: i64, ctime: i64, cbytes: u64, qnum: u64, qbytes: u64, lspid: i32, lrpid: i32 },
+}
+
+/// An answer to an [`IpcOp`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum IpcReply {
+    /// The call's return value (an id, a semaphore value, 0 ...).
+    Value(i64),
+    /// A counted attach: the file backing the segment, its size and key.
+    Attached { path: String, size: u64, key: i32 },
+    /// The return value (an id for the *_STAT commands) and the status.
+    Stat { ret: i64, stat: IpcStat },
+    /// IPC_INFO and *_INFO: the return value and the fields of `struct
+    /// shminfo64`, `shm_info`, `seminfo` or `msginfo`, in their order.
+    Info { ret: i64, fields: Vec<u64> },
+    /// GETALL.
+    Values(Vec<u16>),
+    /// A received message.
+    Message { mtype: i64, text: Vec<u8> },
+    /// The call waits; collect its answer with `IpcSleep`.
+    Pending(u64),
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -224,4 +330,6 @@ pub enum Response {
     /// group id) and host pid (0 for a zombie: a valid target nothing is
     /// sent to).
     Owner { pid: Vpid, host_pid: i32 },
+    /// Answers `Ipc`, `IpcSleep` and `IpcCancel`.
+    Ipc(IpcReply),
 }

@@ -30,6 +30,7 @@ pub mod linux;
 pub mod persist;
 mod ratelimit;
 pub mod state;
+mod sysv;
 
 pub use host::{detach, HostProc, ReadyPipe};
 
@@ -94,6 +95,8 @@ struct Shared {
     /// Wait queues of shared futexes (a lock of their own: a sleeper must
     /// not hold the task table).
     futexes: futex::Futexes,
+    /// System V IPC objects (a lock of their own, as the futexes').
+    sysv: sysv::Sysv,
     /// Woken when the task table changed and should be saved.
     changed: Notify,
 }
@@ -208,6 +211,7 @@ fn serve_inner(opts: &ServeOpts, ready: &mut Option<ReadyPipe>) -> Result<(), St
             uid,
             next_conn: AtomicU64::new(1),
             futexes: futex::Futexes::default(),
+            sysv: sysv::Sysv::new(Some(opts.state_dir.join("sysv-shm"))),
             changed: Notify::new(),
         });
         tokio::spawn(save_changes(shared.clone()));
@@ -267,6 +271,7 @@ async fn accept_loop(listener: UnixListener, shared: Arc<Shared>) {
                     shared.changed.notify_one();
                 }
                 drop(state);
+                reap_ipc(&shared);
                 ratelimit::summarize(false);
             }
             _ = async { term.as_mut()?.recv().await }, if term.is_some() => { tracing::info!("SIGTERM: stopping"); break }
@@ -371,10 +376,29 @@ async fn serve_conn(shared: Arc<Shared>, stream: UnixStream, id: u64) {
         }
     }
     shared.futexes.disconnect(conn.id);
+    shared.sysv.disconnect(conn.id);
     let mut state = shared.state();
     state.disconnect(&conn);
     if state.is_dirty() {
         shared.changed.notify_one();
+    }
+    drop(state);
+    reap_ipc(&shared);
+}
+
+/// Detaches the segments and applies the SEM_UNDO adjustments of tasks
+/// that have exited or whose host process is gone (exit_shm, exit_sem).
+fn reap_ipc(shared: &Shared) {
+    let tracked = shared.sysv.tracked();
+    if tracked.is_empty() {
+        return;
+    }
+    let gone: Vec<_> = {
+        let state = shared.state();
+        tracked.into_iter().filter(|p| !state.is_running(*p)).collect()
+    };
+    for pid in gone {
+        shared.sysv.task_gone(pid);
     }
 }
 
@@ -399,11 +423,31 @@ async fn dispatch(shared: &Shared, conn: &mut Conn, req: &Request) -> (Response,
             return (Response::Ok, false);
         }
         Request::FutexWake { key, count, bitset } => return (Response::Woken(shared.futexes.wake(key, count, bitset)), false),
+        Request::Ipc { ref cred, ref op } => {
+            let pid = shared.state().caller_pid(conn).unwrap_or(0);
+            return (shared.sysv.call(conn.id, pid, cred, op), false);
+        }
+        Request::IpcSleep { token, timeout_ns } => {
+            let timeout = Duration::from_nanos(timeout_ns).min(MAX_FUTEX_SLEEP);
+            let r = match shared.sysv.sleep(conn.id, token, timeout).await {
+                sysv::Slept::Done(r) => r,
+                sysv::Slept::TimedOut => Response::Error { errno: linux::ETIMEDOUT, msg: "the IPC call still waits".into() },
+                sysv::Slept::Unknown => Response::Error { errno: linux::EINVAL, msg: "unknown IPC token".into() },
+            };
+            return (r, false);
+        }
+        Request::IpcCancel { token } => return (shared.sysv.cancel(conn.id, token), false),
         _ => {}
     }
     // Most requests are answered at once; only one that names a reserved,
     // not yet attached child needs the waiter and the deadline.
     let mut reply = handle(shared, conn, req, true);
+    if matches!(req, Request::Exit { .. } | Request::Reaped { .. }) {
+        // The exit (or a fork's failure) is recorded: its IPC state goes
+        // before the answer, so that a parent woken by the exit sees the
+        // undo applied.
+        reap_ipc(shared);
+    }
     let deadline = tokio::time::Instant::now() + ATTACH_WAIT;
     loop {
         match reply {

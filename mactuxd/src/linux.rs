@@ -24,3 +24,11 @@ pub const STATUS_KILLED_BY_SIGKILL: i32 = g::SIGKILL as i32;
 
 /// `PID_MAX_LIMIT` on 64-bit Linux (include/linux/threads.h): pids are below it.
 pub const PID_MAX_LIMIT: i32 = 4 * 1024 * 1024;
+pub const ENOENT: i32 = e::ENOENT as i32;
+pub const ENOMEM: i32 = e::ENOMEM as i32;
+pub const ENOSPC: i32 = e::ENOSPC as i32;
+pub const EIDRM: i32 = e::EIDRM as i32;
+pub const ENOMSG: i32 = e::ENOMSG as i32;
+pub const EFBIG: i32 = e::EFBIG as i32;
+pub const ERANGE: i32 = e::ERANGE as i32;
+pub const ENOSYS: i32 = e::ENOSYS as i32;

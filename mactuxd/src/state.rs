@@ -385,6 +385,16 @@ impl State {
 
     /// The caller's task, if the connection is bound (registering or
     /// joined) to a live entry.
+    /// The running task a connection speaks for, if any.
+    pub fn caller_pid(&self, conn: &Conn) -> Option<Vpid> {
+        self.caller(conn)
+    }
+
+    /// Whether `pid` is a task that has not exited (a reserved pid counts).
+    pub fn is_running(&self, pid: Vpid) -> bool {
+        self.tasks.get(&pid).is_some_and(|t| t.entry.state == TaskState::Running)
+    }
+
     fn caller(&self, conn: &Conn) -> Option<Vpid> {
         let pid = conn.bound?;
         let t = self.tasks.get(&pid)?;
@@ -921,6 +931,10 @@ impl State {
             // Answered by the futex queues before the task table is locked.
             Request::FutexQueue { .. } | Request::FutexSleep { .. } | Request::FutexCancel { .. } | Request::FutexWake { .. } => {
                 err(EPROTO, "futex requests are not task-table requests")
+            }
+            // Answered by the System V IPC tables (sysv.rs).
+            Request::Ipc { .. } | Request::IpcSleep { .. } | Request::IpcCancel { .. } => {
+                err(EPROTO, "IPC requests are not task-table requests")
             }
             Request::NewPipeIno => {
                 if self.ino_budget == 0 {
