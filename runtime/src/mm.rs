@@ -18,6 +18,11 @@ pub enum Backing {
     /// fork children share, and this piece's offset in the region. Shared
     /// futexes on it are keyed by both.
     SharedAnon { region: u64, offset: u64 },
+    /// A System V shared memory attach (syscall/ipc.rs): the segment's id
+    /// and key (/proc/PID/maps shows them as Linux does), this piece's
+    /// offset in the segment, and the host device and inode of the
+    /// daemon's file behind it, which key shared futexes on it.
+    SysvShm { shmid: i32, key: i32, offset: u64, dev: u64, ino: u64 },
 }
 
 impl Backing {
@@ -25,12 +30,15 @@ impl Backing {
     fn advanced(&self, delta: u64) -> Backing {
         let mut b = self.clone();
         match &mut b {
-            Backing::File { offset, .. } | Backing::SharedAnon { offset, .. } => *offset += delta,
+            Backing::File { offset, .. } | Backing::SharedAnon { offset, .. } | Backing::SysvShm { offset, .. } => *offset += delta,
             _ => {}
         }
         b
     }
 }
+
+/// The device number /proc/PID/maps shows for System V segments (00:01).
+const SYSV_SHM_DEV: u64 = 1;
 
 #[derive(Clone, Debug)]
 pub struct Vma {
@@ -152,6 +160,11 @@ impl Mm {
                 Backing::Anon => (0, 0, 0, String::new()),
                 // Linux shows shared anonymous memory as a deleted /dev/zero.
                 Backing::SharedAnon { offset, .. } => (*offset, 0, 0, "/dev/zero (deleted)".to_string()),
+                // Linux names a segment after its key, on the internal shm
+                // mount (device 00:01), with the id as the inode number.
+                Backing::SysvShm { shmid, key, offset, .. } => {
+                    (*offset, SYSV_SHM_DEV, u64::from(*shmid as u32), format!("/SYSV{:08x} (deleted)", *key as u32))
+                }
             };
             let line = format!(
                 "{:08x}-{:08x} {}{}{}{} {:08x} {:02x}:{:02x} {}",

@@ -47,6 +47,8 @@ macro_rules! pod {
 pod!(u8, u16, u32, u64, i16, i32, i64, [u8; 16], [u32; 2], [i32; 2], [u64; 2], [u64; 4], [i64; 4]);
 pod!(crate::abi::Timespec, crate::abi::Timeval, crate::abi::Iovec, crate::abi::signal::KernelSigaction);
 pod!(crate::abi::Sysinfo);
+pod!(crate::abi::ipc::Shmid64Ds, crate::abi::ipc::Semid64Ds, crate::abi::ipc::Msqid64Ds, crate::abi::ipc::ShmInfo, crate::abi::ipc::Msginfo, crate::abi::ipc::Sembuf);
+pod!([u64; 9], [i32; 10]);
 pod!(crate::host::Winsize, crate::host::flags::LinuxTermios);
 pod!(
     linux_raw_sys::general::stat,

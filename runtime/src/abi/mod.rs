@@ -4,6 +4,7 @@
 //! translation tables in `host/<os>/{errno,signal,flags}.rs`.
 
 pub mod errno;
+pub mod ipc;
 pub mod signal;
 
 pub use errno::Errno;

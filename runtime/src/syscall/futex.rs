@@ -355,6 +355,7 @@ fn shared_key(addr: u64) -> Option<FutexKey> {
     match vma.backing {
         Backing::File { offset, dev, ino, .. } => Some(FutexKey::File { dev, ino, offset: offset + (addr - start) }),
         Backing::SharedAnon { region, offset } => Some(FutexKey::Anon { region, offset: offset + (addr - start) }),
+        Backing::SysvShm { offset, dev, ino, .. } => Some(FutexKey::File { dev, ino, offset: offset + (addr - start) }),
         _ => None,
     }
 }

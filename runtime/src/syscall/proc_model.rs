@@ -129,6 +129,9 @@ fn do_clone(cx: &mut Ctx<'_>, c: CloneArgs) -> Result<u64> {
     // The part of the parent's memory a CLONE_VM child's exit hands back.
     let window = if is_vfork && flags & g::CLONE_VM != 0 { stack_window(cx.regs.rsp) } else { None };
     let reserved = if daemon::is_standalone() { None } else { Some(daemon::reserve_child()?) };
+    if let Some(pid) = reserved {
+        crate::syscall::ipc::before_fork(pid);
+    }
     // The vfork parent waits for this pipe to close: on the child's exec
     // (both ends are close-on-exec) or exit.
     let vfork_pipe = if is_vfork { Some(host::fs::pipe().map_err(Error::new)?) } else { None };
@@ -483,10 +486,12 @@ fn do_execve(thread: &crate::task::Thread, dirfd: i32, path_ptr: u64, argv_ptr: 
         std::ffi::CString::new("__resume").unwrap_or_default(),
         std::ffi::CString::new(state_fd.to_string()).unwrap_or_default(),
     ];
+    let shm_attaches = crate::syscall::ipc::before_exec();
     crate::signal::prepare_exec(thread);
     let err = host::process::exec(&exe, &argv);
     // Still here: the host exec failed; the task lives on.
     crate::signal::init_thread();
+    crate::syscall::ipc::after_failed_exec(shm_attaches);
     for &fd in &kept_host_fds {
         let _ = host::fs::set_host_cloexec(fd, true);
     }

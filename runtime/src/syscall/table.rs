@@ -33,7 +33,7 @@
 
 #![allow(non_upper_case_globals)]
 
-use super::{epoll, eventfd, fs, futex, identity, mm, pipe, poll, proc_model, process, signal, signalfd, thread, time, timer, timerfd, Handler};
+use super::{epoll, eventfd, fs, futex, identity, ipc, mm, pipe, poll, proc_model, process, signal, signalfd, thread, time, timer, timerfd, Handler};
 use crate::abi::Errno;
 pub use crate::signal::Restart;
 use linux_raw_sys::general::*;
@@ -261,9 +261,9 @@ syscall_table! {
     __NR_msync => Full(mm::msync), [Ptr, Len, Hex];
     __NR_mincore => Full(mm::mincore), [Ptr, Len, Ptr];
     __NR_madvise => Partial(mm::madvise, "MADV_DONTNEED/FREE and the access-pattern hints reach the host; other advice is accepted and ignored"), [Ptr, Len, Int];
-    __NR_shmget => Missing, [];
-    __NR_shmat => Missing, [], ret = Addr;
-    __NR_shmctl => Missing, [];
+    __NR_shmget => Full(ipc::shmget), [Hex, Len, Octal];
+    __NR_shmat => Partial(ipc::shmat, "segments are files of the daemon mapped MAP_SHARED; a munmap of an attach is not counted as a detach"), [Int, Ptr, Hex], ret = Addr;
+    __NR_shmctl => Full(ipc::shmctl), [Int, Int, Ptr];
     __NR_dup => Full(fs::dup), [Fd];
     __NR_dup2 => Full(fs::dup2), [Fd, Fd];
     __NR_pause => Full(signal::pause), [], sleeps, restart = NoHand;
@@ -302,19 +302,19 @@ syscall_table! {
     __NR_wait4 => Partial(proc_model::wait4, "waits for a process group poll its members every 5 ms"), [Int, Ptr, Hex, Ptr], blocks, sleeps;
     __NR_kill => Full(process::kill), [Int, Signal];
     __NR_uname => Full(identity::uname), [Ptr];
-    __NR_semget => Missing, [];
+    __NR_semget => Full(ipc::semget), [Hex, Int, Octal];
     // System V IPC (semop, semtimedop, msgsnd, msgrcv): never restarted after
     // a handler (signal(7)). msgsnd/msgrcv answer ERESTARTNOHAND; semop a
     // plain EINTR, which Linux also returns when a stop and SIGCONT end the
     // wait with no handler. NoHand restarts there: the runtime cannot tell
     // that from a host signal the guest ignores, which must not end it.
-    __NR_semop => Missing, [], blocks, restart = NoHand;
-    __NR_semctl => Missing, [];
-    __NR_shmdt => Missing, [];
-    __NR_msgget => Missing, [];
-    __NR_msgsnd => Missing, [], blocks, restart = NoHand;
-    __NR_msgrcv => Missing, [], blocks, restart = NoHand;
-    __NR_msgctl => Missing, [];
+    __NR_semop => Full(ipc::semop), [Int, Ptr, Int], blocks, restart = NoHand;
+    __NR_semctl => Partial(ipc::semctl, "SETALL also needs read permission (it learns the set size with IPC_STAT)"), [Int, Int, Int, Hex];
+    __NR_shmdt => Full(ipc::shmdt), [Ptr];
+    __NR_msgget => Full(ipc::msgget), [Hex, Octal];
+    __NR_msgsnd => Full(ipc::msgsnd), [Int, Ptr, Len, Hex], blocks, restart = NoHand;
+    __NR_msgrcv => Partial(ipc::msgrcv, "MSG_COPY is not implemented (ENOSYS)"), [Int, Ptr, Len, Int, Hex], blocks, restart = NoHand;
+    __NR_msgctl => Full(ipc::msgctl), [Int, Int, Ptr];
     __NR_fcntl => Partial(fs::fcntl, "F_DUPFD*, F_GETFD/SETFD, F_GETFL/SETFL, POSIX and OFD record locks; leases, signals-on-IO and pipe sizes are EINVAL"), [Fd, Fcntl, Hex], blocks;
     __NR_flock => Full(fs::flock), [Fd, Hex], blocks;
     __NR_fsync => Full(fs::fsync), [Fd];
@@ -463,7 +463,7 @@ syscall_table! {
     __NR_getdents64 => Full(fs::getdents64), [Fd, Ptr, Len];
     __NR_set_tid_address => Full(thread::set_tid_address), [Ptr];
     __NR_restart_syscall => Missing, [];
-    __NR_semtimedop => Missing, [], blocks, restart = NoHand;
+    __NR_semtimedop => Full(ipc::semtimedop), [Int, Ptr, Int, Ptr], blocks, restart = NoHand;
     __NR_fadvise64 => Partial(fs::fadvise64, "validated and accepted; the host gets no hint"), [Fd, Int, Int, Int];
     __NR_timer_create => Partial(timer::timer_create, "no timers on another process's CPU clock or on the alarm clocks; CPU-time timers fire when the timer thread next looks"), [Clock, Ptr, Ptr];
     __NR_timer_settime => Full(timer::timer_settime), [Int, Int, Ptr, Ptr];
