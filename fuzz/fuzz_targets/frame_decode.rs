@@ -15,7 +15,10 @@
 use libfuzzer_sys::fuzz_target;
 use mactux_proto::client::Client;
 use mactux_proto::frame::{decode, encode, read_frame};
-use mactux_proto::{FutexKey, KillTarget, Request, Response, TaskEntry, TaskInfo, TaskState, ThreadInfo, WaitTarget, MAX_FRAME, PROTOCOL_VERSION};
+use mactux_proto::{
+    FutexKey, IpcCred, IpcOp, IpcPerm, IpcReply, IpcSet, IpcStat, KillTarget, Request, Response, SemBuf, TaskEntry, TaskInfo, TaskState,
+    ThreadInfo, WaitTarget, MAX_FRAME, PROTOCOL_VERSION,
+};
 use std::io::Write;
 use std::os::unix::net::UnixStream;
 
@@ -70,6 +73,20 @@ fn sample_requests() -> Vec<Request> {
         Request::NewTid,
         Request::ReleaseTid { tid: 5 },
         Request::OwnerOf { tid: 5 },
+        Request::Ipc { cred: IpcCred { uid: 1000, gid: 1000, groups: vec![4, 24] }, op: IpcOp::ShmGet { key: 0x1234, size: 4096, flags: 0o1600 } },
+        Request::Ipc { cred: IpcCred::default(), op: IpcOp::ShmAttach { shmid: 32768, flags: 0o10000 } },
+        Request::Ipc { cred: IpcCred::default(), op: IpcOp::ShmDetach { shmid: 1 } },
+        Request::Ipc { cred: IpcCred::default(), op: IpcOp::ShmInherit { pid: 4, shmids: vec![1, 1, 2] } },
+        Request::Ipc { cred: IpcCred::default(), op: IpcOp::ShmCtl { shmid: 1, cmd: 1, set: Some(IpcSet { uid: 1, gid: 2, mode: 0o640, qbytes: 0 }) } },
+        Request::Ipc { cred: IpcCred::default(), op: IpcOp::SemGet { key: 0, nsems: 3, flags: 0o600 } },
+        Request::Ipc { cred: IpcCred::default(), op: IpcOp::SemOp { semid: 2, sops: vec![SemBuf { num: 0, op: -1, flags: 0x1000 }] } },
+        Request::Ipc { cred: IpcCred::default(), op: IpcOp::SemCtl { semid: 2, semnum: 0, cmd: 17, val: 0, vals: vec![1, 2, 3], set: None } },
+        Request::Ipc { cred: IpcCred::default(), op: IpcOp::MsgGet { key: 7, flags: 0o1600 } },
+        Request::Ipc { cred: IpcCred::default(), op: IpcOp::MsgSnd { msqid: 3, mtype: 2, text: b"hello".to_vec(), flags: 0 } },
+        Request::Ipc { cred: IpcCred::default(), op: IpcOp::MsgRcv { msqid: 3, size: 64, msgtyp: -5, flags: 0o20000 } },
+        Request::Ipc { cred: IpcCred::default(), op: IpcOp::MsgCtl { msqid: 3, cmd: 2, set: None } },
+        Request::IpcSleep { token: 3, timeout_ns: 50_000_000 },
+        Request::IpcCancel { token: 3 },
     ];
     for r in &all {
         match r {
@@ -102,7 +119,10 @@ fn sample_requests() -> Vec<Request> {
             | Request::Join { .. }
             | Request::NewTid
             | Request::ReleaseTid { .. }
-            | Request::OwnerOf { .. } => {}
+            | Request::OwnerOf { .. }
+            | Request::Ipc { .. }
+            | Request::IpcSleep { .. }
+            | Request::IpcCancel { .. } => {}
         }
     }
     all
@@ -127,6 +147,21 @@ fn sample_responses() -> Vec<Response> {
         Response::Status { daemon_pid: 100, uptime_secs: 2.5, socket: "/run/user/1000/mactux.sock".into(), tasks: 2, version: PROTOCOL_VERSION },
         Response::Error { errno: 3, msg: "no such process".into() },
         Response::Owner { pid: 3, host_pid: 10 },
+        Response::Ipc(IpcReply::Value(32769)),
+        Response::Ipc(IpcReply::Attached { path: "/run/user/1000/mactux/sysv-shm/shm-1".into(), size: 4096, key: 0x1234 }),
+        Response::Ipc(IpcReply::Stat {
+            ret: 0,
+            stat: IpcStat::Shm { perm: IpcPerm { key: 1, uid: 2, gid: 3, cuid: 4, cgid: 5, mode: 0o1600, seq: 1 }, segsz: 4096, atime: 1, dtime: 2, ctime: 3, cpid: 4, lpid: 5, nattch: 2 },
+        }),
+        Response::Ipc(IpcReply::Stat { ret: 32768, stat: IpcStat::Sem { perm: IpcPerm::default(), otime: 1, ctime: 2, nsems: 3 } }),
+        Response::Ipc(IpcReply::Stat {
+            ret: 0,
+            stat: IpcStat::Msg { perm: IpcPerm::default(), stime: 1, rtime: 2, ctime: 3, cbytes: 4, qnum: 5, qbytes: 16384, lspid: 6, lrpid: 7 },
+        }),
+        Response::Ipc(IpcReply::Info { ret: 2, fields: vec![1, 2, 3] }),
+        Response::Ipc(IpcReply::Values(vec![0, 1, 32767])),
+        Response::Ipc(IpcReply::Message { mtype: 5, text: b"x".to_vec() }),
+        Response::Ipc(IpcReply::Pending(9)),
     ];
     for r in &all {
         match r {
@@ -144,7 +179,8 @@ fn sample_responses() -> Vec<Response> {
             | Response::Woken(_)
             | Response::Status { .. }
             | Response::Error { .. }
-            | Response::Owner { .. } => {}
+            | Response::Owner { .. }
+            | Response::Ipc(_) => {}
         }
     }
     all

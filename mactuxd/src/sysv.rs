@@ -473,6 +473,12 @@ impl Inner {
                 .map(IpcReply::Value)
             }
             IpcOp::MsgSnd { msqid, .. } | IpcOp::MsgRcv { msqid, .. } => {
+                if let IpcOp::MsgSnd { mtype, text, .. } = op {
+                    // The runtime checks these first; a hostile peer is held to them too.
+                    if text.len() > MSGMAX as usize || *mtype < 1 {
+                        return fail(EINVAL, "msgsz above MSGMAX or mtype below 1");
+                    }
+                }
                 let (idx, q) = self.msg.get(*msqid)?;
                 let is_snd = matches!(op, IpcOp::MsgSnd { .. });
                 check(&q.perm, c, if is_snd { S_IWUGO } else { S_IRUGO })?;

@@ -499,6 +499,71 @@ fn malformed_frames_do_not_hurt_the_daemon() {
     drop(stuck);
 }
 
+/// System V IPC requests with hostile values (sizes, counts, ids, tokens,
+/// tasks that do not exist) get errors, cut-off IPC frames close only their
+/// connection, and the daemon keeps answering.
+#[test]
+fn hostile_ipc_requests_get_errors() {
+    use mactux_proto::{IpcCred, IpcOp, IpcReply, SemBuf};
+    const EINVAL: i32 = 22;
+    const E2BIG: i32 = 7;
+    const EAGAIN: i32 = 11;
+    const ENOMSG: i32 = 42;
+    let d = Daemon::start("ipc-garbage");
+    let mut c = d.client();
+    let ipc = |c: &mut Client, op: IpcOp| c.call(&Request::Ipc { cred: IpcCred { uid: 0, gid: 0, groups: vec![u32::MAX; 64] }, op });
+    let sops = |n: usize| vec![SemBuf { num: u16::MAX, op: i16::MIN, flags: -1 }; n];
+    // Unbound: attaches and undo need a task.
+    assert_eq!(errno_of(ipc(&mut c, IpcOp::ShmAttach { shmid: 0, flags: 0 })), ESRCH);
+    assert_eq!(errno_of(ipc(&mut c, IpcOp::ShmInherit { pid: -1, shmids: vec![i32::MIN; 1000] })), ESRCH);
+    assert_eq!(errno_of(ipc(&mut c, IpcOp::ShmDetach { shmid: i32::MAX })), EINVAL);
+    assert_eq!(errno_of(ipc(&mut c, IpcOp::ShmGet { key: 1, size: u64::MAX, flags: 0o1600 })), EINVAL);
+    assert_eq!(errno_of(ipc(&mut c, IpcOp::ShmCtl { shmid: i32::MIN, cmd: i32::MAX, set: None })), EINVAL);
+    assert_eq!(errno_of(ipc(&mut c, IpcOp::SemGet { key: 2, nsems: i32::MAX, flags: 0o1600 })), EINVAL);
+    assert_eq!(errno_of(ipc(&mut c, IpcOp::SemOp { semid: 0, sops: vec![] })), EINVAL);
+    assert_eq!(errno_of(ipc(&mut c, IpcOp::SemOp { semid: 0, sops: sops(10_000) })), E2BIG);
+    let sem = match ipc(&mut c, IpcOp::SemGet { key: 0, nsems: 2, flags: 0o600 }) {
+        Ok(Response::Ipc(IpcReply::Value(v))) => v as i32,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(errno_of(ipc(&mut c, IpcOp::SemOp { semid: sem, sops: sops(3) })), 27, "EFBIG");
+    let setall = IpcOp::SemCtl { semid: sem, semnum: -1, cmd: 17, val: i32::MIN, vals: vec![u16::MAX; 70_000], set: None };
+    assert_eq!(errno_of(ipc(&mut c, setall)), EINVAL);
+    let q = match ipc(&mut c, IpcOp::MsgGet { key: 0, flags: 0o600 }) {
+        Ok(Response::Ipc(IpcReply::Value(v))) => v as i32,
+        other => panic!("{other:?}"),
+    };
+    let big = IpcOp::MsgSnd { msqid: q, mtype: 1, text: vec![0; 100_000], flags: 0o4000 };
+    assert_eq!(errno_of(ipc(&mut c, big)), EINVAL, "above MSGMAX");
+    assert_eq!(errno_of(ipc(&mut c, IpcOp::MsgSnd { msqid: q, mtype: i64::MIN, text: vec![], flags: 0 })), EINVAL);
+    for _ in 0..2 {
+        assert_eq!(ipc(&mut c, IpcOp::MsgSnd { msqid: q, mtype: 1, text: vec![0; 8192], flags: 0o4000 }).unwrap(), Response::Ipc(IpcReply::Value(0)));
+    }
+    let full = IpcOp::MsgSnd { msqid: q, mtype: 1, text: vec![0], flags: 0o4000 };
+    assert_eq!(errno_of(ipc(&mut c, full)), EAGAIN, "MSGMNB bytes queued");
+    assert_eq!(ipc(&mut c, IpcOp::MsgRcv { msqid: q, size: 0, msgtyp: 0, flags: 0o10000 }).unwrap(), Response::Ipc(IpcReply::Message { mtype: 1, text: vec![] }));
+    assert_eq!(ipc(&mut c, IpcOp::MsgRcv { msqid: q, size: 0, msgtyp: 0, flags: 0o10000 }).unwrap(), Response::Ipc(IpcReply::Message { mtype: 1, text: vec![] }));
+    assert_eq!(errno_of(ipc(&mut c, IpcOp::MsgRcv { msqid: q, size: u64::MAX, msgtyp: i64::MIN, flags: -1 & !0o40000 })), ENOMSG);
+    assert_eq!(errno_of(c.call(&Request::IpcSleep { token: u64::MAX, timeout_ns: u64::MAX })), EINVAL);
+    assert_eq!(errno_of(c.call(&Request::IpcCancel { token: 0 })), EINVAL);
+    // A waiting call from a connection that goes away is forgotten.
+    let mut waiter = d.client();
+    assert!(matches!(ipc(&mut waiter, IpcOp::MsgRcv { msqid: q, size: 8, msgtyp: 0, flags: 0 }), Ok(Response::Ipc(IpcReply::Pending(_)))));
+    drop(waiter);
+    // Cut-off IPC frames.
+    let frame = encode(&Request::Ipc { cred: IpcCred::default(), op: IpcOp::SemOp { semid: sem, sops: sops(4) } }).unwrap();
+    let hello = encode(&Request::Hello { version: PROTOCOL_VERSION }).unwrap();
+    for n in 1..frame.len() {
+        let mut s = UnixStream::connect(&d.socket).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+        let _ = s.write_all(&[&hello[..], &frame[..n]].concat());
+        let _ = s.shutdown(std::net::Shutdown::Write);
+        let _ = s.read_to_end(&mut Vec::new());
+    }
+    assert_eq!(ipc(&mut c, IpcOp::MsgCtl { msqid: q, cmd: 0, set: None }).unwrap(), Response::Ipc(IpcReply::Value(0)));
+    assert!(matches!(c.call(&Request::Status), Ok(Response::Status { .. })));
+}
+
 #[test]
 fn another_user_is_refused() {
     // SAFETY: geteuid cannot fail.

@@ -196,6 +196,11 @@ fn guest_events() {
     compare_area("events");
 }
 
+#[test]
+fn guest_ipc() {
+    compare_area("ipc");
+}
+
 /// A refused variant of an implemented call (here an unknown futex
 /// operation, which threads/futex_pi makes twice) is reported once by name
 /// under MACTUX_LOG=missing, and shown by name under --trace.
@@ -222,7 +227,7 @@ fn refused_variants_are_reported_once() {
 /// Every area directory has its test above (a new area must not go unnoticed).
 #[test]
 fn every_area_has_a_test() {
-    let known = ["events", "fs", "mem", "proc", "procfs", "signal", "threads", "time", "tls"];
+    let known = ["events", "fs", "ipc", "mem", "proc", "procfs", "signal", "threads", "time", "tls"];
     for area in guest_areas() {
         assert!(known.contains(&area.as_str()), "tests/guest/{area} has no #[test] in tests/guest.rs");
     }

@@ -1,0 +1,72 @@
+//! System V IPC across separate `mactux run` processes: objects live in the
+//! daemon, so one run creates what the next one finds by id and by key.
+//! util-linux's ipcmk, ipcs and ipcrm are the real programs: ipcs reads the
+//! objects through shmctl/semctl/msgctl(IPC_INFO, *_INFO, *_STAT) when
+//! /proc/sysvipc is absent, as it is under mactux. The guest programs of
+//! tests/guest/ipc cover each call.
+//!
+//! The native half creates real host objects; each is removed before the
+//! test ends (also when it fails).
+
+use mactux_tests::*;
+
+/// Removes a native object when dropped: `ipcrm -m|-s|-q id`.
+struct NativeObject(&'static str, String);
+
+impl Drop for NativeObject {
+    fn drop(&mut self) {
+        let _ = run_native(&Run::cmd(&["ipcrm", self.0, &self.1]));
+    }
+}
+
+/// The id in ipcmk's "Shared memory id: 7".
+fn made_id(o: &Outcome) -> String {
+    assert!(o.is_success(), "ipcmk failed: {}", o.stderr_str());
+    o.stdout_str().rsplit(':').next().unwrap_or("").trim().to_string()
+}
+
+/// ipcs's table for one kind: its header lines and the row of `id`, with
+/// the key and id replaced (they differ between hosts and namespaces).
+fn table_row(o: &Outcome, id: &str) -> (Vec<String>, Option<(String, String)>) {
+    assert!(o.is_success(), "ipcs failed: {}", o.stderr_str());
+    let text = o.stdout_str();
+    let header = text.lines().filter(|l| !l.starts_with("0x")).map(str::to_string).collect();
+    let row = text.lines().find(|l| l.split_whitespace().nth(1) == Some(id)).map(|l| {
+        let key = l.split_whitespace().next().unwrap_or("").to_string();
+        (key.clone(), l.replacen(&key, "KEY", 1).replacen(&format!(" {id} "), " ID ", 1))
+    });
+    (header, row)
+}
+
+/// Creates one object with `ipcmk <mk>` natively and under mactux, lists
+/// it with `ipcs <kind>` in another run, removes it by key with `ipcrm
+/// <by_key> KEY` in a third, and checks that it is gone.
+fn make_list_remove(mk: &[&str], kind: &'static str, by_key: &str) {
+    let ipcmk: Vec<&str> = std::iter::once("ipcmk").chain(mk.iter().copied()).collect();
+    let native_id = made_id(&run_native(&Run::cmd(&ipcmk)));
+    let _native = NativeObject(kind, native_id.clone());
+    let id = made_id(&run_mactux(&Run::cmd(&ipcmk)));
+
+    let (native_header, native_row) = table_row(&run_native(&Run::cmd(&["ipcs", kind])), &native_id);
+    let (header, row) = table_row(&run_mactux(&Run::cmd(&["ipcs", kind])), &id);
+    assert_eq!(header, native_header, "ipcs {kind} headers");
+    let (Some((_, native_line)), Some((key, line))) = (native_row, row) else {
+        panic!("ipcs {kind} does not list the object made by ipcmk (native id {native_id}, mactux id {id})");
+    };
+    assert_eq!(line, native_line, "ipcs {kind} rows");
+
+    let removed = run_mactux(&Run::cmd(&["ipcrm", by_key, &key]));
+    assert!(removed.is_success(), "ipcrm {by_key} {key}: {}", removed.stderr_str());
+    let (_, row) = table_row(&run_mactux(&Run::cmd(&["ipcs", kind])), &id);
+    assert_eq!(row, None, "ipcrm {by_key} {key} in another run removed the object");
+}
+
+#[test]
+fn ipcmk_ipcs_ipcrm_share_objects_across_runs() {
+    if !require_tool("/usr/bin/ipcmk", "util-linux") {
+        return;
+    }
+    make_list_remove(&["-M", "4096"], "-m", "-M");
+    make_list_remove(&["-S", "3"], "-s", "-S");
+    make_list_remove(&["-Q"], "-q", "-Q");
+}
