@@ -36,6 +36,21 @@ int main(void)
 	CHECK("shmat", p != (void *)-1);
 	CHECK_EQ("shmat address is page aligned", (uintptr_t)p % 4096, 0);
 	CHECK_EQ("a new segment is zeroed", p[0] | p[9999], 0);
+	{
+		/* /proc/self/maps names the attach after its key, shared, deleted. */
+		char want[64], line[512], start[32];
+		snprintf(want, sizeof want, "/SYSV%08x (deleted)\n", key);
+		snprintf(start, sizeof start, "%lx-", (unsigned long)p);
+		FILE *f = fopen("/proc/self/maps", "r");
+		int found = 0;
+		while (f && fgets(line, sizeof line, f))
+			if (strncmp(line, start, strlen(start)) == 0)
+				found = strstr(line, " rw-s 00000000 ") && strlen(line) > strlen(want) &&
+					strcmp(line + strlen(line) - strlen(want), want) == 0;
+		if (f)
+			fclose(f);
+		CHECK("/proc/self/maps shows /SYSV<key> (deleted), rw-s", found);
+	}
 	strcpy(p, "hello");
 	p[12287] = 7; /* the last page is whole */
 	char *q = shmat(id, NULL, SHM_RDONLY);
