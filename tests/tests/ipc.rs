@@ -26,14 +26,17 @@ fn made_id(o: &Outcome) -> String {
 }
 
 /// ipcs's table for one kind: its header lines and the row of `id`, with
-/// the key and id replaced (they differ between hosts and namespaces).
+/// the key and id replaced (they differ between hosts and namespaces), and
+/// the row's key.
 fn table_row(o: &Outcome, id: &str) -> (Vec<String>, Option<(String, String)>) {
     assert!(o.is_success(), "ipcs failed: {}", o.stderr_str());
     let text = o.stdout_str();
     let header = text.lines().filter(|l| !l.starts_with("0x")).map(str::to_string).collect();
+    // Compared field by field: ids of other widths pad the columns otherwise.
     let row = text.lines().find(|l| l.split_whitespace().nth(1) == Some(id)).map(|l| {
-        let key = l.split_whitespace().next().unwrap_or("").to_string();
-        (key.clone(), l.replacen(&key, "KEY", 1).replacen(&format!(" {id} "), " ID ", 1))
+        let fields: Vec<&str> = l.split_whitespace().collect();
+        let normal: Vec<&str> = ["KEY", "ID"].into_iter().chain(fields.iter().skip(2).copied()).collect();
+        (fields[0].to_string(), normal.join(" "))
     });
     (header, row)
 }
