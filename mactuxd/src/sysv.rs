@@ -162,9 +162,10 @@ impl<T: Obj> Ids<T> {
         }
     }
 
-    /// The object at index `idx` (the *_STAT commands name objects so).
+    /// The object at index `idx` (the *_STAT commands name objects so;
+    /// like `ipcid_to_idx()`, an id names its index).
     fn at(&mut self, idx: i32) -> R<&mut T> {
-        match self.slots.get_mut(&idx) {
+        match self.slots.get_mut(&(idx % IPCMNI)) {
             Some(o) => Ok(o),
             None => fail(EINVAL, format!("no object at index {idx}")),
         }
@@ -183,6 +184,7 @@ impl<T: Obj> Ids<T> {
     }
 
     fn id_at(&self, idx: i32) -> i32 {
+        let idx = idx % IPCMNI;
         self.slots.get(&idx).map_or(-1, |o| Self::id_of(idx, o.perm().seq))
     }
 

@@ -87,6 +87,9 @@ fn wait(thread: &Thread, first: IpcReply, deadline: Option<Instant>) -> Result<I
         match daemon::call(&Request::IpcSleep { token, timeout_ns }) {
             Ok(Response::Ipc(r)) => return Ok(r),
             Err(e) if e.errno == Errno::ETIMEDOUT => continue,
+            // A daemon that does not know the token is a new one (the old
+            // one died), which has no IPC objects: the object is gone.
+            Err(e) if e.errno == Errno::EINVAL => return Err(errno!(EIDRM, "the daemon restarted and the object is gone")),
             Ok(_) => return cancel(errno!(EIO, "unexpected daemon answer")),
             Err(e) => return Err(e),
         }
