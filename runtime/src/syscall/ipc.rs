@@ -16,8 +16,9 @@
 //! then stands.
 //!
 //! Divergences from Linux:
-//! - munmap or mremap of an attach does not count as a detach (shm_nattch
-//!   drops at shmdt, exec and exit).
+//! - shm_nattch counts attaches, not vmas: an attach split by mprotect or
+//!   a partial munmap counts once, and is detached when its last piece is
+//!   unmapped or replaced (mremap of a piece is not followed).
 //! - SETALL learns the set's size with an IPC_STAT first, so it also needs
 //!   read permission.
 //! - msgrcv's MSG_COPY (for checkpoint/restore) is not implemented (ENOSYS).
@@ -300,6 +301,43 @@ pub fn shmctl(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
             Ok(ret as u64)
         }
         r => write_reply(buf, r),
+    }
+}
+
+/// The attaches (shmid, attach address) with a piece in `[start, end)`,
+/// to give to [`detach_unmapped`] once the range is unmapped or replaced.
+pub fn attaches_in(start: u64, end: u64) -> Vec<(i32, u64)> {
+    let mm = lock(&current().mm);
+    let mut v: Vec<(i32, u64)> = mm
+        .iter()
+        .filter(|(s, vma)| *s < end && vma.end > start)
+        .filter_map(|(s, vma)| match vma.backing {
+            Backing::SysvShm { shmid, offset, .. } => Some((shmid, s - offset)),
+            _ => None,
+        })
+        .collect();
+    v.dedup();
+    v
+}
+
+/// Detaches the attaches of `touched` of which no piece is left mapped
+/// (munmap, or a MAP_FIXED mapping over them: their vmas close on Linux).
+pub fn detach_unmapped(touched: Vec<(i32, u64)>) {
+    if touched.is_empty() {
+        return;
+    }
+    let gone: Vec<i32> = {
+        let mm = lock(&current().mm);
+        touched
+            .into_iter()
+            .filter(|&(id, base)| {
+                !mm.iter().any(|(s, v)| matches!(v.backing, Backing::SysvShm { shmid, offset, .. } if shmid == id && s - offset == base))
+            })
+            .map(|(id, _)| id)
+            .collect()
+    };
+    for shmid in gone {
+        let _ = call(IpcOp::ShmDetach { shmid });
     }
 }
 

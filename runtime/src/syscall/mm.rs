@@ -132,6 +132,8 @@ pub fn mmap(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     if file.is_none() && is_shared {
         backing = Backing::SharedAnon { region: new_region_id()?, offset: 0 };
     }
+    // System V attaches a fixed mapping replaces are detached (below).
+    let attaches = if is_fixed { super::ipc::attaches_in(addr, addr.saturating_add(len)) } else { Vec::new() };
     let placement = {
         let mut mm = lock(&current().mm);
         let end = addr.checked_add(len).ok_or_else(|| errno!(ENOMEM))?;
@@ -179,6 +181,7 @@ pub fn mmap(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
         Err(e) => return Err(Error::new(e)),
     };
     lock(&current().mm).insert(got, Vma { end: got + len, prot: guest_prot, is_shared, backing });
+    super::ipc::detach_unmapped(attaches);
     Ok(got)
 }
 
@@ -202,10 +205,12 @@ pub fn munmap(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     }
     let len = round_len(len).map_err(|_| errno!(EINVAL))?;
     let end = addr.checked_add(len).ok_or_else(|| errno!(EINVAL))?;
+    let attaches = super::ipc::attaches_in(addr, end);
     for (s, e) in guest_pieces(addr, end) {
         host::mem::unmap(s, e - s).map_err(Error::new)?;
     }
     lock(&current().mm).remove(addr, end);
+    super::ipc::detach_unmapped(attaches);
     Ok(0)
 }
 

@@ -262,7 +262,7 @@ syscall_table! {
     __NR_mincore => Full(mm::mincore), [Ptr, Len, Ptr];
     __NR_madvise => Partial(mm::madvise, "MADV_DONTNEED/FREE and the access-pattern hints reach the host; other advice is accepted and ignored"), [Ptr, Len, Int];
     __NR_shmget => Full(ipc::shmget), [Hex, Len, Octal];
-    __NR_shmat => Partial(ipc::shmat, "segments are files of the daemon mapped MAP_SHARED; a munmap of an attach is not counted as a detach"), [Int, Ptr, Hex], ret = Addr;
+    __NR_shmat => Partial(ipc::shmat, "shm_nattch counts attaches, not vmas: a split attach counts once; mremap of a piece is not followed"), [Int, Ptr, Hex], ret = Addr;
     __NR_shmctl => Full(ipc::shmctl), [Int, Int, Ptr];
     __NR_dup => Full(fs::dup), [Fd];
     __NR_dup2 => Full(fs::dup2), [Fd, Fd];

@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <stdint.h>
 #include <sys/ipc.h>
+#include <sys/mman.h>
 #include <sys/shm.h>
 #include <sys/wait.h>
 
@@ -81,6 +82,14 @@ int main(void)
 	CHECK_OK("IPC_STAT with the remapped attach", shmctl(id, IPC_STAT, &ds));
 	CHECK_EQ("the replaced attach is detached", ds.shm_nattch, 2);
 	CHECK_OK("shmdt of the remapped attach", shmdt(r2));
+	/* munmap of a whole attach, and a fixed mmap over one, detach it. */
+	char *u = shmat(id, NULL, 0);
+	CHECK("an attach to unmap", u != (void *)-1);
+	CHECK_OK("munmap of the attach", munmap(u, 12288));
+	char *v = shmat(id, NULL, 0);
+	CHECK("an attach to map over", v != (void *)-1);
+	CHECK("MAP_FIXED over the attach", mmap(v, 12288, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) == v);
+	CHECK_OK("munmap of the anonymous mapping", munmap(v, 12288));
 	CHECK_OK("IPC_STAT after shmdt", shmctl(id, IPC_STAT, &ds));
 	CHECK_EQ("shm_nattch after shmdt", ds.shm_nattch, 1);
 	CHECK("shm_dtime set", ds.shm_dtime != 0);
