@@ -1,8 +1,7 @@
 //! System V IPC across separate `mactux run` processes: objects live in the
 //! daemon, so one run creates what the next one finds by id and by key.
-//! util-linux's ipcmk, ipcs and ipcrm are the real programs: ipcs reads the
-//! objects through shmctl/semctl/msgctl(IPC_INFO, *_INFO, *_STAT) when
-//! /proc/sysvipc is absent, as it is under mactux. The guest programs of
+//! util-linux's ipcmk, ipcs and ipcrm are the real programs (ipcs reads
+//! /proc/sysvipc, which lists the daemon's objects). The guest programs of
 //! tests/guest/ipc cover each call.
 //!
 //! The native half creates real host objects; each is removed before the
@@ -57,6 +56,27 @@ fn make_list_remove(mk: &[&str], kind: &'static str, by_key: &str) {
         panic!("ipcs {kind} does not list the object made by ipcmk (native id {native_id}, mactux id {id})");
     };
     assert_eq!(line, native_line, "ipcs {kind} rows");
+
+    // /proc/sysvipc lists it too, in Linux's columns.
+    let file = format!("/proc/sysvipc/{}", match kind {
+        "-m" => "shm",
+        "-s" => "sem",
+        _ => "msg",
+    });
+    let proc_row = |o: &Outcome, id: &str| -> (String, Option<Vec<String>>) {
+        assert!(o.is_success(), "cat {file}: {}", o.stderr_str());
+        let text = o.stdout_str();
+        let header = text.lines().next().unwrap_or("").to_string();
+        let row = text.lines().find(|l| l.split_whitespace().nth(1) == Some(id));
+        (header, row.map(|l| l.split_whitespace().map(str::to_string).collect()))
+    };
+    let (native_header, native_fields) = proc_row(&run_native(&Run::cmd(&["cat", &file])), &native_id);
+    let (header, fields) = proc_row(&run_mactux(&Run::cmd(&["cat", &file])), &id);
+    assert_eq!(header, native_header, "{file} header");
+    let (Some(native_fields), Some(fields)) = (native_fields, fields) else { panic!("{file} does not list the object") };
+    assert_eq!(fields.len(), native_fields.len(), "{file} columns: {fields:?} vs {native_fields:?}");
+    assert_eq!(fields[2..4], native_fields[2..4], "{file} perms and the next column");
+    assert_eq!(fields[0], u32::from_str_radix(key.trim_start_matches("0x"), 16).map(|k| (k as i32).to_string()).unwrap_or_default(), "{file} key");
 
     let removed = run_mactux(&Run::cmd(&["ipcrm", by_key, &key]));
     assert!(removed.is_success(), "ipcrm {by_key} {key}: {}", removed.stderr_str());

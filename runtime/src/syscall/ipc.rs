@@ -24,8 +24,7 @@
 //! - msgrcv's MSG_COPY (for checkpoint/restore) is not implemented (ENOSYS).
 //! - Objects live as long as the daemon (see mactuxd/src/sysv.rs); without
 //!   a daemon every call fails with ENOSYS.
-//! - /proc/sysvipc is not served; ipcs(1) falls back to the *_INFO and
-//!   *_STAT commands, which are.
+//! - /proc/sysvipc (vfs/proc.rs) shows a segment's rss and swap as 0.
 
 use super::{args, timeout, Ctx};
 use crate::abi::ipc::*;

@@ -63,6 +63,7 @@ pub fn entry(rel: &[&str], c: bool) -> Result<Synth> {
             }
             items.push(("mounts", DT_LNK));
             items.push(("sys", DT_DIR));
+            items.push(("sysvipc", DT_DIR));
             items.push(("self", DT_LNK));
             items.push(("thread-self", DT_LNK));
             items.extend(pids.iter().map(|p| (p.as_str(), DT_DIR)));
@@ -105,6 +106,8 @@ pub fn entry(rel: &[&str], c: bool) -> Result<Synth> {
                 })
         }),
         ["sys", rest @ ..] => sys_entry(rest, c),
+        ["sysvipc"] => Ok(dir("/proc/sysvipc", &[("msg", DT_REG), ("sem", DT_REG), ("shm", DT_REG)])),
+        ["sysvipc", kind @ ("shm" | "sem" | "msg")] => file(c, || sysvipc(kind)),
         [p, rest @ ..] if *p == pid_s => pid_entry(&format!("/proc/{pid}"), rest, c, true),
         [p, rest @ ..] if p.bytes().all(|b| b.is_ascii_digit()) => match other_task(p) {
             Some(t) => other_entry(&format!("/proc/{p}"), &t, rest, c, true),
@@ -785,4 +788,55 @@ fn cpuinfo() -> String {
         );
     }
     s
+}
+
+/// /proc/sysvipc/{shm,sem,msg}: every System V object of the namespace, as
+/// ipc/{shm,sem,msg}.c print them (ipcs reads these). The objects are the
+/// daemon's: their number comes from *_INFO, each one from *_STAT_ANY.
+/// Divergence: a segment's rss and swap are shown as 0.
+fn sysvipc(kind: &str) -> String {
+    use crate::abi::ipc::*;
+    use mactux_proto::{IpcCred, IpcOp, IpcReply, IpcStat, Request, Response};
+    let mut out = String::from(match kind {
+        "shm" => "       key      shmid perms                  size  cpid  lpid nattch   uid   gid  cuid  cgid      atime      dtime      ctime                   rss                  swap\n",
+        "sem" => "       key      semid perms      nsems   uid   gid  cuid  cgid      otime      ctime\n",
+        _ => "       key      msqid perms      cbytes       qnum lspid lrpid   uid   gid  cuid  cgid      stime      rtime      ctime\n",
+    });
+    let cred = IpcCred { uid: host::process::euid(), gid: host::process::egid(), groups: host::process::groups() };
+    let ask = |op: IpcOp| match crate::daemon::call(&Request::Ipc { cred: cred.clone(), op }) {
+        Ok(Response::Ipc(r)) => Some(r),
+        _ => None,
+    };
+    let op = |id: i32, cmd: i32| match kind {
+        "shm" => IpcOp::ShmCtl { shmid: id, cmd, set: None },
+        "sem" => IpcOp::SemCtl { semid: id, semnum: 0, cmd, val: 0, vals: Vec::new(), set: None },
+        _ => IpcOp::MsgCtl { msqid: id, cmd, set: None },
+    };
+    let (info, stat) = match kind {
+        "shm" => (SHM_INFO, SHM_STAT_ANY),
+        "sem" => (SEM_INFO, SEM_STAT_ANY),
+        _ => (MSG_INFO, MSG_STAT_ANY),
+    };
+    let Some(IpcReply::Info { ret: max_idx, .. }) = ask(op(0, info)) else { return out };
+    for idx in 0..=max_idx.clamp(0, i64::from(IPCMNI - 1)) as i32 {
+        let Some(IpcReply::Stat { ret: id, stat }) = ask(op(idx, stat)) else { continue };
+        let _ = match stat {
+            IpcStat::Shm { perm: p, segsz, atime, dtime, ctime, cpid, lpid, nattch } => writeln!(
+                out,
+                "{:10} {:10}  {:4o} {:21} {:5} {:5}  {:5} {:5} {:5} {:5} {:5} {:10} {:10} {:10} {:21} {:21}",
+                p.key, id, p.mode, segsz, cpid, lpid, nattch, p.uid, p.gid, p.cuid, p.cgid, atime, dtime, ctime, 0, 0
+            ),
+            IpcStat::Sem { perm: p, otime, ctime, nsems } => writeln!(
+                out,
+                "{:10} {:10}  {:4o} {:10} {:5} {:5} {:5} {:5} {:10} {:10}",
+                p.key, id, p.mode, nsems, p.uid, p.gid, p.cuid, p.cgid, otime, ctime
+            ),
+            IpcStat::Msg { perm: p, stime, rtime, ctime, cbytes, qnum, lspid, lrpid, .. } => writeln!(
+                out,
+                "{:10} {:10}  {:4o}  {:10} {:10} {:5} {:5} {:5} {:5} {:5} {:5} {:10} {:10} {:10}",
+                p.key, id, p.mode, cbytes, qnum, lspid, lrpid, p.uid, p.gid, p.cuid, p.cgid, stime, rtime, ctime
+            ),
+        };
+    }
+    out
 }
