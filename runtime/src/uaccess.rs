@@ -49,6 +49,7 @@ pod!(crate::abi::Timespec, crate::abi::Timeval, crate::abi::Iovec, crate::abi::s
 pod!(crate::abi::Sysinfo);
 pod!(crate::abi::ipc::Shmid64Ds, crate::abi::ipc::Semid64Ds, crate::abi::ipc::Msqid64Ds, crate::abi::ipc::ShmInfo, crate::abi::ipc::Msginfo, crate::abi::ipc::Sembuf);
 pod!([u64; 9], [i32; 10]);
+pod!(crate::abi::net::MsgHdr, crate::abi::net::MmsgHdr, crate::abi::net::Ucred, crate::abi::net::Linger);
 pod!(crate::host::Winsize, crate::host::flags::LinuxTermios);
 pod!(
     linux_raw_sys::general::stat,

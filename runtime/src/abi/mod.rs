@@ -5,6 +5,7 @@
 
 pub mod errno;
 pub mod ipc;
+pub mod net;
 pub mod signal;
 
 pub use errno::Errno;

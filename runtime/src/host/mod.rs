@@ -17,6 +17,7 @@ mod imp;
 mod imp;
 
 mod posix;
+mod posix_net;
 
 /// The macOS errno and signal tables are plain data: their completeness
 /// tests run on Linux too (the libc pins are checked by the darwin check).
@@ -28,6 +29,10 @@ mod macos_errno_table;
 #[allow(dead_code)]
 #[path = "macos/signal.rs"]
 mod macos_signal_table;
+#[cfg(all(test, target_os = "linux"))]
+#[allow(dead_code)]
+#[path = "macos/net.rs"]
+mod macos_net_table;
 pub(crate) use posix::process as posix_process;
 
 pub use imp::{errno, process, signal, thread, tls, trap, uaccess};
@@ -48,6 +53,12 @@ pub mod flags {
 pub mod time {
     pub use super::imp::time::*;
     pub use super::posix::time::*;
+}
+/// Sockets: the per-host value tables and `sockaddr` layouts, completed by
+/// the shared calls of `posix_net`.
+pub mod net {
+    pub use super::imp::net::*;
+    pub use super::posix_net::*;
 }
 
 use crate::abi::{Errno, Timespec};

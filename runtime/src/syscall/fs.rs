@@ -473,7 +473,7 @@ pub fn pwrite64(_cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
 /// Reads and checks a guest iovec array (`import_iovec`, lib/iov_iter.c): at
 /// most `UIO_MAXIOV` entries, each length a non-negative `ssize_t`, the total
 /// clamped to `MAX_RW_COUNT` by shortening the tail.
-fn read_iovecs(addr: u64, cnt: u64) -> Result<Vec<Iovec>> {
+pub(crate) fn read_iovecs(addr: u64, cnt: u64) -> Result<Vec<Iovec>> {
     let n = check_iovcnt(cnt)?;
     let mut out = Vec::with_capacity(n as usize);
     let mut total = 0usize;
@@ -708,6 +708,11 @@ pub fn ioctl(_cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     }
     // What a kind answers itself; a host object's requests go to the host.
     let Some(host_fd) = file.host_fd() else { return file.ioctl(req, arg) };
+    if file.ops_as::<crate::vfs::socket::SocketFile>().is_some() {
+        if let Some(r) = super::socket::ioctl(req, arg)? {
+            return Ok(r);
+        }
+    }
     match req {
         io::FIONREAD => {
             let n = host::fs::bytes_readable(host_fd).map_err(host_err)?;

@@ -19,6 +19,8 @@ pub mod proc_model;
 pub mod process;
 pub mod signal;
 pub mod signalfd;
+pub mod socket;
+pub mod sockopt;
 pub mod table;
 pub mod thread;
 pub mod time;

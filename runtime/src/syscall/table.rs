@@ -33,7 +33,7 @@
 
 #![allow(non_upper_case_globals)]
 
-use super::{epoll, eventfd, fs, futex, identity, ipc, mm, pipe, poll, proc_model, process, signal, signalfd, thread, time, timer, timerfd, Handler};
+use super::{epoll, eventfd, fs, futex, identity, ipc, mm, pipe, poll, proc_model, process, signal, signalfd, socket, sockopt, thread, time, timer, timerfd, Handler};
 use crate::abi::Errno;
 pub use crate::signal::Restart;
 use linux_raw_sys::general::*;
@@ -273,27 +273,27 @@ syscall_table! {
     __NR_setitimer => Partial(signal::setitimer, "host interval timers: ITIMER_VIRTUAL/ITIMER_PROF count the runtime's CPU time too"), [Int, Ptr, Ptr];
     __NR_getpid => Partial(process::getpid, "from the daemon's namespace (cached); the host pid when running standalone"), [];
     __NR_sendfile => Partial(fs::sendfile, "copied through the runtime, not in the host kernel"), [Fd, Fd, Ptr, Len], blocks;
-    __NR_socket => Missing, [];
+    __NR_socket => Partial(socket::socket, "AF_UNIX, AF_INET, AF_INET6; other families (AF_NETLINK, AF_PACKET) are EAFNOSUPPORT"), [Int, Int, Int];
     // Sockets (accept, accept4, connect, recvfrom, recvmsg, recvmmsg, sendto,
     // sendmsg, sendmmsg): restarted with SA_RESTART (ERESTARTSYS; signal(7)
     // lists all but accept4 and sendmmsg, which share their code). With
     // SO_RCVTIMEO (input) or SO_SNDTIMEO (output) set, and for recvmmsg with
     // a timeout, Linux fails with EINTR whatever SA_RESTART says
     // (sock_intr_errno()): the handler's case, not the row's.
-    __NR_connect => Missing, [], blocks;
-    __NR_accept => Missing, [], blocks;
-    __NR_sendto => Missing, [], blocks;
-    __NR_recvfrom => Missing, [], blocks;
-    __NR_sendmsg => Missing, [], blocks;
-    __NR_recvmsg => Missing, [], blocks;
-    __NR_shutdown => Missing, [];
-    __NR_bind => Missing, [];
-    __NR_listen => Missing, [];
-    __NR_getsockname => Missing, [];
-    __NR_getpeername => Missing, [];
-    __NR_socketpair => Missing, [];
-    __NR_setsockopt => Missing, [];
-    __NR_getsockopt => Missing, [];
+    __NR_connect => Full(socket::connect), [Fd, Ptr, Len], blocks;
+    __NR_accept => Full(socket::accept), [Fd, Ptr, Ptr], blocks;
+    __NR_sendto => Full(socket::sendto), [Fd, InBuf, Len, Hex, Ptr, Len], blocks;
+    __NR_recvfrom => Full(socket::recvfrom), [Fd, OutBuf, Len, Hex, Ptr, Ptr], blocks;
+    __NR_sendmsg => Partial(socket::sendmsg, "SCM_RIGHTS of host-backed fds; SCM_CREDENTIALS is checked, not forwarded"), [Fd, Ptr, Hex], blocks;
+    __NR_recvmsg => Partial(socket::recvmsg, "SCM_RIGHTS; SCM_CREDENTIALS from the peer's SO_PEERCRED; no MSG_ERRQUEUE"), [Fd, Ptr, Hex], blocks;
+    __NR_shutdown => Full(socket::shutdown), [Fd, Int];
+    __NR_bind => Partial(socket::bind, "unix paths resolve in the guest root; abstract names are emulated per user; no autobind"), [Fd, Ptr, Len];
+    __NR_listen => Full(socket::listen), [Fd, Int];
+    __NR_getsockname => Full(socket::getsockname), [Fd, Ptr, Ptr];
+    __NR_getpeername => Full(socket::getpeername), [Fd, Ptr, Ptr];
+    __NR_socketpair => Full(socket::socketpair), [Int, Int, Int, Ptr];
+    __NR_setsockopt => Partial(sockopt::setsockopt, "SOL_SOCKET, TCP, IP, IPV6 options the host has; hints it lacks are accepted and ignored"), [Fd, Int, Int, Ptr, Len];
+    __NR_getsockopt => Partial(sockopt::getsockopt, "SOL_SOCKET, TCP, IP, IPV6 options the host has"), [Fd, Int, Int, Ptr, Ptr];
     __NR_clone => Partial(proc_model::clone, "processes and threads (CLONE_THREAD with CLONE_VM|CLONE_FS|CLONE_FILES|CLONE_SIGHAND); CLONE_VM without CLONE_THREAD is ENOSYS and namespaces EPERM; a CLONE_VM|CLONE_VFORK child works on a copy of memory; what it leaves in the parent's stack comes back if it exits without exec"), [Hex, Ptr, Ptr, Ptr, Hex];
     __NR_fork => Full(proc_model::fork), [];
     __NR_vfork => Partial(proc_model::vfork, "the parent waits for the child's execve or exit; the child works on a copy of memory, and what it leaves in the parent's stack comes back if it exits without exec"), [];
@@ -531,7 +531,7 @@ syscall_table! {
     __NR_fallocate => Full(fs::fallocate), [Fd, Hex, Int, Int];
     __NR_timerfd_settime => Partial(timerfd::timerfd_settime, "TFD_TIMER_CANCEL_ON_SET accepted, never ECANCELED"), [Fd, Hex, Ptr, Ptr];
     __NR_timerfd_gettime => Full(timerfd::timerfd_gettime), [Fd, Ptr];
-    __NR_accept4 => Missing, [], blocks;
+    __NR_accept4 => Full(socket::accept4), [Fd, Ptr, Ptr, Hex], blocks;
     __NR_signalfd4 => Partial(signalfd::signalfd4, "not kept across execve"), [Fd, Ptr, Len, Hex];
     __NR_eventfd2 => Partial(eventfd::eventfd2, "not shared with a fork child; not kept across execve"), [Int, Hex];
     __NR_epoll_create1 => Full(epoll::epoll_create1), [Hex];
@@ -542,7 +542,7 @@ syscall_table! {
     __NR_pwritev => Full(fs::pwritev), [Fd, Ptr, Int, Int], blocks;
     __NR_rt_tgsigqueueinfo => Partial(signal::rt_tgsigqueueinfo, "only the calling thread itself (ESRCH otherwise)"), [Int, Int, Signal, Ptr];
     __NR_perf_event_open => Missing, [];
-    __NR_recvmmsg => Missing, [], blocks;
+    __NR_recvmmsg => Partial(socket::recvmmsg, "as recvmsg; the timeout is checked, not applied"), [Fd, Ptr, Int, Hex, Ptr], blocks;
     __NR_fanotify_init => Missing, [];
     __NR_fanotify_mark => Missing, [];
     __NR_prlimit64 => Full(identity::prlimit64), [Int, Int, Ptr, Ptr];
@@ -550,7 +550,7 @@ syscall_table! {
     __NR_open_by_handle_at => Missing, [];
     __NR_clock_adjtime => Missing, [];
     __NR_syncfs => Full(fs::syncfs), [Fd];
-    __NR_sendmmsg => Missing, [], blocks;
+    __NR_sendmmsg => Partial(socket::sendmmsg, "as sendmsg"), [Fd, Ptr, Int, Hex], blocks;
     __NR_setns => Missing, [];
     __NR_getcpu => Partial(identity::getcpu, "node is always 0"), [Ptr, Ptr, Ptr];
     __NR_process_vm_readv => Missing, [];

@@ -25,6 +25,7 @@ pub mod host_file;
 pub mod path;
 pub mod poll;
 pub mod proc;
+pub mod socket;
 pub mod synth_file;
 
 use crate::abi::gen as g;

@@ -4,6 +4,7 @@ pub mod errno;
 pub mod flags;
 pub mod fs;
 pub mod mem;
+pub mod net;
 pub mod process;
 pub mod signal;
 pub mod thread;

@@ -1,0 +1,332 @@
+//! Linux socket values ↔ host socket values on a Linux host.
+//!
+//! The numbers coincide, but they still cross through these tables so the
+//! shared code (`host/posix_net.rs`) never assumes it; every row is pinned
+//! against linux-raw-sys at compile time. What differs on macOS is listed in
+//! `macos/net.rs`.
+
+use crate::host::posix_net::{HostOpt, OptKind};
+use crate::abi::net::{self as an, n, SockAddr, UnixAddr};
+use crate::abi::Errno;
+use crate::host::{HostFd, HostResult};
+use std::ffi::CStr;
+
+macro_rules! pinned {
+    ($($name:ident),* $(,)?) => {
+        $(const _: () = assert!(libc::$name as u32 == n::$name);)*
+    };
+}
+
+pinned!(AF_UNIX, AF_INET, AF_INET6, SOCK_STREAM, SOCK_DGRAM, SOCK_SEQPACKET, SOCK_RAW, SHUT_RD, SHUT_WR, SHUT_RDWR);
+
+/// (Linux family, host family): the families the runtime carries.
+pub const DOMAINS: &[(u32, i32)] = &[(n::AF_UNIX, libc::AF_UNIX), (n::AF_INET, libc::AF_INET), (n::AF_INET6, libc::AF_INET6)];
+
+/// (Linux type, host type).
+pub const TYPES: &[(u32, i32)] = &[
+    (n::SOCK_STREAM, libc::SOCK_STREAM),
+    (n::SOCK_DGRAM, libc::SOCK_DGRAM),
+    (n::SOCK_SEQPACKET, libc::SOCK_SEQPACKET),
+    (n::SOCK_RAW, libc::SOCK_RAW),
+];
+
+/// (Linux `SHUT_*`, host `SHUT_*`).
+pub const SHUTDOWN_HOWS: &[(u32, i32)] = &[(n::SHUT_RD, libc::SHUT_RD), (n::SHUT_WR, libc::SHUT_WR), (n::SHUT_RDWR, libc::SHUT_RDWR)];
+
+/// (Linux `MSG_*` bit, host bit) for the flags of send and receive calls.
+pub const MSG_FLAGS: &[(u32, i32)] = &[
+    (n::MSG_OOB, libc::MSG_OOB),
+    (n::MSG_PEEK, libc::MSG_PEEK),
+    (n::MSG_DONTROUTE, libc::MSG_DONTROUTE),
+    (n::MSG_CTRUNC, libc::MSG_CTRUNC),
+    (n::MSG_TRUNC, libc::MSG_TRUNC),
+    (n::MSG_DONTWAIT, libc::MSG_DONTWAIT),
+    (n::MSG_EOR, libc::MSG_EOR),
+    (n::MSG_WAITALL, libc::MSG_WAITALL),
+    (n::MSG_CONFIRM, libc::MSG_CONFIRM),
+    (n::MSG_MORE, libc::MSG_MORE),
+];
+pinned!(MSG_OOB, MSG_PEEK, MSG_DONTROUTE, MSG_CTRUNC, MSG_TRUNC, MSG_DONTWAIT, MSG_EOR, MSG_WAITALL, MSG_CONFIRM, MSG_MORE, MSG_NOSIGNAL);
+
+/// Added to every host send: the host never raises SIGPIPE for a socket;
+/// the runtime queues the guest's own SIGPIPE (see `syscall/socket.rs`).
+pub const SEND_ALWAYS: i32 = libc::MSG_NOSIGNAL;
+
+/// (Linux `IFF_*` bit, host bit).
+pub const IFF_FLAGS: &[(u32, i32)] = &[
+    (1, libc::IFF_UP),
+    (2, libc::IFF_BROADCAST),
+    (4, libc::IFF_DEBUG),
+    (8, libc::IFF_LOOPBACK),
+    (0x10, libc::IFF_POINTOPOINT),
+    (0x40, libc::IFF_RUNNING),
+    (0x80, libc::IFF_NOARP),
+    (0x100, libc::IFF_PROMISC),
+    (0x200, libc::IFF_ALLMULTI),
+    (0x1000, libc::IFF_MULTICAST),
+];
+
+macro_rules! opts {
+    ($($level:ident : $name:ident => $kind:ident,)*) => {
+        $(const _: () = assert!(libc::$name as u32 == n::$name);)*
+        /// The host (level, name) of a Linux socket option, and how its
+        /// value crosses.
+        pub fn sockopt_to_host(level: u32, name: u32) -> Option<HostOpt> {
+            $(if level == linux_level!($level) && name == n::$name {
+                return Some(HostOpt { level: host_level!($level), name: libc::$name, kind: OptKind::$kind });
+            })*
+            None
+        }
+    };
+}
+
+macro_rules! linux_level {
+    (SOL_SOCKET) => {
+        n::SOL_SOCKET
+    };
+    (TCP) => {
+        an::IPPROTO_TCP
+    };
+    (IP) => {
+        an::IPPROTO_IP
+    };
+    (IPV6) => {
+        an::IPPROTO_IPV6
+    };
+}
+
+macro_rules! host_level {
+    (SOL_SOCKET) => {
+        libc::SOL_SOCKET
+    };
+    (TCP) => {
+        libc::IPPROTO_TCP
+    };
+    (IP) => {
+        libc::IPPROTO_IP
+    };
+    (IPV6) => {
+        libc::IPPROTO_IPV6
+    };
+}
+
+opts! {
+    SOL_SOCKET: SO_REUSEADDR => Int,
+    SOL_SOCKET: SO_REUSEPORT => Int,
+    SOL_SOCKET: SO_KEEPALIVE => Int,
+    SOL_SOCKET: SO_BROADCAST => Int,
+    SOL_SOCKET: SO_DONTROUTE => Int,
+    SOL_SOCKET: SO_OOBINLINE => Int,
+    SOL_SOCKET: SO_SNDBUF => Int,
+    SOL_SOCKET: SO_RCVBUF => Int,
+    SOL_SOCKET: SO_RCVLOWAT => Int,
+    SOL_SOCKET: SO_SNDLOWAT => Int,
+    SOL_SOCKET: SO_RCVTIMEO => Timeval,
+    SOL_SOCKET: SO_SNDTIMEO => Timeval,
+    SOL_SOCKET: SO_LINGER => Linger,
+    SOL_SOCKET: SO_ERROR => Errno,
+    SOL_SOCKET: SO_TYPE => Int,
+    SOL_SOCKET: SO_ACCEPTCONN => Int,
+    SOL_SOCKET: SO_PRIORITY => Int,
+    SOL_SOCKET: SO_TIMESTAMP => Int,
+    TCP: TCP_NODELAY => Int,
+    TCP: TCP_MAXSEG => Int,
+    TCP: TCP_CORK => Int,
+    TCP: TCP_KEEPIDLE => Int,
+    TCP: TCP_KEEPINTVL => Int,
+    TCP: TCP_KEEPCNT => Int,
+    TCP: TCP_USER_TIMEOUT => Int,
+    TCP: TCP_NOTSENT_LOWAT => Int,
+    TCP: TCP_FASTOPEN => Int,
+    TCP: TCP_QUICKACK => Int,
+    TCP: TCP_DEFER_ACCEPT => Int,
+    IP: IP_TOS => Int,
+    IP: IP_TTL => Int,
+    IP: IP_HDRINCL => Int,
+    IP: IP_RECVTOS => Int,
+    IP: IP_RECVTTL => Int,
+    IP: IP_PKTINFO => Int,
+    IP: IP_RECVERR => Int,
+    IP: IP_MTU_DISCOVER => Int,
+    IP: IP_FREEBIND => Int,
+    IP: IP_BIND_ADDRESS_NO_PORT => Int,
+    IP: IP_MULTICAST_TTL => Byte,
+    IP: IP_MULTICAST_LOOP => Byte,
+    IP: IP_MULTICAST_IF => Raw,
+    IP: IP_ADD_MEMBERSHIP => Raw,
+    IP: IP_DROP_MEMBERSHIP => Raw,
+    IPV6: IPV6_V6ONLY => Int,
+    IPV6: IPV6_UNICAST_HOPS => Int,
+    IPV6: IPV6_MULTICAST_IF => Int,
+    IPV6: IPV6_MULTICAST_HOPS => Int,
+    IPV6: IPV6_MULTICAST_LOOP => Int,
+    IPV6: IPV6_ADD_MEMBERSHIP => Raw,
+    IPV6: IPV6_DROP_MEMBERSHIP => Raw,
+    IPV6: IPV6_TCLASS => Int,
+    IPV6: IPV6_RECVTCLASS => Int,
+    IPV6: IPV6_RECVPKTINFO => Int,
+    IPV6: IPV6_RECVERR => Int,
+    IPV6: IPV6_MTU_DISCOVER => Int,
+}
+
+/// Encodes an address in the host's `sockaddr` layout. A Unix name is a
+/// host path here (the caller resolved the guest's).
+pub fn encode_addr(a: &SockAddr, out: &mut libc::sockaddr_storage) -> HostResult<libc::socklen_t> {
+    // SAFETY: a zeroed sockaddr_storage is valid, and each family's
+    // struct fits inside it (that is its purpose).
+    *out = unsafe { core::mem::zeroed() };
+    let p = out as *mut libc::sockaddr_storage;
+    let len = match a {
+        SockAddr::Unspec => {
+            out.ss_family = libc::AF_UNSPEC as libc::sa_family_t;
+            core::mem::size_of::<libc::sa_family_t>()
+        }
+        SockAddr::Inet { port, addr } => {
+            // SAFETY: sockaddr_in fits in sockaddr_storage and shares its alignment.
+            let sin = unsafe { &mut *p.cast::<libc::sockaddr_in>() };
+            sin.sin_family = libc::AF_INET as libc::sa_family_t;
+            sin.sin_port = port.to_be();
+            sin.sin_addr.s_addr = u32::from_ne_bytes(*addr);
+            core::mem::size_of::<libc::sockaddr_in>()
+        }
+        SockAddr::Inet6 { port, flowinfo, addr, scope_id } => {
+            // SAFETY: as above.
+            let sin6 = unsafe { &mut *p.cast::<libc::sockaddr_in6>() };
+            sin6.sin6_family = libc::AF_INET6 as libc::sa_family_t;
+            sin6.sin6_port = port.to_be();
+            sin6.sin6_flowinfo = flowinfo.to_be();
+            sin6.sin6_addr.s6_addr = *addr;
+            sin6.sin6_scope_id = *scope_id;
+            core::mem::size_of::<libc::sockaddr_in6>()
+        }
+        SockAddr::Unix(u) => {
+            // SAFETY: as above.
+            let sun = unsafe { &mut *p.cast::<libc::sockaddr_un>() };
+            sun.sun_family = libc::AF_UNIX as libc::sa_family_t;
+            let base = core::mem::size_of::<libc::sa_family_t>();
+            let bytes: &[u8] = match u {
+                UnixAddr::Unnamed => &[],
+                UnixAddr::Path(p) => p,
+                // The shared code turns abstract names into paths first.
+                UnixAddr::Abstract(_) => return Err(Errno::EINVAL),
+            };
+            if bytes.len() >= sun.sun_path.len() {
+                return Err(Errno::ENAMETOOLONG);
+            }
+            for (d, s) in sun.sun_path.iter_mut().zip(bytes) {
+                *d = *s as libc::c_char;
+            }
+            if bytes.is_empty() { base } else { base + bytes.len() + 1 }
+        }
+    };
+    Ok(len as libc::socklen_t)
+}
+
+/// Decodes a host address (`len` bytes of `a`); a Unix name stays a host path.
+pub fn decode_addr(a: &libc::sockaddr_storage, len: libc::socklen_t) -> SockAddr {
+    let len = len as usize;
+    let p = a as *const libc::sockaddr_storage;
+    match i32::from(a.ss_family) {
+        libc::AF_INET => {
+            // SAFETY: the host wrote a sockaddr_in for this family.
+            let sin = unsafe { &*p.cast::<libc::sockaddr_in>() };
+            SockAddr::Inet { port: u16::from_be(sin.sin_port), addr: sin.sin_addr.s_addr.to_ne_bytes() }
+        }
+        libc::AF_INET6 => {
+            // SAFETY: the host wrote a sockaddr_in6 for this family.
+            let sin6 = unsafe { &*p.cast::<libc::sockaddr_in6>() };
+            SockAddr::Inet6 {
+                port: u16::from_be(sin6.sin6_port),
+                flowinfo: u32::from_be(sin6.sin6_flowinfo),
+                addr: sin6.sin6_addr.s6_addr,
+                scope_id: sin6.sin6_scope_id,
+            }
+        }
+        libc::AF_UNIX => {
+            // SAFETY: the host wrote a sockaddr_un for this family.
+            let sun = unsafe { &*p.cast::<libc::sockaddr_un>() };
+            let base = core::mem::size_of::<libc::sa_family_t>();
+            let n = len.saturating_sub(base).min(sun.sun_path.len());
+            let raw: Vec<u8> = sun.sun_path[..n].iter().map(|&c| c as u8).collect();
+            match raw.first() {
+                None => SockAddr::Unix(UnixAddr::Unnamed),
+                // A host abstract name (autobind, or a native peer's).
+                Some(0) => SockAddr::Unix(UnixAddr::Abstract(raw[1..].to_vec())),
+                Some(_) => SockAddr::Unix(UnixAddr::Path(raw.into_iter().take_while(|&c| c != 0).collect())),
+            }
+        }
+        _ => SockAddr::Unspec,
+    }
+}
+
+/// The host path naming `name` inside the held directory `dir`: the
+/// directory's /proc magic link, so the bind or connect lands in exactly
+/// that directory whatever a racing guest does to the path above it.
+pub fn unix_path_at(dir: HostFd, name: &CStr) -> HostResult<Vec<u8>> {
+    let path = if dir == libc::AT_FDCWD {
+        name.to_bytes().to_vec()
+    } else {
+        let mut p = format!("/proc/self/fd/{dir}/").into_bytes();
+        p.extend_from_slice(name.to_bytes());
+        p
+    };
+    if path.len() >= an::SUN_PATH_LEN {
+        return Err(Errno::ENAMETOOLONG);
+    }
+    Ok(path)
+}
+
+pub fn bind_unix_at(fd: HostFd, dir: HostFd, name: &CStr) -> HostResult<()> {
+    crate::host::posix_net::bind(fd, &SockAddr::Unix(UnixAddr::Path(unix_path_at(dir, name)?)))
+}
+
+pub fn connect_unix_at(fd: HostFd, dir: HostFd, name: &CStr) -> HostResult<()> {
+    crate::host::posix_net::connect(fd, &SockAddr::Unix(UnixAddr::Path(unix_path_at(dir, name)?)))
+}
+
+/// Host-side setup of every new socket (none needed on Linux: sends carry
+/// MSG_NOSIGNAL).
+pub fn prepare_socket(_fd: HostFd) {}
+
+/// The peer's (host pid, uid, gid) of a connected Unix socket.
+pub fn peer_cred(fd: HostFd) -> HostResult<(i32, u32, u32)> {
+    // SAFETY: a zeroed ucred is a valid out-parameter.
+    let mut c: libc::ucred = unsafe { core::mem::zeroed() };
+    let mut len = core::mem::size_of::<libc::ucred>() as libc::socklen_t;
+    // SAFETY: `c` and `len` are valid out-parameters of that size.
+    let r = unsafe { libc::getsockopt(fd, libc::SOL_SOCKET, libc::SO_PEERCRED, (&mut c as *mut libc::ucred).cast(), &mut len) };
+    if r < 0 {
+        return Err(super::errno::last());
+    }
+    Ok((c.pid, c.uid, c.gid))
+}
+
+/// The Linux family of a host socket.
+pub fn socket_domain(fd: HostFd) -> HostResult<u32> {
+    let v = crate::host::posix_net::get_int(fd, libc::SOL_SOCKET, libc::SO_DOMAIN)?;
+    Ok(DOMAINS.iter().find(|(_, h)| *h == v).map_or(n::AF_UNSPEC, |(l, _)| *l))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_row_of_the_option_table_is_found() {
+        assert_eq!(sockopt_to_host(n::SOL_SOCKET, n::SO_REUSEADDR).map(|o| o.name), Some(libc::SO_REUSEADDR));
+        assert_eq!(sockopt_to_host(an::IPPROTO_TCP, n::TCP_NODELAY).map(|o| o.level), Some(libc::IPPROTO_TCP));
+        assert!(sockopt_to_host(n::SOL_SOCKET, 9999).is_none());
+    }
+
+    #[test]
+    fn unix_address_round_trip() {
+        // SAFETY: zeroed storage is valid.
+        let mut st: libc::sockaddr_storage = unsafe { core::mem::zeroed() };
+        let a = SockAddr::Unix(UnixAddr::Path(b"/tmp/x".to_vec()));
+        let len = encode_addr(&a, &mut st).unwrap();
+        assert_eq!(decode_addr(&st, len), a);
+        let i = SockAddr::Inet { port: 80, addr: [127, 0, 0, 1] };
+        let len = encode_addr(&i, &mut st).unwrap();
+        assert_eq!(decode_addr(&st, len), i);
+    }
+}

@@ -1,0 +1,447 @@
+//! Linux socket values ↔ macOS socket values.
+//!
+//! Little coincides beyond the first few numbers: `AF_INET6` is 30,
+//! `SOL_SOCKET` is 0xffff and every `SO_*` a bit or a 0x10xx value, the
+//! `MSG_*` bits are shuffled, TCP keepalive options have other names,
+//! `IPV6_ADD_MEMBERSHIP` is `IPV6_JOIN_GROUP`, each `sockaddr` starts with a
+//! length byte and `sun_path` has 104 bytes, not 108. There is no
+//! `SOCK_NONBLOCK`/`SOCK_CLOEXEC` (the shared code uses fcntl), no
+//! `MSG_NOSIGNAL` (every socket gets `SO_NOSIGPIPE`), and the peer's
+//! credentials come from `LOCAL_PEERCRED`/`LOCAL_PEERPID`. Each row's host
+//! value is written out and pinned against libc at compile time. Values from
+//! <https://github.com/apple-oss-distributions/xnu/blob/main/bsd/sys/socket.h>,
+//! `bsd/netinet/in.h`, `bsd/netinet/tcp.h`, `bsd/netinet6/in6.h`, `bsd/net/if.h`.
+
+use crate::host::posix_net::{HostOpt, OptKind};
+use crate::abi::net::{self as an, n, SockAddr, UnixAddr};
+use crate::abi::Errno;
+use crate::host::{HostFd, HostResult};
+use std::ffi::CStr;
+
+macro_rules! pins {
+    ($($name:ident = $value:literal),* $(,)?) => {
+        $(#[cfg(target_os = "macos")] const _: () = assert!(libc::$name == $value);)*
+    };
+}
+
+pins!(AF_UNIX = 1, AF_INET = 2, AF_INET6 = 30, SOCK_STREAM = 1, SOCK_DGRAM = 2, SOCK_RAW = 3, SOCK_SEQPACKET = 5);
+pins!(SHUT_RD = 0, SHUT_WR = 1, SHUT_RDWR = 2, SOL_SOCKET = 0xffff, SO_NOSIGPIPE = 0x1022);
+pins!(SOL_LOCAL = 0, LOCAL_PEERCRED = 1, LOCAL_PEERPID = 2);
+
+/// macOS's values, named as macOS names them (usable in the tables below
+/// on either host: the tables' tests run on Linux too).
+mod host {
+    pub const AF_UNSPEC: i32 = 0;
+    pub const AF_UNIX: i32 = 1;
+    pub const AF_INET: i32 = 2;
+    pub const AF_INET6: i32 = 30;
+    pub const SOCK_STREAM: i32 = 1;
+    pub const SOCK_DGRAM: i32 = 2;
+    pub const SOCK_RAW: i32 = 3;
+    pub const SOCK_SEQPACKET: i32 = 5;
+    pub const SOL_SOCKET: i32 = 0xffff;
+    pub const IPPROTO_IP: i32 = 0;
+    pub const IPPROTO_TCP: i32 = 6;
+    pub const IPPROTO_IPV6: i32 = 41;
+}
+
+/// (Linux family, host family).
+pub const DOMAINS: &[(u32, i32)] = &[(n::AF_UNIX, host::AF_UNIX), (n::AF_INET, host::AF_INET), (n::AF_INET6, host::AF_INET6)];
+
+/// (Linux type, host type).
+pub const TYPES: &[(u32, i32)] = &[
+    (n::SOCK_STREAM, host::SOCK_STREAM),
+    (n::SOCK_DGRAM, host::SOCK_DGRAM),
+    (n::SOCK_SEQPACKET, host::SOCK_SEQPACKET),
+    (n::SOCK_RAW, host::SOCK_RAW),
+];
+
+/// (Linux `SHUT_*`, host `SHUT_*`).
+pub const SHUTDOWN_HOWS: &[(u32, i32)] = &[(n::SHUT_RD, 0), (n::SHUT_WR, 1), (n::SHUT_RDWR, 2)];
+
+macro_rules! msg_table {
+    ($($linux:ident => $host:ident = $value:literal,)* ; $($(#[$m:meta])* $lossy:ident,)*) => {
+        pins!($($host = $value),*);
+        /// (Linux `MSG_*` bit, host bit); a host bit of 0 is dropped.
+        pub const MSG_FLAGS: &[(u32, i32)] = &[$((n::$linux, $value),)* $((n::$lossy, 0),)*];
+    };
+}
+
+msg_table! {
+    MSG_OOB => MSG_OOB = 0x1,
+    MSG_PEEK => MSG_PEEK = 0x2,
+    MSG_DONTROUTE => MSG_DONTROUTE = 0x4,
+    MSG_EOR => MSG_EOR = 0x8,
+    MSG_TRUNC => MSG_TRUNC = 0x10,
+    MSG_CTRUNC => MSG_CTRUNC = 0x20,
+    MSG_WAITALL => MSG_WAITALL = 0x40,
+    MSG_DONTWAIT => MSG_DONTWAIT = 0x80,
+    ;
+    // lossy: "more data follows" (cork for one call); macOS sends at once.
+    MSG_MORE,
+    // lossy: ARP reachability confirmation; no macOS counterpart, and no effect on loopback.
+    MSG_CONFIRM,
+}
+
+/// None: MSG_NOSIGNAL is handled by SO_NOSIGPIPE on every socket.
+pub const SEND_ALWAYS: i32 = 0;
+
+/// (Linux `IFF_*` bit, host bit).
+// lossy: Linux's IFF_NOTRAILERS, IFF_MASTER/SLAVE, IFF_PORTSEL, IFF_AUTOMEDIA
+// and IFF_DYNAMIC have no macOS bits and read as clear.
+pub const IFF_FLAGS: &[(u32, i32)] = &[
+    (1, 0x1),
+    (2, 0x2),
+    (4, 0x4),
+    (8, 0x8),
+    (0x10, 0x10),
+    (0x40, 0x40),
+    (0x80, 0x80),
+    (0x100, 0x100),
+    (0x200, 0x200),
+    (0x1000, 0x8000),
+];
+pins!(IFF_UP = 0x1, IFF_BROADCAST = 0x2, IFF_LOOPBACK = 0x8, IFF_RUNNING = 0x40, IFF_MULTICAST = 0x8000);
+
+macro_rules! opts {
+    ($($level:ident : $linux:ident => $host:ident = $value:literal, $kind:ident;)*
+     ; $($(#[$m:meta])* $ilevel:ident : $ignored:ident;)*) => {
+        $(#[cfg(target_os = "macos")] const _: () = assert!(libc::$host == $value);)*
+        /// The host (level, name) of a Linux socket option, and how its
+        /// value crosses; None for options macOS lacks (ENOPROTOOPT).
+        pub fn sockopt_to_host(level: u32, name: u32) -> Option<HostOpt> {
+            $(if level == linux_level!($level) && name == n::$linux {
+                return Some(HostOpt { level: host_level!($level), name: $value, kind: OptKind::$kind });
+            })*
+            $(if level == linux_level!($ilevel) && name == n::$ignored {
+                return Some(HostOpt { level: host_level!($ilevel), name: 0, kind: OptKind::Ignored });
+            })*
+            None
+        }
+
+        #[cfg(test)]
+        const ROWS: &[(u32, u32)] = &[$((linux_level!($level), n::$linux),)*];
+    };
+}
+
+macro_rules! linux_level {
+    (SOL_SOCKET) => {
+        n::SOL_SOCKET
+    };
+    (TCP) => {
+        an::IPPROTO_TCP
+    };
+    (IP) => {
+        an::IPPROTO_IP
+    };
+    (IPV6) => {
+        an::IPPROTO_IPV6
+    };
+}
+
+macro_rules! host_level {
+    (SOL_SOCKET) => {
+        host::SOL_SOCKET
+    };
+    (TCP) => {
+        host::IPPROTO_TCP
+    };
+    (IP) => {
+        host::IPPROTO_IP
+    };
+    (IPV6) => {
+        host::IPPROTO_IPV6
+    };
+}
+
+opts! {
+    SOL_SOCKET: SO_REUSEADDR => SO_REUSEADDR = 0x0004, Int;
+    // Linux's SO_REUSEPORT balances connections between sockets; macOS's
+    // lets them share the port (the last one bound gets them).
+    SOL_SOCKET: SO_REUSEPORT => SO_REUSEPORT = 0x0200, Int;
+    SOL_SOCKET: SO_KEEPALIVE => SO_KEEPALIVE = 0x0008, Int;
+    SOL_SOCKET: SO_BROADCAST => SO_BROADCAST = 0x0020, Int;
+    SOL_SOCKET: SO_DONTROUTE => SO_DONTROUTE = 0x0010, Int;
+    SOL_SOCKET: SO_OOBINLINE => SO_OOBINLINE = 0x0100, Int;
+    SOL_SOCKET: SO_SNDBUF => SO_SNDBUF = 0x1001, Int;
+    SOL_SOCKET: SO_RCVBUF => SO_RCVBUF = 0x1002, Int;
+    SOL_SOCKET: SO_SNDLOWAT => SO_SNDLOWAT = 0x1003, Int;
+    SOL_SOCKET: SO_RCVLOWAT => SO_RCVLOWAT = 0x1004, Int;
+    SOL_SOCKET: SO_SNDTIMEO => SO_SNDTIMEO = 0x1005, Timeval;
+    SOL_SOCKET: SO_RCVTIMEO => SO_RCVTIMEO = 0x1006, Timeval;
+    SOL_SOCKET: SO_ERROR => SO_ERROR = 0x1007, Errno;
+    SOL_SOCKET: SO_TYPE => SO_TYPE = 0x1008, Int;
+    SOL_SOCKET: SO_ACCEPTCONN => SO_ACCEPTCONN = 0x0002, Int;
+    // macOS's SO_LINGER counts clock ticks; SO_LINGER_SEC counts seconds as Linux does.
+    SOL_SOCKET: SO_LINGER => SO_LINGER_SEC = 0x1080, Linger;
+    SOL_SOCKET: SO_TIMESTAMP => SO_TIMESTAMP = 0x0400, Int;
+    TCP: TCP_NODELAY => TCP_NODELAY = 1, Int;
+    TCP: TCP_MAXSEG => TCP_MAXSEG = 2, Int;
+    // lossy: TCP_CORK holds partial frames until uncorked; TCP_NOPUSH is the BSD near-equivalent.
+    TCP: TCP_CORK => TCP_NOPUSH = 4, Int;
+    // Linux's TCP_KEEPIDLE is macOS's TCP_KEEPALIVE (idle seconds before probes).
+    TCP: TCP_KEEPIDLE => TCP_KEEPALIVE = 0x10, Int;
+    TCP: TCP_KEEPINTVL => TCP_KEEPINTVL = 0x101, Int;
+    TCP: TCP_KEEPCNT => TCP_KEEPCNT = 0x102, Int;
+    TCP: TCP_FASTOPEN => TCP_FASTOPEN = 0x105, Int;
+    IP: IP_TOS => IP_TOS = 3, Int;
+    IP: IP_TTL => IP_TTL = 4, Int;
+    IP: IP_HDRINCL => IP_HDRINCL = 2, Int;
+    IP: IP_RECVTTL => IP_RECVTTL = 24, Int;
+    IP: IP_PKTINFO => IP_PKTINFO = 26, Int;
+    IP: IP_RECVTOS => IP_RECVTOS = 27, Int;
+    IP: IP_MULTICAST_IF => IP_MULTICAST_IF = 9, Raw;
+    // macOS takes a u_char where Linux takes an int or a byte.
+    IP: IP_MULTICAST_TTL => IP_MULTICAST_TTL = 10, Byte;
+    IP: IP_MULTICAST_LOOP => IP_MULTICAST_LOOP = 11, Byte;
+    IP: IP_ADD_MEMBERSHIP => IP_ADD_MEMBERSHIP = 12, Raw;
+    IP: IP_DROP_MEMBERSHIP => IP_DROP_MEMBERSHIP = 13, Raw;
+    IPV6: IPV6_UNICAST_HOPS => IPV6_UNICAST_HOPS = 4, Int;
+    IPV6: IPV6_MULTICAST_IF => IPV6_MULTICAST_IF = 9, Int;
+    IPV6: IPV6_MULTICAST_HOPS => IPV6_MULTICAST_HOPS = 10, Int;
+    IPV6: IPV6_MULTICAST_LOOP => IPV6_MULTICAST_LOOP = 11, Int;
+    IPV6: IPV6_ADD_MEMBERSHIP => IPV6_JOIN_GROUP = 12, Raw;
+    IPV6: IPV6_DROP_MEMBERSHIP => IPV6_LEAVE_GROUP = 13, Raw;
+    IPV6: IPV6_V6ONLY => IPV6_V6ONLY = 27, Int;
+    IPV6: IPV6_RECVTCLASS => IPV6_RECVTCLASS = 35, Int;
+    IPV6: IPV6_TCLASS => IPV6_TCLASS = 36, Int;
+    IPV6: IPV6_RECVPKTINFO => IPV6_RECVPKTINFO = 61, Int;
+    ;
+    // lossy: queueing priority of outgoing packets; macOS has no per-socket priority.
+    SOL_SOCKET: SO_PRIORITY;
+    // lossy: delayed-ACK control; macOS decides ACK timing itself.
+    TCP: TCP_QUICKACK;
+    // lossy: accept only once data arrived; macOS wakes accept at the handshake.
+    TCP: TCP_DEFER_ACCEPT;
+    // lossy: per-connection retransmission timeout; macOS has only TCP_CONNECTIONTIMEOUT.
+    TCP: TCP_USER_TIMEOUT;
+    // lossy: a send-buffer low-water mark for poll; macOS keeps the default.
+    TCP: TCP_NOTSENT_LOWAT;
+    // lossy: extended error queue (MSG_ERRQUEUE); macOS has none, errors come back on the next call.
+    IP: IP_RECVERR;
+    // lossy: path MTU discovery mode; macOS always discovers.
+    IP: IP_MTU_DISCOVER;
+    // lossy: binding to an address not (yet) local; macOS refuses the bind instead.
+    IP: IP_FREEBIND;
+    // lossy: a port-reservation hint for connect-only sockets; macOS binds the port.
+    IP: IP_BIND_ADDRESS_NO_PORT;
+    // lossy: as IP_RECVERR.
+    IPV6: IPV6_RECVERR;
+    // lossy: as IP_MTU_DISCOVER.
+    IPV6: IPV6_MTU_DISCOVER;
+}
+
+/// `sizeof(sun_path)` on macOS.
+const HOST_SUN_PATH_LEN: usize = 104;
+
+/// Encodes an address in macOS's layout (a leading length byte, 104-byte
+/// `sun_path`). A Unix name is a host path here.
+#[cfg(target_os = "macos")]
+pub fn encode_addr(a: &SockAddr, out: &mut libc::sockaddr_storage) -> HostResult<libc::socklen_t> {
+    // SAFETY: a zeroed sockaddr_storage is valid, and each family's
+    // struct fits inside it.
+    *out = unsafe { core::mem::zeroed() };
+    let p = out as *mut libc::sockaddr_storage;
+    let len = match a {
+        SockAddr::Unspec => {
+            out.ss_family = host::AF_UNSPEC as libc::sa_family_t;
+            out.ss_len = 2;
+            2
+        }
+        SockAddr::Inet { port, addr } => {
+            // SAFETY: sockaddr_in fits in sockaddr_storage and shares its alignment.
+            let sin = unsafe { &mut *p.cast::<libc::sockaddr_in>() };
+            sin.sin_len = core::mem::size_of::<libc::sockaddr_in>() as u8;
+            sin.sin_family = host::AF_INET as libc::sa_family_t;
+            sin.sin_port = port.to_be();
+            sin.sin_addr.s_addr = u32::from_ne_bytes(*addr);
+            core::mem::size_of::<libc::sockaddr_in>()
+        }
+        SockAddr::Inet6 { port, flowinfo, addr, scope_id } => {
+            // SAFETY: as above.
+            let sin6 = unsafe { &mut *p.cast::<libc::sockaddr_in6>() };
+            sin6.sin6_len = core::mem::size_of::<libc::sockaddr_in6>() as u8;
+            sin6.sin6_family = host::AF_INET6 as libc::sa_family_t;
+            sin6.sin6_port = port.to_be();
+            sin6.sin6_flowinfo = flowinfo.to_be();
+            sin6.sin6_addr.s6_addr = *addr;
+            sin6.sin6_scope_id = *scope_id;
+            core::mem::size_of::<libc::sockaddr_in6>()
+        }
+        SockAddr::Unix(u) => {
+            // SAFETY: as above.
+            let sun = unsafe { &mut *p.cast::<libc::sockaddr_un>() };
+            sun.sun_family = host::AF_UNIX as libc::sa_family_t;
+            let bytes: &[u8] = match u {
+                UnixAddr::Unnamed => &[],
+                UnixAddr::Path(p) => p,
+                // macOS has no abstract names; the shared code turns them into paths.
+                UnixAddr::Abstract(_) => return Err(Errno::EINVAL),
+            };
+            if bytes.len() >= HOST_SUN_PATH_LEN {
+                return Err(Errno::ENAMETOOLONG);
+            }
+            for (d, s) in sun.sun_path.iter_mut().zip(bytes) {
+                *d = *s as libc::c_char;
+            }
+            let len = 2 + bytes.len() + usize::from(!bytes.is_empty());
+            sun.sun_len = len as u8;
+            len
+        }
+    };
+    Ok(len as libc::socklen_t)
+}
+
+/// Decodes a macOS address; a Unix name stays a host path.
+#[cfg(target_os = "macos")]
+pub fn decode_addr(a: &libc::sockaddr_storage, len: libc::socklen_t) -> SockAddr {
+    let len = len as usize;
+    let p = a as *const libc::sockaddr_storage;
+    match i32::from(a.ss_family) {
+        host::AF_INET => {
+            // SAFETY: the host wrote a sockaddr_in for this family.
+            let sin = unsafe { &*p.cast::<libc::sockaddr_in>() };
+            SockAddr::Inet { port: u16::from_be(sin.sin_port), addr: sin.sin_addr.s_addr.to_ne_bytes() }
+        }
+        host::AF_INET6 => {
+            // SAFETY: the host wrote a sockaddr_in6 for this family.
+            let sin6 = unsafe { &*p.cast::<libc::sockaddr_in6>() };
+            SockAddr::Inet6 {
+                port: u16::from_be(sin6.sin6_port),
+                flowinfo: u32::from_be(sin6.sin6_flowinfo),
+                addr: sin6.sin6_addr.s6_addr,
+                scope_id: sin6.sin6_scope_id,
+            }
+        }
+        host::AF_UNIX => {
+            // SAFETY: the host wrote a sockaddr_un for this family.
+            let sun = unsafe { &*p.cast::<libc::sockaddr_un>() };
+            let n = len.saturating_sub(2).min(sun.sun_path.len());
+            let raw: Vec<u8> = sun.sun_path[..n].iter().map(|&c| c as u8).take_while(|&c| c != 0).collect();
+            if raw.is_empty() { SockAddr::Unix(UnixAddr::Unnamed) } else { SockAddr::Unix(UnixAddr::Path(raw)) }
+        }
+        _ => SockAddr::Unspec,
+    }
+}
+
+#[cfg(target_os = "macos")]
+extern "C" {
+    // macOS 10.15+: bind and connect relative to a directory fd
+    // (bsd/sys/socket.h); not in the libc crate.
+    fn bindat(dirfd: libc::c_int, s: libc::c_int, addr: *const libc::sockaddr, len: libc::socklen_t) -> libc::c_int;
+    fn connectat(dirfd: libc::c_int, s: libc::c_int, addr: *const libc::sockaddr, len: libc::socklen_t) -> libc::c_int;
+}
+
+#[cfg(target_os = "macos")]
+fn unix_at(fd: HostFd, dir: HostFd, name: &CStr, is_bind: bool) -> HostResult<()> {
+    // SAFETY: zeroed storage is valid; encode_addr fills it.
+    let mut st: libc::sockaddr_storage = unsafe { core::mem::zeroed() };
+    let len = encode_addr(&SockAddr::Unix(UnixAddr::Path(name.to_bytes().to_vec())), &mut st)?;
+    let a = (&st as *const libc::sockaddr_storage).cast();
+    // SAFETY: `st` holds `len` bytes of a valid sockaddr_un; `dir` is a
+    // directory fd the caller holds (or AT_FDCWD).
+    let r = unsafe { if is_bind { bindat(dir, fd, a, len) } else { connectat(dir, fd, a, len) } };
+    if r < 0 { Err(super::errno::last()) } else { Ok(()) }
+}
+
+/// A host path for `name` inside the held directory `dir`, for the calls
+/// that take a whole address (sendto): the directory's current path
+/// (F_GETPATH) and the name. Unlike `bindat`, a rename racing the call may
+/// redirect it; the guest can only reach its own tree's sockets this way.
+#[cfg(target_os = "macos")]
+pub fn unix_path_at(dir: HostFd, name: &CStr) -> HostResult<Vec<u8>> {
+    let mut buf = vec![0u8; libc::PATH_MAX as usize];
+    // SAFETY: F_GETPATH writes at most PATH_MAX bytes into `buf`.
+    if unsafe { libc::fcntl(dir, libc::F_GETPATH, buf.as_mut_ptr()) } < 0 {
+        return Err(super::errno::last());
+    }
+    let end = buf.iter().position(|&c| c == 0).unwrap_or(buf.len());
+    buf.truncate(end);
+    buf.push(b'/');
+    buf.extend_from_slice(name.to_bytes());
+    if buf.len() >= HOST_SUN_PATH_LEN {
+        return Err(Errno::ENAMETOOLONG);
+    }
+    Ok(buf)
+}
+
+/// Binds `fd` to the name `name` inside the held directory `dir`.
+#[cfg(target_os = "macos")]
+pub fn bind_unix_at(fd: HostFd, dir: HostFd, name: &CStr) -> HostResult<()> {
+    unix_at(fd, dir, name, true)
+}
+
+#[cfg(target_os = "macos")]
+pub fn connect_unix_at(fd: HostFd, dir: HostFd, name: &CStr) -> HostResult<()> {
+    unix_at(fd, dir, name, false)
+}
+
+/// Every new socket gets SO_NOSIGPIPE: the runtime raises the guest's
+/// SIGPIPE itself, and only when the guest did not pass MSG_NOSIGNAL.
+#[cfg(target_os = "macos")]
+pub fn prepare_socket(fd: HostFd) {
+    let one: libc::c_int = 1;
+    // SAFETY: `one` is a readable int.
+    unsafe {
+        libc::setsockopt(fd, libc::SOL_SOCKET, libc::SO_NOSIGPIPE, (&one as *const libc::c_int).cast(), 4);
+    }
+}
+
+/// The peer's (host pid, uid, gid): LOCAL_PEERPID and LOCAL_PEERCRED
+/// (whose first group is the effective gid).
+#[cfg(target_os = "macos")]
+pub fn peer_cred(fd: HostFd) -> HostResult<(i32, u32, u32)> {
+    // SAFETY: a zeroed xucred is a valid out-parameter.
+    let mut c: libc::xucred = unsafe { core::mem::zeroed() };
+    let mut len = core::mem::size_of::<libc::xucred>() as libc::socklen_t;
+    // SAFETY: `c`/`len` are valid out-parameters of that size.
+    if unsafe { libc::getsockopt(fd, libc::SOL_LOCAL, libc::LOCAL_PEERCRED, (&mut c as *mut libc::xucred).cast(), &mut len) } < 0 {
+        return Err(super::errno::last());
+    }
+    let mut pid: libc::pid_t = 0;
+    let mut plen = core::mem::size_of::<libc::pid_t>() as libc::socklen_t;
+    // SAFETY: as above.
+    if unsafe { libc::getsockopt(fd, libc::SOL_LOCAL, libc::LOCAL_PEERPID, (&mut pid as *mut libc::pid_t).cast(), &mut plen) } < 0 {
+        return Err(super::errno::last());
+    }
+    let gid = if c.cr_ngroups > 0 { c.cr_groups[0] } else { 0 };
+    Ok((pid, c.cr_uid, gid))
+}
+
+/// The Linux family of a host socket (macOS has no SO_DOMAIN: the local
+/// address says it).
+#[cfg(target_os = "macos")]
+pub fn socket_domain(fd: HostFd) -> HostResult<u32> {
+    Ok(crate::host::posix_net::local_addr(fd)?.family())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn option_rows_are_unique_and_translate() {
+        for (i, a) in ROWS.iter().enumerate() {
+            assert!(!ROWS[i + 1..].contains(a), "option {a:?} has two rows");
+        }
+        assert_eq!(sockopt_to_host(n::SOL_SOCKET, n::SO_REUSEADDR), Some(HostOpt { level: 0xffff, name: 4, kind: OptKind::Int }));
+        assert_eq!(sockopt_to_host(an::IPPROTO_TCP, n::TCP_KEEPIDLE).map(|o| o.name), Some(0x10));
+        assert_eq!(sockopt_to_host(an::IPPROTO_IPV6, n::IPV6_ADD_MEMBERSHIP).map(|o| o.name), Some(12));
+        assert_eq!(sockopt_to_host(n::SOL_SOCKET, n::SO_PRIORITY).map(|o| o.kind), Some(OptKind::Ignored));
+        assert!(sockopt_to_host(n::SOL_SOCKET, n::SO_PEERCRED).is_none());
+    }
+
+    #[test]
+    fn msg_flags_are_shuffled() {
+        let to_host = |l: u32| MSG_FLAGS.iter().filter(|(b, _)| l & b != 0).fold(0, |a, (_, h)| a | h);
+        assert_eq!(to_host(n::MSG_DONTWAIT), 0x80);
+        assert_eq!(to_host(n::MSG_WAITALL | n::MSG_TRUNC), 0x40 | 0x10);
+        assert_eq!(to_host(n::MSG_MORE), 0);
+    }
+
+    #[test]
+    fn inet6_is_family_30() {
+        assert_eq!(DOMAINS.iter().find(|(l, _)| *l == n::AF_INET6).map(|(_, h)| *h), Some(30));
+        assert!(HOST_SUN_PATH_LEN < an::SUN_PATH_LEN);
+    }
+}
