@@ -21,6 +21,8 @@ need musl-tools command -v musl-gcc
 need busybox-static sh -c 'test -x /bin/busybox && file -L /bin/busybox | grep -q "statically linked"'
 need sqlite3 command -v sqlite3
 need python3 test -x /usr/bin/python3
+# The socket tests (tests/tests/net.rs): curl as a client on both sides.
+need curl command -v curl
 need file command -v file
 need procps command -v ps
 need psmisc command -v pstree

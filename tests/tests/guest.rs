@@ -177,6 +177,11 @@ fn guest_tls() {
 }
 
 #[test]
+fn guest_net() {
+    compare_area("net");
+}
+
+#[test]
 fn guest_procfs() {
     compare_area("procfs");
 }
@@ -227,7 +232,7 @@ fn refused_variants_are_reported_once() {
 /// Every area directory has its test above (a new area must not go unnoticed).
 #[test]
 fn every_area_has_a_test() {
-    let known = ["events", "fs", "ipc", "mem", "proc", "procfs", "signal", "threads", "time", "tls"];
+    let known = ["events", "fs", "ipc", "mem", "net", "proc", "procfs", "signal", "threads", "time", "tls"];
     for area in guest_areas() {
         assert!(known.contains(&area.as_str()), "tests/guest/{area} has no #[test] in tests/guest.rs");
     }

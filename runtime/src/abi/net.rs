@@ -258,7 +258,9 @@ mod tests {
         assert_eq!(SockAddr::from_linux(&ab), Ok(SockAddr::Unix(UnixAddr::Abstract(b"x\0y".to_vec()))));
         assert_eq!(SockAddr::Unix(UnixAddr::Abstract(b"x\0y".to_vec())).to_linux(), ab.to_vec());
         assert_eq!(SockAddr::from_linux(&[1, 0]), Ok(SockAddr::Unix(UnixAddr::Unnamed)));
-        assert_eq!(SockAddr::from_linux(&vec![1u8; 111]), Err(Errno::EINVAL));
+        let mut long = vec![1u8, 0];
+        long.resize(SOCKADDR_UN_LEN + 1, b'a');
+        assert_eq!(SockAddr::from_linux(&long), Err(Errno::EINVAL));
         assert_eq!(SockAddr::from_linux(&[16, 0, 0, 0]), Err(Errno::EAFNOSUPPORT));
         assert_eq!(SockAddr::from_linux(&[1]), Err(Errno::EINVAL));
     }

@@ -1,0 +1,162 @@
+//! Sockets with programs nobody here wrote: python3's socket module (socketpair, SCM_RIGHTS
+//! through send_fds/recv_fds, TCP and Unix servers) and curl against an HTTP server, each
+//! side in turn under `mactux run`, compared with native runs. Servers bind 127.0.0.1 on
+//! ephemeral ports and serve a bounded number of requests with a timeout.
+
+use mactux_tests::*;
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+const PYTHON: &str = "/usr/bin/python3";
+const CURL: &str = "/usr/bin/curl";
+
+/// python3's socket module end to end: fd passing, a TCP and a Unix-domain exchange,
+/// socket options and names. Prints only what Linux guarantees.
+const SOCKETS_SCRIPT: &str = r#"
+import os, socket, sys
+d = sys.argv[1]
+a, b = socket.socketpair()
+r, w = os.pipe()
+os.write(w, b"through the pipe")
+socket.send_fds(a, [b"hi"], [r])
+msg, fds, flags, addr = socket.recv_fds(b, 10, 4)
+print("fds", msg, len(fds), flags, os.read(fds[0], 100))
+a.sendall(b"x" * 100000)
+a.close()
+n = 0
+while True:
+    chunk = b.recv(65536)
+    if not chunk:
+        break
+    n += len(chunk)
+print("stream bytes", n)
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+s.listen()
+print("tcp", s.getsockname()[0], s.getsockopt(socket.SOL_SOCKET, socket.SO_TYPE), s.getsockopt(socket.SOL_SOCKET, socket.SO_ACCEPTCONN))
+c = socket.create_connection(s.getsockname(), timeout=10)
+x, _ = s.accept()
+c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+print("nodelay", c.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+c.sendall(b"ping")
+print("peek", x.recv(10, socket.MSG_PEEK), x.recv(10))
+u = socket.socket(socket.AF_UNIX)
+u.bind(d + "/u.sock")
+u.listen()
+print("unix name", u.getsockname() == d + "/u.sock")
+uc = socket.socket(socket.AF_UNIX)
+uc.connect(d + "/u.sock")
+ua, _ = u.accept()
+cred = ua.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12)
+print("peercred pid is mine", int.from_bytes(cred[:4], "little") == os.getpid())
+uc.sendall(b"over unix")
+print("unix data", ua.recv(100))
+ab = socket.socket(socket.AF_UNIX)
+name = "\0mactux-net-test-" + os.path.basename(d)
+ab.bind(name)
+ab.listen()
+print("abstract name", ab.getsockname() == name.encode())
+ac = socket.socket(socket.AF_UNIX)
+ac.connect(name)
+aa, _ = ab.accept()
+ac.send(b"abstract")
+print("abstract data", aa.recv(10))
+"#;
+
+#[test]
+fn python_sockets_and_fd_passing() {
+    if !require_tool(PYTHON, "python3") {
+        return;
+    }
+    let native_dir = ScratchDir::new("net-py-native");
+    let emu_dir = ScratchDir::new("net-py-mactux");
+    let run = |dir: &ScratchDir| Run::cmd(&[PYTHON, "-c", SOCKETS_SCRIPT]).arg(dir.path()).timeout(Duration::from_secs(60));
+    let native = run_native(&run(&native_dir));
+    assert!(native.is_success(), "python3 natively: {}", native.stderr_str());
+    let emulated = run_mactux(&run(&emu_dir));
+    assert_same("python3 sockets", &native, &emulated, Compare::STDOUT_STATUS);
+}
+
+/// A server that answers `count` HTTP requests on 127.0.0.1 (an ephemeral port it prints
+/// first) and then exits; it gives up after 60 s. socketserver waits with poll(2).
+const SERVER_SCRIPT: &str = r#"
+import http.server, sys, os, socketserver
+os.chdir(sys.argv[1])
+count = int(sys.argv[2])
+class Quiet(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *a):
+        pass
+srv = http.server.HTTPServer(("127.0.0.1", 0), Quiet)
+srv.timeout = 60
+print(srv.server_address[1], flush=True)
+for _ in range(count):
+    srv.handle_request()
+"#;
+
+/// Starts the server (natively, or under mactux) and reads its port.
+fn start_server(under_mactux: bool, dir: &std::path::Path, count: u32) -> (Child, u16) {
+    let mut cmd = if under_mactux {
+        let mut c = Command::new(mactux_bin());
+        c.args(["run", "--", PYTHON]);
+        c
+    } else {
+        Command::new(PYTHON)
+    };
+    cmd.args(["-c", SERVER_SCRIPT]).arg(dir).arg(count.to_string());
+    cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::inherit());
+    let mut child = cmd.spawn().expect("start the HTTP server");
+    let mut line = String::new();
+    let out = child.stdout.take().expect("server stdout");
+    // The port line comes at once; a server that never prints is killed by the test's
+    // own timeout on curl below, and by `stop` at the end.
+    BufReader::new(out).read_line(&mut line).expect("read the server's port");
+    let port = line.trim().parse().unwrap_or_else(|_| panic!("the server printed no port: {line:?}"));
+    (child, port)
+}
+
+fn stop(mut child: Child) {
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+fn serve_dir() -> ScratchDir {
+    let dir = ScratchDir::new("net-http");
+    std::fs::write(dir.join("hello.txt"), "hello over http\n".repeat(2000)).unwrap();
+    dir
+}
+
+fn curl(port: u16) -> Run {
+    Run::cmd(&[CURL, "-sS", "--max-time", "30", &format!("http://127.0.0.1:{port}/hello.txt")]).timeout(Duration::from_secs(60))
+}
+
+/// curl under mactux (it waits with poll) fetches from a native python server, and gets
+/// what a native curl gets.
+#[test]
+fn curl_under_mactux_fetches_from_a_native_server() {
+    if !require_tool(PYTHON, "python3") || !require_tool(CURL, "curl") {
+        return;
+    }
+    let dir = serve_dir();
+    let (server, port) = start_server(false, dir.path(), 2);
+    let native = run_native(&curl(port));
+    let emulated = run_mactux(&curl(port));
+    stop(server);
+    assert!(native.is_success(), "curl natively: {}", native.stderr_str());
+    assert_same("curl", &native, &emulated, Compare::STDOUT_STATUS);
+}
+
+/// python's HTTP server under mactux (socket, bind, listen, accept, poll, send) serves a
+/// native curl.
+#[test]
+fn native_curl_fetches_from_a_server_under_mactux() {
+    if !require_tool(PYTHON, "python3") || !require_tool(CURL, "curl") {
+        return;
+    }
+    let dir = serve_dir();
+    let (server, port) = start_server(true, dir.path(), 1);
+    let fetched = run_native(&curl(port));
+    stop(server);
+    assert!(fetched.is_success(), "curl of the server under mactux: {}", fetched.stderr_str());
+    assert_eq!(fetched.stdout, "hello over http\n".repeat(2000).into_bytes());
+}
