@@ -950,6 +950,7 @@ pub fn deliver(ctl: &mut ThreadCtl, regs: &mut GuestRegs, syscall: Option<Syscal
     let mut interrupted = syscall.filter(|s| s.restart != Restart::Exempt && regs.rax == eintr());
     let mut ran_handler = false;
     let thread = ctl.thread_arc();
+    let eintr_is_final = thread.eintr_is_final.swap(false, Relaxed);
     loop {
         let next = {
             let mut l = lock_state(&thread);
@@ -976,7 +977,7 @@ pub fn deliver(ctl: &mut ThreadCtl, regs: &mut GuestRegs, syscall: Option<Syscal
             },
             _ => {
                 if let Some(s) = interrupted.take() {
-                    let restart = s.restart == Restart::Sys && act.flags & u64::from(g::SA_RESTART) != 0;
+                    let restart = !eintr_is_final && s.restart == Restart::Sys && act.flags & u64::from(g::SA_RESTART) != 0;
                     if restart {
                         restart_syscall(regs, s.nr);
                     }

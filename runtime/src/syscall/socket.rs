@@ -36,13 +36,18 @@
 //!   shows as `/proc/self/fd/N/name` on a Linux host.
 //! - Binding to an unnamed address (Linux's autobind) is accepted and
 //!   leaves the socket unnamed.
+//! - The last component of a Unix path must fit the host's `sun_path`
+//!   together with the held directory's name for it (Linux hosts:
+//!   `/proc/self/fd/N/`, about 90 bytes left; macOS: 103 bytes), else
+//!   ENAMETOOLONG.
+//! - getpeername of a connected Unix socket gives the path it connected
+//!   to; Linux gives the name the server bound, which differs only when
+//!   the two spelt the path differently.
 //! - SCM_CREDENTIALS is checked on send (it must be the sender's own) but
 //!   not forwarded; with SO_PASSCRED the receiver gets the connected peer's
 //!   credentials (SO_PEERCRED), with the peer's Linux pid.
 //! - Only fds backed by one host object (files, pipes, sockets, terminals)
 //!   can be passed with SCM_RIGHTS; others fail with EBADF.
-//! - An interrupted call on a socket with SO_RCVTIMEO/SO_SNDTIMEO set is
-//!   restarted under SA_RESTART like any other (Linux fails it with EINTR).
 
 use super::{args, Ctx};
 use crate::abi::net::{self as an, n, MmsgHdr, MsgHdr, SockAddr, UnixAddr};
@@ -321,13 +326,18 @@ fn finish_connect(s: &Sock) -> Result<u64> {
     }
 }
 
-pub fn connect(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
+pub fn connect(cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     let s = sock_of(args::fd(a[0]))?;
+    let r = connect_on(cx, &s, a);
+    timed(cx, &s, true, r)
+}
+
+fn connect_on(_cx: &Ctx<'_>, s: &Sock, a: [u64; 6]) -> Result<u64> {
     let addr = read_addr(a[1], a[2])?;
     let so = s.get();
     check_addr_family(so, &addr, true)?;
     if so.connecting.load(std::sync::atomic::Ordering::Relaxed) && !s.is_nonblocking() {
-        return finish_connect(&s);
+        return finish_connect(s);
     }
     let r = match &addr {
         SockAddr::Unix(UnixAddr::Path(p)) => {
@@ -356,8 +366,7 @@ pub fn connect(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     Ok(0)
 }
 
-fn do_accept(fd: i32, addr: u64, len_ptr: u64, flags: u32) -> Result<u64> {
-    let s = sock_of(fd)?;
+fn do_accept(s: &Sock, addr: u64, len_ptr: u64, flags: u32) -> Result<u64> {
     if addr != 0 && len_ptr != 0 {
         uaccess::check_writable(len_ptr, 4)?;
     }
@@ -378,13 +387,29 @@ fn do_accept(fd: i32, addr: u64, len_ptr: u64, flags: u32) -> Result<u64> {
     Ok(nfd as u64)
 }
 
-pub fn accept(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
-    do_accept(args::fd(a[0]), a[1], a[2], 0)
+pub fn accept(cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
+    let s = sock_of(args::fd(a[0]))?;
+    let r = do_accept(&s, a[1], a[2], 0);
+    timed(cx, &s, false, r)
 }
 
-pub fn accept4(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
+pub fn accept4(cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     let flags = args::flags(a[3], TYPE_FLAGS, "accept4 takes SOCK_NONBLOCK and SOCK_CLOEXEC")?;
-    do_accept(args::fd(a[0]), a[1], a[2], flags)
+    let s = sock_of(args::fd(a[0]))?;
+    let r = do_accept(&s, a[1], a[2], flags);
+    timed(cx, &s, false, r)
+}
+
+/// An interrupted call on a socket whose timeout (SO_RCVTIMEO for
+/// receives and accept, SO_SNDTIMEO for sends and connect) is set fails
+/// with EINTR even under SA_RESTART (`sock_intr_errno`, net/core/sock.c).
+fn timed(cx: &Ctx<'_>, s: &Sock, is_send: bool, r: Result<u64>) -> Result<u64> {
+    if let Err(e) = &r {
+        if e.errno == Errno::EINTR && s.get().timeout_set(is_send) {
+            cx.thread().eintr_is_final.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+    r
 }
 
 pub fn shutdown(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
@@ -502,7 +527,8 @@ fn read_control(addr: u64, len: u64) -> Result<SendControl> {
 fn send_iov(cx: &Ctx<'_>, s: &Sock, iov: &[Iovec], to: Option<&SockAddr>, ctl: &SendControl, flags: u32) -> Result<usize> {
     let so = s.get();
     let total: usize = iov.iter().map(|v| v.len as usize).sum();
-    if let Some(a) = to {
+    // An IPv6 datagram socket may send to IPv4 addresses; the host decides.
+    if let Some(a) = to.filter(|_| so.domain == n::AF_UNIX) {
         check_addr_family(so, a, false)?;
     }
     // The host address of a Unix destination.
@@ -773,20 +799,30 @@ fn send_flags(a: u64) -> u32 {
 
 pub fn sendto(cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     let s = sock_of(args::fd(a[0]))?;
+    let r = sendto_on(cx, &s, a);
+    timed(cx, &s, true, r)
+}
+
+fn sendto_on(cx: &Ctx<'_>, s: &Sock, a: [u64; 6]) -> Result<u64> {
     let iov = one_iov(a[1], a[2])?;
     let to = if a[4] != 0 { Some(read_addr(a[4], a[5])?) } else { None };
-    let n = send_iov(cx, &s, &iov, to.as_ref(), &SendControl::default(), send_flags(a[3]))?;
+    let n = send_iov(cx, s, &iov, to.as_ref(), &SendControl::default(), send_flags(a[3]))?;
     Ok(n as u64)
 }
 
-pub fn recvfrom(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
+pub fn recvfrom(cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     let s = sock_of(args::fd(a[0]))?;
+    let r = recvfrom_on(cx, &s, a);
+    timed(cx, &s, false, r)
+}
+
+fn recvfrom_on(_cx: &Ctx<'_>, s: &Sock, a: [u64; 6]) -> Result<u64> {
     let iov = one_iov(a[1], a[2])?;
     let flags = args::uint(a[3]) & RECV_FLAGS;
     if a[4] != 0 && a[5] != 0 {
         uaccess::check_writable(a[5], 4)?;
     }
-    let got = recv_iov(&s, &iov, flags, a[4] != 0, 0)?;
+    let got = recv_iov(s, &iov, flags, a[4] != 0, 0)?;
     if let Some(addr) = &got.addr {
         write_addr(a[4], a[5], addr)?;
     } else if a[4] != 0 && a[5] != 0 {
@@ -827,14 +863,24 @@ fn recvmsg_one(s: &Sock, hdr_addr: u64, flags: u32) -> Result<usize> {
 
 pub fn sendmsg(cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     let s = sock_of(args::fd(a[0]))?;
-    let hdr: MsgHdr = uaccess::read(a[1])?;
-    Ok(sendmsg_one(cx, &s, &hdr, send_flags(a[2]))? as u64)
+    let r = sendmsg_on(cx, &s, a);
+    timed(cx, &s, true, r)
 }
 
-pub fn recvmsg(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
+fn sendmsg_on(cx: &Ctx<'_>, s: &Sock, a: [u64; 6]) -> Result<u64> {
+    let hdr: MsgHdr = uaccess::read(a[1])?;
+    Ok(sendmsg_one(cx, s, &hdr, send_flags(a[2]))? as u64)
+}
+
+pub fn recvmsg(cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     let s = sock_of(args::fd(a[0]))?;
+    let r = recvmsg_on(cx, &s, a);
+    timed(cx, &s, false, r)
+}
+
+fn recvmsg_on(_cx: &Ctx<'_>, s: &Sock, a: [u64; 6]) -> Result<u64> {
     let flags = args::uint(a[2]) & RECV_FLAGS;
-    Ok(recvmsg_one(&s, a[1], flags)? as u64)
+    Ok(recvmsg_one(s, a[1], flags)? as u64)
 }
 
 /// `MSG_WAITFORONE` (include/linux/socket.h; not in linux-raw-sys).
@@ -845,6 +891,11 @@ const MMSG_MAX: u32 = 1024;
 
 pub fn sendmmsg(cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     let s = sock_of(args::fd(a[0]))?;
+    let r = sendmmsg_on(cx, &s, a);
+    timed(cx, &s, true, r)
+}
+
+fn sendmmsg_on(cx: &Ctx<'_>, s: &Sock, a: [u64; 6]) -> Result<u64> {
     let vlen = args::uint(a[2]).min(MMSG_MAX);
     let flags = send_flags(a[3]);
     let mut done = 0u32;
@@ -855,7 +906,7 @@ pub fn sendmmsg(cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
             Err(e) if done == 0 => return Err(e),
             Err(_) => break,
         };
-        match sendmsg_one(cx, &s, &m.hdr, flags) {
+        match sendmsg_one(cx, s, &m.hdr, flags) {
             Ok(k) => uaccess::write(at + core::mem::offset_of!(MmsgHdr, len) as u64, &(k as u32))?,
             Err(e) if done == 0 => return Err(e),
             // Linux reports the messages sent; the error waits for the next call.
@@ -866,8 +917,13 @@ pub fn sendmmsg(cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     Ok(u64::from(done))
 }
 
-pub fn recvmmsg(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
+pub fn recvmmsg(cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     let s = sock_of(args::fd(a[0]))?;
+    let r = recvmmsg_on(cx, &s, a);
+    timed(cx, &s, false, r)
+}
+
+fn recvmmsg_on(_cx: &Ctx<'_>, s: &Sock, a: [u64; 6]) -> Result<u64> {
     let vlen = args::uint(a[2]).min(MMSG_MAX);
     let mut flags = args::uint(a[3]);
     let wait_for_one = flags & MSG_WAITFORONE != 0;
@@ -882,7 +938,7 @@ pub fn recvmmsg(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     let mut done = 0u32;
     while done < vlen {
         let at = a[1] + u64::from(done) * core::mem::size_of::<MmsgHdr>() as u64;
-        match recvmsg_one(&s, at, flags) {
+        match recvmsg_one(s, at, flags) {
             Ok(k) => uaccess::write(at + core::mem::offset_of!(MmsgHdr, len) as u64, &(k as u32))?,
             Err(e) if done == 0 => return Err(e),
             Err(_) => break,

@@ -90,6 +90,10 @@ pub struct Thread {
     pub alt_region: AtomicU64,
     /// Set once the thread has exited; it is then out of the thread list.
     pub exited: AtomicBool,
+    /// The call that just failed with EINTR must not be restarted even
+    /// under SA_RESTART (a socket call with SO_RCVTIMEO/SO_SNDTIMEO set,
+    /// signal(7)); taken by the signal delivery that follows.
+    pub eintr_is_final: AtomicBool,
 }
 
 impl Thread {
@@ -119,6 +123,7 @@ impl Thread {
             alt_region: AtomicU64::new(0),
             exited: AtomicBool::new(false),
             wake: std::sync::OnceLock::new(),
+            eintr_is_final: AtomicBool::new(false),
         }
     }
 
