@@ -3,6 +3,7 @@
 // SIGPIPE and MSG_NOSIGNAL, and EINTR versus SA_RESTART on a blocking recv.
 #include "../test.h"
 #include <arpa/inet.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -203,6 +204,32 @@ int main(void)
 		got += recvmmsg(u1, mm + 1, 1, 0, NULL);
 	CHECK_EQ("recvmmsg", got, 2);
 	CHECK_EQ("recvmmsg lengths", mm[0].msg_len + mm[1].msg_len, 8);
+
+	/* The loopback interface through the netdevice(7) ioctls. */
+	struct ifreq ifr;
+	memset(&ifr, 0, sizeof ifr);
+	strcpy(ifr.ifr_name, "lo");
+	CHECK_OK("SIOCGIFINDEX lo", ioctl(u1, SIOCGIFINDEX, &ifr));
+	int lo_index = ifr.ifr_ifindex;
+	CHECK("lo has an index", lo_index > 0);
+	memset(&ifr, 0, sizeof ifr);
+	ifr.ifr_ifindex = lo_index;
+	CHECK_OK("SIOCGIFNAME", ioctl(u1, SIOCGIFNAME, &ifr));
+	CHECK_STR("SIOCGIFNAME gives lo", ifr.ifr_name, "lo");
+	CHECK_OK("SIOCGIFFLAGS lo", ioctl(u1, SIOCGIFFLAGS, &ifr));
+	CHECK_EQ("lo is up and loopback", ifr.ifr_flags & (IFF_UP | IFF_LOOPBACK), IFF_UP | IFF_LOOPBACK);
+	CHECK_OK("SIOCGIFADDR lo", ioctl(u1, SIOCGIFADDR, &ifr));
+	CHECK_EQ("lo is 127.0.0.1", ntohl(((struct sockaddr_in *)&ifr.ifr_addr)->sin_addr.s_addr), INADDR_LOOPBACK);
+	CHECK_EQ("lo address family", ifr.ifr_addr.sa_family, AF_INET);
+	strcpy(ifr.ifr_name, "nosuchif0");
+	CHECK_ERR("SIOCGIFINDEX of a missing interface", ioctl(u1, SIOCGIFINDEX, &ifr), ENODEV);
+	struct ifreq reqs[64];
+	struct ifconf ifc = { .ifc_len = sizeof reqs, .ifc_req = reqs };
+	CHECK_OK("SIOCGIFCONF", ioctl(u1, SIOCGIFCONF, &ifc));
+	int has_lo = 0;
+	for (unsigned i = 0; i < ifc.ifc_len / sizeof(struct ifreq); i++)
+		has_lo |= strcmp(reqs[i].ifr_name, "lo") == 0;
+	CHECK("SIOCGIFCONF lists lo", has_lo);
 
 	/* SIGPIPE, and MSG_NOSIGNAL. */
 	int sv[2];

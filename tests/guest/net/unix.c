@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 
 static socklen_t sun_of(struct sockaddr_un *a, const char *path, int abstract)
 {
@@ -96,6 +97,21 @@ int main(void)
 	CHECK_EQ("MSG_CTRUNC without control", m3.msg_flags & MSG_CTRUNC, MSG_CTRUNC);
 	CHECK_ERR("passing a closed fd", send_fds(sv[0], (int[]){ 999 }, 1), EBADF);
 
+	/* SO_PASSCRED: each message carries the sender's credentials. */
+	int on = 1;
+	CHECK_OK("SO_PASSCRED", setsockopt(sv[1], SOL_SOCKET, SO_PASSCRED, &on, sizeof on));
+	CHECK_EQ("send for credentials", send(sv[0], "c", 1, 0), 1);
+	union { char buf[CMSG_SPACE(sizeof(struct ucred))]; struct cmsghdr align; } cu;
+	struct msghdr mc = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cu.buf, .msg_controllen = sizeof cu.buf };
+	CHECK_EQ("recvmsg with SO_PASSCRED", recvmsg(sv[1], &mc, 0), 1);
+	c = CMSG_FIRSTHDR(&mc);
+	CHECK("an SCM_CREDENTIALS message", c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_CREDENTIALS);
+	struct ucred sent = { 0 };
+	if (c)
+		memcpy(&sent, CMSG_DATA(c), sizeof sent);
+	CHECK_EQ("SCM_CREDENTIALS pid", sent.pid, getpid());
+	CHECK_EQ("SCM_CREDENTIALS uid", sent.uid, getuid());
+
 	/* Peer gone: EPIPE, and SIGPIPE unless MSG_NOSIGNAL. */
 	close(sv[1]);
 	signal(SIGPIPE, SIG_IGN);
@@ -140,6 +156,24 @@ int main(void)
 	CHECK_STR("stream data", buf, "hello");
 	close(cl);
 	CHECK_EQ("EOF after close", recv(acc, buf, 5, 0), 0);
+	close(acc);
+
+	/* SO_PEERCRED names a connecting child by its pid. */
+	pid_t child = fork();
+	if (child == 0) {
+		int k = socket(AF_UNIX, SOCK_STREAM, 0);
+		struct sockaddr_un ka;
+		_exit(connect(k, (struct sockaddr *)&ka, sun_of(&ka, "srv.sock", 0)) == 0 && read(k, buf, 1) == 1 ? 0 : 1);
+	}
+	acc = accept(srv, NULL, NULL);
+	CHECK("accept the child", acc >= 0);
+	l = sizeof cr;
+	CHECK_OK("SO_PEERCRED of the child", getsockopt(acc, SOL_SOCKET, SO_PEERCRED, &cr, &l));
+	CHECK_EQ("the child's pid", cr.pid, child);
+	CHECK_EQ("release the child", write(acc, "k", 1), 1);
+	int wst;
+	CHECK_EQ("wait for the child", waitpid(child, &wst, 0), child);
+	CHECK_EQ("the child connected", wst, 0);
 	close(acc);
 	close(srv);
 	CHECK_ERR("connect to a missing path", connect(socket(AF_UNIX, SOCK_STREAM, 0), (struct sockaddr *)&a, sun_of(&a, "nope.sock", 0)), ENOENT);
