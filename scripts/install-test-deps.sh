@@ -21,8 +21,10 @@ need musl-tools command -v musl-gcc
 need busybox-static sh -c 'test -x /bin/busybox && file -L /bin/busybox | grep -q "statically linked"'
 need sqlite3 command -v sqlite3
 need python3 test -x /usr/bin/python3
-# The socket tests (tests/tests/net.rs): curl as a client on both sides.
+# The socket tests (tests/tests/net.rs): curl, netcat and socat as clients and servers.
 need curl command -v curl
+need netcat-openbsd test -x /usr/bin/nc.openbsd
+need socat command -v socat
 need file command -v file
 need procps command -v ps
 need psmisc command -v pstree

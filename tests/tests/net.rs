@@ -10,6 +10,8 @@ use std::time::Duration;
 
 const PYTHON: &str = "/usr/bin/python3";
 const CURL: &str = "/usr/bin/curl";
+const NC: &str = "/usr/bin/nc.openbsd";
+const SOCAT: &str = "/usr/bin/socat";
 
 /// python3's socket module end to end: fd passing, a TCP and a Unix-domain exchange,
 /// socket options and names. Prints only what Linux guarantees.
@@ -159,4 +161,111 @@ fn native_curl_fetches_from_a_server_under_mactux() {
     stop(server);
     assert!(fetched.is_success(), "curl of the server under mactux: {}", fetched.stderr_str());
     assert_eq!(fetched.stdout, "hello over http\n".repeat(2000).into_bytes());
+}
+
+/// A TCP server on 127.0.0.1 (its ephemeral port printed first) that answers `count`
+/// connections, each by reading to EOF and sending the data back upper-cased; it gives up
+/// after 60 s.
+const UPPER_SCRIPT: &str = r#"
+import socket, sys
+count = int(sys.argv[1])
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+s.listen()
+s.settimeout(60)
+print(s.getsockname()[1], flush=True)
+for _ in range(count):
+    c, _ = s.accept()
+    c.settimeout(60)
+    data = b""
+    while True:
+        chunk = c.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    c.sendall(data.upper())
+    c.close()
+"#;
+
+fn start_upper(count: u32) -> (Child, u16) {
+    let mut cmd = Command::new(PYTHON);
+    cmd.args(["-c", UPPER_SCRIPT]).arg(count.to_string());
+    cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::inherit());
+    let mut child = cmd.spawn().expect("start the TCP server");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().expect("server stdout")).read_line(&mut line).expect("read the server's port");
+    let port = line.trim().parse().unwrap_or_else(|_| panic!("the server printed no port: {line:?}"));
+    (child, port)
+}
+
+const CLIENT_INPUT: &str = "netcat and socat under mactux\nsecond line\n";
+
+/// netcat-openbsd under mactux as a TCP client (connect, poll, shutdown on EOF with -N),
+/// against a native server, compared with a native nc.
+#[test]
+fn nc_client_under_mactux() {
+    if !require_tool(PYTHON, "python3") || !require_tool(NC, "netcat-openbsd") {
+        return;
+    }
+    let (server, port) = start_upper(2);
+    let run = Run::cmd(&[NC, "-N", "-w", "30", "127.0.0.1", &port.to_string()]).stdin(CLIENT_INPUT).timeout(Duration::from_secs(60));
+    let native = run_native(&run);
+    let emulated = run_mactux(&run);
+    stop(server);
+    assert_eq!(native.stdout, CLIENT_INPUT.to_uppercase().into_bytes(), "nc natively: {}", native.stderr_str());
+    assert_same("nc", &native, &emulated, Compare::STDOUT_STATUS);
+}
+
+/// socat under mactux relaying stdin to a TCP server and back, compared with native.
+#[test]
+fn socat_client_under_mactux() {
+    if !require_tool(PYTHON, "python3") || !require_tool(SOCAT, "socat") {
+        return;
+    }
+    let (server, port) = start_upper(2);
+    let run = Run::cmd(&[SOCAT, "-t", "30", "-", &format!("TCP:127.0.0.1:{port}")]).stdin(CLIENT_INPUT).timeout(Duration::from_secs(60));
+    let native = run_native(&run);
+    let emulated = run_mactux(&run);
+    stop(server);
+    assert_eq!(native.stdout, CLIENT_INPUT.to_uppercase().into_bytes(), "socat natively: {}", native.stderr_str());
+    assert_same("socat", &native, &emulated, Compare::STDOUT_STATUS);
+}
+
+/// nc under mactux listening on a Unix socket in a scratch directory (a guest path),
+/// reached by a native socat: the socket file lands where the guest named it.
+#[test]
+fn nc_unix_listener_under_mactux() {
+    if !require_tool(NC, "netcat-openbsd") || !require_tool(SOCAT, "socat") {
+        return;
+    }
+    let dir = ScratchDir::new("net-nc-unix");
+    let path = dir.join("listen.sock");
+    let mut listener = Command::new(mactux_bin())
+        .args(["run", "--", NC, "-U", "-l"])
+        .arg(&path)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start nc -U -l under mactux");
+    // Bounded wait for the socket file to appear.
+    let mut appeared = false;
+    for _ in 0..300 {
+        if path.exists() {
+            appeared = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    if !appeared {
+        stop(listener);
+        panic!("nc under mactux never created {}", path.display());
+    }
+    let sent = run_native(&Run::cmd(&[SOCAT, "-t", "5", "-", &format!("UNIX-CONNECT:{}", path.display())]).stdin("over a unix socket\n").timeout(Duration::from_secs(60)));
+    assert!(sent.is_success(), "socat to nc: {}", sent.stderr_str());
+    let mut got = String::new();
+    let mut out = listener.stdout.take().expect("nc stdout");
+    let _ = std::io::Read::read_to_string(&mut out, &mut got);
+    stop(listener);
+    assert_eq!(got, "over a unix socket\n");
 }
