@@ -1,6 +1,6 @@
 //! Sockets with programs nobody here wrote: python3's socket module (socketpair, SCM_RIGHTS
-//! through send_fds/recv_fds, TCP and Unix servers) and curl against an HTTP server, each
-//! side in turn under `mactux run`, compared with native runs. Servers bind 127.0.0.1 on
+//! through send_fds/recv_fds, TCP and Unix servers), asyncio, curl against an HTTP server,
+//! netcat and socat, each side in turn under `mactux run`, compared with native runs. Servers bind 127.0.0.1 on
 //! ephemeral ports and serve a bounded number of requests with a timeout.
 
 use mactux_tests::*;
@@ -78,6 +78,39 @@ fn python_sockets_and_fd_passing() {
     assert!(native.is_success(), "python3 natively: {}", native.stderr_str());
     let emulated = run_mactux(&run(&emu_dir));
     assert_same("python3 sockets", &native, &emulated, Compare::STDOUT_STATUS);
+}
+
+/// asyncio's event loop (epoll) with a TCP echo server and a client in one process.
+const ASYNCIO_SCRIPT: &str = r#"
+import asyncio
+async def handle(r, w):
+    data = await r.read()
+    w.write(data.upper())
+    await w.drain()
+    w.close()
+async def main():
+    srv = await asyncio.start_server(handle, "127.0.0.1", 0)
+    port = srv.sockets[0].getsockname()[1]
+    async with srv:
+        for i in range(3):
+            r, w = await asyncio.wait_for(asyncio.open_connection("127.0.0.1", port), 30)
+            w.write(b"asyncio echo %d" % i)
+            w.write_eof()
+            print(await asyncio.wait_for(r.read(), 30))
+            w.close()
+asyncio.run(main())
+"#;
+
+#[test]
+fn python_asyncio_echo() {
+    if !require_tool(PYTHON, "python3") {
+        return;
+    }
+    let run = Run::cmd(&[PYTHON, "-c", ASYNCIO_SCRIPT]).timeout(Duration::from_secs(60));
+    let native = run_native(&run);
+    assert!(native.is_success(), "python3 natively: {}", native.stderr_str());
+    let emulated = run_mactux(&run);
+    assert_same("python3 asyncio", &native, &emulated, Compare::STDOUT_STATUS);
 }
 
 /// A server that answers `count` HTTP requests on 127.0.0.1 (an ephemeral port it prints
