@@ -599,7 +599,7 @@ impl<'a> Flat<'a> {
             let v = self.iov[self.idx];
             let left = (v.len - self.off) as usize;
             let k = left.min(max - out.len());
-            out.extend_from_slice(&uaccess::read_bytes(v.base + self.off, k)?);
+            out.extend_from_slice(&uaccess::read_bytes(v.base.wrapping_add(self.off), k)?);
             self.off += k as u64;
             if self.off == v.len {
                 self.idx += 1;
@@ -615,7 +615,7 @@ impl<'a> Flat<'a> {
             let v = self.iov[self.idx];
             let left = (v.len - self.off) as usize;
             let k = left.min(data.len());
-            uaccess::write_bytes(v.base + self.off, &data[..k])?;
+            uaccess::write_bytes(v.base.wrapping_add(self.off), &data[..k])?;
             data = &data[k..];
             self.off += k as u64;
             if self.off == v.len {
@@ -900,14 +900,14 @@ fn sendmmsg_on(cx: &Ctx<'_>, s: &Sock, a: [u64; 6]) -> Result<u64> {
     let flags = send_flags(a[3]);
     let mut done = 0u32;
     while done < vlen {
-        let at = a[1] + u64::from(done) * core::mem::size_of::<MmsgHdr>() as u64;
+        let at = a[1].wrapping_add(u64::from(done) * core::mem::size_of::<MmsgHdr>() as u64);
         let m: MmsgHdr = match uaccess::read(at) {
             Ok(m) => m,
             Err(e) if done == 0 => return Err(e),
             Err(_) => break,
         };
         match sendmsg_one(cx, s, &m.hdr, flags) {
-            Ok(k) => uaccess::write(at + core::mem::offset_of!(MmsgHdr, len) as u64, &(k as u32))?,
+            Ok(k) => uaccess::write(at.wrapping_add(core::mem::offset_of!(MmsgHdr, len) as u64), &(k as u32))?,
             Err(e) if done == 0 => return Err(e),
             // Linux reports the messages sent; the error waits for the next call.
             Err(_) => break,
@@ -937,9 +937,9 @@ fn recvmmsg_on(_cx: &Ctx<'_>, s: &Sock, a: [u64; 6]) -> Result<u64> {
     }
     let mut done = 0u32;
     while done < vlen {
-        let at = a[1] + u64::from(done) * core::mem::size_of::<MmsgHdr>() as u64;
+        let at = a[1].wrapping_add(u64::from(done) * core::mem::size_of::<MmsgHdr>() as u64);
         match recvmsg_one(s, at, flags) {
-            Ok(k) => uaccess::write(at + core::mem::offset_of!(MmsgHdr, len) as u64, &(k as u32))?,
+            Ok(k) => uaccess::write(at.wrapping_add(core::mem::offset_of!(MmsgHdr, len) as u64), &(k as u32))?,
             Err(e) if done == 0 => return Err(e),
             Err(_) => break,
         }
@@ -963,7 +963,7 @@ pub fn ioctl(req: u32, arg: u64) -> Result<Option<u64>> {
         Ok(b.into_iter().take_while(|&c| c != 0).collect())
     };
     let find = |name: &[u8]| host::net::interfaces().into_iter().find(|i| i.name == name).ok_or_else(|| errno!(ENODEV, "no such interface"));
-    let put = |arg: u64, off: usize, data: &[u8]| uaccess::write_bytes(arg + off as u64, data);
+    let put = |arg: u64, off: usize, data: &[u8]| uaccess::write_bytes(arg.wrapping_add(off as u64), data);
     match req {
         io::SIOCGIFINDEX => {
             let i = find(&read_name(arg)?)?;
@@ -979,7 +979,7 @@ pub fn ioctl(req: u32, arg: u64) -> Result<Option<u64>> {
             put(arg, IFNAMSIZ, &SockAddr::Inet { port: 0, addr }.to_linux())?;
         }
         io::SIOCGIFNAME => {
-            let index: i32 = uaccess::read(arg + IFNAMSIZ as u64)?;
+            let index: i32 = uaccess::read(arg.wrapping_add(IFNAMSIZ as u64))?;
             let i = host::net::interfaces().into_iter().find(|i| i.index as i32 == index).ok_or_else(|| errno!(ENODEV, "no such interface"))?;
             let mut name = i.name.clone();
             name.resize(IFNAMSIZ, 0);
@@ -988,7 +988,7 @@ pub fn ioctl(req: u32, arg: u64) -> Result<Option<u64>> {
         io::SIOCGIFCONF => {
             // struct ifconf { int ifc_len; (pad) union { char *buf; } } — 16 bytes.
             let len: i32 = uaccess::read(arg)?;
-            let buf: u64 = uaccess::read(arg + 8)?;
+            let buf: u64 = uaccess::read(arg.wrapping_add(8))?;
             let list: Vec<_> = host::net::interfaces().into_iter().filter(|i| i.addr.is_some()).collect();
             let mut written = 0usize;
             for i in &list {
@@ -1003,7 +1003,7 @@ pub fn ioctl(req: u32, arg: u64) -> Result<Option<u64>> {
                 rec.resize(IFNAMSIZ, 0);
                 rec.extend_from_slice(&SockAddr::Inet { port: 0, addr: i.addr.unwrap_or_default() }.to_linux());
                 rec.resize(IFREQ_LEN, 0);
-                uaccess::write_bytes(buf + written as u64, &rec)?;
+                uaccess::write_bytes(buf.wrapping_add(written as u64), &rec)?;
                 written += IFREQ_LEN;
             }
             uaccess::write(arg, &(written as i32))?;

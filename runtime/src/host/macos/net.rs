@@ -12,10 +12,17 @@
 //! <https://github.com/apple-oss-distributions/xnu/blob/main/bsd/sys/socket.h>,
 //! `bsd/netinet/in.h`, `bsd/netinet/tcp.h`, `bsd/netinet6/in6.h`, `bsd/net/if.h`.
 
+use crate::abi::net::{self as an, n};
 use crate::host::posix_net::{HostOpt, OptKind};
-use crate::abi::net::{self as an, n, SockAddr, UnixAddr};
+// What only the macOS-side functions use (this file's tables are also
+// compiled on Linux, for their tests).
+#[cfg(target_os = "macos")]
+use crate::abi::net::{SockAddr, UnixAddr};
+#[cfg(target_os = "macos")]
 use crate::abi::Errno;
+#[cfg(target_os = "macos")]
 use crate::host::{HostFd, HostResult};
+#[cfg(target_os = "macos")]
 use std::ffi::CStr;
 
 macro_rules! pins {
