@@ -38,6 +38,12 @@ need zstd command -v zstd
 need pigz command -v pigz
 need golang-go test -x /usr/bin/go
 need default-jdk-headless test -x /usr/lib/jvm/default-java/bin/javac
+# The event-loop and server tests (tests/tests/servers.rs). Debian starts no service
+# when these are installed in a container without an init system, and the tests run
+# the servers themselves on scratch sockets.
+need nodejs test -x /usr/bin/node
+need redis-server test -x /usr/bin/redis-server
+need redis-tools test -x /usr/bin/redis-cli
 
 if [ -z "$missing" ]; then
 	echo "test dependencies: all present"
