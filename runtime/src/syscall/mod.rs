@@ -13,6 +13,7 @@ pub mod futex;
 pub mod identity;
 pub mod ipc;
 pub mod mm;
+pub mod pidfd;
 pub mod pipe;
 pub mod poll;
 pub mod proc_model;

@@ -68,6 +68,7 @@ const CLONE_KNOWN: u32 = g::CLONE_VM
     | g::CLONE_UNTRACED
     | g::CLONE_PARENT
     | g::CLONE_IO
+    | g::CLONE_PIDFD
     // Ignored by Linux since 2.6.2 (musl still passes it for threads).
     | g::CLONE_DETACHED;
 const CLONE_NAMESPACES: u32 =
@@ -75,6 +76,9 @@ const CLONE_NAMESPACES: u32 =
 
 struct CloneArgs {
     flags: u32,
+    /// Where CLONE_PIDFD stores the child's pidfd (clone's parent_tid,
+    /// clone3's pidfd field).
+    pidfd: u64,
     stack: u64,
     parent_tid: u64,
     child_tid: u64,
@@ -96,6 +100,9 @@ fn check_clone_flags(flags: u32) -> Result<()> {
     }
     if flags & g::CLONE_THREAD != 0 && flags & (g::CLONE_NEWUSER | g::CLONE_NEWPID) != 0 {
         return_errno_with_message!(EINVAL, "a thread cannot be in a new user or pid namespace");
+    }
+    if flags & g::CLONE_PIDFD != 0 && flags & (g::CLONE_DETACHED | g::CLONE_THREAD) != 0 {
+        return_errno_with_message!(EINVAL, "CLONE_PIDFD names a process, not a thread");
     }
     Ok(())
 }
@@ -216,6 +223,13 @@ fn do_clone(cx: &mut Ctx<'_>, c: CloneArgs) -> Result<u64> {
     }
     let pid = reserved.unwrap_or(child);
     children().push((pid, child));
+    if flags & g::CLONE_PIDFD != 0 {
+        // Linux makes the pidfd before the child runs; here the host fork
+        // came first, and a failure leaves the child running without one.
+        let file = super::pidfd::open_file(pid, child, false)?;
+        let fd = lock(&current().fds).install(file, true)?;
+        uaccess::write(c.pidfd, &fd)?;
+    }
     if flags & g::CLONE_PARENT_SETTID != 0 {
         let _ = uaccess::write(c.parent_tid, &pid);
     }
@@ -280,12 +294,12 @@ pub fn vfork_child_exits() {
 }
 
 pub fn fork(cx: &mut Ctx<'_>, _: [u64; 6]) -> Result<u64> {
-    do_clone(cx, CloneArgs { flags: Signal::SIGCHLD.0.into(), stack: 0, parent_tid: 0, child_tid: 0, tls: 0 })
+    do_clone(cx, CloneArgs { flags: Signal::SIGCHLD.0.into(), pidfd: 0, stack: 0, parent_tid: 0, child_tid: 0, tls: 0 })
 }
 
 pub fn vfork(cx: &mut Ctx<'_>, _: [u64; 6]) -> Result<u64> {
     let flags = g::CLONE_VM | g::CLONE_VFORK | u32::from(Signal::SIGCHLD.0);
-    do_clone(cx, CloneArgs { flags, stack: 0, parent_tid: 0, child_tid: 0, tls: 0 })
+    do_clone(cx, CloneArgs { flags, pidfd: 0, stack: 0, parent_tid: 0, child_tid: 0, tls: 0 })
 }
 
 /// clone(flags, stack, parent_tid, child_tid, tls) — the x86_64 argument order.
@@ -311,7 +325,7 @@ pub fn clone3(cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
         return_errno_with_message!(E2BIG, "unknown struct clone_args fields are set");
     }
     let field = |i: usize| raw.get(i * 8..i * 8 + 8).and_then(|b| b.try_into().ok()).map(u64::from_ne_bytes).unwrap_or(0);
-    let (flags, _pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls) =
+    let (flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls) =
         (field(0), field(1), field(2), field(3), field(4), field(5), field(6), field(7));
     let (set_tid, set_tid_size) = (field(8), field(9));
     let legacy = u64::from(CLONE_KNOWN | CLONE_NAMESPACES);
@@ -341,14 +355,19 @@ pub fn clone3(cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     let flags = flags as u32 | exit_signal as u32;
     // clone3's stack is the lowest address of the area.
     let sp = if stack != 0 { stack.wrapping_add(stack_size) } else { 0 };
-    do_clone(cx, CloneArgs { flags, stack: sp, parent_tid, child_tid, tls })
+    do_clone(cx, CloneArgs { flags, pidfd, stack: sp, parent_tid, child_tid, tls })
 }
 
 pub fn clone(cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     if a[0] > u64::from(u32::MAX) {
         return_errno_with_message!(EINVAL, "unknown clone flags");
     }
-    do_clone(cx, CloneArgs { flags: args::uint(a[0]), stack: a[1], parent_tid: a[2], child_tid: a[3], tls: a[4] })
+    let flags = args::uint(a[0]);
+    // clone() returns the pidfd through parent_tid, so both cannot be asked.
+    if flags & g::CLONE_PIDFD != 0 && flags & g::CLONE_PARENT_SETTID != 0 {
+        return_errno_with_message!(EINVAL, "CLONE_PIDFD and CLONE_PARENT_SETTID share parent_tid");
+    }
+    do_clone(cx, CloneArgs { flags, pidfd: a[2], stack: a[1], parent_tid: a[2], child_tid: a[3], tls: a[4] })
 }
 
 /// Linux's limit on argv + envp (MAX_ARG_STRLEN aside): a quarter of an 8 MiB stack.
@@ -646,6 +665,17 @@ pub fn wait4(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     Ok(vpid as u64)
 }
 
+/// The child a waitid(P_PIDFD, fd) waits for: EBADF when `fd` is no
+/// pidfd, ECHILD when it names no child of the caller.
+fn pidfd_target(fd: i32) -> Result<WaitTarget> {
+    let file = super::pidfd::get(fd)?;
+    let Some(pfd) = file.ops_as::<super::pidfd::PidFd>() else { return_errno!(EBADF) };
+    if !children().iter().any(|&(v, h)| v == pfd.pid && h == pfd.host_pid) {
+        return_errno_with_message!(ECHILD, "the pidfd names no child of the caller");
+    }
+    Ok(WaitTarget::Pid(pfd.pid))
+}
+
 /// `CLD_*` codes of a SIGCHLD siginfo for a Linux wait status.
 fn cld_code_and_status(status: i32) -> (i32, i32) {
     const CLD_EXITED: i32 = 1;
@@ -678,15 +708,29 @@ pub fn waitid(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
         g::P_PID if id > 0 => WaitTarget::Pid(id),
         g::P_PGID if id == 0 => WaitTarget::Pgid(super::process::pgid_of(0)?),
         g::P_PGID if id > 0 => WaitTarget::Pgid(id),
-        g::P_PIDFD => return_errno_with_message!(EINVAL, "pidfds are not emulated"),
+        g::P_PIDFD => pidfd_target(id)?,
         _ => return_errno!(EINVAL),
     };
+    // A nonblocking pidfd waits as WNOHANG does, but finding nothing is
+    // EAGAIN (kernel/exit.c, kernel_waitid).
+    let pidfd_nonblock =
+        args::uint(a[0]) == g::P_PIDFD && options & g::WNOHANG == 0 && super::pidfd::get(id)?.is_nonblocking();
     // WSTOPPED is waitpid's WUNTRACED; exits are always reported here.
     let mut wait_opts = options & (g::WNOHANG | g::WCONTINUED);
     if options & g::WSTOPPED != 0 {
         wait_opts |= g::WUNTRACED;
     }
-    let found = if options & g::WNOWAIT != 0 { peek(target, options)? } else { wait_for(target, wait_opts)? };
+    if pidfd_nonblock {
+        wait_opts |= g::WNOHANG;
+    }
+    let found = if options & g::WNOWAIT != 0 {
+        peek(target, if pidfd_nonblock { options | g::WNOHANG } else { options })?
+    } else {
+        wait_for(target, wait_opts)?
+    };
+    if found.is_none() && pidfd_nonblock {
+        return_errno_with_message!(EAGAIN, "the pidfd is nonblocking and the child has not changed state");
+    }
     // struct siginfo for SIGCHLD (x86_64): signo, errno, code, then
     // pid, uid, status, utime, stime at offsets 16, 20, 24, 32, 40.
     let mut info = [0u8; 128];

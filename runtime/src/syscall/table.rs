@@ -33,7 +33,7 @@
 
 #![allow(non_upper_case_globals)]
 
-use super::{epoll, eventfd, fs, futex, identity, ipc, mm, pipe, poll, proc_model, process, signal, signalfd, socket, sockopt, thread, time, timer, timerfd, Handler};
+use super::{epoll, eventfd, fs, futex, identity, ipc, mm, pidfd, pipe, poll, proc_model, process, signal, signalfd, socket, sockopt, thread, time, timer, timerfd, Handler};
 use crate::abi::Errno;
 pub use crate::signal::Restart;
 use linux_raw_sys::general::*;
@@ -294,7 +294,7 @@ syscall_table! {
     __NR_socketpair => Full(socket::socketpair), [Int, Int, Int, Ptr];
     __NR_setsockopt => Partial(sockopt::setsockopt, "SOL_SOCKET, TCP, IP, IPV6 options the host has; hints it lacks are accepted and ignored"), [Fd, Int, Int, Ptr, Len];
     __NR_getsockopt => Partial(sockopt::getsockopt, "SOL_SOCKET, TCP, IP, IPV6 options the host has"), [Fd, Int, Int, Ptr, Ptr];
-    __NR_clone => Partial(proc_model::clone, "processes and threads (CLONE_THREAD with CLONE_VM|CLONE_FS|CLONE_FILES|CLONE_SIGHAND); CLONE_VM without CLONE_THREAD is ENOSYS and namespaces EPERM; a CLONE_VM|CLONE_VFORK child works on a copy of memory; what it leaves in the parent's stack comes back if it exits without exec"), [Hex, Ptr, Ptr, Ptr, Hex];
+    __NR_clone => Partial(proc_model::clone, "processes and threads (CLONE_THREAD with CLONE_VM|CLONE_FS|CLONE_FILES|CLONE_SIGHAND), CLONE_PIDFD for a process; CLONE_VM without CLONE_THREAD is ENOSYS and namespaces EPERM; a CLONE_VM|CLONE_VFORK child works on a copy of memory; what it leaves in the parent's stack comes back if it exits without exec"), [Hex, Ptr, Ptr, Ptr, Hex];
     __NR_fork => Full(proc_model::fork), [];
     __NR_vfork => Partial(proc_model::vfork, "the parent waits for the child's execve or exit; the child works on a copy of memory, and what it leaves in the parent's stack comes back if it exits without exec"), [];
     __NR_execve => Full(proc_model::execve), [Path, Ptr, Ptr];
@@ -490,7 +490,7 @@ syscall_table! {
     __NR_mq_notify => Missing, [];
     __NR_mq_getsetattr => Missing, [];
     __NR_kexec_load => Missing, [];
-    __NR_waitid => Partial(proc_model::waitid, "P_ALL, P_PID, P_PGID; P_PIDFD is EINVAL; the rusage argument is not filled"), [Int, Int, Ptr, Hex, Ptr], blocks, sleeps;
+    __NR_waitid => Partial(proc_model::waitid, "P_ALL, P_PID, P_PGID, P_PIDFD; the rusage argument is not filled"), [Int, Int, Ptr, Hex, Ptr], blocks, sleeps;
     __NR_add_key => Missing, [];
     __NR_request_key => Missing, [];
     __NR_keyctl => Missing, [];
@@ -579,7 +579,7 @@ syscall_table! {
     __NR_io_pgetevents => Missing, [];
     __NR_rseq => Stub(ENOSYS, "restartable sequences are not emulated; glibc falls back"), [];
     __NR_uretprobe => Missing, [];
-    __NR_pidfd_send_signal => Missing, [];
+    __NR_pidfd_send_signal => Partial(pidfd::pidfd_send_signal, "a siginfo only to the caller itself; PIDFD_SIGNAL_PROCESS_GROUP is EINVAL"), [Fd, Signal, Ptr, Hex];
     __NR_io_uring_setup => Stub(ENOSYS, "io_uring is not emulated; callers fall back to plain I/O"), [];
     __NR_io_uring_enter => Missing, [];
     __NR_io_uring_register => Missing, [];
@@ -589,11 +589,11 @@ syscall_table! {
     __NR_fsconfig => Missing, [];
     __NR_fsmount => Missing, [];
     __NR_fspick => Missing, [];
-    __NR_pidfd_open => Missing, [];
+    __NR_pidfd_open => Partial(pidfd::pidfd_open, "PIDFD_THREAD (a pidfd of a thread) is EINVAL, as before Linux 6.9"), [Int, Hex];
     __NR_clone3 => Partial(proc_model::clone3, "as clone; set_tid is EPERM, CLONE_CLEAR_SIGHAND and CLONE_INTO_CGROUP ENOSYS"), [Ptr, Len];
     __NR_close_range => Full(fs::close_range), [Fd, Fd, Hex];
     __NR_openat2 => Missing, [], blocks;
-    __NR_pidfd_getfd => Missing, [];
+    __NR_pidfd_getfd => Partial(pidfd::pidfd_getfd, "only from a pidfd of the caller itself; another task's fds are EPERM"), [Fd, Int, Hex];
     __NR_faccessat2 => Full(fs::faccessat2), [DirFd, Path, Octal, AtFlags];
     __NR_process_madvise => Missing, [];
     __NR_epoll_pwait2 => Partial(epoll::epoll_pwait2, "as epoll_wait"), [Fd, Ptr, Int, Ptr, Ptr, Len], blocks, sleeps, restart = NoHand;

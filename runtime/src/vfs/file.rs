@@ -134,6 +134,13 @@ pub trait FileOps: Send + Sync + 'static {
         false
     }
 
+    /// Lines of its own that /proc/PID/fdinfo/N shows after the common
+    /// ones (`Pid:` of a pidfd, the watches of an inotify fd), each ending
+    /// in a newline.
+    fn fdinfo(&self) -> String {
+        String::new()
+    }
+
     /// Called on every open file of a child after fork: a kind with state of
     /// its own in the runtime's memory makes the child's copy independent.
     fn after_fork(&self) {}

@@ -262,7 +262,8 @@ fn pid_entry(base: &str, rel: &[&str], c: bool, with_task: bool) -> Result<Synth
                     flags |= crate::abi::gen::O_CLOEXEC;
                 }
                 let ino = entry.file.stat().map(|s| s.ino).unwrap_or(0);
-                format!("pos:\t{pos}\nflags:\t0{flags:o}\nmnt_id:\t0\nino:\t{ino}\n")
+                let own = entry.file.ops().fdinfo();
+                format!("pos:\t{pos}\nflags:\t0{flags:o}\nmnt_id:\t0\nino:\t{ino}\n{own}")
             })
         }
         ["task"] if with_task => {

@@ -17,3 +17,4 @@ pub mod time;
 pub mod tls;
 pub mod trap;
 pub mod uaccess;
+pub mod watch;
