@@ -11,6 +11,7 @@ pub mod eventfd;
 pub mod fs;
 pub mod futex;
 pub mod identity;
+pub mod inotify;
 pub mod ipc;
 pub mod mm;
 pub mod pidfd;

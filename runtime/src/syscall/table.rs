@@ -33,7 +33,7 @@
 
 #![allow(non_upper_case_globals)]
 
-use super::{epoll, eventfd, fs, futex, identity, ipc, mm, pidfd, pipe, poll, proc_model, process, signal, signalfd, socket, sockopt, thread, time, timer, timerfd, Handler};
+use super::{epoll, eventfd, fs, futex, identity, inotify, ipc, mm, pidfd, pipe, poll, proc_model, process, signal, signalfd, socket, sockopt, thread, time, timer, timerfd, Handler};
 use crate::abi::Errno;
 pub use crate::signal::Restart;
 use linux_raw_sys::general::*;
@@ -496,9 +496,9 @@ syscall_table! {
     __NR_keyctl => Missing, [];
     __NR_ioprio_set => Missing, [];
     __NR_ioprio_get => Missing, [];
-    __NR_inotify_init => Missing, [];
-    __NR_inotify_add_watch => Missing, [];
-    __NR_inotify_rm_watch => Missing, [];
+    __NR_inotify_init => Partial(inotify::inotify_init, "as inotify_init1"), [];
+    __NR_inotify_add_watch => Partial(inotify::inotify_add_watch, "synthetic files (/proc, /dev) are EACCES"), [Fd, Path, Hex];
+    __NR_inotify_rm_watch => Full(inotify::inotify_rm_watch), [Fd, Int];
     __NR_migrate_pages => Missing, [];
     __NR_openat => Full(fs::openat), [DirFd, Path, OpenFlags, Octal], blocks;
     __NR_mkdirat => Full(fs::mkdirat), [DirFd, Path, Octal];
@@ -537,7 +537,7 @@ syscall_table! {
     __NR_epoll_create1 => Full(epoll::epoll_create1), [Hex];
     __NR_dup3 => Full(fs::dup3), [Fd, Fd, OpenFlags];
     __NR_pipe2 => Partial(pipe::pipe2, "host pipes; O_DIRECT is recorded but the host pipe stays a byte stream"), [Ptr, OpenFlags];
-    __NR_inotify_init1 => Missing, [];
+    __NR_inotify_init1 => Partial(inotify::inotify_init1, "events from the host's inotify (Linux) or kqueue (macOS: no open, access or close events); not kept across execve"), [Hex];
     __NR_preadv => Full(fs::preadv), [Fd, Ptr, Int, Int], blocks;
     __NR_pwritev => Full(fs::pwritev), [Fd, Ptr, Int, Int], blocks;
     __NR_rt_tgsigqueueinfo => Partial(signal::rt_tgsigqueueinfo, "only the calling thread itself (ESRCH otherwise)"), [Int, Int, Signal, Ptr];

@@ -26,3 +26,91 @@ pub fn signal_process(fd: HostFd, _host_pid: i32, host_sig: i32) -> HostResult<(
     let r = unsafe { libc::syscall(libc::SYS_pidfd_send_signal, fd, host_sig, core::ptr::null::<libc::siginfo_t>(), 0) };
     if r < 0 { Err(super::errno::last()) } else { Ok(()) }
 }
+
+/// One change a file-system watcher saw, in Linux inotify terms (`IN_*`
+/// mask bits, the watch descriptor the host gave, the move cookie and the
+/// name inside a watched directory).
+pub struct FsEvent {
+    pub wd: i32,
+    pub mask: u32,
+    pub cookie: u32,
+    pub name: Vec<u8>,
+}
+
+/// Watches files and directories for changes: a host inotify instance,
+/// whose events are Linux's own.
+pub struct FsWatcher {
+    fd: HostFd,
+}
+
+/// `struct inotify_event` before its name: wd, mask, cookie, len.
+const EVENT_HEADER: usize = 16;
+
+impl FsWatcher {
+    pub fn new() -> HostResult<FsWatcher> {
+        // SAFETY: plain call.
+        let fd = unsafe { libc::inotify_init1(libc::IN_NONBLOCK | libc::IN_CLOEXEC) };
+        if fd < 0 { Err(super::errno::last()) } else { Ok(FsWatcher { fd }) }
+    }
+
+    /// Readable (POLLIN) while events wait to be read.
+    pub fn wake_fd(&self) -> HostFd {
+        self.fd
+    }
+
+    /// Watches `name` in directory `dir` (not following a symlink there)
+    /// for the Linux events and flags in `mask` (IN_DONT_FOLLOW is the
+    /// caller's business: it resolved the path); returns the watch
+    /// descriptor, the same for the same file.
+    pub fn add(&self, dir: HostFd, name: &core::ffi::CStr, mask: u32) -> HostResult<i32> {
+        let target = crate::host::fs::open_at(dir, name, linux_raw_sys::general::O_PATH, 0)?;
+        // The fd's magic link reaches the very file the walk found.
+        let path = std::ffi::CString::new(format!("/proc/self/fd/{target}")).unwrap_or_default();
+        let mask = mask & !linux_raw_sys::general::IN_DONT_FOLLOW;
+        // SAFETY: valid NUL-terminated path.
+        let wd = unsafe { libc::inotify_add_watch(self.fd, path.as_ptr(), mask) };
+        let r = if wd < 0 { Err(super::errno::last()) } else { Ok(wd) };
+        crate::host::fs::close(target);
+        r
+    }
+
+    /// Stops watch `wd`; its IN_IGNORED event follows.
+    pub fn remove(&self, wd: i32) -> HostResult<()> {
+        // SAFETY: plain call.
+        let r = unsafe { libc::inotify_rm_watch(self.fd, wd) };
+        if r < 0 { Err(super::errno::last()) } else { Ok(()) }
+    }
+
+    /// The events waiting now (none: an empty list), oldest first.
+    pub fn read_events(&self) -> HostResult<Vec<FsEvent>> {
+        let mut out = Vec::new();
+        let mut buf = vec![0u8; 64 * 1024];
+        loop {
+            let n = match crate::host::fs::read(self.fd, &mut buf) {
+                Ok(n) => n,
+                Err(crate::abi::Errno::EAGAIN) => return Ok(out),
+                Err(e) if out.is_empty() => return Err(e),
+                Err(_) => return Ok(out),
+            };
+            let mut at = 0;
+            while at + EVENT_HEADER <= n {
+                let word = |i: usize| u32::from_ne_bytes([buf[at + i], buf[at + i + 1], buf[at + i + 2], buf[at + i + 3]]);
+                let len = word(12) as usize;
+                let end = (at + EVENT_HEADER + len).min(n);
+                let raw = &buf[at + EVENT_HEADER..end];
+                let name = raw[..raw.iter().position(|&b| b == 0).unwrap_or(raw.len())].to_vec();
+                out.push(FsEvent { wd: word(0) as i32, mask: word(4), cookie: word(8), name });
+                at = end;
+            }
+            if n == 0 {
+                return Ok(out);
+            }
+        }
+    }
+}
+
+impl Drop for FsWatcher {
+    fn drop(&mut self) {
+        crate::host::fs::close(self.fd);
+    }
+}

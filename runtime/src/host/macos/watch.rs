@@ -56,3 +56,227 @@ pub fn process_exit_after_fork(_fd: HostFd, host_pid: i32) -> HostResult<HostFd>
 pub fn signal_process(_fd: HostFd, host_pid: i32, host_sig: i32) -> HostResult<()> {
     crate::host::process::kill(host_pid, host_sig)
 }
+
+/// One change a file-system watcher saw, in Linux inotify terms (`IN_*`
+/// mask bits, the watch descriptor, the move cookie and the name inside a
+/// watched directory).
+pub struct FsEvent {
+    pub wd: i32,
+    pub mask: u32,
+    pub cookie: u32,
+    pub name: Vec<u8>,
+}
+
+/// Watches files and directories for changes: a kqueue with an
+/// EVFILT_VNODE filter per watched file (opened O_EVTONLY), its notes
+/// turned into inotify events here. A directory's NOTE_WRITE is turned
+/// into IN_CREATE, IN_DELETE and IN_MOVED_FROM/TO by comparing its listing
+/// with the one taken before.
+///
+/// What kqueue cannot tell, and a Linux host's inotify can: IN_OPEN,
+/// IN_ACCESS, IN_CLOSE_WRITE, IN_CLOSE_NOWRITE (never reported), and
+/// IN_MODIFY or IN_ATTRIB of a file inside a watched directory (only the
+/// file's own watch reports them).
+pub struct FsWatcher {
+    kq: HostFd,
+    st: std::sync::Mutex<MacState>,
+}
+
+#[derive(Default)]
+struct MacState {
+    watches: Vec<MacWatch>,
+    next_wd: i32,
+    next_cookie: u32,
+    /// Events made without the kqueue (IN_IGNORED after a removal).
+    pending: Vec<FsEvent>,
+}
+
+struct MacWatch {
+    wd: i32,
+    fd: HostFd,
+    mask: u32,
+    dev: u64,
+    ino: u64,
+    /// A directory's entries as last seen: name, inode, is a directory.
+    listing: Option<Vec<(Vec<u8>, u64, bool)>>,
+}
+
+use linux_raw_sys::general as lg;
+
+const VNODE_NOTES: u32 =
+    libc::NOTE_DELETE | libc::NOTE_WRITE | libc::NOTE_EXTEND | libc::NOTE_ATTRIB | libc::NOTE_LINK | libc::NOTE_RENAME | libc::NOTE_REVOKE;
+
+fn list_dir(fd: HostFd) -> Vec<(Vec<u8>, u64, bool)> {
+    let Ok(d) = crate::host::fs::open_dir_at(fd, c"") else { return Vec::new() };
+    let mut out = Vec::new();
+    while let Ok(batch) = crate::host::fs::read_dir(d) {
+        if batch.is_empty() {
+            break;
+        }
+        for e in batch {
+            if e.name != b"." && e.name != b".." {
+                out.push((e.name, e.ino, e.d_type == lg::DT_DIR as u8));
+            }
+        }
+    }
+    crate::host::fs::close(d);
+    out
+}
+
+impl FsWatcher {
+    pub fn new() -> HostResult<FsWatcher> {
+        Ok(FsWatcher { kq: kqueue()?, st: std::sync::Mutex::new(MacState { next_wd: 1, next_cookie: 1, ..MacState::default() }) })
+    }
+
+    /// Readable (POLLIN) while kqueue events wait to be read.
+    pub fn wake_fd(&self) -> HostFd {
+        self.kq
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, MacState> {
+        self.st.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Watches `name` in directory `dir` (not following a symlink there)
+    /// for the Linux events in `mask`; the same file gets the same wd.
+    pub fn add(&self, dir: HostFd, name: &core::ffi::CStr, mask: u32) -> HostResult<i32> {
+        let at = if name.is_empty() { c"." } else { name };
+        // SAFETY: valid NUL-terminated name.
+        let fd = unsafe { libc::openat(dir, at.as_ptr(), libc::O_EVTONLY | libc::O_NOFOLLOW | libc::O_CLOEXEC) };
+        if fd < 0 {
+            return Err(super::errno::last());
+        }
+        let st = match crate::host::fs::fstat(fd) {
+            Ok(st) => st,
+            Err(e) => {
+                crate::host::fs::close(fd);
+                return Err(e);
+            }
+        };
+        let mut s = self.state();
+        if let Some(w) = s.watches.iter_mut().find(|w| w.dev == st.dev && w.ino == st.ino) {
+            crate::host::fs::close(fd);
+            if mask & lg::IN_MASK_CREATE != 0 {
+                return Err(crate::abi::Errno::EEXIST);
+            }
+            w.mask = if mask & lg::IN_MASK_ADD != 0 { w.mask | mask } else { mask };
+            return Ok(w.wd);
+        }
+        let wd = s.next_wd;
+        let ev = libc::kevent {
+            ident: fd as libc::uintptr_t,
+            filter: libc::EVFILT_VNODE,
+            flags: libc::EV_ADD | libc::EV_CLEAR,
+            fflags: VNODE_NOTES,
+            data: 0,
+            udata: wd as usize as *mut libc::c_void,
+        };
+        // SAFETY: one valid change, no event list.
+        if unsafe { libc::kevent(self.kq, &ev, 1, core::ptr::null_mut(), 0, core::ptr::null()) } < 0 {
+            let e = super::errno::last();
+            crate::host::fs::close(fd);
+            return Err(e);
+        }
+        s.next_wd += 1;
+        let is_dir = st.mode & lg::S_IFMT == lg::S_IFDIR;
+        let listing = is_dir.then(|| list_dir(fd));
+        s.watches.push(MacWatch { wd, fd, mask, dev: st.dev, ino: st.ino, listing });
+        Ok(wd)
+    }
+
+    /// Stops watch `wd`; its IN_IGNORED event follows.
+    pub fn remove(&self, wd: i32) -> HostResult<()> {
+        let mut s = self.state();
+        let i = s.watches.iter().position(|w| w.wd == wd).ok_or(crate::abi::Errno::EINVAL)?;
+        let w = s.watches.remove(i);
+        // Closing the file drops its kqueue filter.
+        crate::host::fs::close(w.fd);
+        s.pending.push(FsEvent { wd, mask: lg::IN_IGNORED, cookie: 0, name: Vec::new() });
+        Ok(())
+    }
+
+    /// The events waiting now (none: an empty list), oldest first.
+    pub fn read_events(&self) -> HostResult<Vec<FsEvent>> {
+        let mut s = self.state();
+        let mut out = std::mem::take(&mut s.pending);
+        // SAFETY: a zeroed kevent array is a valid output buffer.
+        let mut evs: [libc::kevent; 64] = unsafe { core::mem::zeroed() };
+        let zero = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+        // SAFETY: valid output array and timeout.
+        let n = unsafe { libc::kevent(self.kq, core::ptr::null(), 0, evs.as_mut_ptr(), evs.len() as i32, &zero) };
+        if n < 0 {
+            return if out.is_empty() { Err(super::errno::last()) } else { Ok(out) };
+        }
+        for ev in &evs[..n as usize] {
+            let wd = ev.udata as usize as i32;
+            let Some(i) = s.watches.iter().position(|w| w.wd == wd) else { continue };
+            let notes = ev.fflags;
+            let mut found = Vec::new();
+            if notes & (libc::NOTE_WRITE | libc::NOTE_LINK) != 0 && s.watches[i].listing.is_some() {
+                let cookie_base = s.next_cookie;
+                let w = &mut s.watches[i];
+                let now = list_dir(w.fd);
+                let before = w.listing.replace(now.clone()).unwrap_or_default();
+                let mut cookies = 0;
+                for (name, ino, is_dir) in &before {
+                    if now.iter().any(|(n, _, _)| n == name) {
+                        continue;
+                    }
+                    let isdir = if *is_dir { lg::IN_ISDIR } else { 0 };
+                    match now.iter().find(|(n, i2, _)| i2 == ino && !before.iter().any(|(b, _, _)| b == n)) {
+                        Some((to, _, _)) => {
+                            let cookie = cookie_base + cookies;
+                            cookies += 1;
+                            found.push((lg::IN_MOVED_FROM | isdir, cookie, name.clone()));
+                            found.push((lg::IN_MOVED_TO | isdir, cookie, to.clone()));
+                        }
+                        None => found.push((lg::IN_DELETE | isdir, 0, name.clone())),
+                    }
+                }
+                for (name, ino, is_dir) in &now {
+                    let known = before.iter().any(|(n, _, _)| n == name);
+                    let moved_here = before.iter().any(|(n, i2, _)| i2 == ino && !now.iter().any(|(m, _, _)| m == n));
+                    if !known && !moved_here {
+                        found.push((lg::IN_CREATE | if *is_dir { lg::IN_ISDIR } else { 0 }, 0, name.clone()));
+                    }
+                }
+                s.next_cookie = cookie_base + cookies;
+            } else if notes & (libc::NOTE_WRITE | libc::NOTE_EXTEND) != 0 {
+                found.push((lg::IN_MODIFY, 0, Vec::new()));
+            }
+            if notes & (libc::NOTE_ATTRIB | libc::NOTE_LINK) != 0 && s.watches[i].listing.is_none() {
+                found.push((lg::IN_ATTRIB, 0, Vec::new()));
+            }
+            if notes & libc::NOTE_RENAME != 0 {
+                found.push((lg::IN_MOVE_SELF, 0, Vec::new()));
+            }
+            let gone = notes & (libc::NOTE_DELETE | libc::NOTE_REVOKE) != 0;
+            if gone {
+                found.push((lg::IN_DELETE_SELF, 0, Vec::new()));
+            }
+            let mask = s.watches[i].mask;
+            let mut fired = false;
+            for (m, cookie, name) in found {
+                if m & mask & lg::IN_ALL_EVENTS != 0 {
+                    out.push(FsEvent { wd, mask: m, cookie, name });
+                    fired = true;
+                }
+            }
+            if gone || (fired && mask & lg::IN_ONESHOT != 0) {
+                let w = s.watches.remove(i);
+                crate::host::fs::close(w.fd);
+                out.push(FsEvent { wd, mask: lg::IN_IGNORED, cookie: 0, name: Vec::new() });
+            }
+        }
+        Ok(out)
+    }
+}
+
+impl Drop for FsWatcher {
+    fn drop(&mut self) {
+        for w in &self.state().watches {
+            crate::host::fs::close(w.fd);
+        }
+        crate::host::fs::close(self.kq);
+    }
+}
