@@ -29,6 +29,7 @@ need file command -v file
 need procps command -v ps
 need psmisc command -v pstree
 need bsdutils command -v script
+need inotify-tools command -v inotifywait
 need git command -v git
 need make command -v make
 # The thread tests: parallel compressors, Debian's Go (its default build uses cgo) and

@@ -336,6 +336,47 @@ fn flock_wait_gives_up() {
     assert_eq!(native.stdout_str(), "ran\n");
 }
 
+// --- inotify: tail -f and inotifywait --------------------------------------------------
+
+/// coreutils `tail -f` follows a file with inotify: the reader appends a
+/// line only after tail printed the one before, so nothing depends on
+/// timing. `-s 1000` makes the polling fallback (used when inotify fails)
+/// sleep far past the timeout, so the run only ends well through inotify;
+/// tail exits once the reader has gone and its output pipe is closed.
+#[test]
+fn tail_follows_appends() {
+    let dir = ScratchDir::new("tail");
+    let script = "echo first > log; \
+        timeout 20 tail -s 1000 -n +1 -f log | { \
+            read l; echo \"got $l\"; echo second >> log; \
+            read l; echo \"got $l\"; echo third >> log; \
+            read l; echo \"got $l\"; }; \
+        echo \"status ${PIPESTATUS[0]}\"";
+    let run = Run::cmd(&["bash", "-c", script]).cwd(dir.path()).timeout(std::time::Duration::from_secs(60));
+    let (native, _) = same_run(run);
+    assert!(native.stdout_str().starts_with("got first\ngot second\ngot third\n"), "{}", native.stdout_str());
+}
+
+/// inotify-tools' `inotifywait` reports a creation, a modification and a
+/// deletion made by another process once it says its watches are set.
+#[test]
+fn inotifywait_reports_changes() {
+    if !require_tool("/usr/bin/inotifywait", "inotify-tools") {
+        return;
+    }
+    let dir = ScratchDir::new("inotifywait");
+    // Both runs use the same directory: each starts afresh.
+    let script = "rm -rf w events ready; mkdir w; \
+        inotifywait -m -e create,modify,delete,moved_to --format '%e %f' w > events 2> ready & \
+        for i in $(seq 400); do grep -q established ready && break; sleep 0.05; done; \
+        echo data > w/a; mv w/a w/b; rm w/b; mkdir w/d; \
+        for i in $(seq 400); do grep -q 'DELETE b' events && grep -q ISDIR events && break; sleep 0.05; done; \
+        kill %1; wait; cat events";
+    let run = Run::cmd(&["bash", "-c", script]).cwd(dir.path()).timeout(std::time::Duration::from_secs(60));
+    let (native, _) = same_run(run);
+    assert_eq!(native.stdout_str(), "CREATE a\nMODIFY a\nMOVED_TO b\nDELETE b\nCREATE,ISDIR d\n");
+}
+
 // --- sqlite3 --------------------------------------------------------------------------
 
 const SQL: &str = "\
