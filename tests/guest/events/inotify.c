@@ -6,6 +6,7 @@
 #include "../test.h"
 #include <poll.h>
 #include <stdint.h>
+#include <sys/epoll.h>
 #include <sys/inotify.h>
 #include <sys/ioctl.h>
 #include <sys/wait.h>
@@ -189,6 +190,10 @@ int main(void)
 	/* A blocking read woken by a child. */
 	int bfd = inotify_init1(0);
 	int wb = inotify_add_watch(bfd, ".", IN_CREATE);
+	int ep = epoll_create1(EPOLL_CLOEXEC);
+	struct epoll_event ee = { .events = EPOLLIN, .data.u32 = 9 };
+	CHECK_OK("epoll_ctl ADD of an inotify fd", epoll_ctl(ep, EPOLL_CTL_ADD, bfd, &ee));
+	CHECK_EQ("epoll: nothing queued", epoll_wait(ep, &ee, 1, 0), 0);
 	kid = fork();
 	if (kid == 0) {
 		struct timespec ts = { 0, 50 * 1000000L };
@@ -196,6 +201,10 @@ int main(void)
 		touch("late");
 		_exit(0);
 	}
+	memset(&ee, 0, sizeof ee);
+	CHECK_EQ("epoll: woken by the child's creation", epoll_wait(ep, &ee, 1, 10000), 1);
+	CHECK_EQ("epoll: EPOLLIN and data", ee.events == EPOLLIN && ee.data.u32 == 9, 1);
+	close(ep);
 	ssize_t n = read(bfd, evbuf, sizeof evbuf);
 	struct inotify_event *e = (struct inotify_event *)evbuf;
 	CHECK("blocking read woken", n >= (ssize_t)sizeof *e && e->wd == wb && (e->mask & IN_CREATE) && !strcmp(e->name, "late"));

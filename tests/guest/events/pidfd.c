@@ -7,6 +7,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdint.h>
+#include <sys/epoll.h>
 #include <sys/select.h>
 #include <sys/wait.h>
 
@@ -129,7 +130,16 @@ int main(void)
 	CHECK_EQ("WNOHANG leaves si_pid 0", si.si_pid, 0);
 	CHECK_ERR("a nonblocking pidfd does not wait", waitid(P_PIDFD, pfd, &si, WEXITED), EAGAIN);
 	CHECK_EQ("signal 0 to the child", pidfd_send_signal(pfd, 0, NULL, 0), 0);
+	int ep = epoll_create1(EPOLL_CLOEXEC);
+	struct epoll_event ee = { .events = EPOLLIN, .data.u32 = 7 };
+	CHECK_OK("epoll_ctl ADD of a pidfd", epoll_ctl(ep, EPOLL_CTL_ADD, pfd, &ee));
+	CHECK_EQ("epoll: nothing while it runs", epoll_wait(ep, &ee, 1, 0), 0);
 	write(go, "g", 1);
+	memset(&ee, 0, sizeof ee);
+	CHECK_EQ("epoll: woken by the exit", epoll_wait(ep, &ee, 1, 10000), 1);
+	CHECK_EQ("epoll: EPOLLIN", ee.events & EPOLLIN, EPOLLIN);
+	CHECK_EQ("epoll: data", ee.data.u32, 7);
+	close(ep);
 	CHECK("readable once it exits", is_readable(pfd, 10000));
 	fd_set rs;
 	FD_ZERO(&rs);
