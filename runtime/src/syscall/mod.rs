@@ -23,6 +23,7 @@ pub mod signal;
 pub mod signalfd;
 pub mod socket;
 pub mod sockopt;
+pub mod splice;
 pub mod table;
 pub mod thread;
 pub mod time;

@@ -33,7 +33,7 @@
 
 #![allow(non_upper_case_globals)]
 
-use super::{epoll, eventfd, fs, futex, identity, inotify, ipc, mm, pidfd, pipe, poll, proc_model, process, signal, signalfd, socket, sockopt, thread, time, timer, timerfd, Handler};
+use super::{epoll, eventfd, fs, futex, identity, inotify, ipc, mm, pidfd, pipe, poll, proc_model, process, signal, signalfd, socket, sockopt, splice, thread, time, timer, timerfd, Handler};
 use crate::abi::Errno;
 pub use crate::signal::Restart;
 use linux_raw_sys::general::*;
@@ -518,10 +518,10 @@ syscall_table! {
     __NR_unshare => Missing, [];
     __NR_set_robust_list => Full(thread::set_robust_list), [Ptr, Len];
     __NR_get_robust_list => Partial(thread::get_robust_list, "threads of the calling process only"), [Int, Ptr, Ptr];
-    __NR_splice => Missing, [], blocks;
-    __NR_tee => Missing, [], blocks;
+    __NR_splice => Partial(splice::splice, "copies through a buffer, at most 64 KiB a call"), [Fd, Ptr, Fd, Ptr, Len, Hex], blocks;
+    __NR_tee => Partial(splice::tee, "the host's (ENOSYS on macOS)"), [Fd, Fd, Len, Hex], blocks;
     __NR_sync_file_range => Missing, [];
-    __NR_vmsplice => Missing, [], blocks;
+    __NR_vmsplice => Partial(splice::vmsplice, "copies; SPLICE_F_GIFT means nothing"), [Fd, Ptr, Len, Hex], blocks;
     __NR_move_pages => Missing, [];
     __NR_utimensat => Full(fs::utimensat), [DirFd, Path, Ptr, AtFlags];
     __NR_epoll_pwait => Partial(epoll::epoll_pwait, "as epoll_wait"), [Fd, Ptr, Int, Int, Ptr, Len], blocks, sleeps, restart = NoHand;

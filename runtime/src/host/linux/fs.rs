@@ -211,3 +211,12 @@ pub fn syncfs(fd: HostFd) -> HostResult<()> {
     // SAFETY: plain call.
     check(unsafe { libc::syncfs(fd) })
 }
+
+/// tee(2) between two host pipes: copies up to `len` bytes of `fd_in`'s
+/// data into `fd_out` without consuming them.
+pub fn tee(fd_in: HostFd, fd_out: HostFd, len: usize, nonblock: bool) -> HostResult<usize> {
+    let flags = if nonblock { libc::SPLICE_F_NONBLOCK } else { 0 };
+    // SAFETY: plain call on two fds.
+    let n = unsafe { libc::tee(fd_in, fd_out, len, flags) };
+    if n < 0 { Err(super::errno::last()) } else { Ok(n as usize) }
+}

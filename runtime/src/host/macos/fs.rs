@@ -317,3 +317,9 @@ pub fn syncfs(fd: HostFd) -> HostResult<()> {
     unsafe { libc::sync() };
     Ok(())
 }
+
+/// tee(2) between two host pipes: macOS has no way to read a pipe's data
+/// without consuming it.
+pub fn tee(_fd_in: HostFd, _fd_out: HostFd, _len: usize, _nonblock: bool) -> HostResult<usize> {
+    Err(crate::abi::Errno::ENOSYS)
+}
