@@ -163,6 +163,37 @@ int main(void)
 	close(pfd);
 	close(go);
 
+	/* A grandchild: another task's process, reaped by its own parent. */
+	int gp[2], rel[2];
+	pipe(gp);
+	pipe(rel);
+	pid_t mid = fork();
+	if (mid == 0) {
+		pid_t g = fork();
+		if (g == 0) {
+			char c;
+			close(rel[1]);
+			read(rel[0], &c, 1);
+			_exit(0);
+		}
+		write(gp[1], &g, sizeof g);
+		waitpid(g, NULL, 0);
+		_exit(0);
+	}
+	close(rel[0]);
+	pid_t grand = 0;
+	read(gp[0], &grand, sizeof grand);
+	int gfd = pidfd_open(grand, 0);
+	CHECK("pidfd_open of a grandchild", gfd >= 0);
+	CHECK("a running grandchild is not readable", !is_readable(gfd, 0));
+	CHECK_EQ("signal 0 to a grandchild", pidfd_send_signal(gfd, 0, NULL, 0), 0);
+	CHECK_ERR("waitid on a grandchild's pidfd", waitid(P_PIDFD, gfd, &si, WEXITED | WNOHANG), ECHILD);
+	write(rel[1], "g", 1);
+	CHECK("readable once the grandchild exits", is_readable(gfd, 10000));
+	waitpid(mid, NULL, 0);
+	CHECK_ERR("its parent reaped it: pidfd_send_signal", pidfd_send_signal(gfd, 0, NULL, 0), ESRCH);
+	close(gfd);
+
 	/* A signal through a pidfd. */
 	kid = child_waiting(&go, 0);
 	pfd = pidfd_open(kid, 0);
