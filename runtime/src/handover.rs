@@ -90,7 +90,7 @@ pub fn write(h: &Handover) -> Result<i32, String> {
             }
         }
     }
-    let fd = crate::host::fs::anonymous_file(&std::env::temp_dir()).map_err(|e| e.text().to_string())?;
+    let fd = crate::host::fs::anonymous_file(&std::env::temp_dir(), "mactux-handover-").map_err(|e| e.text().to_string())?;
     if let Err(e) = crate::host::fs::write_all(fd, &bytes) {
         crate::host::fs::close(fd);
         return Err(format!("cannot write the task state: {}", e.text()));

@@ -466,9 +466,10 @@ pub mod fs {
         Ok(n as usize)
     }
 
-    /// An anonymous temporary file in `dir` (created, then unlinked).
-    pub fn anonymous_file(dir: &std::path::Path) -> HostResult<HostFd> {
-        let template = dir.join("mactux-handover-XXXXXX");
+    /// An anonymous temporary file in `dir` (created, then unlinked), its
+    /// short-lived name starting with `prefix`.
+    pub fn anonymous_file(dir: &std::path::Path, prefix: &str) -> HostResult<HostFd> {
+        let template = dir.join(format!("{prefix}XXXXXX"));
         let mut bytes = template.as_os_str().as_encoded_bytes().to_vec();
         bytes.push(0);
         // SAFETY: `bytes` is a writable NUL-terminated template.

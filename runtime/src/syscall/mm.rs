@@ -120,6 +120,9 @@ pub fn mmap(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
                 if acc == g::O_WRONLY || (is_shared && guest_prot.write && acc != g::O_RDWR) {
                     return_errno_with_message!(EACCES, "file not opened for the requested access");
                 }
+                if let Some(m) = of.ops_as::<super::memfd::Memfd>() {
+                    m.check_map(is_shared && guest_prot.write)?;
+                }
                 backing = Backing::File { path: of.guest_path.clone(), offset: off, dev: st.dev, ino: st.ino };
                 file = Some((hfd, off, of.clone()));
             }

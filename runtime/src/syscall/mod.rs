@@ -10,6 +10,7 @@ pub mod epoll;
 pub mod eventfd;
 pub mod fs;
 pub mod futex;
+pub mod memfd;
 pub mod identity;
 pub mod inotify;
 pub mod ipc;

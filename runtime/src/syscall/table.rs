@@ -33,7 +33,7 @@
 
 #![allow(non_upper_case_globals)]
 
-use super::{epoll, eventfd, fs, futex, identity, inotify, ipc, mm, pidfd, pipe, poll, proc_model, process, signal, signalfd, socket, sockopt, splice, thread, time, timer, timerfd, Handler};
+use super::{epoll, eventfd, fs, futex, identity, inotify, ipc, memfd, mm, pidfd, pipe, poll, proc_model, process, signal, signalfd, socket, sockopt, splice, thread, time, timer, timerfd, Handler};
 use crate::abi::Errno;
 pub use crate::signal::Restart;
 use linux_raw_sys::general::*;
@@ -562,7 +562,7 @@ syscall_table! {
     __NR_renameat2 => Full(fs::renameat2), [DirFd, Path, DirFd, Path, Hex];
     __NR_seccomp => Missing, [];
     __NR_getrandom => Full(identity::getrandom), [Ptr, Len, Hex];
-    __NR_memfd_create => Missing, [];
+    __NR_memfd_create => Partial(memfd::memfd_create, "a host temporary file; MFD_HUGETLB is EINVAL; the seals hold for write and mmap, but fcntl F_ADD_SEALS/F_GET_SEALS are still EINVAL"), [Ptr, Hex];
     __NR_kexec_file_load => Missing, [];
     __NR_bpf => Missing, [];
     __NR_execveat => Full(proc_model::execveat), [DirFd, Path, Ptr, Ptr, AtFlags];

@@ -141,6 +141,13 @@ pub trait FileOps: Send + Sync + 'static {
         String::new()
     }
 
+    /// A new open file description of the same object, for an open of
+    /// /proc/PID/fd/N that Linux answers by reopening the object itself
+    /// (a memfd). None: the open shares this description.
+    fn reopen(&self) -> Option<Box<dyn FileOps>> {
+        None
+    }
+
     /// Called on every open file of a child after fork: a kind with state of
     /// its own in the runtime's memory makes the child's copy independent.
     fn after_fork(&self) {}
@@ -166,7 +173,11 @@ pub struct OpenFile {
 
 impl OpenFile {
     pub fn new(guest_path: String, ops: impl FileOps, status: u32) -> OpenFile {
-        OpenFile { guest_path, ops: Box::new(ops), status: Mutex::new(status), pos: Mutex::new(0), ino: None, uses: AtomicU64::new(0) }
+        OpenFile::with_ops(guest_path, Box::new(ops), status)
+    }
+
+    pub fn with_ops(guest_path: String, ops: Box<dyn FileOps>, status: u32) -> OpenFile {
+        OpenFile { guest_path, ops, status: Mutex::new(status), pos: Mutex::new(0), ino: None, uses: AtomicU64::new(0) }
     }
 
     /// An open file on a host fd of any kind but a directory.

@@ -47,8 +47,10 @@ pub enum Synth {
     /// An absolute *host* path the synthetic tree exposes as is (e.g. /dev/tty).
     HostPath(String),
     /// `/proc/<pid>/fd/N`: a link to an open file. `target` is what readlink
-    /// shows (a path, or `pipe:[ino]` and the like).
-    FdLink { fd: i32, target: Vec<u8> },
+    /// shows (a path, or `pipe:[ino]` and the like); `by_path` says whether
+    /// following it may resolve that path (false for a file that no longer
+    /// has a name, such as a memfd, which only the open file reaches).
+    FdLink { fd: i32, target: Vec<u8>, by_path: bool },
 }
 
 #[derive(Clone, Debug)]
@@ -276,7 +278,7 @@ fn synth_lookup(guest: &str, enter: bool) -> Result<std::result::Result<WalkDir,
                 Err(e) => return Err(Error::new(e)),
             }
         }
-        Ok(Synth::FdLink { target, .. }) if target.first() == Some(&b'/') => Lookup::Symlink(target),
+        Ok(Synth::FdLink { target, by_path: true, .. }) if target.first() == Some(&b'/') => Lookup::Symlink(target),
         Ok(_) => Lookup::File,
         Err(e) if e.errno == crate::abi::Errno::ENOENT => Lookup::Missing,
         Err(e) => return Err(e),

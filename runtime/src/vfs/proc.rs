@@ -194,8 +194,9 @@ fn pid_dir(base: &str, is_self: bool, with_task: bool) -> Synth {
 }
 
 /// What /proc/PID/fd/N reads: the file's path, with " (deleted)" once
-/// its last name is gone, as Linux's d_path shows an unlinked file.
-fn fd_target(file: &super::file::OpenFile) -> Vec<u8> {
+/// its last name is gone, as Linux's d_path shows an unlinked file; and
+/// whether it still has a name to follow.
+fn fd_target(file: &super::file::OpenFile) -> (Vec<u8>, bool) {
     let mut target = super::path::to_bytes(&file.guest_path);
     let unlinked = file.host_fd().and_then(|fd| host::fs::fstat(fd).ok()).is_some_and(|st| {
         st.nlink == 0 && st.mode & crate::abi::gen::S_IFMT == crate::abi::gen::S_IFREG
@@ -203,7 +204,7 @@ fn fd_target(file: &super::file::OpenFile) -> Vec<u8> {
     if unlinked {
         target.extend_from_slice(b" (deleted)");
     }
-    target
+    (target, !unlinked)
 }
 
 fn pid_entry(base: &str, rel: &[&str], c: bool, with_task: bool) -> Result<Synth> {
@@ -242,7 +243,8 @@ fn pid_entry(base: &str, rel: &[&str], c: bool, with_task: bool) -> Result<Synth
         ["fd", n] => {
             let fd: i32 = n.parse().map_err(|_| errno!(ENOENT))?;
             let file = lock(&p.fds).get(fd).map_err(|_| errno!(ENOENT))?;
-            Ok(Synth::FdLink { fd, target: fd_target(&file) })
+            let (target, by_path) = fd_target(&file);
+            Ok(Synth::FdLink { fd, target, by_path })
         }
         ["fdinfo"] => {
             let fds = lock(&p.fds);
