@@ -8,7 +8,7 @@
 use libfuzzer_sys::fuzz_target;
 use mactux_runtime::abi::signal::Signal;
 use mactux_runtime::abi::{Errno, Iovec, Timespec, Timeval, NSEC_PER_SEC};
-use mactux_runtime::syscall::{args, fs, identity, mm, poll, signal, timeout};
+use mactux_runtime::syscall::{args, attr, identity, mm, poll, read_write, signal, timeout};
 
 /// A relative timeout that was accepted: it is valid, its deadline never
 /// overflows, and the time left is a valid timespec no longer than it.
@@ -60,7 +60,7 @@ fuzz_target!(|data: &[u8]| {
         Ok(t) => timeout_holds(t),
         Err(e) => assert!(is(&e, &[Errno::EINVAL])),
     }
-    match fs::utime_arg(ts) {
+    match attr::utime_arg(ts) {
         Ok(Some(Some(t))) => assert!((0..NSEC_PER_SEC).contains(&t.nsec)),
         Ok(_) => {}
         Err(e) => assert!(is(&e, &[Errno::EINVAL])),
@@ -101,14 +101,14 @@ fuzz_target!(|data: &[u8]| {
     }
 
     // An iovec array: the count from a register, the entries from the rest.
-    match fs::check_iovcnt(a[0]) {
+    match read_write::check_iovcnt(a[0]) {
         Ok(n) => {
             let mut total = 0usize;
             let mut taken = 0u32;
             while taken < n {
                 let (Some(base), Some(len)) = (words.next(), words.next()) else { break };
-                match fs::clamp_iovec(Iovec { base, len }, &mut total) {
-                    Ok(v) => assert!(v.len <= len && total <= fs::MAX_RW_COUNT),
+                match read_write::clamp_iovec(Iovec { base, len }, &mut total) {
+                    Ok(v) => assert!(v.len <= len && total <= read_write::MAX_RW_COUNT),
                     Err(e) => {
                         assert!(is(&e, &[Errno::EINVAL]));
                         break;

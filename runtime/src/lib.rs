@@ -343,7 +343,7 @@ pub fn resume(fd: i32) -> StartError {
                     file.ino = f.ino;
                     file
                 }
-                None => match syscall::fs::reopen(&f.guest_path, f.status) {
+                None => match vfs::reopen(&f.guest_path, f.status) {
                     Ok(file) => file,
                     Err(_) => continue,
                 },

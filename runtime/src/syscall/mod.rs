@@ -6,25 +6,40 @@
 //! whose errno the guest sees negated in `rax`. Handlers run in signal
 //! context (see `trap/mod.rs`).
 
+pub mod access;
+pub mod attr;
+pub mod cwd;
 pub mod epoll;
 pub mod eventfd;
-pub mod fs;
+pub mod fadvise;
+pub mod fcntl;
+mod fs_common;
 pub mod futex;
-pub mod memfd;
+pub mod getdents;
 pub mod identity;
 pub mod inotify;
+pub mod ioctl;
 pub mod ipc;
+pub mod locks;
+pub mod memfd;
 pub mod mm;
+pub mod namei;
+pub mod open;
 pub mod pidfd;
 pub mod pipe;
 pub mod poll;
 pub mod proc_model;
 pub mod process;
+pub mod read_write;
+pub mod sendfile;
 pub mod signal;
 pub mod signalfd;
 pub mod socket;
 pub mod sockopt;
 pub mod splice;
+pub mod stat;
+pub mod statfs;
+pub mod sync;
 pub mod table;
 pub mod thread;
 pub mod time;
@@ -32,6 +47,7 @@ pub mod timeout;
 pub mod timer;
 pub mod timerfd;
 pub mod trace;
+pub mod truncate;
 
 use crate::abi::Errno;
 use crate::error::{Error, Result};

@@ -775,7 +775,7 @@ pub(super) fn peer_ucred(hfd: HostFd) -> Result<an::Ucred> {
 
 fn one_iov(base: u64, len: u64) -> Result<Vec<Iovec>> {
     let mut total = 0;
-    Ok(vec![super::fs::clamp_iovec(Iovec { base, len }, &mut total)?])
+    Ok(vec![super::read_write::clamp_iovec(Iovec { base, len }, &mut total)?])
 }
 
 const SEND_FLAGS: u32 = n::MSG_OOB
@@ -833,7 +833,7 @@ fn recvfrom_on(_cx: &Ctx<'_>, s: &Sock, a: [u64; 6]) -> Result<u64> {
 }
 
 fn sendmsg_one(cx: &Ctx<'_>, s: &Sock, hdr: &MsgHdr, flags: u32) -> Result<usize> {
-    let iov = super::fs::read_iovecs(hdr.iov, hdr.iovlen)?;
+    let iov = super::read_write::read_iovecs(hdr.iov, hdr.iovlen)?;
     let to = if hdr.name != 0 && hdr.namelen != 0 { Some(read_addr(hdr.name, u64::from(hdr.namelen))?) } else { None };
     let ctl = read_control(hdr.control, hdr.controllen)?;
     send_iov(cx, s, &iov, to.as_ref(), &ctl, flags)
@@ -842,7 +842,7 @@ fn sendmsg_one(cx: &Ctx<'_>, s: &Sock, hdr: &MsgHdr, flags: u32) -> Result<usize
 /// Receives one message and fills the guest's header at `hdr_addr`.
 fn recvmsg_one(s: &Sock, hdr_addr: u64, flags: u32) -> Result<usize> {
     let hdr: MsgHdr = uaccess::read(hdr_addr)?;
-    let iov = super::fs::read_iovecs(hdr.iov, hdr.iovlen)?;
+    let iov = super::read_write::read_iovecs(hdr.iov, hdr.iovlen)?;
     let room = usize::try_from(hdr.controllen).unwrap_or(usize::MAX).min(64 * 1024);
     let got = recv_iov(s, &iov, flags, hdr.name != 0, if hdr.control != 0 { room } else { 0 })?;
     let mut out = hdr;

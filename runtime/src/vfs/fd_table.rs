@@ -6,6 +6,7 @@
 
 use super::file::OpenFile;
 use crate::error::Result;
+use crate::task::{current, lock};
 use crate::{errno, return_errno};
 use std::sync::Arc;
 
@@ -99,4 +100,16 @@ impl FdTable {
     pub fn highest(&self) -> Option<i32> {
         self.iter().last().map(|(fd, _)| fd)
     }
+}
+
+/// The open file `fd` names in the calling process's table (Linux's `fget`).
+pub fn file_of(fd: i32) -> Result<Arc<OpenFile>> {
+    lock(&current().fds).get(fd)
+}
+
+/// Installs `file` at the lowest free fd of the calling process's table
+/// (Linux's `fd_install`), as a syscall's return value.
+pub fn install(file: OpenFile, cloexec: bool) -> Result<u64> {
+    let fd = lock(&current().fds).install(Arc::new(file), cloexec)?;
+    Ok(fd as u64)
 }

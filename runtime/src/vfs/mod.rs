@@ -22,6 +22,7 @@ pub mod dev;
 pub mod fd_table;
 pub mod file;
 pub mod host_file;
+pub mod lookup;
 pub mod path;
 pub mod poll;
 pub mod proc;
@@ -33,6 +34,7 @@ use crate::error::{Error, Result};
 use crate::host;
 use crate::task::{current, lock};
 use crate::{errno, return_errno};
+use file::{HostFile, OpenFile, SynthDir, SynthPath, SynthSnapshot};
 pub use path::Lookup;
 use std::ffi::{CStr, CString};
 use std::sync::Arc;
@@ -408,4 +410,22 @@ pub fn host_only<'a>(r: &'a Resolved, what: &'static str) -> Result<&'a HostLoc>
         Node::Host(p) => Ok(p),
         Node::Synth(_) => Err(errno!(EACCES, what)),
     }
+}
+
+/// Opens a synthetic or host file again by its guest path, with the status
+/// flags it had (after execve, for fds that had no host fd to inherit).
+pub fn reopen(guest_path: &str, status: u32) -> Result<OpenFile> {
+    let r = lookup::resolve_at(g::AT_FDCWD, &path::to_bytes(guest_path), true)?;
+    Ok(match r.node {
+        Node::Host(ref hp) => {
+            let fd = host::fs::open_at(hp.dir_fd(), &hp.name, status & !(g::O_CREAT | g::O_TRUNC | g::O_EXCL), 0)
+                .map_err(Error::new)?;
+            let is_dir = host::fs::fstat(fd).is_ok_and(|st| st.mode & g::S_IFMT == g::S_IFDIR);
+            OpenFile::new(r.guest, HostFile::new(fd, is_dir), status)
+        }
+        Node::Synth(Synth::File(data)) => OpenFile::new(r.guest, SynthSnapshot::new(data), status),
+        Node::Synth(Synth::Dir(entries)) => OpenFile::new(r.guest, SynthDir::new(entries), status),
+        Node::Synth(Synth::Dev(d)) => OpenFile::new(r.guest, d, status),
+        Node::Synth(other) => OpenFile::new(r.guest, SynthPath(other), status),
+    })
 }

@@ -250,6 +250,29 @@ fn child_path<D>(stack: &[(Vec<u8>, D)], name: &[u8]) -> String {
     s
 }
 
+/// Whether `path`, as written, ends in `/` (and is not `/` itself).
+pub fn has_trailing_slash(path: &[u8]) -> bool {
+    path.len() > 1 && path.ends_with(b"/")
+}
+
+/// The last component of `path` as written (before normalisation).
+pub fn last_component(path: &[u8]) -> &[u8] {
+    let trimmed = trim_trailing_slashes(path);
+    match trimmed.iter().rposition(|&b| b == b'/') {
+        Some(i) => &trimmed[i + 1..],
+        None => trimmed,
+    }
+}
+
+/// `path`, as written, without its trailing slashes.
+pub fn trim_trailing_slashes(path: &[u8]) -> &[u8] {
+    let mut end = path.len();
+    while end > 0 && path[end - 1] == b'/' {
+        end -= 1;
+    }
+    &path[..end]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -353,5 +376,14 @@ mod tests {
         assert_eq!(walk("/", "/a/abs/.", false).unwrap().guest, "/a/b", "a trailing . follows the link");
         assert_eq!(walk("/", "/a/f/.", true).err(), Some(Errno::ENOTDIR));
         assert_eq!(walk("/gone", "x", true).err(), Some(Errno::ENOENT), "a removed starting directory");
+    }
+
+    #[test]
+    fn last_components() {
+        assert_eq!(last_component(b"a/b/."), b".");
+        assert_eq!(last_component(b"a/..//"), b"..");
+        assert_eq!(last_component(b"x"), b"x");
+        assert!(has_trailing_slash(b"a/"));
+        assert!(!has_trailing_slash(b"/"));
     }
 }

@@ -1,0 +1,155 @@
+//! chmod, fchmod, fchmodat, chown, fchown, lchown, fchownat, utimensat: a
+//! file's mode, owner and times (Linux's fs/open.c and fs/utimes.c).
+//!
+//! man7: chmod.2, chown.2, utimensat.2
+//! (https://man7.org/linux/man-pages/man2/utimensat.2.html).
+//!
+//! Divergences from Linux:
+//! - Synthetic files (/proc, /dev) cannot have their mode, owner or times
+//!   changed (EPERM); the memory devices accept new times and keep none.
+
+use super::args::uint;
+use super::fs_common::host_err;
+use super::{args, Ctx};
+use crate::abi::gen as g;
+use crate::abi::{Timespec, NSEC_PER_SEC};
+use crate::error::Result;
+use crate::host;
+use crate::uaccess;
+use crate::vfs::fd_table::file_of;
+use crate::vfs::file::OpenFile;
+use crate::vfs::lookup::{path_target_at, resolve_existing};
+use crate::vfs::{HostLoc, Node, Resolved, Synth};
+use crate::{errno, return_errno_with_message};
+
+fn host_path_for_attr(r: &Resolved) -> Result<&HostLoc> {
+    match &r.node {
+        Node::Host(p) => Ok(p),
+        Node::Synth(_) => Err(errno!(EPERM, "synthetic files have fixed attributes")),
+    }
+}
+
+fn do_fchmodat(dirfd: i32, path: &[u8], mode: u32) -> Result<u64> {
+    let r = resolve_existing(dirfd, path, true)?;
+    let hp = host_path_for_attr(&r)?;
+    host::fs::chmod_at(hp.dir_fd(), &hp.name, mode & 0o7777).map_err(host_err)?;
+    Ok(0)
+}
+
+pub fn chmod(_cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
+    let path = args::path(a[0])?;
+    do_fchmodat(g::AT_FDCWD, &path, uint(a[1]))
+}
+
+pub fn fchmodat(_cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
+    let path = args::path(a[1])?;
+    do_fchmodat(args::dirfd(a[0]), &path, uint(a[2]))
+}
+
+/// The host fd of a file for an fd-based attribute change (fchmod, fchown...).
+fn attr_fd(file: &OpenFile) -> Result<Option<host::HostFd>> {
+    file.require_not_path()?;
+    match file.host_fd() {
+        Some(fd) => Ok(Some(fd)),
+        None if file.ops_as::<crate::vfs::dev::DevKind>().is_some() => Ok(None),
+        None => Err(errno!(EPERM, "synthetic files have fixed attributes")),
+    }
+}
+
+pub fn fchmod(_cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
+    let file = file_of(args::fd(a[0]))?;
+    match attr_fd(&file)? {
+        Some(h) => host::fs::fchmod(h, uint(a[1]) & 0o7777).map_err(host_err)?,
+        None => return_errno_with_message!(EPERM, "synthetic files have fixed attributes"),
+    }
+    Ok(0)
+}
+
+fn do_fchownat(dirfd: i32, path: &[u8], uid: u64, gid: u64, flags: u32) -> Result<u64> {
+    let follow = flags & g::AT_SYMLINK_NOFOLLOW == 0;
+    let r = path_target_at(dirfd, path, flags & g::AT_EMPTY_PATH != 0, follow)?;
+    let hp = host_path_for_attr(&r)?;
+    // -1 leaves an id unchanged, for the host as for Linux.
+    host::fs::chown_at(hp.dir_fd(), &hp.name, uint(uid), uint(gid)).map_err(host_err)?;
+    Ok(0)
+}
+
+pub fn chown(_cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
+    let path = args::path(a[0])?;
+    do_fchownat(g::AT_FDCWD, &path, a[1], a[2], 0)
+}
+
+pub fn lchown(_cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
+    let path = args::path(a[0])?;
+    do_fchownat(g::AT_FDCWD, &path, a[1], a[2], g::AT_SYMLINK_NOFOLLOW)
+}
+
+pub fn fchownat(_cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
+    let flags = args::flags(a[4], g::AT_SYMLINK_NOFOLLOW | g::AT_EMPTY_PATH, "unknown fchownat flags")?;
+    let path = args::path(a[1])?;
+    do_fchownat(args::dirfd(a[0]), &path, a[2], a[3], flags)
+}
+
+pub fn fchown(_cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
+    let file = file_of(args::fd(a[0]))?;
+    match attr_fd(&file)? {
+        Some(h) => host::fs::fchown(h, uint(a[1]), uint(a[2])).map_err(host_err)?,
+        None => return_errno_with_message!(EPERM, "synthetic files have fixed attributes"),
+    }
+    Ok(0)
+}
+
+/// One `utimensat` time: `None` = UTIME_OMIT, `Some(None)` = UTIME_NOW.
+/// Pure: the syscall_args fuzz target calls it.
+pub fn utime_arg(t: Timespec) -> Result<Option<Option<Timespec>>> {
+    if t.nsec == i64::from(g::UTIME_OMIT) {
+        return Ok(None);
+    }
+    if t.nsec == i64::from(g::UTIME_NOW) {
+        return Ok(Some(None));
+    }
+    if !(0..NSEC_PER_SEC).contains(&t.nsec) {
+        return_errno_with_message!(EINVAL, "tv_nsec out of range");
+    }
+    Ok(Some(Some(t)))
+}
+
+pub fn utimensat(_cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
+    let dirfd = args::dirfd(a[0]);
+    let times = if a[2] == 0 {
+        [Some(None), Some(None)]
+    } else {
+        let at: Timespec = uaccess::read(a[2])?;
+        let mt: Timespec = uaccess::read(a[2].checked_add(16).ok_or_else(|| errno!(EFAULT))?)?;
+        [utime_arg(at)?, utime_arg(mt)?]
+    };
+    let raw_flags = a[3];
+    if a[1] == 0 && dirfd != g::AT_FDCWD {
+        // do_utimes_fd (fs/utimes.c): the fd itself, and no flags.
+        if raw_flags != 0 {
+            return_errno_with_message!(EINVAL, "flags with a NULL path");
+        }
+        let file = file_of(dirfd)?;
+        if times == [None, None] {
+            return Ok(0);
+        }
+        // Device nodes (None) take any time; ours have none to keep.
+        if let Some(h) = attr_fd(&file)? {
+            host::fs::futimens(h, times).map_err(host_err)?;
+        }
+        return Ok(0);
+    }
+    let flags = args::flags(raw_flags, g::AT_SYMLINK_NOFOLLOW | g::AT_EMPTY_PATH, "unknown utimensat flags")?;
+    let path = args::path(a[1])?;
+    let follow = flags & g::AT_SYMLINK_NOFOLLOW == 0;
+    let r = path_target_at(dirfd, &path, flags & g::AT_EMPTY_PATH != 0, follow)?;
+    if times == [None, None] {
+        return Ok(0);
+    }
+    match &r.node {
+        Node::Host(p) => host::fs::utimens_at(p.dir_fd(), &p.name, times).map_err(host_err)?,
+        Node::Synth(Synth::Dev(_)) => {}
+        Node::Synth(_) => return_errno_with_message!(EPERM, "synthetic files have fixed times"),
+    }
+    Ok(0)
+}

@@ -1,0 +1,90 @@
+//! fcntl: the fd flags, the file status flags and the commands that act on
+//! them (Linux's fs/fcntl.c). Record locks are in `locks.rs`.
+//!
+//! man7: fcntl.2 (https://man7.org/linux/man-pages/man2/fcntl.2.html).
+//!
+//! Divergences from Linux:
+//! - Signal-driven I/O (F_SETOWN, F_SETSIG ...), leases, dnotify, pipe
+//!   sizes and seals are EINVAL.
+
+use super::args::uint;
+use super::fs_common::host_err;
+use super::locks::fcntl_lock;
+use super::{args, Ctx};
+use crate::abi::gen as g;
+use crate::error::Result;
+use crate::host;
+use crate::task::{current, lock};
+use crate::vfs::fd_table::file_of;
+use crate::{errno, return_errno_with_message};
+
+/// The `F_SETFL` bits Linux lets a caller change (`SETFL_MASK`, fs/fcntl.c).
+pub(super) const SETFL_MASK: u32 = g::O_APPEND | g::O_NONBLOCK | g::O_DIRECT | g::O_NOATIME | g::FASYNC;
+
+pub fn fcntl(_cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
+    let fd = args::fd(a[0]);
+    let cmd = uint(a[1]);
+    let arg = a[2];
+    match cmd {
+        g::F_DUPFD | g::F_DUPFD_CLOEXEC => {
+            // The kernel takes the minimum as an int, then compares it unsigned.
+            let min = usize::try_from(uint(arg)).unwrap_or(usize::MAX);
+            let mut fds = lock(&current().fds);
+            let file = fds.get(fd)?;
+            let new = fds
+                .install_from(min, file, cmd == g::F_DUPFD_CLOEXEC)
+                .map_err(|e| if e.errno == crate::abi::Errno::EINVAL { errno!(EINVAL, "minimum fd above RLIMIT_NOFILE") } else { e })?;
+            Ok(new as u64)
+        }
+        g::F_GETFD => {
+            let fds = lock(&current().fds);
+            Ok(if fds.entry(fd)?.cloexec { u64::from(g::FD_CLOEXEC) } else { 0 })
+        }
+        g::F_SETFD => {
+            let mut fds = lock(&current().fds);
+            fds.entry_mut(fd)?.cloexec = uint(arg) & g::FD_CLOEXEC != 0;
+            Ok(0)
+        }
+        g::F_GETFL => {
+            let file = file_of(fd)?;
+            let stored = file.status();
+            if stored & g::O_PATH != 0 {
+                return Ok(u64::from(stored));
+            }
+            let dynamic = match file.host_fd() {
+                Some(h) => host::fs::get_status_flags(h).map_err(host_err)? & SETFL_MASK,
+                None => stored & SETFL_MASK,
+            };
+            Ok(u64::from((stored & !SETFL_MASK) | dynamic | g::O_LARGEFILE))
+        }
+        g::F_SETFL => {
+            let file = file_of(fd)?;
+            file.require_not_path()?;
+            let requested = uint(arg) & SETFL_MASK;
+            if let Some(h) = file.host_fd() {
+                host::fs::set_status_flags(h, requested).map_err(host_err)?;
+            }
+            let mut st = lock(&file.status);
+            *st = (*st & !SETFL_MASK) | requested;
+            Ok(0)
+        }
+        g::F_GETLK | g::F_SETLK | g::F_SETLKW | g::F_OFD_GETLK | g::F_OFD_SETLK | g::F_OFD_SETLKW => {
+            let file = file_of(fd)?;
+            fcntl_lock(&file, cmd, arg)
+        }
+        _ => {
+            file_of(fd)?;
+            match cmd {
+                g::F_GETOWN | g::F_SETOWN | g::F_GETOWN_EX | g::F_SETOWN_EX | g::F_GETSIG | g::F_SETSIG => {
+                    return_errno_with_message!(EINVAL, "signal-driven I/O is not supported")
+                }
+                g::F_GETLEASE | g::F_SETLEASE | g::F_NOTIFY => {
+                    return_errno_with_message!(EINVAL, "leases and dnotify are not supported")
+                }
+                g::F_GETPIPE_SZ | g::F_SETPIPE_SZ => return_errno_with_message!(EINVAL, "pipe sizes are not supported"),
+                g::F_ADD_SEALS | g::F_GET_SEALS => return_errno_with_message!(EINVAL, "file is not a memfd"),
+                _ => return_errno_with_message!(EINVAL, "unknown fcntl command"),
+            }
+        }
+    }
+}

@@ -1,0 +1,217 @@
+//! open, openat, creat, close, close_range, dup, dup2, dup3: naming an open
+//! file description by an fd, and letting go of it.
+//!
+//! man7: open.2, close.2, close_range.2, dup.2
+//! (https://man7.org/linux/man-pages/man2/open.2.html and the others).
+//!
+//! Divergences from Linux:
+//! - Opening `/proc/<pid>/fd/N` of a pipe or socket shares the open file
+//!   description of fd N instead of opening the object anew.
+//! - close_range's CLOSE_RANGE_UNSHARE is accepted; the table is per process.
+//! - Synthetic files (/proc, /dev) cannot be created (EACCES).
+
+use super::args::uint;
+use super::fs_common::{host_err, umask_now};
+use super::{args, Ctx};
+use crate::abi::gen as g;
+use crate::error::Result;
+use crate::host;
+use crate::task::{current, lock};
+use crate::vfs::fd_table::install;
+use crate::vfs::file::{HostFile, OpenFile, SynthDir, SynthPath, SynthSnapshot};
+use crate::vfs::lookup::{resolve_at, resolve_new};
+use crate::vfs::path::{has_trailing_slash, trim_trailing_slashes};
+use crate::vfs::{Lookup, Node, Synth};
+use crate::{errno, return_errno, return_errno_with_message};
+
+/// `CLOSE_RANGE_UNSHARE` and `CLOSE_RANGE_CLOEXEC` from
+/// include/uapi/linux/close_range.h, which linux-raw-sys does not generate.
+const CLOSE_RANGE_UNSHARE: u32 = 1 << 1;
+
+const CLOSE_RANGE_CLOEXEC: u32 = 1 << 2;
+
+fn is_writable_access(flags: u32) -> bool {
+    let acc = flags & g::O_ACCMODE;
+    acc == g::O_WRONLY || acc == g::O_RDWR || flags & g::O_TRUNC != 0
+}
+
+fn do_open(dirfd: i32, path: &[u8], mut flags: u32, mode: u32) -> Result<u64> {
+    let cloexec = flags & g::O_CLOEXEC != 0;
+    if flags & g::O_PATH != 0 {
+        // build_open_flags (fs/open.c): O_PATH keeps only these.
+        flags &= g::O_DIRECTORY | g::O_NOFOLLOW | g::O_PATH | g::O_CLOEXEC;
+    }
+    let is_tmpfile = flags & g::O_TMPFILE == g::O_TMPFILE;
+    let creating = flags & g::O_CREAT != 0;
+    if creating && flags & g::O_DIRECTORY != 0 {
+        // Linux 6.4+ (commit 43b450632676) refuses the combination outright.
+        return_errno_with_message!(EINVAL, "O_CREAT and O_DIRECTORY together");
+    }
+    if is_tmpfile && flags & g::O_ACCMODE == g::O_RDONLY {
+        return_errno_with_message!(EINVAL, "O_TMPFILE needs O_WRONLY or O_RDWR");
+    }
+    if creating && has_trailing_slash(path) {
+        // Linux refuses to create through a trailing slash whatever the name is,
+        // once the parent resolves (open_last_lookups in fs/namei.c).
+        let trimmed = trim_trailing_slashes(path);
+        if !trimmed.is_empty() {
+            resolve_at(dirfd, trimmed, true)?;
+        }
+        return_errno_with_message!(EISDIR, "O_CREAT with a trailing slash");
+    }
+    let is_excl = creating && flags & g::O_EXCL != 0;
+    let follow = flags & g::O_NOFOLLOW == 0 && !is_excl;
+    let r = if creating { resolve_new(dirfd, path, follow)? } else { resolve_at(dirfd, path, follow)? };
+    let wants_write = flags & g::O_PATH == 0 && (is_writable_access(flags) || is_tmpfile);
+    match &r.kind {
+        Lookup::Missing if !creating => return_errno!(ENOENT),
+        Lookup::Missing => {}
+        _ if is_excl => return_errno_with_message!(EEXIST, "O_CREAT|O_EXCL and the name exists"),
+        Lookup::Symlink(_) if flags & g::O_PATH == 0 => {
+            return_errno_with_message!(ELOOP, "O_NOFOLLOW and the last component is a symlink")
+        }
+        Lookup::Symlink(_) => {}
+        Lookup::Dir => {
+            if creating {
+                return_errno_with_message!(EISDIR, "O_CREAT on an existing directory");
+            }
+            if wants_write && !is_tmpfile {
+                return_errno_with_message!(EISDIR, "directories cannot be opened for writing");
+            }
+        }
+        Lookup::File => {
+            if flags & g::O_DIRECTORY != 0 {
+                return_errno_with_message!(ENOTDIR, "O_DIRECTORY on a non-directory");
+            }
+            if is_tmpfile {
+                return_errno_with_message!(ENOTDIR, "O_TMPFILE needs a directory");
+            }
+        }
+    }
+    let status = flags & !(g::O_CREAT | g::O_EXCL | g::O_NOCTTY | g::O_TRUNC | g::O_CLOEXEC);
+    let file = match r.node {
+        Node::Host(ref hp) => {
+            let create_mode = if creating || is_tmpfile { mode & 0o7777 & !umask_now() } else { 0 };
+            let host_fd = host::fs::open_at(hp.dir_fd(), &hp.name, flags & !g::O_CLOEXEC, create_mode).map_err(host_err)?;
+            let is_dir = match host::fs::fstat(host_fd) {
+                Ok(st) => st.mode & g::S_IFMT == g::S_IFDIR,
+                Err(e) => {
+                    host::fs::close(host_fd);
+                    return Err(host_err(e));
+                }
+            };
+            OpenFile::new(r.guest, HostFile::new(host_fd, is_dir), status)
+        }
+        Node::Synth(s) => {
+            if r.kind == Lookup::Missing || is_tmpfile {
+                return_errno_with_message!(EACCES, "cannot create files in a synthetic directory");
+            }
+            if flags & g::O_PATH != 0 {
+                OpenFile::new(r.guest, SynthPath(s), status)
+            } else {
+                match s {
+                    Synth::File(data) => {
+                        if wants_write && !crate::vfs::synth_is_writable(&r.guest) {
+                            return_errno_with_message!(EACCES, "synthetic files are read-only");
+                        }
+                        OpenFile::new(r.guest, SynthSnapshot::new(data), status)
+                    }
+                    Synth::Dir(entries) => OpenFile::new(r.guest, SynthDir::new(entries), status),
+                    Synth::Dev(d) => OpenFile::new(r.guest, d, status),
+                    Synth::FdLink { fd, .. } => {
+                        // Divergence: Linux reopens the object; we share the description.
+                        let mut fds = lock(&current().fds);
+                        let file = fds.get(fd).map_err(|_| errno!(ENOENT, "fd link target is closed"))?;
+                        return Ok(fds.install(file, cloexec)? as u64);
+                    }
+                    Synth::Symlink(_) => return_errno_with_message!(ELOOP, "synthetic symlink not followed"),
+                    Synth::HostPath(_) => return_errno_with_message!(ENOENT, "unresolved host path"),
+                }
+            }
+        }
+    };
+    install(file, cloexec)
+}
+
+pub fn open(_cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
+    let path = args::path(a[0])?;
+    do_open(g::AT_FDCWD, &path, uint(a[1]), uint(a[2]))
+}
+
+pub fn openat(_cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
+    let path = args::path(a[1])?;
+    do_open(args::dirfd(a[0]), &path, uint(a[2]), uint(a[3]))
+}
+
+pub fn creat(_cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
+    let path = args::path(a[0])?;
+    do_open(g::AT_FDCWD, &path, g::O_CREAT | g::O_WRONLY | g::O_TRUNC, uint(a[1]))
+}
+
+pub fn close(_cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
+    // The entry is dropped after the table lock is released: dropping the
+    // last reference closes the host fd, which may block.
+    let entry = lock(&current().fds).remove(args::fd(a[0]))?;
+    drop(entry);
+    Ok(0)
+}
+
+pub fn close_range(_cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
+    let first = uint(a[0]);
+    let last = uint(a[1]);
+    let flags = args::flags(a[2], CLOSE_RANGE_UNSHARE | CLOSE_RANGE_CLOEXEC, "unknown close_range flags")?;
+    if first > last {
+        return_errno_with_message!(EINVAL, "first fd is above last fd");
+    }
+    let in_range = |fd: i32| u32::try_from(fd).is_ok_and(|f| f >= first && f <= last);
+    let mut closed = Vec::new();
+    {
+        let mut fds = lock(&current().fds);
+        let targets: Vec<i32> = fds.iter().map(|(fd, _)| fd).filter(|&fd| in_range(fd)).collect();
+        for fd in targets {
+            if flags & CLOSE_RANGE_CLOEXEC != 0 {
+                if let Ok(e) = fds.entry_mut(fd) {
+                    e.cloexec = true;
+                }
+            } else if let Ok(e) = fds.remove(fd) {
+                closed.push(e);
+            }
+        }
+    }
+    drop(closed);
+    Ok(0)
+}
+
+pub fn dup(_cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
+    let mut fds = lock(&current().fds);
+    let file = fds.get(args::fd(a[0]))?;
+    Ok(fds.install(file, false)? as u64)
+}
+
+fn do_dup3(old: i32, new: i32, cloexec: bool) -> Result<u64> {
+    let replaced = {
+        let mut fds = lock(&current().fds);
+        let file = fds.get(old)?;
+        fds.install_at(new, file, cloexec)?
+    };
+    drop(replaced);
+    Ok(new as u64)
+}
+
+pub fn dup2(_cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
+    let (old, new) = (args::fd(a[0]), args::fd(a[1]));
+    if old == new {
+        lock(&current().fds).get(old)?;
+        return Ok(new as u64);
+    }
+    do_dup3(old, new, false)
+}
+
+pub fn dup3(_cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
+    let (old, new) = (args::fd(a[0]), args::fd(a[1]));
+    let flags = args::flags(a[2], g::O_CLOEXEC, "flags must be O_CLOEXEC or 0")?;
+    if old == new {
+        return_errno_with_message!(EINVAL, "old and new fd are the same");
+    }
+    do_dup3(old, new, flags & g::O_CLOEXEC != 0)
+}
