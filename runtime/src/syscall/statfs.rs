@@ -13,9 +13,9 @@ use crate::abi::gen as g;
 use crate::error::Result;
 use crate::host::{self, HostStatfs};
 use crate::uaccess;
-use crate::vfs::Node;
 use crate::vfs::fd_table::file_of;
 use crate::vfs::lookup::resolve_existing;
+use crate::vfs::{self, Node};
 
 fn to_linux_statfs(s: &HostStatfs) -> g::statfs {
     let mut out: g::statfs = uaccess::zeroed();
@@ -35,9 +35,9 @@ fn to_linux_statfs(s: &HostStatfs) -> g::statfs {
 }
 
 /// statfs of the synthetic mount `guest` lies in: proc, or devtmpfs (which
-/// reports TMPFS_MAGIC).
+/// reports TMPFS_MAGIC), as the mount table has them.
 fn synth_statfs(guest: &str) -> HostStatfs {
-    let fs_type = if guest == "/dev" || guest.starts_with("/dev/") { g::TMPFS_MAGIC } else { g::PROC_SUPER_MAGIC };
+    let fs_type = vfs::mount::MOUNTS.synthetic_mount_of(guest).magic;
     HostStatfs {
         fs_type: i64::from(fs_type),
         bsize: PAGE_SIZE as i64,

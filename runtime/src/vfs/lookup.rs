@@ -62,7 +62,7 @@ pub fn resolve_new(dirfd: i32, path: &[u8], follow: bool) -> Result<Resolved> {
 }
 
 fn is_proc(guest: &str) -> bool {
-    guest == "/proc" || guest.starts_with("/proc/")
+    super::mount::MOUNTS.mount_of(guest).fs == super::mount::Fs::Proc
 }
 
 /// The host path of `r`, or the refusal Linux gives for its synthetic mount:

@@ -2,8 +2,9 @@
 //!
 //! The guest's `/` is a host directory (the root); `/proc` and `/dev` are
 //! served by the runtime itself (`proc.rs`, `dev.rs`) and never reach the
-//! host. Every path is resolved here, component by component (`path.rs`), so
-//! symlinks resolve inside the root and `..` never leaves it.
+//! host; which serves what is the mount table (`mount.rs`). Every path is
+//! resolved here, component by component (`path.rs`), so symlinks resolve
+//! inside the root and `..` never leaves it.
 //!
 //! The walk is race-free on the host: it starts from a directory fd of the
 //! root opened once ([`task::Process::root`]), enters each directory with an
@@ -23,6 +24,7 @@ pub mod fd_table;
 pub mod file;
 pub mod host_file;
 pub mod lookup;
+pub mod mount;
 pub mod path;
 pub mod poll;
 pub mod proc;
@@ -158,15 +160,11 @@ pub fn synth_ino(path: &str) -> u64 {
 /// The synthetic entry at `guest`, if `guest` lies in a synthetic mount.
 /// `with_content` asks for file contents (skipped during path walks).
 pub fn synth_entry(guest: &str, with_content: bool) -> Option<Result<Synth>> {
-    let mount = |m: &str| guest == m || guest.strip_prefix(m).is_some_and(|r| r.starts_with('/'));
-    let entry = if mount("/proc") {
-        let rel: Vec<&str> = guest["/proc".len()..].split('/').filter(|c| !c.is_empty()).collect();
-        proc::entry(&rel, with_content)
-    } else if mount("/dev") {
-        let rel: Vec<&str> = guest["/dev".len()..].split('/').filter(|c| !c.is_empty()).collect();
-        dev::entry(&rel, with_content)
-    } else {
-        return None;
+    let m = mount::MOUNTS.mount_of(guest);
+    let entry = match m.fs {
+        mount::Fs::Proc => proc::entry(&m.rel(guest), with_content),
+        mount::Fs::Dev => dev::entry(&m.rel(guest), with_content),
+        mount::Fs::Host => return None,
     };
     Some(entry.map(|e| match e {
         // Listings start with `.` and `..`, as on every Linux filesystem.
@@ -187,8 +185,8 @@ const DT_DIR: u8 = 4;
 
 /// The path of `guest` inside /proc, if it lies there.
 fn proc_rel(guest: &str) -> Option<Vec<&str>> {
-    let rest = guest.strip_prefix("/proc")?;
-    (rest.is_empty() || rest.starts_with('/')).then(|| rest.split('/').filter(|c| !c.is_empty()).collect())
+    let m = mount::MOUNTS.mount_of(guest);
+    (m.fs == mount::Fs::Proc).then(|| m.rel(guest))
 }
 
 /// Whether the synthetic file at `guest` may be opened for writing (the
@@ -205,12 +203,10 @@ pub fn synth_write(guest: &str, data: &[u8]) -> Result<usize> {
     }
 }
 
-/// The synthetic mounts, by mount point: everything at and below one is
-/// served by the runtime.
-const SYNTH_MOUNTS: [&str; 2] = ["/proc", "/dev"];
-
+/// Whether `guest` is where a synthetic mount starts: everything at and
+/// below it is served by the runtime.
 fn is_mount_point(guest: &str) -> bool {
-    SYNTH_MOUNTS.contains(&guest)
+    mount::MOUNTS.is_synthetic_mount_point(guest)
 }
 
 /// A directory a walk holds.

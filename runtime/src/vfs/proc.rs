@@ -666,9 +666,7 @@ fn pid_status(tid: u32, comm: &[u8]) -> String {
 }
 
 fn mounts() -> String {
-    "/dev/root / ext4 rw,relatime 0 0\nproc /proc proc rw,nosuid,nodev,noexec,relatime 0 0\n\
-     devtmpfs /dev devtmpfs rw,nosuid,relatime 0 0\n"
-        .to_string()
+    super::mount::proc_mounts()
 }
 
 fn stat() -> String {

@@ -191,7 +191,7 @@ pub fn synth_stat(path: &str, mode: u32, rdev: u64) -> HostStat {
     let now = crate::host::time::clock_gettime(g::CLOCK_REALTIME).unwrap_or_default();
     let is_dir = mode & g::S_IFMT == g::S_IFDIR;
     HostStat {
-        dev: if path.starts_with("/dev") { super::makedev(0, 5) } else { super::makedev(0, 22) },
+        dev: super::makedev(0, super::mount::MOUNTS.synthetic_mount_of(path).dev_minor),
         ino: super::synth_ino(path),
         mode,
         nlink: if is_dir { 2 } else { 1 },
