@@ -19,6 +19,8 @@ use crate::uaccess;
 use crate::vfs::fd_table::file_of;
 use crate::vfs::file::OpenFile;
 
+/// fcntl's F_GETLK, F_SETLK and F_SETLKW and their OFD forms, on the host fd;
+/// F_GETLK reports the holder by its Linux pid.
 pub(super) fn fcntl_lock(file: &OpenFile, cmd: u32, arg: u64) -> Result<u64> {
     file.require_not_path()?;
     let Some(host_fd) = file.host_fd() else {

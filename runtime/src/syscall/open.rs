@@ -27,7 +27,6 @@ use crate::{errno, return_errno, return_errno_with_message};
 /// `CLOSE_RANGE_UNSHARE` and `CLOSE_RANGE_CLOEXEC` from
 /// include/uapi/linux/close_range.h, which linux-raw-sys does not generate.
 const CLOSE_RANGE_UNSHARE: u32 = 1 << 1;
-
 const CLOSE_RANGE_CLOEXEC: u32 = 1 << 2;
 
 fn is_writable_access(flags: u32) -> bool {
