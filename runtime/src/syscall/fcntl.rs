@@ -81,8 +81,25 @@ pub fn fcntl(_cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
                 g::F_GETLEASE | g::F_SETLEASE | g::F_NOTIFY => {
                     return_errno_with_message!(EINVAL, "leases and dnotify are not supported")
                 }
-                g::F_GETPIPE_SZ | g::F_SETPIPE_SZ => return_errno_with_message!(EINVAL, "pipe sizes are not supported"),
-                g::F_ADD_SEALS | g::F_GET_SEALS => return_errno_with_message!(EINVAL, "file is not a memfd"),
+                g::F_GETPIPE_SZ | g::F_SETPIPE_SZ => {
+                    let file = file_of(fd)?;
+                    let is_pipe = |h| host::fs::fstat(h).is_ok_and(|st| st.mode & g::S_IFMT == g::S_IFIFO);
+                    let Some(h) = file.host_fd().filter(|&h| is_pipe(h)) else {
+                        return_errno_with_message!(EBADF, "not a pipe");
+                    };
+                    let size = if cmd == g::F_GETPIPE_SZ { host::fs::pipe_size(h) } else { host::fs::set_pipe_size(h, uint(arg)) };
+                    return size.map(u64::from).map_err(crate::error::Error::new);
+                }
+                // memfd_fcntl (mm/memfd.c): EINVAL for a file that has no seals.
+                g::F_ADD_SEALS => {
+                    let file = file_of(fd)?;
+                    super::memfd::of(&file)?.add_seals(&file, uint(arg))?;
+                    return Ok(0);
+                }
+                g::F_GET_SEALS => {
+                    let file = file_of(fd)?;
+                    return Ok(u64::from(super::memfd::of(&file)?.seals()));
+                }
                 _ => return_errno_with_message!(EINVAL, "unknown fcntl command"),
             }
         }

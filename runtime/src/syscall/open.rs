@@ -23,6 +23,7 @@ use crate::vfs::lookup::{resolve_at, resolve_new};
 use crate::vfs::path::{has_trailing_slash, trim_trailing_slashes};
 use crate::vfs::{Lookup, Node, Synth};
 use crate::{errno, return_errno, return_errno_with_message};
+use std::sync::Arc;
 
 /// `CLOSE_RANGE_UNSHARE` and `CLOSE_RANGE_CLOEXEC` from
 /// include/uapi/linux/close_range.h, which linux-raw-sys does not generate.
@@ -118,9 +119,15 @@ fn do_open(dirfd: i32, path: &[u8], mut flags: u32, mode: u32) -> Result<u64> {
                     Synth::Dir(entries) => OpenFile::new(r.guest, SynthDir::new(entries), status),
                     Synth::Dev(d) => OpenFile::new(r.guest, d, status),
                     Synth::FdLink { fd, .. } => {
-                        // Divergence: Linux reopens the object; we share the description.
                         let mut fds = lock(&current().fds);
                         let file = fds.get(fd).map_err(|_| errno!(ENOENT, "fd link target is closed"))?;
+                        // A kind that can answers with a new description of
+                        // the same object, as Linux reopens it (a memfd);
+                        // the others share the description (a divergence).
+                        let file = match file.ops().reopen() {
+                            Some(ops) => Arc::new(OpenFile::with_ops(file.guest_path.clone(), ops, status)),
+                            None => file,
+                        };
                         return Ok(fds.install(file, cloexec)? as u64);
                     }
                     Synth::Symlink(_) => return_errno_with_message!(ELOOP, "synthetic symlink not followed"),

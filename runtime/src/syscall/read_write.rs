@@ -14,6 +14,7 @@ use super::{args, Ctx};
 use crate::abi::gen as g;
 use crate::abi::{Iovec, PAGE_SIZE};
 use crate::error::Result;
+use crate::host;
 use crate::uaccess;
 use crate::vfs::fd_table::file_of;
 use crate::{errno, return_errno, return_errno_with_message};
@@ -163,6 +164,88 @@ pub fn pwritev(_cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     let off = offset(a[3])?;
     let buf = gather(&iov)?;
     Ok(file.pwrite(&buf, off)? as u64)
+}
+
+/// The `RWF_*` flags preadv2 and pwritev2 know (include/uapi/linux/fs.h);
+/// any other is EOPNOTSUPP (kiocb_set_rw_flags).
+const RWF_KNOWN: u32 = g::RWF_HIPRI | g::RWF_DSYNC | g::RWF_SYNC | g::RWF_NOWAIT | g::RWF_APPEND;
+
+fn rwf_flags(a: u64) -> Result<u32> {
+    match u32::try_from(a) {
+        Ok(v) if v & !RWF_KNOWN == 0 => Ok(v),
+        _ => Err(errno!(EOPNOTSUPP, "unknown RWF_ flags")),
+    }
+}
+
+/// The offset of preadv2/pwritev2: None for -1 (the file position).
+fn rwf_offset(a: u64) -> Result<Option<i64>> {
+    match loff(a) {
+        -1 => Ok(None),
+        off if off < 0 => Err(errno!(EINVAL, "negative offset")),
+        off => Ok(Some(off)),
+    }
+}
+
+/// RWF_NOWAIT: EAGAIN when a pipe, socket or terminal would make the call
+/// wait (a regular file's data is read or written at once).
+fn check_nowait(file: &crate::vfs::file::OpenFile, events: u32) -> Result<()> {
+    let Some(h) = file.host_fd() else { return Ok(()) };
+    if host::fs::fstat(h).is_ok_and(|st| st.mode & g::S_IFMT == g::S_IFREG) {
+        return Ok(());
+    }
+    let mut req = [(h, events, 0)];
+    if !matches!(host::fs::poll(&mut req, 0), Ok(n) if n > 0) {
+        return_errno_with_message!(EAGAIN, "RWF_NOWAIT and the file is not ready");
+    }
+    Ok(())
+}
+
+pub fn preadv2(_cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
+    let flags = rwf_flags(a[5])?;
+    let off = rwf_offset(a[3])?;
+    let file = file_of(args::fd(a[0]))?;
+    let iov = read_iovecs(a[1], a[2])?;
+    if flags & g::RWF_NOWAIT != 0 {
+        check_nowait(&file, g::POLLIN)?;
+    }
+    match off {
+        None => readv_with(&iov, |buf| file.read(buf)),
+        Some(off) => readv_with(&iov, |buf| file.pread(buf, off)),
+    }
+}
+
+pub fn pwritev2(_cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
+    let flags = rwf_flags(a[5])?;
+    let off = rwf_offset(a[3])?;
+    let file = file_of(args::fd(a[0]))?;
+    let iov = read_iovecs(a[1], a[2])?;
+    if flags & g::RWF_NOWAIT != 0 {
+        check_nowait(&file, g::POLLOUT)?;
+    }
+    let buf = gather(&iov)?;
+    let n = match (off, flags & g::RWF_APPEND != 0, file.host_fd()) {
+        // RWF_APPEND writes at the end whatever the offset; through the
+        // file position (-1) it leaves the position after the data, as
+        // an O_APPEND write does.
+        (_, true, Some(h)) => {
+            let end = host::fs::fstat(h).map_err(crate::error::Error::new)?.size;
+            let n = file.pwrite(&buf, end)?;
+            if off.is_none() {
+                file.seek(end + n as i64, g::SEEK_SET)?;
+            }
+            n
+        }
+        (None, _, _) => file.write(&buf)?,
+        (Some(off), _, _) => file.pwrite(&buf, off)?,
+    };
+    if let Some(h) = file.host_fd() {
+        if flags & g::RWF_SYNC != 0 {
+            host::fs::fsync(h).map_err(crate::error::Error::new)?;
+        } else if flags & g::RWF_DSYNC != 0 {
+            host::fs::fdatasync(h).map_err(crate::error::Error::new)?;
+        }
+    }
+    Ok(n as u64)
 }
 
 pub fn lseek(_cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {

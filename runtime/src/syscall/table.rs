@@ -319,7 +319,7 @@ syscall_table! {
     __NR_msgsnd => Full(ipc::msgsnd), [Int, Ptr, Len, Hex], blocks, restart = NoHand;
     __NR_msgrcv => Partial(ipc::msgrcv, "MSG_COPY is not implemented (ENOSYS)"), [Int, Ptr, Len, Int, Hex], blocks, restart = NoHand;
     __NR_msgctl => Full(ipc::msgctl), [Int, Int, Ptr];
-    __NR_fcntl => Partial(fcntl::fcntl, "F_DUPFD*, F_GETFD/SETFD, F_GETFL/SETFL, POSIX and OFD record locks; leases, signals-on-IO and pipe sizes are EINVAL"), [Fd, Fcntl, Hex], blocks;
+    __NR_fcntl => Partial(fcntl::fcntl, "F_DUPFD*, F_GETFD/SETFD, F_GETFL/SETFL, POSIX and OFD record locks, F_GETPIPE_SZ/F_SETPIPE_SZ, memfd seals; leases and signals-on-IO are EINVAL"), [Fd, Fcntl, Hex], blocks;
     __NR_flock => Full(locks::flock), [Fd, Hex], blocks;
     __NR_fsync => Full(sync::fsync), [Fd];
     __NR_fdatasync => Full(sync::fdatasync), [Fd];
@@ -566,7 +566,7 @@ syscall_table! {
     __NR_renameat2 => Full(namei::renameat2), [DirFd, Path, DirFd, Path, Hex];
     __NR_seccomp => Missing, [];
     __NR_getrandom => Full(identity::getrandom), [Ptr, Len, Hex];
-    __NR_memfd_create => Partial(memfd::memfd_create, "a host temporary file; MFD_HUGETLB is EINVAL; the seals hold for write and mmap, but fcntl F_ADD_SEALS/F_GET_SEALS are still EINVAL"), [Ptr, Hex];
+    __NR_memfd_create => Partial(memfd::memfd_create, "a host temporary file; MFD_HUGETLB is EINVAL; seals are not shared with a fork child nor kept across execve"), [Ptr, Hex];
     __NR_kexec_file_load => Missing, [];
     __NR_bpf => Missing, [];
     __NR_execveat => Full(proc_model::execveat), [DirFd, Path, Ptr, Ptr, AtFlags];
@@ -574,8 +574,8 @@ syscall_table! {
     __NR_membarrier => Partial(thread::membarrier, "QUERY, GLOBAL and the PRIVATE_EXPEDITED commands (with SYNC_CORE); the RSEQ and GET_REGISTRATIONS commands are EINVAL"), [Int, Hex, Int];
     __NR_mlock2 => Missing, [];
     __NR_copy_file_range => Partial(sendfile::copy_file_range, "copied through the runtime with pread/pwrite, not in the host kernel"), [Fd, Ptr, Fd, Ptr, Len, Hex];
-    __NR_preadv2 => Missing, [], blocks;
-    __NR_pwritev2 => Missing, [], blocks;
+    __NR_preadv2 => Partial(read_write::preadv2, "RWF_HIPRI and RWF_DSYNC/RWF_SYNC on reads mean nothing; RWF_NOWAIT checks pipes, sockets and terminals only"), [Fd, Ptr, Int, Int, Int, Hex], blocks;
+    __NR_pwritev2 => Partial(read_write::pwritev2, "RWF_DSYNC and RWF_SYNC sync after the write; RWF_NOWAIT checks pipes, sockets and terminals only"), [Fd, Ptr, Int, Int, Int, Hex], blocks;
     __NR_pkey_mprotect => Missing, [];
     __NR_pkey_alloc => Stub(ENOSPC, "protection keys are not available to guests"), [];
     __NR_pkey_free => Missing, [];

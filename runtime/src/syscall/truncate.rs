@@ -43,6 +43,9 @@ pub fn ftruncate(_cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
         return_errno_with_message!(EINVAL, "fd is not open for writing");
     }
     let Some(h) = file.host_fd() else { return_errno_with_message!(EINVAL, "not a regular file") };
+    if let Some(m) = file.ops_as::<super::memfd::Memfd>() {
+        m.check_resize(len as u64)?;
+    }
     host::fs::ftruncate(h, len).map_err(host_err)?;
     Ok(0)
 }
@@ -70,6 +73,14 @@ pub fn fallocate(_cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
         return_errno_with_message!(EFBIG, "offset plus length overflows");
     }
     let Some(h) = file.host_fd() else { return_errno_with_message!(ENODEV, "not a regular file") };
+    if let Some(m) = file.ops_as::<super::memfd::Memfd>() {
+        // shmem_fallocate: punching writes; growing needs room.
+        if mode & g::FALLOC_FL_PUNCH_HOLE != 0 {
+            m.check_write()?;
+        } else if mode & g::FALLOC_FL_KEEP_SIZE == 0 {
+            m.check_resize(m.size()?.max((off + len) as u64))?;
+        }
+    }
     host::fs::fallocate(h, mode, off, len).map_err(host_err)?;
     Ok(0)
 }

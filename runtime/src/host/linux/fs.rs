@@ -220,3 +220,18 @@ pub fn tee(fd_in: HostFd, fd_out: HostFd, len: usize, nonblock: bool) -> HostRes
     let n = unsafe { libc::tee(fd_in, fd_out, len, flags) };
     if n < 0 { Err(super::errno::last()) } else { Ok(n as usize) }
 }
+
+/// A host pipe's capacity in bytes (fcntl F_GETPIPE_SZ).
+pub fn pipe_size(fd: HostFd) -> HostResult<u32> {
+    // SAFETY: plain call.
+    let n = unsafe { libc::fcntl(fd, libc::F_GETPIPE_SZ) };
+    if n < 0 { Err(super::errno::last()) } else { Ok(n as u32) }
+}
+
+/// Sets a host pipe's capacity (fcntl F_SETPIPE_SZ); returns the size
+/// the kernel chose.
+pub fn set_pipe_size(fd: HostFd, bytes: u32) -> HostResult<u32> {
+    // SAFETY: plain call.
+    let n = unsafe { libc::fcntl(fd, libc::F_SETPIPE_SZ, bytes as libc::c_int) };
+    if n < 0 { Err(super::errno::last()) } else { Ok(n as u32) }
+}

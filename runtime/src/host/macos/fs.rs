@@ -323,3 +323,20 @@ pub fn syncfs(fd: HostFd) -> HostResult<()> {
 pub fn tee(_fd_in: HostFd, _fd_out: HostFd, _len: usize, _nonblock: bool) -> HostResult<usize> {
     Err(crate::abi::Errno::ENOSYS)
 }
+
+/// A host pipe's capacity: macOS grows a pipe's buffer up to 64 KiB on
+/// its own and has no call to ask it; 64 KiB is Linux's default too.
+pub fn pipe_size(_fd: HostFd) -> HostResult<u32> {
+    Ok(64 * 1024)
+}
+
+/// Linux's answer to F_SETPIPE_SZ (the size rounded up to a power of two
+/// pages, at most /proc/sys/fs/pipe-max-size), which macOS cannot apply.
+// lossy: the pipe keeps macOS's own sizing, and pipe_size still says 64 KiB.
+pub fn set_pipe_size(_fd: HostFd, bytes: u32) -> HostResult<u32> {
+    const PIPE_MAX_SIZE: u32 = 1 << 20;
+    if bytes > PIPE_MAX_SIZE {
+        return Err(Errno::EPERM);
+    }
+    Ok(bytes.max(4096).next_power_of_two())
+}
