@@ -76,7 +76,7 @@ pub fn fcntl(_cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
             file_of(fd)?;
             match cmd {
                 g::F_GETOWN | g::F_SETOWN | g::F_GETOWN_EX | g::F_SETOWN_EX | g::F_GETSIG | g::F_SETSIG => {
-                    return_errno_with_message!(EINVAL, "signal-driven I/O is not supported")
+                    return async_owner(fd, cmd, arg);
                 }
                 g::F_GETLEASE | g::F_SETLEASE | g::F_NOTIFY => {
                     return_errno_with_message!(EINVAL, "leases and dnotify are not supported")
@@ -103,5 +103,46 @@ pub fn fcntl(_cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
                 _ => return_errno_with_message!(EINVAL, "unknown fcntl command"),
             }
         }
+    }
+}
+
+/// F_SETOWN, F_GETOWN, their _EX forms, F_SETSIG and F_GETSIG: the owner
+/// and signal of signal-driven I/O are recorded and read back as Linux
+/// stores them (a negative F_SETOWN pid is a process group); no SIGIO is
+/// sent when I/O becomes possible (a divergence: programs that set them
+/// up, as nginx does on its channel sockets, and wait with epoll run).
+fn async_owner(fd: i32, cmd: u32, arg: u64) -> Result<u64> {
+    let file = file_of(fd)?;
+    let mut o = lock(&file.async_owner);
+    match cmd {
+        g::F_SETOWN => {
+            let pid = args::int(arg);
+            *o = if pid < 0 { (g::F_OWNER_PGRP, -pid, o.2) } else { (g::F_OWNER_PID, pid, o.2) };
+            Ok(0)
+        }
+        // A process group owner reads back negative (f_getown).
+        g::F_GETOWN => Ok(if o.0 == g::F_OWNER_PGRP { (-o.1) as i64 as u64 } else { o.1 as i64 as u64 }),
+        g::F_SETOWN_EX => {
+            let [kind, pid]: [i32; 2] = crate::uaccess::read(arg)?;
+            let kind = kind as u32;
+            if ![g::F_OWNER_TID, g::F_OWNER_PID, g::F_OWNER_PGRP].contains(&kind) {
+                return_errno_with_message!(EINVAL, "owner type must be g::F_OWNER_TID, g::F_OWNER_PID or g::F_OWNER_PGRP");
+            }
+            *o = (kind, pid, o.2);
+            Ok(0)
+        }
+        g::F_GETOWN_EX => {
+            let kind = if o.1 == 0 { g::F_OWNER_PID } else { o.0 };
+            crate::uaccess::write(arg, &[kind as i32, o.1])?;
+            Ok(0)
+        }
+        g::F_SETSIG => {
+            if arg > 64 {
+                return_errno_with_message!(EINVAL, "not a signal number");
+            }
+            o.2 = arg as u32;
+            Ok(0)
+        }
+        _ => Ok(u64::from(o.2)),
     }
 }

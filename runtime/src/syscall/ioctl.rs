@@ -43,10 +43,12 @@ pub fn ioctl(_cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     }
     let file = file_of(fd)?;
     file.require_not_path()?;
-    if req == io::FIONBIO {
+    // FIONBIO and FIOASYNC are F_SETFL's O_NONBLOCK and O_ASYNC (fs/ioctl.c).
+    if req == io::FIONBIO || req == io::FIOASYNC {
         let on: i32 = uaccess::read(arg)?;
+        let bit = if req == io::FIONBIO { g::O_NONBLOCK } else { g::FASYNC };
         let mut st = lock(&file.status);
-        let new = if on != 0 { *st | g::O_NONBLOCK } else { *st & !g::O_NONBLOCK };
+        let new = if on != 0 { *st | bit } else { *st & !bit };
         if let Some(h) = file.host_fd() {
             host::fs::set_status_flags(h, new & SETFL_MASK).map_err(host_err)?;
         }

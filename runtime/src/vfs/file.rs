@@ -169,6 +169,9 @@ pub struct OpenFile {
     /// How many times the guest has used the file (read, write, send,
     /// recv, accept...): edge-triggered epoll watches it (syscall/epoll.rs).
     uses: AtomicU64,
+    /// F_SETOWN / F_SETOWN_EX (owner type, pid) and F_SETSIG: recorded and
+    /// read back; no SIGIO is sent (syscall/fcntl.rs).
+    pub async_owner: Mutex<(u32, i32, u32)>,
 }
 
 impl OpenFile {
@@ -177,7 +180,7 @@ impl OpenFile {
     }
 
     pub fn with_ops(guest_path: String, ops: Box<dyn FileOps>, status: u32) -> OpenFile {
-        OpenFile { guest_path, ops, status: Mutex::new(status), pos: Mutex::new(0), ino: None, uses: AtomicU64::new(0) }
+        OpenFile { guest_path, ops, status: Mutex::new(status), pos: Mutex::new(0), ino: None, uses: AtomicU64::new(0), async_owner: Mutex::new((0, 0, 0)) }
     }
 
     /// An open file on a host fd of any kind but a directory.
