@@ -570,29 +570,35 @@ fn group_children(pgid: Vpid) -> Vec<(Vpid, i32)> {
 /// How long a process-group wait sleeps between polls.
 const GROUP_POLL: crate::abi::Timespec = crate::abi::Timespec { sec: 0, nsec: 5_000_000 };
 
-/// Waits as wait4 does; `Ok(None)` when WNOHANG finds nothing.
-fn wait_for(target: WaitTarget, options: u32) -> Result<Option<(Vpid, host::process::Waited)>> {
-    let found = match target {
-        WaitTarget::Pid(pid) => host::process::wait(host_pid_of_child(pid)?, options).map_err(Error::new)?,
-        WaitTarget::Any => host::process::wait(-1, options).map_err(Error::new)?,
+/// Finds a child of `target` with `check(host_pid, options)`, a host wait
+/// (reaping or WNOWAIT) that returns `Ok(None)` when nothing is waitable
+/// with WNOHANG. A process group is polled member by member, as the host
+/// cannot wait for a group its children are not in.
+fn find_child<T>(target: WaitTarget, options: u32, check: impl Fn(i32, u32) -> Result<Option<T>>) -> Result<Option<T>> {
+    match target {
+        WaitTarget::Pid(pid) => check(host_pid_of_child(pid)?, options),
+        WaitTarget::Any => check(-1, options),
         WaitTarget::Pgid(pgid) => loop {
             let members = group_children(pgid);
             if members.is_empty() {
                 return_errno!(ECHILD);
             }
-            let mut hit = None;
             for (_, h) in &members {
-                if let Some(w) = host::process::wait(*h, options | g::WNOHANG).map_err(Error::new)? {
-                    hit = Some(w);
-                    break;
+                if let Some(w) = check(*h, options | g::WNOHANG)? {
+                    return Ok(Some(w));
                 }
             }
-            if hit.is_some() || options & g::WNOHANG != 0 {
-                break hit;
+            if options & g::WNOHANG != 0 {
+                return Ok(None);
             }
             host::time::sleep(GROUP_POLL).map_err(|(e, _)| Error::new(e))?;
         },
-    };
+    }
+}
+
+/// Waits as wait4 does; `Ok(None)` when WNOHANG finds nothing.
+fn wait_for(target: WaitTarget, options: u32) -> Result<Option<(Vpid, host::process::Waited)>> {
+    let found = find_child(target, options, |h, o| host::process::wait(h, o).map_err(Error::new))?;
     Ok(found.map(|w| {
         let pid = pid_of_host(w.host_pid);
         if is_final(w.status) {
@@ -605,28 +611,7 @@ fn wait_for(target: WaitTarget, options: u32) -> Result<Option<(Vpid, host::proc
 /// waitid with WNOWAIT: what `wait_for` would find, left waitable.
 fn peek(target: WaitTarget, options: u32) -> Result<Option<(Vpid, host::process::Waited)>> {
     let opts = options & (g::WNOHANG | g::WEXITED | g::WSTOPPED | g::WCONTINUED);
-    let seen = |host_pid: i32| host::process::peek_wait(host_pid, opts).map_err(Error::new);
-    let found = match target {
-        WaitTarget::Pid(pid) => seen(host_pid_of_child(pid)?)?,
-        WaitTarget::Any => seen(-1)?,
-        WaitTarget::Pgid(pgid) => loop {
-            let members = group_children(pgid);
-            if members.is_empty() {
-                return_errno!(ECHILD);
-            }
-            let mut hit = None;
-            for (_, h) in &members {
-                if let Some(w) = host::process::peek_wait(*h, opts | g::WNOHANG).map_err(Error::new)? {
-                    hit = Some(w);
-                    break;
-                }
-            }
-            if hit.is_some() || options & g::WNOHANG != 0 {
-                break hit;
-            }
-            host::time::sleep(GROUP_POLL).map_err(|(e, _)| Error::new(e))?;
-        },
-    };
+    let found = find_child(target, opts, |h, o| host::process::peek_wait(h, o).map_err(Error::new))?;
     Ok(found.map(|(host_pid, status)| {
         let w = host::process::Waited { host_pid, status, utime_us: 0, stime_us: 0, maxrss_kib: 0, minflt: 0, majflt: 0, nvcsw: 0, nivcsw: 0 };
         (pid_of_host(host_pid), w)
