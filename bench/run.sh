@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # MacTux benchmark harness: measures the null-syscall cost, start-up time,
 # peak RSS, the process model (fork, spawn, daemon round trip, `mactux ps`)
-# and threads (create + join, futex ping-pong, mutexes) of programs run natively, under `mactux run`, under a bare Syscall User
+# threads (create + join, futex ping-pong, mutexes) and sockets and epoll
+# (ping-pong latency, loopback throughput, a ready epoll_wait) of programs run natively, under `mactux run`, under a bare Syscall User
 # Dispatch trap, under proot and under qemu-x86_64, all in one run, and prints
 # a Markdown report (also written to bench/results/latest.md).
 #
@@ -23,7 +24,7 @@
 #   BENCH_WARMUP       untimed warm-up runs per start-up figure (default 10)
 #   BENCH_RSS_RUNS     runs per peak-RSS figure, median taken (default 5)
 #   BENCH_TIMEOUT      seconds allowed for any single measured command (default 120)
-#   BENCH_SECTIONS     report sections to measure, any of "a b c d e" (default all)
+#   BENCH_SECTIONS     report sections to measure, any of "a b c d e f" (default all)
 #   BENCH_FORK_N       fork+wait iterations per run (default 200)
 #   BENCH_SPAWN_N      posix_spawn(/bin/true) iterations per run (default 200)
 #   BENCH_LAT_N        individually timed getppid calls per run (default 20000)
@@ -35,6 +36,10 @@
 #   BENCH_MUTEX_N      uncontended mutex lock/unlock pairs per run (default 10000000)
 #   BENCH_CONTENDED_N  lock/unlock pairs per run, all 4 threads together (default 400000)
 #   BENCH_THREAD_REPS  runs per thread figure, median taken (default 3)
+#   BENCH_NET_PP_N     socket ping-pong round trips per run (default 5000)
+#   BENCH_NET_MB       MiB sent over TCP loopback per run (default 256)
+#   BENCH_EPOLL_N      epoll_wait calls on a ready fd per run (default 200000)
+#   BENCH_NET_REPS     runs per socket and epoll figure, median taken (default 3)
 #   BENCH_SHARED_DAEMON=1  use the user's own daemon (MACTUX_STATE_DIR as set) instead of a private one
 #   BENCH_NO_HYPERFINE=1  use the built-in C timer even if hyperfine exists
 set -euo pipefail
@@ -54,7 +59,7 @@ WARMUP=${BENCH_WARMUP:-10}
 RSS_RUNS=${BENCH_RSS_RUNS:-5}
 TMO=${BENCH_TIMEOUT:-120}
 read -r -a MACTUX_RUN_WORDS <<<"${MACTUX_RUN:-run}"
-SECTIONS=${BENCH_SECTIONS:-a b c d e}
+SECTIONS=${BENCH_SECTIONS:-a b c d e f}
 FORK_N=${BENCH_FORK_N:-200}
 SPAWN_N=${BENCH_SPAWN_N:-200}
 LAT_N=${BENCH_LAT_N:-20000}
@@ -67,6 +72,10 @@ FUTEX_N=${BENCH_FUTEX_N:-10000}
 MUTEX_N=${BENCH_MUTEX_N:-10000000}
 CONTENDED_N=${BENCH_CONTENDED_N:-400000}
 THREAD_REPS=${BENCH_THREAD_REPS:-3}
+NET_PP_N=${BENCH_NET_PP_N:-5000}
+NET_MB=${BENCH_NET_MB:-256}
+EPOLL_N=${BENCH_EPOLL_N:-200000}
+NET_REPS=${BENCH_NET_REPS:-3}
 want() { [[ " $SECTIONS " == *" $1 "* ]]; }
 
 PY=/usr/bin/python3
@@ -93,6 +102,8 @@ cc -static -o "$BUILD/fork_wait" "$SRC/fork_wait.c"
 cc -static -o "$BUILD/spawn_true" "$SRC/spawn_true.c"
 cc -static -o "$BUILD/getppid_lat" "$SRC/getppid_lat.c"
 cc -static -o "$BUILD/sock_pingpong" "$SRC/sock_pingpong.c"
+cc -static -o "$BUILD/tcp_stream" "$SRC/tcp_stream.c"
+cc -static -o "$BUILD/epoll_ready" "$SRC/epoll_ready.c"
 for t in thread_create futex_pingpong mutex_uncontended mutex_contended; do
     cc -static -pthread -o "$BUILD/$t" "$SRC/$t.c"
 done
@@ -542,6 +553,31 @@ if want e; then
     done
 fi
 
+# ------------------------------------------------------- (f) sockets, epoll ---
+# The fields of each figure, as (e): "<key>|<program>|<arguments>|<fields>".
+NET_FIGS=(
+    "unixpp|sock_pingpong|$NET_PP_N|p50_us p99_us mean_us"
+    "tcppp|sock_pingpong|$NET_PP_N tcp|p50_us p99_us mean_us"
+    "stream|tcp_stream|$NET_MB|mb_per_s"
+    "epready|epoll_ready|$EPOLL_N|ns_per_call"
+)
+if want f; then
+    say "(f) sockets and epoll: Unix and TCP ping-pong (N=$NET_PP_N), TCP loopback throughput ($NET_MB MiB), epoll_wait on a ready fd (N=$EPOLL_N)"
+    for r in native mactux proot qemu; do
+        runner_available "$r" || continue
+        words=()
+        mapfile -t words < <(runner_words "$r")
+        for fig in "${NET_FIGS[@]}"; do
+            IFS='|' read -r key prog nargs fields <<<"$fig"
+            read -r -a nwords <<<"$nargs"
+            proc_measure "$key,$r" "$NET_REPS" "$fields" "${words[@]}" "$BUILD/$prog" "${nwords[@]}"
+            if [[ -n ${PM_WHY[$key,$r]:-} ]]; then
+                note "$(runner_label "$r") $prog $nargs failed (${PM_WHY[$key,$r]}; see bench/build/run.log): its (f) figure is n/a."
+            fi
+        done
+    done
+fi
+
 # --------------------------------------------------------------- report ----
 cpu_model() { awk -F': *' '/^model name/{print $2; exit}' /proc/cpuinfo 2>/dev/null || true; }
 tool_version() { "$@" 2>/dev/null | head -n1 || true; }
@@ -682,13 +718,6 @@ REPORT=$BUILD/report.md
     echo "- after killing them: \`mactux ps\` lists $PS_AFTER tasks (before: $PS_BASE), $( [[ $PS_AFTER == "$PS_BASE" && $PS_AFTER != n/a ]] && echo "back after ${PS_CLEAN_S} s" || echo "**not back** after ${PS_CLEAN_S} s")"
     echo
     fi
-    if want e; then
-    echo "## (e) Threads"
-    echo
-    echo "The programs time themselves with \`CLOCK_MONOTONIC\` (start-up excluded) and check their own results; each figure is the median over $THREAD_REPS runs, shown as value (× native)."
-    echo
-    echo "| Figure | native | \`mactux run\` | proot | qemu-x86_64 |"
-    echo "|---|---:|---:|---:|---:|"
     # tcell <key> <field> <runner>: "value (×ratio)", n/a, or — (runner absent)
     tcell() {
         runner_available "$3" || { echo "—"; return; }
@@ -698,6 +727,13 @@ REPORT=$BUILD/report.md
     trow() { # <label> <key> <field>
         echo "| $1 | $(tcell "$2" "$3" native) | $(tcell "$2" "$3" mactux) | $(tcell "$2" "$3" proot) | $(tcell "$2" "$3" qemu) |"
     }
+    if want e; then
+    echo "## (e) Threads"
+    echo
+    echo "The programs time themselves with \`CLOCK_MONOTONIC\` (start-up excluded) and check their own results; each figure is the median over $THREAD_REPS runs, shown as value (× native)."
+    echo
+    echo "| Figure | native | \`mactux run\` | proot | qemu-x86_64 |"
+    echo "|---|---:|---:|---:|---:|"
     trow "pthread_create + join, p50 µs (\`thread_create.c\`, N = $THREAD_N)" tcreate p50_us
     trow "pthread_create + join, mean µs" tcreate mean_us
     trow "pthread_create + join, p99 µs" tcreate p99_us
@@ -716,6 +752,21 @@ REPORT=$BUILD/report.md
     echo "- futex round trips per second: $(tlist futex rt_per_s)"
     echo "- futex waits that slept, per round trip (a waiter that finds the word already set does not sleep): $(tlist futex sleeps_per_rt)"
     echo "- contended mutex, voluntary context switches per 1000 lock + unlock (how often a thread slept on the mutex): $(tlist contended sleeps_per_kop)"
+    echo
+    fi
+    if want f; then
+    echo "## (f) Sockets and epoll"
+    echo
+    echo "Two processes of one program on a Unix socketpair or a TCP connection on 127.0.0.1 (\`sock_pingpong.c\`, 16-byte messages), a bulk TCP transfer (\`tcp_stream.c\`) and \`epoll_wait\` on a ready eventfd (\`epoll_ready.c\`); each figure is the median over $NET_REPS runs, shown as value (× native). Targets before syscall-site rewriting: throughput within 1.3× native; latency ahead of proot."
+    echo
+    echo "| Figure | native | \`mactux run\` | proot | qemu-x86_64 |"
+    echo "|---|---:|---:|---:|---:|"
+    trow "Unix-socket ping-pong, p50 µs (N = $NET_PP_N)" unixpp p50_us
+    trow "Unix-socket ping-pong, p99 µs" unixpp p99_us
+    trow "TCP loopback ping-pong, p50 µs (N = $NET_PP_N)" tcppp p50_us
+    trow "TCP loopback ping-pong, p99 µs" tcppp p99_us
+    trow "TCP loopback throughput, MiB/s, higher is better ($NET_MB MiB)" stream mb_per_s
+    trow "epoll_wait on a ready fd, ns per call (N = $EPOLL_N)" epready ns_per_call
     echo
     fi
     if [[ ${#NOTES[@]} -gt 0 ]]; then

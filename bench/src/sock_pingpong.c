@@ -8,7 +8,11 @@
  * client and its worker thread block on the socket), without any
  * serialization, trap or async runtime.
  *
- * usage: sock_pingpong [N]     (default 20000)
+ * With "tcp" the two processes talk over a TCP connection on 127.0.0.1
+ * (an ephemeral port, TCP_NODELAY) instead: the loopback latency a client
+ * and server see.
+ *
+ * usage: sock_pingpong [N [tcp]]     (default 20000, a Unix socketpair)
  * output: "sock_pingpong: N=<n> mean_us=.. p50_us=.. p90_us=.. p99_us=..
  *          p999_us=.. max_us=.."
  */
@@ -17,6 +21,10 @@
 #include <stdlib.h>
 #include <time.h>
 #include <unistd.h>
+#include <string.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <arpa/inet.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include "timing.h"
@@ -52,7 +60,33 @@ int main(int argc, char **argv)
 {
     long n = arg_n(argc, argv, 20000L, "sock_pingpong");
     int sv[2];
-    if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0) {
+    int tcp = argc > 2 && strcmp(argv[2], "tcp") == 0;
+    if (tcp) {
+        /* A listener on an ephemeral loopback port; the parent's end is
+         * the accepted socket, the child's the connecting one. */
+        struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = 0};
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        socklen_t len = sizeof a;
+        int l = socket(AF_INET, SOCK_STREAM, 0), one = 1;
+        if (l < 0 || bind(l, (struct sockaddr *)&a, sizeof a) != 0 || listen(l, 1) != 0 ||
+            getsockname(l, (struct sockaddr *)&a, &len) != 0) {
+            perror("sock_pingpong: listen");
+            return 1;
+        }
+        sv[1] = socket(AF_INET, SOCK_STREAM, 0);
+        if (sv[1] < 0 || connect(sv[1], (struct sockaddr *)&a, sizeof a) != 0) {
+            perror("sock_pingpong: connect");
+            return 1;
+        }
+        sv[0] = accept(l, NULL, NULL);
+        if (sv[0] < 0) {
+            perror("sock_pingpong: accept");
+            return 1;
+        }
+        close(l);
+        setsockopt(sv[0], IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        setsockopt(sv[1], IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    } else if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0) {
         perror("sock_pingpong: socketpair");
         return 1;
     }
