@@ -45,6 +45,7 @@ need default-jdk-headless test -x /usr/lib/jvm/default-java/bin/javac
 need nodejs test -x /usr/bin/node
 need redis-server test -x /usr/bin/redis-server
 need redis-tools test -x /usr/bin/redis-cli
+need openssh-client test -x /usr/bin/ssh-keygen
 
 if [ -z "$missing" ]; then
 	echo "test dependencies: all present"

@@ -1,8 +1,8 @@
 //! Event-loop programs and servers nobody here wrote, on epoll, eventfd and sockets:
 //! Node.js (libuv: timers, the thread pool's fs calls, child processes over socketpairs,
-//! an HTTP server and client), redis (its own epoll loop, a Unix socket in the scratch
-//! directory). Each is
-//! compared with its native run or checked with a native client. Servers listen on
+//! an HTTP server and client) and redis (its own epoll loop, a Unix socket in the
+//! scratch directory), each compared with its native run or checked with a native
+//! client; and ssh-keygen, whose key a native ssh-keygen reads back. Servers listen on
 //! 127.0.0.1 ephemeral ports or on sockets in scratch directories; every wait is bounded.
 
 use mactux_tests::*;
@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 const NODE: &str = "/usr/bin/node";
 const REDIS_SERVER: &str = "/usr/bin/redis-server";
 const REDIS_CLI: &str = "/usr/bin/redis-cli";
+const SSH_KEYGEN: &str = "/usr/bin/ssh-keygen";
 
 /// libuv end to end; prints only what Linux guarantees, in a fixed order.
 const NODE_SCRIPT: &str = r#"
@@ -135,4 +136,33 @@ fn redis_server_under_mactux() {
         }
         std::thread::sleep(Duration::from_millis(50));
     }
+}
+
+/// ssh-keygen under mactux makes an ed25519 key pair (random bytes, the user's name
+/// through NSS, a private file written with mode 0600); a native ssh-keygen derives the
+/// same public key from the private one, and both print the same fingerprint.
+#[test]
+fn ssh_keygen_under_mactux() {
+    if !require_tool(SSH_KEYGEN, "openssh-client") {
+        return;
+    }
+    let dir = ScratchDir::new("servers-ssh-keygen");
+    let key = dir.join("id_test");
+    let made = run_mactux(
+        &Run::cmd(&[SSH_KEYGEN, "-q", "-t", "ed25519", "-N", "", "-C", "mactux-test", "-f"]).arg(&key).timeout(Duration::from_secs(30)),
+    );
+    assert!(made.is_success(), "ssh-keygen under mactux: {}", made.stderr_str());
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&key).expect("the private key").permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "the private key's mode");
+    let public = std::fs::read_to_string(dir.join("id_test.pub")).expect("the public key");
+    let derived = run_native(&Run::cmd(&[SSH_KEYGEN, "-y", "-f"]).arg(&key).timeout(Duration::from_secs(30)));
+    assert!(derived.is_success(), "native ssh-keygen -y: {}", derived.stderr_str());
+    let first_two = |s: &str| s.split_whitespace().take(2).collect::<Vec<_>>().join(" ");
+    assert_eq!(first_two(&derived.stdout_str()), first_two(&public), "the public key derived natively");
+    let fp = |r: &Run| r.clone().arg(dir.join("id_test.pub")).timeout(Duration::from_secs(30));
+    let fp_run = Run::cmd(&[SSH_KEYGEN, "-l", "-f"]);
+    let native = run_native(&fp(&fp_run));
+    let emulated = run_mactux(&fp(&fp_run));
+    assert_same("ssh-keygen -l", &native, &emulated, Compare::STDOUT_STATUS);
 }
