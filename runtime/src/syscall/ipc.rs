@@ -188,8 +188,6 @@ fn map_segment(shmid: i32, key: i32, path: &str, size: u64, addr: u64, is_fixed:
                 if flags & SHM_REMAP == 0 {
                     return_errno_with_message!(EINVAL, "the range is mapped and SHM_REMAP is not set");
                 }
-                let pieces: Vec<(u64, u64)> =
-                    mm.iter().filter(|(s, v)| *s < end && v.end > addr).map(|(s, v)| (s.max(addr), v.end.min(end))).collect();
                 // Attaches wholly replaced are detached (their vmas close on Linux).
                 replaced = mm
                     .iter()
@@ -199,10 +197,7 @@ fn map_segment(shmid: i32, key: i32, path: &str, size: u64, addr: u64, is_fixed:
                         _ => None,
                     })
                     .collect();
-                for (s, e) in pieces {
-                    host::mem::unmap(s, e - s).map_err(Error::new)?;
-                }
-                mm.remove(addr, end);
+                super::mm::unmap_guest_pieces(&mut mm, addr, end)?;
             }
             Placement::NoReplace
         } else {

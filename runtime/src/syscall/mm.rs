@@ -103,6 +103,20 @@ impl MmapArgs {
     }
 }
 
+/// Unmaps from the host the guest's own mappings within `[addr, end)`
+/// and forgets them, so that a new mapping can claim the range without
+/// replacing anything the runtime owns there (mmap's MAP_FIXED, shmat's
+/// SHM_REMAP).
+pub(super) fn unmap_guest_pieces(mm: &mut crate::mm::Mm, addr: u64, end: u64) -> Result<()> {
+    let pieces: Vec<(u64, u64)> =
+        mm.iter().filter(|(s, v)| *s < end && v.end > addr).map(|(s, v)| (s.max(addr), v.end.min(end))).collect();
+    for (s, e) in pieces {
+        host::mem::unmap(s, e - s).map_err(Error::new)?;
+    }
+    mm.remove(addr, end);
+    Ok(())
+}
+
 pub fn mmap(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     let (addr, fd, off) = (a[0], args::fd(a[4]), a[5]);
     let MmapArgs { len, prot, flags, is_anon, is_shared, is_fixed, is_noreplace } = MmapArgs::check(addr, a[1], a[2], a[3], off)?;
@@ -154,12 +168,7 @@ pub fn mmap(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
             } else {
                 // Free the guest's own pieces of the range, then claim it all
                 // without replacing anything else.
-                let pieces: Vec<(u64, u64)> =
-                    mm.iter().filter(|(s, v)| *s < end && v.end > addr).map(|(s, v)| (s.max(addr), v.end.min(end))).collect();
-                for (s, e) in pieces {
-                    host::mem::unmap(s, e - s).map_err(Error::new)?;
-                }
-                mm.remove(addr, end);
+                unmap_guest_pieces(&mut mm, addr, end)?;
                 Placement::NoReplace
             }
         } else {
