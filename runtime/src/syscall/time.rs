@@ -103,12 +103,12 @@ pub fn clock_settime(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     Err(crate::errno!(EPERM, "the guest may not set the host's clock"))
 }
 
-fn sleep_for(d: Timespec, rem_addr: u64) -> Result<u64> {
+fn sleep_for(thread: &crate::task::Thread, d: Timespec, rem_addr: u64) -> Result<u64> {
     // A signal that came just before the sleep (recorded by the runtime, so
     // invisible to the host call) ends it before it starts, as Linux ends a
     // sleep with a signal pending; the whole time remains.
     let pending = d.sec > 0 || d.nsec > 0;
-    let r = if pending && crate::trap::calling_thread_interrupted() {
+    let r = if pending && crate::signal::interrupts(thread) {
         Err((crate::abi::Errno::EINTR, d))
     } else {
         host::time::sleep(d)
@@ -124,12 +124,12 @@ fn sleep_for(d: Timespec, rem_addr: u64) -> Result<u64> {
     }
 }
 
-pub fn nanosleep(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
+pub fn nanosleep(cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     let d = timeout::read_timespec(a[0])?;
-    sleep_for(d, a[1])
+    sleep_for(cx.thread(), d, a[1])
 }
 
-pub fn clock_nanosleep(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
+pub fn clock_nanosleep(cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     let clock = args::uint(a[0]);
     let flags = args::uint(a[1]);
     if flags & !g::TIMER_ABSTIME != 0 {
@@ -162,5 +162,5 @@ pub fn clock_nanosleep(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     };
     // An absolute sleep reports no remaining time.
     let rem = if flags & g::TIMER_ABSTIME != 0 { 0 } else { a[3] };
-    sleep_for(d, rem)
+    sleep_for(cx.thread(), d, rem)
 }
