@@ -30,6 +30,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 static __attribute__((unused)) int t_failures;
@@ -234,6 +235,14 @@ static __attribute__((unused)) ssize_t t_read_file(const char *path, char *buf, 
 	return (ssize_t)got;
 }
 
+
+/* Sleeps `ms` milliseconds (under a second): how the thread and event
+ * programs give another thread or process time to block first. */
+static __attribute__((unused)) void t_pause_ms(long ms)
+{
+	struct timespec ts = { 0, ms * 1000000L };
+	nanosleep(&ts, NULL);
+}
 
 /* How many threads the process has: the entries of /proc/self/task other
  * than . and .. (-1 if it cannot be listed). */

@@ -12,12 +12,6 @@
 #include <sys/eventfd.h>
 #include <time.h>
 
-static void pause_ms(long ms)
-{
-	struct timespec ts = { 0, ms * 1000000L };
-	nanosleep(&ts, NULL);
-}
-
 static int add(int ep, int fd, uint32_t events, uint64_t data)
 {
 	struct epoll_event e = { .events = events, .data.u64 = data };
@@ -33,7 +27,7 @@ static int mod(int ep, int fd, uint32_t events, uint64_t data)
 static void *late_writer(void *arg)
 {
 	int fd = *(int *)arg;
-	pause_ms(50);
+	t_pause_ms(50);
 	write(fd, "x", 1);
 	return NULL;
 }

@@ -13,16 +13,10 @@
 #include <sys/time.h>
 #include <time.h>
 
-static void pause_ms(long ms)
-{
-	struct timespec ts = { 0, ms * 1000000L };
-	nanosleep(&ts, NULL);
-}
-
 static void *writer(void *arg)
 {
 	int fd = *(int *)arg;
-	pause_ms(50);
+	t_pause_ms(50);
 	uint64_t v = 7;
 	write(fd, &v, 8);
 	return NULL;
@@ -34,7 +28,7 @@ static void on_alarm(int sig) { (void)sig; }
 static void *reader(void *arg)
 {
 	int fd = *(int *)arg;
-	pause_ms(50);
+	t_pause_ms(50);
 	uint64_t v;
 	read(fd, &v, 8);
 	return NULL;

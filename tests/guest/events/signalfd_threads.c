@@ -36,12 +36,6 @@ static void *worker(void *arg)
 	return NULL;
 }
 
-static void pause_ms(long ms)
-{
-	struct timespec t = {0, ms * 1000000L};
-	nanosleep(&t, NULL);
-}
-
 int main(void)
 {
 	T_BEGIN();
@@ -70,13 +64,13 @@ int main(void)
 
 	/* 2 */
 	pthread_barrier_wait(&bar);
-	pause_ms(30);
+	t_pause_ms(30);
 	kill(getpid(), SIGUSR2);
 	/* 3 */
 	pthread_barrier_wait(&bar);
 	CHECK_EQ("a process signal wakes the thread's poll", step_result[2], 1);
 	CHECK_EQ("the thread reads it (SI_USER)", step_result[3], 1);
-	pause_ms(30);
+	t_pause_ms(30);
 	pthread_kill(th, SIGUSR1);
 	pthread_join(th, NULL);
 	CHECK_EQ("a thread signal wakes that thread's poll", step_result[4], 1);

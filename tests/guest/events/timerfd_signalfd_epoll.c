@@ -31,12 +31,6 @@ static void *sleeper(void *arg)
 	return NULL;
 }
 
-static void pause_ms(long ms)
-{
-	struct timespec t = {0, ms * 1000000L};
-	nanosleep(&t, NULL);
-}
-
 int main(void)
 {
 	T_BEGIN();
@@ -74,7 +68,7 @@ int main(void)
 	/* Another thread asleep in epoll_wait wakes for a signal to the process. */
 	pthread_t th;
 	pthread_create(&th, NULL, sleeper, NULL);
-	pause_ms(30);
+	t_pause_ms(30);
 	kill(getpid(), SIGUSR1);
 	pthread_join(th, NULL);
 	CHECK_EQ("the sleeper woke for the signalfd", woke_for, SIGNALS);

@@ -27,12 +27,6 @@ struct shared {
 	int counter;
 };
 
-static void pause_ms(long ms)
-{
-	struct timespec ts = { 0, ms * 1000000L };
-	nanosleep(&ts, NULL);
-}
-
 /* The child waits on the raw futex until the parent flips the word. */
 static void raw_futex(struct shared *s, const char *what)
 {
@@ -46,8 +40,8 @@ static void raw_futex(struct shared *s, const char *what)
 		_exit(atomic_load(&s->word) == 7 ? 0 : 1);
 	}
 	while (!atomic_load(&s->child_ready))
-		pause_ms(1);
-	pause_ms(30); /* let the child reach FUTEX_WAIT */
+		t_pause_ms(1);
+	t_pause_ms(30); /* let the child reach FUTEX_WAIT */
 	atomic_store(&s->word, 7);
 	long woken = futex(&s->word, T_FUTEX_WAKE, 1);
 	int st = 0;
@@ -73,7 +67,7 @@ int main(void)
 	CHECK_OK("sem_init pshared", sem_init(&s->sem, 1, 0));
 	pid_t pid = fork();
 	if (pid == 0) {
-		pause_ms(30);
+		t_pause_ms(30);
 		sem_post(&s->sem);
 		_exit(0);
 	}

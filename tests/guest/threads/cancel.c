@@ -15,12 +15,6 @@ static atomic_int go_on;
 static char cleanup_log[64];
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
 
-static void pause_ms(long ms)
-{
-	struct timespec ts = { 0, ms * 1000000L };
-	nanosleep(&ts, NULL);
-}
-
 static void note(void *what)
 {
 	pthread_mutex_lock(&log_lock);
@@ -32,7 +26,7 @@ static void note(void *what)
 static void wait_ready(void)
 {
 	for (int i = 0; i < 5000 && !atomic_load(&ready); i++)
-		pause_ms(1);
+		t_pause_ms(1);
 }
 
 static pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
@@ -115,7 +109,7 @@ static void *cancel_disabled(void *arg)
 	pthread_cleanup_push(note, "d");
 	atomic_store(&ready, 1);
 	while (!atomic_load(&go_on))
-		pause_ms(1); /* nanosleep is a cancellation point, but disabled */
+		t_pause_ms(1); /* nanosleep is a cancellation point, but disabled */
 	note("e");
 	pthread_setcancelstate(old, NULL);
 	pthread_testcancel();
@@ -136,10 +130,10 @@ static void cancel_one(const char *what, void *(*fn)(void *), void *arg, const c
 		return;
 	}
 	wait_ready();
-	pause_ms(10); /* usually in the blocking call by now; either way it is cancelled */
+	t_pause_ms(10); /* usually in the blocking call by now; either way it is cancelled */
 	int r = pthread_cancel(t);
 	if (wait_go) {
-		pause_ms(10);
+		t_pause_ms(10);
 		atomic_store(&go_on, 1);
 	}
 	void *ret = NULL;

@@ -14,12 +14,6 @@
 
 static pid_t tid(void) { return (pid_t)syscall(SYS_gettid); }
 
-static void pause_ms(long ms)
-{
-	struct timespec ts = { 0, ms * 1000000L };
-	nanosleep(&ts, NULL);
-}
-
 /* A joined thread leaves /proc/self/task a moment after pthread_join returns
  * (the kernel clears the tid word, which join waits for, before it reaps the
  * thread), so a count that must drop is polled, for at most 5 s. */
@@ -27,7 +21,7 @@ static int task_count_settled(int want)
 {
 	int n = t_task_count();
 	for (int i = 0; i < 5000 && n != want; i++) {
-		pause_ms(1);
+		t_pause_ms(1);
 		n = t_task_count();
 	}
 	return n;
@@ -85,7 +79,7 @@ static void *exits_early(void *arg)
 static void *calls_exit(void *arg)
 {
 	(void)arg;
-	pause_ms(20);
+	t_pause_ms(20);
 	exit(33);
 }
 
@@ -101,7 +95,7 @@ static void *waits_for_main_then_exits(void *arg)
 {
 	(void)arg;
 	/* The main thread has called pthread_exit; this one goes on. */
-	pause_ms(20);
+	t_pause_ms(20);
 	exit(pthread_equal(pthread_self(), main_thread) ? 1 : 5);
 }
 

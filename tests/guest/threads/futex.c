@@ -42,12 +42,6 @@ static long futex(void *addr, int op, long val, const void *timeout_or_val2, voi
 	return syscall(SYS_futex, addr, op, val, timeout_or_val2, addr2, val3);
 }
 
-static void pause_ms(long ms)
-{
-	struct timespec ts = { 0, ms * 1000000L };
-	nanosleep(&ts, NULL);
-}
-
 struct waiter {
 	pthread_t thread;
 	atomic_int *word;
@@ -82,7 +76,7 @@ static long gather(atomic_int *from, atomic_int *to, long n)
 		if (r > 0)
 			moved += r;
 		else
-			pause_ms(1);
+			t_pause_ms(1);
 	}
 	return moved;
 }

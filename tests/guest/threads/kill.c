@@ -13,12 +13,6 @@
 
 static pid_t tid(void) { return (pid_t)syscall(SYS_gettid); }
 
-static void pause_ms(long ms)
-{
-	struct timespec ts = { 0, ms * 1000000L };
-	nanosleep(&ts, NULL);
-}
-
 /* Which thread ran the handler: each thread sets its index. */
 static __thread int my_index = -1;
 static volatile sig_atomic_t handled_by = -2;
@@ -107,7 +101,7 @@ int main(void)
 	pthread_sigmask(SIG_BLOCK, &s, NULL); /* main stays out of it */
 	CHECK_EQ("pthread_kill", pthread_kill(target, SIGUSR1), 0);
 	for (int i = 0; i < 5000 && !handled_count; i++)
-		pause_ms(1);
+		t_pause_ms(1);
 	CHECK_EQ("the handler ran in the chosen thread", handled_by, 2);
 	CHECK_EQ("pthread_self() in the handler is the target", handler_self_is_target, 1);
 	CHECK_EQ("pthread_kill with signal 0 checks the thread", pthread_kill(target, 0), 0);
@@ -131,7 +125,7 @@ int main(void)
 	target = t[2];
 	CHECK_OK("kill(getpid(), SIGUSR1)", kill(getpid(), SIGUSR1));
 	for (int i = 0; i < 5000 && !handled_count; i++)
-		pause_ms(1);
+		t_pause_ms(1);
 	CHECK_EQ("the one thread that does not block it handled it", handled_by, 3);
 	CHECK_EQ("its tid is that thread's", handler_tid_matched, 1);
 	sigset_t pending;
@@ -143,7 +137,7 @@ int main(void)
 	handled_by = -2;
 	CHECK_OK("tgkill(getpid(), tid, SIGUSR1)", syscall(SYS_tgkill, getpid(), target_tid, SIGUSR1));
 	for (int i = 0; i < 5000 && !handled_count; i++)
-		pause_ms(1);
+		t_pause_ms(1);
 	CHECK_EQ("tgkill reached the thread with that tid", handled_by, 3);
 	CHECK_EQ("handler saw that tid", handler_tid_matched, 1);
 	CHECK_OK("tgkill with signal 0 checks the thread", syscall(SYS_tgkill, getpid(), target_tid, 0));

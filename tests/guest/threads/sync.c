@@ -10,12 +10,6 @@
 #include <stdint.h>
 #include <time.h>
 
-static void pause_ms(long ms)
-{
-	struct timespec ts = { 0, ms * 1000000L };
-	nanosleep(&ts, NULL);
-}
-
 static struct timespec in_ms(clockid_t clock, long ms)
 {
 	struct timespec ts;
@@ -132,7 +126,7 @@ static void condvars(void)
 		q_items++;
 		pthread_cond_signal(&q_cond);
 		pthread_mutex_unlock(&q_lock);
-		pause_ms(2);
+		t_pause_ms(2);
 	}
 	void *got = NULL;
 	pthread_join(c, &got);
@@ -148,7 +142,7 @@ static void condvars(void)
 		pthread_mutex_unlock(&q_lock);
 		if (n == 3)
 			break;
-		pause_ms(1);
+		t_pause_ms(1);
 	}
 	pthread_mutex_lock(&q_lock);
 	q_gate = 1;
@@ -267,7 +261,7 @@ static sem_t sem;
 static void *posts_later(void *arg)
 {
 	(void)arg;
-	pause_ms(20);
+	t_pause_ms(20);
 	sem_post(&sem);
 	return NULL;
 }
@@ -301,7 +295,7 @@ static pthread_once_t once = PTHREAD_ONCE_INIT;
 static int once_runs;
 static void init_once(void)
 {
-	pause_ms(10); /* the other callers must wait for it */
+	t_pause_ms(10); /* the other callers must wait for it */
 	once_runs++;
 }
 static void *call_once(void *arg)
