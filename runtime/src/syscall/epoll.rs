@@ -201,7 +201,7 @@ impl Epoll {
 
 impl FileOps for Epoll {
     fn stat(&self, f: &OpenFile) -> Result<HostStat> {
-        Ok(super::eventfd::anon_stat(&f.guest_path))
+        Ok(crate::vfs::file::anon_stat(&f.guest_path))
     }
 
     fn as_any(&self) -> &dyn Any {

@@ -130,7 +130,7 @@ fn eight_bytes(len: usize) -> Result<()> {
 
 impl FileOps for EventFd {
     fn stat(&self, f: &OpenFile) -> Result<HostStat> {
-        Ok(anon_stat(&f.guest_path))
+        Ok(crate::vfs::file::anon_stat(&f.guest_path))
     }
 
     fn as_any(&self) -> &dyn Any {
@@ -211,16 +211,6 @@ impl FileOps for EventFd {
             n.renew();
         }
     }
-}
-
-/// `fstat` of an anonymous-inode file (eventfd, timerfd, signalfd, epoll):
-/// mode 0600 with no file type, as Linux's anon_inodefs gives.
-pub fn anon_stat(name: &str) -> HostStat {
-    let mut st = crate::vfs::file::synth_stat(name, 0o600, 0);
-    st.dev = crate::vfs::makedev(0, 14);
-    st.ino = 1;
-    st.blksize = 4096;
-    st
 }
 
 pub fn eventfd2(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {

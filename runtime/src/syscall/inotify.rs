@@ -139,7 +139,7 @@ impl Inotify {
 
 impl FileOps for Inotify {
     fn stat(&self, f: &OpenFile) -> Result<HostStat> {
-        Ok(super::eventfd::anon_stat(&f.guest_path))
+        Ok(crate::vfs::file::anon_stat(&f.guest_path))
     }
 
     fn as_any(&self) -> &dyn Any {

@@ -72,7 +72,7 @@ impl Drop for PidFd {
 
 impl FileOps for PidFd {
     fn stat(&self, f: &OpenFile) -> Result<HostStat> {
-        Ok(super::eventfd::anon_stat(&f.guest_path))
+        Ok(crate::vfs::file::anon_stat(&f.guest_path))
     }
 
     fn as_any(&self) -> &dyn Any {

@@ -236,7 +236,7 @@ impl SignalFd {
 
 impl FileOps for SignalFd {
     fn stat(&self, f: &OpenFile) -> Result<HostStat> {
-        Ok(super::eventfd::anon_stat(&f.guest_path))
+        Ok(crate::vfs::file::anon_stat(&f.guest_path))
     }
 
     fn as_any(&self) -> &dyn Any {

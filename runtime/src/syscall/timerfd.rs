@@ -130,7 +130,7 @@ impl FileTimer for Timer {
 
 impl FileOps for TimerFd {
     fn stat(&self, f: &OpenFile) -> Result<HostStat> {
-        Ok(super::eventfd::anon_stat(&f.guest_path))
+        Ok(crate::vfs::file::anon_stat(&f.guest_path))
     }
 
     fn as_any(&self) -> &dyn Any {

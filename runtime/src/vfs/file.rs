@@ -29,7 +29,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
 pub use super::host_file::HostFile;
-pub use super::synth_file::{synth_node_stat, synth_stat, SynthDir, SynthPath, SynthSnapshot};
+pub use super::synth_file::{anon_stat, synth_node_stat, synth_stat, SynthDir, SynthPath, SynthSnapshot};
 
 /// What one kind of open file does. `f` is the open file description the
 /// call came through (its status flags and position).

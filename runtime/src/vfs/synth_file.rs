@@ -208,6 +208,17 @@ pub fn synth_stat(path: &str, mode: u32, rdev: u64) -> HostStat {
     }
 }
 
+/// `fstat` of an anonymous-inode file (eventfd, epoll, timerfd, signalfd,
+/// inotify, pidfd): mode 0600 with no file type, as Linux's anon_inodefs
+/// gives.
+pub fn anon_stat(name: &str) -> HostStat {
+    let mut st = synth_stat(name, 0o600, 0);
+    st.dev = super::makedev(0, 14);
+    st.ino = 1;
+    st.blksize = 4096;
+    st
+}
+
 pub fn synth_node_stat(path: &str, s: &Synth) -> HostStat {
     match s {
         Synth::Dir(_) => synth_stat(path, g::S_IFDIR | 0o555, 0),
