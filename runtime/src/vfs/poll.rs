@@ -69,6 +69,17 @@ fn millis_until(deadline: Option<Timespec>) -> i32 {
     ms.min(i128::from(i32::MAX)) as i32
 }
 
+/// Sleeps `ms` milliseconds as [`millis_until`] counts them (-1: until a
+/// signal); EINTR when a signal interrupts.
+fn sleep_ms(ms: i32) -> Result<()> {
+    let t = if ms < 0 {
+        Timespec { sec: i64::MAX / 2, nsec: 0 }
+    } else {
+        Timespec { sec: i64::from(ms / 1000), nsec: i64::from(ms % 1000) * 1_000_000 }
+    };
+    host::time::sleep(t).map_err(|(e, _)| Error::new(e))
+}
+
 /// The monotonic time `timeout` from now (None: forever).
 pub fn deadline_after(timeout: Option<Timespec>) -> Option<Timespec> {
     let t = timeout?;
@@ -130,13 +141,8 @@ pub fn wait(watches: &mut [Watch<'_>], deadline: Option<Timespec>) -> Result<usi
         if sleep_on.is_empty() {
             if ready == 0 && ms != 0 {
                 // Nothing to wait on but time (poll(NULL, 0, t) is a sleep).
-                let t = if ms < 0 {
-                    Timespec { sec: i64::MAX / 2, nsec: 0 }
-                } else {
-                    Timespec { sec: i64::from(ms / 1000), nsec: i64::from(ms % 1000) * 1_000_000 }
-                };
                 check_signals()?;
-                host::time::sleep(t).map_err(|(e, _)| Error::new(e))?;
+                sleep_ms(ms)?;
                 continue;
             }
             return Ok(ready);
@@ -194,12 +200,7 @@ pub fn sleep_on(wake: &[(HostFd, u32)], deadline: Option<Timespec>) -> Result<bo
     }
     check_signals()?;
     if wake.is_empty() {
-        let t = if ms < 0 {
-            Timespec { sec: i64::MAX / 2, nsec: 0 }
-        } else {
-            Timespec { sec: i64::from(ms / 1000), nsec: i64::from(ms % 1000) * 1_000_000 }
-        };
-        host::time::sleep(t).map_err(|(e, _)| Error::new(e))?;
+        sleep_ms(ms)?;
         return Ok(millis_until(deadline) != 0);
     }
     let mut req: Vec<(HostFd, u32, u32)> = wake.iter().map(|&(fd, ev)| (fd, ev, 0)).collect();
