@@ -40,6 +40,8 @@
 #   BENCH_NET_MB       MiB sent over TCP loopback per run (default 256)
 #   BENCH_EPOLL_N      epoll_wait calls on a ready fd per run (default 200000)
 #   BENCH_NET_REPS     runs per socket and epoll figure, median taken (default 3)
+#   BENCH_HTTP_N       HTTP requests per run, timed after 10% more untimed (default 20000)
+#   BENCH_HTTP_C       keep-alive connections the load generator keeps busy (default 8)
 #   BENCH_SHARED_DAEMON=1  use the user's own daemon (MACTUX_STATE_DIR as set) instead of a private one
 #   BENCH_NO_HYPERFINE=1  use the built-in C timer even if hyperfine exists
 set -euo pipefail
@@ -76,6 +78,8 @@ NET_PP_N=${BENCH_NET_PP_N:-5000}
 NET_MB=${BENCH_NET_MB:-256}
 EPOLL_N=${BENCH_EPOLL_N:-200000}
 NET_REPS=${BENCH_NET_REPS:-3}
+HTTP_N=${BENCH_HTTP_N:-20000}
+HTTP_C=${BENCH_HTTP_C:-8}
 want() { [[ " $SECTIONS " == *" $1 "* ]]; }
 
 PY=/usr/bin/python3
@@ -104,6 +108,8 @@ cc -static -o "$BUILD/getppid_lat" "$SRC/getppid_lat.c"
 cc -static -o "$BUILD/sock_pingpong" "$SRC/sock_pingpong.c"
 cc -static -o "$BUILD/tcp_stream" "$SRC/tcp_stream.c"
 cc -static -o "$BUILD/epoll_ready" "$SRC/epoll_ready.c"
+cc -static -o "$BUILD/http_server" "$SRC/http_server.c"
+cc -o "$BUILD/http_load" "$SRC/http_load.c"
 for t in thread_create futex_pingpong mutex_uncontended mutex_contended; do
     cc -static -pthread -o "$BUILD/$t" "$SRC/$t.c"
 done
@@ -562,7 +568,7 @@ NET_FIGS=(
     "epready|epoll_ready|$EPOLL_N|ns_per_call"
 )
 if want f; then
-    say "(f) sockets and epoll: Unix and TCP ping-pong (N=$NET_PP_N), TCP loopback throughput ($NET_MB MiB), epoll_wait on a ready fd (N=$EPOLL_N)"
+    say "(f) sockets and epoll: Unix and TCP ping-pong (N=$NET_PP_N), TCP loopback throughput ($NET_MB MiB), epoll_wait on a ready fd (N=$EPOLL_N), HTTP requests per second (N=$HTTP_N, $HTTP_C connections)"
     for r in native mactux proot qemu; do
         runner_available "$r" || continue
         words=()
@@ -575,6 +581,12 @@ if want f; then
                 note "$(runner_label "$r") $prog $nargs failed (${PM_WHY[$key,$r]}; see bench/build/run.log): its (f) figure is n/a."
             fi
         done
+        # The HTTP server runs under the launcher; its load generator always
+        # runs natively and starts it.
+        proc_measure "http,$r" "$NET_REPS" "req_per_s us_per_req" "$BUILD/http_load" "$HTTP_N" "$HTTP_C" "${words[@]}" "$BUILD/http_server"
+        if [[ -n ${PM_WHY[http,$r]:-} ]]; then
+            note "$(runner_label "$r") http_server failed (${PM_WHY[http,$r]}; see bench/build/run.log): its (f) figure is n/a."
+        fi
     done
 fi
 
@@ -757,7 +769,7 @@ REPORT=$BUILD/report.md
     if want f; then
     echo "## (f) Sockets and epoll"
     echo
-    echo "Two processes of one program on a Unix socketpair or a TCP connection on 127.0.0.1 (\`sock_pingpong.c\`, 16-byte messages), a bulk TCP transfer (\`tcp_stream.c\`) and \`epoll_wait\` on a ready eventfd (\`epoll_ready.c\`); each figure is the median over $NET_REPS runs, shown as value (× native). Targets before syscall-site rewriting: throughput within 1.3× native; latency ahead of proot."
+    echo "Two processes of one program on a Unix socketpair or a TCP connection on 127.0.0.1 (\`sock_pingpong.c\`, 16-byte messages), a bulk TCP transfer (\`tcp_stream.c\`), \`epoll_wait\` on a ready eventfd (\`epoll_ready.c\`) and an epoll HTTP server (\`http_server.c\`) driven by a native load generator (\`http_load.c\`); each figure is the median over $NET_REPS runs, shown as value (× native). Targets before syscall-site rewriting: throughput within 1.3× native; latency and requests per second ahead of proot."
     echo
     echo "| Figure | native | \`mactux run\` | proot | qemu-x86_64 |"
     echo "|---|---:|---:|---:|---:|"
@@ -767,6 +779,7 @@ REPORT=$BUILD/report.md
     trow "TCP loopback ping-pong, p99 µs" tcppp p99_us
     trow "TCP loopback throughput, MiB/s, higher is better ($NET_MB MiB)" stream mb_per_s
     trow "epoll_wait on a ready fd, ns per call (N = $EPOLL_N)" epready ns_per_call
+    trow "HTTP requests per second, higher is better (N = $HTTP_N, $HTTP_C keep-alive connections)" http req_per_s
     echo
     fi
     if [[ ${#NOTES[@]} -gt 0 ]]; then
