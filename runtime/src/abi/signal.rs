@@ -49,6 +49,12 @@ impl Signal {
     pub fn is_unblockable(self) -> bool {
         self == Signal::SIGKILL || self == Signal::SIGSTOP
     }
+
+    /// The mask bits of the unblockable signals, which every mask a
+    /// program sets loses silently (sigprocmask(2), signalfd(2)).
+    pub fn unblockable_bits() -> u64 {
+        Signal::SIGKILL.mask_bit() | Signal::SIGSTOP.mask_bit()
+    }
 }
 
 /// The guest's `struct sigaction` as `rt_sigaction` passes it (kernel layout).

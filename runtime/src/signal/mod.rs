@@ -256,10 +256,6 @@ fn synchronous_mask() -> u64 {
         .fold(0, |m, s| m | s.mask_bit())
 }
 
-fn unblockable_bits() -> u64 {
-    Signal::SIGKILL.mask_bit() | Signal::SIGSTOP.mask_bit()
-}
-
 // ---------------------------------------------------------------------------
 // Lock-free state, shared with the host signal handler.
 
@@ -636,7 +632,7 @@ impl Locked<'_> {
 
     /// Sets this thread's mask (SIGKILL and SIGSTOP can never be blocked).
     pub fn set_mask(&mut self, mask: u64) {
-        let mask = mask & !unblockable_bits();
+        let mask = mask & !Signal::unblockable_bits();
         let old = self.thread.mask.swap(mask, Relaxed);
         let newly_blocked = mask & !old;
         self.update_blocked();

@@ -21,10 +21,6 @@ use linux_raw_sys::general as g;
 /// `sizeof(sigset_t)` the kernel accepts on x86_64.
 const SIGSET_SIZE: u64 = 8;
 
-fn unblockable_bits() -> u64 {
-    Signal::SIGKILL.mask_bit() | Signal::SIGSTOP.mask_bit()
-}
-
 pub fn rt_sigaction(cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     if a[3] != SIGSET_SIZE {
         return_errno_with_message!(EINVAL, "sigsetsize must be 8");
@@ -40,7 +36,7 @@ pub fn rt_sigaction(cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
         let old = *slot;
         if let Some(mut n) = new {
             n.flags &= SA_KNOWN;
-            n.mask &= !unblockable_bits();
+            n.mask &= !Signal::unblockable_bits();
             *slot = n;
             // A disposition that discards the signal drops it if pending,
             // blocked or not (sigaction(2), POSIX).
@@ -170,7 +166,7 @@ pub fn rt_sigtimedwait(cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     if a[3] != SIGSET_SIZE {
         return_errno_with_message!(EINVAL, "sigsetsize must be 8");
     }
-    let set = uaccess::read::<u64>(a[0])? & !unblockable_bits();
+    let set = uaccess::read::<u64>(a[0])? & !Signal::unblockable_bits();
     // None: no timeout, or one beyond the host clock's range.
     let deadline = timeout::read_optional(a[2])?.and_then(timeout::deadline);
     let thread = cx.thread();

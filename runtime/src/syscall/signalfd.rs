@@ -337,15 +337,11 @@ impl FileOps for SignalFd {
     }
 }
 
-fn unblockable_bits() -> u64 {
-    Signal::SIGKILL.mask_bit() | Signal::SIGSTOP.mask_bit()
-}
-
 pub fn signalfd4(cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     if a[2] != SIGSET_SIZE {
         return_errno_with_message!(EINVAL, "sizemask must be 8");
     }
-    let set = uaccess::read::<u64>(a[1])? & !unblockable_bits();
+    let set = uaccess::read::<u64>(a[1])? & !Signal::unblockable_bits();
     let flags = args::flags(u64::from(args::uint(a[3])), SFD_CLOEXEC | SFD_NONBLOCK, "flags must be SFD_CLOEXEC or SFD_NONBLOCK")?;
     let fd = args::int(a[0]);
     if fd != -1 {
