@@ -244,6 +244,35 @@ static __attribute__((unused)) void t_pause_ms(long ms)
 	nanosleep(&ts, NULL);
 }
 
+/* Sleeps `ms` milliseconds in full, a signal handler run meanwhile or not. */
+static __attribute__((unused)) void t_sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
+/* An absolute time `ms` from now on `clock` (for the calls that take one). */
+static __attribute__((unused)) struct timespec t_in_ms(clockid_t clock, long ms)
+{
+	struct timespec ts;
+	clock_gettime(clock, &ts);
+	ts.tv_nsec += (ms % 1000) * 1000000L;
+	ts.tv_sec += ms / 1000 + ts.tv_nsec / 1000000000L;
+	ts.tv_nsec %= 1000000000L;
+	return ts;
+}
+
+/* Waits, 1 ms at a time and at most 5 s, until `cond` holds; the value of
+ * `cond` at the end (whether it came true). */
+#define T_WAIT_UNTIL(cond)                                                  \
+	({                                                                  \
+		int t_n_ = 0;                                               \
+		while (!(cond) && t_n_++ < 5000)                            \
+			t_sleep_ms(1);                                      \
+		(cond);                                                     \
+	})
+
 /* How many threads the process has: the entries of /proc/self/task other
  * than . and .. (-1 if it cannot be listed). */
 static __attribute__((unused)) int t_task_count(void)

@@ -92,16 +92,6 @@ static int join_woken(struct waiter *w, int n)
 	return woken;
 }
 
-static struct timespec in_ms(clockid_t clock, long ms)
-{
-	struct timespec ts;
-	clock_gettime(clock, &ts);
-	ts.tv_nsec += ms * 1000000L;
-	ts.tv_sec += ts.tv_nsec / 1000000000L;
-	ts.tv_nsec %= 1000000000L;
-	return ts;
-}
-
 int main(void)
 {
 	T_BEGIN();
@@ -144,10 +134,10 @@ int main(void)
 	CHECK_EQ("all three woken", join_woken(w, 3), 3);
 
 	/* FUTEX_WAIT_BITSET takes an absolute timeout. */
-	struct timespec abs = in_ms(CLOCK_MONOTONIC, 20);
+	struct timespec abs = t_in_ms(CLOCK_MONOTONIC, 20);
 	CHECK_ERR("FUTEX_WAIT_BITSET absolute on CLOCK_MONOTONIC is ETIMEDOUT",
 		  futex(&a, P(T_FUTEX_WAIT_BITSET), 0, &abs, NULL, ~0u), ETIMEDOUT);
-	abs = in_ms(CLOCK_REALTIME, 20);
+	abs = t_in_ms(CLOCK_REALTIME, 20);
 	CHECK_ERR("FUTEX_WAIT_BITSET absolute with FUTEX_CLOCK_REALTIME is ETIMEDOUT",
 		  futex(&a, P(T_FUTEX_WAIT_BITSET) | T_FUTEX_CLOCK_REALTIME, 0, &abs, NULL, ~0u), ETIMEDOUT);
 	abs = (struct timespec){ 1, 0 };

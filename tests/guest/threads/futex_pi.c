@@ -38,33 +38,6 @@ static long futex(_Atomic uint32_t *uaddr, int op, uint32_t val, const struct ti
 
 static pid_t gettid_(void) { return (pid_t)syscall(SYS_gettid); }
 
-static void sleep_ms(int ms)
-{
-	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-		;
-}
-
-/* An absolute time `ms` from now on `clock`. */
-static struct timespec in_ms(clockid_t clock, int ms)
-{
-	struct timespec ts;
-	clock_gettime(clock, &ts);
-	ts.tv_nsec += (ms % 1000) * 1000000L;
-	ts.tv_sec += ms / 1000 + ts.tv_nsec / 1000000000L;
-	ts.tv_nsec %= 1000000000L;
-	return ts;
-}
-
-/* Waits (bounded) until `cond` holds; returns whether it did. */
-#define WAIT_UNTIL(cond)                                                    \
-	({                                                                  \
-		int t_n_ = 0;                                               \
-		while (!(cond) && t_n_++ < 5000)                            \
-			sleep_ms(1);                                        \
-		(cond);                                                     \
-	})
-
 /* A thread that takes a PI word, holds it until told, then unlocks it. */
 struct holder {
 	_Atomic uint32_t *word;
@@ -81,7 +54,7 @@ static void *hold(void *arg)
 	h->lock_ret = futex(h->word, FUTEX_LOCK_PI_PRIVATE, 0, NULL, NULL, 0);
 	h->lock_errno = errno;
 	atomic_store(&h->locked, 1);
-	WAIT_UNTIL(atomic_load(&h->release));
+	T_WAIT_UNTIL(atomic_load(&h->release));
 	h->unlock_ret = futex(h->word, FUTEX_UNLOCK_PI_PRIVATE, 0, NULL, NULL, 0);
 	h->unlock_errno = errno;
 	return NULL;
@@ -171,9 +144,9 @@ struct kicker {
 static void *kick(void *arg)
 {
 	struct kicker *k = arg;
-	sleep_ms(50);
+	t_sleep_ms(50);
 	syscall(SYS_tgkill, getpid(), k->target, SIGUSR1);
-	sleep_ms(50);
+	t_sleep_ms(50);
 	atomic_store(&k->h->release, 1);
 	return NULL;
 }
@@ -184,18 +157,18 @@ static void contention_protocol(void)
 	struct holder h = {.word = &w};
 	pthread_t ht;
 	pthread_create(&ht, NULL, hold, &h);
-	WAIT_UNTIL(atomic_load(&h.locked));
+	T_WAIT_UNTIL(atomic_load(&h.locked));
 	CHECK_EQ("the holder took the word", h.lock_ret, 0);
 
 	CHECK_ERR("TRYLOCK_PI of a held word", futex(&w, FUTEX_TRYLOCK_PI_PRIVATE, 0, NULL, NULL, 0), EAGAIN);
 	CHECK("a failed TRYLOCK_PI leaves FUTEX_WAITERS set", atomic_load(&w) == (FUTEX_WAITERS | (uint32_t)h.tid));
-	struct timespec rt = in_ms(CLOCK_REALTIME, 30);
+	struct timespec rt = t_in_ms(CLOCK_REALTIME, 30);
 	CHECK_ERR("LOCK_PI times out (absolute CLOCK_REALTIME)", futex(&w, FUTEX_LOCK_PI_PRIVATE, 0, &rt, NULL, 0),
 		  ETIMEDOUT);
-	struct timespec mono = in_ms(CLOCK_MONOTONIC, 30);
+	struct timespec mono = t_in_ms(CLOCK_MONOTONIC, 30);
 	CHECK_ERR("LOCK_PI2 times out (absolute CLOCK_MONOTONIC)", futex(&w, FUTEX_LOCK_PI2 | FUTEX_PRIVATE_FLAG, 0, &mono, NULL, 0),
 		  ETIMEDOUT);
-	rt = in_ms(CLOCK_REALTIME, 30);
+	rt = t_in_ms(CLOCK_REALTIME, 30);
 	CHECK_ERR("LOCK_PI2|FUTEX_CLOCK_REALTIME times out",
 		  futex(&w, FUTEX_LOCK_PI2 | FUTEX_PRIVATE_FLAG | FUTEX_CLOCK_REALTIME, 0, &rt, NULL, 0), ETIMEDOUT);
 	struct timespec past = {0, 0};
@@ -207,7 +180,7 @@ static void contention_protocol(void)
 	struct locker l = {.word = &w};
 	pthread_t lt;
 	pthread_create(&lt, NULL, lock_and_unlock, &l);
-	sleep_ms(50);
+	t_sleep_ms(50);
 	CHECK_ERR("FUTEX_WAKE with a PI waiter", futex(&w, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0), EINVAL);
 	atomic_store(&h.release, 1);
 	pthread_join(ht, NULL);
@@ -225,7 +198,7 @@ static void contention_protocol(void)
 	sigaction(SIGUSR1, &sa, NULL);
 	struct holder h2 = {.word = &w};
 	pthread_create(&ht, NULL, hold, &h2);
-	WAIT_UNTIL(atomic_load(&h2.locked));
+	T_WAIT_UNTIL(atomic_load(&h2.locked));
 	struct kicker k = {.target = gettid_(), .h = &h2};
 	pthread_t kt;
 	pthread_create(&kt, NULL, kick, &k);
@@ -272,7 +245,7 @@ static long requeue_until(long want, int nr_requeue)
 			return -errno;
 		total += r;
 		if (total < want)
-			sleep_ms(1);
+			t_sleep_ms(1);
 	}
 	return total;
 }
@@ -291,7 +264,7 @@ static void requeue_pi(void)
 		  futex(&c, FUTEX_WAIT_REQUEUE_PI | FUTEX_PRIVATE_FLAG, 5, NULL, (uint32_t *)&m, 0), EAGAIN);
 	CHECK_ERR("WAIT_REQUEUE_PI onto the same word",
 		  futex(&c, FUTEX_WAIT_REQUEUE_PI | FUTEX_PRIVATE_FLAG, 0, NULL, (uint32_t *)&c, 0), EINVAL);
-	struct timespec t = in_ms(CLOCK_MONOTONIC, 30);
+	struct timespec t = t_in_ms(CLOCK_MONOTONIC, 30);
 	CHECK_ERR("WAIT_REQUEUE_PI times out",
 		  futex(&c, FUTEX_WAIT_REQUEUE_PI | FUTEX_PRIVATE_FLAG, 0, &t, (uint32_t *)&m, 0), ETIMEDOUT);
 
@@ -299,7 +272,7 @@ static void requeue_pi(void)
 	struct rq_waiter w1 = {0};
 	pthread_t t1;
 	pthread_create(&t1, NULL, wait_requeue, &w1);
-	WAIT_UNTIL(atomic_load(&w1.started));
+	T_WAIT_UNTIL(atomic_load(&w1.started));
 	CHECK_EQ("CMP_REQUEUE_PI takes the free lock for the waiter", requeue_until(1, 0), 1);
 	pthread_join(t1, NULL);
 	CHECK_EQ("WAIT_REQUEUE_PI returned", w1.ret, 0);
@@ -312,7 +285,7 @@ static void requeue_pi(void)
 	pthread_t t2, t3;
 	pthread_create(&t2, NULL, wait_requeue, &w2);
 	pthread_create(&t3, NULL, wait_requeue, &w3);
-	WAIT_UNTIL(atomic_load(&w2.started) && atomic_load(&w3.started));
+	T_WAIT_UNTIL(atomic_load(&w2.started) && atomic_load(&w3.started));
 	CHECK_EQ("CMP_REQUEUE_PI moves both waiters to the held lock", requeue_until(2, 1), 2);
 	CHECK("the held word got FUTEX_WAITERS", atomic_load(&m) == (FUTEX_WAITERS | (uint32_t)gettid_()));
 	CHECK_EQ("nobody is left on the condition word", futex(&c, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0), 0);

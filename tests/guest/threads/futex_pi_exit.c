@@ -22,21 +22,6 @@ static long futex(_Atomic uint32_t *uaddr, int op)
 	return syscall(SYS_futex, uaddr, op | FUTEX_PRIVATE_FLAG, 0, NULL, NULL, 0);
 }
 
-static void sleep_ms(int ms)
-{
-	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-		;
-}
-
-#define WAIT_UNTIL(cond)                                                    \
-	({                                                                  \
-		int t_n_ = 0;                                               \
-		while (!(cond) && t_n_++ < 5000)                            \
-			sleep_ms(1);                                        \
-		(cond);                                                     \
-	})
-
 static pthread_mutex_t robust;
 static atomic_int owner_locked, waiter_started;
 
@@ -45,8 +30,8 @@ static void *lock_and_exit(void *arg)
 	(void)arg;
 	pthread_mutex_lock(&robust);
 	atomic_store(&owner_locked, 1);
-	WAIT_UNTIL(atomic_load(&waiter_started));
-	sleep_ms(50); /* the waiter blocks meanwhile (or finds the owner dead: same answer) */
+	T_WAIT_UNTIL(atomic_load(&waiter_started));
+	t_sleep_ms(50); /* the waiter blocks meanwhile (or finds the owner dead: same answer) */
 	return NULL;
 }
 
@@ -70,7 +55,7 @@ static void *raw_lock_and_exit(void *arg)
 	(void)arg;
 	futex(&word, FUTEX_LOCK_PI);
 	/* Exits once the waiter is queued (it set FUTEX_WAITERS on the way). */
-	WAIT_UNTIL(atomic_load(&word) & FUTEX_WAITERS);
+	T_WAIT_UNTIL(atomic_load(&word) & FUTEX_WAITERS);
 	return NULL;
 }
 
@@ -101,7 +86,7 @@ int main(void)
 	CHECK_EQ("init a robust PI mutex", pthread_mutex_init(&robust, &a), 0);
 	pthread_t t, w;
 	pthread_create(&t, NULL, lock_and_exit, NULL);
-	WAIT_UNTIL(atomic_load(&owner_locked));
+	T_WAIT_UNTIL(atomic_load(&owner_locked));
 	pthread_create(&w, NULL, wait_for_robust, NULL);
 	pthread_join(t, NULL);
 	pthread_join(w, NULL);
@@ -111,7 +96,7 @@ int main(void)
 
 	struct got g = {0};
 	pthread_create(&t, NULL, raw_lock_and_exit, NULL);
-	WAIT_UNTIL(atomic_load(&word) != 0);
+	T_WAIT_UNTIL(atomic_load(&word) != 0);
 	pthread_create(&w, NULL, raw_wait, &g);
 	pthread_join(t, NULL);
 	pthread_join(w, NULL);

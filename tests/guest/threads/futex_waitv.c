@@ -48,23 +48,6 @@ static long futex_wait2(void *uaddr, unsigned long val, unsigned long mask, unsi
 	return syscall(SYS_futex_wait_, uaddr, val, mask, flags, ts, clock);
 }
 
-static void sleep_ms(int ms)
-{
-	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-		;
-}
-
-static struct timespec in_ms(clockid_t clock, int ms)
-{
-	struct timespec ts;
-	clock_gettime(clock, &ts);
-	ts.tv_nsec += (ms % 1000) * 1000000L;
-	ts.tv_sec += ms / 1000 + ts.tv_nsec / 1000000000L;
-	ts.tv_nsec %= 1000000000L;
-	return ts;
-}
-
 /* Wakes `op` on `word` until a waiter is found (bounded); returns how many were woken. */
 static long wake_until_one(_Atomic uint32_t *word, int op, int count)
 {
@@ -72,7 +55,7 @@ static long wake_until_one(_Atomic uint32_t *word, int op, int count)
 		long r = syscall(SYS_futex, word, op, count, NULL, NULL, 0);
 		if (r != 0)
 			return r;
-		sleep_ms(1);
+		t_sleep_ms(1);
 	}
 	return 0;
 }
@@ -125,7 +108,7 @@ static void waitv_checks(void)
 	CHECK_ERR("no futexes", waitv(vec, 0, 0, NULL, 0), EINVAL);
 	CHECK_ERR("129 futexes", waitv(vec, 129, 0, NULL, 0), EINVAL);
 	CHECK_ERR("a null array", waitv(NULL, 1, 0, NULL, 0), EINVAL);
-	t = in_ms(CLOCK_MONOTONIC, 10);
+	t = t_in_ms(CLOCK_MONOTONIC, 10);
 	CHECK_ERR("a clock that is neither MONOTONIC nor REALTIME", waitv(vec, N, 0, &t, CLOCK_BOOTTIME), EINVAL);
 	struct timespec bad = {0, 1000000000L};
 	CHECK_ERR("tv_nsec out of range", waitv(vec, N, 0, &bad, CLOCK_MONOTONIC), EINVAL);
@@ -162,9 +145,9 @@ static void waitv_checks(void)
 	v[2].val = 9;
 	CHECK_ERR("a changed word", waitv(v, 3, 0, NULL, 0), EAGAIN);
 
-	t = in_ms(CLOCK_MONOTONIC, 30);
+	t = t_in_ms(CLOCK_MONOTONIC, 30);
 	CHECK_ERR("times out on CLOCK_MONOTONIC", waitv(vec, N, 0, &t, CLOCK_MONOTONIC), ETIMEDOUT);
-	t = in_ms(CLOCK_REALTIME, 30);
+	t = t_in_ms(CLOCK_REALTIME, 30);
 	CHECK_ERR("times out on CLOCK_REALTIME", waitv(vec, N, 0, &t, CLOCK_REALTIME), ETIMEDOUT);
 	t = (struct timespec){0, 0};
 	CHECK_ERR("a timeout long past", waitv(vec, N, 0, &t, CLOCK_MONOTONIC), ETIMEDOUT);
@@ -191,7 +174,7 @@ static void waitv_checks(void)
 	for (int i = 0; i < 5000 && r == 0; i++) {
 		r = futex_wake2((void *)&words[0], ~0u, 1, FUTEX2_SIZE_U32 | FUTEX2_PRIVATE);
 		if (r == 0)
-			sleep_ms(1);
+			t_sleep_ms(1);
 	}
 	CHECK_EQ("futex_wake on futex 0 finds the waiter", r, 1);
 	pthread_join(th, NULL);
@@ -207,11 +190,11 @@ static void futex2_checks(void)
 	CHECK_ERR("futex_wait: a 64-bit mask",
 		  futex_wait2((void *)&single, 0, 1ull << 32, FUTEX2_SIZE_U32 | FUTEX2_PRIVATE, NULL, 0), EINVAL);
 	CHECK_ERR("futex_wait: an 8-bit futex", futex_wait2((void *)&single, 0, ~0u, FUTEX2_SIZE_U8, NULL, 0), EINVAL);
-	t = in_ms(CLOCK_MONOTONIC, 30);
+	t = t_in_ms(CLOCK_MONOTONIC, 30);
 	CHECK_ERR("futex_wait: times out", futex_wait2((void *)&single, 0, ~0u, FUTEX2_SIZE_U32 | FUTEX2_PRIVATE, &t,
 						    CLOCK_MONOTONIC),
 		  ETIMEDOUT);
-	t = in_ms(CLOCK_REALTIME, 30);
+	t = t_in_ms(CLOCK_REALTIME, 30);
 	CHECK_ERR("futex_wait: times out on CLOCK_REALTIME",
 		  futex_wait2((void *)&single, 0, ~0u, FUTEX2_SIZE_U32 | FUTEX2_PRIVATE, &t, CLOCK_REALTIME), ETIMEDOUT);
 	CHECK_ERR("futex_wake: mask 0", futex_wake2((void *)&single, 0, 1, FUTEX2_SIZE_U32 | FUTEX2_PRIVATE), EINVAL);
@@ -222,13 +205,13 @@ static void futex2_checks(void)
 	struct waiter w = {0};
 	pthread_t th;
 	pthread_create(&th, NULL, wait_single, &w);
-	sleep_ms(20);
+	t_sleep_ms(20);
 	CHECK_EQ("futex_wake with nr 0 wakes nobody", futex_wake2((void *)&single, ~0u, 0, FUTEX2_SIZE_U32 | FUTEX2_PRIVATE), 0);
 	long r = 0;
 	for (int i = 0; i < 5000 && r == 0; i++) {
 		r = futex_wake2((void *)&single, ~0u, 1, FUTEX2_SIZE_U32 | FUTEX2_PRIVATE);
 		if (r == 0)
-			sleep_ms(1);
+			t_sleep_ms(1);
 	}
 	CHECK_EQ("futex_wake finds the futex_wait waiter", r, 1);
 	pthread_join(th, NULL);
@@ -258,7 +241,7 @@ static void futex2_checks(void)
 	for (int i = 0; i < 5000 && r == 0; i++) {
 		r = syscall(SYS_futex_requeue_, two, 0, 0, 1);
 		if (r == 0)
-			sleep_ms(1);
+			t_sleep_ms(1);
 	}
 	CHECK_EQ("futex_requeue moves the waiter", r, 1);
 	CHECK_EQ("nobody is left on the first futex", futex_wake2((void *)&single, ~0u, 1, FUTEX2_SIZE_U32 | FUTEX2_PRIVATE), 0);

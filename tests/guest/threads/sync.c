@@ -10,16 +10,6 @@
 #include <stdint.h>
 #include <time.h>
 
-static struct timespec in_ms(clockid_t clock, long ms)
-{
-	struct timespec ts;
-	clock_gettime(clock, &ts);
-	ts.tv_nsec += ms * 1000000L;
-	ts.tv_sec += ts.tv_nsec / 1000000000L;
-	ts.tv_nsec %= 1000000000L;
-	return ts;
-}
-
 /* Runs fn(arg) in a new thread and returns what it returned. */
 static intptr_t in_thread(void *(*fn)(void *), void *arg)
 {
@@ -67,9 +57,9 @@ static void mutexes(void)
 	CHECK_EQ("errorcheck unlock by another thread is EPERM", in_thread(unlock_mutex, &ec), EPERM);
 	CHECK_EQ("errorcheck unlock", pthread_mutex_unlock(&ec), 0);
 	CHECK_EQ("errorcheck unlock of a free mutex is EPERM", pthread_mutex_unlock(&ec), EPERM);
-	struct timespec ts = in_ms(CLOCK_REALTIME, 50);
+	struct timespec ts = t_in_ms(CLOCK_REALTIME, 50);
 	CHECK_EQ("pthread_mutex_timedlock of a free mutex", pthread_mutex_timedlock(&ec, &ts), 0);
-	ts = in_ms(CLOCK_REALTIME, 50);
+	ts = t_in_ms(CLOCK_REALTIME, 50);
 	CHECK_EQ("pthread_mutex_timedlock by the owner is EDEADLK", pthread_mutex_timedlock(&ec, &ts), EDEADLK);
 	pthread_mutex_unlock(&ec);
 	pthread_mutexattr_destroy(&a);
@@ -77,7 +67,7 @@ static void mutexes(void)
 
 static void *timedlock_held(void *m)
 {
-	struct timespec ts = in_ms(CLOCK_REALTIME, 50);
+	struct timespec ts = t_in_ms(CLOCK_REALTIME, 50);
 	return (void *)(intptr_t)pthread_mutex_timedlock(m, &ts);
 }
 
@@ -153,7 +143,7 @@ static void condvars(void)
 	CHECK_EQ("broadcast woke all three waiters", q_taken, 3);
 
 	pthread_mutex_lock(&q_lock);
-	struct timespec ts = in_ms(CLOCK_REALTIME, 30);
+	struct timespec ts = t_in_ms(CLOCK_REALTIME, 30);
 	CHECK_EQ("pthread_cond_timedwait on CLOCK_REALTIME times out", pthread_cond_timedwait(&q_cond, &q_lock, &ts),
 		 ETIMEDOUT);
 	CHECK_EQ("and returns with the mutex held", pthread_mutex_trylock(&q_lock), EBUSY);
@@ -169,7 +159,7 @@ static void condvars(void)
 	pthread_cond_init(&mono, &ca);
 	pthread_condattr_destroy(&ca);
 	pthread_mutex_lock(&q_lock);
-	ts = in_ms(CLOCK_MONOTONIC, 30);
+	ts = t_in_ms(CLOCK_MONOTONIC, 30);
 	CHECK_EQ("pthread_cond_timedwait on CLOCK_MONOTONIC times out", pthread_cond_timedwait(&mono, &q_lock, &ts),
 		 ETIMEDOUT);
 	pthread_mutex_unlock(&q_lock);
@@ -196,7 +186,7 @@ static void *trywrlock(void *arg)
 static void *timedwrlock(void *arg)
 {
 	(void)arg;
-	struct timespec ts = in_ms(CLOCK_REALTIME, 30);
+	struct timespec ts = t_in_ms(CLOCK_REALTIME, 30);
 	return (void *)(intptr_t)pthread_rwlock_timedwrlock(&rw, &ts);
 }
 
@@ -270,7 +260,7 @@ static void semaphores(void)
 {
 	CHECK_OK("sem_init 0", sem_init(&sem, 0, 0));
 	CHECK_ERR("sem_trywait on 0 is EAGAIN", sem_trywait(&sem), EAGAIN);
-	struct timespec ts = in_ms(CLOCK_REALTIME, 30);
+	struct timespec ts = t_in_ms(CLOCK_REALTIME, 30);
 	CHECK_ERR("sem_timedwait times out", sem_timedwait(&sem, &ts), ETIMEDOUT);
 	ts.tv_nsec = 1000000000L;
 	CHECK_ERR("sem_timedwait with a bad tv_nsec is EINVAL", sem_timedwait(&sem, &ts), EINVAL);
@@ -284,7 +274,7 @@ static void semaphores(void)
 	sem_getvalue(&sem, &v);
 	CHECK_EQ("sem_getvalue after two posts", v, 2);
 	CHECK_OK("sem_trywait takes one", sem_trywait(&sem));
-	ts = in_ms(CLOCK_REALTIME, 30);
+	ts = t_in_ms(CLOCK_REALTIME, 30);
 	CHECK_OK("sem_timedwait takes the other", sem_timedwait(&sem, &ts));
 	sem_getvalue(&sem, &v);
 	CHECK_EQ("sem_getvalue is back to 0", v, 0);

@@ -65,13 +65,6 @@ static struct itimerspec spec(long long value_ns, long long interval_ns)
 	return s;
 }
 
-static void sleep_ms(long ms)
-{
-	struct timespec t = {ms / 1000, (ms % 1000) * 1000000};
-	while (nanosleep(&t, &t) != 0 && errno == EINTR)
-		;
-}
-
 static int block(int sig)
 {
 	sigset_t s;
@@ -196,7 +189,7 @@ static void periodic(void)
 	struct itimerspec s = spec(2000000, 2000000);
 	CHECK_OK("arm periodic", k_settime(id, 0, &s, NULL));
 	for (int i = 0; i < 10000 && fired < 5; i++)
-		sleep_ms(1);
+		t_sleep_ms(1);
 	struct itimerspec old;
 	s = spec(0, 0);
 	CHECK_OK("disarm periodic", k_settime(id, 0, &s, &old));
@@ -225,7 +218,7 @@ static void overrun(void)
 	struct itimerspec s = spec(1000000, 1000000);
 	CHECK_OK("arm 1 ms period", k_settime(id, 0, &s, NULL));
 	CHECK_EQ("no overrun before a delivery", k_getoverrun(id), 0);
-	sleep_ms(40);
+	t_sleep_ms(40);
 	CHECK("pending while blocked", is_pending(sig));
 	siginfo_t si;
 	CHECK_EQ("taken", wait_for(sig, &si), sig);
@@ -277,7 +270,7 @@ static void thread_id(void)
 		return;
 	}
 	for (int i = 0; i < 10000 && !worker_tid; i++)
-		sleep_ms(1);
+		t_sleep_ms(1);
 	struct k_sigevent ev = {.notify = SIGEV_THREAD_ID, .signo = SIGUSR2, .value.sival_int = 99, .tid = worker_tid};
 	int id;
 	CHECK_OK("create SIGEV_THREAD_ID", k_timer_create(CLOCK_MONOTONIC, &ev, &id));
@@ -286,7 +279,7 @@ static void thread_id(void)
 	/* The main thread does not block SIGUSR2 and keeps entering the
 	 * kernel: a signal for the process could be taken here. */
 	for (int i = 0; i < 10000 && !worker_done; i++)
-		sleep_ms(1);
+		t_sleep_ms(1);
 	pthread_join(th, NULL);
 	CHECK_EQ("SIGEV_THREAD_ID siginfo", worker_done, 1);
 	CHECK("handled on the chosen thread", handler_tid == worker_tid);
@@ -306,12 +299,12 @@ static void sigev_none(void)
 	CHECK_EQ("one-shot interval", ns_of(cur.it_interval), 0);
 	s = spec(1, 0);
 	CHECK_OK("arm 1 ns", k_settime(id, 0, &s, NULL));
-	sleep_ms(2);
+	t_sleep_ms(2);
 	CHECK_OK("gettime expired", k_gettime(id, &cur));
 	CHECK_EQ("expired SIGEV_NONE shows 0", ns_of(cur.it_value), 0);
 	s = spec(1, 3000000000LL);
 	CHECK_OK("arm periodic SIGEV_NONE", k_settime(id, 0, &s, NULL));
-	sleep_ms(2);
+	t_sleep_ms(2);
 	CHECK_OK("gettime periodic SIGEV_NONE", k_gettime(id, &cur));
 	CHECK("next period ahead", ns_of(cur.it_value) > 0 && ns_of(cur.it_value) <= 3000000000LL);
 	CHECK_EQ("periodic interval", ns_of(cur.it_interval), 3000000000LL);
@@ -360,7 +353,7 @@ static void deleted(void)
 	CHECK_OK("arm b", k_settime(b, 0, &s, NULL));
 	CHECK_OK("delete a", k_delete(a));
 	CHECK_OK("disarm b", k_settime(b, 0, &z, NULL));
-	sleep_ms(300);
+	t_sleep_ms(300);
 	CHECK("nothing sent", !is_pending(sig));
 	CHECK_OK("delete b", k_delete(b));
 	unblock(sig);
@@ -438,7 +431,7 @@ static void sigev_thread(void)
 	struct itimerspec s = spec(5000000, 0);
 	CHECK_OK("timer_settime SIGEV_THREAD", timer_settime(t, 0, &s, NULL));
 	for (int i = 0; i < 10000 && !__atomic_load_n(&thread_notified, __ATOMIC_SEQ_CST); i++)
-		sleep_ms(1);
+		t_sleep_ms(1);
 	CHECK("notify function ran", thread_notified);
 	CHECK_EQ("notify function's value", notify_value, 1234);
 	CHECK("on another thread", notify_tid != syscall(SYS_gettid));
