@@ -171,7 +171,7 @@ fn status() -> ExitCode {
     }
 }
 
-fn pid_gone(pid: i32) -> bool {
+pub(crate) fn pid_gone(pid: i32) -> bool {
     // SAFETY: signal 0 only probes for existence.
     pid <= 0 || unsafe { libc::kill(pid, 0) } != 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH)
 }

@@ -4,6 +4,7 @@
 mod daemon;
 mod kill;
 mod ps;
+mod rootfs;
 
 use clap::{Parser, Subcommand};
 use mactux_runtime::syscall::table::{Status, TABLE};
@@ -29,8 +30,10 @@ enum Command {
         /// Write the trace to FILE instead of stderr (implies --trace).
         #[arg(long, value_name = "FILE")]
         trace_file: Option<PathBuf>,
-        /// The host directory the guest sees as `/` (default: / on Linux, ~/.mactux/rootfs on macOS).
-        #[arg(long, value_name = "DIR")]
+        /// The guest's `/`: a host directory, or the NAME of a root from
+        /// `mactux rootfs import` (default: `root` in ~/.mactux/config.toml,
+        /// else / on Linux, ~/.mactux/rootfs on macOS).
+        #[arg(long, value_name = "DIR|NAME")]
         root: Option<PathBuf>,
         /// The kernel release `uname -r` reports.
         #[arg(long, value_name = "RELEASE")]
@@ -75,6 +78,11 @@ enum Command {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true, num_args = 0.., value_name = "ARGS")]
         args: Vec<String>,
     },
+    /// Import, list and remove guest root filesystems (~/.mactux/roots).
+    Rootfs {
+        #[command(subcommand)]
+        command: rootfs::RootfsCommand,
+    },
 }
 
 fn default_root() -> PathBuf {
@@ -87,7 +95,13 @@ fn default_root() -> PathBuf {
 }
 
 fn run(trace: bool, trace_file: Option<PathBuf>, root: Option<PathBuf>, release: Option<String>, argv: Vec<std::ffi::OsString>) -> ExitCode {
-    let root = root.unwrap_or_else(default_root);
+    let root = match rootfs::guest_root(root.as_deref()) {
+        Ok(root) => root.unwrap_or_else(default_root),
+        Err(msg) => {
+            eprintln!("mactux: {msg}");
+            return ExitCode::from(125);
+        }
+    };
     match std::fs::metadata(&root) {
         Ok(m) if m.is_dir() => {}
         _ => {
@@ -178,6 +192,7 @@ fn main() -> ExitCode {
         Command::Daemon { command } => daemon::main(command),
         Command::Ps { json } => ps::main(json),
         Command::Kill { args } => kill::main(args),
+        Command::Rootfs { command } => rootfs::main(command),
         Command::Resume { fd } => {
             let err = mactux_runtime::resume(fd);
             eprintln!("mactux: {}", err.msg);

@@ -1,0 +1,402 @@
+//! `mactux rootfs import/list/remove` and `mactux run --root NAME`, with a
+//! small Debian root built here from the machine's own package sources
+//! (`apt-get download` + `dpkg -x`, no root privileges needed for either),
+//! packed as .tar.gz, .tar.xz and .tar.zst, and as a `docker save` and an
+//! OCI image layout of two layers with whiteouts. Then archives that must
+//! be refused: truncated, `../` members, a symlink pointing out followed by
+//! a file written through it, an existing name, a directory holding files.
+//!
+//! Every test has a `MACTUX_HOME` of its own in a scratch directory; the
+//! downloaded .debs stay in the fixture's scratch directory.
+
+use mactux_tests::*;
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+/// What `bash -c`, `ls -l /`, `id`, `cat` and `dpkg -l` need in bookworm.
+const PACKAGES: &[&str] = &[
+    "base-files", "libc6", "bash", "dash", "coreutils", "libtinfo6", "libselinux1", "libpcre2-8-0", "libacl1", "libattr1",
+    "libgmp10", "libcap2", "dpkg", "zlib1g", "liblzma5", "libzstd1", "libbz2-1.0", "libmd0", "tar", "grep", "sed",
+];
+
+struct Fixture {
+    _scratch: ScratchDir,
+    dir: PathBuf,
+    /// The staging tree and its plain tarball.
+    tar: PathBuf,
+    debian_version: String,
+}
+
+fn sh(cmd: &str, dir: &Path) {
+    let out = Command::new("/bin/sh").arg("-ec").arg(cmd).current_dir(dir).output().expect("run /bin/sh");
+    assert!(out.status.success(), "`{cmd}` failed: {}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+}
+
+/// Builds the Debian tree and its archives once for all tests of this file;
+/// `None` (skip) when apt cannot download, unless MACTUX_REQUIRE_ALL.
+fn fixture() -> Option<&'static Fixture> {
+    static F: OnceLock<Option<Fixture>> = OnceLock::new();
+    F.get_or_init(|| {
+        for (tool, pkg) in [("/usr/bin/apt-get", "apt"), ("/usr/bin/dpkg-deb", "dpkg"), ("/usr/bin/python3", "python3"), ("/usr/bin/zstd", "zstd"), ("/usr/bin/xz", "xz-utils")] {
+            if !require_tool(tool, pkg) {
+                return None;
+            }
+        }
+        let scratch = ScratchDir::new("rootfs");
+        let dir = scratch.path().to_path_buf();
+        let debs = dir.join("debs");
+        std::fs::create_dir(&debs).unwrap();
+        let out = Command::new("apt-get").arg("download").args(PACKAGES).current_dir(&debs).output().expect("run apt-get");
+        if !out.status.success() {
+            let msg = format!("apt-get download failed (no package lists? run apt-get update): {}", String::from_utf8_lossy(&out.stderr));
+            if require_all() {
+                panic!("{msg}");
+            }
+            eprintln!("skipped: {msg}");
+            return None;
+        }
+        // Unpack each package, and write dpkg's status file from the
+        // packages' own control fields so `dpkg -l` lists them.
+        sh(
+            r##"mkdir -p root/var/lib/dpkg/info root/var/lib/dpkg/updates root/etc root/tmp root/root root/opt/app
+               : > root/var/lib/dpkg/available
+               for d in debs/*.deb; do
+                   dpkg-deb -x "$d" root
+                   dpkg-deb -f "$d" | sed '1a Status: install ok installed' >> root/var/lib/dpkg/status
+                   echo >> root/var/lib/dpkg/status
+               done
+               printf 'root:x:0:0:root:/root:/bin/bash\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n' > root/etc/passwd
+               printf 'root:x:0:\nnogroup:x:65534:\n' > root/etc/group
+               echo lower-a > root/opt/app/a; echo lower-b > root/opt/app/b; echo doomed > root/etc/gone
+               tar -C root --numeric-owner --owner=0 --group=0 -cf debian.tar .
+               gzip -1 -c debian.tar > debian.tar.gz
+               xz -1 -T0 -c debian.tar > debian.tar.xz
+               zstd -q -1 -c debian.tar > debian.tar.zst"##,
+            &dir,
+        );
+        let debian_version = std::fs::read_to_string(dir.join("root/etc/debian_version")).unwrap();
+        Some(Fixture { tar: dir.join("debian.tar"), dir, _scratch: scratch, debian_version })
+    })
+    .as_ref()
+}
+
+/// A `MACTUX_HOME` of one test's own.
+struct Home {
+    scratch: ScratchDir,
+}
+
+impl Home {
+    fn new(tag: &str) -> Home {
+        Home { scratch: ScratchDir::new(tag) }
+    }
+    fn home(&self) -> PathBuf {
+        self.scratch.join("home")
+    }
+    fn roots(&self) -> PathBuf {
+        self.home().join("roots")
+    }
+    fn mactux(&self, args: &[&str]) -> Outcome {
+        let a: Vec<&OsStr> = args.iter().map(OsStr::new).collect();
+        run_mactux_raw(&a, &Run::new("mactux").env("MACTUX_HOME", self.home()).timeout(std::time::Duration::from_secs(120)))
+    }
+    fn import(&self, file: &Path, name: &str) -> Outcome {
+        self.mactux(&["rootfs", "import", file.to_str().unwrap(), "--name", name])
+    }
+    fn run_in(&self, name: &str, argv: &[&str]) -> Outcome {
+        run_mactux(&Run::cmd(argv).env("MACTUX_HOME", self.home()).mactux_option("--root").mactux_option(name))
+    }
+    /// Everything in roots/ (hidden scratch directories included).
+    fn roots_listing(&self) -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(self.roots())
+            .map(|rd| rd.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect())
+            .unwrap_or_default();
+        v.sort();
+        v
+    }
+}
+
+fn ok(what: &str, o: &Outcome) -> String {
+    assert_eq!(o.status, Termination::Exit(0), "{what}: stdout {}\nstderr {}", o.stdout_str(), o.stderr_str());
+    o.stdout_str()
+}
+
+fn refused(what: &str, o: &Outcome, needle: &str) {
+    assert_ne!(o.status, Termination::Exit(0), "{what} must fail: {}", o.stderr_str());
+    assert!(o.stderr_str().contains(needle), "{what}: the error should mention {needle:?}: {}", o.stderr_str());
+}
+
+/// The programs the issue names, inside the imported root.
+fn check_debian(h: &Home, name: &str, f: &Fixture) {
+    assert_eq!(ok("bash -c", &h.run_in(name, &["/bin/bash", "-c", "echo ok"])), "ok\n");
+    assert_eq!(ok("cat", &h.run_in(name, &["/bin/cat", "/etc/debian_version"])), f.debian_version);
+    let ls = ok("ls /", &h.run_in(name, &["/bin/ls", "/"]));
+    for d in ["bin", "etc", "lib", "usr", "var"] {
+        assert!(ls.lines().any(|l| l == d), "ls / lacks {d}: {ls}");
+    }
+    let ls_l = ok("ls -l /", &h.run_in(name, &["/bin/ls", "-l", "/"]));
+    assert!(ls_l.lines().any(|l| l.starts_with('d') && l.ends_with(" etc")), "ls -l /: {ls_l}");
+    assert!(ok("id", &h.run_in(name, &["/usr/bin/id"])).starts_with("uid="));
+    let dpkg = ok("dpkg -l", &h.run_in(name, &["/bin/bash", "-c", "dpkg -l | grep '^ii  bash '"]));
+    assert!(dpkg.contains("bash"), "dpkg -l: {dpkg}");
+    // The host's resolver configuration, as a file of its own.
+    let resolv = h.roots().join(name).join("etc/resolv.conf");
+    if Path::new("/etc/resolv.conf").exists() {
+        assert!(std::fs::symlink_metadata(&resolv).unwrap().is_file());
+        assert_eq!(std::fs::read(&resolv).unwrap(), std::fs::read("/etc/resolv.conf").unwrap());
+    }
+}
+
+#[test]
+fn compressed_debian_roots_import_and_run() {
+    let Some(f) = fixture() else { return };
+    let h = Home::new("rootfs-compressed");
+    for ext in ["tar.gz", "tar.xz", "tar.zst"] {
+        let name = format!("deb-{}", ext.replace('.', "-"));
+        // A name that says nothing: the format comes from the magic bytes.
+        let file = f.dir.join(format!("{name}.archive"));
+        std::fs::copy(f.dir.join(format!("debian.{ext}")), &file).unwrap();
+        let out = h.import(&file, &name);
+        ok(&format!("import {ext}"), &out);
+        assert!(out.stderr_str().contains(&format!("imported '{name}'")), "no summary line: {}", out.stderr_str());
+        check_debian(&h, &name, f);
+    }
+    let list = ok("rootfs list", &h.mactux(&["rootfs", "list"]));
+    for name in ["deb-tar-gz", "deb-tar-xz", "deb-tar-zst"] {
+        let line = list.lines().find(|l| l.starts_with(name)).unwrap_or_else(|| panic!("list lacks {name}: {list}"));
+        assert!(line.contains("MiB"), "no size: {line}");
+        assert!(line.contains("20"), "no date: {line}");
+    }
+    // remove, and names with a '/' are refused.
+    refused("remove ../x", &h.mactux(&["rootfs", "remove", "../deb-tar-gz"]), "not a root name");
+    ok("remove", &h.mactux(&["rootfs", "remove", "deb-tar-gz"]));
+    assert!(!h.roots().join("deb-tar-gz").exists());
+    assert!(!h.roots_listing().iter().any(|n| n.contains("deb-tar-gz")), "{:?}", h.roots_listing());
+    refused("run in a removed root", &h.run_in("deb-tar-gz", &["/bin/true"]), "neither a directory nor an imported root");
+}
+
+#[test]
+fn plain_tar_keeps_owners_modes_and_devices_in_xattrs() {
+    let Some(f) = fixture() else { return };
+    let h = Home::new("rootfs-meta");
+    // The Debian tree plus what an ordinary user cannot create: a device
+    // node, a FIFO, a set-uid root program, a hard link and an xattr.
+    let extra = f.dir.join("meta.tar");
+    python(
+        &format!(
+            r##"
+import tarfile, io, shutil
+shutil.copy({tar:?}, {out:?})
+t = tarfile.open({out:?}, "a", format=tarfile.PAX_FORMAT)
+def add(name, type, mode, data=b"", **kw):
+    i = tarfile.TarInfo(name); i.type = type; i.mode = mode; i.uid = kw.get("uid", 0); i.gid = kw.get("gid", 0)
+    i.devmajor = kw.get("major", 0); i.devminor = kw.get("minor", 0); i.linkname = kw.get("link", "")
+    i.pax_headers = kw.get("pax", {{}}); i.size = len(data)
+    t.addfile(i, io.BytesIO(data) if data else None)
+add("./dev/null", tarfile.CHRTYPE, 0o666, major=1, minor=3)
+add("./dev/initctl", tarfile.FIFOTYPE, 0o600)
+add("./usr/bin/suid", tarfile.REGTYPE, 0o4755, b"#!/bin/sh\necho suid\n", uid=0, gid=50)
+add("./usr/bin/suid-link", tarfile.LNKTYPE, 0o4755, link="./usr/bin/suid")
+add("./usr/bin/cap", tarfile.REGTYPE, 0o755, b"x", pax={{"SCHILY.xattr.security.capability": "\x01\x00\x00\x02"}})
+add("/abs/file", tarfile.REGTYPE, 0o644, b"inside\n")
+t.close()
+"##,
+            tar = f.tar,
+            out = extra
+        ),
+        &f.dir,
+    );
+    let out = h.import(&extra, "meta");
+    ok("import tar", &out);
+    // GNU tar's rule for absolute names: the leading '/' goes, with a note.
+    assert!(out.stderr_str().contains("removing leading '/'"), "{}", out.stderr_str());
+    let root = h.roots().join("meta");
+    assert_eq!(std::fs::read_to_string(root.join("abs/file")).unwrap(), "inside\n");
+    assert!(!Path::new("/abs/file").exists());
+    check_debian(&h, "meta", f);
+
+    let get = |p: &str, n: &str| {
+        xattr::get(root.join(p), format!("user.mactux.{n}")).unwrap().map(|v| String::from_utf8_lossy(&v).into_owned())
+    };
+    assert_eq!(get("dev/null", "mode").as_deref(), Some("20666"));
+    assert_eq!(get("dev/null", "rdev").as_deref(), Some("1:3"));
+    assert!(std::fs::symlink_metadata(root.join("dev/null")).unwrap().is_file());
+    assert_eq!(get("dev/initctl", "mode").as_deref(), Some("10600"));
+    assert_eq!(get("usr/bin/suid", "mode").as_deref(), Some("104755"));
+    assert_eq!(get("usr/bin/suid", "uid").as_deref(), Some("0"));
+    assert_eq!(get("usr/bin/suid", "gid").as_deref(), Some("50"));
+    assert_eq!(get("etc/debian_version", "mode").as_deref(), Some("100644"));
+    assert_eq!(get("usr/bin/cap", "xattr.security.capability").as_deref(), Some("\x01\x00\x00\x02"));
+    use std::os::unix::fs::MetadataExt;
+    let (a, b) = (std::fs::metadata(root.join("usr/bin/suid")).unwrap(), std::fs::metadata(root.join("usr/bin/suid-link")).unwrap());
+    assert_eq!(a.ino(), b.ino(), "the hard link is one inode");
+    // The host file keeps no set-id bit; its owner can read and write it.
+    assert_eq!(a.mode() & 0o7777, 0o755);
+    assert_eq!(ok("suid", &h.run_in("meta", &["/usr/bin/suid"])), "suid\n");
+}
+
+fn python(script: &str, dir: &Path) {
+    let out = Command::new("python3").arg("-c").arg(script).current_dir(dir).output().expect("run python3");
+    assert!(out.status.success(), "python3: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// Two layers: the Debian tree, then one that adds a file, deletes
+/// /etc/gone with a whiteout and makes /opt/app opaque.
+fn make_images(f: &Fixture) -> (PathBuf, PathBuf) {
+    static DONE: OnceLock<()> = OnceLock::new();
+    let docker = f.dir.join("image-docker.tar");
+    let oci = f.dir.join("image-oci.tar");
+    DONE.get_or_init(|| {
+        python(
+            &format!(
+                r##"
+import tarfile, io, json, hashlib, subprocess, os
+def layer2():
+    b = io.BytesIO(); t = tarfile.open(fileobj=b, mode="w")
+    def add(name, data=b""):
+        i = tarfile.TarInfo(name); i.size = len(data); i.mode = 0o644; t.addfile(i, io.BytesIO(data))
+    add("etc/.wh.gone")
+    add("opt/app/c", b"upper-c\n")
+    add("opt/app/.wh..wh..opq")
+    add("etc/layer2", b"second layer\n")
+    t.close(); return b.getvalue()
+l1 = open({tar:?}, "rb").read(); l2 = layer2()
+# docker save: manifest.json and <id>/layer.tar, uncompressed.
+t = tarfile.open({docker:?}, "w")
+def put(t, name, data):
+    i = tarfile.TarInfo(name); i.size = len(data); i.mode = 0o644; t.addfile(i, io.BytesIO(data))
+put(t, "aaa/layer.tar", l1); put(t, "bbb/layer.tar", l2)
+put(t, "config.json", b"{{}}")
+put(t, "manifest.json", json.dumps([{{"Config": "config.json", "RepoTags": ["t:1"], "Layers": ["aaa/layer.tar", "bbb/layer.tar"]}}]).encode())
+t.close()
+# OCI image layout: a gzip layer and a zstd layer, an index and a manifest.
+gz = subprocess.run(["gzip", "-1", "-c"], input=l1, capture_output=True, check=True).stdout
+zs = subprocess.run(["zstd", "-q", "-1", "-c"], input=l2, capture_output=True, check=True).stdout
+t = tarfile.open({oci:?}, "w")
+def blob(data):
+    d = hashlib.sha256(data).hexdigest(); put(t, "blobs/sha256/" + d, data); return "sha256:" + d
+layers = [{{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": blob(gz), "size": len(gz)}},
+          {{"mediaType": "application/vnd.oci.image.layer.v1.tar+zstd", "digest": blob(zs), "size": len(zs)}}]
+cfg = blob(b"{{}}")
+man = json.dumps({{"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                  "config": {{"mediaType": "application/vnd.oci.image.config.v1+json", "digest": cfg, "size": 2}}, "layers": layers}}).encode()
+md = blob(man)
+put(t, "oci-layout", b'{{"imageLayoutVersion": "1.0.0"}}')
+put(t, "index.json", json.dumps({{"schemaVersion": 2, "manifests": [{{"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": md, "size": len(man)}}]}}).encode())
+t.close()
+"##,
+                tar = f.tar,
+                docker = docker,
+                oci = oci
+            ),
+            &f.dir,
+        );
+    });
+    (docker, oci)
+}
+
+#[test]
+fn docker_and_oci_images_apply_layers_and_whiteouts() {
+    let Some(f) = fixture() else { return };
+    let (docker, oci) = make_images(f);
+    let h = Home::new("rootfs-image");
+    for (file, name) in [(&docker, "docker"), (&oci, "oci")] {
+        ok(&format!("import {name}"), &h.import(file, name));
+        check_debian(&h, name, f);
+        assert_eq!(ok("ls /opt/app", &h.run_in(name, &["/bin/ls", "/opt/app"])), "c\n", "{name}: the opaque directory keeps only the upper layer's file");
+        assert_eq!(ok("cat layer2", &h.run_in(name, &["/bin/cat", "/etc/layer2"])), "second layer\n");
+        let gone = h.run_in(name, &["/bin/cat", "/etc/gone"]);
+        assert_ne!(gone.status, Termination::Exit(0), "{name}: /etc/gone was whited out");
+        let root = h.roots().join(name);
+        assert!(!root.join("manifest.json").exists() && !root.join("blobs").exists(), "{name}: the layout itself is not the root");
+    }
+    assert_eq!(h.roots_listing().iter().filter(|n| n.contains("importing") || n.contains("layers")).count(), 0, "{:?}", h.roots_listing());
+}
+
+/// A refused import leaves nothing under roots/ but what was there.
+fn assert_no_leftover(h: &Home, before: &[String]) {
+    assert_eq!(h.roots_listing(), before, "a refused import left files behind");
+}
+
+#[test]
+fn bad_archives_are_refused_and_leave_nothing() {
+    let Some(f) = fixture() else { return };
+    let h = Home::new("rootfs-bad");
+    std::fs::create_dir_all(h.roots()).unwrap();
+    let dir = h.scratch.path();
+    let outside = dir.join("outside");
+    std::fs::create_dir(&outside).unwrap();
+
+    // Truncated: half of the gzip file, and half of the plain tar.
+    let gz = std::fs::read(f.dir.join("debian.tar.gz")).unwrap();
+    std::fs::write(dir.join("cut.tar.gz"), &gz[..gz.len() / 2]).unwrap();
+    let plain = std::fs::read(&f.tar).unwrap();
+    std::fs::write(dir.join("cut.tar"), &plain[..plain.len() / 2 + 100]).unwrap();
+    python(
+        &format!(
+            r##"
+import tarfile, io
+def make(path, entries):
+    t = tarfile.open(path, "w")
+    for name, kind, arg in entries:
+        i = tarfile.TarInfo(name); i.mode = 0o644
+        if kind == "file":
+            i.size = len(arg); t.addfile(i, io.BytesIO(arg))
+        else:
+            i.type = tarfile.SYMTYPE; i.linkname = arg; t.addfile(i)
+    t.close()
+make("dotdot.tar", [("etc/ok", "file", b"x"), ("../outside/evil", "file", b"evil")])
+make("escape.tar", [("etc/ok", "file", b"x"), ("evil", "link", "../../../../../../../..{outside}"), ("evil/planted", "file", b"evil")])
+make("inside.tar", [("etc/ok", "file", b"x"), ("abs", "link", "/etc"), ("abs/via-link", "file", b"inside")])
+"##,
+            outside = outside.display()
+        ),
+        dir,
+    );
+    let before = h.roots_listing();
+    let cases = [
+        ("cut.tar.gz", "cut.tar.gz"),
+        ("cut.tar", "truncated"),
+        ("dotdot.tar", "'../outside/evil' has a '..' component"),
+        ("escape.tar", "entry 'evil/planted' would be written through the symlink"),
+    ];
+    for (file, needle) in cases {
+        let out = h.import(&dir.join(file), "bad");
+        refused(file, &out, needle);
+        assert!(out.stderr_str().contains(file), "{file}: the error names the archive: {}", out.stderr_str());
+        assert_no_leftover(&h, &before);
+    }
+    assert_eq!(std::fs::read_dir(&outside).unwrap().count(), 0, "nothing written outside the root");
+
+    // A symlink that stays inside the root is followed inside it.
+    ok("inside", &h.import(&dir.join("inside.tar"), "inside"));
+    assert_eq!(std::fs::read_to_string(h.roots().join("inside/etc/via-link")).unwrap(), "inside");
+
+    // An existing name, a directory holding files, a name with '/'.
+    refused("existing name", &h.import(&dir.join("inside.tar"), "inside"), "a root named 'inside' already exists");
+    std::fs::create_dir(h.roots().join("mine")).unwrap();
+    std::fs::write(h.roots().join("mine/keep"), "mine").unwrap();
+    refused("non-empty target", &h.import(&dir.join("inside.tar"), "mine"), "already holds files");
+    assert_eq!(std::fs::read_to_string(h.roots().join("mine/keep")).unwrap(), "mine");
+    refused("name with /", &h.import(&dir.join("inside.tar"), "a/b"), "not a root name");
+    // --replace swaps the new root in only after a successful import.
+    ok("replace", &h.mactux(&["rootfs", "import", dir.join("inside.tar").to_str().unwrap(), "--name", "mine", "--replace"]));
+    assert!(!h.roots().join("mine/keep").exists());
+    assert!(!h.roots_listing().iter().any(|n| n.contains(".old-") || n.contains("importing")), "{:?}", h.roots_listing());
+}
+
+#[test]
+fn a_configured_default_root_and_directories_still_work() {
+    let Some(f) = fixture() else { return };
+    let h = Home::new("rootfs-default");
+    ok("import", &h.import(&f.dir.join("debian.tar.zst"), "deb"));
+    std::fs::write(h.home().join("config.toml"), "root = \"deb\"\n").unwrap();
+    let out = run_mactux(&Run::cmd(&["/bin/cat", "/etc/debian_version"]).env("MACTUX_HOME", h.home()));
+    assert_eq!(ok("default root", &out), f.debian_version);
+    // A path is still a path.
+    let dir = h.roots().join("deb");
+    let out = run_mactux(&Run::cmd(&["/bin/cat", "/etc/debian_version"]).mactux_option("--root").mactux_option(&dir));
+    assert_eq!(ok("--root DIR", &out), f.debian_version);
+    refused("unknown name", &h.run_in("nosuch", &["/bin/true"]), "neither a directory nor an imported root");
+}
