@@ -400,3 +400,33 @@ fn a_configured_default_root_and_directories_still_work() {
     assert_eq!(ok("--root DIR", &out), f.debian_version);
     refused("unknown name", &h.run_in("nosuch", &["/bin/true"]), "neither a directory nor an imported root");
 }
+
+/// A disk that fills up mid-import: a 2 MiB tmpfs as MACTUX_HOME, mounted
+/// in a mount namespace of the import's own (`unshare -m`, so nothing is
+/// mounted for anyone else and it goes away with the process). Needs root.
+#[test]
+fn a_full_disk_is_reported_with_the_path_and_leaves_nothing() {
+    let Some(f) = fixture() else { return };
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 || !Path::new("/usr/bin/unshare").exists() {
+        eprintln!("skipped: mounting a small tmpfs needs root and unshare(1)");
+        return;
+    }
+    let h = Home::new("rootfs-full");
+    std::fs::create_dir_all(h.home()).unwrap();
+    let script = format!(
+        "mount -t tmpfs -o size=2m mactux-test {home} && {bin} rootfs import {tar} --name full; echo \"rc=$?\"; ls -a {home}/roots",
+        home = h.home().display(),
+        bin = mactux_bin().display(),
+        tar = f.dir.join("debian.tar.zst").display()
+    );
+    let out = Command::new("/usr/bin/unshare")
+        .args(["-m", "--propagation", "private", "/bin/sh", "-c", &script])
+        .env("MACTUX_HOME", h.home())
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("rc=1"), "the import must fail: {stdout} {stderr}");
+    assert!(stderr.contains("no space left on device") && stderr.contains("/roots/.full.importing-"), "{stderr}");
+    assert_eq!(stdout.lines().filter(|l| !l.starts_with("rc=")).collect::<Vec<_>>(), [".", ".."], "leftovers: {stdout}");
+}

@@ -487,3 +487,105 @@ impl ModeBits for fs::OpenOptions {
         std::os::unix::fs::OpenOptionsExt::mode(self, mode)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scratch(tag: &str) -> PathBuf {
+        let p = std::env::temp_dir().join(format!("mactux-extract-{tag}-{}", std::process::id()));
+        let _ = remove_tree(&p);
+        fs::create_dir_all(&p).unwrap();
+        p
+    }
+
+    fn comps(s: &str) -> Vec<OsString> {
+        s.split('/').filter(|c| !c.is_empty()).map(OsString::from).collect()
+    }
+
+    #[test]
+    fn parents_resolve_inside_the_root() {
+        let root = scratch("resolve");
+        fs::create_dir_all(root.join("usr/lib")).unwrap();
+        std::os::unix::fs::symlink("usr/lib", root.join("lib")).unwrap();
+        std::os::unix::fs::symlink("/usr", root.join("abs")).unwrap();
+        std::os::unix::fs::symlink("../../..", root.join("usr/out")).unwrap();
+        std::os::unix::fs::symlink("loop", root.join("loop")).unwrap();
+        assert_eq!(resolve(&root, &comps("lib/x"), true, false).ok(), Some(root.join("usr/lib/x")));
+        assert_eq!(resolve(&root, &comps("abs/lib"), false, false).ok(), Some(root.join("usr/lib")));
+        assert!(matches!(resolve(&root, &comps("usr/out/etc"), true, false), Err(ResolveError::Escapes { .. })));
+        assert!(matches!(resolve(&root, &comps("loop/x"), true, false), Err(ResolveError::Loop { .. })));
+        assert!(matches!(resolve(&root, &comps("nothere/x"), false, false), Err(ResolveError::Missing { .. })));
+        remove_tree(&root).unwrap();
+    }
+
+    fn layer(entries: &[(&str, &[u8])]) -> Vec<u8> {
+        let mut b = tar::Builder::new(Vec::new());
+        for (name, data) in entries {
+            let mut h = tar::Header::new_gnu();
+            h.set_size(data.len() as u64);
+            h.set_mode(0o644);
+            h.set_entry_type(tar::EntryType::Regular);
+            b.append_data(&mut h, name, *data).unwrap();
+        }
+        b.into_inner().unwrap()
+    }
+
+    #[test]
+    fn whiteouts_delete_and_opaque_markers_empty_lower_layers_only() {
+        let root = scratch("layers");
+        let mut tick = |_: &Totals| {};
+        let lower = layer(&[("a/x", b"1"), ("a/y", b"2"), ("b/z", b"3"), ("keep", b"4")]);
+        // The marker comes after this layer's own file: it still stays.
+        let upper = layer(&[("a/new", b"5"), ("a/.wh..wh..opq", b""), ("b/.wh.z", b""), ("c/.wh.absent", b"")]);
+        for (data, is_layer) in [(lower, true), (upper, true)] {
+            Extractor::new(&root, "t", false, is_layer, &mut tick).extract(&data[..]).unwrap();
+        }
+        let names = |d: &str| {
+            let mut v: Vec<String> = fs::read_dir(root.join(d)).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+            v.sort();
+            v
+        };
+        assert_eq!(names("a"), ["new"]);
+        assert!(names("b").is_empty());
+        // A whiteout of a name no layer made changes nothing.
+        assert_eq!(names(""), ["a", "b", "keep"]);
+        remove_tree(&root).unwrap();
+    }
+
+    #[test]
+    fn device_nodes_become_files_with_their_metadata() {
+        let root = scratch("dev");
+        if super::metadata::probe(&root).is_err() {
+            eprintln!("skipped: {} takes no user xattrs", root.display());
+            return;
+        }
+        let mut b = tar::Builder::new(Vec::new());
+        let mut h = tar::Header::new_ustar();
+        h.set_entry_type(tar::EntryType::Char);
+        h.set_mode(0o4666);
+        h.set_uid(0);
+        h.set_gid(5);
+        h.set_device_major(4).unwrap();
+        h.set_device_minor(64).unwrap();
+        h.set_size(0);
+        b.append_data(&mut h, "dev/ttyS0", &[][..]).unwrap();
+        let data = b.into_inner().unwrap();
+        let mut tick = |_: &Totals| {};
+        Extractor::new(&root, "t", true, false, &mut tick).extract(&data[..]).unwrap();
+        let m = super::metadata::load(&root.join("dev/ttyS0")).expect("metadata stored");
+        assert_eq!((m.uid, m.gid, m.mode, m.rdev), (0, 5, S_IFCHR | 0o4666, Some((4, 64))));
+        assert!(fs::symlink_metadata(root.join("dev/ttyS0")).unwrap().is_file());
+        remove_tree(&root).unwrap();
+    }
+
+    #[test]
+    fn truncated_member_data_is_an_error_naming_the_entry() {
+        let root = scratch("trunc");
+        let mut tick = |_: &Totals| {};
+        let data = layer(&[("big", &[7u8; 5000])]);
+        let err = Extractor::new(&root, "arch.tar", false, false, &mut tick).extract(&data[..1500]).err().unwrap();
+        assert!(err.contains("arch.tar") && err.contains("'big'"), "{err}");
+        remove_tree(&root).unwrap();
+    }
+}

@@ -328,3 +328,16 @@ fn utc_now() -> String {
     let y = yoe + era * 400 + i64::from(m <= 2);
     format!("{y:04}-{m:02}-{d:02} {:02}:{:02}", rem / 3600, rem % 3600 / 60)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_names_drop_archive_extensions() {
+        assert_eq!(name_from_file(Path::new("/x/debian-12.tar.xz")), "debian-12");
+        assert_eq!(name_from_file(Path::new("alpine.tgz")), "alpine");
+        assert_eq!(name_from_file(Path::new("img.tar")), "img");
+        assert_eq!(name_from_file(Path::new("rootfs.bin")), "rootfs.bin");
+    }
+}
