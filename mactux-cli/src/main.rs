@@ -35,6 +35,10 @@ enum Command {
         /// else / on Linux, ~/.mactux/rootfs on macOS).
         #[arg(long, value_name = "DIR|NAME")]
         root: Option<PathBuf>,
+        /// Mount the host directory HOST at GUEST in the guest's tree
+        /// (repeatable; also `mounts` in ~/.mactux/config.toml).
+        #[arg(long = "mount", value_name = "HOST:GUEST")]
+        mounts: Vec<String>,
         /// The kernel release `uname -r` reports.
         #[arg(long, value_name = "RELEASE")]
         kernel_release: Option<String>,
@@ -94,9 +98,10 @@ fn default_root() -> PathBuf {
     }
 }
 
-fn run(trace: bool, trace_file: Option<PathBuf>, root: Option<PathBuf>, release: Option<String>, argv: Vec<std::ffi::OsString>) -> ExitCode {
-    let root = match rootfs::guest_root(root.as_deref()) {
-        Ok(root) => root.unwrap_or_else(default_root),
+fn run(trace: bool, trace_file: Option<PathBuf>, root: Option<PathBuf>, mounts: Vec<String>, release: Option<String>, argv: Vec<std::ffi::OsString>) -> ExitCode {
+    let guest_fs = rootfs::guest_root(root.as_deref()).and_then(|root| Ok((root, rootfs::host_mounts(&mounts)?)));
+    let (root, mounts) = match guest_fs {
+        Ok((root, mounts)) => (root.unwrap_or_else(default_root), mounts),
         Err(msg) => {
             eprintln!("mactux: {msg}");
             return ExitCode::from(125);
@@ -127,6 +132,7 @@ fn run(trace: bool, trace_file: Option<PathBuf>, root: Option<PathBuf>, release:
         identity,
         mactux_exe,
         use_daemon: std::env::var_os("MACTUX_NO_DAEMON").is_none(),
+        mounts,
     };
     let envp: Vec<Vec<u8>> = std::env::vars_os()
         .filter(|(k, _)| k != "MACTUX_LOG")
@@ -187,7 +193,7 @@ fn compat_markdown() -> String {
 fn main() -> ExitCode {
     mactux_runtime::host::process::restore_default_sigpipe();
     match Cli::parse().command {
-        Command::Run { trace, trace_file, root, kernel_release, argv } => run(trace, trace_file, root, kernel_release, argv),
+        Command::Run { trace, trace_file, root, mounts, kernel_release, argv } => run(trace, trace_file, root, mounts, kernel_release, argv),
         Command::Syscalls { json, markdown } => syscalls(json, markdown),
         Command::Daemon { command } => daemon::main(command),
         Command::Ps { json } => ps::main(json),

@@ -20,7 +20,7 @@ pub mod trap;
 pub mod uaccess;
 pub mod vfs;
 
-pub use task::{Config, Identity, TraceTarget};
+pub use task::{Config, HostMount, Identity, TraceTarget};
 
 use crate::task::{lock, FsContext, Process, SignalState};
 use crate::vfs::file::{HostFile, OpenFile};

@@ -430,3 +430,44 @@ fn a_full_disk_is_reported_with_the_path_and_leaves_nothing() {
     assert!(stderr.contains("no space left on device") && stderr.contains("/roots/.full.importing-"), "{stderr}");
     assert_eq!(stdout.lines().filter(|l| !l.starts_with("rc=")).collect::<Vec<_>>(), [".", ".."], "leftovers: {stdout}");
 }
+
+/// `--mount HOST:GUEST` and `mounts` in config.toml: a host directory seen
+/// inside an imported root, written through, left with `..`, not removable.
+#[test]
+fn host_directories_mount_into_an_imported_root() {
+    let Some(f) = fixture() else { return };
+    let h = Home::new("rootfs-mount");
+    ok("import", &h.import(&f.dir.join("debian.tar.gz"), "deb"));
+    let host = h.scratch.join("shared");
+    std::fs::create_dir_all(host.join("sub")).unwrap();
+    std::fs::write(host.join("f"), "from the host\n").unwrap();
+    let spec = format!("{}:/opt/host", host.display());
+    let run = |script: &str| {
+        run_mactux(
+            &Run::cmd(&["/bin/bash", "-c", script])
+                .env("MACTUX_HOME", h.home())
+                .mactux_option("--root")
+                .mactux_option("deb")
+                .mactux_option("--mount")
+                .mactux_option(&spec),
+        )
+    };
+    assert_eq!(ok("cat", &run("cat /opt/host/f")), "from the host\n");
+    assert_eq!(ok("ls", &run("ls /opt/host")), "f\nsub\n");
+    assert_eq!(ok("cd", &run("cd /opt/host/sub && pwd && cd ../.. && pwd && cat host/../app/a")), "/opt/host/sub\n/opt\nlower-a\n");
+    ok("write", &run("echo written > /opt/host/new"));
+    assert_eq!(std::fs::read_to_string(host.join("new")).unwrap(), "written\n");
+    let busy = run("rmdir /opt/host");
+    refused("rmdir of the mount point", &busy, "busy");
+    assert!(host.is_dir());
+    assert!(ok("mounts", &run("cat /proc/self/mounts")).contains(&format!("{} /opt/host ", host.display())));
+
+    // The same from config.toml, beside the default root.
+    std::fs::write(h.home().join("config.toml"), format!("root = \"deb\"\nmounts = [\"{}:/opt/cfg\"]\n", host.display())).unwrap();
+    let out = run_mactux(&Run::cmd(&["/bin/cat", "/opt/cfg/f"]).env("MACTUX_HOME", h.home()));
+    assert_eq!(ok("config mount", &out), "from the host\n");
+    let bad = run_mactux(&Run::cmd(&["/bin/true"]).env("MACTUX_HOME", h.home()).mactux_option("--mount").mactux_option("relative:/x"));
+    refused("a missing host directory", &bad, "relative");
+    let bad = run_mactux(&Run::cmd(&["/bin/true"]).env("MACTUX_HOME", h.home()).mactux_option("--mount").mactux_option(format!("{}:/proc/x", host.display())));
+    refused("a mount in /proc", &bad, "/proc and /dev are the runtime's");
+}

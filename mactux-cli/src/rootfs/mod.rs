@@ -108,20 +108,79 @@ pub fn guest_root(value: Option<&Path>) -> Result<Option<PathBuf>, String> {
     ))
 }
 
-/// `root = "NAME"` (or a directory) in `~/.mactux/config.toml`.
-fn configured_root() -> Result<Option<String>, String> {
-    #[derive(serde::Deserialize)]
-    struct ConfigFile {
-        root: Option<String>,
-    }
+/// `~/.mactux/config.toml`:
+///
+/// ```toml
+/// root = "debian"                     # the default of `run --root`
+/// mounts = ["~/src:/home/me/src"]     # always passed as `--mount`
+/// ```
+#[derive(serde::Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct ConfigFile {
+    root: Option<String>,
+    #[serde(default)]
+    mounts: Vec<String>,
+}
+
+fn config_file() -> Result<ConfigFile, String> {
     let path = mactux_home().join("config.toml");
     let text = match std::fs::read_to_string(&path) {
         Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(ConfigFile::default()),
         Err(e) => return Err(format!("{}: {e}", path.display())),
     };
-    let c: ConfigFile = toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
-    Ok(c.root.filter(|r| !r.is_empty()))
+    toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// `root = "NAME"` (or a directory) in `~/.mactux/config.toml`.
+fn configured_root() -> Result<Option<String>, String> {
+    Ok(config_file()?.root.filter(|r| !r.is_empty()))
+}
+
+/// The host mounts of a run: `mounts` from config.toml, then each
+/// `--mount HOST:GUEST` (a later one at the same guest path wins). HOST is
+/// an existing directory (`~/` means the home directory); GUEST an
+/// absolute path other than `/`, outside /proc and /dev.
+pub fn host_mounts(cli: &[String]) -> Result<Vec<mactux_runtime::HostMount>, String> {
+    let from_file = config_file()?.mounts;
+    let mut out: Vec<mactux_runtime::HostMount> = Vec::new();
+    for (spec, from) in from_file.iter().map(|s| (s, "config.toml")).chain(cli.iter().map(|s| (s, "--mount"))) {
+        let (host, guest) = spec.rsplit_once(':').ok_or_else(|| format!("{from}: '{spec}' is not HOST:GUEST"))?;
+        let host = match host.strip_prefix("~/") {
+            Some(rest) => std::env::var_os("HOME").map(PathBuf::from).unwrap_or_default().join(rest),
+            None => PathBuf::from(host),
+        };
+        let host = std::fs::canonicalize(&host).map_err(|e| format!("{from}: '{spec}': the host directory {}: {e}", host.display()))?;
+        if !host.is_dir() {
+            return Err(format!("{from}: '{spec}': {} is not a directory", host.display()));
+        }
+        let guest = normalize_guest(guest).ok_or_else(|| format!("{from}: '{spec}': the guest path must be absolute, without '..', and not /"))?;
+        if ["/proc", "/dev"].iter().any(|s| guest == *s || guest.starts_with(&format!("{s}/"))) {
+            return Err(format!("{from}: '{spec}': /proc and /dev are the runtime's"));
+        }
+        out.retain(|m| m.guest != guest);
+        out.push(mactux_runtime::HostMount { guest, host });
+    }
+    Ok(out)
+}
+
+/// `/a//b/./c/` as `/a/b/c`; `None` for a relative path, `..`, or `/`.
+fn normalize_guest(p: &str) -> Option<String> {
+    if !p.starts_with('/') {
+        return None;
+    }
+    let mut out = String::new();
+    for c in p.split('/') {
+        match c {
+            "" | "." => {}
+            ".." => return None,
+            c => {
+                out.push('/');
+                out.push_str(c);
+            }
+        }
+    }
+    (!out.is_empty()).then_some(out)
 }
 
 fn list() -> Result<(), String> {

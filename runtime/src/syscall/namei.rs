@@ -22,7 +22,7 @@ use crate::host;
 use crate::uaccess;
 use crate::vfs::fd_table::file_of;
 use crate::vfs::file::{HostFile, SynthPath};
-use crate::vfs::lookup::{host_or_refuse, path_target_at, reresolve, resolve_existing, resolve_new, same_mount};
+use crate::vfs::lookup::{host_or_refuse, not_mount_point, path_target_at, reresolve, resolve_existing, resolve_new, same_mount};
 use crate::vfs::path::{has_trailing_slash, last_component, trim_trailing_slashes};
 use crate::vfs::{self, Lookup, Node, Resolved, Synth};
 use crate::{errno, return_errno, return_errno_with_message};
@@ -98,6 +98,7 @@ fn do_rmdir(dirfd: i32, path: &[u8]) -> Result<u64> {
     if r.guest == "/" {
         return_errno_with_message!(EBUSY, "cannot remove the root");
     }
+    not_mount_point(&r)?;
     let hp = host_or_refuse(&r, "cannot remove a synthetic directory")?;
     host::fs::rmdir_at(hp.dir_fd(), &hp.name).map_err(host_err)?;
     Ok(0)
@@ -158,6 +159,8 @@ fn do_renameat2(olddirfd: i32, old: &[u8], newdirfd: i32, new: &[u8], flags: u32
     if from.guest == "/" || to.guest == "/" {
         return_errno_with_message!(EBUSY, "cannot rename the root");
     }
+    not_mount_point(&from)?;
+    not_mount_point(&to)?;
     same_mount(&from, &to)?;
     let hf = host_or_refuse(&from, "cannot rename a synthetic file")?;
     let ht = vfs::host_only(&to, "cannot rename onto a synthetic file")?;

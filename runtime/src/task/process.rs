@@ -62,6 +62,19 @@ pub struct Config {
     pub mactux_exe: std::path::PathBuf,
     /// Whether to register with the daemon (off only for tests of the runtime alone).
     pub use_daemon: bool,
+    /// Host directories mounted into the guest's tree (`--mount HOST:GUEST`).
+    #[serde(default)]
+    pub mounts: Vec<HostMount>,
+}
+
+/// A host directory the guest sees at `guest`, as a bind mount
+/// (`vfs/mount.rs`).
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+pub struct HostMount {
+    /// An absolute, normalized guest path other than `/`.
+    pub guest: String,
+    /// The host directory, absolute.
+    pub host: std::path::PathBuf,
 }
 
 pub struct FsContext {

@@ -75,10 +75,22 @@ pub fn host_or_refuse<'a>(r: &'a Resolved, what: &'static str) -> Result<&'a Hos
     }
 }
 
-/// rename and link cannot cross between the host tree and a synthetic mount.
+/// rename and link cannot cross between the host tree and a synthetic mount,
+/// nor between two host mounts (`--mount`).
 pub fn same_mount(a: &Resolved, b: &Resolved) -> Result<()> {
     if matches!(a.node, Node::Host(_)) != matches!(b.node, Node::Host(_)) {
         return_errno_with_message!(EXDEV, "across a synthetic mount");
+    }
+    if super::mount::host_mount_of(&a.guest) != super::mount::host_mount_of(&b.guest) {
+        return_errno_with_message!(EXDEV, "across a host mount");
+    }
+    Ok(())
+}
+
+/// A mount point cannot be removed or renamed while mounted (EBUSY).
+pub fn not_mount_point(r: &Resolved) -> Result<()> {
+    if super::mount::host_mount_at(&r.guest).is_some() {
+        return_errno_with_message!(EBUSY, "a host mount point");
     }
     Ok(())
 }

@@ -291,6 +291,9 @@ impl path::Tree for GuestTree<'_> {
     }
 
     fn lookup(&mut self, dir: &WalkDir, guest: &str, name: &[u8]) -> Result<Lookup> {
+        if mount::host_mount_at(guest).is_some() {
+            return Ok(Lookup::Dir);
+        }
         match dir {
             WalkDir::Host(d) if !is_mount_point(guest) => host_lookup(d.0, &cname(name)?),
             _ => Ok(match synth_lookup(guest, false)? {
@@ -301,6 +304,10 @@ impl path::Tree for GuestTree<'_> {
     }
 
     fn enter(&mut self, dir: &WalkDir, guest: &str, name: &[u8]) -> Result<std::result::Result<WalkDir, Lookup>> {
+        if let Some(m) = mount::host_mount_at(guest) {
+            let d = DirFd::open_trusted(&m.host).map_err(Error::new)?;
+            return Ok(Ok(WalkDir::Host(Arc::new(d))));
+        }
         let d = match dir {
             WalkDir::Host(d) if !is_mount_point(guest) => d,
             _ => return synth_lookup(guest, true),
@@ -379,6 +386,10 @@ pub fn resolve_at(dirfd: i32, path: &[u8], follow_last: bool) -> Result<Resolved
         path::walk_dirs(&mut tree, &start_dir(dirfd, path)?)?
     };
     let w = path::resolve(&mut tree, start, path, follow_last)?;
+    if let Some(m) = mount::host_mount_at(&w.guest) {
+        let name = CString::new(m.host.as_os_str().as_encoded_bytes()).map_err(|_| errno!(ENOENT, "NUL in a host mount's path"))?;
+        return Ok(Resolved { guest: w.guest, node: Node::Host(HostLoc { dir: None, name }), kind: Lookup::Dir });
+    }
     let node = match w.parent {
         WalkDir::Host(dir) if !is_mount_point(&w.guest) => Node::Host(HostLoc { dir: Some(dir), name: cname(&w.name)? }),
         _ => match synth_entry(&w.guest, true) {

@@ -10,8 +10,16 @@
 //! mounted below the root (`--mount HOST:GUEST`) is one row plus the arm in
 //! the walk's `enter` that opens its directory, as the root's is opened.
 //!
+//! Host directories mounted with `--mount HOST:GUEST` (bind mounts) are
+//! not rows of the static table but the process's `Config::mounts`, read
+//! by [`host_mount_at`] and [`host_mount_of`]: the walk enters the host
+//! directory at the mount point, and `..` from it comes back to the parent
+//! in the guest's tree because walks keep their guest path.
+//!
 //! Divergences from Linux:
 //! - The table is fixed: mount(2) and umount2(2) are not emulated.
+//! - A host mount point need not exist in the root; its parent must, and
+//!   readdir of the parent lists it only if it exists there.
 //!
 //! Signal context: pure lookups in a static table; no lock, no allocation
 //! except [`proc_mounts`]'s string.
@@ -145,10 +153,35 @@ impl Mount {
     }
 }
 
+/// The process's host mounts (none before the task state exists).
+fn host_mounts() -> &'static [crate::task::HostMount] {
+    crate::task::try_current().map_or(&[], |p| p.config.mounts.as_slice())
+}
+
+/// The host directory mounted exactly at `guest`, if any.
+pub fn host_mount_at(guest: &str) -> Option<&'static crate::task::HostMount> {
+    host_mounts().iter().find(|m| m.guest == guest)
+}
+
+/// Which host mount `guest` lies in (the longest covering mount point), as
+/// an index; `None` for the root's own tree. rename and link across two
+/// differ with EXDEV, as across bind mounts on Linux.
+pub fn host_mount_of(guest: &str) -> Option<usize> {
+    host_mounts()
+        .iter().enumerate().filter(|(_, m)| covers(&m.guest, guest)).max_by_key(|(_, m)| m.guest.len()).map(|(i, _)| i)
+}
+
 /// `/proc/self/mounts` (proc_pid_mounts, fs/proc_namespace.c): one line per
-/// mount, `source point fstype options 0 0`.
+/// mount, `source point fstype options 0 0`; host mounts show the host
+/// directory as their source.
 pub fn proc_mounts() -> String {
-    MOUNTS.iter().map(|m| format!("{} {} {} {} 0 0\n", m.source, m.point, m.fstype, m.options)).collect()
+    let mut s: String = MOUNTS.iter().map(|m| format!("{} {} {} {} 0 0\n", m.source, m.point, m.fstype, m.options)).collect();
+    for m in host_mounts() {
+        // /proc/self/mounts escapes space, tab, newline and backslash in octal.
+        let src: String = m.host.to_string_lossy().chars().map(|c| if " \t\n\\".contains(c) { format!("\\{:03o}", c as u32) } else { c.to_string() }).collect();
+        s.push_str(&format!("{src} {} {} {} 0 0\n", m.guest, ROOT.fstype, ROOT.options));
+    }
+    s
 }
 
 #[cfg(test)]
