@@ -471,3 +471,33 @@ fn host_directories_mount_into_an_imported_root() {
     let bad = run_mactux(&Run::cmd(&["/bin/true"]).env("MACTUX_HOME", h.home()).mactux_option("--mount").mactux_option(format!("{}:/proc/x", host.display())));
     refused("a mount in /proc", &bad, "/proc and /dev are the runtime's");
 }
+
+/// A volume without extended attributes (ramfs, in a mount namespace of
+/// its own): the import says so before it starts and writes nothing;
+/// `--no-xattrs` imports anyway. Needs root.
+#[test]
+fn a_volume_without_xattrs_is_named_before_the_import_starts() {
+    let Some(f) = fixture() else { return };
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 || !Path::new("/usr/bin/unshare").exists() {
+        eprintln!("skipped: mounting a ramfs needs root and unshare(1)");
+        return;
+    }
+    let h = Home::new("rootfs-noxattr");
+    std::fs::create_dir_all(h.home()).unwrap();
+    let script = format!(
+        "mount -t ramfs mactux-test {home} && {bin} rootfs import {tar} --name a; echo \"rc=$?\"; ls -a {home}/roots; \
+         {bin} rootfs import {tar} --name b --no-xattrs >/dev/null 2>&1; echo \"rc=$?\"; cat {home}/roots/b/etc/debian_version",
+        home = h.home().display(),
+        bin = mactux_bin().display(),
+        tar = f.dir.join("debian.tar.gz").display()
+    );
+    let out = Command::new("/usr/bin/unshare")
+        .args(["-m", "--propagation", "private", "/bin/sh", "-c", &script])
+        .env("MACTUX_HOME", h.home())
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(stderr.contains("cannot store extended attributes") && stderr.contains("nothing was imported"), "{stderr}");
+    assert_eq!(stdout, format!("rc=1\n.\n..\nrc=0\n{}", f.debian_version), "{stderr}");
+}

@@ -59,8 +59,8 @@ pub struct Extractor<'a> {
     keep_metadata: bool,
     layer_mode: bool,
     warned_absolute: bool,
-    /// Layer mode: the paths this layer wrote, which its own opaque markers
-    /// must not delete.
+    /// Layer mode: the paths this layer wrote and every directory above
+    /// them, which its own opaque markers and whiteouts must not delete.
     written: HashSet<Vec<OsString>>,
     opaque_dirs: Vec<Vec<OsString>>,
     pub totals: Totals,
@@ -159,7 +159,9 @@ impl<'a> Extractor<'a> {
         let parent = self.resolve_dir(parent_comps, shown)?;
         let path = parent.join(name);
         if self.layer_mode {
-            self.written.insert(comps.clone());
+            for end in 1..=comps.len() {
+                self.written.insert(comps[..end].to_vec());
+            }
         }
 
         let linux_mode;
@@ -309,8 +311,7 @@ impl<'a> Extractor<'a> {
                 let child = child?;
                 let mut comps = dir.clone();
                 comps.push(child.file_name());
-                let kept = self.written.iter().any(|w| w.starts_with(&comps));
-                if !kept {
+                if !self.written.contains(&comps) {
                     let p = child.path();
                     if fs::symlink_metadata(&p)?.is_dir() {
                         remove_tree(&p)?;
