@@ -108,6 +108,8 @@ fn init_process(st: Start) -> Result<&'static Process, StartError> {
         threads: Mutex::new(Vec::new()),
         idle_hosts: Mutex::new(Vec::new()),
         tid_pool: Mutex::new(Default::default()),
+        publisher: Mutex::new(None),
+        publishing: Mutex::new(()),
         futexes: Mutex::new(Default::default()),
         timers: Default::default(),
         comm: Mutex::new(Vec::new()),

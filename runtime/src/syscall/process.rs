@@ -90,6 +90,7 @@ pub fn exit_group(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     super::thread::exit_robust_lists();
     let code = args::int(a[0]) & 0xff;
     super::proc_model::vfork_child_exits();
+    let _quiet = super::stop_publishing();
     crate::daemon::notify_exit(code << 8);
     crate::host::process::exit(code)
 }

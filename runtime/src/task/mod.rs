@@ -49,9 +49,9 @@
 //! ```
 //!
 //! A fork takes every process-wide lock, in this order, which follows the
-//! tree: comm, argv, exe, fs, envp, fds, futexes, mm, guest_as, children,
-//! reaped, sig, timers, threads, idle_hosts, tid_pool, ppid_cache,
-//! vfork_return, refused, trace, then the daemon link's pool
+//! tree: publishing, comm, argv, exe, fs, envp, fds, futexes, mm, guest_as, children,
+//! reaped, sig, timers, threads, idle_hosts, tid_pool, publisher,
+//! ppid_cache, vfork_return, refused, trace, then the daemon link's pool
 //! (`daemon::lock_for_fork`)
 //! ([`Process::lock_for_fork`]).
 //!
@@ -69,8 +69,12 @@
 //!   The timer handlers take it alone and touch no guest memory under it.
 //! - Leaves, only ever taken alone: `trace` (the `--trace` sink),
 //!   `vfork_return`, `refused`, `HostFile.dir_pending`, `Thread.comm`,
-//!   `idle_hosts`, `IdleHost.job`, `tid_pool`, and the daemon link itself
-//!   (it takes no other lock).
+//!   `idle_hosts`, `IdleHost.job`, `tid_pool`, `publisher`, and the daemon
+//!   link itself (it takes no other lock).
+//! - `publishing` is outermost: the publisher holds it across `task_info`
+//!   (which takes comm, argv, exe, fs, envp, fds, mm, sig one at a time)
+//!   and its round trip; exit_group holds it from its exit notice on; a
+//!   fork takes it first.
 //! - `fs` and `fds` are never both held by path resolution (vfs/mod.rs).
 //!   `comm`, `argv`, `exe`, `envp` are taken alone (`task_info` takes them
 //!   one after the other).

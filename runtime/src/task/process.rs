@@ -182,6 +182,13 @@ pub struct Process {
     pub leader_exit: std::sync::atomic::AtomicI32,
     /// The membarrier commands the process registered for.
     pub membarrier_registered: AtomicU32,
+    /// Guards the parker of the task's publisher thread, once started
+    /// (syscall/mod.rs `publish_view`); a leaf. Emptied in a fork child,
+    /// which has no such thread.
+    pub publisher: Mutex<Option<Arc<crate::task::Parker>>>,
+    /// Held while the publisher tells the daemon, and by exit_group from
+    /// its exit notice on.
+    pub publishing: Mutex<()>,
     /// Set when the fd table or the memory map changed since the task last
     /// told the daemon (which shows them in /proc/PID/{fd,maps} to others).
     pub view_changed: AtomicBool,
@@ -224,6 +231,7 @@ impl Process {
 /// `comm` and `host` locks are left behind with them.
 #[allow(dead_code)] // the guards are held, not read
 pub struct ForkGuard<'a> {
+    publishing: MutexGuard<'a, ()>,
     comm: MutexGuard<'a, Vec<u8>>,
     argv: MutexGuard<'a, Vec<Vec<u8>>>,
     exe: MutexGuard<'a, String>,
@@ -240,6 +248,7 @@ pub struct ForkGuard<'a> {
     threads: MutexGuard<'a, Vec<Arc<crate::task::Thread>>>,
     idle_hosts: MutexGuard<'a, Vec<Arc<crate::task::IdleHost>>>,
     tid_pool: MutexGuard<'a, std::collections::VecDeque<u32>>,
+    publisher: MutexGuard<'a, Option<Arc<crate::task::Parker>>>,
     ppid_cache: MutexGuard<'a, Option<(u32, u32)>>,
     vfork_return: MutexGuard<'a, Option<VforkReturn>>,
     refused: MutexGuard<'a, Vec<(&'static str, Option<u64>)>>,
@@ -256,6 +265,7 @@ impl ForkGuard<'_> {
         self.idle_hosts.clear();
         // Those tids are the parent's.
         self.tid_pool.clear();
+        *self.publisher = None;
         self.futexes.clear();
         self.sig.shared = Default::default();
         self.timers.clear();
@@ -271,6 +281,9 @@ impl Process {
     /// Takes every lock for a host fork (see [`ForkGuard`]).
     pub fn lock_for_fork(&self) -> ForkGuard<'_> {
         use crate::task::lock;
+        // First: the publisher holds it while it takes the locks below
+        // (task_info).
+        let publishing = lock(&self.publishing);
         let comm = lock(&self.comm);
         let argv = lock(&self.argv);
         let exe = lock(&self.exe);
@@ -287,11 +300,13 @@ impl Process {
         let threads = lock(&self.threads);
         let idle_hosts = lock(&self.idle_hosts);
         let tid_pool = lock(&self.tid_pool);
+        let publisher = lock(&self.publisher);
         let ppid_cache = lock(&self.ppid_cache);
         let vfork_return = lock(&self.vfork_return);
         let refused = lock(&self.refused);
         let trace = self.trace.as_ref().map(lock);
         ForkGuard {
+            publishing,
             comm,
             argv,
             exe,
@@ -308,6 +323,7 @@ impl Process {
             threads,
             idle_hosts,
             tid_pool,
+            publisher,
             ppid_cache,
             vfork_return,
             refused,
