@@ -761,12 +761,15 @@ pub fn build_robust(compiler: &str, package: &str, source: &str, name: &str) -> 
 /// end after [`Server::stop`] or in [`Server::wait`].
 pub const SERVER_WAIT: Duration = Duration::from_secs(30);
 
-/// A program that keeps running beside the test (a server), started natively or under
-/// `mactux run` in the same environment as [`run_native`] and [`run_mactux`], with stdin
-/// empty. Its stdout and stderr lines are collected as they come; dropping it ends it
+/// A program that keeps running beside the test (a server, or a client the test talks
+/// to while it runs), started natively or under `mactux run` in the same environment as
+/// [`run_native`] and [`run_mactux`]. Its stdin is a pipe that gets the run's `stdin`
+/// and then stays open until [`Server::close_stdin`] (for programs that end at EOF);
+/// its stdout and stderr lines are collected as they come. Dropping it ends it
 /// (SIGTERM, then SIGKILL), so a failing test leaves no process behind.
 pub struct Server {
     child: std::process::Child,
+    stdin: Option<std::process::ChildStdin>,
     what: String,
     lines: std::sync::mpsc::Receiver<String>,
     seen: Vec<String>,
@@ -778,8 +781,9 @@ impl Server {
         let argv = if under_mactux { mactux_argv(run) } else { native_argv(run) };
         let what = format!("{}{}", if under_mactux { "under mactux: " } else { "natively: " }, run.display());
         let mut cmd = command(&argv, run);
-        cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
         let mut child = cmd.spawn().unwrap_or_else(|e| panic!("cannot start {what}: {e}"));
+        let stdin = child.stdin.take();
         let (tx, lines) = std::sync::mpsc::channel();
         let out = child.stdout.take().map(|p| Box::new(p) as Box<dyn Read + Send>);
         let err = child.stderr.take().map(|p| Box::new(p) as Box<dyn Read + Send>);
@@ -794,7 +798,24 @@ impl Server {
                 }
             });
         }
-        Server { child, what, lines, seen: Vec::new() }
+        let mut server = Server { child, what, stdin, lines, seen: Vec::new() };
+        server.send(&run.stdin);
+        server
+    }
+
+    /// Writes `data` to the program's stdin. A program that already closed its stdin
+    /// (or ended) does not get it, which the test sees in what the program does next.
+    pub fn send(&mut self, data: &[u8]) {
+        if let Some(stdin) = &mut self.stdin {
+            // A pipe buffer holds what tests send; a program that stops reading
+            // would block this write, so tests send only what it reads.
+            let _ = stdin.write_all(data).and_then(|()| stdin.flush());
+        }
+    }
+
+    /// Closes the program's stdin: it reads EOF.
+    pub fn close_stdin(&mut self) {
+        self.stdin = None;
     }
 
     /// The first line of stdout or stderr (from the start) for which `pick` gives a value,
