@@ -1,6 +1,6 @@
 //! Network programs nobody here wrote, as servers and as clients, each side in turn under
 //! `mactux run` against the other side running natively, compared with the all-native
-//! exchange: openssl's s_server and s_client over TLS 1.3 and 1.2 (and keys and
+//! exchange: openssl's s_server and s_client over TLS 1.3, TLS 1.2 and DTLS (and keys and
 //! certificates made under mactux that a native openssl verifies), `git daemon` (a child
 //! per connection that runs upload-pack or receive-pack) with `git clone` and `git push`
 //! over git://, and Node.js's fetch (undici: getaddrinfo on libuv's thread pool, epoll,
@@ -114,6 +114,52 @@ fn openssl_s_server_and_s_client() {
             assert_eq!(summary, tls_summary(&emulated), "{what}: the handshake summary");
         }
     }
+}
+
+/// One DTLS exchange between an interactive `openssl s_server -dtls` (one connection)
+/// and `openssl s_client -dtls`, each side natively or under mactux, driven through their
+/// stdin: a line from the client, a line back from the server, then the client's stdin
+/// ends, it closes the connection, and both exit. Returns the line each side received
+/// and how each ended.
+fn dtls_exchange(dir: &ScratchDir, server_under_mactux: bool, client_under_mactux: bool) -> Vec<String> {
+    let server_run = Run::cmd(&[OPENSSL, "s_server", "-dtls", "-accept", "127.0.0.1:0", "-cert", "cert.pem", "-key", "key.pem", "-naccept", "1"]).cwd(dir.path());
+    let mut server = Server::start(&server_run, server_under_mactux);
+    let Some(port) = server.wait_for_line(|l| port_after("ACCEPT ", l)) else {
+        panic!("s_server -dtls never listened:\n{}", server.output());
+    };
+    // -no_ign_eof: -quiet would otherwise keep the client going after its stdin ends.
+    let client_run = Run::cmd(&[OPENSSL, "s_client", "-dtls", "-connect", &format!("127.0.0.1:{port}")])
+        .args(&["-CAfile", "cert.pem", "-verify_return_error", "-quiet", "-no_ign_eof"])
+        .cwd(dir.path())
+        .stdin("a datagram from the client\n");
+    let mut client = Server::start(&client_run, client_under_mactux);
+    let line_from = |who: &mut Server, what: &str, prefix: &str| {
+        who.wait_for_line(|l| l.starts_with(prefix).then(|| l.to_owned())).unwrap_or_else(|| panic!("{what} ended before it got {prefix:?}:\n{}", who.output()))
+    };
+    let at_server = line_from(&mut server, "s_server -dtls", "a datagram");
+    server.send(b"a datagram from the server\n");
+    let at_client = line_from(&mut client, "s_client -dtls", "a datagram");
+    client.close_stdin();
+    let client_end = client.wait();
+    let closed = server.wait_for_line(|l| (l == "CONNECTION CLOSED").then_some(())).is_some();
+    vec![at_server, at_client, format!("client {client_end}"), format!("server saw the close: {closed}"), format!("server {}", server.wait())]
+}
+
+/// DTLS (TLS over UDP: connected datagram sockets, a receive timeout for retransmission,
+/// the path MTU, select on stdin and the socket) with s_server and then s_client under
+/// mactux, against the other natively: the same lines cross, and both end as natively.
+#[test]
+fn openssl_dtls_both_ways() {
+    if !require_tool(OPENSSL, "openssl") {
+        return;
+    }
+    let dir = ScratchDir::new("clients-dtls");
+    native_cert(&dir);
+    let native = dtls_exchange(&dir, false, false);
+    let want = ["a datagram from the client", "a datagram from the server", "client exit 0", "server saw the close: true", "server exit 0"];
+    assert_eq!(native, want, "natively");
+    assert_eq!(dtls_exchange(&dir, true, false), native, "s_server -dtls under mactux");
+    assert_eq!(dtls_exchange(&dir, false, true), native, "s_client -dtls under mactux");
 }
 
 /// Keys and certificates made under mactux: an ed25519 CA (genpkey, req -x509), a P-256
