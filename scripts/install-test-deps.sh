@@ -30,7 +30,9 @@ need procps command -v ps
 need psmisc command -v pstree
 need bsdutils command -v script
 need inotify-tools command -v inotifywait
-need git command -v git
+# Debian's git by its path: the tests run /usr/bin/git, and another git earlier in
+# PATH (/usr/local/bin) would hide a missing package.
+need git test -x /usr/bin/git
 need make command -v make
 # The thread tests: parallel compressors, Debian's Go (its default build uses cgo) and
 # Debian's default JDK, found at /usr/lib/jvm/default-java whichever version that is.
@@ -46,6 +48,9 @@ need nodejs test -x /usr/bin/node
 need redis-server test -x /usr/bin/redis-server
 need redis-tools test -x /usr/bin/redis-cli
 need openssh-client test -x /usr/bin/ssh-keygen
+# The client and server tests (tests/tests/clients.rs): openssl's s_server and
+# s_client, git daemon (git, above) and Node's fetch (nodejs, above).
+need openssl test -x /usr/bin/openssl
 
 if [ -z "$missing" ]; then
 	echo "test dependencies: all present"

@@ -14,6 +14,8 @@
 //!   of this namespace, else its host pid.
 //! - Options the host lacks are listed as `// lossy:` rows of its table:
 //!   setting them succeeds and does nothing.
+//! - IP_MTU and IPV6_MTU fail with ENOPROTOOPT on macOS, which has no
+//!   option for a socket's path MTU.
 
 use super::socket::peer_ucred;
 use super::{args, Ctx};

@@ -148,6 +148,7 @@ opts! {
     IP: IP_PKTINFO => Int,
     IP: IP_RECVERR => Int,
     IP: IP_MTU_DISCOVER => Int,
+    IP: IP_MTU => Int,
     IP: IP_FREEBIND => Int,
     IP: IP_BIND_ADDRESS_NO_PORT => Int,
     IP: IP_MULTICAST_TTL => Byte,
@@ -167,6 +168,7 @@ opts! {
     IPV6: IPV6_RECVPKTINFO => Int,
     IPV6: IPV6_RECVERR => Int,
     IPV6: IPV6_MTU_DISCOVER => Int,
+    IPV6: IPV6_MTU => Int,
 }
 
 /// Encodes an address in the host's `sockaddr` layout. A Unix name is a

@@ -213,6 +213,9 @@ opts! {
     IPV6: IPV6_RECVTCLASS => IPV6_RECVTCLASS = 35, Int;
     IPV6: IPV6_TCLASS => IPV6_TCLASS = 36, Int;
     IPV6: IPV6_RECVPKTINFO => IPV6_RECVPKTINFO = 61, Int;
+    // IP_MTU and IPV6_MTU (a connected socket's path MTU) have no row: macOS
+    // has no such option, so they fail with ENOPROTOOPT, and a DTLS stack
+    // such as OpenSSL's falls back to its minimum fragment size.
     ;
     // lossy: queueing priority of outgoing packets; macOS has no per-socket priority.
     SOL_SOCKET: SO_PRIORITY;
