@@ -531,13 +531,13 @@ syscall_table! {
     __NR_epoll_pwait => Partial(epoll::epoll_pwait, "as epoll_wait"), [Fd, Ptr, Int, Int, Ptr, Len], blocks, sleeps, restart = NoHand;
     __NR_signalfd => Partial(signalfd::signalfd, "as signalfd4"), [Fd, Ptr, Len];
     __NR_timerfd_create => Partial(timerfd::timerfd_create, "alarm clocks (root only) never wake a suspended host; not shared with a fork child; not kept across execve"), [Clock, Hex];
-    __NR_eventfd => Partial(eventfd::eventfd, "not shared with a fork child; not kept across execve"), [Int];
+    __NR_eventfd => Partial(eventfd::eventfd, "not kept across execve"), [Int];
     __NR_fallocate => Full(truncate::fallocate), [Fd, Hex, Int, Int];
     __NR_timerfd_settime => Partial(timerfd::timerfd_settime, "TFD_TIMER_CANCEL_ON_SET accepted, never ECANCELED"), [Fd, Hex, Ptr, Ptr];
     __NR_timerfd_gettime => Full(timerfd::timerfd_gettime), [Fd, Ptr];
     __NR_accept4 => Full(socket::accept4), [Fd, Ptr, Ptr, Hex], blocks;
     __NR_signalfd4 => Partial(signalfd::signalfd4, "not kept across execve"), [Fd, Ptr, Len, Hex];
-    __NR_eventfd2 => Partial(eventfd::eventfd2, "not shared with a fork child; not kept across execve"), [Int, Hex];
+    __NR_eventfd2 => Partial(eventfd::eventfd2, "not kept across execve"), [Int, Hex];
     __NR_epoll_create1 => Full(epoll::epoll_create1), [Hex];
     __NR_dup3 => Full(open::dup3), [Fd, Fd, OpenFlags];
     __NR_pipe2 => Partial(pipe::pipe2, "host pipes; O_DIRECT is recorded but the host pipe stays a byte stream"), [Ptr, OpenFlags];

@@ -24,7 +24,8 @@
 //! └─ threads                       (is a PI futex's owner alive?)
 //! fds
 //! ├─ OpenFile.status               (build_handover: file.status())
-//! └─ a file kind's state           (fork child: `FileOps::after_fork`)
+//! └─ a file kind's state           (fork: `FileOps::before_fork` in the
+//!    │                              parent, `after_fork` in the child)
 //!    └─ Notifier                   (vfs/poll.rs: the pipe follows the state)
 //! epoll registrations              (syscall/epoll.rs)
 //! ├─ a watched file's kind state   (its readiness, asked for epoll_wait)
@@ -58,6 +59,9 @@
 //! - `mm` is also taken, briefly and innermost, by every guest memory access
 //!   (uaccess.rs), so no lock above it may be held while touching guest
 //!   memory except those listed as outer to it.
+//! - An eventfd's lock is a word in memory shared with the processes it
+//!   was forked into (syscall/eventfd.rs); under it, only host pipe reads
+//!   and writes. It is never held while another lock is taken.
 //! - A timerfd's state (syscall/timerfd.rs) is taken by the timer thread
 //!   with no lock held (it copies the file timers out of `timers` first),
 //!   and by the handlers alone; under it, only its Notifier.

@@ -305,6 +305,9 @@ impl Process {
         let vfork_return = lock(&self.vfork_return);
         let refused = lock(&self.refused);
         let trace = self.trace.as_ref().map(lock);
+        for (_, e) in fds.iter() {
+            e.file.ops().before_fork();
+        }
         ForkGuard {
             publishing,
             comm,

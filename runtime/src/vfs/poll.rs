@@ -283,3 +283,34 @@ impl Notifier {
         }
     }
 }
+
+/// A pipe readable while a flag kept by its owner is set: a [`Notifier`]
+/// whose state lives with the owner, in memory a fork child shares
+/// (`host::mem::SharedWords`), so that parent and child, which share the
+/// pipe itself after a fork, keep it right together. The owner calls
+/// [`SharedNotifier::set`] under its own lock with its record of the state.
+pub struct SharedNotifier(Pipe);
+
+impl SharedNotifier {
+    pub fn new() -> Result<SharedNotifier> {
+        Ok(SharedNotifier(Pipe::new()?))
+    }
+
+    /// What pollers sleep on: the read end, for POLLIN.
+    pub fn wake(&self) -> (HostFd, u32) {
+        (self.0.r, g::POLLIN)
+    }
+
+    /// Makes the pipe readable (`on`) or empty; `was` is the owner's record.
+    pub fn set(&self, on: bool, was: bool) {
+        if on == was {
+            return;
+        }
+        if on {
+            let _ = host::fs::write(self.0.w, &[1]);
+        } else {
+            let mut b = [0u8; 16];
+            while matches!(host::fs::read(self.0.r, &mut b), Ok(n) if n > 0) {}
+        }
+    }
+}
