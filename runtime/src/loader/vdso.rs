@@ -422,7 +422,8 @@ pub fn build(clock: &GuestClock) -> Vec<u8> {
 /// /proc/PID/maps names it `[vdso]`. The guest may munmap or mprotect it
 /// as any mapping.
 pub fn map() -> Result<u64, String> {
-    let img = build(&host::time::guest_clock());
+    let clock = if current().config.vdso_uses_host { host::time::guest_clock() } else { GuestClock::default() };
+    let img = build(&clock);
     let len = crate::abi::page_round_up(img.len() as u64).unwrap_or(PAGE_SIZE);
     let prot = Prot { read: true, write: false, exec: true };
     let req = MapRequest {
