@@ -21,25 +21,13 @@ pub const TIME: &str = "__vdso_time";
 pub const GETCPU: &str = "__vdso_getcpu";
 pub const CLOCK_GETRES: &str = "__vdso_clock_getres";
 
-// ELF constants (gABI; linux-raw-sys has no elf.h).
-pub const PT_LOAD: u32 = 1;
-pub const PT_DYNAMIC: u32 = 2;
-pub const DT_NULL: u64 = 0;
-pub const DT_HASH: u64 = 4;
-pub const DT_STRTAB: u64 = 5;
-pub const DT_SYMTAB: u64 = 6;
-pub const DT_STRSZ: u64 = 10;
-pub const DT_SYMENT: u64 = 11;
-pub const DT_SONAME: u64 = 14;
-pub const DT_VERSYM: u64 = 0x6fff_fff0;
-pub const DT_VERDEF: u64 = 0x6fff_fffc;
-pub const DT_VERDEFNUM: u64 = 0x6fff_fffd;
-pub const STB_GLOBAL: u8 = 1;
-pub const STB_WEAK: u8 = 2;
-pub const STT_FUNC: u8 = 2;
-pub const VER_FLG_BASE: u16 = 1;
-pub const SYM_SIZE: usize = 24;
-pub const DYN_SIZE: usize = 16;
+// ELF numbers (gABI), from goblin: linux-raw-sys has no elf.h.
+pub use goblin::elf::dynamic::dyn64::SIZEOF_DYN as DYN_SIZE;
+pub use goblin::elf::dynamic::{DT_HASH, DT_NULL, DT_SONAME, DT_STRSZ, DT_STRTAB, DT_SYMENT, DT_SYMTAB, DT_VERDEF, DT_VERDEFNUM, DT_VERSYM};
+pub use goblin::elf::program_header::{PT_DYNAMIC, PT_LOAD};
+pub use goblin::elf::sym::sym64::SIZEOF_SYM as SYM_SIZE;
+pub use goblin::elf::sym::{STB_GLOBAL, STB_WEAK, STT_FUNC};
+pub use goblin::elf::symver::VER_FLG_BASE;
 
 /// The System V ELF hash (gABI "Hash Table"): DT_HASH buckets and
 /// `vd_hash` of a version definition both use it.

@@ -181,28 +181,19 @@ fn text() -> (Asm, [Func; 5]) {
     (a, funcs)
 }
 
-// ELF numbers the image needs beyond abi::vdso's.
-const EHDR_LEN: usize = 64;
-const PHDR_LEN: usize = 56;
-const SHDR_LEN: usize = 64;
-const ET_DYN: u16 = 3;
-const EM_X86_64: u16 = 62;
-const PF_X: u32 = 1;
-const PF_R: u32 = 4;
-const SHT_PROGBITS: u32 = 1;
-const SHT_STRTAB: u32 = 3;
-const SHT_HASH: u32 = 5;
-const SHT_DYNAMIC: u32 = 6;
-const SHT_DYNSYM: u32 = 11;
-const SHT_GNU_VERDEF: u32 = 0x6fff_fffd;
-const SHT_GNU_VERSYM: u32 = 0x6fff_ffff;
-const SHF_ALLOC: u64 = 2;
-const SHF_EXECINSTR: u64 = 4;
+// ELF numbers the image needs beyond abi::vdso's (gABI, from goblin).
+use goblin::elf::header::header64::SIZEOF_EHDR as EHDR_LEN;
+use goblin::elf::header::{ELFMAG, EM_X86_64, ET_DYN};
+use goblin::elf::program_header::program_header64::SIZEOF_PHDR as PHDR_LEN;
+use goblin::elf::program_header::{PF_R, PF_X};
+use goblin::elf::section_header::section_header64::SIZEOF_SHDR as SHDR_LEN;
+use goblin::elf::section_header::{SHF_ALLOC, SHF_EXECINSTR, SHT_DYNAMIC, SHT_DYNSYM, SHT_GNU_VERDEF, SHT_GNU_VERSYM, SHT_HASH, SHT_PROGBITS, SHT_STRTAB};
 const VERDEF_LEN: usize = 20;
 const VERDAUX_LEN: usize = 8;
-/// Version indexes: 1 is the object itself (VER_FLG_BASE), 2 LINUX_2.6.
-const VER_NDX_BASE: u16 = 1;
-const VER_NDX_LINUX_2_6: u16 = 2;
+/// Version indexes: VER_NDX_GLOBAL (1) is the object itself (its
+/// VER_FLG_BASE definition), the next one LINUX_2.6.
+use goblin::elf::symver::{VER_NDX_GLOBAL as VER_NDX_BASE, VER_NDX_LOCAL};
+const VER_NDX_LINUX_2_6: u16 = VER_NDX_BASE + 1;
 const NBUCKET: u32 = 5;
 
 /// Indexes of the sections other headers name, in SECTION_NAMES.
@@ -261,7 +252,7 @@ pub fn build(clock: &GuestClock) -> Vec<u8> {
     }
 
     // .gnu.version: symbol 0 is local, every export is LINUX_2.6.
-    let mut versym = vec![0u8; 2];
+    let mut versym = VER_NDX_LOCAL.to_le_bytes().to_vec();
     for _ in &EXPORTS {
         put(&mut versym, &VER_NDX_LINUX_2_6.to_le_bytes());
     }
@@ -322,7 +313,9 @@ pub fn build(clock: &GuestClock) -> Vec<u8> {
 
     // ELF header.
     let mut eh = Vec::with_capacity(EHDR_LEN);
-    put(&mut eh, b"\x7fELF\x02\x01\x01\0\0\0\0\0\0\0\0\0"); // 64-bit, little-endian, version 1, SysV ABI
+    put(&mut eh, ELFMAG);
+    // ELFCLASS64, ELFDATA2LSB, EV_CURRENT, ELFOSABI_SYSV, then padding.
+    put(&mut eh, &[2, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
     put(&mut eh, &ET_DYN.to_le_bytes());
     put(&mut eh, &EM_X86_64.to_le_bytes());
     put(&mut eh, &1u32.to_le_bytes()); // e_version
@@ -385,7 +378,7 @@ pub fn build(clock: &GuestClock) -> Vec<u8> {
     place(shstrtab_at, &shstrtab.0);
 
     // Section headers: name type flags addr offset size link info addralign entsize.
-    let sections: [(u32, u64, usize, usize, u16, u32, u64, u64); 10] = [
+    let sections: [(u32, u32, usize, usize, u16, u32, u64, u64); 10] = [
         (0, 0, 0, 0, 0, 0, 0, 0),
         (SHT_HASH, SHF_ALLOC, hash_at, hash.len(), SH_DYNSYM, 0, 8, 4),
         // sh_info: index of the first non-local symbol.
@@ -403,7 +396,7 @@ pub fn build(clock: &GuestClock) -> Vec<u8> {
     for (i, (kind, flags, at, len, link, info, al, entsize)) in sections.into_iter().enumerate() {
         put(&mut sh, &sh_names[i].to_le_bytes());
         put(&mut sh, &kind.to_le_bytes());
-        put(&mut sh, &flags.to_le_bytes());
+        put(&mut sh, &u64::from(flags).to_le_bytes());
         let addr = if flags & SHF_ALLOC != 0 { at as u64 } else { 0 };
         put(&mut sh, &addr.to_le_bytes());
         put(&mut sh, &(at as u64).to_le_bytes());
