@@ -46,11 +46,11 @@ enum Slot {
 const VVAR_LEN: usize = 48;
 
 /// The x86_64 syscall numbers the fallbacks make.
-const NR_CLOCK_GETTIME: u32 = linux_raw_sys::general::__NR_clock_gettime;
-const NR_CLOCK_GETRES: u32 = linux_raw_sys::general::__NR_clock_getres;
-const NR_GETTIMEOFDAY: u32 = linux_raw_sys::general::__NR_gettimeofday;
-const NR_TIME: u32 = linux_raw_sys::general::__NR_time;
-const NR_GETCPU: u32 = linux_raw_sys::general::__NR_getcpu;
+const NR_CLOCK_GETTIME: u32 = g::__NR_clock_gettime;
+const NR_CLOCK_GETRES: u32 = g::__NR_clock_getres;
+const NR_GETTIMEOFDAY: u32 = g::__NR_gettimeofday;
+const NR_TIME: u32 = g::__NR_time;
+const NR_GETCPU: u32 = g::__NR_getcpu;
 
 /// Highest clock id the fast-clock mask can name.
 const MAX_FAST_CLOCK: u8 = 31;
