@@ -113,6 +113,7 @@ fn run(trace: bool, trace_file: Option<PathBuf>, root: Option<PathBuf>, release:
         identity,
         mactux_exe,
         use_daemon: std::env::var_os("MACTUX_NO_DAEMON").is_none(),
+        vdso_uses_host: std::env::var_os("MACTUX_VDSO").map_or(true, |v| v != "syscall"),
     };
     let envp: Vec<Vec<u8>> = std::env::vars_os()
         .filter(|(k, _)| k != "MACTUX_LOG")

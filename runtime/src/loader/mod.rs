@@ -9,6 +9,7 @@
 pub mod check;
 pub mod elf;
 pub mod stack;
+pub mod vdso;
 
 use check::{Refusal, Role, BINPRM_BUF_SIZE};
 
@@ -178,7 +179,8 @@ pub fn load(path: &str, execfn: &str, argv: Vec<Vec<u8>>, envp: &[Vec<u8>]) -> R
             mm.brk_limit = brk_limit;
             mm.exe_end = image.end;
         }
-        let sp = stack::build(&image, interp_base, &argv, envp, &execfn)
+        let vdso_base = vdso::map().map_err(|e| LoadError::cannot_run(&path, &e))?;
+        let sp = stack::build(&image, interp_base, vdso_base, &argv, envp, &execfn)
             .map_err(|e| LoadError::cannot_run(&path, &e))?;
         return Ok(Loaded { entry, sp, exe: file.guest_path.clone(), argv });
     }

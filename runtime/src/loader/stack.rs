@@ -24,7 +24,7 @@ fn minsigstksz() -> u64 {
     (xsave + 1024).max(2048)
 }
 
-pub fn build(image: &Image, interp_base: u64, argv: &[Vec<u8>], envp: &[Vec<u8>], execfn: &str) -> Result<u64, String> {
+pub fn build(image: &Image, interp_base: u64, vdso_base: u64, argv: &[Vec<u8>], envp: &[Vec<u8>], execfn: &str) -> Result<u64, String> {
     let size = match host::process::get_rlimit(linux_raw_sys::general::RLIMIT_STACK) {
         Ok((cur, _)) if cur != u64::MAX => cur.clamp(128 * 1024, MAX_STACK),
         _ => DEFAULT_STACK,
@@ -65,6 +65,8 @@ pub fn build(image: &Image, interp_base: u64, argv: &[Vec<u8>], envp: &[Vec<u8>]
 
     let (uid, euid, gid, egid) = (host::process::uid(), host::process::euid(), host::process::gid(), host::process::egid());
     let auxv: Vec<(u32, u64)> = vec![
+        // First, as ARCH_DLINFO puts it (arch/x86/include/asm/elf.h).
+        (at::AT_SYSINFO_EHDR, vdso_base),
         (at::AT_PHDR, image.phdr),
         (at::AT_PHENT, 56),
         (at::AT_PHNUM, image.phnum),

@@ -62,6 +62,10 @@ pub struct Config {
     pub mactux_exe: std::path::PathBuf,
     /// Whether to register with the daemon (off only for tests of the runtime alone).
     pub use_daemon: bool,
+    /// Whether our vDSO may jump to the host's trap-free clock functions;
+    /// off (`MACTUX_VDSO=syscall`), each of its functions makes the
+    /// syscall, as on a macOS host (loader/vdso.rs).
+    pub vdso_uses_host: bool,
 }
 
 pub struct FsContext {
