@@ -920,6 +920,11 @@ fn sendmmsg_on(cx: &Ctx<'_>, s: &Sock, a: [u64; 6]) -> Result<u64> {
 pub fn recvmmsg(cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     let s = sock_of(args::fd(a[0]))?;
     let r = recvmmsg_on(cx, &s, a);
+    // With a timeout, an interrupted recvmmsg fails with EINTR whatever
+    // SA_RESTART says, as with SO_RCVTIMEO (table.rs, above the rows).
+    if a[4] != 0 && matches!(&r, Err(e) if e.errno == Errno::EINTR) {
+        cx.thread().eintr_is_final.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
     timed(cx, &s, false, r)
 }
 
@@ -928,13 +933,19 @@ fn recvmmsg_on(_cx: &Ctx<'_>, s: &Sock, a: [u64; 6]) -> Result<u64> {
     let mut flags = args::uint(a[3]);
     let wait_for_one = flags & MSG_WAITFORONE != 0;
     flags &= RECV_FLAGS;
-    if a[4] != 0 {
-        // The timeout is checked after each datagram, as Linux does.
+    // As Linux (recvmmsg(2), BUGS): the timeout is looked at only after
+    // each datagram, so a wait for the first is not bounded by it; what is
+    // left of it is written back when a datagram was received.
+    let deadline = if a[4] != 0 {
         let ts: crate::abi::Timespec = uaccess::read(a[4])?;
         if !ts.is_valid() {
             return_errno_with_message!(EINVAL, "bad timeout");
         }
-    }
+        crate::vfs::poll::deadline_after(Some(ts))
+    } else {
+        None
+    };
+    let mut left = None;
     let mut done = 0u32;
     while done < vlen {
         let at = a[1].wrapping_add(u64::from(done) * core::mem::size_of::<MmsgHdr>() as u64);
@@ -947,6 +958,16 @@ fn recvmmsg_on(_cx: &Ctx<'_>, s: &Sock, a: [u64; 6]) -> Result<u64> {
         if wait_for_one {
             flags |= n::MSG_DONTWAIT;
         }
+        if let Some(d) = deadline {
+            let rest = crate::vfs::poll::time_left(d);
+            left = Some(rest);
+            if rest == crate::abi::Timespec::default() {
+                break;
+            }
+        }
+    }
+    if let Some(rest) = left {
+        uaccess::write(a[4], &rest)?;
     }
     Ok(u64::from(done))
 }

@@ -546,7 +546,7 @@ syscall_table! {
     __NR_pwritev => Full(read_write::pwritev), [Fd, Ptr, Int, Int], blocks;
     __NR_rt_tgsigqueueinfo => Partial(signal::rt_tgsigqueueinfo, "only the calling thread itself (ESRCH otherwise)"), [Int, Int, Signal, Ptr];
     __NR_perf_event_open => Missing, [];
-    __NR_recvmmsg => Partial(socket::recvmmsg, "as recvmsg; the timeout is checked, not applied"), [Fd, Ptr, Int, Hex, Ptr], blocks;
+    __NR_recvmmsg => Full(socket::recvmmsg), [Fd, Ptr, Int, Hex, Ptr], blocks;
     __NR_fanotify_init => Missing, [];
     __NR_fanotify_mark => Missing, [];
     __NR_prlimit64 => Full(identity::prlimit64), [Int, Int, Ptr, Ptr];

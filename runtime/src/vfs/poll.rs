@@ -80,6 +80,16 @@ fn sleep_ms(ms: i32) -> Result<()> {
     host::time::sleep(t).map_err(|(e, _)| Error::new(e))
 }
 
+/// What is left until the monotonic `deadline`: zero once it has passed.
+pub fn time_left(deadline: Timespec) -> Timespec {
+    let now = host::time::clock_gettime(g::CLOCK_MONOTONIC).unwrap_or_default();
+    let ns = (i128::from(deadline.sec) - i128::from(now.sec)) * 1_000_000_000 + i128::from(deadline.nsec - now.nsec);
+    if ns <= 0 {
+        return Timespec::default();
+    }
+    Timespec { sec: (ns / 1_000_000_000) as i64, nsec: (ns % 1_000_000_000) as i64 }
+}
+
 /// The monotonic time `timeout` from now (None: forever).
 pub fn deadline_after(timeout: Option<Timespec>) -> Option<Timespec> {
     let t = timeout?;
