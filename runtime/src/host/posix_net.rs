@@ -398,48 +398,18 @@ pub fn take_error(fd: HostFd) -> HostResult<Option<Errno>> {
     }
 }
 
-/// The host's network interfaces (getifaddrs), with Linux flags.
+/// The host's network interfaces (getifaddrs), with Linux flags and the
+/// first IPv4 address of each (the ioctls of netdevice(7)).
 pub fn interfaces() -> Vec<Iface> {
-    let mut head: *mut libc::ifaddrs = core::ptr::null_mut();
-    // SAFETY: getifaddrs fills `head` with a list we free below.
-    if unsafe { libc::getifaddrs(&mut head) } != 0 {
-        return Vec::new();
-    }
-    let mut out: Vec<Iface> = Vec::new();
-    let mut p = head;
-    while !p.is_null() {
-        // SAFETY: `p` walks the list getifaddrs returned, which is live
-        // until freeifaddrs.
-        let ifa = unsafe { &*p };
-        p = ifa.ifa_next;
-        if ifa.ifa_name.is_null() {
-            continue;
-        }
-        // SAFETY: ifa_name is a NUL-terminated string of the list.
-        let name = unsafe { std::ffi::CStr::from_ptr(ifa.ifa_name) };
-        let idx = match out.iter().position(|i| i.name == name.to_bytes()) {
-            Some(i) => i,
-            None => {
-                // SAFETY: a valid C string.
-                let index = unsafe { libc::if_nametoindex(ifa.ifa_name) };
-                let flags = t::IFF_FLAGS.iter().filter(|(_, h)| ifa.ifa_flags as i32 & h != 0).fold(0, |a, (l, _)| a | l);
-                out.push(Iface { name: name.to_bytes().to_vec(), index, flags, addr: None });
-                out.len() - 1
-            }
-        };
-        if !ifa.ifa_addr.is_null() && out[idx].addr.is_none() {
-            // SAFETY: ifa_addr points at a sockaddr whose family says its size.
-            let fam = i32::from(unsafe { (*ifa.ifa_addr).sa_family });
-            if fam == libc::AF_INET {
-                // SAFETY: an AF_INET address is a sockaddr_in.
-                let sin = unsafe { &*ifa.ifa_addr.cast::<libc::sockaddr_in>() };
-                out[idx].addr = Some(sin.sin_addr.s_addr.to_ne_bytes());
-            }
-        }
-    }
-    // SAFETY: frees the list getifaddrs allocated, once.
-    unsafe { libc::freeifaddrs(head) };
-    out
+    links()
+        .into_iter()
+        .map(|l| Iface {
+            addr: l.addrs.iter().find(|a| a.family == n::AF_INET).and_then(|a| a.addr.as_slice().try_into().ok()),
+            name: l.name,
+            index: l.index,
+            flags: l.flags,
+        })
+        .collect()
 }
 
 /// One network interface in Linux terms, with its addresses: what
@@ -494,6 +464,8 @@ pub struct LinkExtras {
     pub mtu: Option<u32>,
     pub txqlen: Option<u32>,
     pub operstate: Option<u8>,
+    /// 64-bit counters, in the order of [`Link::stats`].
+    pub stats: Option<[u64; 9]>,
 }
 
 /// A default route of the host's main table.
@@ -572,6 +544,9 @@ pub fn links() -> Vec<Link> {
         }
         link.txqlen = x.txqlen;
         link.operstate = x.operstate;
+        if let Some(s) = x.stats {
+            link.stats = s;
+        }
     }
     out
 }

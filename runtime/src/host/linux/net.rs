@@ -393,7 +393,11 @@ pub fn link_extras(name: &[u8]) -> LinkExtras {
         "up" => nl::IF_OPER_UP,
         _ => nl::IF_OPER_UNKNOWN,
     });
-    LinkExtras { mtu: num("mtu"), txqlen: num("tx_queue_len"), operstate }
+    // The 64-bit counters (getifaddrs gives the 32-bit ones), in the order of
+    // struct rtnl_link_stats64.
+    let counters = ["rx_packets", "tx_packets", "rx_bytes", "tx_bytes", "rx_errors", "tx_errors", "rx_dropped", "tx_dropped", "multicast"];
+    let stats: Vec<u64> = counters.iter().filter_map(|c| read(&format!("statistics/{c}")).and_then(|s| s.parse().ok())).collect();
+    LinkExtras { mtu: num("mtu"), txqlen: num("tx_queue_len"), operstate, stats: stats.try_into().ok() }
 }
 
 /// The default routes of the host's main table, from /proc/net/route and
