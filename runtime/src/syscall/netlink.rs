@@ -12,6 +12,7 @@
 //! - Sending to another port or to a multicast group is EPERM, as for an
 //!   unprivileged Linux user, whatever the guest's credentials.
 //! - Control messages are neither read on send nor produced on receive.
+//! - SO_RCVBUFFORCE/SO_SNDBUFFORCE stop at 16 MiB (Linux: INT_MAX/2).
 
 use super::socket::Flat;
 use super::{args, Ctx};

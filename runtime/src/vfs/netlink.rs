@@ -45,6 +45,10 @@ use std::sync::Mutex;
 /// that cap SO_RCVBUF/SO_SNDBUF (Linux doubles what is set).
 const RMEM_DEFAULT: u32 = 212_992;
 const RMEM_MAX: u32 = 212_992;
+/// The most SO_RCVBUFFORCE/SO_SNDBUFFORCE set (before doubling). Linux
+/// allows INT_MAX/2; the runtime copies a whole request into its memory, so
+/// it stops at 16 MiB.
+const MAX_FORCED_BUF: u32 = 16 << 20;
 /// `SOCK_MIN_RCVBUF`/`SOCK_MIN_SNDBUF` on x86_64 (2 × the skb truesize of
 /// a small buffer).
 const SOCK_MIN_BUF: u32 = 4608;
@@ -150,7 +154,7 @@ impl NetlinkSocket {
     /// capped by the sysctl maximum unless forced, at least the minimum.
     pub fn buffer_size(v: i32, forced: bool) -> u32 {
         let v = u32::try_from(v.max(0)).unwrap_or(0);
-        let v = if forced { v } else { v.min(RMEM_MAX) };
+        let v = if forced { v.min(MAX_FORCED_BUF) } else { v.min(RMEM_MAX) };
         v.saturating_mul(2).max(SOCK_MIN_BUF)
     }
 
@@ -335,7 +339,7 @@ impl NetlinkSocket {
         st.max_recvmsg_len = st.max_recvmsg_len.max(room).min(nl::NLMSG_MAX_DUMP);
         if !peek {
             st.queue.pop_front();
-            st.queued_bytes -= len;
+            st.queued_bytes = st.queued_bytes.saturating_sub(len);
         }
         self.readable.set(Self::has_data(&st));
         Ok(Some(Received { data, len }))
@@ -439,6 +443,41 @@ mod tests {
         assert!(id < -4096);
         let next = autobind_id(42, &[42, id as u32]) as i32;
         assert!(next < -4096 && next != id);
+    }
+
+    fn state_with_dump(msgs: usize, len: usize) -> State {
+        State {
+            groups: 0,
+            dst: (0, 0),
+            queue: VecDeque::new(),
+            queued_bytes: 0,
+            dump: Some(Dump { msgs: (0..msgs).map(|_| vec![0u8; len]).collect(), done: vec![3u8; 20] }),
+            max_recvmsg_len: 0,
+            pending: None,
+            opts: Options::default(),
+        }
+    }
+
+    #[test]
+    fn dumps_pack_whole_messages_by_the_readers_buffer() {
+        let mut st = state_with_dump(20, 1000);
+        NetlinkSocket::refill(&mut st);
+        // A fresh socket: NLMSG_GOODSIZE (3776) holds three.
+        assert_eq!(st.queue.pop_front().map(|d| d.len()), Some(3000));
+        st.max_recvmsg_len = 8192;
+        NetlinkSocket::refill(&mut st);
+        assert_eq!(st.queue.pop_front().map(|d| d.len()), Some(8000));
+        let mut sizes = Vec::new();
+        while st.dump.is_some() {
+            NetlinkSocket::refill(&mut st);
+            sizes.push(st.queue.pop_front().map_or(0, |d| d.len()));
+        }
+        // Nine left: eight, one, then NLMSG_DONE alone.
+        assert_eq!(sizes, vec![8000, 1000, 20]);
+        // A message larger than any datagram goes alone, whole.
+        let mut big = state_with_dump(2, 40_000);
+        NetlinkSocket::refill(&mut big);
+        assert_eq!(big.queue.front().map(|d| d.len()), Some(40_000));
     }
 
     #[test]

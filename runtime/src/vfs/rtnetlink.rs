@@ -55,7 +55,7 @@ pub fn answer(h: &NlMsgHdr, body: &[u8], pid: u32, strict: bool) -> Result<Answe
     // are dropped silently.
     let Some(&family) = body.first() else { return Ok(Answer::Nothing) };
     let family = u32::from(family);
-    if (h.ty - nl::RTM_BASE) & 3 != KIND_GET {
+    if h.ty.wrapping_sub(nl::RTM_BASE) & 3 != KIND_GET {
         return Err(Errno::EPERM);
     }
     let links = crate::host::net::links();
