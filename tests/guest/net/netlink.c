@@ -13,6 +13,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdint.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 
@@ -26,6 +27,8 @@
 #endif
 #define NETLINK_ROUTE 0
 #define NETLINK_EXT_ACK 11
+#define NETLINK_ADD_MEMBERSHIP 1
+#define NETLINK_LIST_MEMBERSHIPS 9
 struct sockaddr_nl { unsigned short nl_family, nl_pad; uint32_t nl_pid, nl_groups; };
 struct nlmsghdr { uint32_t nlmsg_len; uint16_t nlmsg_type, nlmsg_flags; uint32_t nlmsg_seq, nlmsg_pid; };
 struct nlmsgerr { int error; struct nlmsghdr msg; };
@@ -405,6 +408,51 @@ int main(void)
 	CHECK_ERR("blocking recv is interrupted", recv(s, buf, sizeof buf, 0), EINTR);
 	CHECK_EQ("the handler ran", alarms, 1);
 	close(s);
+
+	/* read and write, epoll, SO_RCVTIMEO, groups, connect. */
+	int r = open_route(SOCK_RAW);
+	struct stat st;
+	CHECK_OK("fstat", fstat(r, &st));
+	CHECK("a netlink socket is S_IFSOCK", S_ISSOCK(st.st_mode));
+	struct sockaddr_nl grp = { .nl_family = AF_NETLINK, .nl_groups = 1 };
+	CHECK_OK("bind to a group", bind(r, (struct sockaddr *)&grp, sizeof grp));
+	ml = sizeof me;
+	getsockname(r, (struct sockaddr *)&me, &ml);
+	CHECK_EQ("getsockname shows the group", me.nl_groups, 1);
+	v = 3;
+	CHECK_OK("NETLINK_ADD_MEMBERSHIP", setsockopt(r, SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, &v, sizeof v));
+	uint32_t groups[2] = { 0, 0 };
+	vl = sizeof groups;
+	CHECK_OK("NETLINK_LIST_MEMBERSHIPS", getsockopt(r, SOL_NETLINK, NETLINK_LIST_MEMBERSHIPS, groups, &vl));
+	CHECK_EQ("the groups joined", groups[0], 5);
+	struct sockaddr_nl kern = { .nl_family = AF_NETLINK };
+	CHECK_OK("connect to the kernel", connect(r, (struct sockaddr *)&kern, sizeof kern));
+	struct sockaddr_nl peer = { .nl_pid = 5 };
+	ml = sizeof peer;
+	CHECK_OK("getpeername", getpeername(r, (struct sockaddr *)&peer, &ml));
+	CHECK("the peer is the kernel", peer.nl_family == AF_NETLINK && peer.nl_pid == 0 && ml == sizeof peer);
+	int ep = epoll_create1(EPOLL_CLOEXEC);
+	struct epoll_event ev = { .events = EPOLLIN, .data.fd = r }, out;
+	CHECK_OK("epoll_ctl ADD", epoll_ctl(ep, EPOLL_CTL_ADD, r, &ev));
+	CHECK_EQ("epoll: nothing yet", epoll_wait(ep, &out, 1, 0), 0);
+	char wreq[NLMSG_LENGTH(sizeof(struct ifinfomsg))] = { 0 };
+	h = (struct nlmsghdr *)wreq;
+	h->nlmsg_len = sizeof wreq;
+	h->nlmsg_type = RTM_GETLINK;
+	h->nlmsg_flags = NLM_F_REQUEST;
+	h->nlmsg_seq = 21;
+	((struct ifinfomsg *)NLMSG_DATA(h))->ifi_index = (int)lo_index;
+	CHECK_EQ("write a request", write(r, wreq, sizeof wreq), sizeof wreq);
+	CHECK_EQ("epoll: the answer", epoll_wait(ep, &out, 1, 1000), 1);
+	got = read(r, buf, sizeof buf);
+	h = (struct nlmsghdr *)buf;
+	CHECK("read takes the answer", got > 0 && h->nlmsg_type == RTM_NEWLINK && h->nlmsg_seq == 21 && is_lo_link(h));
+	CHECK_EQ("epoll: drained", epoll_wait(ep, &out, 1, 0), 0);
+	close(ep);
+	struct timeval tv = { 0, 50000 };
+	CHECK_OK("SO_RCVTIMEO", setsockopt(r, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv));
+	CHECK_ERR("a receive times out", recv(r, buf, sizeof buf, 0), EAGAIN);
+	close(r);
 
 	/* Other protocols and types. */
 	CHECK_ERR("a protocol past MAX_LINKS", socket(AF_NETLINK, SOCK_RAW, 40), EPROTONOSUPPORT);
