@@ -14,6 +14,7 @@
 #include <signal.h>
 #include <stdint.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 
@@ -449,6 +450,12 @@ int main(void)
 	CHECK("read takes the answer", got > 0 && h->nlmsg_type == RTM_NEWLINK && h->nlmsg_seq == 21 && is_lo_link(h));
 	CHECK_EQ("epoll: drained", epoll_wait(ep, &out, 1, 0), 0);
 	close(ep);
+	struct ifreq ifr = { 0 };
+	strcpy(ifr.ifr_name, "lo");
+	CHECK_OK("SIOCGIFINDEX on a netlink socket", ioctl(r, SIOCGIFINDEX, &ifr));
+	CHECK_EQ("it gives lo's index", ifr.ifr_ifindex, lo_index);
+	int avail = 0;
+	CHECK_ERR("FIONREAD on a netlink socket", ioctl(r, FIONREAD, &avail), ENOTTY);
 	struct timeval tv = { 0, 50000 };
 	CHECK_OK("SO_RCVTIMEO", setsockopt(r, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv));
 	CHECK_ERR("a receive times out", recv(r, buf, sizeof buf, 0), EAGAIN);
