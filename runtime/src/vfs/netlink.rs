@@ -7,8 +7,9 @@
 //! ACK, error and single answer is one datagram; a dump is packed into
 //! datagrams of whole messages, each as large as the reader's largest
 //! buffer so far (at least NLMSG_GOODSIZE, at most 32 KiB less the skb
-//! overhead: `netlink_dump`, `max_recvmsg_len`), made when the queue runs
-//! empty, and its NLMSG_DONE comes alone last. A receive takes one
+//! overhead: `netlink_dump`, `max_recvmsg_len`), the first queued with
+//! the request and each next one when a receive takes a datagram, and its
+//! NLMSG_DONE comes alone last. A receive takes one
 //! datagram whole: a short buffer gets its start and MSG_TRUNC, and the
 //! rest is lost, as on Linux.
 //!
@@ -265,6 +266,8 @@ impl NetlinkSocket {
                     self.enqueue(&mut st, rtnetlink::error_msg(msg, h, Some(Errno::EBUSY), pid, cap_ack));
                 } else {
                     st.dump = Some(Dump { msgs: msgs.into(), done: rtnetlink::done_msg(h.seq, pid) });
+                    // netlink_dump_start queues the first datagram at once.
+                    Self::pack_next(&mut st);
                 }
             }
             Ok(Answer::Reply(m)) => {
@@ -300,12 +303,9 @@ impl NetlinkSocket {
         !st.queue.is_empty() || st.dump.is_some() || st.pending.is_some()
     }
 
-    /// The next datagram of a running dump, packed for the reader's
+    /// Queues the next datagram of a running dump, packed for the reader's
     /// largest buffer (`netlink_dump`).
-    fn refill(st: &mut State) {
-        if !st.queue.is_empty() {
-            return;
-        }
+    fn pack_next(st: &mut State) {
         let Some(dump) = st.dump.as_mut() else { return };
         let room = st.max_recvmsg_len.clamp(nl::NLMSG_GOODSIZE, nl::NLMSG_MAX_DUMP);
         let mut skb = Vec::new();
@@ -332,7 +332,9 @@ impl NetlinkSocket {
             self.readable.set(Self::has_data(&st));
             return Err(Error::with_message(e, "netlink receive queue overran"));
         }
-        Self::refill(&mut st);
+        if st.queue.is_empty() {
+            Self::pack_next(&mut st);
+        }
         let Some(front) = st.queue.front() else { return Ok(None) };
         let len = front.len();
         let data = front[..room.min(len)].to_vec();
@@ -340,6 +342,12 @@ impl NetlinkSocket {
         if !peek {
             st.queue.pop_front();
             st.queued_bytes = st.queued_bytes.saturating_sub(len);
+        }
+        // netlink_recvmsg (a peek too) goes on with a running dump while
+        // the queue is at most half the receive buffer: the next datagram
+        // lines up behind whatever else is queued.
+        if st.queued_bytes <= st.opts.rcvbuf as usize / 2 {
+            Self::pack_next(&mut st);
         }
         self.readable.set(Self::has_data(&st));
         Ok(Some(Received { data, len }))
@@ -461,22 +469,22 @@ mod tests {
     #[test]
     fn dumps_pack_whole_messages_by_the_readers_buffer() {
         let mut st = state_with_dump(20, 1000);
-        NetlinkSocket::refill(&mut st);
+        NetlinkSocket::pack_next(&mut st);
         // A fresh socket: NLMSG_GOODSIZE (3776) holds three.
         assert_eq!(st.queue.pop_front().map(|d| d.len()), Some(3000));
         st.max_recvmsg_len = 8192;
-        NetlinkSocket::refill(&mut st);
+        NetlinkSocket::pack_next(&mut st);
         assert_eq!(st.queue.pop_front().map(|d| d.len()), Some(8000));
         let mut sizes = Vec::new();
         while st.dump.is_some() {
-            NetlinkSocket::refill(&mut st);
+            NetlinkSocket::pack_next(&mut st);
             sizes.push(st.queue.pop_front().map_or(0, |d| d.len()));
         }
         // Nine left: eight, one, then NLMSG_DONE alone.
         assert_eq!(sizes, vec![8000, 1000, 20]);
         // A message larger than any datagram goes alone, whole.
         let mut big = state_with_dump(2, 40_000);
-        NetlinkSocket::refill(&mut big);
+        NetlinkSocket::pack_next(&mut big);
         assert_eq!(big.queue.front().map(|d| d.len()), Some(40_000));
     }
 
