@@ -17,7 +17,7 @@
 use super::socket::Flat;
 use super::{args, Ctx};
 use crate::abi::net::{self as an, n, MmsgHdr, MsgHdr};
-use crate::abi::netlink::{self as nl};
+use crate::abi::netlink as nl;
 use crate::error::Result;
 use crate::task::{current, lock};
 use crate::uaccess;
@@ -47,14 +47,10 @@ pub fn check_create(ty: u32, protocol: u32) -> Result<u32> {
 pub fn socket(ty: u32, protocol: u32, flags: u32) -> Result<u64> {
     let s = NetlinkSocket::new(protocol, ty)?;
     let ino = s.ino();
-    let mut f = OpenFile::new(format!("socket:[{ino}]"), s, g_rdwr() | (flags & an::SOCK_NONBLOCK));
+    let mut f = OpenFile::new(format!("socket:[{ino}]"), s, crate::abi::gen::O_RDWR | (flags & an::SOCK_NONBLOCK));
     f.ino = Some(ino);
     let fd = lock(&current().fds).install(Arc::new(f), flags & an::SOCK_CLOEXEC != 0)?;
     Ok(fd as u64)
-}
-
-fn g_rdwr() -> u32 {
-    linux_raw_sys::general::O_RDWR
 }
 
 /// The netlink socket behind `file`, if it is one.
