@@ -25,6 +25,9 @@ need python3 test -x /usr/bin/python3
 need curl command -v curl
 need netcat-openbsd test -x /usr/bin/nc.openbsd
 need socat command -v socat
+# The netlink tests (tests/tests/net.rs): ip and hostname -I ask NETLINK_ROUTE.
+need iproute2 test -x /bin/ip
+need hostname test -x /bin/hostname
 need file command -v file
 need procps command -v ps
 need psmisc command -v pstree

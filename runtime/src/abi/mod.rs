@@ -6,6 +6,7 @@
 pub mod errno;
 pub mod ipc;
 pub mod net;
+pub mod netlink;
 pub mod signal;
 pub mod vdso;
 

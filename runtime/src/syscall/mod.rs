@@ -24,6 +24,7 @@ pub mod locks;
 pub mod memfd;
 pub mod mm;
 pub mod namei;
+pub mod netlink;
 pub mod open;
 pub mod pidfd;
 pub mod pipe;

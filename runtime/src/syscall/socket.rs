@@ -28,8 +28,9 @@
 //! queues SIGPIPE for the calling thread unless MSG_NOSIGNAL was given.
 //!
 //! Divergences from Linux:
-//! - AF_NETLINK and other families than AF_UNIX/AF_INET/AF_INET6 fail with
-//!   EAFNOSUPPORT (reported once), so programs such as `ip` fall back.
+//! - AF_NETLINK is served by the runtime itself (`netlink.rs`, NETLINK_ROUTE
+//!   only); other families than AF_UNIX/AF_INET/AF_INET6/AF_NETLINK fail
+//!   with EAFNOSUPPORT (reported once).
 //! - The address of a *bound* Unix peer that accept, recvfrom or
 //!   getpeername of an accepted socket report is the host's name for it
 //!   with the guest root stripped; a peer bound through a held directory
@@ -101,8 +102,32 @@ impl Sock {
     }
 }
 
-fn sock_of(fd: i32) -> Result<Sock> {
+/// What a socket call acts on: a host socket, or a netlink socket the
+/// runtime serves (`netlink.rs`).
+enum Target {
+    Host(Sock),
+    Netlink(Arc<OpenFile>),
+}
+
+fn target(fd: i32) -> Result<Target> {
     let file = lock(&current().fds).get(fd)?;
+    if super::netlink::of(&file).is_some() {
+        return Ok(Target::Netlink(file));
+    }
+    sock_of_file(file).map(Target::Host)
+}
+
+/// The host socket of `$fd`, or the netlink handler `$nl`'s answer.
+macro_rules! host_sock {
+    ($fd:expr, $nl:expr) => {
+        match target($fd)? {
+            Target::Netlink(f) => return $nl(&f),
+            Target::Host(s) => s,
+        }
+    };
+}
+
+fn sock_of_file(file: Arc<OpenFile>) -> Result<Sock> {
     if file.ops_as::<SocketFile>().is_some() {
         return Ok(Sock { file, described: None });
     }
@@ -168,7 +193,7 @@ fn check_family(domain: u32, ty: u32, protocol: u32) -> Result<u32> {
             }
             Ok(ty)
         }
-        n::AF_NETLINK => Err(super::refuse("socket", Errno::EAFNOSUPPORT, "AF_NETLINK sockets are not supported", None)),
+        n::AF_NETLINK => super::netlink::check_create(ty, protocol),
         _ => Err(super::refuse("socket", Errno::EAFNOSUPPORT, "address family not supported", Some(u64::from(domain)))),
     }
 }
@@ -178,6 +203,9 @@ pub fn socket(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     let (ty, flags) = split_type(a[1])?;
     let protocol = args::uint(a[2]);
     let ty = check_family(domain, ty, protocol)?;
+    if domain == n::AF_NETLINK {
+        return super::netlink::socket(ty, protocol, flags);
+    }
     let is_nonblocking = flags & an::SOCK_NONBLOCK != 0;
     let hfd = host::net::socket(domain, ty, protocol, is_nonblocking).map_err(herr)?;
     let status = linux_raw_sys::general::O_RDWR | (flags & an::SOCK_NONBLOCK);
@@ -278,7 +306,7 @@ fn check_addr_family(s: &SocketFile, a: &SockAddr, allow_unspec: bool) -> Result
 }
 
 pub fn bind(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
-    let s = sock_of(args::fd(a[0]))?;
+    let s = host_sock!(args::fd(a[0]), |f: &OpenFile| super::netlink::bind(f, a));
     let addr = read_addr(a[1], a[2])?;
     let so = s.get();
     check_addr_family(so, &addr, so.domain == n::AF_INET)?;
@@ -306,7 +334,7 @@ pub fn bind(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
 }
 
 pub fn listen(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
-    let s = sock_of(args::fd(a[0]))?;
+    let s = host_sock!(args::fd(a[0]), |_: &OpenFile| Err(errno!(EOPNOTSUPP, "netlink sockets do not listen")));
     // Linux clamps the backlog to somaxconn; a negative one means the maximum.
     let backlog = args::int(a[1]).clamp(0, 4096);
     let backlog = if args::int(a[1]) < 0 { 4096 } else { backlog };
@@ -327,7 +355,7 @@ fn finish_connect(s: &Sock) -> Result<u64> {
 }
 
 pub fn connect(cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
-    let s = sock_of(args::fd(a[0]))?;
+    let s = host_sock!(args::fd(a[0]), |f: &OpenFile| super::netlink::connect(f, a));
     let r = connect_on(cx, &s, a);
     timed(cx, &s, true, r)
 }
@@ -388,14 +416,14 @@ fn do_accept(s: &Sock, addr: u64, len_ptr: u64, flags: u32) -> Result<u64> {
 }
 
 pub fn accept(cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
-    let s = sock_of(args::fd(a[0]))?;
+    let s = host_sock!(args::fd(a[0]), |_: &OpenFile| Err(errno!(EOPNOTSUPP, "netlink sockets do not accept")));
     let r = do_accept(&s, a[1], a[2], 0);
     timed(cx, &s, false, r)
 }
 
 pub fn accept4(cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     let flags = args::flags(a[3], TYPE_FLAGS, "accept4 takes SOCK_NONBLOCK and SOCK_CLOEXEC")?;
-    let s = sock_of(args::fd(a[0]))?;
+    let s = host_sock!(args::fd(a[0]), |_: &OpenFile| Err(errno!(EOPNOTSUPP, "netlink sockets do not accept")));
     let r = do_accept(&s, a[1], a[2], flags);
     timed(cx, &s, false, r)
 }
@@ -413,7 +441,7 @@ fn timed(cx: &Ctx<'_>, s: &Sock, is_send: bool, r: Result<u64>) -> Result<u64> {
 }
 
 pub fn shutdown(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
-    let s = sock_of(args::fd(a[0]))?;
+    let s = host_sock!(args::fd(a[0]), |_: &OpenFile| Err(errno!(EOPNOTSUPP, "netlink sockets do not shut down")));
     let how = args::uint(a[1]);
     if how > n::SHUT_RDWR {
         return_errno_with_message!(EINVAL, "how must be SHUT_RD, SHUT_WR or SHUT_RDWR");
@@ -423,7 +451,7 @@ pub fn shutdown(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
 }
 
 pub fn getsockname(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
-    let s = sock_of(args::fd(a[0]))?;
+    let s = host_sock!(args::fd(a[0]), |f: &OpenFile| super::netlink::getsockname(f, a));
     let name = match s.get().local_name() {
         Some(n) => n,
         None => guest_view(host::net::local_addr(s.fd()).map_err(herr)?),
@@ -434,7 +462,7 @@ pub fn getsockname(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
 }
 
 pub fn getpeername(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
-    let s = sock_of(args::fd(a[0]))?;
+    let s = host_sock!(args::fd(a[0]), |f: &OpenFile| super::netlink::getpeername(f, a));
     // The host says whether there is a peer at all (ENOTCONN).
     let host_peer = host::net::peer_addr(s.fd()).map_err(herr)?;
     let name = s.get().peer_name().unwrap_or_else(|| guest_view(host_peer));
@@ -581,19 +609,19 @@ fn host_path_of(loc: &crate::vfs::HostLoc) -> Result<Vec<u8>> {
 }
 
 /// Guest iovecs read piece by piece.
-struct Flat<'a> {
+pub(super) struct Flat<'a> {
     iov: &'a [Iovec],
     idx: usize,
     off: u64,
 }
 
 impl<'a> Flat<'a> {
-    fn new(iov: &'a [Iovec]) -> Flat<'a> {
+    pub(super) fn new(iov: &'a [Iovec]) -> Flat<'a> {
         Flat { iov, idx: 0, off: 0 }
     }
 
     /// The next at most `max` bytes of guest data.
-    fn read_next(&mut self, max: usize) -> Result<Vec<u8>> {
+    pub(super) fn read_next(&mut self, max: usize) -> Result<Vec<u8>> {
         let mut out = Vec::new();
         while out.len() < max && self.idx < self.iov.len() {
             let v = self.iov[self.idx];
@@ -610,7 +638,7 @@ impl<'a> Flat<'a> {
     }
 
     /// Writes `data` into the next guest bytes.
-    fn write_next(&mut self, mut data: &[u8]) -> Result<()> {
+    pub(super) fn write_next(&mut self, mut data: &[u8]) -> Result<()> {
         while !data.is_empty() && self.idx < self.iov.len() {
             let v = self.iov[self.idx];
             let left = (v.len - self.off) as usize;
@@ -798,7 +826,7 @@ fn send_flags(a: u64) -> u32 {
 }
 
 pub fn sendto(cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
-    let s = sock_of(args::fd(a[0]))?;
+    let s = host_sock!(args::fd(a[0]), |f: &OpenFile| super::netlink::sendto(f, a));
     let r = sendto_on(cx, &s, a);
     timed(cx, &s, true, r)
 }
@@ -811,7 +839,7 @@ fn sendto_on(cx: &Ctx<'_>, s: &Sock, a: [u64; 6]) -> Result<u64> {
 }
 
 pub fn recvfrom(cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
-    let s = sock_of(args::fd(a[0]))?;
+    let s = host_sock!(args::fd(a[0]), |f: &OpenFile| super::netlink::recvfrom(f, a));
     let r = recvfrom_on(cx, &s, a);
     timed(cx, &s, false, r)
 }
@@ -862,7 +890,7 @@ fn recvmsg_one(s: &Sock, hdr_addr: u64, flags: u32) -> Result<usize> {
 }
 
 pub fn sendmsg(cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
-    let s = sock_of(args::fd(a[0]))?;
+    let s = host_sock!(args::fd(a[0]), |f: &OpenFile| super::netlink::sendmsg(f, a));
     let r = sendmsg_on(cx, &s, a);
     timed(cx, &s, true, r)
 }
@@ -873,7 +901,7 @@ fn sendmsg_on(cx: &Ctx<'_>, s: &Sock, a: [u64; 6]) -> Result<u64> {
 }
 
 pub fn recvmsg(cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
-    let s = sock_of(args::fd(a[0]))?;
+    let s = host_sock!(args::fd(a[0]), |f: &OpenFile| super::netlink::recvmsg(f, a));
     let r = recvmsg_on(cx, &s, a);
     timed(cx, &s, false, r)
 }
@@ -890,7 +918,7 @@ const MSG_WAITFORONE: u32 = 0x10000;
 const MMSG_MAX: u32 = 1024;
 
 pub fn sendmmsg(cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
-    let s = sock_of(args::fd(a[0]))?;
+    let s = host_sock!(args::fd(a[0]), |f: &OpenFile| super::netlink::sendmmsg(f, a));
     let r = sendmmsg_on(cx, &s, a);
     timed(cx, &s, true, r)
 }
@@ -918,7 +946,7 @@ fn sendmmsg_on(cx: &Ctx<'_>, s: &Sock, a: [u64; 6]) -> Result<u64> {
 }
 
 pub fn recvmmsg(cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
-    let s = sock_of(args::fd(a[0]))?;
+    let s = host_sock!(args::fd(a[0]), |f: &OpenFile| super::netlink::recvmmsg(f, a));
     let r = recvmmsg_on(cx, &s, a);
     // With a timeout, an interrupted recvmmsg fails with EINTR whatever
     // SA_RESTART says, as with SO_RCVTIMEO (table.rs, above the rows).
