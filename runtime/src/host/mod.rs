@@ -9,6 +9,25 @@
 //! numbers, `struct stat` fields) and translates at the boundary.
 #![allow(unsafe_code)]
 
+/// The Linux level of a row of a host's socket option table
+/// (`linux/net.rs`, `macos/net.rs`): `n` and `an` are the Linux values
+/// those files import. Defined here, before the host modules, so that both
+/// tables use this one.
+macro_rules! linux_level {
+    (SOL_SOCKET) => {
+        n::SOL_SOCKET
+    };
+    (TCP) => {
+        an::IPPROTO_TCP
+    };
+    (IP) => {
+        an::IPPROTO_IP
+    };
+    (IPV6) => {
+        an::IPPROTO_IPV6
+    };
+}
+
 #[cfg(target_os = "linux")]
 #[path = "linux/mod.rs"]
 mod imp;

@@ -250,21 +250,6 @@ macro_rules! opts {
     };
 }
 
-macro_rules! linux_level {
-    (SOL_SOCKET) => {
-        n::SOL_SOCKET
-    };
-    (TCP) => {
-        an::IPPROTO_TCP
-    };
-    (IP) => {
-        an::IPPROTO_IP
-    };
-    (IPV6) => {
-        an::IPPROTO_IPV6
-    };
-}
-
 macro_rules! host_level {
     (SOL_SOCKET) => {
         host::SOL_SOCKET
