@@ -8,6 +8,7 @@
 
 pub mod access;
 pub mod attr;
+pub mod cred;
 pub mod cwd;
 pub mod epoll;
 pub mod eventfd;

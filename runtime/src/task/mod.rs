@@ -51,7 +51,7 @@
 //! A fork takes every process-wide lock, in this order, which follows the
 //! tree: comm, argv, exe, fs, envp, fds, futexes, mm, guest_as, children,
 //! reaped, sig, timers, threads, idle_hosts, tid_pool, ppid_cache,
-//! vfork_return, refused, trace, then the daemon link's pool
+//! vfork_return, refused, cred, trace, then the daemon link's pool
 //! (`daemon::lock_for_fork`)
 //! ([`Process::lock_for_fork`]).
 //!
@@ -68,7 +68,9 @@
 //!   `pending`): both hold `sig` first, so they never wait on each other.
 //!   The timer handlers take it alone and touch no guest memory under it.
 //! - Leaves, only ever taken alone: `trace` (the `--trace` sink),
-//!   `vfork_return`, `refused`, `HostFile.dir_pending`, `Thread.comm`,
+//!   `vfork_return`, `refused`, `cred` (the credentials: read or replaced
+//!   whole, never held across a guest memory access or a daemon call),
+//!   `HostFile.dir_pending`, `Thread.comm`,
 //!   `idle_hosts`, `IdleHost.job`, `tid_pool`, and the daemon link itself
 //!   (it takes no other lock).
 //! - `fs` and `fds` are never both held by path resolution (vfs/mod.rs).
@@ -87,11 +89,13 @@
 //! (that open file only). brk, mprotect and a fixed mmap hold `mm` across
 //! the host calls that change the mapping, which do not sleep.
 
+mod cred;
 mod futex;
 mod process;
 mod thread;
 mod timer;
 
+pub use cred::{cap_valid, Cred};
 pub use futex::*;
 pub use process::*;
 pub use thread::*;
