@@ -46,6 +46,9 @@ need nodejs test -x /usr/bin/node
 need redis-server test -x /usr/bin/redis-server
 need redis-tools test -x /usr/bin/redis-cli
 need openssh-client test -x /usr/bin/ssh-keygen
+# nginx, run by tests/tests/servers.rs with its own configuration on a scratch port; the
+# package's service is kept from starting (policy-rc.d below).
+need nginx-light test -x /usr/sbin/nginx
 
 if [ -z "$missing" ]; then
 	echo "test dependencies: all present"
@@ -62,6 +65,15 @@ else
 	exit 1
 fi
 export DEBIAN_FRONTEND=noninteractive
+# Daemons such as nginx must not be started by their packages' scripts (a machine with
+# a plain init script would start them): invoke-rc.d asks policy-rc.d first, and 101
+# means "not allowed". A policy-rc.d already there is left as it is.
+policy=/usr/sbin/policy-rc.d
+if [ ! -e "$policy" ]; then
+	printf '#!/bin/sh\nexit 101\n' | $run tee "$policy" >/dev/null
+	$run chmod 755 "$policy"
+	trap '$run rm -f "$policy"' EXIT
+fi
 # shellcheck disable=SC2086
 $run apt-get update
 # shellcheck disable=SC2086
