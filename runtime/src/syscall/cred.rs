@@ -44,9 +44,14 @@ pub fn getresgid(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     Ok(0)
 }
 
-/// Applies a rule to the caller's credentials.
+/// Applies a rule to the caller's credentials. A change is told to the
+/// daemon at once, not at the next sleep as fds and maps are: a peer that
+/// asks for SO_PEERCRED right after a connect made with the new ids must
+/// see them.
 fn change(rule: impl FnOnce(&Cred) -> Result<Cred>) -> Result<u64> {
-    current().update_cred(rule).map(|_| 0)
+    current().update_cred(rule)?;
+    super::publish_view();
+    Ok(0)
 }
 
 pub fn setuid(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
@@ -71,12 +76,14 @@ pub fn setresgid(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
 /// setfsuid(2): always the old fs uid, whether or not it changed.
 pub fn setfsuid(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     let old = current().update_cred(|c| Ok(c.setfsuid(args::uint(a[0]))))?;
+    super::publish_view();
     Ok(u64::from(old.fsuid))
 }
 
 /// setfsgid(2): always the old fs gid.
 pub fn setfsgid(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     let old = current().update_cred(|c| Ok(c.setfsgid(args::uint(a[0]))))?;
+    super::publish_view();
     Ok(u64::from(old.fsgid))
 }
 

@@ -140,7 +140,7 @@ const SYSCALL_INSN_LEN: u64 = 2;
 
 /// Tells the daemon the task's fds and memory map, if they changed since
 /// it last did, so that other tasks see them in /proc/PID.
-fn publish_view() {
+pub(crate) fn publish_view() {
     if current().view_changed.swap(false, Ordering::Relaxed) && !crate::daemon::is_standalone() {
         crate::daemon::update(crate::task_info(current()));
     }

@@ -378,6 +378,8 @@ fn do_accept(s: &Sock, addr: u64, len_ptr: u64, flags: u32) -> Result<u64> {
     if let Some(local) = so.local_name() {
         new.set_local_name(local);
     }
+    // SO_PASSCRED passes to the accepted socket (unix_sock_inherit_flags).
+    new.passcred.store(so.passcred.load(std::sync::atomic::Ordering::Relaxed), std::sync::atomic::Ordering::Relaxed);
     let status = linux_raw_sys::general::O_RDWR | (flags & an::SOCK_NONBLOCK);
     let nfd = install(new, status, flags & an::SOCK_CLOEXEC != 0)?;
     if let Err(e) = write_addr(addr, len_ptr, &guest_view(peer)) {
