@@ -491,6 +491,10 @@ impl Cred {
             effective = new.euid == ROOT;
         }
         let is_setid = new.euid != self.uid || new.egid != self.gid;
+        // Under no_new_privs an exec gains nothing it did not have.
+        if self.no_new_privs && (is_setid || new.cap_permitted & !self.cap_permitted != 0) {
+            new.cap_permitted &= self.cap_permitted;
+        }
         new.suid = new.euid;
         new.fsuid = new.euid;
         new.sgid = new.egid;
@@ -588,6 +592,12 @@ mod tests {
         let (c, secure) = user.exec(0o4755, 0, 0);
         assert_eq!((ids(&c), secure), ([1000, 0, 0, 0], true));
         assert_eq!(c.cap_effective, CAP_VALID_MASK);
+        // no_new_privs: set-id bits are ignored, and root gains nothing it dropped.
+        let nnp = Cred { no_new_privs: true, ..user.clone() };
+        let (c, secure) = nnp.exec(0o4755, 0, 0);
+        assert_eq!((ids(&c), c.cap_permitted, secure), ([1000; 4], 0, false));
+        let dropped = Cred { no_new_privs: true, ..root().capset(0, 0, 0).unwrap() };
+        assert_eq!(dropped.exec(0o755, 0, 0).0.cap_permitted, 0);
         let keep = root().set_keepcaps(1).unwrap().setuid(1000).unwrap();
         assert_eq!(keep.cap_permitted, CAP_VALID_MASK);
         assert!(!keep.exec(0o755, 0, 0).0.keepcaps());

@@ -3,6 +3,7 @@
  * user gets none. */
 #include "creds.h"
 #include <sys/auxv.h>
+#include <sys/prctl.h>
 
 static char self[4096];
 
@@ -19,7 +20,7 @@ static int probe(void)
 	char line[256];
 	while (f && fgets(line, sizeof line, f))
 		if (!strncmp(line, "Uid:", 4) || !strncmp(line, "Gid:", 4) || !strncmp(line, "CapPrm:", 7) ||
-		    !strncmp(line, "CapEff:", 7))
+		    !strncmp(line, "CapEff:", 7) || !strncmp(line, "NoNewPrivs:", 11))
 			printf("probe: %s", line);
 	if (f)
 		fclose(f);
@@ -59,6 +60,16 @@ static void setuid_file(void)
 	run_probe("./sgid-noexec", "set-group-id without group execute is ignored");
 }
 
+static void no_new_privs(void)
+{
+	CHECK_EQ("PR_GET_NO_NEW_PRIVS is 0", prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0), 0);
+	CHECK_ERR("PR_SET_NO_NEW_PRIVS 2 -> EINVAL", prctl(PR_SET_NO_NEW_PRIVS, 2, 0, 0, 0), EINVAL);
+	CHECK_OK("PR_SET_NO_NEW_PRIVS 1", prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0));
+	CHECK_EQ("PR_GET_NO_NEW_PRIVS is 1", prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0), 1);
+	CHECK_OK("setresuid(1000,1000,1000)", syscall(SYS_setresuid, 1000, 1000, 1000));
+	run_probe("./suid", "a set-user-id file under no_new_privs runs as the caller");
+}
+
 static int copy(const char *to, uid_t uid, gid_t gid, mode_t mode)
 {
 	int in = open(self, O_RDONLY), out = open(to, O_WRONLY | O_CREAT | O_TRUNC, 0755);
@@ -92,6 +103,7 @@ int main(int argc, char **argv)
 	in_child("root", as_root);
 	in_child("after setuid", after_setuid);
 	in_child("set-id files", setuid_file);
+	in_child("no_new_privs", no_new_privs);
 	t_tmpdir_end();
 	T_DONE();
 }
