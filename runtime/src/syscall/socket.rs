@@ -45,7 +45,9 @@
 //!   the two spelt the path differently.
 //! - SCM_CREDENTIALS is checked on send (it must be the sender's own) but
 //!   not forwarded; with SO_PASSCRED the receiver gets the connected peer's
-//!   credentials (SO_PEERCRED), with the peer's Linux pid.
+//!   credentials (SO_PEERCRED), with the peer's Linux pid. A task peer's
+//!   uid and gid are its guest credentials as they are now (what it last
+//!   told the daemon), not as they were at connect() or socketpair().
 //! - Only fds backed by one host object (files, pipes, sockets, terminals)
 //!   can be passed with SCM_RIGHTS; others fail with EBADF.
 
