@@ -70,6 +70,28 @@ static void no_new_privs(void)
 	run_probe("./suid", "a set-user-id file under no_new_privs runs as the caller");
 }
 
+/* <linux/capability.h>, spelled out so musl builds need no kernel headers. */
+struct cap_header {
+	unsigned version;
+	int pid;
+};
+struct cap_data {
+	unsigned effective, permitted, inheritable;
+};
+
+static void ambient(void)
+{
+	struct cap_header h = {0x20080522, 0};
+	struct cap_data d[2] = {{0}};
+	const unsigned net_raw = 1u << 13;
+	CHECK_OK("PR_SET_KEEPCAPS", prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0));
+	CHECK_OK("setresuid(1000,1000,1000)", syscall(SYS_setresuid, 1000, 1000, 1000));
+	d[0].permitted = d[0].inheritable = d[0].effective = net_raw;
+	CHECK_OK("capset CAP_NET_RAW permitted and inheritable", syscall(SYS_capset, &h, d));
+	CHECK_OK("raise it into the ambient set", prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, 13, 0, 0));
+	run_probe(self, "a non-root exec keeps the ambient capability");
+}
+
 static int copy(const char *to, uid_t uid, gid_t gid, mode_t mode)
 {
 	int in = open(self, O_RDONLY), out = open(to, O_WRONLY | O_CREAT | O_TRUNC, 0755);
@@ -104,6 +126,7 @@ int main(int argc, char **argv)
 	in_child("after setuid", after_setuid);
 	in_child("set-id files", setuid_file);
 	in_child("no_new_privs", no_new_privs);
+	in_child("ambient", ambient);
 	t_tmpdir_end();
 	T_DONE();
 }
