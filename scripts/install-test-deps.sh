@@ -54,6 +54,9 @@ need openssh-client test -x /usr/bin/ssh-keygen
 # The client and server tests (tests/tests/clients.rs): openssl's s_server and
 # s_client, git daemon (git, above) and Node's fetch (nodejs, above).
 need openssl test -x /usr/bin/openssl
+# nginx, run by tests/tests/servers.rs with its own configuration on a scratch port; the
+# package's service is kept from starting (policy-rc.d below).
+need nginx-light test -x /usr/sbin/nginx
 
 if [ -z "$missing" ]; then
 	echo "test dependencies: all present"
@@ -70,6 +73,15 @@ else
 	exit 1
 fi
 export DEBIAN_FRONTEND=noninteractive
+# Daemons such as nginx must not be started by their packages' scripts (a machine with
+# a plain init script would start them): invoke-rc.d asks policy-rc.d first, and 101
+# means "not allowed". A policy-rc.d already there is left as it is.
+policy=/usr/sbin/policy-rc.d
+if [ ! -e "$policy" ]; then
+	printf '#!/bin/sh\nexit 101\n' | $run tee "$policy" >/dev/null
+	$run chmod 755 "$policy"
+	trap '$run rm -f "$policy"' EXIT
+fi
 # shellcheck disable=SC2086
 $run apt-get update
 # shellcheck disable=SC2086

@@ -8,6 +8,7 @@
 
 pub mod access;
 pub mod attr;
+pub mod cred;
 pub mod cwd;
 pub mod epoll;
 pub mod eventfd;
@@ -176,7 +177,9 @@ fn publish_view() {
 const PUBLISH_INTERVAL: std::time::Duration = std::time::Duration::from_millis(5);
 const PUBLISHER_STACK: usize = 256 * 1024;
 
-fn publish_now() {
+/// Tells the daemon now, on the calling thread (a credential change, which
+/// a peer's SO_PEERCRED must see at once).
+pub(crate) fn publish_now() {
     let p = current();
     let _quiet = crate::task::lock(&p.publishing);
     if p.view_changed.swap(false, Ordering::Relaxed) {

@@ -46,7 +46,9 @@
 //!   the two spelt the path differently.
 //! - SCM_CREDENTIALS is checked on send (it must be the sender's own) but
 //!   not forwarded; with SO_PASSCRED the receiver gets the connected peer's
-//!   credentials (SO_PEERCRED), with the peer's Linux pid.
+//!   credentials (SO_PEERCRED), with the peer's Linux pid. A task peer's
+//!   uid and gid are its guest credentials as they are now (what it last
+//!   told the daemon), not as they were at connect() or socketpair().
 //! - Only fds backed by one host object (files, pipes, sockets, terminals)
 //!   can be passed with SCM_RIGHTS; others fail with EBADF.
 
@@ -406,6 +408,8 @@ fn do_accept(s: &Sock, addr: u64, len_ptr: u64, flags: u32) -> Result<u64> {
     if let Some(local) = so.local_name() {
         new.set_local_name(local);
     }
+    // SO_PASSCRED passes to the accepted socket (unix_sock_inherit_flags).
+    new.passcred.store(so.passcred.load(std::sync::atomic::Ordering::Relaxed), std::sync::atomic::Ordering::Relaxed);
     let status = linux_raw_sys::general::O_RDWR | (flags & an::SOCK_NONBLOCK);
     let nfd = install(new, status, flags & an::SOCK_CLOEXEC != 0)?;
     if let Err(e) = write_addr(addr, len_ptr, &guest_view(peer)) {
@@ -478,7 +482,7 @@ pub fn getpeername(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
 /// as Linux's `sk_stream_error` does unless MSG_NOSIGNAL.
 fn raise_sigpipe(cx: &Ctx<'_>) {
     let p = current();
-    let info = crate::signal::SigInfo::kill(crate::abi::signal::Signal::SIGPIPE, linux_raw_sys::general::SI_USER as i32, p.pid() as i32, host::process::uid());
+    let info = crate::signal::SigInfo::kill(crate::abi::signal::Signal::SIGPIPE, linux_raw_sys::general::SI_USER as i32, p.pid() as i32, p.cred().uid);
     let t = cx.thread_arc();
     crate::signal::send_thread(&t, &t, info);
 }
@@ -540,7 +544,7 @@ fn read_control(addr: u64, len: u64) -> Result<SendControl> {
                 let gid = u32::from_ne_bytes(data[8..12].try_into().unwrap_or_default());
                 // An unprivileged sender may only claim its own identity (scm_check_creds).
                 let me = current();
-                if pid != me.pid() as i32 || uid != host::process::uid() && uid != host::process::euid() || gid != host::process::gid() && gid != host::process::egid() {
+                if !me.cred().may_send(pid == me.pid() as i32, uid, gid) {
                     return_errno_with_message!(EPERM, "SCM_CREDENTIALS must be the sender's own");
                 }
             }
@@ -797,7 +801,11 @@ fn install_received(h: HostFd, cloexec: bool) -> Result<i32> {
 /// which task a host pid is; an outsider keeps its host pid).
 pub(super) fn peer_ucred(hfd: HostFd) -> Result<an::Ucred> {
     let (host_pid, uid, gid) = host::net::peer_cred(hfd).map_err(herr)?;
-    let pid = super::proc_model::vpid_of_host(host_pid).unwrap_or(host_pid);
+    let Some(pid) = super::proc_model::vpid_of_host(host_pid) else {
+        return Ok(an::Ucred { pid: host_pid, uid, gid });
+    };
+    // A task's ids are its guest credentials (an outsider keeps its host ids).
+    let (uid, gid) = super::cred::peer_ids(pid).unwrap_or((uid, gid));
     Ok(an::Ucred { pid, uid, gid })
 }
 

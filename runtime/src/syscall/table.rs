@@ -34,7 +34,7 @@
 #![allow(non_upper_case_globals)]
 
 use super::{
-    access, attr, cwd, epoll, eventfd, fadvise, fcntl, futex, getdents, identity, inotify, ioctl, ipc, locks, memfd, mm,
+    access, attr, cred, cwd, epoll, eventfd, fadvise, fcntl, futex, getdents, identity, inotify, ioctl, ipc, locks, memfd, mm,
     namei, open, pidfd, pipe, poll, proc_model, process, read_write, sendfile, signal, signalfd, socket, sockopt, splice,
     stat, statfs, sync, thread, time, timer, timerfd, truncate, Handler,
 };
@@ -349,31 +349,31 @@ syscall_table! {
     __NR_sysinfo => Full(identity::sysinfo), [Ptr];
     __NR_times => Full(identity::times), [Ptr];
     __NR_ptrace => Missing, [];
-    __NR_getuid => Full(identity::getuid), [];
+    __NR_getuid => Full(cred::getuid), [];
     __NR_syslog => Missing, [];
-    __NR_getgid => Full(identity::getgid), [];
-    __NR_setuid => Partial(identity::setuid, "succeeds only when no id changes: the guest keeps the host user's identity"), [Int];
-    __NR_setgid => Partial(identity::setgid, "succeeds only when no id changes: the guest keeps the host user's identity"), [Int];
-    __NR_geteuid => Full(identity::geteuid), [];
-    __NR_getegid => Full(identity::getegid), [];
+    __NR_getgid => Full(cred::getgid), [];
+    __NR_setuid => Full(cred::setuid), [Int];
+    __NR_setgid => Full(cred::setgid), [Int];
+    __NR_geteuid => Full(cred::geteuid), [];
+    __NR_getegid => Full(cred::getegid), [];
     __NR_setpgid => Full(proc_model::setpgid), [Int, Int];
     __NR_getppid => Partial(process::getppid, "from the daemon's namespace, kept while the host parent stays the same; the host parent when running standalone"), [];
     __NR_getpgrp => Full(process::getpgrp), [];
     __NR_setsid => Full(proc_model::setsid), [];
-    __NR_setreuid => Partial(identity::setreuid, "succeeds only when no id changes: the guest keeps the host user's identity"), [Int, Int];
-    __NR_setregid => Partial(identity::setregid, "succeeds only when no id changes: the guest keeps the host user's identity"), [Int, Int];
-    __NR_getgroups => Full(identity::getgroups), [Int, Ptr];
-    __NR_setgroups => Partial(identity::setgroups, "succeeds only when the list is the groups the process has (order aside); changing them is EPERM, as for the uid calls"), [Int, Ptr];
-    __NR_setresuid => Partial(identity::setresuid, "succeeds only when no id changes: the guest keeps the host user's identity"), [Int, Int, Int];
-    __NR_getresuid => Full(identity::getresuid), [Ptr, Ptr, Ptr];
-    __NR_setresgid => Partial(identity::setresgid, "succeeds only when no id changes: the guest keeps the host user's identity"), [Int, Int, Int];
-    __NR_getresgid => Full(identity::getresgid), [Ptr, Ptr, Ptr];
+    __NR_setreuid => Full(cred::setreuid), [Int, Int];
+    __NR_setregid => Full(cred::setregid), [Int, Int];
+    __NR_getgroups => Full(cred::getgroups), [Int, Ptr];
+    __NR_setgroups => Full(cred::setgroups), [Int, Ptr];
+    __NR_setresuid => Full(cred::setresuid), [Int, Int, Int];
+    __NR_getresuid => Full(cred::getresuid), [Ptr, Ptr, Ptr];
+    __NR_setresgid => Full(cred::setresgid), [Int, Int, Int];
+    __NR_getresgid => Full(cred::getresgid), [Ptr, Ptr, Ptr];
     __NR_getpgid => Full(process::getpgid), [Int];
-    __NR_setfsuid => Missing, [];
-    __NR_setfsgid => Missing, [];
+    __NR_setfsuid => Full(cred::setfsuid), [Int];
+    __NR_setfsgid => Full(cred::setfsgid), [Int];
     __NR_getsid => Full(process::getsid), [Int];
-    __NR_capget => Missing, [];
-    __NR_capset => Missing, [];
+    __NR_capget => Partial(cred::capget, "another task's sets are those it last told the daemon"), [Ptr, Ptr];
+    __NR_capset => Full(cred::capset), [Ptr, Ptr];
     __NR_rt_sigpending => Full(signal::rt_sigpending), [Ptr, Len];
     __NR_rt_sigtimedwait => Full(signal::rt_sigtimedwait), [Ptr, Ptr, Ptr, Len], sleeps, restart = NoHand;
     __NR_rt_sigqueueinfo => Partial(signal::rt_sigqueueinfo, "only the calling process itself (ESRCH otherwise)"), [Int, Signal, Ptr];

@@ -52,7 +52,7 @@
 //! A fork takes every process-wide lock, in this order, which follows the
 //! tree: publishing, comm, argv, exe, fs, envp, fds, futexes, mm, guest_as, children,
 //! reaped, sig, timers, threads, idle_hosts, tid_pool, publisher,
-//! ppid_cache, vfork_return, refused, trace, then the daemon link's pool
+//! ppid_cache, vfork_return, refused, cred, trace, then the daemon link's pool
 //! (`daemon::lock_for_fork`)
 //! ([`Process::lock_for_fork`]).
 //!
@@ -72,9 +72,11 @@
 //!   `pending`): both hold `sig` first, so they never wait on each other.
 //!   The timer handlers take it alone and touch no guest memory under it.
 //! - Leaves, only ever taken alone: `trace` (the `--trace` sink),
-//!   `vfork_return`, `refused`, `HostFile.dir_pending`, `Thread.comm`,
-//!   `idle_hosts`, `IdleHost.job`, `tid_pool`, `publisher`, and the daemon
-//!   link itself (it takes no other lock).
+//!   `vfork_return`, `refused`, `cred` (the credentials: read or replaced
+//!   whole, never held across a guest memory access or a daemon call),
+//!   `HostFile.dir_pending`, `Thread.comm`, `idle_hosts`, `IdleHost.job`,
+//!   `tid_pool`, `publisher`, and the daemon link itself (it takes no other
+//!   lock).
 //! - `publishing` is outermost: the publisher holds it across `task_info`
 //!   (which takes comm, argv, exe, fs, envp, fds, mm, sig one at a time)
 //!   and its round trip; exit_group holds it from its exit notice on; a
@@ -95,11 +97,13 @@
 //! (that open file only). brk, mprotect and a fixed mmap hold `mm` across
 //! the host calls that change the mapping, which do not sleep.
 
+mod cred;
 mod futex;
 mod process;
 mod thread;
 mod timer;
 
+pub use cred::{cap_valid, Cred};
 pub use futex::*;
 pub use process::*;
 pub use thread::*;

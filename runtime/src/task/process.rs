@@ -66,6 +66,18 @@ pub struct Config {
     /// off (`MACTUX_VDSO=syscall`), each of its functions makes the
     /// syscall, as on a macOS host (loader/vdso.rs).
     pub vdso_uses_host: bool,
+    /// Who the guest starts as (`mactux run --user`, `--root-user`);
+    /// `None`: the host user's ids. Read only when a task starts: after an
+    /// execve the task's own credentials come through the handover.
+    pub user: Option<GuestUser>,
+}
+
+/// The ids a guest starts with when they are not the host user's.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+pub struct GuestUser {
+    pub uid: u32,
+    pub gid: u32,
+    pub groups: Vec<u32>,
 }
 
 pub struct FsContext {
@@ -164,6 +176,11 @@ pub struct Process {
     /// enforces it on guest mappings instead (syscall/identity.rs). Kept
     /// across fork and execve.
     pub guest_as: Mutex<Option<(u64, u64)>>,
+    /// Guards the task's Linux credentials (ids, groups, capabilities):
+    /// the guest's own, not the host process's (task/cred.rs). Copied by
+    /// fork, handed over across execve, which applies its rules to them
+    /// (loader/mod.rs). A leaf.
+    pub cred: Mutex<crate::task::Cred>,
     /// The scheduling policy the process set (one of the normal ones);
     /// Linux keeps it across fork and execve.
     pub sched_policy: AtomicU32,
@@ -208,6 +225,28 @@ pub struct VforkReturn {
 }
 
 impl Process {
+    /// A copy of the credentials (the lock is taken alone, briefly).
+    pub fn cred(&self) -> crate::task::Cred {
+        crate::task::lock(&self.cred).clone()
+    }
+
+    /// Applies one of the rules of task/cred.rs to the credentials under
+    /// their lock (so that two threads' changes do not undo each other)
+    /// and has the daemon told of a change (other tasks' /proc/PID/status,
+    /// `ps`). Returns the credentials as they were.
+    pub fn update_cred(
+        &self,
+        rule: impl FnOnce(&crate::task::Cred) -> crate::error::Result<crate::task::Cred>,
+    ) -> crate::error::Result<crate::task::Cred> {
+        let mut c = crate::task::lock(&self.cred);
+        let new = rule(&c)?;
+        let old = std::mem::replace(&mut *c, new);
+        if old != *c {
+            self.view_changed.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+        Ok(old)
+    }
+
     /// The Linux pid of this process.
     pub fn pid(&self) -> u32 {
         self.vpid.load(std::sync::atomic::Ordering::Relaxed)
@@ -256,6 +295,7 @@ pub struct ForkGuard<'a> {
     ppid_cache: MutexGuard<'a, Option<(u32, u32)>>,
     vfork_return: MutexGuard<'a, Option<VforkReturn>>,
     refused: MutexGuard<'a, Vec<(&'static str, Option<u64>)>>,
+    cred: MutexGuard<'a, crate::task::Cred>,
     trace: Option<MutexGuard<'a, crate::syscall::trace::Sink>>,
 }
 
@@ -308,6 +348,7 @@ impl Process {
         let ppid_cache = lock(&self.ppid_cache);
         let vfork_return = lock(&self.vfork_return);
         let refused = lock(&self.refused);
+        let cred = lock(&self.cred);
         let trace = self.trace.as_ref().map(lock);
         for (_, e) in fds.iter() {
             e.file.ops().before_fork();
@@ -334,6 +375,7 @@ impl Process {
             ppid_cache,
             vfork_return,
             refused,
+            cred,
             trace,
         }
     }
