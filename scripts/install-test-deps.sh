@@ -25,12 +25,17 @@ need python3 test -x /usr/bin/python3
 need curl command -v curl
 need netcat-openbsd test -x /usr/bin/nc.openbsd
 need socat command -v socat
+# The netlink tests (tests/tests/net.rs): ip and hostname -I ask NETLINK_ROUTE.
+need iproute2 test -x /bin/ip
+need hostname test -x /bin/hostname
 need file command -v file
 need procps command -v ps
 need psmisc command -v pstree
 need bsdutils command -v script
 need inotify-tools command -v inotifywait
-need git command -v git
+# Debian's git by its path: the tests run /usr/bin/git, and another git earlier in
+# PATH (/usr/local/bin) would hide a missing package.
+need git test -x /usr/bin/git
 need make command -v make
 # The thread tests: parallel compressors, Debian's Go (its default build uses cgo) and
 # Debian's default JDK, found at /usr/lib/jvm/default-java whichever version that is.
@@ -46,6 +51,12 @@ need nodejs test -x /usr/bin/node
 need redis-server test -x /usr/bin/redis-server
 need redis-tools test -x /usr/bin/redis-cli
 need openssh-client test -x /usr/bin/ssh-keygen
+# The client and server tests (tests/tests/clients.rs): openssl's s_server and
+# s_client, git daemon (git, above) and Node's fetch (nodejs, above).
+need openssl test -x /usr/bin/openssl
+# nginx, run by tests/tests/servers.rs with its own configuration on a scratch port; the
+# package's service is kept from starting (policy-rc.d below).
+need nginx-light test -x /usr/sbin/nginx
 
 if [ -z "$missing" ]; then
 	echo "test dependencies: all present"
@@ -62,6 +73,15 @@ else
 	exit 1
 fi
 export DEBIAN_FRONTEND=noninteractive
+# Daemons such as nginx must not be started by their packages' scripts (a machine with
+# a plain init script would start them): invoke-rc.d asks policy-rc.d first, and 101
+# means "not allowed". A policy-rc.d already there is left as it is.
+policy=/usr/sbin/policy-rc.d
+if [ ! -e "$policy" ]; then
+	printf '#!/bin/sh\nexit 101\n' | $run tee "$policy" >/dev/null
+	$run chmod 755 "$policy"
+	trap '$run rm -f "$policy"' EXIT
+fi
 # shellcheck disable=SC2086
 $run apt-get update
 # shellcheck disable=SC2086

@@ -42,6 +42,16 @@ enum Command {
         /// The kernel release `uname -r` reports.
         #[arg(long, value_name = "RELEASE")]
         kernel_release: Option<String>,
+        /// Run as Linux user UID (and group GID; default: the group the
+        /// guest's /etc/passwd gives UID, else GID = UID), with no
+        /// supplementary groups. Only the guest's ids change: the host
+        /// process keeps the host user's.
+        #[arg(long, value_name = "UID[:GID]", value_parser = parse_user, conflicts_with = "root_user")]
+        user: Option<(u32, Option<u32>)>,
+        /// Run as uid 0 (root, with every capability) inside, as package
+        /// managers expect; same as --user 0:0.
+        #[arg(short = '0', long)]
+        root_user: bool,
         /// The program, then its arguments. Options for mactux come before
         /// PROG; everything after PROG is the program's, `--flags` included.
         /// A PROG that starts with `-` is not taken for a mistyped option
@@ -98,7 +108,35 @@ fn default_root() -> PathBuf {
     }
 }
 
-fn run(trace: bool, trace_file: Option<PathBuf>, root: Option<PathBuf>, mounts: Vec<String>, release: Option<String>, argv: Vec<std::ffi::OsString>) -> ExitCode {
+/// `UID[:GID]`, numbers only.
+fn parse_user(s: &str) -> Result<(u32, Option<u32>), String> {
+    let num = |v: &str| v.parse::<u32>().ok().filter(|&n| n != u32::MAX);
+    let (uid, gid) = match s.split_once(':') {
+        Some((u, g)) => (num(u), Some(num(g).ok_or_else(|| format!("`{g}` is not a numeric group id"))?)),
+        None => (num(s), None),
+    };
+    let uid = uid.ok_or_else(|| format!("`{s}` is not UID or UID:GID with numeric ids"))?;
+    Ok((uid, gid))
+}
+
+/// The primary group of `uid` in the guest's /etc/passwd, if it has an entry.
+fn passwd_gid(root: &std::path::Path, uid: u32) -> Option<u32> {
+    let text = std::fs::read_to_string(root.join("etc/passwd")).ok()?;
+    text.lines().find_map(|l| {
+        let f: Vec<&str> = l.split(':').collect();
+        (f.len() >= 4 && f[2].parse() == Ok(uid)).then(|| f[3].parse().ok()).flatten()
+    })
+}
+
+fn run(
+    trace: bool,
+    trace_file: Option<PathBuf>,
+    root: Option<PathBuf>,
+    mounts: Vec<String>,
+    release: Option<String>,
+    user: Option<(u32, Option<u32>)>,
+    argv: Vec<std::ffi::OsString>,
+) -> ExitCode {
     let guest_fs = rootfs::guest_root(root.as_deref()).and_then(|root| Ok((root, rootfs::host_mounts(&mounts)?)));
     let (root, mounts) = match guest_fs {
         Ok((root, mounts)) => (root.unwrap_or_else(default_root), mounts),
@@ -107,6 +145,12 @@ fn run(trace: bool, trace_file: Option<PathBuf>, root: Option<PathBuf>, mounts: 
             return ExitCode::from(125);
         }
     };
+    let user = user.map(|(uid, gid)| {
+        let gid = gid.or_else(|| passwd_gid(&root, uid)).unwrap_or(uid);
+        // Root starts in its own group, as a login as root does.
+        let groups = if uid == 0 && gid == 0 { vec![0] } else { Vec::new() };
+        mactux_runtime::GuestUser { uid, gid, groups }
+    });
     match std::fs::metadata(&root) {
         Ok(m) if m.is_dir() => {}
         _ => {
@@ -132,6 +176,8 @@ fn run(trace: bool, trace_file: Option<PathBuf>, root: Option<PathBuf>, mounts: 
         identity,
         mactux_exe,
         use_daemon: std::env::var_os("MACTUX_NO_DAEMON").is_none(),
+        vdso_uses_host: std::env::var_os("MACTUX_VDSO").map_or(true, |v| v != "syscall"),
+        user,
         mounts,
     };
     let envp: Vec<Vec<u8>> = std::env::vars_os()
@@ -193,7 +239,10 @@ fn compat_markdown() -> String {
 fn main() -> ExitCode {
     mactux_runtime::host::process::restore_default_sigpipe();
     match Cli::parse().command {
-        Command::Run { trace, trace_file, root, mounts, kernel_release, argv } => run(trace, trace_file, root, mounts, kernel_release, argv),
+        Command::Run { trace, trace_file, root, mounts, kernel_release, user, root_user, argv } => {
+            let user = if root_user { Some((0, Some(0))) } else { user };
+            run(trace, trace_file, root, mounts, kernel_release, user, argv)
+        }
         Command::Syscalls { json, markdown } => syscalls(json, markdown),
         Command::Daemon { command } => daemon::main(command),
         Command::Ps { json } => ps::main(json),

@@ -21,7 +21,7 @@ pub mod sysv;
 use serde::{Deserialize, Serialize};
 
 /// Bumped whenever a message changes shape or meaning.
-pub const PROTOCOL_VERSION: u32 = 9;
+pub const PROTOCOL_VERSION: u32 = 10;
 
 /// The largest frame either side sends or accepts.
 pub const MAX_FRAME: usize = 1 << 20;
@@ -36,8 +36,12 @@ pub struct TaskInfo {
     pub argv: Vec<Vec<u8>>,
     pub exe: String,
     pub cwd: String,
+    /// The effective uid and gid (what `ps` shows as the user).
     pub uid: u32,
     pub gid: u32,
+    /// All of the task's Linux credentials (/proc/PID/status of others,
+    /// capget of another pid, SO_PEERCRED).
+    pub cred: TaskCred,
     /// The controlling terminal's Linux device number (0: none).
     pub tty: u64,
     /// The environment the program started with (`/proc/PID/environ`);
@@ -57,6 +61,19 @@ pub struct TaskInfo {
     /// and state from what the task published, else the task's `comm` and
     /// `S` (/proc/PID/task, `ps -L`).
     pub threads: Vec<ThreadInfo>,
+}
+
+/// A task's Linux credentials as /proc/PID/status shows them.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskCred {
+    /// Real, effective, saved and filesystem uid.
+    pub uids: [u32; 4],
+    /// Real, effective, saved and filesystem gid.
+    pub gids: [u32; 4],
+    pub groups: Vec<u32>,
+    /// Inheritable, permitted, effective, bounding and ambient capabilities.
+    pub caps: [u64; 5],
+    pub no_new_privs: bool,
 }
 
 /// One thread of a task, as /proc/PID/task/TID shows it.

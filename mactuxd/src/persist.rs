@@ -59,7 +59,8 @@ pub const INO_LEASE: u64 = 1 << 16;
 const LEASE_MAGIC: [u8; 8] = *b"MTXPIDS1";
 // 2: a task entry lists its threads (protocol 8); a table of version 1 is
 // not read (its tasks speak a protocol this daemon refuses anyway).
-const TABLE_MAGIC: [u8; 8] = *b"MTXTASK2";
+// 3: a task entry carries its credentials (protocol 10).
+const TABLE_MAGIC: [u8; 8] = *b"MTXTASK3";
 /// magic, body length (u32 LE), FNV-1a 64 of the body (u64 LE).
 const HEADER: usize = 8 + 4 + 8;
 /// The largest file accepted (and written): far above a table of every

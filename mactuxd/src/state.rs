@@ -154,6 +154,7 @@ fn summary(e: &TaskEntry) -> TaskEntry {
             cwd: i.cwd.clone(),
             uid: i.uid,
             gid: i.gid,
+            cred: i.cred.clone(),
             tty: i.tty,
             environ: Vec::new(),
             fds: Vec::new(),

@@ -21,7 +21,9 @@
 //! `Reattach`); the others are joined to it (`Join`), and the daemon treats
 //! their closing as nothing more than a thread gone. When the registering
 //! connection is lost (the daemon died), the next connection opened
-//! registers the task again.
+//! registers the task again; meanwhile the other threads wait for that
+//! registration rather than open connections of their own, which would
+//! find the task unknown and register it a second time at once.
 //!
 //! A fork child must not use its parent's connections: it closes every one
 //! of them, including those other threads of the parent were using when it
@@ -314,9 +316,15 @@ impl Pool {
             if let Some(c) = link.idle.pop() {
                 return Ok(c);
             }
-            if link.open < MAX_CONNECTIONS {
+            // Another thread is registering the task with a new daemon: a
+            // connection opened now would find the task unknown and
+            // register it a second time, concurrently (a Join the daemon
+            // refuses with ESRCH falls back to Reattach). Wait for that
+            // registration; its connection, or a join to it, follows.
+            let waits_for_registration = link.registered.is_none() && link.is_registering;
+            if link.open < MAX_CONNECTIONS && !waits_for_registration {
                 link.open += 1;
-                let register = link.registered.is_none() && !link.is_registering;
+                let register = link.registered.is_none();
                 if register {
                     link.is_registering = true;
                 }
@@ -336,7 +344,8 @@ impl Pool {
                     Err(e) => Err(NoConn::Failed(e)),
                 };
             }
-            // Every connection is in a call; each call ends (a futex sleep
+            // Every connection is in a call (or the task is being
+            // registered); each call ends (a futex sleep
             // is cut into bounded slices), so this wait does too.
             guard = self.returned.wait(guard).unwrap_or_else(|e| e.into_inner());
         }
@@ -835,5 +844,36 @@ mod tests {
         assert!(pool.lock().as_ref().is_some_and(|l| l.registered.is_some() && l.fds.len() == 1));
         assert_eq!(pool.call(&Request::ReleaseTid { tid }, &|| {}).ok(), Some(Response::Ok));
         assert!(pool.call(&Request::OwnerOf { tid }, &|| {}).is_err(), "a released tid names nothing");
+    }
+    #[test]
+    fn a_thread_waits_for_another_registering_the_task() {
+        let d = TestDaemon::start("registering");
+        let pool = pool_on(&d);
+        let host_pid = crate::host::process::host_pid();
+        spawn_in(pool, host_pid, TaskInfo::default()).expect("register with the test daemon");
+        // The registering connection is lost and another thread has begun
+        // to register the task again.
+        {
+            let mut guard = pool.lock();
+            let link = guard.as_mut().expect("a link");
+            let c = link.idle.pop().expect("an idle connection");
+            link.forget(c);
+            link.is_registering = true;
+        }
+        let caller = std::thread::spawn(move || pool.call(&Request::GetPpid, &|| {}).ok());
+        std::thread::sleep(Duration::from_millis(100));
+        {
+            let guard = pool.lock();
+            let link = guard.as_ref().expect("a link");
+            assert_eq!(link.open, 0, "a connection was opened while the task was being registered");
+        }
+        // The registration ends (here: it failed, so the waiter registers).
+        {
+            let mut guard = pool.lock();
+            guard.as_mut().expect("a link").is_registering = false;
+        }
+        pool.returned.notify_all();
+        assert_eq!(caller.join().expect("the caller"), Some(Response::Pid(1)));
+        assert!(pool.lock().as_ref().is_some_and(|l| l.registered.is_some() && l.fds.len() == 1));
     }
 }

@@ -3,8 +3,8 @@
 //! execve re-executes the mactux binary itself (`mactux __resume FD`) with
 //! the task's state in an anonymous host file: the virtual pid and the
 //! daemon connection, the fds the guest keeps (close-on-exec ones are gone),
-//! cwd, umask, root, ignored signals, the signal mask, the children it may
-//! still wait for, and the program to load with its argv and envp.
+//! cwd, umask, root, ignored signals, the signal mask, the credentials,
+//! the children it may still wait for, and the program to load with its argv and envp.
 
 use crate::task::Config;
 use serde::{Deserialize, Serialize};
@@ -55,6 +55,9 @@ pub struct Handover {
     pub sig_pending: Vec<(Vec<u8>, bool)>,
     /// RLIMIT_AS as the guest set it, personality, scheduling policy.
     pub kept: crate::syscall::identity::KeptAcrossExec,
+    /// The credentials before the exec; the loader applies execve's rules
+    /// to them for the new program (set-id bits, capabilities).
+    pub cred: crate::task::Cred,
     pub daemon: Option<DaemonState>,
     /// Children (pid, host pid) the task may still wait for.
     pub children: Vec<(i32, i32)>,

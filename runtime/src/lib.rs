@@ -20,7 +20,7 @@ pub mod trap;
 pub mod uaccess;
 pub mod vfs;
 
-pub use task::{Config, HostMount, Identity, TraceTarget};
+pub use task::{Config, GuestUser, HostMount, Identity, TraceTarget};
 
 use crate::task::{lock, FsContext, Process, SignalState};
 use crate::vfs::file::{HostFile, OpenFile};
@@ -81,6 +81,8 @@ struct Start {
     umask: u32,
     envp: Vec<Vec<u8>>,
     start_uptime: f64,
+    /// The credentials before the program's exec rules apply.
+    cred: task::Cred,
 }
 
 fn init_process(st: Start) -> Result<&'static Process, StartError> {
@@ -108,6 +110,8 @@ fn init_process(st: Start) -> Result<&'static Process, StartError> {
         threads: Mutex::new(Vec::new()),
         idle_hosts: Mutex::new(Vec::new()),
         tid_pool: Mutex::new(Default::default()),
+        publisher: Mutex::new(None),
+        publishing: Mutex::new(()),
         futexes: Mutex::new(Default::default()),
         timers: Default::default(),
         comm: Mutex::new(Vec::new()),
@@ -119,6 +123,7 @@ fn init_process(st: Start) -> Result<&'static Process, StartError> {
         refused: Mutex::new(Vec::new()),
         trace,
         persona: AtomicU32::new(0),
+        cred: Mutex::new(st.cred),
         guest_as: Mutex::new(None),
         sched_policy: AtomicU32::new(abi::gen::SCHED_NORMAL),
         children: Mutex::new(Vec::new()),
@@ -171,6 +176,7 @@ pub(crate) fn task_info(p: &Process) -> mactux_proto::TaskInfo {
     let exe = lock(&p.exe).clone();
     let cwd = lock(&p.fs).cwd.clone();
     let environ = published_environ(&lock(&p.envp));
+    let cred = p.cred();
     let fds = lock(&p.fds).iter().map(|(fd, e)| (fd, vfs::path::to_bytes(&e.file.guest_path))).collect();
     let maps = lock(&p.mm).render_maps().into_bytes();
     let reaps_children =
@@ -190,8 +196,9 @@ pub(crate) fn task_info(p: &Process) -> mactux_proto::TaskInfo {
         argv,
         exe,
         cwd,
-        uid: host::process::uid(),
-        gid: host::process::gid(),
+        uid: cred.euid,
+        gid: cred.egid,
+        cred: cred.to_proto(),
         tty: host::process::terminal_of(host::process::host_pid()).map_or(0, |(tty, _)| tty),
         environ,
         fds,
@@ -259,7 +266,24 @@ pub fn run(config: Config, program: &[u8], args: &[Vec<u8>], envp: Vec<Vec<u8>>)
     };
     let host_pid = host::process::host_pid();
     let use_daemon = config.use_daemon;
+    let cred = match &config.user {
+        Some(u) => task::Cred::new(u.uid, u.uid, u.gid, u.gid, u.groups.clone()),
+        None => {
+            let c = task::Cred::new(
+                host::process::uid(),
+                host::process::euid(),
+                host::process::gid(),
+                host::process::egid(),
+                host::process::groups(),
+            );
+            match host::process::capabilities() {
+                Some(caps) => c.with_caps(caps),
+                None => c,
+            }
+        }
+    };
     let start = Start {
+        cred,
         config,
         pid: host_pid as u32,
         cwd,
@@ -309,6 +333,7 @@ pub fn resume(fd: i32) -> StartError {
         umask: h.umask,
         envp: h.envp.clone(),
         start_uptime: h.start_uptime,
+        cred: h.cred,
     };
     // The runtime applies the guest's umask itself.
     host::process::take_umask();

@@ -14,6 +14,8 @@ pub enum Backing {
     File { path: String, offset: u64, dev: u64, ino: u64 },
     Heap,
     Stack,
+    /// The vDSO image the loader maps (loader/vdso.rs).
+    Vdso,
     /// Shared anonymous memory (MAP_SHARED|MAP_ANONYMOUS): a region id that
     /// fork children share, and this piece's offset in the region. Shared
     /// futexes on it are keyed by both.
@@ -157,6 +159,7 @@ impl Mm {
                 Backing::File { path, offset, dev, ino } => (*offset, *dev, *ino, path.clone()),
                 Backing::Heap => (0, 0, 0, "[heap]".to_string()),
                 Backing::Stack => (0, 0, 0, "[stack]".to_string()),
+                Backing::Vdso => (0, 0, 0, "[vdso]".to_string()),
                 Backing::Anon => (0, 0, 0, String::new()),
                 // Linux shows shared anonymous memory as a deleted /dev/zero.
                 Backing::SharedAnon { offset, .. } => (*offset, 0, 0, "/dev/zero (deleted)".to_string()),

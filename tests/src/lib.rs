@@ -235,19 +235,27 @@ impl Run {
 
 /// Run natively.
 pub fn run_native(run: &Run) -> Outcome {
-    let mut argv = vec![run.program.clone()];
-    argv.extend(run.args.iter().cloned());
-    execute(&argv, run)
+    execute(&native_argv(run), run)
 }
 
 /// Run under `mactux run [options] -- PROG ARGS...`.
 pub fn run_mactux(run: &Run) -> Outcome {
+    execute(&mactux_argv(run), run)
+}
+
+fn native_argv(run: &Run) -> Vec<OsString> {
+    let mut argv = vec![run.program.clone()];
+    argv.extend(run.args.iter().cloned());
+    argv
+}
+
+fn mactux_argv(run: &Run) -> Vec<OsString> {
     let mut argv: Vec<OsString> = vec![mactux_bin().into(), "run".into()];
     argv.extend(run.mactux_options.iter().cloned());
     argv.push("--".into());
     argv.push(run.program.clone());
     argv.extend(run.args.iter().cloned());
-    execute(&argv, run)
+    argv
 }
 
 /// Run `mactux` with arbitrary arguments (no `run --` added), e.g. to test its own errors.
@@ -257,17 +265,24 @@ pub fn run_mactux_raw(args: &[&OsStr], run: &Run) -> Outcome {
     execute(&argv, run)
 }
 
-/// Spawn argv through `sh -c 'ulimit -c 0; exec "$0" "$@"'` (no core files from crashing
-/// guests; exec keeps the pid and the status), feed stdin, collect output, enforce the
-/// timeout.
-fn execute(argv: &[OsString], run: &Run) -> Outcome {
-    let start = Instant::now();
+/// The command that runs argv through `sh -c 'ulimit -c 0; exec "$0" "$@"'` in the run's
+/// environment and working directory.
+fn command(argv: &[OsString], run: &Run) -> Command {
     let mut cmd = Command::new("/bin/sh");
     cmd.arg("-c").arg("ulimit -c 0 2>/dev/null; exec \"$0\" \"$@\"").args(argv);
     cmd.env_clear().envs(fixed_env()).envs(run.env.iter().cloned());
     if let Some(dir) = &run.cwd {
         cmd.current_dir(dir);
     }
+    cmd
+}
+
+/// Spawn argv through `sh -c 'ulimit -c 0; exec "$0" "$@"'` (no core files from crashing
+/// guests; exec keeps the pid and the status), feed stdin, collect output, enforce the
+/// timeout.
+fn execute(argv: &[OsString], run: &Run) -> Outcome {
+    let start = Instant::now();
+    let mut cmd = command(argv, run);
     let spawn_error = |e: String| Outcome {
         stdout: Vec::new(),
         stderr: Vec::new(),
@@ -737,6 +752,162 @@ pub fn build_robust(compiler: &str, package: &str, source: &str, name: &str) -> 
     assert!(result.status.success(), "{source} does not compile with {compiler}:\n{}", String::from_utf8_lossy(&result.stderr));
     std::fs::rename(&tmp, &out).unwrap_or_else(|e| panic!("cannot rename to {}: {e}", out.display()));
     Some(out)
+}
+
+// ---------------------------------------------------------------------------------------
+// Servers
+
+/// How long a [`Server`] may take to print what [`Server::wait_for_line`] waits for, or to
+/// end after [`Server::stop`] or in [`Server::wait`].
+pub const SERVER_WAIT: Duration = Duration::from_secs(30);
+
+/// A program that keeps running beside the test (a server, or a client the test talks
+/// to while it runs), started natively or under `mactux run` in the same environment as
+/// [`run_native`] and [`run_mactux`]. Its stdin is a pipe that gets the run's `stdin`
+/// and then stays open until [`Server::close_stdin`] (for programs that end at EOF);
+/// its stdout and stderr lines are collected as they come. Dropping it ends it
+/// (SIGTERM, then SIGKILL), so a failing test leaves no process behind.
+pub struct Server {
+    child: std::process::Child,
+    stdin: Option<std::process::ChildStdin>,
+    what: String,
+    lines: std::sync::mpsc::Receiver<String>,
+    seen: Vec<String>,
+}
+
+impl Server {
+    /// Starts `run` natively, or under mactux when `under_mactux`.
+    pub fn start(run: &Run, under_mactux: bool) -> Server {
+        let argv = if under_mactux { mactux_argv(run) } else { native_argv(run) };
+        let what = format!("{}{}", if under_mactux { "under mactux: " } else { "natively: " }, run.display());
+        let mut cmd = command(&argv, run);
+        cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        let mut child = cmd.spawn().unwrap_or_else(|e| panic!("cannot start {what}: {e}"));
+        let stdin = child.stdin.take();
+        let (tx, lines) = std::sync::mpsc::channel();
+        let out = child.stdout.take().map(|p| Box::new(p) as Box<dyn Read + Send>);
+        let err = child.stderr.take().map(|p| Box::new(p) as Box<dyn Read + Send>);
+        for pipe in [out, err].into_iter().flatten() {
+            let tx = tx.clone();
+            thread::spawn(move || {
+                for line in std::io::BufRead::lines(std::io::BufReader::new(pipe)) {
+                    let Ok(line) = line else { break };
+                    if tx.send(line).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        let mut server = Server { child, what, stdin, lines, seen: Vec::new() };
+        server.send(&run.stdin);
+        server
+    }
+
+    /// Writes `data` to the program's stdin. A program that already closed its stdin
+    /// (or ended) does not get it, which the test sees in what the program does next.
+    pub fn send(&mut self, data: &[u8]) {
+        if let Some(stdin) = &mut self.stdin {
+            // A pipe buffer holds what tests send; a program that stops reading
+            // would block this write, so tests send only what it reads.
+            let _ = stdin.write_all(data).and_then(|()| stdin.flush());
+        }
+    }
+
+    /// Closes the program's stdin: it reads EOF.
+    pub fn close_stdin(&mut self) {
+        self.stdin = None;
+    }
+
+    /// The first line of stdout or stderr (from the start) for which `pick` gives a value,
+    /// waiting at most [`SERVER_WAIT`]; `None` when the server ended without printing one.
+    /// Panics, showing what the server printed, when the wait runs out.
+    pub fn wait_for_line<T>(&mut self, mut pick: impl FnMut(&str) -> Option<T>) -> Option<T> {
+        if let Some(v) = self.seen.iter().find_map(|l| pick(l)) {
+            return Some(v);
+        }
+        let deadline = Instant::now() + SERVER_WAIT;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => {
+                    let v = pick(&line);
+                    self.seen.push(line);
+                    if v.is_some() {
+                        return v;
+                    }
+                }
+                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => return None,
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                    let out = self.output();
+                    panic!("{} printed nothing expected within {SERVER_WAIT:?}:\n{out}", self.what)
+                }
+            }
+        }
+    }
+
+    /// Everything the server printed so far, stdout and stderr lines interleaved.
+    pub fn output(&mut self) -> String {
+        self.seen.extend(self.lines.try_iter());
+        self.seen.join("\n")
+    }
+
+    /// Waits at most [`SERVER_WAIT`] for the server to end by itself; kills it and
+    /// returns [`Termination::Timeout`] when it does not.
+    pub fn wait(mut self) -> Termination {
+        self.wait_inner()
+    }
+
+    /// Sends SIGTERM and waits for the server to end, as [`Server::wait`] does.
+    pub fn stop(mut self) -> Termination {
+        self.terminate();
+        self.wait_inner()
+    }
+
+    fn terminate(&mut self) {
+        if let Ok(pid) = i32::try_from(self.child.id()) {
+            // SAFETY: kill(2) with our own child's pid, which is not yet reaped (we hold
+            // the Child and have not waited for it to end), so it names no other process.
+            unsafe { libc::kill(pid, libc::SIGTERM) };
+        }
+    }
+
+    fn wait_inner(&mut self) -> Termination {
+        let deadline = Instant::now() + SERVER_WAIT;
+        loop {
+            match self.child.try_wait() {
+                Ok(Some(st)) => {
+                    return match (st.code(), st.signal()) {
+                        (Some(code), _) => Termination::Exit(code),
+                        (None, Some(sig)) => Termination::Signal(sig),
+                        (None, None) => Termination::SpawnError(format!("unknown status {st:?}")),
+                    }
+                }
+                Ok(None) if Instant::now() < deadline => thread::sleep(Duration::from_millis(20)),
+                _ => {
+                    let _ = self.child.kill();
+                    let _ = self.child.wait();
+                    return Termination::Timeout;
+                }
+            }
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            self.terminate();
+            let _ = self.wait_inner();
+        }
+    }
+}
+
+/// A TCP port on 127.0.0.1 that was free a moment ago, for servers that cannot be told
+/// to take an ephemeral port and report it (git daemon): another process may take it
+/// before the server binds it, so callers retry with a fresh one when the bind fails.
+pub fn unused_loopback_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+    listener.local_addr().expect("the listener's address").port()
 }
 
 // ---------------------------------------------------------------------------------------

@@ -111,6 +111,7 @@ fn info(comm: &str) -> TaskInfo {
         // SAFETY: getuid cannot fail.
         uid: unsafe { libc::getuid() },
         gid: 0,
+        cred: Default::default(),
         tty: 0,
         environ: vec![b"PATH=/bin".to_vec()],
         fds: vec![(0, b"/dev/null".to_vec())],

@@ -206,6 +206,11 @@ fn guest_ipc() {
     compare_area("ipc");
 }
 
+#[test]
+fn guest_creds() {
+    compare_area("creds");
+}
+
 /// A refused variant of an implemented call (here an unknown futex
 /// operation, which threads/futex_pi makes twice) is reported once by name
 /// under MACTUX_LOG=missing, and shown by name under --trace.
@@ -232,7 +237,7 @@ fn refused_variants_are_reported_once() {
 /// Every area directory has its test above (a new area must not go unnoticed).
 #[test]
 fn every_area_has_a_test() {
-    let known = ["events", "fs", "ipc", "mem", "net", "proc", "procfs", "signal", "threads", "time", "tls"];
+    let known = ["creds", "events", "fs", "ipc", "mem", "net", "proc", "procfs", "signal", "threads", "time", "tls"];
     for area in guest_areas() {
         assert!(known.contains(&area.as_str()), "tests/guest/{area} has no #[test] in tests/guest.rs");
     }

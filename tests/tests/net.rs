@@ -302,3 +302,135 @@ fn nc_unix_listener_under_mactux() {
     stop(listener);
     assert_eq!(got, "over a unix socket\n");
 }
+
+// ---------------------------------------------------------------------------------------
+// NETLINK_ROUTE: iproute2, hostname -I and python's if_nameindex ask the runtime's netlink
+// socket, which answers from the host's interfaces. The host's interfaces are compared on
+// the fields the runtime can know (see runtime/src/vfs/rtnetlink.rs): lo's lines exactly,
+// the others on their names, flags, addresses and scopes, since flags such as "nodad",
+// DHCP lifetimes, qdiscs and route protocols are not visible through getifaddrs.
+
+const IP: &str = "/bin/ip";
+const HOSTNAME: &str = "/bin/hostname";
+
+/// Runs `argv` natively and under mactux; both must succeed. Returns their stdouts.
+fn both(argv: &[&str]) -> (String, String) {
+    let run = Run::cmd(argv).timeout(Duration::from_secs(60));
+    let native = run_native(&run);
+    assert!(native.is_success(), "{argv:?} natively: {}", native.stderr_str());
+    let emulated = run_mactux(&run);
+    assert!(emulated.is_success(), "{argv:?} under mactux: {:?}\n{}", emulated.status, emulated.stderr_str());
+    (native.stdout_str(), emulated.stdout_str())
+}
+
+/// The lines of `ip -o` output about interface `lo` (index 1 on Linux).
+fn lo_lines(out: &str) -> Vec<&str> {
+    out.lines().filter(|l| l.split_whitespace().nth(1).is_some_and(|n| n.trim_end_matches(':') == "lo")).collect()
+}
+
+/// The fields of an `ip -o addr` line the host tells: index, name, family,
+/// address/prefix, broadcast and scope.
+fn addr_fields(line: &str) -> String {
+    let t: Vec<&str> = line.split('\\').next().unwrap_or("").split_whitespace().collect();
+    let mut out: Vec<&str> = t.iter().take(4).copied().collect();
+    for key in ["brd", "scope"] {
+        if let Some(i) = t.iter().position(|w| *w == key) {
+            out.extend(t.get(i..i + 2).unwrap_or(&[]));
+        }
+    }
+    out.join(" ")
+}
+
+/// The fields of an `ip -o link` line the host tells: index, name, flags,
+/// MTU, state and link-layer type and address.
+fn link_fields(line: &str) -> String {
+    let t: Vec<&str> = line.split_whitespace().collect();
+    let mut out: Vec<&str> = t.iter().take(3).copied().collect();
+    for key in ["mtu", "state"] {
+        if let Some(i) = t.iter().position(|w| *w == key) {
+            out.extend(t.get(i..i + 2).unwrap_or(&[]));
+        }
+    }
+    if let Some(i) = t.iter().position(|w| w.starts_with("link/")) {
+        out.extend(t.get(i..i + 2).unwrap_or(&[]));
+    }
+    out.join(" ")
+}
+
+fn sorted(lines: impl Iterator<Item = String>) -> Vec<String> {
+    let mut v: Vec<String> = lines.collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn ip_addr_under_mactux() {
+    if !require_tool(IP, "iproute2") {
+        return;
+    }
+    let (native, emulated) = both(&[IP, "-o", "addr"]);
+    assert_eq!(lo_lines(&emulated), lo_lines(&native), "ip -o addr, lo:\n{}", text_diff(native.as_bytes(), emulated.as_bytes()));
+    assert!(!lo_lines(&emulated).is_empty(), "no lo in:\n{emulated}");
+    assert_eq!(sorted(emulated.lines().map(addr_fields)), sorted(native.lines().map(addr_fields)), "ip -o addr:\n{}", text_diff(native.as_bytes(), emulated.as_bytes()));
+    // A one-link request (RTM_GETLINK by name) and a filtered dump.
+    let (native, emulated) = both(&[IP, "addr", "show", "dev", "lo"]);
+    assert_eq!(emulated, native, "ip addr show dev lo");
+}
+
+#[test]
+fn ip_link_under_mactux() {
+    if !require_tool(IP, "iproute2") {
+        return;
+    }
+    let (native, emulated) = both(&[IP, "-o", "link"]);
+    assert_eq!(lo_lines(&emulated), lo_lines(&native), "ip -o link, lo:\n{}", text_diff(native.as_bytes(), emulated.as_bytes()));
+    assert_eq!(sorted(emulated.lines().map(link_fields)), sorted(native.lines().map(link_fields)), "ip -o link:\n{}", text_diff(native.as_bytes(), emulated.as_bytes()));
+}
+
+/// The (destination, gateway, device) of a route line.
+fn route_key(line: &str) -> String {
+    let t: Vec<&str> = line.split_whitespace().collect();
+    let after = |k: &str| t.iter().position(|w| *w == k).and_then(|i| t.get(i + 1)).copied().unwrap_or("-");
+    format!("{} via {} dev {}", t.first().copied().unwrap_or(""), after("via"), after("dev"))
+}
+
+#[test]
+fn ip_route_under_mactux() {
+    if !require_tool(IP, "iproute2") {
+        return;
+    }
+    for family in ["-4", "-6"] {
+        let (native, emulated) = both(&[IP, family, "route"]);
+        let diff = text_diff(native.as_bytes(), emulated.as_bytes());
+        // Every route shown is one the host has; the host's kernel prefix routes and
+        // default routes are all shown.
+        let have: Vec<String> = native.lines().map(route_key).collect();
+        for l in emulated.lines() {
+            assert!(have.contains(&route_key(l)), "ip {family} route shows a route the host lacks: {l}\n{diff}");
+        }
+        let shown: Vec<String> = emulated.lines().map(route_key).collect();
+        for l in native.lines().filter(|l| l.contains("proto kernel") || l.starts_with("default ")) {
+            assert!(shown.contains(&route_key(l)), "ip {family} route misses {l}\n{diff}");
+        }
+    }
+}
+
+#[test]
+fn hostname_i_under_mactux() {
+    if !require_tool(HOSTNAME, "hostname") {
+        return;
+    }
+    let (native, emulated) = both(&[HOSTNAME, "-I"]);
+    assert_eq!(emulated, native, "hostname -I");
+}
+
+#[test]
+fn python_if_nameindex_under_mactux() {
+    if !require_tool(PYTHON, "python3") {
+        return;
+    }
+    let script = "import socket\nfor i, n in socket.if_nameindex(): print(i, n, socket.if_nametoindex(n), socket.if_indextoname(i))";
+    let (native, emulated) = both(&[PYTHON, "-c", script]);
+    assert!(native.contains(" lo "), "no lo natively:\n{native}");
+    assert_eq!(emulated, native, "python3 socket.if_nameindex");
+}

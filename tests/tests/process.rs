@@ -324,13 +324,15 @@ fn git_commits_and_logs() {
 fn proc_of_another_task() {
     let script = "exec 7</etc/hostname; MARK=here sleep 2 & p=$!; sleep 0.3; tr '\\0' ' ' < /proc/$p/cmdline; echo; \
                   tr '\\0' '\\n' < /proc/$p/environ | grep '^MARK='; cat /proc/$p/comm; readlink /proc/$p/fd/7; \
-                  grep -c ' /usr/bin/sleep$' /proc/$p/maps; kill $p";
+                  grep -c ' /usr/bin/sleep$' /proc/$p/maps; grep -c ' \\[vdso\\]$' /proc/$p/maps; kill $p";
     let o = run_mactux(&Run::cmd(&["/bin/bash", "-c", script]));
     let out = o.stdout_str();
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(lines[..4], ["sleep 2 ", "MARK=here", "sleep", "/etc/hostname"], "{out}{}", o.stderr_str());
     // The sleeping task's memory map names its program's segments.
     assert!(lines.get(4).and_then(|n| n.parse::<u32>().ok()).is_some_and(|n| n >= 2), "{out}");
+    // And its vDSO, as Linux shows it.
+    assert_eq!(lines.get(5), Some(&"1"), "no [vdso] line in another task's maps:\n{out}");
 }
 
 /// The other procps tools find the namespace's tasks and read live host

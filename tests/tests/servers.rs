@@ -166,3 +166,130 @@ fn ssh_keygen_under_mactux() {
     let emulated = run_mactux(&fp(&fp_run));
     assert_same("ssh-keygen -l", &native, &emulated, Compare::STDOUT_STATUS);
 }
+
+const NGINX: &str = "/usr/sbin/nginx";
+
+/// A port on 127.0.0.1 that was free a moment ago (nginx cannot report one it chose).
+fn free_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port");
+    l.local_addr().expect("its address").port()
+}
+
+/// The nginx configuration of the test: everything nginx writes is in `dir`.
+fn nginx_conf(dir: &Path, port: u16, as_root: bool) -> String {
+    let d = dir.display();
+    let user = if as_root { "user nobody nogroup;" } else { "" };
+    format!(
+        "daemon off;\nmaster_process on;\nworker_processes 2;\n{user}\npid {d}/nginx.pid;\nerror_log {d}/error.log info;\n\
+         events {{ worker_connections 64; }}\n\
+         http {{\n  access_log {d}/access.log;\n  client_body_temp_path {d}/tmp/body;\n  proxy_temp_path {d}/tmp/proxy;\n  \
+         fastcgi_temp_path {d}/tmp/fastcgi;\n  uwsgi_temp_path {d}/tmp/uwsgi;\n  scgi_temp_path {d}/tmp/scgi;\n  sendfile on;\n  \
+         server {{\n    listen 127.0.0.1:{port};\n    root {d}/www;\n  }}\n}}\n"
+    )
+}
+
+/// nginx's master and workers, in a process group of their own, killed together
+/// when the test ends early (a failed assertion must not leave a server behind).
+struct ServerGroup(Option<Child>);
+
+impl Drop for ServerGroup {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.0.take() {
+            // SAFETY: kill(2) of the group led by the child we started.
+            unsafe { libc::kill(-(c.id() as i32), libc::SIGKILL) };
+            let _ = c.wait();
+        }
+    }
+}
+
+/// nginx under mactux, as the test user: a master that (as root) starts two workers which
+/// drop to nobody (setgid, initgroups, setuid), accept on an epoll loop and send files with
+/// sendfile; a native curl fetches a 1 MB file and a small one several times, byte for
+/// byte; SIGQUIT ends the master and its workers.
+#[test]
+fn nginx_serves_files_from_workers_that_dropped_root() {
+    if !require_tool(NGINX, "nginx-light") || !require_tool("/usr/bin/curl", "curl") {
+        return;
+    }
+    let dir = ScratchDir::new("servers-nginx");
+    std::fs::create_dir_all(dir.join("www")).expect("www");
+    std::fs::create_dir_all(dir.join("tmp")).expect("tmp");
+    // The workers run as nobody: the tree must be readable to others, as nginx needs natively.
+    use std::os::unix::fs::PermissionsExt;
+    for p in [dir.path().to_path_buf(), dir.join("www")] {
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    }
+    let big: Vec<u8> = (0..1_000_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+    std::fs::write(dir.join("www/big.bin"), &big).expect("big.bin");
+    std::fs::write(dir.join("www/small.txt"), "served by nginx under mactux\n").expect("small.txt");
+    let as_root = run_native(&Run::cmd(&["/usr/bin/id", "-u"])).stdout_str().trim() == "0";
+    let port = free_port();
+    std::fs::write(dir.join("nginx.conf"), nginx_conf(dir.path(), port, as_root)).expect("nginx.conf");
+    use std::os::unix::process::CommandExt;
+    let mut group = ServerGroup(Some(
+        Command::new(mactux_bin())
+            .args(["run", "--", NGINX, "-c"])
+            .arg(dir.join("nginx.conf"))
+            .arg("-p")
+            .arg(dir.path())
+            .current_dir(dir.path())
+            .process_group(0)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start nginx under mactux"),
+    ));
+    let server = group.0.as_mut().expect("the server");
+    let log = || std::fs::read_to_string(dir.join("error.log")).unwrap_or_default();
+    let url = |f: &str| format!("http://127.0.0.1:{port}/{f}");
+    let fetch = |f: &str| {
+        Command::new("/usr/bin/curl")
+            .args(["-sS", "--max-time", "20", &url(f)])
+            .stdin(Stdio::null())
+            .output()
+            .expect("run curl")
+    };
+    wait_until("nginx's workers", || log().matches("start worker process").count() >= 2 || server.try_wait().ok().flatten().is_some());
+    wait_until("nginx answering", || fetch("small.txt").status.success());
+    for round in 0..4 {
+        let small = fetch("small.txt");
+        assert!(small.status.success(), "round {round}: curl small.txt: {}\n{}", String::from_utf8_lossy(&small.stderr), log());
+        assert_eq!(small.stdout, b"served by nginx under mactux\n", "round {round}: small.txt");
+        let got = fetch("big.bin");
+        assert!(got.status.success(), "round {round}: curl big.bin: {}\n{}", String::from_utf8_lossy(&got.stderr), log());
+        assert!(got.stdout == big, "round {round}: big.bin differs ({} bytes of {})", got.stdout.len(), big.len());
+    }
+    let missing = Command::new("/usr/bin/curl")
+        .args(["-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "20", &url("missing")])
+        .output()
+        .expect("run curl");
+    assert_eq!(missing.stdout, b"404");
+    if as_root {
+        // The workers' ids inside, as `mactux ps` shows them.
+        let ps = Command::new(mactux_bin()).arg("ps").output().expect("mactux ps");
+        let ps = String::from_utf8_lossy(&ps.stdout).into_owned();
+        let conf = dir.join("nginx.conf").display().to_string();
+        let users: Vec<&str> = ps.lines().filter(|l| l.contains(&conf)).filter_map(|l| l.split_whitespace().next()).collect();
+        assert_eq!(users.iter().filter(|u| **u == "nobody").count(), 2, "two workers as nobody:\n{ps}");
+        assert_eq!(users.iter().filter(|u| **u == "root").count(), 1, "a master as root:\n{ps}");
+    }
+    let access = std::fs::read_to_string(dir.join("access.log")).unwrap_or_default();
+    assert_eq!(access.matches("\"GET /big.bin HTTP/1.1\" 200 1000000 ").count(), 4, "access log:\n{access}");
+    // SIGQUIT: a graceful shutdown of the master and its workers.
+    // SAFETY: kill(2) of the child we started.
+    assert_eq!(unsafe { libc::kill(server.id() as i32, libc::SIGQUIT) }, 0);
+    let start = Instant::now();
+    loop {
+        if let Ok(Some(st)) = server.try_wait() {
+            assert!(st.success(), "nginx under mactux ended with {st}\n{}", log());
+            group.0 = None;
+            break;
+        }
+        if start.elapsed() > Duration::from_secs(20) {
+            panic!("nginx under mactux did not end after SIGQUIT\n{}", log());
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(!log().contains("[alert]") && !log().contains("[emerg]"), "nginx's error log:\n{}", log());
+}

@@ -6,7 +6,9 @@
 pub mod errno;
 pub mod ipc;
 pub mod net;
+pub mod netlink;
 pub mod signal;
+pub mod vdso;
 
 pub use errno::Errno;
 pub use linux_raw_sys::general as gen;

@@ -9,6 +9,25 @@
 //! numbers, `struct stat` fields) and translates at the boundary.
 #![allow(unsafe_code)]
 
+/// The Linux level of a row of a host's socket option table
+/// (`linux/net.rs`, `macos/net.rs`): `n` and `an` are the Linux values
+/// those files import. Defined here, before the host modules, so that both
+/// tables use this one.
+macro_rules! linux_level {
+    (SOL_SOCKET) => {
+        n::SOL_SOCKET
+    };
+    (TCP) => {
+        an::IPPROTO_TCP
+    };
+    (IP) => {
+        an::IPPROTO_IP
+    };
+    (IPV6) => {
+        an::IPPROTO_IPV6
+    };
+}
+
 #[cfg(target_os = "linux")]
 #[path = "linux/mod.rs"]
 mod imp;
@@ -149,6 +168,29 @@ pub struct Prot {
 impl Prot {
     pub const NONE: Prot = Prot { read: false, write: false, exec: false };
     pub const RW: Prot = Prot { read: true, write: true, exec: false };
+}
+
+/// Host functions that guest code may call directly, in place of a trap:
+/// our vDSO (loader/vdso.rs) jumps to them. Each keeps the Linux vDSO's
+/// contract: the x86_64 calling convention, the Linux arguments and a raw
+/// `-errno` result, no TLS, little stack, no runtime code, and the very
+/// answer the emulated call gives. 0 where the host has none (the vDSO
+/// then makes the real, trapping, syscall).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct GuestClock {
+    /// `clock_gettime(clockid, ts)`, for the ids in `fast_clocks`.
+    pub clock_gettime: u64,
+    /// `clock_getres(clockid, res)`, for the ids in `fast_clocks`.
+    pub clock_getres: u64,
+    /// `gettimeofday(tv, NULL)`.
+    pub gettimeofday: u64,
+    /// `time(t)`.
+    pub time: u64,
+    /// `getcpu(cpu, NULL, NULL)`.
+    pub getcpu: u64,
+    /// The Linux clock ids (bit `1 << id`) the two clock functions answer
+    /// from the host's time data, without entering the kernel.
+    pub fast_clocks: u32,
 }
 
 /// Memory figures of the host, in bytes (what /proc/meminfo and sysinfo report).

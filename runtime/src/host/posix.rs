@@ -839,6 +839,53 @@ pub mod mem {
         if r < 0 { Err(errno::last()) } else { Ok(()) }
     }
 
+    /// Words of memory that a host fork leaves shared between parent and
+    /// child (an anonymous MAP_SHARED page): the state of a runtime object
+    /// that a fork child keeps sharing with its parent, as Linux shares the
+    /// open file description (an eventfd's counter). Zeroed at first.
+    pub struct SharedWords {
+        base: *const std::sync::atomic::AtomicU64,
+        len: usize,
+    }
+
+    // SAFETY: the words are atomics, made for use by any thread (and process).
+    unsafe impl Send for SharedWords {}
+    // SAFETY: as above; nothing but atomics is reachable through it.
+    unsafe impl Sync for SharedWords {}
+
+    impl SharedWords {
+        /// `len` words (at most a page's worth).
+        pub fn new(len: usize) -> HostResult<SharedWords> {
+            let bytes = len * 8;
+            if len == 0 || bytes > 4096 {
+                return Err(crate::abi::Errno::EINVAL);
+            }
+            // SAFETY: a new anonymous mapping, placed by the host; nothing is replaced.
+            let p = unsafe { libc::mmap(std::ptr::null_mut(), 4096, libc::PROT_READ | libc::PROT_WRITE, libc::MAP_SHARED | libc::MAP_ANON, -1, 0) };
+            if p == libc::MAP_FAILED {
+                return Err(errno::last());
+            }
+            Ok(SharedWords { base: p.cast(), len })
+        }
+
+        /// Word `i`; out of range is a runtime bug, answered with the last word
+        /// rather than memory outside the mapping.
+        pub fn word(&self, i: usize) -> &std::sync::atomic::AtomicU64 {
+            let i = i.min(self.len - 1);
+            // SAFETY: `i < len` words lie in the page mapped by `new`, which
+            // lives as long as `self`; AtomicU64 has u64's layout, and the
+            // page is 8-aligned and zeroed (a valid AtomicU64 everywhere).
+            unsafe { &*self.base.add(i) }
+        }
+    }
+
+    impl Drop for SharedWords {
+        fn drop(&mut self) {
+            // SAFETY: the page `new` mapped; no reference to it outlives self.
+            unsafe { libc::munmap(self.base as *mut libc::c_void, 4096) };
+        }
+    }
+
     /// Residency of each page of the range, one byte per page (bit 0 = resident).
     pub fn residency(addr: u64, len: u64, out: &mut [u8]) -> HostResult<()> {
         // SAFETY: `out` holds one byte per page of the range (checked by the caller).

@@ -398,18 +398,104 @@ pub fn take_error(fd: HostFd) -> HostResult<Option<Errno>> {
     }
 }
 
-/// The host's network interfaces (getifaddrs), with Linux flags.
+/// The host's network interfaces (getifaddrs), with Linux flags and the
+/// first IPv4 address of each (the ioctls of netdevice(7)).
 pub fn interfaces() -> Vec<Iface> {
+    links()
+        .into_iter()
+        .map(|l| Iface {
+            addr: l.addrs.iter().find(|a| a.family == n::AF_INET).and_then(|a| a.addr.as_slice().try_into().ok()),
+            name: l.name,
+            index: l.index,
+            flags: l.flags,
+        })
+        .collect()
+}
+
+/// One network interface in Linux terms, with its addresses: what
+/// rtnetlink's RTM_NEWLINK and RTM_NEWADDR messages tell about it.
+#[derive(Clone, Debug, Default)]
+pub struct Link {
+    pub name: Vec<u8>,
+    pub index: u32,
+    /// Linux `IFF_*` flags.
+    pub flags: u32,
+    /// Linux `ARPHRD_*` type of the hardware address.
+    pub hw_type: u16,
+    pub hw_addr: Vec<u8>,
+    pub hw_broadcast: Vec<u8>,
+    pub mtu: u32,
+    /// What the host tells beyond getifaddrs (a Linux host: /sys/class/net).
+    pub txqlen: Option<u32>,
+    /// Linux `IF_OPER_*`.
+    pub operstate: Option<u8>,
+    /// The first counters of `struct rtnl_link_stats64`, in its order:
+    /// rx/tx packets, rx/tx bytes, rx/tx errors, rx/tx dropped, multicast.
+    pub stats: [u64; 9],
+    pub addrs: Vec<IfAddr>,
+}
+
+/// An IPv4 or IPv6 address of an interface.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IfAddr {
+    /// Linux `AF_INET` or `AF_INET6`.
+    pub family: u32,
+    /// 4 or 16 bytes, network order.
+    pub addr: Vec<u8>,
+    pub prefix_len: u8,
+    /// The IPv4 broadcast address of a broadcast interface.
+    pub broadcast: Option<[u8; 4]>,
+}
+
+/// What a link-layer entry of getifaddrs says (Linux: AF_PACKET, macOS:
+/// AF_LINK).
+#[derive(Clone, Debug, Default)]
+pub struct LinkLayer {
+    pub hw_type: u16,
+    pub addr: Vec<u8>,
+    pub broadcast: Vec<u8>,
+    pub stats: Option<[u64; 9]>,
+    pub mtu: Option<u32>,
+}
+
+/// Facts the host keeps outside getifaddrs.
+#[derive(Clone, Debug, Default)]
+pub struct LinkExtras {
+    pub mtu: Option<u32>,
+    pub txqlen: Option<u32>,
+    pub operstate: Option<u8>,
+    /// 64-bit counters, in the order of [`Link::stats`].
+    pub stats: Option<[u64; 9]>,
+}
+
+/// A default route of the host's main table.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HostRoute {
+    /// Linux `AF_INET` or `AF_INET6`.
+    pub family: u32,
+    pub gateway: Vec<u8>,
+    pub index: u32,
+    pub metric: u32,
+}
+
+/// The prefix length of a netmask (its one bits).
+fn prefix_len(mask: &[u8]) -> u8 {
+    mask.iter().map(|b| b.count_ones() as u8).sum()
+}
+
+/// The host's interfaces with their link-layer facts and addresses
+/// (getifaddrs, in the host's order), Linux numbering and names as the
+/// host gives them.
+pub fn links() -> Vec<Link> {
     let mut head: *mut libc::ifaddrs = core::ptr::null_mut();
     // SAFETY: getifaddrs fills `head` with a list we free below.
     if unsafe { libc::getifaddrs(&mut head) } != 0 {
         return Vec::new();
     }
-    let mut out: Vec<Iface> = Vec::new();
+    let mut out: Vec<Link> = Vec::new();
     let mut p = head;
     while !p.is_null() {
-        // SAFETY: `p` walks the list getifaddrs returned, which is live
-        // until freeifaddrs.
+        // SAFETY: `p` walks the list getifaddrs returned, live until freeifaddrs.
         let ifa = unsafe { &*p };
         p = ifa.ifa_next;
         if ifa.ifa_name.is_null() {
@@ -417,27 +503,50 @@ pub fn interfaces() -> Vec<Iface> {
         }
         // SAFETY: ifa_name is a NUL-terminated string of the list.
         let name = unsafe { std::ffi::CStr::from_ptr(ifa.ifa_name) };
-        let idx = match out.iter().position(|i| i.name == name.to_bytes()) {
+        let idx = match out.iter().position(|l| l.name == name.to_bytes()) {
             Some(i) => i,
             None => {
                 // SAFETY: a valid C string.
                 let index = unsafe { libc::if_nametoindex(ifa.ifa_name) };
                 let flags = t::IFF_FLAGS.iter().filter(|(_, h)| ifa.ifa_flags as i32 & h != 0).fold(0, |a, (l, _)| a | l);
-                out.push(Iface { name: name.to_bytes().to_vec(), index, flags, addr: None });
+                out.push(Link { name: name.to_bytes().to_vec(), index, flags, ..Link::default() });
                 out.len() - 1
             }
         };
-        if !ifa.ifa_addr.is_null() && out[idx].addr.is_none() {
-            // SAFETY: ifa_addr points at a sockaddr whose family says its size.
-            let fam = i32::from(unsafe { (*ifa.ifa_addr).sa_family });
-            if fam == libc::AF_INET {
-                // SAFETY: an AF_INET address is a sockaddr_in.
-                let sin = unsafe { &*ifa.ifa_addr.cast::<libc::sockaddr_in>() };
-                out[idx].addr = Some(sin.sin_addr.s_addr.to_ne_bytes());
+        let link = &mut out[idx];
+        if let Some(ll) = t::link_layer(ifa) {
+            link.hw_type = ll.hw_type;
+            link.hw_addr = ll.addr;
+            link.hw_broadcast = ll.broadcast;
+            if let Some(s) = ll.stats {
+                link.stats = s;
             }
+            if let Some(m) = ll.mtu {
+                link.mtu = m;
+            }
+            continue;
+        }
+        if let Some((family, addr)) = t::inet_bytes(ifa.ifa_addr) {
+            let mask = t::mask_bytes(ifa.ifa_netmask, addr.len());
+            let broadcast = match t::inet_bytes(t::ifa_broadaddr(ifa)) {
+                Some((_, b)) if family == n::AF_INET && link.flags & crate::abi::netlink::IFF_BROADCAST != 0 => b.try_into().ok(),
+                _ => None,
+            };
+            link.addrs.push(IfAddr { family, addr, prefix_len: prefix_len(&mask), broadcast });
         }
     }
     // SAFETY: frees the list getifaddrs allocated, once.
     unsafe { libc::freeifaddrs(head) };
+    for link in &mut out {
+        let x = t::link_extras(&link.name);
+        if let Some(m) = x.mtu {
+            link.mtu = m;
+        }
+        link.txqlen = x.txqlen;
+        link.operstate = x.operstate;
+        if let Some(s) = x.stats {
+            link.stats = s;
+        }
+    }
     out
 }

@@ -17,6 +17,10 @@ pub struct ExecFile {
     pub size: u64,
     pub dev: u64,
     pub ino: u64,
+    /// Mode, owner and group, for execve's set-user-id and set-group-id rules.
+    pub mode: u32,
+    pub uid: u32,
+    pub gid: u32,
 }
 
 impl Drop for ExecFile {
@@ -58,7 +62,16 @@ pub fn open_exec(path: &str) -> Result<ExecFile, LoadError> {
     }
     host::fs::access_at(dir, name, g::X_OK, true).map_err(|_| LoadError::cannot_run(path, "Permission denied"))?;
     let fd = host::fs::open_at(dir, name, g::O_RDONLY, 0).map_err(|e| LoadError::from_errno(path, e))?;
-    Ok(ExecFile { guest_path: r.guest, fd, size: st.size.max(0) as u64, dev: st.dev, ino: st.ino })
+    Ok(ExecFile {
+        guest_path: r.guest,
+        fd,
+        size: st.size.max(0) as u64,
+        dev: st.dev,
+        ino: st.ino,
+        mode: st.mode,
+        uid: st.uid,
+        gid: st.gid,
+    })
 }
 
 /// What the stack builder needs to know about a mapped image.

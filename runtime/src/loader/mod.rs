@@ -9,6 +9,7 @@
 pub mod check;
 pub mod elf;
 pub mod stack;
+pub mod vdso;
 
 use check::{Refusal, Role, BINPRM_BUF_SIZE};
 
@@ -178,7 +179,13 @@ pub fn load(path: &str, execfn: &str, argv: Vec<Vec<u8>>, envp: &[Vec<u8>]) -> R
             mm.brk_limit = brk_limit;
             mm.exe_end = image.end;
         }
-        let sp = stack::build(&image, interp_base, &argv, envp, &execfn)
+        // The credentials the program runs with (bprm_creds_from_file): the
+        // set-id bits of the file that runs (a script's interpreter, not the
+        // script), and the capability rules for root.
+        let (cred, is_secure) = current().cred().exec(file.mode, file.uid, file.gid);
+        let _ = current().update_cred(|_| Ok(cred.clone()));
+        let vdso_base = vdso::map().map_err(|e| LoadError::cannot_run(&path, &e))?;
+        let sp = stack::build(&image, interp_base, vdso_base, &argv, envp, &execfn, &cred, is_secure)
             .map_err(|e| LoadError::cannot_run(&path, &e))?;
         return Ok(Loaded { entry, sp, exe: file.guest_path.clone(), argv });
     }

@@ -24,7 +24,19 @@ fn minsigstksz() -> u64 {
     (xsave + 1024).max(2048)
 }
 
-pub fn build(image: &Image, interp_base: u64, argv: &[Vec<u8>], envp: &[Vec<u8>], execfn: &str) -> Result<u64, String> {
+/// `cred` are the credentials the program runs with; `is_secure` says that
+/// the exec changed them in a way that needs AT_SECURE (set-id, or
+/// capabilities gained by a non-root user).
+pub fn build(
+    image: &Image,
+    interp_base: u64,
+    vdso_base: u64,
+    argv: &[Vec<u8>],
+    envp: &[Vec<u8>],
+    execfn: &str,
+    cred: &crate::task::Cred,
+    is_secure: bool,
+) -> Result<u64, String> {
     let size = match host::process::get_rlimit(linux_raw_sys::general::RLIMIT_STACK) {
         Ok((cur, _)) if cur != u64::MAX => cur.clamp(128 * 1024, MAX_STACK),
         _ => DEFAULT_STACK,
@@ -63,8 +75,9 @@ pub fn build(image: &Image, interp_base: u64, argv: &[Vec<u8>], envp: &[Vec<u8>]
     let platform_ptr = addr_of(platform_end, 7);
     let random_ptr = addr_of(random_end, 16);
 
-    let (uid, euid, gid, egid) = (host::process::uid(), host::process::euid(), host::process::gid(), host::process::egid());
     let auxv: Vec<(u32, u64)> = vec![
+        // First, as ARCH_DLINFO puts it (arch/x86/include/asm/elf.h).
+        (at::AT_SYSINFO_EHDR, vdso_base),
         (at::AT_PHDR, image.phdr),
         (at::AT_PHENT, 56),
         (at::AT_PHNUM, image.phnum),
@@ -72,11 +85,11 @@ pub fn build(image: &Image, interp_base: u64, argv: &[Vec<u8>], envp: &[Vec<u8>]
         (at::AT_BASE, interp_base),
         (at::AT_FLAGS, 0),
         (at::AT_ENTRY, image.entry),
-        (at::AT_UID, u64::from(uid)),
-        (at::AT_EUID, u64::from(euid)),
-        (at::AT_GID, u64::from(gid)),
-        (at::AT_EGID, u64::from(egid)),
-        (at::AT_SECURE, 0),
+        (at::AT_UID, u64::from(cred.uid)),
+        (at::AT_EUID, u64::from(cred.euid)),
+        (at::AT_GID, u64::from(cred.gid)),
+        (at::AT_EGID, u64::from(cred.egid)),
+        (at::AT_SECURE, u64::from(is_secure)),
         (at::AT_HWCAP, hwcap()),
         // HWCAP2 stays 0: advertising FSGSBASE would let guests bypass the TLS patch.
         (at::AT_HWCAP2, 0),

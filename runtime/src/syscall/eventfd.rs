@@ -1,27 +1,37 @@
 //! eventfd(2), eventfd2(2): a 64-bit counter behind an fd, for one thread or
 //! process to wake another.
 //!
-//! The counter lives in the runtime; a [`Notifier`] pipe is readable exactly
-//! while the counter is not zero, so poll, select and epoll (and a blocked
-//! read) sleep in the host until a write makes it so. Two more, made when
-//! first needed, serve the rare waits for room: one readable while a write
-//! of 1 fits (POLLOUT), one while the value of some blocked writer fits.
+//! The counter lives in a page of memory that a fork leaves shared
+//! (`host::mem::SharedWords`), so a fork child's eventfd is still its
+//! parent's, as Linux shares the open file description: the eventfd(2)
+//! example of a child writing what its parent reads works. A
+//! [`SharedNotifier`] pipe is readable exactly while the counter is not
+//! zero, so poll, select and epoll (and a blocked read) sleep in the host
+//! until a write makes it so, in whichever process it comes from. Two more,
+//! made when first needed (or before a fork, so that both sides have the
+//! same), serve the rare waits for room: one readable while a write of 1
+//! fits (POLLOUT), one while the value of some blocked writer fits.
 //!
-//! Divergences from Linux: after fork the child's eventfd is a copy (its
-//! counter no longer shared with the parent's); an eventfd is not kept
-//! across execve.
+//! The page holds a lock word, the count, a record of which pipes are
+//! readable, and the values blocked writers wait to add (at most
+//! [`BLOCKED_SLOTS`]; more writers than that poll for room every
+//! millisecond).
+//!
+//! Divergence from Linux: an eventfd is not kept across execve.
 
 use super::{args, Ctx};
 use crate::abi::gen as g;
 use crate::error::Result;
+use crate::host::mem::SharedWords;
 use crate::host::{HostFd, HostStat};
 use crate::task::{current, lock};
 use crate::uaccess;
 use crate::vfs::file::{FileOps, OpenFile};
-use crate::vfs::poll::{self, Notifier, Ready};
+use crate::vfs::poll::{self, Ready, SharedNotifier};
 use crate::{errno, return_errno_with_message};
 use std::any::Any;
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
+use std::sync::{Arc, OnceLock};
 
 const EFD_SEMAPHORE: u32 = 1;
 const EFD_CLOEXEC: u32 = g::O_CLOEXEC;
@@ -30,94 +40,191 @@ const EFD_NONBLOCK: u32 = g::O_NONBLOCK;
 /// The largest count: a write that would pass it waits (or is EAGAIN).
 const MAX: u64 = u64::MAX - 1;
 
+/// The words of the shared page.
+const W_LOCK: usize = 0;
+const W_COUNT: usize = 1;
+/// Which pipes are readable: [`ON_READABLE`], [`ON_ROOM`], [`ON_FITS`].
+const W_ON: usize = 2;
+const W_NBLOCKED: usize = 3;
+const W_BLOCKED: usize = 4;
+/// How many blocked writers' values the page records.
+const BLOCKED_SLOTS: usize = 32;
+const WORDS: usize = W_BLOCKED + BLOCKED_SLOTS;
+
+const ON_READABLE: u64 = 1;
+const ON_ROOM: u64 = 2;
+const ON_FITS: u64 = 4;
+
 pub struct EventFd {
-    state: Mutex<State>,
+    shared: SharedWords,
     semaphore: bool,
-    readable: Notifier,
+    readable: SharedNotifier,
+    /// Readable while a write of 1 fits (POLLOUT).
+    room: OnceLock<SharedNotifier>,
+    /// Readable while the value of one of the blocked writers fits: a
+    /// writer waits for room for its own value, not for POLLOUT.
+    fits: OnceLock<SharedNotifier>,
 }
 
-struct State {
-    count: u64,
-    /// Readable while a write of 1 fits (POLLOUT); made when a poller
-    /// first waits for it.
-    room: Option<Notifier>,
-    /// The values blocked writers wait to add, and a pipe readable while
-    /// one of them fits: a writer waits for room for its own value, not
-    /// for POLLOUT.
-    blocked: Vec<u64>,
-    fits: Option<Notifier>,
+/// The eventfd's lock, shared with every process the eventfd was forked
+/// into; held only across a few loads and stores and the non-blocking
+/// fill or drain of a pipe.
+struct Locked<'a>(&'a EventFd);
+
+impl Drop for Locked<'_> {
+    fn drop(&mut self) {
+        self.0.shared.word(W_LOCK).store(0, Release);
+    }
+}
+
+impl<'a> Locked<'a> {
+    fn count(&self) -> u64 {
+        self.0.shared.word(W_COUNT).load(Relaxed)
+    }
+
+    fn set_count(&self, v: u64) {
+        self.0.shared.word(W_COUNT).store(v, Relaxed);
+    }
+
+    fn blocked(&self) -> impl Iterator<Item = u64> + '_ {
+        let n = (self.0.shared.word(W_NBLOCKED).load(Relaxed) as usize).min(BLOCKED_SLOTS);
+        (0..n).map(move |i| self.0.shared.word(W_BLOCKED + i).load(Relaxed))
+    }
+
+    /// Records a blocked writer's value; false when every slot is taken.
+    fn add_blocked(&self, v: u64) -> bool {
+        let n = self.0.shared.word(W_NBLOCKED).load(Relaxed) as usize;
+        if n >= BLOCKED_SLOTS {
+            return false;
+        }
+        self.0.shared.word(W_BLOCKED + n).store(v, Relaxed);
+        self.0.shared.word(W_NBLOCKED).store(n as u64 + 1, Relaxed);
+        true
+    }
+
+    fn remove_blocked(&self, v: u64) {
+        let n = (self.0.shared.word(W_NBLOCKED).load(Relaxed) as usize).min(BLOCKED_SLOTS);
+        if let Some(i) = (0..n).find(|&i| self.0.shared.word(W_BLOCKED + i).load(Relaxed) == v) {
+            let last = self.0.shared.word(W_BLOCKED + n - 1).load(Relaxed);
+            self.0.shared.word(W_BLOCKED + i).store(last, Relaxed);
+            self.0.shared.word(W_NBLOCKED).store(n as u64 - 1, Relaxed);
+        }
+    }
+
+    /// The pipes follow the count.
+    fn changed(&self) {
+        let ev = self.0;
+        let count = self.count();
+        let was = ev.shared.word(W_ON).load(Relaxed);
+        let mut on = was & !(ON_READABLE | ON_ROOM | ON_FITS);
+        let want = [
+            (ON_READABLE, Some(&ev.readable), count > 0),
+            (ON_ROOM, ev.room.get(), count < MAX),
+            (ON_FITS, ev.fits.get(), self.blocked().any(|v| MAX - count >= v)),
+        ];
+        for (bit, pipe, ready) in want {
+            // A pipe not made yet stays recorded as empty.
+            if let Some(pipe) = pipe {
+                pipe.set(ready, was & bit != 0);
+                if ready {
+                    on |= bit;
+                }
+            }
+        }
+        ev.shared.word(W_ON).store(on, Relaxed);
+    }
 }
 
 impl EventFd {
     fn new(init: u64, semaphore: bool) -> Result<EventFd> {
-        let ev = EventFd {
-            state: Mutex::new(State { count: init, room: None, blocked: Vec::new(), fits: None }),
-            semaphore,
-            readable: Notifier::new()?,
-        };
-        ev.readable.set(init > 0);
+        let shared = SharedWords::new(WORDS).map_err(|e| crate::error::Error::with_message(e, "cannot map an eventfd's counter"))?;
+        let ev = EventFd { shared, semaphore, readable: SharedNotifier::new()?, room: OnceLock::new(), fits: OnceLock::new() };
+        ev.lock().set_count(init);
+        ev.lock().changed();
         Ok(ev)
     }
 
-    /// The notifiers follow the count (with the state lock held).
-    fn changed(&self, st: &State) {
-        self.readable.set(st.count > 0);
-        if let Some(room) = &st.room {
-            room.set(st.count < MAX);
+    fn lock(&self) -> Locked<'_> {
+        let word = self.shared.word(W_LOCK);
+        let mut spins = 0u32;
+        while word.compare_exchange_weak(0, 1, Acquire, Relaxed).is_err() {
+            spins += 1;
+            if spins < 100 {
+                std::hint::spin_loop();
+            } else {
+                // The holder may be another process, or a thread the host
+                // descheduled: let it run.
+                std::thread::yield_now();
+            }
         }
-        if let Some(fits) = &st.fits {
-            fits.set(st.blocked.iter().any(|&v| MAX - st.count >= v));
+        Locked(self)
+    }
+
+    /// Makes the pipe `slot` if it is not made yet, and has it follow the
+    /// count; with the lock held, so no two threads make it at once.
+    fn ensure(&self, slot: &OnceLock<SharedNotifier>, st: &Locked<'_>) {
+        if slot.get().is_none() {
+            if let Ok(n) = SharedNotifier::new() {
+                let _ = slot.set(n);
+                st.changed();
+            }
         }
     }
 
     fn try_read(&self) -> Option<u64> {
-        let mut st = lock(&self.state);
-        if st.count == 0 {
+        let st = self.lock();
+        let count = st.count();
+        if count == 0 {
             return None;
         }
-        let v = if self.semaphore { 1 } else { st.count };
-        st.count -= v;
-        self.changed(&st);
+        let v = if self.semaphore { 1 } else { count };
+        st.set_count(count - v);
+        st.changed();
         Some(v)
     }
 
     fn try_write(&self, v: u64) -> bool {
-        let mut st = lock(&self.state);
-        if MAX - st.count < v {
+        let st = self.lock();
+        let count = st.count();
+        if MAX - count < v {
             return false;
         }
-        st.count += v;
-        self.changed(&st);
+        st.set_count(count + v);
+        st.changed();
         true
     }
 
     /// Sleeps until a write of `v` would fit (a read made room); EINTR
     /// when a signal comes first.
     fn wait_for_room(&self, v: u64) -> Result<()> {
-        let wake = {
-            let mut st = lock(&self.state);
-            if st.fits.is_none() {
-                st.fits = Some(Notifier::new()?);
+        let recorded = {
+            let st = self.lock();
+            self.ensure(&self.fits, &st);
+            self.ensure(&self.room, &st);
+            let recorded = st.add_blocked(v);
+            st.changed();
+            recorded
+        };
+        let r = match (recorded, self.fits.get(), self.room.get()) {
+            (true, Some(fits), _) => poll::sleep_on(&[fits.wake()], None).map(drop),
+            // Every slot taken (or no pipe to be had): look again in a millisecond.
+            (false, _, Some(room)) => {
+                let ms = Some(crate::abi::Timespec { sec: 0, nsec: 1_000_000 });
+                poll::sleep_on(&[room.wake()], poll::deadline_after(ms)).map(drop)
             }
-            st.blocked.push(v);
-            self.changed(&st);
-            st.fits.as_ref().map(Notifier::wake)
+            _ => poll::sleep_on(&[], poll::deadline_after(Some(crate::abi::Timespec { sec: 0, nsec: 1_000_000 }))).map(drop),
         };
-        let r = match wake {
-            Some(w) => poll::sleep_on(&[w], None).map(drop),
-            None => Ok(()),
-        };
-        let mut st = lock(&self.state);
-        if let Some(i) = st.blocked.iter().position(|&b| b == v) {
-            st.blocked.swap_remove(i);
+        let st = self.lock();
+        if recorded {
+            st.remove_blocked(v);
         }
-        self.changed(&st);
+        st.changed();
         r
     }
 
     /// The value /proc/PID/fdinfo shows.
     pub fn count(&self) -> u64 {
-        lock(&self.state).count
+        self.lock().count()
     }
 }
 
@@ -179,21 +286,19 @@ impl FileOps for EventFd {
     }
 
     fn poll(&self, _f: &OpenFile, events: u32, wake: &mut Vec<(HostFd, u32)>) -> Ready {
-        let mut st = lock(&self.state);
+        let st = self.lock();
+        let count = st.count();
         let mut ev = 0;
-        if st.count > 0 {
+        if count > 0 {
             ev |= g::POLLIN | g::POLLRDNORM;
         } else {
             wake.push(self.readable.wake());
         }
-        if st.count < MAX {
+        if count < MAX {
             ev |= g::POLLOUT | g::POLLWRNORM;
         } else if events & (g::POLLOUT | g::POLLWRNORM) != 0 {
-            if st.room.is_none() {
-                st.room = Notifier::new().ok();
-                self.changed(&st);
-            }
-            if let Some(room) = &st.room {
+            self.ensure(&self.room, &st);
+            if let Some(room) = self.room.get() {
                 wake.push(room.wake());
             }
         }
@@ -204,12 +309,11 @@ impl FileOps for EventFd {
         true
     }
 
-    fn after_fork(&self) {
-        let st = lock(&self.state);
-        self.readable.renew();
-        for n in [&st.room, &st.fits].into_iter().flatten() {
-            n.renew();
-        }
+    fn before_fork(&self) {
+        // Both sides of the fork must sleep on the same pipes.
+        let st = self.lock();
+        self.ensure(&self.room, &st);
+        self.ensure(&self.fits, &st);
     }
 }
 

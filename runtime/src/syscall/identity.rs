@@ -1,5 +1,5 @@
-//! Who and where the process is: uname, credentials, limits, usage, system
-//! figures, randomness, CPUs.
+//! Who and where the process is: uname, limits, usage, system figures,
+//! randomness, CPUs (credentials: cred.rs).
 
 use super::{args, Ctx};
 use crate::abi::Timeval;
@@ -36,73 +36,6 @@ pub fn uname(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     uts_field(&mut u.machine, &id.machine);
     uts_field(&mut u.domainname, &id.domainname);
     uaccess::write(a[0], &u)?;
-    Ok(0)
-}
-
-pub fn getuid(_: &mut Ctx<'_>, _: [u64; 6]) -> Result<u64> {
-    Ok(u64::from(host::process::uid()))
-}
-pub fn geteuid(_: &mut Ctx<'_>, _: [u64; 6]) -> Result<u64> {
-    Ok(u64::from(host::process::euid()))
-}
-pub fn getgid(_: &mut Ctx<'_>, _: [u64; 6]) -> Result<u64> {
-    Ok(u64::from(host::process::gid()))
-}
-pub fn getegid(_: &mut Ctx<'_>, _: [u64; 6]) -> Result<u64> {
-    Ok(u64::from(host::process::egid()))
-}
-
-/// setgroups(2): accepted when it changes nothing (the list the process
-/// has, in any order), like the uid calls; EPERM otherwise.
-pub fn setgroups(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
-    let size = args::int(a[0]);
-    if !(0..=65536).contains(&size) {
-        return_errno_with_message!(EINVAL, "more groups than NGROUPS_MAX");
-    }
-    let raw = uaccess::read_bytes(a[1], size as usize * 4)?;
-    let mut wanted: Vec<u32> = raw.chunks_exact(4).map(|c| u32::from_ne_bytes([c[0], c[1], c[2], c[3]])).collect();
-    let mut have = host::process::groups();
-    wanted.sort_unstable();
-    wanted.dedup();
-    have.sort_unstable();
-    have.dedup();
-    if wanted != have {
-        return_errno_with_message!(EPERM, "changing supplementary groups is not emulated");
-    }
-    Ok(0)
-}
-
-pub fn getgroups(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
-    let size = args::int(a[0]);
-    if size < 0 {
-        return_errno!(EINVAL);
-    }
-    let groups = host::process::groups();
-    if size == 0 {
-        return Ok(groups.len() as u64);
-    }
-    if (size as usize) < groups.len() {
-        return_errno_with_message!(EINVAL, "list is smaller than the number of groups");
-    }
-    for (i, gid) in groups.iter().enumerate() {
-        uaccess::write(a[1] + 4 * i as u64, gid)?;
-    }
-    Ok(groups.len() as u64)
-}
-
-pub fn getresuid(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
-    let (r, e) = (host::process::uid(), host::process::euid());
-    uaccess::write(a[0], &r)?;
-    uaccess::write(a[1], &e)?;
-    uaccess::write(a[2], &e)?;
-    Ok(0)
-}
-
-pub fn getresgid(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
-    let (r, e) = (host::process::gid(), host::process::egid());
-    uaccess::write(a[0], &r)?;
-    uaccess::write(a[1], &e)?;
-    uaccess::write(a[2], &e)?;
     Ok(0)
 }
 
@@ -190,7 +123,7 @@ fn set_limit(res: u32, cur: u64, max: u64) -> Result<()> {
     check_soft_hard(cur, max)?;
     if res == g::RLIMIT_AS {
         let (_, old_max) = get_limit(res)?;
-        if max > old_max && host::process::euid() != 0 {
+        if max > old_max && !current().cred().capable(g::CAP_SYS_RESOURCE) {
             return_errno_with_message!(EPERM, "raising a hard limit needs CAP_SYS_RESOURCE");
         }
         *guest_as() = Some((cur, max));
@@ -464,40 +397,6 @@ pub fn sched_getparam(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     Ok(0)
 }
 
-/// Changing ids is accepted only when it changes nothing: the guest keeps
-/// the host user's identity (`u32::MAX` is "leave unchanged").
-fn check_ids_unchanged(wanted: &[u64], current: &[u32]) -> Result<u64> {
-    let ok = wanted.iter().all(|&w| w as u32 == u32::MAX || current.contains(&(w as u32)));
-    if ok { Ok(0) } else { Err(errno!(EPERM, "changing user or group ids is not emulated")) }
-}
-
-fn uids() -> [u32; 2] {
-    [host::process::uid(), host::process::euid()]
-}
-
-fn gids() -> [u32; 2] {
-    [host::process::gid(), host::process::egid()]
-}
-
-pub fn setuid(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
-    check_ids_unchanged(&a[..1], &uids())
-}
-pub fn setgid(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
-    check_ids_unchanged(&a[..1], &gids())
-}
-pub fn setreuid(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
-    check_ids_unchanged(&a[..2], &uids())
-}
-pub fn setregid(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
-    check_ids_unchanged(&a[..2], &gids())
-}
-pub fn setresuid(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
-    check_ids_unchanged(&a[..3], &uids())
-}
-pub fn setresgid(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
-    check_ids_unchanged(&a[..3], &gids())
-}
-
 pub fn sched_get_priority_max(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     match args::uint(a[0]) {
         g::SCHED_FIFO | g::SCHED_RR => Ok(99),
@@ -520,7 +419,7 @@ pub fn sched_get_priority_min(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
 fn priority_target(which: u32, who: i32) -> Result<i32> {
     match which {
         g::PRIO_PROCESS => host_target(who),
-        g::PRIO_USER if who == 0 || who as u32 == host::process::uid() => Ok(0),
+        g::PRIO_USER if who == 0 || who as u32 == current().cred().uid => Ok(0),
         g::PRIO_PGRP if who == 0 || crate::syscall::process::pgid_of(0).is_ok_and(|p| p == who) => Ok(0),
         g::PRIO_USER | g::PRIO_PGRP => Err(errno!(ESRCH, "other process groups and users are not looked up")),
         _ => Err(errno!(EINVAL, "which must be PRIO_PROCESS, PRIO_PGRP or PRIO_USER")),

@@ -56,7 +56,16 @@ pub fn ioctl(_cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
         return Ok(0);
     }
     // What a kind answers itself; a host object's requests go to the host.
-    let Some(host_fd) = file.host_fd() else { return file.ioctl(req, arg) };
+    let Some(host_fd) = file.host_fd() else {
+        // A netlink socket answers the interface queries as every socket
+        // does (sock_do_ioctl hands them to dev_ioctl).
+        if super::netlink::of(&file).is_some() {
+            if let Some(r) = super::socket::ioctl(req, arg)? {
+                return Ok(r);
+            }
+        }
+        return file.ioctl(req, arg);
+    };
     if file.ops_as::<crate::vfs::socket::SocketFile>().is_some() {
         if let Some(r) = super::socket::ioctl(req, arg)? {
             return Ok(r);

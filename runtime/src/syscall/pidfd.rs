@@ -166,7 +166,7 @@ pub fn pidfd_send_signal(cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
             return super::signal::rt_sigqueueinfo(cx, [u64::from(current().pid()), a[1], a[2], 0, 0, 0]);
         }
         let Some(sig) = sig else { return Ok(0) };
-        let info = crate::signal::SigInfo::kill(sig, g::SI_USER as i32, current().pid() as i32, host::process::uid());
+        let info = crate::signal::SigInfo::kill(sig, g::SI_USER as i32, current().pid() as i32, current().cred().uid);
         crate::signal::send_process(cx.thread(), info);
         return Ok(0);
     }

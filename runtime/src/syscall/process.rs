@@ -90,6 +90,7 @@ pub fn exit_group(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     super::thread::exit_robust_lists();
     let code = args::int(a[0]) & 0xff;
     super::proc_model::vfork_child_exits();
+    let _quiet = super::stop_publishing();
     crate::daemon::notify_exit(code << 8);
     crate::host::process::exit(code)
 }
@@ -163,16 +164,10 @@ pub fn prctl(cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
             }
             Ok(0)
         }
-        pr::PR_SET_NO_NEW_PRIVS => Ok(0),
-        pr::PR_GET_NO_NEW_PRIVS => Ok(0),
-        pr::PR_CAPBSET_READ => {
-            // CAP_LAST_CAP on current kernels is 40.
-            if a[1] > 40 {
-                return_errno!(EINVAL);
-            }
-            Ok(1)
-        }
-        _ => Err(errno!(EINVAL, "prctl option not emulated")),
+        _ => match super::cred::prctl(a) {
+            Some(r) => r,
+            None => Err(errno!(EINVAL, "prctl option not emulated")),
+        },
     }
 }
 
@@ -189,7 +184,7 @@ fn signal_arg(a: u64) -> Result<Option<Signal>> {
 /// gives it (`si_code` SI_USER for kill, SI_TKILL for tkill/tgkill).
 fn signal_self(cx: &Ctx<'_>, sig: Option<Signal>, code: i32) -> Result<u64> {
     let Some(sig) = sig else { return Ok(0) };
-    let info = crate::signal::SigInfo::kill(sig, code, current().pid() as i32, crate::host::process::uid());
+    let info = crate::signal::SigInfo::kill(sig, code, current().pid() as i32, current().cred().uid);
     crate::signal::send_process(cx.thread(), info);
     Ok(0)
 }
@@ -198,7 +193,7 @@ fn signal_self(cx: &Ctx<'_>, sig: Option<Signal>, code: i32) -> Result<u64> {
 fn signal_thread(cx: &Ctx<'_>, tid: u32, sig: Option<Signal>) -> Result<u64> {
     let Some(target) = current().thread(tid) else { return_errno_with_message!(ESRCH, "no such thread") };
     let Some(sig) = sig else { return Ok(0) };
-    let info = crate::signal::SigInfo::kill(sig, g::SI_TKILL, current().pid() as i32, crate::host::process::uid());
+    let info = crate::signal::SigInfo::kill(sig, g::SI_TKILL, current().pid() as i32, current().cred().uid);
     crate::signal::send_thread(cx.thread(), &target, info);
     Ok(0)
 }

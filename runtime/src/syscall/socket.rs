@@ -28,8 +28,9 @@
 //! queues SIGPIPE for the calling thread unless MSG_NOSIGNAL was given.
 //!
 //! Divergences from Linux:
-//! - AF_NETLINK and other families than AF_UNIX/AF_INET/AF_INET6 fail with
-//!   EAFNOSUPPORT (reported once), so programs such as `ip` fall back.
+//! - AF_NETLINK is served by the runtime itself (`netlink.rs`, NETLINK_ROUTE
+//!   only); other families than AF_UNIX/AF_INET/AF_INET6/AF_NETLINK fail
+//!   with EAFNOSUPPORT (reported once).
 //! - The address of a *bound* Unix peer that accept, recvfrom or
 //!   getpeername of an accepted socket report is the host's name for it
 //!   with the guest root stripped; a peer bound through a held directory
@@ -45,7 +46,9 @@
 //!   the two spelt the path differently.
 //! - SCM_CREDENTIALS is checked on send (it must be the sender's own) but
 //!   not forwarded; with SO_PASSCRED the receiver gets the connected peer's
-//!   credentials (SO_PEERCRED), with the peer's Linux pid.
+//!   credentials (SO_PEERCRED), with the peer's Linux pid. A task peer's
+//!   uid and gid are its guest credentials as they are now (what it last
+//!   told the daemon), not as they were at connect() or socketpair().
 //! - Only fds backed by one host object (files, pipes, sockets, terminals)
 //!   can be passed with SCM_RIGHTS; others fail with EBADF.
 
@@ -101,8 +104,32 @@ impl Sock {
     }
 }
 
-fn sock_of(fd: i32) -> Result<Sock> {
+/// What a socket call acts on: a host socket, or a netlink socket the
+/// runtime serves (`netlink.rs`).
+enum Target {
+    Host(Sock),
+    Netlink(Arc<OpenFile>),
+}
+
+fn target(fd: i32) -> Result<Target> {
     let file = lock(&current().fds).get(fd)?;
+    if super::netlink::of(&file).is_some() {
+        return Ok(Target::Netlink(file));
+    }
+    sock_of_file(file).map(Target::Host)
+}
+
+/// The host socket of `$fd`, or the netlink handler `$nl`'s answer.
+macro_rules! host_sock {
+    ($fd:expr, $nl:expr) => {
+        match target($fd)? {
+            Target::Netlink(f) => return $nl(&f),
+            Target::Host(s) => s,
+        }
+    };
+}
+
+fn sock_of_file(file: Arc<OpenFile>) -> Result<Sock> {
     if file.ops_as::<SocketFile>().is_some() {
         return Ok(Sock { file, described: None });
     }
@@ -168,7 +195,7 @@ fn check_family(domain: u32, ty: u32, protocol: u32) -> Result<u32> {
             }
             Ok(ty)
         }
-        n::AF_NETLINK => Err(super::refuse("socket", Errno::EAFNOSUPPORT, "AF_NETLINK sockets are not supported", None)),
+        n::AF_NETLINK => super::netlink::check_create(ty, protocol),
         _ => Err(super::refuse("socket", Errno::EAFNOSUPPORT, "address family not supported", Some(u64::from(domain)))),
     }
 }
@@ -178,6 +205,9 @@ pub fn socket(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     let (ty, flags) = split_type(a[1])?;
     let protocol = args::uint(a[2]);
     let ty = check_family(domain, ty, protocol)?;
+    if domain == n::AF_NETLINK {
+        return super::netlink::socket(ty, protocol, flags);
+    }
     let is_nonblocking = flags & an::SOCK_NONBLOCK != 0;
     let hfd = host::net::socket(domain, ty, protocol, is_nonblocking).map_err(herr)?;
     let status = linux_raw_sys::general::O_RDWR | (flags & an::SOCK_NONBLOCK);
@@ -278,7 +308,7 @@ fn check_addr_family(s: &SocketFile, a: &SockAddr, allow_unspec: bool) -> Result
 }
 
 pub fn bind(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
-    let s = sock_of(args::fd(a[0]))?;
+    let s = host_sock!(args::fd(a[0]), |f: &OpenFile| super::netlink::bind(f, a));
     let addr = read_addr(a[1], a[2])?;
     let so = s.get();
     check_addr_family(so, &addr, so.domain == n::AF_INET)?;
@@ -306,7 +336,7 @@ pub fn bind(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
 }
 
 pub fn listen(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
-    let s = sock_of(args::fd(a[0]))?;
+    let s = host_sock!(args::fd(a[0]), |_: &OpenFile| Err(errno!(EOPNOTSUPP, "netlink sockets do not listen")));
     // Linux clamps the backlog to somaxconn; a negative one means the maximum.
     let backlog = args::int(a[1]).clamp(0, 4096);
     let backlog = if args::int(a[1]) < 0 { 4096 } else { backlog };
@@ -327,7 +357,7 @@ fn finish_connect(s: &Sock) -> Result<u64> {
 }
 
 pub fn connect(cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
-    let s = sock_of(args::fd(a[0]))?;
+    let s = host_sock!(args::fd(a[0]), |f: &OpenFile| super::netlink::connect(f, a));
     let r = connect_on(cx, &s, a);
     timed(cx, &s, true, r)
 }
@@ -378,6 +408,8 @@ fn do_accept(s: &Sock, addr: u64, len_ptr: u64, flags: u32) -> Result<u64> {
     if let Some(local) = so.local_name() {
         new.set_local_name(local);
     }
+    // SO_PASSCRED passes to the accepted socket (unix_sock_inherit_flags).
+    new.passcred.store(so.passcred.load(std::sync::atomic::Ordering::Relaxed), std::sync::atomic::Ordering::Relaxed);
     let status = linux_raw_sys::general::O_RDWR | (flags & an::SOCK_NONBLOCK);
     let nfd = install(new, status, flags & an::SOCK_CLOEXEC != 0)?;
     if let Err(e) = write_addr(addr, len_ptr, &guest_view(peer)) {
@@ -388,14 +420,14 @@ fn do_accept(s: &Sock, addr: u64, len_ptr: u64, flags: u32) -> Result<u64> {
 }
 
 pub fn accept(cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
-    let s = sock_of(args::fd(a[0]))?;
+    let s = host_sock!(args::fd(a[0]), |_: &OpenFile| Err(errno!(EOPNOTSUPP, "netlink sockets do not accept")));
     let r = do_accept(&s, a[1], a[2], 0);
     timed(cx, &s, false, r)
 }
 
 pub fn accept4(cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     let flags = args::flags(a[3], TYPE_FLAGS, "accept4 takes SOCK_NONBLOCK and SOCK_CLOEXEC")?;
-    let s = sock_of(args::fd(a[0]))?;
+    let s = host_sock!(args::fd(a[0]), |_: &OpenFile| Err(errno!(EOPNOTSUPP, "netlink sockets do not accept")));
     let r = do_accept(&s, a[1], a[2], flags);
     timed(cx, &s, false, r)
 }
@@ -413,7 +445,7 @@ fn timed(cx: &Ctx<'_>, s: &Sock, is_send: bool, r: Result<u64>) -> Result<u64> {
 }
 
 pub fn shutdown(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
-    let s = sock_of(args::fd(a[0]))?;
+    let s = host_sock!(args::fd(a[0]), |_: &OpenFile| Err(errno!(EOPNOTSUPP, "netlink sockets do not shut down")));
     let how = args::uint(a[1]);
     if how > n::SHUT_RDWR {
         return_errno_with_message!(EINVAL, "how must be SHUT_RD, SHUT_WR or SHUT_RDWR");
@@ -423,7 +455,7 @@ pub fn shutdown(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
 }
 
 pub fn getsockname(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
-    let s = sock_of(args::fd(a[0]))?;
+    let s = host_sock!(args::fd(a[0]), |f: &OpenFile| super::netlink::getsockname(f, a));
     let name = match s.get().local_name() {
         Some(n) => n,
         None => guest_view(host::net::local_addr(s.fd()).map_err(herr)?),
@@ -434,7 +466,7 @@ pub fn getsockname(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
 }
 
 pub fn getpeername(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
-    let s = sock_of(args::fd(a[0]))?;
+    let s = host_sock!(args::fd(a[0]), |f: &OpenFile| super::netlink::getpeername(f, a));
     // The host says whether there is a peer at all (ENOTCONN).
     let host_peer = host::net::peer_addr(s.fd()).map_err(herr)?;
     let name = s.get().peer_name().unwrap_or_else(|| guest_view(host_peer));
@@ -450,7 +482,7 @@ pub fn getpeername(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
 /// as Linux's `sk_stream_error` does unless MSG_NOSIGNAL.
 fn raise_sigpipe(cx: &Ctx<'_>) {
     let p = current();
-    let info = crate::signal::SigInfo::kill(crate::abi::signal::Signal::SIGPIPE, linux_raw_sys::general::SI_USER as i32, p.pid() as i32, host::process::uid());
+    let info = crate::signal::SigInfo::kill(crate::abi::signal::Signal::SIGPIPE, linux_raw_sys::general::SI_USER as i32, p.pid() as i32, p.cred().uid);
     let t = cx.thread_arc();
     crate::signal::send_thread(&t, &t, info);
 }
@@ -512,7 +544,7 @@ fn read_control(addr: u64, len: u64) -> Result<SendControl> {
                 let gid = u32::from_ne_bytes(data[8..12].try_into().unwrap_or_default());
                 // An unprivileged sender may only claim its own identity (scm_check_creds).
                 let me = current();
-                if pid != me.pid() as i32 || uid != host::process::uid() && uid != host::process::euid() || gid != host::process::gid() && gid != host::process::egid() {
+                if !me.cred().may_send(pid == me.pid() as i32, uid, gid) {
                     return_errno_with_message!(EPERM, "SCM_CREDENTIALS must be the sender's own");
                 }
             }
@@ -581,19 +613,19 @@ fn host_path_of(loc: &crate::vfs::HostLoc) -> Result<Vec<u8>> {
 }
 
 /// Guest iovecs read piece by piece.
-struct Flat<'a> {
+pub(super) struct Flat<'a> {
     iov: &'a [Iovec],
     idx: usize,
     off: u64,
 }
 
 impl<'a> Flat<'a> {
-    fn new(iov: &'a [Iovec]) -> Flat<'a> {
+    pub(super) fn new(iov: &'a [Iovec]) -> Flat<'a> {
         Flat { iov, idx: 0, off: 0 }
     }
 
     /// The next at most `max` bytes of guest data.
-    fn read_next(&mut self, max: usize) -> Result<Vec<u8>> {
+    pub(super) fn read_next(&mut self, max: usize) -> Result<Vec<u8>> {
         let mut out = Vec::new();
         while out.len() < max && self.idx < self.iov.len() {
             let v = self.iov[self.idx];
@@ -610,7 +642,7 @@ impl<'a> Flat<'a> {
     }
 
     /// Writes `data` into the next guest bytes.
-    fn write_next(&mut self, mut data: &[u8]) -> Result<()> {
+    pub(super) fn write_next(&mut self, mut data: &[u8]) -> Result<()> {
         while !data.is_empty() && self.idx < self.iov.len() {
             let v = self.iov[self.idx];
             let left = (v.len - self.off) as usize;
@@ -769,7 +801,11 @@ fn install_received(h: HostFd, cloexec: bool) -> Result<i32> {
 /// which task a host pid is; an outsider keeps its host pid).
 pub(super) fn peer_ucred(hfd: HostFd) -> Result<an::Ucred> {
     let (host_pid, uid, gid) = host::net::peer_cred(hfd).map_err(herr)?;
-    let pid = super::proc_model::vpid_of_host(host_pid).unwrap_or(host_pid);
+    let Some(pid) = super::proc_model::vpid_of_host(host_pid) else {
+        return Ok(an::Ucred { pid: host_pid, uid, gid });
+    };
+    // A task's ids are its guest credentials (an outsider keeps its host ids).
+    let (uid, gid) = super::cred::peer_ids(pid).unwrap_or((uid, gid));
     Ok(an::Ucred { pid, uid, gid })
 }
 
@@ -798,7 +834,7 @@ fn send_flags(a: u64) -> u32 {
 }
 
 pub fn sendto(cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
-    let s = sock_of(args::fd(a[0]))?;
+    let s = host_sock!(args::fd(a[0]), |f: &OpenFile| super::netlink::sendto(f, a));
     let r = sendto_on(cx, &s, a);
     timed(cx, &s, true, r)
 }
@@ -811,7 +847,7 @@ fn sendto_on(cx: &Ctx<'_>, s: &Sock, a: [u64; 6]) -> Result<u64> {
 }
 
 pub fn recvfrom(cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
-    let s = sock_of(args::fd(a[0]))?;
+    let s = host_sock!(args::fd(a[0]), |f: &OpenFile| super::netlink::recvfrom(f, a));
     let r = recvfrom_on(cx, &s, a);
     timed(cx, &s, false, r)
 }
@@ -862,7 +898,7 @@ fn recvmsg_one(s: &Sock, hdr_addr: u64, flags: u32) -> Result<usize> {
 }
 
 pub fn sendmsg(cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
-    let s = sock_of(args::fd(a[0]))?;
+    let s = host_sock!(args::fd(a[0]), |f: &OpenFile| super::netlink::sendmsg(f, a));
     let r = sendmsg_on(cx, &s, a);
     timed(cx, &s, true, r)
 }
@@ -873,7 +909,7 @@ fn sendmsg_on(cx: &Ctx<'_>, s: &Sock, a: [u64; 6]) -> Result<u64> {
 }
 
 pub fn recvmsg(cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
-    let s = sock_of(args::fd(a[0]))?;
+    let s = host_sock!(args::fd(a[0]), |f: &OpenFile| super::netlink::recvmsg(f, a));
     let r = recvmsg_on(cx, &s, a);
     timed(cx, &s, false, r)
 }
@@ -890,7 +926,7 @@ const MSG_WAITFORONE: u32 = 0x10000;
 const MMSG_MAX: u32 = 1024;
 
 pub fn sendmmsg(cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
-    let s = sock_of(args::fd(a[0]))?;
+    let s = host_sock!(args::fd(a[0]), |f: &OpenFile| super::netlink::sendmmsg(f, a));
     let r = sendmmsg_on(cx, &s, a);
     timed(cx, &s, true, r)
 }
@@ -918,8 +954,13 @@ fn sendmmsg_on(cx: &Ctx<'_>, s: &Sock, a: [u64; 6]) -> Result<u64> {
 }
 
 pub fn recvmmsg(cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
-    let s = sock_of(args::fd(a[0]))?;
+    let s = host_sock!(args::fd(a[0]), |f: &OpenFile| super::netlink::recvmmsg(f, a));
     let r = recvmmsg_on(cx, &s, a);
+    // With a timeout, an interrupted recvmmsg fails with EINTR whatever
+    // SA_RESTART says, as with SO_RCVTIMEO (table.rs, above the rows).
+    if a[4] != 0 && matches!(&r, Err(e) if e.errno == Errno::EINTR) {
+        cx.thread().eintr_is_final.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
     timed(cx, &s, false, r)
 }
 
@@ -928,13 +969,19 @@ fn recvmmsg_on(_cx: &Ctx<'_>, s: &Sock, a: [u64; 6]) -> Result<u64> {
     let mut flags = args::uint(a[3]);
     let wait_for_one = flags & MSG_WAITFORONE != 0;
     flags &= RECV_FLAGS;
-    if a[4] != 0 {
-        // The timeout is checked after each datagram, as Linux does.
+    // As Linux (recvmmsg(2), BUGS): the timeout is looked at only after
+    // each datagram, so a wait for the first is not bounded by it; what is
+    // left of it is written back when a datagram was received.
+    let deadline = if a[4] != 0 {
         let ts: crate::abi::Timespec = uaccess::read(a[4])?;
         if !ts.is_valid() {
             return_errno_with_message!(EINVAL, "bad timeout");
         }
-    }
+        crate::vfs::poll::deadline_after(Some(ts))
+    } else {
+        None
+    };
+    let mut left = None;
     let mut done = 0u32;
     while done < vlen {
         let at = a[1].wrapping_add(u64::from(done) * core::mem::size_of::<MmsgHdr>() as u64);
@@ -947,6 +994,16 @@ fn recvmmsg_on(_cx: &Ctx<'_>, s: &Sock, a: [u64; 6]) -> Result<u64> {
         if wait_for_one {
             flags |= n::MSG_DONTWAIT;
         }
+        if let Some(d) = deadline {
+            let rest = crate::vfs::poll::time_left(d);
+            left = Some(rest);
+            if rest == crate::abi::Timespec::default() {
+                break;
+            }
+        }
+    }
+    if let Some(rest) = left {
+        uaccess::write(a[4], &rest)?;
     }
     Ok(u64::from(done))
 }

@@ -14,6 +14,8 @@
 //!   of this namespace, else its host pid.
 //! - Options the host lacks are listed as `// lossy:` rows of its table:
 //!   setting them succeeds and does nothing.
+//! - IP_MTU and IPV6_MTU fail with ENOPROTOOPT on macOS, which has no
+//!   option for a socket's path MTU.
 
 use super::socket::peer_ucred;
 use super::{args, Ctx};
@@ -29,14 +31,24 @@ use std::sync::atomic::Ordering;
 /// The Linux "overflow" uid and gid (65534) shown for an unknown owner.
 const OVERFLOW_ID: u32 = 65534;
 
-fn socket_of(fd: i32) -> Result<(std::sync::Arc<crate::vfs::file::OpenFile>, crate::host::HostFd)> {
+/// A socket whose options are asked: a host socket, or a netlink socket
+/// the runtime serves (`netlink.rs`).
+enum Opt {
+    Host(std::sync::Arc<crate::vfs::file::OpenFile>, crate::host::HostFd),
+    Netlink(std::sync::Arc<crate::vfs::file::OpenFile>),
+}
+
+fn socket_of(fd: i32) -> Result<Opt> {
     let f = lock(&current().fds).get(fd)?;
+    if super::netlink::of(&f).is_some() {
+        return Ok(Opt::Netlink(f));
+    }
     let Some(h) = f.host_fd() else { return_errno_with_message!(ENOTSOCK, "not a socket") };
     let st = host::fs::fstat(h).map_err(Error::new)?;
     if st.mode & linux_raw_sys::general::S_IFMT != linux_raw_sys::general::S_IFSOCK {
         return_errno_with_message!(ENOTSOCK, "not a socket");
     }
-    Ok((f, h))
+    Ok(Opt::Host(f, h))
 }
 
 /// The `_NEW` timeout options carry the same 64-bit timeval on x86_64.
@@ -58,8 +70,11 @@ fn put(optval: u64, optlen: u64, bytes: &[u8]) -> Result<u64> {
     Ok(0)
 }
 
-pub fn getsockopt(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
-    let (file, hfd) = socket_of(args::fd(a[0]))?;
+pub fn getsockopt(cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
+    let (file, hfd) = match socket_of(args::fd(a[0]))? {
+        Opt::Netlink(f) => return super::netlink::getsockopt(&f, cx, a),
+        Opt::Host(f, h) => (f, h),
+    };
     let level = args::uint(a[1]);
     let name = canonical(level, args::uint(a[2]));
     let (optval, optlen) = (a[3], a[4]);
@@ -116,8 +131,11 @@ fn unknown(domain: Option<u32>, level: u32, name: u32, call: &'static str) -> Er
     super::refuse(call, Errno::ENOPROTOOPT, "unknown socket option", Some(u64::from(level) << 32 | u64::from(name)))
 }
 
-pub fn setsockopt(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
-    let (file, hfd) = socket_of(args::fd(a[0]))?;
+pub fn setsockopt(cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
+    let (file, hfd) = match socket_of(args::fd(a[0]))? {
+        Opt::Netlink(f) => return super::netlink::setsockopt(&f, cx, a),
+        Opt::Host(f, h) => (f, h),
+    };
     let level = args::uint(a[1]);
     let name = canonical(level, args::uint(a[2]));
     let optval = a[3];

@@ -34,7 +34,7 @@
 #![allow(non_upper_case_globals)]
 
 use super::{
-    access, attr, cwd, epoll, eventfd, fadvise, fcntl, futex, getdents, identity, inotify, ioctl, ipc, locks, memfd, mm,
+    access, attr, cred, cwd, epoll, eventfd, fadvise, fcntl, futex, getdents, identity, inotify, ioctl, ipc, locks, memfd, mm,
     namei, open, pidfd, pipe, poll, proc_model, process, read_write, sendfile, signal, signalfd, socket, sockopt, splice,
     stat, statfs, sync, thread, time, timer, timerfd, truncate, Handler,
 };
@@ -277,7 +277,7 @@ syscall_table! {
     __NR_setitimer => Partial(signal::setitimer, "host interval timers: ITIMER_VIRTUAL/ITIMER_PROF count the runtime's CPU time too"), [Int, Ptr, Ptr];
     __NR_getpid => Partial(process::getpid, "from the daemon's namespace (cached); the host pid when running standalone"), [];
     __NR_sendfile => Partial(sendfile::sendfile, "copied through the runtime, not in the host kernel"), [Fd, Fd, Ptr, Len], blocks;
-    __NR_socket => Partial(socket::socket, "AF_UNIX, AF_INET, AF_INET6; other families (AF_NETLINK, AF_PACKET) are EAFNOSUPPORT"), [Int, Int, Int];
+    __NR_socket => Partial(socket::socket, "AF_UNIX, AF_INET, AF_INET6 on host sockets; AF_NETLINK NETLINK_ROUTE served by the runtime (link, address and route dumps from the host interfaces; not shared with a fork child, not kept across execve); other netlink protocols EPROTONOSUPPORT; other families (AF_PACKET) EAFNOSUPPORT"), [Int, Int, Int];
     // Sockets (accept, accept4, connect, recvfrom, recvmsg, recvmmsg, sendto,
     // sendmsg, sendmmsg): restarted with SA_RESTART (ERESTARTSYS; signal(7)
     // lists all but accept4 and sendmmsg, which share their code). With
@@ -349,31 +349,31 @@ syscall_table! {
     __NR_sysinfo => Full(identity::sysinfo), [Ptr];
     __NR_times => Full(identity::times), [Ptr];
     __NR_ptrace => Missing, [];
-    __NR_getuid => Full(identity::getuid), [];
+    __NR_getuid => Full(cred::getuid), [];
     __NR_syslog => Missing, [];
-    __NR_getgid => Full(identity::getgid), [];
-    __NR_setuid => Partial(identity::setuid, "succeeds only when no id changes: the guest keeps the host user's identity"), [Int];
-    __NR_setgid => Partial(identity::setgid, "succeeds only when no id changes: the guest keeps the host user's identity"), [Int];
-    __NR_geteuid => Full(identity::geteuid), [];
-    __NR_getegid => Full(identity::getegid), [];
+    __NR_getgid => Full(cred::getgid), [];
+    __NR_setuid => Full(cred::setuid), [Int];
+    __NR_setgid => Full(cred::setgid), [Int];
+    __NR_geteuid => Full(cred::geteuid), [];
+    __NR_getegid => Full(cred::getegid), [];
     __NR_setpgid => Full(proc_model::setpgid), [Int, Int];
     __NR_getppid => Partial(process::getppid, "from the daemon's namespace, kept while the host parent stays the same; the host parent when running standalone"), [];
     __NR_getpgrp => Full(process::getpgrp), [];
     __NR_setsid => Full(proc_model::setsid), [];
-    __NR_setreuid => Partial(identity::setreuid, "succeeds only when no id changes: the guest keeps the host user's identity"), [Int, Int];
-    __NR_setregid => Partial(identity::setregid, "succeeds only when no id changes: the guest keeps the host user's identity"), [Int, Int];
-    __NR_getgroups => Full(identity::getgroups), [Int, Ptr];
-    __NR_setgroups => Partial(identity::setgroups, "succeeds only when the list is the groups the process has (order aside); changing them is EPERM, as for the uid calls"), [Int, Ptr];
-    __NR_setresuid => Partial(identity::setresuid, "succeeds only when no id changes: the guest keeps the host user's identity"), [Int, Int, Int];
-    __NR_getresuid => Full(identity::getresuid), [Ptr, Ptr, Ptr];
-    __NR_setresgid => Partial(identity::setresgid, "succeeds only when no id changes: the guest keeps the host user's identity"), [Int, Int, Int];
-    __NR_getresgid => Full(identity::getresgid), [Ptr, Ptr, Ptr];
+    __NR_setreuid => Full(cred::setreuid), [Int, Int];
+    __NR_setregid => Full(cred::setregid), [Int, Int];
+    __NR_getgroups => Full(cred::getgroups), [Int, Ptr];
+    __NR_setgroups => Full(cred::setgroups), [Int, Ptr];
+    __NR_setresuid => Full(cred::setresuid), [Int, Int, Int];
+    __NR_getresuid => Full(cred::getresuid), [Ptr, Ptr, Ptr];
+    __NR_setresgid => Full(cred::setresgid), [Int, Int, Int];
+    __NR_getresgid => Full(cred::getresgid), [Ptr, Ptr, Ptr];
     __NR_getpgid => Full(process::getpgid), [Int];
-    __NR_setfsuid => Missing, [];
-    __NR_setfsgid => Missing, [];
+    __NR_setfsuid => Full(cred::setfsuid), [Int];
+    __NR_setfsgid => Full(cred::setfsgid), [Int];
     __NR_getsid => Full(process::getsid), [Int];
-    __NR_capget => Missing, [];
-    __NR_capset => Missing, [];
+    __NR_capget => Partial(cred::capget, "another task's sets are those it last told the daemon"), [Ptr, Ptr];
+    __NR_capset => Full(cred::capset), [Ptr, Ptr];
     __NR_rt_sigpending => Full(signal::rt_sigpending), [Ptr, Len];
     __NR_rt_sigtimedwait => Full(signal::rt_sigtimedwait), [Ptr, Ptr, Ptr, Len], sleeps, restart = NoHand;
     __NR_rt_sigqueueinfo => Partial(signal::rt_sigqueueinfo, "only the calling process itself (ESRCH otherwise)"), [Int, Signal, Ptr];
@@ -531,13 +531,13 @@ syscall_table! {
     __NR_epoll_pwait => Partial(epoll::epoll_pwait, "as epoll_wait"), [Fd, Ptr, Int, Int, Ptr, Len], blocks, sleeps, restart = NoHand;
     __NR_signalfd => Partial(signalfd::signalfd, "as signalfd4"), [Fd, Ptr, Len];
     __NR_timerfd_create => Partial(timerfd::timerfd_create, "alarm clocks (root only) never wake a suspended host; not shared with a fork child; not kept across execve"), [Clock, Hex];
-    __NR_eventfd => Partial(eventfd::eventfd, "not shared with a fork child; not kept across execve"), [Int];
+    __NR_eventfd => Partial(eventfd::eventfd, "not kept across execve"), [Int];
     __NR_fallocate => Full(truncate::fallocate), [Fd, Hex, Int, Int];
     __NR_timerfd_settime => Partial(timerfd::timerfd_settime, "TFD_TIMER_CANCEL_ON_SET accepted, never ECANCELED"), [Fd, Hex, Ptr, Ptr];
     __NR_timerfd_gettime => Full(timerfd::timerfd_gettime), [Fd, Ptr];
     __NR_accept4 => Full(socket::accept4), [Fd, Ptr, Ptr, Hex], blocks;
     __NR_signalfd4 => Partial(signalfd::signalfd4, "not kept across execve"), [Fd, Ptr, Len, Hex];
-    __NR_eventfd2 => Partial(eventfd::eventfd2, "not shared with a fork child; not kept across execve"), [Int, Hex];
+    __NR_eventfd2 => Partial(eventfd::eventfd2, "not kept across execve"), [Int, Hex];
     __NR_epoll_create1 => Full(epoll::epoll_create1), [Hex];
     __NR_dup3 => Full(open::dup3), [Fd, Fd, OpenFlags];
     __NR_pipe2 => Partial(pipe::pipe2, "host pipes; O_DIRECT is recorded but the host pipe stays a byte stream"), [Ptr, OpenFlags];
@@ -546,7 +546,7 @@ syscall_table! {
     __NR_pwritev => Full(read_write::pwritev), [Fd, Ptr, Int, Int], blocks;
     __NR_rt_tgsigqueueinfo => Partial(signal::rt_tgsigqueueinfo, "only the calling thread itself (ESRCH otherwise)"), [Int, Int, Signal, Ptr];
     __NR_perf_event_open => Missing, [];
-    __NR_recvmmsg => Partial(socket::recvmmsg, "as recvmsg; the timeout is checked, not applied"), [Fd, Ptr, Int, Hex, Ptr], blocks;
+    __NR_recvmmsg => Full(socket::recvmmsg), [Fd, Ptr, Int, Hex, Ptr], blocks;
     __NR_fanotify_init => Missing, [];
     __NR_fanotify_mark => Missing, [];
     __NR_prlimit64 => Full(identity::prlimit64), [Int, Int, Ptr, Ptr];

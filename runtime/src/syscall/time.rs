@@ -83,7 +83,10 @@ pub fn gettimeofday(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
 }
 
 pub fn time(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
-    let ts = host::time::clock_gettime(g::CLOCK_REALTIME).map_err(Error::new)?;
+    // Linux answers from the seconds of the last tick (ktime_get_real_seconds,
+    // kernel/time/time.c), which the coarse clock reads; so does the vDSO's
+    // time(), which must agree with this call.
+    let ts = host::time::clock_gettime(g::CLOCK_REALTIME_COARSE).map_err(Error::new)?;
     if a[0] != 0 {
         uaccess::write(a[0], &ts.sec)?;
     }

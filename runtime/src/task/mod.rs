@@ -24,7 +24,8 @@
 //! └─ threads                       (is a PI futex's owner alive?)
 //! fds
 //! ├─ OpenFile.status               (build_handover: file.status())
-//! └─ a file kind's state           (fork child: `FileOps::after_fork`)
+//! └─ a file kind's state           (fork: `FileOps::before_fork` in the
+//!    │                              parent, `after_fork` in the child)
 //!    └─ Notifier                   (vfs/poll.rs: the pipe follows the state)
 //! epoll registrations              (syscall/epoll.rs)
 //! ├─ a watched file's kind state   (its readiness, asked for epoll_wait)
@@ -49,15 +50,18 @@
 //! ```
 //!
 //! A fork takes every process-wide lock, in this order, which follows the
-//! tree: comm, argv, exe, fs, envp, fds, futexes, mm, guest_as, children,
-//! reaped, sig, timers, threads, idle_hosts, tid_pool, ppid_cache,
-//! vfork_return, refused, trace, then the daemon link's pool
+//! tree: publishing, comm, argv, exe, fs, envp, fds, futexes, mm, guest_as, children,
+//! reaped, sig, timers, threads, idle_hosts, tid_pool, publisher,
+//! ppid_cache, vfork_return, refused, cred, trace, then the daemon link's pool
 //! (`daemon::lock_for_fork`)
 //! ([`Process::lock_for_fork`]).
 //!
 //! - `mm` is also taken, briefly and innermost, by every guest memory access
 //!   (uaccess.rs), so no lock above it may be held while touching guest
 //!   memory except those listed as outer to it.
+//! - An eventfd's lock is a word in memory shared with the processes it
+//!   was forked into (syscall/eventfd.rs); under it, only host pipe reads
+//!   and writes. It is never held while another lock is taken.
 //! - A timerfd's state (syscall/timerfd.rs) is taken by the timer thread
 //!   with no lock held (it copies the file timers out of `timers` first),
 //!   and by the handlers alone; under it, only its Notifier.
@@ -68,9 +72,15 @@
 //!   `pending`): both hold `sig` first, so they never wait on each other.
 //!   The timer handlers take it alone and touch no guest memory under it.
 //! - Leaves, only ever taken alone: `trace` (the `--trace` sink),
-//!   `vfork_return`, `refused`, `HostFile.dir_pending`, `Thread.comm`,
-//!   `idle_hosts`, `IdleHost.job`, `tid_pool`, and the daemon link itself
-//!   (it takes no other lock).
+//!   `vfork_return`, `refused`, `cred` (the credentials: read or replaced
+//!   whole, never held across a guest memory access or a daemon call),
+//!   `HostFile.dir_pending`, `Thread.comm`, `idle_hosts`, `IdleHost.job`,
+//!   `tid_pool`, `publisher`, and the daemon link itself (it takes no other
+//!   lock).
+//! - `publishing` is outermost: the publisher holds it across `task_info`
+//!   (which takes comm, argv, exe, fs, envp, fds, mm, sig one at a time)
+//!   and its round trip; exit_group holds it from its exit notice on; a
+//!   fork takes it first.
 //! - `fs` and `fds` are never both held by path resolution (vfs/mod.rs).
 //!   `comm`, `argv`, `exe`, `envp` are taken alone (`task_info` takes them
 //!   one after the other).
@@ -87,11 +97,13 @@
 //! (that open file only). brk, mprotect and a fixed mmap hold `mm` across
 //! the host calls that change the mapping, which do not sleep.
 
+mod cred;
 mod futex;
 mod process;
 mod thread;
 mod timer;
 
+pub use cred::{cap_valid, Cred};
 pub use futex::*;
 pub use process::*;
 pub use thread::*;

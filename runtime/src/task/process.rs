@@ -62,9 +62,25 @@ pub struct Config {
     pub mactux_exe: std::path::PathBuf,
     /// Whether to register with the daemon (off only for tests of the runtime alone).
     pub use_daemon: bool,
+    /// Whether our vDSO may jump to the host's trap-free clock functions;
+    /// off (`MACTUX_VDSO=syscall`), each of its functions makes the
+    /// syscall, as on a macOS host (loader/vdso.rs).
+    pub vdso_uses_host: bool,
+    /// Who the guest starts as (`mactux run --user`, `--root-user`);
+    /// `None`: the host user's ids. Read only when a task starts: after an
+    /// execve the task's own credentials come through the handover.
+    pub user: Option<GuestUser>,
     /// Host directories mounted into the guest's tree (`--mount HOST:GUEST`).
     #[serde(default)]
     pub mounts: Vec<HostMount>,
+}
+
+/// The ids a guest starts with when they are not the host user's.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+pub struct GuestUser {
+    pub uid: u32,
+    pub gid: u32,
+    pub groups: Vec<u32>,
 }
 
 /// A host directory the guest sees at `guest`, as a bind mount
@@ -173,6 +189,11 @@ pub struct Process {
     /// enforces it on guest mappings instead (syscall/identity.rs). Kept
     /// across fork and execve.
     pub guest_as: Mutex<Option<(u64, u64)>>,
+    /// Guards the task's Linux credentials (ids, groups, capabilities):
+    /// the guest's own, not the host process's (task/cred.rs). Copied by
+    /// fork, handed over across execve, which applies its rules to them
+    /// (loader/mod.rs). A leaf.
+    pub cred: Mutex<crate::task::Cred>,
     /// The scheduling policy the process set (one of the normal ones);
     /// Linux keeps it across fork and execve.
     pub sched_policy: AtomicU32,
@@ -195,6 +216,13 @@ pub struct Process {
     pub leader_exit: std::sync::atomic::AtomicI32,
     /// The membarrier commands the process registered for.
     pub membarrier_registered: AtomicU32,
+    /// Guards the parker of the task's publisher thread, once started
+    /// (syscall/mod.rs `publish_view`); a leaf. Emptied in a fork child,
+    /// which has no such thread.
+    pub publisher: Mutex<Option<Arc<crate::task::Parker>>>,
+    /// Held while the publisher tells the daemon, and by exit_group from
+    /// its exit notice on.
+    pub publishing: Mutex<()>,
     /// Set when the fd table or the memory map changed since the task last
     /// told the daemon (which shows them in /proc/PID/{fd,maps} to others).
     pub view_changed: AtomicBool,
@@ -210,6 +238,28 @@ pub struct VforkReturn {
 }
 
 impl Process {
+    /// A copy of the credentials (the lock is taken alone, briefly).
+    pub fn cred(&self) -> crate::task::Cred {
+        crate::task::lock(&self.cred).clone()
+    }
+
+    /// Applies one of the rules of task/cred.rs to the credentials under
+    /// their lock (so that two threads' changes do not undo each other)
+    /// and has the daemon told of a change (other tasks' /proc/PID/status,
+    /// `ps`). Returns the credentials as they were.
+    pub fn update_cred(
+        &self,
+        rule: impl FnOnce(&crate::task::Cred) -> crate::error::Result<crate::task::Cred>,
+    ) -> crate::error::Result<crate::task::Cred> {
+        let mut c = crate::task::lock(&self.cred);
+        let new = rule(&c)?;
+        let old = std::mem::replace(&mut *c, new);
+        if old != *c {
+            self.view_changed.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+        Ok(old)
+    }
+
     /// The Linux pid of this process.
     pub fn pid(&self) -> u32 {
         self.vpid.load(std::sync::atomic::Ordering::Relaxed)
@@ -237,6 +287,7 @@ impl Process {
 /// `comm` and `host` locks are left behind with them.
 #[allow(dead_code)] // the guards are held, not read
 pub struct ForkGuard<'a> {
+    publishing: MutexGuard<'a, ()>,
     comm: MutexGuard<'a, Vec<u8>>,
     argv: MutexGuard<'a, Vec<Vec<u8>>>,
     exe: MutexGuard<'a, String>,
@@ -253,9 +304,11 @@ pub struct ForkGuard<'a> {
     threads: MutexGuard<'a, Vec<Arc<crate::task::Thread>>>,
     idle_hosts: MutexGuard<'a, Vec<Arc<crate::task::IdleHost>>>,
     tid_pool: MutexGuard<'a, std::collections::VecDeque<u32>>,
+    publisher: MutexGuard<'a, Option<Arc<crate::task::Parker>>>,
     ppid_cache: MutexGuard<'a, Option<(u32, u32)>>,
     vfork_return: MutexGuard<'a, Option<VforkReturn>>,
     refused: MutexGuard<'a, Vec<(&'static str, Option<u64>)>>,
+    cred: MutexGuard<'a, crate::task::Cred>,
     trace: Option<MutexGuard<'a, crate::syscall::trace::Sink>>,
 }
 
@@ -269,6 +322,7 @@ impl ForkGuard<'_> {
         self.idle_hosts.clear();
         // Those tids are the parent's.
         self.tid_pool.clear();
+        *self.publisher = None;
         self.futexes.clear();
         self.sig.shared = Default::default();
         self.timers.clear();
@@ -284,6 +338,9 @@ impl Process {
     /// Takes every lock for a host fork (see [`ForkGuard`]).
     pub fn lock_for_fork(&self) -> ForkGuard<'_> {
         use crate::task::lock;
+        // First: the publisher holds it while it takes the locks below
+        // (task_info).
+        let publishing = lock(&self.publishing);
         let comm = lock(&self.comm);
         let argv = lock(&self.argv);
         let exe = lock(&self.exe);
@@ -300,11 +357,17 @@ impl Process {
         let threads = lock(&self.threads);
         let idle_hosts = lock(&self.idle_hosts);
         let tid_pool = lock(&self.tid_pool);
+        let publisher = lock(&self.publisher);
         let ppid_cache = lock(&self.ppid_cache);
         let vfork_return = lock(&self.vfork_return);
         let refused = lock(&self.refused);
+        let cred = lock(&self.cred);
         let trace = self.trace.as_ref().map(lock);
+        for (_, e) in fds.iter() {
+            e.file.ops().before_fork();
+        }
         ForkGuard {
+            publishing,
             comm,
             argv,
             exe,
@@ -321,9 +384,11 @@ impl Process {
             threads,
             idle_hosts,
             tid_pool,
+            publisher,
             ppid_cache,
             vfork_return,
             refused,
+            cred,
             trace,
         }
     }

@@ -148,6 +148,11 @@ pub trait FileOps: Send + Sync + 'static {
         None
     }
 
+    /// Called on every open file in the parent just before a fork, with
+    /// every runtime lock held: a kind whose state the child keeps sharing
+    /// makes now what both sides must have in common.
+    fn before_fork(&self) {}
+
     /// Called on every open file of a child after fork: a kind with state of
     /// its own in the runtime's memory makes the child's copy independent.
     fn after_fork(&self) {}

@@ -25,9 +25,11 @@ pub mod file;
 pub mod host_file;
 pub mod lookup;
 pub mod mount;
+pub mod netlink;
 pub mod path;
 pub mod poll;
 pub mod proc;
+pub mod rtnetlink;
 pub mod socket;
 pub mod synth_file;
 

@@ -80,6 +80,16 @@ fn sleep_ms(ms: i32) -> Result<()> {
     host::time::sleep(t).map_err(|(e, _)| Error::new(e))
 }
 
+/// What is left until the monotonic `deadline`: zero once it has passed.
+pub fn time_left(deadline: Timespec) -> Timespec {
+    let now = host::time::clock_gettime(g::CLOCK_MONOTONIC).unwrap_or_default();
+    let ns = (i128::from(deadline.sec) - i128::from(now.sec)) * 1_000_000_000 + i128::from(deadline.nsec - now.nsec);
+    if ns <= 0 {
+        return Timespec::default();
+    }
+    Timespec { sec: (ns / 1_000_000_000) as i64, nsec: (ns % 1_000_000_000) as i64 }
+}
+
 /// The monotonic time `timeout` from now (None: forever).
 pub fn deadline_after(timeout: Option<Timespec>) -> Option<Timespec> {
     let t = timeout?;
@@ -280,6 +290,37 @@ impl Notifier {
                 fresh.on = true;
             }
             *p = fresh;
+        }
+    }
+}
+
+/// A pipe readable while a flag kept by its owner is set: a [`Notifier`]
+/// whose state lives with the owner, in memory a fork child shares
+/// (`host::mem::SharedWords`), so that parent and child, which share the
+/// pipe itself after a fork, keep it right together. The owner calls
+/// [`SharedNotifier::set`] under its own lock with its record of the state.
+pub struct SharedNotifier(Pipe);
+
+impl SharedNotifier {
+    pub fn new() -> Result<SharedNotifier> {
+        Ok(SharedNotifier(Pipe::new()?))
+    }
+
+    /// What pollers sleep on: the read end, for POLLIN.
+    pub fn wake(&self) -> (HostFd, u32) {
+        (self.0.r, g::POLLIN)
+    }
+
+    /// Makes the pipe readable (`on`) or empty; `was` is the owner's record.
+    pub fn set(&self, on: bool, was: bool) {
+        if on == was {
+            return;
+        }
+        if on {
+            let _ = host::fs::write(self.0.w, &[1]);
+        } else {
+            let mut b = [0u8; 16];
+            while matches!(host::fs::read(self.0.r, &mut b), Ok(n) if n > 0) {}
         }
     }
 }

@@ -506,20 +506,44 @@ fn other_stat(t: &mactux_proto::TaskEntry, th: &mactux_proto::ThreadInfo) -> Str
     )
 }
 
+/// The Uid: and Gid: lines of a status file: real, effective, saved, fs.
+fn status_ids(c: &mactux_proto::TaskCred) -> String {
+    let [u0, u1, u2, u3] = c.uids;
+    let [g0, g1, g2, g3] = c.gids;
+    format!("Uid:\t{u0}\t{u1}\t{u2}\t{u3}\nGid:\t{g0}\t{g1}\t{g2}\t{g3}\n")
+}
+
+/// The Groups: line's list, with the trailing space Linux keeps
+/// (fs/proc/array.c task_state), also when there is no group.
+fn status_groups(c: &mactux_proto::TaskCred) -> String {
+    let list: Vec<String> = c.groups.iter().map(u32::to_string).collect();
+    format!("{} ", list.join(" "))
+}
+
+/// The capability lines and NoNewPrivs: of a status file.
+fn status_caps(c: &mactux_proto::TaskCred) -> String {
+    let [inh, prm, eff, bnd, amb] = c.caps;
+    format!(
+        "CapInh:\t{inh:016x}\nCapPrm:\t{prm:016x}\nCapEff:\t{eff:016x}\nCapBnd:\t{bnd:016x}\nCapAmb:\t{amb:016x}\nNoNewPrivs:\t{}\n",
+        u8::from(c.no_new_privs)
+    )
+}
+
 /// /proc/PID/status of another task, or /proc/PID/task/TID/status of its thread `th`.
 fn other_status(t: &mactux_proto::TaskEntry, th: &mactux_proto::ThreadInfo) -> String {
     let u = usage_of_task(t);
     let (_, state) = state_char(t, th, &u);
     format!(
         "Name:\t{comm}\nState:\t{state}\nTgid:\t{tgid}\nPid:\t{pid}\nPPid:\t{ppid}\nTracerPid:\t0\n\
-         Uid:\t{uid}\t{uid}\t{uid}\t{uid}\nGid:\t{gid}\t{gid}\t{gid}\t{gid}\nVmSize:\t{vk:8} kB\nVmRSS:\t{rk:8} kB\nThreads:\t{nlwp}\n",
+         {ids}FDSize:\t64\nGroups:\t{groups}\nVmSize:\t{vk:8} kB\nVmRSS:\t{rk:8} kB\nThreads:\t{nlwp}\n{caps}",
         comm = th.comm,
         tgid = t.pid,
         pid = th.tid,
         nlwp = threads_of(t).len(),
         ppid = t.ppid,
-        uid = t.info.uid,
-        gid = t.info.gid,
+        ids = status_ids(&t.info.cred),
+        groups = status_groups(&t.info.cred),
+        caps = status_caps(&t.info.cred),
         vk = u.vsize / 1024,
         rk = u.rss_pages * 4,
     )
@@ -632,8 +656,7 @@ fn pid_status(tid: u32, comm: &[u8]) -> String {
     let nlwp = crate::task::thread_list().len();
     let (vsz, rss) = sizes();
     let umask = lock(&p.fs).umask;
-    let (uid, euid, gid, egid) = (host::process::uid(), host::process::euid(), host::process::gid(), host::process::egid());
-    let groups = host::process::groups().iter().map(u32::to_string).collect::<Vec<_>>().join(" ");
+    let cred = p.cred().to_proto();
     // Asked first, with no lock held.
     let ppid = crate::syscall::process::parent_pid();
     let (mut ign, mut cgt) = (0u64, 0u64);
@@ -652,13 +675,15 @@ fn pid_status(tid: u32, comm: &[u8]) -> String {
     };
     format!(
         "Name:\t{comm}\nUmask:\t{umask:04o}\nState:\tR (running)\nTgid:\t{tgid}\nNgid:\t0\nPid:\t{pid}\nPPid:\t{ppid}\nTracerPid:\t0\n\
-         Uid:\t{uid}\t{euid}\t{euid}\t{euid}\nGid:\t{gid}\t{egid}\t{egid}\t{egid}\nFDSize:\t64\nGroups:\t{groups}\n\
+         {ids}FDSize:\t64\nGroups:\t{groups}\n\
          VmPeak:\t{vk:8} kB\nVmSize:\t{vk:8} kB\nVmHWM:\t{rk:8} kB\nVmRSS:\t{rk:8} kB\nThreads:\t{nlwp}\n\
          SigQ:\t0/63536\nSigPnd:\t{sigpnd:016x}\nShdPnd:\t{shdpnd:016x}\nSigBlk:\t{blk:016x}\nSigIgn:\t{ign:016x}\nSigCgt:\t{cgt:016x}\n\
-         CapInh:\t0000000000000000\nCapPrm:\t0000000000000000\nCapEff:\t0000000000000000\nCapBnd:\t000001ffffffffff\nCapAmb:\t0000000000000000\n\
-         NoNewPrivs:\t0\nSeccomp:\t0\nCpus_allowed_list:\t0-{maxcpu}\nvoluntary_ctxt_switches:\t0\nnonvoluntary_ctxt_switches:\t0\n",
+         {caps}Seccomp:\t0\nCpus_allowed_list:\t0-{maxcpu}\nvoluntary_ctxt_switches:\t0\nnonvoluntary_ctxt_switches:\t0\n",
         tgid = p.pid(),
         pid = tid,
+        ids = status_ids(&cred),
+        groups = status_groups(&cred),
+        caps = status_caps(&cred),
         vk = vsz / 1024,
         rk = rss / 1024,
         maxcpu = host::process::cpu_count().saturating_sub(1),

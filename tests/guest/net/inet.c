@@ -205,6 +205,24 @@ int main(void)
 	CHECK_EQ("recvmmsg", got, 2);
 	CHECK_EQ("recvmmsg lengths", mm[0].msg_len + mm[1].msg_len, 8);
 
+	/* recvmmsg's timeout: looked at after each datagram, and what is left
+	 * of it written back (recvmmsg(2)). */
+	for (int i = 0; i < 2; i++)
+		sendto(u2, "x", 1, 0, (struct sockaddr *)&ua, sizeof ua);
+	t_pause_ms(20);
+	struct timespec left = { 10, 0 };
+	CHECK_EQ("recvmmsg MSG_DONTWAIT with a timeout", recvmmsg(u1, mm, 2, MSG_DONTWAIT, &left), 2);
+	CHECK("what is left of the timeout is written back", left.tv_sec == 9 && left.tv_nsec > 0);
+	for (int i = 0; i < 2; i++)
+		sendto(u2, "y", 1, 0, (struct sockaddr *)&ua, sizeof ua);
+	t_pause_ms(20);
+	struct timespec tiny = { 0, 1 };
+	CHECK_EQ("a timeout that expired stops after one datagram", recvmmsg(u1, mm, 2, 0, &tiny), 1);
+	CHECK("and reads back as zero", tiny.tv_sec == 0 && tiny.tv_nsec == 0);
+	CHECK_EQ("the other datagram stays queued", recv(u1, buf, sizeof buf, MSG_DONTWAIT), 1);
+	struct timespec bad_ts = { 0, 1000000000 };
+	CHECK_ERR("a timeout with tv_nsec out of range", recvmmsg(u1, mm, 2, MSG_DONTWAIT, &bad_ts), EINVAL);
+
 	/* The loopback interface through the netdevice(7) ioctls. */
 	struct ifreq ifr;
 	memset(&ifr, 0, sizeof ifr);

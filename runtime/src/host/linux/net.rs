@@ -5,7 +5,7 @@
 //! against linux-raw-sys at compile time. What differs on macOS is listed in
 //! `macos/net.rs`.
 
-use crate::host::posix_net::{HostOpt, OptKind};
+use crate::host::posix_net::{HostOpt, HostRoute, LinkExtras, LinkLayer, OptKind};
 use crate::abi::net::{self as an, n, SockAddr, UnixAddr};
 use crate::abi::Errno;
 use crate::host::{HostFd, HostResult};
@@ -64,6 +64,15 @@ pub const IFF_FLAGS: &[(u32, i32)] = &[
     (0x100, libc::IFF_PROMISC),
     (0x200, libc::IFF_ALLMULTI),
     (0x1000, libc::IFF_MULTICAST),
+    (0x20, libc::IFF_NOTRAILERS),
+    (0x400, libc::IFF_MASTER),
+    (0x800, libc::IFF_SLAVE),
+    (0x2000, libc::IFF_PORTSEL),
+    (0x4000, libc::IFF_AUTOMEDIA),
+    (0x8000, libc::IFF_DYNAMIC),
+    (0x10000, libc::IFF_LOWER_UP),
+    (0x20000, libc::IFF_DORMANT),
+    (0x40000, libc::IFF_ECHO),
 ];
 
 macro_rules! opts {
@@ -77,21 +86,6 @@ macro_rules! opts {
             })*
             None
         }
-    };
-}
-
-macro_rules! linux_level {
-    (SOL_SOCKET) => {
-        n::SOL_SOCKET
-    };
-    (TCP) => {
-        an::IPPROTO_TCP
-    };
-    (IP) => {
-        an::IPPROTO_IP
-    };
-    (IPV6) => {
-        an::IPPROTO_IPV6
     };
 }
 
@@ -148,6 +142,7 @@ opts! {
     IP: IP_PKTINFO => Int,
     IP: IP_RECVERR => Int,
     IP: IP_MTU_DISCOVER => Int,
+    IP: IP_MTU => Int,
     IP: IP_FREEBIND => Int,
     IP: IP_BIND_ADDRESS_NO_PORT => Int,
     IP: IP_MULTICAST_TTL => Byte,
@@ -167,6 +162,7 @@ opts! {
     IPV6: IPV6_RECVPKTINFO => Int,
     IPV6: IPV6_RECVERR => Int,
     IPV6: IPV6_MTU_DISCOVER => Int,
+    IPV6: IPV6_MTU => Int,
 }
 
 /// Encodes an address in the host's `sockaddr` layout. A Unix name is a
@@ -305,6 +301,124 @@ pub fn peer_cred(fd: HostFd) -> HostResult<(i32, u32, u32)> {
 pub fn socket_domain(fd: HostFd) -> HostResult<u32> {
     let v = crate::host::posix_net::get_int(fd, libc::SOL_SOCKET, libc::SO_DOMAIN)?;
     Ok(DOMAINS.iter().find(|(_, h)| *h == v).map_or(n::AF_UNSPEC, |(l, _)| *l))
+}
+
+/// The link-layer facts of an AF_PACKET entry of getifaddrs: glibc puts
+/// the hardware address and its broadcast address in `sockaddr_ll`s and
+/// the kernel's `struct rtnl_link_stats` in `ifa_data`.
+pub fn link_layer(ifa: &libc::ifaddrs) -> Option<LinkLayer> {
+    if ifa.ifa_addr.is_null() {
+        return None;
+    }
+    // SAFETY: ifa_addr points at a sockaddr of the list.
+    if i32::from(unsafe { (*ifa.ifa_addr).sa_family }) != libc::AF_PACKET {
+        return None;
+    }
+    let hw = |sa: *const libc::sockaddr| -> Vec<u8> {
+        if sa.is_null() {
+            return Vec::new();
+        }
+        // SAFETY: an AF_PACKET entry's addresses are sockaddr_ll.
+        let sll = unsafe { &*sa.cast::<libc::sockaddr_ll>() };
+        sll.sll_addr[..usize::from(sll.sll_halen).min(sll.sll_addr.len())].to_vec()
+    };
+    // SAFETY: as above.
+    let hw_type = unsafe { (*ifa.ifa_addr.cast::<libc::sockaddr_ll>()).sll_hatype };
+    let stats = if ifa.ifa_data.is_null() {
+        None
+    } else {
+        // SAFETY: glibc's ifa_data of an AF_PACKET entry is the link's
+        // struct rtnl_link_stats, whose first nine fields are these u32s.
+        let s = unsafe { &*ifa.ifa_data.cast::<[u32; 9]>() };
+        Some(s.map(u64::from))
+    };
+    Some(LinkLayer { hw_type, addr: hw(ifa.ifa_addr), broadcast: hw(ifa.ifa_ifu), stats, mtu: None })
+}
+
+/// The broadcast (or point-to-point peer) address of an entry.
+pub fn ifa_broadaddr(ifa: &libc::ifaddrs) -> *const libc::sockaddr {
+    ifa.ifa_ifu
+}
+
+/// (Linux family, address bytes) of an AF_INET or AF_INET6 sockaddr.
+pub fn inet_bytes(sa: *const libc::sockaddr) -> Option<(u32, Vec<u8>)> {
+    if sa.is_null() {
+        return None;
+    }
+    // SAFETY: a sockaddr of getifaddrs' list; its family says its size.
+    match i32::from(unsafe { (*sa).sa_family }) {
+        // SAFETY: an AF_INET address is a sockaddr_in.
+        libc::AF_INET => Some((n::AF_INET, unsafe { (*sa.cast::<libc::sockaddr_in>()).sin_addr.s_addr }.to_ne_bytes().to_vec())),
+        // SAFETY: an AF_INET6 address is a sockaddr_in6.
+        libc::AF_INET6 => Some((n::AF_INET6, unsafe { (*sa.cast::<libc::sockaddr_in6>()).sin6_addr.s6_addr }.to_vec())),
+        _ => None,
+    }
+}
+
+/// The `len` address bytes of a netmask (all zero when there is none).
+pub fn mask_bytes(sa: *const libc::sockaddr, len: usize) -> Vec<u8> {
+    inet_bytes(sa).map(|(_, b)| b).filter(|b| b.len() == len).unwrap_or_else(|| vec![0; len])
+}
+
+/// What /sys/class/net/NAME tells of a link that getifaddrs does not.
+pub fn link_extras(name: &[u8]) -> LinkExtras {
+    use crate::abi::netlink as nl;
+    let Ok(name) = std::str::from_utf8(name) else { return LinkExtras::default() };
+    if name.contains('/') || name.starts_with('.') {
+        return LinkExtras::default();
+    }
+    let read = |what: &str| std::fs::read_to_string(format!("/sys/class/net/{name}/{what}")).ok().map(|s| s.trim().to_string());
+    let num = |what: &str| read(what).and_then(|s| s.parse::<u32>().ok());
+    let operstate = read("operstate").map(|s| match s.as_str() {
+        "notpresent" => nl::IF_OPER_NOTPRESENT,
+        "down" => nl::IF_OPER_DOWN,
+        "lowerlayerdown" => nl::IF_OPER_LOWERLAYERDOWN,
+        "testing" => nl::IF_OPER_TESTING,
+        "dormant" => nl::IF_OPER_DORMANT,
+        "up" => nl::IF_OPER_UP,
+        _ => nl::IF_OPER_UNKNOWN,
+    });
+    // The 64-bit counters (getifaddrs gives the 32-bit ones), in the order of
+    // struct rtnl_link_stats64.
+    let counters = ["rx_packets", "tx_packets", "rx_bytes", "tx_bytes", "rx_errors", "tx_errors", "rx_dropped", "tx_dropped", "multicast"];
+    let stats: Vec<u64> = counters.iter().filter_map(|c| read(&format!("statistics/{c}")).and_then(|s| s.parse().ok())).collect();
+    LinkExtras { mtu: num("mtu"), txqlen: num("tx_queue_len"), operstate, stats: stats.try_into().ok() }
+}
+
+/// The default routes of the host's main table, from /proc/net/route and
+/// /proc/net/ipv6_route (proc(5)).
+pub fn default_routes() -> Vec<HostRoute> {
+    /// `RTF_GATEWAY` (include/uapi/linux/route.h).
+    const RTF_GATEWAY: u32 = 0x2;
+    let index = |name: &str| std::ffi::CString::new(name).ok().map_or(0, |c| {
+        // SAFETY: a valid C string.
+        unsafe { libc::if_nametoindex(c.as_ptr()) }
+    });
+    let hex = |s: &str| u32::from_str_radix(s, 16).ok();
+    let mut out = Vec::new();
+    if let Ok(text) = std::fs::read_to_string("/proc/net/route") {
+        for line in text.lines().skip(1) {
+            let f: Vec<&str> = line.split_whitespace().collect();
+            let [name, dst, gw, flags, _, _, metric, mask, ..] = f[..] else { continue };
+            let (Some(dst), Some(gw), Some(flags), Some(mask)) = (hex(dst), hex(gw), hex(flags), hex(mask)) else { continue };
+            if dst == 0 && mask == 0 && flags & RTF_GATEWAY != 0 {
+                // The file prints the network-order address as a host-order number.
+                out.push(HostRoute { family: n::AF_INET, gateway: gw.to_le_bytes().to_vec(), index: index(name), metric: metric.parse().unwrap_or(0) });
+            }
+        }
+    }
+    if let Ok(text) = std::fs::read_to_string("/proc/net/ipv6_route") {
+        for line in text.lines() {
+            let f: Vec<&str> = line.split_whitespace().collect();
+            let [dst, plen, _, _, gw, metric, _, _, _, name] = f[..] else { continue };
+            let bytes = |s: &str| (0..16).map(|i| s.get(2 * i..2 * i + 2).and_then(|b| u8::from_str_radix(b, 16).ok()).unwrap_or(0)).collect::<Vec<u8>>();
+            let gw = bytes(gw);
+            if dst.bytes().all(|c| c == b'0') && plen == "00" && gw.iter().any(|&b| b != 0) && name != "lo" {
+                out.push(HostRoute { family: n::AF_INET6, gateway: gw, index: index(name), metric: hex(metric).unwrap_or(0) });
+            }
+        }
+    }
+    out
 }
 
 #[cfg(test)]

@@ -216,3 +216,35 @@ pub fn siginfo_child(info: &libc::siginfo_t) -> (i32, i32, i32) {
     // SAFETY: the kernel filled a SIGCHLD siginfo (or left it zeroed).
     unsafe { (info.si_pid(), info.si_code, info.si_status()) }
 }
+
+/// The host process's own capability sets as (effective, permitted,
+/// inheritable, bounding, ambient), so that a guest that runs as the host
+/// user starts with what the host gave it (a container's root may lack some).
+pub fn capabilities() -> Option<[u64; 5]> {
+    #[repr(C)]
+    struct Header {
+        version: u32,
+        pid: i32,
+    }
+    let mut h = Header { version: linux_raw_sys::general::_LINUX_CAPABILITY_VERSION_3, pid: 0 };
+    let mut d = [0u32; 6];
+    // SAFETY: a v3 header and room for two `__user_cap_data_struct`s.
+    let r = unsafe { libc::syscall(libc::SYS_capget, &mut h as *mut Header, d.as_mut_ptr()) };
+    if r != 0 {
+        return None;
+    }
+    let join = |lo: u32, hi: u32| u64::from(lo) | u64::from(hi) << 32;
+    let (mut bnd, mut amb) = (0u64, 0u64);
+    for c in 0..=linux_raw_sys::general::CAP_LAST_CAP {
+        let c = libc::c_ulong::from(c);
+        // SAFETY: plain prctl queries.
+        if unsafe { libc::prctl(libc::PR_CAPBSET_READ, c, 0, 0, 0) } == 1 {
+            bnd |= 1 << c;
+        }
+        // SAFETY: as above.
+        if unsafe { libc::prctl(libc::PR_CAP_AMBIENT, libc::PR_CAP_AMBIENT_IS_SET, c, 0, 0) } == 1 {
+            amb |= 1 << c;
+        }
+    }
+    Some([join(d[0], d[3]), join(d[1], d[4]), join(d[2], d[5]), bnd, amb])
+}

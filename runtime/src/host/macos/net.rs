@@ -107,8 +107,127 @@ pub const IFF_FLAGS: &[(u32, i32)] = &[
     (0x100, 0x100),
     (0x200, 0x200),
     (0x1000, 0x8000),
+    // lossy: macOS has no IFF_LOWER_UP (carrier); its IFF_RUNNING is set
+    // while the link is active, which is what LOWER_UP tells on Linux.
+    (0x10000, 0x40),
 ];
 pins!(IFF_UP = 0x1, IFF_BROADCAST = 0x2, IFF_LOOPBACK = 0x8, IFF_RUNNING = 0x40, IFF_MULTICAST = 0x8000);
+
+/// `IFT_ETHER` and `IFT_LOOP` of bsd/net/if_types.h: the link types with a
+/// Linux `ARPHRD_*` twin; the others show as ARPHRD_NONE.
+#[cfg(target_os = "macos")]
+const IFT_ETHER: u8 = 0x6;
+#[cfg(target_os = "macos")]
+const IFT_LOOP: u8 = 0x18;
+
+/// The link-layer facts of an AF_LINK entry of getifaddrs: a
+/// `sockaddr_dl` (name, then address, in `sdl_data`) and the interface's
+/// `struct if_data` in `ifa_data`.
+#[cfg(target_os = "macos")]
+pub fn link_layer(ifa: &libc::ifaddrs) -> Option<crate::host::posix_net::LinkLayer> {
+    use crate::abi::netlink as nl;
+    if ifa.ifa_addr.is_null() {
+        return None;
+    }
+    // SAFETY: ifa_addr points at a sockaddr of the list.
+    if i32::from(unsafe { (*ifa.ifa_addr).sa_family }) != libc::AF_LINK {
+        return None;
+    }
+    // SAFETY: an AF_LINK address is a sockaddr_dl, `sdl_len` bytes long.
+    let sdl = unsafe { &*ifa.ifa_addr.cast::<libc::sockaddr_dl>() };
+    let data_off = core::mem::offset_of!(libc::sockaddr_dl, sdl_data);
+    let start = data_off + usize::from(sdl.sdl_nlen);
+    let end = start + usize::from(sdl.sdl_alen);
+    let addr = if end <= usize::from(sdl.sdl_len) {
+        // SAFETY: [start, end) lies within the sdl_len bytes of the address.
+        unsafe { core::slice::from_raw_parts(ifa.ifa_addr.cast::<u8>().add(start), end - start) }.to_vec()
+    } else {
+        Vec::new()
+    };
+    let hw_type = match sdl.sdl_type {
+        IFT_ETHER => nl::ARPHRD_ETHER,
+        IFT_LOOP => nl::ARPHRD_LOOPBACK,
+        _ => nl::ARPHRD_NONE,
+    };
+    let broadcast = if hw_type == nl::ARPHRD_ETHER { vec![0xff; 6] } else { Vec::new() };
+    let (stats, mtu) = if ifa.ifa_data.is_null() {
+        (None, None)
+    } else {
+        // SAFETY: an AF_LINK entry's ifa_data is the interface's struct if_data.
+        let d = unsafe { &*ifa.ifa_data.cast::<libc::if_data>() };
+        let s = [d.ifi_ipackets, d.ifi_opackets, d.ifi_ibytes, d.ifi_obytes, d.ifi_ierrors, d.ifi_oerrors, d.ifi_iqdrops, 0, d.ifi_imcasts];
+        (Some(s.map(u64::from)), Some(d.ifi_mtu))
+    };
+    Some(crate::host::posix_net::LinkLayer { hw_type, addr, broadcast, stats, mtu })
+}
+
+/// The broadcast (or point-to-point peer) address of an entry.
+#[cfg(target_os = "macos")]
+pub fn ifa_broadaddr(ifa: &libc::ifaddrs) -> *const libc::sockaddr {
+    ifa.ifa_dstaddr
+}
+
+/// (Linux family, address bytes) of an AF_INET or AF_INET6 sockaddr. A
+/// link-local IPv6 address loses the scope id the KAME stack keeps in its
+/// second 16-bit word.
+#[cfg(target_os = "macos")]
+pub fn inet_bytes(sa: *const libc::sockaddr) -> Option<(u32, Vec<u8>)> {
+    if sa.is_null() {
+        return None;
+    }
+    // SAFETY: a sockaddr of getifaddrs' list; sa_len says how much is there.
+    let (family, len) = unsafe { (i32::from((*sa).sa_family), usize::from((*sa).sa_len)) };
+    match family {
+        libc::AF_INET if len >= core::mem::size_of::<libc::sockaddr_in>() => {
+            // SAFETY: a whole sockaddr_in.
+            Some((n::AF_INET, unsafe { (*sa.cast::<libc::sockaddr_in>()).sin_addr.s_addr }.to_ne_bytes().to_vec()))
+        }
+        libc::AF_INET6 if len >= core::mem::size_of::<libc::sockaddr_in6>() => {
+            // SAFETY: a whole sockaddr_in6.
+            let mut a = unsafe { (*sa.cast::<libc::sockaddr_in6>()).sin6_addr.s6_addr };
+            if a[0] == 0xfe && a[1] & 0xc0 == 0x80 {
+                a[2] = 0;
+                a[3] = 0;
+            }
+            Some((n::AF_INET6, a.to_vec()))
+        }
+        _ => None,
+    }
+}
+
+/// The `len` address bytes of a netmask: macOS shortens a mask's
+/// sockaddr to its non-zero bytes and may leave its family 0.
+#[cfg(target_os = "macos")]
+pub fn mask_bytes(sa: *const libc::sockaddr, len: usize) -> Vec<u8> {
+    let mut out = vec![0u8; len];
+    if sa.is_null() {
+        return out;
+    }
+    // SAFETY: sa_len bytes of the sockaddr are there.
+    let total = usize::from(unsafe { (*sa).sa_len });
+    // The address starts at sin_addr (4) or sin6_addr (8).
+    let off = if len == 4 { 4 } else { 8 };
+    for (i, b) in out.iter_mut().enumerate() {
+        if off + i < total {
+            // SAFETY: within the sa_len bytes.
+            *b = unsafe { *sa.cast::<u8>().add(off + i) };
+        }
+    }
+    out
+}
+
+/// macOS keeps nothing beyond getifaddrs that rtnetlink reports.
+#[cfg(target_os = "macos")]
+pub fn link_extras(_name: &[u8]) -> crate::host::posix_net::LinkExtras {
+    crate::host::posix_net::LinkExtras::default()
+}
+
+/// Default routes: not read on macOS (its routing table is behind
+/// sysctl NET_RT_DUMP); RTM_GETROUTE gives the routes of the addresses.
+#[cfg(target_os = "macos")]
+pub fn default_routes() -> Vec<crate::host::posix_net::HostRoute> {
+    Vec::new()
+}
 
 macro_rules! opts {
     ($($level:ident : $linux:ident => $host:ident = $value:literal, $kind:ident;)*
@@ -128,21 +247,6 @@ macro_rules! opts {
 
         #[cfg(test)]
         const ROWS: &[(u32, u32)] = &[$((linux_level!($level), n::$linux),)*];
-    };
-}
-
-macro_rules! linux_level {
-    (SOL_SOCKET) => {
-        n::SOL_SOCKET
-    };
-    (TCP) => {
-        an::IPPROTO_TCP
-    };
-    (IP) => {
-        an::IPPROTO_IP
-    };
-    (IPV6) => {
-        an::IPPROTO_IPV6
     };
 }
 
@@ -213,6 +317,9 @@ opts! {
     IPV6: IPV6_RECVTCLASS => IPV6_RECVTCLASS = 35, Int;
     IPV6: IPV6_TCLASS => IPV6_TCLASS = 36, Int;
     IPV6: IPV6_RECVPKTINFO => IPV6_RECVPKTINFO = 61, Int;
+    // IP_MTU and IPV6_MTU (a connected socket's path MTU) have no row: macOS
+    // has no such option, so they fail with ENOPROTOOPT, and a DTLS stack
+    // such as OpenSSL's falls back to its minimum fragment size.
     ;
     // lossy: queueing priority of outgoing packets; macOS has no per-socket priority.
     SOL_SOCKET: SO_PRIORITY;

@@ -286,3 +286,9 @@ pub fn uptime_and_load() -> (f64, [f64; 3]) {
 pub fn siginfo_child(info: &libc::siginfo_t) -> (i32, i32, i32) {
     (info.si_pid, info.si_code, info.si_status)
 }
+
+/// macOS has no capabilities: a guest that runs as the host user starts
+/// with Linux's defaults for its uid.
+pub fn capabilities() -> Option<[u64; 5]> {
+    None
+}

@@ -1,0 +1,70 @@
+//! Linux credentials of a task (issue 10 point 1): `id` as the host user,
+//! as a chosen user (`mactux run --user`, `-0`), after programs that drop
+//! privileges (setpriv, runuser), and how other tasks see them (`ps`,
+//! /proc/PID/status), each compared with the native run. The native side
+//! of the privilege drops needs root, as the test machine runs them.
+
+use mactux_tests::*;
+
+fn is_root() -> bool {
+    run_native(&Run::cmd(&["/usr/bin/id", "-u"])).stdout_str().trim() == "0"
+}
+
+#[test]
+fn id_as_the_host_user() {
+    for args in [&["/usr/bin/id"][..], &["/usr/bin/id", "-u"], &["/usr/bin/id", "-g"], &["/usr/bin/id", "-G"]] {
+        check_same(&args.join(" "), &Run::cmd(args));
+    }
+}
+
+/// `--user 1000:1000` runs the guest as that user and group, with no
+/// supplementary groups: what `setpriv --reuid --regid --clear-groups`
+/// gives natively.
+#[test]
+fn run_as_another_user() {
+    if !is_root() || !have_program("setpriv") {
+        eprintln!("skipped: needs root and setpriv natively");
+        return;
+    }
+    let native = run_native(&Run::cmd(&["setpriv", "--reuid=1000", "--regid=1000", "--clear-groups", "/usr/bin/id"]));
+    let guest = run_mactux(&Run::cmd(&["/usr/bin/id"]).mactux_option("--user").mactux_option("1000:1000"));
+    assert_same("--user 1000:1000 id", &native, &guest, Compare::ALL);
+    assert!(guest.stdout_str().starts_with("uid=1000"), "{}", guest.stdout_str());
+    assert!(guest.stdout_str().contains(" gid=1000"), "{}", guest.stdout_str());
+    let root = run_mactux(&Run::cmd(&["/usr/bin/id", "-u"]).mactux_option("-0"));
+    assert_eq!(root.stdout_str(), "0\n");
+    let bad = run_mactux(&Run::cmd(&["/usr/bin/id"]).mactux_option("--user").mactux_option("nobody:x"));
+    assert_ne!(bad.status, Termination::Exit(0));
+}
+
+/// Programs that drop root to nobody before they exec the next one.
+#[test]
+fn setpriv_and_runuser_drop_to_nobody() {
+    if !is_root() {
+        eprintln!("skipped: needs root natively");
+        return;
+    }
+    if have_program("setpriv") {
+        check_same("setpriv id", &Run::cmd(&["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "/usr/bin/id"]));
+        check_same(
+            "setpriv status",
+            &Run::cmd(&["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "grep", "-E", "^(Uid|Gid|Groups|Cap(Prm|Eff|Amb)):", "/proc/self/status"]),
+        );
+    }
+    if have_program("runuser") {
+        check_same("runuser id", &Run::cmd(&["runuser", "-u", "nobody", "/usr/bin/id"]));
+    }
+}
+
+/// Another task's ids as `ps` and /proc/PID/status show them.
+#[test]
+fn ps_shows_the_ids_of_other_tasks() {
+    if !is_root() || !have_program("setpriv") {
+        eprintln!("skipped: needs root and setpriv natively");
+        return;
+    }
+    let script = "setpriv --reuid=65534 --regid=65534 --clear-groups sleep 30 & \
+                  for i in $(seq 100); do grep -q '^Uid:.65534' /proc/$!/status 2>/dev/null && break; sleep 0.1; done; \
+                  ps -o uid,user,gid,comm -p $!; grep -E '^(Uid|Gid|CapEff):' /proc/$!/status; kill $!; wait";
+    check_same("ps of a task that dropped root", &Run::cmd(&["/bin/bash", "-c", script]));
+}
