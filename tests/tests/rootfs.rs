@@ -15,10 +15,13 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
-/// What `bash -c`, `ls -l /`, `id`, `cat` and `dpkg -l` need in bookworm.
+/// What `bash -c`, `ls -l /`, `id`, `cat`, `dpkg -l` and `apt-get
+/// --version` need in bookworm.
 const PACKAGES: &[&str] = &[
     "base-files", "libc6", "bash", "dash", "coreutils", "libtinfo6", "libselinux1", "libpcre2-8-0", "libacl1", "libattr1",
     "libgmp10", "libcap2", "dpkg", "zlib1g", "liblzma5", "libzstd1", "libbz2-1.0", "libmd0", "tar", "grep", "sed",
+    "apt", "libapt-pkg6.0", "libstdc++6", "libgcc-s1", "libgcrypt20", "libgpg-error0", "liblz4-1", "libsystemd0",
+    "libudev1", "libxxhash0",
 ];
 
 struct Fixture {
@@ -138,6 +141,12 @@ fn check_debian(h: &Home, name: &str, f: &Fixture) {
     let ls_l = ok("ls -l /", &h.run_in(name, &["/bin/ls", "-l", "/"]));
     assert!(ls_l.lines().any(|l| l.starts_with('d') && l.ends_with(" etc")), "ls -l /: {ls_l}");
     assert!(ok("id", &h.run_in(name, &["/usr/bin/id"])).starts_with("uid="));
+    // As root inside (`-0`), named by the root's own /etc/passwd.
+    let root_id = run_mactux(&Run::cmd(&["/usr/bin/id"]).env("MACTUX_HOME", h.home()).mactux_option("-0").mactux_option("--root").mactux_option(name));
+    assert_eq!(ok("-0 id", &root_id), "uid=0(root) gid=0(root) groups=0(root)\n");
+    // A login shell reads base-files' /etc/profile.
+    assert_eq!(ok("bash -lc", &h.run_in(name, &["/bin/bash", "-lc", "echo \"$PATH\" | grep -c /usr/bin"])), "1\n");
+    assert!(ok("apt-get --version", &h.run_in(name, &["/usr/bin/apt-get", "--version"])).starts_with("apt "));
     let dpkg = ok("dpkg -l", &h.run_in(name, &["/bin/bash", "-c", "dpkg -l | grep '^ii  bash '"]));
     assert!(dpkg.contains("bash"), "dpkg -l: {dpkg}");
     // The host's resolver configuration, as a file of its own.
