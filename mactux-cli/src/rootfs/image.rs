@@ -144,3 +144,29 @@ fn file_in(dir: &Path, rel: &str) -> Result<PathBuf, String> {
         comps = next;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn layout_files_resolve_inside_the_layout_only() {
+        let dir = std::env::temp_dir().join(format!("mactux-image-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(dir.join("a")).unwrap();
+        fs::create_dir_all(dir.join("b")).unwrap();
+        fs::create_dir_all(dir.join("blobs/sha256")).unwrap();
+        fs::write(dir.join("a/layer.tar"), b"x").unwrap();
+        // docker save links a repeated layer to the first copy.
+        std::os::unix::fs::symlink("../a/layer.tar", dir.join("b/layer.tar")).unwrap();
+        std::os::unix::fs::symlink("../../../../../../etc/passwd", dir.join("b/evil")).unwrap();
+        std::os::unix::fs::symlink("/etc/passwd", dir.join("b/abs")).unwrap();
+        assert_eq!(file_in(&dir, "b/layer.tar").ok(), Some(dir.join("a/layer.tar")));
+        assert!(file_in(&dir, "b/evil").is_err());
+        assert!(file_in(&dir, "b/abs").is_err(), "an absolute target is read inside the layout, where it is missing");
+        assert!(file_in(&dir, "../a/layer.tar").is_err());
+        assert!(blob(&dir, &Value::from("sha256:../../x")).is_err());
+        assert!(blob(&dir, &Value::from("sha256/x:y")).is_err());
+        fs::remove_dir_all(&dir).unwrap();
+    }
+}
