@@ -25,7 +25,6 @@ const PACKAGES: &[&str] = &[
 ];
 
 struct Fixture {
-    _scratch: ScratchDir,
     dir: PathBuf,
     /// The staging tree and its plain tarball.
     tar: PathBuf,
@@ -35,6 +34,14 @@ struct Fixture {
 fn sh(cmd: &str, dir: &Path) {
     let out = Command::new("/bin/sh").arg("-ec").arg(cmd).current_dir(dir).output().expect("run /bin/sh");
     assert!(out.status.success(), "`{cmd}` failed: {}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+}
+
+static FIXTURE_DIR: OnceLock<ScratchDir> = OnceLock::new();
+
+extern "C" fn remove_fixture() {
+    if let Some(d) = FIXTURE_DIR.get() {
+        let _ = std::fs::remove_dir_all(d.path());
+    }
 }
 
 /// Builds the Debian tree and its archives once for all tests of this file;
@@ -47,8 +54,13 @@ fn fixture() -> Option<&'static Fixture> {
                 return None;
             }
         }
+        // A static is never dropped: the scratch directory is removed when
+        // the test binary exits instead.
         let scratch = ScratchDir::new("rootfs");
         let dir = scratch.path().to_path_buf();
+        let _ = FIXTURE_DIR.set(scratch);
+        // SAFETY: registers a plain function without arguments.
+        unsafe { libc::atexit(remove_fixture) };
         let debs = dir.join("debs");
         std::fs::create_dir(&debs).unwrap();
         let out = Command::new("apt-get").arg("download").args(PACKAGES).current_dir(&debs).output().expect("run apt-get");
@@ -80,7 +92,7 @@ fn fixture() -> Option<&'static Fixture> {
             &dir,
         );
         let debian_version = std::fs::read_to_string(dir.join("root/etc/debian_version")).unwrap();
-        Some(Fixture { tar: dir.join("debian.tar"), dir, _scratch: scratch, debian_version })
+        Some(Fixture { tar: dir.join("debian.tar"), dir, debian_version })
     })
     .as_ref()
 }
