@@ -559,6 +559,72 @@ pub fn call(req: &Request) -> Result<Response> {
     POOL.call(req, &|| {})
 }
 
+/// One connection kept for several requests that belong together: a
+/// shared futex wait or a System V IPC wait, whose token only the
+/// connection that made it may sleep on or cancel (the daemon's futex.rs
+/// and sysv.rs). Through [`call`], a thread's next request may go out on
+/// another connection of the pool whenever another thread of the task is
+/// in a call, and a sleep on a token queued elsewhere is refused.
+pub struct Pinned {
+    conn: Option<Conn>,
+    /// No request has been answered yet: a daemon found gone may be
+    /// replaced (nothing of the sequence lived in it).
+    fresh: bool,
+}
+
+/// Takes a connection for a sequence of requests (see [`Pinned`]).
+pub fn pinned() -> Pinned {
+    Pinned { conn: None, fresh: true }
+}
+
+impl Pinned {
+    /// One request of the sequence. Until one is answered, a lost daemon
+    /// is replaced as [`call`] does; after that, its loss is the
+    /// sequence's (EAGAIN: the token died with it).
+    pub fn call(&mut self, req: &Request) -> Result<Response> {
+        let mut last = unreachable_daemon();
+        for _ in 0..ATTEMPTS {
+            let mut conn = match self.conn.take() {
+                Some(c) => c,
+                None if self.fresh => match POOL.checkout() {
+                    Ok(c) => c,
+                    Err(NoConn::Standalone) => return Err(Error::with_message(Errno::ENOSYS, "no MacTux daemon: running standalone")),
+                    Err(NoConn::Failed(e)) => {
+                        last = e;
+                        continue;
+                    }
+                },
+                None => return Err(unreachable_daemon()),
+            };
+            match conn.client.call_with(req, spin_for_answer) {
+                Ok(r) => {
+                    self.conn = Some(conn);
+                    self.fresh = false;
+                    return match r {
+                        Response::Error { errno, .. } => Err(Error::new(Errno(errno.clamp(1, 4095) as u16))),
+                        r => Ok(r),
+                    };
+                }
+                Err(_) => {
+                    POOL.discard(conn);
+                    if !self.fresh {
+                        return Err(unreachable_daemon());
+                    }
+                }
+            }
+        }
+        Err(last)
+    }
+}
+
+impl Drop for Pinned {
+    fn drop(&mut self) {
+        if let Some(c) = self.conn.take() {
+            POOL.checkin(c);
+        }
+    }
+}
+
 /// Reserves the pid of a child about to be forked. The token makes the
 /// request safe to send again (see [`call`]): a daemon that reserved a pid
 /// and died before answering would otherwise leave that reservation behind

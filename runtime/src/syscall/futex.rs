@@ -371,10 +371,13 @@ fn token_of(r: Response) -> Result<u64> {
 const SHARED_SLICE: Duration = Duration::from_millis(50);
 
 /// FUTEX_WAIT on a shared futex: queue at the daemon, compare, then sleep.
+/// Every request of one wait goes out on one connection: the daemon lets
+/// only the connection that queued a token sleep on it or cancel it.
 fn shared_wait(thread: &Thread, key: FutexKey, addr: u64, val: u32, bitset: u32, deadline: Option<Instant>) -> Result<u64> {
-    let token = token_of(daemon::call(&Request::FutexQueue { key, bitset })?)?;
+    let pin = std::cell::RefCell::new(daemon::pinned());
+    let token = token_of(pin.borrow_mut().call(&Request::FutexQueue { key, bitset })?)?;
     let cancel = || {
-        let _ = daemon::call(&Request::FutexCancel { token });
+        let _ = pin.borrow_mut().call(&Request::FutexCancel { token });
     };
     let cur: u32 = match crate::uaccess::read(addr) {
         Ok(v) => v,
@@ -402,7 +405,8 @@ fn shared_wait(thread: &Thread, key: FutexKey, addr: u64, val: u32, bitset: u32,
             None => SHARED_SLICE,
         };
         let timeout_ns = u64::try_from(slice.as_nanos()).unwrap_or(u64::MAX);
-        match daemon::call(&Request::FutexSleep { token, timeout_ns }) {
+        let slept = pin.borrow_mut().call(&Request::FutexSleep { token, timeout_ns });
+        match slept {
             Ok(Response::Ok) => return Ok(0),
             Err(e) if e.errno == crate::abi::Errno::ETIMEDOUT => continue,
             Ok(_) => {

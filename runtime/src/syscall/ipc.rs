@@ -52,6 +52,16 @@ fn call(op: IpcOp) -> Result<IpcReply> {
     }
 }
 
+/// A call that may wait (semop, msgsnd, msgrcv), made on the connection
+/// its wait then uses: the daemon lets only the connection that got a
+/// token sleep on it or cancel it.
+fn call_pinned(pin: &mut daemon::Pinned, op: IpcOp) -> Result<IpcReply> {
+    match pin.call(&Request::Ipc { cred: cred(), op })? {
+        Response::Ipc(r) => Ok(r),
+        _ => Err(errno!(EIO, "unexpected daemon answer")),
+    }
+}
+
 fn value(r: IpcReply) -> Result<u64> {
     match r {
         IpcReply::Value(v) => Ok(v as u64),
@@ -64,10 +74,12 @@ const SLICE: Duration = Duration::from_millis(50);
 
 /// Collects the outcome of a call that waits at the daemon (see the
 /// module's header): EINTR for a signal, EAGAIN once `deadline` passed.
-fn wait(thread: &Thread, first: IpcReply, deadline: Option<Instant>) -> Result<IpcReply> {
+fn wait(pin: &mut daemon::Pinned, thread: &Thread, first: IpcReply, deadline: Option<Instant>) -> Result<IpcReply> {
     let IpcReply::Pending(token) = first else { return Ok(first) };
+    let pin = std::cell::RefCell::new(pin);
     let cancel = |e: Error| -> Result<IpcReply> {
-        match daemon::call(&Request::IpcCancel { token })? {
+        let answer = pin.borrow_mut().call(&Request::IpcCancel { token })?;
+        match answer {
             Response::Ok => Err(e),
             Response::Ipc(r) => Ok(r),
             _ => Err(errno!(EIO, "unexpected daemon answer")),
@@ -84,12 +96,14 @@ fn wait(thread: &Thread, first: IpcReply, deadline: Option<Instant>) -> Result<I
             None => SLICE,
         };
         let timeout_ns = u64::try_from(slice.as_nanos()).unwrap_or(u64::MAX);
-        match daemon::call(&Request::IpcSleep { token, timeout_ns }) {
+        let slept = pin.borrow_mut().call(&Request::IpcSleep { token, timeout_ns });
+        match slept {
             Ok(Response::Ipc(r)) => return Ok(r),
             Err(e) if e.errno == Errno::ETIMEDOUT => continue,
-            // A daemon that does not know the token is a new one (the old
-            // one died), which has no IPC objects: the object is gone.
-            Err(e) if e.errno == Errno::EINVAL => return Err(errno!(EIDRM, "the daemon restarted and the object is gone")),
+            // The daemon died during the wait (the pinned connection is
+            // lost: EAGAIN), or a new one does not know the token (EINVAL):
+            // a new daemon has no IPC objects, so the object is gone.
+            Err(e) if e.errno == Errno::EINVAL || e.errno == Errno::EAGAIN => return Err(errno!(EIDRM, "the daemon restarted and the object is gone")),
             Ok(_) => return cancel(errno!(EIO, "unexpected daemon answer")),
             Err(e) => return Err(e),
         }
@@ -397,9 +411,10 @@ fn semop_common(cx: &mut Ctx<'_>, semid: i32, sops_ptr: u64, nsops: u64, timeout
         Some(t) => Some(timeout::deadline(t)),
         None => None,
     };
-    let first = call(IpcOp::SemOp { semid, sops })?;
+    let mut pin = daemon::pinned();
+    let first = call_pinned(&mut pin, IpcOp::SemOp { semid, sops })?;
     let thread = cx.thread_arc();
-    value(wait(&thread, first, deadline.flatten())?)
+    value(wait(&mut pin, &thread, first, deadline.flatten())?)
 }
 
 pub fn semop(cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
@@ -473,9 +488,10 @@ pub fn msgsnd(cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
         return_errno_with_message!(EINVAL, "mtype must be positive");
     }
     let text = uaccess::read_bytes(msgp.checked_add(MTYPE_LEN).ok_or_else(|| errno!(EFAULT))?, msgsz as usize)?;
-    let first = call(IpcOp::MsgSnd { msqid, mtype, text, flags })?;
+    let mut pin = daemon::pinned();
+    let first = call_pinned(&mut pin, IpcOp::MsgSnd { msqid, mtype, text, flags })?;
     let thread = cx.thread_arc();
-    value(wait(&thread, first, None)?)
+    value(wait(&mut pin, &thread, first, None)?)
 }
 
 pub fn msgrcv(cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
@@ -487,9 +503,10 @@ pub fn msgrcv(cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     if flags & MSG_COPY != 0 {
         return_errno_with_message!(ENOSYS, "MSG_COPY is not implemented");
     }
-    let first = call(IpcOp::MsgRcv { msqid, size: msgsz, msgtyp, flags })?;
+    let mut pin = daemon::pinned();
+    let first = call_pinned(&mut pin, IpcOp::MsgRcv { msqid, size: msgsz, msgtyp, flags })?;
     let thread = cx.thread_arc();
-    match wait(&thread, first, None)? {
+    match wait(&mut pin, &thread, first, None)? {
         IpcReply::Message { mtype, text } => {
             uaccess::write(msgp, &mtype)?;
             uaccess::write_bytes(msgp.checked_add(MTYPE_LEN).ok_or_else(|| errno!(EFAULT))?, &text)?;
