@@ -25,6 +25,10 @@
 //! registration rather than open connections of their own, which would
 //! find the task unknown and register it a second time at once.
 //!
+//! A wait whose token the daemon ties to a connection (a shared futex, a
+//! System V IPC wait) keeps one connection for all its requests
+//! ([`Pinned`]).
+//!
 //! A fork child must not use its parent's connections: it closes every one
 //! of them, including those other threads of the parent were using when it
 //! forked, which is why every connection's fd is kept in [`Link::fds`] from
