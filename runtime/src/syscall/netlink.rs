@@ -282,24 +282,12 @@ pub fn recvmmsg(file: &OpenFile, a: [u64; 6]) -> Result<u64> {
 
 /// Writes an int option value (`len = sizeof(int)`).
 fn put_int(optval: u64, optlen: u64, v: u32) -> Result<u64> {
-    let room: i32 = uaccess::read(optlen)?;
-    let Ok(room) = usize::try_from(room) else { return_errno_with_message!(EINVAL, "negative option length") };
-    let b = v.to_ne_bytes();
-    let len = room.min(b.len());
-    uaccess::write_bytes(optval, &b[..len])?;
-    uaccess::write(optlen, &(len as u32))?;
-    Ok(0)
+    super::sockopt::put(optval, optlen, &v.to_ne_bytes())
 }
 
 fn put_timeval(optval: u64, optlen: u64, t: Option<crate::abi::Timespec>) -> Result<u64> {
     let tv = t.map_or(crate::abi::Timeval::default(), |t| crate::abi::Timeval { sec: t.sec, usec: t.nsec / 1000 });
-    let room: i32 = uaccess::read(optlen)?;
-    let Ok(room) = usize::try_from(room) else { return_errno_with_message!(EINVAL, "negative option length") };
-    let b = uaccess::bytes_of(&tv);
-    let len = room.min(b.len());
-    uaccess::write_bytes(optval, &b[..len])?;
-    uaccess::write(optlen, &(len as u32))?;
-    Ok(0)
+    super::sockopt::put(optval, optlen, uaccess::bytes_of(&tv))
 }
 
 pub fn getsockopt(file: &OpenFile, _cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
@@ -352,12 +340,7 @@ pub fn setsockopt(file: &OpenFile, _cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64
     let s = sock(file)?;
     let (level, name, optval) = (args::uint(a[1]), args::uint(a[2]), a[3]);
     let Ok(optlen) = usize::try_from(args::int(a[4])) else { return_errno_with_message!(EINVAL, "negative option length") };
-    let read_int = || -> Result<i32> {
-        if optlen < 4 {
-            return_errno_with_message!(EINVAL, "option value shorter than an int");
-        }
-        uaccess::read::<i32>(optval)
-    };
+    let read_int = || super::sockopt::read_int(optval, optlen);
     if level == n::SOL_SOCKET {
         match name {
             n::SO_RCVBUF | n::SO_RCVBUFFORCE => {

@@ -60,8 +60,17 @@ fn canonical(level: u32, name: u32) -> u32 {
     }
 }
 
+/// Reads an int option value, given `optlen` bytes at `optval`: EINVAL
+/// when they are fewer than an int.
+pub(super) fn read_int(optval: u64, optlen: usize) -> Result<i32> {
+    if optlen < 4 {
+        return_errno_with_message!(EINVAL, "option value shorter than an int");
+    }
+    uaccess::read::<i32>(optval)
+}
+
 /// Writes an option value (`len = min(*optlen, size)`, then `*optlen = len`).
-fn put(optval: u64, optlen: u64, bytes: &[u8]) -> Result<u64> {
+pub(super) fn put(optval: u64, optlen: u64, bytes: &[u8]) -> Result<u64> {
     let room: i32 = uaccess::read(optlen)?;
     let Ok(room) = usize::try_from(room) else { return_errno_with_message!(EINVAL, "negative option length") };
     let len = room.min(bytes.len());
@@ -141,12 +150,7 @@ pub fn setsockopt(cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     let optval = a[3];
     let Ok(optlen) = usize::try_from(args::int(a[4])) else { return_errno_with_message!(EINVAL, "negative option length") };
     let so = file.ops_as::<crate::vfs::socket::SocketFile>();
-    let read_int = || -> Result<i32> {
-        if optlen < 4 {
-            return_errno_with_message!(EINVAL, "option value shorter than an int");
-        }
-        uaccess::read::<i32>(optval)
-    };
+    let read_int = || read_int(optval, optlen);
     if level == n::SOL_SOCKET {
         match name {
             n::SO_PASSCRED => {
