@@ -28,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -272,6 +273,17 @@ static __attribute__((unused)) struct timespec t_in_ms(clockid_t clock, long ms)
 			t_sleep_ms(1);                                      \
 		(cond);                                                     \
 	})
+
+/* An int socket option, or -1000 - errno when getsockopt fails (so a
+ * check shows which errno). */
+static __attribute__((unused)) int t_sockopt_int(int s, int level, int name)
+{
+	int v = -1;
+	socklen_t l = sizeof v;
+	if (getsockopt(s, level, name, &v, &l) < 0)
+		return -1000 - errno;
+	return v;
+}
 
 /* How many threads the process has: the entries of /proc/self/task other
  * than . and .. (-1 if it cannot be listed). */

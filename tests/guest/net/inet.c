@@ -19,15 +19,6 @@ static struct sockaddr_in loopback(unsigned short port)
 	return a;
 }
 
-static int getint(int s, int level, int name)
-{
-	int v = -1;
-	socklen_t l = sizeof v;
-	if (getsockopt(s, level, name, &v, &l) < 0)
-		return -1000 - errno;
-	return v;
-}
-
 static volatile sig_atomic_t pipes, alarms;
 static int wake_fd = -1;
 static void on_pipe(int sig) { (void)sig; pipes++; }
@@ -54,11 +45,11 @@ int main(void)
 	T_BEGIN();
 	int srv = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
 	CHECK("socket", srv >= 0);
-	CHECK_EQ("SO_DOMAIN", getint(srv, SOL_SOCKET, SO_DOMAIN), AF_INET);
-	CHECK_EQ("SO_PROTOCOL", getint(srv, SOL_SOCKET, SO_PROTOCOL), IPPROTO_TCP);
+	CHECK_EQ("SO_DOMAIN", t_sockopt_int(srv, SOL_SOCKET, SO_DOMAIN), AF_INET);
+	CHECK_EQ("SO_PROTOCOL", t_sockopt_int(srv, SOL_SOCKET, SO_PROTOCOL), IPPROTO_TCP);
 	int one = 1;
 	CHECK_OK("SO_REUSEADDR", setsockopt(srv, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one));
-	CHECK("SO_REUSEADDR reads back", getint(srv, SOL_SOCKET, SO_REUSEADDR) != 0);
+	CHECK("SO_REUSEADDR reads back", t_sockopt_int(srv, SOL_SOCKET, SO_REUSEADDR) != 0);
 	struct sockaddr_in a = loopback(0), b;
 	CHECK_OK("bind 127.0.0.1:0", bind(srv, (struct sockaddr *)&a, sizeof a));
 	socklen_t l = sizeof b;
@@ -67,9 +58,9 @@ int main(void)
 	CHECK_EQ("family", b.sin_family, AF_INET);
 	CHECK("a port was chosen", b.sin_port != 0);
 	CHECK_EQ("address", ntohl(b.sin_addr.s_addr), INADDR_LOOPBACK);
-	CHECK_EQ("not listening", getint(srv, SOL_SOCKET, SO_ACCEPTCONN), 0);
+	CHECK_EQ("not listening", t_sockopt_int(srv, SOL_SOCKET, SO_ACCEPTCONN), 0);
 	CHECK_OK("listen", listen(srv, 8));
-	CHECK_EQ("listening", getint(srv, SOL_SOCKET, SO_ACCEPTCONN), 1);
+	CHECK_EQ("listening", t_sockopt_int(srv, SOL_SOCKET, SO_ACCEPTCONN), 1);
 	CHECK_ERR("accept with nothing pending", accept(srv, NULL, NULL), EAGAIN);
 
 	int c = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
@@ -77,7 +68,7 @@ int main(void)
 	CHECK("non-blocking connect", r == 0 || errno == EINPROGRESS);
 	struct pollfd p = { c, POLLOUT, 0 };
 	CHECK_EQ("poll for the connection", poll(&p, 1, 10000), 1);
-	CHECK_EQ("SO_ERROR after connecting", getint(c, SOL_SOCKET, SO_ERROR), 0);
+	CHECK_EQ("SO_ERROR after connecting", t_sockopt_int(c, SOL_SOCKET, SO_ERROR), 0);
 	struct pollfd ps = { srv, POLLIN, 0 };
 	CHECK_EQ("poll the listener", poll(&ps, 1, 10000), 1);
 	struct sockaddr_in peer;
@@ -95,12 +86,12 @@ int main(void)
 	CHECK_EQ("getpeername port", peer.sin_port, b.sin_port);
 
 	CHECK_OK("TCP_NODELAY", setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one));
-	CHECK_EQ("TCP_NODELAY reads back", getint(c, IPPROTO_TCP, TCP_NODELAY), 1);
+	CHECK_EQ("TCP_NODELAY reads back", t_sockopt_int(c, IPPROTO_TCP, TCP_NODELAY), 1);
 	int idle = 42;
 	CHECK_OK("TCP_KEEPIDLE", setsockopt(c, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof idle));
-	CHECK_EQ("TCP_KEEPIDLE reads back", getint(c, IPPROTO_TCP, TCP_KEEPIDLE), 42);
+	CHECK_EQ("TCP_KEEPIDLE reads back", t_sockopt_int(c, IPPROTO_TCP, TCP_KEEPIDLE), 42);
 	CHECK_OK("SO_KEEPALIVE", setsockopt(c, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one));
-	CHECK("SO_KEEPALIVE reads back", getint(c, SOL_SOCKET, SO_KEEPALIVE) != 0);
+	CHECK("SO_KEEPALIVE reads back", t_sockopt_int(c, SOL_SOCKET, SO_KEEPALIVE) != 0);
 	struct linger lg = { 1, 5 }, lg2;
 	CHECK_OK("SO_LINGER", setsockopt(c, SOL_SOCKET, SO_LINGER, &lg, sizeof lg));
 	l = sizeof lg2;
@@ -108,7 +99,7 @@ int main(void)
 	CHECK("SO_LINGER reads back", lg2.l_onoff != 0 && lg2.l_linger == 5);
 	int tos = 0x10;
 	CHECK_OK("IP_TOS", setsockopt(c, IPPROTO_IP, IP_TOS, &tos, sizeof tos));
-	CHECK_EQ("IP_TOS reads back", getint(c, IPPROTO_IP, IP_TOS), 0x10);
+	CHECK_EQ("IP_TOS reads back", t_sockopt_int(c, IPPROTO_IP, IP_TOS), 0x10);
 	CHECK_ERR("short option value", setsockopt(c, SOL_SOCKET, SO_KEEPALIVE, &one, 2), EINVAL);
 	CHECK_ERR("unknown SOL_SOCKET option", setsockopt(c, SOL_SOCKET, 9999, &one, sizeof one), ENOPROTOOPT);
 	CHECK_ERR("SO_TYPE is read-only", setsockopt(c, SOL_SOCKET, SO_TYPE, &one, sizeof one), ENOPROTOOPT);
@@ -159,8 +150,8 @@ int main(void)
 	int s6 = socket(AF_INET6, SOCK_STREAM, 0);
 	CHECK("AF_INET6 socket", s6 >= 0);
 	CHECK_OK("IPV6_V6ONLY", setsockopt(s6, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one));
-	CHECK_EQ("IPV6_V6ONLY reads back", getint(s6, IPPROTO_IPV6, IPV6_V6ONLY), 1);
-	CHECK_EQ("AF_INET6 SO_DOMAIN", getint(s6, SOL_SOCKET, SO_DOMAIN), AF_INET6);
+	CHECK_EQ("IPV6_V6ONLY reads back", t_sockopt_int(s6, IPPROTO_IPV6, IPV6_V6ONLY), 1);
+	CHECK_EQ("AF_INET6 SO_DOMAIN", t_sockopt_int(s6, SOL_SOCKET, SO_DOMAIN), AF_INET6);
 	close(s6);
 
 	/* UDP: sender addresses, truncation, several messages at once. */
@@ -172,7 +163,7 @@ int main(void)
 	getsockname(u1, (struct sockaddr *)&ua, &l);
 	l = sizeof ub;
 	getsockname(u2, (struct sockaddr *)&ub, &l);
-	CHECK_EQ("SO_PROTOCOL udp", getint(u1, SOL_SOCKET, SO_PROTOCOL), IPPROTO_UDP);
+	CHECK_EQ("SO_PROTOCOL udp", t_sockopt_int(u1, SOL_SOCKET, SO_PROTOCOL), IPPROTO_UDP);
 	CHECK_EQ("sendto", sendto(u2, "datagram", 8, 0, (struct sockaddr *)&ua, sizeof ua), 8);
 	l = sizeof from;
 	CHECK_EQ("recvfrom", recvfrom(u1, buf, sizeof buf, 0, (struct sockaddr *)&from, &l), 8);

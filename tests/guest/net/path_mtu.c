@@ -7,15 +7,6 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
-static int getint(int s, int level, int name)
-{
-	int v = -1;
-	socklen_t l = sizeof v;
-	if (getsockopt(s, level, name, &v, &l) < 0)
-		return -1000 - errno;
-	return v;
-}
-
 int main(void)
 {
 	T_BEGIN();
@@ -25,16 +16,16 @@ int main(void)
 
 	int u = socket(AF_INET, SOCK_DGRAM, 0);
 	CHECK_OK("bind udp", bind(u, (struct sockaddr *)&a, sizeof a));
-	CHECK_EQ("IP_MTU before connect", getint(u, IPPROTO_IP, IP_MTU), -1000 - ENOTCONN);
+	CHECK_EQ("IP_MTU before connect", t_sockopt_int(u, IPPROTO_IP, IP_MTU), -1000 - ENOTCONN);
 	CHECK_OK("getsockname", getsockname(u, (struct sockaddr *)&a, &al));
 	CHECK_OK("connect udp to itself", connect(u, (struct sockaddr *)&a, sizeof a));
-	int mtu = getint(u, IPPROTO_IP, IP_MTU);
+	int mtu = t_sockopt_int(u, IPPROTO_IP, IP_MTU);
 	CHECK("IP_MTU of a connected udp socket is an MTU", mtu >= 576 && mtu <= 65536);
 	int v = 1500;
 	CHECK_ERR("IP_MTU cannot be set", setsockopt(u, IPPROTO_IP, IP_MTU, &v, sizeof v), ENOPROTOOPT);
 	int pmtud = IP_PMTUDISC_DO;
 	CHECK_OK("IP_MTU_DISCOVER", setsockopt(u, IPPROTO_IP, IP_MTU_DISCOVER, &pmtud, sizeof pmtud));
-	CHECK_EQ("IP_MTU_DISCOVER read back", getint(u, IPPROTO_IP, IP_MTU_DISCOVER), IP_PMTUDISC_DO);
+	CHECK_EQ("IP_MTU_DISCOVER read back", t_sockopt_int(u, IPPROTO_IP, IP_MTU_DISCOVER), IP_PMTUDISC_DO);
 	close(u);
 
 	int l = socket(AF_INET, SOCK_STREAM, 0);
@@ -44,9 +35,9 @@ int main(void)
 	CHECK_OK("listen", listen(l, 1));
 	CHECK_OK("getsockname tcp", getsockname(l, (struct sockaddr *)&a, &al));
 	int c = socket(AF_INET, SOCK_STREAM, 0);
-	CHECK_EQ("IP_MTU of an unconnected tcp socket", getint(c, IPPROTO_IP, IP_MTU), -1000 - ENOTCONN);
+	CHECK_EQ("IP_MTU of an unconnected tcp socket", t_sockopt_int(c, IPPROTO_IP, IP_MTU), -1000 - ENOTCONN);
 	CHECK_OK("connect tcp", connect(c, (struct sockaddr *)&a, sizeof a));
-	mtu = getint(c, IPPROTO_IP, IP_MTU);
+	mtu = t_sockopt_int(c, IPPROTO_IP, IP_MTU);
 	CHECK("IP_MTU of a connected tcp socket is an MTU", mtu >= 576 && mtu <= 65536);
 	close(c);
 	close(l);
@@ -59,10 +50,10 @@ int main(void)
 		t_ok("no IPv6 loopback");
 		T_DONE();
 	}
-	CHECK_EQ("IPV6_MTU before connect", getint(u6, IPPROTO_IPV6, IPV6_MTU), -1000 - ENOTCONN);
+	CHECK_EQ("IPV6_MTU before connect", t_sockopt_int(u6, IPPROTO_IPV6, IPV6_MTU), -1000 - ENOTCONN);
 	CHECK_OK("getsockname v6", getsockname(u6, (struct sockaddr *)&b, &bl));
 	CHECK_OK("connect udp6 to itself", connect(u6, (struct sockaddr *)&b, sizeof b));
-	mtu = getint(u6, IPPROTO_IPV6, IPV6_MTU);
+	mtu = t_sockopt_int(u6, IPPROTO_IPV6, IPV6_MTU);
 	CHECK("IPV6_MTU of a connected udp6 socket is an MTU", mtu >= 1280 && mtu <= 65536);
 	close(u6);
 	T_DONE();
