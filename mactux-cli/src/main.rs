@@ -138,8 +138,11 @@ fn run(
     argv: Vec<std::ffi::OsString>,
 ) -> ExitCode {
     let guest_fs = rootfs::guest_root(root.as_deref()).and_then(|root| Ok((root, rootfs::host_mounts(&mounts)?)));
-    let (root, mounts) = match guest_fs {
-        Ok((root, mounts)) => (root.unwrap_or_else(default_root), mounts),
+    let (root, linux_metadata, mounts) = match guest_fs {
+        Ok((root, mounts)) => {
+            let (root, metadata) = root.unwrap_or_else(|| (default_root(), false));
+            (root, metadata, mounts)
+        }
         Err(msg) => {
             eprintln!("mactux: {msg}");
             return ExitCode::from(125);
@@ -177,6 +180,7 @@ fn run(
         mactux_exe,
         use_daemon: std::env::var_os("MACTUX_NO_DAEMON").is_none(),
         vdso_uses_host: std::env::var_os("MACTUX_VDSO").map_or(true, |v| v != "syscall"),
+        linux_metadata,
         user,
         mounts,
     };

@@ -217,6 +217,8 @@ def add(name, type, mode, data=b"", **kw):
     t.addfile(i, io.BytesIO(data) if data else None)
 add("./dev/null", tarfile.CHRTYPE, 0o666, major=1, minor=3)
 add("./dev/initctl", tarfile.FIFOTYPE, 0o600)
+add("./srv/tty0", tarfile.CHRTYPE, 0o620, major=4, minor=0, gid=5)
+add("./srv/fifo", tarfile.FIFOTYPE, 0o640, uid=7, gid=7)
 add("./usr/bin/suid", tarfile.REGTYPE, 0o4755, b"#!/bin/sh\necho suid\n", uid=0, gid=50)
 add("./usr/bin/suid-link", tarfile.LNKTYPE, 0o4755, link="./usr/bin/suid")
 add("./usr/bin/cap", tarfile.REGTYPE, 0o755, b"x", pax={{"SCHILY.xattr.security.capability": "\x01\x00\x00\x02"}})
@@ -255,6 +257,49 @@ t.close()
     // The host file keeps no set-id bit; its owner can read and write it.
     assert_eq!(a.mode() & 0o7777, 0o755);
     assert_eq!(ok("suid", &h.run_in("meta", &["/usr/bin/suid"])), "suid\n");
+    // Inside the root, stat shows the archive's owners, modes and device
+    // numbers (vfs/meta.rs), not the host file's: the host has owner 0,
+    // group 0, mode 0755 or 0644 and plain files there. (The guest's /dev
+    // is the runtime's own, so the nodes are looked at under /srv.)
+    let shown = ok(
+        "stat inside the root",
+        &h.run_in("meta", &["/usr/bin/stat", "-c", "%n %a %u %g %F %t:%T", "/srv/tty0", "/srv/fifo", "/usr/bin/suid", "/usr/bin/suid-link"]),
+    );
+    assert_eq!(
+        shown,
+        "/srv/tty0 620 0 5 character special file 4:0\n/srv/fifo 640 7 7 fifo 0:0\n/usr/bin/suid 4755 0 50 regular file 0:0\n/usr/bin/suid-link 4755 0 50 regular file 0:0\n"
+    );
+    // The same through an open file (fstat), as `stat -L` of /dev/stdin does.
+    let fstat = ok("fstat inside the root", &h.run_in("meta", &["/bin/sh", "-c", "exec 3</usr/bin/suid; /usr/bin/stat -L -c '%a %g' /proc/self/fd/3"]));
+    assert_eq!(fstat, "4755 50\n");
+    // chmod and chown change the stored metadata, by Linux's rules: a
+    // chown drops the set-user-id bit of a file.
+    let changed = ok(
+        "chmod and chown inside the root",
+        &h.run_in(
+            "meta",
+            &[
+                "/bin/sh",
+                "-c",
+                "chmod 2750 /usr/bin/suid && stat -c '%a %g' /usr/bin/suid && chown 3:4 /srv/fifo && stat -c '%u %g %a %F' /srv/fifo \
+                 && chmod 4755 /usr/bin/suid && chown 0 /usr/bin/suid && stat -c '%a' /usr/bin/suid",
+            ],
+        ),
+    );
+    assert_eq!(changed, "2750 50\n3 4 640 fifo\n755\n");
+    // The host file keeps its host owner and the plain permission bits.
+    assert_eq!(std::fs::metadata(root.join("usr/bin/suid")).unwrap().mode() & 0o7777, 0o755);
+    // Only the owner may chmod, only a privileged task may chown.
+    let denied = run_mactux(
+        &Run::cmd(&["/bin/sh", "-c", "chmod 777 /srv/fifo; echo $?; chown 1000 /srv/fifo; echo $?; stat -c '%u %a' /srv/fifo"])
+            .env("MACTUX_HOME", h.home())
+            .mactux_option("--root")
+            .mactux_option("meta")
+            .mactux_option("--user")
+            .mactux_option("1000:1000"),
+    );
+    assert_eq!(denied.stdout_str(), "1\n1\n3 640\n", "{}", denied.stderr_str());
+    assert!(denied.stderr_str().contains("Operation not permitted"), "{}", denied.stderr_str());
 }
 
 fn python(script: &str, dir: &Path) {

@@ -32,6 +32,10 @@ pub struct Info {
     /// Bytes in regular files, each inode counted once.
     pub bytes: u64,
     pub entries: u64,
+    /// Whether the files carry Linux metadata in extended attributes (not
+    /// after `--no-xattrs`): `run --root NAME` then has the runtime show it.
+    #[serde(default)]
+    pub metadata: bool,
 }
 
 impl Info {
@@ -145,7 +149,7 @@ pub fn import(file: &Path, name: Option<&str>, replace: bool, no_xattrs: bool) -
     let bytes = tree_bytes(&root.0);
 
     // Commit: the rename is the moment the root appears complete.
-    let info = Info { source: absolute(file), format: format.clone(), imported: utc_now(), bytes, entries: totals.entries };
+    let info = Info { source: absolute(file), format: format.clone(), imported: utc_now(), bytes, entries: totals.entries, metadata: keep_metadata };
     let _old = if target_exists {
         let old = Scratch(dir.join(format!(".{name}.old-{}", std::process::id())));
         fs::rename(&target, &old.0).map_err(|e| format!("moving the old {} away: {e}", target.display()))?;

@@ -87,7 +87,10 @@ pub fn check_name(name: &str) -> Result<(), String> {
 /// What `mactux run --root VALUE` (or the configured default) means: a
 /// value with a `/`, or an existing directory, is a directory; anything
 /// else names an imported root. `None` when neither is given.
-pub fn guest_root(value: Option<&Path>) -> Result<Option<PathBuf>, String> {
+/// The guest root `--root` (or config.toml) names, and whether its files
+/// carry Linux metadata (an imported root, unless imported `--no-xattrs`;
+/// a directory given by path is taken as it is).
+pub fn guest_root(value: Option<&Path>) -> Result<Option<(PathBuf, bool)>, String> {
     let (value, from) = match value {
         Some(v) => (v.to_path_buf(), "--root"),
         None => match configured_root()? {
@@ -97,11 +100,12 @@ pub fn guest_root(value: Option<&Path>) -> Result<Option<PathBuf>, String> {
     };
     let text = value.to_string_lossy();
     if text.contains('/') || value.is_dir() {
-        return Ok(Some(value));
+        return Ok(Some((value, false)));
     }
     let dir = roots_dir().join(&value);
     if check_name(&text).is_ok() && dir.is_dir() {
-        return Ok(Some(dir));
+        let metadata = install::Info::load(&roots_dir(), &text).is_some_and(|i| i.metadata);
+        return Ok(Some((dir, metadata)));
     }
     Err(format!(
         "{from}: '{text}' is neither a directory nor an imported root (`mactux rootfs list` shows them; `mactux rootfs import FILE --name {text}` adds one)"

@@ -56,7 +56,9 @@ pub fn open_exec(path: &str) -> Result<ExecFile, LoadError> {
     }
     let Node::Host(hp) = &r.node else { return Err(LoadError::cannot_run(path, "Permission denied")) };
     let (dir, name) = hp.at();
-    let st = host::fs::stat_at(dir, name).map_err(|e| LoadError::from_errno(path, e))?;
+    let mut st = host::fs::stat_at(dir, name).map_err(|e| LoadError::from_errno(path, e))?;
+    // An imported root's set-id bits and owners are in its metadata.
+    vfs::meta::apply_at(&mut st, dir, name);
     if st.mode & g::S_IFMT != g::S_IFREG {
         return Err(LoadError::cannot_run(path, "Permission denied"));
     }

@@ -32,6 +32,9 @@ fn host_path_for_attr(r: &Resolved) -> Result<&HostLoc> {
 fn do_fchmodat(dirfd: i32, path: &[u8], mode: u32) -> Result<u64> {
     let r = resolve_existing(dirfd, path, true)?;
     let hp = host_path_for_attr(&r)?;
+    if let Some(done) = crate::vfs::meta::chmod(crate::vfs::meta::At::Name(hp.dir_fd(), &hp.name), mode) {
+        return done.map(|()| 0);
+    }
     host::fs::chmod_at(hp.dir_fd(), &hp.name, mode & 0o7777).map_err(host_err)?;
     Ok(0)
 }
@@ -59,7 +62,10 @@ fn attr_fd(file: &OpenFile) -> Result<Option<host::HostFd>> {
 pub fn fchmod(_cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     let file = file_of(args::fd(a[0]))?;
     match attr_fd(&file)? {
-        Some(h) => host::fs::fchmod(h, uint(a[1]) & 0o7777).map_err(host_err)?,
+        Some(h) => match crate::vfs::meta::chmod(crate::vfs::meta::At::Fd(h), uint(a[1])) {
+            Some(done) => done?,
+            None => host::fs::fchmod(h, uint(a[1]) & 0o7777).map_err(host_err)?,
+        },
         None => return_errno_with_message!(EPERM, "synthetic files have fixed attributes"),
     }
     Ok(0)
@@ -69,6 +75,9 @@ fn do_fchownat(dirfd: i32, path: &[u8], uid: u64, gid: u64, flags: u32) -> Resul
     let follow = flags & g::AT_SYMLINK_NOFOLLOW == 0;
     let r = path_target_at(dirfd, path, flags & g::AT_EMPTY_PATH != 0, follow)?;
     let hp = host_path_for_attr(&r)?;
+    if let Some(done) = crate::vfs::meta::chown(crate::vfs::meta::At::Name(hp.dir_fd(), &hp.name), uint(uid), uint(gid)) {
+        return done.map(|()| 0);
+    }
     // -1 leaves an id unchanged, for the host as for Linux.
     host::fs::chown_at(hp.dir_fd(), &hp.name, uint(uid), uint(gid)).map_err(host_err)?;
     Ok(0)
@@ -93,7 +102,10 @@ pub fn fchownat(_cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
 pub fn fchown(_cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     let file = file_of(args::fd(a[0]))?;
     match attr_fd(&file)? {
-        Some(h) => host::fs::fchown(h, uint(a[1]), uint(a[2])).map_err(host_err)?,
+        Some(h) => match crate::vfs::meta::chown(crate::vfs::meta::At::Fd(h), uint(a[1]), uint(a[2])) {
+            Some(done) => done?,
+            None => host::fs::fchown(h, uint(a[1]), uint(a[2])).map_err(host_err)?,
+        },
         None => return_errno_with_message!(EPERM, "synthetic files have fixed attributes"),
     }
     Ok(0)

@@ -66,6 +66,10 @@ pub struct Config {
     /// off (`MACTUX_VDSO=syscall`), each of its functions makes the
     /// syscall, as on a macOS host (loader/vdso.rs).
     pub vdso_uses_host: bool,
+    /// Whether the root's files carry Linux owners, modes and device
+    /// numbers in extended attributes, which stat then shows (vfs/meta.rs;
+    /// an imported root: `mactux rootfs import`).
+    pub linux_metadata: bool,
     /// Who the guest starts as (`mactux run --user`, `--root-user`);
     /// `None`: the host user's ids. Read only when a task starts: after an
     /// execve the task's own credentials come through the handover.

@@ -42,7 +42,9 @@ fn herr(e: crate::abi::Errno) -> Error {
 
 impl FileOps for HostFile {
     fn stat(&self, _f: &OpenFile) -> Result<HostStat> {
-        host::fs::fstat(self.fd).map_err(herr)
+        let mut st = host::fs::fstat(self.fd).map_err(herr)?;
+        super::meta::apply_fd(&mut st, self.fd);
+        Ok(st)
     }
 
     fn as_any(&self) -> &dyn Any {

@@ -129,7 +129,11 @@ pub fn path_target_at(dirfd: i32, path: &[u8], empty_path_ok: bool, follow: bool
 /// was followed (a followed `/proc/<pid>/fd/N` link stats the open file).
 pub fn node_stat(r: &Resolved, followed: bool) -> Result<HostStat> {
     match &r.node {
-        Node::Host(p) => host::fs::stat_at(p.dir_fd(), &p.name).map_err(Error::new),
+        Node::Host(p) => {
+            let mut st = host::fs::stat_at(p.dir_fd(), &p.name).map_err(Error::new)?;
+            super::meta::apply_at(&mut st, p.dir_fd(), &p.name);
+            Ok(st)
+        }
         Node::Synth(Synth::FdLink { fd, .. }) if followed => {
             file_of(*fd).map_err(|_| errno!(ENOENT, "fd link target is closed"))?.stat()
         }

@@ -24,6 +24,7 @@ pub mod fd_table;
 pub mod file;
 pub mod host_file;
 pub mod lookup;
+pub mod meta;
 pub mod mount;
 pub mod netlink;
 pub mod path;

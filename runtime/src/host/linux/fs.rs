@@ -41,6 +41,56 @@ pub fn birth_time_at(dir: HostFd, name: &CStr) -> Option<Timespec> {
         .then(|| Timespec { sec: sx.stx_btime.tv_sec, nsec: i64::from(sx.stx_btime.tv_nsec) })
 }
 
+/// The value of extended attribute `attr` of `name` in `dir` (a symlink
+/// itself, not followed), or `None` if it has none. Linux has no
+/// getxattrat before 6.13: the name is reached through the directory's
+/// /proc/self/fd link.
+pub fn xattr_at(dir: HostFd, name: &CStr, attr: &CStr) -> Option<Vec<u8>> {
+    let mut path = format!("/proc/self/fd/{dir}").into_bytes();
+    if !name.is_empty() {
+        path.push(b'/');
+        path.extend_from_slice(name.to_bytes());
+    }
+    let path = std::ffi::CString::new(path).ok()?;
+    let mut buf = [0u8; 64];
+    // SAFETY: valid C strings; the buffer's length is passed.
+    let n = unsafe { libc::lgetxattr(path.as_ptr(), attr.as_ptr(), buf.as_mut_ptr().cast(), buf.len()) };
+    usize::try_from(n).ok().map(|n| buf[..n].to_vec())
+}
+
+/// The value of extended attribute `attr` of the file open as `fd`, or
+/// `None`. Through /proc/self/fd, which also serves an O_PATH fd (which
+/// fgetxattr refuses).
+pub fn xattr_of(fd: HostFd, attr: &CStr) -> Option<Vec<u8>> {
+    let path = std::ffi::CString::new(format!("/proc/self/fd/{fd}")).ok()?;
+    let mut buf = [0u8; 64];
+    // SAFETY: valid C strings; the buffer's length is passed.
+    let n = unsafe { libc::getxattr(path.as_ptr(), attr.as_ptr(), buf.as_mut_ptr().cast(), buf.len()) };
+    usize::try_from(n).ok().map(|n| buf[..n].to_vec())
+}
+
+/// Sets extended attribute `attr` of `name` in `dir` (a symlink itself,
+/// not followed); see [`xattr_at`].
+pub fn set_xattr_at(dir: HostFd, name: &CStr, attr: &CStr, value: &[u8]) -> HostResult<()> {
+    let mut path = format!("/proc/self/fd/{dir}").into_bytes();
+    if !name.is_empty() {
+        path.push(b'/');
+        path.extend_from_slice(name.to_bytes());
+    }
+    let path = std::ffi::CString::new(path).map_err(|_| Errno::EINVAL)?;
+    // SAFETY: valid C strings; the value's length is passed.
+    let r = unsafe { libc::lsetxattr(path.as_ptr(), attr.as_ptr(), value.as_ptr().cast(), value.len(), 0) };
+    if r < 0 { Err(super::errno::last()) } else { Ok(()) }
+}
+
+/// Sets extended attribute `attr` of the file open as `fd`; see [`xattr_of`].
+pub fn set_xattr_of(fd: HostFd, attr: &CStr, value: &[u8]) -> HostResult<()> {
+    let path = std::ffi::CString::new(format!("/proc/self/fd/{fd}")).map_err(|_| Errno::EINVAL)?;
+    // SAFETY: valid C strings; the value's length is passed.
+    let r = unsafe { libc::setxattr(path.as_ptr(), attr.as_ptr(), value.as_ptr().cast(), value.len(), 0) };
+    if r < 0 { Err(super::errno::last()) } else { Ok(()) }
+}
+
 /// How a directory is opened only to walk through it: O_PATH needs no
 /// permission on the directory itself, as a Linux path walk needs none.
 pub(crate) const WALK_DIR_FLAGS: libc::c_int = libc::O_PATH;

@@ -252,14 +252,64 @@ pub fn rename2_at(from: (HostFd, &CStr), to: (HostFd, &CStr), noreplace: bool, e
 
 /// The guest-visible name of an inherited host fd (a terminal's device path,
 /// or the file's path when it lies under the guest root), from `F_GETPATH`.
-pub fn fd_guest_name(fd: HostFd) -> Option<String> {
+/// The value of extended attribute `attr` of `name` in `dir` (a symlink
+/// itself, not followed), or `None` if it has none: by the directory's
+/// path (F_GETPATH), as macOS has no getxattr relative to a directory.
+pub fn xattr_at(dir: HostFd, name: &CStr, attr: &CStr) -> Option<Vec<u8>> {
+    let mut path = fd_host_path(dir)?;
+    if !name.is_empty() {
+        path.push(b'/');
+        path.extend_from_slice(name.to_bytes());
+    }
+    let path = std::ffi::CString::new(path).ok()?;
+    let mut buf = [0u8; 64];
+    // SAFETY: valid C strings; the buffer's length is passed.
+    let n = unsafe { libc::getxattr(path.as_ptr(), attr.as_ptr(), buf.as_mut_ptr().cast(), buf.len(), 0, libc::XATTR_NOFOLLOW) };
+    usize::try_from(n).ok().map(|n| buf[..n].to_vec())
+}
+
+/// The value of extended attribute `attr` of the file open as `fd`, or `None`.
+pub fn xattr_of(fd: HostFd, attr: &CStr) -> Option<Vec<u8>> {
+    let mut buf = [0u8; 64];
+    // SAFETY: valid C string; the buffer's length is passed.
+    let n = unsafe { libc::fgetxattr(fd, attr.as_ptr(), buf.as_mut_ptr().cast(), buf.len(), 0, 0) };
+    usize::try_from(n).ok().map(|n| buf[..n].to_vec())
+}
+
+/// Sets extended attribute `attr` of `name` in `dir` (a symlink itself,
+/// not followed); see [`xattr_at`].
+pub fn set_xattr_at(dir: HostFd, name: &CStr, attr: &CStr, value: &[u8]) -> HostResult<()> {
+    let mut path = fd_host_path(dir).ok_or(Errno::EBADF)?;
+    if !name.is_empty() {
+        path.push(b'/');
+        path.extend_from_slice(name.to_bytes());
+    }
+    let path = std::ffi::CString::new(path).map_err(|_| Errno::EINVAL)?;
+    // SAFETY: valid C strings; the value's length is passed.
+    check(unsafe { libc::setxattr(path.as_ptr(), attr.as_ptr(), value.as_ptr().cast(), value.len(), 0, libc::XATTR_NOFOLLOW) })
+}
+
+/// Sets extended attribute `attr` of the file open as `fd`.
+pub fn set_xattr_of(fd: HostFd, attr: &CStr, value: &[u8]) -> HostResult<()> {
+    // SAFETY: valid C string; the value's length is passed.
+    check(unsafe { libc::fsetxattr(fd, attr.as_ptr(), value.as_ptr().cast(), value.len(), 0, 0) })
+}
+
+/// The host path of what `fd` names (F_GETPATH), as bytes.
+fn fd_host_path(fd: HostFd) -> Option<Vec<u8>> {
     let mut buf = vec![0u8; libc::MAXPATHLEN as usize];
     // SAFETY: F_GETPATH writes at most MAXPATHLEN bytes, NUL-terminated.
     if unsafe { libc::fcntl(fd, libc::F_GETPATH, buf.as_mut_ptr()) } < 0 {
         return None;
     }
     let len = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
-    Some(crate::host::fs::guest_name_of_host_path(crate::vfs::path::from_bytes(&buf[..len])))
+    buf.truncate(len);
+    Some(buf)
+}
+
+pub fn fd_guest_name(fd: HostFd) -> Option<String> {
+    let path = fd_host_path(fd)?;
+    Some(crate::host::fs::guest_name_of_host_path(crate::vfs::path::from_bytes(&path)))
 }
 
 /// The host device behind the guest's /dev/pts/N: macOS names its

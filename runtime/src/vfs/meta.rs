@@ -1,0 +1,222 @@
+//! Linux metadata kept beside host files, in extended attributes: the
+//! owner, group, mode and device number a host file cannot hold for an
+//! ordinary user (`mactux rootfs import` writes them; docs/rootfs.md gives
+//! the format). When the guest root carries them (`Config::linux_metadata`),
+//! stat, fstat, statx and the loader's set-id checks show them in place of
+//! the host's values; a file without them shows the host's.
+//!
+//! chmod and chown of a file that carries them change the attributes, by
+//! Linux's rules for who may (the guest's credentials); the host file gets
+//! the permission bits without set-id and sticky bits, plus owner read and
+//! write (as the import leaves it), and keeps its host owner. A file
+//! without them (one the guest created) is changed on the host as before,
+//! and new files get none (issue 10, point 3, is not finished).
+
+use crate::abi::gen as g;
+use crate::error::Result;
+use crate::host::{self, HostFd, HostStat};
+use crate::return_errno_with_message;
+use std::ffi::CStr;
+
+const UID: &CStr = c"user.mactux.uid";
+const GID: &CStr = c"user.mactux.gid";
+const MODE: &CStr = c"user.mactux.mode";
+const RDEV: &CStr = c"user.mactux.rdev";
+
+/// Whether the guest root's files carry Linux metadata.
+fn enabled() -> bool {
+    crate::task::try_current().is_some_and(|p| p.config.linux_metadata)
+}
+
+/// `st` of `name` in `dir`, with what its attributes say.
+pub fn apply_at(st: &mut HostStat, dir: HostFd, name: &CStr) {
+    if enabled() && may_carry(st) {
+        apply(st, |attr| host::fs::xattr_at(dir, name, attr));
+    }
+}
+
+/// `st` of the file open as `fd`, with what its attributes say.
+pub fn apply_fd(st: &mut HostStat, fd: HostFd) {
+    if enabled() && may_carry(st) {
+        apply(st, |attr| host::fs::xattr_of(fd, attr));
+    }
+}
+
+/// Only regular files (device nodes, FIFOs and sockets are stored as
+/// such) and directories carry the attributes; symlinks cannot.
+fn may_carry(st: &HostStat) -> bool {
+    matches!(st.mode & g::S_IFMT, g::S_IFREG | g::S_IFDIR)
+}
+
+fn apply(st: &mut HostStat, get: impl Fn(&CStr) -> Option<Vec<u8>>) {
+    let text = |attr| get(attr).and_then(|v| String::from_utf8(v).ok());
+    let Some(mode) = text(MODE).and_then(|m| parse_mode(&m)) else { return };
+    st.mode = mode;
+    if let Some(uid) = text(UID).and_then(|v| v.trim().parse().ok()) {
+        st.uid = uid;
+    }
+    if let Some(gid) = text(GID).and_then(|v| v.trim().parse().ok()) {
+        st.gid = gid;
+    }
+    let is_dev = matches!(mode & g::S_IFMT, g::S_IFCHR | g::S_IFBLK);
+    st.rdev = if is_dev { text(RDEV).and_then(|v| parse_rdev(&v)).unwrap_or(0) } else { 0 };
+}
+
+/// An octal `st_mode` with its file type (`100644`, `20666`); `None` for
+/// anything else, which leaves the host's values in place.
+fn parse_mode(s: &str) -> Option<u32> {
+    let m = u32::from_str_radix(s.trim(), 8).ok()?;
+    let known = [g::S_IFREG, g::S_IFDIR, g::S_IFCHR, g::S_IFBLK, g::S_IFIFO, g::S_IFSOCK];
+    (m & !(g::S_IFMT | 0o7777) == 0 && known.contains(&(m & g::S_IFMT))).then_some(m)
+}
+
+/// `MAJOR:MINOR` as Linux's `dev_t` (new_encode_dev).
+fn parse_rdev(s: &str) -> Option<u64> {
+    let (major, minor) = s.trim().split_once(':')?;
+    let (major, minor): (u64, u64) = (major.parse().ok()?, minor.parse().ok()?);
+    if major > 0xfff || minor > 0xfffff {
+        return None;
+    }
+    Some((minor & 0xff) | (major << 8) | ((minor & !0xff) << 12))
+}
+
+/// Where a file's attributes are read and written: by name in a directory,
+/// or through an open fd.
+#[derive(Clone, Copy)]
+pub enum At<'a> {
+    Name(HostFd, &'a CStr),
+    Fd(HostFd),
+}
+
+impl At<'_> {
+    fn get(self, attr: &CStr) -> Option<Vec<u8>> {
+        match self {
+            At::Name(dir, name) => host::fs::xattr_at(dir, name, attr),
+            At::Fd(fd) => host::fs::xattr_of(fd, attr),
+        }
+    }
+
+    fn set(self, attr: &CStr, value: &str) -> Result<()> {
+        let r = match self {
+            At::Name(dir, name) => host::fs::set_xattr_at(dir, name, attr, value.as_bytes()),
+            At::Fd(fd) => host::fs::set_xattr_of(fd, attr, value.as_bytes()),
+        };
+        r.map_err(|e| crate::error::Error::with_message(e, "cannot store the file's Linux metadata"))
+    }
+
+    fn host_chmod(self, mode: u32) -> Result<()> {
+        let r = match self {
+            At::Name(dir, name) => host::fs::chmod_at(dir, name, mode),
+            At::Fd(fd) => host::fs::fchmod(fd, mode),
+        };
+        r.map_err(crate::error::Error::new)
+    }
+
+    /// The file's metadata (owner, group, full mode), if it carries any.
+    fn current(self) -> Option<(u32, u32, u32)> {
+        if !enabled() {
+            return None;
+        }
+        let text = |attr| self.get(attr).and_then(|v| String::from_utf8(v).ok());
+        let mode = text(MODE).and_then(|m| parse_mode(&m))?;
+        let uid = text(UID).and_then(|v| v.trim().parse().ok()).unwrap_or(0);
+        let gid = text(GID).and_then(|v| v.trim().parse().ok()).unwrap_or(0);
+        Some((uid, gid, mode))
+    }
+
+    /// Writes a new mode: the attribute, then the host file's own bits.
+    fn store_mode(self, mode: u32) -> Result<()> {
+        self.set(MODE, &format!("{mode:o}"))?;
+        let dir = mode & g::S_IFMT == g::S_IFDIR;
+        let host_bits = (mode & 0o777) | 0o600 | if dir { 0o100 } else { 0 };
+        self.host_chmod(host_bits)
+    }
+}
+
+/// chmod(2) of a file that carries metadata (`None`: it carries none, and
+/// the host file is changed as usual). EPERM unless the caller owns it or
+/// has CAP_FOWNER; the set-group-id bit is dropped when the caller is not
+/// in the file's group and lacks CAP_FSETID (fs/attr.c, setattr_prepare).
+pub fn chmod(at: At<'_>, mode: u32) -> Option<Result<()>> {
+    let (uid, gid, old) = at.current()?;
+    let cred = crate::task::current().cred();
+    if cred.fsuid != uid && !cred.capable(g::CAP_FOWNER) {
+        return Some(Err(crate::errno!(EPERM, "only the owner may change a file's mode")));
+    }
+    let mut bits = mode & 0o7777;
+    if bits & g::S_ISGID != 0 && !cred.in_group(gid) && !cred.capable(g::CAP_FSETID) {
+        bits &= !g::S_ISGID;
+    }
+    Some(at.store_mode((old & g::S_IFMT) | bits))
+}
+
+/// chown(2) of a file that carries metadata (`None`: it carries none).
+/// `u32::MAX` leaves an id as it is. A new owner needs CAP_CHOWN; a new
+/// group needs the owner's call with a group it is in, or CAP_CHOWN
+/// (fs/attr.c, chown_ok and chgrp_ok). A non-directory loses its set-user-id
+/// bit, and its set-group-id bit when group execute is set.
+pub fn chown(at: At<'_>, new_uid: u32, new_gid: u32) -> Option<Result<()>> {
+    let (uid, gid, mode) = at.current()?;
+    Some(chown_checked(at, (uid, gid, mode), new_uid, new_gid))
+}
+
+fn chown_checked(at: At<'_>, (uid, gid, mode): (u32, u32, u32), new_uid: u32, new_gid: u32) -> Result<()> {
+    let cred = crate::task::current().cred();
+    let may_chown = cred.capable(g::CAP_CHOWN);
+    if new_uid != u32::MAX && new_uid != uid && !may_chown {
+        return_errno_with_message!(EPERM, "only a privileged task may give a file away");
+    }
+    if new_gid != u32::MAX && new_gid != gid && !(may_chown || (cred.fsuid == uid && cred.in_group(new_gid))) {
+        return_errno_with_message!(EPERM, "the file's group may become only one of the owner's groups");
+    }
+    if new_uid != u32::MAX {
+        at.set(UID, &new_uid.to_string())?;
+    }
+    if new_gid != u32::MAX {
+        at.set(GID, &new_gid.to_string())?;
+    }
+    if mode & g::S_IFMT != g::S_IFDIR {
+        let mut m = mode & !g::S_ISUID;
+        if m & g::S_IXGRP != 0 {
+            m &= !g::S_ISGID;
+        }
+        if m != mode {
+            at.store_mode(m)?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn attributes_replace_the_host_values_and_bad_ones_are_ignored() {
+        let mut st = HostStat { mode: g::S_IFREG | 0o644, uid: 1000, gid: 1000, ..Default::default() };
+        let attrs = |m: &'static str| {
+            move |a: &CStr| -> Option<Vec<u8>> {
+                let v = match a.to_bytes() {
+                    b"user.mactux.uid" => "0",
+                    b"user.mactux.gid" => "5",
+                    b"user.mactux.mode" => m,
+                    b"user.mactux.rdev" => "136:3",
+                    _ => return None,
+                };
+                Some(v.as_bytes().to_vec())
+            }
+        };
+        apply(&mut st, attrs("20620"));
+        assert_eq!((st.mode, st.uid, st.gid, st.rdev), (g::S_IFCHR | 0o620, 0, 5, (136 << 8) | 3));
+        let mut reg = HostStat { mode: g::S_IFREG | 0o644, uid: 1000, gid: 1000, ..Default::default() };
+        apply(&mut reg, attrs("104755"));
+        assert_eq!((reg.mode, reg.uid, reg.rdev), (g::S_IFREG | 0o4755, 0, 0));
+        for bad in ["", "999999999", "170644", "xyz", "1000644"] {
+            let mut keep = HostStat { mode: g::S_IFREG | 0o644, uid: 1000, ..Default::default() };
+            apply(&mut keep, attrs(bad));
+            assert_eq!((keep.mode, keep.uid), (g::S_IFREG | 0o644, 1000), "{bad:?}");
+        }
+        assert_eq!(parse_rdev("1:3"), Some(0x103));
+        assert_eq!(parse_rdev("4096:0"), None);
+    }
+}
