@@ -300,6 +300,34 @@ t.close()
     );
     assert_eq!(denied.stdout_str(), "1\n1\n3 640\n", "{}", denied.stderr_str());
     assert!(denied.stderr_str().contains("Operation not permitted"), "{}", denied.stderr_str());
+    // What the guest makes there gets metadata too: its owner, and a device
+    // node made by mknod.
+    let made = ok(
+        "mkdir, create and mknod inside the root",
+        &h.run_in(
+            "meta",
+            &[
+                "/bin/sh",
+                "-c",
+                "umask 022 && mkdir /etc/newdir && : > /etc/newdir/f && chown 3:4 /etc/newdir/f && mknod /etc/newdir/null2 c 1 3 \
+                 && stat -c '%n %u %g %a %F %t:%T' /etc/newdir /etc/newdir/f /etc/newdir/null2",
+            ],
+        ),
+    );
+    assert_eq!(
+        made,
+        "/etc/newdir 0 0 755 directory 0:0\n/etc/newdir/f 3 4 644 regular empty file 0:0\n/etc/newdir/null2 0 0 644 character special file 1:3\n"
+    );
+    let no_mknod = run_mactux(
+        &Run::cmd(&["/bin/sh", "-c", "mknod /etc/newdir/null3 c 1 3"])
+            .env("MACTUX_HOME", h.home())
+            .mactux_option("--root")
+            .mactux_option("meta")
+            .mactux_option("--user")
+            .mactux_option("1000:1000"),
+    );
+    assert!(no_mknod.stderr_str().contains("Operation not permitted"), "{}", no_mknod.stderr_str());
+    assert!(!root.join("etc/newdir/null3").exists());
 }
 
 fn python(script: &str, dir: &Path) {

@@ -35,7 +35,10 @@ fn do_mkdirat(dirfd: i32, path: &[u8], mode: u32) -> Result<u64> {
     }
     let hp = vfs::host_only(&r, "cannot create in a synthetic directory")?;
     // S_IRWXUGO | S_ISVTX, then the umask (fs/namei.c do_mkdirat).
-    host::fs::mkdir_at(hp.dir_fd(), &hp.name, mode & 0o1777 & !umask_now()).map_err(host_err)?;
+    let perm = mode & 0o1777 & !umask_now();
+    host::fs::mkdir_at(hp.dir_fd(), &hp.name, perm).map_err(host_err)?;
+    // In an imported root, its Linux owner (best effort: the directory exists).
+    let _ = vfs::meta::created(vfs::meta::At::Name(hp.dir_fd(), &hp.name), vfs::meta::At::Fd(hp.dir_fd()), g::S_IFDIR | perm);
     Ok(0)
 }
 
@@ -49,13 +52,14 @@ pub fn mkdirat(_cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     do_mkdirat(args::dirfd(a[0]), &path, uint(a[2]))
 }
 
-/// mknod(2): FIFOs and regular files; device nodes need privileges the
-/// guest does not have on the host (EPERM), sockets are made by bind(2).
-fn do_mknodat(dirfd: i32, path: &[u8], mode: u32, _dev: u64) -> Result<u64> {
+/// mknod(2): FIFOs and regular files; device nodes only in a directory
+/// that keeps Linux metadata (an imported root, vfs/meta.rs: an empty file
+/// with the node's type and number, by a task with CAP_MKNOD), else EPERM,
+/// as the host would refuse them; sockets are made by bind(2).
+fn do_mknodat(dirfd: i32, path: &[u8], mode: u32, dev: u64) -> Result<u64> {
     let kind = mode & g::S_IFMT;
     match kind {
-        0 | g::S_IFREG | g::S_IFIFO => {}
-        g::S_IFCHR | g::S_IFBLK => return_errno_with_message!(EPERM, "device nodes cannot be created on the host"),
+        0 | g::S_IFREG | g::S_IFIFO | g::S_IFCHR | g::S_IFBLK => {}
         g::S_IFSOCK => return_errno_with_message!(EPERM, "socket nodes are created by bind(2), not emulated by mknod"),
         g::S_IFDIR => return_errno_with_message!(EPERM, "mknod cannot make directories"),
         _ => return_errno_with_message!(EINVAL, "unknown file type"),
@@ -65,12 +69,35 @@ fn do_mknodat(dirfd: i32, path: &[u8], mode: u32, _dev: u64) -> Result<u64> {
         return_errno_with_message!(EEXIST, "the name exists");
     }
     let hp = host_or_refuse(&r, "cannot create files in a synthetic directory")?;
+    let is_dev = matches!(kind, g::S_IFCHR | g::S_IFBLK);
+    let parent = vfs::meta::At::Fd(hp.dir_fd());
+    if is_dev {
+        if !vfs::meta::carried_by(parent) {
+            return_errno_with_message!(EPERM, "device nodes cannot be created on the host outside an imported root");
+        }
+        if !crate::task::current().cred().capable(g::CAP_MKNOD) {
+            return_errno_with_message!(EPERM, "making a device node needs CAP_MKNOD");
+        }
+    }
     let perm = mode & 0o7777 & !umask_now();
     if kind == g::S_IFIFO {
         host::fs::mkfifo_at(hp.dir_fd(), &hp.name, perm).map_err(host_err)?;
     } else {
         let fd = host::fs::open_at(hp.dir_fd(), &hp.name, g::O_CREAT | g::O_EXCL | g::O_WRONLY, perm).map_err(host_err)?;
         host::fs::close(fd);
+    }
+    let at = vfs::meta::At::Name(hp.dir_fd(), &hp.name);
+    let kind = if kind == 0 { g::S_IFREG } else { kind };
+    // A FIFO is a host FIFO, which cannot carry `user.` attributes on Linux.
+    if kind != g::S_IFIFO {
+        let stored = vfs::meta::created(at, parent, kind | perm).and_then(|()| if is_dev { vfs::meta::set_rdev(at, dev) } else { Ok(()) });
+        if let Err(e) = stored {
+            if is_dev {
+                // Without its metadata it would be a plain empty file.
+                let _ = host::fs::unlink_at(hp.dir_fd(), &hp.name);
+                return Err(e);
+            }
+        }
     }
     Ok(0)
 }

@@ -93,6 +93,10 @@ fn do_open(dirfd: i32, path: &[u8], mut flags: u32, mode: u32) -> Result<u64> {
         Node::Host(ref hp) => {
             let create_mode = if creating || is_tmpfile { mode & 0o7777 & !umask_now() } else { 0 };
             let host_fd = host::fs::open_at(hp.dir_fd(), &hp.name, flags & !g::O_CLOEXEC, create_mode).map_err(host_err)?;
+            if creating && r.kind == Lookup::Missing {
+                // A new file in an imported root gets its Linux owner.
+                let _ = crate::vfs::meta::created(crate::vfs::meta::At::Fd(host_fd), crate::vfs::meta::At::Fd(hp.dir_fd()), g::S_IFREG | create_mode);
+            }
             let is_dir = match host::fs::fstat(host_fd) {
                 Ok(st) => st.mode & g::S_IFMT == g::S_IFDIR,
                 Err(e) => {

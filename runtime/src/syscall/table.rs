@@ -380,7 +380,7 @@ syscall_table! {
     __NR_rt_sigsuspend => Full(signal::rt_sigsuspend), [Ptr, Len], sleeps, restart = NoHand;
     __NR_sigaltstack => Full(signal::sigaltstack), [Ptr, Ptr];
     __NR_utime => Missing, [];
-    __NR_mknod => Partial(namei::mknod, "FIFOs and regular files; device and socket nodes are EPERM"), [Path, Octal, Hex];
+    __NR_mknod => Partial(namei::mknod, "FIFOs and regular files; device nodes only in an imported root (stored metadata, CAP_MKNOD), else EPERM; socket nodes EPERM"), [Path, Octal, Hex];
     __NR_uselib => Missing, [];
     __NR_personality => Partial(identity::personality, "the persona is kept (across fork and execve) and reported; it changes nothing: no 32-bit uname for PER_LINUX32, no effect of ADDR_NO_RANDOMIZE and the other flags"), [Hex];
     __NR_ustat => Missing, [];
@@ -506,7 +506,7 @@ syscall_table! {
     __NR_migrate_pages => Missing, [];
     __NR_openat => Full(open::openat), [DirFd, Path, OpenFlags, Octal], blocks;
     __NR_mkdirat => Full(namei::mkdirat), [DirFd, Path, Octal];
-    __NR_mknodat => Partial(namei::mknodat, "FIFOs and regular files; device and socket nodes are EPERM"), [DirFd, Path, Octal, Hex];
+    __NR_mknodat => Partial(namei::mknodat, "FIFOs and regular files; device nodes only in an imported root (stored metadata, CAP_MKNOD), else EPERM; socket nodes EPERM"), [DirFd, Path, Octal, Hex];
     __NR_fchownat => Full(attr::fchownat), [DirFd, Path, Int, Int, AtFlags];
     __NR_futimesat => Missing, [];
     __NR_newfstatat => Full(stat::newfstatat), [DirFd, Path, Ptr, AtFlags];

@@ -9,8 +9,10 @@
 //! Linux's rules for who may (the guest's credentials); the host file gets
 //! the permission bits without set-id and sticky bits, plus owner read and
 //! write (as the import leaves it), and keeps its host owner. A file
-//! without them (one the guest created) is changed on the host as before,
-//! and new files get none (issue 10, point 3, is not finished).
+//! without them is changed on the host as before. What the guest creates
+//! in a directory that carries them gets them too (`created`), and mknod
+//! of a device node there makes an empty file that carries its type and
+//! number.
 
 use crate::abi::gen as g;
 use crate::error::Result;
@@ -185,6 +187,45 @@ fn chown_checked(at: At<'_>, (uid, gid, mode): (u32, u32, u32), new_uid: u32, ne
         }
     }
     Ok(())
+}
+
+/// Whether files made in directory `dir` get metadata: the root uses it
+/// and the directory itself carries it (a host directory mounted into the
+/// root with `--mount` does not).
+pub fn carried_by(dir: At<'_>) -> bool {
+    dir.current().is_some()
+}
+
+/// Gives a file the guest just made in `dir` its Linux metadata, when the
+/// directory carries some: the caller's fs uid, and its fs gid or the
+/// directory's group under a set-group-id directory (which a new
+/// directory inherits too), and `mode` with its type.
+pub fn created(at: At<'_>, dir: At<'_>, mode: u32) -> Result<()> {
+    let Some((_, dir_gid, dir_mode)) = dir.current() else { return Ok(()) };
+    let cred = crate::task::current().cred();
+    let mut mode = mode;
+    let gid = if dir_mode & g::S_ISGID != 0 {
+        if mode & g::S_IFMT == g::S_IFDIR {
+            mode |= g::S_ISGID;
+        }
+        dir_gid
+    } else {
+        cred.fsgid
+    };
+    // The host file's owner may always read and write it (the import's
+    // rule), which writing `user.` attributes needs too.
+    let is_dir = mode & g::S_IFMT == g::S_IFDIR;
+    at.host_chmod((mode & 0o777) | 0o600 | if is_dir { 0o100 } else { 0 })?;
+    at.set(UID, &cred.fsuid.to_string())?;
+    at.set(GID, &gid.to_string())?;
+    at.set(MODE, &format!("{mode:o}"))
+}
+
+/// Stores a device node's number (`MAJOR:MINOR`, from Linux's `dev_t`).
+pub fn set_rdev(at: At<'_>, dev: u64) -> Result<()> {
+    let major = ((dev >> 8) & 0xfff) | ((dev >> 32) & !0xfff);
+    let minor = (dev & 0xff) | ((dev >> 12) & !0xff);
+    at.set(RDEV, &format!("{major}:{minor}"))
 }
 
 #[cfg(test)]
