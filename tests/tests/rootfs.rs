@@ -495,19 +495,27 @@ fn a_configured_default_root_and_directories_still_work() {
     refused("unknown name", &h.run_in("nosuch", &["/bin/true"]), "neither a directory nor an imported root");
 }
 
+/// The fixture and a home of the test's own, for a test that mounts `what`
+/// over that home in a mount namespace of its own: `None` (skipped, said
+/// on stderr) without root or unshare(1).
+fn with_a_mount(tag: &str, what: &str) -> Option<(&'static Fixture, Home)> {
+    let f = fixture()?;
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 || !Path::new("/usr/bin/unshare").exists() {
+        eprintln!("skipped: mounting {what} needs root and unshare(1)");
+        return None;
+    }
+    let h = Home::new(tag);
+    std::fs::create_dir_all(h.home()).unwrap();
+    Some((f, h))
+}
+
 /// A disk that fills up mid-import: a 2 MiB tmpfs as MACTUX_HOME, mounted
 /// in a mount namespace of the import's own (`unshare -m`, so nothing is
 /// mounted for anyone else and it goes away with the process). Needs root.
 #[test]
 fn a_full_disk_is_reported_with_the_path_and_leaves_nothing() {
-    let Some(f) = fixture() else { return };
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } != 0 || !Path::new("/usr/bin/unshare").exists() {
-        eprintln!("skipped: mounting a small tmpfs needs root and unshare(1)");
-        return;
-    }
-    let h = Home::new("rootfs-full");
-    std::fs::create_dir_all(h.home()).unwrap();
+    let Some((f, h)) = with_a_mount("rootfs-full", "a small tmpfs") else { return };
     let script = format!(
         "mount -t tmpfs -o size=2m mactux-test {home} && {bin} rootfs import {tar} --name full; echo \"rc=$?\"; ls -a {home}/roots",
         home = h.home().display(),
@@ -571,14 +579,7 @@ fn host_directories_mount_into_an_imported_root() {
 /// `--no-xattrs` imports anyway. Needs root.
 #[test]
 fn a_volume_without_xattrs_is_named_before_the_import_starts() {
-    let Some(f) = fixture() else { return };
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } != 0 || !Path::new("/usr/bin/unshare").exists() {
-        eprintln!("skipped: mounting a ramfs needs root and unshare(1)");
-        return;
-    }
-    let h = Home::new("rootfs-noxattr");
-    std::fs::create_dir_all(h.home()).unwrap();
+    let Some((f, h)) = with_a_mount("rootfs-noxattr", "a ramfs") else { return };
     let script = format!(
         "mount -t ramfs mactux-test {home} && {bin} rootfs import {tar} --name a; echo \"rc=$?\"; ls -a {home}/roots; \
          {bin} rootfs import {tar} --name b --no-xattrs >/dev/null 2>&1; echo \"rc=$?\"; cat {home}/roots/b/etc/debian_version",
