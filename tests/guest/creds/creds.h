@@ -32,28 +32,27 @@ static __attribute__((unused)) void in_child(const char *what, void (*fn)(void))
 	CHECK(what, WIFEXITED(st) && WEXITSTATUS(st) == 0);
 }
 
+/* Checks three ids (real, effective, saved) against what is wanted. */
+static __attribute__((unused)) void check_three(const char *what, const char *kind, const unsigned got[3], const unsigned want[3])
+{
+	static const char *const names[3] = { "real", "effective", "saved" };
+	char buf[160];
+	for (int i = 0; i < 3; i++) {
+		snprintf(buf, sizeof buf, "%s: %s%s", what, names[i], kind);
+		CHECK_EQ(buf, got[i], want[i]);
+	}
+}
+
 static __attribute__((unused)) void check_res(const char *what, uid_t r, uid_t e, uid_t s)
 {
-	uid_t gr, ge, gs;
-	char buf[160];
-	getresuid(&gr, &ge, &gs);
-	snprintf(buf, sizeof buf, "%s: real", what);
-	CHECK_EQ(buf, gr, r);
-	snprintf(buf, sizeof buf, "%s: effective", what);
-	CHECK_EQ(buf, ge, e);
-	snprintf(buf, sizeof buf, "%s: saved", what);
-	CHECK_EQ(buf, gs, s);
+	uid_t g[3];
+	getresuid(&g[0], &g[1], &g[2]);
+	check_three(what, "", (const unsigned[]){ g[0], g[1], g[2] }, (const unsigned[]){ r, e, s });
 }
 
 static __attribute__((unused)) void check_resg(const char *what, gid_t r, gid_t e, gid_t s)
 {
-	gid_t gr, ge, gs;
-	char buf[160];
-	getresgid(&gr, &ge, &gs);
-	snprintf(buf, sizeof buf, "%s: real gid", what);
-	CHECK_EQ(buf, gr, r);
-	snprintf(buf, sizeof buf, "%s: effective gid", what);
-	CHECK_EQ(buf, ge, e);
-	snprintf(buf, sizeof buf, "%s: saved gid", what);
-	CHECK_EQ(buf, gs, s);
+	gid_t g[3];
+	getresgid(&g[0], &g[1], &g[2]);
+	check_three(what, " gid", (const unsigned[]){ g[0], g[1], g[2] }, (const unsigned[]){ r, e, s });
 }
