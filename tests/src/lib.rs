@@ -688,8 +688,12 @@ pub fn build_guest(variant: &Variant, src: &Path) -> Result<Built, String> {
     }
     let label = guest_label(src);
     let out = workspace_root().join("target/guest").join(variant.name).join(&label);
-    let header = guest_dir().join("test.h");
-    if let (Some(bin), Some(s), Some(h)) = (mtime(&out), mtime(src), mtime(&header)) {
+    // The binary is up to date when newer than its source, test.h and the
+    // headers beside the source (an area's own, such as creds/creds.h).
+    let area_headers = src.parent().and_then(|d| std::fs::read_dir(d).ok()).into_iter().flatten().flatten().map(|e| e.path());
+    let headers: Vec<PathBuf> = std::iter::once(guest_dir().join("test.h")).chain(area_headers.filter(|p| p.extension().is_some_and(|x| x == "h"))).collect();
+    let newest_header = headers.iter().map(|h| mtime(h)).try_fold(SystemTime::UNIX_EPOCH, |m, t| t.map(|t| m.max(t)));
+    if let (Some(bin), Some(s), Some(h)) = (mtime(&out), mtime(src), newest_header) {
         if bin >= s && bin >= h {
             return Ok(Built::Binary(out));
         }
