@@ -26,9 +26,10 @@ static void on_usr1(int sig)
 {
 	(void)sig;
 	handled_by = my_index;
-	handled_count++;
 	handler_self_is_target = pthread_equal(pthread_self(), target);
 	handler_tid_matched = tid() == target_tid;
+	/* Last: the main thread reads the others once it sees the count. */
+	handled_count++;
 }
 
 static sigset_t usr1_set(void)
