@@ -269,6 +269,21 @@ t.close()
         shown,
         "/srv/tty0 620 0 5 character special file 4:0\n/srv/fifo 640 7 7 fifo 0:0\n/usr/bin/suid 4755 0 50 regular file 0:0\n/usr/bin/suid-link 4755 0 50 regular file 0:0\n"
     );
+    // getdents says the stored type too (find -type trusts d_type).
+    // getdents says the stored type too (what `find -type` trusts): a
+    // static lister, built here and put into the root, prints d_type.
+    let lister = f.dir.join("dtypes.c");
+    std::fs::write(
+        &lister,
+        "#include <dirent.h>\n#include <stdio.h>\n#include <string.h>\nint main(int c, char **v) { DIR *d = opendir(v[1]); struct dirent *e; \
+         if (!d) return 1; while ((e = readdir(d))) if (e->d_name[0] != '.') printf(\"%s %d\\n\", e->d_name, e->d_type); return 0; }\n",
+    )
+    .unwrap();
+    let built = Command::new("cc").args(["-static", "-O2", "-o"]).arg(root.join("dtypes")).arg(&lister).status().expect("run cc");
+    assert!(built.success(), "cc of the d_type lister");
+    let mut types: Vec<String> = ok("d_type inside the root", &h.run_in("meta", &["/dtypes", "/srv"])).lines().map(String::from).collect();
+    types.sort();
+    assert_eq!(types, ["fifo 1", "tty0 2"]);
     // The same through an open file (fstat), as `stat -L` of /dev/stdin does.
     let fstat = ok("fstat inside the root", &h.run_in("meta", &["/bin/sh", "-c", "exec 3</usr/bin/suid; /usr/bin/stat -L -c '%a %g' /proc/self/fd/3"]));
     assert_eq!(fstat, "4755 50\n");

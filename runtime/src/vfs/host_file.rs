@@ -113,7 +113,8 @@ impl FileOps for HostFile {
                 *pending = more;
             }
             let Some(e) = pending.last() else { return Ok(count) };
-            let ent = DirEnt { name: e.name.clone(), d_type: e.d_type, ino: e.ino };
+            let d_type = super::meta::dirent_type(self.fd, &e.name, e.d_type);
+            let ent = DirEnt { name: e.name.clone(), d_type, ino: e.ino };
             if !fits(&ent, e.next) {
                 return Ok(count);
             }

@@ -228,6 +228,24 @@ pub fn set_rdev(at: At<'_>, dev: u64) -> Result<()> {
     at.set(RDEV, &format!("{major}:{minor}"))
 }
 
+/// The Linux `d_type` of entry `name` of directory `dir`, whose host type
+/// is `host_type`: a device node, FIFO or socket stored as a regular file
+/// says its own type.
+pub fn dirent_type(dir: HostFd, name: &[u8], host_type: u8) -> u8 {
+    if host_type != g::DT_REG as u8 || !enabled() {
+        return host_type;
+    }
+    let Ok(name) = std::ffi::CString::new(name) else { return host_type };
+    let stored = host::fs::xattr_at(dir, &name, MODE).and_then(|v| String::from_utf8(v).ok()).and_then(|m| parse_mode(&m));
+    match stored.map(|m| m & g::S_IFMT) {
+        Some(g::S_IFCHR) => g::DT_CHR as u8,
+        Some(g::S_IFBLK) => g::DT_BLK as u8,
+        Some(g::S_IFIFO) => g::DT_FIFO as u8,
+        Some(g::S_IFSOCK) => g::DT_SOCK as u8,
+        _ => host_type,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
