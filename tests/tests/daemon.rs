@@ -601,7 +601,15 @@ fn another_user_is_refused() {
         std::thread::sleep(Duration::from_millis(20));
     }
     let refused = Client::connect(&socket);
-    let log = std::fs::read_to_string(dir.join("mactuxd.log")).unwrap_or_default();
+    // The daemon logs the refusal after it closed the connection: wait for
+    // the line (bounded) rather than read the log at once.
+    let log_path = dir.join("mactuxd.log");
+    let read_log = || std::fs::read_to_string(&log_path).unwrap_or_default();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !read_log().contains("refusing a connection from another user") && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let log = read_log();
     let _ = daemon.kill();
     let _ = daemon.wait();
     let _ = std::fs::remove_dir_all(&dir);
