@@ -385,33 +385,8 @@ impl Pool {
     /// one), re-registers and sends it again, up to [`ATTEMPTS`] times.
     /// `after_send` runs once the request is written (tests use it to know
     /// that a call is in flight).
-    fn call(&self, req: &Request, after_send: &dyn Fn()) -> Result<Response> {
-        let mut last = unreachable_daemon();
-        for _ in 0..ATTEMPTS {
-            let mut conn = match self.checkout() {
-                Ok(c) => c,
-                Err(NoConn::Standalone) => return Err(Error::with_message(Errno::ENOSYS, "no MacTux daemon: running standalone")),
-                Err(NoConn::Failed(e)) => {
-                    last = e;
-                    continue;
-                }
-            };
-            let answer = conn.client.call_with(req, |s, buf| {
-                after_send();
-                spin_for_answer(s, buf)
-            });
-            match answer {
-                Ok(r) => {
-                    self.checkin(conn);
-                    return match r {
-                        Response::Error { errno, .. } => Err(Error::new(Errno(errno.clamp(1, 4095) as u16))),
-                        r => Ok(r),
-                    };
-                }
-                Err(_) => self.discard(conn),
-            }
-        }
-        Err(last)
+    fn call(&'static self, req: &Request, after_send: &dyn Fn()) -> Result<Response> {
+        Pinned::on(self).call_with(req, after_send)
     }
 
     /// Starts the pool with the connection that registered the task.
@@ -568,8 +543,10 @@ pub fn call(req: &Request) -> Result<Response> {
 /// connection that made it may sleep on or cancel (the daemon's futex.rs
 /// and sysv.rs). Through [`call`], a thread's next request may go out on
 /// another connection of the pool whenever another thread of the task is
-/// in a call, and a sleep on a token queued elsewhere is refused.
+/// in a call, and a sleep on a token queued elsewhere is refused. A lone
+/// request ([`call`]) is a `Pinned` of one request.
 pub struct Pinned {
+    pool: &'static Pool,
     conn: Option<Conn>,
     /// No request has been answered yet: a daemon found gone may be
     /// replaced (nothing of the sequence lived in it).
@@ -578,19 +555,27 @@ pub struct Pinned {
 
 /// Takes a connection for a sequence of requests (see [`Pinned`]).
 pub fn pinned() -> Pinned {
-    Pinned { conn: None, fresh: true }
+    Pinned::on(&POOL)
 }
 
 impl Pinned {
+    fn on(pool: &'static Pool) -> Pinned {
+        Pinned { pool, conn: None, fresh: true }
+    }
+
     /// One request of the sequence. Until one is answered, a lost daemon
     /// is replaced as [`call`] does; after that, its loss is the
     /// sequence's (EAGAIN: the token died with it).
     pub fn call(&mut self, req: &Request) -> Result<Response> {
+        self.call_with(req, &|| {})
+    }
+
+    fn call_with(&mut self, req: &Request, after_send: &dyn Fn()) -> Result<Response> {
         let mut last = unreachable_daemon();
         for _ in 0..ATTEMPTS {
             let mut conn = match self.conn.take() {
                 Some(c) => c,
-                None if self.fresh => match POOL.checkout() {
+                None if self.fresh => match self.pool.checkout() {
                     Ok(c) => c,
                     Err(NoConn::Standalone) => return Err(Error::with_message(Errno::ENOSYS, "no MacTux daemon: running standalone")),
                     Err(NoConn::Failed(e)) => {
@@ -600,7 +585,11 @@ impl Pinned {
                 },
                 None => return Err(unreachable_daemon()),
             };
-            match conn.client.call_with(req, spin_for_answer) {
+            let answer = conn.client.call_with(req, |s, buf| {
+                after_send();
+                spin_for_answer(s, buf)
+            });
+            match answer {
                 Ok(r) => {
                     self.conn = Some(conn);
                     self.fresh = false;
@@ -610,7 +599,7 @@ impl Pinned {
                     };
                 }
                 Err(_) => {
-                    POOL.discard(conn);
+                    self.pool.discard(conn);
                     if !self.fresh {
                         return Err(unreachable_daemon());
                     }
@@ -624,7 +613,7 @@ impl Pinned {
 impl Drop for Pinned {
     fn drop(&mut self) {
         if let Some(c) = self.conn.take() {
-            POOL.checkin(c);
+            self.pool.checkin(c);
         }
     }
 }
