@@ -248,6 +248,18 @@ impl Pipe {
     }
 }
 
+impl Pipe {
+    /// Makes the pipe readable (one byte in it) or empty.
+    fn fill(&self, on: bool) {
+        if on {
+            let _ = host::fs::write(self.w, &[1]);
+        } else {
+            let mut b = [0u8; 16];
+            while matches!(host::fs::read(self.r, &mut b), Ok(n) if n > 0) {}
+        }
+    }
+}
+
 impl Drop for Pipe {
     fn drop(&mut self) {
         host::fs::close(self.r);
@@ -271,12 +283,7 @@ impl Notifier {
         if on == p.on {
             return;
         }
-        if on {
-            let _ = host::fs::write(p.w, &[1]);
-        } else {
-            let mut b = [0u8; 16];
-            while matches!(host::fs::read(p.r, &mut b), Ok(n) if n > 0) {}
-        }
+        p.fill(on);
         p.on = on;
     }
 
@@ -286,7 +293,7 @@ impl Notifier {
         let mut p = lock(&self.0);
         if let Ok(mut fresh) = Pipe::new() {
             if p.on {
-                let _ = host::fs::write(fresh.w, &[1]);
+                fresh.fill(true);
                 fresh.on = true;
             }
             *p = fresh;
@@ -313,14 +320,8 @@ impl SharedNotifier {
 
     /// Makes the pipe readable (`on`) or empty; `was` is the owner's record.
     pub fn set(&self, on: bool, was: bool) {
-        if on == was {
-            return;
-        }
-        if on {
-            let _ = host::fs::write(self.0.w, &[1]);
-        } else {
-            let mut b = [0u8; 16];
-            while matches!(host::fs::read(self.0.r, &mut b), Ok(n) if n > 0) {}
+        if on != was {
+            self.0.fill(on);
         }
     }
 }
