@@ -7,6 +7,28 @@ use std::ffi::CStr;
 /// Where the host lists a process's open fds.
 pub const FD_DIR: &str = "/proc/self/fd";
 
+/// A path naming `name` inside the held directory `dir` (the directory
+/// itself for an empty name) through its /proc/self/fd link, for the host
+/// calls that take no directory fd: the call lands in exactly that
+/// directory whatever happens to the path above it. `name` alone for
+/// AT_FDCWD.
+pub(crate) fn path_in(dir: HostFd, name: &[u8]) -> Vec<u8> {
+    if dir == libc::AT_FDCWD {
+        return name.to_vec();
+    }
+    let mut p = format!("{FD_DIR}/{dir}").into_bytes();
+    if !name.is_empty() {
+        p.push(b'/');
+        p.extend_from_slice(name);
+    }
+    p
+}
+
+/// `path_in` as a C string, for the file `fd` itself when `name` is empty.
+fn c_path_in(dir: HostFd, name: &[u8]) -> HostResult<std::ffi::CString> {
+    std::ffi::CString::new(path_in(dir, name)).map_err(|_| Errno::EINVAL)
+}
+
 fn check(r: libc::c_int) -> HostResult<()> {
     if r < 0 { Err(super::errno::last()) } else { Ok(()) }
 }
@@ -46,12 +68,7 @@ pub fn birth_time_at(dir: HostFd, name: &CStr) -> Option<Timespec> {
 /// getxattrat before 6.13: the name is reached through the directory's
 /// /proc/self/fd link.
 pub fn xattr_at(dir: HostFd, name: &CStr, attr: &CStr) -> Option<Vec<u8>> {
-    let mut path = format!("/proc/self/fd/{dir}").into_bytes();
-    if !name.is_empty() {
-        path.push(b'/');
-        path.extend_from_slice(name.to_bytes());
-    }
-    let path = std::ffi::CString::new(path).ok()?;
+    let path = c_path_in(dir, name.to_bytes()).ok()?;
     let mut buf = [0u8; 64];
     // SAFETY: valid C strings; the buffer's length is passed.
     let n = unsafe { libc::lgetxattr(path.as_ptr(), attr.as_ptr(), buf.as_mut_ptr().cast(), buf.len()) };
@@ -62,7 +79,7 @@ pub fn xattr_at(dir: HostFd, name: &CStr, attr: &CStr) -> Option<Vec<u8>> {
 /// `None`. Through /proc/self/fd, which also serves an O_PATH fd (which
 /// fgetxattr refuses).
 pub fn xattr_of(fd: HostFd, attr: &CStr) -> Option<Vec<u8>> {
-    let path = std::ffi::CString::new(format!("/proc/self/fd/{fd}")).ok()?;
+    let path = c_path_in(fd, b"").ok()?;
     let mut buf = [0u8; 64];
     // SAFETY: valid C strings; the buffer's length is passed.
     let n = unsafe { libc::getxattr(path.as_ptr(), attr.as_ptr(), buf.as_mut_ptr().cast(), buf.len()) };
@@ -72,12 +89,7 @@ pub fn xattr_of(fd: HostFd, attr: &CStr) -> Option<Vec<u8>> {
 /// Sets extended attribute `attr` of `name` in `dir` (a symlink itself,
 /// not followed); see [`xattr_at`].
 pub fn set_xattr_at(dir: HostFd, name: &CStr, attr: &CStr, value: &[u8]) -> HostResult<()> {
-    let mut path = format!("/proc/self/fd/{dir}").into_bytes();
-    if !name.is_empty() {
-        path.push(b'/');
-        path.extend_from_slice(name.to_bytes());
-    }
-    let path = std::ffi::CString::new(path).map_err(|_| Errno::EINVAL)?;
+    let path = c_path_in(dir, name.to_bytes())?;
     // SAFETY: valid C strings; the value's length is passed.
     let r = unsafe { libc::lsetxattr(path.as_ptr(), attr.as_ptr(), value.as_ptr().cast(), value.len(), 0) };
     if r < 0 { Err(super::errno::last()) } else { Ok(()) }
@@ -85,7 +97,7 @@ pub fn set_xattr_at(dir: HostFd, name: &CStr, attr: &CStr, value: &[u8]) -> Host
 
 /// Sets extended attribute `attr` of the file open as `fd`; see [`xattr_of`].
 pub fn set_xattr_of(fd: HostFd, attr: &CStr, value: &[u8]) -> HostResult<()> {
-    let path = std::ffi::CString::new(format!("/proc/self/fd/{fd}")).map_err(|_| Errno::EINVAL)?;
+    let path = c_path_in(fd, b"")?;
     // SAFETY: valid C strings; the value's length is passed.
     let r = unsafe { libc::setxattr(path.as_ptr(), attr.as_ptr(), value.as_ptr().cast(), value.len(), 0) };
     if r < 0 { Err(super::errno::last()) } else { Ok(()) }
@@ -124,7 +136,7 @@ pub fn chmod_at(dir: HostFd, name: &CStr, mode: u32) -> HostResult<()> {
         if st.mode & libc::S_IFMT == libc::S_IFLNK {
             return Err(Errno::EOPNOTSUPP);
         }
-        let proc_path = std::ffi::CString::new(format!("/proc/self/fd/{fd}")).map_err(|_| Errno::EINVAL)?;
+        let proc_path = c_path_in(fd, b"")?;
         // SAFETY: valid C string.
         check(unsafe { libc::chmod(proc_path.as_ptr(), mode as libc::mode_t) })
     });

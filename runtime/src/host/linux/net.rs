@@ -259,13 +259,7 @@ pub fn decode_addr(a: &libc::sockaddr_storage, len: libc::socklen_t) -> SockAddr
 /// directory's /proc magic link, so the bind or connect lands in exactly
 /// that directory whatever a racing guest does to the path above it.
 pub fn unix_path_at(dir: HostFd, name: &CStr) -> HostResult<Vec<u8>> {
-    let path = if dir == libc::AT_FDCWD {
-        name.to_bytes().to_vec()
-    } else {
-        let mut p = format!("/proc/self/fd/{dir}/").into_bytes();
-        p.extend_from_slice(name.to_bytes());
-        p
-    };
+    let path = super::fs::path_in(dir, name.to_bytes());
     if path.len() >= an::SUN_PATH_LEN {
         return Err(Errno::ENAMETOOLONG);
     }

@@ -296,7 +296,7 @@ pub fn set_xattr_of(fd: HostFd, attr: &CStr, value: &[u8]) -> HostResult<()> {
 }
 
 /// The host path of what `fd` names (F_GETPATH), as bytes.
-fn fd_host_path(fd: HostFd) -> Option<Vec<u8>> {
+pub(crate) fn fd_host_path(fd: HostFd) -> Option<Vec<u8>> {
     let mut buf = vec![0u8; libc::MAXPATHLEN as usize];
     // SAFETY: F_GETPATH writes at most MAXPATHLEN bytes, NUL-terminated.
     if unsafe { libc::fcntl(fd, libc::F_GETPATH, buf.as_mut_ptr()) } < 0 {

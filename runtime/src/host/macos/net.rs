@@ -464,13 +464,7 @@ fn unix_at(fd: HostFd, dir: HostFd, name: &CStr, is_bind: bool) -> HostResult<()
 /// redirect it; the guest can only reach its own tree's sockets this way.
 #[cfg(target_os = "macos")]
 pub fn unix_path_at(dir: HostFd, name: &CStr) -> HostResult<Vec<u8>> {
-    let mut buf = vec![0u8; libc::PATH_MAX as usize];
-    // SAFETY: F_GETPATH writes at most PATH_MAX bytes into `buf`.
-    if unsafe { libc::fcntl(dir, libc::F_GETPATH, buf.as_mut_ptr()) } < 0 {
-        return Err(super::errno::last());
-    }
-    let end = buf.iter().position(|&c| c == 0).unwrap_or(buf.len());
-    buf.truncate(end);
+    let mut buf = super::fs::fd_host_path(dir).ok_or_else(super::errno::last)?;
     buf.push(b'/');
     buf.extend_from_slice(name.to_bytes());
     if buf.len() >= HOST_SUN_PATH_LEN {
