@@ -14,6 +14,31 @@ use crate::host::imp::net as t;
 use crate::host::{HostFd, HostResult};
 use std::io::{IoSlice, IoSliceMut};
 
+/// Decodes a host AF_INET or AF_INET6 address, whose fields are laid out
+/// alike on both hosts (macOS adds a length byte the field names skip);
+/// `None` for another family, which the host's `decode_addr` handles.
+pub(crate) fn decode_inet(a: &libc::sockaddr_storage) -> Option<SockAddr> {
+    let p = a as *const libc::sockaddr_storage;
+    match i32::from(a.ss_family) {
+        libc::AF_INET => {
+            // SAFETY: the host wrote a sockaddr_in for this family.
+            let sin = unsafe { &*p.cast::<libc::sockaddr_in>() };
+            Some(SockAddr::Inet { port: u16::from_be(sin.sin_port), addr: sin.sin_addr.s_addr.to_ne_bytes() })
+        }
+        libc::AF_INET6 => {
+            // SAFETY: the host wrote a sockaddr_in6 for this family.
+            let sin6 = unsafe { &*p.cast::<libc::sockaddr_in6>() };
+            Some(SockAddr::Inet6 {
+                port: u16::from_be(sin6.sin6_port),
+                flowinfo: u32::from_be(sin6.sin6_flowinfo),
+                addr: sin6.sin6_addr.s6_addr,
+                scope_id: sin6.sin6_scope_id,
+            })
+        }
+        _ => None,
+    }
+}
+
 /// How a socket option's value crosses the boundary.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum OptKind {

@@ -220,24 +220,12 @@ pub fn encode_addr(a: &SockAddr, out: &mut libc::sockaddr_storage) -> HostResult
 
 /// Decodes a host address (`len` bytes of `a`); a Unix name stays a host path.
 pub fn decode_addr(a: &libc::sockaddr_storage, len: libc::socklen_t) -> SockAddr {
+    if let Some(inet) = crate::host::posix_net::decode_inet(a) {
+        return inet;
+    }
     let len = len as usize;
     let p = a as *const libc::sockaddr_storage;
     match i32::from(a.ss_family) {
-        libc::AF_INET => {
-            // SAFETY: the host wrote a sockaddr_in for this family.
-            let sin = unsafe { &*p.cast::<libc::sockaddr_in>() };
-            SockAddr::Inet { port: u16::from_be(sin.sin_port), addr: sin.sin_addr.s_addr.to_ne_bytes() }
-        }
-        libc::AF_INET6 => {
-            // SAFETY: the host wrote a sockaddr_in6 for this family.
-            let sin6 = unsafe { &*p.cast::<libc::sockaddr_in6>() };
-            SockAddr::Inet6 {
-                port: u16::from_be(sin6.sin6_port),
-                flowinfo: u32::from_be(sin6.sin6_flowinfo),
-                addr: sin6.sin6_addr.s6_addr,
-                scope_id: sin6.sin6_scope_id,
-            }
-        }
         libc::AF_UNIX => {
             // SAFETY: the host wrote a sockaddr_un for this family.
             let sun = unsafe { &*p.cast::<libc::sockaddr_un>() };
