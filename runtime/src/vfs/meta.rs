@@ -33,14 +33,14 @@ fn enabled() -> bool {
 /// `st` of `name` in `dir`, with what its attributes say.
 pub fn apply_at(st: &mut HostStat, dir: HostFd, name: &CStr) {
     if enabled() && may_carry(st) {
-        apply(st, |attr| host::fs::xattr_at(dir, name, attr));
+        apply(st, |attr| At::Name(dir, name).get(attr));
     }
 }
 
 /// `st` of the file open as `fd`, with what its attributes say.
 pub fn apply_fd(st: &mut HostStat, fd: HostFd) {
     if enabled() && may_carry(st) {
-        apply(st, |attr| host::fs::xattr_of(fd, attr));
+        apply(st, |attr| At::Fd(fd).get(attr));
     }
 }
 
@@ -50,18 +50,30 @@ fn may_carry(st: &HostStat) -> bool {
     matches!(st.mode & g::S_IFMT, g::S_IFREG | g::S_IFDIR)
 }
 
+/// Reads one attribute, given how to read them: its text.
+fn text(get: &impl Fn(&CStr) -> Option<Vec<u8>>, attr: &CStr) -> Option<String> {
+    get(attr).and_then(|v| String::from_utf8(v).ok())
+}
+
+/// The stored mode, if the file carries one (and so any metadata).
+fn stored_mode(get: &impl Fn(&CStr) -> Option<Vec<u8>>) -> Option<u32> {
+    text(get, MODE).and_then(|m| parse_mode(&m))
+}
+
+/// The stored mode, owner and group; `None` when the file carries none.
+fn stored(get: &impl Fn(&CStr) -> Option<Vec<u8>>) -> Option<(u32, Option<u32>, Option<u32>)> {
+    let mode = stored_mode(get)?;
+    let id = |attr| text(get, attr).and_then(|v| v.trim().parse().ok());
+    Some((mode, id(UID), id(GID)))
+}
+
 fn apply(st: &mut HostStat, get: impl Fn(&CStr) -> Option<Vec<u8>>) {
-    let text = |attr| get(attr).and_then(|v| String::from_utf8(v).ok());
-    let Some(mode) = text(MODE).and_then(|m| parse_mode(&m)) else { return };
+    let Some((mode, uid, gid)) = stored(&get) else { return };
     st.mode = mode;
-    if let Some(uid) = text(UID).and_then(|v| v.trim().parse().ok()) {
-        st.uid = uid;
-    }
-    if let Some(gid) = text(GID).and_then(|v| v.trim().parse().ok()) {
-        st.gid = gid;
-    }
+    st.uid = uid.unwrap_or(st.uid);
+    st.gid = gid.unwrap_or(st.gid);
     let is_dev = matches!(mode & g::S_IFMT, g::S_IFCHR | g::S_IFBLK);
-    st.rdev = if is_dev { text(RDEV).and_then(|v| parse_rdev(&v)).unwrap_or(0) } else { 0 };
+    st.rdev = if is_dev { text(&get, RDEV).and_then(|v| parse_rdev(&v)).unwrap_or(0) } else { 0 };
 }
 
 /// An octal `st_mode` with its file type (`100644`, `20666`); `None` for
@@ -119,11 +131,8 @@ impl At<'_> {
         if !enabled() {
             return None;
         }
-        let text = |attr| self.get(attr).and_then(|v| String::from_utf8(v).ok());
-        let mode = text(MODE).and_then(|m| parse_mode(&m))?;
-        let uid = text(UID).and_then(|v| v.trim().parse().ok()).unwrap_or(0);
-        let gid = text(GID).and_then(|v| v.trim().parse().ok()).unwrap_or(0);
-        Some((uid, gid, mode))
+        let (mode, uid, gid) = stored(&|attr: &CStr| self.get(attr))?;
+        Some((uid.unwrap_or(0), gid.unwrap_or(0), mode))
     }
 
     /// Writes a new mode: the attribute, then the host file's own bits.
@@ -236,8 +245,7 @@ pub fn dirent_type(dir: HostFd, name: &[u8], host_type: u8) -> u8 {
         return host_type;
     }
     let Ok(name) = std::ffi::CString::new(name) else { return host_type };
-    let stored = host::fs::xattr_at(dir, &name, MODE).and_then(|v| String::from_utf8(v).ok()).and_then(|m| parse_mode(&m));
-    match stored.map(|m| m & g::S_IFMT) {
+    match stored_mode(&|attr: &CStr| host::fs::xattr_at(dir, &name, attr)).map(|m| m & g::S_IFMT) {
         Some(g::S_IFCHR) => g::DT_CHR as u8,
         Some(g::S_IFBLK) => g::DT_BLK as u8,
         Some(g::S_IFIFO) => g::DT_FIFO as u8,
