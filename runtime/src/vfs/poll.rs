@@ -59,14 +59,19 @@ fn check_signals() -> Result<()> {
 /// deadline).
 fn millis_until(deadline: Option<Timespec>) -> i32 {
     let Some(d) = deadline else { return -1 };
-    let now = host::time::clock_gettime(g::CLOCK_MONOTONIC).unwrap_or_default();
-    let ns = (i128::from(d.sec) - i128::from(now.sec)) * 1_000_000_000 + i128::from(d.nsec - now.nsec);
+    let ns = nanos_until(d);
     if ns <= 0 {
         return 0;
     }
     // Rounded up: never wake before the deadline and spin.
     let ms = (ns + 999_999) / 1_000_000;
     ms.min(i128::from(i32::MAX)) as i32
+}
+
+/// Nanoseconds from now to the monotonic `deadline` (negative once past).
+fn nanos_until(deadline: Timespec) -> i128 {
+    let now = host::time::clock_gettime(g::CLOCK_MONOTONIC).unwrap_or_default();
+    (i128::from(deadline.sec) - i128::from(now.sec)) * 1_000_000_000 + i128::from(deadline.nsec - now.nsec)
 }
 
 /// Sleeps `ms` milliseconds as [`millis_until`] counts them (-1: until a
@@ -82,8 +87,7 @@ fn sleep_ms(ms: i32) -> Result<()> {
 
 /// What is left until the monotonic `deadline`: zero once it has passed.
 pub fn time_left(deadline: Timespec) -> Timespec {
-    let now = host::time::clock_gettime(g::CLOCK_MONOTONIC).unwrap_or_default();
-    let ns = (i128::from(deadline.sec) - i128::from(now.sec)) * 1_000_000_000 + i128::from(deadline.nsec - now.nsec);
+    let ns = nanos_until(deadline);
     if ns <= 0 {
         return Timespec::default();
     }
