@@ -274,6 +274,17 @@ static __attribute__((unused)) struct timespec t_in_ms(clockid_t clock, long ms)
 		(cond);                                                     \
 	})
 
+/* What /proc/self/fd/FD links to, NUL-terminated in buf (empty when it
+ * cannot be read); readlink's return value. */
+static __attribute__((unused)) ssize_t t_fd_link(int fd, char *buf, size_t cap)
+{
+	char path[64];
+	snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+	ssize_t n = readlink(path, buf, cap - 1);
+	buf[n > 0 ? n : 0] = 0;
+	return n;
+}
+
 /* An int socket option, or -1000 - errno when getsockopt fails (so a
  * check shows which errno). */
 static __attribute__((unused)) int t_sockopt_int(int s, int level, int name)

@@ -128,10 +128,8 @@ int main(void)
 	CHECK_OK("fstat", fstat(fd, &st));
 	CHECK_EQ("anonymous inode: no file type", st.st_mode & S_IFMT, 0);
 	CHECK_EQ("mode 0600", st.st_mode & 0777, 0600);
-	char path[64], link[64];
-	snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
-	ssize_t n = readlink(path, link, sizeof link - 1);
-	link[n > 0 ? n : 0] = 0;
+	char link[64];
+	t_fd_link(fd, link, sizeof link);
 	CHECK_STR("/proc/self/fd names it", link, "anon_inode:[eventfd]");
 	T_DONE();
 }

@@ -88,10 +88,8 @@ int main(void)
 	CHECK("inotify_init1", fd >= 0);
 	CHECK_EQ("IN_CLOEXEC", fcntl(fd, F_GETFD) & FD_CLOEXEC, FD_CLOEXEC);
 	CHECK_EQ("O_RDONLY|O_NONBLOCK", fcntl(fd, F_GETFL) & (O_ACCMODE | O_NONBLOCK), O_RDONLY | O_NONBLOCK);
-	char path[64], link[64];
-	snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
-	ssize_t ln = readlink(path, link, sizeof link - 1);
-	link[ln > 0 ? ln : 0] = 0;
+	char link[64];
+	t_fd_link(fd, link, sizeof link);
 	CHECK_STR("link name", link, "anon_inode:inotify");
 	CHECK_ERR("nothing queued", read(fd, evbuf, sizeof evbuf), EAGAIN);
 	int plain = inotify_init();

@@ -56,9 +56,7 @@ int main(void)
 	CHECK_EQ("a regular file", st.st_mode & S_IFMT, S_IFREG);
 	CHECK_EQ("mode 0777", st.st_mode & 07777, 0777);
 	CHECK_EQ("empty", st.st_size, 0);
-	snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
-	ssize_t n = readlink(path, link, sizeof link - 1);
-	link[n > 0 ? n : 0] = 0;
+	t_fd_link(fd, link, sizeof link);
 	CHECK_STR("link name", link, "/memfd:scratch (deleted)");
 	CHECK_EQ("write", write(fd, "hello world", 11), 11);
 	CHECK_EQ("size follows", (fstat(fd, &st), st.st_size), 11);
@@ -94,9 +92,7 @@ int main(void)
 	CHECK_ERR("a bad name pointer", memfd((const char *)8, MFD_EXEC), EFAULT);
 	fd = memfd("", MFD_EXEC);
 	CHECK("an empty name", fd >= 0);
-	snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
-	n = readlink(path, link, sizeof link - 1);
-	link[n > 0 ? n : 0] = 0;
+	t_fd_link(fd, link, sizeof link);
 	CHECK_STR("empty name's link", link, "/memfd: (deleted)");
 	CHECK_ERR("F_GET_SEALS on a plain file", fcntl(0, F_GET_SEALS), EINVAL);
 	close(fd);

@@ -78,9 +78,7 @@ int main(void)
 	CHECK("pidfd_open of self", self >= 0);
 	CHECK_EQ("pidfd is close-on-exec", fcntl(self, F_GETFD) & FD_CLOEXEC, FD_CLOEXEC);
 	CHECK_EQ("pidfd is O_RDWR", fcntl(self, F_GETFL) & (O_ACCMODE | O_NONBLOCK), O_RDWR);
-	snprintf(path, sizeof path, "/proc/self/fd/%d", self);
-	ssize_t n = readlink(path, link, sizeof link - 1);
-	link[n > 0 ? n : 0] = 0;
+	t_fd_link(self, link, sizeof link);
 	CHECK_STR("pidfd link name", link, "anon_inode:[pidfd]");
 	snprintf(path, sizeof path, "/proc/self/fdinfo/%d", self);
 	FILE *f = fopen(path, "r");

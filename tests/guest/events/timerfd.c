@@ -168,9 +168,8 @@ int main(void)
 	struct stat st;
 	CHECK_OK("fstat", fstat(fd, &st));
 	CHECK_EQ("no file type, mode 0600", st.st_mode, 0600);
-	char link[64] = {0}, path[64];
-	snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
-	CHECK_OK("readlink", readlink(path, link, sizeof link - 1));
+	char link[64] = {0};
+	CHECK_OK("readlink", t_fd_link(fd, link, sizeof link));
 	CHECK_STR("link name", link, "anon_inode:[timerfd]");
 
 	/* Errors. */

@@ -63,10 +63,9 @@ int main(int argc, char **argv)
 		closedir(d);
 	CHECK("fd/ lists 0 1 2", seen[0] && seen[1] && seen[2]);
 	CHECK("fd/ lists the opened file", seen_fd);
-	snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
-	n = readlink(path, link, sizeof link - 1);
-	link[n > 0 ? n : 0] = 0;
+	t_fd_link(fd, link, sizeof link);
 	CHECK_STR("fd link names the file", link, "/etc/passwd");
+	snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
 	int fd2 = open(path, O_RDONLY);
 	CHECK("open through /proc/self/fd/N", fd2 >= 0);
 	CHECK("reopened fd reads the file", fd2 >= 0 && read(fd2, link, 4) == 4 && !strncmp(link, "root", 4));
