@@ -525,6 +525,17 @@ fn with_a_mount(tag: &str, what: &str) -> Option<(&'static Fixture, Home)> {
     Some((f, h))
 }
 
+/// Runs `script` with /bin/sh in a mount namespace of its own, with the
+/// home as MACTUX_HOME: its stdout and stderr.
+fn in_own_mounts(h: &Home, script: &str) -> (String, String) {
+    let out = Command::new("/usr/bin/unshare")
+        .args(["-m", "--propagation", "private", "/bin/sh", "-c", script])
+        .env("MACTUX_HOME", h.home())
+        .output()
+        .unwrap();
+    (String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
 /// A disk that fills up mid-import: a 2 MiB tmpfs as MACTUX_HOME, mounted
 /// in a mount namespace of the import's own (`unshare -m`, so nothing is
 /// mounted for anyone else and it goes away with the process). Needs root.
@@ -537,12 +548,7 @@ fn a_full_disk_is_reported_with_the_path_and_leaves_nothing() {
         bin = mactux_bin().display(),
         tar = f.dir.join("debian.tar.zst").display()
     );
-    let out = Command::new("/usr/bin/unshare")
-        .args(["-m", "--propagation", "private", "/bin/sh", "-c", &script])
-        .env("MACTUX_HOME", h.home())
-        .output()
-        .unwrap();
-    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let (stdout, stderr) = in_own_mounts(&h, &script);
     assert!(stdout.contains("rc=1"), "the import must fail: {stdout} {stderr}");
     assert!(stderr.contains("no space left on device") && stderr.contains("/roots/.full.importing-"), "{stderr}");
     assert_eq!(stdout.lines().filter(|l| !l.starts_with("rc=")).collect::<Vec<_>>(), [".", ".."], "leftovers: {stdout}");
@@ -602,12 +608,7 @@ fn a_volume_without_xattrs_is_named_before_the_import_starts() {
         bin = mactux_bin().display(),
         tar = f.dir.join("debian.tar.gz").display()
     );
-    let out = Command::new("/usr/bin/unshare")
-        .args(["-m", "--propagation", "private", "/bin/sh", "-c", &script])
-        .env("MACTUX_HOME", h.home())
-        .output()
-        .unwrap();
-    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let (stdout, stderr) = in_own_mounts(&h, &script);
     assert!(stderr.contains("cannot store extended attributes") && stderr.contains("nothing was imported"), "{stderr}");
     assert_eq!(stdout, format!("rc=1\n.\n..\nrc=0\n{}", f.debian_version), "{stderr}");
 }
