@@ -449,14 +449,14 @@ impl Pool {
         }
     }
 
-    /// The fd of a connection to keep across execve, registering the task
-    /// on a new one when none does.
-    fn handover_fd(&self) -> Option<(RawFd, i32)> {
+    /// The connection to keep across execve, taken out of the pool,
+    /// registering the task on a new one when none does.
+    fn take_for_exec(&self) -> Option<Conn> {
         {
-            let guard = self.lock();
-            let link = guard.as_ref()?;
-            if let Some(c) = link.idle.iter().find(|c| Some(c.serial) == link.registered) {
-                return Some((c.fd(), c.client.daemon_pid));
+            let mut guard = self.lock();
+            let link = guard.as_mut()?;
+            if let Some(i) = link.idle.iter().position(|c| Some(c.serial) == link.registered) {
+                return Some(link.idle.swap_remove(i));
             }
         }
         // A connection lost with a previous daemon (or, with threads, one in
@@ -465,11 +465,7 @@ impl Pool {
         let me = self.lock().as_ref()?.me.clone();
         let (c, _) = self.open_for(&me, true).ok()?;
         let mut guard = self.lock();
-        let link = guard.as_mut()?;
-        let conn = link.add(c, true);
-        let out = (conn.fd(), conn.client.daemon_pid);
-        link.idle.push(conn);
-        Some(out)
+        Some(guard.as_mut()?.add(c, true))
     }
 }
 
@@ -722,22 +718,43 @@ pub fn identity() -> Option<Identity> {
     POOL.lock().as_ref().map(|l| l.me.clone())
 }
 
-/// The fd of the connection to keep across execve: the one the task is
-/// registered through. A connection lost with a previous daemon is made
-/// again first: the new program starts with none otherwise, and would run
-/// without the daemon. The others are close-on-exec and go with the exec.
-pub fn connection_fd() -> Option<i32> {
-    POOL.handover_fd().map(|(fd, _)| fd)
+/// The connection kept across execve: the one the task is registered
+/// through, out of the pool from now on, so that no other thread of the
+/// task (the publisher, a guest thread) sends a request on it before the
+/// exec: the new program would read that request's answer as the answer
+/// to its own first one. Dropped when the exec fails, it goes back to the
+/// pool. A connection lost with a previous daemon is made again first:
+/// the new program starts with none otherwise, and would run without the
+/// daemon. The others are close-on-exec and go with the exec.
+pub struct ExecLink {
+    conn: Option<Conn>,
+}
+
+impl ExecLink {
+    pub fn fd(&self) -> RawFd {
+        self.conn.as_ref().map_or(-1, Conn::fd)
+    }
+
+    pub fn daemon_pid(&self) -> i32 {
+        self.conn.as_ref().map_or(0, |c| c.client.daemon_pid)
+    }
+}
+
+impl Drop for ExecLink {
+    fn drop(&mut self) {
+        if let Some(c) = self.conn.take() {
+            POOL.checkin(c);
+        }
+    }
+}
+
+pub fn link_for_exec() -> Option<ExecLink> {
+    POOL.take_for_exec().map(|c| ExecLink { conn: Some(c) })
 }
 
 /// Rebuilds the connection kept open across execve.
 pub fn client_from_fd(fd: i32, daemon_pid: i32) -> Client {
     Client::from_stream(crate::host::fs::adopt_unix_stream(fd), daemon_pid)
-}
-
-/// The pid of the daemon the task's connections speak to.
-pub fn daemon_pid() -> Option<i32> {
-    POOL.lock().as_ref().filter(|l| l.daemon_pid != 0).map(|l| l.daemon_pid)
 }
 
 /// Tells the daemon this task exits with a Linux wait status (best effort:

@@ -79,6 +79,16 @@ impl Drop for Daemon {
             // SAFETY: the pid is the daemon of this test's state directory.
             unsafe { libc::kill(pid, libc::SIGKILL) };
         }
+        // A failed test shows what the daemons of its directory logged:
+        // the directory, and so the log, goes with it.
+        if std::thread::panicking() {
+            let log = std::fs::read_to_string(self.dir.join("mactuxd.log")).unwrap_or_default();
+            let tail: Vec<&str> = log.lines().rev().take(200).collect();
+            eprintln!("--- the last {} lines of mactuxd.log ---", tail.len());
+            for line in tail.iter().rev() {
+                eprintln!("{line}");
+            }
+        }
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }

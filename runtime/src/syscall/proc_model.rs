@@ -465,10 +465,12 @@ fn do_execve(thread: &crate::task::Thread, dirfd: i32, path_ptr: u64, argv_ptr: 
         kept_host_fds.push(fd);
         config.trace = Some(crate::task::TraceTarget::HostFd(fd));
     }
-    let daemon_state = match (daemon::identity(), daemon::connection_fd(), daemon::daemon_pid()) {
-        (Some(me), Some(fd), Some(daemon_pid)) => {
-            kept_host_fds.push(fd);
-            Some(DaemonState { fd, daemon_pid, pid: me.pid, ppid: me.ppid, pgid: me.pgid, sid: me.sid })
+    // Kept out of the pool until the exec is done or has failed.
+    let exec_link = daemon::link_for_exec();
+    let daemon_state = match (daemon::identity(), &exec_link) {
+        (Some(me), Some(link)) => {
+            kept_host_fds.push(link.fd());
+            Some(DaemonState { fd: link.fd(), daemon_pid: link.daemon_pid(), pid: me.pid, ppid: me.ppid, pgid: me.pgid, sid: me.sid })
         }
         _ => None,
     };
@@ -516,6 +518,7 @@ fn do_execve(thread: &crate::task::Thread, dirfd: i32, path_ptr: u64, argv_ptr: 
         let _ = host::fs::set_host_cloexec(fd, true);
     }
     host::fs::close(state_fd);
+    drop(exec_link);
     Err(Error::with_message(err, "cannot re-execute the mactux runtime"))
 }
 
