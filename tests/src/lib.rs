@@ -169,6 +169,11 @@ pub struct Run {
     /// programs that take a second natively but may wait forever under a runtime that
     /// lacks what they need.
     pub timeout: Option<Duration>,
+    /// Run as this host uid and gid with no supplementary groups (the
+    /// test runs as root), see [`OrdinaryUser`].
+    pub user: Option<(u32, u32)>,
+    /// The mactux binary, when not [`mactux_bin`] (one the user can reach).
+    pub mactux: Option<PathBuf>,
 }
 
 impl Run {
@@ -182,6 +187,8 @@ impl Run {
             mactux_options: Vec::new(),
             stdio_dir: None,
             timeout: None,
+            user: None,
+            mactux: None,
         }
     }
     /// `Run::cmd(&["ls", "-la", "/usr/bin"])`.
@@ -249,8 +256,12 @@ fn native_argv(run: &Run) -> Vec<OsString> {
     argv
 }
 
+fn mactux_of(run: &Run) -> PathBuf {
+    run.mactux.clone().unwrap_or_else(mactux_bin)
+}
+
 fn mactux_argv(run: &Run) -> Vec<OsString> {
-    let mut argv: Vec<OsString> = vec![mactux_bin().into(), "run".into()];
+    let mut argv: Vec<OsString> = vec![mactux_of(run).into(), "run".into()];
     argv.extend(run.mactux_options.iter().cloned());
     argv.push("--".into());
     argv.push(run.program.clone());
@@ -260,7 +271,7 @@ fn mactux_argv(run: &Run) -> Vec<OsString> {
 
 /// Run `mactux` with arbitrary arguments (no `run --` added), e.g. to test its own errors.
 pub fn run_mactux_raw(args: &[&OsStr], run: &Run) -> Outcome {
-    let mut argv: Vec<OsString> = vec![mactux_bin().into()];
+    let mut argv: Vec<OsString> = vec![mactux_of(run).into()];
     argv.extend(args.iter().map(|a| a.to_os_string()));
     execute(&argv, run)
 }
@@ -273,6 +284,11 @@ fn command(argv: &[OsString], run: &Run) -> Command {
     cmd.env_clear().envs(fixed_env()).envs(run.env.iter().cloned());
     if let Some(dir) = &run.cwd {
         cmd.current_dir(dir);
+    }
+    if let Some((uid, gid)) = run.user {
+        use std::os::unix::process::CommandExt;
+        // Run by root, std also drops the supplementary groups.
+        cmd.uid(uid).gid(gid);
     }
     cmd
 }
@@ -972,6 +988,74 @@ impl Drop for ScratchDir {
         }
         open_up(&self.path);
         let _ = std::fs::remove_dir_all(&self.path);
+    }
+}
+
+/// An unprivileged host user, for the tests that run MacTux as every Mac
+/// user does: uid and gid 65534 (nobody, which needs no change to /etc),
+/// with a home of its own in a scratch directory holding its daemon's
+/// state directory, its `MACTUX_HOME` and a working directory, and a copy
+/// of the mactux binary it can reach wherever the checkout is. Its daemon
+/// is stopped and everything removed on drop.
+pub struct OrdinaryUser {
+    pub uid: u32,
+    pub gid: u32,
+    scratch: ScratchDir,
+    bin: PathBuf,
+}
+
+impl OrdinaryUser {
+    /// `None` when the test does not run as root: the suite is then an
+    /// ordinary user's already, and cannot become another.
+    pub fn new(tag: &str) -> Option<OrdinaryUser> {
+        use std::os::unix::fs::{chown, PermissionsExt};
+        // SAFETY: geteuid has no preconditions.
+        if unsafe { libc::geteuid() } != 0 {
+            eprintln!("{tag}: skipped (the suite runs as an ordinary user already)");
+            return None;
+        }
+        let (uid, gid) = (65534, 65534);
+        let scratch = ScratchDir::new(&format!("user-{tag}"));
+        // Others may enter the scratch directory, to reach the binary.
+        std::fs::set_permissions(scratch.path(), std::fs::Permissions::from_mode(0o711)).expect("open up the scratch directory");
+        let bin = scratch.join("mactux");
+        std::fs::copy(mactux_bin(), &bin).expect("copy the mactux binary for the ordinary user");
+        std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755)).expect("make the binary executable");
+        let home = scratch.join("home");
+        for dir in [home.clone(), home.join("state"), home.join("work")] {
+            std::fs::create_dir(&dir).expect("create the ordinary user's directories");
+            chown(&dir, Some(uid), Some(gid)).expect("give the ordinary user its directories");
+            std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).expect("make the user's directories private");
+        }
+        Some(OrdinaryUser { uid, gid, scratch, bin })
+    }
+
+    /// Its home directory (HOME), owned by it.
+    pub fn home(&self) -> PathBuf {
+        self.scratch.join("home")
+    }
+
+    /// A directory it owns, where runs start.
+    pub fn work(&self) -> PathBuf {
+        self.home().join("work")
+    }
+
+    /// `run` as this user, with its home, state directory and binary (the
+    /// native run too: a comparison sees the same user on both sides).
+    pub fn run(&self, mut run: Run) -> Run {
+        let home = self.home();
+        run.user = Some((self.uid, self.gid));
+        run.mactux = Some(self.bin.clone());
+        if run.cwd.is_none() {
+            run.cwd = Some(self.work());
+        }
+        run.env("HOME", &home).env("USER", "nobody").env("LOGNAME", "nobody").env("MACTUX_STATE_DIR", home.join("state")).env("MACTUX_HOME", home.join("mactux"))
+    }
+}
+
+impl Drop for OrdinaryUser {
+    fn drop(&mut self) {
+        let _ = run_mactux_raw(&[OsStr::new("daemon"), OsStr::new("stop")], &self.run(Run::new("mactux")));
     }
 }
 

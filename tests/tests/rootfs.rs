@@ -345,6 +345,49 @@ t.close()
     assert!(!root.join("etc/newdir/null3").exists());
 }
 
+/// The whole path as an ordinary host user, as a Mac user takes it: the
+/// import, Debian's programs inside, and guest root's chown kept in the
+/// attributes of files the host user owns (issue 10 point 5).
+#[test]
+fn an_ordinary_user_imports_a_root_and_owns_it_as_guest_root() {
+    use std::os::unix::fs::MetadataExt;
+    let Some(f) = fixture() else { return };
+    let Some(u) = OrdinaryUser::new("rootfs") else { return };
+    let archive = u.work().join("debian.tar.xz");
+    std::fs::copy(f.dir.join("debian.tar.xz"), &archive).unwrap();
+    std::os::unix::fs::chown(&archive, Some(u.uid), Some(u.gid)).unwrap();
+    let import = run_mactux_raw(
+        &[OsStr::new("rootfs"), OsStr::new("import"), archive.as_os_str(), OsStr::new("--name"), OsStr::new("deb")],
+        &u.run(Run::new("mactux")).timeout(std::time::Duration::from_secs(120)),
+    );
+    ok("import as an ordinary user", &import);
+    let run_in = |argv: &[&str], as_root: bool| {
+        let run = u.run(Run::cmd(argv)).mactux_option("--root").mactux_option("deb");
+        run_mactux(&if as_root { run.mactux_option("-0") } else { run })
+    };
+    let root = u.home().join("mactux/roots/deb");
+    // The host files are the user's; inside they are the archive's (root's).
+    assert_eq!(std::fs::metadata(root.join("etc/passwd")).unwrap().uid(), u.uid);
+    let ls = ok("ls -ln /", &run_in(&["/bin/ls", "-ln", "/"], false));
+    for line in ls.lines().skip(1) {
+        let owner: Vec<&str> = line.split_whitespace().skip(2).take(2).collect();
+        assert_eq!(owner, ["0", "0"], "ls -ln /: {ls}");
+    }
+    assert_eq!(ok("id", &run_in(&["/usr/bin/id"], false)), "uid=65534(nobody) gid=65534(nogroup) groups=65534(nogroup)\n");
+    assert_eq!(ok("-0 id", &run_in(&["/usr/bin/id"], true)), "uid=0(root) gid=0(root) groups=0(root)\n");
+    assert!(ok("dpkg -l", &run_in(&["/bin/bash", "-c", "dpkg -l | grep '^ii  bash '"], false)).contains("bash"));
+    let chowned = ok("chown as guest root", &run_in(&["/bin/sh", "-c", "echo hi > /tmp/f && chown 123:45 /tmp/f && stat -c '%u %g' /tmp/f"], true));
+    assert_eq!(chowned, "123 45\n");
+    let host = std::fs::metadata(root.join("tmp/f")).unwrap();
+    assert_eq!((host.uid(), host.gid()), (u.uid, u.gid), "the host file stays the user's");
+    let stored = xattr::get(root.join("tmp/f"), "user.mactux.uid").unwrap().map(|v| String::from_utf8_lossy(&v).into_owned());
+    assert_eq!(stored.as_deref(), Some("123"));
+    // Without guest root, the same chown is refused as Linux refuses it.
+    let denied = run_in(&["/bin/chown", "65534", "/tmp/f"], false);
+    assert_eq!(denied.status, Termination::Exit(1));
+    assert!(denied.stderr_str().contains("Operation not permitted"), "{}", denied.stderr_str());
+}
+
 fn python(script: &str, dir: &Path) {
     let out = Command::new("python3").arg("-c").arg(script).current_dir(dir).output().expect("run python3");
     assert!(out.status.success(), "python3: {}", String::from_utf8_lossy(&out.stderr));

@@ -186,17 +186,39 @@ fn synth_file_mode(path: &str) -> u32 {
     if super::synth_is_writable(path) { 0o644 } else { 0o444 }
 }
 
+/// The owner of a synthetic node as Linux has it: root owns /dev, /sys,
+/// /proc and anonymous inodes, whoever runs the task; a task's own
+/// /proc/PID belongs to its effective ids. Another task's /proc/PID keeps
+/// the host user's ids (every task there is the host user's).
+fn synth_owner(path: &str) -> (u32, u32) {
+    let Some(rest) = path.strip_prefix("/proc/") else { return (0, 0) };
+    let first = rest.split('/').next().unwrap_or("");
+    if first.is_empty() || rest == "self" || rest == "thread-self" {
+        return (0, 0);
+    }
+    let p = crate::task::current();
+    if first == "self" || first == "thread-self" || first.parse::<u32>().is_ok_and(|pid| pid == p.pid()) {
+        let c = p.cred();
+        return (c.euid, c.egid);
+    }
+    if first.bytes().all(|b| b.is_ascii_digit()) {
+        return (crate::host::process::uid(), crate::host::process::gid());
+    }
+    (0, 0)
+}
+
 /// Metadata for a synthetic node.
 pub fn synth_stat(path: &str, mode: u32, rdev: u64) -> HostStat {
     let now = crate::host::time::clock_gettime(g::CLOCK_REALTIME).unwrap_or_default();
+    let (uid, gid) = synth_owner(path);
     let is_dir = mode & g::S_IFMT == g::S_IFDIR;
     HostStat {
         dev: super::makedev(0, super::mount::MOUNTS.synthetic_mount_of(path).dev_minor),
         ino: super::synth_ino(path),
         mode,
         nlink: if is_dir { 2 } else { 1 },
-        uid: crate::host::process::uid(),
-        gid: crate::host::process::gid(),
+        uid,
+        gid,
         rdev,
         size: 0,
         blksize: 1024,
