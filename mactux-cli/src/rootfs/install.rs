@@ -82,6 +82,32 @@ fn name_from_file(file: &Path) -> String {
     base
 }
 
+/// Whether names that differ only in case are different files in `dir`
+/// (they are not on macOS's default APFS and HFS+ volumes, nor in a Linux
+/// casefold directory): makes one name and looks for the other case.
+fn is_case_sensitive(dir: &Path) -> std::io::Result<bool> {
+    let upper = dir.join(".MacTux-Case-Probe");
+    fs::File::create_new(&upper)?;
+    let found = fs::symlink_metadata(dir.join(".mactux-case-probe"));
+    fs::remove_file(&upper)?;
+    match found {
+        Ok(_) => Ok(false),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(true),
+        Err(e) => Err(e),
+    }
+}
+
+/// Why an import into a case-insensitive volume is refused, and the way out.
+fn case_insensitive_volume(dir: &Path) -> String {
+    format!(
+        "the volume holding {} is case-insensitive, and a Linux root holds names that differ only in case \
+         (Debian's manual pages hold both _exit.2 and _Exit.2), which would overwrite each other there; nothing was imported. \
+         Set MACTUX_HOME to a directory on a case-sensitive volume; on macOS, `diskutil apfs addVolume CONTAINER \
+         \"Case-sensitive APFS\" MacTux` makes one at /Volumes/MacTux (`diskutil list` names the container, e.g. disk3)",
+        dir.display()
+    )
+}
+
 pub fn import(file: &Path, name: Option<&str>, replace: bool, no_xattrs: bool) -> Result<(), String> {
     let started = Instant::now();
     let shown = file.display().to_string();
@@ -102,6 +128,11 @@ pub fn import(file: &Path, name: Option<&str>, replace: bool, no_xattrs: bool) -
 
     let scratch = Scratch(dir.join(format!(".{name}.importing-{}", std::process::id())));
     fs::create_dir(&scratch.0).map_err(|e| format!("creating {}: {}", scratch.0.display(), describe(&e)))?;
+    match is_case_sensitive(&scratch.0) {
+        Ok(true) => {}
+        Ok(false) => return Err(case_insensitive_volume(&dir)),
+        Err(e) => return Err(format!("probing whether {} tells names apart by case: {}", scratch.0.display(), describe(&e))),
+    }
     let keep_metadata = if no_xattrs {
         false
     } else {
@@ -343,5 +374,20 @@ mod tests {
         assert_eq!(name_from_file(Path::new("alpine.tgz")), "alpine");
         assert_eq!(name_from_file(Path::new("img.tar")), "img");
         assert_eq!(name_from_file(Path::new("rootfs.bin")), "rootfs.bin");
+    }
+
+    /// The probe leaves nothing behind. A link named in the other case
+    /// stands in for a case-insensitive volume, which a test may not mount.
+    #[test]
+    fn the_case_probe_tells_and_cleans_up() {
+        let dir = std::env::temp_dir().join(format!("mactux-case-probe-{}", std::process::id()));
+        fs::create_dir(&dir).unwrap();
+        assert!(is_case_sensitive(&dir).unwrap());
+        assert_eq!(fs::read_dir(&dir).unwrap().count(), 0);
+        std::os::unix::fs::symlink(".MacTux-Case-Probe", dir.join(".mactux-case-probe")).unwrap();
+        assert!(!is_case_sensitive(&dir).unwrap());
+        let msg = case_insensitive_volume(&dir);
+        assert!(msg.contains(&dir.display().to_string()) && msg.contains("MACTUX_HOME") && msg.contains("nothing was imported"), "{msg}");
+        fs::remove_dir_all(&dir).unwrap();
     }
 }
