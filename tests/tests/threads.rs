@@ -356,6 +356,8 @@ fn go_goroutines_static_and_cgo() {
             "time.After fired",
             "worker answered",
             "os/exec: hello from /bin/echo",
+            "http: 200 pong to /a",
+            "http: 200 pong to /b",
         ],
     );
 }

@@ -453,6 +453,7 @@ pub mod fs {
 
     /// poll(2) over host fds: (fd, Linux events, Linux revents out).
     pub fn poll(fds: &mut [(HostFd, u32, u32)], timeout_ms: i32) -> HostResult<usize> {
+        use linux_raw_sys::general as g;
         let mut p: Vec<libc::pollfd> =
             fds.iter().map(|(fd, ev, _)| libc::pollfd { fd: *fd, events: flags::poll_to_host(*ev), revents: 0 }).collect();
         // SAFETY: `p` holds p.len() valid pollfd entries.
@@ -462,6 +463,17 @@ pub mod fs {
         }
         for (slot, hp) in fds.iter_mut().zip(&p) {
             slot.2 = flags::poll_from_host(hp.revents);
+            // Without a host bit for it: a readable socket whose next
+            // receive would be the end of the stream.
+            let readable = hp.revents & (libc::POLLIN | libc::POLLHUP) != 0;
+            if flags::POLLRDHUP.is_none() && slot.1 & g::POLLRDHUP != 0 && readable {
+                let mut byte = [0u8; 1];
+                // SAFETY: `byte` is a valid writable buffer of length 1.
+                let r = unsafe { libc::recv(slot.0, byte.as_mut_ptr().cast(), 1, libc::MSG_PEEK | libc::MSG_DONTWAIT) };
+                if r == 0 {
+                    slot.2 |= g::POLLRDHUP;
+                }
+            }
         }
         Ok(n as usize)
     }
@@ -674,11 +686,21 @@ pub mod flags {
     ];
 
     pub fn poll_to_host(linux: u32) -> i16 {
-        POLL_BITS.iter().filter(|(l, _)| linux & l != 0).fold(0, |a, (_, h)| a | h)
+        let bits = POLL_BITS.iter().filter(|(l, _)| linux & l != 0).fold(0, |a, (_, h)| a | h);
+        match (linux & g::POLLRDHUP != 0, crate::host::imp::flags::POLLRDHUP) {
+            (false, _) => bits,
+            (true, Some(rdhup)) => bits | rdhup,
+            // The peer's end makes the socket readable (see `fs::poll`).
+            (true, None) => bits | libc::POLLIN,
+        }
     }
 
     pub fn poll_from_host(host: i16) -> u32 {
-        POLL_BITS.iter().filter(|(_, h)| host & h == *h && *h != 0).fold(0, |a, (l, _)| a | l)
+        let bits = POLL_BITS.iter().filter(|(_, h)| host & h == *h && *h != 0).fold(0, |a, (l, _)| a | l);
+        match crate::host::imp::flags::POLLRDHUP {
+            Some(rdhup) if host & rdhup != 0 => bits | g::POLLRDHUP,
+            _ => bits,
+        }
     }
 
     pub fn access_to_host(mode: u32) -> HostResult<i32> {

@@ -11,17 +11,21 @@
 //! Linux's depth of 5 or on a cycle).
 //!
 //! Level-triggered registrations report for as long as the file is ready.
-//! Edge-triggered ones (EPOLLET) report once, then stay quiet until the
-//! guest has used the file since (a read, write, send, recv or accept on
-//! it), or the file has been seen not ready; EPOLLONESHOT disables the
-//! registration after one report until EPOLL_CTL_MOD re-arms it.
+//! Edge-triggered ones (EPOLLET) keep, per event, what they reported: an
+//! event is a new edge when it turns ready after it was seen not ready
+//! (data arriving on a socket whose writability was reported is reported,
+//! with everything ready then), and an event reported before is one again
+//! once the guest has used that side of the file since (a read, recv or
+//! accept for the reading events, a write or send for the writing ones).
+//! EPOLLONESHOT disables the registration after one report until
+//! EPOLL_CTL_MOD re-arms it.
 //!
 //! Divergences from Linux:
 //! - Edge triggering is derived from readiness levels and the guest's own
-//!   use of the file (see above): a new arrival on a file the guest has not
-//!   touched since the last report is not reported while the file stays
-//!   ready; one the guest has touched may be reported though nothing new
-//!   arrived.
+//!   use of the file (see above): more data arriving on a file still
+//!   readable that the guest has not read since the last report is not
+//!   reported; after a read that leaves data behind, the data left is
+//!   reported again though nothing new arrived.
 //! - EPOLLEXCLUSIVE wakes every waiter, not one (allowed by epoll_ctl(2):
 //!   "one or more").
 //! - EPOLLWAKEUP is accepted and has no effect (there is no autosleep).
@@ -72,14 +76,38 @@ struct Reg {
     data: u64,
     /// EPOLLONESHOT reported: quiet until EPOLL_CTL_MOD.
     disabled: bool,
-    /// EPOLLET reported with the file's use count at that moment: quiet
-    /// until the count moves or the file is seen not ready.
-    reported_at: Option<u64>,
+    /// EPOLLET: the events reported and seen ready since, quiet until
+    /// seen not ready or until the guest uses their side of the file...
+    reported: u32,
+    /// ...which it has done this often (reads, writes) by the report.
+    uses_then: (u64, u64),
 }
+
+/// The events a read, a recv or an accept re-arms.
+const READ_SIDE: u32 = g::POLLIN | g::POLLPRI | g::POLLRDNORM | g::POLLRDBAND;
+/// The events a write or a send re-arms.
+const WRITE_SIDE: u32 = g::POLLOUT | g::POLLWRNORM | g::POLLWRBAND;
 
 impl Reg {
     fn key(&self) -> *const OpenFile {
         self.file.as_ptr()
+    }
+
+    /// The events this registration stays quiet about (EPOLLET): those it
+    /// reported, less the side the guest has used since.
+    fn quiet(&self, file: &OpenFile) -> u32 {
+        if self.events & EPOLLET == 0 {
+            return 0;
+        }
+        let (reads, writes) = file.uses();
+        let mut quiet = self.reported;
+        if reads != self.uses_then.0 {
+            quiet &= !READ_SIDE;
+        }
+        if writes != self.uses_then.1 {
+            quiet &= !WRITE_SIDE;
+        }
+        quiet
     }
 }
 
@@ -104,52 +132,52 @@ struct Found {
 
 impl Epoll {
     /// The live registrations that may report (dead ones are dropped).
-    fn live(&self) -> Vec<(usize, Arc<OpenFile>, u32, Option<u64>)> {
+    /// Each with its events and what it is quiet about.
+    fn live(&self) -> Vec<(usize, Arc<OpenFile>, u32, u32)> {
         let mut regs = lock(&self.regs);
         regs.retain(|r| r.file.strong_count() > 0);
         regs.iter()
             .enumerate()
             .filter(|(_, r)| !r.disabled)
-            .filter_map(|(i, r)| r.file.upgrade().map(|f| (i, f, r.events, r.reported_at)))
+            .filter_map(|(i, r)| r.file.upgrade().map(|f| (i, r.quiet(&f), f, r.events)))
+            .map(|(i, quiet, f, events)| (i, f, events, quiet))
             .collect()
     }
 
     /// Asks every registration once; returns those that may report now and
     /// leaves in `wake` what to sleep on for the rest. An edge registration
-    /// quiet since its last report is armed again once its file is seen
-    /// not ready: the next readiness is a new edge.
+    /// reports when an event it is not quiet about is ready; an event seen
+    /// not ready is armed again (its next readiness is a new edge).
     fn survey(&self, wake: &mut Vec<(HostFd, u32)>) -> Result<Vec<Found>> {
         let live = self.live();
         let mut watches: Vec<Watch<'_>> = live
             .iter()
-            .map(|(_, f, ev, quiet_at)| Watch {
+            .map(|(_, f, ev, quiet)| Watch {
                 file: Some(f),
                 events: ev & !EP_PRIVATE_BITS,
                 revents: 0,
-                // Reported on this edge and not used since: nothing wakes
-                // a sleeper for it until the guest uses the file.
-                wakes: quiet_at.is_none_or(|at| at != f.uses()),
+                // Reported on this edge: no sleeper wakes for these.
+                quiet: *quiet,
             })
             .collect();
         poll::probe(&mut watches, wake)?;
         let mut regs = lock(&self.regs);
         let mut found = Vec::new();
-        for ((i, f, _, _), w) in live.iter().zip(&watches) {
+        for ((i, f, _, quiet), w) in live.iter().zip(&watches) {
             let Some(r) = regs.get_mut(*i).filter(|r| r.key() == Arc::as_ptr(f)) else { continue };
-            if w.revents == 0 {
-                r.reported_at = None;
-                continue;
+            if r.events & EPOLLET != 0 {
+                r.reported = quiet & w.revents;
+                r.uses_then = f.uses();
             }
-            if r.reported_at.is_some_and(|at| at == f.uses()) {
-                continue;
+            if w.revents & !r.reported != 0 {
+                found.push(Found { index: *i, events: w.revents, data: r.data });
             }
-            found.push(Found { index: *i, events: w.revents, data: r.data });
         }
         Ok(found)
     }
 
     /// One pass: the events ready now, at most `max`; marks what it
-    /// reports (EPOLLET: quiet until the file is used; EPOLLONESHOT:
+    /// reports (EPOLLET: quiet about those events; EPOLLONESHOT:
     /// disabled).
     fn collect(&self, max: usize, wake: &mut Vec<(HostFd, u32)>) -> Result<Vec<Found>> {
         let mut found = self.survey(wake)?;
@@ -169,7 +197,7 @@ impl Epoll {
                 r.disabled = true;
             }
             if r.events & EPOLLET != 0 {
-                r.reported_at = r.file.upgrade().map(|file| file.uses());
+                r.reported = f.events;
             }
         }
         Ok(found)
@@ -292,7 +320,7 @@ pub fn epoll_ctl(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
             if find(&regs).is_some() {
                 return_errno_with_message!(EEXIST, "fd is already registered");
             }
-            regs.push(Reg { fd, file: Arc::downgrade(&target), events, data, disabled: false, reported_at: None });
+            regs.push(Reg { fd, file: Arc::downgrade(&target), events, data, disabled: false, reported: 0, uses_then: (0, 0) });
         }
         EPOLL_CTL_MOD => {
             let (mut events, data) = event.unwrap_or_default();
@@ -309,7 +337,7 @@ pub fn epoll_ctl(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
             r.events = events;
             r.data = data;
             r.disabled = false;
-            r.reported_at = None;
+            r.reported = 0;
         }
         EPOLL_CTL_DEL => {
             let mut regs = lock(&ep.regs);

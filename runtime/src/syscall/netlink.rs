@@ -168,7 +168,7 @@ fn recv(file: &OpenFile, s: &NetlinkSocket, iov: &[crate::abi::Iovec], flags: u3
     }
     let room: usize = iov.iter().map(|v| v.len as usize).sum();
     let r = s.recv(file, room, flags & n::MSG_PEEK != 0, flags & n::MSG_DONTWAIT != 0)?;
-    file.touch();
+    file.touch_read();
     Flat::new(iov).write_next(&r.data)?;
     let truncated = r.data.len() < r.len;
     Ok((if flags & n::MSG_TRUNC != 0 { r.len } else { r.data.len() }, truncated))
@@ -179,7 +179,7 @@ pub fn sendto(file: &OpenFile, a: [u64; 6]) -> Result<u64> {
     let mut total = 0;
     let iov = [super::read_write::clamp_iovec(crate::abi::Iovec { base: a[1], len: a[2] }, &mut total)?];
     let to = if a[4] != 0 { Some(read_addr(a[4], a[5])?) } else { None };
-    file.touch();
+    file.touch_write();
     Ok(send(s, &iov, to, args::uint(a[3]))? as u64)
 }
 
@@ -199,7 +199,7 @@ pub fn recvfrom(file: &OpenFile, a: [u64; 6]) -> Result<u64> {
 fn sendmsg_one(file: &OpenFile, s: &NetlinkSocket, hdr: &MsgHdr, flags: u32) -> Result<usize> {
     let iov = super::read_write::read_iovecs(hdr.iov, hdr.iovlen)?;
     let to = if hdr.name != 0 && hdr.namelen != 0 { Some(read_addr(hdr.name, u64::from(hdr.namelen))?) } else { None };
-    file.touch();
+    file.touch_write();
     send(s, &iov, to, flags)
 }
 

@@ -400,6 +400,7 @@ fn do_accept(s: &Sock, addr: u64, len_ptr: u64, flags: u32) -> Result<u64> {
     if addr != 0 && len_ptr != 0 {
         uaccess::check_writable(len_ptr, 4)?;
     }
+    s.file.touch_read();
     let so = s.get();
     let is_nonblocking = flags & an::SOCK_NONBLOCK != 0;
     let (hfd, peer) = host::net::accept(s.fd(), is_nonblocking).map_err(herr)?;
@@ -557,6 +558,7 @@ fn read_control(addr: u64, len: u64) -> Result<SendControl> {
 
 /// Sends the bytes of `iov` (and control) to `to`.
 fn send_iov(cx: &Ctx<'_>, s: &Sock, iov: &[Iovec], to: Option<&SockAddr>, ctl: &SendControl, flags: u32) -> Result<usize> {
+    s.file.touch_write();
     let so = s.get();
     let total: usize = iov.iter().map(|v| v.len as usize).sum();
     // An IPv6 datagram socket may send to IPv4 addresses; the host decides.
@@ -671,6 +673,7 @@ const RECV_FLAGS: u32 = n::MSG_OOB | n::MSG_PEEK | n::MSG_TRUNC | n::MSG_DONTWAI
 
 /// Receives into `iov`; `control_room` bytes of guest control buffer.
 fn recv_iov(s: &Sock, iov: &[Iovec], flags: u32, want_addr: bool, control_room: usize) -> Result<Got> {
+    s.file.touch_read();
     let so = s.get();
     if flags & n::MSG_ERRQUEUE != 0 {
         return_errno_with_message!(EAGAIN, "no error queue");

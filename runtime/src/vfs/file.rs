@@ -171,9 +171,11 @@ pub struct OpenFile {
     /// The inode number the guest sees when it is not the host's (pipes
     /// numbered by the daemon's registry).
     pub ino: Option<u64>,
-    /// How many times the guest has used the file (read, write, send,
-    /// recv, accept...): edge-triggered epoll watches it (syscall/epoll.rs).
-    uses: AtomicU64,
+    /// How many times the guest has taken from the file (read, recv,
+    /// accept) and given to it (write, send): edge-triggered epoll
+    /// watches them (syscall/epoll.rs).
+    reads: AtomicU64,
+    writes: AtomicU64,
     /// F_SETOWN / F_SETOWN_EX (owner type, pid) and F_SETSIG: recorded and
     /// read back; no SIGIO is sent (syscall/fcntl.rs).
     pub async_owner: Mutex<(u32, i32, u32)>,
@@ -185,7 +187,7 @@ impl OpenFile {
     }
 
     pub fn with_ops(guest_path: String, ops: Box<dyn FileOps>, status: u32) -> OpenFile {
-        OpenFile { guest_path, ops, status: Mutex::new(status), pos: Mutex::new(0), ino: None, uses: AtomicU64::new(0), async_owner: Mutex::new((0, 0, 0)) }
+        OpenFile { guest_path, ops, status: Mutex::new(status), pos: Mutex::new(0), ino: None, reads: AtomicU64::new(0), writes: AtomicU64::new(0), async_owner: Mutex::new((0, 0, 0)) }
     }
 
     /// An open file on a host fd of any kind but a directory.
@@ -210,14 +212,20 @@ impl OpenFile {
         self.ops.is_dir()
     }
 
-    /// Counts a use of the file by the guest (see `uses`); the calls that
-    /// move data or connections call it.
-    pub fn touch(&self) {
-        self.uses.fetch_add(1, Ordering::Relaxed);
+    /// Counts a read of the file by the guest (read, recv, accept; see
+    /// `uses`).
+    pub fn touch_read(&self) {
+        self.reads.fetch_add(1, Ordering::Relaxed);
     }
 
-    pub fn uses(&self) -> u64 {
-        self.uses.load(Ordering::Relaxed)
+    /// Counts a write to the file by the guest (write, send; see `uses`).
+    pub fn touch_write(&self) {
+        self.writes.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// How many reads and writes the guest has made of the file.
+    pub fn uses(&self) -> (u64, u64) {
+        (self.reads.load(Ordering::Relaxed), self.writes.load(Ordering::Relaxed))
     }
 
     pub fn status(&self) -> u32 {
@@ -265,13 +273,13 @@ impl OpenFile {
 
     pub fn read(&self, buf: &mut [u8]) -> Result<usize> {
         self.check_readable()?;
-        self.touch();
+        self.touch_read();
         self.ops.read(self, buf)
     }
 
     pub fn write(&self, buf: &[u8]) -> Result<usize> {
         self.check_writable()?;
-        self.touch();
+        self.touch_write();
         self.ops.write(self, buf)
     }
 
@@ -288,7 +296,7 @@ impl OpenFile {
     /// `read` into the guest buffer `[addr, addr+len)`.
     pub fn read_guest(&self, addr: u64, len: usize) -> Result<usize> {
         self.check_readable()?;
-        self.touch();
+        self.touch_read();
         self.ops.read_guest(self, addr, len, None)
     }
 
@@ -301,7 +309,7 @@ impl OpenFile {
     /// `write` from the guest buffer `[addr, addr+len)`.
     pub fn write_guest(&self, addr: u64, len: usize) -> Result<usize> {
         self.check_writable()?;
-        self.touch();
+        self.touch_write();
         self.ops.write_guest(self, addr, len, None)
     }
 

@@ -33,15 +33,15 @@ pub struct Watch<'a> {
     pub file: Option<&'a super::file::OpenFile>,
     pub events: u32,
     pub revents: u32,
-    /// Whether a sleeper wakes for this file ([`probe`] leaves its fds out
-    /// of `wake` when not: an edge-triggered epoll registration already
-    /// reported, whose file stays ready, must not end every sleep).
-    pub wakes: bool,
+    /// Events no sleeper wakes for ([`probe`] leaves them out of `wake`):
+    /// those an edge-triggered epoll registration reported already, whose
+    /// file stays ready, must not end every sleep.
+    pub quiet: u32,
 }
 
 impl<'a> Watch<'a> {
     pub fn new(file: Option<&'a super::file::OpenFile>, events: u32) -> Watch<'a> {
-        Watch { file, events, revents: 0, wakes: true }
+        Watch { file, events, revents: 0, quiet: 0 }
     }
 }
 
@@ -201,7 +201,19 @@ pub fn probe(watches: &mut [Watch<'_>], wake: &mut Vec<(HostFd, u32)>) -> Result
             }
         }
     }
-    wake.extend(sleep_on.iter().filter(|s| watches[s.source].wakes).map(|s| (s.fd, s.events)));
+    wake.extend(sleep_on.iter().filter_map(|s| {
+        let w = &watches[s.source];
+        let events = match s.owner {
+            // The file's own host fd: only what may still turn ready.
+            Some(_) => s.events & !w.quiet,
+            // A fd the runtime's kind wakes through, for any change.
+            None if w.events & !w.quiet != 0 => s.events,
+            None => 0,
+        };
+        // A hang-up or error already reported would end every sleep.
+        let dead = w.revents & ALWAYS != 0 && w.revents & ALWAYS & !w.quiet == 0;
+        (events != 0 && !dead).then_some((s.fd, events))
+    }));
     Ok(ready)
 }
 

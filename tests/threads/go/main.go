@@ -1,6 +1,8 @@
 // Goroutines on several OS threads: a channel pipeline, a WaitGroup, a
 // Mutex-guarded counter, goroutines locked to their own threads, sleeps,
-// time.After in a select, and os/exec running /bin/echo. Built twice by
+// time.After in a select, os/exec running /bin/echo, and an HTTP server and
+// client in one process over loopback (the netpoller's edge-triggered
+// epoll on sockets registered for reading and writing). Built twice by
 // tests/tests/threads.rs: with CGO_ENABLED=0 (a static binary whose runtime
 // makes its threads with raw clone) and as Debian's Go builds by default
 // (cgo on: dynamic, threads made by pthread_create). Every wait is bounded.
@@ -8,6 +10,9 @@ package main
 
 import (
 	"fmt"
+	"io"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"runtime"
@@ -138,6 +143,28 @@ func main() {
 		fail("os/exec /bin/echo: %v", err)
 	}
 	fmt.Print("os/exec: ", string(echoed))
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		fail("listen: %v", err)
+	}
+	go http.Serve(ln, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "pong to %s", r.URL.Path)
+	}))
+	client := http.Client{Timeout: waitLimit}
+	for _, path := range []string{"/a", "/b"} {
+		resp, err := client.Get("http://" + ln.Addr().String() + path)
+		if err != nil {
+			fail("GET %s: %v", path, err)
+		}
+		body, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil {
+			fail("reading the answer to %s: %v", path, err)
+		}
+		fmt.Println("http:", resp.StatusCode, string(body))
+	}
+	ln.Close()
 
 	fmt.Println("cgo:", cgoReport())
 }

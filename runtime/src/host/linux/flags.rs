@@ -8,6 +8,9 @@ use crate::host::posix::flags::LinuxTermios;
 use crate::host::HostResult;
 use linux_raw_sys::general as g;
 
+/// The host's poll bit for a peer that shut down its writing side.
+pub(crate) const POLLRDHUP: Option<i16> = Some(libc::POLLRDHUP);
+
 /// (Linux bit, host bit). A host bit of 0 means the host needs no flag for it.
 pub(crate) const OPEN_FLAGS: &[(u32, i32)] = &[
     (g::O_WRONLY, libc::O_WRONLY),

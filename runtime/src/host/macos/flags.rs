@@ -21,6 +21,10 @@ const _: () = assert!(libc::F_GETLK == 7 && libc::F_SETLK == 8 && libc::F_SETLKW
 const _: () = assert!(libc::F_RDLCK == 1 && libc::F_UNLCK == 2 && libc::F_WRLCK == 3);
 const _: () = assert!(libc::NCCS == 20);
 
+/// macOS has no poll bit for a peer that shut down its writing side:
+/// `fs::poll` asks for readability and looks (MSG_PEEK) for the end.
+pub(crate) const POLLRDHUP: Option<i16> = None;
+
 /// (Linux bit, host bit). A host bit of 0 means the host needs no flag for it
 /// or cannot express it.
 pub(crate) const OPEN_FLAGS: &[(u32, i32)] = &[
