@@ -15,13 +15,16 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
-/// What `bash -c`, `ls -l /`, `id`, `cat`, `dpkg -l` and `apt-get
-/// --version` need in bookworm.
+/// What `bash -c`, `ls -l /`, `id`, `cat`, `dpkg -l`, `apt-get --version`
+/// and `su` (util-linux, with PAM) need in bookworm.
 const PACKAGES: &[&str] = &[
     "base-files", "libc6", "bash", "dash", "coreutils", "libtinfo6", "libselinux1", "libpcre2-8-0", "libacl1", "libattr1",
     "libgmp10", "libcap2", "dpkg", "zlib1g", "liblzma5", "libzstd1", "libbz2-1.0", "libmd0", "tar", "grep", "sed",
     "apt", "libapt-pkg6.0", "libstdc++6", "libgcc-s1", "libgcrypt20", "libgpg-error0", "liblz4-1", "libsystemd0",
-    "libudev1", "libxxhash0",
+    "libudev1", "libxxhash0", "util-linux", "login", "libpam0g", "libpam-modules", "libpam-modules-bin", "libpam-runtime",
+    "libaudit1", "libaudit-common", "libcap-ng0", "libcrypt1", "libdb5.3", "libnsl2", "libtirpc3", "libtirpc-common",
+    "libgssapi-krb5-2", "libkrb5-3", "libk5crypto3", "libkrb5support0", "libcom-err2", "libkeyutils1", "libssl3",
+    "libblkid1", "libmount1", "libsmartcols1", "libuuid1",
 ];
 
 struct Fixture {
@@ -83,7 +86,14 @@ fn fixture() -> Option<&'static Fixture> {
                    echo >> root/var/lib/dpkg/status
                done
                printf 'root:x:0:0:root:/root:/bin/bash\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n' > root/etc/passwd
-               printf 'root:x:0:\nnogroup:x:65534:\n' > root/etc/group
+               printf 'root:x:0:\nshadow:x:42:\nnogroup:x:65534:\n' > root/etc/group
+               printf 'root:*:19000:0:99999:7:::\nnobody:*:19000:0:99999:7:::\n' > root/etc/shadow
+               chmod 640 root/etc/shadow
+               # What pam-auth-update writes when libpam-runtime is configured.
+               printf 'auth [success=1 default=ignore] pam_unix.so nullok\nauth requisite pam_deny.so\nauth required pam_permit.so\n' > root/etc/pam.d/common-auth
+               printf 'account [success=1 new_authtok_reqd=done default=ignore] pam_unix.so\naccount requisite pam_deny.so\naccount required pam_permit.so\n' > root/etc/pam.d/common-account
+               printf 'password [success=1 default=ignore] pam_unix.so obscure yescrypt\npassword requisite pam_deny.so\npassword required pam_permit.so\n' > root/etc/pam.d/common-password
+               printf 'session [default=1] pam_permit.so\nsession requisite pam_deny.so\nsession required pam_permit.so\nsession required pam_unix.so\n' > root/etc/pam.d/common-session
                echo lower-a > root/opt/app/a; echo lower-b > root/opt/app/b; echo doomed > root/etc/gone
                tar -C root --numeric-owner --owner=0 --group=0 -cf debian.tar .
                gzip -1 -c debian.tar > debian.tar.gz
@@ -156,6 +166,12 @@ fn check_debian(h: &Home, name: &str, f: &Fixture) {
     // As root inside (`-0`), named by the root's own /etc/passwd.
     let root_id = run_mactux(&Run::cmd(&["/usr/bin/id"]).env("MACTUX_HOME", h.home()).mactux_option("-0").mactux_option("--root").mactux_option(name));
     assert_eq!(ok("-0 id", &root_id), "uid=0(root) gid=0(root) groups=0(root)\n");
+    // su through PAM (pam_rootok, pam_unix and its unix_chkpwd helper):
+    // root becomes nobody, as `su` does on Debian.
+    let su = run_mactux(
+        &Run::cmd(&["/bin/su", "nobody", "-s", "/bin/sh", "-c", "id"]).env("MACTUX_HOME", h.home()).mactux_option("-0").mactux_option("--root").mactux_option(name),
+    );
+    assert_eq!(ok("-0 su nobody", &su), "uid=65534(nobody) gid=65534(nogroup) groups=65534(nogroup)\n");
     // A login shell reads base-files' /etc/profile.
     assert_eq!(ok("bash -lc", &h.run_in(name, &["/bin/bash", "-lc", "echo \"$PATH\" | grep -c /usr/bin"])), "1\n");
     assert!(ok("apt-get --version", &h.run_in(name, &["/usr/bin/apt-get", "--version"])).starts_with("apt "));
