@@ -853,6 +853,19 @@ pub mod mem {
         if r < 0 { Err(errno::last()) } else { Ok(()) }
     }
 
+    /// mlock(2) or munlock(2) of guest memory (whole pages).
+    pub fn lock(addr: u64, len: u64, locked: bool) -> HostResult<()> {
+        // SAFETY: locking changes no contents; the caller passes guest memory.
+        let r = unsafe {
+            if locked {
+                libc::mlock(addr as *const libc::c_void, len as usize)
+            } else {
+                libc::munlock(addr as *const libc::c_void, len as usize)
+            }
+        };
+        if r < 0 { Err(errno::last()) } else { Ok(()) }
+    }
+
     /// `msync` with Linux `MS_*` flags.
     pub fn sync(addr: u64, len: u64, linux_flags: u32) -> HostResult<()> {
         let fl = flags::msync_to_host(linux_flags)?;

@@ -34,9 +34,9 @@
 #![allow(non_upper_case_globals)]
 
 use super::{
-    access, attr, cred, cwd, epoll, eventfd, fadvise, fcntl, futex, getdents, identity, inotify, ioctl, ipc, locks, memfd, mm,
+    access, attr, cred, cwd, epoll, eventfd, fadvise, fcntl, futex, getdents, identity, inotify, ioctl, ipc, locks, memfd, mlock, mm,
     namei, open, pidfd, pipe, poll, proc_model, process, read_write, sendfile, signal, signalfd, socket, sockopt, splice,
-    stat, statfs, sync, thread, time, timer, timerfd, truncate, Handler,
+    stat, statfs, sync, syslog, thread, time, timer, timerfd, truncate, Handler,
 };
 use crate::abi::Errno;
 pub use crate::signal::Restart;
@@ -350,7 +350,7 @@ syscall_table! {
     __NR_times => Full(identity::times), [Ptr];
     __NR_ptrace => Missing, [];
     __NR_getuid => Full(cred::getuid), [];
-    __NR_syslog => Missing, [];
+    __NR_syslog => Partial(syslog::syslog, "the kernel log is empty: the runtime logs nothing there"), [Int, Ptr, Int], sleeps_if(syslog::sleeps);
     __NR_getgid => Full(cred::getgid), [];
     __NR_setuid => Full(cred::setuid), [Int];
     __NR_setgid => Full(cred::setgid), [Int];
@@ -396,10 +396,10 @@ syscall_table! {
     __NR_sched_get_priority_max => Full(identity::sched_get_priority_max), [Int];
     __NR_sched_get_priority_min => Full(identity::sched_get_priority_min), [Int];
     __NR_sched_rr_get_interval => Partial(identity::sched_rr_get_interval, "reports a zero time slice (the runtime's tasks are SCHED_OTHER to the guest)"), [Int, Ptr];
-    __NR_mlock => Missing, [];
-    __NR_munlock => Missing, [];
-    __NR_mlockall => Missing, [];
-    __NR_munlockall => Missing, [];
+    __NR_mlock => Partial(mlock::mlock, "RLIMIT_MEMLOCK is checked against one call's range, not the process's total"), [Ptr, Len];
+    __NR_munlock => Full(mlock::munlock), [Ptr, Len];
+    __NR_mlockall => Partial(mlock::mlockall, "MCL_FUTURE does not lock later mappings"), [Hex];
+    __NR_munlockall => Full(mlock::munlockall), [];
     __NR_vhangup => Missing, [];
     __NR_modify_ldt => Missing, [];
     __NR_pivot_root => Missing, [];
@@ -484,9 +484,9 @@ syscall_table! {
     __NR_tgkill => Partial(process::tgkill, "every task is single-threaded (tid == pid) until threads exist"), [Int, Int, Signal];
     __NR_utimes => Missing, [];
     __NR_vserver => Missing, [];
-    __NR_mbind => Missing, [];
-    __NR_set_mempolicy => Missing, [];
-    __NR_get_mempolicy => Missing, [];
+    __NR_mbind => Stub(ENOSYS, "the guest's kernel has no NUMA (CONFIG_NUMA off), as libnuma's numa_available() then reports"), [];
+    __NR_set_mempolicy => Stub(ENOSYS, "the guest's kernel has no NUMA (CONFIG_NUMA off)"), [];
+    __NR_get_mempolicy => Stub(ENOSYS, "the guest's kernel has no NUMA (CONFIG_NUMA off)"), [];
     __NR_mq_open => Missing, [];
     __NR_mq_unlink => Missing, [];
     __NR_mq_timedsend => Missing, [];
@@ -503,7 +503,7 @@ syscall_table! {
     __NR_inotify_init => Partial(inotify::inotify_init, "as inotify_init1"), [];
     __NR_inotify_add_watch => Partial(inotify::inotify_add_watch, "synthetic files (/proc, /dev) are EACCES"), [Fd, Path, Hex];
     __NR_inotify_rm_watch => Full(inotify::inotify_rm_watch), [Fd, Int];
-    __NR_migrate_pages => Missing, [];
+    __NR_migrate_pages => Stub(ENOSYS, "the guest's kernel has no NUMA (CONFIG_NUMA off)"), [];
     __NR_openat => Full(open::openat), [DirFd, Path, OpenFlags, Octal], blocks;
     __NR_mkdirat => Full(namei::mkdirat), [DirFd, Path, Octal];
     __NR_mknodat => Partial(namei::mknodat, "FIFOs and regular files; device nodes only in an imported root (stored metadata, CAP_MKNOD), else EPERM; socket nodes EPERM"), [DirFd, Path, Octal, Hex];
@@ -526,7 +526,7 @@ syscall_table! {
     __NR_tee => Partial(splice::tee, "the host's (ENOSYS on macOS)"), [Fd, Fd, Len, Hex], blocks;
     __NR_sync_file_range => Missing, [];
     __NR_vmsplice => Partial(splice::vmsplice, "copies; SPLICE_F_GIFT means nothing"), [Fd, Ptr, Len, Hex], blocks;
-    __NR_move_pages => Missing, [];
+    __NR_move_pages => Stub(ENOSYS, "the guest's kernel has no NUMA (CONFIG_NUMA off)"), [];
     __NR_utimensat => Full(attr::utimensat), [DirFd, Path, Ptr, AtFlags];
     __NR_epoll_pwait => Partial(epoll::epoll_pwait, "as epoll_wait"), [Fd, Ptr, Int, Int, Ptr, Len], blocks, sleeps, restart = NoHand;
     __NR_signalfd => Partial(signalfd::signalfd, "as signalfd4"), [Fd, Ptr, Len];
@@ -572,7 +572,7 @@ syscall_table! {
     __NR_execveat => Full(proc_model::execveat), [DirFd, Path, Ptr, Ptr, AtFlags];
     __NR_userfaultfd => Missing, [];
     __NR_membarrier => Partial(thread::membarrier, "QUERY, GLOBAL and the PRIVATE_EXPEDITED commands (with SYNC_CORE); the RSEQ and GET_REGISTRATIONS commands are EINVAL"), [Int, Hex, Int];
-    __NR_mlock2 => Missing, [];
+    __NR_mlock2 => Partial(mlock::mlock2, "RLIMIT_MEMLOCK is checked against one call's range, not the process's total"), [Ptr, Len, Hex];
     __NR_copy_file_range => Partial(sendfile::copy_file_range, "copied through the runtime with pread/pwrite, not in the host kernel"), [Fd, Ptr, Fd, Ptr, Len, Hex];
     __NR_preadv2 => Partial(read_write::preadv2, "RWF_HIPRI and RWF_DSYNC/RWF_SYNC on reads mean nothing; RWF_NOWAIT checks pipes, sockets and terminals only"), [Fd, Ptr, Int, Int, Int, Hex], blocks;
     __NR_pwritev2 => Partial(read_write::pwritev2, "RWF_DSYNC and RWF_SYNC sync after the write; RWF_NOWAIT checks pipes, sockets and terminals only"), [Fd, Ptr, Int, Int, Int, Hex], blocks;
@@ -609,7 +609,7 @@ syscall_table! {
     __NR_memfd_secret => Missing, [];
     __NR_process_mrelease => Missing, [];
     __NR_futex_waitv => Partial(futex::futex_waitv, "private futexes (and shared ones on private memory); a futex in MAP_SHARED memory is refused (ENOSYS, reported)"), [Ptr, Int, Hex, Ptr, Clock], blocks, sleeps;
-    __NR_set_mempolicy_home_node => Missing, [];
+    __NR_set_mempolicy_home_node => Stub(ENOSYS, "the guest's kernel has no NUMA (CONFIG_NUMA off)"), [];
     __NR_cachestat => Missing, [];
     __NR_fchmodat2 => Missing, [];
     __NR_map_shadow_stack => Missing, [];
@@ -722,7 +722,7 @@ mod tests {
                 "futex_waitv", "futex_wait",
             ]
         );
-        assert_eq!(marked(|m| matches!(m.sleeps, Sleeps::If(_))), ["futex"]);
+        assert_eq!(marked(|m| matches!(m.sleeps, Sleeps::If(_))), ["syslog", "futex"]);
         assert_eq!(marked(|m| m.ret == Ret::Addr), ["mmap", "brk", "mremap", "shmat"]);
         assert_eq!(marked(|m| m.noreturn), ["exit", "exit_group"]);
 
