@@ -140,6 +140,7 @@ done
 NOTES=()
 note() { NOTES+=("$*"); }
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo "?")
+RUN_T0=$SECONDS
 
 # mactux binary
 MACTUX=""
@@ -860,8 +861,10 @@ if want h; then
         if [[ -z $ref ]]; then
             note "$w failed natively (see bench/build/run.log): no runner is measured on it."
         fi
-        # The row's big inputs and outputs go as soon as it is done.
-        rm -rf "$SCRATCH/untar" "$SCRATCH/out-$w-"* "$SCRATCH/db.sqlite"
+        # The row's inputs and outputs go as soon as it is done (a full run
+        # would otherwise keep about 700 MB in /tmp to the end).
+        rm -rf "$SCRATCH/untar" "$SCRATCH/out-$w-"* "$SCRATCH/db.sqlite" "$SCRATCH/text" "$SCRATCH/random" \
+            "$SCRATCH/insert.sql" "$SCRATCH/cproj" "$SCRATCH/repo" "$SCRATCH/tree.tar"
     done
 fi
 
@@ -1030,6 +1033,7 @@ REPORT=$BUILD/report.md
     echo "- proot: $PROOT_VER"
     echo "- qemu: $QEMU_VER"
     echo "- Timer: $( [[ -n $HYPERFINE ]] && tool_version "$HYPERFINE" --version || echo "bench/src/timerun.c (hyperfine not used)")"
+    echo "- Run time: $(( (SECONDS - RUN_T0) / 60 )) min $(( (SECONDS - RUN_T0) % 60 )) s"
     echo "- Sections: $SECTIONS$( [[ $SCALE != 1 ]] && echo "; **sizes of (g) and (h) scaled by BENCH_SCALE=$SCALE**")"
     echo
     if [[ ${#SUM_ROWS[@]} -gt 0 ]]; then
