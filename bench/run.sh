@@ -626,7 +626,7 @@ if want f; then
 fi
 
 # ------------------------------------------------ (g) the rest of the micro set ---
-# "<key>|<op>|<fields>": bench/src/micro.c, one operation N times.
+# "<key>|<op>": bench/src/micro.c, one operation N times.
 MICRO_FIGS=(
     "pipe|pipe"
     "openclose|openclose"
