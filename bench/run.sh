@@ -2,9 +2,14 @@
 # MacTux benchmark harness: measures the null-syscall cost, start-up time,
 # peak RSS, the process model (fork, spawn, daemon round trip, `mactux ps`)
 # threads (create + join, futex ping-pong, mutexes) and sockets and epoll
-# (ping-pong latency, loopback throughput, a ready epoll_wait) of programs run natively, under `mactux run`, under a bare Syscall User
-# Dispatch trap, under proot and under qemu-x86_64, all in one run, and prints
-# a Markdown report (also written to bench/results/latest.md).
+# (ping-pong latency, loopback throughput, a ready epoll_wait), the rest of
+# the micro set (pipe, open+close, stat, mmap, a compute loop) and real
+# workloads (gzip, python3, sqlite3, sha256sum, ls -lR, a spawning loop, a bash
+# loop, make -j2, git status, tar -x) of programs run natively, under `mactux
+# run`, under a bare Syscall User Dispatch trap, under proot and under
+# qemu-x86_64, all in one run, and prints a Markdown report (also written to
+# bench/results/latest.md) that ends with one table of every row against its
+# goal, drawn as a chart in bench/results/latest.svg.
 #
 # mactux runs against a daemon of the benchmark's own (a private
 # MACTUX_STATE_DIR under /tmp), stopped and removed on exit, so other users of
@@ -24,7 +29,7 @@
 #   BENCH_WARMUP       untimed warm-up runs per start-up figure (default 10)
 #   BENCH_RSS_RUNS     runs per peak-RSS figure, median taken (default 5)
 #   BENCH_TIMEOUT      seconds allowed for any single measured command (default 120)
-#   BENCH_SECTIONS     report sections to measure, any of "a b c d e f" (default all)
+#   BENCH_SECTIONS     report sections to measure, any of "a b c d e f g h" (default all)
 #   BENCH_FORK_N       fork+wait iterations per run (default 200)
 #   BENCH_SPAWN_N      posix_spawn(/bin/true) iterations per run (default 200)
 #   BENCH_LAT_N        individually timed getppid calls per run (default 20000)
@@ -42,6 +47,14 @@
 #   BENCH_NET_REPS     runs per socket and epoll figure, median taken (default 3)
 #   BENCH_HTTP_N       HTTP requests per run, timed after 10% more untimed (default 20000)
 #   BENCH_HTTP_C       keep-alive connections the load generator keeps busy (default 8)
+#   BENCH_SCALE        factor on the sizes of sections g and h (default 1; e.g. 0.05 to try them out)
+#   BENCH_MICRO_N      operations per run of the (g) micro rows, native and mactux (default 200000;
+#                      proot N/10; the compute loop: 2000000 under every runner)
+#   BENCH_MICRO_REPS   runs per (g) figure, median taken (default 3)
+#   BENCH_WL_RUNS      timed runs per (h) workload and runner after the checked one, median taken (default 3)
+#   BENCH_ROW_TIMEOUT  seconds one runner may spend on one (h) row, checked run included (default 45)
+#   BENCH_WL           (h) rows to run, any of "gzip python sqlite sha256 lsR spawn bash make git tar" (default all)
+#   BENCH_LS_DIR       tree of the `ls -lR` row (default /usr/lib; the Python library when BENCH_SCALE < 1)
 #   BENCH_SHARED_DAEMON=1  use the user's own daemon (MACTUX_STATE_DIR as set) instead of a private one
 #   BENCH_NO_HYPERFINE=1  use the built-in C timer even if hyperfine exists
 set -euo pipefail
@@ -61,7 +74,7 @@ WARMUP=${BENCH_WARMUP:-10}
 RSS_RUNS=${BENCH_RSS_RUNS:-5}
 TMO=${BENCH_TIMEOUT:-120}
 read -r -a MACTUX_RUN_WORDS <<<"${MACTUX_RUN:-run}"
-SECTIONS=${BENCH_SECTIONS:-a b c d e f}
+SECTIONS=${BENCH_SECTIONS:-a b c d e f g h}
 FORK_N=${BENCH_FORK_N:-200}
 SPAWN_N=${BENCH_SPAWN_N:-200}
 LAT_N=${BENCH_LAT_N:-20000}
@@ -80,6 +93,15 @@ EPOLL_N=${BENCH_EPOLL_N:-200000}
 NET_REPS=${BENCH_NET_REPS:-3}
 HTTP_N=${BENCH_HTTP_N:-20000}
 HTTP_C=${BENCH_HTTP_C:-8}
+SCALE=${BENCH_SCALE:-1}
+# scaled <n> [min]: n times BENCH_SCALE, rounded, at least min (default 1)
+scaled() { awk -v n="$1" -v s="$SCALE" -v m="${2:-1}" 'BEGIN{v=int(n*s+0.5); if(v<m)v=m; print v}'; }
+MICRO_N=$(scaled "${BENCH_MICRO_N:-200000}" 100)
+MICRO_N_PROOT=$(scaled "$(( ${BENCH_MICRO_N:-200000} / 10 ))" 10)
+COMPUTE_N=$(scaled 2000000 1000)
+MICRO_REPS=${BENCH_MICRO_REPS:-3}
+WL_RUNS=${BENCH_WL_RUNS:-3}
+ROW_TMO=${BENCH_ROW_TIMEOUT:-45}
 want() { [[ " $SECTIONS " == *" $1 "* ]]; }
 
 PY=/usr/bin/python3
@@ -110,6 +132,7 @@ cc -static -o "$BUILD/tcp_stream" "$SRC/tcp_stream.c"
 cc -static -o "$BUILD/epoll_ready" "$SRC/epoll_ready.c"
 cc -static -o "$BUILD/http_server" "$SRC/http_server.c"
 cc -o "$BUILD/http_load" "$SRC/http_load.c"
+cc -static -o "$BUILD/micro" "$SRC/micro.c"
 for t in thread_create futex_pingpong mutex_uncontended mutex_contended; do
     cc -static -pthread -o "$BUILD/$t" "$SRC/$t.c"
 done
@@ -117,6 +140,7 @@ done
 NOTES=()
 note() { NOTES+=("$*"); }
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo "?")
+RUN_T0=$SECONDS
 
 # mactux binary
 MACTUX=""
@@ -157,6 +181,8 @@ if [[ -z ${BENCH_NO_HYPERFINE:-} ]] && have hyperfine && [[ -n $PY ]]; then HYPE
 SLEEPERS=()
 PRIVATE_STATE=""
 DAEMON_PID=""
+# Inputs and outputs of sections g and h; removed on exit.
+SCRATCH=$(mktemp -d /tmp/mactux-bench-data.XXXXXX)
 if [[ -n $MACTUX && -z ${BENCH_SHARED_DAEMON:-} ]]; then
     PRIVATE_STATE=$(mktemp -d /tmp/mactux-bench.XXXXXX)
     export MACTUX_STATE_DIR=$PRIVATE_STATE
@@ -213,6 +239,7 @@ cleanup() {
         fi
         rm -rf "$PRIVATE_STATE"
     fi
+    [[ -z $SCRATCH ]] || rm -rf "$SCRATCH"
     exit "$rc"
 }
 trap cleanup EXIT
@@ -394,7 +421,7 @@ for p in "${PROGS[@]}"; do
 done
 
 # -------------------------------------------------- (d) process model ------
-declare -A PM PM_WHY
+declare -A PM PM_WHY PM_LAST
 # proc_measure <key> <reps> <fields> <cmd...>: runs cmd reps times and sets
 # PM[key,field] to the median of each "field=<number>" it printed; all n/a if
 # any run fails (the programs check their own results and exit non-zero), and
@@ -421,6 +448,7 @@ proc_measure() {
             return 0
         fi
     done
+    PM_LAST[$key]=$out
     for f in $fields; do
         v=$(printf '%s\n' "${outs[@]}" | sed -n "s/.* $f=\([0-9.]*\).*/\1/p" | median || true)
         PM[$key,$f]=${v:-n/a}
@@ -597,6 +625,384 @@ if want f; then
     done
 fi
 
+# ------------------------------------------------ (g) the rest of the micro set ---
+# "<key>|<op>": bench/src/micro.c, one operation N times.
+MICRO_FIGS=(
+    "pipe|pipe"
+    "openclose|openclose"
+    "stat|stat"
+    "mmap|mmap"
+    "compute|compute"
+)
+MICRO_FILE=$SCRATCH/micro-file
+declare -A WHY # WHY[key,runner]: why a summary cell is not a figure (timeout, failed, ...)
+if want g; then
+    say "(g) micro: pipe, open+close, stat, mmap+munmap 64 KiB (N=$MICRO_N, proot $MICRO_N_PROOT), compute loop (N=$COMPUTE_N)"
+    printf 'a file for open and stat\n' >"$MICRO_FILE"
+    for r in native mactux proot qemu; do
+        runner_available "$r" || continue
+        words=()
+        mapfile -t words < <(runner_words "$r")
+        for fig in "${MICRO_FIGS[@]}"; do
+            IFS='|' read -r key op <<<"$fig"
+            n=$MICRO_N
+            [[ $r != proot ]] || n=$MICRO_N_PROOT
+            # The compute loop's checksum depends on N: the same N everywhere.
+            [[ $op != compute ]] || n=$COMPUTE_N
+            proc_measure "$key,$r" "$MICRO_REPS" "ns_per_op" "${words[@]}" "$BUILD/micro" "$op" "$n" "$MICRO_FILE"
+            if [[ -n ${PM_WHY[$key,$r]:-} ]]; then
+                [[ ${PM_WHY[$key,$r]} == killed* ]] && WHY[$key,$r]=timeout || WHY[$key,$r]=failed
+                note "$(runner_label "$r") micro $op failed (${PM_WHY[$key,$r]}; see bench/build/run.log): its (g) figure is ${WHY[$key,$r]}."
+                continue
+            fi
+            if [[ $op == compute ]]; then
+                # The same checksum as natively, or the figure does not count.
+                sum=$(sed -n 's/.* check=\([0-9a-f]*\).*/\1/p' <<<"${PM_LAST[$key,$r]:-}")
+                if [[ $r == native ]]; then
+                    COMPUTE_SUM=$sum
+                elif [[ -z $sum || $sum != "${COMPUTE_SUM:-}" ]]; then
+                    PM[$key,$r,ns_per_op]=n/a
+                    WHY[$key,$r]=failed
+                    note "$(runner_label "$r") micro compute printed checksum '${sum}', natively '${COMPUTE_SUM:-}': its figure does not count."
+                fi
+            fi
+        done
+    done
+fi
+
+# ----------------------------------------------------- (h) real workloads ---
+# Each row: one command under every runner, its inputs generated once
+# (natively, from fixed seeds) in $SCRATCH. Per runner: one checked run (its
+# output, or the tree it writes, must equal the native one, else the cell is
+# "failed": a fast failure is never a speed-up), which is also the warm-up,
+# then BENCH_WL_RUNS timed runs, each after its untimed preparation (a clean
+# output directory), median taken. A runner gets BENCH_ROW_TIMEOUT seconds per
+# row in all; a checked run that does not finish in it reads "timeout", and
+# timed runs that would not fit are left out (the cell says how many ran).
+WL_ALL="gzip python sqlite sha256 lsR spawn bash make git tar"
+WL_ROWS=${BENCH_WL:-$WL_ALL}
+WL_GZIP_BYTES=$(scaled 50000000 100000)
+WL_PY_N=$(scaled 1500000 1000)
+WL_SQL_ROWS=$(scaled 100000 100)
+WL_SHA_BYTES=$(scaled 200000000 100000)
+WL_SPAWN_N=$(scaled 2000 10)
+WL_BASH_N=$(scaled 200000 100)
+WL_MAKE_FILES=$(scaled 20 2)
+WL_GIT_FILES=$(scaled 20000 100)
+WL_TAR_BYTES=$(scaled 100000000 100000)
+# ls -lR: /usr/lib (73k entries here) at full scale; a smaller tree when scaled down.
+if [[ -n ${BENCH_LS_DIR:-} ]]; then
+    WL_LS_DIR=$BENCH_LS_DIR
+elif awk -v s="$SCALE" 'BEGIN{exit !(s < 1)}'; then
+    WL_LS_DIR=$(ls -d /usr/lib/python3.* 2>/dev/null | head -n1)
+    WL_LS_DIR=${WL_LS_DIR:-/usr/lib}
+else
+    WL_LS_DIR=/usr/lib
+fi
+wl_want() { [[ " $WL_ROWS " == *" $1 "* ]]; }
+wl_label() {
+    case $1 in
+        gzip) echo "gzip -6 of $(awk -v b="$WL_GZIP_BYTES" 'BEGIN{printf "%g", b/1e6}') MB of text" ;;
+        python) echo "python3: dicts, strings, a sort (N = $WL_PY_N)" ;;
+        sqlite) echo "sqlite3: $WL_SQL_ROWS inserts in one transaction" ;;
+        sha256) echo "sha256sum of $(awk -v b="$WL_SHA_BYTES" 'BEGIN{printf "%g", b/1e6}') MB" ;;
+        lsR) echo "ls -lR $WL_LS_DIR" ;;
+        spawn) echo "busybox sh spawning $WL_SPAWN_N × /bin/true" ;;
+        bash) echo "bash loop: $WL_BASH_N × arithmetic and substrings" ;;
+        make) echo "make -j2 of $WL_MAKE_FILES + 1 C files" ;;
+        git) echo "git status, $WL_GIT_FILES files" ;;
+        tar) echo "tar -x of $(awk -v b="$WL_TAR_BYTES" 'BEGIN{printf "%g", b/1e6}') MB, $(cat "$SCRATCH/tar-files" 2>/dev/null || echo "?") files" ;;
+    esac
+}
+tool() { command -v "$1" 2>/dev/null || echo "/usr/bin/$1"; }
+# wl_setup <row>: generates the row's inputs (natively, untimed)
+wl_setup() {
+    local gen=("$PY" "$SRC/gen_data.py")
+    case $1 in
+        gzip) "${gen[@]}" text "$WL_GZIP_BYTES" "$SCRATCH/text" ;;
+        sqlite) "${gen[@]}" sql "$WL_SQL_ROWS" "$SCRATCH/insert.sql" ;;
+        sha256) "${gen[@]}" bytes "$WL_SHA_BYTES" "$SCRATCH/random" ;;
+        make) "${gen[@]}" cproj "$WL_MAKE_FILES" "$SCRATCH/cproj" ;;
+        git)
+            "${gen[@]}" gittree "$WL_GIT_FILES" "$SCRATCH/repo" &&
+                git -C "$SCRATCH/repo" init -q &&
+                git -C "$SCRATCH/repo" add -A &&
+                git -C "$SCRATCH/repo" -c user.name=bench -c user.email=bench@localhost commit -q -m tree
+            ;;
+        tar)
+            "${gen[@]}" tree "$WL_TAR_BYTES" "$SCRATCH/tree" &&
+                tar -cf "$SCRATCH/tree.tar" -C "$SCRATCH/tree" . &&
+                find "$SCRATCH/tree" -type f | wc -l >"$SCRATCH/tar-files" &&
+                rm -rf "$SCRATCH/tree"
+            ;;
+    esac
+}
+# wl_cmd <row>: WL_CMD = the program (absolute path) and its arguments
+wl_cmd() {
+    case $1 in
+        gzip) WL_CMD=("$(tool gzip)" -c -n -6 "$SCRATCH/text") ;;
+        python) WL_CMD=("$PY" -I "$SRC/py_work.py" "$WL_PY_N") ;;
+        sqlite) WL_CMD=("$(tool sqlite3)" "$SCRATCH/db.sqlite" ".read $SCRATCH/insert.sql") ;;
+        sha256) WL_CMD=("$(tool sha256sum)" "$SCRATCH/random") ;;
+        lsR) WL_CMD=("$(tool ls)" -lR --color=never "$WL_LS_DIR") ;;
+        # /bin/true by path: `true` alone is a shell builtin.
+        spawn) WL_CMD=("$(tool busybox)" sh -c "i=0; while [ \$i -lt $WL_SPAWN_N ]; do /bin/true; i=\$((i + 1)); done; echo \$i") ;;
+        bash) WL_CMD=("$(tool bash)" --norc --noprofile -c "x=0; s=abcdefghijklmnopqrst; for ((i = 0; i < $WL_BASH_N; i++)); do x=\$(( (x * 31 + i) % 1000003 )); s=\${s:1}\${i: -1}; done; echo \$x \$s") ;;
+        make) WL_CMD=("$(tool make)" -j2 -C "$SCRATCH/cproj") ;;
+        git) WL_CMD=("$(tool git)" -C "$SCRATCH/repo" status) ;;
+        tar) WL_CMD=("$(tool tar)" -xf "$SCRATCH/tree.tar" -C "$SCRATCH/untar" --no-same-owner) ;;
+    esac
+}
+# wl_prep <row>: untimed, before every run: what the last run wrote goes
+wl_prep() {
+    case $1 in
+        sqlite) rm -f "$SCRATCH/db.sqlite" "$SCRATCH/db.sqlite-journal" ;;
+        make) make -s -C "$SCRATCH/cproj" clean >>"$LOG" 2>&1 ;;
+        tar) rm -rf "$SCRATCH/untar" && mkdir "$SCRATCH/untar" ;;
+    esac
+}
+# wl_digest <row> <stdout file>: what must be the same under every runner
+wl_digest() {
+    case $1 in
+        make) sort "$2" | sha256sum ;; # -j2: two jobs' lines may swap
+        tar)
+            sha256sum <"$2"
+            (cd "$SCRATCH/untar" && find . -printf '%y %p %s %m %T@\n' | sort | sha256sum &&
+                find . -type f -print0 | sort -z | xargs -0 -r cat | sha256sum)
+            ;;
+        *) sha256sum <"$2" ;;
+    esac
+}
+# timed_ms <limit s> <cmd...>: wall ms of one run with stdio on /dev/null;
+# status 124 if it outlived the limit, non-zero if it failed
+timed_ms() {
+    local lim=$1 out rc=0; shift
+    if [[ -n $HYPERFINE ]]; then
+        local json=$BUILD/hf-wl.json qcmd
+        printf -v qcmd '%q ' "$@"
+        timeout -k 5 "$lim" "$HYPERFINE" -N --style none --runs 1 --export-json "$json" "$qcmd" >>"$LOG" 2>&1 || return $?
+        "$PY" -c 'import json,sys; print("%.1f" % (json.load(open(sys.argv[1]))["results"][0]["median"]*1e3))' "$json"
+    else
+        out=$(timeout -k 5 "$lim" "$BUILD/timerun" 1 0 "$@" 2>>"$LOG") || return $?
+        sed -n 's/.*median_ms=\([0-9.]*\).*/\1/p' <<<"$out"
+    fi
+}
+declare -A WL WL_NRUNS
+if want h; then
+    say "(h) real workloads ($WL_ROWS; scale $SCALE, $WL_RUNS timed runs, ${ROW_TMO} s per row and runner)"
+    export LC_ALL=C TZ=UTC GIT_CONFIG_NOSYSTEM=1 GIT_CONFIG_GLOBAL=$SCRATCH/gitconfig
+    : >"$SCRATCH/gitconfig"
+    for w in $WL_ROWS; do
+        [[ " $WL_ALL " == *" $w "* ]] || { note "unknown workload \`$w\` in BENCH_WL: skipped."; continue; }
+        say "(h) $w: generating the inputs"
+        if ! wl_setup "$w" >>"$LOG" 2>&1; then
+            note "generating the inputs of $w failed (see bench/build/run.log): its row is n/a."
+            for r in native mactux proot qemu; do WHY[$w,$r]=n/a; done
+            continue
+        fi
+        wl_cmd "$w"
+        ref=""
+        for r in native mactux proot qemu; do
+            runner_available "$r" || continue
+            [[ $r == native || -n $ref ]] || { WHY[$w,$r]=n/a; continue; }
+            words=()
+            mapfile -t words < <(runner_words "$r")
+            say "(h) $w under $r"
+            t0=$(now_s)
+            wl_prep "$w" || true
+            outf=$SCRATCH/out-$w-$r
+            printf '== %s\n' "${r}: ${WL_CMD[*]}" >>"$LOG"
+            rc=0
+            timeout -k 5 "$ROW_TMO" "${words[@]}" "${WL_CMD[@]}" >"$outf" 2>"$BUILD/last-stderr" </dev/null || rc=$?
+            checked_ms=$(awk -v a="$t0" -v b="$(now_s)" 'BEGIN{printf "%.1f", (b-a)*1e3}')
+            cat "$BUILD/last-stderr" >>"$LOG"
+            if ((rc == 124 || rc == 137)); then
+                WHY[$w,$r]=timeout
+                note "$(runner_label "$r") $w: the checked run outlived BENCH_ROW_TIMEOUT=$ROW_TMO s: its cell reads timeout."
+                continue
+            elif ((rc != 0)); then
+                WHY[$w,$r]=failed
+                last=$(grep -v '^[[:space:]]*$' "$BUILD/last-stderr" | tail -n1 | cut -c1-160 | tr '|`' '/'"'" || true)
+                note "$(runner_label "$r") $w failed (exit $rc: ${last:-nothing on stderr}; see bench/build/run.log)."
+                continue
+            fi
+            dig=$(wl_digest "$w" "$outf" 2>>"$LOG" || echo "digest failed")
+            if [[ $r == native ]]; then
+                ref=$dig
+            elif [[ $dig != "$ref" ]]; then
+                WHY[$w,$r]=failed
+                note "$(runner_label "$r") $w wrote other output than natively (bench/build/run.log has the first differing lines): its cell reads failed."
+                diff "$SCRATCH/out-$w-native" "$outf" 2>&1 | head -n 20 >>"$LOG" || true
+                continue
+            fi
+            # Timed runs, while the budget allows another run at the checked run's pace.
+            times=()
+            while ((${#times[@]} < WL_RUNS)); do
+                left=$(awk -v a="$t0" -v b="$(now_s)" -v l="$ROW_TMO" -v c="$checked_ms" 'BEGIN{x=l-(b-a); if(x < 1.2*c/1e3) x=0; printf "%d", x}')
+                ((left > 0)) || break
+                wl_prep "$w" || true
+                if ms=$(timed_ms "$left" "${words[@]}" "${WL_CMD[@]}"); then
+                    times+=("$ms")
+                else
+                    rc=$?
+                    ((rc == 124 || rc == 137)) || { WHY[$w,$r]=failed; note "$(runner_label "$r") $w failed in a timed run (status $rc; see bench/build/run.log)."; }
+                    break
+                fi
+            done
+            [[ -z ${WHY[$w,$r]:-} ]] || continue
+            if ((${#times[@]} == 0)); then
+                # Only the checked run fitted in the budget: its time stands.
+                times=("$checked_ms")
+            fi
+            WL[$w,$r]=$(printf '%s\n' "${times[@]}" | median)
+            WL_NRUNS[$w,$r]=${#times[@]}
+            say "    $(secs_since "$t0") s in all; median of ${#times[@]} run(s): ${WL[$w,$r]} ms"
+        done
+        if [[ -z $ref ]]; then
+            note "$w failed natively (see bench/build/run.log): no runner is measured on it."
+        fi
+        # The row's inputs and outputs go as soon as it is done (a full run
+        # would otherwise keep about 700 MB in /tmp to the end).
+        rm -rf "$SCRATCH/untar" "$SCRATCH/out-$w-"* "$SCRATCH/db.sqlite" "$SCRATCH/text" "$SCRATCH/random" \
+            "$SCRATCH/insert.sql" "$SCRATCH/cproj" "$SCRATCH/repo" "$SCRATCH/tree.tar"
+    done
+fi
+
+# ------------------------------------------------------------- summary ----
+# One table of every measured row against its goal, and the same as a chart.
+# SUM_ROWS: "group<TAB>label<TAB>unit<TAB>goal<TAB>native<TAB>mactux<TAB>proot<TAB>qemu";
+# a goal is ratio:X (mactux ≤ X × native), abs:X (mactux ≤ X in the row's
+# unit), plus:X (mactux ≤ native + X) or none; a cell is a number or one of
+# timeout, failed, n/a, — (not measured for that runner).
+SUM_ROWS=()
+is_num() { [[ $1 =~ ^[0-9]+(\.[0-9]+)?$ ]]; }
+# sum_cell <runner> <value> [why]: the value, the reason it is missing, or —
+sum_cell() {
+    local r=$1 v=${2:-n/a} why=${3:-}
+    if ! runner_available "$r"; then echo "—"; return; fi
+    if [[ -n $why ]]; then echo "$why"; return; fi
+    if is_num "$v"; then echo "$v"; return; fi
+    echo "n/a"
+}
+sum_add() { # <group> <label> <unit> <goal> <native> <mactux> <proot> <qemu>
+    local IFS=$'\t'
+    SUM_ROWS+=("$*")
+}
+# sum_pm <group> <label> <unit> <goal> <key> <field> [runners without the row]
+sum_pm() {
+    local g=$1 l=$2 u=$3 goal=$4 key=$5 f=$6 skip=" ${7:-} " r cells=() why
+    for r in native mactux proot qemu; do
+        if [[ $skip == *" $r "* ]]; then cells+=("—"); continue; fi
+        why=${WHY[$key,$r]:-}
+        if [[ -z $why && -n ${PM_WHY[$key,$r]:-} ]]; then
+            [[ ${PM_WHY[$key,$r]} == killed* ]] && why=timeout || why=failed
+        fi
+        cells+=("$(sum_cell "$r" "$(pm "$key,$r" "$f")" "$why")")
+    done
+    sum_add "$g" "$l" "$u" "$goal" "${cells[@]}"
+}
+if want a; then
+    sum_add micro "null syscall (getppid)" "ns" ratio:1.5 "$(sum_cell native "$NS_NATIVE")" "$(sum_cell mactux "$NS_MACTUX")" "$(sum_cell proot "$NS_PROOT")" "$(sum_cell qemu "$NS_QEMU")"
+fi
+if want g; then
+    sum_pm micro "pipe: 1-byte write + read" ns ratio:1.5 pipe ns_per_op
+    sum_pm micro "open + close" ns ratio:1.5 openclose ns_per_op
+    sum_pm micro "stat" ns ratio:1.5 stat ns_per_op
+    sum_pm micro "mmap + munmap 64 KiB (one page touched)" ns ratio:1.5 mmap ns_per_op
+fi
+if want a; then
+    sum_add micro "clock_gettime through libc" "ns" ratio:1.5 "$(sum_cell native "$CLK_NATIVE")" "$(sum_cell mactux "$CLK_MACTUX")" "$(sum_cell proot "$CLK_PROOT")" "$(sum_cell qemu "$CLK_QEMU")"
+fi
+if want d; then
+    sum_pm micro "fork + wait, p50" µs ratio:2 fork p50_us
+    sum_pm micro "posix_spawn /bin/true + wait, p50" ms ratio:2 spawn p50_ms qemu
+fi
+if want e; then
+    sum_pm micro "pthread create + join, p50" µs ratio:1.5 tcreate p50_us
+    sum_pm micro "futex ping-pong, per round trip" ns ratio:1.5 futex ns_per_rt
+fi
+if want f; then
+    sum_pm micro "Unix-socket ping-pong, p50" µs ratio:1.5 unixpp p50_us
+fi
+if want g; then
+    sum_pm micro "compute loop (no system call)" ns ratio:1.03 compute ns_per_op
+fi
+if want h; then
+    for w in $WL_ROWS; do
+        [[ " $WL_ALL " == *" $w "* ]] || continue
+        case $w in
+            gzip | python | sqlite | sha256 | bash) goal=ratio:1.03 ;;
+            lsR | spawn) goal=ratio:1.5 ;;
+            *) goal=none ;;
+        esac
+        cells=()
+        for r in native mactux proot qemu; do
+            v=${WL[$w,$r]:-n/a}
+            if is_num "$v" && ((${WL_NRUNS[$w,$r]:-0} < WL_RUNS)); then
+                note "$(runner_label "$r") $w: only ${WL_NRUNS[$w,$r]} run(s) fitted in BENCH_ROW_TIMEOUT=$ROW_TMO s (median of those)."
+            fi
+            cells+=("$(sum_cell "$r" "$v" "${WHY[$w,$r]:-}")")
+        done
+        sum_add real "$(wl_label "$w")" ms "$goal" "${cells[@]}"
+    done
+fi
+if want b; then
+    sum_add startup "start-up: true.c, static" ms abs:1.0 "$(sum_cell native "${ST[native,$BUILD/true_static]:-}")" "$(sum_cell mactux "${ST[mactux,$BUILD/true_static]:-}")" "$(sum_cell proot "${ST[proot,$BUILD/true_static]:-}")" "$(sum_cell qemu "${ST[qemu,$BUILD/true_static]:-}")"
+    sum_add startup "start-up: /bin/true (dynamic)" ms abs:1.5 "$(sum_cell native "${ST[native,/bin/true]:-}")" "$(sum_cell mactux "${ST[mactux,/bin/true]:-}")" "$(sum_cell proot "${ST[proot,/bin/true]:-}")" "$(sum_cell qemu "${ST[qemu,/bin/true]:-}")"
+fi
+if want c; then
+    sum_add startup "peak RSS: /bin/true" KiB plus:2048 "$(sum_cell native "${RSS[native,/bin/true]:-}")" "$(sum_cell mactux "${RSS[mactux,/bin/true]:-}")" "$(sum_cell proot "${RSS[proot,/bin/true]:-}")" "$(sum_cell qemu "${RSS[qemu,/bin/true]:-}")"
+fi
+# goal_text <goal>
+goal_text() {
+    case $1 in
+        ratio:*) echo "≤ ${1#ratio:}×" ;;
+        abs:*) echo "≤ ${1#abs:}" ;;
+        plus:*) echo "≤ native + $(awk -v k="${1#plus:}" 'BEGIN{printf "%g MiB", k/1024}')" ;;
+        *) echo "ahead of both" ;;
+    esac
+}
+# goal_met <goal> <native> <mactux>: yes, **NO** or n/a (a mactux timeout or
+# failure misses the goal)
+goal_met() {
+    if [[ $3 == timeout || $3 == failed ]]; then
+        [[ $1 == none ]] && echo "—" || echo "**NO**"
+        return
+    fi
+    is_num "$3" || { echo "n/a"; return; }
+    case $1 in
+        ratio:*) is_num "$2" && meets "$(ratio "$3" "$2")" "${1#ratio:}" || echo "n/a" ;;
+        abs:*) meets "$3" "${1#abs:}" ;;
+        plus:*) is_num "$2" && meets "$(awk -v a="$3" -v b="$2" 'BEGIN{print a-b}')" "${1#plus:}" || echo "n/a" ;;
+        *) echo "—" ;;
+    esac
+}
+# ahead <mactux> <proot> <qemu>: mactux faster than each runner with a figure
+# (a timeout counts as slower; failed, n/a and — are left out); a mactux
+# failure is behind, and so is a mactux timeout unless the others timed out too
+ahead() {
+    if [[ $1 == failed ]]; then echo "**NO**"; return; fi
+    if [[ $1 == timeout ]]; then
+        is_num "$2" || is_num "$3" && echo "**NO**" || echo "n/a"
+        return
+    fi
+    is_num "$1" || { echo "n/a"; return; }
+    local other n=0
+    for other in "$2" "$3"; do
+        if [[ $other == timeout ]]; then n=$((n + 1)); continue; fi
+        is_num "$other" || continue
+        awk -v a="$1" -v b="$other" 'BEGIN{exit !(a < b)}' || { echo "**NO**"; return; }
+        n=$((n + 1))
+    done
+    ((n > 0)) && echo "yes" || echo "n/a"
+}
+# sum_fmt <value> <native>: "value (×ratio)"
+sum_fmt() {
+    if is_num "$1" && is_num "$2"; then echo "$1 (×$(ratio "$1" "$2"))"; else echo "$1"; fi
+}
+SUM_TSV=$BUILD/summary.tsv
+printf '%s\n' "${SUM_ROWS[@]}" >"$SUM_TSV"
+
 # --------------------------------------------------------------- report ----
 cpu_model() { awk -F': *' '/^model name/{print $2; exit}' /proc/cpuinfo 2>/dev/null || true; }
 tool_version() { "$@" 2>/dev/null | head -n1 || true; }
@@ -627,7 +1033,34 @@ REPORT=$BUILD/report.md
     echo "- proot: $PROOT_VER"
     echo "- qemu: $QEMU_VER"
     echo "- Timer: $( [[ -n $HYPERFINE ]] && tool_version "$HYPERFINE" --version || echo "bench/src/timerun.c (hyperfine not used)")"
+    echo "- Run time: $(( (SECONDS - RUN_T0) / 60 )) min $(( (SECONDS - RUN_T0) % 60 )) s"
+    echo "- Sections: $SECTIONS$( [[ $SCALE != 1 ]] && echo "; **sizes of (g) and (h) scaled by BENCH_SCALE=$SCALE**")"
     echo
+    if [[ ${#SUM_ROWS[@]} -gt 0 ]]; then
+    echo "## Summary: every row against its goal"
+    echo
+    echo "Value under each runner and, in brackets, × native (lower is better everywhere); the same as a chart in \`bench/results/latest.svg\`. \"timeout\": the runner outlived its time limit; \"failed\": it exited non-zero or its output differed from the native one (the notes say which); —: not measured for that runner. Goals from issue 11: syscall-bound micro rows ≤ 1.5× native, fork and spawn ≤ 2×, compute-bound work ≤ 1.03×, \`ls -lR\` and the spawning loop ≤ 1.5×, start-up ≤ 1.0 ms static and ≤ 1.5 ms dynamic, peak RSS ≤ native + 2 MiB; on every row, ahead of both proot and qemu-x86_64."
+    echo
+    echo "| Row | unit | native | \`mactux run\` | proot | qemu-x86_64 | goal | mactux meets it | ahead of proot and qemu |"
+    echo "|---|---|---:|---:|---:|---:|---|:-:|:-:|"
+    grp=""
+    for line in "${SUM_ROWS[@]}"; do
+        IFS=$'\t' read -r g l u goal cn cm cp cq <<<"$line"
+        if [[ $g != "$grp" ]]; then
+            grp=$g
+            case $g in micro) gl="Micro" ;; real) gl="Real workloads" ;; *) gl="Start-up and memory" ;; esac
+            echo "| **$gl** | | | | | | | | |"
+        fi
+        qmark=""
+        [[ ! ( $l == busybox* || $l == make* ) ]] || ! is_num "$cq" || qmark=" †"
+        echo "| $l | $u | $cn | $(sum_fmt "$cm" "$cn") | $(sum_fmt "$cp" "$cn") | $(sum_fmt "$cq" "$cn")$qmark | $(goal_text "$goal") | $(goal_met "$goal" "$cn" "$cm") | $(ahead "$cm" "$cp" "$cq") |"
+    done
+    echo
+    if want h && { wl_want spawn || wl_want make; }; then
+    echo "† qemu-user hands \`execve\` to the host kernel (no binfmt_misc here), so the programs these spawn (\`/bin/true\`, gcc) ran natively under qemu: its figure flatters it."
+    echo
+    fi
+    fi
     if want a; then
     echo "## (a) Null syscall: \`syscall(SYS_getppid)\` in a loop"
     echo
@@ -800,6 +1233,40 @@ REPORT=$BUILD/report.md
     trow "HTTP requests per second, higher is better (N = $HTTP_N, $HTTP_C keep-alive connections)" http req_per_s
     echo
     fi
+    if want g; then
+    echo "## (g) The rest of the micro set"
+    echo
+    echo "\`bench/src/micro.c OP N\`: one operation N times (N = $MICRO_N; proot $MICRO_N_PROOT; compute loop $COMPUTE_N under every runner), timed as a whole in the program after N/10 untimed; each figure the median of $MICRO_REPS runs, shown as value (× native). Every call's result is checked; the compute loop's checksum must equal the native one."
+    echo
+    echo "| Figure | native | \`mactux run\` | proot | qemu-x86_64 |"
+    echo "|---|---:|---:|---:|---:|"
+    trow "pipe: write 1 byte + read it back, ns" pipe ns_per_op
+    trow "open + close of a file, ns" openclose ns_per_op
+    trow "stat of a file, ns" stat ns_per_op
+    trow "mmap 64 KiB + touch one page + munmap, ns" mmap ns_per_op
+    trow "compute: 64 rounds of xorshift64*, ns (no system call)" compute ns_per_op
+    echo
+    fi
+    if want h; then
+    echo "## (h) Real workloads"
+    echo
+    echo "Wall time of the whole command in ms ($( [[ -n $HYPERFINE ]] && echo "hyperfine -N, one run at a time" || echo "bench/src/timerun.c")), median of $WL_RUNS runs after one checked run whose output (or written tree) must equal the native one; BENCH_ROW_TIMEOUT = $ROW_TMO s per runner and row. Inputs are generated by \`bench/src/gen_data.py\` from fixed seeds$( [[ $SCALE != 1 ]] && echo ", **scaled by $SCALE**")."
+    echo
+    echo "| Workload | native | \`mactux run\` | proot | qemu-x86_64 | runs |"
+    echo "|---|---:|---:|---:|---:|---|"
+    for w in $WL_ROWS; do
+        [[ " $WL_ALL " == *" $w "* ]] || continue
+        cells=() nr=""
+        for r in native mactux proot qemu; do
+            if ! runner_available "$r"; then cells+=("—"); continue; fi
+            v=$(sum_cell "$r" "${WL[$w,$r]:-}" "${WHY[$w,$r]:-}")
+            cells+=("$( [[ $r == native ]] && echo "$v" || sum_fmt "$v" "${WL[$w,native]:-}")")
+            nr+="${nr:+/}${WL_NRUNS[$w,$r]:-0}"
+        done
+        echo "| $(wl_label "$w") | ${cells[0]} | ${cells[1]} | ${cells[2]} | ${cells[3]} | $nr |"
+    done
+    echo
+    fi
     if [[ ${#NOTES[@]} -gt 0 ]]; then
         echo "## Notes"
         echo
@@ -810,3 +1277,14 @@ REPORT=$BUILD/report.md
 cp "$REPORT" "$RESULTS/latest.md"
 cat "$REPORT"
 say "report written to $RESULTS/latest.md"
+if [[ ${#SUM_ROWS[@]} -gt 0 && -n $PY ]]; then
+    if "$PY" "$SRC/chart.py" "$SUM_TSV" "$BUILD/report.svg" \
+        "MacTux, proot and qemu-x86_64 against native ($(date -u '+%Y-%m-%d %H:%M UTC'))" \
+        "$(cpu_model), $(nproc) CPUs, $(uname -sr); load $LOAD_START at the start, $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo "?") at the end$( [[ $SCALE != 1 ]] && echo "; sizes scaled by $SCALE")" \
+        2>>"$LOG"; then
+        cp "$BUILD/report.svg" "$RESULTS/latest.svg"
+        say "chart written to $RESULTS/latest.svg"
+    else
+        say "drawing the chart failed (see bench/build/run.log)"
+    fi
+fi
