@@ -106,10 +106,13 @@ fn kill_between_tasks() {
 }
 
 /// procps `ps` inside mactux sees the tasks of the daemon's namespace with
-/// their parent links: the shell, its background sleep and ps itself.
+/// their parent links: the shell, its background sleep and ps itself. The
+/// background child is `bash` until its exec of sleep is done (natively
+/// too, for a shorter while): the script waits for that first, bounded.
 #[test]
 fn procps_ps_sees_the_task_tree() {
-    let script = "sleep 3 & ps -o pid=,ppid=,comm= -p $$ --ppid $$; kill $!";
+    let script = "sleep 3 & for i in $(seq 100); do [ \"$(ps -o comm= -p $!)\" = sleep ] && break; sleep 0.05; done; \
+                  ps -o pid=,ppid=,comm= -p $$ --ppid $$; kill $!";
     let o = run_mactux(&Run::cmd(&["/bin/bash", "-c", script]));
     assert!(o.is_success(), "{}", o.stderr_str());
     let rows: Vec<(i32, i32, String)> = o
