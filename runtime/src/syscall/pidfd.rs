@@ -6,7 +6,9 @@
 //! which the host makes readable once the process has exited: poll, select
 //! and epoll sleep on it directly, for a child or any other task, with no
 //! polling. waitid(P_PIDFD) (proc_model.rs) and clone's CLONE_PIDFD use
-//! the same kind.
+//! the same kind. pidfd_send_signal also takes an fd of a /proc/PID
+//! directory, as Linux does, and signals that pid as kill(2) or
+//! rt_sigqueueinfo(2) would.
 //!
 //! Divergences from Linux:
 //! - pidfd_getfd works only on a pidfd of the caller itself: another task's
@@ -152,8 +154,19 @@ pub fn pidfd_send_signal(cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     if flags.count_ones() > 1 {
         return_errno_with_message!(EINVAL, "at most one PIDFD_SIGNAL_* scope");
     }
-    let file = get(args::fd(a[0]))?;
-    let Some(pfd) = file.ops_as::<PidFd>() else { return_errno!(EBADF) };
+    let file = lock(&current().fds).get(args::fd(a[0]))?;
+    let Some(pfd) = file.ops_as::<PidFd>() else {
+        // A /proc/PID directory names its process too (as before pidfds).
+        let Some(pid) = proc_dir_pid(&file) else { return_errno!(EBADF) };
+        if flags & PIDFD_SIGNAL_PROCESS_GROUP != 0 {
+            return Err(super::refuse("pidfd_send_signal", crate::abi::Errno::EINVAL, "PIDFD_SIGNAL_PROCESS_GROUP is not emulated", None));
+        }
+        return if a[2] != 0 {
+            super::signal::rt_sigqueueinfo(cx, [u64::from(pid), a[1], a[2], 0, 0, 0])
+        } else {
+            super::process::kill(cx, [u64::from(pid), a[1], 0, 0, 0, 0])
+        };
+    };
     let sig = match a[1] {
         0 => None,
         n => Some(Signal::from_raw(n).ok_or_else(|| errno!(EINVAL, "no such signal"))?),
@@ -180,6 +193,15 @@ pub fn pidfd_send_signal(cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     let exit = *lock(&pfd.exit);
     host::watch::signal_process(exit, pfd.host_pid, host_sig).map_err(|e| Error::with_message(e, "the process is gone"))?;
     Ok(0)
+}
+
+/// The pid of a `/proc/PID` directory opened by the guest.
+fn proc_dir_pid(file: &OpenFile) -> Option<u32> {
+    let pid = file.guest_path.strip_prefix("/proc/")?;
+    if !file.is_dir() || pid.is_empty() || !pid.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    pid.parse().ok()
 }
 
 pub fn pidfd_getfd(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {

@@ -1,4 +1,4 @@
-/* pidfd_open(2), pidfd_send_signal(2), pidfd_getfd(2), waitid(P_PIDFD),
+/* pidfd_open(2), pidfd_send_signal(2) (on a /proc/PID directory fd too), pidfd_getfd(2), waitid(P_PIDFD),
  * clone's CLONE_PIDFD and clone3's pidfd field: the flags and errors, a
  * pidfd turning readable in poll and select once its process has exited,
  * what /proc/self/fd and fdinfo show. */
@@ -68,6 +68,9 @@ struct clone_args_v0 {
 	uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls;
 };
 
+static volatile sig_atomic_t got_usr1;
+static void on_usr1(int sig) { (void)sig; got_usr1 = 1; }
+
 int main(void)
 {
 	T_BEGIN();
@@ -102,6 +105,30 @@ int main(void)
 	CHECK_ERR("pidfd_send_signal on a closed fd", pidfd_send_signal(999, 0, NULL, 0), EBADF);
 	CHECK_ERR("pidfd_send_signal on a pipe", pidfd_send_signal(1, 0, NULL, 0), EBADF);
 	CHECK_ERR("waitid P_PIDFD on a non-pidfd", waitid(P_PIDFD, 1, &si, WEXITED | WNOHANG), EBADF);
+
+	/* A /proc/PID directory fd names its process to pidfd_send_signal. */
+	snprintf(path, sizeof path, "/proc/%d", getpid());
+	int procdir = open(path, O_RDONLY | O_DIRECTORY);
+	CHECK("open /proc/PID", procdir >= 0);
+	signal(SIGUSR1, on_usr1);
+	CHECK_EQ("signal through /proc/self's dir", pidfd_send_signal(procdir, SIGUSR1, NULL, 0), 0);
+	CHECK_EQ("the handler ran", got_usr1, 1);
+	close(procdir);
+	int tmpdir = open("/tmp", O_RDONLY | O_DIRECTORY);
+	CHECK_ERR("another directory", pidfd_send_signal(tmpdir, 0, NULL, 0), EBADF);
+	close(tmpdir);
+	pid_t sleeper = fork();
+	if (sleeper == 0) {
+		pause();
+		_exit(0);
+	}
+	snprintf(path, sizeof path, "/proc/%d", sleeper);
+	procdir = open(path, O_RDONLY | O_DIRECTORY);
+	CHECK_EQ("SIGKILL through a child's /proc dir", pidfd_send_signal(procdir, SIGKILL, NULL, 0), 0);
+	int st = 0;
+	CHECK_EQ("the child is reaped", waitpid(sleeper, &st, 0), sleeper);
+	CHECK("killed by SIGKILL", WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+	close(procdir);
 
 	/* pidfd_getfd of our own fds. */
 	int pf[2];
