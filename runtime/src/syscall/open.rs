@@ -9,6 +9,9 @@
 //!   description of fd N instead of opening the object anew.
 //! - close_range's CLOSE_RANGE_UNSHARE is accepted; the table is per process.
 //! - Synthetic files (/proc, /dev) cannot be created (EACCES).
+//! - A stored FIFO of an imported root (an empty file whose metadata says
+//!   FIFO) opens as that empty file; a stored device node opens as the
+//!   device the runtime emulates for its number, else ENXIO.
 
 use super::args::uint;
 use super::fs_common::{host_err, umask_now};
@@ -21,7 +24,8 @@ use crate::vfs::fd_table::install;
 use crate::vfs::file::{HostFile, OpenFile, SynthDir, SynthPath, SynthSnapshot};
 use crate::vfs::lookup::{resolve_at, resolve_new};
 use crate::vfs::path::{has_trailing_slash, trim_trailing_slashes};
-use crate::vfs::{Lookup, Node, Synth};
+use crate::vfs::dev::StoredDevice;
+use crate::vfs::{perm, Lookup, Node, Synth};
 use crate::{errno, return_errno, return_errno_with_message};
 use std::sync::Arc;
 
@@ -90,7 +94,26 @@ fn do_open(dirfd: i32, path: &[u8], mut flags: u32, mode: u32) -> Result<u64> {
     }
     let status = flags & !(g::O_CREAT | g::O_EXCL | g::O_NOCTTY | g::O_TRUNC | g::O_CLOEXEC);
     let file = match r.node {
-        Node::Host(ref hp) => {
+        Node::Host(ref found) => {
+            let cred = current().cred();
+            if r.kind == Lookup::Missing {
+                perm::may_create(&cred, found)?;
+            } else if is_tmpfile {
+                perm::may_access(&cred, &r, perm::MAY_WRITE | perm::MAY_EXEC, follow)?;
+            } else if flags & g::O_PATH == 0 {
+                perm::may_access(&cred, &r, perm::open_mask(flags), follow)?;
+            }
+            let mut hp = std::borrow::Cow::Borrowed(found);
+            if r.kind == Lookup::File && flags & g::O_PATH == 0 {
+                // A device node an imported root stores as an empty file
+                // opens as the device of its number.
+                if let Some((kind, rdev)) = crate::vfs::meta::special_at(found.dir_fd(), &found.name) {
+                    match crate::vfs::dev::stored_device(kind, rdev)? {
+                        StoredDevice::Mem(dev) => return install(OpenFile::new(r.guest, dev, status), cloexec),
+                        StoredDevice::Host(loc) => hp = std::borrow::Cow::Owned(loc),
+                    }
+                }
+            }
             let create_mode = if creating || is_tmpfile { mode & 0o7777 & !umask_now() } else { 0 };
             let host_fd = host::fs::open_at(hp.dir_fd(), &hp.name, flags & !g::O_CLOEXEC, create_mode).map_err(host_err)?;
             if creating && r.kind == Lookup::Missing {
