@@ -122,6 +122,17 @@ impl Cred {
         self
     }
 
+    /// The host process's own ids, groups and capabilities: what the host
+    /// checks its calls with.
+    pub fn of_host_process() -> Cred {
+        use crate::host::process as hp;
+        let c = Cred::new(hp::uid(), hp::euid(), hp::gid(), hp::egid(), hp::groups());
+        match hp::capabilities() {
+            Some(caps) => c.with_caps(caps),
+            None => c,
+        }
+    }
+
     /// What the daemon is told (other tasks' /proc/PID/status, capget, SO_PEERCRED).
     pub fn to_proto(&self) -> mactux_proto::TaskCred {
         mactux_proto::TaskCred {

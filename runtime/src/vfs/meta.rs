@@ -25,7 +25,7 @@ const MODE: &CStr = c"user.mactux.mode";
 const RDEV: &CStr = c"user.mactux.rdev";
 
 /// Whether the guest root's files carry Linux metadata.
-fn enabled() -> bool {
+pub fn enabled() -> bool {
     crate::task::try_current().is_some_and(|p| p.config.linux_metadata)
 }
 
