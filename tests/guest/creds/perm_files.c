@@ -2,6 +2,8 @@
  * and capabilities against the file's owner, group and mode (fs/namei.c
  * generic_permission); access(2) checks with the real ids unless AT_EACCESS. */
 #include "creds.h"
+#include <sys/inotify.h>
+#include <sys/un.h>
 
 #define SOME_GROUP 100
 
@@ -30,6 +32,32 @@ static void unprivileged(void)
 	int fd = open("world", O_RDONLY);
 	CHECK_ERR("explicit futimens through an fd needs ownership too -> EPERM", futimens(fd, ts), EPERM);
 	close(fd);
+}
+
+static struct sockaddr_un unix_addr(const char *name)
+{
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	snprintf(a.sun_path, sizeof a.sun_path, "%s/%s", t_tmpdir_path, name);
+	return a;
+}
+
+/* A named socket is reached with write permission on it; binding one makes a name in
+ * its directory; a watch needs read permission (net/unix/af_unix.c, fs/notify). */
+static void sockets_and_watches(void)
+{
+	become_nobody(0, NULL);
+	struct sockaddr_un a = unix_addr("rootsock");
+	int s = socket(AF_UNIX, SOCK_STREAM, 0);
+	CHECK_ERR("connect to a 0700 root socket -> EACCES", connect(s, (struct sockaddr *)&a, sizeof a), EACCES);
+	close(s);
+	s = socket(AF_UNIX, SOCK_STREAM, 0);
+	struct sockaddr_un b = unix_addr("mine.sock");
+	CHECK_ERR("bind in a 0755 root directory -> EACCES", bind(s, (struct sockaddr *)&b, sizeof b), EACCES);
+	close(s);
+	int in = inotify_init1(IN_CLOEXEC);
+	CHECK_ERR("watch a 0600 root file -> EACCES", inotify_add_watch(in, "secret", IN_MODIFY), EACCES);
+	CHECK("watch a 0644 file", inotify_add_watch(in, "ro", IN_MODIFY) >= 0);
+	close(in);
 }
 
 static void in_some_group(void)
@@ -94,6 +122,13 @@ int main(void)
 	fd = open("noexec", O_WRONLY | O_CREAT | O_TRUNC, 0644);
 	CHECK("noexec 0644", fd >= 0 && write(fd, "#!/bin/sh\nexit 3\n", 17) == 17 && close(fd) == 0);
 	in_child("nobody", unprivileged);
+	int ls = socket(AF_UNIX, SOCK_STREAM, 0);
+	struct sockaddr_un la = unix_addr("rootsock");
+	CHECK_OK("bind a root socket", bind(ls, (struct sockaddr *)&la, sizeof la));
+	CHECK_OK("listen", listen(ls, 4));
+	CHECK_OK("chmod it 0700", chmod("rootsock", 0700));
+	in_child("sockets and watches", sockets_and_watches);
+	close(ls);
 	in_child("nobody in a supplementary group", in_some_group);
 	in_child("fs uid", fs_uid_counts);
 	in_child("effective uid not the real one", effective_not_real);
