@@ -176,6 +176,87 @@ pub fn openat(_cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     do_open(args::dirfd(a[0]), &path, uint(a[2]), uint(a[3]))
 }
 
+/// `OPEN_HOW_SIZE_VER0`: flags, mode, resolve (include/uapi/linux/openat2.h).
+const OPEN_HOW_SIZE_VER0: usize = 24;
+
+/// The flags openat2 accepts (VALID_OPEN_FLAGS, include/linux/fcntl.h);
+/// openat ignores others, openat2 refuses them.
+const VALID_OPEN_FLAGS: u64 = (g::O_ACCMODE
+    | g::O_CREAT
+    | g::O_EXCL
+    | g::O_NOCTTY
+    | g::O_TRUNC
+    | g::O_APPEND
+    | g::O_NONBLOCK
+    | g::O_SYNC
+    | g::O_DSYNC
+    | g::FASYNC
+    | g::O_DIRECT
+    | g::O_LARGEFILE
+    | g::O_DIRECTORY
+    | g::O_NOFOLLOW
+    | g::O_NOATIME
+    | g::O_CLOEXEC
+    | g::O_TMPFILE
+    | g::O_PATH) as u64;
+
+/// The flags O_PATH may come with (O_PATH_FLAGS).
+const O_PATH_FLAGS: u64 = (g::O_DIRECTORY | g::O_NOFOLLOW | g::O_PATH | g::O_CLOEXEC) as u64;
+
+const RESOLVE_ALL: u64 = (g::RESOLVE_NO_XDEV
+    | g::RESOLVE_NO_MAGICLINKS
+    | g::RESOLVE_NO_SYMLINKS
+    | g::RESOLVE_BENEATH
+    | g::RESOLVE_IN_ROOT
+    | g::RESOLVE_CACHED) as u64;
+
+/// openat2(2): openat with a `struct open_how` checked strictly
+/// (build_open_how and build_open_flags in fs/open.c). The RESOLVE_*
+/// restrictions are not emulated: they are refused with ENOSYS, which
+/// callers take as a kernel without openat2 and fall back to openat.
+pub fn openat2(_cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
+    let size = usize::try_from(a[3]).unwrap_or(usize::MAX);
+    if size < OPEN_HOW_SIZE_VER0 {
+        return_errno_with_message!(EINVAL, "open_how is smaller than its first version");
+    }
+    if size > crate::abi::PAGE_SIZE as usize {
+        return_errno_with_message!(E2BIG, "open_how is larger than a page");
+    }
+    let raw = crate::uaccess::read_bytes(a[2], size)?;
+    if raw[OPEN_HOW_SIZE_VER0..].iter().any(|&b| b != 0) {
+        return_errno_with_message!(E2BIG, "open_how has nonzero bytes this kernel does not know");
+    }
+    let field = |i: usize| {
+        let mut b = [0u8; 8];
+        b.copy_from_slice(&raw[i * 8..i * 8 + 8]);
+        u64::from_ne_bytes(b)
+    };
+    let (flags, mode, resolve) = (field(0), field(1), field(2));
+    if flags & !VALID_OPEN_FLAGS != 0 {
+        return_errno_with_message!(EINVAL, "unknown open flags");
+    }
+    if flags & u64::from(g::O_PATH) != 0 && flags & !O_PATH_FLAGS != 0 {
+        return_errno_with_message!(EINVAL, "O_PATH with flags it does not take");
+    }
+    let creates = flags & u64::from(g::O_CREAT) != 0 || flags & u64::from(g::O_TMPFILE) == u64::from(g::O_TMPFILE);
+    if mode & !0o7777 != 0 || (!creates && mode != 0) {
+        return_errno_with_message!(EINVAL, "a mode without O_CREAT or O_TMPFILE, or bits beyond 07777");
+    }
+    if resolve & !RESOLVE_ALL != 0 {
+        return_errno_with_message!(EINVAL, "unknown resolve flags");
+    }
+    if resolve & u64::from(g::RESOLVE_BENEATH) != 0 && resolve & u64::from(g::RESOLVE_IN_ROOT) != 0 {
+        return_errno_with_message!(EINVAL, "RESOLVE_BENEATH and RESOLVE_IN_ROOT together");
+    }
+    if resolve != 0 {
+        return Err(super::refuse("openat2", crate::abi::Errno::ENOSYS, "openat2 RESOLVE_* flags are not emulated", None));
+    }
+    let path = args::path(a[1])?;
+    // Both fit in 32 bits once checked against VALID_OPEN_FLAGS and 07777.
+    let narrow = |v: u64| u32::try_from(v).map_err(|_| errno!(EINVAL, "open_how value out of range"));
+    do_open(args::dirfd(a[0]), &path, narrow(flags)?, narrow(mode)?)
+}
+
 pub fn creat(_cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     let path = args::path(a[0])?;
     do_open(g::AT_FDCWD, &path, g::O_CREAT | g::O_WRONLY | g::O_TRUNC, uint(a[1]))

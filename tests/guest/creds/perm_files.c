@@ -4,6 +4,11 @@
 #include "creds.h"
 #include <sys/inotify.h>
 #include <sys/un.h>
+#include <stdint.h>
+
+#ifndef SYS_openat2
+#define SYS_openat2 437
+#endif
 
 #define SOME_GROUP 100
 
@@ -16,6 +21,8 @@ static void unprivileged(void)
 	CHECK_ERR("O_RDONLY|O_TRUNC needs write permission -> EACCES", open("ro", O_RDONLY | O_TRUNC), EACCES);
 	CHECK_ERR("O_CREAT of an existing file still checks it -> EACCES", open("ro", O_RDWR | O_CREAT, 0644), EACCES);
 	CHECK_OK("open a 0666 root file for writing", open("world", O_WRONLY));
+	uint64_t how[3] = { O_RDONLY, 0, 0 };
+	CHECK_ERR("openat2 of a 0600 root file -> EACCES", syscall(SYS_openat2, AT_FDCWD, "secret", how, sizeof how), EACCES);
 	CHECK_ERR("group bits do not apply outside the group -> EACCES", open("grp", O_RDONLY), EACCES);
 	CHECK_ERR("access(R_OK) of a 0600 root file -> EACCES", access("secret", R_OK), EACCES);
 	CHECK_OK("access(R_OK) of a 0644 file", access("ro", R_OK));
