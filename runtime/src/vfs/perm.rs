@@ -25,6 +25,12 @@
 //! - The fs.protected_{hardlinks,symlinks,regular,fifos} sysctls are taken
 //!   as 0, the kernel's own default (distributions usually set them).
 //! - Synthetic files (/proc, /dev) keep their own fixed rules.
+//! - Outside an imported root a new file belongs to the host user, not to
+//!   the guest's fs uid (a host chown would hand it to whichever host
+//!   account has that number), and later checks see that owner.
+//! - The walk checks search permission on the directory `..` leaves only
+//!   when the guest's ids differ from the host process's (else the host's
+//!   own lookups decide, and `..` is not a host lookup).
 
 use super::lookup::node_stat;
 use super::{HostLoc, Resolved};
