@@ -5,6 +5,7 @@ mod daemon;
 mod kill;
 mod ps;
 mod rootfs;
+mod user;
 
 use clap::{Parser, Subcommand};
 use mactux_runtime::syscall::table::{Status, TABLE};
@@ -42,12 +43,15 @@ enum Command {
         /// The kernel release `uname -r` reports.
         #[arg(long, value_name = "RELEASE")]
         kernel_release: Option<String>,
-        /// Run as Linux user UID (and group GID; default: the group the
-        /// guest's /etc/passwd gives UID, else GID = UID), with no
-        /// supplementary groups. Only the guest's ids change: the host
-        /// process keeps the host user's.
-        #[arg(long, value_name = "UID[:GID]", value_parser = parse_user, conflicts_with = "root_user")]
-        user: Option<(u32, Option<u32>)>,
+        /// Run as Linux user USER (and group GROUP), each a number or a
+        /// name from the guest root's /etc/passwd and /etc/group (the
+        /// host's when no root is chosen). Without GROUP, the user's group
+        /// in /etc/passwd, else GID = UID. A named user gets the
+        /// supplementary groups /etc/group lists it in, as login does; a
+        /// number none. Only the guest's ids change: the host process
+        /// keeps the host user's.
+        #[arg(long, value_name = "USER[:GROUP]", value_parser = user::parse, conflicts_with = "root_user")]
+        user: Option<user::UserSpec>,
         /// Run as uid 0 (root, with every capability) inside, as package
         /// managers expect; same as --user 0:0.
         #[arg(short = '0', long)]
@@ -108,52 +112,35 @@ fn default_root() -> PathBuf {
     }
 }
 
-/// `UID[:GID]`, numbers only.
-fn parse_user(s: &str) -> Result<(u32, Option<u32>), String> {
-    let num = |v: &str| v.parse::<u32>().ok().filter(|&n| n != u32::MAX);
-    let (uid, gid) = match s.split_once(':') {
-        Some((u, g)) => (num(u), Some(num(g).ok_or_else(|| format!("`{g}` is not a numeric group id"))?)),
-        None => (num(s), None),
-    };
-    let uid = uid.ok_or_else(|| format!("`{s}` is not UID or UID:GID with numeric ids"))?;
-    Ok((uid, gid))
-}
-
-/// The primary group of `uid` in the guest's /etc/passwd, if it has an entry.
-fn passwd_gid(root: &std::path::Path, uid: u32) -> Option<u32> {
-    let text = std::fs::read_to_string(root.join("etc/passwd")).ok()?;
-    text.lines().find_map(|l| {
-        let f: Vec<&str> = l.split(':').collect();
-        (f.len() >= 4 && f[2].parse() == Ok(uid)).then(|| f[3].parse().ok()).flatten()
-    })
-}
-
 fn run(
     trace: bool,
     trace_file: Option<PathBuf>,
     root: Option<PathBuf>,
     mounts: Vec<String>,
     release: Option<String>,
-    user: Option<(u32, Option<u32>)>,
+    user: Option<user::UserSpec>,
     argv: Vec<std::ffi::OsString>,
 ) -> ExitCode {
     let guest_fs = rootfs::guest_root(root.as_deref()).and_then(|root| Ok((root, rootfs::host_mounts(&mounts)?)));
-    let (root, linux_metadata, mounts) = match guest_fs {
+    let (root, linux_metadata, mounts, etc) = match guest_fs {
         Ok((root, mounts)) => {
+            // Names are the chosen root's; without one, the host's.
+            let etc = root.as_ref().map_or_else(|| PathBuf::from("/etc"), |(r, _)| r.join("etc"));
             let (root, metadata) = root.unwrap_or_else(|| (default_root(), false));
-            (root, metadata, mounts)
+            (root, metadata, mounts, etc)
         }
         Err(msg) => {
             eprintln!("mactux: {msg}");
             return ExitCode::from(125);
         }
     };
-    let user = user.map(|(uid, gid)| {
-        let gid = gid.or_else(|| passwd_gid(&root, uid)).unwrap_or(uid);
-        // Root starts in its own group, as a login as root does.
-        let groups = if uid == 0 && gid == 0 { vec![0] } else { Vec::new() };
-        mactux_runtime::GuestUser { uid, gid, groups }
-    });
+    let user = match user.map(|u| user::resolve(&u, &etc)).transpose() {
+        Ok(u) => u,
+        Err(msg) => {
+            eprintln!("mactux: {msg}");
+            return ExitCode::from(125);
+        }
+    };
     match std::fs::metadata(&root) {
         Ok(m) if m.is_dir() => {}
         _ => {
@@ -244,7 +231,7 @@ fn main() -> ExitCode {
     mactux_runtime::host::process::restore_default_sigpipe();
     match Cli::parse().command {
         Command::Run { trace, trace_file, root, mounts, kernel_release, user, root_user, argv } => {
-            let user = if root_user { Some((0, Some(0))) } else { user };
+            let user = if root_user { Some(user::UserSpec { user: "0".into(), group: Some("0".into())}) } else { user };
             run(trace, trace_file, root, mounts, kernel_release, user, argv)
         }
         Command::Syscalls { json, markdown } => syscalls(json, markdown),

@@ -268,19 +268,7 @@ pub fn run(config: Config, program: &[u8], args: &[Vec<u8>], envp: Vec<Vec<u8>>)
     let use_daemon = config.use_daemon;
     let cred = match &config.user {
         Some(u) => task::Cred::new(u.uid, u.uid, u.gid, u.gid, u.groups.clone()),
-        None => {
-            let c = task::Cred::new(
-                host::process::uid(),
-                host::process::euid(),
-                host::process::gid(),
-                host::process::egid(),
-                host::process::groups(),
-            );
-            match host::process::capabilities() {
-                Some(caps) => c.with_caps(caps),
-                None => c,
-            }
-        }
+        None => task::Cred::of_host_process(),
     };
     let start = Start {
         cred,

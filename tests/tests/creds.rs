@@ -37,6 +37,23 @@ fn run_as_another_user() {
     assert_ne!(bad.status, Termination::Exit(0));
 }
 
+/// `--user nobody` without a root takes the host's /etc/passwd and
+/// /etc/group, with the supplementary groups a login gets: what `runuser -u
+/// nobody` gives natively.
+#[test]
+fn run_as_a_named_user() {
+    if !is_root() || !have_program("runuser") {
+        eprintln!("skipped: needs root and runuser natively");
+        return;
+    }
+    let native = run_native(&Run::cmd(&["runuser", "-u", "nobody", "--", "/usr/bin/id"]));
+    let guest = run_mactux(&Run::cmd(&["/usr/bin/id"]).mactux_option("--user").mactux_option("nobody"));
+    assert_same("--user nobody id", &native, &guest, Compare::ALL);
+    let bad = run_mactux(&Run::cmd(&["/usr/bin/id"]).mactux_option("--user").mactux_option("no-such-user-here"));
+    assert_eq!(bad.status, Termination::Exit(125));
+    assert!(bad.stderr_str().contains("no user `no-such-user-here` in /etc/passwd"), "{}", bad.stderr_str());
+}
+
 /// Programs that drop root to nobody before they exec the next one.
 #[test]
 fn setpriv_and_runuser_drop_to_nobody() {

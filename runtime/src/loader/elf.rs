@@ -62,6 +62,9 @@ pub fn open_exec(path: &str) -> Result<ExecFile, LoadError> {
     if st.mode & g::S_IFMT != g::S_IFREG {
         return Err(LoadError::cannot_run(path, "Permission denied"));
     }
+    // Execute permission for the guest's ids (root needs one x bit), then
+    // the host's own check for the host user.
+    vfs::perm::may_exec(&current().cred(), &st).map_err(|_| LoadError::cannot_run(path, "Permission denied"))?;
     host::fs::access_at(dir, name, g::X_OK, true).map_err(|_| LoadError::cannot_run(path, "Permission denied"))?;
     let fd = host::fs::open_at(dir, name, g::O_RDONLY, 0).map_err(|e| LoadError::from_errno(path, e))?;
     Ok(ExecFile {

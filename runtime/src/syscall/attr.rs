@@ -18,8 +18,9 @@ use crate::host;
 use crate::uaccess;
 use crate::vfs::fd_table::file_of;
 use crate::vfs::file::OpenFile;
-use crate::vfs::lookup::{path_target_at, resolve_existing};
-use crate::vfs::{HostLoc, Node, Resolved, Synth};
+use crate::task::current;
+use crate::vfs::lookup::{node_stat, path_target_at, resolve_existing};
+use crate::vfs::{perm, HostLoc, Node, Resolved, Synth};
 use crate::{errno, return_errno_with_message};
 
 fn host_path_for_attr(r: &Resolved) -> Result<&HostLoc> {
@@ -35,7 +36,8 @@ fn do_fchmodat(dirfd: i32, path: &[u8], mode: u32) -> Result<u64> {
     if let Some(done) = crate::vfs::meta::chmod(crate::vfs::meta::At::Name(hp.dir_fd(), &hp.name), mode) {
         return done.map(|()| 0);
     }
-    host::fs::chmod_at(hp.dir_fd(), &hp.name, mode & 0o7777).map_err(host_err)?;
+    let bits = perm::chmod_bits(&current().cred(), &node_stat(&r, true)?, mode)?;
+    host::fs::chmod_at(hp.dir_fd(), &hp.name, bits).map_err(host_err)?;
     Ok(0)
 }
 
@@ -64,7 +66,10 @@ pub fn fchmod(_cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     match attr_fd(&file)? {
         Some(h) => match crate::vfs::meta::chmod(crate::vfs::meta::At::Fd(h), uint(a[1])) {
             Some(done) => done?,
-            None => host::fs::fchmod(h, uint(a[1]) & 0o7777).map_err(host_err)?,
+            None => {
+                let bits = perm::chmod_bits(&current().cred(), &file.stat()?, uint(a[1]))?;
+                host::fs::fchmod(h, bits).map_err(host_err)?
+            }
         },
         None => return_errno_with_message!(EPERM, "synthetic files have fixed attributes"),
     }
@@ -78,6 +83,7 @@ fn do_fchownat(dirfd: i32, path: &[u8], uid: u64, gid: u64, flags: u32) -> Resul
     if let Some(done) = crate::vfs::meta::chown(crate::vfs::meta::At::Name(hp.dir_fd(), &hp.name), uint(uid), uint(gid)) {
         return done.map(|()| 0);
     }
+    perm::may_chown(&current().cred(), &node_stat(&r, follow)?, uint(uid), uint(gid))?;
     // -1 leaves an id unchanged, for the host as for Linux.
     host::fs::chown_at(hp.dir_fd(), &hp.name, uint(uid), uint(gid)).map_err(host_err)?;
     Ok(0)
@@ -104,7 +110,10 @@ pub fn fchown(_cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     match attr_fd(&file)? {
         Some(h) => match crate::vfs::meta::chown(crate::vfs::meta::At::Fd(h), uint(a[1]), uint(a[2])) {
             Some(done) => done?,
-            None => host::fs::fchown(h, uint(a[1]), uint(a[2])).map_err(host_err)?,
+            None => {
+                perm::may_chown(&current().cred(), &file.stat()?, uint(a[1]), uint(a[2]))?;
+                host::fs::fchown(h, uint(a[1]), uint(a[2])).map_err(host_err)?
+            }
         },
         None => return_errno_with_message!(EPERM, "synthetic files have fixed attributes"),
     }
@@ -124,6 +133,16 @@ pub fn utime_arg(t: Timespec) -> Result<Option<Option<Timespec>>> {
         return_errno_with_message!(EINVAL, "tv_nsec out of range");
     }
     Ok(Some(Some(t)))
+}
+
+/// Who may set these times (vfs/perm.rs): both to now needs ownership or
+/// write permission, anything else ownership (CAP_FOWNER passes both).
+fn may_utime(times: &[Option<Option<Timespec>>; 2], stat: impl FnOnce() -> Result<host::HostStat>) -> Result<()> {
+    let cred = current().cred();
+    if cred.capable(g::CAP_FOWNER) {
+        return Ok(());
+    }
+    perm::may_utime(&cred, &stat()?, *times == [Some(None), Some(None)])
 }
 
 pub fn utimensat(_cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
@@ -147,6 +166,7 @@ pub fn utimensat(_cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
         }
         // Device nodes (None) take any time; ours have none to keep.
         if let Some(h) = attr_fd(&file)? {
+            may_utime(&times, || file.stat())?;
             host::fs::futimens(h, times).map_err(host_err)?;
         }
         return Ok(0);
@@ -159,7 +179,10 @@ pub fn utimensat(_cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
         return Ok(0);
     }
     match &r.node {
-        Node::Host(p) => host::fs::utimens_at(p.dir_fd(), &p.name, times).map_err(host_err)?,
+        Node::Host(p) => {
+            may_utime(&times, || node_stat(&r, follow))?;
+            host::fs::utimens_at(p.dir_fd(), &p.name, times).map_err(host_err)?
+        }
         Node::Synth(Synth::Dev(_)) => {}
         Node::Synth(_) => return_errno_with_message!(EPERM, "synthetic files have fixed times"),
     }

@@ -44,6 +44,8 @@ pub fn chdir(_cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
         return_errno_with_message!(ENOTDIR, "not a directory");
     }
     if let Node::Host(p) = &r.node {
+        let cred = crate::task::current().cred();
+        crate::vfs::perm::may_access(&cred, &r, crate::vfs::perm::MAY_EXEC, true)?;
         host::fs::access_at(p.dir_fd(), &p.name, g::X_OK, true).map_err(host_err)?;
     }
     set_cwd(r.guest);
@@ -54,6 +56,13 @@ pub fn fchdir(_cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     let file = file_of(args::fd(a[0]))?;
     if !file.is_dir() {
         return_errno_with_message!(ENOTDIR, "fd is not a directory");
+    }
+    if file.host_fd().is_some() {
+        // Search permission on the directory, as chdir (fs/open.c).
+        let cred = crate::task::current().cred();
+        if !cred.capable(g::CAP_DAC_OVERRIDE) && !cred.capable(g::CAP_DAC_READ_SEARCH) {
+            crate::vfs::perm::check(&cred, &file.stat()?, crate::vfs::perm::MAY_EXEC)?;
+        }
     }
     set_cwd(file.guest_path.clone());
     Ok(0)

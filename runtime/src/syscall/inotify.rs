@@ -235,6 +235,8 @@ pub fn inotify_add_watch(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     let Node::Host(loc) = &r.node else {
         return Err(super::refuse("inotify_add_watch", crate::abi::Errno::EACCES, "watching a synthetic file is not emulated", None));
     };
+    // Watching needs read permission on the file (inotify_find_inode).
+    crate::vfs::perm::may_access(&crate::task::current().cred(), &r, crate::vfs::perm::MAY_READ, mask & g::IN_DONT_FOLLOW == 0)?;
     let (dir, name) = loc.at();
     let wd = ino.watcher.add(dir, name, mask & ALL_INOTIFY_BITS).map_err(Error::new)?;
     Ok(wd as u64)

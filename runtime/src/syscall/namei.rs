@@ -24,7 +24,8 @@ use crate::vfs::fd_table::file_of;
 use crate::vfs::file::{HostFile, SynthPath};
 use crate::vfs::lookup::{host_or_refuse, not_mount_point, path_target_at, reresolve, resolve_existing, resolve_new, same_mount};
 use crate::vfs::path::{has_trailing_slash, last_component, trim_trailing_slashes};
-use crate::vfs::{self, Lookup, Node, Resolved, Synth};
+use crate::task::current;
+use crate::vfs::{self, perm, Lookup, Node, Resolved, Synth};
 use crate::{errno, return_errno, return_errno_with_message};
 use std::ffi::CString;
 
@@ -34,6 +35,7 @@ fn do_mkdirat(dirfd: i32, path: &[u8], mode: u32) -> Result<u64> {
         return_errno_with_message!(EEXIST, "the name exists");
     }
     let hp = vfs::host_only(&r, "cannot create in a synthetic directory")?;
+    perm::may_create(&current().cred(), hp)?;
     // S_IRWXUGO | S_ISVTX, then the umask (fs/namei.c do_mkdirat).
     let perm = mode & 0o1777 & !umask_now();
     host::fs::mkdir_at(hp.dir_fd(), &hp.name, perm).map_err(host_err)?;
@@ -69,13 +71,15 @@ fn do_mknodat(dirfd: i32, path: &[u8], mode: u32, dev: u64) -> Result<u64> {
         return_errno_with_message!(EEXIST, "the name exists");
     }
     let hp = host_or_refuse(&r, "cannot create files in a synthetic directory")?;
+    let cred = current().cred();
+    perm::may_create(&cred, hp)?;
     let is_dev = matches!(kind, g::S_IFCHR | g::S_IFBLK);
     let parent = vfs::meta::At::Fd(hp.dir_fd());
     if is_dev {
         if !vfs::meta::carried_by(parent) {
             return_errno_with_message!(EPERM, "device nodes cannot be created on the host outside an imported root");
         }
-        if !crate::task::current().cred().capable(g::CAP_MKNOD) {
+        if !cred.capable(g::CAP_MKNOD) {
             return_errno_with_message!(EPERM, "making a device node needs CAP_MKNOD");
         }
     }
@@ -127,12 +131,15 @@ fn do_rmdir(dirfd: i32, path: &[u8]) -> Result<u64> {
     }
     not_mount_point(&r)?;
     let hp = host_or_refuse(&r, "cannot remove a synthetic directory")?;
+    perm::may_delete(&current().cred(), &r)?;
     host::fs::rmdir_at(hp.dir_fd(), &hp.name).map_err(host_err)?;
     Ok(0)
 }
 
 fn do_unlink(dirfd: i32, path: &[u8]) -> Result<u64> {
     let r = resolve_existing(dirfd, path, false)?;
+    // may_delete refuses before it looks at the type.
+    perm::may_delete(&current().cred(), &r)?;
     if r.kind == Lookup::Dir {
         return_errno_with_message!(EISDIR, "is a directory");
     }
@@ -191,12 +198,34 @@ fn do_renameat2(olddirfd: i32, old: &[u8], newdirfd: i32, new: &[u8], flags: u32
     same_mount(&from, &to)?;
     let hf = host_or_refuse(&from, "cannot rename a synthetic file")?;
     let ht = vfs::host_only(&to, "cannot rename onto a synthetic file")?;
+    may_rename(&from, &to, ht, exchange)?;
     if noreplace || exchange {
         host::fs::rename2_at(hf.at(), ht.at(), noreplace, exchange).map_err(host_err)?;
     } else {
         host::fs::rename_at(hf.at(), ht.at()).map_err(host_err)?;
     }
     Ok(0)
+}
+
+/// vfs_rename's checks: the old name may be removed; the new one removed
+/// (it exists) or created; and a directory that moves to another parent
+/// must be writable, as its `..` changes.
+fn may_rename(from: &Resolved, to: &Resolved, to_loc: &vfs::HostLoc, exchange: bool) -> Result<()> {
+    let cred = current().cred();
+    perm::may_delete(&cred, from)?;
+    if to.kind == Lookup::Missing {
+        perm::may_create(&cred, to_loc)?;
+    } else {
+        perm::may_delete(&cred, to)?;
+    }
+    let moves = |r: &Resolved| r.kind == Lookup::Dir && perm::parent_id(from) != perm::parent_id(to);
+    if moves(from) {
+        perm::may_access(&cred, from, perm::MAY_WRITE, false)?;
+    }
+    if exchange && moves(to) {
+        perm::may_access(&cred, to, perm::MAY_WRITE, false)?;
+    }
+    Ok(())
 }
 
 pub fn rename(_cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
@@ -233,6 +262,7 @@ fn do_linkat(olddirfd: i32, old: &[u8], newdirfd: i32, new: &[u8], flags: u32) -
     same_mount(&from, &to)?;
     let hf = host_or_refuse(&from, "cannot link a synthetic file")?;
     let ht = vfs::host_only(&to, "cannot create in a synthetic directory")?;
+    perm::may_create(&current().cred(), ht)?;
     host::fs::link_at(hf.at(), ht.at()).map_err(host_err)?;
     Ok(0)
 }
@@ -261,6 +291,7 @@ fn do_symlinkat(target: &[u8], newdirfd: i32, linkpath: &[u8]) -> Result<u64> {
         return_errno_with_message!(ENOENT, "trailing slash on the link name");
     }
     let ht = vfs::host_only(&to, "cannot create in a synthetic directory")?;
+    perm::may_create(&current().cred(), ht)?;
     // The target is stored verbatim; the guest resolver interprets it later.
     let target = CString::new(target.to_vec()).map_err(|_| errno!(EINVAL, "NUL in symlink target"))?;
     host::fs::symlink_at(&target, ht.dir_fd(), &ht.name).map_err(host_err)?;

@@ -9,6 +9,9 @@
 //!   description of fd N instead of opening the object anew.
 //! - close_range's CLOSE_RANGE_UNSHARE is accepted; the table is per process.
 //! - Synthetic files (/proc, /dev) cannot be created (EACCES).
+//! - A stored FIFO of an imported root (an empty file whose metadata says
+//!   FIFO) opens as that empty file; a stored device node opens as the
+//!   device the runtime emulates for its number, else ENXIO.
 
 use super::args::uint;
 use super::fs_common::{host_err, umask_now};
@@ -21,7 +24,8 @@ use crate::vfs::fd_table::install;
 use crate::vfs::file::{HostFile, OpenFile, SynthDir, SynthPath, SynthSnapshot};
 use crate::vfs::lookup::{resolve_at, resolve_new};
 use crate::vfs::path::{has_trailing_slash, trim_trailing_slashes};
-use crate::vfs::{Lookup, Node, Synth};
+use crate::vfs::dev::StoredDevice;
+use crate::vfs::{perm, Lookup, Node, Synth};
 use crate::{errno, return_errno, return_errno_with_message};
 use std::sync::Arc;
 
@@ -90,7 +94,26 @@ fn do_open(dirfd: i32, path: &[u8], mut flags: u32, mode: u32) -> Result<u64> {
     }
     let status = flags & !(g::O_CREAT | g::O_EXCL | g::O_NOCTTY | g::O_TRUNC | g::O_CLOEXEC);
     let file = match r.node {
-        Node::Host(ref hp) => {
+        Node::Host(ref found) => {
+            let cred = current().cred();
+            if r.kind == Lookup::Missing {
+                perm::may_create(&cred, found)?;
+            } else if is_tmpfile {
+                perm::may_access(&cred, &r, perm::MAY_WRITE | perm::MAY_EXEC, follow)?;
+            } else if flags & g::O_PATH == 0 {
+                perm::may_access(&cred, &r, perm::open_mask(flags), follow)?;
+            }
+            let mut hp = std::borrow::Cow::Borrowed(found);
+            if r.kind == Lookup::File && flags & g::O_PATH == 0 {
+                // A device node an imported root stores as an empty file
+                // opens as the device of its number.
+                if let Some((kind, rdev)) = crate::vfs::meta::special_at(found.dir_fd(), &found.name) {
+                    match crate::vfs::dev::stored_device(kind, rdev)? {
+                        StoredDevice::Mem(dev) => return install(OpenFile::new(r.guest, dev, status), cloexec),
+                        StoredDevice::Host(loc) => hp = std::borrow::Cow::Owned(loc),
+                    }
+                }
+            }
             let create_mode = if creating || is_tmpfile { mode & 0o7777 & !umask_now() } else { 0 };
             let host_fd = host::fs::open_at(hp.dir_fd(), &hp.name, flags & !g::O_CLOEXEC, create_mode).map_err(host_err)?;
             if creating && r.kind == Lookup::Missing {
@@ -151,6 +174,87 @@ pub fn open(_cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
 pub fn openat(_cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     let path = args::path(a[1])?;
     do_open(args::dirfd(a[0]), &path, uint(a[2]), uint(a[3]))
+}
+
+/// `OPEN_HOW_SIZE_VER0`: flags, mode, resolve (include/uapi/linux/openat2.h).
+const OPEN_HOW_SIZE_VER0: usize = 24;
+
+/// The flags openat2 accepts (VALID_OPEN_FLAGS, include/linux/fcntl.h);
+/// openat ignores others, openat2 refuses them.
+const VALID_OPEN_FLAGS: u64 = (g::O_ACCMODE
+    | g::O_CREAT
+    | g::O_EXCL
+    | g::O_NOCTTY
+    | g::O_TRUNC
+    | g::O_APPEND
+    | g::O_NONBLOCK
+    | g::O_SYNC
+    | g::O_DSYNC
+    | g::FASYNC
+    | g::O_DIRECT
+    | g::O_LARGEFILE
+    | g::O_DIRECTORY
+    | g::O_NOFOLLOW
+    | g::O_NOATIME
+    | g::O_CLOEXEC
+    | g::O_TMPFILE
+    | g::O_PATH) as u64;
+
+/// The flags O_PATH may come with (O_PATH_FLAGS).
+const O_PATH_FLAGS: u64 = (g::O_DIRECTORY | g::O_NOFOLLOW | g::O_PATH | g::O_CLOEXEC) as u64;
+
+const RESOLVE_ALL: u64 = (g::RESOLVE_NO_XDEV
+    | g::RESOLVE_NO_MAGICLINKS
+    | g::RESOLVE_NO_SYMLINKS
+    | g::RESOLVE_BENEATH
+    | g::RESOLVE_IN_ROOT
+    | g::RESOLVE_CACHED) as u64;
+
+/// openat2(2): openat with a `struct open_how` checked strictly
+/// (build_open_how and build_open_flags in fs/open.c). The RESOLVE_*
+/// restrictions are not emulated: they are refused with ENOSYS, which
+/// callers take as a kernel without openat2 and fall back to openat.
+pub fn openat2(_cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
+    let size = usize::try_from(a[3]).unwrap_or(usize::MAX);
+    if size < OPEN_HOW_SIZE_VER0 {
+        return_errno_with_message!(EINVAL, "open_how is smaller than its first version");
+    }
+    if size > crate::abi::PAGE_SIZE as usize {
+        return_errno_with_message!(E2BIG, "open_how is larger than a page");
+    }
+    let raw = crate::uaccess::read_bytes(a[2], size)?;
+    if raw[OPEN_HOW_SIZE_VER0..].iter().any(|&b| b != 0) {
+        return_errno_with_message!(E2BIG, "open_how has nonzero bytes this kernel does not know");
+    }
+    let field = |i: usize| {
+        let mut b = [0u8; 8];
+        b.copy_from_slice(&raw[i * 8..i * 8 + 8]);
+        u64::from_ne_bytes(b)
+    };
+    let (flags, mode, resolve) = (field(0), field(1), field(2));
+    if flags & !VALID_OPEN_FLAGS != 0 {
+        return_errno_with_message!(EINVAL, "unknown open flags");
+    }
+    if flags & u64::from(g::O_PATH) != 0 && flags & !O_PATH_FLAGS != 0 {
+        return_errno_with_message!(EINVAL, "O_PATH with flags it does not take");
+    }
+    let creates = flags & u64::from(g::O_CREAT) != 0 || flags & u64::from(g::O_TMPFILE) == u64::from(g::O_TMPFILE);
+    if mode & !0o7777 != 0 || (!creates && mode != 0) {
+        return_errno_with_message!(EINVAL, "a mode without O_CREAT or O_TMPFILE, or bits beyond 07777");
+    }
+    if resolve & !RESOLVE_ALL != 0 {
+        return_errno_with_message!(EINVAL, "unknown resolve flags");
+    }
+    if resolve & u64::from(g::RESOLVE_BENEATH) != 0 && resolve & u64::from(g::RESOLVE_IN_ROOT) != 0 {
+        return_errno_with_message!(EINVAL, "RESOLVE_BENEATH and RESOLVE_IN_ROOT together");
+    }
+    if resolve != 0 {
+        return Err(super::refuse("openat2", crate::abi::Errno::ENOSYS, "openat2 RESOLVE_* flags are not emulated", None));
+    }
+    let path = args::path(a[1])?;
+    // Both fit in 32 bits once checked against VALID_OPEN_FLAGS and 07777.
+    let narrow = |v: u64| u32::try_from(v).map_err(|_| errno!(EINVAL, "open_how value out of range"));
+    do_open(args::dirfd(a[0]), &path, narrow(flags)?, narrow(mode)?)
 }
 
 pub fn creat(_cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {

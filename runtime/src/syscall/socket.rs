@@ -307,6 +307,12 @@ fn check_addr_family(s: &SocketFile, a: &SockAddr, allow_unspec: bool) -> Result
     return_errno_with_message!(EAFNOSUPPORT, "address family does not match the socket")
 }
 
+/// Reaching a named unix socket needs write permission on it
+/// (unix_find_socket_byname in net/unix/af_unix.c).
+fn may_write_socket(r: &crate::vfs::Resolved) -> Result<()> {
+    crate::vfs::perm::may_access(&crate::task::current().cred(), r, crate::vfs::perm::MAY_WRITE, true)
+}
+
 pub fn bind(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     let s = host_sock!(args::fd(a[0]), |f: &OpenFile| super::netlink::bind(f, a));
     let addr = read_addr(a[1], a[2])?;
@@ -319,6 +325,8 @@ pub fn bind(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
                 return_errno_with_message!(EADDRINUSE, "the socket path exists");
             }
             let loc = crate::vfs::host_only(&r, "cannot bind a socket in a synthetic directory")?;
+            // unix_bind makes a node: may_create's rule.
+            crate::vfs::perm::may_create(&crate::task::current().cred(), loc)?;
             let (dir, name) = loc.at();
             host::net::bind_unix_at(s.fd(), dir, name).map_err(herr)?;
             so.set_local_name(addr.clone());
@@ -373,6 +381,7 @@ fn connect_on(_cx: &Ctx<'_>, s: &Sock, a: [u64; 6]) -> Result<u64> {
         SockAddr::Unix(UnixAddr::Path(p)) => {
             let r = crate::vfs::resolve_existing(linux_raw_sys::general::AT_FDCWD, p, true)?;
             let loc = crate::vfs::host_only(&r, "no socket in a synthetic directory")?;
+            may_write_socket(&r)?;
             let (dir, name) = loc.at();
             host::net::connect_unix_at(s.fd(), dir, name)
         }
@@ -570,6 +579,7 @@ fn send_iov(cx: &Ctx<'_>, s: &Sock, iov: &[Iovec], to: Option<&SockAddr>, ctl: &
         Some(SockAddr::Unix(UnixAddr::Path(p))) => {
             let r = crate::vfs::resolve_existing(linux_raw_sys::general::AT_FDCWD, p, true)?;
             let loc = crate::vfs::host_only(&r, "no socket in a synthetic directory")?;
+            may_write_socket(&r)?;
             Some(SockAddr::Unix(UnixAddr::Path(host_path_of(loc)?)))
         }
         Some(SockAddr::Unix(UnixAddr::Abstract(name))) => Some(SockAddr::Unix(UnixAddr::Path(abstract_ns::host_path(name)?))),

@@ -596,7 +596,7 @@ syscall_table! {
     __NR_pidfd_open => Partial(pidfd::pidfd_open, "PIDFD_THREAD (a pidfd of a thread) is EINVAL, as before Linux 6.9"), [Int, Hex];
     __NR_clone3 => Partial(proc_model::clone3, "as clone; set_tid is EPERM, CLONE_CLEAR_SIGHAND and CLONE_INTO_CGROUP ENOSYS"), [Ptr, Len];
     __NR_close_range => Full(open::close_range), [Fd, Fd, Hex];
-    __NR_openat2 => Missing, [], blocks;
+    __NR_openat2 => Partial(open::openat2, "RESOLVE_* flags are refused with ENOSYS (callers fall back to openat, as before Linux 5.6); the rest as openat, with open_how checked strictly"), [DirFd, Path, Ptr, Len], blocks;
     __NR_pidfd_getfd => Partial(pidfd::pidfd_getfd, "only from a pidfd of the caller itself; another task's fds are EPERM"), [Fd, Int, Hex];
     __NR_faccessat2 => Full(access::faccessat2), [DirFd, Path, Octal, AtFlags];
     __NR_process_madvise => Missing, [];

@@ -26,6 +26,8 @@ pub fn truncate(_cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
         return_errno_with_message!(EISDIR, "is a directory");
     }
     let hp = vfs::host_only(&r, "synthetic files cannot be truncated")?;
+    // vfs_truncate: write permission on the file.
+    vfs::perm::may_access(&crate::task::current().cred(), &r, vfs::perm::MAY_WRITE, true)?;
     host::fs::truncate_at(hp.dir_fd(), &hp.name, len).map_err(host_err)?;
     Ok(0)
 }

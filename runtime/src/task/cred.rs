@@ -11,9 +11,9 @@
 //! - One set of credentials per process, not per thread: a raw set*id
 //!   syscall in one thread changes them for all (glibc's setxid broadcast,
 //!   which repeats the call in every thread, then changes nothing more).
-//! - They are the guest's only: the host process keeps the host user's ids,
-//!   and what the host allows is not changed by them (issue 10 point 2,
-//!   permission checks from the guest's credentials, is not done).
+//! - They are the guest's only: the host process keeps the host user's ids.
+//!   The runtime checks file permissions with them (vfs/perm.rs), and the
+//!   host still applies its own rules for the host user underneath.
 //! - No user namespaces (every id is valid but (u32)-1), no RLIMIT_NPROC
 //!   check on a change of the real uid, no file capabilities (security.capability
 //!   is not read at execve), no LSM.
@@ -122,6 +122,17 @@ impl Cred {
         self
     }
 
+    /// The host process's own ids, groups and capabilities: what the host
+    /// checks its calls with.
+    pub fn of_host_process() -> Cred {
+        use crate::host::process as hp;
+        let c = Cred::new(hp::uid(), hp::euid(), hp::gid(), hp::egid(), hp::groups());
+        match hp::capabilities() {
+            Some(caps) => c.with_caps(caps),
+            None => c,
+        }
+    }
+
     /// What the daemon is told (other tasks' /proc/PID/status, capget, SO_PEERCRED).
     pub fn to_proto(&self) -> mactux_proto::TaskCred {
         mactux_proto::TaskCred {
@@ -154,6 +165,20 @@ impl Cred {
     /// Whether `gid` is the fs gid or a supplementary group (in_group_p).
     pub fn in_group(&self, gid: u32) -> bool {
         self.fsgid == gid || self.groups.contains(&gid)
+    }
+
+    /// The credentials access(2) and faccessat(2) check with
+    /// (access_override_creds in fs/open.c): the real ids as fs ids, and
+    /// for a real uid other than 0 no capabilities (root's permitted ones
+    /// otherwise). AT_EACCESS keeps the caller's own.
+    pub fn access_override(&self) -> Cred {
+        let mut c = self.clone();
+        c.fsuid = c.uid;
+        c.fsgid = c.gid;
+        if !c.issecure(SECURE_NO_SETUID_FIXUP) {
+            c.cap_effective = if c.uid == ROOT { c.cap_permitted } else { 0 };
+        }
+        c
     }
 
     /// cap_emulate_setxuid (security/commoncap.c): leaving uid 0 in all of
@@ -517,6 +542,16 @@ mod tests {
 
     fn root() -> Cred {
         Cred::new(0, 0, 0, 0, vec![0])
+    }
+
+    #[test]
+    fn access_checks_with_the_real_ids() {
+        let mut c = root().setresuid(1000, u32::MAX, u32::MAX).unwrap();
+        assert_eq!((c.uid, c.euid, c.cap_effective), (1000, 0, CAP_VALID_MASK));
+        c.gid = 7;
+        let a = c.access_override();
+        assert_eq!((a.fsuid, a.fsgid, a.cap_effective), (1000, 7, 0));
+        assert_eq!(root().access_override().cap_effective, CAP_VALID_MASK);
     }
 
     fn ids(c: &Cred) -> [u32; 4] {

@@ -87,6 +87,34 @@ impl DevKind {
     }
 }
 
+/// What a device node stored in an imported root (vfs/meta.rs) opens as.
+pub enum StoredDevice {
+    /// A memory device the runtime emulates.
+    Mem(DevKind),
+    /// A host device (the controlling terminal, a new pseudo-terminal).
+    Host(super::HostLoc),
+}
+
+/// The device a stored node of type `kind` (S_IFCHR, S_IFBLK, S_IFSOCK)
+/// and number `rdev` opens: those /dev serves, by their Linux numbers
+/// (Documentation/admin-guide/devices.txt); any other is ENXIO, as Linux
+/// answers for a number no driver claims (and for a socket node).
+pub fn stored_device(kind: u32, rdev: u64) -> Result<StoredDevice> {
+    let (major, minor) = (super::dev_major(rdev), super::dev_minor(rdev));
+    if kind == g::S_IFCHR {
+        if let Some((_, dev, ..)) = MEM_DEVICES.iter().find(|d| (d.2, d.3) == (major, minor)) {
+            return Ok(StoredDevice::Mem(*dev));
+        }
+        // TTYAUX_MAJOR 5: /dev/tty, /dev/ptmx.
+        match (major, minor) {
+            (5, 0) => return Ok(StoredDevice::Host(super::HostLoc::trusted("/dev/tty"))),
+            (5, 2) => return Ok(StoredDevice::Host(super::HostLoc::trusted("/dev/ptmx"))),
+            _ => {}
+        }
+    }
+    Err(errno!(ENXIO, "no device of this type and number is emulated"))
+}
+
 /// The entry at `/dev/<rel...>`; `with_content` asks for listings (skipped
 /// during path walks).
 pub fn entry(rel: &[&str], with_content: bool) -> Result<Synth> {

@@ -17,7 +17,6 @@
 use crate::abi::gen as g;
 use crate::error::Result;
 use crate::host::{self, HostFd, HostStat};
-use crate::return_errno_with_message;
 use std::ffi::CStr;
 
 const UID: &CStr = c"user.mactux.uid";
@@ -26,7 +25,7 @@ const MODE: &CStr = c"user.mactux.mode";
 const RDEV: &CStr = c"user.mactux.rdev";
 
 /// Whether the guest root's files carry Linux metadata.
-fn enabled() -> bool {
+pub fn enabled() -> bool {
     crate::task::try_current().is_some_and(|p| p.config.linux_metadata)
 }
 
@@ -42,6 +41,22 @@ pub fn apply_fd(st: &mut HostStat, fd: HostFd) {
     if enabled() && may_carry(st) {
         apply(st, |attr| At::Fd(fd).get(attr));
     }
+}
+
+/// The type and device number stored for `name` in `dir` when it is a
+/// device node or socket kept as an empty regular file (which opening
+/// must not open); `None` for anything else.
+pub fn special_at(dir: HostFd, name: &CStr) -> Option<(u32, u64)> {
+    if !enabled() {
+        return None;
+    }
+    let mut st = host::fs::stat_at(dir, name).ok()?;
+    if st.mode & g::S_IFMT != g::S_IFREG {
+        return None;
+    }
+    apply_at(&mut st, dir, name);
+    let kind = st.mode & g::S_IFMT;
+    matches!(kind, g::S_IFCHR | g::S_IFBLK | g::S_IFSOCK).then_some((kind, st.rdev))
 }
 
 /// Only regular files (device nodes, FIFOs and sockets are stored as
@@ -145,41 +160,26 @@ impl At<'_> {
 }
 
 /// chmod(2) of a file that carries metadata (`None`: it carries none, and
-/// the host file is changed as usual). EPERM unless the caller owns it or
-/// has CAP_FOWNER; the set-group-id bit is dropped when the caller is not
-/// in the file's group and lacks CAP_FSETID (fs/attr.c, setattr_prepare).
+/// the host file is changed as usual), by vfs/perm.rs's rule (the owner or
+/// CAP_FOWNER; the set-group-id bit dropped for a caller outside the group).
 pub fn chmod(at: At<'_>, mode: u32) -> Option<Result<()>> {
     let (uid, gid, old) = at.current()?;
-    let cred = crate::task::current().cred();
-    if cred.fsuid != uid && !cred.capable(g::CAP_FOWNER) {
-        return Some(Err(crate::errno!(EPERM, "only the owner may change a file's mode")));
-    }
-    let mut bits = mode & 0o7777;
-    if bits & g::S_ISGID != 0 && !cred.in_group(gid) && !cred.capable(g::CAP_FSETID) {
-        bits &= !g::S_ISGID;
-    }
-    Some(at.store_mode((old & g::S_IFMT) | bits))
+    let st = HostStat { mode: old, uid, gid, ..Default::default() };
+    Some(super::perm::chmod_bits(&crate::task::current().cred(), &st, mode).and_then(|bits| at.store_mode((old & g::S_IFMT) | bits)))
 }
 
 /// chown(2) of a file that carries metadata (`None`: it carries none).
-/// `u32::MAX` leaves an id as it is. A new owner needs CAP_CHOWN; a new
-/// group needs the owner's call with a group it is in, or CAP_CHOWN
-/// (fs/attr.c, chown_ok and chgrp_ok). A non-directory loses its set-user-id
-/// bit, and its set-group-id bit when group execute is set.
+/// `u32::MAX` leaves an id as it is; who may is vfs/perm.rs's rule. A
+/// non-directory loses its set-user-id bit, and its set-group-id bit when
+/// group execute is set.
 pub fn chown(at: At<'_>, new_uid: u32, new_gid: u32) -> Option<Result<()>> {
     let (uid, gid, mode) = at.current()?;
     Some(chown_checked(at, (uid, gid, mode), new_uid, new_gid))
 }
 
 fn chown_checked(at: At<'_>, (uid, gid, mode): (u32, u32, u32), new_uid: u32, new_gid: u32) -> Result<()> {
-    let cred = crate::task::current().cred();
-    let may_chown = cred.capable(g::CAP_CHOWN);
-    if new_uid != u32::MAX && new_uid != uid && !may_chown {
-        return_errno_with_message!(EPERM, "only a privileged task may give a file away");
-    }
-    if new_gid != u32::MAX && new_gid != gid && !(may_chown || (cred.fsuid == uid && cred.in_group(new_gid))) {
-        return_errno_with_message!(EPERM, "the file's group may become only one of the owner's groups");
-    }
+    let st = HostStat { mode, uid, gid, ..Default::default() };
+    super::perm::may_chown(&crate::task::current().cred(), &st, new_uid, new_gid)?;
     if new_uid != u32::MAX {
         at.set(UID, &new_uid.to_string())?;
     }

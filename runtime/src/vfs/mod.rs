@@ -28,6 +28,7 @@ pub mod meta;
 pub mod mount;
 pub mod netlink;
 pub mod path;
+pub mod perm;
 pub mod poll;
 pub mod proc;
 pub mod rtnetlink;
@@ -117,6 +118,11 @@ impl HostLoc {
 
     pub fn dir_fd(&self) -> host::HostFd {
         self.dir.as_ref().map_or(host::fs::CWD, |d| d.0)
+    }
+
+    /// The directory holding the name; `None` for a trusted host path.
+    pub fn parent_fd(&self) -> Option<host::HostFd> {
+        self.dir.as_ref().map(|d| d.0)
     }
 
     /// (directory fd, name) for the host's *at calls.
@@ -225,6 +231,8 @@ pub enum WalkDir {
 /// as /dev/shm does).
 struct GuestTree<'a> {
     root: &'a Arc<DirFd>,
+    /// Whose search permission the walk checks (vfs/perm.rs).
+    cred: crate::task::Cred,
 }
 
 /// How often a walk looks a name up again when it changed type between two
@@ -291,6 +299,14 @@ impl path::Tree for GuestTree<'_> {
 
     fn root(&mut self) -> Result<WalkDir> {
         Ok(WalkDir::Host(self.root.clone()))
+    }
+
+    fn may_search(&mut self, dir: &WalkDir) -> Result<()> {
+        match dir {
+            WalkDir::Host(d) => perm::may_search(&self.cred, d.0),
+            // Synthetic directories are searchable by everyone (r-x).
+            WalkDir::Synth => Ok(()),
+        }
     }
 
     fn lookup(&mut self, dir: &WalkDir, guest: &str, name: &[u8]) -> Result<Lookup> {
@@ -367,7 +383,7 @@ fn cwd_dirs(tree: &mut GuestTree<'_>) -> Result<path::DirStack<WalkDir>> {
 
 /// Whether the working directory has been removed (getcwd's ENOENT).
 pub fn cwd_removed() -> bool {
-    let mut tree = GuestTree { root: &current().root };
+    let mut tree = GuestTree { root: &current().root, cred: current().cred() };
     match cwd_dirs(&mut tree) {
         Ok(dirs) => match dirs.last() {
             // A removed directory has no links left; the fd still works.
@@ -380,7 +396,13 @@ pub fn cwd_removed() -> bool {
 
 /// Resolves a guest path for a `*at` call.
 pub fn resolve_at(dirfd: i32, path: &[u8], follow_last: bool) -> Result<Resolved> {
-    let mut tree = GuestTree { root: &current().root };
+    resolve_as(dirfd, path, follow_last, current().cred())
+}
+
+/// [`resolve_at`], with the search permission of `cred` (access(2) walks
+/// with the real ids).
+pub fn resolve_as(dirfd: i32, path: &[u8], follow_last: bool, cred: crate::task::Cred) -> Result<Resolved> {
+    let mut tree = GuestTree { root: &current().root, cred };
     let start = if path.first() == Some(&b'/') {
         Vec::new()
     } else if dirfd == g::AT_FDCWD {

@@ -125,6 +125,11 @@ pub trait Tree {
     /// Enters the directory `name` in `dir`; `Ok(Err(what))` when `name` is
     /// not a directory (a symlink is reported, never followed).
     fn enter(&mut self, dir: &Self::Dir, path: &str, name: &[u8]) -> Result<std::result::Result<Self::Dir, Lookup>>;
+    /// EACCES unless names may be looked up in `dir` (search permission,
+    /// may_lookup in fs/namei.c). A tree without permissions allows all.
+    fn may_search(&mut self, _dir: &Self::Dir) -> Result<()> {
+        Ok(())
+    }
 }
 
 /// A resolved path: its normalized guest name, and its last component as a
@@ -181,7 +186,13 @@ pub fn resolve<T: Tree>(tree: &mut T, start: DirStack<T::Dir>, path: &[u8], foll
     let mut todo: VecDeque<Vec<u8>> = path.split(|&b| b == b'/').map(<[u8]>::to_vec).collect();
     let mut links = 0u32;
     while let Some(c) = todo.pop_front() {
-        if c.is_empty() || c == b"." {
+        if c.is_empty() {
+            continue;
+        }
+        // Every component, `.` and `..` too, is looked up in the directory
+        // reached so far (link_path_walk calls may_lookup for each).
+        tree.may_search(stack.last().map_or(&root, |(_, d)| d))?;
+        if c == b"." {
             continue;
         }
         if c == b".." {

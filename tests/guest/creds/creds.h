@@ -56,3 +56,22 @@ static __attribute__((unused)) void check_resg(const char *what, gid_t r, gid_t 
 	getresgid(&g[0], &g[1], &g[2]);
 	check_three(what, " gid", (const unsigned[]){ g[0], g[1], g[2] }, (const unsigned[]){ r, e, s });
 }
+
+/* Drops to nobody:nogroup with the supplementary groups given (none: ngroups 0). */
+static __attribute__((unused)) void become_nobody(int ngroups, const gid_t *groups)
+{
+	CHECK_OK("setgroups", setgroups(ngroups, groups));
+	CHECK_OK("setgid(nogroup)", setgid(NOBODY));
+	CHECK_OK("setuid(nobody)", setuid(NOBODY));
+}
+
+/* Makes a file with owner, group and mode (umask aside); returns 0 on success. */
+static __attribute__((unused)) int make_file(const char *name, uid_t uid, gid_t gid, mode_t mode)
+{
+	int fd = open(name, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	if (fd < 0 || write(fd, "data\n", 5) != 5 || close(fd) != 0)
+		return -1;
+	if (chown(name, uid, gid) != 0)
+		return -1;
+	return chmod(name, mode);
+}
