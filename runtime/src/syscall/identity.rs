@@ -154,7 +154,18 @@ fn host_target(pid: i32) -> Result<i32> {
     if pid < 0 {
         return_errno!(ESRCH);
     }
+    if is_init(pid) {
+        return_errno_with_message!(EPERM, "pid 1 is the namespace's init, kept by the daemon: nothing of it can be changed");
+    }
     crate::syscall::proc_model::host_pid_of_task(pid)
+}
+
+/// Whether `pid` is the namespace's init (the daemon's subreaper, with no
+/// host process): the scheduling and priority queries read it as a
+/// process in the defaults (SCHED_OTHER, priority 0, nice 0, every CPU);
+/// a change is EPERM, as for a process of another user.
+fn is_init(pid: i32) -> bool {
+    pid == 1 && current().pid() != 1 && !crate::daemon::is_standalone()
 }
 
 pub fn prlimit64(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
@@ -273,7 +284,9 @@ fn affinity_target(cx: &Ctx<'_>, pid: i32) -> Result<Option<std::sync::Arc<crate
             return Ok(Some(t));
         }
     }
-    host_target(pid)?;
+    if !is_init(pid) {
+        host_target(pid)?;
+    }
     Ok(None)
 }
 
@@ -347,6 +360,9 @@ pub fn sched_getscheduler(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     if pid < 0 {
         return_errno!(EINVAL);
     }
+    if is_init(pid) {
+        return Ok(u64::from(g::SCHED_NORMAL));
+    }
     Ok(u64::from(policy_of(host_target(pid)?)))
 }
 
@@ -392,7 +408,9 @@ pub fn sched_getparam(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     if pid < 0 || a[1] == 0 {
         return_errno!(EINVAL);
     }
-    host_target(pid)?;
+    if !is_init(pid) {
+        host_target(pid)?;
+    }
     uaccess::write(a[1], &0i32)?;
     Ok(0)
 }
@@ -427,6 +445,9 @@ fn priority_target(which: u32, who: i32) -> Result<i32> {
 }
 
 pub fn getpriority(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
+    if args::uint(a[0]) == g::PRIO_PROCESS && is_init(args::int(a[1])) {
+        return Ok(20);
+    }
     let host = priority_target(args::uint(a[0]), args::int(a[1]))?;
     let nice = host::process::nice(host).map_err(Error::new)?;
     // The raw syscall returns 20 - nice, so that the result is never negative.
