@@ -449,7 +449,7 @@ impl Pool {
     /// it (the sockets are shared with the parent), those other threads of
     /// the parent were in a call on included, and registers the child.
     fn attach_child(&self, pid: Vpid, host_pid: i32) {
-        let (me, daemon_pid) = {
+        let daemon_pid = {
             let mut guard = self.lock();
             let Some(link) = guard.as_mut() else { return };
             let idle = std::mem::take(&mut link.idle);
@@ -462,15 +462,17 @@ impl Pool {
                     crate::host::fs::close(fd);
                 }
             }
-            let mut me = link.me.clone();
+            // Moved, not copied: the child writes as little memory as it
+            // can (each page it writes is a copy-on-write fault).
+            let mut me = std::mem::take(&mut link.me);
             me.ppid = me.pid;
             me.pid = pid;
             // The child's threads: only the one that forked.
             me.info.threads.clear();
             let daemon_pid = link.daemon_pid;
-            *link = Link::new(me.clone());
+            *link = Link::new(me);
             link.daemon_pid = daemon_pid;
-            (me, daemon_pid)
+            daemon_pid
         };
         // The attach travels with the handshake, and the child does not
         // wait for either answer: the daemon reads the attach before
@@ -496,7 +498,10 @@ impl Pool {
         // is saved before the parent learns the pid. What a posted attach
         // can lose is a daemon that dies between this connect and reading
         // the attach; the child then registers at its next call or execve.)
-        let registered = attached.or_else(|| self.open_for(&me, true).ok().map(|(c, _)| c));
+        let registered = attached.or_else(|| {
+            let me = self.lock().as_ref()?.me.clone();
+            self.open_for(&me, true).ok().map(|(c, _)| c)
+        });
         if let (Some(c), Some(link)) = (registered, self.lock().as_mut()) {
             let conn = link.add(c, true);
             link.idle.push(conn);
