@@ -18,7 +18,8 @@
 #
 # Environment (all optional):
 #   MACTUX_BIN         mactux binary to measure as is (default: <repo>/target/release/mactux,
-#                      first brought up to date with `cargo build --release -p mactux-cli`)
+#                      first brought up to date with `cargo rustc --release -p mactux-cli`,
+#                      linked statically on Linux as scripts/test.sh does)
 #   MACTUX_RUN         subcommand words put before the program (default: "run")
 #   BENCH_NO_BUILD=1   never invoke cargo; use target/release/mactux as it is (n/a if absent)
 #   BENCH_N            getppid calls, native / bare trap / mactux (default 1000000)
@@ -149,16 +150,20 @@ if [[ -n ${MACTUX_BIN:-} ]]; then
 else
     cand=$REPO/target/release/mactux
     built=""
+    LINK_STATIC=()
+    [[ $(uname -s) != Linux ]] || LINK_STATIC=(-C target-feature=+crt-static)
     if [[ -z ${BENCH_NO_BUILD:-} ]] && command -v cargo >/dev/null; then
         # Always ask cargo (a no-op when up to date) so a stale binary is never
         # measured by accident.
-        say "building mactux (cargo build --release -p mactux-cli; log: $BUILD/cargo.log)"
-        if (cd "$REPO" && timeout 1200 cargo build --release -p mactux-cli) >"$BUILD/cargo.log" 2>&1; then
+        # Linked statically as scripts/test.sh links it (the start-up figures
+        # depend on it); `cargo rustc` passes the flag to the final link alone.
+        say "building mactux (cargo rustc --release -p mactux-cli --bin mactux -- ${LINK_STATIC[*]}; log: $BUILD/cargo.log)"
+        if (cd "$REPO" && timeout 1200 cargo rustc --release -p mactux-cli --bin mactux -- "${LINK_STATIC[@]}") >"$BUILD/cargo.log" 2>&1; then
             built=1
         elif [[ -x $cand ]]; then
-            note "\`cargo build --release -p mactux-cli\` failed (see bench/build/cargo.log): mactux figures come from an older binary (see its build time above)."
+            note "\`cargo rustc --release -p mactux-cli\` failed (see bench/build/cargo.log): mactux figures come from an older binary (see its build time above)."
         else
-            note "\`cargo build --release -p mactux-cli\` failed (see bench/build/cargo.log): mactux rows are n/a."
+            note "\`cargo rustc --release -p mactux-cli\` failed (see bench/build/cargo.log): mactux rows are n/a."
         fi
     fi
     if [[ -x $cand ]]; then

@@ -15,7 +15,15 @@ bash scripts/install-test-deps.sh
 # release build. (`cargo build --release` then `cargo test --release` built
 # the 52 dependencies twice, once per panic strategy: 69 + 57 crates from a
 # clean target dir; now 69 + 5, the workspace's own test harnesses.)
-cargo rustc --profile suite -p mactux-cli --bin mactux -- -C panic=abort
+# On a Linux host it is linked statically (static-pie): every `mactux run`
+# and every guest execve starts this binary, and the dynamic loader's work
+# for it (libc, libm, libgcc_s, 8,000 relocations) was half of its start-up
+# (docs/architecture.md, "Start-up"). Only the final link can ask for it:
+# `crt-static` in RUSTFLAGS would reach the proc-macro crates too, which
+# cannot be built so.
+LINK_STATIC=()
+[ "$(uname -s)" = Linux ] && LINK_STATIC=(-C target-feature=+crt-static)
+cargo rustc --profile suite -p mactux-cli --bin mactux -- -C panic=abort "${LINK_STATIC[@]}"
 export MACTUX_BIN="$PWD/target/suite/mactux"
 export MACTUX_REQUIRE_ALL=1
 

@@ -2,9 +2,12 @@
 //!
 //! Plain `std` I/O on a Unix socket, usable from the runtime's syscall trap
 //! (no async runtime, no threads). Every call is one request frame and one
-//! response frame.
+//! response frame; a request whose answer the caller does not need is
+//! [posted](Client::post), and its answer is read (and dropped) before the
+//! next call's. The handshake can travel with the first request
+//! ([`Client::handshake_with`]): neither costs a round trip of its own.
 
-use crate::frame::{read_frame, write_frame};
+use crate::frame::{encode, read_frame, write_frame};
 use crate::{Request, Response, PROTOCOL_VERSION};
 use std::io;
 use std::os::unix::net::UnixStream;
@@ -17,6 +20,10 @@ pub const START_TIMEOUT: Duration = Duration::from_secs(3);
 pub struct Client {
     stream: UnixStream,
     pub daemon_pid: i32,
+    /// Answers the daemon still owes for [posted](Client::post) requests.
+    owed: u32,
+    /// The answer to the Hello is still owed ([`Client::handshake_posted`]).
+    is_welcome_owed: bool,
 }
 
 /// Why a connection could not be made.
@@ -52,14 +59,60 @@ impl Client {
     /// target (fuzz/fuzz_targets/frame_decode.rs), which feeds it answers.
     pub fn handshake(mut stream: UnixStream) -> Result<Client, ConnectError> {
         write_frame(&mut stream, &Request::Hello { version: PROTOCOL_VERSION }).map_err(ConnectError::Unavailable)?;
-        match read_frame::<Response>(&mut stream) {
-            Ok(Response::Welcome { daemon_pid, .. }) => Ok(Client { stream, daemon_pid }),
-            Ok(Response::VersionMismatch { daemon_version }) => {
-                Err(ConnectError::VersionMismatch { daemon: daemon_version, client: PROTOCOL_VERSION })
-            }
-            Ok(other) => Err(ConnectError::Protocol(io::Error::new(io::ErrorKind::InvalidData, format!("{other:?}")))),
-            Err(e) => Err(ConnectError::Protocol(e)),
+        Client::welcome(stream)
+    }
+
+    /// The handshake with `first` sent right behind the Hello, in the same
+    /// write, so that the daemon answers both in one round trip (it reads
+    /// a connection's frames in order). Returns the client and the answer to
+    /// `first`. A daemon of another version answers the Hello with
+    /// VersionMismatch and closes, leaving `first` unread.
+    pub fn handshake_with(mut stream: UnixStream, first: &Request) -> Result<(Client, io::Result<Response>), ConnectError> {
+        use std::io::Write;
+        let mut bytes = encode(&Request::Hello { version: PROTOCOL_VERSION }).map_err(ConnectError::Protocol)?;
+        bytes.extend_from_slice(&encode(first).map_err(ConnectError::Protocol)?);
+        stream.write_all(&bytes).map_err(ConnectError::Unavailable)?;
+        let mut client = Client::welcome(stream)?;
+        let answer = read_frame::<Response>(&mut client.stream);
+        Ok((client, answer))
+    }
+
+    /// The handshake and `first` written as [`handshake_with`](Self::handshake_with)
+    /// does, without waiting for either answer: both are read by
+    /// [`finish_handshake`](Self::finish_handshake), or dropped by the
+    /// next call. `daemon_pid` is the daemon expected to answer (the one
+    /// the caller spoke to last); the welcome corrects it.
+    pub fn handshake_posted(mut stream: UnixStream, first: &Request, daemon_pid: i32) -> io::Result<Client> {
+        use std::io::Write;
+        let mut bytes = encode(&Request::Hello { version: PROTOCOL_VERSION })?;
+        bytes.extend_from_slice(&encode(first)?);
+        stream.write_all(&bytes)?;
+        Ok(Client { stream, daemon_pid, owed: 1, is_welcome_owed: true })
+    }
+
+    /// Whether the handshake of [`handshake_posted`](Self::handshake_posted)
+    /// is still unanswered.
+    pub fn is_welcome_owed(&self) -> bool {
+        self.is_welcome_owed
+    }
+
+    /// Reads the answers to a [`handshake_posted`](Self::handshake_posted):
+    /// the welcome (which sets `daemon_pid`) and the answer to its request.
+    pub fn finish_handshake(&mut self) -> Result<Response, ConnectError> {
+        if !self.is_welcome_owed {
+            return Err(ConnectError::Protocol(io::Error::other("no handshake is pending")));
         }
+        self.is_welcome_owed = false;
+        self.daemon_pid = read_welcome(&mut self.stream)?;
+        let answer = read_frame::<Response>(&mut self.stream).map_err(ConnectError::Protocol)?;
+        self.owed = self.owed.saturating_sub(1);
+        Ok(answer)
+    }
+
+    /// Reads the answer to the Hello.
+    fn welcome(mut stream: UnixStream) -> Result<Client, ConnectError> {
+        let daemon_pid = read_welcome(&mut stream)?;
+        Ok(Client { stream, daemon_pid, owed: 0, is_welcome_owed: false })
     }
 
     /// Sends one request and waits for its response.
@@ -78,7 +131,36 @@ impl Client {
         early: impl FnOnce(&UnixStream, &mut [u8]) -> io::Result<usize>,
     ) -> io::Result<Response> {
         write_frame(&mut self.stream, req)?;
+        self.settle()?;
         read_response(&mut self.stream, early)
+    }
+
+    /// Sends a request without waiting for its answer, which the next
+    /// [`call`](Self::call) (or [`settle`](Self::settle)) reads and drops.
+    /// Requests on one connection are answered in order, so a later call
+    /// on this connection sees its effect; another connection may not yet.
+    pub fn post(&mut self, req: &Request) -> io::Result<()> {
+        write_frame(&mut self.stream, req)?;
+        self.owed += 1;
+        Ok(())
+    }
+
+    /// Reads and drops the answers still owed for posted requests (before
+    /// the connection changes hands, e.g. across execve).
+    pub fn settle(&mut self) -> io::Result<()> {
+        if self.is_welcome_owed {
+            self.finish_handshake().map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e.to_string()))?;
+        }
+        while self.owed > 0 {
+            read_frame::<Response>(&mut self.stream)?;
+            self.owed -= 1;
+        }
+        Ok(())
+    }
+
+    /// How many answers are owed for posted requests.
+    pub fn owed(&self) -> u32 {
+        self.owed
     }
 
     /// The raw fd, so a task can keep its connection across execve.
@@ -87,14 +169,27 @@ impl Client {
     }
 
     pub fn from_stream(stream: UnixStream, daemon_pid: i32) -> Client {
-        Client { stream, daemon_pid }
+        Client { stream, daemon_pid, owed: 0, is_welcome_owed: false }
+    }
+}
+
+/// Reads the answer to a Hello: the daemon's pid, or why it refused.
+fn read_welcome(stream: &mut UnixStream) -> Result<i32, ConnectError> {
+    match read_frame::<Response>(stream) {
+        Ok(Response::Welcome { daemon_pid, .. }) => Ok(daemon_pid),
+        Ok(Response::VersionMismatch { daemon_version }) => {
+            Err(ConnectError::VersionMismatch { daemon: daemon_version, client: PROTOCOL_VERSION })
+        }
+        Ok(other) => Err(ConnectError::Protocol(io::Error::new(io::ErrorKind::InvalidData, format!("{other:?}")))),
+        Err(e) => Err(ConnectError::Protocol(e)),
     }
 }
 
 /// Reads one response frame, usually with a single receive call into a
 /// buffer on the stack: the first read asks for more than the prefix, and
-/// the rest of the body (if any) is read exactly. Requests and responses
-/// alternate, so nothing beyond one frame is ever pending on the socket.
+/// the rest of the body (if any) is read exactly. Answers owed for posted
+/// requests have been read before, so nothing beyond one frame is ever
+/// pending on the socket.
 fn read_response(
     stream: &mut UnixStream,
     early: impl FnOnce(&UnixStream, &mut [u8]) -> io::Result<usize>,

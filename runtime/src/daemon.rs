@@ -163,7 +163,9 @@ const SPIN: Duration = Duration::from_micros(30);
 /// only delay it.
 fn spin_for_answer(stream: &UnixStream, buf: &mut [u8]) -> std::io::Result<usize> {
     static SEVERAL_CPUS: OnceLock<bool> = OnceLock::new();
-    if !*SEVERAL_CPUS.get_or_init(|| std::thread::available_parallelism().is_ok_and(|n| n.get() > 1)) {
+    // The online CPUs, as sysconf counts them: std's available_parallelism
+    // reads half a dozen cgroup files for the same answer here.
+    if !*SEVERAL_CPUS.get_or_init(|| crate::host::process::cpu_count() > 1) {
         return Ok(0);
     }
     let until = Instant::now() + SPIN;
@@ -197,6 +199,26 @@ fn unreachable_daemon() -> Error {
 /// serve); a second loss in a row is still no reason to fail the guest's call.
 const ATTEMPTS: usize = 3;
 
+/// The request that registers the task under its old pid (see `Pool::reattach`).
+fn reattach_request(me: &Identity) -> Request {
+    Request::Reattach {
+        pid: me.pid,
+        host_pid: crate::host::process::host_pid(),
+        ppid: me.ppid,
+        pgid: me.pgid,
+        sid: me.sid,
+        info: me.info.clone(),
+    }
+}
+
+fn reattach_answer(answer: std::io::Result<Response>) -> Result<()> {
+    match answer {
+        Ok(Response::Ok) => Ok(()),
+        Ok(_) => Err(Error::with_message(Errno::EAGAIN, "the MacTux daemon refused to re-register the task")),
+        Err(_) => Err(Error::with_message(Errno::EAGAIN, "the MacTux daemon went away while the task re-registered")),
+    }
+}
+
 /// Why no connection could be taken.
 enum NoConn {
     Standalone,
@@ -218,26 +240,39 @@ impl Pool {
     /// Only when no daemon listens (it is started, which takes a while) is
     /// the connection made outside the lock, and registered after.
     fn connect(&self) -> std::result::Result<Client, String> {
-        let stream = {
-            let mut guard = self.lock();
-            match UnixStream::connect(self.socket()) {
-                Ok(s) => {
-                    if let Some(link) = guard.as_mut() {
-                        link.fds.push(s.as_raw_fd());
-                    }
-                    Some(s)
-                }
-                Err(_) => None,
-            }
-        };
-        match stream {
+        self.connect_then(None).map(|(c, _)| c)
+    }
+
+    /// [`connect`](Self::connect), with `first` sent in the handshake's
+    /// round trip ([`Client::handshake_with`]); its answer comes back
+    /// beside the client (`None` when no `first` was given).
+    fn connect_with(&self, first: &Request) -> std::result::Result<(Client, std::io::Result<Response>), String> {
+        self.connect_then(Some(first)).map(|(c, a)| (c, a.unwrap_or_else(|| Err(std::io::Error::other("no answer")))))
+    }
+
+    /// A connected socket (no handshake yet), its fd in the registry; None
+    /// when no daemon listens.
+    fn connect_stream(&self) -> Option<UnixStream> {
+        let mut guard = self.lock();
+        let s = UnixStream::connect(self.socket()).ok()?;
+        if let Some(link) = guard.as_mut() {
+            link.fds.push(s.as_raw_fd());
+        }
+        Some(s)
+    }
+
+    fn connect_then(&self, first: Option<&Request>) -> std::result::Result<(Client, Option<std::io::Result<Response>>), String> {
+        match self.connect_stream() {
             Some(s) => {
                 let fd = s.as_raw_fd();
-                let r = Client::handshake(s).map_err(|e| e.to_string());
+                let r = match first {
+                    Some(req) => Client::handshake_with(s, req).map(|(c, a)| (c, Some(a))),
+                    None => Client::handshake(s).map(|c| (c, None)),
+                };
                 if r.is_err() {
                     self.unregister_fd(fd);
                 }
-                r
+                r.map_err(|e| e.to_string())
             }
             // A test's own daemon is never started here.
             None if self.socket.is_some() => Err("the test daemon is gone".into()),
@@ -247,7 +282,9 @@ impl Pool {
                 if let (Ok(c), Some(link)) = (&r, self.lock().as_mut()) {
                     link.fds.push(c.stream().as_raw_fd());
                 }
-                r
+                let mut c = r?;
+                let answer = first.map(|req| c.call(req));
+                Ok((c, answer))
             }
         }
     }
@@ -268,45 +305,33 @@ impl Pool {
     /// the pid. Sent on a connection already joined to the task, the
     /// daemon makes that one the registering connection.
     fn reattach(&self, c: &mut Client, me: &Identity) -> Result<()> {
-        let re = Request::Reattach {
-            pid: me.pid,
-            host_pid: crate::host::process::host_pid(),
-            ppid: me.ppid,
-            pgid: me.pgid,
-            sid: me.sid,
-            info: me.info.clone(),
-        };
-        match c.call(&re) {
-            Ok(Response::Ok) => Ok(()),
-            Ok(_) => Err(Error::with_message(Errno::EAGAIN, "the MacTux daemon refused to re-register the task")),
-            Err(_) => Err(Error::with_message(Errno::EAGAIN, "the MacTux daemon went away while the task re-registered")),
-        }
+        reattach_answer(c.call(&reattach_request(me)))
     }
 
     /// Opens a connection for the task: registering it when no connection
     /// does (`register`), else joined to it; a join the daemon refuses
     /// because it does not know the task (its table was lost) registers.
-    /// Returns the client and whether it registered.
+    /// The first request travels with the handshake. Returns the client
+    /// and whether it registered.
     fn open_for(&self, me: &Identity, register: bool) -> Result<(Client, bool)> {
-        let mut c = self.connect().map_err(|_| unreachable_daemon())?;
+        let first = if register { reattach_request(me) } else { Request::Join { pid: me.pid, host_pid: crate::host::process::host_pid() } };
+        let (mut c, answer) = self.connect_with(&first).map_err(|_| unreachable_daemon())?;
         let fd = c.stream().as_raw_fd();
-        let opened = self.bind(&mut c, me, register);
+        let opened = if register { reattach_answer(answer).map(|()| true) } else { self.joined(&mut c, me, answer) };
         if opened.is_err() {
             self.unregister_fd(fd);
         }
         opened.map(|registered| (c, registered))
     }
 
-    /// Binds a new connection to the task (see [`open_for`](Self::open_for)).
-    fn bind(&self, c: &mut Client, me: &Identity, register: bool) -> Result<bool> {
-        if !register {
-            let join = Request::Join { pid: me.pid, host_pid: crate::host::process::host_pid() };
-            match c.call(&join) {
-                Ok(Response::Ok) => return Ok(false),
-                Ok(Response::Error { errno, .. }) if errno == i32::from(Errno::ESRCH.0) => {}
-                Ok(_) => return Err(Error::with_message(Errno::EAGAIN, "the MacTux daemon refused another connection for the task")),
-                Err(_) => return Err(Error::with_message(Errno::EAGAIN, "the MacTux daemon went away while the task connected")),
-            }
+    /// The answer to a Join (see [`open_for`](Self::open_for)): joined, or
+    /// registered on the same connection when the daemon does not know the task.
+    fn joined(&self, c: &mut Client, me: &Identity, answer: std::io::Result<Response>) -> Result<bool> {
+        match answer {
+            Ok(Response::Ok) => return Ok(false),
+            Ok(Response::Error { errno, .. }) if errno == i32::from(Errno::ESRCH.0) => {}
+            Ok(_) => return Err(Error::with_message(Errno::EAGAIN, "the MacTux daemon refused another connection for the task")),
+            Err(_) => return Err(Error::with_message(Errno::EAGAIN, "the MacTux daemon went away while the task connected")),
         }
         self.reattach(c, me)?;
         Ok(true)
@@ -389,6 +414,27 @@ impl Pool {
         Pinned::on(self).call_with(req, after_send)
     }
 
+    /// Sends a request whose answer the caller does not wait for (see
+    /// [`post`]); a connection that fails the write goes, and the request
+    /// is made as a call instead (which reconnects).
+    fn post(&'static self, req: &Request) {
+        let mut conn = match self.checkout() {
+            Ok(c) => c,
+            Err(NoConn::Standalone) => return,
+            Err(NoConn::Failed(_)) => {
+                let _ = self.call(req, &|| {});
+                return;
+            }
+        };
+        match conn.client.post(req) {
+            Ok(()) => self.checkin(conn),
+            Err(_) => {
+                self.discard(conn);
+                let _ = self.call(req, &|| {});
+            }
+        }
+    }
+
     /// Starts the pool with the connection that registered the task.
     fn start(&self, me: Identity, client: Option<Client>) {
         let mut link = Link::new(me);
@@ -403,7 +449,7 @@ impl Pool {
     /// it (the sockets are shared with the parent), those other threads of
     /// the parent were in a call on included, and registers the child.
     fn attach_child(&self, pid: Vpid, host_pid: i32) {
-        let me = {
+        let daemon_pid = {
             let mut guard = self.lock();
             let Some(link) = guard.as_mut() else { return };
             let idle = std::mem::take(&mut link.idle);
@@ -416,48 +462,87 @@ impl Pool {
                     crate::host::fs::close(fd);
                 }
             }
-            let mut me = link.me.clone();
+            // Moved, not copied: the child writes as little memory as it
+            // can (each page it writes is a copy-on-write fault).
+            let mut me = std::mem::take(&mut link.me);
             me.ppid = me.pid;
             me.pid = pid;
             // The child's threads: only the one that forked.
             me.info.threads.clear();
             let daemon_pid = link.daemon_pid;
-            *link = Link::new(me.clone());
+            *link = Link::new(me);
             link.daemon_pid = daemon_pid;
-            me
+            daemon_pid
         };
-        let attached = match self.connect() {
-            Ok(mut c) => match c.call(&Request::AttachChild { pid, host_pid }) {
-                Ok(Response::Ok) => Some(c),
-                _ => {
-                    // Closed below: its number must not stay in the registry,
-                    // where a later fork child would close whatever reuses it.
-                    self.unregister_fd(c.stream().as_raw_fd());
-                    None
-                }
-            },
-            Err(_) => None,
-        };
-        // The daemon that reserved the pid went away before it saved the
-        // reservation or answered: register under the pid now, not at some
-        // later call, so that the task is known (to kill, ps, its parent) even
-        // if it never calls the daemon again (a child that execs `sleep`).
-        let registered = attached.or_else(|| self.open_for(&me, true).ok().map(|(c, _)| c));
+        // The attach travels with the handshake, and the child does not
+        // wait for either answer: the daemon reads the attach before
+        // anything else the child sends, and a request about the child from
+        // another task waits at the daemon until the attach is in (`WaitAttach`).
+        // The answers are read before the connection's first call
+        // ([`Pool::confirm_attach`]), or at execve, when a refused attach
+        // registers the task after all; an exit only posts.
+        let attached = self.connect_stream().and_then(|s| {
+            let fd = s.as_raw_fd();
+            let c = Client::handshake_posted(s, &Request::AttachChild { pid, host_pid }, daemon_pid).ok();
+            if c.is_none() {
+                // Closed below: its number must not stay in the registry,
+                // where a later fork child would close whatever reuses it.
+                self.unregister_fd(fd);
+            }
+            c
+        });
+        // No daemon listens (the one that reserved the pid went away):
+        // register under the pid now, not at some later call, so that the
+        // task is known (to kill, ps, its parent) even if it never calls the
+        // daemon again. (A daemon restarted since has the reservation: it
+        // is saved before the parent learns the pid. What a posted attach
+        // can lose is a daemon that dies between this connect and reading
+        // the attach; the child then registers at its next call or execve.)
+        let registered = attached.or_else(|| {
+            let me = self.lock().as_ref()?.me.clone();
+            self.open_for(&me, true).ok().map(|(c, _)| c)
+        });
         if let (Some(c), Some(link)) = (registered, self.lock().as_mut()) {
             let conn = link.add(c, true);
             link.idle.push(conn);
         }
     }
 
+    /// Reads the answers to a fork child's attach ([`attach_child`](Self::attach_child))
+    /// before the connection is used: a refused attach (the reservation was
+    /// lost with a daemon that died) registers the task under its pid on
+    /// the same connection. An error leaves the connection to be discarded.
+    fn confirm_attach(&self, conn: &mut Conn) -> Result<()> {
+        let answer = conn.client.finish_handshake().map_err(|_| unreachable_daemon())?;
+        let me = {
+            let mut guard = self.lock();
+            let Some(link) = guard.as_mut() else { return Ok(()) };
+            link.note_daemon(conn.client.daemon_pid);
+            link.me.clone()
+        };
+        match answer {
+            Response::Ok => Ok(()),
+            _ => self.reattach(&mut conn.client, &me),
+        }
+    }
+
     /// The connection to keep across execve, taken out of the pool,
     /// registering the task on a new one when none does.
     fn take_for_exec(&self) -> Option<Conn> {
-        {
+        let registered = {
             let mut guard = self.lock();
             let link = guard.as_mut()?;
-            if let Some(i) = link.idle.iter().position(|c| Some(c.serial) == link.registered) {
-                return Some(link.idle.swap_remove(i));
+            let at = link.idle.iter().position(|c| Some(c.serial) == link.registered);
+            at.map(|i| link.idle.swap_remove(i))
+        };
+        if let Some(mut c) = registered {
+            // The new program's client starts owing nothing: the answers
+            // to posted requests are read here, outside the lock.
+            let confirmed = !c.client.is_welcome_owed() || self.confirm_attach(&mut c).is_ok();
+            if confirmed && c.client.settle().is_ok() {
+                return Some(c);
             }
+            self.discard(c);
         }
         // A connection lost with a previous daemon (or, with threads, one in
         // use): register on a new one, or the new program starts without
@@ -475,12 +560,12 @@ pub fn spawn(host_pid: i32, info: TaskInfo) -> std::result::Result<Vpid, String>
 }
 
 fn spawn_in(pool: &Pool, host_pid: i32, info: TaskInfo) -> std::result::Result<Vpid, String> {
-    let mut client = pool.connect()?;
     // The host session and group it was started in, which it joins.
     let host_pgid = crate::host::process::pgid_of(0).map_or(host_pid, |g| g as i32);
     let host_sid = crate::host::process::sid_of(0).map_or(host_pid, |s| s as i32);
     let spawn = Request::Spawn { host_pid, host_pgid, host_sid, info: info.clone() };
-    let mut answer = client.call(&spawn);
+    // The registration travels with the handshake: one round trip.
+    let (mut client, mut answer) = pool.connect_with(&spawn)?;
     if answer.is_err() {
         // The daemon went away before answering (nothing was registered
         // that this task could ever use): once more, with a new one.
@@ -581,6 +666,13 @@ impl Pinned {
                 },
                 None => return Err(unreachable_daemon()),
             };
+            if conn.client.is_welcome_owed() {
+                if let Err(e) = self.pool.confirm_attach(&mut conn) {
+                    self.pool.discard(conn);
+                    last = e;
+                    continue;
+                }
+            }
             let answer = conn.client.call_with(req, |s, buf| {
                 after_send();
                 spin_for_answer(s, buf)
@@ -701,6 +793,15 @@ pub fn update(info: TaskInfo) {
     let _ = call(&Request::Update { info });
 }
 
+/// [`update`], posted (see [`post`]): for what a peer need not see at
+/// once, such as the program a task runs after execve.
+pub fn update_later(info: TaskInfo) {
+    if let Some(link) = POOL.lock().as_mut() {
+        link.me.info = info.clone();
+    }
+    POOL.post(&Request::Update { info });
+}
+
 /// Remembers a changed group or session (for re-registration).
 pub fn note_ids(pgid: Option<Vpid>, sid: Option<Vpid>) {
     if let Some(link) = POOL.lock().as_mut() {
@@ -758,10 +859,27 @@ pub fn client_from_fd(fd: i32, daemon_pid: i32) -> Client {
 }
 
 /// Tells the daemon this task exits with a Linux wait status (best effort:
-/// the process is going away either way).
+/// the process is going away either way). Posted: the process does not
+/// wait for the daemon to record it. Nothing is lost by that: the daemon
+/// reads the Exit before the end of the connection, and keeps a task whose
+/// connection is open as running (never sweeps it as killed) until then; a
+/// parent that reaped the host process first has the status already, and
+/// its Reaped removes the entry (a late Exit then names no task).
 pub fn notify_exit(status: i32) {
     if !is_standalone() {
-        let _ = call(&Request::Exit { status });
+        POOL.post(&Request::Exit { status });
+    }
+}
+
+/// Sends a request without waiting for the daemon's answer (which is read
+/// and dropped before the connection's next call): for requests whose
+/// answer the caller ignores and whose effect only later requests need to
+/// see. A later request of a single-threaded task goes out on the same
+/// connection and is answered after it; one from another thread of the
+/// task, or another task, may overtake it.
+pub fn post(req: &Request) {
+    if !is_standalone() {
+        POOL.post(req);
     }
 }
 
@@ -890,10 +1008,19 @@ mod tests {
         // with a daemon that died) registers under its pid on a second
         // connection; the refused one's fd leaves the registry with it.
         pool.attach_child(4_000_000, host_pid);
+        {
+            let guard = pool.lock();
+            let link = guard.as_ref().expect("a link");
+            assert_eq!(link.me.pid, 4_000_000);
+            assert_eq!((link.fds.len(), link.idle.len(), link.open), (1, 1, 1), "only the registering connection is listed");
+        }
+        // The attach is posted: its refusal is found at the first call,
+        // which registers the task under its pid before it is answered.
+        assert_eq!(pool.call(&Request::GetPpid, &|| {}).ok(), Some(Response::Pid(child)));
         let guard = pool.lock();
         let link = guard.as_ref().expect("a link");
-        assert_eq!(link.me.pid, 4_000_000);
-        assert_eq!((link.fds.len(), link.idle.len(), link.open), (1, 1, 1), "only the registering connection is listed");
+        assert_eq!((link.fds.len(), link.idle.len(), link.open), (1, 1, 1), "still one connection");
+        assert!(link.registered.is_some());
     }
 
     #[test]
@@ -921,6 +1048,35 @@ mod tests {
         assert_eq!(pool.call(&Request::ReleaseTid { tid }, &|| {}).ok(), Some(Response::Ok));
         assert!(pool.call(&Request::OwnerOf { tid }, &|| {}).is_err(), "a released tid names nothing");
     }
+
+    #[test]
+    fn posted_requests_are_answered_in_order_and_settled_before_handover() {
+        let d = TestDaemon::start("posted");
+        let pool = pool_on(&d);
+        let host_pid = crate::host::process::host_pid();
+        let pid = spawn_in(pool, host_pid, TaskInfo::default()).expect("register with the test daemon");
+        let owed = |pool: &Pool| pool.lock().as_ref().expect("a link").idle.iter().map(|c| c.client.owed()).sum::<u32>();
+        pool.post(&Request::Update { info: TaskInfo { comm: "posted".into(), ..TaskInfo::default() } });
+        assert_eq!(owed(pool), 1, "the posted request's answer is owed");
+        // The next call on the connection gets its own answer, not the
+        // posted request's, and sees the posted request's effect.
+        match pool.call(&Request::Get { pid }, &|| {}) {
+            Ok(Response::Task(Some(t))) => assert_eq!(t.info.comm, "posted"),
+            other => panic!("the Get was answered with {other:?}"),
+        }
+        assert_eq!(owed(pool), 0);
+        // A connection handed to the next program owes nothing.
+        pool.post(&Request::Update { info: TaskInfo { comm: "again".into(), ..TaskInfo::default() } });
+        let mut kept = pool.take_for_exec().expect("the registering connection");
+        assert_eq!(kept.client.owed(), 0, "the answers were read before the handover");
+        assert_eq!(owed(pool), 0);
+        assert!(pool.lock().as_ref().is_some_and(|l| l.idle.is_empty()), "no other thread can take the kept connection");
+        match kept.client.call(&Request::Get { pid }) {
+            Ok(Response::Task(Some(t))) => assert_eq!(t.info.comm, "again"),
+            other => panic!("the Get after the handover was answered with {other:?}"),
+        }
+    }
+
     #[test]
     fn a_thread_waits_for_another_registering_the_task() {
         let d = TestDaemon::start("registering");

@@ -229,7 +229,8 @@ fn exec_into(p: &'static Process, path: &str, execfn: &str, argv: Vec<Vec<u8>>, 
             Err(e) => host::process::write_stderr(format!("mactux: running without the daemon: {e}\n").as_bytes()),
         }
     } else if !daemon::is_standalone() {
-        daemon::update(task_info(p));
+        // Posted: what the task runs now need not hold up its start.
+        daemon::update_later(task_info(p));
     }
     thread.tid.store(p.pid(), std::sync::atomic::Ordering::Relaxed);
     let ctl = match trap::setup_thread(thread.clone()) {

@@ -85,3 +85,27 @@ fn ps_shows_the_ids_of_other_tasks() {
                   ps -o uid,user,gid,comm -p $!; grep -E '^(Uid|Gid|CapEff):' /proc/$!/status; kill $!; wait";
     check_same("ps of a task that dropped root", &Run::cmd(&["/bin/bash", "-c", script]));
 }
+
+/// Ambient capabilities the host process starts with are the guest's (the
+/// runtime asks the host only about capabilities that can be ambient:
+/// permitted and inheritable ones).
+#[test]
+fn ambient_capabilities_of_the_host_process() {
+    if !is_root() || !have_program("setpriv") {
+        eprintln!("skipped: needs root and setpriv natively");
+        return;
+    }
+    let with_ambient = ["setpriv", "--inh-caps=+net_raw", "--ambient-caps=+net_raw"];
+    let status = ["grep", "-E", "^Cap(Inh|Prm|Eff|Bnd|Amb):", "/proc/self/status"];
+    let native = std::process::Command::new(with_ambient[0]).args(&with_ambient[1..]).args(status).output().expect("setpriv runs natively");
+    let guest = std::process::Command::new(with_ambient[0])
+        .args(&with_ambient[1..])
+        .arg(mactux_bin())
+        .arg("run")
+        .args(status)
+        .output()
+        .expect("setpriv runs mactux");
+    let (native, guest) = (String::from_utf8_lossy(&native.stdout), String::from_utf8_lossy(&guest.stdout));
+    assert!(native.contains("CapAmb:\t0000000000002000"), "natively, net_raw is ambient: {native}");
+    assert_eq!(guest, native, "the guest sees the host process's capability sets");
+}

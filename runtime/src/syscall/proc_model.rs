@@ -553,9 +553,9 @@ fn reaped(pid: Vpid) {
         gone.push(child);
     }
     drop(kids);
-    if !daemon::is_standalone() {
-        let _ = daemon::call(&Request::Reaped { pid });
-    }
+    // Posted: the status came from the host wait, and this task's next
+    // request to the daemon is answered after the daemon forgot the child.
+    daemon::post(&Request::Reaped { pid });
 }
 
 /// Whether a Linux wait status says the child is gone (not stopped/continued).

@@ -235,6 +235,10 @@ pub fn capabilities() -> Option<[u64; 5]> {
     }
     let join = |lo: u32, hi: u32| u64::from(lo) | u64::from(hi) << 32;
     let (mut bnd, mut amb) = (0u64, 0u64);
+    // A capability is ambient only if it is permitted and inheritable
+    // (capabilities(7)), so only those are asked about: usually none, which
+    // saves a prctl per capability at every start.
+    let may_be_ambient = join(d[1], d[4]) & join(d[2], d[5]);
     for c in 0..=linux_raw_sys::general::CAP_LAST_CAP {
         let c = libc::c_ulong::from(c);
         // SAFETY: plain prctl queries.
@@ -242,7 +246,7 @@ pub fn capabilities() -> Option<[u64; 5]> {
             bnd |= 1 << c;
         }
         // SAFETY: as above.
-        if unsafe { libc::prctl(libc::PR_CAP_AMBIENT, libc::PR_CAP_AMBIENT_IS_SET, c, 0, 0) } == 1 {
+        if may_be_ambient & (1 << c) != 0 && unsafe { libc::prctl(libc::PR_CAP_AMBIENT, libc::PR_CAP_AMBIENT_IS_SET, c, 0, 0) } == 1 {
             amb |= 1 << c;
         }
     }
