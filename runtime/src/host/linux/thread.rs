@@ -213,6 +213,33 @@ pub fn membarrier() {
     }
 }
 
+/// Makes every thread of this process serialise its instruction stream
+/// before this returns (membarrier's PRIVATE_EXPEDITED_SYNC_CORE, the
+/// user-space counterpart of the kernel's `text_poke_sync`): after a code
+/// patch step, no thread still runs bytes it fetched before it. Where the
+/// kernel lacks the command, a full barrier ([`membarrier`]); x86 cores
+/// snoop modified code anyway, and the patch is ordered so that any mix
+/// of old and new bytes a core may see is still correct (trap/rewrite.rs).
+pub fn sync_cores() {
+    use std::sync::atomic::{AtomicU8, Ordering::Relaxed};
+    const CMD_PRIVATE_EXPEDITED_SYNC_CORE: i32 = 1 << 5;
+    const CMD_REGISTER_PRIVATE_EXPEDITED_SYNC_CORE: i32 = 1 << 6;
+    /// 0: not tried, 1: registered, 2: not available.
+    static MODE: AtomicU8 = AtomicU8::new(0);
+    let call = |cmd: i32| {
+        // SAFETY: membarrier takes no pointers.
+        unsafe { libc::syscall(libc::SYS_membarrier, cmd, 0, 0) }
+    };
+    if MODE.load(Relaxed) == 0 {
+        let ok = call(CMD_REGISTER_PRIVATE_EXPEDITED_SYNC_CORE) == 0;
+        MODE.store(if ok { 1 } else { 2 }, Relaxed);
+    }
+    if MODE.load(Relaxed) == 1 && call(CMD_PRIVATE_EXPEDITED_SYNC_CORE) == 0 {
+        return;
+    }
+    membarrier();
+}
+
 /// The CPU time another host thread of ours has used, ns (None once it
 /// ended): its kernel CPU clock (`MAKE_THREAD_CPUCLOCK(tid, SCHED)`).
 pub fn cpu_time_of(h: &HostThread) -> Option<u64> {
