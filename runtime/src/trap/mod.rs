@@ -337,7 +337,7 @@ pub unsafe extern "C" fn dispatch(ctl: *mut ThreadCtl, signo: i32, info: *mut c_
     match kind {
         TrapKind::Syscall => {
             let nr = regs.rax;
-            let site_end = regs.rip;
+            let trapped = regs;
             // SAFETY: `info` and `uc` are this signal's (see above).
             let is_direct = unsafe { host::trap::entered_directly(info) };
             if !is_direct {
@@ -357,7 +357,7 @@ pub unsafe extern "C" fn dispatch(ctl: *mut ThreadCtl, signo: i32, info: *mut c_
             }
             syscall = Some(crate::signal::SyscallReturn { nr, restart: markers.restart });
             if !is_direct {
-                rewrite::after_trap(site_end, nr);
+                rewrite::after_trap(trapped.rip, &trapped);
             }
         }
         TrapKind::Fault { addr, is_bus, code } => {

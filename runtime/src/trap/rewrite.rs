@@ -84,6 +84,7 @@ pub const SITE_LEN: u64 = 7;
 const MOV_EAX_LEN: u64 = 5;
 const MOV_EAX_IMM32: u8 = 0xb8;
 const JMP_REL32: u8 = 0xe9;
+const JMP_REL32_LEN: u64 = 5;
 const INT3: u8 = 0xcc;
 const SYSCALL: [u8; 2] = [0x0f, 0x05];
 /// The longest x86 instruction: how far back [`mov_syscall_site`] looks
@@ -96,10 +97,11 @@ pub const LOOK_BEHIND: u64 = (MAX_INSN_LEN + 1) as u64;
 const PREFIXES: &[u8] = &[0xf0, 0xf2, 0xf3, 0x2e, 0x36, 0x3e, 0x26, 0x64, 0x65, 0x66, 0x67];
 const REX: core::ops::RangeInclusive<u8> = 0x40..=0x4f;
 
-/// One stub's bytes (see the module header); 8-byte aligned slot for the
-/// entry's address at the end.
-const STUB_SIZE: u64 = 32;
-const STUB_SLOT_OFF: u64 = 24;
+/// One stub's bytes (see the module header): the site's instruction (at
+/// most 15 bytes), `lea` (7), `jmp` (6), then an 8-byte aligned slot for
+/// the entry's address.
+const STUB_SIZE: u64 = 48;
+const STUB_SLOT_OFF: u64 = 40;
 /// Runtime memory for stubs is mapped in chunks of this many bytes.
 const CHUNK_SIZE: u64 = 64 * 1024;
 /// How far a `jmp rel32` reaches, with a chunk's length to spare.
@@ -109,51 +111,88 @@ const REACH: u64 = (1 << 31) - 2 * CHUNK_SIZE;
 /// places next to the code, near enough to reach.
 const CHUNK_DISTANCES: [u64; 6] = [1 << 30, 3 << 29, 1 << 29, 1 << 28, 1 << 27, 7 << 28];
 
+/// A site that may be rewritten: the instruction before the `syscall`,
+/// which the stub runs in its place, and what must hold at the trap for
+/// it to be the instruction that really ran just before.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Shape {
+    /// Bytes from the site's start to the `syscall`.
+    pub len: usize,
+    pub evidence: Evidence,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Evidence {
+    /// `mov $nr, %eax`: rax = nr.
+    RaxIs(u32),
+    /// `mov disp(%rsp), %reg` (glibc's `syscall()` loads its sixth
+    /// argument so): the register holds the stack's qword there.
+    RegIsStackQword { reg: Register, disp: i64 },
+}
+
 /// If the bytes that end at a trapping `syscall` (`bytes`, whose last two
-/// are that `syscall`, at most [`LOOK_BEHIND`] of them) are a
-/// `mov $nr, %eax; syscall` site that may be rewritten, the `nr`; `rax` is
-/// the register at the trap. Pure (unit-tested).
-pub fn mov_syscall_site(bytes: &[u8], end: u64, rax: u64) -> Option<u32> {
+/// are that `syscall`, at most [`LOOK_BEHIND`] of them) are a site that
+/// may be rewritten, its shape; `rax` is the register at the trap. Pure
+/// (unit-tested).
+pub fn site_shape(bytes: &[u8], end: u64, rax: u64) -> Option<Shape> {
     let n = bytes.len();
-    if n < SITE_LEN as usize {
+    if n < SITE_LEN as usize || bytes[n - 2..] != SYSCALL {
         return None;
     }
-    let site = &bytes[n - SITE_LEN as usize..];
-    if site[0] != MOV_EAX_IMM32 || site[5..] != SYSCALL {
-        return None;
-    }
-    let nr = u32::from_le_bytes([site[1], site[2], site[3], site[4]]);
-    // The `mov` ran just before the `syscall`: rax holds its immediate.
-    if rax != u64::from(nr) {
-        return None;
-    }
-    let start = end - SITE_LEN;
-    let mut dec = Decoder::with_ip(64, site, start, DecoderOptions::NONE);
-    let mov = dec.decode();
-    let sys = dec.decode();
-    if mov.code() != Code::Mov_r32_imm32 || mov.op0_register() != Register::EAX || mov.len() != MOV_EAX_LEN as usize {
-        return None;
-    }
-    if sys.code() != Code::Syscall || sys.len() != SYSCALL.len() {
-        return None;
-    }
-    // A prefix before the `b8` would make it another instruction.
-    if n > SITE_LEN as usize {
-        let before = bytes[n - SITE_LEN as usize - 1];
+    let body = &bytes[..n - SYSCALL.len()];
+    let shape = if bytes[n - SITE_LEN as usize] == MOV_EAX_IMM32 {
+        mov_eax_shape(body, end - 2, rax)?
+    } else {
+        stack_load_shape(body, end - 2)?
+    };
+    let start = n - SYSCALL.len() - shape.len;
+    // A prefix before the instruction would make it another one.
+    if start > 0 {
+        let before = bytes[start - 1];
         if PREFIXES.contains(&before) || REX.contains(&before) {
             return None;
         }
     }
     // An instruction from further back that ends exactly at the
-    // `syscall` would hold the `b8` as a ModRM, SIB or operand byte.
-    for k in SITE_LEN as usize + 1..=n.min(MAX_INSN_LEN + 2) {
-        let from = n - k;
-        let insn = Decoder::with_ip(64, &bytes[from..n - SYSCALL.len()], end - k as u64, DecoderOptions::NONE).decode();
-        if !insn.is_invalid() && insn.len() == k - SYSCALL.len() && !would_have_faulted(&insn, nr) {
+    // `syscall` would hold the first byte as a ModRM, SIB or operand byte.
+    for from in start.saturating_sub(MAX_INSN_LEN)..start {
+        let insn = Decoder::with_ip(64, &body[from..], end - (n - from) as u64, DecoderOptions::NONE).decode();
+        if !insn.is_invalid() && insn.len() == body.len() - from && !would_have_faulted(&insn, shape.evidence) {
             return None;
         }
     }
-    Some(nr)
+    Some(shape)
+}
+
+/// `mov $nr, %eax` ending at `body`'s end (at `end`), with rax = nr.
+fn mov_eax_shape(body: &[u8], end: u64, rax: u64) -> Option<Shape> {
+    let at = body.len() - MOV_EAX_LEN as usize;
+    let mov = Decoder::with_ip(64, &body[at..], end - MOV_EAX_LEN, DecoderOptions::NONE).decode();
+    if mov.code() != Code::Mov_r32_imm32 || mov.op0_register() != Register::EAX || mov.len() != MOV_EAX_LEN as usize {
+        return None;
+    }
+    let nr = mov.immediate32();
+    // The `mov` ran just before the `syscall`: rax holds its immediate.
+    (rax == u64::from(nr)).then_some(Shape { len: MOV_EAX_LEN as usize, evidence: Evidence::RaxIs(nr) })
+}
+
+/// `mov disp8(%rsp), %r64` (5 bytes, REX.W 8b ModRM SIB disp8) ending at
+/// `body`'s end.
+fn stack_load_shape(body: &[u8], end: u64) -> Option<Shape> {
+    const LEN: usize = 5;
+    let at = body.len().checked_sub(LEN)?;
+    let insn = Decoder::with_ip(64, &body[at..], end - LEN as u64, DecoderOptions::NONE).decode();
+    let is_stack_load = insn.code() == Code::Mov_r64_rm64
+        && insn.len() == LEN
+        && insn.op1_kind() == iced_x86::OpKind::Memory
+        && insn.memory_base() == Register::RSP
+        && insn.memory_index() == Register::None
+        && insn.segment_prefix() == Register::None;
+    if !is_stack_load {
+        return None;
+    }
+    let evidence = Evidence::RegIsStackQword { reg: insn.op0_register(), disp: insn.memory_displacement64() as i64 };
+    Some(Shape { len: LEN, evidence })
 }
 
 /// Whether `insn`, a reading of the bytes before a `syscall` in which the
@@ -163,8 +202,9 @@ pub fn mov_syscall_site(bytes: &[u8], end: u64, rax: u64) -> Option<u32> {
 /// nop padding compilers put before functions (`nopw 0(%rax,%rax)`, whose
 /// zero bytes read as `add %bh, nr(%rax)` together with the `b8`) is
 /// told apart from a real instruction so.
-fn would_have_faulted(insn: &iced_x86::Instruction, nr: u32) -> bool {
+fn would_have_faulted(insn: &iced_x86::Instruction, evidence: Evidence) -> bool {
     use iced_x86::{Mnemonic, OpKind};
+    let Evidence::RaxIs(nr) = evidence else { return false };
     const FIRST_PAGE: u32 = 4096 / 2;
     let has_memory = (0..insn.op_count()).any(|i| insn.op_kind(i) == OpKind::Memory);
     let does_not_access = matches!(
@@ -179,20 +219,22 @@ fn would_have_faulted(insn: &iced_x86::Instruction, nr: u32) -> bool {
         && insn.memory_displacement64() == u64::from(nr)
 }
 
-/// The stub of a site at `site` for call `nr`, placed at `stub`, jumping
-/// on to `entry`.
-fn stub_bytes(site: u64, nr: u32, stub: u64, entry: u64) -> [u8; STUB_SIZE as usize] {
+/// The stub of a site at `site` whose instruction before the `syscall`
+/// is `insn` (position-independent: no rip-relative operand, no branch),
+/// placed at `stub`, jumping on to `entry`.
+fn stub_bytes(site: u64, insn: &[u8], stub: u64, entry: u64) -> [u8; STUB_SIZE as usize] {
     let mut b = [INT3; STUB_SIZE as usize];
-    b[0] = MOV_EAX_IMM32;
-    b[1..5].copy_from_slice(&nr.to_le_bytes());
+    let n = insn.len();
+    b[..n].copy_from_slice(insn);
+    let site_end = site + n as u64 + SYSCALL.len() as u64;
     // lea rcx, [rip + disp32]: the address after the site's `syscall`.
-    b[5..8].copy_from_slice(&[0x48, 0x8d, 0x0d]);
-    let lea_end = stub + 12;
-    b[8..12].copy_from_slice(&((site + SITE_LEN).wrapping_sub(lea_end) as i32).to_le_bytes());
+    b[n..n + 3].copy_from_slice(&[0x48, 0x8d, 0x0d]);
+    let lea_end = stub + n as u64 + 7;
+    b[n + 3..n + 7].copy_from_slice(&(site_end.wrapping_sub(lea_end) as i32).to_le_bytes());
     // jmp [rip + disp32]: the slot.
-    b[12..14].copy_from_slice(&[0xff, 0x25]);
-    let jmp_end = stub + 18;
-    b[14..18].copy_from_slice(&((stub + STUB_SLOT_OFF).wrapping_sub(jmp_end) as i32).to_le_bytes());
+    b[n + 7..n + 9].copy_from_slice(&[0xff, 0x25]);
+    let jmp_end = stub + n as u64 + 13;
+    b[n + 9..n + 13].copy_from_slice(&((stub + STUB_SLOT_OFF).wrapping_sub(jmp_end) as i32).to_le_bytes());
     b[STUB_SLOT_OFF as usize..].copy_from_slice(&entry.to_le_bytes());
     b
 }
@@ -201,9 +243,9 @@ fn stub_bytes(site: u64, nr: u32, stub: u64, entry: u64) -> [u8; STUB_SIZE as us
 /// their stubs (`Process::syscall_sites`).
 #[derive(Default)]
 pub struct Sites {
-    /// Site address → its call number: the sites rewritten or being
-    /// rewritten, for [`resume_at_int3`].
-    patched: HashMap<u64, u32>,
+    /// Site address → its stub: the sites rewritten or being rewritten,
+    /// for [`resume_at_int3`].
+    patched: HashMap<u64, u64>,
     /// Chunks of stub memory: start and bytes used.
     chunks: Vec<(u64, u64)>,
 }
@@ -239,19 +281,20 @@ impl Sites {
 const LOWEST_CHUNK: u64 = 1 << 24;
 const HIGHEST_CHUNK: u64 = 0x7fff_0000_0000;
 
-/// Called after the trapped call `nr` whose `syscall` ended at `site_end`
-/// was handled: rewrites the site if it has the shape and rewriting is on.
-pub fn after_trap(site_end: u64, nr: u64) {
+/// Called after the trapped call whose `syscall` ended at `site_end` was
+/// handled, with the registers it trapped with: rewrites the site if it
+/// has a known shape and rewriting is on.
+pub fn after_trap(site_end: u64, trapped: &super::GuestRegs) {
     let p = crate::task::current();
     if !p.config.rewrite_syscalls {
         return;
     }
     let Some(entry) = crate::host::trap::direct_entry() else { return };
-    let Some(site) = site_end.checked_sub(SITE_LEN) else { return };
+    let Some(syscall_at) = site_end.checked_sub(SYSCALL.len() as u64) else { return };
     // Guest code only, in one private executable mapping.
     let from = {
         let mm = lock(&p.mm);
-        match mm.find(site) {
+        match mm.find(syscall_at) {
             Some((start, v)) if v.prot.exec && v.end >= site_end && !(v.is_shared && matches!(v.backing, crate::mm::Backing::File { .. })) => {
                 start.max(site_end.saturating_sub(LOOK_BEHIND))
             }
@@ -263,33 +306,65 @@ pub fn after_trap(site_end: u64, nr: u64) {
     if !crate::uaccess::copy_code_bytes(bytes, from) {
         return;
     }
-    let Some(nr) = mov_syscall_site(bytes, site_end, nr) else { return };
+    let Some(shape) = site_shape(bytes, site_end, trapped.rax) else { return };
+    if let Evidence::RegIsStackQword { reg, disp } = shape.evidence {
+        let held = reg_value(trapped, reg);
+        let on_stack = crate::uaccess::read::<u64>(trapped.rsp.wrapping_add(disp as u64)).ok();
+        if held.is_none() || held != on_stack {
+            return;
+        }
+    }
+    let site = syscall_at - shape.len as u64;
+    let insn = &bytes[bytes.len() - SYSCALL.len() - shape.len..bytes.len() - SYSCALL.len()];
     let mut sites = lock(&p.syscall_sites);
     if sites.patched.contains_key(&site) {
         return;
     }
     let Some(stub) = sites.alloc_stub(site) else { return };
-    let code = stub_bytes(site, nr, stub, entry);
+    let code = stub_bytes(site, insn, stub, entry);
     // SAFETY: `stub` is STUB_SIZE unused bytes of a chunk of runtime
     // memory we mapped read-write-execute; no code jumps there yet.
     unsafe { core::ptr::copy_nonoverlapping(code.as_ptr(), stub as *mut u8, code.len()) };
-    sites.patched.insert(site, nr);
-    if !patch_site(site, stub) {
+    sites.patched.insert(site, stub);
+    if !patch_site(site, insn[0], stub) {
         sites.patched.remove(&site);
     }
 }
 
-/// Turns the `mov` at `site` into `jmp stub`, breakpoint first (see the
-/// module header); false if the code changed or went away meanwhile.
-fn patch_site(site: u64, stub: u64) -> bool {
+/// The value of a 64-bit general register in `regs`.
+fn reg_value(regs: &super::GuestRegs, reg: Register) -> Option<u64> {
+    Some(match reg {
+        Register::RAX => regs.rax,
+        Register::RBX => regs.rbx,
+        Register::RCX => regs.rcx,
+        Register::RDX => regs.rdx,
+        Register::RSI => regs.rsi,
+        Register::RDI => regs.rdi,
+        Register::RBP => regs.rbp,
+        Register::R8 => regs.r8,
+        Register::R9 => regs.r9,
+        Register::R10 => regs.r10,
+        Register::R11 => regs.r11,
+        Register::R12 => regs.r12,
+        Register::R13 => regs.r13,
+        Register::R14 => regs.r14,
+        Register::R15 => regs.r15,
+        _ => return None,
+    })
+}
+
+/// Turns the instruction at `site`, whose first byte is `first`, into
+/// `jmp stub`, breakpoint first (see the module header); false if the
+/// code changed or went away meanwhile.
+fn patch_site(site: u64, first: u8, stub: u64) -> bool {
     use crate::uaccess::{cmpxchg_code_byte, write_code_bytes};
-    if cmpxchg_code_byte(site, MOV_EAX_IMM32, INT3) != Some(MOV_EAX_IMM32) {
+    if cmpxchg_code_byte(site, first, INT3) != Some(first) {
         return false;
     }
     crate::host::thread::sync_cores();
-    let rel = stub.wrapping_sub(site + MOV_EAX_LEN) as i32;
+    let rel = stub.wrapping_sub(site + JMP_REL32_LEN) as i32;
     if !write_code_bytes(site + 1, &rel.to_le_bytes()) {
-        let _ = cmpxchg_code_byte(site, INT3, MOV_EAX_IMM32);
+        let _ = cmpxchg_code_byte(site, INT3, first);
         return false;
     }
     crate::host::thread::sync_cores();
@@ -299,18 +374,18 @@ fn patch_site(site: u64, stub: u64) -> bool {
 }
 
 /// A SIGTRAP in guest code at `regs.rip`: if it is the `int3` of a site
-/// being rewritten, runs the `mov` that was there (rax = nr, continue at
-/// the site's `syscall`, which traps) and returns true.
+/// being rewritten, continues in the site's stub, which runs the
+/// instruction the `int3` replaced and enters as the `syscall` after it
+/// would have, and returns true.
 pub fn resume_at_int3(regs: &mut super::GuestRegs) -> bool {
     let Some(site) = regs.rip.checked_sub(1) else { return false };
     let p = crate::task::current();
-    let Some(nr) = lock(&p.syscall_sites).patched.get(&site).copied() else { return false };
+    let Some(stub) = lock(&p.syscall_sites).patched.get(&site).copied() else { return false };
     let mut first = [0u8; 1];
     if !crate::uaccess::copy_code_bytes(&mut first, site) || !(first[0] == INT3 || first[0] == JMP_REL32) {
         return false;
     }
-    regs.rax = u64::from(nr);
-    regs.rip = site + MOV_EAX_LEN;
+    regs.rip = stub;
     true
 }
 
@@ -320,13 +395,20 @@ mod tests {
 
     const END: u64 = 0x40_1000;
 
+    fn nr_of(bytes: &[u8], rax: u64) -> Option<u32> {
+        match site_shape(bytes, END, rax)?.evidence {
+            Evidence::RaxIs(nr) => Some(nr),
+            _ => None,
+        }
+    }
+
     #[test]
     fn finds_mov_syscall() {
         // getpid in glibc: mov $0x27,%eax; syscall, after a ret.
         let b = [0xc3, 0xb8, 0x27, 0, 0, 0, 0x0f, 0x05];
-        assert_eq!(mov_syscall_site(&b, END, 0x27), Some(0x27));
+        assert_eq!(nr_of(&b, 0x27), Some(0x27));
         // Without anything before it.
-        assert_eq!(mov_syscall_site(&b[1..], END, 0x27), Some(0x27));
+        assert_eq!(nr_of(&b[1..], 0x27), Some(0x27));
     }
 
     #[test]
@@ -335,44 +417,60 @@ mod tests {
         // (nopw 0x0(%rax,%rax,1)): `00 b8 27 00 00 00` would read as
         // `add %bh, 0x27(%rax)`, which cannot have run with rax = 0x27.
         let b = [0x66, 0x0f, 0x1f, 0x84, 0, 0, 0, 0, 0, 0xb8, 0x27, 0, 0, 0, 0x0f, 0x05];
-        assert_eq!(mov_syscall_site(&b, END, 0x27), Some(0x27));
+        assert_eq!(nr_of(&b, 0x27), Some(0x27));
         // But `lea 0x27(%rax),%edi` (8d b8) can have: no rewrite.
         let b = [0x90, 0x8d, 0xb8, 0x27, 0, 0, 0, 0x0f, 0x05];
-        assert_eq!(mov_syscall_site(&b, END, 0x27), None);
+        assert_eq!(nr_of(&b, 0x27), None);
+    }
+
+    #[test]
+    fn finds_glibc_syscall_function() {
+        // glibc's syscall(): mov %r9,%r8; mov 0x8(%rsp),%r9; syscall.
+        let b = [0x4d, 0x89, 0xc8, 0x4c, 0x8b, 0x4c, 0x24, 0x08, 0x0f, 0x05];
+        let shape = site_shape(&b, END, 0x27).unwrap();
+        assert_eq!(shape, Shape { len: 5, evidence: Evidence::RegIsStackQword { reg: Register::R9, disp: 8 } });
+        // A rip-relative load is not a stack load.
+        let b = [0x90, 0x90, 0x4c, 0x8b, 0x0d, 1, 0, 0, 0, 0x0f, 0x05];
+        assert_eq!(site_shape(&b, END, 0), None);
     }
 
     #[test]
     fn refuses_other_shapes() {
         // rax differs from the immediate: the mov did not run just before.
         let b = [0xc3, 0xb8, 0x27, 0, 0, 0, 0x0f, 0x05];
-        assert_eq!(mov_syscall_site(&b, END, 0x28), None);
+        assert_eq!(nr_of(&b, 0x28), None);
         // mov $0x27,%r8d (REX.B): eax is not the number.
         let b = [0x41, 0xb8, 0x27, 0, 0, 0, 0x0f, 0x05];
-        assert_eq!(mov_syscall_site(&b, END, 0x27), None);
-        // mov 0x27(%rax),%edi: the b8 is a ModRM byte.
+        assert_eq!(nr_of(&b, 0x27), None);
+        // mov 0x27(%rax,%rdi,4),%eax: the b8 is a SIB byte.
+        let b = [0x90, 0x8b, 0x84, 0xb8, 0x27, 0, 0, 0, 0x0f, 0x05];
+        assert_eq!(nr_of(&b, 0x27), None);
+        // mov 0x27(%rax),%edi would read the first page with rax = 0x27:
+        // it cannot have run, so the b8 is the `mov`.
         let b = [0x90, 0x8b, 0xb8, 0x27, 0, 0, 0, 0x0f, 0x05];
-        assert_eq!(mov_syscall_site(&b, END, 0x27), None);
-        // xor %eax,%eax; syscall (read): not this shape.
+        assert_eq!(nr_of(&b, 0x27), Some(0x27));
+        // xor %eax,%eax; syscall (read): not a known shape.
         let b = [0x90, 0x90, 0x90, 0x31, 0xc0, 0x0f, 0x05];
-        assert_eq!(mov_syscall_site(&b, END, 0), None);
+        assert_eq!(site_shape(&b, END, 0), None);
         // Not a syscall at the end.
         let b = [0xb8, 0x27, 0, 0, 0, 0x0f, 0x34];
-        assert_eq!(mov_syscall_site(&b, END, 0x27), None);
+        assert_eq!(site_shape(&b, END, 0x27), None);
         // Too short.
-        assert_eq!(mov_syscall_site(&[0x0f, 0x05], END, 0), None);
+        assert_eq!(site_shape(&[0x0f, 0x05], END, 0), None);
     }
 
     #[test]
     fn stub_reaches_site_and_slot() {
         let site = 0x40_0ff9;
         let stub = 0x4000_0000;
-        let b = stub_bytes(site, 0x27, stub, 0xdead_beef);
-        assert_eq!(&b[0..5], &[0xb8, 0x27, 0, 0, 0]);
+        let mov = [0xb8, 0x27, 0, 0, 0];
+        let b = stub_bytes(site, &mov, stub, 0xdead_beef);
+        assert_eq!(&b[0..5], &mov);
         let lea = i32::from_le_bytes(b[8..12].try_into().unwrap());
         assert_eq!((stub + 12).wrapping_add(lea as i64 as u64), site + SITE_LEN);
         let jmp = i32::from_le_bytes(b[14..18].try_into().unwrap());
         assert_eq!((stub + 18).wrapping_add(jmp as i64 as u64), stub + STUB_SLOT_OFF);
-        assert_eq!(u64::from_le_bytes(b[24..32].try_into().unwrap()), 0xdead_beef);
+        assert_eq!(u64::from_le_bytes(b[40..48].try_into().unwrap()), 0xdead_beef);
         // The stub decodes as the three instructions the header shows.
         let mut dec = Decoder::with_ip(64, &b[..18], stub, DecoderOptions::NONE);
         assert_eq!(dec.decode().code(), Code::Mov_r32_imm32);

@@ -158,6 +158,10 @@ static pthread_t workers[WORKERS];
 
 static void on_usr2(int sig) { (void)sig; __atomic_fetch_add(&usr2_seen, 1, __ATOMIC_RELAXED); }
 
+/* Workers stay alive until the pest has stopped: a signal sent to a
+ * thread that has ended is undefined. */
+static volatile int workers_done;
+
 static void *worker(void *arg)
 {
 	long id = (long)arg, bad = 0;
@@ -172,6 +176,10 @@ static void *worker(void *arg)
 			bad++;
 		}
 	}
+	__atomic_fetch_add(&workers_done, 1, __ATOMIC_SEQ_CST);
+	struct timespec ts = { 0, 1000000 };
+	for (int i = 0; i < 10000 && !stop_pest; i++)
+		nanosleep(&ts, NULL);
 	return (void *)bad;
 }
 
@@ -274,14 +282,17 @@ int main(void)
 		pthread_create(&workers[i], NULL, worker, (void *)i);
 	pthread_t p;
 	pthread_create(&p, NULL, pest, NULL);
+	struct timespec wait = { 0, 1000000 };
+	for (int i = 0; i < 60000 && __atomic_load_n(&workers_done, __ATOMIC_SEQ_CST) < WORKERS; i++)
+		nanosleep(&wait, NULL);
+	stop_pest = 1;
+	pthread_join(p, NULL);
 	long bad = 0;
 	for (int i = 0; i < WORKERS; i++) {
 		void *ret;
 		pthread_join(workers[i], &ret);
 		bad += (long)ret;
 	}
-	stop_pest = 1;
-	pthread_join(p, NULL);
 	CHECK_EQ("threads: every call returned the pid and kept the ABI", bad, 0L);
 
 	CHECK_OK("pipe", pipe(pipefd));

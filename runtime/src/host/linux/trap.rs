@@ -37,11 +37,25 @@ core::arch::global_asm!(
     ".type mactux_direct_entry,@function",
     ".p2align 4",
     "mactux_direct_entry:",
-    // Below the guest's red zone, as the kernel's signal frames are.
+    // Below the guest's red zone, as the kernel's signal frames are; the
+    // flags first, before anything changes them (r11 = rflags, as
+    // `syscall` leaves it).
     "    lea rsp, [rsp - 128]",
     "    pushfq",
-    "    pop r11",
-    // `DirectScratch`, from its end down: what the host calls below clobber.
+    // The control block, from the fs base guest code runs with (tls.rs:
+    // GUEST_FS_TAG | ctl). A thread without one (never the case for a
+    // guest thread) makes the site's own `syscall`, which traps.
+    "    rdfsbase r11",
+    "    shr r11, 47",
+    "    cmp r11, 0x1ffff",
+    "    jne 4f",
+    "    rdfsbase r11",
+    "    shl r11, 17",
+    "    shr r11, 17",
+    "    cmp dword ptr [r11], {magic_low}",
+    "    jne 4f",
+    "    xchg r11, [rsp]",
+    // `DirectScratch`, from its end down: what the host call below clobbers.
     "    push rax",
     "    push rcx",
     "    push r11",
@@ -49,7 +63,7 @@ core::arch::global_asm!(
     "    push rsi",
     "    push rdx",
     "    push r10",
-    "    sub rsp, 32",
+    "    sub rsp, 8",
     // Block what the trap entry's handlers block (`trap_entry_action`), as
     // the kernel does before it runs a handler; the old mask goes into the
     // frame, for the final sigreturn to restore.
@@ -59,13 +73,7 @@ core::arch::global_asm!(
     "    mov rdx, rsp",
     "    mov r10d, 8",
     "    syscall",
-    // The thread's alternate stack, which the control block heads.
-    "    mov eax, {nr_sigaltstack}",
-    "    xor edi, edi",
-    "    lea rsi, [rsp + 8]",
-    "    syscall",
-    "    mov r10, [rsp + 8]",
-    "    and r10, {align_mask}",
+    "    mov r10, [rsp + {scratch_ctl}]",
     "    mov rdi, rsp",
     // The FP state first, before any Rust code runs: an xsave image at
     // the top of the alternate stack, 64-byte aligned, header zeroed.
@@ -109,7 +117,8 @@ core::arch::global_asm!(
     "    wrfsbase rax",
     "    xchg rsi, rdx",
     "    call {build}",
-    "    xor eax, eax",
+    "    mov rax, {fs_tag}",
+    "    or rax, r12",
     "    wrfsbase rax",
     "    mov qword ptr [r12 + {in_guest}], 1",
     // As the kernel enters a handler: rsp at the frame's return address.
@@ -118,6 +127,11 @@ core::arch::global_asm!(
     "    lea rsi, [rbx + {info_off}]",
     "    lea rdx, [rbx + 8]",
     "    jmp mactux_sig_entry",
+    "4:",
+    "    popfq",
+    "    lea rsp, [rsp + 128]",
+    "    lea rcx, [rcx - 2]",
+    "    jmp rcx",
     ".size mactux_direct_entry, . - mactux_direct_entry",
     "",
     ".globl mactux_sig_entry",
@@ -147,7 +161,8 @@ core::arch::global_asm!(
     "    test r8, r8",
     "    jz 3f",
     "    mov qword ptr [rax + {in_guest}], 1",
-    "    xor ecx, ecx",
+    "    mov rcx, {fs_tag}",
+    "    or rcx, rax",
     "    wrfsbase rcx",
     "    mov byte ptr [rax + {sel}], {block}",
     "3:",
@@ -168,7 +183,9 @@ core::arch::global_asm!(
     nr_rt_sigreturn = const linux_raw_sys::general::__NR_rt_sigreturn,
     dispatch = sym crate::trap::dispatch,
     nr_rt_sigprocmask = const linux_raw_sys::general::__NR_rt_sigprocmask,
-    nr_sigaltstack = const linux_raw_sys::general::__NR_sigaltstack,
+    magic_low = const crate::trap::CTL_MAGIC as u32,
+    fs_tag = const super::tls::GUEST_FS_TAG,
+    scratch_ctl = const core::mem::offset_of!(DirectScratch, ctl),
     block_mask = sym DIRECT_BLOCK_MASK,
     region_size = const ALT_REGION_SIZE,
     fp_reserve = sym FP_RESERVE,
@@ -272,7 +289,6 @@ pub unsafe fn entered_directly(info: *mut c_void) -> bool {
 #[repr(C)]
 struct DirectScratch {
     old_mask: u64,
-    altstack: libc::stack_t,
     r10: u64,
     rdx: u64,
     rsi: u64,
@@ -280,8 +296,9 @@ struct DirectScratch {
     r11: u64,
     rcx: u64,
     rax: u64,
+    /// The control block, found from the fs base.
+    ctl: u64,
 }
-const _: () = assert!(core::mem::size_of::<libc::stack_t>() == 24);
 
 /// The guest registers the direct entry pushed on the alternate stack.
 #[repr(C)]
@@ -309,8 +326,8 @@ unsafe extern "C" fn build_direct_frame(_ctl: *mut ThreadCtl, frame: *mut u8, fp
     let (s, live) = unsafe { (&*s, &*live) };
     // SAFETY: the frame is DIRECT_FRAME_SIZE bytes of our alternate stack.
     unsafe { core::ptr::write_bytes(frame, 0, DIRECT_FRAME_SIZE) };
-    // The guest's stack pointer before the red zone and the eight qwords
-    // the entry pushed on it (DirectScratch lies right below them).
+    // The guest's stack pointer: above the red zone, above what the
+    // entry pushed on the guest stack (DirectScratch).
     let guest_rsp = s as *const DirectScratch as u64 + core::mem::size_of::<DirectScratch>() as u64 + 128;
     let (cs, ss): (u16, u16);
     // SAFETY: reads two segment selectors.
@@ -318,7 +335,11 @@ unsafe extern "C" fn build_direct_frame(_ctl: *mut ThreadCtl, frame: *mut u8, fp
     // SAFETY: the frame holds a ucontext at 8 (DIRECT_UC_ROOM bytes, zeroed above).
     let uc = unsafe { &mut *(frame.add(8) as *mut libc::ucontext_t) };
     uc.uc_flags = DIRECT_UC_FLAGS;
-    uc.uc_stack = s.altstack;
+    // The thread's alternate stack, as `install_trap_entry` set it: the
+    // final rt_sigreturn sets it again from here.
+    let page = crate::abi::PAGE_SIZE;
+    uc.uc_stack.ss_sp = (s.ctl + 2 * page) as *mut c_void;
+    uc.uc_stack.ss_size = (ALT_REGION_SIZE - 2 * page) as usize;
     let g = &mut uc.uc_mcontext.gregs;
     for (idx, v) in [
         (libc::REG_RAX, s.rax),
