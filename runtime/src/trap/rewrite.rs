@@ -276,6 +276,15 @@ impl Sites {
         }
         None
     }
+
+    /// Gives back the stub [`Sites::alloc_stub`] returned last (its site
+    /// could not be patched), so that a site that keeps failing does not
+    /// use memory on every trap.
+    fn free_last_stub(&mut self, stub: u64) {
+        if let Some(c) = self.chunks.iter_mut().find(|(start, used)| start + used == stub + STUB_SIZE) {
+            c.1 -= STUB_SIZE;
+        }
+    }
 }
 
 const LOWEST_CHUNK: u64 = 1 << 24;
@@ -316,18 +325,23 @@ pub fn after_trap(site_end: u64, trapped: &super::GuestRegs) {
     }
     let site = syscall_at - shape.len as u64;
     let insn = &bytes[bytes.len() - SYSCALL.len() - shape.len..bytes.len() - SYSCALL.len()];
+    // A site rewritten before and found unpatched again was written over
+    // by the guest (a JIT's new code): it is rewritten afresh. One that
+    // another thread patched since the bytes were read fails the first
+    // byte's compare-and-exchange below and keeps that thread's stub.
     let mut sites = lock(&p.syscall_sites);
-    if sites.patched.contains_key(&site) {
-        return;
-    }
     let Some(stub) = sites.alloc_stub(site) else { return };
     let code = stub_bytes(site, insn, stub, entry);
     // SAFETY: `stub` is STUB_SIZE unused bytes of a chunk of runtime
     // memory we mapped read-write-execute; no code jumps there yet.
     unsafe { core::ptr::copy_nonoverlapping(code.as_ptr(), stub as *mut u8, code.len()) };
-    sites.patched.insert(site, stub);
+    let before = sites.patched.insert(site, stub);
     if !patch_site(site, insn[0], stub) {
-        sites.patched.remove(&site);
+        match before {
+            Some(old) => sites.patched.insert(site, old),
+            None => sites.patched.remove(&site),
+        };
+        sites.free_last_stub(stub);
     }
 }
 
@@ -381,8 +395,18 @@ pub fn resume_at_int3(regs: &mut super::GuestRegs) -> bool {
     let Some(site) = regs.rip.checked_sub(1) else { return false };
     let p = crate::task::current();
     let Some(stub) = lock(&p.syscall_sites).patched.get(&site).copied() else { return false };
-    let mut first = [0u8; 1];
-    if !crate::uaccess::copy_code_bytes(&mut first, site) || !(first[0] == INT3 || first[0] == JMP_REL32) {
+    // Ours only if the bytes after the `int3` are the replaced
+    // instruction's (the stub's copy) or the `jmp`'s displacement: an
+    // `int3` the guest wrote over an old site is the guest's own.
+    let mut now = [0u8; JMP_REL32_LEN as usize];
+    if !crate::uaccess::copy_code_bytes(&mut now, site) || !(now[0] == INT3 || now[0] == JMP_REL32) {
+        return false;
+    }
+    let rel = stub.wrapping_sub(site + JMP_REL32_LEN) as i32;
+    // SAFETY: `stub` is a stub this process wrote (STUB_SIZE bytes of
+    // runtime memory that stays mapped).
+    let replaced = unsafe { core::slice::from_raw_parts((stub + 1) as *const u8, 4) };
+    if now[1..] != rel.to_le_bytes() && now[1..] != *replaced {
         return false;
     }
     regs.rip = stub;

@@ -272,7 +272,7 @@ pub unsafe fn learn_frame_layout(uc: *mut c_void) {
 /// Where a rewritten syscall site's stub jumps (`mactux_direct_entry`),
 /// once the host's frame layout is known; None before.
 pub fn direct_entry() -> Option<u64> {
-    (FP_RESERVE.load(Ordering::Acquire) != 0).then(|| core::ptr::addr_of!(mactux_direct_entry) as u64)
+    (FP_RESERVE.load(Ordering::Acquire) != 0).then_some(core::ptr::addr_of!(mactux_direct_entry) as u64)
 }
 
 /// Whether this SIGSYS came from the direct entry rather than the kernel.
