@@ -65,8 +65,8 @@
 //! SIGTRAP, which [`resume_at_int3`] turns into the `mov` it replaced
 //! (rax = nr, resume at the `syscall`, which traps). Guest code pages are
 //! writable on the host already (see `syscall/mm.rs`: the fs→gs patch
-//! writes them too); a shared file mapping is not, and its sites keep
-//! trapping.
+//! writes them too). Sites in shared mappings keep trapping: the jump
+//! would reach processes that have no such stub.
 //!
 //! # What the guest sees
 //!
@@ -300,11 +300,13 @@ pub fn after_trap(site_end: u64, trapped: &super::GuestRegs) {
     }
     let Some(entry) = crate::host::trap::direct_entry() else { return };
     let Some(syscall_at) = site_end.checked_sub(SYSCALL.len() as u64) else { return };
-    // Guest code only, in one private executable mapping.
+    // Guest code only, in one private executable mapping: a shared one
+    // (a file's, or anonymous memory a fork child shares) would carry the
+    // jump into processes that do not have this process's stubs.
     let from = {
         let mm = lock(&p.mm);
         match mm.find(syscall_at) {
-            Some((start, v)) if v.prot.exec && v.end >= site_end && !(v.is_shared && matches!(v.backing, crate::mm::Backing::File { .. })) => {
+            Some((start, v)) if v.prot.exec && !v.is_shared && v.end >= site_end => {
                 start.max(site_end.saturating_sub(LOOK_BEHIND))
             }
             _ => return,
