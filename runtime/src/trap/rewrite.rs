@@ -9,8 +9,11 @@
 //!
 //! `mov $nr, %eax` (`b8 imm32`) immediately followed by `syscall`
 //! (`0f 05`): what glibc's and musl's wrappers for calls with a constant
-//! number compile to. Only the 5-byte `mov` is replaced, by `jmp rel32` to
-//! a stub of this site:
+//! number compile to; Go's `mov $nr, %rax` (`48 c7 c0 imm32`); and a
+//! 5-byte load of a register from the stack (glibc's `syscall()`: `mov
+//! 8(%rsp), %r9`; Go's wrappers load their arguments so). Only the
+//! instruction before the `syscall` is replaced, its first 5 bytes by
+//! `jmp rel32` to a stub of this site:
 //!
 //! ```text
 //! site:    e9 <rel32 to stub>      (was: b8 <nr>)
@@ -142,6 +145,8 @@ pub fn site_shape(bytes: &[u8], end: u64, rax: u64) -> Option<Shape> {
     let body = &bytes[..n - SYSCALL.len()];
     let shape = if bytes[n - SITE_LEN as usize] == MOV_EAX_IMM32 {
         mov_eax_shape(body, end - 2, rax)?
+    } else if let Some(shape) = mov_rax_shape(body, end - 2, rax) {
+        shape
     } else {
         stack_load_shape(body, end - 2)?
     };
@@ -174,6 +179,19 @@ fn mov_eax_shape(body: &[u8], end: u64, rax: u64) -> Option<Shape> {
     let nr = mov.immediate32();
     // The `mov` ran just before the `syscall`: rax holds its immediate.
     (rax == u64::from(nr)).then_some(Shape { len: MOV_EAX_LEN as usize, evidence: Evidence::RaxIs(nr) })
+}
+
+/// `mov $nr, %rax` (`48 c7 c0 imm32`, as Go's runtime writes `MOVQ
+/// $SYS_x, AX`) ending at `body`'s end, with rax = nr.
+fn mov_rax_shape(body: &[u8], end: u64, rax: u64) -> Option<Shape> {
+    const LEN: usize = 7;
+    let at = body.len().checked_sub(LEN)?;
+    let mov = Decoder::with_ip(64, &body[at..], end - LEN as u64, DecoderOptions::NONE).decode();
+    if mov.code() != Code::Mov_rm64_imm32 || mov.op0_register() != Register::RAX || mov.len() != LEN {
+        return None;
+    }
+    let nr = u32::try_from(mov.immediate32to64()).ok()?;
+    (rax == u64::from(nr)).then_some(Shape { len: LEN, evidence: Evidence::RaxIs(nr) })
 }
 
 /// `mov disp8(%rsp), %r64` (5 bytes, REX.W 8b ModRM SIB disp8) ending at
@@ -458,6 +476,14 @@ mod tests {
         // A rip-relative load is not a stack load.
         let b = [0x90, 0x90, 0x4c, 0x8b, 0x0d, 1, 0, 0, 0, 0x0f, 0x05];
         assert_eq!(site_shape(&b, END, 0), None);
+    }
+
+    #[test]
+    fn finds_go_movq_rax() {
+        // Go's runtime: MOVQ $SYS_futex, AX; SYSCALL.
+        let b = [0x90, 0x48, 0xc7, 0xc0, 0xca, 0, 0, 0, 0x0f, 0x05];
+        assert_eq!(site_shape(&b, END, 0xca), Some(Shape { len: 7, evidence: Evidence::RaxIs(0xca) }));
+        assert_eq!(site_shape(&b, END, 0xcb), None);
     }
 
     #[test]
