@@ -5,7 +5,7 @@
 //! many syscalls trapped. With rewriting (the default) the loop's calls do not trap, so
 //! the whole run traps fewer times than the loop calls; with `--no-rewrite` (and with
 //! `MACTUX_REWRITE=0`) every one of them does. Either way stdout and status are the
-//! native ones. (That a rewritten site keeps the syscall ABI, under threads and
+//! native ones, and `--trace` shows every call. (That a rewritten site keeps the syscall ABI, under threads and
 //! signals, is tests/guest/signal/syscall_site.c's job.)
 
 use mactux_tests::*;
@@ -20,6 +20,12 @@ fn traps_reported(stderr: &str) -> Option<u64> {
 /// Runs `bin` natively and under mactux with `opts` and `env`; returns the
 /// differences from the native run and the traps the runtime reported.
 fn run_counted(what: &str, bin: &std::path::Path, opts: &[&str], env: &[(&str, &str)]) -> (Vec<String>, Option<u64>) {
+    let (problems, traps, _) = run_counted_stderr(what, bin, opts, env);
+    (problems, traps)
+}
+
+/// As [`run_counted`], with mactux's stderr too.
+fn run_counted_stderr(what: &str, bin: &std::path::Path, opts: &[&str], env: &[(&str, &str)]) -> (Vec<String>, Option<u64>, String) {
     let dir = ScratchDir::new("rewrite");
     let mut run = Run::new(bin).cwd(dir.path()).env("MACTUX_LOG", "traps");
     for o in opts {
@@ -32,7 +38,8 @@ fn run_counted(what: &str, bin: &std::path::Path, opts: &[&str], env: &[(&str, &
     assert!(native.is_success(), "{what} fails natively, so the test is broken:\n{}", native.stdout_str());
     let emulated = run_mactux(&run);
     let problems = differences(what, &native, &emulated, Compare::STDOUT_STATUS);
-    (problems, traps_reported(&emulated.stderr_str()))
+    let stderr = emulated.stderr_str();
+    (problems, traps_reported(&stderr), stderr)
 }
 
 fn variants(problems: &mut Vec<String>) -> Vec<(String, std::path::PathBuf)> {
@@ -74,6 +81,24 @@ fn no_rewrite_and_mactux_rewrite_0_keep_every_call_trapping() {
                 Some(n) if n > LOOP_CALLS => {}
                 other => problems.push(format!("{what} with {how}: {other:?} syscalls trapped, want more than {LOOP_CALLS}")),
             }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// `--trace` shows every call, the rewritten site's too.
+#[test]
+fn trace_shows_the_calls_of_a_rewritten_site() {
+    let mut problems = Vec::new();
+    for (what, bin) in variants(&mut problems) {
+        let (p, traps, stderr) = run_counted_stderr(&what, &bin, &["--trace"], &[]);
+        problems.extend(p);
+        let getpids = stderr.lines().filter(|l| l.starts_with("getpid(")).count() as u64;
+        if getpids <= LOOP_CALLS {
+            problems.push(format!("{what}: --trace shows {getpids} getpid calls, want more than {LOOP_CALLS}"));
+        }
+        if !traps.is_some_and(|n| n < LOOP_CALLS) {
+            problems.push(format!("{what}: with --trace, {traps:?} syscalls trapped: the site was not rewritten"));
         }
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
