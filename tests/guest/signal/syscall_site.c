@@ -1,6 +1,7 @@
 // build: -pthread
 /* One `mov $nr,%eax; syscall` site run many times (the shape the runtime
  * rewrites into a direct entry after its first trap), from several threads
+ * that start on it together (so that it is rewritten while they run it)
  * while another thread keeps interrupting them with a signal, and a
  * blocking read on such a site interrupted by a handler with and without
  * SA_RESTART. Each call checks the Linux syscall ABI: every register but
@@ -110,6 +111,9 @@ struct site_regs {
 
 SITE_FN(site_getpid, 39)
 SITE_FN(site_read, 0)
+/* A site only the workers run, all starting together: its first trap is
+ * rewritten while the other threads run it. */
+SITE_FN(site_getpid_workers, 39)
 
 /* Whether a call kept the ABI; the first problem is kept for the report. */
 static int abi_kept(const struct site_regs *r, const char **why)
@@ -161,15 +165,17 @@ static void on_usr2(int sig) { (void)sig; __atomic_fetch_add(&usr2_seen, 1, __AT
 /* Workers stay alive until the pest has stopped: a signal sent to a
  * thread that has ended is undefined. */
 static volatile int workers_done;
+static pthread_barrier_t start;
 
 static void *worker(void *arg)
 {
 	long id = (long)arg, bad = 0;
 	const char *why = "";
+	pthread_barrier_wait(&start);
 	for (long i = 0; i < CALLS; i++) {
 		struct site_regs r;
 		fill(&r, (uint64_t)(id << 32 | i));
-		site_getpid(&r);
+		site_getpid_workers(&r);
 		if ((long)r.rax != pid || !abi_kept(&r, &why)) {
 			if (!bad)
 				fprintf(stderr, "worker %ld call %ld: %s (rax %ld)\n", id, i, why, (long)r.rax);
@@ -278,6 +284,7 @@ int main(void)
 	CHECK_EQ("second call returns the pid", (long)r.rax, (long)pid);
 	CHECK("second call keeps the syscall ABI", abi_kept(&r, &why));
 
+	pthread_barrier_init(&start, NULL, WORKERS);
 	for (long i = 0; i < WORKERS; i++)
 		pthread_create(&workers[i], NULL, worker, (void *)i);
 	pthread_t p;
