@@ -27,7 +27,9 @@ fn run_counted(what: &str, bin: &std::path::Path, opts: &[&str], env: &[(&str, &
 /// As [`run_counted`], with mactux's stderr too.
 fn run_counted_stderr(what: &str, bin: &std::path::Path, opts: &[&str], env: &[(&str, &str)]) -> (Vec<String>, Option<u64>, String) {
     let dir = ScratchDir::new("rewrite");
-    let mut run = Run::new(bin).cwd(dir.path()).env("MACTUX_LOG", "traps");
+    // Rewriting on unless a case turns it off: the suite may run with
+    // MACTUX_REWRITE=0 set for everything.
+    let mut run = Run::new(bin).cwd(dir.path()).env("MACTUX_LOG", "traps").env("MACTUX_REWRITE", "1");
     for o in opts {
         run = run.mactux_option(o);
     }
