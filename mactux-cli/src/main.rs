@@ -56,6 +56,10 @@ enum Command {
         /// managers expect; same as --user 0:0.
         #[arg(short = '0', long)]
         root_user: bool,
+        /// Never rewrite a trapping `syscall` site into a direct entry
+        /// (every syscall traps; also MACTUX_REWRITE=0).
+        #[arg(long)]
+        no_rewrite: bool,
         /// The program, then its arguments. Options for mactux come before
         /// PROG; everything after PROG is the program's, `--flags` included.
         /// A PROG that starts with `-` is not taken for a mistyped option
@@ -119,6 +123,7 @@ fn run(
     mounts: Vec<String>,
     release: Option<String>,
     user: Option<user::UserSpec>,
+    no_rewrite: bool,
     argv: Vec<std::ffi::OsString>,
 ) -> ExitCode {
     let guest_fs = rootfs::guest_root(root.as_deref()).and_then(|root| Ok((root, rootfs::host_mounts(&mounts)?)));
@@ -167,6 +172,8 @@ fn run(
         mactux_exe,
         use_daemon: std::env::var_os("MACTUX_NO_DAEMON").is_none(),
         vdso_uses_host: std::env::var_os("MACTUX_VDSO").map_or(true, |v| v != "syscall"),
+        rewrite_syscalls: !no_rewrite && std::env::var_os("MACTUX_REWRITE").map_or(true, |v| v != "0"),
+        log_traps: log.split(',').any(|w| w == "traps" || w == "all"),
         linux_metadata,
         user,
         mounts,
@@ -230,9 +237,9 @@ fn compat_markdown() -> String {
 fn main() -> ExitCode {
     mactux_runtime::host::process::restore_default_sigpipe();
     match Cli::parse().command {
-        Command::Run { trace, trace_file, root, mounts, kernel_release, user, root_user, argv } => {
-            let user = if root_user { Some(user::UserSpec { user: "0".into(), group: Some("0".into())}) } else { user };
-            run(trace, trace_file, root, mounts, kernel_release, user, argv)
+        Command::Run { trace, trace_file, root, mounts, kernel_release, user, root_user, no_rewrite, argv } => {
+            let user = if root_user { Some(user::UserSpec { user: "0".into(), group: Some("0".into()) }) } else { user };
+            run(trace, trace_file, root, mounts, kernel_release, user, no_rewrite, argv)
         }
         Command::Syscalls { json, markdown } => syscalls(json, markdown),
         Command::Daemon { command } => daemon::main(command),

@@ -134,6 +134,8 @@ fn init_process(st: Start) -> Result<&'static Process, StartError> {
         membarrier_registered: AtomicU32::new(0),
         // A new task has not told the daemon its fds and maps yet.
         view_changed: AtomicBool::new(true),
+        syscall_sites: Mutex::new(Default::default()),
+        syscall_traps: Default::default(),
     };
     let p = task::init(process);
     // The first thread: its tid is the pid.

@@ -207,6 +207,13 @@ pub fn cmpxchg_code_byte(addr: u64, expected: u8, new: u8) -> Option<u8> {
     unsafe { host::uaccess::cmpxchg_u8(addr, expected, new) }
 }
 
+/// Writes guest code bytes (the tail of a rewritten syscall site), without
+/// consulting the guest's map (the caller has, as for
+/// [`cmpxchg_code_byte`]); false if the access faulted.
+pub fn write_code_bytes(addr: u64, bytes: &[u8]) -> bool {
+    raw_copy(addr as *mut u8, bytes.as_ptr(), bytes.len()).is_ok()
+}
+
 /// Copies guest code bytes for decoding, without consulting the guest's
 /// map (the caller has: code may be mapped execute-only); false if the
 /// access faulted.

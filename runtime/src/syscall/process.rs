@@ -91,8 +91,19 @@ pub fn exit_group(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     let code = args::int(a[0]) & 0xff;
     super::proc_model::vfork_child_exits();
     let _quiet = super::stop_publishing();
+    report_traps();
     crate::daemon::notify_exit(code << 8);
     crate::host::process::exit(code)
+}
+
+/// With `MACTUX_LOG=traps`: how many syscalls entered by a host trap
+/// rather than a rewritten site (trap/rewrite.rs).
+fn report_traps() {
+    let p = crate::task::current();
+    if p.config.log_traps {
+        let n = p.syscall_traps.load(std::sync::atomic::Ordering::Relaxed);
+        crate::host::process::write_stderr(format!("mactux: {n} syscall traps\n").as_bytes());
+    }
 }
 
 pub fn arch_prctl(cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {

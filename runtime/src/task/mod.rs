@@ -52,7 +52,7 @@
 //! A fork takes every process-wide lock, in this order, which follows the
 //! tree: publishing, comm, argv, exe, fs, envp, fds, futexes, mm, guest_as, children,
 //! reaped, sig, timers, threads, idle_hosts, tid_pool, publisher,
-//! ppid_cache, vfork_return, refused, cred, trace, then the daemon link's pool
+//! ppid_cache, vfork_return, refused, cred, syscall_sites, trace, then the daemon link's pool
 //! (`daemon::lock_for_fork`)
 //! ([`Process::lock_for_fork`]).
 //!

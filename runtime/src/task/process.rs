@@ -66,6 +66,15 @@ pub struct Config {
     /// off (`MACTUX_VDSO=syscall`), each of its functions makes the
     /// syscall, as on a macOS host (loader/vdso.rs).
     pub vdso_uses_host: bool,
+    /// Whether a `syscall` site that trapped is rewritten into a direct
+    /// entry (trap/rewrite.rs); off with `mactux run --no-rewrite` or
+    /// `MACTUX_REWRITE=0`.
+    #[serde(default = "default_true")]
+    pub rewrite_syscalls: bool,
+    /// Report, when the process exits, how many syscalls trapped
+    /// (`MACTUX_LOG=traps`): the rewritten sites' calls do not.
+    #[serde(default)]
+    pub log_traps: bool,
     /// Whether the root's files carry Linux owners, modes and device
     /// numbers in extended attributes, which stat then shows (vfs/meta.rs;
     /// an imported root: `mactux rootfs import`).
@@ -77,6 +86,10 @@ pub struct Config {
     /// Host directories mounted into the guest's tree (`--mount HOST:GUEST`).
     #[serde(default)]
     pub mounts: Vec<HostMount>,
+}
+
+fn default_true() -> bool {
+    true
 }
 
 /// The ids a guest starts with when they are not the host user's.
@@ -230,6 +243,13 @@ pub struct Process {
     /// Set when the fd table or the memory map changed since the task last
     /// told the daemon (which shows them in /proc/PID/{fd,maps} to others).
     pub view_changed: AtomicBool,
+    /// Guards the syscall sites rewritten and their stubs' memory
+    /// (trap/rewrite.rs); a leaf. Fork children share the rewritten code
+    /// and keep it.
+    pub syscall_sites: Mutex<crate::trap::rewrite::Sites>,
+    /// Syscalls that entered the runtime by a host trap (SIGSYS), not by
+    /// a rewritten site (`MACTUX_LOG=traps`).
+    pub syscall_traps: std::sync::atomic::AtomicU64,
 }
 
 /// What a vfork child that shares memory with its parent owes it on exit:
@@ -313,6 +333,7 @@ pub struct ForkGuard<'a> {
     vfork_return: MutexGuard<'a, Option<VforkReturn>>,
     refused: MutexGuard<'a, Vec<(&'static str, Option<u64>)>>,
     cred: MutexGuard<'a, crate::task::Cred>,
+    syscall_sites: MutexGuard<'a, crate::trap::rewrite::Sites>,
     trace: Option<MutexGuard<'a, crate::syscall::trace::Sink>>,
 }
 
@@ -366,6 +387,7 @@ impl Process {
         let vfork_return = lock(&self.vfork_return);
         let refused = lock(&self.refused);
         let cred = lock(&self.cred);
+        let syscall_sites = lock(&self.syscall_sites);
         let trace = self.trace.as_ref().map(lock);
         for (_, e) in fds.iter() {
             e.file.ops().before_fork();
@@ -393,6 +415,7 @@ impl Process {
             vfork_return,
             refused,
             cred,
+            syscall_sites,
             trace,
         }
     }

@@ -27,6 +27,7 @@
 #![allow(unsafe_code)]
 
 pub mod patch;
+pub mod rewrite;
 
 use crate::host;
 use core::ffi::c_void;
@@ -336,6 +337,14 @@ pub unsafe extern "C" fn dispatch(ctl: *mut ThreadCtl, signo: i32, info: *mut c_
     match kind {
         TrapKind::Syscall => {
             let nr = regs.rax;
+            let trapped = regs;
+            // SAFETY: `info` and `uc` are this signal's (see above).
+            let is_direct = unsafe { host::trap::entered_directly(info) };
+            if !is_direct {
+                // SAFETY: as above.
+                unsafe { host::trap::learn_frame_layout(uc) };
+                crate::task::current().syscall_traps.fetch_add(1, core::sync::atomic::Ordering::Relaxed);
+            }
             let markers = crate::syscall::table::markers(nr);
             // Host calls that may sleep run with the asynchronous signals
             // unblocked so that a signal interrupts them with EINTR.
@@ -347,6 +356,9 @@ pub unsafe extern "C" fn dispatch(ctl: *mut ThreadCtl, signo: i32, info: *mut c_
                 host::trap::set_async_signals_blocked(true);
             }
             syscall = Some(crate::signal::SyscallReturn { nr, restart: markers.restart });
+            if !is_direct {
+                rewrite::after_trap(trapped.rip, &trapped);
+            }
         }
         TrapKind::Fault { addr, is_bus, code } => {
             if is_bus || !patch::try_patch_fs(ctl, &regs) {
@@ -354,6 +366,7 @@ pub unsafe extern "C" fn dispatch(ctl: *mut ThreadCtl, signo: i32, info: *mut c_
                 crate::signal::deliver_fault(ctl.thread(), sig, code, addr);
             }
         }
+        TrapKind::Other { sig, .. } if sig == crate::abi::signal::Signal::SIGTRAP && rewrite::resume_at_int3(&mut regs) => {}
         TrapKind::Other { sig, code } => crate::signal::deliver_fault(ctl.thread(), sig, code, regs.rip),
         TrapKind::Async { .. } | TrapKind::Kick => {}
     }

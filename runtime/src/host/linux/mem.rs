@@ -58,3 +58,24 @@ pub fn advise(addr: u64, len: u64, linux_advice: u32) -> HostResult<()> {
     let r = unsafe { libc::madvise(addr as *mut libc::c_void, len as usize, host) };
     if r < 0 { Err(super::errno::last()) } else { Ok(()) }
 }
+
+/// Maps `len` bytes of read-write-execute memory for the runtime's own
+/// code exactly at `addr`, or fails if anything is mapped there
+/// (MAP_FIXED_NOREPLACE: the stubs of rewritten syscall sites, which must
+/// lie within a 32-bit displacement of their site).
+pub fn map_code_at(addr: u64, len: u64) -> HostResult<u64> {
+    let prot = libc::PROT_READ | libc::PROT_WRITE | libc::PROT_EXEC;
+    let fl = libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_FIXED_NOREPLACE;
+    // SAFETY: an anonymous mapping that replaces nothing.
+    let p = unsafe { libc::mmap(addr as *mut libc::c_void, len as usize, prot, fl, -1, 0) };
+    if p == libc::MAP_FAILED {
+        return Err(super::errno::last());
+    }
+    if p as u64 != addr {
+        // A kernel before 4.17 takes the flag for a hint.
+        // SAFETY: unmapping what we just mapped.
+        unsafe { libc::munmap(p, len as usize) };
+        return Err(crate::abi::Errno::EEXIST);
+    }
+    Ok(addr)
+}

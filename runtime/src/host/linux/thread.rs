@@ -31,7 +31,8 @@ core::arch::global_asm!(
     "    push r15",
     "    mov [rdi + {exit_sp}], rsp",
     "    mov qword ptr [rdi + {in_guest}], 1",
-    "    xor eax, eax",
+    "    mov rax, {fs_tag}",
+    "    or rax, rdi",
     "    wrfsbase rax",
     "    mov byte ptr [rdi + {sel}], {block}",
     "    mov rax, rsi",
@@ -74,6 +75,7 @@ core::arch::global_asm!(
     ".popsection",
     exit_sp = const OFF_EXIT_SP,
     in_guest = const OFF_IN_GUEST,
+    fs_tag = const super::tls::GUEST_FS_TAG,
     sel = const OFF_SELECTOR,
     block = const SELECTOR_BLOCK,
     rax = const offset_of!(GuestRegs, rax),
@@ -211,6 +213,33 @@ pub fn membarrier() {
     if call(CMD_GLOBAL) != 0 {
         std::sync::atomic::fence(std::sync::atomic::Ordering::SeqCst);
     }
+}
+
+/// Makes every thread of this process serialise its instruction stream
+/// before this returns (membarrier's PRIVATE_EXPEDITED_SYNC_CORE, the
+/// user-space counterpart of the kernel's `text_poke_sync`): after a code
+/// patch step, no thread still runs bytes it fetched before it. Where the
+/// kernel lacks the command, a full barrier ([`membarrier`]); x86 cores
+/// snoop modified code anyway, and the patch is ordered so that any mix
+/// of old and new bytes a core may see is still correct (trap/rewrite.rs).
+pub fn sync_cores() {
+    use std::sync::atomic::{AtomicU8, Ordering::Relaxed};
+    const CMD_PRIVATE_EXPEDITED_SYNC_CORE: i32 = 1 << 5;
+    const CMD_REGISTER_PRIVATE_EXPEDITED_SYNC_CORE: i32 = 1 << 6;
+    /// 0: not tried, 1: registered, 2: not available.
+    static MODE: AtomicU8 = AtomicU8::new(0);
+    let call = |cmd: i32| {
+        // SAFETY: membarrier takes no pointers.
+        unsafe { libc::syscall(libc::SYS_membarrier, cmd, 0, 0) }
+    };
+    if MODE.load(Relaxed) == 0 {
+        let ok = call(CMD_REGISTER_PRIVATE_EXPEDITED_SYNC_CORE) == 0;
+        MODE.store(if ok { 1 } else { 2 }, Relaxed);
+    }
+    if MODE.load(Relaxed) == 1 && call(CMD_PRIVATE_EXPEDITED_SYNC_CORE) == 0 {
+        return;
+    }
+    membarrier();
 }
 
 /// The CPU time another host thread of ours has used, ns (None once it

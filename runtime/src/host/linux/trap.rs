@@ -17,12 +17,123 @@ use crate::trap::{
     OFF_SELECTOR, SELECTOR_BLOCK,
 };
 use core::ffi::c_void;
+use core::sync::atomic::{AtomicU64, Ordering};
 
 pub use crate::host::posix::sigctl::*;
 
 
 core::arch::global_asm!(
     ".pushsection .text.mactux_trap,\"ax\",@progbits",
+    // The direct entry of a rewritten syscall site (trap/rewrite.rs): it
+    // makes the host signal frame the kernel would have made for the
+    // site's SIGSYS, then enters `mactux_sig_entry` as that signal would.
+    // From the site's stub: eax = the call's number, rcx = the address
+    // after the site's `syscall`; every other register is the guest's, and
+    // so are the signal mask, the TLS bases and the stack.
+    //
+    // Its two host calls lie in the range Syscall User Dispatch lets
+    // through (`arm_dispatch`), which runs up to the sigreturn below.
+    ".globl mactux_direct_entry",
+    ".type mactux_direct_entry,@function",
+    ".p2align 4",
+    "mactux_direct_entry:",
+    // Below the guest's red zone, as the kernel's signal frames are; the
+    // flags first, before anything changes them (r11 = rflags, as
+    // `syscall` leaves it).
+    "    lea rsp, [rsp - 128]",
+    "    pushfq",
+    // The control block, from the fs base guest code runs with (tls.rs:
+    // GUEST_FS_TAG | ctl). A thread without one (never the case for a
+    // guest thread) makes the site's own `syscall`, which traps.
+    "    rdfsbase r11",
+    "    shr r11, 47",
+    "    cmp r11, 0x1ffff",
+    "    jne 4f",
+    "    rdfsbase r11",
+    "    shl r11, 17",
+    "    shr r11, 17",
+    "    cmp dword ptr [r11], {magic_low}",
+    "    jne 4f",
+    "    xchg r11, [rsp]",
+    // `DirectScratch`, from its end down: what the host call below clobbers.
+    "    push rax",
+    "    push rcx",
+    "    push r11",
+    "    push rdi",
+    "    push rsi",
+    "    push rdx",
+    "    push r10",
+    "    sub rsp, 8",
+    // Block what the trap entry's handlers block (`trap_entry_action`), as
+    // the kernel does before it runs a handler; the old mask goes into the
+    // frame, for the final sigreturn to restore.
+    "    mov eax, {nr_rt_sigprocmask}",
+    "    xor edi, edi",
+    "    lea rsi, [rip + {block_mask}]",
+    "    mov rdx, rsp",
+    "    mov r10d, 8",
+    "    syscall",
+    "    mov r10, [rsp + {scratch_ctl}]",
+    "    mov rdi, rsp",
+    // The FP state first, before any Rust code runs: an xsave image at
+    // the top of the alternate stack, 64-byte aligned, header zeroed.
+    "    lea rsp, [r10 + {region_size}]",
+    "    sub rsp, [rip + {fp_reserve}]",
+    "    and rsp, -64",
+    "    mov rsi, rsp",
+    "    xor eax, eax",
+    "    mov [rsi + 512], rax",
+    "    mov [rsi + 520], rax",
+    "    mov [rsi + 528], rax",
+    "    mov [rsi + 536], rax",
+    "    mov [rsi + 544], rax",
+    "    mov [rsi + 552], rax",
+    "    mov [rsi + 560], rax",
+    "    mov [rsi + 568], rax",
+    "    mov rax, [rip + {fp_mask}]",
+    "    mov rdx, rax",
+    "    shr rdx, 32",
+    "    xsave64 [rsi]",
+    // Room for the frame, then the guest registers still live.
+    "    sub rsp, {frame_size}",
+    "    mov rdx, rsp",
+    "    sub rsp, 8",
+    "    push r15",
+    "    push r14",
+    "    push r13",
+    "    push r12",
+    "    push r9",
+    "    push r8",
+    "    push rbp",
+    "    push rbx",
+    "    mov r8, rsp",
+    "    mov rcx, rdi",
+    "    mov rdi, r10",
+    "    mov rbx, rdx",
+    "    mov r12, r10",
+    // The builder is Rust: host TLS while it runs (signals are blocked).
+    "    mov qword ptr [r12 + {in_guest}], 0",
+    "    mov rax, [r12 + {host_tls}]",
+    "    wrfsbase rax",
+    "    xchg rsi, rdx",
+    "    call {build}",
+    "    mov rax, {fs_tag}",
+    "    or rax, r12",
+    "    wrfsbase rax",
+    "    mov qword ptr [r12 + {in_guest}], 1",
+    // As the kernel enters a handler: rsp at the frame's return address.
+    "    mov rsp, rbx",
+    "    mov edi, {sigsys}",
+    "    lea rsi, [rbx + {info_off}]",
+    "    lea rdx, [rbx + 8]",
+    "    jmp mactux_sig_entry",
+    "4:",
+    "    popfq",
+    "    lea rsp, [rsp + 128]",
+    "    lea rcx, [rcx - 2]",
+    "    jmp rcx",
+    ".size mactux_direct_entry, . - mactux_direct_entry",
+    "",
     ".globl mactux_sig_entry",
     ".type mactux_sig_entry,@function",
     ".p2align 4",
@@ -50,7 +161,8 @@ core::arch::global_asm!(
     "    test r8, r8",
     "    jz 3f",
     "    mov qword ptr [rax + {in_guest}], 1",
-    "    xor ecx, ecx",
+    "    mov rcx, {fs_tag}",
+    "    or rcx, rax",
     "    wrfsbase rcx",
     "    mov byte ptr [rax + {sel}], {block}",
     "3:",
@@ -70,15 +182,220 @@ core::arch::global_asm!(
     block = const SELECTOR_BLOCK,
     nr_rt_sigreturn = const linux_raw_sys::general::__NR_rt_sigreturn,
     dispatch = sym crate::trap::dispatch,
+    nr_rt_sigprocmask = const linux_raw_sys::general::__NR_rt_sigprocmask,
+    magic_low = const crate::trap::CTL_MAGIC as u32,
+    fs_tag = const super::tls::GUEST_FS_TAG,
+    scratch_ctl = const core::mem::offset_of!(DirectScratch, ctl),
+    block_mask = sym DIRECT_BLOCK_MASK,
+    region_size = const ALT_REGION_SIZE,
+    fp_reserve = sym FP_RESERVE,
+    fp_mask = sym FP_XFEATURES,
+    frame_size = const DIRECT_FRAME_SIZE,
+    build = sym build_direct_frame,
+    sigsys = const libc::SIGSYS,
+    info_off = const DIRECT_INFO_OFF,
 );
 
 extern "C" {
+    static mactux_direct_entry: u8;
     static mactux_sigreturn_insn: u8;
 }
 
-/// Length of the SUD-allowed range starting at `mactux_sigreturn_insn`: the
-/// 2-byte `syscall` plus the byte after it, which is the address the kernel tests.
-const ALLOWED_LEN: u64 = 3;
+/// Bytes of the frame `mactux_direct_entry` builds below the FP state:
+/// the return-address slot, a `ucontext_t` and a `siginfo_t`. The kernel
+/// enters a handler with rsp = 8 mod 16 and so does the direct entry: the
+/// FP state above is 64-byte aligned and this size is 8 mod 16.
+const DIRECT_UC_ROOM: usize = 1024;
+const DIRECT_INFO_OFF: usize = 8 + DIRECT_UC_ROOM;
+const SIGINFO_SIZE: usize = 128;
+const DIRECT_FRAME_SIZE: usize = DIRECT_INFO_OFF + SIGINFO_SIZE;
+const _: () = assert!(DIRECT_FRAME_SIZE % 16 == 8 && core::mem::size_of::<libc::ucontext_t>() <= DIRECT_UC_ROOM);
+
+/// The host signals `mactux_direct_entry` blocks: the trap entry's
+/// `sa_mask` as a kernel sigset (everything but the synchronous fault
+/// signals, and but 32 and 33, which glibc never lets a thread block).
+static DIRECT_BLOCK_MASK: u64 =
+    !(sig_bit(libc::SIGSEGV) | sig_bit(libc::SIGBUS) | sig_bit(libc::SIGILL) | sig_bit(libc::SIGFPE) | sig_bit(libc::SIGTRAP) | sig_bit(32) | sig_bit(33));
+
+const fn sig_bit(sig: i32) -> u64 {
+    1 << (sig - 1)
+}
+
+/// The xsave layout of this host's signal frames, learnt from the first
+/// real trap (`learn_frame_layout`): the components saved (the xsave
+/// mask) and the bytes the direct entry reserves for them. 0 until then,
+/// when the direct entry is not offered.
+static FP_XFEATURES: AtomicU64 = AtomicU64::new(0);
+static FP_RESERVE: AtomicU64 = AtomicU64::new(0);
+/// The kernel's `struct _fpx_sw_bytes` (48 bytes at 464 of the fxsave
+/// image), copied into every direct frame, and its `xstate_size`, where
+/// FP_XSTATE_MAGIC2 goes.
+static FP_SW_BYTES: std::sync::OnceLock<([u8; FP_SW_LEN], usize)> = std::sync::OnceLock::new();
+const FP_SW_OFF: usize = 464;
+const FP_SW_LEN: usize = 48;
+const FP_XSTATE_MAGIC2: u32 = 0x4650_5845;
+/// `si_errno` of the SIGSYS frames the direct entry builds (the kernel's
+/// Syscall User Dispatch frames carry 0).
+const DIRECT_MARK: i32 = 0x6d74;
+/// `uc_flags` of a 64-bit kernel frame: UC_FP_XSTATE | UC_SIGCONTEXT_SS |
+/// UC_STRICT_RESTORE_SS (arch/x86/include/uapi/asm/ucontext.h).
+const DIRECT_UC_FLAGS: u64 = 0x7;
+const AUDIT_ARCH_X86_64: u32 = 0xc000_003e;
+
+/// Learns from the kernel's own frame of a real trap how it saves FP
+/// state, which the direct entry then copies; only an xsave frame (every
+/// x86-64 host kernel of the last decade) is copied.
+///
+/// # Safety
+/// `uc` must be the kernel's ucontext of the signal being handled.
+pub unsafe fn learn_frame_layout(uc: *mut c_void) {
+    if FP_SW_BYTES.get().is_some() {
+        return;
+    }
+    // SAFETY: per the contract.
+    let Some(fp) = (unsafe { fp_state(uc) }) else { return };
+    let word = |o: usize| fp.get(o..o + 4).and_then(|b| b.try_into().ok()).map(u32::from_ne_bytes).unwrap_or(0);
+    let xstate_size = word(FP_SW_OFF + 16) as usize;
+    let xfeatures = fp.get(FP_SW_OFF + 8..FP_SW_OFF + 16).and_then(|b| b.try_into().ok()).map(u64::from_ne_bytes).unwrap_or(0);
+    if word(FP_SW_OFF) != FP_XSTATE_MAGIC1 || xstate_size < FXSAVE_SIZE + 64 || xstate_size + 4 > fp.len() {
+        return;
+    }
+    let mut sw = [0u8; FP_SW_LEN];
+    sw.copy_from_slice(&fp[FP_SW_OFF..FP_SW_OFF + FP_SW_LEN]);
+    if FP_SW_BYTES.set((sw, xstate_size)).is_ok() {
+        FP_XFEATURES.store(xfeatures, Ordering::Relaxed);
+        // The image, its trailing magic, and 64 bytes for the alignment.
+        FP_RESERVE.store((xstate_size + 4 + 64) as u64, Ordering::Release);
+    }
+}
+
+/// Where a rewritten syscall site's stub jumps (`mactux_direct_entry`),
+/// once the host's frame layout is known; None before.
+pub fn direct_entry() -> Option<u64> {
+    (FP_RESERVE.load(Ordering::Acquire) != 0).then_some(core::ptr::addr_of!(mactux_direct_entry) as u64)
+}
+
+/// Whether this SIGSYS came from the direct entry rather than the kernel.
+///
+/// # Safety
+/// `info` must be the siginfo of the signal being handled.
+pub unsafe fn entered_directly(info: *mut c_void) -> bool {
+    // SAFETY: per the contract.
+    unsafe { (*(info as *const libc::siginfo_t)).si_errno == DIRECT_MARK }
+}
+
+/// What `mactux_direct_entry` saved on the guest stack before it found
+/// the alternate stack, lowest address first.
+#[repr(C)]
+struct DirectScratch {
+    old_mask: u64,
+    r10: u64,
+    rdx: u64,
+    rsi: u64,
+    rdi: u64,
+    r11: u64,
+    rcx: u64,
+    rax: u64,
+    /// The control block, found from the fs base.
+    ctl: u64,
+}
+
+/// The guest registers the direct entry pushed on the alternate stack.
+#[repr(C)]
+struct DirectLive {
+    rbx: u64,
+    rbp: u64,
+    r8: u64,
+    r9: u64,
+    r12: u64,
+    r13: u64,
+    r14: u64,
+    r15: u64,
+}
+
+/// Fills the frame the kernel would have pushed for the site's SIGSYS:
+/// ucontext (registers, FP state pointer, the old mask, the alternate
+/// stack) and siginfo, so that `mactux_sig_entry`, dispatch and the
+/// final `rt_sigreturn` cannot tell the two apart.
+///
+/// # Safety
+/// Only `mactux_direct_entry` calls this, with pointers into the frame it
+/// reserved, the FP image it saved and the registers it pushed.
+unsafe extern "C" fn build_direct_frame(_ctl: *mut ThreadCtl, frame: *mut u8, fp: *mut u8, s: *const DirectScratch, live: *const DirectLive) {
+    // SAFETY: per the contract, all of these are valid and unaliased.
+    let (s, live) = unsafe { (&*s, &*live) };
+    // SAFETY: the frame is DIRECT_FRAME_SIZE bytes of our alternate stack.
+    unsafe { core::ptr::write_bytes(frame, 0, DIRECT_FRAME_SIZE) };
+    // The guest's stack pointer: above the red zone, above what the
+    // entry pushed on the guest stack (DirectScratch).
+    let guest_rsp = s as *const DirectScratch as u64 + core::mem::size_of::<DirectScratch>() as u64 + 128;
+    let (cs, ss): (u16, u16);
+    // SAFETY: reads two segment selectors.
+    unsafe { core::arch::asm!("mov {0:x}, cs", "mov {1:x}, ss", out(reg) cs, out(reg) ss, options(nomem, nostack, preserves_flags)) };
+    // SAFETY: the frame holds a ucontext at 8 (DIRECT_UC_ROOM bytes, zeroed above).
+    let uc = unsafe { &mut *(frame.add(8) as *mut libc::ucontext_t) };
+    uc.uc_flags = DIRECT_UC_FLAGS;
+    // The thread's alternate stack, as `install_trap_entry` set it: the
+    // final rt_sigreturn sets it again from here.
+    let page = crate::abi::PAGE_SIZE;
+    uc.uc_stack.ss_sp = (s.ctl + 2 * page) as *mut c_void;
+    uc.uc_stack.ss_size = (ALT_REGION_SIZE - 2 * page) as usize;
+    let g = &mut uc.uc_mcontext.gregs;
+    for (idx, v) in [
+        (libc::REG_RAX, s.rax),
+        (libc::REG_RBX, live.rbx),
+        (libc::REG_RCX, s.rcx),
+        (libc::REG_RDX, s.rdx),
+        (libc::REG_RSI, s.rsi),
+        (libc::REG_RDI, s.rdi),
+        (libc::REG_RBP, live.rbp),
+        (libc::REG_RSP, guest_rsp),
+        (libc::REG_R8, live.r8),
+        (libc::REG_R9, live.r9),
+        (libc::REG_R10, s.r10),
+        (libc::REG_R11, s.r11),
+        (libc::REG_R12, live.r12),
+        (libc::REG_R13, live.r13),
+        (libc::REG_R14, live.r14),
+        (libc::REG_R15, live.r15),
+        (libc::REG_RIP, s.rcx),
+        (libc::REG_EFL, s.r11),
+        // cs at bits 0-15, ss at 48-63 (gs and fs, 16-47, are unused).
+        (libc::REG_CSGSFS, u64::from(cs) | u64::from(ss) << 48),
+    ] {
+        g[idx as usize] = v as i64;
+    }
+    uc.uc_mcontext.fpregs = fp as *mut libc::_libc_fpstate;
+    // SAFETY: sigset_t's first 8 bytes are the kernel's sigset.
+    unsafe { core::ptr::write(core::ptr::addr_of_mut!(uc.uc_sigmask) as *mut u64, s.old_mask) };
+    if let Some((sw, xstate_size)) = FP_SW_BYTES.get() {
+        // SAFETY: the FP area holds xstate_size + 4 bytes (FP_RESERVE);
+        // xsave leaves the software bytes of the legacy image alone.
+        unsafe {
+            core::ptr::copy_nonoverlapping(sw.as_ptr(), fp.add(FP_SW_OFF), FP_SW_LEN);
+            core::ptr::write_unaligned(fp.add(*xstate_size) as *mut u32, FP_XSTATE_MAGIC2);
+        }
+    }
+    // siginfo: the fields of a Syscall User Dispatch SIGSYS
+    // (kernel/entry/syscall_user_dispatch.c, force_sig_seccomp), marked.
+    // SAFETY: the frame holds SIGINFO_SIZE bytes at DIRECT_INFO_OFF.
+    let info = unsafe { core::slice::from_raw_parts_mut(frame.add(DIRECT_INFO_OFF), SIGINFO_SIZE) };
+    info[0..4].copy_from_slice(&libc::SIGSYS.to_ne_bytes());
+    info[4..8].copy_from_slice(&DIRECT_MARK.to_ne_bytes());
+    info[8..12].copy_from_slice(&SYS_USER_DISPATCH.to_ne_bytes());
+    info[16..24].copy_from_slice(&s.rcx.to_ne_bytes());
+    info[24..28].copy_from_slice(&(s.rax as u32).to_ne_bytes());
+    info[28..32].copy_from_slice(&AUDIT_ARCH_X86_64.to_ne_bytes());
+}
+
+/// The SUD-allowed range runs from `mactux_direct_entry` (whose two host
+/// calls it lets through) to the byte after `mactux_sigreturn_insn`'s
+/// 2-byte `syscall`, which is the address the kernel tests.
+fn allowed_range() -> (u64, u64) {
+    let start = core::ptr::addr_of!(mactux_direct_entry) as u64;
+    let end = core::ptr::addr_of!(mactux_sigreturn_insn) as u64 + 3;
+    (start, end - start)
+}
 
 const PR_SET_SYSCALL_USER_DISPATCH: i32 = linux_raw_sys::prctl::PR_SET_SYSCALL_USER_DISPATCH as i32;
 const PR_SYS_DISPATCH_ON: u64 = linux_raw_sys::prctl::PR_SYS_DISPATCH_ON as u64;
@@ -101,14 +418,14 @@ pub fn install_thread(ctl: &mut ThreadCtl, region: u64, size: u64) -> Result<(),
 /// Turns Syscall User Dispatch on for the calling thread, with the
 /// control block's selector byte and the one allowed sigreturn address.
 fn arm_dispatch(ctl: &mut ThreadCtl) -> Result<(), String> {
-    let allowed = core::ptr::addr_of!(mactux_sigreturn_insn) as u64;
+    let (allowed, allowed_len) = allowed_range();
     // SAFETY: the selector byte lives in the control block for the thread's life.
     let r = unsafe {
         libc::prctl(
             PR_SET_SYSCALL_USER_DISPATCH,
             PR_SYS_DISPATCH_ON,
             allowed,
-            ALLOWED_LEN,
+            allowed_len,
             core::ptr::addr_of_mut!(ctl.selector) as u64,
         )
     };

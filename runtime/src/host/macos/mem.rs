@@ -214,3 +214,17 @@ pub fn advise(addr: u64, len: u64, linux_advice: u32) -> HostResult<()> {
     let r = unsafe { libc::madvise(addr as *mut libc::c_void, len as usize, host) };
     if r < 0 { Err(super::errno::last()) } else { Ok(()) }
 }
+
+/// Maps `len` bytes of read-write-execute memory for the runtime's own
+/// code exactly at `addr`, or fails if the host put it elsewhere (the
+/// stubs of rewritten syscall sites; unused while this host has no
+/// direct entry, see host/macos/trap.rs).
+pub fn map_code_at(addr: u64, len: u64) -> HostResult<u64> {
+    let got = anon(addr, len, libc::PROT_READ | libc::PROT_WRITE | libc::PROT_EXEC, false)?;
+    if got != addr {
+        // SAFETY: unmapping what we just mapped.
+        unsafe { libc::munmap(got as *mut libc::c_void, len as usize) };
+        return Err(crate::abi::Errno::EEXIST);
+    }
+    Ok(addr)
+}

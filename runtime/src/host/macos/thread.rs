@@ -170,6 +170,14 @@ pub fn end_thread(region: u64, size: u64) {
 /// this process has touched makes the kernel shoot down its TLB entries on
 /// every CPU running one of our threads, an interrupt that serialises them
 /// (the technique .NET's FlushProcessWriteBuffers uses on macOS).
+/// Makes every thread of this process see code patched before this
+/// returns: a full barrier on each ([`membarrier`]); x86 cores snoop
+/// modified code, and the patch order keeps every mix of old and new
+/// bytes correct (trap/rewrite.rs).
+pub fn sync_cores() {
+    membarrier();
+}
+
 pub fn membarrier() {
     use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
     static PAGE: AtomicU64 = AtomicU64::new(0);

@@ -355,3 +355,23 @@ pub fn wait_signal(timeout: Option<Timespec>) {
     };
 }
 
+
+/// The macOS host has no direct entry for rewritten syscall sites yet
+/// (trap/rewrite.rs): every site keeps trapping.
+///
+/// # Safety
+/// `uc` must be the kernel's ucontext of the signal being handled.
+pub unsafe fn learn_frame_layout(_uc: *mut c_void) {}
+
+/// Where a rewritten site's stub would jump: none on this host.
+pub fn direct_entry() -> Option<u64> {
+    None
+}
+
+/// Whether this signal came from the direct entry: never on this host.
+///
+/// # Safety
+/// `info` must be the siginfo of the signal being handled.
+pub unsafe fn entered_directly(_info: *mut c_void) -> bool {
+    false
+}

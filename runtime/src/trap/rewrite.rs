@@ -1,0 +1,532 @@
+//! Syscall-site rewriting (DESIGN.md "Speed"): a `syscall` instruction that
+//! trapped is rewritten so that later executions enter the runtime by a
+//! jump instead of a host signal. The trap stays the always-correct path:
+//! only one shape is rewritten, and every other site, every site the
+//! checks below are unsure of, and every site whose stub cannot be placed
+//! keeps trapping.
+//!
+//! # The shape
+//!
+//! `mov $nr, %eax` (`b8 imm32`) immediately followed by `syscall`
+//! (`0f 05`): what glibc's and musl's wrappers for calls with a constant
+//! number compile to; Go's `mov $nr, %rax` (`48 c7 c0 imm32`); and a
+//! 5-byte load of a register from the stack (glibc's `syscall()`: `mov
+//! 8(%rsp), %r9`; Go's wrappers load their arguments so). Only the
+//! instruction before the `syscall` is replaced, its first 5 bytes by
+//! `jmp rel32` to a stub of this site:
+//!
+//! ```text
+//! site:    e9 <rel32 to stub>      (was: b8 <nr>)
+//! site+5:  0f 05                   (left as it was: syscall)
+//! stub:    b8 <nr>                 mov $nr, %eax
+//!          48 8d 0d <rel32>        lea site+7(%rip), %rcx
+//!          ff 25 <rel32>           jmp *entry(%rip)
+//! ```
+//!
+//! The site's `syscall` stays where it was, so a branch to it (a loop back
+//! to the `syscall` with eax already set), a restarted call (rip moved back
+//! by 2, `signal::restart_syscall`, `syscall::handle`) and a handler that
+//! looks at the two bytes before the interrupted rip all find the real
+//! instruction, which traps as before. The only new instruction boundary
+//! is the `jmp` at the old `mov`'s start; the old `mov`'s immediate was
+//! never one. (zpoline and lazypoline rewrite the 2-byte `syscall` itself
+//! into `call *%rax` to code at address 0; a macOS process has no page 0,
+//! PAGEZERO, so this design keeps the `syscall` and takes the `mov`.)
+//!
+//! Decoding backwards is ambiguous: the `b8` byte before a `syscall` may be
+//! the end of a longer instruction (`41 b8 ..` is `mov $imm, %r8d`;
+//! `8b b8 <disp32>` loads edi). A site is rewritten only when (1) the
+//! bytes decode as exactly those two instructions; (2) rax at the trap
+//! equals the immediate (a `mov` that really ran just before); (3) the
+//! byte before is no prefix a `b8` could carry; and (4) no instruction
+//! starting up to 15 bytes earlier ends exactly at the `syscall` (which
+//! would make the `b8` part of it), unless that instruction reads or
+//! writes `nr(%rax)` with rax = nr, in the never-mapped first page, and
+//! so cannot have run (the zero bytes of nop padding before a function
+//! read so).
+//!
+//! # The entry
+//!
+//! The stub's common target is `host::trap::direct_entry`, which moves
+//! below the red zone, blocks the host signals the trap's handler blocks,
+//! saves the FP state with xsave, builds on the thread's alternate stack
+//! the signal frame the kernel would have built for the site's SIGSYS
+//! (rip after the site's `syscall`, rcx likewise, r11 = rflags) and
+//! enters the trap's handler with it. From there on nothing differs from
+//! a trapped call: the same dispatch, `--trace`, signal delivery on the
+//! way out (EINTR, SA_RESTART, the handler's context shows the guest at
+//! the site), fork, vfork, clone, execve; and the same real
+//! `rt_sigreturn` restores every register, the FP state, the mask and the
+//! alternate stack.
+//!
+//! # Patching while other threads run the code
+//!
+//! As the kernel's `text_poke_bp`: the first byte becomes `int3`, the
+//! cores are synchronised (`host::thread::sync_cores`), the four tail
+//! bytes are written, synchronise, the first byte becomes `e9`,
+//! synchronise. A thread that executes the `int3` meanwhile raises
+//! SIGTRAP, which [`resume_at_int3`] turns into the `mov` it replaced
+//! (rax = nr, resume at the `syscall`, which traps). Guest code pages are
+//! writable on the host already (see `syscall/mm.rs`: the fs→gs patch
+//! writes them too). Sites in shared mappings keep trapping: the jump
+//! would reach processes that have no such stub.
+//!
+//! # What the guest sees
+//!
+//! A guest that reads its own code sees the `jmp` (docs/divergences);
+//! a guest that writes the site again (a JIT) overwrites it and its new
+//! code traps until rewritten in turn. The stubs live in runtime memory
+//! that the guest's map does not show, like the signal stacks.
+
+use crate::task::lock;
+use iced_x86::{Code, Decoder, DecoderOptions, Register};
+use std::collections::HashMap;
+
+/// `mov $imm32, %eax` + `syscall`.
+pub const SITE_LEN: u64 = 7;
+const MOV_EAX_LEN: u64 = 5;
+const MOV_EAX_IMM32: u8 = 0xb8;
+const JMP_REL32: u8 = 0xe9;
+const JMP_REL32_LEN: u64 = 5;
+const INT3: u8 = 0xcc;
+const SYSCALL: [u8; 2] = [0x0f, 0x05];
+/// The longest x86 instruction: how far back [`mov_syscall_site`] looks
+/// for one that would swallow the `mov`.
+const MAX_INSN_LEN: usize = 15;
+/// Bytes before the site's end the caller passes: the site and what may
+/// hide it.
+pub const LOOK_BEHIND: u64 = (MAX_INSN_LEN + 1) as u64;
+/// x86 legacy prefixes (Intel SDM vol. 2, 2.1.1) and REX (2.2.1).
+const PREFIXES: &[u8] = &[0xf0, 0xf2, 0xf3, 0x2e, 0x36, 0x3e, 0x26, 0x64, 0x65, 0x66, 0x67];
+const REX: core::ops::RangeInclusive<u8> = 0x40..=0x4f;
+
+/// One stub's bytes (see the module header): the site's instruction (at
+/// most 15 bytes), `lea` (7), `jmp` (6), then an 8-byte aligned slot for
+/// the entry's address.
+const STUB_SIZE: u64 = 48;
+const STUB_SLOT_OFF: u64 = 40;
+/// Runtime memory for stubs is mapped in chunks of this many bytes.
+const CHUNK_SIZE: u64 = 64 * 1024;
+/// How far a `jmp rel32` reaches, with a chunk's length to spare.
+const REACH: u64 = (1 << 31) - 2 * CHUNK_SIZE;
+/// Where to look for room for a chunk, by distance from the site: far
+/// enough to stay clear of the program's heap and the mappings a loader
+/// places next to the code, near enough to reach.
+const CHUNK_DISTANCES: [u64; 6] = [1 << 30, 3 << 29, 1 << 29, 1 << 28, 1 << 27, 7 << 28];
+
+/// A site that may be rewritten: the instruction before the `syscall`,
+/// which the stub runs in its place, and what must hold at the trap for
+/// it to be the instruction that really ran just before.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Shape {
+    /// Bytes from the site's start to the `syscall`.
+    pub len: usize,
+    pub evidence: Evidence,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Evidence {
+    /// `mov $nr, %eax`: rax = nr.
+    RaxIs(u32),
+    /// `mov disp(%rsp), %reg` (glibc's `syscall()` loads its sixth
+    /// argument so): the register holds the stack's qword there.
+    RegIsStackQword { reg: Register, disp: i64 },
+}
+
+/// If the bytes that end at a trapping `syscall` (`bytes`, whose last two
+/// are that `syscall`, at most [`LOOK_BEHIND`] of them) are a site that
+/// may be rewritten, its shape; `rax` is the register at the trap. Pure
+/// (unit-tested).
+pub fn site_shape(bytes: &[u8], end: u64, rax: u64) -> Option<Shape> {
+    let n = bytes.len();
+    if n < SITE_LEN as usize || bytes[n - 2..] != SYSCALL {
+        return None;
+    }
+    let body = &bytes[..n - SYSCALL.len()];
+    let shape = if bytes[n - SITE_LEN as usize] == MOV_EAX_IMM32 {
+        mov_eax_shape(body, end - 2, rax)?
+    } else if let Some(shape) = mov_rax_shape(body, end - 2, rax) {
+        shape
+    } else {
+        stack_load_shape(body, end - 2)?
+    };
+    let start = n - SYSCALL.len() - shape.len;
+    // A prefix before the instruction would make it another one.
+    if start > 0 {
+        let before = bytes[start - 1];
+        if PREFIXES.contains(&before) || REX.contains(&before) {
+            return None;
+        }
+    }
+    // An instruction from further back that ends exactly at the
+    // `syscall` would hold the first byte as a ModRM, SIB or operand byte.
+    for from in start.saturating_sub(MAX_INSN_LEN)..start {
+        let insn = Decoder::with_ip(64, &body[from..], end - (n - from) as u64, DecoderOptions::NONE).decode();
+        if !insn.is_invalid() && insn.len() == body.len() - from && !would_have_faulted(&insn, shape.evidence) {
+            return None;
+        }
+    }
+    Some(shape)
+}
+
+/// `mov $nr, %eax` ending at `body`'s end (at `end`), with rax = nr.
+fn mov_eax_shape(body: &[u8], end: u64, rax: u64) -> Option<Shape> {
+    let at = body.len() - MOV_EAX_LEN as usize;
+    let mov = Decoder::with_ip(64, &body[at..], end - MOV_EAX_LEN, DecoderOptions::NONE).decode();
+    if mov.code() != Code::Mov_r32_imm32 || mov.op0_register() != Register::EAX || mov.len() != MOV_EAX_LEN as usize {
+        return None;
+    }
+    let nr = mov.immediate32();
+    // The `mov` ran just before the `syscall`: rax holds its immediate.
+    (rax == u64::from(nr)).then_some(Shape { len: MOV_EAX_LEN as usize, evidence: Evidence::RaxIs(nr) })
+}
+
+/// `mov $nr, %rax` (`48 c7 c0 imm32`, as Go's runtime writes `MOVQ
+/// $SYS_x, AX`) ending at `body`'s end, with rax = nr.
+fn mov_rax_shape(body: &[u8], end: u64, rax: u64) -> Option<Shape> {
+    const LEN: usize = 7;
+    let at = body.len().checked_sub(LEN)?;
+    let mov = Decoder::with_ip(64, &body[at..], end - LEN as u64, DecoderOptions::NONE).decode();
+    if mov.code() != Code::Mov_rm64_imm32 || mov.op0_register() != Register::RAX || mov.len() != LEN {
+        return None;
+    }
+    let nr = u32::try_from(mov.immediate32to64()).ok()?;
+    (rax == u64::from(nr)).then_some(Shape { len: LEN, evidence: Evidence::RaxIs(nr) })
+}
+
+/// `mov disp8(%rsp), %r64` (5 bytes, REX.W 8b ModRM SIB disp8) ending at
+/// `body`'s end.
+fn stack_load_shape(body: &[u8], end: u64) -> Option<Shape> {
+    const LEN: usize = 5;
+    let at = body.len().checked_sub(LEN)?;
+    let insn = Decoder::with_ip(64, &body[at..], end - LEN as u64, DecoderOptions::NONE).decode();
+    let is_stack_load = insn.code() == Code::Mov_r64_rm64
+        && insn.len() == LEN
+        && insn.op1_kind() == iced_x86::OpKind::Memory
+        && insn.memory_base() == Register::RSP
+        && insn.memory_index() == Register::None
+        && insn.segment_prefix() == Register::None;
+    if !is_stack_load {
+        return None;
+    }
+    let evidence = Evidence::RegIsStackQword { reg: insn.op0_register(), disp: insn.memory_displacement64() as i64 };
+    Some(Shape { len: LEN, evidence })
+}
+
+/// Whether `insn`, a reading of the bytes before a `syscall` in which the
+/// site's `b8` is a ModRM byte (`[rax + disp32]`) and its immediate the
+/// displacement, cannot have run just before the trap: with rax = disp32
+/// = nr it accesses memory in the first page, which is never mapped. The
+/// nop padding compilers put before functions (`nopw 0(%rax,%rax)`, whose
+/// zero bytes read as `add %bh, nr(%rax)` together with the `b8`) is
+/// told apart from a real instruction so.
+fn would_have_faulted(insn: &iced_x86::Instruction, evidence: Evidence) -> bool {
+    use iced_x86::{Mnemonic, OpKind};
+    let Evidence::RaxIs(nr) = evidence else { return false };
+    const FIRST_PAGE: u32 = 4096 / 2;
+    let has_memory = (0..insn.op_count()).any(|i| insn.op_kind(i) == OpKind::Memory);
+    let does_not_access = matches!(
+        insn.mnemonic(),
+        Mnemonic::Lea | Mnemonic::Nop | Mnemonic::Prefetch | Mnemonic::Prefetchw | Mnemonic::Prefetchnta | Mnemonic::Prefetcht0 | Mnemonic::Prefetcht1 | Mnemonic::Prefetcht2 | Mnemonic::Prefetchwt1
+    );
+    nr < FIRST_PAGE
+        && has_memory
+        && !does_not_access
+        && insn.memory_base() == Register::RAX
+        && insn.memory_index() == Register::None
+        && insn.memory_displacement64() == u64::from(nr)
+}
+
+/// The stub of a site at `site` whose instruction before the `syscall`
+/// is `insn` (position-independent: no rip-relative operand, no branch),
+/// placed at `stub`, jumping on to `entry`.
+fn stub_bytes(site: u64, insn: &[u8], stub: u64, entry: u64) -> [u8; STUB_SIZE as usize] {
+    let mut b = [INT3; STUB_SIZE as usize];
+    let n = insn.len();
+    b[..n].copy_from_slice(insn);
+    let site_end = site + n as u64 + SYSCALL.len() as u64;
+    // lea rcx, [rip + disp32]: the address after the site's `syscall`.
+    b[n..n + 3].copy_from_slice(&[0x48, 0x8d, 0x0d]);
+    let lea_end = stub + n as u64 + 7;
+    b[n + 3..n + 7].copy_from_slice(&(site_end.wrapping_sub(lea_end) as i32).to_le_bytes());
+    // jmp [rip + disp32]: the slot.
+    b[n + 7..n + 9].copy_from_slice(&[0xff, 0x25]);
+    let jmp_end = stub + n as u64 + 13;
+    b[n + 9..n + 13].copy_from_slice(&((stub + STUB_SLOT_OFF).wrapping_sub(jmp_end) as i32).to_le_bytes());
+    b[STUB_SLOT_OFF as usize..].copy_from_slice(&entry.to_le_bytes());
+    b
+}
+
+/// The rewritten sites of this process and the runtime memory holding
+/// their stubs (`Process::syscall_sites`).
+#[derive(Default)]
+pub struct Sites {
+    /// Site address → its stub: the sites rewritten or being rewritten,
+    /// for [`resume_at_int3`].
+    patched: HashMap<u64, u64>,
+    /// Chunks of stub memory: start and bytes used.
+    chunks: Vec<(u64, u64)>,
+}
+
+fn reaches(a: u64, b: u64) -> bool {
+    a.abs_diff(b) < REACH
+}
+
+impl Sites {
+    /// Room for one stub within a jump's reach of `site`.
+    fn alloc_stub(&mut self, site: u64) -> Option<u64> {
+        if let Some(c) = self.chunks.iter_mut().find(|(start, used)| *used + STUB_SIZE <= CHUNK_SIZE && reaches(*start, site)) {
+            let stub = c.0 + c.1;
+            c.1 += STUB_SIZE;
+            return Some(stub);
+        }
+        let base = site & !(CHUNK_SIZE - 1);
+        let candidates = CHUNK_DISTANCES.iter().flat_map(|&d| [base.checked_sub(d), base.checked_add(d)]).flatten();
+        for at in candidates {
+            // Not the first pages (mmap_min_addr), nothing non-canonical.
+            if !(LOWEST_CHUNK..HIGHEST_CHUNK).contains(&at) {
+                continue;
+            }
+            if crate::host::mem::map_code_at(at, CHUNK_SIZE).is_ok() {
+                self.chunks.push((at, STUB_SIZE));
+                return Some(at);
+            }
+        }
+        None
+    }
+
+    /// Gives back the stub [`Sites::alloc_stub`] returned last (its site
+    /// could not be patched), so that a site that keeps failing does not
+    /// use memory on every trap.
+    fn free_last_stub(&mut self, stub: u64) {
+        if let Some(c) = self.chunks.iter_mut().find(|(start, used)| start + used == stub + STUB_SIZE) {
+            c.1 -= STUB_SIZE;
+        }
+    }
+}
+
+const LOWEST_CHUNK: u64 = 1 << 24;
+const HIGHEST_CHUNK: u64 = 0x7fff_0000_0000;
+
+/// Called after the trapped call whose `syscall` ended at `site_end` was
+/// handled, with the registers it trapped with: rewrites the site if it
+/// has a known shape and rewriting is on.
+pub fn after_trap(site_end: u64, trapped: &super::GuestRegs) {
+    let p = crate::task::current();
+    if !p.config.rewrite_syscalls {
+        return;
+    }
+    let Some(entry) = crate::host::trap::direct_entry() else { return };
+    let Some(syscall_at) = site_end.checked_sub(SYSCALL.len() as u64) else { return };
+    // Guest code only, in one private executable mapping: a shared one
+    // (a file's, or anonymous memory a fork child shares) would carry the
+    // jump into processes that do not have this process's stubs.
+    let from = {
+        let mm = lock(&p.mm);
+        match mm.find(syscall_at) {
+            Some((start, v)) if v.prot.exec && !v.is_shared && v.end >= site_end => {
+                start.max(site_end.saturating_sub(LOOK_BEHIND))
+            }
+            _ => return,
+        }
+    };
+    let mut bytes = [0u8; LOOK_BEHIND as usize];
+    let bytes = &mut bytes[..(site_end - from) as usize];
+    if !crate::uaccess::copy_code_bytes(bytes, from) {
+        return;
+    }
+    let Some(shape) = site_shape(bytes, site_end, trapped.rax) else { return };
+    if let Evidence::RegIsStackQword { reg, disp } = shape.evidence {
+        let held = reg_value(trapped, reg);
+        let on_stack = crate::uaccess::read::<u64>(trapped.rsp.wrapping_add(disp as u64)).ok();
+        if held.is_none() || held != on_stack {
+            return;
+        }
+    }
+    let site = syscall_at - shape.len as u64;
+    let insn = &bytes[bytes.len() - SYSCALL.len() - shape.len..bytes.len() - SYSCALL.len()];
+    // A site rewritten before and found unpatched again was written over
+    // by the guest (a JIT's new code): it is rewritten afresh. One that
+    // another thread patched since the bytes were read fails the first
+    // byte's compare-and-exchange below and keeps that thread's stub.
+    let mut sites = lock(&p.syscall_sites);
+    let Some(stub) = sites.alloc_stub(site) else { return };
+    let code = stub_bytes(site, insn, stub, entry);
+    // SAFETY: `stub` is STUB_SIZE unused bytes of a chunk of runtime
+    // memory we mapped read-write-execute; no code jumps there yet.
+    unsafe { core::ptr::copy_nonoverlapping(code.as_ptr(), stub as *mut u8, code.len()) };
+    let before = sites.patched.insert(site, stub);
+    if !patch_site(site, insn[0], stub) {
+        match before {
+            Some(old) => sites.patched.insert(site, old),
+            None => sites.patched.remove(&site),
+        };
+        sites.free_last_stub(stub);
+    }
+}
+
+/// The value of a 64-bit general register in `regs`.
+fn reg_value(regs: &super::GuestRegs, reg: Register) -> Option<u64> {
+    Some(match reg {
+        Register::RAX => regs.rax,
+        Register::RBX => regs.rbx,
+        Register::RCX => regs.rcx,
+        Register::RDX => regs.rdx,
+        Register::RSI => regs.rsi,
+        Register::RDI => regs.rdi,
+        Register::RBP => regs.rbp,
+        Register::R8 => regs.r8,
+        Register::R9 => regs.r9,
+        Register::R10 => regs.r10,
+        Register::R11 => regs.r11,
+        Register::R12 => regs.r12,
+        Register::R13 => regs.r13,
+        Register::R14 => regs.r14,
+        Register::R15 => regs.r15,
+        _ => return None,
+    })
+}
+
+/// Turns the instruction at `site`, whose first byte is `first`, into
+/// `jmp stub`, breakpoint first (see the module header); false if the
+/// code changed or went away meanwhile.
+fn patch_site(site: u64, first: u8, stub: u64) -> bool {
+    use crate::uaccess::{cmpxchg_code_byte, write_code_bytes};
+    if cmpxchg_code_byte(site, first, INT3) != Some(first) {
+        return false;
+    }
+    crate::host::thread::sync_cores();
+    let rel = stub.wrapping_sub(site + JMP_REL32_LEN) as i32;
+    if !write_code_bytes(site + 1, &rel.to_le_bytes()) {
+        let _ = cmpxchg_code_byte(site, INT3, first);
+        return false;
+    }
+    crate::host::thread::sync_cores();
+    let done = cmpxchg_code_byte(site, INT3, JMP_REL32) == Some(INT3);
+    crate::host::thread::sync_cores();
+    done
+}
+
+/// A SIGTRAP in guest code at `regs.rip`: if it is the `int3` of a site
+/// being rewritten, continues in the site's stub, which runs the
+/// instruction the `int3` replaced and enters as the `syscall` after it
+/// would have, and returns true.
+pub fn resume_at_int3(regs: &mut super::GuestRegs) -> bool {
+    let Some(site) = regs.rip.checked_sub(1) else { return false };
+    let p = crate::task::current();
+    let Some(stub) = lock(&p.syscall_sites).patched.get(&site).copied() else { return false };
+    // Ours only if the bytes after the `int3` are the replaced
+    // instruction's (the stub's copy) or the `jmp`'s displacement: an
+    // `int3` the guest wrote over an old site is the guest's own.
+    let mut now = [0u8; JMP_REL32_LEN as usize];
+    if !crate::uaccess::copy_code_bytes(&mut now, site) || !(now[0] == INT3 || now[0] == JMP_REL32) {
+        return false;
+    }
+    let rel = stub.wrapping_sub(site + JMP_REL32_LEN) as i32;
+    // SAFETY: `stub` is a stub this process wrote (STUB_SIZE bytes of
+    // runtime memory that stays mapped).
+    let replaced = unsafe { core::slice::from_raw_parts((stub + 1) as *const u8, 4) };
+    if now[1..] != rel.to_le_bytes() && now[1..] != *replaced {
+        return false;
+    }
+    regs.rip = stub;
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const END: u64 = 0x40_1000;
+
+    fn nr_of(bytes: &[u8], rax: u64) -> Option<u32> {
+        match site_shape(bytes, END, rax)?.evidence {
+            Evidence::RaxIs(nr) => Some(nr),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn finds_mov_syscall() {
+        // getpid in glibc: mov $0x27,%eax; syscall, after a ret.
+        let b = [0xc3, 0xb8, 0x27, 0, 0, 0, 0x0f, 0x05];
+        assert_eq!(nr_of(&b, 0x27), Some(0x27));
+        // Without anything before it.
+        assert_eq!(nr_of(&b[1..], 0x27), Some(0x27));
+    }
+
+    #[test]
+    fn finds_site_after_nop_padding() {
+        // glibc 2.36 getpid, after the previous function's padding
+        // (nopw 0x0(%rax,%rax,1)): `00 b8 27 00 00 00` would read as
+        // `add %bh, 0x27(%rax)`, which cannot have run with rax = 0x27.
+        let b = [0x66, 0x0f, 0x1f, 0x84, 0, 0, 0, 0, 0, 0xb8, 0x27, 0, 0, 0, 0x0f, 0x05];
+        assert_eq!(nr_of(&b, 0x27), Some(0x27));
+        // But `lea 0x27(%rax),%edi` (8d b8) can have: no rewrite.
+        let b = [0x90, 0x8d, 0xb8, 0x27, 0, 0, 0, 0x0f, 0x05];
+        assert_eq!(nr_of(&b, 0x27), None);
+    }
+
+    #[test]
+    fn finds_glibc_syscall_function() {
+        // glibc's syscall(): mov %r9,%r8; mov 0x8(%rsp),%r9; syscall.
+        let b = [0x4d, 0x89, 0xc8, 0x4c, 0x8b, 0x4c, 0x24, 0x08, 0x0f, 0x05];
+        let shape = site_shape(&b, END, 0x27).unwrap();
+        assert_eq!(shape, Shape { len: 5, evidence: Evidence::RegIsStackQword { reg: Register::R9, disp: 8 } });
+        // A rip-relative load is not a stack load.
+        let b = [0x90, 0x90, 0x4c, 0x8b, 0x0d, 1, 0, 0, 0, 0x0f, 0x05];
+        assert_eq!(site_shape(&b, END, 0), None);
+    }
+
+    #[test]
+    fn finds_go_movq_rax() {
+        // Go's runtime: MOVQ $SYS_futex, AX; SYSCALL.
+        let b = [0x90, 0x48, 0xc7, 0xc0, 0xca, 0, 0, 0, 0x0f, 0x05];
+        assert_eq!(site_shape(&b, END, 0xca), Some(Shape { len: 7, evidence: Evidence::RaxIs(0xca) }));
+        assert_eq!(site_shape(&b, END, 0xcb), None);
+    }
+
+    #[test]
+    fn refuses_other_shapes() {
+        // rax differs from the immediate: the mov did not run just before.
+        let b = [0xc3, 0xb8, 0x27, 0, 0, 0, 0x0f, 0x05];
+        assert_eq!(nr_of(&b, 0x28), None);
+        // mov $0x27,%r8d (REX.B): eax is not the number.
+        let b = [0x41, 0xb8, 0x27, 0, 0, 0, 0x0f, 0x05];
+        assert_eq!(nr_of(&b, 0x27), None);
+        // mov 0x27(%rax,%rdi,4),%eax: the b8 is a SIB byte.
+        let b = [0x90, 0x8b, 0x84, 0xb8, 0x27, 0, 0, 0, 0x0f, 0x05];
+        assert_eq!(nr_of(&b, 0x27), None);
+        // mov 0x27(%rax),%edi would read the first page with rax = 0x27:
+        // it cannot have run, so the b8 is the `mov`.
+        let b = [0x90, 0x8b, 0xb8, 0x27, 0, 0, 0, 0x0f, 0x05];
+        assert_eq!(nr_of(&b, 0x27), Some(0x27));
+        // xor %eax,%eax; syscall (read): not a known shape.
+        let b = [0x90, 0x90, 0x90, 0x31, 0xc0, 0x0f, 0x05];
+        assert_eq!(site_shape(&b, END, 0), None);
+        // Not a syscall at the end.
+        let b = [0xb8, 0x27, 0, 0, 0, 0x0f, 0x34];
+        assert_eq!(site_shape(&b, END, 0x27), None);
+        // Too short.
+        assert_eq!(site_shape(&[0x0f, 0x05], END, 0), None);
+    }
+
+    #[test]
+    fn stub_reaches_site_and_slot() {
+        let site = 0x40_0ff9;
+        let stub = 0x4000_0000;
+        let mov = [0xb8, 0x27, 0, 0, 0];
+        let b = stub_bytes(site, &mov, stub, 0xdead_beef);
+        assert_eq!(&b[0..5], &mov);
+        let lea = i32::from_le_bytes(b[8..12].try_into().unwrap());
+        assert_eq!((stub + 12).wrapping_add(lea as i64 as u64), site + SITE_LEN);
+        let jmp = i32::from_le_bytes(b[14..18].try_into().unwrap());
+        assert_eq!((stub + 18).wrapping_add(jmp as i64 as u64), stub + STUB_SLOT_OFF);
+        assert_eq!(u64::from_le_bytes(b[40..48].try_into().unwrap()), 0xdead_beef);
+        // The stub decodes as the three instructions the header shows.
+        let mut dec = Decoder::with_ip(64, &b[..18], stub, DecoderOptions::NONE);
+        assert_eq!(dec.decode().code(), Code::Mov_r32_imm32);
+        assert_eq!(dec.decode().code(), Code::Lea_r64_m);
+        assert_eq!(dec.decode().code(), Code::Jmp_rm64);
+    }
+}

@@ -1,0 +1,107 @@
+//! Syscall-site rewriting (runtime/src/trap/rewrite.rs): a `syscall` site that trapped
+//! once enters the runtime directly afterwards. tests/guest/proc/getpid_loop.c calls
+//! getpid through its libc 2,000 times from one site (glibc static, static-pie and
+//! dynamic, musl static and dynamic); with `MACTUX_LOG=traps` the runtime reports how
+//! many syscalls trapped. With rewriting (the default) the loop's calls do not trap, so
+//! the whole run traps fewer times than the loop calls; with `--no-rewrite` (and with
+//! `MACTUX_REWRITE=0`) every one of them does. Either way stdout and status are the
+//! native ones, and `--trace` shows every call. (That a rewritten site keeps the syscall ABI, under threads and
+//! signals, is tests/guest/signal/syscall_site.c's job.)
+
+use mactux_tests::*;
+
+const LOOP_CALLS: u64 = 2000;
+
+/// The count `MACTUX_LOG=traps` reports at exit.
+fn traps_reported(stderr: &str) -> Option<u64> {
+    stderr.lines().find_map(|l| l.strip_prefix("mactux: ")?.strip_suffix(" syscall traps")?.parse().ok())
+}
+
+/// Runs `bin` natively and under mactux with `opts` and `env`; returns the
+/// differences from the native run and the traps the runtime reported.
+fn run_counted(what: &str, bin: &std::path::Path, opts: &[&str], env: &[(&str, &str)]) -> (Vec<String>, Option<u64>) {
+    let (problems, traps, _) = run_counted_stderr(what, bin, opts, env);
+    (problems, traps)
+}
+
+/// As [`run_counted`], with mactux's stderr too.
+fn run_counted_stderr(what: &str, bin: &std::path::Path, opts: &[&str], env: &[(&str, &str)]) -> (Vec<String>, Option<u64>, String) {
+    let dir = ScratchDir::new("rewrite");
+    // Rewriting on unless a case turns it off: the suite may run with
+    // MACTUX_REWRITE=0 set for everything.
+    let mut run = Run::new(bin).cwd(dir.path()).env("MACTUX_LOG", "traps").env("MACTUX_REWRITE", "1");
+    for o in opts {
+        run = run.mactux_option(o);
+    }
+    for (k, v) in env {
+        run = run.env(k, v);
+    }
+    let native = run_native(&run);
+    assert!(native.is_success(), "{what} fails natively, so the test is broken:\n{}", native.stdout_str());
+    let emulated = run_mactux(&run);
+    let problems = differences(what, &native, &emulated, Compare::STDOUT_STATUS);
+    let stderr = emulated.stderr_str();
+    (problems, traps_reported(&stderr), stderr)
+}
+
+fn variants(problems: &mut Vec<String>) -> Vec<(String, std::path::PathBuf)> {
+    let src = guest_dir().join("proc/getpid_loop.c");
+    let mut out = Vec::new();
+    for variant in VARIANTS {
+        match build_guest(variant, &src) {
+            Ok(Built::Binary(bin)) => out.push((format!("getpid_loop [{}]", variant.name), bin)),
+            Ok(Built::Skipped(why)) => eprintln!("skipped: {why}"),
+            Err(e) => problems.push(e),
+        }
+    }
+    out
+}
+
+#[test]
+fn a_rewritten_site_does_not_trap_again() {
+    let mut problems = Vec::new();
+    for (what, bin) in variants(&mut problems) {
+        let (p, traps) = run_counted(&what, &bin, &[], &[]);
+        problems.extend(p);
+        match traps {
+            Some(n) if n < LOOP_CALLS => {}
+            Some(n) => problems.push(format!("{what}: {n} syscalls trapped for {LOOP_CALLS} getpid calls from one site: the site was not rewritten")),
+            None => problems.push(format!("{what}: MACTUX_LOG=traps reported nothing")),
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[test]
+fn no_rewrite_and_mactux_rewrite_0_keep_every_call_trapping() {
+    let mut problems = Vec::new();
+    for (what, bin) in variants(&mut problems) {
+        for (opts, env, how) in [(&["--no-rewrite"][..], &[][..], "--no-rewrite"), (&[][..], &[("MACTUX_REWRITE", "0")][..], "MACTUX_REWRITE=0")] {
+            let (p, traps) = run_counted(&what, &bin, opts, env);
+            problems.extend(p);
+            match traps {
+                Some(n) if n > LOOP_CALLS => {}
+                other => problems.push(format!("{what} with {how}: {other:?} syscalls trapped, want more than {LOOP_CALLS}")),
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// `--trace` shows every call, the rewritten site's too.
+#[test]
+fn trace_shows_the_calls_of_a_rewritten_site() {
+    let mut problems = Vec::new();
+    for (what, bin) in variants(&mut problems) {
+        let (p, traps, stderr) = run_counted_stderr(&what, &bin, &["--trace"], &[]);
+        problems.extend(p);
+        let getpids = stderr.lines().filter(|l| l.starts_with("getpid(")).count() as u64;
+        if getpids <= LOOP_CALLS {
+            problems.push(format!("{what}: --trace shows {getpids} getpid calls, want more than {LOOP_CALLS}"));
+        }
+        if !traps.is_some_and(|n| n < LOOP_CALLS) {
+            problems.push(format!("{what}: with --trace, {traps:?} syscalls trapped: the site was not rewritten"));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
