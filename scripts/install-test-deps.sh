@@ -21,6 +21,8 @@ need musl-tools command -v musl-gcc
 need busybox-static sh -c 'test -x /bin/busybox && file -L /bin/busybox | grep -q "statically linked"'
 need sqlite3 command -v sqlite3
 need python3 test -x /usr/bin/python3
+# CPython's own regression tests of the system interfaces (tests/tests/cpython.rs).
+need libpython3.11-testsuite test -e /usr/lib/python3.11/test/test_epoll.py
 # The socket tests (tests/tests/net.rs): curl, netcat and socat as clients and servers.
 need curl command -v curl
 need netcat-openbsd test -x /usr/bin/nc.openbsd
