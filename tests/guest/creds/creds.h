@@ -15,6 +15,18 @@ static __attribute__((unused)) int creds_need_root(void)
 	return 1;
 }
 
+/* The start of main for a test that works in a scratch directory the ids
+ * it drops to may enter (0755): returns from main when not root
+ * (creds_need_root). */
+#define CREDS_BEGIN_IN_TMPDIR()                                             \
+	do {                                                                \
+		T_BEGIN();                                                  \
+		if (!creds_need_root())                                     \
+			T_DONE();                                           \
+		t_tmpdir_begin();                                           \
+		chmod(".", 0755);                                           \
+	} while (0)
+
 /* Runs fn in a child (credential changes stay there); the child's checks print, and a
  * failing child fails the parent. */
 static __attribute__((unused)) void in_child(const char *what, void (*fn)(void))

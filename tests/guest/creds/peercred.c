@@ -28,11 +28,7 @@ static int send_creds(int fd, pid_t pid, uid_t uid, gid_t gid)
 
 int main(void)
 {
-	T_BEGIN();
-	if (!creds_need_root())
-		T_DONE();
-	t_tmpdir_begin();
-	chmod(".", 0755);
+	CREDS_BEGIN_IN_TMPDIR();
 	int l = socket(AF_UNIX, SOCK_STREAM, 0);
 	struct sockaddr_un a = {.sun_family = AF_UNIX};
 	strcpy(a.sun_path, t_tmpdir_path);

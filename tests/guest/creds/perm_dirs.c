@@ -75,11 +75,7 @@ static void root_passes(void)
 
 int main(void)
 {
-	T_BEGIN();
-	if (!creds_need_root())
-		T_DONE();
-	t_tmpdir_begin();
-	chmod(".", 0755);
+	CREDS_BEGIN_IN_TMPDIR();
 	umask(0);
 	CHECK_OK("closed/ 0700", mkdir("closed", 0700));
 	CHECK_OK("closed/f", make_file("closed/f", 0, 0, 0644));

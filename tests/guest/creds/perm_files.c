@@ -113,11 +113,7 @@ static void root_needs_an_x_bit(void)
 
 int main(void)
 {
-	T_BEGIN();
-	if (!creds_need_root())
-		T_DONE();
-	t_tmpdir_begin();
-	chmod(".", 0755);
+	CREDS_BEGIN_IN_TMPDIR();
 	CHECK_OK("secret 0600", make_file("secret", 0, 0, 0600));
 	CHECK_OK("ro 0644", make_file("ro", 0, 0, 0644));
 	CHECK_OK("world 0666", make_file("world", 0, 0, 0666));
