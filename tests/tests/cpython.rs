@@ -7,7 +7,7 @@
 //!
 //! Left out, and why: test_fcntl (F_NOTIFY, dnotify, is EINVAL: the
 //! runtime has no directory notification by signal), test_socket (UDP-Lite
-//! and IPv6 RFC 3542 ancillary data are not emulated), test_threading and
+//! and the IPv6 hop limit of RFC 3542 are not emulated), test_threading and
 //! test_subprocess (long; test_threading fails natively on this setup).
 
 use mactux_tests::*;
