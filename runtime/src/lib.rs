@@ -123,7 +123,7 @@ fn init_process(st: Start) -> Result<&'static Process, StartError> {
         refused: Mutex::new(Vec::new()),
         trace,
         persona: AtomicU32::new(0),
-        cred: Mutex::new(st.cred),
+        cred: Mutex::new(Arc::new(st.cred)),
         guest_as: Mutex::new(None),
         sched_policy: AtomicU32::new(abi::gen::SCHED_NORMAL),
         children: Mutex::new(Vec::new()),

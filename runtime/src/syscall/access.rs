@@ -41,7 +41,7 @@ fn do_faccessat(dirfd: i32, path: &[u8], mode: u64, flags: u32) -> Result<u64> {
     // The real ids, unless AT_EACCESS (access_override_creds), for the
     // walk as for the file.
     let own = current().cred();
-    let cred = if flags & g::AT_EACCESS != 0 { own } else { own.access_override() };
+    let cred = if flags & g::AT_EACCESS != 0 { own } else { std::sync::Arc::new(own.access_override()) };
     let r = if path.is_empty() {
         match target_at(dirfd, path, flags & g::AT_EMPTY_PATH != 0, follow)? {
             Target::Path(r) => r,

@@ -92,7 +92,8 @@ pub fn getgroups(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     if size < 0 {
         return_errno_with_message!(EINVAL, "size must not be negative");
     }
-    let groups = current().cred().groups;
+    let cred = current().cred();
+    let groups = &cred.groups;
     if size == 0 {
         return Ok(groups.len() as u64);
     }

@@ -492,7 +492,7 @@ fn do_execve(thread: &crate::task::Thread, dirfd: i32, path_ptr: u64, argv_ptr: 
         sig_mask,
         sig_pending,
         kept: crate::syscall::identity::kept_across_exec(),
-        cred: p.cred(),
+        cred: (*p.cred()).clone(),
         daemon: daemon_state,
         children: children_snapshot(),
         start_uptime: p.start_uptime,

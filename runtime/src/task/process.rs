@@ -210,7 +210,7 @@ pub struct Process {
     /// the guest's own, not the host process's (task/cred.rs). Copied by
     /// fork, handed over across execve, which applies its rules to them
     /// (loader/mod.rs). A leaf.
-    pub cred: Mutex<crate::task::Cred>,
+    pub cred: Mutex<std::sync::Arc<crate::task::Cred>>,
     /// The scheduling policy the process set (one of the normal ones);
     /// Linux keeps it across fork and execve.
     pub sched_policy: AtomicU32,
@@ -262,8 +262,10 @@ pub struct VforkReturn {
 }
 
 impl Process {
-    /// A copy of the credentials (the lock is taken alone, briefly).
-    pub fn cred(&self) -> crate::task::Cred {
+    /// The credentials as they are now (the lock is taken alone, briefly).
+    /// Shared, never changed in place: every path walk and permission check
+    /// reads them, a set*id call replaces them.
+    pub fn cred(&self) -> std::sync::Arc<crate::task::Cred> {
         crate::task::lock(&self.cred).clone()
     }
 
@@ -277,11 +279,11 @@ impl Process {
     ) -> crate::error::Result<crate::task::Cred> {
         let mut c = crate::task::lock(&self.cred);
         let new = rule(&c)?;
-        let old = std::mem::replace(&mut *c, new);
-        if old != *c {
+        if new != **c {
             self.view_changed.store(true, std::sync::atomic::Ordering::Relaxed);
         }
-        Ok(old)
+        let old = std::mem::replace(&mut *c, std::sync::Arc::new(new));
+        Ok(std::sync::Arc::unwrap_or_clone(old))
     }
 
     /// The Linux pid of this process.
@@ -332,7 +334,7 @@ pub struct ForkGuard<'a> {
     ppid_cache: MutexGuard<'a, Option<(u32, u32)>>,
     vfork_return: MutexGuard<'a, Option<VforkReturn>>,
     refused: MutexGuard<'a, Vec<(&'static str, Option<u64>)>>,
-    cred: MutexGuard<'a, crate::task::Cred>,
+    cred: MutexGuard<'a, std::sync::Arc<crate::task::Cred>>,
     syscall_sites: MutexGuard<'a, crate::trap::rewrite::Sites>,
     trace: Option<MutexGuard<'a, crate::syscall::trace::Sink>>,
 }

@@ -232,7 +232,7 @@ pub enum WalkDir {
 struct GuestTree<'a> {
     root: &'a Arc<DirFd>,
     /// Whose search permission the walk checks (vfs/perm.rs).
-    cred: crate::task::Cred,
+    cred: std::sync::Arc<crate::task::Cred>,
 }
 
 /// How often a walk looks a name up again when it changed type between two
@@ -401,7 +401,7 @@ pub fn resolve_at(dirfd: i32, path: &[u8], follow_last: bool) -> Result<Resolved
 
 /// [`resolve_at`], with the search permission of `cred` (access(2) walks
 /// with the real ids).
-pub fn resolve_as(dirfd: i32, path: &[u8], follow_last: bool, cred: crate::task::Cred) -> Result<Resolved> {
+pub fn resolve_as(dirfd: i32, path: &[u8], follow_last: bool, cred: std::sync::Arc<crate::task::Cred>) -> Result<Resolved> {
     let mut tree = GuestTree { root: &current().root, cred };
     let start = if path.first() == Some(&b'/') {
         Vec::new()
