@@ -139,8 +139,11 @@ impl Epoll {
         regs.iter()
             .enumerate()
             .filter(|(_, r)| !r.disabled)
-            .filter_map(|(i, r)| r.file.upgrade().map(|f| (i, r.quiet(&f), f, r.events)))
-            .map(|(i, quiet, f, events)| (i, f, events, quiet))
+            .filter_map(|(i, r)| {
+                let f = r.file.upgrade()?;
+                let quiet = r.quiet(&f);
+                Some((i, f, r.events, quiet))
+            })
             .collect()
     }
 

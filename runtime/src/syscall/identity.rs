@@ -168,6 +168,15 @@ fn is_init(pid: i32) -> bool {
     pid == 1 && current().pid() != 1 && !crate::daemon::is_standalone()
 }
 
+/// ESRCH unless `pid` names a task, for the queries that answer the same
+/// for every task (init included).
+fn check_task(pid: i32) -> Result<()> {
+    if !is_init(pid) {
+        host_target(pid)?;
+    }
+    Ok(())
+}
+
 pub fn prlimit64(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     let res = args::uint(a[1]);
     let host = host_target(args::int(a[0]))?;
@@ -284,9 +293,7 @@ fn affinity_target(cx: &Ctx<'_>, pid: i32) -> Result<Option<std::sync::Arc<crate
             return Ok(Some(t));
         }
     }
-    if !is_init(pid) {
-        host_target(pid)?;
-    }
+    check_task(pid)?;
     Ok(None)
 }
 
@@ -408,9 +415,7 @@ pub fn sched_getparam(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     if pid < 0 || a[1] == 0 {
         return_errno!(EINVAL);
     }
-    if !is_init(pid) {
-        host_target(pid)?;
-    }
+    check_task(pid)?;
     uaccess::write(a[1], &0i32)?;
     Ok(0)
 }
