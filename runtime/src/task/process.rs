@@ -67,8 +67,8 @@ pub struct Config {
     /// syscall, as on a macOS host (loader/vdso.rs).
     pub vdso_uses_host: bool,
     /// Whether a `syscall` site that trapped is rewritten into a direct
-    /// entry (trap/rewrite.rs); off with `mactux run --no-rewrite` or
-    /// `MACTUX_REWRITE=0`.
+    /// entry (trap/rewrite.rs); on with `MACTUX_REWRITE=1`, unless
+    /// `mactux run --no-rewrite`.
     #[serde(default = "default_true")]
     pub rewrite_syscalls: bool,
     /// Report, when the process exits, how many syscalls trapped
