@@ -1544,6 +1544,18 @@ pub mod sigctl {
         let mut result = Ok(());
         INSTALL.call_once(|| {
             let sa = trap_entry_action();
+            // The kick is caught from the start, whatever the guest does
+            // with the Linux signal of the same number (see
+            // `set_disposition`); an ignored one inherited through exec is
+            // remembered for the guest first (`host_ignores`).
+            let kick = crate::host::thread::KICK_SIGNAL;
+            // SAFETY: a zeroed sigaction is valid storage for the old one.
+            let mut old: libc::sigaction = unsafe { core::mem::zeroed() };
+            // SAFETY: installing our own handler; `old` is valid storage.
+            if unsafe { libc::sigaction(kick, &sa, &mut old) } != 0 {
+                result = Err(format!("sigaction({kick}): {}", crate::host::imp::errno::last().text()));
+            }
+            KICK_WAS_IGNORED.store(old.sa_sigaction == libc::SIG_IGN, core::sync::atomic::Ordering::Relaxed);
             for &sig in TRAP_SIGNALS {
                 // SAFETY: installing our own handler.
                 if unsafe { libc::sigaction(sig, &sa, core::ptr::null_mut()) } != 0 {
@@ -1597,9 +1609,25 @@ pub mod sigctl {
         }
     }
 
-    /// Makes the host dispose of `sig` as `how` says.
+    /// Makes the host dispose of `sig` as `how` says. The host signal that
+    /// kicks threads (`host::thread::KICK_SIGNAL`, also the Linux signal 64
+    /// on a Linux host) stays caught: the entry sorts a guest signal of that
+    /// number from a kick, and the guest's disposition applies on delivery.
     pub fn set_disposition(sig: Signal, how: HostDisposition) {
         let Some(h) = host_sig(sig) else { return };
+        let how = if h == crate::host::thread::KICK_SIGNAL { HostDisposition::Catch } else { how };
+        set_host_disposition(h, how);
+    }
+
+    /// Hands the guest's ignored signals to the next image (execve): the
+    /// host's own exec keeps an ignored signal ignored, the kick's number
+    /// included (the next runtime reads it back before it catches it).
+    pub fn hand_down_disposition(sig: Signal, ignored: bool) {
+        let Some(h) = host_sig(sig) else { return };
+        set_host_disposition(h, if ignored { HostDisposition::Ignore } else { HostDisposition::Default });
+    }
+
+    fn set_host_disposition(h: i32, how: HostDisposition) {
         let tag = match how {
             HostDisposition::Catch => 1,
             HostDisposition::Default => 2,
@@ -1620,9 +1648,16 @@ pub mod sigctl {
         unsafe { libc::sigaction(h, &sa, core::ptr::null_mut()) };
     }
 
+    /// Whether the host kick signal was ignored when the runtime started
+    /// (before the trap entry took it over).
+    static KICK_WAS_IGNORED: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
+
     /// Whether the host ignores `sig` (inherited through exec).
     pub fn host_ignores(sig: Signal) -> bool {
         let Some(h) = host_sig(sig) else { return false };
+        if h == crate::host::thread::KICK_SIGNAL {
+            return KICK_WAS_IGNORED.load(core::sync::atomic::Ordering::Relaxed);
+        }
         // SAFETY: a zeroed sigaction is a valid out-parameter; we only query.
         let mut old: libc::sigaction = unsafe { core::mem::zeroed() };
         // SAFETY: querying only.
@@ -1639,7 +1674,9 @@ pub mod sigctl {
             let mut numbers: Vec<i32> =
                 (1..=NSIG).map(Signal).filter(|&s| crate::host::trap::is_async_signal(s)).filter_map(host_sig).collect();
             // The kick another thread sends must interrupt a wait too.
-            numbers.push(crate::host::thread::KICK_SIGNAL);
+            if !numbers.contains(&crate::host::thread::KICK_SIGNAL) {
+                numbers.push(crate::host::thread::KICK_SIGNAL);
+            }
             // SAFETY: a zeroed sigset is valid storage; sigemptyset initialises it.
             let mut set: libc::sigset_t = unsafe { core::mem::zeroed() };
             // SAFETY: valid sigset.

@@ -125,6 +125,12 @@ impl SigInfo {
         self.fields.get(off..off + 4).and_then(|b| b.try_into().ok()).map(i32::from_ne_bytes).unwrap_or(0)
     }
 
+    /// `_rt { si_pid, si_uid, si_sigval }`: the uid and the value.
+    pub fn rt_uid_value(&self) -> (u32, u64) {
+        let value = self.fields.get(8..16).and_then(|b| b.try_into().ok()).map(u64::from_ne_bytes).unwrap_or(0);
+        (self.int_at(4) as u32, value)
+    }
+
     fn put(&mut self, off: usize, bytes: &[u8]) {
         if let Some(dst) = self.fields.get_mut(off..off + bytes.len()) {
             dst.copy_from_slice(bytes);
@@ -800,11 +806,22 @@ pub fn prepare_exec(thread: &Thread) {
     for n in 1..=NSIG {
         let sig = Signal(n);
         if host::trap::is_async_signal(sig) {
-            let ignored = l.st.actions[index(sig)].handler == SIG_IGN;
-            host::trap::set_disposition(sig, if ignored { HostDisposition::Ignore } else { HostDisposition::Default });
+            host::trap::hand_down_disposition(sig, l.st.actions[index(sig)].handler == SIG_IGN);
         }
     }
     host::trap::set_host_blocked_mask(l.mask());
+}
+
+/// After a host exec that failed (the task lives on): the host handles
+/// its signals again as the guest's dispositions say, and guest code runs
+/// with the asynchronous signals open.
+pub fn after_failed_exec(thread: &Thread) {
+    let handlers = lock_state(thread).st.actions.iter().map(|a| a.handler).collect::<Vec<u64>>();
+    let p = current();
+    for (i, &handler) in handlers.iter().enumerate() {
+        sync_host_disposition(p, Signal(i as u8 + 1), handler);
+    }
+    init_thread();
 }
 
 /// In a fork child, on its one thread (fresh, with nothing pending): the

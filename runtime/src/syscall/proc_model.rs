@@ -512,7 +512,7 @@ fn do_execve(thread: &crate::task::Thread, dirfd: i32, path_ptr: u64, argv_ptr: 
     crate::signal::prepare_exec(thread);
     let err = host::process::exec(&exe, &argv);
     // Still here: the host exec failed; the task lives on.
-    crate::signal::init_thread();
+    crate::signal::after_failed_exec(thread);
     crate::syscall::ipc::after_failed_exec(shm_attaches);
     for &fd in &kept_host_fds {
         let _ = host::fs::set_host_cloexec(fd, true);

@@ -4,14 +4,17 @@
 //! <https://man7.org/linux/man-pages/man7/signal.7.html>
 //!
 //! Divergences from Linux:
-//! - rt_sigqueueinfo/rt_tgsigqueueinfo reach only the calling process
-//!   (ESRCH otherwise) until the daemon routes signals between tasks.
+//! - rt_sigqueueinfo/rt_tgsigqueueinfo to another task send a host signal:
+//!   the receiver sees the sender's real pid whatever `si_pid` said, and
+//!   another task's threads are reached through the whole task. On macOS,
+//!   which has no sigqueue, `si_value` does not cross (code SI_USER).
 //! - Interval timers are the host's: ITIMER_VIRTUAL and ITIMER_PROF count
 //!   the runtime's CPU time along with the guest's.
 
 use super::{args, timeout, Ctx};
 use crate::abi::signal::{KernelSigaction, Signal, SA_KNOWN};
 use crate::abi::Timeval;
+use crate::host;
 use crate::error::{Error, Result};
 use crate::signal::{lock_state, SigInfo};
 use crate::uaccess;
@@ -219,10 +222,41 @@ fn queued_info(sig: u64, uinfo: u64) -> Result<Option<SigInfo>> {
     Ok(Some(SigInfo::from_bytes(sig, &raw)))
 }
 
+/// A siginfo another process may be sent: Linux lets a process forge
+/// only codes below zero other than SI_TKILL for anyone but itself (the
+/// kernel's own codes and kill's SI_USER are not the caller's to claim).
+fn check_forged_code(target: i32, info: Option<&SigInfo>) -> Result<()> {
+    let forged = info.is_some_and(|i| i.code >= 0 || i.code == g::SI_TKILL);
+    if forged && target as u32 != crate::task::current().pid() {
+        return_errno_with_message!(EPERM, "only negative si_codes other than SI_TKILL may be sent to another process");
+    }
+    Ok(())
+}
+
+/// Queues `info` (None: only probe) on another task, `pid`.
+fn queue_to_task(pid: i32, sig: u64, info: Option<SigInfo>) -> Result<u64> {
+    if pid <= 0 || crate::daemon::is_standalone() {
+        return_errno_with_message!(ESRCH, "no such process");
+    }
+    let host_pid = super::proc_model::host_pid_of_task(pid)?;
+    let Some(info) = info else {
+        return super::proc_model::signal_host(host_pid, None).map(|()| 0);
+    };
+    let Some(sig) = Signal::from_raw(sig) else { return_errno!(EINVAL) };
+    let Some(host_sig) = host::signal::to_host(sig) else {
+        return_errno_with_message!(EINVAL, "this signal has no host counterpart");
+    };
+    let (uid, value) = info.rt_uid_value();
+    host::process::sigqueue(host_pid, host_sig, info.code, uid, value).map_err(Error::new)?;
+    Ok(0)
+}
+
 pub fn rt_sigqueueinfo(cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     let info = queued_info(a[1], a[2])?;
-    if super::args::int(a[0]) as u32 != crate::task::current().pid() {
-        return Err(crate::errno!(ESRCH, "only the calling process is reachable until the daemon routes signals"));
+    let pid = super::args::int(a[0]);
+    check_forged_code(pid, info.as_ref())?;
+    if pid as u32 != crate::task::current().pid() {
+        return queue_to_task(pid, a[1], info);
     }
     if let Some(info) = info {
         crate::signal::send_process(cx.thread(), info);
@@ -235,8 +269,13 @@ pub fn rt_tgsigqueueinfo(cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
         return_errno!(EINVAL);
     }
     let info = queued_info(a[2], a[3])?;
-    if super::args::int(a[0]) as u32 != crate::task::current().pid() {
-        return Err(crate::errno!(ESRCH, "only the calling process is reachable until the daemon routes signals"));
+    let (tgid, tid) = (super::args::int(a[0]), super::args::int(a[1]));
+    check_forged_code(tgid, info.as_ref())?;
+    if tgid as u32 != crate::task::current().pid() {
+        if tgid != tid {
+            return_errno_with_message!(ESRCH, "threads of other tasks are reached through their leader only");
+        }
+        return queue_to_task(tgid, a[2], info);
     }
     let Some(target) = crate::task::current().thread(super::args::uint(a[1])) else {
         return Err(crate::errno!(ESRCH, "no such thread in this process"));

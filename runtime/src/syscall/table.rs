@@ -376,7 +376,7 @@ syscall_table! {
     __NR_capset => Full(cred::capset), [Ptr, Ptr];
     __NR_rt_sigpending => Full(signal::rt_sigpending), [Ptr, Len];
     __NR_rt_sigtimedwait => Full(signal::rt_sigtimedwait), [Ptr, Ptr, Ptr, Len], sleeps, restart = NoHand;
-    __NR_rt_sigqueueinfo => Partial(signal::rt_sigqueueinfo, "only the calling process itself (ESRCH otherwise)"), [Int, Signal, Ptr];
+    __NR_rt_sigqueueinfo => Partial(signal::rt_sigqueueinfo, "another task sees the real sender pid; on macOS si_value does not cross tasks"), [Int, Signal, Ptr];
     __NR_rt_sigsuspend => Full(signal::rt_sigsuspend), [Ptr, Len], sleeps, restart = NoHand;
     __NR_sigaltstack => Full(signal::sigaltstack), [Ptr, Ptr];
     __NR_utime => Missing, [];
@@ -544,7 +544,7 @@ syscall_table! {
     __NR_inotify_init1 => Partial(inotify::inotify_init1, "events from the host's inotify (Linux) or kqueue (macOS: no open, access or close events); not kept across execve"), [Hex];
     __NR_preadv => Full(read_write::preadv), [Fd, Ptr, Int, Int], blocks;
     __NR_pwritev => Full(read_write::pwritev), [Fd, Ptr, Int, Int], blocks;
-    __NR_rt_tgsigqueueinfo => Partial(signal::rt_tgsigqueueinfo, "only the calling thread itself (ESRCH otherwise)"), [Int, Int, Signal, Ptr];
+    __NR_rt_tgsigqueueinfo => Partial(signal::rt_tgsigqueueinfo, "another task's thread only through its leader (tgid = tid); on macOS si_value does not cross tasks"), [Int, Int, Signal, Ptr];
     __NR_perf_event_open => Missing, [];
     __NR_recvmmsg => Full(socket::recvmmsg), [Fd, Ptr, Int, Hex, Ptr], blocks;
     __NR_fanotify_init => Missing, [];

@@ -252,3 +252,19 @@ pub fn capabilities() -> Option<[u64; 5]> {
     }
     Some([join(d[0], d[3]), join(d[1], d[4]), join(d[2], d[5]), bnd, amb])
 }
+
+/// Queues host signal `sig` on the process `host_pid` with a Linux siginfo
+/// of code `code` (below zero, not SI_TKILL: the kernel refuses others),
+/// sent by us, with `uid` and `value` in `_rt`.
+pub fn sigqueue(host_pid: i32, sig: i32, code: i32, uid: u32, value: u64) -> HostResult<()> {
+    let mut raw = [0u8; 128];
+    raw[0..4].copy_from_slice(&sig.to_ne_bytes());
+    raw[8..12].copy_from_slice(&code.to_ne_bytes());
+    // SAFETY: getpid has no preconditions.
+    raw[16..20].copy_from_slice(&unsafe { libc::getpid() }.to_ne_bytes());
+    raw[20..24].copy_from_slice(&uid.to_ne_bytes());
+    raw[24..32].copy_from_slice(&value.to_ne_bytes());
+    // SAFETY: `raw` is a complete 128-byte siginfo the kernel only reads.
+    let r = unsafe { libc::syscall(libc::SYS_rt_sigqueueinfo, host_pid, sig, raw.as_ptr()) };
+    if r < 0 { Err(crate::host::errno::last()) } else { Ok(()) }
+}

@@ -136,10 +136,17 @@ pub fn current() -> HostThread {
     HostThread { host_tid: unsafe { libc::gettid() } }
 }
 
-/// The host signal that interrupts another thread of ours: SIGSYS, which
-/// the trap entry always catches and guest code never has blocked; a kick
-/// is told from a trapped syscall by its si_code (SI_TKILL) and sender (us).
-pub const KICK_SIGNAL: i32 = libc::SIGSYS;
+/// The host signal that interrupts another thread of ours: the last
+/// real-time signal, which the trap entry always catches (`set_disposition`
+/// never lets it go) and guest code never has blocked on the host. It must
+/// not be SIGSYS: a classic signal is pending at most once, so a kick that
+/// is pending when the thread's `syscall` raises Syscall User Dispatch's
+/// SIGSYS absorbs that trap (the kernel keeps the first siginfo), and the
+/// call would return with its own number in rax, never made. Real-time
+/// signals queue, each with its siginfo. A kick is told from the guest
+/// signal 64 sent by another process by its si_code (SI_TKILL) and sender
+/// (us).
+pub const KICK_SIGNAL: i32 = 64;
 
 /// Interrupts the thread: its guest code enters the trap, a host call it
 /// sleeps in fails with EINTR. A thread that already ended is not found.

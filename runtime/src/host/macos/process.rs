@@ -292,3 +292,10 @@ pub fn siginfo_child(info: &libc::siginfo_t) -> (i32, i32, i32) {
 pub fn capabilities() -> Option<[u64; 5]> {
     None
 }
+
+/// Sends host signal `sig` to the process `host_pid`. macOS has no
+/// sigqueue: lossy: the receiver sees SI_USER, and `code`, `uid` and
+/// `value` are lost.
+pub fn sigqueue(host_pid: i32, sig: i32, _code: i32, _uid: u32, _value: u64) -> HostResult<()> {
+    kill(host_pid, sig)
+}

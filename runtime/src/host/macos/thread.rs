@@ -134,9 +134,12 @@ pub fn current() -> HostThread {
     HostThread { pthread: unsafe { libc::pthread_self() } }
 }
 
-/// SIGSYS sent by ourselves (si_code SI_USER, our pid) is a kick, never a
-/// trapped syscall, whose si_code is the kernel's.
-pub const KICK_SIGNAL: i32 = libc::SIGSYS;
+/// The host signal that interrupts another thread of ours: SIGEMT, which
+/// no Linux signal maps to, so the trap entry always catches it. Not
+/// SIGSYS: a signal is pending at most once, so a kick pending when the
+/// thread's `syscall` traps would absorb that trap's SIGSYS and the call
+/// would never be made.
+pub const KICK_SIGNAL: i32 = libc::SIGEMT;
 
 pub fn kick(h: &HostThread) {
     // SAFETY: the thread is alive (see `HostThread`).

@@ -189,11 +189,10 @@ pub unsafe fn decode(signo: i32, info: *mut c_void, uc: *mut c_void) -> (TrapKin
     let is_sent = (SI_USER..=SI_MESGQ).contains(&host_code);
     let kind = match signo {
         libc::SIGSYS if !is_sent => TrapKind::Syscall,
-        // Another thread of ours (host::thread::kick): sent, by us.
-        // SAFETY: getpid has no preconditions.
-        s if s == super::thread::KICK_SIGNAL && host_code == SI_USER && i32_at(raw, 16) == unsafe { libc::getpid() } => {
-            TrapKind::Kick
-        }
+        // Another thread of ours (host::thread::kick). SIGEMT carries no
+        // Linux signal, so one sent by anyone else only makes the thread
+        // look at its signals too.
+        s if s == super::thread::KICK_SIGNAL => TrapKind::Kick,
         libc::SIGSEGV | libc::SIGBUS if !is_sent => {
             // BUS_ADRALN/ADRERR/OBJERR are 1/2/3 on both systems.
             TrapKind::Fault { addr: mc.es.faultvaddr, is_bus: signo == libc::SIGBUS, code: host_code }
