@@ -57,8 +57,7 @@ enum Command {
         #[arg(short = '0', long)]
         root_user: bool,
         /// Never rewrite a trapping `syscall` site into a direct entry
-        /// (every syscall traps). Rewriting is off unless MACTUX_REWRITE=1
-        /// asks for it (docs/architecture.md: a race is still open).
+        /// (every syscall traps), as MACTUX_REWRITE=0 does.
         #[arg(long)]
         no_rewrite: bool,
         /// The program, then its arguments. Options for mactux come before
@@ -173,7 +172,7 @@ fn run(
         mactux_exe,
         use_daemon: std::env::var_os("MACTUX_NO_DAEMON").is_none(),
         vdso_uses_host: std::env::var_os("MACTUX_VDSO").map_or(true, |v| v != "syscall"),
-        rewrite_syscalls: !no_rewrite && std::env::var_os("MACTUX_REWRITE").is_some_and(|v| v == "1"),
+        rewrite_syscalls: !no_rewrite && std::env::var_os("MACTUX_REWRITE").map_or(true, |v| v != "0"),
         log_traps: log.split(',').any(|w| w == "traps" || w == "all"),
         linux_metadata,
         user,

@@ -2,13 +2,13 @@
 //! once enters the runtime directly afterwards. tests/guest/proc/getpid_loop.c calls
 //! getpid through its libc 2,000 times from one site (glibc static, static-pie and
 //! dynamic, musl static and dynamic); with `MACTUX_LOG=traps` the runtime reports how
-//! many syscalls trapped. With rewriting (MACTUX_REWRITE=1, which these tests set; it
-//! is opt-in while a race stays open, docs/architecture.md) the loop's calls do not trap, so
+//! many syscalls trapped. With rewriting (the default; these tests set MACTUX_REWRITE=1
+//! in case the suite runs with it off) the loop's calls do not trap, so
 //! the whole run traps fewer times than the loop calls; with `--no-rewrite` (and with
 //! `MACTUX_REWRITE=0`) every one of them does. Either way stdout and status are the
 //! native ones, and `--trace` shows every call. (That a rewritten site keeps the syscall ABI, under threads and
-//! signals, is tests/guest/signal/syscall_site.c's job when the suite runs with
-//! MACTUX_REWRITE=1; by default it checks the trap path.)
+//! signals, is tests/guest/signal/syscall_site.c's job; scripts/test.sh runs the signal
+//! and thread areas a second time with MACTUX_REWRITE=0 for the trap path.)
 
 use mactux_tests::*;
 

@@ -67,7 +67,7 @@ pub struct Config {
     /// syscall, as on a macOS host (loader/vdso.rs).
     pub vdso_uses_host: bool,
     /// Whether a `syscall` site that trapped is rewritten into a direct
-    /// entry (trap/rewrite.rs); on with `MACTUX_REWRITE=1`, unless
+    /// entry (trap/rewrite.rs); on unless `MACTUX_REWRITE=0` or
     /// `mactux run --no-rewrite`.
     #[serde(default = "default_true")]
     pub rewrite_syscalls: bool,
