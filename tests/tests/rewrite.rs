@@ -1,5 +1,5 @@
 //! Syscall-site rewriting (runtime/src/trap/rewrite.rs): a `syscall` site that trapped
-//! once enters the runtime directly afterwards. tests/guest/proc/getpid_loop.c calls
+//! twice enters the runtime directly afterwards. tests/guest/proc/getpid_loop.c calls
 //! getpid through its libc 2,000 times from one site (glibc static, static-pie and
 //! dynamic, musl static and dynamic); with `MACTUX_LOG=traps` the runtime reports how
 //! many syscalls trapped. With rewriting (the default; these tests set MACTUX_REWRITE=1

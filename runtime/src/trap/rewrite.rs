@@ -1,5 +1,5 @@
 //! Syscall-site rewriting (DESIGN.md "Speed"): a `syscall` instruction that
-//! trapped is rewritten so that later executions enter the runtime by a
+//! trapped twice is rewritten so that later executions enter the runtime by a
 //! jump instead of a host signal. The trap stays the always-correct path:
 //! only one shape is rewritten, and every other site, every site the
 //! checks below are unsure of, and every site whose stub cannot be placed
@@ -80,7 +80,7 @@
 
 use crate::task::lock;
 use iced_x86::{Code, Decoder, DecoderOptions, Register};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// `mov $imm32, %eax` + `syscall`.
 pub const SITE_LEN: u64 = 7;
@@ -266,6 +266,11 @@ pub struct Sites {
     patched: HashMap<u64, u64>,
     /// Chunks of stub memory: start and bytes used.
     chunks: Vec<(u64, u64)>,
+    /// The sites (the address after their `syscall`) that trapped: a site
+    /// is rewritten at its second trap (see [`after_trap`]).
+    trapped_once: HashSet<u64>,
+    /// Whether the decoder's tables are being built (`warm_up_decoder`).
+    warming: bool,
 }
 
 fn reaches(a: u64, b: u64) -> bool {
@@ -311,12 +316,62 @@ const HIGHEST_CHUNK: u64 = 0x7fff_0000_0000;
 /// Called after the trapped call whose `syscall` ended at `site_end` was
 /// handled, with the registers it trapped with: rewrites the site if it
 /// has a known shape and rewriting is on.
+/// Rewriting starts once the process has taken this many syscall traps.
+/// Rewriting costs more than a trap: the first rewrite builds the x86
+/// decoder's tables (about 0.7 ms on the VM the benchmarks run on, as much
+/// as 200 traps), each one patches code and synchronises the cores three
+/// times. A short program (`true`, `ls` of a small directory: tens to a few
+/// hundred calls) would pay for rewrites it never uses; a long one pays
+/// these few hundred traps once. (The rent-or-buy rule: trap until the
+/// traps have cost what rewriting costs, then rewrite.)
+const REWRITE_AFTER_TRAPS: u64 = 256;
+/// When the decoder's tables start being built, on a host thread of their
+/// own, so that they are ready by `REWRITE_AFTER_TRAPS` on a machine with a
+/// core to spare.
+const WARM_UP_AFTER_TRAPS: u64 = 64;
+
+/// Builds the decoder's tables on a host thread of its own. Nothing waits
+/// for it: a rewrite that comes first waits inside the decoder for the
+/// tables, and the thread ends by itself (its signals are blocked, it
+/// touches no guest state, and a fork meanwhile is glibc's, which holds
+/// the allocator's locks across it).
+fn warm_up_decoder() {
+    let _ = crate::host::thread::spawn(
+        64 * 1024,
+        Box::new(|| {
+            let _ = Decoder::with_ip(64, &SYSCALL, 0, DecoderOptions::NONE).decode();
+        }),
+    );
+}
+
+/// Before a host fork: waits for the decoder's tables if their thread is
+/// building them, so that the child, where that thread does not live on,
+/// does not inherit them half built (it would wait for them forever).
+pub fn before_fork() {
+    if lock(&crate::task::current().syscall_sites).warming {
+        let _ = Decoder::with_ip(64, &SYSCALL, 0, DecoderOptions::NONE).decode();
+    }
+}
+
 pub fn after_trap(site_end: u64, trapped: &super::GuestRegs) {
     let p = crate::task::current();
     if !p.config.rewrite_syscalls {
         return;
     }
     let Some(entry) = crate::host::trap::direct_entry() else { return };
+    // A site is rewritten at its second trap, not its first (most sites
+    // run once: start-up, exit), and only once the process has trapped
+    // often enough to pay for rewriting (`REWRITE_AFTER_TRAPS`).
+    let traps = p.syscall_traps.load(core::sync::atomic::Ordering::Relaxed);
+    {
+        let mut sites = lock(&p.syscall_sites);
+        if traps >= WARM_UP_AFTER_TRAPS && !core::mem::replace(&mut sites.warming, true) {
+            warm_up_decoder();
+        }
+        if sites.trapped_once.insert(site_end) || traps < REWRITE_AFTER_TRAPS {
+            return;
+        }
+    }
     let Some(syscall_at) = site_end.checked_sub(SYSCALL.len() as u64) else { return };
     // Guest code only, in one private executable mapping: a shared one
     // (a file's, or anonymous memory a fork child shares) would carry the
