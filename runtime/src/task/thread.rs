@@ -94,6 +94,14 @@ pub struct Thread {
     /// under SA_RESTART (a socket call with SO_RCVTIMEO/SO_SNDTIMEO set,
     /// signal(7)); taken by the signal delivery that follows.
     pub eintr_is_final: AtomicBool,
+    /// A host kick is on its way and the thread has not taken it yet
+    /// (cleared by the trap entry when it does, before it looks at its
+    /// signals): further kicks need not queue another host signal. The
+    /// kick is a real-time signal, which the host queues once per send, and
+    /// a thread that others signal while it runs the runtime with its host
+    /// signals blocked would otherwise pile them up against the user's
+    /// RLIMIT_SIGPENDING.
+    pub kick_sent: AtomicBool,
 }
 
 impl Thread {
@@ -124,6 +132,7 @@ impl Thread {
             exited: AtomicBool::new(false),
             wake: std::sync::OnceLock::new(),
             eintr_is_final: AtomicBool::new(false),
+            kick_sent: AtomicBool::new(false),
         }
     }
 
@@ -145,9 +154,22 @@ impl Thread {
     /// interrupts guest code or a host call it sleeps in.
     pub fn kick(&self) {
         self.parker.unpark();
-        if let Some(h) = super::lock(&self.host).as_ref() {
-            crate::host::thread::kick(h);
+        // The caller made its signal visible first; this swap orders that
+        // before the flag, and the entry clears the flag before it looks.
+        if self.kick_sent.swap(true, SeqCst) {
+            return;
         }
+        let sent = super::lock(&self.host).as_ref().is_some_and(crate::host::thread::kick);
+        if !sent {
+            self.kick_sent.store(false, SeqCst);
+        }
+    }
+
+    /// The trap entry took a kick: the next one must be sent again. Called
+    /// before the entry looks at the thread's signals.
+    pub fn kick_taken(&self) {
+        self.kick_sent.store(false, SeqCst);
+        core::sync::atomic::fence(SeqCst);
     }
 }
 

@@ -308,6 +308,10 @@ pub unsafe extern "C" fn dispatch(ctl: *mut ThreadCtl, signo: i32, info: *mut c_
     // SAFETY: `info` and `uc` are the kernel's siginfo and ucontext for this signal.
     let (kind, mut regs) = unsafe { host::trap::decode(signo, info, uc) };
     let from_guest = from_guest != 0;
+    if kind == TrapKind::Kick {
+        // Atomics only, as for a host signal below.
+        ctl.thread().kick_taken();
+    }
     if let TrapKind::Async { sig, info } = kind {
         // Atomics only: a nested entry may have interrupted anything.
         crate::signal::record_host(sig, &info);

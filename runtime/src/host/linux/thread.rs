@@ -149,10 +149,11 @@ pub fn current() -> HostThread {
 pub const KICK_SIGNAL: i32 = 64;
 
 /// Interrupts the thread: its guest code enters the trap, a host call it
-/// sleeps in fails with EINTR. A thread that already ended is not found.
-pub fn kick(h: &HostThread) {
+/// sleeps in fails with EINTR. False if the signal was not sent (a thread
+/// that already ended, a full signal queue).
+pub fn kick(h: &HostThread) -> bool {
     // SAFETY: tgkill to a thread of our own process.
-    unsafe { libc::syscall(libc::SYS_tgkill, libc::getpid(), h.host_tid, KICK_SIGNAL) };
+    unsafe { libc::syscall(libc::SYS_tgkill, libc::getpid(), h.host_tid, KICK_SIGNAL) == 0 }
 }
 
 /// Starts a host thread running `f`; `stack_size` bytes of host stack.

@@ -141,9 +141,10 @@ pub fn current() -> HostThread {
 /// would never be made.
 pub const KICK_SIGNAL: i32 = libc::SIGEMT;
 
-pub fn kick(h: &HostThread) {
+/// Interrupts the thread (see the Linux host's); false if not sent.
+pub fn kick(h: &HostThread) -> bool {
     // SAFETY: the thread is alive (see `HostThread`).
-    unsafe { libc::pthread_kill(h.pthread, KICK_SIGNAL) };
+    unsafe { libc::pthread_kill(h.pthread, KICK_SIGNAL) == 0 }
 }
 
 pub fn spawn(stack_size: usize, f: Box<dyn FnOnce() + Send + 'static>) -> HostResult<()> {
