@@ -23,6 +23,11 @@
 //!          ff 25 <rel32>           jmp *entry(%rip)
 //! ```
 //!
+//! glibc's `read` is `xor %eax,%eax; syscall`: two bytes, too few for the
+//! `jmp rel32`. Its `xor` becomes `jmp rel8` to a hole within reach after
+//! the site, dead alignment padding ([`find_hole`]) that gets the `jmp
+//! rel32` to the stub; the `syscall` stays, as for the others.
+//!
 //! The site's `syscall` stays where it was, so a branch to it (a loop back
 //! to the `syscall` with eax already set), a restarted call (rip moved back
 //! by 2, `signal::restart_syscall`, `syscall::handle`) and a handler that
@@ -88,6 +93,10 @@ const MOV_EAX_LEN: u64 = 5;
 const MOV_EAX_IMM32: u8 = 0xb8;
 const JMP_REL32: u8 = 0xe9;
 const JMP_REL32_LEN: u64 = 5;
+const JMP_REL8: u8 = 0xeb;
+const XOR_EAX_LEN: usize = 2;
+/// How far after a two-byte site [`find_hole`] looks: a `jmp rel8` reach.
+const HOLE_SEARCH: u64 = 127;
 const INT3: u8 = 0xcc;
 const SYSCALL: [u8; 2] = [0x0f, 0x05];
 /// The longest x86 instruction: how far back [`mov_syscall_site`] looks
@@ -147,6 +156,8 @@ pub fn site_shape(bytes: &[u8], end: u64, rax: u64) -> Option<Shape> {
         mov_eax_shape(body, end - 2, rax)?
     } else if let Some(shape) = mov_rax_shape(body, end - 2, rax) {
         shape
+    } else if let Some(shape) = xor_eax_shape(body, rax) {
+        shape
     } else {
         stack_load_shape(body, end - 2)?
     };
@@ -192,6 +203,15 @@ fn mov_rax_shape(body: &[u8], end: u64, rax: u64) -> Option<Shape> {
     }
     let nr = u32::try_from(mov.immediate32to64()).ok()?;
     (rax == u64::from(nr)).then_some(Shape { len: LEN, evidence: Evidence::RaxIs(nr) })
+}
+
+/// `xor %eax, %eax` (`31 c0` or `33 c0`: call number 0, read) ending at
+/// `body`'s end, with rax = 0. Two bytes: too short for the `jmp rel32`,
+/// so its site jumps to a hole nearby (see [`find_hole`]).
+fn xor_eax_shape(body: &[u8], rax: u64) -> Option<Shape> {
+    let at = body.len().checked_sub(XOR_EAX_LEN)?;
+    let is_xor = matches!(body[at..], [0x31 | 0x33, 0xc0]);
+    (is_xor && rax == 0).then_some(Shape { len: XOR_EAX_LEN, evidence: Evidence::RaxIs(0) })
 }
 
 /// `mov disp8(%rsp), %r64` (5 bytes, REX.W 8b ModRM SIB disp8) ending at
@@ -271,6 +291,9 @@ pub struct Sites {
     trapped_once: HashSet<u64>,
     /// Whether the decoder's tables are being built (`warm_up_decoder`).
     warming: bool,
+    /// Two-byte site → the hole its `jmp rel8` reaches (see [`find_hole`]);
+    /// a hole serves one site.
+    holes: HashMap<u64, u64>,
 }
 
 fn reaches(a: u64, b: u64) -> bool {
@@ -404,12 +427,51 @@ pub fn after_trap(site_end: u64, trapped: &super::GuestRegs) {
     // by the guest (a JIT's new code): it is rewritten afresh. One that
     // another thread patched since the bytes were read fails the first
     // byte's compare-and-exchange below and keeps that thread's stub.
+    // A two-byte site needs a hole for its `jmp rel32`, in the code after it.
+    let hole = if shape.len < JMP_REL32_LEN as usize {
+        let mut after = [0u8; (HOLE_SEARCH + 16) as usize];
+        let avail = {
+            let mm = lock(&p.mm);
+            match mm.find(site_end) {
+                Some((_, v)) if v.prot.exec && !v.is_shared => (v.end - site_end).min(after.len() as u64) as usize,
+                _ => return,
+            }
+        };
+        let after = &mut after[..avail];
+        if !crate::uaccess::copy_code_bytes(after, site_end) {
+            return;
+        }
+        let sites = lock(&p.syscall_sites);
+        let taken: Vec<u64> = sites.holes.values().copied().collect();
+        match find_hole(after, site_end, syscall_at + HOLE_SEARCH, &taken) {
+            Some(h) => Some(h),
+            None => return,
+        }
+    } else {
+        None
+    };
     let mut sites = lock(&p.syscall_sites);
+    if hole.is_some_and(|h| sites.holes.values().any(|&t| t == h)) {
+        return;
+    }
     let Some(stub) = sites.alloc_stub(site) else { return };
     let code = stub_bytes(site, insn, stub, entry);
     // SAFETY: `stub` is STUB_SIZE unused bytes of a chunk of runtime
     // memory we mapped read-write-execute; no code jumps there yet.
     unsafe { core::ptr::copy_nonoverlapping(code.as_ptr(), stub as *mut u8, code.len()) };
+    if let Some(hole) = hole {
+        let before = sites.patched.insert(site, stub);
+        sites.holes.insert(site, hole);
+        if !patch_short_site(site, [insn[0], insn[1]], hole, stub) {
+            sites.holes.remove(&site);
+            match before {
+                Some(old) => sites.patched.insert(site, old),
+                None => sites.patched.remove(&site),
+            };
+            sites.free_last_stub(stub);
+        }
+        return;
+    }
     let before = sites.patched.insert(site, stub);
     if !patch_site(site, insn[0], stub) {
         match before {
@@ -462,6 +524,75 @@ fn patch_site(site: u64, first: u8, stub: u64) -> bool {
     done
 }
 
+/// The start of a hole for a `jmp rel32` in `code`, the bytes from `at` (the
+/// instruction after a two-byte site's `syscall`) on, that starts at most
+/// at `last`: alignment padding that no code runs. The instructions are
+/// decoded forward from `at`, a known instruction boundary; a hole is a
+/// run of nops of at least five bytes that follows a `ret`, a `jmp` or a
+/// `ud2` (nothing falls into it) and ends at a 16-byte boundary (it pads
+/// up to the next function or branch target, which is where jumps land).
+/// This is the padding compilers put between functions and before aligned
+/// loop heads: glibc's `read` has one 10 bytes after its `ret`. `taken`:
+/// holes other sites use. Pure (unit-tested).
+pub fn find_hole(code: &[u8], at: u64, last: u64, taken: &[u64]) -> Option<u64> {
+    use iced_x86::Mnemonic;
+    let mut dec = Decoder::with_ip(64, code, at, DecoderOptions::NONE);
+    let mut flow_ended = false;
+    let mut pad: Option<u64> = None;
+    while dec.can_decode() {
+        let insn = dec.decode();
+        if insn.is_invalid() || insn.ip() > last {
+            return None;
+        }
+        let is_padding = matches!(insn.mnemonic(), Mnemonic::Nop | Mnemonic::Int3);
+        if is_padding && (flow_ended || pad.is_some()) {
+            let start = *pad.get_or_insert(insn.ip());
+            let end = insn.next_ip();
+            if end % 16 == 0 && end - start >= JMP_REL32_LEN && start <= last && !taken.contains(&start) {
+                return Some(start);
+            }
+            continue;
+        }
+        pad = None;
+        // `jmp` of every form (short, near, indirect): never falls through.
+        flow_ended = matches!(insn.mnemonic(), Mnemonic::Ret | Mnemonic::Jmp | Mnemonic::Ud2);
+    }
+    None
+}
+
+/// Turns the two-byte instruction at `site` (`first`, `second`) into `jmp
+/// rel8` to `hole`, after writing `jmp stub` into the hole; breakpoint
+/// first, as [`patch_site`]. False (and the hole as it was) if the code
+/// changed or went away meanwhile.
+fn patch_short_site(site: u64, [first, second]: [u8; 2], hole: u64, stub: u64) -> bool {
+    use crate::uaccess::{cmpxchg_code_byte, copy_code_bytes, write_code_bytes};
+    let mut old = [0u8; JMP_REL32_LEN as usize];
+    if !copy_code_bytes(&mut old, hole) {
+        return false;
+    }
+    let mut jmp = [JMP_REL32; JMP_REL32_LEN as usize];
+    jmp[1..].copy_from_slice(&(stub.wrapping_sub(hole + JMP_REL32_LEN) as i32).to_le_bytes());
+    // Nothing runs the hole: it may be written in one go.
+    if !write_code_bytes(hole, &jmp) {
+        return false;
+    }
+    if cmpxchg_code_byte(site, first, INT3) != Some(first) {
+        let _ = write_code_bytes(hole, &old);
+        return false;
+    }
+    crate::host::thread::sync_cores();
+    let rel8 = hole.wrapping_sub(site + 2) as u8;
+    if !write_code_bytes(site + 1, &[rel8]) {
+        let _ = write_code_bytes(site + 1, &[second]);
+        let _ = cmpxchg_code_byte(site, INT3, first);
+        return false;
+    }
+    crate::host::thread::sync_cores();
+    let done = cmpxchg_code_byte(site, INT3, JMP_REL8) == Some(INT3);
+    crate::host::thread::sync_cores();
+    done
+}
+
 /// A SIGTRAP in guest code at `regs.rip`: if it is the `int3` of a site
 /// being rewritten, continues in the site's stub, which runs the
 /// instruction the `int3` replaced and enters as the `syscall` after it
@@ -469,7 +600,24 @@ fn patch_site(site: u64, first: u8, stub: u64) -> bool {
 pub fn resume_at_int3(regs: &mut super::GuestRegs) -> bool {
     let Some(site) = regs.rip.checked_sub(1) else { return false };
     let p = crate::task::current();
-    let Some(stub) = lock(&p.syscall_sites).patched.get(&site).copied() else { return false };
+    let (stub, hole) = {
+        let sites = lock(&p.syscall_sites);
+        let Some(stub) = sites.patched.get(&site).copied() else { return false };
+        (stub, sites.holes.get(&site).copied())
+    };
+    if let Some(hole) = hole {
+        // A two-byte site: its second byte is the replaced one or the
+        // `jmp rel8`'s displacement.
+        let mut now = [0u8; 2];
+        // SAFETY: as below: a stub this process wrote.
+        let replaced = unsafe { *((stub + 1) as *const u8) };
+        let rel8 = hole.wrapping_sub(site + 2) as u8;
+        if !crate::uaccess::copy_code_bytes(&mut now, site) || !(now[0] == INT3 || now[0] == JMP_REL8) || !(now[1] == replaced || now[1] == rel8) {
+            return false;
+        }
+        regs.rip = stub;
+        return true;
+    }
     // Ours only if the bytes after the `int3` are the replaced
     // instruction's (the stub's copy) or the `jmp`'s displacement: an
     // `int3` the guest wrote over an old site is the guest's own.
@@ -556,14 +704,60 @@ mod tests {
         // it cannot have run, so the b8 is the `mov`.
         let b = [0x90, 0x8b, 0xb8, 0x27, 0, 0, 0, 0x0f, 0x05];
         assert_eq!(nr_of(&b, 0x27), Some(0x27));
-        // xor %eax,%eax; syscall (read): not a known shape.
+        // xor %eax,%eax; syscall with rax not 0: not what ran.
         let b = [0x90, 0x90, 0x90, 0x31, 0xc0, 0x0f, 0x05];
-        assert_eq!(site_shape(&b, END, 0), None);
+        assert_eq!(site_shape(&b, END, 1), None);
         // Not a syscall at the end.
         let b = [0xb8, 0x27, 0, 0, 0, 0x0f, 0x34];
         assert_eq!(site_shape(&b, END, 0x27), None);
         // Too short.
         assert_eq!(site_shape(&[0x0f, 0x05], END, 0), None);
+    }
+
+    #[test]
+    fn finds_xor_eax_syscall() {
+        // glibc's read: je; xor %eax,%eax; syscall (both encodings).
+        let b = [0x90, 0x74, 0x17, 0x31, 0xc0, 0x0f, 0x05];
+        assert_eq!(site_shape(&b, END, 0), Some(Shape { len: 2, evidence: Evidence::RaxIs(0) }));
+        let b = [0x90, 0x74, 0x17, 0x33, 0xc0, 0x0f, 0x05];
+        assert_eq!(site_shape(&b, END, 0), Some(Shape { len: 2, evidence: Evidence::RaxIs(0) }));
+        // xor %eax,%r8d would need a REX byte: 41 31 c0 is not ours.
+        let b = [0x90, 0x41, 0x31, 0xc0, 0x0f, 0x05];
+        assert_eq!(site_shape(&b, END, 0), None);
+        // movabs 0x...c031, %eax (a1 + 8 bytes) would swallow the xor.
+        let b = [0x90, 0xa1, 0, 0, 0, 0, 0, 0, 0x31, 0xc0, 0x0f, 0x05];
+        assert_eq!(site_shape(&b, END, 0), None);
+    }
+
+    #[test]
+    fn finds_padding_after_a_ret_or_jmp() {
+        // glibc's read after its syscall: cmp $-4096,%rax; ja; ret; then
+        // `cs nopw 0(%rax,%rax,1)` up to a 16-byte boundary.
+        let at = 0x1000_00ad;
+        let code = [
+            0x48, 0x3d, 0x00, 0xf0, 0xff, 0xff, // cmp
+            0x77, 0x5b, // ja
+            0xc3, // ret
+            0x2e, 0x66, 0x0f, 0x1f, 0x84, 0, 0, 0, 0, 0, // nopw, ends at 0x1000_00c0
+            0x48, 0x83, 0xec, 0x28, // sub $0x28,%rsp
+        ];
+        assert_eq!(find_hole(&code, at, at + 127, &[]), Some(0x1000_00b6));
+        // Taken by another site: none.
+        assert_eq!(find_hole(&code, at, at + 127, &[0x1000_00b6]), None);
+        // Out of reach.
+        assert_eq!(find_hole(&code, at, at + 8, &[]), None);
+        // The same nops after a conditional branch can run: not a hole.
+        let mut live = code;
+        live[8] = 0x90;
+        assert_eq!(find_hole(&live, at, at + 127, &[]), None);
+        // Padding that does not end at a 16-byte boundary is not alignment.
+        assert_eq!(find_hole(&code, at + 1, at + 127, &[]), None);
+        // Fewer than five bytes of padding.
+        let short = [0xc3, 0x0f, 0x1f, 0x40, 0x00];
+        assert_eq!(find_hole(&short, 0x2000_000b, 0x2000_0100, &[]), None);
+        // After a jmp, as before an aligned branch target.
+        let jmp = [0xeb, 0x1f, 0x66, 0x2e, 0x0f, 0x1f, 0x84, 0, 0, 0, 0, 0, 0x0f, 0x1f, 0x40, 0];
+        assert_eq!(find_hole(&jmp, 0x3000_0000, 0x3000_0100, &[]), Some(0x3000_0002));
     }
 
     #[test]

@@ -3,8 +3,8 @@
  * rewrites into a direct entry after its second trap), from several threads
  * that start on it together (so that it is rewritten while they run it)
  * while another thread keeps interrupting them with a signal, and a
- * blocking read on such a site interrupted by a handler with and without
- * SA_RESTART. Each call checks the Linux syscall ABI: every register but
+ * blocking read on a `xor %eax,%eax; syscall` site (glibc's read)
+ * interrupted by a handler with and without SA_RESTART. Each call checks the Linux syscall ABI: every register but
  * rax, rcx and r11 kept (xmm0-15 too), rcx = the address after the `syscall`, r11 = the
  * flags at the call, the 128-byte red zone under %rsp untouched; the
  * handler sees the thread at the site (after the `syscall`, or on it when
@@ -25,10 +25,12 @@ struct site_regs {
 };
 
 /* A site function: loads the registers from the struct (rdi), fills the red
- * zone, sets CF, runs `mov $nr,%eax; syscall` after nops (so that no
- * instruction before can be read as swallowing the `mov`), then checks the
- * red zone and stores every register back. */
-#define SITE_FN(name, nr)                                                   \
+ * zone, sets CF, runs `setnr; syscall` after nops (so that no instruction
+ * before can be read as swallowing `setnr`), then checks the red zone and
+ * stores every register back. The flags expected in r11 are recorded after
+ * `setnr` (a `xor` changes them). A jump over alignment padding follows
+ * the `syscall`, as compilers align a branch target. */
+#define SITE_FN(name, setnr)                                                \
 	__asm__(".text\n"                                                   \
 		".globl " #name "\n"                                        \
 		".type " #name ",@function\n"                              \
@@ -37,6 +39,7 @@ struct site_regs {
 		"	sub $264, %rsp\n"                                  \
 		"	mov %rdi, 256(%rsp)\n"                             \
 		"	stc\n"                                              \
+		"	" setnr "\n"                                       \
 		"	pushfq; pop %rax\n"                                \
 		"	mov %rax, 120(%rdi)\n"                             \
 		"	lea 1f(%rip), %rax\n"                              \
@@ -67,9 +70,13 @@ struct site_regs {
 		"	mov 64(%rdi), %r15; mov 80(%rdi), %rsi; mov 88(%rdi), %rdx; mov 72(%rdi), %rdi\n" \
 		"	stc\n"                                              \
 		"	nop; nop; nop; nop; nop; nop; nop; nop; nop; nop; nop; nop; nop; nop; nop; nop\n" \
-		"	mov $" #nr ", %eax\n"                              \
+		"	" setnr "\n"                                       \
 		"	syscall\n"                                          \
 		"1:\n"                                                      \
+		"	jmp 5f\n"                                          \
+		"	.p2align 4\n"                                      \
+		"	.skip 16, 0x90\n"                                  \
+		"5:\n"                                                      \
 		"	mov %rax, 0(%rsp); mov %rcx, 8(%rsp); mov %r11, 16(%rsp)\n" \
 		"	movq $1, 24(%rsp)\n"                               \
 		"	mov $0x5a5a5a5a5a5a5a5a, %rax\n"                  \
@@ -109,11 +116,13 @@ struct site_regs {
 		".size " #name ", . - " #name "\n");                       \
 	void name(struct site_regs *r);
 
-SITE_FN(site_getpid, 39)
-SITE_FN(site_read, 0)
+SITE_FN(site_getpid, "mov $39, %eax")
+/* read as glibc's wrapper has it: `xor %eax,%eax; syscall` (a two-byte
+ * instruction before the `syscall`), followed by padding after the `ret`. */
+SITE_FN(site_read, "xor %eax, %eax")
 /* A site only the workers run, all starting together: its second trap is
  * rewritten while the other threads run it. */
-SITE_FN(site_getpid_workers, 39)
+SITE_FN(site_getpid_workers, "mov $39, %eax")
 
 /* Whether a call kept the ABI; the first problem is kept for the report. */
 static int abi_kept(const struct site_regs *r, const char **why)
