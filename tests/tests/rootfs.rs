@@ -24,7 +24,7 @@ const PACKAGES: &[&str] = &[
     "libudev1", "libxxhash0", "util-linux", "login", "libpam0g", "libpam-modules", "libpam-modules-bin", "libpam-runtime",
     "libaudit1", "libaudit-common", "libcap-ng0", "libcrypt1", "libdb5.3", "libnsl2", "libtirpc3", "libtirpc-common",
     "libgssapi-krb5-2", "libkrb5-3", "libk5crypto3", "libkrb5support0", "libcom-err2", "libkeyutils1", "libssl3",
-    "libblkid1", "libmount1", "libsmartcols1", "libuuid1",
+    "libblkid1", "libmount1", "libsmartcols1", "libuuid1", "findutils",
 ];
 
 struct Fixture {
@@ -539,6 +539,68 @@ fn an_ordinary_user_imports_a_root_and_owns_it_as_guest_root() {
     let denied = run_in(&["/bin/chown", "65534", "/tmp/f"], false);
     assert_eq!(denied.status, Termination::Exit(1));
     assert!(denied.stderr_str().contains("Operation not permitted"), "{}", denied.stderr_str());
+}
+
+/// The file programs of issue 10 point 6, run by root in a directory `w`
+/// of the current one: `install -o -g -m` (a file and a sticky
+/// directory), `mknod` of a character and a block device, `mkfifo`,
+/// `chown -R` (symlinks themselves included) and `chown -hR`, `cp -a` of a
+/// tree with a set-user-id file, a set-group-id directory, a symlink, a
+/// device node and a FIFO (owners, modes, times and symlinks kept),
+/// `tar -x --same-owner` of a root-owned and of a mixed-owner archive
+/// (whose `./` member gives the target directory its owner), then
+/// `ls -lnR`, `stat` and `find -user/-group/-type` of the result, and
+/// chown and chmod of `.` (a directory named by a path with no last name).
+/// Directory sizes (the host file system's) and the times of what was made
+/// now are left out.
+const FILE_PROGRAMS: &str = r#"umask 022
+rm -rf w && mkdir w && cd w || exit 1
+mkdir src src/sub && echo data > src/file && echo y > src/sub/y && ln -s file src/link
+chown -R 123:45 src && chmod 4750 src/file && chmod 2755 src/sub
+touch -d '2001-02-03 04:05:06' src/file src/sub/y src/sub && touch -h -d '2002-03-04 05:06:07' src/link
+install -o 7 -g 8 -m 2755 src/file inst && install -d -o 9 -g 10 -m 1777 instdir
+mknod cdev c 1 3 && mknod -m 600 bdev b 8 1 && mkfifo -m 640 fifo && mkfifo fifo2 && chown 11:12 fifo2
+cp -a src dst && cp -a cdev fifo dst/
+tar --numeric-owner --owner=0 --group=0 -cf root.tar -C src . && tar --numeric-owner -cf mixed.tar -C src .
+mkdir xr xm && tar -x --same-owner -f root.tar -C xr && tar -x --same-owner -f mixed.tar -C xm
+cp -a src re && chown -R 200:300 re && chown -hR 201 re/link
+echo "== ls -ln"
+ls -lnR --time-style=+- . | grep -v '^total' | tr -s ' ' | sed -E 's/^(d[^ ]* [^ ]* [^ ]* [^ ]*) [0-9]+/\1 -/'
+echo "== stat"
+stat -c '%n %a %u %g %F %t:%T %Y' src/file src/sub src/link dst/file dst/sub dst/sub/y dst/link xm/file xm/link xr/file re/link
+stat -c '%n %a %u %g %F %t:%T' dst/cdev dst/fifo
+echo "== find"
+find . -user 123 | sort; find . -group 8 -o -user 9 | sort; find . -user root -type c | sort; find . -type p | sort
+echo "== dot"
+cd xm && stat -c '%n %u %g %a' . ../xm && chown 77:88 . && chmod 711 . && stat -c '%n %u %g %a' . ../xm && cd sub && stat -c '%n %u %g %a' ..
+"#;
+
+/// Issue 10 point 6: the file programs above as guest root (`-0`) in an
+/// imported root, where owners, set-id bits and device nodes are kept in
+/// attributes, print what they print natively as root in a scratch
+/// directory.
+#[test]
+fn file_programs_as_guest_root_match_native() {
+    let Some(f) = fixture() else { return };
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("skipped: the native side of the comparison needs root");
+        return;
+    }
+    let h = Home::new("rootfs-programs");
+    ok("import", &h.import(&f.tar, "deb"));
+    let native_dir = ScratchDir::new("rootfs-programs-native");
+    let native = run_native(&Run::cmd(&["/bin/sh", "-c", FILE_PROGRAMS]).cwd(native_dir.path()));
+    assert_eq!(native.status, Termination::Exit(0), "natively: {}", native.stderr_str());
+    let script = format!("cd /tmp && {FILE_PROGRAMS}");
+    let guest = run_mactux(&Run::cmd(&["/bin/sh", "-c", &script]).env("MACTUX_HOME", h.home()).mactux_option("--root").mactux_option("deb").mactux_option("-0"));
+    assert_same("file programs as guest root", &native, &guest, Compare::ALL);
+    // What root made there is stored in attributes of host files.
+    let root = h.roots().join("deb/tmp/w");
+    let get = |p: &str, n: &str| xattr::get(root.join(p), format!("user.mactux.{n}")).unwrap().map(|v| String::from_utf8_lossy(&v).into_owned());
+    assert_eq!((get("dst/file", "uid").as_deref(), get("dst/file", "mode").as_deref()), (Some("123"), Some("104750")));
+    assert_eq!((get("xm", "uid").as_deref(), get("xm", "mode").as_deref()), (Some("77"), Some("40711")), "chown and chmod of `.`");
+    assert_eq!(get("bdev", "rdev").as_deref(), Some("8:1"));
 }
 
 fn python(script: &str, dir: &Path) {
