@@ -544,26 +544,28 @@ fn an_ordinary_user_imports_a_root_and_owns_it_as_guest_root() {
 /// The file programs of issue 10 point 6, run by root in a directory `w`
 /// of the current one: `install -o -g -m` (a file and a sticky
 /// directory), `mknod` of a character and a block device, `mkfifo`,
-/// `chown -R` (symlinks themselves included) and `chown -hR`, `cp -a` of a
-/// tree with a set-user-id file, a set-group-id directory, a symlink, a
-/// device node and a FIFO (owners, modes, times and symlinks kept),
-/// `tar -x --same-owner` of a root-owned and of a mixed-owner archive
-/// (whose `./` member gives the target directory its owner), then
-/// `ls -lnR`, `stat` and `find -user/-group/-type` of the result, and
-/// chown and chmod of `.` (a directory named by a path with no last name).
-/// Directory sizes (the host file system's) and the times of what was made
-/// now are left out.
+/// `chown -R`, `chown -h`, `cp -a` of a tree with a set-user-id file, a
+/// set-group-id directory, a symlink, a device node and a FIFO (owners,
+/// modes, times and symlinks kept), `tar -x --same-owner` of a root-owned
+/// and of a mixed-owner archive (whose `./` member gives the target
+/// directory its owner), then `ls -lnR`, `stat` and `find
+/// -user/-group/-type` of the result, and chown and chmod of `.` (a
+/// directory named by a path with no last name). Directory sizes (the host
+/// file system's) and the times of what was made now are left out. `$1`
+/// and `$2` are the owners given to the symlinks and to a FIFO, which
+/// cannot carry attributes on a Linux host (see
+/// `file_programs_of_an_ordinary_users_guest_root`).
 const FILE_PROGRAMS: &str = r#"umask 022
 rm -rf w && mkdir w && cd w || exit 1
-mkdir src src/sub && echo data > src/file && echo y > src/sub/y && ln -s file src/link
-chown -R 123:45 src && chmod 4750 src/file && chmod 2755 src/sub
+mkdir src src/sub && echo data > src/file && echo y > src/sub/y
+chown -R 123:45 src && chmod 4750 src/file && chmod 2755 src/sub && ln -s file src/link && chown -h "$1" src/link
 touch -d '2001-02-03 04:05:06' src/file src/sub/y src/sub && touch -h -d '2002-03-04 05:06:07' src/link
 install -o 7 -g 8 -m 2755 src/file inst && install -d -o 9 -g 10 -m 1777 instdir
-mknod cdev c 1 3 && mknod -m 600 bdev b 8 1 && mkfifo -m 640 fifo && mkfifo fifo2 && chown 11:12 fifo2
+mknod cdev c 1 3 && mknod -m 600 bdev b 8 1 && mkfifo -m 640 fifo && mkfifo fifo2 && chown "$2" fifo2
 cp -a src dst && cp -a cdev fifo dst/
 tar --numeric-owner --owner=0 --group=0 -cf root.tar -C src . && tar --numeric-owner -cf mixed.tar -C src .
 mkdir xr xm && tar -x --same-owner -f root.tar -C xr && tar -x --same-owner -f mixed.tar -C xm
-cp -a src re && chown -R 200:300 re && chown -hR 201 re/link
+cp -a src re && chown -R 200:300 re/sub re/file && chown -h "$2" re/link
 echo "== ls -ln"
 ls -lnR --time-style=+- . | grep -v '^total' | tr -s ' ' | sed -E 's/^(d[^ ]* [^ ]* [^ ]* [^ ]*) [0-9]+/\1 -/'
 echo "== stat"
@@ -575,10 +577,32 @@ echo "== dot"
 cd xm && stat -c '%n %u %g %a' . ../xm && chown 77:88 . && chmod 711 . && stat -c '%n %u %g %a' . ../xm && cd sub && stat -c '%n %u %g %a' ..
 "#;
 
+/// [`FILE_PROGRAMS`] natively as root in a scratch directory and through
+/// `guest` (given the script, run in the guest's /tmp), with the owners
+/// `args` for symlinks and FIFOs: the same output, and the stored
+/// attributes of what was made in `root` (the imported root's host
+/// directory).
+fn compare_file_programs(args: [&str; 2], root: &Path, guest: impl FnOnce(&[&str]) -> Outcome) {
+    let native_dir = ScratchDir::new("rootfs-programs-native");
+    let argv = ["/bin/sh", "-c", FILE_PROGRAMS, "sh", args[0], args[1]];
+    let native = run_native(&Run::cmd(&argv).cwd(native_dir.path()));
+    assert_eq!(native.status, Termination::Exit(0), "natively: {}", native.stderr_str());
+    let script = format!("cd /tmp && {FILE_PROGRAMS}");
+    let guest = guest(&["/bin/sh", "-c", &script, "sh", args[0], args[1]]);
+    assert_same("file programs as guest root", &native, &guest, Compare::ALL);
+    // What root made there is stored in attributes of host files.
+    let w = root.join("tmp/w");
+    let get = |p: &str, n: &str| xattr::get(w.join(p), format!("user.mactux.{n}")).unwrap().map(|v| String::from_utf8_lossy(&v).into_owned());
+    assert_eq!((get("dst/file", "uid").as_deref(), get("dst/file", "mode").as_deref()), (Some("123"), Some("104750")));
+    assert_eq!((get("xm", "uid").as_deref(), get("xm", "mode").as_deref()), (Some("77"), Some("40711")), "chown and chmod of `.`");
+    assert_eq!(get("bdev", "rdev").as_deref(), Some("8:1"));
+}
+
 /// Issue 10 point 6: the file programs above as guest root (`-0`) in an
 /// imported root, where owners, set-id bits and device nodes are kept in
 /// attributes, print what they print natively as root in a scratch
-/// directory.
+/// directory. (The host is root here, so symlinks and FIFOs get their
+/// owners from the host.)
 #[test]
 fn file_programs_as_guest_root_match_native() {
     let Some(f) = fixture() else { return };
@@ -589,18 +613,35 @@ fn file_programs_as_guest_root_match_native() {
     }
     let h = Home::new("rootfs-programs");
     ok("import", &h.import(&f.tar, "deb"));
-    let native_dir = ScratchDir::new("rootfs-programs-native");
-    let native = run_native(&Run::cmd(&["/bin/sh", "-c", FILE_PROGRAMS]).cwd(native_dir.path()));
-    assert_eq!(native.status, Termination::Exit(0), "natively: {}", native.stderr_str());
-    let script = format!("cd /tmp && {FILE_PROGRAMS}");
-    let guest = run_mactux(&Run::cmd(&["/bin/sh", "-c", &script]).env("MACTUX_HOME", h.home()).mactux_option("--root").mactux_option("deb").mactux_option("-0"));
-    assert_same("file programs as guest root", &native, &guest, Compare::ALL);
-    // What root made there is stored in attributes of host files.
-    let root = h.roots().join("deb/tmp/w");
-    let get = |p: &str, n: &str| xattr::get(root.join(p), format!("user.mactux.{n}")).unwrap().map(|v| String::from_utf8_lossy(&v).into_owned());
-    assert_eq!((get("dst/file", "uid").as_deref(), get("dst/file", "mode").as_deref()), (Some("123"), Some("104750")));
-    assert_eq!((get("xm", "uid").as_deref(), get("xm", "mode").as_deref()), (Some("77"), Some("40711")), "chown and chmod of `.`");
-    assert_eq!(get("bdev", "rdev").as_deref(), Some("8:1"));
+    compare_file_programs(["123:45", "201:300"], &h.roots().join("deb"), |argv| {
+        run_mactux(&Run::cmd(argv).env("MACTUX_HOME", h.home()).mactux_option("--root").mactux_option("deb").mactux_option("-0"))
+    });
+}
+
+/// The same as an ordinary host user (uid 65534), as a Mac user runs them.
+/// Symlinks and FIFOs cannot carry `user.` attributes on a Linux host and
+/// the host refuses this user a chown of them, so they are given root, the
+/// owner the user's own files show to guest root; every other owner is
+/// stored in attributes.
+#[test]
+fn file_programs_of_an_ordinary_users_guest_root() {
+    let Some(f) = fixture() else { return };
+    let Some(u) = OrdinaryUser::new("rootfs-programs") else { return };
+    let archive = u.work().join("debian.tar");
+    std::fs::copy(&f.tar, &archive).unwrap();
+    std::os::unix::fs::chown(&archive, Some(u.uid), Some(u.gid)).unwrap();
+    let import = run_mactux_raw(
+        &[OsStr::new("rootfs"), OsStr::new("import"), archive.as_os_str(), OsStr::new("--name"), OsStr::new("deb")],
+        &u.run(Run::new("mactux")).timeout(std::time::Duration::from_secs(120)),
+    );
+    ok("import as an ordinary user", &import);
+    compare_file_programs(["0:0", "0:0"], &u.home().join("mactux/roots/deb"), |argv| {
+        run_mactux(&u.run(Run::cmd(argv)).mactux_option("--root").mactux_option("deb").mactux_option("-0"))
+    });
+    // What the host cannot hold is refused as the host refuses it.
+    let refused = run_mactux(&u.run(Run::cmd(&["/bin/sh", "-c", "cd /tmp/w && chown -h 5 src/link; chown 5 fifo; stat -c '%u' src/link fifo"])).mactux_option("--root").mactux_option("deb").mactux_option("-0"));
+    assert_eq!(refused.stdout_str(), "0\n0\n", "{}", refused.stderr_str());
+    assert!(refused.stderr_str().contains("Operation not permitted"), "{}", refused.stderr_str());
 }
 
 fn python(script: &str, dir: &Path) {
