@@ -15,8 +15,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
-/// What `bash -c`, `ls -l /`, `id`, `cat`, `dpkg -l`, `apt-get --version`
-/// and `su` (util-linux, with PAM) need in bookworm.
+/// What `bash -c`, `ls -l /`, `id`, `cat`, `dpkg -l`, `apt-get --version`,
+/// `su` (util-linux, with PAM), `find` and `sudo` need in bookworm.
 const PACKAGES: &[&str] = &[
     "base-files", "libc6", "bash", "dash", "coreutils", "libtinfo6", "libselinux1", "libpcre2-8-0", "libacl1", "libattr1",
     "libgmp10", "libcap2", "dpkg", "zlib1g", "liblzma5", "libzstd1", "libbz2-1.0", "libmd0", "tar", "grep", "sed",
@@ -24,7 +24,7 @@ const PACKAGES: &[&str] = &[
     "libudev1", "libxxhash0", "util-linux", "login", "libpam0g", "libpam-modules", "libpam-modules-bin", "libpam-runtime",
     "libaudit1", "libaudit-common", "libcap-ng0", "libcrypt1", "libdb5.3", "libnsl2", "libtirpc3", "libtirpc-common",
     "libgssapi-krb5-2", "libkrb5-3", "libk5crypto3", "libkrb5support0", "libcom-err2", "libkeyutils1", "libssl3",
-    "libblkid1", "libmount1", "libsmartcols1", "libuuid1", "findutils",
+    "libblkid1", "libmount1", "libsmartcols1", "libuuid1", "findutils", "sudo",
 ];
 
 struct Fixture {
@@ -94,6 +94,9 @@ fn fixture() -> Option<&'static Fixture> {
                printf 'account [success=1 new_authtok_reqd=done default=ignore] pam_unix.so\naccount requisite pam_deny.so\naccount required pam_permit.so\n' > root/etc/pam.d/common-account
                printf 'password [success=1 default=ignore] pam_unix.so obscure yescrypt\npassword requisite pam_deny.so\npassword required pam_permit.so\n' > root/etc/pam.d/common-password
                printf 'session [default=1] pam_permit.so\nsession requisite pam_deny.so\nsession required pam_permit.so\nsession required pam_unix.so\n' > root/etc/pam.d/common-session
+               cp root/etc/pam.d/common-session root/etc/pam.d/common-session-noninteractive
+               # The mode sudo's postinst gives it.
+               chmod 440 root/etc/sudoers
                echo lower-a > root/opt/app/a; echo lower-b > root/opt/app/b; echo doomed > root/etc/gone
                tar -C root --numeric-owner --owner=0 --group=0 -cf debian.tar .
                gzip -1 -c debian.tar > debian.tar.gz
@@ -642,6 +645,35 @@ fn file_programs_of_an_ordinary_users_guest_root() {
     let refused = run_mactux(&u.run(Run::cmd(&["/bin/sh", "-c", "cd /tmp/w && chown -h 5 src/link; chown 5 fifo; stat -c '%u' src/link fifo"])).mactux_option("--root").mactux_option("deb").mactux_option("-0"));
     assert_eq!(refused.stdout_str(), "0\n0\n", "{}", refused.stderr_str());
     assert!(refused.stderr_str().contains("Operation not permitted"), "{}", refused.stderr_str());
+}
+
+/// `sudo -n true` of a user who has no password to give fails as it does
+/// natively: "a password is required", status 1, whether the guest starts
+/// as nobody (`--user nobody`, the set-user-id root sudo of the imported
+/// root raising it) or as root dropping to nobody with setpriv. Natively it
+/// runs in a chroot of a copy of the same Debian tree (as root, dropping to
+/// nobody the same way): sudo writes its timestamp under /run/sudo, which
+/// must not happen on the host, and the host need not have sudo.
+#[test]
+fn sudo_without_a_password_fails_as_natively() {
+    let Some(f) = fixture() else { return };
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 || !have_program("chroot") {
+        eprintln!("skipped: the native side needs root and chroot");
+        return;
+    }
+    let h = Home::new("rootfs-sudo");
+    ok("import", &h.import(&f.tar, "deb"));
+    let native_root = h.scratch.join("native-root");
+    sh(&format!("cp -a {:?} {:?} && cp /etc/hosts {:?}/etc/hosts", f.dir.join("root"), native_root, native_root), h.scratch.path());
+    let drop = ["/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "/usr/bin/sudo", "-n", "true"];
+    let native = run_native(&Run::new("chroot").arg(&native_root).args(&drop));
+    assert_eq!((&native.status, native.stderr_str().as_str()), (&Termination::Exit(1), "sudo: a password is required\n"), "natively");
+    let in_root = |run: Run| run.env("MACTUX_HOME", h.home()).mactux_option("--root").mactux_option("deb");
+    let dropped = run_mactux(&in_root(Run::cmd(&drop)).mactux_option("-0"));
+    assert_same("-0, setpriv to nobody, sudo -n true", &native, &dropped, Compare::ALL);
+    let nobody = run_mactux(&in_root(Run::cmd(&["/usr/bin/sudo", "-n", "true"])).mactux_option("--user").mactux_option("nobody"));
+    assert_same("--user nobody sudo -n true", &native, &nobody, Compare::ALL);
 }
 
 fn python(script: &str, dir: &Path) {
