@@ -48,3 +48,57 @@ fn guest_root_drops_privileges_and_stays_the_host_user() {
     assert_ne!(write.status, Termination::Exit(0));
     assert!(!std::path::Path::new("/etc/mactux-must-not-exist").exists());
 }
+
+/// What the runs below do with the files they make in a directory `d`:
+/// stat, `find -user -group`, `test -O -G`, `ls -ln`, a chmod and a read
+/// of a 0600 file (the permission checks see the owner stat shows), and a
+/// chown to the owner stat shows. /etc/passwd is root's, natively and on
+/// the host, whoever runs.
+const OWN_FILES: &str = "umask 022; rm -rf d && mkdir d && cd d && touch f && echo hi > g && chmod 600 g && cat g \
+     && stat -c '%n %u %g' f g . /etc/passwd && find . -user \"$1\" -group \"$1\" | sort \
+     && test -O f && test -G f && echo owned && ls -ln f | cut -d' ' -f3,4 && chown \"$1:$1\" f && echo chown-same";
+
+/// A host user's own files belong, inside, to the user the guest was
+/// started as (issue 10 point 3, as proot -0 shows them): as uid 65534
+/// with `-0` they are root's, as natively a file root made is, and a
+/// privilege drop with setpriv does not change their owner (Linux keeps
+/// a file's owner when a process changes its ids); with `--user
+/// 4321:4321` they are that user's, as natively a file that user made is.
+/// Files of other host users (root's /etc/passwd) are shown as they are.
+#[test]
+fn own_files_belong_to_the_guest_user() {
+    use std::os::unix::fs::PermissionsExt;
+    let Some(u) = OrdinaryUser::new("own-files") else { return };
+    let native_dir = ScratchDir::new("own-files-native");
+    let as_root = |run: Run| run.arg("sh").arg("root");
+    let script = ["/bin/sh", "-c", OWN_FILES];
+    let native = run_native(&as_root(Run::cmd(&script)).cwd(native_dir.path()));
+    let guest = run_mactux(&as_root(u.run(Run::cmd(&script))).mactux_option("-0"));
+    assert_same("-0: own files", &native, &guest, Compare::ALL);
+    assert!(native.stdout_str().contains("f 0 0\n"), "natively root's: {}", native.stdout_str());
+    if have_program("setpriv") {
+        // The owner stays the run's user after the guest changed its ids.
+        let drop = "umask 022; rm -rf e && mkdir e && touch e/f && setpriv --reuid=1000 --regid=1000 --clear-groups stat -c '%n %u %g' e/f e";
+        check_same_as("-0 then setpriv: owners", &Run::cmd(&["/bin/sh", "-c", drop]).cwd(native_dir.path()), &u.run(Run::cmd(&["/bin/sh", "-c", drop])).mactux_option("-0"));
+    }
+    // Natively, the same user made them, in a directory of its own.
+    // (Others may pass its scratch directory: `cd` names the whole path.)
+    std::fs::set_permissions(native_dir.path(), std::fs::Permissions::from_mode(0o711)).unwrap();
+    let theirs = native_dir.join("theirs");
+    std::fs::create_dir(&theirs).unwrap();
+    std::os::unix::fs::chown(&theirs, Some(4321), Some(4321)).unwrap();
+    std::fs::set_permissions(&theirs, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let as_4321 = |run: Run| run.arg("sh").arg("4321");
+    let drop = ["setpriv", "--reuid=4321", "--regid=4321", "--clear-groups", "/bin/sh", "-c", OWN_FILES];
+    if have_program("setpriv") {
+        let native = run_native(&as_4321(Run::cmd(&drop)).cwd(&theirs));
+        let guest = run_mactux(&as_4321(u.run(Run::cmd(&script))).mactux_option("--user").mactux_option("4321:4321"));
+        assert_same("--user 4321:4321: own files", &native, &guest, Compare::ALL);
+        assert!(native.stdout_str().contains("f 4321 4321\n"), "natively the user's: {}", native.stdout_str());
+    }
+}
+
+/// Runs `native` natively and `guest` under mactux; both must match.
+fn check_same_as(what: &str, native: &Run, guest: &Run) {
+    assert_same(what, &run_native(native), &run_mactux(guest), Compare::ALL);
+}

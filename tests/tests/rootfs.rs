@@ -15,8 +15,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
-/// What `bash -c`, `ls -l /`, `id`, `cat`, `dpkg -l`, `apt-get --version`
-/// and `su` (util-linux, with PAM) need in bookworm.
+/// What `bash -c`, `ls -l /`, `id`, `cat`, `dpkg -l`, `apt-get --version`,
+/// `su` (util-linux, with PAM), `find` and `sudo` need in bookworm.
 const PACKAGES: &[&str] = &[
     "base-files", "libc6", "bash", "dash", "coreutils", "libtinfo6", "libselinux1", "libpcre2-8-0", "libacl1", "libattr1",
     "libgmp10", "libcap2", "dpkg", "zlib1g", "liblzma5", "libzstd1", "libbz2-1.0", "libmd0", "tar", "grep", "sed",
@@ -24,7 +24,7 @@ const PACKAGES: &[&str] = &[
     "libudev1", "libxxhash0", "util-linux", "login", "libpam0g", "libpam-modules", "libpam-modules-bin", "libpam-runtime",
     "libaudit1", "libaudit-common", "libcap-ng0", "libcrypt1", "libdb5.3", "libnsl2", "libtirpc3", "libtirpc-common",
     "libgssapi-krb5-2", "libkrb5-3", "libk5crypto3", "libkrb5support0", "libcom-err2", "libkeyutils1", "libssl3",
-    "libblkid1", "libmount1", "libsmartcols1", "libuuid1",
+    "libblkid1", "libmount1", "libsmartcols1", "libuuid1", "findutils", "sudo",
 ];
 
 struct Fixture {
@@ -94,6 +94,9 @@ fn fixture() -> Option<&'static Fixture> {
                printf 'account [success=1 new_authtok_reqd=done default=ignore] pam_unix.so\naccount requisite pam_deny.so\naccount required pam_permit.so\n' > root/etc/pam.d/common-account
                printf 'password [success=1 default=ignore] pam_unix.so obscure yescrypt\npassword requisite pam_deny.so\npassword required pam_permit.so\n' > root/etc/pam.d/common-password
                printf 'session [default=1] pam_permit.so\nsession requisite pam_deny.so\nsession required pam_permit.so\nsession required pam_unix.so\n' > root/etc/pam.d/common-session
+               cp root/etc/pam.d/common-session root/etc/pam.d/common-session-noninteractive
+               # The mode sudo's postinst gives it.
+               chmod 440 root/etc/sudoers
                echo lower-a > root/opt/app/a; echo lower-b > root/opt/app/b; echo doomed > root/etc/gone
                tar -C root --numeric-owner --owner=0 --group=0 -cf debian.tar .
                gzip -1 -c debian.tar > debian.tar.gz
@@ -539,6 +542,138 @@ fn an_ordinary_user_imports_a_root_and_owns_it_as_guest_root() {
     let denied = run_in(&["/bin/chown", "65534", "/tmp/f"], false);
     assert_eq!(denied.status, Termination::Exit(1));
     assert!(denied.stderr_str().contains("Operation not permitted"), "{}", denied.stderr_str());
+}
+
+/// The file programs of issue 10 point 6, run by root in a directory `w`
+/// of the current one: `install -o -g -m` (a file and a sticky
+/// directory), `mknod` of a character and a block device, `mkfifo`,
+/// `chown -R`, `chown -h`, `cp -a` of a tree with a set-user-id file, a
+/// set-group-id directory, a symlink, a device node and a FIFO (owners,
+/// modes, times and symlinks kept), `tar -x --same-owner` of a root-owned
+/// and of a mixed-owner archive (whose `./` member gives the target
+/// directory its owner), then `ls -lnR`, `stat` and `find
+/// -user/-group/-type` of the result, and chown and chmod of `.` (a
+/// directory named by a path with no last name). Directory sizes (the host
+/// file system's) and the times of what was made now are left out. `$1`
+/// and `$2` are the owners given to the symlinks and to a FIFO, which
+/// cannot carry attributes on a Linux host (see
+/// `file_programs_of_an_ordinary_users_guest_root`).
+const FILE_PROGRAMS: &str = r#"umask 022
+rm -rf w && mkdir w && cd w || exit 1
+mkdir src src/sub && echo data > src/file && echo y > src/sub/y
+chown -R 123:45 src && chmod 4750 src/file && chmod 2755 src/sub && ln -s file src/link && chown -h "$1" src/link
+touch -d '2001-02-03 04:05:06' src/file src/sub/y src/sub && touch -h -d '2002-03-04 05:06:07' src/link
+install -o 7 -g 8 -m 2755 src/file inst && install -d -o 9 -g 10 -m 1777 instdir
+mknod cdev c 1 3 && mknod -m 600 bdev b 8 1 && mkfifo -m 640 fifo && mkfifo fifo2 && chown "$2" fifo2
+cp -a src dst && cp -a cdev fifo dst/
+tar --numeric-owner --owner=0 --group=0 -cf root.tar -C src . && tar --numeric-owner -cf mixed.tar -C src .
+mkdir xr xm && tar -x --same-owner -f root.tar -C xr && tar -x --same-owner -f mixed.tar -C xm
+cp -a src re && chown -R 200:300 re/sub re/file && chown -h "$2" re/link
+echo "== ls -ln"
+ls -lnR --time-style=+- . | grep -v '^total' | tr -s ' ' | sed -E 's/^(d[^ ]* [^ ]* [^ ]* [^ ]*) [0-9]+/\1 -/'
+echo "== stat"
+stat -c '%n %a %u %g %F %t:%T %Y' src/file src/sub src/link dst/file dst/sub dst/sub/y dst/link xm/file xm/link xr/file re/link
+stat -c '%n %a %u %g %F %t:%T' dst/cdev dst/fifo
+echo "== find"
+find . -user 123 | sort; find . -group 8 -o -user 9 | sort; find . -user root -type c | sort; find . -type p | sort
+echo "== dot"
+cd xm && stat -c '%n %u %g %a' . ../xm && chown 77:88 . && chmod 711 . && stat -c '%n %u %g %a' . ../xm && cd sub && stat -c '%n %u %g %a' ..
+"#;
+
+/// [`FILE_PROGRAMS`] natively as root in a scratch directory and through
+/// `guest` (given the script, run in the guest's /tmp), with the owners
+/// `args` for symlinks and FIFOs: the same output, and the stored
+/// attributes of what was made in `root` (the imported root's host
+/// directory).
+fn compare_file_programs(args: [&str; 2], root: &Path, guest: impl FnOnce(&[&str]) -> Outcome) {
+    let native_dir = ScratchDir::new("rootfs-programs-native");
+    let argv = ["/bin/sh", "-c", FILE_PROGRAMS, "sh", args[0], args[1]];
+    let native = run_native(&Run::cmd(&argv).cwd(native_dir.path()));
+    assert_eq!(native.status, Termination::Exit(0), "natively: {}", native.stderr_str());
+    let script = format!("cd /tmp && {FILE_PROGRAMS}");
+    let guest = guest(&["/bin/sh", "-c", &script, "sh", args[0], args[1]]);
+    assert_same("file programs as guest root", &native, &guest, Compare::ALL);
+    // What root made there is stored in attributes of host files.
+    let w = root.join("tmp/w");
+    let get = |p: &str, n: &str| xattr::get(w.join(p), format!("user.mactux.{n}")).unwrap().map(|v| String::from_utf8_lossy(&v).into_owned());
+    assert_eq!((get("dst/file", "uid").as_deref(), get("dst/file", "mode").as_deref()), (Some("123"), Some("104750")));
+    assert_eq!((get("xm", "uid").as_deref(), get("xm", "mode").as_deref()), (Some("77"), Some("40711")), "chown and chmod of `.`");
+    assert_eq!(get("bdev", "rdev").as_deref(), Some("8:1"));
+}
+
+/// Issue 10 point 6: the file programs above as guest root (`-0`) in an
+/// imported root, where owners, set-id bits and device nodes are kept in
+/// attributes, print what they print natively as root in a scratch
+/// directory. (The host is root here, so symlinks and FIFOs get their
+/// owners from the host.)
+#[test]
+fn file_programs_as_guest_root_match_native() {
+    let Some(f) = fixture() else { return };
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("skipped: the native side of the comparison needs root");
+        return;
+    }
+    let h = Home::new("rootfs-programs");
+    ok("import", &h.import(&f.tar, "deb"));
+    compare_file_programs(["123:45", "201:300"], &h.roots().join("deb"), |argv| {
+        run_mactux(&Run::cmd(argv).env("MACTUX_HOME", h.home()).mactux_option("--root").mactux_option("deb").mactux_option("-0"))
+    });
+}
+
+/// The same as an ordinary host user (uid 65534), as a Mac user runs them.
+/// Symlinks and FIFOs cannot carry `user.` attributes on a Linux host and
+/// the host refuses this user a chown of them, so they are given root, the
+/// owner the user's own files show to guest root; every other owner is
+/// stored in attributes.
+#[test]
+fn file_programs_of_an_ordinary_users_guest_root() {
+    let Some(f) = fixture() else { return };
+    let Some(u) = OrdinaryUser::new("rootfs-programs") else { return };
+    let archive = u.work().join("debian.tar");
+    std::fs::copy(&f.tar, &archive).unwrap();
+    std::os::unix::fs::chown(&archive, Some(u.uid), Some(u.gid)).unwrap();
+    let import = run_mactux_raw(
+        &[OsStr::new("rootfs"), OsStr::new("import"), archive.as_os_str(), OsStr::new("--name"), OsStr::new("deb")],
+        &u.run(Run::new("mactux")).timeout(std::time::Duration::from_secs(120)),
+    );
+    ok("import as an ordinary user", &import);
+    compare_file_programs(["0:0", "0:0"], &u.home().join("mactux/roots/deb"), |argv| {
+        run_mactux(&u.run(Run::cmd(argv)).mactux_option("--root").mactux_option("deb").mactux_option("-0"))
+    });
+    // What the host cannot hold is refused as the host refuses it.
+    let refused = run_mactux(&u.run(Run::cmd(&["/bin/sh", "-c", "cd /tmp/w && chown -h 5 src/link; chown 5 fifo; stat -c '%u' src/link fifo"])).mactux_option("--root").mactux_option("deb").mactux_option("-0"));
+    assert_eq!(refused.stdout_str(), "0\n0\n", "{}", refused.stderr_str());
+    assert!(refused.stderr_str().contains("Operation not permitted"), "{}", refused.stderr_str());
+}
+
+/// `sudo -n true` of a user who has no password to give fails as it does
+/// natively: "a password is required", status 1, whether the guest starts
+/// as nobody (`--user nobody`, the set-user-id root sudo of the imported
+/// root raising it) or as root dropping to nobody with setpriv. Natively it
+/// runs in a chroot of a copy of the same Debian tree (as root, dropping to
+/// nobody the same way): sudo writes its timestamp under /run/sudo, which
+/// must not happen on the host, and the host need not have sudo.
+#[test]
+fn sudo_without_a_password_fails_as_natively() {
+    let Some(f) = fixture() else { return };
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 || !have_program("chroot") {
+        eprintln!("skipped: the native side needs root and chroot");
+        return;
+    }
+    let h = Home::new("rootfs-sudo");
+    ok("import", &h.import(&f.tar, "deb"));
+    let native_root = h.scratch.join("native-root");
+    sh(&format!("cp -a {:?} {:?} && cp /etc/hosts {:?}/etc/hosts", f.dir.join("root"), native_root, native_root), h.scratch.path());
+    let drop = ["/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "/usr/bin/sudo", "-n", "true"];
+    let native = run_native(&Run::new("chroot").arg(&native_root).args(&drop));
+    assert_eq!((&native.status, native.stderr_str().as_str()), (&Termination::Exit(1), "sudo: a password is required\n"), "natively");
+    let in_root = |run: Run| run.env("MACTUX_HOME", h.home()).mactux_option("--root").mactux_option("deb");
+    let dropped = run_mactux(&in_root(Run::cmd(&drop)).mactux_option("-0"));
+    assert_same("-0, setpriv to nobody, sudo -n true", &native, &dropped, Compare::ALL);
+    let nobody = run_mactux(&in_root(Run::cmd(&["/usr/bin/sudo", "-n", "true"])).mactux_option("--user").mactux_option("nobody"));
+    assert_same("--user nobody sudo -n true", &native, &nobody, Compare::ALL);
 }
 
 fn python(script: &str, dir: &Path) {

@@ -84,8 +84,10 @@ fn do_fchownat(dirfd: i32, path: &[u8], uid: u64, gid: u64, flags: u32) -> Resul
         return done.map(|()| 0);
     }
     perm::may_chown(&current().cred(), &node_stat(&r, follow)?, uint(uid), uint(gid))?;
-    // -1 leaves an id unchanged, for the host as for Linux.
-    host::fs::chown_at(hp.dir_fd(), &hp.name, uint(uid), uint(gid)).map_err(host_err)?;
+    // -1 leaves an id unchanged, for the host as for Linux; the guest
+    // user's ids are the host user's on the host (vfs/meta.rs).
+    let (uid, gid) = crate::vfs::meta::host_owner_of(uint(uid), uint(gid));
+    host::fs::chown_at(hp.dir_fd(), &hp.name, uid, gid).map_err(host_err)?;
     Ok(0)
 }
 
@@ -112,7 +114,8 @@ pub fn fchown(_cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
             Some(done) => done?,
             None => {
                 perm::may_chown(&current().cred(), &file.stat()?, uint(a[1]), uint(a[2]))?;
-                host::fs::fchown(h, uint(a[1]), uint(a[2])).map_err(host_err)?
+                let (uid, gid) = crate::vfs::meta::host_owner_of(uint(a[1]), uint(a[2]));
+                host::fs::fchown(h, uid, gid).map_err(host_err)?
             }
         },
         None => return_errno_with_message!(EPERM, "synthetic files have fixed attributes"),

@@ -3,7 +3,19 @@
 //! ordinary user (`mactux rootfs import` writes them; docs/rootfs.md gives
 //! the format). When the guest root carries them (`Config::linux_metadata`),
 //! stat, fstat, statx and the loader's set-id checks show them in place of
-//! the host's values; a file without them shows the host's.
+//! the host's values.
+//!
+//! A file without them shows the host's owner and group mapped to the
+//! guest user ([`map_host_owner`]), as proot -0 and -i show them: the host
+//! user's own files (the host process's real uid, and its real gid) belong
+//! to the user and group the run started the guest as (`Config::user`,
+//! `--user`/`-0`), every other id is shown as it is. The mapping is fixed
+//! for the run: the configured user, kept across fork and execve with the
+//! `Config`, not the task's current ids, since on Linux a file's owner does
+//! not change when a process changes its ids. Without `--user` or `-0` it
+//! is the identity. A chown of such a file names the host user again for
+//! the guest user's ids ([`host_owner_of`]), so that the guest may give a
+//! file the owner stat already shows.
 //!
 //! chmod and chown of a file that carries them change the attributes, by
 //! Linux's rules for who may (the guest's credentials); the host file gets
@@ -29,17 +41,80 @@ pub fn enabled() -> bool {
     crate::task::try_current().is_some_and(|p| p.config.linux_metadata)
 }
 
-/// `st` of `name` in `dir`, with what its attributes say.
+/// `st` of `name` in `dir` as the guest sees it: the host's owner mapped
+/// to the guest user, then what its attributes say.
 pub fn apply_at(st: &mut HostStat, dir: HostFd, name: &CStr) {
+    map_host_owner(st);
     if enabled() && may_carry(st) {
         apply(st, |attr| At::Name(dir, name).get(attr));
     }
 }
 
-/// `st` of the file open as `fd`, with what its attributes say.
+/// `st` of the file open as `fd` as the guest sees it: the host's owner
+/// mapped to the guest user, then what its attributes say.
 pub fn apply_fd(st: &mut HostStat, fd: HostFd) {
+    map_host_owner(st);
     if enabled() && may_carry(st) {
         apply(st, |attr| At::Fd(fd).get(attr));
+    }
+}
+
+/// Which host ids stand for which guest ids in the owners of files that
+/// carry no stored owner: the host user's (uid, gid) and the guest's.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct OwnerMap {
+    host: (u32, u32),
+    guest: (u32, u32),
+}
+
+impl OwnerMap {
+    /// This run's: the host process's real ids (it never changes them; a
+    /// fork child and an execve'd runtime have the same) and the user the
+    /// run starts the guest as. `None` when that is the host user (no
+    /// `--user`), or before the task exists.
+    fn of_run() -> Option<OwnerMap> {
+        static HOST: std::sync::OnceLock<(u32, u32)> = std::sync::OnceLock::new();
+        let user = crate::task::try_current()?.config.user.as_ref()?;
+        let host = *HOST.get_or_init(|| (host::process::uid(), host::process::gid()));
+        Some(OwnerMap { host, guest: (user.uid, user.gid) })
+    }
+
+    fn to_guest(self, st: &mut HostStat) {
+        if st.uid == self.host.0 {
+            st.uid = self.guest.0;
+        }
+        if st.gid == self.host.1 {
+            st.gid = self.guest.1;
+        }
+    }
+
+    /// `u32::MAX` ("leave it") stays.
+    fn to_host(self, uid: u32, gid: u32) -> (u32, u32) {
+        let uid = if uid == self.guest.0 && uid != u32::MAX { self.host.0 } else { uid };
+        let gid = if gid == self.guest.1 && gid != u32::MAX { self.host.1 } else { gid };
+        (uid, gid)
+    }
+}
+
+/// The owner and group of a host file as the guest sees them when it
+/// carries no stored ones: the host user's uid shows as the uid the guest
+/// was started with, the host user's (real, primary) gid as its gid, any
+/// other id as it is. Every host stat the guest sees (stat, fstat, statx,
+/// the permission checks of vfs/perm.rs, the loader's set-id check) passes
+/// here, through [`apply_at`] and [`apply_fd`].
+pub fn map_host_owner(st: &mut HostStat) {
+    if let Some(map) = OwnerMap::of_run() {
+        map.to_guest(st);
+    }
+}
+
+/// The host ids a chown of a file without stored owners asks the host
+/// for: the guest user's ids name the host user again (the inverse of
+/// [`map_host_owner`]); anything else, and `u32::MAX`, as given.
+pub fn host_owner_of(uid: u32, gid: u32) -> (u32, u32) {
+    match OwnerMap::of_run() {
+        Some(map) => map.to_host(uid, gid),
+        None => (uid, gid),
     }
 }
 
@@ -285,5 +360,24 @@ mod tests {
         }
         assert_eq!(parse_rdev("1:3"), Some(0x103));
         assert_eq!(parse_rdev("4096:0"), None);
+    }
+
+    #[test]
+    fn the_host_users_ids_map_to_the_guest_users_and_back() {
+        // An ordinary host user (65534:65534) running the guest as root.
+        let map = OwnerMap { host: (65534, 65534), guest: (0, 0) };
+        let mut own = HostStat { uid: 65534, gid: 65534, ..Default::default() };
+        map.to_guest(&mut own);
+        assert_eq!((own.uid, own.gid), (0, 0));
+        let mut roots = HostStat { uid: 0, gid: 0, ..Default::default() };
+        map.to_guest(&mut roots);
+        assert_eq!((roots.uid, roots.gid), (0, 0), "another user's file is shown as it is");
+        let mut mixed = HostStat { uid: 65534, gid: 100, ..Default::default() };
+        map.to_guest(&mut mixed);
+        assert_eq!((mixed.uid, mixed.gid), (0, 100), "uid and gid map on their own");
+        assert_eq!(map.to_host(0, 0), (65534, 65534));
+        assert_eq!(map.to_host(123, u32::MAX), (123, u32::MAX));
+        let user = OwnerMap { host: (501, 20), guest: (1000, 1000) };
+        assert_eq!(user.to_host(u32::MAX, 1000), (u32::MAX, 20));
     }
 }

@@ -2,7 +2,8 @@
 //! (task/cred.rs: the fs uid and gid, the supplementary groups, the
 //! capabilities) against the owner, group and mode the guest sees, which
 //! are what stat shows ([`super::lookup::node_stat`]: an imported root's
-//! stored metadata, vfs/meta.rs, else the host's values).
+//! stored metadata, vfs/meta.rs, else the host's values with the host
+//! user's ids shown as the guest user's, `meta::map_host_owner`).
 //!
 //! One place for the rules of fs/namei.c (generic_permission, may_lookup,
 //! may_create, may_delete and check_sticky), fs/attr.c (setattr_prepare:
@@ -25,9 +26,10 @@
 //! - The fs.protected_{hardlinks,symlinks,regular,fifos} sysctls are taken
 //!   as 0, the kernel's own default (distributions usually set them).
 //! - Synthetic files (/proc, /dev) keep their own fixed rules.
-//! - Outside an imported root a new file belongs to the host user, not to
-//!   the guest's fs uid (a host chown would hand it to whichever host
-//!   account has that number), and later checks see that owner.
+//! - Outside an imported root a new file belongs to the host user (a host
+//!   chown would hand it to whichever host account has that number), so
+//!   stat and later checks see the user the run started the guest as, not
+//!   the fs uid that made it (the same after a set*id call changed it).
 //! - The walk checks search permission on the directory `..` leaves only
 //!   when the guest's ids differ from the host process's (else the host's
 //!   own lookups decide, and `..` is not a host lookup).

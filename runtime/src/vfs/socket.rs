@@ -63,7 +63,9 @@ fn herr(e: crate::abi::Errno) -> Error {
 
 impl FileOps for SocketFile {
     fn stat(&self, _f: &OpenFile) -> Result<HostStat> {
-        host::fs::fstat(self.host_fd).map_err(herr)
+        let mut st = host::fs::fstat(self.host_fd).map_err(herr)?;
+        super::meta::map_host_owner(&mut st);
+        Ok(st)
     }
 
     fn as_any(&self) -> &dyn Any {

@@ -70,8 +70,11 @@ pub fn birth_time_at(dir: HostFd, name: &CStr) -> Option<Timespec> {
 pub fn xattr_at(dir: HostFd, name: &CStr, attr: &CStr) -> Option<Vec<u8>> {
     let path = c_path_in(dir, name.to_bytes()).ok()?;
     let mut buf = [0u8; 64];
+    // An empty name is `dir` itself: its /proc/self/fd link is followed,
+    // not read as a symlink (which carries no attributes).
+    let get = if name.is_empty() { libc::getxattr } else { libc::lgetxattr };
     // SAFETY: valid C strings; the buffer's length is passed.
-    let n = unsafe { libc::lgetxattr(path.as_ptr(), attr.as_ptr(), buf.as_mut_ptr().cast(), buf.len()) };
+    let n = unsafe { get(path.as_ptr(), attr.as_ptr(), buf.as_mut_ptr().cast(), buf.len()) };
     usize::try_from(n).ok().map(|n| buf[..n].to_vec())
 }
 
@@ -90,8 +93,10 @@ pub fn xattr_of(fd: HostFd, attr: &CStr) -> Option<Vec<u8>> {
 /// not followed); see [`xattr_at`].
 pub fn set_xattr_at(dir: HostFd, name: &CStr, attr: &CStr, value: &[u8]) -> HostResult<()> {
     let path = c_path_in(dir, name.to_bytes())?;
+    // An empty name is `dir` itself (see `xattr_at`).
+    let set = if name.is_empty() { libc::setxattr } else { libc::lsetxattr };
     // SAFETY: valid C strings; the value's length is passed.
-    let r = unsafe { libc::lsetxattr(path.as_ptr(), attr.as_ptr(), value.as_ptr().cast(), value.len(), 0) };
+    let r = unsafe { set(path.as_ptr(), attr.as_ptr(), value.as_ptr().cast(), value.len(), 0) };
     if r < 0 { Err(super::errno::last()) } else { Ok(()) }
 }
 
