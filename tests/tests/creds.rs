@@ -54,6 +54,24 @@ fn run_as_a_named_user() {
     assert!(bad.stderr_str().contains("no user `no-such-user-here` in /etc/passwd"), "{}", bad.stderr_str());
 }
 
+/// Run by host root, `--user nobody` meets root's files as nobody meets
+/// them natively: they stay root's (the owner mapping of files without
+/// attributes is off for a root host user), so /etc/shadow is unreadable
+/// and `find -user root` finds it.
+#[test]
+fn host_roots_files_stay_roots_under_another_user() {
+    if !is_root() || !have_program("runuser") {
+        eprintln!("skipped: needs root and runuser natively");
+        return;
+    }
+    let script = "stat -c '%u %g %a' /etc/shadow /etc/passwd; cat /etc/shadow >/dev/null 2>&1; echo read=$?; \
+                  find /etc/passwd -user root; test -O /etc/passwd; echo owned=$?";
+    let native = run_native(&Run::cmd(&["runuser", "-u", "nobody", "--", "/bin/sh", "-c", script]));
+    let guest = run_mactux(&Run::cmd(&["/bin/sh", "-c", script]).mactux_option("--user").mactux_option("nobody"));
+    assert_same("--user nobody on root's files", &native, &guest, Compare::STDOUT_STATUS);
+    assert!(guest.stdout_str().contains("read=1"), "{}", guest.stdout_str());
+}
+
 /// Programs that drop root to nobody before they exec the next one.
 #[test]
 fn setpriv_and_runuser_drop_to_nobody() {

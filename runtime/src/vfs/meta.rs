@@ -9,7 +9,9 @@
 //! guest user ([`map_host_owner`]), as proot -0 and -i show them: the host
 //! user's own files (the host process's real uid, and its real gid) belong
 //! to the user and group the run started the guest as (`Config::user`,
-//! `--user`/`-0`), every other id is shown as it is. The mapping is fixed
+//! `--user`/`-0`), every other id is shown as it is. Not when the host
+//! user is root: root's files are the system's, and shown as the guest
+//! user's they would all be that user's to read and write. The mapping is fixed
 //! for the run: the configured user, kept across fork and execve with the
 //! `Config`, not the task's current ids, since on Linux a file's owner does
 //! not change when a process changes its ids. Without `--user` or `-0` it
@@ -76,6 +78,12 @@ impl OwnerMap {
         static HOST: std::sync::OnceLock<(u32, u32)> = std::sync::OnceLock::new();
         let user = crate::task::try_current()?.config.user.as_ref()?;
         let host = *HOST.get_or_init(|| (host::process::uid(), host::process::gid()));
+        // Host root's files are the system's (/etc/shadow, /root): shown as
+        // the guest user's, `--user nobody` run by root could read and
+        // write them all. They keep their owners.
+        if host.0 == 0 {
+            return None;
+        }
         Some(OwnerMap { host, guest: (user.uid, user.gid) })
     }
 
