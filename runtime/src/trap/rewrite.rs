@@ -23,10 +23,11 @@
 //!          ff 25 <rel32>           jmp *entry(%rip)
 //! ```
 //!
-//! glibc's `read` is `xor %eax,%eax; syscall`: two bytes, too few for the
-//! `jmp rel32`. Its `xor` becomes `jmp rel8` to a hole within reach after
-//! the site, dead alignment padding ([`find_hole`]) that gets the `jmp
-//! rel32` to the stub; the `syscall` stays, as for the others.
+//! glibc's `read` is `xor %eax,%eax; syscall` and Go's `Syscall6` ends
+//! with `MOVQ BX, DI; SYSCALL`: two and three bytes, too few for the `jmp
+//! rel32`. Such an instruction becomes `jmp rel8` to a hole within reach
+//! after the site, dead alignment padding ([`find_hole`]) that gets the
+//! `jmp rel32` to the stub; the `syscall` stays, as for the others.
 //!
 //! The site's `syscall` stays where it was, so a branch to it (a loop back
 //! to the `syscall` with eax already set), a restarted call (rip moved back
@@ -140,6 +141,9 @@ pub enum Evidence {
     /// `mov disp(%rsp), %reg` (glibc's `syscall()` loads its sixth
     /// argument so): the register holds the stack's qword there.
     RegIsStackQword { reg: Register, disp: i64 },
+    /// `mov %src, %dst` (Go's `Syscall6` moves its first argument so): the
+    /// two registers hold the same value.
+    RegIsReg { dst: Register, src: Register },
 }
 
 /// If the bytes that end at a trapping `syscall` (`bytes`, whose last two
@@ -158,8 +162,10 @@ pub fn site_shape(bytes: &[u8], end: u64, rax: u64) -> Option<Shape> {
         shape
     } else if let Some(shape) = xor_eax_shape(body, rax) {
         shape
+    } else if let Some(shape) = stack_load_shape(body, end - 2) {
+        shape
     } else {
-        stack_load_shape(body, end - 2)?
+        reg_move_shape(body, end - 2)?
     };
     let start = n - SYSCALL.len() - shape.len;
     // A prefix before the instruction would make it another one.
@@ -212,6 +218,20 @@ fn xor_eax_shape(body: &[u8], rax: u64) -> Option<Shape> {
     let at = body.len().checked_sub(XOR_EAX_LEN)?;
     let is_xor = matches!(body[at..], [0x31 | 0x33, 0xc0]);
     (is_xor && rax == 0).then_some(Shape { len: XOR_EAX_LEN, evidence: Evidence::RaxIs(0) })
+}
+
+/// `mov %r64, %r64` (3 bytes: REX.W 89 or 8b, a register ModRM) ending at
+/// `body`'s end: Go's `Syscall6` ends its argument moves with `MOVQ BX,
+/// DI`. Short of the `jmp rel32`, like the `xor`: its site jumps to a hole.
+fn reg_move_shape(body: &[u8], end: u64) -> Option<Shape> {
+    const LEN: usize = 3;
+    let at = body.len().checked_sub(LEN)?;
+    let insn = Decoder::with_ip(64, &body[at..], end - LEN as u64, DecoderOptions::NONE).decode();
+    let is_move = matches!(insn.code(), Code::Mov_rm64_r64 | Code::Mov_r64_rm64)
+        && insn.len() == LEN
+        && insn.op0_kind() == iced_x86::OpKind::Register
+        && insn.op1_kind() == iced_x86::OpKind::Register;
+    is_move.then(|| Shape { len: LEN, evidence: Evidence::RegIsReg { dst: insn.op0_register(), src: insn.op1_register() } })
 }
 
 /// `mov disp8(%rsp), %r64` (5 bytes, REX.W 8b ModRM SIB disp8) ending at
@@ -291,7 +311,7 @@ pub struct Sites {
     trapped_once: HashSet<u64>,
     /// Whether the decoder's tables are being built (`warm_up_decoder`).
     warming: bool,
-    /// Two-byte site → the hole its `jmp rel8` reaches (see [`find_hole`]);
+    /// Short site (2 or 3 bytes) → the hole its `jmp rel8` reaches (see [`find_hole`]);
     /// a hole serves one site.
     holes: HashMap<u64, u64>,
 }
@@ -421,13 +441,19 @@ pub fn after_trap(site_end: u64, trapped: &super::GuestRegs) {
             return;
         }
     }
+    if let Evidence::RegIsReg { dst, src } = shape.evidence {
+        let (d, s) = (reg_value(trapped, dst), reg_value(trapped, src));
+        if d.is_none() || d != s {
+            return;
+        }
+    }
     let site = syscall_at - shape.len as u64;
     let insn = &bytes[bytes.len() - SYSCALL.len() - shape.len..bytes.len() - SYSCALL.len()];
     // A site rewritten before and found unpatched again was written over
     // by the guest (a JIT's new code): it is rewritten afresh. One that
     // another thread patched since the bytes were read fails the first
     // byte's compare-and-exchange below and keeps that thread's stub.
-    // A two-byte site needs a hole for its `jmp rel32`, in the code after it.
+    // A site shorter than the `jmp rel32` needs a hole for it, in the code after it.
     let hole = if shape.len < JMP_REL32_LEN as usize {
         let mut after = [0u8; (HOLE_SEARCH + 16) as usize];
         let avail = {
@@ -726,6 +752,17 @@ mod tests {
         assert_eq!(site_shape(&b, END, 0), None);
         // movabs 0x...c031, %eax (a1 + 8 bytes) would swallow the xor.
         let b = [0x90, 0xa1, 0, 0, 0, 0, 0, 0, 0x31, 0xc0, 0x0f, 0x05];
+        assert_eq!(site_shape(&b, END, 0), None);
+    }
+
+    #[test]
+    fn finds_go_register_move() {
+        // Go's Syscall6: MOVQ CX, SI; MOVQ BX, DI; SYSCALL.
+        let b = [0x48, 0x89, 0xce, 0x48, 0x89, 0xdf, 0x0f, 0x05];
+        let want = Shape { len: 3, evidence: Evidence::RegIsReg { dst: Register::RDI, src: Register::RBX } };
+        assert_eq!(site_shape(&b, END, 0), Some(want));
+        // A memory operand is not a register move.
+        let b = [0x90, 0x90, 0x48, 0x89, 0x1f, 0x0f, 0x05];
         assert_eq!(site_shape(&b, END, 0), None);
     }
 
