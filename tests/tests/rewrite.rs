@@ -7,8 +7,8 @@
 //! the whole run traps fewer times than the loop calls; with `--no-rewrite` (and with
 //! `MACTUX_REWRITE=0`) every one of them does. Either way stdout and status are the
 //! native ones, and `--trace` shows every call. (That a rewritten site keeps the syscall ABI, under threads and
-//! signals, is tests/guest/signal/syscall_site.c's job; scripts/test.sh runs the signal
-//! and thread areas a second time with MACTUX_REWRITE=0 for the trap path.)
+//! signals, is tests/guest/signal/syscall_site.c's job; scripts/test.sh runs every test
+//! a second time with MACTUX_REWRITE=0 for the trap path.)
 
 use mactux_tests::*;
 
