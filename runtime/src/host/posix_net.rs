@@ -334,6 +334,11 @@ pub fn get_int(fd: HostFd, level: i32, name: i32) -> HostResult<i32> {
     Ok(v)
 }
 
+/// Sets an `int` option by its host level and name.
+pub fn set_int(fd: HostFd, level: i32, name: i32, v: i32) -> HostResult<()> {
+    set_raw(fd, level, name, &v.to_ne_bytes())
+}
+
 fn set_raw(fd: HostFd, level: i32, name: i32, bytes: &[u8]) -> HostResult<()> {
     // SAFETY: `bytes` is readable for its length.
     check(unsafe { libc::setsockopt(fd, level, name, bytes.as_ptr().cast(), bytes.len() as libc::socklen_t) }).map(drop)

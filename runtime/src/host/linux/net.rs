@@ -279,6 +279,25 @@ pub fn peer_cred(fd: HostFd) -> HostResult<(i32, u32, u32)> {
     Ok((c.pid, c.uid, c.gid))
 }
 
+/// Binds a socket to the interface with host index `index`, or unbinds it
+/// (0): SO_BINDTOIFINDEX, which takes the index SO_BINDTODEVICE looks up.
+/// The host's own rule stands: changing a binding needs the host
+/// process's CAP_NET_RAW.
+pub fn bind_to_ifindex(fd: HostFd, index: u32) -> HostResult<()> {
+    let index = i32::try_from(index).map_err(|_| Errno::EINVAL)?;
+    crate::host::posix_net::set_int(fd, libc::SOL_SOCKET, SO_BINDTOIFINDEX, index)
+}
+
+/// The host index of the interface a socket is bound to, 0 when none.
+pub fn bound_ifindex(fd: HostFd) -> HostResult<u32> {
+    let v = crate::host::posix_net::get_int(fd, libc::SOL_SOCKET, SO_BINDTOIFINDEX)?;
+    u32::try_from(v).map_err(|_| Errno::EINVAL)
+}
+
+/// socket(7)'s SO_BINDTOIFINDEX (Linux 5.0), which the libc crate does not
+/// name: the host is Linux, so it is Linux's value.
+const SO_BINDTOIFINDEX: i32 = n::SO_BINDTOIFINDEX as i32;
+
 /// The Linux family of a host socket.
 pub fn socket_domain(fd: HostFd) -> HostResult<u32> {
     let v = crate::host::posix_net::get_int(fd, libc::SOL_SOCKET, libc::SO_DOMAIN)?;

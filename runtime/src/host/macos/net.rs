@@ -504,6 +504,39 @@ pub fn peer_cred(fd: HostFd) -> HostResult<(i32, u32, u32)> {
     Ok((pid, c.cr_uid, gid))
 }
 
+/// Binds a socket to the interface with host index `index`, or unbinds it
+/// (0). macOS binds by protocol level: IP_BOUND_IF for IPv4 and
+/// IPV6_BOUND_IF for IPv6 sockets (bsd/netinet/in.h, bsd/netinet6/in6.h).
+#[cfg(target_os = "macos")]
+pub fn bind_to_ifindex(fd: HostFd, index: u32) -> HostResult<()> {
+    let index = i32::try_from(index).map_err(|_| Errno::EINVAL)?;
+    match bound_if_option(fd)? {
+        Some((level, name)) => crate::host::posix_net::set_int(fd, level, name, index),
+        // lossy: a Unix socket's binding routes nothing on Linux either, but
+        // macOS keeps none, so it reads back as unbound.
+        None => Ok(()),
+    }
+}
+
+/// The host index of the interface a socket is bound to, 0 when none.
+#[cfg(target_os = "macos")]
+pub fn bound_ifindex(fd: HostFd) -> HostResult<u32> {
+    let Some((level, name)) = bound_if_option(fd)? else { return Ok(0) };
+    let v = crate::host::posix_net::get_int(fd, level, name)?;
+    u32::try_from(v).map_err(|_| Errno::EINVAL)
+}
+
+/// The (level, name) of the option that binds this socket to an interface.
+#[cfg(target_os = "macos")]
+fn bound_if_option(fd: HostFd) -> HostResult<Option<(i32, i32)>> {
+    pins!(IP_BOUND_IF = 25, IPV6_BOUND_IF = 125);
+    Ok(match socket_domain(fd)? {
+        n::AF_INET => Some((host::IPPROTO_IP, libc::IP_BOUND_IF)),
+        n::AF_INET6 => Some((host::IPPROTO_IPV6, libc::IPV6_BOUND_IF)),
+        _ => None,
+    })
+}
+
 /// The Linux family of a host socket (macOS has no SO_DOMAIN: the local
 /// address says it).
 #[cfg(target_os = "macos")]
