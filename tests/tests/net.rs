@@ -115,6 +115,70 @@ fn python_asyncio_echo() {
     assert_same("python3 asyncio", &native, &emulated, Compare::STDOUT_STATUS);
 }
 
+/// asyncio beyond TCP: a Unix stream server in the scratch directory, UDP endpoints, a
+/// subprocess on pipes (its exit reaped by the child watcher), add_signal_handler (the
+/// wakeup fd), sock_sendfile, call_later ordering, getaddrinfo and run_in_executor on
+/// the default thread pool.
+const ASYNCIO_MORE_SCRIPT: &str = r#"
+import asyncio, os, signal, socket, sys
+d = sys.argv[1]
+async def main():
+    # unix server
+    async def h(r, w):
+        w.write((await r.readline()).upper()); await w.drain(); w.close()
+    p = os.path.join(d, "aio.sock")
+    if os.path.exists(p): os.unlink(p)
+    srv = await asyncio.start_unix_server(h, p)
+    r, w = await asyncio.open_unix_connection(p); w.write(b"unix line\n"); print("unix", await r.readline()); w.close(); srv.close()
+    # datagram
+    loop = asyncio.get_running_loop()
+    got = loop.create_future()
+    class P(asyncio.DatagramProtocol):
+        def datagram_received(self, data, addr): got.set_result(data)
+    t, _ = await loop.create_datagram_endpoint(P, local_addr=("127.0.0.1", 0))
+    c, _ = await loop.create_datagram_endpoint(asyncio.DatagramProtocol, remote_addr=t.get_extra_info("sockname"))
+    c.sendto(b"dgram"); print("udp", await asyncio.wait_for(got, 10)); t.close(); c.close()
+    # subprocess
+    proc = await asyncio.create_subprocess_exec("/bin/sh", "-c", "read x; echo sub $x; exit 3", stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE)
+    out, _ = await asyncio.wait_for(proc.communicate(b"in\n"), 10); print("subprocess", out, proc.returncode)
+    # signal handler
+    fut = loop.create_future(); loop.add_signal_handler(signal.SIGUSR2, lambda: fut.set_result("sigusr2"))
+    os.kill(os.getpid(), signal.SIGUSR2); print("signal", await asyncio.wait_for(fut, 10))
+    # sock_sendfile
+    ls = socket.create_server(("127.0.0.1", 0)); ls.setblocking(False)
+    cs = socket.socket(); cs.setblocking(False); await loop.sock_connect(cs, ls.getsockname()); x, _ = await loop.sock_accept(ls)
+    with open(os.path.join(d, "f.bin"), "wb") as f: f.write(b"z" * 200000)
+    with open(os.path.join(d, "f.bin"), "rb") as f: sent = await loop.sock_sendfile(x, f)
+    x.close(); n = 0
+    while True:
+        b = await loop.sock_recv(cs, 65536)
+        if not b: break
+        n += len(b)
+    print("sendfile", sent, n)
+    # timeouts & call_later ordering
+    order = []
+    for i, dt in enumerate([0.05, 0.01, 0.03]): loop.call_later(dt, order.append, i)
+    await asyncio.sleep(0.2); print("timers", order)
+    # executor threads + getaddrinfo
+    print("gai", sorted({a[4][0] for a in await loop.getaddrinfo("localhost", 80, family=socket.AF_INET)}))
+    print("executor", await loop.run_in_executor(None, sum, range(10)))
+asyncio.run(main())
+"#;
+
+#[test]
+fn python_asyncio_unix_udp_subprocess_and_signals() {
+    if !require_tool(PYTHON, "python3") {
+        return;
+    }
+    let native_dir = ScratchDir::new("net-asyncio-native");
+    let emu_dir = ScratchDir::new("net-asyncio-mactux");
+    let run = |d: &ScratchDir| Run::cmd(&[PYTHON, "-c", ASYNCIO_MORE_SCRIPT]).arg(d.path()).timeout(Duration::from_secs(60));
+    let native = run_native(&run(&native_dir));
+    assert!(native.is_success() && native.stdout_str().contains("subprocess b'sub in\\n' 3\n"), "python3 natively: {}{}", native.stdout_str(), native.stderr_str());
+    let emulated = run_mactux(&run(&emu_dir));
+    assert_same("python3 asyncio, more", &native, &emulated, Compare::STDOUT_STATUS);
+}
+
 /// A server that answers `count` HTTP requests on 127.0.0.1 (an ephemeral port it prints
 /// first) and then exits; it gives up after 60 s. socketserver waits with poll(2).
 const SERVER_SCRIPT: &str = r#"
