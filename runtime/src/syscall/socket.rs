@@ -35,8 +35,8 @@
 //!   getpeername of an accepted socket report is the host's name for it
 //!   with the guest root stripped; a peer bound through a held directory
 //!   shows as `/proc/self/fd/N/name` on a Linux host.
-//! - Binding to an unnamed address (Linux's autobind) is accepted and
-//!   leaves the socket unnamed.
+//! - Autobind happens only on an explicit bind to an unnamed address, not
+//!   on connect or send with SO_PASSCRED set.
 //! - The last component of a Unix path must fit the host's `sun_path`
 //!   together with the held directory's name for it (Linux hosts:
 //!   `/proc/self/fd/N/`, about 90 bytes left; macOS: 103 bytes), else
@@ -332,12 +332,23 @@ pub fn bind(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
             so.set_local_name(addr.clone());
         }
         SockAddr::Unix(UnixAddr::Abstract(name)) => {
+            // unix_bind_abstract: a named socket is EINVAL before the name is looked up.
+            if so.local_name().is_some() {
+                return_errno_with_message!(EINVAL, "the socket already has a name");
+            }
             let lfd = abstract_ns::bind(s.fd(), name)?;
             so.keep_name_lock(lfd);
             so.set_local_name(addr.clone());
         }
-        // Linux autobinds an abstract name here; left unnamed (see the header).
-        SockAddr::Unix(UnixAddr::Unnamed) => {}
+        // unix_autobind: an abstract name of five hex digits; a socket that
+        // has a name keeps it.
+        SockAddr::Unix(UnixAddr::Unnamed) => {
+            if so.local_name().is_none() {
+                let (name, lfd) = abstract_ns::autobind(s.fd())?;
+                so.keep_name_lock(lfd);
+                so.set_local_name(SockAddr::Unix(UnixAddr::Abstract(name)));
+            }
+        }
         _ => host::net::bind(s.fd(), &addr).map_err(herr)?,
     }
     Ok(0)
@@ -1148,6 +1159,25 @@ mod abstract_ns {
             return Err(herr(e));
         }
         Ok(lfd)
+    }
+
+    /// Autobind (unix_autobind in net/unix/af_unix.c): the first of the
+    /// 2^20 names `%05x` after a random start that nobody holds; ENOSPC
+    /// when every one is taken. Returns the name and its lock's host fd.
+    pub fn autobind(fd: HostFd) -> Result<(Vec<u8>, HostFd)> {
+        const NAMES: u32 = 1 << 20;
+        let mut seed = [0u8; 4];
+        host::process::random(&mut seed).map_err(herr)?;
+        let start = u32::from_ne_bytes(seed) % NAMES;
+        for i in 1..=NAMES {
+            let name = format!("{:05x}", (start + i) % NAMES).into_bytes();
+            match bind(fd, &name) {
+                Ok(lfd) => return Ok((name, lfd)),
+                Err(e) if e.errno == Errno::EADDRINUSE => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        return_errno_with_message!(ENOSPC, "every autobind name is in use")
     }
 
     pub fn connect(fd: HostFd, name: &[u8]) -> std::result::Result<(), Errno> {
