@@ -51,6 +51,12 @@
 //!   told the daemon), not as they were at connect() or socketpair().
 //! - Only fds backed by one host object (files, pipes, sockets, terminals)
 //!   can be passed with SCM_RIGHTS; others fail with EBADF.
+//! - Of the control messages an inet socket receives, SCM_TIMESTAMP(NS),
+//!   IP_TTL, IP_TOS, IP_PKTINFO, IPV6_HOPLIMIT, IPV6_TCLASS and
+//!   IPV6_PKTINFO reach the guest (`host::net::cmsg_from_host`); others the
+//!   host gives are dropped. Sent IP and IPv6 messages are checked by the
+//!   host (on macOS only IP_PKTINFO and the IPv6 ones have a form: others
+//!   are EINVAL).
 
 use super::{args, Ctx};
 use crate::abi::net::{self as an, n, MmsgHdr, MsgHdr, SockAddr, UnixAddr};
@@ -515,10 +521,15 @@ struct SendControl {
     /// `_files` keeps open during the call).
     rights: Vec<HostFd>,
     _files: Vec<Arc<OpenFile>>,
+    /// Protocol-level messages of an inet socket (IP_PKTINFO, IPV6_HOPLIMIT
+    /// ...), for the host to check and apply.
+    others: Vec<host::net::Cmsg>,
 }
 
-/// Reads the guest's control messages (`__scm_send`).
-fn read_control(addr: u64, len: u64) -> Result<SendControl> {
+/// Reads the guest's control messages (`__scm_send`; ip_cmsg_send and
+/// ip6_datagram_send_ctl for an inet socket's own levels, which a Unix
+/// socket skips).
+fn read_control(addr: u64, len: u64, domain: u32) -> Result<SendControl> {
     let mut out = SendControl::default();
     if len == 0 {
         return Ok(out);
@@ -569,7 +580,9 @@ fn read_control(addr: u64, len: u64) -> Result<SendControl> {
                     return_errno_with_message!(EPERM, "SCM_CREDENTIALS must be the sender's own");
                 }
             }
-            _ => return_errno_with_message!(EINVAL, "unsupported control message"),
+            (n::SOL_SOCKET, _) => return_errno_with_message!(EINVAL, "unsupported control message"),
+            _ if domain == n::AF_UNIX => {}
+            _ => out.others.push(host::net::Cmsg { level, ty, data: data.to_vec() }),
         }
         off += an::cmsg_align(cmsg_len);
     }
@@ -605,8 +618,8 @@ fn send_iov(cx: &Ctx<'_>, s: &Sock, iov: &[Iovec], to: Option<&SockAddr>, ctl: &
     let mut flat = Flat::new(iov);
     loop {
         let buf = flat.read_next(piece)?;
-        let rights = if sent == 0 { &ctl.rights[..] } else { &[] };
-        match host::net::send(s.fd(), &[IoSlice::new(&buf)], host_to.as_ref(), rights, flags) {
+        let (rights, others) = if sent == 0 { (&ctl.rights[..], &ctl.others[..]) } else { (&[][..], &[][..]) };
+        match host::net::send(s.fd(), &[IoSlice::new(&buf)], host_to.as_ref(), rights, others, flags) {
             Ok(k) => {
                 sent += k;
                 if k < buf.len() || sent >= total {
@@ -714,7 +727,7 @@ fn recv_iov(s: &Sock, iov: &[Iovec], flags: u32, want_addr: bool, control_room: 
     // error, a signal); every piece is copied out as it comes.
     loop {
         let want = (total - got).min(room);
-        let r = host::net::recv(s.fd(), &mut [IoSliceMut::new(&mut buf[..want])], host_flags, want_addr && first.is_none(), if first.is_none() { max_fds } else { 0 });
+        let r = host::net::recv(s.fd(), &mut [IoSliceMut::new(&mut buf[..want])], host_flags, want_addr && first.is_none(), control_room > 0 && first.is_none(), max_fds);
         let r = match r {
             Ok(r) => r,
             Err(_) if got > 0 => break,
@@ -737,7 +750,7 @@ fn recv_iov(s: &Sock, iov: &[Iovec], flags: u32, want_addr: bool, control_room: 
     }
     let r = first.unwrap_or_default();
     let cloexec = flags & n::MSG_CMSG_CLOEXEC != 0;
-    let (control, ctrunc) = build_control(so, s.fd(), r.fds, control_room, cloexec)?;
+    let (control, ctrunc) = build_control(so, s.fd(), r.cmsgs, r.fds, control_room, cloexec)?;
     let mut out_flags = r.flags & (n::MSG_TRUNC | n::MSG_CTRUNC | n::MSG_EOR | n::MSG_OOB);
     if ctrunc {
         out_flags |= n::MSG_CTRUNC;
@@ -767,9 +780,18 @@ fn put_cmsg(out: &mut Vec<u8>, room: usize, level: u32, ty: u32, data: &[u8]) ->
 /// The guest's control messages for what arrived: SCM_CREDENTIALS (with
 /// SO_PASSCRED), then SCM_RIGHTS with the received host fds installed as
 /// guest fds (those that do not fit are closed, as `scm_detach_fds` does).
-fn build_control(so: &SocketFile, hfd: HostFd, fds: Vec<HostFd>, room: usize, cloexec: bool) -> Result<(Vec<u8>, bool)> {
+fn build_control(so: &SocketFile, hfd: HostFd, others: Vec<host::net::Cmsg>, fds: Vec<HostFd>, room: usize, cloexec: bool) -> Result<(Vec<u8>, bool)> {
     let mut out = Vec::new();
     let mut truncated = false;
+    // Timestamps and the IP and IPv6 messages come before SCM_CREDENTIALS
+    // and SCM_RIGHTS (sock_recv_timestamp, ip_cmsg_recv before scm_recv);
+    // once one is cut, the rest are dropped as put_cmsg drops them.
+    for c in others {
+        if truncated {
+            break;
+        }
+        truncated |= !put_cmsg(&mut out, room, c.level, c.ty, &c.data);
+    }
     if so.passcred.load(std::sync::atomic::Ordering::Relaxed) && so.domain == n::AF_UNIX {
         if let Ok(c) = peer_ucred(hfd) {
             truncated |= !put_cmsg(&mut out, room, n::SOL_SOCKET, n::SCM_CREDENTIALS, uaccess::bytes_of(&c));
@@ -895,7 +917,7 @@ fn recvfrom_on(_cx: &Ctx<'_>, s: &Sock, a: [u64; 6]) -> Result<u64> {
 fn sendmsg_one(cx: &Ctx<'_>, s: &Sock, hdr: &MsgHdr, flags: u32) -> Result<usize> {
     let iov = super::read_write::read_iovecs(hdr.iov, hdr.iovlen)?;
     let to = if hdr.name != 0 && hdr.namelen != 0 { Some(read_addr(hdr.name, u64::from(hdr.namelen))?) } else { None };
-    let ctl = read_control(hdr.control, hdr.controllen)?;
+    let ctl = read_control(hdr.control, hdr.controllen, s.get().domain)?;
     send_iov(cx, s, &iov, to.as_ref(), &ctl, flags)
 }
 
