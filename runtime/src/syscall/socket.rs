@@ -36,7 +36,8 @@
 //!   with the guest root stripped; a peer bound through a held directory
 //!   shows as `/proc/self/fd/N/name` on a Linux host.
 //! - Autobind happens only on an explicit bind to an unnamed address, not
-//!   on connect or send with SO_PASSCRED set.
+//!   on connect or send with SO_PASSCRED set; it takes the lowest free
+//!   name, where Linux starts from a random one.
 //! - The last component of a Unix path must fit the host's `sun_path`
 //!   together with the held directory's name for it (Linux hosts:
 //!   `/proc/self/fd/N/`, about 90 bytes left; macOS: 103 bytes), else
@@ -777,8 +778,8 @@ fn put_cmsg(out: &mut Vec<u8>, room: usize, level: u32, ty: u32, data: &[u8]) ->
     len == full
 }
 
-/// The guest's control messages for what arrived: SCM_CREDENTIALS (with
-/// SO_PASSCRED), then SCM_RIGHTS with the received host fds installed as
+/// The guest's control messages for what arrived: the protocol's own
+/// (timestamps, IP and IPv6), SCM_CREDENTIALS (with SO_PASSCRED), then SCM_RIGHTS with the received host fds installed as
 /// guest fds (those that do not fit are closed, as `scm_detach_fds` does).
 fn build_control(so: &SocketFile, hfd: HostFd, others: Vec<host::net::Cmsg>, fds: Vec<HostFd>, room: usize, cloexec: bool) -> Result<(Vec<u8>, bool)> {
     let mut out = Vec::new();
@@ -1184,15 +1185,15 @@ mod abstract_ns {
     }
 
     /// Autobind (unix_autobind in net/unix/af_unix.c): the first of the
-    /// 2^20 names `%05x` after a random start that nobody holds; ENOSPC
-    /// when every one is taken. Returns the name and its lock's host fd.
+    /// 2^20 names `%05x` that nobody holds; ENOSPC when every one is taken.
+    /// Returns the name and its lock's host fd. Linux starts the search at
+    /// a random name; starting at 00000 instead reuses the files of names
+    /// no longer held (they outlive their sockets), so the directory holds
+    /// no more names than were ever held at once.
     pub fn autobind(fd: HostFd) -> Result<(Vec<u8>, HostFd)> {
         const NAMES: u32 = 1 << 20;
-        let mut seed = [0u8; 4];
-        host::process::random(&mut seed).map_err(herr)?;
-        let start = u32::from_ne_bytes(seed) % NAMES;
-        for i in 1..=NAMES {
-            let name = format!("{:05x}", (start + i) % NAMES).into_bytes();
+        for i in 0..NAMES {
+            let name = format!("{i:05x}").into_bytes();
             match bind(fd, &name) {
                 Ok(lfd) => return Ok((name, lfd)),
                 Err(e) if e.errno == Errno::EADDRINUSE => continue,
