@@ -35,9 +35,8 @@
 //!   getpeername of an accepted socket report is the host's name for it
 //!   with the guest root stripped; a peer bound through a held directory
 //!   shows as `/proc/self/fd/N/name` on a Linux host.
-//! - Autobind happens only on an explicit bind to an unnamed address, not
-//!   on connect or send with SO_PASSCRED set; it takes the lowest free
-//!   name, where Linux starts from a random one.
+//! - Autobind takes the lowest free name, where Linux starts from a
+//!   random one.
 //! - The last component of a Unix path must fit the host's `sun_path`
 //!   together with the held directory's name for it (Linux hosts:
 //!   `/proc/self/fd/N/`, about 90 bytes left; macOS: 103 bytes), else
@@ -351,14 +350,32 @@ pub fn bind(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
         // has a name keeps it.
         SockAddr::Unix(UnixAddr::Unnamed) => {
             if so.local_name().is_none() {
-                let (name, lfd) = abstract_ns::autobind(s.fd())?;
-                so.keep_name_lock(lfd);
-                so.set_local_name(SockAddr::Unix(UnixAddr::Abstract(name)));
+                autobind(&s)?;
             }
         }
         _ => host::net::bind(s.fd(), &addr).map_err(herr)?,
     }
     Ok(0)
+}
+
+/// Gives an unnamed Unix socket an abstract name of its own (unix_autobind).
+fn autobind(s: &Sock) -> Result<()> {
+    let so = s.get();
+    let (name, lfd) = abstract_ns::autobind(s.fd())?;
+    so.keep_name_lock(lfd);
+    so.set_local_name(SockAddr::Unix(UnixAddr::Abstract(name)));
+    Ok(())
+}
+
+/// A Unix socket that passes credentials is named before it connects or
+/// sends a datagram, so its peer can tell who it is (unix_stream_connect,
+/// unix_dgram_connect, unix_dgram_sendmsg: `unix_may_passcred`).
+fn autobind_if_passcred(s: &Sock) -> Result<()> {
+    let so = s.get();
+    if so.domain == n::AF_UNIX && so.passcred.load(std::sync::atomic::Ordering::Relaxed) && so.local_name().is_none() {
+        autobind(s)?;
+    }
+    Ok(())
 }
 
 pub fn listen(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
@@ -394,6 +411,9 @@ fn connect_on(_cx: &Ctx<'_>, s: &Sock, a: [u64; 6]) -> Result<u64> {
     check_addr_family(so, &addr, true)?;
     if so.connecting.load(std::sync::atomic::Ordering::Relaxed) && !s.is_nonblocking() {
         return finish_connect(s);
+    }
+    if matches!(addr, SockAddr::Unix(UnixAddr::Path(_) | UnixAddr::Abstract(_))) {
+        autobind_if_passcred(s)?;
     }
     let r = match &addr {
         SockAddr::Unix(UnixAddr::Path(p)) => {
@@ -598,6 +618,9 @@ fn send_iov(cx: &Ctx<'_>, s: &Sock, iov: &[Iovec], to: Option<&SockAddr>, ctl: &
     // An IPv6 datagram socket may send to IPv4 addresses; the host decides.
     if let Some(a) = to.filter(|_| so.domain == n::AF_UNIX) {
         check_addr_family(so, a, false)?;
+    }
+    if !so.is_stream() {
+        autobind_if_passcred(s)?;
     }
     // The host address of a Unix destination.
     let host_to = match to {

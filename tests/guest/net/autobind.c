@@ -2,7 +2,9 @@
 // bytes gives it an abstract name of five hex digits (unix_autobind in
 // net/unix/af_unix.c), different for each socket; binding so again keeps the
 // name, naming it explicitly afterwards is EINVAL. Others reach it by that name,
-// and a datagram peer sees it as the sender. (Every receive is non-blocking:
+// and a datagram peer sees it as the sender. A socket with SO_PASSCRED is
+// autobound when it connects or sends a datagram unnamed (unix_stream_connect,
+// unix_dgram_sendmsg). (Every receive is non-blocking:
 // a datagram to a Unix socket is queued by the time sendto returns.)
 #include "../test.h"
 #include <stddef.h>
@@ -88,5 +90,35 @@ int main(void)
 	CHECK_EQ("the reply", buf[0], '3');
 	close(d1);
 	close(d2);
+
+	// With SO_PASSCRED, connect and a datagram send autobind first, so the
+	// peer can tell who it is; without, the socket stays unnamed.
+	int one = 1;
+	int l2 = socket(AF_UNIX, SOCK_STREAM, 0);
+	CHECK_OK("autobind a listener", bind(l2, (struct sockaddr *)&none, unnamed_len()));
+	CHECK_OK("listen on it", listen(l2, 4));
+	memcpy(to.sun_path + 1, autoname(l2), 5);
+	int pc = socket(AF_UNIX, SOCK_STREAM, 0);
+	CHECK_OK("SO_PASSCRED", setsockopt(pc, SOL_SOCKET, SO_PASSCRED, &one, sizeof one));
+	CHECK_OK("connect with SO_PASSCRED", connect(pc, (struct sockaddr *)&to, to_len));
+	CHECK("the connecting socket got a name", autoname(pc)[0] != '\0');
+	int plain = socket(AF_UNIX, SOCK_STREAM, 0);
+	CHECK_OK("connect without", connect(plain, (struct sockaddr *)&to, to_len));
+	CHECK_STR("stays unnamed", autoname(plain), "");
+	close(pc);
+	close(plain);
+	close(l2);
+	int dl = socket(AF_UNIX, SOCK_DGRAM, 0);
+	int ds = socket(AF_UNIX, SOCK_DGRAM, 0);
+	CHECK_OK("autobind a datagram receiver", bind(dl, (struct sockaddr *)&none, unnamed_len()));
+	memcpy(to.sun_path + 1, autoname(dl), 5);
+	CHECK_OK("SO_PASSCRED on the sender", setsockopt(ds, SOL_SOCKET, SO_PASSCRED, &one, sizeof one));
+	CHECK_EQ("send with SO_PASSCRED", sendto(ds, "4", 1, 0, (struct sockaddr *)&to, to_len), 1);
+	from_len = sizeof from;
+	CHECK_EQ("received from it", recvfrom(dl, buf, sizeof buf, MSG_DONTWAIT, (struct sockaddr *)&from, &from_len), 1);
+	CHECK_EQ("the sender has a name", from_len, offsetof(struct sockaddr_un, sun_path) + 6);
+	CHECK("the sender's autobound name", autoname(ds)[0] != '\0' && memcmp(from.sun_path + 1, autoname(ds), 5) == 0);
+	close(dl);
+	close(ds);
 	T_DONE();
 }
