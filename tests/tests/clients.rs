@@ -1,11 +1,14 @@
 //! Network programs nobody here wrote, as servers and as clients, each side in turn under
-//! `mactux run` against the other side running natively, compared with the all-native
-//! exchange: openssl's s_server and s_client over TLS 1.3, TLS 1.2 and DTLS (and keys and
-//! certificates made under mactux that a native openssl verifies), `git daemon` (a child
-//! per connection that runs upload-pack or receive-pack) with `git clone` and `git push`
-//! over git://, and Node.js's fetch (undici: getaddrinfo on libuv's thread pool, epoll,
-//! eventfd) against its own HTTP server, a native python3 one, and a native curl against
-//! a Node server. Servers listen on 127.0.0.1 ephemeral ports; every wait is bounded.
+//! `mactux run` against the other side running natively, then both under mactux, compared
+//! with the all-native exchange: openssl's s_server and s_client over TLS 1.3, TLS 1.2 and
+//! DTLS, as a file server and interactively (and keys and certificates made under mactux
+//! that a native openssl verifies), `git daemon` (a child per connection that runs
+//! upload-pack or receive-pack) with `git ls-remote`, `git clone` and `git push` over
+//! git://, and Node.js: fetch (undici: getaddrinfo on libuv's thread pool, epoll, eventfd)
+//! against its own HTTP server, a native python3 one, and a native curl against a Node
+//! server; and Node's TCP, UDP, Unix sockets, HTTP/2, workers, IPC with a forked child and
+//! fs.watch. Servers listen on 127.0.0.1 (or ::1) ephemeral ports; every wait is bounded;
+//! HOME is the test's scratch directory for every openssl, git and node run.
 
 use mactux_tests::*;
 use std::path::Path;
@@ -43,14 +46,18 @@ fn port_after(prefix: &str, line: &str) -> Option<u16> {
 // ---------------------------------------------------------------------------------------
 // openssl
 
+/// `openssl ARGS` in `dir`, which is also its HOME (openssl may keep a seed file there),
+/// so nothing lands in the home directory of whoever runs the tests.
+fn openssl(dir: &ScratchDir, args: &[&str]) -> Run {
+    Run::new(OPENSSL).args(args).cwd(dir.path()).env("HOME", dir.path()).timeout(CLIENT_TIMEOUT)
+}
+
 /// A throwaway self-signed RSA key and certificate for CN=localhost, made natively.
 fn native_cert(dir: &ScratchDir) {
-    let made = run_native(
-        &Run::cmd(&[OPENSSL, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost", "-days", "1"])
-            .args(&["-keyout", "key.pem", "-out", "cert.pem"])
-            .cwd(dir.path())
-            .timeout(CLIENT_TIMEOUT),
-    );
+    let made = run_native(&openssl(
+        dir,
+        &["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost", "-days", "1", "-keyout", "key.pem", "-out", "cert.pem"],
+    ));
     assert!(made.is_success(), "native openssl req: {}", made.stderr_str());
 }
 
@@ -59,20 +66,16 @@ fn native_cert(dir: &ScratchDir) {
 /// each side natively or under mactux. Returns the client's run: stdout is the HTTP
 /// response; stderr has s_client's `-brief` connection summary.
 fn tls_exchange(dir: &ScratchDir, protocol: &str, server_under_mactux: bool, client_under_mactux: bool) -> Outcome {
-    let server_run = Run::cmd(&[OPENSSL, "s_server", "-accept", "127.0.0.1:0", "-cert", "cert.pem", "-key", "key.pem"])
-        .args(&["-WWW", "-naccept", "1", protocol])
-        .cwd(dir.path());
+    let server_run = openssl(dir, &["s_server", "-accept", "127.0.0.1:0", "-cert", "cert.pem", "-key", "key.pem", "-WWW", "-naccept", "1", protocol]);
     let mut server = Server::start(&server_run, server_under_mactux);
     let Some(port) = server.wait_for_line(|l| port_after("ACCEPT ", l)) else {
         panic!("s_server {protocol} never listened:\n{}", server.output());
     };
     // -ign_eof: the request is all of stdin; the client reads on until the server,
     // having sent the file, closes the connection.
-    let client = Run::cmd(&[OPENSSL, "s_client", "-connect", &format!("127.0.0.1:{port}"), "-servername", "localhost"])
+    let client = openssl(dir, &["s_client", "-connect", &format!("127.0.0.1:{port}"), "-servername", "localhost"])
         .args(&["-CAfile", "cert.pem", "-verify_return_error", "-brief", "-ign_eof", protocol])
-        .cwd(dir.path())
-        .stdin("GET /page.txt HTTP/1.0\r\n\r\n")
-        .timeout(CLIENT_TIMEOUT);
+        .stdin("GET /page.txt HTTP/1.0\r\n\r\n");
     let out = if client_under_mactux { run_mactux(&client) } else { run_native(&client) };
     let ended = server.wait();
     assert_eq!(ended, Termination::Exit(0), "s_server {protocol} (under mactux: {server_under_mactux}) after one connection");
@@ -116,50 +119,60 @@ fn openssl_s_server_and_s_client() {
     }
 }
 
-/// One DTLS exchange between an interactive `openssl s_server -dtls` (one connection)
-/// and `openssl s_client -dtls`, each side natively or under mactux, driven through their
-/// stdin: a line from the client, a line back from the server, then the client's stdin
-/// ends, it closes the connection, and both exit. Returns the line each side received
-/// and how each ended.
-fn dtls_exchange(dir: &ScratchDir, server_under_mactux: bool, client_under_mactux: bool) -> Vec<String> {
-    let server_run = Run::cmd(&[OPENSSL, "s_server", "-dtls", "-accept", "127.0.0.1:0", "-cert", "cert.pem", "-key", "key.pem", "-naccept", "1"]).cwd(dir.path());
+/// One interactive exchange between `openssl s_server` (one connection) and `openssl
+/// s_client -quiet`, over `protocol` (`-tls1_3`, `-dtls` ...), each side natively or under
+/// mactux, driven through their stdin: a line from the client, a line back from the
+/// server, then the client's stdin ends, it closes the connection, and both exit.
+/// Returns the line each side received and how each ended.
+fn line_exchange(dir: &ScratchDir, protocol: &str, server_under_mactux: bool, client_under_mactux: bool) -> Vec<String> {
+    let server_run = openssl(dir, &["s_server", protocol, "-accept", "127.0.0.1:0", "-cert", "cert.pem", "-key", "key.pem", "-naccept", "1"]);
     let mut server = Server::start(&server_run, server_under_mactux);
     let Some(port) = server.wait_for_line(|l| port_after("ACCEPT ", l)) else {
-        panic!("s_server -dtls never listened:\n{}", server.output());
+        panic!("s_server {protocol} never listened:\n{}", server.output());
     };
     // -no_ign_eof: -quiet would otherwise keep the client going after its stdin ends.
-    let client_run = Run::cmd(&[OPENSSL, "s_client", "-dtls", "-connect", &format!("127.0.0.1:{port}")])
+    let client_run = openssl(dir, &["s_client", protocol, "-connect", &format!("127.0.0.1:{port}")])
         .args(&["-CAfile", "cert.pem", "-verify_return_error", "-quiet", "-no_ign_eof"])
-        .cwd(dir.path())
-        .stdin("a datagram from the client\n");
+        .stdin(format!("a line from the client over {protocol}\n"));
     let mut client = Server::start(&client_run, client_under_mactux);
     let line_from = |who: &mut Server, what: &str, prefix: &str| {
         who.wait_for_line(|l| l.starts_with(prefix).then(|| l.to_owned())).unwrap_or_else(|| panic!("{what} ended before it got {prefix:?}:\n{}", who.output()))
     };
-    let at_server = line_from(&mut server, "s_server -dtls", "a datagram");
-    server.send(b"a datagram from the server\n");
-    let at_client = line_from(&mut client, "s_client -dtls", "a datagram");
+    let at_server = line_from(&mut server, &format!("s_server {protocol}"), "a line");
+    server.send(format!("a line from the server over {protocol}\n").as_bytes());
+    let at_client = line_from(&mut client, &format!("s_client {protocol}"), "a line");
     client.close_stdin();
     let client_end = client.wait();
     let closed = server.wait_for_line(|l| (l == "CONNECTION CLOSED").then_some(())).is_some();
     vec![at_server, at_client, format!("client {client_end}"), format!("server saw the close: {closed}"), format!("server {}", server.wait())]
 }
 
-/// DTLS (TLS over UDP: connected datagram sockets, a receive timeout for retransmission,
-/// the path MTU, select on stdin and the socket) with s_server and then s_client under
-/// mactux, against the other natively: the same lines cross, and both end as natively.
+/// Interactive TLS 1.3 and DTLS (TLS over UDP: connected datagram sockets, a receive
+/// timeout for retransmission, the path MTU) between s_server and s_client, each waiting
+/// in select on stdin and the socket: with the server, the client and then both under
+/// mactux, the same lines cross and both end as natively.
 #[test]
-fn openssl_dtls_both_ways() {
+fn openssl_interactive_tls_and_dtls_each_side() {
     if !require_tool(OPENSSL, "openssl") {
         return;
     }
     let dir = ScratchDir::new("clients-dtls");
     native_cert(&dir);
-    let native = dtls_exchange(&dir, false, false);
-    let want = ["a datagram from the client", "a datagram from the server", "client exit 0", "server saw the close: true", "server exit 0"];
-    assert_eq!(native, want, "natively");
-    assert_eq!(dtls_exchange(&dir, true, false), native, "s_server -dtls under mactux");
-    assert_eq!(dtls_exchange(&dir, false, true), native, "s_client -dtls under mactux");
+    for protocol in ["-tls1_3", "-dtls"] {
+        let native = line_exchange(&dir, protocol, false, false);
+        let want = [
+            format!("a line from the client over {protocol}"),
+            format!("a line from the server over {protocol}"),
+            "client exit 0".to_owned(),
+            "server saw the close: true".to_owned(),
+            "server exit 0".to_owned(),
+        ];
+        assert_eq!(native, want, "natively");
+        for (server_under_mactux, client_under_mactux) in [(true, false), (false, true), (true, true)] {
+            let got = line_exchange(&dir, protocol, server_under_mactux, client_under_mactux);
+            assert_eq!(got, native, "{protocol}: s_server under mactux: {server_under_mactux}, s_client under mactux: {client_under_mactux}");
+        }
+    }
 }
 
 /// Keys and certificates made under mactux: an ed25519 CA (genpkey, req -x509), a P-256
@@ -181,10 +194,10 @@ fn openssl_keys_made_under_mactux_verify_natively() {
         &["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost", "-days", "1", "-keyout", "rsa.key", "-out", "rsa.pem"],
     ];
     for step in steps {
-        let made = run_mactux(&Run::new(OPENSSL).args(step).cwd(dir.path()).timeout(CLIENT_TIMEOUT));
+        let made = run_mactux(&openssl(&dir, step));
         assert!(made.is_success(), "openssl {} under mactux: {}", step.join(" "), made.stderr_str());
     }
-    let openssl = |args: &[&str]| Run::new(OPENSSL).args(args).cwd(dir.path()).timeout(CLIENT_TIMEOUT);
+    let openssl = |args: &[&str]| openssl(&dir, args);
     let verify = openssl(&["verify", "-CAfile", "ca.pem", "server.pem", "ca.pem"]);
     let native = run_native(&verify);
     assert_eq!(native.stdout_str(), "server.pem: OK\nca.pem: OK\n", "native openssl verify: {}", native.stderr_str());
@@ -206,11 +219,14 @@ fn openssl_keys_made_under_mactux_verify_natively() {
 // git
 
 /// git's environment for every run: no user or system configuration of the host's, and
-/// fixed names and dates, so commit ids are the same on every run.
+/// fixed names and dates, so commit ids are the same on every run. The directory it runs
+/// in (always in the test's scratch directory) stands for HOME, so that no run can touch
+/// the home directory of whoever runs the tests.
 fn git(dir: &Path, args: &[&str]) -> Run {
     Run::new(GIT)
         .args(args)
         .cwd(dir)
+        .env("HOME", dir)
         .env("GIT_CONFIG_NOSYSTEM", "1")
         .env("GIT_CONFIG_GLOBAL", "/dev/null")
         .env("GIT_AUTHOR_NAME", "mactux")
@@ -355,6 +371,58 @@ fn git_clone_under_mactux_from_a_native_daemon() {
     assert_eq!(std::fs::read(dir.join("mactux-clone/blob.bin")).unwrap(), noise(1 << 20), "the checked-out blob");
 }
 
+/// Both ends under mactux: `git ls-remote` and `git clone` under mactux from `git daemon`
+/// under mactux get what they get from a native daemon, and a commit made and pushed
+/// under mactux has the id the same commit made natively has, and reaches a native clone.
+#[test]
+fn git_clone_and_push_with_both_ends_under_mactux() {
+    if !require_tool(GIT, "git") {
+        return;
+    }
+    let dir = served_repository();
+    let (native_daemon, port) = start_git_daemon(&dir, false);
+    let url = format!("git://127.0.0.1:{port}/repo.git");
+    let want_refs = git_ok(dir.path(), &["ls-remote", &url]);
+    git_ok(dir.path(), &["clone", "-q", &url, "native-clone"]);
+    assert_eq!(native_daemon.stop(), Termination::Signal(libc::SIGTERM), "the native git daemon after SIGTERM");
+    let want = clone_summary(&dir.join("native-clone"), false);
+
+    let (daemon, port) = start_git_daemon(&dir, true);
+    let url = format!("git://127.0.0.1:{port}/repo.git");
+    let mactux_git = |cwd: &Path, args: &[&str]| {
+        let o = run_mactux(&git(cwd, args));
+        assert!(o.is_success(), "git {} under mactux: {}", args.join(" "), o.stderr_str());
+        o.stdout_str()
+    };
+    assert_eq!(mactux_git(dir.path(), &["ls-remote", &url]), want_refs, "git ls-remote under mactux from the daemon under mactux");
+    mactux_git(dir.path(), &["clone", "-q", &url, "mactux-clone"]);
+    let clone = dir.join("mactux-clone");
+    assert_eq!(clone_summary(&clone, false), want, "the clone made under mactux, read natively");
+
+    std::fs::write(clone.join("pushed.txt"), "pushed under mactux\n").unwrap();
+    mactux_git(&clone, &["add", "pushed.txt"]);
+    mactux_git(&clone, &["commit", "-qm", "pushed under mactux"]);
+    mactux_git(&clone, &["push", "-q", "origin", "main"]);
+    let pushed = mactux_git(&clone, &["rev-parse", "HEAD"]);
+    let native_clone = dir.join("native-clone");
+    std::fs::write(native_clone.join("pushed.txt"), "pushed under mactux\n").unwrap();
+    git_ok(&native_clone, &["add", "pushed.txt"]);
+    git_ok(&native_clone, &["commit", "-qm", "pushed under mactux"]);
+    assert_eq!(git_ok(&native_clone, &["rev-parse", "HEAD"]), pushed, "the same commit made natively and under mactux");
+    git_ok(&native_clone, &["reset", "-q", "--hard", "HEAD~"]);
+    git_ok(&native_clone, &["pull", "-q", "--ff-only", &url, "main"]);
+    assert_eq!(git_ok(&native_clone, &["rev-parse", "HEAD"]), pushed, "a native pull of what was pushed under mactux");
+    let log = {
+        let mut daemon = daemon;
+        let log = daemon.output();
+        assert_eq!(daemon.stop(), Termination::Signal(libc::SIGTERM), "git daemon under mactux after SIGTERM:\n{log}");
+        log
+    };
+    let served = dir.join("served/repo.git");
+    assert_eq!(git_ok(&served, &["rev-parse", "main"]), pushed, "the served repository's main after the push:\n{log}");
+    git_ok(&served, &["fsck", "--full", "--strict"]);
+}
+
 // ---------------------------------------------------------------------------------------
 // Node.js
 
@@ -404,12 +472,154 @@ fn node_fetch_against_its_own_servers() {
     }
     let dir = ScratchDir::new("clients-node-fetch");
     native_cert(&dir);
-    let run = Run::cmd(&[NODE, "-e", NODE_FETCH_SCRIPT, "key.pem", "cert.pem"]).cwd(dir.path()).timeout(CLIENT_TIMEOUT);
+    let run = Run::cmd(&[NODE, "-e", NODE_FETCH_SCRIPT, "key.pem", "cert.pem"]).cwd(dir.path()).env("HOME", dir.path()).timeout(CLIENT_TIMEOUT);
     let native = run_native(&run);
     assert!(native.is_success(), "node natively: {}", native.stderr_str());
     assert!(native.stdout_str().ends_with("https: 200 TLSv1.3 served GET /tls\nclosed\n"), "node natively: {}", native.stdout_str());
     let emulated = run_mactux(&run);
     assert_same("node fetch", &native, &emulated, Compare::STDOUT_STATUS);
+}
+
+/// Node's other ways to talk, one step after another, each bounded: a name lookup, TCP
+/// over IPv4 and IPv6, a Unix socket in the scratch directory, UDP, an HTTP keep-alive
+/// agent (three requests, one connection), a fetch aborted by its timeout, HTTP/2, a
+/// worker thread, a forked child over Node's IPC channel (a socketpair), a TCP connection
+/// handed to that child (SCM_RIGHTS), fs.watch (inotify), and a shell child on pipes.
+/// Prints only what Linux guarantees, in a fixed order.
+const NODE_NET_SCRIPT: &str = r#"
+const net = require("net"), dgram = require("dgram"), dns = require("dns"), http = require("http"), http2 = require("http2");
+const fs = require("fs"), cp = require("child_process"), path = require("path"), { Worker } = require("worker_threads");
+const dir = process.argv[1], child = path.join(dir, "child.js");
+fs.writeFileSync(child, "process.on('message', (m, h) => { if (h) h.end('from the child through a handed-over socket'); else process.send(m + ' back'); setTimeout(() => process.disconnect(), 50); });");
+const steps = [
+  ["dns", () => dns.promises.lookup("localhost", 4).then((a) => console.log("dns:", a.address, a.family))],
+  ["tcp", () => new Promise((done) => {
+    const s = net.createServer((c) => c.on("data", (d) => c.end(String(d).toUpperCase()))).listen(0, "127.0.0.1", () => {
+      const c = net.connect(s.address().port, "127.0.0.1", () => c.end("over tcp"));
+      let got = "";
+      c.on("data", (d) => (got += d));
+      c.on("close", () => { console.log("tcp:", got); s.close(done); });
+    });
+  })],
+  ["tcp6", () => new Promise((done) => {
+    const s = net.createServer((c) => c.end("over tcp6")).listen(0, "::1", () => {
+      const c = net.connect(s.address().port, "::1", () => console.log("tcp6 peer:", c.remoteAddress, c.remoteFamily));
+      let got = "";
+      c.on("data", (d) => (got += d));
+      c.on("error", (e) => { console.log("tcp6 error:", e.code); s.close(done); });
+      c.on("close", () => { console.log("tcp6:", got); s.close(done); });
+    }).on("error", (e) => { console.log("tcp6 listen:", e.code); done(); });
+  })],
+  ["unix", () => new Promise((done) => {
+    const p = path.join(dir, "node.sock");
+    const s = net.createServer((c) => c.end("over a unix socket")).listen(p, () => {
+      const c = net.connect(p);
+      let got = "";
+      c.on("data", (d) => (got += d));
+      c.on("close", () => { console.log("unix:", got, fs.statSync(p).isSocket()); s.close(done); });
+    });
+  })],
+  ["udp", () => new Promise((done) => {
+    const s = dgram.createSocket("udp4"), c = dgram.createSocket("udp4");
+    s.on("message", (m, from) => { console.log("udp:", String(m), from.address); s.close(); c.close(); done(); });
+    s.bind(0, "127.0.0.1", () => c.send("a datagram", s.address().port, "127.0.0.1"));
+  })],
+  ["keep-alive", () => new Promise((done) => {
+    let connections = 0;
+    const s = http.createServer((q, r) => r.end("kept " + q.url)).on("connection", () => connections++);
+    s.listen(0, "127.0.0.1", async () => {
+      const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+      const get = (u) => new Promise((ok) => http.get({ host: "127.0.0.1", port: s.address().port, path: u, agent }, (r) => {
+        let t = "";
+        r.on("data", (d) => (t += d));
+        r.on("end", () => ok(t));
+      }));
+      const got = [];
+      for (const u of ["/1", "/2", "/3"]) got.push(await get(u));
+      console.log("keep-alive:", got.join(", "), "connections", connections);
+      agent.destroy();
+      s.close(done);
+    });
+  })],
+  ["abort", () => new Promise((done) => {
+    const s = http.createServer((q, r) => setTimeout(() => r.end("too late"), 5000)).listen(0, "127.0.0.1", async () => {
+      try {
+        await fetch("http://127.0.0.1:" + s.address().port + "/slow", { signal: AbortSignal.timeout(200) });
+        console.log("abort: not aborted");
+      } catch (e) {
+        console.log("abort:", e.name);
+      }
+      s.closeAllConnections();
+      s.close(done);
+    });
+  })],
+  ["http2", () => new Promise((done) => {
+    const s = http2.createServer().on("stream", (st, h) => { st.respond({ ":status": 200 }); st.end("http2 " + h[":path"]); });
+    s.listen(0, "127.0.0.1", () => {
+      const c = http2.connect("http://127.0.0.1:" + s.address().port), rq = c.request({ ":path": "/h2" });
+      let t = "";
+      rq.on("data", (d) => (t += d));
+      rq.on("end", () => { console.log("http2:", t); c.close(); s.close(done); });
+    });
+  })],
+  ["worker", () => new Promise((done) => {
+    const w = new Worker("require('worker_threads').parentPort.postMessage(6 * 7)", { eval: true });
+    w.on("message", (m) => console.log("worker:", m));
+    w.on("exit", (code) => { console.log("worker exit", code); done(); });
+  })],
+  ["fork", () => new Promise((done) => {
+    const ch = cp.fork(child);
+    ch.on("message", (m) => console.log("fork:", m));
+    ch.on("exit", (code) => { console.log("fork exit", code); done(); });
+    ch.send("over the ipc channel");
+  })],
+  ["handle", () => new Promise((done) => {
+    const ch = cp.fork(child);
+    const s = net.createServer((c) => ch.send("a socket", c)).listen(0, "127.0.0.1", () => {
+      const c = net.connect(s.address().port, "127.0.0.1");
+      let got = "";
+      c.on("data", (d) => (got += d));
+      c.on("close", () => { console.log("handle:", got); s.close(); });
+    });
+    ch.on("exit", (code) => { console.log("handle child exit", code); done(); });
+  })],
+  ["watch", () => new Promise((done) => {
+    const d = path.join(dir, "watched");
+    fs.mkdirSync(d);
+    const w = fs.watch(d, (event, name) => { console.log("watch:", event, name); w.close(); done(); });
+    setTimeout(() => fs.writeFileSync(path.join(d, "new.txt"), "x"), 100);
+  })],
+  ["pipes", () => new Promise((done) => {
+    const ch = cp.spawn("/bin/sh", ["-c", "read x; echo got $x; exit 4"]);
+    let t = "";
+    ch.stdout.on("data", (d) => (t += d));
+    ch.on("close", (code) => { console.log("pipes:", t.trim(), "exit", code); done(); });
+    ch.stdin.end("a line\n");
+  })],
+];
+(async () => {
+  for (const [name, step] of steps) {
+    const limit = setTimeout(() => { console.log("step", name, "took more than 20 s"); process.exit(9); }, 20000);
+    await step();
+    clearTimeout(limit);
+  }
+  console.log("done");
+  process.exit(0);
+})();
+"#;
+
+#[test]
+fn node_net_udp_unix_http2_workers_and_handle_passing() {
+    if !require_tool(NODE, "nodejs") {
+        return;
+    }
+    let native_dir = ScratchDir::new("clients-node-net-native");
+    let emu_dir = ScratchDir::new("clients-node-net-mactux");
+    let run = |d: &ScratchDir| Run::cmd(&[NODE, "-e", NODE_NET_SCRIPT]).arg(d.path()).cwd(d.path()).env("HOME", d.path()).timeout(CLIENT_TIMEOUT);
+    let native = run_native(&run(&native_dir));
+    assert!(native.is_success() && native.stdout_str().ends_with("pipes: got a line exit 4\ndone\n"), "node natively: {}{}", native.stdout_str(), native.stderr_str());
+    let emulated = run_mactux(&run(&emu_dir));
+    assert_same("node net", &native, &emulated, Compare::STDOUT_STATUS);
 }
 
 /// Fetches each URL on the command line in turn and prints status, length and digest.
@@ -439,7 +649,7 @@ fn node_fetch_under_mactux_from_a_native_python_server() {
         panic!("python3 -m http.server never listened:\n{}", server.output());
     };
     let base = format!("http://127.0.0.1:{port}");
-    let run = Run::cmd(&[NODE, "-e", NODE_GET_SCRIPT, &format!("{base}/hello.txt"), &format!("{base}/missing")]).timeout(CLIENT_TIMEOUT);
+    let run = Run::cmd(&[NODE, "-e", NODE_GET_SCRIPT, &format!("{base}/hello.txt"), &format!("{base}/missing")]).env("HOME", dir.path()).timeout(CLIENT_TIMEOUT);
     let native = run_native(&run);
     let emulated = run_mactux(&run);
     drop(server);
@@ -468,9 +678,10 @@ fn native_curl_fetches_from_node_under_mactux() {
     if !require_tool(NODE, "nodejs") || !require_tool(CURL, "curl") {
         return;
     }
+    let home = ScratchDir::new("clients-node-server");
     let mut results = Vec::new();
     for under_mactux in [false, true] {
-        let mut server = Server::start(&Run::cmd(&[NODE, "-e", NODE_SERVER_SCRIPT]), under_mactux);
+        let mut server = Server::start(&Run::cmd(&[NODE, "-e", NODE_SERVER_SCRIPT]).env("HOME", home.path()), under_mactux);
         let Some(port) = server.wait_for_line(|l| port_after("port ", l)) else {
             panic!("node (under mactux: {under_mactux}) never listened:\n{}", server.output());
         };

@@ -2,12 +2,17 @@
 //! python3 under mactux: hundreds of checks nobody here wrote, of epoll,
 //! select, poll, selectors, signals (handlers, EINTR, pthread_kill,
 //! sigwait, setitimer, pidfd_send_signal), posix and os calls, mmap, ptys,
-//! resource limits and clocks. `-j2` runs them in worker processes, so the
+//! resource limits, clocks and sockets (test_socket: TCP, UDP, Unix,
+//! SCM_RIGHTS, ancillary data, timeouts). `-j2` runs them in worker processes, so the
 //! process model is exercised too. They must all pass, as they do natively.
 //!
+//! test_socket runs without its UDP-Lite cases (the runtime has no
+//! IPPROTO_UDPLITE), its AF_VSOCK ones (they hang natively in a container
+//! without vsock) and test_sethostname (sethostname is not implemented:
+//! ENOSYS, where a root guest natively renames the machine).
+//!
 //! Left out, and why: test_fcntl (F_NOTIFY, dnotify, is EINVAL: the
-//! runtime has no directory notification by signal), test_socket (UDP-Lite
-//! and the IPv6 hop limit of RFC 3542 are not emulated), test_threading and
+//! runtime has no directory notification by signal), test_threading and
 //! test_subprocess (long; test_threading fails natively on this setup).
 
 use mactux_tests::*;
@@ -17,8 +22,10 @@ const PYTHON: &str = "/usr/bin/python3";
 const SUITE: &str = "/usr/lib/python3.11/test/test_epoll.py";
 const TESTS: &[&str] = &[
     "test_epoll", "test_select", "test_poll", "test_selectors", "test_signal", "test_posix", "test_eintr", "test_mmap",
-    "test_pty", "test_resource", "test_os", "test_time",
+    "test_pty", "test_resource", "test_os", "test_time", "test_socket",
 ];
+/// Cases left out by name (`-i`), see the header.
+const IGNORED: &[&str] = &["*UDPLITE*", "*VSOCK*", "test_sethostname"];
 
 #[test]
 fn cpython_system_interface_tests_pass() {
@@ -28,7 +35,8 @@ fn cpython_system_interface_tests_pass() {
     }
     let dir = ScratchDir::new("cpython");
     // Its scratch files (TESTFN) go to the working directory.
-    let run = Run::new(PYTHON).args(&["-m", "test", "-j2", "-q"]).args(TESTS).cwd(dir.path()).timeout(Duration::from_secs(600));
+    let ignored: Vec<&str> = IGNORED.iter().flat_map(|p| ["-i", p]).collect();
+    let run = Run::new(PYTHON).args(&["-m", "test", "-j2", "-q"]).args(&ignored).args(TESTS).cwd(dir.path()).timeout(Duration::from_secs(600));
     let guest = run_mactux(&run);
     if guest.status == Termination::Exit(0) && guest.stdout_str().contains("Tests result: SUCCESS") {
         return;

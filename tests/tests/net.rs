@@ -1,7 +1,9 @@
 //! Sockets with programs nobody here wrote: python3's socket module (socketpair, SCM_RIGHTS
-//! through send_fds/recv_fds, TCP and Unix servers), asyncio, curl against an HTTP server,
-//! netcat and socat, each side in turn under `mactux run`, compared with native runs. Servers bind 127.0.0.1 on
-//! ephemeral ports and serve a bounded number of requests with a timeout.
+//! through send_fds/recv_fds, TCP and Unix servers), os.eventfd, select.epoll and
+//! selectors, asyncio, curl against an HTTP server (`python3 -m http.server` among them),
+//! netcat (listener and client) and socat (client and forking server), each side in turn
+//! under `mactux run`, compared with native runs. Servers bind 127.0.0.1 on ephemeral
+//! ports and serve a bounded number of requests with a timeout.
 
 use mactux_tests::*;
 use std::io::{BufRead, BufReader};
@@ -111,6 +113,70 @@ fn python_asyncio_echo() {
     assert!(native.is_success(), "python3 natively: {}", native.stderr_str());
     let emulated = run_mactux(&run);
     assert_same("python3 asyncio", &native, &emulated, Compare::STDOUT_STATUS);
+}
+
+/// asyncio beyond TCP: a Unix stream server in the scratch directory, UDP endpoints, a
+/// subprocess on pipes (its exit reaped by the child watcher), add_signal_handler (the
+/// wakeup fd), sock_sendfile, call_later ordering, getaddrinfo and run_in_executor on
+/// the default thread pool.
+const ASYNCIO_MORE_SCRIPT: &str = r#"
+import asyncio, os, signal, socket, sys
+d = sys.argv[1]
+async def main():
+    # unix server
+    async def h(r, w):
+        w.write((await r.readline()).upper()); await w.drain(); w.close()
+    p = os.path.join(d, "aio.sock")
+    if os.path.exists(p): os.unlink(p)
+    srv = await asyncio.start_unix_server(h, p)
+    r, w = await asyncio.open_unix_connection(p); w.write(b"unix line\n"); print("unix", await r.readline()); w.close(); srv.close()
+    # datagram
+    loop = asyncio.get_running_loop()
+    got = loop.create_future()
+    class P(asyncio.DatagramProtocol):
+        def datagram_received(self, data, addr): got.set_result(data)
+    t, _ = await loop.create_datagram_endpoint(P, local_addr=("127.0.0.1", 0))
+    c, _ = await loop.create_datagram_endpoint(asyncio.DatagramProtocol, remote_addr=t.get_extra_info("sockname"))
+    c.sendto(b"dgram"); print("udp", await asyncio.wait_for(got, 10)); t.close(); c.close()
+    # subprocess
+    proc = await asyncio.create_subprocess_exec("/bin/sh", "-c", "read x; echo sub $x; exit 3", stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE)
+    out, _ = await asyncio.wait_for(proc.communicate(b"in\n"), 10); print("subprocess", out, proc.returncode)
+    # signal handler
+    fut = loop.create_future(); loop.add_signal_handler(signal.SIGUSR2, lambda: fut.set_result("sigusr2"))
+    os.kill(os.getpid(), signal.SIGUSR2); print("signal", await asyncio.wait_for(fut, 10))
+    # sock_sendfile
+    ls = socket.create_server(("127.0.0.1", 0)); ls.setblocking(False)
+    cs = socket.socket(); cs.setblocking(False); await loop.sock_connect(cs, ls.getsockname()); x, _ = await loop.sock_accept(ls)
+    with open(os.path.join(d, "f.bin"), "wb") as f: f.write(b"z" * 200000)
+    with open(os.path.join(d, "f.bin"), "rb") as f: sent = await loop.sock_sendfile(x, f)
+    x.close(); n = 0
+    while True:
+        b = await loop.sock_recv(cs, 65536)
+        if not b: break
+        n += len(b)
+    print("sendfile", sent, n)
+    # timeouts & call_later ordering
+    order = []
+    for i, dt in enumerate([0.05, 0.01, 0.03]): loop.call_later(dt, order.append, i)
+    await asyncio.sleep(0.2); print("timers", order)
+    # executor threads + getaddrinfo
+    print("gai", sorted({a[4][0] for a in await loop.getaddrinfo("localhost", 80, family=socket.AF_INET)}))
+    print("executor", await loop.run_in_executor(None, sum, range(10)))
+asyncio.run(main())
+"#;
+
+#[test]
+fn python_asyncio_unix_udp_subprocess_and_signals() {
+    if !require_tool(PYTHON, "python3") {
+        return;
+    }
+    let native_dir = ScratchDir::new("net-asyncio-native");
+    let emu_dir = ScratchDir::new("net-asyncio-mactux");
+    let run = |d: &ScratchDir| Run::cmd(&[PYTHON, "-c", ASYNCIO_MORE_SCRIPT]).arg(d.path()).timeout(Duration::from_secs(60));
+    let native = run_native(&run(&native_dir));
+    assert!(native.is_success() && native.stdout_str().contains("subprocess b'sub in\\n' 3\n"), "python3 natively: {}{}", native.stdout_str(), native.stderr_str());
+    let emulated = run_mactux(&run(&emu_dir));
+    assert_same("python3 asyncio, more", &native, &emulated, Compare::STDOUT_STATUS);
 }
 
 /// A server that answers `count` HTTP requests on 127.0.0.1 (an ephemeral port it prints
@@ -301,6 +367,230 @@ fn nc_unix_listener_under_mactux() {
     let _ = std::io::Read::read_to_string(&mut out, &mut got);
     stop(listener);
     assert_eq!(got, "over a unix socket\n");
+}
+
+/// One exchange between `nc -l` on an ephemeral port (it names the port with -v) and an
+/// `nc -N` client, each natively or under mactux: the client sends a line and ends its
+/// half; once the listener has the line, it gets one to send back and its stdin ends, so
+/// it ends its half (-N) and both exit. Returns what each side received and how each ended.
+fn nc_exchange(listener_under_mactux: bool, client_under_mactux: bool) -> Vec<String> {
+    let mut listener = Server::start(&Run::cmd(&[NC, "-N", "-lv", "127.0.0.1", "0"]), listener_under_mactux);
+    // "Listening on localhost 41234"
+    let Some(port) = listener.wait_for_line(|l| l.strip_prefix("Listening on ")?.rsplit(' ').next()?.parse::<u16>().ok()) else {
+        panic!("nc -l never listened:\n{}", listener.output());
+    };
+    let client_run = Run::cmd(&[NC, "-N", "-w", "30", "127.0.0.1", &port.to_string()]).stdin("a line from the client\n");
+    let mut client = Server::start(&client_run, client_under_mactux);
+    let at_listener = listener.wait_for_line(|l| l.starts_with("a line").then(|| l.to_owned()));
+    listener.send(b"a line from the listener\n");
+    listener.close_stdin();
+    let at_client = client.wait_for_line(|l| l.starts_with("a line").then(|| l.to_owned()));
+    client.close_stdin();
+    vec![format!("listener got {at_listener:?}"), format!("client got {at_client:?}"), format!("client {}", client.wait()), format!("listener {}", listener.wait())]
+}
+
+/// netcat-openbsd as a TCP listener (bind, listen, accept, poll on stdin and the socket,
+/// shutdown) and as a client, with the listener, the client and then both under mactux:
+/// the same lines cross, and both end as natively.
+#[test]
+fn nc_tcp_listener_and_client_each_side() {
+    if !require_tool(NC, "netcat-openbsd") {
+        return;
+    }
+    let native = nc_exchange(false, false);
+    assert_eq!(
+        native,
+        ["listener got Some(\"a line from the client\")", "client got Some(\"a line from the listener\")", "client exit 0", "listener exit 0"],
+        "natively"
+    );
+    for (listener_under_mactux, client_under_mactux) in [(true, false), (false, true), (true, true)] {
+        let got = nc_exchange(listener_under_mactux, client_under_mactux);
+        assert_eq!(got, native, "nc -l under mactux: {listener_under_mactux}, nc client under mactux: {client_under_mactux}");
+    }
+}
+
+/// socat as a forking TCP server (`fork`: a child per connection, each running `tr` on
+/// a socketpair) on an ephemeral port, natively and under mactux: native socat clients,
+/// three at once and then one more, get their lines back upper-cased from both alike.
+#[test]
+fn socat_forking_server_under_mactux() {
+    if !require_tool(SOCAT, "socat") {
+        return;
+    }
+    let mut results = Vec::new();
+    for under_mactux in [false, true] {
+        let mut server = Server::start(&Run::cmd(&[SOCAT, "-d", "-d", "TCP-LISTEN:0,bind=127.0.0.1,fork", "SYSTEM:tr a-z A-Z"]), under_mactux);
+        // "2026/01/02 03:04:05 socat[123] N listening on AF=2 127.0.0.1:41234"
+        let Some(port) = server.wait_for_line(|l| l.split("listening on AF=2 127.0.0.1:").nth(1)?.trim().parse::<u16>().ok()) else {
+            panic!("socat (under mactux: {under_mactux}) never listened:\n{}", server.output());
+        };
+        let client = move |i: u32| {
+            Run::cmd(&[SOCAT, "-t", "30", "-", &format!("TCP:127.0.0.1:{port}")]).stdin(format!("client {i} of socat's forking server\n")).timeout(Duration::from_secs(60))
+        };
+        let at_once: Vec<_> = (0..3)
+            .map(|i| {
+                let run = client(i);
+                std::thread::spawn(move || run_native(&run))
+            })
+            .collect();
+        let mut got: Vec<String> = at_once
+            .into_iter()
+            .map(|t| t.join().expect("a client thread"))
+            .chain([run_native(&client(3))])
+            .map(|o| format!("{} {}", o.status, o.stdout_str()))
+            .collect();
+        got.push(format!("server after SIGTERM: {}", server.stop()));
+        results.push(got);
+    }
+    assert_eq!(results[0][0], "exit 0 CLIENT 0 OF SOCAT'S FORKING SERVER\n", "natively");
+    assert_eq!(results[0], results[1], "what socat's clients got from it natively and under mactux");
+}
+
+/// `python3 -m http.server` (ThreadingHTTPServer: a thread per request, selectors on
+/// poll) under mactux and natively, each fetched by native curls: four of a 600 kB file
+/// at once, a missing file, the directory listing and a HEAD request.
+#[test]
+fn python_m_http_server_under_mactux_serves_native_curls() {
+    if !require_tool(PYTHON, "python3") || !require_tool(CURL, "curl") {
+        return;
+    }
+    let dir = ScratchDir::new("net-http-server");
+    let big: String = (0..100_000).map(|i| format!("{i}\n")).collect();
+    std::fs::write(dir.join("big.txt"), &big).unwrap();
+    std::fs::write(dir.join("small.txt"), "small\n").unwrap();
+    let mut results = Vec::new();
+    for under_mactux in [false, true] {
+        let mut server = Server::start(&Run::cmd(&[PYTHON, "-u", "-m", "http.server", "--bind", "127.0.0.1", "0"]).cwd(dir.path()), under_mactux);
+        // "Serving HTTP on 127.0.0.1 port 41234 (http://127.0.0.1:41234/) ..."
+        let Some(port) = server.wait_for_line(|l| l.strip_prefix("Serving HTTP on 127.0.0.1 port ")?.split(' ').next()?.parse::<u16>().ok()) else {
+            panic!("python3 -m http.server (under mactux: {under_mactux}) never listened:\n{}", server.output());
+        };
+        let curl = move |args: &[&str], path: &str| {
+            Run::cmd(&[CURL, "-sS", "--max-time", "30"]).args(args).arg(format!("http://127.0.0.1:{port}/{path}")).timeout(Duration::from_secs(60))
+        };
+        let at_once: Vec<_> = (0..4)
+            .map(|_| {
+                let run = curl(&[], "big.txt");
+                std::thread::spawn(move || run_native(&run))
+            })
+            .collect();
+        let mut got = Vec::new();
+        for fetched in at_once.into_iter().map(|t| t.join().expect("a curl thread")) {
+            assert!(fetched.is_success(), "curl big.txt (under mactux: {under_mactux}): {}", fetched.stderr_str());
+            got.push(format!("big.txt: {} bytes, the file: {}", fetched.stdout.len(), fetched.stdout == big.as_bytes()));
+        }
+        got.push(run_native(&curl(&["-o", "/dev/null", "-w", "%{http_code}"], "missing")).stdout_str());
+        got.push(run_native(&curl(&[], "")).stdout_str());
+        // Date: and Last-Modified: change from run to run; Server: names the version.
+        let head = run_native(&curl(&["-I"], "small.txt")).stdout_str();
+        got.push(head.lines().filter(|l| !["Date:", "Last-Modified:", "Server:"].iter().any(|h| l.starts_with(h))).collect::<Vec<_>>().join("\n"));
+        results.push(got);
+        drop(server);
+    }
+    assert_eq!(results[0][4], "404", "natively");
+    assert!(results[0][5].contains("<a href=\"small.txt\">small.txt</a>"), "the listing natively: {}", results[0][5]);
+    assert_eq!(results[0], results[1], "what curl got from python3 -m http.server natively and under mactux");
+}
+
+/// python3's os.eventfd (EFD_SEMAPHORE, EFD_NONBLOCK, the counter's limit), select.epoll
+/// (edge-triggered, EPOLLRDHUP from another thread's shutdown), selectors' default,
+/// signal.set_wakeup_fd, socket.sendfile, a non-blocking connect's SO_ERROR, MSG_TRUNC,
+/// a pidfd readable on exit, and IPv6 and dual-stack listeners. Prints only what Linux
+/// guarantees.
+const EVENTS_SCRIPT: &str = r#"
+import errno, os, select, selectors, signal, socket, sys, threading, time
+fd = os.eventfd(0, os.EFD_NONBLOCK | os.EFD_SEMAPHORE)
+os.eventfd_write(fd, 3)
+print("semaphore reads", [os.eventfd_read(fd) for _ in range(3)])
+try:
+    os.eventfd_read(fd)
+except BlockingIOError:
+    print("empty: EAGAIN")
+ep = select.epoll()
+ep.register(fd, select.EPOLLIN | select.EPOLLET)
+print("idle", ep.poll(0))
+os.eventfd_write(fd, 1)
+print("ready", ep.poll(1) == [(fd, select.EPOLLIN)], "edge once", ep.poll(0))
+full = os.eventfd(0, os.EFD_NONBLOCK)
+os.eventfd_write(full, 0xfffffffffffffffe)
+try:
+    os.eventfd_write(full, 1)
+except BlockingIOError:
+    print("at the limit: EAGAIN")
+a, b = socket.socketpair()
+ep2 = select.epoll()
+ep2.register(a, select.EPOLLIN | select.EPOLLRDHUP)
+threading.Thread(target=lambda: (time.sleep(0.1), b.send(b"x"), b.shutdown(socket.SHUT_WR))).start()
+deadline = time.monotonic() + 10
+while time.monotonic() < deadline:
+    if any(m & select.EPOLLRDHUP for _, m in ep2.poll(1)):
+        break
+print("rdhup", a.recv(10), a.recv(10))
+sel = selectors.DefaultSelector()
+r, w = os.pipe()
+sel.register(r, selectors.EVENT_READ, "the pipe")
+os.write(w, b"p")
+print(type(sel).__name__, [(k.data, m) for k, m in sel.select(1)])
+rs, ws = socket.socketpair()
+ws.setblocking(False)
+signal.set_wakeup_fd(ws.fileno())
+signal.signal(signal.SIGUSR1, lambda *a: None)
+os.kill(os.getpid(), signal.SIGUSR1)
+print("wakeup byte is SIGUSR1", rs.recv(1) == bytes([signal.SIGUSR1]))
+with open(sys.argv[1], "wb") as f:
+    f.write(os.urandom(300000))
+srv = socket.create_server(("127.0.0.1", 0))
+c = socket.create_connection(srv.getsockname(), timeout=10)
+x, _ = srv.accept()
+with open(sys.argv[1], "rb") as f:
+    sent = x.sendfile(f)
+x.close()
+n = 0
+while chunk := c.recv(1 << 16):
+    n += len(chunk)
+print("sendfile", sent, n)
+s = socket.socket()
+s.setblocking(False)
+p = socket.socket()
+p.bind(("127.0.0.1", 0))
+port = p.getsockname()[1]
+p.close()
+print("connect_ex", errno.errorcode.get(s.connect_ex(("127.0.0.1", port))))
+select.select([], [s], [], 10)
+print("SO_ERROR", errno.errorcode.get(s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)))
+u1, u2 = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
+u1.send(b"0123456789")
+m = u2.recvmsg(4)
+print("truncated", m[0], m[2] & socket.MSG_TRUNC != 0)
+pid = os.fork()
+if pid == 0:
+    time.sleep(0.2)
+    os._exit(7)
+pe = select.epoll()
+pe.register(os.pidfd_open(pid), select.EPOLLIN)
+print("pidfd readable", len(pe.poll(10)), "status", os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]))
+try:
+    s6 = socket.create_server(("::1", 0), family=socket.AF_INET6)
+    c6 = socket.create_connection(s6.getsockname()[:2], timeout=10)
+    print("ipv6 peer", s6.accept()[1][0])
+    ds = socket.create_server(("::", 0), family=socket.AF_INET6, dualstack_ipv6=True)
+    c4 = socket.create_connection(("127.0.0.1", ds.getsockname()[1]), timeout=10)
+    print("dual-stack peer", ds.accept()[1][0])
+except OSError as e:
+    print("ipv6", errno.errorcode.get(e.errno))
+"#;
+
+#[test]
+fn python_eventfd_epoll_selectors_and_sendfile() {
+    if !require_tool(PYTHON, "python3") {
+        return;
+    }
+    let dir = ScratchDir::new("net-py-events");
+    let run = Run::cmd(&[PYTHON, "-c", EVENTS_SCRIPT]).arg(dir.join("data")).timeout(Duration::from_secs(60));
+    let native = run_native(&run);
+    assert!(native.is_success() && native.stdout_str().contains("sendfile 300000 300000\n"), "python3 natively: {}{}", native.stdout_str(), native.stderr_str());
+    let emulated = run_mactux(&run);
+    assert_same("python3 events", &native, &emulated, Compare::STDOUT_STATUS);
 }
 
 // ---------------------------------------------------------------------------------------

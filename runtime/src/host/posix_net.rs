@@ -86,7 +86,23 @@ pub struct Received {
     pub fds: Vec<HostFd>,
     /// Linux `MSG_*` bits the host set (MSG_TRUNC, MSG_CTRUNC, MSG_EOR, MSG_OOB).
     pub flags: u32,
+    /// The other control messages, in Linux terms and in the host's order.
+    pub cmsgs: Vec<Cmsg>,
 }
+
+/// A control message other than SCM_RIGHTS, in Linux terms: the level, the
+/// type and the data of its Linux layout.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Cmsg {
+    pub level: u32,
+    pub ty: u32,
+    pub data: Vec<u8>,
+}
+
+/// Room in the host's control buffer for the control messages besides
+/// SCM_RIGHTS that a receive may carry (a timestamp and the IP and IPv6
+/// ones of [`t::cmsg_from_host`] take about 120 bytes).
+const OTHER_CMSG_ROOM: usize = 256;
 
 /// One network interface of the host, with Linux `IFF_*` flags.
 #[derive(Clone, Debug, Default)]
@@ -240,7 +256,7 @@ pub fn peer_addr(fd: HostFd) -> HostResult<SockAddr> {
 
 /// `sendmsg(2)` of `bufs`, to `to` if given, passing the host fds `rights`
 /// with SCM_RIGHTS. `linux_flags` are Linux `MSG_*` bits.
-pub fn send(fd: HostFd, bufs: &[IoSlice<'_>], to: Option<&SockAddr>, rights: &[HostFd], linux_flags: u32) -> HostResult<usize> {
+pub fn send(fd: HostFd, bufs: &[IoSlice<'_>], to: Option<&SockAddr>, rights: &[HostFd], others: &[Cmsg], linux_flags: u32) -> HostResult<usize> {
     // SAFETY: zeroed storage and msghdr are valid starting values.
     let mut st: libc::sockaddr_storage = unsafe { core::mem::zeroed() };
     // SAFETY: as above.
@@ -251,22 +267,42 @@ pub fn send(fd: HostFd, bufs: &[IoSlice<'_>], to: Option<&SockAddr>, rights: &[H
     }
     msg.msg_iov = bufs.as_ptr() as *mut libc::iovec;
     msg.msg_iovlen = bufs.len() as _;
-    let fd_bytes = core::mem::size_of_val(rights);
-    // SAFETY: CMSG_SPACE only computes a size.
-    let space = unsafe { libc::CMSG_SPACE(fd_bytes as u32) } as usize;
-    // u64 elements keep the control buffer aligned for cmsghdr.
-    let mut control = vec![0u64; if rights.is_empty() { 0 } else { space.div_ceil(8) }];
+    // The host's control messages: SCM_RIGHTS first, then the others as
+    // the host names and lays them out (EINVAL for one it has no form of).
+    let mut messages: Vec<(i32, i32, Vec<u8>)> = Vec::new();
     if !rights.is_empty() {
+        messages.push((libc::SOL_SOCKET, libc::SCM_RIGHTS, rights.iter().flat_map(|h| h.to_ne_bytes()).collect()));
+    }
+    for c in others {
+        messages.push(t::cmsg_to_host(c).ok_or(Errno::EINVAL)?);
+    }
+    let mut space = 0usize;
+    for (_, _, data) in &messages {
+        let len = u32::try_from(data.len()).map_err(|_| Errno::EINVAL)?;
+        // SAFETY: CMSG_SPACE only computes a size.
+        space += unsafe { libc::CMSG_SPACE(len) } as usize;
+    }
+    // u64 elements keep the control buffer aligned for cmsghdr.
+    let mut control = vec![0u64; space.div_ceil(8)];
+    if !messages.is_empty() {
         msg.msg_control = control.as_mut_ptr().cast();
         msg.msg_controllen = space as _;
-        // SAFETY: msg_control points at `space` writable bytes, enough for
-        // one header and `fd_bytes` of data, as CMSG_SPACE computed.
+        // SAFETY: msg_control points at `space` writable (zeroed) bytes, the
+        // sum of each message's CMSG_SPACE: FIRSTHDR and NXTHDR (which reads
+        // the cmsg_len just written) stay within it, and each header is
+        // followed by room for its data.
         unsafe {
-            let c = libc::CMSG_FIRSTHDR(&msg);
-            (*c).cmsg_level = libc::SOL_SOCKET;
-            (*c).cmsg_type = libc::SCM_RIGHTS;
-            (*c).cmsg_len = libc::CMSG_LEN(fd_bytes as u32) as _;
-            core::ptr::copy_nonoverlapping(rights.as_ptr().cast::<u8>(), libc::CMSG_DATA(c), fd_bytes);
+            let mut c = libc::CMSG_FIRSTHDR(&msg);
+            for (level, ty, data) in &messages {
+                if c.is_null() {
+                    return Err(Errno::EINVAL);
+                }
+                (*c).cmsg_level = *level;
+                (*c).cmsg_type = *ty;
+                (*c).cmsg_len = libc::CMSG_LEN(data.len() as u32) as _;
+                core::ptr::copy_nonoverlapping(data.as_ptr(), libc::CMSG_DATA(c), data.len());
+                c = libc::CMSG_NXTHDR(&msg, c);
+            }
         }
     }
     let flags = msg_to_host(linux_flags) | t::SEND_ALWAYS;
@@ -275,10 +311,12 @@ pub fn send(fd: HostFd, bufs: &[IoSlice<'_>], to: Option<&SockAddr>, rights: &[H
     check_size(unsafe { libc::sendmsg(fd, &msg, flags) })
 }
 
-/// `recvmsg(2)` into `bufs`. `want_addr` asks for the sender's address;
-/// up to `max_fds` passed fds are accepted (more are closed by the host or
-/// here, and MSG_CTRUNC is set). Received fds are made close-on-exec.
-pub fn recv(fd: HostFd, bufs: &mut [IoSliceMut<'_>], linux_flags: u32, want_addr: bool, max_fds: usize) -> HostResult<Received> {
+/// `recvmsg(2)` into `bufs`. `want_addr` asks for the sender's address.
+/// With `want_control`, up to `max_fds` passed fds are accepted (more are
+/// closed by the host or here, and MSG_CTRUNC is set), made close-on-exec,
+/// and the other control messages the host table translates
+/// (`cmsg_from_host`) are kept; without it, none.
+pub fn recv(fd: HostFd, bufs: &mut [IoSliceMut<'_>], linux_flags: u32, want_addr: bool, want_control: bool, max_fds: usize) -> HostResult<Received> {
     // SAFETY: zeroed storage and msghdr are valid starting values.
     let mut st: libc::sockaddr_storage = unsafe { core::mem::zeroed() };
     // SAFETY: as above.
@@ -291,9 +329,9 @@ pub fn recv(fd: HostFd, bufs: &mut [IoSliceMut<'_>], linux_flags: u32, want_addr
     msg.msg_iovlen = bufs.len() as _;
     let max_fds = max_fds.min(crate::abi::net::SCM_MAX_FD);
     // SAFETY: CMSG_SPACE only computes a size.
-    let space = unsafe { libc::CMSG_SPACE((max_fds * core::mem::size_of::<HostFd>()) as u32) } as usize;
-    let mut control = vec![0u64; if max_fds > 0 { space.div_ceil(8) } else { 0 }];
-    if max_fds > 0 {
+    let space = unsafe { libc::CMSG_SPACE((max_fds * core::mem::size_of::<HostFd>()) as u32) } as usize + OTHER_CMSG_ROOM;
+    let mut control = vec![0u64; if want_control { space.div_ceil(8) } else { 0 }];
+    if want_control {
         msg.msg_control = control.as_mut_ptr().cast();
         msg.msg_controllen = space as _;
     }
@@ -306,18 +344,24 @@ pub fn recv(fd: HostFd, bufs: &mut [IoSliceMut<'_>], linux_flags: u32, want_addr
     }
     if !msg.msg_control.is_null() && msg.msg_controllen > 0 {
         // SAFETY: the host filled `msg_controllen` bytes of our buffer with
-        // well-formed control messages; the CMSG macros walk within it.
+        // well-formed control messages; the CMSG macros walk within it, and
+        // each message's data (cmsg_len, cut to the buffer by the host when
+        // it truncates) lies inside it.
         unsafe {
             let mut c = libc::CMSG_FIRSTHDR(&msg);
             while !c.is_null() {
+                let data = libc::CMSG_DATA(c);
+                let data_len = ((*c).cmsg_len as usize).saturating_sub(data as usize - c as usize);
                 if (*c).cmsg_level == libc::SOL_SOCKET && (*c).cmsg_type == libc::SCM_RIGHTS {
-                    let data = libc::CMSG_DATA(c);
-                    let n = ((*c).cmsg_len as usize).saturating_sub(data as usize - c as usize) / core::mem::size_of::<HostFd>();
+                    let n = data_len / core::mem::size_of::<HostFd>();
                     for i in 0..n {
                         let hfd = core::ptr::read_unaligned(data.cast::<HostFd>().add(i));
                         let _ = libc::fcntl(hfd, libc::F_SETFD, libc::FD_CLOEXEC);
                         out.fds.push(hfd);
                     }
+                } else {
+                    let bytes = core::slice::from_raw_parts(data, data_len);
+                    out.cmsgs.extend(t::cmsg_from_host((*c).cmsg_level, (*c).cmsg_type, bytes));
                 }
                 c = libc::CMSG_NXTHDR(&msg, c);
             }
@@ -332,6 +376,11 @@ pub fn get_int(fd: HostFd, level: i32, name: i32) -> HostResult<i32> {
     // SAFETY: `v`/`len` are valid out-parameters of that size.
     check(unsafe { libc::getsockopt(fd, level, name, (&mut v as *mut libc::c_int).cast(), &mut len) })?;
     Ok(v)
+}
+
+/// Sets an `int` option by its host level and name.
+pub fn set_int(fd: HostFd, level: i32, name: i32, v: i32) -> HostResult<()> {
+    set_raw(fd, level, name, &v.to_ne_bytes())
 }
 
 fn set_raw(fd: HostFd, level: i32, name: i32, bytes: &[u8]) -> HostResult<()> {

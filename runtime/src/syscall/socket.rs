@@ -35,8 +35,8 @@
 //!   getpeername of an accepted socket report is the host's name for it
 //!   with the guest root stripped; a peer bound through a held directory
 //!   shows as `/proc/self/fd/N/name` on a Linux host.
-//! - Binding to an unnamed address (Linux's autobind) is accepted and
-//!   leaves the socket unnamed.
+//! - Autobind takes the lowest free name, where Linux starts from a
+//!   random one.
 //! - The last component of a Unix path must fit the host's `sun_path`
 //!   together with the held directory's name for it (Linux hosts:
 //!   `/proc/self/fd/N/`, about 90 bytes left; macOS: 103 bytes), else
@@ -51,6 +51,12 @@
 //!   told the daemon), not as they were at connect() or socketpair().
 //! - Only fds backed by one host object (files, pipes, sockets, terminals)
 //!   can be passed with SCM_RIGHTS; others fail with EBADF.
+//! - Of the control messages an inet socket receives, SCM_TIMESTAMP(NS),
+//!   IP_TTL, IP_TOS, IP_PKTINFO, IPV6_HOPLIMIT, IPV6_TCLASS and
+//!   IPV6_PKTINFO reach the guest (`host::net::cmsg_from_host`); others the
+//!   host gives are dropped. Sent IP and IPv6 messages are checked by the
+//!   host (on macOS only IP_PKTINFO and the IPv6 ones have a form: others
+//!   are EINVAL).
 
 use super::{args, Ctx};
 use crate::abi::net::{self as an, n, MmsgHdr, MsgHdr, SockAddr, UnixAddr};
@@ -332,15 +338,44 @@ pub fn bind(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
             so.set_local_name(addr.clone());
         }
         SockAddr::Unix(UnixAddr::Abstract(name)) => {
+            // unix_bind_abstract: a named socket is EINVAL before the name is looked up.
+            if so.local_name().is_some() {
+                return_errno_with_message!(EINVAL, "the socket already has a name");
+            }
             let lfd = abstract_ns::bind(s.fd(), name)?;
             so.keep_name_lock(lfd);
             so.set_local_name(addr.clone());
         }
-        // Linux autobinds an abstract name here; left unnamed (see the header).
-        SockAddr::Unix(UnixAddr::Unnamed) => {}
+        // unix_autobind: an abstract name of five hex digits; a socket that
+        // has a name keeps it.
+        SockAddr::Unix(UnixAddr::Unnamed) => {
+            if so.local_name().is_none() {
+                autobind(&s)?;
+            }
+        }
         _ => host::net::bind(s.fd(), &addr).map_err(herr)?,
     }
     Ok(0)
+}
+
+/// Gives an unnamed Unix socket an abstract name of its own (unix_autobind).
+fn autobind(s: &Sock) -> Result<()> {
+    let so = s.get();
+    let (name, lfd) = abstract_ns::autobind(s.fd())?;
+    so.keep_name_lock(lfd);
+    so.set_local_name(SockAddr::Unix(UnixAddr::Abstract(name)));
+    Ok(())
+}
+
+/// A Unix socket that passes credentials is named before it connects or
+/// sends a datagram, so its peer can tell who it is (unix_stream_connect,
+/// unix_dgram_connect, unix_dgram_sendmsg: `unix_may_passcred`).
+fn autobind_if_passcred(s: &Sock) -> Result<()> {
+    let so = s.get();
+    if so.domain == n::AF_UNIX && so.passcred.load(std::sync::atomic::Ordering::Relaxed) && so.local_name().is_none() {
+        autobind(s)?;
+    }
+    Ok(())
 }
 
 pub fn listen(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
@@ -376,6 +411,9 @@ fn connect_on(_cx: &Ctx<'_>, s: &Sock, a: [u64; 6]) -> Result<u64> {
     check_addr_family(so, &addr, true)?;
     if so.connecting.load(std::sync::atomic::Ordering::Relaxed) && !s.is_nonblocking() {
         return finish_connect(s);
+    }
+    if matches!(addr, SockAddr::Unix(UnixAddr::Path(_) | UnixAddr::Abstract(_))) {
+        autobind_if_passcred(s)?;
     }
     let r = match &addr {
         SockAddr::Unix(UnixAddr::Path(p)) => {
@@ -504,10 +542,15 @@ struct SendControl {
     /// `_files` keeps open during the call).
     rights: Vec<HostFd>,
     _files: Vec<Arc<OpenFile>>,
+    /// Protocol-level messages of an inet socket (IP_PKTINFO, IPV6_HOPLIMIT
+    /// ...), for the host to check and apply.
+    others: Vec<host::net::Cmsg>,
 }
 
-/// Reads the guest's control messages (`__scm_send`).
-fn read_control(addr: u64, len: u64) -> Result<SendControl> {
+/// Reads the guest's control messages (`__scm_send`; ip_cmsg_send and
+/// ip6_datagram_send_ctl for an inet socket's own levels, which a Unix
+/// socket skips).
+fn read_control(addr: u64, len: u64, domain: u32) -> Result<SendControl> {
     let mut out = SendControl::default();
     if len == 0 {
         return Ok(out);
@@ -558,7 +601,9 @@ fn read_control(addr: u64, len: u64) -> Result<SendControl> {
                     return_errno_with_message!(EPERM, "SCM_CREDENTIALS must be the sender's own");
                 }
             }
-            _ => return_errno_with_message!(EINVAL, "unsupported control message"),
+            (n::SOL_SOCKET, _) => return_errno_with_message!(EINVAL, "unsupported control message"),
+            _ if domain == n::AF_UNIX => {}
+            _ => out.others.push(host::net::Cmsg { level, ty, data: data.to_vec() }),
         }
         off += an::cmsg_align(cmsg_len);
     }
@@ -573,6 +618,9 @@ fn send_iov(cx: &Ctx<'_>, s: &Sock, iov: &[Iovec], to: Option<&SockAddr>, ctl: &
     // An IPv6 datagram socket may send to IPv4 addresses; the host decides.
     if let Some(a) = to.filter(|_| so.domain == n::AF_UNIX) {
         check_addr_family(so, a, false)?;
+    }
+    if !so.is_stream() {
+        autobind_if_passcred(s)?;
     }
     // The host address of a Unix destination.
     let host_to = match to {
@@ -594,8 +642,8 @@ fn send_iov(cx: &Ctx<'_>, s: &Sock, iov: &[Iovec], to: Option<&SockAddr>, ctl: &
     let mut flat = Flat::new(iov);
     loop {
         let buf = flat.read_next(piece)?;
-        let rights = if sent == 0 { &ctl.rights[..] } else { &[] };
-        match host::net::send(s.fd(), &[IoSlice::new(&buf)], host_to.as_ref(), rights, flags) {
+        let (rights, others) = if sent == 0 { (&ctl.rights[..], &ctl.others[..]) } else { (&[][..], &[][..]) };
+        match host::net::send(s.fd(), &[IoSlice::new(&buf)], host_to.as_ref(), rights, others, flags) {
             Ok(k) => {
                 sent += k;
                 if k < buf.len() || sent >= total {
@@ -703,7 +751,7 @@ fn recv_iov(s: &Sock, iov: &[Iovec], flags: u32, want_addr: bool, control_room: 
     // error, a signal); every piece is copied out as it comes.
     loop {
         let want = (total - got).min(room);
-        let r = host::net::recv(s.fd(), &mut [IoSliceMut::new(&mut buf[..want])], host_flags, want_addr && first.is_none(), if first.is_none() { max_fds } else { 0 });
+        let r = host::net::recv(s.fd(), &mut [IoSliceMut::new(&mut buf[..want])], host_flags, want_addr && first.is_none(), control_room > 0 && first.is_none(), max_fds);
         let r = match r {
             Ok(r) => r,
             Err(_) if got > 0 => break,
@@ -726,7 +774,7 @@ fn recv_iov(s: &Sock, iov: &[Iovec], flags: u32, want_addr: bool, control_room: 
     }
     let r = first.unwrap_or_default();
     let cloexec = flags & n::MSG_CMSG_CLOEXEC != 0;
-    let (control, ctrunc) = build_control(so, s.fd(), r.fds, control_room, cloexec)?;
+    let (control, ctrunc) = build_control(so, s.fd(), r.cmsgs, r.fds, control_room, cloexec)?;
     let mut out_flags = r.flags & (n::MSG_TRUNC | n::MSG_CTRUNC | n::MSG_EOR | n::MSG_OOB);
     if ctrunc {
         out_flags |= n::MSG_CTRUNC;
@@ -753,12 +801,21 @@ fn put_cmsg(out: &mut Vec<u8>, room: usize, level: u32, ty: u32, data: &[u8]) ->
     len == full
 }
 
-/// The guest's control messages for what arrived: SCM_CREDENTIALS (with
-/// SO_PASSCRED), then SCM_RIGHTS with the received host fds installed as
+/// The guest's control messages for what arrived: the protocol's own
+/// (timestamps, IP and IPv6), SCM_CREDENTIALS (with SO_PASSCRED), then SCM_RIGHTS with the received host fds installed as
 /// guest fds (those that do not fit are closed, as `scm_detach_fds` does).
-fn build_control(so: &SocketFile, hfd: HostFd, fds: Vec<HostFd>, room: usize, cloexec: bool) -> Result<(Vec<u8>, bool)> {
+fn build_control(so: &SocketFile, hfd: HostFd, others: Vec<host::net::Cmsg>, fds: Vec<HostFd>, room: usize, cloexec: bool) -> Result<(Vec<u8>, bool)> {
     let mut out = Vec::new();
     let mut truncated = false;
+    // Timestamps and the IP and IPv6 messages come before SCM_CREDENTIALS
+    // and SCM_RIGHTS (sock_recv_timestamp, ip_cmsg_recv before scm_recv);
+    // once one is cut, the rest are dropped as put_cmsg drops them.
+    for c in others {
+        if truncated {
+            break;
+        }
+        truncated |= !put_cmsg(&mut out, room, c.level, c.ty, &c.data);
+    }
     if so.passcred.load(std::sync::atomic::Ordering::Relaxed) && so.domain == n::AF_UNIX {
         if let Ok(c) = peer_ucred(hfd) {
             truncated |= !put_cmsg(&mut out, room, n::SOL_SOCKET, n::SCM_CREDENTIALS, uaccess::bytes_of(&c));
@@ -884,7 +941,7 @@ fn recvfrom_on(_cx: &Ctx<'_>, s: &Sock, a: [u64; 6]) -> Result<u64> {
 fn sendmsg_one(cx: &Ctx<'_>, s: &Sock, hdr: &MsgHdr, flags: u32) -> Result<usize> {
     let iov = super::read_write::read_iovecs(hdr.iov, hdr.iovlen)?;
     let to = if hdr.name != 0 && hdr.namelen != 0 { Some(read_addr(hdr.name, u64::from(hdr.namelen))?) } else { None };
-    let ctl = read_control(hdr.control, hdr.controllen)?;
+    let ctl = read_control(hdr.control, hdr.controllen, s.get().domain)?;
     send_iov(cx, s, &iov, to.as_ref(), &ctl, flags)
 }
 
@@ -1148,6 +1205,25 @@ mod abstract_ns {
             return Err(herr(e));
         }
         Ok(lfd)
+    }
+
+    /// Autobind (unix_autobind in net/unix/af_unix.c): the first of the
+    /// 2^20 names `%05x` that nobody holds; ENOSPC when every one is taken.
+    /// Returns the name and its lock's host fd. Linux starts the search at
+    /// a random name; starting at 00000 instead reuses the files of names
+    /// no longer held (they outlive their sockets), so the directory holds
+    /// no more names than were ever held at once.
+    pub fn autobind(fd: HostFd) -> Result<(Vec<u8>, HostFd)> {
+        const NAMES: u32 = 1 << 20;
+        for i in 0..NAMES {
+            let name = format!("{i:05x}").into_bytes();
+            match bind(fd, &name) {
+                Ok(lfd) => return Ok((name, lfd)),
+                Err(e) if e.errno == Errno::EADDRINUSE => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        return_errno_with_message!(ENOSPC, "every autobind name is in use")
     }
 
     pub fn connect(fd: HostFd, name: &[u8]) -> std::result::Result<(), Errno> {

@@ -3,10 +3,17 @@
 //! Options the host has are translated through its table
 //! (`host::net::sockopt_to_host`: level, name and value layout); the ones
 //! that describe the socket itself (SO_TYPE, SO_DOMAIN, SO_PROTOCOL,
-//! SO_PEERCRED, SO_PASSCRED) are answered here. Unknown options fail with
+//! SO_PEERCRED, SO_PASSCRED) are answered here, and so are SO_BINDTODEVICE
+//! and SO_BINDTOIFINDEX, whose Linux rules (name length, ENODEV, the room
+//! to read a name back, CAP_NET_RAW to change a binding) hold on both
+//! hosts while the host binds by index. Unknown options fail with
 //! ENOPROTOOPT as on Linux.
 //!
 //! Divergences from Linux:
+//! - Changing an interface binding also needs the host's own permission on
+//!   a Linux host: a guest with CAP_NET_RAW in a host process without it
+//!   gets EPERM. On macOS a Unix socket keeps no binding (it reads back
+//!   as unbound).
 //! - SO_SNDBUF/SO_RCVBUF read back what the host keeps (Linux doubles the
 //!   value set; a Linux host does too, macOS does not).
 //! - SO_PEERCRED of an inet socket reports pid 0 and the overflow ids, as
@@ -24,6 +31,7 @@ use crate::abi::{Errno, Timeval};
 use crate::error::{Error, Result};
 use crate::host::{self, net::OptKind, net::OptValue};
 use crate::task::{current, lock};
+use linux_raw_sys::general as g;
 use crate::uaccess;
 use crate::return_errno_with_message;
 use std::sync::atomic::Ordering;
@@ -104,6 +112,8 @@ pub fn getsockopt(cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
                 return int(proto);
             }
             n::SO_PASSCRED => return int(u32::from(so.is_some_and(|s| s.passcred.load(Ordering::Relaxed)))),
+            n::SO_BINDTODEVICE => return getbindtodevice(hfd, optval, optlen),
+            n::SO_BINDTOIFINDEX => return int(host::net::bound_ifindex(hfd).map_err(Error::new)?),
             n::SO_PEERCRED => {
                 let is_unix = so.map_or(true, |s| s.domain == n::AF_UNIX);
                 let c = if is_unix {
@@ -160,6 +170,18 @@ pub fn setsockopt(cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
                 }
                 return Ok(0);
             }
+            n::SO_BINDTODEVICE => {
+                // sock_setbindtodevice: at most IFNAMSIZ-1 bytes count and the
+                // name need not end in NUL; "" or no bytes at all unbinds.
+                let raw = uaccess::read_bytes(optval, optlen.min(IFNAMSIZ - 1))?;
+                let name: Vec<u8> = raw.into_iter().take_while(|&c| c != 0).collect();
+                let index = if name.is_empty() { 0 } else { interface_index(&name)? };
+                return bind_to_ifindex(hfd, index);
+            }
+            n::SO_BINDTOIFINDEX => {
+                let Ok(index) = u32::try_from(read_int()?) else { return_errno_with_message!(EINVAL, "negative interface index") };
+                return bind_to_ifindex(hfd, index);
+            }
             n::SO_TYPE | n::SO_DOMAIN | n::SO_PROTOCOL | n::SO_PEERCRED | n::SO_ERROR | n::SO_ACCEPTCONN => {
                 return Err(Error::with_message(Errno::ENOPROTOOPT, "read-only socket option"));
             }
@@ -208,5 +230,47 @@ pub fn setsockopt(cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
         OptKind::Raw => OptValue::Raw(uaccess::read_bytes(optval, optlen.min(256))?),
     };
     host::net::set_opt(hfd, o, &value).map_err(Error::new)?;
+    Ok(0)
+}
+
+/// `IFNAMSIZ`: an interface name and its NUL.
+const IFNAMSIZ: usize = n::IFNAMSIZ as usize;
+
+/// The index of the interface named `name`, as the guest sees interfaces.
+fn interface_index(name: &[u8]) -> Result<u32> {
+    host::net::interfaces().into_iter().find(|i| i.name == name).map(|i| i.index).ok_or_else(|| Error::with_message(Errno::ENODEV, "no such interface"))
+}
+
+/// SO_BINDTODEVICE and SO_BINDTOIFINDEX: index 0 unbinds. Changing a
+/// binding needs CAP_NET_RAW (sock_bindtoindex_locked), checked against the
+/// guest's capabilities because a macOS host has no such rule.
+fn bind_to_ifindex(hfd: crate::host::HostFd, index: u32) -> Result<u64> {
+    if host::net::bound_ifindex(hfd).map_err(Error::new)? != 0 && !current().cred().capable(g::CAP_NET_RAW) {
+        return_errno_with_message!(EPERM, "changing an interface binding needs CAP_NET_RAW");
+    }
+    host::net::bind_to_ifindex(hfd, index).map_err(Error::new)?;
+    Ok(0)
+}
+
+/// sock_getbindtodevice: the bound interface's name and its NUL, which needs
+/// IFNAMSIZ bytes of room; length 0 for a socket bound to none.
+fn getbindtodevice(hfd: crate::host::HostFd, optval: u64, optlen: u64) -> Result<u64> {
+    let room: i32 = uaccess::read(optlen)?;
+    let Ok(room) = usize::try_from(room) else { return_errno_with_message!(EINVAL, "negative option length") };
+    let index = host::net::bound_ifindex(hfd).map_err(Error::new)?;
+    if index == 0 {
+        uaccess::write(optlen, &0u32)?;
+        return Ok(0);
+    }
+    if room < IFNAMSIZ {
+        return_errno_with_message!(EINVAL, "room for fewer than IFNAMSIZ bytes");
+    }
+    let Some(iface) = host::net::interfaces().into_iter().find(|i| i.index == index) else {
+        return_errno_with_message!(ENODEV, "the bound interface is gone");
+    };
+    let mut name = iface.name;
+    name.push(0);
+    uaccess::write_bytes(optval, &name)?;
+    uaccess::write(optlen, &(name.len() as u32))?;
     Ok(0)
 }

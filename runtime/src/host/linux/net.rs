@@ -160,6 +160,7 @@ opts! {
     IPV6: IPV6_TCLASS => Int,
     IPV6: IPV6_RECVTCLASS => Int,
     IPV6: IPV6_RECVPKTINFO => Int,
+    IPV6: IPV6_RECVHOPLIMIT => Int,
     IPV6: IPV6_RECVERR => Int,
     IPV6: IPV6_MTU_DISCOVER => Int,
     IPV6: IPV6_MTU => Int,
@@ -278,6 +279,57 @@ pub fn peer_cred(fd: HostFd) -> HostResult<(i32, u32, u32)> {
     }
     Ok((c.pid, c.uid, c.gid))
 }
+
+/// A received control message other than SCM_RIGHTS in Linux terms, or
+/// None for one the guest must not see as the host gave it (SCM_CREDENTIALS
+/// and SCM_PIDFD carry host pids and fds) or that no row names. The host is
+/// Linux: the rows keep level, type and layout.
+pub fn cmsg_from_host(level: i32, ty: i32, data: &[u8]) -> Option<crate::host::posix_net::Cmsg> {
+    const PASSED: &[(i32, u32)] = &[
+        (libc::SOL_SOCKET, n::SCM_TIMESTAMP),
+        (libc::SOL_SOCKET, n::SCM_TIMESTAMPNS),
+        (libc::IPPROTO_IP, n::IP_TTL),
+        (libc::IPPROTO_IP, n::IP_TOS),
+        (libc::IPPROTO_IP, n::IP_PKTINFO),
+        (libc::IPPROTO_IPV6, n::IPV6_PKTINFO),
+        (libc::IPPROTO_IPV6, n::IPV6_HOPLIMIT),
+        (libc::IPPROTO_IPV6, n::IPV6_TCLASS),
+    ];
+    let ty = u32::try_from(ty).ok()?;
+    PASSED.iter().any(|&(l, t)| l == level && t == ty).then(|| crate::host::posix_net::Cmsg {
+        level: u32::try_from(level).unwrap_or_default(),
+        ty,
+        data: data.to_vec(),
+    })
+}
+
+/// The host form of a control message the guest sends on an inet socket:
+/// the host is Linux and checks the IP and IPv6 ones itself, so they pass
+/// as they are.
+pub fn cmsg_to_host(c: &crate::host::posix_net::Cmsg) -> Option<(i32, i32, Vec<u8>)> {
+    let level = i32::try_from(c.level).ok()?;
+    let ty = i32::try_from(c.ty).ok()?;
+    (level != libc::SOL_SOCKET).then(|| (level, ty, c.data.clone()))
+}
+
+/// Binds a socket to the interface with host index `index`, or unbinds it
+/// (0): SO_BINDTOIFINDEX, which takes the index SO_BINDTODEVICE looks up.
+/// The host's own rule stands: changing a binding needs the host
+/// process's CAP_NET_RAW.
+pub fn bind_to_ifindex(fd: HostFd, index: u32) -> HostResult<()> {
+    let index = i32::try_from(index).map_err(|_| Errno::EINVAL)?;
+    crate::host::posix_net::set_int(fd, libc::SOL_SOCKET, SO_BINDTOIFINDEX, index)
+}
+
+/// The host index of the interface a socket is bound to, 0 when none.
+pub fn bound_ifindex(fd: HostFd) -> HostResult<u32> {
+    let v = crate::host::posix_net::get_int(fd, libc::SOL_SOCKET, SO_BINDTOIFINDEX)?;
+    u32::try_from(v).map_err(|_| Errno::EINVAL)
+}
+
+/// socket(7)'s SO_BINDTOIFINDEX (Linux 5.0), which the libc crate does not
+/// name: the host is Linux, so it is Linux's value.
+const SO_BINDTOIFINDEX: i32 = n::SO_BINDTOIFINDEX as i32;
 
 /// The Linux family of a host socket.
 pub fn socket_domain(fd: HostFd) -> HostResult<u32> {
@@ -412,6 +464,8 @@ mod tests {
         assert_eq!(sockopt_to_host(n::SOL_SOCKET, n::SO_REUSEADDR).map(|o| o.name), Some(libc::SO_REUSEADDR));
         assert_eq!(sockopt_to_host(an::IPPROTO_TCP, n::TCP_NODELAY).map(|o| o.level), Some(libc::IPPROTO_TCP));
         assert!(sockopt_to_host(n::SOL_SOCKET, 9999).is_none());
+        assert_eq!(cmsg_from_host(libc::IPPROTO_IPV6, 52, &[64, 0, 0, 0]).map(|c| (c.level, c.ty, c.data)), Some((an::IPPROTO_IPV6, n::IPV6_HOPLIMIT, vec![64, 0, 0, 0])));
+        assert!(cmsg_from_host(libc::SOL_SOCKET, libc::SCM_CREDENTIALS, &[0; 12]).is_none(), "host pids stay out");
     }
 
     #[test]

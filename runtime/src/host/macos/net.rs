@@ -317,6 +317,7 @@ opts! {
     IPV6: IPV6_RECVTCLASS => IPV6_RECVTCLASS = 35, Int;
     IPV6: IPV6_TCLASS => IPV6_TCLASS = 36, Int;
     IPV6: IPV6_RECVPKTINFO => IPV6_RECVPKTINFO = 61, Int;
+    IPV6: IPV6_RECVHOPLIMIT => IPV6_RECVHOPLIMIT = 37, Int;
     // IP_MTU and IPV6_MTU (a connected socket's path MTU) have no row: macOS
     // has no such option, so they fail with ENOPROTOOPT, and a DTLS stack
     // such as OpenSSL's falls back to its minimum fragment size.
@@ -504,6 +505,93 @@ pub fn peer_cred(fd: HostFd) -> HostResult<(i32, u32, u32)> {
     Ok((pid, c.cr_uid, gid))
 }
 
+/// A received control message other than SCM_RIGHTS in Linux terms, or
+/// None for one no row names. macOS names the IPv4 ones after the options
+/// that ask for them and sends TTL and TOS as one byte; its timeval has a
+/// 32-bit tv_usec. Values from bsd/netinet/in.h, bsd/netinet6/in6.h and
+/// bsd/sys/socket.h.
+pub fn cmsg_from_host(level: i32, ty: i32, data: &[u8]) -> Option<crate::host::posix_net::Cmsg> {
+    /// macOS's control message types (the pins are in the option table).
+    const SCM_TIMESTAMP: i32 = 0x02;
+    const IP_RECVTTL: i32 = 24;
+    const IP_RECVTOS: i32 = 27;
+    const IP_PKTINFO: i32 = 26;
+    const IPV6_PKTINFO: i32 = 46;
+    const IPV6_HOPLIMIT: i32 = 47;
+    const IPV6_TCLASS: i32 = 36;
+    let cmsg = |level: u32, ty: u32, data: Vec<u8>| Some(crate::host::posix_net::Cmsg { level, ty, data });
+    let byte_as_int = |d: &[u8]| d.first().map(|&b| i32::from(b).to_ne_bytes().to_vec());
+    match (level, ty) {
+        (host::SOL_SOCKET, SCM_TIMESTAMP) => {
+            // struct timeval { long tv_sec; int tv_usec; } (16 bytes with its padding).
+            let sec = i64::from_ne_bytes(data.get(..8)?.try_into().ok()?);
+            let usec = i64::from(i32::from_ne_bytes(data.get(8..12)?.try_into().ok()?));
+            cmsg(n::SOL_SOCKET, n::SCM_TIMESTAMP, [sec.to_ne_bytes(), usec.to_ne_bytes()].concat())
+        }
+        // Linux's IP_TTL is an int, its IP_TOS one byte.
+        (host::IPPROTO_IP, IP_RECVTTL) => cmsg(an::IPPROTO_IP, n::IP_TTL, byte_as_int(data)?),
+        (host::IPPROTO_IP, IP_RECVTOS) => cmsg(an::IPPROTO_IP, n::IP_TOS, data.get(..1)?.to_vec()),
+        // struct in_pktinfo and struct in6_pktinfo have Linux's layout.
+        (host::IPPROTO_IP, IP_PKTINFO) => cmsg(an::IPPROTO_IP, n::IP_PKTINFO, data.to_vec()),
+        (host::IPPROTO_IPV6, IPV6_PKTINFO) => cmsg(an::IPPROTO_IPV6, n::IPV6_PKTINFO, data.to_vec()),
+        (host::IPPROTO_IPV6, IPV6_HOPLIMIT) => cmsg(an::IPPROTO_IPV6, n::IPV6_HOPLIMIT, data.to_vec()),
+        (host::IPPROTO_IPV6, IPV6_TCLASS) => cmsg(an::IPPROTO_IPV6, n::IPV6_TCLASS, data.to_vec()),
+        _ => None,
+    }
+}
+
+/// The host form of a control message the guest sends on an inet socket:
+/// the IPv6 ones of RFC 3542 and IP_PKTINFO, renumbered; None (EINVAL) for
+/// the others.
+pub fn cmsg_to_host(c: &crate::host::posix_net::Cmsg) -> Option<(i32, i32, Vec<u8>)> {
+    const IP_PKTINFO: i32 = 26;
+    const IPV6_PKTINFO: i32 = 46;
+    const IPV6_HOPLIMIT: i32 = 47;
+    const IPV6_TCLASS: i32 = 36;
+    let ty = match (c.level, c.ty) {
+        (an::IPPROTO_IP, n::IP_PKTINFO) => (host::IPPROTO_IP, IP_PKTINFO),
+        (an::IPPROTO_IPV6, n::IPV6_PKTINFO) => (host::IPPROTO_IPV6, IPV6_PKTINFO),
+        (an::IPPROTO_IPV6, n::IPV6_HOPLIMIT) => (host::IPPROTO_IPV6, IPV6_HOPLIMIT),
+        (an::IPPROTO_IPV6, n::IPV6_TCLASS) => (host::IPPROTO_IPV6, IPV6_TCLASS),
+        // lossy: macOS has no send-side IP_TTL or IP_TOS message; EINVAL.
+        _ => return None,
+    };
+    Some((ty.0, ty.1, c.data.clone()))
+}
+
+/// Binds a socket to the interface with host index `index`, or unbinds it
+/// (0). macOS binds by protocol level: IP_BOUND_IF for IPv4 and
+/// IPV6_BOUND_IF for IPv6 sockets (bsd/netinet/in.h, bsd/netinet6/in6.h).
+#[cfg(target_os = "macos")]
+pub fn bind_to_ifindex(fd: HostFd, index: u32) -> HostResult<()> {
+    let index = i32::try_from(index).map_err(|_| Errno::EINVAL)?;
+    match bound_if_option(fd)? {
+        Some((level, name)) => crate::host::posix_net::set_int(fd, level, name, index),
+        // lossy: a Unix socket's binding routes nothing on Linux either, but
+        // macOS keeps none, so it reads back as unbound.
+        None => Ok(()),
+    }
+}
+
+/// The host index of the interface a socket is bound to, 0 when none.
+#[cfg(target_os = "macos")]
+pub fn bound_ifindex(fd: HostFd) -> HostResult<u32> {
+    let Some((level, name)) = bound_if_option(fd)? else { return Ok(0) };
+    let v = crate::host::posix_net::get_int(fd, level, name)?;
+    u32::try_from(v).map_err(|_| Errno::EINVAL)
+}
+
+/// The (level, name) of the option that binds this socket to an interface.
+#[cfg(target_os = "macos")]
+fn bound_if_option(fd: HostFd) -> HostResult<Option<(i32, i32)>> {
+    pins!(IP_BOUND_IF = 25, IPV6_BOUND_IF = 125);
+    Ok(match socket_domain(fd)? {
+        n::AF_INET => Some((host::IPPROTO_IP, libc::IP_BOUND_IF)),
+        n::AF_INET6 => Some((host::IPPROTO_IPV6, libc::IPV6_BOUND_IF)),
+        _ => None,
+    })
+}
+
 /// The Linux family of a host socket (macOS has no SO_DOMAIN: the local
 /// address says it).
 #[cfg(target_os = "macos")]
@@ -514,6 +602,23 @@ pub fn socket_domain(fd: HostFd) -> HostResult<u32> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn control_messages_take_linux_names_and_layouts() {
+        let ttl = cmsg_from_host(host::IPPROTO_IP, 24, &[33]).unwrap();
+        assert_eq!((ttl.level, ttl.ty, ttl.data), (an::IPPROTO_IP, n::IP_TTL, 33i32.to_ne_bytes().to_vec()));
+        let tos = cmsg_from_host(host::IPPROTO_IP, 27, &[0x10]).unwrap();
+        assert_eq!((tos.ty, tos.data), (n::IP_TOS, vec![0x10]));
+        let mut tv = 7i64.to_ne_bytes().to_vec();
+        tv.extend_from_slice(&250i32.to_ne_bytes());
+        tv.extend_from_slice(&[0xff; 4]);
+        let ts = cmsg_from_host(host::SOL_SOCKET, 2, &tv).unwrap();
+        assert_eq!((ts.level, ts.ty), (n::SOL_SOCKET, n::SCM_TIMESTAMP));
+        assert_eq!(ts.data, [7i64.to_ne_bytes(), 250i64.to_ne_bytes()].concat(), "the padding is not part of tv_usec");
+        assert_eq!(cmsg_from_host(host::IPPROTO_IPV6, 47, &64i32.to_ne_bytes()).map(|c| c.ty), Some(n::IPV6_HOPLIMIT));
+        assert!(cmsg_from_host(host::SOL_SOCKET, 3, &[0; 12]).is_none(), "SCM_CREDS is not passed on");
+        assert!(cmsg_from_host(host::IPPROTO_IP, 24, &[]).is_none(), "an empty TTL");
+    }
 
     #[test]
     fn option_rows_are_unique_and_translate() {
