@@ -151,8 +151,11 @@ pub fn mmap(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     }
     // System V attaches a fixed mapping replaces are detached (below).
     let attaches = if is_fixed { super::ipc::attaches_in(addr, addr.saturating_add(len)) } else { Vec::new() };
+    // Held until the new mapping is in the map: a munmap or mremap of
+    // another thread must not update the map between the host's mmap and
+    // ours (see `munmap`).
+    let mut mm = lock(&current().mm);
     let placement = {
-        let mut mm = lock(&current().mm);
         let end = addr.checked_add(len).ok_or_else(|| errno!(ENOMEM))?;
         // A fixed mapping replaces what it overlaps; a hint replaces nothing.
         let replaced = if is_fixed { mm.mapped_bytes(addr, end) } else { 0 };
@@ -192,7 +195,8 @@ pub fn mmap(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
         }
         Err(e) => return Err(Error::new(e)),
     };
-    lock(&current().mm).insert(got, Vma { end: got + len, prot: guest_prot, is_shared, backing });
+    mm.insert(got, Vma { end: got + len, prot: guest_prot, is_shared, backing });
+    drop(mm);
     super::ipc::detach_unmapped(attaches);
     Ok(got)
 }
@@ -206,9 +210,6 @@ fn new_region_id() -> Result<u64> {
 }
 
 /// The guest-mapped pieces of `[start, end)`.
-fn guest_pieces(start: u64, end: u64) -> Vec<(u64, u64)> {
-    lock(&current().mm).iter().filter(|(s, v)| *s < end && v.end > start).map(|(s, v)| (s.max(start), v.end.min(end))).collect()
-}
 
 pub fn munmap(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     let (addr, len) = (a[0], a[1]);
@@ -218,10 +219,11 @@ pub fn munmap(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     let len = round_len(len).map_err(|_| errno!(EINVAL))?;
     let end = addr.checked_add(len).ok_or_else(|| errno!(EINVAL))?;
     let attaches = super::ipc::attaches_in(addr, end);
-    for (s, e) in guest_pieces(addr, end) {
-        host::mem::unmap(s, e - s).map_err(Error::new)?;
-    }
-    lock(&current().mm).remove(addr, end);
+    // The host unmap and the map's update happen under one hold of the
+    // lock: between them another thread's mmap could be given the freed
+    // range by the host, and the removal would then take its new mapping
+    // out of the map (its memory then EFAULT to every syscall).
+    unmap_guest_pieces(&mut lock(&current().mm), addr, end)?;
     super::ipc::detach_unmapped(attaches);
     Ok(0)
 }
@@ -312,8 +314,10 @@ pub fn mremap(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     let old_len = page_round_up(a[1]).ok_or_else(|| errno!(EINVAL))?;
     let new_len = round_len(a[2]).map_err(|_| errno!(EINVAL))?;
     let old_end = old.checked_add(old_len.max(1)).ok_or_else(|| errno!(EFAULT))?;
+    // Held throughout, as in `munmap`: a moving remap frees the old range
+    // on the host before the map is updated.
+    let mut mm = lock(&current().mm);
     let vma = {
-        let mm = lock(&current().mm);
         if old_len == 0 || !mm.is_mapped(old, old_end) {
             return_errno_with_message!(EFAULT, "old range is not mapped");
         }
@@ -329,17 +333,13 @@ pub fn mremap(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
         if !is_page_aligned(a[4]) {
             return_errno!(EINVAL);
         }
-        for (s, e) in guest_pieces(a[4], a[4].saturating_add(new_len)) {
-            host::mem::unmap(s, e - s).map_err(Error::new)?;
-        }
-        lock(&current().mm).remove(a[4], a[4].saturating_add(new_len));
+        unmap_guest_pieces(&mut mm, a[4], a[4].saturating_add(new_len))?;
         Some(a[4])
     } else {
         None
     };
     let got = host::mem::remap(old, old_len, new_len, may_move, fixed_to)
         .map_err(|e| Error::with_message(e, "cannot resize the mapping in place"))?;
-    let mut mm = lock(&current().mm);
     mm.remove(old, old + old_len);
     let mut nv = vma;
     nv.end = got + new_len;
