@@ -841,6 +841,29 @@ fn a_configured_default_root_and_directories_still_work() {
     refused("unknown name", &h.run_in("nosuch", &["/bin/true"]), "neither a directory nor an imported root");
 }
 
+/// `run --root DIR` on a volume that folds case is refused, naming DIR and
+/// the way out; a directory whose names differ in case runs on. A hard link
+/// under the other case's name stands in for a folding volume, which a test
+/// may not make (this kernel has no casefold directories).
+#[test]
+fn a_root_directory_on_a_case_insensitive_volume_is_refused() {
+    let dir = ScratchDir::new("rootfs-case");
+    let folding = dir.join("folding");
+    std::fs::create_dir_all(&folding).unwrap();
+    std::fs::write(folding.join("probe"), b"x").unwrap();
+    std::fs::hard_link(folding.join("probe"), folding.join("PROBE")).unwrap();
+    let out = run_mactux(&Run::cmd(&["/bin/true"]).mactux_option("--root").mactux_option(&folding));
+    refused("case-folding root", &out, "lies on a case-insensitive volume");
+    assert!(out.stderr_str().contains(&folding.display().to_string()), "{}", out.stderr_str());
+    // Two files whose names differ only in case: a case-sensitive volume.
+    let sensitive = dir.join("sensitive");
+    std::fs::create_dir_all(&sensitive).unwrap();
+    std::fs::write(sensitive.join("probe"), b"x").unwrap();
+    std::fs::write(sensitive.join("PROBE"), b"y").unwrap();
+    let out = run_mactux(&Run::cmd(&["/bin/true"]).mactux_option("--root").mactux_option(&sensitive));
+    assert!(!out.stderr_str().contains("case-insensitive"), "{}", out.stderr_str());
+}
+
 /// The fixture and a home of the test's own, for a test that mounts `what`
 /// over that home in a mount namespace of its own: `None` (skipped, said
 /// on stderr) without root or unshare(1).

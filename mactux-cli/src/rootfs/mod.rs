@@ -100,6 +100,16 @@ pub fn guest_root(value: Option<&Path>) -> Result<Option<(PathBuf, bool)>, Strin
     };
     let text = value.to_string_lossy();
     if text.contains('/') || value.is_dir() {
+        if folds_case(&value) {
+            return Err(format!(
+                "{from}: {} lies on a case-insensitive volume, where names that differ only in case (a Linux root \
+                 has them: Debian's _exit.2 and _Exit.2) are one file, and a lookup in the wrong case finds what \
+                 Linux would not; put the root on a case-sensitive volume (on macOS, `diskutil apfs addVolume \
+                 CONTAINER \"Case-sensitive APFS\" MacTux` makes one at /Volumes/MacTux), or import it there with \
+                 `mactux rootfs import`",
+                value.display()
+            ));
+        }
         return Ok(Some((value, false)));
     }
     let dir = roots_dir().join(&value);
@@ -110,6 +120,30 @@ pub fn guest_root(value: Option<&Path>) -> Result<Option<(PathBuf, bool)>, Strin
     Err(format!(
         "{from}: '{text}' is neither a directory nor an imported root (`mactux rootfs list` shows them; `mactux rootfs import FILE --name {text}` adds one)"
     ))
+}
+
+/// Whether `dir` folds case (macOS's default APFS and HFS+ volumes, a Linux
+/// casefold directory): the first of its entries whose name has a letter
+/// is looked up with the case of its letters swapped, without writing (a
+/// root may be read-only). The same file found under the other name means
+/// a folding volume; nothing, or another file, a case-sensitive one.
+fn folds_case(dir: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(entries) = std::fs::read_dir(dir) else { return false };
+    for entry in entries.flatten().take(64) {
+        let name = entry.file_name();
+        let Some(text) = name.to_str() else { continue };
+        let swapped: String =
+            text.chars().map(|c| if c.is_ascii_lowercase() { c.to_ascii_uppercase() } else { c.to_ascii_lowercase() }).collect();
+        if swapped == text {
+            continue;
+        }
+        let (Ok(a), Ok(b)) = (std::fs::symlink_metadata(entry.path()), std::fs::symlink_metadata(dir.join(&swapped))) else {
+            return false;
+        };
+        return a.dev() == b.dev() && a.ino() == b.ino();
+    }
+    false
 }
 
 /// `~/.mactux/config.toml`:
