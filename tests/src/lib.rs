@@ -952,6 +952,41 @@ pub fn require_tool(path: &str, package: &str) -> bool {
 /// A private directory under the system temp dir (mode 0700, made afresh like
 /// mkdtemp(3): never one that already exists, which someone else may own or
 /// have planted as a symlink), removed (recursively) on drop.
+/// Debian's Go toolchain.
+pub const GO: &str = "/usr/bin/go";
+
+/// Builds the Go program `file` of the directory `src` into `out` with a
+/// static toolchain setup of its own in `scratch` (home, caches, temporary
+/// files): nothing outside the scratch directory is written, nothing is
+/// fetched. Panics with go's output when the build fails.
+pub fn build_go(src: &Path, file: &str, out: &Path, scratch: &ScratchDir) {
+    let sub = |name: &str| {
+        let p = scratch.join(name);
+        std::fs::create_dir_all(&p).unwrap_or_else(|e| panic!("cannot create {}: {e}", p.display()));
+        p
+    };
+    let built = std::process::Command::new(GO)
+        .args(["build", "-o"])
+        .arg(out)
+        .arg(file)
+        .current_dir(src)
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .env("HOME", sub("home"))
+        .env("GOCACHE", sub("gocache"))
+        .env("GOPATH", sub("gopath"))
+        .env("GOTMPDIR", sub("gotmp"))
+        .env("TMPDIR", sub("gotmp"))
+        .env("GOENV", "off")
+        .env("GOPROXY", "off")
+        .env("GOTOOLCHAIN", "local")
+        .env("GOTELEMETRY", "off")
+        .env("CGO_ENABLED", "0")
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run go build: {e}"));
+    assert!(built.status.success(), "go build of {file} failed:\n{}", String::from_utf8_lossy(&built.stderr));
+}
+
 pub struct ScratchDir {
     path: PathBuf,
 }

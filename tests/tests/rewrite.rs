@@ -129,37 +129,12 @@ fn libc_read_sites_are_rewritten() {
 /// is rewritten: 2,000 reads through os.File trap far fewer times.
 #[test]
 fn go_syscall6_site_is_rewritten() {
-    const GO: &str = "/usr/bin/go";
     if !require_tool(GO, "golang-go") {
         return;
     }
     let dir = ScratchDir::new("rewrite-go");
-    let scratch = |name: &str| {
-        let p = dir.join(name);
-        std::fs::create_dir_all(&p).unwrap_or_else(|e| panic!("cannot create {}: {e}", p.display()));
-        p
-    };
     let out = dir.join("read_loop");
-    let built = std::process::Command::new(GO)
-        .args(["build", "-o"])
-        .arg(&out)
-        .arg("read_loop.go")
-        .current_dir(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("rewrite"))
-        .env_clear()
-        .env("PATH", "/usr/bin:/bin")
-        .env("HOME", scratch("home"))
-        .env("GOCACHE", scratch("gocache"))
-        .env("GOPATH", scratch("gopath"))
-        .env("GOTMPDIR", scratch("gotmp"))
-        .env("TMPDIR", scratch("gotmp"))
-        .env("GOENV", "off")
-        .env("GOPROXY", "off")
-        .env("GOTOOLCHAIN", "local")
-        .env("GOTELEMETRY", "off")
-        .env("CGO_ENABLED", "0")
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run go build: {e}"));
-    assert!(built.status.success(), "go build failed:\n{}", String::from_utf8_lossy(&built.stderr));
+    build_go(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("rewrite"), "read_loop.go", &out, &dir);
     let (problems, traps) = run_counted("Go read_loop", &out, &[], &[]);
     assert!(problems.is_empty(), "{}", problems.join("\n"));
     match traps {

@@ -28,7 +28,6 @@ use std::time::Duration;
 const RUN_TIMEOUT: Duration = Duration::from_secs(20);
 
 const PYTHON: &str = "/usr/bin/python3";
-const GO: &str = "/usr/bin/go";
 /// Debian's default JDK (default-jdk-headless), whatever version that is: a fresh
 /// machine gets it from scripts/install-test-deps.sh, and `java` on PATH may be another.
 const JAVA_HOME: &str = "/usr/lib/jvm/default-java";

@@ -14,9 +14,7 @@
 
 use mactux_tests::*;
 use std::path::Path;
-use std::process::Command;
 
-const GO: &str = "/usr/bin/go";
 
 /// The clock calls the vDSO answers, as `--trace` would begin their lines.
 const CLOCK_CALLS: [&str; 4] = ["clock_gettime(", "gettimeofday(", "time(", "clock_getres("];
@@ -111,33 +109,8 @@ fn go_clock_reads_do_not_trap() {
         return;
     }
     let dir = ScratchDir::new("vdso-go");
-    let scratch = |name: &str| {
-        let p = dir.join(name);
-        std::fs::create_dir_all(&p).unwrap_or_else(|e| panic!("cannot create {}: {e}", p.display()));
-        p
-    };
     let out = dir.join("clock_loop");
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("vdso");
-    let built = Command::new(GO)
-        .args(["build", "-o"])
-        .arg(&out)
-        .arg("clock_loop.go")
-        .current_dir(&src)
-        .env_clear()
-        .env("PATH", "/usr/bin:/bin")
-        .env("HOME", scratch("home"))
-        .env("GOCACHE", scratch("gocache"))
-        .env("GOPATH", scratch("gopath"))
-        .env("GOTMPDIR", scratch("gotmp"))
-        .env("TMPDIR", scratch("gotmp"))
-        .env("GOENV", "off")
-        .env("GOPROXY", "off")
-        .env("GOTOOLCHAIN", "local")
-        .env("GOTELEMETRY", "off")
-        .env("CGO_ENABLED", "0")
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run go build: {e}"));
-    assert!(built.status.success(), "go build failed:\n{}", String::from_utf8_lossy(&built.stderr));
+    build_go(&Path::new(env!("CARGO_MANIFEST_DIR")).join("vdso"), "clock_loop.go", &out, &dir);
     let problems = traced_clock_calls("Go clock_loop", &out);
     assert!(problems.is_empty(), "{}", problems.join("\n\n"));
 }
