@@ -143,7 +143,6 @@ fn do_clone(cx: &mut Ctx<'_>, c: CloneArgs) -> Result<u64> {
     // (both ends are close-on-exec) or exit.
     let vfork_pipe = if is_vfork { Some(host::fs::pipe().map_err(Error::new)?) } else { None };
     let p = current();
-    crate::trap::rewrite::before_fork();
     // Every runtime lock is held across the host fork, so that the child,
     // where only this thread lives on, inherits none held by another.
     let mut guard = p.lock_for_fork();

@@ -310,8 +310,6 @@ pub struct Sites {
     /// The sites (the address after their `syscall`) that trapped: a site
     /// is rewritten at its second trap (see [`after_trap`]).
     trapped_once: HashSet<u64>,
-    /// Whether the decoder's tables are being built (`warm_up_decoder`).
-    warming: bool,
     /// Short site (2 or 3 bytes) → the hole its `jmp rel8` reaches (see [`find_hole`]);
     /// a hole serves one site.
     holes: HashMap<u64, u64>,
@@ -369,32 +367,16 @@ const HIGHEST_CHUNK: u64 = 0x7fff_0000_0000;
 /// these few hundred traps once. (The rent-or-buy rule: trap until the
 /// traps have cost what rewriting costs, then rewrite.)
 const REWRITE_AFTER_TRAPS: u64 = 256;
-/// When the decoder's tables start being built, on a host thread of their
-/// own, so that they are ready by `REWRITE_AFTER_TRAPS` on a machine with a
-/// core to spare.
-const WARM_UP_AFTER_TRAPS: u64 = 64;
-
-/// Builds the decoder's tables on a host thread of its own. Nothing waits
-/// for it: a rewrite that comes first waits inside the decoder for the
-/// tables, and the thread ends by itself (its signals are blocked, it
-/// touches no guest state, and a fork meanwhile is glibc's, which holds
-/// the allocator's locks across it).
-fn warm_up_decoder() {
-    let _ = crate::host::thread::spawn(
-        64 * 1024,
-        Box::new(|| {
-            let _ = Decoder::with_ip(64, &SYSCALL, 0, DecoderOptions::NONE).decode();
-        }),
-    );
-}
-
-/// Before a host fork: waits for the decoder's tables if their thread is
-/// building them, so that the child, where that thread does not live on,
-/// does not inherit them half built (it would wait for them forever).
-pub fn before_fork() {
-    if lock(&crate::task::current().syscall_sites).warming {
-        let _ = Decoder::with_ip(64, &SYSCALL, 0, DecoderOptions::NONE).decode();
-    }
+/// Builds the x86 decoder's tables (they are built once, on first use),
+/// called with `Process::syscall_sites` held. That lock is held across a
+/// fork (`Process::lock_for_fork`), so a fork never happens while another
+/// thread is half-way through building them: a child that inherited them
+/// half built would wait for them forever. (They are not built ahead on a
+/// thread of their own: its allocations would take address ranges at a
+/// moment of its own, a range the guest has just freed and maps again
+/// included.)
+fn build_decoder_tables(_held: &Sites) {
+    let _ = Decoder::with_ip(64, &SYSCALL, 0, DecoderOptions::NONE).decode();
 }
 
 pub fn after_trap(site_end: u64, trapped: &super::GuestRegs) {
@@ -409,12 +391,10 @@ pub fn after_trap(site_end: u64, trapped: &super::GuestRegs) {
     let traps = p.syscall_traps.load(core::sync::atomic::Ordering::Relaxed);
     {
         let mut sites = lock(&p.syscall_sites);
-        if traps >= WARM_UP_AFTER_TRAPS && !core::mem::replace(&mut sites.warming, true) {
-            warm_up_decoder();
-        }
         if sites.trapped_once.insert(site_end) || traps < REWRITE_AFTER_TRAPS {
             return;
         }
+        build_decoder_tables(&sites);
     }
     let Some(syscall_at) = site_end.checked_sub(SYSCALL.len() as u64) else { return };
     // Guest code only, in one private executable mapping: a shared one
