@@ -186,11 +186,18 @@ pub fn site_shape(bytes: &[u8], end: u64, rax: u64) -> Option<Shape> {
     Some(shape)
 }
 
+/// The instruction of `len` bytes that ends at `body`'s end (at `end`), if
+/// those bytes decode as exactly one.
+fn decode_tail(body: &[u8], end: u64, len: usize) -> Option<iced_x86::Instruction> {
+    let at = body.len().checked_sub(len)?;
+    let insn = Decoder::with_ip(64, &body[at..], end - len as u64, DecoderOptions::NONE).decode();
+    (!insn.is_invalid() && insn.len() == len).then_some(insn)
+}
+
 /// `mov $nr, %eax` ending at `body`'s end (at `end`), with rax = nr.
 fn mov_eax_shape(body: &[u8], end: u64, rax: u64) -> Option<Shape> {
-    let at = body.len() - MOV_EAX_LEN as usize;
-    let mov = Decoder::with_ip(64, &body[at..], end - MOV_EAX_LEN, DecoderOptions::NONE).decode();
-    if mov.code() != Code::Mov_r32_imm32 || mov.op0_register() != Register::EAX || mov.len() != MOV_EAX_LEN as usize {
+    let mov = decode_tail(body, end, MOV_EAX_LEN as usize)?;
+    if mov.code() != Code::Mov_r32_imm32 || mov.op0_register() != Register::EAX {
         return None;
     }
     let nr = mov.immediate32();
@@ -202,9 +209,8 @@ fn mov_eax_shape(body: &[u8], end: u64, rax: u64) -> Option<Shape> {
 /// $SYS_x, AX`) ending at `body`'s end, with rax = nr.
 fn mov_rax_shape(body: &[u8], end: u64, rax: u64) -> Option<Shape> {
     const LEN: usize = 7;
-    let at = body.len().checked_sub(LEN)?;
-    let mov = Decoder::with_ip(64, &body[at..], end - LEN as u64, DecoderOptions::NONE).decode();
-    if mov.code() != Code::Mov_rm64_imm32 || mov.op0_register() != Register::RAX || mov.len() != LEN {
+    let mov = decode_tail(body, end, LEN)?;
+    if mov.code() != Code::Mov_rm64_imm32 || mov.op0_register() != Register::RAX {
         return None;
     }
     let nr = u32::try_from(mov.immediate32to64()).ok()?;
@@ -226,10 +232,8 @@ fn xor_eax_shape(body: &[u8], rax: u64) -> Option<Shape> {
 /// rel32`, like the `xor`: its site jumps to a hole.
 fn reg_move_shape(body: &[u8], end: u64) -> Option<Shape> {
     const LEN: usize = 3;
-    let at = body.len().checked_sub(LEN)?;
-    let insn = Decoder::with_ip(64, &body[at..], end - LEN as u64, DecoderOptions::NONE).decode();
+    let insn = decode_tail(body, end, LEN)?;
     let is_move = matches!(insn.code(), Code::Mov_rm64_r64 | Code::Mov_r64_rm64)
-        && insn.len() == LEN
         && insn.op0_kind() == iced_x86::OpKind::Register
         && insn.op1_kind() == iced_x86::OpKind::Register;
     is_move.then(|| Shape { len: LEN, evidence: Evidence::RegIsReg { dst: insn.op0_register(), src: insn.op1_register() } })
@@ -239,10 +243,8 @@ fn reg_move_shape(body: &[u8], end: u64) -> Option<Shape> {
 /// `body`'s end.
 fn stack_load_shape(body: &[u8], end: u64) -> Option<Shape> {
     const LEN: usize = 5;
-    let at = body.len().checked_sub(LEN)?;
-    let insn = Decoder::with_ip(64, &body[at..], end - LEN as u64, DecoderOptions::NONE).decode();
+    let insn = decode_tail(body, end, LEN)?;
     let is_stack_load = insn.code() == Code::Mov_r64_rm64
-        && insn.len() == LEN
         && insn.op1_kind() == iced_x86::OpKind::Memory
         && insn.memory_base() == Register::RSP
         && insn.memory_index() == Register::None
@@ -355,9 +357,6 @@ impl Sites {
 const LOWEST_CHUNK: u64 = 1 << 24;
 const HIGHEST_CHUNK: u64 = 0x7fff_0000_0000;
 
-/// Called after the trapped call whose `syscall` ended at `site_end` was
-/// handled, with the registers it trapped with: rewrites the site if it
-/// has a known shape and rewriting is on.
 /// Rewriting starts once the process has taken this many syscall traps.
 /// Rewriting costs more than a trap: the first rewrite builds the x86
 /// decoder's tables (about 0.7 ms on the VM the benchmarks run on, as much
@@ -379,6 +378,9 @@ fn build_decoder_tables(_held: &Sites) {
     let _ = Decoder::with_ip(64, &SYSCALL, 0, DecoderOptions::NONE).decode();
 }
 
+/// Called after the trapped call whose `syscall` ended at `site_end` was
+/// handled, with the registers it trapped with: rewrites the site if it
+/// has a known shape and rewriting is on.
 pub fn after_trap(site_end: u64, trapped: &super::GuestRegs) {
     let p = crate::task::current();
     if !p.config.rewrite_syscalls {
@@ -434,61 +436,64 @@ pub fn after_trap(site_end: u64, trapped: &super::GuestRegs) {
     }
     let site = syscall_at - shape.len as u64;
     let insn = &bytes[bytes.len() - SYSCALL.len() - shape.len..bytes.len() - SYSCALL.len()];
-    // A site rewritten before and found unpatched again was written over
-    // by the guest (a JIT's new code): it is rewritten afresh. One that
-    // another thread patched since the bytes were read fails the first
-    // byte's compare-and-exchange below and keeps that thread's stub.
-    // A site shorter than the `jmp rel32` needs a hole for it, in the code after it.
-    let hole = if shape.len < JMP_REL32_LEN as usize {
-        let mut after = [0u8; (HOLE_SEARCH + 16) as usize];
-        let avail = {
-            let mm = lock(&p.mm);
-            match mm.find(site_end) {
-                Some((_, v)) if v.prot.exec && !v.is_shared => (v.end - site_end).min(after.len() as u64) as usize,
-                _ => return,
-            }
+    // A site shorter than the `jmp rel32` jumps to a hole in the code after it.
+    let mut after = [0u8; (HOLE_SEARCH + 16) as usize];
+    let after = if shape.len < JMP_REL32_LEN as usize {
+        let avail = match lock(&p.mm).find(site_end) {
+            Some((_, v)) if v.prot.exec && !v.is_shared => (v.end - site_end).min(after.len() as u64) as usize,
+            _ => return,
         };
         let after = &mut after[..avail];
         if !crate::uaccess::copy_code_bytes(after, site_end) {
             return;
         }
-        let sites = lock(&p.syscall_sites);
-        let taken: Vec<u64> = sites.holes.values().copied().collect();
-        match find_hole(after, site_end, syscall_at + HOLE_SEARCH, &taken) {
-            Some(h) => Some(h),
-            None => return,
-        }
+        Some(&*after)
     } else {
         None
     };
+    // A site rewritten before and found unpatched again was written over
+    // by the guest (a JIT's new code): it is rewritten afresh. One that
+    // another thread patched since the bytes were read fails the first
+    // byte's compare-and-exchange below and keeps that thread's stub.
     let mut sites = lock(&p.syscall_sites);
-    if hole.is_some_and(|h| sites.holes.values().any(|&t| t == h)) {
-        return;
-    }
+    let hole = match after {
+        Some(code) => {
+            let taken: Vec<u64> = sites.holes.values().copied().collect();
+            let Some(hole) = find_hole(code, site_end, syscall_at + HOLE_SEARCH, &taken) else { return };
+            Some(hole)
+        }
+        None => None,
+    };
     let Some(stub) = sites.alloc_stub(site) else { return };
     let code = stub_bytes(site, insn, stub, entry);
     // SAFETY: `stub` is STUB_SIZE unused bytes of a chunk of runtime
     // memory we mapped read-write-execute; no code jumps there yet.
     unsafe { core::ptr::copy_nonoverlapping(code.as_ptr(), stub as *mut u8, code.len()) };
-    if let Some(hole) = hole {
-        let before = sites.patched.insert(site, stub);
-        sites.holes.insert(site, hole);
-        if !patch_short_site(site, [insn[0], insn[1]], hole, stub) {
-            sites.holes.remove(&site);
-            match before {
-                Some(old) => sites.patched.insert(site, old),
-                None => sites.patched.remove(&site),
-            };
-            sites.free_last_stub(stub);
-        }
-        return;
-    }
+    // The hole first: nothing runs it, so it may be written in one go.
+    let hole_was = match hole {
+        Some(h) => match fill_hole(h, stub) {
+            Some(old) => Some((h, old)),
+            None => {
+                sites.free_last_stub(stub);
+                return;
+            }
+        },
+        None => None,
+    };
     let before = sites.patched.insert(site, stub);
-    if !patch_site(site, insn[0], stub) {
+    let hole_before = hole.and_then(|h| sites.holes.insert(site, h));
+    if !patch_site(site, insn[0], SiteJump::to(site, stub, hole)) {
         match before {
             Some(old) => sites.patched.insert(site, old),
             None => sites.patched.remove(&site),
         };
+        match hole_before {
+            Some(old) => sites.holes.insert(site, old),
+            None => sites.holes.remove(&site),
+        };
+        if let Some((h, old)) = hole_was {
+            let _ = crate::uaccess::write_code_bytes(h, &old);
+        }
         sites.free_last_stub(stub);
     }
 }
@@ -515,22 +520,59 @@ fn reg_value(regs: &super::GuestRegs, reg: Register) -> Option<u64> {
     })
 }
 
+/// What a rewritten site's first bytes become: `jmp rel32` to its stub,
+/// or, for a site shorter than that, `jmp rel8` to its hole, which holds
+/// the `jmp rel32` ([`fill_hole`]).
+struct SiteJump {
+    opcode: u8,
+    /// The displacement's bytes: 4 of them, or 1 for `jmp rel8`.
+    disp: [u8; 4],
+    disp_len: usize,
+}
+
+impl SiteJump {
+    fn to(site: u64, stub: u64, hole: Option<u64>) -> SiteJump {
+        match hole {
+            Some(h) => SiteJump { opcode: JMP_REL8, disp: [h.wrapping_sub(site + 2) as u8, 0, 0, 0], disp_len: 1 },
+            None => SiteJump {
+                opcode: JMP_REL32,
+                disp: (stub.wrapping_sub(site + JMP_REL32_LEN) as i32).to_le_bytes(),
+                disp_len: 4,
+            },
+        }
+    }
+
+    fn disp(&self) -> &[u8] {
+        &self.disp[..self.disp_len]
+    }
+}
+
+/// Writes `jmp stub` into the hole at `hole`; the bytes it held, or None
+/// if the code went away.
+fn fill_hole(hole: u64, stub: u64) -> Option<[u8; JMP_REL32_LEN as usize]> {
+    use crate::uaccess::{copy_code_bytes, write_code_bytes};
+    let mut old = [0u8; JMP_REL32_LEN as usize];
+    let mut jmp = [JMP_REL32; JMP_REL32_LEN as usize];
+    jmp[1..].copy_from_slice(&(stub.wrapping_sub(hole + JMP_REL32_LEN) as i32).to_le_bytes());
+    (copy_code_bytes(&mut old, hole) && write_code_bytes(hole, &jmp)).then_some(old)
+}
+
 /// Turns the instruction at `site`, whose first byte is `first`, into
-/// `jmp stub`, breakpoint first (see the module header); false if the
-/// code changed or went away meanwhile.
-fn patch_site(site: u64, first: u8, stub: u64) -> bool {
+/// `jump`, breakpoint first (see the module header); false if the code
+/// changed or went away meanwhile. Bytes of the old instruction past the
+/// jump stay; nothing reaches them.
+fn patch_site(site: u64, first: u8, jump: SiteJump) -> bool {
     use crate::uaccess::{cmpxchg_code_byte, write_code_bytes};
     if cmpxchg_code_byte(site, first, INT3) != Some(first) {
         return false;
     }
     crate::host::thread::sync_cores();
-    let rel = stub.wrapping_sub(site + JMP_REL32_LEN) as i32;
-    if !write_code_bytes(site + 1, &rel.to_le_bytes()) {
+    if !write_code_bytes(site + 1, jump.disp()) {
         let _ = cmpxchg_code_byte(site, INT3, first);
         return false;
     }
     crate::host::thread::sync_cores();
-    let done = cmpxchg_code_byte(site, INT3, JMP_REL32) == Some(INT3);
+    let done = cmpxchg_code_byte(site, INT3, jump.opcode) == Some(INT3);
     crate::host::thread::sync_cores();
     done
 }
@@ -571,39 +613,6 @@ pub fn find_hole(code: &[u8], at: u64, last: u64, taken: &[u64]) -> Option<u64> 
     None
 }
 
-/// Turns the two-byte instruction at `site` (`first`, `second`) into `jmp
-/// rel8` to `hole`, after writing `jmp stub` into the hole; breakpoint
-/// first, as [`patch_site`]. False (and the hole as it was) if the code
-/// changed or went away meanwhile.
-fn patch_short_site(site: u64, [first, second]: [u8; 2], hole: u64, stub: u64) -> bool {
-    use crate::uaccess::{cmpxchg_code_byte, copy_code_bytes, write_code_bytes};
-    let mut old = [0u8; JMP_REL32_LEN as usize];
-    if !copy_code_bytes(&mut old, hole) {
-        return false;
-    }
-    let mut jmp = [JMP_REL32; JMP_REL32_LEN as usize];
-    jmp[1..].copy_from_slice(&(stub.wrapping_sub(hole + JMP_REL32_LEN) as i32).to_le_bytes());
-    // Nothing runs the hole: it may be written in one go.
-    if !write_code_bytes(hole, &jmp) {
-        return false;
-    }
-    if cmpxchg_code_byte(site, first, INT3) != Some(first) {
-        let _ = write_code_bytes(hole, &old);
-        return false;
-    }
-    crate::host::thread::sync_cores();
-    let rel8 = hole.wrapping_sub(site + 2) as u8;
-    if !write_code_bytes(site + 1, &[rel8]) {
-        let _ = write_code_bytes(site + 1, &[second]);
-        let _ = cmpxchg_code_byte(site, INT3, first);
-        return false;
-    }
-    crate::host::thread::sync_cores();
-    let done = cmpxchg_code_byte(site, INT3, JMP_REL8) == Some(INT3);
-    crate::host::thread::sync_cores();
-    done
-}
-
 /// A SIGTRAP in guest code at `regs.rip`: if it is the `int3` of a site
 /// being rewritten, continues in the site's stub, which runs the
 /// instruction the `int3` replaced and enters as the `syscall` after it
@@ -616,31 +625,20 @@ pub fn resume_at_int3(regs: &mut super::GuestRegs) -> bool {
         let Some(stub) = sites.patched.get(&site).copied() else { return false };
         (stub, sites.holes.get(&site).copied())
     };
-    if let Some(hole) = hole {
-        // A two-byte site: its second byte is the replaced one or the
-        // `jmp rel8`'s displacement.
-        let mut now = [0u8; 2];
-        // SAFETY: as below: a stub this process wrote.
-        let replaced = unsafe { *((stub + 1) as *const u8) };
-        let rel8 = hole.wrapping_sub(site + 2) as u8;
-        if !crate::uaccess::copy_code_bytes(&mut now, site) || !(now[0] == INT3 || now[0] == JMP_REL8) || !(now[1] == replaced || now[1] == rel8) {
-            return false;
-        }
-        regs.rip = stub;
-        return true;
-    }
     // Ours only if the bytes after the `int3` are the replaced
-    // instruction's (the stub's copy) or the `jmp`'s displacement: an
+    // instruction's (the stub's copy) or the jump's displacement: an
     // `int3` the guest wrote over an old site is the guest's own.
+    let jump = SiteJump::to(site, stub, hole);
+    let n = jump.disp_len;
     let mut now = [0u8; JMP_REL32_LEN as usize];
-    if !crate::uaccess::copy_code_bytes(&mut now, site) || !(now[0] == INT3 || now[0] == JMP_REL32) {
+    if !crate::uaccess::copy_code_bytes(&mut now[..1 + n], site) || !(now[0] == INT3 || now[0] == jump.opcode) {
         return false;
     }
-    let rel = stub.wrapping_sub(site + JMP_REL32_LEN) as i32;
     // SAFETY: `stub` is a stub this process wrote (STUB_SIZE bytes of
-    // runtime memory that stays mapped).
-    let replaced = unsafe { core::slice::from_raw_parts((stub + 1) as *const u8, 4) };
-    if now[1..] != rel.to_le_bytes() && now[1..] != *replaced {
+    // runtime memory that stays mapped), which starts with the replaced
+    // instruction, at least as long as the jump.
+    let replaced = unsafe { core::slice::from_raw_parts((stub + 1) as *const u8, n) };
+    if now[1..1 + n] != *jump.disp() && now[1..1 + n] != *replaced {
         return false;
     }
     regs.rip = stub;
