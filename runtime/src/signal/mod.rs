@@ -784,6 +784,13 @@ pub fn init_process(thread: &Thread) {
         l.set_mask(mask);
         l.st.actions.iter().map(|a| a.handler).collect::<Vec<u64>>()
     };
+    enter_guest_with(&handlers);
+}
+
+/// The host side of the guest's dispositions, `handlers` (one per signal,
+/// from 1), set up for guest code to run: each host disposition as it
+/// carries its guest one, the asynchronous signals open.
+fn enter_guest_with(handlers: &[u64]) {
     // As for rt_sigaction: each signal's class is recorded before its host
     // disposition changes, so the entry never sees one without the other.
     for (i, &handler) in handlers.iter().enumerate() {
@@ -817,11 +824,7 @@ pub fn prepare_exec(thread: &Thread) {
 /// with the asynchronous signals open.
 pub fn after_failed_exec(thread: &Thread) {
     let handlers = lock_state(thread).st.actions.iter().map(|a| a.handler).collect::<Vec<u64>>();
-    let p = current();
-    for (i, &handler) in handlers.iter().enumerate() {
-        sync_host_disposition(p, Signal(i as u8 + 1), handler);
-    }
-    init_thread();
+    enter_guest_with(&handlers);
 }
 
 /// In a fork child, on its one thread (fresh, with nothing pending): the

@@ -234,7 +234,7 @@ fn check_forged_code(target: i32, info: Option<&SigInfo>) -> Result<()> {
 }
 
 /// Queues `info` (None: only probe) on another task, `pid`.
-fn queue_to_task(pid: i32, sig: u64, info: Option<SigInfo>) -> Result<u64> {
+fn queue_to_task(pid: i32, info: Option<SigInfo>) -> Result<u64> {
     if pid <= 0 || crate::daemon::is_standalone() {
         return_errno_with_message!(ESRCH, "no such process");
     }
@@ -242,8 +242,7 @@ fn queue_to_task(pid: i32, sig: u64, info: Option<SigInfo>) -> Result<u64> {
     let Some(info) = info else {
         return super::proc_model::signal_host(host_pid, None).map(|()| 0);
     };
-    let Some(sig) = Signal::from_raw(sig) else { return_errno!(EINVAL) };
-    let Some(host_sig) = host::signal::to_host(sig) else {
+    let Some(host_sig) = host::signal::to_host(info.signal()) else {
         return_errno_with_message!(EINVAL, "this signal has no host counterpart");
     };
     let (uid, value) = info.rt_uid_value();
@@ -256,7 +255,7 @@ pub fn rt_sigqueueinfo(cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     let pid = super::args::int(a[0]);
     check_forged_code(pid, info.as_ref())?;
     if pid as u32 != crate::task::current().pid() {
-        return queue_to_task(pid, a[1], info);
+        return queue_to_task(pid, info);
     }
     if let Some(info) = info {
         crate::signal::send_process(cx.thread(), info);
@@ -275,7 +274,7 @@ pub fn rt_tgsigqueueinfo(cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
         if tgid != tid {
             return_errno_with_message!(ESRCH, "threads of other tasks are reached through their leader only");
         }
-        return queue_to_task(tgid, a[2], info);
+        return queue_to_task(tgid, info);
     }
     let Some(target) = crate::task::current().thread(super::args::uint(a[1])) else {
         return Err(crate::errno!(ESRCH, "no such thread in this process"));
