@@ -130,7 +130,10 @@ pub fn path_target_at(dirfd: i32, path: &[u8], empty_path_ok: bool, follow: bool
 pub fn node_stat(r: &Resolved, followed: bool) -> Result<HostStat> {
     match &r.node {
         Node::Host(p) => {
-            let mut st = host::fs::stat_at(p.dir_fd(), &p.name).map_err(Error::new)?;
+            let mut st = match &r.host_stat {
+                Some(st) => *st,
+                None => host::fs::stat_at(p.dir_fd(), &p.name).map_err(Error::new)?,
+            };
             super::meta::apply_at(&mut st, p.dir_fd(), &p.name);
             Ok(st)
         }

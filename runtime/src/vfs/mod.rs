@@ -142,6 +142,10 @@ pub struct Resolved {
     pub guest: String,
     pub node: Node,
     pub kind: Lookup,
+    /// The host's metadata of the last name (a symlink not followed), as
+    /// the walk's lookup of it found it, in this same call: what
+    /// `lookup::node_stat` answers without asking the host again.
+    pub(crate) host_stat: Option<host::HostStat>,
 }
 
 /// Linux device number encoding (`new_encode_dev` in include/linux/kdev_t.h).
@@ -233,6 +237,9 @@ struct GuestTree<'a> {
     root: &'a Arc<DirFd>,
     /// Whose search permission the walk checks (vfs/perm.rs).
     cred: std::sync::Arc<crate::task::Cred>,
+    /// The last name `lookup` found on the host: its directory, name and
+    /// metadata ([`Resolved::host_stat`] when it is the walk's last name).
+    looked_up: Option<(Arc<DirFd>, Vec<u8>, host::HostStat)>,
 }
 
 /// How often a walk looks a name up again when it changed type between two
@@ -245,13 +252,18 @@ fn cname(name: &[u8]) -> Result<CString> {
 
 /// What `name` in the host directory `dir` is, a symlink not followed.
 fn host_lookup(dir: host::HostFd, name: &CStr) -> Result<Lookup> {
+    host_lookup_stat(dir, name).map(|(kind, _)| kind)
+}
+
+/// [`host_lookup`], with the metadata it found (none for a missing name).
+fn host_lookup_stat(dir: host::HostFd, name: &CStr) -> Result<(Lookup, Option<host::HostStat>)> {
     for _ in 0..RACE_RETRIES {
         let st = match host::fs::stat_at(dir, name) {
             Ok(st) => st,
-            Err(crate::abi::Errno::ENOENT) => return Ok(Lookup::Missing),
+            Err(crate::abi::Errno::ENOENT) => return Ok((Lookup::Missing, None)),
             Err(e) => return Err(Error::new(e)),
         };
-        return Ok(match st.mode & g::S_IFMT {
+        let kind = match st.mode & g::S_IFMT {
             g::S_IFDIR => Lookup::Dir,
             g::S_IFLNK => match host::fs::readlink_at(dir, name) {
                 Ok(t) => Lookup::Symlink(t),
@@ -260,7 +272,8 @@ fn host_lookup(dir: host::HostFd, name: &CStr) -> Result<Lookup> {
                 Err(e) => return Err(Error::new(e)),
             },
             _ => Lookup::File,
-        });
+        };
+        return Ok((kind, Some(st)));
     }
     Err(errno!(ELOOP, "a path component kept changing during lookup"))
 }
@@ -314,11 +327,40 @@ impl path::Tree for GuestTree<'_> {
             return Ok(Lookup::Dir);
         }
         match dir {
-            WalkDir::Host(d) if !is_mount_point(guest) => host_lookup(d.0, &cname(name)?),
+            WalkDir::Host(d) if !is_mount_point(guest) => {
+                let (kind, st) = host_lookup_stat(d.0, &cname(name)?)?;
+                self.looked_up = st.map(|st| (d.clone(), name.to_vec(), st));
+                Ok(kind)
+            }
             _ => Ok(match synth_lookup(guest, false)? {
                 Ok(_) => Lookup::Dir,
                 Err(kind) => kind,
             }),
+        }
+    }
+
+    /// One host call for the whole run when nothing on it is the
+    /// runtime's to decide: no mount point (synthetic or `--mount`) on the
+    /// way, search permission left to the host (`perm::may_search_all`),
+    /// and no symlink (the host refuses those, and the walk name by name
+    /// then reads them).
+    fn enter_all(&mut self, dir: &WalkDir, base: &str, names: &[&[u8]]) -> Option<WalkDir> {
+        let WalkDir::Host(d) = dir else { return None };
+        if !perm::may_search_all(&self.cred) {
+            return None;
+        }
+        let mut here = base.trim_end_matches('/').to_string();
+        for n in names {
+            here.push('/');
+            here.push_str(&path::from_bytes(n));
+            if is_mount_point(&here) || mount::host_mount_at(&here).is_some() {
+                return None;
+            }
+        }
+        let rel = CString::new(names.join(&b'/')).ok()?;
+        match host::fs::open_dir_beneath(d.0, &rel)? {
+            Ok(fd) => Some(WalkDir::Host(Arc::new(DirFd(fd)))),
+            Err(_) => None,
         }
     }
 
@@ -383,7 +425,7 @@ fn cwd_dirs(tree: &mut GuestTree<'_>) -> Result<path::DirStack<WalkDir>> {
 
 /// Whether the working directory has been removed (getcwd's ENOENT).
 pub fn cwd_removed() -> bool {
-    let mut tree = GuestTree { root: &current().root, cred: current().cred() };
+    let mut tree = GuestTree { root: &current().root, cred: current().cred(), looked_up: None };
     match cwd_dirs(&mut tree) {
         Ok(dirs) => match dirs.last() {
             // A removed directory has no links left; the fd still works.
@@ -402,7 +444,7 @@ pub fn resolve_at(dirfd: i32, path: &[u8], follow_last: bool) -> Result<Resolved
 /// [`resolve_at`], with the search permission of `cred` (access(2) walks
 /// with the real ids).
 pub fn resolve_as(dirfd: i32, path: &[u8], follow_last: bool, cred: std::sync::Arc<crate::task::Cred>) -> Result<Resolved> {
-    let mut tree = GuestTree { root: &current().root, cred };
+    let mut tree = GuestTree { root: &current().root, cred, looked_up: None };
     let start = if path.first() == Some(&b'/') {
         Vec::new()
     } else if dirfd == g::AT_FDCWD {
@@ -413,8 +455,12 @@ pub fn resolve_as(dirfd: i32, path: &[u8], follow_last: bool, cred: std::sync::A
     let w = path::resolve(&mut tree, start, path, follow_last)?;
     if let Some(m) = mount::host_mount_at(&w.guest) {
         let name = CString::new(m.host.as_os_str().as_encoded_bytes()).map_err(|_| errno!(ENOENT, "NUL in a host mount's path"))?;
-        return Ok(Resolved { guest: w.guest, node: Node::Host(HostLoc { dir: None, name }), kind: Lookup::Dir });
+        return Ok(Resolved { guest: w.guest, node: Node::Host(HostLoc { dir: None, name }), kind: Lookup::Dir, host_stat: None });
     }
+    let host_stat = match (&tree.looked_up, &w.parent) {
+        (Some((d, name, st)), WalkDir::Host(parent)) if Arc::ptr_eq(d, parent) && *name == w.name => Some(*st),
+        _ => None,
+    };
     let node = match w.parent {
         WalkDir::Host(dir) if !is_mount_point(&w.guest) => Node::Host(HostLoc { dir: Some(dir), name: cname(&w.name)? }),
         _ => match synth_entry(&w.guest, true) {
@@ -424,7 +470,8 @@ pub fn resolve_as(dirfd: i32, path: &[u8], follow_last: bool, cred: std::sync::A
             None => return_errno!(ENOENT),
         },
     };
-    Ok(Resolved { guest: w.guest, node, kind: w.kind })
+    let host_stat = if matches!(node, Node::Host(_)) { host_stat } else { None };
+    Ok(Resolved { guest: w.guest, node, kind: w.kind, host_stat })
 }
 
 /// Resolves a path that must exist.

@@ -130,6 +130,105 @@ pub trait Tree {
     fn may_search(&mut self, _dir: &Self::Dir) -> Result<()> {
         Ok(())
     }
+    /// Enters the directories `names` (two or more plain names, none `.`
+    /// or `..`), each inside the one before, from `dir`, whose guest path is
+    /// `base`, in one step: what a walk of them one by one would reach,
+    /// when it would meet no symlink, no mount point and no permission the
+    /// tree does not leave to the host. `None` when the tree cannot tell
+    /// that at once: the caller then walks them one by one, which also
+    /// gives every error its exact answer.
+    fn enter_all(&mut self, _dir: &Self::Dir, _base: &str, _names: &[&[u8]]) -> Option<Self::Dir> {
+        None
+    }
+}
+
+/// Whether `c` is a name to look up (not empty, `.` or `..`).
+fn is_plain(c: &[u8]) -> bool {
+    !c.is_empty() && c != b"." && c != b".."
+}
+
+/// Tries to enter, at once (`Tree::enter_all`), the directories at the
+/// front of `todo` that come before the path's last name; on success they
+/// leave `todo` and the stack holds them as one entry named `a/b/c`.
+fn enter_leading<T: Tree>(tree: &mut T, root: &T::Dir, stack: &mut DirStack<T::Dir>, todo: &mut VecDeque<Vec<u8>>) -> bool {
+    // The leading run of plain names (empty components between them are
+    // `//`, nothing), then whether a name still follows it.
+    let mut run = 0usize;
+    let mut taken = 0;
+    for c in todo.iter() {
+        if c.is_empty() {
+            taken += 1;
+            continue;
+        }
+        if !is_plain(c) {
+            break;
+        }
+        run += 1;
+        taken += 1;
+    }
+    let more = todo.iter().skip(taken).any(|c| !c.is_empty() && c != b".");
+    // The last name of the path is looked up, not entered.
+    let dirs = if more { run } else { run.saturating_sub(1) };
+    if dirs < 2 {
+        return false;
+    }
+    let names: Vec<&[u8]> = todo.iter().filter(|c| !c.is_empty()).take(dirs).map(Vec::as_slice).collect();
+    let base = if stack.is_empty() { String::from("/") } else { join_stack(stack) };
+    let top = stack.last().map_or(root, |(_, d)| d);
+    let Some(d) = tree.enter_all(top, &base, &names) else { return false };
+    let joined = names.join(&b'/');
+    let mut left = dirs;
+    while left > 0 {
+        if let Some(c) = todo.pop_front() {
+            if !c.is_empty() {
+                left -= 1;
+            }
+        } else {
+            break;
+        }
+    }
+    stack.push((joined, d));
+    true
+}
+
+/// `..` from the top of the stack. An entry that holds several names
+/// (`enter_leading`) gives back all but its last, entered again from the
+/// entry below it.
+fn pop_dir<T: Tree>(tree: &mut T, root: &T::Dir, stack: &mut DirStack<T::Dir>) -> Result<()> {
+    let Some((name, _)) = stack.pop() else { return Ok(()) };
+    let Some(cut) = name.iter().rposition(|&b| b == b'/') else { return Ok(()) };
+    let names: Vec<&[u8]> = name[..cut].split(|&b| b == b'/').collect();
+    let base = if stack.is_empty() { String::from("/") } else { join_stack(stack) };
+    let top = stack.last().map_or(root, |(_, d)| d).clone();
+    let d = if names.len() >= 2 { tree.enter_all(&top, &base, &names) } else { None };
+    let d = match d {
+        Some(d) => d,
+        // One by one: the names were entered a moment ago.
+        None => {
+            let mut d = top;
+            let mut here = base;
+            for n in &names {
+                here = if here == "/" { format!("/{}", from_bytes(n)) } else { format!("{here}/{}", from_bytes(n)) };
+                d = match tree.enter(&d, &here, n)? {
+                    Ok(d) => d,
+                    Err(_) => return_errno_with_message!(ENOENT, "a directory of the path is gone"),
+                };
+            }
+            d
+        }
+    };
+    stack.push((name[..cut].to_vec(), d));
+    Ok(())
+}
+
+/// The guest path of the directory a stack ends in.
+fn join_stack<D>(stack: &[(Vec<u8>, D)]) -> String {
+    let mut s = String::new();
+    for (c, _) in stack {
+        s.push('/');
+        s.push_str(&from_bytes(c));
+    }
+    s
 }
 
 /// A resolved path: its normalized guest name, and its last component as a
@@ -155,7 +254,15 @@ pub type DirStack<D> = Vec<(Vec<u8>, D)>;
 pub fn walk_dirs<T: Tree>(tree: &mut T, dir: &str) -> Result<DirStack<T::Dir>> {
     let root = tree.root()?;
     let mut stack: DirStack<T::Dir> = Vec::new();
-    for c in components(dir) {
+    let all = components(dir);
+    if all.len() >= 2 {
+        let names: Vec<&[u8]> = all.iter().map(Vec::as_slice).collect();
+        if let Some(d) = tree.enter_all(&root, "/", &names) {
+            stack.push((names.join(&b'/'), d));
+            return Ok(stack);
+        }
+    }
+    for c in all {
         let here = child_path(&stack, &c);
         let top = stack.last().map_or(&root, |(_, d)| d);
         match tree.enter(top, &here, &c)? {
@@ -185,7 +292,11 @@ pub fn resolve<T: Tree>(tree: &mut T, start: DirStack<T::Dir>, path: &[u8], foll
     let mut stack = if path[0] == b'/' { Vec::new() } else { start };
     let mut todo: VecDeque<Vec<u8>> = path.split(|&b| b == b'/').map(<[u8]>::to_vec).collect();
     let mut links = 0u32;
-    while let Some(c) = todo.pop_front() {
+    loop {
+        if enter_leading(tree, &root, &mut stack, &mut todo) {
+            continue;
+        }
+        let Some(c) = todo.pop_front() else { break };
         if c.is_empty() {
             continue;
         }
@@ -196,7 +307,7 @@ pub fn resolve<T: Tree>(tree: &mut T, start: DirStack<T::Dir>, path: &[u8], foll
             continue;
         }
         if c == b".." {
-            stack.pop();
+            pop_dir(tree, &root, &mut stack)?;
             continue;
         }
         if c.len() > NAME_MAX {
@@ -251,11 +362,7 @@ pub fn resolve<T: Tree>(tree: &mut T, start: DirStack<T::Dir>, path: &[u8], foll
 
 /// The guest path of `name` inside the directory the stack ends in.
 fn child_path<D>(stack: &[(Vec<u8>, D)], name: &[u8]) -> String {
-    let mut s = String::new();
-    for (c, _) in stack {
-        s.push('/');
-        s.push_str(&from_bytes(c));
-    }
+    let mut s = join_stack(stack);
     s.push('/');
     s.push_str(&from_bytes(name));
     s
@@ -304,9 +411,25 @@ mod tests {
     }
 
     /// An in-memory tree keyed by guest path; a directory handle is its path.
-    pub(super) struct MapTree(pub HashMap<&'static str, Lookup>);
+    /// With `batch`, it enters runs of directories at once (`enter_all`)
+    /// and counts how often it did.
+    pub(super) struct MapTree(pub HashMap<&'static str, Lookup>, pub bool, pub u32);
 
     impl Tree for MapTree {
+        fn enter_all(&mut self, _dir: &String, base: &str, names: &[&[u8]]) -> Option<String> {
+            if !self.1 {
+                return None;
+            }
+            let mut here = base.trim_end_matches('/').to_string();
+            for n in names {
+                here = format!("{here}/{}", from_bytes(n));
+                if self.0.get(here.as_str()) != Some(&Lookup::Dir) {
+                    return None;
+                }
+            }
+            self.2 += 1;
+            Some(here)
+        }
         type Dir = String;
         fn root(&mut self) -> Result<String> {
             Ok(String::new())
@@ -322,10 +445,22 @@ mod tests {
         }
     }
 
-    fn walk(start: &str, p: &str, follow: bool) -> std::result::Result<Walked<String>, Errno> {
-        let mut tree = MapTree(fs());
+    fn walk_with(batch: bool, start: &str, p: &str, follow: bool) -> std::result::Result<Walked<String>, Errno> {
+        let mut tree = MapTree(fs(), batch, 0);
         let start = walk_dirs(&mut tree, start).map_err(|e| e.errno)?;
         resolve(&mut tree, start, p.as_bytes(), follow).map_err(|e| e.errno)
+    }
+
+    /// The walk, one name at a time and with runs of directories entered
+    /// at once: both must reach the same place.
+    fn walk(start: &str, p: &str, follow: bool) -> std::result::Result<Walked<String>, Errno> {
+        let one = walk_with(false, start, p, follow);
+        let batched = walk_with(true, start, p, follow);
+        let view = |w: &std::result::Result<Walked<String>, Errno>| {
+            w.as_ref().map(|w| (w.guest.clone(), w.parent.clone(), w.name.clone(), w.kind.clone())).map_err(|e| *e)
+        };
+        assert_eq!(view(&one), view(&batched), "{start} {p} {follow}");
+        batched
     }
 
     fn r(start: &str, p: &str, follow: bool) -> std::result::Result<String, Errno> {
@@ -387,6 +522,36 @@ mod tests {
         assert_eq!(walk("/", "/a/abs/.", false).unwrap().guest, "/a/b", "a trailing . follows the link");
         assert_eq!(walk("/", "/a/f/.", true).err(), Some(Errno::ENOTDIR));
         assert_eq!(walk("/gone", "x", true).err(), Some(Errno::ENOENT), "a removed starting directory");
+    }
+
+    #[test]
+    fn runs_of_directories_are_entered_at_once() {
+        let mut m = fs();
+        m.insert("/a/b/c", Lookup::Dir);
+        m.insert("/a/b/c/d", Lookup::Dir);
+        m.insert("/a/b/c/d/f", Lookup::File);
+        m.insert("/a/b/c/up", Lookup::Symlink(b"../../b/c/d/f".to_vec()));
+        let go = |p: &str, start: &str| {
+            let mut tree = MapTree(m.clone(), true, 0);
+            let s = walk_dirs(&mut tree, start).map_err(|e| e.errno)?;
+            let w = resolve(&mut tree, s, p.as_bytes(), true).map_err(|e| e.errno)?;
+            let mut one = MapTree(m.clone(), false, 0);
+            let s = walk_dirs(&mut one, start).map_err(|e| e.errno)?;
+            let w1 = resolve(&mut one, s, p.as_bytes(), true).map_err(|e| e.errno)?;
+            assert_eq!((&w.guest, &w.parent, &w.name), (&w1.guest, &w1.parent, &w1.name), "{p}");
+            Ok::<_, Errno>((w.guest, w.parent, tree.2))
+        };
+        assert_eq!(go("/a/b/c/d/f", "/").unwrap(), ("/a/b/c/d/f".into(), "/a/b/c/d".into(), 1));
+        assert_eq!(go("/a//b/c/./d/f", "/").unwrap(), ("/a/b/c/d/f".into(), "/a/b/c/d".into(), 1));
+        // `..` out of a run gives back the run's first names.
+        assert_eq!(go("/a/b/c/d/../../f", "/").unwrap(), ("/a/b/f".into(), "/a/b".into(), 3));
+        assert_eq!(go("/a/b/c/d/../../../../..", "/").unwrap().0, "/");
+        // A symlink's target is batched too.
+        assert_eq!(go("/a/b/c/up", "/").unwrap(), ("/a/b/c/d/f".into(), "/a/b/c/d".into(), 3));
+        assert_eq!(go("d/f", "/a/b/c").unwrap(), ("/a/b/c/d/f".into(), "/a/b/c/d".into(), 1));
+        assert_eq!(go("b/c/d/", "/a").unwrap().0, "/a/b/c/d");
+        assert_eq!(go("/a/b/c/d/f/x", "/"), Err(Errno::ENOTDIR));
+        assert_eq!(go("/a/b/nope/d/f", "/"), Err(Errno::ENOENT));
     }
 
     #[test]

@@ -112,6 +112,37 @@ pub fn set_xattr_of(fd: HostFd, attr: &CStr, value: &[u8]) -> HostResult<()> {
 /// permission on the directory itself, as a Linux path walk needs none.
 pub(crate) const WALK_DIR_FLAGS: libc::c_int = libc::O_PATH;
 
+/// Opens the directory `rel` (names separated by `/`, none of them `..`)
+/// under `dir` in one host call that refuses every symlink on the way, the
+/// last one too (openat2 with RESOLVE_NO_SYMLINKS, Linux 5.6+): a path walk
+/// of several names at the cost of one. `None` when this kernel has no
+/// openat2; the caller then walks name by name.
+pub fn open_dir_beneath(dir: HostFd, rel: &CStr) -> Option<HostResult<HostFd>> {
+    use core::sync::atomic::{AtomicBool, Ordering::Relaxed};
+    use linux_raw_sys::general as k;
+    static MISSING: AtomicBool = AtomicBool::new(false);
+    if MISSING.load(Relaxed) {
+        return None;
+    }
+    let how = k::open_how {
+        flags: (WALK_DIR_FLAGS | libc::O_DIRECTORY | libc::O_CLOEXEC) as u64,
+        mode: 0,
+        resolve: u64::from(k::RESOLVE_NO_SYMLINKS | k::RESOLVE_BENEATH),
+    };
+    // SAFETY: a valid C string and an open_how of the size passed.
+    let r = unsafe { libc::syscall(libc::SYS_openat2, dir, rel.as_ptr(), &how, core::mem::size_of::<k::open_how>()) };
+    if r >= 0 {
+        return Some(Ok(r as HostFd));
+    }
+    match super::errno::last() {
+        crate::abi::Errno::ENOSYS => {
+            MISSING.store(true, Relaxed);
+            None
+        }
+        e => Some(Err(e)),
+    }
+}
+
 /// A handle on `name` itself that can be fstat'ed or fstatfs'ed, whatever
 /// its type and permissions (O_PATH; a symlink is not followed).
 pub(crate) fn open_handle_at(dir: HostFd, name: &CStr) -> HostResult<HostFd> {

@@ -57,6 +57,18 @@ pub fn birth_time_at(dir: HostFd, name: &CStr) -> Option<Timespec> {
 /// O_DIRECTORY) needs search permission only, like a Linux path walk.
 pub(crate) const WALK_DIR_FLAGS: libc::c_int = libc::O_SEARCH;
 
+/// Opens the directory `rel` (names separated by `/`, none of them `..`)
+/// under `dir` in one host call that refuses every symlink on the way, the
+/// last one too (O_NOFOLLOW_ANY, macOS 11+): a path walk of several names
+/// at the cost of one. Always `Some` here: the caller walks name by name
+/// only after an error.
+pub fn open_dir_beneath(dir: HostFd, rel: &CStr) -> Option<HostResult<HostFd>> {
+    let fl = WALK_DIR_FLAGS | libc::O_DIRECTORY | libc::O_NOFOLLOW_ANY | libc::O_CLOEXEC;
+    // SAFETY: valid C string.
+    let fd = unsafe { libc::openat(dir, rel.as_ptr(), fl) };
+    Some(if fd < 0 { Err(super::errno::last()) } else { Ok(fd) })
+}
+
 /// A handle on `name` itself that can be fstat'ed or fstatfs'ed (a symlink
 /// is not followed).
 // lossy: macOS has no O_PATH, so this needs read permission on the file.
