@@ -22,6 +22,34 @@ pub struct FdState {
     pub is_dir: bool,
     /// The guest-visible inode number when it is not the host's.
     pub ino: Option<u64>,
+    /// What a kind the runtime serves carries of itself (an eventfd's
+    /// counter, an epoll's interest list...): see `FileOps::exec_state`.
+    /// Set on the first fd of each open file description.
+    pub kind: Option<KindState>,
+}
+
+/// One open file description of a kind the runtime serves, as it crosses
+/// execve: the kind's name (which finds its restore function in
+/// `syscall::EXEC_KINDS`), its own state encoded by itself, and the host
+/// fds it keeps open across the host exec (the numbers stay the same).
+#[derive(Serialize, Deserialize)]
+pub struct KindState {
+    pub kind: String,
+    pub data: Vec<u8>,
+    pub host_fds: Vec<i32>,
+}
+
+impl KindState {
+    /// A kind's state: `state` encoded, with the host fds it needs.
+    pub fn new<T: Serialize>(kind: &str, state: &T, host_fds: Vec<i32>) -> Option<KindState> {
+        let data = bincode::serde::encode_to_vec(state, config()).ok()?;
+        Some(KindState { kind: kind.to_string(), data, host_fds })
+    }
+
+    /// The kind's own state back, or None when it does not decode.
+    pub fn decode<T: serde::de::DeserializeOwned>(&self) -> Option<T> {
+        bincode::serde::decode_from_slice(&self.data, config()).ok().map(|(t, _)| t)
+    }
 }
 
 #[derive(Serialize, Deserialize)]

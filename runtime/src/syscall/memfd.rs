@@ -11,8 +11,10 @@
 //! Divergences from Linux:
 //! - MFD_HUGETLB is EINVAL: guest memory is never backed by huge pages.
 //! - The seals live in the runtime: a fork child's copy and the parent's
-//!   no longer see each other's new seals; across execve the memfd stays
-//!   open but as a plain file, unsealed. F_SEAL_EXEC is recorded (and adds
+//!   no longer see each other's new seals. execve keeps them
+//!   (`FileOps::exec_state`), but two open files of one memfd (a reopen
+//!   through /proc/self/fd) cross as two memfds, each with its own copy of
+//!   the seals. F_SEAL_EXEC is recorded (and adds
 //!   the write seals on an executable memfd, as Linux does) but fchmod is
 //!   not refused.
 //! - F_SEAL_WRITE is EBUSY while this process has a shared mapping of the
@@ -28,7 +30,7 @@ use crate::abi::gen as g;
 use crate::error::{Error, Result};
 use crate::host::{self, HostFd, HostStat};
 use crate::task::{current, lock};
-use crate::vfs::file::{FileOps, HostFile, OpenFile};
+use crate::vfs::file::{ExecIds, ExecKind, FileOps, HostFile, KindState, OpenFile};
 use crate::vfs::poll::Ready;
 use crate::vfs::DirEnt;
 use crate::{errno, return_errno_with_message};
@@ -215,6 +217,28 @@ impl FileOps for Memfd {
     fn reopen(&self) -> Option<Box<dyn FileOps>> {
         Some(Box::new(Memfd(self.0.clone())))
     }
+
+    fn exec_state(&self, _f: &OpenFile, _ids: &ExecIds<'_>) -> Option<KindState> {
+        let fd = self.0.host.host_fd()?;
+        KindState::new(EXEC_KIND.name, &ExecState { fd, seals: self.seals() }, vec![fd])
+    }
+}
+
+/// What a memfd carries across execve: its host file and its seals.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct ExecState {
+    fd: HostFd,
+    seals: u32,
+}
+
+pub const EXEC_KIND: ExecKind = ExecKind { name: "memfd", restore };
+
+fn restore(k: &KindState) -> Result<Box<dyn FileOps>> {
+    let st: ExecState = k.decode().ok_or_else(|| errno!(EINVAL, "a memfd's state does not decode"))?;
+    if st.seals & !F_ALL_SEALS != 0 {
+        return_errno_with_message!(EINVAL, "a memfd crossed with unknown seals");
+    }
+    Ok(Box::new(Memfd(Arc::new(Inner { host: HostFile::new(st.fd, false), seals: Mutex::new(st.seals) }))))
 }
 
 pub fn memfd_create(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {

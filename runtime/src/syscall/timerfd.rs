@@ -21,8 +21,9 @@
 //!   only with CAP_WAKE_ALARM, i.e. for root) are their plain clocks: they
 //!   never wake a suspended machine.
 //! - After fork the child's timerfd is a copy (its own setting and count,
-//!   no longer shared with the parent's); a timerfd is not kept across
-//!   execve.
+//!   no longer shared with the parent's). execve keeps it (its clock,
+//!   next expiry, period and count cross: `FileOps::exec_state`), but a
+//!   timerfd a fork sibling holds is then a copy there too.
 //! - /proc/PID/fdinfo shows no `clockid`/`ticks` lines.
 
 use super::timer::{itimerspec_ns, write_itimerspec};
@@ -32,7 +33,7 @@ use crate::error::Result;
 use crate::host::{self, HostFd, HostStat};
 use crate::task::{current, lock, FileTimer, TimerSetting};
 use crate::uaccess;
-use crate::vfs::file::{FileOps, OpenFile};
+use crate::vfs::file::{ExecIds, ExecKind, FileOps, KindState, OpenFile};
 use crate::vfs::poll::{self, Notifier, Ready};
 use crate::{errno, return_errno_with_message};
 use linux_raw_sys::ioctl::TFD_IOC_SET_TICKS;
@@ -203,6 +204,45 @@ impl FileOps for TimerFd {
         let _st = lock(&self.0.state);
         self.0.readable.renew();
     }
+
+    /// The host process and its clocks stay across execve, so the expiry
+    /// (on the timer's clock) means the same there.
+    fn exec_state(&self, _f: &OpenFile, _ids: &ExecIds<'_>) -> Option<KindState> {
+        let mut st = lock(&self.0.state);
+        self.0.catch_up(&mut st);
+        let state = ExecState { clock: self.0.clock, expiry_ns: st.expiry_ns, interval_ns: st.interval_ns, ticks: st.ticks };
+        KindState::new(EXEC_KIND.name, &state, Vec::new())
+    }
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct ExecState {
+    clock: u32,
+    expiry_ns: Option<i128>,
+    interval_ns: i128,
+    ticks: u64,
+}
+
+pub const EXEC_KIND: ExecKind = ExecKind { name: "timerfd", restore };
+
+/// A timerfd after execve, armed as it was, on the new timer thread.
+fn restore(k: &KindState) -> Result<Box<dyn FileOps>> {
+    let st: ExecState = k.decode().ok_or_else(|| errno!(EINVAL, "a timerfd's state does not decode"))?;
+    if !matches!(st.clock, g::CLOCK_REALTIME | g::CLOCK_MONOTONIC | g::CLOCK_BOOTTIME) {
+        return Err(errno!(EINVAL, "a timerfd crossed with an unknown clock"));
+    }
+    let timer = new_timer(st.clock, State { expiry_ns: st.expiry_ns, interval_ns: st.interval_ns.max(0), ticks: st.ticks })?;
+    timer.readable.set(st.ticks > 0);
+    current().timers.file_changed();
+    Ok(Box::new(TimerFd(timer)))
+}
+
+/// A timer on `clock` that the process's timer thread watches.
+fn new_timer(clock: u32, state: State) -> Result<Arc<Timer>> {
+    let timer = Arc::new(Timer { clock, state: Mutex::new(state), readable: Notifier::new()? });
+    let weak: Weak<dyn FileTimer> = Arc::downgrade(&timer) as Weak<dyn FileTimer>;
+    current().timers.add_file(weak).map_err(|_| errno!(ENOMEM, "cannot start the timer thread"))?;
+    Ok(timer)
 }
 
 /// The timer behind `fd`: EBADF for no fd, EINVAL for another kind.
@@ -229,13 +269,7 @@ pub fn timerfd_create(cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
         }
         _ => return_errno_with_message!(EINVAL, "clock must be CLOCK_REALTIME, CLOCK_MONOTONIC or CLOCK_BOOTTIME (or an alarm clock)"),
     };
-    let timer = Arc::new(Timer {
-        clock: host_clock,
-        state: Mutex::new(State { expiry_ns: None, interval_ns: 0, ticks: 0 }),
-        readable: Notifier::new()?,
-    });
-    let weak: Weak<dyn FileTimer> = Arc::downgrade(&timer) as Weak<dyn FileTimer>;
-    cx.process().timers.add_file(weak).map_err(|_| errno!(ENOMEM, "cannot start the timer thread"))?;
+    let timer = new_timer(host_clock, State { expiry_ns: None, interval_ns: 0, ticks: 0 })?;
     let file = OpenFile::new("anon_inode:[timerfd]".into(), TimerFd(timer), g::O_RDWR | (flags & g::TFD_NONBLOCK));
     let fd = lock(&cx.process().fds).install(Arc::new(file), flags & g::TFD_CLOEXEC != 0)?;
     Ok(fd as u64)

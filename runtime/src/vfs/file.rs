@@ -26,7 +26,7 @@ use crate::uaccess;
 use crate::{errno, return_errno};
 use std::any::Any;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 pub use super::host_file::HostFile;
 pub use super::synth_file::{anon_stat, synth_node_stat, synth_stat, SynthDir, SynthPath, SynthSnapshot};
@@ -156,6 +156,43 @@ pub trait FileOps: Send + Sync + 'static {
     /// Called on every open file of a child after fork: a kind with state of
     /// its own in the runtime's memory makes the child's copy independent.
     fn after_fork(&self) {}
+
+    /// What execve carries of a kind the runtime serves (Linux keeps every
+    /// fd without FD_CLOEXEC): its state, encoded by the kind, and the host
+    /// fds it needs kept open. The re-executed runtime gives it back to the
+    /// kind's restore function ([`ExecKind`], listed in
+    /// `syscall::EXEC_KINDS`). None: the file crosses as its host fd, or is
+    /// reopened by its path, or (neither) is lost. Called with the fd table
+    /// locked; `ids` names the other open files that cross.
+    fn exec_state(&self, _f: &OpenFile, _ids: &ExecIds<'_>) -> Option<KindState> {
+        None
+    }
+
+    /// In the re-executed runtime, once every open file that crossed is
+    /// installed: a kind that refers to other open files (an epoll's
+    /// interest list) finds them by the ids `exec_state` saw.
+    fn after_exec(&self, _files: &dyn Fn(u32) -> Option<Arc<OpenFile>>) {}
+}
+
+pub use crate::handover::KindState;
+
+/// The open file descriptions that cross an execve, numbered as the
+/// handover numbers them.
+pub struct ExecIds<'a>(pub &'a [*const OpenFile]);
+
+impl ExecIds<'_> {
+    /// The number of open file `f`, when it crosses.
+    pub fn id_of(&self, f: &OpenFile) -> Option<u32> {
+        self.0.iter().position(|&p| std::ptr::eq(p, f)).and_then(|i| u32::try_from(i).ok())
+    }
+}
+
+/// A kind that crosses execve: its name in the handover and the function
+/// that makes it again from its state (the status flags, guest path and
+/// position are the open file's, restored around it).
+pub struct ExecKind {
+    pub name: &'static str,
+    pub restore: fn(&KindState) -> Result<Box<dyn FileOps>>,
 }
 
 pub struct OpenFile {
