@@ -347,6 +347,7 @@ pub fn resume(fd: i32) -> StartError {
         // One OpenFile per open file description, shared again by the fds
         // that shared it before the exec.
         let mut open_files: Vec<(u32, Arc<OpenFile>)> = Vec::new();
+        let objects = vfs::file::ExecObjects::default();
         for f in &h.fds {
             if let Some((_, file)) = open_files.iter().find(|(id, _)| *id == f.open_file) {
                 let _ = fds.install_at(f.guest_fd, file.clone(), false);
@@ -356,7 +357,7 @@ pub fn resume(fd: i32) -> StartError {
                 for &hfd in &k.host_fds {
                     let _ = host::fs::set_host_cloexec(hfd, true);
                 }
-                match syscall::restore_after_exec(k) {
+                match syscall::restore_after_exec(k, &objects) {
                     Ok(ops) => {
                         let mut file = OpenFile::with_ops(f.guest_path.clone(), ops, f.status);
                         file.ino = f.ino;

@@ -44,7 +44,7 @@ use crate::error::Result;
 use crate::host::{HostFd, HostStat};
 use crate::task::{current, lock};
 use crate::uaccess;
-use crate::vfs::file::{ExecIds, ExecKind, FileOps, KindState, OpenFile};
+use crate::vfs::file::{ExecIds, ExecKind, ExecObjects, FileOps, KindState, OpenFile};
 use crate::task::Thread;
 use crate::vfs::poll::{self, Notifier, Ready, Watch};
 use crate::{errno, return_errno_with_message};
@@ -300,7 +300,7 @@ pub const EXEC_KIND: ExecKind = ExecKind { name: "epoll", restore };
 
 /// An epoll instance after execve: its registrations wait for their files
 /// (`after_exec`).
-fn restore(k: &KindState) -> Result<Box<dyn FileOps>> {
+fn restore(k: &KindState, _objects: &ExecObjects) -> Result<Box<dyn FileOps>> {
     let crossed: Vec<CrossedReg> = k.decode().ok_or_else(|| errno!(EINVAL, "an epoll's state does not decode"))?;
     Ok(Box::new(Epoll { crossed: Mutex::new(crossed), ..Epoll::default() }))
 }

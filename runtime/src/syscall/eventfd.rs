@@ -28,7 +28,7 @@ use crate::host::mem::SharedWords;
 use crate::host::{HostFd, HostStat};
 use crate::task::{current, lock};
 use crate::uaccess;
-use crate::vfs::file::{ExecIds, ExecKind, FileOps, KindState, OpenFile};
+use crate::vfs::file::{ExecIds, ExecKind, ExecObjects, FileOps, KindState, OpenFile};
 use crate::vfs::poll::{self, Ready, SharedNotifier};
 use crate::{errno, return_errno_with_message};
 use std::any::Any;
@@ -338,7 +338,7 @@ struct ExecState {
 
 pub const EXEC_KIND: ExecKind = ExecKind { name: "eventfd", restore };
 
-fn restore(k: &KindState) -> Result<Box<dyn FileOps>> {
+fn restore(k: &KindState, _objects: &ExecObjects) -> Result<Box<dyn FileOps>> {
     let st: ExecState = k.decode().ok_or_else(|| errno!(EINVAL, "an eventfd's state does not decode"))?;
     let [Some(readable), room, fits] = st.pipes else {
         return Err(errno!(EINVAL, "an eventfd crossed without its pipe"));

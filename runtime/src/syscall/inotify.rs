@@ -30,7 +30,7 @@ use crate::abi::gen as g;
 use crate::error::{Error, Result};
 use crate::host::{self, HostFd, HostStat};
 use crate::task::{current, lock};
-use crate::vfs::file::{ExecIds, ExecKind, FileOps, KindState, OpenFile};
+use crate::vfs::file::{ExecIds, ExecKind, ExecObjects, FileOps, KindState, OpenFile};
 use crate::vfs::poll::{self, Ready};
 use crate::vfs::{Lookup, Node};
 use crate::{errno, return_errno, return_errno_with_message};
@@ -214,7 +214,7 @@ struct ExecState {
 
 pub const EXEC_KIND: ExecKind = ExecKind { name: "inotify", restore };
 
-fn restore(k: &KindState) -> Result<Box<dyn FileOps>> {
+fn restore(k: &KindState, _objects: &ExecObjects) -> Result<Box<dyn FileOps>> {
     let st: ExecState = k.decode().ok_or_else(|| errno!(EINVAL, "an inotify fd's state does not decode"))?;
     let events = st.events.into_iter().map(|(wd, mask, cookie, name)| Event { wd, mask, cookie, name }).collect();
     let watcher = host::watch::FsWatcher::from_exec_state(st.watcher).map_err(|e| Error::with_message(e, "cannot make the host watcher again"))?;

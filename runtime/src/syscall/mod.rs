@@ -100,9 +100,9 @@ pub const EXEC_KINDS: &[crate::vfs::file::ExecKind] = &[
 
 /// Makes an open file of a kind in [`EXEC_KINDS`] again from the state it
 /// crossed execve with.
-pub fn restore_after_exec(k: &crate::handover::KindState) -> Result<Box<dyn crate::vfs::file::FileOps>> {
+pub fn restore_after_exec(k: &crate::handover::KindState, objects: &crate::vfs::file::ExecObjects) -> Result<Box<dyn crate::vfs::file::FileOps>> {
     match EXEC_KINDS.iter().find(|e| e.name == k.kind) {
-        Some(e) => (e.restore)(k),
+        Some(e) => (e.restore)(k, objects),
         None => Err(crate::errno!(EINVAL, "no such kind of file to restore after execve")),
     }
 }

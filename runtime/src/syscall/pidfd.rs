@@ -29,7 +29,7 @@ use crate::abi::signal::Signal;
 use crate::error::{Error, Result};
 use crate::host::{self, HostFd, HostStat};
 use crate::task::{current, lock};
-use crate::vfs::file::{ExecIds, ExecKind, FileOps, KindState, OpenFile};
+use crate::vfs::file::{ExecIds, ExecKind, ExecObjects, FileOps, KindState, OpenFile};
 use crate::vfs::poll::Ready;
 use crate::{errno, return_errno, return_errno_with_message};
 use mactux_proto::Vpid;
@@ -124,7 +124,7 @@ struct ExecState {
 
 pub const EXEC_KIND: ExecKind = ExecKind { name: "pidfd", restore };
 
-fn restore(k: &KindState) -> Result<Box<dyn FileOps>> {
+fn restore(k: &KindState, _objects: &ExecObjects) -> Result<Box<dyn FileOps>> {
     let st: ExecState = k.decode().ok_or_else(|| errno!(EINVAL, "a pidfd's state does not decode"))?;
     let exit = host::watch::process_exit_after_exec(st.exit, st.host_pid).map_err(|e| Error::with_message(e, "the process is gone"))?;
     Ok(Box::new(PidFd { pid: st.pid, host_pid: st.host_pid, exit: Mutex::new(exit) }))

@@ -432,7 +432,7 @@ fn do_execve(thread: &crate::task::Thread, dirfd: i32, path_ptr: u64, argv_ptr: 
                 open_files.push(this);
             }
         }
-        let ids = crate::vfs::file::ExecIds(&open_files);
+        let ids = crate::vfs::file::ExecIds::new(&open_files);
         let mut seen = Vec::new();
         for (gfd, entry) in table.iter().filter(|(_, e)| !e.cloexec) {
             let Some(open_file) = ids.id_of(&entry.file) else { continue };

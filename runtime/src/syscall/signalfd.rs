@@ -35,7 +35,7 @@ use crate::host::{HostFd, HostStat};
 use crate::signal::{lock_state, PendingWatch, SigInfo};
 use crate::task::{lock, Thread};
 use crate::uaccess;
-use crate::vfs::file::{ExecIds, ExecKind, FileOps, KindState, OpenFile};
+use crate::vfs::file::{ExecIds, ExecKind, ExecObjects, FileOps, KindState, OpenFile};
 use crate::vfs::poll::{self, Notifier, Ready};
 use crate::{errno, return_errno_with_message};
 use std::any::Any;
@@ -347,7 +347,7 @@ pub const EXEC_KIND: ExecKind = ExecKind { name: "signalfd", restore };
 
 /// A signalfd after execve: its set, watching the new process's pending
 /// signals (the exec keeps those, and the mask that holds them).
-fn restore(k: &KindState) -> Result<Box<dyn FileOps>> {
+fn restore(k: &KindState, _objects: &ExecObjects) -> Result<Box<dyn FileOps>> {
     let set: u64 = k.decode().ok_or_else(|| errno!(EINVAL, "a signalfd's state does not decode"))?;
     Ok(Box::new(SignalFd(new_watch(set & !Signal::unblockable_bits()))))
 }

@@ -33,7 +33,7 @@ use crate::error::Result;
 use crate::host::{self, HostFd, HostStat};
 use crate::task::{current, lock, FileTimer, TimerSetting};
 use crate::uaccess;
-use crate::vfs::file::{ExecIds, ExecKind, FileOps, KindState, OpenFile};
+use crate::vfs::file::{ExecIds, ExecKind, ExecObjects, FileOps, KindState, OpenFile};
 use crate::vfs::poll::{self, Notifier, Ready};
 use crate::{errno, return_errno_with_message};
 use linux_raw_sys::ioctl::TFD_IOC_SET_TICKS;
@@ -226,7 +226,7 @@ struct ExecState {
 pub const EXEC_KIND: ExecKind = ExecKind { name: "timerfd", restore };
 
 /// A timerfd after execve, armed as it was, on the new timer thread.
-fn restore(k: &KindState) -> Result<Box<dyn FileOps>> {
+fn restore(k: &KindState, _objects: &ExecObjects) -> Result<Box<dyn FileOps>> {
     let st: ExecState = k.decode().ok_or_else(|| errno!(EINVAL, "a timerfd's state does not decode"))?;
     if !matches!(st.clock, g::CLOCK_REALTIME | g::CLOCK_MONOTONIC | g::CLOCK_BOOTTIME) {
         return Err(errno!(EINVAL, "a timerfd crossed with an unknown clock"));

@@ -177,13 +177,55 @@ pub trait FileOps: Send + Sync + 'static {
 pub use crate::handover::KindState;
 
 /// The open file descriptions that cross an execve, numbered as the
-/// handover numbers them.
-pub struct ExecIds<'a>(pub &'a [*const OpenFile]);
+/// handover numbers them, and the objects several of them share.
+pub struct ExecIds<'a> {
+    files: &'a [*const OpenFile],
+    objects: Mutex<Vec<usize>>,
+}
 
-impl ExecIds<'_> {
+impl<'a> ExecIds<'a> {
+    pub fn new(files: &'a [*const OpenFile]) -> ExecIds<'a> {
+        ExecIds { files, objects: Mutex::new(Vec::new()) }
+    }
+
     /// The number of open file `f`, when it crosses.
     pub fn id_of(&self, f: &OpenFile) -> Option<u32> {
-        self.0.iter().position(|&p| std::ptr::eq(p, f)).and_then(|i| u32::try_from(i).ok())
+        self.files.iter().position(|&p| std::ptr::eq(p, f)).and_then(|i| u32::try_from(i).ok())
+    }
+
+    /// The number of an object that several open files may share (a
+    /// memfd's file and seals, which a reopen through /proc shares), and
+    /// whether this is its first sight: only the first open file carries
+    /// the object's host fds, and the others find it again by its number
+    /// ([`ExecObjects`]), restored in the same order.
+    pub fn object<T>(&self, obj: &Arc<T>) -> (u32, bool) {
+        let key = Arc::as_ptr(obj) as *const () as usize;
+        let mut objects = lock(&self.objects);
+        match objects.iter().position(|&k| k == key) {
+            Some(i) => (i as u32, false),
+            None => {
+                objects.push(key);
+                ((objects.len() - 1) as u32, true)
+            }
+        }
+    }
+}
+
+/// In the re-executed runtime, the shared objects restored so far, by the
+/// numbers [`ExecIds::object`] gave them.
+#[derive(Default)]
+pub struct ExecObjects(Mutex<Vec<(u32, Arc<dyn Any + Send + Sync>)>>);
+
+impl ExecObjects {
+    /// Object `id` when it is restored already and a `T`.
+    pub fn get<T: Send + Sync + 'static>(&self, id: u32) -> Option<Arc<T>> {
+        let objects = lock(&self.0);
+        let obj = objects.iter().find(|(i, _)| *i == id)?.1.clone();
+        obj.downcast::<T>().ok()
+    }
+
+    pub fn put<T: Send + Sync + 'static>(&self, id: u32, obj: Arc<T>) {
+        lock(&self.0).push((id, obj));
     }
 }
 
@@ -192,7 +234,7 @@ impl ExecIds<'_> {
 /// position are the open file's, restored around it).
 pub struct ExecKind {
     pub name: &'static str,
-    pub restore: fn(&KindState) -> Result<Box<dyn FileOps>>,
+    pub restore: fn(&KindState, &ExecObjects) -> Result<Box<dyn FileOps>>,
 }
 
 pub struct OpenFile {

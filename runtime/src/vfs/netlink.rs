@@ -31,7 +31,7 @@
 //! Lock order: `state` is a leaf lock, taken after `OpenFile.status`; it
 //! is not held while sleeping, nor while the fd table is scanned.
 
-use super::file::{ExecIds, ExecKind, FileOps, KindState, OpenFile};
+use super::file::{ExecIds, ExecKind, ExecObjects, FileOps, KindState, OpenFile};
 use super::poll::{self, Notifier, Ready};
 use super::rtnetlink::{self, Answer};
 use crate::abi::netlink::{self as nl, NlMsgHdr};
@@ -477,7 +477,7 @@ struct ExecState {
 
 pub const EXEC_KIND: ExecKind = ExecKind { name: "netlink", restore };
 
-fn restore(k: &KindState) -> Result<Box<dyn FileOps>> {
+fn restore(k: &KindState, _objects: &ExecObjects) -> Result<Box<dyn FileOps>> {
     let x: ExecState = k.decode().ok_or_else(|| errno!(EINVAL, "a netlink socket's state does not decode"))?;
     let s = NetlinkSocket::new(x.protocol, x.ty)?;
     s.portid.store(x.portid, Ordering::Relaxed);
