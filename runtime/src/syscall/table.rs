@@ -530,7 +530,7 @@ syscall_table! {
     __NR_utimensat => Full(attr::utimensat), [DirFd, Path, Ptr, AtFlags];
     __NR_epoll_pwait => Partial(epoll::epoll_pwait, "as epoll_wait"), [Fd, Ptr, Int, Int, Ptr, Len], blocks, sleeps, restart = NoHand;
     __NR_signalfd => Partial(signalfd::signalfd, "as signalfd4"), [Fd, Ptr, Len];
-    __NR_timerfd_create => Partial(timerfd::timerfd_create, "alarm clocks (root only) never wake a suspended host; a fork child gets a copy"), [Clock, Hex];
+    __NR_timerfd_create => Partial(timerfd::timerfd_create, "alarm clocks (root only) never wake a suspended host"), [Clock, Hex];
     __NR_eventfd => Full(eventfd::eventfd), [Int];
     __NR_fallocate => Full(truncate::fallocate), [Fd, Hex, Int, Int];
     __NR_timerfd_settime => Partial(timerfd::timerfd_settime, "TFD_TIMER_CANCEL_ON_SET accepted, never ECANCELED"), [Fd, Hex, Ptr, Ptr];
@@ -566,7 +566,7 @@ syscall_table! {
     __NR_renameat2 => Full(namei::renameat2), [DirFd, Path, DirFd, Path, Hex];
     __NR_seccomp => Missing, [];
     __NR_getrandom => Full(identity::getrandom), [Ptr, Len, Hex];
-    __NR_memfd_create => Partial(memfd::memfd_create, "a host temporary file; MFD_HUGETLB is EINVAL; seals are not shared with a fork child"), [Ptr, Hex];
+    __NR_memfd_create => Partial(memfd::memfd_create, "a host temporary file; MFD_HUGETLB is EINVAL"), [Ptr, Hex];
     __NR_kexec_file_load => Missing, [];
     __NR_bpf => Missing, [];
     __NR_execveat => Full(proc_model::execveat), [DirFd, Path, Ptr, Ptr, AtFlags];
