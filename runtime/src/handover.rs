@@ -142,3 +142,26 @@ pub fn read(fd: i32) -> Result<Handover, String> {
         .map(|(h, _)| h)
         .map_err(|e| format!("the task state is corrupt: {e}"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_kinds_state_round_trips_and_a_wrong_one_does_not_decode() {
+        let k = KindState::new("eventfd", &(true, 7i32, Some((3i32, 4i32))), vec![7, 3, 4]).expect("encodes");
+        assert_eq!(k.decode::<(bool, i32, Option<(i32, i32)>)>(), Some((true, 7, Some((3, 4)))));
+        let short = KindState { kind: "eventfd".into(), data: vec![1], host_fds: Vec::new() };
+        assert!(short.decode::<(bool, i32, Option<(i32, i32)>)>().is_none());
+    }
+
+    #[test]
+    fn every_kind_that_crosses_execve_has_its_own_name() {
+        let names: Vec<&str> = crate::syscall::EXEC_KINDS.iter().map(|k| k.name).collect();
+        for (i, n) in names.iter().enumerate() {
+            assert!(!names[..i].contains(n), "{n} is listed twice");
+        }
+        let unknown = KindState { kind: "no such kind".into(), data: Vec::new(), host_fds: Vec::new() };
+        assert!(crate::syscall::restore_after_exec(&unknown, &crate::vfs::file::ExecObjects::default()).is_err());
+    }
+}

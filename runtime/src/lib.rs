@@ -348,11 +348,17 @@ pub fn resume(fd: i32) -> StartError {
         // that shared it before the exec.
         let mut open_files: Vec<(u32, Arc<OpenFile>)> = Vec::new();
         let objects = vfs::file::ExecObjects::default();
+        // The open files seen so far: a later fd of one either shares it
+        // or, when it could not be made again, is lost with it.
+        let mut seen: Vec<u32> = Vec::new();
         for f in &h.fds {
-            if let Some((_, file)) = open_files.iter().find(|(id, _)| *id == f.open_file) {
-                let _ = fds.install_at(f.guest_fd, file.clone(), false);
+            if seen.contains(&f.open_file) {
+                if let Some((_, file)) = open_files.iter().find(|(id, _)| *id == f.open_file) {
+                    let _ = fds.install_at(f.guest_fd, file.clone(), false);
+                }
                 continue;
             }
+            seen.push(f.open_file);
             let file = if let Some(k) = &f.kind {
                 for &hfd in &k.host_fds {
                     let _ = host::fs::set_host_cloexec(hfd, true);

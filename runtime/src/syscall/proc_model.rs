@@ -418,9 +418,10 @@ fn do_execve(thread: &crate::task::Thread, dirfd: i32, path_ptr: u64, argv_ptr: 
     // The fds the new program keeps: their host fds must survive the host
     // exec. Each open file description crosses once: as its kind's own
     // state (FileOps::exec_state), as its host fd, or to be reopened by
-    // its path. One of none of these (there is none today) is lost: the
-    // new program finds its fd closed, and the exec goes on, as Linux's
-    // never fails for an fd.
+    // its path. An open file that fits none of these (no kind today), or
+    // whose kind cannot encode its state, is lost: the new program finds
+    // its fds closed, and the exec goes on, as Linux's never fails for an
+    // fd (the new runtime likewise drops one it cannot make again).
     let mut fds = Vec::new();
     let mut kept_host_fds = Vec::new();
     {
@@ -436,14 +437,14 @@ fn do_execve(thread: &crate::task::Thread, dirfd: i32, path_ptr: u64, argv_ptr: 
         let mut seen = Vec::new();
         for (gfd, entry) in table.iter().filter(|(_, e)| !e.cloexec) {
             let Some(open_file) = ids.id_of(&entry.file) else { continue };
+            // Only the first fd of an open file carries it; the new
+            // runtime gives the others that same open file.
             let first = !seen.contains(&open_file);
             seen.push(open_file);
             let kind = if first { entry.file.ops().exec_state(&entry.file, &ids) } else { None };
-            let host_fd = if kind.is_some() { None } else { entry.file.host_fd() };
-            if first {
-                kept_host_fds.extend(host_fd);
-                kept_host_fds.extend(kind.iter().flat_map(|k| k.host_fds.iter().copied()));
-            }
+            let host_fd = if first && kind.is_none() { entry.file.host_fd() } else { None };
+            kept_host_fds.extend(host_fd);
+            kept_host_fds.extend(kind.iter().flat_map(|k| k.host_fds.iter().copied()));
             fds.push(FdState {
                 guest_fd: gfd,
                 open_file,

@@ -318,9 +318,19 @@ fn restore(k: &KindState, _objects: &ExecObjects) -> Result<Box<dyn FileOps>> {
     if !matches!(st.clock, g::CLOCK_REALTIME | g::CLOCK_MONOTONIC | g::CLOCK_BOOTTIME) {
         return Err(errno!(EINVAL, "a timerfd crossed with an unknown clock"));
     }
+    // Everything that may fail comes before the host fds are taken over:
+    // on an error they are still the caller's to close.
+    current().timers.start_thread().map_err(|_| errno!(ENOMEM, "cannot start the timer thread"))?;
     let shared = SharedWords::from_fd(st.page, WORDS).map_err(|e| Error::with_message(e, "cannot map a timerfd's state again"))?;
     let timer = Timer { clock: st.clock, shared, readable: SharedNotifier::from_host_fds(st.pipe), may_be_shared: AtomicBool::new(st.may_be_shared) };
-    Ok(Box::new(TimerFd(watched(timer)?)))
+    // With the thread running, adding the timer cannot fail; were it to,
+    // the timer would still count when looked at, only not wake a
+    // sleeper at its expiry, which is better than losing the fd.
+    let timer = Arc::new(timer);
+    let weak: Weak<dyn FileTimer> = Arc::downgrade(&timer) as Weak<dyn FileTimer>;
+    let _ = current().timers.add_file(weak);
+    current().timers.file_changed();
+    Ok(Box::new(TimerFd(timer)))
 }
 
 /// `timer`, watched by the process's timer thread.

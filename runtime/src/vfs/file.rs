@@ -231,7 +231,9 @@ impl ExecObjects {
 
 /// A kind that crosses execve: its name in the handover and the function
 /// that makes it again from its state (the status flags, guest path and
-/// position are the open file's, restored around it).
+/// position are the open file's, restored around it). `restore` takes the
+/// state's host fds over only when it succeeds: on an error they are still
+/// the caller's, which closes them.
 pub struct ExecKind {
     pub name: &'static str,
     pub restore: fn(&KindState, &ExecObjects) -> Result<Box<dyn FileOps>>,
