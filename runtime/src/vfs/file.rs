@@ -10,7 +10,10 @@
 //! for read/write, ESPIPE for pread and seek, ENOTTY for ioctl, ENOTDIR for
 //! getdents, "always ready" for poll). Calls that belong to one kind
 //! (readlink of an `O_PATH` symlink, mmap of a host file, the socket calls)
-//! downcast with [`OpenFile::ops_as`].
+//! downcast with [`OpenFile::ops_as`]. A kind the runtime serves crosses
+//! execve by `exec_state` (its state and host fds) and a restore function
+//! listed in `syscall::EXEC_KINDS`; one whose state other processes share
+//! after fork keeps it in a page of host shared memory (`SharedWords`).
 //!
 //! Lock order (task/mod.rs): `OpenFile.status`, then `OpenFile.pos`, then a
 //! kind's own locks; none is held across a host call that may block, except

@@ -4,7 +4,7 @@
  * two pidfds and a NETLINK_ROUTE socket, then executes this program again.
  * The new program finds each fd open, with the same /proc/self/fd link and
  * fstat, and working: the eventfd's count and its wakeups shared with the
- * parent, the signalfd's set, the timers still armed and counting (an
+ * parent, the signalfd's set and a signal of it pending since before, the timers still armed and counting (an
  * expiration from before the exec included, TFD_TIMER_ABSTIME too), the
  * epoll registrations of the fds that survived with their data (a dup's
  * and a closed dup's too, not the close-on-exec one's), the inotify watch
@@ -203,13 +203,17 @@ static int after_exec(int argc, char **argv)
 	v = 7;
 	CHECK_EQ("write for the parent", write(EFD, &v, 8), 8);
 
-	/* signalfd: its set is still SIGUSR1 and SIGUSR2. */
-	raise(SIGTERM);
+	/* signalfd: the SIGUSR1 pending since before the exec is read, and
+	 * its set is still SIGUSR1 and SIGUSR2. */
 	p = (struct pollfd){.fd = SFD, .events = POLLIN};
+	CHECK_EQ("the signal pending before the exec makes it ready", poll(&p, 1, 5000), 1);
+	struct signalfd_siginfo si;
+	CHECK_EQ("read its record", read(SFD, &si, sizeof si), (long)sizeof si);
+	CHECK_EQ("of SIGUSR1", si.ssi_signo, SIGUSR1);
+	raise(SIGTERM);
 	CHECK_EQ("SIGTERM (not in the set) leaves the signalfd unready", poll(&p, 1, 0), 0);
 	raise(SIGUSR2);
 	CHECK_EQ("SIGUSR2 makes it ready", poll(&p, 1, 5000), 1);
-	struct signalfd_siginfo si;
 	CHECK_EQ("read a record", read(SFD, &si, sizeof si), (long)sizeof si);
 	CHECK_EQ("of SIGUSR2", si.ssi_signo, SIGUSR2);
 	sigset_t term;
@@ -329,6 +333,7 @@ int main(int argc, char **argv)
 		move_to(signalfd(-1, &set, 0), SFD);
 		sigaddset(&set, SIGTERM);
 		sigprocmask(SIG_BLOCK, &set, NULL);
+		raise(SIGUSR1); /* pending across the exec */
 
 		move_to(timerfd_create(CLOCK_MONOTONIC, 0), TFD_PERIOD);
 		struct itimerspec its = {{0, 5000000}, {0, 5000000}};
