@@ -22,6 +22,34 @@ pub struct FdState {
     pub is_dir: bool,
     /// The guest-visible inode number when it is not the host's.
     pub ino: Option<u64>,
+    /// What a kind the runtime serves carries of itself (an eventfd's
+    /// counter, an epoll's interest list...): see `FileOps::exec_state`.
+    /// Set on the first fd of each open file description.
+    pub kind: Option<KindState>,
+}
+
+/// One open file description of a kind the runtime serves, as it crosses
+/// execve: the kind's name (which finds its restore function in
+/// `syscall::EXEC_KINDS`), its own state encoded by itself, and the host
+/// fds it keeps open across the host exec (the numbers stay the same).
+#[derive(Serialize, Deserialize)]
+pub struct KindState {
+    pub kind: String,
+    pub data: Vec<u8>,
+    pub host_fds: Vec<i32>,
+}
+
+impl KindState {
+    /// A kind's state: `state` encoded, with the host fds it needs.
+    pub fn new<T: Serialize>(kind: &str, state: &T, host_fds: Vec<i32>) -> Option<KindState> {
+        let data = bincode::serde::encode_to_vec(state, config()).ok()?;
+        Some(KindState { kind: kind.to_string(), data, host_fds })
+    }
+
+    /// The kind's own state back, or None when it does not decode.
+    pub fn decode<T: serde::de::DeserializeOwned>(&self) -> Option<T> {
+        bincode::serde::decode_from_slice(&self.data, config()).ok().map(|(t, _)| t)
+    }
 }
 
 #[derive(Serialize, Deserialize)]
@@ -113,4 +141,27 @@ pub fn read(fd: i32) -> Result<Handover, String> {
     bincode::serde::decode_from_slice(&data, config())
         .map(|(h, _)| h)
         .map_err(|e| format!("the task state is corrupt: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_kinds_state_round_trips_and_a_wrong_one_does_not_decode() {
+        let k = KindState::new("eventfd", &(true, 7i32, Some((3i32, 4i32))), vec![7, 3, 4]).expect("encodes");
+        assert_eq!(k.decode::<(bool, i32, Option<(i32, i32)>)>(), Some((true, 7, Some((3, 4)))));
+        let short = KindState { kind: "eventfd".into(), data: vec![1], host_fds: Vec::new() };
+        assert!(short.decode::<(bool, i32, Option<(i32, i32)>)>().is_none());
+    }
+
+    #[test]
+    fn every_kind_that_crosses_execve_has_its_own_name() {
+        let names: Vec<&str> = crate::syscall::EXEC_KINDS.iter().map(|k| k.name).collect();
+        for (i, n) in names.iter().enumerate() {
+            assert!(!names[..i].contains(n), "{n} is listed twice");
+        }
+        let unknown = KindState { kind: "no such kind".into(), data: Vec::new(), host_fds: Vec::new() };
+        assert!(crate::syscall::restore_after_exec(&unknown, &crate::vfs::file::ExecObjects::default()).is_err());
+    }
 }

@@ -347,26 +347,65 @@ pub fn resume(fd: i32) -> StartError {
         // One OpenFile per open file description, shared again by the fds
         // that shared it before the exec.
         let mut open_files: Vec<(u32, Arc<OpenFile>)> = Vec::new();
+        let objects = vfs::file::ExecObjects::default();
+        // The open files seen so far: a later fd of one either shares it
+        // or, when it could not be made again, is lost with it.
+        let mut seen: Vec<u32> = Vec::new();
         for f in &h.fds {
-            if let Some((_, file)) = open_files.iter().find(|(id, _)| *id == f.open_file) {
-                let _ = fds.install_at(f.guest_fd, file.clone(), false);
+            if seen.contains(&f.open_file) {
+                if let Some((_, file)) = open_files.iter().find(|(id, _)| *id == f.open_file) {
+                    let _ = fds.install_at(f.guest_fd, file.clone(), false);
+                }
                 continue;
             }
-            let file = match f.host_fd {
-                Some(hfd) => {
+            seen.push(f.open_file);
+            let file = if let Some(k) = &f.kind {
+                for &hfd in &k.host_fds {
                     let _ = host::fs::set_host_cloexec(hfd, true);
-                    let mut file = OpenFile::new(f.guest_path.clone(), HostFile::new(hfd, f.is_dir), f.status);
-                    file.ino = f.ino;
-                    file
                 }
-                None => match vfs::reopen(&f.guest_path, f.status) {
-                    Ok(file) => file,
-                    Err(_) => continue,
-                },
+                match syscall::restore_after_exec(k, &objects) {
+                    Ok(ops) => {
+                        let mut file = OpenFile::with_ops(f.guest_path.clone(), ops, f.status);
+                        file.ino = f.ino;
+                        file
+                    }
+                    Err(_) => {
+                        // The kind could not be made again (its state did
+                        // not decode, or a host resource is gone): the fd is
+                        // lost, the exec goes on, as Linux's never fails
+                        // for an fd. Its host fds go with it.
+                        for &hfd in &k.host_fds {
+                            host::fs::close(hfd);
+                        }
+                        continue;
+                    }
+                }
+            } else {
+                match f.host_fd {
+                    Some(hfd) => {
+                        let _ = host::fs::set_host_cloexec(hfd, true);
+                        let mut file = OpenFile::new(f.guest_path.clone(), HostFile::new(hfd, f.is_dir), f.status);
+                        file.ino = f.ino;
+                        file
+                    }
+                    // Only a path names a file to reopen (an anonymous
+                    // kind's name, `anon_inode:[...]`, is no path).
+                    None if f.guest_path.starts_with('/') => match vfs::reopen(&f.guest_path, f.status) {
+                        Ok(file) => file,
+                        Err(_) => continue,
+                    },
+                    None => continue,
+                }
             };
             let file = Arc::new(file);
             open_files.push((f.open_file, file.clone()));
             let _ = fds.install_at(f.guest_fd, file, false);
+        }
+        // Kinds that refer to other open files (an epoll's interest list)
+        // find them now that all are back.
+        let find = |id: u32| open_files.iter().find(|(i, _)| *i == id).map(|(_, f)| f.clone());
+        for (_, file) in &open_files {
+            file.ops().after_exec(&find);
         }
     }
     {

@@ -33,7 +33,7 @@ pub struct Iovec {
 
 /// `struct timespec` of the x86_64 ABI.
 #[repr(C)]
-#[derive(Clone, Copy, Default, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Default, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Timespec {
     pub sec: i64,
     pub nsec: i64,

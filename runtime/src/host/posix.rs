@@ -875,12 +875,17 @@ pub mod mem {
     }
 
     /// Words of memory that a host fork leaves shared between parent and
-    /// child (an anonymous MAP_SHARED page): the state of a runtime object
-    /// that a fork child keeps sharing with its parent, as Linux shares the
-    /// open file description (an eventfd's counter). Zeroed at first.
+    /// child: the state of a runtime object that a fork child keeps sharing
+    /// with its parent, as Linux shares the open file description (an
+    /// eventfd's counter). The page is a host shared-memory fd mapped
+    /// MAP_SHARED (`shared_memory_fd`), so that after execve the new runtime
+    /// maps the very same page again from the fd it kept
+    /// ([`SharedWords::from_fd`]) while a fork sibling still uses it.
+    /// Zeroed at first.
     pub struct SharedWords {
         base: *const std::sync::atomic::AtomicU64,
         len: usize,
+        fd: crate::host::HostFd,
     }
 
     // SAFETY: the words are atomics, made for use by any thread (and process).
@@ -888,36 +893,63 @@ pub mod mem {
     // SAFETY: as above; nothing but atomics is reachable through it.
     unsafe impl Sync for SharedWords {}
 
+    /// The page the words live in.
+    const PAGE: usize = 4096;
+
     impl SharedWords {
         /// `len` words (at most a page's worth).
         pub fn new(len: usize) -> HostResult<SharedWords> {
-            let bytes = len * 8;
-            if len == 0 || bytes > 4096 {
+            if len == 0 || len * 8 > PAGE {
                 return Err(crate::abi::Errno::EINVAL);
             }
-            // SAFETY: a new anonymous mapping, placed by the host; nothing is replaced.
-            let p = unsafe { libc::mmap(std::ptr::null_mut(), 4096, libc::PROT_READ | libc::PROT_WRITE, libc::MAP_SHARED | libc::MAP_ANON, -1, 0) };
+            let fd = crate::host::imp::mem::shared_memory_fd(PAGE)?;
+            Self::map(fd, len).inspect_err(|_| crate::host::fs::close(fd))
+        }
+
+        /// The words another runtime made, from the fd behind them (see
+        /// [`SharedWords::fd`]); takes the fd over. EINVAL when it is not
+        /// a page of shared memory.
+        pub fn from_fd(fd: crate::host::HostFd, len: usize) -> HostResult<SharedWords> {
+            let fits = crate::host::fs::fstat(fd).is_ok_and(|st| st.size >= PAGE as i64);
+            if len == 0 || len * 8 > PAGE || !fits {
+                return Err(crate::abi::Errno::EINVAL);
+            }
+            Self::map(fd, len)
+        }
+
+        fn map(fd: crate::host::HostFd, len: usize) -> HostResult<SharedWords> {
+            // SAFETY: a new shared mapping of the fd's first page, placed by
+            // the host; nothing is replaced.
+            let p = unsafe { libc::mmap(std::ptr::null_mut(), PAGE, libc::PROT_READ | libc::PROT_WRITE, libc::MAP_SHARED, fd, 0) };
             if p == libc::MAP_FAILED {
                 return Err(errno::last());
             }
-            Ok(SharedWords { base: p.cast(), len })
+            Ok(SharedWords { base: p.cast(), len, fd })
+        }
+
+        /// The host fd behind the page (close-on-exec), to keep across
+        /// execve and map again there.
+        pub fn fd(&self) -> crate::host::HostFd {
+            self.fd
         }
 
         /// Word `i`; out of range is a runtime bug, answered with the last word
         /// rather than memory outside the mapping.
         pub fn word(&self, i: usize) -> &std::sync::atomic::AtomicU64 {
             let i = i.min(self.len - 1);
-            // SAFETY: `i < len` words lie in the page mapped by `new`, which
+            // SAFETY: `i < len` words lie in the page mapped by `map`, which
             // lives as long as `self`; AtomicU64 has u64's layout, and the
-            // page is 8-aligned and zeroed (a valid AtomicU64 everywhere).
+            // page is 8-aligned and zeroed at first (a valid AtomicU64
+            // everywhere).
             unsafe { &*self.base.add(i) }
         }
     }
 
     impl Drop for SharedWords {
         fn drop(&mut self) {
-            // SAFETY: the page `new` mapped; no reference to it outlives self.
-            unsafe { libc::munmap(self.base as *mut libc::c_void, 4096) };
+            // SAFETY: the page `map` mapped; no reference to it outlives self.
+            unsafe { libc::munmap(self.base as *mut libc::c_void, PAGE) };
+            crate::host::fs::close(self.fd);
         }
     }
 

@@ -30,7 +30,13 @@
 //!   "one or more").
 //! - EPOLLWAKEUP is accepted and has no effect (there is no autosleep).
 //! - After fork the child's instance is a copy of the parent's interest
-//!   list, not the same instance; an epoll fd is not kept across execve.
+//!   list, not the same instance.
+//!
+//! execve keeps an epoll fd with the registrations whose open file crosses
+//! too (`FileOps::exec_state`: each names its file by the handover's
+//! number, and keeps its fd number, events, data and EPOLLONESHOT/EPOLLET
+//! state); those of files closed by the exec go, as Linux drops a
+//! registration when its file's last reference does.
 
 use super::{args, poll as syspoll, timeout, Ctx};
 use crate::abi::{gen as g, Timespec};
@@ -38,7 +44,7 @@ use crate::error::Result;
 use crate::host::{HostFd, HostStat};
 use crate::task::{current, lock};
 use crate::uaccess;
-use crate::vfs::file::{FileOps, OpenFile};
+use crate::vfs::file::{ExecIds, ExecKind, ExecObjects, FileOps, KindState, OpenFile};
 use crate::task::Thread;
 use crate::vfs::poll::{self, Notifier, Ready, Watch};
 use crate::{errno, return_errno_with_message};
@@ -121,6 +127,20 @@ pub struct Epoll {
     /// interest list makes their wake pipes readable, so they look again
     /// (a file added while they sleep is watched from then on).
     sleepers: Mutex<Vec<Arc<Thread>>>,
+    /// After execve, until every open file is back: the registrations
+    /// that crossed, by their files' handover numbers.
+    crossed: Mutex<Vec<CrossedReg>>,
+}
+
+/// A registration as it crosses execve.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct CrossedReg {
+    file: u32,
+    fd: i32,
+    events: u32,
+    data: u64,
+    disabled: bool,
+    reported: u32,
 }
 
 /// One ready registration found by a survey.
@@ -251,6 +271,38 @@ impl FileOps for Epoll {
     fn pollable(&self) -> bool {
         true
     }
+
+    fn exec_state(&self, _f: &OpenFile, ids: &ExecIds<'_>) -> Option<KindState> {
+        let regs = lock(&self.regs);
+        let crossed: Vec<CrossedReg> = regs
+            .iter()
+            .filter_map(|r| {
+                let file = ids.id_of(&*r.file.upgrade()?)?;
+                Some(CrossedReg { file, fd: r.fd, events: r.events, data: r.data, disabled: r.disabled, reported: r.reported })
+            })
+            .collect();
+        KindState::new(EXEC_KIND.name, &crossed, Vec::new())
+    }
+
+    fn after_exec(&self, files: &dyn Fn(u32) -> Option<Arc<OpenFile>>) {
+        let crossed = std::mem::take(&mut *lock(&self.crossed));
+        let mut regs = lock(&self.regs);
+        for c in crossed {
+            let Some(file) = files(c.file) else { continue };
+            // The new open file has counted no use yet.
+            let uses_then = file.uses();
+            regs.push(Reg { fd: c.fd, file: Arc::downgrade(&file), events: c.events, data: c.data, disabled: c.disabled, reported: c.reported, uses_then });
+        }
+    }
+}
+
+pub const EXEC_KIND: ExecKind = ExecKind { name: "epoll", restore };
+
+/// An epoll instance after execve: its registrations wait for their files
+/// (`after_exec`).
+fn restore(k: &KindState, _objects: &ExecObjects) -> Result<Box<dyn FileOps>> {
+    let crossed: Vec<CrossedReg> = k.decode().ok_or_else(|| errno!(EINVAL, "an epoll's state does not decode"))?;
+    Ok(Box::new(Epoll { crossed: Mutex::new(crossed), ..Epoll::default() }))
 }
 
 fn install_epoll(cloexec: bool) -> Result<u64> {

@@ -17,7 +17,9 @@
 //! [`BLOCKED_SLOTS`]; more writers than that poll for room every
 //! millisecond).
 //!
-//! Divergence from Linux: an eventfd is not kept across execve.
+//! execve keeps an eventfd (`FileOps::exec_state`): the new runtime maps
+//! the same page again from the host fd behind it and keeps the same
+//! pipes, so the eventfd is still the one a fork sibling holds.
 
 use super::{args, Ctx};
 use crate::abi::gen as g;
@@ -26,7 +28,7 @@ use crate::host::mem::SharedWords;
 use crate::host::{HostFd, HostStat};
 use crate::task::{current, lock};
 use crate::uaccess;
-use crate::vfs::file::{FileOps, OpenFile};
+use crate::vfs::file::{ExecIds, ExecKind, ExecObjects, FileOps, KindState, OpenFile};
 use crate::vfs::poll::{self, Ready, SharedNotifier};
 use crate::{errno, return_errno_with_message};
 use std::any::Any;
@@ -315,6 +317,42 @@ impl FileOps for EventFd {
         self.ensure(&self.room, &st);
         self.ensure(&self.fits, &st);
     }
+
+    fn exec_state(&self, _f: &OpenFile, _ids: &ExecIds<'_>) -> Option<KindState> {
+        let pipes = [Some(&self.readable), self.room.get(), self.fits.get()].map(|n| n.map(SharedNotifier::host_fds));
+        let mut host_fds = vec![self.shared.fd()];
+        host_fds.extend(pipes.iter().flatten().flat_map(|&(r, w)| [r, w]));
+        let state = ExecState { semaphore: self.semaphore, page: self.shared.fd(), pipes };
+        KindState::new(EXEC_KIND.name, &state, host_fds)
+    }
+}
+
+/// What an eventfd carries across execve: the host fds of its page and
+/// of its pipes (readable, room, fits), whose numbers the exec keeps.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct ExecState {
+    semaphore: bool,
+    page: HostFd,
+    pipes: [Option<(HostFd, HostFd)>; 3],
+}
+
+pub const EXEC_KIND: ExecKind = ExecKind { name: "eventfd", restore };
+
+fn restore(k: &KindState, _objects: &ExecObjects) -> Result<Box<dyn FileOps>> {
+    let st: ExecState = k.decode().ok_or_else(|| errno!(EINVAL, "an eventfd's state does not decode"))?;
+    let [Some(readable), room, fits] = st.pipes else {
+        return Err(errno!(EINVAL, "an eventfd crossed without its pipe"));
+    };
+    let shared = SharedWords::from_fd(st.page, WORDS).map_err(|e| crate::error::Error::with_message(e, "cannot map an eventfd's counter again"))?;
+    let once = |p: Option<(HostFd, HostFd)>| {
+        let cell = OnceLock::new();
+        if let Some(p) = p {
+            let _ = cell.set(SharedNotifier::from_host_fds(p));
+        }
+        cell
+    };
+    let readable = SharedNotifier::from_host_fds(readable);
+    Ok(Box::new(EventFd { shared, semaphore: st.semaphore, readable, room: once(room), fits: once(fits) }))
 }
 
 pub fn eventfd2(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {

@@ -14,8 +14,10 @@
 //!
 //! Divergences from Linux:
 //! - Watching a synthetic file (/proc, /dev) is EACCES.
-//! - An inotify fd is not kept across execve; after fork, events already
-//!   drained into one process's queue are not seen by the other.
+//! - After fork, events already drained into one process's queue are not
+//!   seen by the other. execve keeps the fd, its watches and wds and its
+//!   queue (`FileOps::exec_state`); on macOS a change made while the exec
+//!   runs may be missed (see the host watcher).
 //! - On macOS (kqueue, checked by type only here) IN_OPEN, IN_ACCESS and
 //!   IN_CLOSE_* are never reported, and a file inside a watched directory
 //!   reports IN_MODIFY and IN_ATTRIB only to its own watch; creations,
@@ -28,7 +30,7 @@ use crate::abi::gen as g;
 use crate::error::{Error, Result};
 use crate::host::{self, HostFd, HostStat};
 use crate::task::{current, lock};
-use crate::vfs::file::{FileOps, OpenFile};
+use crate::vfs::file::{ExecIds, ExecKind, ExecObjects, FileOps, KindState, OpenFile};
 use crate::vfs::poll::{self, Ready};
 use crate::vfs::{Lookup, Node};
 use crate::{errno, return_errno, return_errno_with_message};
@@ -192,6 +194,31 @@ impl FileOps for Inotify {
     fn pollable(&self) -> bool {
         true
     }
+
+    fn exec_state(&self, _f: &OpenFile, _ids: &ExecIds<'_>) -> Option<KindState> {
+        let q = self.drained();
+        let (watcher, host_fds) = self.watcher.exec_state();
+        let events = q.events.iter().map(|e| (e.wd, e.mask, e.cookie, e.name.clone())).collect();
+        KindState::new(EXEC_KIND.name, &ExecState { watcher, events, has_overflow: q.has_overflow }, host_fds)
+    }
+}
+
+/// What an inotify fd carries across execve: the host watcher's own
+/// state and the events queued and not read.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct ExecState {
+    watcher: host::watch::FsWatcherState,
+    events: Vec<(i32, u32, u32, Vec<u8>)>,
+    has_overflow: bool,
+}
+
+pub const EXEC_KIND: ExecKind = ExecKind { name: "inotify", restore };
+
+fn restore(k: &KindState, _objects: &ExecObjects) -> Result<Box<dyn FileOps>> {
+    let st: ExecState = k.decode().ok_or_else(|| errno!(EINVAL, "an inotify fd's state does not decode"))?;
+    let events = st.events.into_iter().map(|(wd, mask, cookie, name)| Event { wd, mask, cookie, name }).collect();
+    let watcher = host::watch::FsWatcher::from_exec_state(st.watcher).map_err(|e| Error::with_message(e, "cannot make the host watcher again"))?;
+    Ok(Box::new(Inotify { watcher, queue: Mutex::new(Queue { events, has_overflow: st.has_overflow }) }))
 }
 
 pub fn inotify_init1(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {

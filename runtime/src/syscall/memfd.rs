@@ -10,9 +10,11 @@
 //!
 //! Divergences from Linux:
 //! - MFD_HUGETLB is EINVAL: guest memory is never backed by huge pages.
-//! - The seals live in the runtime: a fork child's copy and the parent's
-//!   no longer see each other's new seals; across execve the memfd stays
-//!   open but as a plain file, unsealed. F_SEAL_EXEC is recorded (and adds
+//! - The seals live in the runtime, in a page a fork leaves shared and
+//!   execve keeps (`FileOps::exec_state`), so every process holding the
+//!   memfd sees one set. A write checks them under a lock of its own
+//!   process: a seal another process adds while the write runs does not
+//!   stop it (Linux holds the inode's lock). F_SEAL_EXEC is recorded (and adds
 //!   the write seals on an executable memfd, as Linux does) but fchmod is
 //!   not refused.
 //! - F_SEAL_WRITE is EBUSY while this process has a shared mapping of the
@@ -26,13 +28,15 @@
 use super::{args, Ctx};
 use crate::abi::gen as g;
 use crate::error::{Error, Result};
+use crate::host::mem::SharedWords;
 use crate::host::{self, HostFd, HostStat};
 use crate::task::{current, lock};
-use crate::vfs::file::{FileOps, HostFile, OpenFile};
+use crate::vfs::file::{ExecIds, ExecKind, ExecObjects, FileOps, HostFile, KindState, OpenFile};
 use crate::vfs::poll::Ready;
 use crate::vfs::DirEnt;
 use crate::{errno, return_errno_with_message};
 use std::any::Any;
+use std::sync::atomic::Ordering::Relaxed;
 use std::sync::{Arc, Mutex};
 
 /// The longest name, without its NUL (MFD_NAME_MAX_LEN: NAME_MAX minus
@@ -46,9 +50,22 @@ const WRITE_SEALS: u32 = g::F_SEAL_WRITE | g::F_SEAL_FUTURE_WRITE;
 /// What every open file description of one memfd shares.
 struct Inner {
     host: HostFile,
-    /// `F_SEAL_*`; also held across a checked write, so that a seal
-    /// added meanwhile cannot let the write through.
-    seals: Mutex<u32>,
+    /// `F_SEAL_*` in word [`W_SEALS`] of a page a fork leaves shared and
+    /// execve maps again, so every process holding the memfd sees one set
+    /// of seals, as Linux keeps them on the inode.
+    shared: SharedWords,
+    /// Held across a checked write in this process, so that a seal added
+    /// by another of its threads meanwhile cannot let the write through.
+    writing: Mutex<()>,
+}
+
+const W_SEALS: usize = 0;
+const WORDS: usize = 1;
+
+impl Inner {
+    fn seals(&self) -> u32 {
+        self.shared.word(W_SEALS).load(Relaxed) as u32
+    }
 }
 
 pub struct Memfd(Arc<Inner>);
@@ -64,7 +81,7 @@ impl Memfd {
     }
 
     pub fn seals(&self) -> u32 {
-        *lock(&self.0.seals)
+        self.0.seals()
     }
 
     /// How much of a `len`-byte write at `off` (None: the file position)
@@ -128,21 +145,28 @@ impl Memfd {
         if seals & !F_ALL_SEALS != 0 {
             return_errno_with_message!(EINVAL, "unknown seals");
         }
-        let mut cur = lock(&self.0.seals);
-        if *cur & g::F_SEAL_SEAL != 0 {
-            return_errno_with_message!(EPERM, "the memfd is sealed against new seals");
+        let _writing = lock(&self.0.writing);
+        let word = self.0.shared.word(W_SEALS);
+        // Another process holding the memfd may add seals at the same time:
+        // the new set is stored only over the one these checks saw.
+        loop {
+            let cur = word.load(Relaxed) as u32;
+            if cur & g::F_SEAL_SEAL != 0 {
+                return_errno_with_message!(EPERM, "the memfd is sealed against new seals");
+            }
+            let mut add = seals;
+            if add & g::F_SEAL_WRITE != 0 && cur & g::F_SEAL_WRITE == 0 && self.is_mapped_shared()? {
+                return_errno_with_message!(EBUSY, "the memfd has a shared mapping that may write");
+            }
+            // F_SEAL_EXEC implies the write seals on an executable memfd (W^X).
+            let st = host::fs::fstat(self.host_fd()).map_err(Error::new)?;
+            if add & g::F_SEAL_EXEC != 0 && st.mode & 0o111 != 0 {
+                add |= g::F_SEAL_SHRINK | g::F_SEAL_GROW | WRITE_SEALS;
+            }
+            if word.compare_exchange(u64::from(cur), u64::from(cur | add), Relaxed, Relaxed).is_ok() {
+                return Ok(());
+            }
         }
-        let mut seals = seals;
-        if seals & g::F_SEAL_WRITE != 0 && *cur & g::F_SEAL_WRITE == 0 && self.is_mapped_shared()? {
-            return_errno_with_message!(EBUSY, "the memfd has a shared mapping that may write");
-        }
-        // F_SEAL_EXEC implies the write seals on an executable memfd (W^X).
-        let st = host::fs::fstat(self.host_fd()).map_err(Error::new)?;
-        if seals & g::F_SEAL_EXEC != 0 && st.mode & 0o111 != 0 {
-            seals |= g::F_SEAL_SHRINK | g::F_SEAL_GROW | WRITE_SEALS;
-        }
-        *cur |= seals;
-        Ok(())
     }
 
     /// Whether this process maps the memfd shared (a mapping through a
@@ -183,20 +207,20 @@ impl FileOps for Memfd {
     }
 
     fn write(&self, f: &OpenFile, buf: &[u8]) -> Result<usize> {
-        let seals = lock(&self.0.seals);
-        let n = self.writable_len(*seals, f, buf.len(), None)?;
+        let _writing = lock(&self.0.writing);
+        let n = self.writable_len(self.seals(), f, buf.len(), None)?;
         self.0.host.write(f, &buf[..n])
     }
 
     fn pwrite(&self, f: &OpenFile, buf: &[u8], off: u64) -> Result<usize> {
-        let seals = lock(&self.0.seals);
-        let n = self.writable_len(*seals, f, buf.len(), Some(off))?;
+        let _writing = lock(&self.0.writing);
+        let n = self.writable_len(self.seals(), f, buf.len(), Some(off))?;
         self.0.host.pwrite(f, &buf[..n], off)
     }
 
     fn write_guest(&self, f: &OpenFile, addr: u64, len: usize, off: Option<u64>) -> Result<usize> {
-        let seals = lock(&self.0.seals);
-        let n = self.writable_len(*seals, f, len, off)?;
+        let _writing = lock(&self.0.writing);
+        let n = self.writable_len(self.seals(), f, len, off)?;
         self.0.host.write_guest(f, addr, n, off)
     }
 
@@ -215,6 +239,42 @@ impl FileOps for Memfd {
     fn reopen(&self) -> Option<Box<dyn FileOps>> {
         Some(Box::new(Memfd(self.0.clone())))
     }
+
+    /// The host file and the seals' page cross as host fds, once per
+    /// memfd: the other open files of it (reopens through /proc) find it
+    /// again by its number.
+    fn exec_state(&self, _f: &OpenFile, ids: &ExecIds<'_>) -> Option<KindState> {
+        let (object, first) = ids.object(&self.0);
+        let fd = self.0.host.host_fd()?;
+        let page = self.0.shared.fd();
+        let host_fds = if first { vec![fd, page] } else { Vec::new() };
+        KindState::new(EXEC_KIND.name, &ExecState { object, fd, page }, host_fds)
+    }
+}
+
+/// What a memfd carries across execve: its host file and seals' page, and
+/// the number of the memfd among the objects that cross.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct ExecState {
+    object: u32,
+    fd: HostFd,
+    page: HostFd,
+}
+
+pub const EXEC_KIND: ExecKind = ExecKind { name: "memfd", restore };
+
+fn restore(k: &KindState, objects: &ExecObjects) -> Result<Box<dyn FileOps>> {
+    let st: ExecState = k.decode().ok_or_else(|| errno!(EINVAL, "a memfd's state does not decode"))?;
+    if let Some(inner) = objects.get::<Inner>(st.object) {
+        return Ok(Box::new(Memfd(inner)));
+    }
+    if !k.host_fds.contains(&st.fd) {
+        return_errno_with_message!(EINVAL, "a memfd crossed without its file");
+    }
+    let shared = SharedWords::from_fd(st.page, WORDS).map_err(|e| Error::with_message(e, "cannot map a memfd's seals again"))?;
+    let inner = Arc::new(Inner { host: HostFile::new(st.fd, false), shared, writing: Mutex::new(()) });
+    objects.put(st.object, inner.clone());
+    Ok(Box::new(Memfd(inner)))
 }
 
 pub fn memfd_create(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
@@ -242,7 +302,9 @@ pub fn memfd_create(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     } else {
         g::F_SEAL_SEAL
     };
-    let memfd = Memfd(Arc::new(Inner { host, seals: Mutex::new(seals) }));
+    let shared = SharedWords::new(WORDS).map_err(|e| Error::with_message(e, "cannot map a memfd's seals"))?;
+    shared.word(W_SEALS).store(u64::from(seals), Relaxed);
+    let memfd = Memfd(Arc::new(Inner { host, shared, writing: Mutex::new(()) }));
     let guest_path = format!("/memfd:{}", crate::vfs::path::from_bytes(&name));
     let file = OpenFile::new(guest_path, memfd, g::O_RDWR | g::O_LARGEFILE);
     let fd = lock(&current().fds).install(Arc::new(file), flags & g::MFD_CLOEXEC != 0)?;

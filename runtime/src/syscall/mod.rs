@@ -84,6 +84,29 @@ impl Ctx<'_> {
 
 pub type Handler = fn(&mut Ctx<'_>, [u64; 6]) -> Result<u64>;
 
+/// The kinds of open file the runtime serves that cross execve as state
+/// of their own (`FileOps::exec_state`), one row per kind: the
+/// re-executed runtime finds each one's restore function here by name.
+pub const EXEC_KINDS: &[crate::vfs::file::ExecKind] = &[
+    eventfd::EXEC_KIND,
+    signalfd::EXEC_KIND,
+    timerfd::EXEC_KIND,
+    epoll::EXEC_KIND,
+    inotify::EXEC_KIND,
+    memfd::EXEC_KIND,
+    pidfd::EXEC_KIND,
+    crate::vfs::netlink::EXEC_KIND,
+];
+
+/// Makes an open file of a kind in [`EXEC_KINDS`] again from the state it
+/// crossed execve with.
+pub fn restore_after_exec(k: &crate::handover::KindState, objects: &crate::vfs::file::ExecObjects) -> Result<Box<dyn crate::vfs::file::FileOps>> {
+    match EXEC_KINDS.iter().find(|e| e.name == k.kind) {
+        Some(e) => (e.restore)(k, objects),
+        None => Err(crate::errno!(EINVAL, "no such kind of file to restore after execve")),
+    }
+}
+
 /// Encodes a handler result the way the kernel returns it in `rax`.
 fn encode(r: &Result<u64>) -> u64 {
     match r {

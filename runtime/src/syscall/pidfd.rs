@@ -19,8 +19,9 @@
 //!   signal the process, PIDFD_SIGNAL_PROCESS_GROUP is EINVAL.
 //! - A pidfd of a thread (PIDFD_THREAD) is EINVAL, as before Linux 6.9.
 //! - After the target is reaped, fdinfo still shows its pid (Linux: -1).
-//! - A pidfd is not kept across execve; a child's copy after fork watches
-//!   the same process.
+//! - A child's copy after fork watches the same process. execve keeps a
+//!   pidfd (`FileOps::exec_state`); on macOS the new runtime watches the
+//!   host pid again, which a reaped process's reused pid would misdirect.
 
 use super::{args, Ctx};
 use crate::abi::gen as g;
@@ -28,7 +29,7 @@ use crate::abi::signal::Signal;
 use crate::error::{Error, Result};
 use crate::host::{self, HostFd, HostStat};
 use crate::task::{current, lock};
-use crate::vfs::file::{FileOps, OpenFile};
+use crate::vfs::file::{ExecIds, ExecKind, ExecObjects, FileOps, KindState, OpenFile};
 use crate::vfs::poll::Ready;
 use crate::{errno, return_errno, return_errno_with_message};
 use mactux_proto::Vpid;
@@ -104,6 +105,29 @@ impl FileOps for PidFd {
             *exit = fd;
         }
     }
+
+    fn exec_state(&self, _f: &OpenFile, _ids: &ExecIds<'_>) -> Option<KindState> {
+        let exit = host::watch::process_exit_exec_fd(*lock(&self.exit));
+        let state = ExecState { pid: self.pid, host_pid: self.host_pid, exit };
+        KindState::new(EXEC_KIND.name, &state, exit.into_iter().collect())
+    }
+}
+
+/// What a pidfd carries across execve: whom it names, and the host's exit
+/// watch where one can cross.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct ExecState {
+    pid: Vpid,
+    host_pid: i32,
+    exit: Option<HostFd>,
+}
+
+pub const EXEC_KIND: ExecKind = ExecKind { name: "pidfd", restore };
+
+fn restore(k: &KindState, _objects: &ExecObjects) -> Result<Box<dyn FileOps>> {
+    let st: ExecState = k.decode().ok_or_else(|| errno!(EINVAL, "a pidfd's state does not decode"))?;
+    let exit = host::watch::process_exit_after_exec(st.exit, st.host_pid).map_err(|e| Error::with_message(e, "the process is gone"))?;
+    Ok(Box::new(PidFd { pid: st.pid, host_pid: st.host_pid, exit: Mutex::new(exit) }))
 }
 
 /// The host pid of task `pid` as pidfd_open finds it: this process, a

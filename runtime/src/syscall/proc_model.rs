@@ -415,33 +415,47 @@ fn do_execve(thread: &crate::task::Thread, dirfd: i32, path_ptr: u64, argv_ptr: 
         .unwrap_or(guest_path);
 
     let p = current();
-    // The fds the new program keeps: their host fds must survive the host exec.
+    // The fds the new program keeps: their host fds must survive the host
+    // exec. Each open file description crosses once: as its kind's own
+    // state (FileOps::exec_state), as its host fd, or to be reopened by
+    // its path. An open file that fits none of these (no kind today), or
+    // whose kind cannot encode its state, is lost: the new program finds
+    // its fds closed, and the exec goes on, as Linux's never fails for an
+    // fd (the new runtime likewise drops one it cannot make again).
     let mut fds = Vec::new();
     let mut kept_host_fds = Vec::new();
-    let mut open_files: Vec<*const crate::vfs::file::OpenFile> = Vec::new();
-    for (gfd, entry) in lock(&p.fds).iter() {
-        if entry.cloexec {
-            continue;
-        }
-        let this = Arc::as_ptr(&entry.file);
-        let open_file = match open_files.iter().position(|&f| f == this) {
-            Some(i) => i,
-            None => {
+    {
+        let table = lock(&p.fds);
+        let mut open_files: Vec<*const crate::vfs::file::OpenFile> = Vec::new();
+        for (_, entry) in table.iter().filter(|(_, e)| !e.cloexec) {
+            let this = Arc::as_ptr(&entry.file);
+            if !open_files.contains(&this) {
                 open_files.push(this);
-                open_files.len() - 1
             }
-        } as u32;
-        let host_fd = entry.file.host_fd();
-        kept_host_fds.extend(host_fd);
-        fds.push(FdState {
-            guest_fd: gfd,
-            open_file,
-            host_fd,
-            status: entry.file.status(),
-            guest_path: entry.file.guest_path.clone(),
-            is_dir: entry.file.is_dir(),
-            ino: entry.file.ino,
-        });
+        }
+        let ids = crate::vfs::file::ExecIds::new(&open_files);
+        let mut seen = Vec::new();
+        for (gfd, entry) in table.iter().filter(|(_, e)| !e.cloexec) {
+            let Some(open_file) = ids.id_of(&entry.file) else { continue };
+            // Only the first fd of an open file carries it; the new
+            // runtime gives the others that same open file.
+            let first = !seen.contains(&open_file);
+            seen.push(open_file);
+            let kind = if first { entry.file.ops().exec_state(&entry.file, &ids) } else { None };
+            let host_fd = if first && kind.is_none() { entry.file.host_fd() } else { None };
+            kept_host_fds.extend(host_fd);
+            kept_host_fds.extend(kind.iter().flat_map(|k| k.host_fds.iter().copied()));
+            fds.push(FdState {
+                guest_fd: gfd,
+                open_file,
+                host_fd,
+                status: entry.file.status(),
+                guest_path: entry.file.guest_path.clone(),
+                is_dir: entry.file.is_dir(),
+                ino: entry.file.ino,
+                kind,
+            });
+        }
     }
     let (sig_ignored, sig_mask) = {
         let st = lock(&p.sig);

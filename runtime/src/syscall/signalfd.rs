@@ -17,8 +17,10 @@
 //! timer or from outside; one taken by a read, a delivery or sigwait).
 //! Pollers and a blocked read sleep on the caller's pipe in the host.
 //!
+//! execve keeps a signalfd: only its set crosses (`FileOps::exec_state`);
+//! the new runtime registers it as a pending watcher again.
+//!
 //! Divergences from Linux:
-//! - A signalfd is not kept across execve.
 //! - /proc/PID/fdinfo shows no `sigmask` line.
 //! - A signal from outside the process reaches the pending sets (and so
 //!   the signalfd) when a thread of the process next takes a host signal
@@ -33,7 +35,7 @@ use crate::host::{HostFd, HostStat};
 use crate::signal::{lock_state, PendingWatch, SigInfo};
 use crate::task::{lock, Thread};
 use crate::uaccess;
-use crate::vfs::file::{FileOps, OpenFile};
+use crate::vfs::file::{ExecIds, ExecKind, ExecObjects, FileOps, KindState, OpenFile};
 use crate::vfs::poll::{self, Notifier, Ready};
 use crate::{errno, return_errno_with_message};
 use std::any::Any;
@@ -335,6 +337,27 @@ impl FileOps for SignalFd {
     fn after_fork(&self) {
         lock(&self.0.readers).clear();
     }
+
+    fn exec_state(&self, _f: &OpenFile, _ids: &ExecIds<'_>) -> Option<KindState> {
+        KindState::new(EXEC_KIND.name, &self.0.set.load(Relaxed), Vec::new())
+    }
+}
+
+pub const EXEC_KIND: ExecKind = ExecKind { name: "signalfd", restore };
+
+/// A signalfd after execve: its set, watching the new process's pending
+/// signals (the exec keeps those, and the mask that holds them).
+fn restore(k: &KindState, _objects: &ExecObjects) -> Result<Box<dyn FileOps>> {
+    let set: u64 = k.decode().ok_or_else(|| errno!(EINVAL, "a signalfd's state does not decode"))?;
+    Ok(Box::new(SignalFd(new_watch(set & !Signal::unblockable_bits()))))
+}
+
+/// A signalfd's watch of `set`, registered with the process's signals.
+fn new_watch(set: u64) -> Arc<Watch> {
+    let watch = Arc::new(Watch { set: AtomicU64::new(set), readers: Mutex::new(Vec::new()) });
+    let weak: Weak<dyn PendingWatch> = Arc::downgrade(&watch) as Weak<dyn PendingWatch>;
+    crate::signal::watch_pending(&mut lock(&crate::task::current().sig), weak);
+    watch
 }
 
 pub fn signalfd4(cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
@@ -355,12 +378,7 @@ pub fn signalfd4(cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
         sfd.0.refresh(l.st.shared.set);
         return Ok(fd as u64);
     }
-    let watch = Arc::new(Watch { set: AtomicU64::new(set), readers: Mutex::new(Vec::new()) });
-    {
-        let mut l = lock_state(cx.thread());
-        let weak: Weak<dyn PendingWatch> = Arc::downgrade(&watch) as Weak<dyn PendingWatch>;
-        crate::signal::watch_pending(&mut l.st, weak);
-    }
+    let watch = new_watch(set);
     let file = OpenFile::new("anon_inode:[signalfd]".into(), SignalFd(watch), g::O_RDWR | (flags & SFD_NONBLOCK));
     let fd = lock(&cx.process().fds).install(Arc::new(file), flags & SFD_CLOEXEC != 0)?;
     Ok(fd as u64)

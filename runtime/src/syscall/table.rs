@@ -277,7 +277,7 @@ syscall_table! {
     __NR_setitimer => Partial(signal::setitimer, "host interval timers: ITIMER_VIRTUAL/ITIMER_PROF count the runtime's CPU time too"), [Int, Ptr, Ptr];
     __NR_getpid => Partial(process::getpid, "from the daemon's namespace (cached); the host pid when running standalone"), [];
     __NR_sendfile => Partial(sendfile::sendfile, "copied through the runtime, not in the host kernel"), [Fd, Fd, Ptr, Len], blocks;
-    __NR_socket => Partial(socket::socket, "AF_UNIX, AF_INET, AF_INET6 on host sockets; AF_NETLINK NETLINK_ROUTE served by the runtime (link, address and route dumps from the host interfaces; not shared with a fork child, not kept across execve); other netlink protocols EPROTONOSUPPORT; other families (AF_PACKET) EAFNOSUPPORT"), [Int, Int, Int];
+    __NR_socket => Partial(socket::socket, "AF_UNIX, AF_INET, AF_INET6 on host sockets; AF_NETLINK NETLINK_ROUTE served by the runtime (link, address and route dumps from the host interfaces; a fork child gets a copy); other netlink protocols EPROTONOSUPPORT; other families (AF_PACKET) EAFNOSUPPORT"), [Int, Int, Int];
     // Sockets (accept, accept4, connect, recvfrom, recvmsg, recvmmsg, sendto,
     // sendmsg, sendmmsg): restarted with SA_RESTART (ERESTARTSYS; signal(7)
     // lists all but accept4 and sendmmsg, which share their code). With
@@ -530,18 +530,18 @@ syscall_table! {
     __NR_utimensat => Full(attr::utimensat), [DirFd, Path, Ptr, AtFlags];
     __NR_epoll_pwait => Partial(epoll::epoll_pwait, "as epoll_wait"), [Fd, Ptr, Int, Int, Ptr, Len], blocks, sleeps, restart = NoHand;
     __NR_signalfd => Partial(signalfd::signalfd, "as signalfd4"), [Fd, Ptr, Len];
-    __NR_timerfd_create => Partial(timerfd::timerfd_create, "alarm clocks (root only) never wake a suspended host; not shared with a fork child; not kept across execve"), [Clock, Hex];
-    __NR_eventfd => Partial(eventfd::eventfd, "not kept across execve"), [Int];
+    __NR_timerfd_create => Partial(timerfd::timerfd_create, "alarm clocks (root only) never wake a suspended host"), [Clock, Hex];
+    __NR_eventfd => Full(eventfd::eventfd), [Int];
     __NR_fallocate => Full(truncate::fallocate), [Fd, Hex, Int, Int];
     __NR_timerfd_settime => Partial(timerfd::timerfd_settime, "TFD_TIMER_CANCEL_ON_SET accepted, never ECANCELED"), [Fd, Hex, Ptr, Ptr];
     __NR_timerfd_gettime => Full(timerfd::timerfd_gettime), [Fd, Ptr];
     __NR_accept4 => Full(socket::accept4), [Fd, Ptr, Ptr, Hex], blocks;
-    __NR_signalfd4 => Partial(signalfd::signalfd4, "not kept across execve"), [Fd, Ptr, Len, Hex];
-    __NR_eventfd2 => Partial(eventfd::eventfd2, "not kept across execve"), [Int, Hex];
+    __NR_signalfd4 => Partial(signalfd::signalfd4, "/proc/PID/fdinfo shows no sigmask line"), [Fd, Ptr, Len, Hex];
+    __NR_eventfd2 => Full(eventfd::eventfd2), [Int, Hex];
     __NR_epoll_create1 => Full(epoll::epoll_create1), [Hex];
     __NR_dup3 => Full(open::dup3), [Fd, Fd, OpenFlags];
     __NR_pipe2 => Partial(pipe::pipe2, "host pipes; O_DIRECT is recorded but the host pipe stays a byte stream"), [Ptr, OpenFlags];
-    __NR_inotify_init1 => Partial(inotify::inotify_init1, "events from the host's inotify (Linux) or kqueue (macOS: no open, access or close events); not kept across execve"), [Hex];
+    __NR_inotify_init1 => Partial(inotify::inotify_init1, "events from the host's inotify (Linux) or kqueue (macOS: no open, access or close events)"), [Hex];
     __NR_preadv => Full(read_write::preadv), [Fd, Ptr, Int, Int], blocks;
     __NR_pwritev => Full(read_write::pwritev), [Fd, Ptr, Int, Int], blocks;
     __NR_rt_tgsigqueueinfo => Partial(signal::rt_tgsigqueueinfo, "another task's thread only through its leader (tgid = tid); on macOS si_value does not cross tasks"), [Int, Int, Signal, Ptr];
@@ -566,7 +566,7 @@ syscall_table! {
     __NR_renameat2 => Full(namei::renameat2), [DirFd, Path, DirFd, Path, Hex];
     __NR_seccomp => Missing, [];
     __NR_getrandom => Full(identity::getrandom), [Ptr, Len, Hex];
-    __NR_memfd_create => Partial(memfd::memfd_create, "a host temporary file; MFD_HUGETLB is EINVAL; seals are not shared with a fork child nor kept across execve"), [Ptr, Hex];
+    __NR_memfd_create => Partial(memfd::memfd_create, "a host temporary file; MFD_HUGETLB is EINVAL"), [Ptr, Hex];
     __NR_kexec_file_load => Missing, [];
     __NR_bpf => Missing, [];
     __NR_execveat => Full(proc_model::execveat), [DirFd, Path, Ptr, Ptr, AtFlags];

@@ -7,9 +7,17 @@
 //! lazily: whoever looks (a read, a poll, gettime, the timer thread) first
 //! adds the periods that passed by now to the count. The process's timer
 //! thread (task/timer.rs) holds every timerfd as a [`FileTimer`] and wakes
-//! at the earliest expiry, so the [`Notifier`] pipe turns readable when the
-//! timer expires, with no call from the guest: poll, select, epoll and a
-//! blocked read sleep on it in the host.
+//! at the earliest expiry, so the [`SharedNotifier`] pipe turns readable
+//! when the timer expires, with no call from the guest: poll, select,
+//! epoll and a blocked read sleep on it in the host.
+//!
+//! As on Linux, a fork child shares the open file description: the setting
+//! and count live in a page a fork leaves shared (`host::mem::SharedWords`,
+//! under a lock word of its own, as an eventfd's counter does), with the
+//! notifier pipe. A setting made in one process is seen by the others, and
+//! a read in one takes the expirations the others would see. Each process's
+//! timer thread watches the timer; execve keeps it (the page and the pipe
+//! cross as host fds: `FileOps::exec_state`), still shared.
 //!
 //! Divergences from Linux:
 //! - TFD_TIMER_CANCEL_ON_SET is accepted, but a change of the realtime
@@ -20,24 +28,28 @@
 //! - CLOCK_REALTIME_ALARM and CLOCK_BOOTTIME_ALARM (allowed, as on Linux,
 //!   only with CAP_WAKE_ALARM, i.e. for root) are their plain clocks: they
 //!   never wake a suspended machine.
-//! - After fork the child's timerfd is a copy (its own setting and count,
-//!   no longer shared with the parent's); a timerfd is not kept across
-//!   execve.
+//! - A shared timer set by one process that then closes it (or exits)
+//!   before it expires wakes the others' sleepers up to a second late:
+//!   their timer threads look at a timer that may be shared at least once
+//!   a second ([`SHARED_LOOK_NS`]), and only the setter's was woken.
 //! - /proc/PID/fdinfo shows no `clockid`/`ticks` lines.
 
 use super::timer::{itimerspec_ns, write_itimerspec};
 use super::{args, Ctx};
 use crate::abi::gen as g;
-use crate::error::Result;
+use crate::error::{Error, Result};
+use crate::host::mem::SharedWords;
 use crate::host::{self, HostFd, HostStat};
 use crate::task::{current, lock, FileTimer, TimerSetting};
 use crate::uaccess;
-use crate::vfs::file::{FileOps, OpenFile};
-use crate::vfs::poll::{self, Notifier, Ready};
+use crate::vfs::file::{ExecIds, ExecKind, ExecObjects, FileOps, KindState, OpenFile};
+use crate::vfs::poll::{self, Ready, SharedNotifier};
 use crate::{errno, return_errno_with_message};
 use linux_raw_sys::ioctl::TFD_IOC_SET_TICKS;
 use std::any::Any;
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::atomic::AtomicBool;
+use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
+use std::sync::{Arc, Weak};
 
 const NSEC_PER_SEC: i128 = 1_000_000_000;
 
@@ -55,10 +67,35 @@ pub struct TimerFd(Arc<Timer>);
 struct Timer {
     /// The clock the host reads for it (an alarm clock's plain clock).
     clock: u32,
-    state: Mutex<State>,
-    /// Readable exactly while `ticks` is not zero.
-    readable: Notifier,
+    /// The setting and count ([`State`]), in a page a fork leaves shared
+    /// and execve maps again, so every process holding the open file
+    /// description sees one timer: a read in one takes the expirations
+    /// the others would see, as on Linux.
+    shared: SharedWords,
+    /// Readable exactly while the count is not zero; the pipe is shared
+    /// as the page is, and the page records whether it is readable.
+    readable: SharedNotifier,
+    /// Another process may hold the timer too (a fork was made with it, or
+    /// it crossed execve): see `FileTimer::fire_due`.
+    may_be_shared: AtomicBool,
 }
+
+/// The words of the shared page.
+const W_LOCK: usize = 0;
+const W_ARMED: usize = 1;
+/// The next expiry and the period, ns, as i128s in two words each (low first).
+const W_EXPIRY: usize = 2;
+const W_INTERVAL: usize = 4;
+const W_TICKS: usize = 6;
+/// Whether the notifier pipe is readable.
+const W_ON: usize = 7;
+const WORDS: usize = 8;
+
+/// How long the timer thread sleeps at most while a timer may be shared:
+/// a setting made by another process wakes that process's timer thread,
+/// not this one's, and if that process closes the timer before it expires,
+/// this one's notices the expiry at its next look.
+const SHARED_LOOK_NS: i128 = NSEC_PER_SEC;
 
 struct State {
     /// The next expiry on `clock`, ns; `None` while disarmed.
@@ -75,6 +112,57 @@ fn now_ns(clock: u32) -> Option<i128> {
 }
 
 impl Timer {
+    fn new(clock: u32) -> Result<Timer> {
+        let shared = SharedWords::new(WORDS).map_err(|e| Error::with_message(e, "cannot map a timerfd's state"))?;
+        Ok(Timer { clock, shared, readable: SharedNotifier::new()?, may_be_shared: AtomicBool::new(false) })
+    }
+
+    fn load_i128(&self, at: usize) -> i128 {
+        let lo = self.shared.word(at).load(Relaxed);
+        let hi = self.shared.word(at + 1).load(Relaxed);
+        ((u128::from(hi) << 64) | u128::from(lo)) as i128
+    }
+
+    fn store_i128(&self, at: usize, v: i128) {
+        self.shared.word(at).store(v as u128 as u64, Relaxed);
+        self.shared.word(at + 1).store((v as u128 >> 64) as u64, Relaxed);
+    }
+
+    /// Runs `f` on the state under the page's lock (shared with every
+    /// process holding the timer; held only across loads, stores and the
+    /// non-blocking fill or drain of the pipe), then has the pipe follow
+    /// the count.
+    fn with_state<R>(&self, f: impl FnOnce(&Timer, &mut State) -> R) -> R {
+        let word = self.shared.word(W_LOCK);
+        let mut spins = 0u32;
+        while word.compare_exchange_weak(0, 1, Acquire, Relaxed).is_err() {
+            spins += 1;
+            if spins < 100 {
+                std::hint::spin_loop();
+            } else {
+                // The holder may be another process, or a thread the host
+                // descheduled: let it run.
+                std::thread::yield_now();
+            }
+        }
+        let mut st = State {
+            expiry_ns: (self.shared.word(W_ARMED).load(Relaxed) != 0).then(|| self.load_i128(W_EXPIRY)),
+            interval_ns: self.load_i128(W_INTERVAL),
+            ticks: self.shared.word(W_TICKS).load(Relaxed),
+        };
+        let r = f(self, &mut st);
+        self.shared.word(W_ARMED).store(u64::from(st.expiry_ns.is_some()), Relaxed);
+        self.store_i128(W_EXPIRY, st.expiry_ns.unwrap_or(0));
+        self.store_i128(W_INTERVAL, st.interval_ns);
+        self.shared.word(W_TICKS).store(st.ticks, Relaxed);
+        let on = st.ticks > 0;
+        let was = self.shared.word(W_ON).load(Relaxed) != 0;
+        self.readable.set(on, was);
+        self.shared.word(W_ON).store(u64::from(on), Relaxed);
+        word.store(0, Release);
+        r
+    }
+
     /// Adds the expirations that passed by now to the count (Linux counts
     /// one in the hrtimer callback, then the missed periods with
     /// `hrtimer_forward_now` at the next read: the same total).
@@ -92,7 +180,6 @@ impl Timer {
             st.ticks = st.ticks.saturating_add(1);
             st.expiry_ns = None;
         }
-        self.readable.set(st.ticks > 0);
     }
 
     /// What timerfd_gettime shows: the time to the next expiry (0 when
@@ -108,23 +195,23 @@ impl Timer {
 
     /// Takes the count, if any (a read).
     fn take(&self) -> Option<u64> {
-        let mut st = lock(&self.state);
-        self.catch_up(&mut st);
-        if st.ticks == 0 {
-            return None;
-        }
-        let ticks = std::mem::take(&mut st.ticks);
-        self.readable.set(false);
-        Some(ticks)
+        self.with_state(|t, st| {
+            t.catch_up(st);
+            (st.ticks != 0).then(|| std::mem::take(&mut st.ticks))
+        })
     }
 }
 
 impl FileTimer for Timer {
     fn fire_due(&self) -> Option<i128> {
-        let mut st = lock(&self.state);
-        self.catch_up(&mut st);
-        let expiry = st.expiry_ns?;
-        Some(expiry - now_ns(self.clock)?)
+        let due = self.with_state(|t, st| {
+            t.catch_up(st);
+            Some(st.expiry_ns? - now_ns(t.clock)?)
+        });
+        if !self.may_be_shared.load(Relaxed) {
+            return due;
+        }
+        Some(due.map_or(SHARED_LOOK_NS, |d| d.min(SHARED_LOOK_NS)))
     }
 }
 
@@ -178,16 +265,16 @@ impl FileOps for TimerFd {
         if ticks == 0 {
             return_errno_with_message!(EINVAL, "TFD_IOC_SET_TICKS needs a count above 0");
         }
-        let mut st = lock(&self.0.state);
-        st.ticks = ticks;
-        self.0.readable.set(true);
+        self.0.with_state(|_, st| st.ticks = ticks);
         Ok(0)
     }
 
     fn poll(&self, _f: &OpenFile, _events: u32, wake: &mut Vec<(HostFd, u32)>) -> Ready {
-        let mut st = lock(&self.0.state);
-        self.0.catch_up(&mut st);
-        if st.ticks > 0 {
+        let ticks = self.0.with_state(|t, st| {
+            t.catch_up(st);
+            st.ticks
+        });
+        if ticks > 0 {
             // Linux's timerfd_poll reports EPOLLIN alone.
             return Ready::Now(g::POLLIN);
         }
@@ -199,10 +286,60 @@ impl FileOps for TimerFd {
         true
     }
 
-    fn after_fork(&self) {
-        let _st = lock(&self.0.state);
-        self.0.readable.renew();
+    /// A fork child shares the timer (its page and pipe) with the parent.
+    fn before_fork(&self) {
+        self.0.may_be_shared.store(true, Relaxed);
     }
+
+    /// The host process and its clocks stay across execve, so the expiry
+    /// (on the timer's clock) means the same there; the page and the pipe
+    /// cross as host fds, so the timer stays the one a fork sibling holds.
+    fn exec_state(&self, _f: &OpenFile, _ids: &ExecIds<'_>) -> Option<KindState> {
+        let t = &self.0;
+        let pipe = t.readable.host_fds();
+        let state = ExecState { clock: t.clock, page: t.shared.fd(), pipe, may_be_shared: t.may_be_shared.load(Relaxed) };
+        KindState::new(EXEC_KIND.name, &state, vec![t.shared.fd(), pipe.0, pipe.1])
+    }
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct ExecState {
+    clock: u32,
+    page: HostFd,
+    pipe: (HostFd, HostFd),
+    may_be_shared: bool,
+}
+
+pub const EXEC_KIND: ExecKind = ExecKind { name: "timerfd", restore };
+
+/// A timerfd after execve, armed as it was, on the new timer thread.
+fn restore(k: &KindState, _objects: &ExecObjects) -> Result<Box<dyn FileOps>> {
+    let st: ExecState = k.decode().ok_or_else(|| errno!(EINVAL, "a timerfd's state does not decode"))?;
+    if !matches!(st.clock, g::CLOCK_REALTIME | g::CLOCK_MONOTONIC | g::CLOCK_BOOTTIME) {
+        return Err(errno!(EINVAL, "a timerfd crossed with an unknown clock"));
+    }
+    // Everything that may fail comes before the host fds are taken over:
+    // on an error they are still the caller's to close.
+    current().timers.start_thread().map_err(|_| errno!(ENOMEM, "cannot start the timer thread"))?;
+    let shared = SharedWords::from_fd(st.page, WORDS).map_err(|e| Error::with_message(e, "cannot map a timerfd's state again"))?;
+    let timer = Timer { clock: st.clock, shared, readable: SharedNotifier::from_host_fds(st.pipe), may_be_shared: AtomicBool::new(st.may_be_shared) };
+    // With the thread running, adding the timer cannot fail; were it to,
+    // the timer would still count when looked at, only not wake a
+    // sleeper at its expiry, which is better than losing the fd.
+    let timer = Arc::new(timer);
+    let weak: Weak<dyn FileTimer> = Arc::downgrade(&timer) as Weak<dyn FileTimer>;
+    let _ = current().timers.add_file(weak);
+    current().timers.file_changed();
+    Ok(Box::new(TimerFd(timer)))
+}
+
+/// `timer`, watched by the process's timer thread.
+fn watched(timer: Timer) -> Result<Arc<Timer>> {
+    let timer = Arc::new(timer);
+    let weak: Weak<dyn FileTimer> = Arc::downgrade(&timer) as Weak<dyn FileTimer>;
+    current().timers.add_file(weak).map_err(|_| errno!(ENOMEM, "cannot start the timer thread"))?;
+    current().timers.file_changed();
+    Ok(timer)
 }
 
 /// The timer behind `fd`: EBADF for no fd, EINVAL for another kind.
@@ -229,13 +366,7 @@ pub fn timerfd_create(cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
         }
         _ => return_errno_with_message!(EINVAL, "clock must be CLOCK_REALTIME, CLOCK_MONOTONIC or CLOCK_BOOTTIME (or an alarm clock)"),
     };
-    let timer = Arc::new(Timer {
-        clock: host_clock,
-        state: Mutex::new(State { expiry_ns: None, interval_ns: 0, ticks: 0 }),
-        readable: Notifier::new()?,
-    });
-    let weak: Weak<dyn FileTimer> = Arc::downgrade(&timer) as Weak<dyn FileTimer>;
-    cx.process().timers.add_file(weak).map_err(|_| errno!(ENOMEM, "cannot start the timer thread"))?;
+    let timer = watched(Timer::new(host_clock)?)?;
     let file = OpenFile::new("anon_inode:[timerfd]".into(), TimerFd(timer), g::O_RDWR | (flags & g::TFD_NONBLOCK));
     let fd = lock(&cx.process().fds).install(Arc::new(file), flags & g::TFD_CLOEXEC != 0)?;
     Ok(fd as u64)
@@ -246,9 +377,8 @@ pub fn timerfd_settime(cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     let flags = args::flags(u64::from(args::uint(a[1])), SETTIME_FLAGS, "flags must be TFD_TIMER_ABSTIME or TFD_TIMER_CANCEL_ON_SET")?;
     let (interval_ns, value_ns) = itimerspec_ns(raw)?;
     let timer = timer_of(a[0])?;
-    let old = {
-        let mut st = lock(&timer.state);
-        let old = timer.setting(&mut st);
+    let old = timer.with_state(|t, st| {
+        let old = t.setting(st);
         // A new setting starts a new count (`timerfd_setup`).
         st.ticks = 0;
         st.interval_ns = interval_ns;
@@ -257,12 +387,11 @@ pub fn timerfd_settime(cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
         } else if flags & g::TFD_TIMER_ABSTIME != 0 {
             Some(value_ns)
         } else {
-            now_ns(timer.clock).map(|now| now.saturating_add(value_ns))
+            now_ns(t.clock).map(|now| now.saturating_add(value_ns))
         };
-        timer.catch_up(&mut st);
-        timer.readable.set(st.ticks > 0);
+        t.catch_up(st);
         old
-    };
+    });
     cx.process().timers.file_changed();
     // The new setting stands even if the old one cannot be written.
     if a[3] != 0 {
@@ -273,7 +402,7 @@ pub fn timerfd_settime(cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
 
 pub fn timerfd_gettime(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     let timer = timer_of(a[0])?;
-    let cur = timer.setting(&mut lock(&timer.state));
+    let cur = timer.with_state(|t, st| t.setting(st));
     write_itimerspec(a[1], cur)?;
     Ok(0)
 }

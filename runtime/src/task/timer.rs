@@ -233,6 +233,12 @@ impl Timers {
 
     /// Hands a file's timer to the timer thread (timerfd_create); the
     /// file calls [`Timers::file_changed`] after each setting.
+    /// Starts the timer thread if it is not running yet (so that a file
+    /// timer added next cannot fail for want of it).
+    pub fn start_thread(&self) -> Result<(), CreateError> {
+        lock(&self.table).ensure_thread()
+    }
+
     pub fn add_file(&self, timer: std::sync::Weak<dyn FileTimer>) -> Result<(), CreateError> {
         let mut table = lock(&self.table);
         table.ensure_thread()?;

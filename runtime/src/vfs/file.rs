@@ -10,7 +10,10 @@
 //! for read/write, ESPIPE for pread and seek, ENOTTY for ioctl, ENOTDIR for
 //! getdents, "always ready" for poll). Calls that belong to one kind
 //! (readlink of an `O_PATH` symlink, mmap of a host file, the socket calls)
-//! downcast with [`OpenFile::ops_as`].
+//! downcast with [`OpenFile::ops_as`]. A kind the runtime serves crosses
+//! execve by `exec_state` (its state and host fds) and a restore function
+//! listed in `syscall::EXEC_KINDS`; one whose state other processes share
+//! after fork keeps it in a page of host shared memory (`SharedWords`).
 //!
 //! Lock order (task/mod.rs): `OpenFile.status`, then `OpenFile.pos`, then a
 //! kind's own locks; none is held across a host call that may block, except
@@ -26,7 +29,7 @@ use crate::uaccess;
 use crate::{errno, return_errno};
 use std::any::Any;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 pub use super::host_file::HostFile;
 pub use super::synth_file::{anon_stat, synth_node_stat, synth_stat, SynthDir, SynthPath, SynthSnapshot};
@@ -156,6 +159,87 @@ pub trait FileOps: Send + Sync + 'static {
     /// Called on every open file of a child after fork: a kind with state of
     /// its own in the runtime's memory makes the child's copy independent.
     fn after_fork(&self) {}
+
+    /// What execve carries of a kind the runtime serves (Linux keeps every
+    /// fd without FD_CLOEXEC): its state, encoded by the kind, and the host
+    /// fds it needs kept open. The re-executed runtime gives it back to the
+    /// kind's restore function ([`ExecKind`], listed in
+    /// `syscall::EXEC_KINDS`). None: the file crosses as its host fd, or is
+    /// reopened by its path, or (neither) is lost. Called with the fd table
+    /// locked; `ids` names the other open files that cross.
+    fn exec_state(&self, _f: &OpenFile, _ids: &ExecIds<'_>) -> Option<KindState> {
+        None
+    }
+
+    /// In the re-executed runtime, once every open file that crossed is
+    /// installed: a kind that refers to other open files (an epoll's
+    /// interest list) finds them by the ids `exec_state` saw.
+    fn after_exec(&self, _files: &dyn Fn(u32) -> Option<Arc<OpenFile>>) {}
+}
+
+pub use crate::handover::KindState;
+
+/// The open file descriptions that cross an execve, numbered as the
+/// handover numbers them, and the objects several of them share.
+pub struct ExecIds<'a> {
+    files: &'a [*const OpenFile],
+    objects: Mutex<Vec<usize>>,
+}
+
+impl<'a> ExecIds<'a> {
+    pub fn new(files: &'a [*const OpenFile]) -> ExecIds<'a> {
+        ExecIds { files, objects: Mutex::new(Vec::new()) }
+    }
+
+    /// The number of open file `f`, when it crosses.
+    pub fn id_of(&self, f: &OpenFile) -> Option<u32> {
+        self.files.iter().position(|&p| std::ptr::eq(p, f)).and_then(|i| u32::try_from(i).ok())
+    }
+
+    /// The number of an object that several open files may share (a
+    /// memfd's file and seals, which a reopen through /proc shares), and
+    /// whether this is its first sight: only the first open file carries
+    /// the object's host fds, and the others find it again by its number
+    /// ([`ExecObjects`]), restored in the same order.
+    pub fn object<T>(&self, obj: &Arc<T>) -> (u32, bool) {
+        let key = Arc::as_ptr(obj) as *const () as usize;
+        let mut objects = lock(&self.objects);
+        match objects.iter().position(|&k| k == key) {
+            Some(i) => (i as u32, false),
+            None => {
+                objects.push(key);
+                ((objects.len() - 1) as u32, true)
+            }
+        }
+    }
+}
+
+/// In the re-executed runtime, the shared objects restored so far, by the
+/// numbers [`ExecIds::object`] gave them.
+#[derive(Default)]
+pub struct ExecObjects(Mutex<Vec<(u32, Arc<dyn Any + Send + Sync>)>>);
+
+impl ExecObjects {
+    /// Object `id` when it is restored already and a `T`.
+    pub fn get<T: Send + Sync + 'static>(&self, id: u32) -> Option<Arc<T>> {
+        let objects = lock(&self.0);
+        let obj = objects.iter().find(|(i, _)| *i == id)?.1.clone();
+        obj.downcast::<T>().ok()
+    }
+
+    pub fn put<T: Send + Sync + 'static>(&self, id: u32, obj: Arc<T>) {
+        lock(&self.0).push((id, obj));
+    }
+}
+
+/// A kind that crosses execve: its name in the handover and the function
+/// that makes it again from its state (the status flags, guest path and
+/// position are the open file's, restored around it). `restore` takes the
+/// state's host fds over only when it succeeds: on an error they are still
+/// the caller's, which closes them.
+pub struct ExecKind {
+    pub name: &'static str,
+    pub restore: fn(&KindState, &ExecObjects) -> Result<Box<dyn FileOps>>,
 }
 
 pub struct OpenFile {

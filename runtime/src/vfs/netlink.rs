@@ -21,14 +21,17 @@
 //! negative id, as `netlink_autobind` does. Ids are unique among the
 //! process's open netlink sockets; the runtime sees no others.
 //!
-//! Divergences from Linux: the socket is not kept across execve, and a
-//! forked child's copy has its own queue (as an eventfd's is); no control
-//! messages are delivered (NETLINK_PKTINFO, SO_PASSCRED are recorded only).
+//! execve keeps the socket with its port id, groups, options, queued
+//! answers and a dump under way (`FileOps::exec_state`).
+//!
+//! Divergences from Linux: a forked child's copy has its own queue; no
+//! control messages are delivered (NETLINK_PKTINFO, SO_PASSCRED are
+//! recorded only).
 //!
 //! Lock order: `state` is a leaf lock, taken after `OpenFile.status`; it
 //! is not held while sleeping, nor while the fd table is scanned.
 
-use super::file::{FileOps, OpenFile};
+use super::file::{ExecIds, ExecKind, ExecObjects, FileOps, KindState, OpenFile};
 use super::poll::{self, Notifier, Ready};
 use super::rtnetlink::{self, Answer};
 use crate::abi::netlink::{self as nl, NlMsgHdr};
@@ -66,7 +69,7 @@ pub struct NetlinkSocket {
 }
 
 /// The options a guest may set, recorded and read back.
-#[derive(Clone, Copy, Default)]
+#[derive(Clone, Copy, Default, serde::Serialize, serde::Deserialize)]
 pub struct Options {
     pub rcvbuf: u32,
     pub sndbuf: u32,
@@ -438,6 +441,59 @@ impl FileOps for NetlinkSocket {
         let _st = lock(&self.state);
         self.readable.renew();
     }
+
+    fn exec_state(&self, _f: &OpenFile, _ids: &ExecIds<'_>) -> Option<KindState> {
+        let st = lock(&self.state);
+        let state = ExecState {
+            protocol: self.protocol,
+            ty: self.ty,
+            portid: self.portid(),
+            groups: st.groups,
+            dst: st.dst,
+            queue: st.queue.iter().cloned().collect(),
+            dump: st.dump.as_ref().map(|d| (d.msgs.iter().cloned().collect(), d.done.clone())),
+            max_recvmsg_len: st.max_recvmsg_len as u64,
+            pending: st.pending.map(|e| e.0),
+            opts: st.opts,
+        };
+        KindState::new(EXEC_KIND.name, &state, Vec::new())
+    }
+}
+
+/// What a netlink socket carries across execve: all of its state.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct ExecState {
+    protocol: u32,
+    ty: u32,
+    portid: u32,
+    groups: u64,
+    dst: (u32, u32),
+    queue: Vec<Vec<u8>>,
+    dump: Option<(Vec<Vec<u8>>, Vec<u8>)>,
+    max_recvmsg_len: u64,
+    pending: Option<u16>,
+    opts: Options,
+}
+
+pub const EXEC_KIND: ExecKind = ExecKind { name: "netlink", restore };
+
+fn restore(k: &KindState, _objects: &ExecObjects) -> Result<Box<dyn FileOps>> {
+    let x: ExecState = k.decode().ok_or_else(|| errno!(EINVAL, "a netlink socket's state does not decode"))?;
+    let s = NetlinkSocket::new(x.protocol, x.ty)?;
+    s.portid.store(x.portid, Ordering::Relaxed);
+    {
+        let mut st = lock(&s.state);
+        st.groups = x.groups;
+        st.dst = x.dst;
+        st.queued_bytes = x.queue.iter().map(Vec::len).sum();
+        st.queue = x.queue.into();
+        st.dump = x.dump.map(|(msgs, done)| Dump { msgs: msgs.into(), done });
+        st.max_recvmsg_len = usize::try_from(x.max_recvmsg_len).unwrap_or(0);
+        st.pending = x.pending.map(Errno);
+        st.opts = x.opts;
+        s.readable.set(NetlinkSocket::has_data(&st));
+    }
+    Ok(Box::new(s))
 }
 
 #[cfg(test)]

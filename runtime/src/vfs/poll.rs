@@ -340,4 +340,15 @@ impl SharedNotifier {
             self.0.fill(on);
         }
     }
+
+    /// The pipe's two host fds (read, write), to keep across execve: the
+    /// owner's other holders (a fork sibling) keep using the same pipe.
+    pub fn host_fds(&self) -> (HostFd, HostFd) {
+        (self.0.r, self.0.w)
+    }
+
+    /// The notifier whose pipe crossed execve as `host_fds` gave it.
+    pub fn from_host_fds((r, w): (HostFd, HostFd)) -> SharedNotifier {
+        SharedNotifier(Pipe { r, w, on: false })
+    }
 }

@@ -79,3 +79,21 @@ pub fn map_code_at(addr: u64, len: u64) -> HostResult<u64> {
     }
     Ok(addr)
 }
+
+/// A host fd of `len` zeroed bytes of memory that any process holding it
+/// can map shared (a memfd, close-on-exec), for state kept in shared memory
+/// that must be mapped again after execve (`SharedWords`).
+pub fn shared_memory_fd(len: usize) -> HostResult<crate::host::HostFd> {
+    // SAFETY: a valid NUL-terminated name; the kernel makes a new file.
+    let fd = unsafe { libc::memfd_create(c"mactux-shared".as_ptr(), libc::MFD_CLOEXEC) };
+    if fd < 0 {
+        return Err(super::errno::last());
+    }
+    // SAFETY: plain call on the fd just made.
+    if unsafe { libc::ftruncate(fd, len as libc::off_t) } < 0 {
+        let e = super::errno::last();
+        crate::host::fs::close(fd);
+        return Err(e);
+    }
+    Ok(fd)
+}

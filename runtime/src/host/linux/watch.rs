@@ -18,6 +18,21 @@ pub fn process_exit_after_fork(fd: HostFd, _host_pid: i32) -> HostResult<HostFd>
     Ok(fd)
 }
 
+/// The host fd an exit watch keeps open across execve: the host pidfd
+/// itself, which still names the process there.
+pub fn process_exit_exec_fd(fd: HostFd) -> Option<HostFd> {
+    Some(fd)
+}
+
+/// After execve, the exit watch of `host_pid`: the pidfd that crossed
+/// (`process_exit_exec_fd`), or a new one when none did.
+pub fn process_exit_after_exec(kept: Option<HostFd>, host_pid: i32) -> HostResult<HostFd> {
+    match kept {
+        Some(fd) => Ok(fd),
+        None => process_exit(host_pid),
+    }
+}
+
 /// Sends host signal `host_sig` (0: only probe) to the process an exit
 /// watch names: through the pidfd, so a reaped process whose pid was
 /// reused is ESRCH, not a stranger.
@@ -106,6 +121,25 @@ impl FsWatcher {
                 return Ok(out);
             }
         }
+    }
+}
+
+/// A watcher as it crosses execve: the host inotify fd itself, kept open
+/// (its watches, their wds and the events not read yet stay with it).
+#[derive(serde::Serialize, serde::Deserialize)]
+pub struct FsWatcherState {
+    fd: HostFd,
+}
+
+impl FsWatcher {
+    /// What crosses execve, and the host fds to keep open for it.
+    pub fn exec_state(&self) -> (FsWatcherState, Vec<HostFd>) {
+        (FsWatcherState { fd: self.fd }, vec![self.fd])
+    }
+
+    /// The watcher again after execve; takes the fd over.
+    pub fn from_exec_state(st: FsWatcherState) -> HostResult<FsWatcher> {
+        Ok(FsWatcher { fd: st.fd })
     }
 }
 

@@ -228,3 +228,38 @@ pub fn map_code_at(addr: u64, len: u64) -> HostResult<u64> {
     }
     Ok(addr)
 }
+
+/// A host fd of `len` zeroed bytes of memory that any process holding it
+/// can map shared, for state kept in shared memory that must be mapped
+/// again after execve (`SharedWords`): a POSIX shared memory object,
+/// unlinked at once (macOS has no memfd), close-on-exec as shm_open makes it.
+pub fn shared_memory_fd(len: usize) -> HostResult<crate::host::HostFd> {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    // A name unique to this process (PSHMNAMLEN is 31 bytes); a clash with
+    // a leftover of a process that died between open and unlink is retried.
+    for _ in 0..16 {
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let name = std::ffi::CString::new(format!("/mactux.{}.{n}", crate::host::process::host_pid())).unwrap_or_default();
+        // SAFETY: a valid NUL-terminated name; O_EXCL makes a new object.
+        let fd = unsafe { libc::shm_open(name.as_ptr(), libc::O_RDWR | libc::O_CREAT | libc::O_EXCL, 0o600 as libc::c_uint) };
+        if fd < 0 {
+            let e = super::errno::last();
+            if e == Errno::EEXIST {
+                continue;
+            }
+            return Err(e);
+        }
+        // SAFETY: the name just made; the open fd keeps the object.
+        unsafe { libc::shm_unlink(name.as_ptr()) };
+        // SAFETY: plain call on the fd just made (macOS allows one ftruncate of a shm object).
+        if unsafe { libc::ftruncate(fd, len as libc::off_t) } < 0 {
+            let e = super::errno::last();
+            crate::host::fs::close(fd);
+            return Err(e);
+        }
+        crate::host::fs::set_host_cloexec(fd, true)?;
+        return Ok(fd);
+    }
+    Err(Errno::EEXIST)
+}

@@ -50,6 +50,19 @@ pub fn process_exit_after_fork(_fd: HostFd, host_pid: i32) -> HostResult<HostFd>
     process_exit(host_pid)
 }
 
+/// The host fd an exit watch keeps open across execve: none, a kqueue
+/// does not cross (the new runtime watches the pid again).
+pub fn process_exit_exec_fd(_fd: HostFd) -> Option<HostFd> {
+    None
+}
+
+/// After execve, the exit watch of `host_pid` (`kept`: what
+/// `process_exit_exec_fd` kept). A process that was reaped and whose pid
+/// was reused meanwhile would be watched instead: macOS has no pidfd.
+pub fn process_exit_after_exec(_kept: Option<HostFd>, host_pid: i32) -> HostResult<HostFd> {
+    process_exit(host_pid)
+}
+
 /// Sends host signal `host_sig` (0: only probe) to the process an exit
 /// watch names. macOS has no pidfd: a plain kill, which a reaped process's
 /// reused pid would misdirect.
@@ -163,17 +176,7 @@ impl FsWatcher {
             return Ok(w.wd);
         }
         let wd = s.next_wd;
-        let ev = libc::kevent {
-            ident: fd as libc::uintptr_t,
-            filter: libc::EVFILT_VNODE,
-            flags: libc::EV_ADD | libc::EV_CLEAR,
-            fflags: VNODE_NOTES,
-            data: 0,
-            udata: wd as usize as *mut libc::c_void,
-        };
-        // SAFETY: one valid change, no event list.
-        if unsafe { libc::kevent(self.kq, &ev, 1, core::ptr::null_mut(), 0, core::ptr::null()) } < 0 {
-            let e = super::errno::last();
+        if let Err(e) = register(self.kq, fd, wd) {
             crate::host::fs::close(fd);
             return Err(e);
         }
@@ -269,6 +272,66 @@ impl FsWatcher {
             }
         }
         Ok(out)
+    }
+}
+
+/// Adds the EVFILT_VNODE filter of watched file `fd` (watch `wd`) to `kq`.
+fn register(kq: HostFd, fd: HostFd, wd: i32) -> HostResult<()> {
+    let ev = libc::kevent {
+        ident: fd as libc::uintptr_t,
+        filter: libc::EVFILT_VNODE,
+        flags: libc::EV_ADD | libc::EV_CLEAR,
+        fflags: VNODE_NOTES,
+        data: 0,
+        udata: wd as usize as *mut libc::c_void,
+    };
+    // SAFETY: one valid change, no event list.
+    if unsafe { libc::kevent(kq, &ev, 1, core::ptr::null_mut(), 0, core::ptr::null()) } < 0 {
+        return Err(super::errno::last());
+    }
+    Ok(())
+}
+
+/// A watcher as it crosses execve: a kqueue does not, so the watches go
+/// as their files' fds (kept open) and what was known of each, and the
+/// new runtime makes a kqueue and adds their filters again. A change the
+/// old kqueue had not reported yet, or one made while the exec runs, is
+/// not seen (a directory's next change compares with the listing taken
+/// before, so names created meanwhile show up then).
+#[derive(serde::Serialize, serde::Deserialize)]
+pub struct FsWatcherState {
+    watches: Vec<(i32, HostFd, u32, u64, u64, Option<Vec<(Vec<u8>, u64, bool)>>)>,
+    next_wd: i32,
+    next_cookie: u32,
+    pending: Vec<(i32, u32, u32, Vec<u8>)>,
+}
+
+impl FsWatcher {
+    /// What crosses execve, and the host fds to keep open for it.
+    pub fn exec_state(&self) -> (FsWatcherState, Vec<HostFd>) {
+        let s = self.state();
+        let watches: Vec<_> = s.watches.iter().map(|w| (w.wd, w.fd, w.mask, w.dev, w.ino, w.listing.clone())).collect();
+        let fds = watches.iter().map(|w| w.1).collect();
+        let pending = s.pending.iter().map(|e| (e.wd, e.mask, e.cookie, e.name.clone())).collect();
+        (FsWatcherState { watches, next_wd: s.next_wd, next_cookie: s.next_cookie, pending }, fds)
+    }
+
+    /// The watcher again after execve; takes over the watched files' fds
+    /// once it has a kqueue (on an error they are still the caller's; a
+    /// watch whose filter cannot be added is lost, its fd closed).
+    pub fn from_exec_state(st: FsWatcherState) -> HostResult<FsWatcher> {
+        let kq = kqueue()?;
+        let mut watches = Vec::new();
+        for (wd, fd, mask, dev, ino, listing) in st.watches {
+            if register(kq, fd, wd).is_err() {
+                crate::host::fs::close(fd);
+                continue;
+            }
+            watches.push(MacWatch { wd, fd, mask, dev, ino, listing });
+        }
+        let pending = st.pending.into_iter().map(|(wd, mask, cookie, name)| FsEvent { wd, mask, cookie, name }).collect();
+        let state = MacState { watches, next_wd: st.next_wd, next_cookie: st.next_cookie, pending };
+        Ok(FsWatcher { kq, st: std::sync::Mutex::new(state) })
     }
 }
 
