@@ -21,52 +21,72 @@ struct Cli {
     command: Command,
 }
 
+/// `mactux run` alone: the parser a run takes, so that starting a program
+/// does not build the whole command tree first (clap builds every
+/// subcommand's arguments before it parses). Its arguments, help and
+/// errors are `Command::Run`'s.
+#[derive(Parser)]
+#[command(name = "mactux", version, about = "Run unmodified Linux x86_64 programs in-process")]
+struct RunCli {
+    #[command(subcommand)]
+    command: RunOnly,
+}
+
+#[derive(Subcommand)]
+enum RunOnly {
+    /// Run a Linux program: mactux run [OPTIONS] PROG [ARGS...]
+    Run(RunArgs),
+}
+
+#[derive(clap::Args)]
+struct RunArgs {
+    /// Print each emulated syscall, strace-style, to stderr.
+    #[arg(long)]
+    trace: bool,
+    /// Write the trace to FILE instead of stderr (implies --trace).
+    #[arg(long, value_name = "FILE")]
+    trace_file: Option<PathBuf>,
+    /// The guest's `/`: a host directory, or the NAME of a root from
+    /// `mactux rootfs import` (default: `root` in ~/.mactux/config.toml,
+    /// else / on Linux, ~/.mactux/rootfs on macOS).
+    #[arg(long, value_name = "DIR|NAME")]
+    root: Option<PathBuf>,
+    /// Mount the host directory HOST at GUEST in the guest's tree
+    /// (repeatable; also `mounts` in ~/.mactux/config.toml).
+    #[arg(long = "mount", value_name = "HOST:GUEST")]
+    mounts: Vec<String>,
+    /// The kernel release `uname -r` reports.
+    #[arg(long, value_name = "RELEASE")]
+    kernel_release: Option<String>,
+    /// Run as Linux user USER (and group GROUP), each a number or a
+    /// name from the guest root's /etc/passwd and /etc/group (the
+    /// host's when no root is chosen). Without GROUP, the user's group
+    /// in /etc/passwd, else GID = UID. A named user gets the
+    /// supplementary groups /etc/group lists it in, as login does; a
+    /// number none. Only the guest's ids change: the host process
+    /// keeps the host user's.
+    #[arg(long, value_name = "USER[:GROUP]", value_parser = user::parse, conflicts_with = "root_user")]
+    user: Option<user::UserSpec>,
+    /// Run as uid 0 (root, with every capability) inside, as package
+    /// managers expect; same as --user 0:0.
+    #[arg(short = '0', long)]
+    root_user: bool,
+    /// Never rewrite a trapping `syscall` site into a direct entry
+    /// (every syscall traps), as MACTUX_REWRITE=0 does.
+    #[arg(long)]
+    no_rewrite: bool,
+    /// The program, then its arguments. Options for mactux come before
+    /// PROG; everything after PROG is the program's, `--flags` included.
+    /// A PROG that starts with `-` is not taken for a mistyped option
+    /// unless `--` comes before it.
+    #[arg(required = true, trailing_var_arg = true, value_name = "PROG [ARGS]...")]
+    argv: Vec<std::ffi::OsString>,
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Run a Linux program: mactux run [OPTIONS] PROG [ARGS...]
-    Run {
-        /// Print each emulated syscall, strace-style, to stderr.
-        #[arg(long)]
-        trace: bool,
-        /// Write the trace to FILE instead of stderr (implies --trace).
-        #[arg(long, value_name = "FILE")]
-        trace_file: Option<PathBuf>,
-        /// The guest's `/`: a host directory, or the NAME of a root from
-        /// `mactux rootfs import` (default: `root` in ~/.mactux/config.toml,
-        /// else / on Linux, ~/.mactux/rootfs on macOS).
-        #[arg(long, value_name = "DIR|NAME")]
-        root: Option<PathBuf>,
-        /// Mount the host directory HOST at GUEST in the guest's tree
-        /// (repeatable; also `mounts` in ~/.mactux/config.toml).
-        #[arg(long = "mount", value_name = "HOST:GUEST")]
-        mounts: Vec<String>,
-        /// The kernel release `uname -r` reports.
-        #[arg(long, value_name = "RELEASE")]
-        kernel_release: Option<String>,
-        /// Run as Linux user USER (and group GROUP), each a number or a
-        /// name from the guest root's /etc/passwd and /etc/group (the
-        /// host's when no root is chosen). Without GROUP, the user's group
-        /// in /etc/passwd, else GID = UID. A named user gets the
-        /// supplementary groups /etc/group lists it in, as login does; a
-        /// number none. Only the guest's ids change: the host process
-        /// keeps the host user's.
-        #[arg(long, value_name = "USER[:GROUP]", value_parser = user::parse, conflicts_with = "root_user")]
-        user: Option<user::UserSpec>,
-        /// Run as uid 0 (root, with every capability) inside, as package
-        /// managers expect; same as --user 0:0.
-        #[arg(short = '0', long)]
-        root_user: bool,
-        /// Never rewrite a trapping `syscall` site into a direct entry
-        /// (every syscall traps), as MACTUX_REWRITE=0 does.
-        #[arg(long)]
-        no_rewrite: bool,
-        /// The program, then its arguments. Options for mactux come before
-        /// PROG; everything after PROG is the program's, `--flags` included.
-        /// A PROG that starts with `-` is not taken for a mistyped option
-        /// unless `--` comes before it.
-        #[arg(required = true, trailing_var_arg = true, value_name = "PROG [ARGS]...")]
-        argv: Vec<std::ffi::OsString>,
-    },
+    Run(RunArgs),
     /// Continue a Linux task after its execve (used by the runtime itself).
     #[command(hide = true, name = "__resume")]
     Resume {
@@ -234,23 +254,42 @@ fn compat_markdown() -> String {
     s
 }
 
+fn resume(fd: i32) -> ExitCode {
+    let err = mactux_runtime::resume(fd);
+    eprintln!("mactux: {}", err.msg);
+    ExitCode::from(u8::try_from(err.status).unwrap_or(1))
+}
+
+fn run_command(a: RunArgs) -> ExitCode {
+    let RunArgs { trace, trace_file, root, mounts, kernel_release, user, root_user, no_rewrite, argv } = a;
+    let user = if root_user { Some(user::UserSpec { user: "0".into(), group: Some("0".into()) }) } else { user };
+    run(trace, trace_file, root, mounts, kernel_release, user, no_rewrite, argv)
+}
+
 fn main() -> ExitCode {
     mactux_runtime::host::process::restore_default_sigpipe();
-    match Cli::parse().command {
-        Command::Run { trace, trace_file, root, mounts, kernel_release, user, root_user, no_rewrite, argv } => {
-            let user = if root_user { Some(user::UserSpec { user: "0".into(), group: Some("0".into()) }) } else { user };
-            run(trace, trace_file, root, mounts, kernel_release, user, no_rewrite, argv)
+    let mut args = std::env::args_os().skip(1);
+    match (args.next(), args.next(), args.next()) {
+        (Some(c), ..) if c == "run" => {
+            let RunOnly::Run(a) = RunCli::parse().command;
+            return run_command(a);
         }
+        // The runtime's own re-execution at every execve: no parser at all.
+        (Some(c), Some(fd), None) if c == "__resume" => {
+            if let Some(fd) = fd.to_str().and_then(|f| f.parse().ok()) {
+                return resume(fd);
+            }
+        }
+        _ => {}
+    }
+    match Cli::parse().command {
+        Command::Run(a) => run_command(a),
         Command::Syscalls { json, markdown } => syscalls(json, markdown),
         Command::Daemon { command } => daemon::main(command),
         Command::Ps { json } => ps::main(json),
         Command::Kill { args } => kill::main(args),
         Command::Rootfs { command } => rootfs::main(command),
-        Command::Resume { fd } => {
-            let err = mactux_runtime::resume(fd);
-            eprintln!("mactux: {}", err.msg);
-            ExitCode::from(u8::try_from(err.status).unwrap_or(1))
-        }
+        Command::Resume { fd } => resume(fd),
     }
 }
 
@@ -260,8 +299,14 @@ mod tests {
     use clap::error::ErrorKind;
 
     fn run_argv(args: &[&str]) -> Vec<std::ffi::OsString> {
+        let run_only = RunCli::try_parse_from(args).map(|c| match c.command {
+            RunOnly::Run(a) => a.argv,
+        });
         match Cli::try_parse_from(args).map(|c| c.command) {
-            Ok(Command::Run { argv, .. }) => argv,
+            Ok(Command::Run(a)) => {
+                assert_eq!(run_only.ok(), Some(a.argv.clone()), "{args:?}: `run` alone parses as the whole tree does");
+                a.argv
+            }
             Ok(_) => panic!("{args:?} is not parsed as `run`"),
             Err(e) => panic!("{args:?}: {e}"),
         }
