@@ -218,11 +218,7 @@ pub mod fs {
 
     /// Metadata of `name` itself (a symlink is not followed).
     pub fn stat_at(dir: HostFd, name: &CStr) -> HostResult<HostStat> {
-        // SAFETY: zeroed stat is a valid out-parameter.
-        let mut s: libc::stat = unsafe { core::mem::zeroed() };
-        // SAFETY: valid C string and out-parameter.
-        check(unsafe { libc::fstatat(dir, at_name(name).as_ptr(), &mut s, libc::AT_SYMLINK_NOFOLLOW) })?;
-        Ok(crate::host::imp::fs::from_host_stat(&s))
+        crate::host::imp::fs::stat_nofollow_at(dir, at_name(name))
     }
 
     pub fn readlink_at(dir: HostFd, name: &CStr) -> HostResult<Vec<u8>> {

@@ -48,6 +48,18 @@ pub(crate) fn from_host_stat(s: &libc::stat) -> HostStat {
 
 const _: () = assert!(libc::S_IFMT == 0o170000 && libc::S_IFDIR == 0o040000 && libc::S_IFLNK == 0o120000);
 
+/// Metadata of `name` in `dir` itself (a symlink is not followed), birth
+/// time included (`st_birthtime`). `name` is never empty.
+pub(crate) fn stat_nofollow_at(dir: HostFd, name: &CStr) -> HostResult<HostStat> {
+    // SAFETY: zeroed stat is a valid out-parameter.
+    let mut s: libc::stat = unsafe { core::mem::zeroed() };
+    // SAFETY: valid C string and out-parameter.
+    if unsafe { libc::fstatat(dir, name.as_ptr(), &mut s, libc::AT_SYMLINK_NOFOLLOW) } < 0 {
+        return Err(super::errno::last());
+    }
+    Ok(from_host_stat(&s))
+}
+
 /// Birth time: every macOS `struct stat` carries `st_birthtime`.
 pub fn birth_time_at(dir: HostFd, name: &CStr) -> Option<Timespec> {
     crate::host::fs::stat_at(dir, name).ok().and_then(|s| s.btime)
