@@ -147,10 +147,22 @@ fn is_plain(c: &[u8]) -> bool {
     !c.is_empty() && c != b"." && c != b".."
 }
 
+/// What [`enter_leading`] did.
+enum Leading {
+    /// The run was entered.
+    Entered,
+    /// There was no run of two directories to try.
+    NoRun,
+    /// The tree refused this many directories at once: they are walked one
+    /// by one, and no run is tried again before they are (or a symlink
+    /// changes the way).
+    Refused(usize),
+}
+
 /// Tries to enter, at once (`Tree::enter_all`), the directories at the
 /// front of `todo` that come before the path's last name; on success they
 /// leave `todo` and the stack holds them as one entry named `a/b/c`.
-fn enter_leading<T: Tree>(tree: &mut T, root: &T::Dir, stack: &mut DirStack<T::Dir>, todo: &mut VecDeque<Vec<u8>>) -> bool {
+fn enter_leading<T: Tree>(tree: &mut T, root: &T::Dir, stack: &mut DirStack<T::Dir>, todo: &mut VecDeque<Vec<u8>>) -> Leading {
     // The leading run of plain names (empty components between them are
     // `//`, nothing), then whether a name still follows it.
     let mut run = 0usize;
@@ -170,12 +182,12 @@ fn enter_leading<T: Tree>(tree: &mut T, root: &T::Dir, stack: &mut DirStack<T::D
     // The last name of the path is looked up, not entered.
     let dirs = if more { run } else { run.saturating_sub(1) };
     if dirs < 2 {
-        return false;
+        return Leading::NoRun;
     }
     let names: Vec<&[u8]> = todo.iter().filter(|c| !c.is_empty()).take(dirs).map(Vec::as_slice).collect();
     let base = if stack.is_empty() { String::from("/") } else { join_stack(stack) };
     let top = stack.last().map_or(root, |(_, d)| d);
-    let Some(d) = tree.enter_all(top, &base, &names) else { return false };
+    let Some(d) = tree.enter_all(top, &base, &names) else { return Leading::Refused(dirs) };
     let joined = names.join(&b'/');
     let mut left = dirs;
     while left > 0 {
@@ -188,7 +200,7 @@ fn enter_leading<T: Tree>(tree: &mut T, root: &T::Dir, stack: &mut DirStack<T::D
         }
     }
     stack.push((joined, d));
-    true
+    Leading::Entered
 }
 
 /// `..` from the top of the stack. An entry that holds several names
@@ -292,14 +304,21 @@ pub fn resolve<T: Tree>(tree: &mut T, start: DirStack<T::Dir>, path: &[u8], foll
     let mut stack = if path[0] == b'/' { Vec::new() } else { start };
     let mut todo: VecDeque<Vec<u8>> = path.split(|&b| b == b'/').map(<[u8]>::to_vec).collect();
     let mut links = 0u32;
+    // Names still to walk one by one after a refused run.
+    let mut one_by_one = 0usize;
     loop {
-        if enter_leading(tree, &root, &mut stack, &mut todo) {
-            continue;
+        if one_by_one == 0 {
+            match enter_leading(tree, &root, &mut stack, &mut todo) {
+                Leading::Entered => continue,
+                Leading::Refused(n) => one_by_one = n,
+                Leading::NoRun => {}
+            }
         }
         let Some(c) = todo.pop_front() else { break };
         if c.is_empty() {
             continue;
         }
+        one_by_one = one_by_one.saturating_sub(1);
         // Every component, `.` and `..` too, is looked up in the directory
         // reached so far (link_path_walk calls may_lookup for each).
         tree.may_search(stack.last().map_or(&root, |(_, d)| d))?;
@@ -346,6 +365,7 @@ pub fn resolve<T: Tree>(tree: &mut T, start: DirStack<T::Dir>, path: &[u8], foll
             if target[0] == b'/' {
                 stack.clear();
             }
+            one_by_one = 0;
             for part in target.split(|&b| b == b'/').rev() {
                 todo.push_front(part.to_vec());
             }
@@ -413,13 +433,14 @@ mod tests {
     /// An in-memory tree keyed by guest path; a directory handle is its path.
     /// With `batch`, it enters runs of directories at once (`enter_all`)
     /// and counts how often it did.
-    pub(super) struct MapTree(pub HashMap<&'static str, Lookup>, pub bool, pub u32);
+    pub(super) struct MapTree(pub HashMap<&'static str, Lookup>, pub bool, pub u32, pub u32);
 
     impl Tree for MapTree {
         fn enter_all(&mut self, _dir: &String, base: &str, names: &[&[u8]]) -> Option<String> {
             if !self.1 {
                 return None;
             }
+            self.3 += 1;
             let mut here = base.trim_end_matches('/').to_string();
             for n in names {
                 here = format!("{here}/{}", from_bytes(n));
@@ -446,7 +467,7 @@ mod tests {
     }
 
     fn walk_with(batch: bool, start: &str, p: &str, follow: bool) -> std::result::Result<Walked<String>, Errno> {
-        let mut tree = MapTree(fs(), batch, 0);
+        let mut tree = MapTree(fs(), batch, 0, 0);
         let start = walk_dirs(&mut tree, start).map_err(|e| e.errno)?;
         resolve(&mut tree, start, p.as_bytes(), follow).map_err(|e| e.errno)
     }
@@ -532,10 +553,10 @@ mod tests {
         m.insert("/a/b/c/d/f", Lookup::File);
         m.insert("/a/b/c/up", Lookup::Symlink(b"../../b/c/d/f".to_vec()));
         let go = |p: &str, start: &str| {
-            let mut tree = MapTree(m.clone(), true, 0);
+            let mut tree = MapTree(m.clone(), true, 0, 0);
             let s = walk_dirs(&mut tree, start).map_err(|e| e.errno)?;
             let w = resolve(&mut tree, s, p.as_bytes(), true).map_err(|e| e.errno)?;
-            let mut one = MapTree(m.clone(), false, 0);
+            let mut one = MapTree(m.clone(), false, 0, 0);
             let s = walk_dirs(&mut one, start).map_err(|e| e.errno)?;
             let w1 = resolve(&mut one, s, p.as_bytes(), true).map_err(|e| e.errno)?;
             assert_eq!((&w.guest, &w.parent, &w.name), (&w1.guest, &w1.parent, &w1.name), "{p}");
@@ -552,6 +573,14 @@ mod tests {
         assert_eq!(go("b/c/d/", "/a").unwrap().0, "/a/b/c/d");
         assert_eq!(go("/a/b/c/d/f/x", "/"), Err(Errno::ENOTDIR));
         assert_eq!(go("/a/b/nope/d/f", "/"), Err(Errno::ENOENT));
+        // A refused run is not tried again at each of its names.
+        m.insert("/a/b/c/dl", Lookup::Symlink(b"d".to_vec()));
+        let mut tree = MapTree(m.clone(), true, 0, 0);
+        let w = resolve(&mut tree, Vec::new(), b"/a/b/c/dl/f", true).map_err(|e| e.errno).unwrap();
+        assert_eq!(w.guest, "/a/b/c/d/f");
+        // a/b/c/dl is refused (dl is a symlink) and then walked name by
+        // name, not tried again as b/c/dl and c/dl.
+        assert_eq!((tree.3, tree.2), (1, 0));
     }
 
     #[test]
