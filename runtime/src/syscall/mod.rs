@@ -84,6 +84,30 @@ impl Ctx<'_> {
 
 pub type Handler = fn(&mut Ctx<'_>, [u64; 6]) -> Result<u64>;
 
+/// Whether call `nr`, one that may block, acts on the fd in its first
+/// argument and that fd's file never sleeps (`FileOps::never_sleeps`: a
+/// regular file or directory): the call then needs no blocking window.
+pub fn on_file_that_never_sleeps(nr: u64, first_arg: u64) -> bool {
+    use linux_raw_sys::general as k;
+    let Ok(nr) = u32::try_from(nr) else { return false };
+    let fd_calls = [
+        k::__NR_read,
+        k::__NR_write,
+        k::__NR_pread64,
+        k::__NR_pwrite64,
+        k::__NR_readv,
+        k::__NR_writev,
+        k::__NR_preadv,
+        k::__NR_pwritev,
+        k::__NR_preadv2,
+        k::__NR_pwritev2,
+    ];
+    if !fd_calls.contains(&nr) {
+        return false;
+    }
+    crate::task::lock(&current().fds).get(args::fd(first_arg)).is_ok_and(|f| f.ops().never_sleeps())
+}
+
 /// The kinds of open file the runtime serves that cross execve as state
 /// of their own (`FileOps::exec_state`), one row per kind: the
 /// re-executed runtime finds each one's restore function here by name.

@@ -120,14 +120,14 @@ fn do_open(dirfd: i32, path: &[u8], mut flags: u32, mode: u32) -> Result<u64> {
                 // A new file in an imported root gets its Linux owner.
                 let _ = crate::vfs::meta::created(crate::vfs::meta::At::Fd(host_fd), crate::vfs::meta::At::Fd(hp.dir_fd()), g::S_IFREG | create_mode);
             }
-            let is_dir = match host::fs::fstat(host_fd) {
-                Ok(st) => st.mode & g::S_IFMT == g::S_IFDIR,
+            let mode = match host::fs::fstat(host_fd) {
+                Ok(st) => st.mode,
                 Err(e) => {
                     host::fs::close(host_fd);
                     return Err(host_err(e));
                 }
             };
-            OpenFile::new(r.guest, HostFile::new(host_fd, is_dir), status)
+            OpenFile::new(r.guest, HostFile::of_type(host_fd, mode), status)
         }
         Node::Synth(s) => {
             if r.kind == Lookup::Missing || is_tmpfile {

@@ -351,12 +351,15 @@ pub unsafe extern "C" fn dispatch(ctl: *mut ThreadCtl, signo: i32, info: *mut c_
             }
             let markers = crate::syscall::table::markers(nr);
             // Host calls that may sleep run with the asynchronous signals
-            // unblocked so that a signal interrupts them with EINTR.
-            if markers.blocks {
+            // unblocked so that a signal interrupts them with EINTR; a read
+            // or write of a regular file never sleeps so (Linux's is
+            // uninterruptible) and skips the two host calls.
+            let window = markers.blocks && !crate::syscall::on_file_that_never_sleeps(nr, regs.rdi);
+            if window {
                 host::trap::set_async_signals_blocked(false);
             }
             crate::syscall::handle(ctl, &mut regs);
-            if markers.blocks {
+            if window {
                 host::trap::set_async_signals_blocked(true);
             }
             syscall = Some(crate::signal::SyscallReturn { nr, restart: markers.restart });

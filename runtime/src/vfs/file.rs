@@ -160,6 +160,15 @@ pub trait FileOps: Send + Sync + 'static {
     /// its own in the runtime's memory makes the child's copy independent.
     fn after_fork(&self) {}
 
+    /// Whether no read, write or seek of this file ever sleeps until a
+    /// signal could end it: a regular file or a directory, which Linux
+    /// reads and writes uninterruptibly. A call on such a file runs
+    /// without opening the blocking window (`trap::dispatch`): no two
+    /// host calls to unblock and block the asynchronous signals.
+    fn never_sleeps(&self) -> bool {
+        false
+    }
+
     /// What execve carries of a kind the runtime serves (Linux keeps every
     /// fd without FD_CLOEXEC): its state, encoded by the kind, and the host
     /// fds it needs kept open. The re-executed runtime gives it back to the

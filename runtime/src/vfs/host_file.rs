@@ -18,6 +18,8 @@ use std::sync::Mutex;
 pub struct HostFile {
     fd: HostFd,
     is_dir: bool,
+    /// A regular file or directory (`FileOps::never_sleeps`).
+    never_sleeps: bool,
     /// Host directory stream position for getdents: entries already fetched
     /// but not yet handed to the guest.
     dir_pending: Mutex<Vec<host::HostDirent>>,
@@ -26,7 +28,14 @@ pub struct HostFile {
 impl HostFile {
     /// Takes ownership of `fd`: it is closed with the last reference.
     pub fn new(fd: HostFd, is_dir: bool) -> HostFile {
-        HostFile { fd, is_dir, dir_pending: Mutex::new(Vec::new()) }
+        HostFile { fd, is_dir, never_sleeps: false, dir_pending: Mutex::new(Vec::new()) }
+    }
+
+    /// Takes ownership of `fd`, of a host file of type `mode & S_IFMT`.
+    pub fn of_type(fd: HostFd, mode: u32) -> HostFile {
+        let kind = mode & g::S_IFMT;
+        let is_dir = kind == g::S_IFDIR;
+        HostFile { fd, is_dir, never_sleeps: is_dir || kind == g::S_IFREG, dir_pending: Mutex::new(Vec::new()) }
     }
 }
 
@@ -53,6 +62,10 @@ impl FileOps for HostFile {
 
     fn host_fd(&self) -> Option<HostFd> {
         Some(self.fd)
+    }
+
+    fn never_sleeps(&self) -> bool {
+        self.never_sleeps
     }
 
     fn is_dir(&self) -> bool {
