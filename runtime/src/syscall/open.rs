@@ -115,7 +115,17 @@ fn do_open(dirfd: i32, path: &[u8], mut flags: u32, mode: u32) -> Result<u64> {
                 }
             }
             let create_mode = if creating || is_tmpfile { mode & 0o7777 & !umask_now() } else { 0 };
-            let host_fd = host::fs::open_at(hp.dir_fd(), &hp.name, flags & !g::O_CLOEXEC, create_mode).map_err(host_err)?;
+            // Opening a FIFO (until the other end opens) or a device may
+            // sleep until a signal ends it with EINTR; a file or directory
+            // never does (its lookup said what it is; one swapped for a
+            // FIFO since is opened without the window, uninterruptibly).
+            let plain = matches!(hp, std::borrow::Cow::Borrowed(_))
+                && match r.kind {
+                    Lookup::Missing | Lookup::Dir => true,
+                    _ => r.host_stat.is_some_and(|st| st.mode & g::S_IFMT == g::S_IFREG),
+                };
+            let open = || host::fs::open_at(hp.dir_fd(), &hp.name, flags & !g::O_CLOEXEC, create_mode);
+            let host_fd = if plain { open() } else { crate::trap::in_blocking_window(open) }.map_err(host_err)?;
             if creating && r.kind == Lookup::Missing {
                 // A new file in an imported root gets its Linux owner.
                 let _ = crate::vfs::meta::created(crate::vfs::meta::At::Fd(host_fd), crate::vfs::meta::At::Fd(hp.dir_fd()), g::S_IFREG | create_mode);

@@ -238,7 +238,7 @@ syscall_table! {
     // restarted with SA_RESTART (ERESTARTSYS; inotify since Linux 3.8).
     __NR_read => Full(read_write::read), [Fd, OutBuf, Len], blocks;
     __NR_write => Full(read_write::write), [Fd, InBuf, Len], blocks;
-    __NR_open => Full(open::open), [Path, OpenFlags, Mode], blocks;
+    __NR_open => Full(open::open), [Path, OpenFlags, Mode];
     __NR_close => Full(open::close), [Fd];
     __NR_stat => Full(stat::stat), [Path, Ptr];
     __NR_fstat => Full(stat::fstat), [Fd, Ptr];
@@ -332,7 +332,7 @@ syscall_table! {
     __NR_rename => Full(namei::rename), [Path, Path];
     __NR_mkdir => Full(namei::mkdir), [Path, Octal];
     __NR_rmdir => Full(namei::rmdir), [Path];
-    __NR_creat => Full(open::creat), [Path, Octal], blocks;
+    __NR_creat => Full(open::creat), [Path, Octal];
     __NR_link => Full(namei::link), [Path, Path];
     __NR_unlink => Full(namei::unlink), [Path];
     __NR_symlink => Full(namei::symlink), [Path, Path];
@@ -504,7 +504,7 @@ syscall_table! {
     __NR_inotify_add_watch => Partial(inotify::inotify_add_watch, "synthetic files (/proc, /dev) are EACCES"), [Fd, Path, Hex];
     __NR_inotify_rm_watch => Full(inotify::inotify_rm_watch), [Fd, Int];
     __NR_migrate_pages => Stub(ENOSYS, "the guest's kernel has no NUMA (CONFIG_NUMA off)"), [];
-    __NR_openat => Full(open::openat), [DirFd, Path, OpenFlags, Octal], blocks;
+    __NR_openat => Full(open::openat), [DirFd, Path, OpenFlags, Octal];
     __NR_mkdirat => Full(namei::mkdirat), [DirFd, Path, Octal];
     __NR_mknodat => Partial(namei::mknodat, "FIFOs and regular files; device nodes only in an imported root (stored metadata, CAP_MKNOD), else EPERM; socket nodes EPERM"), [DirFd, Path, Octal, Hex];
     __NR_fchownat => Full(attr::fchownat), [DirFd, Path, Int, Int, AtFlags];
@@ -596,7 +596,7 @@ syscall_table! {
     __NR_pidfd_open => Partial(pidfd::pidfd_open, "PIDFD_THREAD (a pidfd of a thread) is EINVAL, as before Linux 6.9"), [Int, Hex];
     __NR_clone3 => Partial(proc_model::clone3, "as clone; set_tid is EPERM, CLONE_CLEAR_SIGHAND and CLONE_INTO_CGROUP ENOSYS"), [Ptr, Len];
     __NR_close_range => Full(open::close_range), [Fd, Fd, Hex];
-    __NR_openat2 => Partial(open::openat2, "RESOLVE_* flags are refused with ENOSYS (callers fall back to openat, as before Linux 5.6); the rest as openat, with open_how checked strictly"), [DirFd, Path, Ptr, Len], blocks;
+    __NR_openat2 => Partial(open::openat2, "RESOLVE_* flags are refused with ENOSYS (callers fall back to openat, as before Linux 5.6); the rest as openat, with open_how checked strictly"), [DirFd, Path, Ptr, Len];
     __NR_pidfd_getfd => Partial(pidfd::pidfd_getfd, "only from a pidfd of the caller itself; another task's fds are EPERM"), [Fd, Int, Hex];
     __NR_faccessat2 => Full(access::faccessat2), [DirFd, Path, Octal, AtFlags];
     __NR_process_madvise => Missing, [];
@@ -697,11 +697,11 @@ mod tests {
         assert_eq!(
             marked(|m| m.blocks),
             [
-                "read", "write", "open", "poll", "pread64", "pwrite64", "readv", "writev", "select", "nanosleep",
+                "read", "write", "poll", "pread64", "pwrite64", "readv", "writev", "select", "nanosleep",
                 "sendfile", "connect", "accept", "sendto", "recvfrom", "sendmsg", "recvmsg", "wait4", "semop",
-                "msgsnd", "msgrcv", "fcntl", "flock", "creat", "futex", "semtimedop", "clock_nanosleep",
-                "epoll_wait", "waitid", "openat", "pselect6", "ppoll", "splice", "tee", "vmsplice", "epoll_pwait",
-                "accept4", "preadv", "pwritev", "recvmmsg", "sendmmsg", "preadv2", "pwritev2", "openat2",
+                "msgsnd", "msgrcv", "fcntl", "flock", "futex", "semtimedop", "clock_nanosleep",
+                "epoll_wait", "waitid", "pselect6", "ppoll", "splice", "tee", "vmsplice", "epoll_pwait",
+                "accept4", "preadv", "pwritev", "recvmmsg", "sendmmsg", "preadv2", "pwritev2",
                 "epoll_pwait2", "futex_waitv", "futex_wait",
             ]
         );

@@ -350,6 +350,8 @@ pub unsafe extern "C" fn dispatch(ctl: *mut ThreadCtl, signo: i32, info: *mut c_
                 crate::task::current().syscall_traps.fetch_add(1, core::sync::atomic::Ordering::Relaxed);
             }
             let markers = crate::syscall::table::markers(nr);
+            // (open opens its window itself, once it knows what it opens:
+            // `in_blocking_window`.)
             // Host calls that may sleep run with the asynchronous signals
             // unblocked so that a signal interrupts them with EINTR; a read
             // or write of a regular file never sleeps so (Linux's is
@@ -437,4 +439,15 @@ pub fn end_thread(ctl: &'static mut ThreadCtl) {
     unsafe { ctl.release_thread() };
     let region = ctl as *mut ThreadCtl as u64;
     host::thread::end_thread(region, ALT_REGION_SIZE);
+}
+
+/// Runs `f`, a host call that may sleep until a signal ends it, with the
+/// asynchronous signals unblocked, as the dispatcher does around a whole
+/// call marked `blocks`: for a handler that knows only partway through
+/// whether it will sleep (open of a FIFO or a device, not of a file).
+pub fn in_blocking_window<T>(f: impl FnOnce() -> T) -> T {
+    host::trap::set_async_signals_blocked(false);
+    let r = f();
+    host::trap::set_async_signals_blocked(true);
+    r
 }
