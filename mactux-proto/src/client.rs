@@ -130,7 +130,23 @@ impl Client {
         req: &Request,
         early: impl FnOnce(&UnixStream, &mut [u8]) -> io::Result<usize>,
     ) -> io::Result<Response> {
-        write_frame(&mut self.stream, req)?;
+        self.start_call(req)?;
+        self.finish_call(early)
+    }
+
+    /// The first half of a [`call`](Self::call): sends the request. Its
+    /// answer is read by [`finish_call`](Self::finish_call), which must
+    /// come before any other request on this client; the caller may work
+    /// meanwhile (the runtime forks the host process while the daemon
+    /// reserves the child's pid).
+    pub fn start_call(&mut self, req: &Request) -> io::Result<()> {
+        write_frame(&mut self.stream, req)
+    }
+
+    /// The second half of a call begun with [`start_call`](Self::start_call):
+    /// reads the answers owed for posted requests, then the call's own
+    /// (`early` as in [`call_with`](Self::call_with)).
+    pub fn finish_call(&mut self, early: impl FnOnce(&UnixStream, &mut [u8]) -> io::Result<usize>) -> io::Result<Response> {
         self.settle()?;
         read_response(&mut self.stream, early)
     }

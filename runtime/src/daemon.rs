@@ -93,11 +93,27 @@ struct Link {
     /// The daemon the connections speak to (the last one reached).
     daemon_pid: i32,
     next_serial: u64,
+    /// The user's socket for an effective uid, as last worked out: a fork
+    /// child connects at once, and working it out reads the environment
+    /// (a lock and pages the child would otherwise write or fault in).
+    socket: Option<(u32, PathBuf)>,
 }
 
 impl Link {
     fn new(me: Identity) -> Link {
-        Link { me, idle: Vec::new(), fds: Vec::new(), open: 0, registered: None, is_registering: false, daemon_pid: 0, next_serial: 1 }
+        Link { me, idle: Vec::new(), fds: Vec::new(), open: 0, registered: None, is_registering: false, daemon_pid: 0, next_serial: 1, socket: None }
+    }
+
+    /// The user's socket for effective uid `euid` ([`client::socket_path`]).
+    fn socket_for(&mut self, euid: u32) -> PathBuf {
+        match &self.socket {
+            Some((uid, path)) if *uid == euid => path.clone(),
+            _ => {
+                let path = client::socket_path(euid);
+                self.socket = Some((euid, path.clone()));
+                path
+            }
+        }
     }
 
     /// Adds a connection that is already registered or joined.
@@ -254,7 +270,11 @@ impl Pool {
     /// when no daemon listens.
     fn connect_stream(&self) -> Option<UnixStream> {
         let mut guard = self.lock();
-        let s = UnixStream::connect(self.socket()).ok()?;
+        let path = match (&self.socket, guard.as_mut()) {
+            (None, Some(link)) => link.socket_for(crate::host::process::euid()),
+            _ => self.socket(),
+        };
+        let s = UnixStream::connect(path).ok()?;
         if let Some(link) = guard.as_mut() {
             link.fds.push(s.as_raw_fd());
         }
@@ -470,8 +490,10 @@ impl Pool {
             // The child's threads: only the one that forked.
             me.info.threads.clear();
             let daemon_pid = link.daemon_pid;
+            let socket = link.socket.take();
             *link = Link::new(me);
             link.daemon_pid = daemon_pid;
+            link.socket = socket;
             daemon_pid
         };
         // The attach travels with the handshake, and the child does not
@@ -597,7 +619,12 @@ pub struct ForkLock {
 }
 
 pub fn lock_for_fork() -> ForkLock {
-    ForkLock { _guard: POOL.lock() }
+    let mut guard = POOL.lock();
+    // Worked out here, in the parent, once: the child connects at once.
+    if let (None, Some(link)) = (&POOL.socket, guard.as_mut()) {
+        link.socket_for(crate::host::process::euid());
+    }
+    ForkLock { _guard: guard }
 }
 
 /// In a fork child: closes every connection of the parent (without using
@@ -698,6 +725,56 @@ impl Pinned {
     }
 }
 
+impl Pinned {
+    /// Sends `req` on a connection of its own without reading the answer
+    /// ([`PendingReserve`]); false when none could be had or the write
+    /// failed (that connection is gone).
+    fn start(&mut self, req: &Request) -> bool {
+        let mut conn = match self.conn.take() {
+            Some(c) => c,
+            None => match self.pool.checkout() {
+                Ok(c) => c,
+                Err(_) => return false,
+            },
+        };
+        if conn.client.is_welcome_owed() && self.pool.confirm_attach(&mut conn).is_err() {
+            self.pool.discard(conn);
+            return false;
+        }
+        match conn.client.start_call(req) {
+            Ok(()) => {
+                self.conn = Some(conn);
+                true
+            }
+            Err(_) => {
+                self.pool.discard(conn);
+                false
+            }
+        }
+    }
+
+    /// The answer to the request [`start`](Self::start) sent (an error
+    /// answer as an `Err`); None when the daemon went away meanwhile (the
+    /// connection is discarded).
+    fn finish(&mut self) -> Option<Result<Response>> {
+        let mut conn = self.conn.take()?;
+        match conn.client.finish_call(|s, buf| spin_for_answer(s, buf)) {
+            Ok(r) => {
+                self.conn = Some(conn);
+                self.fresh = false;
+                Some(match r {
+                    Response::Error { errno, .. } => Err(Error::new(Errno(errno.clamp(1, 4095) as u16))),
+                    r => Ok(r),
+                })
+            }
+            Err(_) => {
+                self.pool.discard(conn);
+                None
+            }
+        }
+    }
+}
+
 impl Drop for Pinned {
     fn drop(&mut self) {
         if let Some(c) = self.conn.take() {
@@ -706,17 +783,69 @@ impl Drop for Pinned {
     }
 }
 
+/// A number for one fork of this task ([`Request::ReserveChild`]'s token).
+/// Unique per caller: a fork child's pid is new, so it may count on from
+/// its parent's value; after execve counting restarts, which can only name
+/// an old reservation nobody attached to, harmless to hand out again.
+fn next_fork_token() -> u64 {
+    static FORKS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    FORKS.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1
+}
+
 /// Reserves the pid of a child about to be forked. The token makes the
 /// request safe to send again (see [`call`]): a daemon that reserved a pid
 /// and died before answering would otherwise leave that reservation behind
 /// in its successor.
 pub fn reserve_child() -> Result<Vpid> {
-    static FORKS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    // Unique per caller: a fork child's pid is new, so it may count on from
-    // its parent's value; after execve counting restarts, which can only
-    // name an old reservation nobody attached to, harmless to hand out again.
-    let token = FORKS.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
-    call_pid(&Request::ReserveChild { token })
+    call_pid(&Request::ReserveChild { token: next_fork_token() })
+}
+
+/// A [`reserve_child`] in two halves, so that the caller can fork the host
+/// process while the daemon answers ([`start_reserve_child`], then
+/// [`PendingReserve::finish`]). The connection stays out of the pool in
+/// between; a fork child must `forget` its copy, never drop it (its
+/// connections are its parent's, and `attach_child` closes them).
+pub struct PendingReserve {
+    pinned: Pinned,
+    token: u64,
+    is_sent: bool,
+}
+
+/// Sends the `ReserveChild` of a fork without waiting for the answer.
+/// Standalone, or when no connection could take the request, nothing is
+/// sent and [`PendingReserve::finish`] makes the call whole.
+pub fn start_reserve_child() -> PendingReserve {
+    start_reserve_child_in(&POOL)
+}
+
+fn start_reserve_child_in(pool: &'static Pool) -> PendingReserve {
+    let token = next_fork_token();
+    let mut pinned = Pinned::on(pool);
+    let is_sent = pinned.start(&Request::ReserveChild { token });
+    PendingReserve { pinned, token, is_sent }
+}
+
+impl PendingReserve {
+    /// The reserved pid. An answer lost with a daemon that went away (or a
+    /// request that could not be sent) is asked for again as
+    /// [`reserve_child`] does, with the same token: a new daemon that took
+    /// the reservation over hands out the same pid.
+    pub fn finish(mut self) -> Result<Vpid> {
+        if self.is_sent {
+            match self.pinned.finish() {
+                Some(Ok(Response::Pid(p))) => return Ok(p),
+                Some(Ok(other)) => return Err(response_error(other)),
+                Some(Err(e)) => return Err(e),
+                None => {}
+            }
+        }
+        let pool = self.pinned.pool;
+        drop(self.pinned);
+        match pool.call(&Request::ReserveChild { token: self.token }, &|| {})? {
+            Response::Pid(p) => Ok(p),
+            other => Err(response_error(other)),
+        }
+    }
 }
 
 /// A request answered by a pid.
@@ -1021,6 +1150,63 @@ mod tests {
         let link = guard.as_ref().expect("a link");
         assert_eq!((link.fds.len(), link.idle.len(), link.open), (1, 1, 1), "still one connection");
         assert!(link.registered.is_some());
+    }
+
+    #[test]
+    fn a_reservation_is_answered_while_the_caller_works_and_survives_a_lost_answer() {
+        let d = TestDaemon::start("pending");
+        let pool = pool_on(&d);
+        let host_pid = crate::host::process::host_pid();
+        let parent = spawn_in(pool, host_pid, TaskInfo::default()).expect("register with the test daemon");
+        // A posted request's answer is owed on the connection first.
+        pool.post(&Request::Update { info: TaskInfo { comm: "owed".into(), ..TaskInfo::default() } });
+        let pending = start_reserve_child_in(pool);
+        assert!(pending.is_sent);
+        assert!(pool.lock().as_ref().is_some_and(|l| l.idle.is_empty()), "the connection stays out of the pool until the answer is read");
+        // Meanwhile (the host fork) another call goes out on a connection of its own.
+        assert_eq!(pool.call(&Request::GetPpid, &|| {}).ok(), Some(Response::Pid(1)));
+        let child = pending.finish().expect("a reserved pid");
+        assert!(child > parent);
+        match pool.call(&Request::Get { pid: child }, &|| {}) {
+            Ok(Response::Task(Some(t))) => assert_eq!((t.ppid, t.host_pid), (parent, 0), "a reservation of this task"),
+            other => panic!("the reservation is unknown: {other:?}"),
+        }
+        // The answer is lost with the connection (as when the daemon dies
+        // while the host forks): the same token is sent again and the
+        // daemon hands out the same pid, not a second reservation.
+        let mut pending = start_reserve_child_in(pool);
+        let token = pending.token;
+        if let Some(c) = pending.pinned.conn.take() {
+            pool.discard(c);
+        }
+        let again = pending.finish().expect("the pid asked for again");
+        assert_ne!(again, child);
+        assert_eq!(pool.call(&Request::ReserveChild { token }, &|| {}).ok(), Some(Response::Pid(again)), "one reservation per token");
+    }
+
+    #[test]
+    fn a_reservation_whose_daemon_goes_away_before_answering_fails_instead_of_waiting() {
+        use std::io::Read;
+        // A "daemon" that reads the request and goes away without an
+        // answer, and no daemon to be reached after it.
+        let dir = std::env::temp_dir().join(format!("mactux-runtime-daemon-{}-pending-gone", std::process::id()));
+        let pool: &'static Pool = Box::leak(Box::new(Pool { link: Mutex::new(None), returned: Condvar::new(), socket: Some(dir.join("none.sock")) }));
+        let (ours, mut theirs) = UnixStream::pair().expect("a socket pair");
+        pool.start(Identity { pid: 2, ppid: 1, pgid: 2, sid: 2, info: TaskInfo::default() }, Some(Client::from_stream(ours, 1)));
+        let pending = start_reserve_child_in(pool);
+        assert!(pending.is_sent);
+        let mut len = [0u8; 4];
+        theirs.read_exact(&mut len).expect("the request's length");
+        let mut body = vec![0u8; u32::from_le_bytes(len) as usize];
+        theirs.read_exact(&mut body).expect("the request");
+        assert!(matches!(mactux_proto::frame::decode::<Request>(&body), Ok(Request::ReserveChild { .. })));
+        drop(theirs);
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = tx.send(pending.finish().map_err(|e| e.errno));
+        });
+        let answer = rx.recv_timeout(Duration::from_secs(60)).expect("the reservation waited for a daemon that is gone");
+        assert_eq!(answer, Err(Errno::EAGAIN));
     }
 
     #[test]
