@@ -93,15 +93,18 @@ struct Link {
     /// The daemon the connections speak to (the last one reached).
     daemon_pid: i32,
     next_serial: u64,
-    /// The user's socket for an effective uid, as last worked out: a fork
-    /// child connects at once, and working it out reads the environment
-    /// (a lock and pages the child would otherwise write or fault in).
+    /// The user's socket for an effective uid, as last worked out: working
+    /// it out reads the environment (a lock and pages a fork child would
+    /// otherwise write or fault in).
     socket: Option<(u32, PathBuf)>,
+    /// A connection was registered or joined since the pool started (or,
+    /// in a fork child, since the fork).
+    has_connected: bool,
 }
 
 impl Link {
     fn new(me: Identity) -> Link {
-        Link { me, idle: Vec::new(), fds: Vec::new(), open: 0, registered: None, is_registering: false, daemon_pid: 0, next_serial: 1, socket: None }
+        Link { me, idle: Vec::new(), fds: Vec::new(), open: 0, registered: None, is_registering: false, daemon_pid: 0, next_serial: 1, socket: None, has_connected: false }
     }
 
     /// The user's socket for effective uid `euid` ([`client::socket_path`]).
@@ -128,6 +131,7 @@ impl Link {
         if is_registration {
             self.registered = Some(conn.serial);
         }
+        self.has_connected = true;
         self.note_daemon(conn.client.daemon_pid);
         conn
     }
@@ -467,67 +471,37 @@ impl Pool {
 
     /// In a fork child: closes every connection of the parent without using
     /// it (the sockets are shared with the parent), those other threads of
-    /// the parent were in a call on included, and registers the child.
-    fn attach_child(&self, pid: Vpid, host_pid: i32) {
-        let daemon_pid = {
-            let mut guard = self.lock();
-            let Some(link) = guard.as_mut() else { return };
-            let idle = std::mem::take(&mut link.idle);
-            let idle_fds: Vec<RawFd> = idle.iter().map(Conn::fd).collect();
-            drop(idle);
-            for fd in std::mem::take(&mut link.fds) {
-                // The connections that were in a call belong to threads the
-                // child does not have: nothing else will close them.
-                if !idle_fds.contains(&fd) {
-                    crate::host::fs::close(fd);
-                }
+    /// the parent were in a call on included, and becomes task `pid`. No
+    /// connection is opened: the parent tells the daemon which host process
+    /// the child is (`Forked`), and the child registers (`Reattach`) at its
+    /// first call, if it ever makes one. A fork child that only computes
+    /// and exits (or execs, which registers) costs the daemon nothing, and
+    /// the child no connect.
+    fn become_child(&self, pid: Vpid) {
+        let mut guard = self.lock();
+        let Some(link) = guard.as_mut() else { return };
+        let idle = std::mem::take(&mut link.idle);
+        let idle_fds: Vec<RawFd> = idle.iter().map(Conn::fd).collect();
+        drop(idle);
+        for fd in std::mem::take(&mut link.fds) {
+            // The connections that were in a call belong to threads the
+            // child does not have: nothing else will close them.
+            if !idle_fds.contains(&fd) {
+                crate::host::fs::close(fd);
             }
-            // Moved, not copied: the child writes as little memory as it
-            // can (each page it writes is a copy-on-write fault).
-            let mut me = std::mem::take(&mut link.me);
-            me.ppid = me.pid;
-            me.pid = pid;
-            // The child's threads: only the one that forked.
-            me.info.threads.clear();
-            let daemon_pid = link.daemon_pid;
-            let socket = link.socket.take();
-            *link = Link::new(me);
-            link.daemon_pid = daemon_pid;
-            link.socket = socket;
-            daemon_pid
-        };
-        // The attach travels with the handshake, and the child does not
-        // wait for either answer: the daemon reads the attach before
-        // anything else the child sends, and a request about the child from
-        // another task waits at the daemon until the attach is in (`WaitAttach`).
-        // The answers are read before the connection's first call
-        // ([`Pool::confirm_attach`]), or at execve, when a refused attach
-        // registers the task after all; an exit only posts.
-        let attached = self.connect_stream().and_then(|s| {
-            let fd = s.as_raw_fd();
-            let c = Client::handshake_posted(s, &Request::AttachChild { pid, host_pid }, daemon_pid).ok();
-            if c.is_none() {
-                // Closed below: its number must not stay in the registry,
-                // where a later fork child would close whatever reuses it.
-                self.unregister_fd(fd);
-            }
-            c
-        });
-        // No daemon listens (the one that reserved the pid went away):
-        // register under the pid now, not at some later call, so that the
-        // task is known (to kill, ps, its parent) even if it never calls the
-        // daemon again. (A daemon restarted since has the reservation: it
-        // is saved before the parent learns the pid. What a posted attach
-        // can lose is a daemon that dies between this connect and reading
-        // the attach; the child then registers at its next call or execve.)
-        let registered = attached.or_else(|| {
-            let me = self.lock().as_ref()?.me.clone();
-            self.open_for(&me, true).ok().map(|(c, _)| c)
-        });
-        if let (Some(c), Some(link)) = (registered, self.lock().as_mut()) {
-            let conn = link.add(c, true);
-            link.idle.push(conn);
         }
+        // Moved, not copied: the child writes as little memory as it
+        // can (each page it writes is a copy-on-write fault).
+        let mut me = std::mem::take(&mut link.me);
+        me.ppid = me.pid;
+        me.pid = pid;
+        // The child's threads: only the one that forked.
+        me.info.threads.clear();
+        let daemon_pid = link.daemon_pid;
+        let socket = link.socket.take();
+        *link = Link::new(me);
+        link.daemon_pid = daemon_pid;
+        link.socket = socket;
     }
 
     /// Reads the answers to a fork child's attach ([`attach_child`](Self::attach_child))
@@ -566,13 +540,19 @@ impl Pool {
             }
             self.discard(c);
         }
-        // A connection lost with a previous daemon (or, with threads, one in
-        // use): register on a new one, or the new program starts without
-        // the daemon.
+        // None yet (a fork child registers at its first call), one lost with
+        // a previous daemon or, with threads, one in use: register on a new
+        // one, or the new program starts without the daemon. Tried as often
+        // as a call is: a daemon killed while it answered is replaced by the
+        // next attempt.
         let me = self.lock().as_ref()?.me.clone();
-        let (c, _) = self.open_for(&me, true).ok()?;
-        let mut guard = self.lock();
-        Some(guard.as_mut()?.add(c, true))
+        for _ in 0..ATTEMPTS {
+            if let Ok((c, _)) = self.open_for(&me, true) {
+                let mut guard = self.lock();
+                return Some(guard.as_mut()?.add(c, true));
+            }
+        }
+        None
     }
 }
 
@@ -628,10 +608,19 @@ pub fn lock_for_fork() -> ForkLock {
 }
 
 /// In a fork child: closes every connection of the parent (without using
-/// it, those that other threads were in a call on included) and binds a new
-/// one to the reserved pid.
-pub fn attach_child(pid: Vpid, host_pid: i32) {
-    POOL.attach_child(pid, host_pid);
+/// it, those that other threads were in a call on included) and becomes
+/// the reserved pid, registering only at its first call to the daemon
+/// (see `Pool::become_child`; the parent sends [`forked`]).
+pub fn become_child(pid: Vpid) {
+    POOL.become_child(pid);
+}
+
+/// In a fork parent: tells the daemon that its reserved child `pid` is host
+/// process `host_pid`, posted (a later request of this thread sees it).
+/// Another task that names the child first waits at the daemon for this,
+/// as for a reservation's attach.
+pub fn forked(pid: Vpid, host_pid: i32) {
+    post(&Request::Forked { pid, host_pid });
 }
 
 /// Whether this task runs without a daemon (none could be started).
@@ -994,8 +983,17 @@ pub fn client_from_fd(fd: i32, daemon_pid: i32) -> Client {
 /// connection is open as running (never sweeps it as killed) until then; a
 /// parent that reaped the host process first has the status already, and
 /// its Reaped removes the entry (a late Exit then names no task).
+///
+/// A fork child that never called the daemon has no connection, and opens
+/// none to say so: the daemon finds its host process gone like that of any
+/// unbound task, and its parent's `Reaped` (the parent has the status from
+/// the host wait) removes it.
 pub fn notify_exit(status: i32) {
-    if !is_standalone() {
+    let has_connected = match POOL.lock().as_ref() {
+        Some(link) => link.has_connected,
+        None => return,
+    };
+    if has_connected {
         POOL.post(&Request::Exit { status });
     }
 }
@@ -1122,7 +1120,7 @@ mod tests {
         // What the fork child does (here in the same process: the busy
         // connection's owner is gone in a real child, so it is never dropped).
         std::mem::forget(busy);
-        pool.attach_child(child, host_pid);
+        pool.become_child(child);
         for (fd, ino) in old {
             assert_ne!(socket_ino(fd), Some(ino), "the parent's connection on fd {fd} is still open in the child");
         }
@@ -1130,25 +1128,30 @@ mod tests {
             let guard = pool.lock();
             let link = guard.as_ref().expect("a link");
             assert_eq!((link.me.pid, link.me.ppid), (child, parent));
-            assert_eq!((link.fds.len(), link.idle.len(), link.open), (1, 1, 1), "one connection, bound to the child");
+            assert_eq!((link.fds.len(), link.idle.len(), link.open), (0, 0, 0), "no connection until the child calls");
+            assert!(!link.has_connected, "an exit now would not connect to say so");
         }
+        // What the parent does after the fork, here on a connection of its own.
+        let mut parent_conn = Client::connect(&d.socket).expect("a connection for the parent");
+        assert_eq!(parent_conn.call(&Request::Join { pid: parent, host_pid }).ok(), Some(Response::Ok));
+        assert_eq!(parent_conn.call(&Request::Forked { pid: child, host_pid }).ok(), Some(Response::Ok));
+        assert_eq!(parent_conn.call(&Request::HostPid { pid: child }).ok(), Some(Response::HostPid(host_pid)), "known before the child calls");
+        // The child's first call registers it under its pid.
         assert_eq!(pool.call(&Request::GetPpid, &|| {}).ok(), Some(Response::Pid(parent)));
-        // A child whose attach the daemon refuses (the reservation was lost
-        // with a daemon that died) registers under its pid on a second
-        // connection; the refused one's fd leaves the registry with it.
-        pool.attach_child(4_000_000, host_pid);
         {
             let guard = pool.lock();
             let link = guard.as_ref().expect("a link");
-            assert_eq!(link.me.pid, 4_000_000);
-            assert_eq!((link.fds.len(), link.idle.len(), link.open), (1, 1, 1), "only the registering connection is listed");
+            assert_eq!((link.fds.len(), link.idle.len(), link.open), (1, 1, 1), "one connection, bound to the child");
+            assert!(link.registered.is_some() && link.has_connected);
         }
-        // The attach is posted: its refusal is found at the first call,
-        // which registers the task under its pid before it is answered.
+        // A child whose reservation was lost with a daemon that died
+        // registers under its pid at its first call all the same.
+        pool.become_child(4_000_000);
         assert_eq!(pool.call(&Request::GetPpid, &|| {}).ok(), Some(Response::Pid(child)));
         let guard = pool.lock();
         let link = guard.as_ref().expect("a link");
-        assert_eq!((link.fds.len(), link.idle.len(), link.open), (1, 1, 1), "still one connection");
+        assert_eq!(link.me.pid, 4_000_000);
+        assert_eq!((link.fds.len(), link.idle.len(), link.open), (1, 1, 1), "one connection");
         assert!(link.registered.is_some());
     }
 

@@ -218,7 +218,7 @@ fn do_clone(cx: &mut Ctx<'_>, c: CloneArgs) -> Result<u64> {
             ChildPid::Host => host_pid,
             ChildPid::Reserved(pid) => pid,
             ChildPid::Asked(pending, r, w) => {
-                // The connection is the parent's (attach_child closes it).
+                // The connection is the parent's (become_child closes it).
                 std::mem::forget(pending);
                 host::fs::close(w);
                 let pid = receive_pid(r);
@@ -236,7 +236,7 @@ fn do_clone(cx: &mut Ctx<'_>, c: CloneArgs) -> Result<u64> {
             current().timers.after_fork_child();
         }
         if is_reserved {
-            daemon::attach_child(pid, host_pid);
+            daemon::become_child(pid);
         }
         if c.stack != 0 {
             cx.regs.rsp = c.stack;
@@ -252,6 +252,7 @@ fn do_clone(cx: &mut Ctx<'_>, c: CloneArgs) -> Result<u64> {
         }
         return Ok(0);
     }
+    let is_reserved = !matches!(child_pid, ChildPid::Host);
     let pid = match child_pid {
         ChildPid::Host => child,
         ChildPid::Reserved(pid) => pid,
@@ -280,6 +281,9 @@ fn do_clone(cx: &mut Ctx<'_>, c: CloneArgs) -> Result<u64> {
             }
         }
     };
+    if is_reserved {
+        daemon::forked(pid, child);
+    }
     children().push((pid, child));
     if flags & g::CLONE_PIDFD != 0 {
         // Linux makes the pidfd before the child runs; here the host fork
