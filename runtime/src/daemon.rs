@@ -100,11 +100,13 @@ struct Link {
     /// A connection was registered or joined since the pool started (or,
     /// in a fork child, since the fork).
     has_connected: bool,
+    /// Threads waiting in `checkout` for a connection to come back.
+    waiters: usize,
 }
 
 impl Link {
     fn new(me: Identity) -> Link {
-        Link { me, idle: Vec::new(), fds: Vec::new(), open: 0, registered: None, is_registering: false, daemon_pid: 0, next_serial: 1, socket: None, has_connected: false }
+        Link { me, idle: Vec::new(), fds: Vec::new(), open: 0, registered: None, is_registering: false, daemon_pid: 0, next_serial: 1, socket: None, has_connected: false, waiters: 0 }
     }
 
     /// The user's socket for effective uid `euid` ([`client::socket_path`]).
@@ -400,19 +402,31 @@ impl Pool {
             // Every connection is in a call (or the task is being
             // registered); each call ends (a futex sleep
             // is cut into bounded slices), so this wait does too.
+            link.waiters += 1;
             guard = self.returned.wait(guard).unwrap_or_else(|e| e.into_inner());
+            if let Some(link) = guard.as_mut() {
+                link.waiters = link.waiters.saturating_sub(1);
+            }
         }
     }
 
     fn checkin(&self, conn: Conn) {
-        if let Some(link) = self.lock().as_mut() {
-            if conn.client.daemon_pid == link.daemon_pid {
-                link.idle.push(conn);
-            } else {
-                link.forget(conn);
+        let has_waiters = match self.lock().as_mut() {
+            Some(link) => {
+                if conn.client.daemon_pid == link.daemon_pid {
+                    link.idle.push(conn);
+                } else {
+                    link.forget(conn);
+                }
+                link.waiters > 0
             }
+            None => true,
+        };
+        // A notify is a host call even when nobody waits; every call to
+        // the daemon checks a connection back in.
+        if has_waiters {
+            self.returned.notify_one();
         }
-        self.returned.notify_one();
     }
 
     /// A connection failed: its daemon is gone, and so is every idle
