@@ -4,8 +4,11 @@
 //! Every guest process is a host process: fork is a host fork made from
 //! inside the trap (the child returns from the same trap with rax = 0), so
 //! guest children are host children and waits are host waits. The daemon
-//! owns the Linux pid namespace: it hands out the child's pid before the
-//! fork, and the child binds it to its host pid on its own connection.
+//! owns the Linux pid namespace: it reserves the child's pid while the host
+//! forks (the parent reads the answer after the fork and hands the pid to
+//! the child through a pipe), the parent then tells it the child's host pid
+//! (`Forked`), and the child connects only when it first needs the daemon
+//! (docs/daemon.md, Protocol).
 //! execve re-executes the mactux binary with the task's state (see
 //! `handover.rs`).
 //!
