@@ -193,6 +193,12 @@ impl Client {
     pub fn from_stream(stream: UnixStream, daemon_pid: i32) -> Client {
         Client { stream, daemon_pid, owed: 0, is_welcome_owed: false }
     }
+
+    /// A connection whose [`handshake_posted`](Self::handshake_posted) is
+    /// still unanswered, handed over from another process (across execve).
+    pub fn from_stream_handshake_owed(stream: UnixStream, daemon_pid: i32) -> Client {
+        Client { stream, daemon_pid, owed: 1, is_welcome_owed: true }
+    }
 }
 
 /// Reads the answer to a Hello: the daemon's pid, or why it refused.

@@ -554,12 +554,32 @@ impl Pool {
             }
             self.discard(c);
         }
-        // None yet (a fork child registers at its first call), one lost with
-        // a previous daemon or, with threads, one in use: register on a new
-        // one, or the new program starts without the daemon. Tried as often
-        // as a call is: a daemon killed while it answered is replaced by the
-        // next attempt.
-        let me = self.lock().as_ref()?.me.clone();
+        let (me, daemon_pid, has_connected) = {
+            let guard = self.lock();
+            let link = guard.as_ref()?;
+            (link.me.clone(), link.daemon_pid, link.has_connected)
+        };
+        // A fork child that never called the daemon: its registration goes
+        // with the handshake, posted, and the new program reads the answers
+        // at its first call (`confirm_attach`, which registers it anew if
+        // the daemon refused), so the exec waits for no round trip.
+        if !has_connected {
+            if let Some(s) = self.connect_stream() {
+                let fd = s.as_raw_fd();
+                match Client::handshake_posted(s, &reattach_request(&me), daemon_pid) {
+                    Ok(c) => {
+                        let mut guard = self.lock();
+                        return Some(guard.as_mut()?.add(c, true));
+                    }
+                    Err(_) => self.unregister_fd(fd),
+                }
+            }
+        }
+        // None to be had so (no daemon listens), one lost with a previous
+        // daemon or, with threads, one in use: register on a new one, or the
+        // new program starts without the daemon. Tried as often as a call
+        // is: a daemon killed while it answered is replaced by the next
+        // attempt.
         for _ in 0..ATTEMPTS {
             if let Ok((c, _)) = self.open_for(&me, true) {
                 let mut guard = self.lock();
@@ -974,6 +994,12 @@ impl ExecLink {
     pub fn daemon_pid(&self) -> i32 {
         self.conn.as_ref().map_or(0, |c| c.client.daemon_pid)
     }
+
+    /// The answers to its handshake and registration are still to be read
+    /// (by the new program: [`client_from_fd`]).
+    pub fn is_handshake_owed(&self) -> bool {
+        self.conn.as_ref().is_some_and(|c| c.client.is_welcome_owed())
+    }
 }
 
 impl Drop for ExecLink {
@@ -988,9 +1014,15 @@ pub fn link_for_exec() -> Option<ExecLink> {
     POOL.take_for_exec().map(|c| ExecLink { conn: Some(c) })
 }
 
-/// Rebuilds the connection kept open across execve.
-pub fn client_from_fd(fd: i32, daemon_pid: i32) -> Client {
-    Client::from_stream(crate::host::fs::adopt_unix_stream(fd), daemon_pid)
+/// Rebuilds the connection kept open across execve (with its handshake's
+/// answers still to read, when the old program posted it).
+pub fn client_from_fd(fd: i32, daemon_pid: i32, is_handshake_owed: bool) -> Client {
+    let stream = crate::host::fs::adopt_unix_stream(fd);
+    if is_handshake_owed {
+        Client::from_stream_handshake_owed(stream, daemon_pid)
+    } else {
+        Client::from_stream(stream, daemon_pid)
+    }
 }
 
 /// Tells the daemon this task exits with a Linux wait status (best effort:
@@ -1170,6 +1202,35 @@ mod tests {
         assert_eq!(link.me.pid, 4_000_000);
         assert_eq!((link.fds.len(), link.idle.len(), link.open), (1, 1, 1), "one connection");
         assert!(link.registered.is_some());
+    }
+
+    #[test]
+    fn a_fork_child_that_never_called_hands_its_registration_over_unanswered() {
+        let d = TestDaemon::start("exec-posted");
+        let pool = pool_on(&d);
+        let host_pid = crate::host::process::host_pid();
+        let parent = spawn_in(pool, host_pid, TaskInfo::default()).expect("register with the test daemon");
+        let child = match pool.call(&Request::ReserveChild { token: 1 }, &|| {}) {
+            Ok(Response::Pid(p)) => p,
+            other => panic!("no reservation: {other:?}"),
+        };
+        pool.become_child(child);
+        // The child execs before it ever called the daemon.
+        let kept = pool.take_for_exec().expect("a connection for the new program");
+        assert!(kept.client.is_welcome_owed(), "the exec waited for the daemon's answers");
+        // The new program (here a second pool on the same socket) reads
+        // them at its first call.
+        let stream = kept.client.stream().try_clone().expect("the connection, as the new program gets it");
+        drop(kept);
+        let next = pool_on(&d);
+        let me = Identity { pid: child, ppid: parent, pgid: parent, sid: parent, info: TaskInfo::default() };
+        next.start(me, Some(Client::from_stream_handshake_owed(stream, 0)));
+        assert_eq!(next.call(&Request::GetPpid, &|| {}).ok(), Some(Response::Pid(parent)));
+        assert_eq!(next.call(&Request::HostPid { pid: child }, &|| {}).ok(), Some(Response::HostPid(host_pid)));
+        let guard = next.lock();
+        let link = guard.as_ref().expect("a link");
+        assert_ne!(link.daemon_pid, 0, "the daemon's pid came with the welcome");
+        assert_eq!((link.fds.len(), link.idle.len()), (1, 1), "the handed-over connection, registered");
     }
 
     #[test]

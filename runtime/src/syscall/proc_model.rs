@@ -568,7 +568,15 @@ fn do_execve(thread: &crate::task::Thread, dirfd: i32, path_ptr: u64, argv_ptr: 
     let daemon_state = match (daemon::identity(), &exec_link) {
         (Some(me), Some(link)) => {
             kept_host_fds.push(link.fd());
-            Some(DaemonState { fd: link.fd(), daemon_pid: link.daemon_pid(), pid: me.pid, ppid: me.ppid, pgid: me.pgid, sid: me.sid })
+            Some(DaemonState {
+                fd: link.fd(),
+                daemon_pid: link.daemon_pid(),
+                is_handshake_owed: link.is_handshake_owed(),
+                pid: me.pid,
+                ppid: me.ppid,
+                pgid: me.pgid,
+                sid: me.sid,
+            })
         }
         _ => None,
     };
