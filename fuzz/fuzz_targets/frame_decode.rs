@@ -87,6 +87,7 @@ fn sample_requests() -> Vec<Request> {
         Request::Ipc { cred: IpcCred::default(), op: IpcOp::MsgCtl { msqid: 3, cmd: 2, set: None } },
         Request::IpcSleep { token: 3, timeout_ns: 50_000_000 },
         Request::IpcCancel { token: 3 },
+        Request::Forked { pid: 4, host_pid: 12 },
     ];
     for r in &all {
         match r {
@@ -122,7 +123,8 @@ fn sample_requests() -> Vec<Request> {
             | Request::OwnerOf { .. }
             | Request::Ipc { .. }
             | Request::IpcSleep { .. }
-            | Request::IpcCancel { .. } => {}
+            | Request::IpcCancel { .. }
+            | Request::Forked { .. } => {}
         }
     }
     all

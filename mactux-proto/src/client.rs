@@ -130,9 +130,31 @@ impl Client {
         req: &Request,
         early: impl FnOnce(&UnixStream, &mut [u8]) -> io::Result<usize>,
     ) -> io::Result<Response> {
-        write_frame(&mut self.stream, req)?;
-        self.settle()?;
-        read_response(&mut self.stream, early)
+        self.start_call(req)?;
+        self.finish_call(early)
+    }
+
+    /// The first half of a [`call`](Self::call): sends the request. Its
+    /// answer is read by [`finish_call`](Self::finish_call), which must
+    /// come before any other request on this client; the caller may work
+    /// meanwhile (the runtime forks the host process while the daemon
+    /// reserves the child's pid).
+    pub fn start_call(&mut self, req: &Request) -> io::Result<()> {
+        write_frame(&mut self.stream, req)
+    }
+
+    /// The second half of a call begun with [`start_call`](Self::start_call):
+    /// reads the answers owed for posted requests, then the call's own
+    /// (`early` as in [`call_with`](Self::call_with)).
+    pub fn finish_call(&mut self, early: impl FnOnce(&UnixStream, &mut [u8]) -> io::Result<usize>) -> io::Result<Response> {
+        if self.is_welcome_owed {
+            self.settle()?;
+        }
+        // The owed answers and this call's own are read together: a fork
+        // owes two (its Forked, and the Reaped of the child before), and
+        // reading each on its own cost two receives apiece.
+        let owed = std::mem::take(&mut self.owed);
+        read_response(&mut self.stream, owed, early)
     }
 
     /// Sends a request without waiting for its answer, which the next
@@ -171,6 +193,12 @@ impl Client {
     pub fn from_stream(stream: UnixStream, daemon_pid: i32) -> Client {
         Client { stream, daemon_pid, owed: 0, is_welcome_owed: false }
     }
+
+    /// A connection whose [`handshake_posted`](Self::handshake_posted) is
+    /// still unanswered, handed over from another process (across execve).
+    pub fn from_stream_handshake_owed(stream: UnixStream, daemon_pid: i32) -> Client {
+        Client { stream, daemon_pid, owed: 1, is_welcome_owed: true }
+    }
 }
 
 /// Reads the answer to a Hello: the daemon's pid, or why it refused.
@@ -185,41 +213,62 @@ fn read_welcome(stream: &mut UnixStream) -> Result<i32, ConnectError> {
     }
 }
 
-/// Reads one response frame, usually with a single receive call into a
-/// buffer on the stack: the first read asks for more than the prefix, and
-/// the rest of the body (if any) is read exactly. Answers owed for posted
-/// requests have been read before, so nothing beyond one frame is ever
-/// pending on the socket.
+/// Reads `owed` answers to posted requests (checked, then dropped) and the
+/// response after them, usually with a single receive call into a buffer
+/// on the stack: the first read asks for more than a prefix, and the rest
+/// of a longer body is read exactly. Nothing beyond the response is ever
+/// pending on the socket (a request is sent only after the previous
+/// call's answer was read).
 fn read_response(
     stream: &mut UnixStream,
+    mut owed: u32,
     early: impl FnOnce(&UnixStream, &mut [u8]) -> io::Result<usize>,
 ) -> io::Result<Response> {
     use std::io::Read;
     // Most answers (a pid, Ok, an errno with its message) fit here.
     let mut small = [0u8; 512];
     let mut got = early(stream, &mut small)?.min(small.len());
-    while got < 4 {
-        match stream.read(&mut small[got..]) {
-            Ok(0) => return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "the daemon closed the connection")),
-            Ok(n) => got += n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
+    loop {
+        while got < 4 {
+            match stream.read(&mut small[got..]) {
+                Ok(0) => return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "the daemon closed the connection")),
+                Ok(n) => got += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
         }
+        let len = crate::frame::body_len([small[0], small[1], small[2], small[3]])?;
+        let total = 4 + len;
+        if total > small.len() {
+            // A long body: no other frame has been read past it (the
+            // buffer holds less than this one).
+            let mut buf = Vec::with_capacity(total);
+            buf.extend_from_slice(&small[..got]);
+            buf.resize(total, 0);
+            stream.read_exact(&mut buf[got..])?;
+            let r = crate::frame::decode::<Response>(&buf[4..])?;
+            if owed == 0 {
+                return Ok(r);
+            }
+            owed -= 1;
+            got = 0;
+            continue;
+        }
+        if got < total {
+            stream.read_exact(&mut small[got..total])?;
+            got = total;
+        }
+        let r = crate::frame::decode::<Response>(&small[4..total])?;
+        if owed == 0 {
+            if got > total {
+                return Err(io::Error::new(io::ErrorKind::InvalidData, "the daemon sent more than one frame"));
+            }
+            return Ok(r);
+        }
+        owed -= 1;
+        small.copy_within(total..got, 0);
+        got -= total;
     }
-    let len = crate::frame::body_len([small[0], small[1], small[2], small[3]])?;
-    let total = 4 + len;
-    if got > total {
-        return Err(io::Error::new(io::ErrorKind::InvalidData, "the daemon sent more than one frame"));
-    }
-    if total <= small.len() {
-        stream.read_exact(&mut small[got..total])?;
-        return crate::frame::decode(&small[4..total]);
-    }
-    let mut buf = Vec::with_capacity(total);
-    buf.extend_from_slice(&small[..got]);
-    buf.resize(total, 0);
-    stream.read_exact(&mut buf[got..])?;
-    crate::frame::decode(&buf[4..])
 }
 
 /// Starts `<exe> daemon serve --detach`, which returns once a daemon
@@ -295,4 +344,42 @@ pub fn state_dir(uid: u32) -> PathBuf {
 
 pub fn socket_path(uid: u32) -> PathBuf {
     state_dir(uid).join("mactuxd.sock")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::frame::encode;
+    use std::io::Write;
+
+    fn frames(rs: &[Response]) -> Vec<u8> {
+        rs.iter().flat_map(|r| encode(r).unwrap()).collect()
+    }
+
+    #[test]
+    fn owed_answers_and_the_response_are_read_together() {
+        let (mut ours, mut theirs) = UnixStream::pair().unwrap();
+        let long = Response::Error { errno: 5, msg: "x".repeat(2000) };
+        // Owed answers short and long, then the response, in one write.
+        theirs.write_all(&frames(&[Response::Ok, long.clone(), Response::Pid(9), Response::Pid(42)])).unwrap();
+        assert_eq!(read_response(&mut ours, 3, |_, _| Ok(0)).unwrap(), Response::Pid(42));
+        // Trickling in, and a long response after short owed ones.
+        let bytes = frames(&[Response::Ok, long.clone()]);
+        let writer = std::thread::spawn(move || {
+            for chunk in bytes.chunks(3) {
+                theirs.write_all(chunk).unwrap();
+            }
+            theirs
+        });
+        assert_eq!(read_response(&mut ours, 1, |_, _| Ok(0)).unwrap(), long);
+        let mut theirs = writer.join().unwrap();
+        // More than the response: an error, as before.
+        theirs.write_all(&frames(&[Response::Ok, Response::Ok])).unwrap();
+        assert!(read_response(&mut ours, 0, |_, _| Ok(0)).is_err());
+        // A connection closed before the response.
+        let (mut ours, mut theirs) = UnixStream::pair().unwrap();
+        theirs.write_all(&frames(&[Response::Ok])).unwrap();
+        drop(theirs);
+        assert_eq!(read_response(&mut ours, 1, |_, _| Ok(0)).unwrap_err().kind(), io::ErrorKind::UnexpectedEof);
+    }
 }

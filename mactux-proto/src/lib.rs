@@ -21,7 +21,7 @@ pub mod sysv;
 use serde::{Deserialize, Serialize};
 
 /// Bumped whenever a message changes shape or meaning.
-pub const PROTOCOL_VERSION: u32 = 10;
+pub const PROTOCOL_VERSION: u32 = 11;
 
 /// The largest frame either side sends or accepts.
 pub const MAX_FRAME: usize = 1 << 20;
@@ -228,6 +228,15 @@ pub enum Request {
     /// Stops waiting: answered `Ok` when the call was withdrawn, or with
     /// the call's own answer when it completed first (that outcome stands).
     IpcCancel { token: u64 },
+    /// The caller forked host process `host_pid` as its reserved child
+    /// `pid` (sent by the parent, posted, right after the host fork). The
+    /// child is then a running task, unbound until it calls the daemon
+    /// itself (with `Reattach`, accepted for that host pid): a child that
+    /// never needs the daemon never connects, and one that exits so is
+    /// found gone like any unbound task (the parent's `Reaped` removes it).
+    /// ESRCH when `pid` is no task, ECHILD when it is not the caller's
+    /// child, EBUSY when it is another host process.
+    Forked { pid: Vpid, host_pid: i32 },
 }
 
 /// Who makes an IPC call, for the permission checks of ipc/util.c.

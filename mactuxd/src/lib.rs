@@ -453,7 +453,7 @@ async fn dispatch(shared: &Shared, conn: &mut Conn, req: &Request) -> (Response,
         match reply {
             Reply::Send(r) => {
                 // A Reattach may claim a reservation (its attach was lost with the previous daemon).
-                if matches!(req, Request::AttachChild { .. } | Request::Reattach { .. }) && r == Response::Ok {
+                if matches!(req, Request::AttachChild { .. } | Request::Reattach { .. } | Request::Forked { .. }) && r == Response::Ok {
                     shared.attached.notify_waiters();
                 }
                 return (r, false);

@@ -113,8 +113,9 @@ pub enum Loaded<T> {
 pub struct Store {
     dir: PathBuf,
     boot: String,
-    /// The table's slots, opened at the first save.
-    slots: [Option<File>; 2],
+    /// The table's slots, opened at the first save, with each one's length
+    /// as this daemon last left it (None: not known yet).
+    slots: [Option<(File, Option<u64>)>; 2],
     /// The generation of the newest table saved or loaded.
     generation: u64,
 }
@@ -156,13 +157,22 @@ impl Store {
                 .mode(0o600)
                 .open(&path)
                 .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
-            self.slots[slot] = Some(f);
+            self.slots[slot] = Some((f, None));
         }
-        let Some(f) = &self.slots[slot] else { return Err(format!("{} is not open", path.display())) };
-        // In place, then cut to length: no rename (see the module doc).
+        let Some((f, len)) = &mut self.slots[slot] else { return Err(format!("{} is not open", path.display())) };
+        // In place, then cut to length: no rename (see the module doc). A
+        // table as long as the slot's or longer needs no cut; each fork
+        // saves the table (its ReserveChild), and the cut, a metadata
+        // change journalled on ext4, cost more than the write.
+        let new_len = bytes.len() as u64;
+        let needs_cut = len.is_none_or(|old| new_len < old);
         f.write_all_at(&bytes, 0)
-            .and_then(|()| f.set_len(bytes.len() as u64))
-            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+            .and_then(|()| if needs_cut { f.set_len(new_len) } else { Ok(()) })
+            .map_err(|e| {
+                *len = None;
+                format!("cannot write {}: {e}", path.display())
+            })?;
+        *len = Some(new_len);
         self.generation = table.generation;
         Ok(())
     }

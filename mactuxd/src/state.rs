@@ -876,6 +876,31 @@ impl State {
                 Reply::SendAndClose(Response::Ok)
             }
             Request::Reaped { pid } => self.reaped(caller, pid),
+            Request::Forked { pid, host_pid } => {
+                let Some(me) = caller else { return err(ESRCH, "forked needs a bound task") };
+                if host_pid <= 0 {
+                    return err(EINVAL, "forked needs the child's host pid");
+                }
+                let Some(t) = self.tasks.get_mut(&pid) else { return err(ESRCH, format!("pid {pid} was not reserved")) };
+                if t.entry.ppid != me || pid == me {
+                    return err(ECHILD, format!("pid {pid} is not a child of the caller"));
+                }
+                if t.is_reserved {
+                    t.is_reserved = false;
+                    t.token = 0;
+                    t.is_restored = false;
+                    t.entry.host_pid = host_pid;
+                    t.since = Instant::now();
+                    // Saved at once: a child that never calls the daemon
+                    // is known to the next one only from this.
+                    self.must_save = true;
+                } else if t.entry.host_pid != host_pid {
+                    // The child registered itself first (Reattach): the
+                    // same process, or another one.
+                    return err(EBUSY, format!("pid {pid} is host process {}", t.entry.host_pid));
+                }
+                Reply::Send(Response::Ok)
+            }
             Request::GetPpid => match caller.and_then(|p| self.tasks.get(&p)) {
                 Some(t) => Reply::Send(Response::Pid(t.entry.ppid)),
                 None => err(ESRCH, "getppid needs a bound task"),
@@ -1299,6 +1324,52 @@ mod tests {
         assert_eq!(s.handle(&mut a, &Request::HostPid { pid: r }, true), Reply::WaitAttach);
         // A failed fork releases its reservation with Reaped.
         assert_eq!(send(&mut s, &mut a, Request::Reaped { pid: r }), Response::Ok);
+    }
+
+    #[test]
+    fn forked_names_the_host_process_of_a_child_that_never_connects() {
+        let mut s = state();
+        let (mut a, mut b, mut c) = (conn(1), conn(2), conn(3));
+        let p = spawn(&mut s, &mut a, 5000);
+        let other = spawn(&mut s, &mut b, 5100);
+        let k = pid(send(&mut s, &mut a, Request::ReserveChild { token: 3 }));
+        // Only the parent names its child, a host pid is needed, and the pid must be a task.
+        assert_eq!(errno(send(&mut s, &mut b, Request::Forked { pid: k, host_pid: 5001 })), ECHILD);
+        assert_eq!(errno(send(&mut s, &mut c, Request::Forked { pid: k, host_pid: 5001 })), ESRCH, "unbound connection");
+        assert_eq!(errno(send(&mut s, &mut a, Request::Forked { pid: k, host_pid: 0 })), EINVAL);
+        assert_eq!(errno(send(&mut s, &mut a, Request::Forked { pid: k, host_pid: -7 })), EINVAL);
+        assert_eq!(errno(send(&mut s, &mut a, Request::Forked { pid: 4_000_000, host_pid: 5001 })), ESRCH);
+        assert_eq!(errno(send(&mut s, &mut a, Request::Forked { pid: p, host_pid: 5000 })), ECHILD, "not its own child");
+        assert_eq!(errno(send(&mut s, &mut a, Request::Forked { pid: other, host_pid: 5100 })), ECHILD);
+        assert_eq!(send(&mut s, &mut a, Request::Forked { pid: k, host_pid: 5001 }), Response::Ok);
+        // Sent twice (the same fork) it stands; another host process does not.
+        assert_eq!(send(&mut s, &mut a, Request::Forked { pid: k, host_pid: 5001 }), Response::Ok);
+        assert_eq!(errno(send(&mut s, &mut a, Request::Forked { pid: k, host_pid: 5002 })), EBUSY);
+        // No one waits for an attach now: the child is a running task.
+        assert_eq!(s.handle(&mut b, &Request::Resolve { target: KillTarget::Pid(k) }, true), Reply::Send(Response::Children(vec![(k, 5001)])));
+        assert_eq!(s.handle(&mut b, &Request::HostPid { pid: k }, true), Reply::Send(Response::HostPid(5001)));
+        assert_eq!(s.handle(&mut a, &Request::Children { target: WaitTarget::Pgid(0) }, true), Reply::Send(Response::Children(vec![(k, 5001)])));
+        // Nor is it a reservation to drop or to hand out again for the token.
+        assert_ne!(pid(send(&mut s, &mut a, Request::ReserveChild { token: 3 })), k);
+        // Its first call registers it (Reattach, for the same host pid).
+        let re = |host_pid| Request::Reattach { pid: k, host_pid, ppid: p, pgid: p, sid: p, info: TaskInfo::default() };
+        assert_eq!(errno(send(&mut s, &mut c, re(5009))), EEXIST, "another host process");
+        assert_eq!(send(&mut s, &mut c, re(5001)), Response::Ok);
+        assert_eq!(pid(send(&mut s, &mut c, Request::GetPpid)), p);
+        // A child that exits without a word: found gone, then reaped by its parent.
+        let quiet = pid(send(&mut s, &mut a, Request::ReserveChild { token: 4 }));
+        assert_eq!(send(&mut s, &mut a, Request::Forked { pid: quiet, host_pid: 5003 }), Response::Ok);
+        kill_host(5003);
+        assert_eq!(send(&mut s, &mut a, Request::Reaped { pid: quiet }), Response::Ok);
+        assert_eq!(errno(send(&mut s, &mut a, Request::HostPid { pid: quiet })), ESRCH, "gone from the table");
+        // An orphan found gone by the sweep goes with it.
+        let orphan = pid(send(&mut s, &mut a, Request::ReserveChild { token: 5 }));
+        assert_eq!(send(&mut s, &mut a, Request::Forked { pid: orphan, host_pid: 5004 }), Response::Ok);
+        assert_eq!(send(&mut s, &mut a, Request::Exit { status: 0 }), Response::Ok);
+        assert_eq!(s.handle(&mut b, &Request::HostPid { pid: orphan }, true), Reply::Send(Response::HostPid(5004)), "reparented, still running");
+        kill_host(5004);
+        s.sweep(None);
+        assert_eq!(errno(send(&mut s, &mut b, Request::HostPid { pid: orphan })), ESRCH, "pid 1 reaped it");
     }
 
     #[test]

@@ -62,6 +62,11 @@ pub fn corpus() -> Vec<Vec<u8>> {
     let mut trailing = encode(&Request::Status).unwrap()[4..].to_vec();
     trailing.push(0);
     out.push(frame(&trailing));
+    // A fork's notice cut short.
+    let forked = encode(&Request::Forked { pid: 5, host_pid: 77 }).unwrap();
+    for cut in 1..forked.len() {
+        out.push(forked[..cut].to_vec());
+    }
     // A valid Hello, then each of the above.
     let n = out.len();
     for i in 0..n {
@@ -75,6 +80,12 @@ pub fn corpus() -> Vec<Vec<u8>> {
     let mut twice = hello();
     twice.extend(hello());
     out.push(twice);
+    // A fork's notice with hostile values, from a connection bound to no task.
+    for (pid, host_pid) in [(0, 0), (-1, -1), (i32::MAX, i32::MIN), (1, 1), (2, i32::MAX)] {
+        let mut v = hello();
+        v.extend(encode(&Request::Forked { pid, host_pid }).unwrap());
+        out.push(v);
+    }
     out
 }
 

@@ -93,11 +93,32 @@ struct Link {
     /// The daemon the connections speak to (the last one reached).
     daemon_pid: i32,
     next_serial: u64,
+    /// The user's socket for an effective uid, as last worked out: working
+    /// it out reads the environment (a lock and pages a fork child would
+    /// otherwise write or fault in).
+    socket: Option<(u32, PathBuf)>,
+    /// A connection was registered or joined since the pool started (or,
+    /// in a fork child, since the fork).
+    has_connected: bool,
+    /// Threads waiting in `checkout` for a connection to come back.
+    waiters: usize,
 }
 
 impl Link {
     fn new(me: Identity) -> Link {
-        Link { me, idle: Vec::new(), fds: Vec::new(), open: 0, registered: None, is_registering: false, daemon_pid: 0, next_serial: 1 }
+        Link { me, idle: Vec::new(), fds: Vec::new(), open: 0, registered: None, is_registering: false, daemon_pid: 0, next_serial: 1, socket: None, has_connected: false, waiters: 0 }
+    }
+
+    /// The user's socket for effective uid `euid` ([`client::socket_path`]).
+    fn socket_for(&mut self, euid: u32) -> PathBuf {
+        match &self.socket {
+            Some((uid, path)) if *uid == euid => path.clone(),
+            _ => {
+                let path = client::socket_path(euid);
+                self.socket = Some((euid, path.clone()));
+                path
+            }
+        }
     }
 
     /// Adds a connection that is already registered or joined.
@@ -112,6 +133,7 @@ impl Link {
         if is_registration {
             self.registered = Some(conn.serial);
         }
+        self.has_connected = true;
         self.note_daemon(conn.client.daemon_pid);
         conn
     }
@@ -254,7 +276,11 @@ impl Pool {
     /// when no daemon listens.
     fn connect_stream(&self) -> Option<UnixStream> {
         let mut guard = self.lock();
-        let s = UnixStream::connect(self.socket()).ok()?;
+        let path = match (&self.socket, guard.as_mut()) {
+            (None, Some(link)) => link.socket_for(crate::host::process::euid()),
+            _ => self.socket(),
+        };
+        let s = UnixStream::connect(path).ok()?;
         if let Some(link) = guard.as_mut() {
             link.fds.push(s.as_raw_fd());
         }
@@ -376,19 +402,31 @@ impl Pool {
             // Every connection is in a call (or the task is being
             // registered); each call ends (a futex sleep
             // is cut into bounded slices), so this wait does too.
+            link.waiters += 1;
             guard = self.returned.wait(guard).unwrap_or_else(|e| e.into_inner());
+            if let Some(link) = guard.as_mut() {
+                link.waiters = link.waiters.saturating_sub(1);
+            }
         }
     }
 
     fn checkin(&self, conn: Conn) {
-        if let Some(link) = self.lock().as_mut() {
-            if conn.client.daemon_pid == link.daemon_pid {
-                link.idle.push(conn);
-            } else {
-                link.forget(conn);
+        let has_waiters = match self.lock().as_mut() {
+            Some(link) => {
+                if conn.client.daemon_pid == link.daemon_pid {
+                    link.idle.push(conn);
+                } else {
+                    link.forget(conn);
+                }
+                link.waiters > 0
             }
+            None => true,
+        };
+        // A notify is a host call even when nobody waits; every call to
+        // the daemon checks a connection back in.
+        if has_waiters {
+            self.returned.notify_one();
         }
-        self.returned.notify_one();
     }
 
     /// A connection failed: its daemon is gone, and so is every idle
@@ -447,65 +485,37 @@ impl Pool {
 
     /// In a fork child: closes every connection of the parent without using
     /// it (the sockets are shared with the parent), those other threads of
-    /// the parent were in a call on included, and registers the child.
-    fn attach_child(&self, pid: Vpid, host_pid: i32) {
-        let daemon_pid = {
-            let mut guard = self.lock();
-            let Some(link) = guard.as_mut() else { return };
-            let idle = std::mem::take(&mut link.idle);
-            let idle_fds: Vec<RawFd> = idle.iter().map(Conn::fd).collect();
-            drop(idle);
-            for fd in std::mem::take(&mut link.fds) {
-                // The connections that were in a call belong to threads the
-                // child does not have: nothing else will close them.
-                if !idle_fds.contains(&fd) {
-                    crate::host::fs::close(fd);
-                }
+    /// the parent were in a call on included, and becomes task `pid`. No
+    /// connection is opened: the parent tells the daemon which host process
+    /// the child is (`Forked`), and the child registers (`Reattach`) at its
+    /// first call, if it ever makes one. A fork child that only computes
+    /// and exits (or execs, which registers) costs the daemon nothing, and
+    /// the child no connect.
+    fn become_child(&self, pid: Vpid) {
+        let mut guard = self.lock();
+        let Some(link) = guard.as_mut() else { return };
+        let idle = std::mem::take(&mut link.idle);
+        let idle_fds: Vec<RawFd> = idle.iter().map(Conn::fd).collect();
+        drop(idle);
+        for fd in std::mem::take(&mut link.fds) {
+            // The connections that were in a call belong to threads the
+            // child does not have: nothing else will close them.
+            if !idle_fds.contains(&fd) {
+                crate::host::fs::close(fd);
             }
-            // Moved, not copied: the child writes as little memory as it
-            // can (each page it writes is a copy-on-write fault).
-            let mut me = std::mem::take(&mut link.me);
-            me.ppid = me.pid;
-            me.pid = pid;
-            // The child's threads: only the one that forked.
-            me.info.threads.clear();
-            let daemon_pid = link.daemon_pid;
-            *link = Link::new(me);
-            link.daemon_pid = daemon_pid;
-            daemon_pid
-        };
-        // The attach travels with the handshake, and the child does not
-        // wait for either answer: the daemon reads the attach before
-        // anything else the child sends, and a request about the child from
-        // another task waits at the daemon until the attach is in (`WaitAttach`).
-        // The answers are read before the connection's first call
-        // ([`Pool::confirm_attach`]), or at execve, when a refused attach
-        // registers the task after all; an exit only posts.
-        let attached = self.connect_stream().and_then(|s| {
-            let fd = s.as_raw_fd();
-            let c = Client::handshake_posted(s, &Request::AttachChild { pid, host_pid }, daemon_pid).ok();
-            if c.is_none() {
-                // Closed below: its number must not stay in the registry,
-                // where a later fork child would close whatever reuses it.
-                self.unregister_fd(fd);
-            }
-            c
-        });
-        // No daemon listens (the one that reserved the pid went away):
-        // register under the pid now, not at some later call, so that the
-        // task is known (to kill, ps, its parent) even if it never calls the
-        // daemon again. (A daemon restarted since has the reservation: it
-        // is saved before the parent learns the pid. What a posted attach
-        // can lose is a daemon that dies between this connect and reading
-        // the attach; the child then registers at its next call or execve.)
-        let registered = attached.or_else(|| {
-            let me = self.lock().as_ref()?.me.clone();
-            self.open_for(&me, true).ok().map(|(c, _)| c)
-        });
-        if let (Some(c), Some(link)) = (registered, self.lock().as_mut()) {
-            let conn = link.add(c, true);
-            link.idle.push(conn);
         }
+        // Moved, not copied: the child writes as little memory as it
+        // can (each page it writes is a copy-on-write fault).
+        let mut me = std::mem::take(&mut link.me);
+        me.ppid = me.pid;
+        me.pid = pid;
+        // The child's threads: only the one that forked.
+        me.info.threads.clear();
+        let daemon_pid = link.daemon_pid;
+        let socket = link.socket.take();
+        *link = Link::new(me);
+        link.daemon_pid = daemon_pid;
+        link.socket = socket;
     }
 
     /// Reads the answers to a fork child's attach ([`attach_child`](Self::attach_child))
@@ -544,13 +554,39 @@ impl Pool {
             }
             self.discard(c);
         }
-        // A connection lost with a previous daemon (or, with threads, one in
-        // use): register on a new one, or the new program starts without
-        // the daemon.
-        let me = self.lock().as_ref()?.me.clone();
-        let (c, _) = self.open_for(&me, true).ok()?;
-        let mut guard = self.lock();
-        Some(guard.as_mut()?.add(c, true))
+        let (me, daemon_pid, has_connected) = {
+            let guard = self.lock();
+            let link = guard.as_ref()?;
+            (link.me.clone(), link.daemon_pid, link.has_connected)
+        };
+        // A fork child that never called the daemon: its registration goes
+        // with the handshake, posted, and the new program reads the answers
+        // at its first call (`confirm_attach`, which registers it anew if
+        // the daemon refused), so the exec waits for no round trip.
+        if !has_connected {
+            if let Some(s) = self.connect_stream() {
+                let fd = s.as_raw_fd();
+                match Client::handshake_posted(s, &reattach_request(&me), daemon_pid) {
+                    Ok(c) => {
+                        let mut guard = self.lock();
+                        return Some(guard.as_mut()?.add(c, true));
+                    }
+                    Err(_) => self.unregister_fd(fd),
+                }
+            }
+        }
+        // None to be had so (no daemon listens), one lost with a previous
+        // daemon or, with threads, one in use: register on a new one, or the
+        // new program starts without the daemon. Tried as often as a call
+        // is: a daemon killed while it answered is replaced by the next
+        // attempt.
+        for _ in 0..ATTEMPTS {
+            if let Ok((c, _)) = self.open_for(&me, true) {
+                let mut guard = self.lock();
+                return Some(guard.as_mut()?.add(c, true));
+            }
+        }
+        None
     }
 }
 
@@ -597,14 +633,28 @@ pub struct ForkLock {
 }
 
 pub fn lock_for_fork() -> ForkLock {
-    ForkLock { _guard: POOL.lock() }
+    let mut guard = POOL.lock();
+    // Worked out here, in the parent, once: the child connects at once.
+    if let (None, Some(link)) = (&POOL.socket, guard.as_mut()) {
+        link.socket_for(crate::host::process::euid());
+    }
+    ForkLock { _guard: guard }
 }
 
 /// In a fork child: closes every connection of the parent (without using
-/// it, those that other threads were in a call on included) and binds a new
-/// one to the reserved pid.
-pub fn attach_child(pid: Vpid, host_pid: i32) {
-    POOL.attach_child(pid, host_pid);
+/// it, those that other threads were in a call on included) and becomes
+/// the reserved pid, registering only at its first call to the daemon
+/// (see `Pool::become_child`; the parent sends [`forked`]).
+pub fn become_child(pid: Vpid) {
+    POOL.become_child(pid);
+}
+
+/// In a fork parent: tells the daemon that its reserved child `pid` is host
+/// process `host_pid`, posted (a later request of this thread sees it).
+/// Another task that names the child first waits at the daemon for this,
+/// as for a reservation's attach.
+pub fn forked(pid: Vpid, host_pid: i32) {
+    post(&Request::Forked { pid, host_pid });
 }
 
 /// Whether this task runs without a daemon (none could be started).
@@ -698,6 +748,59 @@ impl Pinned {
     }
 }
 
+impl Pinned {
+    /// Sends `req` on a connection of its own without reading the answer
+    /// ([`PendingReserve`]); false when none could be had or the write
+    /// failed (that connection is gone).
+    fn start(&mut self, req: &Request) -> bool {
+        let mut conn = match self.conn.take() {
+            Some(c) => c,
+            None => match self.pool.checkout() {
+                Ok(c) => c,
+                Err(_) => return false,
+            },
+        };
+        if conn.client.is_welcome_owed() && self.pool.confirm_attach(&mut conn).is_err() {
+            self.pool.discard(conn);
+            return false;
+        }
+        match conn.client.start_call(req) {
+            Ok(()) => {
+                self.conn = Some(conn);
+                true
+            }
+            Err(_) => {
+                self.pool.discard(conn);
+                false
+            }
+        }
+    }
+
+    /// The answer to the request [`start`](Self::start) sent (an error
+    /// answer as an `Err`); None when the daemon went away meanwhile (the
+    /// connection is discarded).
+    fn finish(&mut self) -> Option<Result<Response>> {
+        let mut conn = self.conn.take()?;
+        // No spin: the answer has had the host fork's time to come, and a
+        // daemon woken by this thread's send tends to wait for this CPU
+        // (a spin would only delay it).
+        match conn.client.finish_call(|_, _| Ok(0)) {
+            Ok(r) => {
+                self.conn = Some(conn);
+                self.fresh = false;
+                Some(match r {
+                    Response::Error { errno, .. } => Err(Error::new(Errno(errno.clamp(1, 4095) as u16))),
+                    r => Ok(r),
+                })
+            }
+            Err(_) => {
+                self.pool.discard(conn);
+                None
+            }
+        }
+    }
+}
+
 impl Drop for Pinned {
     fn drop(&mut self) {
         if let Some(c) = self.conn.take() {
@@ -706,17 +809,69 @@ impl Drop for Pinned {
     }
 }
 
+/// A number for one fork of this task ([`Request::ReserveChild`]'s token).
+/// Unique per caller: a fork child's pid is new, so it may count on from
+/// its parent's value; after execve counting restarts, which can only name
+/// an old reservation nobody attached to, harmless to hand out again.
+fn next_fork_token() -> u64 {
+    static FORKS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    FORKS.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1
+}
+
 /// Reserves the pid of a child about to be forked. The token makes the
 /// request safe to send again (see [`call`]): a daemon that reserved a pid
 /// and died before answering would otherwise leave that reservation behind
 /// in its successor.
 pub fn reserve_child() -> Result<Vpid> {
-    static FORKS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    // Unique per caller: a fork child's pid is new, so it may count on from
-    // its parent's value; after execve counting restarts, which can only
-    // name an old reservation nobody attached to, harmless to hand out again.
-    let token = FORKS.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
-    call_pid(&Request::ReserveChild { token })
+    call_pid(&Request::ReserveChild { token: next_fork_token() })
+}
+
+/// A [`reserve_child`] in two halves, so that the caller can fork the host
+/// process while the daemon answers ([`start_reserve_child`], then
+/// [`PendingReserve::finish`]). The connection stays out of the pool in
+/// between; a fork child must `forget` its copy, never drop it (its
+/// connections are its parent's, and `attach_child` closes them).
+pub struct PendingReserve {
+    pinned: Pinned,
+    token: u64,
+    is_sent: bool,
+}
+
+/// Sends the `ReserveChild` of a fork without waiting for the answer.
+/// Standalone, or when no connection could take the request, nothing is
+/// sent and [`PendingReserve::finish`] makes the call whole.
+pub fn start_reserve_child() -> PendingReserve {
+    start_reserve_child_in(&POOL)
+}
+
+fn start_reserve_child_in(pool: &'static Pool) -> PendingReserve {
+    let token = next_fork_token();
+    let mut pinned = Pinned::on(pool);
+    let is_sent = pinned.start(&Request::ReserveChild { token });
+    PendingReserve { pinned, token, is_sent }
+}
+
+impl PendingReserve {
+    /// The reserved pid. An answer lost with a daemon that went away (or a
+    /// request that could not be sent) is asked for again as
+    /// [`reserve_child`] does, with the same token: a new daemon that took
+    /// the reservation over hands out the same pid.
+    pub fn finish(mut self) -> Result<Vpid> {
+        if self.is_sent {
+            match self.pinned.finish() {
+                Some(Ok(Response::Pid(p))) => return Ok(p),
+                Some(Ok(other)) => return Err(response_error(other)),
+                Some(Err(e)) => return Err(e),
+                None => {}
+            }
+        }
+        let pool = self.pinned.pool;
+        drop(self.pinned);
+        match pool.call(&Request::ReserveChild { token: self.token }, &|| {})? {
+            Response::Pid(p) => Ok(p),
+            other => Err(response_error(other)),
+        }
+    }
 }
 
 /// A request answered by a pid.
@@ -839,6 +994,12 @@ impl ExecLink {
     pub fn daemon_pid(&self) -> i32 {
         self.conn.as_ref().map_or(0, |c| c.client.daemon_pid)
     }
+
+    /// The answers to its handshake and registration are still to be read
+    /// (by the new program: [`client_from_fd`]).
+    pub fn is_handshake_owed(&self) -> bool {
+        self.conn.as_ref().is_some_and(|c| c.client.is_welcome_owed())
+    }
 }
 
 impl Drop for ExecLink {
@@ -853,9 +1014,15 @@ pub fn link_for_exec() -> Option<ExecLink> {
     POOL.take_for_exec().map(|c| ExecLink { conn: Some(c) })
 }
 
-/// Rebuilds the connection kept open across execve.
-pub fn client_from_fd(fd: i32, daemon_pid: i32) -> Client {
-    Client::from_stream(crate::host::fs::adopt_unix_stream(fd), daemon_pid)
+/// Rebuilds the connection kept open across execve (with its handshake's
+/// answers still to read, when the old program posted it).
+pub fn client_from_fd(fd: i32, daemon_pid: i32, is_handshake_owed: bool) -> Client {
+    let stream = crate::host::fs::adopt_unix_stream(fd);
+    if is_handshake_owed {
+        Client::from_stream_handshake_owed(stream, daemon_pid)
+    } else {
+        Client::from_stream(stream, daemon_pid)
+    }
 }
 
 /// Tells the daemon this task exits with a Linux wait status (best effort:
@@ -865,8 +1032,17 @@ pub fn client_from_fd(fd: i32, daemon_pid: i32) -> Client {
 /// connection is open as running (never sweeps it as killed) until then; a
 /// parent that reaped the host process first has the status already, and
 /// its Reaped removes the entry (a late Exit then names no task).
+///
+/// A fork child that never called the daemon has no connection, and opens
+/// none to say so: the daemon finds its host process gone like that of any
+/// unbound task, and its parent's `Reaped` (the parent has the status from
+/// the host wait) removes it.
 pub fn notify_exit(status: i32) {
-    if !is_standalone() {
+    let has_connected = match POOL.lock().as_ref() {
+        Some(link) => link.has_connected,
+        None => return,
+    };
+    if has_connected {
         POOL.post(&Request::Exit { status });
     }
 }
@@ -993,7 +1169,7 @@ mod tests {
         // What the fork child does (here in the same process: the busy
         // connection's owner is gone in a real child, so it is never dropped).
         std::mem::forget(busy);
-        pool.attach_child(child, host_pid);
+        pool.become_child(child);
         for (fd, ino) in old {
             assert_ne!(socket_ino(fd), Some(ino), "the parent's connection on fd {fd} is still open in the child");
         }
@@ -1001,26 +1177,117 @@ mod tests {
             let guard = pool.lock();
             let link = guard.as_ref().expect("a link");
             assert_eq!((link.me.pid, link.me.ppid), (child, parent));
-            assert_eq!((link.fds.len(), link.idle.len(), link.open), (1, 1, 1), "one connection, bound to the child");
+            assert_eq!((link.fds.len(), link.idle.len(), link.open), (0, 0, 0), "no connection until the child calls");
+            assert!(!link.has_connected, "an exit now would not connect to say so");
         }
+        // What the parent does after the fork, here on a connection of its own.
+        let mut parent_conn = Client::connect(&d.socket).expect("a connection for the parent");
+        assert_eq!(parent_conn.call(&Request::Join { pid: parent, host_pid }).ok(), Some(Response::Ok));
+        assert_eq!(parent_conn.call(&Request::Forked { pid: child, host_pid }).ok(), Some(Response::Ok));
+        assert_eq!(parent_conn.call(&Request::HostPid { pid: child }).ok(), Some(Response::HostPid(host_pid)), "known before the child calls");
+        // The child's first call registers it under its pid.
         assert_eq!(pool.call(&Request::GetPpid, &|| {}).ok(), Some(Response::Pid(parent)));
-        // A child whose attach the daemon refuses (the reservation was lost
-        // with a daemon that died) registers under its pid on a second
-        // connection; the refused one's fd leaves the registry with it.
-        pool.attach_child(4_000_000, host_pid);
         {
             let guard = pool.lock();
             let link = guard.as_ref().expect("a link");
-            assert_eq!(link.me.pid, 4_000_000);
-            assert_eq!((link.fds.len(), link.idle.len(), link.open), (1, 1, 1), "only the registering connection is listed");
+            assert_eq!((link.fds.len(), link.idle.len(), link.open), (1, 1, 1), "one connection, bound to the child");
+            assert!(link.registered.is_some() && link.has_connected);
         }
-        // The attach is posted: its refusal is found at the first call,
-        // which registers the task under its pid before it is answered.
+        // A child whose reservation was lost with a daemon that died
+        // registers under its pid at its first call all the same.
+        pool.become_child(4_000_000);
         assert_eq!(pool.call(&Request::GetPpid, &|| {}).ok(), Some(Response::Pid(child)));
         let guard = pool.lock();
         let link = guard.as_ref().expect("a link");
-        assert_eq!((link.fds.len(), link.idle.len(), link.open), (1, 1, 1), "still one connection");
+        assert_eq!(link.me.pid, 4_000_000);
+        assert_eq!((link.fds.len(), link.idle.len(), link.open), (1, 1, 1), "one connection");
         assert!(link.registered.is_some());
+    }
+
+    #[test]
+    fn a_fork_child_that_never_called_hands_its_registration_over_unanswered() {
+        let d = TestDaemon::start("exec-posted");
+        let pool = pool_on(&d);
+        let host_pid = crate::host::process::host_pid();
+        let parent = spawn_in(pool, host_pid, TaskInfo::default()).expect("register with the test daemon");
+        let child = match pool.call(&Request::ReserveChild { token: 1 }, &|| {}) {
+            Ok(Response::Pid(p)) => p,
+            other => panic!("no reservation: {other:?}"),
+        };
+        pool.become_child(child);
+        // The child execs before it ever called the daemon.
+        let kept = pool.take_for_exec().expect("a connection for the new program");
+        assert!(kept.client.is_welcome_owed(), "the exec waited for the daemon's answers");
+        // The new program (here a second pool on the same socket) reads
+        // them at its first call.
+        let stream = kept.client.stream().try_clone().expect("the connection, as the new program gets it");
+        drop(kept);
+        let next = pool_on(&d);
+        let me = Identity { pid: child, ppid: parent, pgid: parent, sid: parent, info: TaskInfo::default() };
+        next.start(me, Some(Client::from_stream_handshake_owed(stream, 0)));
+        assert_eq!(next.call(&Request::GetPpid, &|| {}).ok(), Some(Response::Pid(parent)));
+        assert_eq!(next.call(&Request::HostPid { pid: child }, &|| {}).ok(), Some(Response::HostPid(host_pid)));
+        let guard = next.lock();
+        let link = guard.as_ref().expect("a link");
+        assert_ne!(link.daemon_pid, 0, "the daemon's pid came with the welcome");
+        assert_eq!((link.fds.len(), link.idle.len()), (1, 1), "the handed-over connection, registered");
+    }
+
+    #[test]
+    fn a_reservation_is_answered_while_the_caller_works_and_survives_a_lost_answer() {
+        let d = TestDaemon::start("pending");
+        let pool = pool_on(&d);
+        let host_pid = crate::host::process::host_pid();
+        let parent = spawn_in(pool, host_pid, TaskInfo::default()).expect("register with the test daemon");
+        // A posted request's answer is owed on the connection first.
+        pool.post(&Request::Update { info: TaskInfo { comm: "owed".into(), ..TaskInfo::default() } });
+        let pending = start_reserve_child_in(pool);
+        assert!(pending.is_sent);
+        assert!(pool.lock().as_ref().is_some_and(|l| l.idle.is_empty()), "the connection stays out of the pool until the answer is read");
+        // Meanwhile (the host fork) another call goes out on a connection of its own.
+        assert_eq!(pool.call(&Request::GetPpid, &|| {}).ok(), Some(Response::Pid(1)));
+        let child = pending.finish().expect("a reserved pid");
+        assert!(child > parent);
+        match pool.call(&Request::Get { pid: child }, &|| {}) {
+            Ok(Response::Task(Some(t))) => assert_eq!((t.ppid, t.host_pid), (parent, 0), "a reservation of this task"),
+            other => panic!("the reservation is unknown: {other:?}"),
+        }
+        // The answer is lost with the connection (as when the daemon dies
+        // while the host forks): the same token is sent again and the
+        // daemon hands out the same pid, not a second reservation.
+        let mut pending = start_reserve_child_in(pool);
+        let token = pending.token;
+        if let Some(c) = pending.pinned.conn.take() {
+            pool.discard(c);
+        }
+        let again = pending.finish().expect("the pid asked for again");
+        assert_ne!(again, child);
+        assert_eq!(pool.call(&Request::ReserveChild { token }, &|| {}).ok(), Some(Response::Pid(again)), "one reservation per token");
+    }
+
+    #[test]
+    fn a_reservation_whose_daemon_goes_away_before_answering_fails_instead_of_waiting() {
+        use std::io::Read;
+        // A "daemon" that reads the request and goes away without an
+        // answer, and no daemon to be reached after it.
+        let dir = std::env::temp_dir().join(format!("mactux-runtime-daemon-{}-pending-gone", std::process::id()));
+        let pool: &'static Pool = Box::leak(Box::new(Pool { link: Mutex::new(None), returned: Condvar::new(), socket: Some(dir.join("none.sock")) }));
+        let (ours, mut theirs) = UnixStream::pair().expect("a socket pair");
+        pool.start(Identity { pid: 2, ppid: 1, pgid: 2, sid: 2, info: TaskInfo::default() }, Some(Client::from_stream(ours, 1)));
+        let pending = start_reserve_child_in(pool);
+        assert!(pending.is_sent);
+        let mut len = [0u8; 4];
+        theirs.read_exact(&mut len).expect("the request's length");
+        let mut body = vec![0u8; u32::from_le_bytes(len) as usize];
+        theirs.read_exact(&mut body).expect("the request");
+        assert!(matches!(mactux_proto::frame::decode::<Request>(&body), Ok(Request::ReserveChild { .. })));
+        drop(theirs);
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = tx.send(pending.finish().map_err(|e| e.errno));
+        });
+        let answer = rx.recv_timeout(Duration::from_secs(60)).expect("the reservation waited for a daemon that is gone");
+        assert_eq!(answer, Err(Errno::EAGAIN));
     }
 
     #[test]

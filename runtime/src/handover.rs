@@ -56,6 +56,9 @@ impl KindState {
 pub struct DaemonState {
     pub fd: i32,
     pub daemon_pid: i32,
+    /// The connection's Hello and registration were posted and are not
+    /// answered yet (a fork child's first connection, made at its execve).
+    pub is_handshake_owed: bool,
     pub pid: i32,
     pub ppid: i32,
     pub pgid: i32,

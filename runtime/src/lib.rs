@@ -335,7 +335,7 @@ pub fn resume(fd: i32) -> StartError {
     // The daemon first: reopening a /proc file of another task needs it.
     if let Some(d) = h.daemon {
         let _ = host::fs::set_host_cloexec(d.fd, true);
-        let client = daemon::client_from_fd(d.fd, d.daemon_pid);
+        let client = daemon::client_from_fd(d.fd, d.daemon_pid, d.is_handshake_owed);
         daemon::adopt(
             // What it runs is published once the program is loaded.
             daemon::Identity { pid: d.pid, ppid: d.ppid, pgid: d.pgid, sid: d.sid, info: mactux_proto::TaskInfo::default() },

@@ -20,6 +20,8 @@ use std::time::{Duration, Instant};
 /// Linux errno values the daemon answers with.
 const ESRCH: i32 = 3;
 const EPERM: i32 = 1;
+const ECHILD: i32 = 10;
+const EEXIST: i32 = 17;
 
 /// A new private state directory (mode 0700, never an existing path: one
 /// test chowns it, which must only ever reach a directory of our own).
@@ -267,6 +269,42 @@ fn namespace_semantics_over_the_socket() {
     let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(rows.as_array().unwrap().len(), 1, "only pid 1 is left: {rows}");
     drop(host_a);
+}
+
+/// A fork as the runtime makes it: the parent reserves the pid, names the
+/// forked host process (Forked), and the child registers at its first call
+/// to the daemon, if it ever makes one.
+#[test]
+fn a_fork_child_named_by_its_parent_over_the_socket() {
+    let d = Daemon::start("forked");
+    let (host_a, host_b, host_c) = (Host::new(), Host::new(), Host::new());
+    let mut a = d.client();
+    let pa = match a.call(&Request::Spawn { host_pid: host_a.pid(), host_pgid: host_a.pid(), host_sid: host_a.pid(), info: info("sh") }) {
+        Ok(Response::Spawned { pid, .. }) => pid,
+        other => panic!("expected Spawned, got {other:?}"),
+    };
+    let pb = pid_of(a.call(&Request::ReserveChild { token: 1 }));
+    let mut stranger = d.client();
+    assert_eq!(errno_of(stranger.call(&Request::Forked { pid: pb, host_pid: host_b.pid() })), ESRCH, "from no task");
+    assert_eq!(a.call(&Request::Forked { pid: pb, host_pid: host_b.pid() }).unwrap(), Response::Ok);
+    // Known to everyone before the child says a word.
+    assert_eq!(stranger.call(&Request::HostPid { pid: pb }).unwrap(), Response::HostPid(host_b.pid()));
+    assert_eq!(stranger.call(&Request::Resolve { target: KillTarget::Pid(pb) }).unwrap(), Response::Children(vec![(pb, host_b.pid())]));
+    assert_eq!(a.call(&Request::Children { target: WaitTarget::Pgid(0) }).unwrap(), Response::Children(vec![(pb, host_b.pid())]));
+    // Its first call registers it; another host process cannot take the pid.
+    let reattach = |host_pid| Request::Reattach { pid: pb, host_pid, ppid: pa, pgid: pa, sid: pa, info: info("sh") };
+    assert_eq!(errno_of(d.client().call(&reattach(host_c.pid()))), EEXIST);
+    let mut b = d.client();
+    assert_eq!(b.call(&reattach(host_b.pid())).unwrap(), Response::Ok);
+    assert_eq!(pid_of(b.call(&Request::GetPpid)), pa);
+    assert_eq!(errno_of(b.call(&Request::Forked { pid: pa, host_pid: host_a.pid() })), ECHILD, "its parent is not its child");
+    // A child that exits without ever calling: its parent reaps it.
+    let pc = pid_of(a.call(&Request::ReserveChild { token: 2 }));
+    assert_eq!(a.call(&Request::Forked { pid: pc, host_pid: host_c.pid() }).unwrap(), Response::Ok);
+    drop(host_c);
+    assert_eq!(a.call(&Request::Reaped { pid: pc }).unwrap(), Response::Ok);
+    assert_eq!(errno_of(stranger.call(&Request::HostPid { pid: pc })), ESRCH);
+    drop((host_a, host_b));
 }
 
 fn owner_of(c: &mut Client, tid: Vpid) -> std::result::Result<(Vpid, i32), i32> {

@@ -360,6 +360,12 @@ fn attaches() -> Vec<i32> {
         .collect()
 }
 
+/// Whether this process has System V shared memory attached (which a fork
+/// must tell the daemon of before the child exists, [`before_fork`]).
+pub fn has_attaches() -> bool {
+    !attaches().is_empty()
+}
+
 /// The child about to be forked with pid `child` inherits this process's
 /// attaches: the daemon counts them before the fork, so that neither
 /// process can see a count without them (fork's shm_open on Linux). A

@@ -4,8 +4,11 @@
 //! Every guest process is a host process: fork is a host fork made from
 //! inside the trap (the child returns from the same trap with rax = 0), so
 //! guest children are host children and waits are host waits. The daemon
-//! owns the Linux pid namespace: it hands out the child's pid before the
-//! fork, and the child binds it to its host pid on its own connection.
+//! owns the Linux pid namespace: it reserves the child's pid while the host
+//! forks (the parent reads the answer after the fork and hands the pid to
+//! the child through a pipe), the parent then tells it the child's host pid
+//! (`Forked`), and the child connects only when it first needs the daemon
+//! (docs/daemon.md, Protocol).
 //! execve re-executes the mactux binary with the task's state (see
 //! `handover.rs`).
 //!
@@ -135,10 +138,18 @@ fn do_clone(cx: &mut Ctx<'_>, c: CloneArgs) -> Result<u64> {
     let is_vfork = flags & g::CLONE_VFORK != 0;
     // The part of the parent's memory a CLONE_VM child's exit hands back.
     let window = if is_vfork && flags & g::CLONE_VM != 0 { stack_window(cx.regs.rsp) } else { None };
-    let reserved = if daemon::is_standalone() { None } else { Some(daemon::reserve_child()?) };
-    if let Some(pid) = reserved {
+    let child_pid = if daemon::is_standalone() {
+        ChildPid::Host
+    } else if crate::syscall::ipc::has_attaches() {
+        // The daemon counts the inherited attaches under the child's pid
+        // before the fork.
+        let pid = daemon::reserve_child()?;
         crate::syscall::ipc::before_fork(pid);
-    }
+        ChildPid::Reserved(pid)
+    } else {
+        let (r, w) = host::fs::pipe().map_err(Error::new)?;
+        ChildPid::Asked(daemon::start_reserve_child(), r, w)
+    };
     // The vfork parent waits for this pipe to close: on the child's exec
     // (both ends are close-on-exec) or exit.
     let vfork_pipe = if is_vfork { Some(host::fs::pipe().map_err(Error::new)?) } else { None };
@@ -170,6 +181,15 @@ fn do_clone(cx: &mut Ctx<'_>, c: CloneArgs) -> Result<u64> {
         Err(e) => {
             drop(guard);
             // Give the reserved pid back.
+            let reserved = match child_pid {
+                ChildPid::Host => None,
+                ChildPid::Reserved(pid) => Some(pid),
+                ChildPid::Asked(pending, r, w) => {
+                    host::fs::close(r);
+                    host::fs::close(w);
+                    pending.finish().ok()
+                }
+            };
             if let Some(pid) = reserved {
                 let _ = daemon::call(&Request::Reaped { pid });
             }
@@ -196,7 +216,21 @@ fn do_clone(cx: &mut Ctx<'_>, c: CloneArgs) -> Result<u64> {
             host::process::fatal(&e);
         }
         let host_pid = host::process::host_pid();
-        let pid = reserved.unwrap_or(host_pid);
+        let is_reserved = !matches!(child_pid, ChildPid::Host);
+        let pid = match child_pid {
+            ChildPid::Host => host_pid,
+            ChildPid::Reserved(pid) => pid,
+            ChildPid::Asked(pending, r, w) => {
+                // The connection is the parent's (become_child closes it).
+                std::mem::forget(pending);
+                host::fs::close(w);
+                let pid = receive_pid(r);
+                host::fs::close(r);
+                // No pid: the parent's fork failed after all, and it reaps
+                // this process, which has run no guest code.
+                pid.unwrap_or_else(|| host::process::exit(NO_PID_EXIT))
+            }
+        };
         current().vpid.store(pid as u32, std::sync::atomic::Ordering::Relaxed);
         cx.thread().tid.store(pid as u32, std::sync::atomic::Ordering::Relaxed);
         *lock(&cx.thread().host) = Some(host::thread::current());
@@ -204,8 +238,8 @@ fn do_clone(cx: &mut Ctx<'_>, c: CloneArgs) -> Result<u64> {
         if !is_vfork {
             current().timers.after_fork_child();
         }
-        if reserved.is_some() {
-            daemon::attach_child(pid, host_pid);
+        if is_reserved {
+            daemon::become_child(pid);
         }
         if c.stack != 0 {
             cx.regs.rsp = c.stack;
@@ -221,7 +255,38 @@ fn do_clone(cx: &mut Ctx<'_>, c: CloneArgs) -> Result<u64> {
         }
         return Ok(0);
     }
-    let pid = reserved.unwrap_or(child);
+    let is_reserved = !matches!(child_pid, ChildPid::Host);
+    let pid = match child_pid {
+        ChildPid::Host => child,
+        ChildPid::Reserved(pid) => pid,
+        ChildPid::Asked(pending, r, w) => {
+            let reserved = pending.finish();
+            if let Ok(pid) = reserved {
+                // The read end is still open here: the write can neither
+                // block (4 bytes into an empty pipe) nor raise SIGPIPE
+                // when the child is already gone.
+                let _ = host::fs::write_all(w, &pid.to_le_bytes());
+            }
+            host::fs::close(w);
+            host::fs::close(r);
+            match reserved {
+                Ok(pid) => pid,
+                Err(e) => {
+                    // The child waits for its pid and ends at the empty
+                    // pipe's close without running guest code: reap it.
+                    let _ = host::process::wait(child, 0);
+                    if let Some((r, w)) = vfork_pipe {
+                        host::fs::close(r);
+                        host::fs::close(w);
+                    }
+                    return Err(e);
+                }
+            }
+        }
+    };
+    if is_reserved {
+        daemon::forked(pid, child);
+    }
     children().push((pid, child));
     if flags & g::CLONE_PIDFD != 0 {
         // Linux makes the pidfd before the child runs; here the host fork
@@ -242,6 +307,39 @@ fn do_clone(cx: &mut Ctx<'_>, c: CloneArgs) -> Result<u64> {
         }
     }
     Ok(pid as u64)
+}
+
+/// Where a fork child's pid comes from.
+enum ChildPid {
+    /// Standalone: the child's host pid.
+    Host,
+    /// Reserved at the daemon before the fork.
+    Reserved(Vpid),
+    /// Asked for before the fork and read after it, so that the daemon
+    /// answers while the host forks (the round trip was a tenth of a
+    /// fork+wait); the parent hands the pid on to the child through the
+    /// pipe (read end, write end).
+    Asked(daemon::PendingReserve, host::HostFd, host::HostFd),
+}
+
+/// The exit status of a fork child whose parent could not get it a pid
+/// (only the parent's host wait sees it).
+const NO_PID_EXIT: i32 = 127;
+
+/// The pid a fork child's parent writes into the pipe; None when the pipe
+/// closes without one.
+fn receive_pid(fd: host::HostFd) -> Option<Vpid> {
+    let mut buf = [0u8; 4];
+    let mut got = 0;
+    while got < buf.len() {
+        match host::fs::read(fd, &mut buf[got..]) {
+            Ok(0) => return None,
+            Ok(n) => got += n,
+            Err(e) if e == crate::abi::Errno::EINTR => {}
+            Err(_) => return None,
+        }
+    }
+    Some(Vpid::from_le_bytes(buf)).filter(|&p| p > 0)
 }
 
 /// `lo` and `hi` as little-endian u64 in front of the bytes.
@@ -484,7 +582,15 @@ fn do_execve(thread: &crate::task::Thread, dirfd: i32, path_ptr: u64, argv_ptr: 
     let daemon_state = match (daemon::identity(), &exec_link) {
         (Some(me), Some(link)) => {
             kept_host_fds.push(link.fd());
-            Some(DaemonState { fd: link.fd(), daemon_pid: link.daemon_pid(), pid: me.pid, ppid: me.ppid, pgid: me.pgid, sid: me.sid })
+            Some(DaemonState {
+                fd: link.fd(),
+                daemon_pid: link.daemon_pid(),
+                is_handshake_owed: link.is_handshake_owed(),
+                pid: me.pid,
+                ppid: me.ppid,
+                pgid: me.pgid,
+                sid: me.sid,
+            })
         }
         _ => None,
     };
@@ -863,4 +969,29 @@ pub fn setsid(_: &mut Ctx<'_>, _: [u64; 6]) -> Result<u64> {
     daemon::note_ids(Some(sid), Some(sid));
     let _ = host::process::setsid();
     Ok(sid as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_fork_child_gets_its_pid_or_learns_there_is_none() {
+        let (r, w) = host::fs::pipe().expect("a pipe");
+        host::fs::write_all(w, &4242i32.to_le_bytes()).expect("write the pid");
+        host::fs::close(w);
+        assert_eq!(receive_pid(r), Some(4242));
+        host::fs::close(r);
+        // The parent's reservation failed: the pipe closes empty.
+        let (r, w) = host::fs::pipe().expect("a pipe");
+        host::fs::close(w);
+        assert_eq!(receive_pid(r), None);
+        host::fs::close(r);
+        // Half a pid is none either.
+        let (r, w) = host::fs::pipe().expect("a pipe");
+        host::fs::write_all(w, &[7, 0]).expect("write");
+        host::fs::close(w);
+        assert_eq!(receive_pid(r), None);
+        host::fs::close(r);
+    }
 }
