@@ -1105,6 +1105,19 @@ mod tests {
         Box::leak(Box::new(Pool { link: Mutex::new(None), returned: Condvar::new(), socket: Some(d.socket.clone()) }))
     }
 
+    /// A pool of this process registered with `d`, and a child pid reserved
+    /// for a fork: (pool, host pid, pid, the child's pid).
+    fn registered_with_a_reserved_child(d: &TestDaemon) -> (&'static Pool, i32, Vpid, Vpid) {
+        let pool = pool_on(d);
+        let host_pid = crate::host::process::host_pid();
+        let parent = spawn_in(pool, host_pid, TaskInfo::default()).expect("register with the test daemon");
+        let child = match pool.call(&Request::ReserveChild { token: 1 }, &|| {}) {
+            Ok(Response::Pid(p)) => p,
+            other => panic!("no reservation: {other:?}"),
+        };
+        (pool, host_pid, parent, child)
+    }
+
     #[test]
     fn a_call_is_answered_while_another_thread_sleeps_at_the_daemon() {
         let d = TestDaemon::start("concurrent");
@@ -1152,13 +1165,7 @@ mod tests {
     #[test]
     fn a_fork_child_closes_every_connection_of_its_parent() {
         let d = TestDaemon::start("fork");
-        let pool = pool_on(&d);
-        let host_pid = crate::host::process::host_pid();
-        let parent = spawn_in(pool, host_pid, TaskInfo::default()).expect("register with the test daemon");
-        let child = match pool.call(&Request::ReserveChild { token: 1 }, &|| {}) {
-            Ok(Response::Pid(p)) => p,
-            other => panic!("no reservation: {other:?}"),
-        };
+        let (pool, host_pid, parent, child) = registered_with_a_reserved_child(&d);
         // One connection in a call on another thread when the fork happens
         // (taken out of the pool here), one idle.
         let busy = pool.checkout().ok().expect("the registering connection");
@@ -1207,13 +1214,7 @@ mod tests {
     #[test]
     fn a_fork_child_that_never_called_hands_its_registration_over_unanswered() {
         let d = TestDaemon::start("exec-posted");
-        let pool = pool_on(&d);
-        let host_pid = crate::host::process::host_pid();
-        let parent = spawn_in(pool, host_pid, TaskInfo::default()).expect("register with the test daemon");
-        let child = match pool.call(&Request::ReserveChild { token: 1 }, &|| {}) {
-            Ok(Response::Pid(p)) => p,
-            other => panic!("no reservation: {other:?}"),
-        };
+        let (pool, host_pid, parent, child) = registered_with_a_reserved_child(&d);
         pool.become_child(child);
         // The child execs before it ever called the daemon.
         let kept = pool.take_for_exec().expect("a connection for the new program");

@@ -939,6 +939,29 @@ pub mod mem {
             // everywhere).
             unsafe { &*self.base.add(i) }
         }
+
+        /// Takes the lock word `i` is (0 free, 1 held), which every
+        /// process mapping the page shares: for a few loads and stores
+        /// only. Spins a little, then yields: the holder may be another
+        /// process, or a thread the host descheduled. [`Self::unlock`]
+        /// releases it.
+        pub fn lock(&self, i: usize) {
+            use std::sync::atomic::Ordering::{Acquire, Relaxed};
+            let word = self.word(i);
+            let mut spins = 0u32;
+            while word.compare_exchange_weak(0, 1, Acquire, Relaxed).is_err() {
+                spins += 1;
+                if spins < 100 {
+                    std::hint::spin_loop();
+                } else {
+                    std::thread::yield_now();
+                }
+            }
+        }
+
+        pub fn unlock(&self, i: usize) {
+            self.word(i).store(0, std::sync::atomic::Ordering::Release);
+        }
     }
 
     impl Drop for SharedWords {

@@ -32,7 +32,7 @@ use crate::vfs::file::{ExecIds, ExecKind, ExecObjects, FileOps, KindState, OpenF
 use crate::vfs::poll::{self, Ready, SharedNotifier};
 use crate::{errno, return_errno_with_message};
 use std::any::Any;
-use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
+use std::sync::atomic::Ordering::Relaxed;
 use std::sync::{Arc, OnceLock};
 
 const EFD_SEMAPHORE: u32 = 1;
@@ -75,7 +75,7 @@ struct Locked<'a>(&'a EventFd);
 
 impl Drop for Locked<'_> {
     fn drop(&mut self) {
-        self.0.shared.word(W_LOCK).store(0, Release);
+        self.0.shared.unlock(W_LOCK);
     }
 }
 
@@ -147,18 +147,7 @@ impl EventFd {
     }
 
     fn lock(&self) -> Locked<'_> {
-        let word = self.shared.word(W_LOCK);
-        let mut spins = 0u32;
-        while word.compare_exchange_weak(0, 1, Acquire, Relaxed).is_err() {
-            spins += 1;
-            if spins < 100 {
-                std::hint::spin_loop();
-            } else {
-                // The holder may be another process, or a thread the host
-                // descheduled: let it run.
-                std::thread::yield_now();
-            }
-        }
+        self.shared.lock(W_LOCK);
         Locked(self)
     }
 

@@ -48,7 +48,7 @@ use crate::{errno, return_errno_with_message};
 use linux_raw_sys::ioctl::TFD_IOC_SET_TICKS;
 use std::any::Any;
 use std::sync::atomic::AtomicBool;
-use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
+use std::sync::atomic::Ordering::Relaxed;
 use std::sync::{Arc, Weak};
 
 const NSEC_PER_SEC: i128 = 1_000_000_000;
@@ -133,18 +133,7 @@ impl Timer {
     /// non-blocking fill or drain of the pipe), then has the pipe follow
     /// the count.
     fn with_state<R>(&self, f: impl FnOnce(&Timer, &mut State) -> R) -> R {
-        let word = self.shared.word(W_LOCK);
-        let mut spins = 0u32;
-        while word.compare_exchange_weak(0, 1, Acquire, Relaxed).is_err() {
-            spins += 1;
-            if spins < 100 {
-                std::hint::spin_loop();
-            } else {
-                // The holder may be another process, or a thread the host
-                // descheduled: let it run.
-                std::thread::yield_now();
-            }
-        }
+        self.shared.lock(W_LOCK);
         let mut st = State {
             expiry_ns: (self.shared.word(W_ARMED).load(Relaxed) != 0).then(|| self.load_i128(W_EXPIRY)),
             interval_ns: self.load_i128(W_INTERVAL),
@@ -159,7 +148,7 @@ impl Timer {
         let was = self.shared.word(W_ON).load(Relaxed) != 0;
         self.readable.set(on, was);
         self.shared.word(W_ON).store(u64::from(on), Relaxed);
-        word.store(0, Release);
+        self.shared.unlock(W_LOCK);
         r
     }
 
