@@ -21,7 +21,7 @@ pub mod sysv;
 use serde::{Deserialize, Serialize};
 
 /// Bumped whenever a message changes shape or meaning.
-pub const PROTOCOL_VERSION: u32 = 10;
+pub const PROTOCOL_VERSION: u32 = 11;
 
 /// The largest frame either side sends or accepts.
 pub const MAX_FRAME: usize = 1 << 20;
@@ -185,6 +185,13 @@ pub enum Request {
     Get { pid: Vpid },
     /// A stable Linux-style inode number for a new pipe.
     NewPipeIno,
+    /// sethostname(2) / setdomainname(2) for every task of the namespace
+    /// (the caller checked CAP_SYS_ADMIN). `Error EINVAL` for a name longer
+    /// than [`UTS_NAME_MAX`] bytes; never changes the host's own name.
+    SetUtsName { field: UtsField, name: Vec<u8> },
+    /// The names set so far (answered by `UtsName`); `None`: never set,
+    /// the task shows its own default.
+    GetUtsName,
     /// Queues the caller on a shared futex; answered at once with a token.
     /// The caller then compares the futex word itself (so a wake between
     /// the compare and the sleep is never lost) and sleeps on the token.
@@ -228,6 +235,18 @@ pub enum Request {
     /// Stops waiting: answered `Ok` when the call was withdrawn, or with
     /// the call's own answer when it completed first (that outcome stands).
     IpcCancel { token: u64 },
+}
+
+/// The longest host or domain name (`__NEW_UTS_LEN`).
+pub const UTS_NAME_MAX: usize = 64;
+
+/// Which name of `struct utsname` a [`Request::SetUtsName`] sets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum UtsField {
+    /// `nodename`: sethostname(2).
+    Hostname,
+    /// `domainname`: setdomainname(2).
+    Domainname,
 }
 
 /// Who makes an IPC call, for the permission checks of ipc/util.c.
@@ -349,4 +368,7 @@ pub enum Response {
     Owner { pid: Vpid, host_pid: i32 },
     /// Answers `Ipc`, `IpcSleep` and `IpcCancel`.
     Ipc(IpcReply),
+    /// Answers `GetUtsName`: the host and domain names set in the
+    /// namespace, if any.
+    UtsName { nodename: Option<Vec<u8>>, domainname: Option<Vec<u8>> },
 }

@@ -104,6 +104,11 @@ pub struct State {
     tid_owner: HashMap<Vpid, Vpid>,
     next_pid: Vpid,
     next_pipe_ino: u64,
+    /// The names sethostname(2) and setdomainname(2) gave the namespace
+    /// (None: never set; each task shows its default). Kept for the
+    /// daemon's life, as Linux keeps them until reboot.
+    nodename: Option<Vec<u8>>,
+    domainname: Option<Vec<u8>>,
     /// The ids standing for host sessions and groups outside the namespace:
     /// (host session or group id, the session a group belongs to, 0 for a
     /// session) → the Linux id (see `outer_id`).
@@ -219,6 +224,8 @@ impl State {
             tid_owner: HashMap::new(),
             next_pid: FIRST_PID,
             next_pipe_ino: FIRST_PIPE_INO,
+            nodename: None,
+            domainname: None,
             outer_ids: std::collections::HashMap::new(),
             host,
             daemon_pid,
@@ -946,6 +953,19 @@ impl State {
                 self.next_pipe_ino = self.next_pipe_ino.wrapping_add(1).max(FIRST_PIPE_INO);
                 Reply::Send(Response::Ino(ino))
             }
+            Request::SetUtsName { ref name, .. } if name.len() > mactux_proto::UTS_NAME_MAX => {
+                err(EINVAL, format!("a host or domain name has at most {} bytes", mactux_proto::UTS_NAME_MAX))
+            }
+            Request::SetUtsName { field, ref name } => {
+                match field {
+                    mactux_proto::UtsField::Hostname => self.nodename = Some(name.clone()),
+                    mactux_proto::UtsField::Domainname => self.domainname = Some(name.clone()),
+                }
+                Reply::Send(Response::Ok)
+            }
+            Request::GetUtsName => {
+                Reply::Send(Response::UtsName { nodename: self.nodename.clone(), domainname: self.domainname.clone() })
+            }
             Request::Status => {
                 self.sweep(None);
                 Reply::Send(Response::Status {
@@ -1299,6 +1319,25 @@ mod tests {
         assert_eq!(s.handle(&mut a, &Request::HostPid { pid: r }, true), Reply::WaitAttach);
         // A failed fork releases its reservation with Reaped.
         assert_eq!(send(&mut s, &mut a, Request::Reaped { pid: r }), Response::Ok);
+    }
+
+    #[test]
+    fn uts_names_are_shared_and_checked() {
+        use mactux_proto::UtsField;
+        let mut s = state();
+        let mut a = conn(1);
+        spawn(&mut s, &mut a, 5000);
+        let mut b = conn(2);
+        spawn(&mut s, &mut b, 5001);
+        assert_eq!(send(&mut s, &mut b, Request::GetUtsName), Response::UtsName { nodename: None, domainname: None });
+        assert_eq!(send(&mut s, &mut a, Request::SetUtsName { field: UtsField::Hostname, name: b"box".to_vec() }), Response::Ok);
+        assert_eq!(send(&mut s, &mut a, Request::SetUtsName { field: UtsField::Domainname, name: Vec::new() }), Response::Ok);
+        let too_long = Request::SetUtsName { field: UtsField::Hostname, name: vec![b'x'; 65] };
+        assert_eq!(errno(send(&mut s, &mut a, too_long)), EINVAL);
+        assert_eq!(
+            send(&mut s, &mut b, Request::GetUtsName),
+            Response::UtsName { nodename: Some(b"box".to_vec()), domainname: Some(Vec::new()) }
+        );
     }
 
     #[test]
