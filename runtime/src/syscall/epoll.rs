@@ -36,6 +36,8 @@
 //!   (see above): a new event on a file still ready that the guest has not
 //!   read since the last report is not reported; after a read that leaves
 //!   it ready, it is reported again though nothing new happened.
+//! - On host objects, data that arrives while a wait is looking at the
+//!   file may be reported by that wait and once more by the next.
 //! - EPOLLEXCLUSIVE wakes every waiter, not one (allowed by epoll_ctl(2):
 //!   "one or more").
 //! - EPOLLWAKEUP is accepted and has no effect (there is no autosleep).
