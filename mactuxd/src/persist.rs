@@ -60,7 +60,8 @@ const LEASE_MAGIC: [u8; 8] = *b"MTXPIDS1";
 // 2: a task entry lists its threads (protocol 8); a table of version 1 is
 // not read (its tasks speak a protocol this daemon refuses anyway).
 // 3: a task entry carries its credentials (protocol 10).
-const TABLE_MAGIC: [u8; 8] = *b"MTXTASK3";
+// 4: the host and domain names set in the namespace (protocol 11).
+const TABLE_MAGIC: [u8; 8] = *b"MTXTASK4";
 /// magic, body length (u32 LE), FNV-1a 64 of the body (u64 LE).
 const HEADER: usize = 8 + 4 + 8;
 /// The largest file accepted (and written): far above a table of every
@@ -96,6 +97,9 @@ pub struct Table {
     pub tasks: Vec<SavedTask>,
     /// The ids standing for host sessions and groups (see `State::outer_id`).
     pub outer_ids: Vec<((i32, Vpid), Vpid)>,
+    /// The names sethostname(2) and setdomainname(2) set (None: never).
+    pub nodename: Option<Vec<u8>>,
+    pub domainname: Option<Vec<u8>>,
 }
 
 /// What a load found.
@@ -312,6 +316,8 @@ mod tests {
             generation: 0,
             tasks: vec![SavedTask { entry, is_reserved: false, token: 0, did_exec: true }],
             outer_ids: vec![((100, 0), 9)],
+            nodename: Some(b"box".to_vec()),
+            domainname: None,
         }
     }
 

@@ -105,8 +105,9 @@ pub struct State {
     next_pid: Vpid,
     next_pipe_ino: u64,
     /// The names sethostname(2) and setdomainname(2) gave the namespace
-    /// (None: never set; each task shows its default). Kept for the
-    /// daemon's life, as Linux keeps them until reboot.
+    /// (None: never set; each task shows its default). Saved with the
+    /// table, so a restarted daemon keeps them, as Linux keeps them until
+    /// reboot.
     nodename: Option<Vec<u8>>,
     domainname: Option<Vec<u8>>,
     /// The ids standing for host sessions and groups outside the namespace:
@@ -266,7 +267,11 @@ impl State {
             }
         };
         let restored = match store.load_table() {
-            Loaded::Found(t) => self.adopt_saved(t.tasks, t.outer_ids),
+            Loaded::Found(t) => {
+                self.nodename = t.nodename;
+                self.domainname = t.domainname;
+                self.adopt_saved(t.tasks, t.outer_ids)
+            }
             Loaded::Missing => 0,
             Loaded::OtherBoot => {
                 tracing::info!("the saved task table is from before the host booted; starting afresh");
@@ -363,6 +368,8 @@ impl State {
                 .map(|t| SavedTask { entry: summary(&entry_of(t)), is_reserved: t.is_reserved, token: t.token, did_exec: t.did_exec })
                 .collect(),
             outer_ids: self.outer_ids.iter().map(|(&k, &v)| (k, v)).collect(),
+            nodename: self.nodename.clone(),
+            domainname: self.domainname.clone(),
         };
         if let Err(e) = store.save_table(&mut table) {
             warn_limited!("persist", "cannot save the task table: {e}");
@@ -961,6 +968,8 @@ impl State {
                     mactux_proto::UtsField::Hostname => self.nodename = Some(name.clone()),
                     mactux_proto::UtsField::Domainname => self.domainname = Some(name.clone()),
                 }
+                // Saved before the answer: a daemon restarted next keeps it.
+                self.must_save = true;
                 Reply::Send(Response::Ok)
             }
             Request::GetUtsName => {

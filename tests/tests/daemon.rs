@@ -945,8 +945,8 @@ fn handshake_failures_are_rate_limited_in_the_log() {
 /// namespace sees (uname, /proc/sys/kernel), kept by the daemon: `hostname
 /// NAME` as root inside, then `hostname` in another task shows NAME. A
 /// guest without CAP_SYS_ADMIN is refused, the host's own name never
-/// changes, and a name too long for `struct utsname` sent to the daemon
-/// directly is EINVAL.
+/// changes, a name too long for `struct utsname` sent to the daemon
+/// directly is EINVAL, and a restarted daemon keeps the names.
 #[test]
 fn host_and_domain_names_are_the_namespace_s() {
     const EINVAL: i32 = 22;
@@ -979,5 +979,10 @@ fn host_and_domain_names_are_the_namespace_s() {
         }
         other => panic!("GetUtsName: {other:?}"),
     }
+    // A new daemon (started by the next task) keeps them.
+    let stop = d.mactux(&["daemon", "stop"]);
+    assert!(stop.status.success(), "{}", String::from_utf8_lossy(&stop.stderr));
+    let shown = d.mactux(&["run", "/bin/hostname"]);
+    assert_eq!(String::from_utf8_lossy(&shown.stdout), "mactux-uts-test\n", "after a daemon restart");
     assert_eq!(host_name(), before, "the host's own name changed");
 }
