@@ -293,8 +293,22 @@ impl State {
             tracing::info!(tasks = restored, next_pid = self.next_pid, "took over the namespace of the previous daemon");
         }
         self.store = Some(store);
+        if self.nodename.is_some() || self.domainname.is_some() {
+            if let Err(e) = self.publish_uts() {
+                tracing::warn!("cannot publish the host and domain names: {e}");
+            }
+        }
         self.renew_lease();
         self.save_table();
+    }
+
+    /// Publishes the names for tasks to read (`UTS_FILE`); nothing to do
+    /// without a state directory (unit tests).
+    fn publish_uts(&self) -> Result<(), String> {
+        match &self.store {
+            Some(store) => store.publish_uts(self.nodename.as_deref(), self.domainname.as_deref()),
+            None => Ok(()),
+        }
     }
 
     /// Inserts saved tasks that pass every check a live entry satisfies;
@@ -970,7 +984,10 @@ impl State {
                 }
                 // Saved before the answer: a daemon restarted next keeps it.
                 self.must_save = true;
-                Reply::Send(Response::Ok)
+                match self.publish_uts() {
+                    Ok(()) => Reply::Send(Response::Ok),
+                    Err(e) => err(EIO, format!("the name is kept but tasks cannot see it: {e}")),
+                }
             }
             Request::GetUtsName => {
                 Reply::Send(Response::UtsName { nodename: self.nodename.clone(), domainname: self.domainname.clone() })

@@ -979,6 +979,13 @@ fn host_and_domain_names_are_the_namespace_s() {
         }
         other => panic!("GetUtsName: {other:?}"),
     }
+    // A task that has read the names sees another task's change at once.
+    let script = "import socket, subprocess; print(socket.gethostname()); \
+                  subprocess.run(['/bin/hostname', 'mactux-uts-live'], check=True); print(socket.gethostname())";
+    let live = d.mactux(&["run", "-0", "/usr/bin/python3", "-c", script]);
+    assert_eq!(String::from_utf8_lossy(&live.stdout), "mactux-uts-test\nmactux-uts-live\n", "{}", String::from_utf8_lossy(&live.stderr));
+    let set = d.mactux(&["run", "-0", "/bin/hostname", "mactux-uts-test"]);
+    assert!(set.status.success());
     // A new daemon (started by the next task) keeps them.
     let stop = d.mactux(&["daemon", "stop"]);
     assert!(stop.status.success(), "{}", String::from_utf8_lossy(&stop.stderr));

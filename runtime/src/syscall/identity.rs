@@ -12,17 +12,14 @@ use linux_raw_sys::general as g;
 use mactux_proto::{Request, Response, UtsField, UTS_NAME_MAX};
 
 /// The names sethostname(2) and setdomainname(2) gave every task of this
-/// user's namespace, which the daemon keeps: (nodename, domainname), each
-/// None while never set (or when no daemon can tell: standalone, or gone
-/// and not restartable), which leaves the task's default.
+/// user's namespace, which the daemon keeps and publishes in a page the
+/// task reads (daemon.rs `uts_names`): (nodename, domainname), each None
+/// while never set (or standalone), which leaves the task's default.
 fn names_set() -> (Option<Vec<u8>>, Option<Vec<u8>>) {
     if crate::daemon::is_standalone() {
         return (None, None);
     }
-    match crate::daemon::call(&Request::GetUtsName) {
-        Ok(Response::UtsName { nodename, domainname }) => (nodename, domainname),
-        _ => (None, None),
-    }
+    crate::daemon::uts_names()
 }
 
 /// The node name by default: configured, or the host's.
