@@ -21,7 +21,7 @@ pub mod sysv;
 use serde::{Deserialize, Serialize};
 
 /// Bumped whenever a message changes shape or meaning.
-pub const PROTOCOL_VERSION: u32 = 11;
+pub const PROTOCOL_VERSION: u32 = 12;
 
 /// The largest frame either side sends or accepts.
 pub const MAX_FRAME: usize = 1 << 20;
@@ -185,6 +185,14 @@ pub enum Request {
     Get { pid: Vpid },
     /// A stable Linux-style inode number for a new pipe.
     NewPipeIno,
+    /// sethostname(2) / setdomainname(2) for every task of the namespace
+    /// (the caller checked CAP_SYS_ADMIN). `Error EINVAL` for a name longer
+    /// than [`UTS_NAME_MAX`] bytes; never changes the host's own name.
+    SetUtsName { field: UtsField, name: Vec<u8> },
+    /// The names set so far (answered by `UtsName`); `None`: never set,
+    /// the task shows its own default. (Tasks read them from [`UTS_FILE`];
+    /// this is for tools and tests.)
+    GetUtsName,
     /// Queues the caller on a shared futex; answered at once with a token.
     /// The caller then compares the futex word itself (so a wake between
     /// the compare and the sleep is never lost) and sleeps on the token.
@@ -237,6 +245,68 @@ pub enum Request {
     /// ESRCH when `pid` is no task, ECHILD when it is not the caller's
     /// child, EBUSY when it is another host process.
     Forked { pid: Vpid, host_pid: i32 },
+}
+
+/// The longest host or domain name (`__NEW_UTS_LEN`).
+pub const UTS_NAME_MAX: usize = 64;
+
+/// The file in the state directory where the daemon publishes the names
+/// set, so that a task's uname reads them without a round trip: one page
+/// of little-endian u64 words, which tasks map shared and read under a
+/// sequence count (word 0, odd while the daemon writes; see [`uts_words`]).
+/// Absent until a name is first set. The daemon never truncates or
+/// replaces it (a task's mapping would stay on the old file).
+pub const UTS_FILE: &str = "mactuxd.uts";
+/// The size of [`UTS_FILE`].
+pub const UTS_FILE_SIZE: usize = 4096;
+/// Words 1.. of [`UTS_FILE`]: a word of flags and lengths, then each name
+/// in 8 words.
+pub const UTS_WORDS: usize = 1 + 2 * (UTS_NAME_MAX / 8);
+
+/// Words 1..=[`UTS_WORDS`] of [`UTS_FILE`] for these names: word 1 holds
+/// bit 0 (nodename set), bit 1 (domainname set) and the lengths in bits
+/// 8..16 and 16..24; the nodename's bytes follow, then the domainname's.
+/// Names longer than [`UTS_NAME_MAX`] are cut there.
+pub fn uts_words(nodename: Option<&[u8]>, domainname: Option<&[u8]>) -> [u64; UTS_WORDS] {
+    let mut w = [0u64; UTS_WORDS];
+    let mut bytes = [0u8; 2 * UTS_NAME_MAX];
+    for (i, name) in [nodename, domainname].into_iter().enumerate() {
+        let Some(name) = name else { continue };
+        let name = &name[..name.len().min(UTS_NAME_MAX)];
+        w[0] |= 1 << i | (name.len() as u64) << (8 + 8 * i);
+        bytes[i * UTS_NAME_MAX..i * UTS_NAME_MAX + name.len()].copy_from_slice(name);
+    }
+    for (k, chunk) in bytes.chunks(8).enumerate() {
+        let mut b = [0u8; 8];
+        b.copy_from_slice(chunk);
+        w[1 + k] = u64::from_le_bytes(b);
+    }
+    w
+}
+
+/// The names back from [`uts_words`]'s words.
+pub fn names_of_uts_words(w: &[u64; UTS_WORDS]) -> (Option<Vec<u8>>, Option<Vec<u8>>) {
+    let mut bytes = Vec::with_capacity(2 * UTS_NAME_MAX);
+    for word in &w[1..] {
+        bytes.extend_from_slice(&word.to_le_bytes());
+    }
+    let name = |i: usize| {
+        if w[0] & (1 << i) == 0 {
+            return None;
+        }
+        let len = ((w[0] >> (8 + 8 * i)) & 0xff) as usize;
+        Some(bytes[i * UTS_NAME_MAX..i * UTS_NAME_MAX + len.min(UTS_NAME_MAX)].to_vec())
+    };
+    (name(0), name(1))
+}
+
+/// Which name of `struct utsname` a [`Request::SetUtsName`] sets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum UtsField {
+    /// `nodename`: sethostname(2).
+    Hostname,
+    /// `domainname`: setdomainname(2).
+    Domainname,
 }
 
 /// Who makes an IPC call, for the permission checks of ipc/util.c.
@@ -358,4 +428,25 @@ pub enum Response {
     Owner { pid: Vpid, host_pid: i32 },
     /// Answers `Ipc`, `IpcSleep` and `IpcCancel`.
     Ipc(IpcReply),
+    /// Answers `GetUtsName`: the host and domain names set in the
+    /// namespace, if any.
+    UtsName { nodename: Option<Vec<u8>>, domainname: Option<Vec<u8>> },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uts_words_round_trip() {
+        assert_eq!(names_of_uts_words(&uts_words(None, None)), (None, None));
+        let long = vec![b'x'; UTS_NAME_MAX];
+        let got = names_of_uts_words(&uts_words(Some(&long), Some(b"")));
+        assert_eq!(got, (Some(long.clone()), Some(Vec::new())));
+        let got = names_of_uts_words(&uts_words(None, Some(b"dom.example")));
+        assert_eq!(got, (None, Some(b"dom.example".to_vec())));
+        // Cut at UTS_NAME_MAX, never beyond the words.
+        let too_long = vec![b'y'; UTS_NAME_MAX + 5];
+        assert_eq!(names_of_uts_words(&uts_words(Some(&too_long), None)).0.map(|n| n.len()), Some(UTS_NAME_MAX));
+    }
 }

@@ -17,6 +17,7 @@ pub const EEXIST: i32 = e::EEXIST as i32;
 pub const EBUSY: i32 = e::EBUSY as i32;
 pub const E2BIG: i32 = e::E2BIG as i32;
 pub const EPROTO: i32 = e::EPROTO as i32;
+pub const EIO: i32 = e::EIO as i32;
 
 /// The wait status of a task killed by SIGKILL: the signal number in the low
 /// 7 bits, no core flag (`WIFSIGNALED`, `WTERMSIG == 9`; see wait(2)).

@@ -60,7 +60,8 @@ const LEASE_MAGIC: [u8; 8] = *b"MTXPIDS1";
 // 2: a task entry lists its threads (protocol 8); a table of version 1 is
 // not read (its tasks speak a protocol this daemon refuses anyway).
 // 3: a task entry carries its credentials (protocol 10).
-const TABLE_MAGIC: [u8; 8] = *b"MTXTASK3";
+// 4: the host and domain names set in the namespace (protocol 12).
+const TABLE_MAGIC: [u8; 8] = *b"MTXTASK4";
 /// magic, body length (u32 LE), FNV-1a 64 of the body (u64 LE).
 const HEADER: usize = 8 + 4 + 8;
 /// The largest file accepted (and written): far above a table of every
@@ -96,6 +97,9 @@ pub struct Table {
     pub tasks: Vec<SavedTask>,
     /// The ids standing for host sessions and groups (see `State::outer_id`).
     pub outer_ids: Vec<((i32, Vpid), Vpid)>,
+    /// The names sethostname(2) and setdomainname(2) set (None: never).
+    pub nodename: Option<Vec<u8>>,
+    pub domainname: Option<Vec<u8>>,
 }
 
 /// What a load found.
@@ -135,6 +139,36 @@ impl Store {
 
     pub fn boot(&self) -> &str {
         &self.boot
+    }
+
+    /// Publishes the host and domain names in the state directory's
+    /// [`mactux_proto::UTS_FILE`] for tasks to read: the sequence word goes
+    /// odd, the names are written, the word goes even again. The file is
+    /// made once and never truncated (tasks keep it mapped).
+    pub fn publish_uts(&self, nodename: Option<&[u8]>, domainname: Option<&[u8]>) -> Result<(), String> {
+        use std::os::unix::fs::{FileExt, OpenOptionsExt};
+        let path = self.dir.join(mactux_proto::UTS_FILE);
+        let f = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .mode(0o600)
+            .open(&path)
+            .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+        let size = mactux_proto::UTS_FILE_SIZE as u64;
+        if f.metadata().map(|m| m.len()).unwrap_or(0) < size {
+            f.set_len(size).map_err(|e| format!("cannot size {}: {e}", path.display()))?;
+        }
+        let mut seq = [0u8; 8];
+        f.read_exact_at(&mut seq, 0).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        // Even while stable; a writer that died mid-way left it odd.
+        let stable = u64::from_le_bytes(seq) & !1;
+        let write = |off: u64, bytes: &[u8]| f.write_all_at(bytes, off).map_err(|e| format!("cannot write {}: {e}", path.display()));
+        write(0, &(stable + 1).to_le_bytes())?;
+        let words = mactux_proto::uts_words(nodename, domainname);
+        let bytes: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
+        write(8, &bytes)?;
+        write(0, &(stable + 2).to_le_bytes())
     }
 
     pub fn save_lease(&self, lease: &Lease) -> Result<(), String> {
@@ -322,6 +356,8 @@ mod tests {
             generation: 0,
             tasks: vec![SavedTask { entry, is_reserved: false, token: 0, did_exec: true }],
             outer_ids: vec![((100, 0), 9)],
+            nodename: Some(b"box".to_vec()),
+            domainname: None,
         }
     }
 

@@ -104,6 +104,12 @@ pub struct State {
     tid_owner: HashMap<Vpid, Vpid>,
     next_pid: Vpid,
     next_pipe_ino: u64,
+    /// The names sethostname(2) and setdomainname(2) gave the namespace
+    /// (None: never set; each task shows its default). Saved with the
+    /// table, so a restarted daemon keeps them, as Linux keeps them until
+    /// reboot.
+    nodename: Option<Vec<u8>>,
+    domainname: Option<Vec<u8>>,
     /// The ids standing for host sessions and groups outside the namespace:
     /// (host session or group id, the session a group belongs to, 0 for a
     /// session) → the Linux id (see `outer_id`).
@@ -219,6 +225,8 @@ impl State {
             tid_owner: HashMap::new(),
             next_pid: FIRST_PID,
             next_pipe_ino: FIRST_PIPE_INO,
+            nodename: None,
+            domainname: None,
             outer_ids: std::collections::HashMap::new(),
             host,
             daemon_pid,
@@ -259,7 +267,11 @@ impl State {
             }
         };
         let restored = match store.load_table() {
-            Loaded::Found(t) => self.adopt_saved(t.tasks, t.outer_ids),
+            Loaded::Found(t) => {
+                self.nodename = t.nodename;
+                self.domainname = t.domainname;
+                self.adopt_saved(t.tasks, t.outer_ids)
+            }
             Loaded::Missing => 0,
             Loaded::OtherBoot => {
                 tracing::info!("the saved task table is from before the host booted; starting afresh");
@@ -281,8 +293,22 @@ impl State {
             tracing::info!(tasks = restored, next_pid = self.next_pid, "took over the namespace of the previous daemon");
         }
         self.store = Some(store);
+        if self.nodename.is_some() || self.domainname.is_some() {
+            if let Err(e) = self.publish_uts() {
+                tracing::warn!("cannot publish the host and domain names: {e}");
+            }
+        }
         self.renew_lease();
         self.save_table();
+    }
+
+    /// Publishes the names for tasks to read (`UTS_FILE`); nothing to do
+    /// without a state directory (unit tests).
+    fn publish_uts(&self) -> Result<(), String> {
+        match &self.store {
+            Some(store) => store.publish_uts(self.nodename.as_deref(), self.domainname.as_deref()),
+            None => Ok(()),
+        }
     }
 
     /// Inserts saved tasks that pass every check a live entry satisfies;
@@ -356,6 +382,8 @@ impl State {
                 .map(|t| SavedTask { entry: summary(&entry_of(t)), is_reserved: t.is_reserved, token: t.token, did_exec: t.did_exec })
                 .collect(),
             outer_ids: self.outer_ids.iter().map(|(&k, &v)| (k, v)).collect(),
+            nodename: self.nodename.clone(),
+            domainname: self.domainname.clone(),
         };
         if let Err(e) = store.save_table(&mut table) {
             warn_limited!("persist", "cannot save the task table: {e}");
@@ -971,6 +999,24 @@ impl State {
                 self.next_pipe_ino = self.next_pipe_ino.wrapping_add(1).max(FIRST_PIPE_INO);
                 Reply::Send(Response::Ino(ino))
             }
+            Request::SetUtsName { ref name, .. } if name.len() > mactux_proto::UTS_NAME_MAX => {
+                err(EINVAL, format!("a host or domain name has at most {} bytes", mactux_proto::UTS_NAME_MAX))
+            }
+            Request::SetUtsName { field, ref name } => {
+                match field {
+                    mactux_proto::UtsField::Hostname => self.nodename = Some(name.clone()),
+                    mactux_proto::UtsField::Domainname => self.domainname = Some(name.clone()),
+                }
+                // Saved before the answer: a daemon restarted next keeps it.
+                self.must_save = true;
+                match self.publish_uts() {
+                    Ok(()) => Reply::Send(Response::Ok),
+                    Err(e) => err(EIO, format!("the name is kept but tasks cannot see it: {e}")),
+                }
+            }
+            Request::GetUtsName => {
+                Reply::Send(Response::UtsName { nodename: self.nodename.clone(), domainname: self.domainname.clone() })
+            }
             Request::Status => {
                 self.sweep(None);
                 Reply::Send(Response::Status {
@@ -1370,6 +1416,25 @@ mod tests {
         kill_host(5004);
         s.sweep(None);
         assert_eq!(errno(send(&mut s, &mut b, Request::HostPid { pid: orphan })), ESRCH, "pid 1 reaped it");
+    }
+
+    #[test]
+    fn uts_names_are_shared_and_checked() {
+        use mactux_proto::UtsField;
+        let mut s = state();
+        let mut a = conn(1);
+        spawn(&mut s, &mut a, 5000);
+        let mut b = conn(2);
+        spawn(&mut s, &mut b, 5001);
+        assert_eq!(send(&mut s, &mut b, Request::GetUtsName), Response::UtsName { nodename: None, domainname: None });
+        assert_eq!(send(&mut s, &mut a, Request::SetUtsName { field: UtsField::Hostname, name: b"box".to_vec() }), Response::Ok);
+        assert_eq!(send(&mut s, &mut a, Request::SetUtsName { field: UtsField::Domainname, name: Vec::new() }), Response::Ok);
+        let too_long = Request::SetUtsName { field: UtsField::Hostname, name: vec![b'x'; 65] };
+        assert_eq!(errno(send(&mut s, &mut a, too_long)), EINVAL);
+        assert_eq!(
+            send(&mut s, &mut b, Request::GetUtsName),
+            Response::UtsName { nodename: Some(b"box".to_vec()), domainname: Some(Vec::new()) }
+        );
     }
 
     #[test]

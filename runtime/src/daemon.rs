@@ -170,9 +170,57 @@ struct Pool {
     returned: Condvar,
     /// The socket to use instead of the user's (unit tests).
     socket: Option<PathBuf>,
+    /// The daemon's page of host and domain names (`mactux_proto::UTS_FILE`),
+    /// mapped once it exists (a fork child shares the mapping).
+    uts: OnceLock<crate::host::mem::SharedWords>,
 }
 
-static POOL: Pool = Pool { link: Mutex::new(None), returned: Condvar::new(), socket: None };
+static POOL: Pool = Pool { link: Mutex::new(None), returned: Condvar::new(), socket: None, uts: OnceLock::new() };
+
+/// The host and domain names set in the namespace (sethostname(2),
+/// setdomainname(2)), each None while never set: read from the page the
+/// daemon publishes them in, without a round trip (uname is called often),
+/// or asked when the page is being written for too long. (None, None)
+/// while no name was ever set (the page does not exist).
+pub fn uts_names() -> (Option<Vec<u8>>, Option<Vec<u8>>) {
+    use std::sync::atomic::Ordering::{Acquire, Relaxed};
+    let page = match POOL.uts.get() {
+        Some(p) => p,
+        None => {
+            let path = POOL.socket().with_file_name(mactux_proto::UTS_FILE);
+            let Ok(f) = std::fs::OpenOptions::new().read(true).write(true).open(&path) else {
+                return (None, None);
+            };
+            let fd = std::os::fd::IntoRawFd::into_raw_fd(f);
+            let words = 1 + mactux_proto::UTS_WORDS;
+            match crate::host::mem::SharedWords::from_fd(fd, words) {
+                Ok(p) => POOL.uts.get_or_init(|| p),
+                Err(_) => {
+                    crate::host::fs::close(fd);
+                    return (None, None);
+                }
+            }
+        }
+    };
+    // A seqlock: the daemon makes word 0 odd while it writes.
+    for _ in 0..10_000 {
+        let before = page.word(0).load(Acquire);
+        if before & 1 == 0 {
+            let mut w = [0u64; mactux_proto::UTS_WORDS];
+            for (i, slot) in w.iter_mut().enumerate() {
+                *slot = page.word(1 + i).load(Acquire);
+            }
+            if page.word(0).load(Relaxed) == before {
+                return mactux_proto::names_of_uts_words(&w);
+            }
+        }
+        std::hint::spin_loop();
+    }
+    match call(&Request::GetUtsName) {
+        Ok(Response::UtsName { nodename, domainname }) => (nodename, domainname),
+        _ => (None, None),
+    }
+}
 
 /// How long a call polls for the daemon's answer before it sleeps on the
 /// socket. A round trip takes 10 to 20 µs; collecting the answer without

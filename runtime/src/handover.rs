@@ -26,6 +26,10 @@ pub struct FdState {
     /// counter, an epoll's interest list...): see `FileOps::exec_state`.
     /// Set on the first fd of each open file description.
     pub kind: Option<KindState>,
+    /// Signal-driven I/O's owner and signal (the open file description's,
+    /// which execve keeps); a file with O_ASYNC is armed again for the new
+    /// image's watcher (task/sigio.rs).
+    pub async_owner: crate::vfs::file::AsyncOwner,
 }
 
 /// One open file description of a kind the runtime serves, as it crosses

@@ -114,6 +114,7 @@ fn init_process(st: Start) -> Result<&'static Process, StartError> {
         publishing: Mutex::new(()),
         futexes: Mutex::new(Default::default()),
         timers: Default::default(),
+        sigio: Default::default(),
         comm: Mutex::new(Vec::new()),
         exe: Mutex::new(String::new()),
         argv: Mutex::new(Vec::new()),
@@ -397,7 +398,14 @@ pub fn resume(fd: i32) -> StartError {
                     None => continue,
                 }
             };
+            *lock(&file.async_owner) = f.async_owner;
             let file = Arc::new(file);
+            if f.status & abi::gen::FASYNC != 0 {
+                // The host fd's events went to the old image's watcher.
+                if let Some(hfd) = file.host_fd() {
+                    let _ = p.sigio.arm(&file, hfd);
+                }
+            }
             open_files.push((f.open_file, file.clone()));
             let _ = fds.install_at(f.guest_fd, file, false);
         }

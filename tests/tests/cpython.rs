@@ -8,8 +8,9 @@
 //!
 //! test_socket runs without its UDP-Lite cases (the runtime has no
 //! IPPROTO_UDPLITE), its AF_VSOCK ones (they hang natively in a container
-//! without vsock) and test_sethostname (sethostname is not implemented:
-//! ENOSYS, where a root guest natively renames the machine).
+//! without vsock) and test_sethostname (run natively as root, as this
+//! suite is, it would rename the machine; tests/tests/daemon.rs checks
+//! sethostname under mactux alone).
 //!
 //! Left out, and why: test_fcntl (F_NOTIFY, dnotify, is EINVAL: the
 //! runtime has no directory notification by signal), test_threading and

@@ -978,3 +978,56 @@ fn handshake_failures_are_rate_limited_in_the_log() {
     assert_eq!(warned as u64 + summaries.iter().sum::<u64>(), BAD as u64, "every bad connection is counted once:\n{log}");
     assert!(!summaries.is_empty(), "the suppressed ones are summarised:\n{log}");
 }
+
+/// sethostname(2) and setdomainname(2) change the names every task of the
+/// namespace sees (uname, /proc/sys/kernel), kept by the daemon: `hostname
+/// NAME` as root inside, then `hostname` in another task shows NAME. A
+/// guest without CAP_SYS_ADMIN is refused, the host's own name never
+/// changes, a name too long for `struct utsname` sent to the daemon
+/// directly is EINVAL, and a restarted daemon keeps the names.
+#[test]
+fn host_and_domain_names_are_the_namespace_s() {
+    const EINVAL: i32 = 22;
+    let host_name = || std::fs::read_to_string("/proc/sys/kernel/hostname").expect("read the host's name");
+    let before = host_name();
+    let d = Daemon::start("uts");
+    let set = d.mactux(&["run", "-0", "/bin/hostname", "mactux-uts-test"]);
+    assert!(set.status.success(), "hostname NAME as root: {}", String::from_utf8_lossy(&set.stderr));
+    let shown = d.mactux(&["run", "/bin/hostname"]);
+    assert_eq!(String::from_utf8_lossy(&shown.stdout), "mactux-uts-test\n");
+    let proc_file = d.mactux(&["run", "/bin/cat", "/proc/sys/kernel/hostname"]);
+    assert_eq!(String::from_utf8_lossy(&proc_file.stdout), "mactux-uts-test\n");
+    let set = d.mactux(&["run", "-0", "/bin/domainname", "uts.example"]);
+    assert!(set.status.success(), "domainname NAME as root: {}", String::from_utf8_lossy(&set.stderr));
+    let shown = d.mactux(&["run", "/bin/cat", "/proc/sys/kernel/domainname"]);
+    assert_eq!(String::from_utf8_lossy(&shown.stdout), "uts.example\n");
+    let refused = d.mactux(&["run", "--user", "1000:1000", "/bin/hostname", "not-allowed"]);
+    assert!(!refused.status.success(), "hostname NAME without CAP_SYS_ADMIN succeeded");
+    let shown = d.mactux(&["run", "/bin/hostname"]);
+    assert_eq!(String::from_utf8_lossy(&shown.stdout), "mactux-uts-test\n");
+    let too_long = Request::SetUtsName { field: mactux_proto::UtsField::Hostname, name: vec![b'x'; 65] };
+    match d.client().call(&too_long).expect("the daemon answers") {
+        Response::Error { errno, .. } => assert_eq!(errno, EINVAL),
+        other => panic!("a 65-byte name: {other:?}"),
+    }
+    match d.client().call(&Request::GetUtsName).expect("the daemon answers") {
+        Response::UtsName { nodename, domainname } => {
+            assert_eq!(nodename.as_deref(), Some(&b"mactux-uts-test"[..]));
+            assert_eq!(domainname.as_deref(), Some(&b"uts.example"[..]));
+        }
+        other => panic!("GetUtsName: {other:?}"),
+    }
+    // A task that has read the names sees another task's change at once.
+    let script = "import socket, subprocess; print(socket.gethostname()); \
+                  subprocess.run(['/bin/hostname', 'mactux-uts-live'], check=True); print(socket.gethostname())";
+    let live = d.mactux(&["run", "-0", "/usr/bin/python3", "-c", script]);
+    assert_eq!(String::from_utf8_lossy(&live.stdout), "mactux-uts-test\nmactux-uts-live\n", "{}", String::from_utf8_lossy(&live.stderr));
+    let set = d.mactux(&["run", "-0", "/bin/hostname", "mactux-uts-test"]);
+    assert!(set.status.success());
+    // A new daemon (started by the next task) keeps them.
+    let stop = d.mactux(&["daemon", "stop"]);
+    assert!(stop.status.success(), "{}", String::from_utf8_lossy(&stop.stderr));
+    let shown = d.mactux(&["run", "/bin/hostname"]);
+    assert_eq!(String::from_utf8_lossy(&shown.stdout), "mactux-uts-test\n", "after a daemon restart");
+    assert_eq!(host_name(), before, "the host's own name changed");
+}

@@ -54,7 +54,7 @@ mod macos_signal_table;
 mod macos_net_table;
 pub(crate) use posix::process as posix_process;
 
-pub use imp::{errno, process, signal, thread, tls, trap, uaccess, watch};
+pub use imp::{errno, process, sigio, signal, thread, tls, trap, uaccess, watch};
 
 /// The host-specific parts of file and memory handling, completed by [`posix`].
 pub mod fs {

@@ -156,6 +156,15 @@ impl SigInfo {
         i
     }
 
+    /// Signal-driven I/O with F_SETSIG (`send_sigio_to_task`, fs/fcntl.c):
+    /// `_sigpoll { si_band, si_fd }`, si_code the event's `POLL_*` reason.
+    pub fn sigpoll(sig: Signal, code: i32, band: i64, fd: i32) -> SigInfo {
+        let mut i = SigInfo::new(sig, code);
+        i.put(0, &band.to_ne_bytes());
+        i.put(8, &fd.to_ne_bytes());
+        i
+    }
+
     /// A timer's `si_overrun`.
     pub fn overrun(&self) -> i32 {
         self.int_at(4)
@@ -860,6 +869,9 @@ pub enum Sent {
     /// Discarded: ignored, a standard signal already pending, or the
     /// target thread has exited.
     Dropped,
+    /// A real-time signal whose queue is full (Linux: -EAGAIN from
+    /// `__send_signal`), which signal-driven I/O answers with SIGIO.
+    Overflow,
 }
 
 /// Sends `info` from a runtime thread that is no guest thread (the timer
@@ -902,7 +914,7 @@ pub fn send_from_runtime(st: &mut crate::task::SignalState, target: Option<&Thre
             if t.takes(bit) {
                 t.kick();
             }
-            if queued { Sent::Queued } else { Sent::Dropped }
+            sent_as(queued, sig)
         }
         None => {
             let blocked = p.host_sig.blocked_any.load(Relaxed) & bit != 0;
@@ -918,8 +930,18 @@ pub fn send_from_runtime(st: &mut crate::task::SignalState, target: Option<&Thre
             if let Some(t) = p.thread_list().iter().find(|t| t.takes(bit)) {
                 t.kick();
             }
-            if queued { Sent::Queued } else { Sent::Dropped }
+            sent_as(queued, sig)
         }
+    }
+}
+
+/// What a push onto a queue made of `sig`: a standard signal already
+/// pending is merged into it, a real-time one finds its queue full.
+fn sent_as(queued: bool, sig: Signal) -> Sent {
+    match (queued, sig.0 >= SIGRTMIN) {
+        (true, _) => Sent::Queued,
+        (false, true) => Sent::Overflow,
+        (false, false) => Sent::Dropped,
     }
 }
 

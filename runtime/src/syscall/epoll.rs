@@ -20,12 +20,24 @@
 //! EPOLLONESHOT disables the registration after one report until
 //! EPOLL_CTL_MOD re-arms it.
 //!
+//! On host objects (pipes, FIFOs, sockets, terminals) the host itself
+//! tells of each new edge: the instance keeps a host edge queue
+//! (`host::watch::edge_queue`: an edge-triggered host epoll on Linux, a
+//! kqueue with EV_CLEAR on macOS) with their host fds in it, and a
+//! registration whose host object had an edge since its last report is
+//! armed again, so more data arriving on a socket or pipe still readable
+//! is a new edge, as each arrival wakes an EPOLLET waiter on Linux, and a
+//! read that leaves data behind is none. A sleeper also sleeps on the
+//! queue.
+//!
 //! Divergences from Linux:
-//! - Edge triggering is derived from readiness levels and the guest's own
-//!   use of the file (see above): more data arriving on a file still
-//!   readable that the guest has not read since the last report is not
-//!   reported; after a read that leaves data behind, the data left is
-//!   reported again though nothing new arrived.
+//! - On the runtime's own kinds (eventfd, timerfd ...) edge triggering is
+//!   derived from readiness levels and the guest's own use of the file
+//!   (see above): a new event on a file still ready that the guest has not
+//!   read since the last report is not reported; after a read that leaves
+//!   it ready, it is reported again though nothing new happened.
+//! - On host objects, data that arrives while a wait is looking at the
+//!   file may be reported by that wait and once more by the next.
 //! - EPOLLEXCLUSIVE wakes every waiter, not one (allowed by epoll_ctl(2):
 //!   "one or more").
 //! - EPOLLWAKEUP is accepted and has no effect (there is no autosleep).
@@ -100,10 +112,15 @@ impl Reg {
     }
 
     /// The events this registration stays quiet about (EPOLLET): those it
-    /// reported, less the side the guest has used since.
-    fn quiet(&self, file: &OpenFile) -> u32 {
+    /// reported, less the side the guest has used since; for a host object
+    /// whose edges the host reports (`has_edges`), those it reported until
+    /// the next edge.
+    fn quiet(&self, file: &OpenFile, has_edges: bool) -> u32 {
         if self.events & EPOLLET == 0 {
             return 0;
+        }
+        if has_edges {
+            return self.reported;
         }
         let (reads, writes) = file.uses();
         let mut quiet = self.reported;
@@ -130,6 +147,62 @@ pub struct Epoll {
     /// After execve, until every open file is back: the registrations
     /// that crossed, by their files' handover numbers.
     crossed: Mutex<Vec<CrossedReg>>,
+    /// The host's edges of the EPOLLET registrations on host objects
+    /// (taken under `regs`).
+    edges: Mutex<Edges>,
+}
+
+/// The poll events whose edges a host edge queue watches.
+const EDGE_EVENTS: u32 = g::POLLIN | g::POLLPRI | g::POLLOUT | g::POLLRDNORM | g::POLLRDBAND | g::POLLWRNORM | g::POLLWRBAND | g::POLLRDHUP;
+
+/// A host edge queue (`host::watch::edge_queue`) with the host fds of the
+/// EPOLLET registrations on host objects in it: it turns readable at each
+/// new edge of one (on Linux, each arrival of data on a socket or pipe
+/// still readable), which makes such a registration report again.
+#[derive(Default)]
+struct Edges {
+    queue: Option<HostFd>,
+    /// What is watched: host fd, the open file it was watched for (by
+    /// address), events.
+    watched: Vec<(HostFd, usize, u32)>,
+}
+
+impl Drop for Edges {
+    fn drop(&mut self) {
+        if let Some(q) = self.queue.take() {
+            crate::host::fs::close(q);
+        }
+    }
+}
+
+impl Edges {
+    /// Watches the host fds of the EPOLLET registrations `want` (host fd,
+    /// file, events) and returns the host fds with an edge since the last
+    /// call; `None` when the host gives no queue (every registration then
+    /// goes by its readiness and the guest's use of the file alone).
+    fn take(&mut self, want: &[(HostFd, usize, u32)]) -> Option<Vec<HostFd>> {
+        if want.is_empty() {
+            return Some(Vec::new());
+        }
+        if self.queue.is_none() {
+            self.queue = crate::host::watch::edge_queue().ok();
+        }
+        let q = self.queue?;
+        for &(h, key, events) in want {
+            if self.watched.contains(&(h, key, events)) {
+                continue;
+            }
+            self.watched.retain(|w| w.0 != h);
+            if crate::host::watch::edge_watch(q, h, events).is_ok() {
+                self.watched.push((h, key, events));
+            }
+        }
+        Some(crate::host::watch::edge_take(q))
+    }
+
+    fn is_watched(&self, h: HostFd, key: usize) -> bool {
+        self.watched.iter().any(|w| w.0 == h && w.1 == key)
+    }
 }
 
 /// A registration as it crosses execve.
@@ -156,15 +229,42 @@ impl Epoll {
     fn live(&self) -> Vec<(usize, Arc<OpenFile>, u32, u32)> {
         let mut regs = lock(&self.regs);
         regs.retain(|r| r.file.strong_count() > 0);
+        // The host's edges: a registration whose host object had one since
+        // is armed again (it reports if ready, though still ready since).
+        let host_of = |r: &Reg| {
+            let f = r.file.upgrade()?;
+            Some((f.host_fd()?, Arc::as_ptr(&f) as usize))
+        };
+        let mut want: Vec<(HostFd, usize, u32)> = Vec::new();
+        for r in regs.iter().filter(|r| r.events & EPOLLET != 0 && !r.disabled) {
+            let Some((h, key)) = host_of(r) else { continue };
+            match want.iter_mut().find(|w| w.0 == h && w.1 == key) {
+                Some(w) => w.2 |= r.events & EDGE_EVENTS,
+                None => want.push((h, key, r.events & EDGE_EVENTS)),
+            }
+        }
+        let mut edges = lock(&self.edges);
+        let edged = edges.take(&want).unwrap_or_default();
+        for r in regs.iter_mut().filter(|r| r.events & EPOLLET != 0) {
+            if host_of(r).is_some_and(|(h, _)| edged.contains(&h)) {
+                r.reported = 0;
+            }
+        }
         regs.iter()
             .enumerate()
             .filter(|(_, r)| !r.disabled)
             .filter_map(|(i, r)| {
                 let f = r.file.upgrade()?;
-                let quiet = r.quiet(&f);
+                let has_edges = f.host_fd().is_some_and(|h| edges.is_watched(h, Arc::as_ptr(&f) as usize));
+                let quiet = r.quiet(&f, has_edges);
                 Some((i, f, r.events, quiet))
             })
             .collect()
+    }
+
+    /// What a sleeper waits on for the host's edges.
+    fn edge_wake(&self) -> Option<(HostFd, u32)> {
+        lock(&self.edges).queue.map(|q| (q, g::POLLIN))
     }
 
     /// Asks every registration once; returns those that may report now and
@@ -184,6 +284,7 @@ impl Epoll {
             })
             .collect();
         poll::probe(&mut watches, wake)?;
+        wake.extend(self.edge_wake());
         let mut regs = lock(&self.regs);
         let mut found = Vec::new();
         for ((i, f, _, quiet), w) in live.iter().zip(&watches) {
@@ -270,6 +371,13 @@ impl FileOps for Epoll {
 
     fn pollable(&self) -> bool {
         true
+    }
+
+    /// In a fork child: the host edge queue is the parent's (the child's
+    /// instance is a copy), so the child watches with one of its own.
+    fn after_fork(&self) {
+        let mut edges = lock(&self.edges);
+        *edges = Edges::default();
     }
 
     fn exec_state(&self, _f: &OpenFile, ids: &ExecIds<'_>) -> Option<KindState> {

@@ -4,8 +4,8 @@
 //! man7: fcntl.2 (https://man7.org/linux/man-pages/man2/fcntl.2.html).
 //!
 //! Divergences from Linux:
-//! - Signal-driven I/O (F_SETOWN, F_SETSIG ...), leases, dnotify, pipe
-//!   sizes and seals are EINVAL.
+//! - Leases and dnotify are EINVAL.
+//! - Signal-driven I/O: see task/sigio.rs.
 
 use super::args::uint;
 use super::fs_common::host_err;
@@ -16,6 +16,8 @@ use crate::error::Result;
 use crate::host;
 use crate::task::{current, lock};
 use crate::vfs::fd_table::file_of;
+use crate::vfs::file::OpenFile;
+use std::sync::Arc;
 use crate::{errno, return_errno_with_message};
 
 /// The `F_SETFL` bits Linux lets a caller change (`SETFL_MASK`, fs/fcntl.c).
@@ -60,12 +62,7 @@ pub fn fcntl(_cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
         g::F_SETFL => {
             let file = file_of(fd)?;
             file.require_not_path()?;
-            let requested = uint(arg) & SETFL_MASK;
-            if let Some(h) = file.host_fd() {
-                host::fs::set_status_flags(h, requested).map_err(host_err)?;
-            }
-            let mut st = lock(&file.status);
-            *st = (*st & !SETFL_MASK) | requested;
+            set_status_flags(fd, &file, uint(arg) & SETFL_MASK)?;
             Ok(0)
         }
         g::F_GETLK | g::F_SETLK | g::F_SETLKW | g::F_OFD_GETLK | g::F_OFD_SETLK | g::F_OFD_SETLKW => {
@@ -106,43 +103,79 @@ pub fn fcntl(_cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     }
 }
 
+/// F_SETFL's (and FIOASYNC's, FIONBIO's) change of the settable status
+/// flags of `file`, open as `fd`, to `requested`. Turning O_ASYNC on arms
+/// a host object for signal-driven I/O (task/sigio.rs) before the host
+/// sees the flag, and records `fd` as the one its signals name (si_fd);
+/// turning it off disarms it (Linux calls `->fasync` only on a change,
+/// `setfl` in fs/fcntl.c).
+pub(super) fn set_status_flags(fd: i32, file: &Arc<OpenFile>, requested: u32) -> Result<()> {
+    let was_async = file.status() & g::FASYNC != 0;
+    let is_async = requested & g::FASYNC != 0;
+    if let Some(h) = file.host_fd() {
+        if is_async && !was_async {
+            lock(&file.async_owner).fd = fd;
+            current().sigio.arm(file, h)?;
+        }
+        host::fs::set_status_flags(h, requested).map_err(host_err)?;
+        if was_async && !is_async {
+            current().sigio.disarm(file, h);
+        }
+    } else if is_async && !was_async {
+        lock(&file.async_owner).fd = fd;
+    }
+    let mut st = lock(&file.status);
+    *st = (*st & !SETFL_MASK) | requested;
+    Ok(())
+}
+
 /// F_SETOWN, F_GETOWN, their _EX forms, F_SETSIG and F_GETSIG: the owner
-/// and signal of signal-driven I/O are recorded and read back as Linux
-/// stores them (a negative F_SETOWN pid is a process group); no SIGIO is
-/// sent when I/O becomes possible (a divergence: programs that set them
-/// up, as nginx does on its channel sockets, and wait with epoll run).
+/// and signal of signal-driven I/O, kept as Linux keeps them (a negative
+/// F_SETOWN pid is a process group) and used by task/sigio.rs. Setting
+/// either on a file with O_ASYNC arms it again, for this process: after a
+/// fork, the side that sets the owner is the one whose watcher hears the
+/// events (the owner is the open file description's, shared).
 fn async_owner(fd: i32, cmd: u32, arg: u64) -> Result<u64> {
     let file = file_of(fd)?;
     let mut o = lock(&file.async_owner);
     match cmd {
         g::F_SETOWN => {
             let pid = args::int(arg);
-            *o = if pid < 0 { (g::F_OWNER_PGRP, -pid, o.2) } else { (g::F_OWNER_PID, pid, o.2) };
-            Ok(0)
+            if pid == i32::MIN {
+                return_errno_with_message!(EINVAL, "no process group can be -INT_MIN");
+            }
+            o.kind = if pid < 0 { g::F_OWNER_PGRP } else { g::F_OWNER_PID };
+            o.pid = pid.abs();
         }
         // A process group owner reads back negative (f_getown).
-        g::F_GETOWN => Ok(if o.0 == g::F_OWNER_PGRP { (-o.1) as i64 as u64 } else { o.1 as i64 as u64 }),
+        g::F_GETOWN => return Ok(if o.kind == g::F_OWNER_PGRP { (-o.pid) as i64 as u64 } else { o.pid as i64 as u64 }),
         g::F_SETOWN_EX => {
             let [kind, pid]: [i32; 2] = crate::uaccess::read(arg)?;
             let kind = kind as u32;
             if ![g::F_OWNER_TID, g::F_OWNER_PID, g::F_OWNER_PGRP].contains(&kind) {
-                return_errno_with_message!(EINVAL, "owner type must be g::F_OWNER_TID, g::F_OWNER_PID or g::F_OWNER_PGRP");
+                return_errno_with_message!(EINVAL, "owner type must be F_OWNER_TID, F_OWNER_PID or F_OWNER_PGRP");
             }
-            *o = (kind, pid, o.2);
-            Ok(0)
+            o.kind = kind;
+            o.pid = pid;
         }
         g::F_GETOWN_EX => {
-            let kind = if o.1 == 0 { g::F_OWNER_PID } else { o.0 };
-            crate::uaccess::write(arg, &[kind as i32, o.1])?;
-            Ok(0)
+            let kind = if o.pid == 0 { g::F_OWNER_PID } else { o.kind };
+            crate::uaccess::write(arg, &[kind as i32, o.pid])?;
+            return Ok(0);
         }
         g::F_SETSIG => {
             if arg > 64 {
                 return_errno_with_message!(EINVAL, "not a signal number");
             }
-            o.2 = arg as u32;
-            Ok(0)
+            o.sig = arg as u32;
         }
-        _ => Ok(u64::from(o.2)),
+        _ => return Ok(u64::from(o.sig)),
     }
+    drop(o);
+    if file.status() & g::FASYNC != 0 {
+        if let Some(h) = file.host_fd() {
+            current().sigio.arm(&file, h)?;
+        }
+    }
+    Ok(0)
 }

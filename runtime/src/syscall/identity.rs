@@ -9,34 +9,86 @@ use crate::task::{current, lock};
 use crate::uaccess;
 use crate::{errno, return_errno, return_errno_with_message};
 use linux_raw_sys::general as g;
+use mactux_proto::{Request, Response, UtsField, UTS_NAME_MAX};
 
-/// The node name the guest sees: configured, or the host's.
-pub fn nodename() -> String {
-    current()
-        .config
-        .identity
-        .nodename
-        .clone()
-        .unwrap_or_else(|| String::from_utf8_lossy(&host::process::hostname()).into_owned())
+/// The names sethostname(2) and setdomainname(2) gave every task of this
+/// user's namespace, which the daemon keeps and publishes in a page the
+/// task reads (daemon.rs `uts_names`): (nodename, domainname), each None
+/// while never set (or standalone), which leaves the task's default.
+fn names_set() -> (Option<Vec<u8>>, Option<Vec<u8>>) {
+    if crate::daemon::is_standalone() {
+        return (None, None);
+    }
+    crate::daemon::uts_names()
 }
 
-fn uts_field(dst: &mut [core::ffi::c_char; 65], s: &str) {
-    for (d, b) in dst.iter_mut().zip(s.bytes().take(64)) {
+/// The node name by default: configured, or the host's.
+fn default_nodename() -> Vec<u8> {
+    match &current().config.identity.nodename {
+        Some(n) => n.clone().into_bytes(),
+        None => host::process::hostname(),
+    }
+}
+
+/// The node name the guest sees (uname, /proc/sys/kernel/hostname).
+pub fn nodename() -> Vec<u8> {
+    names_set().0.unwrap_or_else(default_nodename)
+}
+
+/// The NIS domain name the guest sees (uname, /proc/sys/kernel/domainname).
+pub fn domainname() -> Vec<u8> {
+    names_set().1.unwrap_or_else(|| current().config.identity.domainname.clone().into_bytes())
+}
+
+fn uts_field(dst: &mut [core::ffi::c_char; 65], s: &[u8]) {
+    for (d, &b) in dst.iter_mut().zip(s.iter().take(UTS_NAME_MAX)) {
         *d = b as core::ffi::c_char;
     }
 }
 
 pub fn uname(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     let id = &current().config.identity;
+    let (nodename, domainname) = names_set();
     let mut u: linux_raw_sys::system::new_utsname = uaccess::zeroed();
-    uts_field(&mut u.sysname, &id.sysname);
-    uts_field(&mut u.nodename, &nodename());
-    uts_field(&mut u.release, &id.release);
-    uts_field(&mut u.version, &id.version);
-    uts_field(&mut u.machine, &id.machine);
-    uts_field(&mut u.domainname, &id.domainname);
+    uts_field(&mut u.sysname, id.sysname.as_bytes());
+    uts_field(&mut u.nodename, &nodename.unwrap_or_else(default_nodename));
+    uts_field(&mut u.release, id.release.as_bytes());
+    uts_field(&mut u.version, id.version.as_bytes());
+    uts_field(&mut u.machine, id.machine.as_bytes());
+    uts_field(&mut u.domainname, &domainname.unwrap_or_else(|| id.domainname.clone().into_bytes()));
     uaccess::write(a[0], &u)?;
     Ok(0)
+}
+
+/// sethostname(2) and setdomainname(2) (kernel/sys.c): EPERM without
+/// CAP_SYS_ADMIN, EINVAL for a length outside 0..=64, then the name
+/// (any bytes, no terminator) becomes what every task of the namespace
+/// sees. The daemon keeps it; the host's own name is never changed.
+fn set_name(field: UtsField, a: [u64; 6]) -> Result<u64> {
+    if !current().cred().capable(g::CAP_SYS_ADMIN) {
+        return_errno_with_message!(EPERM, "changing the host or domain name needs CAP_SYS_ADMIN");
+    }
+    let len = usize::try_from(args::int(a[1])).ok().filter(|&n| n <= UTS_NAME_MAX);
+    let Some(len) = len else {
+        return_errno_with_message!(EINVAL, "a host or domain name has 0 to 64 bytes");
+    };
+    let name = uaccess::read_bytes(a[0], len)?;
+    if crate::daemon::is_standalone() {
+        return_errno_with_message!(EPERM, "running standalone: the names belong to mactuxd, which this task does not use");
+    }
+    match crate::daemon::call(&Request::SetUtsName { field, name }) {
+        Ok(Response::Ok) => Ok(0),
+        Ok(_) => Err(errno!(EIO, "unexpected answer from mactuxd to SetUtsName")),
+        Err(e) => Err(Error::with_message(e.errno, "mactuxd did not take the new name")),
+    }
+}
+
+pub fn sethostname(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
+    set_name(UtsField::Hostname, a)
+}
+
+pub fn setdomainname(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
+    set_name(UtsField::Domainname, a)
 }
 
 /// The persona (Linux keeps it across execve).

@@ -47,12 +47,9 @@ pub fn ioctl(_cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     if req == io::FIONBIO || req == io::FIOASYNC {
         let on: i32 = uaccess::read(arg)?;
         let bit = if req == io::FIONBIO { g::O_NONBLOCK } else { g::FASYNC };
-        let mut st = lock(&file.status);
-        let new = if on != 0 { *st | bit } else { *st & !bit };
-        if let Some(h) = file.host_fd() {
-            host::fs::set_status_flags(h, new & SETFL_MASK).map_err(host_err)?;
-        }
-        *st = new;
+        let st = file.status();
+        let new = if on != 0 { st | bit } else { st & !bit };
+        super::fcntl::set_status_flags(fd, &file, new & SETFL_MASK)?;
         return Ok(0);
     }
     // What a kind answers itself; a host object's requests go to the host.

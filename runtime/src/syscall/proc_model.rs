@@ -552,6 +552,7 @@ fn do_execve(thread: &crate::task::Thread, dirfd: i32, path_ptr: u64, argv_ptr: 
                 is_dir: entry.file.is_dir(),
                 ino: entry.file.ino,
                 kind,
+                async_owner: *lock(&entry.file.async_owner),
             });
         }
     }

@@ -417,8 +417,8 @@ syscall_table! {
     __NR_swapon => Missing, [];
     __NR_swapoff => Missing, [];
     __NR_reboot => Missing, [];
-    __NR_sethostname => Missing, [];
-    __NR_setdomainname => Missing, [];
+    __NR_sethostname => Full(identity::sethostname), [InBuf, Len];
+    __NR_setdomainname => Full(identity::setdomainname), [InBuf, Len];
     __NR_iopl => Missing, [];
     __NR_ioperm => Missing, [];
     __NR_create_module => Missing, [];

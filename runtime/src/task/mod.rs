@@ -51,7 +51,7 @@
 //!
 //! A fork takes every process-wide lock, in this order, which follows the
 //! tree: publishing, comm, argv, exe, fs, envp, fds, futexes, mm, guest_as, children,
-//! reaped, sig, timers, threads, idle_hosts, tid_pool, publisher,
+//! reaped, sig, timers, sigio, threads, idle_hosts, tid_pool, publisher,
 //! ppid_cache, vfork_return, refused, cred, syscall_sites, trace, then the daemon link's pool
 //! (`daemon::lock_for_fork`)
 //! ([`Process::lock_for_fork`]).
@@ -74,7 +74,7 @@
 //! - Leaves, only ever taken alone: `trace` (the `--trace` sink),
 //!   `vfork_return`, `refused`, `cred` (the credentials: read or replaced
 //!   whole, never held across a guest memory access or a daemon call),
-//!   `HostFile.dir_pending`, `Thread.comm`, `idle_hosts`, `IdleHost.job`,
+//!   `HostFile.dir_pending`, `Thread.comm`, `idle_hosts`, `sigio` (task/sigio.rs), `IdleHost.job`,
 //!   `tid_pool`, `publisher`, and the daemon link itself (it takes no other
 //!   lock).
 //! - `publishing` is outermost: the publisher holds it across `task_info`
@@ -100,12 +100,14 @@
 mod cred;
 mod futex;
 mod process;
+mod sigio;
 mod thread;
 mod timer;
 
 pub use cred::{cap_valid, Cred};
 pub use futex::*;
 pub use process::*;
+pub use sigio::*;
 pub use thread::*;
 pub use timer::*;
 

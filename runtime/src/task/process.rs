@@ -177,6 +177,10 @@ pub struct Process {
     /// `timers.table` guards them (task/timer.rs). A fork child has none;
     /// execve deletes them (the new image starts with an empty table).
     pub timers: crate::task::Timers,
+    /// The files armed for signal-driven I/O and the thread that signals
+    /// their owners (task/sigio.rs). A fork child keeps the files (copies
+    /// of the parent's) but not the thread.
+    pub sigio: crate::task::Sigio,
     /// Guards the private futex wait queues (syscall/futex.rs).
     pub futexes: Mutex<crate::task::FutexTable>,
     /// `comm`, at most 15 bytes.
@@ -327,6 +331,7 @@ pub struct ForkGuard<'a> {
     reaped: MutexGuard<'a, Vec<(Vpid, i32)>>,
     sig: MutexGuard<'a, SignalState>,
     timers: MutexGuard<'a, crate::task::TimerTable>,
+    sigio: MutexGuard<'a, crate::task::SigioState>,
     threads: MutexGuard<'a, Vec<Arc<crate::task::Thread>>>,
     idle_hosts: MutexGuard<'a, Vec<Arc<crate::task::IdleHost>>>,
     tid_pool: MutexGuard<'a, std::collections::VecDeque<u32>>,
@@ -353,6 +358,7 @@ impl ForkGuard<'_> {
         self.futexes.clear();
         self.sig.shared = Default::default();
         self.timers.clear();
+        self.sigio.after_fork_child();
         self.children.clear();
         // Files whose state is the runtime's own become the child's copies.
         for (_, e) in self.fds.iter() {
@@ -381,6 +387,7 @@ impl Process {
         let reaped = lock(&self.reaped);
         let sig = lock(&self.sig);
         let timers = lock(&self.timers.table);
+        let sigio = lock(&self.sigio.state);
         let threads = lock(&self.threads);
         let idle_hosts = lock(&self.idle_hosts);
         let tid_pool = lock(&self.tid_pool);
@@ -409,6 +416,7 @@ impl Process {
             reaped,
             sig,
             timers,
+            sigio,
             threads,
             idle_hosts,
             tid_pool,

@@ -269,9 +269,25 @@ pub struct OpenFile {
     /// watches them (syscall/epoll.rs).
     reads: AtomicU64,
     writes: AtomicU64,
-    /// F_SETOWN / F_SETOWN_EX (owner type, pid) and F_SETSIG: recorded and
-    /// read back; no SIGIO is sent (syscall/fcntl.rs).
-    pub async_owner: Mutex<(u32, i32, u32)>,
+    /// Signal-driven I/O: the owner (F_SETOWN, F_SETOWN_EX), the signal
+    /// (F_SETSIG) and the fd O_ASYNC was turned on through (syscall/fcntl.rs,
+    /// task/sigio.rs).
+    pub async_owner: Mutex<AsyncOwner>,
+}
+
+/// Who signal-driven I/O signals, and with what (Linux's `fown_struct`
+/// and the fd of its `fasync_struct`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct AsyncOwner {
+    /// F_OWNER_TID, F_OWNER_PID or F_OWNER_PGRP (0 = F_OWNER_TID before
+    /// any owner is set, which F_GETOWN_EX shows as F_OWNER_PID).
+    pub kind: u32,
+    /// The owner's pid, tid or process group; 0: nobody.
+    pub pid: i32,
+    /// F_SETSIG's signal; 0: plain SIGIO.
+    pub sig: u32,
+    /// The fd O_ASYNC was last turned on through (`si_fd`).
+    pub fd: i32,
 }
 
 impl OpenFile {
@@ -280,7 +296,7 @@ impl OpenFile {
     }
 
     pub fn with_ops(guest_path: String, ops: Box<dyn FileOps>, status: u32) -> OpenFile {
-        OpenFile { guest_path, ops, status: Mutex::new(status), pos: Mutex::new(0), ino: None, reads: AtomicU64::new(0), writes: AtomicU64::new(0), async_owner: Mutex::new((0, 0, 0)) }
+        OpenFile { guest_path, ops, status: Mutex::new(status), pos: Mutex::new(0), ino: None, reads: AtomicU64::new(0), writes: AtomicU64::new(0), async_owner: Mutex::new(AsyncOwner::default()) }
     }
 
     /// An open file on a host fd of any kind but a directory.

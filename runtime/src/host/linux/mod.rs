@@ -12,4 +12,5 @@ pub mod time;
 pub mod tls;
 pub mod trap;
 pub mod uaccess;
+pub mod sigio;
 pub mod watch;

@@ -148,3 +148,53 @@ impl Drop for FsWatcher {
         crate::host::fs::close(self.fd);
     }
 }
+
+/// An edge queue: a host epoll instance whose host fds are registered
+/// edge-triggered, so that it turns readable at each new edge of one of
+/// them (on Linux every arrival of data, every wake-up for room to write:
+/// what a guest's EPOLLET registration must hear of). Close-on-exec.
+pub fn edge_queue() -> HostResult<HostFd> {
+    // SAFETY: plain call.
+    let q = unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) };
+    if q < 0 {
+        return Err(super::errno::last());
+    }
+    Ok(q)
+}
+
+/// Watches `fd`'s edges for the Linux poll `events` (the same bits as the
+/// host's epoll events), again if it is watched already.
+pub fn edge_watch(q: HostFd, fd: HostFd, events: u32) -> HostResult<()> {
+    let mut ev = libc::epoll_event { events: events | libc::EPOLLET as u32, u64: fd as u64 };
+    // SAFETY: a valid epoll_event for the call to read.
+    if unsafe { libc::epoll_ctl(q, libc::EPOLL_CTL_ADD, fd, &mut ev) } == 0 {
+        return Ok(());
+    }
+    let e = super::errno::last();
+    if e != crate::abi::Errno::EEXIST {
+        return Err(e);
+    }
+    // SAFETY: as above.
+    if unsafe { libc::epoll_ctl(q, libc::EPOLL_CTL_MOD, fd, &mut ev) } < 0 {
+        return Err(super::errno::last());
+    }
+    Ok(())
+}
+
+/// The host fds that had an edge since the last call (without waiting).
+pub fn edge_take(q: HostFd) -> Vec<HostFd> {
+    let mut out = Vec::new();
+    loop {
+        // SAFETY: a zeroed epoll_event array is valid out-storage.
+        let mut evs: [libc::epoll_event; 32] = unsafe { core::mem::zeroed() };
+        // SAFETY: valid buffer of 32 events, no timeout.
+        let n = unsafe { libc::epoll_wait(q, evs.as_mut_ptr(), 32, 0) };
+        if n <= 0 {
+            return out;
+        }
+        out.extend(evs.iter().take(n as usize).map(|e| e.u64 as HostFd));
+        if n < 32 {
+            return out;
+        }
+    }
+}

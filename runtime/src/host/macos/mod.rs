@@ -17,4 +17,5 @@ pub mod time;
 pub mod tls;
 pub mod trap;
 pub mod uaccess;
+pub mod sigio;
 pub mod watch;

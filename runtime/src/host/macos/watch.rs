@@ -343,3 +343,54 @@ impl Drop for FsWatcher {
         crate::host::fs::close(self.kq);
     }
 }
+
+/// An edge queue: a kqueue whose host fds are registered EV_CLEAR, so that
+/// it turns readable at each new edge of one of them (each arrival of data
+/// or change of room to write: what a guest's EPOLLET registration must
+/// hear of). Close-on-exec.
+pub fn edge_queue() -> HostResult<HostFd> {
+    kqueue()
+}
+
+/// Watches `fd`'s edges for the Linux poll `events` (reading and writing
+/// sides), again if it is watched already.
+pub fn edge_watch(q: HostFd, fd: HostFd, events: u32) -> HostResult<()> {
+    let mut changes = Vec::with_capacity(2);
+    for (filter, side) in [(libc::EVFILT_READ, lg::POLLIN | lg::POLLPRI | lg::POLLRDHUP), (libc::EVFILT_WRITE, lg::POLLOUT)] {
+        if events & side != 0 {
+            changes.push(libc::kevent {
+                ident: fd as libc::uintptr_t,
+                filter,
+                flags: libc::EV_ADD | libc::EV_CLEAR,
+                fflags: 0,
+                data: 0,
+                udata: core::ptr::null_mut(),
+            });
+        }
+    }
+    // SAFETY: valid changes, no event list.
+    let r = unsafe { libc::kevent(q, changes.as_ptr(), changes.len() as i32, core::ptr::null_mut(), 0, core::ptr::null()) };
+    if r < 0 {
+        return Err(super::errno::last());
+    }
+    Ok(())
+}
+
+/// The host fds that had an edge since the last call (without waiting).
+pub fn edge_take(q: HostFd) -> Vec<HostFd> {
+    let mut out = Vec::new();
+    let zero = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    loop {
+        // SAFETY: a zeroed kevent array is valid out-storage.
+        let mut evs: [libc::kevent; 32] = unsafe { core::mem::zeroed() };
+        // SAFETY: no changes, a valid event buffer, a zero timeout.
+        let n = unsafe { libc::kevent(q, core::ptr::null(), 0, evs.as_mut_ptr(), 32, &zero) };
+        if n <= 0 {
+            return out;
+        }
+        out.extend(evs.iter().take(n as usize).map(|e| e.ident as HostFd));
+        if n < 32 {
+            return out;
+        }
+    }
+}
