@@ -1150,7 +1150,7 @@ mod tests {
     }
 
     fn pool_on(d: &TestDaemon) -> &'static Pool {
-        Box::leak(Box::new(Pool { link: Mutex::new(None), returned: Condvar::new(), socket: Some(d.socket.clone()) }))
+        Box::leak(Box::new(Pool { link: Mutex::new(None), returned: Condvar::new(), socket: Some(d.socket.clone()), uts: OnceLock::new() }))
     }
 
     /// A pool of this process registered with `d`, and a child pid reserved
@@ -1320,7 +1320,7 @@ mod tests {
         // A "daemon" that reads the request and goes away without an
         // answer, and no daemon to be reached after it.
         let dir = std::env::temp_dir().join(format!("mactux-runtime-daemon-{}-pending-gone", std::process::id()));
-        let pool: &'static Pool = Box::leak(Box::new(Pool { link: Mutex::new(None), returned: Condvar::new(), socket: Some(dir.join("none.sock")) }));
+        let pool: &'static Pool = Box::leak(Box::new(Pool { link: Mutex::new(None), returned: Condvar::new(), socket: Some(dir.join("none.sock")), uts: OnceLock::new() }));
         let (ours, mut theirs) = UnixStream::pair().expect("a socket pair");
         pool.start(Identity { pid: 2, ppid: 1, pgid: 2, sid: 2, info: TaskInfo::default() }, Some(Client::from_stream(ours, 1)));
         let pending = start_reserve_child_in(pool);
