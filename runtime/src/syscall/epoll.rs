@@ -375,9 +375,17 @@ impl FileOps for Epoll {
 
     /// In a fork child: the host edge queue is the parent's (the child's
     /// instance is a copy), so the child watches with one of its own.
+    ///
+    /// Not waited for: a thread of the parent that held the lock at the
+    /// fork is not in the child and would never release it, and a child
+    /// that only execs (posix_spawn) must not hang here. Such a copy keeps
+    /// the parent's queue, and its lock stays held (see what-works.md).
     fn after_fork(&self) {
-        let mut edges = lock(&self.edges);
-        *edges = Edges::default();
+        match self.edges.try_lock() {
+            Ok(mut edges) => *edges = Edges::default(),
+            Err(std::sync::TryLockError::Poisoned(e)) => *e.into_inner() = Edges::default(),
+            Err(std::sync::TryLockError::WouldBlock) => {}
+        }
     }
 
     fn exec_state(&self, _f: &OpenFile, ids: &ExecIds<'_>) -> Option<KindState> {
