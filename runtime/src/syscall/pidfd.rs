@@ -100,7 +100,9 @@ impl FileOps for PidFd {
     }
 
     fn after_fork(&self) {
-        let mut exit = lock(&self.exit);
+        // Not waited for: a parent's thread that held it is not in the
+        // child (the copy then keeps the parent's watch).
+        let Ok(mut exit) = self.exit.try_lock() else { return };
         if let Ok(fd) = host::watch::process_exit_after_fork(*exit, self.host_pid) {
             *exit = fd;
         }

@@ -438,7 +438,9 @@ impl FileOps for NetlinkSocket {
     }
 
     fn after_fork(&self) {
-        let _st = lock(&self.state);
+        // Not waited for: a parent's thread that held it is not in the
+        // child (the copy then keeps the parent's notifier).
+        let Ok(_st) = self.state.try_lock() else { return };
         self.readable.renew();
     }
 
