@@ -11,9 +11,10 @@ use crate::host::{HostFd, HostResult};
 
 /// The host signal the host kernel queues on the watcher thread for each
 /// event: 32, which the host libc keeps for itself (thread cancellation,
-/// which the runtime never uses) and which no guest signal from outside
-/// reaches (host/linux/trap.rs `is_async_signal`). A real-time signal, so
-/// that the host queues one per event with its siginfo.
+/// which the runtime never uses) and which the runtime does not take as a
+/// guest signal (host/linux/trap.rs `is_async_signal`); one sent by kill
+/// or sigqueue is told apart by its code ([`wait`]). A real-time signal,
+/// so that the host queues one per event with its siginfo.
 const IO_EVENT_SIGNAL: i32 = 32;
 
 /// The thread the host sends the events to: its host tid.
@@ -86,7 +87,9 @@ pub fn wait(_w: Watcher) -> HostResult<Option<IoEvent>> {
         let e = crate::host::errno::last();
         return if e == crate::abi::Errno::EINTR { Ok(None) } else { Err(e) };
     }
-    if r != i64::from(IO_EVENT_SIGNAL) {
+    // Only the host's own events (POLL_IN 1 ... POLL_HUP 6): a signal 32
+    // someone sent with kill or sigqueue is no event of any fd.
+    if r != i64::from(IO_EVENT_SIGNAL) || !(1..=6).contains(&info.si_code) {
         return Ok(None);
     }
     // SAFETY: the kernel's siginfo is 128 bytes.
