@@ -17,8 +17,8 @@
 //! idle connection out of the pool, makes its round trip with no lock held,
 //! and puts it back. When none is idle a new one is opened, up to
 //! [`MAX_CONNECTIONS`] (beyond that a call waits for one to come back). The
-//! first connection registers the task (`Spawn`, `AttachChild` or
-//! `Reattach`); the others are joined to it (`Join`), and the daemon treats
+//! first connection registers the task (`Spawn`, or `Reattach` after a
+//! fork or a daemon restart); the others are joined to it (`Join`), and the daemon treats
 //! their closing as nothing more than a thread gone. When the registering
 //! connection is lost (the daemon died), the next connection opened
 //! registers the task again; meanwhile the other threads wait for that
@@ -181,7 +181,7 @@ static POOL: Pool = Pool { link: Mutex::new(None), returned: Condvar::new(), soc
 /// setdomainname(2)), each None while never set: read from the page the
 /// daemon publishes them in, without a round trip (uname is called often),
 /// or asked when the page is being written for too long. (None, None)
-/// while no name was ever set (the page does not exist).
+/// without a page (no daemon, or one that publishes none).
 pub fn uts_names() -> (Option<Vec<u8>>, Option<Vec<u8>>) {
     use std::sync::atomic::Ordering::{Acquire, Relaxed};
     let page = match POOL.uts.get() {
@@ -566,10 +566,10 @@ impl Pool {
         link.socket = socket;
     }
 
-    /// Reads the answers to a fork child's attach ([`attach_child`](Self::attach_child))
-    /// before the connection is used: a refused attach (the reservation was
-    /// lost with a daemon that died) registers the task under its pid on
-    /// the same connection. An error leaves the connection to be discarded.
+    /// Reads the answers to a handshake posted with the task's registration
+    /// (the `Reattach` a never-connected fork child sends at execve, read
+    /// by the new program) before the connection is used: a refused one
+    /// registers the task under its pid on the same connection. An error leaves the connection to be discarded.
     fn confirm_attach(&self, conn: &mut Conn) -> Result<()> {
         let answer = conn.client.finish_handshake().map_err(|_| unreachable_daemon())?;
         let me = {
@@ -665,15 +665,14 @@ fn spawn_in(pool: &Pool, host_pid: i32, info: TaskInfo) -> std::result::Result<V
     Ok(pid)
 }
 
-/// Re-registers an existing task on a new connection (after execve, or in
-/// a child after fork via [`attach_child`]).
+/// Re-registers an existing task on a new connection (after execve).
 pub fn adopt(me: Identity, client: Option<Client>) {
     POOL.start(me, client);
 }
 
 /// Held by a thread about to fork the host process, from just before the
 /// fork until just after it (drop it in parent and child; the child then
-/// calls [`attach_child`]): no other thread is then halfway through taking,
+/// calls [`become_child`]): no other thread is then halfway through taking,
 /// returning or opening a connection, so the child inherits a consistent
 /// pool and a registry that names every connection fd it must close.
 pub struct ForkLock {
@@ -878,7 +877,7 @@ pub fn reserve_child() -> Result<Vpid> {
 /// process while the daemon answers ([`start_reserve_child`], then
 /// [`PendingReserve::finish`]). The connection stays out of the pool in
 /// between; a fork child must `forget` its copy, never drop it (its
-/// connections are its parent's, and `attach_child` closes them).
+/// connections are its parent's, and `become_child` closes them).
 pub struct PendingReserve {
     pinned: Pinned,
     token: u64,
