@@ -293,10 +293,11 @@ impl State {
             tracing::info!(tasks = restored, next_pid = self.next_pid, "took over the namespace of the previous daemon");
         }
         self.store = Some(store);
-        if self.nodename.is_some() || self.domainname.is_some() {
-            if let Err(e) = self.publish_uts() {
-                tracing::warn!("cannot publish the host and domain names: {e}");
-            }
+        // Published even while no name was ever set (the page then says
+        // so): a task maps it once, at its first uname, and never looks
+        // for it again.
+        if let Err(e) = self.publish_uts() {
+            tracing::warn!("cannot publish the host and domain names: {e}");
         }
         self.renew_lease();
         self.save_table();
