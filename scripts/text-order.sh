@@ -18,7 +18,7 @@ work=$(mktemp -d)
 trap 'MACTUX_STATE_DIR=$work/state "$work/mactux" daemon stop >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
 
 cargo rustc --profile suite -p mactux-cli --bin mactux -- \
-    -C panic=abort -C target-feature=+crt-static -C "link-arg=-Wl,-Map=$work/map"
+    -C panic=abort -C target-feature=+crt-static -C link-arg=-Wl,-z,pack-relative-relocs -C "link-arg=-Wl,-Map=$work/map"
 cp target/suite/mactux "$work/mactux"
 cc -O2 -Wall -o "$work/stepper" scripts/text-order/stepper.c
 printf 'int main(void) { return 0; }\n' > "$work/true.c"
