@@ -98,6 +98,7 @@
 //! the host calls that change the mapping, which do not sleep.
 
 mod cred;
+mod dnotify;
 mod futex;
 mod process;
 mod sigio;

@@ -37,6 +37,7 @@
 //!   (`sigio_perm`): every task belongs to one user here.
 //! - SIGURG for out-of-band data is not sent to the owner.
 
+use super::dnotify::DirNotify;
 use super::{current, lock, Process, Thread};
 use crate::abi::signal::Signal;
 use crate::error::{Error, Result};
@@ -58,6 +59,9 @@ pub struct SigioState {
     /// This process's watcher, once started (never in a fork child until
     /// it arms a file of its own).
     watcher: Option<host::sigio::Watcher>,
+    /// The directory notifications (fcntl F_NOTIFY), whose host watcher
+    /// is armed on this process's watcher (task/dnotify.rs).
+    dnotify: DirNotify,
 }
 
 impl SigioState {
@@ -65,6 +69,19 @@ impl SigioState {
     /// hearing of the files it armed (their owner is shared).
     pub fn after_fork_child(&mut self) {
         self.watcher = None;
+        self.dnotify.after_fork_child();
+    }
+
+    /// This process's watcher, started the first time.
+    fn watcher(&mut self) -> Result<host::sigio::Watcher> {
+        match self.watcher {
+            Some(w) => Ok(w),
+            None => {
+                let w = start_watcher()?;
+                self.watcher = Some(w);
+                Ok(w)
+            }
+        }
     }
 }
 
@@ -79,14 +96,7 @@ impl Sigio {
     /// host fd is `h` (before O_ASYNC is turned on on the host).
     pub fn arm(&self, file: &Arc<OpenFile>, h: HostFd) -> Result<()> {
         let mut st = lock(&self.state);
-        let w = match st.watcher {
-            Some(w) => w,
-            None => {
-                let w = start_watcher()?;
-                st.watcher = Some(w);
-                w
-            }
-        };
+        let w = st.watcher()?;
         host::sigio::arm(h, w).map_err(|e| Error::with_message(e, "cannot watch the file for signal-driven I/O"))?;
         st.files.retain(|f| f.strong_count() > 0);
         if !st.files.iter().any(|f| std::ptr::eq(f.as_ptr(), Arc::as_ptr(file))) {
@@ -102,6 +112,32 @@ impl Sigio {
             host::sigio::disarm(h, w);
         }
         st.files.retain(|f| f.strong_count() > 0 && !std::ptr::eq(f.as_ptr(), Arc::as_ptr(file)));
+    }
+
+    /// fcntl F_NOTIFY with the events and flags in `arg` (at least one
+    /// event) through `fd`, on directory `file`.
+    pub fn dir_notify(&self, file: &Arc<OpenFile>, fd: i32, arg: u32) -> Result<()> {
+        let mut st = lock(&self.state);
+        let w = st.watcher()?;
+        st.dnotify.set(file, fd, arg, |h| {
+            host::sigio::arm_own(h, w).map_err(|e| Error::with_message(e, "cannot hear of the directory watcher's events"))
+        })
+    }
+
+    /// Ends `file`'s directory notification (F_NOTIFY 0, or one of its fds
+    /// closed: Linux's `dnotify_flush`).
+    pub fn dir_flush(&self, file: &OpenFile) {
+        lock(&self.state).dnotify.flush(file);
+    }
+
+    /// If `h` is the directory watcher's host fd: the notifications its
+    /// waiting events fire (task/dnotify.rs).
+    fn dir_fired(&self, h: HostFd) -> Option<Vec<(Arc<OpenFile>, i32)>> {
+        let mut st = lock(&self.state);
+        if st.dnotify.wake_fd() != Some(h) {
+            return None;
+        }
+        Some(st.dnotify.take_fired())
     }
 
     /// The live armed files on host fd `h`.
@@ -135,9 +171,17 @@ fn watch(w: host::sigio::Watcher) {
             Ok(None) => continue,
             Err(_) => return,
         };
+        if let Some(fired) = p.sigio.dir_fired(ev.fd) {
+            // dnotify_handle_event: `send_sigio(fown, dn_fd, POLL_MSG)`.
+            for (f, fd) in fired {
+                notify(p, &f, fd, g::POLL_MSG as i32, i64::from(g::POLLIN | g::POLLRDNORM | g::POLLMSG));
+            }
+            continue;
+        }
         for f in p.sigio.files_on(ev.fd) {
             if f.status() & g::FASYNC != 0 {
-                notify(p, &f, &ev);
+                let fd = lock(&f.async_owner).fd;
+                notify(p, &f, fd, ev.code, ev.band);
             }
         }
     }
@@ -148,14 +192,15 @@ fn plain_sigio() -> SigInfo {
     SigInfo::kill(Signal::SIGIO, g::SI_KERNEL as i32, 0, 0)
 }
 
-/// Sends `f`'s owner the signal of event `ev` (`send_sigio`).
-fn notify(p: &'static Process, f: &OpenFile, ev: &host::sigio::IoEvent) {
+/// Sends `f`'s owner the signal of an event with reason `code` and band
+/// `band`, naming `fd` (`send_sigio`).
+fn notify(p: &'static Process, f: &OpenFile, fd: i32, code: i32, band: i64) {
     let o = *lock(&f.async_owner);
     if o.pid == 0 {
         return;
     }
     let info = match Signal::from_raw(u64::from(o.sig)) {
-        Some(sig) if o.sig != 0 => SigInfo::sigpoll(sig, ev.code, ev.band, o.fd),
+        Some(sig) if o.sig != 0 => SigInfo::sigpoll(sig, code, band, fd),
         _ => plain_sigio(),
     };
     let me = p.pid() as i32;
