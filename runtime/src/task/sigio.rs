@@ -31,8 +31,12 @@
 //! - Only host objects (pipes, FIFOs, sockets, terminals) signal; the
 //!   runtime's own kinds (inotify among them) never do.
 //! - An owner in another process (a pid, a group with other members, a
-//!   thread of another task) gets the signal as a host `kill` sends it
-//!   (si_code SI_USER, no si_band or si_fd).
+//!   thread of another task) gets the signal through a host queued signal
+//!   that its runtime turns back into the same siginfo
+//!   (`SigInfo::sigpoll_for_host`); several such signals pending at once
+//!   may arrive as copies of the last one. On macOS, whose host has no
+//!   queued signals, it arrives as a host `kill` sends it (si_code
+//!   SI_USER, no si_band or si_fd).
 //! - The owner's permission to be signalled is not checked
 //!   (`sigio_perm`): every task belongs to one user here.
 //! - SIGURG for out-of-band data is not sent to the owner.
@@ -217,7 +221,7 @@ fn notify(p: &'static Process, f: &OpenFile, fd: i32, code: i32, band: i64) {
                 if vpid == me {
                     send_here(p, None, info);
                 } else {
-                    let _ = crate::syscall::proc_model::signal_host(host_pid, Some(info.signal()));
+                    send_host(host_pid, &info);
                 }
             }
         }
@@ -238,6 +242,16 @@ fn send_here(p: &Process, target: Option<&Thread>, info: SigInfo) {
 /// The owner is another task (or a thread of one): the host signal.
 fn send_elsewhere(pid: i32, info: &SigInfo) {
     if let Ok(host_pid) = crate::syscall::proc_model::host_pid_of_task(pid) {
-        let _ = crate::syscall::proc_model::signal_host(host_pid, Some(info.signal()));
+        send_host(host_pid, info);
     }
+}
+
+/// Queues `info` on the task in host process `host_pid`, its reason, band
+/// and fd packed as that task's runtime unpacks them
+/// (`SigInfo::sigpoll_for_host`); on a host without queued signals
+/// (macOS), a plain host signal.
+fn send_host(host_pid: i32, info: &SigInfo) {
+    let Some(host_sig) = host::signal::to_host(info.signal()) else { return };
+    let (code, value) = info.sigpoll_for_host();
+    let _ = host::process::sigqueue(host_pid, host_sig, code, 0, value);
 }
