@@ -56,7 +56,7 @@ use crate::error::Result;
 use crate::host::{HostFd, HostStat};
 use crate::task::{current, lock};
 use crate::uaccess;
-use crate::vfs::file::{ExecIds, ExecKind, ExecObjects, FileOps, KindState, OpenFile};
+use crate::vfs::file::{hold, try_hold, ExecIds, ExecKind, ExecObjects, FileOps, ForkHolds, KindState, OpenFile};
 use crate::task::Thread;
 use crate::vfs::poll::{self, Notifier, Ready, Watch};
 use crate::{errno, return_errno_with_message};
@@ -373,18 +373,20 @@ impl FileOps for Epoll {
         true
     }
 
+    /// Every lock of the instance: a thread inside epoll_ctl or
+    /// epoll_wait at a fork would leave the child's copy locked.
+    fn hold_for_fork<'a>(&'a self, held: &mut ForkHolds<'a>) -> bool {
+        hold(&self.regs, held) && hold(&self.cursor, held) && hold(&self.sleepers, held) && hold(&self.crossed, held) && hold(&self.edges, held)
+    }
+
     /// In a fork child: the host edge queue is the parent's (the child's
-    /// instance is a copy), so the child watches with one of its own.
-    ///
-    /// Not waited for: a thread of the parent that held the lock at the
-    /// fork is not in the child and would never release it, and a child
-    /// that only execs (posix_spawn) must not hang here. Such a copy keeps
-    /// the parent's queue, and its lock stays held (see what-works.md).
+    /// instance is a copy), so the child watches with one of its own. The
+    /// fork held these locks
+    /// (`hold_for_fork`), so the child's copies are free; `try_hold`
+    /// still, for a fork that gave up holding them (task/process.rs).
     fn after_fork(&self) {
-        match self.edges.try_lock() {
-            Ok(mut edges) => *edges = Edges::default(),
-            Err(std::sync::TryLockError::Poisoned(e)) => *e.into_inner() = Edges::default(),
-            Err(std::sync::TryLockError::WouldBlock) => {}
+        if let Some(mut edges) = try_hold(&self.edges) {
+            *edges = Edges::default();
         }
     }
 

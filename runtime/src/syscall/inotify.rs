@@ -30,7 +30,7 @@ use crate::abi::gen as g;
 use crate::error::{Error, Result};
 use crate::host::{self, HostFd, HostStat};
 use crate::task::{current, lock};
-use crate::vfs::file::{ExecIds, ExecKind, ExecObjects, FileOps, KindState, OpenFile};
+use crate::vfs::file::{hold, ExecIds, ExecKind, ExecObjects, FileOps, ForkHolds, KindState, OpenFile};
 use crate::vfs::poll::{self, Ready};
 use crate::vfs::{Lookup, Node};
 use crate::{errno, return_errno, return_errno_with_message};
@@ -193,6 +193,12 @@ impl FileOps for Inotify {
 
     fn pollable(&self) -> bool {
         true
+    }
+
+    /// The queue: a read or poll under way at a fork would leave the
+    /// child's copy locked.
+    fn hold_for_fork<'a>(&'a self, held: &mut ForkHolds<'a>) -> bool {
+        hold(&self.queue, held)
     }
 
     fn exec_state(&self, _f: &OpenFile, _ids: &ExecIds<'_>) -> Option<KindState> {
