@@ -578,7 +578,9 @@ impl Locked<'_> {
         if self.discards(sig, blocked) {
             return;
         }
-        queue_push(&mut self.st.shared, info);
+        if queue_push(&mut self.st.shared, info) {
+            self.st.queued = self.st.queued.wrapping_add(1);
+        }
         self.sync_mirrors();
         self.route(sig);
     }
@@ -594,11 +596,15 @@ impl Locked<'_> {
             return;
         }
         if core::ptr::eq(target, self.thread) {
-            queue_push(&mut self.tp, info);
+            if queue_push(&mut self.tp, info) {
+                self.st.queued = self.st.queued.wrapping_add(1);
+            }
             self.sync_mirrors();
         } else {
             let mut tp = lock(&target.pending);
-            queue_push(&mut tp, info);
+            if queue_push(&mut tp, info) {
+                self.st.queued = self.st.queued.wrapping_add(1);
+            }
             target.pending_set.store(tp.set, Relaxed);
             drop(tp);
             tell_watchers(&self.st);
@@ -931,6 +937,9 @@ pub fn send_from_runtime(st: &mut crate::task::SignalState, target: Option<&Thre
                 return s;
             }
             let queued = queue_push(&mut tp, info);
+            if queued {
+                st.queued = st.queued.wrapping_add(1);
+            }
             t.pending_set.store(tp.set, Relaxed);
             drop(tp);
             tell_watchers(st);
@@ -950,6 +959,9 @@ pub fn send_from_runtime(st: &mut crate::task::SignalState, target: Option<&Thre
                 return s;
             }
             let queued = queue_push(&mut st.shared, info);
+            if queued {
+                st.queued = st.queued.wrapping_add(1);
+            }
             p.host_sig.shared_set.store(st.shared.set, Relaxed);
             tell_watchers(st);
             if let Some(t) = p.thread_list().iter().find(|t| t.takes(bit)) {

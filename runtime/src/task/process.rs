@@ -142,6 +142,10 @@ pub struct SignalState {
     /// (signal/mod.rs, "Pending watchers"). Kept in a fork child, whose
     /// signalfds are copies that read the child's own signals.
     pub watchers: Vec<std::sync::Weak<dyn crate::signal::PendingWatch>>,
+    /// How many signals were queued, to any thread or the process (each
+    /// wakes the process's signalfds on Linux, `signalfd_notify`: a new
+    /// edge for EPOLLET); a standard signal already pending is none.
+    pub queued: u64,
 }
 
 pub struct Process {

@@ -179,6 +179,16 @@ pub trait FileOps: Send + Sync + 'static {
         None
     }
 
+    /// How often the kind has woken its readers for something new (Linux's
+    /// `wake_up` with EPOLLIN: an eventfd write, a signal queued for a
+    /// signalfd, an inotify event queued), for a kind the runtime serves;
+    /// an edge-triggered epoll registration reports again at each
+    /// (syscall/epoll.rs), as Linux's `ep_poll_callback` readies it. The
+    /// count is only compared; a kind that counts nothing keeps 0.
+    fn read_wakeups(&self) -> u64 {
+        0
+    }
+
     /// Called on every open file in the parent as a fork takes its locks
     /// (task/process.rs `lock_for_fork`, after every process-wide lock):
     /// takes each lock of the kind's own state with [`try_hold`], without
@@ -356,6 +366,11 @@ impl OpenFile {
 
     pub fn host_fd(&self) -> Option<HostFd> {
         self.ops.host_fd()
+    }
+
+    /// See `FileOps::read_wakeups`.
+    pub fn read_wakeups(&self) -> u64 {
+        self.ops.read_wakeups()
     }
 
     /// For a fork: holds this description's own locks (status, position,
