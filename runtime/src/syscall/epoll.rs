@@ -393,13 +393,18 @@ impl FileOps for Epoll {
     }
 
     /// In a fork child: the host edge queue is the parent's (the child's
-    /// instance is a copy), so the child watches with one of its own. The
-    /// fork held these locks
+    /// instance is a copy), so the child watches with one of its own; the
+    /// sleepers are the parent's threads, which are not in the child (and
+    /// whose wake pipes' locks one of them may have held at the fork: an
+    /// epoll_ctl of the child would wait for them). The fork held these locks
     /// (`hold_for_fork`), so the child's copies are free; `try_hold`
     /// still, for a fork that gave up holding them (task/process.rs).
     fn after_fork(&self) {
         if let Some(mut edges) = try_hold(&self.edges) {
             *edges = Edges::default();
+        }
+        if let Some(mut sleepers) = try_hold(&self.sleepers) {
+            sleepers.clear();
         }
     }
 
