@@ -105,7 +105,7 @@ fn init_process(st: Start) -> Result<&'static Process, StartError> {
         mm: Mutex::new(mm::Mm::default()),
         fds: Mutex::new(vfs::fd_table::FdTable::default()),
         fs: Mutex::new(FsContext::new(st.cwd, st.umask)),
-        sig: Mutex::new(SignalState { actions: [abi::signal::KernelSigaction::default(); 64], shared: Default::default(), watchers: Vec::new() }),
+        sig: Mutex::new(SignalState { actions: [abi::signal::KernelSigaction::default(); 64], shared: Default::default(), watchers: Vec::new(), queued: 0 }),
         host_sig: Default::default(),
         threads: Mutex::new(Vec::new()),
         idle_hosts: Mutex::new(Vec::new()),
