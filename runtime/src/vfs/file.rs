@@ -34,8 +34,6 @@ use std::sync::{Arc, Mutex};
 pub use super::host_file::HostFile;
 pub use super::synth_file::{anon_stat, synth_node_stat, synth_stat, SynthDir, SynthPath, SynthSnapshot};
 
-/// What one kind of open file does. `f` is the open file description the
-/// call came through (its status flags and position).
 /// Any lock guard a fork holds (`FileOps::hold_for_fork`).
 pub trait Held {}
 impl<T: ?Sized> Held for T {}
@@ -64,6 +62,8 @@ pub fn hold<'a, T: 'a>(m: &'a Mutex<T>, held: &mut ForkHolds<'a>) -> bool {
     }
 }
 
+/// What one kind of open file does. `f` is the open file description the
+/// call came through (its status flags and position).
 pub trait FileOps: Send + Sync + 'static {
     /// Linux `stat` of the open file.
     fn stat(&self, f: &OpenFile) -> Result<HostStat>;
