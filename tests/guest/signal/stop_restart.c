@@ -24,9 +24,14 @@ static int stop_and_continue(int sig)
 		return -1;
 	pid_t pid = fork();
 	if (pid == 0) {
+		/* A group of its own, whose parent (we) is in another group of
+		 * the session: the kernel discards SIGTSTP, SIGTTIN and SIGTTOU
+		 * sent to an orphaned group, which ours may be. */
+		setpgid(0, 0);
 		close(to_child[1]);
 		close(ready[0]);
 		signal(SIGTSTP, SIG_DFL);
+		signal(SIGTTIN, SIG_DFL);
 		if (write(ready[1], "r", 1) != 1)
 			_exit(10);
 		char c = 0;
@@ -35,6 +40,7 @@ static int stop_and_continue(int sig)
 			_exit(0);
 		_exit(n < 0 && errno == EINTR ? 2 : 3);
 	}
+	setpgid(pid, pid);
 	close(to_child[0]);
 	close(ready[1]);
 	char c;
