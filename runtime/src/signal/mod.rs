@@ -165,6 +165,15 @@ impl SigInfo {
         i
     }
 
+    /// A child's end (`do_notify_parent`, kernel/signal.c): `_sigchld
+    /// { si_pid, si_uid, si_status, si_utime, si_stime }`, si_code a
+    /// `CLD_*` value; `sig` is the child's exit signal.
+    pub fn child(sig: Signal, code: i32, pid: i32, uid: u32, status: i32) -> SigInfo {
+        let mut i = SigInfo::kill(sig, code, pid, uid);
+        i.put(8, &status.to_ne_bytes());
+        i
+    }
+
     /// A timer's `si_overrun`.
     pub fn overrun(&self) -> i32 {
         self.int_at(4)
@@ -382,7 +391,7 @@ fn classify(sig: Signal, handler: u64) -> u8 {
 /// Records a signal the host delivered to the process. Async-signal-safe:
 /// atomics only, or the end of the process.
 pub fn record_host(sig: Signal, info: &HostSigInfo) {
-    let Some(p) = crate::task::try_current() else { return };
+    let Some(p) = crate::task::try_host_leader() else { return };
     let hs = &p.host_sig;
     let i = index(sig);
     let (Some(slot), Some(class)) = (hs.slots.get(i), hs.class.get(i)) else { return };
@@ -766,7 +775,9 @@ fn host_disposition_for(p: &crate::task::Process, sig: Signal, handler: u64) -> 
 }
 
 fn sync_host_disposition(p: &crate::task::Process, sig: Signal, handler: u64) {
-    if host::trap::is_async_signal(sig) {
+    // The host's dispositions are the host leader's: a CLONE_VM child
+    // takes no host signal (syscall/clone_vm.rs).
+    if host::trap::is_async_signal(sig) && crate::task::is_host_leader(p) {
         host::trap::set_disposition(sig, host_disposition_for(p, sig, handler));
     }
 }
@@ -881,12 +892,18 @@ pub enum Sent {
 /// it has no calling thread to route from. Takes `threads`, a thread's
 /// `pending` and `host`.
 pub fn send_from_runtime(st: &mut crate::task::SignalState, target: Option<&Thread>, info: SigInfo) -> Sent {
+    send_to_process(current(), st, target, info)
+}
+
+/// [`send_from_runtime`] to the process `p` (whose `sig` is `st`), which
+/// need not be the caller's: a CLONE_VM child's exit signal for its
+/// parent, a kill(2) of a CLONE_VM child of this host process.
+pub fn send_to_process(p: &crate::task::Process, st: &mut crate::task::SignalState, target: Option<&Thread>, info: SigInfo) -> Sent {
     let sig = info.signal();
     if Signal::from_raw(u64::from(sig.0)).is_none() {
         return Sent::Dropped;
     }
     let bit = sig.mask_bit();
-    let p = current();
     // A timer's signal is queued at most once (Linux preallocates one
     // sigqueue per timer); an instance from an earlier setting that is
     // still pending now re-arms this one.
@@ -1122,8 +1139,13 @@ pub fn sigreturn(ctl: &mut ThreadCtl, regs: &mut GuestRegs) -> u64 {
     regs.rax
 }
 
-/// Ends the process by `sig`'s default action.
+/// Ends the process by `sig`'s default action: the host process, or a
+/// CLONE_VM child alone (its parent sees it killed by `sig`; no core is
+/// written for it).
 pub fn terminate(sig: Signal) -> ! {
+    if current().vm.is_some() {
+        crate::syscall::clone_vm::end_calling_process(i32::from(sig.0));
+    }
     host::process::die_by_signal(sig)
 }
 

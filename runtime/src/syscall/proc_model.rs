@@ -119,6 +119,11 @@ fn do_clone(cx: &mut Ctx<'_>, c: CloneArgs) -> Result<u64> {
     if flags & CLONE_NAMESPACES != 0 {
         return Err(super::refuse("clone", crate::abi::Errno::EPERM, "new namespaces are not emulated", Some(u64::from(flags & CLONE_NAMESPACES))));
     }
+    if current().vm.is_some() && (flags & g::CLONE_THREAD != 0 || flags & g::CLONE_VM == 0 || flags & g::CLONE_VFORK != 0) {
+        // A host fork would copy the other Linux processes' host threads
+        // away; a thread would need exit_group to end its siblings alone.
+        return Err(super::refuse("clone", crate::abi::Errno::ENOSYS, "threads, fork and vfork in a process sharing its parent's memory (CLONE_VM) are not emulated", None));
+    }
     if flags & g::CLONE_THREAD != 0 {
         let t = super::thread::NewThread {
             flags,
@@ -130,7 +135,8 @@ fn do_clone(cx: &mut Ctx<'_>, c: CloneArgs) -> Result<u64> {
         return super::thread::clone_thread(cx, t);
     }
     if flags & g::CLONE_VM != 0 && flags & g::CLONE_VFORK == 0 {
-        return Err(super::refuse("clone", crate::abi::Errno::ENOSYS, "a process sharing memory with its parent (CLONE_VM without CLONE_THREAD) is not emulated", None));
+        let c = super::clone_vm::NewProcess { flags, stack: c.stack, parent_tid: c.parent_tid, child_tid: c.child_tid, tls: c.tls };
+        return super::clone_vm::clone_vm(cx, c);
     }
     if flags & (g::CLONE_SIGHAND | g::CLONE_FILES | g::CLONE_FS) != 0 && flags & g::CLONE_VFORK == 0 {
         return Err(super::refuse("clone", crate::abi::Errno::ENOSYS, "a process sharing files, fs or handlers with its parent is not emulated", None));
@@ -472,6 +478,9 @@ pub fn clone(cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
 const ARG_MAX: usize = 2 << 20;
 
 fn do_execve(thread: &crate::task::Thread, dirfd: i32, path_ptr: u64, argv_ptr: u64, envp_ptr: u64, flags: u32) -> Result<u64> {
+    // It would first have to fork the host process: the new program must
+    // not replace the image its parent runs in (syscall/clone_vm.rs).
+    super::clone_vm::refuse_in_child("execve", "execve in a process sharing its parent's memory (CLONE_VM) is not emulated")?;
     let path = args::path(path_ptr)?;
     let argv = uaccess::read_cstr_array(argv_ptr, ARG_MAX)?;
     let envp = uaccess::read_cstr_array(envp_ptr, ARG_MAX)?;
@@ -687,7 +696,9 @@ fn is_final(status: i32) -> bool {
 /// The members of a process group among our children.
 fn group_children(pgid: Vpid) -> Vec<(Vpid, i32)> {
     match daemon::call(&Request::Children { target: WaitTarget::Pgid(pgid) }) {
-        Ok(Response::Children(v)) => v,
+        // A CLONE_VM child names this host process: it is waited for
+        // apart (syscall/clone_vm.rs).
+        Ok(Response::Children(v)) => v.into_iter().filter(|&(_, h)| h != host::process::host_pid()).collect(),
         _ => Vec::new(),
     }
 }
@@ -721,8 +732,58 @@ fn find_child<T>(target: WaitTarget, options: u32, check: impl Fn(i32, u32) -> R
     }
 }
 
+/// A wait's result for a CLONE_VM child (no host process, no usage).
+fn waited_vm(pid: Vpid, status: i32) -> (Vpid, host::process::Waited) {
+    let w = host::process::Waited { host_pid: 0, status, utime_us: 0, stime_us: 0, maxrss_kib: 0, minflt: 0, majflt: 0, nvcsw: 0, nivcsw: 0 };
+    (pid, w)
+}
+
+/// A wait that may be for CLONE_VM children as well as host children
+/// (syscall/clone_vm.rs): `Ok(None)` when `target` names none that
+/// `options` looks for (the host wait alone decides); otherwise what it
+/// found, looking at the host children with `host_check` (WNOHANG) in
+/// between, and sleeping for a change of either unless WNOHANG.
+fn wait_with_vm_children(
+    target: WaitTarget,
+    options: u32,
+    is_peek: bool,
+    host_check: impl Fn(WaitTarget, u32) -> Result<Option<(Vpid, host::process::Waited)>>,
+) -> Result<Option<Option<(Vpid, host::process::Waited)>>> {
+    use super::clone_vm::{find, Found};
+    let names_host_children = !matches!(target, WaitTarget::Pid(_));
+    loop {
+        let seq = super::clone_vm::event_seq();
+        match find(target, options, is_peek)? {
+            Found::NoneEligible => return Ok(None),
+            Found::Ended(pid, status) => return Ok(Some(Some(waited_vm(pid, status)))),
+            Found::Running => {}
+        }
+        let mut has_host_children = false;
+        if names_host_children {
+            match host_check(target, options | g::WNOHANG) {
+                Ok(Some(w)) => return Ok(Some(Some(w))),
+                Ok(None) => has_host_children = true,
+                Err(e) if e.errno == crate::abi::Errno::ECHILD => {}
+                Err(e) => return Err(e),
+            }
+        }
+        if options & g::WNOHANG != 0 {
+            return Ok(Some(None));
+        }
+        super::clone_vm::sleep(seq, has_host_children)?;
+    }
+}
+
 /// Waits as wait4 does; `Ok(None)` when WNOHANG finds nothing.
 fn wait_for(target: WaitTarget, options: u32) -> Result<Option<(Vpid, host::process::Waited)>> {
+    if let Some(found) = wait_with_vm_children(target, options, false, wait_for_host)? {
+        return Ok(found);
+    }
+    wait_for_host(target, options)
+}
+
+/// [`wait_for`] among the host children.
+fn wait_for_host(target: WaitTarget, options: u32) -> Result<Option<(Vpid, host::process::Waited)>> {
     let found = find_child(target, options, |h, o| host::process::wait(h, o).map_err(Error::new))?;
     Ok(found.map(|w| {
         let pid = pid_of_host(w.host_pid);
@@ -735,6 +796,14 @@ fn wait_for(target: WaitTarget, options: u32) -> Result<Option<(Vpid, host::proc
 
 /// waitid with WNOWAIT: what `wait_for` would find, left waitable.
 fn peek(target: WaitTarget, options: u32) -> Result<Option<(Vpid, host::process::Waited)>> {
+    if let Some(found) = wait_with_vm_children(target, options, true, peek_host)? {
+        return Ok(found);
+    }
+    peek_host(target, options)
+}
+
+/// [`peek`] among the host children.
+fn peek_host(target: WaitTarget, options: u32) -> Result<Option<(Vpid, host::process::Waited)>> {
     let opts = options & (g::WNOHANG | g::WEXITED | g::WSTOPPED | g::WCONTINUED);
     let found = find_child(target, opts, |h, o| host::process::peek_wait(h, o).map_err(Error::new))?;
     Ok(found.map(|(host_pid, status)| {
@@ -787,7 +856,7 @@ fn pidfd_target(fd: i32) -> Result<WaitTarget> {
 }
 
 /// `CLD_*` codes of a SIGCHLD siginfo for a Linux wait status.
-fn cld_code_and_status(status: i32) -> (i32, i32) {
+pub(crate) fn cld_code_and_status(status: i32) -> (i32, i32) {
     const CLD_EXITED: i32 = 1;
     const CLD_KILLED: i32 = 2;
     const CLD_DUMPED: i32 = 3;
@@ -928,6 +997,7 @@ pub fn signal_host(host_pid: i32, sig: Option<Signal>) -> Result<()> {
 }
 
 pub fn setpgid(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
+    super::clone_vm::refuse_in_child("setpgid", "setpgid in a process sharing its parent's memory (CLONE_VM) is not emulated")?;
     let (pid, pgid) = (args::int(a[0]), args::int(a[1]));
     if pgid < 0 {
         return_errno_with_message!(EINVAL, "pgid must not be negative");
@@ -963,6 +1033,7 @@ pub fn setpgid(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
 }
 
 pub fn setsid(_: &mut Ctx<'_>, _: [u64; 6]) -> Result<u64> {
+    super::clone_vm::refuse_in_child("setsid", "setsid in a process sharing its parent's memory (CLONE_VM) is not emulated")?;
     if daemon::is_standalone() {
         return host::process::setsid().map(|s| s as u64).map_err(Error::new);
     }

@@ -152,13 +152,15 @@ pub struct Process {
     /// The Linux pid (from the daemon's namespace); changes in a fork child.
     pub vpid: AtomicU32,
     /// Guards the guest's memory map as the runtime records it (mmap,
-    /// brk, mprotect; /proc/self/maps).
-    pub mm: Mutex<Mm>,
-    /// Guards the fd table: which guest fd names which open file.
-    pub fds: Mutex<FdTable>,
+    /// brk, mprotect; /proc/self/maps). Shared with the processes of this
+    /// host process that share memory with it (CLONE_VM, [`VmLink`]).
+    pub mm: Arc<Mutex<Mm>>,
+    /// Guards the fd table: which guest fd names which open file. Shared
+    /// with a CLONE_VM child only under CLONE_FILES.
+    pub fds: Arc<Mutex<FdTable>>,
     /// Guards the working directory (and the directories held open for it)
-    /// and the umask.
-    pub fs: Mutex<FsContext>,
+    /// and the umask. Shared with a CLONE_VM child only under CLONE_FS.
+    pub fs: Arc<Mutex<FsContext>>,
     /// Guards the signal actions and the process-directed pending signals;
     /// held while any thread's mask or pending set changes (the kernel's
     /// siglock).
@@ -181,8 +183,9 @@ pub struct Process {
     /// their owners (task/sigio.rs). A fork child keeps the files (copies
     /// of the parent's) but not the thread.
     pub sigio: crate::task::Sigio,
-    /// Guards the private futex wait queues (syscall/futex.rs).
-    pub futexes: Mutex<crate::task::FutexTable>,
+    /// Guards the private futex wait queues (syscall/futex.rs); shared with
+    /// CLONE_VM children, as Linux keys a private futex by its memory.
+    pub futexes: Arc<Mutex<crate::task::FutexTable>>,
     /// `comm`, at most 15 bytes.
     pub comm: Mutex<Vec<u8>>,
     /// The guest path of the running program (`/proc/self/exe`).
@@ -209,7 +212,7 @@ pub struct Process {
     /// a guest's `ulimit -v` made the runtime itself fail; the runtime
     /// enforces it on guest mappings instead (syscall/identity.rs). Kept
     /// across fork and execve.
-    pub guest_as: Mutex<Option<(u64, u64)>>,
+    pub guest_as: Arc<Mutex<Option<(u64, u64)>>>,
     /// Guards the task's Linux credentials (ids, groups, capabilities):
     /// the guest's own, not the host process's (task/cred.rs). Copied by
     /// fork, handed over across execve, which applies its rules to them
@@ -250,10 +253,39 @@ pub struct Process {
     /// Guards the syscall sites rewritten and their stubs' memory
     /// (trap/rewrite.rs); a leaf. Fork children share the rewritten code
     /// and keep it.
-    pub syscall_sites: Mutex<crate::trap::rewrite::Sites>,
+    pub syscall_sites: Arc<Mutex<crate::trap::rewrite::Sites>>,
     /// Syscalls that entered the runtime by a host trap (SIGSYS), not by
     /// a rewritten site (`MACTUX_LOG=traps`).
     pub syscall_traps: std::sync::atomic::AtomicU64,
+    /// Set for a process that shares its parent's memory without being a
+    /// thread of it (clone with CLONE_VM, without CLONE_THREAD): a host
+    /// thread of its parent's host process (syscall/clone_vm.rs).
+    pub vm: Option<VmLink>,
+    /// Guards the CLONE_VM children this process made and has not reaped
+    /// (syscall/clone_vm.rs); a leaf.
+    pub vm_children: Mutex<Vec<VmChild>>,
+    /// Woken when one of `vm_children` changes state (a wait sleeps on it).
+    pub vm_child_event: crate::task::Parker,
+    /// Set once the process has ended (its status is with its parent).
+    pub has_exited: AtomicBool,
+}
+
+/// What a CLONE_VM child knows of its parent.
+pub struct VmLink {
+    pub parent: &'static Process,
+    /// The signal the parent gets at the child's end (0: none).
+    pub exit_signal: u8,
+}
+
+/// A CLONE_VM child as its parent sees it.
+pub struct VmChild {
+    pub process: &'static Process,
+    pub pid: Vpid,
+    /// Its exit signal; a child whose signal is not SIGCHLD is a "clone"
+    /// child that only a __WCLONE or __WALL wait finds (wait(2)).
+    pub exit_signal: u8,
+    /// Its Linux wait status once it has ended.
+    pub status: Option<i32>,
 }
 
 /// What a vfork child that shares memory with its parent owes it on exit:
