@@ -272,7 +272,9 @@ fn tell_parent(p: &'static Process, link: &VmLink, status: i32) {
         crate::task::remove_vm_process(p);
         daemon::post(&Request::Reaped { pid });
     }
-    parent.vm_child_event.unpark();
+    // The status is in place before the signal: a parent the signal wakes
+    // from its wait finds the child ended (as Linux's do_wait looks for a
+    // zombie before it looks for a signal).
     if link.exit_signal != 0 && !parent.has_exited.load(Relaxed) {
         if let Some(sig) = Signal::from_raw(u64::from(link.exit_signal)) {
             let (code, value) = super::proc_model::cld_code_and_status(status);
@@ -281,6 +283,17 @@ fn tell_parent(p: &'static Process, link: &VmLink, status: i32) {
             crate::signal::send_to_process(parent, &mut st, None, info);
         }
     }
+    wake_waiters(parent);
+}
+
+/// Wakes whichever thread of `p` waits for a child: each parks on its own
+/// parker (which a signal's kick also ends), so each is woken, and the
+/// others look again at what they wait for and sleep on.
+fn wake_waiters(p: &Process) {
+    for t in p.thread_list() {
+        t.parker.unpark();
+    }
+    p.vm_child_event.unpark();
 }
 
 /// Whether a child with exit signal `exit_signal` is one a wait with
@@ -342,22 +355,23 @@ pub fn find(target: WaitTarget, options: u32, is_peek: bool) -> Result<Found> {
 const HOST_POLL_NS: u64 = 10_000_000;
 
 /// Sleeps until a CLONE_VM child of the caller changes state, a signal
-/// interrupts the caller (EINTR), or `HOST_POLL_NS` passes when
-/// `polls_host`. `seq` was read before the caller looked.
+/// for the caller arrives, or `HOST_POLL_NS` passes when `polls_host`;
+/// EINTR when a signal is already there. `seq` was read before the caller
+/// looked at its children, which it looks at again after the sleep, before
+/// a signal counts (do_wait, kernel/exit.c).
 pub fn sleep(seq: u32, polls_host: bool) -> Result<()> {
-    if trap::calling_thread_interrupted() {
+    let Some(me) = trap::calling_thread() else { crate::return_errno_with_message!(EINTR, "no calling thread to wait on") };
+    if crate::signal::interrupts(&me) {
         crate::return_errno_with_message!(EINTR, "a signal arrived while waiting for a child");
     }
-    current().vm_child_event.park(seq, polls_host.then_some(HOST_POLL_NS));
-    if trap::calling_thread_interrupted() {
-        crate::return_errno_with_message!(EINTR, "a signal arrived while waiting for a child");
-    }
+    me.parker.park(seq, polls_host.then_some(HOST_POLL_NS));
     Ok(())
 }
 
-/// The parker a wait for a CLONE_VM child sleeps on, read before looking.
+/// What a wait for a CLONE_VM child sleeps on (the calling thread's
+/// parker), read before it looks at its children.
 pub fn event_seq() -> u32 {
-    current().vm_child_event.seq()
+    trap::calling_thread().map_or(0, |t| t.parker.seq())
 }
 
 /// In the host leader's exit_group: the host process ends with its last
