@@ -175,8 +175,9 @@ fn do_clone(cx: &mut Ctx<'_>, c: CloneArgs) -> Result<u64> {
             // finds the calling thread deep below a `Ctx`
             // (`trap::calling_tid`: a signalfd's reader, /proc/thread-self).
             fresh.alt_region.store(t.alt_region.load(std::sync::atomic::Ordering::Relaxed), std::sync::atomic::Ordering::Relaxed);
-            guard.after_fork_child(fresh.clone());
+            let left_behind = guard.after_fork_child(fresh.clone());
             drop(guard);
+            drop(left_behind);
             cx.ctl.replace_thread(fresh);
             0
         }
@@ -481,6 +482,11 @@ fn do_execve(thread: &crate::task::Thread, dirfd: i32, path_ptr: u64, argv_ptr: 
     // It would first have to fork the host process: the new program must
     // not replace the image its parent runs in (syscall/clone_vm.rs).
     super::clone_vm::refuse_in_child("execve", "execve in a process sharing its parent's memory (CLONE_VM) is not emulated")?;
+    // The host exec would end the CLONE_VM children with the image they
+    // share, which on Linux go on in the old memory.
+    if crate::task::live_vm_processes() > 0 {
+        return Err(super::refuse("execve", crate::abi::Errno::ENOSYS, "execve while a CLONE_VM child process runs is not emulated", None));
+    }
     let path = args::path(path_ptr)?;
     let argv = uaccess::read_cstr_array(argv_ptr, ARG_MAX)?;
     let envp = uaccess::read_cstr_array(envp_ptr, ARG_MAX)?;

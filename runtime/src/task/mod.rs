@@ -52,7 +52,7 @@
 //! A fork takes every process-wide lock, in this order, which follows the
 //! tree: publishing, comm, argv, exe, fs, envp, fds, futexes, mm, guest_as, children,
 //! reaped, sig, timers, sigio, threads, idle_hosts, tid_pool, publisher,
-//! ppid_cache, vfork_return, refused, cred, syscall_sites, trace, then the daemon link's pool
+//! ppid_cache, vfork_return, vm_children, vm_processes, refused, cred, syscall_sites, trace, then the daemon link's pool
 //! (`daemon::lock_for_fork`)
 //! ([`Process::lock_for_fork`]).
 //!
@@ -72,7 +72,7 @@
 //!   `pending`): both hold `sig` first, so they never wait on each other.
 //!   The timer handlers take it alone and touch no guest memory under it.
 //! - Leaves, only ever taken alone: `trace` (the `--trace` sink),
-//!   `vfork_return`, `refused`, `cred` (the credentials: read or replaced
+//!   `vfork_return`, `vm_children`, `VM_PROCESSES` (syscall/clone_vm.rs), `refused`, `cred` (the credentials: read or replaced
 //!   whole, never held across a guest memory access or a daemon call),
 //!   `HostFile.dir_pending`, `Thread.comm`, `idle_hosts`, `sigio` (task/sigio.rs), `IdleHost.job`,
 //!   `tid_pool`, `publisher`, and the daemon link itself (it takes no other
@@ -189,6 +189,12 @@ pub fn init(p: Process) -> &'static Process {
         crate::host::process::fatal("task state initialised twice");
     }
     current()
+}
+
+/// The registry of CLONE_VM child processes, held across a host fork
+/// (`Process::lock_for_fork`), whose child empties it.
+pub fn lock_vm_processes() -> MutexGuard<'static, Vec<&'static Process>> {
+    lock(&VM_PROCESSES)
 }
 
 /// Registers a new CLONE_VM child process.

@@ -370,6 +370,8 @@ pub struct ForkGuard<'a> {
     publisher: MutexGuard<'a, Option<Arc<crate::task::Parker>>>,
     ppid_cache: MutexGuard<'a, Option<(u32, u32)>>,
     vfork_return: MutexGuard<'a, Option<VforkReturn>>,
+    vm_children: MutexGuard<'a, Vec<VmChild>>,
+    vm_processes: MutexGuard<'a, Vec<&'static Process>>,
     refused: MutexGuard<'a, Vec<(&'static str, Option<u64>)>>,
     cred: MutexGuard<'a, std::sync::Arc<crate::task::Cred>>,
     syscall_sites: MutexGuard<'a, crate::trap::rewrite::Sites>,
@@ -380,7 +382,11 @@ impl ForkGuard<'_> {
     /// In the fork child, before the locks are released: only `thread`
     /// lives on, it waits on no futex, nothing is pending, and it has no
     /// timers (fork(2)); the timer thread stayed behind with the others.
-    pub fn after_fork_child(&mut self, thread: Arc<crate::task::Thread>) {
+    /// Returns the fd tables of the CLONE_VM child processes that stayed
+    /// behind, for the caller to drop once the locks are released: their
+    /// host fds are not the fork child's to keep open.
+    #[must_use]
+    pub fn after_fork_child(&mut self, thread: Arc<crate::task::Thread>) -> Vec<FdTable> {
         self.threads.clear();
         self.threads.push(thread);
         self.idle_hosts.clear();
@@ -392,10 +398,33 @@ impl ForkGuard<'_> {
         self.timers.clear();
         self.sigio.after_fork_child();
         self.children.clear();
-        // Files whose state is the runtime's own become the child's copies.
+        // The CLONE_VM children are host threads that stayed behind. A
+        // table shared with this process (CLONE_FILES) is held by this
+        // guard, and one a vanished thread held is left alone.
+        // Files whose state is the runtime's own become the child's
+        // copies, each once (`seen`).
+        self.vm_children.clear();
+        let mut seen: Vec<*const crate::vfs::file::OpenFile> = Vec::new();
+        let mut after_fork = |f: &Arc<crate::vfs::file::OpenFile>| {
+            if !seen.contains(&Arc::as_ptr(f)) {
+                seen.push(Arc::as_ptr(f));
+                f.ops().after_fork();
+            }
+        };
         for (_, e) in self.fds.iter() {
-            e.file.ops().after_fork();
+            after_fork(&e.file);
         }
+        let mut left_behind = Vec::new();
+        for p in self.vm_processes.drain(..) {
+            if let Ok(mut t) = p.fds.try_lock() {
+                let table = std::mem::take(&mut *t);
+                for (_, e) in table.iter() {
+                    after_fork(&e.file);
+                }
+                left_behind.push(table);
+            }
+        }
+        left_behind
     }
 }
 
@@ -426,6 +455,8 @@ impl Process {
         let publisher = lock(&self.publisher);
         let ppid_cache = lock(&self.ppid_cache);
         let vfork_return = lock(&self.vfork_return);
+        let vm_children = lock(&self.vm_children);
+        let vm_processes = crate::task::lock_vm_processes();
         let refused = lock(&self.refused);
         let cred = lock(&self.cred);
         let syscall_sites = lock(&self.syscall_sites);
@@ -455,6 +486,8 @@ impl Process {
             publisher,
             ppid_cache,
             vfork_return,
+            vm_children,
+            vm_processes,
             refused,
             cred,
             syscall_sites,

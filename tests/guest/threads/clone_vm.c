@@ -4,7 +4,8 @@
  * copies of the fd table and the working directory, with them on the
  * parent's; its dispositions are a copy; its exit signal reaches the
  * parent with its pid; kill(2) from the parent reaches it (a handler it
- * installed, or SIGKILL while it sleeps in a read).
+ * installed, or SIGKILL while it sleeps in a read); a fork of the parent
+ * meanwhile is a process of its own that ends when it exits.
  *
  * The children share the parent's TLS (no CLONE_SETTLS), so they make
  * raw syscalls only and the parent waits while they run. */
@@ -239,6 +240,13 @@ int main(void)
 	pid = clone(reader_child, new_stack_top(), CLONE_VM | SIGCHLD, (void *)(intptr_t)idle[0]);
 	CHECK("clone a child that sleeps in a read", pid > 0);
 	CHECK_EQ("it is about to read", read(sync_pipe[0], &c, 1), 1);
+	/* A fork meanwhile copies the parent alone: its child ends at once. */
+	pid_t forked = fork();
+	if (forked == 0)
+		_exit(4);
+	st = -1;
+	CHECK("a fork child of the parent", forked > 0 && waitpid(forked, &st, 0) == forked);
+	CHECK("ends on its own", WIFEXITED(st) && WEXITSTATUS(st) == 4);
 	CHECK_OK("SIGKILL it", kill(pid, SIGKILL));
 	st = -1;
 	CHECK("waitpid", waitpid(pid, &st, 0) == pid);
