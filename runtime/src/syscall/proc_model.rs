@@ -21,8 +21,9 @@
 //!   the parent resumes: glibc's posix_spawn reports a failed exec through a
 //!   variable there, and a vfork child's stores to its caller's locals land
 //!   there. Writes elsewhere (heap, globals) are not seen by the parent.
-//! - Threads (CLONE_VM without CLONE_VFORK, CLONE_THREAD) and namespaces are
-//!   refused until their own issues.
+//! - Threads (CLONE_THREAD) are syscall/thread.rs, a process sharing its
+//!   parent's memory (CLONE_VM without CLONE_THREAD or CLONE_VFORK)
+//!   syscall/clone_vm.rs; namespaces are refused (EPERM).
 //! - Waiting for a process group polls its members.
 
 use super::{args, Ctx};

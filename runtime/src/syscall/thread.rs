@@ -22,9 +22,9 @@
 //!   SIGTERM left at its default), are not released: the host kills the
 //!   process before the runtime can walk the lists. exit, exit_group and
 //!   a fatal signal the runtime delivers itself release them.
-//! - CLONE_VM without CLONE_THREAD (a process sharing memory) and a thread
-//!   without CLONE_FS or CLONE_FILES are refused (ENOSYS): the runtime
-//!   keeps one memory map, fd table and fs context per host process.
+//! - A thread without CLONE_FS or CLONE_FILES is refused (ENOSYS): a
+//!   thread shares its process's fd table and fs context. (CLONE_VM
+//!   without CLONE_THREAD, a process sharing memory, is syscall/clone_vm.rs.)
 
 use super::{args, Ctx};
 use crate::abi::gen as g;
