@@ -388,6 +388,31 @@ fn classify(sig: Signal, handler: u64) -> u8 {
     }
 }
 
+/// The high word of the `si_value` by which a kill(2) from another task
+/// names the Linux process it is for ([`kill_value`]): a host process may
+/// hold CLONE_VM children besides its first Linux process
+/// (syscall/clone_vm.rs), and a host kill reaches only the host process.
+const KILL_MARK: u64 = 0x6d74_6b6c;
+/// The largest Linux pid a marked kill can name.
+const KILL_PID_MAX: u32 = 0xff_ffff;
+
+/// The `si_value` of a kill(2) of signal `sig` for the Linux process `pid`,
+/// sent as a host sigqueue with SI_QUEUE (the receiver shows it as the
+/// SI_USER kill it is); `None` for a pid too large to carry.
+pub fn kill_value(sig: Signal, pid: u32) -> Option<u64> {
+    (pid <= KILL_PID_MAX).then(|| (KILL_MARK << 32) | (u64::from(sig.0) << 24) | u64::from(pid))
+}
+
+/// A marked kill ([`kill_value`]): the signal meant (which a carrier may
+/// stand for, syscall/proc_model.rs `signal_task`) and the pid it is for.
+fn marked_kill(info: &HostSigInfo) -> Option<(Signal, u32)> {
+    if info.code != g::SI_QUEUE || info.value >> 32 != KILL_MARK {
+        return None;
+    }
+    let sig = Signal::from_raw((info.value >> 24) & 0xff)?;
+    Some((sig, (info.value as u32) & KILL_PID_MAX))
+}
+
 /// Records a signal the host delivered to the process. Async-signal-safe:
 /// atomics only, or the end of the process.
 pub fn record_host(sig: Signal, info: &HostSigInfo) {
@@ -397,13 +422,20 @@ pub fn record_host(sig: Signal, info: &HostSigInfo) {
     let (Some(slot), Some(class)) = (hs.slots.get(i), hs.class.get(i)) else { return };
     let class = class.load(Relaxed);
     let bit = sig.mask_bit();
-    if class == CLASS_IGNORED && hs.blocked_any.load(Relaxed) & bit == 0 {
-        return;
-    }
-    if class == CLASS_FATAL && hs.blocked_all.load(Relaxed) & bit == 0 {
-        // A fatal signal some thread lets through ends the process at once,
-        // even if the runtime is waiting somewhere that cannot be interrupted.
-        host::process::die_by_signal(sig);
+    // A kill for another Linux process of this host process is sorted
+    // when the inbox is drained, whatever the host leader makes of it.
+    // (So is a carrier standing for another signal.)
+    let is_sorted_later = marked_kill(info).is_some_and(|(meant, pid)| meant != sig || crate::task::is_vm_pid(pid));
+    if !is_sorted_later {
+        if class == CLASS_IGNORED && hs.blocked_any.load(Relaxed) & bit == 0 {
+            return;
+        }
+        if class == CLASS_FATAL && hs.blocked_all.load(Relaxed) & bit == 0 {
+            // A fatal signal some thread lets through ends the process at
+            // once, even if the runtime is waiting somewhere that cannot be
+            // interrupted.
+            host::process::die_by_signal(sig);
+        }
     }
     slot.code.store(info.code, Relaxed);
     slot.pid.store(info.pid, Relaxed);
@@ -520,13 +552,35 @@ impl Locked<'_> {
             }
             let Some(slot) = hs.slots.get(index(sig)) else { continue };
             let count = slot.count.swap(0, Relaxed).max(1);
-            let info = HostSigInfo {
+            let mut info = HostSigInfo {
                 code: slot.code.load(Relaxed),
                 pid: slot.pid.load(Relaxed),
                 uid: slot.uid.load(Relaxed),
                 status: slot.status.load(Relaxed),
                 value: slot.value.load(Relaxed),
             };
+            let mut sig = sig;
+            if let Some((meant, pid)) = marked_kill(&info) {
+                // A kill(2) from another task: shown as one, and queued on
+                // the CLONE_VM child process it names, if it does (one that
+                // ended takes nothing); otherwise it is the host leader's
+                // (a tkill may name one of its threads).
+                info.code = g::SI_USER as i32;
+                info.value = 0;
+                sig = meant;
+                if let Some(other) = crate::task::vm_process(pid) {
+                    if !other.has_exited.load(Relaxed) {
+                        // Lock order: the host leader's `sig`, then a
+                        // CLONE_VM child's (task/mod.rs).
+                        let mut st = lock(&other.sig);
+                        send_to_process(other, &mut st, None, SigInfo::from_host(sig, &info));
+                    }
+                    continue;
+                }
+                if sig == Signal::SIGKILL {
+                    terminate(sig);
+                }
+            }
             for _ in 0..count.min(RT_QUEUE_MAX as u32) {
                 self.enqueue(SigInfo::from_host(sig, &info));
             }

@@ -991,6 +991,41 @@ pub fn kill_targets(pid: i32) -> Result<Vec<(Vpid, i32)>> {
     }
 }
 
+/// The Linux signal that stands for SIGKILL in a kill for a CLONE_VM child
+/// process from another task: SIGKILL itself would end the whole host
+/// process, and SIGRTMAX is always caught (host::thread::KICK_SIGNAL).
+const SIGKILL_CARRIER: Signal = Signal(64);
+
+/// Sends Linux signal `sig` of a kill(2) (None: only probe) to the task
+/// `pid` whose host process is `host_pid`. Where the host carries a value
+/// with a signal, the signal names `pid` (`signal::kill_value`): the host
+/// process may hold CLONE_VM children besides its first Linux process,
+/// which takes the host signals (syscall/clone_vm.rs). Elsewhere the
+/// host kill reaches that first process.
+pub fn signal_task(pid: Vpid, host_pid: i32, sig: Option<Signal>) -> Result<()> {
+    let (Some(s), true) = (sig, host::process::HAS_SIGQUEUE) else { return signal_host(host_pid, sig) };
+    let Some(value) = crate::signal::kill_value(s, pid as u32) else { return signal_host(host_pid, sig) };
+    if host_pid <= 0 {
+        return_errno!(ESRCH);
+    }
+    // Uncatchable: sent as itself unless `pid` is a CLONE_VM child, whose
+    // parent is in the same host process.
+    let carrier = if s == Signal::SIGKILL {
+        if shares_parent_host_process(pid, host_pid) { SIGKILL_CARRIER } else { return signal_host(host_pid, sig) }
+    } else {
+        s
+    };
+    let host_sig = host::signal::to_host(carrier).ok_or_else(|| errno!(EINVAL, "this signal has no host counterpart"))?;
+    host::process::sigqueue(host_pid, host_sig, g::SI_QUEUE, host::process::uid(), value).map_err(Error::new)
+}
+
+/// Whether the task `pid` (in host process `host_pid`) has its parent in
+/// the same host process: a CLONE_VM child (syscall/clone_vm.rs).
+fn shares_parent_host_process(pid: Vpid, host_pid: i32) -> bool {
+    let Ok(Response::Task(Some(entry))) = daemon::call(&Request::Get { pid }) else { return false };
+    entry.ppid > 1 && matches!(daemon::call(&Request::HostPid { pid: entry.ppid }), Ok(Response::HostPid(h)) if h == host_pid)
+}
+
 /// Sends Linux signal `sig` (None: only probe) to a host process.
 pub fn signal_host(host_pid: i32, sig: Option<Signal>) -> Result<()> {
     if host_pid <= 0 {

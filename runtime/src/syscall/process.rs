@@ -245,7 +245,7 @@ pub fn kill(cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
         // host leader.
         let sent = match super::clone_vm::local_process(vpid) {
             Some(p) => super::clone_vm::signal_local(p, None, sig, g::SI_USER as i32).map(|_| ()),
-            None => crate::syscall::proc_model::signal_host(host_pid, sig),
+            None => crate::syscall::proc_model::signal_task(vpid, host_pid, sig),
         };
         match sent {
             Ok(()) => reached += 1,
@@ -277,7 +277,7 @@ pub fn tkill(cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     // Another task: its thread tid is reached through its process (the
     // host signal goes to the whole task).
     let host = crate::syscall::proc_model::host_pid_of_task(tid)?;
-    crate::syscall::proc_model::signal_host(host, sig).map(|()| 0)
+    crate::syscall::proc_model::signal_task(tid, host, sig).map(|()| 0)
 }
 
 pub fn tgkill(cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
@@ -296,7 +296,7 @@ pub fn tgkill(cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
         return_errno_with_message!(ESRCH, "threads of other tasks are reached through their leader only");
     }
     let host = crate::syscall::proc_model::host_pid_of_task(tgid)?;
-    crate::syscall::proc_model::signal_host(host, sig).map(|()| 0)
+    crate::syscall::proc_model::signal_task(tgid, host, sig).map(|()| 0)
 }
 
 const _: () = assert!(g::SIGRTMIN == 32);

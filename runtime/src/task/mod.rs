@@ -46,6 +46,10 @@
 //!    │                              signalfds: signal/mod.rs "Pending watchers")
 //!    └─ Notifier
 //! children → reaped                (wait: `reaped`)
+//! sig (the host leader's) → sig (a CLONE_VM child's) → as under sig
+//!                                  (a kill from another task for the child,
+//!                                   sorted from the host leader's inbox:
+//!                                   signal/mod.rs `drain_inbox`)
 //! timers → Thread.host             (timer_settime, timer_gettime on a thread's CPU clock)
 //! ```
 //!
@@ -210,6 +214,17 @@ pub fn remove_vm_process(p: &'static Process) {
 /// The CLONE_VM child process of this host process with Linux pid `pid`.
 pub fn vm_process(pid: u32) -> Option<&'static Process> {
     lock(&VM_PROCESSES).iter().find(|p| p.pid() == pid).copied()
+}
+
+/// Whether `pid` is a CLONE_VM child process of this host process.
+/// Async-signal-safe as the host signal handler needs it: it only tries
+/// the lock, and a registry busy at that moment counts as holding it (the
+/// inbox drain sorts the signal out).
+pub fn is_vm_pid(pid: u32) -> bool {
+    match VM_PROCESSES.try_lock() {
+        Ok(list) => list.iter().any(|p| p.pid() == pid),
+        Err(_) => true,
+    }
 }
 
 /// How many CLONE_VM child processes of this host process still run.

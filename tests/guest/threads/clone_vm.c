@@ -3,9 +3,10 @@
  * exit_group ends it alone; without CLONE_FILES or CLONE_FS it works on
  * copies of the fd table and the working directory, with them on the
  * parent's; its dispositions are a copy; its exit signal reaches the
- * parent with its pid; kill(2) from the parent reaches it (a handler it
- * installed, or SIGKILL while it sleeps in a read); a fork of the parent
- * meanwhile is a process of its own that ends when it exits.
+ * parent with its pid; kill(2) from the parent or from another process
+ * reaches it, not the parent (a handler it installed; SIGTERM or SIGKILL
+ * while it sleeps in a read); a fork of the parent meanwhile is a process
+ * of its own that ends when it exits.
  *
  * The children share the parent's TLS (no CLONE_SETTLS), so they make
  * raw syscalls only and the parent waits while they run. */
@@ -158,6 +159,20 @@ static void on_usr2(int sig)
 	(void)sig;
 }
 
+/* kill(pid, sig) from another process (a fork child of ours): 0 when the
+ * kill worked there. */
+static int kill_from_elsewhere(pid_t pid, int sig)
+{
+	fflush(stdout);
+	pid_t killer = fork();
+	if (killer == 0)
+		_exit(kill(pid, sig) == 0 ? 0 : 1);
+	int st = -1;
+	if (killer < 0 || waitpid(killer, &st, 0) != killer)
+		return -1;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
 /* Starts `fn` as a CLONE_VM child with `flags` and waits for it. */
 static int run_child(int (*fn)(void *), void *arg, int flags, pid_t *pid_out)
 {
@@ -234,6 +249,15 @@ int main(void)
 	CHECK("waitpid", waitpid(pid, &st, 0) == pid);
 	CHECK("its own handler ran", WIFEXITED(st) && WEXITSTATUS(st) == 7);
 
+	fflush(stdout);
+	pid = clone(handler_child, new_stack_top(), CLONE_VM | SIGCHLD, NULL);
+	CHECK("clone another child that waits for SIGUSR1", pid > 0);
+	CHECK_EQ("it is ready", read(sync_pipe[0], &c, 1), 1);
+	CHECK_EQ("another process kills it with SIGUSR1", kill_from_elsewhere(pid, SIGUSR1), 0);
+	st = -1;
+	CHECK("waitpid", waitpid(pid, &st, 0) == pid);
+	CHECK("its own handler ran", WIFEXITED(st) && WEXITSTATUS(st) == 7);
+
 	int idle[2];
 	CHECK_OK("a pipe nobody writes", pipe(idle));
 	fflush(stdout);
@@ -251,6 +275,20 @@ int main(void)
 	st = -1;
 	CHECK("waitpid", waitpid(pid, &st, 0) == pid);
 	CHECK("it was killed by SIGKILL", WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+
+	/* From another process: the signal is the child's, not ours (both
+	 * would end us at their default). */
+	int sigs[] = { SIGTERM, SIGKILL };
+	for (int i = 0; i < 2; i++) {
+		fflush(stdout);
+		pid = clone(reader_child, new_stack_top(), CLONE_VM | SIGCHLD, (void *)(intptr_t)idle[0]);
+		CHECK("clone a child that sleeps in a read", pid > 0);
+		CHECK_EQ("it is about to read", read(sync_pipe[0], &c, 1), 1);
+		CHECK_EQ("another process kills it", kill_from_elsewhere(pid, sigs[i]), 0);
+		st = -1;
+		CHECK("waitpid", waitpid(pid, &st, 0) == pid);
+		CHECK("it was killed by that signal", WIFSIGNALED(st) && WTERMSIG(st) == sigs[i]);
+	}
 	CHECK("the parent lives on", getpid() > 0);
 	T_DONE();
 }
