@@ -141,6 +141,7 @@ fn init_process(st: Start) -> Result<&'static Process, StartError> {
         vm_children: Mutex::new(Vec::new()),
         vm_child_event: Default::default(),
         has_exited: AtomicBool::new(false),
+        is_group_exiting: AtomicBool::new(false),
     };
     let p = task::init(process);
     // The first thread: its tid is the pid.

@@ -451,8 +451,12 @@ pub fn record_host(sig: Signal, info: &HostSigInfo) {
 /// by a signal to restart?
 #[inline]
 pub fn needs_delivery(thread: &Thread, after_syscall: bool, rax: u64) -> bool {
-    let hs = &current().host_sig;
-    hs.inbox.load(Acquire) != 0 || has_ready(hs, thread) || (after_syscall && rax == eintr())
+    let p = current();
+    let hs = &p.host_sig;
+    hs.inbox.load(Acquire) != 0
+        || has_ready(hs, thread)
+        || (after_syscall && rax == eintr())
+        || p.is_group_exiting.load(Acquire)
 }
 
 /// Whether a signal pending for the process or for `thread` is one its
@@ -466,6 +470,10 @@ fn has_ready(hs: &HostSignals, thread: &Thread) -> bool {
 /// (a host signal just recorded is sorted first, which may hand it to
 /// another thread).
 pub fn interrupts(thread: &Thread) -> bool {
+    // Another thread ends the process: this one leaves at its return.
+    if current().is_group_exiting.load(Acquire) {
+        return true;
+    }
     let hs = &current().host_sig;
     if hs.inbox.load(Acquire) != 0 {
         return lock_state(thread).has_deliverable();
@@ -766,9 +774,16 @@ impl Locked<'_> {
         self.sync_mirrors();
     }
 
-    /// Whether a pending signal would interrupt this thread's wait now.
+    /// Whether a pending signal would interrupt this thread's wait now
+    /// (or another thread ends the process, which this one leaves at its
+    /// return: syscall/clone_vm.rs `zap_other_threads`).
     pub fn has_deliverable(&self) -> bool {
-        self.pending() & !self.mask() != 0
+        self.pending() & !self.mask() != 0 || self.is_group_exiting()
+    }
+
+    /// Whether another thread ends the process (see `has_deliverable`).
+    pub fn is_group_exiting(&self) -> bool {
+        self.p.is_group_exiting.load(Acquire)
     }
 
     /// In a fork child: no signal is pending (fork(2)).
@@ -1054,6 +1069,9 @@ fn restart_syscall(regs: &mut GuestRegs, nr: u64) {
 /// set up runs first, as on Linux). `syscall` is the syscall that just
 /// returned, if any, for the EINTR/restart rules.
 pub fn deliver(ctl: &mut ThreadCtl, regs: &mut GuestRegs, syscall: Option<SyscallReturn>) {
+    if current().is_group_exiting.load(Acquire) {
+        crate::syscall::clone_vm::leave_group_exit(ctl);
+    }
     // A call marked `restart = Exempt` (rt_sigreturn, which restores an rax
     // that may hold an old -EINTR) is never restarted.
     let mut interrupted = syscall.filter(|s| s.restart != Restart::Exempt && regs.rax == eintr());

@@ -17,27 +17,34 @@
 //! the parent's wait4/waitid find it in `Process::vm_children`
 //! ([`wait`]), and its exit signal (if any) is queued to the parent. As on
 //! Linux, a child whose exit signal is not SIGCHLD is found only by a
-//! __WCLONE or __WALL wait. The host process ends with its last Linux
-//! process: the host leader's exit_group first waits for its CLONE_VM
-//! children to end ([`wait_for_all`]).
+//! __WCLONE or __WALL wait. Its threads are host threads too; its
+//! exit_group (or a fatal signal) has the others leave at their next
+//! return to guest code or wait ([`zap_other_threads`]). The host process
+//! ends with its last Linux process: the host leader's exit_group has its
+//! own other threads leave so and waits for its CLONE_VM children to end
+//! ([`wait_for_all`]).
 //!
 //! Divergences from Linux:
-//! - Host signals (another task's kill(2), `mactux kill`, the terminal's)
-//!   go to the host process, whose first Linux process takes them: a
-//!   CLONE_VM child's host threads keep every host signal blocked but the
-//!   runtime's own kick. A kill(2), tkill(2) or tgkill(2) from a process of
-//!   the same host process reaches the right one.
+//! - Host signals go to the host process, whose first Linux process takes
+//!   them: a CLONE_VM child's host threads keep every host signal blocked
+//!   but the runtime's own kick. A kill(2), tkill(2) or tgkill(2) from a
+//!   process of the same host process is queued on the right one; one
+//!   from another task names its Linux process in the host signal's value
+//!   on Linux hosts (proc_model.rs `signal_task`), and the first process
+//!   hands it on. On macOS (no sigqueue), from `mactux kill` and from the
+//!   terminal, it is the first process's. A SIGSTOP stops them all.
 //! - Refused (ENOSYS, reported by `MACTUX_LOG=missing`): CLONE_SIGHAND
 //!   (shared handlers), CLONE_PARENT, CLONE_PIDFD, and running without a
-//!   daemon; in such a child, CLONE_THREAD, fork, vfork, execve, setsid and
-//!   setpgid. An execve would first have to fork the host process (the new
-//!   program must not replace its parent's image), and a fork would copy
-//!   the other Linux processes' host threads away.
+//!   daemon; in such a child, fork, vfork, execve, setsid and setpgid. An
+//!   execve would first have to fork the host process (the new program
+//!   must not replace its parent's image), and a fork would copy the other
+//!   Linux processes' host threads away. Refused too: an execve of the
+//!   host leader while such a child runs (Linux lets the child go on in
+//!   the old memory).
 //! - The host leader's exit_group waits for its CLONE_VM children to end
-//!   before the host process ends (its own other threads run on
-//!   meanwhile), and its parent sees it end only then; a fatal signal of
-//!   the host leader ends them all at once. A child whose parent ended
-//!   still reads that parent's pid from getppid.
+//!   before the host process ends, and its parent sees it end only then;
+//!   a fatal signal of the host leader ends them all at once. A child
+//!   whose parent ended still reads that parent's pid from getppid.
 //! - A fatal signal ends such a child without a core dump.
 
 use super::Ctx;
@@ -115,7 +122,7 @@ pub fn clone_vm(cx: &mut Ctx<'_>, c: NewProcess) -> Result<u64> {
     let tls = if c.flags & g::CLONE_SETTLS != 0 { c.tls } else { cx.ctl.guest_tls };
     crate::task::add_vm_process(child);
     lock(&parent.vm_children).push(VmChild { process: child, pid, exit_signal, status: None });
-    let start = crate::task::ThreadStart { thread, regs, tls };
+    let start = crate::task::ThreadStart { process: child, thread, regs, tls };
     if let Err(e) = host::thread::spawn(HOST_STACK_SIZE, Box::new(move || child_main(child, start))) {
         lock(&parent.vm_children).retain(|k| !std::ptr::eq(k.process, child));
         crate::task::remove_vm_process(child);
@@ -183,6 +190,7 @@ fn new_process(parent: &'static Process, pid: u32, flags: u32, exit_signal: u8, 
         vm_children: Mutex::new(Vec::new()),
         vm_child_event: Default::default(),
         has_exited: AtomicBool::new(false),
+        is_group_exiting: AtomicBool::new(false),
     }
 }
 
@@ -214,6 +222,10 @@ fn child_main(p: &'static Process, start: crate::task::ThreadStart) {
 /// what Linux's do_exit does for it, then its parent is told.
 pub fn end_process(ctl: &mut trap::ThreadCtl, status: i32) -> ! {
     let p = current();
+    if !zap_other_threads(ctl.thread()) {
+        // Another thread is ending the process already.
+        leave_group_exit(ctl);
+    }
     let thread = ctl.thread_arc();
     super::thread::exit_robust_lists();
     super::futex::exit_pi_state_list(thread.tid());
@@ -239,6 +251,55 @@ pub fn end_process(ctl: &mut trap::ThreadCtl, status: i32) -> ! {
     }
     // The host leader may be waiting for its last CLONE_VM child.
     crate::task::host_leader().vm_child_event.unpark();
+    trap::leave_guest(ctl)
+}
+
+/// How long the thread that ends its process sleeps at most between looks
+/// at the threads still leaving.
+const ZAP_POLL_NS: u64 = 10_000_000;
+
+/// Has every other thread of the caller's process leave (Linux's
+/// zap_other_threads; each leaves at its next return to guest code or
+/// wait, [`leave_group_exit`]) and waits until they have. False when
+/// another thread is ending the process already.
+pub fn zap_other_threads(me: &Thread) -> bool {
+    let p = current();
+    if p.is_group_exiting.swap(true, std::sync::atomic::Ordering::AcqRel) {
+        return false;
+    }
+    loop {
+        let seq = me.parker.seq();
+        let others: Vec<Arc<Thread>> = p.thread_list().into_iter().filter(|t| !std::ptr::eq(&**t, me)).collect();
+        if others.is_empty() {
+            return true;
+        }
+        for t in &others {
+            t.kick();
+        }
+        me.parker.park(seq, Some(ZAP_POLL_NS));
+    }
+}
+
+/// Ends the calling thread because another one ends its process: as its
+/// own exit would for the thread (its robust mutexes, PI futexes and
+/// CLONE_CHILD_CLEARTID word), without ending the process through it.
+pub fn leave_group_exit(ctl: &mut trap::ThreadCtl) -> ! {
+    let p = current();
+    let thread = ctl.thread_arc();
+    super::thread::exit_robust_list(&thread);
+    super::futex::exit_pi_state_list(thread.tid());
+    lock(&p.threads).retain(|t| !Arc::ptr_eq(t, &thread));
+    thread.exited.store(true, Relaxed);
+    let ctid = thread.clear_child_tid.load(Relaxed);
+    if ctid != 0 && uaccess::write(ctid, &0u32).is_ok() {
+        super::futex::wake_word(ctid, 1);
+    }
+    *lock(&thread.host) = None;
+    drop(thread);
+    // The thread ending the process waits for the list to empty.
+    for t in p.thread_list() {
+        t.parker.unpark();
+    }
     trap::leave_guest(ctl)
 }
 
@@ -433,10 +494,18 @@ pub fn parent_pid() -> Option<u32> {
     current().vm.as_ref().map(|l| l.parent.pid())
 }
 
-/// exit_group of the caller when it is a CLONE_VM child (`code` & 0xff);
-/// returns otherwise.
+/// exit_group of the caller, `code` & 0xff: a CLONE_VM child ends here
+/// alone. The host leader returns to end the host process, once its other
+/// threads have left and its CLONE_VM children have ended (if it has any:
+/// otherwise the host exit ends its threads).
 pub fn exit_group(cx: &mut Ctx<'_>, code: i32) {
     if current().vm.is_some() {
         end_process(cx.ctl, (code & 0xff) << 8);
+    }
+    if crate::task::live_vm_processes() > 0 {
+        if !zap_other_threads(cx.thread()) {
+            leave_group_exit(cx.ctl);
+        }
+        wait_for_all();
     }
 }

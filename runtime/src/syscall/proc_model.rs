@@ -120,10 +120,10 @@ fn do_clone(cx: &mut Ctx<'_>, c: CloneArgs) -> Result<u64> {
     if flags & CLONE_NAMESPACES != 0 {
         return Err(super::refuse("clone", crate::abi::Errno::EPERM, "new namespaces are not emulated", Some(u64::from(flags & CLONE_NAMESPACES))));
     }
-    if current().vm.is_some() && (flags & g::CLONE_THREAD != 0 || flags & g::CLONE_VM == 0 || flags & g::CLONE_VFORK != 0) {
+    if current().vm.is_some() && flags & g::CLONE_THREAD == 0 && (flags & g::CLONE_VM == 0 || flags & g::CLONE_VFORK != 0) {
         // A host fork would copy the other Linux processes' host threads
-        // away; a thread would need exit_group to end its siblings alone.
-        return Err(super::refuse("clone", crate::abi::Errno::ENOSYS, "threads, fork and vfork in a process sharing its parent's memory (CLONE_VM) are not emulated", None));
+        // away (syscall/clone_vm.rs).
+        return Err(super::refuse("clone", crate::abi::Errno::ENOSYS, "fork and vfork in a process sharing its parent's memory (CLONE_VM) are not emulated", None));
     }
     if flags & g::CLONE_THREAD != 0 {
         let t = super::thread::NewThread {

@@ -92,7 +92,6 @@ pub fn exit_group(cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     // A CLONE_VM child ends alone; the host process ends with its last
     // Linux process (syscall/clone_vm.rs).
     super::clone_vm::exit_group(cx, code);
-    super::clone_vm::wait_for_all();
     // Ends every thread with the process: the host exit ends the host
     // threads (Linux's zap_other_threads).
     super::thread::exit_robust_lists();

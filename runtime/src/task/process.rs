@@ -268,6 +268,11 @@ pub struct Process {
     pub vm_child_event: crate::task::Parker,
     /// Set once the process has ended (its status is with its parent).
     pub has_exited: AtomicBool,
+    /// Set when one thread ends the process and the others must leave
+    /// (Linux's SIGNAL_GROUP_EXIT): each does at its next return to guest
+    /// code or wait (syscall/clone_vm.rs `zap_other_threads`). Only a
+    /// process whose end is not the host process's end needs it.
+    pub is_group_exiting: AtomicBool,
 }
 
 /// What a CLONE_VM child knows of its parent.

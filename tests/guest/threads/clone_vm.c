@@ -1,6 +1,6 @@
 /* A process that shares its parent's memory without being a thread
  * (clone with CLONE_VM, without CLONE_THREAD): its own pid, tid and parent;
- * exit_group ends it alone; without CLONE_FILES or CLONE_FS it works on
+ * exit_group ends it alone (with a thread of its own); without CLONE_FILES or CLONE_FS it works on
  * copies of the fd table and the working directory, with them on the
  * parent's; its dispositions are a copy; its exit signal reaches the
  * parent with its pid; kill(2) from the parent or from another process
@@ -173,6 +173,33 @@ static int kill_from_elsewhere(pid_t pid, int sig)
 	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
+/* A thread of a CLONE_VM child: says who it is, then sleeps in a read. */
+static volatile long thread_pid, thread_tid;
+static int idle_fd;
+
+__attribute__((no_stack_protector)) static int sleeper_thread(void *arg)
+{
+	(void)arg;
+	thread_pid = raw0(SYS_getpid);
+	thread_tid = raw0(SYS_gettid);
+	char c;
+	raw3(SYS_read, idle_fd, (long)&c, 1);
+	return 0;
+}
+
+/* Starts a thread that sleeps, waits until it is running, then ends its
+ * whole process with exit_group(6). */
+__attribute__((no_stack_protector)) static int threaded_child(void *arg)
+{
+	int flags = CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD | CLONE_SYSVSEM;
+	if (clone(sleeper_thread, arg, flags, NULL) <= 0)
+		return 1;
+	while (thread_tid == 0)
+		raw0(SYS_sched_yield);
+	raw1(SYS_exit_group, 6);
+	return 2; /* not reached */
+}
+
 /* Starts `fn` as a CLONE_VM child with `flags` and waits for it. */
 static int run_child(int (*fn)(void *), void *arg, int flags, pid_t *pid_out)
 {
@@ -260,6 +287,12 @@ int main(void)
 
 	int idle[2];
 	CHECK_OK("a pipe nobody writes", pipe(idle));
+	idle_fd = idle[0];
+	st = run_child(threaded_child, new_stack_top(), 0, &pid);
+	CHECK("a child's exit_group ends its thread sleeping in a read, and it alone",
+	      WIFEXITED(st) && WEXITSTATUS(st) == 6);
+	CHECK("its thread's getpid was the child's", thread_pid == pid);
+	CHECK("its thread's tid was its own", thread_tid != pid && thread_tid != getpid());
 	fflush(stdout);
 	pid = clone(reader_child, new_stack_top(), CLONE_VM | SIGCHLD, (void *)(intptr_t)idle[0]);
 	CHECK("clone a child that sleeps in a read", pid > 0);
