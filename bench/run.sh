@@ -151,7 +151,7 @@ else
     cand=$REPO/target/release/mactux
     built=""
     LINK_STATIC=()
-    [[ $(uname -s) != Linux ]] || LINK_STATIC=(-C target-feature=+crt-static)
+    [[ $(uname -s) != Linux ]] || LINK_STATIC=(-C target-feature=+crt-static -C link-arg=-Wl,-z,pack-relative-relocs)
     if [[ -z ${BENCH_NO_BUILD:-} ]] && command -v cargo >/dev/null; then
         # Always ask cargo (a no-op when up to date) so a stale binary is never
         # measured by accident.

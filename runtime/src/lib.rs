@@ -105,7 +105,7 @@ fn init_process(st: Start) -> Result<&'static Process, StartError> {
         mm: Arc::new(Mutex::new(mm::Mm::default())),
         fds: Arc::new(Mutex::new(vfs::fd_table::FdTable::default())),
         fs: Arc::new(Mutex::new(FsContext::new(st.cwd, st.umask))),
-        sig: Mutex::new(SignalState { actions: [abi::signal::KernelSigaction::default(); 64], shared: Default::default(), watchers: Vec::new() }),
+        sig: Mutex::new(SignalState { actions: [abi::signal::KernelSigaction::default(); 64], shared: Default::default(), watchers: Vec::new(), queued: 0 }),
         host_sig: Default::default(),
         threads: Mutex::new(Vec::new()),
         idle_hosts: Mutex::new(Vec::new()),

@@ -4,9 +4,10 @@ way a user at a terminal would, and prints what happened as stable lines.
 usage: job_control.py SHELL-ARGV...   (e.g. /bin/bash --norc -i)
 
 Each step waits for its effect instead of sleeping: a key typed for a job is
-sent only once the job's process group owns the terminal (tcgetpgrp on the
-master), and each answer is awaited by the text it must contain. Exits 1,
-naming the step, when something does not happen within the deadline.
+sent only once the job has said it started (after the shell has made it a
+job) and its process group owns the terminal (tcgetpgrp on the master), and
+each answer is awaited by the text it must contain. Exits 1, naming the
+step, when something does not happen within the deadline.
 """
 import os, pty, select, sys, time
 
@@ -62,11 +63,8 @@ def wait_for(text, what):
 
 
 def press(key, text, what):
-    """Types `key` until `text` appears. The shell gives the job's group the
-    terminal as soon as it has forked, and the forked child may not yet have
-    run: until it resets the dispositions it inherited from the interactive
-    shell, it ignores SIGTSTP and catches SIGINT, and a key typed then is lost.
-    Like a user, type it again when nothing happened."""
+    """Types `key` until `text` appears: like a user, type it again when
+    nothing happened within a second."""
     end = time.time() + DEADLINE
     while True:
         os.write(fd, key)
@@ -77,9 +75,20 @@ def press(key, text, what):
             fail(what)
 
 
-def wait_foreground_job(what):
-    """Until a group other than the shell's owns the terminal."""
-    wait_until(lambda: os.tcgetpgrp(fd) != pid, what)
+# The job says it started once it runs the command: bash's child waits on a
+# pipe until its parent has done with making it (PGRP_PIPE), and only then
+# execs. A key typed earlier may stop or kill the child before bash has made
+# it a job: bash then reports it ("[1]   Stopped", not the current job "+"),
+# so a later `bg` finds no current job. That race is bash's, natively too; a
+# user never types ^Z within milliseconds of starting a command.
+JOB = b"sh -c 'echo job started; exec sleep 60'\n"
+
+
+def start_foreground_job(what):
+    """Starts JOB and waits until it runs and its group owns the terminal."""
+    os.write(fd, JOB)
+    wait_for(b"job started\r\n", what)
+    wait_until(lambda: os.tcgetpgrp(fd) != pid, what + " to own the terminal")
 
 
 def say(line):
@@ -95,20 +104,18 @@ def command(line, text, what):
 
 
 wait_for(b"$ ", "the first prompt")
-os.write(fd, b"sleep 60\n")
-wait_foreground_job("sleep in the foreground")
+start_foreground_job("a job in the foreground")
 press(b"\x1a", b"Stopped", "^Z to stop the job")
 wait_for(b"$ ", "the prompt after ^Z")
 say("^Z stopped the foreground job")
 command(b"jobs -l > /dev/null; jobs\n", b"Stopped", "jobs to list it as stopped")
 say("jobs lists it as stopped")
-command(b"bg\n", b"sleep 60 &", "bg")
+command(b"bg\n", b"sleep 60' &", "bg")
 command(b"jobs\n", b"Running", "jobs to list it as running")
 say("bg resumed it")
 command(b"kill %1; wait %1; echo status=$?\n", b"status=143", "kill %1 and the status of the job")
 say("kill %1 ended it with status 143")
-os.write(fd, b"sleep 60\n")
-wait_foreground_job("a second sleep in the foreground")
+start_foreground_job("a second job in the foreground")
 press(b"\x03", b"$ ", "the prompt after ^C")
 command(b"echo rc=$?\n", b"rc=130", "the status after ^C")
 say("^C interrupted the foreground job: 130")

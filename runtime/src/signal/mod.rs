@@ -116,6 +116,13 @@ pub struct SigInfo {
 
 pub const SIGINFO_SIZE: usize = 128;
 
+/// The host `si_code` of signal-driven I/O's signal sent by one task's
+/// runtime to another task (`SigInfo::sigpoll_for_host`): the runtimes'
+/// own, a negative code Linux does not define, which the host lets one
+/// process queue to another. A guest may not queue it to another task
+/// itself (syscall/signal.rs `check_forged_code`).
+pub const CROSS_SIGPOLL_CODE: i32 = -0x4d54;
+
 impl SigInfo {
     fn new(sig: Signal, code: i32) -> SigInfo {
         SigInfo { signo: i32::from(sig.0), errno: 0, code, fields: [0; 112], pid_is_host: false, timer_id: None, timer_gen: 0 }
@@ -174,6 +181,18 @@ impl SigInfo {
         i
     }
 
+    /// The `si_code` and `si_value` a host queued signal to another task
+    /// carries for this signal-driven I/O siginfo (`sigpoll`): the host
+    /// lets no process queue another a code of the kernel's own (POLL_*,
+    /// SI_KERNEL), so the code is [`CROSS_SIGPOLL_CODE`] and the value
+    /// packs the reason, the band and the fd; `from_host` unpacks them.
+    pub fn sigpoll_for_host(&self) -> (i32, u64) {
+        let band = self.fields.get(0..8).and_then(|b| b.try_into().ok()).map(i64::from_ne_bytes).unwrap_or(0);
+        let fd = self.int_at(8);
+        let value = u64::from(fd as u32) | (u64::from(band as u16) << 32) | (u64::from(self.code as i16 as u16) << 48);
+        (CROSS_SIGPOLL_CODE, value)
+    }
+
     /// A timer's `si_overrun`.
     pub fn overrun(&self) -> i32 {
         self.int_at(4)
@@ -192,6 +211,12 @@ impl SigInfo {
 
     /// A signal from outside, as the host reported it.
     pub fn from_host(sig: Signal, h: &HostSigInfo) -> SigInfo {
+        if h.code == CROSS_SIGPOLL_CODE {
+            // Another task's runtime sent signal-driven I/O's siginfo
+            // (`sigpoll_for_host`).
+            let code = i32::from((h.value >> 48) as u16 as i16);
+            return SigInfo::sigpoll(sig, code, i64::from((h.value >> 32) as u16), h.value as u32 as i32);
+        }
         let mut i = SigInfo::kill(sig, h.code, h.pid, h.uid);
         i.pid_is_host = h.pid > 0;
         if sig == Signal::SIGCHLD {
@@ -624,7 +649,9 @@ impl Locked<'_> {
         if self.discards(sig, blocked) {
             return;
         }
-        queue_push(&mut self.st.shared, info);
+        if queue_push(&mut self.st.shared, info) {
+            self.st.queued = self.st.queued.wrapping_add(1);
+        }
         self.sync_mirrors();
         self.route(sig);
     }
@@ -640,11 +667,15 @@ impl Locked<'_> {
             return;
         }
         if core::ptr::eq(target, self.thread) {
-            queue_push(&mut self.tp, info);
+            if queue_push(&mut self.tp, info) {
+                self.st.queued = self.st.queued.wrapping_add(1);
+            }
             self.sync_mirrors();
         } else {
             let mut tp = lock(&target.pending);
-            queue_push(&mut tp, info);
+            if queue_push(&mut tp, info) {
+                self.st.queued = self.st.queued.wrapping_add(1);
+            }
             target.pending_set.store(tp.set, Relaxed);
             drop(tp);
             tell_watchers(&self.st);
@@ -992,6 +1023,9 @@ pub fn send_to_process(p: &crate::task::Process, st: &mut crate::task::SignalSta
                 return s;
             }
             let queued = queue_push(&mut tp, info);
+            if queued {
+                st.queued = st.queued.wrapping_add(1);
+            }
             t.pending_set.store(tp.set, Relaxed);
             drop(tp);
             tell_watchers(st);
@@ -1011,6 +1045,9 @@ pub fn send_to_process(p: &crate::task::Process, st: &mut crate::task::SignalSta
                 return s;
             }
             let queued = queue_push(&mut st.shared, info);
+            if queued {
+                st.queued = st.queued.wrapping_add(1);
+            }
             p.host_sig.shared_set.store(st.shared.set, Relaxed);
             tell_watchers(st);
             if let Some(t) = p.thread_list().iter().find(|t| t.takes(bit)) {
@@ -1236,6 +1273,17 @@ mod tests {
         assert_eq!(SigInfo::from_bytes(Signal::SIGUSR1, &b), i);
         let f = SigInfo::fault(Signal::SIGSEGV, 1, 0x10).to_bytes();
         assert_eq!(&f[16..24], &0x10u64.to_ne_bytes());
+    }
+
+    #[test]
+    fn sigpoll_crosses_tasks_whole() {
+        let band = i64::from(g::POLLOUT | g::POLLWRNORM | g::POLLWRBAND);
+        for (code, fd) in [(g::POLL_OUT as i32, 7), (g::SI_KERNEL as i32, 0), (g::POLL_HUP as i32, i32::MAX)] {
+            let sent = SigInfo::sigpoll(Signal::SIGIO, code, band, fd);
+            let (host_code, value) = sent.sigpoll_for_host();
+            let h = HostSigInfo { code: host_code, pid: 1234, uid: 0, status: 0, value };
+            assert_eq!(SigInfo::from_host(Signal::SIGIO, &h), sent);
+        }
     }
 
     #[test]

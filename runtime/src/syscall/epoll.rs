@@ -30,12 +30,17 @@
 //! read that leaves data behind is none. A sleeper also sleeps on the
 //! queue.
 //!
+//! On the runtime's own kinds, a kind that counts its wake-ups
+//! (`FileOps::read_wakeups`: an eventfd's writes, the signals queued for
+//! a signalfd, an inotify fd's queued events) makes each a new edge of the
+//! reading side, as Linux's wake-up readies the registration again.
+//!
 //! Divergences from Linux:
-//! - On the runtime's own kinds (eventfd, timerfd ...) edge triggering is
-//!   derived from readiness levels and the guest's own use of the file
-//!   (see above): a new event on a file still ready that the guest has not
-//!   read since the last report is not reported; after a read that leaves
-//!   it ready, it is reported again though nothing new happened.
+//! - On the runtime's own kinds edge triggering is otherwise derived from
+//!   readiness levels and the guest's own use of the file (see above):
+//!   after a read that leaves it ready, it is reported again though
+//!   nothing new happened; the writing side of an eventfd is not made a
+//!   new edge by a read from another process.
 //! - On host objects, data that arrives while a wait is looking at the
 //!   file may be reported by that wait and once more by the next.
 //! - EPOLLEXCLUSIVE wakes every waiter, not one (allowed by epoll_ctl(2):
@@ -56,7 +61,7 @@ use crate::error::Result;
 use crate::host::{HostFd, HostStat};
 use crate::task::{current, lock};
 use crate::uaccess;
-use crate::vfs::file::{ExecIds, ExecKind, ExecObjects, FileOps, KindState, OpenFile};
+use crate::vfs::file::{hold, try_hold, ExecIds, ExecKind, ExecObjects, FileOps, ForkHolds, KindState, OpenFile};
 use crate::task::Thread;
 use crate::vfs::poll::{self, Notifier, Ready, Watch};
 use crate::{errno, return_errno_with_message};
@@ -97,8 +102,11 @@ struct Reg {
     /// EPOLLET: the events reported and seen ready since, quiet until
     /// seen not ready or until the guest uses their side of the file...
     reported: u32,
-    /// ...which it has done this often (reads, writes) by the report.
+    /// ...which it has done this often (reads, writes) by the report;
+    /// and how often a runtime-served file had woken its readers by then
+    /// (`FileOps::read_wakeups`: each time since is a new edge).
     uses_then: (u64, u64),
+    wakes_then: u64,
 }
 
 /// The events a read, a recv or an accept re-arms.
@@ -112,10 +120,11 @@ impl Reg {
     }
 
     /// The events this registration stays quiet about (EPOLLET): those it
-    /// reported, less the side the guest has used since; for a host object
-    /// whose edges the host reports (`has_edges`), those it reported until
-    /// the next edge.
-    fn quiet(&self, file: &OpenFile, has_edges: bool) -> u32 {
+    /// reported, less the side the guest has used since and the reading
+    /// side if the file woke its readers since (`wakes`: its
+    /// `read_wakeups` now); for a host object whose edges the host reports
+    /// (`has_edges`), those it reported until the next edge.
+    fn quiet(&self, file: &OpenFile, has_edges: bool, wakes: u64) -> u32 {
         if self.events & EPOLLET == 0 {
             return 0;
         }
@@ -124,7 +133,7 @@ impl Reg {
         }
         let (reads, writes) = file.uses();
         let mut quiet = self.reported;
-        if reads != self.uses_then.0 {
+        if reads != self.uses_then.0 || wakes != self.wakes_then {
             quiet &= !READ_SIDE;
         }
         if writes != self.uses_then.1 {
@@ -226,7 +235,7 @@ struct Found {
 impl Epoll {
     /// The live registrations that may report (dead ones are dropped).
     /// Each with its events and what it is quiet about.
-    fn live(&self) -> Vec<(usize, Arc<OpenFile>, u32, u32)> {
+    fn live(&self) -> Vec<(usize, Arc<OpenFile>, u32, u32, u64)> {
         let mut regs = lock(&self.regs);
         regs.retain(|r| r.file.strong_count() > 0);
         // The host's edges: a registration whose host object had one since
@@ -256,8 +265,11 @@ impl Epoll {
             .filter_map(|(i, r)| {
                 let f = r.file.upgrade()?;
                 let has_edges = f.host_fd().is_some_and(|h| edges.is_watched(h, Arc::as_ptr(&f) as usize));
-                let quiet = r.quiet(&f, has_edges);
-                Some((i, f, r.events, quiet))
+                // Asked before the look below: a wake-up after it is a
+                // new edge for the next.
+                let wakes = if r.events & EPOLLET != 0 && !has_edges { f.read_wakeups() } else { 0 };
+                let quiet = r.quiet(&f, has_edges, wakes);
+                Some((i, f, r.events, quiet, wakes))
             })
             .collect()
     }
@@ -275,7 +287,7 @@ impl Epoll {
         let live = self.live();
         let mut watches: Vec<Watch<'_>> = live
             .iter()
-            .map(|(_, f, ev, quiet)| Watch {
+            .map(|(_, f, ev, quiet, _)| Watch {
                 file: Some(f),
                 events: ev & !EP_PRIVATE_BITS,
                 revents: 0,
@@ -287,11 +299,12 @@ impl Epoll {
         wake.extend(self.edge_wake());
         let mut regs = lock(&self.regs);
         let mut found = Vec::new();
-        for ((i, f, _, quiet), w) in live.iter().zip(&watches) {
+        for ((i, f, _, quiet, wakes), w) in live.iter().zip(&watches) {
             let Some(r) = regs.get_mut(*i).filter(|r| r.key() == Arc::as_ptr(f)) else { continue };
             if r.events & EPOLLET != 0 {
                 r.reported = quiet & w.revents;
                 r.uses_then = f.uses();
+                r.wakes_then = *wakes;
             }
             if w.revents & !r.reported != 0 {
                 found.push(Found { index: *i, events: w.revents, data: r.data });
@@ -373,18 +386,25 @@ impl FileOps for Epoll {
         true
     }
 
+    /// Every lock of the instance: a thread inside epoll_ctl or
+    /// epoll_wait at a fork would leave the child's copy locked.
+    fn hold_for_fork<'a>(&'a self, held: &mut ForkHolds<'a>) -> bool {
+        hold(&self.regs, held) && hold(&self.cursor, held) && hold(&self.sleepers, held) && hold(&self.crossed, held) && hold(&self.edges, held)
+    }
+
     /// In a fork child: the host edge queue is the parent's (the child's
-    /// instance is a copy), so the child watches with one of its own.
-    ///
-    /// Not waited for: a thread of the parent that held the lock at the
-    /// fork is not in the child and would never release it, and a child
-    /// that only execs (posix_spawn) must not hang here. Such a copy keeps
-    /// the parent's queue, and its lock stays held (see what-works.md).
+    /// instance is a copy), so the child watches with one of its own; the
+    /// sleepers are the parent's threads, which are not in the child (and
+    /// whose wake pipes' locks one of them may have held at the fork: an
+    /// epoll_ctl of the child would wait for them). The fork held these locks
+    /// (`hold_for_fork`), so the child's copies are free; `try_hold`
+    /// still, for a fork that gave up holding them (task/process.rs).
     fn after_fork(&self) {
-        match self.edges.try_lock() {
-            Ok(mut edges) => *edges = Edges::default(),
-            Err(std::sync::TryLockError::Poisoned(e)) => *e.into_inner() = Edges::default(),
-            Err(std::sync::TryLockError::WouldBlock) => {}
+        if let Some(mut edges) = try_hold(&self.edges) {
+            *edges = Edges::default();
+        }
+        if let Some(mut sleepers) = try_hold(&self.sleepers) {
+            sleepers.clear();
         }
     }
 
@@ -407,7 +427,8 @@ impl FileOps for Epoll {
             let Some(file) = files(c.file) else { continue };
             // The new open file has counted no use yet.
             let uses_then = file.uses();
-            regs.push(Reg { fd: c.fd, file: Arc::downgrade(&file), events: c.events, data: c.data, disabled: c.disabled, reported: c.reported, uses_then });
+            let wakes_then = file.read_wakeups();
+            regs.push(Reg { fd: c.fd, file: Arc::downgrade(&file), events: c.events, data: c.data, disabled: c.disabled, reported: c.reported, uses_then, wakes_then });
         }
     }
 }
@@ -491,7 +512,7 @@ pub fn epoll_ctl(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
             if find(&regs).is_some() {
                 return_errno_with_message!(EEXIST, "fd is already registered");
             }
-            regs.push(Reg { fd, file: Arc::downgrade(&target), events, data, disabled: false, reported: 0, uses_then: (0, 0) });
+            regs.push(Reg { fd, file: Arc::downgrade(&target), events, data, disabled: false, reported: 0, uses_then: (0, 0), wakes_then: 0 });
         }
         EPOLL_CTL_MOD => {
             let (mut events, data) = event.unwrap_or_default();

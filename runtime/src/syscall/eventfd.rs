@@ -51,7 +51,10 @@ const W_NBLOCKED: usize = 3;
 const W_BLOCKED: usize = 4;
 /// How many blocked writers' values the page records.
 const BLOCKED_SLOTS: usize = 32;
-const WORDS: usize = W_BLOCKED + BLOCKED_SLOTS;
+/// How many writes there were (each wakes the readers on Linux: a new
+/// edge for EPOLLET, `FileOps::read_wakeups`).
+const W_WRITES: usize = W_BLOCKED + BLOCKED_SLOTS;
+const WORDS: usize = W_WRITES + 1;
 
 const ON_READABLE: u64 = 1;
 const ON_ROOM: u64 = 2;
@@ -181,6 +184,9 @@ impl EventFd {
             return false;
         }
         st.set_count(count + v);
+        // `eventfd_write` wakes the readers at every write, of 0 too.
+        let writes = st.0.shared.word(W_WRITES);
+        writes.store(writes.load(Relaxed).wrapping_add(1), Relaxed);
         st.changed();
         true
     }
@@ -298,6 +304,10 @@ impl FileOps for EventFd {
 
     fn pollable(&self) -> bool {
         true
+    }
+
+    fn read_wakeups(&self) -> u64 {
+        self.shared.word(W_WRITES).load(Relaxed)
     }
 
     fn before_fork(&self) {

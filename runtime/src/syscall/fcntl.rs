@@ -4,8 +4,8 @@
 //! man7: fcntl.2 (https://man7.org/linux/man-pages/man2/fcntl.2.html).
 //!
 //! Divergences from Linux:
-//! - Leases and dnotify are EINVAL.
-//! - Signal-driven I/O: see task/sigio.rs.
+//! - Leases are EINVAL.
+//! - Signal-driven I/O: see task/sigio.rs; dnotify: task/dnotify.rs.
 
 use super::args::uint;
 use super::fs_common::host_err;
@@ -70,14 +70,14 @@ pub fn fcntl(_cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
             fcntl_lock(&file, cmd, arg)
         }
         _ => {
-            file_of(fd)?;
+            // An O_PATH fd answers only the commands above (`check_fcntl_cmd`).
+            file_of(fd)?.require_not_path()?;
             match cmd {
                 g::F_GETOWN | g::F_SETOWN | g::F_GETOWN_EX | g::F_SETOWN_EX | g::F_GETSIG | g::F_SETSIG => {
                     return async_owner(fd, cmd, arg);
                 }
-                g::F_GETLEASE | g::F_SETLEASE | g::F_NOTIFY => {
-                    return_errno_with_message!(EINVAL, "leases and dnotify are not supported")
-                }
+                g::F_NOTIFY => return dir_notify(fd, uint(arg)),
+                g::F_GETLEASE | g::F_SETLEASE => return_errno_with_message!(EINVAL, "leases are not supported"),
                 g::F_GETPIPE_SZ | g::F_SETPIPE_SZ => {
                     let file = file_of(fd)?;
                     let is_pipe = |h| host::fs::fstat(h).is_ok_and(|st| st.mode & g::S_IFMT == g::S_IFIFO);
@@ -127,6 +127,31 @@ pub(super) fn set_status_flags(fd: i32, file: &Arc<OpenFile>, requested: u32) ->
     let mut st = lock(&file.status);
     *st = (*st & !SETFL_MASK) | requested;
     Ok(())
+}
+
+/// F_NOTIFY (`fcntl_dirnotify`, fs/notify/dnotify/dnotify.c): signal the
+/// file's owner at each change in directory `fd` of a kind in `arg`
+/// (DN_ACCESS ... DN_ATTRIB, once unless DN_MULTISHOT; task/dnotify.rs).
+/// An `arg` without events removes the notification, on any file; bits
+/// Linux does not know are ignored, as Linux ignores them. The caller
+/// becomes the owner when the file has none (`__f_setown` without force).
+fn dir_notify(fd: i32, arg: u32) -> Result<u64> {
+    let file = file_of(fd)?;
+    let p = current();
+    if arg & !g::DN_MULTISHOT == 0 {
+        p.sigio.dir_flush(&file);
+        return Ok(0);
+    }
+    if !file.is_dir() {
+        return_errno_with_message!(ENOTDIR, "F_NOTIFY watches directories only");
+    }
+    p.sigio.dir_notify(&file, fd, arg)?;
+    let mut o = lock(&file.async_owner);
+    if o.pid == 0 {
+        o.kind = g::F_OWNER_PID;
+        o.pid = p.pid() as i32;
+    }
+    Ok(0)
 }
 
 /// F_SETOWN, F_GETOWN, their _EX forms, F_SETSIG and F_GETSIG: the owner

@@ -30,7 +30,7 @@ use crate::abi::gen as g;
 use crate::error::{Error, Result};
 use crate::host::{self, HostFd, HostStat};
 use crate::task::{current, lock};
-use crate::vfs::file::{ExecIds, ExecKind, ExecObjects, FileOps, KindState, OpenFile};
+use crate::vfs::file::{hold, ExecIds, ExecKind, ExecObjects, FileOps, ForkHolds, KindState, OpenFile};
 use crate::vfs::poll::{self, Ready};
 use crate::vfs::{Lookup, Node};
 use crate::{errno, return_errno, return_errno_with_message};
@@ -93,6 +93,9 @@ struct Queue {
     events: VecDeque<Event>,
     /// An IN_Q_OVERFLOW is queued and not yet read.
     has_overflow: bool,
+    /// How many events were queued (not merged): each wakes the readers
+    /// (`fsnotify_insert_event`), a new edge for EPOLLET.
+    wakeups: u64,
 }
 
 impl Queue {
@@ -102,6 +105,7 @@ impl Queue {
             if !self.has_overflow {
                 self.has_overflow = true;
                 self.events.push_back(Event { wd: -1, mask: g::IN_Q_OVERFLOW, cookie: 0, name: Vec::new() });
+                self.wakeups = self.wakeups.wrapping_add(1);
             }
             return;
         }
@@ -110,6 +114,7 @@ impl Queue {
             return;
         }
         self.events.push_back(ev);
+        self.wakeups = self.wakeups.wrapping_add(1);
     }
 
     fn pop(&mut self) -> Option<Event> {
@@ -195,6 +200,17 @@ impl FileOps for Inotify {
         true
     }
 
+    /// Drains the host's events first: a new one is a new edge now.
+    fn read_wakeups(&self) -> u64 {
+        self.drained().wakeups
+    }
+
+    /// The queue: a read or poll under way at a fork would leave the
+    /// child's copy locked.
+    fn hold_for_fork<'a>(&'a self, held: &mut ForkHolds<'a>) -> bool {
+        hold(&self.queue, held)
+    }
+
     fn exec_state(&self, _f: &OpenFile, _ids: &ExecIds<'_>) -> Option<KindState> {
         let q = self.drained();
         let (watcher, host_fds) = self.watcher.exec_state();
@@ -218,7 +234,7 @@ fn restore(k: &KindState, _objects: &ExecObjects) -> Result<Box<dyn FileOps>> {
     let st: ExecState = k.decode().ok_or_else(|| errno!(EINVAL, "an inotify fd's state does not decode"))?;
     let events = st.events.into_iter().map(|(wd, mask, cookie, name)| Event { wd, mask, cookie, name }).collect();
     let watcher = host::watch::FsWatcher::from_exec_state(st.watcher).map_err(|e| Error::with_message(e, "cannot make the host watcher again"))?;
-    Ok(Box::new(Inotify { watcher, queue: Mutex::new(Queue { events, has_overflow: st.has_overflow }) }))
+    Ok(Box::new(Inotify { watcher, queue: Mutex::new(Queue { events, has_overflow: st.has_overflow, wakeups: 0 }) }))
 }
 
 pub fn inotify_init1(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {

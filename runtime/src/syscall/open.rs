@@ -272,10 +272,17 @@ pub fn creat(_cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     do_open(g::AT_FDCWD, &path, g::O_CREAT | g::O_WRONLY | g::O_TRUNC, uint(a[1]))
 }
 
+/// What closing one fd of `file` ends whatever other fds it has left
+/// (`filp_close`): its directory notification (`dnotify_flush`).
+fn closed(file: &OpenFile) {
+    current().sigio.dir_flush(file);
+}
+
 pub fn close(_cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     // The entry is dropped after the table lock is released: dropping the
     // last reference closes the host fd, which may block.
     let entry = lock(&current().fds).remove(args::fd(a[0]))?;
+    closed(&entry.file);
     drop(entry);
     Ok(0)
 }
@@ -302,6 +309,9 @@ pub fn close_range(_cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
             }
         }
     }
+    for e in &closed {
+        self::closed(&e.file);
+    }
     drop(closed);
     Ok(0)
 }
@@ -318,6 +328,9 @@ fn do_dup3(old: i32, new: i32, cloexec: bool) -> Result<u64> {
         let file = fds.get(old)?;
         fds.install_at(new, file, cloexec)?
     };
+    if let Some(e) = &replaced {
+        closed(&e.file);
+    }
     drop(replaced);
     Ok(new as u64)
 }

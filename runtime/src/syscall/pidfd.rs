@@ -29,7 +29,7 @@ use crate::abi::signal::Signal;
 use crate::error::{Error, Result};
 use crate::host::{self, HostFd, HostStat};
 use crate::task::{current, lock};
-use crate::vfs::file::{ExecIds, ExecKind, ExecObjects, FileOps, KindState, OpenFile};
+use crate::vfs::file::{hold, try_hold, ExecIds, ExecKind, ExecObjects, FileOps, ForkHolds, KindState, OpenFile};
 use crate::vfs::poll::Ready;
 use crate::{errno, return_errno, return_errno_with_message};
 use mactux_proto::Vpid;
@@ -99,10 +99,15 @@ impl FileOps for PidFd {
         format!("Pid:\t{}\nNSpid:\t{}\n", self.pid, self.pid)
     }
 
+    fn hold_for_fork<'a>(&'a self, held: &mut ForkHolds<'a>) -> bool {
+        hold(&self.exit, held)
+    }
+
     fn after_fork(&self) {
-        // Not waited for: a parent's thread that held it is not in the
-        // child (the copy then keeps the parent's watch).
-        let Ok(mut exit) = self.exit.try_lock() else { return };
+        // Free: the fork held it (`hold_for_fork`); not waited for, for a
+        // fork that gave up holding it (the copy then keeps the parent's
+        // watch).
+        let Some(mut exit) = try_hold(&self.exit) else { return };
         if let Ok(fd) = host::watch::process_exit_after_fork(*exit, self.host_pid) {
             *exit = fd;
         }

@@ -163,7 +163,8 @@ fn do_clone(cx: &mut Ctx<'_>, c: CloneArgs) -> Result<u64> {
     let p = current();
     // Every runtime lock is held across the host fork, so that the child,
     // where only this thread lives on, inherits none held by another.
-    let mut guard = p.lock_for_fork();
+    let files = crate::task::ForkFiles::new();
+    let mut guard = p.lock_for_fork(&files);
     let link = daemon::lock_for_fork();
     let forked = host::process::fork();
     drop(link);

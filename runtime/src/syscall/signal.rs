@@ -8,6 +8,8 @@
 //!   the receiver sees the sender's real pid whatever `si_pid` said, and
 //!   another task's threads are reached through the whole task. On macOS,
 //!   which has no sigqueue, `si_value` does not cross (code SI_USER).
+//! - si_code -0x4d54 (`CROSS_SIGPOLL_CODE`) cannot be queued to another
+//!   task (EPERM): the runtimes use it for signal-driven I/O between tasks.
 //! - Interval timers are the host's: ITIMER_VIRTUAL and ITIMER_PROF count
 //!   the runtime's CPU time along with the guest's.
 
@@ -229,6 +231,11 @@ fn check_forged_code(target: i32, info: Option<&SigInfo>) -> Result<()> {
     let forged = info.is_some_and(|i| i.code >= 0 || i.code == g::SI_TKILL);
     if forged && target as u32 != crate::task::current().pid() {
         return_errno_with_message!(EPERM, "only negative si_codes other than SI_TKILL may be sent to another process");
+    }
+    // Linux would let it through; here it would arrive as signal-driven
+    // I/O's siginfo (signal/mod.rs `CROSS_SIGPOLL_CODE`).
+    if info.is_some_and(|i| i.code == crate::signal::CROSS_SIGPOLL_CODE) && target as u32 != crate::task::current().pid() {
+        return_errno_with_message!(EPERM, "this si_code is the runtime's own between tasks");
     }
     Ok(())
 }

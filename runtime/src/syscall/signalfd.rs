@@ -334,6 +334,15 @@ impl FileOps for SignalFd {
 
     /// In a fork child: the one thread there makes its notifier anew when
     /// it polls; the parent's threads' notifiers go.
+    /// Every signal queued in the process (`signalfd_notify` wakes the
+    /// signalfds of the whole thread group), host signals sorted first.
+    fn read_wakeups(&self) -> u64 {
+        match calling_thread() {
+            Ok(t) => lock_state(&t).st.queued,
+            Err(_) => 0,
+        }
+    }
+
     fn after_fork(&self) {
         lock(&self.0.readers).clear();
     }

@@ -319,7 +319,7 @@ syscall_table! {
     __NR_msgsnd => Full(ipc::msgsnd), [Int, Ptr, Len, Hex], blocks, restart = NoHand;
     __NR_msgrcv => Partial(ipc::msgrcv, "MSG_COPY is not implemented (ENOSYS)"), [Int, Ptr, Len, Int, Hex], blocks, restart = NoHand;
     __NR_msgctl => Full(ipc::msgctl), [Int, Int, Ptr];
-    __NR_fcntl => Partial(fcntl::fcntl, "F_DUPFD*, F_GETFD/SETFD, F_GETFL/SETFL, POSIX and OFD record locks, F_GETPIPE_SZ/F_SETPIPE_SZ, memfd seals; F_SETOWN/F_SETSIG are recorded but no SIGIO is sent; leases are EINVAL"), [Fd, Fcntl, Hex], blocks;
+    __NR_fcntl => Partial(fcntl::fcntl, "F_DUPFD*, F_GETFD/SETFD, F_GETFL/SETFL, POSIX and OFD record locks, F_GETPIPE_SZ/F_SETPIPE_SZ, memfd seals, F_NOTIFY, signal-driven I/O (F_SETOWN*, F_SETSIG) on host objects only; leases are EINVAL"), [Fd, Fcntl, Hex], blocks;
     __NR_flock => Full(locks::flock), [Fd, Hex], blocks;
     __NR_fsync => Full(sync::fsync), [Fd];
     __NR_fdatasync => Full(sync::fdatasync), [Fd];

@@ -56,9 +56,19 @@
 //! A fork takes every process-wide lock, in this order, which follows the
 //! tree: publishing, comm, argv, exe, fs, envp, fds, futexes, mm, guest_as, children,
 //! reaped, sig, timers, sigio, threads, idle_hosts, tid_pool, publisher,
-//! ppid_cache, vfork_return, vm_children, vm_processes, refused, cred, syscall_sites, trace, then the daemon link's pool
-//! (`daemon::lock_for_fork`)
-//! ([`Process::lock_for_fork`]).
+//! ppid_cache, vfork_return, vm_children, vm_processes, refused, cred, syscall_sites, trace, then each
+//! open file's own locks, file by file in fd order (a file at several fds
+//! once): its `status`, `pos`, `async_owner`, then its kind's
+//! (`FileOps::hold_for_fork`: epoll's regs, cursor, sleepers, crossed,
+//! edges; a pidfd's exit watch; netlink's state; inotify's queue), then
+//! the daemon link's pool (`daemon::lock_for_fork`)
+//! ([`Process::lock_for_fork`]). The file locks come last although some
+//! are taken outside `threads`, `sig` or `mm` elsewhere (epoll's, above;
+//! `async_owner` across a guest memory read): the fork takes each with
+//! `try_lock` only, and one found held makes it let every lock go and
+//! start again, so it never waits for a lock while holding one that the
+//! holder may wait for. A fork child's `FileOps::after_fork` takes its
+//! files' locks alone, once the fork's guards are let go.
 //!
 //! - `mm` is also taken, briefly and innermost, by every guest memory access
 //!   (uaccess.rs), so no lock above it may be held while touching guest
@@ -102,6 +112,7 @@
 //! the host calls that change the mapping, which do not sleep.
 
 mod cred;
+mod dnotify;
 mod futex;
 mod process;
 mod sigio;

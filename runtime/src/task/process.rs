@@ -142,6 +142,10 @@ pub struct SignalState {
     /// (signal/mod.rs, "Pending watchers"). Kept in a fork child, whose
     /// signalfds are copies that read the child's own signals.
     pub watchers: Vec<std::sync::Weak<dyn crate::signal::PendingWatch>>,
+    /// How many signals were queued, to any thread or the process (each
+    /// wakes the process's signalfds on Linux, `signalfd_notify`: a new
+    /// edge for EPOLLET); a standard signal already pending is none.
+    pub queued: u64,
 }
 
 pub struct Process {
@@ -354,6 +358,8 @@ impl Process {
 /// `comm` and `host` locks are left behind with them.
 #[allow(dead_code)] // the guards are held, not read
 pub struct ForkGuard<'a> {
+    /// The open files' own locks, taken last (`OpenFile::hold_for_fork`).
+    files: crate::vfs::file::ForkHolds<'a>,
     publishing: MutexGuard<'a, ()>,
     comm: MutexGuard<'a, Vec<u8>>,
     argv: MutexGuard<'a, Vec<Vec<u8>>>,
@@ -403,39 +409,93 @@ impl ForkGuard<'_> {
         self.timers.clear();
         self.sigio.after_fork_child();
         self.children.clear();
-        // The CLONE_VM children are host threads that stayed behind. A
-        // table shared with this process (CLONE_FILES) is held by this
-        // guard, and one a vanished thread held is left alone.
-        // Files whose state is the runtime's own become the child's
-        // copies, each once (`seen`).
-        self.vm_children.clear();
-        let mut seen: Vec<*const crate::vfs::file::OpenFile> = Vec::new();
-        let mut after_fork = |f: &Arc<crate::vfs::file::OpenFile>| {
-            if !seen.contains(&Arc::as_ptr(f)) {
-                seen.push(Arc::as_ptr(f));
-                f.ops().after_fork();
-            }
-        };
+        // The files' own locks first: `after_fork` takes them, alone now.
+        self.files.clear();
+        // Files whose state is the runtime's own become the child's copies.
         for (_, e) in self.fds.iter() {
-            after_fork(&e.file);
+            e.file.ops().after_fork();
         }
+        // The CLONE_VM children are host threads that stayed behind. Their
+        // own fd tables go with them (a table shared with this process,
+        // CLONE_FILES, is held by this guard, and one a vanished thread
+        // held is left alone); the files only they had are dropped as
+        // they are, without `after_fork`, whose locks the fork did not
+        // take.
+        self.vm_children.clear();
         let mut left_behind = Vec::new();
         for p in self.vm_processes.drain(..) {
             if let Ok(mut t) = p.fds.try_lock() {
-                let table = std::mem::take(&mut *t);
-                for (_, e) in table.iter() {
-                    after_fork(&e.file);
-                }
-                left_behind.push(table);
+                left_behind.push(std::mem::take(&mut *t));
             }
         }
         left_behind
     }
 }
 
+/// How many times a fork tries to find every open file's locks free
+/// before it forks without holding them (`Process::lock_for_fork`).
+const FORK_ATTEMPTS: usize = 1000;
+
+/// The open files each attempt of a fork found (the table may change
+/// between attempts, which let every lock go): kept here, with the caller,
+/// for the guards of the attempt that holds to borrow from.
+pub struct ForkFiles(Vec<std::cell::OnceCell<Vec<Arc<crate::vfs::file::OpenFile>>>>);
+
+impl ForkFiles {
+    pub fn new() -> ForkFiles {
+        ForkFiles((0..FORK_ATTEMPTS).map(|_| std::cell::OnceCell::new()).collect())
+    }
+}
+
 impl Process {
-    /// Takes every lock for a host fork (see [`ForkGuard`]).
-    pub fn lock_for_fork(&self) -> ForkGuard<'_> {
+    /// Takes every lock for a host fork (see [`ForkGuard`]): the
+    /// process-wide ones in the order of the tree in task/mod.rs, then
+    /// every open file's own (`OpenFile::hold_for_fork`) without waiting.
+    /// Those are taken outside some process-wide locks elsewhere (epoll's
+    /// under none, then `threads` and `sig` under it), so a file lock
+    /// found held makes the fork let everything go, give the holder time
+    /// to finish, and start again. After [`FORK_ATTEMPTS`] it forks
+    /// holding only the process-wide locks; the kinds' `after_fork` do
+    /// not wait for theirs then.
+    pub fn lock_for_fork<'a>(&'a self, files: &'a ForkFiles) -> ForkGuard<'a> {
+        for (attempt, slot) in files.0.iter().enumerate() {
+            let mut guard = self.lock_process_for_fork();
+            let list = slot.get_or_init(|| {
+                let mut list: Vec<Arc<crate::vfs::file::OpenFile>> = Vec::new();
+                for (_, e) in guard.fds.iter() {
+                    // A file open at several fds is held once.
+                    if !list.iter().any(|f| Arc::ptr_eq(f, &e.file)) {
+                        list.push(e.file.clone());
+                    }
+                }
+                list
+            });
+            let mut held = Vec::new();
+            if list.iter().all(|f| f.hold_for_fork(&mut held)) || attempt + 1 == files.0.len() {
+                guard.files = held;
+                for (_, e) in guard.fds.iter() {
+                    e.file.ops().before_fork();
+                }
+                return guard;
+            }
+            drop(held);
+            drop(guard);
+            // The holder may be waiting for a lock the fork held.
+            if attempt < 10 {
+                std::thread::yield_now();
+            } else {
+                std::thread::sleep(std::time::Duration::from_micros(100));
+            }
+        }
+        let guard = self.lock_process_for_fork();
+        for (_, e) in guard.fds.iter() {
+            e.file.ops().before_fork();
+        }
+        guard
+    }
+
+    /// Takes every process-wide lock for a host fork, in order.
+    fn lock_process_for_fork(&self) -> ForkGuard<'_> {
         use crate::task::lock;
         // First: the publisher holds it while it takes the locks below
         // (task_info).
@@ -466,10 +526,8 @@ impl Process {
         let cred = lock(&self.cred);
         let syscall_sites = lock(&self.syscall_sites);
         let trace = self.trace.as_ref().map(lock);
-        for (_, e) in fds.iter() {
-            e.file.ops().before_fork();
-        }
         ForkGuard {
+            files: Vec::new(),
             publishing,
             comm,
             argv,

@@ -31,12 +31,17 @@
 //! - Only host objects (pipes, FIFOs, sockets, terminals) signal; the
 //!   runtime's own kinds (inotify among them) never do.
 //! - An owner in another process (a pid, a group with other members, a
-//!   thread of another task) gets the signal as a host `kill` sends it
-//!   (si_code SI_USER, no si_band or si_fd).
+//!   thread of another task) gets the signal through a host queued signal
+//!   that its runtime turns back into the same siginfo
+//!   (`SigInfo::sigpoll_for_host`); several such signals pending at once
+//!   may arrive as copies of the last one. On macOS, whose host has no
+//!   queued signals, it arrives as a host `kill` sends it (si_code
+//!   SI_USER, no si_band or si_fd).
 //! - The owner's permission to be signalled is not checked
 //!   (`sigio_perm`): every task belongs to one user here.
 //! - SIGURG for out-of-band data is not sent to the owner.
 
+use super::dnotify::DirNotify;
 use super::{current, lock, Process, Thread};
 use crate::abi::signal::Signal;
 use crate::error::{Error, Result};
@@ -58,6 +63,9 @@ pub struct SigioState {
     /// This process's watcher, once started (never in a fork child until
     /// it arms a file of its own).
     watcher: Option<host::sigio::Watcher>,
+    /// The directory notifications (fcntl F_NOTIFY), whose host watcher
+    /// is armed on this process's watcher (task/dnotify.rs).
+    dnotify: DirNotify,
 }
 
 impl SigioState {
@@ -65,6 +73,19 @@ impl SigioState {
     /// hearing of the files it armed (their owner is shared).
     pub fn after_fork_child(&mut self) {
         self.watcher = None;
+        self.dnotify.after_fork_child();
+    }
+
+    /// This process's watcher, started the first time.
+    fn watcher(&mut self) -> Result<host::sigio::Watcher> {
+        match self.watcher {
+            Some(w) => Ok(w),
+            None => {
+                let w = start_watcher()?;
+                self.watcher = Some(w);
+                Ok(w)
+            }
+        }
     }
 }
 
@@ -79,14 +100,7 @@ impl Sigio {
     /// host fd is `h` (before O_ASYNC is turned on on the host).
     pub fn arm(&self, file: &Arc<OpenFile>, h: HostFd) -> Result<()> {
         let mut st = lock(&self.state);
-        let w = match st.watcher {
-            Some(w) => w,
-            None => {
-                let w = start_watcher()?;
-                st.watcher = Some(w);
-                w
-            }
-        };
+        let w = st.watcher()?;
         host::sigio::arm(h, w).map_err(|e| Error::with_message(e, "cannot watch the file for signal-driven I/O"))?;
         st.files.retain(|f| f.strong_count() > 0);
         if !st.files.iter().any(|f| std::ptr::eq(f.as_ptr(), Arc::as_ptr(file))) {
@@ -102,6 +116,32 @@ impl Sigio {
             host::sigio::disarm(h, w);
         }
         st.files.retain(|f| f.strong_count() > 0 && !std::ptr::eq(f.as_ptr(), Arc::as_ptr(file)));
+    }
+
+    /// fcntl F_NOTIFY with the events and flags in `arg` (at least one
+    /// event) through `fd`, on directory `file`.
+    pub fn dir_notify(&self, file: &Arc<OpenFile>, fd: i32, arg: u32) -> Result<()> {
+        let mut st = lock(&self.state);
+        let w = st.watcher()?;
+        st.dnotify.set(file, fd, arg, |h| {
+            host::sigio::arm_own(h, w).map_err(|e| Error::with_message(e, "cannot hear of the directory watcher's events"))
+        })
+    }
+
+    /// Ends `file`'s directory notification (F_NOTIFY 0, or one of its fds
+    /// closed: Linux's `dnotify_flush`).
+    pub fn dir_flush(&self, file: &OpenFile) {
+        lock(&self.state).dnotify.flush(file);
+    }
+
+    /// If `h` is the directory watcher's host fd: the notifications its
+    /// waiting events fire (task/dnotify.rs).
+    fn dir_fired(&self, h: HostFd) -> Option<Vec<(Arc<OpenFile>, i32)>> {
+        let mut st = lock(&self.state);
+        if st.dnotify.wake_fd() != Some(h) {
+            return None;
+        }
+        Some(st.dnotify.take_fired())
     }
 
     /// The live armed files on host fd `h`.
@@ -138,9 +178,17 @@ fn watch(w: host::sigio::Watcher) {
             Ok(None) => continue,
             Err(_) => return,
         };
+        if let Some(fired) = p.sigio.dir_fired(ev.fd) {
+            // dnotify_handle_event: `send_sigio(fown, dn_fd, POLL_MSG)`.
+            for (f, fd) in fired {
+                notify(p, &f, fd, g::POLL_MSG as i32, i64::from(g::POLLIN | g::POLLRDNORM | g::POLLMSG));
+            }
+            continue;
+        }
         for f in p.sigio.files_on(ev.fd) {
             if f.status() & g::FASYNC != 0 {
-                notify(p, &f, &ev);
+                let fd = lock(&f.async_owner).fd;
+                notify(p, &f, fd, ev.code, ev.band);
             }
         }
     }
@@ -151,14 +199,15 @@ fn plain_sigio() -> SigInfo {
     SigInfo::kill(Signal::SIGIO, g::SI_KERNEL as i32, 0, 0)
 }
 
-/// Sends `f`'s owner the signal of event `ev` (`send_sigio`).
-fn notify(p: &'static Process, f: &OpenFile, ev: &host::sigio::IoEvent) {
+/// Sends `f`'s owner the signal of an event with reason `code` and band
+/// `band`, naming `fd` (`send_sigio`).
+fn notify(p: &'static Process, f: &OpenFile, fd: i32, code: i32, band: i64) {
     let o = *lock(&f.async_owner);
     if o.pid == 0 {
         return;
     }
     let info = match Signal::from_raw(u64::from(o.sig)) {
-        Some(sig) if o.sig != 0 => SigInfo::sigpoll(sig, ev.code, ev.band, o.fd),
+        Some(sig) if o.sig != 0 => SigInfo::sigpoll(sig, code, band, fd),
         _ => plain_sigio(),
     };
     let me = p.pid() as i32;
@@ -175,7 +224,7 @@ fn notify(p: &'static Process, f: &OpenFile, ev: &host::sigio::IoEvent) {
                 if vpid == me {
                     send_here(p, None, info);
                 } else {
-                    let _ = crate::syscall::proc_model::signal_host(host_pid, Some(info.signal()));
+                    send_host(host_pid, &info);
                 }
             }
         }
@@ -196,6 +245,16 @@ fn send_here(p: &Process, target: Option<&Thread>, info: SigInfo) {
 /// The owner is another task (or a thread of one): the host signal.
 fn send_elsewhere(pid: i32, info: &SigInfo) {
     if let Ok(host_pid) = crate::syscall::proc_model::host_pid_of_task(pid) {
-        let _ = crate::syscall::proc_model::signal_host(host_pid, Some(info.signal()));
+        send_host(host_pid, info);
     }
+}
+
+/// Queues `info` on the task in host process `host_pid`, its reason, band
+/// and fd packed as that task's runtime unpacks them
+/// (`SigInfo::sigpoll_for_host`); on a host without queued signals
+/// (macOS), a plain host signal.
+fn send_host(host_pid: i32, info: &SigInfo) {
+    let Some(host_sig) = host::signal::to_host(info.signal()) else { return };
+    let (code, value) = info.sigpoll_for_host();
+    let _ = host::process::sigqueue(host_pid, host_sig, code, 0, value);
 }

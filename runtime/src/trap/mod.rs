@@ -74,6 +74,9 @@ pub struct ThreadCtl {
     /// (valid while `has_saved_mask`; plain fields keep the block FFI-safe).
     saved_mask: u64,
     has_saved_mask: bool,
+    /// The host ucontext a fast return (`host::trap`, Linux) is restoring
+    /// the guest from, for a signal that arrives half-way through it.
+    pub fast_uc: u64,
 }
 
 impl ThreadCtl {
@@ -114,6 +117,7 @@ impl ThreadCtl {
         self.host_uc = 0;
         self.altstack = crate::signal::AltStack::default();
         self.has_saved_mask = false;
+        self.fast_uc = 0;
     }
 
     /// Gives back the reference `setup_thread` took (the thread has ended).
@@ -146,6 +150,7 @@ pub const OFF_IN_GUEST: usize = offset_of!(ThreadCtl, in_guest);
 pub const OFF_SELECTOR: usize = offset_of!(ThreadCtl, selector);
 pub const OFF_GUEST_TLS: usize = offset_of!(ThreadCtl, guest_tls);
 pub const OFF_EXIT_SP: usize = offset_of!(ThreadCtl, exit_sp);
+pub const OFF_FAST_UC: usize = offset_of!(ThreadCtl, fast_uc);
 
 /// The general-purpose registers of the interrupted guest, in Linux names
 /// (read by `host::thread::run_guest`'s assembly by field offset).
@@ -242,6 +247,7 @@ pub fn setup_thread(thread: std::sync::Arc<crate::task::Thread>) -> Result<&'sta
             altstack: crate::signal::AltStack::default(),
             saved_mask: 0,
             has_saved_mask: false,
+            fast_uc: 0,
         });
         &mut *ctl_ptr
     };
@@ -300,17 +306,26 @@ pub fn calling_thread_interrupted() -> bool {
 }
 
 /// Called by the assembly entry with the trap disarmed and host TLS in place;
-/// `from_guest` says whether the signal interrupted guest code.
+/// `from_guest` says whether the signal interrupted guest code. Returns
+/// non-zero when the trampoline may return to the guest without
+/// `rt_sigreturn` (`host::trap::fast_return_offered`): after a plain
+/// syscall whose return delivers nothing.
 ///
 /// # Safety
 /// Only the host trampoline calls this, with `ctl` found from the alternate
 /// stack and `info`/`uc` as the kernel passed them to the signal handler.
-pub unsafe extern "C" fn dispatch(ctl: *mut ThreadCtl, signo: i32, info: *mut c_void, uc: *mut c_void, from_guest: u64) {
+pub unsafe extern "C" fn dispatch(ctl: *mut ThreadCtl, signo: i32, info: *mut c_void, uc: *mut c_void, from_guest: u64) -> u64 {
     // SAFETY: the trampoline derived `ctl` from the aligned alternate stack,
     // where `setup_thread` placed a live control block.
     let ctl = unsafe { &mut *ctl };
     if ctl.magic != CTL_MAGIC {
         host::process::fatal("signal arrived on a stack without a MacTux control block");
+    }
+    if from_guest != 0 {
+        // A signal that came in the middle of a fast return: the guest it
+        // interrupted is the one being restored.
+        // SAFETY: `uc` is this signal's ucontext, `ctl` the thread's block.
+        unsafe { host::trap::fixup_fast_return(ctl, uc) };
     }
     // SAFETY: `info` and `uc` are the kernel's siginfo and ucontext for this signal.
     let (kind, mut regs) = unsafe { host::trap::decode(signo, info, uc) };
@@ -323,13 +338,13 @@ pub unsafe extern "C" fn dispatch(ctl: *mut ThreadCtl, signo: i32, info: *mut c_
         // Atomics only: a nested entry may have interrupted anything.
         crate::signal::record_host(sig, &info);
         if !from_guest {
-            return;
+            return 0;
         }
     }
     if kind == TrapKind::Kick && !from_guest {
         // It interrupted a host call in the blocking window, which now
         // fails with EINTR; the return to the guest looks at the signals.
-        return;
+        return 0;
     }
     if !from_guest {
         // A guest buffer unmapped under a copy (another thread's munmap):
@@ -337,7 +352,7 @@ pub unsafe extern "C" fn dispatch(ctl: *mut ThreadCtl, signo: i32, info: *mut c_
         if matches!(kind, TrapKind::Fault { .. }) && host::uaccess::fixup_fault(&mut regs) {
             // SAFETY: writing back into the same ucontext the kernel gave us.
             unsafe { host::trap::store_regs(uc, &regs) };
-            return;
+            return 0;
         }
         // A fault or trap inside the runtime itself.
         let addr = if let TrapKind::Fault { addr, .. } = kind { addr } else { 0 };
@@ -388,12 +403,20 @@ pub unsafe extern "C" fn dispatch(ctl: *mut ThreadCtl, signo: i32, info: *mut c_
     }
     // The return to guest code: act on what became deliverable (a cheap
     // check of atomic words on the common path).
-    if crate::signal::needs_delivery(ctl.thread(), syscall.is_some(), regs.rax) {
+    let delivers = crate::signal::needs_delivery(ctl.thread(), syscall.is_some(), regs.rax);
+    if delivers {
         crate::signal::deliver(ctl, &mut regs, syscall);
     }
     ctl.host_uc = 0;
     // SAFETY: writing back into the same ucontext the kernel gave us.
     unsafe { host::trap::store_regs(uc, &regs) };
+    // A fast return sets rcx to the address it returns to, as a `syscall`
+    // does: exact only when rcx holds it already. The FP state it restores
+    // is the one the CPU or the kernel saved, which neither a delivery
+    // nor an rt_sigreturn of the guest has rewritten.
+    let plain = syscall.is_some_and(|s| s.nr != u64::from(linux_raw_sys::general::__NR_rt_sigreturn));
+    // SAFETY: `uc` is this signal's ucontext.
+    u64::from(plain && !delivers && regs.rcx == regs.rip && unsafe { host::trap::fast_return_offered(uc) })
 }
 
 /// The FP/SSE state of the interrupted guest, as the host saved it in the

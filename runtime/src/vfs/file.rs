@@ -36,6 +36,34 @@ pub use super::synth_file::{anon_stat, synth_node_stat, synth_stat, SynthDir, Sy
 
 /// What one kind of open file does. `f` is the open file description the
 /// call came through (its status flags and position).
+/// Any lock guard a fork holds (`FileOps::hold_for_fork`).
+pub trait Held {}
+impl<T: ?Sized> Held for T {}
+
+/// The guards of per-file locks a fork holds.
+pub type ForkHolds<'a> = Vec<Box<dyn Held + 'a>>;
+
+/// `m`'s guard if `m` is free now (a poisoned lock is free too: its
+/// holder is gone); None when another thread holds it.
+pub fn try_hold<T>(m: &Mutex<T>) -> Option<std::sync::MutexGuard<'_, T>> {
+    match m.try_lock() {
+        Ok(g) => Some(g),
+        Err(std::sync::TryLockError::Poisoned(e)) => Some(e.into_inner()),
+        Err(std::sync::TryLockError::WouldBlock) => None,
+    }
+}
+
+/// Adds `m`'s guard to `held` if `m` is free now (see [`try_hold`]).
+pub fn hold<'a, T: 'a>(m: &'a Mutex<T>, held: &mut ForkHolds<'a>) -> bool {
+    match try_hold(m) {
+        Some(g) => {
+            held.push(Box::new(g));
+            true
+        }
+        None => false,
+    }
+}
+
 pub trait FileOps: Send + Sync + 'static {
     /// Linux `stat` of the open file.
     fn stat(&self, f: &OpenFile) -> Result<HostStat>;
@@ -149,6 +177,29 @@ pub trait FileOps: Send + Sync + 'static {
     /// (a memfd). None: the open shares this description.
     fn reopen(&self) -> Option<Box<dyn FileOps>> {
         None
+    }
+
+    /// How often the kind has woken its readers for something new (Linux's
+    /// `wake_up` with EPOLLIN: an eventfd write, a signal queued for a
+    /// signalfd, an inotify event queued), for a kind the runtime serves;
+    /// an edge-triggered epoll registration reports again at each
+    /// (syscall/epoll.rs), as Linux's `ep_poll_callback` readies it. The
+    /// count is only compared; a kind that counts nothing keeps 0.
+    fn read_wakeups(&self) -> u64 {
+        0
+    }
+
+    /// Called on every open file in the parent as a fork takes its locks
+    /// (task/process.rs `lock_for_fork`, after every process-wide lock):
+    /// takes each lock of the kind's own state with [`try_hold`], without
+    /// waiting, and adds its guard to `held`; false when one is held by
+    /// another thread (the fork then lets everything go and tries again).
+    /// So the fork child never inherits a copy of such a lock held by a
+    /// thread that is not there. Kinds whose locks are only ever taken
+    /// under a process-wide lock, or live in memory shared with the child,
+    /// have nothing to hold.
+    fn hold_for_fork<'a>(&'a self, _held: &mut ForkHolds<'a>) -> bool {
+        true
     }
 
     /// Called on every open file in the parent just before a fork, with
@@ -315,6 +366,18 @@ impl OpenFile {
 
     pub fn host_fd(&self) -> Option<HostFd> {
         self.ops.host_fd()
+    }
+
+    /// See `FileOps::read_wakeups`.
+    pub fn read_wakeups(&self) -> u64 {
+        self.ops.read_wakeups()
+    }
+
+    /// For a fork: holds this description's own locks (status, position,
+    /// owner) and its kind's (`FileOps::hold_for_fork`) if all are free
+    /// now; false when one is not.
+    pub fn hold_for_fork<'a>(&'a self, held: &mut ForkHolds<'a>) -> bool {
+        hold(&self.status, held) && hold(&self.pos, held) && hold(&self.async_owner, held) && self.ops.hold_for_fork(held)
     }
 
     pub fn is_dir(&self) -> bool {

@@ -31,7 +31,7 @@
 //! Lock order: `state` is a leaf lock, taken after `OpenFile.status`; it
 //! is not held while sleeping, nor while the fd table is scanned.
 
-use super::file::{ExecIds, ExecKind, ExecObjects, FileOps, KindState, OpenFile};
+use super::file::{hold, try_hold, ExecIds, ExecKind, ExecObjects, FileOps, ForkHolds, KindState, OpenFile};
 use super::poll::{self, Notifier, Ready};
 use super::rtnetlink::{self, Answer};
 use crate::abi::netlink::{self as nl, NlMsgHdr};
@@ -437,10 +437,15 @@ impl FileOps for NetlinkSocket {
         true
     }
 
+    fn hold_for_fork<'a>(&'a self, held: &mut ForkHolds<'a>) -> bool {
+        hold(&self.state, held)
+    }
+
     fn after_fork(&self) {
-        // Not waited for: a parent's thread that held it is not in the
-        // child (the copy then keeps the parent's notifier).
-        let Ok(_st) = self.state.try_lock() else { return };
+        // Free: the fork held it (`hold_for_fork`); not waited for, for a
+        // fork that gave up holding it (the copy then keeps the parent's
+        // notifier).
+        let Some(_st) = try_hold(&self.state) else { return };
         self.readable.renew();
     }
 

@@ -134,14 +134,21 @@ int main(int argc, char **argv)
 	CHECK_EQ("a thread in sigwaitinfo is woken by pthread_kill", (long)ret, (long)SIGUSR1);
 	sigprocmask(SIG_UNBLOCK, &u, NULL);
 
-	/* The default action ends the process with SIGRTMAX. */
+	/* The default action ends the process with SIGRTMAX. The child says
+	 * when its disposition is back to the default: until then it ignores
+	 * SIGRTMAX as we do, and a signal sent earlier would be discarded. */
+	int ready[2];
+	CHECK_OK("pipe", pipe(ready));
 	c = fork();
 	if (c == 0) {
 		signal(SIGRTMAX, SIG_DFL);
+		if (write(ready[1], "r", 1) != 1)
+			_exit(1);
 		for (;;)
 			pause();
 	}
-	nanosleep(&ts, NULL);
+	char r;
+	CHECK_EQ("the child's SIGRTMAX is back to the default", read(ready[0], &r, 1), 1);
 	siginfo_t forged;
 	memset(&forged, 0, sizeof forged);
 	forged.si_signo = SIGRTMAX;

@@ -6,12 +6,13 @@
  * blocking read on a `xor %eax,%eax; syscall` site (glibc's read)
  * interrupted by a handler with and without SA_RESTART. Each call checks the Linux syscall ABI: every register but
  * rax, rcx and r11 kept (xmm0-15 too), rcx = the address after the `syscall`, r11 = the
- * flags at the call, the 128-byte red zone under %rsp untouched; the
+ * flags at the call and the flags as they were, the 128-byte red zone under %rsp untouched; the
  * handler sees the thread at the site (after the `syscall`, or on it when
  * the call is to be restarted). */
 #include "../test.h"
 #include <pthread.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <ucontext.h>
 
@@ -22,7 +23,10 @@ struct site_regs {
 	uint64_t site_end; /* the address after the `syscall` */
 	uint64_t xin[32];  /* xmm0..xmm15 before the call */
 	uint64_t xout[32]; /* and after */
+	uint64_t ah_after; /* SF ZF AF PF CF after the call, as `lahf` reads them */
 };
+
+_Static_assert(offsetof(struct site_regs, ah_after) == 752, "the site functions store ah_after at 752");
 
 /* A site function: loads the registers from the struct (rdi), fills the red
  * zone, sets CF, runs `setnr; syscall` after nops (so that no instruction
@@ -78,6 +82,7 @@ struct site_regs {
 		"	.skip 16, 0x90\n"                                  \
 		"5:\n"                                                      \
 		"	mov %rax, 0(%rsp); mov %rcx, 8(%rsp); mov %r11, 16(%rsp)\n" \
+		"	lahf; movzbl %ah, %eax; mov %rax, 32(%rsp)\n"     \
 		"	movq $1, 24(%rsp)\n"                               \
 		"	mov $0x5a5a5a5a5a5a5a5a, %rax\n"                  \
 		"	mov $-128, %rcx\n"                                 \
@@ -110,6 +115,7 @@ struct site_regs {
 		"	mov 8(%rsp), %rcx; mov %rcx, 104(%rax)\n"          \
 		"	mov 16(%rsp), %rcx; mov %rcx, 112(%rax)\n"         \
 		"	mov 24(%rsp), %rcx; mov %rcx, 128(%rax)\n"         \
+		"	mov 32(%rsp), %rcx; mov %rcx, 752(%rax)\n"         \
 		"	add $264, %rsp\n"                                  \
 		"	pop %r15; pop %r14; pop %r13; pop %r12; pop %rbp; pop %rbx\n" \
 		"	ret\n"                                              \
@@ -139,6 +145,12 @@ static int abi_kept(const struct site_regs *r, const char **why)
 	}
 	if (r->r11 != r->flags) {
 		*why = "r11";
+		return 0;
+	}
+	/* The flags themselves are as they were at the call (sysret takes
+	 * them from r11): the low byte, which `stc` or the `xor` set. */
+	if (r->ah_after != (r->flags & 0xff)) {
+		*why = "flags";
 		return 0;
 	}
 	if (memcmp(r->xin, r->xout, sizeof r->xin) != 0) {

@@ -64,6 +64,20 @@ pub fn arm(fd: HostFd, w: Watcher) -> HostResult<()> {
     Ok(())
 }
 
+/// Has the host tell `w` of every I/O event of `fd`, a host fd of the
+/// runtime's own that no guest O_ASYNC follows (the watcher of directory
+/// notifications, task/dnotify.rs): [`arm`], then the host's O_ASYNC on.
+pub fn arm_own(fd: HostFd, w: Watcher) -> HostResult<()> {
+    arm(fd, w)?;
+    // SAFETY: plain fcntl on an fd of ours.
+    let flags = unsafe { libc::fcntl(fd, libc::F_GETFL) };
+    // SAFETY: as above.
+    if flags < 0 || unsafe { libc::fcntl(fd, libc::F_SETFL, flags | libc::O_ASYNC) } < 0 {
+        return Err(crate::host::errno::last());
+    }
+    Ok(())
+}
+
 /// The events of `fd` go to nobody any more (O_ASYNC is being turned off;
 /// the host stops by that already).
 pub fn disarm(_fd: HostFd, _w: Watcher) {}

@@ -155,16 +155,74 @@ core::arch::global_asm!(
     "    mov esi, edi",
     "    mov rdi, rax",
     "    call {dispatch}",
+    "    mov r10, rax",
     "    pop r8",
     "    mov rax, rsp",
     "    and rax, {align_mask}",
     "    test r8, r8",
     "    jz 3f",
+    "    test r10, r10",
+    "    jz 5f",
+    // The fast return (dispatch said so): the guest's FP state from the
+    // frame while the runtime still counts as running, then the frame's
+    // address for a signal that comes before the guest runs again.
+    "    mov r9, rax",
+    "    lea r11, [rsp + 8]",
+    "    mov [r9 + {fast_uc}], r11",
+    "    mov r11, [rsp + 8 + {uc_fpregs}]",
+    "    mov rax, [rip + {fp_mask}]",
+    "    mov rdx, rax",
+    "    shr rdx, 32",
+    "    xrstor64 [r11]",
+    "    mov rax, r9",
+    "5:",
     "    mov qword ptr [rax + {in_guest}], 1",
     "    mov rcx, {fs_tag}",
     "    or rcx, rax",
     "    wrfsbase rcx",
     "    mov byte ptr [rax + {sel}], {block}",
+    "    test r10, r10",
+    "    jz 3f",
+    // From here on a signal finds the guest being restored
+    // (`fixup_fast_return`): the mask as the frame has it, then every
+    // register from the frame, rcx (which a syscall clobbers) last as the
+    // address to return to, r11 as the frame has it (rflags, after a
+    // syscall), and the flags from the alternate stack. The red zone under
+    // rsp keeps the kernel from writing over what a late signal reads.
+    ".globl mactux_fast_return",
+    "mactux_fast_return:",
+    "    mov eax, {nr_rt_sigprocmask}",
+    "    mov edi, 2",
+    "    lea rsi, [rsp + 8 + {uc_sigmask}]",
+    "    xor edx, edx",
+    "    mov r10d, 8",
+    "    syscall",
+    "    lea rsp, [rsp + 8 + {uc_gregs}]",
+    "    pop r8",
+    "    pop r9",
+    "    pop r10",
+    "    pop r11",
+    "    pop r12",
+    "    pop r13",
+    "    pop r14",
+    "    pop r15",
+    "    pop rdi",
+    "    pop rsi",
+    "    pop rbp",
+    "    pop rbx",
+    "    pop rdx",
+    "    pop rax",
+    "    pop rcx",
+    "    add rsp, 16",
+    ".globl mactux_fast_popf",
+    "mactux_fast_popf:",
+    "    popfq",
+    ".globl mactux_fast_stack",
+    "mactux_fast_stack:",
+    "    mov rsp, [rsp - 24]",
+    ".globl mactux_fast_jmp",
+    "mactux_fast_jmp:",
+    "    jmp rcx",
     "3:",
     // Skip the restorer address the kernel pushed: rsp now points at the ucontext.
     "    add rsp, 8",
@@ -194,11 +252,116 @@ core::arch::global_asm!(
     build = sym build_direct_frame,
     sigsys = const libc::SIGSYS,
     info_off = const DIRECT_INFO_OFF,
+    fast_uc = const crate::trap::OFF_FAST_UC,
+    uc_fpregs = const UC_FPREGS,
+    uc_sigmask = const UC_SIGMASK,
+    uc_gregs = const UC_GREGS,
+);
+
+/// Where a ucontext keeps the general registers, the FP state pointer and
+/// the mask (the fast return reads them by offset).
+const UC_GREGS: usize = core::mem::offset_of!(libc::ucontext_t, uc_mcontext);
+const UC_FPREGS: usize = UC_GREGS + core::mem::offset_of!(libc::mcontext_t, fpregs);
+const UC_SIGMASK: usize = core::mem::offset_of!(libc::ucontext_t, uc_sigmask);
+/// The fast return pops the registers in the order of `gregs`, rcx last,
+/// then skips rsp and rip to pop the flags.
+const _: () = assert!(
+    libc::REG_R8 == 0
+        && libc::REG_R15 == 7
+        && libc::REG_RDI == 8
+        && libc::REG_RCX == 14
+        && libc::REG_RSP == 15
+        && libc::REG_RIP == 16
+        && libc::REG_EFL == 17
+        && core::mem::offset_of!(libc::mcontext_t, gregs) == 0
 );
 
 extern "C" {
     static mactux_direct_entry: u8;
     static mactux_sigreturn_insn: u8;
+    static mactux_fast_return: u8;
+    static mactux_fast_popf: u8;
+    static mactux_fast_stack: u8;
+    static mactux_fast_jmp: u8;
+}
+
+/// Whether the trampoline may restore the guest from this frame itself,
+/// without `rt_sigreturn`: when its FP state is an xsave image of the
+/// layout learnt from the kernel (what the fast return's `xrstor` takes).
+///
+/// The fast return does what `rt_sigreturn` does for a frame the handler
+/// left as it found it but for the registers: FP state (`xrstor` with the
+/// kernel's feature mask), the mask (`rt_sigprocmask`), every register and
+/// the flags; the alternate stack it leaves, as the frame has it unchanged.
+/// It saves the kernel's copy of the frame back in and the checks of a
+/// frame that a guest may have written, which is why dispatch offers it
+/// only after a plain syscall that delivered nothing.
+///
+/// # Safety
+/// `uc` must be the ucontext of the signal being handled.
+pub unsafe fn fast_return_offered(uc: *mut c_void) -> bool {
+    if FP_RESERVE.load(Ordering::Acquire) == 0 {
+        return false;
+    }
+    // SAFETY: per the contract.
+    let fp = unsafe { (*(uc as *const libc::ucontext_t)).uc_mcontext.fpregs } as u64;
+    if fp == 0 || fp % 64 != 0 {
+        return false;
+    }
+    // SAFETY: as above; an xsave frame carries the kernel's magic.
+    unsafe { fp_state(uc) }.is_some_and(|b| b.get(FP_SW_OFF..FP_SW_OFF + 4) == Some(&FP_XSTATE_MAGIC1.to_ne_bytes()[..]))
+}
+
+/// A signal that arrived while the trampoline was restoring the guest
+/// without `rt_sigreturn` interrupted that guest, not the trampoline: its
+/// frame is made to say so. Until the flags are popped, the frame being
+/// restored (`ThreadCtl::fast_uc`) still holds every register (the red zone
+/// kept the kernel off it) and the mask; after that, the registers hold the
+/// guest's but for the stack pointer, which is read where the trampoline
+/// would have, and rip, which is rcx.
+///
+/// # Safety
+/// `uc` must be the ucontext of the signal being handled on the thread
+/// owning `ctl`.
+pub unsafe fn fixup_fast_return(ctl: &ThreadCtl, uc: *mut c_void) {
+    // SAFETY: per the contract.
+    let u = unsafe { &mut *(uc as *mut libc::ucontext_t) };
+    let rip = greg(u, libc::REG_RIP);
+    let at = |sym: &u8| sym as *const u8 as u64;
+    // SAFETY: taking the addresses of code labels.
+    let (start, popf, stack, jmp) =
+        unsafe { (at(&mactux_fast_return), at(&mactux_fast_popf), at(&mactux_fast_stack), at(&mactux_fast_jmp)) };
+    if !(start..=jmp).contains(&rip) {
+        return;
+    }
+    let rsp = greg(u, libc::REG_RSP);
+    let word = |a: u64| {
+        // SAFETY: within the frame on this thread's alternate stack that
+        // the trampoline is reading, which the red zone kept intact.
+        unsafe { core::ptr::read(a as *const i64) }
+    };
+    let g = &mut u.uc_mcontext.gregs;
+    if rip < popf {
+        // SAFETY: the trampoline stored the live frame's ucontext here
+        // before it became restorable.
+        let old = unsafe { &*(ctl.fast_uc as *const libc::ucontext_t) };
+        g[..=libc::REG_EFL as usize].copy_from_slice(&old.uc_mcontext.gregs[..=libc::REG_EFL as usize]);
+        // Only the kernel's 8-byte sigset: glibc's sigset_t is 128 bytes,
+        // and the kernel's frame has the siginfo right after its mask.
+        // SAFETY: both masks start with the kernel's sigset.
+        unsafe {
+            let mask = core::ptr::read(core::ptr::addr_of!(old.uc_sigmask) as *const u64);
+            core::ptr::write(core::ptr::addr_of_mut!(u.uc_sigmask) as *mut u64, mask);
+        }
+        return;
+    }
+    if rip == popf {
+        g[libc::REG_EFL as usize] = word(rsp);
+        g[libc::REG_RSP as usize] = word(rsp - 16);
+    } else if rip == stack {
+        g[libc::REG_RSP as usize] = word(rsp - 24);
+    }
+    g[libc::REG_RIP as usize] = g[libc::REG_RCX as usize];
 }
 
 /// Bytes of the frame `mactux_direct_entry` builds below the FP state:

@@ -54,6 +54,13 @@ pub fn arm(fd: HostFd, w: Watcher) -> HostResult<()> {
     change(fd, w, libc::EV_ADD | libc::EV_CLEAR)
 }
 
+/// Has `w` hear of every event of `fd`, a host fd of the runtime's own
+/// that no guest O_ASYNC follows (the watcher of directory notifications,
+/// task/dnotify.rs: a kqueue, readable in another kqueue): as [`arm`].
+pub fn arm_own(fd: HostFd, w: Watcher) -> HostResult<()> {
+    arm(fd, w)
+}
+
 /// `fd` is watched no more.
 pub fn disarm(fd: HostFd, w: Watcher) {
     let _ = change(fd, w, libc::EV_DELETE);

@@ -374,3 +374,18 @@ pub fn direct_entry() -> Option<u64> {
 pub unsafe fn entered_directly(_info: *mut c_void) -> bool {
     false
 }
+
+/// Whether the trampoline may return to the guest without the final
+/// sigreturn: not on this host, whose trampoline always takes it.
+///
+/// # Safety
+/// `uc` must be the ucontext of the signal being handled.
+pub unsafe fn fast_return_offered(_uc: *mut c_void) -> bool {
+    false
+}
+
+/// Nothing to correct: this host has no fast return to interrupt.
+///
+/// # Safety
+/// `uc` must be the ucontext of the signal being handled.
+pub unsafe fn fixup_fast_return(_ctl: &crate::trap::ThreadCtl, _uc: *mut c_void) {}
