@@ -1740,6 +1740,35 @@ pub mod sigctl {
         })
     }
 
+    thread_local! {
+        /// Set on a host thread that takes no signal sent to the host
+        /// process (a thread of a CLONE_VM child process, which shares the
+        /// host process with another Linux process that takes them): only
+        /// the kick is ever opened to it.
+        static KICK_ONLY: core::cell::Cell<bool> = const { core::cell::Cell::new(false) };
+    }
+
+    /// Makes the calling thread one that only the kick reaches (see
+    /// `KICK_ONLY`): the other asynchronous signals are blocked now and
+    /// stay so.
+    pub fn take_kicks_only() {
+        KICK_ONLY.with(|k| k.set(true));
+        // SAFETY: valid sigset; changes only this thread's mask.
+        unsafe { libc::pthread_sigmask(libc::SIG_BLOCK, &async_host_signals().1, core::ptr::null_mut()) };
+    }
+
+    /// The kick alone, as a set.
+    fn kick_set() -> libc::sigset_t {
+        // SAFETY: a zeroed sigset is valid storage; sigemptyset initialises it.
+        let mut set: libc::sigset_t = unsafe { core::mem::zeroed() };
+        // SAFETY: valid sigset and signal number.
+        unsafe {
+            libc::sigemptyset(&mut set);
+            libc::sigaddset(&mut set, crate::host::thread::KICK_SIGNAL);
+        }
+        set
+    }
+
     /// The calling thread's mask with the asynchronous signals taken out:
     /// what a wait for one of them installs atomically (ppoll/pselect).
     pub fn mask_open_to_async() -> libc::sigset_t {
@@ -1747,6 +1776,11 @@ pub mod sigctl {
         let mut mask: libc::sigset_t = unsafe { core::mem::zeroed() };
         // SAFETY: querying only.
         unsafe { libc::pthread_sigmask(libc::SIG_BLOCK, core::ptr::null(), &mut mask) };
+        if KICK_ONLY.with(|k| k.get()) {
+            // SAFETY: valid sigset and signal number.
+            unsafe { libc::sigdelset(&mut mask, crate::host::thread::KICK_SIGNAL) };
+            return mask;
+        }
         for &h in &async_host_signals().0 {
             // SAFETY: valid sigset and signal number.
             unsafe { libc::sigdelset(&mut mask, h) };
@@ -1755,8 +1789,15 @@ pub mod sigctl {
     }
 
     /// Blocks or unblocks, for the calling thread, every signal in the
-    /// asynchronous set.
+    /// asynchronous set (the kick alone on a thread that takes only kicks).
     pub fn set_async_signals_blocked(blocked: bool) {
+        if KICK_ONLY.with(|k| k.get()) {
+            let set = kick_set();
+            let how = if blocked { libc::SIG_BLOCK } else { libc::SIG_UNBLOCK };
+            // SAFETY: valid sigset; changes only this thread's mask.
+            unsafe { libc::pthread_sigmask(how, &set, core::ptr::null_mut()) };
+            return;
+        }
         let set = &async_host_signals().1;
         let how = if blocked { libc::SIG_BLOCK } else { libc::SIG_UNBLOCK };
         // SAFETY: valid sigset; changes only this thread's mask.

@@ -172,6 +172,15 @@ impl SigInfo {
         i
     }
 
+    /// A child's end (`do_notify_parent`, kernel/signal.c): `_sigchld
+    /// { si_pid, si_uid, si_status, si_utime, si_stime }`, si_code a
+    /// `CLD_*` value; `sig` is the child's exit signal.
+    pub fn child(sig: Signal, code: i32, pid: i32, uid: u32, status: i32) -> SigInfo {
+        let mut i = SigInfo::kill(sig, code, pid, uid);
+        i.put(8, &status.to_ne_bytes());
+        i
+    }
+
     /// The `si_code` and `si_value` a host queued signal to another task
     /// carries for this signal-driven I/O siginfo (`sigpoll`): the host
     /// lets no process queue another a code of the kernel's own (POLL_*,
@@ -404,22 +413,54 @@ fn classify(sig: Signal, handler: u64) -> u8 {
     }
 }
 
+/// The high word of the `si_value` by which a kill(2) from another task
+/// names the Linux process it is for ([`kill_value`]): a host process may
+/// hold CLONE_VM children besides its first Linux process
+/// (syscall/clone_vm.rs), and a host kill reaches only the host process.
+const KILL_MARK: u64 = 0x6d74_6b6c;
+/// The largest Linux pid a marked kill can name.
+const KILL_PID_MAX: u32 = 0xff_ffff;
+
+/// The `si_value` of a kill(2) of signal `sig` for the Linux process `pid`,
+/// sent as a host sigqueue with SI_QUEUE (the receiver shows it as the
+/// SI_USER kill it is); `None` for a pid too large to carry.
+pub fn kill_value(sig: Signal, pid: u32) -> Option<u64> {
+    (pid <= KILL_PID_MAX).then(|| (KILL_MARK << 32) | (u64::from(sig.0) << 24) | u64::from(pid))
+}
+
+/// A marked kill ([`kill_value`]): the signal meant (which a carrier may
+/// stand for, syscall/proc_model.rs `signal_task`) and the pid it is for.
+fn marked_kill(info: &HostSigInfo) -> Option<(Signal, u32)> {
+    if info.code != g::SI_QUEUE || info.value >> 32 != KILL_MARK {
+        return None;
+    }
+    let sig = Signal::from_raw((info.value >> 24) & 0xff)?;
+    Some((sig, (info.value as u32) & KILL_PID_MAX))
+}
+
 /// Records a signal the host delivered to the process. Async-signal-safe:
 /// atomics only, or the end of the process.
 pub fn record_host(sig: Signal, info: &HostSigInfo) {
-    let Some(p) = crate::task::try_current() else { return };
+    let Some(p) = crate::task::try_host_leader() else { return };
     let hs = &p.host_sig;
     let i = index(sig);
     let (Some(slot), Some(class)) = (hs.slots.get(i), hs.class.get(i)) else { return };
     let class = class.load(Relaxed);
     let bit = sig.mask_bit();
-    if class == CLASS_IGNORED && hs.blocked_any.load(Relaxed) & bit == 0 {
-        return;
-    }
-    if class == CLASS_FATAL && hs.blocked_all.load(Relaxed) & bit == 0 {
-        // A fatal signal some thread lets through ends the process at once,
-        // even if the runtime is waiting somewhere that cannot be interrupted.
-        host::process::die_by_signal(sig);
+    // A kill for another Linux process of this host process is sorted
+    // when the inbox is drained, whatever the host leader makes of it.
+    // (So is a carrier standing for another signal.)
+    let is_sorted_later = marked_kill(info).is_some_and(|(meant, pid)| meant != sig || crate::task::is_vm_pid(pid));
+    if !is_sorted_later {
+        if class == CLASS_IGNORED && hs.blocked_any.load(Relaxed) & bit == 0 {
+            return;
+        }
+        if class == CLASS_FATAL && hs.blocked_all.load(Relaxed) & bit == 0 {
+            // A fatal signal some thread lets through ends the process at
+            // once, even if the runtime is waiting somewhere that cannot be
+            // interrupted.
+            host::process::die_by_signal(sig);
+        }
     }
     slot.code.store(info.code, Relaxed);
     slot.pid.store(info.pid, Relaxed);
@@ -435,8 +476,12 @@ pub fn record_host(sig: Signal, info: &HostSigInfo) {
 /// by a signal to restart?
 #[inline]
 pub fn needs_delivery(thread: &Thread, after_syscall: bool, rax: u64) -> bool {
-    let hs = &current().host_sig;
-    hs.inbox.load(Acquire) != 0 || has_ready(hs, thread) || (after_syscall && rax == eintr())
+    let p = current();
+    let hs = &p.host_sig;
+    hs.inbox.load(Acquire) != 0
+        || has_ready(hs, thread)
+        || (after_syscall && rax == eintr())
+        || p.is_group_exiting.load(Acquire)
 }
 
 /// Whether a signal pending for the process or for `thread` is one its
@@ -450,6 +495,10 @@ fn has_ready(hs: &HostSignals, thread: &Thread) -> bool {
 /// (a host signal just recorded is sorted first, which may hand it to
 /// another thread).
 pub fn interrupts(thread: &Thread) -> bool {
+    // Another thread ends the process: this one leaves at its return.
+    if current().is_group_exiting.load(Acquire) {
+        return true;
+    }
     let hs = &current().host_sig;
     if hs.inbox.load(Acquire) != 0 {
         return lock_state(thread).has_deliverable();
@@ -536,13 +585,35 @@ impl Locked<'_> {
             }
             let Some(slot) = hs.slots.get(index(sig)) else { continue };
             let count = slot.count.swap(0, Relaxed).max(1);
-            let info = HostSigInfo {
+            let mut info = HostSigInfo {
                 code: slot.code.load(Relaxed),
                 pid: slot.pid.load(Relaxed),
                 uid: slot.uid.load(Relaxed),
                 status: slot.status.load(Relaxed),
                 value: slot.value.load(Relaxed),
             };
+            let mut sig = sig;
+            if let Some((meant, pid)) = marked_kill(&info) {
+                // A kill(2) from another task: shown as one, and queued on
+                // the CLONE_VM child process it names, if it does (one that
+                // ended takes nothing); otherwise it is the host leader's
+                // (a tkill may name one of its threads).
+                info.code = g::SI_USER as i32;
+                info.value = 0;
+                sig = meant;
+                if let Some(other) = crate::task::vm_process(pid) {
+                    if !other.has_exited.load(Relaxed) {
+                        // Lock order: the host leader's `sig`, then a
+                        // CLONE_VM child's (task/mod.rs).
+                        let mut st = lock(&other.sig);
+                        send_to_process(other, &mut st, None, SigInfo::from_host(sig, &info));
+                    }
+                    continue;
+                }
+                if sig == Signal::SIGKILL {
+                    terminate(sig);
+                }
+            }
             for _ in 0..count.min(RT_QUEUE_MAX as u32) {
                 self.enqueue(SigInfo::from_host(sig, &info));
             }
@@ -734,9 +805,16 @@ impl Locked<'_> {
         self.sync_mirrors();
     }
 
-    /// Whether a pending signal would interrupt this thread's wait now.
+    /// Whether a pending signal would interrupt this thread's wait now
+    /// (or another thread ends the process, which this one leaves at its
+    /// return: syscall/clone_vm.rs `zap_other_threads`).
     pub fn has_deliverable(&self) -> bool {
-        self.pending() & !self.mask() != 0
+        self.pending() & !self.mask() != 0 || self.is_group_exiting()
+    }
+
+    /// Whether another thread ends the process (see `has_deliverable`).
+    pub fn is_group_exiting(&self) -> bool {
+        self.p.is_group_exiting.load(Acquire)
     }
 
     /// In a fork child: no signal is pending (fork(2)).
@@ -797,7 +875,9 @@ fn host_disposition_for(p: &crate::task::Process, sig: Signal, handler: u64) -> 
 }
 
 fn sync_host_disposition(p: &crate::task::Process, sig: Signal, handler: u64) {
-    if host::trap::is_async_signal(sig) {
+    // The host's dispositions are the host leader's: a CLONE_VM child
+    // takes no host signal (syscall/clone_vm.rs).
+    if host::trap::is_async_signal(sig) && crate::task::is_host_leader(p) {
         host::trap::set_disposition(sig, host_disposition_for(p, sig, handler));
     }
 }
@@ -912,12 +992,18 @@ pub enum Sent {
 /// it has no calling thread to route from. Takes `threads`, a thread's
 /// `pending` and `host`.
 pub fn send_from_runtime(st: &mut crate::task::SignalState, target: Option<&Thread>, info: SigInfo) -> Sent {
+    send_to_process(current(), st, target, info)
+}
+
+/// [`send_from_runtime`] to the process `p` (whose `sig` is `st`), which
+/// need not be the caller's: a CLONE_VM child's exit signal for its
+/// parent, a kill(2) of a CLONE_VM child of this host process.
+pub fn send_to_process(p: &crate::task::Process, st: &mut crate::task::SignalState, target: Option<&Thread>, info: SigInfo) -> Sent {
     let sig = info.signal();
     if Signal::from_raw(u64::from(sig.0)).is_none() {
         return Sent::Dropped;
     }
     let bit = sig.mask_bit();
-    let p = current();
     // A timer's signal is queued at most once (Linux preallocates one
     // sigqueue per timer); an instance from an earlier setting that is
     // still pending now re-arms this one.
@@ -1020,6 +1106,9 @@ fn restart_syscall(regs: &mut GuestRegs, nr: u64) {
 /// set up runs first, as on Linux). `syscall` is the syscall that just
 /// returned, if any, for the EINTR/restart rules.
 pub fn deliver(ctl: &mut ThreadCtl, regs: &mut GuestRegs, syscall: Option<SyscallReturn>) {
+    if current().is_group_exiting.load(Acquire) {
+        crate::syscall::clone_vm::leave_group_exit(ctl);
+    }
     // A call marked `restart = Exempt` (rt_sigreturn, which restores an rax
     // that may hold an old -EINTR) is never restarted.
     let mut interrupted = syscall.filter(|s| s.restart != Restart::Exempt && regs.rax == eintr());
@@ -1159,8 +1248,13 @@ pub fn sigreturn(ctl: &mut ThreadCtl, regs: &mut GuestRegs) -> u64 {
     regs.rax
 }
 
-/// Ends the process by `sig`'s default action.
+/// Ends the process by `sig`'s default action: the host process, or a
+/// CLONE_VM child alone (its parent sees it killed by `sig`; no core is
+/// written for it).
 pub fn terminate(sig: Signal) -> ! {
+    if current().vm.is_some() {
+        crate::syscall::clone_vm::end_calling_process(i32::from(sig.0));
+    }
     host::process::die_by_signal(sig)
 }
 

@@ -8,6 +8,7 @@
 
 pub mod access;
 pub mod attr;
+pub mod clone_vm;
 pub mod cred;
 pub mod cwd;
 pub mod epoll;
@@ -198,7 +199,9 @@ const SYSCALL_INSN_LEN: u64 = 2;
 /// last change always included.
 fn publish_view() {
     let p = current();
-    if !p.view_changed.load(Ordering::Relaxed) || crate::daemon::is_standalone() {
+    // A CLONE_VM child's link to the daemon is its host leader's (it
+    // publishes nothing of its own; syscall/clone_vm.rs).
+    if !p.view_changed.load(Ordering::Relaxed) || crate::daemon::is_standalone() || p.vm.is_some() {
         return;
     }
     let parker = {
@@ -230,6 +233,9 @@ const PUBLISHER_STACK: usize = 256 * 1024;
 /// a peer's SO_PEERCRED must see at once).
 pub(crate) fn publish_now() {
     let p = current();
+    if p.vm.is_some() {
+        return;
+    }
     let _quiet = crate::task::lock(&p.publishing);
     if p.view_changed.swap(false, Ordering::Relaxed) {
         crate::daemon::update(crate::task_info(p));

@@ -21,8 +21,9 @@
 //!   the parent resumes: glibc's posix_spawn reports a failed exec through a
 //!   variable there, and a vfork child's stores to its caller's locals land
 //!   there. Writes elsewhere (heap, globals) are not seen by the parent.
-//! - Threads (CLONE_VM without CLONE_VFORK, CLONE_THREAD) and namespaces are
-//!   refused until their own issues.
+//! - Threads (CLONE_THREAD) are syscall/thread.rs, a process sharing its
+//!   parent's memory (CLONE_VM without CLONE_THREAD or CLONE_VFORK)
+//!   syscall/clone_vm.rs; namespaces are refused (EPERM).
 //! - Waiting for a process group polls its members.
 
 use super::{args, Ctx};
@@ -119,6 +120,11 @@ fn do_clone(cx: &mut Ctx<'_>, c: CloneArgs) -> Result<u64> {
     if flags & CLONE_NAMESPACES != 0 {
         return Err(super::refuse("clone", crate::abi::Errno::EPERM, "new namespaces are not emulated", Some(u64::from(flags & CLONE_NAMESPACES))));
     }
+    if current().vm.is_some() && flags & g::CLONE_THREAD == 0 && (flags & g::CLONE_VM == 0 || flags & g::CLONE_VFORK != 0) {
+        // A host fork would copy the other Linux processes' host threads
+        // away (syscall/clone_vm.rs).
+        return Err(super::refuse("clone", crate::abi::Errno::ENOSYS, "fork and vfork in a process sharing its parent's memory (CLONE_VM) are not emulated", None));
+    }
     if flags & g::CLONE_THREAD != 0 {
         let t = super::thread::NewThread {
             flags,
@@ -130,7 +136,8 @@ fn do_clone(cx: &mut Ctx<'_>, c: CloneArgs) -> Result<u64> {
         return super::thread::clone_thread(cx, t);
     }
     if flags & g::CLONE_VM != 0 && flags & g::CLONE_VFORK == 0 {
-        return Err(super::refuse("clone", crate::abi::Errno::ENOSYS, "a process sharing memory with its parent (CLONE_VM without CLONE_THREAD) is not emulated", None));
+        let c = super::clone_vm::NewProcess { flags, stack: c.stack, parent_tid: c.parent_tid, child_tid: c.child_tid, tls: c.tls };
+        return super::clone_vm::clone_vm(cx, c);
     }
     if flags & (g::CLONE_SIGHAND | g::CLONE_FILES | g::CLONE_FS) != 0 && flags & g::CLONE_VFORK == 0 {
         return Err(super::refuse("clone", crate::abi::Errno::ENOSYS, "a process sharing files, fs or handlers with its parent is not emulated", None));
@@ -170,8 +177,9 @@ fn do_clone(cx: &mut Ctx<'_>, c: CloneArgs) -> Result<u64> {
             // finds the calling thread deep below a `Ctx`
             // (`trap::calling_tid`: a signalfd's reader, /proc/thread-self).
             fresh.alt_region.store(t.alt_region.load(std::sync::atomic::Ordering::Relaxed), std::sync::atomic::Ordering::Relaxed);
-            guard.after_fork_child(fresh.clone());
+            let left_behind = guard.after_fork_child(fresh.clone());
             drop(guard);
+            drop(left_behind);
             cx.ctl.replace_thread(fresh);
             0
         }
@@ -473,6 +481,14 @@ pub fn clone(cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
 const ARG_MAX: usize = 2 << 20;
 
 fn do_execve(thread: &crate::task::Thread, dirfd: i32, path_ptr: u64, argv_ptr: u64, envp_ptr: u64, flags: u32) -> Result<u64> {
+    // It would first have to fork the host process: the new program must
+    // not replace the image its parent runs in (syscall/clone_vm.rs).
+    super::clone_vm::refuse_in_child("execve", "execve in a process sharing its parent's memory (CLONE_VM) is not emulated")?;
+    // The host exec would end the CLONE_VM children with the image they
+    // share, which on Linux go on in the old memory.
+    if crate::task::live_vm_processes() > 0 {
+        return Err(super::refuse("execve", crate::abi::Errno::ENOSYS, "execve while a CLONE_VM child process runs is not emulated", None));
+    }
     let path = args::path(path_ptr)?;
     let argv = uaccess::read_cstr_array(argv_ptr, ARG_MAX)?;
     let envp = uaccess::read_cstr_array(envp_ptr, ARG_MAX)?;
@@ -688,7 +704,9 @@ fn is_final(status: i32) -> bool {
 /// The members of a process group among our children.
 fn group_children(pgid: Vpid) -> Vec<(Vpid, i32)> {
     match daemon::call(&Request::Children { target: WaitTarget::Pgid(pgid) }) {
-        Ok(Response::Children(v)) => v,
+        // A CLONE_VM child names this host process: it is waited for
+        // apart (syscall/clone_vm.rs).
+        Ok(Response::Children(v)) => v.into_iter().filter(|&(_, h)| h != host::process::host_pid()).collect(),
         _ => Vec::new(),
     }
 }
@@ -722,8 +740,58 @@ fn find_child<T>(target: WaitTarget, options: u32, check: impl Fn(i32, u32) -> R
     }
 }
 
+/// A wait's result for a CLONE_VM child (no host process, no usage).
+fn waited_vm(pid: Vpid, status: i32) -> (Vpid, host::process::Waited) {
+    let w = host::process::Waited { host_pid: 0, status, utime_us: 0, stime_us: 0, maxrss_kib: 0, minflt: 0, majflt: 0, nvcsw: 0, nivcsw: 0 };
+    (pid, w)
+}
+
+/// A wait that may be for CLONE_VM children as well as host children
+/// (syscall/clone_vm.rs): `Ok(None)` when `target` names none that
+/// `options` looks for (the host wait alone decides); otherwise what it
+/// found, looking at the host children with `host_check` (WNOHANG) in
+/// between, and sleeping for a change of either unless WNOHANG.
+fn wait_with_vm_children(
+    target: WaitTarget,
+    options: u32,
+    is_peek: bool,
+    host_check: impl Fn(WaitTarget, u32) -> Result<Option<(Vpid, host::process::Waited)>>,
+) -> Result<Option<Option<(Vpid, host::process::Waited)>>> {
+    use super::clone_vm::{find, Found};
+    let names_host_children = !matches!(target, WaitTarget::Pid(_));
+    loop {
+        let seq = super::clone_vm::event_seq();
+        match find(target, options, is_peek)? {
+            Found::NoneEligible => return Ok(None),
+            Found::Ended(pid, status) => return Ok(Some(Some(waited_vm(pid, status)))),
+            Found::Running => {}
+        }
+        let mut has_host_children = false;
+        if names_host_children {
+            match host_check(target, options | g::WNOHANG) {
+                Ok(Some(w)) => return Ok(Some(Some(w))),
+                Ok(None) => has_host_children = true,
+                Err(e) if e.errno == crate::abi::Errno::ECHILD => {}
+                Err(e) => return Err(e),
+            }
+        }
+        if options & g::WNOHANG != 0 {
+            return Ok(Some(None));
+        }
+        super::clone_vm::sleep(seq, has_host_children)?;
+    }
+}
+
 /// Waits as wait4 does; `Ok(None)` when WNOHANG finds nothing.
 fn wait_for(target: WaitTarget, options: u32) -> Result<Option<(Vpid, host::process::Waited)>> {
+    if let Some(found) = wait_with_vm_children(target, options, false, wait_for_host)? {
+        return Ok(found);
+    }
+    wait_for_host(target, options)
+}
+
+/// [`wait_for`] among the host children.
+fn wait_for_host(target: WaitTarget, options: u32) -> Result<Option<(Vpid, host::process::Waited)>> {
     let found = find_child(target, options, |h, o| host::process::wait(h, o).map_err(Error::new))?;
     Ok(found.map(|w| {
         let pid = pid_of_host(w.host_pid);
@@ -736,6 +804,14 @@ fn wait_for(target: WaitTarget, options: u32) -> Result<Option<(Vpid, host::proc
 
 /// waitid with WNOWAIT: what `wait_for` would find, left waitable.
 fn peek(target: WaitTarget, options: u32) -> Result<Option<(Vpid, host::process::Waited)>> {
+    if let Some(found) = wait_with_vm_children(target, options, true, peek_host)? {
+        return Ok(found);
+    }
+    peek_host(target, options)
+}
+
+/// [`peek`] among the host children.
+fn peek_host(target: WaitTarget, options: u32) -> Result<Option<(Vpid, host::process::Waited)>> {
     let opts = options & (g::WNOHANG | g::WEXITED | g::WSTOPPED | g::WCONTINUED);
     let found = find_child(target, opts, |h, o| host::process::peek_wait(h, o).map_err(Error::new))?;
     Ok(found.map(|(host_pid, status)| {
@@ -788,7 +864,7 @@ fn pidfd_target(fd: i32) -> Result<WaitTarget> {
 }
 
 /// `CLD_*` codes of a SIGCHLD siginfo for a Linux wait status.
-fn cld_code_and_status(status: i32) -> (i32, i32) {
+pub(crate) fn cld_code_and_status(status: i32) -> (i32, i32) {
     const CLD_EXITED: i32 = 1;
     const CLD_KILLED: i32 = 2;
     const CLD_DUMPED: i32 = 3;
@@ -916,6 +992,41 @@ pub fn kill_targets(pid: i32) -> Result<Vec<(Vpid, i32)>> {
     }
 }
 
+/// The Linux signal that stands for SIGKILL in a kill for a CLONE_VM child
+/// process from another task: SIGKILL itself would end the whole host
+/// process, and SIGRTMAX is always caught (host::thread::KICK_SIGNAL).
+const SIGKILL_CARRIER: Signal = Signal(64);
+
+/// Sends Linux signal `sig` of a kill(2) (None: only probe) to the task
+/// `pid` whose host process is `host_pid`. Where the host carries a value
+/// with a signal, the signal names `pid` (`signal::kill_value`): the host
+/// process may hold CLONE_VM children besides its first Linux process,
+/// which takes the host signals (syscall/clone_vm.rs). Elsewhere the
+/// host kill reaches that first process.
+pub fn signal_task(pid: Vpid, host_pid: i32, sig: Option<Signal>) -> Result<()> {
+    let (Some(s), true) = (sig, host::process::HAS_SIGQUEUE) else { return signal_host(host_pid, sig) };
+    let Some(value) = crate::signal::kill_value(s, pid as u32) else { return signal_host(host_pid, sig) };
+    if host_pid <= 0 {
+        return_errno!(ESRCH);
+    }
+    // Uncatchable: sent as itself unless `pid` is a CLONE_VM child, whose
+    // parent is in the same host process.
+    let carrier = if s == Signal::SIGKILL {
+        if shares_parent_host_process(pid, host_pid) { SIGKILL_CARRIER } else { return signal_host(host_pid, sig) }
+    } else {
+        s
+    };
+    let host_sig = host::signal::to_host(carrier).ok_or_else(|| errno!(EINVAL, "this signal has no host counterpart"))?;
+    host::process::sigqueue(host_pid, host_sig, g::SI_QUEUE, host::process::uid(), value).map_err(Error::new)
+}
+
+/// Whether the task `pid` (in host process `host_pid`) has its parent in
+/// the same host process: a CLONE_VM child (syscall/clone_vm.rs).
+fn shares_parent_host_process(pid: Vpid, host_pid: i32) -> bool {
+    let Ok(Response::Task(Some(entry))) = daemon::call(&Request::Get { pid }) else { return false };
+    entry.ppid > 1 && matches!(daemon::call(&Request::HostPid { pid: entry.ppid }), Ok(Response::HostPid(h)) if h == host_pid)
+}
+
 /// Sends Linux signal `sig` (None: only probe) to a host process.
 pub fn signal_host(host_pid: i32, sig: Option<Signal>) -> Result<()> {
     if host_pid <= 0 {
@@ -929,6 +1040,7 @@ pub fn signal_host(host_pid: i32, sig: Option<Signal>) -> Result<()> {
 }
 
 pub fn setpgid(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
+    super::clone_vm::refuse_in_child("setpgid", "setpgid in a process sharing its parent's memory (CLONE_VM) is not emulated")?;
     let (pid, pgid) = (args::int(a[0]), args::int(a[1]));
     if pgid < 0 {
         return_errno_with_message!(EINVAL, "pgid must not be negative");
@@ -964,6 +1076,7 @@ pub fn setpgid(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
 }
 
 pub fn setsid(_: &mut Ctx<'_>, _: [u64; 6]) -> Result<u64> {
+    super::clone_vm::refuse_in_child("setsid", "setsid in a process sharing its parent's memory (CLONE_VM) is not emulated")?;
     if daemon::is_standalone() {
         return host::process::setsid().map(|s| s as u64).map_err(Error::new);
     }

@@ -25,6 +25,9 @@ pub fn getpid(_: &mut Ctx<'_>, _: [u64; 6]) -> Result<u64> {
 /// subreaper for a top-level task; either changes only when the host parent
 /// does, so the daemon's answer is kept while the host ppid stays the same.
 pub fn parent_pid() -> u32 {
+    if let Some(ppid) = super::clone_vm::parent_pid() {
+        return ppid;
+    }
     let host_ppid = crate::host::process::parent_host_pid();
     if crate::daemon::is_standalone() {
         return host_ppid;
@@ -84,11 +87,14 @@ pub fn getsid(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     sid_of(pid).map(|p| p as u64)
 }
 
-pub fn exit_group(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
+pub fn exit_group(cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
+    let code = args::int(a[0]) & 0xff;
+    // A CLONE_VM child ends alone; the host process ends with its last
+    // Linux process (syscall/clone_vm.rs).
+    super::clone_vm::exit_group(cx, code);
     // Ends every thread with the process: the host exit ends the host
     // threads (Linux's zap_other_threads).
     super::thread::exit_robust_lists();
-    let code = args::int(a[0]) & 0xff;
     super::proc_model::vfork_child_exits();
     let _quiet = super::stop_publishing();
     report_traps();
@@ -233,7 +239,14 @@ pub fn kill(cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
             includes_self = true;
             continue;
         }
-        match crate::syscall::proc_model::signal_host(host_pid, sig) {
+        // Another Linux process of this host process (a CLONE_VM child or
+        // its parent): queued here, as the host signal would reach the
+        // host leader.
+        let sent = match super::clone_vm::local_process(vpid) {
+            Some(p) => super::clone_vm::signal_local(p, None, sig, g::SI_USER as i32).map(|_| ()),
+            None => crate::syscall::proc_model::signal_task(vpid, host_pid, sig),
+        };
+        match sent {
             Ok(()) => reached += 1,
             Err(e) => last_err = Some(e),
         }
@@ -257,10 +270,13 @@ pub fn tkill(cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     if current().thread(tid as u32).is_some() {
         return signal_thread(cx, tid as u32, sig);
     }
+    if let Some(p) = super::clone_vm::local_process(tid) {
+        return super::clone_vm::signal_local(p, Some(tid as u32), sig, g::SI_TKILL);
+    }
     // Another task: its thread tid is reached through its process (the
     // host signal goes to the whole task).
     let host = crate::syscall::proc_model::host_pid_of_task(tid)?;
-    crate::syscall::proc_model::signal_host(host, sig).map(|()| 0)
+    crate::syscall::proc_model::signal_task(tid, host, sig).map(|()| 0)
 }
 
 pub fn tgkill(cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
@@ -272,11 +288,14 @@ pub fn tgkill(cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     if tgid as u32 == current().pid() {
         return signal_thread(cx, tid as u32, sig);
     }
+    if let Some(p) = super::clone_vm::local_process(tgid) {
+        return super::clone_vm::signal_local(p, Some(tid as u32), sig, g::SI_TKILL);
+    }
     if tgid != tid {
         return_errno_with_message!(ESRCH, "threads of other tasks are reached through their leader only");
     }
     let host = crate::syscall::proc_model::host_pid_of_task(tgid)?;
-    crate::syscall::proc_model::signal_host(host, sig).map(|()| 0)
+    crate::syscall::proc_model::signal_task(tgid, host, sig).map(|()| 0)
 }
 
 const _: () = assert!(g::SIGRTMIN == 32);

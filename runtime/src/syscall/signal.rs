@@ -188,7 +188,7 @@ pub fn rt_sigtimedwait(cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
             let mut l = lock_state(thread);
             match l.next_in(set) {
                 Some(sig) => (l.dequeue(sig), false),
-                None => (None, l.pending() & !real_mask & !set != 0),
+                None => (None, l.pending() & !real_mask & !set != 0 || l.is_group_exiting()),
             }
         };
         if let Some(info) = taken {

@@ -298,7 +298,7 @@ syscall_table! {
     __NR_socketpair => Full(socket::socketpair), [Int, Int, Int, Ptr];
     __NR_setsockopt => Partial(sockopt::setsockopt, "SOL_SOCKET, TCP, IP, IPV6 options the host has; hints it lacks are accepted and ignored"), [Fd, Int, Int, Ptr, Len];
     __NR_getsockopt => Partial(sockopt::getsockopt, "SOL_SOCKET, TCP, IP, IPV6 options the host has"), [Fd, Int, Int, Ptr, Ptr];
-    __NR_clone => Partial(proc_model::clone, "processes and threads (CLONE_THREAD with CLONE_VM|CLONE_FS|CLONE_FILES|CLONE_SIGHAND), CLONE_PIDFD for a process; CLONE_VM without CLONE_THREAD is ENOSYS and namespaces EPERM; a CLONE_VM|CLONE_VFORK child works on a copy of memory; what it leaves in the parent's stack comes back if it exits without exec"), [Hex, Ptr, Ptr, Ptr, Hex];
+    __NR_clone => Partial(proc_model::clone, "processes and threads (CLONE_THREAD with CLONE_VM|CLONE_FS|CLONE_FILES|CLONE_SIGHAND), CLONE_PIDFD for a process; a CLONE_VM child process (without CLONE_THREAD) is a host thread with its own pid, but ENOSYS with CLONE_SIGHAND, CLONE_PARENT or CLONE_PIDFD, and it cannot execve or fork (ENOSYS); namespaces EPERM; a CLONE_VM|CLONE_VFORK child works on a copy of memory; what it leaves in the parent's stack comes back if it exits without exec"), [Hex, Ptr, Ptr, Ptr, Hex];
     __NR_fork => Full(proc_model::fork), [];
     __NR_vfork => Partial(proc_model::vfork, "the parent waits for the child's execve or exit; the child works on a copy of memory, and what it leaves in the parent's stack comes back if it exits without exec"), [];
     __NR_execve => Full(proc_model::execve), [Path, Ptr, Ptr];

@@ -22,9 +22,9 @@
 //!   SIGTERM left at its default), are not released: the host kills the
 //!   process before the runtime can walk the lists. exit, exit_group and
 //!   a fatal signal the runtime delivers itself release them.
-//! - CLONE_VM without CLONE_THREAD (a process sharing memory) and a thread
-//!   without CLONE_FS or CLONE_FILES are refused (ENOSYS): the runtime
-//!   keeps one memory map, fd table and fs context per host process.
+//! - A thread without CLONE_FS or CLONE_FILES is refused (ENOSYS): a
+//!   thread shares its process's fd table and fs context. (CLONE_VM
+//!   without CLONE_THREAD, a process sharing memory, is syscall/clone_vm.rs.)
 
 use super::{args, Ctx};
 use crate::abi::gen as g;
@@ -108,7 +108,7 @@ pub fn clone_thread(cx: &mut Ctx<'_>, c: NewThread) -> Result<u64> {
     }
     lock(&p.threads).push(thread.clone());
     crate::signal::lock_state(parent).update_blocked();
-    let job = ThreadStart { thread: thread.clone(), regs, tls };
+    let job = ThreadStart { process: p, thread: thread.clone(), regs, tls };
     // A host thread whose guest thread ended waits for the next one: a
     // thread starts without a host thread being made (or its control
     // block and alternate stack mapped) most of the time.
@@ -142,6 +142,13 @@ const IDLE_HOST_NS: u64 = 2_000_000_000;
 /// first, then whichever `clone_thread` hands it while it waits idle), and
 /// frees what it held when none came for a while.
 fn thread_main(first: ThreadStart) {
+    // A host thread runs the threads of one process (its idle list is
+    // that process's): a CLONE_VM child process's take no host signal
+    // but the kick (syscall/clone_vm.rs).
+    crate::task::enter(first.process);
+    if !crate::task::is_host_leader(first.process) {
+        host::trap::take_kicks_only();
+    }
     let ctl = match trap::setup_thread(first.thread.clone()) {
         Ok(c) => c,
         Err(e) => host::process::fatal(&format!("a new thread could not start: {e}")),
@@ -303,7 +310,7 @@ const FUTEX_TID_MASK: u32 = 0x3fff_ffff;
 /// `exit_robust_list` (kernel/futex/core.c): every robust mutex the dying
 /// thread still holds is marked FUTEX_OWNER_DIED and one waiter woken, so
 /// the next locker gets EOWNERDEAD. Bad pointers end the walk quietly.
-fn exit_robust_list(thread: &Thread) {
+pub(crate) fn exit_robust_list(thread: &Thread) {
     let head = thread.robust_list.load(Relaxed);
     if head == 0 {
         return;

@@ -46,13 +46,17 @@
 //!    │                              signalfds: signal/mod.rs "Pending watchers")
 //!    └─ Notifier
 //! children → reaped                (wait: `reaped`)
+//! sig (the host leader's) → sig (a CLONE_VM child's) → as under sig
+//!                                  (a kill from another task for the child,
+//!                                   sorted from the host leader's inbox:
+//!                                   signal/mod.rs `drain_inbox`)
 //! timers → Thread.host             (timer_settime, timer_gettime on a thread's CPU clock)
 //! ```
 //!
 //! A fork takes every process-wide lock, in this order, which follows the
 //! tree: publishing, comm, argv, exe, fs, envp, fds, futexes, mm, guest_as, children,
 //! reaped, sig, timers, sigio, threads, idle_hosts, tid_pool, publisher,
-//! ppid_cache, vfork_return, refused, cred, syscall_sites, trace, then each
+//! ppid_cache, vfork_return, vm_children, vm_processes, refused, cred, syscall_sites, trace, then each
 //! open file's own locks, file by file in fd order (a file at several fds
 //! once): its `status`, `pos`, `async_owner`, then its kind's
 //! (`FileOps::hold_for_fork`: epoll's regs, cursor, sleepers, crossed,
@@ -82,7 +86,7 @@
 //!   `pending`): both hold `sig` first, so they never wait on each other.
 //!   The timer handlers take it alone and touch no guest memory under it.
 //! - Leaves, only ever taken alone: `trace` (the `--trace` sink),
-//!   `vfork_return`, `refused`, `cred` (the credentials: read or replaced
+//!   `vfork_return`, `vm_children`, `VM_PROCESSES` (syscall/clone_vm.rs), `refused`, `cred` (the credentials: read or replaced
 //!   whole, never held across a guest memory access or a daemon call),
 //!   `HostFile.dir_pending`, `Thread.comm`, `idle_hosts`, `sigio` (task/sigio.rs), `IdleHost.job`,
 //!   `tid_pool`, `publisher`, and the daemon link itself (it takes no other
@@ -124,7 +128,25 @@ pub use timer::*;
 
 use std::sync::{Mutex, MutexGuard, OnceLock};
 
+/// The first Linux process of this host process: the one `mactux run`
+/// (or an execve) started, which owns the host process's signals, its
+/// daemon link and its exit status.
 static PROCESS: OnceLock<Process> = OnceLock::new();
+
+thread_local! {
+    /// The process of a host thread that runs a CLONE_VM child (one that
+    /// shares memory without being a thread, syscall/clone_vm.rs) or one
+    /// of its runtime threads; unset on every other host thread, whose
+    /// process is [`PROCESS`]. A plain word with no destructor: read from
+    /// the trap handler, with the host's TLS in place.
+    static THREAD_PROCESS: core::cell::Cell<Option<&'static Process>> = const { core::cell::Cell::new(None) };
+}
+
+/// Every CLONE_VM child process of this host process not yet reaped by
+/// its parent, for kill(2) from within the host process
+/// (syscall/clone_vm.rs). Each is leaked: threads, files and signals may
+/// still name it after it ended, and a host process makes few.
+static VM_PROCESSES: std::sync::Mutex<Vec<&'static Process>> = std::sync::Mutex::new(Vec::new());
 
 /// Marks the fd table or the memory map as changed since the task last told
 /// the daemon ([`Process::view_changed`]). Before [`init`] (and in unit tests
@@ -135,18 +157,45 @@ pub fn note_view_changed() {
     }
 }
 
-/// The current process. Panics only if called before [`init`], which the
-/// runtime does before any guest code runs.
+/// The current process: the calling host thread's. Panics only if called
+/// before [`init`], which the runtime does before any guest code runs.
 pub fn current() -> &'static Process {
+    if let Some(p) = THREAD_PROCESS.with(|c| c.get()) {
+        return p;
+    }
+    host_leader()
+}
+
+/// The first Linux process of the host process ([`PROCESS`]).
+pub fn host_leader() -> &'static Process {
     match PROCESS.get() {
         Some(p) => p,
         None => crate::host::process::fatal("task state used before initialisation"),
     }
 }
 
-/// The current process, or `None` before [`init`] (for the host signal
-/// handler, which may run before it).
+/// Whether `p` is the first Linux process of the host process (not a
+/// CLONE_VM child).
+pub fn is_host_leader(p: &Process) -> bool {
+    PROCESS.get().is_some_and(|l| std::ptr::eq(l, p))
+}
+
+/// Makes `p` the calling host thread's process (a thread of a CLONE_VM
+/// child, or a runtime thread working for one).
+pub fn enter(p: &'static Process) {
+    let p = if is_host_leader(p) { None } else { Some(p) };
+    THREAD_PROCESS.with(|c| c.set(p));
+}
+
+/// The current process, or `None` before [`init`].
 pub fn try_current() -> Option<&'static Process> {
+    THREAD_PROCESS.with(|c| c.get()).or_else(|| PROCESS.get())
+}
+
+/// The process the host signal handler records host signals for: the
+/// host leader, whose threads alone take the host process's signals (a
+/// CLONE_VM child's threads keep them blocked). `None` before [`init`].
+pub fn try_host_leader() -> Option<&'static Process> {
     PROCESS.get()
 }
 
@@ -155,6 +204,43 @@ pub fn init(p: Process) -> &'static Process {
         crate::host::process::fatal("task state initialised twice");
     }
     current()
+}
+
+/// The registry of CLONE_VM child processes, held across a host fork
+/// (`Process::lock_for_fork`), whose child empties it.
+pub fn lock_vm_processes() -> MutexGuard<'static, Vec<&'static Process>> {
+    lock(&VM_PROCESSES)
+}
+
+/// Registers a new CLONE_VM child process.
+pub fn add_vm_process(p: &'static Process) {
+    lock(&VM_PROCESSES).push(p);
+}
+
+/// Forgets a reaped CLONE_VM child process.
+pub fn remove_vm_process(p: &'static Process) {
+    lock(&VM_PROCESSES).retain(|q| !std::ptr::eq(*q, p));
+}
+
+/// The CLONE_VM child process of this host process with Linux pid `pid`.
+pub fn vm_process(pid: u32) -> Option<&'static Process> {
+    lock(&VM_PROCESSES).iter().find(|p| p.pid() == pid).copied()
+}
+
+/// Whether `pid` is a CLONE_VM child process of this host process.
+/// Async-signal-safe as the host signal handler needs it: it only tries
+/// the lock, and a registry busy at that moment counts as holding it (the
+/// inbox drain sorts the signal out).
+pub fn is_vm_pid(pid: u32) -> bool {
+    match VM_PROCESSES.try_lock() {
+        Ok(list) => list.iter().any(|p| p.pid() == pid),
+        Err(_) => true,
+    }
+}
+
+/// How many CLONE_VM child processes of this host process still run.
+pub fn live_vm_processes() -> usize {
+    lock(&VM_PROCESSES).iter().filter(|p| !p.has_exited.load(std::sync::atomic::Ordering::Relaxed)).count()
 }
 
 /// Locks a mutex, ignoring poisoning (a panic is already fatal to us).

@@ -156,13 +156,15 @@ pub struct Process {
     /// The Linux pid (from the daemon's namespace); changes in a fork child.
     pub vpid: AtomicU32,
     /// Guards the guest's memory map as the runtime records it (mmap,
-    /// brk, mprotect; /proc/self/maps).
-    pub mm: Mutex<Mm>,
-    /// Guards the fd table: which guest fd names which open file.
-    pub fds: Mutex<FdTable>,
+    /// brk, mprotect; /proc/self/maps). Shared with the processes of this
+    /// host process that share memory with it (CLONE_VM, [`VmLink`]).
+    pub mm: Arc<Mutex<Mm>>,
+    /// Guards the fd table: which guest fd names which open file. Shared
+    /// with a CLONE_VM child only under CLONE_FILES.
+    pub fds: Arc<Mutex<FdTable>>,
     /// Guards the working directory (and the directories held open for it)
-    /// and the umask.
-    pub fs: Mutex<FsContext>,
+    /// and the umask. Shared with a CLONE_VM child only under CLONE_FS.
+    pub fs: Arc<Mutex<FsContext>>,
     /// Guards the signal actions and the process-directed pending signals;
     /// held while any thread's mask or pending set changes (the kernel's
     /// siglock).
@@ -185,8 +187,9 @@ pub struct Process {
     /// their owners (task/sigio.rs). A fork child keeps the files (copies
     /// of the parent's) but not the thread.
     pub sigio: crate::task::Sigio,
-    /// Guards the private futex wait queues (syscall/futex.rs).
-    pub futexes: Mutex<crate::task::FutexTable>,
+    /// Guards the private futex wait queues (syscall/futex.rs); shared with
+    /// CLONE_VM children, as Linux keys a private futex by its memory.
+    pub futexes: Arc<Mutex<crate::task::FutexTable>>,
     /// `comm`, at most 15 bytes.
     pub comm: Mutex<Vec<u8>>,
     /// The guest path of the running program (`/proc/self/exe`).
@@ -213,7 +216,7 @@ pub struct Process {
     /// a guest's `ulimit -v` made the runtime itself fail; the runtime
     /// enforces it on guest mappings instead (syscall/identity.rs). Kept
     /// across fork and execve.
-    pub guest_as: Mutex<Option<(u64, u64)>>,
+    pub guest_as: Arc<Mutex<Option<(u64, u64)>>>,
     /// Guards the task's Linux credentials (ids, groups, capabilities):
     /// the guest's own, not the host process's (task/cred.rs). Copied by
     /// fork, handed over across execve, which applies its rules to them
@@ -254,10 +257,44 @@ pub struct Process {
     /// Guards the syscall sites rewritten and their stubs' memory
     /// (trap/rewrite.rs); a leaf. Fork children share the rewritten code
     /// and keep it.
-    pub syscall_sites: Mutex<crate::trap::rewrite::Sites>,
+    pub syscall_sites: Arc<Mutex<crate::trap::rewrite::Sites>>,
     /// Syscalls that entered the runtime by a host trap (SIGSYS), not by
     /// a rewritten site (`MACTUX_LOG=traps`).
     pub syscall_traps: std::sync::atomic::AtomicU64,
+    /// Set for a process that shares its parent's memory without being a
+    /// thread of it (clone with CLONE_VM, without CLONE_THREAD): a host
+    /// thread of its parent's host process (syscall/clone_vm.rs).
+    pub vm: Option<VmLink>,
+    /// Guards the CLONE_VM children this process made and has not reaped
+    /// (syscall/clone_vm.rs); a leaf.
+    pub vm_children: Mutex<Vec<VmChild>>,
+    /// Woken when one of `vm_children` changes state (a wait sleeps on it).
+    pub vm_child_event: crate::task::Parker,
+    /// Set once the process has ended (its status is with its parent).
+    pub has_exited: AtomicBool,
+    /// Set when one thread ends the process and the others must leave
+    /// (Linux's SIGNAL_GROUP_EXIT): each does at its next return to guest
+    /// code or wait (syscall/clone_vm.rs `zap_other_threads`). Only a
+    /// process whose end is not the host process's end needs it.
+    pub is_group_exiting: AtomicBool,
+}
+
+/// What a CLONE_VM child knows of its parent.
+pub struct VmLink {
+    pub parent: &'static Process,
+    /// The signal the parent gets at the child's end (0: none).
+    pub exit_signal: u8,
+}
+
+/// A CLONE_VM child as its parent sees it.
+pub struct VmChild {
+    pub process: &'static Process,
+    pub pid: Vpid,
+    /// Its exit signal; a child whose signal is not SIGCHLD is a "clone"
+    /// child that only a __WCLONE or __WALL wait finds (wait(2)).
+    pub exit_signal: u8,
+    /// Its Linux wait status once it has ended.
+    pub status: Option<i32>,
 }
 
 /// What a vfork child that shares memory with its parent owes it on exit:
@@ -344,6 +381,8 @@ pub struct ForkGuard<'a> {
     publisher: MutexGuard<'a, Option<Arc<crate::task::Parker>>>,
     ppid_cache: MutexGuard<'a, Option<(u32, u32)>>,
     vfork_return: MutexGuard<'a, Option<VforkReturn>>,
+    vm_children: MutexGuard<'a, Vec<VmChild>>,
+    vm_processes: MutexGuard<'a, Vec<&'static Process>>,
     refused: MutexGuard<'a, Vec<(&'static str, Option<u64>)>>,
     cred: MutexGuard<'a, std::sync::Arc<crate::task::Cred>>,
     syscall_sites: MutexGuard<'a, crate::trap::rewrite::Sites>,
@@ -354,7 +393,11 @@ impl ForkGuard<'_> {
     /// In the fork child, before the locks are released: only `thread`
     /// lives on, it waits on no futex, nothing is pending, and it has no
     /// timers (fork(2)); the timer thread stayed behind with the others.
-    pub fn after_fork_child(&mut self, thread: Arc<crate::task::Thread>) {
+    /// Returns the fd tables of the CLONE_VM child processes that stayed
+    /// behind, for the caller to drop once the locks are released: their
+    /// host fds are not the fork child's to keep open.
+    #[must_use]
+    pub fn after_fork_child(&mut self, thread: Arc<crate::task::Thread>) -> Vec<FdTable> {
         self.threads.clear();
         self.threads.push(thread);
         self.idle_hosts.clear();
@@ -372,6 +415,20 @@ impl ForkGuard<'_> {
         for (_, e) in self.fds.iter() {
             e.file.ops().after_fork();
         }
+        // The CLONE_VM children are host threads that stayed behind. Their
+        // own fd tables go with them (a table shared with this process,
+        // CLONE_FILES, is held by this guard, and one a vanished thread
+        // held is left alone); the files only they had are dropped as
+        // they are, without `after_fork`, whose locks the fork did not
+        // take.
+        self.vm_children.clear();
+        let mut left_behind = Vec::new();
+        for p in self.vm_processes.drain(..) {
+            if let Ok(mut t) = p.fds.try_lock() {
+                left_behind.push(std::mem::take(&mut *t));
+            }
+        }
+        left_behind
     }
 }
 
@@ -463,6 +520,8 @@ impl Process {
         let publisher = lock(&self.publisher);
         let ppid_cache = lock(&self.ppid_cache);
         let vfork_return = lock(&self.vfork_return);
+        let vm_children = lock(&self.vm_children);
+        let vm_processes = crate::task::lock_vm_processes();
         let refused = lock(&self.refused);
         let cred = lock(&self.cred);
         let syscall_sites = lock(&self.syscall_sites);
@@ -490,6 +549,8 @@ impl Process {
             publisher,
             ppid_cache,
             vfork_return,
+            vm_children,
+            vm_processes,
             refused,
             cred,
             syscall_sites,

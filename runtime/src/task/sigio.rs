@@ -154,9 +154,12 @@ impl Sigio {
 /// Starts the watcher thread and returns what arms a file for it.
 fn start_watcher() -> Result<host::sigio::Watcher> {
     let (tx, rx) = std::sync::mpsc::sync_channel(1);
+    // The thread works for the caller's process (a CLONE_VM child's own).
+    let p = current();
     host::thread::spawn(
         WATCHER_STACK,
         Box::new(move || {
+            crate::task::enter(p);
             let w = host::sigio::watcher_init();
             let _ = tx.send(w);
             watch(w);

@@ -176,6 +176,9 @@ impl Thread {
 /// A guest thread for a host thread to run: the thread, its first
 /// registers and its thread pointer.
 pub struct ThreadStart {
+    /// The process it is a thread of (a CLONE_VM child process's threads
+    /// are host threads of its parent's host process).
+    pub process: &'static super::Process,
     pub thread: Arc<Thread>,
     pub regs: crate::trap::GuestRegs,
     pub tls: u64,

@@ -159,7 +159,14 @@ impl TimerTable {
     /// Starts the process's timer thread unless it runs.
     fn ensure_thread(&mut self) -> Result<(), CreateError> {
         if !self.has_thread {
-            host::thread::spawn(TIMER_THREAD_STACK, Box::new(timer_thread)).map_err(|_| CreateError::NoThread)?;
+            // The thread works for the caller's process (a CLONE_VM child's
+            // own, syscall/clone_vm.rs).
+            let p = super::current();
+            let body = move || {
+                super::enter(p);
+                timer_thread();
+            };
+            host::thread::spawn(TIMER_THREAD_STACK, Box::new(body)).map_err(|_| CreateError::NoThread)?;
             self.has_thread = true;
         }
         Ok(())

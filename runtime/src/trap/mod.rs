@@ -263,6 +263,13 @@ pub fn setup_thread(thread: std::sync::Arc<crate::task::Thread>) -> Result<&'sta
 /// handles a trap (for calls deep below any `Ctx`). None outside a trap
 /// handler.
 fn calling_ctl() -> Option<&'static ThreadCtl> {
+    // SAFETY: see `calling_ctl_ptr`; only read through a shared reference.
+    calling_ctl_ptr().map(|c| unsafe { &*c })
+}
+
+/// [`calling_ctl`] as a pointer: a live control block of the calling
+/// thread (checked against the current process's threads and its magic).
+fn calling_ctl_ptr() -> Option<*mut ThreadCtl> {
     let sp: u64;
     // SAFETY: reads the stack pointer only.
     unsafe { core::arch::asm!("mov {}, rsp", out(reg) sp, options(nomem, nostack, preserves_flags)) };
@@ -274,11 +281,11 @@ fn calling_ctl() -> Option<&'static ThreadCtl> {
     if !region_is_ours {
         return None;
     }
+    let ctl = base as *mut ThreadCtl;
     // SAFETY: `base` is the control region of a live thread of ours (just
     // checked against the thread list), whose block starts there and lives
     // as long as the thread, which is running this very code.
-    let ctl = unsafe { &*(base as *const ThreadCtl) };
-    (ctl.magic == CTL_MAGIC).then_some(ctl)
+    (unsafe { (*ctl).magic } == CTL_MAGIC).then_some(ctl)
 }
 
 /// The Linux tid of the calling thread (/proc/thread-self).
@@ -451,6 +458,21 @@ pub fn leave_guest(ctl: &mut ThreadCtl) -> ! {
     // SAFETY: called from the trap handler of the thread owning `ctl`,
     // which entered guest code through `run_guest`.
     unsafe { host::thread::leave_guest(ctl) }
+}
+
+/// Runs `f`, which ends the calling guest thread ([`leave_guest`]), with
+/// the thread's control block, for a caller below any `Ctx` (a CLONE_VM
+/// child ended by a signal's default action, `signal::terminate`): the
+/// block is found from the stack pointer, as [`calling_ctl`] finds it.
+pub fn with_calling_ctl(f: impl FnOnce(&mut ThreadCtl)) -> ! {
+    let Some(ctl) = calling_ctl_ptr() else {
+        host::process::fatal("a guest thread ends outside its trap handler")
+    };
+    // SAFETY: the block is the calling thread's own (calling_ctl checked it
+    // against the process's threads), and this thread never returns to the
+    // frames above that borrow it: `f` leaves them through leave_guest.
+    f(unsafe { &mut *ctl });
+    host::process::fatal("a guest thread's end returned")
 }
 
 /// After [`run_guest`] returned on a thread clone made: turns the trap off

@@ -16,7 +16,9 @@ pub struct FdEntry {
     pub cloexec: bool,
 }
 
-#[derive(Default)]
+/// Cloned for a CLONE_VM child without CLONE_FILES: the same open files
+/// under the same numbers (a fork child gets its copy from the host fork).
+#[derive(Clone, Default)]
 pub struct FdTable {
     slots: Vec<Option<FdEntry>>,
 }

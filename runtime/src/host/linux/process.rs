@@ -253,6 +253,9 @@ pub fn capabilities() -> Option<[u64; 5]> {
     Some([join(d[0], d[3]), join(d[1], d[4]), join(d[2], d[5]), bnd, amb])
 }
 
+/// Whether [`sigqueue`] carries its code and value to the receiver.
+pub const HAS_SIGQUEUE: bool = true;
+
 /// Queues host signal `sig` on the process `host_pid` with a Linux siginfo
 /// of code `code` (below zero, not SI_TKILL: the kernel refuses others),
 /// sent by us, with `uid` and `value` in `_rt`.

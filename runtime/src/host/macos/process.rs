@@ -293,6 +293,10 @@ pub fn capabilities() -> Option<[u64; 5]> {
     None
 }
 
+/// Whether [`sigqueue`] carries its code and value to the receiver: not
+/// on macOS.
+pub const HAS_SIGQUEUE: bool = false;
+
 /// Sends host signal `sig` to the process `host_pid`. macOS has no
 /// sigqueue: lossy: the receiver sees SI_USER, and `code`, `uid` and
 /// `value` are lost.
