@@ -10,39 +10,12 @@
  * Linux does not know are ignored. Every signal is blocked and taken with
  * sigtimedwait, every wait bounded. */
 #include "../test.h"
+#include "sigwait.h"
 #include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>
 
 #define RT (SIGRTMIN + 1)
-
-/* The next `sig` within 5 s: its number, or -1. */
-static int take(int sig, siginfo_t *si)
-{
-	sigset_t one;
-	sigemptyset(&one);
-	sigaddset(&one, sig);
-	struct timespec ts = { 5, 0 };
-	memset(si, 0, sizeof *si);
-	return sigtimedwait(&one, si, &ts);
-}
-
-/* Whether another `sig` comes within 0.3 s (taking it). */
-static int another(int sig)
-{
-	sigset_t one;
-	sigemptyset(&one);
-	sigaddset(&one, sig);
-	struct timespec ts = { 0, 300 * 1000 * 1000 };
-	siginfo_t si;
-	return sigtimedwait(&one, &si, &ts) == sig;
-}
-
-static void drain(int sig)
-{
-	while (another(sig))
-		;
-}
 
 static void touch(const char *name)
 {

@@ -8,6 +8,7 @@
  * sets itself as owner takes the signals over, an execve keeps it all, and
  * none comes after O_ASYNC is turned off. Every signal is blocked and taken with sigtimedwait. */
 #include "../test.h"
+#include "sigwait.h"
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
@@ -17,34 +18,6 @@
 
 #define RT (SIGRTMIN + 2)
 
-/* The next instance of `sig`, waiting at most 5 s; its number or -1. */
-static int take(int sig, siginfo_t *si)
-{
-	sigset_t one;
-	sigemptyset(&one);
-	sigaddset(&one, sig);
-	struct timespec ts = { 5, 0 };
-	memset(si, 0, sizeof *si);
-	return sigtimedwait(&one, si, &ts);
-}
-
-/* Whether another `sig` comes within 0.3 s (taking it). */
-static int another(int sig)
-{
-	sigset_t one;
-	sigemptyset(&one);
-	sigaddset(&one, sig);
-	struct timespec ts = { 0, 300 * 1000 * 1000 };
-	siginfo_t si;
-	return sigtimedwait(&one, &si, &ts) == sig;
-}
-
-/* Takes every `sig` still coming. */
-static void drain(int sig)
-{
-	while (another(sig))
-		;
-}
 
 static int make_async(int fd, int sig)
 {

@@ -7,21 +7,13 @@
  * its exit status. Every signal is blocked and taken with sigtimedwait,
  * every wait bounded. */
 #include "../test.h"
+#include "sigwait.h"
 #include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>
 
 #define RT (SIGRTMIN + 3)
 
-static int take(int sig, siginfo_t *si)
-{
-	sigset_t one;
-	sigemptyset(&one);
-	sigaddset(&one, sig);
-	struct timespec ts = { 5, 0 };
-	memset(si, 0, sizeof *si);
-	return sigtimedwait(&one, si, &ts);
-}
 
 static const long BAND_IN = POLLIN | POLLRDNORM;
 
