@@ -331,7 +331,8 @@ pub unsafe fn fixup_fast_return(ctl: &ThreadCtl, uc: *mut c_void) {
     // SAFETY: taking the addresses of code labels.
     let (start, popf, stack, jmp) =
         unsafe { (at(&mactux_fast_return), at(&mactux_fast_popf), at(&mactux_fast_stack), at(&mactux_fast_jmp)) };
-    if !(start..=jmp).contains(&rip) {
+    // Only the trampoline stands there (fast_uc is set before it runs).
+    if !(start..=jmp).contains(&rip) || ctl.fast_uc == 0 {
         return;
     }
     let rsp = greg(u, libc::REG_RSP);
