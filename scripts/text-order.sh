@@ -25,6 +25,10 @@ printf 'int main(void) { return 0; }\n' > "$work/true.c"
 cc -O2 -static -o "$work/true-static" "$work/true.c"
 
 export MACTUX_STATE_DIR=$work/state
+# Without rewriting: a site being rewritten is an int3 for a moment, whose
+# SIGTRAP the single-stepper cannot tell from its own steps (it would
+# swallow it and the task would run into a half-written instruction).
+export MACTUX_REWRITE=0
 "$work/mactux" run /bin/true # starts the daemon outside the traced runs
 i=0
 for cmd in "/bin/true" "$work/true-static" "/bin/sh -c 'exec ls -l / >/dev/null'"; do
