@@ -436,14 +436,29 @@ impl ForkGuard<'_> {
 /// before it forks without holding them (`Process::lock_for_fork`).
 const FORK_ATTEMPTS: usize = 1000;
 
+type ForkList = std::cell::OnceCell<Vec<Arc<crate::vfs::file::OpenFile>>>;
+
 /// The open files each attempt of a fork found (the table may change
 /// between attempts, which let every lock go): kept here, with the caller,
-/// for the guards of the attempt that holds to borrow from.
-pub struct ForkFiles(Vec<std::cell::OnceCell<Vec<Arc<crate::vfs::file::OpenFile>>>>);
+/// for the guards of the attempt that holds to borrow from. The first
+/// attempt's list is here from the start; the retries' slots are made only
+/// when a fork has to try again, which is rare.
+pub struct ForkFiles {
+    first: ForkList,
+    retries: std::cell::OnceCell<Vec<ForkList>>,
+}
 
 impl ForkFiles {
     pub fn new() -> ForkFiles {
-        ForkFiles((0..FORK_ATTEMPTS).map(|_| std::cell::OnceCell::new()).collect())
+        ForkFiles { first: ForkList::new(), retries: std::cell::OnceCell::new() }
+    }
+
+    /// The list slot of attempt `n` (below [`FORK_ATTEMPTS`]).
+    fn slot(&self, n: usize) -> &ForkList {
+        match n.checked_sub(1) {
+            None => &self.first,
+            Some(i) => &self.retries.get_or_init(|| (1..FORK_ATTEMPTS).map(|_| ForkList::new()).collect())[i],
+        }
     }
 }
 
@@ -454,24 +469,20 @@ impl Process {
     /// Those are taken outside some process-wide locks elsewhere (epoll's
     /// under none, then `threads` and `sig` under it), so a file lock
     /// found held makes the fork let everything go, give the holder time
-    /// to finish, and start again. After [`FORK_ATTEMPTS`] it forks
-    /// holding only the process-wide locks; the kinds' `after_fork` do
-    /// not wait for theirs then.
+    /// to finish, and start again. The last of [`FORK_ATTEMPTS`] forks
+    /// with the file locks it could take; the kinds' `after_fork` do not
+    /// wait for the others then.
     pub fn lock_for_fork<'a>(&'a self, files: &'a ForkFiles) -> ForkGuard<'a> {
-        for (attempt, slot) in files.0.iter().enumerate() {
+        let mut attempt = 0;
+        loop {
             let mut guard = self.lock_process_for_fork();
-            let list = slot.get_or_init(|| {
-                let mut list: Vec<Arc<crate::vfs::file::OpenFile>> = Vec::new();
-                for (_, e) in guard.fds.iter() {
-                    // A file open at several fds is held once.
-                    if !list.iter().any(|f| Arc::ptr_eq(f, &e.file)) {
-                        list.push(e.file.clone());
-                    }
-                }
-                list
+            let list = files.slot(attempt).get_or_init(|| {
+                // A file open at several fds is held once.
+                let mut seen = std::collections::HashSet::new();
+                guard.fds.iter().filter(|(_, e)| seen.insert(Arc::as_ptr(&e.file))).map(|(_, e)| e.file.clone()).collect()
             });
             let mut held = Vec::new();
-            if list.iter().all(|f| f.hold_for_fork(&mut held)) || attempt + 1 == files.0.len() {
+            if list.iter().all(|f| f.hold_for_fork(&mut held)) || attempt + 1 == FORK_ATTEMPTS {
                 guard.files = held;
                 for (_, e) in guard.fds.iter() {
                     e.file.ops().before_fork();
@@ -486,12 +497,8 @@ impl Process {
             } else {
                 std::thread::sleep(std::time::Duration::from_micros(100));
             }
+            attempt += 1;
         }
-        let guard = self.lock_process_for_fork();
-        for (_, e) in guard.fds.iter() {
-            e.file.ops().before_fork();
-        }
-        guard
     }
 
     /// Takes every process-wide lock for a host fork, in order.
