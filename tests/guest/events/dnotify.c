@@ -42,11 +42,8 @@ static const long BAND_MSG = POLLIN | POLLRDNORM | POLLMSG;
 int main(void)
 {
 	T_BEGIN();
-	sigset_t block;
-	sigemptyset(&block);
-	sigaddset(&block, SIGIO);
-	sigaddset(&block, RT);
-	sigprocmask(SIG_BLOCK, &block, NULL);
+	block_signal(SIGIO);
+	block_signal(RT);
 	siginfo_t si;
 
 	CHECK("mkdtemp", mkdtemp(dir_name) != NULL);

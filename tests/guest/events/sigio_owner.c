@@ -70,11 +70,8 @@ static int one_case(const char *what, int sig, int by_group)
 int main(void)
 {
 	T_BEGIN();
-	sigset_t block;
-	sigemptyset(&block);
-	sigaddset(&block, SIGIO);
-	sigaddset(&block, RT);
-	sigprocmask(SIG_BLOCK, &block, NULL);
+	block_signal(SIGIO);
+	block_signal(RT);
 	siginfo_t si;
 
 	CHECK_EQ("another process: F_SETSIG signal with POLL_IN, si_fd, si_band", one_case("owner: the child", RT, 0), 0);

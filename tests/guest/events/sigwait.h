@@ -1,12 +1,21 @@
 /* Taking blocked signals one at a time with sigtimedwait, for the tests here that
  * count the signals an event sends (signal-driven I/O, dnotify). The
- * caller blocks the signals first. */
+ * caller blocks the signals first (block_signal). */
 #ifndef MACTUX_SIGWAIT_H
 #define MACTUX_SIGWAIT_H
 
 #include <signal.h>
 #include <string.h>
 #include <time.h>
+
+/* Blocks `sig` in the calling thread, so that it waits to be taken. */
+static inline void block_signal(int sig)
+{
+	sigset_t one;
+	sigemptyset(&one);
+	sigaddset(&one, sig);
+	sigprocmask(SIG_BLOCK, &one, NULL);
+}
 
 /* The next `sig`, waiting at most 5 s: its number, or -1. */
 static inline int take(int sig, siginfo_t *si)
