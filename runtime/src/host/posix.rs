@@ -1168,6 +1168,14 @@ pub mod process {
         pub nivcsw: i64,
     }
 
+    impl Waited {
+        /// A status with no resource usage to report (a WNOWAIT peek, a
+        /// child that is no host process of its own).
+        pub fn without_usage(host_pid: i32, status: i32) -> Waited {
+            Waited { host_pid, status, utime_us: 0, stime_us: 0, maxrss_kib: 0, minflt: 0, majflt: 0, nvcsw: 0, nivcsw: 0 }
+        }
+    }
+
     /// waitpid with Linux option bits (WNOHANG, WUNTRACED, WCONTINUED);
     /// `Ok(None)` when WNOHANG finds nothing.
     pub fn wait(host_pid: i32, linux_options: u32) -> HostResult<Option<Waited>> {

@@ -742,8 +742,7 @@ fn find_child<T>(target: WaitTarget, options: u32, check: impl Fn(i32, u32) -> R
 
 /// A wait's result for a CLONE_VM child (no host process, no usage).
 fn waited_vm(pid: Vpid, status: i32) -> (Vpid, host::process::Waited) {
-    let w = host::process::Waited { host_pid: 0, status, utime_us: 0, stime_us: 0, maxrss_kib: 0, minflt: 0, majflt: 0, nvcsw: 0, nivcsw: 0 };
-    (pid, w)
+    (pid, host::process::Waited::without_usage(0, status))
 }
 
 /// A wait that may be for CLONE_VM children as well as host children
@@ -815,7 +814,7 @@ fn peek_host(target: WaitTarget, options: u32) -> Result<Option<(Vpid, host::pro
     let opts = options & (g::WNOHANG | g::WEXITED | g::WSTOPPED | g::WCONTINUED);
     let found = find_child(target, opts, |h, o| host::process::peek_wait(h, o).map_err(Error::new))?;
     Ok(found.map(|(host_pid, status)| {
-        let w = host::process::Waited { host_pid, status, utime_us: 0, stime_us: 0, maxrss_kib: 0, minflt: 0, majflt: 0, nvcsw: 0, nivcsw: 0 };
+        let w = host::process::Waited::without_usage(host_pid, status);
         (pid_of_host(host_pid), w)
     }))
 }
