@@ -366,9 +366,10 @@ impl Default for HostSignals {
 /// Something that follows the pending sets: a signalfd (syscall/signalfd.rs).
 pub trait PendingWatch: Send + Sync {
     /// A pending set changed. `shared` is the process's pending set; each
-    /// thread's own is its `pending_set` mirror, current too. Called with
-    /// `Process::sig` held: no guest memory, no daemon, no sleep.
-    fn pending_changed(&self, shared: u64);
+    /// thread's own is its `pending_set` mirror, current too; `queued` is
+    /// `SignalState::queued` (a change is a signal newly queued). Called
+    /// with `Process::sig` held: no guest memory, no daemon, no sleep.
+    fn pending_changed(&self, shared: u64, queued: u64);
 }
 
 /// Registers a signalfd's watch (with `Process::sig` held); it is dropped
@@ -383,7 +384,7 @@ pub fn watch_pending(st: &mut crate::task::SignalState, w: std::sync::Weak<dyn P
 fn tell_watchers(st: &crate::task::SignalState) {
     for w in &st.watchers {
         if let Some(w) = w.upgrade() {
-            w.pending_changed(st.shared.set);
+            w.pending_changed(st.shared.set, st.queued);
         }
     }
 }

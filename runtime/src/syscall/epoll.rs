@@ -33,7 +33,11 @@
 //! On the runtime's own kinds, a kind that counts its wake-ups
 //! (`FileOps::read_wakeups`: an eventfd's writes, the signals queued for
 //! a signalfd, an inotify fd's queued events) makes each a new edge of the
-//! reading side, as Linux's wake-up readies the registration again.
+//! reading side, as Linux's wake-up readies the registration again. Such
+//! a kind also names a host fd that gets new data at each wake-up
+//! (`FileOps::edge_fd`), which the host edge queue watches, so a thread
+//! already asleep in a wait wakes for the edge (mio's waker, an eventfd
+//! written at each wake and never read, relies on it).
 //!
 //! Divergences from Linux:
 //! - On the runtime's own kinds edge triggering is otherwise derived from
@@ -246,7 +250,17 @@ impl Epoll {
         };
         let mut want: Vec<(HostFd, usize, u32)> = Vec::new();
         for r in regs.iter().filter(|r| r.events & EPOLLET != 0 && !r.disabled) {
-            let Some((h, key)) = host_of(r) else { continue };
+            let Some((h, key)) = host_of(r) else {
+                // A runtime kind's wake-ups: each puts new data in its
+                // edge fd, so a sleeper wakes for the next survey, which
+                // tells the edge by `read_wakeups`.
+                if let Some(f) = r.file.upgrade() {
+                    if let Some(h) = f.edge_fd() {
+                        want.push((h, Arc::as_ptr(&f) as usize, g::POLLIN));
+                    }
+                }
+                continue;
+            };
             match want.iter_mut().find(|w| w.0 == h && w.1 == key) {
                 Some(w) => w.2 |= r.events & EDGE_EVENTS,
                 None => want.push((h, key, r.events & EDGE_EVENTS)),

@@ -15,7 +15,10 @@
 //! The page holds a lock word, the count, a record of which pipes are
 //! readable, and the values blocked writers wait to add (at most
 //! [`BLOCKED_SLOTS`]; more writers than that poll for room every
-//! millisecond).
+//! millisecond). Each write is a new edge for EPOLLET: it is counted, and
+//! once an edge-triggered epoll has asked for it ([`W_EDGES`]) a write
+//! while the count is not zero pulses the readable pipe, so a thread
+//! asleep in `epoll_wait` wakes for it.
 //!
 //! execve keeps an eventfd (`FileOps::exec_state`): the new runtime maps
 //! the same page again from the host fd behind it and keeps the same
@@ -54,7 +57,11 @@ const BLOCKED_SLOTS: usize = 32;
 /// How many writes there were (each wakes the readers on Linux: a new
 /// edge for EPOLLET, `FileOps::read_wakeups`).
 const W_WRITES: usize = W_BLOCKED + BLOCKED_SLOTS;
-const WORDS: usize = W_WRITES + 1;
+/// Non-zero once an edge-triggered epoll watches the readable pipe for
+/// edges (`FileOps::edge_fd`): from then on a write while the count is not
+/// zero pulses the pipe, which a sleeping `epoll_wait` wakes for.
+const W_EDGES: usize = W_WRITES + 1;
+const WORDS: usize = W_EDGES + 1;
 
 const ON_READABLE: u64 = 1;
 const ON_ROOM: u64 = 2;
@@ -188,6 +195,11 @@ impl EventFd {
         let writes = st.0.shared.word(W_WRITES);
         writes.store(writes.load(Relaxed).wrapping_add(1), Relaxed);
         st.changed();
+        // Readable before too: no change a level poller sees, but an edge
+        // for a sleeping edge-triggered epoll.
+        if count > 0 && st.0.shared.word(W_EDGES).load(Relaxed) != 0 {
+            self.readable.pulse(true);
+        }
         true
     }
 
@@ -308,6 +320,13 @@ impl FileOps for EventFd {
 
     fn read_wakeups(&self) -> u64 {
         self.shared.word(W_WRITES).load(Relaxed)
+    }
+
+    /// The readable pipe, which each write pulses from now on (in every
+    /// process the eventfd is shared with: the flag is in the page).
+    fn edge_fd(&self) -> Option<HostFd> {
+        self.shared.word(W_EDGES).store(1, Relaxed);
+        Some(self.readable.wake().0)
     }
 
     fn before_fork(&self) {

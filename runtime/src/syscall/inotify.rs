@@ -205,6 +205,12 @@ impl FileOps for Inotify {
         self.drained().wakeups
     }
 
+    /// The host's queue, drained into ours at each look: every new host
+    /// event is new data in it.
+    fn edge_fd(&self) -> Option<HostFd> {
+        Some(self.watcher.wake_fd())
+    }
+
     /// The queue: a read or poll under way at a fork would leave the
     /// child's copy locked.
     fn hold_for_fork<'a>(&'a self, held: &mut ForkHolds<'a>) -> bool {

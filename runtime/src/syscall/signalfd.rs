@@ -64,6 +64,10 @@ struct Watch {
     /// Guards one notifier per thread that has polled the signalfd, taken
     /// under `Process::sig` (lock order: `sig` → `readers` → Notifier).
     readers: Mutex<Vec<Reader>>,
+    /// `SignalState::queued` when last told: a change is a new signal,
+    /// which pulses the notifiers already readable (an edge for a sleeping
+    /// edge-triggered epoll, `FileOps::edge_fd`).
+    queued: AtomicU64,
 }
 
 struct Reader {
@@ -80,20 +84,39 @@ impl Watch {
 
     /// Every reader's notifier follows the pending sets (with `sig` held);
     /// the readers of ended threads go.
-    fn refresh(&self, shared: u64) {
+    fn refresh(&self, shared: u64, queued: u64) {
+        let new_signal = self.queued.swap(queued, Relaxed) != queued;
         lock(&self.readers).retain(|r| match r.thread.upgrade() {
             Some(t) if !t.exited.load(Relaxed) => {
+                if new_signal {
+                    r.notifier.pulse();
+                }
                 r.notifier.set(self.is_ready(t.pending_set.load(Relaxed), shared));
                 true
             }
             _ => false,
         });
     }
+
+    /// The calling thread's reader, made (with its notifier following
+    /// `ready`) if it has none; None when no notifier can be made.
+    fn reader<'a>(readers: &'a mut Vec<Reader>, thread: &Arc<Thread>, ready: bool) -> Option<&'a Reader> {
+        let i = match readers.iter().position(|r| std::ptr::eq(r.thread.as_ptr(), Arc::as_ptr(thread))) {
+            Some(i) => i,
+            None => {
+                let notifier = Notifier::new().ok()?;
+                notifier.set(ready);
+                readers.push(Reader { thread: Arc::downgrade(thread), notifier });
+                readers.len() - 1
+            }
+        };
+        readers.get(i)
+    }
 }
 
 impl PendingWatch for Watch {
-    fn pending_changed(&self, shared: u64) {
-        self.refresh(shared);
+    fn pending_changed(&self, shared: u64, queued: u64) {
+        self.refresh(shared, queued);
     }
 }
 
@@ -306,26 +329,29 @@ impl FileOps for SignalFd {
         let l = lock_state(&thread);
         let ready = self.0.is_ready(l.tp.set, l.st.shared.set);
         let mut readers = lock(&self.0.readers);
-        let mine = readers.iter().position(|r| std::ptr::eq(r.thread.as_ptr(), Arc::as_ptr(&thread)));
-        let reader = match mine {
-            Some(i) => &readers[i],
-            None if ready => return Ready::Now(g::POLLIN),
-            None => match Notifier::new() {
-                Ok(notifier) => {
-                    readers.push(Reader { thread: Arc::downgrade(&thread), notifier });
-                    &readers[readers.len() - 1]
-                }
-                // Nothing to sleep on: the poller wakes only by its timeout
-                // or a signal.
-                Err(_) => return Ready::Now(0),
-            },
-        };
+        let mine = readers.iter().any(|r| std::ptr::eq(r.thread.as_ptr(), Arc::as_ptr(&thread)));
+        if ready && !mine {
+            return Ready::Now(g::POLLIN);
+        }
+        // Without a notifier the poller wakes only by its timeout or a
+        // signal.
+        let Some(reader) = Watch::reader(&mut readers, &thread, ready) else { return Ready::Now(0) };
         reader.notifier.set(ready);
         if ready {
             return Ready::Now(g::POLLIN);
         }
         wake.push(reader.notifier.wake());
         Ready::Now(0)
+    }
+
+    /// The calling thread's notifier: pulsed at each new signal while it
+    /// is readable (`Watch::refresh`).
+    fn edge_fd(&self) -> Option<HostFd> {
+        let thread = calling_thread().ok()?;
+        let l = lock_state(&thread);
+        let ready = self.0.is_ready(l.tp.set, l.st.shared.set);
+        let mut readers = lock(&self.0.readers);
+        Some(Watch::reader(&mut readers, &thread, ready)?.notifier.wake().0)
     }
 
     fn pollable(&self) -> bool {
@@ -363,9 +389,11 @@ fn restore(k: &KindState, _objects: &ExecObjects) -> Result<Box<dyn FileOps>> {
 
 /// A signalfd's watch of `set`, registered with the process's signals.
 fn new_watch(set: u64) -> Arc<Watch> {
-    let watch = Arc::new(Watch { set: AtomicU64::new(set), readers: Mutex::new(Vec::new()) });
+    let mut st = lock(&crate::task::current().sig);
+    let watch = Arc::new(Watch { set: AtomicU64::new(set), readers: Mutex::new(Vec::new()), queued: AtomicU64::new(st.queued) });
     let weak: Weak<dyn PendingWatch> = Arc::downgrade(&watch) as Weak<dyn PendingWatch>;
-    crate::signal::watch_pending(&mut lock(&crate::task::current().sig), weak);
+    crate::signal::watch_pending(&mut st, weak);
+    drop(st);
     watch
 }
 
@@ -384,7 +412,7 @@ pub fn signalfd4(cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
         };
         let l = lock_state(cx.thread());
         sfd.0.set.store(set, Relaxed);
-        sfd.0.refresh(l.st.shared.set);
+        sfd.0.refresh(l.st.shared.set, l.st.queued);
         return Ok(fd as u64);
     }
     let watch = new_watch(set);

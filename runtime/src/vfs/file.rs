@@ -189,6 +189,17 @@ pub trait FileOps: Send + Sync + 'static {
         0
     }
 
+    /// For a kind that counts [`FileOps::read_wakeups`]: a host fd that
+    /// gets new data (a host edge) at each of them, for the calling
+    /// thread, even while the file stays ready. An edge-triggered epoll
+    /// watches it in its host edge queue, so that a thread already asleep
+    /// in `epoll_wait` wakes for a new edge (mio's waker: an eventfd written
+    /// once per wake and never read). Asking for it may make the kind
+    /// start pulsing that fd.
+    fn edge_fd(&self) -> Option<HostFd> {
+        None
+    }
+
     /// Called on every open file in the parent as a fork takes its locks
     /// (task/process.rs `lock_for_fork`, after every process-wide lock):
     /// takes each lock of the kind's own state with [`try_hold`], without
@@ -371,6 +382,11 @@ impl OpenFile {
     /// See `FileOps::read_wakeups`.
     pub fn read_wakeups(&self) -> u64 {
         self.ops.read_wakeups()
+    }
+
+    /// See `FileOps::edge_fd`.
+    pub fn edge_fd(&self) -> Option<HostFd> {
+        self.ops.edge_fd()
     }
 
     /// For a fork: holds this description's own locks (status, position,

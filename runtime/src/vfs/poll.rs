@@ -276,6 +276,18 @@ impl Pipe {
     }
 }
 
+impl Pipe {
+    /// While the pipe is readable: new data in it all the same (emptied,
+    /// one byte written again), a host edge for an edge-triggered host
+    /// watcher (an epoll's edge queue) though a level poller sees no
+    /// change. One read empties it: the pipe holds at most a byte or two.
+    fn pulse(&self) {
+        let mut b = [0u8; 64];
+        let _ = host::fs::read(self.r, &mut b);
+        let _ = host::fs::write(self.w, &[1]);
+    }
+}
+
 impl Drop for Pipe {
     fn drop(&mut self) {
         host::fs::close(self.r);
@@ -301,6 +313,15 @@ impl Notifier {
         }
         p.fill(on);
         p.on = on;
+    }
+
+    /// A new event while the owner stays ready: see [`Pipe::pulse`];
+    /// nothing while the pipe is empty (the owner's next `set` fills it).
+    pub fn pulse(&self) {
+        let p = lock(&self.0);
+        if p.on {
+            p.pulse();
+        }
     }
 
     /// After fork, in the child: a pipe of its own, in the same state, so
@@ -338,6 +359,14 @@ impl SharedNotifier {
     pub fn set(&self, on: bool, was: bool) {
         if on != was {
             self.0.fill(on);
+        }
+    }
+
+    /// A new event while the owner stays ready (`on`, the owner's record):
+    /// see [`Pipe::pulse`].
+    pub fn pulse(&self, on: bool) {
+        if on {
+            self.0.pulse();
         }
     }
 
