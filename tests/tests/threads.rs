@@ -2,7 +2,8 @@
 //! them natively: Debian's python3 (threading, queue, concurrent.futures, multiprocessing,
 //! subprocess timeouts), xz, zstd and pigz compressing with two threads, `sort --parallel`,
 //! and small programs built here with Debian's Go (static, and cgo by default), the
-//! machine's rustc (dynamic and static-pie) and Debian's default JDK.
+//! machine's rustc (dynamic and static-pie), tokio (tests/src/bin/tokio_probe.rs) and
+//! Debian's default JDK.
 //!
 //! Every case runs natively first and must succeed there, so a broken test is never
 //! blamed on the runtime; then under mactux, where stdout and the exit status must be the
@@ -390,6 +391,24 @@ fn rust_std_thread_dynamic_and_static_pie() {
             "barrier leaders: 1",
             "scoped threads: sum 2500",
         ],
+    );
+}
+
+/// tests/src/bin/tokio_probe.rs, built with the suite against the workspace's tokio: the
+/// multi-threaded runtime most Rust servers run on. Its idle workers sleep in epoll_wait
+/// and are woken by mio's waker, an eventfd registered edge-triggered that is written at
+/// each wake and never read, so every wake after the first is a new edge of a file that
+/// stays readable; it hung (its watchdog ended it) while such an edge did not wake a
+/// thread already asleep.
+#[test]
+fn rust_tokio_multi_thread_runtime() {
+    let dir = ScratchDir::new("threads-tokio");
+    let bin = PathBuf::from(env!("CARGO_BIN_EXE_tokio_probe"));
+    compare_variants(
+        "tokio",
+        &dir,
+        &[("dynamic", bin, "echo: 8 clients, 400 messages, 7920 bytes", true)],
+        &["spawn_blocking: 200 results, sum 1333300", "channel after timers: sum 1225"],
     );
 }
 
