@@ -408,7 +408,7 @@ fn rust_tokio_multi_thread_runtime() {
         "tokio",
         &dir,
         &[("dynamic", bin, "echo: 8 clients, 400 messages, 7920 bytes", true)],
-        &["spawn_blocking: 200 results, sum 1333300", "channel after timers: sum 1225"],
+        &["spawn_blocking: 200 results, sum 1333300", "channel after timers: sum 1225", "signals: 3 SIGUSR1 received"],
     );
 }
 

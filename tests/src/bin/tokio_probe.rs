@@ -2,7 +2,7 @@
 //! runtime whose workers sleep in epoll_wait and are woken by mio's waker
 //! (an eventfd registered edge-triggered, written at each wake and never
 //! read), a TCP echo server on a loopback ephemeral port with concurrent
-//! clients, timers, channels and `spawn_blocking`. It prints only figures
+//! clients, timers, channels, `spawn_blocking` and the signal driver. It prints only figures
 //! that do not depend on scheduling, so its output is compared with its
 //! native run. A watchdog thread ends it (exit 3) if it has not finished in
 //! 15 s, so a lost wake-up shows as a failure, never a hang.
@@ -89,4 +89,16 @@ async fn run() {
     }
     server.await.expect("server");
     println!("echo: {CLIENTS} clients, {} messages, {total} bytes", CLIENTS * MESSAGES);
+
+    // tokio's signal driver: a handler that writes to a socket the
+    // driver's epoll watches. The signal comes from a `kill` child.
+    let mut usr1 = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::user_defined1()).expect("listen for SIGUSR1");
+    let pid = std::process::id().to_string();
+    for _ in 0..3 {
+        let pid = pid.clone();
+        let status = tokio::task::spawn_blocking(move || std::process::Command::new("kill").args(["-USR1", &pid]).status()).await.expect("kill task");
+        assert!(status.expect("run kill").success(), "kill failed");
+        usr1.recv().await.expect("SIGUSR1");
+    }
+    println!("signals: 3 SIGUSR1 received");
 }
