@@ -9,6 +9,7 @@
 use crate::daemon;
 use mactux_proto::{KillTarget, Request, Response, Vpid};
 use mactux_runtime::abi::signal::{Signal, NSIG, SIGRTMIN};
+use mactux_runtime::abi::Errno;
 use std::process::ExitCode;
 
 /// The Linux name of a signal without "SIG" ("RTMIN+3" for real-time ones).
@@ -155,17 +156,29 @@ pub fn main(args: Vec<String>) -> ExitCode {
         };
         match resolved {
             Ok(targets) => {
-                for (_, host_pid) in targets {
+                for (pid, host_pid) in targets {
                     if host_pid <= 0 {
                         continue;
                     }
-                    // SAFETY: kill has no memory effects; host_pid is a single positive pid.
-                    if unsafe { libc::kill(host_pid, host_sig) } != 0 {
-                        let e = std::io::Error::last_os_error();
-                        if e.raw_os_error() != Some(libc::ESRCH) {
-                            eprintln!("mactux kill: ({p}) - {e}");
-                            status = ExitCode::FAILURE;
-                        }
+                    // As a task's kill(2) sends it: named, so that a CLONE_VM
+                    // child process, which lives in its parent's host
+                    // process, gets it rather than that parent.
+                    // Err: no such process (it ended meanwhile), or why not.
+                    let sent: Result<(), Option<String>> = match client.as_mut() {
+                        Some(c) if sig.0 != 0 => mactux_runtime::syscall::proc_model::signal_named(pid, host_pid, Some(sig), &mut |r| c.call(r).ok())
+                            .map_err(|e| (e.errno != Errno::ESRCH).then(|| e.message().to_string())),
+                        // SAFETY: kill has no memory effects; host_pid is a single positive pid.
+                        _ => match unsafe { libc::kill(host_pid, host_sig) } {
+                            0 => Ok(()),
+                            _ => {
+                                let e = std::io::Error::last_os_error();
+                                Err((e.raw_os_error() != Some(libc::ESRCH)).then(|| e.to_string()))
+                            }
+                        },
+                    };
+                    if let Err(Some(why)) = sent {
+                        eprintln!("mactux kill: ({p}) - {why}");
+                        status = ExitCode::FAILURE;
                     }
                 }
             }

@@ -153,3 +153,65 @@ fn job_control_at_a_terminal() {
         assert!(history.exists(), "the {run} bash saved its history elsewhere than {}", history.display());
     }
 }
+
+/// tests/signals/clone_vm_child.c built here with gcc: a parent and a child process it
+/// made with clone(CLONE_VM | SIGCHLD), which under mactux is a host thread of its
+/// parent's host process.
+fn clone_vm_child(dir: &ScratchDir) -> std::path::PathBuf {
+    let src = workspace_root().join("tests/signals/clone_vm_child.c");
+    let out = dir.join("clone_vm_child");
+    let built = Command::new("gcc").args(["-O1", "-Wall", "-Wextra", "-Werror", "-o"]).arg(&out).arg(&src).output().expect("run gcc");
+    assert!(built.status.success(), "clone_vm_child.c does not build:\n{}", String::from_utf8_lossy(&built.stderr));
+    out
+}
+
+/// What the program printed, less its "ready PID" line (the pids differ), and how it ended.
+fn without_ready_line(out: &str, end: Termination) -> (Vec<String>, Termination) {
+    (out.lines().filter(|l| !l.starts_with("ready")).map(|l| l.trim_start_matches("^C").to_string()).collect(), end)
+}
+
+/// A signal sent by pid to a CLONE_VM child process reaches it and not its parent:
+/// natively with kill(2), under mactux with `mactux kill` (which names the Linux process
+/// in the host signal, as a task's kill(2) does). SIGKILL ends the child alone.
+#[test]
+fn kill_by_pid_reaches_a_clone_vm_child_not_its_parent() {
+    let dir = ScratchDir::new("clone-vm-kill");
+    let bin = clone_vm_child(&dir);
+    for (name, sig) in [("USR1", libc::SIGUSR1), ("KILL", libc::SIGKILL)] {
+        let mut runs = Vec::new();
+        for emulated in [false, true] {
+            let mut s = Server::start(&Run::new(&bin).cwd(dir.path()), emulated);
+            let pid: i32 = s.wait_for_line(|l| l.strip_prefix("ready ").and_then(|p| p.trim().parse().ok())).expect("the child's pid");
+            if emulated {
+                let k = run_mactux_raw(&[OsString::from("kill").as_os_str(), OsString::from(format!("-{name}")).as_os_str(), OsString::from(pid.to_string()).as_os_str()], &Run::new("kill"));
+                assert!(k.status == Termination::Exit(0), "mactux kill -{name} {pid}: {}\n{}", k.status, k.stderr_str());
+            } else {
+                // SAFETY: kill(2) of the live child of the program we started (it waits for it).
+                assert_eq!(unsafe { libc::kill(pid, sig) }, 0, "kill -{name} {pid}");
+            }
+            s.wait_for_line(|l| l.starts_with("parent got SIGINT").then_some(()));
+            let out = s.output();
+            runs.push(without_ready_line(&out, s.wait()));
+        }
+        assert_eq!(runs[0], runs[1], "SIG{name} to the child: native vs mactux");
+        let want = if sig == libc::SIGKILL { "child killed by signal 9" } else { "child exited 11" };
+        assert!(runs[0].0.iter().any(|l| l == want), "natively: {:?}", runs[0]);
+    }
+}
+
+/// ^C at a terminal interrupts every process of the foreground group: the CLONE_VM child
+/// process gets its own SIGINT beside its parent's (tests/scripts/pty_interrupt.py types
+/// it once the child is ready).
+#[test]
+fn terminal_interrupt_reaches_a_clone_vm_child_and_its_parent() {
+    let dir = ScratchDir::new("clone-vm-tty");
+    let bin = clone_vm_child(&dir);
+    let driver = workspace_root().join("tests/scripts/pty_interrupt.py");
+    let (driver, bin, mactux) = (driver.to_string_lossy().into_owned(), bin.to_string_lossy().into_owned(), mactux_bin().to_string_lossy().into_owned());
+    let native = run_native(&Run::cmd(&["python3", &driver, &bin]).cwd(dir.path()));
+    let emulated = run_native(&Run::cmd(&["python3", &driver, &mactux, "run", &bin]).cwd(dir.path()));
+    let (n, e) = (without_ready_line(&native.stdout_str(), native.status.clone()), without_ready_line(&emulated.stdout_str(), emulated.status.clone()));
+    assert_eq!(n.1, Termination::Exit(0), "natively: {}", native.stdout_str());
+    assert!(n.0.iter().any(|l| l == "child exited 12") && n.0.iter().any(|l| l == "parent got SIGINT: 1"), "natively: {n:?}");
+    assert_eq!(n, e, "^C: native vs mactux");
+}

@@ -439,6 +439,16 @@ fn marked_kill(info: &HostSigInfo) -> Option<(Signal, u32)> {
     Some((sig, (info.value as u32) & KILL_PID_MAX))
 }
 
+/// Whether a host signal is one a terminal sends its foreground process
+/// group (^C, ^\, ^Z, a resize, a hang-up, a background read or write;
+/// SI_KERNEL on both hosts): on Linux each process of the group gets it,
+/// so the CLONE_VM child processes of this host process, which are in
+/// its group (syscall/clone_vm.rs), get it beside the host leader.
+fn is_from_terminal(sig: Signal, info: &HostSigInfo) -> bool {
+    info.code == g::SI_KERNEL as i32
+        && [Signal::SIGINT, Signal::SIGQUIT, Signal::SIGTSTP, Signal::SIGTTIN, Signal::SIGTTOU, Signal::SIGWINCH, Signal::SIGHUP, Signal::SIGCONT].contains(&sig)
+}
+
 /// Records a signal the host delivered to the process. Async-signal-safe:
 /// atomics only, or the end of the process.
 pub fn record_host(sig: Signal, info: &HostSigInfo) {
@@ -451,7 +461,8 @@ pub fn record_host(sig: Signal, info: &HostSigInfo) {
     // A kill for another Linux process of this host process is sorted
     // when the inbox is drained, whatever the host leader makes of it.
     // (So is a carrier standing for another signal.)
-    let is_sorted_later = marked_kill(info).is_some_and(|(meant, pid)| meant != sig || crate::task::is_vm_pid(pid));
+    let is_sorted_later = marked_kill(info).is_some_and(|(meant, pid)| meant != sig || crate::task::is_vm_pid(pid))
+        || (is_from_terminal(sig, info) && crate::task::has_vm_processes());
     if !is_sorted_later {
         if class == CLASS_IGNORED && hs.blocked_any.load(Relaxed) & bit == 0 {
             return;
@@ -613,6 +624,15 @@ impl Locked<'_> {
                 }
                 if sig == Signal::SIGKILL {
                     terminate(sig);
+                }
+            } else if is_from_terminal(sig, &info) {
+                // The terminal's signal for the whole group: each CLONE_VM
+                // child process gets its own (lock order as above).
+                for other in crate::task::vm_processes() {
+                    if !other.has_exited.load(Relaxed) {
+                        let mut st = lock(&other.sig);
+                        send_to_process(other, &mut st, None, SigInfo::from_host(sig, &info));
+                    }
                 }
             }
             for _ in 0..count.min(RT_QUEUE_MAX as u32) {

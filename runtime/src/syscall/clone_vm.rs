@@ -29,13 +29,19 @@
 //!   them: a CLONE_VM child's host threads keep every host signal blocked
 //!   but the runtime's own kick. A kill(2), tkill(2) or tgkill(2) from a
 //!   process of the same host process is queued on the right one; one
-//!   from another task names its Linux process in the host signal's value
-//!   on Linux hosts (proc_model.rs `signal_task`), and the first process
-//!   hands it on. On macOS (no sigqueue), from `mactux kill` and from the
-//!   terminal, it is the first process's. A SIGSTOP stops them all.
+//!   from another task or from `mactux kill` names its Linux process in
+//!   the host signal's value on Linux hosts (proc_model.rs
+//!   `signal_named`), and the first process hands it on. On macOS (no
+//!   sigqueue) such a kill is the first process's. A terminal's signal to
+//!   the foreground group (^C, ^Z, a resize, a hang-up) reaches every
+//!   Linux process of the host process (signal/mod.rs `is_from_terminal`):
+//!   they are all in its group, since setpgid in or of such a child is
+//!   refused; a group the first process moved to later takes them all
+//!   along. A SIGSTOP stops them all.
 //! - Refused (ENOSYS, reported by `MACTUX_LOG=missing`): CLONE_SIGHAND
 //!   (shared handlers), CLONE_PARENT, CLONE_PIDFD, and running without a
-//!   daemon; in such a child, fork, vfork, execve, setsid and setpgid. An
+//!   daemon; in such a child, fork, vfork, execve, setsid and setpgid;
+//!   setpgid of such a child by its parent. An
 //!   execve would first have to fork the host process (the new program
 //!   must not replace its parent's image), and a fork would copy the other
 //!   Linux processes' host threads away. Refused too: an execve of the

@@ -1003,6 +1003,13 @@ const SIGKILL_CARRIER: Signal = Signal(64);
 /// which takes the host signals (syscall/clone_vm.rs). Elsewhere the
 /// host kill reaches that first process.
 pub fn signal_task(pid: Vpid, host_pid: i32, sig: Option<Signal>) -> Result<()> {
+    signal_named(pid, host_pid, sig, &mut |r| daemon::call(r).ok())
+}
+
+/// [`signal_task`] asking the daemon through `call` (`mactux kill` has a
+/// connection of its own): whether `pid` is a CLONE_VM child, whose SIGKILL
+/// must stand for itself, is asked only for SIGKILL.
+pub fn signal_named(pid: Vpid, host_pid: i32, sig: Option<Signal>, call: &mut dyn FnMut(&Request) -> Option<Response>) -> Result<()> {
     let (Some(s), true) = (sig, host::process::HAS_SIGQUEUE) else { return signal_host(host_pid, sig) };
     let Some(value) = crate::signal::kill_value(s, pid as u32) else { return signal_host(host_pid, sig) };
     if host_pid <= 0 {
@@ -1011,7 +1018,7 @@ pub fn signal_task(pid: Vpid, host_pid: i32, sig: Option<Signal>) -> Result<()> 
     // Uncatchable: sent as itself unless `pid` is a CLONE_VM child, whose
     // parent is in the same host process.
     let carrier = if s == Signal::SIGKILL {
-        if shares_parent_host_process(pid, host_pid) { SIGKILL_CARRIER } else { return signal_host(host_pid, sig) }
+        if shares_parent_host_process(pid, host_pid, call) { SIGKILL_CARRIER } else { return signal_host(host_pid, sig) }
     } else {
         s
     };
@@ -1021,9 +1028,9 @@ pub fn signal_task(pid: Vpid, host_pid: i32, sig: Option<Signal>) -> Result<()> 
 
 /// Whether the task `pid` (in host process `host_pid`) has its parent in
 /// the same host process: a CLONE_VM child (syscall/clone_vm.rs).
-fn shares_parent_host_process(pid: Vpid, host_pid: i32) -> bool {
-    let Ok(Response::Task(Some(entry))) = daemon::call(&Request::Get { pid }) else { return false };
-    entry.ppid > 1 && matches!(daemon::call(&Request::HostPid { pid: entry.ppid }), Ok(Response::HostPid(h)) if h == host_pid)
+fn shares_parent_host_process(pid: Vpid, host_pid: i32, call: &mut dyn FnMut(&Request) -> Option<Response>) -> bool {
+    let Some(Response::Task(Some(entry))) = call(&Request::Get { pid }) else { return false };
+    entry.ppid > 1 && matches!(call(&Request::HostPid { pid: entry.ppid }), Some(Response::HostPid(h)) if h == host_pid)
 }
 
 /// Sends Linux signal `sig` (None: only probe) to a host process.
@@ -1043,6 +1050,11 @@ pub fn setpgid(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     let (pid, pgid) = (args::int(a[0]), args::int(a[1]));
     if pgid < 0 {
         return_errno_with_message!(EINVAL, "pgid must not be negative");
+    }
+    // Such a child stays in its parent's group, as the host process does
+    // (the terminal's signals reach it there, signal/mod.rs).
+    if pid > 0 && crate::task::vm_process(pid as u32).is_some() {
+        return Err(super::refuse("setpgid", crate::abi::Errno::ENOSYS, "setpgid of a process sharing its parent's memory (CLONE_VM) is not emulated", None));
     }
     if daemon::is_standalone() {
         host::process::setpgid(pid, pgid).map_err(Error::new)?;

@@ -222,6 +222,21 @@ pub fn remove_vm_process(p: &'static Process) {
     lock(&VM_PROCESSES).retain(|q| !std::ptr::eq(*q, p));
 }
 
+/// Whether this host process holds CLONE_VM child processes. Async-signal-
+/// safe as [`is_vm_pid`] (a registry busy at that moment counts as
+/// holding some).
+pub fn has_vm_processes() -> bool {
+    match VM_PROCESSES.try_lock() {
+        Ok(list) => !list.is_empty(),
+        Err(_) => true,
+    }
+}
+
+/// The CLONE_VM child processes of this host process.
+pub fn vm_processes() -> Vec<&'static Process> {
+    lock(&VM_PROCESSES).clone()
+}
+
 /// The CLONE_VM child process of this host process with Linux pid `pid`.
 pub fn vm_process(pid: u32) -> Option<&'static Process> {
     lock(&VM_PROCESSES).iter().find(|p| p.pid() == pid).copied()
