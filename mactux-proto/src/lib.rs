@@ -243,7 +243,9 @@ pub enum Request {
     /// never needs the daemon never connects, and one that exits so is
     /// found gone like any unbound task (the parent's `Reaped` removes it).
     /// ESRCH when `pid` is no task, ECHILD when it is not the caller's
-    /// child, EBUSY when it is another host process.
+    /// child, EBUSY when it is another host process; a child that lived in
+    /// the caller's own host process (a CLONE_VM child) moves to
+    /// `host_pid`, the host process its execve runs in.
     Forked { pid: Vpid, host_pid: i32 },
 }
 

@@ -924,9 +924,19 @@ impl State {
                     // is known to the next one only from this.
                     self.must_save = true;
                 } else if t.entry.host_pid != host_pid {
-                    // The child registered itself first (Reattach): the
-                    // same process, or another one.
-                    return err(EBUSY, format!("pid {pid} is host process {}", t.entry.host_pid));
+                    // A child that lived in the caller's own host process
+                    // (a CLONE_VM child) moves to the host process the
+                    // caller forked for its execve.
+                    let callers_host = self.tasks.get(&me).map(|c| c.entry.host_pid);
+                    let Some(t) = self.tasks.get_mut(&pid).filter(|t| Some(t.entry.host_pid) == callers_host) else {
+                        // The child registered itself first (Reattach): the
+                        // same process, or another one.
+                        let holder = self.tasks.get(&pid).map_or(0, |t| t.entry.host_pid);
+                        return err(EBUSY, format!("pid {pid} is host process {holder}"));
+                    };
+                    t.entry.host_pid = host_pid;
+                    t.since = Instant::now();
+                    self.must_save = true;
                 }
                 Reply::Send(Response::Ok)
             }
@@ -1417,6 +1427,26 @@ mod tests {
         kill_host(5004);
         s.sweep(None);
         assert_eq!(errno(send(&mut s, &mut b, Request::HostPid { pid: orphan })), ESRCH, "pid 1 reaped it");
+    }
+
+    #[test]
+    fn forked_moves_a_clone_vm_child_out_of_its_parents_host_process() {
+        let mut s = state();
+        let (mut a, mut c) = (conn(1), conn(2));
+        let p = spawn(&mut s, &mut a, 6000);
+        // A CLONE_VM child: a task in its parent's own host process.
+        let k = pid(send(&mut s, &mut a, Request::ReserveChild { token: 1 }));
+        assert_eq!(send(&mut s, &mut a, Request::Forked { pid: k, host_pid: 6000 }), Response::Ok);
+        // Its execve forks a host process of its own, which the parent names.
+        assert_eq!(send(&mut s, &mut a, Request::Forked { pid: k, host_pid: 6001 }), Response::Ok);
+        assert_eq!(s.handle(&mut a, &Request::HostPid { pid: k }, true), Reply::Send(Response::HostPid(6001)));
+        assert_eq!(s.handle(&mut a, &Request::Children { target: WaitTarget::Any }, true), Reply::Send(Response::Children(vec![(k, 6001)])));
+        // Only out of the caller's own host process: not from one to another.
+        assert_eq!(errno(send(&mut s, &mut a, Request::Forked { pid: k, host_pid: 6002 })), EBUSY);
+        // The new program registers from there.
+        let re = Request::Reattach { pid: k, host_pid: 6001, ppid: p, pgid: p, sid: p, info: TaskInfo::default() };
+        assert_eq!(send(&mut s, &mut c, re), Response::Ok);
+        assert_eq!(pid(send(&mut s, &mut c, Request::GetPpid)), p);
     }
 
     #[test]

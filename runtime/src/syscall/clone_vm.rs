@@ -22,7 +22,11 @@
 //! return to guest code or wait ([`zap_other_threads`]). The host process
 //! ends with its last Linux process: the host leader's exit_group has its
 //! own other threads leave so and waits for its CLONE_VM children to end
-//! ([`wait_for_all`]).
+//! ([`wait_for_all`]). An execve in such a child first moves it to a host
+//! process of its own, a host fork by its calling thread
+//! ([`leave_for_exec`]), since the new program must not replace the image
+//! its parent runs in; its parent then waits for that host process as for
+//! a forked child.
 //!
 //! Divergences from Linux:
 //! - Host signals go to the host process, whose first Linux process takes
@@ -40,13 +44,11 @@
 //!   along. A SIGSTOP stops them all.
 //! - Refused (ENOSYS, reported by `MACTUX_LOG=missing`): CLONE_SIGHAND
 //!   (shared handlers), CLONE_PARENT, CLONE_PIDFD, and running without a
-//!   daemon; in such a child, fork, vfork, execve, setsid and setpgid;
-//!   setpgid of such a child by its parent. An
-//!   execve would first have to fork the host process (the new program
-//!   must not replace its parent's image), and a fork would copy the other
-//!   Linux processes' host threads away. Refused too: an execve of the
-//!   host leader while such a child runs (Linux lets the child go on in
-//!   the old memory).
+//!   daemon; in such a child, fork, vfork, setsid and setpgid, and an
+//!   execve while it has CLONE_VM children of its own; setpgid of such a
+//!   child by its parent. A fork would copy the other Linux processes'
+//!   host threads away. Refused too: an execve of the host leader while
+//!   such a child runs (Linux lets the child go on in the old memory).
 //! - The host leader's exit_group waits for its CLONE_VM children to end
 //!   before the host process ends, and its parent sees it end only then;
 //!   a fatal signal of the host leader ends them all at once. A child
@@ -58,7 +60,7 @@ use crate::abi::gen as g;
 use crate::abi::signal::Signal;
 use crate::error::{Error, Result};
 use crate::task::{current, lock, Process, Thread, VmChild, VmLink};
-use crate::{daemon, host, trap, uaccess};
+use crate::{daemon, errno, host, trap, uaccess};
 use mactux_proto::{Request, Vpid, WaitTarget};
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64};
@@ -232,6 +234,21 @@ pub fn end_process(ctl: &mut trap::ThreadCtl, status: i32) -> ! {
         // Another thread is ending the process already.
         leave_group_exit(ctl);
     }
+    release(ctl, p);
+    if let Some(link) = &p.vm {
+        tell_parent(p, link, status);
+    }
+    // The host leader may be waiting for its last CLONE_VM child.
+    crate::task::host_leader().vm_child_event.unpark();
+    trap::leave_guest(ctl)
+}
+
+/// What the end of the calling process `p` (its last thread, the caller)
+/// lets go here: its robust mutexes and PI futexes, its
+/// CLONE_CHILD_CLEARTID word (cleared and woken: the memory is shared with
+/// the parent, mm_release), its fd table and fs context unless shared; it
+/// is marked ended.
+fn release(ctl: &mut trap::ThreadCtl, p: &'static Process) {
     let thread = ctl.thread_arc();
     super::thread::exit_robust_lists();
     super::futex::exit_pi_state_list(thread.tid());
@@ -252,12 +269,112 @@ pub fn end_process(ctl: &mut trap::ThreadCtl, status: i32) -> ! {
         lock(&p.fs).cwd_dirs = None;
     }
     p.has_exited.store(true, Relaxed);
-    if let Some(link) = &p.vm {
-        tell_parent(p, link, status);
+}
+
+/// Which side of [`leave_for_exec`]'s host fork the caller is on.
+pub struct ExecHost {
+    /// Where the new host process reports a failed host exec (its errno);
+    /// close-on-exec, so a successful one closes it with nothing written.
+    pub result_fd: host::HostFd,
+}
+
+/// execve in a CLONE_VM child process: the new program must not replace
+/// the image its parent runs in, so the child first moves to a host
+/// process of its own, a host fork made by its calling thread (its other
+/// threads are ended first, as Linux's de_thread ends them). Returns in
+/// that new host process only, where the exec goes on under the same pid
+/// (the daemon now names the new host process for it, `Forked`; the new
+/// program registers with `Reattach`). In this host process the child
+/// then leaves without an exit: its parent waits for the new host process
+/// as for a forked child, and its CLONE_CHILD_CLEARTID word is cleared as
+/// at an exec. A host exec that fails after the fork ends the child with
+/// SIGSEGV, as Linux does past the point of no return. Errors before the
+/// fork come back to the caller.
+pub fn leave_for_exec(ctl: &mut trap::ThreadCtl) -> Result<ExecHost> {
+    let p = current();
+    let Some(link) = &p.vm else { return Err(errno!(EINVAL, "not a CLONE_VM child process")) };
+    let pid = p.pid() as Vpid;
+    if !zap_other_threads(ctl.thread()) {
+        leave_group_exit(ctl);
     }
-    // The host leader may be waiting for its last CLONE_VM child.
-    crate::task::host_leader().vm_child_event.unpark();
-    trap::leave_guest(ctl)
+    // go: the parent side lets the new host process on once the daemon
+    // knows it; result: the new host process's answer.
+    let (go_r, go_w) = host::fs::pipe().map_err(|e| Error::with_message(e, "cannot make the pipe an execve waits on"))?;
+    let (res_r, res_w) = match host::fs::pipe() {
+        Ok(p) => p,
+        Err(e) => {
+            host::fs::close(go_r);
+            host::fs::close(go_w);
+            return Err(Error::with_message(e, "cannot make the pipe an execve waits on"));
+        }
+    };
+    let files = crate::task::ForkFiles::new();
+    let mut guard = p.lock_for_fork(&files);
+    let daemon_link = daemon::lock_for_fork();
+    let forked = host::process::fork();
+    drop(daemon_link);
+    match forked {
+        Ok(0) => {
+            let t = ctl.thread();
+            let comm = t.comm.try_lock().map(|c| c.clone()).unwrap_or_default();
+            let fresh = Arc::new(Thread::new(pid as u32, t.mask(), comm, t.affinity.load(Relaxed)));
+            fresh.alt_region.store(t.alt_region.load(Relaxed), Relaxed);
+            let left_behind = guard.after_fork_child(fresh.clone());
+            drop(guard);
+            drop(left_behind);
+            ctl.replace_thread(fresh);
+            *lock(&ctl.thread().host) = Some(host::thread::current());
+            daemon::become_child(pid);
+            host::fs::close(go_w);
+            host::fs::close(res_r);
+            // Nothing comes: the parent side could not bind this host
+            // process to the pid, and gave up.
+            let mut b = [0u8; 1];
+            if !matches!(host::fs::read(go_r, &mut b), Ok(1)) {
+                host::process::exit(127);
+            }
+            host::fs::close(go_r);
+            Ok(ExecHost { result_fd: res_w })
+        }
+        Ok(new_host) => {
+            drop(guard);
+            host::fs::close(go_r);
+            host::fs::close(res_w);
+            // Before the new host process may register under the pid.
+            let bound = daemon::call(&Request::Forked { pid, host_pid: new_host });
+            if !matches!(bound, Ok(mactux_proto::Response::Ok)) {
+                host::fs::close(go_w);
+                host::fs::close(res_r);
+                let _ = host::process::wait(new_host, 0);
+                return Err(super::refuse("execve", crate::abi::Errno::ENOSYS, "the daemon would not move a CLONE_VM child process to a host process of its own", None));
+            }
+            let _ = host::fs::write_all(go_w, &[1]);
+            host::fs::close(go_w);
+            let mut answer = [0u8; 4];
+            let failed = matches!(host::fs::read(res_r, &mut answer), Ok(4));
+            host::fs::close(res_r);
+            if failed {
+                let _ = host::process::wait(new_host, 0);
+                end_process(ctl, Signal::SIGSEGV.0 as i32);
+            }
+            // The exec is done there: this process is that host process's
+            // now, its parent's forked child.
+            release(ctl, p);
+            lock(&link.parent.vm_children).retain(|k| !std::ptr::eq(k.process, p));
+            crate::task::remove_vm_process(p);
+            lock(&link.parent.children).push((pid, new_host));
+            wake_waiters(link.parent);
+            crate::task::host_leader().vm_child_event.unpark();
+            trap::leave_guest(ctl)
+        }
+        Err(e) => {
+            drop(guard);
+            for fd in [go_r, go_w, res_r, res_w] {
+                host::fs::close(fd);
+            }
+            Err(Error::with_message(e, "host fork for execve failed"))
+        }
+    }
 }
 
 /// How long the thread that ends its process sleeps at most between looks

@@ -480,13 +480,17 @@ pub fn clone(cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
 /// Linux's limit on argv + envp (MAX_ARG_STRLEN aside): a quarter of an 8 MiB stack.
 const ARG_MAX: usize = 2 << 20;
 
-fn do_execve(thread: &crate::task::Thread, dirfd: i32, path_ptr: u64, argv_ptr: u64, envp_ptr: u64, flags: u32) -> Result<u64> {
-    // It would first have to fork the host process: the new program must
-    // not replace the image its parent runs in (syscall/clone_vm.rs).
-    super::clone_vm::refuse_in_child("execve", "execve in a process sharing its parent's memory (CLONE_VM) is not emulated")?;
+fn do_execve(cx: &mut Ctx<'_>, dirfd: i32, path_ptr: u64, argv_ptr: u64, envp_ptr: u64, flags: u32) -> Result<u64> {
+    // A CLONE_VM child process moves to a host process of its own first
+    // (below): the new program must not replace the image its parent runs
+    // in (syscall/clone_vm.rs).
+    let is_vm_child = current().vm.is_some();
+    if is_vm_child && !lock(&current().vm_children).is_empty() {
+        return Err(super::refuse("execve", crate::abi::Errno::ENOSYS, "execve in a CLONE_VM child process that has CLONE_VM children of its own is not emulated", None));
+    }
     // The host exec would end the CLONE_VM children with the image they
     // share, which on Linux go on in the old memory.
-    if crate::task::live_vm_processes() > 0 {
+    if !is_vm_child && crate::task::live_vm_processes() > 0 {
         return Err(super::refuse("execve", crate::abi::Errno::ENOSYS, "execve while a CLONE_VM child process runs is not emulated", None));
     }
     let path = args::path(path_ptr)?;
@@ -529,6 +533,9 @@ fn do_execve(thread: &crate::task::Thread, dirfd: i32, path_ptr: u64, argv_ptr: 
         .map(|r| r.guest)
         .unwrap_or(guest_path);
 
+    // From here on, in a CLONE_VM child, this runs in its new host process.
+    let exec_host = if is_vm_child { Some(super::clone_vm::leave_for_exec(cx.ctl)?) } else { None };
+    let thread = &*cx.ctl.thread_arc();
     let p = current();
     // The fds the new program keeps: their host fds must survive the host
     // exec. Each open file description crosses once: as its kind's own
@@ -646,9 +653,15 @@ fn do_execve(thread: &crate::task::Thread, dirfd: i32, path_ptr: u64, argv_ptr: 
         std::ffi::CString::new("__resume").unwrap_or_default(),
         std::ffi::CString::new(state_fd.to_string()).unwrap_or_default(),
     ];
-    let shm_attaches = crate::syscall::ipc::before_exec();
+    // A CLONE_VM child's attaches stay with the memory its parent maps.
+    let shm_attaches = if exec_host.is_none() { crate::syscall::ipc::before_exec() } else { Vec::new() };
     crate::signal::prepare_exec(thread);
     let err = host::process::exec(&exe, &argv);
+    if let Some(eh) = exec_host {
+        // The child's old host process ends it (clone_vm::leave_for_exec).
+        let _ = host::fs::write_all(eh.result_fd, &i32::from(err.0).to_le_bytes());
+        host::process::exit(127);
+    }
     // Still here: the host exec failed; the task lives on.
     crate::signal::after_failed_exec(thread);
     crate::syscall::ipc::after_failed_exec(shm_attaches);
@@ -661,12 +674,12 @@ fn do_execve(thread: &crate::task::Thread, dirfd: i32, path_ptr: u64, argv_ptr: 
 }
 
 pub fn execve(cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
-    do_execve(cx.thread(), g::AT_FDCWD, a[0], a[1], a[2], 0)
+    do_execve(cx, g::AT_FDCWD, a[0], a[1], a[2], 0)
 }
 
 pub fn execveat(cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     let flags = args::flags(a[4], g::AT_EMPTY_PATH | g::AT_SYMLINK_NOFOLLOW, "unknown execveat flags")?;
-    do_execve(cx.thread(), args::dirfd(a[0]), a[1], a[2], a[3], flags)
+    do_execve(cx, args::dirfd(a[0]), a[1], a[2], a[3], flags)
 }
 
 /// The host pid of a child, or ECHILD.
