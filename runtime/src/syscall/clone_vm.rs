@@ -234,6 +234,12 @@ pub fn end_process(ctl: &mut trap::ThreadCtl, status: i32) -> ! {
         // Another thread is ending the process already.
         leave_group_exit(ctl);
     }
+    finish(ctl, p, status)
+}
+
+/// The end of the calling process `p`, whose other threads have left:
+/// [`release`], then its parent is told.
+fn finish(ctl: &mut trap::ThreadCtl, p: &'static Process, status: i32) -> ! {
     release(ctl, p);
     if let Some(link) = &p.vm {
         tell_parent(p, link, status);
@@ -297,15 +303,23 @@ pub fn leave_for_exec(ctl: &mut trap::ThreadCtl) -> Result<ExecHost> {
     if !zap_other_threads(ctl.thread()) {
         leave_group_exit(ctl);
     }
+    // An error before the fork returns to the child, single-threaded now.
+    let fail = |e: Error| -> Result<ExecHost> {
+        p.is_group_exiting.store(false, Relaxed);
+        Err(e)
+    };
     // go: the parent side lets the new host process on once the daemon
     // knows it; result: the new host process's answer.
-    let (go_r, go_w) = host::fs::pipe().map_err(|e| Error::with_message(e, "cannot make the pipe an execve waits on"))?;
+    let (go_r, go_w) = match host::fs::pipe() {
+        Ok(p) => p,
+        Err(e) => return fail(Error::with_message(e, "cannot make the pipe an execve waits on")),
+    };
     let (res_r, res_w) = match host::fs::pipe() {
         Ok(p) => p,
         Err(e) => {
             host::fs::close(go_r);
             host::fs::close(go_w);
-            return Err(Error::with_message(e, "cannot make the pipe an execve waits on"));
+            return fail(Error::with_message(e, "cannot make the pipe an execve waits on"));
         }
     };
     let files = crate::task::ForkFiles::new();
@@ -330,7 +344,7 @@ pub fn leave_for_exec(ctl: &mut trap::ThreadCtl) -> Result<ExecHost> {
             // Nothing comes: the parent side could not bind this host
             // process to the pid, and gave up.
             let mut b = [0u8; 1];
-            if !matches!(host::fs::read(go_r, &mut b), Ok(1)) {
+            if !matches!(read_retrying(go_r, &mut b), Ok(1)) {
                 host::process::exit(127);
             }
             host::fs::close(go_r);
@@ -345,17 +359,18 @@ pub fn leave_for_exec(ctl: &mut trap::ThreadCtl) -> Result<ExecHost> {
             if !matches!(bound, Ok(mactux_proto::Response::Ok)) {
                 host::fs::close(go_w);
                 host::fs::close(res_r);
-                let _ = host::process::wait(new_host, 0);
-                return Err(super::refuse("execve", crate::abi::Errno::ENOSYS, "the daemon would not move a CLONE_VM child process to a host process of its own", None));
+                reap(new_host);
+                return fail(super::refuse("execve", crate::abi::Errno::ENOSYS, "the daemon would not move a CLONE_VM child process to a host process of its own", None));
             }
             let _ = host::fs::write_all(go_w, &[1]);
             host::fs::close(go_w);
+            // Nothing and the end of the pipe: the exec closed it.
             let mut answer = [0u8; 4];
-            let failed = matches!(host::fs::read(res_r, &mut answer), Ok(4));
+            let failed = matches!(read_retrying(res_r, &mut answer), Ok(4));
             host::fs::close(res_r);
             if failed {
-                let _ = host::process::wait(new_host, 0);
-                end_process(ctl, Signal::SIGSEGV.0 as i32);
+                reap(new_host);
+                finish(ctl, p, Signal::SIGSEGV.0 as i32);
             }
             // The exec is done there: this process is that host process's
             // now, its parent's forked child.
@@ -372,9 +387,25 @@ pub fn leave_for_exec(ctl: &mut trap::ThreadCtl) -> Result<ExecHost> {
             for fd in [go_r, go_w, res_r, res_w] {
                 host::fs::close(fd);
             }
-            Err(Error::with_message(e, "host fork for execve failed"))
+            fail(Error::with_message(e, "host fork for execve failed"))
         }
     }
+}
+
+/// A host read that a signal (a kick) does not cut short.
+fn read_retrying(fd: host::HostFd, buf: &mut [u8]) -> core::result::Result<usize, crate::abi::Errno> {
+    loop {
+        match host::fs::read(fd, buf) {
+            Err(e) if e == crate::abi::Errno::EINTR => {}
+            r => return r,
+        }
+    }
+}
+
+/// Reaps the host process [`leave_for_exec`] forked, which ends by itself
+/// (it had no pid to run under, or its exec failed).
+fn reap(host_pid: i32) {
+    while matches!(host::process::wait(host_pid, 0), Err(e) if e == crate::abi::Errno::EINTR) {}
 }
 
 /// How long the thread that ends its process sleeps at most between looks
