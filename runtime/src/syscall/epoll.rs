@@ -175,9 +175,10 @@ const EDGE_EVENTS: u32 = g::POLLIN | g::POLLPRI | g::POLLOUT | g::POLLRDNORM | g
 #[derive(Default)]
 struct Edges {
     queue: Option<HostFd>,
-    /// What is watched: host fd, the open file it was watched for (by
-    /// address), events.
-    watched: Vec<(HostFd, usize, u32)>,
+    /// What is watched: host fd, the open file it was watched for (its
+    /// `OpenFile::serial`: a host fd number, like an address, may be
+    /// another file's later), events.
+    watched: Vec<(HostFd, u64, u32)>,
 }
 
 impl Drop for Edges {
@@ -190,17 +191,29 @@ impl Drop for Edges {
 
 impl Edges {
     /// Watches the host fds of the EPOLLET registrations `want` (host fd,
-    /// file, events) and returns the host fds with an edge since the last
-    /// call; `None` when the host gives no queue (every registration then
-    /// goes by its readiness and the guest's use of the file alone).
-    fn take(&mut self, want: &[(HostFd, usize, u32)]) -> Option<Vec<HostFd>> {
-        if want.is_empty() {
+    /// file serial, events), and no others, and returns the host fds with
+    /// an edge since the last call; `None` when the host gives no queue
+    /// (every registration then goes by its readiness and the guest's use
+    /// of the file alone).
+    fn take(&mut self, want: &[(HostFd, u64, u32)]) -> Option<Vec<HostFd>> {
+        if want.is_empty() && self.watched.is_empty() {
             return Some(Vec::new());
         }
         if self.queue.is_none() {
             self.queue = crate::host::watch::edge_queue().ok();
         }
         let q = self.queue?;
+        // What no registration wants any more (deleted, disabled, its file
+        // gone) goes: its host fd may still be open elsewhere, and its
+        // edges would wake sleepers for nothing. A host fd another wanted
+        // file has now is watched again for that one below.
+        let (kept, gone): (Vec<_>, Vec<_>) = self.watched.drain(..).partition(|w| want.iter().any(|x| x.0 == w.0 && x.1 == w.1));
+        for g in gone {
+            if !want.iter().any(|x| x.0 == g.0) {
+                crate::host::watch::edge_unwatch(q, g.0);
+            }
+        }
+        self.watched = kept;
         for &(h, key, events) in want {
             if self.watched.contains(&(h, key, events)) {
                 continue;
@@ -213,7 +226,7 @@ impl Edges {
         Some(crate::host::watch::edge_take(q))
     }
 
-    fn is_watched(&self, h: HostFd, key: usize) -> bool {
+    fn is_watched(&self, h: HostFd, key: u64) -> bool {
         self.watched.iter().any(|w| w.0 == h && w.1 == key)
     }
 }
@@ -246,9 +259,9 @@ impl Epoll {
         // is armed again (it reports if ready, though still ready since).
         let host_of = |r: &Reg| {
             let f = r.file.upgrade()?;
-            Some((f.host_fd()?, Arc::as_ptr(&f) as usize))
+            Some((f.host_fd()?, f.serial()))
         };
-        let mut want: Vec<(HostFd, usize, u32)> = Vec::new();
+        let mut want: Vec<(HostFd, u64, u32)> = Vec::new();
         for r in regs.iter().filter(|r| r.events & EPOLLET != 0 && !r.disabled) {
             let Some((h, key)) = host_of(r) else {
                 // A runtime kind's wake-ups: each puts new data in its
@@ -256,7 +269,7 @@ impl Epoll {
                 // tells the edge by `read_wakeups`.
                 if let Some(f) = r.file.upgrade() {
                     if let Some(h) = f.edge_fd() {
-                        want.push((h, Arc::as_ptr(&f) as usize, g::POLLIN));
+                        want.push((h, f.serial(), g::POLLIN));
                     }
                 }
                 continue;
@@ -278,7 +291,7 @@ impl Epoll {
             .filter(|(_, r)| !r.disabled)
             .filter_map(|(i, r)| {
                 let f = r.file.upgrade()?;
-                let has_edges = f.host_fd().is_some_and(|h| edges.is_watched(h, Arc::as_ptr(&f) as usize));
+                let has_edges = f.host_fd().is_some_and(|h| edges.is_watched(h, f.serial()));
                 // Asked before the look below: a wake-up after it is a
                 // new edge for the next.
                 let wakes = if r.events & EPOLLET != 0 && !has_edges { f.read_wakeups() } else { 0 };
@@ -629,4 +642,53 @@ pub fn epoll_pwait2(cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     let mask = syspoll::read_sigmask(a[4], a[5])?;
     let thread = cx.thread_arc();
     syspoll::with_mask(cx.ctl, mask, || do_wait(&thread, args::fd(a[0]), a[1], args::int(a[2]), t))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::host::fs;
+
+    fn pipe() -> (HostFd, HostFd) {
+        fs::pipe().expect("a host pipe")
+    }
+
+    /// A host fd closed and made again for another open file is watched
+    /// for that one: the host dropped the first watch with the fd.
+    #[test]
+    fn a_host_fd_number_another_file_has_now_is_watched_again() {
+        let mut e = Edges::default();
+        let (r1, w1) = pipe();
+        assert_eq!(e.take(&[(r1, 1, g::POLLIN)]), Some(vec![]));
+        fs::close(r1);
+        fs::close(w1);
+        let (r2, w2) = pipe();
+        if r2 != r1 {
+            // Another test took the fd meanwhile: nothing to show here.
+            fs::close(r2);
+            fs::close(w2);
+            return;
+        }
+        assert_eq!(e.take(&[(r2, 2, g::POLLIN)]), Some(vec![]));
+        assert_eq!(fs::write(w2, b"x"), Ok(1));
+        assert_eq!(e.take(&[(r2, 2, g::POLLIN)]), Some(vec![r2]));
+        fs::close(r2);
+        fs::close(w2);
+    }
+
+    /// What no registration wants any more stops waking the queue.
+    #[test]
+    fn an_unwanted_host_fd_is_no_longer_watched() {
+        let mut e = Edges::default();
+        let (r, w) = pipe();
+        let (other_r, other_w) = pipe();
+        assert_eq!(e.take(&[(r, 7, g::POLLIN)]), Some(vec![]));
+        assert_eq!(e.take(&[(other_r, 8, g::POLLIN)]), Some(vec![]));
+        assert!(!e.is_watched(r, 7));
+        assert_eq!(fs::write(w, b"x"), Ok(1));
+        assert_eq!(e.take(&[(other_r, 8, g::POLLIN)]), Some(vec![]), "no edge from a file nobody watches");
+        for fd in [r, w, other_r, other_w] {
+            fs::close(fd);
+        }
+    }
 }

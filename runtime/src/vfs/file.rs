@@ -335,7 +335,14 @@ pub struct OpenFile {
     /// (F_SETSIG) and the fd O_ASYNC was turned on through (syscall/fcntl.rs,
     /// task/sigio.rs).
     pub async_owner: Mutex<AsyncOwner>,
+    /// Unique in this process for its lifetime: what names this open file
+    /// where its address and its host fd may be another's later (an
+    /// epoll's host edge queue, syscall/epoll.rs).
+    serial: u64,
 }
+
+/// The next [`OpenFile::serial`].
+static NEXT_SERIAL: AtomicU64 = AtomicU64::new(1);
 
 /// Who signal-driven I/O signals, and with what (Linux's `fown_struct`
 /// and the fd of its `fasync_struct`).
@@ -358,7 +365,22 @@ impl OpenFile {
     }
 
     pub fn with_ops(guest_path: String, ops: Box<dyn FileOps>, status: u32) -> OpenFile {
-        OpenFile { guest_path, ops, status: Mutex::new(status), pos: Mutex::new(0), ino: None, reads: AtomicU64::new(0), writes: AtomicU64::new(0), async_owner: Mutex::new(AsyncOwner::default()) }
+        OpenFile {
+            guest_path,
+            ops,
+            status: Mutex::new(status),
+            pos: Mutex::new(0),
+            ino: None,
+            reads: AtomicU64::new(0),
+            writes: AtomicU64::new(0),
+            async_owner: Mutex::new(AsyncOwner::default()),
+            serial: NEXT_SERIAL.fetch_add(1, Ordering::Relaxed),
+        }
+    }
+
+    /// See the `serial` field.
+    pub fn serial(&self) -> u64 {
+        self.serial
     }
 
     /// An open file on a host fd of any kind but a directory.

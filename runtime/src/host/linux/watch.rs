@@ -181,6 +181,12 @@ pub fn edge_watch(q: HostFd, fd: HostFd, events: u32) -> HostResult<()> {
     Ok(())
 }
 
+/// Stops watching `fd`'s edges (nothing if it is not watched, or closed).
+pub fn edge_unwatch(q: HostFd, fd: HostFd) {
+    // SAFETY: EPOLL_CTL_DEL reads no event (a null one is allowed since 2.6.9).
+    unsafe { libc::epoll_ctl(q, libc::EPOLL_CTL_DEL, fd, core::ptr::null_mut()) };
+}
+
 /// The host fds that had an edge since the last call (without waiting).
 pub fn edge_take(q: HostFd) -> Vec<HostFd> {
     let mut out = Vec::new();

@@ -376,6 +376,15 @@ pub fn edge_watch(q: HostFd, fd: HostFd, events: u32) -> HostResult<()> {
     Ok(())
 }
 
+/// Stops watching `fd`'s edges (nothing if it is not watched, or closed).
+pub fn edge_unwatch(q: HostFd, fd: HostFd) {
+    for filter in [libc::EVFILT_READ, libc::EVFILT_WRITE] {
+        let change = libc::kevent { ident: fd as libc::uintptr_t, filter, flags: libc::EV_DELETE, fflags: 0, data: 0, udata: core::ptr::null_mut() };
+        // SAFETY: one valid change, no event list; ENOENT for a filter never added is ignored.
+        unsafe { libc::kevent(q, &change, 1, core::ptr::null_mut(), 0, core::ptr::null()) };
+    }
+}
+
 /// The host fds that had an edge since the last call (without waiting).
 pub fn edge_take(q: HostFd) -> Vec<HostFd> {
     let mut out = Vec::new();
