@@ -30,6 +30,10 @@ pub struct FdState {
     /// which execve keeps); a file with O_ASYNC is armed again for the new
     /// image's watcher (task/sigio.rs).
     pub async_owner: crate::vfs::file::AsyncOwner,
+    /// Directory notification (F_NOTIFY) of the open file, which execve
+    /// keeps: the fd it was set through and its DN_* bits
+    /// (task/dnotify.rs). Set on the first fd of each open file.
+    pub dnotify: Option<(i32, u32)>,
 }
 
 /// One open file description of a kind the runtime serves, as it crosses

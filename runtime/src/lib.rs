@@ -411,6 +411,10 @@ pub fn resume(fd: i32) -> StartError {
                     let _ = p.sigio.arm(&file, hfd);
                 }
             }
+            if let Some((fd, mask)) = f.dnotify {
+                // F_NOTIFY outlives execve with its open file.
+                let _ = p.sigio.dir_notify(&file, fd, mask);
+            }
             open_files.push((f.open_file, file.clone()));
             let _ = fds.install_at(f.guest_fd, file, false);
         }

@@ -2,9 +2,10 @@
 //! python3 under mactux: hundreds of checks nobody here wrote, of epoll,
 //! select, poll, selectors, signals (handlers, EINTR, pthread_kill,
 //! sigwait, setitimer, pidfd_send_signal), posix and os calls, mmap, ptys,
-//! resource limits, clocks and sockets (test_socket: TCP, UDP, Unix,
-//! SCM_RIGHTS, ancillary data, timeouts). `-j2` runs them in worker processes, so the
-//! process model is exercised too. They must all pass, as they do natively.
+//! resource limits, clocks, sockets (test_socket: TCP, UDP, Unix,
+//! SCM_RIGHTS, ancillary data, timeouts) and fcntl (locks, F_NOTIFY).
+//! `-j2` runs them in worker processes, so the process model is exercised
+//! too. They must all pass, as they do natively.
 //!
 //! test_socket runs without its UDP-Lite cases (the runtime has no
 //! IPPROTO_UDPLITE), its AF_VSOCK ones (they hang natively in a container
@@ -12,9 +13,8 @@
 //! suite is, it would rename the machine; tests/tests/daemon.rs checks
 //! sethostname under mactux alone).
 //!
-//! Left out, and why: test_fcntl (F_NOTIFY, dnotify, is EINVAL: the
-//! runtime has no directory notification by signal), test_threading and
-//! test_subprocess (long; test_threading fails natively on this setup).
+//! Left out, and why: test_threading and test_subprocess (long;
+//! test_threading fails natively on this setup).
 
 use mactux_tests::*;
 use std::time::Duration;
@@ -23,7 +23,7 @@ const PYTHON: &str = "/usr/bin/python3";
 const SUITE: &str = "/usr/lib/python3.11/test/test_epoll.py";
 const TESTS: &[&str] = &[
     "test_epoll", "test_select", "test_poll", "test_selectors", "test_signal", "test_posix", "test_eintr", "test_mmap",
-    "test_pty", "test_resource", "test_os", "test_time", "test_socket",
+    "test_pty", "test_resource", "test_os", "test_time", "test_socket", "test_fcntl",
 ];
 /// Cases left out by name (`-i`), see the header.
 const IGNORED: &[&str] = &["*UDPLITE*", "*VSOCK*", "test_sethostname"];

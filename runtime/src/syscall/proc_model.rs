@@ -577,6 +577,7 @@ fn do_execve(cx: &mut Ctx<'_>, dirfd: i32, path_ptr: u64, argv_ptr: u64, envp_pt
                 ino: entry.file.ino,
                 kind,
                 async_owner: *lock(&entry.file.async_owner),
+                dnotify: if first { p.sigio.dir_mark(&entry.file) } else { None },
             });
         }
     }

@@ -23,8 +23,9 @@
 //! Divergences from Linux:
 //! - A directory without a host file behind it (/proc, /sys) never
 //!   signals (Linux: those change without fsnotify events mostly too).
-//! - execve ends the notifications (on Linux they outlive it while the fd
-//!   stays open); a fork child has none of its own, as on Linux.
+//! - A fork child has none of its own, as on Linux. execve keeps them
+//!   with their fds (each is set again in the new image, whose watcher
+//!   watches the directory anew: a change while the exec runs is missed).
 //! - On macOS the host watcher reports no DN_ACCESS, and DN_MODIFY and
 //!   DN_ATTRIB of a file in the directory only as the kqueue watcher can
 //!   (host/macos/watch.rs).
@@ -150,6 +151,12 @@ impl DirNotify {
             None => self.marks.push(Mark { file: Arc::downgrade(file), fd, mask: bits, wd }),
         }
         Ok(())
+    }
+
+    /// `file`'s notification, if it has one: the fd it was set through and
+    /// its DN_* bits (what execve carries, proc_model.rs `do_execve`).
+    pub fn mark_of(&self, file: &OpenFile) -> Option<(i32, u32)> {
+        self.marks.iter().find(|m| std::ptr::eq(m.file.as_ptr(), file)).map(|m| (m.fd, m.mask))
     }
 
     /// Ends `file`'s notification, if it has one (F_NOTIFY 0, a close).

@@ -128,6 +128,11 @@ impl Sigio {
         })
     }
 
+    /// `file`'s directory notification, if any (`DirNotify::mark_of`).
+    pub fn dir_mark(&self, file: &OpenFile) -> Option<(i32, u32)> {
+        lock(&self.state).dnotify.mark_of(file)
+    }
+
     /// Ends `file`'s directory notification (F_NOTIFY 0, or one of its fds
     /// closed: Linux's `dnotify_flush`).
     pub fn dir_flush(&self, file: &OpenFile) {
