@@ -7,11 +7,10 @@
 //! `-j2` runs them in worker processes, so the process model is exercised
 //! too. They must all pass, as they do natively.
 //!
-//! test_socket runs without its UDP-Lite cases (the runtime has no
-//! IPPROTO_UDPLITE), its AF_VSOCK ones (they hang natively in a container
-//! without vsock) and test_sethostname (run natively as root, as this
-//! suite is, it would rename the machine; tests/tests/daemon.rs checks
-//! sethostname under mactux alone).
+//! test_socket runs without its AF_VSOCK cases (they hang natively in a
+//! container without vsock) and test_sethostname (run natively as root,
+//! as this suite is, it would rename the machine; tests/tests/daemon.rs
+//! checks sethostname under mactux alone).
 //!
 //! Left out, and why: test_threading and test_subprocess (long;
 //! test_threading fails natively on this setup).
@@ -26,7 +25,7 @@ const TESTS: &[&str] = &[
     "test_pty", "test_resource", "test_os", "test_time", "test_socket", "test_fcntl",
 ];
 /// Cases left out by name (`-i`), see the header.
-const IGNORED: &[&str] = &["*UDPLITE*", "*VSOCK*", "test_sethostname"];
+const IGNORED: &[&str] = &["*VSOCK*", "test_sethostname"];
 
 #[test]
 fn cpython_system_interface_tests_pass() {

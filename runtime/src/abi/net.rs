@@ -22,7 +22,12 @@ pub const IPPROTO_TCP: u32 = n::IPPROTO_TCP as u32;
 pub const IPPROTO_UDP: u32 = n::IPPROTO_UDP as u32;
 pub const IPPROTO_IPV6: u32 = n::IPPROTO_IPV6 as u32;
 pub const IPPROTO_ICMP: u32 = n::IPPROTO_ICMP as u32;
-const _: () = assert!(IPPROTO_TCP == 6 && IPPROTO_UDP == 17 && IPPROTO_IPV6 == 41 && IPPROTO_IP == 0);
+pub const IPPROTO_UDPLITE: u32 = n::IPPROTO_UDPLITE as u32;
+/// The UDP-Lite checksum coverage options (`SOL_UDPLITE` level,
+/// include/net/udplite.h); the same numbers on a Linux host.
+pub const UDPLITE_SEND_CSCOV: u32 = 10;
+pub const UDPLITE_RECV_CSCOV: u32 = 11;
+const _: () = assert!(IPPROTO_TCP == 6 && IPPROTO_UDP == 17 && IPPROTO_IPV6 == 41 && IPPROTO_IP == 0 && IPPROTO_UDPLITE == 136);
 
 /// `sizeof(sun_path)`.
 pub const SUN_PATH_LEN: usize = 108;

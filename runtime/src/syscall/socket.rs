@@ -192,7 +192,9 @@ fn check_family(domain: u32, ty: u32, protocol: u32) -> Result<u32> {
         n::AF_INET | n::AF_INET6 => {
             let ok = match ty {
                 n::SOCK_STREAM => matches!(protocol, 0 | an::IPPROTO_TCP),
-                n::SOCK_DGRAM => matches!(protocol, 0 | an::IPPROTO_UDP | an::IPPROTO_ICMP) || protocol == 58,
+                // UDP-Lite goes to the host, which has it (Linux) or
+                // answers EPROTONOSUPPORT, as a Linux built without it.
+                n::SOCK_DGRAM => matches!(protocol, 0 | an::IPPROTO_UDP | an::IPPROTO_ICMP | an::IPPROTO_UDPLITE) || protocol == 58,
                 n::SOCK_RAW => true,
                 _ => return_errno_with_message!(ESOCKTNOSUPPORT, "no such inet socket type"),
             };

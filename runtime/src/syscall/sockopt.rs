@@ -130,6 +130,9 @@ pub fn getsockopt(cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
             _ => {}
         }
     }
+    if let Some(name) = udplite_option(so, level, name) {
+        return int(host::net::get_int(hfd, an::IPPROTO_UDPLITE as i32, name).map_err(Error::new)? as u32);
+    }
     let Some(o) = host::net::sockopt_to_host(level, name) else {
         return Err(unknown(so.map(|s| s.domain), level, name, "getsockopt"));
     };
@@ -139,6 +142,15 @@ pub fn getsockopt(cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
         OptValue::Linger { on, secs } => put(optval, optlen, uaccess::bytes_of(&an::Linger { onoff: i32::from(on), linger: secs })),
         OptValue::Raw(b) => put(optval, optlen, &b),
     }
+}
+
+/// A UDP-Lite checksum coverage option of a UDP-Lite socket, as the host
+/// names it: only a host that has UDP-Lite made the socket, and there the
+/// level and names are Linux's own.
+fn udplite_option(so: Option<&crate::vfs::socket::SocketFile>, level: u32, name: u32) -> Option<i32> {
+    let is_udplite = so.is_some_and(|s| s.protocol == an::IPPROTO_UDPLITE);
+    let known = level == an::IPPROTO_UDPLITE && matches!(name, an::UDPLITE_SEND_CSCOV | an::UDPLITE_RECV_CSCOV);
+    (is_udplite && known).then_some(name as i32)
 }
 
 /// The error for an option nobody knows: ENOPROTOOPT, or EOPNOTSUPP for
@@ -187,6 +199,10 @@ pub fn setsockopt(cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
             }
             _ => {}
         }
+    }
+    if let Some(name) = udplite_option(so, level, name) {
+        host::net::set_int(hfd, an::IPPROTO_UDPLITE as i32, name, read_int()?).map_err(Error::new)?;
+        return Ok(0);
     }
     let Some(o) = host::net::sockopt_to_host(level, name) else {
         return Err(unknown(so.map(|s| s.domain), level, name, "setsockopt"));

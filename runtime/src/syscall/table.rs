@@ -277,7 +277,7 @@ syscall_table! {
     __NR_setitimer => Partial(signal::setitimer, "host interval timers: ITIMER_VIRTUAL/ITIMER_PROF count the runtime's CPU time too"), [Int, Ptr, Ptr];
     __NR_getpid => Partial(process::getpid, "from the daemon's namespace (cached); the host pid when running standalone"), [];
     __NR_sendfile => Partial(sendfile::sendfile, "copied through the runtime, not in the host kernel"), [Fd, Fd, Ptr, Len], blocks;
-    __NR_socket => Partial(socket::socket, "AF_UNIX, AF_INET, AF_INET6 on host sockets; AF_NETLINK NETLINK_ROUTE served by the runtime (link, address and route dumps from the host interfaces; a fork child gets a copy); other netlink protocols EPROTONOSUPPORT; other families (AF_PACKET) EAFNOSUPPORT"), [Int, Int, Int];
+    __NR_socket => Partial(socket::socket, "AF_UNIX, AF_INET, AF_INET6 on host sockets (UDP-Lite where the host has it, EPROTONOSUPPORT on macOS); AF_NETLINK NETLINK_ROUTE served by the runtime (link, address and route dumps from the host interfaces; a fork child gets a copy); other netlink protocols EPROTONOSUPPORT; other families (AF_PACKET) EAFNOSUPPORT"), [Int, Int, Int];
     // Sockets (accept, accept4, connect, recvfrom, recvmsg, recvmmsg, sendto,
     // sendmsg, sendmmsg): restarted with SA_RESTART (ERESTARTSYS; signal(7)
     // lists all but accept4 and sendmmsg, which share their code). With
