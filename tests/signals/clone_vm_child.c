@@ -16,25 +16,12 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include "../guest/threads/raw_syscall.h"
 
 #define STACK_SIZE (64 * 1024)
 
 static volatile sig_atomic_t parent_got[65], child_got[65];
 static volatile long parent_pid;
-
-static long raw0(long nr)
-{
-	long ret;
-	__asm__ volatile("syscall" : "=a"(ret) : "a"(nr) : "rcx", "r11", "memory");
-	return ret;
-}
-
-static long raw3(long nr, long a, long b, long c)
-{
-	long ret;
-	__asm__ volatile("syscall" : "=a"(ret) : "a"(nr), "D"(a), "S"(b), "d"(c) : "rcx", "r11", "memory");
-	return ret;
-}
 
 static void handler(int sig)
 {

@@ -17,25 +17,12 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
+#include "raw_syscall.h"
 
 #define STACK_SIZE (64 * 1024)
 #define FUTEX_WAIT 0
 
 extern char **environ;
-
-static long raw1(long nr, long a)
-{
-	long ret;
-	__asm__ volatile("syscall" : "=a"(ret) : "a"(nr), "D"(a) : "rcx", "r11", "memory");
-	return ret;
-}
-
-static long raw3(long nr, long a, long b, long c)
-{
-	long ret;
-	__asm__ volatile("syscall" : "=a"(ret) : "a"(nr), "D"(a), "S"(b), "d"(c) : "rcx", "r11", "memory");
-	return ret;
-}
 
 static const char *exec_path;
 static char *exec_argv[6];

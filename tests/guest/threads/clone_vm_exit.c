@@ -9,22 +9,9 @@
 #include <sched.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include "raw_syscall.h"
 
 #define STACK_SIZE (64 * 1024)
-
-static long raw2(long nr, long a, long b)
-{
-	long ret;
-	__asm__ volatile("syscall" : "=a"(ret) : "a"(nr), "D"(a), "S"(b) : "rcx", "r11", "memory");
-	return ret;
-}
-
-static long raw3(long nr, long a, long b, long c)
-{
-	long ret;
-	__asm__ volatile("syscall" : "=a"(ret) : "a"(nr), "D"(a), "S"(b), "d"(c) : "rcx", "r11", "memory");
-	return ret;
-}
 
 /* Outlives its parent's exit_group a little, then says so. */
 __attribute__((no_stack_protector)) static int child(void *arg)
