@@ -277,11 +277,21 @@ fn release(ctl: &mut trap::ThreadCtl, p: &'static Process) {
     p.has_exited.store(true, Relaxed);
 }
 
-/// Which side of [`leave_for_exec`]'s host fork the caller is on.
+/// In the new host process [`leave_for_exec`] made: where it reports an
+/// exec that failed (its errno); close-on-exec, so a successful exec
+/// closes it with nothing written.
 pub struct ExecHost {
-    /// Where the new host process reports a failed host exec (its errno);
-    /// close-on-exec, so a successful one closes it with nothing written.
-    pub result_fd: host::HostFd,
+    result_fd: host::HostFd,
+}
+
+impl ExecHost {
+    /// The exec failed here: the old host process ends the child (it is
+    /// past the point of no return), and this one, which must run no guest
+    /// code (it is a copy of memory the child no longer owns), ends.
+    pub fn failed(self, errno: crate::abi::Errno) -> ! {
+        let _ = host::fs::write_all(self.result_fd, &i32::from(errno.0).to_le_bytes());
+        host::process::exit(127)
+    }
 }
 
 /// execve in a CLONE_VM child process: the new program must not replace

@@ -643,7 +643,15 @@ fn do_execve(cx: &mut Ctx<'_>, dirfd: i32, path_ptr: u64, argv_ptr: u64, envp_pt
         children: children_snapshot(),
         start_uptime: p.start_uptime,
     };
-    let state_fd = handover::write(&h).map_err(|_| errno!(ENOMEM, "cannot save the task state for execve"))?;
+    let state_fd = match handover::write(&h) {
+        Ok(fd) => fd,
+        Err(_) => {
+            if let Some(eh) = exec_host {
+                eh.failed(crate::abi::Errno::ENOMEM);
+            }
+            return Err(errno!(ENOMEM, "cannot save the task state for execve"));
+        }
+    };
     kept_host_fds.push(state_fd);
     for &fd in &kept_host_fds {
         let _ = host::fs::set_host_cloexec(fd, false);
@@ -659,9 +667,7 @@ fn do_execve(cx: &mut Ctx<'_>, dirfd: i32, path_ptr: u64, argv_ptr: u64, envp_pt
     crate::signal::prepare_exec(thread);
     let err = host::process::exec(&exe, &argv);
     if let Some(eh) = exec_host {
-        // The child's old host process ends it (clone_vm::leave_for_exec).
-        let _ = host::fs::write_all(eh.result_fd, &i32::from(err.0).to_le_bytes());
-        host::process::exit(127);
+        eh.failed(err);
     }
     // Still here: the host exec failed; the task lives on.
     crate::signal::after_failed_exec(thread);
