@@ -194,7 +194,7 @@ pub fn setsockopt(cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
                 let Ok(index) = u32::try_from(read_int()?) else { return_errno_with_message!(EINVAL, "negative interface index") };
                 return bind_to_ifindex(hfd, index);
             }
-            n::SO_TYPE | n::SO_DOMAIN | n::SO_PROTOCOL | n::SO_PEERCRED | n::SO_ERROR | n::SO_ACCEPTCONN => {
+            n::SO_TYPE | n::SO_DOMAIN | n::SO_PROTOCOL | n::SO_PEERCRED | n::SO_ERROR | n::SO_ACCEPTCONN | n::SO_INCOMING_NAPI_ID => {
                 return Err(Error::with_message(Errno::ENOPROTOOPT, "read-only socket option"));
             }
             _ => {}

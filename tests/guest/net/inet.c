@@ -61,6 +61,11 @@ int main(void)
 	CHECK_EQ("not listening", t_sockopt_int(srv, SOL_SOCKET, SO_ACCEPTCONN), 0);
 	CHECK_OK("listen", listen(srv, 8));
 	CHECK_EQ("listening", t_sockopt_int(srv, SOL_SOCKET, SO_ACCEPTCONN), 1);
+	/* No busy-poll queue on loopback (Java's NIO asks, as jdk.net's
+	 * SO_INCOMING_NAPI_ID); the option is read-only. */
+	CHECK_EQ("SO_INCOMING_NAPI_ID", t_sockopt_int(srv, SOL_SOCKET, SO_INCOMING_NAPI_ID), 0);
+	int napi = 1;
+	CHECK_ERR("SO_INCOMING_NAPI_ID cannot be set", setsockopt(srv, SOL_SOCKET, SO_INCOMING_NAPI_ID, &napi, sizeof napi), ENOPROTOOPT);
 	CHECK_ERR("accept with nothing pending", accept(srv, NULL, NULL), EAGAIN);
 
 	int c = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);

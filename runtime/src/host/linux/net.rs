@@ -123,6 +123,7 @@ opts! {
     SOL_SOCKET: SO_ACCEPTCONN => Int,
     SOL_SOCKET: SO_PRIORITY => Int,
     SOL_SOCKET: SO_TIMESTAMP => Int,
+    SOL_SOCKET: SO_INCOMING_NAPI_ID => Int,
     TCP: TCP_NODELAY => Int,
     TCP: TCP_MAXSEG => Int,
     TCP: TCP_CORK => Int,

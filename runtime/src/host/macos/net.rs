@@ -324,6 +324,9 @@ opts! {
     ;
     // lossy: queueing priority of outgoing packets; macOS has no per-socket priority.
     SOL_SOCKET: SO_PRIORITY;
+    // lossy: the busy-poll (NAPI) queue the last packet came from; macOS has
+    // none, and reads 0, as Linux does for a socket with none.
+    SOL_SOCKET: SO_INCOMING_NAPI_ID;
     // lossy: delayed-ACK control; macOS decides ACK timing itself.
     TCP: TCP_QUICKACK;
     // lossy: accept only once data arrived; macOS wakes accept at the handshake.
