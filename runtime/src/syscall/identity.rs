@@ -472,6 +472,43 @@ pub fn sched_getparam(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     Ok(0)
 }
 
+/// `struct sched_attr` as far as this kernel knows it (SCHED_ATTR_SIZE_VER1).
+const SCHED_ATTR_SIZE: usize = 56;
+/// The smallest a caller may ask for (SCHED_ATTR_SIZE_VER0).
+const SCHED_ATTR_SIZE_VER0: u32 = 48;
+/// The largest a caller may ask for (PAGE_SIZE).
+const SCHED_ATTR_SIZE_MAX: u32 = 4096;
+
+/// sched_getattr(pid, attr, size, flags) (kernel/sched/syscalls.c): the
+/// policy as sched_getscheduler reads it, the nice value as getpriority
+/// reads it, priority 0 (no real-time policy is ever set), no deadline
+/// parameters, and no utilization clamps (this kernel has none:
+/// CONFIG_UCLAMP_TASK off). `size` is min(size, 56); bytes past 56 in a
+/// larger buffer are zeroed, as copy_struct_to_user does.
+pub fn sched_getattr(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
+    let (pid, attr, size, flags) = (args::int(a[0]), a[1], args::uint(a[2]), args::uint(a[3]));
+    if attr == 0 || pid < 0 || !(SCHED_ATTR_SIZE_VER0..=SCHED_ATTR_SIZE_MAX).contains(&size) || flags != 0 {
+        return_errno_with_message!(EINVAL, "bad pointer, pid, size (48 to 4096) or flags (0)");
+    }
+    let (policy, nice) = if is_init(pid) {
+        (g::SCHED_NORMAL, 0)
+    } else {
+        let host = host_target(pid)?;
+        (policy_of(host), host::process::nice(host).map_err(Error::new)?)
+    };
+    let size = size as usize;
+    let mut out = vec![0u8; size];
+    let mut k = [0u8; SCHED_ATTR_SIZE];
+    k[0..4].copy_from_slice(&(size.min(SCHED_ATTR_SIZE) as u32).to_ne_bytes());
+    k[4..8].copy_from_slice(&policy.to_ne_bytes());
+    // sched_flags (8..16) and sched_priority (20..24) stay 0.
+    k[16..20].copy_from_slice(&nice.to_ne_bytes());
+    let n = size.min(SCHED_ATTR_SIZE);
+    out[..n].copy_from_slice(&k[..n]);
+    uaccess::write_bytes(attr, &out)?;
+    Ok(0)
+}
+
 pub fn sched_get_priority_max(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     match args::uint(a[0]) {
         g::SCHED_FIFO | g::SCHED_RR => Ok(99),

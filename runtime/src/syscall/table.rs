@@ -562,7 +562,7 @@ syscall_table! {
     __NR_kcmp => Missing, [];
     __NR_finit_module => Missing, [];
     __NR_sched_setattr => Missing, [];
-    __NR_sched_getattr => Missing, [];
+    __NR_sched_getattr => Full(identity::sched_getattr), [Int, Ptr, Int, Hex];
     __NR_renameat2 => Full(namei::renameat2), [DirFd, Path, DirFd, Path, Hex];
     __NR_seccomp => Missing, [];
     __NR_getrandom => Full(identity::getrandom), [Ptr, Len, Hex];
