@@ -332,36 +332,24 @@ pub fn leave_for_exec(ctl: &mut trap::ThreadCtl) -> Result<ExecHost> {
             return fail(Error::with_message(e, "cannot make the pipe an execve waits on"));
         }
     };
-    let files = crate::task::ForkFiles::new();
-    let mut guard = p.lock_for_fork(&files);
-    let daemon_link = daemon::lock_for_fork();
-    let forked = host::process::fork();
-    drop(daemon_link);
-    match forked {
+    match super::proc_model::host_fork(ctl, pid as u32) {
         Ok(0) => {
-            let t = ctl.thread();
-            let comm = t.comm.try_lock().map(|c| c.clone()).unwrap_or_default();
-            let fresh = Arc::new(Thread::new(pid as u32, t.mask(), comm, t.affinity.load(Relaxed)));
-            fresh.alt_region.store(t.alt_region.load(Relaxed), Relaxed);
-            let left_behind = guard.after_fork_child(fresh.clone());
-            drop(guard);
-            drop(left_behind);
-            ctl.replace_thread(fresh);
             *lock(&ctl.thread().host) = Some(host::thread::current());
             daemon::become_child(pid);
             host::fs::close(go_w);
             host::fs::close(res_r);
             // Nothing comes: the parent side could not bind this host
             // process to the pid, and gave up.
+            // One read, not to the end: a copy of the write end that a
+            // concurrent fork took must not hold this process up.
             let mut b = [0u8; 1];
-            if !matches!(read_retrying(go_r, &mut b), Ok(1)) {
+            if !matches!(host::fs::read_retrying(go_r, &mut b), Ok(1)) {
                 host::process::exit(127);
             }
             host::fs::close(go_r);
             Ok(ExecHost { result_fd: res_w })
         }
         Ok(new_host) => {
-            drop(guard);
             host::fs::close(go_r);
             host::fs::close(res_w);
             // Before the new host process may register under the pid.
@@ -376,7 +364,7 @@ pub fn leave_for_exec(ctl: &mut trap::ThreadCtl) -> Result<ExecHost> {
             host::fs::close(go_w);
             // Nothing and the end of the pipe: the exec closed it.
             let mut answer = [0u8; 4];
-            let failed = matches!(read_retrying(res_r, &mut answer), Ok(4));
+            let failed = matches!(host::fs::read_retrying(res_r, &mut answer), Ok(4));
             host::fs::close(res_r);
             if failed {
                 reap(new_host);
@@ -393,21 +381,10 @@ pub fn leave_for_exec(ctl: &mut trap::ThreadCtl) -> Result<ExecHost> {
             trap::leave_guest(ctl)
         }
         Err(e) => {
-            drop(guard);
             for fd in [go_r, go_w, res_r, res_w] {
                 host::fs::close(fd);
             }
             fail(Error::with_message(e, "host fork for execve failed"))
-        }
-    }
-}
-
-/// A host read that a signal (a kick) does not cut short.
-fn read_retrying(fd: host::HostFd, buf: &mut [u8]) -> core::result::Result<usize, crate::abi::Errno> {
-    loop {
-        match host::fs::read(fd, buf) {
-            Err(e) if e == crate::abi::Errno::EINTR => {}
-            r => return r,
         }
     }
 }

@@ -160,35 +160,9 @@ fn do_clone(cx: &mut Ctx<'_>, c: CloneArgs) -> Result<u64> {
     // The vfork parent waits for this pipe to close: on the child's exec
     // (both ends are close-on-exec) or exit.
     let vfork_pipe = if is_vfork { Some(host::fs::pipe().map_err(Error::new)?) } else { None };
-    let p = current();
-    // Every runtime lock is held across the host fork, so that the child,
-    // where only this thread lives on, inherits none held by another.
-    let files = crate::task::ForkFiles::new();
-    let mut guard = p.lock_for_fork(&files);
-    let link = daemon::lock_for_fork();
-    let forked = host::process::fork();
-    drop(link);
-    let child = match forked {
-        Ok(0) => {
-            let t = cx.thread();
-            let comm = t.comm.try_lock().map(|c| c.clone()).unwrap_or_default();
-            let fresh = Arc::new(crate::task::Thread::new(0, t.mask(), comm, t.affinity.load(std::sync::atomic::Ordering::Relaxed)));
-            // It runs on the same control region, by which the runtime
-            // finds the calling thread deep below a `Ctx`
-            // (`trap::calling_tid`: a signalfd's reader, /proc/thread-self).
-            fresh.alt_region.store(t.alt_region.load(std::sync::atomic::Ordering::Relaxed), std::sync::atomic::Ordering::Relaxed);
-            let left_behind = guard.after_fork_child(fresh.clone());
-            drop(guard);
-            drop(left_behind);
-            cx.ctl.replace_thread(fresh);
-            0
-        }
-        Ok(c) => {
-            drop(guard);
-            c
-        }
+    let child = match host_fork(cx.ctl, 0) {
+        Ok(c) => c,
         Err(e) => {
-            drop(guard);
             // Give the reserved pid back.
             let reserved = match child_pid {
                 ChildPid::Host => None,
@@ -316,6 +290,33 @@ fn do_clone(cx: &mut Ctx<'_>, c: CloneArgs) -> Result<u64> {
         }
     }
     Ok(pid as u64)
+}
+
+/// A host fork of the calling thread's process, with every runtime lock
+/// held across it, so that the child, where only this thread lives on,
+/// inherits none held by another. In the child the caller runs as a
+/// fresh `Thread` (tid `tid`, the same mask, name and affinity), the
+/// process's only one. The host fork's answer: 0 in the child.
+pub(super) fn host_fork(ctl: &mut crate::trap::ThreadCtl, tid: u32) -> host::HostResult<i32> {
+    let files = crate::task::ForkFiles::new();
+    let mut guard = current().lock_for_fork(&files);
+    let link = daemon::lock_for_fork();
+    let forked = host::process::fork();
+    drop(link);
+    if forked == Ok(0) {
+        let t = ctl.thread();
+        let comm = t.comm.try_lock().map(|c| c.clone()).unwrap_or_default();
+        let fresh = Arc::new(crate::task::Thread::new(tid, t.mask(), comm, t.affinity.load(std::sync::atomic::Ordering::Relaxed)));
+        // It runs on the same control region, by which the runtime finds
+        // the calling thread deep below a `Ctx` (`trap::calling_tid`: a
+        // signalfd's reader, /proc/thread-self).
+        fresh.alt_region.store(t.alt_region.load(std::sync::atomic::Ordering::Relaxed), std::sync::atomic::Ordering::Relaxed);
+        let left_behind = guard.after_fork_child(fresh.clone());
+        drop(guard);
+        drop(left_behind);
+        ctl.replace_thread(fresh);
+    }
+    forked
 }
 
 /// Where a fork child's pid comes from.
