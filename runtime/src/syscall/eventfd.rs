@@ -325,7 +325,11 @@ impl FileOps for EventFd {
     /// The readable pipe, which each write pulses from now on (in every
     /// process the eventfd is shared with: the flag is in the page).
     fn edge_fd(&self) -> Option<HostFd> {
-        self.shared.word(W_EDGES).store(1, Relaxed);
+        // Asked at every look of the epoll: the shared page is written once.
+        let edges = self.shared.word(W_EDGES);
+        if edges.load(Relaxed) == 0 {
+            edges.store(1, Relaxed);
+        }
         Some(self.readable.wake().0)
     }
 
