@@ -1782,6 +1782,12 @@ pub mod sigctl {
         set
     }
 
+    /// The asynchronous set (see `async_host_signals`) as a kernel sigset:
+    /// bit n - 1 for host signal n.
+    pub fn async_host_signal_bits() -> u64 {
+        async_host_signals().0.iter().filter(|&&h| (1..=64).contains(&h)).fold(0, |m, &h| m | 1u64 << (h - 1))
+    }
+
     /// The calling thread's mask with the asynchronous signals taken out:
     /// what a wait for one of them installs atomically (ppoll/pselect).
     pub fn mask_open_to_async() -> libc::sigset_t {
@@ -1801,9 +1807,26 @@ pub mod sigctl {
         mask
     }
 
+    thread_local! {
+        /// Set while the calling thread handles a call that entered
+        /// unmasked (`host::trap::close_unmasked`, Linux): the whole call
+        /// is the blocking window, so the window's own changes are none.
+        static UNMASKED_CALL: core::cell::Cell<bool> = const { core::cell::Cell::new(false) };
+    }
+
+    /// Marks the start and the end of the handling of a call that entered
+    /// unmasked (see `UNMASKED_CALL`).
+    pub fn set_unmasked_call(on: bool) {
+        UNMASKED_CALL.with(|u| u.set(on));
+    }
+
     /// Blocks or unblocks, for the calling thread, every signal in the
     /// asynchronous set (the kick alone on a thread that takes only kicks).
+    /// Nothing to do in a call that entered unmasked: they are open.
     pub fn set_async_signals_blocked(blocked: bool) {
+        if UNMASKED_CALL.with(|u| u.get()) {
+            return;
+        }
         if KICK_ONLY.with(|k| k.get()) {
             let set = kick_set();
             let how = if blocked { libc::SIG_BLOCK } else { libc::SIG_UNBLOCK };

@@ -32,6 +32,8 @@ pub mod rewrite;
 use crate::host;
 use core::ffi::c_void;
 use core::mem::offset_of;
+use core::sync::atomic::{AtomicU64, AtomicU8};
+use core::sync::atomic::Ordering::Relaxed;
 
 /// Size and alignment of a thread's alternate-stack region (control block,
 /// guard page, signal stack).
@@ -77,6 +79,23 @@ pub struct ThreadCtl {
     /// The host ucontext a fast return (`host::trap`, Linux) is restoring
     /// the guest from, for a signal that arrives half-way through it.
     pub fast_uc: u64,
+    /// Set by the unmasked direct entry (`host::trap`, Linux): the call
+    /// being handled entered without blocking any host signal, and none is
+    /// blocked until `host::trap::close_unmasked` or the return to guest
+    /// code. Atomic: a nested handler on this thread reads it.
+    pub unmasked: AtomicU8,
+    /// A host signal arrived while `unmasked` was set and the runtime ran:
+    /// it was recorded, and the return to guest code must act on it.
+    pub unmasked_missed: AtomicU8,
+    /// Whether this thread's guest code runs with every asynchronous host
+    /// signal open, as the last return to it left its mask: only then may
+    /// a call enter unmasked (its whole handling is then a blocking window).
+    pub unmasked_ok: AtomicU8,
+    _pad2: [u8; 5],
+    /// The host mask guest code runs with (a kernel sigset), as the last
+    /// return to it restored it: the frame's mask of a call that enters
+    /// unmasked, which does not ask the host.
+    pub guest_hmask: AtomicU64,
 }
 
 impl ThreadCtl {
@@ -151,6 +170,10 @@ pub const OFF_SELECTOR: usize = offset_of!(ThreadCtl, selector);
 pub const OFF_GUEST_TLS: usize = offset_of!(ThreadCtl, guest_tls);
 pub const OFF_EXIT_SP: usize = offset_of!(ThreadCtl, exit_sp);
 pub const OFF_FAST_UC: usize = offset_of!(ThreadCtl, fast_uc);
+pub const OFF_UNMASKED: usize = offset_of!(ThreadCtl, unmasked);
+pub const OFF_UNMASKED_MISSED: usize = offset_of!(ThreadCtl, unmasked_missed);
+pub const OFF_UNMASKED_OK: usize = offset_of!(ThreadCtl, unmasked_ok);
+pub const OFF_GUEST_HMASK: usize = offset_of!(ThreadCtl, guest_hmask);
 
 /// The general-purpose registers of the interrupted guest, in Linux names
 /// (read by `host::thread::run_guest`'s assembly by field offset).
@@ -248,6 +271,11 @@ pub fn setup_thread(thread: std::sync::Arc<crate::task::Thread>) -> Result<&'sta
             saved_mask: 0,
             has_saved_mask: false,
             fast_uc: 0,
+            unmasked: AtomicU8::new(0),
+            unmasked_missed: AtomicU8::new(0),
+            unmasked_ok: AtomicU8::new(0),
+            _pad2: [0; 5],
+            guest_hmask: AtomicU64::new(0),
         });
         &mut *ctl_ptr
     };
@@ -338,12 +366,14 @@ pub unsafe extern "C" fn dispatch(ctl: *mut ThreadCtl, signo: i32, info: *mut c_
         // Atomics only: a nested entry may have interrupted anything.
         crate::signal::record_host(sig, &info);
         if !from_guest {
+            note_if_unmasked(ctl);
             return 0;
         }
     }
     if kind == TrapKind::Kick && !from_guest {
         // It interrupted a host call in the blocking window, which now
         // fails with EINTR; the return to the guest looks at the signals.
+        note_if_unmasked(ctl);
         return 0;
     }
     if !from_guest {
@@ -367,6 +397,8 @@ pub unsafe extern "C" fn dispatch(ctl: *mut ThreadCtl, signo: i32, info: *mut c_
             // SAFETY: `info` and `uc` are this signal's (see above).
             let is_direct = unsafe { host::trap::entered_directly(info) };
             if !is_direct {
+                // Only the direct entry enters unmasked.
+                host::trap::close_unmasked(ctl);
                 // SAFETY: as above.
                 unsafe { host::trap::learn_frame_layout(uc) };
                 crate::task::current().syscall_traps.fetch_add(1, core::sync::atomic::Ordering::Relaxed);
@@ -379,11 +411,22 @@ pub unsafe extern "C" fn dispatch(ctl: *mut ThreadCtl, signo: i32, info: *mut c_
             // or write of a regular file never sleeps so (Linux's is
             // uninterruptible) and skips the two host calls.
             let window = markers.blocks && !crate::syscall::on_file_that_never_sleeps(nr, regs.rdi);
-            if window {
+            // A call that entered unmasked (host::trap: one marked `blocks`)
+            // has its window open already, from the entry to the return;
+            // one that turns out never to sleep runs masked, as the trap
+            // would run it.
+            let unmasked = is_direct && ctl.unmasked.load(Relaxed) != 0;
+            if unmasked && !window {
+                host::trap::close_unmasked(ctl);
+            }
+            let unmasked = unmasked && window;
+            if window && !unmasked {
                 host::trap::set_async_signals_blocked(false);
             }
+            host::trap::set_unmasked_call(unmasked);
             crate::syscall::handle(ctl, &mut regs);
-            if window {
+            host::trap::set_unmasked_call(false);
+            if window && !unmasked {
                 host::trap::set_async_signals_blocked(true);
             }
             syscall = Some(crate::signal::SyscallReturn { nr, restart: markers.restart });
@@ -399,24 +442,51 @@ pub unsafe extern "C" fn dispatch(ctl: *mut ThreadCtl, signo: i32, info: *mut c_
         }
         TrapKind::Other { sig, .. } if sig == crate::abi::signal::Signal::SIGTRAP && rewrite::resume_at_int3(&mut regs) => {}
         TrapKind::Other { sig, code } => crate::signal::deliver_fault(ctl.thread(), sig, code, regs.rip),
-        TrapKind::Async { .. } | TrapKind::Kick => {}
+        TrapKind::Async { .. } | TrapKind::Kick => {
+            // From guest code (the kick of an unmasked return included):
+            // the look below sees whatever was recorded.
+            host::trap::close_unmasked(ctl);
+        }
     }
-    // The return to guest code: act on what became deliverable (a cheap
-    // check of atomic words on the common path).
-    let delivers = crate::signal::needs_delivery(ctl.thread(), syscall.is_some(), regs.rax);
-    if delivers {
-        crate::signal::deliver(ctl, &mut regs, syscall);
-    }
-    ctl.host_uc = 0;
-    // SAFETY: writing back into the same ucontext the kernel gave us.
-    unsafe { host::trap::store_regs(uc, &regs) };
     // A fast return sets rcx to the address it returns to, as a `syscall`
     // does: exact only when rcx holds it already. The FP state it restores
     // is the one the CPU or the kernel saved, which neither a delivery
     // nor an rt_sigreturn of the guest has rewritten.
     let plain = syscall.is_some_and(|s| s.nr != u64::from(linux_raw_sys::general::__NR_rt_sigreturn));
     // SAFETY: `uc` is this signal's ucontext.
-    u64::from(plain && !delivers && regs.rcx == regs.rip && unsafe { host::trap::fast_return_offered(uc) })
+    let fast = plain && regs.rcx == regs.rip && unsafe { host::trap::fast_return_offered(uc) };
+    if !fast {
+        // The sigreturn restores the frame's mask; until then, as in a
+        // masked call, a signal waits in the host.
+        host::trap::close_unmasked(ctl);
+    }
+    // The return to guest code: act on what became deliverable (a cheap
+    // check of atomic words on the common path).
+    let delivers = crate::signal::needs_delivery(ctl.thread(), syscall.is_some(), regs.rax);
+    if delivers {
+        host::trap::close_unmasked(ctl);
+        crate::signal::deliver(ctl, &mut regs, syscall);
+    }
+    ctl.host_uc = 0;
+    // SAFETY: writing back into the same ucontext the kernel gave us.
+    unsafe { host::trap::store_regs(uc, &regs) };
+    if !fast || delivers {
+        0
+    } else if ctl.unmasked.load(Relaxed) != 0 {
+        // Still unmasked: the return changes no mask (`unmasked_return`).
+        2
+    } else {
+        1
+    }
+}
+
+/// A host signal recorded while the runtime ran a call that entered
+/// unmasked: the return to guest code must act on it, if the look for
+/// deliverable signals came before it (atomics only, as for the record).
+fn note_if_unmasked(ctl: &ThreadCtl) {
+    if ctl.unmasked.load(Relaxed) != 0 {
+        ctl.unmasked_missed.store(1, Relaxed);
+    }
 }
 
 /// The FP/SSE state of the interrupted guest, as the host saved it in the

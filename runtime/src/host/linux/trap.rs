@@ -64,6 +64,30 @@ core::arch::global_asm!(
     "    push rdx",
     "    push r10",
     "    sub rsp, 8",
+    // The unmasked entry: a call that runs with the asynchronous signals
+    // open anyway (`UNMASKED_NRS`), on a thread whose guest code runs with
+    // no host signal blocked (`unmasked_ok`), changes no mask: its frame's
+    // mask is that empty one, and from here on the runtime runs (a signal
+    // is recorded, `trap::dispatch`), with the host's TLS.
+    "    mov r10, [rsp + {scratch_ctl}]",
+    "    cmp byte ptr [r10 + {unmasked_ok}], 0",
+    "    je 6f",
+    "    cmp rax, {unmasked_nrs}",
+    "    jae 6f",
+    "    mov rdi, rax",
+    "    shr rdi, 6",
+    "    lea rsi, [rip + {unmasked_bitmap}]",
+    "    mov rsi, [rsi + rdi*8]",
+    "    bt rsi, rax",
+    "    jnc 6f",
+    "    mov rsi, [r10 + {guest_hmask}]",
+    "    mov [rsp], rsi",
+    "    mov qword ptr [r10 + {in_guest}], 0",
+    "    mov rsi, [r10 + {host_tls}]",
+    "    wrfsbase rsi",
+    "    mov byte ptr [r10 + {unmasked}], 1",
+    "    jmp 7f",
+    "6:",
     // Block what the trap entry's handlers block (`trap_entry_action`), as
     // the kernel does before it runs a handler; the old mask goes into the
     // frame, for the final sigreturn to restore.
@@ -74,6 +98,7 @@ core::arch::global_asm!(
     "    mov r10d, 8",
     "    syscall",
     "    mov r10, [rsp + {scratch_ctl}]",
+    "7:",
     "    mov rdi, rsp",
     // The FP state first, before any Rust code runs: an xsave image at
     // the top of the alternate stack, 64-byte aligned, header zeroed.
@@ -117,15 +142,19 @@ core::arch::global_asm!(
     "    wrfsbase rax",
     "    xchg rsi, rdx",
     "    call {build}",
-    "    mov rax, {fs_tag}",
-    "    or rax, r12",
-    "    wrfsbase rax",
-    "    mov qword ptr [r12 + {in_guest}], 1",
     // As the kernel enters a handler: rsp at the frame's return address.
     "    mov rsp, rbx",
     "    mov edi, {sigsys}",
     "    lea rsi, [rbx + {info_off}]",
     "    lea rdx, [rbx + 8]",
+    // Unmasked, the runtime goes on running (a signal now must not find
+    // guest state with rsp on this stack).
+    "    cmp byte ptr [r12 + {unmasked}], 0",
+    "    jne mactux_sig_entry_unmasked",
+    "    mov rax, {fs_tag}",
+    "    or rax, r12",
+    "    wrfsbase rax",
+    "    mov qword ptr [r12 + {in_guest}], 1",
     "    jmp mactux_sig_entry",
     "4:",
     "    popfq",
@@ -144,11 +173,21 @@ core::arch::global_asm!(
     "    mov byte ptr [rax + {sel}], 0",
     "    mov r8, [rax + {in_guest}]",
     "    push r8",
-    "    test r8, r8",
-    "    jz 2f",
+    // The host's TLS, from guest code and also in the runtime: the
+    // unmasked direct entry leaves guest code (in_guest, then the fs base)
+    // with signals open, and the fs base is no part of a signal frame.
     "    mov qword ptr [rax + {in_guest}], 0",
     "    mov r9, [rax + {host_tls}]",
     "    wrfsbase r9",
+    "    jmp 2f",
+    // The unmasked direct entry's way in: as from guest code, whose state
+    // the entry has switched already.
+    "mactux_sig_entry_unmasked:",
+    "    mov rax, rsp",
+    "    and rax, {align_mask}",
+    "    mov byte ptr [rax + {sel}], 0",
+    "    mov r8d, 1",
+    "    push r8",
     "2:",
     "    mov rcx, rdx",
     "    mov rdx, rsi",
@@ -175,12 +214,46 @@ core::arch::global_asm!(
     "    shr rdx, 32",
     "    xrstor64 [r11]",
     "    mov rax, r9",
+    "    cmp r10, 2",
+    "    jne 5f",
+    // The unmasked return (dispatch said 2): the mask is the guest's
+    // already. A signal the runtime recorded (`unmasked_missed`) after
+    // dispatch looked for one is acted on by a kick to this thread, which
+    // arrives here, from guest code, once `in_guest` is set.
+    ".globl mactux_unmasked_return",
+    "mactux_unmasked_return:",
+    "    mov qword ptr [rax + {in_guest}], 1",
+    "    mov rcx, {fs_tag}",
+    "    or rcx, rax",
+    "    wrfsbase rcx",
+    "    mov byte ptr [rax + {sel}], {block}",
+    "    mov byte ptr [rax + {unmasked}], 0",
+    "    cmp byte ptr [rax + {unmasked_missed}], 0",
+    "    je mactux_fast_pops",
+    "    mov byte ptr [rax + {unmasked_missed}], 0",
+    "    mov eax, {nr_gettid}",
+    "    syscall",
+    "    mov r12d, eax",
+    "    mov eax, {nr_getpid}",
+    "    syscall",
+    "    mov edi, eax",
+    "    mov esi, r12d",
+    "    mov edx, {kick}",
+    "    mov eax, {nr_tgkill}",
+    "    syscall",
+    "    jmp mactux_fast_pops",
     "5:",
     "    mov qword ptr [rax + {in_guest}], 1",
     "    mov rcx, {fs_tag}",
     "    or rcx, rax",
     "    wrfsbase rcx",
     "    mov byte ptr [rax + {sel}], {block}",
+    // The mask guest code will run with, and whether it leaves every
+    // asynchronous signal open.
+    "    mov r11, [rsp + 8 + {uc_sigmask}]",
+    "    mov [rax + {guest_hmask}], r11",
+    "    test [rip + {async_mask}], r11",
+    "    sete byte ptr [rax + {unmasked_ok}]",
     "    test r10, r10",
     "    jz 3f",
     // From here on a signal finds the guest being restored
@@ -197,6 +270,7 @@ core::arch::global_asm!(
     "    xor edx, edx",
     "    mov r10d, 8",
     "    syscall",
+    "mactux_fast_pops:",
     "    lea rsp, [rsp + 8 + {uc_gregs}]",
     "    pop r8",
     "    pop r9",
@@ -256,6 +330,17 @@ core::arch::global_asm!(
     uc_fpregs = const UC_FPREGS,
     uc_sigmask = const UC_SIGMASK,
     uc_gregs = const UC_GREGS,
+    unmasked = const crate::trap::OFF_UNMASKED,
+    unmasked_missed = const crate::trap::OFF_UNMASKED_MISSED,
+    unmasked_ok = const crate::trap::OFF_UNMASKED_OK,
+    guest_hmask = const crate::trap::OFF_GUEST_HMASK,
+    async_mask = sym ASYNC_MASK,
+    unmasked_nrs = const UNMASKED_NRS,
+    unmasked_bitmap = sym UNMASKED_BITMAP,
+    nr_gettid = const linux_raw_sys::general::__NR_gettid,
+    nr_getpid = const linux_raw_sys::general::__NR_getpid,
+    nr_tgkill = const linux_raw_sys::general::__NR_tgkill,
+    kick = const super::thread::KICK_SIGNAL,
 );
 
 /// Where a ucontext keeps the general registers, the FP state pointer and
@@ -279,7 +364,7 @@ const _: () = assert!(
 extern "C" {
     static mactux_direct_entry: u8;
     static mactux_sigreturn_insn: u8;
-    static mactux_fast_return: u8;
+    static mactux_unmasked_return: u8;
     static mactux_fast_popf: u8;
     static mactux_fast_stack: u8;
     static mactux_fast_jmp: u8;
@@ -329,8 +414,10 @@ pub unsafe fn fixup_fast_return(ctl: &ThreadCtl, uc: *mut c_void) {
     let rip = greg(u, libc::REG_RIP);
     let at = |sym: &u8| sym as *const u8 as u64;
     // SAFETY: taking the addresses of code labels.
+    // The unmasked return comes first: from its first instruction on, as
+    // from the fast return's, the guest is being restored.
     let (start, popf, stack, jmp) =
-        unsafe { (at(&mactux_fast_return), at(&mactux_fast_popf), at(&mactux_fast_stack), at(&mactux_fast_jmp)) };
+        unsafe { (at(&mactux_unmasked_return), at(&mactux_fast_popf), at(&mactux_fast_stack), at(&mactux_fast_jmp)) };
     // Only the trampoline stands there (fast_uc is set before it runs).
     if !(start..=jmp).contains(&rip) || ctl.fast_uc == 0 {
         return;
@@ -381,6 +468,46 @@ const _: () = assert!(DIRECT_FRAME_SIZE % 16 == 8 && core::mem::size_of::<libc::
 static DIRECT_BLOCK_MASK: u64 =
     !(sig_bit(libc::SIGSEGV) | sig_bit(libc::SIGBUS) | sig_bit(libc::SIGILL) | sig_bit(libc::SIGFPE) | sig_bit(libc::SIGTRAP) | sig_bit(32) | sig_bit(33));
 
+/// The asynchronous host signals (those a blocking window opens) as a
+/// kernel sigset: a thread whose guest code blocks none of them may enter
+/// unmasked. All bits until it is known (`fill_unmasked_bitmap`), so that
+/// no thread enters unmasked before.
+static ASYNC_MASK: AtomicU64 = AtomicU64::new(u64::MAX);
+
+/// The syscall numbers the unmasked entry may take, one bit each
+/// (`UNMASKED_BITMAP`): those whose handler runs with the asynchronous
+/// signals open anyway (marked `blocks`, see `trap::dispatch`). Filled
+/// with the frame layout, before any site is rewritten.
+const UNMASKED_NRS: usize = 512;
+static UNMASKED_BITMAP: [AtomicU64; UNMASKED_NRS / 64] = [const { AtomicU64::new(0) }; UNMASKED_NRS / 64];
+
+fn fill_unmasked_bitmap() {
+    ASYNC_MASK.store(async_host_signal_bits(), Ordering::Relaxed);
+    for nr in 0..UNMASKED_NRS {
+        if crate::syscall::table::markers(nr as u64).blocks {
+            UNMASKED_BITMAP[nr / 64].fetch_or(1 << (nr % 64), Ordering::Relaxed);
+        }
+    }
+}
+
+/// Ends the unmasked part of a call that entered unmasked: blocks what
+/// the masked entry would have blocked, so that from here on it runs as
+/// a masked one (its frame holds the guest's empty mask, which the return
+/// restores). A signal recorded before this is seen by the look for
+/// deliverable signals that follows.
+pub fn close_unmasked(ctl: &ThreadCtl) {
+    if ctl.unmasked.load(Ordering::Relaxed) == 0 {
+        return;
+    }
+    // SAFETY: the raw rt_sigprocmask on the calling thread, with a valid
+    // 8-byte kernel sigset; no old mask asked for.
+    unsafe {
+        libc::syscall(libc::SYS_rt_sigprocmask, libc::SIG_BLOCK, &DIRECT_BLOCK_MASK as *const u64, core::ptr::null_mut::<u64>(), 8usize)
+    };
+    ctl.unmasked.store(0, Ordering::Relaxed);
+    ctl.unmasked_missed.store(0, Ordering::Relaxed);
+}
+
 const fn sig_bit(sig: i32) -> u64 {
     1 << (sig - 1)
 }
@@ -427,6 +554,7 @@ pub unsafe fn learn_frame_layout(uc: *mut c_void) {
     let mut sw = [0u8; FP_SW_LEN];
     sw.copy_from_slice(&fp[FP_SW_OFF..FP_SW_OFF + FP_SW_LEN]);
     if FP_SW_BYTES.set((sw, xstate_size)).is_ok() {
+        fill_unmasked_bitmap();
         FP_XFEATURES.store(xfeatures, Ordering::Relaxed);
         // The image, its trailing magic, and 64 bytes for the alignment.
         FP_RESERVE.store((xstate_size + 4 + 64) as u64, Ordering::Release);

@@ -384,6 +384,10 @@ pub unsafe fn fast_return_offered(_uc: *mut c_void) -> bool {
     false
 }
 
+/// Nothing to close: this host has no direct entry, so no call enters
+/// unmasked.
+pub fn close_unmasked(_ctl: &crate::trap::ThreadCtl) {}
+
 /// Nothing to correct: this host has no fast return to interrupt.
 ///
 /// # Safety
