@@ -17,6 +17,14 @@
 //!   tcsetpgrp from a background group that the guest makes with SIGTTOU
 //!   blocked (as a job-control shell's child does) would be interrupted by
 //!   a host SIGTTOU instead of succeeding.
+//! - `unmasked`: the call never sleeps in the host but may run with the
+//!   asynchronous host signals open all the same: none of its host calls
+//!   sleeps interruptibly outside a blocking window of its own, and a
+//!   round trip to the daemon retries an interrupted read or write. A
+//!   rewritten site of it then enters without changing the host mask
+//!   (`trap::dispatch`, host::trap on Linux), as one of a `blocks` call
+//!   does. Not the calls that create, end or re-execute a task, change
+//!   signal state, or map memory.
 //! - `restart = NoHand` or `restart = Exempt` (`Sys` when not given): what
 //!   an EINTR from the call becomes when a signal is delivered on the way
 //!   back to the guest, after signal(7) "Interruption of system calls and
@@ -126,6 +134,9 @@ pub struct Markers {
     /// with the asynchronous host signals unblocked (the blocking window):
     /// a signal then interrupts the host call with EINTR.
     pub blocks: bool,
+    /// `unmasked`: the call may run with the asynchronous host signals
+    /// open although it never sleeps (see the module header).
+    pub unmasked: bool,
     /// `restart = ...`: what an EINTR from the call becomes when a signal is
     /// delivered on the way back to the guest. `Sys` when not given.
     pub restart: Restart,
@@ -171,6 +182,7 @@ pub enum Ret {
 /// One marker of a row, as the macro reads it.
 enum Marker {
     Blocks,
+    Unmasked,
     Restart(Restart),
     Sleeps(Sleeps),
     Ret(Ret),
@@ -181,12 +193,13 @@ impl Markers {
     /// A row without markers: never blocks or sleeps, restarts as
     /// ERESTARTSYS, returns a number, returns.
     const NONE: Markers =
-        Markers { blocks: false, restart: Restart::Sys, sleeps: Sleeps::Never, ret: Ret::Int, noreturn: false };
+        Markers { blocks: false, unmasked: false, restart: Restart::Sys, sleeps: Sleeps::Never, ret: Ret::Int, noreturn: false };
 
     /// Adds one marker (at compile time: the table is a static).
     const fn with(mut self, m: Marker) -> Markers {
         match m {
             Marker::Blocks => self.blocks = true,
+            Marker::Unmasked => self.unmasked = true,
             Marker::Restart(r) => self.restart = r,
             Marker::Sleeps(s) => self.sleeps = s,
             Marker::Ret(r) => self.ret = r,
@@ -226,6 +239,7 @@ macro_rules! syscall_table {
     (@status Stub($e:ident, $why:expr)) => { Status::Stub(Errno::$e, $why) };
     (@status Missing) => { Status::Missing };
     (@marker blocks) => { Marker::Blocks };
+    (@marker unmasked) => { Marker::Unmasked };
     (@marker restart = $r:ident) => { Marker::Restart(Restart::$r) };
     (@marker sleeps) => { Marker::Sleeps(Sleeps::Always) };
     (@marker sleeps_if($p:path)) => { Marker::Sleeps(Sleeps::If($p)) };
@@ -238,13 +252,13 @@ syscall_table! {
     // restarted with SA_RESTART (ERESTARTSYS; inotify since Linux 3.8).
     __NR_read => Full(read_write::read), [Fd, OutBuf, Len], blocks;
     __NR_write => Full(read_write::write), [Fd, InBuf, Len], blocks;
-    __NR_open => Full(open::open), [Path, OpenFlags, Mode];
-    __NR_close => Full(open::close), [Fd];
-    __NR_stat => Full(stat::stat), [Path, Ptr];
-    __NR_fstat => Full(stat::fstat), [Fd, Ptr];
-    __NR_lstat => Full(stat::lstat), [Path, Ptr];
+    __NR_open => Full(open::open), [Path, OpenFlags, Mode], unmasked;
+    __NR_close => Full(open::close), [Fd], unmasked;
+    __NR_stat => Full(stat::stat), [Path, Ptr], unmasked;
+    __NR_fstat => Full(stat::fstat), [Fd, Ptr], unmasked;
+    __NR_lstat => Full(stat::lstat), [Path, Ptr], unmasked;
     __NR_poll => Full(poll::poll), [Ptr, Int, Int], blocks, sleeps, restart = NoHand;
-    __NR_lseek => Full(read_write::lseek), [Fd, Int, Whence];
+    __NR_lseek => Full(read_write::lseek), [Fd, Int, Whence], unmasked;
     __NR_mmap => Partial(mm::mmap, "guest executable mappings are also writable on the host (for the fs→gs patch); MAP_FIXED over memory the guest has not mapped fails with ENOMEM"), [Ptr, Len, Prot, MapFlags, Fd, Hex], ret = Addr;
     __NR_mprotect => Full(mm::mprotect), [Ptr, Len, Prot];
     __NR_munmap => Full(mm::munmap), [Ptr, Len];
@@ -257,10 +271,10 @@ syscall_table! {
     __NR_pwrite64 => Full(read_write::pwrite64), [Fd, InBuf, Len, Int], blocks;
     __NR_readv => Full(read_write::readv), [Fd, Ptr, Int], blocks;
     __NR_writev => Full(read_write::writev), [Fd, Ptr, Int], blocks;
-    __NR_access => Full(access::access), [Path, Octal];
+    __NR_access => Full(access::access), [Path, Octal], unmasked;
     __NR_pipe => Full(pipe::pipe), [Ptr];
     __NR_select => Full(poll::select), [Int, Ptr, Ptr, Ptr, Ptr], blocks, sleeps, restart = NoHand;
-    __NR_sched_yield => Full(identity::sched_yield), [];
+    __NR_sched_yield => Full(identity::sched_yield), [], unmasked;
     __NR_mremap => Full(mm::mremap), [Ptr, Len, Len, Hex, Ptr], ret = Addr;
     __NR_msync => Full(mm::msync), [Ptr, Len, Hex];
     __NR_mincore => Full(mm::mincore), [Ptr, Len, Ptr];
@@ -268,14 +282,14 @@ syscall_table! {
     __NR_shmget => Full(ipc::shmget), [Hex, Len, Octal];
     __NR_shmat => Partial(ipc::shmat, "shm_nattch counts attaches, not vmas: a split attach counts once; mremap of a piece is not followed"), [Int, Ptr, Hex], ret = Addr;
     __NR_shmctl => Full(ipc::shmctl), [Int, Int, Ptr];
-    __NR_dup => Full(open::dup), [Fd];
-    __NR_dup2 => Full(open::dup2), [Fd, Fd];
+    __NR_dup => Full(open::dup), [Fd], unmasked;
+    __NR_dup2 => Full(open::dup2), [Fd, Fd], unmasked;
     __NR_pause => Full(signal::pause), [], sleeps, restart = NoHand;
     __NR_nanosleep => Full(time::nanosleep), [Ptr, Ptr], blocks, sleeps, restart = NoHand;
     __NR_getitimer => Partial(signal::getitimer, "host interval timers: ITIMER_VIRTUAL/ITIMER_PROF count the runtime's CPU time too"), [Int, Ptr];
     __NR_alarm => Full(signal::alarm), [Int];
     __NR_setitimer => Partial(signal::setitimer, "host interval timers: ITIMER_VIRTUAL/ITIMER_PROF count the runtime's CPU time too"), [Int, Ptr, Ptr];
-    __NR_getpid => Partial(process::getpid, "from the daemon's namespace (cached); the host pid when running standalone"), [];
+    __NR_getpid => Partial(process::getpid, "from the daemon's namespace (cached); the host pid when running standalone"), [], unmasked;
     __NR_sendfile => Partial(sendfile::sendfile, "copied through the runtime, not in the host kernel"), [Fd, Fd, Ptr, Len], blocks;
     __NR_socket => Partial(socket::socket, "AF_UNIX, AF_INET, AF_INET6 on host sockets (UDP-Lite where the host has it, EPROTONOSUPPORT on macOS); AF_NETLINK NETLINK_ROUTE served by the runtime (link, address and route dumps from the host interfaces; a fork child gets a copy); other netlink protocols EPROTONOSUPPORT; other families (AF_PACKET) EAFNOSUPPORT"), [Int, Int, Int];
     // Sockets (accept, accept4, connect, recvfrom, recvmsg, recvmmsg, sendto,
@@ -305,7 +319,7 @@ syscall_table! {
     __NR_exit => Full(thread::exit), [Int], noreturn;
     __NR_wait4 => Partial(proc_model::wait4, "waits for a process group poll its members every 5 ms"), [Int, Ptr, Hex, Ptr], blocks, sleeps;
     __NR_kill => Full(process::kill), [Int, Signal];
-    __NR_uname => Full(identity::uname), [Ptr];
+    __NR_uname => Full(identity::uname), [Ptr], unmasked;
     __NR_semget => Full(ipc::semget), [Hex, Int, Octal];
     // System V IPC (semop, semtimedop, msgsnd, msgrcv): never restarted after
     // a handler (signal(7)). msgsnd/msgrcv answer ERESTARTNOHAND; semop a
@@ -326,7 +340,7 @@ syscall_table! {
     __NR_truncate => Full(truncate::truncate), [Path, Int];
     __NR_ftruncate => Full(truncate::ftruncate), [Fd, Int];
     __NR_getdents => Missing, [];
-    __NR_getcwd => Full(cwd::getcwd), [Ptr, Len];
+    __NR_getcwd => Full(cwd::getcwd), [Ptr, Len], unmasked;
     __NR_chdir => Full(cwd::chdir), [Path];
     __NR_fchdir => Full(cwd::fchdir), [Fd];
     __NR_rename => Full(namei::rename), [Path, Path];
@@ -336,28 +350,28 @@ syscall_table! {
     __NR_link => Full(namei::link), [Path, Path];
     __NR_unlink => Full(namei::unlink), [Path];
     __NR_symlink => Full(namei::symlink), [Path, Path];
-    __NR_readlink => Full(namei::readlink), [Path, Ptr, Len];
+    __NR_readlink => Full(namei::readlink), [Path, Ptr, Len], unmasked;
     __NR_chmod => Full(attr::chmod), [Path, Octal];
     __NR_fchmod => Full(attr::fchmod), [Fd, Octal];
     __NR_chown => Full(attr::chown), [Path, Int, Int];
     __NR_fchown => Full(attr::fchown), [Fd, Int, Int];
     __NR_lchown => Full(attr::lchown), [Path, Int, Int];
-    __NR_umask => Full(cwd::umask), [Octal];
-    __NR_gettimeofday => Full(time::gettimeofday), [Ptr, Ptr];
+    __NR_umask => Full(cwd::umask), [Octal], unmasked;
+    __NR_gettimeofday => Full(time::gettimeofday), [Ptr, Ptr], unmasked;
     __NR_getrlimit => Full(identity::getrlimit), [Int, Ptr];
     __NR_getrusage => Partial(identity::getrusage, "the host process's (or its reaped children's) usage, which includes the runtime's own work"), [Int, Ptr];
     __NR_sysinfo => Full(identity::sysinfo), [Ptr];
     __NR_times => Full(identity::times), [Ptr];
     __NR_ptrace => Missing, [];
-    __NR_getuid => Full(cred::getuid), [];
+    __NR_getuid => Full(cred::getuid), [], unmasked;
     __NR_syslog => Partial(syslog::syslog, "the kernel log is empty: the runtime logs nothing there"), [Int, Ptr, Int], sleeps_if(syslog::sleeps);
-    __NR_getgid => Full(cred::getgid), [];
+    __NR_getgid => Full(cred::getgid), [], unmasked;
     __NR_setuid => Full(cred::setuid), [Int];
     __NR_setgid => Full(cred::setgid), [Int];
-    __NR_geteuid => Full(cred::geteuid), [];
-    __NR_getegid => Full(cred::getegid), [];
+    __NR_geteuid => Full(cred::geteuid), [], unmasked;
+    __NR_getegid => Full(cred::getegid), [], unmasked;
     __NR_setpgid => Full(proc_model::setpgid), [Int, Int];
-    __NR_getppid => Partial(process::getppid, "from the daemon's namespace, kept while the host parent stays the same; the host parent when running standalone"), [];
+    __NR_getppid => Partial(process::getppid, "from the daemon's namespace, kept while the host parent stays the same; the host parent when running standalone"), [], unmasked;
     __NR_getpgrp => Full(process::getpgrp), [];
     __NR_setsid => Full(proc_model::setsid), [];
     __NR_setreuid => Full(cred::setreuid), [Int, Int];
@@ -433,7 +447,7 @@ syscall_table! {
     __NR_afs_syscall => Missing, [];
     __NR_tuxcall => Missing, [];
     __NR_security => Missing, [];
-    __NR_gettid => Full(thread::gettid), [];
+    __NR_gettid => Full(thread::gettid), [], unmasked;
     __NR_readahead => Missing, [];
     __NR_setxattr => Stub(EOPNOTSUPP, "extended attributes are not emulated yet"), [];
     __NR_lsetxattr => Stub(EOPNOTSUPP, "extended attributes are not emulated yet"), [];
@@ -448,7 +462,7 @@ syscall_table! {
     __NR_lremovexattr => Stub(EOPNOTSUPP, "extended attributes are not emulated yet"), [];
     __NR_fremovexattr => Stub(EOPNOTSUPP, "extended attributes are not emulated yet"), [];
     __NR_tkill => Partial(process::tkill, "a thread of another task is signalled as its whole task"), [Int, Signal];
-    __NR_time => Full(time::time), [Ptr];
+    __NR_time => Full(time::time), [Ptr], unmasked;
     __NR_futex => Partial(futex::futex, "every operation; PI ones hand the lock to the oldest waiter without boosting priorities; on shared futexes (MAP_SHARED memory) waits go through the daemon, REQUEUE and WAKE_OP see only this process's waiters, and the PI operations are refused (ENOSYS, reported)"), [Ptr, FutexOp, Int, Ptr, Ptr, Hex], blocks, sleeps_if(futex::op_sleeps);
     __NR_sched_setaffinity => Partial(identity::sched_setaffinity, "per thread: validated (at least one online CPU) and recorded for sched_getaffinity; the host scheduler is not pinned"), [Int, Len, Ptr];
     __NR_sched_getaffinity => Partial(identity::sched_getaffinity, "per thread, what sched_setaffinity recorded (the host is not asked to pin); other tasks read as every online CPU"), [Int, Len, Ptr];
@@ -464,7 +478,7 @@ syscall_table! {
     __NR_epoll_ctl_old => Missing, [];
     __NR_epoll_wait_old => Missing, [];
     __NR_remap_file_pages => Missing, [];
-    __NR_getdents64 => Full(getdents::getdents64), [Fd, Ptr, Len];
+    __NR_getdents64 => Full(getdents::getdents64), [Fd, Ptr, Len], unmasked;
     __NR_set_tid_address => Full(thread::set_tid_address), [Ptr];
     __NR_restart_syscall => Missing, [];
     __NR_semtimedop => Full(ipc::semtimedop), [Int, Ptr, Int, Ptr], blocks, restart = NoHand;
@@ -475,8 +489,8 @@ syscall_table! {
     __NR_timer_getoverrun => Full(timer::timer_getoverrun), [Int];
     __NR_timer_delete => Full(timer::timer_delete), [Int];
     __NR_clock_settime => Partial(time::clock_settime, "validated like Linux, then EPERM: a guest never sets the host clock"), [Clock, Ptr];
-    __NR_clock_gettime => Full(time::clock_gettime), [Clock, Ptr];
-    __NR_clock_getres => Full(time::clock_getres), [Clock, Ptr];
+    __NR_clock_gettime => Full(time::clock_gettime), [Clock, Ptr], unmasked;
+    __NR_clock_getres => Full(time::clock_getres), [Clock, Ptr], unmasked;
     __NR_clock_nanosleep => Full(time::clock_nanosleep), [Clock, Hex, Ptr, Ptr], blocks, sleeps, restart = NoHand;
     __NR_exit_group => Full(process::exit_group), [Int], noreturn;
     __NR_epoll_wait => Partial(epoll::epoll_wait, "edge triggering derived from readiness and use; see syscall/epoll.rs"), [Fd, Ptr, Int, Int], blocks, sleeps, restart = NoHand;
@@ -504,19 +518,19 @@ syscall_table! {
     __NR_inotify_add_watch => Partial(inotify::inotify_add_watch, "synthetic files (/proc, /dev) are EACCES"), [Fd, Path, Hex];
     __NR_inotify_rm_watch => Full(inotify::inotify_rm_watch), [Fd, Int];
     __NR_migrate_pages => Stub(ENOSYS, "the guest's kernel has no NUMA (CONFIG_NUMA off)"), [];
-    __NR_openat => Full(open::openat), [DirFd, Path, OpenFlags, Octal];
+    __NR_openat => Full(open::openat), [DirFd, Path, OpenFlags, Octal], unmasked;
     __NR_mkdirat => Full(namei::mkdirat), [DirFd, Path, Octal];
     __NR_mknodat => Partial(namei::mknodat, "FIFOs and regular files; device nodes only in an imported root (stored metadata, CAP_MKNOD), else EPERM; socket nodes EPERM"), [DirFd, Path, Octal, Hex];
     __NR_fchownat => Full(attr::fchownat), [DirFd, Path, Int, Int, AtFlags];
     __NR_futimesat => Missing, [];
-    __NR_newfstatat => Full(stat::newfstatat), [DirFd, Path, Ptr, AtFlags];
+    __NR_newfstatat => Full(stat::newfstatat), [DirFd, Path, Ptr, AtFlags], unmasked;
     __NR_unlinkat => Full(namei::unlinkat), [DirFd, Path, AtFlags];
     __NR_renameat => Full(namei::renameat), [DirFd, Path, DirFd, Path];
     __NR_linkat => Full(namei::linkat), [DirFd, Path, DirFd, Path, AtFlags];
     __NR_symlinkat => Full(namei::symlinkat), [Path, DirFd, Path];
-    __NR_readlinkat => Full(namei::readlinkat), [DirFd, Path, Ptr, Len];
+    __NR_readlinkat => Full(namei::readlinkat), [DirFd, Path, Ptr, Len], unmasked;
     __NR_fchmodat => Full(attr::fchmodat), [DirFd, Path, Octal];
-    __NR_faccessat => Full(access::faccessat), [DirFd, Path, Octal];
+    __NR_faccessat => Full(access::faccessat), [DirFd, Path, Octal], unmasked;
     __NR_pselect6 => Full(poll::pselect6), [Int, Ptr, Ptr, Ptr, Ptr, Ptr], blocks, sleeps, restart = NoHand;
     __NR_ppoll => Full(poll::ppoll), [Ptr, Int, Ptr, Ptr, Len], blocks, sleeps, restart = NoHand;
     __NR_unshare => Missing, [];
@@ -539,7 +553,7 @@ syscall_table! {
     __NR_signalfd4 => Partial(signalfd::signalfd4, "/proc/PID/fdinfo shows no sigmask line"), [Fd, Ptr, Len, Hex];
     __NR_eventfd2 => Full(eventfd::eventfd2), [Int, Hex];
     __NR_epoll_create1 => Full(epoll::epoll_create1), [Hex];
-    __NR_dup3 => Full(open::dup3), [Fd, Fd, OpenFlags];
+    __NR_dup3 => Full(open::dup3), [Fd, Fd, OpenFlags], unmasked;
     __NR_pipe2 => Partial(pipe::pipe2, "host pipes; O_DIRECT is recorded but the host pipe stays a byte stream"), [Ptr, OpenFlags];
     __NR_inotify_init1 => Partial(inotify::inotify_init1, "events from the host's inotify (Linux) or kqueue (macOS: no open, access or close events)"), [Hex];
     __NR_preadv => Full(read_write::preadv), [Fd, Ptr, Int, Int], blocks;
@@ -579,7 +593,7 @@ syscall_table! {
     __NR_pkey_mprotect => Missing, [];
     __NR_pkey_alloc => Stub(ENOSPC, "protection keys are not available to guests"), [];
     __NR_pkey_free => Missing, [];
-    __NR_statx => Full(stat::statx), [DirFd, Path, AtFlags, Hex, Ptr];
+    __NR_statx => Full(stat::statx), [DirFd, Path, AtFlags, Hex, Ptr], unmasked;
     __NR_io_pgetevents => Missing, [];
     __NR_rseq => Stub(ENOSYS, "restartable sequences are not emulated; glibc falls back"), [];
     __NR_uretprobe => Missing, [];
@@ -598,7 +612,7 @@ syscall_table! {
     __NR_close_range => Full(open::close_range), [Fd, Fd, Hex];
     __NR_openat2 => Partial(open::openat2, "RESOLVE_* flags are refused with ENOSYS (callers fall back to openat, as before Linux 5.6); the rest as openat, with open_how checked strictly"), [DirFd, Path, Ptr, Len];
     __NR_pidfd_getfd => Partial(pidfd::pidfd_getfd, "only from a pidfd of the caller itself; another task's fds are EPERM"), [Fd, Int, Hex];
-    __NR_faccessat2 => Full(access::faccessat2), [DirFd, Path, Octal, AtFlags];
+    __NR_faccessat2 => Full(access::faccessat2), [DirFd, Path, Octal, AtFlags], unmasked;
     __NR_process_madvise => Missing, [];
     __NR_epoll_pwait2 => Partial(epoll::epoll_pwait2, "as epoll_wait"), [Fd, Ptr, Int, Ptr, Ptr, Len], blocks, sleeps, restart = NoHand;
     __NR_mount_setattr => Missing, [];
@@ -705,6 +719,17 @@ mod tests {
                 "epoll_pwait2", "futex_waitv", "futex_wait",
             ]
         );
+        assert_eq!(
+            marked(|m| m.unmasked),
+            [
+                "open", "close", "stat", "fstat", "lstat", "lseek", "access", "sched_yield", "dup", "dup2",
+                "getpid", "uname", "getcwd", "readlink", "umask", "gettimeofday", "getuid", "getgid", "geteuid",
+                "getegid", "getppid", "gettid", "time", "getdents64",
+                "clock_gettime", "clock_getres", "openat", "newfstatat", "readlinkat", "faccessat", "dup3",
+                "statx", "faccessat2",
+            ]
+        );
+        assert!(TABLE.iter().all(|r| !(r.markers.blocks && r.markers.unmasked)), "unmasked is for calls that do not block");
         assert_eq!(
             marked(|m| m.restart == Restart::NoHand),
             [

@@ -19,6 +19,9 @@ pub fn write_line(t: &Mutex<Sink>, line: &[u8]) {
     let mut rest = line;
     while !rest.is_empty() {
         match host::fs::write(s.host_fd, rest) {
+            // A signal the call runs open to (a blocking window) is no
+            // reason to lose the rest of the line.
+            Err(crate::abi::Errno::EINTR) => {}
             Ok(0) | Err(_) => break,
             Ok(n) => rest = &rest[n..],
         }

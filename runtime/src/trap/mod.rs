@@ -411,15 +411,16 @@ pub unsafe extern "C" fn dispatch(ctl: *mut ThreadCtl, signo: i32, info: *mut c_
             // or write of a regular file never sleeps so (Linux's is
             // uninterruptible) and skips the two host calls.
             let window = markers.blocks && !crate::syscall::on_file_that_never_sleeps(nr, regs.rdi);
-            // A call that entered unmasked (host::trap: one marked `blocks`)
-            // has its window open already, from the entry to the return;
-            // one that turns out never to sleep runs masked, as the trap
-            // would run it.
+            // A call that entered unmasked (host::trap: one marked `blocks`
+            // or `unmasked`) has its window open already, from the entry to
+            // the return; a `blocks` one that turns out never to sleep (a
+            // regular file's read) runs masked, as the trap would run it.
             let unmasked = is_direct && ctl.unmasked.load(Relaxed) != 0;
-            if unmasked && !window {
+            let may_stay = window || markers.unmasked;
+            if unmasked && !may_stay {
                 host::trap::close_unmasked(ctl);
             }
-            let unmasked = unmasked && window;
+            let unmasked = unmasked && may_stay;
             if window && !unmasked {
                 host::trap::set_async_signals_blocked(false);
             }

@@ -475,8 +475,8 @@ static DIRECT_BLOCK_MASK: u64 =
 static ASYNC_MASK: AtomicU64 = AtomicU64::new(u64::MAX);
 
 /// The syscall numbers the unmasked entry may take, one bit each
-/// (`UNMASKED_BITMAP`): those whose handler runs with the asynchronous
-/// signals open anyway (marked `blocks`, see `trap::dispatch`). Filled
+/// (`UNMASKED_BITMAP`): those whose handler may run with the asynchronous
+/// signals open (marked `blocks` or `unmasked`, see `trap::dispatch`). Filled
 /// with the frame layout, before any site is rewritten.
 const UNMASKED_NRS: usize = 512;
 static UNMASKED_BITMAP: [AtomicU64; UNMASKED_NRS / 64] = [const { AtomicU64::new(0) }; UNMASKED_NRS / 64];
@@ -484,7 +484,8 @@ static UNMASKED_BITMAP: [AtomicU64; UNMASKED_NRS / 64] = [const { AtomicU64::new
 fn fill_unmasked_bitmap() {
     ASYNC_MASK.store(async_host_signal_bits(), Ordering::Relaxed);
     for nr in 0..UNMASKED_NRS {
-        if crate::syscall::table::markers(nr as u64).blocks {
+        let m = crate::syscall::table::markers(nr as u64);
+        if m.blocks || m.unmasked {
             UNMASKED_BITMAP[nr / 64].fetch_or(1 << (nr % 64), Ordering::Relaxed);
         }
     }
