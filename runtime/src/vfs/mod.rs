@@ -239,7 +239,7 @@ struct GuestTree<'a> {
     cred: std::sync::Arc<crate::task::Cred>,
     /// The last name `lookup` found on the host: its directory, name and
     /// metadata ([`Resolved::host_stat`] when it is the walk's last name).
-    looked_up: Option<(Arc<DirFd>, Vec<u8>, host::HostStat)>,
+    looked_up: Option<(Arc<DirFd>, CString, host::HostStat)>,
 }
 
 /// How often a walk looks a name up again when it changed type between two
@@ -328,8 +328,9 @@ impl path::Tree for GuestTree<'_> {
         }
         match dir {
             WalkDir::Host(d) if !is_mount_point(guest) => {
-                let (kind, st) = host_lookup_stat(d.0, &cname(name)?)?;
-                self.looked_up = st.map(|st| (d.clone(), name.to_vec(), st));
+                let c = cname(name)?;
+                let (kind, st) = host_lookup_stat(d.0, &c)?;
+                self.looked_up = st.map(|st| (d.clone(), c, st));
                 Ok(kind)
             }
             _ => Ok(match synth_lookup(guest, false)? {
@@ -349,15 +350,25 @@ impl path::Tree for GuestTree<'_> {
         if !perm::may_search_all(&self.cred) {
             return None;
         }
-        let mut here = base.trim_end_matches('/').to_string();
+        let base = base.trim_end_matches('/');
+        let len: usize = names.iter().map(|n| n.len() + 1).sum();
+        let mut here = String::with_capacity(base.len() + len);
+        here.push_str(base);
         for n in names {
             here.push('/');
-            here.push_str(&path::from_bytes(n));
+            path::push_bytes(&mut here, n);
             if is_mount_point(&here) || mount::host_mount_at(&here).is_some() {
                 return None;
             }
         }
-        let rel = CString::new(names.join(&b'/')).ok()?;
+        let mut rel = Vec::with_capacity(len);
+        for (i, n) in names.iter().enumerate() {
+            if i > 0 {
+                rel.push(b'/');
+            }
+            rel.extend_from_slice(n);
+        }
+        let rel = CString::new(rel).ok()?;
         match host::fs::open_dir_beneath(d.0, &rel)? {
             Ok(fd) => Some(WalkDir::Host(Arc::new(DirFd(fd)))),
             Err(_) => None,
@@ -457,12 +468,21 @@ pub fn resolve_as(dirfd: i32, path: &[u8], follow_last: bool, cred: std::sync::A
         let name = CString::new(m.host.as_os_str().as_encoded_bytes()).map_err(|_| errno!(ENOENT, "NUL in a host mount's path"))?;
         return Ok(Resolved { guest: w.guest, node: Node::Host(HostLoc { dir: None, name }), kind: Lookup::Dir, host_stat: None });
     }
-    let host_stat = match (&tree.looked_up, &w.parent) {
-        (Some((d, name, st)), WalkDir::Host(parent)) if Arc::ptr_eq(d, parent) && *name == w.name => Some(*st),
-        _ => None,
+    // The last name's lookup: its metadata and its C name, made once.
+    let (host_stat, looked_name) = match (tree.looked_up.take(), &w.parent) {
+        (Some((d, name, st)), WalkDir::Host(parent)) if Arc::ptr_eq(&d, parent) && name.as_bytes() == w.name.as_slice() => {
+            (Some(st), Some(name))
+        }
+        _ => (None, None),
     };
     let node = match w.parent {
-        WalkDir::Host(dir) if !is_mount_point(&w.guest) => Node::Host(HostLoc { dir: Some(dir), name: cname(&w.name)? }),
+        WalkDir::Host(dir) if !is_mount_point(&w.guest) => {
+            let name = match looked_name {
+                Some(n) => n,
+                None => cname(&w.name)?,
+            };
+            Node::Host(HostLoc { dir: Some(dir), name })
+        }
         _ => match synth_entry(&w.guest, true) {
             Some(Ok(Synth::HostPath(p))) => Node::Host(HostLoc::trusted(&p)),
             Some(Ok(s)) => Node::Synth(s),

@@ -7,6 +7,7 @@
 
 use crate::error::Result;
 use crate::{return_errno, return_errno_with_message};
+use std::borrow::Cow;
 use std::collections::VecDeque;
 
 /// Linux's limit on symlinks followed in one lookup (`MAXSYMLINKS`).
@@ -53,20 +54,33 @@ fn push_valid(s: &mut String, valid: &str) {
 }
 
 /// A guest name or path as bytes → the `String` the runtime keeps.
-pub fn from_bytes(mut b: &[u8]) -> String {
+pub fn from_bytes(b: &[u8]) -> String {
     let mut s = String::with_capacity(b.len());
+    push_bytes(&mut s, b);
+    s
+}
+
+/// Appends a guest name or path, as bytes, to a kept `String` (see
+/// [`from_bytes`]), without a `String` of its own in between.
+pub fn push_bytes(s: &mut String, mut b: &[u8]) {
+    // Plain ASCII, the common case, has nothing to escape.
+    if b.is_ascii() {
+        // ASCII is valid UTF-8.
+        s.push_str(std::str::from_utf8(b).unwrap_or_default());
+        return;
+    }
     loop {
         match std::str::from_utf8(b) {
             Ok(rest) => {
-                push_valid(&mut s, rest);
-                return s;
+                push_valid(s, rest);
+                return;
             }
             Err(e) => {
                 let (valid, bad) = b.split_at(e.valid_up_to());
-                push_valid(&mut s, std::str::from_utf8(valid).unwrap_or_default());
+                push_valid(s, std::str::from_utf8(valid).unwrap_or_default());
                 let n = e.error_len().unwrap_or(bad.len()).max(1);
                 for &byte in &bad[..n] {
-                    push_escaped(&mut s, byte);
+                    push_escaped(s, byte);
                 }
                 b = &bad[n..];
             }
@@ -99,7 +113,7 @@ pub fn join(components: &[Vec<u8>]) -> String {
     let mut s = String::new();
     for c in components {
         s.push('/');
-        s.push_str(&from_bytes(c));
+        push_bytes(&mut s, c);
     }
     s
 }
@@ -162,7 +176,7 @@ enum Leading {
 /// Tries to enter, at once (`Tree::enter_all`), the directories at the
 /// front of `todo` that come before the path's last name; on success they
 /// leave `todo` and the stack holds them as one entry named `a/b/c`.
-fn enter_leading<T: Tree>(tree: &mut T, root: &T::Dir, stack: &mut DirStack<T::Dir>, todo: &mut VecDeque<Vec<u8>>) -> Leading {
+fn enter_leading<T: Tree>(tree: &mut T, root: &T::Dir, stack: &mut DirStack<T::Dir>, todo: &mut VecDeque<Cow<'_, [u8]>>) -> Leading {
     // The leading run of plain names (empty components between them are
     // `//`, nothing), then whether a name still follows it.
     let mut run = 0usize;
@@ -178,13 +192,13 @@ fn enter_leading<T: Tree>(tree: &mut T, root: &T::Dir, stack: &mut DirStack<T::D
         run += 1;
         taken += 1;
     }
-    let more = todo.iter().skip(taken).any(|c| !c.is_empty() && c != b".");
+    let more = todo.iter().skip(taken).any(|c| !c.is_empty() && **c != *b".");
     // The last name of the path is looked up, not entered.
     let dirs = if more { run } else { run.saturating_sub(1) };
     if dirs < 2 {
         return Leading::NoRun;
     }
-    let names: Vec<&[u8]> = todo.iter().filter(|c| !c.is_empty()).take(dirs).map(Vec::as_slice).collect();
+    let names: Vec<&[u8]> = todo.iter().filter(|c| !c.is_empty()).take(dirs).map(|c| &**c).collect();
     let base = if stack.is_empty() { String::from("/") } else { join_stack(stack) };
     let top = stack.last().map_or(root, |(_, d)| d);
     let Some(d) = tree.enter_all(top, &base, &names) else { return Leading::Refused(dirs) };
@@ -235,10 +249,16 @@ fn pop_dir<T: Tree>(tree: &mut T, root: &T::Dir, stack: &mut DirStack<T::Dir>) -
 
 /// The guest path of the directory a stack ends in.
 fn join_stack<D>(stack: &[(Vec<u8>, D)]) -> String {
-    let mut s = String::new();
+    join_stack_with(stack, 0)
+}
+
+/// [`join_stack`], with room for `more` bytes after it.
+fn join_stack_with<D>(stack: &[(Vec<u8>, D)], more: usize) -> String {
+    let len = stack.iter().map(|(c, _)| c.len() + 1).sum::<usize>() + more;
+    let mut s = String::with_capacity(len);
     for (c, _) in stack {
         s.push('/');
-        s.push_str(&from_bytes(c));
+        push_bytes(&mut s, c);
     }
     s
 }
@@ -302,7 +322,8 @@ pub fn resolve<T: Tree>(tree: &mut T, start: DirStack<T::Dir>, path: &[u8], foll
     }
     let root = tree.root()?;
     let mut stack = if path[0] == b'/' { Vec::new() } else { start };
-    let mut todo: VecDeque<Vec<u8>> = path.split(|&b| b == b'/').map(<[u8]>::to_vec).collect();
+    // The path's own names are borrowed; a symlink's are owned.
+    let mut todo: VecDeque<Cow<'_, [u8]>> = path.split(|&b| b == b'/').map(Cow::Borrowed).collect();
     let mut links = 0u32;
     // Names still to walk one by one after a refused run.
     let mut one_by_one = 0usize;
@@ -322,17 +343,17 @@ pub fn resolve<T: Tree>(tree: &mut T, start: DirStack<T::Dir>, path: &[u8], foll
         // Every component, `.` and `..` too, is looked up in the directory
         // reached so far (link_path_walk calls may_lookup for each).
         tree.may_search(stack.last().map_or(&root, |(_, d)| d))?;
-        if c == b"." {
+        if *c == *b"." {
             continue;
         }
-        if c == b".." {
+        if *c == *b".." {
             pop_dir(tree, &root, &mut stack)?;
             continue;
         }
         if c.len() > NAME_MAX {
             return_errno!(ENAMETOOLONG);
         }
-        let is_last = todo.iter().all(|c| c.is_empty() || c == b".");
+        let is_last = todo.iter().all(|c| c.is_empty() || **c == *b".");
         // `name/` and `name/.` ask for a directory, through a symlink if need be.
         let needs_dir = is_last && !todo.is_empty();
         let here = child_path(&stack, &c);
@@ -341,12 +362,12 @@ pub fn resolve<T: Tree>(tree: &mut T, start: DirStack<T::Dir>, path: &[u8], foll
             match tree.lookup(top, &here, &c)? {
                 Lookup::Symlink(t) if follow_last || needs_dir => Lookup::Symlink(t),
                 Lookup::File if needs_dir => return_errno!(ENOTDIR),
-                kind => return Ok(Walked { guest: here, parent: top.clone(), name: c, kind }),
+                kind => return Ok(Walked { guest: here, parent: top.clone(), name: c.into_owned(), kind }),
             }
         } else {
             match tree.enter(top, &here, &c)? {
                 Ok(d) => {
-                    stack.push((c, d));
+                    stack.push((c.into_owned(), d));
                     continue;
                 }
                 Err(Lookup::Symlink(t)) => Lookup::Symlink(t),
@@ -367,7 +388,7 @@ pub fn resolve<T: Tree>(tree: &mut T, start: DirStack<T::Dir>, path: &[u8], foll
             }
             one_by_one = 0;
             for part in target.split(|&b| b == b'/').rev() {
-                todo.push_front(part.to_vec());
+                todo.push_front(Cow::Owned(part.to_vec()));
             }
         }
     }
@@ -382,9 +403,9 @@ pub fn resolve<T: Tree>(tree: &mut T, start: DirStack<T::Dir>, path: &[u8], foll
 
 /// The guest path of `name` inside the directory the stack ends in.
 fn child_path<D>(stack: &[(Vec<u8>, D)], name: &[u8]) -> String {
-    let mut s = join_stack(stack);
+    let mut s = join_stack_with(stack, name.len() + 1);
     s.push('/');
-    s.push_str(&from_bytes(name));
+    push_bytes(&mut s, name);
     s
 }
 
