@@ -943,6 +943,8 @@ fn enter_guest_with(handlers: &[u64]) {
 /// The host mask of a thread about to run guest code: the guest's mask is
 /// virtual; the host thread keeps the asynchronous signals unblocked.
 pub fn init_thread() {
+    // No call is being handled on this host thread now.
+    host::trap::set_unmasked_call(false);
     host::trap::set_async_signals_blocked(false);
 }
 

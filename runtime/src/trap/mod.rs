@@ -16,9 +16,11 @@
 //! host signals blocked but the synchronous fault signals (a fault in a
 //! guest-memory copy must reach its fixup, `host::uaccess`), so normally
 //! asynchronous ones arrive only while guest code runs.
-//! The one exception is the "blocking window" that [`dispatch`] opens around
+//! The exceptions are the "blocking window" that [`dispatch`] opens around
 //! syscalls that may sleep in the host (rows marked `blocks` in the syscall
-//! table: read, nanosleep, wait4...): there the
+//! table: read, nanosleep, wait4...), and the whole of a rewritten call of
+//! such a row or of one marked `unmasked` (host::trap on Linux: the
+//! unmasked entry): there the
 //! asynchronous signals are unblocked so the host call fails with EINTR, and
 //! their entry runs *nested* on this stack, in runtime state (trap disarmed,
 //! host TLS, `in_guest` = 0). A nested entry only records the signal with

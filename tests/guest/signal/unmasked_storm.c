@@ -176,8 +176,10 @@ int main(void)
 	pthread_create(&s, NULL, spinner, NULL);
 	unsigned seed = 1;
 	for (int i = 0; i < ROUNDS && !stranded; i++) {
-		__atomic_fetch_add(&sent, 1, __ATOMIC_SEQ_CST);
+		/* Counted once sent: the spinner waits only for a signal that
+		 * is on its way, not for a sender that has not run yet. */
 		pthread_kill(s, SIGUSR1);
+		__atomic_fetch_add(&sent, 1, __ATOMIC_SEQ_CST);
 		/* The next one only after this one ran: two could merge. */
 		double until = now() + 10;
 		while (__atomic_load_n(&handled, __ATOMIC_SEQ_CST) < __atomic_load_n(&sent, __ATOMIC_SEQ_CST) && now() < until && !stranded) {
