@@ -6,6 +6,8 @@
 #define SITE_REGS_H
 
 #include "../test.h"
+#include <pthread.h>
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -157,6 +159,60 @@ static void fill(struct site_regs *r, uint64_t seed)
 		r->in[i] = 0x1111111111111111ull * (uint64_t)(i + 1) ^ seed;
 	for (int i = 0; i < 32; i++)
 		r->xin[i] = 0x0101010101010101ull * (uint64_t)(i + 7) ^ seed;
+}
+
+/* A signal storm over worker threads: `storm_run` starts `n` workers,
+ * then a pest that sends each SIGUSR2 every 200 µs until they are all
+ * done. A worker ends with `storm_worker_done`, which keeps it alive
+ * until the pest has stopped (a signal sent to a thread that has ended
+ * is undefined). */
+#define STORM_MAX 8
+static pthread_t storm_threads[STORM_MAX];
+static int storm_n;
+static volatile int storm_stop;
+static volatile long storm_done;
+
+static void storm_worker_done(void)
+{
+	__atomic_fetch_add(&storm_done, 1, __ATOMIC_SEQ_CST);
+	struct timespec ts = { 0, 1000000 };
+	for (int i = 0; i < 10000 && !storm_stop; i++)
+		nanosleep(&ts, NULL);
+}
+
+static void *storm_pest(void *arg)
+{
+	(void)arg;
+	struct timespec ts = { 0, 200000 };
+	while (!storm_stop) {
+		for (int i = 0; i < storm_n; i++)
+			pthread_kill(storm_threads[i], SIGUSR2);
+		nanosleep(&ts, NULL);
+	}
+	return NULL;
+}
+
+/* Runs `worker` on n threads (its argument: the thread's index) under the
+ * pest, at most 60 s; the sum of what the workers returned. */
+static long storm_run(int n, void *(*worker)(void *))
+{
+	storm_n = n < STORM_MAX ? n : STORM_MAX;
+	for (long i = 0; i < storm_n; i++)
+		pthread_create(&storm_threads[i], NULL, worker, (void *)i);
+	pthread_t p;
+	pthread_create(&p, NULL, storm_pest, NULL);
+	struct timespec wait = { 0, 1000000 };
+	for (int i = 0; i < 60000 && __atomic_load_n(&storm_done, __ATOMIC_SEQ_CST) < storm_n; i++)
+		nanosleep(&wait, NULL);
+	storm_stop = 1;
+	pthread_join(p, NULL);
+	long bad = 0;
+	for (int i = 0; i < storm_n; i++) {
+		void *ret;
+		pthread_join(storm_threads[i], &ret);
+		bad += (long)ret;
+	}
+	return bad;
 }
 
 #endif

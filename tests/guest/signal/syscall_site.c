@@ -29,16 +29,11 @@ SITE_FN(site_getpid_workers, "mov $39, %eax")
 #define WORKERS 4
 #define CALLS 3000
 
-static volatile int stop_pest;
 static volatile long usr2_seen;
 static pid_t pid;
-static pthread_t workers[WORKERS];
 
 static void on_usr2(int sig) { (void)sig; __atomic_fetch_add(&usr2_seen, 1, __ATOMIC_RELAXED); }
 
-/* Workers stay alive until the pest has stopped: a signal sent to a
- * thread that has ended is undefined. */
-static volatile int workers_done;
 static pthread_barrier_t start;
 
 static void *worker(void *arg)
@@ -56,23 +51,8 @@ static void *worker(void *arg)
 			bad++;
 		}
 	}
-	__atomic_fetch_add(&workers_done, 1, __ATOMIC_SEQ_CST);
-	struct timespec ts = { 0, 1000000 };
-	for (int i = 0; i < 10000 && !stop_pest; i++)
-		nanosleep(&ts, NULL);
+	storm_worker_done();
 	return (void *)bad;
-}
-
-static void *pest(void *arg)
-{
-	(void)arg;
-	struct timespec ts = { 0, 200000 };
-	while (!stop_pest) {
-		for (int i = 0; i < WORKERS; i++)
-			pthread_kill(workers[i], SIGUSR2);
-		nanosleep(&ts, NULL);
-	}
-	return NULL;
 }
 
 /* The blocking read: a helper interrupts it, then supplies a byte. */
@@ -167,21 +147,7 @@ int main(void)
 	CHECK("third call keeps the syscall ABI", abi_kept(&r, &why));
 
 	pthread_barrier_init(&start, NULL, WORKERS);
-	for (long i = 0; i < WORKERS; i++)
-		pthread_create(&workers[i], NULL, worker, (void *)i);
-	pthread_t p;
-	pthread_create(&p, NULL, pest, NULL);
-	struct timespec wait = { 0, 1000000 };
-	for (int i = 0; i < 60000 && __atomic_load_n(&workers_done, __ATOMIC_SEQ_CST) < WORKERS; i++)
-		nanosleep(&wait, NULL);
-	stop_pest = 1;
-	pthread_join(p, NULL);
-	long bad = 0;
-	for (int i = 0; i < WORKERS; i++) {
-		void *ret;
-		pthread_join(workers[i], &ret);
-		bad += (long)ret;
-	}
+	long bad = storm_run(WORKERS, worker);
 	CHECK_EQ("threads: every call returned the pid and kept the ABI", bad, 0L);
 
 	CHECK_OK("pipe", pipe(pipefd));

@@ -28,9 +28,7 @@ SITE_FN(site_write, "mov $1, %eax")
 #define ROUNDS 10000
 
 static int pipefd[2];
-static volatile int stop_pest, stop_drain;
-static volatile long workers_done;
-static pthread_t workers[WORKERS];
+static volatile int stop_drain;
 static pthread_barrier_t start;
 
 static void on_usr2(int sig) { (void)sig; }
@@ -74,23 +72,8 @@ static void *worker(void *arg)
 			bad++;
 		}
 	}
-	__atomic_fetch_add(&workers_done, 1, __ATOMIC_SEQ_CST);
-	struct timespec ts = { 0, 1000000 };
-	for (int i = 0; i < 10000 && !stop_pest; i++)
-		nanosleep(&ts, NULL);
+	storm_worker_done();
 	return (void *)bad;
-}
-
-static void *pest(void *arg)
-{
-	(void)arg;
-	struct timespec ts = { 0, 200000 };
-	while (!stop_pest) {
-		for (int i = 0; i < WORKERS; i++)
-			pthread_kill(workers[i], SIGUSR2);
-		nanosleep(&ts, NULL);
-	}
-	return NULL;
 }
 
 /* The second part: signals sent, handlers run, and rounds where the
@@ -155,21 +138,7 @@ int main(void)
 	pthread_t d;
 	pthread_create(&d, NULL, drain, NULL);
 	pthread_barrier_init(&start, NULL, WORKERS);
-	for (long i = 0; i < WORKERS; i++)
-		pthread_create(&workers[i], NULL, worker, (void *)i);
-	pthread_t p;
-	pthread_create(&p, NULL, pest, NULL);
-	struct timespec wait = { 0, 1000000 };
-	for (int i = 0; i < 60000 && __atomic_load_n(&workers_done, __ATOMIC_SEQ_CST) < WORKERS; i++)
-		nanosleep(&wait, NULL);
-	stop_pest = 1;
-	pthread_join(p, NULL);
-	long bad = 0;
-	for (int i = 0; i < WORKERS; i++) {
-		void *ret;
-		pthread_join(workers[i], &ret);
-		bad += (long)ret;
-	}
+	long bad = storm_run(WORKERS, worker);
 	CHECK_EQ("under a signal storm, every call returned its result and kept the ABI", bad, 0L);
 
 	pthread_t s;
