@@ -25,7 +25,7 @@ static void touch(const char *name)
 }
 
 /* The scratch directory (several runs share the working directory). */
-static char dir_name[] = "dnotify.XXXXXX";
+static char dir_name[] = "/tmp/dnotify.XXXXXX";
 
 /* `name` inside the scratch directory (one buffer per call site's slot). */
 static const char *in(const char *name)

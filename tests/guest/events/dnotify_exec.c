@@ -60,7 +60,7 @@ int main(int argc, char **argv)
 	if (argc == 4 && strcmp(argv[1], "after") == 0)
 		return after_exec(atoi(argv[2]), argv[3]);
 	T_BEGIN();
-	static char dir[] = "dnotify_exec.XXXXXX";
+	static char dir[] = "/tmp/dnotify_exec.XXXXXX";
 	CHECK("mkdtemp", mkdtemp(dir) != NULL);
 	int fd = open(dir, O_RDONLY | O_DIRECTORY);
 	CHECK_OK("open the directory (not close-on-exec)", fd);

@@ -74,7 +74,7 @@ int main(void)
 	CHECK("signalfd: read them", read(sfd, ssi, sizeof ssi) > 0);
 	close(sfd);
 
-	char dir[] = "epoll_et_own.XXXXXX";
+	char dir[] = "/tmp/epoll_et_own.XXXXXX";
 	CHECK("mkdtemp", mkdtemp(dir) != NULL);
 	char path[64];
 	snprintf(path, sizeof path, "%s/f", dir);
