@@ -945,28 +945,91 @@ pub mod mem {
             unsafe { &*self.base.add(i) }
         }
 
-        /// Takes the lock word `i` is (0 free, 1 held), which every
-        /// process mapping the page shares: for a few loads and stores
-        /// only. Spins a little, then yields: the holder may be another
-        /// process, or a thread the host descheduled. [`Self::unlock`]
-        /// releases it.
+        /// Takes the lock word `i` is (0 free, else who holds it: see
+        /// [`lock_holder`]), which every process mapping the page shares:
+        /// for a few loads and stores only. Spins a little, then yields:
+        /// the holder may be another process, or a thread the host
+        /// descheduled. A holder that is gone (its process ended, or the
+        /// image it ran in was replaced by an execve, which ends every
+        /// other thread at once, a timer thread halfway through a timerfd's
+        /// state included) no longer stands in the way: the lock is taken
+        /// from it. [`Self::unlock`] releases it.
         pub fn lock(&self, i: usize) {
             use std::sync::atomic::Ordering::{Acquire, Relaxed};
             let word = self.word(i);
+            let me = lock_holder();
             let mut spins = 0u32;
-            while word.compare_exchange_weak(0, 1, Acquire, Relaxed).is_err() {
-                spins += 1;
+            loop {
+                let held = match word.compare_exchange_weak(0, me, Acquire, Relaxed) {
+                    Ok(_) => return,
+                    Err(held) => held,
+                };
+                spins = spins.wrapping_add(1);
                 if spins < 100 {
                     std::hint::spin_loop();
-                } else {
-                    std::thread::yield_now();
+                    continue;
                 }
+                if spins % 64 == 0 && held != 0 && holder_is_gone(held, me) && word.compare_exchange(held, me, Acquire, Relaxed).is_ok() {
+                    return;
+                }
+                std::thread::yield_now();
             }
         }
 
         pub fn unlock(&self, i: usize) {
             self.word(i).store(0, std::sync::atomic::Ordering::Release);
         }
+    }
+
+    /// This runtime image's mark in a lock word it holds: its host pid in
+    /// the high half, a number drawn when the image first took a lock in
+    /// the low half (never 0). A fork child draws its own (the
+    /// `pthread_atfork` hook below forgets the parent's), and so does the
+    /// image an execve starts, with the same pid.
+    static LOCK_HOLDER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+    extern "C" fn forget_lock_holder() {
+        LOCK_HOLDER.store(0, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    fn lock_holder() -> u64 {
+        use std::sync::atomic::Ordering::Relaxed;
+        let id = LOCK_HOLDER.load(Relaxed);
+        if id != 0 {
+            return id;
+        }
+        static AT_FORK: std::sync::Once = std::sync::Once::new();
+        // SAFETY: registers a plain function for fork children.
+        AT_FORK.call_once(|| unsafe {
+            libc::pthread_atfork(None, None, Some(forget_lock_holder));
+        });
+        // Told apart from the image before an execve: the time of day and
+        // where this image's statics lie.
+        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64);
+        let place = core::ptr::addr_of!(LOCK_HOLDER) as u64;
+        let mixed = (nanos ^ place.rotate_left(17)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        let draw = ((mixed >> 32) as u32 ^ mixed as u32).max(1);
+        // SAFETY: plain call.
+        let pid = unsafe { libc::getpid() } as u32;
+        let id = u64::from(pid) << 32 | u64::from(draw);
+        LOCK_HOLDER.store(id, Relaxed);
+        id
+    }
+
+    /// Whether the holder `held` of a lock word is gone: an earlier image
+    /// of this very process (same pid, another draw), or a process that no
+    /// longer exists.
+    fn holder_is_gone(held: u64, me: u64) -> bool {
+        let pid = (held >> 32) as u32;
+        if pid == (me >> 32) as u32 {
+            return held != me;
+        }
+        let Ok(pid) = i32::try_from(pid) else { return false };
+        if pid <= 0 {
+            return false;
+        }
+        // SAFETY: signal 0 only checks that the process exists.
+        unsafe { libc::kill(pid, 0) == -1 && errno::last() == crate::abi::Errno::ESRCH }
     }
 
     impl Drop for SharedWords {
@@ -982,6 +1045,43 @@ pub mod mem {
         // SAFETY: `out` holds one byte per page of the range (checked by the caller).
         let r = unsafe { libc::mincore(addr as *mut libc::c_void, len as usize, out.as_mut_ptr().cast()) };
         if r < 0 { Err(errno::last()) } else { Ok(()) }
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+        use std::sync::atomic::Ordering::SeqCst;
+
+        #[test]
+        fn a_lock_word_left_by_an_earlier_image_of_this_process_is_taken() {
+            let w = SharedWords::new(2).expect("a shared page");
+            let me = lock_holder();
+            // Same pid, another draw: what a thread ended by an execve leaves.
+            w.word(0).store(me ^ 1, SeqCst);
+            w.lock(0);
+            assert_eq!(w.word(0).load(SeqCst), me);
+            w.unlock(0);
+            assert_eq!(w.word(0).load(SeqCst), 0);
+        }
+
+        #[test]
+        fn a_lock_word_left_by_a_process_that_ended_is_taken() {
+            let w = SharedWords::new(2).expect("a shared page");
+            let mut child = std::process::Command::new("true").spawn().expect("spawn true");
+            let pid = child.id();
+            child.wait().expect("wait for true");
+            w.word(1).store(u64::from(pid) << 32 | 7, SeqCst);
+            w.lock(1);
+            assert_eq!(w.word(1).load(SeqCst), lock_holder());
+        }
+
+        #[test]
+        fn a_lock_word_of_a_live_holder_is_not_taken() {
+            let me = lock_holder();
+            assert!(!holder_is_gone(me, me));
+            // pid 1 lives for as long as the machine does.
+            assert!(!holder_is_gone(1u64 << 32 | 5, me));
+        }
     }
 }
 
