@@ -130,13 +130,13 @@ pub mod fs {
         Ok(())
     }
 
-    /// Reads `fd` to its end (retrying EINTR), keeping at most `limit`
-    /// bytes; the flag says whether more than that arrived.
     /// One `read` that a signal of ours (a kick) does not cut short.
     pub fn read_retrying(fd: HostFd, buf: &mut [u8]) -> HostResult<usize> {
         retry(|| read(fd, buf))
     }
 
+    /// Reads `fd` to its end (retrying EINTR), keeping at most `limit`
+    /// bytes; the flag says whether more than that arrived.
     pub fn read_to_end(fd: HostFd, limit: usize) -> HostResult<(Vec<u8>, bool)> {
         let mut data = Vec::new();
         let mut too_long = false;

@@ -139,6 +139,12 @@ impl ThreadCtl {
         self.altstack = crate::signal::AltStack::default();
         self.has_saved_mask = false;
         self.fast_uc = 0;
+        // As `setup_thread` leaves them: the new thread's first call enters
+        // masked, and its first return says what its guest code runs with.
+        self.unmasked.store(0, Relaxed);
+        self.unmasked_missed.store(0, Relaxed);
+        self.unmasked_ok.store(0, Relaxed);
+        self.guest_hmask.store(0, Relaxed);
     }
 
     /// Gives back the reference `setup_thread` took (the thread has ended).

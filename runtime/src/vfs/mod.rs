@@ -361,14 +361,7 @@ impl path::Tree for GuestTree<'_> {
                 return None;
             }
         }
-        let mut rel = Vec::with_capacity(len);
-        for (i, n) in names.iter().enumerate() {
-            if i > 0 {
-                rel.push(b'/');
-            }
-            rel.extend_from_slice(n);
-        }
-        let rel = CString::new(rel).ok()?;
+        let rel = CString::new(names.join(&b'/')).ok()?;
         match host::fs::open_dir_beneath(d.0, &rel)? {
             Ok(fd) => Some(WalkDir::Host(Arc::new(DirFd(fd)))),
             Err(_) => None,

@@ -64,11 +64,12 @@ core::arch::global_asm!(
     "    push rdx",
     "    push r10",
     "    sub rsp, 8",
-    // The unmasked entry: a call that runs with the asynchronous signals
-    // open anyway (`UNMASKED_NRS`), on a thread whose guest code runs with
-    // no host signal blocked (`unmasked_ok`), changes no mask: its frame's
-    // mask is that empty one, and from here on the runtime runs (a signal
-    // is recorded, `trap::dispatch`), with the host's TLS.
+    // The unmasked entry: a call that may run with the asynchronous
+    // signals open (`UNMASKED_NRS`), on a thread whose guest code leaves
+    // them all open (`unmasked_ok`), changes no mask: its frame's mask is
+    // the one guest code runs with (`guest_hmask`), and from here on the
+    // runtime runs (a signal is recorded, `trap::dispatch`), with the
+    // host's TLS.
     "    mov r10, [rsp + {scratch_ctl}]",
     "    cmp byte ptr [r10 + {unmasked_ok}], 0",
     "    je 6f",
@@ -493,8 +494,8 @@ fn fill_unmasked_bitmap() {
 
 /// Ends the unmasked part of a call that entered unmasked: blocks what
 /// the masked entry would have blocked, so that from here on it runs as
-/// a masked one (its frame holds the guest's empty mask, which the return
-/// restores). A signal recorded before this is seen by the look for
+/// a masked one (its frame holds the mask guest code runs with, which the
+/// return restores). A signal recorded before this is seen by the look for
 /// deliverable signals that follows.
 pub fn close_unmasked(ctl: &ThreadCtl) {
     if ctl.unmasked.load(Ordering::Relaxed) == 0 {
