@@ -372,6 +372,7 @@ impl State {
 
     /// Saves the table (every entry but pid 1, without the heavy details).
     pub fn save_table(&mut self) {
+        self.prune_outer_ids();
         let Some(store) = &mut self.store else { return };
         let mut table = persist::Table {
             boot: store.boot().to_string(),
@@ -485,6 +486,18 @@ impl State {
         let id = self.alloc_pid()?;
         self.outer_ids.insert(key, id);
         Some(id)
+    }
+
+    /// Forgets the outer ids no task is in any more: `outer_id` would not
+    /// hand them out again, and each `mactux run` from a shell with job
+    /// control brings a host group of its own, so a daemon that runs for
+    /// weeks would otherwise keep, and save at every fork, one for each.
+    fn prune_outer_ids(&mut self) {
+        if self.outer_ids.is_empty() {
+            return;
+        }
+        let used: std::collections::HashSet<Vpid> = self.tasks.values().flat_map(|t| [t.entry.pgid, t.entry.sid]).collect();
+        self.outer_ids.retain(|_, id| used.contains(id));
     }
 
     /// A fresh pid: never one in the table or used as a process group or
@@ -1262,6 +1275,31 @@ mod tests {
         let pc = spawned(spawn_in(&mut s, &mut c, 700, 700, 700));
         assert_eq!(pid(send(&mut s, &mut c, Request::GetSid { pid: 0 })), pc);
         assert_eq!(errno(send(&mut s, &mut c, Request::SetSid)), EPERM);
+    }
+
+    #[test]
+    fn outer_ids_nobody_is_in_are_forgotten() {
+        let mut s = state();
+        // A shell with job control (host session 500) runs one program
+        // after another, each in a host group of its own.
+        for n in 0..50 {
+            let mut k = conn(10 + n);
+            let host = 1000 + n as i32;
+            let Response::Spawned { pgid, sid, .. } = send(&mut s, &mut k, Request::Spawn { host_pid: host, host_pgid: host - 500, host_sid: 500, info: TaskInfo::default() }) else {
+                panic!("spawn failed")
+            };
+            assert!(s.outer_ids.values().any(|&id| id == pgid) && s.outer_ids.values().any(|&id| id == sid));
+            send(&mut s, &mut k, Request::Exit { status: 0 });
+            s.save_table();
+        }
+        // What is left: nothing but what the table still names.
+        assert!(s.outer_ids.is_empty(), "{} outer ids kept", s.outer_ids.len());
+        // One that a running task is in stays, and is handed out again.
+        let (mut a, mut b) = (conn(1), conn(2));
+        let Response::Spawned { pgid: ga, .. } = send(&mut s, &mut a, Request::Spawn { host_pid: 601, host_pgid: 600, host_sid: 500, info: TaskInfo::default() }) else { panic!() };
+        s.save_table();
+        let Response::Spawned { pgid: gb, .. } = send(&mut s, &mut b, Request::Spawn { host_pid: 602, host_pgid: 600, host_sid: 500, info: TaskInfo::default() }) else { panic!() };
+        assert_eq!(ga, gb);
     }
 
     #[test]

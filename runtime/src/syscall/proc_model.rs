@@ -299,11 +299,12 @@ fn do_clone(cx: &mut Ctx<'_>, c: CloneArgs) -> Result<u64> {
 /// process's only one. The host fork's answer: 0 in the child.
 pub(super) fn host_fork(ctl: &mut crate::trap::ThreadCtl, tid: u32) -> host::HostResult<i32> {
     let files = crate::task::ForkFiles::new();
-    let mut guard = current().lock_for_fork(&files);
+    let locks = current().locks_for_fork(&files);
     let link = daemon::lock_for_fork();
     let forked = host::process::fork();
     drop(link);
     if forked == Ok(0) {
+        let mut guard = locks.for_child();
         let t = ctl.thread();
         let comm = t.comm.try_lock().map(|c| c.clone()).unwrap_or_default();
         let fresh = Arc::new(crate::task::Thread::new(tid, t.mask(), comm, t.affinity.load(std::sync::atomic::Ordering::Relaxed)));

@@ -432,6 +432,24 @@ impl ForkGuard<'_> {
     }
 }
 
+/// The locks a host fork holds ([`Process::locks_for_fork`]).
+pub enum ForkLocks<'a> {
+    All(ForkGuard<'a>),
+    /// No other thread can take a lock: only `publishing` is held.
+    Alone(&'a Process, MutexGuard<'a, ()>),
+}
+
+impl<'a> ForkLocks<'a> {
+    /// In the fork child: every lock, for `ForkGuard::after_fork_child`
+    /// (the child's only thread takes those the fork did not hold).
+    pub fn for_child(self) -> ForkGuard<'a> {
+        match self {
+            ForkLocks::All(g) => g,
+            ForkLocks::Alone(p, publishing) => p.lock_rest_for_fork(publishing),
+        }
+    }
+}
+
 /// How many times a fork tries to find every open file's locks free
 /// before it forks without holding them (`Process::lock_for_fork`).
 const FORK_ATTEMPTS: usize = 1000;
@@ -463,6 +481,30 @@ impl ForkFiles {
 }
 
 impl Process {
+    /// What a host fork holds across it: every lock ([`lock_for_fork`]),
+    /// or only `publishing` when no other thread can hold one.
+    ///
+    /// The caller alone: it is the process's only host thread but for the
+    /// publisher, which takes every lock it takes under `publishing`
+    /// (syscall/mod.rs `publish_now`). Holding the others would then only
+    /// cost the parent and the child a copy-on-write fault for each page a
+    /// lock word is on; the child takes them after the fork instead
+    /// ([`ForkLocks::for_child`]).
+    ///
+    /// [`lock_for_fork`]: Process::lock_for_fork
+    pub fn locks_for_fork<'a>(&'a self, files: &'a ForkFiles) -> ForkLocks<'a> {
+        let publishing = crate::task::lock(&self.publishing);
+        let publisher = u32::from(crate::task::lock(&self.publisher).is_some());
+        if crate::host::process::thread_count() == Some(1 + publisher) {
+            for (_, e) in crate::task::lock(&self.fds).iter() {
+                e.file.ops().before_fork();
+            }
+            return ForkLocks::Alone(self, publishing);
+        }
+        drop(publishing);
+        ForkLocks::All(self.lock_for_fork(files))
+    }
+
     /// Takes every lock for a host fork (see [`ForkGuard`]): the
     /// process-wide ones in the order of the tree in task/mod.rs, then
     /// every open file's own (`OpenFile::hold_for_fork`) without waiting.
@@ -503,10 +545,14 @@ impl Process {
 
     /// Takes every process-wide lock for a host fork, in order.
     fn lock_process_for_fork(&self) -> ForkGuard<'_> {
-        use crate::task::lock;
         // First: the publisher holds it while it takes the locks below
         // (task_info).
-        let publishing = lock(&self.publishing);
+        self.lock_rest_for_fork(crate::task::lock(&self.publishing))
+    }
+
+    /// Takes every process-wide lock after `publishing`, in order.
+    fn lock_rest_for_fork<'a>(&'a self, publishing: MutexGuard<'a, ()>) -> ForkGuard<'a> {
+        use crate::task::lock;
         let comm = lock(&self.comm);
         let argv = lock(&self.argv);
         let exe = lock(&self.exe);

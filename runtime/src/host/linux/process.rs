@@ -150,6 +150,17 @@ fn stat_fields(host_pid: i32) -> Option<Vec<String>> {
     Some(rest.split_whitespace().map(str::to_string).collect())
 }
 
+/// How many threads the calling host process has: procfs counts the live
+/// ones into the link count of /proc/self/task (two more than them). None
+/// when that cannot be read.
+pub fn thread_count() -> Option<u32> {
+    // SAFETY: a zeroed stat is a valid out-parameter.
+    let mut st: libc::stat = unsafe { core::mem::zeroed() };
+    // SAFETY: NUL-terminated path, valid out-parameter.
+    let r = unsafe { libc::stat(c"/proc/self/task".as_ptr(), &mut st) };
+    (r == 0).then(|| u32::try_from(st.st_nlink.saturating_sub(2)).unwrap_or(u32::MAX))
+}
+
 /// CPU time, memory and stopped state of another host process, from the
 /// Linux host's /proc.
 pub fn usage_of(host_pid: i32) -> Option<TaskUsage> {

@@ -184,6 +184,17 @@ pub fn usage_of(host_pid: i32) -> Option<TaskUsage> {
     })
 }
 
+/// How many threads the calling host process has (its task's thread
+/// count). None when that cannot be read.
+pub fn thread_count() -> Option<u32> {
+    // SAFETY: a zeroed proc_taskinfo is a valid out-parameter.
+    let mut ti: libc::proc_taskinfo = unsafe { core::mem::zeroed() };
+    let size = core::mem::size_of::<libc::proc_taskinfo>() as i32;
+    // SAFETY: `ti` is valid for `size` bytes of writes.
+    let got = unsafe { libc::proc_pidinfo(libc::getpid(), libc::PROC_PIDTASKINFO, 0, (&mut ti as *mut libc::proc_taskinfo).cast(), size) };
+    (got == size).then(|| u32::try_from(ti.pti_threadnum).unwrap_or(u32::MAX))
+}
+
 /// Whether a host process is stopped (SSTOP in its BSD info).
 fn is_stopped(host_pid: i32) -> bool {
     // SAFETY: a zeroed proc_bsdinfo is a valid out-parameter.
