@@ -509,6 +509,124 @@ pub fn sched_getattr(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     Ok(0)
 }
 
+/// sched_flags bits (include/uapi/linux/sched.h): SCHED_FLAG_ALL and
+/// SCHED_FLAG_SUGOV, the ones a caller may pass.
+const SCHED_FLAG_KEEP_POLICY: u64 = 0x08;
+const SCHED_FLAG_KEEP_PARAMS: u64 = 0x10;
+const SCHED_FLAG_UTIL_CLAMP: u64 = 0x60;
+const SCHED_FLAG_ALL: u64 = 0x7f;
+const SCHED_FLAG_SUGOV: u64 = 0x1000_0000;
+
+/// `struct sched_attr` from the caller as sched_copy_attr reads it: size 0
+/// stands for the first version's 48; a size below that or above a page,
+/// or non-zero bytes past what this kernel knows, is E2BIG with the
+/// kernel's size written back into the caller's `size`.
+fn read_sched_attr(uattr: u64) -> Result<[u8; SCHED_ATTR_SIZE]> {
+    let mut size: u32 = uaccess::read(uattr)?;
+    if size == 0 {
+        size = SCHED_ATTR_SIZE_VER0;
+    }
+    let too_big = || {
+        let _ = uaccess::write(uattr, &(SCHED_ATTR_SIZE as u32));
+        errno!(E2BIG, "struct sched_attr size below 48, above a page, or with unknown fields set")
+    };
+    if !(SCHED_ATTR_SIZE_VER0..=SCHED_ATTR_SIZE_MAX).contains(&size) {
+        return Err(too_big());
+    }
+    let size = size as usize;
+    let mut k = [0u8; SCHED_ATTR_SIZE];
+    let n = size.min(SCHED_ATTR_SIZE);
+    k[..n].copy_from_slice(&uaccess::read_bytes(uattr, n)?);
+    if size > SCHED_ATTR_SIZE && uaccess::read_bytes(uattr + SCHED_ATTR_SIZE as u64, size - SCHED_ATTR_SIZE)?.iter().any(|&b| b != 0) {
+        return Err(too_big());
+    }
+    if u64_at(&k, 8) & SCHED_FLAG_UTIL_CLAMP != 0 && size < SCHED_ATTR_SIZE {
+        return_errno_with_message!(EINVAL, "utilization clamps need the 56-byte struct sched_attr");
+    }
+    Ok(k)
+}
+
+fn u64_at(b: &[u8; SCHED_ATTR_SIZE], off: usize) -> u64 {
+    u64::from_ne_bytes(b[off..off + 8].try_into().unwrap_or([0; 8]))
+}
+
+fn u32_at(b: &[u8; SCHED_ATTR_SIZE], off: usize) -> u32 {
+    u32::from_ne_bytes(b[off..off + 4].try_into().unwrap_or([0; 4]))
+}
+
+/// What `__checkparam_dl` accepts: a deadline, a runtime of at least
+/// 1024 ns, runtime <= deadline <= period (the deadline when 0), neither
+/// with the top bit set, and a period within the default
+/// sched_dl_period_min/max (100 us to 2^22 us).
+fn deadline_params_hold(runtime: u64, deadline: u64, period: u64) -> bool {
+    let period = if period == 0 { deadline } else { period };
+    deadline != 0
+        && runtime >= 1 << 10
+        && (deadline | period) >> 63 == 0
+        && runtime <= deadline
+        && deadline <= period
+        && (100_000..=(1u64 << 22) * 1000).contains(&period)
+}
+
+/// sched_setattr(pid, attr, flags) (kernel/sched/syscalls.c, with
+/// sched_copy_attr and __sched_setscheduler's checks in their order): a
+/// fair policy and its nice value (clamped to -20..19) together;
+/// SCHED_FLAG_KEEP_POLICY keeps the policy, SCHED_FLAG_KEEP_PARAMS keeps
+/// the parameters and, as in the kernel, the policy too. The caller's
+/// policy is recorded as sched_setscheduler records it, another task's
+/// only checked; the nice value is the host's, which refuses a lower one
+/// without privilege (EPERM). Real-time and deadline policies are EPERM,
+/// utilization clamps EOPNOTSUPP (a kernel without them), and
+/// SCHED_FLAG_RESET_ON_FORK is taken without being kept.
+pub fn sched_setattr(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
+    let (pid, uattr, flags) = (args::int(a[0]), a[1], args::uint(a[2]));
+    if uattr == 0 || pid < 0 || flags != 0 {
+        return_errno_with_message!(EINVAL, "bad pointer, pid or flags (0)");
+    }
+    let k = read_sched_attr(uattr)?;
+    let (policy, sched_flags) = (u32_at(&k, 4), u64_at(&k, 8));
+    let nice = (u32_at(&k, 16) as i32).clamp(-20, 19);
+    let prio = u32_at(&k, 20);
+    if (policy as i32) < 0 {
+        return_errno_with_message!(EINVAL, "negative policy");
+    }
+    let host = host_target(pid)?;
+    let policy = if sched_flags & SCHED_FLAG_KEEP_POLICY != 0 { policy_of(host) } else { policy };
+    if ![g::SCHED_NORMAL, g::SCHED_FIFO, g::SCHED_RR, g::SCHED_BATCH, g::SCHED_IDLE, g::SCHED_DEADLINE].contains(&policy) {
+        return_errno_with_message!(EINVAL, "unknown scheduling policy");
+    }
+    if sched_flags & !(SCHED_FLAG_ALL | SCHED_FLAG_SUGOV) != 0 {
+        return_errno_with_message!(EINVAL, "unknown sched_flags");
+    }
+    let is_rt = policy == g::SCHED_FIFO || policy == g::SCHED_RR;
+    let is_dl = policy == g::SCHED_DEADLINE;
+    if prio > 99
+        || is_rt != (prio != 0)
+        || (is_dl && !deadline_params_hold(u64_at(&k, 24), u64_at(&k, 32), u64_at(&k, 40)))
+    {
+        return_errno_with_message!(EINVAL, "a priority or deadline parameters the policy does not take");
+    }
+    if is_rt || is_dl {
+        return_errno_with_message!(EPERM, "real-time and deadline scheduling are not emulated");
+    }
+    if sched_flags & SCHED_FLAG_SUGOV != 0 {
+        return_errno_with_message!(EINVAL, "SCHED_FLAG_SUGOV is the kernel's own");
+    }
+    if sched_flags & SCHED_FLAG_UTIL_CLAMP != 0 {
+        return_errno_with_message!(EOPNOTSUPP, "utilization clamping is not emulated");
+    }
+    if sched_flags & SCHED_FLAG_KEEP_PARAMS == 0 {
+        host::process::set_nice(host, nice).map_err(|e| {
+            let e = if e == crate::abi::Errno::EACCES { crate::abi::Errno::EPERM } else { e };
+            Error::with_message(e, "the host refused the nice value")
+        })?;
+        if host == 0 {
+            adopt_sched_policy(policy);
+        }
+    }
+    Ok(0)
+}
+
 pub fn sched_get_priority_max(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     match args::uint(a[0]) {
         g::SCHED_FIFO | g::SCHED_RR => Ok(99),

@@ -575,7 +575,7 @@ syscall_table! {
     __NR_process_vm_writev => Missing, [];
     __NR_kcmp => Missing, [];
     __NR_finit_module => Missing, [];
-    __NR_sched_setattr => Missing, [];
+    __NR_sched_setattr => Partial(identity::sched_setattr, "SCHED_OTHER, SCHED_BATCH and SCHED_IDLE with a nice value, recorded for the caller as by sched_setscheduler; real-time and deadline policies EPERM, utilization clamps EOPNOTSUPP; SCHED_FLAG_RESET_ON_FORK is not kept"), [Int, Ptr, Hex];
     __NR_sched_getattr => Full(identity::sched_getattr), [Int, Ptr, Int, Hex];
     __NR_renameat2 => Full(namei::renameat2), [DirFd, Path, DirFd, Path, Hex];
     __NR_seccomp => Missing, [];
