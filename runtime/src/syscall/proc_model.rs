@@ -293,8 +293,10 @@ fn do_clone(cx: &mut Ctx<'_>, c: CloneArgs) -> Result<u64> {
 }
 
 /// A host fork of the calling thread's process, with every runtime lock
-/// held across it, so that the child, where only this thread lives on,
-/// inherits none held by another. In the child the caller runs as a
+/// held across it (or, when no other thread can hold one, only
+/// `publishing`, the child taking the rest: `Process::locks_for_fork`), so
+/// that the child, where only this thread lives on, inherits none held by
+/// another. In the child the caller runs as a
 /// fresh `Thread` (tid `tid`, the same mask, name and affinity), the
 /// process's only one. The host fork's answer: 0 in the child.
 pub(super) fn host_fork(ctl: &mut crate::trap::ThreadCtl, tid: u32) -> host::HostResult<i32> {

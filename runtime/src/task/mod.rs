@@ -62,7 +62,9 @@
 //! (`FileOps::hold_for_fork`: epoll's regs, cursor, sleepers, crossed,
 //! edges; a pidfd's exit watch; netlink's state; inotify's queue), then
 //! the daemon link's pool (`daemon::lock_for_fork`)
-//! ([`Process::lock_for_fork`]). The file locks come last although some
+//! ([`Process::lock_for_fork`]); a process's only thread (the publisher
+//! aside) holds only `publishing` and its child takes the rest
+//! ([`Process::locks_for_fork`]). The file locks come last although some
 //! are taken outside `threads`, `sig` or `mm` elsewhere (epoll's, above;
 //! `async_owner` across a guest memory read): the fork takes each with
 //! `try_lock` only, and one found held makes it let every lock go and
