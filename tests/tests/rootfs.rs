@@ -303,6 +303,44 @@ t.close()
     let mut types: Vec<String> = ok("d_type inside the root", &h.run_in("meta", &["/dtypes", "/srv"])).lines().map(String::from).collect();
     types.sort();
     assert_eq!(types, ["fifo 1", "tty0 2"]);
+    // The archive's own attributes are the guest's: security.capability
+    // reads back, a user attribute set inside is stored beside it, the
+    // runtime's own are hidden, a stored FIFO takes no user attribute and
+    // POSIX ACLs are not kept (syscall/xattr.rs).
+    let checker = f.dir.join("xattrs.c");
+    std::fs::write(
+        &checker,
+        r#"#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/xattr.h>
+static int has(const char *l, ssize_t n, const char *name) { for (ssize_t i = 0; i < n; i += strlen(l + i) + 1) if (!strcmp(l + i, name)) return 1; return 0; }
+static void names(const char *p) { char l[512]; ssize_t n = listxattr(p, l, sizeof l);
+  printf("list %zd cap %d note %d\n", n, has(l, n, "security.capability"), has(l, n, "user.note")); }
+static void fails(const char *what, long r) { int e = errno; printf("%s %ld %d\n", what, r, e); }
+int main(void) { unsigned char b[64]; ssize_t n = getxattr("/usr/bin/cap", "security.capability", b, sizeof b);
+  printf("cap %zd %02x%02x%02x%02x\n", n, b[0], b[1], b[2], b[3]);
+  printf("set %d\n", setxattr("/usr/bin/cap", "user.note", "hi", 2, 0)); names("/usr/bin/cap");
+  n = getxattr("/usr/bin/cap", "user.note", b, sizeof b); printf("note %zd %.2s\n", n, b);
+  fails("hidden", getxattr("/usr/bin/cap", "user.mactux.uid", b, sizeof b));
+  fails("fifo", setxattr("/srv/fifo", "user.note", "x", 1, 0));
+  fails("acl", getxattr("/usr/bin/cap", "system.posix_acl_access", b, sizeof b));
+  printf("remove %d\n", removexattr("/usr/bin/cap", "user.note")); names("/usr/bin/cap"); return 0; }
+"#,
+    )
+    .unwrap();
+    let built = Command::new("cc").args(["-static", "-O2", "-o"]).arg(root.join("xattrs")).arg(&checker).status().expect("run cc");
+    assert!(built.success(), "cc of the xattr checker");
+    let shown = ok("xattrs inside the root", &h.run_in("meta", &["/xattrs"]));
+    assert_eq!(
+        shown,
+        format!(
+            "cap 4 01000002\nset 0\nlist 30 cap 1 note 1\nnote 2 hi\nhidden -1 {}\nfifo -1 {}\nacl -1 {}\nremove 0\nlist 20 cap 1 note 0\n",
+            libc::ENODATA,
+            libc::EPERM,
+            libc::EOPNOTSUPP
+        )
+    );
     // The same through an open file (fstat), as `stat -L` of /dev/stdin does.
     let fstat = ok("fstat inside the root", &h.run_in("meta", &["/bin/sh", "-c", "exec 3</usr/bin/suid; /usr/bin/stat -L -c '%a %g' /proc/self/fd/3"]));
     assert_eq!(fstat, "4755 50\n");

@@ -253,6 +253,25 @@ pub struct Winsize {
     pub ypixel: u16,
 }
 
+/// Where an extended-attribute call acts: `name` in the directory `dir`
+/// (a symlink itself, not followed; an empty name is `dir`), or the file
+/// open as a host fd.
+#[derive(Clone, Copy)]
+pub enum XattrAt<'a> {
+    Name(HostFd, &'a std::ffi::CStr),
+    Fd(HostFd),
+}
+
+/// One extended-attribute call with Linux names (`user.x`) and Linux
+/// flags (XATTR_CREATE 1, XATTR_REPLACE 2). Get and List with an empty
+/// buffer ask for the size.
+pub enum XattrOp<'a> {
+    Get(&'a std::ffi::CStr, &'a mut [u8]),
+    Set(&'a std::ffi::CStr, &'a [u8], u32),
+    List(&'a mut [u8]),
+    Remove(&'a std::ffi::CStr),
+}
+
 /// A POSIX record lock in Linux terms (`struct flock`, `F_RDLCK`...).
 #[derive(Clone, Copy, Debug, Default)]
 pub struct HostFlock {

@@ -53,6 +53,7 @@ pub mod timer;
 pub mod timerfd;
 pub mod trace;
 pub mod truncate;
+pub mod xattr;
 
 use crate::abi::Errno;
 use crate::error::{Error, Result};

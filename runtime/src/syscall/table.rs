@@ -44,7 +44,7 @@
 use super::{
     access, attr, cred, cwd, epoll, eventfd, fadvise, fcntl, futex, getdents, identity, inotify, ioctl, ipc, locks, memfd, mlock, mm,
     namei, open, pidfd, pipe, poll, proc_model, process, read_write, sendfile, signal, signalfd, socket, sockopt, splice,
-    stat, statfs, sync, syslog, thread, time, timer, timerfd, truncate, Handler,
+    stat, statfs, sync, syslog, thread, time, timer, timerfd, truncate, xattr, Handler,
 };
 use crate::abi::Errno;
 pub use crate::signal::Restart;
@@ -449,18 +449,18 @@ syscall_table! {
     __NR_security => Missing, [];
     __NR_gettid => Full(thread::gettid), [], unmasked;
     __NR_readahead => Missing, [];
-    __NR_setxattr => Stub(EOPNOTSUPP, "extended attributes are not emulated yet"), [];
-    __NR_lsetxattr => Stub(EOPNOTSUPP, "extended attributes are not emulated yet"), [];
-    __NR_fsetxattr => Stub(EOPNOTSUPP, "extended attributes are not emulated yet"), [];
-    __NR_getxattr => Stub(EOPNOTSUPP, "extended attributes are not emulated yet"), [];
-    __NR_lgetxattr => Stub(EOPNOTSUPP, "extended attributes are not emulated yet"), [];
-    __NR_fgetxattr => Stub(EOPNOTSUPP, "extended attributes are not emulated yet"), [];
-    __NR_listxattr => Stub(EOPNOTSUPP, "extended attributes are not emulated yet"), [];
-    __NR_llistxattr => Stub(EOPNOTSUPP, "extended attributes are not emulated yet"), [];
-    __NR_flistxattr => Stub(EOPNOTSUPP, "extended attributes are not emulated yet"), [];
-    __NR_removexattr => Stub(EOPNOTSUPP, "extended attributes are not emulated yet"), [];
-    __NR_lremovexattr => Stub(EOPNOTSUPP, "extended attributes are not emulated yet"), [];
-    __NR_fremovexattr => Stub(EOPNOTSUPP, "extended attributes are not emulated yet"), [];
+    __NR_setxattr => Partial(xattr::setxattr, "user and other namespaces of the host file, by its file system's rules; the runtime's own user.mactux.* hidden; none on /proc, /sys, /dev; on macOS user.x is the host's x"), [Path, Path, InBuf, Len, Hex], unmasked;
+    __NR_lsetxattr => Partial(xattr::lsetxattr, "user and other namespaces of the host file, by its file system's rules; the runtime's own user.mactux.* hidden; none on /proc, /sys, /dev; on macOS user.x is the host's x"), [Path, Path, InBuf, Len, Hex], unmasked;
+    __NR_fsetxattr => Partial(xattr::fsetxattr, "user and other namespaces of the host file, by its file system's rules; the runtime's own user.mactux.* hidden; none on /proc, /sys, /dev; on macOS user.x is the host's x"), [Fd, Path, InBuf, Len, Hex], unmasked;
+    __NR_getxattr => Partial(xattr::getxattr, "user and other namespaces of the host file, by its file system's rules; the runtime's own user.mactux.* hidden; none on /proc, /sys, /dev; on macOS user.x is the host's x"), [Path, Path, OutBuf, Len], unmasked;
+    __NR_lgetxattr => Partial(xattr::lgetxattr, "user and other namespaces of the host file, by its file system's rules; the runtime's own user.mactux.* hidden; none on /proc, /sys, /dev; on macOS user.x is the host's x"), [Path, Path, OutBuf, Len], unmasked;
+    __NR_fgetxattr => Partial(xattr::fgetxattr, "user and other namespaces of the host file, by its file system's rules; the runtime's own user.mactux.* hidden; none on /proc, /sys, /dev; on macOS user.x is the host's x"), [Fd, Path, OutBuf, Len], unmasked;
+    __NR_listxattr => Partial(xattr::listxattr, "user and other namespaces of the host file, by its file system's rules; the runtime's own user.mactux.* hidden; none on /proc, /sys, /dev; on macOS user.x is the host's x"), [Path, OutBuf, Len], unmasked;
+    __NR_llistxattr => Partial(xattr::llistxattr, "user and other namespaces of the host file, by its file system's rules; the runtime's own user.mactux.* hidden; none on /proc, /sys, /dev; on macOS user.x is the host's x"), [Path, OutBuf, Len], unmasked;
+    __NR_flistxattr => Partial(xattr::flistxattr, "user and other namespaces of the host file, by its file system's rules; the runtime's own user.mactux.* hidden; none on /proc, /sys, /dev; on macOS user.x is the host's x"), [Fd, OutBuf, Len], unmasked;
+    __NR_removexattr => Partial(xattr::removexattr, "user and other namespaces of the host file, by its file system's rules; the runtime's own user.mactux.* hidden; none on /proc, /sys, /dev; on macOS user.x is the host's x"), [Path, Path], unmasked;
+    __NR_lremovexattr => Partial(xattr::lremovexattr, "user and other namespaces of the host file, by its file system's rules; the runtime's own user.mactux.* hidden; none on /proc, /sys, /dev; on macOS user.x is the host's x"), [Path, Path], unmasked;
+    __NR_fremovexattr => Partial(xattr::fremovexattr, "user and other namespaces of the host file, by its file system's rules; the runtime's own user.mactux.* hidden; none on /proc, /sys, /dev; on macOS user.x is the host's x"), [Fd, Path], unmasked;
     __NR_tkill => Partial(process::tkill, "a thread of another task is signalled as its whole task"), [Int, Signal];
     __NR_time => Full(time::time), [Ptr], unmasked;
     __NR_futex => Partial(futex::futex, "every operation; PI ones hand the lock to the oldest waiter without boosting priorities; on shared futexes (MAP_SHARED memory) waits go through the daemon, REQUEUE and WAKE_OP see only this process's waiters, and the PI operations are refused (ENOSYS, reported)"), [Ptr, FutexOp, Int, Ptr, Ptr, Hex], blocks, sleeps_if(futex::op_sleeps);

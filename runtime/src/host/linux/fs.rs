@@ -153,6 +153,84 @@ pub fn set_xattr_of(fd: HostFd, attr: &CStr, value: &[u8]) -> HostResult<()> {
     if r < 0 { Err(super::errno::last()) } else { Ok(()) }
 }
 
+/// Whether the host kernel has the *xattrat calls (Linux 6.13); cleared
+/// at their first ENOSYS.
+static XATTRAT: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(true);
+
+/// `struct xattr_args` (include/uapi/linux/xattr.h).
+#[repr(C)]
+struct XattrArgs {
+    value: u64,
+    size: u32,
+    flags: u32,
+}
+
+/// An extended-attribute call (getxattr(2) and its kin) for the guest:
+/// the bytes a Get or List wrote or needs, 0 for Set and Remove. Relative
+/// to the directory with the *xattrat calls where the host has them (a
+/// walk no longer than a stat's), else through /proc/self/fd as
+/// [`xattr_at`] goes; names and flags are Linux's already.
+pub fn xattr(at: crate::host::XattrAt<'_>, mut op: crate::host::XattrOp<'_>) -> HostResult<usize> {
+    use crate::host::{XattrAt, XattrOp};
+    use linux_raw_sys::general as g;
+    use std::sync::atomic::Ordering::Relaxed;
+    if XATTRAT.load(Relaxed) {
+        let (dfd, path, at_flags) = match at {
+            XattrAt::Name(dir, name) if !name.is_empty() => (dir, name, libc::AT_SYMLINK_NOFOLLOW),
+            // The directory itself: by a walk to ".", as an O_PATH fd
+            // (which the walk holds) is EBADF with AT_EMPTY_PATH.
+            XattrAt::Name(dir, _) => (dir, c".", 0),
+            XattrAt::Fd(fd) => (fd, c"", libc::AT_EMPTY_PATH),
+        };
+        let (p, f) = (path.as_ptr(), at_flags as libc::c_uint);
+        // SAFETY: valid C strings; each buffer's address and length, and
+        // the args struct with its size, are passed together.
+        let r = unsafe {
+            match &mut op {
+                XattrOp::Get(n, b) => {
+                    let mut a = XattrArgs { value: b.as_mut_ptr() as u64, size: b.len() as u32, flags: 0 };
+                    libc::syscall(g::__NR_getxattrat as libc::c_long, dfd, p, f, n.as_ptr(), &mut a as *mut XattrArgs, core::mem::size_of::<XattrArgs>())
+                }
+                XattrOp::Set(n, v, fl) => {
+                    let a = XattrArgs { value: v.as_ptr() as u64, size: v.len() as u32, flags: *fl };
+                    libc::syscall(g::__NR_setxattrat as libc::c_long, dfd, p, f, n.as_ptr(), &a as *const XattrArgs, core::mem::size_of::<XattrArgs>())
+                }
+                XattrOp::List(b) => libc::syscall(g::__NR_listxattrat as libc::c_long, dfd, p, f, b.as_mut_ptr(), b.len()),
+                XattrOp::Remove(n) => libc::syscall(g::__NR_removexattrat as libc::c_long, dfd, p, f, n.as_ptr()),
+            }
+        };
+        match usize::try_from(r) {
+            Ok(n) => return Ok(n),
+            Err(_) => {
+                let e = super::errno::last();
+                if e != Errno::ENOSYS {
+                    return Err(e);
+                }
+                XATTRAT.store(false, Relaxed);
+            }
+        }
+    }
+    let (path, follow) = match at {
+        XattrAt::Name(dir, name) => (c_path_in(dir, name.to_bytes())?, name.is_empty()),
+        XattrAt::Fd(fd) => (c_path_in(fd, b"")?, true),
+    };
+    let p = path.as_ptr();
+    // SAFETY: valid C strings; each buffer's length is passed with it.
+    let r = unsafe {
+        match (op, follow) {
+            (XattrOp::Get(n, b), true) => libc::getxattr(p, n.as_ptr(), b.as_mut_ptr().cast(), b.len()),
+            (XattrOp::Get(n, b), false) => libc::lgetxattr(p, n.as_ptr(), b.as_mut_ptr().cast(), b.len()),
+            (XattrOp::Set(n, v, f), true) => libc::setxattr(p, n.as_ptr(), v.as_ptr().cast(), v.len(), f as i32) as isize,
+            (XattrOp::Set(n, v, f), false) => libc::lsetxattr(p, n.as_ptr(), v.as_ptr().cast(), v.len(), f as i32) as isize,
+            (XattrOp::List(b), true) => libc::listxattr(p, b.as_mut_ptr().cast(), b.len()),
+            (XattrOp::List(b), false) => libc::llistxattr(p, b.as_mut_ptr().cast(), b.len()),
+            (XattrOp::Remove(n), true) => libc::removexattr(p, n.as_ptr()) as isize,
+            (XattrOp::Remove(n), false) => libc::lremovexattr(p, n.as_ptr()) as isize,
+        }
+    };
+    usize::try_from(r).map_err(|_| super::errno::last())
+}
+
 /// How a directory is opened only to walk through it: O_PATH needs no
 /// permission on the directory itself, as a Linux path walk needs none.
 pub(crate) const WALK_DIR_FLAGS: libc::c_int = libc::O_PATH;

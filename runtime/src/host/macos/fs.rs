@@ -319,6 +319,100 @@ pub fn set_xattr_of(fd: HostFd, attr: &CStr, value: &[u8]) -> HostResult<()> {
     check(unsafe { libc::fsetxattr(fd, attr.as_ptr(), value.as_ptr().cast(), value.len(), 0, 0) })
 }
 
+/// An extended-attribute call (getxattr(2) and its kin) for the guest:
+/// the bytes a Get or List wrote or needs, 0 for Set and Remove. macOS
+/// names carry no namespace: the guest's `user.x` is the host's `x`, and
+/// every host name lists as `user.` and itself; the other namespaces hold
+/// nothing (ENODATA) and take nothing (EOPNOTSUPP, as a file system
+/// without their handlers answers). By path (F_GETPATH) for a name in a
+/// directory, as macOS has no *xattrat calls.
+pub fn xattr(at: crate::host::XattrAt<'_>, op: crate::host::XattrOp<'_>) -> HostResult<usize> {
+    use crate::host::{XattrAt, XattrOp};
+    const USER: &[u8] = b"user.";
+    let is_set = matches!(op, XattrOp::Set(..));
+    let host_name = |n: &CStr| -> HostResult<std::ffi::CString> {
+        match n.to_bytes().strip_prefix(USER) {
+            Some(rest) => std::ffi::CString::new(rest).map_err(|_| Errno::EINVAL),
+            None if is_set => Err(Errno::EOPNOTSUPP),
+            None => Err(Errno::ENODATA),
+        }
+    };
+    let (path, fd, options) = match at {
+        XattrAt::Name(dir, name) => {
+            let mut path = fd_host_path(dir).ok_or(Errno::EBADF)?;
+            if !name.is_empty() {
+                path.push(b'/');
+                path.extend_from_slice(name.to_bytes());
+            }
+            (Some(std::ffi::CString::new(path).map_err(|_| Errno::EINVAL)?), -1, if name.is_empty() { 0 } else { libc::XATTR_NOFOLLOW })
+        }
+        XattrAt::Fd(fd) => (None, fd, 0),
+    };
+    let p = path.as_ref().map_or(core::ptr::null(), |p| p.as_ptr());
+    let flags = |f: u32| (if f & 1 != 0 { libc::XATTR_CREATE } else { 0 }) | (if f & 2 != 0 { libc::XATTR_REPLACE } else { 0 });
+    let r = match op {
+        XattrOp::Get(n, b) => {
+            let n = host_name(n)?;
+            if p.is_null() {
+                // SAFETY: valid C string; the buffer's length is passed.
+                unsafe { libc::fgetxattr(fd, n.as_ptr(), b.as_mut_ptr().cast(), b.len(), 0, options) }
+            } else {
+                // SAFETY: valid C strings; the buffer's length is passed.
+                unsafe { libc::getxattr(p, n.as_ptr(), b.as_mut_ptr().cast(), b.len(), 0, options) }
+            }
+        }
+        XattrOp::Set(n, v, f) => {
+            let n = host_name(n)?;
+            let o = options | flags(f);
+            let r = if p.is_null() {
+                // SAFETY: valid C string; the value's length is passed.
+                unsafe { libc::fsetxattr(fd, n.as_ptr(), v.as_ptr().cast(), v.len(), 0, o) }
+            } else {
+                // SAFETY: valid C strings; the value's length is passed.
+                unsafe { libc::setxattr(p, n.as_ptr(), v.as_ptr().cast(), v.len(), 0, o) }
+            };
+            r as isize
+        }
+        XattrOp::Remove(n) => {
+            let n = host_name(n)?;
+            let r = if p.is_null() {
+                // SAFETY: valid C string.
+                unsafe { libc::fremovexattr(fd, n.as_ptr(), options) }
+            } else {
+                // SAFETY: valid C strings.
+                unsafe { libc::removexattr(p, n.as_ptr(), options) }
+            };
+            r as isize
+        }
+        XattrOp::List(b) => {
+            let mut raw = vec![0u8; 64 * 1024];
+            let n = if p.is_null() {
+                // SAFETY: the buffer's length is passed.
+                unsafe { libc::flistxattr(fd, raw.as_mut_ptr().cast(), raw.len(), options) }
+            } else {
+                // SAFETY: valid C string; the buffer's length is passed.
+                unsafe { libc::listxattr(p, raw.as_mut_ptr().cast(), raw.len(), options) }
+            };
+            let n = usize::try_from(n).map_err(|_| super::errno::last())?;
+            let mut out = Vec::new();
+            for name in raw[..n].split(|&c| c == 0).filter(|s| !s.is_empty()) {
+                out.extend_from_slice(USER);
+                out.extend_from_slice(name);
+                out.push(0);
+            }
+            if b.is_empty() {
+                return Ok(out.len());
+            }
+            if out.len() > b.len() {
+                return Err(Errno::ERANGE);
+            }
+            b[..out.len()].copy_from_slice(&out);
+            return Ok(out.len());
+        }
+    };
+    usize::try_from(r).map_err(|_| super::errno::last())
+}
+
 /// The host path of what `fd` names (F_GETPATH), as bytes.
 pub(crate) fn fd_host_path(fd: HostFd) -> Option<Vec<u8>> {
     let mut buf = vec![0u8; libc::MAXPATHLEN as usize];
