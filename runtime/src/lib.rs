@@ -127,6 +127,7 @@ fn init_process(st: Start) -> Result<&'static Process, StartError> {
         cred: Mutex::new(Arc::new(st.cred)),
         guest_as: Default::default(),
         sched_policy: AtomicU32::new(abi::gen::SCHED_NORMAL),
+        ioprio: AtomicU32::new(0),
         children: Mutex::new(Vec::new()),
         reaped: Mutex::new(Vec::new()),
         vfork_return: Mutex::new(None),

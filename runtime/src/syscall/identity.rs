@@ -120,17 +120,19 @@ fn guest_as() -> std::sync::MutexGuard<'static, Option<(u64, u64)>> {
 
 /// What this module keeps for the process and execve hands on, as Linux
 /// keeps it: the guest's own RLIMIT_AS (if it set one), the persona and the
-/// scheduling policy.
+/// scheduling policy and I/O priority.
 #[derive(Clone, Copy, Debug, serde::Serialize, serde::Deserialize)]
 pub struct KeptAcrossExec {
     pub as_limit: Option<(u64, u64)>,
     pub persona: u32,
     pub sched_policy: u32,
+    pub ioprio: u32,
 }
 
 /// For the execve handover.
 pub fn kept_across_exec() -> KeptAcrossExec {
-    KeptAcrossExec { as_limit: *guest_as(), persona: persona(), sched_policy: sched_policy() }
+    let ioprio = current().ioprio.load(std::sync::atomic::Ordering::Relaxed);
+    KeptAcrossExec { as_limit: *guest_as(), persona: persona(), sched_policy: sched_policy(), ioprio }
 }
 
 /// After execve: what the task had.
@@ -138,6 +140,7 @@ pub fn adopt_kept(k: KeptAcrossExec) {
     *guest_as() = k.as_limit;
     adopt_persona(k.persona);
     adopt_sched_policy(k.sched_policy);
+    current().ioprio.store(k.ioprio, std::sync::atomic::Ordering::Relaxed);
 }
 
 /// ENOMEM when `extra` more bytes of mappings would take the guest's
@@ -625,6 +628,82 @@ pub fn sched_setattr(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
         }
     }
     Ok(0)
+}
+
+/// include/uapi/linux/ioprio.h.
+const IOPRIO_WHO_PROCESS: u32 = 1;
+const IOPRIO_WHO_PGRP: u32 = 2;
+const IOPRIO_WHO_USER: u32 = 3;
+const IOPRIO_CLASS_SHIFT: u32 = 13;
+const IOPRIO_CLASS_NONE: u32 = 0;
+const IOPRIO_CLASS_RT: u32 = 1;
+const IOPRIO_CLASS_BE: u32 = 2;
+const IOPRIO_CLASS_IDLE: u32 = 3;
+
+/// The host thread `who` of kind `which` names for the I/O priority
+/// calls: Some(0) for the caller (its pid, group or user, or 0 for each),
+/// the host pid of another task, None for another group or user (not
+/// looked up); ESRCH when it names no task, EINVAL for an unknown `which`.
+fn ioprio_target(which: u32, who: i32) -> Result<Option<i32>> {
+    match which {
+        IOPRIO_WHO_PROCESS => host_target(who).map(Some),
+        IOPRIO_WHO_PGRP => {
+            let own = crate::syscall::process::pgid_of(0)?;
+            if who == 0 || who == own {
+                return Ok(Some(0));
+            }
+            // A group nobody is in: ESRCH, as the kernel finds no task.
+            crate::syscall::process::pgid_of(who).map(|_| None).map_err(|_| errno!(ESRCH, "no such process group"))
+        }
+        IOPRIO_WHO_USER => Ok((who == 0 || who as u32 == current().cred().uid).then_some(0)),
+        _ => Err(errno!(EINVAL, "which must be IOPRIO_WHO_PROCESS, IOPRIO_WHO_PGRP or IOPRIO_WHO_USER")),
+    }
+}
+
+/// ioprio_set(which, who, ioprio) (block/ioprio.c): the class and level
+/// checked as ioprio_check_cap does (the real-time class needs
+/// CAP_SYS_ADMIN or CAP_SYS_NICE), then set on the host thread behind the
+/// task where the host has I/O priorities (Linux: its kernel applies them,
+/// keeps them across fork and exec, and checks who may change another
+/// task's); elsewhere recorded for the caller, kept across fork and
+/// execve, and another task's only checked. Another group or user than
+/// the caller's is checked, not changed.
+pub fn ioprio_set(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
+    let (which, who, prio) = (args::uint(a[0]), args::int(a[1]), args::uint(a[2]));
+    let class = (prio >> IOPRIO_CLASS_SHIFT) & 7;
+    let level = prio & 7;
+    match class {
+        IOPRIO_CLASS_RT => {
+            let cred = current().cred();
+            if !cred.capable(g::CAP_SYS_ADMIN) && !cred.capable(g::CAP_SYS_NICE) {
+                return_errno_with_message!(EPERM, "the real-time I/O class needs CAP_SYS_ADMIN or CAP_SYS_NICE");
+            }
+        }
+        IOPRIO_CLASS_BE | IOPRIO_CLASS_IDLE => {}
+        IOPRIO_CLASS_NONE if level == 0 => {}
+        _ => return_errno_with_message!(EINVAL, "unknown I/O class, or a level for the none class"),
+    }
+    let prio = prio & 0xffff;
+    let Some(host) = ioprio_target(which, who)? else { return Ok(0) };
+    if let Some(r) = host::process::set_ioprio(host, prio) {
+        r.map_err(|e| Error::with_message(e, "the host refused the I/O priority"))?;
+    }
+    if host == 0 {
+        current().ioprio.store(prio, std::sync::atomic::Ordering::Relaxed);
+    }
+    Ok(0)
+}
+
+/// ioprio_get(which, who): the host's value where it has I/O priorities;
+/// elsewhere what the caller set (none, 0, until then), another task
+/// reading as none.
+pub fn ioprio_get(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
+    let (which, who) = (args::uint(a[0]), args::int(a[1]));
+    let Some(host) = ioprio_target(which, who)? else { return Ok(0) };
+    if let Some(r) = host::process::ioprio(host) {
+        return r.map(u64::from).map_err(Error::new);
+    }
+    Ok(if host == 0 { u64::from(current().ioprio.load(std::sync::atomic::Ordering::Relaxed)) } else { 0 })
 }
 
 pub fn sched_get_priority_max(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {

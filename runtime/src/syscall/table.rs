@@ -512,8 +512,8 @@ syscall_table! {
     __NR_add_key => Missing, [];
     __NR_request_key => Missing, [];
     __NR_keyctl => Missing, [];
-    __NR_ioprio_set => Missing, [];
-    __NR_ioprio_get => Missing, [];
+    __NR_ioprio_set => Partial(identity::ioprio_set, "classes and levels checked as Linux does; on Linux hosts the host thread's own I/O priority, on macOS recorded for the caller (kept across fork and execve), another task's checked, not kept; another group or user than the caller's is not changed"), [Int, Int, Hex];
+    __NR_ioprio_get => Partial(identity::ioprio_get, "the host thread's I/O priority on Linux hosts; on macOS what the caller set, other tasks reading as none; another group or user than the caller's reads as none"), [Int, Int];
     __NR_inotify_init => Partial(inotify::inotify_init, "as inotify_init1"), [];
     __NR_inotify_add_watch => Partial(inotify::inotify_add_watch, "synthetic files (/proc, /dev) are EACCES"), [Fd, Path, Hex];
     __NR_inotify_rm_watch => Full(inotify::inotify_rm_watch), [Fd, Int];

@@ -225,6 +225,9 @@ pub struct Process {
     /// The scheduling policy the process set (one of the normal ones);
     /// Linux keeps it across fork and execve.
     pub sched_policy: AtomicU32,
+    /// The I/O priority the guest set with ioprio_set (0: none, the
+    /// kernel's default), kept across fork and execve as the io context's.
+    pub ioprio: AtomicU32,
     /// Guards the children not yet reaped: (pid, host pid). Emptied in a
     /// fork child; handed over across execve.
     pub children: Mutex<Vec<(Vpid, i32)>>,

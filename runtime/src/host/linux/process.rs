@@ -150,6 +150,24 @@ fn stat_fields(host_pid: i32) -> Option<Vec<String>> {
     Some(rest.split_whitespace().map(str::to_string).collect())
 }
 
+/// The I/O priority of a host thread (0: the calling one), in Linux's
+/// encoding: the host's own. Some on Linux hosts.
+pub fn ioprio(host_pid: i32) -> Option<HostResult<u32>> {
+    const IOPRIO_WHO_PROCESS: libc::c_long = 1;
+    // SAFETY: plain syscall without pointers.
+    let r = unsafe { libc::syscall(libc::SYS_ioprio_get, IOPRIO_WHO_PROCESS, libc::c_long::from(host_pid)) };
+    Some(u32::try_from(r).map_err(|_| super::errno::last()))
+}
+
+/// Sets the I/O priority of a host thread (0: the calling one); Some on
+/// Linux hosts, whose kernel checks the caller's privilege.
+pub fn set_ioprio(host_pid: i32, prio: u32) -> Option<HostResult<()>> {
+    const IOPRIO_WHO_PROCESS: libc::c_long = 1;
+    // SAFETY: plain syscall without pointers.
+    let r = unsafe { libc::syscall(libc::SYS_ioprio_set, IOPRIO_WHO_PROCESS, libc::c_long::from(host_pid), libc::c_long::from(prio)) };
+    Some(if r < 0 { Err(super::errno::last()) } else { Ok(()) })
+}
+
 /// How many threads the calling host process has: procfs counts the live
 /// ones into the link count of /proc/self/task (two more than them). None
 /// when that cannot be read.

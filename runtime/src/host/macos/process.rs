@@ -184,6 +184,17 @@ pub fn usage_of(host_pid: i32) -> Option<TaskUsage> {
     })
 }
 
+/// The I/O priority of a host process in Linux's encoding: None, macOS
+/// has no such per-process value (the runtime keeps the guest's).
+pub fn ioprio(_host_pid: i32) -> Option<HostResult<u32>> {
+    None
+}
+
+/// See [`ioprio`]: None, the runtime keeps what the guest sets.
+pub fn set_ioprio(_host_pid: i32, _prio: u32) -> Option<HostResult<()>> {
+    None
+}
+
 /// How many threads the calling host process has (its task's thread
 /// count). None when that cannot be read.
 pub fn thread_count() -> Option<u32> {
