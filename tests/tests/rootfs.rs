@@ -976,6 +976,8 @@ fn host_directories_mount_into_an_imported_root() {
     refused("rmdir of the mount point", &busy, "busy");
     assert!(host.is_dir());
     assert!(ok("mounts", &run("cat /proc/self/mounts")).contains(&format!("{} /opt/host ", host.display())));
+    let info = ok("mountinfo", &run("cat /proc/self/mountinfo"));
+    assert!(info.lines().any(|l| l.contains(" / /opt/host rw,relatime - ") && l.ends_with(&format!(" {} rw", host.display()))), "{info}");
 
     // The same from config.toml, beside the default root.
     std::fs::write(h.home().join("config.toml"), format!("root = \"deb\"\nmounts = [\"{}:/opt/cfg\"]\n", host.display())).unwrap();

@@ -177,9 +177,51 @@ pub fn host_mount_of(guest: &str) -> Option<usize> {
 pub fn proc_mounts() -> String {
     let mut s: String = MOUNTS.iter().map(|m| format!("{} {} {} {} 0 0\n", m.source, m.point, m.fstype, m.options)).collect();
     for m in host_mounts() {
-        // /proc/self/mounts escapes space, tab, newline and backslash in octal.
-        let src: String = m.host.to_string_lossy().chars().map(|c| if " \t\n\\".contains(c) { format!("\\{:03o}", c as u32) } else { c.to_string() }).collect();
-        s.push_str(&format!("{src} {} {} {} 0 0\n", m.guest, ROOT.fstype, ROOT.options));
+        s.push_str(&format!("{} {} {} {} 0 0\n", mangle(&m.host.to_string_lossy()), mangle(&m.guest), ROOT.fstype, ROOT.options));
+    }
+    s
+}
+
+/// `\ooo` for space, tab, newline and backslash, as the kernel's
+/// mangle() escapes names in /proc/self/mounts and mountinfo.
+fn mangle(s: &str) -> String {
+    s.chars().map(|c| if " \t\n\\".contains(c) { format!("\\{:03o}", c as u32) } else { c.to_string() }).collect()
+}
+
+/// `/proc/self/mountinfo` (show_mountinfo, fs/proc_namespace.c): per
+/// mount its id (from 20 up, in table order), its parent's (the root's is
+/// 1, outside the table), `major:minor` (`dev_of` the mount point, the
+/// synthetic ones' own), the root within its file system (`/`), the mount
+/// point, the per-mount options, no optional fields, then `-`, the file
+/// system type, the source and the super-block options.
+pub fn proc_mountinfo(dev_of: &dyn Fn(&str) -> Option<u64>) -> String {
+    const FIRST_ID: usize = 20;
+    // (point, id) of the lines so far, for the parents of later ones.
+    let mut seen: Vec<(String, usize)> = Vec::new();
+    let mut s = String::new();
+    let mut line = |point: &str, dev: u64, options: &str, fstype: &str, source: &str| {
+        let id = FIRST_ID + seen.len();
+        let parent = if point == "/" {
+            1
+        } else {
+            let up = point.rsplit_once('/').map_or("/", |(p, _)| if p.is_empty() { "/" } else { p });
+            seen.iter().filter(|(p, _)| covers(p, up)).max_by_key(|(p, _)| p.len()).map_or(1, |(_, i)| *i)
+        };
+        s.push_str(&format!(
+            "{id} {parent} {}:{} / {} {options} - {fstype} {} rw\n",
+            super::dev_major(dev),
+            super::dev_minor(dev),
+            mangle(point),
+            mangle(source)
+        ));
+        seen.push((point.to_string(), id));
+    };
+    for m in MOUNTS.iter() {
+        let dev = if m.fs.is_synthetic() { super::makedev(0, m.dev_minor) } else { dev_of(m.point).unwrap_or(0) };
+        line(m.point, dev, m.options, m.fstype, m.source);
+    }
+    for m in host_mounts() {
+        line(&m.guest, dev_of(&m.guest).unwrap_or(0), ROOT.options, ROOT.fstype, &m.host.to_string_lossy());
     }
     s
 }
@@ -187,6 +229,16 @@ pub fn proc_mounts() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn mountinfo_lists_the_table_with_parents_and_devices() {
+        let info = proc_mountinfo(&|p: &str| (p == "/").then_some(super::super::makedev(254, 1)));
+        let lines: Vec<&str> = info.lines().collect();
+        assert_eq!(lines[0], "20 1 254:1 / / rw,relatime - ext4 /dev/root rw");
+        assert_eq!(lines[1], "21 20 0:22 / /proc rw,nosuid,nodev,noexec,relatime - proc proc rw");
+        assert_eq!(lines[2], "22 20 0:5 / /dev rw,nosuid,relatime - devtmpfs devtmpfs rw");
+        assert_eq!(mangle("a b\\c\td\ne"), "a\\040b\\134c\\011d\\012e");
+    }
 
     #[test]
     fn the_longest_covering_mount_point_wins() {

@@ -182,8 +182,10 @@ fn pid_dir(base: &str, is_self: bool, with_task: bool) -> Synth {
         ("status", DT_REG),
         ("fd", DT_DIR),
         ("maps", DT_REG),
+        ("cgroup", DT_REG),
     ];
-    const SELF_ONLY: &[(&str, u8)] = &[("mounts", DT_REG), ("fdinfo", DT_DIR), ("limits", DT_REG), ("personality", DT_REG)];
+    const SELF_ONLY: &[(&str, u8)] =
+        &[("mounts", DT_REG), ("mountinfo", DT_REG), ("fdinfo", DT_DIR), ("limits", DT_REG), ("personality", DT_REG)];
     let mut items = COMMON.to_vec();
     if is_self {
         items.extend_from_slice(SELF_ONLY);
@@ -232,6 +234,8 @@ fn pid_entry(base: &str, rel: &[&str], c: bool, with_task: bool) -> Result<Synth
             pid_status(p.pid(), &comm)
         }),
         ["mounts"] => file(c, mounts),
+        ["mountinfo"] => file(c, mountinfo),
+        ["cgroup"] => file(c, || host::process::cgroup_of(0).unwrap_or_default()),
         ["limits"] => file(c, limits),
         ["personality"] => file(c, || format!("{:08x}\n", crate::syscall::identity::persona())),
         ["fd"] => {
@@ -398,6 +402,7 @@ fn other_entry(base: &str, t: &mactux_proto::TaskEntry, rel: &[&str], c: bool, w
             Ok(Synth::Symlink(target.clone()))
         }
         ["maps"] => file_bytes(c, || info.maps.clone()),
+        ["cgroup"] => file(c, || host::process::cgroup_of(t.host_pid).unwrap_or_default()),
         ["task"] if with_task => {
             let tids: Vec<String> = threads_of(t).iter().map(|th| th.tid.to_string()).collect();
             let items: Vec<(&str, u8)> = tids.iter().map(|t| (t.as_str(), DT_DIR)).collect();
@@ -693,6 +698,15 @@ fn pid_status(tid: u32, comm: &[u8]) -> String {
 
 fn mounts() -> String {
     super::mount::proc_mounts()
+}
+
+/// /proc/self/mountinfo: the mounts of /proc/self/mounts, each with the
+/// device number stat shows for its mount point.
+fn mountinfo() -> String {
+    super::mount::proc_mountinfo(&|point: &str| {
+        let r = super::lookup::resolve_existing(crate::abi::gen::AT_FDCWD, point.as_bytes(), true).ok()?;
+        super::lookup::node_stat(&r, true).ok().map(|st| st.dev)
+    })
 }
 
 fn stat() -> String {

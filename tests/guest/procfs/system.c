@@ -1,6 +1,8 @@
-/* System-wide /proc files: cpuinfo, meminfo, vmstat, version, uptime, loadavg, filesystems, mounts, stat; the order of /proc. */
+/* System-wide /proc files: cpuinfo, meminfo, vmstat, version, uptime, loadavg, filesystems, mounts, mountinfo, cgroup, stat; the order of /proc. */
 #include "../test.h"
 #include <dirent.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 
 static char big[1 << 20];
@@ -29,6 +31,32 @@ int main(void)
 	CHECK("mounts has /proc", strstr(big, " /proc proc ") != NULL);
 	t_read_file("/proc/self/mounts", big, sizeof big);
 	CHECK("self/mounts has /proc", strstr(big, " /proc ") != NULL);
+	/* mountinfo: "ID PARENT MAJOR:MINOR ROOT POINT OPTIONS [FIELDS] - TYPE SOURCE SUPER". */
+	CHECK("read /proc/self/mountinfo", t_read_file("/proc/self/mountinfo", big, sizeof big) > 0);
+	int lines = 0, well_formed = 0, root_dev_ok = 0, has_proc = 0;
+	struct stat root;
+	stat("/", &root);
+	for (char *line = strtok(big, "\n"); line; line = strtok(NULL, "\n")) {
+		unsigned id, parent, major, minor;
+		char rootdir[256], point[256], type[64];
+		lines++;
+		char *dash = strstr(line, " - ");
+		if (sscanf(line, "%u %u %u:%u %255s %255s", &id, &parent, &major, &minor, rootdir, point) == 6 && dash && sscanf(dash, " - %63s", type) == 1) {
+			well_formed++;
+			if (strcmp(point, "/") == 0 && makedev(major, minor) == root.st_dev)
+				root_dev_ok = 1;
+			if (strcmp(point, "/proc") == 0 && strcmp(type, "proc") == 0)
+				has_proc = 1;
+		}
+	}
+	CHECK("every mountinfo line is well formed", lines > 0 && well_formed == lines);
+	CHECK("the root's line has the device stat shows", root_dev_ok);
+	CHECK("mountinfo has /proc as proc", has_proc);
+	CHECK("read /proc/self/cgroup", t_read_file("/proc/self/cgroup", big, sizeof big) > 0);
+	int colons = 0;
+	for (char *p = big; *p && *p != '\n'; p++)
+		colons += *p == ':';
+	CHECK("cgroup lines are ID:CONTROLLERS:PATH", colons >= 2 && strchr(big, '/') != NULL);
 	t_read_file("/proc/stat", big, sizeof big);
 	CHECK("stat starts with cpu", strncmp(big, "cpu ", 4) == 0);
 	CHECK("stat has btime", strstr(big, "\nbtime ") != NULL);

@@ -168,6 +168,13 @@ pub fn set_ioprio(host_pid: i32, prio: u32) -> Option<HostResult<()>> {
     Some(if r < 0 { Err(super::errno::last()) } else { Ok(()) })
 }
 
+/// The control groups of a host process (0: this one), as its
+/// /proc/PID/cgroup lists them: a guest runs in its runtime's.
+pub fn cgroup_of(host_pid: i32) -> Option<String> {
+    let path = if host_pid == 0 { "/proc/self/cgroup".to_string() } else { format!("/proc/{host_pid}/cgroup") };
+    std::fs::read_to_string(path).ok()
+}
+
 /// How many threads the calling host process has: procfs counts the live
 /// ones into the link count of /proc/self/task (two more than them). None
 /// when that cannot be read.

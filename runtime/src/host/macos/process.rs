@@ -195,6 +195,13 @@ pub fn set_ioprio(_host_pid: i32, _prio: u32) -> Option<HostResult<()>> {
     None
 }
 
+/// The control groups of a host process: macOS has none, so every task
+/// is in the root of a unified (version 2) hierarchy, as in a Linux
+/// without cgroup controllers set up.
+pub fn cgroup_of(_host_pid: i32) -> Option<String> {
+    Some("0::/\n".to_string())
+}
+
 /// How many threads the calling host process has (its task's thread
 /// count). None when that cannot be read.
 pub fn thread_count() -> Option<u32> {
