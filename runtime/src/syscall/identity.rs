@@ -411,10 +411,30 @@ fn adopt_sched_policy(policy: u32) {
     current().sched_policy.store(policy, std::sync::atomic::Ordering::Relaxed);
 }
 
-/// The policy of the task behind `host` (0: the caller); others read as
-/// SCHED_OTHER, since only the caller's is recorded.
+/// The policy of the task behind `host` (0: the caller): the host
+/// thread's own where the host has Linux's policies (with
+/// SCHED_RESET_ON_FORK when set); elsewhere the caller's as recorded, and
+/// SCHED_OTHER for others.
 fn policy_of(host: i32) -> u32 {
-    if host == 0 { sched_policy() } else { g::SCHED_NORMAL }
+    match host::process::sched_policy(host) {
+        Some(Ok(p)) => p,
+        _ if host == 0 => sched_policy(),
+        _ => g::SCHED_NORMAL,
+    }
+}
+
+/// Sets a normal policy checked by the caller: on the host thread where
+/// the host has Linux's policies (its kernel checks who may; a lower one
+/// than SCHED_OTHER cannot be left without privilege), and recorded for
+/// the caller.
+fn set_policy(host: i32, policy: u32) -> Result<()> {
+    if let Some(r) = host::process::set_sched_policy(host, policy) {
+        r.map_err(|e| Error::with_message(e, "the host refused the scheduling policy"))?;
+    }
+    if host == 0 {
+        adopt_sched_policy(policy & !g::SCHED_RESET_ON_FORK);
+    }
+    Ok(())
 }
 
 pub fn sched_getscheduler(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
@@ -446,12 +466,11 @@ pub fn sched_setscheduler(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
         return_errno!(EINVAL);
     }
     let prio: i32 = uaccess::read(a[2])?;
+    let reset = policy as u32 & g::SCHED_RESET_ON_FORK;
     let policy = policy as u32 & !g::SCHED_RESET_ON_FORK;
     let host = host_target(pid)?;
     check_policy(policy, prio)?;
-    if host == 0 {
-        adopt_sched_policy(policy);
-    }
+    set_policy(host, policy | reset)?;
     Ok(0)
 }
 
@@ -461,7 +480,7 @@ pub fn sched_setparam(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
         return_errno!(EINVAL);
     }
     let prio: i32 = uaccess::read(a[1])?;
-    check_policy(policy_of(host_target(pid)?), prio)?;
+    check_policy(policy_of(host_target(pid)?) & !g::SCHED_RESET_ON_FORK, prio)?;
     Ok(0)
 }
 
@@ -503,8 +522,11 @@ pub fn sched_getattr(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     let mut out = vec![0u8; size];
     let mut k = [0u8; SCHED_ATTR_SIZE];
     k[0..4].copy_from_slice(&(size.min(SCHED_ATTR_SIZE) as u32).to_ne_bytes());
-    k[4..8].copy_from_slice(&policy.to_ne_bytes());
-    // sched_flags (8..16) and sched_priority (20..24) stay 0.
+    k[4..8].copy_from_slice(&(policy & !g::SCHED_RESET_ON_FORK).to_ne_bytes());
+    // get_params: SCHED_FLAG_RESET_ON_FORK the only flag; sched_priority
+    // (20..24) stays 0.
+    let flags: u64 = if policy & g::SCHED_RESET_ON_FORK != 0 { SCHED_FLAG_RESET_ON_FORK } else { 0 };
+    k[8..16].copy_from_slice(&flags.to_ne_bytes());
     k[16..20].copy_from_slice(&nice.to_ne_bytes());
     let n = size.min(SCHED_ATTR_SIZE);
     out[..n].copy_from_slice(&k[..n]);
@@ -514,6 +536,7 @@ pub fn sched_getattr(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
 
 /// sched_flags bits (include/uapi/linux/sched.h): SCHED_FLAG_ALL and
 /// SCHED_FLAG_SUGOV, the ones a caller may pass.
+const SCHED_FLAG_RESET_ON_FORK: u64 = 0x01;
 const SCHED_FLAG_KEEP_POLICY: u64 = 0x08;
 const SCHED_FLAG_KEEP_PARAMS: u64 = 0x10;
 const SCHED_FLAG_UTIL_CLAMP: u64 = 0x60;
@@ -594,7 +617,7 @@ pub fn sched_setattr(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
         return_errno_with_message!(EINVAL, "negative policy");
     }
     let host = host_target(pid)?;
-    let policy = if sched_flags & SCHED_FLAG_KEEP_POLICY != 0 { policy_of(host) } else { policy };
+    let policy = if sched_flags & SCHED_FLAG_KEEP_POLICY != 0 { policy_of(host) & !g::SCHED_RESET_ON_FORK } else { policy };
     if ![g::SCHED_NORMAL, g::SCHED_FIFO, g::SCHED_RR, g::SCHED_BATCH, g::SCHED_IDLE, g::SCHED_DEADLINE].contains(&policy) {
         return_errno_with_message!(EINVAL, "unknown scheduling policy");
     }
@@ -623,9 +646,8 @@ pub fn sched_setattr(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
             let e = if e == crate::abi::Errno::EACCES { crate::abi::Errno::EPERM } else { e };
             Error::with_message(e, "the host refused the nice value")
         })?;
-        if host == 0 {
-            adopt_sched_policy(policy);
-        }
+        let reset = if sched_flags & SCHED_FLAG_RESET_ON_FORK != 0 { g::SCHED_RESET_ON_FORK } else { 0 };
+        set_policy(host, policy | reset)?;
     }
     Ok(0)
 }

@@ -405,7 +405,7 @@ syscall_table! {
     __NR_setpriority => Partial(identity::setpriority, "the calling process, its group or user only; sets the host nice value"), [Int, Int, Int];
     __NR_sched_setparam => Partial(identity::sched_setparam, "priority 0 under the normal policies; real-time priorities are EPERM"), [Int, Ptr];
     __NR_sched_getparam => Full(identity::sched_getparam), [Int, Ptr];
-    __NR_sched_setscheduler => Partial(identity::sched_setscheduler, "SCHED_OTHER, SCHED_BATCH and SCHED_IDLE are recorded for the caller (kept across fork and execve) and reported by its sched_getscheduler; other tasks read as SCHED_OTHER; the host schedules as before; SCHED_FIFO and SCHED_RR are EPERM"), [Int, Int, Ptr];
+    __NR_sched_setscheduler => Partial(identity::sched_setscheduler, "SCHED_OTHER, SCHED_BATCH and SCHED_IDLE (with SCHED_RESET_ON_FORK): on Linux hosts the host thread\'s own policy, which other tasks read; on macOS recorded for the caller (kept across fork and execve), other tasks reading as SCHED_OTHER; the host schedules as before there; SCHED_FIFO and SCHED_RR are EPERM"), [Int, Int, Ptr];
     __NR_sched_getscheduler => Full(identity::sched_getscheduler), [Int];
     __NR_sched_get_priority_max => Full(identity::sched_get_priority_max), [Int];
     __NR_sched_get_priority_min => Full(identity::sched_get_priority_min), [Int];
@@ -575,7 +575,7 @@ syscall_table! {
     __NR_process_vm_writev => Missing, [];
     __NR_kcmp => Missing, [];
     __NR_finit_module => Missing, [];
-    __NR_sched_setattr => Partial(identity::sched_setattr, "SCHED_OTHER, SCHED_BATCH and SCHED_IDLE with a nice value, recorded for the caller as by sched_setscheduler; real-time and deadline policies EPERM, utilization clamps EOPNOTSUPP; SCHED_FLAG_RESET_ON_FORK is not kept"), [Int, Ptr, Hex];
+    __NR_sched_setattr => Partial(identity::sched_setattr, "SCHED_OTHER, SCHED_BATCH and SCHED_IDLE with a nice value (and SCHED_FLAG_RESET_ON_FORK), set as by sched_setscheduler; real-time and deadline policies EPERM, utilization clamps EOPNOTSUPP"), [Int, Ptr, Hex];
     __NR_sched_getattr => Full(identity::sched_getattr), [Int, Ptr, Int, Hex];
     __NR_renameat2 => Full(namei::renameat2), [DirFd, Path, DirFd, Path, Hex];
     __NR_seccomp => Missing, [];

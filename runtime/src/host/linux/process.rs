@@ -168,6 +168,24 @@ pub fn set_ioprio(host_pid: i32, prio: u32) -> Option<HostResult<()>> {
     Some(if r < 0 { Err(super::errno::last()) } else { Ok(()) })
 }
 
+/// The scheduling policy of a host thread (0: the calling one), with
+/// SCHED_RESET_ON_FORK when set: the host's own. Some on Linux hosts.
+pub fn sched_policy(host_pid: i32) -> Option<HostResult<u32>> {
+    // SAFETY: plain call.
+    let r = unsafe { libc::sched_getscheduler(host_pid) };
+    Some(u32::try_from(r).map_err(|_| super::errno::last()))
+}
+
+/// Sets a normal scheduling policy (SCHED_OTHER, SCHED_BATCH, SCHED_IDLE,
+/// with SCHED_RESET_ON_FORK if given) on a host thread (0: the calling
+/// one); Some on Linux hosts, whose kernel checks who may.
+pub fn set_sched_policy(host_pid: i32, policy: u32) -> Option<HostResult<()>> {
+    let param = libc::sched_param { sched_priority: 0 };
+    // SAFETY: a valid sched_param.
+    let r = unsafe { libc::sched_setscheduler(host_pid, policy as libc::c_int, &param) };
+    Some(if r < 0 { Err(super::errno::last()) } else { Ok(()) })
+}
+
 /// The control groups of a host process (0: this one), as its
 /// /proc/PID/cgroup lists them: a guest runs in its runtime's.
 pub fn cgroup_of(host_pid: i32) -> Option<String> {

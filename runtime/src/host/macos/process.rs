@@ -195,6 +195,17 @@ pub fn set_ioprio(_host_pid: i32, _prio: u32) -> Option<HostResult<()>> {
     None
 }
 
+/// The scheduling policy of a host thread: None, macOS has no Linux
+/// policies (the runtime keeps the guest's).
+pub fn sched_policy(_host_pid: i32) -> Option<HostResult<u32>> {
+    None
+}
+
+/// See [`sched_policy`]: None, the runtime keeps what the guest sets.
+pub fn set_sched_policy(_host_pid: i32, _policy: u32) -> Option<HostResult<()>> {
+    None
+}
+
 /// The control groups of a host process: macOS has none, so every task
 /// is in the root of a unified (version 2) hierarchy, as in a Linux
 /// without cgroup controllers set up.
