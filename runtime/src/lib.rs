@@ -146,7 +146,14 @@ fn init_process(st: Start) -> Result<&'static Process, StartError> {
     };
     let p = task::init(process);
     // The first thread: its tid is the pid.
-    let first = Arc::new(task::Thread::new(p.pid(), 0, Vec::new(), all_cpus_mask()));
+    // The host's mask where it has one (what `taskset -c 0 mactux run`,
+    // or a guest's sched_setaffinity before its execve, left on this
+    // host thread), else every CPU.
+    let cpus = match host::process::affinity(0) {
+        Some(Ok(set)) if set & all_cpus_mask() != 0 => set & all_cpus_mask(),
+        _ => all_cpus_mask(),
+    };
+    let first = Arc::new(task::Thread::new(p.pid(), 0, Vec::new(), cpus));
     lock(&p.threads).push(first);
     Ok(p)
 }

@@ -361,7 +361,15 @@ pub fn sched_getaffinity(cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     if len < mask_bytes || len % 8 != 0 {
         return Err(errno!(EINVAL, "cpusetsize is too small or not a multiple of sizeof(long)"));
     }
-    let set = target.map_or(u64::MAX, |t| t.affinity.load(std::sync::atomic::Ordering::Relaxed));
+    let set = match target {
+        Some(t) => t.affinity.load(std::sync::atomic::Ordering::Relaxed),
+        // Another task's: the host's mask where the host has them.
+        None if !is_init(args::int(a[0])) => match host::process::affinity(host_target(args::int(a[0]))?) {
+            Some(r) => r.map_err(Error::new)?,
+            None => u64::MAX,
+        },
+        None => u64::MAX,
+    };
     let mut mask = vec![0u8; mask_bytes];
     for cpu in 0..ncpu {
         if cpu >= 64 || set >> cpu & 1 == 1 {
@@ -381,10 +389,25 @@ pub fn sched_setaffinity(cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     if !(0..ncpu).any(online) {
         return_errno_with_message!(EINVAL, "the mask holds no online CPU");
     }
-    // Recorded, not applied: the host schedules the runtime's threads.
+    // Applied to the host thread where the host lets a process pin its
+    // threads (Linux; its kernel checks who may), and recorded for the
+    // process's own threads.
     let set = (0..ncpu.min(64)).filter(|&c| online(c)).fold(0u64, |m, c| m | 1 << c);
-    if let Some(t) = target {
-        t.affinity.store(set, std::sync::atomic::Ordering::Relaxed);
+    let host_err = |e| Error::with_message(e, "the host refused the CPU mask");
+    match target {
+        Some(t) => {
+            if let Some(h) = lock(&t.host).as_ref() {
+                if let Some(r) = host::thread::set_affinity_of(h, set) {
+                    r.map_err(host_err)?;
+                }
+            }
+            t.affinity.store(set, std::sync::atomic::Ordering::Relaxed);
+        }
+        None => {
+            if let Some(r) = host::process::set_affinity(host_target(args::int(a[0]))?, set) {
+                r.map_err(host_err)?;
+            }
+        }
     }
     Ok(0)
 }

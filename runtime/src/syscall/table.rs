@@ -405,7 +405,7 @@ syscall_table! {
     __NR_setpriority => Partial(identity::setpriority, "the calling process, its group or user only; sets the host nice value"), [Int, Int, Int];
     __NR_sched_setparam => Partial(identity::sched_setparam, "priority 0 under the normal policies; real-time priorities are EPERM"), [Int, Ptr];
     __NR_sched_getparam => Full(identity::sched_getparam), [Int, Ptr];
-    __NR_sched_setscheduler => Partial(identity::sched_setscheduler, "SCHED_OTHER, SCHED_BATCH and SCHED_IDLE (with SCHED_RESET_ON_FORK): on Linux hosts the host thread\'s own policy, which other tasks read; on macOS recorded for the caller (kept across fork and execve), other tasks reading as SCHED_OTHER; the host schedules as before there; SCHED_FIFO and SCHED_RR are EPERM"), [Int, Int, Ptr];
+    __NR_sched_setscheduler => Partial(identity::sched_setscheduler, "SCHED_OTHER, SCHED_BATCH and SCHED_IDLE (with SCHED_RESET_ON_FORK): on Linux hosts the host thread's own policy, which other tasks read; on macOS recorded for the caller (kept across fork and execve), other tasks reading as SCHED_OTHER; the host schedules as before there; SCHED_FIFO and SCHED_RR are EPERM"), [Int, Int, Ptr];
     __NR_sched_getscheduler => Full(identity::sched_getscheduler), [Int];
     __NR_sched_get_priority_max => Full(identity::sched_get_priority_max), [Int];
     __NR_sched_get_priority_min => Full(identity::sched_get_priority_min), [Int];
@@ -464,8 +464,8 @@ syscall_table! {
     __NR_tkill => Partial(process::tkill, "a thread of another task is signalled as its whole task"), [Int, Signal];
     __NR_time => Full(time::time), [Ptr], unmasked;
     __NR_futex => Partial(futex::futex, "every operation; PI ones hand the lock to the oldest waiter without boosting priorities; on shared futexes (MAP_SHARED memory) waits go through the daemon, REQUEUE and WAKE_OP see only this process's waiters, and the PI operations are refused (ENOSYS, reported)"), [Ptr, FutexOp, Int, Ptr, Ptr, Hex], blocks, sleeps_if(futex::op_sleeps);
-    __NR_sched_setaffinity => Partial(identity::sched_setaffinity, "per thread: validated (at least one online CPU) and recorded for sched_getaffinity; the host scheduler is not pinned"), [Int, Len, Ptr];
-    __NR_sched_getaffinity => Partial(identity::sched_getaffinity, "per thread, what sched_setaffinity recorded (the host is not asked to pin); other tasks read as every online CPU"), [Int, Len, Ptr];
+    __NR_sched_setaffinity => Partial(identity::sched_setaffinity, "per thread: validated (at least one online CPU), recorded for sched_getaffinity and, on Linux hosts, applied to the host thread (another task's too, by its host's rules); on macOS nothing is pinned"), [Int, Len, Ptr];
+    __NR_sched_getaffinity => Partial(identity::sched_getaffinity, "per thread, what sched_setaffinity recorded (at start, the host thread's mask on Linux hosts); another task's is its host mask on Linux hosts, every online CPU on macOS"), [Int, Len, Ptr];
     __NR_set_thread_area => Missing, [];
     __NR_io_setup => Missing, [];
     __NR_io_destroy => Missing, [];

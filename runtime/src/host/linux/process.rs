@@ -186,6 +186,34 @@ pub fn set_sched_policy(host_pid: i32, policy: u32) -> Option<HostResult<()>> {
     Some(if r < 0 { Err(super::errno::last()) } else { Ok(()) })
 }
 
+/// The CPUs (the first 64) a host thread (0: the calling one) may run
+/// on: the host's own mask. Some on Linux hosts.
+pub fn affinity(host_pid: i32) -> Option<HostResult<u64>> {
+    // SAFETY: a zeroed cpu_set_t is a valid out-parameter of its size.
+    let mut set: libc::cpu_set_t = unsafe { core::mem::zeroed() };
+    // SAFETY: `set` is valid for its size.
+    let r = unsafe { libc::sched_getaffinity(host_pid, core::mem::size_of::<libc::cpu_set_t>(), &mut set) };
+    if r < 0 {
+        return Some(Err(super::errno::last()));
+    }
+    // SAFETY: CPU_ISSET reads within the set.
+    Some(Ok((0..64).filter(|&c| unsafe { libc::CPU_ISSET(c, &set) }).fold(0u64, |m, c| m | 1 << c)))
+}
+
+/// Restricts a host thread (0: the calling one) to the CPUs of `cpus`
+/// (the first 64); Some on Linux hosts, whose kernel checks who may.
+pub fn set_affinity(host_pid: i32, cpus: u64) -> Option<HostResult<()>> {
+    // SAFETY: a zeroed cpu_set_t is an empty set.
+    let mut set: libc::cpu_set_t = unsafe { core::mem::zeroed() };
+    for c in (0..64).filter(|c| cpus >> c & 1 == 1) {
+        // SAFETY: c is below the set's capacity.
+        unsafe { libc::CPU_SET(c, &mut set) };
+    }
+    // SAFETY: `set` is valid for its size.
+    let r = unsafe { libc::sched_setaffinity(host_pid, core::mem::size_of::<libc::cpu_set_t>(), &set) };
+    Some(if r < 0 { Err(super::errno::last()) } else { Ok(()) })
+}
+
 /// The control groups of a host process (0: this one), as its
 /// /proc/PID/cgroup lists them: a guest runs in its runtime's.
 pub fn cgroup_of(host_pid: i32) -> Option<String> {

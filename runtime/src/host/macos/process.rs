@@ -206,6 +206,18 @@ pub fn set_sched_policy(_host_pid: i32, _policy: u32) -> Option<HostResult<()>> 
     None
 }
 
+/// The CPUs a host thread may run on: None, macOS does not let a
+/// process restrict its threads to CPUs (the runtime keeps the guest's
+/// masks).
+pub fn affinity(_host_pid: i32) -> Option<HostResult<u64>> {
+    None
+}
+
+/// See [`affinity`]: None.
+pub fn set_affinity(_host_pid: i32, _cpus: u64) -> Option<HostResult<()>> {
+    None
+}
+
 /// The control groups of a host process: macOS has none, so every task
 /// is in the root of a unified (version 2) hierarchy, as in a Linux
 /// without cgroup controllers set up.

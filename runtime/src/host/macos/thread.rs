@@ -134,6 +134,11 @@ pub fn current() -> HostThread {
     HostThread { pthread: unsafe { libc::pthread_self() } }
 }
 
+/// Restricts a host thread to CPUs: None, macOS has no such call.
+pub fn set_affinity_of(_h: &HostThread, _cpus: u64) -> Option<crate::host::HostResult<()>> {
+    None
+}
+
 /// The host signal that interrupts another thread of ours: SIGEMT, which
 /// no Linux signal maps to, so the trap entry always catches it. Not
 /// SIGSYS: a signal is pending at most once, so a kick pending when the
