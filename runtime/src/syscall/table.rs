@@ -724,7 +724,9 @@ mod tests {
             [
                 "open", "close", "stat", "fstat", "lstat", "lseek", "access", "sched_yield", "dup", "dup2",
                 "getpid", "uname", "getcwd", "readlink", "umask", "gettimeofday", "getuid", "getgid", "geteuid",
-                "getegid", "getppid", "gettid", "time", "getdents64",
+                "getegid", "getppid", "gettid", "setxattr", "lsetxattr", "fsetxattr", "getxattr", "lgetxattr",
+                "fgetxattr", "listxattr", "llistxattr", "flistxattr", "removexattr", "lremovexattr", "fremovexattr",
+                "time", "getdents64",
                 "clock_gettime", "clock_getres", "openat", "newfstatat", "readlinkat", "faccessat", "dup3",
                 "statx", "faccessat2",
             ]

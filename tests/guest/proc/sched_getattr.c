@@ -5,19 +5,10 @@
  * by setpriority read back; EINVAL for a size below 48 or above a page, a
  * NULL pointer, a negative pid or flags; ESRCH for no such task; EFAULT. */
 #include "../test.h"
+#include "sched_attr.h"
 #include <sched.h>
-#include <stdint.h>
 #include <sys/resource.h>
 
-struct attr {
-	uint32_t size, policy;
-	uint64_t flags;
-	int32_t nice;
-	uint32_t priority;
-	uint64_t runtime, deadline, period;
-	uint32_t util_min, util_max;
-	uint32_t beyond[4];
-};
 
 static long getattr(pid_t pid, struct attr *a, unsigned size, unsigned flags)
 {

@@ -11,19 +11,10 @@
  * that do not hold; ESRCH; EFAULT. The nice value only goes up, so the
  * program needs no privilege. */
 #include "../test.h"
+#include "sched_attr.h"
 #include <sched.h>
-#include <stdint.h>
 #include <sys/resource.h>
 
-struct attr {
-	uint32_t size, policy;
-	uint64_t flags;
-	int32_t nice;
-	uint32_t priority;
-	uint64_t runtime, deadline, period;
-	uint32_t util_min, util_max;
-	uint32_t beyond[4];
-};
 
 #define KEEP_POLICY 0x08
 #define KEEP_PARAMS 0x10
