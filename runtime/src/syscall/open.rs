@@ -167,6 +167,9 @@ fn do_open(dirfd: i32, path: &[u8], mut flags: u32, mode: u32) -> Result<u64> {
                         };
                         return Ok(fds.install(file, cloexec)? as u64);
                     }
+                    // An nsfs file: it opens (for setns, which is not
+                    // emulated); reading it is EINVAL, as nsfs has no read.
+                    Synth::NsLink { ino, .. } => OpenFile::new(r.guest, crate::vfs::proc::NsFile(ino), status),
                     Synth::Symlink(_) => return_errno_with_message!(ELOOP, "synthetic symlink not followed"),
                     Synth::HostPath(_) => return_errno_with_message!(ENOENT, "unresolved host path"),
                 }

@@ -115,6 +115,12 @@ pub fn copy_file_range(_cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     if sin.mode & g::S_IFMT != g::S_IFREG || sout.mode & g::S_IFMT != g::S_IFREG {
         return_errno_with_message!(EINVAL, "not a regular file");
     }
+    // vfs_copy_file_range: across file systems only those with a copy
+    // method of their own copy (NFS, CIFS ...); the rest refuse, and
+    // callers (cp) fall back to reading and writing.
+    if sin.dev != sout.dev {
+        return_errno_with_message!(EXDEV, "the files are on different file systems");
+    }
     let off_in = read_off(off_in_ptr)?;
     let off_out = read_off(off_out_ptr)?;
     let pos_in = match off_in {

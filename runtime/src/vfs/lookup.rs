@@ -140,6 +140,7 @@ pub fn node_stat(r: &Resolved, followed: bool) -> Result<HostStat> {
         Node::Synth(Synth::FdLink { fd, .. }) if followed => {
             file_of(*fd).map_err(|_| errno!(ENOENT, "fd link target is closed"))?.stat()
         }
+        Node::Synth(Synth::NsLink { ino, .. }) if followed => Ok(super::proc::ns_stat(*ino)),
         Node::Synth(s) => Ok(synth_node_stat(&r.guest, s)),
     }
 }

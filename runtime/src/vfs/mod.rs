@@ -59,6 +59,9 @@ pub enum Synth {
     /// following it may resolve that path (false for a file that no longer
     /// has a name, such as a memfd, which only the open file reaches).
     FdLink { fd: i32, target: Vec<u8>, by_path: bool },
+    /// `/proc/<pid>/ns/NAME`: a link to a namespace, which readlink shows
+    /// as `NAME:[ino]` and which, followed, is the namespace's nsfs inode.
+    NsLink { target: Vec<u8>, ino: u64 },
 }
 
 #[derive(Clone, Debug)]

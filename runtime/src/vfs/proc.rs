@@ -183,6 +183,7 @@ fn pid_dir(base: &str, is_self: bool, with_task: bool) -> Synth {
         ("fd", DT_DIR),
         ("maps", DT_REG),
         ("cgroup", DT_REG),
+        ("ns", DT_DIR),
     ];
     const SELF_ONLY: &[(&str, u8)] =
         &[("mounts", DT_REG), ("mountinfo", DT_REG), ("fdinfo", DT_DIR), ("limits", DT_REG), ("personality", DT_REG)];
@@ -233,6 +234,7 @@ fn pid_entry(base: &str, rel: &[&str], c: bool, with_task: bool) -> Result<Synth
             let comm = lock(&p.comm).clone();
             pid_status(p.pid(), &comm)
         }),
+        ["ns", rest @ ..] => ns_entry(base, rest),
         ["mounts"] => file(c, mounts),
         ["mountinfo"] => file(c, mountinfo),
         ["cgroup"] => file(c, || host::process::cgroup_of(0).unwrap_or_default()),
@@ -403,6 +405,7 @@ fn other_entry(base: &str, t: &mactux_proto::TaskEntry, rel: &[&str], c: bool, w
         }
         ["maps"] => file_bytes(c, || info.maps.clone()),
         ["cgroup"] => file(c, || host::process::cgroup_of(t.host_pid).unwrap_or_default()),
+        ["ns", rest @ ..] => ns_entry(base, rest),
         ["task"] if with_task => {
             let tids: Vec<String> = threads_of(t).iter().map(|th| th.tid.to_string()).collect();
             let items: Vec<(&str, u8)> = tids.iter().map(|t| (t.as_str(), DT_DIR)).collect();
@@ -694,6 +697,67 @@ fn pid_status(tid: u32, comm: &[u8]) -> String {
         rk = rss / 1024,
         maxcpu = host::process::cpu_count().saturating_sub(1),
     )
+}
+
+/// The namespaces of /proc/PID/ns, in Linux's order, with the inode
+/// numbers of the kernel's initial ones (include/linux/proc_ns.h) for
+/// those it numbers, and fixed ones for the mount and network namespaces:
+/// every task of the user's namespace is in the same ones.
+const NAMESPACES: &[(&str, u64)] = &[
+    ("cgroup", 0xEFFF_FFFB),
+    ("ipc", 0xEFFF_FFFF),
+    ("mnt", 0xF000_0000),
+    ("net", 0xF000_0098),
+    ("pid", 0xEFFF_FFFC),
+    ("pid_for_children", 0xEFFF_FFFC),
+    ("time", 0xEFFF_FFFA),
+    ("time_for_children", 0xEFFF_FFFA),
+    ("user", 0xEFFF_FFFD),
+    ("uts", 0xEFFF_FFFE),
+];
+
+/// /proc/PID/ns and its links (the same for every task).
+fn ns_entry(base: &str, rel: &[&str]) -> Result<Synth> {
+    match rel {
+        [] => {
+            let items: Vec<(&str, u8)> = NAMESPACES.iter().map(|(n, _)| (*n, DT_LNK)).collect();
+            Ok(dir(&format!("{base}/ns"), &items))
+        }
+        [name] => {
+            let (_, ino) = NAMESPACES.iter().find(|(n, _)| n == name).ok_or_else(|| errno!(ENOENT))?;
+            let kind = name.trim_end_matches("_for_children");
+            Ok(Synth::NsLink { target: format!("{kind}:[{ino}]").into_bytes(), ino: *ino })
+        }
+        _ => Err(errno!(ENOTDIR)),
+    }
+}
+
+/// An open /proc/PID/ns link: the namespace's nsfs inode, which stats and
+/// reads as nsfs's do (no read: EINVAL).
+pub struct NsFile(pub u64);
+
+impl super::file::FileOps for NsFile {
+    fn stat(&self, _f: &super::file::OpenFile) -> Result<host::HostStat> {
+        Ok(ns_stat(self.0))
+    }
+
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+
+    fn pread(&self, _f: &super::file::OpenFile, _buf: &mut [u8], _off: u64) -> Result<usize> {
+        Err(errno!(EINVAL, "a namespace file cannot be read"))
+    }
+}
+
+/// What a followed /proc/PID/ns link stats as: the namespace's nsfs inode
+/// (nsfs is device 0:4, its inodes read-only regular files).
+pub fn ns_stat(ino: u64) -> host::HostStat {
+    let mut st = super::file::synth_stat("nsfs", crate::abi::gen::S_IFREG | 0o444, 0);
+    st.ino = ino;
+    st.dev = super::makedev(0, 4);
+    st.nlink = 1;
+    st
 }
 
 fn mounts() -> String {

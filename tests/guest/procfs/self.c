@@ -1,7 +1,8 @@
-/* /proc/self: maps, cmdline, environ, fd/, exe, stat, status, cwd. Only booleans are printed. */
+/* /proc/self: maps, cmdline, environ, fd/, exe, stat, status, cwd, ns/. Only booleans are printed. */
 #include "../test.h"
 #include <sys/personality.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
 
 static char big[1 << 16];
 
@@ -178,5 +179,45 @@ int main(int argc, char **argv)
 	close(pf);
 	CHECK_STR("/proc/self/personality shows it", pers, "00040000\n");
 	personality(PER_LINUX);
+
+	/* /proc/self/ns: links named TYPE:[INO] whose target stats as that
+	 * inode, the same in a fork child; an open one reads nothing (EINVAL). */
+	const char *kinds[] = { "cgroup", "ipc", "mnt", "net", "pid", "user", "uts" };
+	int links_ok = 1;
+	for (unsigned i = 0; i < sizeof kinds / sizeof *kinds; i++) {
+		char path[64], target[64], want[64];
+		struct stat ls, fs;
+		snprintf(path, sizeof path, "/proc/self/ns/%s", kinds[i]);
+		ssize_t n = readlink(path, target, sizeof target - 1);
+		target[n > 0 ? n : 0] = 0;
+		if (n <= 0 || lstat(path, &ls) != 0 || !S_ISLNK(ls.st_mode) || stat(path, &fs) != 0)
+			links_ok = 0;
+		snprintf(want, sizeof want, "%s:[%llu]", kinds[i], (unsigned long long)fs.st_ino);
+		if (strcmp(target, want) != 0)
+			links_ok = 0;
+	}
+	CHECK("ns links read TYPE:[INO] of the inode they stat as", links_ok);
+	char mine[64] = { 0 }, theirs[64] = { 0 };
+	readlink("/proc/self/ns/pid", mine, sizeof mine - 1);
+	int sync[2];
+	if (pipe(sync) != 0)
+		return 2;
+	pid_t kid = fork();
+	if (kid == 0) {
+		close(sync[0]);
+		char buf[64] = { 0 };
+		readlink("/proc/self/ns/pid", buf, sizeof buf - 1);
+		write(sync[1], buf, strlen(buf));
+		_exit(0);
+	}
+	close(sync[1]);
+	read(sync[0], theirs, sizeof theirs - 1);
+	waitpid(kid, NULL, 0);
+	CHECK_STR("a fork child is in the same pid namespace", theirs, mine);
+	int nsfd = open("/proc/self/ns/uts", O_RDONLY);
+	CHECK("an ns link opens", nsfd >= 0);
+	char one;
+	CHECK_ERR("and reads nothing", read(nsfd, &one, 1), EINVAL);
+	close(nsfd);
 	T_DONE();
 }
