@@ -153,7 +153,9 @@ fn new_process(parent: &'static Process, pid: u32, flags: u32, exit_signal: u8, 
         parent.fs.clone()
     } else {
         let f = lock(&parent.fs);
-        Arc::new(Mutex::new(crate::task::FsContext::new(f.cwd.clone(), f.umask)))
+        let mut copy = crate::task::FsContext::new(f.cwd.clone(), f.umask);
+        copy.root = f.root.clone();
+        Arc::new(Mutex::new(copy))
     };
     let actions = lock(&parent.sig).actions;
     Process {

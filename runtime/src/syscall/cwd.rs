@@ -1,5 +1,13 @@
-//! getcwd, chdir, fchdir, umask: the working directory and the file mode
-//! creation mask, the parts of Linux's `fs_struct` a process changes.
+//! getcwd, chdir, fchdir, umask, chroot: the working directory, the file
+//! mode creation mask and the root, the parts of Linux's `fs_struct` a
+//! process changes.
+//!
+//! chroot's divergences from Linux: the runtime's /proc and /dev stay at
+//! /proc and /dev under the new root, and `--mount` points at their guest
+//! paths; a working directory outside the new root becomes the new root
+//! (Linux keeps it, unreachable from `/`); an fd opened before, used as
+//! the directory of a `*at` call, is named from the new root (its guest
+//! path is); a directory the runtime makes up cannot be a root (EINVAL).
 //!
 //! man7: getcwd.3 (the syscall is described there), chdir.2, umask.2
 //! (https://man7.org/linux/man-pages/man2/chdir.2.html).
@@ -65,6 +73,38 @@ pub fn fchdir(_cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
         }
     }
     set_cwd(file.guest_path.clone());
+    Ok(0)
+}
+
+/// chroot(2) (ksys_chroot, fs/open.c): the directory (ENOENT, ENOTDIR,
+/// and search permission on it: EACCES), then CAP_SYS_CHROOT (EPERM).
+/// Guest paths start there from now on, for this process and those it
+/// shares its fs context with (CLONE_FS), a fork child and a program it
+/// executes.
+pub fn chroot(_cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
+    let path = args::path(a[0])?;
+    let r = resolve_existing(g::AT_FDCWD, &path, true)?;
+    if r.kind != Lookup::Dir {
+        return_errno_with_message!(ENOTDIR, "not a directory");
+    }
+    let cred = current().cred();
+    crate::vfs::perm::may_access(&cred, &r, crate::vfs::perm::MAY_EXEC, true)?;
+    if !cred.capable(g::CAP_SYS_CHROOT) {
+        return_errno_with_message!(EPERM, "chroot needs CAP_SYS_CHROOT");
+    }
+    let Node::Host(p) = &r.node else { return_errno_with_message!(EINVAL, "a directory the runtime makes up cannot be a root") };
+    let (dir, name) = p.at();
+    let root = std::sync::Arc::new(crate::vfs::DirFd::open_at(dir, name).map_err(host_err)?);
+    let mut fs = lock(&current().fs);
+    // The working directory keeps its place when it lies under the new
+    // root; it is named from there now.
+    let under = if r.guest == "/" { Some("") } else { fs.cwd.strip_prefix(r.guest.as_str()).filter(|rest| rest.is_empty() || rest.starts_with('/')) };
+    let cwd = match under {
+        Some("") | None => "/".to_string(),
+        Some(rest) => rest.to_string(),
+    };
+    fs.set_cwd(cwd);
+    fs.root = Some(root);
     Ok(0)
 }
 

@@ -626,6 +626,10 @@ fn do_execve(cx: &mut Ctx<'_>, dirfd: i32, path_ptr: u64, argv_ptr: u64, envp_pt
     };
     let (cwd, umask) = {
         let fs = lock(&p.fs);
+        // A chroot's root is the new runtime's root.
+        if let Some(root) = fs.root.as_ref().and_then(|r| r.host_path()) {
+            config.root = root;
+        }
         (fs.cwd.clone(), fs.umask)
     };
     let h = Handover {

@@ -422,7 +422,7 @@ syscall_table! {
     __NR_arch_prctl => Partial(process::arch_prctl, "ARCH_SET_FS/ARCH_GET_FS/ARCH_GET_GS; ARCH_SET_GS is EINVAL (gs holds the guest fs value)"), [Hex, Hex];
     __NR_adjtimex => Missing, [];
     __NR_setrlimit => Full(identity::setrlimit), [Int, Ptr];
-    __NR_chroot => Missing, [];
+    __NR_chroot => Partial(cwd::chroot, "the root of the caller's path lookups (shared under CLONE_FS, kept across fork and execve); the runtime's /proc and /dev stay at /proc and /dev under it, a working directory outside it becomes it"), [Path];
     __NR_sync => Full(sync::sync), [];
     __NR_acct => Missing, [];
     __NR_settimeofday => Missing, [];

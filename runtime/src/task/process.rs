@@ -119,11 +119,14 @@ pub struct FsContext {
     /// Filled on first use; `None` after every change of `cwd`.
     pub cwd_dirs: Option<crate::vfs::path::DirStack<crate::vfs::WalkDir>>,
     pub umask: u32,
+    /// The root chroot(2) set (guest paths start there); None: the
+    /// process's own (`Process::root`, the run's `--root`).
+    pub root: Option<Arc<crate::vfs::DirFd>>,
 }
 
 impl FsContext {
     pub fn new(cwd: String, umask: u32) -> FsContext {
-        FsContext { cwd, cwd_dirs: None, umask }
+        FsContext { cwd, cwd_dirs: None, umask, root: None }
     }
 
     pub fn set_cwd(&mut self, cwd: String) {

@@ -97,6 +97,19 @@ impl DirFd {
     }
 }
 
+impl DirFd {
+    /// The host path of the directory (a chroot's, handed on across execve).
+    pub fn host_path(&self) -> Option<std::path::PathBuf> {
+        host::fs::dir_path(self.0)
+    }
+
+    /// Opens the directory `name` in `dir` for walking (no symlink).
+    pub fn open_at(dir: host::HostFd, name: &CStr) -> std::result::Result<DirFd, crate::abi::Errno> {
+        let name = if name.is_empty() { c"." } else { name };
+        host::fs::open_dir_at(dir, name).map(DirFd)
+    }
+}
+
 impl Drop for DirFd {
     fn drop(&mut self) {
         host::fs::close(self.0);
@@ -236,8 +249,8 @@ pub enum WalkDir {
 /// The guest's tree: host directories under the root fd, and the synthetic
 /// mounts (whose entries may hand a walk back to a trusted host directory,
 /// as /dev/shm does).
-struct GuestTree<'a> {
-    root: &'a Arc<DirFd>,
+struct GuestTree {
+    root: Arc<DirFd>,
     /// Whose search permission the walk checks (vfs/perm.rs).
     cred: std::sync::Arc<crate::task::Cred>,
     /// The last name `lookup` found on the host: its directory, name and
@@ -310,7 +323,7 @@ fn synth_lookup(guest: &str, enter: bool) -> Result<std::result::Result<WalkDir,
     }))
 }
 
-impl path::Tree for GuestTree<'_> {
+impl path::Tree for GuestTree {
     type Dir = WalkDir;
 
     fn root(&mut self) -> Result<WalkDir> {
@@ -397,6 +410,14 @@ impl path::Tree for GuestTree<'_> {
     }
 }
 
+/// The host directory guest paths start from: the one chroot(2) set, or
+/// the process's root.
+pub fn current_root() -> Arc<DirFd> {
+    let p = current();
+    let chrooted = lock(&p.fs).root.clone();
+    chrooted.unwrap_or_else(|| p.root.clone())
+}
+
 /// The guest directory a `*at` call starts from.
 pub fn start_dir(dirfd: i32, path: &[u8]) -> Result<String> {
     if path.first() == Some(&b'/') {
@@ -414,7 +435,7 @@ pub fn start_dir(dirfd: i32, path: &[u8]) -> Result<String> {
 
 /// The directories the working directory was walked through (walked once
 /// after each chdir, then reused).
-fn cwd_dirs(tree: &mut GuestTree<'_>) -> Result<path::DirStack<WalkDir>> {
+fn cwd_dirs(tree: &mut GuestTree) -> Result<path::DirStack<WalkDir>> {
     let cwd = {
         let fs = lock(&current().fs);
         if let Some(d) = &fs.cwd_dirs {
@@ -432,7 +453,7 @@ fn cwd_dirs(tree: &mut GuestTree<'_>) -> Result<path::DirStack<WalkDir>> {
 
 /// Whether the working directory has been removed (getcwd's ENOENT).
 pub fn cwd_removed() -> bool {
-    let mut tree = GuestTree { root: &current().root, cred: current().cred(), looked_up: None };
+    let mut tree = GuestTree { root: current_root(), cred: current().cred(), looked_up: None };
     match cwd_dirs(&mut tree) {
         Ok(dirs) => match dirs.last() {
             // A removed directory has no links left; the fd still works.
@@ -451,7 +472,7 @@ pub fn resolve_at(dirfd: i32, path: &[u8], follow_last: bool) -> Result<Resolved
 /// [`resolve_at`], with the search permission of `cred` (access(2) walks
 /// with the real ids).
 pub fn resolve_as(dirfd: i32, path: &[u8], follow_last: bool, cred: std::sync::Arc<crate::task::Cred>) -> Result<Resolved> {
-    let mut tree = GuestTree { root: &current().root, cred, looked_up: None };
+    let mut tree = GuestTree { root: current_root(), cred, looked_up: None };
     let start = if path.first() == Some(&b'/') {
         Vec::new()
     } else if dirfd == g::AT_FDCWD {

@@ -165,6 +165,11 @@ struct XattrArgs {
     flags: u32,
 }
 
+/// The host path of the directory open as `fd` (its /proc/self/fd link).
+pub fn dir_path(fd: HostFd) -> Option<std::path::PathBuf> {
+    std::fs::read_link(format!("{FD_DIR}/{fd}")).ok()
+}
+
 /// An extended-attribute call (getxattr(2) and its kin) for the guest:
 /// the bytes a Get or List wrote or needs, 0 for Set and Remove. Relative
 /// to the directory with the *xattrat calls where the host has them (a

@@ -413,6 +413,12 @@ pub fn xattr(at: crate::host::XattrAt<'_>, op: crate::host::XattrOp<'_>) -> Host
     usize::try_from(r).map_err(|_| super::errno::last())
 }
 
+/// The host path of the directory open as `fd` (F_GETPATH).
+pub fn dir_path(fd: HostFd) -> Option<std::path::PathBuf> {
+    use std::os::unix::ffi::OsStringExt;
+    fd_host_path(fd).map(|b| std::path::PathBuf::from(std::ffi::OsString::from_vec(b)))
+}
+
 /// The host path of what `fd` names (F_GETPATH), as bytes.
 pub(crate) fn fd_host_path(fd: HostFd) -> Option<Vec<u8>> {
     let mut buf = vec![0u8; libc::MAXPATHLEN as usize];
