@@ -1,4 +1,5 @@
-/* copy_file_range and sendfile between regular files. */
+/* copy_file_range and sendfile between regular files; copy_file_range
+ * from a /proc file (another file system) is EXDEV. */
 #include "../test.h"
 #include <sys/sendfile.h>
 
@@ -42,6 +43,14 @@ int main(void)
 	close(out2);
 	t_read_file("dst2", buf, sizeof buf);
 	CHECK_STR("sendfile result", buf, "abcdexyz");
+
+	/* vfs_copy_file_range: across file systems without a copy method of
+	 * their own, EXDEV (cp then reads and writes). */
+	int proc = open("/proc/self/status", O_RDONLY);
+	int out3 = open("dst3", O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	CHECK_ERR("copy_file_range from /proc -> EXDEV", syscall(SYS_copy_file_range, proc, NULL, out3, NULL, 16, 0), EXDEV);
+	close(proc);
+	close(out3);
 
 	close(in);
 	close(out);
