@@ -27,9 +27,10 @@
 //!   are not kept (EOPNOTSUPP, as a file system mounted without them).
 //! - Files the runtime makes up (/proc, /sys, /dev) have none: listing
 //!   finds nothing, the other calls are EOPNOTSUPP, as procfs answers.
-//! - On macOS, whose names have no namespace, `user.x` is the host's `x`
-//!   (host attributes list as `user.` and their name), and the other
-//!   namespaces are empty (ENODATA) and take nothing (EOPNOTSUPP).
+//! - On macOS, whose names have no namespace, `user.` names are stored as
+//!   they are (host attributes without that prefix, `com.apple.*`, are not
+//!   listed), and the other namespaces are empty (ENODATA) and take
+//!   nothing (EOPNOTSUPP).
 
 use super::{args, Ctx};
 use crate::abi::gen as g;

@@ -200,20 +200,30 @@ pub enum At<'a> {
     Fd(HostFd),
 }
 
-impl At<'_> {
-    fn get(self, attr: &CStr) -> Option<Vec<u8>> {
+/// The value of attribute `attr` where `at` names (its values are short:
+/// 64 bytes at most), or None if it has none.
+fn get_at(at: host::XattrAt<'_>, attr: &CStr) -> Option<Vec<u8>> {
+    let mut buf = [0u8; 64];
+    let n = host::fs::xattr(at, host::XattrOp::Get(attr, &mut buf)).ok()?;
+    Some(buf[..n.min(buf.len())].to_vec())
+}
+
+impl<'a> At<'a> {
+    fn host(self) -> host::XattrAt<'a> {
         match self {
-            At::Name(dir, name) => host::fs::xattr_at(dir, name, attr),
-            At::Fd(fd) => host::fs::xattr_of(fd, attr),
+            At::Name(dir, name) => host::XattrAt::Name(dir, name),
+            At::Fd(fd) => host::XattrAt::Fd(fd),
         }
     }
 
+    fn get(self, attr: &CStr) -> Option<Vec<u8>> {
+        get_at(self.host(), attr)
+    }
+
     fn set(self, attr: &CStr, value: &str) -> Result<()> {
-        let r = match self {
-            At::Name(dir, name) => host::fs::set_xattr_at(dir, name, attr, value.as_bytes()),
-            At::Fd(fd) => host::fs::set_xattr_of(fd, attr, value.as_bytes()),
-        };
-        r.map_err(|e| crate::error::Error::with_message(e, "cannot store the file's Linux metadata"))
+        host::fs::xattr(self.host(), host::XattrOp::Set(attr, value.as_bytes(), 0))
+            .map(drop)
+            .map_err(|e| crate::error::Error::with_message(e, "cannot store the file's Linux metadata"))
     }
 
     fn host_chmod(self, mode: u32) -> Result<()> {
@@ -328,7 +338,7 @@ pub fn dirent_type(dir: HostFd, name: &[u8], host_type: u8) -> u8 {
         return host_type;
     }
     let Ok(name) = std::ffi::CString::new(name) else { return host_type };
-    match stored_mode(&|attr: &CStr| host::fs::xattr_at(dir, &name, attr)).map(|m| m & g::S_IFMT) {
+    match stored_mode(&|attr: &CStr| get_at(host::XattrAt::Name(dir, &name), attr)).map(|m| m & g::S_IFMT) {
         Some(g::S_IFCHR) => g::DT_CHR as u8,
         Some(g::S_IFBLK) => g::DT_BLK as u8,
         Some(g::S_IFIFO) => g::DT_FIFO as u8,

@@ -108,51 +108,6 @@ pub fn birth_time_at(dir: HostFd, name: &CStr) -> Option<Timespec> {
         .then(|| Timespec { sec: sx.stx_btime.tv_sec, nsec: i64::from(sx.stx_btime.tv_nsec) })
 }
 
-/// The value of extended attribute `attr` of `name` in `dir` (a symlink
-/// itself, not followed), or `None` if it has none. Linux has no
-/// getxattrat before 6.13: the name is reached through the directory's
-/// /proc/self/fd link.
-pub fn xattr_at(dir: HostFd, name: &CStr, attr: &CStr) -> Option<Vec<u8>> {
-    let path = c_path_in(dir, name.to_bytes()).ok()?;
-    let mut buf = [0u8; 64];
-    // An empty name is `dir` itself: its /proc/self/fd link is followed,
-    // not read as a symlink (which carries no attributes).
-    let get = if name.is_empty() { libc::getxattr } else { libc::lgetxattr };
-    // SAFETY: valid C strings; the buffer's length is passed.
-    let n = unsafe { get(path.as_ptr(), attr.as_ptr(), buf.as_mut_ptr().cast(), buf.len()) };
-    usize::try_from(n).ok().map(|n| buf[..n].to_vec())
-}
-
-/// The value of extended attribute `attr` of the file open as `fd`, or
-/// `None`. Through /proc/self/fd, which also serves an O_PATH fd (which
-/// fgetxattr refuses).
-pub fn xattr_of(fd: HostFd, attr: &CStr) -> Option<Vec<u8>> {
-    let path = c_path_in(fd, b"").ok()?;
-    let mut buf = [0u8; 64];
-    // SAFETY: valid C strings; the buffer's length is passed.
-    let n = unsafe { libc::getxattr(path.as_ptr(), attr.as_ptr(), buf.as_mut_ptr().cast(), buf.len()) };
-    usize::try_from(n).ok().map(|n| buf[..n].to_vec())
-}
-
-/// Sets extended attribute `attr` of `name` in `dir` (a symlink itself,
-/// not followed); see [`xattr_at`].
-pub fn set_xattr_at(dir: HostFd, name: &CStr, attr: &CStr, value: &[u8]) -> HostResult<()> {
-    let path = c_path_in(dir, name.to_bytes())?;
-    // An empty name is `dir` itself (see `xattr_at`).
-    let set = if name.is_empty() { libc::setxattr } else { libc::lsetxattr };
-    // SAFETY: valid C strings; the value's length is passed.
-    let r = unsafe { set(path.as_ptr(), attr.as_ptr(), value.as_ptr().cast(), value.len(), 0) };
-    if r < 0 { Err(super::errno::last()) } else { Ok(()) }
-}
-
-/// Sets extended attribute `attr` of the file open as `fd`; see [`xattr_of`].
-pub fn set_xattr_of(fd: HostFd, attr: &CStr, value: &[u8]) -> HostResult<()> {
-    let path = c_path_in(fd, b"")?;
-    // SAFETY: valid C strings; the value's length is passed.
-    let r = unsafe { libc::setxattr(path.as_ptr(), attr.as_ptr(), value.as_ptr().cast(), value.len(), 0) };
-    if r < 0 { Err(super::errno::last()) } else { Ok(()) }
-}
-
 /// Whether the host kernel has the *xattrat calls (Linux 6.13); cleared
 /// at their first ENOSYS.
 static XATTRAT: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(true);
@@ -170,23 +125,22 @@ pub fn dir_path(fd: HostFd) -> Option<std::path::PathBuf> {
     std::fs::read_link(format!("{FD_DIR}/{fd}")).ok()
 }
 
-/// An extended-attribute call (getxattr(2) and its kin) for the guest:
-/// the bytes a Get or List wrote or needs, 0 for Set and Remove. Relative
-/// to the directory with the *xattrat calls where the host has them (a
-/// walk no longer than a stat's), else through /proc/self/fd as
-/// [`xattr_at`] goes; names and flags are Linux's already.
+/// An extended-attribute call (getxattr(2) and its kin), for the guest
+/// and for the runtime's own Linux metadata (vfs/meta.rs): the bytes a Get
+/// or List wrote or needs, 0 for Set and Remove; names and flags are
+/// Linux's already. A name in a directory (a symlink itself, not
+/// followed; an empty name is the directory) goes relative to the
+/// directory with the *xattrat calls where the host has them (a walk no
+/// longer than a stat's); the rest, and every call on a kernel before
+/// 6.13, goes through the /proc/self/fd link, which also serves an O_PATH
+/// fd (which fgetxattr and AT_EMPTY_PATH refuse).
 pub fn xattr(at: crate::host::XattrAt<'_>, mut op: crate::host::XattrOp<'_>) -> HostResult<usize> {
     use crate::host::{XattrAt, XattrOp};
     use linux_raw_sys::general as g;
     use std::sync::atomic::Ordering::Relaxed;
-    if XATTRAT.load(Relaxed) {
-        let (dfd, path, at_flags) = match at {
-            XattrAt::Name(dir, name) if !name.is_empty() => (dir, name, libc::AT_SYMLINK_NOFOLLOW),
-            // The directory itself: by a walk to ".", as an O_PATH fd
-            // (which the walk holds) is EBADF with AT_EMPTY_PATH.
-            XattrAt::Name(dir, _) => (dir, c".", 0),
-            XattrAt::Fd(fd) => (fd, c"", libc::AT_EMPTY_PATH),
-        };
+    if let (true, XattrAt::Name(dfd, name)) = (XATTRAT.load(Relaxed), at) {
+        // The directory itself by a walk to ".", as its fd is O_PATH.
+        let (path, at_flags) = if name.is_empty() { (c".", 0) } else { (name, libc::AT_SYMLINK_NOFOLLOW) };
         let (p, f) = (path.as_ptr(), at_flags as libc::c_uint);
         // SAFETY: valid C strings; each buffer's address and length, and
         // the args struct with its size, are passed together.

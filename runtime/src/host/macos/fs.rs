@@ -276,65 +276,23 @@ pub fn rename2_at(from: (HostFd, &CStr), to: (HostFd, &CStr), noreplace: bool, e
 
 /// The guest-visible name of an inherited host fd (a terminal's device path,
 /// or the file's path when it lies under the guest root), from `F_GETPATH`.
-/// The value of extended attribute `attr` of `name` in `dir` (a symlink
-/// itself, not followed), or `None` if it has none: by the directory's
-/// path (F_GETPATH), as macOS has no getxattr relative to a directory.
-pub fn xattr_at(dir: HostFd, name: &CStr, attr: &CStr) -> Option<Vec<u8>> {
-    let mut path = fd_host_path(dir)?;
-    if !name.is_empty() {
-        path.push(b'/');
-        path.extend_from_slice(name.to_bytes());
-    }
-    let path = std::ffi::CString::new(path).ok()?;
-    let mut buf = [0u8; 64];
-    // SAFETY: valid C strings; the buffer's length is passed.
-    let n = unsafe { libc::getxattr(path.as_ptr(), attr.as_ptr(), buf.as_mut_ptr().cast(), buf.len(), 0, libc::XATTR_NOFOLLOW) };
-    usize::try_from(n).ok().map(|n| buf[..n].to_vec())
-}
-
-/// The value of extended attribute `attr` of the file open as `fd`, or `None`.
-pub fn xattr_of(fd: HostFd, attr: &CStr) -> Option<Vec<u8>> {
-    let mut buf = [0u8; 64];
-    // SAFETY: valid C string; the buffer's length is passed.
-    let n = unsafe { libc::fgetxattr(fd, attr.as_ptr(), buf.as_mut_ptr().cast(), buf.len(), 0, 0) };
-    usize::try_from(n).ok().map(|n| buf[..n].to_vec())
-}
-
-/// Sets extended attribute `attr` of `name` in `dir` (a symlink itself,
-/// not followed); see [`xattr_at`].
-pub fn set_xattr_at(dir: HostFd, name: &CStr, attr: &CStr, value: &[u8]) -> HostResult<()> {
-    let mut path = fd_host_path(dir).ok_or(Errno::EBADF)?;
-    if !name.is_empty() {
-        path.push(b'/');
-        path.extend_from_slice(name.to_bytes());
-    }
-    let path = std::ffi::CString::new(path).map_err(|_| Errno::EINVAL)?;
-    // SAFETY: valid C strings; the value's length is passed.
-    check(unsafe { libc::setxattr(path.as_ptr(), attr.as_ptr(), value.as_ptr().cast(), value.len(), 0, libc::XATTR_NOFOLLOW) })
-}
-
-/// Sets extended attribute `attr` of the file open as `fd`.
-pub fn set_xattr_of(fd: HostFd, attr: &CStr, value: &[u8]) -> HostResult<()> {
-    // SAFETY: valid C string; the value's length is passed.
-    check(unsafe { libc::fsetxattr(fd, attr.as_ptr(), value.as_ptr().cast(), value.len(), 0, 0) })
-}
-
-/// An extended-attribute call (getxattr(2) and its kin) for the guest:
-/// the bytes a Get or List wrote or needs, 0 for Set and Remove. macOS
-/// names carry no namespace: the guest's `user.x` is the host's `x`, and
-/// every host name lists as `user.` and itself; the other namespaces hold
-/// nothing (ENODATA) and take nothing (EOPNOTSUPP, as a file system
-/// without their handlers answers). By path (F_GETPATH) for a name in a
-/// directory, as macOS has no *xattrat calls.
+/// An extended-attribute call (getxattr(2) and its kin), for the guest
+/// and for the runtime's own Linux metadata (vfs/meta.rs): the bytes a Get
+/// or List wrote or needs, 0 for Set and Remove. macOS names carry no
+/// namespace: a `user.` name is kept as it is (as `mactux rootfs import`
+/// writes the metadata), a host name without one is not listed, and the
+/// other namespaces hold nothing (ENODATA) and take nothing (EOPNOTSUPP,
+/// as a file system without their handlers answers). By path (F_GETPATH)
+/// for a name in a directory, as macOS has no *xattrat calls.
 pub fn xattr(at: crate::host::XattrAt<'_>, op: crate::host::XattrOp<'_>) -> HostResult<usize> {
     use crate::host::{XattrAt, XattrOp};
     const USER: &[u8] = b"user.";
     let is_set = matches!(op, XattrOp::Set(..));
-    let host_name = |n: &CStr| -> HostResult<std::ffi::CString> {
-        match n.to_bytes().strip_prefix(USER) {
-            Some(rest) => std::ffi::CString::new(rest).map_err(|_| Errno::EINVAL),
-            None if is_set => Err(Errno::EOPNOTSUPP),
-            None => Err(Errno::ENODATA),
+    let user_only = |n: &CStr| -> HostResult<()> {
+        match n.to_bytes().starts_with(USER) {
+            true => Ok(()),
+            false if is_set => Err(Errno::EOPNOTSUPP),
+            false => Err(Errno::ENODATA),
         }
     };
     let (path, fd, options) = match at {
@@ -352,7 +310,7 @@ pub fn xattr(at: crate::host::XattrAt<'_>, op: crate::host::XattrOp<'_>) -> Host
     let flags = |f: u32| (if f & 1 != 0 { libc::XATTR_CREATE } else { 0 }) | (if f & 2 != 0 { libc::XATTR_REPLACE } else { 0 });
     let r = match op {
         XattrOp::Get(n, b) => {
-            let n = host_name(n)?;
+            user_only(n)?;
             if p.is_null() {
                 // SAFETY: valid C string; the buffer's length is passed.
                 unsafe { libc::fgetxattr(fd, n.as_ptr(), b.as_mut_ptr().cast(), b.len(), 0, options) }
@@ -362,7 +320,7 @@ pub fn xattr(at: crate::host::XattrAt<'_>, op: crate::host::XattrOp<'_>) -> Host
             }
         }
         XattrOp::Set(n, v, f) => {
-            let n = host_name(n)?;
+            user_only(n)?;
             let o = options | flags(f);
             let r = if p.is_null() {
                 // SAFETY: valid C string; the value's length is passed.
@@ -374,7 +332,7 @@ pub fn xattr(at: crate::host::XattrAt<'_>, op: crate::host::XattrOp<'_>) -> Host
             r as isize
         }
         XattrOp::Remove(n) => {
-            let n = host_name(n)?;
+            user_only(n)?;
             let r = if p.is_null() {
                 // SAFETY: valid C string.
                 unsafe { libc::fremovexattr(fd, n.as_ptr(), options) }
@@ -395,10 +353,8 @@ pub fn xattr(at: crate::host::XattrAt<'_>, op: crate::host::XattrOp<'_>) -> Host
             };
             let n = usize::try_from(n).map_err(|_| super::errno::last())?;
             let mut out = Vec::new();
-            for name in raw[..n].split(|&c| c == 0).filter(|s| !s.is_empty()) {
-                out.extend_from_slice(USER);
+            for name in raw[..n].split_inclusive(|&c| c == 0).filter(|s| s.starts_with(USER)) {
                 out.extend_from_slice(name);
-                out.push(0);
             }
             if b.is_empty() {
                 return Ok(out.len());
