@@ -334,22 +334,31 @@ pub fn getcpu(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     Ok(0)
 }
 
-// Every task runs on all online CPUs and under SCHED_NORMAL: the sched_*
-// calls answer the same for any task of the namespace, once it exists.
+/// What a sched_*affinity call names.
+enum AffinityTarget {
+    /// The caller (pid 0) or a thread of its process, by tid: its mask is
+    /// recorded here.
+    Thread(std::sync::Arc<crate::task::Thread>),
+    /// Another task, by its host pid: its mask is the host's, where the
+    /// host has masks.
+    Task(i32),
+    /// The namespace's init, which has no host process.
+    Init,
+}
 
-/// The thread a sched_*affinity call names: 0 or one of ours by tid;
-/// another task's threads read as all CPUs (their masks are theirs).
-fn affinity_target(cx: &Ctx<'_>, pid: i32) -> Result<Option<std::sync::Arc<crate::task::Thread>>> {
+fn affinity_target(cx: &Ctx<'_>, pid: i32) -> Result<AffinityTarget> {
     if pid == 0 {
-        return Ok(Some(cx.thread_arc()));
+        return Ok(AffinityTarget::Thread(cx.thread_arc()));
     }
     if pid > 0 {
         if let Some(t) = current().thread(pid as u32) {
-            return Ok(Some(t));
+            return Ok(AffinityTarget::Thread(t));
         }
     }
-    check_task(pid)?;
-    Ok(None)
+    if is_init(pid) {
+        return Ok(AffinityTarget::Init);
+    }
+    host_target(pid).map(AffinityTarget::Task)
 }
 
 pub fn sched_getaffinity(cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
@@ -362,13 +371,12 @@ pub fn sched_getaffinity(cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
         return Err(errno!(EINVAL, "cpusetsize is too small or not a multiple of sizeof(long)"));
     }
     let set = match target {
-        Some(t) => t.affinity.load(std::sync::atomic::Ordering::Relaxed),
-        // Another task's: the host's mask where the host has them.
-        None if !is_init(args::int(a[0])) => match host::process::affinity(host_target(args::int(a[0]))?) {
+        AffinityTarget::Thread(t) => t.affinity.load(std::sync::atomic::Ordering::Relaxed),
+        AffinityTarget::Task(host) => match host::process::affinity(host) {
             Some(r) => r.map_err(Error::new)?,
             None => u64::MAX,
         },
-        None => u64::MAX,
+        AffinityTarget::Init => u64::MAX,
     };
     let mut mask = vec![0u8; mask_bytes];
     for cpu in 0..ncpu {
@@ -395,7 +403,7 @@ pub fn sched_setaffinity(cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     let set = (0..ncpu.min(64)).filter(|&c| online(c)).fold(0u64, |m, c| m | 1 << c);
     let host_err = |e| Error::with_message(e, "the host refused the CPU mask");
     match target {
-        Some(t) => {
+        AffinityTarget::Thread(t) => {
             if let Some(h) = lock(&t.host).as_ref() {
                 if let Some(r) = host::thread::set_affinity_of(h, set) {
                     r.map_err(host_err)?;
@@ -403,10 +411,14 @@ pub fn sched_setaffinity(cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
             }
             t.affinity.store(set, std::sync::atomic::Ordering::Relaxed);
         }
-        None => {
-            if let Some(r) = host::process::set_affinity(host_target(args::int(a[0]))?, set) {
+        AffinityTarget::Task(host) => {
+            if let Some(r) = host::process::set_affinity(host, set) {
                 r.map_err(host_err)?;
             }
+        }
+        // Nothing of init can be changed (host_target's EPERM).
+        AffinityTarget::Init => {
+            host_target(args::int(a[0]))?;
         }
     }
     Ok(0)
@@ -621,12 +633,11 @@ fn deadline_params_hold(runtime: u64, deadline: u64, period: u64) -> bool {
 /// sched_copy_attr and __sched_setscheduler's checks in their order): a
 /// fair policy and its nice value (clamped to -20..19) together;
 /// SCHED_FLAG_KEEP_POLICY keeps the policy, SCHED_FLAG_KEEP_PARAMS keeps
-/// the parameters and, as in the kernel, the policy too. The caller's
-/// policy is recorded as sched_setscheduler records it, another task's
-/// only checked; the nice value is the host's, which refuses a lower one
+/// the parameters and, as in the kernel, the policy too. The policy (with
+/// SCHED_FLAG_RESET_ON_FORK) is set as sched_setscheduler sets it
+/// (`set_policy`); the nice value is the host's, which refuses a lower one
 /// without privilege (EPERM). Real-time and deadline policies are EPERM,
-/// utilization clamps EOPNOTSUPP (a kernel without them), and
-/// SCHED_FLAG_RESET_ON_FORK is taken without being kept.
+/// utilization clamps EOPNOTSUPP (a kernel without them).
 pub fn sched_setattr(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     let (pid, uattr, flags) = (args::int(a[0]), a[1], args::uint(a[2]));
     if uattr == 0 || pid < 0 || flags != 0 {

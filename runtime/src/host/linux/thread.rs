@@ -250,14 +250,14 @@ pub fn sync_cores() {
     membarrier();
 }
 
-/// The CPU time another host thread of ours has used, ns (None once it
-/// ended): its kernel CPU clock (`MAKE_THREAD_CPUCLOCK(tid, SCHED)`).
 /// Restricts another host thread of this process to the CPUs of `cpus`;
 /// see `host::process::set_affinity`.
 pub fn set_affinity_of(h: &HostThread, cpus: u64) -> Option<crate::host::HostResult<()>> {
     crate::host::process::set_affinity(h.host_tid, cpus)
 }
 
+/// The CPU time another host thread of ours has used, ns (None once it
+/// ended): its kernel CPU clock (`MAKE_THREAD_CPUCLOCK(tid, SCHED)`).
 pub fn cpu_time_of(h: &HostThread) -> Option<u64> {
     const CPUCLOCK_SCHED_PERTHREAD: i32 = 6;
     let clock = ((!h.host_tid) << 3) | CPUCLOCK_SCHED_PERTHREAD;
