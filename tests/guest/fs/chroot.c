@@ -52,9 +52,8 @@ static void in_child(const char *dir)
 int main(void)
 {
 	T_BEGIN();
-	char dir[] = "/tmp/chroot.XXXXXX";
-	if (!mkdtemp(dir))
-		return 2;
+	t_tmpdir_begin();
+	const char *dir = t_tmpdir_path;
 	char p[300];
 	snprintf(p, sizeof p, "%s/etc", dir);
 	mkdir(p, 0755);
@@ -87,6 +86,7 @@ int main(void)
 	rmdir(p);
 	snprintf(p, sizeof p, "%s/sub", dir);
 	rmdir(p);
+	chdir("/");
 	CHECK_OK("remove the scratch tree", rmdir(dir));
 	T_DONE();
 }

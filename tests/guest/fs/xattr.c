@@ -22,17 +22,13 @@ static int listed(const char *list, ssize_t n, const char *name)
 int main(void)
 {
 	T_BEGIN();
-	char dir[] = "/tmp/xattr.XXXXXX";
-	if (!mkdtemp(dir) || chdir(dir) != 0)
-		return 2;
+	t_tmpdir_begin();
 	int fd = open("f", O_RDWR | O_CREAT | O_EXCL, 0644);
 	if (fd < 0)
 		return 2;
 	if (setxattr("f", "user.probe", "x", 1, 0) != 0) {
 		printf("no user attributes here: %s\n", strerror(errno));
-		unlink("f");
-		chdir("/");
-		rmdir(dir);
+		t_tmpdir_end();
 		T_DONE();
 	}
 	CHECK_OK("remove the probe", removexattr("f", "user.probe"));
@@ -100,6 +96,6 @@ int main(void)
 
 	CHECK_OK("clean up", unlink("link") == 0 && unlink("f") == 0 ? 0 : -1);
 	chdir("/");
-	CHECK_OK("rmdir the scratch directory", rmdir(dir));
+	CHECK_OK("rmdir the scratch directory", rmdir(t_tmpdir_path));
 	T_DONE();
 }
