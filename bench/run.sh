@@ -583,6 +583,10 @@ THREAD_FIGS=(
     "mutex|mutex_uncontended|$MUTEX_N|ns_per_op"
     "contended|mutex_contended|$CONTENDED_N|ns_per_op sleeps_per_kop"
 )
+ONE_CPU=""
+if command -v taskset >/dev/null; then
+    ONE_CPU=$(taskset -pc $$ 2>/dev/null | sed -n 's/.*: *\([0-9]*\).*/\1/p')
+fi
 if want e; then
     say "(e) threads: create+join (N=$THREAD_N), futex ping-pong (N=$FUTEX_N), uncontended mutex (N=$MUTEX_N), 4-thread contended mutex (N=$CONTENDED_N)"
     for r in native mactux proot qemu; do
@@ -596,6 +600,13 @@ if want e; then
                 note "$(runner_label "$r") $prog failed (${PM_WHY[$key,$r]}; see bench/build/run.log): its (e) figures are n/a."
             fi
         done
+        # The ping-pong again with both threads on one CPU: no idle CPU has
+        # to be woken, so the figure shows the cost of the wait and wake
+        # themselves. Across two CPUs of a VM a wake-up of an idle CPU
+        # costs from 2 to 50 µs from one run to the next, for every runner.
+        if [[ -n $ONE_CPU ]]; then
+            proc_measure "futex1,$r" "$THREAD_REPS" "ns_per_rt sleeps_per_rt" taskset -c "$ONE_CPU" "${words[@]}" "$BUILD/futex_pingpong" "$FUTEX_N"
+        fi
     done
 fi
 
@@ -925,6 +936,7 @@ fi
 if want e; then
     sum_pm micro "pthread create + join, p50" µs ratio:1.5 tcreate p50_us
     sum_pm micro "futex ping-pong, per round trip" ns ratio:1.5 futex ns_per_rt
+    sum_pm micro "futex ping-pong on one CPU, per round trip" ns ratio:1.5 futex1 ns_per_rt
 fi
 if want f; then
     sum_pm micro "Unix-socket ping-pong, p50" µs ratio:1.5 unixpp p50_us
@@ -1206,6 +1218,7 @@ REPORT=$BUILD/report.md
     trow "pthread_create + join, mean µs" tcreate mean_us
     trow "pthread_create + join, p99 µs" tcreate p99_us
     trow "futex ping-pong, ns per round trip (\`futex_pingpong.c\`, N = $FUTEX_N)" futex ns_per_rt
+    trow "futex ping-pong with both threads on one CPU (\`taskset -c $ONE_CPU\`), ns per round trip" futex1 ns_per_rt
     trow "uncontended mutex, ns per lock + unlock (\`mutex_uncontended.c\`, N = $MUTEX_N)" mutex ns_per_op
     trow "4 threads on one mutex, ns per lock + unlock (\`mutex_contended.c\`, N = $CONTENDED_N)" contended ns_per_op
     echo

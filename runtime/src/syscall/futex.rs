@@ -45,7 +45,7 @@ use crate::abi::{Errno, Timespec};
 use crate::daemon;
 use crate::error::{Error, Result};
 use crate::mm::Backing;
-use crate::task::{current, lock, FutexTable, PiLock, Thread, WaitKind, WaitState};
+use crate::task::{current, lock, FutexTable, PiLock, Queues, Thread, WaitKind, WaitState};
 use crate::{errno, return_errno, return_errno_with_message};
 use linux_raw_sys::general as g;
 use mactux_proto::{FutexKey, Request, Response};
@@ -88,7 +88,7 @@ fn sleep(thread: &Thread, state: &WaitState, deadline: Option<Instant>) -> Woke 
 /// queued, or `Ok(woken)` if a waker took it first (that wake counts: it
 /// was reported to the waker).
 fn give_up(state: &Arc<WaitState>, e: Error, woken: u64) -> Result<u64> {
-    if lock(&current().futexes).cancel(state) { Err(e) } else { Ok(woken) }
+    if Queues::lock(&current().futexes).cancel(state) { Err(e) } else { Ok(woken) }
 }
 
 /// Queues `thread` on `addr` if the word there still holds `val`
@@ -96,7 +96,7 @@ fn give_up(state: &Arc<WaitState>, e: Error, woken: u64) -> Result<u64> {
 /// follows a change of the word always finds the waiter.
 fn queue_if_equal(thread: &Arc<Thread>, addr: u64, val: u32, bitset: u32, kind: WaitKind) -> Result<Arc<WaitState>> {
     let state = FutexTable::new_state(thread.clone());
-    let mut q = lock(&current().futexes);
+    let mut q = Queues::lock(&current().futexes);
     let cur: u32 = crate::uaccess::read(addr)?;
     if cur != val {
         return_errno!(EAGAIN);
@@ -129,7 +129,7 @@ fn wake_limit(nr: u32, strict: bool) -> u32 {
 
 /// Wakes up to `n` waiters on `addr` whose bitset intersects `bitset`.
 fn wake(addr: u64, n: u32, bitset: u32) -> Result<u64> {
-    Ok(u64::from(lock(&current().futexes).wake(addr, n, bitset)?))
+    Ok(u64::from(Queues::lock(&current().futexes).wake(addr, n, bitset)?))
 }
 
 /// Wakes `n` waiters on `addr` and moves up to `n2` others to `addr2`.
@@ -137,7 +137,7 @@ fn requeue(addr: u64, n: u32, addr2: u64, n2: u32, expected: Option<u32>) -> Res
     if (n as i32) < 0 || (n2 as i32) < 0 {
         return_errno_with_message!(EINVAL, "wake and requeue counts must not be negative");
     }
-    let mut q = lock(&current().futexes);
+    let mut q = Queues::lock(&current().futexes);
     if let Some(v) = expected {
         let cur: u32 = crate::uaccess::read(addr)?;
         if cur != v {
@@ -164,7 +164,7 @@ pub fn wake_word(addr: u64, n: u32) {
 }
 
 fn wake_private_word(addr: u64, n: u32) {
-    let mut q = lock(&current().futexes);
+    let mut q = Queues::lock(&current().futexes);
     if !q.owner_died(addr) {
         let _ = q.wake(addr, n, u32::MAX);
     }
@@ -174,7 +174,7 @@ fn wake_private_word(addr: u64, n: u32) {
 /// goes to its oldest waiter, as the kernel's exit_pi_state_list does
 /// (that waiter's FUTEX_LOCK_PI returns 0; the word gets its TID).
 pub fn exit_pi_state_list(tid: u32) {
-    let mut q = lock(&current().futexes);
+    let mut q = Queues::lock(&current().futexes);
     for addr in q.owned_by(tid) {
         q.owner_died(addr);
     }
@@ -214,7 +214,7 @@ fn wake_op(addr: u64, n: u32, addr2: u64, n2: u32, encoded: u32) -> Result<u64> 
         g::FUTEX_OP_CMP_GE => |a, b| a >= b,
         _ => return_errno_with_message!(ENOSYS, "unknown FUTEX_WAKE_OP comparison"),
     };
-    let mut q = lock(&current().futexes);
+    let mut q = Queues::lock(&current().futexes);
     let old = crate::uaccess::fetch_update_u32(addr2, |v| apply(v, oparg))?;
     let mut woken = q.wake(addr, wake_limit(n, false), u32::MAX)?;
     if test(old as i32, cmparg as i32) {
@@ -233,7 +233,7 @@ fn lock_pi(thread: &Arc<Thread>, addr: u64, deadline: Option<Instant>, is_tryloc
     let tid = thread.tid();
     let mut grace = OWNER_EXIT_GRACE_MS;
     let state = 'attach: loop {
-        let mut q = lock(&p.futexes);
+        let mut q = Queues::lock(&p.futexes);
         match q.lock_pi_atomic(addr, tid, false)? {
             PiLock::Acquired => return Ok(0),
             PiLock::MustWait if is_trylock => {
@@ -287,7 +287,7 @@ fn wait_requeue_pi(thread: &Arc<Thread>, addr: u64, val: u32, addr2: u64, deadli
     if let Woke::Woken = woke {
         return Ok(0);
     }
-    let mut q = lock(&p.futexes);
+    let mut q = Queues::lock(&p.futexes);
     // Whether it was moved is read under the lock that moves it.
     let was_requeued = state.is_requeued();
     if !q.cancel(&state) {
@@ -317,7 +317,7 @@ fn cmp_requeue_pi(addr: u64, n: u32, addr2: u64, n2: u32, expected: u32) -> Resu
     if n != 1 {
         return_errno_with_message!(EINVAL, "FUTEX_CMP_REQUEUE_PI wakes exactly one waiter");
     }
-    let mut q = lock(&current().futexes);
+    let mut q = Queues::lock(&current().futexes);
     let cur: u32 = crate::uaccess::read(addr)?;
     if cur != expected {
         return_errno!(EAGAIN);
@@ -555,7 +555,7 @@ pub fn futex(cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
         g::FUTEX_TRYLOCK_PI => lock_pi(&cx.thread_arc(), addr, None, true),
         g::FUTEX_UNLOCK_PI => {
             let tid = cx.thread().tid();
-            lock(&current().futexes).unlock_pi(addr, tid)?;
+            Queues::lock(&current().futexes).unlock_pi(addr, tid)?;
             Ok(0)
         }
         g::FUTEX_WAIT_REQUEUE_PI => wait_requeue_pi(&cx.thread_arc(), addr, val, a[4], absolute(clock)?),
@@ -646,7 +646,7 @@ pub fn futex_waitv(cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     {
         // All words compared and queued under one lock: no wake can come
         // between two of them.
-        let mut q = lock(&p.futexes);
+        let mut q = Queues::lock(&p.futexes);
         for (i, e) in entries.iter().enumerate() {
             let cur = crate::uaccess::read::<u32>(e.addr);
             let cur = match cur {
@@ -664,7 +664,7 @@ pub fn futex_waitv(cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
         }
     }
     let woke = sleep(&thread, &state, deadline);
-    let mut q = lock(&p.futexes);
+    let mut q = Queues::lock(&p.futexes);
     q.cancel(&state);
     if let Some(i) = state.woken_index() {
         return Ok(u64::from(i));

@@ -5,8 +5,10 @@
 //! A waiter is queued under [`Process::futexes`](super::Process) while
 //! the futex word is compared, so a wake that follows a change of the word
 //! always finds it; it then sleeps on its thread's parker. A waker takes it
-//! off the queue, marks it woken and unparks its thread: there is no
-//! polling.
+//! off the queue and marks it woken under the lock, and unparks its thread
+//! once the lock is released ([`Queues`]): there is no polling, and the
+//! woken thread, often switched to at once, never finds the lock still
+//! held by its waker.
 //!
 //! PI futexes follow the kernel's user-space protocol
 //! (<https://docs.kernel.org/locking/pi-futex.html>, kernel/futex/pi.c):
@@ -24,8 +26,9 @@
 use super::Thread;
 use crate::error::Result;
 use crate::{errno, return_errno_with_message};
+use std::ops::{Deref, DerefMut};
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering::*};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard};
 
 /// The bits of a PI futex word (include/uapi/linux/futex.h).
 pub use linux_raw_sys::general::{FUTEX_OWNER_DIED, FUTEX_TID_MASK, FUTEX_WAITERS};
@@ -79,9 +82,9 @@ impl WaitState {
         self.requeued.load(Acquire)
     }
 
-    fn wake(&self, index: u32) {
+    /// Marks it woken by entry `index`; [`Queues`] unparks it later.
+    fn mark_woken(&self, index: u32) {
         self.woken.fetch_max(index + 1, Release);
-        self.thread.parker.unpark();
     }
 }
 
@@ -96,6 +99,52 @@ pub struct PiState {
 pub struct FutexTable {
     pub waiters: Vec<FutexWaiter>,
     pub pi: Vec<PiState>,
+    /// Waiters woken under the lock, to unpark once it is released.
+    unpark: Vec<Arc<WaitState>>,
+}
+
+/// The futex queues of a process, locked. Threads woken while it is held
+/// are unparked when it is dropped, after the lock is released.
+pub struct Queues<'a> {
+    // Fields drop in order: the lock is released before `woken` unparks.
+    guard: MutexGuard<'a, FutexTable>,
+    woken: Unpark,
+}
+
+/// Unparks the threads of the waiters it holds when dropped.
+struct Unpark(Vec<Arc<WaitState>>);
+
+impl Drop for Unpark {
+    fn drop(&mut self) {
+        for state in self.0.drain(..) {
+            state.thread.parker.unpark();
+        }
+    }
+}
+
+impl<'a> Queues<'a> {
+    pub fn lock(m: &'a Mutex<FutexTable>) -> Self {
+        Queues { guard: super::lock(m), woken: Unpark(Vec::new()) }
+    }
+}
+
+impl Deref for Queues<'_> {
+    type Target = FutexTable;
+    fn deref(&self) -> &FutexTable {
+        &self.guard
+    }
+}
+
+impl DerefMut for Queues<'_> {
+    fn deref_mut(&mut self) -> &mut FutexTable {
+        &mut self.guard
+    }
+}
+
+impl Drop for Queues<'_> {
+    fn drop(&mut self) {
+        self.woken.0 = std::mem::take(&mut self.guard.unpark);
+    }
 }
 
 /// What an attempt to take a PI lock found (`futex_lock_pi_atomic`).
@@ -115,6 +164,13 @@ pub enum PiLock {
 impl FutexTable {
     pub fn new_state(thread: Arc<Thread>) -> Arc<WaitState> {
         Arc::new(WaitState { thread, woken: AtomicU32::new(0), requeued: AtomicBool::new(false) })
+    }
+
+    /// Marks a waiter taken off the queue as woken, to be unparked once
+    /// the lock is released.
+    fn woke(&mut self, w: FutexWaiter) {
+        w.state.mark_woken(w.index);
+        self.unpark.push(w.state);
     }
 
     pub fn enqueue(&mut self, addr: u64, bitset: u32, kind: WaitKind, index: u32, state: &Arc<WaitState>) {
@@ -173,7 +229,7 @@ impl FutexTable {
             }
             if w.bitset & bitset != 0 {
                 let w = self.waiters.remove(i);
-                w.state.wake(w.index);
+                self.woke(w);
                 woken += 1;
             } else {
                 i += 1;
@@ -203,7 +259,7 @@ impl FutexTable {
             count += 1;
             if count <= n {
                 let w = self.waiters.remove(i);
-                w.state.wake(w.index);
+                self.woke(w);
             } else {
                 self.waiters[i].addr = to;
                 i += 1;
@@ -329,7 +385,7 @@ impl FutexTable {
             p.owner = Some(tid);
         }
         self.drop_unused_pi(w.addr);
-        w.state.wake(w.index);
+        self.woke(w);
     }
 
     /// The owner of the PI futex at `addr` died (its robust-list entry, or
@@ -381,7 +437,7 @@ impl FutexTable {
                 PiLock::Acquired => {
                     let w = self.waiters.remove(top);
                     w.state.requeued.store(true, Release);
-                    w.state.wake(w.index);
+                    self.woke(w);
                     count = 1;
                 }
                 PiLock::MustWait => {}
@@ -422,6 +478,7 @@ impl FutexTable {
     pub fn clear(&mut self) {
         self.waiters.clear();
         self.pi.clear();
+        self.unpark.clear();
     }
 }
 
