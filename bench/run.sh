@@ -638,6 +638,10 @@ if want f; then
         if [[ -n ${PM_WHY[http,$r]:-} ]]; then
             note "$(runner_label "$r") http_server failed (${PM_WHY[http,$r]}; see bench/build/run.log): its (f) figure is n/a."
         fi
+        # The Unix ping-pong again on one CPU, as the futex one in (e).
+        if [[ -n $ONE_CPU ]]; then
+            proc_measure "unixpp1,$r" "$NET_REPS" "p50_us p99_us" taskset -c "$ONE_CPU" "${words[@]}" "$BUILD/sock_pingpong" "$NET_PP_N"
+        fi
     done
 fi
 
@@ -940,6 +944,7 @@ if want e; then
 fi
 if want f; then
     sum_pm micro "Unix-socket ping-pong, p50" µs ratio:1.5 unixpp p50_us
+    sum_pm micro "Unix-socket ping-pong on one CPU, p50" µs ratio:1.5 unixpp1 p50_us
 fi
 if want g; then
     sum_pm micro "compute loop (no system call)" ns ratio:1.03 compute ns_per_op
@@ -1233,6 +1238,7 @@ REPORT=$BUILD/report.md
     echo "- futex round trips per second: $(tlist futex rt_per_s)"
     echo "- futex waits that slept, per round trip (a waiter that finds the word already set does not sleep): $(tlist futex sleeps_per_rt)"
     echo "- contended mutex, voluntary context switches per 1000 lock + unlock (how often a thread slept on the mutex): $(tlist contended sleeps_per_kop)"
+    echo "- The ping-pong rows across two CPUs time this machine's wake-ups of an idle CPU as much as the runner: on a VM that costs 2 to 50 µs per wake-up, from one run to the next of the same binary. The one-CPU rows (here and in (f)) leave no CPU idle, so they compare the runners' own cost of a wait and a wake-up."
     echo
     fi
     if want f; then
@@ -1244,6 +1250,7 @@ REPORT=$BUILD/report.md
     echo "|---|---:|---:|---:|---:|"
     trow "Unix-socket ping-pong, p50 µs (N = $NET_PP_N)" unixpp p50_us
     trow "Unix-socket ping-pong, p99 µs" unixpp p99_us
+    trow "Unix-socket ping-pong with both processes on one CPU (\`taskset -c $ONE_CPU\`), p50 µs" unixpp1 p50_us
     trow "TCP loopback ping-pong, p50 µs (N = $NET_PP_N)" tcppp p50_us
     trow "TCP loopback ping-pong, p99 µs" tcppp p99_us
     trow "TCP loopback throughput, MiB/s, higher is better ($NET_MB MiB)" stream mb_per_s
