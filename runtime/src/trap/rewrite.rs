@@ -1,9 +1,9 @@
 //! Syscall-site rewriting (DESIGN.md "Speed"): a `syscall` instruction that
 //! trapped twice is rewritten so that later executions enter the runtime by a
 //! jump instead of a host signal. The trap stays the always-correct path:
-//! only one shape is rewritten, and every other site, every site the
-//! checks below are unsure of, and every site whose stub cannot be placed
-//! keeps trapping.
+//! only the shapes below are rewritten, and every other site, every site
+//! the checks below are unsure of, and every site whose stub cannot be
+//! placed keeps trapping.
 //!
 //! # The shape
 //!
@@ -22,6 +22,13 @@
 //!          48 8d 0d <rel32>        lea site+7(%rip), %rcx
 //!          ff 25 <rel32>           jmp *entry(%rip)
 //! ```
+//!
+//! The instruction before the `syscall` may also set an argument
+//! register, the number having been set further back: `mov $imm, %reg`
+//! (`mov $8, %r10d`, the sigset size) or `lea mem, %reg` (glibc's
+//! start_thread: `lea 0x8f0(%rbx), %rsi`). The stub runs the same
+//! instruction with, for a rip-relative `lea`, its displacement made
+//! relative to the stub ([`relocated`]).
 //!
 //! glibc's `read` is `xor %eax,%eax; syscall` and Go's `Syscall6` ends
 //! with `MOVQ BX, DI; SYSCALL`: two and three bytes, too few for the `jmp
@@ -43,7 +50,10 @@
 //! the end of a longer instruction (`41 b8 ..` is `mov $imm, %r8d`;
 //! `8b b8 <disp32>` loads edi). A site is rewritten only when (1) the
 //! bytes decode as exactly those two instructions; (2) rax at the trap
-//! equals the immediate (a `mov` that really ran just before); (3) the
+//! equals the immediate (a `mov` that really ran just before; for the
+//! other shapes, the register the instruction wrote holds what it wrote,
+//! and a register the `syscall` overwrites, rcx or r11, is never taken
+//! as proof); (3) the
 //! byte before is no prefix a `b8` could carry; and (4) no instruction
 //! starting up to 15 bytes earlier ends exactly at the `syscall` (which
 //! would make the `b8` part of it), unless that instruction reads or
@@ -111,9 +121,11 @@ const PREFIXES: &[u8] = &[0xf0, 0xf2, 0xf3, 0x2e, 0x36, 0x3e, 0x26, 0x64, 0x65, 
 const REX: core::ops::RangeInclusive<u8> = 0x40..=0x4f;
 
 /// One stub's bytes (see the module header): the site's instruction (at
-/// most 15 bytes), `lea` (7), `jmp` (6), then an 8-byte aligned slot for
-/// the entry's address.
+/// most 15 bytes), `lea` (7), `jmp` (6); at 32 the first bytes of the
+/// site's instruction as it was (never run); then an 8-byte aligned slot
+/// for the entry's address.
 const STUB_SIZE: u64 = 48;
+const STUB_ORIG_OFF: u64 = 32;
 const STUB_SLOT_OFF: u64 = 40;
 /// Runtime memory for stubs is mapped in chunks of this many bytes.
 const CHUNK_SIZE: u64 = 64 * 1024;
@@ -144,6 +156,15 @@ pub enum Evidence {
     /// `mov %src, %dst` (Go's `Syscall6` moves its first argument so): the
     /// two registers hold the same value.
     RegIsReg { dst: Register, src: Register },
+    /// `mov $imm, %reg` other than the number's, or `lea disp(%rip),
+    /// %reg` (glibc's `rt_sigprocmask(SIG_BLOCK, &sigall_set, ...)`): the
+    /// register holds that value.
+    RegIsValue { reg: Register, value: u64 },
+    /// `lea disp(%base,%index,scale), %dst` (glibc's start_thread passes
+    /// `&pd->sigmask` so): dst holds that address, truncated to 32 bits
+    /// for a 32-bit `lea`. Neither base nor index is dst, whose old value
+    /// would be gone.
+    RegIsAddress { dst: Register, base: Register, index: Register, scale: u32, disp: u64, wide: bool },
 }
 
 /// If the bytes that end at a trapping `syscall` (`bytes`, whose last two
@@ -156,17 +177,16 @@ pub fn site_shape(bytes: &[u8], end: u64, rax: u64) -> Option<Shape> {
         return None;
     }
     let body = &bytes[..n - SYSCALL.len()];
-    let shape = if bytes[n - SITE_LEN as usize] == MOV_EAX_IMM32 {
-        mov_eax_shape(body, end - 2, rax)?
-    } else if let Some(shape) = mov_rax_shape(body, end - 2, rax) {
-        shape
-    } else if let Some(shape) = xor_eax_shape(body, rax) {
-        shape
-    } else if let Some(shape) = stack_load_shape(body, end - 2) {
-        shape
-    } else {
-        reg_move_shape(body, end - 2)?
-    };
+    let at = end - 2;
+    let shape = (bytes[n - SITE_LEN as usize] == MOV_EAX_IMM32)
+        .then(|| mov_eax_shape(body, at, rax))
+        .flatten()
+        .or_else(|| mov_rax_shape(body, at, rax))
+        .or_else(|| xor_eax_shape(body, rax))
+        .or_else(|| stack_load_shape(body, at))
+        .or_else(|| reg_move_shape(body, at))
+        .or_else(|| lea_shape(body, at))
+        .or_else(|| mov_imm_shape(body, at))?;
     let start = n - SYSCALL.len() - shape.len;
     // A prefix before the instruction would make it another one.
     if start > 0 {
@@ -256,6 +276,73 @@ fn stack_load_shape(body: &[u8], end: u64) -> Option<Shape> {
     Some(Shape { len: LEN, evidence })
 }
 
+/// Registers whose value at the trap tells what the instruction before the
+/// `syscall` wrote: not rsp, and not rcx and r11, which the `syscall`
+/// itself overwrites.
+fn checkable(reg: Register) -> bool {
+    !matches!(reg, Register::RSP | Register::RCX | Register::R11) && is_gpr64(reg)
+}
+
+fn is_gpr64(reg: Register) -> bool {
+    (Register::RAX as u32..=Register::R15 as u32).contains(&(reg as u32))
+}
+
+/// The 64-bit register a 32-bit or 64-bit general register is part of (a
+/// write to the 32-bit one zero-extends into it).
+fn full64(reg: Register) -> Register {
+    use Register::*;
+    const R32: [Register; 16] = [EAX, ECX, EDX, EBX, ESP, EBP, ESI, EDI, R8D, R9D, R10D, R11D, R12D, R13D, R14D, R15D];
+    const R64: [Register; 16] = [RAX, RCX, RDX, RBX, RSP, RBP, RSI, RDI, R8, R9, R10, R11, R12, R13, R14, R15];
+    R32.iter().position(|&r| r == reg).map_or(reg, |i| R64[i])
+}
+
+/// `lea mem, %r64` or `lea mem, %r32` (4 to 8 bytes) ending at `body`'s
+/// end, with a 64-bit address and no segment override.
+fn lea_shape(body: &[u8], end: u64) -> Option<Shape> {
+    use iced_x86::OpKind;
+    (4..=8).rev().find_map(|len| {
+        let insn = decode_tail(body, end, len)?;
+        let wide = match insn.code() {
+            Code::Lea_r64_m => true,
+            Code::Lea_r32_m => false,
+            _ => return None,
+        };
+        let dst = full64(insn.op0_register());
+        if insn.op1_kind() != OpKind::Memory || insn.segment_prefix() != Register::None || !checkable(dst) {
+            return None;
+        }
+        let (base, index) = (insn.memory_base(), insn.memory_index());
+        let evidence = if base == Register::RIP && index == Register::None {
+            // The absolute address, decoded at the site's own address.
+            let value = insn.memory_displacement64();
+            Evidence::RegIsValue { reg: dst, value: if wide { value } else { value & 0xffff_ffff } }
+        } else {
+            let is_reg = |r: Register| r == Register::None || is_gpr64(r);
+            if !is_reg(base) || !is_reg(index) || base == dst || index == dst {
+                return None;
+            }
+            let (scale, disp) = (insn.memory_index_scale(), insn.memory_displacement64());
+            Evidence::RegIsAddress { dst, base, index, scale, disp, wide }
+        };
+        Some(Shape { len, evidence })
+    })
+}
+
+/// `mov $imm32, %r32` (5 or 6 bytes) or `mov $imm32, %r64` (7, sign
+/// extended) into a register other than eax ending at `body`'s end.
+fn mov_imm_shape(body: &[u8], end: u64) -> Option<Shape> {
+    [7, 6, 5].into_iter().find_map(|len| {
+        let insn = decode_tail(body, end, len)?;
+        let value = match insn.code() {
+            Code::Mov_r32_imm32 => u64::from(insn.immediate32()),
+            Code::Mov_rm64_imm32 if insn.op0_kind() == iced_x86::OpKind::Register => insn.immediate32to64() as u64,
+            _ => return None,
+        };
+        let reg = full64(insn.op0_register());
+        (checkable(reg) && reg != Register::RAX).then_some(Shape { len, evidence: Evidence::RegIsValue { reg, value } })
+    })
+}
+
 /// Whether `insn`, a reading of the bytes before a `syscall` in which the
 /// site's `b8` is a ModRM byte (`[rax + disp32]`) and its immediate the
 /// displacement, cannot have run just before the trap: with rax = disp32
@@ -280,13 +367,40 @@ fn would_have_faulted(insn: &iced_x86::Instruction, evidence: Evidence) -> bool 
         && insn.memory_displacement64() == u64::from(nr)
 }
 
+/// The instruction `insn` of the site at `site` as its stub at `stub`
+/// runs it: the same bytes, but for a rip-relative `lea`, whose
+/// displacement (its last four bytes) is made relative to the stub; None
+/// if the stub is out of its target's reach, or it is anything else that
+/// depends on where it runs.
+fn relocated(insn: &[u8], site: u64, stub: u64) -> Option<([u8; MAX_INSN_LEN], usize)> {
+    let n = insn.len();
+    let mut out = [0u8; MAX_INSN_LEN];
+    out.get_mut(..n)?.copy_from_slice(insn);
+    let decoded = Decoder::with_ip(64, insn, site, DecoderOptions::NONE).decode();
+    let is_shape = matches!(decoded.mnemonic(), iced_x86::Mnemonic::Mov | iced_x86::Mnemonic::Xor | iced_x86::Mnemonic::Lea);
+    if decoded.is_invalid() || decoded.len() != n || !is_shape {
+        return None;
+    }
+    if decoded.is_ip_rel_memory_operand() {
+        if decoded.mnemonic() != iced_x86::Mnemonic::Lea || n < 4 {
+            return None;
+        }
+        let from_stub = decoded.ip_rel_memory_address().wrapping_sub(stub + n as u64) as i64;
+        out[n - 4..n].copy_from_slice(&i32::try_from(from_stub).ok()?.to_le_bytes());
+    }
+    Some((out, n))
+}
+
 /// The stub of a site at `site` whose instruction before the `syscall`
-/// is `insn` (position-independent: no rip-relative operand, no branch),
-/// placed at `stub`, jumping on to `entry`.
-fn stub_bytes(site: u64, insn: &[u8], stub: u64, entry: u64) -> [u8; STUB_SIZE as usize] {
+/// is `original`, which the stub runs as `insn` ([`relocated`]), placed
+/// at `stub`, jumping on to `entry`. The original's first bytes are kept
+/// at [`STUB_ORIG_OFF`] for [`resume_at_int3`].
+fn stub_bytes(site: u64, insn: &[u8], original: &[u8], stub: u64, entry: u64) -> [u8; STUB_SIZE as usize] {
     let mut b = [INT3; STUB_SIZE as usize];
     let n = insn.len();
     b[..n].copy_from_slice(insn);
+    let kept = original.len().min(JMP_REL32_LEN as usize);
+    b[STUB_ORIG_OFF as usize..STUB_ORIG_OFF as usize + kept].copy_from_slice(&original[..kept]);
     let site_end = site + n as u64 + SYSCALL.len() as u64;
     // lea rcx, [rip + disp32]: the address after the site's `syscall`.
     b[n..n + 3].copy_from_slice(&[0x48, 0x8d, 0x0d]);
@@ -434,6 +548,9 @@ pub fn after_trap(site_end: u64, trapped: &super::GuestRegs) {
             return;
         }
     }
+    if !holds(shape.evidence, trapped) {
+        return;
+    }
     let site = syscall_at - shape.len as u64;
     let insn = &bytes[bytes.len() - SYSCALL.len() - shape.len..bytes.len() - SYSCALL.len()];
     // A site shorter than the `jmp rel32` jumps to a hole in the code after it.
@@ -465,7 +582,11 @@ pub fn after_trap(site_end: u64, trapped: &super::GuestRegs) {
         None => None,
     };
     let Some(stub) = sites.alloc_stub(site) else { return };
-    let code = stub_bytes(site, insn, stub, entry);
+    let Some((moved, len)) = relocated(insn, site, stub) else {
+        sites.free_last_stub(stub);
+        return;
+    };
+    let code = stub_bytes(site, &moved[..len], insn, stub, entry);
     // SAFETY: `stub` is STUB_SIZE unused bytes of a chunk of runtime
     // memory we mapped read-write-execute; no code jumps there yet.
     unsafe { core::ptr::copy_nonoverlapping(code.as_ptr(), stub as *mut u8, code.len()) };
@@ -495,6 +616,26 @@ pub fn after_trap(site_end: u64, trapped: &super::GuestRegs) {
             let _ = crate::uaccess::write_code_bytes(h, &old);
         }
         sites.free_last_stub(stub);
+    }
+}
+
+/// Whether the registers at the trap show that the instruction of a
+/// [`Evidence::RegIsValue`] or [`Evidence::RegIsAddress`] shape ran just
+/// before the `syscall` (the other kinds are checked where they are found).
+fn holds(evidence: Evidence, trapped: &super::GuestRegs) -> bool {
+    let value = |r: Register| match r {
+        Register::None => Some(0),
+        Register::RSP => Some(trapped.rsp),
+        r => reg_value(trapped, r),
+    };
+    match evidence {
+        Evidence::RegIsValue { reg, value: want } => reg_value(trapped, reg) == Some(want),
+        Evidence::RegIsAddress { dst, base, index, scale, disp, wide } => {
+            let (Some(b), Some(i), Some(d)) = (value(base), value(index), reg_value(trapped, dst)) else { return false };
+            let addr = b.wrapping_add(i.wrapping_mul(u64::from(scale))).wrapping_add(disp);
+            d == if wide { addr } else { addr & 0xffff_ffff }
+        }
+        _ => true,
     }
 }
 
@@ -635,9 +776,9 @@ pub fn resume_at_int3(regs: &mut super::GuestRegs) -> bool {
         return false;
     }
     // SAFETY: `stub` is a stub this process wrote (STUB_SIZE bytes of
-    // runtime memory that stays mapped), which starts with the replaced
-    // instruction, at least as long as the jump.
-    let replaced = unsafe { core::slice::from_raw_parts((stub + 1) as *const u8, n) };
+    // runtime memory that stays mapped), which holds the replaced
+    // instruction's first bytes at STUB_ORIG_OFF, as many as the jump.
+    let replaced = unsafe { core::slice::from_raw_parts((stub + STUB_ORIG_OFF + 1) as *const u8, n) };
     if now[1..1 + n] != *jump.disp() && now[1..1 + n] != *replaced {
         return false;
     }
@@ -754,6 +895,51 @@ mod tests {
     }
 
     #[test]
+    fn finds_lea_before_syscall() {
+        // glibc's start_thread: mov $0xe,%eax; lea 0x8f0(%rbx),%rsi; syscall.
+        let b = [0xb8, 0x0e, 0, 0, 0, 0x48, 0x8d, 0xb3, 0xf0, 0x08, 0, 0, 0x0f, 0x05];
+        let want = Evidence::RegIsAddress { dst: Register::RSI, base: Register::RBX, index: Register::None, scale: 1, disp: 0x8f0, wide: true };
+        assert_eq!(site_shape(&b, END, 0xe), Some(Shape { len: 7, evidence: want }));
+        let mut regs = crate::trap::GuestRegs { rbx: 0x7000_0000, rsi: 0x7000_08f0, ..Default::default() };
+        assert!(holds(want, &regs));
+        regs.rsi += 8;
+        assert!(!holds(want, &regs));
+        // mov $0xe,%eax; lea sigall_set(%rip),%rsi; syscall: the address
+        // is known from the site's own.
+        let b = [0xb8, 0x0e, 0, 0, 0, 0x48, 0x8d, 0x35, 0x05, 0x47, 0x07, 0, 0x0f, 0x05];
+        let want = Evidence::RegIsValue { reg: Register::RSI, value: END - 2 + 0x74705 };
+        assert_eq!(site_shape(&b, END, 0xe), Some(Shape { len: 7, evidence: want }));
+        // Its stub runs it with the displacement made relative to the stub.
+        let (site, stub) = (END - 9, END + 0x1000_0000);
+        let (moved, len) = relocated(&b[5..12], site, stub).unwrap();
+        let insn = Decoder::with_ip(64, &moved[..len], stub, DecoderOptions::NONE).decode();
+        assert_eq!(insn.ip_rel_memory_address(), END - 2 + 0x74705);
+        // Out of reach of a rel32 from the stub: not rewritten.
+        assert!(relocated(&b[5..12], site, END + (3 << 30)).is_none());
+        // lea 8(%rsi),%rsi: its old value is gone, nothing to check.
+        let b = [0x90, 0x48, 0x8d, 0x76, 0x08, 0x0f, 0x05];
+        assert_eq!(site_shape(&b, END, 0), None);
+        // lea 8(%rsp),%rcx: the syscall overwrote rcx.
+        let b = [0x90, 0x48, 0x8d, 0x4c, 0x24, 0x08, 0x0f, 0x05];
+        assert_eq!(site_shape(&b, END, 0), None);
+    }
+
+    #[test]
+    fn finds_mov_immediate_to_another_register() {
+        // mov $0x8,%r10d; syscall (the sigset size of rt_sigprocmask).
+        let b = [0x90, 0x41, 0xba, 0x08, 0, 0, 0, 0x0f, 0x05];
+        let want = Evidence::RegIsValue { reg: Register::R10, value: 8 };
+        assert_eq!(site_shape(&b, END, 14), Some(Shape { len: 6, evidence: want }));
+        // mov $-1,%rdx, sign extended.
+        let b = [0x90, 0x48, 0xc7, 0xc2, 0xff, 0xff, 0xff, 0xff, 0x0f, 0x05];
+        let want = Evidence::RegIsValue { reg: Register::RDX, value: u64::MAX };
+        assert_eq!(site_shape(&b, END, 14), Some(Shape { len: 7, evidence: want }));
+        let regs = crate::trap::GuestRegs { rdx: u64::MAX, ..Default::default() };
+        assert!(holds(want, &regs));
+        assert!(!holds(want, &crate::trap::GuestRegs::default()));
+    }
+
+    #[test]
     fn finds_padding_after_a_ret_or_jmp() {
         // glibc's read after its syscall: cmp $-4096,%rax; ja; ret; then
         // `cs nopw 0(%rax,%rax,1)` up to a 16-byte boundary.
@@ -789,8 +975,9 @@ mod tests {
         let site = 0x40_0ff9;
         let stub = 0x4000_0000;
         let mov = [0xb8, 0x27, 0, 0, 0];
-        let b = stub_bytes(site, &mov, stub, 0xdead_beef);
+        let b = stub_bytes(site, &mov, &mov, stub, 0xdead_beef);
         assert_eq!(&b[0..5], &mov);
+        assert_eq!(&b[32..37], &mov);
         let lea = i32::from_le_bytes(b[8..12].try_into().unwrap());
         assert_eq!((stub + 12).wrapping_add(lea as i64 as u64), site + SITE_LEN);
         let jmp = i32::from_le_bytes(b[14..18].try_into().unwrap());
