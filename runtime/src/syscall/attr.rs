@@ -12,7 +12,7 @@ use super::args::uint;
 use super::fs_common::host_err;
 use super::{args, Ctx};
 use crate::abi::gen as g;
-use crate::abi::{Timespec, NSEC_PER_SEC};
+use crate::abi::{Timespec, Timeval, NSEC_PER_SEC};
 use crate::error::Result;
 use crate::host;
 use crate::uaccess;
@@ -32,11 +32,15 @@ fn host_path_for_attr(r: &Resolved) -> Result<&HostLoc> {
 
 fn do_fchmodat(dirfd: i32, path: &[u8], mode: u32) -> Result<u64> {
     let r = resolve_existing(dirfd, path, true)?;
-    let hp = host_path_for_attr(&r)?;
+    chmod_resolved(&r, mode)
+}
+
+fn chmod_resolved(r: &Resolved, mode: u32) -> Result<u64> {
+    let hp = host_path_for_attr(r)?;
     if let Some(done) = crate::vfs::meta::chmod(crate::vfs::meta::At::Name(hp.dir_fd(), &hp.name), mode) {
         return done.map(|()| 0);
     }
-    let bits = perm::chmod_bits(&current().cred(), &node_stat(&r, true)?, mode)?;
+    let bits = perm::chmod_bits(&current().cred(), &node_stat(r, true)?, mode)?;
     host::fs::chmod_at(hp.dir_fd(), &hp.name, bits).map_err(host_err)?;
     Ok(0)
 }
@@ -49,6 +53,21 @@ pub fn chmod(_cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
 pub fn fchmodat(_cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     let path = args::path(a[1])?;
     do_fchmodat(args::dirfd(a[0]), &path, uint(a[2]))
+}
+
+/// fchmodat2(2) (Linux 6.6): fchmodat with flags. AT_SYMLINK_NOFOLLOW on a
+/// symbolic link is EOPNOTSUPP, as notify_change refuses a symlink's mode
+/// (fs/attr.c); AT_EMPTY_PATH changes the file dirfd names, an O_PATH one
+/// included.
+pub fn fchmodat2(_cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
+    let flags = args::flags(a[3] & 0xffff_ffff, g::AT_SYMLINK_NOFOLLOW | g::AT_EMPTY_PATH, "unknown fchmodat2 flags")?;
+    let path = args::path(a[1])?;
+    let follow = flags & g::AT_SYMLINK_NOFOLLOW == 0;
+    let r = path_target_at(args::dirfd(a[0]), &path, flags & g::AT_EMPTY_PATH != 0, follow)?;
+    if !follow && node_stat(&r, false)?.mode & g::S_IFMT == g::S_IFLNK {
+        return_errno_with_message!(EOPNOTSUPP, "the mode of a symbolic link cannot be changed");
+    }
+    chmod_resolved(&r, uint(a[2]))
 }
 
 /// The host fd of a file for an fd-based attribute change (fchmod, fchown...).
@@ -149,16 +168,60 @@ fn may_utime(times: &[Option<Option<Timespec>>; 2], stat: impl FnOnce() -> Resul
 }
 
 pub fn utimensat(_cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
-    let dirfd = args::dirfd(a[0]);
     let times = if a[2] == 0 {
-        [Some(None), Some(None)]
+        NOW
     } else {
         let at: Timespec = uaccess::read(a[2])?;
         let mt: Timespec = uaccess::read(a[2].checked_add(16).ok_or_else(|| errno!(EFAULT))?)?;
         [utime_arg(at)?, utime_arg(mt)?]
     };
-    let raw_flags = a[3];
-    if a[1] == 0 && dirfd != g::AT_FDCWD {
+    do_utimes(args::dirfd(a[0]), a[1], times, a[3])
+}
+
+/// Both times set to the current time (a NULL `times`).
+const NOW: [Option<Option<Timespec>>; 2] = [Some(None), Some(None)];
+
+/// do_futimesat (fs/utimes.c): utimes' and futimesat's two timevals, whose
+/// microseconds must be 0..1000000 (UTIME_NOW and UTIME_OMIT are
+/// utimensat's only).
+fn timevals(ptr: u64) -> Result<[Option<Option<Timespec>>; 2]> {
+    if ptr == 0 {
+        return Ok(NOW);
+    }
+    let at: Timeval = uaccess::read(ptr)?;
+    let mt: Timeval = uaccess::read(ptr.checked_add(16).ok_or_else(|| errno!(EFAULT))?)?;
+    if [at, mt].iter().any(|t| !(0..1_000_000).contains(&t.usec)) {
+        return_errno_with_message!(EINVAL, "tv_usec out of range");
+    }
+    Ok([at, mt].map(|t| Some(Some(Timespec { sec: t.sec, nsec: t.usec * 1000 }))))
+}
+
+/// utimes(2): the times of a path, in microseconds.
+pub fn utimes(_cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
+    do_utimes(g::AT_FDCWD, a[0], timevals(a[1])?, 0)
+}
+
+/// futimesat(2): utimes relative to a directory fd (a NULL path: the
+/// file of the fd itself).
+pub fn futimesat(_cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
+    do_utimes(args::dirfd(a[0]), a[1], timevals(a[2])?, 0)
+}
+
+/// utime(2): the times of a path in whole seconds (`struct utimbuf`:
+/// actime, modtime).
+pub fn utime(_cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
+    let times = if a[1] == 0 {
+        NOW
+    } else {
+        let [at, mt]: [u64; 2] = uaccess::read(a[1])?;
+        [at, mt].map(|sec| Some(Some(Timespec { sec: sec as i64, nsec: 0 })))
+    };
+    do_utimes(g::AT_FDCWD, a[0], times, 0)
+}
+
+/// do_utimes (fs/utimes.c): a NULL path with a dirfd is the fd's file.
+fn do_utimes(dirfd: i32, path_ptr: u64, times: [Option<Option<Timespec>>; 2], raw_flags: u64) -> Result<u64> {
+    if path_ptr == 0 && dirfd != g::AT_FDCWD {
         // do_utimes_fd (fs/utimes.c): the fd itself, and no flags.
         if raw_flags != 0 {
             return_errno_with_message!(EINVAL, "flags with a NULL path");
@@ -175,7 +238,7 @@ pub fn utimensat(_cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
         return Ok(0);
     }
     let flags = args::flags(raw_flags, g::AT_SYMLINK_NOFOLLOW | g::AT_EMPTY_PATH, "unknown utimensat flags")?;
-    let path = args::path(a[1])?;
+    let path = args::path(path_ptr)?;
     let follow = flags & g::AT_SYMLINK_NOFOLLOW == 0;
     let r = path_target_at(dirfd, &path, flags & g::AT_EMPTY_PATH != 0, follow)?;
     if times == [None, None] {

@@ -339,7 +339,7 @@ syscall_table! {
     __NR_fdatasync => Full(sync::fdatasync), [Fd];
     __NR_truncate => Full(truncate::truncate), [Path, Int];
     __NR_ftruncate => Full(truncate::ftruncate), [Fd, Int];
-    __NR_getdents => Missing, [];
+    __NR_getdents => Full(getdents::getdents), [Fd, Ptr, Len], unmasked;
     __NR_getcwd => Full(cwd::getcwd), [Ptr, Len], unmasked;
     __NR_chdir => Full(cwd::chdir), [Path];
     __NR_fchdir => Full(cwd::fchdir), [Fd];
@@ -393,7 +393,7 @@ syscall_table! {
     __NR_rt_sigqueueinfo => Partial(signal::rt_sigqueueinfo, "another task sees the real sender pid; on macOS si_value does not cross tasks"), [Int, Signal, Ptr];
     __NR_rt_sigsuspend => Full(signal::rt_sigsuspend), [Ptr, Len], sleeps, restart = NoHand;
     __NR_sigaltstack => Full(signal::sigaltstack), [Ptr, Ptr];
-    __NR_utime => Missing, [];
+    __NR_utime => Full(attr::utime), [Path, Ptr];
     __NR_mknod => Partial(namei::mknod, "FIFOs and regular files; device nodes only in an imported root (stored metadata, CAP_MKNOD), else EPERM; socket nodes EPERM"), [Path, Octal, Hex];
     __NR_uselib => Missing, [];
     __NR_personality => Partial(identity::personality, "the persona is kept (across fork and execve) and reported; it changes nothing: no 32-bit uname for PER_LINUX32, no effect of ADDR_NO_RANDOMIZE and the other flags"), [Hex];
@@ -448,7 +448,7 @@ syscall_table! {
     __NR_tuxcall => Missing, [];
     __NR_security => Missing, [];
     __NR_gettid => Full(thread::gettid), [], unmasked;
-    __NR_readahead => Missing, [];
+    __NR_readahead => Partial(fadvise::readahead, "validated and accepted; the host gets no hint"), [Fd, Int, Len];
     __NR_setxattr => Partial(xattr::setxattr, "user and other namespaces of the host file, by its file system's rules; the runtime's own user.mactux.* hidden; none on /proc, /sys, /dev; on macOS only user. names, stored as they are"), [Path, Path, InBuf, Len, Hex], unmasked;
     __NR_lsetxattr => Partial(xattr::lsetxattr, "user and other namespaces of the host file, by its file system's rules; the runtime's own user.mactux.* hidden; none on /proc, /sys, /dev; on macOS only user. names, stored as they are"), [Path, Path, InBuf, Len, Hex], unmasked;
     __NR_fsetxattr => Partial(xattr::fsetxattr, "user and other namespaces of the host file, by its file system's rules; the runtime's own user.mactux.* hidden; none on /proc, /sys, /dev; on macOS only user. names, stored as they are"), [Fd, Path, InBuf, Len, Hex], unmasked;
@@ -496,7 +496,7 @@ syscall_table! {
     __NR_epoll_wait => Partial(epoll::epoll_wait, "edge triggering derived from readiness and use; see syscall/epoll.rs"), [Fd, Ptr, Int, Int], blocks, sleeps, restart = NoHand;
     __NR_epoll_ctl => Partial(epoll::epoll_ctl, "EPOLLEXCLUSIVE wakes every waiter; EPOLLWAKEUP has no effect"), [Fd, Int, Fd, Ptr];
     __NR_tgkill => Partial(process::tgkill, "every task is single-threaded (tid == pid) until threads exist"), [Int, Int, Signal];
-    __NR_utimes => Missing, [];
+    __NR_utimes => Full(attr::utimes), [Path, Ptr];
     __NR_vserver => Missing, [];
     __NR_mbind => Stub(ENOSYS, "the guest's kernel has no NUMA (CONFIG_NUMA off), as libnuma's numa_available() then reports"), [];
     __NR_set_mempolicy => Stub(ENOSYS, "the guest's kernel has no NUMA (CONFIG_NUMA off)"), [];
@@ -522,7 +522,7 @@ syscall_table! {
     __NR_mkdirat => Full(namei::mkdirat), [DirFd, Path, Octal];
     __NR_mknodat => Partial(namei::mknodat, "FIFOs and regular files; device nodes only in an imported root (stored metadata, CAP_MKNOD), else EPERM; socket nodes EPERM"), [DirFd, Path, Octal, Hex];
     __NR_fchownat => Full(attr::fchownat), [DirFd, Path, Int, Int, AtFlags];
-    __NR_futimesat => Missing, [];
+    __NR_futimesat => Full(attr::futimesat), [DirFd, Path, Ptr];
     __NR_newfstatat => Full(stat::newfstatat), [DirFd, Path, Ptr, AtFlags], unmasked;
     __NR_unlinkat => Full(namei::unlinkat), [DirFd, Path, AtFlags];
     __NR_renameat => Full(namei::renameat), [DirFd, Path, DirFd, Path];
@@ -538,7 +538,7 @@ syscall_table! {
     __NR_get_robust_list => Partial(thread::get_robust_list, "threads of the calling process only"), [Int, Ptr, Ptr];
     __NR_splice => Partial(splice::splice, "copies through a buffer, at most 64 KiB a call"), [Fd, Ptr, Fd, Ptr, Len, Hex], blocks;
     __NR_tee => Partial(splice::tee, "the host's (ENOSYS on macOS)"), [Fd, Fd, Len, Hex], blocks;
-    __NR_sync_file_range => Missing, [];
+    __NR_sync_file_range => Partial(sync::sync_file_range, "on macOS hosts writing and waiting syncs the whole file"), [Fd, Int, Int, Hex];
     __NR_vmsplice => Partial(splice::vmsplice, "copies; SPLICE_F_GIFT means nothing"), [Fd, Ptr, Len, Hex], blocks;
     __NR_move_pages => Stub(ENOSYS, "the guest's kernel has no NUMA (CONFIG_NUMA off)"), [];
     __NR_utimensat => Full(attr::utimensat), [DirFd, Path, Ptr, AtFlags];
@@ -625,7 +625,7 @@ syscall_table! {
     __NR_futex_waitv => Partial(futex::futex_waitv, "private futexes (and shared ones on private memory); a futex in MAP_SHARED memory is refused (ENOSYS, reported)"), [Ptr, Int, Hex, Ptr, Clock], blocks, sleeps;
     __NR_set_mempolicy_home_node => Stub(ENOSYS, "the guest's kernel has no NUMA (CONFIG_NUMA off)"), [];
     __NR_cachestat => Missing, [];
-    __NR_fchmodat2 => Missing, [];
+    __NR_fchmodat2 => Full(attr::fchmodat2), [DirFd, Path, Octal, AtFlags];
     __NR_map_shadow_stack => Missing, [];
     __NR_futex_wake => Full(futex::futex_wake), [Ptr, Hex, Int, Hex];
     __NR_futex_wait => Full(futex::futex_wait), [Ptr, Hex, Hex, Hex, Ptr, Clock], blocks, sleeps;
@@ -723,7 +723,7 @@ mod tests {
             marked(|m| m.unmasked),
             [
                 "open", "close", "stat", "fstat", "lstat", "lseek", "access", "sched_yield", "dup", "dup2",
-                "getpid", "uname", "getcwd", "readlink", "umask", "gettimeofday", "getuid", "getgid", "geteuid",
+                "getpid", "uname", "getdents", "getcwd", "readlink", "umask", "gettimeofday", "getuid", "getgid", "geteuid",
                 "getegid", "getppid", "gettid", "setxattr", "lsetxattr", "fsetxattr", "getxattr", "lgetxattr",
                 "fgetxattr", "listxattr", "llistxattr", "flistxattr", "removexattr", "lremovexattr", "fremovexattr",
                 "time", "getdents64",

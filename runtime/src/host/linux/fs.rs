@@ -312,6 +312,12 @@ pub fn fdatasync(fd: HostFd) -> HostResult<()> {
     check(unsafe { libc::fdatasync(fd) })
 }
 
+/// sync_file_range(2) with Linux's flags, which are the host's.
+pub fn sync_file_range(fd: HostFd, off: i64, len: i64, flags: u32) -> HostResult<()> {
+    // SAFETY: plain call.
+    check(unsafe { libc::sync_file_range(fd, off, len, flags) })
+}
+
 /// `fallocate` with Linux mode bits.
 pub fn fallocate(fd: HostFd, mode: u32, off: i64, len: i64) -> HostResult<()> {
     // The FALLOC_FL_* values are the same on the Linux host.

@@ -208,6 +208,19 @@ pub fn fdatasync(fd: HostFd) -> HostResult<()> {
     check(unsafe { libc::fsync(fd) })
 }
 
+/// sync_file_range(2) with Linux's flags. macOS cannot start the writeback
+/// of a range alone: writing and then waiting (what makes the data
+/// durable on Linux) is an `fsync` of the file; the other combinations
+/// only start or wait for writeback, which the host does by itself.
+pub fn sync_file_range(fd: HostFd, _off: i64, _len: i64, flags: u32) -> HostResult<()> {
+    let durable = g::SYNC_FILE_RANGE_WRITE | g::SYNC_FILE_RANGE_WAIT_AFTER;
+    if flags & durable != durable {
+        return Ok(());
+    }
+    // SAFETY: plain call.
+    check(unsafe { libc::fsync(fd) })
+}
+
 /// `fallocate` with Linux mode bits: mode 0 and `FALLOC_FL_KEEP_SIZE` use
 /// `F_PREALLOCATE` (plus `ftruncate` to extend the size for mode 0).
 pub fn fallocate(fd: HostFd, mode: u32, off: i64, len: i64) -> HostResult<()> {
