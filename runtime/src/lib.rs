@@ -142,6 +142,7 @@ fn init_process(st: Start) -> Result<&'static Process, StartError> {
         vm_children: Mutex::new(Vec::new()),
         vm_child_event: Default::default(),
         has_exited: AtomicBool::new(false),
+        moved_for_exec: std::sync::atomic::AtomicI32::new(0),
         is_group_exiting: AtomicBool::new(false),
     };
     let p = task::init(process);

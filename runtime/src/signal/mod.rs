@@ -618,7 +618,17 @@ impl Locked<'_> {
                         // Lock order: the host leader's `sig`, then a
                         // CLONE_VM child's (task/mod.rs).
                         let mut st = lock(&other.sig);
-                        send_to_process(other, &mut st, None, SigInfo::from_host(sig, &info));
+                        match crate::syscall::clone_vm::moved_host(other) {
+                            // It moved for an execve since the sender
+                            // looked its pid up: the new program's.
+                            Some(host_pid) => {
+                                drop(st);
+                                crate::syscall::clone_vm::forward_signal(other, host_pid, sig);
+                            }
+                            None => {
+                                send_to_process(other, &mut st, None, SigInfo::from_host(sig, &info));
+                            }
+                        }
                     }
                     continue;
                 }

@@ -26,7 +26,10 @@
 //! process of its own, a host fork by its calling thread
 //! ([`leave_for_exec`]), since the new program must not replace the image
 //! its parent runs in; its parent then waits for that host process as for
-//! a forked child.
+//! a forked child. A signal for the child that reaches this host process
+//! after the fork (a kill from its parent, or from a task that looked its
+//! pid up before the daemon named the new host process) is forwarded
+//! there ([`moved_host`]): the new program takes it.
 //!
 //! Divergences from Linux:
 //! - Host signals go to the host process, whose first Linux process takes
@@ -201,6 +204,7 @@ fn new_process(parent: &'static Process, pid: u32, flags: u32, exit_signal: u8, 
         vm_children: Mutex::new(Vec::new()),
         vm_child_event: Default::default(),
         has_exited: AtomicBool::new(false),
+        moved_for_exec: std::sync::atomic::AtomicI32::new(0),
         is_group_exiting: AtomicBool::new(false),
     }
 }
@@ -335,6 +339,9 @@ pub fn leave_for_exec(ctl: &mut trap::ThreadCtl) -> Result<ExecHost> {
             return fail(Error::with_message(e, "cannot make the pipe an execve waits on"));
         }
     };
+    // What is pending at the fork goes with the new host process (its
+    // copy of this one); what comes later is forwarded to it.
+    let pending_at_fork = (lock(&p.sig).shared.set, ctl.thread().pending_set.load(Relaxed));
     match super::proc_model::host_fork(ctl, pid as u32) {
         Ok(0) => {
             *lock(&ctl.thread().host) = Some(host::thread::current());
@@ -363,6 +370,7 @@ pub fn leave_for_exec(ctl: &mut trap::ThreadCtl) -> Result<ExecHost> {
                 reap(new_host);
                 return fail(super::refuse("execve", crate::abi::Errno::ENOSYS, "the daemon would not move a CLONE_VM child process to a host process of its own", None));
             }
+            forward_from_now(ctl.thread(), p, new_host, pending_at_fork);
             let _ = host::fs::write_all(go_w, &[1]);
             host::fs::close(go_w);
             // Nothing and the end of the pipe: the exec closed it.
@@ -390,6 +398,38 @@ pub fn leave_for_exec(ctl: &mut trap::ThreadCtl) -> Result<ExecHost> {
             fail(Error::with_message(e, "host fork for execve failed"))
         }
     }
+}
+
+/// From now on a signal for `p` goes to `new_host`, which the daemon names
+/// for its pid already: the new program runs there. A signal queued here
+/// since the fork (pending then: `at_fork`, the shared set and the
+/// thread's), by a kill from this host process or from another task that
+/// still named this one, is forwarded to it; it would be lost here.
+fn forward_from_now(thread: &Thread, p: &'static Process, new_host: i32, at_fork: (u64, u64)) {
+    let late = {
+        let _st = lock(&p.sig);
+        p.moved_for_exec.store(new_host, std::sync::atomic::Ordering::Release);
+        (_st.shared.set & !at_fork.0) | (thread.pending_set.load(Relaxed) & !at_fork.1)
+    };
+    for nr in 1..=64u64 {
+        if late & (1 << (nr - 1)) != 0 {
+            if let Some(sig) = Signal::from_raw(nr) {
+                forward_signal(p, new_host, sig);
+            }
+        }
+    }
+}
+
+/// Sends `sig` for `p` to the host process it moved to for an execve, as a
+/// kill from another task (that host process holds no parent of it, so
+/// the daemon need not be asked about a SIGKILL).
+pub fn forward_signal(p: &Process, host_pid: i32, sig: Signal) {
+    let _ = super::proc_model::signal_named(p.pid() as Vpid, host_pid, Some(sig), &mut |_| None);
+}
+
+/// The host process `p` moved to for an execve, once it has.
+pub fn moved_host(p: &Process) -> Option<i32> {
+    Some(p.moved_for_exec.load(std::sync::atomic::Ordering::Acquire)).filter(|&h| h > 0)
 }
 
 /// Reaps the host process [`leave_for_exec`] forked, which ends by itself
@@ -629,6 +669,11 @@ pub fn signal_local(p: &'static Process, tid: Option<u32>, sig: Option<Signal>, 
     let me = current();
     let info = crate::signal::SigInfo::kill(sig, code, me.pid() as i32, me.cred().uid);
     let mut st = lock(&p.sig);
+    if let Some(host_pid) = moved_host(p) {
+        drop(st);
+        forward_signal(p, host_pid, sig);
+        return Ok(0);
+    }
     crate::signal::send_to_process(p, &mut st, target.as_deref(), info);
     Ok(0)
 }

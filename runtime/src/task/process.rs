@@ -278,6 +278,11 @@ pub struct Process {
     pub vm_child_event: crate::task::Parker,
     /// Set once the process has ended (its status is with its parent).
     pub has_exited: AtomicBool,
+    /// A CLONE_VM child process that moved to a host process of its own
+    /// for an execve (syscall/clone_vm.rs `leave_for_exec`): that host
+    /// process's pid, where a signal for it goes from then on; 0 before.
+    /// Set with `sig` held.
+    pub moved_for_exec: std::sync::atomic::AtomicI32,
     /// Set when one thread ends the process and the others must leave
     /// (Linux's SIGNAL_GROUP_EXIT): each does at its next return to guest
     /// code or wait (syscall/clone_vm.rs `zap_other_threads`). Only a
