@@ -423,8 +423,9 @@ pub struct Sites {
     patched: HashMap<u64, u64>,
     /// Chunks of stub memory: start and bytes used.
     chunks: Vec<(u64, u64)>,
-    /// The sites (the address after their `syscall`) that trapped: a site
-    /// is rewritten at its second trap (see [`after_trap`]).
+    /// The sites (the address after their `syscall`) that trapped since
+    /// rewriting began: a site is rewritten at its second trap (see
+    /// [`after_trap`]).
     trapped_once: HashSet<u64>,
     /// Short site (2 or 3 bytes) → the hole its `jmp rel8` reaches (see [`find_hole`]);
     /// a hole serves one site.
@@ -500,14 +501,18 @@ pub fn after_trap(site_end: u64, trapped: &super::GuestRegs) {
     if !p.config.rewrite_syscalls {
         return;
     }
+    // Only once the process has trapped often enough to pay for rewriting
+    // (`REWRITE_AFTER_TRAPS`); until then nothing is looked at or kept,
+    // so a short program runs none of the code below (nor faults it in).
+    // From then on a site is rewritten at its second trap, not its first
+    // (most sites run once: start-up, exit).
+    if p.syscall_traps.load(core::sync::atomic::Ordering::Relaxed) < REWRITE_AFTER_TRAPS {
+        return;
+    }
     let Some(entry) = crate::host::trap::direct_entry() else { return };
-    // A site is rewritten at its second trap, not its first (most sites
-    // run once: start-up, exit), and only once the process has trapped
-    // often enough to pay for rewriting (`REWRITE_AFTER_TRAPS`).
-    let traps = p.syscall_traps.load(core::sync::atomic::Ordering::Relaxed);
     {
         let mut sites = lock(&p.syscall_sites);
-        if sites.trapped_once.insert(site_end) || traps < REWRITE_AFTER_TRAPS {
+        if sites.trapped_once.insert(site_end) {
             return;
         }
         build_decoder_tables(&sites);
