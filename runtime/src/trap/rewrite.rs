@@ -59,7 +59,11 @@
 //! would make the `b8` part of it), unless that instruction reads or
 //! writes `nr(%rax)` with rax = nr, in the never-mapped first page, and
 //! so cannot have run (the zero bytes of nop padding before a function
-//! read so).
+//! read so), or starts in the middle of an instruction: decoded forward
+//! from each byte 24 to 64 bytes before the site, the code comes to the
+//! site's instruction every time and never to that one (at least 8 times;
+//! [`falls_through_to_site`]). 14 of glibc 2.36's futex wakes and its
+//! getdents64 are taken so.
 //!
 //! # The entry
 //!
@@ -116,6 +120,9 @@ const MAX_INSN_LEN: usize = 15;
 /// Bytes before the site's end the caller passes: the site and what may
 /// hide it.
 pub const LOOK_BEHIND: u64 = (MAX_INSN_LEN + 1) as u64;
+/// And the code before that, decoded forward to tell which instruction
+/// comes before the `syscall` ([`falls_through_to_site`]).
+const SYNC_WINDOW: u64 = 48;
 /// x86 legacy prefixes (Intel SDM vol. 2, 2.1.1) and REX (2.2.1).
 const PREFIXES: &[u8] = &[0xf0, 0xf2, 0xf3, 0x2e, 0x36, 0x3e, 0x26, 0x64, 0x65, 0x66, 0x67];
 const REX: core::ops::RangeInclusive<u8> = 0x40..=0x4f;
@@ -196,14 +203,76 @@ pub fn site_shape(bytes: &[u8], end: u64, rax: u64) -> Option<Shape> {
         }
     }
     // An instruction from further back that ends exactly at the
-    // `syscall` would hold the first byte as a ModRM, SIB or operand byte.
-    for from in start.saturating_sub(MAX_INSN_LEN)..start {
+    // `syscall` would hold the first byte as a ModRM, SIB or operand byte:
+    // the site is taken only if the code before it falls through to the
+    // site's instruction and to none of those.
+    let ends_at_syscall = |from: usize| {
         let insn = Decoder::with_ip(64, &body[from..], end - (n - from) as u64, DecoderOptions::NONE).decode();
-        if !insn.is_invalid() && insn.len() == body.len() - from && !would_have_faulted(&insn, shape.evidence) {
-            return None;
+        (!insn.is_invalid() && insn.len() == body.len() - from).then_some(insn)
+    };
+    let mut rivals = Vec::new();
+    let mut impossible = Vec::new();
+    for from in start.saturating_sub(MAX_INSN_LEN)..start {
+        if let Some(insn) = ends_at_syscall(from) {
+            if would_have_faulted(&insn, shape.evidence) {
+                impossible.push(from);
+            } else {
+                rivals.push(from);
+            }
         }
     }
+    if !rivals.is_empty() && !falls_through_to_site(body, end - n as u64, start, &impossible) {
+        return None;
+    }
     Some(shape)
+}
+
+/// How many decodings of the code before a site must reach it, and how
+/// far before it they start at least (see [`falls_through_to_site`]).
+const MIN_AGREEING: usize = 8;
+const SYNC_DISTANCE: usize = 24;
+
+/// Whether the code before a site (`body`: the bytes up to its `syscall`,
+/// the first at address `base`) reaches the `syscall` through the site's
+/// instruction at `start`, and never through one of the `rivals` (other
+/// instructions that would end exactly at the `syscall`), when decoded
+/// forward from every earlier byte. Compiled code reaches an instruction
+/// by falling through from the one before it or by a branch to an
+/// instruction boundary; linear decoding from any boundary before it
+/// reproduces the real sequence (x86 decoding resynchronises within a few
+/// instructions), so a rival that no decoding from [`SYNC_DISTANCE`] bytes
+/// back or more reaches is the middle of another instruction (glibc's
+/// futex wake: `xor $0x81,%sil; mov $0xca,%eax; syscall`, in which `f6 81
+/// b8 ca 00 00 00` would read as a `test`). A decoding that runs over the
+/// `syscall` is not the real one (the `syscall` ran, so it is a boundary)
+/// and one that ends in an instruction that cannot have run
+/// (`impossible`) neither; at least [`MIN_AGREEING`] others must come to
+/// the site, none to a rival or anywhere else.
+fn falls_through_to_site(body: &[u8], base: u64, start: usize, impossible: &[usize]) -> bool {
+    let mut agreeing = 0;
+    // From far enough back to have come into step with the real sequence:
+    // a decoding from a byte in the middle of an instruction may take a
+    // few instructions to, and one from just before a rival may end on it.
+    for first in 0..start.saturating_sub(SYNC_DISTANCE) {
+        let (mut at, mut last) = (first, None);
+        while at < body.len() {
+            let insn = Decoder::with_ip(64, &body[at..], base + at as u64, DecoderOptions::NONE).decode();
+            if insn.is_invalid() {
+                break;
+            }
+            last = Some(at);
+            at += insn.len();
+        }
+        if at != body.len() {
+            continue;
+        }
+        match last {
+            Some(l) if l == start => agreeing += 1,
+            Some(l) if impossible.contains(&l) => {}
+            _ => return false,
+        }
+    }
+    agreeing >= MIN_AGREEING
 }
 
 /// The instruction of `len` bytes that ends at `body`'s end (at `end`), if
@@ -525,12 +594,12 @@ pub fn after_trap(site_end: u64, trapped: &super::GuestRegs) {
         let mm = lock(&p.mm);
         match mm.find(syscall_at) {
             Some((start, v)) if v.prot.exec && !v.is_shared && v.end >= site_end => {
-                start.max(site_end.saturating_sub(LOOK_BEHIND))
+                start.max(site_end.saturating_sub(LOOK_BEHIND + SYNC_WINDOW))
             }
             _ => return,
         }
     };
-    let mut bytes = [0u8; LOOK_BEHIND as usize];
+    let mut bytes = [0u8; (LOOK_BEHIND + SYNC_WINDOW) as usize];
     let bytes = &mut bytes[..(site_end - from) as usize];
     if !crate::uaccess::copy_code_bytes(bytes, from) {
         return;
@@ -897,6 +966,38 @@ mod tests {
         // A memory operand is not a register move.
         let b = [0x90, 0x90, 0x48, 0x89, 0x1f, 0x0f, 0x05];
         assert_eq!(site_shape(&b, END, 0), None);
+    }
+
+    /// glibc 2.36's futex wake inside pthread_cond_wait, with the 48 bytes
+    /// before its `syscall`.
+    const GLIBC_FUTEX_WAKE: [u8; 48] = [
+        0x8b, 0x07, 0x48, 0x8b, 0x31, 0x48, 0x39, 0xf2, 0x75, 0xa5, 0xa8, 0x01, 0x75, 0x0a, 0x8d, 0x70, 0x02, 0xf0, 0x41, 0x0f,
+        0xb1, 0x37, 0x75, 0xea, 0x89, 0xee, 0x45, 0x31, 0xd2, 0xba, 0x01, 0x00, 0x00, 0x00, 0x4c, 0x89, 0xff, 0x40, 0x80, 0xf6,
+        0x81, 0xb8, 0xca, 0x00, 0x00, 0x00, 0x0f, 0x05,
+    ];
+
+    #[test]
+    fn a_rival_that_no_decoding_reaches_is_not_one() {
+        // `xor $0x81,%sil; mov $0xca,%eax; syscall`: `f6 81 b8 ca 00 00 00`
+        // (test $0, 0xcab8(%rcx)) would also end at the syscall, but it
+        // starts inside the xor, which the code before falls through to.
+        assert_eq!(nr_of(&GLIBC_FUTEX_WAKE, 0xca), Some(0xca));
+        // With too little code before it to tell, the site stays.
+        assert_eq!(nr_of(&GLIBC_FUTEX_WAKE[36..], 0xca), None);
+        // glibc's getdents64: `cmova %rax,%rdx; mov $0xd9,%eax; syscall`
+        // after the previous function's ret, where `47 d0 b8 d9 00 00 00`
+        // would read as a shift.
+        let getdents64 = [
+            0xe8, 0x98, 0x60, 0xfb, 0xff, 0xeb, 0xdf, 0x66, 0x0f, 0x1f, 0x44, 0x00, 0x00, 0x48, 0x89, 0xef, 0xe8, 0x38, 0x61, 0xfb,
+            0xff, 0x4c, 0x89, 0xe0, 0x5b, 0x5d, 0x41, 0x5c, 0xc3, 0xb8, 0xff, 0xff, 0xff, 0x7f, 0x48, 0x39, 0xc2, 0x48, 0x0f, 0x47,
+            0xd0, 0xb8, 0xd9, 0x00, 0x00, 0x00, 0x0f, 0x05,
+        ];
+        assert_eq!(nr_of(&getdents64, 0xd9), Some(0xd9));
+        // But when the code falls through to the rival (here a run of
+        // nops ending where the `test` starts), it is the instruction.
+        let mut real = [0x90u8; 48];
+        real[39..48].copy_from_slice(&[0xf6, 0x81, 0xb8, 0xca, 0x00, 0x00, 0x00, 0x0f, 0x05]);
+        assert_eq!(nr_of(&real, 0xca), None);
     }
 
     #[test]
