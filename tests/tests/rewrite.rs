@@ -93,28 +93,16 @@ fn no_rewrite_and_mactux_rewrite_0_keep_every_call_trapping() {
 /// `read` through the C library is rewritten where its site has a known
 /// shape: glibc's (`xor %eax,%eax; syscall`: two bytes before the
 /// `syscall`, whose site jumps to the padding after the function's `ret`)
-/// in the dynamic build, and musl's static one (`mov %rcx,%rdx; syscall`
-/// in `__syscall_cp_c`). In static glibc the bytes before the `xor` can be
-/// read as an instruction that swallows it, and musl's dynamic read goes
-/// through its cancellable `__syscall_cp_asm` (`mov %r11,8(%rsp)`): both
-/// keep trapping.
+/// in the dynamic and the static build (in the static one the bytes
+/// before the `xor` also read as an instruction that would swallow it,
+/// from the middle of the one before: set aside, rewrite.rs
+/// `falls_through_to_site`), and musl's static one (`mov %rcx,%rdx;
+/// syscall` in `__syscall_cp_c`). musl's dynamic read goes through its
+/// cancellable `__syscall_cp_asm` (`mov %r11,8(%rsp)`) and keeps trapping.
 #[test]
 fn libc_read_sites_are_rewritten() {
-    let src = guest_dir().join("fs/read_loop.c");
     let mut problems = Vec::new();
-    for name in ["glibc-dynamic", "musl-static"] {
-        let Some(variant) = VARIANTS.iter().find(|v| v.name == name) else { panic!("no {name} variant") };
-        let bin = match build_guest(variant, &src) {
-            Ok(Built::Binary(bin)) => bin,
-            Ok(Built::Skipped(why)) => {
-                eprintln!("skipped: {why}");
-                continue;
-            }
-            Err(e) => panic!("{e}"),
-        };
-        let what = format!("read_loop [{name}]");
-        let (p, traps) = run_counted(&what, &bin, &[], &[]);
-        problems.extend(p);
+    for (what, traps) in counted_runs("fs/read_loop.c", &["glibc-dynamic", "glibc-static", "musl-static"], &mut problems) {
         match traps {
             Some(n) if n < LOOP_CALLS => {}
             Some(n) => problems.push(format!("{what}: {n} syscalls trapped for {LOOP_CALLS} reads from one site: the site was not rewritten")),
@@ -122,6 +110,30 @@ fn libc_read_sites_are_rewritten() {
         }
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// Builds the guest program `src` in each variant named and runs it with
+/// `MACTUX_LOG=traps`: each run's label and trap count; what went wrong
+/// goes to `problems`.
+fn counted_runs(src: &str, variants: &[&str], problems: &mut Vec<String>) -> Vec<(String, Option<u64>)> {
+    let path = guest_dir().join(src);
+    let mut out = Vec::new();
+    for &name in variants {
+        let Some(variant) = VARIANTS.iter().find(|v| v.name == name) else { panic!("no {name} variant") };
+        let bin = match build_guest(variant, &path) {
+            Ok(Built::Binary(bin)) => bin,
+            Ok(Built::Skipped(why)) => {
+                eprintln!("skipped: {why}");
+                continue;
+            }
+            Err(e) => panic!("{e}"),
+        };
+        let what = format!("{src} [{name}]");
+        let (p, traps) = run_counted(&what, &bin, &[], &[]);
+        problems.extend(p);
+        out.push((what, traps));
+    }
+    out
 }
 
 /// glibc's start_thread blocks and restores signals with `lea
@@ -134,21 +146,8 @@ fn libc_read_sites_are_rewritten() {
 #[test]
 fn glibc_thread_start_sites_are_rewritten() {
     const THREADS: u64 = 1000;
-    let src = guest_dir().join("threads/many.c");
     let mut problems = Vec::new();
-    for name in ["glibc-dynamic", "glibc-static"] {
-        let Some(variant) = VARIANTS.iter().find(|v| v.name == name) else { panic!("no {name} variant") };
-        let bin = match build_guest(variant, &src) {
-            Ok(Built::Binary(bin)) => bin,
-            Ok(Built::Skipped(why)) => {
-                eprintln!("skipped: {why}");
-                continue;
-            }
-            Err(e) => panic!("{e}"),
-        };
-        let what = format!("threads/many [{name}]");
-        let (p, traps) = run_counted(&what, &bin, &[], &[]);
-        problems.extend(p);
+    for (what, traps) in counted_runs("threads/many.c", &["glibc-dynamic", "glibc-static"], &mut problems) {
         match traps {
             Some(n) if n < 2 * THREADS => {}
             Some(n) => problems.push(format!("{what}: {n} syscalls trapped for {THREADS} threads: their start's sites were not rewritten")),
