@@ -569,13 +569,14 @@ pub fn sched_getattr(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     Ok(0)
 }
 
-/// sched_flags bits (include/uapi/linux/sched.h): SCHED_FLAG_ALL and
-/// SCHED_FLAG_SUGOV, the ones a caller may pass.
-const SCHED_FLAG_RESET_ON_FORK: u64 = 0x01;
-const SCHED_FLAG_KEEP_POLICY: u64 = 0x08;
-const SCHED_FLAG_KEEP_PARAMS: u64 = 0x10;
-const SCHED_FLAG_UTIL_CLAMP: u64 = 0x60;
-const SCHED_FLAG_ALL: u64 = 0x7f;
+/// sched_flags bits (include/uapi/linux/sched.h), as the 64-bit field
+/// holds them; a caller may pass SCHED_FLAG_ALL and SCHED_FLAG_SUGOV,
+/// the kernel-internal bit that uapi does not export.
+const SCHED_FLAG_RESET_ON_FORK: u64 = g::SCHED_FLAG_RESET_ON_FORK as u64;
+const SCHED_FLAG_KEEP_POLICY: u64 = g::SCHED_FLAG_KEEP_POLICY as u64;
+const SCHED_FLAG_KEEP_PARAMS: u64 = g::SCHED_FLAG_KEEP_PARAMS as u64;
+const SCHED_FLAG_UTIL_CLAMP: u64 = g::SCHED_FLAG_UTIL_CLAMP as u64;
+const SCHED_FLAG_ALL: u64 = g::SCHED_FLAG_ALL as u64;
 const SCHED_FLAG_SUGOV: u64 = 0x1000_0000;
 
 /// `struct sched_attr` from the caller as sched_copy_attr reads it: size 0
