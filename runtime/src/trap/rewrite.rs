@@ -605,23 +605,6 @@ pub fn after_trap(site_end: u64, trapped: &super::GuestRegs) {
         return;
     }
     let Some(shape) = site_shape(bytes, site_end, trapped.rax) else { return };
-    if let Evidence::RegIsStackQword { reg, disp } = shape.evidence {
-        let held = reg_value(trapped, reg);
-        let on_stack = crate::uaccess::read::<u64>(trapped.rsp.wrapping_add(disp as u64)).ok();
-        if held.is_none() || held != on_stack {
-            return;
-        }
-    }
-    if let Evidence::RegIsReg { dst, src } = shape.evidence {
-        // The `syscall` itself overwrote rcx and r11 (musl's wrapper ends
-        // `mov %rcx,%rdx`): a move from them leaves no trace to check, and
-        // the decoding checks of `site_shape` stand alone.
-        let clobbered = matches!(src, Register::RCX | Register::R11);
-        let (d, s) = (reg_value(trapped, dst), reg_value(trapped, src));
-        if !clobbered && (d.is_none() || d != s) {
-            return;
-        }
-    }
     if !holds(shape.evidence, trapped) {
         return;
     }
@@ -693,9 +676,9 @@ pub fn after_trap(site_end: u64, trapped: &super::GuestRegs) {
     }
 }
 
-/// Whether the registers at the trap show that the instruction of a
-/// [`Evidence::RegIsValue`] or [`Evidence::RegIsAddress`] shape ran just
-/// before the `syscall` (the other kinds are checked where they are found).
+/// Whether the registers at the trap show that the site's instruction ran
+/// just before the `syscall` (an `Evidence::RaxIs` was checked where the
+/// shape was found, from rax alone).
 fn holds(evidence: Evidence, trapped: &super::GuestRegs) -> bool {
     let value = |r: Register| match r {
         Register::None => Some(0),
@@ -703,13 +686,25 @@ fn holds(evidence: Evidence, trapped: &super::GuestRegs) -> bool {
         r => reg_value(trapped, r),
     };
     match evidence {
+        Evidence::RaxIs(_) => true,
+        Evidence::RegIsStackQword { reg, disp } => {
+            let held = reg_value(trapped, reg);
+            held.is_some() && held == crate::uaccess::read::<u64>(trapped.rsp.wrapping_add(disp as u64)).ok()
+        }
+        // The `syscall` itself overwrote rcx and r11 (musl's wrapper ends
+        // `mov %rcx,%rdx`): a move from them leaves no trace to check, and
+        // the decoding checks of `site_shape` stand alone.
+        Evidence::RegIsReg { src: Register::RCX | Register::R11, .. } => true,
+        Evidence::RegIsReg { dst, src } => {
+            let d = reg_value(trapped, dst);
+            d.is_some() && d == reg_value(trapped, src)
+        }
         Evidence::RegIsValue { reg, value: want } => reg_value(trapped, reg) == Some(want),
         Evidence::RegIsAddress { dst, base, index, scale, disp, wide } => {
             let (Some(b), Some(i), Some(d)) = (value(base), value(index), reg_value(trapped, dst)) else { return false };
             let addr = b.wrapping_add(i.wrapping_mul(u64::from(scale))).wrapping_add(disp);
             d == if wide { addr } else { addr & 0xffff_ffff }
         }
-        _ => true,
     }
 }
 
