@@ -616,19 +616,10 @@ impl Locked<'_> {
                 if let Some(other) = crate::task::vm_process(pid) {
                     if !other.has_exited.load(Relaxed) {
                         // Lock order: the host leader's `sig`, then a
-                        // CLONE_VM child's (task/mod.rs).
-                        let mut st = lock(&other.sig);
-                        match crate::syscall::clone_vm::moved_host(other) {
-                            // It moved for an execve since the sender
-                            // looked its pid up: the new program's.
-                            Some(host_pid) => {
-                                drop(st);
-                                crate::syscall::clone_vm::forward_signal(other, host_pid, sig);
-                            }
-                            None => {
-                                send_to_process(other, &mut st, None, SigInfo::from_host(sig, &info));
-                            }
-                        }
+                        // CLONE_VM child's (task/mod.rs). One that moved
+                        // for an execve since the sender looked its pid up
+                        // has it sent on to the new program.
+                        crate::syscall::clone_vm::queue_local(other, None, SigInfo::from_host(sig, &info));
                     }
                     continue;
                 }

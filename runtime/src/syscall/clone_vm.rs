@@ -423,12 +423,12 @@ fn forward_from_now(thread: &Thread, p: &'static Process, new_host: i32, at_fork
 /// Sends `sig` for `p` to the host process it moved to for an execve, as a
 /// kill from another task (that host process holds no parent of it, so
 /// the daemon need not be asked about a SIGKILL).
-pub fn forward_signal(p: &Process, host_pid: i32, sig: Signal) {
+fn forward_signal(p: &Process, host_pid: i32, sig: Signal) {
     let _ = super::proc_model::signal_named(p.pid() as Vpid, host_pid, Some(sig), &mut |_| None);
 }
 
 /// The host process `p` moved to for an execve, once it has.
-pub fn moved_host(p: &Process) -> Option<i32> {
+fn moved_host(p: &Process) -> Option<i32> {
     Some(p.moved_for_exec.load(std::sync::atomic::Ordering::Acquire)).filter(|&h| h > 0)
 }
 
@@ -667,15 +667,24 @@ pub fn signal_local(p: &'static Process, tid: Option<u32>, sig: Option<Signal>, 
         return Ok(0);
     }
     let me = current();
-    let info = crate::signal::SigInfo::kill(sig, code, me.pid() as i32, me.cred().uid);
-    let mut st = lock(&p.sig);
-    if let Some(host_pid) = moved_host(p) {
-        drop(st);
-        forward_signal(p, host_pid, sig);
-        return Ok(0);
-    }
-    crate::signal::send_to_process(p, &mut st, target.as_deref(), info);
+    queue_local(p, target.as_deref(), crate::signal::SigInfo::kill(sig, code, me.pid() as i32, me.cred().uid));
     Ok(0)
+}
+
+/// Queues `info` on `p`, a process of this host process (on its thread
+/// `target`, if given), or, once `p` has moved to a host process of its
+/// own for an execve, sends it there ([`moved_host`]).
+pub fn queue_local(p: &'static Process, target: Option<&Thread>, info: crate::signal::SigInfo) {
+    let mut st = lock(&p.sig);
+    match moved_host(p) {
+        Some(host_pid) => {
+            drop(st);
+            forward_signal(p, host_pid, info.signal());
+        }
+        None => {
+            crate::signal::send_to_process(p, &mut st, target, info);
+        }
+    }
 }
 
 /// getppid in a CLONE_VM child: its parent, known here.
