@@ -624,13 +624,17 @@ fn send_iov(cx: &Ctx<'_>, s: &Sock, iov: &[Iovec], to: Option<&SockAddr>, ctl: &
     if !so.is_stream() {
         autobind_if_passcred(s)?;
     }
-    // The host address of a Unix destination.
+    // The host address of a Unix destination. On a Linux host it names
+    // the resolved directory by its held fd (/proc/self/fd/N/name), so the
+    // resolution is held (to the end of this function) while sends go.
+    let mut _held_dir = None;
     let host_to = match to {
         Some(SockAddr::Unix(UnixAddr::Path(p))) => {
             let r = crate::vfs::resolve_existing(linux_raw_sys::general::AT_FDCWD, p, true)?;
-            let loc = crate::vfs::host_only(&r, "no socket in a synthetic directory")?;
+            let path = host_path_of(crate::vfs::host_only(&r, "no socket in a synthetic directory")?)?;
             may_write_socket(&r)?;
-            Some(SockAddr::Unix(UnixAddr::Path(host_path_of(loc)?)))
+            _held_dir = Some(r);
+            Some(SockAddr::Unix(UnixAddr::Path(path)))
         }
         Some(SockAddr::Unix(UnixAddr::Abstract(name))) => Some(SockAddr::Unix(UnixAddr::Path(abstract_ns::host_path(name)?))),
         Some(a) => Some(a.clone()),

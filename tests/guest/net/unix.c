@@ -190,6 +190,25 @@ int main(void)
 	struct msghdr m4 = { .msg_iov = &(struct iovec){ buf, 3 }, .msg_iovlen = 1 };
 	CHECK_EQ("recvmsg of a longer datagram", recvmsg(d1, &m4, 0), 3);
 	CHECK_EQ("MSG_TRUNC in msg_flags", m4.msg_flags & MSG_TRUNC, MSG_TRUNC);
+	/* From an unbound socket to an absolute path, by sendto and sendmsg. */
+	char d1_path[200];
+	snprintf(d1_path, sizeof d1_path, "%s/d1", dir);
+	int d3 = socket(AF_UNIX, SOCK_DGRAM, 0);
+	sun_of(&b, d1_path, 0);
+	CHECK_EQ("sendto an absolute path", sendto(d3, "abs", 3, 0, (struct sockaddr *)&b, sizeof b), 3);
+	struct msghdr m5 = { .msg_name = &b, .msg_namelen = sizeof b, .msg_iov = &(struct iovec){ "msg", 3 }, .msg_iovlen = 1 };
+	CHECK_EQ("sendmsg to an absolute path", sendmsg(d3, &m5, 0), 3);
+	memset(buf, 0, sizeof buf);
+	l = sizeof a;
+	CHECK_EQ("recvfrom the unbound sender", recvfrom(d1, buf, sizeof buf, MSG_DONTWAIT, (struct sockaddr *)&a, &l), 3);
+	CHECK_STR("its datagram", buf, "abs");
+	CHECK_EQ("an unbound sender has no address", l, 0);
+	memset(buf, 0, sizeof buf);
+	CHECK_EQ("recv the sendmsg datagram", recv(d1, buf, sizeof buf, MSG_DONTWAIT), 3);
+	CHECK_STR("its bytes", buf, "msg");
+	sun_of(&b, "/nonexistent-dir/d1", 0);
+	CHECK_ERR("sendto a missing absolute path", sendto(d3, "x", 1, 0, (struct sockaddr *)&b, sizeof b), ENOENT);
+	close(d3);
 	close(d1);
 	close(d2);
 	unlink("srv.sock");
