@@ -60,8 +60,13 @@ struct Task {
     /// thread that was in a call while the others were busy. Their closing
     /// does not end the task.
     joined: Vec<ConnId>,
-    /// The tids of the task's threads other than the leader (`NewTid`).
+    /// The tids of the task's threads other than the leader (`NewTid`),
+    /// those of threads that ended included: a task keeps ended threads'
+    /// tids a while before it reuses them, as Linux cycles pids.
     tids: BTreeSet<Vpid>,
+    /// The tids handed out (`NewTid`) since the task last published its
+    /// threads (`Update`): alive for all the daemon knows.
+    fresh: BTreeSet<Vpid>,
     /// Reserved by ReserveChild and not yet attached (host_pid is 0).
     is_reserved: bool,
     /// The parent's token for the ReserveChild that made the reservation.
@@ -172,13 +177,23 @@ fn summary(e: &TaskEntry) -> TaskEntry {
     }
 }
 
-/// The task's threads as the daemon answers them: the leader, then every
-/// tid it holds, each with the name and state the task last published for
-/// it (else the task's comm, sleeping).
+/// The task's threads as the daemon answers them: the leader, then each
+/// tid it holds that its last publication listed or that it took since
+/// (a thread newer than the publication), each with the name and state
+/// the task last published for it (else the task's comm, sleeping). A tid
+/// held but left out of the publication is an ended thread's, kept for
+/// reuse: not shown.
 fn threads_of(t: &Task) -> Vec<ThreadInfo> {
     let published = &t.entry.info.threads;
+    let shown = |tid: &Vpid| t.fresh.contains(tid) || published.iter().any(|p| p.tid == *tid);
+    listed(t, t.tids.iter().copied().filter(shown))
+}
+
+/// The leader and `tids` with their published names and states.
+fn listed(t: &Task, tids: impl Iterator<Item = Vpid>) -> Vec<ThreadInfo> {
+    let published = &t.entry.info.threads;
     std::iter::once(t.entry.pid)
-        .chain(t.tids.iter().copied())
+        .chain(tids)
         .map(|tid| match published.iter().find(|p| p.tid == tid) {
             Some(p) => p.clone(),
             None => ThreadInfo { tid, comm: t.entry.info.comm.clone(), state: THREAD_STATE_SLEEPING },
@@ -186,10 +201,18 @@ fn threads_of(t: &Task) -> Vec<ThreadInfo> {
         .collect()
 }
 
-/// A task's entry as it is answered and saved: with its thread list.
+/// A task's entry as it is answered: with its thread list.
 fn entry_of(t: &Task) -> TaskEntry {
     let mut e = t.entry.clone();
     e.info.threads = threads_of(t);
+    e
+}
+
+/// A task's entry as it is saved: with every tid it holds, so that a
+/// daemon started after this one hands none of them to another thread.
+fn saved_entry_of(t: &Task) -> TaskEntry {
+    let mut e = t.entry.clone();
+    e.info.threads = listed(t, t.tids.iter().copied());
     e
 }
 
@@ -218,7 +241,7 @@ impl State {
         let mut tasks = BTreeMap::new();
         tasks.insert(
             INIT_PID,
-            Task { entry: init, conn: None, joined: Vec::new(), tids: BTreeSet::new(), is_reserved: false, token: 0, did_exec: false, since: Instant::now(), is_restored: false },
+            Task { entry: init, conn: None, joined: Vec::new(), tids: BTreeSet::new(), fresh: BTreeSet::new(), is_reserved: false, token: 0, did_exec: false, since: Instant::now(), is_restored: false },
         );
         State {
             tasks,
@@ -331,7 +354,7 @@ impl State {
             }
             let pid = entry.pid;
             let saved_tids: Vec<Vpid> = entry.info.threads.iter().map(|t| t.tid).filter(|&tid| tid != pid).collect();
-            let task = Task { entry, conn: None, joined: Vec::new(), tids: BTreeSet::new(), is_reserved, token, did_exec, since: Instant::now(), is_restored: true };
+            let task = Task { entry, conn: None, joined: Vec::new(), tids: BTreeSet::new(), fresh: BTreeSet::new(), is_reserved, token, did_exec, since: Instant::now(), is_restored: true };
             self.tasks.insert(pid, task);
             for tid in saved_tids {
                 self.add_tid(pid, tid);
@@ -381,7 +404,7 @@ impl State {
                 .tasks
                 .values()
                 .filter(|t| t.entry.pid != INIT_PID)
-                .map(|t| SavedTask { entry: summary(&entry_of(t)), is_reserved: t.is_reserved, token: t.token, did_exec: t.did_exec })
+                .map(|t| SavedTask { entry: summary(&saved_entry_of(t)), is_reserved: t.is_reserved, token: t.token, did_exec: t.did_exec })
                 .collect(),
             outer_ids: self.outer_ids.iter().map(|(&k, &v)| (k, v)).collect(),
             nodename: self.nodename.clone(),
@@ -451,6 +474,7 @@ impl State {
     /// Releases every tid of `pid` (its threads are gone with it).
     fn release_tids(&mut self, pid: Vpid) {
         let Some(t) = self.tasks.get_mut(&pid) else { return };
+        t.fresh.clear();
         for tid in std::mem::take(&mut t.tids) {
             self.tid_owner.remove(&tid);
             self.dirty = true;
@@ -527,7 +551,7 @@ impl State {
     fn insert(&mut self, entry: TaskEntry, conn: Option<ConnId>, is_reserved: bool, token: u64) {
         self.dirty = true;
         let task =
-            Task { entry, conn, joined: Vec::new(), tids: BTreeSet::new(), is_reserved, token, did_exec: false, since: Instant::now(), is_restored: false };
+            Task { entry, conn, joined: Vec::new(), tids: BTreeSet::new(), fresh: BTreeSet::new(), is_reserved, token, did_exec: false, since: Instant::now(), is_restored: false };
         self.tasks.insert(task.entry.pid, task);
     }
 
@@ -872,7 +896,11 @@ impl State {
                     return err(EAGAIN, "too many threads in one task");
                 }
                 let Some(tid) = self.alloc_pid() else { return err(EAGAIN, "no free pid in the namespace") };
-                self.add_tid(pid, tid);
+                if self.add_tid(pid, tid) {
+                    if let Some(t) = self.tasks.get_mut(&pid) {
+                        t.fresh.insert(tid);
+                    }
+                }
                 Reply::Send(Response::Pid(tid))
             }
             Request::ReleaseTid { tid } => {
@@ -883,6 +911,7 @@ impl State {
                 self.tid_owner.remove(&tid);
                 if let Some(t) = self.tasks.get_mut(&pid) {
                     t.tids.remove(&tid);
+                    t.fresh.remove(&tid);
                     // Its published name goes with it.
                     t.entry.info.threads.retain(|th| th.tid != tid);
                 }
@@ -905,6 +934,8 @@ impl State {
             Request::Update { ref info } => match caller.and_then(|p| self.tasks.get_mut(&p)) {
                 Some(t) => {
                     t.entry.info = info.clone();
+                    // The publication lists the threads alive when it was made.
+                    t.fresh.clear();
                     self.dirty = true;
                     Reply::Send(Response::Ok)
                 }
@@ -1718,6 +1749,15 @@ mod tests {
         let mine = all.iter().find(|t| t.pid == p).unwrap();
         let shown: Vec<(Vpid, &str, u8)> = mine.info.threads.iter().map(|t| (t.tid, t.comm.as_str(), t.state)).collect();
         assert_eq!(shown, vec![(p, "srv", b'R'), (t2, "worker", b'S'), (t3, "srv", b'S')]);
+        // A thread that ended keeps its tid at the task (for reuse) but is
+        // no longer shown once the task publishes without it; the saved
+        // table still holds the tid.
+        let info = TaskInfo { comm: "srv".into(), threads: vec![ThreadInfo { tid: p, comm: "srv".into(), state: b'S' }, ThreadInfo { tid: t3, comm: "srv".into(), state: b'S' }], ..TaskInfo::default() };
+        assert_eq!(send(&mut s, &mut a, Request::Update { info }), Response::Ok);
+        assert_eq!(tids_listed(&mut s, &mut admin, p), vec![p, t3]);
+        assert_eq!(owner(send(&mut s, &mut admin, Request::OwnerOf { tid: t2 })), (p, 1100));
+        let saved: Vec<Vpid> = saved_entry_of(&s.tasks[&p]).info.threads.iter().map(|t| t.tid).collect();
+        assert_eq!(saved, vec![p, t2, t3]);
         // A task's tids go when it exits.
         assert_eq!(send(&mut s, &mut a, Request::Exit { status: 0 }), Response::Ok);
         assert_eq!(errno(send(&mut s, &mut admin, Request::OwnerOf { tid: t2 })), ESRCH);

@@ -296,11 +296,16 @@ static __attribute__((unused)) int t_sockopt_int(int s, int level, int name)
 	return v;
 }
 
-/* How many threads the process has: the entries of /proc/self/task other
- * than . and .. (-1 if it cannot be listed). */
-static __attribute__((unused)) int t_task_count(void)
+/* How many threads process `pid` has (0: this one): the entries of
+ * /proc/PID/task other than . and .. (-1 if it cannot be listed). */
+static __attribute__((unused)) int t_task_count_of(pid_t pid)
 {
-	DIR *d = opendir("/proc/self/task");
+	char path[64];
+	if (pid)
+		snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
+	else
+		snprintf(path, sizeof path, "/proc/self/task");
+	DIR *d = opendir(path);
 	if (!d)
 		return -1;
 	int n = 0;
@@ -311,4 +316,6 @@ static __attribute__((unused)) int t_task_count(void)
 	closedir(d);
 	return n;
 }
+
+static __attribute__((unused)) int t_task_count(void) { return t_task_count_of(0); }
 #endif

@@ -161,6 +161,20 @@ int main(void)
 	pthread_join(t[1], NULL);
 	pthread_join(t[2], NULL);
 	CHECK_EQ("one task after all threads end", task_count_settled(1), 1);
+	/* Another task sees the same: the ended threads are gone from
+	 * /proc/PID/task (polled for at most 5 s, while this one waits). */
+	fflush(stdout);
+	pid_t me = getpid();
+	pid_t looker = fork();
+	if (looker == 0) {
+		for (int i = 0; i < 5000; i++) {
+			if (t_task_count_of(me) == 1)
+				_exit(0);
+			t_pause_ms(1);
+		}
+		_exit(t_task_count_of(me) == -1 ? 99 : t_task_count_of(me));
+	}
+	CHECK_EQ("another task sees one task left", child_status(looker), 0);
 
 	pthread_t quitter, stayer;
 	pthread_create(&stayer, NULL, waits_for_release, (void *)3);
