@@ -191,8 +191,11 @@ fn do_clone(cx: &mut Ctx<'_>, c: CloneArgs) -> Result<u64> {
         }
         if let Some((r, w)) = vfork_pipe {
             host::fs::close(r);
-            if let Some((lo, hi)) = window {
-                *lock(&current().vfork_return) = Some(VforkReturn { fd: w, lo, hi });
+            // The window as it was at the fork, against which the child's
+            // own stores are told apart at its exit.
+            let original = window.and_then(|(lo, hi)| uaccess::read_bytes(lo, (hi - lo) as usize).ok());
+            if let (Some((lo, hi)), Some(original)) = (window, original) {
+                *lock(&current().vfork_return) = Some(VforkReturn { fd: w, lo, hi, original });
             }
         }
         if let Err(e) = host::trap::rearm_after_fork(cx.ctl) {
@@ -283,10 +286,10 @@ fn do_clone(cx: &mut Ctx<'_>, c: CloneArgs) -> Result<u64> {
     }
     if let Some((r, w)) = vfork_pipe {
         host::fs::close(w);
-        let handed_back = read_to_eof(r, window.map_or(0, |(lo, hi)| WINDOW_HEADER + (hi - lo) as usize));
+        let handed_back = read_to_eof(r, window.map_or(0, |(lo, hi)| max_stores_len(hi - lo)));
         host::fs::close(r);
         if let (Some((lo, hi)), Some(data)) = (window, handed_back) {
-            take_back_window(lo, hi, &data);
+            take_back_stores(lo, hi, &data);
         }
     }
     Ok(pid as u64)
@@ -355,49 +358,106 @@ fn receive_pid(fd: host::HostFd) -> Option<Vpid> {
     Some(Vpid::from_le_bytes(buf)).filter(|&p| p > 0)
 }
 
-/// `lo` and `hi` as little-endian u64 in front of the bytes.
+/// `lo` and `hi` as little-endian u64 in front of the stores.
 const WINDOW_HEADER: usize = 16;
+/// Each store: its offset in the window and its length (u32 LE), then its bytes.
+const STORE_HEADER: usize = 8;
 
-/// Largest window carried back; a deeper stack is not handed back at all.
-const MAX_WINDOW: u64 = 64 << 20;
+/// How far above the stack pointer a vfork child's stores reach its
+/// parent: the frames of the function that called vfork and of its
+/// callers (glibc's posix_spawn reports an exec's failure in its frame,
+/// a classic vfork child sets its caller's locals). A stack may lie
+/// inside a larger mapping (Go's goroutine stacks are in its heap), whose
+/// rest is other data that other threads change meanwhile.
+const MAX_WINDOW: u64 = 256 << 10;
 
-/// From the stack pointer to the end of the mapping that holds it.
+/// From the stack pointer up, to the end of the mapping that holds it or
+/// MAX_WINDOW bytes on.
 fn stack_window(sp: u64) -> Option<(u64, u64)> {
     let mm = lock(&current().mm);
     let (_, v) = mm.iter().find(|(start, v)| *start <= sp && sp < v.end)?;
-    (v.prot.write && v.end - sp <= MAX_WINDOW).then_some((sp, v.end))
+    v.prot.write.then_some((sp, v.end.min(sp.saturating_add(MAX_WINDOW))))
 }
 
-/// Reads `fd` to its end; the bytes when exactly `want` arrived (a child
-/// that exec'd or died sends nothing).
-fn read_to_eof(fd: host::HostFd, want: usize) -> Option<Vec<u8>> {
-    match host::fs::read_to_end(fd, want) {
-        Ok((data, false)) if want > 0 && data.len() == want => Some(data),
+/// The longest message a child can send for a window of `len` bytes: at
+/// worst every other byte changed, one store each.
+fn max_stores_len(len: u64) -> usize {
+    WINDOW_HEADER + (len as usize).div_ceil(2) * (STORE_HEADER + 1)
+}
+
+/// Reads `fd` to its end; the bytes when some arrived within `limit` (a
+/// child that exec'd or died sends nothing).
+fn read_to_eof(fd: host::HostFd, limit: usize) -> Option<Vec<u8>> {
+    match host::fs::read_to_end(fd, limit) {
+        Ok((data, false)) if limit > 0 && data.len() >= WINDOW_HEADER => Some(data),
         _ => None,
     }
 }
 
-/// Writes the child's copy of the window into the parent's stack, if it is
-/// the window the parent expects.
-fn take_back_window(lo: u64, hi: u64, data: &[u8]) {
-    let (head, body) = data.split_at(WINDOW_HEADER);
-    let word = |i: usize| u64::from_le_bytes(head[i..i + 8].try_into().unwrap_or([0; 8]));
-    if word(0) == lo && word(8) == hi && body.len() as u64 == hi - lo {
-        // The parent is inside the trap, on the runtime's stack: its guest
-        // stack is not in use until it resumes.
-        let _ = uaccess::write_bytes(lo, body);
+/// The runs of bytes where `now` differs from `before`, as (offset, length).
+fn changed_runs(before: &[u8], now: &[u8]) -> Vec<(usize, usize)> {
+    let mut runs = Vec::new();
+    let mut i = 0;
+    let n = before.len().min(now.len());
+    while i < n {
+        // Whole equal words are skipped at once.
+        if i % 8 == 0 && i + 8 <= n && before[i..i + 8] == now[i..i + 8] {
+            i += 8;
+            continue;
+        }
+        if before[i] == now[i] {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < n && before[i] != now[i] {
+            i += 1;
+        }
+        runs.push((start, i - start));
+    }
+    runs
+}
+
+/// Writes the stores a vfork child made in the parent's stack window into
+/// the parent's memory, if the message is for the window the parent
+/// expects. Only the bytes the child changed are written: what the
+/// parent's other threads stored meanwhile elsewhere stays.
+fn take_back_stores(lo: u64, hi: u64, data: &[u8]) {
+    let (head, mut rest) = data.split_at(WINDOW_HEADER);
+    let word = |b: &[u8], i: usize| u64::from_le_bytes(b[i..i + 8].try_into().unwrap_or([0; 8]));
+    if word(head, 0) != lo || word(head, 8) != hi {
+        return;
+    }
+    // The parent is inside the trap, on the runtime's stack: its guest
+    // stack is not in use until it resumes.
+    while rest.len() >= STORE_HEADER {
+        let field = |i: usize| u32::from_le_bytes(rest[i..i + 4].try_into().unwrap_or([0; 4])) as u64;
+        let (off, len) = (field(0), field(4));
+        let Some(bytes) = rest.get(STORE_HEADER..STORE_HEADER + len as usize) else { return };
+        if off + len > hi - lo {
+            return;
+        }
+        let _ = uaccess::write_bytes(lo + off, bytes);
+        rest = &rest[STORE_HEADER + len as usize..];
     }
 }
 
 /// Called by a task about to exit: a vfork child that did not exec sends
-/// the parent's stack window back (see `do_clone`).
+/// the stores it made in its parent's stack window (see `do_clone`).
 pub fn vfork_child_exits() {
     let Some(ret) = lock(&current().vfork_return).take() else { return };
     let len = (ret.hi - ret.lo) as usize;
-    let mut msg = Vec::with_capacity(WINDOW_HEADER + len);
+    let mut msg = Vec::with_capacity(WINDOW_HEADER + 64);
     msg.extend_from_slice(&ret.lo.to_le_bytes());
     msg.extend_from_slice(&ret.hi.to_le_bytes());
-    if uaccess::with_slice(ret.lo, len, |b| msg.extend_from_slice(b)).is_ok() {
+    let built = uaccess::with_slice(ret.lo, len, |now| {
+        for (off, n) in changed_runs(&ret.original, now) {
+            msg.extend_from_slice(&(off as u32).to_le_bytes());
+            msg.extend_from_slice(&(n as u32).to_le_bytes());
+            msg.extend_from_slice(&now[off..off + n]);
+        }
+    });
+    if built.is_ok() {
         // A parent that went away has nothing to take back.
         let _ = host::fs::write_all(ret.fd, &msg);
     }
@@ -1147,5 +1207,25 @@ mod tests {
         host::fs::close(w);
         assert_eq!(receive_pid(r), None);
         host::fs::close(r);
+    }
+
+    #[test]
+    fn only_changed_bytes_are_stores() {
+        let before: Vec<u8> = (0..64u8).collect();
+        let mut now = before.clone();
+        assert!(changed_runs(&before, &now).is_empty());
+        now[3] = 0xff;
+        now[4] = 0xfe;
+        now[17] = 0;
+        now[63] = 1;
+        for b in &mut now[24..40] {
+            *b = 0xaa;
+        }
+        assert_eq!(changed_runs(&before, &now), vec![(3, 2), (17, 1), (24, 16), (63, 1)]);
+        // Every other byte changed: the worst case the parent reads for.
+        let alternate: Vec<u8> = before.iter().enumerate().map(|(i, &b)| if i % 2 == 0 { !b } else { b }).collect();
+        let runs = changed_runs(&before, &alternate);
+        let sent: usize = WINDOW_HEADER + runs.iter().map(|&(_, n)| STORE_HEADER + n).sum::<usize>();
+        assert!(sent <= max_stores_len(64));
     }
 }

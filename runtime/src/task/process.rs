@@ -309,12 +309,14 @@ pub struct VmChild {
 }
 
 /// What a vfork child that shares memory with its parent owes it on exit:
-/// the parent's stack window `lo..hi`, sent through `fd` (see `do_clone`
-/// in syscall/proc_model.rs).
+/// the bytes it changed in the parent's stack window `lo..hi` (against
+/// `original`, the window as it was at the fork), sent through `fd` (see
+/// `do_clone` in syscall/proc_model.rs).
 pub struct VforkReturn {
     pub fd: crate::host::HostFd,
     pub lo: u64,
     pub hi: u64,
+    pub original: Vec<u8>,
 }
 
 impl Process {
