@@ -968,7 +968,8 @@ fn recvmsg_one(s: &Sock, hdr_addr: u64, flags: u32) -> Result<usize> {
         uaccess::write_bytes(hdr.control, &got.control)?;
     }
     out.controllen = got.control.len() as u64;
-    out.flags = got.flags;
+    // ____sys_recvmsg starts msg_flags from the caller's MSG_CMSG_CLOEXEC.
+    out.flags = got.flags | (flags & n::MSG_CMSG_CLOEXEC);
     uaccess::write(hdr_addr, &out)?;
     Ok(got.len)
 }

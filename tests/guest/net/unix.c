@@ -62,6 +62,7 @@ int main(void)
 	union { char buf[CMSG_SPACE(8 * sizeof(int))]; struct cmsghdr align; } u;
 	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf };
 	CHECK_EQ("recvmsg", recvmsg(sv[1], &m, MSG_CMSG_CLOEXEC), 1);
+	CHECK_EQ("msg_flags carries the MSG_CMSG_CLOEXEC asked for", m.msg_flags, MSG_CMSG_CLOEXEC);
 	struct cmsghdr *c = CMSG_FIRSTHDR(&m);
 	CHECK("one SCM_RIGHTS message", c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS);
 	CHECK_EQ("cmsg_len for one fd", c ? c->cmsg_len : 0, CMSG_LEN(sizeof(int)));
