@@ -128,6 +128,7 @@ fn init_process(st: Start) -> Result<&'static Process, StartError> {
         guest_as: Default::default(),
         sched_policy: AtomicU32::new(abi::gen::SCHED_NORMAL),
         ioprio: AtomicU32::new(0),
+        pdeathsig: std::sync::atomic::AtomicU8::new(0),
         children: Mutex::new(Vec::new()),
         reaped: Mutex::new(Vec::new()),
         vfork_return: Mutex::new(None),

@@ -189,6 +189,8 @@ fn new_process(parent: &'static Process, pid: u32, flags: u32, exit_signal: u8, 
         cred: Mutex::new(parent.cred()),
         sched_policy: AtomicU32::new(parent.sched_policy.load(Relaxed)),
         ioprio: AtomicU32::new(parent.ioprio.load(Relaxed)),
+        // A new process: as after fork (copy_process clears it).
+        pdeathsig: std::sync::atomic::AtomicU8::new(0),
         children: Mutex::new(Vec::new()),
         reaped: Mutex::new(Vec::new()),
         vfork_return: Mutex::new(None),

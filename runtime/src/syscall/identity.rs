@@ -127,12 +127,14 @@ pub struct KeptAcrossExec {
     pub persona: u32,
     pub sched_policy: u32,
     pub ioprio: u32,
+    pub pdeathsig: u8,
 }
 
 /// For the execve handover.
 pub fn kept_across_exec() -> KeptAcrossExec {
     let ioprio = current().ioprio.load(std::sync::atomic::Ordering::Relaxed);
-    KeptAcrossExec { as_limit: *guest_as(), persona: persona(), sched_policy: sched_policy(), ioprio }
+    let pdeathsig = current().pdeathsig.load(std::sync::atomic::Ordering::Relaxed);
+    KeptAcrossExec { as_limit: *guest_as(), persona: persona(), sched_policy: sched_policy(), ioprio, pdeathsig }
 }
 
 /// After execve: what the task had.
@@ -141,6 +143,7 @@ pub fn adopt_kept(k: KeptAcrossExec) {
     adopt_persona(k.persona);
     adopt_sched_policy(k.sched_policy);
     current().ioprio.store(k.ioprio, std::sync::atomic::Ordering::Relaxed);
+    super::process::set_parent_death_signal(current(), k.pdeathsig);
 }
 
 /// ENOMEM when `extra` more bytes of mappings would take the guest's

@@ -319,6 +319,8 @@ pub(super) fn host_fork(ctl: &mut crate::trap::ThreadCtl, tid: u32) -> host::Hos
         fresh.alt_region.store(t.alt_region.load(std::sync::atomic::Ordering::Relaxed), std::sync::atomic::Ordering::Relaxed);
         let left_behind = guard.after_fork_child(fresh.clone());
         drop(guard);
+        // Not inherited (copy_process); the host's is not either.
+        current().pdeathsig.store(0, std::sync::atomic::Ordering::Relaxed);
         drop(left_behind);
         ctl.replace_thread(fresh);
     }

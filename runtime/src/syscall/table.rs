@@ -418,7 +418,7 @@ syscall_table! {
     __NR_modify_ldt => Missing, [];
     __NR_pivot_root => Missing, [];
     __NR__sysctl => Missing, [];
-    __NR_prctl => Partial(process::prctl, "PR_SET_NAME/PR_GET_NAME, PR_SET_PDEATHSIG bookkeeping, PR_GET_DUMPABLE/SET_DUMPABLE; others EINVAL"), [Int, Hex, Hex, Hex, Hex];
+    __NR_prctl => Partial(process::prctl, "PR_SET_NAME/PR_GET_NAME, PR_SET_PDEATHSIG/PR_GET_PDEATHSIG (raised when the parent ends; on macOS when the parent process, not thread, ends), PR_GET_DUMPABLE/SET_DUMPABLE, the capability, keepcaps, securebits and no_new_privs calls; others EINVAL"), [Int, Hex, Hex, Hex, Hex];
     __NR_arch_prctl => Partial(process::arch_prctl, "ARCH_SET_FS/ARCH_GET_FS/ARCH_GET_GS; ARCH_SET_GS is EINVAL (gs holds the guest fs value)"), [Hex, Hex];
     __NR_adjtimex => Missing, [];
     __NR_setrlimit => Full(identity::setrlimit), [Int, Ptr];

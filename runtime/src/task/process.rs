@@ -231,6 +231,11 @@ pub struct Process {
     /// The I/O priority the guest set with ioprio_set (0: none, the
     /// kernel's default), kept across fork and execve as the io context's.
     pub ioprio: AtomicU32,
+    /// The signal PR_SET_PDEATHSIG asked for when the parent ends (0:
+    /// none): cleared in a fork child and by a change of the effective or
+    /// filesystem ids or a gain of capabilities, kept across execve
+    /// (syscall/process.rs `set_parent_death_signal`).
+    pub pdeathsig: std::sync::atomic::AtomicU8,
     /// Guards the children not yet reaped: (pid, host pid). Emptied in a
     /// fork child; handed over across execve.
     pub children: Mutex<Vec<(Vpid, i32)>>,
@@ -339,6 +344,13 @@ impl Process {
         let new = rule(&c)?;
         if new != **c {
             self.view_changed.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+        // commit_creds (kernel/cred.c): a new effective or filesystem id,
+        // or capabilities the old set did not hold, clear the parent-death
+        // signal.
+        let gains_caps = new.cap_permitted & !c.cap_permitted != 0;
+        if new.euid != c.euid || new.egid != c.egid || new.fsuid != c.fsuid || new.fsgid != c.fsgid || gains_caps {
+            crate::syscall::process::set_parent_death_signal(self, 0);
         }
         let old = std::mem::replace(&mut *c, std::sync::Arc::new(new));
         Ok(std::sync::Arc::unwrap_or_clone(old))

@@ -353,3 +353,11 @@ pub fn sigqueue(host_pid: i32, sig: i32, code: i32, uid: u32, value: u64) -> Hos
     let r = unsafe { libc::syscall(libc::SYS_rt_sigqueueinfo, host_pid, sig, raw.as_ptr()) };
     if r < 0 { Err(crate::host::errno::last()) } else { Ok(()) }
 }
+
+/// Has the host raise `host_sig` (0: none) in this process when its parent
+/// thread ends: the host's PR_SET_PDEATHSIG, which a fork child does not
+/// inherit and an execve keeps, as the guest's.
+pub fn set_parent_death_signal(host_sig: i32) {
+    // SAFETY: prctl with integer arguments only.
+    unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, host_sig as libc::c_ulong, 0, 0, 0) };
+}

@@ -355,3 +355,52 @@ pub const HAS_SIGQUEUE: bool = false;
 pub fn sigqueue(host_pid: i32, sig: i32, _code: i32, _uid: u32, _value: u64) -> HostResult<()> {
     kill(host_pid, sig)
 }
+
+/// The host signal to raise when the parent host process ends (0: none).
+static PARENT_DEATH_SIGNAL: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(0);
+/// The host pid whose watcher thread is running (0: none). A fork child
+/// has no such thread, and a pid not its own tells it so.
+static WATCHER_OF: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(0);
+
+/// Has `host_sig` (0: none) raised in this process when its parent ends.
+/// macOS has no parent-death signal: a runtime thread waits for the
+/// parent's exit (kqueue EVFILT_PROC NOTE_EXIT) and then signals this
+/// process. Unlike Linux it watches the parent process, not the thread
+/// that forked.
+pub fn set_parent_death_signal(host_sig: i32) {
+    use std::sync::atomic::Ordering::SeqCst;
+    PARENT_DEATH_SIGNAL.store(host_sig, SeqCst);
+    // SAFETY: plain calls.
+    let (me, parent) = unsafe { (libc::getpid(), libc::getppid()) };
+    if host_sig == 0 || WATCHER_OF.swap(me, SeqCst) == me || parent <= 1 {
+        return;
+    }
+    let watch = move || {
+        // SAFETY: a new kqueue, one EVFILT_PROC change on the parent's pid,
+        // then a wait for its one event; the fd is closed after.
+        unsafe {
+            let kq = libc::kqueue();
+            if kq < 0 {
+                return;
+            }
+            let mut ev: libc::kevent = core::mem::zeroed();
+            ev.ident = parent as libc::uintptr_t;
+            ev.filter = libc::EVFILT_PROC;
+            ev.flags = libc::EV_ADD | libc::EV_ONESHOT;
+            ev.fflags = libc::NOTE_EXIT;
+            let mut out: libc::kevent = core::mem::zeroed();
+            let n = libc::kevent(kq, &ev, 1, &mut out, 1, core::ptr::null());
+            libc::close(kq);
+            // ESRCH at registration: the parent was gone already.
+            if n >= 0 || *libc::__error() == libc::ESRCH {
+                let sig = PARENT_DEATH_SIGNAL.load(SeqCst);
+                if sig != 0 && libc::getpid() == me {
+                    libc::kill(me, sig);
+                }
+            }
+        }
+    };
+    if crate::host::thread::spawn(64 * 1024, Box::new(watch)).is_err() {
+        WATCHER_OF.store(0, SeqCst);
+    }
+}
