@@ -33,8 +33,12 @@
 //!   with EAFNOSUPPORT (reported once).
 //! - The address of a *bound* Unix peer that accept, recvfrom or
 //!   getpeername of an accepted socket report is the host's name for it
-//!   with the guest root stripped; a peer bound through a held directory
-//!   shows as `/proc/self/fd/N/name` on a Linux host.
+//!   with the guest root stripped. A Linux host binds through
+//!   `/proc/PID/fd/N/name`, N a copy of the held directory the socket
+//!   keeps, and a peer reads the directory's path back from it: the name
+//!   is the absolute path of the socket, where Linux gives the path as
+//!   the binder spelt it (relative, if it was); once the binding process
+//!   has ended, the `/proc` name itself.
 //! - Autobind takes the lowest free name, where Linux starts from a
 //!   random one.
 //! - The last component of a Unix path must fit the host's `sun_path`
@@ -293,6 +297,8 @@ fn guest_view(a: SockAddr) -> SockAddr {
             if let Some(name) = abstract_ns::name_of_host_path(&p) {
                 return SockAddr::Unix(UnixAddr::Abstract(name));
             }
+            // A runtime's bind through a held directory (a Linux host's).
+            let p = host::net::held_unix_name(&p).unwrap_or(p);
             let s = String::from_utf8_lossy(&p).into_owned();
             SockAddr::Unix(UnixAddr::Path(host::fs::guest_name_of_host_path(s).into_bytes()))
         }
@@ -336,7 +342,9 @@ pub fn bind(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
             // unix_bind makes a node: may_create's rule.
             crate::vfs::perm::may_create(&crate::task::current().cred(), loc)?;
             let (dir, name) = loc.at();
-            host::net::bind_unix_at(s.fd(), dir, name).map_err(herr)?;
+            if let Some(held) = host::net::bind_unix_at(s.fd(), dir, name).map_err(herr)? {
+                so.keep_name_lock(held);
+            }
             so.set_local_name(addr.clone());
         }
         SockAddr::Unix(UnixAddr::Abstract(name)) => {

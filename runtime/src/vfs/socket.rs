@@ -41,8 +41,10 @@ pub struct SocketFile {
     /// A blocking connect was interrupted and is still under way on the
     /// host; the restarted call waits for it instead of connecting again.
     pub connecting: AtomicBool,
-    /// The lock file held while an emulated abstract name is bound
-    /// (`syscall/socket.rs`); closed with the socket, which frees the name.
+    /// A host fd the socket's name needs while the socket lives, closed
+    /// with it (`syscall/socket.rs`): the lock file of an emulated abstract
+    /// name (its close frees the name), or the directory a Linux host bound
+    /// a path through (`host::net::bind_unix_at`), which names it to peers.
     name_lock: Mutex<Option<HostFd>>,
 }
 

@@ -210,6 +210,25 @@ int main(void)
 	sun_of(&b, "/nonexistent-dir/d1", 0);
 	CHECK_ERR("sendto a missing absolute path", sendto(d3, "x", 1, 0, (struct sockaddr *)&b, sizeof b), ENOENT);
 	close(d3);
+	/* An echo: the receiver answers to the address recvfrom gave, the
+	 * sender's name as it bound it (an absolute path). */
+	char d4_path[200];
+	snprintf(d4_path, sizeof d4_path, "%s/d4", dir);
+	int d4 = socket(AF_UNIX, SOCK_DGRAM, 0);
+	CHECK_OK("bind an absolute path", bind(d4, (struct sockaddr *)&b, sun_of(&b, d4_path, 0)));
+	CHECK_EQ("send to d1", sendto(d4, "ping", 4, 0, (struct sockaddr *)&a, sun_of(&a, "d1", 0)), 4);
+	struct sockaddr_un from;
+	memset(&from, 0, sizeof from);
+	l = sizeof from;
+	memset(buf, 0, sizeof buf);
+	CHECK_EQ("recvfrom a bound sender", recvfrom(d1, buf, sizeof buf, MSG_DONTWAIT, (struct sockaddr *)&from, &l), 4);
+	CHECK_STR("the sender's name is the path it bound", from.sun_path, d4_path);
+	CHECK_EQ("reply to that address", sendto(d1, "pong", 4, 0, (struct sockaddr *)&from, l), 4);
+	memset(buf, 0, sizeof buf);
+	CHECK_EQ("the reply arrives", recv(d4, buf, sizeof buf, MSG_DONTWAIT), 4);
+	CHECK_STR("... intact", buf, "pong");
+	close(d4);
+	unlink("d4");
 	close(d1);
 	close(d2);
 	unlink("srv.sock");

@@ -5,6 +5,7 @@
 //! against linux-raw-sys at compile time. What differs on macOS is listed in
 //! `macos/net.rs`.
 
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use crate::host::posix_net::{HostOpt, HostRoute, LinkExtras, LinkLayer, OptKind};
 use crate::abi::net::{self as an, n, SockAddr, UnixAddr};
 use crate::abi::Errno;
@@ -256,8 +257,61 @@ pub fn unix_path_at(dir: HostFd, name: &CStr) -> HostResult<Vec<u8>> {
     Ok(path)
 }
 
-pub fn bind_unix_at(fd: HostFd, dir: HostFd, name: &CStr) -> HostResult<()> {
-    crate::host::posix_net::bind(fd, &SockAddr::Unix(UnixAddr::Path(unix_path_at(dir, name)?)))
+/// Binds `fd` to `name` inside the held directory `dir`. The host records
+/// the path a bind gives as the socket's address, which its peers read
+/// (recvfrom, accept): the bind goes through `/proc/PID/fd/N/name` with
+/// this process's pid and a copy N of `dir` that the socket keeps (the fd
+/// returned), so that a peer can read the directory back from it
+/// ([`held_unix_name`]).
+pub fn bind_unix_at(fd: HostFd, dir: HostFd, name: &CStr) -> HostResult<Option<HostFd>> {
+    let held = if dir == libc::AT_FDCWD {
+        // SAFETY: a NUL-terminated path and flags; the fd is ours.
+        let fd = unsafe { libc::open(c".".as_ptr(), libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC) };
+        if fd < 0 {
+            return Err(super::errno::last());
+        }
+        fd
+    } else {
+        crate::host::fs::dup(dir)?
+    };
+    let mut path = format!("/proc/{}/fd/{held}/", crate::host::process::host_pid()).into_bytes();
+    path.extend_from_slice(name.to_bytes());
+    let bound = if path.len() >= an::SUN_PATH_LEN {
+        Err(Errno::ENAMETOOLONG)
+    } else {
+        crate::host::posix_net::bind(fd, &SockAddr::Unix(UnixAddr::Path(path)))
+    };
+    match bound {
+        Ok(()) => Ok(Some(held)),
+        Err(e) => {
+            crate::host::fs::close(held);
+            Err(e)
+        }
+    }
+}
+
+/// The host path of a socket bound by [`bind_unix_at`] (here or in another
+/// runtime), from the name it was bound with: the held directory's path,
+/// read from its /proc link while its socket lives, and the last
+/// component. None for any other name, or once the directory is gone.
+pub fn held_unix_name(bound: &[u8]) -> Option<Vec<u8>> {
+    let rest = bound.strip_prefix(b"/proc/")?;
+    let slash = rest.iter().position(|&c| c == b'/')?;
+    let (pid, rest) = rest.split_at(slash);
+    let rest = rest.strip_prefix(b"/fd/")?;
+    let slash = rest.iter().position(|&c| c == b'/')?;
+    let (n, name) = rest.split_at(slash);
+    let digits = |s: &[u8]| !s.is_empty() && s.iter().all(u8::is_ascii_digit);
+    if !digits(pid) || !digits(n) || name.len() < 2 || name[1..].contains(&b'/') {
+        return None;
+    }
+    let link = [&b"/proc/"[..], pid, b"/fd/", n].concat();
+    let mut dir = std::fs::read_link(std::ffi::OsStr::from_bytes(&link)).ok()?.into_os_string().into_vec();
+    if dir.first() != Some(&b'/') || dir.ends_with(b" (deleted)") {
+        return None;
+    }
+    dir.extend_from_slice(name);
+    Some(dir)
 }
 
 pub fn connect_unix_at(fd: HostFd, dir: HostFd, name: &CStr) -> HostResult<()> {

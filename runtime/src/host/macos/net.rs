@@ -467,8 +467,15 @@ pub fn unix_path_at(dir: HostFd, name: &CStr) -> HostResult<Vec<u8>> {
 
 /// Binds `fd` to the name `name` inside the held directory `dir`.
 #[cfg(target_os = "macos")]
-pub fn bind_unix_at(fd: HostFd, dir: HostFd, name: &CStr) -> HostResult<()> {
-    unix_at(fd, dir, name, true)
+pub fn bind_unix_at(fd: HostFd, dir: HostFd, name: &CStr) -> HostResult<Option<HostFd>> {
+    unix_at(fd, dir, name, true).map(|()| None)
+}
+
+/// A Linux host's bind through a held directory needs translating back
+/// (host/linux/net.rs); bindat records no such name.
+#[cfg(target_os = "macos")]
+pub fn held_unix_name(_bound: &[u8]) -> Option<Vec<u8>> {
+    None
 }
 
 #[cfg(target_os = "macos")]
