@@ -31,6 +31,7 @@ pub mod path;
 pub mod perm;
 pub mod poll;
 pub mod proc;
+pub mod procnet;
 pub mod rtnetlink;
 pub mod socket;
 pub mod synth_file;

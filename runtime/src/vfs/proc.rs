@@ -62,6 +62,7 @@ pub fn entry(rel: &[&str], c: bool) -> Result<Synth> {
                 items.push((n, DT_REG));
             }
             items.push(("mounts", DT_LNK));
+            items.push(("net", DT_LNK));
             items.push(("sys", DT_DIR));
             items.push(("sysvipc", DT_DIR));
             items.push(("self", DT_LNK));
@@ -75,6 +76,7 @@ pub fn entry(rel: &[&str], c: bool) -> Result<Synth> {
             Ok(Synth::Symlink(format!("{pid}/task/{tid}").into_bytes()))
         }
         ["mounts"] => Ok(Synth::Symlink(b"self/mounts".to_vec())),
+        ["net"] => Ok(Synth::Symlink(b"self/net".to_vec())),
         ["cpuinfo"] => file(c, cpuinfo),
         ["meminfo"] => file(c, meminfo),
         ["vmstat"] => file(c, vmstat),
@@ -114,6 +116,19 @@ pub fn entry(rel: &[&str], c: bool) -> Result<Synth> {
             None => return_errno!(ENOENT),
         },
         [p] if *p == "self" => Ok(Synth::Symlink(pid_s.into_bytes())),
+        _ => return_errno!(ENOENT),
+    }
+}
+
+/// /proc/PID/net: every task is in the host's network namespace
+/// (vfs/procnet.rs).
+fn net_entry(base: &str, rel: &[&str], c: bool) -> Result<Synth> {
+    match rel {
+        [] => {
+            let items: Vec<(&str, u8)> = super::procnet::FILES.iter().map(|f| (*f, DT_REG)).collect();
+            Ok(dir(&format!("{base}/net"), &items))
+        }
+        [name] if super::procnet::FILES.contains(name) => file(c, || super::procnet::render(name).unwrap_or_default()),
         _ => return_errno!(ENOENT),
     }
 }
@@ -184,6 +199,7 @@ fn pid_dir(base: &str, is_self: bool, with_task: bool) -> Synth {
         ("maps", DT_REG),
         ("cgroup", DT_REG),
         ("ns", DT_DIR),
+        ("net", DT_DIR),
     ];
     const SELF_ONLY: &[(&str, u8)] =
         &[("mounts", DT_REG), ("mountinfo", DT_REG), ("fdinfo", DT_DIR), ("limits", DT_REG), ("personality", DT_REG)];
@@ -218,6 +234,7 @@ fn pid_entry(base: &str, rel: &[&str], c: bool, with_task: bool) -> Result<Synth
         ["exe"] => Ok(Synth::Symlink(super::path::to_bytes(&lock(&p.exe)))),
         ["cwd"] => Ok(Synth::Symlink(super::path::to_bytes(&lock(&p.fs).cwd))),
         ["root"] => Ok(Synth::Symlink(b"/".to_vec())),
+        ["net", rest @ ..] => net_entry(base, rest, c),
         ["cmdline"] => file_bytes(c, || nul_joined(&lock(&p.argv))),
         ["environ"] => file_bytes(c, || nul_joined(&lock(&p.envp))),
         ["comm"] => file_bytes(c, || comm_line(&lock(&p.comm))),
@@ -382,6 +399,7 @@ fn other_entry(base: &str, t: &mactux_proto::TaskEntry, rel: &[&str], c: bool, w
         ["exe"] => Ok(Synth::Symlink(super::path::to_bytes(&info.exe))),
         ["cwd"] => Ok(Synth::Symlink(super::path::to_bytes(&info.cwd))),
         ["root"] => Ok(Synth::Symlink(b"/".to_vec())),
+        ["net", rest @ ..] => net_entry(base, rest, c),
         ["cmdline"] => file_bytes(c, || if matches!(t.state, mactux_proto::TaskState::Zombie(_)) { Vec::new() } else { nul_joined(&info.argv) }),
         ["comm"] => file(c, || format!("{}\n", info.comm)),
         ["environ"] => file_bytes(c, || nul_joined(&info.environ)),
