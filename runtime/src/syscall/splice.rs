@@ -15,6 +15,10 @@
 //! - With SPLICE_F_NONBLOCK, a pipe taking part that has room (or data) for
 //!   part of the request moves at most PIPE_BUF bytes; a read from a
 //!   non-seekable file into a full pipe can lose what the pipe refused.
+//! - From a pipe into a nonblocking socket, at most PIPE_BUF bytes move
+//!   per call once the socket is writable; should the socket take less,
+//!   the call waits until it has taken them all, where Linux leaves the
+//!   rest in the pipe.
 
 use super::{args, Ctx};
 use crate::abi::{gen as g, Iovec};
@@ -134,6 +138,19 @@ pub fn splice(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
                 return_errno_with_message!(EINVAL, "the output is O_APPEND");
             }
             let off = read_offset(a[3])?;
+            // A nonblocking output (a socket) takes what it has room for;
+            // what is read from the pipe cannot go back, so no more is
+            // read than a writable output surely takes, and the rest of
+            // that is waited for should it not.
+            let len = match fout.host_fd() {
+                Some(h) if nonblock || fout.is_nonblocking() => {
+                    if !ready(h, g::POLLOUT) {
+                        return_errno_with_message!(EAGAIN, "the output has no room");
+                    }
+                    len.min(PIPE_BUF)
+                }
+                _ => len,
+            };
             let data = read_pipe(&fin, ifd, len, nonblock)?;
             let n = match off {
                 Some(off) => {
@@ -177,10 +194,26 @@ fn file_to_pipe(fin: &OpenFile, off_ptr: u64, fout: &OpenFile, len: usize) -> Re
     Ok(moved as u64)
 }
 
+/// Writes all of `data`, which was taken out of a pipe already: a
+/// nonblocking output that is full is waited for (POLLOUT), and an error
+/// after part of it went is the count of what went.
 fn write_all(f: &OpenFile, mut data: &[u8]) -> Result<usize> {
     let total = data.len();
     while !data.is_empty() {
-        let n = f.write(data)?;
+        let n = match f.write(data) {
+            Ok(n) => n,
+            Err(e) if e.errno == crate::abi::Errno::EAGAIN => match f.host_fd() {
+                Some(h) => {
+                    let mut req = [(h, g::POLLOUT, 0)];
+                    host::fs::poll(&mut req, -1).map_err(Error::new)?;
+                    continue;
+                }
+                None if data.len() < total => break,
+                None => return Err(e),
+            },
+            Err(_) if data.len() < total => break,
+            Err(e) => return Err(e),
+        };
         if n == 0 {
             break;
         }

@@ -1,7 +1,10 @@
 /* splice(2), tee(2), vmsplice(2): moving data between pipes and files, with
- * and without offsets, the errors Linux gives for each wrong pairing, and
- * SPLICE_F_NONBLOCK on an empty or full pipe. */
+ * and without offsets, the errors Linux gives for each wrong pairing,
+ * SPLICE_F_NONBLOCK on an empty or full pipe, and from a pipe into a full
+ * nonblocking socket, which leaves the data in the pipe (Go's io.Copy
+ * between sockets splices through a pipe so). */
 #include "../test.h"
+#include <sys/ioctl.h>
 #include <sys/uio.h>
 
 #ifndef SPLICE_F_NONBLOCK
@@ -94,6 +97,42 @@ int main(void)
 	CHECK_ERR("into an O_APPEND file", splice(p[0], NULL, ap, NULL, 10, 0), EINVAL);
 	off = -1;
 	CHECK_ERR("negative offset", splice(f, &off, p[1], NULL, 10, 0), EINVAL);
+
+	int sv[2], sp[2];
+	CHECK_OK("socketpair", socketpair(AF_UNIX, SOCK_STREAM, 0, sv));
+	CHECK_OK("pipe", pipe(sp));
+	fcntl(sv[0], F_SETFL, O_NONBLOCK);
+	static char fill[65536];
+	long queued = 0;
+	ssize_t w;
+	while ((w = write(sv[0], fill, sizeof fill)) > 0)
+		queued += w;
+	CHECK("the socket is full", w < 0 && errno == EAGAIN && queued > 0);
+	char pattern[1000];
+	for (int i = 0; i < (int)sizeof pattern; i++)
+		pattern[i] = (char)('a' + i % 26);
+	CHECK_EQ("data into the pipe", write(sp[1], pattern, sizeof pattern), (ssize_t)sizeof pattern);
+	CHECK_ERR("splice into the full socket: EAGAIN", splice(sp[0], NULL, sv[0], NULL, sizeof pattern, SPLICE_F_NONBLOCK), EAGAIN);
+	int inpipe = -1;
+	CHECK_OK("FIONREAD of the pipe", ioctl(sp[0], FIONREAD, &inpipe));
+	CHECK_EQ("the data is still in the pipe", inpipe, (int)sizeof pattern);
+	/* Drain the other end, then the splice moves it all, intact. */
+	static char sink[65536];
+	long drained = 0;
+	fcntl(sv[1], F_SETFL, O_NONBLOCK);
+	while (drained < queued && (w = read(sv[1], sink, sizeof sink)) > 0)
+		drained += w;
+	CHECK_EQ("what was queued drains", drained, queued);
+	long moved = 0;
+	while (moved < (long)sizeof pattern && (w = splice(sp[0], NULL, sv[0], NULL, sizeof pattern, SPLICE_F_NONBLOCK)) > 0)
+		moved += w;
+	CHECK_EQ("then it moves", moved, (long)sizeof pattern);
+	char got[sizeof pattern];
+	long have = 0;
+	while (have < (long)sizeof got && (w = read(sv[1], got + have, sizeof got - have)) > 0)
+		have += w;
+	CHECK_EQ("it arrives", have, (long)sizeof got);
+	CHECK("... intact", memcmp(got, pattern, sizeof got) == 0);
 
 	t_tmpdir_end();
 	T_DONE();
