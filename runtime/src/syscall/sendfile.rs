@@ -166,6 +166,17 @@ pub fn sendfile(_cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
         return_errno_with_message!(EINVAL, "output has O_APPEND");
     }
     let off = read_off(off_ptr)?;
+    // Into anything but a pipe the kernel splices directly
+    // (do_splice_direct), which takes no pipe or socket as input: EINVAL,
+    // before the count is looked at. (Go's io.Copy from a pipe into a
+    // socket tries sendfile first and falls back on EINVAL.)
+    let kind = |f: &OpenFile| f.stat().map(|st| st.mode & g::S_IFMT).unwrap_or(0);
+    if kind(&dst) != g::S_IFIFO && matches!(kind(&src), g::S_IFIFO | g::S_IFSOCK) {
+        if off.is_some() {
+            return_errno_with_message!(ESPIPE, "the input has no offset");
+        }
+        return_errno_with_message!(EINVAL, "sendfile from a pipe or a socket");
+    }
     if count == 0 {
         return Ok(0);
     }

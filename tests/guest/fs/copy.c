@@ -40,6 +40,27 @@ int main(void)
 	CHECK_EQ("sendfile offset updated", off, 26);
 	CHECK_EQ("sendfile at EOF returns 0", sendfile(out2, in, &off, 10), 0);
 	CHECK_ERR("sendfile to read-only fd -> EBADF", sendfile(in, in, NULL, 1), EBADF);
+	{
+		/* A pipe or a socket is no input for sendfile into a socket. */
+		int sv[2], pp[2];
+		socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
+		pipe(pp);
+		write(pp[1], "ab", 2);
+		write(sv[1], "cd", 2);
+		off_t o = 0;
+		CHECK_ERR("sendfile from a pipe -> EINVAL", sendfile(sv[0], pp[0], NULL, 10), EINVAL);
+		CHECK_ERR("... even of 0 bytes", sendfile(sv[0], pp[0], NULL, 0), EINVAL);
+		CHECK_ERR("... with an offset -> ESPIPE", sendfile(sv[0], pp[0], &o, 10), ESPIPE);
+		CHECK_ERR("sendfile from a socket -> EINVAL", sendfile(sv[1], sv[0], NULL, 10), EINVAL);
+		char two[3] = { 0 };
+		fcntl(pp[0], F_SETFL, O_NONBLOCK);
+		CHECK_EQ("the pipe kept its data", read(pp[0], two, 2), 2);
+		CHECK_STR("... intact", two, "ab");
+		close(sv[0]);
+		close(sv[1]);
+		close(pp[0]);
+		close(pp[1]);
+	}
 	close(out2);
 	t_read_file("dst2", buf, sizeof buf);
 	CHECK_STR("sendfile result", buf, "abcdexyz");
