@@ -143,7 +143,7 @@ pub fn adopt_kept(k: KeptAcrossExec) {
     adopt_persona(k.persona);
     adopt_sched_policy(k.sched_policy);
     current().ioprio.store(k.ioprio, std::sync::atomic::Ordering::Relaxed);
-    super::process::set_parent_death_signal(current(), k.pdeathsig);
+    current().set_parent_death_signal(k.pdeathsig);
 }
 
 /// ENOMEM when `extra` more bytes of mappings would take the guest's

@@ -137,18 +137,6 @@ pub fn arch_prctl(cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     }
 }
 
-/// PR_SET_PDEATHSIG: `sig` (0: none) is raised in this process when the
-/// parent ends. The host raises it (host::process::set_parent_death_signal:
-/// the host's own parent-death signal on Linux, whose parent is the host
-/// thread that forked this process as the guest's is; on macOS a watch of
-/// the parent host process's exit), and it arrives as any signal from
-/// outside does.
-pub fn set_parent_death_signal(p: &crate::task::Process, sig: u8) {
-    p.pdeathsig.store(sig, std::sync::atomic::Ordering::Relaxed);
-    let host_sig = Signal::from_raw(u64::from(sig)).and_then(crate::host::signal::to_host).unwrap_or(0);
-    crate::host::process::set_parent_death_signal(host_sig);
-}
-
 pub fn prctl(cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     const TASK_COMM_LEN: usize = 16;
     match args::uint(a[0]) {
@@ -180,7 +168,7 @@ pub fn prctl(cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
             if a[1] != 0 && Signal::from_raw(a[1]).is_none() {
                 return_errno!(EINVAL);
             }
-            set_parent_death_signal(current(), a[1] as u8);
+            current().set_parent_death_signal(a[1] as u8);
             Ok(0)
         }
         pr::PR_GET_PDEATHSIG => {

@@ -171,7 +171,7 @@ pub fn sendfile(_cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     // before the count is looked at. (Go's io.Copy from a pipe into a
     // socket tries sendfile first and falls back on EINVAL.)
     let kind = |f: &OpenFile| f.stat().map(|st| st.mode & g::S_IFMT).unwrap_or(0);
-    if kind(&dst) != g::S_IFIFO && matches!(kind(&src), g::S_IFIFO | g::S_IFSOCK) {
+    if matches!(kind(&src), g::S_IFIFO | g::S_IFSOCK) && kind(&dst) != g::S_IFIFO {
         if off.is_some() {
             return_errno_with_message!(ESPIPE, "the input has no offset");
         }

@@ -234,7 +234,7 @@ pub struct Process {
     /// The signal PR_SET_PDEATHSIG asked for when the parent ends (0:
     /// none): cleared in a fork child and by a change of the effective or
     /// filesystem ids or a gain of capabilities, kept across execve
-    /// (syscall/process.rs `set_parent_death_signal`).
+    /// ([`Process::set_parent_death_signal`]).
     pub pdeathsig: std::sync::atomic::AtomicU8,
     /// Guards the children not yet reaped: (pid, host pid). Emptied in a
     /// fork child; handed over across execve.
@@ -350,10 +350,25 @@ impl Process {
         // signal.
         let gains_caps = new.cap_permitted & !c.cap_permitted != 0;
         if new.euid != c.euid || new.egid != c.egid || new.fsuid != c.fsuid || new.fsgid != c.fsgid || gains_caps {
-            crate::syscall::process::set_parent_death_signal(self, 0);
+            self.set_parent_death_signal(0);
         }
         let old = std::mem::replace(&mut *c, std::sync::Arc::new(new));
         Ok(std::sync::Arc::unwrap_or_clone(old))
+    }
+
+    /// PR_SET_PDEATHSIG: `sig` (0: none) is raised in this process when the
+    /// parent ends. The host raises it (host::process::set_parent_death_signal:
+    /// the host's own parent-death signal on Linux, whose parent is the host
+    /// thread that forked this process as the guest's is; on macOS a watch of
+    /// the parent host process's exit), and it arrives as any signal from
+    /// outside does. A value the process has already costs no host call (an
+    /// execve and a credential change set one).
+    pub fn set_parent_death_signal(&self, sig: u8) {
+        if self.pdeathsig.swap(sig, std::sync::atomic::Ordering::Relaxed) == sig {
+            return;
+        }
+        let host_sig = crate::abi::signal::Signal::from_raw(u64::from(sig)).and_then(crate::host::signal::to_host).unwrap_or(0);
+        crate::host::process::set_parent_death_signal(host_sig);
     }
 
     /// The Linux pid of this process.

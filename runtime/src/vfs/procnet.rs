@@ -18,7 +18,7 @@
 
 use crate::abi::net::n;
 use crate::abi::netlink as nl;
-use crate::host::net::Link;
+use crate::host::net::{IfAddr, Link};
 use std::fmt::Write;
 
 /// The entries of /proc/PID/net.
@@ -61,8 +61,8 @@ fn hex(addr: &[u8]) -> String {
     addr.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn v6_addrs(l: &Link) -> impl Iterator<Item = &[u8]> {
-    l.addrs.iter().filter(|a| a.family == n::AF_INET6 && a.addr.len() == 16).map(|a| a.addr.as_slice())
+fn v6_addrs(l: &Link) -> impl Iterator<Item = &IfAddr> {
+    l.addrs.iter().filter(|a| a.family == n::AF_INET6 && a.addr.len() == 16)
 }
 
 /// The kernel's scope of an IPv6 address (ipv6_addr_scope): host for ::1,
@@ -83,7 +83,7 @@ fn if_inet6(links: &[Link]) -> String {
     const IFA_F_PERMANENT: u8 = 0x80;
     let mut s = String::new();
     for l in links {
-        for a in l.addrs.iter().filter(|a| a.family == n::AF_INET6 && a.addr.len() == 16) {
+        for a in v6_addrs(l) {
             let _ = writeln!(s, "{} {:02x} {:02x} {:02x} {:02x} {:>8}", hex(&a.addr), l.index, a.prefix_len, v6_scope(&a.addr), IFA_F_PERMANENT, name(l));
         }
     }
@@ -105,7 +105,7 @@ fn igmp6(links: &[Link]) -> String {
     // ff02::1; a solicited-node group has the reporter bit alone.
     let mut s = String::new();
     for l in links {
-        let unicast: Vec<&[u8]> = v6_addrs(l).collect();
+        let unicast: Vec<&[u8]> = v6_addrs(l).map(|a| a.addr.as_slice()).collect();
         if unicast.is_empty() {
             continue;
         }
@@ -147,7 +147,6 @@ fn igmp6(links: &[Link]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::host::net::IfAddr;
 
     fn link(index: u32, name: &str, flags: u32, addrs: Vec<IfAddr>) -> Link {
         Link { name: name.as_bytes().to_vec(), index, flags, addrs, ..Link::default() }

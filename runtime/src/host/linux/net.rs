@@ -264,16 +264,7 @@ pub fn unix_path_at(dir: HostFd, name: &CStr) -> HostResult<Vec<u8>> {
 /// returned), so that a peer can read the directory back from it
 /// ([`held_unix_name`]).
 pub fn bind_unix_at(fd: HostFd, dir: HostFd, name: &CStr) -> HostResult<Option<HostFd>> {
-    let held = if dir == libc::AT_FDCWD {
-        // SAFETY: a NUL-terminated path and flags; the fd is ours.
-        let fd = unsafe { libc::open(c".".as_ptr(), libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC) };
-        if fd < 0 {
-            return Err(super::errno::last());
-        }
-        fd
-    } else {
-        crate::host::fs::dup(dir)?
-    };
+    let held = if dir == libc::AT_FDCWD { super::fs::open_handle_at(dir, c".")? } else { crate::host::fs::dup(dir)? };
     let mut path = format!("/proc/{}/fd/{held}/", crate::host::process::host_pid()).into_bytes();
     path.extend_from_slice(name.to_bytes());
     let bound = if path.len() >= an::SUN_PATH_LEN {
