@@ -15,7 +15,7 @@
 //! - With SPLICE_F_NONBLOCK, a pipe taking part that has room (or data) for
 //!   part of the request moves at most PIPE_BUF bytes; a read from a
 //!   non-seekable file into a full pipe can lose what the pipe refused.
-//! - From a pipe into a nonblocking socket, at most PIPE_BUF bytes move
+//! - From a pipe into an O_NONBLOCK socket, at most PIPE_BUF bytes move
 //!   per call once the socket is writable; should the socket take less,
 //!   the call waits until it has taken them all, where Linux leaves the
 //!   rest in the pipe.
@@ -138,12 +138,13 @@ pub fn splice(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
                 return_errno_with_message!(EINVAL, "the output is O_APPEND");
             }
             let off = read_offset(a[3])?;
-            // A nonblocking output (a socket) takes what it has room for;
-            // what is read from the pipe cannot go back, so no more is
-            // read than a writable output surely takes, and the rest of
-            // that is waited for should it not.
+            // An output with O_NONBLOCK (a socket) takes what it has room
+            // for; what is read from the pipe cannot go back, so no more
+            // is read than a writable output surely takes, and the rest of
+            // that is waited for should it not. (SPLICE_F_NONBLOCK is the
+            // pipe's: splice(2) leaves the output's blocking to its fd.)
             let len = match fout.host_fd() {
-                Some(h) if nonblock || fout.is_nonblocking() => {
+                Some(h) if fout.is_nonblocking() => {
                     if !ready(h, g::POLLOUT) {
                         return_errno_with_message!(EAGAIN, "the output has no room");
                     }

@@ -98,6 +98,21 @@ int main(void)
 	off = -1;
 	CHECK_ERR("negative offset", splice(f, &off, p[1], NULL, 10, 0), EINVAL);
 
+	/* SPLICE_F_NONBLOCK is about the pipe: into a regular file, all the
+	 * pipe holds moves in one call. */
+	{
+		int fp[2];
+		CHECK_OK("pipe for the file", pipe(fp));
+		static char chunk[16384];
+		memset(chunk, 'q', sizeof chunk);
+		CHECK_EQ("16 KiB into the pipe", write(fp[1], chunk, sizeof chunk), (ssize_t)sizeof chunk);
+		int big = open("big", O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		CHECK_EQ("one nonblocking splice moves it all into the file", splice(fp[0], NULL, big, NULL, sizeof chunk, SPLICE_F_NONBLOCK), (ssize_t)sizeof chunk);
+		close(big);
+		close(fp[0]);
+		close(fp[1]);
+	}
+
 	int sv[2], sp[2];
 	CHECK_OK("socketpair", socketpair(AF_UNIX, SOCK_STREAM, 0, sv));
 	CHECK_OK("pipe", pipe(sp));
