@@ -22,13 +22,19 @@
 //!
 //! On host objects (pipes, FIFOs, sockets, terminals) the host itself
 //! tells of each new edge: the instance keeps a host edge queue
-//! (`host::watch::edge_queue`: an edge-triggered host epoll on Linux, a
+//! (`host::watch::queue`: an edge-triggered host epoll on Linux, a
 //! kqueue with EV_CLEAR on macOS) with their host fds in it, and a
 //! registration whose host object had an edge since its last report is
 //! armed again, so more data arriving on a socket or pipe still readable
 //! is a new edge, as each arrival wakes an EPOLLET waiter on Linux, and a
 //! read that leaves data behind is none. A sleeper also sleeps on the
 //! queue.
+//!
+//! A sleeper does not poll the registrations' host fds themselves: a host
+//! poll holds each file it sleeps on, so a listening socket another
+//! thread closes would stay bound until the wait ended. The instance keeps
+//! a second, level-triggered host queue with them, and the sleeper polls
+//! that (an epoll wait on Linux holds no file either).
 //!
 //! On the runtime's own kinds, a kind that counts its wake-ups
 //! (`FileOps::read_wakeups`: an eventfd's writes, the signals queued for
@@ -147,7 +153,6 @@ impl Reg {
     }
 }
 
-#[derive(Default)]
 pub struct Epoll {
     regs: Mutex<Vec<Reg>>,
     /// Where the next wait starts looking, so that level-triggered files
@@ -162,26 +167,45 @@ pub struct Epoll {
     crossed: Mutex<Vec<CrossedReg>>,
     /// The host's edges of the EPOLLET registrations on host objects
     /// (taken under `regs`).
-    edges: Mutex<Edges>,
+    edges: Mutex<HostSet>,
+    /// What sleepers wait on for the registrations (taken alone).
+    level: Mutex<HostSet>,
+}
+
+impl Default for Epoll {
+    fn default() -> Epoll {
+        Epoll {
+            regs: Mutex::default(),
+            cursor: Mutex::default(),
+            sleepers: Mutex::default(),
+            crossed: Mutex::default(),
+            edges: Mutex::new(HostSet::new(true)),
+            level: Mutex::new(HostSet::new(false)),
+        }
+    }
 }
 
 /// The poll events whose edges a host edge queue watches.
 const EDGE_EVENTS: u32 = g::POLLIN | g::POLLPRI | g::POLLOUT | g::POLLRDNORM | g::POLLRDBAND | g::POLLWRNORM | g::POLLWRBAND | g::POLLRDHUP;
 
-/// A host edge queue (`host::watch::edge_queue`) with the host fds of the
-/// EPOLLET registrations on host objects in it: it turns readable at each
-/// new edge of one (on Linux, each arrival of data on a socket or pipe
-/// still readable), which makes such a registration report again.
-#[derive(Default)]
-struct Edges {
+/// A host watch queue (`host::watch::queue`) and what is watched in it:
+/// host fd, the open file it was watched for (its `OpenFile::serial`: a
+/// host fd number, like an address, may be another file's later), events.
+/// Two per instance: the host's edges of the EPOLLET registrations on host
+/// objects (`edge`: it turns readable at each new edge of one, on Linux
+/// each arrival of data on a socket or pipe still readable, which makes
+/// such a registration report again); and what a sleeper waits on for
+/// the registrations, level-triggered, which it polls in place of their
+/// host fds: a host poll holds a reference to each file it sleeps on, and
+/// would keep a socket the guest closed meanwhile bound and listening
+/// until the wait ends (an epoll wait on Linux holds none).
+struct HostSet {
     queue: Option<HostFd>,
-    /// What is watched: host fd, the open file it was watched for (its
-    /// `OpenFile::serial`: a host fd number, like an address, may be
-    /// another file's later), events.
     watched: Vec<(HostFd, u64, u32)>,
+    edge: bool,
 }
 
-impl Drop for Edges {
+impl Drop for HostSet {
     fn drop(&mut self) {
         if let Some(q) = self.queue.take() {
             crate::host::fs::close(q);
@@ -189,45 +213,74 @@ impl Drop for Edges {
     }
 }
 
-impl Edges {
-    /// Watches the host fds of the EPOLLET registrations `want` (host fd,
-    /// file serial, events), and no others, and returns the host fds with
-    /// an edge since the last call; `None` when the host gives no queue
-    /// (every registration then goes by its readiness and the guest's use
-    /// of the file alone).
-    fn take(&mut self, want: &[(HostFd, u64, u32)]) -> Option<Vec<HostFd>> {
+impl HostSet {
+    fn new(edge: bool) -> HostSet {
+        HostSet { queue: None, watched: Vec::new(), edge }
+    }
+
+    /// Watches exactly `want` (host fd, file serial, events). Returns the
+    /// queue, with what had an edge since the last call for an edge queue,
+    /// and the entries the host would not watch (to poll directly); `None`
+    /// when the host gives no queue.
+    fn sync(&mut self, want: &[(HostFd, u64, u32)]) -> Option<(HostFd, Vec<HostFd>, Vec<(HostFd, u32)>)> {
+        use crate::host::watch;
         if want.is_empty() && self.watched.is_empty() {
-            return Some(Vec::new());
+            return self.queue.map(|q| (q, Vec::new(), Vec::new()));
         }
         if self.queue.is_none() {
-            self.queue = crate::host::watch::edge_queue().ok();
+            self.queue = watch::queue().ok();
         }
-        let q = self.queue?;
+        let mut q = self.queue?;
+        let mut edged = Vec::new();
         // What no registration wants any more (deleted, disabled, its file
         // gone) goes: its host fd may still be open elsewhere, and its
-        // edges would wake sleepers for nothing. A host fd another wanted
-        // file has now is watched again for that one below.
+        // readiness would wake sleepers for nothing. A watch the host
+        // cannot take back (its fd closed, or the number another file's
+        // now) may live on while the old file is open in a fork child, and
+        // wake sleepers for nothing: the queue is then made anew.
         let (kept, gone): (Vec<_>, Vec<_>) = self.watched.drain(..).partition(|w| want.iter().any(|x| x.0 == w.0 && x.1 == w.1));
-        for g in gone {
-            if !want.iter().any(|x| x.0 == g.0) {
-                crate::host::watch::edge_unwatch(q, g.0);
+        self.watched = kept;
+        let stale = gone.iter().any(|g| want.iter().any(|x| x.0 == g.0) || watch::queue_unwatch(q, g.0).is_err());
+        if stale {
+            if let Ok(fresh) = watch::queue() {
+                if self.edge {
+                    edged = watch::edge_take(q);
+                }
+                crate::host::fs::close(q);
+                self.queue = Some(fresh);
+                self.watched.clear();
+                q = fresh;
             }
         }
-        self.watched = kept;
+        let mut loose = Vec::new();
         for &(h, key, events) in want {
             if self.watched.contains(&(h, key, events)) {
                 continue;
             }
             self.watched.retain(|w| w.0 != h);
-            if crate::host::watch::edge_watch(q, h, events).is_ok() {
+            if watch::queue_watch(q, h, events, self.edge).is_ok() {
                 self.watched.push((h, key, events));
+            } else {
+                loose.push((h, events));
             }
         }
-        Some(crate::host::watch::edge_take(q))
+        if self.edge {
+            edged.extend(watch::edge_take(q));
+        }
+        Some((q, edged, loose))
     }
 
     fn is_watched(&self, h: HostFd, key: u64) -> bool {
         self.watched.iter().any(|w| w.0 == h && w.1 == key)
+    }
+}
+
+/// Merges `(host fd, file serial, events)` into `want`, one entry per fd
+/// and file with their events together.
+fn want_add(want: &mut Vec<(HostFd, u64, u32)>, h: HostFd, key: u64, events: u32) {
+    match want.iter_mut().find(|w| w.0 == h && w.1 == key) {
+        Some(w) => w.2 |= events,
+        None => want.push((h, key, events)),
     }
 }
 
@@ -269,18 +322,15 @@ impl Epoll {
                 // tells the edge by `read_wakeups`.
                 if let Some(f) = r.file.upgrade() {
                     if let Some(h) = f.edge_fd() {
-                        want.push((h, f.serial(), g::POLLIN));
+                        want_add(&mut want, h, f.serial(), g::POLLIN);
                     }
                 }
                 continue;
             };
-            match want.iter_mut().find(|w| w.0 == h && w.1 == key) {
-                Some(w) => w.2 |= r.events & EDGE_EVENTS,
-                None => want.push((h, key, r.events & EDGE_EVENTS)),
-            }
+            want_add(&mut want, h, key, r.events & EDGE_EVENTS);
         }
         let mut edges = lock(&self.edges);
-        let edged = edges.take(&want).unwrap_or_default();
+        let edged = edges.sync(&want).map(|(_, edged, _)| edged).unwrap_or_default();
         for r in regs.iter_mut().filter(|r| r.events & EPOLLET != 0) {
             if host_of(r).is_some_and(|(h, _)| edged.contains(&h)) {
                 r.reported = 0;
@@ -322,7 +372,19 @@ impl Epoll {
                 quiet: *quiet,
             })
             .collect();
-        poll::probe(&mut watches, wake)?;
+        let mut tagged = Vec::new();
+        poll::probe_tagged(&mut watches, &mut tagged)?;
+        let mut want = Vec::new();
+        for &(h, events, i) in &tagged {
+            want_add(&mut want, h, live[i].1.serial(), events);
+        }
+        match lock(&self.level).sync(&want) {
+            Some((q, _, loose)) => {
+                wake.push((q, g::POLLIN));
+                wake.extend(loose);
+            }
+            None => wake.extend(want.iter().map(|w| (w.0, w.2))),
+        }
         wake.extend(self.edge_wake());
         let mut regs = lock(&self.regs);
         let mut found = Vec::new();
@@ -416,7 +478,7 @@ impl FileOps for Epoll {
     /// Every lock of the instance: a thread inside epoll_ctl or
     /// epoll_wait at a fork would leave the child's copy locked.
     fn hold_for_fork<'a>(&'a self, held: &mut ForkHolds<'a>) -> bool {
-        hold(&self.regs, held) && hold(&self.cursor, held) && hold(&self.sleepers, held) && hold(&self.crossed, held) && hold(&self.edges, held)
+        hold(&self.regs, held) && hold(&self.cursor, held) && hold(&self.sleepers, held) && hold(&self.crossed, held) && hold(&self.edges, held) && hold(&self.level, held)
     }
 
     /// In a fork child: the host edge queue is the parent's (the child's
@@ -427,8 +489,12 @@ impl FileOps for Epoll {
     /// (`hold_for_fork`), so the child's copies are free; `try_hold`
     /// still, for a fork that gave up holding them (task/process.rs).
     fn after_fork(&self) {
-        if let Some(mut edges) = try_hold(&self.edges) {
-            *edges = Edges::default();
+        // The host queues are the parent's (on macOS a kqueue is not
+        // inherited at all): the child's copy watches with its own.
+        for (set, edge) in [(&self.edges, true), (&self.level, false)] {
+            if let Some(mut set) = try_hold(set) {
+                *set = HostSet::new(edge);
+            }
         }
         if let Some(mut sleepers) = try_hold(&self.sleepers) {
             sleepers.clear();
@@ -653,13 +719,18 @@ mod tests {
         fs::pipe().expect("a host pipe")
     }
 
+    /// The host fds with an edge since the last call.
+    fn take(e: &mut HostSet, want: &[(HostFd, u64, u32)]) -> Option<Vec<HostFd>> {
+        e.sync(want).map(|(_, edged, _)| edged)
+    }
+
     /// A host fd closed and made again for another open file is watched
     /// for that one: the host dropped the first watch with the fd.
     #[test]
     fn a_host_fd_number_another_file_has_now_is_watched_again() {
-        let mut e = Edges::default();
+        let mut e = HostSet::new(true);
         let (r1, w1) = pipe();
-        assert_eq!(e.take(&[(r1, 1, g::POLLIN)]), Some(vec![]));
+        assert_eq!(take(&mut e, &[(r1, 1, g::POLLIN)]), Some(vec![]));
         fs::close(r1);
         fs::close(w1);
         let (r2, w2) = pipe();
@@ -669,9 +740,9 @@ mod tests {
             fs::close(w2);
             return;
         }
-        assert_eq!(e.take(&[(r2, 2, g::POLLIN)]), Some(vec![]));
+        assert_eq!(take(&mut e, &[(r2, 2, g::POLLIN)]), Some(vec![]));
         assert_eq!(fs::write(w2, b"x"), Ok(1));
-        assert_eq!(e.take(&[(r2, 2, g::POLLIN)]), Some(vec![r2]));
+        assert_eq!(take(&mut e, &[(r2, 2, g::POLLIN)]), Some(vec![r2]));
         fs::close(r2);
         fs::close(w2);
     }
@@ -679,16 +750,43 @@ mod tests {
     /// What no registration wants any more stops waking the queue.
     #[test]
     fn an_unwanted_host_fd_is_no_longer_watched() {
-        let mut e = Edges::default();
+        let mut e = HostSet::new(true);
         let (r, w) = pipe();
         let (other_r, other_w) = pipe();
-        assert_eq!(e.take(&[(r, 7, g::POLLIN)]), Some(vec![]));
-        assert_eq!(e.take(&[(other_r, 8, g::POLLIN)]), Some(vec![]));
+        assert_eq!(take(&mut e, &[(r, 7, g::POLLIN)]), Some(vec![]));
+        assert_eq!(take(&mut e, &[(other_r, 8, g::POLLIN)]), Some(vec![]));
         assert!(!e.is_watched(r, 7));
         assert_eq!(fs::write(w, b"x"), Ok(1));
-        assert_eq!(e.take(&[(other_r, 8, g::POLLIN)]), Some(vec![]), "no edge from a file nobody watches");
+        assert_eq!(take(&mut e, &[(other_r, 8, g::POLLIN)]), Some(vec![]), "no edge from a file nobody watches");
         for fd in [r, w, other_r, other_w] {
             fs::close(fd);
         }
+    }
+
+    /// A sleeper's set watches levels, and holds no reference to the files
+    /// it watches: closing the last fd of a pipe's read end leaves no
+    /// reader, as it would on Linux while an epoll wait sleeps on it.
+    #[test]
+    fn a_level_set_wakes_while_ready_and_pins_no_file() {
+        let mut set = HostSet::new(false);
+        let (r, w) = pipe();
+        let (q, _, loose) = set.sync(&[(r, 1, g::POLLIN)]).expect("a host queue");
+        assert!(loose.is_empty());
+        let ready = |q| {
+            let mut req = [(q, g::POLLIN, 0)];
+            fs::poll(&mut req, 0).expect("poll of the queue") == 1
+        };
+        assert!(!ready(q), "nothing to read yet");
+        assert_eq!(fs::write(w, b"x"), Ok(1));
+        assert!(ready(q), "readable while the pipe is");
+        assert!(ready(q), "still: levels, not edges");
+        fs::close(r);
+        assert_eq!(fs::write(w, b"x"), Err(crate::abi::Errno::EPIPE), "the read end is gone");
+        // The closed fd goes from the set; the queue is made anew when
+        // the host cannot say it went.
+        let (q, _, _) = set.sync(&[]).expect("a host queue");
+        assert!(!ready(q));
+        assert!(set.watched.is_empty());
+        fs::close(w);
     }
 }

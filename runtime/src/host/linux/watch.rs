@@ -149,11 +149,15 @@ impl Drop for FsWatcher {
     }
 }
 
-/// An edge queue: a host epoll instance whose host fds are registered
-/// edge-triggered, so that it turns readable at each new edge of one of
-/// them (on Linux every arrival of data, every wake-up for room to write:
-/// what a guest's EPOLLET registration must hear of). Close-on-exec.
-pub fn edge_queue() -> HostResult<HostFd> {
+/// A watch queue: a host epoll instance (close-on-exec) that turns
+/// readable when one of the host fds it watches does. Watched
+/// edge-triggered ([`queue_watch`] with `edge`), it is an edge queue:
+/// readable at each new edge of one of them (on Linux every arrival of
+/// data, every wake-up for room to write: what a guest's EPOLLET
+/// registration must hear of); watched level-triggered, it stands for
+/// them in a sleeper's host poll without holding a reference to their
+/// files, as a poll of the fds themselves would for the whole sleep.
+pub fn queue() -> HostResult<HostFd> {
     // SAFETY: plain call.
     let q = unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) };
     if q < 0 {
@@ -162,10 +166,12 @@ pub fn edge_queue() -> HostResult<HostFd> {
     Ok(q)
 }
 
-/// Watches `fd`'s edges for the Linux poll `events` (the same bits as the
-/// host's epoll events), again if it is watched already.
-pub fn edge_watch(q: HostFd, fd: HostFd, events: u32) -> HostResult<()> {
-    let mut ev = libc::epoll_event { events: events | libc::EPOLLET as u32, u64: fd as u64 };
+/// Watches `fd` for the Linux poll `events` (the same bits as the host's
+/// epoll events), edge- or level-triggered, again if it is watched
+/// already.
+pub fn queue_watch(q: HostFd, fd: HostFd, events: u32, edge: bool) -> HostResult<()> {
+    let trigger = if edge { libc::EPOLLET as u32 } else { 0 };
+    let mut ev = libc::epoll_event { events: events | trigger, u64: fd as u64 };
     // SAFETY: a valid epoll_event for the call to read.
     if unsafe { libc::epoll_ctl(q, libc::EPOLL_CTL_ADD, fd, &mut ev) } == 0 {
         return Ok(());
@@ -181,10 +187,17 @@ pub fn edge_watch(q: HostFd, fd: HostFd, events: u32) -> HostResult<()> {
     Ok(())
 }
 
-/// Stops watching `fd`'s edges (nothing if it is not watched, or closed).
-pub fn edge_unwatch(q: HostFd, fd: HostFd) {
+/// Stops watching `fd`. An error when the queue had no watch for the
+/// file `fd` is now (closed, or its number another file's): a watch of
+/// the old file may then still be in the queue, if that file is open
+/// elsewhere (a fork child's copy), since the host drops a watch only
+/// when its file's last reference goes.
+pub fn queue_unwatch(q: HostFd, fd: HostFd) -> HostResult<()> {
     // SAFETY: EPOLL_CTL_DEL reads no event (a null one is allowed since 2.6.9).
-    unsafe { libc::epoll_ctl(q, libc::EPOLL_CTL_DEL, fd, core::ptr::null_mut()) };
+    if unsafe { libc::epoll_ctl(q, libc::EPOLL_CTL_DEL, fd, core::ptr::null_mut()) } < 0 {
+        return Err(super::errno::last());
+    }
+    Ok(())
 }
 
 /// The host fds that had an edge since the last call (without waiting).

@@ -344,45 +344,54 @@ impl Drop for FsWatcher {
     }
 }
 
-/// An edge queue: a kqueue whose host fds are registered EV_CLEAR, so that
-/// it turns readable at each new edge of one of them (each arrival of data
-/// or change of room to write: what a guest's EPOLLET registration must
-/// hear of). Close-on-exec.
-pub fn edge_queue() -> HostResult<HostFd> {
+/// A watch queue: a kqueue (close-on-exec) that turns readable when one
+/// of the host fds it watches does. Watched with EV_CLEAR
+/// ([`queue_watch`] with `edge`), it is an edge queue: readable at each
+/// new edge of one of them (each arrival of data or change of room to
+/// write: what a guest's EPOLLET registration must hear of); watched
+/// without, it stands for them in a sleeper's host poll without holding
+/// their files for the whole sleep.
+pub fn queue() -> HostResult<HostFd> {
     kqueue()
 }
 
-/// Watches `fd`'s edges for the Linux poll `events` (reading and writing
-/// sides), again if it is watched already.
-pub fn edge_watch(q: HostFd, fd: HostFd, events: u32) -> HostResult<()> {
+/// Watches `fd` for the Linux poll `events` (reading and writing sides),
+/// edge- or level-triggered, again if it is watched already.
+pub fn queue_watch(q: HostFd, fd: HostFd, events: u32, edge: bool) -> HostResult<()> {
+    let trigger = if edge { libc::EV_CLEAR } else { 0 };
     let mut changes = Vec::with_capacity(2);
     for (filter, side) in [(libc::EVFILT_READ, lg::POLLIN | lg::POLLPRI | lg::POLLRDHUP), (libc::EVFILT_WRITE, lg::POLLOUT)] {
-        if events & side != 0 {
-            changes.push(libc::kevent {
-                ident: fd as libc::uintptr_t,
-                filter,
-                flags: libc::EV_ADD | libc::EV_CLEAR,
-                fflags: 0,
-                data: 0,
-                udata: core::ptr::null_mut(),
-            });
-        }
+        // A side not asked for goes, so that a change of events is seen.
+        let flags = if events & side != 0 { libc::EV_ADD | trigger } else { libc::EV_DELETE };
+        let change = libc::kevent { ident: fd as libc::uintptr_t, filter, flags, fflags: 0, data: 0, udata: core::ptr::null_mut() };
+        changes.push(change);
     }
-    // SAFETY: valid changes, no event list.
-    let r = unsafe { libc::kevent(q, changes.as_ptr(), changes.len() as i32, core::ptr::null_mut(), 0, core::ptr::null()) };
-    if r < 0 {
-        return Err(super::errno::last());
+    for change in &changes {
+        // SAFETY: one valid change, no event list.
+        let r = unsafe { libc::kevent(q, change, 1, core::ptr::null_mut(), 0, core::ptr::null()) };
+        // ENOENT: a side not asked for that was not watched.
+        if r < 0 && !(change.flags == libc::EV_DELETE && super::errno::last() == crate::abi::Errno::ENOENT) {
+            return Err(super::errno::last());
+        }
     }
     Ok(())
 }
 
-/// Stops watching `fd`'s edges (nothing if it is not watched, or closed).
-pub fn edge_unwatch(q: HostFd, fd: HostFd) {
+/// Stops watching `fd`; an error when the queue had no watch of it (the
+/// host drops a kqueue's watches of a fd when it is closed).
+pub fn queue_unwatch(q: HostFd, fd: HostFd) -> HostResult<()> {
+    let mut removed = None;
     for filter in [libc::EVFILT_READ, libc::EVFILT_WRITE] {
         let change = libc::kevent { ident: fd as libc::uintptr_t, filter, flags: libc::EV_DELETE, fflags: 0, data: 0, udata: core::ptr::null_mut() };
-        // SAFETY: one valid change, no event list; ENOENT for a filter never added is ignored.
-        unsafe { libc::kevent(q, &change, 1, core::ptr::null_mut(), 0, core::ptr::null()) };
+        // SAFETY: one valid change, no event list.
+        let r = unsafe { libc::kevent(q, &change, 1, core::ptr::null_mut(), 0, core::ptr::null()) };
+        match (r, &removed) {
+            (0, _) => removed = Some(Ok(())),
+            (_, None) => removed = Some(Err(super::errno::last())),
+            _ => {}
+        }
     }
+    removed.unwrap_or(Err(crate::abi::Errno::ENOENT))
 }
 
 /// The host fds that had an edge since the last call (without waiting).
