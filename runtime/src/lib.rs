@@ -138,6 +138,7 @@ fn init_process(st: Start) -> Result<&'static Process, StartError> {
         // A new task has not told the daemon its fds and maps yet.
         view_changed: AtomicBool::new(true),
         syscall_sites: Default::default(),
+        in_flight: Default::default(),
         syscall_traps: Default::default(),
         vm: None,
         vm_children: Mutex::new(Vec::new()),

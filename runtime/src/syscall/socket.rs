@@ -53,8 +53,12 @@
 //!   credentials (SO_PEERCRED), with the peer's Linux pid. A task peer's
 //!   uid and gid are its guest credentials as they are now (what it last
 //!   told the daemon), not as they were at connect() or socketpair().
-//! - Only fds backed by one host object (files, pipes, sockets, terminals)
-//!   can be passed with SCM_RIGHTS; others fail with EBADF.
+//! - SCM_RIGHTS passes a file the runtime serves (/dev/null, an eventfd,
+//!   a /proc file...) as a carrier (vfs/in_flight.rs): received in the
+//!   same host process, it is the same open file; in another process, a
+//!   file with a path is opened again by it (its own offset and flags),
+//!   and one without (eventfd, timerfd, signalfd, epoll, inotify, pidfd)
+//!   is dropped with MSG_CTRUNC.
 //! - Of the control messages an inet socket receives, SCM_TIMESTAMP(NS),
 //!   IP_TTL, IP_TOS, IP_PKTINFO, IPV6_HOPLIMIT, IPV6_TCLASS and
 //!   IPV6_PKTINFO reach the guest (`host::net::cmsg_from_host`); others the
@@ -552,9 +556,20 @@ struct SendControl {
     /// `_files` keeps open during the call).
     rights: Vec<HostFd>,
     _files: Vec<Arc<OpenFile>>,
+    /// The carriers among `rights`, this call's own.
+    carriers: Vec<HostFd>,
     /// Protocol-level messages of an inet socket (IP_PKTINFO, IPV6_HOPLIMIT
     /// ...), for the host to check and apply.
     others: Vec<host::net::Cmsg>,
+}
+
+impl Drop for SendControl {
+    fn drop(&mut self) {
+        // Sent or not, the sender's copy goes: the host holds one in flight.
+        for &c in &self.carriers {
+            host::fs::close(c);
+        }
+    }
 }
 
 /// Reads the guest's control messages (`__scm_send`; ip_cmsg_send and
@@ -593,7 +608,16 @@ fn read_control(addr: u64, len: u64, domain: u32) -> Result<SendControl> {
                 for c in data.chunks_exact(4) {
                     let gfd = i32::from_ne_bytes(c.try_into().unwrap_or_default());
                     let f = lock(&current().fds).get(gfd)?;
-                    let Some(h) = f.host_fd() else { return_errno_with_message!(EBADF, "only host-backed fds can be passed") };
+                    let h = match f.host_fd() {
+                        Some(h) => h,
+                        None => {
+                            // A file the runtime serves goes as a carrier
+                            // (vfs/in_flight.rs), closed after the send.
+                            let c = crate::vfs::in_flight::carrier(&f)?;
+                            out.carriers.push(c);
+                            c
+                        }
+                    };
                     out.rights.push(h);
                     out._files.push(f);
                 }
@@ -874,6 +898,9 @@ fn install_received(h: HostFd, cloexec: bool) -> Result<i32> {
     let f = if g == linux_raw_sys::general::S_IFSOCK {
         let ty = host::net::socket_type(h).unwrap_or(n::SOCK_STREAM);
         let domain = host::net::socket_domain(h).unwrap_or(n::AF_UNIX);
+        if let Some(carried) = crate::vfs::in_flight::receive(h, ty, domain) {
+            return lock(&current().fds).install(carried?, cloexec);
+        }
         OpenFile::new(name, SocketFile::new(h, domain, ty, 0), flags)
     } else {
         OpenFile::new(name, HostFile::new(h, is_dir), flags)

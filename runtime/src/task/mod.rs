@@ -56,7 +56,7 @@
 //! A fork takes every process-wide lock, in this order, which follows the
 //! tree: publishing, comm, argv, exe, fs, envp, fds, futexes, mm, guest_as, children,
 //! reaped, sig, timers, sigio, threads, idle_hosts, tid_pool, publisher,
-//! ppid_cache, vfork_return, vm_children, vm_processes, refused, cred, syscall_sites, trace, then each
+//! ppid_cache, vfork_return, vm_children, vm_processes, refused, cred, syscall_sites, in_flight, trace, then each
 //! open file's own locks, file by file in fd order (a file at several fds
 //! once): its `status`, `pos`, `async_owner`, then its kind's
 //! (`FileOps::hold_for_fork`: epoll's regs, cursor, sleepers, crossed,

@@ -269,6 +269,10 @@ pub struct Process {
     /// (trap/rewrite.rs); a leaf. Fork children share the rewritten code
     /// and keep it.
     pub syscall_sites: Arc<Mutex<crate::trap::rewrite::Sites>>,
+    /// Guards the open files sent through SCM_RIGHTS as carriers and not
+    /// received yet (vfs/in_flight.rs); a leaf. Shared with the CLONE_VM
+    /// children, whose address space holds the same open files.
+    pub in_flight: Arc<Mutex<crate::vfs::in_flight::InFlight>>,
     /// Syscalls that entered the runtime by a host trap (SIGSYS), not by
     /// a rewritten site (`MACTUX_LOG=traps`).
     pub syscall_traps: std::sync::atomic::AtomicU64,
@@ -426,6 +430,7 @@ pub struct ForkGuard<'a> {
     refused: MutexGuard<'a, Vec<(&'static str, Option<u64>)>>,
     cred: MutexGuard<'a, std::sync::Arc<crate::task::Cred>>,
     syscall_sites: MutexGuard<'a, crate::trap::rewrite::Sites>,
+    in_flight: MutexGuard<'a, crate::vfs::in_flight::InFlight>,
     trace: Option<MutexGuard<'a, crate::syscall::trace::Sink>>,
 }
 
@@ -618,6 +623,7 @@ impl Process {
         let refused = lock(&self.refused);
         let cred = lock(&self.cred);
         let syscall_sites = lock(&self.syscall_sites);
+        let in_flight = lock(&self.in_flight);
         let trace = self.trace.as_ref().map(lock);
         ForkGuard {
             files: Vec::new(),
@@ -647,6 +653,7 @@ impl Process {
             refused,
             cred,
             syscall_sites,
+            in_flight,
             trace,
         }
     }

@@ -23,6 +23,7 @@ pub mod dev;
 pub mod fd_table;
 pub mod file;
 pub mod host_file;
+pub mod in_flight;
 pub mod lookup;
 pub mod meta;
 pub mod mount;
