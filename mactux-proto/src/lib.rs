@@ -50,6 +50,10 @@ pub struct TaskInfo {
     /// Open fds and what each names (`/proc/PID/fd`), as of the task's last
     /// publication (it publishes when it is about to sleep).
     pub fds: Vec<(i32, Vec<u8>)>,
+    /// For the fds that name no path (a socket, a pipe, an anonymous
+    /// inode): the Linux mode, device and inode number a stat of the
+    /// followed /proc/PID/fd/N link gives (lsof, netstat -p).
+    pub fd_nodes: Vec<FdNode>,
     /// The memory map in /proc/PID/maps format, as of the same moment.
     pub maps: Vec<u8>,
     /// The task ignores SIGCHLD: its children never become zombies (Linux
@@ -61,6 +65,16 @@ pub struct TaskInfo {
     /// and state from what the task published, else the task's `comm` and
     /// `S` (/proc/PID/task, `ps -L`).
     pub threads: Vec<ThreadInfo>,
+}
+
+/// What a stat of another task's /proc/PID/fd/N link, followed, says of
+/// an object without a path.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FdNode {
+    pub fd: i32,
+    pub mode: u32,
+    pub dev: u64,
+    pub ino: u64,
 }
 
 /// A task's Linux credentials as /proc/PID/status shows them.

@@ -169,6 +169,7 @@ fn summary(e: &TaskEntry) -> TaskEntry {
             tty: i.tty,
             environ: Vec::new(),
             fds: Vec::new(),
+            fd_nodes: Vec::new(),
             maps: Vec::new(),
             reaps_children: i.reaps_children,
             threads: i.threads.clone(),

@@ -111,6 +111,7 @@ fn init_process(st: Start) -> Result<&'static Process, StartError> {
         idle_hosts: Mutex::new(Vec::new()),
         tid_pool: Mutex::new(Default::default()),
         publisher: Mutex::new(None),
+        publish_asked: AtomicBool::new(false),
         publishing: Mutex::new(()),
         futexes: Default::default(),
         timers: Default::default(),
@@ -196,7 +197,7 @@ pub(crate) fn task_info(p: &Process) -> mactux_proto::TaskInfo {
     let cwd = lock(&p.fs).cwd.clone();
     let environ = published_environ(&lock(&p.envp));
     let cred = p.cred();
-    let fds = lock(&p.fds).iter().map(|(fd, e)| (fd, vfs::path::to_bytes(&e.file.guest_path))).collect();
+    let (fds, fd_nodes) = published_fds(p);
     let maps = lock(&p.mm).render_maps().into_bytes();
     let reaps_children =
         lock(&p.sig).actions[usize::from(abi::signal::Signal::SIGCHLD.0 - 1)].handler == abi::signal::SIG_IGN;
@@ -221,10 +222,32 @@ pub(crate) fn task_info(p: &Process) -> mactux_proto::TaskInfo {
         tty: host::process::terminal_of(host::process::host_pid()).map_or(0, |(tty, _)| tty),
         environ,
         fds,
+        fd_nodes,
         maps,
         reaps_children,
         threads,
     }
+}
+
+/// The fds as /proc/PID/fd shows them to other tasks: each with what its
+/// link reads, and for an object without a path (a socket, a pipe, an
+/// anonymous inode) what a stat of the followed link gives. The files are
+/// looked at outside the fd table's lock.
+fn published_fds(p: &Process) -> (Vec<(i32, Vec<u8>)>, Vec<mactux_proto::FdNode>) {
+    let files: Vec<(i32, Arc<vfs::file::OpenFile>)> = lock(&p.fds).iter().map(|(fd, e)| (fd, e.file.clone())).collect();
+    let mut nodes = Vec::new();
+    let fds = files
+        .iter()
+        .map(|(fd, file)| {
+            if !file.guest_path.starts_with('/') {
+                if let Ok(st) = file.stat() {
+                    nodes.push(mactux_proto::FdNode { fd: *fd, mode: st.mode, dev: st.dev, ino: st.ino });
+                }
+            }
+            (*fd, vfs::path::to_bytes(&file.guest_path))
+        })
+        .collect();
+    (fds, nodes)
 }
 
 /// Loads `path` into this (fresh) process and jumps to it. `spawn_as`: a

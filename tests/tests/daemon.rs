@@ -127,6 +127,7 @@ fn info(comm: &str) -> TaskInfo {
         tty: 0,
         environ: vec![b"PATH=/bin".to_vec()],
         fds: vec![(0, b"/dev/null".to_vec())],
+        fd_nodes: Vec::new(),
         maps: Vec::new(),
         reaps_children: false,
         threads: Vec::new(),

@@ -624,3 +624,34 @@ pub fn links() -> Vec<Link> {
     }
     out
 }
+
+/// One of the host's TCP or UDP sockets, in Linux terms: what a row of
+/// /proc/net/{tcp,udp}[6] says of it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InetSock {
+    /// Addresses (4 or 16 bytes, network order) and ports.
+    pub local: (Vec<u8>, u16),
+    pub remote: (Vec<u8>, u16),
+    /// Linux `TCP_*` state (UDP: TCP_ESTABLISHED when connected, else TCP_CLOSE).
+    pub state: u8,
+    pub tx_queue: u32,
+    pub rx_queue: u32,
+    /// The host's uid of the socket's owner.
+    pub uid: u32,
+    /// The host's inode number of the socket (what fstat gives).
+    pub inode: u64,
+}
+
+/// One of the host's Unix sockets: what a row of /proc/net/unix says.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UnixSock {
+    pub listening: bool,
+    /// Linux `SOCK_*` type.
+    pub ty: u32,
+    /// Linux `SS_*` state of the socket.
+    pub state: u8,
+    pub inode: u64,
+    /// The bound name as the host holds it (`sun_path` bytes; a leading
+    /// NUL for an abstract one), if bound.
+    pub path: Option<Vec<u8>>,
+}

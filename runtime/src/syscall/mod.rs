@@ -223,7 +223,11 @@ fn publish_view() {
             }
         }
     };
-    parker.unpark();
+    // Once until the publisher looks again: a read loop after an open
+    // makes no host call per read.
+    if !p.publish_asked.swap(true, Ordering::AcqRel) {
+        parker.unpark();
+    }
 }
 
 /// The shortest time between two publications of one task.
@@ -248,6 +252,7 @@ pub(crate) fn publish_now() {
 fn publisher_main(parker: std::sync::Arc<crate::task::Parker>) {
     loop {
         let seq = parker.seq();
+        current().publish_asked.store(false, Ordering::Release);
         if current().view_changed.load(Ordering::Relaxed) {
             publish_now();
             std::thread::sleep(PUBLISH_INTERVAL);

@@ -311,7 +311,7 @@ pub fn symlinkat(_cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
 /// The target of the symlink `r` names, if it is one.
 fn link_target(r: &Resolved) -> Option<Vec<u8>> {
     match (&r.node, &r.kind) {
-        (Node::Synth(Synth::FdLink { target, .. } | Synth::NsLink { target, .. }), _) => Some(target.clone()),
+        (Node::Synth(Synth::FdLink { target, .. } | Synth::NsLink { target, .. } | Synth::NodeLink { target, .. }), _) => Some(target.clone()),
         (Node::Synth(Synth::Symlink(t)), _) => Some(t.clone()),
         (Node::Host(_), Lookup::Symlink(t)) => Some(t.clone()),
         _ => None,
@@ -329,7 +329,7 @@ fn do_readlinkat(dirfd: i32, path: &[u8], buf: u64, bufsiz: u64) -> Result<u64> 
         let file = file_of(dirfd)?;
         match file.ops_as::<SynthPath>().map(|p| &p.0) {
             Some(Synth::Symlink(t)) => t.clone(),
-            Some(Synth::FdLink { target, .. } | Synth::NsLink { target, .. }) => target.clone(),
+            Some(Synth::FdLink { target, .. } | Synth::NsLink { target, .. } | Synth::NodeLink { target, .. }) => target.clone(),
             _ if file.ops_as::<HostFile>().is_some() => {
                 let r = reresolve(&file)?;
                 link_target(&r).ok_or_else(|| errno!(ENOENT, "fd does not name a symlink"))?

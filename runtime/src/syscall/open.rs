@@ -170,6 +170,10 @@ fn do_open(dirfd: i32, path: &[u8], mut flags: u32, mode: u32) -> Result<u64> {
                     // An nsfs file: it opens (for setns, which is not
                     // emulated); reading it is EINVAL, as nsfs has no read.
                     Synth::NsLink { ino, .. } => OpenFile::new(r.guest, crate::vfs::proc::NsFile(ino), status),
+                    // Another task's socket or pipe lives in its host
+                    // process: Linux gives ENXIO for a socket; a pipe,
+                    // which Linux would open, is refused alike here.
+                    Synth::NodeLink { .. } => return_errno_with_message!(ENXIO, "another task's socket or pipe cannot be opened through /proc"),
                     Synth::Symlink(_) => return_errno_with_message!(ELOOP, "synthetic symlink not followed"),
                     Synth::HostPath(_) => return_errno_with_message!(ENOENT, "unresolved host path"),
                 }

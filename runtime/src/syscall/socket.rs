@@ -293,6 +293,20 @@ fn write_addr(addr: u64, len_ptr: u64, a: &SockAddr) -> Result<()> {
     Ok(())
 }
 
+/// How the guest sees a Unix name the host holds (a /proc/net/unix row):
+/// the bytes Linux would keep in `sun_path`, an abstract name with its
+/// leading NUL.
+pub(crate) fn guest_unix_path(host: Vec<u8>) -> Vec<u8> {
+    if host.first() == Some(&0) {
+        return host;
+    }
+    match guest_view(SockAddr::Unix(UnixAddr::Path(host))) {
+        SockAddr::Unix(UnixAddr::Path(p)) => p,
+        SockAddr::Unix(UnixAddr::Abstract(name)) => [&[0u8][..], &name].concat(),
+        _ => Vec::new(),
+    }
+}
+
 /// The guest's view of an address the host reported: a Unix path loses
 /// the guest root's prefix, an emulated abstract name becomes abstract.
 fn guest_view(a: SockAddr) -> SockAddr {

@@ -259,6 +259,10 @@ pub struct Process {
     /// (syscall/mod.rs `publish_view`); a leaf. Emptied in a fork child,
     /// which has no such thread.
     pub publisher: Mutex<Option<Arc<crate::task::Parker>>>,
+    /// Set when a publication was asked of the publisher and it has not
+    /// looked since: a call that may sleep asks once, not at every call
+    /// (syscall/mod.rs `publish_view`).
+    pub publish_asked: AtomicBool,
     /// Held while the publisher tells the daemon, and by exit_group from
     /// its exit notice on.
     pub publishing: Mutex<()>,

@@ -141,6 +141,11 @@ pub fn node_stat(r: &Resolved, followed: bool) -> Result<HostStat> {
             file_of(*fd).map_err(|_| errno!(ENOENT, "fd link target is closed"))?.stat()
         }
         Node::Synth(Synth::NsLink { ino, .. }) if followed => Ok(super::proc::ns_stat(*ino)),
+        Node::Synth(Synth::NodeLink { node, .. }) if followed => {
+            let mut st = super::file::synth_stat(&r.guest, node.mode, 0);
+            (st.dev, st.ino, st.nlink) = (node.dev, node.ino, 1);
+            Ok(st)
+        }
         Node::Synth(s) => Ok(synth_node_stat(&r.guest, s)),
     }
 }

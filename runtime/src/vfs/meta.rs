@@ -116,6 +116,15 @@ pub fn map_host_owner(st: &mut HostStat) {
     }
 }
 
+/// The uid the guest sees for host uid `uid` (the owner of a host socket
+/// in /proc/net): as [`map_host_owner`] shows a file's owner.
+pub fn guest_uid_of(uid: u32) -> u32 {
+    match OwnerMap::of_run() {
+        Some(map) if uid == map.host.0 => map.guest.0,
+        _ => uid,
+    }
+}
+
 /// The host ids a chown of a file without stored owners asks the host
 /// for: the guest user's ids name the host user again (the inverse of
 /// [`map_host_owner`]); anything else, and `u32::MAX`, as given.

@@ -64,6 +64,10 @@ pub enum Synth {
     /// `/proc/<pid>/ns/NAME`: a link to a namespace, which readlink shows
     /// as `NAME:[ino]` and which, followed, is the namespace's nsfs inode.
     NsLink { target: Vec<u8>, ino: u64 },
+    /// Another task's `/proc/<pid>/fd/N` naming an object without a path
+    /// (a socket, a pipe): readlink shows `target`, a followed stat the
+    /// object's mode, device and inode as the task published them.
+    NodeLink { target: Vec<u8>, node: mactux_proto::FdNode },
 }
 
 #[derive(Clone, Debug)]

@@ -419,7 +419,10 @@ fn other_entry(base: &str, t: &mactux_proto::TaskEntry, rel: &[&str], c: bool, w
         ["fd", n] => {
             let fd: i32 = n.parse().map_err(|_| errno!(ENOENT))?;
             let (_, target) = info.fds.iter().find(|(f, _)| *f == fd).ok_or_else(|| errno!(ENOENT))?;
-            Ok(Synth::Symlink(target.clone()))
+            match info.fd_nodes.iter().find(|n| n.fd == fd) {
+                Some(&node) => Ok(Synth::NodeLink { target: target.clone(), node }),
+                None => Ok(Synth::Symlink(target.clone())),
+            }
         }
         ["maps"] => file_bytes(c, || info.maps.clone()),
         ["cgroup"] => file(c, || host::process::cgroup_of(t.host_pid).unwrap_or_default()),

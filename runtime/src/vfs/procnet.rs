@@ -6,6 +6,16 @@
 //! net/ipv6/mcast.c). Read by ifconfig, psutil's net_io_counters, Go's
 //! net.Interface.MulticastAddrs.
 //!
+//! The socket tables `tcp`, `tcp6`, `udp`, `udp6` and `unix` list the
+//! host's sockets (`host::net::inet_sockets`, `unix_sockets`: on Linux
+//! hosts the host's own tables, on macOS every socket of the user's
+//! processes), in the kernel's formats (net/ipv4/tcp_ipv4.c,
+//! net/ipv6/tcp_ipv6.c, net/ipv4/udp.c, net/ipv6/datagram.c,
+//! net/unix/af_unix.c). The inode is the host's, which is what the
+//! guest's /proc/PID/fd shows as `socket:[N]`, so netstat -p, lsof, ss
+//! (which reads these when NETLINK_SOCK_DIAG is refused) and psutil tie
+//! sockets to processes. Read by netstat, ss, lsof, psutil.net_connections.
+//!
 //! Divergences from Linux:
 //! - The groups are the ones Linux joins by itself: all-hosts (224.0.0.1)
 //!   on an interface with an IPv4 address; all-nodes (ff02::1, ff01::1)
@@ -15,6 +25,12 @@
 //! - An address's flags in `if_inet6` are always IFA_F_PERMANENT; the
 //!   error, fifo, frame, collision and carrier columns of `dev` beyond
 //!   what the host counts are 0.
+//! - In the socket tables the timer, retransmit and probe columns are 0,
+//!   the kernel pointers are 0 (as Linux shows them without CAP_SYSLOG),
+//!   and the TCP columns after the inode are a fresh socket's (rto 100,
+//!   ato 0, cwnd 10); a reference count is 1 for TCP, 2 for UDP and Unix.
+//!   The host user's uid shows as the guest's (as in stat). On macOS
+//!   only the sockets of the user's own processes are listed.
 
 use crate::abi::net::n;
 use crate::abi::netlink as nl;
@@ -22,10 +38,31 @@ use crate::host::net::{IfAddr, Link};
 use std::fmt::Write;
 
 /// The entries of /proc/PID/net.
-pub const FILES: &[&str] = &["dev", "if_inet6", "igmp", "igmp6"];
+pub const FILES: &[&str] = &["dev", "if_inet6", "igmp", "igmp6", "tcp", "tcp6", "udp", "udp6", "unix"];
 
 /// The content of /proc/net/`name`, if it is one of [`FILES`].
 pub fn render(name: &str) -> Option<String> {
+    let table = |udp, v6| {
+        let mut socks = crate::host::net::inet_sockets(udp, v6);
+        for s in &mut socks {
+            s.uid = super::meta::guest_uid_of(s.uid);
+        }
+        inet_table(&socks, udp, v6)
+    };
+    match name {
+        "tcp" => return Some(table(false, false)),
+        "tcp6" => return Some(table(false, true)),
+        "udp" => return Some(table(true, false)),
+        "udp6" => return Some(table(true, true)),
+        "unix" => {
+            let mut socks = crate::host::net::unix_sockets();
+            for s in &mut socks {
+                s.path = s.path.take().map(crate::syscall::socket::guest_unix_path);
+            }
+            return Some(unix_table(&socks));
+        }
+        _ => {}
+    }
     let mut links = crate::host::net::links();
     links.sort_by_key(|l| l.index);
     Some(match name {
@@ -35,6 +72,64 @@ pub fn render(name: &str) -> Option<String> {
         "igmp6" => igmp6(&links),
         _ => return None,
     })
+}
+
+/// An address as the socket tables print it: each 32-bit word as the
+/// kernel's native number, in hexadecimal, then the port.
+fn table_addr((addr, port): &(Vec<u8>, u16)) -> String {
+    let mut s: String = addr.chunks(4).map(|w| format!("{:08X}", u32::from_le_bytes([w[0], w.get(1).copied().unwrap_or(0), w.get(2).copied().unwrap_or(0), w.get(3).copied().unwrap_or(0)]))).collect();
+    let _ = write!(s, ":{port:04X}");
+    s
+}
+
+/// /proc/net/{tcp,udp}[6]: the IPv4 tables' lines are padded to a fixed
+/// width (seq_setwidth/seq_pad: 149 for TCP, 127 for UDP), the IPv6 ones
+/// are not; UDP's slot column is one wider.
+fn inet_table(socks: &[crate::host::net::InetSock], udp: bool, v6: bool) -> String {
+    let width = if v6 { 0 } else if udp { 127 } else { 149 };
+    let head = match (udp, v6) {
+        (false, false) => "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode",
+        (true, false) => "   sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode ref pointer drops",
+        (false, true) => "  sl  local_address                         remote_address                        st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode",
+        (true, true) => "  sl  local_address                         remote_address                        st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode ref pointer drops",
+    };
+    let mut out = format!("{head:<width$}\n");
+    let want = if v6 { 16 } else { 4 };
+    for (i, s) in socks.iter().filter(|s| s.local.0.len() == want && s.remote.0.len() == want).enumerate() {
+        let slot = if udp { format!("{i:>5}") } else { format!("{i:>4}") };
+        let tail = if udp { "2 0000000000000000 0".to_string() } else { "1 0000000000000000 100 0 0 10 0".to_string() };
+        let line = format!(
+            "{slot}: {} {} {:02X} {:08X}:{:08X} 00:00000000 00000000 {:>5} {:>8} {} {tail}",
+            table_addr(&s.local),
+            table_addr(&s.remote),
+            s.state,
+            s.tx_queue,
+            s.rx_queue,
+            s.uid,
+            0,
+            s.inode
+        );
+        let _ = writeln!(out, "{line:<width$}");
+    }
+    out
+}
+
+/// /proc/net/unix: `__SO_ACCEPTCON` marks a listening socket; an abstract
+/// name shows its NULs as `@`.
+fn unix_table(socks: &[crate::host::net::UnixSock]) -> String {
+    const ACCEPTCON: u32 = 1 << 16;
+    let mut out = String::from("Num       RefCount Protocol Flags    Type St Inode Path\n");
+    for s in socks {
+        let flags = if s.listening { ACCEPTCON } else { 0 };
+        let _ = write!(out, "0000000000000000: {:08X} {:08X} {flags:08X} {:04X} {:02X} {:5}", 2, 0, s.ty, s.state, s.inode);
+        if let Some(p) = &s.path {
+            let shown: Vec<u8> = p.iter().map(|&b| if b == 0 { b'@' } else { b }).collect();
+            out.push(' ');
+            out.push_str(&String::from_utf8_lossy(&shown));
+        }
+        out.push('\n');
+    }
+    out
 }
 
 fn name(l: &Link) -> String {

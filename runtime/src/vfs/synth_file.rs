@@ -252,7 +252,7 @@ pub fn synth_node_stat(path: &str, s: &Synth) -> HostStat {
         }
         Synth::Dev(d) => d.node_stat(),
         Synth::HostPath(_) => synth_stat(path, g::S_IFREG | 0o444, 0),
-        Synth::NsLink { .. } => synth_stat(path, g::S_IFLNK | 0o777, 0),
+        Synth::NsLink { .. } | Synth::NodeLink { .. } => synth_stat(path, g::S_IFLNK | 0o777, 0),
         Synth::FdLink { target, .. } => {
             let mut st = synth_stat(path, g::S_IFLNK | 0o700, 0);
             st.size = target.len() as i64;

@@ -526,3 +526,93 @@ mod tests {
         assert_eq!(decode_addr(&st, len), i);
     }
 }
+
+/// The host's TCP (`udp` false) or UDP sockets of one family, from
+/// /proc/net/{tcp,udp}[6] (proc(5)).
+pub fn inet_sockets(udp: bool, v6: bool) -> Vec<crate::host::posix_net::InetSock> {
+    let name = format!("/proc/net/{}{}", if udp { "udp" } else { "tcp" }, if v6 { "6" } else { "" });
+    std::fs::read_to_string(name).map(|t| parse_inet_table(&t)).unwrap_or_default()
+}
+
+/// The rows of a /proc/net/{tcp,udp}[6] text: each address is printed as
+/// 32-bit words in the kernel's (this host's) byte order, the port in host
+/// order, all in hexadecimal.
+fn parse_inet_table(text: &str) -> Vec<crate::host::posix_net::InetSock> {
+    let addr = |s: &str| -> Option<(Vec<u8>, u16)> {
+        let (a, port) = s.split_once(':')?;
+        if a.len() % 8 != 0 || a.is_empty() {
+            return None;
+        }
+        let mut bytes = Vec::with_capacity(a.len() / 2);
+        for i in (0..a.len()).step_by(8) {
+            bytes.extend_from_slice(&u32::from_str_radix(a.get(i..i + 8)?, 16).ok()?.to_ne_bytes());
+        }
+        Some((bytes, u16::from_str_radix(port, 16).ok()?))
+    };
+    let mut out = Vec::new();
+    for line in text.lines().skip(1) {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        let [_, local, remote, state, queues, _, _, uid, _, inode, ..] = f[..] else { continue };
+        let (Some(local), Some(remote), Ok(state), Some((tx, rx)), Ok(uid), Ok(inode)) =
+            (addr(local), addr(remote), u8::from_str_radix(state, 16), queues.split_once(':'), uid.parse(), inode.parse())
+        else {
+            continue;
+        };
+        let (Ok(tx_queue), Ok(rx_queue)) = (u32::from_str_radix(tx, 16), u32::from_str_radix(rx, 16)) else { continue };
+        out.push(crate::host::posix_net::InetSock { local, remote, state, tx_queue, rx_queue, uid, inode });
+    }
+    out
+}
+
+/// The host's Unix sockets, from /proc/net/unix.
+pub fn unix_sockets() -> Vec<crate::host::posix_net::UnixSock> {
+    std::fs::read_to_string("/proc/net/unix").map(|t| parse_unix_table(&t)).unwrap_or_default()
+}
+
+/// The rows of a /proc/net/unix text ("Num RefCount Protocol Flags Type St
+/// Inode Path"); an abstract name's leading `@` is its NUL again.
+fn parse_unix_table(text: &str) -> Vec<crate::host::posix_net::UnixSock> {
+    /// `__SO_ACCEPTCON`, the flag of a listening socket.
+    const ACCEPTCON: u32 = 1 << 16;
+    let mut out = Vec::new();
+    for line in text.lines().skip(1) {
+        let mut rest = line;
+        let mut f = Vec::with_capacity(7);
+        for _ in 0..7 {
+            rest = rest.trim_start_matches(' ');
+            let end = rest.find(' ').unwrap_or(rest.len());
+            f.push(&rest[..end]);
+            rest = &rest[end..];
+        }
+        let [_, _, _, flags, ty, state, inode] = f[..] else { continue };
+        let (Ok(flags), Ok(ty), Ok(state), Ok(inode)) = (u32::from_str_radix(flags, 16), u32::from_str_radix(ty, 16), u8::from_str_radix(state, 16), inode.parse()) else {
+            continue;
+        };
+        let path = rest.strip_prefix(' ').filter(|p| !p.is_empty()).map(|p| match p.strip_prefix('@') {
+            Some(name) => [&[0u8][..], name.as_bytes()].concat(),
+            None => p.as_bytes().to_vec(),
+        });
+        out.push(crate::host::posix_net::UnixSock { listening: flags & ACCEPTCON != 0, ty, state, inode, path });
+    }
+    out
+}
+
+#[cfg(test)]
+mod table_tests {
+    use super::*;
+
+    #[test]
+    fn proc_net_rows_parse_as_the_kernel_prints_them() {
+        let tcp = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n   0: 0100007F:1F90 00000000:0000 0A 00000000:00000002 00:00000000 00000000  1000        0 4242 1 0000000000000000 100 0 0 10 0\n";
+        let rows = parse_inet_table(tcp);
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0].local, (vec![127, 0, 0, 1], 8080));
+        assert_eq!((rows[0].state, rows[0].rx_queue, rows[0].uid, rows[0].inode), (0x0a, 2, 1000, 4242));
+        let unix = "Num       RefCount Protocol Flags    Type St Inode Path\n0000000000000000: 00000002 00000000 00010000 0001 01 77 /tmp/a b\n0000000000000000: 00000002 00000000 00000000 0002 01 78 @name\n0000000000000000: 00000003 00000000 00000000 0001 03 79\n";
+        let rows = parse_unix_table(unix);
+        assert_eq!(rows.len(), 3);
+        assert!(rows[0].listening && rows[0].path.as_deref() == Some(&b"/tmp/a b"[..]));
+        assert_eq!(rows[1].path.as_deref(), Some(&b"\0name"[..]));
+        assert_eq!((rows[2].state, rows[2].inode, rows[2].path.is_none()), (3, 79, true));
+    }
+}

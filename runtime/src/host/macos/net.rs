@@ -25,6 +25,12 @@ use crate::host::{HostFd, HostResult};
 #[cfg(target_os = "macos")]
 use std::ffi::CStr;
 
+#[cfg(target_os = "macos")]
+#[path = "net_sockets.rs"]
+mod sockets;
+#[cfg(target_os = "macos")]
+pub use sockets::{inet_sockets, unix_sockets};
+
 macro_rules! pins {
     ($($name:ident = $value:literal),* $(,)?) => {
         $(#[cfg(target_os = "macos")] const _: () = assert!(libc::$name == $value);)*
