@@ -259,7 +259,10 @@ fn exec_into(p: &'static Process, path: &str, execfn: &str, argv: Vec<Vec<u8>>, 
         Ok(l) => l,
         Err(e) => return start_err(e.status, e.msg),
     };
-    let comm: Vec<u8> = loaded.exe.rsplit('/').next().unwrap_or("").bytes().take(15).collect();
+    // The name it was executed by, not the file a symlink leads to
+    // (`python3`, not `python3.11`), as begin_new_exec names the task
+    // after bprm->filename; a script's own name, not its interpreter's.
+    let comm: Vec<u8> = vfs::path::to_bytes(execfn).rsplit(|&b| b == b'/').next().unwrap_or_default().iter().copied().take(15).collect();
     let thread = first_thread(p);
     *lock(&thread.comm) = comm.clone();
     *lock(&p.comm) = comm;
