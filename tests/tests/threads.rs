@@ -394,6 +394,41 @@ fn rust_std_thread_dynamic_and_static_pie() {
     );
 }
 
+/// tests/threads/c/asan_leaks.c built with gcc's AddressSanitizer: at exit LeakSanitizer
+/// stops the world (a CLONE_VM child ptrace-attaches to each thread, reads its registers
+/// and detaches; syscall/ptrace.rs) while threads wait on a condition variable, block in
+/// read() and spin. Without an argument nothing leaks (exit 0); with one, the 77-byte
+/// block main dropped is reported and the exit status is ASan's 1, as natively. Without
+/// ptrace the check fails with "LeakSanitizer has encountered a fatal error".
+#[test]
+fn address_sanitizer_leak_check_stops_every_thread() {
+    if !require_tool("/usr/bin/gcc", "build-essential") {
+        return;
+    }
+    let dir = ScratchDir::new("threads-asan");
+    let bin = dir.join("asan_leaks");
+    let mut cmd = Command::new("gcc");
+    cmd.args(["-fsanitize=address", "-g", "-O0", "-pthread", "-o"]).arg(&bin).arg(sources().join("c/asan_leaks.c")).current_dir(dir.path());
+    build("gcc -fsanitize=address", &mut cmd);
+    for leak in [false, true] {
+        let what = if leak { "ASan with a leak" } else { "ASan without a leak" };
+        let mut run = Run::new(&bin).cwd(dir.path()).timeout(RUN_TIMEOUT);
+        if leak {
+            run = run.arg("leak");
+        }
+        let native = run_native(&run);
+        let emulated = run_mactux(&run);
+        assert_lines(what, &native, &["exiting with three threads running"]);
+        assert_same(what, &native, &emulated, Compare::STDOUT_STATUS);
+        let report = "SUMMARY: AddressSanitizer: 77 byte(s) leaked in 1 allocation(s).";
+        for (side, o) in [("natively", &native), ("under mactux", &emulated)] {
+            let err = o.stderr_str();
+            assert_eq!(err.contains(report), leak, "{what} {side}: the leak report should be there: {leak}\n{err}");
+            assert!(!err.contains("fatal error"), "{what} {side}: LeakSanitizer failed:\n{err}");
+        }
+    }
+}
+
 /// tests/src/bin/tokio_probe.rs, built with the suite against the workspace's tokio: the
 /// multi-threaded runtime most Rust servers run on. Its idle workers sleep in epoll_wait
 /// and are woken by mio's waker, an eventfd registered edge-triggered that is written at

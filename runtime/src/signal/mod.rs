@@ -494,6 +494,7 @@ pub fn needs_delivery(thread: &Thread, after_syscall: bool, rax: u64) -> bool {
         || has_ready(hs, thread)
         || (after_syscall && rax == eintr())
         || p.is_group_exiting.load(Acquire)
+        || thread.trace_stop.load(Relaxed)
 }
 
 /// Whether a signal pending for the process or for `thread` is one its
@@ -509,6 +510,11 @@ fn has_ready(hs: &HostSignals, thread: &Thread) -> bool {
 pub fn interrupts(thread: &Thread) -> bool {
     // Another thread ends the process: this one leaves at its return.
     if current().is_group_exiting.load(Acquire) {
+        return true;
+    }
+    // A tracer wants it stopped: the stop comes at the return, and the
+    // call is restarted after it.
+    if thread.trace_stop.load(Acquire) {
         return true;
     }
     let hs = &current().host_sig;
@@ -1132,6 +1138,9 @@ fn restart_syscall(regs: &mut GuestRegs, nr: u64) {
 pub fn deliver(ctl: &mut ThreadCtl, regs: &mut GuestRegs, syscall: Option<SyscallReturn>) {
     if current().is_group_exiting.load(Acquire) {
         crate::syscall::clone_vm::leave_group_exit(ctl);
+    }
+    if ctl.thread().trace_stop.load(Acquire) {
+        crate::syscall::ptrace::stop(ctl, regs);
     }
     // A call marked `restart = Exempt` (rt_sigreturn, which restores an rax
     // that may hold an old -EINTR) is never restarted.

@@ -33,6 +33,7 @@ pub mod pidfd;
 pub mod pipe;
 pub mod poll;
 pub mod proc_model;
+pub mod ptrace;
 pub mod process;
 pub mod read_write;
 pub mod sendfile;

@@ -911,11 +911,21 @@ fn peek_host(target: WaitTarget, options: u32) -> Result<Option<(Vpid, host::pro
 
 const WAIT4_KNOWN: u32 = g::WNOHANG | g::WUNTRACED | g::WCONTINUED | g::__WNOTHREAD | g::__WALL | g::__WCLONE;
 
-pub fn wait4(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
+pub fn wait4(cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     let pid = args::int(a[0]);
     let options = args::flags(a[2], WAIT4_KNOWN, "unknown wait options")?;
     if pid == i32::MIN {
         return_errno!(ESRCH);
+    }
+    // A thread this process traces (syscall/ptrace.rs): its stop.
+    if let Some((tid, status)) = super::ptrace::wait_tracee(&cx.thread_arc(), pid, options as u32)? {
+        if tid != 0 && a[1] != 0 {
+            uaccess::write(a[1], &status)?;
+        }
+        if tid != 0 && a[3] != 0 {
+            uaccess::write(a[3], &uaccess::zeroed::<g::rusage>())?;
+        }
+        return Ok(tid as u64);
     }
     let target = match pid {
         -1 => WaitTarget::Any,

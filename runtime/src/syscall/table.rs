@@ -44,7 +44,7 @@
 
 use super::{
     access, attr, cred, cwd, epoll, eventfd, fadvise, fcntl, futex, getdents, identity, inotify, ioctl, ipc, locks, memfd, mlock, mm,
-    namei, open, pidfd, pipe, poll, proc_model, process, read_write, sendfile, signal, signalfd, socket, sockopt, splice,
+    namei, open, pidfd, pipe, poll, proc_model, process, ptrace, read_write, sendfile, signal, signalfd, socket, sockopt, splice,
     stat, statfs, sync, syslog, thread, time, timer, timerfd, truncate, xattr, Handler,
 };
 use crate::abi::Errno;
@@ -363,7 +363,7 @@ syscall_table! {
     __NR_getrusage => Partial(identity::getrusage, "the host process's (or its reaped children's) usage, which includes the runtime's own work"), [Int, Ptr];
     __NR_sysinfo => Full(identity::sysinfo), [Ptr];
     __NR_times => Full(identity::times), [Ptr];
-    __NR_ptrace => Missing, [];
+    __NR_ptrace => Partial(ptrace::ptrace, "between the tasks of one host process (LeakSanitizer): ATTACH, CONT, DETACH, KILL, GETREGS, GETREGSET, GETFPREGS, PEEK/POKE; others EPERM/EIO, reported"), [Int, Int, Ptr, Ptr];
     __NR_getuid => Full(cred::getuid), [], unmasked;
     __NR_syslog => Partial(syslog::syslog, "the kernel log is empty: the runtime logs nothing there"), [Int, Ptr, Int], sleeps_if(syslog::sleeps);
     __NR_getgid => Full(cred::getgid), [], unmasked;

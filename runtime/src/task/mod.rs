@@ -51,6 +51,7 @@
 //!                                   sorted from the host leader's inbox:
 //!                                   signal/mod.rs `drain_inbox`)
 //! timers → Thread.host             (timer_settime, timer_gettime on a thread's CPU clock)
+//! Thread.trace                     (a leaf: ptrace's state of a tracee, syscall/ptrace.rs)
 //! ```
 //!
 //! A fork takes every process-wide lock, in this order, which follows the

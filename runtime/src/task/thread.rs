@@ -102,6 +102,32 @@ pub struct Thread {
     /// signals blocked would otherwise pile them up against the user's
     /// RLIMIT_SIGPENDING.
     pub kick_sent: AtomicBool,
+    /// Set while a tracer wants the thread stopped (PTRACE_ATTACH, until
+    /// PTRACE_CONT or PTRACE_DETACH); read by the fast check at each
+    /// return to the guest, which then stops there (syscall/ptrace.rs).
+    pub trace_stop: AtomicBool,
+    /// Guards who traces the thread and what it stopped with; a leaf.
+    pub trace: Mutex<Option<Trace>>,
+}
+
+/// A thread's tracer, and the thread's state at its stop.
+pub struct Trace {
+    /// The tracing process and the thread that attached (woken when the
+    /// tracee stops, for its waitpid).
+    pub tracer: &'static super::Process,
+    pub tracer_thread: Arc<Thread>,
+    /// Set while stopped: the guest registers, thread pointer and fxsave
+    /// image at the stop.
+    pub stopped: Option<TraceStop>,
+    /// The stop was reported to the tracer's waitpid.
+    pub reported: bool,
+}
+
+#[derive(Clone)]
+pub struct TraceStop {
+    pub regs: crate::trap::GuestRegs,
+    pub fs_base: u64,
+    pub fxsave: Option<Vec<u8>>,
 }
 
 impl Thread {
@@ -133,6 +159,8 @@ impl Thread {
             wake: std::sync::OnceLock::new(),
             eintr_is_final: AtomicBool::new(false),
             kick_sent: AtomicBool::new(false),
+            trace_stop: AtomicBool::new(false),
+            trace: Mutex::new(None),
         }
     }
 
