@@ -745,9 +745,9 @@ mod tests {
         assert_eq!(
             marked(|m| matches!(m.sleeps, Sleeps::Always)),
             [
-                "poll", "select", "pause", "nanosleep", "wait4", "rt_sigtimedwait", "rt_sigsuspend",
-                "clock_nanosleep", "epoll_wait", "waitid", "pselect6", "ppoll", "epoll_pwait", "epoll_pwait2",
-                "futex_waitv", "futex_wait",
+                "read", "poll", "readv", "select", "pause", "nanosleep", "accept", "recvfrom", "recvmsg", "wait4",
+                "rt_sigtimedwait", "rt_sigsuspend", "clock_nanosleep", "epoll_wait", "waitid", "pselect6", "ppoll",
+                "epoll_pwait", "accept4", "recvmmsg", "epoll_pwait2", "futex_waitv", "futex_wait",
             ]
         );
         assert_eq!(marked(|m| matches!(m.sleeps, Sleeps::If(_))), ["syslog", "futex"]);
