@@ -111,6 +111,31 @@ pub fn on_file_that_never_sleeps(nr: u64, first_arg: u64) -> bool {
     crate::task::lock(&current().fds).get(args::fd(first_arg)).is_ok_and(|f| f.ops().never_sleeps())
 }
 
+/// `sleeps_if` of read, readv, the receives and accept: whether the call
+/// is about to sleep in a task whose fds or maps changed since it last
+/// told the daemon (the publication it then makes shows them in /proc to
+/// lsof and netstat, say, while it waits). Its fd is a pipe, socket or
+/// terminal with nothing to read now (a zero-timeout host poll), or a kind
+/// the runtime serves. One atomic load when nothing changed; a regular
+/// file never asks.
+pub fn fd_may_sleep(a: &[u64; 6]) -> bool {
+    let p = current();
+    if !p.view_changed.load(Ordering::Relaxed) {
+        return false;
+    }
+    let Ok(f) = crate::task::lock(&p.fds).get(args::fd(a[0])) else { return false };
+    if f.ops().never_sleeps() {
+        return false;
+    }
+    match f.host_fd() {
+        Some(h) => {
+            let mut req = [(h, linux_raw_sys::general::POLLIN, 0)];
+            crate::host::fs::poll(&mut req, 0).is_ok_and(|n| n == 0)
+        }
+        None => true,
+    }
+}
+
 /// The kinds of open file the runtime serves that cross execve as state
 /// of their own (`FileOps::exec_state`), one row per kind: the
 /// re-executed runtime finds each one's restore function here by name.

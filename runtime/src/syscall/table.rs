@@ -30,10 +30,10 @@
 //!   back to the guest, after signal(7) "Interruption of system calls and
 //!   library functions by signal handlers" (see [`Restart`]).
 //! - `sleeps`, or `sleeps_if(pred)` when it depends on the arguments: the
-//!   call puts the task to sleep for a while, or often does (a read or
-//!   accept waiting on a pipe, socket or terminal), so the task first
-//!   publishes its fds and maps to the daemon if they changed (for
-//!   /proc/PID of it read by another task: lsof, netstat -p).
+//!   call puts the task to sleep for a while (a read or accept: when its
+//!   pipe, socket or terminal has nothing to read, `fd_may_sleep`), so the
+//!   task first publishes its fds and maps to the daemon if they changed
+//!   (for /proc/PID of it read by another task: lsof, netstat -p).
 //! - `ret = Addr`: `--trace` shows a successful result in hex.
 //! - `noreturn`: `--trace` shows the call before it runs, as ` = ?`.
 //!
@@ -251,7 +251,7 @@ macro_rules! syscall_table {
 syscall_table! {
     // read of an eventfd, timerfd, signalfd or inotify fd is read's row:
     // restarted with SA_RESTART (ERESTARTSYS; inotify since Linux 3.8).
-    __NR_read => Full(read_write::read), [Fd, OutBuf, Len], blocks, sleeps;
+    __NR_read => Full(read_write::read), [Fd, OutBuf, Len], blocks, sleeps_if(super::fd_may_sleep);
     __NR_write => Full(read_write::write), [Fd, InBuf, Len], blocks;
     __NR_open => Full(open::open), [Path, OpenFlags, Mode], unmasked;
     __NR_close => Full(open::close), [Fd], unmasked;
@@ -270,7 +270,7 @@ syscall_table! {
     __NR_ioctl => Partial(ioctl::ioctl, "terminal requests (TCGETS, TCSETS*, TIOCGWINSZ, TIOCSWINSZ, TIOCGPGRP, TIOCSPGRP, TIOCSCTTY, TIOCNOTTY), pseudo-terminal masters (TIOCGPTN, TIOCSPTLCK, TIOCGPTPEER), FIONREAD, FIOCLEX/FIONCLEX, FIONBIO; others ENOTTY"), [Fd, Ioctl, Hex];
     __NR_pread64 => Full(read_write::pread64), [Fd, OutBuf, Len, Int], blocks;
     __NR_pwrite64 => Full(read_write::pwrite64), [Fd, InBuf, Len, Int], blocks;
-    __NR_readv => Full(read_write::readv), [Fd, Ptr, Int], blocks, sleeps;
+    __NR_readv => Full(read_write::readv), [Fd, Ptr, Int], blocks, sleeps_if(super::fd_may_sleep);
     __NR_writev => Full(read_write::writev), [Fd, Ptr, Int], blocks;
     __NR_access => Full(access::access), [Path, Octal], unmasked;
     __NR_pipe => Full(pipe::pipe), [Ptr];
@@ -300,11 +300,11 @@ syscall_table! {
     // a timeout, Linux fails with EINTR whatever SA_RESTART says
     // (sock_intr_errno()): the handler's case, not the row's.
     __NR_connect => Full(socket::connect), [Fd, Ptr, Len], blocks;
-    __NR_accept => Full(socket::accept), [Fd, Ptr, Ptr], blocks, sleeps;
+    __NR_accept => Full(socket::accept), [Fd, Ptr, Ptr], blocks, sleeps_if(super::fd_may_sleep);
     __NR_sendto => Full(socket::sendto), [Fd, InBuf, Len, Hex, Ptr, Len], blocks;
-    __NR_recvfrom => Full(socket::recvfrom), [Fd, OutBuf, Len, Hex, Ptr, Ptr], blocks, sleeps;
+    __NR_recvfrom => Full(socket::recvfrom), [Fd, OutBuf, Len, Hex, Ptr, Ptr], blocks, sleeps_if(super::fd_may_sleep);
     __NR_sendmsg => Partial(socket::sendmsg, "SCM_RIGHTS (a runtime-served fd without a path reaches only its own host process); SCM_CREDENTIALS is checked, not forwarded; IP and IPv6 messages go to the host"), [Fd, Ptr, Hex], blocks;
-    __NR_recvmsg => Partial(socket::recvmsg, "SCM_RIGHTS; SCM_CREDENTIALS from the peer's SO_PEERCRED; SCM_TIMESTAMP, IP_TTL/TOS/PKTINFO, IPV6_HOPLIMIT/TCLASS/PKTINFO; no MSG_ERRQUEUE"), [Fd, Ptr, Hex], blocks, sleeps;
+    __NR_recvmsg => Partial(socket::recvmsg, "SCM_RIGHTS; SCM_CREDENTIALS from the peer's SO_PEERCRED; SCM_TIMESTAMP, IP_TTL/TOS/PKTINFO, IPV6_HOPLIMIT/TCLASS/PKTINFO; no MSG_ERRQUEUE"), [Fd, Ptr, Hex], blocks, sleeps_if(super::fd_may_sleep);
     __NR_shutdown => Full(socket::shutdown), [Fd, Int];
     __NR_bind => Partial(socket::bind, "unix paths resolve in the guest root; abstract names are emulated per user"), [Fd, Ptr, Len];
     __NR_listen => Full(socket::listen), [Fd, Int];
@@ -550,7 +550,7 @@ syscall_table! {
     __NR_fallocate => Full(truncate::fallocate), [Fd, Hex, Int, Int];
     __NR_timerfd_settime => Partial(timerfd::timerfd_settime, "TFD_TIMER_CANCEL_ON_SET accepted, never ECANCELED"), [Fd, Hex, Ptr, Ptr];
     __NR_timerfd_gettime => Full(timerfd::timerfd_gettime), [Fd, Ptr];
-    __NR_accept4 => Full(socket::accept4), [Fd, Ptr, Ptr, Hex], blocks, sleeps;
+    __NR_accept4 => Full(socket::accept4), [Fd, Ptr, Ptr, Hex], blocks, sleeps_if(super::fd_may_sleep);
     __NR_signalfd4 => Partial(signalfd::signalfd4, "/proc/PID/fdinfo shows no sigmask line"), [Fd, Ptr, Len, Hex];
     __NR_eventfd2 => Full(eventfd::eventfd2), [Int, Hex];
     __NR_epoll_create1 => Full(epoll::epoll_create1), [Hex];
@@ -561,7 +561,7 @@ syscall_table! {
     __NR_pwritev => Full(read_write::pwritev), [Fd, Ptr, Int, Int], blocks;
     __NR_rt_tgsigqueueinfo => Partial(signal::rt_tgsigqueueinfo, "another task's thread only through its leader (tgid = tid); on macOS si_value does not cross tasks"), [Int, Int, Signal, Ptr];
     __NR_perf_event_open => Missing, [];
-    __NR_recvmmsg => Full(socket::recvmmsg), [Fd, Ptr, Int, Hex, Ptr], blocks, sleeps;
+    __NR_recvmmsg => Full(socket::recvmmsg), [Fd, Ptr, Int, Hex, Ptr], blocks, sleeps_if(super::fd_may_sleep);
     __NR_fanotify_init => Missing, [];
     __NR_fanotify_mark => Missing, [];
     __NR_prlimit64 => Full(identity::prlimit64), [Int, Int, Ptr, Ptr];
@@ -745,12 +745,12 @@ mod tests {
         assert_eq!(
             marked(|m| matches!(m.sleeps, Sleeps::Always)),
             [
-                "read", "poll", "readv", "select", "pause", "nanosleep", "accept", "recvfrom", "recvmsg", "wait4",
-                "rt_sigtimedwait", "rt_sigsuspend", "clock_nanosleep", "epoll_wait", "waitid", "pselect6", "ppoll",
-                "epoll_pwait", "accept4", "recvmmsg", "epoll_pwait2", "futex_waitv", "futex_wait",
+                "poll", "select", "pause", "nanosleep", "wait4", "rt_sigtimedwait", "rt_sigsuspend",
+                "clock_nanosleep", "epoll_wait", "waitid", "pselect6", "ppoll", "epoll_pwait", "epoll_pwait2",
+                "futex_waitv", "futex_wait",
             ]
         );
-        assert_eq!(marked(|m| matches!(m.sleeps, Sleeps::If(_))), ["syslog", "futex"]);
+        assert_eq!(marked(|m| matches!(m.sleeps, Sleeps::If(_))), ["read", "readv", "accept", "recvfrom", "recvmsg", "syslog", "futex", "accept4", "recvmmsg"]);
         assert_eq!(marked(|m| m.ret == Ret::Addr), ["mmap", "brk", "mremap", "shmat"]);
         assert_eq!(marked(|m| m.noreturn), ["exit", "exit_group"]);
 
