@@ -3,8 +3,9 @@
 //! (`host::net::links`): `dev` (counters, net/core/net-procfs.c),
 //! `if_inet6` (IPv6 addresses, net/ipv6/addrconf.c), and the multicast
 //! groups an interface is in, `igmp` and `igmp6` (net/ipv4/igmp.c,
-//! net/ipv6/mcast.c). Read by ifconfig, psutil's net_io_counters, Go's
-//! net.Interface.MulticastAddrs.
+//! net/ipv6/mcast.c), and `route`, the IPv4 routes rtnetlink gives
+//! (net/ipv4/fib_trie.c). Read by ifconfig, netstat -r, psutil's
+//! net_io_counters, Go's net.Interface.MulticastAddrs.
 //!
 //! The socket tables `tcp`, `tcp6`, `udp`, `udp6` and `unix` list the
 //! host's sockets (`host::net::inet_sockets`, `unix_sockets`: on Linux
@@ -38,7 +39,7 @@ use crate::host::net::{IfAddr, Link};
 use std::fmt::Write;
 
 /// The entries of /proc/PID/net.
-pub const FILES: &[&str] = &["dev", "if_inet6", "igmp", "igmp6", "tcp", "tcp6", "udp", "udp6", "unix"];
+pub const FILES: &[&str] = &["dev", "if_inet6", "igmp", "igmp6", "route", "tcp", "tcp6", "udp", "udp6", "unix"];
 
 /// The content of /proc/net/`name`, if it is one of [`FILES`].
 pub fn render(name: &str) -> Option<String> {
@@ -70,8 +71,29 @@ pub fn render(name: &str) -> Option<String> {
         "if_inet6" => if_inet6(&links),
         "igmp" => igmp(&links),
         "igmp6" => igmp6(&links),
+        "route" => route(&links, &crate::host::net::default_routes()),
         _ => return None,
     })
+}
+
+/// /proc/net/route (fib_route_seq_show): the IPv4 routes of the main table
+/// that `ip route` lists (rtnetlink derives both from the same addresses
+/// and default routes), each line padded to 127 bytes, addresses and
+/// masks as the kernel's native numbers.
+fn route(links: &[Link], defaults: &[crate::host::net::HostRoute]) -> String {
+    const RTF_UP: u32 = 0x1;
+    const RTF_GATEWAY: u32 = 0x2;
+    let word = |b: &[u8]| u32::from_le_bytes([b.first().copied().unwrap_or(0), b.get(1).copied().unwrap_or(0), b.get(2).copied().unwrap_or(0), b.get(3).copied().unwrap_or(0)]);
+    let mut out = format!("{:<127}\n", "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT");
+    for r in super::rtnetlink::routes(links, defaults, n::AF_INET) {
+        let iface = links.iter().find(|l| l.index == r.oif).map_or_else(|| "*".to_string(), name);
+        let mask = if r.dst_len == 0 { 0 } else { word(&(u32::MAX << (32 - u32::from(r.dst_len.min(32)))).to_be_bytes()) };
+        let flags = RTF_UP | if r.gateway.is_some() { RTF_GATEWAY } else { 0 };
+        let gw = r.gateway.as_deref().map_or(0, word);
+        let line = format!("{iface}\t{:08X}\t{gw:08X}\t{flags:04X}\t0\t0\t{}\t{mask:08X}\t0\t0\t0", word(&r.dst), r.priority);
+        let _ = writeln!(out, "{line:<127}");
+    }
+    out
 }
 
 /// An address as the socket tables print it: each 32-bit word as the

@@ -232,21 +232,21 @@ fn addr_dump(links: &[Link], family: u32, body: &[u8], seq: u32, pid: u32, stric
 }
 
 /// One route of the main table, before encoding.
-struct Route {
+pub(super) struct Route {
     family: u32,
-    dst: Vec<u8>,
-    dst_len: u8,
+    pub(super) dst: Vec<u8>,
+    pub(super) dst_len: u8,
     protocol: u8,
     scope: u8,
-    priority: u32,
+    pub(super) priority: u32,
     prefsrc: Option<Vec<u8>>,
-    gateway: Option<Vec<u8>>,
-    oif: u32,
+    pub(super) gateway: Option<Vec<u8>>,
+    pub(super) oif: u32,
 }
 
 /// The routes Linux derives from the addresses of `f` (`fib_add_ifaddr`,
 /// `addrconf_prefix_route`), then the host's default routes.
-fn routes(links: &[Link], defaults: &[HostRoute], f: u32) -> Vec<Route> {
+pub(super) fn routes(links: &[Link], defaults: &[HostRoute], f: u32) -> Vec<Route> {
     /// The metric IPv6 prefix routes get (IP6_RT_PRIO_ADDRCONF).
     const IP6_RT_PRIO_ADDRCONF: u32 = 256;
     let mut out = Vec::new();

@@ -1,4 +1,4 @@
-/* /proc/net/{tcp,tcp6,udp,unix} list the sockets with the inode numbers
+/* /proc/net/{tcp,tcp6,udp,unix,route}: the socket tables list the sockets with the inode numbers
  * that /proc/PID/fd shows, and a stat of another process's followed
  * /proc/PID/fd/N gives the socket's inode (what netstat -p, lsof and ss
  * rely on). Every wait is bounded. */
@@ -166,6 +166,22 @@ int main(void) {
     CHECK(strcmp(target, want) == 0, "%s reads %s", link, target);
     close(hold[1]);
     waitpid(child, NULL, 0);
+
+    /* /proc/net/route: Linux's header, every line padded to 127 bytes, and
+     * the route to a local address's network is there (netstat -r). */
+    FILE *rf = fopen("/proc/net/route", "r");
+    CHECK(rf != NULL, "/proc/net/route opens");
+    if (rf) {
+        char line[256];
+        int lines = 0, padded = 1;
+        while (fgets(line, sizeof line, rf)) {
+            if (lines++ == 0)
+                CHECK(strncmp(line, "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT ", 70) == 0, "the route header: %s", line);
+            padded &= strlen(line) == 128;
+        }
+        fclose(rf);
+        CHECK(lines >= 1 && padded, "%d lines, each 127 bytes and a newline", lines);
+    }
 
     unlink(un.sun_path);
     rmdir(dir);
