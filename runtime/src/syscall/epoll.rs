@@ -76,6 +76,7 @@ use crate::task::Thread;
 use crate::vfs::poll::{self, Notifier, Ready, Watch};
 use crate::{errno, return_errno_with_message};
 use std::any::Any;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, Weak};
 
 const EPOLL_CTL_ADD: u32 = 1;
@@ -201,9 +202,17 @@ const EDGE_EVENTS: u32 = g::POLLIN | g::POLLPRI | g::POLLOUT | g::POLLRDNORM | g
 /// until the wait ends (an epoll wait on Linux holds none).
 struct HostSet {
     queue: Option<HostFd>,
-    watched: Vec<(HostFd, u64, u32)>,
+    watched: Want,
     edge: bool,
+    /// The list the last [`HostSet::sync_list`] was given, and what the
+    /// host would not watch of it: a wait that finds the same (the common
+    /// case: nothing registered or closed since) costs one comparison.
+    last: Vec<(HostFd, u64, u32)>,
+    last_loose: Vec<(HostFd, u32)>,
 }
+
+/// What a host queue is to watch: events by (host fd, file serial).
+type Want = HashMap<(HostFd, u64), u32>;
 
 impl Drop for HostSet {
     fn drop(&mut self) {
@@ -215,14 +224,32 @@ impl Drop for HostSet {
 
 impl HostSet {
     fn new(edge: bool) -> HostSet {
-        HostSet { queue: None, watched: Vec::new(), edge }
+        HostSet { queue: None, watched: HashMap::new(), edge, last: Vec::new(), last_loose: Vec::new() }
     }
 
-    /// Watches exactly `want` (host fd, file serial, events). Returns the
-    /// queue, with what had an edge since the last call for an edge queue,
-    /// and the entries the host would not watch (to poll directly); `None`
-    /// when the host gives no queue.
-    fn sync(&mut self, want: &[(HostFd, u64, u32)]) -> Option<(HostFd, Vec<HostFd>, Vec<(HostFd, u32)>)> {
+    /// [`HostSet::sync`] for a list of (host fd, file serial, events), an
+    /// fd and file possibly more than once.
+    fn sync_list(&mut self, list: Vec<(HostFd, u64, u32)>) -> Option<(HostFd, Vec<HostFd>, Vec<(HostFd, u32)>)> {
+        if let Some(q) = self.queue.filter(|_| list == self.last) {
+            let edged = if self.edge { crate::host::watch::edge_take(q) } else { Vec::new() };
+            return Some((q, edged, self.last_loose.clone()));
+        }
+        let mut want = Want::with_capacity(list.len());
+        for &(h, key, events) in &list {
+            *want.entry((h, key)).or_insert(0) |= events;
+        }
+        let r = self.sync(&want)?;
+        self.last = list;
+        self.last_loose = r.2.clone();
+        Some(r)
+    }
+
+    /// Watches exactly `want`. Returns the queue, with what had an edge
+    /// since the last call for an edge queue, and the entries the host
+    /// would not watch (to poll directly); `None` when the host gives no
+    /// queue. Linear in the registrations: a server's thousands of
+    /// connections are compared, not searched for one by one.
+    fn sync(&mut self, want: &Want) -> Option<(HostFd, Vec<HostFd>, Vec<(HostFd, u32)>)> {
         use crate::host::watch;
         if want.is_empty() && self.watched.is_empty() {
             return self.queue.map(|q| (q, Vec::new(), Vec::new()));
@@ -232,36 +259,43 @@ impl HostSet {
         }
         let mut q = self.queue?;
         let mut edged = Vec::new();
-        // What no registration wants any more (deleted, disabled, its file
-        // gone) goes: its host fd may still be open elsewhere, and its
-        // readiness would wake sleepers for nothing. A watch the host
-        // cannot take back (its fd closed, or the number another file's
-        // now) may live on while the old file is open in a fork child, and
-        // wake sleepers for nothing: the queue is then made anew.
-        let (kept, gone): (Vec<_>, Vec<_>) = self.watched.drain(..).partition(|w| want.iter().any(|x| x.0 == w.0 && x.1 == w.1));
-        self.watched = kept;
-        let stale = gone.iter().any(|g| want.iter().any(|x| x.0 == g.0) || watch::queue_unwatch(q, g.0).is_err());
-        if stale {
-            if let Ok(fresh) = watch::queue() {
-                if self.edge {
-                    edged = watch::edge_take(q);
-                }
-                crate::host::fs::close(q);
-                self.queue = Some(fresh);
-                self.watched.clear();
-                q = fresh;
-            }
-        }
         let mut loose = Vec::new();
-        for &(h, key, events) in want {
-            if self.watched.contains(&(h, key, events)) {
-                continue;
+        if &self.watched != want {
+            // What no registration wants any more (deleted, disabled, its
+            // file gone) goes: its host fd may still be open elsewhere, and
+            // its readiness would wake sleepers for nothing. A watch the
+            // host cannot take back (its fd closed, or the number another
+            // file's now) may live on while the old file is open in a fork
+            // child, and wake sleepers for nothing: the queue is then made
+            // anew.
+            let wanted_fds: HashSet<HostFd> = want.keys().map(|k| k.0).collect();
+            let gone: Vec<(HostFd, u64)> = self.watched.keys().filter(|k| !want.contains_key(k)).copied().collect();
+            let mut stale = false;
+            for k in gone {
+                self.watched.remove(&k);
+                stale |= wanted_fds.contains(&k.0) || watch::queue_unwatch(q, k.0).is_err();
             }
-            self.watched.retain(|w| w.0 != h);
-            if watch::queue_watch(q, h, events, self.edge).is_ok() {
-                self.watched.push((h, key, events));
-            } else {
-                loose.push((h, events));
+            if stale {
+                if let Ok(fresh) = watch::queue() {
+                    if self.edge {
+                        edged = watch::edge_take(q);
+                    }
+                    crate::host::fs::close(q);
+                    self.queue = Some(fresh);
+                    self.watched.clear();
+                    q = fresh;
+                }
+            }
+            for (&(h, key), &events) in want {
+                if self.watched.get(&(h, key)) == Some(&events) {
+                    continue;
+                }
+                if watch::queue_watch(q, h, events, self.edge).is_ok() {
+                    self.watched.insert((h, key), events);
+                } else {
+                    self.watched.remove(&(h, key));
+                    loose.push((h, events));
+                }
             }
         }
         if self.edge {
@@ -271,16 +305,7 @@ impl HostSet {
     }
 
     fn is_watched(&self, h: HostFd, key: u64) -> bool {
-        self.watched.iter().any(|w| w.0 == h && w.1 == key)
-    }
-}
-
-/// Merges `(host fd, file serial, events)` into `want`, one entry per fd
-/// and file with their events together.
-fn want_add(want: &mut Vec<(HostFd, u64, u32)>, h: HostFd, key: u64, events: u32) {
-    match want.iter_mut().find(|w| w.0 == h && w.1 == key) {
-        Some(w) => w.2 |= events,
-        None => want.push((h, key, events)),
+        self.watched.contains_key(&(h, key))
     }
 }
 
@@ -314,7 +339,7 @@ impl Epoll {
             let f = r.file.upgrade()?;
             Some((f.host_fd()?, f.serial()))
         };
-        let mut want: Vec<(HostFd, u64, u32)> = Vec::new();
+        let mut want = Vec::new();
         for r in regs.iter().filter(|r| r.events & EPOLLET != 0 && !r.disabled) {
             let Some((h, key)) = host_of(r) else {
                 // A runtime kind's wake-ups: each puts new data in its
@@ -322,15 +347,15 @@ impl Epoll {
                 // tells the edge by `read_wakeups`.
                 if let Some(f) = r.file.upgrade() {
                     if let Some(h) = f.edge_fd() {
-                        want_add(&mut want, h, f.serial(), g::POLLIN);
+                        want.push((h, f.serial(), g::POLLIN));
                     }
                 }
                 continue;
             };
-            want_add(&mut want, h, key, r.events & EDGE_EVENTS);
+            want.push((h, key, r.events & EDGE_EVENTS));
         }
         let mut edges = lock(&self.edges);
-        let edged = edges.sync(&want).map(|(_, edged, _)| edged).unwrap_or_default();
+        let edged = edges.sync_list(want).map(|(_, edged, _)| edged).unwrap_or_default();
         for r in regs.iter_mut().filter(|r| r.events & EPOLLET != 0) {
             if host_of(r).is_some_and(|(h, _)| edged.contains(&h)) {
                 r.reported = 0;
@@ -374,16 +399,13 @@ impl Epoll {
             .collect();
         let mut tagged = Vec::new();
         poll::probe_tagged(&mut watches, &mut tagged)?;
-        let mut want = Vec::new();
-        for &(h, events, i) in &tagged {
-            want_add(&mut want, h, live[i].1.serial(), events);
-        }
-        match lock(&self.level).sync(&want) {
+        let want: Vec<(HostFd, u64, u32)> = tagged.iter().map(|&(h, events, i)| (h, live[i].1.serial(), events)).collect();
+        match lock(&self.level).sync_list(want) {
             Some((q, _, loose)) => {
                 wake.push((q, g::POLLIN));
                 wake.extend(loose);
             }
-            None => wake.extend(want.iter().map(|w| (w.0, w.2))),
+            None => wake.extend(tagged.iter().map(|&(h, events, _)| (h, events))),
         }
         wake.extend(self.edge_wake());
         let mut regs = lock(&self.regs);
@@ -721,7 +743,8 @@ mod tests {
 
     /// The host fds with an edge since the last call.
     fn take(e: &mut HostSet, want: &[(HostFd, u64, u32)]) -> Option<Vec<HostFd>> {
-        e.sync(want).map(|(_, edged, _)| edged)
+        let want: Want = want.iter().map(|&(h, key, ev)| ((h, key), ev)).collect();
+        e.sync(&want).map(|(_, edged, _)| edged)
     }
 
     /// A host fd closed and made again for another open file is watched
@@ -770,7 +793,7 @@ mod tests {
     fn a_level_set_wakes_while_ready_and_pins_no_file() {
         let mut set = HostSet::new(false);
         let (r, w) = pipe();
-        let (q, _, loose) = set.sync(&[(r, 1, g::POLLIN)]).expect("a host queue");
+        let (q, _, loose) = set.sync(&Want::from([((r, 1), g::POLLIN)])).expect("a host queue");
         assert!(loose.is_empty());
         let ready = |q| {
             let mut req = [(q, g::POLLIN, 0)];
@@ -784,7 +807,7 @@ mod tests {
         assert_eq!(fs::write(w, b"x"), Err(crate::abi::Errno::EPIPE), "the read end is gone");
         // The closed fd goes from the set; the queue is made anew when
         // the host cannot say it went.
-        let (q, _, _) = set.sync(&[]).expect("a host queue");
+        let (q, _, _) = set.sync(&Want::new()).expect("a host queue");
         assert!(!ready(q));
         assert!(set.watched.is_empty());
         fs::close(w);
