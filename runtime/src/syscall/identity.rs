@@ -1,5 +1,11 @@
 //! Who and where the process is: uname, limits, usage, system figures,
 //! randomness, CPUs (credentials: cred.rs).
+//!
+//! RLIMIT_NOFILE and RLIMIT_AS, which every fd install and every mmap
+//! check, are read from the host once and kept until a process of this
+//! host process sets a limit. Divergence from Linux: a limit another task
+//! lowers with prlimit(2) takes effect for this one's new fds and mappings
+//! only after it sets a limit itself or execs.
 
 use super::{args, Ctx};
 use crate::abi::Timeval;
@@ -151,12 +157,26 @@ pub fn adopt_kept(k: KeptAcrossExec) {
 pub fn check_address_space(total: u64, extra: u64) -> Result<()> {
     let cur = match *guest_as() {
         Some((cur, _)) => cur,
-        None => host::process::get_rlimit(g::RLIMIT_AS).map_or(u64::MAX, |(cur, _)| cur),
+        None => host_address_space_limit(),
     };
     if cur != u64::MAX && total.saturating_add(extra) > cur {
         return_errno_with_message!(ENOMEM, "the mapping would exceed RLIMIT_AS");
     }
     Ok(())
+}
+
+/// The host's RLIMIT_AS soft limit, read once and kept until a process of
+/// this host process sets a limit (`FdTable::forget_limit`).
+fn host_address_space_limit() -> u64 {
+    use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
+    let p = current();
+    if p.address_space_known.load(Acquire) {
+        return p.address_space_limit.load(Relaxed);
+    }
+    let cur = host::process::get_rlimit(g::RLIMIT_AS).map_or(u64::MAX, |(cur, _)| cur);
+    p.address_space_limit.store(cur, Relaxed);
+    p.address_space_known.store(true, Release);
+    cur
 }
 
 pub fn get_limit(res: u32) -> Result<(u64, u64)> {
@@ -187,7 +207,9 @@ fn set_limit(res: u32, cur: u64, max: u64) -> Result<()> {
         *guest_as() = Some((cur, max));
         return Ok(());
     }
-    host::process::set_rlimit(res, cur, max).map_err(Error::new)
+    let r = host::process::set_rlimit(res, cur, max).map_err(Error::new);
+    crate::vfs::fd_table::FdTable::forget_limit();
+    r
 }
 
 pub fn getrlimit(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
@@ -244,6 +266,10 @@ pub fn prlimit64(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
             check_soft_hard(cur, max)?;
         }
         let old = host::process::prlimit_of(host, res, new).map_err(Error::new)?;
+        if new.is_some() {
+            // The target may be a process of this host process.
+            crate::vfs::fd_table::FdTable::forget_limit();
+        }
         if a[3] != 0 {
             uaccess::write(a[3], &[old.0, old.1])?;
         }

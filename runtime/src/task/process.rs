@@ -263,6 +263,15 @@ pub struct Process {
     /// looked since: a call that may sleep asks once, not at every call
     /// (syscall/mod.rs `publish_view`).
     pub publish_asked: AtomicBool,
+    /// RLIMIT_NOFILE's soft limit as last read from the host (0: not read
+    /// yet), so that installing an fd makes no host call; forgotten when a
+    /// process of this host process sets a limit (vfs/fd_table.rs).
+    pub nofile_limit: std::sync::atomic::AtomicU64,
+    /// RLIMIT_AS's soft limit as last read from the host, valid while
+    /// `address_space_known` is set (checked at every mmap when the guest
+    /// set none of its own); forgotten alike.
+    pub address_space_limit: std::sync::atomic::AtomicU64,
+    pub address_space_known: AtomicBool,
     /// Held while the publisher tells the daemon, and by exit_group from
     /// its exit notice on.
     pub publishing: Mutex<()>,
