@@ -1,12 +1,13 @@
 //! The socket calls on an AF_NETLINK socket (netlink(7)), which the
-//! runtime serves itself (`vfs/netlink.rs`, answers in `vfs/rtnetlink.rs`):
+//! runtime serves itself (`vfs/netlink.rs`, answers in `vfs/rtnetlink.rs`
+//! and `vfs/sockdiag.rs`):
 //! socket, bind, connect, getsockname, getpeername, sendto/sendmsg,
 //! recvfrom/recvmsg (and the mmsg forms), getsockopt/setsockopt. The
 //! generic socket entry points in `socket.rs` and `sockopt.rs` hand a
 //! netlink fd here. Checks and errors follow net/netlink/af_netlink.c.
 //!
 //! Divergences from Linux:
-//! - Only NETLINK_ROUTE exists; other protocols (NETLINK_AUDIT,
+//! - Only NETLINK_ROUTE and NETLINK_SOCK_DIAG exist; other protocols (NETLINK_AUDIT,
 //!   NETLINK_KOBJECT_UEVENT, ...) are EPROTONOSUPPORT, as on a kernel
 //!   without them.
 //! - Sending to another port or to a multicast group is EPERM, as for an
@@ -37,8 +38,8 @@ pub fn check_create(ty: u32, protocol: u32) -> Result<u32> {
     if protocol >= MAX_LINKS {
         return_errno_with_message!(EPROTONOSUPPORT, "no such netlink protocol");
     }
-    if protocol != nl::nl::NETLINK_ROUTE {
-        return Err(super::refuse("socket", crate::abi::Errno::EPROTONOSUPPORT, "netlink protocols other than NETLINK_ROUTE are not supported", Some(u64::from(protocol))));
+    if protocol != nl::nl::NETLINK_ROUTE && protocol != nl::nl::NETLINK_SOCK_DIAG {
+        return Err(super::refuse("socket", crate::abi::Errno::EPROTONOSUPPORT, "netlink protocols other than NETLINK_ROUTE and NETLINK_SOCK_DIAG are not supported", Some(u64::from(protocol))));
     }
     Ok(ty)
 }

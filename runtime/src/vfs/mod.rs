@@ -34,6 +34,7 @@ pub mod poll;
 pub mod proc;
 pub mod procnet;
 pub mod rtnetlink;
+pub mod sockdiag;
 pub mod socket;
 pub mod synth_file;
 

@@ -1,6 +1,7 @@
-//! A NETLINK_ROUTE socket (netlink(7)) served entirely by the runtime: the
-//! guest's requests are answered by `rtnetlink.rs` from the host's
-//! interfaces, and the answers wait in the socket's receive queue as
+//! A NETLINK_ROUTE or NETLINK_SOCK_DIAG socket (netlink(7)) served
+//! entirely by the runtime: the guest's requests are answered by
+//! `rtnetlink.rs` from the host's interfaces, or by `sockdiag.rs` from its
+//! socket tables, and the answers wait in the socket's receive queue as
 //! datagrams, as the kernel's `sk_receive_queue` holds skbs.
 //!
 //! Datagrams are shaped as net/netlink/af_netlink.c shapes them: every
@@ -58,7 +59,7 @@ const MAX_FORCED_BUF: u32 = 16 << 20;
 const SOCK_MIN_BUF: u32 = 4608;
 
 pub struct NetlinkSocket {
-    /// `NETLINK_ROUTE`; the only protocol served.
+    /// `NETLINK_ROUTE` or `NETLINK_SOCK_DIAG`, the protocols served.
     pub protocol: u32,
     /// SOCK_RAW or SOCK_DGRAM (the same on Linux).
     pub ty: u32,
@@ -258,7 +259,12 @@ impl NetlinkSocket {
             Ok(Answer::Nothing)
         } else {
             let strict = lock(&self.state).opts.strict_chk;
-            rtnetlink::answer(h, &msg[nl::NLMSG_HDRLEN..], pid, strict)
+            let body = &msg[nl::NLMSG_HDRLEN..];
+            if self.protocol == nl::nl::NETLINK_SOCK_DIAG {
+                super::sockdiag::answer(h, body, pid)
+            } else {
+                rtnetlink::answer(h, body, pid, strict)
+            }
         };
         let mut st = lock(&self.state);
         let cap_ack = st.opts.cap_ack;
@@ -271,6 +277,13 @@ impl NetlinkSocket {
                     st.dump = Some(Dump { msgs: msgs.into(), done: rtnetlink::done_msg(h.seq, pid) });
                     // netlink_dump_start queues the first datagram at once.
                     Self::pack_next(&mut st);
+                }
+            }
+            Ok(Answer::DumpError(e)) => {
+                if st.dump.is_some() {
+                    self.enqueue(&mut st, rtnetlink::error_msg(msg, h, Some(Errno::EBUSY), pid, cap_ack));
+                } else {
+                    self.enqueue(&mut st, rtnetlink::done_msg_with(h.seq, pid, -i32::from(e.0)));
                 }
             }
             Ok(Answer::Reply(m)) => {

@@ -38,6 +38,9 @@ pub enum Answer {
     /// and the NLMSG_DONE that ends it. The request gets no ACK, as a
     /// started dump gets none on Linux (`netlink_dump_start` answers -EINTR).
     Dump(Vec<Vec<u8>>),
+    /// A dump that ends at once, its NLMSG_DONE carrying the error (a
+    /// dump callback's error, as `netlink_dump` reports it).
+    DumpError(Errno),
     /// Nothing besides the ACK or error the caller adds.
     Nothing,
 }
@@ -76,7 +79,12 @@ pub fn answer(h: &NlMsgHdr, body: &[u8], pid: u32, strict: bool) -> Result<Answe
 
 /// The NLMSG_DONE that ends a dump: an int 0, NLM_F_MULTI.
 pub fn done_msg(seq: u32, pid: u32) -> Vec<u8> {
-    MsgBuilder::new(nl::NLMSG_DONE, nl::NLM_F_MULTI, seq, pid).put(&0i32.to_ne_bytes()).finish()
+    done_msg_with(seq, pid, 0)
+}
+
+/// An NLMSG_DONE carrying `err` (0, or a negative errno).
+pub fn done_msg_with(seq: u32, pid: u32, err: i32) -> Vec<u8> {
+    MsgBuilder::new(nl::NLMSG_DONE, nl::NLM_F_MULTI, seq, pid).put(&err.to_ne_bytes()).finish()
 }
 
 /// An NLMSG_ERROR for `req` (`netlink_ack`): `errno` 0 is an ACK, which
