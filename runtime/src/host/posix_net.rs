@@ -640,6 +640,9 @@ pub struct InetSock {
     pub uid: u32,
     /// The host's inode number of the socket (what fstat gives).
     pub inode: u64,
+    /// A listener's backlog (listen(2)'s, as the host caps it), when the
+    /// host tells it.
+    pub backlog: Option<u32>,
 }
 
 /// One of the host's Unix sockets: what a row of /proc/net/unix says.
@@ -654,4 +657,9 @@ pub struct UnixSock {
     /// The bound name as the host holds it (`sun_path` bytes; a leading
     /// NUL for an abstract one), if bound.
     pub path: Option<Vec<u8>>,
+    /// What sock_diag's UNIX_DIAG_RQLEN says (for a listener: pending
+    /// connections and backlog; else bytes queued to read and to send)
+    /// and the peer's inode, when the host tells them.
+    pub queues: Option<(u32, u32)>,
+    pub peer: Option<u32>,
 }

@@ -14,10 +14,12 @@
 //!   NLM_F_DUMP) ENOENT.
 //!
 //! Divergences from Linux: the extensions a request asks for (tcp_info,
-//! memory, congestion) are not given, nor a Unix socket's peer or inode
-//! of its file; a listening socket's queues are its pending connections
-//! and 0 (Linux gives the backlog as the second); the cookie is the
-//! inode number; bytecode filters are not run (ss filters again itself).
+//! memory, congestion) are not given, nor the inode of a Unix socket's
+//! file; a listener's backlog and a Unix socket's queues and peer are
+//! there when the host tells them (a Linux host's own sock_diag; on macOS
+//! the backlog and a listener's queues), else 0 and absent; the cookie is
+//! the inode number; bytecode filters are not run (ss filters again
+//! itself).
 
 use crate::abi::net::n;
 use super::rtnetlink::Answer;
@@ -34,9 +36,12 @@ const UNIX_REQ_LEN: usize = 24;
 const INET_DIAG_SHUTDOWN: u16 = 8;
 const UNIX_DIAG_NAME: u16 = 0;
 const UNIX_DIAG_RQLEN: u16 = 4;
-/// `UDIAG_SHOW_NAME`, `UDIAG_SHOW_RQLEN`.
+/// `UDIAG_SHOW_NAME`, `UDIAG_SHOW_PEER`, `UDIAG_SHOW_RQLEN`.
 const UDIAG_SHOW_NAME: u32 = 0x1;
+const UDIAG_SHOW_PEER: u32 = 0x4;
 const UDIAG_SHOW_RQLEN: u32 = 0x10;
+/// `UNIX_DIAG_PEER`.
+const UNIX_DIAG_PEER: u16 = 2;
 /// Linux TCP states a Unix socket reports.
 const TCP_ESTABLISHED: u8 = 1;
 const TCP_CLOSE: u8 = 7;
@@ -116,7 +121,9 @@ fn inet_msg(s: &InetSock, family: u32, seq: u32, pid: u32) -> Vec<u8> {
     m.extend_from_slice(&0u32.to_ne_bytes());
     m.extend_from_slice(&(cookie as u32).to_ne_bytes());
     m.extend_from_slice(&((cookie >> 32) as u32).to_ne_bytes());
-    for v in [0, s.rx_queue, s.tx_queue, uid, s.inode as u32] {
+    // A listener's queues are its pending connections and its backlog.
+    let wqueue = s.backlog.unwrap_or(s.tx_queue);
+    for v in [0, s.rx_queue, wqueue, uid, s.inode as u32] {
         m.extend_from_slice(&v.to_ne_bytes());
     }
     MsgBuilder::new(SOCK_DIAG_BY_FAMILY, nl::NLM_F_MULTI, seq, pid).put(&m).attr_u8(INET_DIAG_SHUTDOWN, 0).finish()
@@ -152,9 +159,15 @@ fn unix_msg(s: &UnixSock, show: u32, seq: u32, pid: u32) -> Vec<u8> {
             b = b.attr(UNIX_DIAG_NAME, &name);
         }
     }
+    if show & UDIAG_SHOW_PEER != 0 {
+        if let Some(peer) = s.peer {
+            b = b.attr_u32(UNIX_DIAG_PEER, peer);
+        }
+    }
     if show & UDIAG_SHOW_RQLEN != 0 {
-        let mut q = 0u32.to_ne_bytes().to_vec();
-        q.extend_from_slice(&0u32.to_ne_bytes());
+        let (r, w) = s.queues.unwrap_or((0, 0));
+        let mut q = r.to_ne_bytes().to_vec();
+        q.extend_from_slice(&w.to_ne_bytes());
         b = b.attr(UNIX_DIAG_RQLEN, &q);
     }
     b.finish()
@@ -185,7 +198,7 @@ mod tests {
 
     #[test]
     fn an_inet_message_is_laid_out_as_inet_diag_msg() {
-        let s = InetSock { local: (vec![127, 0, 0, 1], 8080), remote: (vec![0; 4], 0), state: 10, tx_queue: 0, rx_queue: 3, uid: 4242, inode: 77 };
+        let s = InetSock { local: (vec![127, 0, 0, 1], 8080), remote: (vec![0; 4], 0), state: 10, tx_queue: 0, rx_queue: 3, uid: 4242, inode: 77, backlog: Some(128) };
         let m = inet_msg(&s, n::AF_INET, 5, 9);
         let body = &m[nl::NLMSG_HDRLEN..];
         assert_eq!(&body[..4], &[n::AF_INET as u8, 10, 0, 0]);
@@ -193,6 +206,6 @@ mod tests {
         assert_eq!(&body[8..12], &[127, 0, 0, 1]);
         // expires, rqueue, wqueue, uid, inode after the 48-byte sockid.
         let word = |o: usize| u32::from_ne_bytes(body[o..o + 4].try_into().unwrap());
-        assert_eq!((word(52), word(56), word(60), word(68)), (0, 3, 0, 77));
+        assert_eq!((word(52), word(56), word(60), word(68)), (0, 3, 128, 77));
     }
 }

@@ -527,11 +527,195 @@ mod tests {
     }
 }
 
-/// The host's TCP (`udp` false) or UDP sockets of one family, from
-/// /proc/net/{tcp,udp}[6] (proc(5)).
+/// The host's TCP (`udp` false) or UDP sockets of one family: from the
+/// host's NETLINK_SOCK_DIAG, which also tells a listener's backlog, else
+/// from /proc/net/{tcp,udp}[6] (proc(5)).
 pub fn inet_sockets(udp: bool, v6: bool) -> Vec<crate::host::posix_net::InetSock> {
+    if let Some(socks) = diag::inet(udp, v6) {
+        return socks;
+    }
     let name = format!("/proc/net/{}{}", if udp { "udp" } else { "tcp" }, if v6 { "6" } else { "" });
     std::fs::read_to_string(name).map(|t| parse_inet_table(&t)).unwrap_or_default()
+}
+
+/// The host's own NETLINK_SOCK_DIAG (net/core/sock_diag.c): dumps of every
+/// TCP, UDP or Unix socket, in the layouts of include/uapi/linux/
+/// {inet_diag,unix_diag}.h. `None` when the host has no such socket or
+/// refuses the dump.
+mod diag {
+    use crate::host::posix_net::{InetSock, UnixSock};
+
+    const NETLINK_SOCK_DIAG: i32 = 4;
+    const SOCK_DIAG_BY_FAMILY: u16 = 20;
+    const NLMSG_ERROR: u16 = 2;
+    const NLMSG_DONE: u16 = 3;
+    const HDR: usize = 16;
+    const TCP_LISTEN: u8 = 10;
+    const UDIAG_SHOW_NAME: u32 = 0x1;
+    const UDIAG_SHOW_PEER: u32 = 0x4;
+    const UDIAG_SHOW_RQLEN: u32 = 0x10;
+    const UNIX_DIAG_NAME: u16 = 0;
+    const UNIX_DIAG_PEER: u16 = 2;
+    const UNIX_DIAG_RQLEN: u16 = 4;
+
+    fn word(b: &[u8], o: usize) -> Option<u32> {
+        b.get(o..o + 4).map(|w| u32::from_ne_bytes([w[0], w[1], w[2], w[3]]))
+    }
+
+    /// Sends one dump request with `req` as its body and returns the
+    /// bodies of its answers.
+    fn dump(req: &[u8]) -> Option<Vec<Vec<u8>>> {
+        // SAFETY: plain socket call.
+        let fd = unsafe { libc::socket(libc::AF_NETLINK, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, NETLINK_SOCK_DIAG) };
+        if fd < 0 {
+            return None;
+        }
+        let out = dump_on(fd, req);
+        crate::host::fs::close(fd);
+        out
+    }
+
+    fn dump_on(fd: i32, req: &[u8]) -> Option<Vec<Vec<u8>>> {
+        let len = HDR + req.len();
+        let mut msg = Vec::with_capacity(len);
+        msg.extend_from_slice(&(len as u32).to_ne_bytes());
+        msg.extend_from_slice(&SOCK_DIAG_BY_FAMILY.to_ne_bytes());
+        msg.extend_from_slice(&((libc::NLM_F_REQUEST | libc::NLM_F_DUMP) as u16).to_ne_bytes());
+        msg.extend_from_slice(&[0u8; 8]);
+        msg.extend_from_slice(req);
+        // SAFETY: a valid buffer of `msg.len()` bytes.
+        if unsafe { libc::send(fd, msg.as_ptr().cast(), msg.len(), 0) } != msg.len() as isize {
+            return None;
+        }
+        let mut bodies = Vec::new();
+        let mut buf = vec![0u8; 32 << 10];
+        loop {
+            let mut p = [(fd, crate::abi::gen::POLLIN, 0)];
+            if crate::host::fs::poll(&mut p, 1000).ok()? != 1 {
+                return None;
+            }
+            // SAFETY: `buf` is a valid out-buffer of its length.
+            let n = unsafe { libc::recv(fd, buf.as_mut_ptr().cast(), buf.len(), libc::MSG_DONTWAIT) };
+            if n <= 0 {
+                return None;
+            }
+            let data = &buf[..n as usize];
+            let mut off = 0;
+            while off + HDR <= data.len() {
+                let mlen = word(data, off)? as usize;
+                let ty = u16::from_ne_bytes([data[off + 4], data[off + 5]]);
+                if mlen < HDR || off + mlen > data.len() {
+                    return None;
+                }
+                match ty {
+                    NLMSG_DONE => return (word(data, off + HDR).unwrap_or(0) == 0).then_some(bodies),
+                    NLMSG_ERROR => return None,
+                    _ => bodies.push(data[off + HDR..off + mlen].to_vec()),
+                }
+                off += (mlen + 3) & !3;
+            }
+        }
+    }
+
+    /// The attributes after a message's fixed part: (type, payload).
+    fn attrs(b: &[u8]) -> Vec<(u16, &[u8])> {
+        let mut out = Vec::new();
+        let mut off = 0;
+        while off + 4 <= b.len() {
+            let len = usize::from(u16::from_ne_bytes([b[off], b[off + 1]]));
+            let ty = u16::from_ne_bytes([b[off + 2], b[off + 3]]);
+            if len < 4 || off + len > b.len() {
+                break;
+            }
+            out.push((ty, &b[off + 4..off + len]));
+            off += (len + 3) & !3;
+        }
+        out
+    }
+
+    pub fn inet(udp: bool, v6: bool) -> Option<Vec<InetSock>> {
+        let family = if v6 { libc::AF_INET6 } else { libc::AF_INET } as u8;
+        let protocol = if udp { libc::IPPROTO_UDP } else { libc::IPPROTO_TCP } as u8;
+        // struct inet_diag_req_v2: every state.
+        let mut req = vec![family, protocol, 0, 0];
+        req.extend_from_slice(&u32::MAX.to_ne_bytes());
+        req.extend_from_slice(&[0u8; 48]);
+        let alen = if v6 { 16 } else { 4 };
+        let socks = dump(&req)?
+            .iter()
+            .filter_map(|b| {
+                // struct inet_diag_msg: family, state, timer, retrans, the
+                // 48-byte sockid, then expires, rqueue, wqueue, uid, inode.
+                if b.len() < 72 {
+                    return None;
+                }
+                let state = b[1];
+                let port = |o: usize| u16::from_be_bytes([b[o], b[o + 1]]);
+                let (rq, wq) = (word(b, 56)?, word(b, 60)?);
+                let listening = state == TCP_LISTEN && !udp;
+                Some(InetSock {
+                    local: (b[8..8 + alen].to_vec(), port(4)),
+                    remote: (b[24..24 + alen].to_vec(), port(6)),
+                    state,
+                    // As /proc/net shows them: a listener's pending
+                    // connections to accept, nothing to send.
+                    rx_queue: rq,
+                    tx_queue: if listening { 0 } else { wq },
+                    uid: word(b, 64)?,
+                    inode: u64::from(word(b, 68)?),
+                    backlog: listening.then_some(wq),
+                })
+            })
+            .collect();
+        Some(socks)
+    }
+
+    pub fn unix() -> Option<Vec<UnixSock>> {
+        // struct unix_diag_req: every state, name, peer and queues.
+        let mut req = vec![libc::AF_UNIX as u8, 0, 0, 0];
+        req.extend_from_slice(&u32::MAX.to_ne_bytes());
+        req.extend_from_slice(&0u32.to_ne_bytes());
+        req.extend_from_slice(&(UDIAG_SHOW_NAME | UDIAG_SHOW_PEER | UDIAG_SHOW_RQLEN).to_ne_bytes());
+        req.extend_from_slice(&[0u8; 8]);
+        let socks = dump(&req)?
+            .iter()
+            .filter_map(|b| {
+                // struct unix_diag_msg: family, type, state, pad, ino, cookie.
+                if b.len() < 16 {
+                    return None;
+                }
+                let (ty, state) = (u32::from(b[1]), b[2]);
+                let mut s = UnixSock {
+                    listening: state == TCP_LISTEN,
+                    ty,
+                    // Linux's SS_CONNECTED for an established one, else SS_UNCONNECTED.
+                    state: if state == 1 { 3 } else { 1 },
+                    inode: u64::from(word(b, 4)?),
+                    path: None,
+                    queues: None,
+                    peer: None,
+                };
+                for (t, v) in attrs(&b[16..]) {
+                    match t {
+                        UNIX_DIAG_NAME => {
+                            let mut p = v.to_vec();
+                            if p.first() != Some(&0) {
+                                while p.last() == Some(&0) {
+                                    p.pop();
+                                }
+                            }
+                            s.path = Some(p).filter(|p| !p.is_empty());
+                        }
+                        UNIX_DIAG_PEER => s.peer = word(v, 0),
+                        UNIX_DIAG_RQLEN => s.queues = word(v, 0).zip(word(v, 4)),
+                        _ => {}
+                    }
+                }
+                Some(s)
+            })
+            .collect();
+        Some(socks)
+    }
 }
 
 /// The rows of a /proc/net/{tcp,udp}[6] text: each address is printed as
@@ -559,13 +743,17 @@ fn parse_inet_table(text: &str) -> Vec<crate::host::posix_net::InetSock> {
             continue;
         };
         let (Ok(tx_queue), Ok(rx_queue)) = (u32::from_str_radix(tx, 16), u32::from_str_radix(rx, 16)) else { continue };
-        out.push(crate::host::posix_net::InetSock { local, remote, state, tx_queue, rx_queue, uid, inode });
+        out.push(crate::host::posix_net::InetSock { local, remote, state, tx_queue, rx_queue, uid, inode, backlog: None });
     }
     out
 }
 
-/// The host's Unix sockets, from /proc/net/unix.
+/// The host's Unix sockets: from the host's NETLINK_SOCK_DIAG, else from
+/// /proc/net/unix.
 pub fn unix_sockets() -> Vec<crate::host::posix_net::UnixSock> {
+    if let Some(socks) = diag::unix() {
+        return socks;
+    }
     std::fs::read_to_string("/proc/net/unix").map(|t| parse_unix_table(&t)).unwrap_or_default()
 }
 
@@ -592,7 +780,7 @@ fn parse_unix_table(text: &str) -> Vec<crate::host::posix_net::UnixSock> {
             Some(name) => [&[0u8][..], name.as_bytes()].concat(),
             None => p.as_bytes().to_vec(),
         });
-        out.push(crate::host::posix_net::UnixSock { listening: flags & ACCEPTCON != 0, ty, state, inode, path });
+        out.push(crate::host::posix_net::UnixSock { listening: flags & ACCEPTCON != 0, ty, state, inode, path, queues: None, peer: None });
     }
     out
 }

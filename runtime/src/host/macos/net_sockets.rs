@@ -247,6 +247,7 @@ pub fn inet_sockets(udp: bool, v6: bool) -> Vec<InetSock> {
                 rx_queue: s.rcv.cc,
                 uid: s.stat.uid,
                 inode: s.stat.ino,
+                backlog: (s.options & SO_ACCEPTCONN != 0).then_some(s.qlimit.max(0) as u32),
             }
         })
         .collect()
@@ -271,7 +272,10 @@ pub fn unix_sockets() -> Vec<UnixSock> {
                 libc::SOCK_SEQPACKET => n::SOCK_SEQPACKET,
                 _ => n::SOCK_STREAM,
             };
-            UnixSock { listening: s.options & SO_ACCEPTCONN != 0, ty, state, inode: s.stat.ino, path }
+            let listening = s.options & SO_ACCEPTCONN != 0;
+            // A listener's queues: connections waiting to be accepted, and its backlog.
+            let queues = listening.then(|| ((s.qlen.max(0) + s.incqlen.max(0)) as u32, s.qlimit.max(0) as u32));
+            UnixSock { listening, ty, state, inode: s.stat.ino, path, queues, peer: None }
         })
         .collect()
 }
