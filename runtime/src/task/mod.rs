@@ -61,7 +61,7 @@
 //! open file's own locks, file by file in fd order (a file at several fds
 //! once): its `status`, `pos`, `async_owner`, then its kind's
 //! (`FileOps::hold_for_fork`: epoll's regs, cursor, sleepers, crossed,
-//! edges; a pidfd's exit watch; netlink's state; inotify's queue), then
+//! edges, level; a pidfd's exit watch; netlink's state; inotify's queue), then
 //! the daemon link's pool (`daemon::lock_for_fork`)
 //! ([`Process::lock_for_fork`]); a process's only thread (the publisher
 //! aside) holds only `publishing` and its child takes the rest
