@@ -1,12 +1,14 @@
 /* NETLINK_SOCK_DIAG as ss uses it: a SOCK_DIAG_BY_FAMILY dump of listening
  * TCP sockets finds this process's listener by port and inode, one of Unix
- * sockets finds its bound listener with UNIX_DIAG_NAME, and a protocol
+ * sockets finds its listener on an abstract name with UNIX_DIAG_NAME
+ * (tests/guest/procfs/net_sockets.c has a path name), and a protocol
  * without a diag handler ends the dump with ENOENT in its NLMSG_DONE.
  * Every receive is bounded. */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <poll.h>
 #include <stdio.h>
@@ -101,8 +103,8 @@ static void unix_each(struct nlmsghdr *m, void *arg) {
         if (a->nla_len < sizeof *a || off + a->nla_len > m->nlmsg_len)
             break;
         size_t plen = a->nla_len - sizeof *a;
-        /* A path name as bound, with its terminating NUL. */
-        if (a->nla_type == UNIX_DIAG_NAME && plen == strlen(w->path) + 1 && memcmp(a + 1, w->path, plen) == 0)
+        /* An abstract name: a NUL, then its bytes. */
+        if (a->nla_type == UNIX_DIAG_NAME && plen == strlen(w->path) + 1 && ((char *)(a + 1))[0] == 0 && memcmp((char *)(a + 1) + 1, w->path, plen - 1) == 0)
             w->found = d->state == 10 && d->type == SOCK_STREAM;
         off += ALIGN4(a->nla_len);
     }
@@ -131,28 +133,24 @@ int main(void) {
     CHECK(dump(nl, &r, sizeof r, inet_each, &w) == 0, "the TCP dump");
     CHECK(w.found, "the listener on port %u, inode %lu, is in it", w.port, w.ino);
 
-    char dir[] = "/tmp/sockdiagXXXXXX";
-    if (!mkdtemp(dir)) {
-        perror("mkdtemp");
-        return 1;
-    }
+    /* An abstract name: its bytes after the leading NUL, no NUL after. */
     struct sockaddr_un un = { .sun_family = AF_UNIX };
-    snprintf(un.sun_path, sizeof un.sun_path, "%s/s", dir);
+    char name[64];
+    int nlen = snprintf(name, sizeof name, "sockdiag-test-%d", (int)getpid());
+    memcpy(un.sun_path + 1, name, nlen);
     int us = socket(AF_UNIX, SOCK_STREAM, 0);
-    if (bind(us, (struct sockaddr *)&un, sizeof un) || listen(us, 2)) {
+    if (bind(us, (struct sockaddr *)&un, offsetof(struct sockaddr_un, sun_path) + 1 + nlen) || listen(us, 2)) {
         perror("unix listener");
         return 1;
     }
     struct unix_diag_req ur = { .family = AF_UNIX, .states = 1 << 10, .show = UDIAG_SHOW_NAME };
-    struct want uw = { .ino = ino_of(us), .path = un.sun_path };
+    struct want uw = { .ino = ino_of(us), .path = name };
     CHECK(dump(nl, &ur, sizeof ur, unix_each, &uw) == 0, "the Unix dump");
-    CHECK(uw.found, "the Unix listener %s is in it", un.sun_path);
+    CHECK(uw.found, "the Unix listener @%s is in it", name);
 
     struct inet_diag_req_v2 bad = { .family = AF_INET, .protocol = 200, .states = ~0u };
     int e = dump(nl, &bad, sizeof bad, ignore, NULL); CHECK(e == -ENOENT, "a protocol without a diag handler: ENOENT (%d)", e);
 
-    unlink(un.sun_path);
-    rmdir(dir);
     printf("%s\n", failures ? "FAILED" : "ok");
     return failures != 0;
 }
