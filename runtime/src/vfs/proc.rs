@@ -125,10 +125,10 @@ pub fn entry(rel: &[&str], c: bool) -> Result<Synth> {
 fn net_entry(base: &str, rel: &[&str], c: bool) -> Result<Synth> {
     match rel {
         [] => {
-            let items: Vec<(&str, u8)> = super::procnet::FILES.iter().map(|f| (*f, DT_REG)).collect();
+            let items: Vec<(&str, u8)> = super::procnet::files().into_iter().map(|f| (f, DT_REG)).collect();
             Ok(dir(&format!("{base}/net"), &items))
         }
-        [name] if super::procnet::FILES.contains(name) => file(c, || super::procnet::render(name).unwrap_or_default()),
+        [name] if super::procnet::files().contains(name) => file(c, || super::procnet::render(name).unwrap_or_default()),
         _ => return_errno!(ENOENT),
     }
 }

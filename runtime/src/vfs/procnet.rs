@@ -7,6 +7,10 @@
 //! (net/ipv4/fib_trie.c). Read by ifconfig, netstat -r, psutil's
 //! net_io_counters, Go's net.Interface.MulticastAddrs.
 //!
+//! The protocol counters (`snmp`, `snmp6`, `netstat`, `sockstat`,
+//! `sockstat6`: netstat -s, ss -s) are the host's on a Linux host, which
+//! keeps them in this very format; macOS hosts have no such files.
+//!
 //! The socket tables `tcp`, `tcp6`, `udp`, `udp6` and `unix` list the
 //! host's sockets (`host::net::inet_sockets`, `unix_sockets`: on Linux
 //! hosts the host's own tables, on macOS every socket of the user's
@@ -41,8 +45,17 @@ use std::fmt::Write;
 /// The entries of /proc/PID/net.
 pub const FILES: &[&str] = &["dev", "if_inet6", "igmp", "igmp6", "route", "tcp", "tcp6", "udp", "udp6", "unix"];
 
-/// The content of /proc/net/`name`, if it is one of [`FILES`].
+/// The entries of /proc/PID/net: [`FILES`], and the protocol counters
+/// the host keeps in Linux's own format (`host::net::COUNTER_FILES`).
+pub fn files() -> Vec<&'static str> {
+    FILES.iter().chain(crate::host::net::COUNTER_FILES).copied().collect()
+}
+
+/// The content of /proc/net/`name`, if it is one of [`files`].
 pub fn render(name: &str) -> Option<String> {
+    if crate::host::net::COUNTER_FILES.contains(&name) {
+        return crate::host::net::counter_file(name);
+    }
     let table = |udp, v6| {
         let mut socks = crate::host::net::inet_sockets(udp, v6);
         for s in &mut socks {

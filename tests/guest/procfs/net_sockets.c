@@ -1,4 +1,4 @@
-/* /proc/net/{tcp,tcp6,udp,unix,route}: the socket tables list the sockets with the inode numbers
+/* /proc/net/{tcp,tcp6,udp,unix,route,snmp,sockstat}: the socket tables list the sockets with the inode numbers
  * that /proc/PID/fd shows, and a stat of another process's followed
  * /proc/PID/fd/N gives the socket's inode (what netstat -p, lsof and ss
  * rely on). Every wait is bounded. */
@@ -182,6 +182,17 @@ int main(void) {
         fclose(rf);
         CHECK(lines >= 1 && padded, "%d lines, each 127 bytes and a newline", lines);
     }
+
+    /* The protocol counters netstat -s and ss -s read. */
+    FILE *snmp = fopen("/proc/net/snmp", "r");
+    char first[64] = "";
+    CHECK(snmp && fgets(first, sizeof first, snmp) && strncmp(first, "Ip: Forwarding DefaultTTL", 25) == 0, "/proc/net/snmp: %s", first);
+    if (snmp)
+        fclose(snmp);
+    FILE *ss = fopen("/proc/net/sockstat", "r");
+    CHECK(ss && fgets(first, sizeof first, ss) && strncmp(first, "sockets: used ", 14) == 0, "/proc/net/sockstat: %s", first);
+    if (ss)
+        fclose(ss);
 
     unlink(un.sun_path);
     rmdir(dir);

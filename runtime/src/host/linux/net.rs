@@ -527,6 +527,15 @@ mod tests {
     }
 }
 
+/// The protocol counters a Linux host keeps in /proc/net in the format
+/// Linux guests read (netstat -s, ss -s): the guest shares its network.
+pub const COUNTER_FILES: &[&str] = &["netstat", "snmp", "snmp6", "sockstat", "sockstat6"];
+
+/// The host's /proc/net/`name`, one of [`COUNTER_FILES`].
+pub fn counter_file(name: &str) -> Option<String> {
+    COUNTER_FILES.contains(&name).then(|| std::fs::read_to_string(format!("/proc/net/{name}")).ok()).flatten()
+}
+
 /// The host's TCP (`udp` false) or UDP sockets of one family: from the
 /// host's NETLINK_SOCK_DIAG, which also tells a listener's backlog, else
 /// from /proc/net/{tcp,udp}[6] (proc(5)).

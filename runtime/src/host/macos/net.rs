@@ -31,6 +31,16 @@ mod sockets;
 #[cfg(target_os = "macos")]
 pub use sockets::{inet_sockets, unix_sockets};
 
+/// The protocol counter files of /proc/net: macOS keeps its counters in
+/// other shapes (netstat -s's structs), so none is shown.
+#[cfg(target_os = "macos")]
+pub const COUNTER_FILES: &[&str] = &[];
+
+#[cfg(target_os = "macos")]
+pub fn counter_file(_name: &str) -> Option<String> {
+    None
+}
+
 macro_rules! pins {
     ($($name:ident = $value:literal),* $(,)?) => {
         $(#[cfg(target_os = "macos")] const _: () = assert!(libc::$name == $value);)*
