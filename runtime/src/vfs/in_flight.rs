@@ -147,7 +147,11 @@ pub fn receive(h: HostFd, ty: u32, domain: u32) -> Option<Result<Arc<OpenFile>>>
             return Ok(file);
         }
         match pp.path {
-            Some(path) => super::reopen(&path, pp.status).map(Arc::new),
+            // Only a file of the trees the runtime serves (/dev, /proc):
+            // what the passport names is the sender's word, and a host
+            // file is passed as its host fd, never by name.
+            Some(path) if super::mount::MOUNTS.mount_of(&path).fs.is_synthetic() => super::reopen(&path, pp.status).map(Arc::new),
+            Some(_) => Err(errno!(EBADF, "a carried fd names no file the runtime serves")),
             None => Err(errno!(EBADF, "an fd the runtime serves with no path (eventfd, epoll...) cannot reach another process")),
         }
     });
