@@ -39,7 +39,7 @@
 
 use crate::abi::net::n;
 use crate::abi::netlink as nl;
-use crate::host::net::{IfAddr, Link};
+use crate::host::net::{IfAddr, InetSock, Link, UnixSock};
 use std::fmt::Write;
 
 /// The entries of /proc/PID/net.
@@ -56,25 +56,13 @@ pub fn render(name: &str) -> Option<String> {
     if crate::host::net::COUNTER_FILES.contains(&name) {
         return crate::host::net::counter_file(name);
     }
-    let table = |udp, v6| {
-        let mut socks = crate::host::net::inet_sockets(udp, v6);
-        for s in &mut socks {
-            s.uid = super::meta::guest_uid_of(s.uid);
-        }
-        inet_table(&socks, udp, v6)
-    };
+    let table = |udp, v6| inet_table(&guest_inet_sockets(udp, v6), udp, v6);
     match name {
         "tcp" => return Some(table(false, false)),
         "tcp6" => return Some(table(false, true)),
         "udp" => return Some(table(true, false)),
         "udp6" => return Some(table(true, true)),
-        "unix" => {
-            let mut socks = crate::host::net::unix_sockets();
-            for s in &mut socks {
-                s.path = s.path.take().map(crate::syscall::socket::guest_unix_path);
-            }
-            return Some(unix_table(&socks));
-        }
+        "unix" => return Some(unix_table(&guest_unix_sockets())),
         _ => {}
     }
     let mut links = crate::host::net::links();
@@ -89,6 +77,37 @@ pub fn render(name: &str) -> Option<String> {
     })
 }
 
+/// The host's TCP (`udp` false) or UDP sockets of one family as the guest
+/// sees them, in these tables and in sock_diag's dumps: the host user's
+/// uid as stat shows it.
+pub(super) fn guest_inet_sockets(udp: bool, v6: bool) -> Vec<InetSock> {
+    let mut socks = crate::host::net::inet_sockets(udp, v6);
+    for s in &mut socks {
+        s.uid = super::meta::guest_uid_of(s.uid);
+    }
+    socks
+}
+
+/// The host's Unix sockets as the guest sees them: each name as a peer's
+/// address is shown (a guest path, an emulated abstract name).
+pub(super) fn guest_unix_sockets() -> Vec<UnixSock> {
+    let mut socks = crate::host::net::unix_sockets();
+    for s in &mut socks {
+        s.path = s.path.take().map(crate::syscall::socket::guest_unix_path);
+    }
+    socks
+}
+
+/// The kernel's native number for 4 bytes in network order (x86_64's
+/// little-endian), as /proc/net prints addresses and masks.
+fn native_word(b: &[u8]) -> u32 {
+    let mut w = [0u8; 4];
+    for (d, s) in w.iter_mut().zip(b) {
+        *d = *s;
+    }
+    u32::from_le_bytes(w)
+}
+
 /// /proc/net/route (fib_route_seq_show): the IPv4 routes of the main table
 /// that `ip route` lists (rtnetlink derives both from the same addresses
 /// and default routes), each line padded to 127 bytes, addresses and
@@ -96,14 +115,13 @@ pub fn render(name: &str) -> Option<String> {
 fn route(links: &[Link], defaults: &[crate::host::net::HostRoute]) -> String {
     const RTF_UP: u32 = 0x1;
     const RTF_GATEWAY: u32 = 0x2;
-    let word = |b: &[u8]| u32::from_le_bytes([b.first().copied().unwrap_or(0), b.get(1).copied().unwrap_or(0), b.get(2).copied().unwrap_or(0), b.get(3).copied().unwrap_or(0)]);
     let mut out = format!("{:<127}\n", "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT");
     for r in super::rtnetlink::routes(links, defaults, n::AF_INET) {
         let iface = links.iter().find(|l| l.index == r.oif).map_or_else(|| "*".to_string(), name);
-        let mask = if r.dst_len == 0 { 0 } else { word(&(u32::MAX << (32 - u32::from(r.dst_len.min(32)))).to_be_bytes()) };
+        let mask = if r.dst_len == 0 { 0 } else { native_word(&(u32::MAX << (32 - u32::from(r.dst_len.min(32)))).to_be_bytes()) };
         let flags = RTF_UP | if r.gateway.is_some() { RTF_GATEWAY } else { 0 };
-        let gw = r.gateway.as_deref().map_or(0, word);
-        let line = format!("{iface}\t{:08X}\t{gw:08X}\t{flags:04X}\t0\t0\t{}\t{mask:08X}\t0\t0\t0", word(&r.dst), r.priority);
+        let gw = r.gateway.as_deref().map_or(0, native_word);
+        let line = format!("{iface}\t{:08X}\t{gw:08X}\t{flags:04X}\t0\t0\t{}\t{mask:08X}\t0\t0\t0", native_word(&r.dst), r.priority);
         let _ = writeln!(out, "{line:<127}");
     }
     out
@@ -112,7 +130,7 @@ fn route(links: &[Link], defaults: &[crate::host::net::HostRoute]) -> String {
 /// An address as the socket tables print it: each 32-bit word as the
 /// kernel's native number, in hexadecimal, then the port.
 fn table_addr((addr, port): &(Vec<u8>, u16)) -> String {
-    let mut s: String = addr.chunks(4).map(|w| format!("{:08X}", u32::from_le_bytes([w[0], w.get(1).copied().unwrap_or(0), w.get(2).copied().unwrap_or(0), w.get(3).copied().unwrap_or(0)]))).collect();
+    let mut s: String = addr.chunks(4).map(|w| format!("{:08X}", native_word(w))).collect();
     let _ = write!(s, ":{port:04X}");
     s
 }
@@ -120,7 +138,7 @@ fn table_addr((addr, port): &(Vec<u8>, u16)) -> String {
 /// /proc/net/{tcp,udp}[6]: the IPv4 tables' lines are padded to a fixed
 /// width (seq_setwidth/seq_pad: 149 for TCP, 127 for UDP), the IPv6 ones
 /// are not; UDP's slot column is one wider.
-fn inet_table(socks: &[crate::host::net::InetSock], udp: bool, v6: bool) -> String {
+fn inet_table(socks: &[InetSock], udp: bool, v6: bool) -> String {
     let width = if v6 { 0 } else if udp { 127 } else { 149 };
     let head = match (udp, v6) {
         (false, false) => "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode",
@@ -151,7 +169,7 @@ fn inet_table(socks: &[crate::host::net::InetSock], udp: bool, v6: bool) -> Stri
 
 /// /proc/net/unix: `__SO_ACCEPTCON` marks a listening socket; an abstract
 /// name shows its NULs as `@`.
-fn unix_table(socks: &[crate::host::net::UnixSock]) -> String {
+fn unix_table(socks: &[UnixSock]) -> String {
     const ACCEPTCON: u32 = 1 << 16;
     let mut out = String::from("Num       RefCount Protocol Flags    Type St Inode Path\n");
     for s in socks {

@@ -21,31 +21,12 @@
 //! the inode number; bytecode filters are not run (ss filters again
 //! itself).
 
-use crate::abi::net::n;
 use super::rtnetlink::Answer;
-use crate::abi::netlink::{self as nl, MsgBuilder, NlMsgHdr};
+use crate::abi::net::n;
+use crate::abi::netlink::{self as nl, InetDiagMsg, InetDiagReq, MsgBuilder, NlMsgHdr, UnixDiagMsg, UnixDiagReq};
 use crate::abi::Errno;
 use crate::host::net::{InetSock, UnixSock};
 
-/// `SOCK_DIAG_BY_FAMILY` (include/uapi/linux/sock_diag.h).
-const SOCK_DIAG_BY_FAMILY: u16 = 20;
-/// `struct inet_diag_req_v2` and `struct unix_diag_req`.
-const INET_REQ_LEN: usize = 56;
-const UNIX_REQ_LEN: usize = 24;
-/// `INET_DIAG_SHUTDOWN`, `UNIX_DIAG_NAME`, `UNIX_DIAG_RQLEN`.
-const INET_DIAG_SHUTDOWN: u16 = 8;
-const UNIX_DIAG_NAME: u16 = 0;
-const UNIX_DIAG_RQLEN: u16 = 4;
-/// `UDIAG_SHOW_NAME`, `UDIAG_SHOW_PEER`, `UDIAG_SHOW_RQLEN`.
-const UDIAG_SHOW_NAME: u32 = 0x1;
-const UDIAG_SHOW_PEER: u32 = 0x4;
-const UDIAG_SHOW_RQLEN: u32 = 0x10;
-/// `UNIX_DIAG_PEER`.
-const UNIX_DIAG_PEER: u16 = 2;
-/// Linux TCP states a Unix socket reports.
-const TCP_ESTABLISHED: u8 = 1;
-const TCP_CLOSE: u8 = 7;
-const TCP_LISTEN: u8 = 10;
 const IPPROTO_TCP: u8 = 6;
 const IPPROTO_UDP: u8 = 17;
 /// `AF_MAX`: a family at or beyond it is EINVAL.
@@ -53,7 +34,7 @@ const AF_MAX: u32 = 46;
 
 /// The dump answering `h` with `body`, or Linux's error.
 pub fn answer(h: &NlMsgHdr, body: &[u8], pid: u32) -> Result<Answer, Errno> {
-    if h.ty != SOCK_DIAG_BY_FAMILY {
+    if h.ty != nl::SOCK_DIAG_BY_FAMILY {
         return Err(Errno::EINVAL);
     }
     let Some(&family) = body.first() else { return Err(Errno::EINVAL) };
@@ -64,41 +45,23 @@ pub fn answer(h: &NlMsgHdr, body: &[u8], pid: u32) -> Result<Answer, Errno> {
     if h.flags & nl::NLM_F_DUMP != nl::NLM_F_DUMP {
         return Err(Errno::ENOENT);
     }
-    let u32_at = |o: usize| body.get(o..o + 4).map_or(0, |b| u32::from_ne_bytes([b[0], b[1], b[2], b[3]]));
+    let listed = |states: u32, state: u8| states & (1 << u32::from(state.min(31))) != 0;
     match family {
         n::AF_INET | n::AF_INET6 => {
-            if body.len() < INET_REQ_LEN {
-                return Err(Errno::EINVAL);
-            }
-            let udp = match body[1] {
+            let req = InetDiagReq::parse(body).ok_or(Errno::EINVAL)?;
+            let udp = match req.protocol {
                 IPPROTO_TCP => false,
                 IPPROTO_UDP => true,
                 // inet_diag finds no handler once the dump has started.
                 _ => return Ok(Answer::DumpError(Errno::ENOENT)),
             };
-            let states = u32_at(4);
-            let socks = crate::host::net::inet_sockets(udp, family == n::AF_INET6);
-            Ok(Answer::Dump(
-                socks.iter().filter(|s| states & (1 << u32::from(s.state.min(31))) != 0).map(|s| inet_msg(s, family, h.seq, pid)).collect(),
-            ))
+            let socks = super::procnet::guest_inet_sockets(udp, family == n::AF_INET6);
+            Ok(Answer::Dump(socks.iter().filter(|s| listed(req.states, s.state)).map(|s| inet_msg(s, family, h.seq, pid)).collect()))
         }
         n::AF_UNIX => {
-            if body.len() < UNIX_REQ_LEN {
-                return Err(Errno::EINVAL);
-            }
-            let (states, show) = (u32_at(4), u32_at(12));
-            let socks = crate::host::net::unix_sockets();
-            Ok(Answer::Dump(
-                socks
-                    .into_iter()
-                    .map(|mut s| {
-                        s.path = s.path.take().map(crate::syscall::socket::guest_unix_path);
-                        s
-                    })
-                    .filter(|s| states & (1 << u32::from(unix_state(s))) != 0)
-                    .map(|s| unix_msg(&s, show, h.seq, pid))
-                    .collect(),
-            ))
+            let req = UnixDiagReq::parse(body).ok_or(Errno::EINVAL)?;
+            let socks = super::procnet::guest_unix_sockets();
+            Ok(Answer::Dump(socks.iter().filter(|s| listed(req.states, unix_state(s))).map(|s| unix_msg(s, req.show, h.seq, pid)).collect()))
         }
         _ => Err(Errno::ENOENT),
     }
@@ -106,49 +69,45 @@ pub fn answer(h: &NlMsgHdr, body: &[u8], pid: u32) -> Result<Answer, Errno> {
 
 /// `struct inet_diag_msg` and its INET_DIAG_SHUTDOWN.
 fn inet_msg(s: &InetSock, family: u32, seq: u32, pid: u32) -> Vec<u8> {
-    let uid = super::meta::guest_uid_of(s.uid);
     let addr = |a: &[u8]| {
         let mut b = [0u8; 16];
         b[..a.len().min(16)].copy_from_slice(&a[..a.len().min(16)]);
         b
     };
-    let cookie = s.inode;
-    let mut m = vec![family as u8, s.state, 0, 0];
-    m.extend_from_slice(&s.local.1.to_be_bytes());
-    m.extend_from_slice(&s.remote.1.to_be_bytes());
-    m.extend_from_slice(&addr(&s.local.0));
-    m.extend_from_slice(&addr(&s.remote.0));
-    m.extend_from_slice(&0u32.to_ne_bytes());
-    m.extend_from_slice(&(cookie as u32).to_ne_bytes());
-    m.extend_from_slice(&((cookie >> 32) as u32).to_ne_bytes());
-    // A listener's queues are its pending connections and its backlog.
-    let wqueue = s.backlog.unwrap_or(s.tx_queue);
-    for v in [0, s.rx_queue, wqueue, uid, s.inode as u32] {
-        m.extend_from_slice(&v.to_ne_bytes());
-    }
-    MsgBuilder::new(SOCK_DIAG_BY_FAMILY, nl::NLM_F_MULTI, seq, pid).put(&m).attr_u8(INET_DIAG_SHUTDOWN, 0).finish()
+    let m = InetDiagMsg {
+        family: family as u8,
+        state: s.state,
+        sport: s.local.1,
+        dport: s.remote.1,
+        src: addr(&s.local.0),
+        dst: addr(&s.remote.0),
+        cookie: s.inode,
+        rqueue: s.rx_queue,
+        // A listener's queues are its pending connections and its backlog.
+        wqueue: s.backlog.unwrap_or(s.tx_queue),
+        uid: s.uid,
+        inode: s.inode as u32,
+    };
+    MsgBuilder::new(nl::SOCK_DIAG_BY_FAMILY, nl::NLM_F_MULTI, seq, pid).put(&m.to_bytes()).attr_u8(nl::INET_DIAG_SHUTDOWN, 0).finish()
 }
 
 /// The TCP state Linux reports for a Unix socket.
 fn unix_state(s: &UnixSock) -> u8 {
     if s.listening {
-        TCP_LISTEN
+        nl::TCP_LISTEN
     } else if s.state == 3 {
         // SS_CONNECTED
-        TCP_ESTABLISHED
+        nl::TCP_ESTABLISHED
     } else {
-        TCP_CLOSE
+        nl::TCP_CLOSE
     }
 }
 
 /// `struct unix_diag_msg` with the attributes `show` asks for that are known.
 fn unix_msg(s: &UnixSock, show: u32, seq: u32, pid: u32) -> Vec<u8> {
-    let mut m = vec![n::AF_UNIX as u8, s.ty as u8, unix_state(s), 0];
-    m.extend_from_slice(&(s.inode as u32).to_ne_bytes());
-    m.extend_from_slice(&(s.inode as u32).to_ne_bytes());
-    m.extend_from_slice(&((s.inode >> 32) as u32).to_ne_bytes());
-    let mut b = MsgBuilder::new(SOCK_DIAG_BY_FAMILY, nl::NLM_F_MULTI, seq, pid).put(&m);
-    if show & UDIAG_SHOW_NAME != 0 {
+    let m = UnixDiagMsg { ty: s.ty as u8, state: unix_state(s), inode: s.inode as u32, cookie: s.inode };
+    let mut b = MsgBuilder::new(nl::SOCK_DIAG_BY_FAMILY, nl::NLM_F_MULTI, seq, pid).put(&m.to_bytes());
+    if show & nl::UDIAG_SHOW_NAME != 0 {
         if let Some(p) = &s.path {
             // A path name as the kernel keeps it, with its terminating
             // NUL; an abstract one is its bytes alone.
@@ -156,19 +115,19 @@ fn unix_msg(s: &UnixSock, show: u32, seq: u32, pid: u32) -> Vec<u8> {
             if name.first() != Some(&0) {
                 name.push(0);
             }
-            b = b.attr(UNIX_DIAG_NAME, &name);
+            b = b.attr(nl::UNIX_DIAG_NAME, &name);
         }
     }
-    if show & UDIAG_SHOW_PEER != 0 {
+    if show & nl::UDIAG_SHOW_PEER != 0 {
         if let Some(peer) = s.peer {
-            b = b.attr_u32(UNIX_DIAG_PEER, peer);
+            b = b.attr_u32(nl::UNIX_DIAG_PEER, peer);
         }
     }
-    if show & UDIAG_SHOW_RQLEN != 0 {
+    if show & nl::UDIAG_SHOW_RQLEN != 0 {
         let (r, w) = s.queues.unwrap_or((0, 0));
         let mut q = r.to_ne_bytes().to_vec();
         q.extend_from_slice(&w.to_ne_bytes());
-        b = b.attr(UNIX_DIAG_RQLEN, &q);
+        b = b.attr(nl::UNIX_DIAG_RQLEN, &q);
     }
     b.finish()
 }
@@ -178,7 +137,7 @@ mod tests {
     use super::*;
 
     fn hdr(flags: u16) -> NlMsgHdr {
-        NlMsgHdr { len: 0, ty: SOCK_DIAG_BY_FAMILY, flags, seq: 5, pid: 0 }
+        NlMsgHdr { len: 0, ty: nl::SOCK_DIAG_BY_FAMILY, flags, seq: 5, pid: 0 }
     }
 
     #[test]
@@ -188,9 +147,7 @@ mod tests {
         assert_eq!(err(answer(&hdr(dump), &[], 1)), Some(Errno::EINVAL), "no family");
         assert_eq!(err(answer(&hdr(dump), &[200], 1)), Some(Errno::EINVAL), "family beyond AF_MAX");
         assert_eq!(err(answer(&hdr(dump), &[n::AF_INET as u8, 6], 1)), Some(Errno::EINVAL), "request cut short");
-        let mut raw = vec![0u8; INET_REQ_LEN];
-        raw[0] = n::AF_INET as u8;
-        raw[1] = 255;
+        let raw = InetDiagReq { family: n::AF_INET as u8, protocol: 255, states: 0 }.to_bytes();
         assert!(matches!(answer(&hdr(dump), &raw, 1), Ok(Answer::DumpError(Errno::ENOENT))), "a protocol without a diag module");
         assert_eq!(err(answer(&hdr(dump), &[n::AF_PACKET as u8, 0, 0, 0], 1)), Some(Errno::ENOENT), "a family without one");
         assert_eq!(err(answer(&hdr(nl::NLM_F_REQUEST), &raw, 1)), Some(Errno::ENOENT), "a single socket");
@@ -206,6 +163,6 @@ mod tests {
         assert_eq!(&body[8..12], &[127, 0, 0, 1]);
         // expires, rqueue, wqueue, uid, inode after the 48-byte sockid.
         let word = |o: usize| u32::from_ne_bytes(body[o..o + 4].try_into().unwrap());
-        assert_eq!((word(52), word(56), word(60), word(68)), (0, 3, 128, 77));
+        assert_eq!((word(52), word(56), word(60), word(64), word(68)), (0, 3, 128, 4242, 77));
     }
 }

@@ -552,24 +552,10 @@ pub fn inet_sockets(udp: bool, v6: bool) -> Vec<crate::host::posix_net::InetSock
 /// {inet_diag,unix_diag}.h. `None` when the host has no such socket or
 /// refuses the dump.
 mod diag {
+    use crate::abi::netlink::{self as nl, InetDiagMsg, InetDiagReq, MsgBuilder, NlMsgHdr, UnixDiagMsg, UnixDiagReq};
     use crate::host::posix_net::{InetSock, UnixSock};
 
     const NETLINK_SOCK_DIAG: i32 = 4;
-    const SOCK_DIAG_BY_FAMILY: u16 = 20;
-    const NLMSG_ERROR: u16 = 2;
-    const NLMSG_DONE: u16 = 3;
-    const HDR: usize = 16;
-    const TCP_LISTEN: u8 = 10;
-    const UDIAG_SHOW_NAME: u32 = 0x1;
-    const UDIAG_SHOW_PEER: u32 = 0x4;
-    const UDIAG_SHOW_RQLEN: u32 = 0x10;
-    const UNIX_DIAG_NAME: u16 = 0;
-    const UNIX_DIAG_PEER: u16 = 2;
-    const UNIX_DIAG_RQLEN: u16 = 4;
-
-    fn word(b: &[u8], o: usize) -> Option<u32> {
-        b.get(o..o + 4).map(|w| u32::from_ne_bytes([w[0], w[1], w[2], w[3]]))
-    }
 
     /// Sends one dump request with `req` as its body and returns the
     /// bodies of its answers.
@@ -585,13 +571,7 @@ mod diag {
     }
 
     fn dump_on(fd: i32, req: &[u8]) -> Option<Vec<Vec<u8>>> {
-        let len = HDR + req.len();
-        let mut msg = Vec::with_capacity(len);
-        msg.extend_from_slice(&(len as u32).to_ne_bytes());
-        msg.extend_from_slice(&SOCK_DIAG_BY_FAMILY.to_ne_bytes());
-        msg.extend_from_slice(&((libc::NLM_F_REQUEST | libc::NLM_F_DUMP) as u16).to_ne_bytes());
-        msg.extend_from_slice(&[0u8; 8]);
-        msg.extend_from_slice(req);
+        let msg = MsgBuilder::new(nl::SOCK_DIAG_BY_FAMILY, nl::NLM_F_REQUEST | nl::NLM_F_DUMP, 0, 0).put(req).finish();
         // SAFETY: a valid buffer of `msg.len()` bytes.
         if unsafe { libc::send(fd, msg.as_ptr().cast(), msg.len(), 0) } != msg.len() as isize {
             return None;
@@ -608,105 +588,71 @@ mod diag {
             if n <= 0 {
                 return None;
             }
-            let data = &buf[..n as usize];
-            let mut off = 0;
-            while off + HDR <= data.len() {
-                let mlen = word(data, off)? as usize;
-                let ty = u16::from_ne_bytes([data[off + 4], data[off + 5]]);
-                if mlen < HDR || off + mlen > data.len() {
+            let mut data = &buf[..n as usize];
+            while let Some(h) = NlMsgHdr::parse(data) {
+                let len = h.len as usize;
+                if len < nl::NLMSG_HDRLEN || len > data.len() {
                     return None;
                 }
-                match ty {
-                    NLMSG_DONE => return (word(data, off + HDR).unwrap_or(0) == 0).then_some(bodies),
-                    NLMSG_ERROR => return None,
-                    _ => bodies.push(data[off + HDR..off + mlen].to_vec()),
+                let body = &data[nl::NLMSG_HDRLEN..len];
+                match h.ty {
+                    // The dump's error, if any, is NLMSG_DONE's int.
+                    nl::NLMSG_DONE => return body.get(..4).is_none_or(|e| e == [0u8; 4]).then_some(bodies),
+                    nl::NLMSG_ERROR => return None,
+                    _ => bodies.push(body.to_vec()),
                 }
-                off += (mlen + 3) & !3;
+                data = &data[nl::nlmsg_align(len).min(data.len())..];
             }
         }
-    }
-
-    /// The attributes after a message's fixed part: (type, payload).
-    fn attrs(b: &[u8]) -> Vec<(u16, &[u8])> {
-        let mut out = Vec::new();
-        let mut off = 0;
-        while off + 4 <= b.len() {
-            let len = usize::from(u16::from_ne_bytes([b[off], b[off + 1]]));
-            let ty = u16::from_ne_bytes([b[off + 2], b[off + 3]]);
-            if len < 4 || off + len > b.len() {
-                break;
-            }
-            out.push((ty, &b[off + 4..off + len]));
-            off += (len + 3) & !3;
-        }
-        out
     }
 
     pub fn inet(udp: bool, v6: bool) -> Option<Vec<InetSock>> {
         let family = if v6 { libc::AF_INET6 } else { libc::AF_INET } as u8;
         let protocol = if udp { libc::IPPROTO_UDP } else { libc::IPPROTO_TCP } as u8;
-        // struct inet_diag_req_v2: every state.
-        let mut req = vec![family, protocol, 0, 0];
-        req.extend_from_slice(&u32::MAX.to_ne_bytes());
-        req.extend_from_slice(&[0u8; 48]);
+        let req = InetDiagReq { family, protocol, states: u32::MAX };
         let alen = if v6 { 16 } else { 4 };
-        let socks = dump(&req)?
+        let socks = dump(&req.to_bytes())?
             .iter()
-            .filter_map(|b| {
-                // struct inet_diag_msg: family, state, timer, retrans, the
-                // 48-byte sockid, then expires, rqueue, wqueue, uid, inode.
-                if b.len() < 72 {
-                    return None;
-                }
-                let state = b[1];
-                let port = |o: usize| u16::from_be_bytes([b[o], b[o + 1]]);
-                let (rq, wq) = (word(b, 56)?, word(b, 60)?);
-                let listening = state == TCP_LISTEN && !udp;
-                Some(InetSock {
-                    local: (b[8..8 + alen].to_vec(), port(4)),
-                    remote: (b[24..24 + alen].to_vec(), port(6)),
-                    state,
+            .filter_map(|b| InetDiagMsg::parse(b))
+            .map(|m| {
+                let listening = m.state == nl::TCP_LISTEN && !udp;
+                InetSock {
+                    local: (m.src[..alen].to_vec(), m.sport),
+                    remote: (m.dst[..alen].to_vec(), m.dport),
+                    state: m.state,
                     // As /proc/net shows them: a listener's pending
                     // connections to accept, nothing to send.
-                    rx_queue: rq,
-                    tx_queue: if listening { 0 } else { wq },
-                    uid: word(b, 64)?,
-                    inode: u64::from(word(b, 68)?),
-                    backlog: listening.then_some(wq),
-                })
+                    rx_queue: m.rqueue,
+                    tx_queue: if listening { 0 } else { m.wqueue },
+                    uid: m.uid,
+                    inode: u64::from(m.inode),
+                    backlog: listening.then_some(m.wqueue),
+                }
             })
             .collect();
         Some(socks)
     }
 
     pub fn unix() -> Option<Vec<UnixSock>> {
-        // struct unix_diag_req: every state, name, peer and queues.
-        let mut req = vec![libc::AF_UNIX as u8, 0, 0, 0];
-        req.extend_from_slice(&u32::MAX.to_ne_bytes());
-        req.extend_from_slice(&0u32.to_ne_bytes());
-        req.extend_from_slice(&(UDIAG_SHOW_NAME | UDIAG_SHOW_PEER | UDIAG_SHOW_RQLEN).to_ne_bytes());
-        req.extend_from_slice(&[0u8; 8]);
-        let socks = dump(&req)?
+        let req = UnixDiagReq { states: u32::MAX, show: nl::UDIAG_SHOW_NAME | nl::UDIAG_SHOW_PEER | nl::UDIAG_SHOW_RQLEN };
+        let word = |v: &[u8], o: usize| v.get(o..o + 4).map(|w| u32::from_ne_bytes([w[0], w[1], w[2], w[3]]));
+        let socks = dump(&req.to_bytes())?
             .iter()
             .filter_map(|b| {
-                // struct unix_diag_msg: family, type, state, pad, ino, cookie.
-                if b.len() < 16 {
-                    return None;
-                }
-                let (ty, state) = (u32::from(b[1]), b[2]);
+                let m = UnixDiagMsg::parse(b)?;
                 let mut s = UnixSock {
-                    listening: state == TCP_LISTEN,
-                    ty,
+                    listening: m.state == nl::TCP_LISTEN,
+                    ty: u32::from(m.ty),
                     // Linux's SS_CONNECTED for an established one, else SS_UNCONNECTED.
-                    state: if state == 1 { 3 } else { 1 },
-                    inode: u64::from(word(b, 4)?),
+                    state: if m.state == nl::TCP_ESTABLISHED { 3 } else { 1 },
+                    inode: u64::from(m.inode),
                     path: None,
                     queues: None,
                     peer: None,
                 };
-                for (t, v) in attrs(&b[16..]) {
+                for (t, v) in nl::attrs(&b[UnixDiagMsg::LEN..]) {
                     match t {
-                        UNIX_DIAG_NAME => {
+                        nl::UNIX_DIAG_NAME => {
                             let mut p = v.to_vec();
                             if p.first() != Some(&0) {
                                 while p.last() == Some(&0) {
@@ -715,8 +661,8 @@ mod diag {
                             }
                             s.path = Some(p).filter(|p| !p.is_empty());
                         }
-                        UNIX_DIAG_PEER => s.peer = word(v, 0),
-                        UNIX_DIAG_RQLEN => s.queues = word(v, 0).zip(word(v, 4)),
+                        nl::UNIX_DIAG_PEER => s.peer = word(v, 0),
+                        nl::UNIX_DIAG_RQLEN => s.queues = word(v, 0).zip(word(v, 4)),
                         _ => {}
                     }
                 }
