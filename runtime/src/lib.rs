@@ -114,7 +114,6 @@ fn init_process(st: Start) -> Result<&'static Process, StartError> {
         publish_asked: AtomicBool::new(false),
         nofile_limit: Default::default(),
         address_space_limit: Default::default(),
-        address_space_known: AtomicBool::new(false),
         publishing: Mutex::new(()),
         futexes: Default::default(),
         timers: Default::default(),

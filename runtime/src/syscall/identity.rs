@@ -166,17 +166,18 @@ pub fn check_address_space(total: u64, extra: u64) -> Result<()> {
 }
 
 /// The host's RLIMIT_AS soft limit, read once and kept until a process of
-/// this host process sets a limit (`FdTable::forget_limit`).
+/// this host process sets a limit ([`forget_kept_limits`]).
 fn host_address_space_limit() -> u64 {
-    use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
-    let p = current();
-    if p.address_space_known.load(Acquire) {
-        return p.address_space_limit.load(Relaxed);
+    current().address_space_limit.get(|| host::process::get_rlimit(g::RLIMIT_AS).map_or(u64::MAX, |(cur, _)| cur))
+}
+
+/// Forgets the limits every process of this host process keeps (they all
+/// have the host process's): one of them set a limit.
+fn forget_kept_limits() {
+    for p in crate::task::host_processes() {
+        p.nofile_limit.forget();
+        p.address_space_limit.forget();
     }
-    let cur = host::process::get_rlimit(g::RLIMIT_AS).map_or(u64::MAX, |(cur, _)| cur);
-    p.address_space_limit.store(cur, Relaxed);
-    p.address_space_known.store(true, Release);
-    cur
 }
 
 pub fn get_limit(res: u32) -> Result<(u64, u64)> {
@@ -208,7 +209,7 @@ fn set_limit(res: u32, cur: u64, max: u64) -> Result<()> {
         return Ok(());
     }
     let r = host::process::set_rlimit(res, cur, max).map_err(Error::new);
-    crate::vfs::fd_table::FdTable::forget_limit();
+    forget_kept_limits();
     r
 }
 
@@ -268,7 +269,7 @@ pub fn prlimit64(_: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
         let old = host::process::prlimit_of(host, res, new).map_err(Error::new)?;
         if new.is_some() {
             // The target may be a process of this host process.
-            crate::vfs::fd_table::FdTable::forget_limit();
+            forget_kept_limits();
         }
         if a[3] != 0 {
             uaccess::write(a[3], &[old.0, old.1])?;

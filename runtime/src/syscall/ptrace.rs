@@ -64,7 +64,7 @@ pub fn ptrace(cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
         PTRACE_TRACEME => Err(super::refuse("ptrace", crate::abi::Errno::EPERM, "PTRACE_TRACEME: a tracer in another host process is not emulated", Some(request))),
         PTRACE_ATTACH => attach(cx, pid),
         PTRACE_PEEKTEXT | PTRACE_PEEKDATA | PTRACE_POKETEXT | PTRACE_POKEDATA | PTRACE_CONT | PTRACE_KILL | PTRACE_GETREGS | PTRACE_GETFPREGS | PTRACE_DETACH | PTRACE_GETREGSET => {
-            let t = tracee_of_caller(pid)?;
+            let (p, t) = tracee_of_caller(pid)?;
             let stop = lock(&t.trace).as_ref().and_then(|s| s.stopped.clone());
             // Every request but the kill needs the tracee stopped (ESRCH).
             let stopped = || stop.clone().ok_or_else(|| errno!(ESRCH, "the tracee is not stopped"));
@@ -94,12 +94,12 @@ pub fn ptrace(cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
                 PTRACE_GETREGSET => getregset(&stopped()?, addr, data),
                 PTRACE_CONT | PTRACE_DETACH => {
                     stopped()?;
-                    resume(&t, data, request == PTRACE_DETACH)
+                    resume(p, &t, data, request == PTRACE_DETACH)
                 }
                 _ => {
                     // PTRACE_KILL: SIGKILL for the tracee, stopped or not.
-                    let _ = resume(&t, 0, false);
-                    kill_process_of(&t);
+                    let _ = resume(p, &t, 0, false);
+                    send_from_tracer(p, None, crate::abi::signal::Signal::SIGKILL);
                     Ok(0)
                 }
             }
@@ -108,18 +108,10 @@ pub fn ptrace(cx: &mut Ctx<'_>, a: [u64; 6]) -> Result<u64> {
     }
 }
 
-/// The processes of this host process: its first and the CLONE_VM
-/// children living in it.
-fn host_processes() -> Vec<&'static Process> {
-    let mut all = vec![crate::task::host_leader()];
-    all.extend(crate::task::lock_vm_processes().iter().copied().filter(|p| !std::ptr::eq(*p, crate::task::host_leader())));
-    all
-}
-
 /// The thread `tid` of any process of this host process, with its process.
 fn find_thread(tid: i32) -> Option<(&'static Process, Arc<Thread>)> {
     let tid = u32::try_from(tid).ok().filter(|&t| t > 0)?;
-    host_processes().into_iter().find_map(|p| p.thread(tid).map(|t| (p, t)))
+    crate::task::host_processes().into_iter().find_map(|p| p.thread(tid).map(|t| (p, t)))
 }
 
 fn attach(cx: &mut Ctx<'_>, pid: i32) -> Result<u64> {
@@ -148,20 +140,21 @@ fn attach(cx: &mut Ctx<'_>, pid: i32) -> Result<u64> {
     Ok(0)
 }
 
-/// The thread `pid` when the calling process traces it; ESRCH otherwise.
-fn tracee_of_caller(pid: i32) -> Result<Arc<Thread>> {
+/// The thread `pid`, with its process, when the calling process traces
+/// it; ESRCH otherwise.
+fn tracee_of_caller(pid: i32) -> Result<(&'static Process, Arc<Thread>)> {
     let me = crate::task::current();
-    let (_, t) = find_thread(pid).ok_or_else(|| errno!(ESRCH, "no such thread"))?;
+    let (p, t) = find_thread(pid).ok_or_else(|| errno!(ESRCH, "no such thread"))?;
     let ours = lock(&t.trace).as_ref().is_some_and(|s| std::ptr::eq(s.tracer, me));
     if !ours {
         return_errno_with_message!(ESRCH, "the thread is not traced by this process");
     }
-    Ok(t)
+    Ok((p, t))
 }
 
 /// Lets a stopped tracee run again (`detach`: no longer traced), with
 /// `sig` to deliver when not 0.
-fn resume(t: &Arc<Thread>, sig: u64, detach: bool) -> Result<u64> {
+fn resume(p: &'static Process, t: &Arc<Thread>, sig: u64, detach: bool) -> Result<u64> {
     let signal = match sig {
         0 => None,
         s => Some(crate::abi::signal::Signal::from_raw(s).ok_or_else(|| errno!(EIO, "not a signal number"))?),
@@ -176,26 +169,20 @@ fn resume(t: &Arc<Thread>, sig: u64, detach: bool) -> Result<u64> {
         }
     }
     if let Some(sig) = signal {
-        if let Some((p, _)) = find_thread(t.tid() as i32) {
-            let me = crate::task::current();
-            let info = crate::signal::SigInfo::kill(sig, g::SI_USER as i32, me.pid() as i32, me.cred().uid);
-            let mut st = lock(&p.sig);
-            crate::signal::send_to_process(p, &mut st, Some(t), info);
-        }
+        send_from_tracer(p, Some(t), sig);
     }
     t.trace_stop.store(false, Release);
     t.parker.unpark();
     Ok(0)
 }
 
-/// SIGKILL for the process of thread `t` (PTRACE_KILL).
-fn kill_process_of(t: &Arc<Thread>) {
-    if let Some((p, _)) = find_thread(t.tid() as i32) {
-        let me = crate::task::current();
-        let info = crate::signal::SigInfo::kill(crate::abi::signal::Signal::SIGKILL, g::SI_USER as i32, me.pid() as i32, me.cred().uid);
-        let mut st = lock(&p.sig);
-        crate::signal::send_to_process(p, &mut st, None, info);
-    }
+/// `sig` from the tracer (SI_USER) to the tracee's thread `t`, or to its
+/// whole process.
+fn send_from_tracer(p: &'static Process, t: Option<&Thread>, sig: crate::abi::signal::Signal) {
+    let me = crate::task::current();
+    let info = crate::signal::SigInfo::kill(sig, g::SI_USER as i32, me.pid() as i32, me.cred().uid);
+    let mut st = lock(&p.sig);
+    crate::signal::send_to_process(p, &mut st, t, info);
 }
 
 /// `struct user_regs_struct` of a stop.
@@ -266,7 +253,7 @@ pub fn wait_tracee(me: &Thread, pid: i32, options: u32) -> Result<Option<(i32, i
     if pid <= 0 {
         return Ok(None);
     }
-    let Ok(t) = tracee_of_caller(pid) else { return Ok(None) };
+    let Ok((_, t)) = tracee_of_caller(pid) else { return Ok(None) };
     loop {
         let seq = me.parker.seq();
         {

@@ -235,6 +235,14 @@ pub fn has_vm_processes() -> bool {
     }
 }
 
+/// Every process of this host process: its first and the CLONE_VM child
+/// processes living in it.
+pub fn host_processes() -> Vec<&'static Process> {
+    let mut all = vec![host_leader()];
+    all.extend(vm_processes());
+    all
+}
+
 /// The CLONE_VM child processes of this host process.
 pub fn vm_processes() -> Vec<&'static Process> {
     lock(&VM_PROCESSES).clone()

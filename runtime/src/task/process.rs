@@ -263,15 +263,12 @@ pub struct Process {
     /// looked since: a call that may sleep asks once, not at every call
     /// (syscall/mod.rs `publish_view`).
     pub publish_asked: AtomicBool,
-    /// RLIMIT_NOFILE's soft limit as last read from the host (0: not read
-    /// yet), so that installing an fd makes no host call; forgotten when a
-    /// process of this host process sets a limit (vfs/fd_table.rs).
-    pub nofile_limit: std::sync::atomic::AtomicU64,
-    /// RLIMIT_AS's soft limit as last read from the host, valid while
-    /// `address_space_known` is set (checked at every mmap when the guest
-    /// set none of its own); forgotten alike.
-    pub address_space_limit: std::sync::atomic::AtomicU64,
-    pub address_space_known: AtomicBool,
+    /// RLIMIT_NOFILE's and RLIMIT_AS's soft limits as read from the host,
+    /// which every fd install and every mmap checks (the latter when the
+    /// guest set none of its own); forgotten when a process of this host
+    /// process sets a limit (syscall/identity.rs).
+    pub nofile_limit: KeptLimit,
+    pub address_space_limit: KeptLimit,
     /// Held while the publisher tells the daemon, and by exit_group from
     /// its exit notice on.
     pub publishing: Mutex<()>,
@@ -310,6 +307,32 @@ pub struct Process {
     /// code or wait (syscall/clone_vm.rs `zap_other_threads`). Only a
     /// process whose end is not the host process's end needs it.
     pub is_group_exiting: AtomicBool,
+}
+
+/// A host resource limit's soft value, read from the host at its first
+/// use and kept until forgotten.
+#[derive(Default)]
+pub struct KeptLimit {
+    value: std::sync::atomic::AtomicU64,
+    known: AtomicBool,
+}
+
+impl KeptLimit {
+    /// The kept value, or what `read` gives, kept from then on.
+    pub fn get(&self, read: impl FnOnce() -> u64) -> u64 {
+        use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
+        if self.known.load(Acquire) {
+            return self.value.load(Relaxed);
+        }
+        let v = read();
+        self.value.store(v, Relaxed);
+        self.known.store(true, Release);
+        v
+    }
+
+    pub fn forget(&self) {
+        self.known.store(false, std::sync::atomic::Ordering::Release);
+    }
 }
 
 /// What a CLONE_VM child knows of its parent.

@@ -26,35 +26,10 @@ pub struct FdTable {
 impl FdTable {
     /// How many fds a process may have: RLIMIT_NOFILE, which Linux never
     /// lets exceed fs.nr_open (2^20 by default). Read from the host once
-    /// and kept (`Process::nofile_limit`) until the process sets a limit.
+    /// and kept (`Process::nofile_limit`) until a limit is set.
     pub fn limit() -> usize {
-        use std::sync::atomic::Ordering::Relaxed;
-        let p = crate::task::try_current();
-        if let Some(known) = p.map(|p| p.nofile_limit.load(Relaxed)).filter(|&l| l != 0) {
-            return known as usize;
-        }
-        let limit = crate::host::process::get_rlimit(linux_raw_sys::general::RLIMIT_NOFILE)
-            .map(|(cur, _)| cur.min(1 << 20) as usize)
-            .unwrap_or(1024);
-        if let Some(p) = p {
-            // A limit of 0 is kept as "not read": asked again, as it is rare.
-            p.nofile_limit.store(limit as u64, Relaxed);
-        }
-        limit
-    }
-
-    /// Forgets the kept limit of every process of this host process (they
-    /// share the host's): one of them set a limit.
-    pub fn forget_limit() {
-        use std::sync::atomic::Ordering::{Relaxed, Release};
-        let forget = |p: &crate::task::Process| {
-            p.nofile_limit.store(0, Relaxed);
-            p.address_space_known.store(false, Release);
-        };
-        forget(crate::task::host_leader());
-        for p in crate::task::lock_vm_processes().iter() {
-            forget(p);
-        }
+        let read = || crate::host::process::get_rlimit(linux_raw_sys::general::RLIMIT_NOFILE).map_or(1024, |(cur, _)| cur.min(1 << 20));
+        crate::task::try_current().map_or_else(read, |p| p.nofile_limit.get(read)) as usize
     }
 
     pub fn get(&self, fd: i32) -> Result<Arc<OpenFile>> {
