@@ -48,20 +48,14 @@ struct Passport {
 /// The open files a process sent as carriers and that are not received
 /// yet: each with the sender's end of its carrier, which turns hung up
 /// once the carrier is closed unread, and lets the file go then.
+#[derive(Default)]
 pub struct InFlight {
-    /// Random, made once per image: a fork child shares it (and its copy
-    /// of the table), another process or image never does.
+    /// Random, made at the image's first carrier (0 until then): a fork
+    /// child shares it (and its copy of the table), another process or
+    /// image never does.
     id: u64,
     next: u64,
     files: Vec<(u64, HostFd, Arc<OpenFile>)>,
-}
-
-impl Default for InFlight {
-    fn default() -> InFlight {
-        let mut b = [0u8; 8];
-        let _ = host::process::random(&mut b);
-        InFlight { id: u64::from_ne_bytes(b), next: 0, files: Vec::new() }
-    }
 }
 
 impl Drop for InFlight {
@@ -96,8 +90,19 @@ impl InFlight {
         });
     }
 
+    /// The table's id, made now if it has none.
+    fn id(&mut self) -> u64 {
+        if self.id == 0 {
+            let mut b = [0u8; 8];
+            let _ = host::process::random(&mut b);
+            // Never 0, which means "none yet".
+            self.id = u64::from_ne_bytes(b) | 1;
+        }
+        self.id
+    }
+
     fn get(&self, id: u64, token: u64) -> Option<Arc<OpenFile>> {
-        if id != self.id {
+        if self.id == 0 || id != self.id {
             return None;
         }
         self.files.iter().find(|f| f.0 == token).map(|f| f.2.clone())
@@ -115,7 +120,7 @@ pub fn carrier(file: &Arc<OpenFile>) -> Result<HostFd> {
     let token = table.next;
     table.next += 1;
     let path = file.guest_path.starts_with('/').then(|| file.guest_path.clone());
-    let passport = Passport { table: table.id, token, path, status: file.status() };
+    let passport = Passport { table: table.id(), token, path, status: file.status() };
     let mut data = MAGIC.to_vec();
     let body = bincode::serde::encode_to_vec(&passport, bincode::config::standard()).unwrap_or_default();
     data.extend_from_slice(&(body.len() as u32).to_le_bytes());
