@@ -108,7 +108,7 @@ pub fn on_file_that_never_sleeps(nr: u64, first_arg: u64) -> bool {
     if !fd_calls.contains(&nr) {
         return false;
     }
-    crate::task::lock(&current().fds).get(args::fd(first_arg)).is_ok_and(|f| f.ops().never_sleeps())
+    crate::vfs::fd_table::file_of(args::fd(first_arg)).is_ok_and(|f| f.ops().never_sleeps())
 }
 
 /// `sleeps_if` of read, readv, the receives and accept: whether the call
@@ -119,11 +119,10 @@ pub fn on_file_that_never_sleeps(nr: u64, first_arg: u64) -> bool {
 /// the runtime serves. One atomic load when nothing changed; a regular
 /// file never asks.
 pub fn fd_may_sleep(a: &[u64; 6]) -> bool {
-    let p = current();
-    if !p.view_changed.load(Ordering::Relaxed) {
+    if !current().view_changed.load(Ordering::Relaxed) {
         return false;
     }
-    let Ok(f) = crate::task::lock(&p.fds).get(args::fd(a[0])) else { return false };
+    let Ok(f) = crate::vfs::fd_table::file_of(args::fd(a[0])) else { return false };
     if f.ops().never_sleeps() {
         return false;
     }
