@@ -398,7 +398,7 @@ impl Epoll {
             })
             .collect();
         let mut tagged = Vec::new();
-        poll::probe_tagged(&mut watches, &mut tagged)?;
+        poll::probe(&mut watches, &mut tagged)?;
         let want: Vec<(HostFd, u64, u32)> = tagged.iter().map(|&(h, events, i)| (h, live[i].1.serial(), events)).collect();
         match lock(&self.level).sync_list(want) {
             Some((q, _, loose)) => {

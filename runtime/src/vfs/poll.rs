@@ -184,18 +184,10 @@ pub fn wait(watches: &mut [Watch<'_>], deadline: Option<Timespec>) -> Result<usi
 
 /// Asks each watch once without sleeping (host objects with a zero-timeout
 /// host poll); fills `revents` and adds to `wake` everything a sleeper
-/// would wait on for these files: their own host fds and the fds the
-/// runtime's kinds wake through. Returns how many watches are ready.
-pub fn probe(watches: &mut [Watch<'_>], wake: &mut Vec<(HostFd, u32)>) -> Result<usize> {
-    let mut tagged = Vec::new();
-    let ready = probe_tagged(watches, &mut tagged)?;
-    wake.extend(tagged.iter().map(|&(fd, events, _)| (fd, events)));
-    Ok(ready)
-}
-
-/// [`probe`], each host fd in `wake` with the index of the watch it is
-/// slept on for.
-pub fn probe_tagged(watches: &mut [Watch<'_>], wake: &mut Vec<(HostFd, u32, usize)>) -> Result<usize> {
+/// would wait on for these files, each with the index of the watch it is
+/// for: their own host fds and the fds the runtime's kinds wake through.
+/// Returns how many watches are ready.
+pub fn probe(watches: &mut [Watch<'_>], wake: &mut Vec<(HostFd, u32, usize)>) -> Result<usize> {
     let mut sleep_on = Vec::new();
     let mut ready = survey(watches, &mut sleep_on);
     let mut req: Vec<(HostFd, u32, u32)> = sleep_on.iter().filter(|s| s.owner.is_some()).map(|s| (s.fd, s.events, 0)).collect();
