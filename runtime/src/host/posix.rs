@@ -909,9 +909,11 @@ pub mod mem {
 
         /// The words another runtime made, from the fd behind them (see
         /// [`SharedWords::fd`]); takes the fd over. EINVAL when it is not
-        /// a page of shared memory.
+        /// a page of shared memory whose size no process can change (the
+        /// fd may come from another process, which could otherwise cut the
+        /// page off under the mapping).
         pub fn from_fd(fd: crate::host::HostFd, len: usize) -> HostResult<SharedWords> {
-            let fits = crate::host::fs::fstat(fd).is_ok_and(|st| st.size >= PAGE as i64);
+            let fits = crate::host::imp::mem::is_fixed_shared_memory(fd) && crate::host::fs::fstat(fd).is_ok_and(|st| st.size >= PAGE as i64);
             if len == 0 || len * 8 > PAGE || !fits {
                 return Err(crate::abi::Errno::EINVAL);
             }

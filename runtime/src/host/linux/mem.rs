@@ -85,15 +85,28 @@ pub fn map_code_at(addr: u64, len: u64) -> HostResult<u64> {
 /// that must be mapped again after execve (`SharedWords`).
 pub fn shared_memory_fd(len: usize) -> HostResult<crate::host::HostFd> {
     // SAFETY: a valid NUL-terminated name; the kernel makes a new file.
-    let fd = unsafe { libc::memfd_create(c"mactux-shared".as_ptr(), libc::MFD_CLOEXEC) };
+    let fd = unsafe { libc::memfd_create(c"mactux-shared".as_ptr(), libc::MFD_CLOEXEC | libc::MFD_ALLOW_SEALING) };
     if fd < 0 {
         return Err(super::errno::last());
     }
-    // SAFETY: plain call on the fd just made.
-    if unsafe { libc::ftruncate(fd, len as libc::off_t) } < 0 {
+    // Its size is sealed: a process it is passed to maps it knowing that no
+    // one can shrink it under the mapping (`is_fixed_shared_memory`).
+    let seals = libc::F_SEAL_SHRINK | libc::F_SEAL_GROW | libc::F_SEAL_SEAL;
+    // SAFETY: plain calls on the fd just made.
+    if unsafe { libc::ftruncate(fd, len as libc::off_t) } < 0 || unsafe { libc::fcntl(fd, libc::F_ADD_SEALS, seals) } < 0 {
         let e = super::errno::last();
         crate::host::fs::close(fd);
         return Err(e);
     }
     Ok(fd)
+}
+
+/// Whether `fd` is shared memory whose size no process can change, so that
+/// a mapping of it never faults for a page cut off: a memfd with its size
+/// sealed, as [`shared_memory_fd`] makes them. Checked before the runtime
+/// maps an fd another process sent it.
+pub fn is_fixed_shared_memory(fd: crate::host::HostFd) -> bool {
+    // SAFETY: plain query on an fd; an fd that cannot be sealed answers -1.
+    let seals = unsafe { libc::fcntl(fd, libc::F_GET_SEALS) };
+    seals >= 0 && seals & libc::F_SEAL_SHRINK != 0
 }
