@@ -40,18 +40,29 @@ pub struct FdState {
 /// execve: the kind's name (which finds its restore function in
 /// `syscall::EXEC_KINDS`), its own state encoded by itself, and the host
 /// fds it keeps open across the host exec (the numbers stay the same).
+/// The same state carries a file to another process through SCM_RIGHTS
+/// (vfs/in_flight.rs); there its host fds arrive under other numbers.
 #[derive(Serialize, Deserialize)]
 pub struct KindState {
     pub kind: String,
     pub data: Vec<u8>,
     pub host_fds: Vec<i32>,
+    /// Where each of `host_fds` is in this process when it arrived under
+    /// another number (`(sent, here)`); empty across execve.
+    #[serde(skip)]
+    pub renumbered: Vec<(i32, i32)>,
 }
 
 impl KindState {
     /// A kind's state: `state` encoded, with the host fds it needs.
     pub fn new<T: Serialize>(kind: &str, state: &T, host_fds: Vec<i32>) -> Option<KindState> {
         let data = bincode::serde::encode_to_vec(state, config()).ok()?;
-        Some(KindState { kind: kind.to_string(), data, host_fds })
+        Some(KindState { kind: kind.to_string(), data, host_fds, renumbered: Vec::new() })
+    }
+
+    /// The number in this process of host fd `sent`, which the state names.
+    pub fn fd(&self, sent: i32) -> i32 {
+        self.renumbered.iter().find(|&&(s, _)| s == sent).map_or(sent, |&(_, here)| here)
     }
 
     /// The kind's own state back, or None when it does not decode.
@@ -162,7 +173,7 @@ mod tests {
     fn a_kinds_state_round_trips_and_a_wrong_one_does_not_decode() {
         let k = KindState::new("eventfd", &(true, 7i32, Some((3i32, 4i32))), vec![7, 3, 4]).expect("encodes");
         assert_eq!(k.decode::<(bool, i32, Option<(i32, i32)>)>(), Some((true, 7, Some((3, 4)))));
-        let short = KindState { kind: "eventfd".into(), data: vec![1], host_fds: Vec::new() };
+        let short = KindState { kind: "eventfd".into(), data: vec![1], host_fds: Vec::new(), renumbered: Vec::new() };
         assert!(short.decode::<(bool, i32, Option<(i32, i32)>)>().is_none());
     }
 
@@ -172,7 +183,7 @@ mod tests {
         for (i, n) in names.iter().enumerate() {
             assert!(!names[..i].contains(n), "{n} is listed twice");
         }
-        let unknown = KindState { kind: "no such kind".into(), data: Vec::new(), host_fds: Vec::new() };
+        let unknown = KindState { kind: "no such kind".into(), data: Vec::new(), host_fds: Vec::new(), renumbered: Vec::new() };
         assert!(crate::syscall::restore_after_exec(&unknown, &crate::vfs::file::ExecObjects::default()).is_err());
     }
 }

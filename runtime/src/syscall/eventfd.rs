@@ -333,6 +333,10 @@ impl FileOps for EventFd {
         Some(self.readable.wake().0)
     }
 
+    fn crosses_processes(&self) -> bool {
+        true
+    }
+
     fn before_fork(&self) {
         // Both sides of the fork must sleep on the same pipes.
         let st = self.lock();
@@ -365,15 +369,16 @@ fn restore(k: &KindState, _objects: &ExecObjects) -> Result<Box<dyn FileOps>> {
     let [Some(readable), room, fits] = st.pipes else {
         return Err(errno!(EINVAL, "an eventfd crossed without its pipe"));
     };
-    let shared = SharedWords::from_fd(st.page, WORDS).map_err(|e| crate::error::Error::with_message(e, "cannot map an eventfd's counter again"))?;
+    let shared = SharedWords::from_fd(k.fd(st.page), WORDS).map_err(|e| crate::error::Error::with_message(e, "cannot map an eventfd's counter again"))?;
+    let here = |(r, w): (HostFd, HostFd)| (k.fd(r), k.fd(w));
     let once = |p: Option<(HostFd, HostFd)>| {
         let cell = OnceLock::new();
         if let Some(p) = p {
-            let _ = cell.set(SharedNotifier::from_host_fds(p));
+            let _ = cell.set(SharedNotifier::from_host_fds(here(p)));
         }
         cell
     };
-    let readable = SharedNotifier::from_host_fds(readable);
+    let readable = SharedNotifier::from_host_fds(here(readable));
     Ok(Box::new(EventFd { shared, semaphore: st.semaphore, readable, room: once(room), fits: once(fits) }))
 }
 

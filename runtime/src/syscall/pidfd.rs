@@ -113,6 +113,10 @@ impl FileOps for PidFd {
         }
     }
 
+    fn crosses_processes(&self) -> bool {
+        true
+    }
+
     fn exec_state(&self, _f: &OpenFile, _ids: &ExecIds<'_>) -> Option<KindState> {
         let exit = host::watch::process_exit_exec_fd(*lock(&self.exit));
         let state = ExecState { pid: self.pid, host_pid: self.host_pid, exit };
@@ -133,7 +137,7 @@ pub const EXEC_KIND: ExecKind = ExecKind { name: "pidfd", restore };
 
 fn restore(k: &KindState, _objects: &ExecObjects) -> Result<Box<dyn FileOps>> {
     let st: ExecState = k.decode().ok_or_else(|| errno!(EINVAL, "a pidfd's state does not decode"))?;
-    let exit = host::watch::process_exit_after_exec(st.exit, st.host_pid).map_err(|e| Error::with_message(e, "the process is gone"))?;
+    let exit = host::watch::process_exit_after_exec(st.exit.map(|fd| k.fd(fd)), st.host_pid).map_err(|e| Error::with_message(e, "the process is gone"))?;
     Ok(Box::new(PidFd { pid: st.pid, host_pid: st.host_pid, exit: Mutex::new(exit) }))
 }
 

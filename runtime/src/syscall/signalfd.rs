@@ -373,6 +373,10 @@ impl FileOps for SignalFd {
         lock(&self.0.readers).clear();
     }
 
+    fn crosses_processes(&self) -> bool {
+        true
+    }
+
     fn exec_state(&self, _f: &OpenFile, _ids: &ExecIds<'_>) -> Option<KindState> {
         KindState::new(EXEC_KIND.name, &self.0.set.load(Relaxed), Vec::new())
     }

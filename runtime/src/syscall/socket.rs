@@ -616,23 +616,26 @@ fn read_control(addr: u64, len: u64, domain: u32) -> Result<SendControl> {
                 let count = data.len() / 4;
                 if count == 0 {
                     // Linux ignores an empty SCM_RIGHTS.
-                } else if count + out.rights.len() > an::SCM_MAX_FD {
+                } else if count + out._files.len() > an::SCM_MAX_FD {
                     return_errno_with_message!(EINVAL, "more than SCM_MAX_FD fds");
                 }
-                for c in data.chunks_exact(4) {
+                for (i, c) in data.chunks_exact(4).enumerate() {
                     let gfd = i32::from_ne_bytes(c.try_into().unwrap_or_default());
                     let f = lock(&current().fds).get(gfd)?;
-                    let h = match f.host_fd() {
-                        Some(h) => h,
+                    match f.host_fd() {
+                        Some(h) => out.rights.push(h),
                         None => {
                             // A file the runtime serves goes as a carrier
-                            // (vfs/in_flight.rs), closed after the send.
-                            let c = crate::vfs::in_flight::carrier(&f)?;
+                            // (vfs/in_flight.rs), closed after the send,
+                            // followed by the host fds of its state; those
+                            // may take what the fds still to come leave.
+                            let room = an::SCM_MAX_FD.saturating_sub(out.rights.len() + (count - i));
+                            let (c, state_fds) = crate::vfs::in_flight::carrier(&f, room)?;
                             out.carriers.push(c);
-                            c
+                            out.rights.push(c);
+                            out.rights.extend(state_fds);
                         }
-                    };
-                    out.rights.push(h);
+                    }
                     out._files.push(f);
                 }
             }
@@ -793,7 +796,10 @@ fn recv_iov(s: &Sock, iov: &[Iovec], flags: u32, want_addr: bool, control_room: 
     }
     let total: usize = iov.iter().map(|v| v.len as usize).sum();
     let room = if so.is_stream() { total.min(CHUNK) } else { total.min(MAX_DATAGRAM) };
-    let max_fds = control_room.saturating_sub(an::CMSG_HDR_LEN) / 4;
+    // Room for every host fd a message can bring: a carrier's state brings
+    // host fds beyond the guest's (vfs/in_flight.rs), and what does not fit
+    // the guest's buffer is closed here, as the kernel closes it.
+    let max_fds = if control_room > 0 { an::SCM_MAX_FD } else { 0 };
     let host_flags = flags & !(n::MSG_CMSG_CLOEXEC | n::MSG_WAITALL);
     let mut buf = vec![0u8; room];
     let mut flat = Flat::new(iov);
@@ -877,13 +883,27 @@ fn build_control(so: &SocketFile, hfd: HostFd, others: Vec<host::net::Cmsg>, fds
         let left = room.saturating_sub(out.len());
         let fit = left.saturating_sub(an::CMSG_HDR_LEN) / 4;
         let mut installed: Vec<u8> = Vec::new();
-        for (i, h) in fds.into_iter().enumerate() {
-            if i >= fit {
-                host::fs::close(h);
+        let mut fds = fds.into_iter();
+        let mut sent = 0usize;
+        while let Some(h) = fds.next() {
+            // A carrier is followed by the host fds of its file's state.
+            let carried = crate::vfs::in_flight::Carried::arrived(h);
+            let extra: Vec<HostFd> = fds.by_ref().take(carried.as_ref().map_or(0, |c| c.extra_fds())).collect();
+            sent += 1;
+            if sent > fit {
+                match carried {
+                    Some(c) => drop(c),
+                    None => host::fs::close(h),
+                }
+                extra.into_iter().for_each(host::fs::close);
                 truncated = true;
                 continue;
             }
-            match install_received(h, cloexec) {
+            let file = match carried {
+                Some(c) => c.open(extra).and_then(|f| lock(&current().fds).install(f, cloexec)),
+                None => install_received(h, cloexec),
+            };
+            match file {
                 Ok(g) => installed.extend_from_slice(&g.to_ne_bytes()),
                 Err(_) => truncated = true,
             }
@@ -895,7 +915,7 @@ fn build_control(so: &SocketFile, hfd: HostFd, others: Vec<host::net::Cmsg>, fds
     Ok((out, truncated))
 }
 
-/// A host fd that arrived with SCM_RIGHTS, as a new guest fd.
+/// A host fd that arrived with SCM_RIGHTS (not a carrier), as a new guest fd.
 fn install_received(h: HostFd, cloexec: bool) -> Result<i32> {
     let st = host::fs::fstat(h).map_err(|e| {
         host::fs::close(h);
@@ -912,9 +932,6 @@ fn install_received(h: HostFd, cloexec: bool) -> Result<i32> {
     let f = if g == linux_raw_sys::general::S_IFSOCK {
         let ty = host::net::socket_type(h).unwrap_or(n::SOCK_STREAM);
         let domain = host::net::socket_domain(h).unwrap_or(n::AF_UNIX);
-        if let Some(carried) = crate::vfs::in_flight::receive(h, ty, domain) {
-            return lock(&current().fds).install(carried?, cloexec);
-        }
         OpenFile::new(name, SocketFile::new(h, domain, ty, 0), flags)
     } else {
         OpenFile::new(name, HostFile::new(h, is_dir), flags)

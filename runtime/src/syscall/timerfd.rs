@@ -276,6 +276,10 @@ impl FileOps for TimerFd {
     }
 
     /// A fork child shares the timer (its page and pipe) with the parent.
+    fn crosses_processes(&self) -> bool {
+        true
+    }
+
     fn before_fork(&self) {
         self.0.may_be_shared.store(true, Relaxed);
     }
@@ -310,8 +314,9 @@ fn restore(k: &KindState, _objects: &ExecObjects) -> Result<Box<dyn FileOps>> {
     // Everything that may fail comes before the host fds are taken over:
     // on an error they are still the caller's to close.
     current().timers.start_thread().map_err(|_| errno!(ENOMEM, "cannot start the timer thread"))?;
-    let shared = SharedWords::from_fd(st.page, WORDS).map_err(|e| Error::with_message(e, "cannot map a timerfd's state again"))?;
-    let timer = Timer { clock: st.clock, shared, readable: SharedNotifier::from_host_fds(st.pipe), may_be_shared: AtomicBool::new(st.may_be_shared) };
+    let shared = SharedWords::from_fd(k.fd(st.page), WORDS).map_err(|e| Error::with_message(e, "cannot map a timerfd's state again"))?;
+    let pipe = (k.fd(st.pipe.0), k.fd(st.pipe.1));
+    let timer = Timer { clock: st.clock, shared, readable: SharedNotifier::from_host_fds(pipe), may_be_shared: AtomicBool::new(st.may_be_shared) };
     // With the thread running, adding the timer cannot fail; were it to,
     // the timer would still count when looked at, only not wake a
     // sleeper at its expiry, which is better than losing the fd.

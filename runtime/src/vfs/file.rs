@@ -214,8 +214,9 @@ pub trait FileOps: Send + Sync + 'static {
     }
 
     /// Called on every open file in the parent just before a fork, with
-    /// every runtime lock held: a kind whose state the child keeps sharing
-    /// makes now what both sides must have in common.
+    /// every runtime lock held, and before the file is sent to another
+    /// process (`crosses_processes`): a kind whose state the other side
+    /// keeps sharing makes now what both sides must have in common.
     fn before_fork(&self) {}
 
     /// Called on every open file of a child after fork: a kind with state of
@@ -246,6 +247,18 @@ pub trait FileOps: Send + Sync + 'static {
     /// installed: a kind that refers to other open files (an epoll's
     /// interest list) finds them by the ids `exec_state` saw.
     fn after_exec(&self, _files: &dyn Fn(u32) -> Option<Arc<OpenFile>>) {}
+
+    /// Whether another process that receives this file through SCM_RIGHTS
+    /// can make it again from its `exec_state` and so hold the same open
+    /// file description (vfs/in_flight.rs): a kind whose state lives in host
+    /// objects both processes then share (an eventfd's or a timerfd's page
+    /// and pipes, prepared as for a fork by `before_fork`), or that names
+    /// nothing of the sender's (a pidfd names a process; a signalfd reads
+    /// the signals of whoever reads it). An epoll's interest list and an
+    /// inotify fd's watches are the sender's own memory: those cannot cross.
+    fn crosses_processes(&self) -> bool {
+        false
+    }
 }
 
 pub use crate::handover::KindState;
@@ -399,6 +412,17 @@ impl OpenFile {
 
     pub fn host_fd(&self) -> Option<HostFd> {
         self.ops.host_fd()
+    }
+
+    /// The state that makes this file again in another process, for a kind
+    /// that can cross (`FileOps::crosses_processes`); what the state needs
+    /// shared is made first, as before a fork.
+    pub fn state_for_another_process(&self) -> Option<KindState> {
+        if !self.ops.crosses_processes() {
+            return None;
+        }
+        self.ops.before_fork();
+        self.ops.exec_state(self, &ExecIds::new(&[]))
     }
 
     /// See `FileOps::read_wakeups`.

@@ -9,17 +9,22 @@
 //! token until the carrier is received or dropped; a receiver in the same
 //! process (or in a fork child made while it was in flight) takes the very
 //! open file back, so both fds share one open file description as on Linux.
-//! Another process reopens the file by its path when it has one (/dev/null,
-//! a /proc file); a kind with no path (eventfd, timerfd, signalfd, epoll,
-//! inotify, pidfd) cannot cross to another process: the receiver gets no
-//! fd for it and MSG_CTRUNC.
+//! Another process makes the file again from the kind's own state when the
+//! kind can cross (`FileOps::crosses_processes`: an eventfd or a timerfd,
+//! whose page and pipes the two processes then share as a fork's do, a
+//! pidfd, a signalfd): the passport holds the state, and the host fds the
+//! state needs travel in the same message right after the carrier. Other
+//! files are reopened by their path when they have one (/dev/null, a /proc
+//! file); an epoll or inotify fd cannot cross to another process: the
+//! receiver gets no fd for it and MSG_CTRUNC.
 //!
 //! A received Unix stream socket is a carrier when its unread data starts
 //! with [`MAGIC`]. The passport is only ever peeked at, and the file stays
 //! in the table until every copy of the carrier is closed: a recvmsg with
 //! MSG_PEEK receives the fds, and the next recvmsg receives them again.
 
-use super::file::OpenFile;
+use super::file::{ExecObjects, OpenFile};
+use crate::handover::KindState;
 use crate::abi::gen as g;
 use crate::abi::net::n;
 use crate::error::Result;
@@ -40,9 +45,13 @@ struct Passport {
     /// The sender's [`InFlight::id`] and the file's token in it.
     table: u64,
     token: u64,
-    /// The guest path to reopen it by in another process, if it has one.
-    path: Option<String>,
+    /// Its guest path (or name, as /proc/PID/fd shows it): another
+    /// process reopens it by this path when it is one.
+    name: String,
     status: u32,
+    /// The kind's state, to make it again in another process; its host fds
+    /// are the ones that follow the carrier in the message.
+    state: Option<KindState>,
 }
 
 /// The open files a process sent as carriers and that are not received
@@ -110,60 +119,119 @@ impl InFlight {
 }
 
 /// A carrier for `file`: the host fd to pass in its place, which the
-/// caller closes once sent.
-pub fn carrier(file: &Arc<OpenFile>) -> Result<HostFd> {
+/// caller closes once sent, and the host fds of the file's own state to
+/// pass right after it (the file's, not to be closed). `room` is how many
+/// more host fds the message may take: a state that does not fit is left
+/// out, and another process then cannot make the file.
+pub fn carrier(file: &Arc<OpenFile>, room: usize) -> Result<(HostFd, Vec<HostFd>)> {
     let herr = |e, what: &'static str| crate::error::Error::with_message(e, what);
+    let state = file.state_for_another_process().filter(|k| k.host_fds.len() <= room);
+    let extra = state.as_ref().map(|k| k.host_fds.clone()).unwrap_or_default();
     let (mine, theirs) = host::net::socketpair(n::AF_UNIX, n::SOCK_STREAM, 0, true).map_err(|e| herr(e, "cannot make the socket pair that carries an fd"))?;
     let p = crate::task::current();
     let mut table = crate::task::lock(&p.in_flight);
     table.sweep();
     let token = table.next;
     table.next += 1;
-    let path = file.guest_path.starts_with('/').then(|| file.guest_path.clone());
-    let passport = Passport { table: table.id(), token, path, status: file.status() };
+    let passport = Passport { table: table.id(), token, name: file.guest_path.clone(), status: file.status(), state };
     let mut data = MAGIC.to_vec();
     let body = bincode::serde::encode_to_vec(&passport, bincode::config::standard()).unwrap_or_default();
     data.extend_from_slice(&(body.len() as u32).to_le_bytes());
     data.extend_from_slice(&body);
+    if data.len() > MAX_PASSPORT {
+        host::fs::close(mine);
+        host::fs::close(theirs);
+        return_errno_with_message!(ENOBUFS, "an fd's carrier would say too much");
+    }
     if let Err(e) = host::fs::write_all(mine, &data) {
         host::fs::close(mine);
         host::fs::close(theirs);
         return Err(herr(e, "cannot write what an fd's carrier says"));
     }
     table.files.push((token, mine, file.clone()));
-    Ok(theirs)
+    Ok((theirs, extra))
 }
 
-/// Whether received host fd `h` (a socket, `ty` its Linux type) is a
-/// carrier: then the open file it stands for (`h` is closed), or an error
-/// when that cannot be had here; `None` for any other socket.
-pub fn receive(h: HostFd, ty: u32, domain: u32) -> Option<Result<Arc<OpenFile>>> {
-    if domain != n::AF_UNIX || ty != n::SOCK_STREAM {
-        return None;
+/// A carrier that arrived, its passport read; it closes its host fd when
+/// dropped.
+pub struct Carried {
+    h: HostFd,
+    passport: Result<Passport>,
+}
+
+impl Drop for Carried {
+    fn drop(&mut self) {
+        host::fs::close(self.h);
+        // This may have been the carrier's last copy.
+        crate::task::lock(&crate::task::current().in_flight).sweep();
     }
-    let mut head = [0u8; MAGIC.len()];
-    let peeked = host::net::recv(h, &mut [IoSliceMut::new(&mut head)], n::MSG_PEEK | n::MSG_DONTWAIT, false, false, 0);
-    if !matches!(peeked, Ok(r) if r.len == MAGIC.len()) || &head != MAGIC {
-        return None;
+}
+
+impl Carried {
+    /// Whether received host fd `h` is a carrier (a Unix stream socket whose
+    /// unread data starts with [`MAGIC`]): then the carrier, which owns `h`
+    /// from now on.
+    pub fn arrived(h: HostFd) -> Option<Carried> {
+        if host::net::socket_domain(h).ok()? != n::AF_UNIX || host::net::socket_type(h).ok()? != n::SOCK_STREAM {
+            return None;
+        }
+        let mut head = [0u8; MAGIC.len()];
+        let peeked = host::net::recv(h, &mut [IoSliceMut::new(&mut head)], n::MSG_PEEK | n::MSG_DONTWAIT, false, false, 0);
+        if !matches!(peeked, Ok(r) if r.len == MAGIC.len()) || &head != MAGIC {
+            return None;
+        }
+        Some(Carried { h, passport: peek_passport(h) })
     }
-    let p = crate::task::current();
-    let r = peek_passport(h).and_then(|pp| {
+
+    /// How many of the host fds that came after the carrier are its file's.
+    pub fn extra_fds(&self) -> usize {
+        self.passport.as_ref().ok().and_then(|p| p.state.as_ref()).map_or(0, |k| k.host_fds.len())
+    }
+
+    /// The open file the carrier stands for, or an error when it cannot be
+    /// had here. `extra` are the host fds that came with it
+    /// ([`Carried::extra_fds`]), taken over: kept by the file made again,
+    /// closed otherwise.
+    pub fn open(mut self, extra: Vec<HostFd>) -> Result<Arc<OpenFile>> {
+        let close_all = |fds: &[HostFd]| fds.iter().for_each(|&h| host::fs::close(h));
+        let pp = match core::mem::replace(&mut self.passport, Err(errno!(EBADF))) {
+            Ok(pp) => pp,
+            Err(e) => {
+                close_all(&extra);
+                return Err(e);
+            }
+        };
+        let p = crate::task::current();
         if let Some(file) = crate::task::lock(&p.in_flight).get(pp.table, pp.token) {
+            close_all(&extra);
             return Ok(file);
         }
-        match pp.path {
-            // Only a file of the trees the runtime serves (/dev, /proc):
-            // what the passport names is the sender's word, and a host
-            // file is passed as its host fd, never by name.
-            Some(path) if super::mount::MOUNTS.mount_of(&path).fs.is_synthetic() => super::reopen(&path, pp.status).map(Arc::new),
-            Some(_) => Err(errno!(EBADF, "a carried fd names no file the runtime serves")),
-            None => Err(errno!(EBADF, "an fd the runtime serves with no path (eventfd, epoll...) cannot reach another process")),
+        if let Some(mut k) = pp.state {
+            if k.host_fds.len() != extra.len() {
+                close_all(&extra);
+                return_errno_with_message!(EBADF, "a carried fd came without the host fds its state names");
+            }
+            k.renumbered = k.host_fds.iter().copied().zip(extra.iter().copied()).collect();
+            return match crate::syscall::restore_after_exec(&k, &ExecObjects::default()) {
+                Ok(ops) => Ok(Arc::new(OpenFile::with_ops(pp.name, ops, pp.status))),
+                Err(e) => {
+                    close_all(&extra);
+                    Err(e)
+                }
+            };
         }
-    });
-    host::fs::close(h);
-    // This may have been the carrier's last copy.
-    crate::task::lock(&p.in_flight).sweep();
-    Some(r)
+        close_all(&extra);
+        if !pp.name.starts_with('/') {
+            return_errno_with_message!(EBADF, "an fd the runtime serves with no path (epoll, inotify) cannot reach another process");
+        }
+        // Only a file of the trees the runtime serves (/dev, /proc): what
+        // the passport names is the sender's word, and a host file is
+        // passed as its host fd, never by name.
+        if !super::mount::MOUNTS.mount_of(&pp.name).fs.is_synthetic() {
+            return_errno_with_message!(EBADF, "a carried fd names no file the runtime serves");
+        }
+        super::reopen(&pp.name, pp.status).map(Arc::new)
+    }
 }
 
 /// Reads a carrier's passport without taking it (all of it was written
