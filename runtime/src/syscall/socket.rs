@@ -900,7 +900,7 @@ fn build_control(so: &SocketFile, hfd: HostFd, others: Vec<host::net::Cmsg>, fds
                 continue;
             }
             let file = match carried {
-                Some(c) => c.open(extra).and_then(|f| lock(&current().fds).install(f, cloexec)),
+                Some(c) => open_carried(c, extra).and_then(|f| lock(&current().fds).install(f, cloexec)),
                 None => install_received(h, cloexec),
             };
             match file {
@@ -913,6 +913,30 @@ fn build_control(so: &SocketFile, hfd: HostFd, others: Vec<host::net::Cmsg>, fds
         }
     }
     Ok((out, truncated))
+}
+
+/// The open file a carrier that arrived stands for (vfs/in_flight.rs);
+/// `extra` the host fds that came with it, taken over.
+fn open_carried(c: crate::vfs::in_flight::Carried, extra: Vec<HostFd>) -> Result<Arc<OpenFile>> {
+    use crate::vfs::in_flight::Arrived;
+    match c.open(extra)? {
+        Arrived::File(f) => Ok(f),
+        Arrived::State { state, name, status } => {
+            let ops = match super::restore_after_exec(&state, &crate::vfs::file::ExecObjects::default()) {
+                Ok(ops) => ops,
+                Err(e) => {
+                    state.host_fds.iter().for_each(|&sent| host::fs::close(state.fd(sent)));
+                    return Err(e);
+                }
+            };
+            // The sender's word names the kind: only one that crosses
+            // processes is taken (dropping another closes what it took).
+            if !ops.crosses_processes() {
+                return_errno_with_message!(EBADF, "a carried fd's kind cannot reach another process");
+            }
+            Ok(Arc::new(OpenFile::with_ops(name, ops, status)))
+        }
+    }
 }
 
 /// A host fd that arrived with SCM_RIGHTS (not a carrier), as a new guest fd.

@@ -23,7 +23,7 @@
 //! in the table until every copy of the carrier is closed: a recvmsg with
 //! MSG_PEEK receives the fds, and the next recvmsg receives them again.
 
-use super::file::{ExecObjects, OpenFile};
+use super::file::OpenFile;
 use crate::handover::KindState;
 use crate::abi::gen as g;
 use crate::abi::net::n;
@@ -188,11 +188,11 @@ impl Carried {
         self.passport.as_ref().ok().and_then(|p| p.state.as_ref()).map_or(0, |k| k.host_fds.len())
     }
 
-    /// The open file the carrier stands for, or an error when it cannot be
-    /// had here. `extra` are the host fds that came with it
-    /// ([`Carried::extra_fds`]), taken over: kept by the file made again,
-    /// closed otherwise.
-    pub fn open(mut self, extra: Vec<HostFd>) -> Result<Arc<OpenFile>> {
+    /// What the carrier stands for, or an error when it cannot be had
+    /// here. `extra` are the host fds that came with it
+    /// ([`Carried::extra_fds`]), taken over: handed on with the state that
+    /// names them, closed otherwise.
+    pub fn open(mut self, extra: Vec<HostFd>) -> Result<Arrived> {
         let close_all = |fds: &[HostFd]| fds.iter().for_each(|&h| host::fs::close(h));
         let pp = match core::mem::replace(&mut self.passport, Err(errno!(EBADF))) {
             Ok(pp) => pp,
@@ -204,21 +204,15 @@ impl Carried {
         let p = crate::task::current();
         if let Some(file) = crate::task::lock(&p.in_flight).get(pp.table, pp.token) {
             close_all(&extra);
-            return Ok(file);
+            return Ok(Arrived::File(file));
         }
-        if let Some(mut k) = pp.state {
-            if k.host_fds.len() != extra.len() {
+        if let Some(mut state) = pp.state {
+            if state.host_fds.len() != extra.len() {
                 close_all(&extra);
                 return_errno_with_message!(EBADF, "a carried fd came without the host fds its state names");
             }
-            k.renumbered = k.host_fds.iter().copied().zip(extra.iter().copied()).collect();
-            return match crate::syscall::restore_after_exec(&k, &ExecObjects::default()) {
-                Ok(ops) => Ok(Arc::new(OpenFile::with_ops(pp.name, ops, pp.status))),
-                Err(e) => {
-                    close_all(&extra);
-                    Err(e)
-                }
-            };
+            state.renumbered = state.host_fds.iter().copied().zip(extra.iter().copied()).collect();
+            return Ok(Arrived::State { state, name: pp.name, status: pp.status });
         }
         close_all(&extra);
         if !pp.name.starts_with('/') {
@@ -230,8 +224,22 @@ impl Carried {
         if !super::mount::MOUNTS.mount_of(&pp.name).fs.is_synthetic() {
             return_errno_with_message!(EBADF, "a carried fd names no file the runtime serves");
         }
-        super::reopen(&pp.name, pp.status).map(Arc::new)
+        super::reopen(&pp.name, pp.status).map(|f| Arrived::File(Arc::new(f)))
     }
+}
+
+/// What a carrier brought ([`Carried::open`]).
+pub enum Arrived {
+    /// The open file itself (same process), or the same /dev or /proc file
+    /// opened again.
+    File(Arc<OpenFile>),
+    /// The state of a kind to make again here, its host fds renumbered to
+    /// this process's (`KindState::renumbered`); its guest name and status.
+    /// The kind's restore function (`syscall::EXEC_KINDS`) makes it; the
+    /// host fds are the caller's until then. The state is the sender's
+    /// word: the kind made must be one that crosses processes
+    /// (`FileOps::crosses_processes`).
+    State { state: KindState, name: String, status: u32 },
 }
 
 /// Reads a carrier's passport without taking it (all of it was written
@@ -251,4 +259,45 @@ fn peek_passport(h: HostFd) -> Result<Passport> {
     };
     let (pp, _) = bincode::serde::decode_from_slice(body, bincode::config::standard()).map_err(|_| errno!(EINVAL, "a carried fd's passport does not decode"))?;
     Ok(pp)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A socket pair whose receiving end holds `data`.
+    fn holding(data: &[u8]) -> (HostFd, HostFd) {
+        let (a, b) = host::net::socketpair(n::AF_UNIX, n::SOCK_STREAM, 0, true).expect("socketpair");
+        host::fs::write_all(a, data).expect("write");
+        (a, b)
+    }
+
+    fn framed(body: &[u8], len: u32) -> Vec<u8> {
+        let mut d = MAGIC.to_vec();
+        d.extend_from_slice(&len.to_le_bytes());
+        d.extend_from_slice(body);
+        d
+    }
+
+    #[test]
+    fn a_passport_cut_short_or_garbled_is_an_error_and_one_whole_reads_back() {
+        let garbled = [0xffu8; 40];
+        for data in [MAGIC.to_vec(), framed(b"abc", 100), framed(&garbled, garbled.len() as u32)] {
+            let (a, b) = holding(&data);
+            assert!(peek_passport(b).is_err());
+            host::fs::close(a);
+            host::fs::close(b);
+        }
+        let state = KindState::new("eventfd", &7u32, vec![5, 6]).expect("encodes");
+        let pp = Passport { table: 9, token: 3, name: "anon_inode:[eventfd]".into(), status: 2, state: Some(state) };
+        let body = bincode::serde::encode_to_vec(&pp, bincode::config::standard()).expect("encodes");
+        let (a, b) = holding(&framed(&body, body.len() as u32));
+        let back = peek_passport(b).expect("decodes");
+        // Only peeked: it reads the same again.
+        assert!(peek_passport(b).is_ok());
+        assert_eq!((back.table, back.token, back.status), (9, 3, 2));
+        assert_eq!(back.state.map(|k| (k.kind, k.host_fds)), Some(("eventfd".to_string(), vec![5, 6])));
+        host::fs::close(a);
+        host::fs::close(b);
+    }
 }
