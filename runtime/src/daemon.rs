@@ -193,7 +193,7 @@ pub fn uts_names() -> (Option<Vec<u8>>, Option<Vec<u8>>) {
             };
             let fd = std::os::fd::IntoRawFd::into_raw_fd(f);
             let words = 1 + mactux_proto::UTS_WORDS;
-            match crate::host::mem::SharedWords::from_fd(fd, words) {
+            match crate::host::mem::SharedWords::from_file(fd, words) {
                 Ok(p) => POOL.uts.get_or_init(|| p),
                 Err(_) => {
                     crate::host::fs::close(fd);
