@@ -138,6 +138,14 @@ pub fn clone_thread(cx: &mut Ctx<'_>, c: NewThread) -> Result<u64> {
 /// How long a host thread waits for another guest thread before it ends.
 const IDLE_HOST_NS: u64 = 2_000_000_000;
 
+/// How long a host thread whose guest thread ended keeps looking for the
+/// next one, yielding its CPU between looks, before it sleeps. A program
+/// that starts threads one after another (create and join in a loop, a
+/// pool that replaces a worker) then hands the next one over without
+/// waking a sleeping thread, whose CPU has often gone idle meanwhile:
+/// waking an idle CPU costs tens of microseconds on a virtual machine.
+const IDLE_SPIN: std::time::Duration = std::time::Duration::from_micros(50);
+
 /// The host side of a thread: sets up its trap, runs guest threads (the
 /// first, then whichever `clone_thread` hands it while it waits idle), and
 /// frees what it held when none came for a while.
@@ -183,8 +191,13 @@ fn thread_main(first: ThreadStart) {
 fn wait_for_job() -> Option<ThreadStart> {
     let p = current();
     let me = Arc::new(IdleHost::default());
+    let offered = me.parker.seq();
     lock(&p.idle_hosts).push(me.clone());
-    let deadline = std::time::Instant::now() + std::time::Duration::from_nanos(IDLE_HOST_NS);
+    let now = std::time::Instant::now();
+    let deadline = now + std::time::Duration::from_nanos(IDLE_HOST_NS);
+    while me.parker.seq() == offered && now.elapsed() < IDLE_SPIN {
+        std::thread::yield_now();
+    }
     loop {
         let seq = me.parker.seq();
         if let Some(job) = lock(&me.job).take() {
