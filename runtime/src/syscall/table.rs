@@ -303,7 +303,7 @@ syscall_table! {
     __NR_accept => Full(socket::accept), [Fd, Ptr, Ptr], blocks, sleeps_if(super::fd_may_sleep);
     __NR_sendto => Full(socket::sendto), [Fd, InBuf, Len, Hex, Ptr, Len], blocks;
     __NR_recvfrom => Full(socket::recvfrom), [Fd, OutBuf, Len, Hex, Ptr, Ptr], blocks, sleeps_if(super::fd_may_sleep);
-    __NR_sendmsg => Partial(socket::sendmsg, "SCM_RIGHTS (a runtime-served fd without a path reaches only its own host process); SCM_CREDENTIALS is checked, not forwarded; IP and IPv6 messages go to the host"), [Fd, Ptr, Hex], blocks;
+    __NR_sendmsg => Partial(socket::sendmsg, "SCM_RIGHTS (an epoll or inotify fd reaches only its own host process); SCM_CREDENTIALS is checked, not forwarded; IP and IPv6 messages go to the host"), [Fd, Ptr, Hex], blocks;
     __NR_recvmsg => Partial(socket::recvmsg, "SCM_RIGHTS; SCM_CREDENTIALS from the peer's SO_PEERCRED; SCM_TIMESTAMP, IP_TTL/TOS/PKTINFO, IPV6_HOPLIMIT/TCLASS/PKTINFO; no MSG_ERRQUEUE"), [Fd, Ptr, Hex], blocks, sleeps_if(super::fd_may_sleep);
     __NR_shutdown => Full(socket::shutdown), [Fd, Int];
     __NR_bind => Partial(socket::bind, "unix paths resolve in the guest root; abstract names are emulated per user"), [Fd, Ptr, Len];
