@@ -47,22 +47,55 @@ pub struct KindState {
     pub kind: String,
     pub data: Vec<u8>,
     pub host_fds: Vec<i32>,
-    /// Where each of `host_fds` is in this process when it arrived under
-    /// another number (`(sent, here)`); empty across execve.
+    /// Where each of `host_fds` is in this process when the state came from
+    /// another process (`(sent, here)`), set by [`KindState::arrived_with`];
+    /// None across execve, which keeps the numbers.
     #[serde(skip)]
-    pub renumbered: Vec<(i32, i32)>,
+    renumbered: Option<Vec<(i32, i32)>>,
+    /// The renumbered fds the kind's restore took ([`KindState::fd`]).
+    #[serde(skip)]
+    taken: std::sync::Mutex<Vec<i32>>,
 }
 
 impl KindState {
     /// A kind's state: `state` encoded, with the host fds it needs.
     pub fn new<T: Serialize>(kind: &str, state: &T, host_fds: Vec<i32>) -> Option<KindState> {
         let data = bincode::serde::encode_to_vec(state, config()).ok()?;
-        Some(KindState { kind: kind.to_string(), data, host_fds, renumbered: Vec::new() })
+        Some(KindState { kind: kind.to_string(), data, host_fds, renumbered: None, taken: Default::default() })
     }
 
-    /// The number in this process of host fd `sent`, which the state names.
+    /// The number in this process of host fd `sent`, which the state names,
+    /// for a restore to take over. A state that came from another process
+    /// (renumbered) names only fds that came with it, each once: anything
+    /// else is -1, which no host call takes, so a state that names an fd
+    /// twice or one of the receiver's own fails to restore.
     pub fn fd(&self, sent: i32) -> i32 {
-        self.renumbered.iter().find(|&&(s, _)| s == sent).map_or(sent, |&(_, here)| here)
+        let Some(renumbered) = &self.renumbered else { return sent };
+        let Some(&(_, here)) = renumbered.iter().find(|&&(s, _)| s == sent) else { return -1 };
+        let mut taken = self.taken.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if taken.contains(&here) {
+            return -1;
+        }
+        taken.push(here);
+        here
+    }
+
+    /// The renumbered fds a restore did not take (a state that names fewer
+    /// than came with it), for the caller to close.
+    pub fn untaken(&self) -> Vec<i32> {
+        let taken = self.taken.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        self.arrived_fds().into_iter().filter(|h| !taken.contains(h)).collect()
+    }
+
+    /// Marks the state as come from another process with `here`, the host
+    /// fds that came with it, in the order of `host_fds`.
+    pub fn arrived_with(&mut self, here: &[i32]) {
+        self.renumbered = Some(self.host_fds.iter().copied().zip(here.iter().copied()).collect());
+    }
+
+    /// The host fds the state came with from another process.
+    pub fn arrived_fds(&self) -> Vec<i32> {
+        self.renumbered.iter().flatten().map(|&(_, here)| here).collect()
     }
 
     /// The kind's own state back, or None when it does not decode.
@@ -173,8 +206,23 @@ mod tests {
     fn a_kinds_state_round_trips_and_a_wrong_one_does_not_decode() {
         let k = KindState::new("eventfd", &(true, 7i32, Some((3i32, 4i32))), vec![7, 3, 4]).expect("encodes");
         assert_eq!(k.decode::<(bool, i32, Option<(i32, i32)>)>(), Some((true, 7, Some((3, 4)))));
-        let short = KindState { kind: "eventfd".into(), data: vec![1], host_fds: Vec::new(), renumbered: Vec::new() };
+        let short = KindState { kind: "eventfd".into(), data: vec![1], host_fds: Vec::new(), renumbered: None, taken: Default::default() };
         assert!(short.decode::<(bool, i32, Option<(i32, i32)>)>().is_none());
+    }
+
+    #[test]
+    fn a_state_from_another_process_names_only_the_fds_it_came_with_once() {
+        let mut k = KindState::new("eventfd", &0u8, vec![7, 3, 4]).expect("encodes");
+        // Across execve the numbers are kept.
+        assert_eq!(k.fd(7), 7);
+        assert!(k.arrived_fds().is_empty());
+        k.arrived_with(&[20, 21, 22]);
+        assert_eq!(k.fd(7), 20);
+        assert_eq!(k.fd(7), -1, "taken twice");
+        assert_eq!(k.fd(5), -1, "not among those that came");
+        assert_eq!(k.fd(4), 22);
+        assert_eq!(k.untaken(), vec![21]);
+        assert_eq!(k.arrived_fds(), vec![20, 21, 22]);
     }
 
     #[test]
@@ -183,7 +231,7 @@ mod tests {
         for (i, n) in names.iter().enumerate() {
             assert!(!names[..i].contains(n), "{n} is listed twice");
         }
-        let unknown = KindState { kind: "no such kind".into(), data: Vec::new(), host_fds: Vec::new(), renumbered: Vec::new() };
+        let unknown = KindState { kind: "no such kind".into(), data: Vec::new(), host_fds: Vec::new(), renumbered: None, taken: Default::default() };
         assert!(crate::syscall::restore_after_exec(&unknown, &crate::vfs::file::ExecObjects::default()).is_err());
     }
 }

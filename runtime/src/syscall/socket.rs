@@ -925,10 +925,14 @@ fn open_carried(c: crate::vfs::in_flight::Carried, extra: Vec<HostFd>) -> Result
             let ops = match super::restore_after_exec(&state, &crate::vfs::file::ExecObjects::default()) {
                 Ok(ops) => ops,
                 Err(e) => {
-                    state.host_fds.iter().for_each(|&sent| host::fs::close(state.fd(sent)));
+                    // A restore that fails takes nothing over.
+                    state.arrived_fds().into_iter().for_each(host::fs::close);
                     return Err(e);
                 }
             };
+            // Fds the state came with and does not name are the sender's
+            // surplus.
+            state.untaken().into_iter().for_each(host::fs::close);
             // The sender's word names the kind: only one that crosses
             // processes is taken (dropping another closes what it took).
             if !ops.crosses_processes() {

@@ -211,7 +211,7 @@ impl Carried {
                 close_all(&extra);
                 return_errno_with_message!(EBADF, "a carried fd came without the host fds its state names");
             }
-            state.renumbered = state.host_fds.iter().copied().zip(extra.iter().copied()).collect();
+            state.arrived_with(&extra);
             return Ok(Arrived::State { state, name: pp.name, status: pp.status });
         }
         close_all(&extra);
@@ -234,7 +234,7 @@ pub enum Arrived {
     /// opened again.
     File(Arc<OpenFile>),
     /// The state of a kind to make again here, its host fds renumbered to
-    /// this process's (`KindState::renumbered`); its guest name and status.
+    /// this process's (`KindState::arrived_with`); its guest name and status.
     /// The kind's restore function (`syscall::EXEC_KINDS`) makes it; the
     /// host fds are the caller's until then. The state is the sender's
     /// word: the kind made must be one that crosses processes
