@@ -255,8 +255,9 @@ fn published_fds(p: &Process) -> (Vec<(i32, Vec<u8>)>, Vec<mactux_proto::FdNode>
 /// Loads `path` into this (fresh) process and jumps to it. `spawn_as`: a
 /// new task, registered with the daemon as this host process once its
 /// program is loaded; otherwise the task (if it has a daemon) publishes what
-/// it runs now.
-fn exec_into(p: &'static Process, path: &str, execfn: &str, argv: Vec<Vec<u8>>, envp: &[Vec<u8>], spawn_as: Option<i32>) -> StartError {
+/// it runs now. `is_new`: a new task (`run`), not one re-executed for its
+/// execve (`resume`).
+fn exec_into(p: &'static Process, path: &str, execfn: &str, argv: Vec<Vec<u8>>, envp: &[Vec<u8>], spawn_as: Option<i32>, is_new: bool) -> StartError {
     let loaded = match loader::load(path, execfn, argv, envp) {
         Ok(l) => l,
         Err(e) => return start_err(e.status, e.msg),
@@ -285,7 +286,7 @@ fn exec_into(p: &'static Process, path: &str, execfn: &str, argv: Vec<Vec<u8>>, 
         Err(e) => return start_err(70, e),
     };
     *lock(&thread.host) = Some(host::thread::current());
-    signal::init_process(&thread);
+    signal::init_process(&thread, is_new);
     drop(thread);
     trap::run_guest(ctl, &trap::start_regs(loaded.entry, loaded.sp));
     // The first thread ended (exit) while others run on. Its host thread
@@ -353,7 +354,7 @@ pub fn run(config: Config, program: &[u8], args: &[Vec<u8>], envp: Vec<Vec<u8>>)
     let mut argv: Vec<Vec<u8>> = vec![program.to_vec()];
     argv.extend(args.iter().cloned());
 
-    exec_into(p, &prog, &prog, argv, &envp, use_daemon.then_some(host_pid))
+    exec_into(p, &prog, &prog, argv, &envp, use_daemon.then_some(host_pid), true)
 }
 
 /// Continues a task after its execve: the state comes from `fd` (see `handover.rs`).
@@ -486,5 +487,5 @@ pub fn resume(fd: i32) -> StartError {
     }
     syscall::proc_model::adopt_children(&h.children);
     syscall::identity::adopt_kept(h.kept);
-    exec_into(p, &h.path, &h.execfn, h.argv, &h.envp, None)
+    exec_into(p, &h.path, &h.execfn, h.argv, &h.envp, None, false)
 }

@@ -1796,10 +1796,17 @@ pub mod sigctl {
     }
 
     /// Hands the guest's ignored signals to the next image (execve): the
-    /// host's own exec keeps an ignored signal ignored, the kick's number
-    /// included (the next runtime reads it back before it catches it).
+    /// host's own exec keeps an ignored signal ignored. The kick's number
+    /// stays caught until the exec: other host threads may still be in the
+    /// runtime and kick one another (Go's preemption of a thread that
+    /// leaves), and a kick taken by its default action would end the
+    /// process. Whether the guest ignores that signal reaches the next
+    /// image in the handover.
     pub fn hand_down_disposition(sig: Signal, ignored: bool) {
         let Some(h) = host_sig(sig) else { return };
+        if h == crate::host::thread::KICK_SIGNAL {
+            return;
+        }
         set_host_disposition(h, if ignored { HostDisposition::Ignore } else { HostDisposition::Default });
     }
 
@@ -1971,12 +1978,18 @@ pub mod sigctl {
     }
 
     /// Sets the calling thread's host mask to the Linux sigset `mask` (before
-    /// an exec, so the next image inherits it).
+    /// an exec, so the next image inherits it), with the runtime's kick
+    /// signal blocked besides: a kick another thread sends now (a guest
+    /// tgkill, Go's preemption) must neither end this image, whose handlers
+    /// are being handed down, nor the next one, whose handlers the exec
+    /// resets; it stays pending for the next image's kick handler.
     pub fn set_host_blocked_mask(mask: u64) {
         // SAFETY: zeroed sigset initialised by sigemptyset.
         let mut set: libc::sigset_t = unsafe { core::mem::zeroed() };
         // SAFETY: valid sigset.
         unsafe { libc::sigemptyset(&mut set) };
+        // SAFETY: valid sigset and signal number.
+        unsafe { libc::sigaddset(&mut set, crate::host::thread::KICK_SIGNAL) };
         for n in 1..=NSIG {
             if mask & Signal(n).mask_bit() != 0 {
                 if let Some(h) = host_sig(Signal(n)) {

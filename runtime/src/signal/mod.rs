@@ -914,8 +914,11 @@ fn sync_host_disposition(p: &crate::task::Process, sig: Signal, handler: u64) {
 /// its first thread: the dispositions and mask the runtime inherited from
 /// whoever executed it (ignored signals and the mask survive execve on
 /// Linux), then the host handlers for every signal the guest may receive
-/// from outside.
-pub fn init_process(thread: &Thread) {
+/// from outside. `inherits_mask`: a new task takes the host mask it was
+/// started with; a task re-executed for its execve has its mask from the
+/// handover already (its host mask also blocks the runtime's kick,
+/// `prepare_exec`).
+pub fn init_process(thread: &Thread, inherits_mask: bool) {
     let handlers = {
         let mut l = lock_state(thread);
         for n in 1..=NSIG {
@@ -927,7 +930,7 @@ pub fn init_process(thread: &Thread) {
                 l.st.actions[index(sig)].handler = SIG_IGN;
             }
         }
-        let inherited = host::trap::host_blocked_mask();
+        let inherited = if inherits_mask { host::trap::host_blocked_mask() } else { 0 };
         let mask = l.mask() | inherited;
         l.set_mask(mask);
         l.st.actions.iter().map(|a| a.handler).collect::<Vec<u64>>()
