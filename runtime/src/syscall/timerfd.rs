@@ -275,11 +275,11 @@ impl FileOps for TimerFd {
         true
     }
 
-    /// A fork child shares the timer (its page and pipe) with the parent.
     fn crosses_processes(&self) -> bool {
         true
     }
 
+    /// A fork child shares the timer (its page and pipe) with the parent.
     fn before_fork(&self) {
         self.0.may_be_shared.store(true, Relaxed);
     }
