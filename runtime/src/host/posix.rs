@@ -913,17 +913,19 @@ pub mod mem {
         /// fd may come from another process, which could otherwise cut the
         /// page off under the mapping).
         pub fn from_fd(fd: crate::host::HostFd, len: usize) -> HostResult<SharedWords> {
-            if !crate::host::imp::mem::is_fixed_shared_memory(fd) {
-                return Err(crate::abi::Errno::EINVAL);
-            }
-            Self::from_file(fd, len)
+            Self::map_page(fd, len, |st| crate::host::imp::mem::is_fixed_shared_memory(fd, st))
         }
 
         /// The words of a page-long file of the user's own state (the
         /// daemon's page of names, `daemon::uts_names`); takes the fd over.
         /// EINVAL when it is shorter than a page.
         pub fn from_file(fd: crate::host::HostFd, len: usize) -> HostResult<SharedWords> {
-            let fits = crate::host::fs::fstat(fd).is_ok_and(|st| st.size >= PAGE as i64);
+            Self::map_page(fd, len, |_| true)
+        }
+
+        /// Maps `fd` when it holds at least a page and `ok` accepts its stat.
+        fn map_page(fd: crate::host::HostFd, len: usize, ok: impl FnOnce(&crate::host::HostStat) -> bool) -> HostResult<SharedWords> {
+            let fits = crate::host::fs::fstat(fd).is_ok_and(|st| st.size >= PAGE as i64 && ok(&st));
             if len == 0 || len * 8 > PAGE || !fits {
                 return Err(crate::abi::Errno::EINVAL);
             }

@@ -101,11 +101,11 @@ pub fn shared_memory_fd(len: usize) -> HostResult<crate::host::HostFd> {
     Ok(fd)
 }
 
-/// Whether `fd` is shared memory whose size no process can change, so that
-/// a mapping of it never faults for a page cut off: a memfd with its size
-/// sealed, as [`shared_memory_fd`] makes them. Checked before the runtime
-/// maps an fd another process sent it.
-pub fn is_fixed_shared_memory(fd: crate::host::HostFd) -> bool {
+/// Whether `fd` (whose stat is `_st`) is shared memory whose size no
+/// process can change, so that a mapping of it never faults for a page cut
+/// off: a memfd with its size sealed, as [`shared_memory_fd`] makes them.
+/// Checked before the runtime maps an fd another process sent it.
+pub fn is_fixed_shared_memory(fd: crate::host::HostFd, _st: &crate::host::HostStat) -> bool {
     // SAFETY: plain query on an fd; an fd that cannot be sealed answers -1.
     let seals = unsafe { libc::fcntl(fd, libc::F_GET_SEALS) };
     seals >= 0 && seals & libc::F_SEAL_SHRINK != 0

@@ -264,22 +264,12 @@ pub fn shared_memory_fd(len: usize) -> HostResult<crate::host::HostFd> {
     Err(Errno::EEXIST)
 }
 
-/// Whether `fd` is shared memory whose size no process can change: a POSIX
-/// shared memory object, which macOS lets be sized only once
-/// ([`shared_memory_fd`] sizes it at once). Checked before the runtime maps
-/// an fd another process sent it.
-pub fn is_fixed_shared_memory(fd: crate::host::HostFd) -> bool {
-    let mut st: libc::stat = unsafe_zeroed_stat();
-    // SAFETY: fstat into a stat buffer of ours.
-    if unsafe { libc::fstat(fd, &mut st) } != 0 {
-        return false;
-    }
+/// Whether `fd` (whose stat is `st`) is shared memory whose size no
+/// process can change: a POSIX shared memory object, which macOS lets be
+/// sized only once ([`shared_memory_fd`] sizes it at once). Checked before
+/// the runtime maps an fd another process sent it.
+pub fn is_fixed_shared_memory(_fd: crate::host::HostFd, st: &crate::host::HostStat) -> bool {
     // A POSIX shared memory object is neither a regular file nor any other
     // kind a path can name: fstat gives it no file type bits.
-    st.st_mode & libc::S_IFMT == 0
-}
-
-fn unsafe_zeroed_stat() -> libc::stat {
-    // SAFETY: stat is plain old data; all zeroes is a valid value.
-    unsafe { core::mem::zeroed() }
+    st.mode & u32::from(libc::S_IFMT) == 0
 }
