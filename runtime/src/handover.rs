@@ -52,9 +52,10 @@ pub struct KindState {
     /// None across execve, which keeps the numbers.
     #[serde(skip)]
     renumbered: Option<Vec<(i32, i32)>>,
-    /// The renumbered fds the kind's restore took ([`KindState::fd`]).
+    /// The renumbered fds the kind's restore took ([`KindState::fd`]), and
+    /// whether it asked for one it could not have.
     #[serde(skip)]
-    taken: std::sync::Mutex<Vec<i32>>,
+    taken: std::sync::Mutex<(Vec<i32>, bool)>,
 }
 
 impl KindState {
@@ -67,24 +68,34 @@ impl KindState {
     /// The number in this process of host fd `sent`, which the state names,
     /// for a restore to take over. A state that came from another process
     /// (renumbered) names only fds that came with it, each once: anything
-    /// else is -1, which no host call takes, so a state that names an fd
-    /// twice or one of the receiver's own fails to restore.
+    /// else is -1, which no host call takes, and marks the state
+    /// ([`KindState::asked_amiss`]) so that what was made of it is refused.
     pub fn fd(&self, sent: i32) -> i32 {
         let Some(renumbered) = &self.renumbered else { return sent };
-        let Some(&(_, here)) = renumbered.iter().find(|&&(s, _)| s == sent) else { return -1 };
         let mut taken = self.taken.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if taken.contains(&here) {
-            return -1;
+        match renumbered.iter().find(|&&(s, _)| s == sent) {
+            Some(&(_, here)) if !taken.0.contains(&here) => {
+                taken.0.push(here);
+                here
+            }
+            _ => {
+                taken.1 = true;
+                -1
+            }
         }
-        taken.push(here);
-        here
+    }
+
+    /// Whether a restore asked [`KindState::fd`] for an fd that did not
+    /// come with the state, or for one twice.
+    pub fn asked_amiss(&self) -> bool {
+        self.taken.lock().unwrap_or_else(std::sync::PoisonError::into_inner).1
     }
 
     /// The renumbered fds a restore did not take (a state that names fewer
     /// than came with it), for the caller to close.
     pub fn untaken(&self) -> Vec<i32> {
         let taken = self.taken.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        self.arrived_fds().into_iter().filter(|h| !taken.contains(h)).collect()
+        self.arrived_fds().into_iter().filter(|h| !taken.0.contains(h)).collect()
     }
 
     /// Marks the state as come from another process with `here`, the host
@@ -218,7 +229,9 @@ mod tests {
         assert!(k.arrived_fds().is_empty());
         k.arrived_with(&[20, 21, 22]);
         assert_eq!(k.fd(7), 20);
+        assert!(!k.asked_amiss());
         assert_eq!(k.fd(7), -1, "taken twice");
+        assert!(k.asked_amiss());
         assert_eq!(k.fd(5), -1, "not among those that came");
         assert_eq!(k.fd(4), 22);
         assert_eq!(k.untaken(), vec![21]);

@@ -933,10 +933,14 @@ fn open_carried(c: crate::vfs::in_flight::Carried, extra: Vec<HostFd>) -> Result
             // Fds the state came with and does not name are the sender's
             // surplus.
             state.untaken().into_iter().for_each(host::fs::close);
-            // The sender's word names the kind: only one that crosses
-            // processes is taken (dropping another closes what it took).
+            // The sender's word names the kind and its fds: only a kind that
+            // crosses processes, made of fds that came with it, is taken
+            // (dropping another closes what it took).
             if !ops.crosses_processes() {
                 return_errno_with_message!(EBADF, "a carried fd's kind cannot reach another process");
+            }
+            if state.asked_amiss() {
+                return_errno_with_message!(EBADF, "a carried fd's state names host fds that did not come with it");
             }
             Ok(Arc::new(OpenFile::with_ops(name, ops, status)))
         }
