@@ -233,20 +233,25 @@ pub(crate) fn task_info(p: &Process) -> mactux_proto::TaskInfo {
 
 /// The fds as /proc/PID/fd shows them to other tasks: each with what its
 /// link reads, and for an object without a path (a socket, a pipe, an
-/// anonymous inode) what a stat of the followed link gives. The files are
-/// looked at outside the fd table's lock.
+/// anonymous inode) what a stat of the followed link gives. Those stats
+/// are taken under the fd table's lock (an fstat of a pipe or socket, or
+/// none at all): a file held outside it would stay open after the guest
+/// closed its last fd, until the publication let go of it, and a pipe's
+/// writer would meanwhile see its reader still there (no EPOLLERR, no
+/// EPIPE).
 fn published_fds(p: &Process) -> (Vec<(i32, Vec<u8>)>, Vec<mactux_proto::FdNode>) {
-    let files: Vec<(i32, Arc<vfs::file::OpenFile>)> = lock(&p.fds).iter().map(|(fd, e)| (fd, e.file.clone())).collect();
+    let table = lock(&p.fds);
     let mut nodes = Vec::new();
-    let fds = files
+    let fds = table
         .iter()
-        .map(|(fd, file)| {
+        .map(|(fd, e)| {
+            let file = &e.file;
             if !file.guest_path.starts_with('/') {
                 if let Ok(st) = file.stat() {
-                    nodes.push(mactux_proto::FdNode { fd: *fd, mode: st.mode, dev: st.dev, ino: st.ino });
+                    nodes.push(mactux_proto::FdNode { fd, mode: st.mode, dev: st.dev, ino: st.ino });
                 }
             }
-            (*fd, vfs::path::to_bytes(&file.guest_path))
+            (fd, vfs::path::to_bytes(&file.guest_path))
         })
         .collect();
     (fds, nodes)
