@@ -140,7 +140,11 @@ pub mod fs {
     pub fn read_to_end(fd: HostFd, limit: usize) -> HostResult<(Vec<u8>, bool)> {
         let mut data = Vec::new();
         let mut too_long = false;
-        let mut buf = vec![0u8; 64 * 1024];
+        // Small first: what is read here (a handover, a vfork child's
+        // stack changes) is a few KiB, and every page of a zeroed buffer
+        // is a page fault in a process that has just started. A read that
+        // fills the buffer doubles it, up to 64 KiB.
+        let mut buf = vec![0u8; 8 * 1024];
         loop {
             match retry(|| read(fd, &mut buf))? {
                 0 => return Ok((data, too_long)),
@@ -149,6 +153,9 @@ pub mod fs {
                     too_long |= data.len() + n > limit;
                     if !too_long {
                         data.extend_from_slice(&buf[..n]);
+                    }
+                    if n == buf.len() && buf.len() < 64 * 1024 {
+                        buf.resize(buf.len() * 2, 0);
                     }
                 }
             }
