@@ -140,6 +140,7 @@ fn init_process(st: Start) -> Result<&'static Process, StartError> {
         membarrier_registered: AtomicU32::new(0),
         // A new task has not told the daemon its fds and maps yet.
         view_changed: AtomicBool::new(true),
+        ready_since: Mutex::new(None),
         syscall_sites: Default::default(),
         in_flight: Default::default(),
         syscall_traps: Default::default(),

@@ -118,22 +118,48 @@ pub fn on_file_that_never_sleeps(nr: u64, first_arg: u64) -> bool {
 /// terminal with nothing to read now (a zero-timeout host poll), or a kind
 /// the runtime serves. One atomic load when nothing changed; a regular
 /// file never asks.
+///
+/// A task that never sleeps would poll before every such read for as
+/// long as it runs (only a publication clears the flag): once its reads
+/// have found data at once for [`READY_BEFORE_PUBLISHING`], the call
+/// publishes all the same, and the reads after it make no poll until the
+/// view changes again.
 pub fn fd_may_sleep(a: &[u64; 6]) -> bool {
-    if !current().view_changed.load(Ordering::Relaxed) {
+    let p = current();
+    if !p.view_changed.load(Ordering::Relaxed) {
         return false;
     }
     let Ok(f) = crate::vfs::fd_table::file_of(args::fd(a[0])) else { return false };
     if f.ops().never_sleeps() {
         return false;
     }
-    match f.host_fd() {
-        Some(h) => {
-            let mut req = [(h, linux_raw_sys::general::POLLIN, 0)];
-            crate::host::fs::poll(&mut req, 0).is_ok_and(|n| n == 0)
+    let Some(h) = f.host_fd() else { return true };
+    let mut req = [(h, linux_raw_sys::general::POLLIN, 0)];
+    let sleeps = crate::host::fs::poll(&mut req, 0).is_ok_and(|n| n == 0);
+    let mut since = crate::task::lock(&p.ready_since);
+    if sleeps {
+        *since = None;
+        return true;
+    }
+    let now = std::time::Instant::now();
+    match *since {
+        Some(t) if now.saturating_duration_since(t) >= READY_BEFORE_PUBLISHING => {
+            *since = None;
+            true
         }
-        None => true,
+        Some(_) => false,
+        None => {
+            *since = Some(now);
+            false
+        }
     }
 }
+
+/// How long reads that find data at once, after the task's view changed,
+/// go on before the task publishes without sleeping ([`fd_may_sleep`]): a
+/// task whose fds keep changing between reads (tar writing the files of an
+/// archive it reads from a pipe) publishes at most this often.
+const READY_BEFORE_PUBLISHING: std::time::Duration = std::time::Duration::from_millis(100);
 
 /// The kinds of open file the runtime serves that cross execve as state
 /// of their own (`FileOps::exec_state`), one row per kind: the

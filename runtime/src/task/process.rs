@@ -275,6 +275,10 @@ pub struct Process {
     /// Set when the fd table or the memory map changed since the task last
     /// told the daemon (which shows them in /proc/PID/{fd,maps} to others).
     pub view_changed: AtomicBool,
+    /// Since when reads of a pipe, socket or terminal have found data at
+    /// once while `view_changed` was set (syscall::fd_may_sleep): after a
+    /// while the task publishes without sleeping. A leaf.
+    pub ready_since: Mutex<Option<std::time::Instant>>,
     /// Guards the syscall sites rewritten and their stubs' memory
     /// (trap/rewrite.rs); a leaf. Fork children share the rewritten code
     /// and keep it.
