@@ -112,6 +112,17 @@ const JMP_REL8: u8 = 0xeb;
 const XOR_EAX_LEN: usize = 2;
 /// How far after a two-byte site [`find_hole`] looks: a `jmp rel8` reach.
 const HOLE_SEARCH: u64 = 127;
+/// `jmp rel8`'s length: its displacement counts from the byte after it.
+const JMP_REL8_LEN: u64 = 2;
+
+/// The last address a `jmp rel8` at `site` reaches (a displacement of
+/// +127 from the end of the jump). For a three-byte site instruction
+/// (`mov %rbp,%rsi`) that is one byte short of 127 past its `syscall`: a
+/// hole found exactly there took a displacement of 0x80, which `jmp rel8`
+/// reads as -128, and the site jumped back into the code before it.
+pub fn rel8_reach(site: u64) -> u64 {
+    site + JMP_REL8_LEN + HOLE_SEARCH
+}
 const INT3: u8 = 0xcc;
 const SYSCALL: [u8; 2] = [0x0f, 0x05];
 /// The longest x86 instruction: how far back [`mov_syscall_site`] looks
@@ -633,7 +644,7 @@ pub fn after_trap(site_end: u64, trapped: &super::GuestRegs) {
     let hole = match after {
         Some(code) => {
             let taken: Vec<u64> = sites.holes.values().copied().collect();
-            let Some(hole) = find_hole(code, site_end, syscall_at + HOLE_SEARCH, &taken) else { return };
+            let Some(hole) = find_hole(code, site_end, rel8_reach(site), &taken) else { return };
             Some(hole)
         }
         None => None,
@@ -1069,6 +1080,35 @@ mod tests {
         // After a jmp, as before an aligned branch target.
         let jmp = [0xeb, 0x1f, 0x66, 0x2e, 0x0f, 0x1f, 0x84, 0, 0, 0, 0, 0, 0x0f, 0x1f, 0x40, 0];
         assert_eq!(find_hole(&jmp, 0x3000_0000, 0x3000_0100, &[]), Some(0x3000_0002));
+    }
+
+    #[test]
+    fn a_hole_is_within_a_jmp_rel8_of_the_site() {
+        // musl 1.2.3's munmap: `mov %rbp,%rsi` (three bytes) at 0x407299,
+        // `syscall` at 0x40729c; the only padding after it within reach
+        // of its `syscall` is the nopl at 0x40731b, after setjmp's `ret`,
+        // 0x80 bytes past the end of a `jmp rel8` at the site.
+        let site = 0x40_7299;
+        let at = 0x40_729e;
+        #[rustfmt::skip]
+        let code = [
+            0x48, 0x89, 0xc7, 0xe8, 0x0a, 0xfe, 0xff, 0xff, 0x48, 0x83, 0xc4, 0x08, 0x5b, 0x5d, 0xc3, 0x0f,
+            0x1f, 0x00, 0x48, 0x85, 0xff, 0x74, 0x13, 0x48, 0x83, 0xec, 0x08, 0x31, 0xd2, 0xe8, 0x30, 0x0e,
+            0x00, 0x00, 0x48, 0x83, 0xc4, 0x08, 0xc3, 0x0f, 0x1f, 0x00, 0x31, 0xc0, 0xc3, 0x31, 0xc0, 0x83,
+            0xfe, 0x01, 0x11, 0xf0, 0x48, 0x8b, 0x1f, 0x48, 0x8b, 0x6f, 0x08, 0x4c, 0x8b, 0x67, 0x10, 0x4c,
+            0x8b, 0x6f, 0x18, 0x4c, 0x8b, 0x77, 0x20, 0x4c, 0x8b, 0x7f, 0x28, 0x48, 0x8b, 0x67, 0x30, 0xff,
+            0x67, 0x38, 0x48, 0x89, 0x1f, 0x48, 0x89, 0x6f, 0x08, 0x4c, 0x89, 0x67, 0x10, 0x4c, 0x89, 0x6f,
+            0x18, 0x4c, 0x89, 0x77, 0x20, 0x4c, 0x89, 0x7f, 0x28, 0x48, 0x8d, 0x54, 0x24, 0x08, 0x48, 0x89,
+            0x57, 0x30, 0x48, 0x8b, 0x14, 0x24, 0x48, 0x89, 0x57, 0x38, 0x31, 0xc0, 0xc3, 0x0f, 0x1f, 0x44,
+            0x00, 0x00, 0x48, 0x89, 0xfa,
+        ];
+        assert_eq!(at + code.len() as u64, 0x40_7323);
+        assert_eq!(rel8_reach(site), site + 2 + 127);
+        // 127 bytes past the `syscall` would take it, out of reach.
+        assert_eq!(find_hole(&code, at, at - 2 + 127, &[]), Some(0x40_731b));
+        assert_eq!(find_hole(&code, at, rel8_reach(site), &[]), None);
+        // A two-byte site's reach is 127 bytes past its `syscall`.
+        assert_eq!(rel8_reach(0x1000_00ab), 0x1000_00ad + 127);
     }
 
     #[test]
