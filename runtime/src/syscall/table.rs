@@ -23,8 +23,9 @@
 //!   round trip to the daemon retries an interrupted read or write. A
 //!   rewritten site of it then enters without changing the host mask
 //!   (`trap::dispatch`, host::trap on Linux), as one of a `blocks` call
-//!   does. Not the calls that create, end or re-execute a task, change
-//!   signal state, or map memory.
+//!   does. The memory calls are such calls (a host mmap, munmap,
+//!   mprotect, mremap or madvise never sleeps interruptibly); not the
+//!   calls that create, end or re-execute a task or change signal state.
 //! - `restart = NoHand` or `restart = Exempt` (`Sys` when not given): what
 //!   an EINTR from the call becomes when a signal is delivered on the way
 //!   back to the guest, after signal(7) "Interruption of system calls and
@@ -260,10 +261,10 @@ syscall_table! {
     __NR_lstat => Full(stat::lstat), [Path, Ptr], unmasked;
     __NR_poll => Full(poll::poll), [Ptr, Int, Int], blocks, sleeps, restart = NoHand;
     __NR_lseek => Full(read_write::lseek), [Fd, Int, Whence], unmasked;
-    __NR_mmap => Partial(mm::mmap, "guest executable mappings are also writable on the host (for the fs→gs patch); MAP_FIXED over memory the guest has not mapped fails with ENOMEM"), [Ptr, Len, Prot, MapFlags, Fd, Hex], ret = Addr;
-    __NR_mprotect => Full(mm::mprotect), [Ptr, Len, Prot];
-    __NR_munmap => Full(mm::munmap), [Ptr, Len];
-    __NR_brk => Full(mm::brk), [Ptr], ret = Addr;
+    __NR_mmap => Partial(mm::mmap, "guest executable mappings are also writable on the host (for the fs→gs patch); MAP_FIXED over memory the guest has not mapped fails with ENOMEM"), [Ptr, Len, Prot, MapFlags, Fd, Hex], ret = Addr, unmasked;
+    __NR_mprotect => Full(mm::mprotect), [Ptr, Len, Prot], unmasked;
+    __NR_munmap => Full(mm::munmap), [Ptr, Len], unmasked;
+    __NR_brk => Full(mm::brk), [Ptr], ret = Addr, unmasked;
     __NR_rt_sigaction => Full(signal::rt_sigaction), [Signal, Ptr, Ptr, Len];
     __NR_rt_sigprocmask => Full(signal::rt_sigprocmask), [Int, Ptr, Ptr, Len];
     __NR_rt_sigreturn => Full(signal::rt_sigreturn), [], restart = Exempt;
@@ -276,10 +277,10 @@ syscall_table! {
     __NR_pipe => Full(pipe::pipe), [Ptr];
     __NR_select => Full(poll::select), [Int, Ptr, Ptr, Ptr, Ptr], blocks, sleeps, restart = NoHand;
     __NR_sched_yield => Full(identity::sched_yield), [], unmasked;
-    __NR_mremap => Full(mm::mremap), [Ptr, Len, Len, Hex, Ptr], ret = Addr;
+    __NR_mremap => Full(mm::mremap), [Ptr, Len, Len, Hex, Ptr], ret = Addr, unmasked;
     __NR_msync => Full(mm::msync), [Ptr, Len, Hex];
     __NR_mincore => Full(mm::mincore), [Ptr, Len, Ptr];
-    __NR_madvise => Partial(mm::madvise, "MADV_DONTNEED/FREE and the access-pattern hints reach the host; other advice is accepted and ignored"), [Ptr, Len, Int];
+    __NR_madvise => Partial(mm::madvise, "MADV_DONTNEED/FREE and the access-pattern hints reach the host; other advice is accepted and ignored"), [Ptr, Len, Int], unmasked;
     __NR_shmget => Full(ipc::shmget), [Hex, Len, Octal];
     __NR_shmat => Partial(ipc::shmat, "shm_nattch counts attaches, not vmas: a split attach counts once; mremap of a piece is not followed"), [Int, Ptr, Hex], ret = Addr;
     __NR_shmctl => Full(ipc::shmctl), [Int, Int, Ptr];
