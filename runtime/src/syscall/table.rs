@@ -724,13 +724,16 @@ mod tests {
         assert_eq!(
             marked(|m| m.unmasked),
             [
-                "open", "close", "stat", "fstat", "lstat", "lseek", "access", "sched_yield", "dup", "dup2",
-                "getpid", "uname", "getdents", "getcwd", "readlink", "umask", "gettimeofday", "getuid", "getgid", "geteuid",
-                "getegid", "getppid", "gettid", "setxattr", "lsetxattr", "fsetxattr", "getxattr", "lgetxattr",
-                "fgetxattr", "listxattr", "llistxattr", "flistxattr", "removexattr", "lremovexattr", "fremovexattr",
-                "time", "getdents64",
-                "clock_gettime", "clock_getres", "openat", "newfstatat", "readlinkat", "faccessat", "dup3",
-                "statx", "faccessat2",
+                "open", "close", "stat", "fstat", "lstat", "lseek", "mmap", "mprotect", "munmap", "brk", "access",
+                "sched_yield", "mremap", "madvise", "dup", "dup2", "getpid", "getsockname", "getpeername",
+                "setsockopt", "getsockopt", "uname", "truncate", "ftruncate", "getdents", "getcwd", "rename", "mkdir",
+                "rmdir", "link", "unlink", "symlink", "readlink", "chmod", "fchmod", "chown", "fchown", "lchown",
+                "umask", "gettimeofday", "getuid", "getgid", "geteuid", "getegid", "getppid", "statfs", "fstatfs",
+                "gettid", "setxattr", "lsetxattr", "fsetxattr", "getxattr", "lgetxattr", "fgetxattr", "listxattr",
+                "llistxattr", "flistxattr", "removexattr", "lremovexattr", "fremovexattr", "time", "getdents64",
+                "clock_gettime", "clock_getres", "epoll_ctl", "openat", "mkdirat", "fchownat", "newfstatat",
+                "unlinkat", "renameat", "linkat", "symlinkat", "readlinkat", "fchmodat", "faccessat", "utimensat",
+                "timerfd_settime", "timerfd_gettime", "dup3", "renameat2", "statx", "faccessat2",
             ]
         );
         assert!(TABLE.iter().all(|r| !(r.markers.blocks && r.markers.unmasked)), "unmasked is for calls that do not block");
