@@ -337,6 +337,11 @@ pub struct HostSignals {
     /// thread's start and end).
     blocked_all: AtomicU64,
     blocked_any: AtomicU64,
+    /// Signals Linux ignores by default, left at their default, that the
+    /// host catches since some thread blocked them (`host_disposition_for`):
+    /// they stay caught when no thread blocks them any more, until the
+    /// guest sets their disposition again.
+    kept_caught: AtomicU64,
     slots: [Slot; NSIG as usize],
     class: [AtomicU8; NSIG as usize],
 }
@@ -348,6 +353,7 @@ impl Default for HostSignals {
             shared_set: AtomicU64::new(0),
             blocked_all: AtomicU64::new(0),
             blocked_any: AtomicU64::new(0),
+            kept_caught: AtomicU64::new(0),
             slots: [const {
                 Slot {
                     code: AtomicI32::new(0),
@@ -781,7 +787,7 @@ impl Locked<'_> {
         let old = self.thread.mask.swap(mask, Relaxed);
         let newly_blocked = mask & !old;
         self.update_blocked();
-        // A default-ignored signal is caught on the host only while blocked
+        // A default-ignored signal is caught on the host once blocked
         // (see host_disposition_for): follow the bits that changed.
         let mut changed = old ^ mask;
         while changed != 0 {
@@ -878,6 +884,7 @@ pub fn disposition_changed(sig: Signal, handler: u64) {
     if let Some(c) = p.host_sig.class.get(index(sig)) {
         c.store(classify(sig, handler), Relaxed);
     }
+    p.host_sig.kept_caught.fetch_and(!sig.mask_bit(), Relaxed);
     sync_host_disposition(p, sig, handler);
 }
 
@@ -891,8 +898,14 @@ fn host_disposition_for(p: &crate::task::Process, sig: Signal, handler: u64) -> 
         // Left at its default, a signal Linux ignores (SIGCHLD, SIGWINCH,
         // SIGURG) wakes nothing on the host; while a thread blocks it, it
         // is caught, so that it stays pending (sigpending, sigwaitinfo).
+        // Once caught it stays so: the host handler drops it while no
+        // thread blocks it (`CLASS_IGNORED`), and a thread that blocks and
+        // unblocks it again (glibc's pthread_create, bash around each
+        // fork) then changes no host disposition.
         SIG_DFL if default_action(sig) == DefaultAction::Ignore => {
-            if p.host_sig.blocked_any.load(Relaxed) & sig.mask_bit() != 0 {
+            let bit = sig.mask_bit();
+            if (p.host_sig.blocked_any.load(Relaxed) | p.host_sig.kept_caught.load(Relaxed)) & bit != 0 {
+                p.host_sig.kept_caught.fetch_or(bit, Relaxed);
                 HostDisposition::Catch
             } else {
                 HostDisposition::Default
