@@ -90,6 +90,8 @@ fn init_process(st: Start) -> Result<&'static Process, StartError> {
         return Err(start_err(70, e));
     }
     host::process::unblock_trap_signals();
+    // While the process has this one thread (see the function).
+    host::thread::register_barriers();
     let trace = open_trace(&st.config.trace)?;
     let root = match vfs::DirFd::open_trusted(&st.config.root) {
         Ok(d) => Arc::new(d),

@@ -197,28 +197,55 @@ pub fn end_thread(region: u64, size: u64) {
     let _ = crate::host::mem::unmap(region, size);
 }
 
-/// A full memory barrier on every thread of this process before it
-/// returns: membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED), registered on
-/// first use; where the kernel lacks it, the global (slow) command.
-pub fn membarrier() {
-    use std::sync::atomic::{AtomicU8, Ordering::Relaxed};
-    const CMD_GLOBAL: i32 = 1;
-    const CMD_PRIVATE_EXPEDITED: i32 = 1 << 3;
-    const CMD_REGISTER_PRIVATE_EXPEDITED: i32 = 1 << 4;
-    /// 0: not tried, 1: private expedited registered, 2: global only.
-    static MODE: AtomicU8 = AtomicU8::new(0);
-    let call = |cmd: i32| {
-        // SAFETY: membarrier takes no pointers.
-        unsafe { libc::syscall(libc::SYS_membarrier, cmd, 0, 0) }
-    };
-    if MODE.load(Relaxed) == 0 {
-        let ok = call(CMD_REGISTER_PRIVATE_EXPEDITED) == 0;
-        MODE.store(if ok { 1 } else { 2 }, Relaxed);
+const MEMBARRIER_CMD_GLOBAL: i32 = 1;
+const MEMBARRIER_CMD_PRIVATE_EXPEDITED: i32 = 1 << 3;
+const MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED: i32 = 1 << 4;
+const MEMBARRIER_CMD_PRIVATE_EXPEDITED_SYNC_CORE: i32 = 1 << 5;
+const MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_SYNC_CORE: i32 = 1 << 6;
+
+/// Whether this process is registered for a membarrier command: 0 not
+/// tried, 1 registered, 2 not available.
+static BARRIER_MODE: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(0);
+static SYNC_CORE_MODE: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(0);
+
+fn membarrier_call(cmd: i32) -> libc::c_long {
+    // SAFETY: membarrier takes no pointers.
+    unsafe { libc::syscall(libc::SYS_membarrier, cmd, 0, 0) }
+}
+
+/// Registers the process for `register_cmd` once, recording in `mode`
+/// whether the kernel has it.
+fn register_once(mode: &std::sync::atomic::AtomicU8, register_cmd: i32) {
+    use std::sync::atomic::Ordering::Relaxed;
+    if mode.load(Relaxed) == 0 {
+        let ok = membarrier_call(register_cmd) == 0;
+        mode.store(if ok { 1 } else { 2 }, Relaxed);
     }
-    if MODE.load(Relaxed) == 1 && call(CMD_PRIVATE_EXPEDITED) == 0 {
+}
+
+/// Registers the process for the membarrier commands [`membarrier`] and
+/// [`sync_cores`] use, at its start while it has one thread: a
+/// registration made once other threads share the memory waits for an RCU
+/// grace period (`synchronize_rcu` in the kernel's
+/// `sync_runqueues_membarrier_state`), 5 ms on the 2-core VM, which the
+/// first rewritten site of a task with a second thread (its publisher, a
+/// guest thread) used to pay, and its first guest membarrier again.
+pub fn register_barriers() {
+    register_once(&BARRIER_MODE, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED);
+    register_once(&SYNC_CORE_MODE, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_SYNC_CORE);
+}
+
+/// A full memory barrier on every thread of this process before it
+/// returns: membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED), registered at
+/// the start ([`register_barriers`]) or on first use; where the kernel
+/// lacks it, the global (slow) command.
+pub fn membarrier() {
+    use std::sync::atomic::Ordering::Relaxed;
+    register_once(&BARRIER_MODE, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED);
+    if BARRIER_MODE.load(Relaxed) == 1 && membarrier_call(MEMBARRIER_CMD_PRIVATE_EXPEDITED) == 0 {
         return;
     }
-    if call(CMD_GLOBAL) != 0 {
+    if membarrier_call(MEMBARRIER_CMD_GLOBAL) != 0 {
         std::sync::atomic::fence(std::sync::atomic::Ordering::SeqCst);
     }
 }
@@ -231,20 +258,9 @@ pub fn membarrier() {
 /// snoop modified code anyway, and the patch is ordered so that any mix
 /// of old and new bytes a core may see is still correct (trap/rewrite.rs).
 pub fn sync_cores() {
-    use std::sync::atomic::{AtomicU8, Ordering::Relaxed};
-    const CMD_PRIVATE_EXPEDITED_SYNC_CORE: i32 = 1 << 5;
-    const CMD_REGISTER_PRIVATE_EXPEDITED_SYNC_CORE: i32 = 1 << 6;
-    /// 0: not tried, 1: registered, 2: not available.
-    static MODE: AtomicU8 = AtomicU8::new(0);
-    let call = |cmd: i32| {
-        // SAFETY: membarrier takes no pointers.
-        unsafe { libc::syscall(libc::SYS_membarrier, cmd, 0, 0) }
-    };
-    if MODE.load(Relaxed) == 0 {
-        let ok = call(CMD_REGISTER_PRIVATE_EXPEDITED_SYNC_CORE) == 0;
-        MODE.store(if ok { 1 } else { 2 }, Relaxed);
-    }
-    if MODE.load(Relaxed) == 1 && call(CMD_PRIVATE_EXPEDITED_SYNC_CORE) == 0 {
+    use std::sync::atomic::Ordering::Relaxed;
+    register_once(&SYNC_CORE_MODE, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_SYNC_CORE);
+    if SYNC_CORE_MODE.load(Relaxed) == 1 && membarrier_call(MEMBARRIER_CMD_PRIVATE_EXPEDITED_SYNC_CORE) == 0 {
         return;
     }
     membarrier();
