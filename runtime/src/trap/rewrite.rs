@@ -120,7 +120,7 @@ const JMP_REL8_LEN: u64 = 2;
 /// (`mov %rbp,%rsi`) that is one byte short of 127 past its `syscall`: a
 /// hole found exactly there took a displacement of 0x80, which `jmp rel8`
 /// reads as -128, and the site jumped back into the code before it.
-pub fn rel8_reach(site: u64) -> u64 {
+fn rel8_reach(site: u64) -> u64 {
     site + JMP_REL8_LEN + HOLE_SEARCH
 }
 const INT3: u8 = 0xcc;
@@ -754,7 +754,7 @@ struct SiteJump {
 impl SiteJump {
     fn to(site: u64, stub: u64, hole: Option<u64>) -> SiteJump {
         match hole {
-            Some(h) => SiteJump { opcode: JMP_REL8, disp: [h.wrapping_sub(site + 2) as u8, 0, 0, 0], disp_len: 1 },
+            Some(h) => SiteJump { opcode: JMP_REL8, disp: [h.wrapping_sub(site + JMP_REL8_LEN) as u8, 0, 0, 0], disp_len: 1 },
             None => SiteJump {
                 opcode: JMP_REL32,
                 disp: (stub.wrapping_sub(site + JMP_REL32_LEN) as i32).to_le_bytes(),
